@@ -1,0 +1,90 @@
+/**
+ * The `compile` task: builds the single `evirt` binary with `deno compile` and proves it works.
+ *
+ * `deno compile` downloads its runtime (`denort`) unless `DENORT_BIN` names one. Where that
+ * download is impossible, or `DENORT_BIN` points at something that is not a real runtime (the
+ * plain `deno` binary gives a REPL instead of evirt), the task fails with a clear message and
+ * leaves no binary behind: a binary is only reported once `./evirt version` has answered.
+ *
+ * @module
+ */
+
+import { VERSION } from "../version.ts";
+
+const OUTPUT = "evirt";
+const ENTRY = "src/cli.ts";
+/** How long the built binary may take to answer `version` before it is judged broken. */
+const VERSION_TIMEOUT_MS = 10_000;
+const PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-env",
+  "--allow-net",
+  "--allow-sys",
+];
+
+async function run(): Promise<number> {
+  const temporary = `${OUTPUT}.tmp`;
+  await removeIfPresent(temporary);
+  const compile = await new Deno.Command(Deno.execPath(), {
+    args: ["compile", ...PERMISSIONS, "--output", temporary, ENTRY],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!compile.success) {
+    await removeIfPresent(temporary);
+    console.error(
+      "compile: error: deno compile could not build evirt. It downloads its runtime (denort) " +
+        "from the internet; where that is not reachable, set DENORT_BIN to a denort binary of " +
+        `Deno ${Deno.version.deno}.`,
+    );
+    return 1;
+  }
+  const answer = await versionOf(`./${temporary}`);
+  if (answer !== `evirt ${VERSION}`) {
+    await removeIfPresent(temporary);
+    console.error(
+      `compile: error: the built binary did not answer 'evirt version' (got ${
+        JSON.stringify(answer.slice(0, 200))
+      }). DENORT_BIN must name a denort runtime, not the deno CLI (which starts a REPL). ` +
+        "No binary was produced.",
+    );
+    return 1;
+  }
+  await Deno.rename(temporary, OUTPUT);
+  console.log(`compile: built ./${OUTPUT}; './${OUTPUT} version' answered: ${answer}`);
+  return 0;
+}
+
+async function versionOf(binary: string): Promise<string> {
+  const child = new Deno.Command(binary, {
+    args: ["version"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }, VERSION_TIMEOUT_MS);
+  try {
+    const output = await child.output();
+    return new TextDecoder().decode(output.stdout).trim();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+if (import.meta.main) Deno.exit(await run());

@@ -1,0 +1,238 @@
+/**
+ * evirt's configuration, read from the environment.
+ *
+ * The variable names are a contract with outside scripts and later code; keep them:
+ *
+ * | variable | meaning | default |
+ * | --- | --- | --- |
+ * | `EVIRT_STATE_DIR` | event log and durable state | `$XDG_STATE_HOME/evirt`, else `~/.local/state/evirt` |
+ * | `EVIRT_RUNTIME_DIR` | sockets, pid files, QMP sockets | `/run/evirt` as root, else `$XDG_RUNTIME_DIR/evirt`, else `~/.cache/evirt/run` |
+ * | `EVIRT_DEFAULT_URI` | connection the CLI uses without `-c` | `evirt:///system` |
+ * | `EVIRT_XML_MAX_BYTES` | largest domain XML accepted | 4194304 (4 MiB) |
+ *
+ * The service socket is `$EVIRT_RUNTIME_DIR/evirt.sock`, the read-only one `evirt-ro.sock`.
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "./model/errors.ts";
+
+/** The resolved configuration. Every path is absolute. */
+export interface Config {
+  /** Event log and durable state (`EVIRT_STATE_DIR`). */
+  stateDir: string;
+  /** Sockets, pid files and QMP sockets (`EVIRT_RUNTIME_DIR`). */
+  runtimeDir: string;
+  /** The read-write service socket, `$EVIRT_RUNTIME_DIR/evirt.sock`. */
+  socketPath: string;
+  /** The read-only service socket, `$EVIRT_RUNTIME_DIR/evirt-ro.sock`. */
+  readOnlySocketPath: string;
+  /** The connection URI the CLI uses without `-c` (`EVIRT_DEFAULT_URI`). */
+  defaultUri: string;
+  /** Largest domain XML document accepted, in bytes (`EVIRT_XML_MAX_BYTES`). */
+  xmlMaxBytes: number;
+}
+
+/** Where the configuration came from, for messages: one entry per field. */
+export type ConfigSources = Record<keyof Config, string>;
+
+/** Facts about the process that the defaults depend on. */
+export interface ConfigHost {
+  /** The effective user id; 0 selects root's defaults. */
+  uid: number;
+}
+
+/** The URI used when `EVIRT_DEFAULT_URI` is unset: the local service. */
+export const DEFAULT_URI = "evirt:///system";
+
+/** Default largest domain XML document, in bytes. */
+export const XML_MAX_BYTES_DEFAULT = 4 * 1024 * 1024;
+
+/** Linux `sun_path` holds 108 bytes including the terminating NUL. */
+const UNIX_SOCKET_PATH_MAX_BYTES = 107;
+
+/**
+ * An invalid configuration value. `where` names the variable.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError } from "./config.ts";
+ * const error = new ConfigError("EVIRT_STATE_DIR", "must be an absolute path, got 'x'");
+ * console.log(error.message); // "EVIRT_STATE_DIR must be an absolute path, got 'x'"
+ * ```
+ */
+export class ConfigError extends VirtError {
+  /**
+   * @param variable The environment variable at fault.
+   * @param problem What is wrong with its value, completing "VARIABLE …".
+   */
+  constructor(variable: string, problem: string) {
+    super(ErrorCode.INVALID_ARG, `${variable} ${problem}`, { where: variable });
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Reads the configuration from `env`.
+ *
+ * @param env The environment, e.g. `Deno.env.toObject()`.
+ * @param host The user id that picks root's or a user's defaults.
+ * @returns The configuration and where each value came from.
+ * @throws {ConfigError} When a variable has an invalid value; the message names the variable.
+ *
+ * @example Overriding the directories
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const { config } = loadConfig({ EVIRT_STATE_DIR: "/tmp/s", EVIRT_RUNTIME_DIR: "/tmp/r" }, { uid: 1000 });
+ * console.log(config.socketPath); // "/tmp/r/evirt.sock"
+ * ```
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  host: ConfigHost,
+): { config: Config; sources: ConfigSources } {
+  const state = resolveStateDir(env);
+  const runtime = resolveRuntimeDir(env, host);
+  const socketPath = `${runtime.path}/evirt.sock`;
+  const readOnlySocketPath = `${runtime.path}/evirt-ro.sock`;
+  for (const path of [socketPath, readOnlySocketPath]) {
+    if (new TextEncoder().encode(path).length > UNIX_SOCKET_PATH_MAX_BYTES) {
+      throw new ConfigError(
+        runtime.source === "EVIRT_RUNTIME_DIR" ? "EVIRT_RUNTIME_DIR" : "XDG_RUNTIME_DIR",
+        `gives a socket path longer than ${UNIX_SOCKET_PATH_MAX_BYTES} bytes: '${path}'`,
+      );
+    }
+  }
+  const uriText = env.EVIRT_DEFAULT_URI;
+  const defaultUri = uriText === undefined || uriText === ""
+    ? DEFAULT_URI
+    : validateUri("EVIRT_DEFAULT_URI", uriText);
+  const xmlMaxBytes = parsePositiveInteger(env, "EVIRT_XML_MAX_BYTES", XML_MAX_BYTES_DEFAULT);
+  return {
+    config: {
+      stateDir: state.path,
+      runtimeDir: runtime.path,
+      socketPath,
+      readOnlySocketPath,
+      defaultUri,
+      xmlMaxBytes,
+    },
+    sources: {
+      stateDir: state.source,
+      runtimeDir: runtime.source,
+      socketPath: runtime.source,
+      readOnlySocketPath: runtime.source,
+      defaultUri: uriText ? "EVIRT_DEFAULT_URI" : "default",
+      xmlMaxBytes: env.EVIRT_XML_MAX_BYTES ? "EVIRT_XML_MAX_BYTES" : "default",
+    },
+  };
+}
+
+/**
+ * The configuration of this process, from `Deno.env` and `Deno.uid()`.
+ *
+ * @throws {ConfigError} When a variable has an invalid value.
+ */
+export function loadProcessConfig(): { config: Config; sources: ConfigSources } {
+  return loadConfig(Deno.env.toObject(), { uid: Deno.uid() ?? -1 });
+}
+
+/**
+ * Reads an optional positive integer variable.
+ *
+ * @param env The environment.
+ * @param variable The variable name.
+ * @param fallback The value when the variable is unset or empty.
+ * @throws {ConfigError} When the value is not a positive decimal integer.
+ */
+export function parsePositiveInteger(
+  env: Record<string, string | undefined>,
+  variable: string,
+  fallback: number,
+): number {
+  const text = env[variable];
+  if (text === undefined || text === "") return fallback;
+  if (!/^[0-9]{1,15}$/.test(text) || Number(text) === 0) {
+    throw new ConfigError(variable, `must be a positive integer, got '${text}'`);
+  }
+  return Number(text);
+}
+
+/**
+ * Checks a connection URI: `test:///default`, `evirt:///system`, or `http(s)://host:port[/]`.
+ *
+ * @param variable The variable or flag the URI came from, for the error.
+ * @param text The URI.
+ * @returns The URI, unchanged.
+ * @throws {ConfigError} When the URI is not one evirt can connect to.
+ */
+export function validateUri(variable: string, text: string): string {
+  if (text === "test:///default" || text === "evirt:///system") return text;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(variable, `is not a valid URI: '${text}'`);
+  }
+  if ((url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "") {
+    return text;
+  }
+  throw new ConfigError(
+    variable,
+    `has an unsupported URI '${text}' (expected test:///default, evirt:///system or http://host:port)`,
+  );
+}
+
+function resolveStateDir(env: Record<string, string | undefined>): Source {
+  const explicit = env.EVIRT_STATE_DIR;
+  if (explicit !== undefined && explicit !== "") {
+    return { path: checkDirectory("EVIRT_STATE_DIR", explicit), source: "EVIRT_STATE_DIR" };
+  }
+  const xdg = env.XDG_STATE_HOME;
+  // The XDG spec says relative values are invalid and must be ignored.
+  if (xdg !== undefined && xdg.startsWith("/")) {
+    return { path: `${checkDirectory("XDG_STATE_HOME", xdg)}/evirt`, source: "XDG_STATE_HOME" };
+  }
+  return { path: `${home(env, "EVIRT_STATE_DIR")}/.local/state/evirt`, source: "HOME" };
+}
+
+function resolveRuntimeDir(env: Record<string, string | undefined>, host: ConfigHost): Source {
+  const explicit = env.EVIRT_RUNTIME_DIR;
+  if (explicit !== undefined && explicit !== "") {
+    return { path: checkDirectory("EVIRT_RUNTIME_DIR", explicit), source: "EVIRT_RUNTIME_DIR" };
+  }
+  if (host.uid === 0) return { path: "/run/evirt", source: "default (root)" };
+  const xdg = env.XDG_RUNTIME_DIR;
+  if (xdg !== undefined && xdg.startsWith("/")) {
+    return {
+      path: `${checkDirectory("XDG_RUNTIME_DIR", xdg)}/evirt`,
+      source: "XDG_RUNTIME_DIR",
+    };
+  }
+  return { path: `${home(env, "EVIRT_RUNTIME_DIR")}/.cache/evirt/run`, source: "HOME" };
+}
+
+interface Source {
+  path: string;
+  source: string;
+}
+
+function home(env: Record<string, string | undefined>, variable: string): string {
+  const value = env.HOME;
+  if (value === undefined || !value.startsWith("/")) {
+    throw new ConfigError(variable, "is not set and HOME is not an absolute path to default from");
+  }
+  return checkDirectory("HOME", value);
+}
+
+function checkDirectory(variable: string, value: string): string {
+  if (!value.startsWith("/")) {
+    throw new ConfigError(variable, `must be an absolute path, got '${value}'`);
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f]/.test(value)) {
+    throw new ConfigError(variable, "must not contain control characters");
+  }
+  const trimmed = value.length > 1 ? value.replace(/\/+$/, "") : value;
+  return trimmed === "" ? "/" : trimmed;
+}

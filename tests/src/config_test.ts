@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { ConfigError, DEFAULT_URI, loadConfig, validateUri } from "../../src/config.ts";
+
+const USER = { uid: 1000 };
+const ROOT = { uid: 0 };
+
+Deno.test("loadConfig() honours EVIRT_STATE_DIR and EVIRT_RUNTIME_DIR", () => {
+  const { config, sources } = loadConfig(
+    { EVIRT_STATE_DIR: "/srv/state/", EVIRT_RUNTIME_DIR: "/srv/run" },
+    USER,
+  );
+  assert.equal(config.stateDir, "/srv/state");
+  assert.equal(config.runtimeDir, "/srv/run");
+  assert.equal(config.socketPath, "/srv/run/evirt.sock");
+  assert.equal(config.readOnlySocketPath, "/srv/run/evirt-ro.sock");
+  assert.equal(sources.stateDir, "EVIRT_STATE_DIR");
+});
+
+Deno.test("loadConfig() defaults a user's directories from XDG variables", () => {
+  const { config } = loadConfig(
+    { HOME: "/home/u", XDG_STATE_HOME: "/home/u/st", XDG_RUNTIME_DIR: "/run/user/1000" },
+    USER,
+  );
+  assert.equal(config.stateDir, "/home/u/st/evirt");
+  assert.equal(config.runtimeDir, "/run/user/1000/evirt");
+  assert.equal(config.defaultUri, DEFAULT_URI);
+});
+
+Deno.test("loadConfig() falls back to HOME when XDG variables are unset or relative", () => {
+  const { config } = loadConfig({ HOME: "/home/u", XDG_STATE_HOME: "rel" }, USER);
+  assert.equal(config.stateDir, "/home/u/.local/state/evirt");
+  assert.equal(config.runtimeDir, "/home/u/.cache/evirt/run");
+});
+
+Deno.test("loadConfig() uses /run/evirt for root", () => {
+  const { config } = loadConfig({ HOME: "/root", XDG_RUNTIME_DIR: "/run/user/0" }, ROOT);
+  assert.equal(config.runtimeDir, "/run/evirt");
+  assert.equal(config.socketPath, "/run/evirt/evirt.sock");
+});
+
+Deno.test("loadConfig() rejects a relative EVIRT_STATE_DIR naming the variable", () => {
+  assert.throws(
+    () => loadConfig({ EVIRT_STATE_DIR: "state", HOME: "/h" }, USER),
+    (error: unknown) =>
+      error instanceof ConfigError && error.where === "EVIRT_STATE_DIR" &&
+      error.message === "EVIRT_STATE_DIR must be an absolute path, got 'state'" && error.code === 8,
+  );
+});
+
+Deno.test("loadConfig() rejects a runtime directory too long for a unix socket", () => {
+  assert.throws(
+    () => loadConfig({ HOME: "/h", EVIRT_RUNTIME_DIR: `/${"x".repeat(120)}` }, USER),
+    (error: unknown) => error instanceof ConfigError && error.where === "EVIRT_RUNTIME_DIR",
+  );
+});
+
+Deno.test("loadConfig() rejects control characters in a path", () => {
+  assert.throws(
+    () => loadConfig({ HOME: "/h", EVIRT_RUNTIME_DIR: "/a\nb" }, USER),
+    /EVIRT_RUNTIME_DIR must not contain control characters/,
+  );
+});
+
+Deno.test("loadConfig() needs HOME when nothing else gives a state directory", () => {
+  assert.throws(() => loadConfig({}, USER), /EVIRT_STATE_DIR is not set and HOME/);
+});
+
+Deno.test("loadConfig() validates EVIRT_DEFAULT_URI", () => {
+  const env = { HOME: "/h", EVIRT_DEFAULT_URI: "test:///default" };
+  assert.equal(loadConfig(env, USER).config.defaultUri, "test:///default");
+  assert.throws(
+    () => loadConfig({ HOME: "/h", EVIRT_DEFAULT_URI: "qemu:///system" }, USER),
+    (error: unknown) => error instanceof ConfigError && error.where === "EVIRT_DEFAULT_URI",
+  );
+});
+
+Deno.test("loadConfig() validates EVIRT_XML_MAX_BYTES", () => {
+  assert.equal(loadConfig({ HOME: "/h" }, USER).config.xmlMaxBytes, 4194304);
+  assert.equal(
+    loadConfig({ HOME: "/h", EVIRT_XML_MAX_BYTES: "1024" }, USER).config.xmlMaxBytes,
+    1024,
+  );
+  for (const bad of ["0", "-1", "1k", "1.5"]) {
+    assert.throws(
+      () => loadConfig({ HOME: "/h", EVIRT_XML_MAX_BYTES: bad }, USER),
+      /EVIRT_XML_MAX_BYTES must be a positive integer/,
+    );
+  }
+});
+
+Deno.test("validateUri() accepts http URIs and refuses others", () => {
+  assert.equal(validateUri("-c", "http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+  assert.throws(() => validateUri("-c", "not a uri"), /-c is not a valid URI/);
+  assert.throws(() => validateUri("-c", "ftp://x/"), /-c has an unsupported URI/);
+});

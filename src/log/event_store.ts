@@ -195,14 +195,17 @@ export interface EventStore {
   appendMany(requests: AppendRequest[]): Promise<AppendResult[]>;
 
   /**
-   * Reads one stream's facts in version order.
+   * Reads one stream's facts in version order. A page may be shorter than `limit` (see
+   * {@linkcode READ_BYTES_MAX}); read on from the last version + 1 until a read returns none.
    *
    * @throws {PositionPrunedError} When `fromVersion` of an existing stream was pruned.
    */
   readStream(stream: string, options?: ReadStreamOptions): Promise<Fact[]>;
 
   /**
-   * Reads facts of all streams in position order, strictly after `afterPosition`.
+   * Reads facts of all streams in position order, strictly after `afterPosition`. A page may be
+   * shorter than `limit` (see {@linkcode READ_BYTES_MAX}); read on from the last position until
+   * it reaches {@linkcode EventStore.headPosition}.
    *
    * @throws {PositionPrunedError} When `afterPosition < oldestPosition() - 1`.
    */
@@ -280,6 +283,18 @@ export const APPEND_PENDING_MAX = 16_384;
 
 /** Most facts one `readStream` or `readAll` call returns. */
 export const READ_LIMIT_MAX = 10_000;
+
+/**
+ * Most body bytes (as JSON text) one read returns before it stops early: a page may hold fewer
+ * than `limit` facts when they are large, but always at least one.
+ */
+export const READ_BYTES_MAX = 64 * 1024 * 1024;
+
+/** Most facts written in one transaction; a longer queue of appends takes several. */
+export const COMMIT_FACTS_MAX = 16_384;
+
+/** Snapshots kept; saving one more drops the oldest. */
+export const SNAPSHOTS_KEPT_MAX = 2;
 
 /** Facts a subscriber reads per page while catching up, unless it asks otherwise. */
 export const SUBSCRIBE_PAGE_DEFAULT = 1000;

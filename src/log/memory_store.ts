@@ -29,8 +29,17 @@ export function createMemoryStore(options: EventStoreOptions = {}): EventStore {
   return new LogStore(new MemoryStorage(), options);
 }
 
-/** Facts in an array indexed by position - oldest, streams as arrays of their facts. */
-class MemoryStorage implements FactStorage {
+/**
+ * A {@linkcode FactStorage} in memory: facts in an array indexed by position - oldest, and each
+ * stream as an array of its facts. Exported for tests of {@linkcode LogStore} that wrap it.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage } from "./memory_store.ts";
+ * console.log(new MemoryStorage().head()); // { headPosition: 0, oldestPosition: 1, lastTimestampMs: 0 }
+ * ```
+ */
+export class MemoryStorage implements FactStorage {
   #facts: StoredFact[] = [];
   #oldest = 1;
   #streams = new Map<string, { version: number; facts: StoredFact[] }>();

@@ -84,6 +84,8 @@ Deno.test("openSqliteStore() keeps facts, versions, snapshots and retention acro
         [5, "b", 1],
       ]);
       assert.equal((await second.append("a", [noted(6)], 4)).firstPosition, 6);
+      const all = await second.readAll({ afterPosition: 3 });
+      assert.deepEqual(all.map((fact) => fact.position), [4, 5, 6]);
     } finally {
       await second.close();
     }

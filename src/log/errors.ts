@@ -1,0 +1,213 @@
+/**
+ * The typed errors of the event log. Each is a {@linkcode VirtError} with a libvirt error number,
+ * so the API reports them like any other failure; callers tell them apart with `instanceof`.
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "../model/errors.ts";
+
+/**
+ * An append's expected version did not match the stream's current version; nothing was appended.
+ *
+ * @example Telling a conflict apart
+ * ```ts
+ * import { VersionConflictError } from "./errors.ts";
+ * const error = new VersionConflictError("domain/web", 3, 5);
+ * console.log(error.code, error.actualVersion); // 9 5
+ * ```
+ */
+export class VersionConflictError extends VirtError {
+  /** The stream whose version did not match. */
+  readonly stream: string;
+  /** The version the caller expected (0 = must not exist, "any" never conflicts). */
+  readonly expectedVersion: number;
+  /** The stream's version when the append was tried. */
+  readonly actualVersion: number;
+
+  /**
+   * @param stream The stream appended to.
+   * @param expectedVersion The version the caller expected.
+   * @param actualVersion The version the stream had.
+   */
+  constructor(stream: string, expectedVersion: number, actualVersion: number) {
+    super(
+      ErrorCode.OPERATION_FAILED,
+      `version conflict on stream '${stream}': expected version ${expectedVersion}, found ${actualVersion}`,
+      { where: "expectedVersion" },
+    );
+    this.name = "VersionConflictError";
+    this.stream = stream;
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
+  }
+}
+
+/**
+ * A read asked for facts that retention has already removed.
+ *
+ * @example Restarting from a snapshot instead
+ * ```ts
+ * import { PositionPrunedError } from "./errors.ts";
+ * const error = new PositionPrunedError("afterPosition", 10, 120);
+ * console.log(error.code, error.oldestPosition); // 8 120
+ * ```
+ */
+export class PositionPrunedError extends VirtError {
+  /** The first position (or stream version) the caller needed. */
+  readonly requested: number;
+  /** The oldest position (or stream version) still retained. */
+  readonly oldestPosition: number;
+
+  /**
+   * @param where The parameter at fault (`afterPosition`, `fromVersion`).
+   * @param requested The first position or version the caller needed.
+   * @param oldestPosition The oldest position or version still retained.
+   */
+  constructor(where: string, requested: number, oldestPosition: number) {
+    super(
+      ErrorCode.INVALID_ARG,
+      `${
+        where === "fromVersion" ? "version" : "position"
+      } ${requested} was pruned from the event log: the oldest retained is ${oldestPosition}`,
+      { where },
+    );
+    this.name = "PositionPrunedError";
+    this.requested = requested;
+    this.oldestPosition = oldestPosition;
+  }
+}
+
+/**
+ * Another process holds the state directory's lock: a second evirt service must not start on it.
+ *
+ * @example The message names the directory
+ * ```ts
+ * import { StateLockedError } from "./errors.ts";
+ * console.log(new StateLockedError("/var/lib/evirt").message);
+ * ```
+ */
+export class StateLockedError extends VirtError {
+  /** The locked state directory. */
+  readonly stateDir: string;
+  /** The process id the holder wrote into the lock file, when readable; for the message only. */
+  readonly holderPid: number | undefined;
+
+  /**
+   * @param stateDir The state directory whose lock is held.
+   * @param holderPid The holder's process id, when known.
+   */
+  constructor(stateDir: string, holderPid?: number) {
+    const holder = holderPid === undefined ? "" : ` (pid ${holderPid})`;
+    super(
+      ErrorCode.OPERATION_FAILED,
+      `state directory '${stateDir}' is locked: another evirt service${holder} is using it`,
+      { where: "EVIRT_STATE_DIR" },
+    );
+    this.name = "StateLockedError";
+    this.stateDir = stateDir;
+    this.holderPid = holderPid;
+  }
+}
+
+/**
+ * The store was closed; no call is accepted any more.
+ *
+ * @example
+ * ```ts
+ * import { StoreClosedError } from "./errors.ts";
+ * console.log(new StoreClosedError().code); // 55
+ * ```
+ */
+export class StoreClosedError extends VirtError {
+  constructor() {
+    super(ErrorCode.OPERATION_INVALID, "event log is closed");
+    this.name = "StoreClosedError";
+  }
+}
+
+/**
+ * A call's argument is invalid (a bad stream name, a body that is not JSON, a limit out of range);
+ * nothing was changed. `where` names the argument, e.g. `facts[2].body`.
+ *
+ * @example
+ * ```ts
+ * import { EventStoreArgumentError } from "./errors.ts";
+ * const error = new EventStoreArgumentError("stream", "stream name must not be empty");
+ * console.log(error.code, error.where); // 8 "stream"
+ * ```
+ */
+export class EventStoreArgumentError extends VirtError {
+  /**
+   * @param where The argument at fault.
+   * @param message What is wrong, in libvirt's lower-case wording.
+   */
+  constructor(where: string, message: string) {
+    super(ErrorCode.INVALID_ARG, message, { where });
+    this.name = "EventStoreArgumentError";
+  }
+}
+
+/**
+ * Too many appends are waiting for their commit; the caller should retry later.
+ *
+ * @example
+ * ```ts
+ * import { AppendQueueFullError } from "./errors.ts";
+ * console.log(new AppendQueueFullError(4096).code); // 87
+ * ```
+ */
+export class AppendQueueFullError extends VirtError {
+  /** @param pendingMax The bound on waiting appends that was reached. */
+  constructor(pendingMax: number) {
+    super(
+      ErrorCode.RESOURCE_BUSY,
+      `event log is busy: ${pendingMax} appends are already waiting to be committed`,
+    );
+    this.name = "AppendQueueFullError";
+  }
+}
+
+/**
+ * Writing to the log failed (disk full, I/O error). The appends of that commit were not
+ * acknowledged, and the store refuses further appends: after a failed write the file's state is
+ * uncertain, so only a restart, which reopens and re-reads the log, may continue.
+ *
+ * @example
+ * ```ts
+ * import { EventStoreWriteError } from "./errors.ts";
+ * console.log(new EventStoreWriteError(new Error("disk I/O error")).code); // 38
+ * ```
+ */
+export class EventStoreWriteError extends VirtError {
+  /** @param cause The storage's error. */
+  constructor(cause: unknown) {
+    super(
+      ErrorCode.SYSTEM_ERROR,
+      `cannot write the event log: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = "EventStoreWriteError";
+  }
+}
+
+/**
+ * The stored log is not what this version of evirt can read: an unknown file format, a record that
+ * fails its read-back checks, or an upcaster that failed. Never caused by a caller's input.
+ *
+ * @example
+ * ```ts
+ * import { EventStoreCorruptError } from "./errors.ts";
+ * console.log(new EventStoreCorruptError("fact 3 has no stream").code); // 1
+ * ```
+ */
+export class EventStoreCorruptError extends VirtError {
+  /**
+   * @param message What is wrong with the stored data.
+   * @param cause The underlying error, if any.
+   */
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCode.INTERNAL_ERROR, `event log: ${message}`, { cause });
+    this.name = "EventStoreCorruptError";
+  }
+}

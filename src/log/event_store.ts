@@ -216,7 +216,9 @@ export interface EventStore {
    * each new fact once it is durable, with no gap and no duplicate across that boundary. Ends
    * normally when `signal` aborts or the store closes.
    *
-   * @throws {PositionPrunedError} From the iterator, when the subscriber falls behind retention.
+   * @throws {PositionPrunedError} At once when `afterPosition` is already pruned, or from the
+   *   iterator when the subscriber falls behind retention.
+   * @throws {EventStoreArgumentError} At once for an invalid option.
    */
   subscribe(options: SubscribeOptions): AsyncIterable<Fact>;
 

@@ -149,7 +149,13 @@ class SqliteStorage implements FactStorage {
       this.#nextBodyOffset = last === undefined ? 0 : last[0] + last[1].length;
     } catch (error) {
       this.#db.close();
-      throw error;
+      if (error instanceof VirtError) throw error;
+      // SQLite's own words ("file is not a database") say best what is wrong.
+      throw new VirtError(
+        ErrorCode.SYSTEM_ERROR,
+        `cannot open event log '${path}': ${(error as Error).message}`,
+        { where: "EVIRT_STATE_DIR", cause: error },
+      );
     }
   }
 

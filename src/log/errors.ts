@@ -90,16 +90,23 @@ export class PositionPrunedError extends VirtError {
 export class StateLockedError extends VirtError {
   /** The locked state directory. */
   readonly stateDir: string;
+  /** The process id the holder wrote into the lock file, when readable; for the message only. */
+  readonly holderPid: number | undefined;
 
-  /** @param stateDir The state directory whose lock is held. */
-  constructor(stateDir: string) {
+  /**
+   * @param stateDir The state directory whose lock is held.
+   * @param holderPid The holder's process id, when known.
+   */
+  constructor(stateDir: string, holderPid?: number) {
+    const holder = holderPid === undefined ? "" : ` (pid ${holderPid})`;
     super(
       ErrorCode.OPERATION_FAILED,
-      `state directory '${stateDir}' is locked: another evirt service is using it`,
+      `state directory '${stateDir}' is locked: another evirt service${holder} is using it`,
       { where: "EVIRT_STATE_DIR" },
     );
     this.name = "StateLockedError";
     this.stateDir = stateDir;
+    this.holderPid = holderPid;
   }
 }
 
@@ -158,6 +165,29 @@ export class AppendQueueFullError extends VirtError {
       `event log is busy: ${pendingMax} appends are already waiting to be committed`,
     );
     this.name = "AppendQueueFullError";
+  }
+}
+
+/**
+ * Writing to the log failed (disk full, I/O error). The appends of that commit were not
+ * acknowledged, and the store refuses further appends: after a failed write the file's state is
+ * uncertain, so only a restart, which reopens and re-reads the log, may continue.
+ *
+ * @example
+ * ```ts
+ * import { EventStoreWriteError } from "./errors.ts";
+ * console.log(new EventStoreWriteError(new Error("disk I/O error")).code); // 38
+ * ```
+ */
+export class EventStoreWriteError extends VirtError {
+  /** @param cause The storage's error. */
+  constructor(cause: unknown) {
+    super(
+      ErrorCode.SYSTEM_ERROR,
+      `cannot write the event log: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = "EventStoreWriteError";
   }
 }
 

@@ -195,14 +195,17 @@ export interface EventStore {
   appendMany(requests: AppendRequest[]): Promise<AppendResult[]>;
 
   /**
-   * Reads one stream's facts in version order.
+   * Reads one stream's facts in version order. A page may be shorter than `limit` (see
+   * {@linkcode READ_BYTES_MAX}); read on from the last version + 1 until a read returns none.
    *
    * @throws {PositionPrunedError} When `fromVersion` of an existing stream was pruned.
    */
   readStream(stream: string, options?: ReadStreamOptions): Promise<Fact[]>;
 
   /**
-   * Reads facts of all streams in position order, strictly after `afterPosition`.
+   * Reads facts of all streams in position order, strictly after `afterPosition`. A page may be
+   * shorter than `limit` (see {@linkcode READ_BYTES_MAX}); read on from the last position until
+   * it reaches {@linkcode EventStore.headPosition}.
    *
    * @throws {PositionPrunedError} When `afterPosition < oldestPosition() - 1`.
    */
@@ -213,7 +216,9 @@ export interface EventStore {
    * each new fact once it is durable, with no gap and no duplicate across that boundary. Ends
    * normally when `signal` aborts or the store closes.
    *
-   * @throws {PositionPrunedError} From the iterator, when the subscriber falls behind retention.
+   * @throws {PositionPrunedError} At once when `afterPosition` is already pruned, or from the
+   *   iterator when the subscriber falls behind retention.
+   * @throws {EventStoreArgumentError} At once for an invalid option.
    */
   subscribe(options: SubscribeOptions): AsyncIterable<Fact>;
 
@@ -266,8 +271,11 @@ export const STREAM_NAME_MAX_BYTES = 256;
 /** Longest fact type, in UTF-8 bytes. */
 export const FACT_TYPE_MAX_BYTES = 128;
 
-/** Largest fact body, as JSON text in UTF-8 bytes. */
-export const FACT_BODY_MAX_BYTES = 1024 * 1024;
+/**
+ * Largest fact body, as JSON text in UTF-8 bytes: room for a domain definition parsed from the
+ * largest accepted domain XML (4 MiB by default).
+ */
+export const FACT_BODY_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Deepest nesting of arrays and objects in a body or snapshot state. */
 export const JSON_DEPTH_MAX = 64;
@@ -280,6 +288,19 @@ export const APPEND_PENDING_MAX = 16_384;
 
 /** Most facts one `readStream` or `readAll` call returns. */
 export const READ_LIMIT_MAX = 10_000;
+
+/**
+ * Body size at which one read stops early, as JSON text length: a page may hold fewer than
+ * `limit` facts when they are large, but always at least one. A page's bodies thus hold at most
+ * this plus one {@linkcode FACT_BODY_MAX_BYTES} body.
+ */
+export const READ_BYTES_MAX = 32 * 1024 * 1024;
+
+/** Most facts written in one transaction; a longer queue of appends takes several. */
+export const COMMIT_FACTS_MAX = 16_384;
+
+/** Snapshots kept; saving one more drops the oldest. */
+export const SNAPSHOTS_KEPT_MAX = 2;
 
 /** Facts a subscriber reads per page while catching up, unless it asks otherwise. */
 export const SUBSCRIBE_PAGE_DEFAULT = 1000;

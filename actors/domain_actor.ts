@@ -1,0 +1,300 @@
+/**
+ * One domain's actor: its machine snapshot, its stream version, and the queue that runs its jobs
+ * (commands and driver observations) one at a time.
+ *
+ * A caller gives a deadline for the wait in the queue: if it passes before the job starts, the
+ * caller gets "busy with <job> since <time>" (code 87) and the job never runs. Once a job runs,
+ * it finishes (its driver calls carry their own bounded timeouts). A job changes state only by
+ * appending facts: each append is durable before the facts are applied to the snapshot, so what
+ * a reader sees has always been recorded.
+ *
+ * @module
+ */
+
+import type { EventStore } from "../src/log/event_store.ts";
+import { ErrorCode, VirtError } from "../src/model/errors.ts";
+import { type DomainFact, domainStream } from "../src/model/facts.ts";
+import { applyFact, type DomainSnapshot } from "./domain_machine.ts";
+
+/** Most commands that may wait in one domain's queue; one more is refused at once (code 87). */
+export const COMMAND_QUEUE_MAX = 256;
+
+/** Most driver observations that may wait in one domain's queue before the oldest is dropped. */
+export const OBSERVATION_QUEUE_MAX = 4096;
+
+/** What a running job may do. */
+export interface JobContext {
+  /** The domain's current snapshot (changes after each `append`). */
+  readonly snapshot: DomainSnapshot;
+  /** Aborted when the actor closes. */
+  readonly signal: AbortSignal;
+  /**
+   * Appends facts to the domain's stream and, once they are durable, applies them to the
+   * snapshot, in order.
+   *
+   * @returns The facts with their positions.
+   */
+  append(facts: DomainFact[]): Promise<AppliedFact[]>;
+}
+
+/** Options of {@linkcode DomainActor.run}. */
+export interface RunOptions {
+  /** How long the caller will wait for the job to start, in ms. Default: no limit but the queue bound. */
+  queueTimeoutMs?: number;
+  /** Abandons the wait (not a running job) when aborted. */
+  signal?: AbortSignal;
+  /** Observation jobs use their own, larger queue and never time out. */
+  kind?: "command" | "observation";
+}
+
+/** A fact as applied: the fact and its global position in the log. */
+export interface AppliedFact {
+  /** The fact's global position. */
+  position: number;
+  /** The fact. */
+  fact: DomainFact;
+}
+
+/** Called after facts were appended and applied, in append order. */
+export type AppliedListener = (actor: DomainActor, facts: AppliedFact[]) => void;
+
+interface QueuedJob {
+  name: string;
+  kind: "command" | "observation";
+  work: (context: JobContext) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  cancel?: () => void;
+}
+
+/**
+ * A domain's actor.
+ *
+ * @example Running a job
+ * ```ts ignore
+ * const actor = new DomainActor({ uuid, store, snapshot, version: 0, onApplied: () => {} });
+ * await actor.run("define", { queueTimeoutMs: 5000 }, (job) => job.append([fact]));
+ * ```
+ */
+export class DomainActor {
+  /** The domain's uuid. */
+  readonly uuid: string;
+  readonly #store: EventStore;
+  readonly #onApplied: AppliedListener;
+  readonly #now: () => number;
+  readonly #closing = new AbortController();
+  #snapshot: DomainSnapshot;
+  #version: number;
+  #queue: QueuedJob[] = [];
+  #current: { name: string; sinceMs: number } | undefined;
+  #draining = false;
+  #idleWaiters: (() => void)[] = [];
+
+  /**
+   * @param options.uuid The domain's uuid.
+   * @param options.store The event log.
+   * @param options.snapshot The domain's snapshot as replayed.
+   * @param options.version The domain stream's version matching `snapshot`.
+   * @param options.onApplied Told of every appended and applied batch of facts.
+   * @param options.now The clock, in ms since the epoch.
+   */
+  constructor(options: {
+    uuid: string;
+    store: EventStore;
+    snapshot: DomainSnapshot;
+    version: number;
+    onApplied: AppliedListener;
+    now?: () => number;
+  }) {
+    this.uuid = options.uuid;
+    this.#store = options.store;
+    this.#snapshot = options.snapshot;
+    this.#version = options.version;
+    this.#onApplied = options.onApplied;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The current snapshot. */
+  get snapshot(): DomainSnapshot {
+    return this.#snapshot;
+  }
+
+  /** The stream version of the current snapshot. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The job running now and since when, if any. */
+  get currentJob(): { name: string; sinceMs: number } | undefined {
+    return this.#current;
+  }
+
+  /** Jobs waiting to run. */
+  get queueLength(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Queues a job and resolves with its result once it has run.
+   *
+   * @param name The job's name, shown to callers that time out behind it.
+   * @param options Queue deadline, abort signal, kind.
+   * @param work The job: appends facts through its context; must not outlive its own timeouts.
+   * @throws {VirtError} Code 87 when the queue is full or the deadline passes before the job starts.
+   */
+  run<T>(name: string, options: RunOptions, work: (context: JobContext) => Promise<T>): Promise<T> {
+    const kind = options.kind ?? "command";
+    if (this.#closing.signal.aborted) {
+      return Promise.reject(
+        new VirtError(ErrorCode.OPERATION_ABORTED, `domain actor of '${this.uuid}' is closed`),
+      );
+    }
+    if (kind === "command") {
+      const waiting = this.#queue.filter((job) => job.kind === "command").length;
+      if (waiting >= COMMAND_QUEUE_MAX) return Promise.reject(this.#busy());
+    } else if (this.#queue.length >= OBSERVATION_QUEUE_MAX + COMMAND_QUEUE_MAX) {
+      return Promise.reject(
+        new VirtError(ErrorCode.RESOURCE_BUSY, `observation queue of '${this.uuid}' is full`),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      const job: QueuedJob = {
+        name,
+        kind,
+        work: work as (context: JobContext) => Promise<unknown>,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      };
+      this.#armWaitLimits(job, options);
+      this.#queue.push(job);
+      this.#drain();
+    });
+  }
+
+  /** Resolves once no job runs or waits. */
+  idle(): Promise<void> {
+    if (this.#current === undefined && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Refuses new jobs, aborts the signal of the running one and fails the waiting ones. */
+  close(): void {
+    this.#closing.abort();
+    const waiting = this.#queue;
+    this.#queue = [];
+    for (const job of waiting) {
+      job.cancel?.();
+      job.reject(new VirtError(ErrorCode.OPERATION_ABORTED, "the service is stopping"));
+    }
+  }
+
+  /** Replaces the snapshot with facts read back from the log (recovery only, no job running). */
+  replay(fact: DomainFact, version: number): void {
+    if (this.#current !== undefined) throw new Error("replay() while a job runs");
+    if (version !== this.#version + 1) {
+      throw new Error(`Stream ${this.uuid}: version ${version} after ${this.#version}`);
+    }
+    this.#snapshot = applyFact(this.#snapshot, fact);
+    this.#version = version;
+  }
+
+  #armWaitLimits(job: QueuedJob, options: RunOptions): void {
+    const cleanups: (() => void)[] = [];
+    const leave = (error: VirtError) => {
+      const index = this.#queue.indexOf(job);
+      if (index === -1) return;
+      this.#queue.splice(index, 1);
+      job.cancel?.();
+      job.reject(error);
+    };
+    if (options.queueTimeoutMs !== undefined) {
+      const timer = setTimeout(() => leave(this.#busy()), Math.max(0, options.queueTimeoutMs));
+      cleanups.push(() => clearTimeout(timer));
+    }
+    if (options.signal !== undefined) {
+      const onAbort = () =>
+        leave(new VirtError(ErrorCode.OPERATION_ABORTED, `${job.name} was cancelled`));
+      if (options.signal.aborted) queueMicrotask(onAbort);
+      options.signal.addEventListener("abort", onAbort, { once: true });
+      cleanups.push(() => options.signal?.removeEventListener("abort", onAbort));
+    }
+    job.cancel = () => cleanups.forEach((cleanup) => cleanup());
+  }
+
+  #busy(): VirtError {
+    const current = this.#current;
+    const what = current === undefined
+      ? "queued jobs"
+      : `${current.name} since ${new Date(current.sinceMs).toISOString()}`;
+    return new VirtError(
+      ErrorCode.RESOURCE_BUSY,
+      `domain '${this.#displayName()}' is busy with ${what}`,
+    );
+  }
+
+  #displayName(): string {
+    const context = this.#snapshot.context;
+    return context.live?.name ?? context.definition?.name ?? this.uuid;
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        const job = this.#queue.shift()!;
+        job.cancel?.();
+        this.#current = { name: job.name, sinceMs: this.#now() };
+        try {
+          job.resolve(await job.work(this.#context()));
+        } catch (error) {
+          job.reject(error);
+        } finally {
+          this.#current = undefined;
+        }
+      }
+    } finally {
+      this.#draining = false;
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      waiters.forEach((wake) => wake());
+    }
+  }
+
+  #context(): JobContext {
+    // deno-lint-ignore no-this-alias
+    const actor = this;
+    return {
+      get snapshot() {
+        return actor.#snapshot;
+      },
+      signal: this.#closing.signal,
+      append: (facts) => this.#append(facts),
+    };
+  }
+
+  async #append(facts: DomainFact[]): Promise<AppliedFact[]> {
+    if (facts.length === 0) return [];
+    // Validate against the machine before writing: a fact the machine rejects is a bug, and
+    // must never reach the log.
+    let next = this.#snapshot;
+    for (const fact of facts) next = applyFact(next, fact);
+    const expected = this.#version;
+    const result = await this.#store.append(
+      domainStream(this.uuid),
+      facts.map((fact) => ({ type: fact.type, body: fact.body as never })),
+      expected,
+    );
+    if (this.#version !== expected) {
+      throw new Error(`Stream ${this.uuid} moved during an append`);
+    }
+    this.#snapshot = next;
+    this.#version = result.streamVersion;
+    const stored: AppliedFact[] = facts.map((fact, index) => ({
+      position: result.firstPosition + index,
+      fact,
+    }));
+    this.#onApplied(this, stored);
+    return stored;
+  }
+}

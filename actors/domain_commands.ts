@@ -1,0 +1,432 @@
+/**
+ * What each command and each driver observation does to a domain: which driver calls it makes
+ * and which facts it appends, in which order. Every function here runs as a job of the domain's
+ * actor, so it sees a stable snapshot and is the only writer of the domain's stream.
+ *
+ * Rules (reference §3): a command invalid in the current state is refused with libvirt's error
+ * and appends nothing; a driver call that fails appends nothing unless the instance's state did
+ * change (a failed `cont` after launch ends the instance: STOPPED/failed).
+ *
+ * @module
+ */
+
+import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
+import { ErrorCode, VirtError } from "../src/model/errors.ts";
+import type {
+  DefinedDetail,
+  DomainFact,
+  DomainFactBodies,
+  PausedReasonName,
+  StoppedDetail,
+  SuspendedDetail,
+} from "../src/model/facts.ts";
+import type { JobContext } from "./domain_actor.ts";
+import {
+  accepts,
+  type DomainCommandName,
+  type DomainSnapshot,
+  isActive,
+  statePath,
+} from "./domain_machine.ts";
+import type { DomainHandle, Driver, Observation, ObservationSink } from "./driver_protocol.ts";
+
+/** What commands need from the host around the domain. */
+export interface CommandEnvironment {
+  /** The driver for the domain's type. */
+  driverFor(definition: DomainDefinition): Driver;
+  /** A fresh id for a starting instance. */
+  allocateId(): number;
+  /** Where the driver reports observations of the domain. */
+  sink: ObservationSink;
+  /** The clock, in ms since the epoch. */
+  now(): number;
+  /** Arms (or re-arms) a timer for the domain's recorded deadline. */
+  armDeadline(uuid: string, atMs: number): void;
+}
+
+const NOT_RUNNING = "domain is not running";
+
+/** libvirt's refusal of `command` in the current state. */
+export function refusal(snapshot: DomainSnapshot, command: DomainCommandName): VirtError {
+  const path = statePath(snapshot);
+  const invalid = (message: string) => new VirtError(ErrorCode.OPERATION_INVALID, message);
+  if (path === "nonexistent") {
+    return new VirtError(
+      ErrorCode.NO_DOMAIN,
+      `no domain with matching uuid '${snapshot.context.uuid}'`,
+    );
+  }
+  switch (command) {
+    case "start":
+      return invalid("domain is already running");
+    case "undefine":
+      return invalid("cannot undefine transient domain");
+    case "autostart":
+      return invalid("cannot set autostart for transient domain");
+    case "suspend":
+    case "resume":
+      return invalid(path === "active.pmsuspended" ? "domain is pmsuspended" : NOT_RUNNING);
+    default:
+      return invalid(NOT_RUNNING);
+  }
+}
+
+/** Throws libvirt's refusal unless `command` is valid in the current state. */
+export function requireCommand(snapshot: DomainSnapshot, command: DomainCommandName): void {
+  if (command === "undefine" || command === "autostart") {
+    if (!snapshot.context.persistent) throw refusal(snapshot, command);
+  }
+  if (!accepts(snapshot, { type: `command.${command}` })) throw refusal(snapshot, command);
+}
+
+/** The running instance's handle. */
+export function handleOf(snapshot: DomainSnapshot): DomainHandle {
+  const { context } = snapshot;
+  if (context.live === null || context.id === null || context.runtime === null) {
+    throw new Error(`Domain ${context.uuid} has no running instance`);
+  }
+  return {
+    uuid: context.uuid,
+    name: context.live.name,
+    id: context.id,
+    definition: context.live,
+    runtime: context.runtime,
+  };
+}
+
+/** Records a new or changed persistent definition. */
+export async function define(
+  job: JobContext,
+  definition: DomainDefinition,
+): Promise<DefinedDetail> {
+  requireCommand(job.snapshot, "define");
+  const detail: DefinedDetail = job.snapshot.context.persistent ? "updated" : "added";
+  await job.append([{ type: "domain.defined", body: { definition, detail } }]);
+  return detail;
+}
+
+/** Removes the persistent definition; an active domain continues as transient. */
+export async function undefine(job: JobContext): Promise<void> {
+  requireCommand(job.snapshot, "undefine");
+  await job.append([{ type: "domain.undefined", body: {} }]);
+}
+
+/**
+ * Starts the domain from `definition` (the persistent one for `start`, the given one for
+ * `create`): launch with CPUs stopped, record the launch, then run the CPUs unless `paused`.
+ */
+export async function start(
+  job: JobContext,
+  env: CommandEnvironment,
+  options: { paused: boolean; definition?: DomainDefinition },
+): Promise<void> {
+  const { context } = job.snapshot;
+  const definition = options.definition ?? context.definition;
+  if (options.definition === undefined) requireCommand(job.snapshot, "start");
+  if (definition === null) throw refusal(job.snapshot, "start");
+  const driver = env.driverFor(definition);
+  driver.check(definition);
+  const id = env.allocateId();
+  const runtime = await driver.launch(
+    { uuid: context.uuid, name: definition.name, id, definition },
+    job.signal,
+  );
+  await job.append([{
+    type: "domain.launched",
+    body: { id, definition, persistent: context.persistent, runtime },
+  }]);
+  const handle = handleOf(job.snapshot);
+  driver.watch(handle, env.sink);
+  if (options.paused) {
+    await job.append([
+      { type: "domain.started", body: { detail: "booted", reason: "booted" } },
+      { type: "domain.suspended", body: { detail: "paused", reason: "user" } },
+    ]);
+    return;
+  }
+  try {
+    await driver.resume(handle, job.signal);
+  } catch (error) {
+    await endInstance(job, driver, handle, { detail: "failed", reason: "failed" });
+    throw error;
+  }
+  await job.append([{ type: "domain.started", body: { detail: "booted", reason: "booted" } }]);
+}
+
+/**
+ * Asks the guest to shut down; returns once the request reached it. With `timeoutMs`, records a
+ * deadline after which the domain is destroyed if still active.
+ */
+export async function shutdown(
+  job: JobContext,
+  env: CommandEnvironment,
+  options: { timeoutMs?: number },
+): Promise<void> {
+  requireCommand(job.snapshot, "shutdown");
+  const handle = handleOf(job.snapshot);
+  await env.driverFor(handle.definition).powerdown(handle, job.signal);
+  if (options.timeoutMs !== undefined) {
+    const atMs = env.now() + options.timeoutMs;
+    await job.append([{
+      type: "domain.deadline_set",
+      body: { job: "shutdown", action: "destroy", atMs },
+    }]);
+    env.armDeadline(handle.uuid, atMs);
+  }
+}
+
+/** Ends the instance now (SIGTERM, then SIGKILL unless `graceful`). */
+export async function destroy(
+  job: JobContext,
+  env: CommandEnvironment,
+  options: { graceful: boolean },
+): Promise<void> {
+  requireCommand(job.snapshot, "destroy");
+  const handle = handleOf(job.snapshot);
+  const driver = env.driverFor(handle.definition);
+  await driver.terminate(handle, { graceful: options.graceful }, job.signal);
+  driver.unwatch(handle.uuid);
+  await job.append([{
+    type: "domain.stopped",
+    body: { detail: "destroyed", reason: "destroyed" },
+  }]);
+}
+
+/** Asks the guest to reboot; the reset that follows is observed and recorded as REBOOT. */
+export async function reboot(job: JobContext, env: CommandEnvironment): Promise<void> {
+  requireCommand(job.snapshot, "reboot");
+  const handle = handleOf(job.snapshot);
+  await env.driverFor(handle.definition).reboot(handle, job.signal);
+}
+
+/** Resets the guest now: one REBOOT event. */
+export async function reset(job: JobContext, env: CommandEnvironment): Promise<void> {
+  requireCommand(job.snapshot, "reset");
+  const handle = handleOf(job.snapshot);
+  await env.driverFor(handle.definition).reset(handle, job.signal);
+  await job.append([{ type: "domain.rebooted", body: {} }]);
+}
+
+/** Stops the CPUs; a paused domain stays as it is. */
+export async function suspend(job: JobContext, env: CommandEnvironment): Promise<void> {
+  requireCommand(job.snapshot, "suspend");
+  if (statePath(job.snapshot) === "active.paused") return;
+  const handle = handleOf(job.snapshot);
+  await env.driverFor(handle.definition).pause(handle, job.signal);
+  await job.append([{ type: "domain.suspended", body: { detail: "paused", reason: "user" } }]);
+}
+
+/** Runs the CPUs again; a running domain stays as it is. */
+export async function resume(job: JobContext, env: CommandEnvironment): Promise<void> {
+  requireCommand(job.snapshot, "resume");
+  if (statePath(job.snapshot) === "active.running") return;
+  const handle = handleOf(job.snapshot);
+  await env.driverFor(handle.definition).resume(handle, job.signal);
+  await job.append([{ type: "domain.resumed", body: { detail: "unpaused", reason: "unpaused" } }]);
+}
+
+/** Switches autostart; records nothing when it does not change. */
+export async function setAutostart(job: JobContext, autostart: boolean): Promise<void> {
+  requireCommand(job.snapshot, "autostart");
+  if (job.snapshot.context.autostart === autostart) return;
+  await job.append([{ type: "domain.autostart_changed", body: { autostart } }]);
+}
+
+/** Which definitions a metadata change applies to, as virsh's --live / --config / --current. */
+export interface MetadataScope {
+  /** Change the running instance's definition. */
+  live?: boolean;
+  /** Change the persistent definition. */
+  config?: boolean;
+}
+
+/** Sets or removes the title, the description or one namespace's metadata element. */
+export async function setMetadata(
+  job: JobContext,
+  change:
+    | { kind: "title" | "description"; value: string | null }
+    | { kind: "element"; nsuri: string; key?: string; element: XmlElement | null },
+  scope: MetadataScope,
+): Promise<void> {
+  requireCommand(job.snapshot, "metadata");
+  const active = isActive(job.snapshot);
+  let live = scope.live ?? false;
+  let config = scope.config ?? false;
+  if (!live && !config) {
+    live = active;
+    config = !active;
+  }
+  if (live && !active) throw refusal(job.snapshot, "metadata");
+  if (config && !job.snapshot.context.persistent) {
+    throw new VirtError(
+      ErrorCode.OPERATION_INVALID,
+      "transient domains do not have any persistent config",
+    );
+  }
+  const body: DomainFactBodies["domain.metadata_changed"] = { ...change, live, config };
+  await job.append([{ type: "domain.metadata_changed", body }]);
+}
+
+/** Destroys the domain if its recorded deadline has passed and it is still active. */
+export async function expireDeadline(job: JobContext, env: CommandEnvironment): Promise<void> {
+  const { deadline } = job.snapshot.context;
+  if (deadline === null || !isActive(job.snapshot)) return;
+  if (env.now() < deadline.atMs) {
+    env.armDeadline(job.snapshot.context.uuid, deadline.atMs);
+    return;
+  }
+  const handle = handleOf(job.snapshot);
+  const driver = env.driverFor(handle.definition);
+  await driver.terminate(handle, { graceful: false }, job.signal);
+  driver.unwatch(handle.uuid);
+  await job.append([{
+    type: "domain.stopped",
+    body: { detail: "destroyed", reason: "destroyed" },
+  }]);
+}
+
+const SUSPENDED_DETAIL: Record<PausedReasonName, SuspendedDetail> = {
+  user: "paused",
+  ioerror: "ioerror",
+  watchdog: "watchdog",
+  migration: "migrated",
+  save: "paused",
+  shutting_down: "paused",
+  crashed: "paused",
+  starting_up: "paused",
+  unknown: "paused",
+};
+
+/**
+ * Records what the driver observed and applies the domain's policy (`on_poweroff`, `on_reboot`,
+ * `on_crash`). An observation that no longer applies (the domain already left the state it
+ * speaks of) is dropped.
+ */
+export async function observe(
+  job: JobContext,
+  env: CommandEnvironment,
+  observation: Observation,
+): Promise<void> {
+  const facts = factsFor(job.snapshot, observation);
+  if (facts === undefined) return;
+  await job.append(facts);
+  if (observation.kind === "stopped") {
+    env.driverFor(definitionOf(job.snapshot)).unwatch(job.snapshot.context.uuid);
+    return;
+  }
+  if (observation.kind === "shutdown") {
+    const policy = observation.guestReset
+      ? job.snapshot.context.live?.onReboot
+      : job.snapshot.context.live?.onPoweroff;
+    await applyEndPolicy(job, env, policy ?? "destroy", "shutdown", "shutdown");
+  } else if (observation.kind === "crashed") {
+    await applyEndPolicy(
+      job,
+      env,
+      job.snapshot.context.live?.onCrash ?? "destroy",
+      "crashed",
+      "crashed",
+    );
+  }
+}
+
+function definitionOf(snapshot: DomainSnapshot): DomainDefinition {
+  const definition = snapshot.context.live ?? snapshot.context.definition;
+  if (definition === null) throw new Error(`Domain ${snapshot.context.uuid} has no definition`);
+  return definition;
+}
+
+function factsFor(snapshot: DomainSnapshot, observation: Observation): DomainFact[] | undefined {
+  const fact = factFor(snapshot, observation);
+  if (fact === undefined || !accepts(snapshot, fact)) return undefined;
+  return [fact];
+}
+
+function factFor(snapshot: DomainSnapshot, observation: Observation): DomainFact | undefined {
+  const path = statePath(snapshot);
+  switch (observation.kind) {
+    case "shutdown":
+      return { type: "domain.shutdown", body: { detail: observation.detail } };
+    case "stopped": {
+      const cleanly = path === "active.shuttingDown" || observation.reason === "shutdown";
+      return {
+        type: "domain.stopped",
+        body: cleanly
+          ? { detail: "shutdown", reason: "shutdown" }
+          : { detail: "failed", reason: "crashed" },
+      };
+    }
+    case "paused":
+      return {
+        type: "domain.suspended",
+        body: { detail: SUSPENDED_DETAIL[observation.reason], reason: observation.reason },
+      };
+    case "resumed":
+      return { type: "domain.resumed", body: { detail: "unpaused", reason: "unpaused" } };
+    case "reset":
+      return { type: "domain.rebooted", body: {} };
+    case "crashed":
+      return { type: "domain.crashed", body: { detail: observation.detail } };
+    case "pmsuspended":
+      return { type: "domain.pmsuspended", body: { detail: observation.detail } };
+    case "wakeup":
+      return { type: "domain.started", body: { detail: "wakeup", reason: "wakeup" } };
+    case "balloon":
+      return { type: "domain.balloon_changed", body: { actualKiB: observation.actualKiB } };
+    case "rtc":
+      return {
+        type: "domain.rtc_changed",
+        body: { utcOffsetSeconds: observation.utcOffsetSeconds },
+      };
+    case "watchdog":
+      return { type: "domain.watchdog_fired", body: { action: observation.action } };
+    case "io_error":
+      return {
+        type: "domain.io_error",
+        body: {
+          srcPath: observation.srcPath,
+          devAlias: observation.devAlias,
+          action: observation.action,
+          reason: observation.reason,
+        },
+      };
+    case "device_removed":
+      return { type: "domain.device_removed", body: { alias: observation.alias } };
+  }
+}
+
+/**
+ * After the guest shut down or crashed: `destroy` ends the instance, `restart` ends it and
+ * starts a new one, `preserve` leaves it as it is.
+ */
+async function applyEndPolicy(
+  job: JobContext,
+  env: CommandEnvironment,
+  policy: string,
+  detail: StoppedDetail,
+  reason: "shutdown" | "crashed",
+): Promise<void> {
+  if (policy === "preserve" || !isActive(job.snapshot)) return;
+  const handle = handleOf(job.snapshot);
+  const driver = env.driverFor(handle.definition);
+  await endInstance(job, driver, handle, { detail, reason });
+  const restart = policy === "restart" || policy === "rename-restart" ||
+    policy === "coredump-restart";
+  if (restart && job.snapshot.context.persistent) {
+    await start(job, env, { paused: false });
+  }
+}
+
+async function endInstance(
+  job: JobContext,
+  driver: Driver,
+  handle: DomainHandle,
+  stopped: DomainFactBodies["domain.stopped"],
+): Promise<void> {
+  try {
+    await driver.terminate(handle, { graceful: false }, job.signal);
+  } finally {
+    driver.unwatch(handle.uuid);
+  }
+  await job.append([{ type: "domain.stopped", body: stopped }]);
+}

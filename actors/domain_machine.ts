@@ -1,0 +1,419 @@
+/**
+ * The domain lifecycle as an XState v5 machine: libvirt's states and reasons, folded from facts.
+ *
+ * The machine is pure. Its events are the facts of the log (`domain.started`, …) and the names of
+ * commands (`command.start`, …). A fact moves the machine; a command event moves nothing and only
+ * tells, through {@linkcode accepts}, whether the command is valid in the current state. All I/O
+ * (driver calls, appends) lives in the domain actor's job runner: XState does not restore delayed
+ * transitions or invoked promises from a persisted snapshot, and replay must run no side effect,
+ * so the same pure `transition()` folds the log at recovery and applies each new fact live.
+ *
+ * @module
+ */
+
+import { assign, setup, transition } from "xstate";
+import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
+import type {
+  Deadline,
+  DomainFact,
+  DomainFactBodies,
+  PausedReasonName,
+  RuntimeRecord,
+} from "../src/model/facts.ts";
+import {
+  CrashedReason,
+  DomainState,
+  type DomainStateValue,
+  PausedReason,
+  RunningReason,
+  ShutdownReason,
+  ShutoffReason,
+} from "../src/model/lifecycle.ts";
+
+/** What the machine knows about one domain. Plain JSON, so it can go into a snapshot as is. */
+export interface DomainContext {
+  /** The domain's uuid, fixed for its life. */
+  uuid: string;
+  /** The domain's name; kept after undefine so old events can still be named. */
+  name: string;
+  /** The persistent definition; null for a transient domain or one not (yet) defined. */
+  definition: DomainDefinition | null;
+  /** The definition the running instance was started with; null when inactive. */
+  live: DomainDefinition | null;
+  /** Whether the domain has a persistent definition. */
+  persistent: boolean;
+  /** Whether the domain starts with the service. */
+  autostart: boolean;
+  /** The id of the running instance; null when inactive. */
+  id: number | null;
+  /** The libvirt reason of the current state. */
+  reason: number;
+  /** Driver data to find the running instance again; null when inactive. */
+  runtime: RuntimeRecord | null;
+  /** A deadline that outlives its command, re-armed after a restart; null when none. */
+  deadline: Deadline | null;
+}
+
+/** A context with nothing recorded but the name. */
+function blankContext(name: string): Omit<DomainContext, "uuid"> {
+  return {
+    name,
+    definition: null,
+    live: null,
+    persistent: false,
+    autostart: false,
+    id: null,
+    reason: 0,
+    runtime: null,
+    deadline: null,
+  };
+}
+
+/** The command names whose validity the machine decides. */
+export type DomainCommandName =
+  | "define"
+  | "undefine"
+  | "start"
+  | "shutdown"
+  | "destroy"
+  | "reboot"
+  | "reset"
+  | "suspend"
+  | "resume"
+  | "autostart"
+  | "metadata";
+
+/** Events of the machine: facts, and command names for validity checks. */
+export type DomainMachineEvent = DomainFact | { type: `command.${DomainCommandName}` };
+
+const RUNNING_REASONS: Record<string, number> = {
+  booted: RunningReason.BOOTED,
+  unpaused: RunningReason.UNPAUSED,
+  restored: RunningReason.RESTORED,
+  wakeup: RunningReason.WAKEUP,
+  unknown: RunningReason.UNKNOWN,
+};
+const PAUSED_REASONS: Record<string, number> = {
+  user: PausedReason.USER,
+  ioerror: PausedReason.IOERROR,
+  watchdog: PausedReason.WATCHDOG,
+  migration: PausedReason.MIGRATION,
+  save: PausedReason.SAVE,
+  shutting_down: PausedReason.SHUTTING_DOWN,
+  crashed: PausedReason.CRASHED,
+  starting_up: PausedReason.STARTING_UP,
+  unknown: PausedReason.UNKNOWN,
+};
+/** The paused reason number of a fact's paused reason name. */
+export function pausedReasonNumber(reason: PausedReasonName): number {
+  return PAUSED_REASONS[reason];
+}
+
+const SHUTOFF_REASONS: Record<string, number> = {
+  shutdown: ShutoffReason.SHUTDOWN,
+  destroyed: ShutoffReason.DESTROYED,
+  crashed: ShutoffReason.CRASHED,
+  saved: ShutoffReason.SAVED,
+  failed: ShutoffReason.FAILED,
+  daemon: ShutoffReason.DAEMON,
+  unknown: ShutoffReason.UNKNOWN,
+};
+
+function body<T extends keyof DomainFactBodies>(
+  event: DomainMachineEvent,
+  type: T,
+): DomainFactBodies[T] {
+  if (event.type !== type) throw new TypeError(`Expected ${type}, got ${event.type}`);
+  return (event as unknown as { body: DomainFactBodies[T] }).body;
+}
+
+/** Informational facts: accepted while active, change nothing the machine tracks. */
+const NOTES = {
+  "domain.rebooted": {},
+  "domain.balloon_changed": {},
+  "domain.rtc_changed": {},
+  "domain.watchdog_fired": {},
+  "domain.io_error": {},
+  "domain.device_removed": {},
+} as const;
+
+/** Commands accepted in a state (targetless: they only answer {@linkcode accepts}). */
+function commands(...names: DomainCommandName[]): Record<string, Record<string, never>> {
+  return Object.fromEntries(names.map((name) => [`command.${name}`, {}]));
+}
+
+/**
+ * The domain lifecycle machine. Input: the domain's uuid.
+ *
+ * @example Folding facts with the pure transition function
+ * ```ts ignore
+ * import { initialTransition, transition } from "xstate";
+ * import { domainMachine, stateOf } from "./domain_machine.ts";
+ * let [snapshot] = initialTransition(domainMachine, { uuid: "…" });
+ * [snapshot] = transition(domainMachine, snapshot, { type: "domain.defined", body: { definition, detail: "added" } });
+ * console.log(stateOf(snapshot)); // { state: 5, reason: 0 }
+ * ```
+ */
+export const domainMachine = setup({
+  types: {
+    context: {} as DomainContext,
+    events: {} as DomainMachineEvent,
+    input: {} as { uuid: string },
+  },
+  actions: {
+    recordDefinition: assign(({ event }) => {
+      const { definition } = body(event, "domain.defined");
+      return { definition, persistent: true, name: definition.name };
+    }),
+    recordFirstDefinition: assign(({ event }) => {
+      const { definition } = body(event, "domain.defined");
+      return { ...blankContext(definition.name), definition, persistent: true };
+    }),
+    forgetDefinition: assign({ definition: null, persistent: false, autostart: false }),
+    recordLaunch: assign(({ event, context }) => {
+      const launched = body(event, "domain.launched");
+      return {
+        name: launched.definition.name,
+        live: launched.definition,
+        id: launched.id,
+        runtime: launched.runtime,
+        persistent: launched.persistent || context.persistent,
+        reason: PausedReason.STARTING_UP,
+      };
+    }),
+    recordStarted: assign(({ event }) => ({
+      reason: RUNNING_REASONS[body(event, "domain.started").reason],
+    })),
+    recordResumed: assign(({ event }) => ({
+      reason: RUNNING_REASONS[body(event, "domain.resumed").reason],
+    })),
+    recordSuspended: assign(({ event }) => ({
+      reason: PAUSED_REASONS[body(event, "domain.suspended").reason],
+    })),
+    recordShutdown: assign({ reason: ShutdownReason.UNKNOWN }),
+    recordCrashed: assign({ reason: CrashedReason.PANICKED }),
+    recordPmsuspended: assign({ reason: 0 }),
+    recordStopped: assign(({ event }) => ({
+      reason: SHUTOFF_REASONS[body(event, "domain.stopped").reason],
+      live: null,
+      id: null,
+      runtime: null,
+      deadline: null,
+    })),
+    recordAutostart: assign(({ event }) => ({
+      autostart: body(event, "domain.autostart_changed").autostart,
+    })),
+    recordMetadata: assign(({ event, context }) => applyMetadata(context, event)),
+    recordDeadline: assign(({ event }) => ({ deadline: body(event, "domain.deadline_set") })),
+  },
+  guards: {
+    isTransient: ({ context }) => !context.persistent,
+  },
+}).createMachine({
+  id: "domain",
+  context: ({ input }) => ({ uuid: input.uuid, ...blankContext("") }),
+  initial: "nonexistent",
+  states: {
+    nonexistent: {
+      on: {
+        "domain.defined": { target: "shutoff", actions: "recordFirstDefinition" },
+        "domain.launched": { target: "active.starting", actions: "recordLaunch" },
+        ...commands("define"),
+      },
+    },
+    shutoff: {
+      on: {
+        "domain.defined": { target: "shutoff", actions: "recordDefinition" },
+        "domain.undefined": { target: "nonexistent", actions: "forgetDefinition" },
+        "domain.launched": { target: "active.starting", actions: "recordLaunch" },
+        "domain.autostart_changed": { actions: "recordAutostart" },
+        "domain.metadata_changed": { actions: "recordMetadata" },
+        ...commands("define", "undefine", "start", "autostart", "metadata"),
+      },
+    },
+    active: {
+      on: {
+        "domain.defined": { actions: "recordDefinition" },
+        "domain.undefined": { actions: "forgetDefinition" },
+        "domain.autostart_changed": { actions: "recordAutostart" },
+        "domain.metadata_changed": { actions: "recordMetadata" },
+        "domain.deadline_set": { actions: "recordDeadline" },
+        "domain.stopped": [
+          { guard: "isTransient", target: "nonexistent", actions: "recordStopped" },
+          { target: "shutoff", actions: "recordStopped" },
+        ],
+        ...commands("define", "undefine", "destroy", "autostart", "metadata"),
+      },
+      initial: "starting",
+      states: {
+        starting: {
+          on: {
+            "domain.started": { target: "running", actions: "recordStarted" },
+          },
+        },
+        running: {
+          on: {
+            "domain.suspended": { target: "paused", actions: "recordSuspended" },
+            "domain.shutdown": { target: "shuttingDown", actions: "recordShutdown" },
+            "domain.crashed": { target: "crashed", actions: "recordCrashed" },
+            "domain.pmsuspended": { target: "pmsuspended", actions: "recordPmsuspended" },
+            ...NOTES,
+            ...commands("shutdown", "reboot", "reset", "suspend", "resume"),
+          },
+        },
+        paused: {
+          on: {
+            "domain.resumed": { target: "running", actions: "recordResumed" },
+            "domain.suspended": { target: "paused", actions: "recordSuspended" },
+            "domain.shutdown": { target: "shuttingDown", actions: "recordShutdown" },
+            "domain.crashed": { target: "crashed", actions: "recordCrashed" },
+            ...NOTES,
+            ...commands("reboot", "reset", "suspend", "resume"),
+          },
+        },
+        shuttingDown: {
+          on: {
+            "domain.resumed": { target: "running", actions: "recordResumed" },
+            "domain.crashed": { target: "crashed", actions: "recordCrashed" },
+            ...NOTES,
+            ...commands("reset"),
+          },
+        },
+        crashed: {
+          on: {
+            "domain.resumed": { target: "running", actions: "recordResumed" },
+            ...NOTES,
+            ...commands("reset", "resume"),
+          },
+        },
+        pmsuspended: {
+          on: {
+            "domain.started": { target: "running", actions: "recordStarted" },
+            ...NOTES,
+            ...commands("reset"),
+          },
+        },
+      },
+    },
+  },
+});
+
+function applyMetadata(context: DomainContext, event: DomainMachineEvent): Partial<DomainContext> {
+  const change = body(event, "domain.metadata_changed");
+  const edit = (definition: DomainDefinition | null): DomainDefinition | null => {
+    if (definition === null) return null;
+    return withMetadata(definition, change);
+  };
+  return {
+    definition: change.config ? edit(context.definition) : context.definition,
+    live: change.live ? edit(context.live) : context.live,
+  };
+}
+
+/**
+ * A copy of `definition` with a title, description or metadata element set (or removed when
+ * `value` is null).
+ */
+export function withMetadata(
+  definition: DomainDefinition,
+  change: DomainFactBodies["domain.metadata_changed"],
+): DomainDefinition {
+  const copy: DomainDefinition = { ...definition };
+  if (change.kind === "title" || change.kind === "description") {
+    if (change.value === null || change.value === undefined) delete copy[change.kind];
+    else copy[change.kind] = change.value;
+    return copy;
+  }
+  const nsuri = change.nsuri ?? "";
+  const others = (definition.metadata ?? []).filter((entry) => elementNamespace(entry) !== nsuri);
+  const entries = change.element ? [...others, change.element] : others;
+  if (entries.length === 0) delete copy.metadata;
+  else copy.metadata = entries;
+  return copy;
+}
+
+/** The namespace URI an element declares for its own prefix (`xmlns:p` for `p:name`), or "". */
+export function elementNamespace(element: XmlElement): string {
+  const colon = element.name.indexOf(":");
+  const attribute = colon === -1 ? "xmlns" : `xmlns:${element.name.slice(0, colon)}`;
+  return element.attributes?.[attribute] ?? "";
+}
+
+/** The machine's type. */
+export type DomainMachine = typeof domainMachine;
+
+/** A domain's machine snapshot. */
+export type DomainSnapshot = ReturnType<typeof domainMachine.getInitialSnapshot>;
+
+/** The state value path of a snapshot, e.g. `active.running`. */
+export function statePath(snapshot: DomainSnapshot): string {
+  const value = snapshot.value as string | Record<string, string>;
+  if (typeof value === "string") return value;
+  const [parent, child] = Object.entries(value)[0];
+  return `${parent}.${child}`;
+}
+
+const STATE_OF_PATH: Record<string, DomainStateValue> = {
+  "nonexistent": DomainState.SHUTOFF,
+  "shutoff": DomainState.SHUTOFF,
+  "active.starting": DomainState.PAUSED,
+  "active.running": DomainState.RUNNING,
+  "active.paused": DomainState.PAUSED,
+  "active.shuttingDown": DomainState.SHUTDOWN,
+  "active.crashed": DomainState.CRASHED,
+  "active.pmsuspended": DomainState.PMSUSPENDED,
+};
+
+/**
+ * The libvirt state and reason of a snapshot.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(stateOf(snapshot)); // { state: 1, reason: 1 } — running (booted)
+ * ```
+ */
+export function stateOf(snapshot: DomainSnapshot): { state: DomainStateValue; reason: number } {
+  return { state: STATE_OF_PATH[statePath(snapshot)], reason: snapshot.context.reason };
+}
+
+/** Whether the domain has a running instance (any active state). */
+export function isActive(snapshot: DomainSnapshot): boolean {
+  return statePath(snapshot).startsWith("active.");
+}
+
+/** Whether the domain exists (defined, or active as a transient domain). */
+export function exists(snapshot: DomainSnapshot): boolean {
+  return statePath(snapshot) !== "nonexistent";
+}
+
+/**
+ * Whether the machine has a transition for `event` in the current state: for a command, whether
+ * the command is valid now; for a fact, whether it may be applied.
+ */
+export function accepts(snapshot: DomainSnapshot, event: DomainMachineEvent): boolean {
+  return transitionsFor(snapshot, event).length > 0;
+}
+
+/** XState's own lookup of the enabled transitions, typed loosely: its generic signature is huge. */
+const transitionsFor = (snapshot: DomainSnapshot, event: DomainMachineEvent): unknown[] =>
+  (domainMachine as unknown as {
+    getTransitionData(snapshot: DomainSnapshot, event: DomainMachineEvent): unknown[];
+  }).getTransitionData(snapshot, event);
+
+/**
+ * Applies one fact to a snapshot with XState's pure `transition()`.
+ *
+ * @throws {Error} When the machine has no transition for the fact: the log and the machine
+ *   disagree, which is a programming error.
+ */
+export function applyFact(snapshot: DomainSnapshot, fact: DomainFact): DomainSnapshot {
+  if (!accepts(snapshot, fact)) {
+    throw new Error(
+      `Fact ${fact.type} does not apply to domain ${snapshot.context.uuid} in state ${
+        statePath(snapshot)
+      }`,
+    );
+  }
+  const [next] = transition(domainMachine, snapshot, fact);
+  return next;
+}

@@ -1,0 +1,90 @@
+/**
+ * The synchronous storage under a {@linkcode LogStore}: rows in, rows out, each write one atomic
+ * and (for a file) durable transaction. Checking arguments, versions, upcasting, group commit and
+ * subscriptions live above it, so every storage behaves the same.
+ *
+ * @module
+ */
+
+/** A fact as stored: the body kept as JSON text, at the schema version it was written in. */
+export interface StoredFact {
+  /** Global position, 1-based. */
+  position: number;
+  /** The stream. */
+  stream: string;
+  /** Version within the stream, 1-based. */
+  version: number;
+  /** The fact type. */
+  type: string;
+  /** The schema version the body was written in. */
+  schemaVersion: number;
+  /** Append time, ms since the epoch. */
+  timestampMs: number;
+  /** The body as JSON text. */
+  bodyJson: string;
+}
+
+/** A snapshot as stored. */
+export interface StoredSnapshot {
+  /** The global position the state includes. */
+  position: number;
+  /** When it was saved, ms since the epoch. */
+  timestampMs: number;
+  /** The state as JSON text. */
+  stateJson: string;
+}
+
+/** What a storage holds when opened. */
+export interface StorageHead {
+  /** The last position ever appended, 0 when none. */
+  headPosition: number;
+  /** The oldest retained position (1 until facts are pruned). */
+  oldestPosition: number;
+  /** The timestamp of the last fact, 0 when none. */
+  lastTimestampMs: number;
+}
+
+/**
+ * A synchronous store of facts and snapshots. Each method either completes fully or throws and
+ * changes nothing.
+ *
+ * @example Reading the head
+ * ```ts ignore
+ * import type { FactStorage } from "./fact_storage.ts";
+ * declare const storage: FactStorage;
+ * console.log(storage.head().headPosition);
+ * ```
+ */
+export interface FactStorage {
+  /** The head, oldest retained position and last timestamp, as stored. */
+  head(): StorageHead;
+  /** The current version of `stream`, 0 when it does not exist. */
+  streamVersion(stream: string): number;
+  /**
+   * Writes `facts` (consecutive positions after the head) and the streams' new versions in one
+   * transaction, returning once it is durable.
+   */
+  commit(facts: readonly StoredFact[], streamVersions: ReadonlyMap<string, number>): void;
+  /**
+   * Facts strictly after `afterPosition`, in position order, at most `limit`, and only those that
+   * start within `maxBytes` of the first one's body: the bodies' total length (JSON text length in
+   * UTF-16 code units) stays below `maxBytes` plus one body. The first fact always comes.
+   */
+  readAll(afterPosition: number, limit: number, maxBytes: number): StoredFact[];
+  /** Facts of `stream` from version `fromVersion`, in version order, bounded as `readAll`. */
+  readStream(stream: string, fromVersion: number, limit: number, maxBytes: number): StoredFact[];
+  /** The position of the first fact appended at or after `timestampMs`, or undefined. */
+  firstPositionAtOrAfter(timestampMs: number): number | undefined;
+  /** Removes every fact at or below `position` and records `position + 1` as the oldest. */
+  removeThrough(position: number): number;
+  /** Stores a snapshot and drops all but the newest `keepMax` snapshots. */
+  saveSnapshot(snapshot: StoredSnapshot, keepMax: number): void;
+  /** The snapshot with the highest position (newest of equals), or undefined. */
+  loadSnapshot(): StoredSnapshot | undefined;
+  /** The position of {@linkcode FactStorage.loadSnapshot}'s snapshot, without its state. */
+  latestSnapshotPosition(): number | undefined;
+  /** Removes every snapshot. */
+  deleteSnapshots(): void;
+  /** Releases the storage; no other method is called afterwards. */
+  close(): void;
+}

@@ -1,0 +1,490 @@
+/**
+ * The {@linkcode EventStore} behaviour shared by every storage: argument checks, optimistic
+ * concurrency, group commit, upcasting, subscriptions, snapshots and retention.
+ *
+ * @module
+ */
+
+import { setImmediate } from "node:timers";
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import {
+  checkInteger,
+  checkLimit,
+  checkRetentionPolicy,
+  checkStreamName,
+  prepareAppend,
+  type PreparedRequest,
+} from "./argument_checks.ts";
+import {
+  AppendQueueFullError,
+  EventStoreArgumentError,
+  EventStoreCorruptError,
+  EventStoreWriteError,
+  PositionPrunedError,
+  StoreClosedError,
+  VersionConflictError,
+} from "./errors.ts";
+import {
+  APPEND_PENDING_MAX,
+  type AppendRequest,
+  type AppendResult,
+  COMMIT_FACTS_MAX,
+  type EventStore,
+  type EventStoreOptions,
+  type ExpectedVersion,
+  type Fact,
+  type JsonValue,
+  type NewFact,
+  type PruneResult,
+  READ_BYTES_MAX,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RetentionPolicy,
+  type Snapshot,
+  SNAPSHOT_STATE_MAX_BYTES,
+  SNAPSHOTS_KEPT_MAX,
+  SUBSCRIBE_PAGE_DEFAULT,
+  type SubscribeOptions,
+} from "./event_store.ts";
+import type { FactStorage, StoredFact } from "./fact_storage.ts";
+import { HeadSignal } from "./head_signal.ts";
+import { encodeJsonText } from "./json_text.ts";
+import { followLog } from "./subscription.ts";
+import { Upcasting } from "./upcasting.ts";
+
+interface PendingAppend {
+  requests: PreparedRequest[];
+  resolve: (results: AppendResult[]) => void;
+  reject: (error: Error) => void;
+}
+
+interface AcceptedAppend {
+  pending: PendingAppend;
+  results: AppendResult[];
+}
+
+/**
+ * An {@linkcode EventStore} over a synchronous {@linkcode FactStorage}. Appends wait in a bounded
+ * queue; the queue is committed as one transaction on the next turn of the event loop, so every
+ * append made while the previous commit ran shares the next one.
+ *
+ * @example Over the in-memory storage
+ * ```ts ignore
+ * import { LogStore } from "./log_store.ts";
+ * const store = new LogStore(storage, {});
+ * await store.append("s", [{ type: "Made", body: {} }], 0);
+ * ```
+ */
+export class LogStore implements EventStore {
+  readonly #storage: FactStorage;
+  readonly #upcasting: Upcasting;
+  readonly #retention: RetentionPolicy;
+  readonly #now: () => number;
+  readonly #release: () => void;
+  readonly #headSignal: HeadSignal;
+  #head: number;
+  #oldest: number;
+  #lastTimestampMs: number;
+  #pending: PendingAppend[] = [];
+  #flushScheduled = false;
+  #failure: EventStoreWriteError | undefined;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * @param storage The storage; the store owns it from now on and closes it.
+   * @param options Upcasters, retention and clock.
+   * @param release Called after the storage is closed (releases a file lock).
+   * @throws {EventStoreArgumentError} When an option is invalid.
+   */
+  constructor(
+    storage: FactStorage,
+    options: EventStoreOptions = {},
+    release: () => void = () => {},
+  ) {
+    if (options.now !== undefined && typeof options.now !== "function") {
+      throw new EventStoreArgumentError("now", "now must be a function returning ms");
+    }
+    this.#upcasting = new Upcasting(options.upcasters);
+    this.#retention = checkRetentionPolicy(options.retention ?? {}, "retention");
+    this.#now = options.now ?? Date.now;
+    this.#storage = storage;
+    this.#release = release;
+    const head = storage.head();
+    this.#head = head.headPosition;
+    this.#oldest = head.oldestPosition;
+    this.#lastTimestampMs = head.lastTimestampMs;
+    if (this.#oldest < 1 || this.#oldest > this.#head + 1) {
+      throw new EventStoreCorruptError(
+        `oldest position ${this.#oldest} does not fit head position ${this.#head}`,
+      );
+    }
+    this.#headSignal = new HeadSignal(this.#head);
+  }
+
+  append(
+    stream: string,
+    facts: NewFact[],
+    expectedVersion: ExpectedVersion,
+  ): Promise<AppendResult> {
+    return this.appendMany([{ stream, facts, expectedVersion }]).then((results) => results[0]);
+  }
+
+  appendMany(requests: AppendRequest[]): Promise<AppendResult[]> {
+    try {
+      this.#checkOpen();
+      if (this.#failure !== undefined) throw this.#failure;
+      const prepared = prepareAppend(requests, this.#upcasting);
+      if (this.#pending.length >= APPEND_PENDING_MAX) {
+        throw new AppendQueueFullError(APPEND_PENDING_MAX);
+      }
+      return new Promise((resolve, reject) => {
+        this.#pending.push({ requests: prepared, resolve, reject });
+        this.#scheduleFlush();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  readStream(stream: string, options: ReadStreamOptions = {}): Promise<Fact[]> {
+    return this.#run("cannot read the event log", () => {
+      checkStreamName(stream);
+      if (typeof options !== "object" || options === null) {
+        throw new EventStoreArgumentError("options", "options must be an object");
+      }
+      const fromVersion = options.fromVersion === undefined
+        ? 1
+        : checkInteger(options.fromVersion, "fromVersion", 1, Number.MAX_SAFE_INTEGER);
+      const limit = checkLimit(options.limit);
+      const rows = this.#storage.readStream(stream, fromVersion, limit, READ_BYTES_MAX);
+      if (rows.length === 0 || rows[0].version !== fromVersion) {
+        const version = this.#storage.streamVersion(stream);
+        if (version >= fromVersion) {
+          throw new PositionPrunedError(
+            "fromVersion",
+            fromVersion,
+            rows[0]?.version ?? version + 1,
+          );
+        }
+      }
+      return rows.map((row, index) => {
+        if (row.stream !== stream || row.version !== fromVersion + index) {
+          throw new EventStoreCorruptError(
+            `stream '${stream}' returned version ${row.version} where ${
+              fromVersion + index
+            } belongs`,
+          );
+        }
+        return this.#decode(row);
+      });
+    });
+  }
+
+  readAll(options: ReadAllOptions): Promise<Fact[]> {
+    return this.#run("cannot read the event log", () => {
+      if (typeof options !== "object" || options === null) {
+        throw new EventStoreArgumentError("options", "options must be an object");
+      }
+      const afterPosition = this.#checkAfterPosition(options.afterPosition);
+      return this.#readAfter(afterPosition, checkLimit(options.limit));
+    });
+  }
+
+  subscribe(options: SubscribeOptions): AsyncIterable<Fact> {
+    this.#checkOpen();
+    if (typeof options !== "object" || options === null) {
+      throw new EventStoreArgumentError("options", "options must be an object");
+    }
+    const afterPosition = this.#checkAfterPosition(options.afterPosition);
+    const pageSize = options.pageSize === undefined
+      ? SUBSCRIBE_PAGE_DEFAULT
+      : checkLimit(options.pageSize, "pageSize");
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new EventStoreArgumentError("signal", "signal must be an AbortSignal");
+    }
+    const source = {
+      headSignal: this.#headSignal,
+      readAll: (after: number, limit: number) =>
+        this.#run("cannot read the event log", () => this.#readAfter(after, limit)),
+    };
+    return followLog(source, afterPosition, pageSize, options.signal);
+  }
+
+  streamVersion(stream: string): Promise<number> {
+    return this.#run("cannot read the event log", () => {
+      checkStreamName(stream);
+      return this.#storage.streamVersion(stream);
+    });
+  }
+
+  headPosition(): number {
+    this.#checkOpen();
+    return this.#head;
+  }
+
+  oldestPosition(): number {
+    this.#checkOpen();
+    return this.#oldest;
+  }
+
+  saveSnapshot(snapshot: Snapshot): Promise<void> {
+    return this.#run("cannot save the snapshot", () => {
+      if (typeof snapshot !== "object" || snapshot === null) {
+        throw new EventStoreArgumentError("snapshot", "snapshot must be an object");
+      }
+      const position = checkInteger(
+        snapshot.position,
+        "snapshot.position",
+        this.#oldest - 1,
+        this.#head,
+      );
+      const stateJson = encodeJsonText(snapshot.state, "snapshot.state", SNAPSHOT_STATE_MAX_BYTES);
+      this.#storage.saveSnapshot(
+        { position, timestampMs: this.#now(), stateJson },
+        SNAPSHOTS_KEPT_MAX,
+      );
+      if (this.#retention.maxAgeMs !== undefined || this.#retention.keepMax !== undefined) {
+        this.#pruneWith(this.#retention);
+      }
+    });
+  }
+
+  loadSnapshot(): Promise<Snapshot | undefined> {
+    return this.#run("cannot load the snapshot", () => {
+      const stored = this.#storage.loadSnapshot();
+      if (stored === undefined) return undefined;
+      if (stored.position > this.#head || stored.position < 0) {
+        throw new EventStoreCorruptError(
+          `snapshot at position ${stored.position} is beyond the head ${this.#head}`,
+        );
+      }
+      return { position: stored.position, state: this.#parse(stored.stateJson, "snapshot") };
+    });
+  }
+
+  deleteSnapshots(): Promise<void> {
+    return this.#run("cannot delete snapshots", () => {
+      if (this.#oldest > 1) {
+        throw new VirtError(
+          ErrorCode.OPERATION_INVALID,
+          `cannot delete snapshots: facts up to position ${
+            this.#oldest - 1
+          } were pruned and live on only in them`,
+        );
+      }
+      this.#storage.deleteSnapshots();
+    });
+  }
+
+  prune(policy?: RetentionPolicy): Promise<PruneResult> {
+    return this.#run(
+      "cannot prune the event log",
+      () => this.#pruneWith(checkRetentionPolicy(policy ?? this.#retention)),
+    );
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  async #shutDown(): Promise<void> {
+    // Pending appends were promised a commit: give them one before the storage goes.
+    while (this.#pending.length > 0 && this.#failure === undefined) this.#flush();
+    for (const pending of this.#pending.splice(0)) pending.reject(new StoreClosedError());
+    this.#headSignal.close();
+    try {
+      this.#storage.close();
+    } finally {
+      this.#release();
+    }
+    await Promise.resolve();
+  }
+
+  /**
+   * Runs a synchronous storage operation as a promise. Typed errors pass through; anything else
+   * (a SQLite I/O error) becomes a SYSTEM_ERROR saying what could not be done.
+   */
+  #run<T>(failure: string, action: () => T): Promise<T> {
+    try {
+      this.#checkOpen();
+      return Promise.resolve(action());
+    } catch (error) {
+      if (error instanceof VirtError) return Promise.reject(error);
+      const message = error instanceof Error ? error.message : String(error);
+      return Promise.reject(
+        new VirtError(ErrorCode.SYSTEM_ERROR, `${failure}: ${message}`, { cause: error }),
+      );
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== undefined) throw new StoreClosedError();
+  }
+
+  #checkAfterPosition(value: unknown): number {
+    const afterPosition = checkInteger(value, "afterPosition", 0, Number.MAX_SAFE_INTEGER);
+    if (afterPosition < this.#oldest - 1) {
+      throw new PositionPrunedError("afterPosition", afterPosition + 1, this.#oldest);
+    }
+    return afterPosition;
+  }
+
+  #readAfter(afterPosition: number, limit: number): Fact[] {
+    if (afterPosition < this.#oldest - 1) {
+      throw new PositionPrunedError("afterPosition", afterPosition + 1, this.#oldest);
+    }
+    if (afterPosition >= this.#head) return [];
+    const count = Math.min(limit, this.#head - afterPosition);
+    const rows = this.#storage.readAll(afterPosition, count, READ_BYTES_MAX);
+    if (rows.length === 0) {
+      throw new EventStoreCorruptError(`no fact found after position ${afterPosition}`);
+    }
+    const facts: Fact[] = new Array(rows.length);
+    for (let index = 0; index < rows.length; index++) {
+      const row = rows[index];
+      if (row.position !== afterPosition + index + 1) {
+        throw new EventStoreCorruptError(
+          `found position ${row.position} where ${afterPosition + index + 1} belongs`,
+        );
+      }
+      facts[index] = this.#decode(row);
+    }
+    return facts;
+  }
+
+  #decode(row: StoredFact): Fact {
+    const body = this.#parse(row.bodyJson, `fact ${row.position}`);
+    return {
+      position: row.position,
+      stream: row.stream,
+      version: row.version,
+      type: row.type,
+      schemaVersion: this.#upcasting.currentVersion(row.type),
+      timestampMs: row.timestampMs,
+      body: this.#upcasting.upgrade(row.position, row.type, row.schemaVersion, body),
+    };
+  }
+
+  #parse(text: string, what: string): JsonValue {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new EventStoreCorruptError(`${what} is not valid JSON`, error);
+    }
+  }
+
+  #pruneWith(policy: RetentionPolicy): PruneResult {
+    const snapshotPosition = this.#storage.latestSnapshotPosition();
+    const cutoffs: number[] = [];
+    if (policy.keepMax !== undefined) cutoffs.push(this.#head - policy.keepMax);
+    if (policy.maxAgeMs !== undefined) {
+      const first = this.#storage.firstPositionAtOrAfter(this.#now() - policy.maxAgeMs);
+      cutoffs.push(first === undefined ? this.#head : first - 1);
+    }
+    if (snapshotPosition === undefined || cutoffs.length === 0) {
+      return { removed: 0, oldestPosition: this.#oldest };
+    }
+    const cutoff = Math.min(Math.max(...cutoffs), snapshotPosition);
+    if (cutoff < this.#oldest) return { removed: 0, oldestPosition: this.#oldest };
+    const removed = this.#storage.removeThrough(cutoff);
+    this.#oldest = cutoff + 1;
+    return { removed, oldestPosition: this.#oldest };
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // setImmediate runs after every ready microtask, so writers woken by the last commit queue
+    // their next appends first; setTimeout(0) would add a clamped delay per commit.
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      if (this.#closing === undefined) this.#flush();
+      if (this.#pending.length > 0 && this.#closing === undefined) this.#scheduleFlush();
+    });
+  }
+
+  /** Commits as many waiting appends as fit in one transaction. */
+  #flush(): void {
+    const batch = this.#takeBatch();
+    const versions = new Map<string, number>();
+    const rows: StoredFact[] = [];
+    const accepted: AcceptedAppend[] = [];
+    const timestampMs = Math.max(this.#now(), this.#lastTimestampMs);
+    try {
+      for (const pending of batch) {
+        const placed = this.#place(pending, versions, rows, timestampMs);
+        if (placed instanceof VersionConflictError) pending.reject(placed);
+        else accepted.push({ pending, results: placed });
+      }
+      if (rows.length > 0) this.#storage.commit(rows, versions);
+    } catch (error) {
+      // Reading versions or writing failed: nothing of this batch is acknowledged, and since the
+      // file's state is now uncertain, nothing later either (EventStoreWriteError explains).
+      this.#failure = new EventStoreWriteError(error);
+      for (const pending of [...batch, ...this.#pending.splice(0)]) pending.reject(this.#failure);
+      return;
+    }
+    if (rows.length === 0) return;
+    this.#head += rows.length;
+    this.#lastTimestampMs = timestampMs;
+    for (const { pending, results } of accepted) pending.resolve(results);
+    this.#headSignal.advance(this.#head);
+  }
+
+  #takeBatch(): PendingAppend[] {
+    let facts = 0;
+    let count = 0;
+    for (const pending of this.#pending) {
+      const size = pending.requests.reduce((sum, request) => sum + request.facts.length, 0);
+      if (count > 0 && facts + size > COMMIT_FACTS_MAX) break;
+      facts += size;
+      count++;
+    }
+    return this.#pending.splice(0, count);
+  }
+
+  /**
+   * Gives one append its positions and versions after those already placed in this batch, or
+   * returns the conflict that refuses it (then nothing of it is placed).
+   */
+  #place(
+    pending: PendingAppend,
+    versions: Map<string, number>,
+    rows: StoredFact[],
+    timestampMs: number,
+  ): AppendResult[] | VersionConflictError {
+    const local = new Map<string, number>();
+    const placedRows: StoredFact[] = [];
+    const results: AppendResult[] = [];
+    for (const request of pending.requests) {
+      const current = local.get(request.stream) ?? versions.get(request.stream) ??
+        this.#storage.streamVersion(request.stream);
+      if (request.expectedVersion !== -1 && request.expectedVersion !== current) {
+        return new VersionConflictError(request.stream, request.expectedVersion, current);
+      }
+      const firstPosition = this.#head + rows.length + placedRows.length + 1;
+      request.facts.forEach((fact, index) => {
+        placedRows.push({
+          position: firstPosition + index,
+          stream: request.stream,
+          version: current + index + 1,
+          type: fact.type,
+          schemaVersion: fact.schemaVersion,
+          timestampMs,
+          bodyJson: fact.bodyJson,
+        });
+      });
+      const streamVersion = current + request.facts.length;
+      local.set(request.stream, streamVersion);
+      results.push({
+        firstPosition,
+        lastPosition: firstPosition + request.facts.length - 1,
+        streamVersion,
+      });
+    }
+    for (const [stream, version] of local) versions.set(stream, version);
+    for (const row of placedRows) rows.push(row);
+    return results;
+  }
+}

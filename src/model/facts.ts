@@ -1,0 +1,335 @@
+/**
+ * The facts of a domain's life, as stored in the event log, and the libvirt event each one is.
+ *
+ * Facts say what happened, never what was asked (`domain.started`, not "start requested"). Each
+ * state-changing fact carries both the new state's reason and the lifecycle event's detail, so
+ * the fold (the domain machine) and the event stream need no knowledge of each other.
+ *
+ * @module
+ */
+
+import type { DomainDefinition, XmlElement } from "./domain.ts";
+import {
+  EVENT_IDS,
+  EventId,
+  LIFECYCLE_DETAIL_NAMES,
+  LIFECYCLE_TYPE_NAMES,
+  LifecycleDetail,
+  LifecycleType,
+  METADATA_KINDS,
+} from "./lifecycle.ts";
+
+/** The stream of the domain with `uuid`. */
+export function domainStream(uuid: string): string {
+  return `domain/${uuid}`;
+}
+
+/** The uuid of a domain stream, or undefined for another stream. */
+export function uuidOfStream(stream: string): string | undefined {
+  return stream.startsWith("domain/") ? stream.slice("domain/".length) : undefined;
+}
+
+/** Detail names of a DEFINED event. */
+export type DefinedDetail = "added" | "updated";
+/** Detail names of a STARTED event. */
+export type StartedDetail = "booted" | "migrated" | "restored" | "from_snapshot" | "wakeup";
+/** Detail names of a SUSPENDED event. */
+export type SuspendedDetail =
+  | "paused"
+  | "migrated"
+  | "ioerror"
+  | "watchdog"
+  | "restored"
+  | "from_snapshot"
+  | "api_error";
+/** Detail names of a RESUMED event. */
+export type ResumedDetail = "unpaused" | "migrated" | "from_snapshot";
+/** Detail names of a STOPPED event. */
+export type StoppedDetail =
+  | "shutdown"
+  | "destroyed"
+  | "crashed"
+  | "migrated"
+  | "saved"
+  | "failed"
+  | "from_snapshot";
+/** Detail names of a SHUTDOWN event. */
+export type ShutdownDetail = "finished" | "guest" | "host";
+/** Detail names of a PMSUSPENDED event. */
+export type PmsuspendedDetail = "memory" | "disk";
+/** Detail names of a CRASHED event. */
+export type CrashedDetail = "panicked" | "crashloaded";
+
+/** A pending deadline that outlives the command that set it (e.g. shutdown, then destroy). */
+export interface Deadline {
+  /** The job that set it, e.g. `shutdown`. */
+  job: string;
+  /** What happens when it expires while the domain is still active. */
+  action: "destroy";
+  /** When it expires, in ms since the epoch (absolute, so it can be re-armed after a restart). */
+  atMs: number;
+}
+
+/** The body of each domain fact type. */
+export interface DomainFactBodies {
+  /** A persistent definition was added or replaced. */
+  "domain.defined": { definition: DomainDefinition; detail: DefinedDetail };
+  /** The persistent definition was removed; an active domain continues as transient. */
+  "domain.undefined": Record<string, never>;
+  /**
+   * The hypervisor started the domain's process, its CPUs not yet running: paused (starting up).
+   * `persistent` is false for a domain created from XML without a definition.
+   */
+  "domain.launched": {
+    id: number;
+    definition: DomainDefinition;
+    persistent: boolean;
+    runtime: RuntimeRecord;
+  };
+  /** The domain's CPUs run for the first time: running (reason). */
+  "domain.started": { detail: StartedDetail; reason: RunningReasonName };
+  /** The CPUs stopped: paused (reason). */
+  "domain.suspended": { detail: SuspendedDetail; reason: PausedReasonName };
+  /** The CPUs run again: running (reason). */
+  "domain.resumed": { detail: ResumedDetail; reason: RunningReasonName };
+  /** The guest or host shut it down; the process may still exist: in shutdown. */
+  "domain.shutdown": { detail: ShutdownDetail };
+  /** The process is gone: shut off (reason). */
+  "domain.stopped": { detail: StoppedDetail; reason: ShutoffReasonName };
+  /** The guest panicked: crashed (panicked). */
+  "domain.crashed": { detail: CrashedDetail };
+  /** The guest suspended itself to memory or disk: pmsuspended. */
+  "domain.pmsuspended": { detail: PmsuspendedDetail };
+  /** The guest was reset (one per reboot or reset). */
+  "domain.rebooted": Record<string, never>;
+  /** Autostart was switched on or off. */
+  "domain.autostart_changed": { autostart: boolean };
+  /** The title, description or a metadata element changed. */
+  "domain.metadata_changed": {
+    kind: "description" | "title" | "element";
+    /** For `description` and `title`: the new text; null removes it. */
+    value?: string | null;
+    /**
+     * For `element`: the new element (its name prefixed with `key`, declaring `xmlns:key` as
+     * `nsuri`); null removes the namespace's element.
+     */
+    element?: XmlElement | null;
+    /** For `element`: the namespace URI the element belongs to. */
+    nsuri?: string;
+    /** For `element`: the namespace prefix used in the XML. */
+    key?: string;
+    /** Whether the live definition changed (active domains). */
+    live: boolean;
+    /** Whether the persistent definition changed. */
+    config: boolean;
+  };
+  /** A deadline was set (its action runs when it expires). */
+  "domain.deadline_set": Deadline;
+  /** The guest's balloon reached a new size. */
+  "domain.balloon_changed": { actualKiB: number };
+  /** The guest changed its RTC. */
+  "domain.rtc_changed": { utcOffsetSeconds: number };
+  /** The guest's watchdog fired. */
+  "domain.watchdog_fired": { action: WatchdogActionName };
+  /** A disk reported an I/O error. */
+  "domain.io_error": {
+    srcPath: string;
+    devAlias: string;
+    action: IoErrorActionName;
+    reason: string;
+  };
+  /** A device was removed from the guest. */
+  "domain.device_removed": { alias: string };
+}
+
+/** Every domain fact type. */
+export type DomainFactType = keyof DomainFactBodies;
+
+/** A domain fact: its type and body. */
+export type DomainFact = {
+  [T in DomainFactType]: { type: T; body: DomainFactBodies[T] };
+}[DomainFactType];
+
+/** Driver-specific data needed to find a running domain again (pid, monitor socket, …). */
+export type RuntimeRecord = { [key: string]: string | number | boolean | null };
+
+/** Names of running reasons used in facts. */
+export type RunningReasonName = "booted" | "unpaused" | "restored" | "wakeup" | "unknown";
+/** Names of paused reasons used in facts. */
+export type PausedReasonName =
+  | "user"
+  | "ioerror"
+  | "watchdog"
+  | "migration"
+  | "save"
+  | "shutting_down"
+  | "crashed"
+  | "starting_up"
+  | "unknown";
+/** Names of shut-off reasons used in facts. */
+export type ShutoffReasonName =
+  | "shutdown"
+  | "destroyed"
+  | "crashed"
+  | "saved"
+  | "failed"
+  | "daemon"
+  | "unknown";
+/** Watchdog action names (reference §2). */
+export type WatchdogActionName =
+  | "none"
+  | "pause"
+  | "reset"
+  | "poweroff"
+  | "shutdown"
+  | "debug"
+  | "inject-nmi";
+/** I/O error action names (reference §2). */
+export type IoErrorActionName = "none" | "pause" | "report";
+
+/** The libvirt event a fact is: its event id, and for lifecycle events the type and detail. */
+export interface LibvirtEvent {
+  /** The event id (0 lifecycle, 1 reboot, …). */
+  eventId: number;
+  /** virsh's name of the event id, e.g. `lifecycle`. */
+  event: string;
+  /** For lifecycle events: the type number and name. */
+  lifecycle?: { type: number; typeName: string; detail: number; detailName: string };
+  /** Event-specific data (e.g. `actual` for balloon-change). */
+  data?: Record<string, string | number>;
+}
+
+const DETAIL_TABLES: Record<string, Record<string, number>> = {
+  DEFINED: LifecycleDetail.DEFINED,
+  UNDEFINED: LifecycleDetail.UNDEFINED,
+  STARTED: LifecycleDetail.STARTED,
+  SUSPENDED: LifecycleDetail.SUSPENDED,
+  RESUMED: LifecycleDetail.RESUMED,
+  STOPPED: LifecycleDetail.STOPPED,
+  SHUTDOWN: LifecycleDetail.SHUTDOWN,
+  PMSUSPENDED: LifecycleDetail.PMSUSPENDED,
+  CRASHED: LifecycleDetail.CRASHED,
+};
+
+function lifecycle(typeKey: keyof typeof LifecycleType, detailName: string): LibvirtEvent {
+  const type = LifecycleType[typeKey];
+  const detail = DETAIL_TABLES[typeKey][detailName.toUpperCase()];
+  if (detail === undefined) {
+    throw new TypeError(`Unknown ${typeKey} detail '${detailName}'`);
+  }
+  return {
+    eventId: EventId.LIFECYCLE,
+    event: EVENT_IDS[EventId.LIFECYCLE],
+    lifecycle: {
+      type,
+      typeName: LIFECYCLE_TYPE_NAMES[type],
+      detail,
+      detailName: LIFECYCLE_DETAIL_NAMES[type][detail],
+    },
+  };
+}
+
+function other(eventId: number, data?: Record<string, string | number>): LibvirtEvent {
+  return { eventId, event: EVENT_IDS[eventId], ...(data === undefined ? {} : { data }) };
+}
+
+const WATCHDOG_ACTION_VALUES: readonly WatchdogActionName[] = [
+  "none",
+  "pause",
+  "reset",
+  "poweroff",
+  "shutdown",
+  "debug",
+  "inject-nmi",
+];
+const IO_ERROR_ACTION_VALUES: readonly IoErrorActionName[] = ["none", "pause", "report"];
+
+/**
+ * The libvirt event a domain fact is, or undefined for bookkeeping facts that libvirt has no
+ * event for (launched, autostart, deadlines).
+ *
+ * @example
+ * ```ts
+ * import { libvirtEventOf } from "./facts.ts";
+ * const event = libvirtEventOf({ type: "domain.stopped", body: { detail: "destroyed", reason: "destroyed" } });
+ * console.log(event?.lifecycle?.type, event?.lifecycle?.detail); // 5 1
+ * ```
+ */
+export function libvirtEventOf(fact: DomainFact): LibvirtEvent | undefined {
+  switch (fact.type) {
+    case "domain.defined":
+      return lifecycle("DEFINED", fact.body.detail);
+    case "domain.undefined":
+      return lifecycle("UNDEFINED", "removed");
+    case "domain.started":
+      return lifecycle("STARTED", fact.body.detail);
+    case "domain.suspended":
+      return lifecycle("SUSPENDED", fact.body.detail);
+    case "domain.resumed":
+      return lifecycle("RESUMED", fact.body.detail);
+    case "domain.shutdown":
+      return lifecycle("SHUTDOWN", fact.body.detail);
+    case "domain.stopped":
+      return lifecycle("STOPPED", fact.body.detail);
+    case "domain.crashed":
+      return lifecycle("CRASHED", fact.body.detail);
+    case "domain.pmsuspended":
+      return lifecycle("PMSUSPENDED", fact.body.detail);
+    case "domain.rebooted":
+      return other(EventId.REBOOT);
+    case "domain.metadata_changed":
+      return other(EventId.METADATA_CHANGE, {
+        type: METADATA_KINDS.indexOf(fact.body.kind),
+        ...(fact.body.nsuri === undefined ? {} : { nsuri: fact.body.nsuri }),
+      });
+    case "domain.balloon_changed":
+      return other(EventId.BALLOON_CHANGE, { actual: fact.body.actualKiB });
+    case "domain.rtc_changed":
+      return other(EventId.RTC_CHANGE, { utcoffset: fact.body.utcOffsetSeconds });
+    case "domain.watchdog_fired":
+      return other(EventId.WATCHDOG, {
+        action: WATCHDOG_ACTION_VALUES.indexOf(fact.body.action),
+      });
+    case "domain.io_error":
+      return other(EventId.IO_ERROR_REASON, {
+        srcPath: fact.body.srcPath,
+        devAlias: fact.body.devAlias,
+        action: IO_ERROR_ACTION_VALUES.indexOf(fact.body.action),
+        reason: fact.body.reason,
+      });
+    case "domain.device_removed":
+      return other(EventId.DEVICE_REMOVED, { alias: fact.body.alias });
+    case "domain.launched":
+    case "domain.autostart_changed":
+    case "domain.deadline_set":
+      return undefined;
+  }
+}
+
+/** Every domain fact type, for validation of facts read from the log. */
+export const DOMAIN_FACT_TYPES: readonly DomainFactType[] = [
+  "domain.defined",
+  "domain.undefined",
+  "domain.launched",
+  "domain.started",
+  "domain.suspended",
+  "domain.resumed",
+  "domain.shutdown",
+  "domain.stopped",
+  "domain.crashed",
+  "domain.pmsuspended",
+  "domain.rebooted",
+  "domain.autostart_changed",
+  "domain.metadata_changed",
+  "domain.deadline_set",
+  "domain.balloon_changed",
+  "domain.rtc_changed",
+  "domain.watchdog_fired",
+  "domain.io_error",
+  "domain.device_removed",
+];
+
+/** Whether `type` is a domain fact type. */
+export function isDomainFactType(type: string): type is DomainFactType {
+  return (DOMAIN_FACT_TYPES as readonly string[]).includes(type);
+}

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import {
+  COMMIT_FACTS_MAX,
+  EventStoreCorruptError,
+  EventStoreWriteError,
+  FACTS_PER_APPEND_MAX,
+} from "../../../src/log/mod.ts";
+import type { StoredFact } from "../../../src/log/fact_storage.ts";
+import { LogStore } from "../../../src/log/log_store.ts";
+import { MemoryStorage } from "../../../src/log/memory_store.ts";
+import { ErrorCode } from "../../../src/model/errors.ts";
+import { noted, range } from "./event_store_contract.ts";
+
+/** A memory storage that records the size of each commit and can be made to fail. */
+class RecordingStorage extends MemoryStorage {
+  commits: number[] = [];
+  failNext = false;
+  override commit(facts: readonly StoredFact[], versions: ReadonlyMap<string, number>): void {
+    if (this.failNext) throw new Error("disk I/O error");
+    this.commits.push(facts.length);
+    super.commit(facts, versions);
+  }
+}
+
+Deno.test("LogStore.append() shares one commit among appends made in the same turn", async () => {
+  const storage = new RecordingStorage();
+  const store = new LogStore(storage);
+  try {
+    await Promise.all(range(1, 64).map((n) => store.append(`s${n}`, [noted(n)], 0)));
+    assert.deepEqual(storage.commits, [64]);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore.append() lets writers woken by a commit share the next one", async () => {
+  const storage = new RecordingStorage();
+  const store = new LogStore(storage);
+  try {
+    await Promise.all(
+      range(1, 32).map(async (n) => {
+        for (let round = 0; round < 5; round++) await store.append(`s${n}`, [noted(round)], round);
+      }),
+    );
+    assert.deepEqual(storage.commits, [32, 32, 32, 32, 32]);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore.append() splits a long queue into commits of at most COMMIT_FACTS_MAX", async () => {
+  const storage = new RecordingStorage();
+  const store = new LogStore(storage);
+  try {
+    const calls = Math.ceil((COMMIT_FACTS_MAX + 1) / FACTS_PER_APPEND_MAX);
+    const facts = range(1, FACTS_PER_APPEND_MAX).map(noted);
+    await Promise.all(range(1, calls).map((n) => store.append(`s${n}`, facts, 0)));
+    assert.ok(storage.commits.length >= 2);
+    assert.ok(storage.commits.every((size) => size <= COMMIT_FACTS_MAX));
+    assert.equal(
+      storage.commits.reduce((sum, size) => sum + size, 0),
+      calls * FACTS_PER_APPEND_MAX,
+    );
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore.append() fails the commit's appends and all later ones after a write error", async () => {
+  const storage = new RecordingStorage();
+  const store = new LogStore(storage);
+  try {
+    await store.append("a", [noted(1)], 0);
+    storage.failNext = true;
+    const error = await store.append("a", [noted(2)], 1).catch((error) => error);
+    assert.ok(error instanceof EventStoreWriteError);
+    assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
+    assert.equal(error.message, "cannot write the event log: disk I/O error");
+    storage.failNext = false;
+    await assert.rejects(store.append("a", [noted(2)], 1), EventStoreWriteError);
+    assert.equal(store.headPosition(), 1);
+    assert.equal((await store.readAll({ afterPosition: 0 })).length, 1);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore.readAll() reports a gap in stored positions as EventStoreCorruptError", async () => {
+  const storage = new MemoryStorage();
+  const store = new LogStore(storage);
+  try {
+    await store.append("a", [noted(1), noted(2), noted(3)], 0);
+    const original = storage.readAll.bind(storage);
+    storage.readAll = (after, limit, maxBytes) =>
+      original(after, limit, maxBytes).filter((fact) => fact.position !== 2);
+    await assert.rejects(store.readAll({ afterPosition: 0 }), EventStoreCorruptError);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore refuses a storage whose oldest position lies beyond its head", () => {
+  const storage = new MemoryStorage();
+  storage.head = () => ({ headPosition: 3, oldestPosition: 9, lastTimestampMs: 0 });
+  assert.throws(() => new LogStore(storage), EventStoreCorruptError);
+});
+
+Deno.test("LogStore.readAll() reports a storage failure as SYSTEM_ERROR", async () => {
+  const storage = new MemoryStorage();
+  const store = new LogStore(storage);
+  try {
+    await store.append("a", [noted(1)], 0);
+    storage.readAll = () => {
+      throw new Error("disk I/O error");
+    };
+    const error = await store.readAll({ afterPosition: 0 }).catch((error) => error);
+    assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
+    assert.equal(error.message, "cannot read the event log: disk I/O error");
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore.append() fails the batch when reading a stream version fails", async () => {
+  const storage = new MemoryStorage();
+  const store = new LogStore(storage);
+  try {
+    storage.streamVersion = () => {
+      throw new Error("disk I/O error");
+    };
+    const outcomes = await Promise.allSettled([
+      store.append("a", [noted(1)], 0),
+      store.append("b", [noted(2)], 0),
+    ]);
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, "rejected");
+      assert.ok((outcome as PromiseRejectedResult).reason instanceof EventStoreWriteError);
+    }
+    assert.equal(store.headPosition(), 0);
+  } finally {
+    await store.close();
+  }
+});

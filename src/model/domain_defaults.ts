@@ -70,7 +70,7 @@ const UUID_HEX = /^[0-9a-fA-F]{32}$/;
  * import { emptyDevices } from "./domain.ts";
  * const def = applyDomainDefaults({
  *   type: "qemu", name: "demo", memoryKiB: 1024, vcpus: 0,
- *   os: { type: "hvm", boot: [], firmwareFeatures: [] }, devices: emptyDevices(),
+ *   os: { type: "hvm", boot: [] }, devices: emptyDevices(),
  * }, { generateUuid: () => "00000000-0000-4000-8000-000000000001" });
  * console.log(def.uuid, def.currentMemoryKiB, def.vcpus, def.os.boot, def.onReboot);
  * // "00000000-0000-4000-8000-000000000001" 1024 1 ["hd"] "restart"

@@ -296,10 +296,7 @@ function decodeWrapped(
     previousKey = key;
   }
   model[description.field] = items;
-  // An empty wrapper still has to come back: remember it even without leftovers.
-  if (items.length === 0 || hasContent(wrapperExtra)) {
-    (extra.children ??= {})[child.name] = wrapperExtra;
-  }
+  if (hasContent(wrapperExtra)) (extra.children ??= {})[child.name] = wrapperExtra;
 }
 
 /**
@@ -344,7 +341,6 @@ function completeChildren(
         }
         break;
       case "list":
-      case "wrapped":
         if (model[description.field] === undefined) model[description.field] = [];
         break;
       case "flat": {

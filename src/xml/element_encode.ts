@@ -156,9 +156,9 @@ function encodeChild(
       ));
       return;
     case "wrapped": {
-      const items = (value ?? []) as Model[];
+      if (value === undefined) return;
+      const items = value as Model[];
       const wrapperExtra = leftovers?.[description.xml];
-      if (items.length === 0 && wrapperExtra === undefined) return;
       const spec = childSpec(description);
       const element: XmlElement = { name: description.xml };
       if (items.length > 0) {

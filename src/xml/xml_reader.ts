@@ -19,7 +19,6 @@ import { XML_MAX_BYTES_DEFAULT } from "../config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { XmlElement } from "../model/xml_extra.ts";
 
-
 /** Default deepest element nesting; libxml2's own default limit is 256 as well. */
 export const XML_MAX_DEPTH_DEFAULT = 256;
 

@@ -32,6 +32,7 @@
  */
 
 import { formatCpuSet, parseCpuSet } from "./cpu_set.ts";
+import { ErrorCode, VirtError } from "./errors.ts";
 import type {
   CacheTune,
   Chardev,
@@ -63,6 +64,8 @@ const UUID_HEX = /^[0-9a-fA-F]{32}$/;
  * @param def The definition, as parsed.
  * @param options How new UUIDs and MACs are made; the host architecture.
  * @returns A new definition.
+ * @throws {VirtError} Code 8 when a vCPU set in `<cputune>` is malformed or NUMA cells add up
+ *   to more memory than can be counted; `validateDomain` reports everything else.
  *
  * @example Defaults of a minimal definition
  * ```ts
@@ -110,7 +113,15 @@ function applyIdentity(def: DomainDefinition, options: DomainDefaultsOptions): v
 
 function applyMemory(def: DomainDefinition): void {
   const cells = def.cpu?.numa?.cells ?? [];
-  if (cells.length > 0) def.memoryKiB = cells.reduce((sum, cell) => sum + cell.memoryKiB, 0);
+  if (cells.length > 0) {
+    const total = cells.reduce((sum, cell) => sum + cell.memoryKiB, 0);
+    if (!Number.isSafeInteger(total)) {
+      throw new VirtError(ErrorCode.INVALID_ARG, "total memory of the NUMA cells is too large", {
+        where: "/domain/cpu/numa",
+      });
+    }
+    def.memoryKiB = total;
+  }
   const current = def.currentMemoryKiB;
   if (current === undefined || current === 0 || current > def.memoryKiB) {
     def.currentMemoryKiB = def.memoryKiB;
@@ -146,18 +157,28 @@ function hasDeviceBoot(devices: DomainDevices): boolean {
 
 function applyCputune(cputune: CpuTune, vcpus: number): void {
   cputune.vcpuscheds = cputune.vcpuscheds.flatMap((sched) =>
-    parseCpuSet(sched.vcpus).filter((id) => id < vcpus).map((id) => ({ ...sched, vcpus: `${id}` }))
+    idsOf(sched.vcpus).filter((id) => id < vcpus).map((id) => ({ ...sched, vcpus: `${id}` }))
   ).sort((a, b) => Number(a.vcpus) - Number(b.vcpus));
   cputune.iothreadscheds = cputune.iothreadscheds.flatMap((sched) =>
-    parseCpuSet(sched.iothreads).map((id) => ({ ...sched, iothreads: `${id}` }))
+    idsOf(sched.iothreads).map((id) => ({ ...sched, iothreads: `${id}` }))
   ).sort((a, b) => Number(a.iothreads) - Number(b.iothreads));
   cputune.cachetunes = withinVcpus(cputune.cachetunes, vcpus);
   cputune.memorytunes = withinVcpus(cputune.memorytunes, vcpus);
 }
 
+/** The ids of a `<cputune>` set; a malformed one is reported at `<cputune>`. */
+function idsOf(text: string): number[] {
+  try {
+    return parseCpuSet(text);
+  } catch (error) {
+    if (!(error instanceof VirtError)) throw error;
+    throw new VirtError(error.code, error.message, { where: "/domain/cputune", cause: error });
+  }
+}
+
 function withinVcpus<T extends CacheTune | MemoryTune>(tunes: T[], vcpus: number): T[] {
   return tunes.flatMap((tune) => {
-    const ids = parseCpuSet(tune.vcpus).filter((id) => id < vcpus);
+    const ids = idsOf(tune.vcpus).filter((id) => id < vcpus);
     return ids.length === 0 ? [] : [{ ...tune, vcpus: formatCpuSet(ids) }];
   });
 }

@@ -48,6 +48,7 @@ export function decodeElement(spec: ElementSpec, element: XmlElement, path: stri
   let previousKey: string | undefined;
   const counts: Record<string, number> = Object.create(null);
   const typed: XmlElement[] = [];
+  const typedSingles = new Set<ChildSpec>();
   for (const child of element.children ?? []) {
     if (typeof child === "string") {
       text += child;
@@ -58,7 +59,7 @@ export function decodeElement(spec: ElementSpec, element: XmlElement, path: stri
     const key = siblingKey(name, count);
     const description = index.children.get(name);
     const taken = description !== undefined &&
-      decodeChild(description, child, count, model, extra, `${path}/${key}`);
+      decodeChild(description, child, typedSingles, model, extra, `${path}/${key}`);
     if (taken) typed.push(child);
     else (extra.elements ??= []).push(placed(previousKey, child));
     previousKey = key;
@@ -128,53 +129,64 @@ function unitIsTaken(index: SpecIndex, name: string, attributes: Record<string, 
   return owner === "#text" || attributes[owner] !== undefined;
 }
 
-/** Decodes one child into `model`; false when it must be kept verbatim instead. */
+/**
+ * Decodes one child into `model`; false when it must be kept verbatim instead. `typed` holds
+ * the single-valued descriptions already taken, so a second occurrence stays verbatim.
+ */
 function decodeChild(
   description: ChildSpec,
   child: XmlElement,
-  count: number,
+  typed: Set<ChildSpec>,
+  model: Model,
+  extra: XmlExtra,
+  path: string,
+): boolean {
+  if (description.kind === "list") return decodeListItem(description, child, model, extra, path);
+  if (description.kind === "object" && description.many === true) {
+    ((model[description.field] ??= []) as Model[]).push(
+      decodeElement(childSpec(description), child, path),
+    );
+    return true;
+  }
+  if (typed.has(description)) return false;
+  const taken = decodeSingle(description, child, model, extra, path);
+  if (taken) typed.add(description);
+  return taken;
+}
+
+function decodeSingle(
+  description: ChildSpec,
+  child: XmlElement,
   model: Model,
   extra: XmlExtra,
   path: string,
 ): boolean {
   switch (description.kind) {
-    case "object": {
-      const value = decodeElement(childSpec(description), child, path);
-      if (description.many === true) {
-        ((model[description.field] ??= []) as Model[]).push(value);
-        return true;
-      }
-      if (count > 1) return false;
-      model[description.field] = value;
+    case "object":
+      model[description.field] = decodeElement(childSpec(description), child, path);
       return true;
-    }
     case "flat":
-      return count === 1 && decodeFlat(description, child, model, extra, path);
-    case "list":
-      return decodeListItem(description, child, model, extra, path);
+      return decodeFlat(description, child, model, extra, path);
     case "flag":
-      if (count > 1) return false;
       model[description.field] = true;
       keepLeftovers(extra, child.name, leftovers(child, noAttribute, false));
       return true;
     case "attributes":
-      if (count > 1) return false;
       model[description.field] = { ...child.attributes };
       keepLeftovers(extra, child.name, leftovers(child, anyAttribute, false));
       return true;
     case "map":
-      if (count > 1) return false;
       decodeMap(description.field, child, model, extra);
       return true;
     case "elements":
-      if (count > 1) return false;
       model[description.field] = (child.children ?? []).filter((item) => typeof item !== "string");
       keepLeftovers(extra, child.name, leftovers(child, noAttribute, false, true));
       return true;
     case "wrapped":
-      if (count > 1) return false;
       decodeWrapped(description, child, model, extra, path);
       return true;
+    case "list":
+      return false;
   }
 }
 
@@ -314,7 +326,23 @@ function anchorsAsFormatted(
     .sort((a, b) => rank(a.element) - rank(b.element) || a.order - b.order)
     .map(({ element }) => element);
   insertPlaced(sequence, placedElements);
-  return anchorsIn(sequence as XmlElement[], new Set(placedElements.map(({ element }) => element)));
+  const placed = new Set(placedElements.map(({ element }) => element));
+  // A second parse types the first element of a single-valued name: keep the typed one first.
+  for (const element of typed) {
+    const description = index.children.get(element.name)!;
+    if (
+      description.kind === "list" || (description.kind === "object" && description.many === true)
+    ) continue;
+    const position = sequence.indexOf(element);
+    const earlier = sequence.slice(0, position).filter((item) =>
+      typeof item !== "string" && placed.has(item) && item.name === element.name
+    );
+    if (earlier.length === 0) continue;
+    const rest = sequence.filter((item) => !earlier.includes(item));
+    rest.splice(rest.indexOf(element) + 1, 0, ...earlier);
+    sequence.splice(0, sequence.length, ...rest);
+  }
+  return anchorsIn(sequence as XmlElement[], placed);
 }
 
 /** Fills in arrays, implied objects and `absent` values; refuses missing required parts. */

@@ -179,14 +179,12 @@ function encodeFlat(
   const attributes: Record<string, string> = {};
   let present = false;
   const text = description.text;
-  let textValue: string | number | undefined;
-  if (text !== undefined) {
-    textValue = getField(model, text.field) as string | number | undefined;
-    if (textValue === text.absent) textValue = undefined;
-    if (textValue !== undefined) {
-      present = true;
-      if (text.value === "sizeKiB") attributes.unit = "KiB";
-    }
+  const textValue = text === undefined
+    ? undefined
+    : getField(model, text.field) as string | number | undefined;
+  if (text !== undefined && textValue !== undefined && textValue !== text.absent) {
+    present = true;
+    if (text.value === "sizeKiB") attributes.unit = "KiB";
   }
   for (const value of description.attributes) {
     const field = getField(model, value.field) as string | number | undefined;
@@ -200,6 +198,8 @@ function encodeFlat(
     element.attributes = attributes;
     break;
   }
+  // An element kept for its attributes still carries its text, even the "absent" value
+  // (`<vcpu placement='static'>0</vcpu>`), so it reads back the same.
   if (textValue !== undefined && text !== undefined) {
     const written = writeValue(text.value, textValue);
     if (written !== "") element.children = [written];

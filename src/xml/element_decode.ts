@@ -16,7 +16,7 @@
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { ChildSpec, ElementSpec, ValueSpec } from "../model/domain_schema.ts";
 import type { XmlElement, XmlExtra, XmlPlacedElement } from "../model/xml_extra.ts";
-import { anchorsIn, insertPlaced, siblingKey } from "./placement.ts";
+import { anchorsIn, formattedOrder, siblingKey } from "./placement.ts";
 import { childSpec, type SpecIndex, specIndex } from "./spec_index.ts";
 import { readValue } from "./xml_values.ts";
 
@@ -47,6 +47,7 @@ export function decodeElement(spec: ElementSpec, element: XmlElement, path: stri
   let text = "";
   let previousKey: string | undefined;
   const counts: Record<string, number> = Object.create(null);
+  const original: XmlElement[] = [];
   const typed: XmlElement[] = [];
   const typedSingles = new Set<ChildSpec>();
   for (const child of element.children ?? []) {
@@ -54,6 +55,7 @@ export function decodeElement(spec: ElementSpec, element: XmlElement, path: stri
       text += child;
       continue;
     }
+    original.push(child);
     const name = child.name;
     const count = (counts[name] = (counts[name] ?? 0) + 1);
     const key = siblingKey(name, count);
@@ -65,7 +67,7 @@ export function decodeElement(spec: ElementSpec, element: XmlElement, path: stri
     previousKey = key;
   }
   if (extra.elements !== undefined && typed.length > 0) {
-    extra.elements = anchorsAsFormatted(index, typed, extra.elements);
+    extra.elements = anchorsAsFormatted(index, original, typed, extra.elements);
   }
   if (spec.text !== undefined) {
     if (text !== "") setField(model, spec.text.field, readText(spec.text, text, element, path));
@@ -317,32 +319,58 @@ function decodeWrapped(
  */
 function anchorsAsFormatted(
   index: SpecIndex,
+  original: XmlElement[],
   typed: XmlElement[],
   placedElements: XmlPlacedElement[],
 ): XmlPlacedElement[] {
   const rank = (element: XmlElement) => index.ranks.get(element.name)!;
-  const sequence: (XmlElement | string)[] = typed
+  const sorted = typed
     .map((element, order) => ({ element, order }))
     .sort((a, b) => rank(a.element) - rank(b.element) || a.order - b.order)
     .map(({ element }) => element);
-  insertPlaced(sequence, placedElements);
   const placed = new Set(placedElements.map(({ element }) => element));
-  // A second parse types the first element of a single-valued name: keep the typed one first.
-  for (const element of typed) {
-    const description = index.children.get(element.name)!;
-    if (
-      description.kind === "list" || (description.kind === "object" && description.many === true)
-    ) continue;
-    const position = sequence.indexOf(element);
-    const earlier = sequence.slice(0, position).filter((item) =>
-      typeof item !== "string" && placed.has(item) && item.name === element.name
-    );
-    if (earlier.length === 0) continue;
-    const rest = sequence.filter((item) => !earlier.includes(item));
-    rest.splice(rest.indexOf(element) + 1, 0, ...earlier);
-    sequence.splice(0, sequence.length, ...rest);
+  return anchorsIn(
+    typedSinglesFirst(index, formattedOrder(original, sorted, placed), placed),
+    placed,
+  );
+}
+
+/**
+ * A second parse types the first element of a single-valued name, so a kept duplicate that
+ * would come before its typed twin moves to just after it.
+ */
+function typedSinglesFirst(
+  index: SpecIndex,
+  order: XmlElement[],
+  placed: ReadonlySet<XmlElement>,
+): XmlElement[] {
+  const isSingle = (element: XmlElement) => {
+    const description = index.children.get(element.name);
+    return description !== undefined && description.kind !== "list" &&
+      !(description.kind === "object" && description.many === true);
+  };
+  const typedNames = new Set(
+    order.filter((element) => !placed.has(element) && isSingle(element)).map((element) =>
+      element.name
+    ),
+  );
+  const pending = new Map<string, XmlElement[]>();
+  const result: XmlElement[] = [];
+  for (const element of order) {
+    if (placed.has(element) && typedNames.has(element.name)) {
+      const queue = pending.get(element.name) ?? [];
+      queue.push(element);
+      pending.set(element.name, queue);
+      continue;
+    }
+    result.push(element);
+    if (!placed.has(element) && typedNames.has(element.name)) {
+      typedNames.delete(element.name);
+      result.push(...(pending.get(element.name) ?? []));
+      pending.delete(element.name);
+    }
   }
-  return anchorsIn(sequence as XmlElement[], placed);
+  return result;
 }
 
 /** Fills in arrays, implied objects and `absent` values; refuses missing required parts. */

@@ -9,7 +9,7 @@
 
 import type { ChildSpec, ElementSpec, ValueSpec } from "../model/domain_schema.ts";
 import type { XmlContent, XmlElement, XmlExtra } from "../model/xml_extra.ts";
-import { insertPlaced } from "./placement.ts";
+import { mergePlaced } from "./placement.ts";
 import { getField } from "./element_decode.ts";
 import { childSpec } from "./spec_index.ts";
 import { writeValue } from "./xml_values.ts";
@@ -80,12 +80,12 @@ function finish(
       if (attributes[name] === undefined) attributes[name] = extra.attributes[name];
     }
   }
-  if (extra?.elements !== undefined) insertPlaced(children, extra.elements);
+  const content = extra?.elements === undefined ? children : mergePlaced(children, extra.elements);
   for (const _ in attributes) {
     element.attributes = attributes;
     break;
   }
-  if (children.length > 0) element.children = children;
+  if (content.length > 0) element.children = content;
 }
 
 function encodeChild(

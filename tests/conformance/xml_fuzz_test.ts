@@ -22,6 +22,8 @@ const CASES_DEFAULT = 3000;
 const SEED_DEFAULT = 20240611;
 /** A case taking longer than this is a hang, not slowness: the slowest corpus case takes ~1 ms. */
 const CASE_TIME_MAX_MS = 2000;
+/** Size limit when reading back formatted output in these checks. */
+const FORMATTED_MAX_BYTES = 64 * 1024 * 1024;
 /** Resident memory the whole run may reach. */
 const RSS_MAX_BYTES = 1024 * 1024 * 1024;
 
@@ -222,7 +224,10 @@ function exercise(text: string): string {
     if (!isVirtError(error, 27)) throw new Error(`parse threw ${error}`, { cause: error });
     return "parse 27";
   }
-  const again = parseDomainXml(formatDomainXml(def, { secure: true }));
+  // Formatting adds indentation, so the output may exceed the input's size limit.
+  const again = parseDomainXml(formatDomainXml(def, { secure: true }), {
+    maxBytes: FORMATTED_MAX_BYTES,
+  });
   assert.deepStrictEqual(again, def, "an accepted document does not round-trip");
   domainFromJson(JSON.parse(JSON.stringify(def)));
   let defined;
@@ -232,7 +237,7 @@ function exercise(text: string): string {
     if (!isVirtError(error)) throw new Error(`defaults threw ${error}`, { cause: error });
     return `defaults ${error.code}`;
   }
-  parseDomainXml(formatDomainXml(defined, { inactive: true }));
+  parseDomainXml(formatDomainXml(defined, { inactive: true }), { maxBytes: FORMATTED_MAX_BYTES });
   for (const live of [false, true]) {
     try {
       validateDomain(defined, { live });
@@ -296,3 +301,73 @@ Deno.test("parseDomainXml refuses oversized and deeply nested documents quickly"
   );
   assert.ok(performance.now() - started < CASE_TIME_MAX_MS);
 });
+
+/** Repeats `unit(i)` inside `<devices>` (or where `place` puts it) to about 1 MiB. */
+function repeated(
+  unit: (index: number) => string,
+  place: "devices" | "domain" | "cputune" | "numa" = "devices",
+): string {
+  const parts: string[] = [];
+  let size = 0;
+  for (let index = 0; size < 1024 * 1024; index++) {
+    const part = unit(index);
+    parts.push(part);
+    size += part.length;
+  }
+  const body = parts.join("");
+  const inside = (name: string) => (place === name ? body : "");
+  return `<domain type='qemu'><name>h</name><memory>1024</memory><vcpu>16384</vcpu>` +
+    `<cputune>${inside("cputune")}</cputune><os><type>hvm</type></os>` +
+    `<cpu><numa>${inside("numa")}</numa></cpu>${inside("domain")}<devices>${
+      inside("devices")
+    }</devices></domain>`;
+}
+
+const HOSTILE: [string, string][] = [
+  ["unknown elements", repeated(() => "<foo/>")],
+  ["controllers without index", repeated(() => "<controller type='pci' model='pcie-root-port'/>")],
+  [
+    "host devices",
+    repeated((index) =>
+      `<hostdev mode='subsystem' type='usb'><source><address bus='1' device='${index}'/></source></hostdev>`
+    ),
+  ],
+  [
+    "disks",
+    repeated((index) => `<disk type='file'><source file='/d'/><target dev='vd${index}'/></disk>`),
+  ],
+  ["interfaces without MAC", repeated(() => "<interface type='user'/>")],
+  ["duplicate single elements", repeated(() => "<on_crash>destroy</on_crash>", "domain")],
+  [
+    "whole-range NUMA cells",
+    repeated((index) => `<cell id='${index}' cpus='0-16383' memory='1'/>`, "numa"),
+  ],
+  [
+    "whole-range schedulers",
+    repeated(() => "<vcpusched vcpus='0-16383' scheduler='idle'/>", "cputune"),
+  ],
+  [
+    "whole-range cache monitors",
+    repeated(() => "<cachetune vcpus='0-16383'><monitor vcpus='0-16383'/></cachetune>", "cputune"),
+  ],
+  [
+    "USB ports behind missing hubs",
+    repeated((index) =>
+      `<input type='tablet' bus='usb'><address type='usb' bus='0' port='1.${index}'/></input>`
+    ),
+  ],
+];
+
+for (const [name, text] of HOSTILE) {
+  Deno.test(`domain XML path stays bounded on a document full of ${name}`, () => {
+    const started = performance.now();
+    const outcome = exercise(text);
+    const elapsedMs = performance.now() - started;
+    console.log(
+      `hostile ${name}: ${(text.length / 2 ** 20).toFixed(1)} MiB, ${outcome}, ${
+        elapsedMs.toFixed(0)
+      } ms`,
+    );
+    assert.ok(elapsedMs < CASE_TIME_MAX_MS, `${elapsedMs} ms`);
+  });
+}

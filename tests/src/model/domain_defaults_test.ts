@@ -157,3 +157,21 @@ Deno.test("applyDomainDefaults makes the first video the primary one", () => {
   const videos = applyDomainDefaults(def, fixed).devices.videos;
   assert.deepStrictEqual(videos.map((video) => video.model?.type), ["qxl", "vga"]);
 });
+
+Deno.test("applyDomainDefaults refuses a scheduler that names a vCPU twice", () => {
+  const def = minimal();
+  def.vcpus = 4;
+  def.cputune = {
+    vcpupins: [],
+    iothreadpins: [],
+    vcpuscheds: [{ vcpus: "0-1", scheduler: "fifo" }, { vcpus: "1", scheduler: "idle" }],
+    iothreadscheds: [],
+    cachetunes: [],
+    memorytunes: [],
+  };
+  assert.throws(
+    () => applyDomainDefaults(def, fixed),
+    (error: Error & { code?: number; where?: string }) =>
+      error.code === 27 && error.where === "/domain/cputune/vcpusched[2]",
+  );
+});

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import type { CpuTune } from "../../../src/model/domain.ts";
+import { cpuSetBudget } from "../../../src/model/cpu_set.ts";
 import { validateTunes } from "../../../src/xml/validate_tunes.ts";
+
+const check = (cputune: CpuTune) => validateTunes(cputune, cpuSetBudget());
 
 function tune(overrides: Partial<CpuTune>): CpuTune {
   return {
@@ -17,7 +20,7 @@ function tune(overrides: Partial<CpuTune>): CpuTune {
 const cache = (type: string, id = 0) => ({ id, level: 3, type, size: 3, unit: "MiB" });
 
 Deno.test("validateTunes accepts separate tunes and a memory tune sharing a cache tune's vCPUs", () => {
-  validateTunes(tune({
+  check(tune({
     cachetunes: [{
       vcpus: "0-1",
       caches: [cache("code"), cache("data")],
@@ -30,7 +33,7 @@ Deno.test("validateTunes accepts separate tunes and a memory tune sharing a cach
 Deno.test("validateTunes refuses colliding cache allocations", () => {
   assert.throws(
     () =>
-      validateTunes(
+      check(
         tune({
           cachetunes: [{ vcpus: "0", caches: [cache("code"), cache("code")], monitors: [] }],
         }),
@@ -39,7 +42,7 @@ Deno.test("validateTunes refuses colliding cache allocations", () => {
   );
   assert.throws(
     () =>
-      validateTunes(
+      check(
         tune({
           cachetunes: [{ vcpus: "0", caches: [cache("both"), cache("code")], monitors: [] }],
         }),
@@ -51,16 +54,16 @@ Deno.test("validateTunes refuses colliding cache allocations", () => {
 Deno.test("validateTunes refuses overlapping tunes and monitors outside their tune", () => {
   const one = { vcpus: "0-1", caches: [cache("both")], monitors: [] };
   assert.throws(
-    () => validateTunes(tune({ cachetunes: [one, { ...one, vcpus: "1-2" }] })),
+    () => check(tune({ cachetunes: [one, { ...one, vcpus: "1-2" }] })),
     /Overlapping vcpus in cachetunes/,
   );
   assert.throws(
-    () => validateTunes(tune({ cachetunes: [{ ...one, monitors: [{ vcpus: "3" }] }] })),
+    () => check(tune({ cachetunes: [{ ...one, monitors: [{ vcpus: "3" }] }] })),
     /Monitor vcpus/,
   );
   assert.throws(
     () =>
-      validateTunes(
+      check(
         tune({ cachetunes: [one], memorytunes: [{ vcpus: "0", nodes: [], monitors: [] }] }),
       ),
     (error: Error & { where?: string }) => error.where === "/domain/cputune/memorytune[1]",
@@ -70,7 +73,7 @@ Deno.test("validateTunes refuses overlapping tunes and monitors outside their tu
 Deno.test("validateTunes refuses a node bandwidth defined twice and a vCPU scheduled twice", () => {
   assert.throws(
     () =>
-      validateTunes(
+      check(
         tune({
           memorytunes: [{
             vcpus: "0",
@@ -83,7 +86,7 @@ Deno.test("validateTunes refuses a node bandwidth defined twice and a vCPU sched
   );
   assert.throws(
     () =>
-      validateTunes(
+      check(
         tune({
           vcpuscheds: [{ vcpus: "0-1", scheduler: "fifo" }, { vcpus: "1", scheduler: "idle" }],
         }),

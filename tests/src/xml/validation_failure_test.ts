@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { cpuSetBudget } from "../../../src/model/cpu_set.ts";
 import { VirtError } from "../../../src/model/errors.ts";
 import { invalid, parseCpuSetAt } from "../../../src/xml/validation_failure.ts";
 
@@ -9,9 +10,9 @@ Deno.test("invalid makes a VirtError with the code, message and element path", (
 });
 
 Deno.test("parseCpuSetAt reports a malformed set as an XML error at the element", () => {
-  assert.deepStrictEqual(parseCpuSetAt("0-2,^1", "/a"), [0, 2]);
+  assert.deepStrictEqual(parseCpuSetAt("0-2,^1", "/a", cpuSetBudget()), [0, 2]);
   assert.throws(
-    () => parseCpuSetAt("zero", "/domain/cputune"),
+    () => parseCpuSetAt("zero", "/domain/cputune", cpuSetBudget()),
     (error: VirtError) => error.code === 27 && error.where === "/domain/cputune",
   );
 });

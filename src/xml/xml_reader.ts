@@ -45,11 +45,13 @@ export interface XmlReadOptions {
  */
 export class XmlSyntaxError extends VirtError {
   /**
+   * Makes the error; its message is the problem followed by where it is.
+   *
    * @param problem What is wrong, in libvirt's lower-case wording.
    * @param where Where: `line L, column C` and, when known, the open element path.
    */
   constructor(problem: string, where: string) {
-    super(ErrorCode.XML_ERROR, `XML error: ${problem} (${where})`, { where });
+    super(ErrorCode.XML_ERROR, `${problem} (${where})`, { where });
     this.name = "XmlSyntaxError";
   }
 }

@@ -147,7 +147,7 @@ export class LogStore implements EventStore {
   }
 
   readStream(stream: string, options: ReadStreamOptions = {}): Promise<Fact[]> {
-    return this.#run(() => {
+    return this.#run("cannot read the event log", () => {
       checkStreamName(stream);
       if (typeof options !== "object" || options === null) {
         throw new EventStoreArgumentError("options", "options must be an object");
@@ -181,7 +181,7 @@ export class LogStore implements EventStore {
   }
 
   readAll(options: ReadAllOptions): Promise<Fact[]> {
-    return this.#run(() => {
+    return this.#run("cannot read the event log", () => {
       if (typeof options !== "object" || options === null) {
         throw new EventStoreArgumentError("options", "options must be an object");
       }
@@ -204,13 +204,14 @@ export class LogStore implements EventStore {
     }
     const source = {
       headSignal: this.#headSignal,
-      readAll: (after: number, limit: number) => this.#run(() => this.#readAfter(after, limit)),
+      readAll: (after: number, limit: number) =>
+        this.#run("cannot read the event log", () => this.#readAfter(after, limit)),
     };
     return followLog(source, afterPosition, pageSize, options.signal);
   }
 
   streamVersion(stream: string): Promise<number> {
-    return this.#run(() => {
+    return this.#run("cannot read the event log", () => {
       checkStreamName(stream);
       return this.#storage.streamVersion(stream);
     });
@@ -227,7 +228,7 @@ export class LogStore implements EventStore {
   }
 
   saveSnapshot(snapshot: Snapshot): Promise<void> {
-    return this.#run(() => {
+    return this.#run("cannot save the snapshot", () => {
       if (typeof snapshot !== "object" || snapshot === null) {
         throw new EventStoreArgumentError("snapshot", "snapshot must be an object");
       }
@@ -249,7 +250,7 @@ export class LogStore implements EventStore {
   }
 
   loadSnapshot(): Promise<Snapshot | undefined> {
-    return this.#run(() => {
+    return this.#run("cannot load the snapshot", () => {
       const stored = this.#storage.loadSnapshot();
       if (stored === undefined) return undefined;
       if (stored.position > this.#head || stored.position < 0) {
@@ -262,7 +263,7 @@ export class LogStore implements EventStore {
   }
 
   deleteSnapshots(): Promise<void> {
-    return this.#run(() => {
+    return this.#run("cannot delete snapshots", () => {
       if (this.#oldest > 1) {
         throw new VirtError(
           ErrorCode.OPERATION_INVALID,
@@ -276,7 +277,10 @@ export class LogStore implements EventStore {
   }
 
   prune(policy?: RetentionPolicy): Promise<PruneResult> {
-    return this.#run(() => this.#pruneWith(checkRetentionPolicy(policy ?? this.#retention)));
+    return this.#run(
+      "cannot prune the event log",
+      () => this.#pruneWith(checkRetentionPolicy(policy ?? this.#retention)),
+    );
   }
 
   close(): Promise<void> {
@@ -297,12 +301,20 @@ export class LogStore implements EventStore {
     await Promise.resolve();
   }
 
-  #run<T>(action: () => T): Promise<T> {
+  /**
+   * Runs a synchronous storage operation as a promise. Typed errors pass through; anything else
+   * (a SQLite I/O error) becomes a SYSTEM_ERROR saying what could not be done.
+   */
+  #run<T>(failure: string, action: () => T): Promise<T> {
     try {
       this.#checkOpen();
       return Promise.resolve(action());
     } catch (error) {
-      return Promise.reject(error);
+      if (error instanceof VirtError) return Promise.reject(error);
+      const message = error instanceof Error ? error.message : String(error);
+      return Promise.reject(
+        new VirtError(ErrorCode.SYSTEM_ERROR, `${failure}: ${message}`, { cause: error }),
+      );
     }
   }
 
@@ -399,20 +411,21 @@ export class LogStore implements EventStore {
     const rows: StoredFact[] = [];
     const accepted: AcceptedAppend[] = [];
     const timestampMs = Math.max(this.#now(), this.#lastTimestampMs);
-    for (const pending of batch) {
-      const placed = this.#place(pending, versions, rows, timestampMs);
-      if (placed instanceof VersionConflictError) pending.reject(placed);
-      else accepted.push({ pending, results: placed });
-    }
-    if (rows.length === 0) return;
     try {
-      this.#storage.commit(rows, versions);
+      for (const pending of batch) {
+        const placed = this.#place(pending, versions, rows, timestampMs);
+        if (placed instanceof VersionConflictError) pending.reject(placed);
+        else accepted.push({ pending, results: placed });
+      }
+      if (rows.length > 0) this.#storage.commit(rows, versions);
     } catch (error) {
+      // Reading versions or writing failed: nothing of this batch is acknowledged, and since the
+      // file's state is now uncertain, nothing later either (EventStoreWriteError explains).
       this.#failure = new EventStoreWriteError(error);
-      for (const { pending } of accepted) pending.reject(this.#failure);
-      for (const pending of this.#pending.splice(0)) pending.reject(this.#failure);
+      for (const pending of [...batch, ...this.#pending.splice(0)]) pending.reject(this.#failure);
       return;
     }
+    if (rows.length === 0) return;
     this.#head += rows.length;
     this.#lastTimestampMs = timestampMs;
     for (const { pending, results } of accepted) pending.resolve(results);

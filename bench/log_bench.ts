@@ -3,7 +3,8 @@
  *
  * As a script (`deno run -A bench/log_bench.ts`) it prints durable facts/s for 1 writer (the
  * baseline) and for 64 concurrent writers (goal ≥ 20,000/s), each awaiting its own append; the
- * longest event-loop stall while they ran; and the time to read 1,000,000 facts with `readAll`
+ * longest event-loop stall while they ran; the 64 writers again while 16 subscribers follow the
+ * log live; and the time to read 1,000,000 facts with `readAll`
  * in pages (the base of recovery), beside the in-memory store reading the same facts.
  * `EVIRT_BENCH_APPEND_FACTS` and `EVIRT_BENCH_READ_FACTS` change the sizes.
  *
@@ -28,6 +29,8 @@ const READ_PAGE_FACTS = 10_000;
 const FILL_FACTS_PER_APPEND = 1000;
 /** The concurrency the goal is stated for. */
 const WRITERS_MANY = 64;
+/** Live subscribers in the followed-append figure (SSE clients, say). */
+const SUBSCRIBERS = 16;
 /** Durable facts/s the 64-writer figure must reach. */
 const GOAL_FACTS_PER_SECOND = 20_000;
 
@@ -80,6 +83,27 @@ async function measureAppends(
   return { factsPerSecond: (perWriter * writers) / (elapsedMs / 1000), stallMsMax };
 }
 
+/** Runs {@linkcode measureAppends} while `subscribers` follow the log live from position 0. */
+async function measureAppendsFollowed(
+  store: EventStore,
+  writers: number,
+  total: number,
+  subscribers: number,
+): Promise<AppendFigures> {
+  const controller = new AbortController();
+  const following = Array.from({ length: subscribers }, async () => {
+    for await (const _ of store.subscribe({ afterPosition: 0, signal: controller.signal })) {
+      // Delivery is the work measured.
+    }
+  });
+  try {
+    return await measureAppends(store, writers, total);
+  } finally {
+    controller.abort();
+    await Promise.all(following);
+  }
+}
+
 /** Fills `store` with `total` facts in large appends. */
 async function fill(store: EventStore, total: number): Promise<void> {
   for (let written = 0; written < total; written += FILL_FACTS_PER_APPEND) {
@@ -126,6 +150,9 @@ async function main(): Promise<void> {
 
   const one = await withSqliteStore((store) => measureAppends(store, 1, appendFacts));
   const many = await withSqliteStore((store) => measureAppends(store, WRITERS_MANY, appendFacts));
+  const followed = await withSqliteStore((store) =>
+    measureAppendsFollowed(store, WRITERS_MANY, appendFacts, SUBSCRIBERS)
+  );
   console.log(
     `durable appends (SQLite, WAL, synchronous=FULL), ${format(appendFacts)} facts each:`,
   );
@@ -139,6 +166,11 @@ async function main(): Promise<void> {
     `  ${WRITERS_MANY} writers ${format(many.factsPerSecond).padStart(9)} facts/s  ` +
       `(${ratio.toFixed(1)}x baseline; ${verdict} the goal of ${format(GOAL_FACTS_PER_SECOND)})` +
       `  longest event-loop stall ${many.stallMsMax.toFixed(1)} ms`,
+  );
+  console.log(
+    `  ${WRITERS_MANY} writers ${format(followed.factsPerSecond).padStart(9)} facts/s  ` +
+      `while ${SUBSCRIBERS} subscribers follow live` +
+      ` (${(followed.factsPerSecond / one.factsPerSecond).toFixed(1)}x baseline)`,
   );
 
   const memoryStore = createMemoryStore();

@@ -48,6 +48,7 @@ import {
 } from "./event_store.ts";
 import type { FactStorage, StoredFact } from "./fact_storage.ts";
 import { HeadSignal } from "./head_signal.ts";
+import { RecentFacts } from "./recent_facts.ts";
 import { encodeJsonText } from "./json_text.ts";
 import { followLog } from "./subscription.ts";
 import { Upcasting } from "./upcasting.ts";
@@ -82,6 +83,7 @@ export class LogStore implements EventStore {
   readonly #now: () => number;
   readonly #release: () => void;
   readonly #headSignal: HeadSignal;
+  readonly #recent = new RecentFacts();
   #head: number;
   #oldest: number;
   #lastTimestampMs: number;
@@ -186,7 +188,7 @@ export class LogStore implements EventStore {
         throw new EventStoreArgumentError("options", "options must be an object");
       }
       const afterPosition = this.#checkAfterPosition(options.afterPosition);
-      return this.#readAfter(afterPosition, checkLimit(options.limit));
+      return this.#readAfter(afterPosition, checkLimit(options.limit), false);
     });
   }
 
@@ -205,7 +207,7 @@ export class LogStore implements EventStore {
     const source = {
       headSignal: this.#headSignal,
       readAll: (after: number, limit: number) =>
-        this.#run("cannot read the event log", () => this.#readAfter(after, limit)),
+        this.#run("cannot read the event log", () => this.#readAfter(after, limit, true)),
     };
     return followLog(source, afterPosition, pageSize, options.signal);
   }
@@ -284,11 +286,15 @@ export class LogStore implements EventStore {
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#shutDown();
+    // The executor runs at once, so the store is closed before close() returns.
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#shutDown();
+      resolve();
+    });
     return this.#closing;
   }
 
-  async #shutDown(): Promise<void> {
+  #shutDown(): void {
     // Pending appends were promised a commit: give them one before the storage goes.
     while (this.#pending.length > 0 && this.#failure === undefined) this.#flush();
     for (const pending of this.#pending.splice(0)) pending.reject(new StoreClosedError());
@@ -298,7 +304,6 @@ export class LogStore implements EventStore {
     } finally {
       this.#release();
     }
-    await Promise.resolve();
   }
 
   /**
@@ -330,13 +335,16 @@ export class LogStore implements EventStore {
     return afterPosition;
   }
 
-  #readAfter(afterPosition: number, limit: number): Fact[] {
+  #readAfter(afterPosition: number, limit: number, fromRecent: boolean): Fact[] {
     if (afterPosition < this.#oldest - 1) {
       throw new PositionPrunedError("afterPosition", afterPosition + 1, this.#oldest);
     }
     if (afterPosition >= this.#head) return [];
     const count = Math.min(limit, this.#head - afterPosition);
-    const rows = this.#storage.readAll(afterPosition, count, READ_BYTES_MAX);
+    // Only subscribers use the in-memory window, so readAll() always answers from storage.
+    const rows =
+      (fromRecent ? this.#recent.read(afterPosition, count, READ_BYTES_MAX) : undefined) ??
+        this.#storage.readAll(afterPosition, count, READ_BYTES_MAX);
     if (rows.length === 0) {
       throw new EventStoreCorruptError(`no fact found after position ${afterPosition}`);
     }
@@ -426,6 +434,7 @@ export class LogStore implements EventStore {
       return;
     }
     if (rows.length === 0) return;
+    this.#recent.add(rows);
     this.#head += rows.length;
     this.#lastTimestampMs = timestampMs;
     for (const { pending, results } of accepted) pending.resolve(results);

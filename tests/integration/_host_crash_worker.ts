@@ -12,7 +12,7 @@
 import { Host } from "../../actors/host.ts";
 import { TestDriver } from "../../drivers/test/test_driver.ts";
 import { openSqliteStore } from "../../src/log/sqlite_store.ts";
-import { crashDomainDefinition, CRASH_DOMAIN_COUNT, crashRandom } from "./_host_crash_plan.ts";
+import { CRASH_DOMAIN_COUNT, crashDomainDefinition, crashRandom } from "./_host_crash_plan.ts";
 
 const [dir, seedText] = Deno.args;
 const random = crashRandom(Number(seedText));
@@ -24,7 +24,8 @@ const host = await Host.open({
   log: () => {},
 });
 const encoder = new TextEncoder();
-const print = (value: unknown) => Deno.stdout.writeSync(encoder.encode(JSON.stringify(value) + "\n"));
+const print = (value: unknown) =>
+  Deno.stdout.writeSync(encoder.encode(JSON.stringify(value) + "\n"));
 
 for (let index = 0; index < CRASH_DOMAIN_COUNT; index++) {
   const definition = crashDomainDefinition(index);
@@ -63,5 +64,8 @@ async function drive(name: string): Promise<never> {
 }
 
 await Promise.all(
-  Array.from({ length: CRASH_DOMAIN_COUNT }, (_, index) => drive(crashDomainDefinition(index).name)),
+  Array.from(
+    { length: CRASH_DOMAIN_COUNT },
+    (_, index) => drive(crashDomainDefinition(index).name),
+  ),
 );

@@ -15,7 +15,7 @@ import { Host } from "../../actors/host.ts";
 import { TestDriver } from "../../drivers/test/test_driver.ts";
 import { parsePositiveInteger } from "../../src/config.ts";
 import { openSqliteStore } from "../../src/log/sqlite_store.ts";
-import { crashDomainDefinition, CRASH_DOMAIN_COUNT, crashRandom } from "./_host_crash_plan.ts";
+import { CRASH_DOMAIN_COUNT, crashDomainDefinition, crashRandom } from "./_host_crash_plan.ts";
 
 const WORKER = new URL("./_host_crash_worker.ts", import.meta.url).pathname;
 const ITERATIONS_DEFAULT = 12;
@@ -132,7 +132,9 @@ Deno.test("Host recovers exactly what was acknowledged after SIGKILLs mid-operat
           const allowed = outcomes(known.inFlight.get(name), told);
           const fits = allowed.some((candidate) =>
             candidate.state === now.state && candidate.reason === now.reason &&
-            (candidate.id === null && candidate.state === 1 ? now.id !== null : candidate.id === now.id)
+            (candidate.id === null && candidate.state === 1
+              ? now.id !== null
+              : candidate.id === now.id)
           );
           assert.ok(
             fits,

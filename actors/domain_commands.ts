@@ -131,9 +131,11 @@ export async function start(
     { uuid: context.uuid, name: definition.name, id, definition },
     job.signal,
   );
+  // The persistent definition is already in the log: record only a definition that differs.
+  const recorded = definition === context.definition ? null : definition;
   await job.append([{
     type: "domain.launched",
-    body: { id, definition, persistent: context.persistent, runtime },
+    body: { id, definition: recorded, persistent: context.persistent, runtime },
   }]);
   const handle = handleOf(job.snapshot);
   driver.watch(handle, env.sink);

@@ -172,9 +172,11 @@ export const domainMachine = setup({
     forgetDefinition: assign({ definition: null, persistent: false, autostart: false }),
     recordLaunch: assign(({ event, context }) => {
       const launched = body(event, "domain.launched");
+      const live = launched.definition ?? context.definition;
+      if (live === null) throw new Error(`Domain ${context.uuid} launched without a definition`);
       return {
-        name: launched.definition.name,
-        live: launched.definition,
+        name: live.name,
+        live,
         id: launched.id,
         runtime: launched.runtime,
         persistent: launched.persistent || context.persistent,

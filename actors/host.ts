@@ -129,6 +129,7 @@ export class Host {
   readonly #actors = new Map<string, DomainActor>();
   readonly #byName = new Map<string, string>();
   readonly #byId = new Map<number, string>();
+  readonly #idOfUuid = new Map<string, number>();
   /** Names claimed by a define or create whose fact is not yet durable. */
   readonly #reservedNames = new Map<string, string>();
   readonly #deadlineTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -596,27 +597,31 @@ export class Host {
     }
   }
 
-  /** Keeps the name and id indexes in step with one fact. */
+  /** Keeps the name and id indexes in step with one fact (already applied to the actor). */
   #index(actor: DomainActor, fact: DomainFact): void {
     const { context } = actor.snapshot;
     switch (fact.type) {
       case "domain.defined":
-        this.#byName.set(fact.body.definition.name, actor.uuid);
+        this.#byName.set(context.name, actor.uuid);
         break;
       case "domain.launched":
-        this.#byName.set(fact.body.definition.name, actor.uuid);
+        this.#byName.set(context.name, actor.uuid);
         this.#byId.set(fact.body.id, actor.uuid);
+        this.#idOfUuid.set(actor.uuid, fact.body.id);
         if (fact.body.id >= this.#nextId) this.#nextId = fact.body.id + 1;
         break;
       case "domain.stopped":
-      case "domain.undefined":
-        for (const [id, uuid] of this.#byId) {
-          if (uuid === actor.uuid && id !== context.id) this.#byId.delete(id);
+      case "domain.undefined": {
+        const id = this.#idOfUuid.get(actor.uuid);
+        if (id !== undefined && context.id !== id) {
+          this.#byId.delete(id);
+          this.#idOfUuid.delete(actor.uuid);
         }
         if (!exists(actor.snapshot) && this.#byName.get(context.name) === actor.uuid) {
           this.#byName.delete(context.name);
         }
         break;
+      }
       default:
         break;
     }
@@ -735,7 +740,10 @@ export class Host {
       this.#newActor(domain.uuid, snapshot, domain.version);
       const { context } = snapshot;
       if (exists(snapshot)) this.#byName.set(context.name, domain.uuid);
-      if (context.id !== null) this.#byId.set(context.id, domain.uuid);
+      if (context.id !== null) {
+        this.#byId.set(context.id, domain.uuid);
+        this.#idOfUuid.set(domain.uuid, context.id);
+      }
     }
   }
 

@@ -82,7 +82,11 @@ export interface DomainFactBodies {
    */
   "domain.launched": {
     id: number;
-    definition: DomainDefinition;
+    /**
+     * The definition the instance runs with; null when it is the persistent definition as
+     * recorded (the common case, which keeps the log small).
+     */
+    definition: DomainDefinition | null;
     persistent: boolean;
     runtime: RuntimeRecord;
   };

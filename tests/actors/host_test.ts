@@ -612,3 +612,19 @@ Deno.test("Host refuses a domain type no driver runs with code 67", async () => 
     await r.host.close();
   }
 });
+
+Deno.test("Host records a launch's definition only when it differs from the persistent one", async () => {
+  const r = await rig();
+  try {
+    await running(r, "persistent");
+    await r.host.create(testDefinition("transient"));
+    const launched = (await r.store.readAll({ afterPosition: 0 }))
+      .filter((fact) => fact.type === "domain.launched")
+      .map((fact) => (fact.body as { definition: unknown }).definition);
+    assert.equal(launched[0], null);
+    assert.equal((launched[1] as { name: string }).name, "transient");
+    assert.equal(r.host.context("persistent").live?.name, "persistent");
+  } finally {
+    await r.host.close();
+  }
+});

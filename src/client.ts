@@ -266,6 +266,7 @@ export class EvirtClient {
       try {
         for await (const item of this.#eventStream(since, options)) {
           attempt = 0;
+          if (options.signal?.aborted) return;
           if (item.kind === "event") {
             since = item.message.position;
             yield item.message;

@@ -11,6 +11,7 @@ import { Host } from "../actors/host.ts";
 import { TestDriver } from "../drivers/test/test_driver.ts";
 import type { EventStreamSettings } from "./api/api_context.ts";
 import { type Api, createApi } from "./api/app.ts";
+import { EventHub } from "./api/event_hub.ts";
 import { Metrics } from "./api/metrics.ts";
 import { type ApiServer, type ApiToken, serveApi } from "./api/server.ts";
 import { type Config, parseTokens } from "./config.ts";
@@ -38,6 +39,8 @@ export interface ServiceCore {
   store: EventStore;
   api: Api;
   metrics: Metrics;
+  /** Ends every event stream (so listeners can drain), without closing anything else. */
+  endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
   close(): Promise<void>;
 }
@@ -64,10 +67,12 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
   });
   const metrics = new Metrics();
   const shutdown = new AbortController();
+  const hub = new EventHub(options.store, (uuid) => host.nameOfUuid(uuid));
   const api = createApi({
     host,
     store: options.store,
     metrics,
+    hub,
     xmlMaxBytes: options.xmlMaxBytes,
     bodyMaxBytes: BODY_MAX_BYTES,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
@@ -81,8 +86,12 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     store: options.store,
     api,
     metrics,
+    endStreams() {
+      shutdown.abort();
+    },
     async close() {
       shutdown.abort();
+      await hub.close();
       await host.close();
       await options.store.close();
     },
@@ -140,6 +149,9 @@ export async function startService(
       ...running,
       server,
       async stop() {
+        // Event streams never end by themselves: end them first, or the listeners' shutdown
+        // would wait for them forever.
+        running.endStreams();
         await server.shutdown();
         await running.close();
       },

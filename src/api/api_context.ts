@@ -8,6 +8,7 @@
 import type { Host } from "../../actors/host.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
+import type { EventHub } from "./event_hub.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Handler, RouteContext } from "./router.ts";
 
@@ -31,6 +32,8 @@ export interface ApiEnvironment {
   host: Host;
   store: EventStore;
   metrics: Metrics;
+  /** The one reader of the log's tail that every event stream takes its messages from. */
+  hub: EventHub;
   /** Largest domain XML or JSON definition accepted, in bytes. */
   xmlMaxBytes: number;
   /** Largest other request body, in bytes. */

@@ -5,65 +5,30 @@
  * - `id:` is the fact's global position; `?since=P` or `Last-Event-ID: P` resume strictly after P.
  * - Below the oldest retained position the answer is 410, so the client re-lists (as Kubernetes).
  * - Heartbeats are SSE comments (no `id:`), so they never move a client's resume position.
- * - A subscriber's unread messages are bounded: past the bound it gets a `dropped` message that
- *   says why and where to resume, and the stream ends. Nothing is lost: resuming from the last
- *   position it saw delivers the rest.
+ * - Each subscriber reads at its own pace through a cursor on the {@linkcode EventHub}; what waits
+ *   for it is bounded. A subscriber whose buffer is full and that reads nothing for the stall
+ *   time is dropped with a `dropped` message saying why and where to resume; resuming from the
+ *   last position it saw delivers the rest, so nothing is lost.
  *
  * @module
  */
 
 import { isVirtError } from "../model/errors.ts";
-import { type DomainFact, isDomainFactType, libvirtEventOf, uuidOfStream } from "../model/facts.ts";
-import type { Fact } from "../log/event_store.ts";
 import { PositionPrunedError } from "../log/errors.ts";
 import type { ApiEnvironment } from "./api_context.ts";
-import type { EventMessage } from "./views.ts";
+import { type EventFilter, passes } from "./event_message.ts";
+import type { HubEntry } from "./event_hub.ts";
 
-/** What a subscriber asked for. */
-export interface EventFilter {
-  /** Only these domains (uuids); undefined for all. */
-  uuids?: ReadonlySet<string>;
-  /** Only these event names (`lifecycle`, `reboot`, …); undefined for every fact. */
-  events?: ReadonlySet<string>;
-}
+export type { EventFilter } from "./event_message.ts";
 
-/**
- * The message for a fact, or undefined when the fact is not about a domain.
- *
- * @param nameOf The domain's name by uuid (the log's facts carry the uuid).
- */
-export function eventMessage(
-  fact: Fact,
-  nameOf: (uuid: string) => string | undefined,
-): EventMessage | undefined {
-  const uuid = uuidOfStream(fact.stream);
-  if (uuid === undefined || !isDomainFactType(fact.type)) return undefined;
-  const libvirt = libvirtEventOf({ type: fact.type, body: fact.body } as DomainFact);
-  return {
-    position: fact.position,
-    time: new Date(fact.timestampMs).toISOString(),
-    domain: { uuid, name: nameOf(uuid) ?? "" },
-    fact: fact.type,
-    eventId: libvirt?.eventId ?? null,
-    event: libvirt?.event ?? null,
-    ...(libvirt?.lifecycle === undefined ? {} : { lifecycle: libvirt.lifecycle }),
-    ...(libvirt?.data === undefined ? {} : { data: libvirt.data }),
-  };
-}
+/** Messages sent to a subscriber in one chunk at most. */
+const BATCH_MESSAGES_MAX = 256;
+/** How often a stalled subscriber is checked, in ms. */
+const STALL_CHECK_MS = 250;
+/** How often a WebSocket's send buffer is checked while waiting for it to drain, in ms. */
+const DRAIN_POLL_MS = 20;
 
-/** Whether a message passes a subscriber's filter. */
-export function passes(message: EventMessage, filter: EventFilter): boolean {
-  if (filter.uuids !== undefined && !filter.uuids.has(message.domain.uuid)) return false;
-  if (filter.events !== undefined) {
-    return message.event !== null && filter.events.has(message.event);
-  }
-  return true;
-}
-
-/** One SSE message: the fact's position as `id`, the JSON as `data`, LF line endings. */
-export function sseMessage(message: EventMessage): string {
-  return `id: ${message.position}\ndata: ${JSON.stringify(message)}\n\n`;
-}
+const encoder = new TextEncoder();
 
 /** An SSE control message without an `id` (so it never moves a client's position). */
 export function sseControl(event: string, data: unknown): string {
@@ -77,131 +42,129 @@ export interface DroppedNotice {
   resumeAfter: number;
 }
 
-/**
- * Follows the log from `afterPosition`, yielding the messages that pass `filter`, until `signal`
- * aborts. Each yielded item carries the last position examined (to resume from after a drop).
- */
-export async function* followEvents(
+/** The next messages for a subscriber after `cursor`, and the cursor after them. */
+async function nextBatch(
   env: ApiEnvironment,
-  afterPosition: number,
+  cursor: number,
   filter: EventFilter,
-  signal: AbortSignal,
-): AsyncGenerator<{ message?: EventMessage; position: number }> {
-  const nameOf = (uuid: string) => env.host.nameOfUuid(uuid);
-  for await (const fact of env.store.subscribe({ afterPosition, signal })) {
-    const message = eventMessage(fact, nameOf);
-    if (message !== undefined && passes(message, filter)) {
-      yield { message, position: fact.position };
-    } else {
-      yield { position: fact.position };
-    }
-  }
+): Promise<{ entries: HubEntry[]; cursor: number }> {
+  const batch = await env.hub.batchAfter(cursor, BATCH_MESSAGES_MAX);
+  if (batch.length === 0) return { entries: [], cursor };
+  const entries = batch.filter((entry) =>
+    entry.message !== undefined && passes(entry.message, filter)
+  );
+  return { entries, cursor: batch[batch.length - 1].position };
+}
+
+function droppedReason(error: unknown, cursor: number): DroppedNotice {
+  return {
+    reason: error instanceof PositionPrunedError
+      ? "the stream fell behind log retention: list again, then follow from the head"
+      : `stream failed: ${isVirtError(error) ? error.fullMessage : (error as Error).message}`,
+    resumeAfter: cursor,
+  };
 }
 
 /**
- * An SSE response body following the log. Heartbeats every `heartbeatMs`. The log is read at the
- * subscriber's pace: up to `subscriberBufferMax` messages may wait unread; when that many wait and
- * the subscriber reads nothing for `subscriberStallMs`, it is dropped with a `dropped` message.
+ * An SSE response body following the log from `afterPosition`. It is pulled: messages are read
+ * and sent only as fast as the client takes them, batched into chunks.
  */
 export function sseStream(
   env: ApiEnvironment,
   afterPosition: number,
   filter: EventFilter,
 ): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  // The client going away cancels the stream (see `cancel`); the request's own signal is not
-  // used, as Deno aborts it once a response has been handed over.
+  const { heartbeatMs, subscriberBufferMax, subscriberStallMs } = env.events;
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, env.shutdownSignal]);
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
-  let wakePump: (() => void) | undefined;
-  const { subscriberBufferMax, heartbeatMs, subscriberStallMs } = env.events;
-  const waitForRoom = (controller: ReadableStreamDefaultController<Uint8Array>) =>
-    new Promise<boolean>((resolve) => {
-      if ((controller.desiredSize ?? 1) > 0) return resolve(true);
-      const timer = setTimeout(() => {
-        wakePump = undefined;
-        resolve(false);
-      }, subscriberStallMs);
-      wakePump = () => {
-        clearTimeout(timer);
-        wakePump = undefined;
-        resolve(true);
-      };
-    });
+  let cursor = afterPosition;
+  let lastPullMs = Date.now();
+  let stallTimer: ReturnType<typeof setInterval> | undefined;
+  let finished = false;
+  const finish = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    notice?: DroppedNotice,
+  ) => {
+    if (finished) return;
+    finished = true;
+    clearInterval(stallTimer);
+    env.metrics.subscriber(-1);
+    stop.abort();
+    try {
+      if (notice !== undefined) controller.enqueue(encoder.encode(sseControl("dropped", notice)));
+      controller.close();
+    } catch {
+      // the client is gone
+    }
+  };
   return new ReadableStream<Uint8Array>({
     start(controller) {
       env.metrics.subscriber(1);
       // Tells proxies and clients the stream is open before the first fact arrives.
       controller.enqueue(encoder.encode(": evirt event stream\n\n"));
-      heartbeat = setInterval(() => {
-        try {
-          controller.enqueue(encoder.encode(": heartbeat\n\n"));
-        } catch {
-          stop.abort();
+      stallTimer = setInterval(() => {
+        const stalled = Date.now() - lastPullMs > subscriberStallMs;
+        if (stalled && (controller.desiredSize ?? 1) <= 0 && env.hub.head > cursor) {
+          env.metrics.subscriberDropped();
+          finish(controller, {
+            reason: `slow subscriber: its buffer of ${subscriberBufferMax} messages stayed full ` +
+              `for ${subscriberStallMs} ms; resume with since=${cursor}`,
+            resumeAfter: cursor,
+          });
         }
-      }, heartbeatMs);
-      const drop = (reason: string, resumeAfter: number) => {
-        const notice: DroppedNotice = { reason, resumeAfter };
-        try {
-          controller.enqueue(encoder.encode(sseControl("dropped", notice)));
-        } catch {
-          // the client is gone
-        }
-      };
-      const pump = async () => {
-        let lastPosition = afterPosition;
-        try {
-          for await (const item of followEvents(env, afterPosition, filter, signal)) {
-            if (item.message !== undefined) {
-              if (!await waitForRoom(controller)) {
-                env.metrics.subscriberDropped();
-                drop(
-                  `slow subscriber: ${subscriberBufferMax} messages unread for ` +
-                    `${subscriberStallMs} ms; resume with since=${lastPosition}`,
-                  lastPosition,
-                );
-                break;
-              }
-              controller.enqueue(encoder.encode(sseMessage(item.message)));
-            }
-            lastPosition = item.position;
-          }
-        } catch (error) {
-          if (!signal.aborted) {
-            drop(
-              error instanceof PositionPrunedError
-                ? "the stream fell behind log retention: list again, then resume from the head"
-                : `stream failed: ${(error as Error).message}`,
-              lastPosition,
-            );
-          }
-        } finally {
-          clearInterval(heartbeat);
-          env.metrics.subscriber(-1);
-          try {
-            controller.close();
-          } catch {
-            // already closed by the client
-          }
-        }
-      };
-      pump();
+      }, STALL_CHECK_MS);
+      signal.addEventListener("abort", () => finish(controller), { once: true });
     },
-    pull() {
-      wakePump?.();
+    async pull(controller) {
+      lastPullMs = Date.now();
+      while (!finished) {
+        let next;
+        try {
+          next = await nextBatch(env, cursor, filter);
+        } catch (error) {
+          finish(controller, droppedReason(error, cursor));
+          return;
+        }
+        if (next.cursor === cursor) {
+          const outcome = await env.hub.waitBeyond(cursor, heartbeatMs, signal);
+          if (outcome === "ended") return finish(controller);
+          if (outcome === "timeout") {
+            controller.enqueue(encoder.encode(": heartbeat\n\n"));
+            return;
+          }
+          continue;
+        }
+        cursor = next.cursor;
+        if (next.entries.length === 0) continue;
+        controller.enqueue(concat(next.entries));
+        return;
+      }
     },
     cancel() {
-      clearInterval(heartbeat);
-      wakePump?.();
+      if (finished) return;
+      finished = true;
+      clearInterval(stallTimer);
+      env.metrics.subscriber(-1);
       stop.abort();
     },
-  }, { highWaterMark: subscriberBufferMax });
+  }, { highWaterMark: Math.max(1, Math.ceil(subscriberBufferMax / BATCH_MESSAGES_MAX)) });
+}
+
+function concat(entries: HubEntry[]): Uint8Array {
+  let total = 0;
+  for (const entry of entries) total += entry.sse!.byteLength;
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const entry of entries) {
+    bytes.set(entry.sse!, offset);
+    offset += entry.sse!.byteLength;
+  }
+  return bytes;
 }
 
 /**
- * Serves the stream over an upgraded WebSocket: one JSON text message per fact, a JSON `dropped`
- * message before closing a slow subscriber (code 4008).
+ * Serves the stream over an upgraded WebSocket: one JSON text message per fact, and a JSON
+ * `dropped` message before closing a subscriber that stops reading (code 4008).
  */
 export function serveWebSocket(
   env: ApiEnvironment,
@@ -211,34 +174,38 @@ export function serveWebSocket(
 ): void {
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, env.shutdownSignal]);
+  // About the bytes of the buffer an SSE subscriber may have waiting.
   const bufferedMaxBytes = env.events.subscriberBufferMax * 512;
   socket.addEventListener("close", () => stop.abort());
   socket.addEventListener("open", async () => {
     env.metrics.subscriber(1);
-    let lastPosition = afterPosition;
+    let cursor = afterPosition;
     try {
-      for await (const item of followEvents(env, afterPosition, filter, signal)) {
-        if (item.message !== undefined) {
-          if (!await drained(socket, bufferedMaxBytes, env.events.subscriberStallMs)) {
-            env.metrics.subscriberDropped();
-            socket.send(JSON.stringify({
-              dropped: {
-                reason: `slow subscriber: ${socket.bufferedAmount} bytes unsent for ` +
-                  `${env.events.subscriberStallMs} ms; resume with since=${lastPosition}`,
-                resumeAfter: lastPosition,
-              },
-            }));
-            socket.close(4008, "slow subscriber");
-            return;
-          }
-          socket.send(JSON.stringify(item.message));
+      while (!signal.aborted) {
+        const next = await nextBatch(env, cursor, filter);
+        if (next.cursor === cursor) {
+          const outcome = await env.hub.waitBeyond(cursor, env.events.heartbeatMs, signal);
+          if (outcome === "ended") break;
+          continue;
         }
-        lastPosition = item.position;
+        for (const entry of next.entries) socket.send(entry.json!);
+        cursor = next.cursor;
+        if (!await drained(socket, bufferedMaxBytes, env.events.subscriberStallMs)) {
+          env.metrics.subscriberDropped();
+          socket.send(JSON.stringify({
+            dropped: {
+              reason: `slow subscriber: ${socket.bufferedAmount} bytes unsent for ` +
+                `${env.events.subscriberStallMs} ms; resume with since=${cursor}`,
+              resumeAfter: cursor,
+            },
+          }));
+          socket.close(4008, "slow subscriber");
+          return;
+        }
       }
     } catch (error) {
       if (!signal.aborted && socket.readyState === WebSocket.OPEN) {
-        const reason = isVirtError(error) ? error.fullMessage : (error as Error).message;
-        socket.send(JSON.stringify({ dropped: { reason, resumeAfter: lastPosition } }));
+        socket.send(JSON.stringify({ dropped: droppedReason(error, cursor) }));
         socket.close(4010, "stream ended");
       }
     } finally {
@@ -247,9 +214,6 @@ export function serveWebSocket(
     }
   });
 }
-
-/** How often a WebSocket's send buffer is checked while waiting for it to drain. */
-const DRAIN_POLL_MS = 20;
 
 /** Waits until the socket's unsent bytes fall to `maxBytes`; false after `stallMs`. */
 async function drained(socket: WebSocket, maxBytes: number, stallMs: number): Promise<boolean> {

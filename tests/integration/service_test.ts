@@ -83,3 +83,32 @@ Deno.test("service refuses to start on a state directory another service holds",
     await removeServiceDirs(other);
   }
 });
+
+Deno.test("service stops on SIGTERM while an event subscriber is connected", async () => {
+  const dirs = await serviceDirs();
+  try {
+    const service = await startServiceProcess(dirs);
+    const controller = new AbortController();
+    const following = (async () => {
+      const seen: number[] = [];
+      for await (
+        const event of service.readOnly.events({
+          since: 0,
+          signal: controller.signal,
+          reconnect: false,
+        })
+      ) {
+        seen.push(event.position);
+      }
+      return seen;
+    })();
+    await service.client.define({ xml: XML("web") });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const status = await service.stop("SIGTERM");
+    assert.equal(status.code, 0, service.log());
+    controller.abort();
+    assert.deepEqual(await following, [1]);
+  } finally {
+    await removeServiceDirs(dirs);
+  }
+});

@@ -1,0 +1,176 @@
+/**
+ * One reader of the log's live tail for every event-stream subscriber.
+ *
+ * Each new fact is turned into its message, JSON and SSE bytes once, and kept in a bounded ring of
+ * recent entries. Subscribers hold only a cursor: they take batches from the ring at their own
+ * pace, and one behind the ring reads the log itself until it catches up. So the cost of a fact is
+ * paid once, not once per subscriber, and a slow subscriber costs memory only up to its own
+ * bounded buffer.
+ *
+ * @module
+ */
+
+import type { EventStore, Fact } from "../log/event_store.ts";
+import type { EventMessage } from "./views.ts";
+import { eventMessage } from "./event_message.ts";
+
+/** One fact as the hub keeps it. */
+export interface HubEntry {
+  /** The fact's position. */
+  position: number;
+  /** The message; undefined for a fact that is not about a domain. */
+  message?: EventMessage;
+  /** The message as JSON text (WebSocket frames). */
+  json?: string;
+  /** The message as one encoded SSE message. */
+  sse?: Uint8Array;
+}
+
+/** Entries the ring keeps. */
+export const HUB_RING_ENTRIES_MAX = 32_768;
+/** Facts read per page by a subscriber catching up from the log. */
+const CATCH_UP_PAGE_FACTS = 1000;
+
+const encoder = new TextEncoder();
+
+/**
+ * The hub.
+ *
+ * @example
+ * ```ts ignore
+ * const hub = new EventHub(store, (uuid) => host.nameOfUuid(uuid));
+ * const batch = await hub.batchAfter(0, 256);
+ * ```
+ */
+export class EventHub {
+  readonly #store: EventStore;
+  readonly #nameOf: (uuid: string) => string | undefined;
+  readonly #ring: (HubEntry | undefined)[] = new Array(HUB_RING_ENTRIES_MAX);
+  /** Position of the oldest entry in the ring. */
+  #ringStart: number;
+  /** Position of the newest fact the hub has seen. */
+  #head: number;
+  #waiters = new Set<() => void>();
+  #wakeScheduled = false;
+  readonly #stop = new AbortController();
+  readonly #done: Promise<void>;
+
+  /**
+   * Starts following the log from its current head.
+   *
+   * @param store The log.
+   * @param nameOf A domain's current name by uuid, for messages.
+   */
+  constructor(store: EventStore, nameOf: (uuid: string) => string | undefined) {
+    this.#store = store;
+    this.#nameOf = nameOf;
+    this.#head = store.headPosition();
+    this.#ringStart = this.#head + 1;
+    this.#done = this.#follow();
+  }
+
+  /** The newest position the hub has seen. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** Turns a fact into a hub entry (messages, JSON and SSE bytes made once). */
+  entryOf(fact: Fact): HubEntry {
+    const message = eventMessage(fact, this.#nameOf);
+    if (message === undefined) return { position: fact.position };
+    const json = JSON.stringify(message);
+    const sse = encoder.encode(`id: ${fact.position}\ndata: ${json}\n\n`);
+    return { position: fact.position, message, json, sse };
+  }
+
+  /**
+   * Up to `max` entries strictly after `cursor`, from the ring, or read from the log when the ring
+   * no longer holds them. Empty when nothing newer exists yet.
+   *
+   * @throws {PositionPrunedError} When the log no longer holds them either.
+   */
+  async batchAfter(cursor: number, max: number): Promise<HubEntry[]> {
+    if (cursor >= this.#head) return [];
+    if (cursor + 1 >= this.#ringStart) {
+      const last = Math.min(this.#head, cursor + max);
+      const batch: HubEntry[] = [];
+      for (let position = cursor + 1; position <= last; position++) {
+        batch.push(this.#ring[position % HUB_RING_ENTRIES_MAX]!);
+      }
+      return batch;
+    }
+    const facts = await this.#store.readAll({
+      afterPosition: cursor,
+      limit: Math.min(max, CATCH_UP_PAGE_FACTS),
+    });
+    return facts.map((fact) => this.entryOf(fact));
+  }
+
+  /**
+   * Resolves once the hub has seen a position after `cursor`, or after `timeoutMs`, or when
+   * `signal` aborts or the hub closes; says which.
+   */
+  waitBeyond(
+    cursor: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<"new" | "timeout" | "ended"> {
+    if (this.#head > cursor) return Promise.resolve("new");
+    if (signal.aborted || this.#stop.signal.aborted) return Promise.resolve("ended");
+    return new Promise((resolve) => {
+      const finish = (outcome: "new" | "timeout" | "ended") => {
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+        signal.removeEventListener("abort", ended);
+        this.#stop.signal.removeEventListener("abort", ended);
+        resolve(outcome);
+      };
+      const wake = () => finish("new");
+      const ended = () => finish("ended");
+      const timer = setTimeout(() => finish("timeout"), timeoutMs);
+      this.#waiters.add(wake);
+      signal.addEventListener("abort", ended, { once: true });
+      this.#stop.signal.addEventListener("abort", ended, { once: true });
+    });
+  }
+
+  /** Stops following the log and wakes every waiter. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.#done;
+  }
+
+  async #follow(): Promise<void> {
+    try {
+      for await (
+        const fact of this.#store.subscribe({
+          afterPosition: this.#head,
+          signal: this.#stop.signal,
+        })
+      ) {
+        this.#ring[fact.position % HUB_RING_ENTRIES_MAX] = this.entryOf(fact);
+        this.#head = fact.position;
+        if (this.#head - this.#ringStart >= HUB_RING_ENTRIES_MAX) {
+          this.#ringStart = this.#head - HUB_RING_ENTRIES_MAX + 1;
+        }
+        this.#scheduleWake();
+      }
+    } catch (error) {
+      if (!this.#stop.signal.aborted) {
+        console.error(`evirt: event hub stopped: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Wakes waiters once per burst of facts, not once per fact. */
+  #scheduleWake(): void {
+    if (this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    setTimeout(() => {
+      this.#wakeScheduled = false;
+      const waiters = [...this.#waiters];
+      this.#waiters.clear();
+      for (const wake of waiters) wake();
+    }, 0);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The event stream's message for a fact, and subscribers' filters.
+ *
+ * @module
+ */
+
+import { type DomainFact, isDomainFactType, libvirtEventOf, uuidOfStream } from "../model/facts.ts";
+import type { Fact } from "../log/event_store.ts";
+import type { EventMessage } from "./views.ts";
+
+/** What a subscriber asked for. */
+export interface EventFilter {
+  /** Only these domains (uuids); undefined for all. */
+  uuids?: ReadonlySet<string>;
+  /** Only these event names (`lifecycle`, `reboot`, …); undefined for every fact. */
+  events?: ReadonlySet<string>;
+}
+
+/**
+ * The message for a fact, or undefined when the fact is not about a domain.
+ *
+ * @param nameOf The domain's name by uuid (the log's facts carry the uuid).
+ * @example
+ * ```ts ignore
+ * const message = eventMessage(fact, (uuid) => host.nameOfUuid(uuid));
+ * ```
+ */
+export function eventMessage(
+  fact: Fact,
+  nameOf: (uuid: string) => string | undefined,
+): EventMessage | undefined {
+  const uuid = uuidOfStream(fact.stream);
+  if (uuid === undefined || !isDomainFactType(fact.type)) return undefined;
+  const libvirt = libvirtEventOf({ type: fact.type, body: fact.body } as DomainFact);
+  return {
+    position: fact.position,
+    time: new Date(fact.timestampMs).toISOString(),
+    domain: { uuid, name: nameOf(uuid) ?? "" },
+    fact: fact.type,
+    eventId: libvirt?.eventId ?? null,
+    event: libvirt?.event ?? null,
+    ...(libvirt?.lifecycle === undefined ? {} : { lifecycle: libvirt.lifecycle }),
+    ...(libvirt?.data === undefined ? {} : { data: libvirt.data }),
+  };
+}
+
+/** Whether a message passes a subscriber's filter. */
+export function passes(message: EventMessage, filter: EventFilter): boolean {
+  if (filter.uuids !== undefined && !filter.uuids.has(message.domain.uuid)) return false;
+  if (filter.events !== undefined) {
+    return message.event !== null && filter.events.has(message.event);
+  }
+  return true;
+}

@@ -248,8 +248,9 @@ export class EventTranslator {
     const reason = this.#stopReason;
     this.#stopReason = undefined;
     if (this.#absorbStop) {
+      // The shutdown or panic already stopped the run state; a fake reboot may have run the
+      // vCPUs again since, which this late STOP must not undo.
       this.#absorbStop = false;
-      this.#running = false;
       return [];
     }
     if (!this.#running) return [];

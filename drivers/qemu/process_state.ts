@@ -77,7 +77,7 @@ export function readProcessStat(pid: number): ProcessStat | undefined {
  * @param text The file's content.
  * @throws {VirtError} INTERNAL_ERROR when the text is not a stat line for `pid`.
  *
- * @example
+ * @example Parsing a name with parentheses
  * ```ts
  * import { parseProcessStat } from "./process_state.ts";
  * const fields = "Z 1 7 7 0 -1 4194560 91 0 0 0 0 0 0 0 20 0 1 0 4242 0 0";
@@ -124,7 +124,7 @@ export function parseProcessStat(pid: number, text: string): ProcessStat {
  *   live process with this pid counts as the one meant.
  * @throws {VirtError} INVALID_ARG for a malformed pid.
  *
- * @example
+ * @example Spotting a reused pid
  * ```ts
  * import { isProcessGone, readProcessStat } from "./process_state.ts";
  * const start = readProcessStat(Deno.pid)!.startTimeTicks;
@@ -204,7 +204,7 @@ export async function waitForExit(pid: number, options: WaitForExitOptions): Pro
  * @throws {VirtError} SYSTEM_ERROR (38) when the file cannot be read; INTERNAL_ERROR (1) when it
  *   holds no valid pid or is larger than {@linkcode PID_FILE_MAX_BYTES}.
  *
- * @example
+ * @example Reading a pid file
  * ```ts
  * import { readPidFile } from "./process_state.ts";
  * const path = Deno.makeTempFileSync();

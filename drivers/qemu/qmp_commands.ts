@@ -61,28 +61,47 @@ export interface QmpStatusInfo {
 
 /** Image details inside block replies (`ImageInfo`). */
 export interface QmpImageInfo {
+  /** The image file (or a `json:` pseudo-filename). */
   filename: string;
+  /** Image format, e.g. `raw`, `qcow2`, `file`. */
   format: string;
+  /** Size the guest sees, in bytes. */
   "virtual-size": number;
+  /** Space the image takes on the host, in bytes, when known. */
   "actual-size"?: number;
+  /** qcow2 cluster size, in bytes. */
   "cluster-size"?: number;
+  /** Whether the image is marked dirty (qcow2 lazy refcounts). */
   "dirty-flag"?: boolean;
+  /** The backing file name as recorded in the image. */
   "backing-filename"?: string;
+  /** The backing image, recursively (absent with `flat`). */
   "backing-image"?: QmpImageInfo;
+  /** Fields evirt does not read. */
   [field: string]: unknown;
 }
 
 /** A block node (`BlockDeviceInfo`), from `query-block` (`inserted`) and `query-named-block-nodes`. */
 export interface QmpBlockDeviceInfo {
+  /** The node's filename (for format nodes, that of their protocol node). */
   file: string;
+  /** The node name (`-blockdev node-name=`), or an auto-generated `#block…` one. */
   "node-name"?: string;
+  /** Whether the node is read-only. */
   ro: boolean;
+  /** Driver, e.g. `raw`, `qcow2`, `file`, `host_device`. */
   drv: string;
+  /** The backing file, if any. */
   "backing_file"?: string;
+  /** Length of the backing chain below this node. */
   "backing_file_depth"?: number;
+  /** Whether the image is encrypted. */
   encrypted: boolean;
+  /** The write threshold set on the node, in bytes (0: none). */
   "write_threshold": number;
+  /** The image details. */
   image: QmpImageInfo;
+  /** Fields evirt does not read. */
   [field: string]: unknown;
 }
 
@@ -90,48 +109,77 @@ export interface QmpBlockDeviceInfo {
 export interface QmpBlockInfo {
   /** Backend name; empty for `-blockdev`-only setups, where `qdev` names the device. */
   device: string;
+  /** The device's id or QOM path. */
   qdev?: string;
+  /** Whether the medium can be removed (CD-ROM, floppy). */
   removable: boolean;
+  /** Whether the guest locked the tray. */
   locked: boolean;
+  /** The medium's top node, when one is inserted. */
   inserted?: QmpBlockDeviceInfo;
+  /** Whether the tray is open (removable devices). */
   "tray_open"?: boolean;
+  /** I/O status, for devices that stop on errors. */
   "io-status"?: "ok" | "failed" | "nospace";
+  /** Fields evirt does not read. */
   [field: string]: unknown;
 }
 
-/** Counters of one node (`BlockDeviceStats`). */
+/** Counters of one node (`BlockDeviceStats`); counters count since the node was opened. */
 export interface QmpBlockDeviceStats {
+  /** Bytes read. */
   "rd_bytes": number;
+  /** Bytes written. */
   "wr_bytes": number;
+  /** Read requests. */
   "rd_operations": number;
+  /** Write requests. */
   "wr_operations": number;
+  /** Flush requests. */
   "flush_operations": number;
   /** Highest byte offset written since the node was opened (QEMU's allocation watermark). */
   "wr_highest_offset": number;
+  /** Time spent in reads, in nanoseconds. */
   "rd_total_time_ns": number;
+  /** Time spent in writes, in nanoseconds. */
   "wr_total_time_ns": number;
+  /** Time spent in flushes, in nanoseconds. */
   "flush_total_time_ns": number;
+  /** Fields evirt does not read. */
   [field: string]: unknown;
 }
 
 /** One entry of `query-blockstats` (`BlockStats`), with its protocol (`parent`) and backing nodes. */
 export interface QmpBlockStats {
+  /** Backend name (empty for `-blockdev`-only setups). */
   device?: string;
+  /** The node name (with `query-nodes`, or on `parent`/`backing` entries). */
   "node-name"?: string;
+  /** The device's id or QOM path. */
   qdev?: string;
+  /** The counters. */
   stats: QmpBlockDeviceStats;
+  /** The node below: for a format node, its protocol (file) node. */
   parent?: QmpBlockStats;
+  /** The backing node. */
   backing?: QmpBlockStats;
+  /** Fields evirt does not read. */
   [field: string]: unknown;
 }
 
 /** One vCPU of `query-cpus-fast` (`CpuInfoFast`). */
 export interface QmpCpuInfoFast {
+  /** The vCPU's index. */
   "cpu-index": number;
+  /** The vCPU's QOM path. */
   "qom-path": string;
+  /** The host thread running it. */
   "thread-id": number;
+  /** The target architecture, e.g. `x86_64`. */
   target: string;
+  /** Topology properties (socket, core, thread ids). */
   props?: Record<string, unknown>;
+  /** Fields evirt does not read. */
   [field: string]: unknown;
 }
 
@@ -143,28 +191,39 @@ export interface QmpBalloonInfo {
 
 /** Arguments of `blockdev-add` (`BlockdevOptions`): a driver, a node name, driver options. */
 export interface QmpBlockdevOptions {
+  /** Block driver, e.g. `file`, `raw`, `qcow2`. */
   driver: string;
+  /** The new node's name (a QEMU id of at most 31 characters). */
   "node-name": string;
+  /** Driver options, e.g. `filename`, `file`. */
   [option: string]: unknown;
 }
 
 /** Arguments of `device_add`: a driver, an id, device properties. */
 export interface QmpDeviceOptions {
+  /** Device type, e.g. `virtio-blk-pci`. */
   driver: string;
+  /** The new device's id. */
   id: string;
+  /** Device properties, e.g. `drive`, `bus`. */
   [property: string]: unknown;
 }
 
 /** Arguments of `netdev_add`: a backend type, an id, backend options. */
 export interface QmpNetdevOptions {
+  /** Backend type, e.g. `user`, `tap`. */
   type: string;
+  /** The new backend's id. */
   id: string;
+  /** Backend options. */
   [option: string]: unknown;
 }
 
 /** A chardev backend for `chardev-add` (`ChardevBackend`), e.g. `{type: "file", data: {out}}`. */
 export interface QmpChardevBackend {
+  /** Backend type, e.g. `file`, `socket`, `pty`, `null`. */
   type: string;
+  /** The backend's options. */
   data: Record<string, unknown>;
 }
 
@@ -229,7 +288,11 @@ const RUN_STATES: ReadonlySet<string> = new Set<QmpRunState>([
 export class QmpCommands {
   readonly #monitor: QmpExecutor;
 
-  /** @param monitor The monitor (or any executor, e.g. a test double) to send commands on. */
+  /**
+   * Wraps a monitor.
+   *
+   * @param monitor The monitor (or any executor, e.g. a test double) to send commands on.
+   */
   constructor(monitor: QmpExecutor) {
     this.#monitor = monitor;
   }

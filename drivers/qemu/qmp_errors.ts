@@ -37,6 +37,8 @@ export class QmpDisconnectedError extends VirtError {
   readonly reason: QmpDisconnectReason;
 
   /**
+   * Creates the error.
+   *
    * @param reason Which side ended the connection.
    * @param options The underlying error (e.g. a read error), if any.
    */
@@ -55,7 +57,7 @@ export class QmpDisconnectedError extends VirtError {
  * No reply to a command (or no greeting while connecting) within its timeout. The connection
  * stays usable: a late reply to the timed-out id is dropped (and written to the QMP log).
  *
- * @example
+ * @example A timed-out query
  * ```ts
  * import { QmpTimeoutError } from "./qmp_errors.ts";
  * const error = new QmpTimeoutError("query-status", 500);
@@ -70,6 +72,8 @@ export class QmpTimeoutError extends VirtError {
   readonly timeoutMs: number;
 
   /**
+   * Creates the error.
+   *
    * @param command The command that got no reply.
    * @param timeoutMs The timeout that expired.
    */
@@ -87,7 +91,7 @@ export class QmpTimeoutError extends VirtError {
 /**
  * QEMU refused a command: its reply was `{"error": {"class": ..., "desc": ...}}`.
  *
- * @example
+ * @example A refused device removal
  * ```ts
  * import { QmpCommandError } from "./qmp_errors.ts";
  * const error = new QmpCommandError("device_del", "DeviceNotFound", "Device 'x' not found");
@@ -104,6 +108,8 @@ export class QmpCommandError extends VirtError {
   readonly desc: string;
 
   /**
+   * Creates the error.
+   *
    * @param command The command QEMU refused.
    * @param errorClass QEMU's error class.
    * @param desc QEMU's description.
@@ -123,7 +129,7 @@ export class QmpCommandError extends VirtError {
  * accept. The monitor closes the connection on a stream-level protocol error (see
  * `qmp_monitor.ts`), because it can no longer tell which reply belongs to which command.
  *
- * @example
+ * @example Garbage on the socket
  * ```ts
  * import { QmpProtocolError } from "./qmp_errors.ts";
  * const error = new QmpProtocolError("line is not JSON: 'garbage'");
@@ -135,6 +141,8 @@ export class QmpProtocolError extends VirtError {
   readonly problem: string;
 
   /**
+   * Creates the error.
+   *
    * @param problem What is wrong, completing "qemu monitor protocol error: …".
    * @param options The underlying error, if any.
    */
@@ -149,7 +157,7 @@ export class QmpProtocolError extends VirtError {
  * The caller's `AbortSignal` fired before the command (or the connect) finished. A command that
  * was already sent is abandoned: its reply, if it comes, is dropped and logged.
  *
- * @example
+ * @example An aborted command
  * ```ts
  * import { QmpAbortedError } from "./qmp_errors.ts";
  * console.log(new QmpAbortedError("cont").message); // "qemu monitor command 'cont' was aborted"
@@ -160,6 +168,8 @@ export class QmpAbortedError extends VirtError {
   readonly command: string;
 
   /**
+   * Creates the error.
+   *
    * @param command The command that was aborted (or `connect`).
    * @param options The signal's reason, if any.
    */
@@ -173,7 +183,7 @@ export class QmpAbortedError extends VirtError {
 /**
  * The monitor's command queue is full: too many callers are waiting for their turn.
  *
- * @example
+ * @example A full queue
  * ```ts
  * import { QmpBusyError } from "./qmp_errors.ts";
  * console.log(new QmpBusyError("query-status", 64).code); // 87
@@ -181,6 +191,8 @@ export class QmpAbortedError extends VirtError {
  */
 export class QmpBusyError extends VirtError {
   /**
+   * Creates the error.
+   *
    * @param command The command that was refused.
    * @param queueMax The queue bound that was hit.
    */
@@ -197,7 +209,7 @@ export class QmpBusyError extends VirtError {
  * The monitor socket could not be connected (absent, refused, not a socket) within the connect
  * timeout.
  *
- * @example
+ * @example A missing socket
  * ```ts
  * import { QmpConnectError } from "./qmp_errors.ts";
  * const error = new QmpConnectError("/run/evirt/x.qmp", new Error("No such file or directory"));
@@ -210,6 +222,8 @@ export class QmpConnectError extends VirtError {
   readonly socketPath: string;
 
   /**
+   * Creates the error.
+   *
    * @param socketPath The socket that could not be connected.
    * @param cause The last connect error.
    */

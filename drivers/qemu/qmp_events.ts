@@ -57,40 +57,53 @@ export type QmpShutdownCause =
   | "subsystem-reset"
   | "snapshot-load";
 
-/** Data of SHUTDOWN and RESET: `guest` is true when the guest caused it. */
+/** Data of SHUTDOWN and RESET. */
 export interface QmpShutdownData {
+  /** True when the guest caused it (ACPI poweroff, triple fault…), false for the host. */
   guest: boolean;
+  /** The cause, e.g. `guest-shutdown`, `host-signal`, `host-qmp-system-reset`. */
   reason: QmpShutdownCause;
 }
 
 /** Data of BLOCK_IO_ERROR. */
 export interface QmpBlockIoErrorData {
+  /** Backend name (may be empty with `-blockdev`). */
   device: string;
+  /** The node that failed. */
   "node-name"?: string;
+  /** What failed. */
   operation: "read" | "write";
+  /** What QEMU did about it (`stop` pauses the domain). */
   action: "ignore" | "report" | "stop";
+  /** True when the host ran out of space (ENOSPC). */
   nospace?: boolean;
+  /** The host error text. */
   reason: string;
 }
 
 /** Data of DEVICE_DELETED. */
 export interface QmpDeviceDeletedData {
+  /** The device id, when it had one. */
   device?: string;
+  /** The device's QOM path. */
   path: string;
 }
 
-/** Data of BALLOON_CHANGE: the guest's memory now, in bytes. */
+/** Data of BALLOON_CHANGE. */
 export interface QmpBalloonChangeData {
+  /** The guest's memory now, in bytes. */
   actual: number;
 }
 
-/** Data of RTC_CHANGE: the guest RTC's offset from the host clock, in seconds. */
+/** Data of RTC_CHANGE. */
 export interface QmpRtcChangeData {
+  /** The guest RTC's offset from the host clock, in seconds. */
   offset: number;
 }
 
 /** Data of WATCHDOG. */
 export interface QmpWatchdogData {
+  /** The action the watchdog took. */
   action: "reset" | "shutdown" | "poweroff" | "pause" | "debug" | "none" | "inject-nmi";
 }
 
@@ -98,7 +111,7 @@ export interface QmpWatchdogData {
  * The data of SHUTDOWN or RESET, with defaults for fields an older QEMU left out: `guest` false,
  * `reason` `none`.
  *
- * @example
+ * @example Reading a guest shutdown
  * ```ts
  * import { shutdownData } from "./qmp_events.ts";
  * const data = shutdownData({

@@ -73,7 +73,7 @@ export const QMP_ACTION_TIMEOUT_MS = 5000;
 export const QMP_HEAVY_TIMEOUT_MS = 30000;
 
 /** Default timeout of {@linkcode QmpMonitor.ping}, in milliseconds. */
-export const QMP_PING_TIMEOUT_MS = QMP_QUERY_TIMEOUT_MS;
+export const QMP_PING_TIMEOUT_MS: number = QMP_QUERY_TIMEOUT_MS;
 
 /** Commands that may wait for their turn behind the one in flight. */
 export const QMP_COMMAND_QUEUE_MAX = 64;
@@ -124,7 +124,7 @@ const HEAVY_COMMANDS: ReadonlySet<string> = new Set([
  * which can run anything), `action` for everything else (stop, cont, system_*, balloon,
  * blockdev/device/netdev/chardev add and remove…).
  *
- * @example
+ * @example Classing commands
  * ```ts
  * import { qmpCommandClass } from "./qmp_monitor.ts";
  * console.log(qmpCommandClass("query-status"), qmpCommandClass("blockdev-add")); // "query" "action"
@@ -269,15 +269,13 @@ export class QmpMonitor {
       QMP_CONNECT_TIMEOUT_MS,
       "connectTimeoutMs",
     );
+    // Checked before connecting so a bad bound never leaves a socket half set up.
+    positiveInteger(options.eventQueueMax, QMP_EVENT_QUEUE_MAX, "eventQueueMax");
+    positiveInteger(options.commandQueueMax, QMP_COMMAND_QUEUE_MAX, "commandQueueMax");
+    positiveInteger(options.lineMaxBytes, 1, "lineMaxBytes");
     const deadline = performance.now() + timeoutMs;
     const conn = await connectSocket(socketPath, deadline, options.signal);
-    let monitor: QmpMonitor;
-    try {
-      monitor = new QmpMonitor(socketPath, conn, options);
-    } catch (error) {
-      conn.close();
-      throw error;
-    }
+    const monitor = new QmpMonitor(socketPath, conn, options);
     try {
       monitor.#greeting = await raceDeadline(
         monitor.#protocol.negotiate(),

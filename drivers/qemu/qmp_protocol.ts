@@ -126,6 +126,8 @@ export class QmpLineSplitter {
   #length = 0;
 
   /**
+   * Creates an empty splitter.
+   *
    * @param lineMaxBytes Longest accepted line, in bytes, not counting the line end.
    * @throws {RangeError} When `lineMaxBytes` is not a positive integer.
    */
@@ -203,7 +205,7 @@ export class QmpLineSplitter {
  * @returns The greeting, an event, or a reply (`id` as QEMU echoed it).
  * @throws {QmpProtocolError} When the line is not JSON or not one of QMP's message shapes.
  *
- * @example
+ * @example Classifying a reply
  * ```ts
  * import { parseQmpMessage } from "./qmp_protocol.ts";
  * const message = parseQmpMessage('{"return": {"status": "running"}, "id": 7}');
@@ -240,7 +242,7 @@ export function parseQmpMessage(line: string): QmpMessage {
  * @param execute The command name.
  * @param args The command's arguments; omitted from the line when undefined.
  *
- * @example
+ * @example Encoding a command
  * ```ts
  * import { encodeQmpCommand } from "./qmp_protocol.ts";
  * console.log(encodeQmpCommand(3, "stop")); // '{"execute":"stop","id":3}\n'

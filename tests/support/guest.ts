@@ -59,7 +59,7 @@ export interface GuestWrite {
 /**
  * The kernel path to boot: `vmlinux` when built, else `vmlinuz`, else undefined.
  *
- * @example
+ * @example Choosing the kernel
  * ```ts ignore
  * const kernel = guestKernelPath(); // ".../.cache/guest/vmlinux"
  * ```
@@ -73,7 +73,7 @@ export function guestKernelPath(): string | undefined {
 /**
  * Why the guest cannot boot here, or undefined when its kernel and initramfs are built.
  *
- * @example
+ * @example Registering a guest test
  * ```ts ignore
  * testIf("guest boots", guestSkipReason() ?? missing("qemu-system-x86_64"), async () => {});
  * ```
@@ -88,7 +88,7 @@ export function guestSkipReason(): string | undefined {
 /**
  * The kernel command line with optional `evirt.write=` items appended.
  *
- * @example
+ * @example Asking for a write
  * ```ts ignore
  * guestKernelCmdline([{ device: "vda", offsetMib: 100, lengthMib: 2 }]);
  * // "console=ttyS0 quiet panic=-1 cryptomgr.notests noapictimer evirt.write=vda:100:2"

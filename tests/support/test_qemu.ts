@@ -62,9 +62,20 @@ export interface TestQemu {
 }
 
 /**
- * Starts QEMU with a QMP socket and connects to it. `serialPath` is only reserved: tests that
- * want a serial log pass `-chardev file,id=ser0,path=${dir}/serial.log -serial chardev:ser0` by
- * building their args with {@linkcode testQemuPaths}.
+ * Starts QEMU with a QMP socket and connects to it. `@DIR@` in `args` is replaced by the
+ * temporary folder, so a test wanting a serial log passes
+ * `-chardev file,id=ser0,path=@DIR@/serial.log -serial chardev:ser0` and reads `serialPath`.
+ *
+ * @example An empty paused machine
+ * ```ts ignore
+ * const qemu = await startTestQemu({ daemonize: true, args: ["-S", "-m", "64"] });
+ * try {
+ *   await qemu.monitor.execute("cont");
+ *   await qemu.waitForEvent("RESUME", { timeoutMs: 5000 });
+ * } finally {
+ *   await qemu.stop();
+ * }
+ * ```
  */
 export async function startTestQemu(options: TestQemuOptions): Promise<TestQemu> {
   const dir = Deno.makeTempDirSync({ prefix: "evirt-qemu-" });

@@ -653,6 +653,18 @@ Deno.test("QmpMonitor.connect stops when its signal fires", async () => {
   });
 });
 
+Deno.test("QmpMonitor.connect refuses a bad bound before connecting", async () => {
+  await withServer(async () => {}, async (server) => {
+    for (const name of ["eventQueueMax", "commandQueueMax", "lineMaxBytes"] as const) {
+      const error = await connect(server, { [name]: 0 }).catch((e) => e);
+      assert.ok(error instanceof VirtError, name);
+      assert.equal(error.code, ErrorCode.INVALID_ARG);
+      assert.equal(error.where, name);
+    }
+    assert.equal(server.peers.length, 0);
+  });
+});
+
 Deno.test("QmpMonitor.connect refuses an over-long socket path with INVALID_ARG", async () => {
   const error = await QmpMonitor.connect(`/tmp/${"x".repeat(120)}`).catch((e) => e);
   assert.ok(error instanceof VirtError);

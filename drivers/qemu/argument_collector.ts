@@ -88,16 +88,25 @@ export class ArgumentCollector {
   readonly family: MachineFamily;
   /** The accelerator. */
   readonly accelerator: Accelerator;
-  /** Slots taken on each bus, by bus number, as sets of slot numbers. */
+  /** The domain's runtime folder (for sockets the driver names itself). */
+  readonly runtimeDir: string;
+  /** Slots taken on each bus, by bus number. */
   readonly #takenSlots = new Map<number, Set<number>>();
+  /** `bus:slot` of explicit addresses with a function other than 0. */
+  readonly #multifunctionSlots = new Set<string>();
+  /** The bus automatic placement fills, and the next PCI controller index for a bridge. */
+  #autoBus = 0;
+  #nextPciIndex = 1;
 
   /**
    * @param family The machine family (decides the root bus and reserved slots).
    * @param accelerator The accelerator.
+   * @param runtimeDir The domain's runtime folder.
    */
-  constructor(family: MachineFamily, accelerator: Accelerator) {
+  constructor(family: MachineFamily, accelerator: Accelerator, runtimeDir = "/run/evirt") {
     this.family = family;
     this.accelerator = accelerator;
+    this.runtimeDir = runtimeDir;
     // Slot 0 is the host bridge; i440fx has the PIIX3 in slot 1, q35 the ICH9 functions in 0x1f.
     this.#reserve(0, 0);
     if (family === "i440fx") this.#reserve(0, 1);
@@ -124,18 +133,33 @@ export class ArgumentCollector {
     this.hostPaths.push({ path, kind, where });
   }
 
-  /** Marks a slot taken by an explicit address (first pass, before any allocation). */
-  claimSlot(bus: number, slot: number): void {
+  /**
+   * Marks a slot taken by an explicit address (first pass, before any allocation); a function
+   * other than 0 makes function 0 of that slot multifunction.
+   */
+  claimSlot(bus: number, slot: number, fn = 0): void {
     this.#reserve(bus, slot);
+    if (fn !== 0) this.#multifunctionSlots.add(`${bus}:${slot}`);
+  }
+
+  /** Notes a PCI controller index the definition uses, so added bridges take higher ones. */
+  claimPciIndex(index: number): void {
+    if (index >= this.#nextPciIndex) this.#nextPciIndex = index + 1;
+  }
+
+  /** The bus id of PCI bus `index`. */
+  busName(index: number): string {
+    return index === 0 ? this.rootBus : `pci.${index}`;
   }
 
   /**
    * The PCI placement of a device: its explicit `<address type='pci'>` when given, else the next
-   * free slot of the root bus.
+   * free slot of the root bus; once the root bus is full, devices go behind PCI bridges that are
+   * added as needed (as libvirt adds them at define).
    *
    * @param address The device's `<address>`, if any.
    * @param where The device's path, for refusals.
-   * @throws {VirtError} 67 for an address that is not a PCI one, or when the root bus is full.
+   * @throws {VirtError} 67 for an address that is not a PCI one.
    */
   pciPlacement(address: DeviceAddress | undefined, where: string): PciPlacement {
     if (address !== undefined && address.type !== "pci") {
@@ -153,23 +177,45 @@ export class ArgumentCollector {
       }
       const bus = address.bus ?? 0;
       const fn = address.function ?? 0;
+      const multifunction = address.multifunction === "on" ||
+        (fn === 0 && this.#multifunctionSlots.has(`${bus}:${address.slot}`));
       return {
-        bus: bus === 0 ? this.rootBus : `pci.${bus}`,
+        bus: this.busName(bus),
         addr: fn === 0 ? hex(address.slot) : `${hex(address.slot)}.${hex(fn)}`,
-        ...(address.multifunction === "on" ? { multifunction: true } : {}),
+        ...(multifunction ? { multifunction: true } : {}),
       };
     }
-    return { bus: this.rootBus, addr: hex(this.#allocate(where)) };
+    return this.#allocate(where);
   }
 
-  #allocate(where: string): number {
-    const taken = this.#takenSlots.get(0)!;
-    for (let slot = 1; slot <= PCI_SLOT_MAX; slot++) {
-      if (taken.has(slot)) continue;
-      taken.add(slot);
-      return slot;
+  #allocate(where: string): PciPlacement {
+    const free = this.#freeSlots(this.#autoBus);
+    if (free.length === 0) {
+      throw refuseConfig(where, `no free PCI slot left on bus ${this.busName(this.#autoBus)}`);
     }
-    throw refuseConfig(where, `no free PCI slot left on bus ${this.rootBus}`);
+    if (free.length === 1) {
+      // Keep going behind a new bridge in the bus's last slot.
+      const index = this.#nextPciIndex++;
+      this.#reserve(this.#autoBus, free[0]);
+      this.device(
+        `pci-bridge,chassis_nr=${index},id=pci.${index},bus=${this.busName(this.#autoBus)},addr=${
+          hex(free[0])
+        }`,
+      );
+      this.#autoBus = index;
+      // Slot 0 of a PCI bridge's bus is not hot-pluggable: libvirt leaves it free.
+      this.#reserve(index, 0);
+      return this.#allocate(where);
+    }
+    this.#reserve(this.#autoBus, free[0]);
+    return { bus: this.busName(this.#autoBus), addr: hex(free[0]) };
+  }
+
+  #freeSlots(bus: number): number[] {
+    const taken = this.#takenSlots.get(bus) ?? new Set();
+    const free: number[] = [];
+    for (let slot = 0; slot <= PCI_SLOT_MAX; slot++) if (!taken.has(slot)) free.push(slot);
+    return free;
   }
 
   #reserve(bus: number, slot: number): void {

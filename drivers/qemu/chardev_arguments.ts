@@ -13,6 +13,7 @@
 import type { Chardev, ChardevSource } from "../../src/model/domain.ts";
 import type { ArgumentCollector } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
+import { usbPlacement } from "./controller_arguments.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
 
 /**
@@ -40,7 +41,8 @@ export function chardevBackend(
     refuseExtra(source.extra, `${where}/source[${index + 1}]`)
   );
   const log = logOptions(chardev, collector, where);
-  switch (chardev.type) {
+  // libvirt's default for a character device without a type (a bare <console>) is a pty.
+  switch (chardev.type ?? "pty") {
     case "pty":
       return qemuOption("pty", { id, ...log });
     case "null":
@@ -56,7 +58,7 @@ export function chardevBackend(
       });
     }
     case "unix":
-      return qemuOption("socket", { id, ...unixSocket(chardev, collector, where), ...log });
+      return qemuOption("socket", { id, ...unixSocket(chardev, collector, where, id), ...log });
     case "tcp":
       return qemuOption("socket", { id, ...tcpSocket(chardev, where), ...log });
     case "udp":
@@ -102,8 +104,12 @@ function unixSocket(
   chardev: Pick<Chardev, "sources" | "protocol">,
   collector: ArgumentCollector,
   where: string,
+  id: string,
 ): Record<string, QemuOptionValue> {
-  const source = requireSource(chardev.sources[0], "path", where);
+  // A unix channel without a path gets one in the domain's runtime folder, as libvirt does.
+  const source = chardev.sources[0]?.path === undefined
+    ? { mode: "bind", path: `${collector.runtimeDir}/${id}.sock` }
+    : chardev.sources[0];
   if (chardev.protocol !== undefined && chardev.protocol !== "raw") {
     throw refuseConfig(
       `${where}/protocol/@type`,
@@ -170,6 +176,7 @@ function reconnectSeconds(source: ChardevSource, where: string): number | undefi
 
 /** The console-facing devices of a definition, as the builder walks them. */
 export interface CharacterDevices {
+  controllers: { type: string; index?: number; ports?: number }[];
   serials: Chardev[];
   consoles: Chardev[];
   channels: Chardev[];
@@ -212,8 +219,12 @@ export function addCharacterDeviceArguments(
 ): void {
   const serialPorts = addSerials(devices.serials, collector);
   addConsoles(devices.consoles, serialPorts, devices.serials.length, collector);
+  const places = virtioSerialPlaces(
+    devices.channels,
+    devices.controllers.filter((each) => each.type === "virtio-serial"),
+  );
   devices.channels.forEach((channel, index) =>
-    addChannel(channel, index, `/domain/devices/channel[${index + 1}]`, collector)
+    addChannel(channel, index, places[index], `/domain/devices/channel[${index + 1}]`, collector)
   );
   devices.parallels.forEach((parallel, index) => {
     const where = `/domain/devices/parallel[${index + 1}]`;
@@ -270,7 +281,11 @@ function serialDevice(
       }
       return qemuOption("isa-serial", { chardev: chardevId, id, index: port });
     case "usb-serial":
-      return qemuOption("usb-serial", { bus: "usb.0", chardev: chardevId, id });
+      return qemuOption("usb-serial", {
+        ...usbPlacement(serial.address, where),
+        chardev: chardevId,
+        id,
+      });
     case "pci-serial": {
       const placement = collector.pciPlacement(serial.address, where);
       return qemuOption("pci-serial", {
@@ -335,9 +350,65 @@ function addConsoles(
   });
 }
 
+/** Ports of a virtio-serial controller when `ports` is not given (QEMU's max_ports default). */
+const VIRTIO_SERIAL_PORTS_DEFAULT = 31;
+
+/** Where a virtio channel plugs in: its controller and port. */
+interface VirtioSerialPlace {
+  controller: number;
+  port: number;
+}
+
+/**
+ * The virtio-serial controller and port of each channel: its address when given, else the
+ * lowest free port from 1 up (port 0 belongs to consoles) of the first controller with room, as
+ * libvirt assigns them at define. Without this, QEMU's own choice for an unnumbered port can
+ * take a number a later channel asks for.
+ */
+function virtioSerialPlaces(
+  channels: Chardev[],
+  controllers: { index?: number; ports?: number }[],
+): (VirtioSerialPlace | undefined)[] {
+  const capacity = new Map<number, number>(
+    controllers.map((each) => [each.index ?? 0, each.ports ?? VIRTIO_SERIAL_PORTS_DEFAULT]),
+  );
+  if (capacity.size === 0) capacity.set(0, VIRTIO_SERIAL_PORTS_DEFAULT);
+  const taken = new Map<number, Set<number>>();
+  const take = (controller: number, port: number) => {
+    const set = taken.get(controller) ?? new Set<number>([0]);
+    set.add(port);
+    taken.set(controller, set);
+  };
+  for (const channel of channels) {
+    if (channel.address?.port !== undefined) {
+      take(channel.address.controller ?? 0, Number(channel.address.port));
+    }
+  }
+  const order = [...capacity.keys()].sort((a, b) => a - b);
+  return channels.map((channel) => {
+    if (channel.target?.type !== "virtio") return undefined;
+    const address = channel.address;
+    if (address?.port !== undefined) {
+      return { controller: address.controller ?? 0, port: Number(address.port) };
+    }
+    const candidates = address?.controller === undefined ? order : [address.controller];
+    for (const controller of candidates) {
+      const set = taken.get(controller) ?? new Set<number>([0]);
+      let port = 1;
+      while (set.has(port)) port++;
+      if (port < (capacity.get(controller) ?? VIRTIO_SERIAL_PORTS_DEFAULT)) {
+        take(controller, port);
+        return { controller, port };
+      }
+    }
+    return { controller: candidates[candidates.length - 1] ?? 0, port: -1 };
+  });
+}
+
 function addChannel(
   channel: Chardev,
   index: number,
+  place: VirtioSerialPlace | undefined,
   where: string,
   collector: ArgumentCollector,
 ): void {
@@ -350,6 +421,9 @@ function addChannel(
     );
   }
   const address = channel.address;
+  if (place === undefined || place.port < 0) {
+    throw refuseConfig(`${where}/address`, "no free virtio-serial port left for this channel");
+  }
   if (address !== undefined && address.type !== "virtio-serial") {
     throw refuseConfig(
       `${where}/address/@type`,
@@ -360,8 +434,9 @@ function addChannel(
   collector.push("-chardev", chardevBackend(channel, id, collector, where));
   notePty(channel, id, `channel${index}`, false, collector);
   collector.device(qemuOption("virtserialport", {
-    bus: `virtio-serial${address?.controller ?? 0}.${address?.bus ?? 0}`,
-    nr: address?.port === undefined ? undefined : Number(address.port),
+    // A virtio-serial controller has one bus, `.0`, whatever libvirt's address says.
+    bus: `virtio-serial${place!.controller}.0`,
+    nr: place!.port,
     chardev: id,
     id: `channel${index}`,
     name: channel.target?.name,
@@ -383,5 +458,5 @@ function notePty(
   console: boolean,
   collector: ArgumentCollector,
 ): void {
-  if (chardev.type === "pty") collector.ptyChardevs.push({ chardevId, alias, console });
+  if ((chardev.type ?? "pty") === "pty") collector.ptyChardevs.push({ chardevId, alias, console });
 }

@@ -21,7 +21,7 @@ import {
   type PtyChardev,
 } from "./argument_collector.ts";
 import { addCharacterDeviceArguments, characterDeviceControllers } from "./chardev_arguments.ts";
-import { refuseConfig, refuseExtra } from "./config_refusal.ts";
+import { refuseConfig, refuseExtra, refuseExtrasDeep } from "./config_refusal.ts";
 import {
   addControllerArguments,
   type NeededController,
@@ -132,7 +132,8 @@ export function buildCommandLine(
 ): CommandLine {
   checkDomain(definition);
   const family = machineFamily(definition);
-  const collector = new ArgumentCollector(family, context.accelerator);
+  const runtimeDir = context.monitorSocketPath.slice(0, context.monitorSocketPath.lastIndexOf("/"));
+  const collector = new ArgumentCollector(family, context.accelerator, runtimeDir);
   claimExplicitPciSlots(definition, collector);
   collector.push("-name", qemuOption(undefined, { guest: definition.name, "debug-threads": true }));
   collector.push("-S");
@@ -226,7 +227,16 @@ function checkDomain(definition: DomainDefinition): void {
     elements: (name) =>
       name === "memoryBacking" || name === "pm" || name === "seclabel" ||
       name.endsWith(":commandline"),
+    children: (name) => name === "features",
   });
+  // Every other level is checked here once; the builders handle the levels they skip.
+  refuseExtrasDeep(
+    definition,
+    "/domain",
+    (where) =>
+      where === "/domain" || where === "/domain/devices" ||
+      /^\/domain\/devices\/interface\[\d+\]$/.test(where),
+  );
   if (definition.os.type !== "hvm") {
     throw refuseConfig("/domain/os/type", `os type '${definition.os.type}' is not supported`);
   }
@@ -287,8 +297,11 @@ function claimExplicitPciSlots(definition: DomainDefinition, collector: Argument
   for (const device of addressed) {
     const address = device.address;
     if (address?.type === "pci" && address.slot !== undefined) {
-      collector.claimSlot(address.bus ?? 0, address.slot);
+      collector.claimSlot(address.bus ?? 0, address.slot, address.function ?? 0);
     }
+  }
+  for (const controller of devices.controllers) {
+    if (controller.type === "pci") collector.claimPciIndex(controller.index ?? 0);
   }
 }
 
@@ -327,9 +340,8 @@ function featureProperties(
   const features = definition.features ?? {};
   const machine: Record<string, QemuOptionValue> = {};
   if (features.acpi === undefined) machine.acpi = false;
-  refuseExtra(definition.featuresExtra, "/domain/features", {
-    elements: () => false,
-  });
+  const featuresExtra = definition.extra?.children?.features;
+  refuseExtra(featuresExtra, "/domain/features", { children: (name) => name === "kvm" });
   for (const [name, attributes] of Object.entries(features)) {
     const where = `/domain/features/${name}`;
     const state = attributes.state;
@@ -375,20 +387,31 @@ function featureProperties(
   return machine;
 }
 
+/** `<features><kvm>` children and the CPU properties they set. */
+const KVM_FEATURE_PROPERTIES: Record<string, string> = {
+  hidden: "kvm",
+  "hint-dedicated": "kvm-hint-dedicated",
+  "poll-control": "kvm-poll-control",
+  "pv-ipi": "kvm-pv-ipi",
+};
+
 function addKvmFeatures(
   definition: DomainDefinition,
   cpuProperties: Record<string, QemuOptionValue>,
 ): void {
-  const leftover = definition.featuresExtra?.children?.kvm;
+  const leftover = definition.extra?.children?.features?.children?.kvm;
   for (const placed of leftover?.elements ?? []) {
     const element = placed.element;
-    if (element.name !== "hidden") {
+    const property = KVM_FEATURE_PROPERTIES[element.name];
+    if (property === undefined) {
       throw refuseConfig(
         `/domain/features/kvm/${element.name}`,
         `kvm feature '${element.name}' is not supported`,
       );
     }
-    cpuProperties.kvm = element.attributes?.state !== "on";
+    const on = element.attributes?.state === "on";
+    // <hidden state='on'/> hides KVM from the guest: the cpu's kvm property turns off.
+    cpuProperties[property] = element.name === "hidden" ? !on : on;
   }
 }
 
@@ -910,8 +933,12 @@ function addCommandlinePassthrough(
     for (const child of elementChildren(element)) {
       const local = child.name.slice(child.name.indexOf(":") + 1);
       const attributes = child.attributes ?? {};
-      if (local === "arg" && attributes.value !== undefined) {
-        collector.push(attributes.value);
+      if (local === "arg") {
+        // Raw arguments could undo what evirt relies on (the monitor, -daemonize, the sandbox).
+        throw refuseConfig(
+          `${where}/${child.name}`,
+          "passing raw arguments to QEMU is not supported by evirt",
+        );
       } else if (local === "env" && attributes.name !== undefined) {
         collector.env[attributes.name] = attributes.value ?? "";
       } else {

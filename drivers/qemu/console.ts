@@ -65,7 +65,10 @@ export async function relayConsole(
   const toScreen = (async (): Promise<ConsoleEnd> => {
     // Ends when the device ends or the session finishes (the reader is then cancelled).
     while (!finished) {
-      const { done, value } = await deviceReader.read().catch(() => ({ done: true, value: undefined }));
+      const { done, value } = await deviceReader.read().catch(() => ({
+        done: true,
+        value: undefined,
+      }));
       if (done || value === undefined) return "closed";
       await outputWriter.write(value);
     }
@@ -74,7 +77,10 @@ export async function relayConsole(
   const toDevice = (async (): Promise<ConsoleEnd> => {
     // Ends at Ctrl-], at the end of the keyboard input, or when the session finishes.
     while (!finished) {
-      const { done, value } = await inputReader.read().catch(() => ({ done: true, value: undefined }));
+      const { done, value } = await inputReader.read().catch(() => ({
+        done: true,
+        value: undefined,
+      }));
       if (done || value === undefined) return "closed";
       const escape = value.indexOf(CONSOLE_ESCAPE_BYTE);
       const bytes = escape < 0 ? value : value.subarray(0, escape);

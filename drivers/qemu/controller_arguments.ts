@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Controller } from "../../src/model/domain.ts";
+import type { Controller, DeviceAddress } from "../../src/model/domain.ts";
 import type { ArgumentCollector } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
@@ -261,10 +261,12 @@ function addUsbController(
   if (device === undefined) {
     throw refuseConfig(`${where}/@model`, `USB controller model '${model}' is not supported`);
   }
-  const id = index === 0 ? "usb" : `usb${index}`;
+  const id = usbControllerId(index);
   const companion = model.startsWith("ich9-uhci");
+  // Companion UHCIs cover the EHCI's ports in pairs: uhci1 from 0, uhci2 from 2, uhci3 from 4.
+  const firstport = controller.masterStartport ?? 2 * (Number(model.slice(-1)) - 1);
   const properties: Record<string, QemuOptionValue> = companion
-    ? { masterbus: `${id}.0`, firstport: controller.masterStartport ?? 0 }
+    ? { masterbus: `${id}.0`, firstport }
     : { id };
   if (controller.ports !== undefined) {
     if (!model.endsWith("xhci")) {
@@ -279,6 +281,39 @@ function addUsbController(
     ? { bus: "pci.0", addr: "0x1.0x2" }
     : pci(controller, where, collector);
   collector.device(qemuOption(device, { ...properties, ...placement }));
+}
+
+/**
+ * The QEMU id of USB controller `index` (`usb`, then `usb1`, …); its bus is `<id>.0`.
+ *
+ * @example
+ * ```ts
+ * import { usbControllerId } from "./controller_arguments.ts";
+ * console.log(usbControllerId(0), usbControllerId(2)); // "usb" "usb2"
+ * ```
+ */
+export function usbControllerId(index: number): string {
+  return index === 0 ? "usb" : `usb${index}`;
+}
+
+/**
+ * `bus` and `port` of a USB device: its `<address type='usb' bus port>` (bus = controller
+ * index), or controller 0 with QEMU choosing the port.
+ *
+ * @throws {VirtError} 67 for another address type.
+ */
+export function usbPlacement(
+  address: DeviceAddress | undefined,
+  where: string,
+): Record<string, QemuOptionValue> {
+  if (address === undefined) return { bus: "usb.0" };
+  if (address.type !== "usb") {
+    throw refuseConfig(
+      `${where}/address/@type`,
+      `address type '${address.type}' is not supported for a USB device`,
+    );
+  }
+  return { bus: `${usbControllerId(address.bus ?? 0)}.0`, port: address.port };
 }
 
 function addScsiController(

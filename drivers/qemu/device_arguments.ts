@@ -10,6 +10,7 @@ import type { DomainDevices, Input, Rng, Video, XmlElement } from "../../src/mod
 import type { ArgumentCollector } from "./argument_collector.ts";
 import { chardevBackend } from "./chardev_arguments.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
+import { usbPlacement } from "./controller_arguments.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
 
 /** Device elements the typed model keeps in `devices.extra` that this file handles. */
@@ -24,7 +25,7 @@ export interface DeviceRuntimeSettings {
 /** Controllers the devices of this file need (USB for USB inputs and sound). */
 export function deviceControllers(devices: DomainDevices): { type: string; index: number }[] {
   const usb = devices.inputs.some((input) => input.bus === "usb") ||
-    devices.sounds.some((sound) => sound.model === "usb");
+    devices.sounds.some((sound) => sound.model === "usb") || devices.hubs.length > 0;
   return usb ? [{ type: "usb", index: 0 }] : [];
 }
 
@@ -44,6 +45,7 @@ export function addDeviceArguments(
   collector: ArgumentCollector,
 ): DeviceRuntimeSettings {
   refuseUnsupportedDevices(devices);
+  addHubs(devices, collector);
   devices.inputs.forEach((input, index) => addInput(input, index, collector));
   addGraphics(devices, collector);
   addVideos(devices, collector);
@@ -83,6 +85,19 @@ function extraDevices(devices: DomainDevices, name: string): XmlElement[] {
   );
 }
 
+function addHubs(devices: DomainDevices, collector: ArgumentCollector): void {
+  devices.hubs.forEach((hub, index) => {
+    const where = `/domain/devices/hub[${index + 1}]`;
+    if (hub.type !== "usb") {
+      throw refuseConfig(`${where}/@type`, `hub type '${hub.type}' is not supported`);
+    }
+    collector.device(qemuOption("usb-hub", {
+      id: hub.alias !== undefined && hub.alias.startsWith("ua-") ? hub.alias : `hub${index}`,
+      ...usbPlacement(hub.address, where),
+    }));
+  });
+}
+
 const INPUT_DEVICES: Record<string, Record<string, string>> = {
   usb: { mouse: "usb-mouse", tablet: "usb-tablet", keyboard: "usb-kbd" },
   virtio: {
@@ -113,14 +128,17 @@ function addInput(input: Input, index: number, collector: ArgumentCollector): vo
       `input type '${input.type}' on bus '${bus}' is not supported`,
     );
   }
-  const placement = bus === "virtio" ? collector.pciPlacement(input.address, where) : undefined;
-  if (bus === "usb" && input.address !== undefined) {
-    throw refuseConfig(`${where}/address`, "an address of a USB input is not supported");
+  if (bus === "usb") {
+    collector.device(
+      qemuOption(device, { id: `input${index}`, ...usbPlacement(input.address, where) }),
+    );
+    return;
   }
+  const placement = collector.pciPlacement(input.address, where);
   collector.device(qemuOption(device, {
     id: `input${index}`,
-    bus: placement?.bus ?? "usb.0",
-    addr: placement?.addr,
+    bus: placement.bus,
+    addr: placement.addr,
   }));
 }
 

@@ -9,6 +9,7 @@
 import type { Disk } from "../../src/model/domain.ts";
 import type { ArgumentCollector, BlockNode } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
+import { usbPlacement } from "./controller_arguments.ts";
 import { qemuOption } from "./qemu_option.ts";
 
 /** Image formats QEMU 7.2 opens as a format node. */
@@ -149,8 +150,9 @@ export function diskController(
 function checkDisk(disk: Disk, where: string): void {
   refuseExtra(disk.extra, where);
   refuseExtra(disk.source?.extra, `${where}/source`);
-  if (disk.type !== "file" && disk.type !== "block") {
-    throw refuseConfig(`${where}/@type`, `disk type '${disk.type}' is not supported`);
+  const type = disk.type ?? "file";
+  if (type !== "file" && type !== "block") {
+    throw refuseConfig(`${where}/@type`, `disk type '${type}' is not supported`);
   }
   const device = disk.device ?? "disk";
   if (device !== "disk" && device !== "cdrom" && device !== "floppy") {
@@ -432,7 +434,7 @@ function addDiskDevice(
     case "usb": {
       refuseFor(disk, where, { wwn: disk.wwn, "target/@rotation_rate": disk.target.rotationRate });
       collector.device(qemuOption("usb-storage", {
-        bus: "usb.0",
+        ...usbPlacement(disk.address, where),
         ...common,
         serial: disk.serial,
         removable: disk.target.removable === "on" ? true : undefined,

@@ -59,7 +59,9 @@ function netdevOption(
   collector: ArgumentCollector,
   where: string,
 ): string {
-  refuseExtra(nic.extra, where, { elements: (name) => name === "ip" && nic.type === "user" });
+  refuseExtra(nic.extra, where, {
+    elements: (name) => (name === "ip" && nic.type === "user") || name === "rom",
+  });
   if (nic.trustGuestRxFilters !== undefined) {
     throw refuseConfig(`${where}/@trustGuestRxFilters`, "trustGuestRxFilters is not supported");
   }
@@ -71,6 +73,11 @@ function netdevOption(
       }
       return qemuOption("user", { id, ...userAddresses(nic, where) });
     }
+    case "client":
+    case "server":
+    case "mcast":
+    case "udp":
+      return qemuOption("socket", { id, ...socketBackend(nic, where) });
     case "ethernet": {
       if (nic.source !== undefined) {
         throw refuseConfig(`${where}/source`, "an ethernet interface takes no source");
@@ -96,9 +103,62 @@ function netdevOption(
   }
 }
 
+/** `-netdev socket` options of client, server, mcast and udp interfaces. */
+function socketBackend(nic: NetInterface, where: string): Record<string, QemuOptionValue> {
+  const source = nic.source ?? {};
+  const hostPort = (address: string | undefined, port: string | undefined, element: string) => {
+    if (port === undefined) {
+      throw refuseConfig(`${where}/${element}/@port`, `a ${nic.type} interface needs a port`);
+    }
+    return `${address ?? ""}:${port}`;
+  };
+  switch (nic.type) {
+    case "client":
+      return { connect: hostPort(source.address ?? "127.0.0.1", source.port, "source") };
+    case "server":
+      return { listen: hostPort(source.address, source.port, "source") };
+    case "mcast": {
+      const first = Number(source.address?.split(".")[0]);
+      // QEMU joins the group: an IPv4 address outside 224.0.0.0/4 cannot work.
+      if (!(first >= 224 && first <= 239)) {
+        throw refuseConfig(
+          `${where}/source/@address`,
+          `mcast address '${source.address}' is not an IPv4 multicast address`,
+        );
+      }
+      return { mcast: hostPort(source.address, source.port, "source") };
+    }
+    default: {
+      const local = (nic.extra?.elements ?? []).find((placed) => placed.element.name === "local");
+      return {
+        udp: hostPort(source.address, source.port, "source"),
+        localaddr: local === undefined ? undefined : hostPort(
+          local.element.attributes?.address,
+          local.element.attributes?.port,
+          "source/local",
+        ),
+      };
+    }
+  }
+}
+
+/** `-device` properties of `<rom bar file enabled>`. */
+function romProperties(nic: NetInterface, where: string): Record<string, QemuOptionValue> {
+  const rom = (nic.extra?.elements ?? []).find((placed) => placed.element.name === "rom")?.element;
+  if (rom === undefined) return {};
+  const { bar, file, enabled, ...rest } = rom.attributes ?? {};
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) {
+    throw refuseConfig(`${where}/rom/@${unknown}`, `rom attribute '${unknown}' is not supported`);
+  }
+  if (enabled === "no") return { romfile: "" };
+  return { rombar: bar === undefined ? undefined : bar === "on" ? 1 : 0, romfile: file };
+}
+
 function userAddresses(nic: NetInterface, where: string): Record<string, QemuOptionValue> {
   const result: Record<string, QemuOptionValue> = {};
-  const ips = (nic.extra?.elements ?? []).map((placed) => placed.element);
+  const ips = (nic.extra?.elements ?? []).map((placed) => placed.element)
+    .filter((element) => element.name === "ip");
   ips.forEach((ip: XmlElement, index) => {
     const attributes = ip.attributes ?? {};
     const family = attributes.family ?? (attributes.address?.includes(":") ? "ipv6" : "ipv4");
@@ -131,6 +191,7 @@ function queueCount(nic: NetInterface, where: string): number {
 
 /** `<driver>` attributes of virtio NICs and the device properties they set. */
 const VIRTIO_DRIVER: Record<string, string> = {
+  txmode: "tx",
   rx_queue_size: "rx_queue_size",
   tx_queue_size: "tx_queue_size",
   event_idx: "event_idx",
@@ -166,7 +227,8 @@ function nicDevice(
         `interface driver attribute '${name}' is not supported`,
       );
     }
-    properties[property] = value;
+    // libvirt's txmode 'iothread' is QEMU's bottom-half transmit.
+    properties[property] = name === "txmode" && value === "iothread" ? "bh" : value;
   }
   if (nic.link !== undefined && nic.link !== "up") {
     throw refuseConfig(`${where}/link/@state`, `link state '${nic.link}' is not supported`);
@@ -175,8 +237,13 @@ function nicDevice(
     throw refuseConfig(`${where}/mtu`, "mtu is only supported for virtio interfaces");
   }
   const queues = queueCount(nic, where);
+  const rom = romProperties(nic, where);
+  if (typeof rom.romfile === "string" && rom.romfile !== "") {
+    collector.requirePath(rom.romfile, "file", `${where}/rom/@file`);
+  }
   const placement = collector.pciPlacement(nic.address, where);
   return qemuOption(device, {
+    ...rom,
     ...properties,
     mq: queues > 1 ? true : undefined,
     vectors: queues > 1 ? 2 * queues + 2 : undefined,

@@ -194,8 +194,13 @@ export class QemuDriver implements Driver {
       sandbox: capabilities.sandbox,
       nowMs: this.#now(),
     });
-    checkHostPaths(commandLine.hostPaths);
     this.#prepareDirectories(paths);
+    try {
+      checkHostPaths(commandLine.hostPaths);
+    } catch (error) {
+      removeDirectory(paths.dir);
+      throw error;
+    }
     const identity = await spawnQemu({
       emulator: capabilities.path,
       args: commandLine.args,
@@ -373,6 +378,21 @@ export class QemuDriver implements Driver {
       ? 0
       : (stat.userTimeTicks + stat.systemTimeTicks) * (1_000_000_000 / CLOCK_TICKS_PER_SECOND);
     return { cpuTimeNs, memoryKiB: instance?.balloonKiB ?? configuredKiB };
+  }
+
+  /**
+   * The typed QMP commands of a running instance, for the parts of the service that query QEMU
+   * (block info, statistics). Commands share the instance's one monitor connection.
+   *
+   * @throws {VirtError} OPERATION_INVALID (55) when the domain has no running instance here;
+   *   OPERATION_FAILED (9) when its monitor is not connected.
+   */
+  qmpOf(uuid: string): QmpCommands {
+    const instance = this.#instances.get(uuid);
+    if (instance === undefined || instance.ended) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+    }
+    return this.#qmp(instance);
   }
 
   /**

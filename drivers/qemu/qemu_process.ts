@@ -116,7 +116,9 @@ export async function spawnQemu(
   const said = qemuOutput(output);
   if (said.length > 0) appendQemuLog(request.logPath, said);
   if (!output.success) {
-    const message = new TextDecoder().decode(said).trim() ||
+    // QEMU notes each pty it opened on stderr: not part of an error.
+    const message = new TextDecoder().decode(said).split("\n")
+      .filter((line) => !line.startsWith("char device redirected to ")).join("\n").trim() ||
       `exit status ${output.code}${output.signal === null ? "" : ` (signal ${output.signal})`}`;
     throw new VirtError(
       ErrorCode.INTERNAL_ERROR,

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { ArgumentCollector, hex, PCI_SLOT_MAX } from "../../../drivers/qemu/argument_collector.ts";
-import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
+import { ArgumentCollector, hex } from "../../../drivers/qemu/argument_collector.ts";
 
 Deno.test("ArgumentCollector.pciPlacement keeps explicit addresses and allocates free root slots", () => {
   const collector = new ArgumentCollector("i440fx", "tcg");
@@ -16,17 +15,31 @@ Deno.test("ArgumentCollector.pciPlacement keeps explicit addresses and allocates
 Deno.test("ArgumentCollector reserves q35's host bridge and ICH9 slots and names its root pcie.0", () => {
   const collector = new ArgumentCollector("q35", "tcg");
   assert.equal(collector.rootBus, "pcie.0");
-  const slots = Array.from(
-    { length: PCI_SLOT_MAX - 1 },
-    () => collector.pciPlacement(undefined, "w").addr,
-  );
-  assert.ok(!slots.includes("0x1f"));
-  assert.throws(
-    () => collector.pciPlacement(undefined, "/domain/devices/x"),
-    (error: unknown) =>
-      error instanceof VirtError && error.code === ErrorCode.CONFIG_UNSUPPORTED &&
-      error.where === "/domain/devices/x",
-  );
+  const placements = Array.from({ length: 29 }, () => collector.pciPlacement(undefined, "w"));
+  assert.ok(placements.every((placement) => placement.bus === "pcie.0"));
+  assert.ok(!placements.some((placement) => ["0x0", "0x1f"].includes(placement.addr)));
+});
+
+Deno.test("ArgumentCollector adds a PCI bridge in the last free slot once a bus is full", () => {
+  const collector = new ArgumentCollector("i440fx", "tcg");
+  collector.claimPciIndex(2);
+  const placements = Array.from({ length: 30 }, () => collector.pciPlacement(undefined, "w"));
+  assert.deepEqual(placements[28], { bus: "pci.0", addr: "0x1e" });
+  assert.deepEqual(placements[29], { bus: "pci.3", addr: "0x1" });
+  assert.deepEqual(collector.args, [
+    "-device",
+    "pci-bridge,chassis_nr=3,id=pci.3,bus=pci.0,addr=0x1f",
+  ]);
+});
+
+Deno.test("ArgumentCollector makes function 0 multifunction when another function of its slot is used", () => {
+  const collector = new ArgumentCollector("q35", "tcg");
+  collector.claimSlot(0, 2, 1);
+  assert.deepEqual(collector.pciPlacement({ type: "pci", bus: 0, slot: 2, function: 0 }, "w"), {
+    bus: "pcie.0",
+    addr: "0x2",
+    multifunction: true,
+  });
 });
 
 Deno.test("ArgumentCollector.pciPlacement refuses non-PCI addresses and other PCI domains", () => {

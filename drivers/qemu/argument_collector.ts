@@ -96,6 +96,7 @@ export class ArgumentCollector {
   readonly #multifunctionSlots = new Set<string>();
   /** The bus automatic placement fills, and the next PCI controller index for a bridge. */
   #autoBus = 0;
+  #lowestExpanderBusNumber = 256;
   #nextPciIndex = 1;
 
   /**
@@ -145,6 +146,36 @@ export class ArgumentCollector {
   /** Notes a PCI controller index the definition uses, so added bridges take higher ones. */
   claimPciIndex(index: number): void {
     if (index >= this.#nextPciIndex) this.#nextPciIndex = index + 1;
+  }
+
+  /** The bus number libvirt would give the next expander bus without one: 254, 252, … */
+  nextExpanderBusNumber(): number {
+    return this.#lowestExpanderBusNumber - 2;
+  }
+
+  /** Notes an expander bus number in use. */
+  claimExpanderBusNumber(busNumber: number): void {
+    if (busNumber < this.#lowestExpanderBusNumber) this.#lowestExpanderBusNumber = busNumber;
+  }
+
+  /** Indexes of the USB controllers that are EHCI masters (companion UHCIs attach to them). */
+  readonly usbMasters = new Set<number>();
+
+  /** The index of the last PCIe switch upstream port added (its bus takes downstream ports). */
+  switchUpstreamIndex: number | undefined;
+
+  /**
+   * The next free slot, from 0, of PCI bus `index` (a switch's bus, whose ports are its slots).
+   *
+   * @throws {VirtError} 67 when the bus is full.
+   */
+  slotOnBus(index: number, where: string): PciPlacement {
+    const free = this.#freeSlots(index);
+    if (free.length === 0) {
+      throw refuseConfig(where, `no free PCI slot left on bus ${this.busName(index)}`);
+    }
+    this.#reserve(index, free[0]);
+    return { bus: this.busName(index), addr: hex(free[0]) };
   }
 
   /** The bus id of PCI bus `index`. */

@@ -47,6 +47,9 @@ export function chardevBackend(
       return qemuOption("pty", { id, ...log });
     case "null":
       return qemuOption("null", { id, ...log });
+    case "vc":
+      // A text console of QEMU's own; with -display none nothing shows it, as libvirt's.
+      return qemuOption("vc", { id, ...log });
     case "file": {
       const source = requireSource(chardev.sources[0], "path", where);
       collector.requirePath(source.path!, "creatable", `${where}/source/@path`);

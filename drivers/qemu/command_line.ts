@@ -139,6 +139,8 @@ export function buildCommandLine(
   collector.push("-S");
   const cpuProperties: Record<string, QemuOptionValue> = {};
   const machineProperties = featureProperties(definition, collector, cpuProperties);
+  // SeaBIOS writes to the serial port when the machine has no graphics (QEMU's sgabios successor).
+  if (definition.os.bios?.useserial === "yes") machineProperties.graphics = false;
   const rtc = clockSettings(definition, collector, context.nowMs, machineProperties, cpuProperties);
   const backing = memoryBacking(definition, collector, machineProperties);
   collector.push(
@@ -178,14 +180,15 @@ export function buildCommandLine(
   if (definition.onReboot === "destroy") collector.push("-no-reboot");
   addBoot(definition, collector);
   addPowerManagement(definition, collector);
-  for (let index = 1; index <= (definition.iothreads ?? 0); index++) {
-    collector.push("-object", qemuOption("iothread", { id: `iothread${index}` }));
+  for (const id of iothreadIds(definition)) {
+    collector.push("-object", qemuOption("iothread", { id: `iothread${id}` }));
   }
+  addAcpiTables(definition, collector);
   const devices = definition.devices;
   const needed = neededControllers(definition);
   addControllerArguments(devices.controllers, needed, collector);
   addDiskArguments(devices.disks, collector, {
-    iothreads: definition.iothreads ?? 0,
+    iothreads: iothreadIds(definition),
     scsiModels: scsiModels(devices.controllers, needed),
   });
   addNetworkArguments(devices.interfaces, collector);
@@ -216,6 +219,15 @@ export function machineFamily(definition: DomainDefinition): MachineFamily {
   throw refuseConfig("/domain/os/type/@machine", `machine type '${machine}' is not supported`);
 }
 
+/** Elements whose `extra` their builders check themselves (with what they handle allowed). */
+const EXTRA_HANDLED_BY_BUILDERS: readonly RegExp[] = [
+  /^\/domain$/,
+  /^\/domain\/os$/,
+  /^\/domain\/devices$/,
+  /^\/domain\/devices\/(interface|controller)\[\d+\]$/,
+  /^\/domain\/cpu\/numa\/cell\[\d+\]$/,
+];
+
 function checkDomain(definition: DomainDefinition): void {
   if (definition.name === "") {
     throw new VirtError(ErrorCode.XML_ERROR, "missing domain name", { where: "/domain/name" });
@@ -226,21 +238,19 @@ function checkDomain(definition: DomainDefinition): void {
   refuseExtra(definition.extra, "/domain", {
     elements: (name) =>
       name === "memoryBacking" || name === "pm" || name === "seclabel" ||
-      name.endsWith(":commandline"),
+      name === "iothreadids" || name.endsWith(":commandline"),
     children: (name) => name === "features",
   });
   // Every other level is checked here once; the builders handle the levels they skip.
   refuseExtrasDeep(
     definition,
     "/domain",
-    (where) =>
-      where === "/domain" || where === "/domain/devices" ||
-      /^\/domain\/devices\/interface\[\d+\]$/.test(where),
+    (where) => EXTRA_HANDLED_BY_BUILDERS.some((pattern) => pattern.test(where)),
   );
   if (definition.os.type !== "hvm") {
     throw refuseConfig("/domain/os/type", `os type '${definition.os.type}' is not supported`);
   }
-  refuseExtra(definition.os.extra, "/domain/os");
+  refuseExtra(definition.os.extra, "/domain/os", { elements: (name) => name === "acpi" });
   const unsupported: [unknown, string, string][] = [
     [definition.cputune, "/domain/cputune", "cputune"],
     [definition.numatune, "/domain/numatune", "numatune"],
@@ -248,7 +258,6 @@ function checkDomain(definition: DomainDefinition): void {
     [definition.os.firmwareFeatures, "/domain/os/firmware", "firmware features"],
     [definition.os.dtb, "/domain/os/dtb", "a device tree"],
     [definition.os.init, "/domain/os/init", "an init program"],
-    [definition.os.bios?.useserial, "/domain/os/bios/@useserial", "serial BIOS output"],
     [definition.onLockfailure, "/domain/on_lockfailure", "on_lockfailure"],
     [
       definition.vcpu?.placement === "auto" ? "auto" : undefined,
@@ -277,6 +286,47 @@ function checkDomain(definition: DomainDefinition): void {
       throw refuseConfig(`/domain/${element}`, `${element} action '${policy}' is not supported`);
     }
   }
+}
+
+/**
+ * The ids of the domain's I/O threads: `<iothreadids>` when given (more are numbered after the
+ * highest), else 1 to `<iothreads>`.
+ */
+export function iothreadIds(definition: DomainDefinition): number[] {
+  const listed = elementChildren(domainExtraElement(definition, "iothreadids") ?? { name: "" })
+    .map((child, index) => {
+      const id = Number(child.attributes?.id);
+      if (child.name !== "iothread" || !Number.isSafeInteger(id) || id < 1) {
+        throw refuseConfig(
+          `/domain/iothreadids/${child.name}[${index + 1}]`,
+          "invalid iothread id",
+        );
+      }
+      return id;
+    });
+  const ids = [...listed];
+  let next = Math.max(0, ...listed) + 1;
+  while (ids.length < (definition.iothreads ?? 0)) ids.push(next++);
+  return ids;
+}
+
+/** `<os><acpi><table type='slic'>PATH</table></acpi>` → `-acpitable sig=SLIC,file=PATH`. */
+function addAcpiTables(definition: DomainDefinition, collector: ArgumentCollector): void {
+  const acpi = (definition.os.extra?.elements ?? []).find((placed) =>
+    placed.element.name === "acpi"
+  );
+  if (acpi === undefined) return;
+  elementChildren(acpi.element).forEach((table, index) => {
+    const where = `/domain/os/acpi/table[${index + 1}]`;
+    const path = (table.children ?? []).filter((child) => typeof child === "string").join("")
+      .trim();
+    const type = table.attributes?.type;
+    if (table.name !== "table" || (type !== "slic" && type !== "msdm") || path === "") {
+      throw refuseConfig(where, `acpi table type '${type}' is not supported`);
+    }
+    collector.requirePath(path, "file", where);
+    collector.push("-acpitable", qemuOption(undefined, { sig: type.toUpperCase(), file: path }));
+  });
 }
 
 /** Marks every explicit PCI slot on bus 0 taken before any device is placed automatically. */
@@ -448,9 +498,7 @@ function addCpu(
   const cpu: DomainCpu | undefined = definition.cpu;
   const where = "/domain/cpu";
   refuseExtra(cpu?.extra, where);
-  if (cpu?.cache !== undefined) {
-    throw refuseConfig(`${where}/cache`, "cpu cache settings are not supported");
-  }
+  if (cpu?.cache !== undefined) addCpuCache(cpu.cache, collector, cpuProperties);
   if (cpu?.vendor !== undefined) {
     throw refuseConfig(`${where}/vendor`, "cpu vendor constraints are not supported");
   }
@@ -499,6 +547,27 @@ function addCpu(
   collector.push("-cpu", qemuOption(model, { ...cpuProperties, ...features }));
 }
 
+/** `<cpu><cache level mode>`: an emulated L3 cache, none, or the host's cache (KVM). */
+function addCpuCache(
+  cache: NonNullable<DomainCpu["cache"]>,
+  collector: ArgumentCollector,
+  cpuProperties: Record<string, QemuOptionValue>,
+): void {
+  const where = "/domain/cpu/cache";
+  if (cache.mode === "emulate" && (cache.level ?? 3) === 3) {
+    cpuProperties["l3-cache"] = true;
+  } else if (cache.mode === "disable" && cache.level === undefined) {
+    cpuProperties["l3-cache"] = false;
+  } else if (cache.mode === "passthrough" && cache.level === undefined) {
+    if (collector.accelerator !== "kvm") {
+      throw refuseConfig(`${where}/@mode`, "cpu cache mode 'passthrough' needs kvm");
+    }
+    cpuProperties["host-cache-info"] = true;
+  } else {
+    throw refuseConfig(`${where}/@mode`, `cpu cache mode '${cache.mode}' is not supported`);
+  }
+}
+
 function mib(kib: number): number {
   return Math.ceil(kib / 1024);
 }
@@ -530,6 +599,15 @@ function addMemoryAndCpus(
     );
   }
   const topology = definition.cpu?.topology;
+  if (topology !== undefined) {
+    const product = topology.sockets * (topology.dies ?? 1) * topology.cores * topology.threads;
+    if (product !== maximum) {
+      throw refuseConfig(
+        "/domain/cpu/topology",
+        `cpu topology (${product} vcpus) does not match the maximum vcpu count ${maximum}`,
+      );
+    }
+  }
   if (topology?.clusters !== undefined && topology.clusters > 1) {
     throw refuseConfig("/domain/cpu/topology/@clusters", "cpu clusters are not supported on x86");
   }
@@ -544,11 +622,14 @@ function addMemoryAndCpus(
     }),
   );
   cells.forEach((cell, index) => addNumaCell(cell, index, collector, backing));
+  // Distances name two nodes, so they follow every node.
+  cells.forEach((cell, index) => addNumaDistances(cell, index, collector));
 }
 
 /** Memory backend settings from `<memoryBacking>`, shared by every RAM backend. */
 interface MemoryBackend {
-  type: "memory-backend-ram" | "memory-backend-memfd";
+  type: "memory-backend-ram" | "memory-backend-memfd" | "memory-backend-file";
+  memPath?: string;
   share?: boolean;
   prealloc?: boolean;
 }
@@ -560,7 +641,7 @@ function addNumaCell(
   backing: MemoryBackend | undefined,
 ): void {
   const where = `/domain/cpu/numa/cell[${index + 1}]`;
-  refuseExtra(cell.extra, where);
+  refuseExtra(cell.extra, where, { elements: (name) => name === "distances" });
   if (cell.discard !== undefined) {
     throw refuseConfig(`${where}/@discard`, "numa cell discard is not supported");
   }
@@ -571,6 +652,7 @@ function addNumaCell(
     qemuOption(backend.type, {
       id,
       size: `${mib(cell.memoryKiB)}M`,
+      "mem-path": backend.memPath,
       share: cell.memAccess === undefined ? backend.share : cell.memAccess === "shared",
       prealloc: backend.prealloc,
     }),
@@ -578,6 +660,25 @@ function addNumaCell(
   const cpus = (cell.cpus ?? "").split(",").filter((range) => range !== "")
     .map((range) => `,cpus=${range}`).join("");
   collector.push("-numa", `node,nodeid=${cell.id ?? index}${cpus},memdev=${id}`);
+}
+
+/** `-numa dist` of a cell's `<distances><sibling id value/>`. */
+function addNumaDistances(cell: NumaCell, index: number, collector: ArgumentCollector): void {
+  const where = `/domain/cpu/numa/cell[${index + 1}]`;
+  const distances = cell.extra?.elements?.find((placed) => placed.element.name === "distances");
+  elementChildren(distances?.element ?? { name: "" }).forEach((sibling, siblingIndex) => {
+    const { id: destination, value } = sibling.attributes ?? {};
+    if (sibling.name !== "sibling" || destination === undefined || value === undefined) {
+      throw refuseConfig(
+        `${where}/distances/${sibling.name}[${siblingIndex + 1}]`,
+        "invalid numa distance",
+      );
+    }
+    collector.push(
+      "-numa",
+      qemuOption("dist", { src: cell.id ?? index, dst: Number(destination), val: Number(value) }),
+    );
+  });
 }
 
 /**
@@ -606,7 +707,11 @@ function memoryBacking(
         break;
       case "source":
         if (attributes.type === "memfd") backend.type = "memory-backend-memfd";
-        else if (attributes.type !== undefined && attributes.type !== "anonymous") {
+        else if (attributes.type === "file") {
+          // QEMU makes (and unlinks) the backing file in this folder, as libvirt's ram folder.
+          backend.type = "memory-backend-file";
+          backend.memPath = collector.runtimeDir;
+        } else if (attributes.type !== undefined && attributes.type !== "anonymous") {
           throw refuseConfig(
             `${where}/source/@type`,
             `memory source '${attributes.type}' is not supported`,
@@ -642,6 +747,7 @@ function memoryBacking(
       qemuOption(backend.type, {
         id: "pc.ram",
         size: `${mib(definition.memoryKiB)}M`,
+        "mem-path": backend.memPath,
         share: backend.share,
         prealloc: backend.prealloc,
       }),

@@ -103,6 +103,11 @@ export function addControllerArguments(
   collector: ArgumentCollector,
 ): void {
   const listed = controllers.map((controller, position) => ({ controller, position }));
+  for (const controller of controllers) {
+    if (controller.type === "usb" && controller.model === "ich9-ehci1") {
+      collector.usbMasters.add(controller.index ?? 0);
+    }
+  }
   // PCI controllers first, by index, so every bridge exists before what plugs into it.
   const ordered = [
     ...listed.filter(({ controller }) => controller.type === "pci")
@@ -122,7 +127,10 @@ export function addControllerArguments(
 }
 
 function addController(controller: Controller, where: string, collector: ArgumentCollector): void {
-  refuseExtra(controller.extra, where);
+  refuseExtra(controller.extra, where, {
+    elements: (name) => name === "pcihole64" && controller.type === "pci",
+    children: (name) => name === "target" && controller.model?.endsWith("expander-bus") === true,
+  });
   const index = controller.index ?? 0;
   switch (controller.type) {
     case "pci":
@@ -188,6 +196,7 @@ function addPciController(
         }' for this machine type`,
       );
     }
+    addPciHole64(controller, where, collector);
     return;
   }
   const devices = PCI_MODELS[model];
@@ -204,12 +213,6 @@ function addPciController(
   if (controller.driver !== undefined) {
     throw refuseConfig(`${where}/driver`, "driver options of PCI controllers are not supported");
   }
-  if (model === "pcie-switch-downstream-port" && controller.address === undefined) {
-    throw refuseConfig(
-      `${where}/address`,
-      "a pcie-switch-downstream-port needs an explicit address on an upstream port",
-    );
-  }
   const target = controller.target ?? {};
   const targetProperties: Record<string, QemuOptionValue> = {};
   for (const [name, value] of Object.entries(target)) {
@@ -223,14 +226,81 @@ function addPciController(
     targetProperties[property] = value;
   }
   if (model === "pci-bridge") targetProperties["chassis_nr"] ??= index;
+  const node = expanderNode(controller, where);
+  if (node !== undefined) targetProperties["numa_node"] = node;
+  if (model.endsWith("expander-bus")) {
+    // Expander buses take bus numbers from the top down, 2 apart, as libvirt assigns them.
+    targetProperties["bus_nr"] ??= collector.nextExpanderBusNumber();
+    collector.claimExpanderBusNumber(Number(targetProperties["bus_nr"]));
+  }
   if (model === "pcie-root-port" || model === "pcie-switch-downstream-port") {
     targetProperties.chassis ??= index;
   }
   collector.device(qemuOption(device, {
     ...targetProperties,
     id: `pci.${index}`,
-    ...pci(controller, where, collector),
+    ...downstreamOrPci(controller, model, where, collector),
   }));
+  if (model === "pcie-switch-upstream-port") collector.switchUpstreamIndex = index;
+}
+
+/** A downstream port without an address goes on the last upstream port, as libvirt places it. */
+function downstreamOrPci(
+  controller: Controller,
+  model: string,
+  where: string,
+  collector: ArgumentCollector,
+): Record<string, QemuOptionValue> {
+  if (model !== "pcie-switch-downstream-port" || controller.address !== undefined) {
+    return pci(controller, where, collector);
+  }
+  const upstream = collector.switchUpstreamIndex;
+  if (upstream === undefined) {
+    throw refuseConfig(
+      `${where}/address`,
+      "a pcie-switch-downstream-port needs a pcie-switch-upstream-port before it",
+    );
+  }
+  const placement = collector.slotOnBus(upstream, where);
+  return { bus: placement.bus, addr: placement.addr };
+}
+
+/** `<pcihole64>` of the root bus: the 64-bit PCI hole's size, a property of the host bridge. */
+function addPciHole64(controller: Controller, where: string, collector: ArgumentCollector): void {
+  const hole = controller.extra?.elements?.find((placed) => placed.element.name === "pcihole64");
+  if (hole === undefined) return;
+  const text = (hole.element.children ?? []).filter((child) => typeof child === "string").join("")
+    .trim();
+  const unit = hole.element.attributes?.unit ?? "KiB";
+  const factor = ({ KiB: 1, MiB: 1024, GiB: 1024 * 1024 } as Record<string, number>)[unit];
+  const sizeKiB = Number(text) * (factor ?? Number.NaN);
+  if (!Number.isSafeInteger(sizeKiB) || sizeKiB < 0) {
+    throw refuseConfig(`${where}/pcihole64`, `invalid pcihole64 size '${text}' ${unit}`);
+  }
+  const host = collector.family === "q35" ? "q35-pcihost" : "i440FX-pcihost";
+  collector.push("-global", `${host}.pci-hole64-size=${sizeKiB}K`);
+}
+
+/** The guest NUMA node of a PCI expander bus (`<target><node>N</node>`), if given. */
+function expanderNode(controller: Controller, where: string): number | undefined {
+  const leftover = controller.extra?.children?.target;
+  if (leftover === undefined) return undefined;
+  let node: number | undefined;
+  for (const placed of leftover.elements ?? []) {
+    const text = (placed.element.children ?? []).filter((child) => typeof child === "string")
+      .join("").trim();
+    if (placed.element.name !== "node" || !/^[0-9]+$/.test(text)) {
+      throw refuseConfig(
+        `${where}/target/${placed.element.name}`,
+        `element '${placed.element.name}' is not supported`,
+      );
+    }
+    node = Number(text);
+  }
+  if (leftover.attributes !== undefined || leftover.text !== undefined) {
+    throw refuseConfig(`${where}/target`, "unsupported content of the controller target");
+  }
+  return node;
 }
 
 /** Which `<target>` attributes each PCI model takes, and the QEMU property each sets. */
@@ -265,6 +335,12 @@ function addUsbController(
   const companion = model.startsWith("ich9-uhci");
   // Companion UHCIs cover the EHCI's ports in pairs: uhci1 from 0, uhci2 from 2, uhci3 from 4.
   const firstport = controller.masterStartport ?? 2 * (Number(model.slice(-1)) - 1);
+  if (companion && !collector.usbMasters.has(index)) {
+    throw refuseConfig(
+      `${where}/@model`,
+      `USB companion controller ${model} has no ich9-ehci1 master with index ${index}`,
+    );
+  }
   const properties: Record<string, QemuOptionValue> = companion
     ? { masterbus: `${id}.0`, firstport }
     : { id };

@@ -42,8 +42,8 @@ const UNITS_PER_CONTROLLER: Record<string, number> = { ide: 4, sata: 6, scsi: 7,
 
 /** What disks need to know of the rest of the definition. */
 export interface DiskOptions {
-  /** `<iothreads>`: iothreads 1..N exist. */
-  iothreads: number;
+  /** The ids of the domain's I/O threads. */
+  iothreads: number[];
   /** The model of each SCSI controller, by index. */
   scsiModels: Map<number, string>;
 }
@@ -86,7 +86,7 @@ export function diskNameIndex(name: string): number | undefined {
  *
  * @example
  * ```ts ignore
- * addDiskArguments(definition.devices.disks, collector, { iothreads: 0, scsiModels: new Map() });
+ * addDiskArguments(definition.devices.disks, collector, { iothreads: [], scsiModels: new Map() });
  * ```
  */
 export function addDiskArguments(
@@ -371,7 +371,7 @@ function addDiskDevice(
       }
       const placement = collector.pciPlacement(disk.address, where);
       const iothread = disk.driver?.iothread;
-      if (iothread !== undefined && (iothread < 1 || iothread > options.iothreads)) {
+      if (iothread !== undefined && !options.iothreads.includes(iothread)) {
         throw refuseConfig(`${where}/driver/@iothread`, `iothread ${iothread} is not defined`);
       }
       collector.device(qemuOption(virtioBlkModel(disk, where), {

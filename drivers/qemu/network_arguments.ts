@@ -60,7 +60,10 @@ function netdevOption(
   where: string,
 ): string {
   refuseExtra(nic.extra, where, {
-    elements: (name) => (name === "ip" && nic.type === "user") || name === "rom",
+    elements: (name) =>
+      (name === "ip" && nic.type === "user") || name === "rom" ||
+      (name === "script" && nic.type === "ethernet"),
+    children: (name) => name === "driver",
   });
   if (nic.trustGuestRxFilters !== undefined) {
     throw refuseConfig(`${where}/@trustGuestRxFilters`, "trustGuestRxFilters is not supported");
@@ -86,10 +89,14 @@ function netdevOption(
         throw refuseConfig(`${where}/target/@dev`, "an unmanaged tap device needs a name");
       }
       collector.requirePath(TUN_DEVICE_PATH, "char", where);
+      const script = nic.extra?.elements?.find((placed) => placed.element.name === "script")
+        ?.element.attributes?.path;
+      if (script !== undefined) collector.requirePath(script, "file", `${where}/script/@path`);
       return qemuOption("tap", {
         id,
         ifname: nic.target?.dev,
-        script: "no",
+        // QEMU runs the script with the tap's name once it exists, as libvirt does.
+        script: script ?? "no",
         downscript: "no",
         vhost: nic.driver?.name === "vhost" ? true : undefined,
         queues: queues > 1 ? queues : undefined,
@@ -140,6 +147,62 @@ function socketBackend(nic: NetInterface, where: string): Record<string, QemuOpt
       };
     }
   }
+}
+
+/** libvirt's `<driver><host …/><guest …/>` offload switches and the virtio-net properties. */
+const OFFLOADS: Record<string, Record<string, string>> = {
+  host: {
+    csum: "csum",
+    gso: "gso",
+    tso4: "host_tso4",
+    tso6: "host_tso6",
+    ecn: "host_ecn",
+    ufo: "host_ufo",
+    mrg_rxbuf: "mrg_rxbuf",
+  },
+  guest: {
+    csum: "guest_csum",
+    tso4: "guest_tso4",
+    tso6: "guest_tso6",
+    ecn: "guest_ecn",
+    ufo: "guest_ufo",
+  },
+};
+
+function offloadProperties(
+  nic: NetInterface,
+  virtio: boolean,
+  where: string,
+): Record<string, QemuOptionValue> {
+  const driver = nic.extra?.children?.driver;
+  if (driver === undefined) return {};
+  if (!virtio) throw refuseConfig(`${where}/driver`, "offload settings need a virtio interface");
+  if (
+    driver.attributes !== undefined || driver.text !== undefined || driver.children !== undefined
+  ) {
+    throw refuseConfig(`${where}/driver`, "unsupported content of the interface driver");
+  }
+  const properties: Record<string, QemuOptionValue> = {};
+  for (const { element } of driver.elements ?? []) {
+    const table = OFFLOADS[element.name];
+    if (table === undefined) {
+      throw refuseConfig(
+        `${where}/driver/${element.name}`,
+        `element '${element.name}' is not supported`,
+      );
+    }
+    for (const [name, value] of Object.entries(element.attributes ?? {})) {
+      const property = table[name];
+      if (property === undefined || (value !== "on" && value !== "off")) {
+        throw refuseConfig(
+          `${where}/driver/${element.name}/@${name}`,
+          `offload '${name}' is not supported`,
+        );
+      }
+      properties[property] = value === "on";
+    }
+  }
+  return properties;
 }
 
 /** `-device` properties of `<rom bar file enabled>`. */
@@ -236,6 +299,7 @@ function nicDevice(
   if (nic.mtu !== undefined && !virtio) {
     throw refuseConfig(`${where}/mtu`, "mtu is only supported for virtio interfaces");
   }
+  Object.assign(properties, offloadProperties(nic, virtio, where));
   const queues = queueCount(nic, where);
   const rom = romProperties(nic, where);
   if (typeof rom.romfile === "string" && rom.romfile !== "") {

@@ -245,6 +245,19 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
       }
     }
   });
+  for (const placed of copy.os.extra?.elements ?? []) {
+    if (placed.element.name !== "acpi") continue;
+    for (const table of placed.element.children ?? []) {
+      if (typeof table !== "string") table.children = [placeholder(environment, "acpi-table.dat")];
+    }
+  }
+  for (const placed of copy.extra?.elements ?? []) {
+    // Preallocating the tens of GiB some documents ask for is beyond a test run.
+    if (placed.element.name !== "memoryBacking") continue;
+    placed.element.children = placed.element.children?.filter((child) =>
+      typeof child === "string" || child.name !== "allocation"
+    );
+  }
   if (copy.os.nvram?.path !== undefined) {
     const vars = "/usr/share/OVMF/OVMF_VARS.fd";
     const path = `${environment.dir}/nvram.fd`;

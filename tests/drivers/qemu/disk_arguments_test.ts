@@ -5,13 +5,7 @@ import {
   driveAddressOf,
 } from "../../../drivers/qemu/disk_arguments.ts";
 import type { Disk } from "../../../src/model/domain.ts";
-import {
-  assertRefused,
-  build,
-  qemuDefinition,
-  valuesOf,
-  withDevices,
-} from "./_qemu_definitions.ts";
+import { assertRefused, build, valuesOf, withDevices } from "./_qemu_definitions.ts";
 
 function fileDisk(dev: string, bus: string, extra: Partial<Disk> = {}): Disk {
   return {

@@ -79,12 +79,46 @@ Deno.test("addNetworkArguments refuses interface types, models and options it ca
   assertRefused(
     withDevices((devices) =>
       devices.interfaces.push({
-        type: "ethernet",
+        type: "user",
         extra: {
           elements: [{ element: { name: "script", attributes: { path: "/etc/qemu-ifup" } } }],
         },
       })
     ),
     "/domain/devices/interface[1]/script",
+  );
+});
+
+Deno.test("addNetworkArguments lets QEMU run an ethernet interface's script on its tap", () => {
+  const line = build(withDevices((devices) =>
+    devices.interfaces.push({
+      type: "ethernet",
+      extra: {
+        elements: [{ element: { name: "script", attributes: { path: "/etc/qemu-ifup" } } }],
+      },
+    })
+  ));
+  assert.deepEqual(valuesOf(line.args, "-netdev"), [
+    "tap,id=hostnet0,script=/etc/qemu-ifup,downscript=no",
+  ]);
+  assert.deepEqual(line.hostPaths.map((each) => each.path), ["/dev/net/tun", "/etc/qemu-ifup"]);
+});
+
+Deno.test("addNetworkArguments makes client, server and mcast interfaces socket netdevs", () => {
+  const line = build(withDevices((devices) => {
+    devices.interfaces.push({ type: "client", source: { address: "192.168.0.1", port: "5558" } });
+    devices.interfaces.push({ type: "server", source: { port: "5559" } });
+    devices.interfaces.push({ type: "mcast", source: { address: "230.0.0.1", port: "5560" } });
+  }));
+  assert.deepEqual(valuesOf(line.args, "-netdev"), [
+    "socket,id=hostnet0,connect=192.168.0.1:5558",
+    "socket,id=hostnet1,listen=:5559",
+    "socket,id=hostnet2,mcast=230.0.0.1:5560",
+  ]);
+  assertRefused(
+    withDevices((devices) =>
+      devices.interfaces.push({ type: "mcast", source: { address: "192.0.0.1", port: "5558" } })
+    ),
+    "/domain/devices/interface[1]/source/@address",
   );
 });

@@ -9,6 +9,8 @@
  * | `EVIRT_RUNTIME_DIR` | sockets, pid files, QMP sockets | `/run/evirt` as root, else `$XDG_RUNTIME_DIR/evirt`, else `~/.cache/evirt/run` |
  * | `EVIRT_DEFAULT_URI` | connection the CLI uses without `-c` | `evirt:///system` |
  * | `EVIRT_XML_MAX_BYTES` | largest domain XML accepted | 4194304 (4 MiB) |
+ * | `EVIRT_LISTEN` | also serve the API over TCP at `HOST:PORT` (bearer tokens required) | off |
+ * | `EVIRT_TOKENS_FILE` | tokens for TCP: lines `read-write TOKEN` / `read-only TOKEN` | none |
  *
  * The service socket is `$EVIRT_RUNTIME_DIR/evirt.sock`, the read-only one `evirt-ro.sock`.
  *
@@ -31,6 +33,10 @@ export interface Config {
   defaultUri: string;
   /** Largest domain XML document accepted, in bytes (`EVIRT_XML_MAX_BYTES`). */
   xmlMaxBytes: number;
+  /** TCP listener `{hostname, port}` (`EVIRT_LISTEN`), or null when off. */
+  listen: { hostname: string; port: number } | null;
+  /** The tokens file for TCP (`EVIRT_TOKENS_FILE`), or null. */
+  tokensFile: string | null;
 }
 
 /** Where the configuration came from, for messages: one entry per field. */
@@ -108,6 +114,13 @@ export function loadConfig(
     ? DEFAULT_URI
     : validateUri("EVIRT_DEFAULT_URI", uriText);
   const xmlMaxBytes = parsePositiveInteger(env, "EVIRT_XML_MAX_BYTES", XML_MAX_BYTES_DEFAULT);
+  const listen = env.EVIRT_LISTEN ? parseListen(env.EVIRT_LISTEN) : null;
+  const tokensFile = env.EVIRT_TOKENS_FILE
+    ? checkDirectory("EVIRT_TOKENS_FILE", env.EVIRT_TOKENS_FILE)
+    : null;
+  if (listen !== null && tokensFile === null) {
+    throw new ConfigError("EVIRT_LISTEN", "needs EVIRT_TOKENS_FILE: TCP access requires tokens");
+  }
   return {
     config: {
       stateDir: state.path,
@@ -116,6 +129,8 @@ export function loadConfig(
       readOnlySocketPath,
       defaultUri,
       xmlMaxBytes,
+      listen,
+      tokensFile,
     },
     sources: {
       stateDir: state.source,
@@ -124,6 +139,8 @@ export function loadConfig(
       readOnlySocketPath: runtime.source,
       defaultUri: uriText ? "EVIRT_DEFAULT_URI" : "default",
       xmlMaxBytes: env.EVIRT_XML_MAX_BYTES ? "EVIRT_XML_MAX_BYTES" : "default",
+      listen: env.EVIRT_LISTEN ? "EVIRT_LISTEN" : "default",
+      tokensFile: env.EVIRT_TOKENS_FILE ? "EVIRT_TOKENS_FILE" : "default",
     },
   };
 }
@@ -181,6 +198,43 @@ export function validateUri(variable: string, text: string): string {
     variable,
     `has an unsupported URI '${text}' (expected test:///default, evirt:///system or http://host:port)`,
   );
+}
+
+function parseListen(text: string): { hostname: string; port: number } {
+  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(text);
+  const port = match === null ? NaN : Number(match[2]);
+  if (match === null || port > 65535) {
+    throw new ConfigError("EVIRT_LISTEN", `must be HOST:PORT, got '${text}'`);
+  }
+  return { hostname: match[1].replace(/^\[|\]$/g, ""), port };
+}
+
+/**
+ * Reads a tokens file: one `read-write TOKEN` or `read-only TOKEN` per line; `#` starts a comment.
+ *
+ * @throws {ConfigError} Naming `EVIRT_TOKENS_FILE` and the line, when a line is malformed.
+ */
+export function parseTokens(text: string): { role: "read-write" | "read-only"; token: string }[] {
+  const tokens: { role: "read-write" | "read-only"; token: string }[] = [];
+  text.split("\n").forEach((raw, index) => {
+    const line = raw.replace(/#.*/, "").trim();
+    if (line === "") return;
+    const [role, token, ...rest] = line.split(/\s+/);
+    if ((role !== "read-write" && role !== "read-only") || token === undefined || rest.length > 0) {
+      throw new ConfigError(
+        "EVIRT_TOKENS_FILE",
+        `line ${index + 1}: expected 'read-write TOKEN' or 'read-only TOKEN'`,
+      );
+    }
+    if (token.length < 16) {
+      throw new ConfigError(
+        "EVIRT_TOKENS_FILE",
+        `line ${index + 1}: a token needs 16 characters or more`,
+      );
+    }
+    tokens.push({ role, token });
+  });
+  return tokens;
 }
 
 function resolveStateDir(env: Record<string, string | undefined>): Source {

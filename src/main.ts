@@ -1,17 +1,19 @@
 /**
- * The evirt service entry point (`deno task start`).
+ * The evirt service entry point (`deno task start`): configuration → log → host → API.
  *
- * Until the API lands it reads and prints its configuration and exits 0, so the start command
- * already proves the configuration is valid.
+ * SIGTERM and SIGINT stop it cleanly: listeners close, event streams end, a snapshot is saved,
+ * and running VMs keep running.
  *
  * @module
  */
 
 import { ConfigError, loadProcessConfig } from "./config.ts";
+import { isVirtError } from "./model/errors.ts";
+import { startService } from "./service.ts";
 import { VERSION } from "./version.ts";
 
-/** Runs the service; returns the process exit code. */
-export function main(): number {
+/** Runs the service until a stop signal; returns the process exit code. */
+export async function main(): Promise<number> {
   let loaded;
   try {
     loaded = loadProcessConfig();
@@ -22,12 +24,31 @@ export function main(): number {
     }
     throw error;
   }
-  const { config, sources } = loaded;
-  console.log(`evirt ${VERSION}`);
-  for (const key of Object.keys(config) as (keyof typeof config)[]) {
-    console.log(`${key.padEnd(20)} ${String(config[key]).padEnd(40)} (${sources[key]})`);
+  const { config } = loaded;
+  const log = (message: string) => console.error(`evirt: ${message}`);
+  log(`evirt ${VERSION} starting; state ${config.stateDir}, runtime ${config.runtimeDir}`);
+  let service;
+  try {
+    service = await startService(config, { log });
+  } catch (error) {
+    log(`error: ${isVirtError(error) ? error.fullMessage : (error as Error).message}`);
+    return 1;
   }
+  const domains = service.host.list();
+  log(`ready: ${domains.length} domains, ${domains.filter((each) => each.active).length} active`);
+  const stopped = Promise.withResolvers<string>();
+  const onSignal = (signal: string) => () => stopped.resolve(signal);
+  const handlers: [Deno.Signal, () => void][] = [
+    ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGINT", onSignal("SIGINT")],
+  ];
+  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  const signal = await stopped.promise;
+  log(`${signal}: stopping (running VMs keep running)`);
+  for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+  await service.stop();
+  log("stopped");
   return 0;
 }
 
-if (import.meta.main) Deno.exit(main());
+if (import.meta.main) Deno.exit(await main());

@@ -29,6 +29,7 @@ export const ErrorCode = {
   OPERATION_TIMEOUT: 68,
   ARGUMENT_UNSUPPORTED: 74,
   OPERATION_ABORTED: 78,
+  NO_DOMAIN_METADATA: 80,
   OPERATION_UNSUPPORTED: 84,
   AGENT_UNRESPONSIVE: 86,
   RESOURCE_BUSY: 87,
@@ -96,15 +97,67 @@ export class VirtError extends Error {
     if (options.where !== undefined) this.where = options.where;
   }
 
-  /** The JSON form used by the API: `{code, name, message, where?}`. */
-  toJSON(): { code: number; name: string; message: string; where?: string } {
+  /** The message as libvirt prints it: the code's prefix, then the detail. */
+  get fullMessage(): string {
+    return libvirtMessage(this.code, this.message);
+  }
+
+  /** The JSON form used by the API: `{code, name, message, detail, where?}`. */
+  toJSON(): { code: number; name: string; message: string; detail: string; where?: string } {
     return {
       code: this.code,
       name: errorCodeName(this.code),
-      message: this.message,
+      message: this.fullMessage,
+      detail: this.message,
       ...(this.where === undefined ? {} : { where: this.where }),
     };
   }
+}
+
+/** libvirt's message templates per code (virErrorMsg); `%s` is the detail. */
+const MESSAGE_TEMPLATES: ReadonlyMap<number, string> = new Map([
+  [ErrorCode.INTERNAL_ERROR, "internal error: %s"],
+  [ErrorCode.NO_SUPPORT, "this function is not supported by the connection driver: %s"],
+  [ErrorCode.NO_CONNECT, "no connection driver available for %s"],
+  [ErrorCode.INVALID_ARG, "invalid argument: %s"],
+  [ErrorCode.OPERATION_FAILED, "operation failed: %s"],
+  [ErrorCode.XML_ERROR, "XML error: %s"],
+  [ErrorCode.DOM_EXIST, "domain exists already: %s"],
+  [ErrorCode.OPERATION_DENIED, "operation forbidden: %s"],
+  [ErrorCode.SYSTEM_ERROR, "%s"],
+  [ErrorCode.RPC, "RPC error: %s"],
+  [ErrorCode.NO_DOMAIN, "Domain not found: %s"],
+  [ErrorCode.NO_NETWORK, "Network not found: %s"],
+  [ErrorCode.AUTH_FAILED, "authentication failed: %s"],
+  [ErrorCode.NO_STORAGE_POOL, "Storage pool not found: %s"],
+  [ErrorCode.NO_STORAGE_VOL, "Storage volume not found: %s"],
+  [ErrorCode.OPERATION_INVALID, "Requested operation is not valid: %s"],
+  [ErrorCode.CONFIG_UNSUPPORTED, "unsupported configuration: %s"],
+  [ErrorCode.OPERATION_TIMEOUT, "Timed out during operation: %s"],
+  [ErrorCode.ARGUMENT_UNSUPPORTED, "argument unsupported: %s"],
+  [ErrorCode.OPERATION_ABORTED, "operation aborted: %s"],
+  [ErrorCode.NO_DOMAIN_METADATA, "metadata not found: %s"],
+  [ErrorCode.OPERATION_UNSUPPORTED, "Operation not supported: %s"],
+  [ErrorCode.AGENT_UNRESPONSIVE, "Guest agent is not responding: %s"],
+  [ErrorCode.RESOURCE_BUSY, "resource busy: %s"],
+  [ErrorCode.ACCESS_DENIED, "access denied: %s"],
+  [ErrorCode.XML_INVALID_SCHEMA, "XML document failed to validate against schema: %s"],
+  [ErrorCode.DEVICE_MISSING, "device not found: %s"],
+]);
+
+/**
+ * The message libvirt prints for an error: its code's prefix, then the detail.
+ *
+ * @example
+ * ```ts
+ * import { libvirtMessage } from "./errors.ts";
+ * console.log(libvirtMessage(55, "domain is not running"));
+ * // "Requested operation is not valid: domain is not running"
+ * ```
+ */
+export function libvirtMessage(code: number, detail: string): string {
+  const template = MESSAGE_TEMPLATES.get(code) ?? "%s";
+  return template.replace("%s", detail);
 }
 
 /**

@@ -60,7 +60,8 @@ Deno.test("VersionConflictError serialises with its libvirt code name", () => {
   assert.deepEqual(new VersionConflictError("s", 0, 1).toJSON(), {
     code: 9,
     name: "OPERATION_FAILED",
-    message: "version conflict on stream 's': expected version 0, found 1",
+    message: "operation failed: version conflict on stream 's': expected version 0, found 1",
+    detail: "version conflict on stream 's': expected version 0, found 1",
     where: "expectedVersion",
   });
 });

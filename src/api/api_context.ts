@@ -1,0 +1,78 @@
+/**
+ * What every API route handler can reach: the host, the log, limits, metrics, and the caller's
+ * role.
+ *
+ * @module
+ */
+
+import type { Host } from "../../actors/host.ts";
+import type { NodeInfo } from "../../actors/driver_protocol.ts";
+import type { EventStore } from "../log/event_store.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Handler, RouteContext } from "./router.ts";
+
+/** A caller's access: read-write is root-equivalent; read-only can list, read and subscribe. */
+export type Role = "read-write" | "read-only";
+
+/** Tunables of the event stream. */
+export interface EventStreamSettings {
+  /** Interval between SSE heartbeat comments, in ms. */
+  heartbeatMs: number;
+  /** Messages a subscriber may have unread; the log is read no faster than it reads them. */
+  subscriberBufferMax: number;
+  /** How long a subscriber with a full buffer may read nothing before it is dropped, in ms. */
+  subscriberStallMs: number;
+  /** Subscribers served at once; one more answers 503. */
+  subscribersMax: number;
+}
+
+/** The service pieces the routes use. */
+export interface ApiEnvironment {
+  host: Host;
+  store: EventStore;
+  metrics: Metrics;
+  /** Largest domain XML or JSON definition accepted, in bytes. */
+  xmlMaxBytes: number;
+  /** Largest other request body, in bytes. */
+  bodyMaxBytes: number;
+  /** How long a request may take before it is answered with code 68 (not event streams). */
+  requestTimeoutMs: number;
+  events: EventStreamSettings;
+  /** The host's name, for `hostname`. */
+  hostname(): string;
+  /** The host's hardware, for `nodeinfo`. */
+  nodeInfo(): NodeInfo;
+  /** Ends every event stream when aborted (service shutdown). */
+  shutdownSignal: AbortSignal;
+}
+
+/** What a handler receives besides the request. */
+export interface ApiRequestContext {
+  role: Role;
+  env: ApiEnvironment;
+}
+
+/** A route handler of the API. */
+export type ApiHandler = Handler<ApiRequestContext>;
+
+/** Per-route settings. */
+export interface RouteSettings {
+  /**
+   * The libvirt API this route performs when it changes something (e.g. `virDomainDestroy`):
+   * read-only callers are refused naming it, as libvirt does.
+   */
+  mutation?: string;
+  /** Streams without the request timeout (event streams). */
+  streaming?: boolean;
+}
+
+/** A route registration function for one resource file. */
+export type RouteAdder = (
+  method: string,
+  pattern: string,
+  settings: RouteSettings,
+  handler: ApiHandler,
+) => void;
+
+/** Re-exported for route files. */
+export type { RouteContext };

@@ -1,0 +1,94 @@
+/**
+ * The service's counters and their Prometheus text form (`GET /metrics`).
+ *
+ * Gauges that derive from state (domains by state, log positions, subscribers) are computed at
+ * scrape time; counters (operations, errors) are kept here. Label sets are bounded: operations
+ * and error codes come from fixed lists, never from user input.
+ *
+ * @module
+ */
+
+import type { Host } from "../../actors/host.ts";
+import type { EventStore } from "../log/event_store.ts";
+import { errorCodeName } from "../model/errors.ts";
+import { STATE_NAMES } from "../model/lifecycle.ts";
+
+/** The service's metrics. */
+export class Metrics {
+  readonly #operations = new Map<string, number>();
+  readonly #errors = new Map<number, number>();
+  #subscribers = 0;
+  #subscribersDropped = 0;
+  #requests = 0;
+
+  /** Counts one API operation and its outcome. */
+  operation(name: string, outcome: "ok" | "error"): void {
+    const key = `${name}\u0000${outcome}`;
+    this.#operations.set(key, (this.#operations.get(key) ?? 0) + 1);
+  }
+
+  /** Counts one error answered, by libvirt code. */
+  error(code: number): void {
+    this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
+  }
+
+  /** Counts one HTTP request. */
+  request(): void {
+    this.#requests++;
+  }
+
+  /** A subscriber joined (+1) or left (-1). */
+  subscriber(delta: 1 | -1): void {
+    this.#subscribers += delta;
+  }
+
+  /** A subscriber was dropped for being slow. */
+  subscriberDropped(): void {
+    this.#subscribersDropped++;
+  }
+
+  /** Subscribers connected now. */
+  get subscribers(): number {
+    return this.#subscribers;
+  }
+
+  /** The Prometheus text exposition (version 0.0.4). */
+  render(host: Host, store: EventStore): string {
+    const lines: string[] = [];
+    const family = (name: string, type: string, help: string) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    };
+    family("evirt_domains", "gauge", "Domains by libvirt state.");
+    const byState = new Map<number, number>();
+    for (const domain of host.list()) {
+      byState.set(domain.state, (byState.get(domain.state) ?? 0) + 1);
+    }
+    STATE_NAMES.forEach((name, state) => {
+      lines.push(`evirt_domains{state="${name}"} ${byState.get(state) ?? 0}`);
+    });
+    family("evirt_operations_total", "counter", "API operations by outcome.");
+    for (const [key, count] of [...this.#operations].sort()) {
+      const [operation, outcome] = key.split("\u0000");
+      lines.push(`evirt_operations_total{operation="${operation}",outcome="${outcome}"} ${count}`);
+    }
+    family("evirt_errors_total", "counter", "Errors answered, by libvirt error code.");
+    for (const [code, count] of [...this.#errors].sort((a, b) => a[0] - b[0])) {
+      lines.push(`evirt_errors_total{code="${code}",name="${errorCodeName(code)}"} ${count}`);
+    }
+    family("evirt_http_requests_total", "counter", "HTTP requests received.");
+    lines.push(`evirt_http_requests_total ${this.#requests}`);
+    family("evirt_log_head_position", "gauge", "Position of the last durable fact.");
+    lines.push(`evirt_log_head_position ${store.headPosition()}`);
+    family("evirt_log_oldest_position", "gauge", "Oldest position still readable.");
+    lines.push(`evirt_log_oldest_position ${store.oldestPosition()}`);
+    family("evirt_event_subscribers", "gauge", "Event stream subscribers connected.");
+    lines.push(`evirt_event_subscribers ${this.#subscribers}`);
+    family(
+      "evirt_event_subscribers_dropped_total",
+      "counter",
+      "Subscribers dropped for being slow.",
+    );
+    lines.push(`evirt_event_subscribers_dropped_total ${this.#subscribersDropped}`);
+    return lines.join("\n") + "\n";
+  }
+}

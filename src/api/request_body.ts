@@ -1,0 +1,124 @@
+/**
+ * Reading request bodies with a size limit, and turning them into domain definitions.
+ *
+ * @module
+ */
+
+import { applyDomainDefaults } from "../model/domain_defaults.ts";
+import { domainFromJson } from "../model/domain_json.ts";
+import type { DomainDefinition } from "../model/domain.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import { parseDomainXml, validateDomain } from "../xml/mod.ts";
+
+/**
+ * Reads the whole body as text, refusing more than `maxBytes` (code 8) without reading further.
+ *
+ * @example
+ * ```ts
+ * import { readBodyText } from "./request_body.ts";
+ * const text = await readBodyText(new Request("http://x/", { method: "POST", body: "hi" }), 10);
+ * console.log(text); // "hi"
+ * ```
+ */
+export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) {
+    throw tooLarge(maxBytes);
+  }
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new VirtError(ErrorCode.INVALID_ARG, "request body is not valid UTF-8", {
+      where: "body",
+    });
+  }
+}
+
+function tooLarge(maxBytes: number): VirtError {
+  return new VirtError(
+    ErrorCode.INVALID_ARG,
+    `request body is larger than the limit of ${maxBytes} bytes`,
+    { where: "body" },
+  );
+}
+
+/** Reads a JSON body (an object), refusing malformed JSON with code 8 and where it failed. */
+export async function readJsonObject(
+  request: Request,
+  maxBytes: number,
+): Promise<Record<string, unknown>> {
+  const text = await readBodyText(request, maxBytes);
+  if (text.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new VirtError(ErrorCode.INVALID_ARG, `malformed JSON body: ${(error as Error).message}`, {
+      where: "body",
+    });
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new VirtError(ErrorCode.INVALID_ARG, "JSON body must be an object", { where: "body" });
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The definition a define or create request carries: domain XML (`application/xml`, `text/xml`,
+ * or any body starting with `<`) or the JSON model (`application/json`). Defaults are applied
+ * and libvirt's define-time checks run; any problem throws before anything changes.
+ */
+export async function definitionFromRequest(
+  request: Request,
+  options: { maxBytes: number; live?: boolean },
+): Promise<DomainDefinition> {
+  const text = await readBodyText(request, options.maxBytes);
+  const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  let parsed: DomainDefinition;
+  if (type === "application/json" || (type === "" && text.trimStart().startsWith("{"))) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `malformed JSON body: ${(error as Error).message}`,
+        { where: "body" },
+      );
+    }
+    parsed = domainFromJson(value);
+  } else if (
+    type === "application/xml" || type === "text/xml" || text.trimStart().startsWith("<")
+  ) {
+    parsed = parseDomainXml(text, { maxBytes: options.maxBytes });
+  } else {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      `unsupported content type '${type}': send domain XML or the JSON model`,
+      { where: "content-type" },
+    );
+  }
+  const definition = applyDomainDefaults(parsed);
+  validateDomain(definition, { live: options.live ?? false });
+  return definition;
+}

@@ -1,0 +1,393 @@
+/**
+ * `/v1/domains`: list, define, create, look up, info, state, XML, JSON model, metadata,
+ * autostart, undefine, and lifecycle actions.
+ *
+ * @module
+ */
+
+import type { CommandOptions, Host, ListFilter } from "../../../actors/host.ts";
+import { DOMAIN_MODEL_VERSION } from "../../model/domain.ts";
+import { ErrorCode, VirtError } from "../../model/errors.ts";
+import { formatDomainXml } from "../../xml/mod.ts";
+import { readXml } from "../../xml/xml_reader.ts";
+import { writeXml } from "../../xml/xml_writer.ts";
+import { elementNamespace } from "../../../actors/domain_machine.ts";
+import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
+import { jsonResponse } from "../http_errors.ts";
+import { definitionFromRequest, readJsonObject } from "../request_body.ts";
+import { infoView, stateView, summaryView } from "../views.ts";
+
+type Context = RouteContext & ApiRequestContext;
+
+const LIST_FILTERS: (keyof ListFilter)[] = [
+  "active",
+  "inactive",
+  "persistent",
+  "transient",
+  "running",
+  "paused",
+  "shutoff",
+  "other",
+  "autostart",
+  "noAutostart",
+];
+
+/** Longest `?wait=` accepted, in seconds. */
+const WAIT_MAX_SECONDS = 3600;
+/** Longest queue wait a caller may ask for, in ms. */
+const QUEUE_TIMEOUT_MAX_MS = 600_000;
+
+const ACTIONS: Record<string, string> = {
+  start: "virDomainCreate",
+  shutdown: "virDomainShutdown",
+  destroy: "virDomainDestroy",
+  reboot: "virDomainReboot",
+  reset: "virDomainReset",
+  suspend: "virDomainSuspend",
+  resume: "virDomainResume",
+};
+
+/** Registers the domain routes. */
+export function domainRoutes(add: RouteAdder): void {
+  add("GET", "/v1/domains", {}, (_request, context) => listDomains(context));
+  add("POST", "/v1/domains", { mutation: "virDomainDefineXML" }, defineDomain);
+  add("POST", "/v1/domains/create", { mutation: "virDomainCreateXML" }, createDomain);
+  add("GET", "/v1/domains/:ref", {}, (_request, context) => domainInfo(context));
+  add(
+    "DELETE",
+    "/v1/domains/:ref",
+    { mutation: "virDomainUndefine" },
+    async (_request, context) => {
+      const { host } = context.env;
+      const summary = host.lookup(context.params.ref);
+      await host.undefine(summary.uuid, commandOptions(context));
+      return new Response(null, { status: 204 });
+    },
+  );
+  add("GET", "/v1/domains/:ref/state", {}, (_request, context) => {
+    return jsonResponse(stateView(context.env.host.lookup(context.params.ref)));
+  });
+  add("GET", "/v1/domains/:ref/xml", {}, (_request, context) => domainXml(context));
+  add("GET", "/v1/domains/:ref/definition", {}, (_request, context) => domainJson(context));
+  add("GET", "/v1/domains/:ref/metadata", {}, (_request, context) => getMetadata(context));
+  add("PUT", "/v1/domains/:ref/metadata", { mutation: "virDomainSetMetadata" }, setMetadata);
+  add("PUT", "/v1/domains/:ref/autostart", { mutation: "virDomainSetAutostart" }, setAutostart);
+  for (const [action, api] of Object.entries(ACTIONS)) {
+    add(
+      "POST",
+      `/v1/domains/:ref/actions/${action}`,
+      { mutation: api },
+      (_request, context) => runAction(action, context),
+    );
+  }
+}
+
+function listDomains(context: Context): Response {
+  const filter: ListFilter = {};
+  for (const name of LIST_FILTERS) {
+    const value = booleanParam(context.url, snakeCase(name));
+    if (value !== undefined) filter[name] = value;
+  }
+  const domains = context.env.host.list(filter).map(summaryView);
+  return jsonResponse({ domains });
+}
+
+async function defineDomain(request: Request, context: Context): Promise<Response> {
+  const { host } = context.env;
+  const definition = await definitionFromRequest(request, { maxBytes: context.env.xmlMaxBytes });
+  const { uuid, detail } = await host.define(definition, commandOptions(context));
+  return jsonResponse({ uuid, name: definition.name, detail }, 201);
+}
+
+async function createDomain(request: Request, context: Context): Promise<Response> {
+  const { host } = context.env;
+  const paused = booleanParam(context.url, "paused") ?? false;
+  const definition = await definitionFromRequest(request, {
+    maxBytes: context.env.xmlMaxBytes,
+  });
+  const { uuid } = await host.create(definition, { ...commandOptions(context), paused });
+  return jsonResponse(summaryView(host.lookup(uuid)), 201);
+}
+
+function domainInfo(context: Context): Response {
+  const { host } = context.env;
+  const info = host.info(context.params.ref);
+  const domain = host.context(info.uuid);
+  const definition = domain.live ?? domain.definition!;
+  return jsonResponse(infoView(info, {
+    osType: definition.os.type ?? "hvm",
+    title: definition.title,
+    description: definition.description,
+  }));
+}
+
+function domainXml(context: Context): Response {
+  const { host } = context.env;
+  const summary = host.lookup(context.params.ref);
+  const domain = host.context(summary.uuid);
+  const inactive = booleanParam(context.url, "inactive") ?? false;
+  const secure = booleanParam(context.url, "secure") ?? false;
+  const useLive = !inactive && domain.live !== null;
+  const definition = useLive ? domain.live! : (domain.definition ?? domain.live!);
+  const xml = formatDomainXml(definition, {
+    inactive: !useLive,
+    secure,
+    ...(useLive && domain.id !== null ? { id: domain.id } : {}),
+  });
+  return new Response(xml, { headers: { "content-type": "application/xml" } });
+}
+
+function domainJson(context: Context): Response {
+  const { host } = context.env;
+  const summary = host.lookup(context.params.ref);
+  const domain = host.context(summary.uuid);
+  const inactive = booleanParam(context.url, "inactive") ?? false;
+  const definition = !inactive && domain.live !== null
+    ? domain.live
+    : (domain.definition ?? domain.live);
+  return jsonResponse({ modelVersion: DOMAIN_MODEL_VERSION, definition });
+}
+
+function getMetadata(context: Context): Response {
+  const { host } = context.env;
+  const summary = host.lookup(context.params.ref);
+  const domain = host.context(summary.uuid);
+  const type = context.url.searchParams.get("type") ?? "";
+  const config = booleanParam(context.url, "config") ?? booleanParam(context.url, "inactive") ??
+    false;
+  const definition = !config && domain.live !== null ? domain.live : domain.definition;
+  const missing = () =>
+    new VirtError(ErrorCode.NO_DOMAIN_METADATA, "Requested metadata element is not present");
+  if (definition === null) throw missing();
+  if (type === "title" || type === "description") {
+    const value = definition[type];
+    if (value === undefined) throw missing();
+    return jsonResponse({ type, value });
+  }
+  if (type === "element") {
+    const uri = context.url.searchParams.get("uri");
+    if (uri === null || uri === "") {
+      throw new VirtError(ErrorCode.INVALID_ARG, "metadata element needs a namespace uri", {
+        where: "uri",
+      });
+    }
+    const element = (definition.metadata ?? []).find((entry) => elementNamespace(entry) === uri);
+    if (element === undefined) throw missing();
+    return jsonResponse({ type, uri, value: writeXml(element) });
+  }
+  throw new VirtError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, { where: "type" });
+}
+
+async function setMetadata(request: Request, context: Context): Promise<Response> {
+  const { host } = context.env;
+  const body = await readJsonObject(request, context.env.xmlMaxBytes);
+  const summary = host.lookup(context.params.ref);
+  const scope = {
+    live: optionalBoolean(body, "live"),
+    config: optionalBoolean(body, "config"),
+  };
+  const type = body.type;
+  if (type === "title" || type === "description") {
+    const value = body.value;
+    if (value !== null && typeof value !== "string") {
+      throw new VirtError(ErrorCode.INVALID_ARG, `${type} must be a string or null`, {
+        where: "value",
+      });
+    }
+    if (type === "title" && typeof value === "string" && value.includes("\n")) {
+      throw new VirtError(ErrorCode.INVALID_ARG, "title can't contain newlines", {
+        where: "value",
+      });
+    }
+    await host.setMetadata(
+      summary.uuid,
+      { kind: type, value: value === "" ? null : value },
+      scope,
+      commandOptions(context),
+    );
+  } else if (type === "element") {
+    const change = elementChange(body);
+    await host.setMetadata(summary.uuid, change, scope, commandOptions(context));
+  } else {
+    throw new VirtError(ErrorCode.INVALID_ARG, `unknown metadata type '${String(type)}'`, {
+      where: "type",
+    });
+  }
+  return new Response(null, { status: 204 });
+}
+
+/** A metadata element to set: `xml` put in namespace `uri` under prefix `key`. */
+function elementChange(body: Record<string, unknown>) {
+  const uri = body.uri;
+  if (typeof uri !== "string" || uri === "") {
+    throw new VirtError(ErrorCode.INVALID_ARG, "metadata element needs a namespace uri", {
+      where: "uri",
+    });
+  }
+  const xml = body.value;
+  if (xml === null || xml === undefined || xml === "") {
+    return { kind: "element" as const, nsuri: uri, element: null };
+  }
+  const key = body.key;
+  if (typeof key !== "string" || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
+    throw new VirtError(ErrorCode.INVALID_ARG, "metadata element needs a valid namespace key", {
+      where: "key",
+    });
+  }
+  if (typeof xml !== "string") {
+    throw new VirtError(ErrorCode.INVALID_ARG, "metadata value must be XML text", {
+      where: "value",
+    });
+  }
+  const parsed = readXml(xml);
+  const local = parsed.name.includes(":") ? parsed.name.split(":")[1] : parsed.name;
+  const attributes: Record<string, string> = { [`xmlns:${key}`]: uri };
+  for (const [name, value] of Object.entries(parsed.attributes ?? {})) {
+    if (name === "xmlns" || name.startsWith("xmlns:")) continue;
+    attributes[name] = value;
+  }
+  const element = { ...parsed, name: `${key}:${local}`, attributes };
+  return { kind: "element" as const, nsuri: uri, key, element };
+}
+
+async function setAutostart(request: Request, context: Context): Promise<Response> {
+  const { host } = context.env;
+  const body = await readJsonObject(request, context.env.bodyMaxBytes);
+  if (typeof body.autostart !== "boolean") {
+    throw new VirtError(ErrorCode.INVALID_ARG, "autostart must be true or false", {
+      where: "autostart",
+    });
+  }
+  const summary = host.lookup(context.params.ref);
+  await host.setAutostart(summary.uuid, body.autostart, commandOptions(context));
+  return jsonResponse(summaryView(host.lookup(summary.uuid)));
+}
+
+async function runAction(action: string, context: Context): Promise<Response> {
+  const { host } = context.env;
+  const { url } = context;
+  const summary = host.lookup(context.params.ref);
+  const options = commandOptions(context);
+  const waitSeconds = numberParam(url, "wait", 0, WAIT_MAX_SECONDS);
+  switch (action) {
+    case "start":
+      await host.start(summary.uuid, { ...options, paused: booleanParam(url, "paused") ?? false });
+      break;
+    case "shutdown": {
+      const timeoutSeconds = numberParam(url, "timeout", 0, WAIT_MAX_SECONDS);
+      await host.shutdown(summary.uuid, {
+        ...options,
+        ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
+      });
+      if (waitSeconds !== undefined) await waitInactive(host, summary.uuid, waitSeconds);
+      break;
+    }
+    case "destroy":
+      await host.destroy(summary.uuid, {
+        ...options,
+        graceful: booleanParam(url, "graceful") ?? false,
+      });
+      break;
+    case "reboot": {
+      const rebooted = waitSeconds === undefined
+        ? undefined
+        : waitForFact(host, summary.uuid, "domain.rebooted", waitSeconds);
+      await host.reboot(summary.uuid, options);
+      await rebooted;
+      break;
+    }
+    case "reset":
+      await host.reset(summary.uuid, options);
+      break;
+    case "suspend":
+      await host.suspend(summary.uuid, options);
+      break;
+    case "resume":
+      await host.resume(summary.uuid, options);
+      break;
+  }
+  const after = host.list().find((domain) => domain.uuid === summary.uuid);
+  return jsonResponse(
+    after === undefined
+      ? { uuid: summary.uuid, name: summary.name, exists: false }
+      : { ...summaryView(after), exists: true },
+  );
+}
+
+async function waitInactive(host: Host, uuid: string, seconds: number): Promise<void> {
+  try {
+    await host.waitFor(uuid, (summary) => !summary.active, seconds * 1000);
+  } catch (error) {
+    throw new VirtError(
+      ErrorCode.OPERATION_TIMEOUT,
+      `the guest did not shut down within ${seconds} s (the request reached it)`,
+      { cause: error },
+    );
+  }
+}
+
+function waitForFact(host: Host, uuid: string, type: string, seconds: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = host.onApplied((changed, applied) => {
+      if (changed !== uuid) return;
+      if (applied.some(({ fact }) => fact.type === type || fact.type === "domain.stopped")) {
+        clearTimeout(timer);
+        stop();
+        resolve();
+      }
+    });
+    const timer = setTimeout(() => {
+      stop();
+      reject(
+        new VirtError(
+          ErrorCode.OPERATION_TIMEOUT,
+          `the guest did not reboot within ${seconds} s (the request reached it)`,
+        ),
+      );
+    }, seconds * 1000);
+  });
+}
+
+function commandOptions(context: Context): CommandOptions {
+  const queueTimeoutMs = numberParam(context.url, "queue_timeout_ms", 0, QUEUE_TIMEOUT_MAX_MS);
+  return queueTimeoutMs === undefined ? {} : { queueTimeoutMs };
+}
+
+/** A boolean query parameter: `true`/`1`/`` (present) or `false`/`0`; undefined when absent. */
+export function booleanParam(url: URL, name: string): boolean | undefined {
+  const value = url.searchParams.get(name);
+  if (value === null) return undefined;
+  if (value === "" || value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw new VirtError(ErrorCode.INVALID_ARG, `${name} must be true or false, got '${value}'`, {
+    where: name,
+  });
+}
+
+/** A numeric query parameter within bounds; undefined when absent. */
+export function numberParam(url: URL, name: string, min: number, max: number): number | undefined {
+  const value = url.searchParams.get(name);
+  if (value === null) return undefined;
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number) || number < min || number > max) {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      `${name} must be a number from ${min} to ${max}, got '${value}'`,
+      { where: name },
+    );
+  }
+  return number;
+}
+
+function optionalBoolean(body: Record<string, unknown>, name: string): boolean | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "boolean") {
+    throw new VirtError(ErrorCode.INVALID_ARG, `${name} must be true or false`, { where: name });
+  }
+  return value;
+}
+
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}

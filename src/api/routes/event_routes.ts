@@ -1,0 +1,107 @@
+/**
+ * `/v1/events`: the resumable event stream (SSE for a plain GET, WebSocket on upgrade).
+ *
+ * @module
+ */
+
+import { normalizeUuid } from "../../../actors/host.ts";
+import { ErrorCode, VirtError } from "../../model/errors.ts";
+import { EVENT_IDS } from "../../model/lifecycle.ts";
+import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
+import { type EventFilter, serveWebSocket, sseStream } from "../event_stream.ts";
+
+type Context = RouteContext & ApiRequestContext;
+
+/** Registers the event stream route. */
+export function eventRoutes(add: RouteAdder): void {
+  add("GET", "/v1/events", { streaming: true }, (request, context) => events(request, context));
+}
+
+function events(request: Request, context: Context): Response {
+  const { env } = context;
+  const afterPosition = resumePosition(request, context.url, env.store.headPosition());
+  const filter = eventFilter(context);
+  const oldest = env.store.oldestPosition();
+  if (afterPosition < oldest - 1) return goneResponse(afterPosition, oldest);
+  if (afterPosition > env.store.headPosition()) {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      `position ${afterPosition} is beyond the head of the log (${env.store.headPosition()})`,
+      { where: "since" },
+    );
+  }
+  if ((request.headers.get("upgrade") ?? "").toLowerCase() === "websocket") {
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    serveWebSocket(env, socket, afterPosition, filter);
+    return response;
+  }
+  return new Response(sseStream(env, afterPosition, filter), {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      "x-accel-buffering": "no",
+    },
+  });
+}
+
+function goneResponse(afterPosition: number, oldest: number): Response {
+  const error = new VirtError(
+    ErrorCode.INVALID_ARG,
+    `position ${afterPosition} is older than the oldest retained position ${oldest}: ` +
+      "list the domains again, then follow from the head",
+    { where: "since" },
+  );
+  return new Response(JSON.stringify({ error: error.toJSON(), oldestPosition: oldest }) + "\n", {
+    status: 410,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** `since` wins over `Last-Event-ID`; without either the stream starts at the head (live only). */
+function resumePosition(request: Request, url: URL, head: number): number {
+  const since = url.searchParams.get("since");
+  const lastEventId = request.headers.get("last-event-id");
+  const [text, where] = since !== null
+    ? [since, "since"]
+    : lastEventId !== null
+    ? [lastEventId.trim(), "Last-Event-ID"]
+    : [undefined, ""];
+  if (text === undefined) return head;
+  if (!/^[0-9]{1,15}$/.test(text)) {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      `${where} must be a log position (a non-negative integer), got '${text}'`,
+      { where },
+    );
+  }
+  return Number(text);
+}
+
+function eventFilter(context: Context): EventFilter {
+  const { searchParams } = context.url;
+  const filter: EventFilter = {};
+  const domains = searchParams.getAll("domain");
+  if (domains.length > 0) {
+    const uuids = new Set<string>();
+    for (const reference of domains) {
+      const uuid = normalizeUuid(reference) ??
+        context.env.host.lookup(reference).uuid;
+      uuids.add(uuid);
+    }
+    filter.uuids = uuids;
+  }
+  const names = searchParams.getAll("event");
+  if (names.length > 0) {
+    for (const name of names) {
+      if (!EVENT_IDS.includes(name)) {
+        throw new VirtError(
+          ErrorCode.INVALID_ARG,
+          `unknown event type '${name}' (known: ${EVENT_IDS.join(", ")})`,
+          { where: "event" },
+        );
+      }
+    }
+    filter.events = new Set(names);
+  }
+  return filter;
+}

@@ -1,0 +1,41 @@
+/**
+ * Service-wide routes: version, host facts, the OpenAPI document and Prometheus metrics.
+ *
+ * @module
+ */
+
+import { VERSION } from "../../version.ts";
+import type { RouteAdder } from "../api_context.ts";
+import { jsonResponse } from "../http_errors.ts";
+import { OPENAPI_DOCUMENT } from "../openapi.ts";
+import type { HostView, VersionView } from "../views.ts";
+
+/** Registers the system routes. */
+export function systemRoutes(add: RouteAdder): void {
+  add("GET", "/v1/version", {}, (_request, { env }) => {
+    const view: VersionView = {
+      evirt: VERSION,
+      api: "v1",
+      hypervisors: env.host.drivers.map((driver) => ({
+        driver: driver.name,
+        version: driver.hypervisorVersion,
+        domainTypes: [...driver.domainTypes],
+      })),
+    };
+    return jsonResponse(view);
+  });
+  add("GET", "/v1/host", {}, (_request, { env }) => {
+    const view: HostView = { hostname: env.hostname(), node: env.nodeInfo() };
+    return jsonResponse(view);
+  });
+  add("GET", "/v1/openapi.json", {}, () => jsonResponse(OPENAPI_DOCUMENT));
+  add(
+    "GET",
+    "/metrics",
+    {},
+    (_request, { env }) =>
+      new Response(env.metrics.render(env.host, env.store), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      }),
+  );
+}

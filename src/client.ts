@@ -1,0 +1,478 @@
+/**
+ * The typed evirt client, used by the CLI and by event subscribers.
+ *
+ * One client, pluggable transports: a unix socket (`evirt:///system`), TCP with a bearer token
+ * (`http://host:port`), or an in-process API (`test:///default`). Errors come back as
+ * {@linkcode VirtError}s with libvirt's codes. {@linkcode EvirtClient.events} follows the event
+ * stream, reconnecting with backoff and resuming from the last position it delivered, so a
+ * subscriber sees each event once, in order, across disconnects.
+ *
+ * @module
+ */
+
+import type { DomainDefinition } from "./model/domain.ts";
+import { ErrorCode, type ErrorCodeValue, VirtError } from "./model/errors.ts";
+import type {
+  DefineView,
+  DomainInfoView,
+  DomainSummaryView,
+  EventMessage,
+  HostView,
+  StateView,
+  VersionView,
+} from "./api/views.ts";
+
+/** Sends one request and returns the response (any transport). */
+export type Transport = (request: Request) => Promise<Response>;
+
+/** What a domain action answers: the domain after it, or `exists: false` when it vanished. */
+export type ActionResult = (DomainSummaryView & { exists: true }) | {
+  uuid: string;
+  name: string;
+  exists: false;
+};
+
+/** libvirt's list filters, as query flags. */
+export interface ListDomainsFilter {
+  active?: boolean;
+  inactive?: boolean;
+  persistent?: boolean;
+  transient?: boolean;
+  running?: boolean;
+  paused?: boolean;
+  shutoff?: boolean;
+  other?: boolean;
+  autostart?: boolean;
+  noAutostart?: boolean;
+}
+
+/** Options of {@linkcode EvirtClient.events}. */
+export interface FollowOptions {
+  /** Deliver events strictly after this position; undefined starts at the head (live only). */
+  since?: number;
+  /** Only these domains (names or uuids). */
+  domains?: string[];
+  /** Only these event names (`lifecycle`, `reboot`, …). */
+  events?: string[];
+  /** Ends the iteration. */
+  signal?: AbortSignal;
+  /** Reconnect after a disconnect or a drop (default true). */
+  reconnect?: boolean;
+  /** Told of each reconnect attempt, e.g. to show progress. */
+  onReconnect?: (attempt: number, delayMs: number, reason: string) => void;
+}
+
+/** First delay before reconnecting to the event stream, doubled on each failure. */
+const RECONNECT_DELAY_MS_MIN = 100;
+/** Longest delay between reconnect attempts. */
+const RECONNECT_DELAY_MS_MAX = 5000;
+/** Largest SSE message accepted, in bytes. */
+const SSE_MESSAGE_MAX_BYTES = 1024 * 1024;
+
+/** The stream's position was pruned: list again, then follow from the head. */
+export class StreamGoneError extends VirtError {
+  /** The oldest position still retained. */
+  readonly oldestPosition: number;
+
+  constructor(message: string, oldestPosition: number) {
+    super(ErrorCode.INVALID_ARG, message, { where: "since" });
+    this.name = "StreamGoneError";
+    this.oldestPosition = oldestPosition;
+  }
+}
+
+/**
+ * A client of the evirt API.
+ *
+ * @example Listing domains over the local socket
+ * ```ts ignore
+ * import { EvirtClient, unixTransport } from "./client.ts";
+ * const client = new EvirtClient(unixTransport("/run/evirt/evirt.sock"));
+ * console.log(await client.listDomains({ active: true }));
+ * ```
+ */
+export class EvirtClient {
+  readonly #transport: Transport;
+  readonly #base: string;
+
+  /**
+   * @param transport How requests travel.
+   * @param base The base URL requests are built on (the host part matters only for TCP).
+   */
+  constructor(transport: Transport, base = "http://evirt") {
+    this.#transport = transport;
+    this.#base = base.replace(/\/+$/, "");
+  }
+
+  /** Service and hypervisor versions. */
+  version(): Promise<VersionView> {
+    return this.#json("GET", "/v1/version");
+  }
+
+  /** Hostname and node information. */
+  host(): Promise<HostView> {
+    return this.#json("GET", "/v1/host");
+  }
+
+  /** Domains matching libvirt's list filters. */
+  async listDomains(filter: ListDomainsFilter = {}): Promise<DomainSummaryView[]> {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(filter)) {
+      if (value) query.set(name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), "true");
+    }
+    const body = await this.#json<{ domains: DomainSummaryView[] }>("GET", `/v1/domains?${query}`);
+    return body.domains;
+  }
+
+  /** `dominfo`: a domain by name, uuid or id. */
+  info(reference: string): Promise<DomainInfoView> {
+    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}`);
+  }
+
+  /** State and reason. */
+  state(reference: string): Promise<StateView> {
+    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/state`);
+  }
+
+  /** Defines a domain from XML text or the JSON model. */
+  define(document: { xml: string } | { definition: DomainDefinition }): Promise<DefineView> {
+    return this.#json("POST", "/v1/domains", documentBody(document));
+  }
+
+  /** Creates and starts a transient domain. */
+  create(
+    document: { xml: string } | { definition: DomainDefinition },
+    options: { paused?: boolean } = {},
+  ): Promise<DomainSummaryView> {
+    const query = options.paused ? "?paused=true" : "";
+    return this.#json("POST", `/v1/domains/create${query}`, documentBody(document));
+  }
+
+  /** Undefines a domain. */
+  async undefine(reference: string): Promise<void> {
+    await this.#request("DELETE", `/v1/domains/${encodeURIComponent(reference)}`);
+  }
+
+  /** Runs a lifecycle action (`start`, `shutdown`, `destroy`, `reboot`, `reset`, `suspend`, `resume`). */
+  action(
+    reference: string,
+    action: "start" | "shutdown" | "destroy" | "reboot" | "reset" | "suspend" | "resume",
+    options: {
+      paused?: boolean;
+      graceful?: boolean;
+      waitSeconds?: number;
+      timeoutSeconds?: number;
+      queueTimeoutMs?: number;
+    } = {},
+  ): Promise<ActionResult> {
+    const query = new URLSearchParams();
+    if (options.paused) query.set("paused", "true");
+    if (options.graceful) query.set("graceful", "true");
+    if (options.waitSeconds !== undefined) query.set("wait", String(options.waitSeconds));
+    if (options.timeoutSeconds !== undefined) query.set("timeout", String(options.timeoutSeconds));
+    if (options.queueTimeoutMs !== undefined) {
+      query.set("queue_timeout_ms", String(options.queueTimeoutMs));
+    }
+    const suffix = query.size > 0 ? `?${query}` : "";
+    return this.#json(
+      "POST",
+      `/v1/domains/${encodeURIComponent(reference)}/actions/${action}${suffix}`,
+    );
+  }
+
+  /** Switches autostart. */
+  setAutostart(reference: string, autostart: boolean): Promise<DomainSummaryView> {
+    return this.#json(
+      "PUT",
+      `/v1/domains/${encodeURIComponent(reference)}/autostart`,
+      jsonBody({ autostart }),
+    );
+  }
+
+  /** The domain XML (live unless `inactive`). */
+  async xml(
+    reference: string,
+    options: { inactive?: boolean; secure?: boolean } = {},
+  ): Promise<string> {
+    const query = new URLSearchParams();
+    if (options.inactive) query.set("inactive", "true");
+    if (options.secure) query.set("secure", "true");
+    const response = await this.#request(
+      "GET",
+      `/v1/domains/${encodeURIComponent(reference)}/xml?${query}`,
+    );
+    return await response.text();
+  }
+
+  /** The definition as the JSON model. */
+  definition(
+    reference: string,
+    options: { inactive?: boolean } = {},
+  ): Promise<{ modelVersion: number; definition: DomainDefinition }> {
+    const query = options.inactive ? "?inactive=true" : "";
+    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/definition${query}`);
+  }
+
+  /** The title, description, or a namespace's metadata element (as XML). */
+  async getMetadata(
+    reference: string,
+    options: { type: "title" | "description" | "element"; uri?: string; config?: boolean },
+  ): Promise<string> {
+    const query = new URLSearchParams({ type: options.type });
+    if (options.uri !== undefined) query.set("uri", options.uri);
+    if (options.config) query.set("config", "true");
+    const body = await this.#json<{ value: string }>(
+      "GET",
+      `/v1/domains/${encodeURIComponent(reference)}/metadata?${query}`,
+    );
+    return body.value;
+  }
+
+  /** Sets (or with `value: null`, removes) the title, description or a metadata element. */
+  async setMetadata(
+    reference: string,
+    change: {
+      type: "title" | "description" | "element";
+      value: string | null;
+      uri?: string;
+      key?: string;
+      live?: boolean;
+      config?: boolean;
+    },
+  ): Promise<void> {
+    await this.#request(
+      "PUT",
+      `/v1/domains/${encodeURIComponent(reference)}/metadata`,
+      jsonBody(change),
+    );
+  }
+
+  /** The Prometheus metrics text. */
+  async metrics(): Promise<string> {
+    return await (await this.#request("GET", "/metrics")).text();
+  }
+
+  /**
+   * Follows the event stream. Each event is delivered once, in order: after a disconnect or a
+   * drop for slowness, the client reconnects with backoff and resumes after the last position it
+   * delivered. A pruned position ends the iteration with {@linkcode StreamGoneError}.
+   */
+  async *events(options: FollowOptions = {}): AsyncGenerator<EventMessage> {
+    let since = options.since;
+    let attempt = 0;
+    const reconnect = options.reconnect ?? true;
+    while (!options.signal?.aborted) {
+      let reason: string;
+      try {
+        for await (const item of this.#eventStream(since, options)) {
+          attempt = 0;
+          if (item.kind === "event") {
+            since = item.message.position;
+            yield item.message;
+          } else if (item.kind === "dropped") {
+            since = item.resumeAfter;
+          }
+        }
+        reason = "the stream ended";
+      } catch (error) {
+        if (options.signal?.aborted) return;
+        if (error instanceof StreamGoneError || !reconnect) throw error;
+        if (error instanceof VirtError && error.code !== ErrorCode.RPC) throw error;
+        reason = (error as Error).message;
+      }
+      if (!reconnect || options.signal?.aborted) return;
+      attempt++;
+      const delayMs = Math.min(RECONNECT_DELAY_MS_MAX, RECONNECT_DELAY_MS_MIN * 2 ** (attempt - 1));
+      options.onReconnect?.(attempt, delayMs, reason);
+      await sleep(delayMs, options.signal);
+    }
+  }
+
+  async *#eventStream(
+    since: number | undefined,
+    options: FollowOptions,
+  ): AsyncGenerator<
+    { kind: "event"; message: EventMessage } | { kind: "dropped"; resumeAfter: number }
+  > {
+    const query = new URLSearchParams();
+    if (since !== undefined) query.set("since", String(since));
+    for (const domain of options.domains ?? []) query.append("domain", domain);
+    for (const event of options.events ?? []) query.append("event", event);
+    let response: Response;
+    try {
+      response = await this.#transport(
+        new Request(`${this.#base}/v1/events?${query}`, {
+          headers: { accept: "text/event-stream" },
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        }),
+      );
+    } catch (error) {
+      throw new VirtError(
+        ErrorCode.RPC,
+        `cannot reach the event stream: ${(error as Error).message}`,
+      );
+    }
+    if (response.status === 410) {
+      const body = await response.json().catch(() => ({}));
+      throw new StreamGoneError(
+        body?.error?.detail ?? "position pruned",
+        body?.oldestPosition ?? 0,
+      );
+    }
+    if (!response.ok) throw await errorOf(response);
+    if (response.body === null) return;
+    try {
+      for await (const message of parseSse(response.body)) {
+        if (message.event === "dropped") {
+          const notice = JSON.parse(message.data) as { resumeAfter: number };
+          yield { kind: "dropped", resumeAfter: notice.resumeAfter };
+          return;
+        }
+        if (message.data === "") continue;
+        yield { kind: "event", message: JSON.parse(message.data) as EventMessage };
+      }
+    } catch (error) {
+      if (options.signal?.aborted) return;
+      if (error instanceof VirtError) throw error;
+      throw new VirtError(ErrorCode.RPC, `event stream broke: ${(error as Error).message}`);
+    }
+  }
+
+  async #json<T>(
+    method: string,
+    path: string,
+    body?: { body: BodyInit; type: string },
+  ): Promise<T> {
+    const response = await this.#request(method, path, body);
+    return await response.json() as T;
+  }
+
+  async #request(
+    method: string,
+    path: string,
+    body?: { body: BodyInit; type: string },
+  ): Promise<Response> {
+    let response: Response;
+    try {
+      response = await this.#transport(
+        new Request(`${this.#base}${path}`, {
+          method,
+          ...(body === undefined
+            ? {}
+            : { body: body.body, headers: { "content-type": body.type } }),
+        }),
+      );
+    } catch (error) {
+      throw new VirtError(
+        ErrorCode.NO_CONNECT,
+        `cannot reach the evirt service: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    if (!response.ok) throw await errorOf(response);
+    return response;
+  }
+}
+
+function documentBody(
+  document: { xml: string } | { definition: DomainDefinition },
+): { body: string; type: string } {
+  return "xml" in document
+    ? { body: document.xml, type: "application/xml" }
+    : { body: JSON.stringify(document.definition), type: "application/json" };
+}
+
+function jsonBody(value: unknown): { body: string; type: string } {
+  return { body: JSON.stringify(value), type: "application/json" };
+}
+
+async function errorOf(response: Response): Promise<VirtError> {
+  const text = await response.text().catch(() => "");
+  try {
+    const { error } = JSON.parse(text) as {
+      error: { code: number; detail?: string; message: string; where?: string };
+    };
+    return new VirtError(
+      error.code as ErrorCodeValue,
+      error.detail ?? error.message,
+      error.where === undefined ? {} : { where: error.where },
+    );
+  } catch {
+    return new VirtError(
+      ErrorCode.RPC,
+      `unexpected answer ${response.status} from the service: ${text.slice(0, 200)}`,
+    );
+  }
+}
+
+/** One parsed SSE message. */
+export interface SseMessage {
+  event: string;
+  data: string;
+  id?: string;
+}
+
+/**
+ * Parses a Server-Sent Events byte stream into messages (comments skipped), bounding each
+ * message's size.
+ */
+export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let event = "message";
+  let data: string[] = [];
+  let id: string | undefined;
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    if (buffer.length > SSE_MESSAGE_MAX_BYTES) {
+      throw new VirtError(ErrorCode.RPC, "event stream message too large");
+    }
+    let newline: number;
+    while ((newline = buffer.indexOf("\n")) !== -1) {
+      const line = buffer.slice(0, newline).replace(/\r$/, "");
+      buffer = buffer.slice(newline + 1);
+      if (line === "") {
+        if (data.length > 0 || event !== "message") {
+          yield { event, data: data.join("\n"), ...(id === undefined ? {} : { id }) };
+        }
+        event = "message";
+        data = [];
+        id = undefined;
+        continue;
+      }
+      if (line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const field = colon === -1 ? line : line.slice(0, colon);
+      const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "data") data.push(value);
+      else if (field === "event") event = value;
+      else if (field === "id") id = value;
+    }
+  }
+}
+
+function sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, delayMs);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** A transport over a unix socket (`evirt:///system`). */
+export function unixTransport(path: string): Transport {
+  const client = Deno.createHttpClient({ proxy: { transport: "unix", path } });
+  return (request) => fetch(request, { client });
+}
+
+/** A transport over TCP with an optional bearer token. */
+export function httpTransport(token?: string): Transport {
+  return (request) => {
+    if (token !== undefined) request.headers.set("authorization", `Bearer ${token}`);
+    return fetch(request);
+  };
+}

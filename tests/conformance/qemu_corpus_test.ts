@@ -22,6 +22,7 @@ import { isVirtError } from "../../src/model/errors.ts";
 import { parseDomainXml } from "../../src/xml/mod.ts";
 import { corpusDir, missing, testIf } from "../support/environment.ts";
 import { guestInitrdPath, guestKernelPath } from "../support/guest.ts";
+import { killAll } from "../integration/_qemu_guest.ts";
 
 /** QEMU processes started at once. */
 const CONCURRENCY = Number(Deno.env.get("EVIRT_CORPUS_CONCURRENCY") ?? "2");
@@ -137,14 +138,14 @@ async function runCase(
   definition = { ...definition, uuid };
   const environment: CaseEnvironment = { dir: `${root}/case-${id}`, listeners: [], images: [] };
   Deno.mkdirSync(environment.dir);
-  let launched = false;
+  let launched: { pid: number; startTimeTicks: number } | undefined;
   const signal = AbortSignal.timeout(CASE_TIMEOUT_MS);
   try {
     definition = prepare(definition, environment);
     await Promise.all(environment.images);
     driver.check(definition);
     const runtime = await driver.launch({ uuid, name, id, definition }, signal);
-    launched = true;
+    launched = { pid: Number(runtime.pid), startTimeTicks: Number(runtime.startTimeTicks) };
     const handle = { uuid, name, id, definition, runtime };
     const blocks = await driver.qmpOf(uuid).queryBlock({ signal });
     const listed = new Set(blocks.map((block) => block.inserted?.["node-name"]));
@@ -152,7 +153,7 @@ async function runCase(
     const missingDisks = definition.devices.disks.map((_, index) => `drive${index}-format`)
       .filter((node, index) => hasMedium(definition, index) && !listed.has(node));
     await driver.terminate(handle, { graceful: false }, signal);
-    launched = false;
+    launched = undefined;
     driver.unwatch(uuid);
     if (missingDisks.length > 0) {
       return { kind: "failed", message: `query-block does not list ${missingDisks.join(", ")}` };
@@ -164,13 +165,10 @@ async function runCase(
     }
     return { kind: "failed", message: (error as Error).message.slice(0, 400) };
   } finally {
-    if (launched) {
-      await driver.terminate(
-        { uuid, name, id, definition, runtime: {} },
-        { graceful: false },
-        AbortSignal.timeout(CASE_TIMEOUT_MS),
-      ).catch(() => {});
+    if (launched !== undefined) {
+      // The case failed half-way: end its QEMU by pid and start time.
       driver.unwatch(uuid);
+      await killAll([launched]);
     }
     for (const listener of environment.listeners) listener.close();
   }

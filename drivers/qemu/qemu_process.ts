@@ -212,7 +212,8 @@ function parseCpuList(text: string, where: string): Set<number> {
  * `graceful`. Resolves once the process is gone (exited, even if not yet reaped).
  *
  * @param identity The process's pid and start time (a different process with that pid is left alone).
- * @param options `graceful`: reject instead of sending SIGKILL.
+ * @param options `graceful`: reject instead of sending SIGKILL; `graceMs`: how long SIGTERM has
+ *   (default {@linkcode TERMINATE_GRACE_MS}).
  * @param signal Aborts the wait.
  * @throws {VirtError} SYSTEM_ERROR (38) when the process does not exit; OPERATION_ABORTED (78)
  *   when aborted.
@@ -224,7 +225,7 @@ function parseCpuList(text: string, where: string): Set<number> {
  */
 export async function endQemu(
   identity: QemuIdentity,
-  options: { graceful: boolean },
+  options: { graceful: boolean; graceMs?: number },
   signal: AbortSignal,
 ): Promise<void> {
   const { pid, startTimeTicks } = identity;
@@ -232,7 +233,7 @@ export async function endQemu(
   sendSignal(pid, "SIGTERM");
   const exited = await waitForExit(pid, {
     startTimeTicks,
-    timeoutMs: TERMINATE_GRACE_MS,
+    timeoutMs: options.graceMs ?? TERMINATE_GRACE_MS,
     pollIntervalMs: EXIT_POLL_INTERVAL_MS,
     signal,
   });

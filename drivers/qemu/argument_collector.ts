@@ -72,7 +72,16 @@ export interface PciPlacement {
 /** Highest slot on a PCI bus. */
 export const PCI_SLOT_MAX = 31;
 
-/** The collector of one command line. */
+/** The collector of one command line. *
+ * @example
+ * ```ts
+ * import { ArgumentCollector } from "./argument_collector.ts";
+ * const collector = new ArgumentCollector("i440fx", "tcg");
+ * collector.device("VGA,id=video0");
+ * console.log(collector.args, collector.pciPlacement(undefined, "/domain/devices/video[1]"));
+ * // ["-device", "VGA,id=video0"] { bus: "pci.0", addr: "0x2" }
+ * ```
+ */
 export class ArgumentCollector {
   /** The QEMU arguments, in order. */
   readonly args: string[] = [];
@@ -259,7 +268,15 @@ export class ArgumentCollector {
   }
 }
 
-/** `0x` and lower-case hex digits, as QEMU's `addr=` takes them. */
+/**
+ * `0x` and lower-case hex digits, as QEMU's `addr=` takes them.
+ *
+ * @example
+ * ```ts
+ * import { hex } from "./argument_collector.ts";
+ * console.log(hex(31)); // "0x1f"
+ * ```
+ */
 export function hex(value: number): string {
   return `0x${value.toString(16)}`;
 }

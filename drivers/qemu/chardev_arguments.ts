@@ -186,7 +186,18 @@ export interface CharacterDevices {
   parallels: Chardev[];
 }
 
-/** Controllers the character devices need: virtio-serial for virtio consoles and channels. */
+/**
+ * Controllers the character devices need: virtio-serial for virtio consoles and channels, USB
+ * for USB serial ports.
+ *
+ * @example
+ * ```ts
+ * import { characterDeviceControllers } from "./chardev_arguments.ts";
+ * const consoles = [{ type: "pty", sources: [], target: { type: "virtio" } }];
+ * console.log(characterDeviceControllers({ controllers: [], serials: [], consoles, channels: [], parallels: [] }));
+ * // [{ type: "virtio-serial", index: 0 }]
+ * ```
+ */
 export function characterDeviceControllers(
   devices: CharacterDevices,
 ): { type: string; index: number }[] {

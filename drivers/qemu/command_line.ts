@@ -177,7 +177,11 @@ export function buildCommandLine(
   );
   collector.push("-rtc", qemuOption(undefined, rtc));
   collector.push("-no-shutdown");
-  if (definition.onReboot === "destroy") collector.push("-no-reboot");
+  // A reboot that ends (destroy) or freezes (preserve) the domain must stop QEMU instead of
+  // resetting it; the guest's SHUTDOWN (reason guest-reset) then lets the actor apply on_reboot.
+  if (definition.onReboot === "destroy" || definition.onReboot === "preserve") {
+    collector.push("-no-reboot");
+  }
   addBoot(definition, collector);
   addPowerManagement(definition, collector);
   for (const id of iothreadIds(definition)) {
@@ -211,7 +215,19 @@ export function buildCommandLine(
   };
 }
 
-/** The machine family of `<os><type machine>`: i440fx (`pc`, `pc-i440fx-*`) or q35. */
+/**
+ * The machine family of `<os><type machine>`: i440fx (`pc`, `pc-i440fx-*`) or q35.
+ *
+ * @throws {VirtError} 67 for other machine types.
+ *
+ * @example
+ * ```ts
+ * import { machineFamily } from "./command_line.ts";
+ * import { emptyDevices } from "../../src/model/domain.ts";
+ * const os = { type: "hvm", machine: "pc-q35-7.2", boot: [] };
+ * console.log(machineFamily({ type: "qemu", name: "vm", memoryKiB: 1, vcpus: 1, os, devices: emptyDevices() })); // "q35"
+ * ```
+ */
 export function machineFamily(definition: DomainDefinition): MachineFamily {
   const machine = definition.os.machine ?? "pc";
   if (machine === "q35" || machine.startsWith("pc-q35-")) return "q35";
@@ -291,6 +307,15 @@ function checkDomain(definition: DomainDefinition): void {
 /**
  * The ids of the domain's I/O threads: `<iothreadids>` when given (more are numbered after the
  * highest), else 1 to `<iothreads>`.
+ *
+ * @example
+ * ```ts
+ * import { iothreadIds } from "./command_line.ts";
+ * import { emptyDevices } from "../../src/model/domain.ts";
+ * const os = { type: "hvm", boot: [] };
+ * console.log(iothreadIds({ type: "qemu", name: "vm", memoryKiB: 1, vcpus: 1, iothreads: 2, os, devices: emptyDevices() }));
+ * // [1, 2]
+ * ```
  */
 export function iothreadIds(definition: DomainDefinition): number[] {
   const listed = elementChildren(domainExtraElement(definition, "iothreadids") ?? { name: "" })

@@ -37,12 +37,11 @@ export interface ConsoleEnds {
  * @example
  * ```ts
  * import { relayConsole } from "./console.ts";
- * const guest = new TransformStream<Uint8Array, Uint8Array>();
- * const screen = new TransformStream<Uint8Array, Uint8Array>();
+ * const typed: Uint8Array[] = [];
  * const keyboard = ReadableStream.from([new Uint8Array([0x61, 0x1d])]);
  * const end = await relayConsole({
- *   device: { readable: new ReadableStream(), writable: guest.writable },
- *   terminal: { input: keyboard, output: screen.writable },
+ *   device: { readable: new ReadableStream(), writable: new WritableStream({ write: (chunk) => void typed.push(chunk) }) },
+ *   terminal: { input: keyboard, output: new WritableStream() },
  * });
  * console.log(end); // "escape"
  * ```

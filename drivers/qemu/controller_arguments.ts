@@ -377,6 +377,13 @@ export function usbControllerId(index: number): string {
  * index), or controller 0 with QEMU choosing the port.
  *
  * @throws {VirtError} 67 for another address type.
+ *
+ * @example
+ * ```ts
+ * import { usbPlacement } from "./controller_arguments.ts";
+ * console.log(usbPlacement({ type: "usb", bus: 1, port: "2" }, "/domain/devices/input[1]"));
+ * // { bus: "usb1.0", port: "2" }
+ * ```
  */
 export function usbPlacement(
   address: DeviceAddress | undefined,

@@ -22,7 +22,18 @@ export interface DeviceRuntimeSettings {
   balloonStatsPeriodSeconds?: number;
 }
 
-/** Controllers the devices of this file need (USB for USB inputs and sound). */
+/**
+ * Controllers the devices of this file need (USB for USB inputs, hubs and sound).
+ *
+ * @example
+ * ```ts
+ * import { deviceControllers } from "./device_arguments.ts";
+ * import { emptyDevices } from "../../src/model/domain.ts";
+ * const devices = emptyDevices();
+ * devices.inputs.push({ type: "tablet", bus: "usb" });
+ * console.log(deviceControllers(devices)); // [{ type: "usb", index: 0 }]
+ * ```
+ */
 export function deviceControllers(devices: DomainDevices): { type: string; index: number }[] {
   const usb = devices.inputs.some((input) => input.bus === "usb") ||
     devices.sounds.some((sound) => sound.model === "usb") || devices.hubs.length > 0;

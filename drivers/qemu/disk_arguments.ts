@@ -103,7 +103,18 @@ export function addDiskArguments(
   });
 }
 
-/** The drive address of a disk on an ide, sata, scsi or fdc bus (explicit or from its name). */
+/**
+ * The drive address of a disk on an ide, sata, scsi or fdc bus (explicit or from its name).
+ *
+ * @throws {VirtError} 67 for an address of another type or a name without an index.
+ *
+ * @example
+ * ```ts
+ * import { driveAddressOf } from "./disk_arguments.ts";
+ * console.log(driveAddressOf({ target: { dev: "hdd", bus: "ide" } }, "/domain/devices/disk[1]"));
+ * // { controller: 0, bus: 1, target: 0, unit: 1 }
+ * ```
+ */
 export function driveAddressOf(disk: Disk, where: string): DriveAddress {
   const bus = disk.target.bus ?? "ide";
   const address = disk.address;
@@ -135,7 +146,16 @@ export function driveAddressOf(disk: Disk, where: string): DriveAddress {
   return { controller, bus: 0, target: 0, unit: rest };
 }
 
-/** The controller kind and index a disk needs, or undefined for buses without one (virtio). */
+/**
+ * The controller kind and index a disk needs, or undefined for buses without one (virtio).
+ *
+ * @example
+ * ```ts
+ * import { diskController } from "./disk_arguments.ts";
+ * console.log(diskController({ target: { dev: "sdh", bus: "scsi" } }, "/domain/devices/disk[1]"));
+ * // { type: "scsi", index: 1 }
+ * ```
+ */
 export function diskController(
   disk: Disk,
   where: string,

@@ -325,7 +325,15 @@ export class EventTranslator {
   }
 }
 
-/** An event's QEMU timestamp in ms since the epoch. */
+/**
+ * An event's QEMU timestamp in ms since the epoch.
+ *
+ * @example
+ * ```ts
+ * import { eventMs } from "./event_translation.ts";
+ * console.log(eventMs({ event: "RESET", data: {}, timestamp: { seconds: 2, microseconds: 500 } })); // 2000.5
+ * ```
+ */
 export function eventMs(event: QmpEvent): number {
   return event.timestamp.seconds * 1000 + event.timestamp.microseconds / 1000;
 }

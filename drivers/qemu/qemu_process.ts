@@ -167,6 +167,12 @@ async function killFromPidFile(pidFilePath: string): Promise<void> {
  * applies an affinity mask the same way: bits of absent CPUs are ignored.
  *
  * @throws {VirtError} 67 when the set names no online CPU or cannot be parsed.
+ *
+ * @example
+ * ```ts
+ * import { onlineCpuList } from "./qemu_process.ts";
+ * console.log(onlineCpuList("1-4,8-20,525", "0-1")); // "1"
+ * ```
  */
 export function onlineCpuList(cpuset: string, onlineText?: string): string {
   const wanted = parseCpuList(cpuset, "/domain/vcpu/@cpuset");

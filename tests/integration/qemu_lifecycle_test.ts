@@ -179,3 +179,33 @@ testIf(
     }
   },
 );
+
+testIf(
+  "QemuDriver turns a reboot of a domain with on_reboot destroy into its end: SHUTDOWN then STOPPED",
+  skip,
+  async () => {
+    const rig = await openQemuRig();
+    try {
+      const serial = `${rig.dir}/serial.log`;
+      await rig.host.define(
+        guestDefinition("once", { serial: { file: serial }, onReboot: "destroy" }),
+      );
+      await rig.host.start("once");
+      await waitForSerialMarker(serial, GUEST_READY_MARKER, { timeoutMs: GUEST_BOOT_TIMEOUT_MS });
+      const before = (await loggedEvents(rig.store)).length;
+      await rig.host.reboot("once");
+      await rig.host.waitFor(
+        rig.host.lookup("once").uuid,
+        (summary) => summary.state === DomainState.SHUTOFF,
+        STATE_TIMEOUT_MS,
+      );
+      assert.equal(rig.stateText("once"), "shut off (shutdown)");
+      assert.deepEqual((await loggedEvents(rig.store)).slice(before), [
+        "Shutdown Finished after guest request",
+        "Stopped Shutdown",
+      ]);
+    } finally {
+      await rig.close();
+    }
+  },
+);

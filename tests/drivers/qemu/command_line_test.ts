@@ -178,8 +178,9 @@ Deno.test("buildCommandLine writes the boot order and menu, and refuses it with 
   assertRefused(both, "/domain/os/boot");
 });
 
-Deno.test("buildCommandLine adds -no-reboot when on_reboot is destroy", () => {
+Deno.test("buildCommandLine adds -no-reboot when on_reboot is destroy or preserve", () => {
   assert.ok(build(qemuDefinition({ onReboot: "destroy" })).args.includes("-no-reboot"));
+  assert.ok(build(qemuDefinition({ onReboot: "preserve" })).args.includes("-no-reboot"));
   assert.ok(!build(qemuDefinition({ onReboot: "restart" })).args.includes("-no-reboot"));
   assertRefused(qemuDefinition({ onCrash: "coredump-destroy" }), "/domain/on_crash");
 });

@@ -93,11 +93,9 @@ export interface DomainDefinition extends WithExtra {
   /**
    * `<features>`: each child element by name with its attributes (`acpi: {}`,
    * `apic: {eoi: "on"}`, `smm: {state: "on"}`), in document order. Their children (hyperv's
-   * flags, smm's tseg) are kept in `featuresExtra`.
+   * flags, smm's tseg) are kept in `extra.children.features.children[name]`.
    */
   features?: Record<string, Record<string, string>>;
-  /** What `<features>` had beyond each child's attributes. */
-  featuresExtra?: XmlExtra;
   /** `<cpu>`. */
   cpu?: DomainCpu;
   /** `<clock>`. */
@@ -115,7 +113,7 @@ export interface DomainDefinition extends WithExtra {
 }
 
 /** `<maxMemory slots=… unit=…>`. */
-export interface MaxMemory {
+export interface MaxMemory extends WithExtra {
   /** The size in KiB. */
   kib: number;
   /** `slots`: memory hotplug slots. */
@@ -141,25 +139,53 @@ export interface CpuTune extends WithExtra {
   /** `<quota>` (µs, may be negative). */
   quota?: number;
   /** `<vcpupin vcpu cpuset>`. */
-  vcpupins: { vcpu: number; cpuset: string }[];
+  vcpupins: VcpuPin[];
   /** `<emulatorpin cpuset>`. */
   emulatorpin?: string;
   /** `<iothreadpin iothread cpuset>`. */
-  iothreadpins: { iothread: number; cpuset: string }[];
+  iothreadpins: IothreadPin[];
   /** `<emulatorsched>`. */
   emulatorsched?: SchedulerSetting;
   /** `<vcpusched vcpus=…>`. */
-  vcpuscheds: (SchedulerSetting & { vcpus: string })[];
+  vcpuscheds: VcpuSched[];
   /** `<iothreadsched iothreads=…>`. */
-  iothreadscheds: (SchedulerSetting & { iothreads: string })[];
+  iothreadscheds: IothreadSched[];
   /** `<cachetune vcpus=…>`. */
   cachetunes: CacheTune[];
   /** `<memorytune vcpus=…>`. */
   memorytunes: MemoryTune[];
 }
 
+/** `<vcpupin vcpu cpuset>`. */
+export interface VcpuPin extends WithExtra {
+  /** `vcpu`. */
+  vcpu: number;
+  /** `cpuset`: host CPUs. */
+  cpuset: string;
+}
+
+/** `<iothreadpin iothread cpuset>`. */
+export interface IothreadPin extends WithExtra {
+  /** `iothread`. */
+  iothread: number;
+  /** `cpuset`: host CPUs. */
+  cpuset: string;
+}
+
+/** `<vcpusched vcpus scheduler priority>`. */
+export interface VcpuSched extends SchedulerSetting {
+  /** `vcpus`: a vCPU set. */
+  vcpus: string;
+}
+
+/** `<iothreadsched iothreads scheduler priority>`. */
+export interface IothreadSched extends SchedulerSetting {
+  /** `iothreads`: an I/O thread id set. */
+  iothreads: string;
+}
+
 /** A real-time scheduler setting: `scheduler` (batch, idle, fifo, rr) and `priority`. */
-export interface SchedulerSetting {
+export interface SchedulerSetting extends WithExtra {
   /** `scheduler`. */
   scheduler: string;
   /** `priority`, for fifo and rr. */
@@ -177,7 +203,7 @@ export interface CacheTune extends WithExtra {
 }
 
 /** `<cache>` inside `<cachetune>`. */
-export interface CacheAllocation {
+export interface CacheAllocation extends WithExtra {
   /** `id`: the host cache id. */
   id: number;
   /** `level`. */
@@ -191,7 +217,7 @@ export interface CacheAllocation {
 }
 
 /** `<monitor level? vcpus>` inside `<cachetune>`/`<memorytune>`. */
-export interface ResctrlMonitor {
+export interface ResctrlMonitor extends WithExtra {
   /** `level`. */
   level?: number;
   /** `vcpus`. */
@@ -203,17 +229,45 @@ export interface MemoryTune extends WithExtra {
   /** `vcpus`. */
   vcpus: string;
   /** `<node id bandwidth>`. */
-  nodes: { id: number; bandwidth: number }[];
+  nodes: MemoryTuneNode[];
   /** `<monitor vcpus>`. */
   monitors: ResctrlMonitor[];
 }
 
-/** `<numatune>`. */
+/** `<node id bandwidth>` inside `<memorytune>`. */
+export interface MemoryTuneNode extends WithExtra {
+  /** `id`: the host memory controller. */
+  id: number;
+  /** `bandwidth`: percent. */
+  bandwidth: number;
+}
+
+/** `<numatune>`: guest memory placement on host NUMA nodes. */
 export interface NumaTune extends WithExtra {
   /** `<memory mode nodeset placement>`. */
-  memory?: { mode?: string; nodeset?: string; placement?: string };
+  memory?: NumaTuneMemory;
   /** `<memnode cellid mode nodeset>`. */
-  memnodes: { cellid: number; mode?: string; nodeset?: string }[];
+  memnodes: NumaTuneMemnode[];
+}
+
+/** `<memory>` inside `<numatune>`. */
+export interface NumaTuneMemory extends WithExtra {
+  /** `mode`: strict, preferred, interleave, restrictive. */
+  mode?: string;
+  /** `nodeset`: host NUMA nodes. */
+  nodeset?: string;
+  /** `placement`: static / auto. */
+  placement?: string;
+}
+
+/** `<memnode cellid mode nodeset>`. */
+export interface NumaTuneMemnode extends WithExtra {
+  /** `cellid`: the guest NUMA cell. */
+  cellid: number;
+  /** `mode`. */
+  mode?: string;
+  /** `nodeset`: host NUMA nodes. */
+  nodeset?: string;
 }
 
 /** `<os>`. */
@@ -227,11 +281,11 @@ export interface DomainOs extends WithExtra {
   /** `<os firmware=…>`: `bios` or `efi`. */
   firmware?: string;
   /** `<firmware><feature enabled name/></firmware>`. */
-  firmwareFeatures?: { name: string; enabled: string }[];
+  firmwareFeatures: FirmwareFeature[];
   /** `<loader>`. */
   loader?: OsLoader;
   /** `<nvram>`. */
-  nvram?: { path?: string; template?: string; format?: string };
+  nvram?: OsNvram;
   /** `<kernel>`. */
   kernel?: string;
   /** `<initrd>`. */
@@ -245,15 +299,49 @@ export interface DomainOs extends WithExtra {
   /** `<boot dev=…>` in order: hd, cdrom, fd, network. */
   boot: string[];
   /** `<bootmenu enable timeout>`. */
-  bootmenu?: { enable: string; timeout?: number };
+  bootmenu?: OsBootMenu;
   /** `<smbios mode>`: emulate, host, sysinfo. */
   smbios?: string;
   /** `<bios useserial rebootTimeout>`. */
-  bios?: { useserial?: string; rebootTimeout?: number };
+  bios?: OsBios;
+}
+
+/** `<feature enabled name>` inside `<os><firmware>`. */
+export interface FirmwareFeature extends WithExtra {
+  /** `enabled`: yes / no. */
+  enabled: string;
+  /** `name`: enrolled-keys, secure-boot. */
+  name: string;
+}
+
+/** `<nvram>`. */
+export interface OsNvram extends WithExtra {
+  /** The text: the per-domain variable store path. */
+  path?: string;
+  /** `template`. */
+  template?: string;
+  /** `format`. */
+  format?: string;
+}
+
+/** `<bootmenu enable timeout>`. */
+export interface OsBootMenu extends WithExtra {
+  /** `enable`: yes / no. */
+  enable: string;
+  /** `timeout` (ms). */
+  timeout?: number;
+}
+
+/** `<bios useserial rebootTimeout>`. */
+export interface OsBios extends WithExtra {
+  /** `useserial`: yes / no. */
+  useserial?: string;
+  /** `rebootTimeout` (ms; -1 disables). */
+  rebootTimeout?: number;
 }
 
 /** `<loader>`. */
-export interface OsLoader {
+export interface OsLoader extends WithExtra {
   /** The text: the firmware image path. */
   path?: string;
   /** `readonly`: yes / no. */
@@ -289,15 +377,31 @@ export interface DomainCpu extends WithExtra {
   /** `<topology>`. */
   topology?: CpuTopology;
   /** `<cache mode level>`. */
-  cache?: { mode: string; level?: number };
+  cache?: CpuCache;
   /** `<feature policy name>`, in order. */
-  features: { name: string; policy?: string }[];
+  features: CpuFeature[];
   /** `<numa><cell …/></numa>`. */
   numa?: CpuNuma;
 }
 
+/** `<cache level mode>` inside `<cpu>`. */
+export interface CpuCache extends WithExtra {
+  /** `level`. */
+  level?: number;
+  /** `mode`: emulate, passthrough, disable. */
+  mode: string;
+}
+
+/** `<feature policy name>` inside `<cpu>`. */
+export interface CpuFeature extends WithExtra {
+  /** `policy`: force, require, optional, disable, forbid. */
+  policy?: string;
+  /** `name`: the CPU feature, e.g. `vmx`. */
+  name: string;
+}
+
 /** `<topology sockets dies cores threads>`. */
-export interface CpuTopology {
+export interface CpuTopology extends WithExtra {
   /** `sockets`. */
   sockets: number;
   /** `dies`. */
@@ -399,6 +503,8 @@ export interface DomainDevices extends WithExtra {
   hostdevs: Hostdev[];
   /** `<redirdev>`. */
   redirdevs: Redirdev[];
+  /** `<hub>`. */
+  hubs: Hub[];
   /** `<watchdog>`. */
   watchdogs: Watchdog[];
   /** `<memballoon>` (at most one). */
@@ -438,7 +544,7 @@ export interface DeviceAddress extends WithExtra {
 }
 
 /** `<boot order loadparm>` of a device. */
-export interface DeviceBoot {
+export interface DeviceBoot extends WithExtra {
   /** `order`: 1-based boot priority. */
   order: number;
   /** `loadparm` (s390). */
@@ -447,8 +553,8 @@ export interface DeviceBoot {
 
 /** `<disk>`. */
 export interface Disk extends WithExtra {
-  /** `type`: file, block, network, volume, dir, nvme, vhostuser. */
-  type: string;
+  /** `type`: file (libvirt's default when absent), block, network, volume, dir, nvme, vhostuser. */
+  type?: string;
   /** `device`: disk (default), cdrom, floppy, lun. */
   device?: string;
   /** `snapshot`. */
@@ -490,7 +596,7 @@ export interface Disk extends WithExtra {
 }
 
 /** `<driver>` of a disk. */
-export interface DiskDriver {
+export interface DiskDriver extends WithExtra {
   /** `name`: qemu, … */
   name?: string;
   /** `type`: the image format (raw, qcow2, …). */
@@ -540,7 +646,7 @@ export interface DiskSource extends WithExtra {
 }
 
 /** `<host>` of a network disk source. */
-export interface SourceHost {
+export interface SourceHost extends WithExtra {
   /** `name`: host name or address. */
   name?: string;
   /** `port`. */
@@ -566,7 +672,7 @@ export interface BackingStore extends WithExtra {
 }
 
 /** `<target>` of a disk. */
-export interface DiskTarget {
+export interface DiskTarget extends WithExtra {
   /** `dev`: the guest device name, e.g. `vda`, `sda`, `hdc`. */
   dev: string;
   /** `bus`: virtio, scsi, ide, sata, usb, fdc, xen, sd. */
@@ -618,7 +724,7 @@ export interface NetInterface extends WithExtra {
   /** `<model type>`: virtio, e1000, rtl8139, … */
   model?: string;
   /** `<target dev managed>`: the host-side device. */
-  target?: { dev?: string; managed?: string };
+  target?: InterfaceTarget;
   /** `<mtu size>`. */
   mtu?: number;
   /** `<driver …>` attributes (name, queues, txmode, …). */
@@ -633,13 +739,21 @@ export interface NetInterface extends WithExtra {
   address?: DeviceAddress;
 }
 
+/** `<target dev managed>` of an interface. */
+export interface InterfaceTarget extends WithExtra {
+  /** `dev`: the host tap or macvtap name. */
+  dev?: string;
+  /** `managed`: yes / no. */
+  managed?: string;
+}
+
 /**
  * A character device: `<serial>`, `<parallel>`, `<console>`, `<channel>`, and the host side of
  * `<smartcard mode='passthrough'>`, `<redirdev>` and an `egd` `<rng>` backend.
  */
 export interface Chardev extends WithExtra {
-  /** `type`: pty, file, unix, tcp, udp, dev, pipe, stdio, null, vc, spicevmc, spiceport, … */
-  type: string;
+  /** `type`: pty, file, unix, tcp, udp, dev, pipe, stdio, null, vc, spicevmc, spiceport, …; a `<console>` may have none. */
+  type?: string;
   /** `tty` (live pty path). */
   tty?: string;
   /** `<source>` elements; udp has a bind and a connect source. */
@@ -647,13 +761,21 @@ export interface Chardev extends WithExtra {
   /** `<protocol type>` (tcp): raw, telnet, telnets, tls. */
   protocol?: string;
   /** `<log file append>`. */
-  log?: { file: string; append?: string };
+  log?: ChardevLog;
   /** `<target>` (not for smartcard, redirdev and rng backends). */
   target?: ChardevTarget;
   /** `<alias name>`. */
   alias?: string;
   /** `<address>`. */
   address?: DeviceAddress;
+}
+
+/** `<log file append>` of a character device. */
+export interface ChardevLog extends WithExtra {
+  /** `file`. */
+  file: string;
+  /** `append`: on / off. */
+  append?: string;
 }
 
 /** `<source>` of a character device. */
@@ -677,7 +799,15 @@ export interface ChardevSource extends WithExtra {
   /** `slave` (nmdm). */
   slave?: string;
   /** `<reconnect enabled timeout>` (tcp, unix client). */
-  reconnect?: { enabled: string; timeout?: number };
+  reconnect?: ChardevReconnect;
+}
+
+/** `<reconnect enabled timeout>` of a character device source. */
+export interface ChardevReconnect extends WithExtra {
+  /** `enabled`: yes / no. */
+  enabled: string;
+  /** `timeout` (seconds). */
+  timeout?: number;
 }
 
 /** `<target>` of a character device. */
@@ -771,7 +901,15 @@ export interface Graphics extends WithExtra {
   /** `<listen>` elements. */
   listens: GraphicsListen[];
   /** `<gl enable rendernode>`. */
-  gl?: { enable: string; rendernode?: string };
+  gl?: GraphicsGl;
+}
+
+/** `<gl enable rendernode>` of graphics. */
+export interface GraphicsGl extends WithExtra {
+  /** `enable`: yes / no. */
+  enable?: string;
+  /** `rendernode`. */
+  rendernode?: string;
 }
 
 /** `<listen type …>` of graphics. */
@@ -897,6 +1035,16 @@ export interface HostdevSource extends WithExtra {
   adapter?: string;
 }
 
+/** `<hub type>`: a USB hub. */
+export interface Hub extends WithExtra {
+  /** `type`: usb. */
+  type: string;
+  /** `<alias name>`. */
+  alias?: string;
+  /** `<address>`: its own USB port. */
+  address?: DeviceAddress;
+}
+
 /** `<watchdog model action>`. */
 export interface Watchdog extends WithExtra {
   /** `model`: i6300esb, ib700, diag288, itco. */
@@ -932,7 +1080,7 @@ export interface Rng extends WithExtra {
   /** `model`: virtio, virtio-transitional, virtio-non-transitional. */
   model: string;
   /** `<rate bytes period>`. */
-  rate?: { bytes: number; period?: number };
+  rate?: RngRate;
   /** `<backend model>`. */
   backend: RngBackend;
   /** `<driver …>` attributes. */
@@ -941,6 +1089,14 @@ export interface Rng extends WithExtra {
   alias?: string;
   /** `<address>`. */
   address?: DeviceAddress;
+}
+
+/** `<rate bytes period>` of an rng device. */
+export interface RngRate extends WithExtra {
+  /** `bytes` per period. */
+  bytes: number;
+  /** `period` (ms). */
+  period?: number;
 }
 
 /** `<backend model>` of an rng device. */
@@ -1025,6 +1181,7 @@ export function emptyDevices(): DomainDevices {
     videos: [],
     hostdevs: [],
     redirdevs: [],
+    hubs: [],
     watchdogs: [],
     rngs: [],
     shmems: [],

@@ -1,0 +1,647 @@
+/**
+ * The mapping between the typed domain model ({@linkcode DomainDefinition}) and libvirt's
+ * domain XML, as data: for every typed element, which attribute, text and child element feeds
+ * which field, with what kind of value, in libvirt's element order.
+ *
+ * One description serves three readers: the XML parser and formatter (`src/xml`) and the JSON
+ * form's validator ({@linkcode domainFromJson}), so the three cannot drift apart. Anything an
+ * element holds that its description does not name is kept in the object's `extra`.
+ *
+ * @module
+ */
+
+/**
+ * How a value is read from and written to XML:
+ * - `string`: verbatim;
+ * - `uint` / `int`: a decimal integer (XML may add surrounding whitespace and a `+`);
+ * - `hex1` / `hex2` / `hex4`: an integer read as C `strtoul(…, 0)` does (`0x` hex, leading `0`
+ *   octal, else decimal) and written as `0x` with at least 1, 2 or 4 hex digits (PCI addresses);
+ * - `sizeKiB`: a scaled integer with a `unit` (default KiB), stored in KiB, written with
+ *   `unit='KiB'`.
+ */
+export type ValueKind = "string" | "uint" | "int" | "hex1" | "hex2" | "hex4" | "sizeKiB";
+
+/** One attribute (or the text) of an element and the field it feeds. */
+export interface ValueSpec {
+  /** The attribute's XML name; `#text` for the element's text. */
+  xml: string;
+  /** The field; `a.b` puts it in sub-object `a` (created when needed). */
+  field: string;
+  /** How the value is read and written. */
+  value: ValueKind;
+  /** Whether parsing fails (code 27) when it is missing. */
+  required?: boolean;
+  /** For `sizeKiB` attributes: the sibling attribute that holds the unit. */
+  unitAttribute?: string;
+  /** A field value that stands for "absent": the field is set to it when the element is missing and the element is left out when formatting it. */
+  absent?: string | number;
+}
+
+/** An element the model types as an object of its own (which may carry an `extra`). */
+export interface ElementSpec {
+  /** Attributes, in libvirt's order. */
+  attributes: ValueSpec[];
+  /** The element's text, when a field takes it. */
+  text?: ValueSpec;
+  /** Child elements, in libvirt's order. */
+  children: ChildSpec[];
+  /** Extra attribute descriptions chosen by the value of `on` (the address `type`). */
+  variants?: { on: string; cases: Record<string, ValueSpec[]> };
+}
+
+/**
+ * How a child element maps to fields.
+ * - `object`: its own typed object in `field` (an array when `many`);
+ * - `flat`: its attributes and text feed fields of the parent object (`<type arch>hvm</type>`);
+ * - `list`: each occurrence gives one value (an attribute, or the text) to the array `field`;
+ * - `flag`: `true` in `field` when present (`<readonly/>`);
+ * - `attributes`: all its attributes as a string record in `field`;
+ * - `map`: each of its children by name, as a record of attribute records (`<features>`);
+ * - `elements`: its child elements verbatim (`<metadata>`);
+ * - `wrapped`: its children named `item` are objects in the array `field` (`<firmware><feature/>`).
+ */
+export type ChildSpec =
+  | {
+    kind: "object";
+    xml: string;
+    field: string;
+    spec: () => ElementSpec;
+    /** An array of objects, one per occurrence; always present (empty when none). */
+    many?: boolean;
+    /** Parsing fails (code 27) when the element is missing. */
+    required?: boolean;
+    /** Always present: a missing element reads as an empty one (and is formatted, as libvirt does). */
+    implied?: boolean;
+  }
+  | { kind: "flat"; xml: string; text?: ValueSpec; attributes: ValueSpec[] }
+  | { kind: "list"; xml: string; field: string; attribute?: string; value: ValueKind }
+  | { kind: "flag"; xml: string; field: string }
+  | { kind: "attributes"; xml: string; field: string }
+  | { kind: "map"; xml: string; field: string }
+  | { kind: "elements"; xml: string; field: string }
+  | { kind: "wrapped"; xml: string; field: string; item: string; spec: () => ElementSpec };
+
+// Small constructors keep the tables below readable.
+function camel(xml: string): string {
+  return xml.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+function str(xml: string, field = camel(xml)): ValueSpec {
+  return { xml, field, value: "string" };
+}
+function need(spec: ValueSpec): ValueSpec {
+  return { ...spec, required: true };
+}
+function uint(xml: string, field = camel(xml)): ValueSpec {
+  return { xml, field, value: "uint" };
+}
+function int(xml: string, field = camel(xml)): ValueSpec {
+  return { xml, field, value: "int" };
+}
+function textOf(field: string, value: ValueKind = "string"): ValueSpec {
+  return { xml: "#text", field, value };
+}
+function object(xml: string, spec: () => ElementSpec, field = camel(xml)): ChildSpec {
+  return { kind: "object", xml, field, spec };
+}
+function many(xml: string, field: string, spec: () => ElementSpec): ChildSpec {
+  return { kind: "object", xml, field, spec, many: true };
+}
+function flatText(xml: string, field = camel(xml), value: ValueKind = "string"): ChildSpec {
+  return { kind: "flat", xml, text: textOf(field, value), attributes: [] };
+}
+function flatAttribute(
+  xml: string,
+  attribute: string,
+  field: string,
+  value: ValueKind = "string",
+): ChildSpec {
+  return { kind: "flat", xml, attributes: [{ xml: attribute, field, value }] };
+}
+function attributes(xml: string, field = camel(xml)): ChildSpec {
+  return { kind: "attributes", xml, field };
+}
+function flag(xml: string, field = camel(xml)): ChildSpec {
+  return { kind: "flag", xml, field };
+}
+function element(
+  attributes: ValueSpec[],
+  children: ChildSpec[] = [],
+  text?: ValueSpec,
+): ElementSpec {
+  return text === undefined ? { attributes, children } : { attributes, children, text };
+}
+
+const alias = flatAttribute("alias", "name", "alias");
+const address = object("address", () => ADDRESS);
+const boot = object("boot", () => BOOT);
+
+/** `<address>`: typed parts by address type; other types keep their attributes in `extra`. */
+export const ADDRESS: ElementSpec = {
+  attributes: [need(str("type"))],
+  children: [],
+  variants: {
+    on: "type",
+    cases: {
+      pci: [
+        { xml: "domain", field: "domain", value: "hex4" },
+        { xml: "bus", field: "bus", value: "hex2" },
+        { xml: "slot", field: "slot", value: "hex2" },
+        { xml: "function", field: "function", value: "hex1" },
+        str("multifunction"),
+      ],
+      drive: [uint("controller"), uint("bus"), uint("target"), uint("unit")],
+      usb: [uint("bus"), str("port")],
+      "virtio-serial": [uint("controller"), uint("bus"), str("port")],
+      ccid: [uint("controller"), uint("slot")],
+    },
+  },
+};
+
+const BOOT: ElementSpec = element([{ ...uint("order"), required: true }, str("loadparm")]);
+
+const SOURCE_HOST: ElementSpec = element([
+  str("name"),
+  uint("port"),
+  str("transport"),
+  str("socket"),
+]);
+
+const DISK_SOURCE: ElementSpec = element(
+  [
+    str("file"),
+    str("dev"),
+    str("dir"),
+    str("protocol"),
+    str("name"),
+    str("pool"),
+    str("volume"),
+    str("mode"),
+    str("startupPolicy"),
+    uint("index"),
+  ],
+  [many("host", "hosts", () => SOURCE_HOST)],
+);
+
+const BACKING_STORE: ElementSpec = element(
+  [str("type"), uint("index")],
+  [
+    flatAttribute("format", "type", "format"),
+    object("source", () => DISK_SOURCE),
+    object("backingStore", () => BACKING_STORE),
+  ],
+);
+
+const DISK: ElementSpec = element(
+  [str("type"), str("device"), str("model"), str("rawio"), str("sgio"), str("snapshot")],
+  [
+    object("driver", () =>
+      element([
+        str("name"),
+        str("type"),
+        str("cache"),
+        str("error_policy"),
+        str("io"),
+        uint("iothread"),
+        str("discard"),
+        str("copy_on_read"),
+        str("detect_zeroes"),
+        uint("queues"),
+      ])),
+    object("source", () => DISK_SOURCE),
+    object("backingStore", () => BACKING_STORE),
+    {
+      kind: "object",
+      xml: "target",
+      field: "target",
+      required: true,
+      spec: () =>
+        element([
+          need(str("dev")),
+          str("bus"),
+          str("tray"),
+          str("removable"),
+          uint("rotation_rate"),
+        ]),
+    },
+    flag("readonly"),
+    flag("shareable"),
+    flag("transient"),
+    flatText("serial"),
+    flatText("wwn"),
+    flatText("vendor"),
+    flatText("product"),
+    boot,
+    alias,
+    address,
+  ],
+);
+
+const CONTROLLER: ElementSpec = element(
+  [need(str("type")), uint("index"), str("model"), uint("ports"), uint("vectors")],
+  [
+    flatAttribute("model", "name", "modelName"),
+    attributes("driver"),
+    flatAttribute("master", "startport", "masterStartport", "uint"),
+    attributes("target"),
+    alias,
+    address,
+  ],
+);
+
+const INTERFACE: ElementSpec = element(
+  [need(str("type")), str("trustGuestRxFilters")],
+  [
+    flatAttribute("mac", "address", "mac"),
+    attributes("source"),
+    object("target", () => element([str("dev"), str("managed")])),
+    flatAttribute("model", "type", "model"),
+    attributes("driver"),
+    flatAttribute("link", "state", "link"),
+    flatAttribute("mtu", "size", "mtu", "uint"),
+    boot,
+    alias,
+    address,
+  ],
+);
+
+const CHARDEV_SOURCE: ElementSpec = element(
+  [
+    str("mode"),
+    str("path"),
+    str("host"),
+    str("service"),
+    str("channel"),
+    str("master"),
+    str("slave"),
+    str("append"),
+    str("tls"),
+  ],
+  [object("reconnect", () => element([need(str("enabled")), uint("timeout")]))],
+);
+
+const chardevSources = many("source", "sources", () => CHARDEV_SOURCE);
+const chardevProtocol = flatAttribute("protocol", "type", "protocol");
+
+const CHARDEV_TARGET: ElementSpec = element(
+  [str("type"), str("address"), uint("port"), str("name"), str("state")],
+  [flatAttribute("model", "name", "model")],
+);
+
+const CHARDEV: ElementSpec = element(
+  [str("type"), str("tty")],
+  [
+    chardevSources,
+    chardevProtocol,
+    object("log", () => element([need(str("file")), str("append")])),
+    object("target", () => CHARDEV_TARGET),
+    alias,
+    address,
+  ],
+);
+
+const SMARTCARD: ElementSpec = element(
+  [need(str("mode")), str("type")],
+  [
+    { kind: "list", xml: "certificate", field: "certificates", value: "string" },
+    flatText("database"),
+    chardevSources,
+    chardevProtocol,
+    alias,
+    address,
+  ],
+);
+
+const REDIRDEV: ElementSpec = element(
+  [str("bus"), need(str("type"))],
+  [chardevSources, chardevProtocol, boot, alias, address],
+);
+
+const GRAPHICS_LISTEN: ElementSpec = element([
+  need(str("type")),
+  str("address"),
+  str("network"),
+  str("socket"),
+  str("autoGenerated"),
+]);
+
+const GRAPHICS: ElementSpec = element(
+  [
+    need(str("type")),
+    str("display"),
+    str("xauth"),
+    str("fullscreen"),
+    int("port"),
+    int("tlsPort"),
+    str("autoport"),
+    int("websocket"),
+    str("listen"),
+    str("socket"),
+    str("passwd"),
+    str("passwdValidTo"),
+    str("connected"),
+    str("keymap"),
+    str("sharePolicy"),
+    str("defaultMode"),
+  ],
+  [
+    many("listen", "listens", () => GRAPHICS_LISTEN),
+    object("gl", () => element([str("enable"), str("rendernode")])),
+  ],
+);
+
+const VIDEO: ElementSpec = element([], [
+  attributes("driver"),
+  object("model", () =>
+    element([
+      need(str("type")),
+      uint("ram"),
+      uint("vram"),
+      uint("vram64"),
+      uint("vgamem"),
+      uint("heads"),
+      str("primary"),
+      str("blob"),
+    ])),
+  alias,
+  address,
+]);
+
+const INPUT: ElementSpec = element(
+  [need(str("type")), str("bus"), str("model")],
+  [attributes("source"), alias, address],
+);
+
+const SOUND: ElementSpec = element(
+  [need(str("model"))],
+  [
+    { kind: "list", xml: "codec", field: "codecs", attribute: "type", value: "string" },
+    flatAttribute("audio", "id", "audioId", "uint"),
+    alias,
+    address,
+  ],
+);
+
+const HOSTDEV_SOURCE: ElementSpec = element(
+  [str("startupPolicy")],
+  [
+    flatAttribute("vendor", "id", "vendor"),
+    flatAttribute("product", "id", "product"),
+    flatAttribute("adapter", "name", "adapter"),
+    attributes("address"),
+  ],
+);
+
+const HOSTDEV: ElementSpec = element(
+  [need(str("mode")), need(str("type")), str("managed"), str("model"), str("display")],
+  [
+    flatAttribute("driver", "name", "driverName"),
+    object("source", () => HOSTDEV_SOURCE),
+    flag("readonly"),
+    flag("shareable"),
+    boot,
+    attributes("rom"),
+    alias,
+    address,
+  ],
+);
+
+const WATCHDOG: ElementSpec = element([need(str("model")), str("action")], [alias, address]);
+
+const MEMBALLOON: ElementSpec = element(
+  [need(str("model")), str("autodeflate"), str("freePageReporting")],
+  [alias, flatAttribute("stats", "period", "statsPeriod", "uint"), address, attributes("driver")],
+);
+
+const RNG_BACKEND: ElementSpec = element(
+  [need(str("model")), str("type")],
+  [chardevSources, chardevProtocol],
+  textOf("path"),
+);
+
+const RNG: ElementSpec = element(
+  [need(str("model"))],
+  [
+    object("rate", () => element([need(uint("bytes")), uint("period")])),
+    { kind: "object", xml: "backend", field: "backend", spec: () => RNG_BACKEND, required: true },
+    attributes("driver"),
+    alias,
+    address,
+  ],
+);
+
+const TPM_BACKEND: ElementSpec = element(
+  [need(str("type")), str("version"), str("persistent_state")],
+  [
+    flatAttribute("device", "path", "devicePath"),
+    flatAttribute("encryption", "secret", "encryptionSecret"),
+  ],
+);
+
+const TPM: ElementSpec = element(
+  [str("model")],
+  [
+    { kind: "object", xml: "backend", field: "backend", spec: () => TPM_BACKEND, required: true },
+    alias,
+    address,
+  ],
+);
+
+const SHMEM: ElementSpec = element(
+  [need(str("name")), str("role")],
+  [
+    flatAttribute("model", "type", "model"),
+    { kind: "flat", xml: "size", text: textOf("sizeKiB", "sizeKiB"), attributes: [] },
+    alias,
+    address,
+  ],
+);
+
+/** `<devices>`, in the order libvirt formats device kinds. */
+export const DEVICES: ElementSpec = element([], [
+  flatText("emulator"),
+  many("disk", "disks", () => DISK),
+  many("controller", "controllers", () => CONTROLLER),
+  many("interface", "interfaces", () => INTERFACE),
+  many("smartcard", "smartcards", () => SMARTCARD),
+  many("serial", "serials", () => CHARDEV),
+  many("parallel", "parallels", () => CHARDEV),
+  many("console", "consoles", () => CHARDEV),
+  many("channel", "channels", () => CHARDEV),
+  many("input", "inputs", () => INPUT),
+  many("tpm", "tpms", () => TPM),
+  many("graphics", "graphics", () => GRAPHICS),
+  many("sound", "sounds", () => SOUND),
+  many("video", "videos", () => VIDEO),
+  many("hostdev", "hostdevs", () => HOSTDEV),
+  many("redirdev", "redirdevs", () => REDIRDEV),
+  many("hub", "hubs", () => element([need(str("type"))], [alias, address])),
+  many("watchdog", "watchdogs", () => WATCHDOG),
+  object("memballoon", () => MEMBALLOON),
+  many("rng", "rngs", () => RNG),
+  many("shmem", "shmems", () => SHMEM),
+]);
+
+const SCHEDULER = [need(str("scheduler")), uint("priority")];
+const MONITOR: ElementSpec = element([uint("level"), need(str("vcpus"))]);
+
+const CPUTUNE: ElementSpec = element([], [
+  flatText("shares", "shares", "uint"),
+  flatText("period", "period", "uint"),
+  flatText("quota", "quota", "int"),
+  many("vcpupin", "vcpupins", () => element([need(uint("vcpu")), need(str("cpuset"))])),
+  { kind: "flat", xml: "emulatorpin", attributes: [need(str("cpuset", "emulatorpin"))] },
+  many("iothreadpin", "iothreadpins", () => element([need(uint("iothread")), need(str("cpuset"))])),
+  object("emulatorsched", () => element(SCHEDULER)),
+  many("vcpusched", "vcpuscheds", () => element([need(str("vcpus")), ...SCHEDULER])),
+  many("iothreadsched", "iothreadscheds", () => element([need(str("iothreads")), ...SCHEDULER])),
+  many("cachetune", "cachetunes", () =>
+    element([need(str("vcpus"))], [
+      many("cache", "caches", () =>
+        element([
+          need(uint("id")),
+          need(uint("level")),
+          need(str("type")),
+          need(uint("size")),
+          str("unit"),
+        ])),
+      many("monitor", "monitors", () => MONITOR),
+    ])),
+  many("memorytune", "memorytunes", () =>
+    element([need(str("vcpus"))], [
+      many("node", "nodes", () => element([need(uint("id")), need(uint("bandwidth"))])),
+      many("monitor", "monitors", () => MONITOR),
+    ])),
+]);
+
+const NUMATUNE: ElementSpec = element([], [
+  object("memory", () => element([str("mode"), str("nodeset"), str("placement")])),
+  many("memnode", "memnodes", () => element([need(uint("cellid")), str("mode"), str("nodeset")])),
+]);
+
+const OS: ElementSpec = element([str("firmware")], [
+  {
+    kind: "flat",
+    xml: "type",
+    text: { ...textOf("type"), required: true },
+    attributes: [str("arch"), str("machine")],
+  },
+  {
+    kind: "wrapped",
+    xml: "firmware",
+    field: "firmwareFeatures",
+    item: "feature",
+    spec: () => element([need(str("enabled")), need(str("name"))]),
+  },
+  object("loader", () =>
+    element(
+      [str("readonly"), str("secure"), str("type"), str("format"), str("stateless")],
+      [],
+      textOf("path"),
+    )),
+  object("nvram", () => element([str("template"), str("format")], [], textOf("path"))),
+  flatText("kernel"),
+  flatText("initrd"),
+  flatText("cmdline"),
+  flatText("dtb"),
+  flatText("init"),
+  { kind: "list", xml: "boot", field: "boot", attribute: "dev", value: "string" },
+  object("bootmenu", () => element([need(str("enable")), uint("timeout")])),
+  flatAttribute("smbios", "mode", "smbios"),
+  object("bios", () => element([str("useserial"), int("rebootTimeout")])),
+]);
+
+const NUMA_CELL: ElementSpec = element([
+  uint("id"),
+  str("cpus"),
+  { xml: "memory", field: "memoryKiB", value: "sizeKiB", unitAttribute: "unit", required: true },
+  str("memAccess"),
+  str("discard"),
+]);
+
+const CPU: ElementSpec = element(
+  [str("mode"), str("match"), str("check"), str("migratable")],
+  [
+    {
+      kind: "flat",
+      xml: "model",
+      text: textOf("model"),
+      attributes: [str("fallback", "modelFallback"), str("vendor_id", "modelVendorId")],
+    },
+    flatText("vendor"),
+    object("topology", () =>
+      element([
+        need(uint("sockets")),
+        uint("dies"),
+        uint("clusters"),
+        need(uint("cores")),
+        need(uint("threads")),
+      ])),
+    object("cache", () => element([uint("level"), need(str("mode"))])),
+    many("feature", "features", () => element([str("policy"), need(str("name"))])),
+    object("numa", () => element([], [many("cell", "cells", () => NUMA_CELL)])),
+  ],
+);
+
+const CLOCK: ElementSpec = element(
+  [str("offset"), str("timezone"), str("adjustment"), str("basis"), uint("start")],
+  [
+    many("timer", "timers", () =>
+      element([
+        need(str("name")),
+        str("present"),
+        str("tickpolicy"),
+        str("track"),
+        uint("frequency"),
+        str("mode"),
+      ])),
+  ],
+);
+
+/** `<domain>`: the root of the mapping, children in libvirt's order. */
+export const DOMAIN: ElementSpec = element(
+  [need(str("type")), uint("id")],
+  [
+    { kind: "flat", xml: "name", text: { ...textOf("name"), absent: "" }, attributes: [] },
+    flatText("uuid"),
+    flatText("genid"),
+    flatText("title"),
+    flatText("description"),
+    { kind: "elements", xml: "metadata", field: "metadata" },
+    {
+      kind: "object",
+      xml: "maxMemory",
+      field: "maxMemory",
+      spec: () =>
+        element([need(uint("slots"))], [], { ...textOf("kib", "sizeKiB"), required: true }),
+    },
+    {
+      kind: "flat",
+      xml: "memory",
+      text: { ...textOf("memoryKiB", "sizeKiB"), absent: 0 },
+      attributes: [str("dumpCore", "memoryDumpCore")],
+    },
+    flatText("currentMemory", "currentMemoryKiB", "sizeKiB"),
+    {
+      kind: "flat",
+      xml: "vcpu",
+      text: { ...textOf("vcpus", "uint"), absent: 0 },
+      attributes: [
+        str("placement", "vcpu.placement"),
+        str("cpuset", "vcpu.cpuset"),
+        uint("current", "vcpu.current"),
+      ],
+    },
+    flatText("iothreads", "iothreads", "uint"),
+    object("cputune", () => CPUTUNE),
+    object("numatune", () => NUMATUNE),
+    { kind: "object", xml: "os", field: "os", spec: () => OS, required: true },
+    { kind: "map", xml: "features", field: "features" },
+    object("cpu", () => CPU),
+    object("clock", () => CLOCK),
+    flatText("on_poweroff"),
+    flatText("on_reboot"),
+    flatText("on_crash"),
+    flatText("on_lockfailure"),
+    { kind: "object", xml: "devices", field: "devices", spec: () => DEVICES, implied: true },
+  ],
+);

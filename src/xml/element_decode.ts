@@ -1,0 +1,453 @@
+/**
+ * Turns an XML element into a typed object by following the declarative domain mapping, and
+ * keeps whatever the mapping does not name in the object's `extra`, with its position.
+ *
+ * Rules that keep a round trip exact:
+ * - an element the mapping does not know, a second occurrence of a single-valued element, and
+ *   a flattened element that yields no value (`<mac/>` without `address`) are kept verbatim
+ *   as placed elements (`extra.elements`, anchored after their preceding sibling);
+ * - attributes and content of flattened elements beyond their value go to `extra.children`
+ *   under the element's key;
+ * - repeated elements become arrays that are always present; `absent` values are filled in.
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import type { ChildSpec, ElementSpec, ValueSpec } from "../model/domain_schema.ts";
+import type { XmlElement, XmlExtra, XmlPlacedElement } from "../model/xml_extra.ts";
+import { anchorsIn, insertPlaced, siblingKey } from "./placement.ts";
+import { childSpec, type SpecIndex, specIndex } from "./spec_index.ts";
+import { readValue } from "./xml_values.ts";
+
+type Model = Record<string, unknown>;
+
+/**
+ * Decodes `element` as described by `spec`.
+ *
+ * @param spec The element's description.
+ * @param element The element.
+ * @param path The element's path, for errors (`/domain/devices/disk[2]`).
+ * @returns The typed object (plain JSON).
+ * @throws {VirtError} Code 27 when a value is malformed or a required part is missing.
+ *
+ * @example
+ * ```ts
+ * import { decodeElement } from "./element_decode.ts";
+ * import { DEVICES } from "../model/domain_schema.ts";
+ * const devices = decodeElement(DEVICES, { name: "devices", children: [{ name: "emulator", children: ["/usr/bin/qemu"] }] }, "/domain/devices");
+ * console.log(devices.emulator); // "/usr/bin/qemu"
+ * ```
+ */
+export function decodeElement(spec: ElementSpec, element: XmlElement, path: string): Model {
+  const index = specIndex(spec);
+  const model: Model = {};
+  const extra: XmlExtra = {};
+  decodeAttributes(index, element, path, model, extra);
+  let text = "";
+  let previousKey: string | undefined;
+  const counts: Record<string, number> = Object.create(null);
+  const typed: XmlElement[] = [];
+  for (const child of element.children ?? []) {
+    if (typeof child === "string") {
+      text += child;
+      continue;
+    }
+    const name = child.name;
+    const count = (counts[name] = (counts[name] ?? 0) + 1);
+    const key = siblingKey(name, count);
+    const description = index.children.get(name);
+    const taken = description !== undefined &&
+      decodeChild(description, child, count, model, extra, `${path}/${key}`);
+    if (taken) typed.push(child);
+    else (extra.elements ??= []).push(placed(previousKey, child));
+    previousKey = key;
+  }
+  if (extra.elements !== undefined && typed.length > 0) {
+    extra.elements = anchorsAsFormatted(index, typed, extra.elements);
+  }
+  if (spec.text !== undefined) {
+    if (text !== "") setField(model, spec.text.field, readText(spec.text, text, element, path));
+  } else if (text.trim() !== "") {
+    extra.text = text;
+  }
+  completeChildren(spec, element, model, path);
+  if (spec.text?.required === true && model[spec.text.field] === undefined) {
+    throw missing(`text of <${element.name}>`, path);
+  }
+  if (hasContent(extra)) model.extra = extra;
+  return model;
+}
+
+function decodeAttributes(
+  index: SpecIndex,
+  element: XmlElement,
+  path: string,
+  model: Model,
+  extra: XmlExtra,
+): void {
+  const attributes = element.attributes;
+  const variant = index.spec.variants;
+  const choice = variant === undefined || attributes === undefined
+    ? undefined
+    : index.variants.get(attributes[variant.on]);
+  const known = choice ?? index.attributes;
+  if (attributes !== undefined) {
+    for (const name in attributes) {
+      const value = known.get(name);
+      if (value !== undefined) {
+        const unit = value.unitAttribute === undefined
+          ? undefined
+          : attributes[value.unitAttribute];
+        setField(
+          model,
+          value.field,
+          readValue(
+            value.value,
+            attributes[name],
+            unit,
+            `attribute '${name}' of <${element.name}>`,
+            path,
+          ),
+        );
+      } else if (!unitIsTaken(index, name, attributes)) {
+        (extra.attributes ??= {})[name] = attributes[name];
+      }
+    }
+  }
+  for (const value of known.values()) {
+    if (value.required === true && attributes?.[value.xml] === undefined) {
+      throw missing(`attribute '${value.xml}' in element '${element.name}'`, path);
+    }
+  }
+}
+
+function unitIsTaken(index: SpecIndex, name: string, attributes: Record<string, string>): boolean {
+  const owner = index.unitOwners.get(name);
+  if (owner === undefined) return false;
+  return owner === "#text" || attributes[owner] !== undefined;
+}
+
+/** Decodes one child into `model`; false when it must be kept verbatim instead. */
+function decodeChild(
+  description: ChildSpec,
+  child: XmlElement,
+  count: number,
+  model: Model,
+  extra: XmlExtra,
+  path: string,
+): boolean {
+  switch (description.kind) {
+    case "object": {
+      const value = decodeElement(childSpec(description), child, path);
+      if (description.many === true) {
+        ((model[description.field] ??= []) as Model[]).push(value);
+        return true;
+      }
+      if (count > 1) return false;
+      model[description.field] = value;
+      return true;
+    }
+    case "flat":
+      return count === 1 && decodeFlat(description, child, model, extra, path);
+    case "list":
+      return decodeListItem(description, child, model, extra, path);
+    case "flag":
+      if (count > 1) return false;
+      model[description.field] = true;
+      keepLeftovers(extra, child.name, leftovers(child, noAttribute, false));
+      return true;
+    case "attributes":
+      if (count > 1) return false;
+      model[description.field] = { ...child.attributes };
+      keepLeftovers(extra, child.name, leftovers(child, anyAttribute, false));
+      return true;
+    case "map":
+      if (count > 1) return false;
+      decodeMap(description.field, child, model, extra);
+      return true;
+    case "elements":
+      if (count > 1) return false;
+      model[description.field] = (child.children ?? []).filter((item) => typeof item !== "string");
+      keepLeftovers(extra, child.name, leftovers(child, noAttribute, false, true));
+      return true;
+    case "wrapped":
+      if (count > 1) return false;
+      decodeWrapped(description, child, model, extra, path);
+      return true;
+  }
+}
+
+/** A flattened child: its attributes and text feed fields of the parent. */
+function decodeFlat(
+  description: ChildSpec & { kind: "flat" },
+  child: XmlElement,
+  model: Model,
+  extra: XmlExtra,
+  path: string,
+): boolean {
+  const values: [ValueSpec, string | number][] = [];
+  const attributes = child.attributes;
+  const textSpec = description.text;
+  for (const value of description.attributes) {
+    const raw = attributes?.[value.xml];
+    if (raw !== undefined) {
+      values.push([
+        value,
+        readValue(value.value, raw, undefined, `attribute '${value.xml}' of <${child.name}>`, path),
+      ]);
+    } else if (value.required === true) {
+      throw missing(`attribute '${value.xml}' in element '${child.name}'`, path);
+    }
+  }
+  if (textSpec !== undefined) {
+    const text = textOf(child);
+    if (text !== undefined) values.push([textSpec, readText(textSpec, text, child, path)]);
+  }
+  if (!values.some(([value, read]) => read !== value.absent)) return false;
+  for (const [value, read] of values) setField(model, value.field, read);
+  const sized = textSpec?.value === "sizeKiB";
+  keepLeftovers(
+    extra,
+    child.name,
+    leftovers(
+      child,
+      (name) =>
+        description.attributes.some((value) => value.xml === name) || (sized && name === "unit"),
+      textSpec !== undefined,
+    ),
+  );
+  return true;
+}
+
+function decodeListItem(
+  description: ChildSpec & { kind: "list" },
+  child: XmlElement,
+  model: Model,
+  extra: XmlExtra,
+  path: string,
+): boolean {
+  const attribute = description.attribute;
+  const raw = attribute === undefined ? textOf(child) : child.attributes?.[attribute];
+  if (raw === undefined) return false;
+  const what = attribute === undefined
+    ? `<${child.name}>`
+    : `attribute '${attribute}' of <${child.name}>`;
+  const list = (model[description.field] ??= []) as unknown[];
+  list.push(readValue(description.value, raw, undefined, what, path));
+  const key = siblingKey(child.name, list.length);
+  keepLeftovers(
+    extra,
+    key,
+    leftovers(child, (name) => name === attribute, attribute === undefined),
+  );
+  return true;
+}
+
+/** `<features>`: each child by name → its attributes; their content stays in leftovers. */
+function decodeMap(field: string, child: XmlElement, model: Model, extra: XmlExtra): void {
+  const map: Record<string, Record<string, string>> = {};
+  const mapExtra: XmlExtra = {};
+  if (child.attributes !== undefined) mapExtra.attributes = { ...child.attributes };
+  let previousKey: string | undefined;
+  const counts: Record<string, number> = Object.create(null);
+  for (const entry of child.children ?? []) {
+    if (typeof entry === "string") {
+      if (entry.trim() !== "") mapExtra.text = (mapExtra.text ?? "") + entry;
+      continue;
+    }
+    const count = (counts[entry.name] = (counts[entry.name] ?? 0) + 1);
+    const key = siblingKey(entry.name, count);
+    if (count === 1) {
+      map[entry.name] = { ...entry.attributes };
+      keepLeftovers(mapExtra, entry.name, leftovers(entry, anyAttribute, false));
+    } else {
+      (mapExtra.elements ??= []).push(placed(previousKey, entry));
+    }
+    previousKey = key;
+  }
+  model[field] = map;
+  keepLeftovers(extra, child.name, hasContent(mapExtra) ? mapExtra : undefined);
+}
+
+/** A wrapper element whose `item` children are objects of one array (`<firmware>`). */
+function decodeWrapped(
+  description: ChildSpec & { kind: "wrapped" },
+  child: XmlElement,
+  model: Model,
+  extra: XmlExtra,
+  path: string,
+): void {
+  const spec = childSpec(description);
+  const items: Model[] = [];
+  const wrapperExtra: XmlExtra = {};
+  if (child.attributes !== undefined) wrapperExtra.attributes = { ...child.attributes };
+  let previousKey: string | undefined;
+  const counts: Record<string, number> = Object.create(null);
+  for (const entry of child.children ?? []) {
+    if (typeof entry === "string") {
+      if (entry.trim() !== "") wrapperExtra.text = (wrapperExtra.text ?? "") + entry;
+      continue;
+    }
+    const count = (counts[entry.name] = (counts[entry.name] ?? 0) + 1);
+    const key = siblingKey(entry.name, count);
+    if (entry.name === description.item) items.push(decodeElement(spec, entry, `${path}/${key}`));
+    else (wrapperExtra.elements ??= []).push(placed(previousKey, entry));
+    previousKey = key;
+  }
+  model[description.field] = items;
+  // An empty wrapper still has to come back: remember it even without leftovers.
+  if (items.length === 0 || hasContent(wrapperExtra)) {
+    (extra.children ??= {})[child.name] = wrapperExtra;
+  }
+}
+
+/**
+ * Re-anchors placed elements as they will stand once the formatter has put the typed
+ * elements in libvirt's order, so a second parse of the output finds the same anchors.
+ */
+function anchorsAsFormatted(
+  index: SpecIndex,
+  typed: XmlElement[],
+  placedElements: XmlPlacedElement[],
+): XmlPlacedElement[] {
+  const rank = (element: XmlElement) => index.ranks.get(element.name)!;
+  const sequence: (XmlElement | string)[] = typed
+    .map((element, order) => ({ element, order }))
+    .sort((a, b) => rank(a.element) - rank(b.element) || a.order - b.order)
+    .map(({ element }) => element);
+  insertPlaced(sequence, placedElements);
+  return anchorsIn(sequence as XmlElement[], new Set(placedElements.map(({ element }) => element)));
+}
+
+/** Fills in arrays, implied objects and `absent` values; refuses missing required parts. */
+function completeChildren(
+  spec: ElementSpec,
+  element: XmlElement,
+  model: Model,
+  path: string,
+): void {
+  for (const description of spec.children) {
+    switch (description.kind) {
+      case "object":
+        if (model[description.field] !== undefined) break;
+        if (description.many === true) {
+          model[description.field] = [];
+        } else if (description.implied === true) {
+          model[description.field] = decodeElement(
+            childSpec(description),
+            { name: description.xml },
+            `${path}/${description.xml}`,
+          );
+        } else if (description.required === true) {
+          throw missing(`element <${description.xml}> in <${element.name}>`, path);
+        }
+        break;
+      case "list":
+      case "wrapped":
+        if (model[description.field] === undefined) model[description.field] = [];
+        break;
+      case "flat": {
+        const text = description.text;
+        if (text === undefined || getField(model, text.field) !== undefined) break;
+        if (text.absent !== undefined) setField(model, text.field, text.absent);
+        else if (text.required === true) {
+          throw missing(`element <${description.xml}> in <${element.name}>`, path);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+function readText(
+  value: ValueSpec,
+  text: string,
+  element: XmlElement,
+  path: string,
+): string | number {
+  const unit = value.value === "sizeKiB" ? element.attributes?.unit : undefined;
+  return readValue(value.value, text, unit, `<${element.name}>`, path);
+}
+
+/** The text of an element without child elements; undefined when it has child elements only. */
+function textOf(element: XmlElement): string | undefined {
+  const children = element.children;
+  if (children === undefined) return "";
+  let text: string | undefined;
+  for (const child of children) {
+    if (typeof child === "string") text = (text ?? "") + child;
+  }
+  return text ?? (children.length === 0 ? "" : undefined);
+}
+
+const noAttribute = (_name: string) => false;
+const anyAttribute = (_name: string) => true;
+
+/** What a flattened child holds beyond what its description took. */
+function leftovers(
+  child: XmlElement,
+  attributeTaken: (name: string) => boolean,
+  textTaken: boolean,
+  elementsTaken = false,
+): XmlExtra | undefined {
+  let extra: XmlExtra | undefined;
+  const attributes = child.attributes;
+  if (attributes !== undefined) {
+    for (const name in attributes) {
+      if (!attributeTaken(name)) ((extra ??= {}).attributes ??= {})[name] = attributes[name];
+    }
+  }
+  let previousKey: string | undefined;
+  let counts: Record<string, number> | undefined;
+  let text = "";
+  for (const item of child.children ?? []) {
+    if (typeof item === "string") {
+      text += item;
+    } else if (!elementsTaken) {
+      counts ??= Object.create(null) as Record<string, number>;
+      const count = (counts[item.name] = (counts[item.name] ?? 0) + 1);
+      ((extra ??= {}).elements ??= []).push(placed(previousKey, item));
+      previousKey = siblingKey(item.name, count);
+    }
+  }
+  if (!textTaken && text.trim() !== "") (extra ??= {}).text = text;
+  return extra;
+}
+
+function keepLeftovers(extra: XmlExtra, key: string, value: XmlExtra | undefined): void {
+  if (value !== undefined) (extra.children ??= {})[key] = value;
+}
+
+function placed(after: string | undefined, element: XmlElement): XmlPlacedElement {
+  return after === undefined ? { element } : { after, element };
+}
+
+function hasContent(extra: XmlExtra): boolean {
+  return extra.attributes !== undefined || extra.elements !== undefined ||
+    extra.text !== undefined || extra.children !== undefined;
+}
+
+/** Reads a field; `a.b` reads `b` of sub-object `a`. */
+export function getField(model: Model, field: string): unknown {
+  const dot = field.indexOf(".");
+  if (dot === -1) return model[field];
+  const inner = model[field.slice(0, dot)] as Model | undefined;
+  return inner?.[field.slice(dot + 1)];
+}
+
+function setField(model: Model, field: string, value: unknown): void {
+  const dot = field.indexOf(".");
+  if (dot === -1) {
+    model[field] = value;
+    return;
+  }
+  const inner = (model[field.slice(0, dot)] ??= {}) as Model;
+  inner[field.slice(dot + 1)] = value;
+}
+
+function missing(what: string, where: string): VirtError {
+  return new VirtError(ErrorCode.XML_ERROR, `missing required ${what}`, { where });
+}

@@ -1,0 +1,44 @@
+/**
+ * Shared pieces of the `validateDomain` checks: the error they throw and set parsing that
+ * reports where a malformed set is.
+ *
+ * @module
+ */
+
+import { parseCpuSet } from "../model/cpu_set.ts";
+import { ErrorCode, type ErrorCodeValue, VirtError } from "../model/errors.ts";
+
+/**
+ * A validation failure at `where` (an element path).
+ *
+ * @param code The libvirt error code.
+ * @param message The message, in libvirt's wording.
+ * @param where The element path, e.g. `/domain/devices/disk[2]/target`.
+ *
+ * @example
+ * ```ts
+ * import { invalid } from "./validation_failure.ts";
+ * console.log(invalid(27, "missing name information", "/domain/name").where); // "/domain/name"
+ * ```
+ */
+export function invalid(code: ErrorCodeValue, message: string, where: string): VirtError {
+  return new VirtError(code, message, { where });
+}
+
+/**
+ * Parses an id set (`0-3,^2`), reporting a malformed one at `where` (code 27).
+ *
+ * @example
+ * ```ts
+ * import { parseCpuSetAt } from "./validation_failure.ts";
+ * console.log(parseCpuSetAt("0-1", "/domain/cputune")); // [0, 1]
+ * ```
+ */
+export function parseCpuSetAt(text: string, where: string): number[] {
+  try {
+    return parseCpuSet(text);
+  } catch (error) {
+    if (error instanceof VirtError) throw invalid(ErrorCode.XML_ERROR, error.message, where);
+    throw error;
+  }
+}

@@ -87,7 +87,8 @@ async function runVerb(
   uri: string,
   xmlMaxBytes: number,
 ): Promise<number> {
-  const connection = verb.offline ? undefined : await openConnection({
+  const connect = io.connect ?? openConnection;
+  const connection = verb.offline ? undefined : await connect({
     uri,
     readOnly: options.readonly,
     ...(options.token === undefined ? {} : { token: options.token }),

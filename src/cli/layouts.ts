@@ -179,7 +179,7 @@ export function formatDomainInfo(
 }
 
 /**
- * CPU time as `dominfo` prints it: seconds with one decimal, e.g. `1.2s`.
+ * CPU time as `dominfo` prints it: seconds with one decimal, rounded as C's `printf("%.1f")`.
  *
  * @example
  * ```ts
@@ -188,7 +188,14 @@ export function formatDomainInfo(
  * ```
  */
 export function formatCpuTime(cpuTimeNs: number): string {
-  return `${(cpuTimeNs / 1e9).toFixed(1)}s`;
+  const seconds = cpuTimeNs / 1e9;
+  // printf rounds an exact tie (x.25, x.75) to even; toFixed rounds it up. Elsewhere they agree.
+  const exactTie = Number.isInteger(seconds * 4) && !Number.isInteger(seconds * 2);
+  if (exactTie) {
+    const tenths = Math.floor(seconds * 10);
+    return `${((tenths % 2 === 0 ? tenths : tenths + 1) / 10).toFixed(1)}s`;
+  }
+  return `${seconds.toFixed(1)}s`;
 }
 
 /**

@@ -9,7 +9,7 @@
 /** How long a wait lasts before the progress line appears. */
 export const PROGRESS_DELAY_MS = 1000;
 /** How often the line is redrawn. */
-const PROGRESS_TICK_MS = 1000;
+export const PROGRESS_TICK_MS = 1000;
 /** Longest label shown, in characters (the line must fit a terminal row). */
 const PROGRESS_LABEL_MAX = 60;
 
@@ -28,6 +28,8 @@ export class Progress {
   readonly #write: (text: string) => void;
   readonly #enabled: boolean;
   readonly #now: () => number;
+  readonly #delayMs: number;
+  readonly #tickMs: number;
   #label = "";
   #startedMs = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -36,28 +38,34 @@ export class Progress {
   /**
    * @param write Writes to stderr.
    * @param enabled Whether stderr is a terminal.
-   * @param now The clock, in ms.
+   * @param options.now The clock, in ms. Default `Date.now`.
+   * @param options.delayMs Default {@linkcode PROGRESS_DELAY_MS}.
+   * @param options.tickMs Default {@linkcode PROGRESS_TICK_MS}.
    */
-  constructor(write: (text: string) => void, enabled: boolean, now: () => number = Date.now) {
+  constructor(
+    write: (text: string) => void,
+    enabled: boolean,
+    options: { now?: () => number; delayMs?: number; tickMs?: number } = {},
+  ) {
     this.#write = write;
     this.#enabled = enabled;
-    this.#now = now;
+    this.#now = options.now ?? Date.now;
+    this.#delayMs = options.delayMs ?? PROGRESS_DELAY_MS;
+    this.#tickMs = options.tickMs ?? PROGRESS_TICK_MS;
   }
 
   /** Starts (or restarts) the line with `label`; it appears after {@linkcode PROGRESS_DELAY_MS}. */
   start(label: string): void {
     this.stop();
     if (!this.#enabled) return;
-    this.#label = label.length > PROGRESS_LABEL_MAX
-      ? `${label.slice(0, PROGRESS_LABEL_MAX - 1)}…`
-      : label;
+    this.#label = label.slice(0, PROGRESS_LABEL_MAX);
     this.#startedMs = this.#now();
     const first = setTimeout(() => {
       this.#draw();
-      const tick = setInterval(() => this.#draw(), PROGRESS_TICK_MS);
+      const tick = setInterval(() => this.#draw(), this.#tickMs);
       Deno.unrefTimer(tick);
       this.#timer = tick;
-    }, PROGRESS_DELAY_MS);
+    }, this.#delayMs);
     // The line must never keep the process alive.
     Deno.unrefTimer(first);
     this.#timer = first;

@@ -11,6 +11,7 @@
 
 import type { EvirtClient } from "../client.ts";
 import type { OptionSpec, VerbArguments } from "./arguments.ts";
+import type { Connection, ConnectionOptions } from "./connection.ts";
 import type { Progress } from "./progress.ts";
 
 /** The process around the CLI: streams, environment, signals. Replaceable in tests. */
@@ -27,6 +28,8 @@ export interface CliIo {
   uid: number;
   /** Calls `listener` on SIGINT until the returned function is called. */
   onInterrupt(listener: () => void): () => void;
+  /** Opens the connection (default `openConnection`; tests share one in-process host). */
+  connect?: (options: ConnectionOptions) => Promise<Connection>;
 }
 
 /** What a verb gets to run. */

@@ -80,6 +80,7 @@ export const metadataVerb: Verb = {
         }),
     );
     if (args.flag("json")) context.json({ type: "element", uri, value });
-    else context.print(`${value}\n`);
+    // virsh prints the element and one newline, whatever the service's text ends with.
+    else context.print(`${value.replace(/\n+$/, "")}\n`);
   },
 };

@@ -787,6 +787,7 @@ export class Host {
     const name = job.snapshot.context.name;
     switch (reality.kind) {
       case "as_recorded":
+        if (path === "active.starting") await this.#abandonStart(job, driver, handle);
         return;
       case "gone":
         this.#log(`domain ${name}: its process is gone; recording it as stopped`);
@@ -804,14 +805,7 @@ export class Host {
         return;
       case "paused":
         if (path === "active.starting") {
-          // The start never finished: its caller was told it failed. End the half-started instance.
-          this.#log(`domain ${name}: start was interrupted; ending the instance`);
-          await driver.terminate(handle, { graceful: false }, job.signal);
-          driver.unwatch(handle.uuid);
-          await job.append([{
-            type: "domain.stopped",
-            body: { detail: "failed", reason: "failed" },
-          }]);
+          await this.#abandonStart(job, driver, handle);
         } else if (
           path !== "active.paused" ||
           stateOf(job.snapshot).reason !== pausedReasonNumber(reality.reason)
@@ -826,6 +820,17 @@ export class Host {
         await commands.observe(job, this.#env, { kind: "crashed", detail: "panicked" });
         return;
     }
+  }
+
+  /**
+   * Ends an instance whose start the service never finished: its caller was never told it
+   * succeeded, so the start is rolled back (STOPPED/failed).
+   */
+  async #abandonStart(job: JobContext, driver: Driver, handle: DomainHandle): Promise<void> {
+    this.#log(`domain ${handle.name}: its start was interrupted; ending the instance`);
+    await driver.terminate(handle, { graceful: false }, job.signal);
+    driver.unwatch(handle.uuid);
+    await job.append([{ type: "domain.stopped", body: { detail: "failed", reason: "failed" } }]);
   }
 
   async #autostart(): Promise<void> {

@@ -107,11 +107,12 @@ export function sseStream(
   env: ApiEnvironment,
   afterPosition: number,
   filter: EventFilter,
-  clientSignal: AbortSignal,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
+  // The client going away cancels the stream (see `cancel`); the request's own signal is not
+  // used, as Deno aborts it once a response has been handed over.
   const stop = new AbortController();
-  const signal = AbortSignal.any([stop.signal, clientSignal, env.shutdownSignal]);
+  const signal = AbortSignal.any([stop.signal, env.shutdownSignal]);
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let wakePump: (() => void) | undefined;
   const { subscriberBufferMax, heartbeatMs, subscriberStallMs } = env.events;

@@ -21,15 +21,21 @@ import type { Upcasting } from "./upcasting.ts";
 
 /** A fact checked and encoded, waiting for its position. */
 export interface PreparedFact {
+  /** The fact type, checked. */
   type: string;
+  /** The schema version, resolved to the current one when the caller gave none. */
   schemaVersion: number;
+  /** The body as JSON text, checked against the size limit. */
   bodyJson: string;
 }
 
-/** One stream's checked request. `expectedVersion` is -1 for "any". */
+/** One stream's checked request. */
 export interface PreparedRequest {
+  /** The stream, checked. */
   stream: string;
+  /** The expected version, -1 for "any". */
   expectedVersion: number;
+  /** The facts, in order. */
   facts: PreparedFact[];
 }
 

@@ -216,7 +216,9 @@ export interface EventStore {
    * each new fact once it is durable, with no gap and no duplicate across that boundary. Ends
    * normally when `signal` aborts or the store closes.
    *
-   * @throws {PositionPrunedError} From the iterator, when the subscriber falls behind retention.
+   * @throws {PositionPrunedError} At once when `afterPosition` is already pruned, or from the
+   *   iterator when the subscriber falls behind retention.
+   * @throws {EventStoreArgumentError} At once for an invalid option.
    */
   subscribe(options: SubscribeOptions): AsyncIterable<Fact>;
 
@@ -269,8 +271,11 @@ export const STREAM_NAME_MAX_BYTES = 256;
 /** Longest fact type, in UTF-8 bytes. */
 export const FACT_TYPE_MAX_BYTES = 128;
 
-/** Largest fact body, as JSON text in UTF-8 bytes. */
-export const FACT_BODY_MAX_BYTES = 1024 * 1024;
+/**
+ * Largest fact body, as JSON text in UTF-8 bytes: room for a domain definition parsed from the
+ * largest accepted domain XML (4 MiB by default).
+ */
+export const FACT_BODY_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Deepest nesting of arrays and objects in a body or snapshot state. */
 export const JSON_DEPTH_MAX = 64;
@@ -285,10 +290,11 @@ export const APPEND_PENDING_MAX = 16_384;
 export const READ_LIMIT_MAX = 10_000;
 
 /**
- * Most body bytes (as JSON text) one read returns before it stops early: a page may hold fewer
- * than `limit` facts when they are large, but always at least one.
+ * Body size at which one read stops early, as JSON text length: a page may hold fewer than
+ * `limit` facts when they are large, but always at least one. A page's bodies thus hold at most
+ * this plus one {@linkcode FACT_BODY_MAX_BYTES} body.
  */
-export const READ_BYTES_MAX = 64 * 1024 * 1024;
+export const READ_BYTES_MAX = 32 * 1024 * 1024;
 
 /** Most facts written in one transaction; a longer queue of appends takes several. */
 export const COMMIT_FACTS_MAX = 16_384;

@@ -66,8 +66,9 @@ export interface FactStorage {
    */
   commit(facts: readonly StoredFact[], streamVersions: ReadonlyMap<string, number>): void;
   /**
-   * Facts strictly after `afterPosition`, in position order, at most `limit`, stopping after the
-   * fact that brings the bodies' total length to `maxBytes` or more.
+   * Facts strictly after `afterPosition`, in position order, at most `limit`, and only those that
+   * start within `maxBytes` of the first one's body: the bodies' total length (JSON text length in
+   * UTF-16 code units) stays below `maxBytes` plus one body. The first fact always comes.
    */
   readAll(afterPosition: number, limit: number, maxBytes: number): StoredFact[];
   /** Facts of `stream` from version `fromVersion`, in version order, bounded as `readAll`. */

@@ -48,6 +48,7 @@ import {
 } from "./event_store.ts";
 import type { FactStorage, StoredFact } from "./fact_storage.ts";
 import { HeadSignal } from "./head_signal.ts";
+import { RecentFacts } from "./recent_facts.ts";
 import { encodeJsonText } from "./json_text.ts";
 import { followLog } from "./subscription.ts";
 import { Upcasting } from "./upcasting.ts";
@@ -82,6 +83,7 @@ export class LogStore implements EventStore {
   readonly #now: () => number;
   readonly #release: () => void;
   readonly #headSignal: HeadSignal;
+  readonly #recent = new RecentFacts();
   #head: number;
   #oldest: number;
   #lastTimestampMs: number;
@@ -147,7 +149,7 @@ export class LogStore implements EventStore {
   }
 
   readStream(stream: string, options: ReadStreamOptions = {}): Promise<Fact[]> {
-    return this.#run(() => {
+    return this.#run("cannot read the event log", () => {
       checkStreamName(stream);
       if (typeof options !== "object" || options === null) {
         throw new EventStoreArgumentError("options", "options must be an object");
@@ -181,12 +183,12 @@ export class LogStore implements EventStore {
   }
 
   readAll(options: ReadAllOptions): Promise<Fact[]> {
-    return this.#run(() => {
+    return this.#run("cannot read the event log", () => {
       if (typeof options !== "object" || options === null) {
         throw new EventStoreArgumentError("options", "options must be an object");
       }
       const afterPosition = this.#checkAfterPosition(options.afterPosition);
-      return this.#readAfter(afterPosition, checkLimit(options.limit));
+      return this.#readAfter(afterPosition, checkLimit(options.limit), false);
     });
   }
 
@@ -204,13 +206,14 @@ export class LogStore implements EventStore {
     }
     const source = {
       headSignal: this.#headSignal,
-      readAll: (after: number, limit: number) => this.#run(() => this.#readAfter(after, limit)),
+      readAll: (after: number, limit: number) =>
+        this.#run("cannot read the event log", () => this.#readAfter(after, limit, true)),
     };
     return followLog(source, afterPosition, pageSize, options.signal);
   }
 
   streamVersion(stream: string): Promise<number> {
-    return this.#run(() => {
+    return this.#run("cannot read the event log", () => {
       checkStreamName(stream);
       return this.#storage.streamVersion(stream);
     });
@@ -227,7 +230,7 @@ export class LogStore implements EventStore {
   }
 
   saveSnapshot(snapshot: Snapshot): Promise<void> {
-    return this.#run(() => {
+    return this.#run("cannot save the snapshot", () => {
       if (typeof snapshot !== "object" || snapshot === null) {
         throw new EventStoreArgumentError("snapshot", "snapshot must be an object");
       }
@@ -249,7 +252,7 @@ export class LogStore implements EventStore {
   }
 
   loadSnapshot(): Promise<Snapshot | undefined> {
-    return this.#run(() => {
+    return this.#run("cannot load the snapshot", () => {
       const stored = this.#storage.loadSnapshot();
       if (stored === undefined) return undefined;
       if (stored.position > this.#head || stored.position < 0) {
@@ -262,7 +265,7 @@ export class LogStore implements EventStore {
   }
 
   deleteSnapshots(): Promise<void> {
-    return this.#run(() => {
+    return this.#run("cannot delete snapshots", () => {
       if (this.#oldest > 1) {
         throw new VirtError(
           ErrorCode.OPERATION_INVALID,
@@ -276,15 +279,22 @@ export class LogStore implements EventStore {
   }
 
   prune(policy?: RetentionPolicy): Promise<PruneResult> {
-    return this.#run(() => this.#pruneWith(checkRetentionPolicy(policy ?? this.#retention)));
+    return this.#run(
+      "cannot prune the event log",
+      () => this.#pruneWith(checkRetentionPolicy(policy ?? this.#retention)),
+    );
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#shutDown();
+    // The executor runs at once, so the store is closed before close() returns.
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#shutDown();
+      resolve();
+    });
     return this.#closing;
   }
 
-  async #shutDown(): Promise<void> {
+  #shutDown(): void {
     // Pending appends were promised a commit: give them one before the storage goes.
     while (this.#pending.length > 0 && this.#failure === undefined) this.#flush();
     for (const pending of this.#pending.splice(0)) pending.reject(new StoreClosedError());
@@ -294,15 +304,22 @@ export class LogStore implements EventStore {
     } finally {
       this.#release();
     }
-    await Promise.resolve();
   }
 
-  #run<T>(action: () => T): Promise<T> {
+  /**
+   * Runs a synchronous storage operation as a promise. Typed errors pass through; anything else
+   * (a SQLite I/O error) becomes a SYSTEM_ERROR saying what could not be done.
+   */
+  #run<T>(failure: string, action: () => T): Promise<T> {
     try {
       this.#checkOpen();
       return Promise.resolve(action());
     } catch (error) {
-      return Promise.reject(error);
+      if (error instanceof VirtError) return Promise.reject(error);
+      const message = error instanceof Error ? error.message : String(error);
+      return Promise.reject(
+        new VirtError(ErrorCode.SYSTEM_ERROR, `${failure}: ${message}`, { cause: error }),
+      );
     }
   }
 
@@ -318,13 +335,16 @@ export class LogStore implements EventStore {
     return afterPosition;
   }
 
-  #readAfter(afterPosition: number, limit: number): Fact[] {
+  #readAfter(afterPosition: number, limit: number, fromRecent: boolean): Fact[] {
     if (afterPosition < this.#oldest - 1) {
       throw new PositionPrunedError("afterPosition", afterPosition + 1, this.#oldest);
     }
     if (afterPosition >= this.#head) return [];
     const count = Math.min(limit, this.#head - afterPosition);
-    const rows = this.#storage.readAll(afterPosition, count, READ_BYTES_MAX);
+    // Only subscribers use the in-memory window, so readAll() always answers from storage.
+    const rows =
+      (fromRecent ? this.#recent.read(afterPosition, count, READ_BYTES_MAX) : undefined) ??
+        this.#storage.readAll(afterPosition, count, READ_BYTES_MAX);
     if (rows.length === 0) {
       throw new EventStoreCorruptError(`no fact found after position ${afterPosition}`);
     }
@@ -399,20 +419,22 @@ export class LogStore implements EventStore {
     const rows: StoredFact[] = [];
     const accepted: AcceptedAppend[] = [];
     const timestampMs = Math.max(this.#now(), this.#lastTimestampMs);
-    for (const pending of batch) {
-      const placed = this.#place(pending, versions, rows, timestampMs);
-      if (placed instanceof VersionConflictError) pending.reject(placed);
-      else accepted.push({ pending, results: placed });
-    }
-    if (rows.length === 0) return;
     try {
-      this.#storage.commit(rows, versions);
+      for (const pending of batch) {
+        const placed = this.#place(pending, versions, rows, timestampMs);
+        if (placed instanceof VersionConflictError) pending.reject(placed);
+        else accepted.push({ pending, results: placed });
+      }
+      if (rows.length > 0) this.#storage.commit(rows, versions);
     } catch (error) {
+      // Reading versions or writing failed: nothing of this batch is acknowledged, and since the
+      // file's state is now uncertain, nothing later either (EventStoreWriteError explains).
       this.#failure = new EventStoreWriteError(error);
-      for (const { pending } of accepted) pending.reject(this.#failure);
-      for (const pending of this.#pending.splice(0)) pending.reject(this.#failure);
+      for (const pending of [...batch, ...this.#pending.splice(0)]) pending.reject(this.#failure);
       return;
     }
+    if (rows.length === 0) return;
+    this.#recent.add(rows);
     this.#head += rows.length;
     this.#lastTimestampMs = timestampMs;
     for (const { pending, results } of accepted) pending.resolve(results);

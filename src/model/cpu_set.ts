@@ -9,14 +9,41 @@ import { ErrorCode, VirtError } from "./errors.ts";
 /** Largest id a set may name; libvirt's CPU masks stop at this size too. */
 export const CPU_SET_ID_MAX = 16383;
 
+/**
+ * Ids all the sets of one definition may expand to together: far above any real definition
+ * (a host-sized one names a few thousand), low enough that a hostile one cannot stall us.
+ */
+export const CPU_SET_IDS_PER_DEFINITION_MAX = 1 << 22;
+
+/** What is left of a definition's allowance of set ids; see {@linkcode CPU_SET_IDS_PER_DEFINITION_MAX}. */
+export interface CpuSetBudget {
+  /** Ids the remaining sets may still expand to. */
+  idsLeft: number;
+}
+
+/**
+ * A fresh allowance for one definition.
+ *
+ * @example
+ * ```ts
+ * import { cpuSetBudget } from "./cpu_set.ts";
+ * console.log(cpuSetBudget().idsLeft); // 4194304
+ * ```
+ */
+export function cpuSetBudget(): CpuSetBudget {
+  return { idsLeft: CPU_SET_IDS_PER_DEFINITION_MAX };
+}
+
 const TERM = /^(\^)?([0-9]+)(?:-([0-9]+))?$/;
 
 /**
- * Parses a set such as `0-3,^2,8` into its ids, ascending.
+ * Parses a set such as `0-3,^2,8` into its ids, ascending. Exclusions apply to the whole set.
  *
  * @param text The set.
+ * @param budget The definition's allowance, charged with the ids the set names.
  * @returns The ids, sorted and unique.
- * @throws {VirtError} Code 8 when the text is not a set or names an id above {@linkcode CPU_SET_ID_MAX}.
+ * @throws {VirtError} Code 8 when the text is not a set, names an id above
+ *   {@linkcode CPU_SET_ID_MAX}, or overdraws the budget.
  *
  * @example
  * ```ts
@@ -24,25 +51,38 @@ const TERM = /^(\^)?([0-9]+)(?:-([0-9]+))?$/;
  * console.log(parseCpuSet("0-3,^2,8")); // [0, 1, 3, 8]
  * ```
  */
-export function parseCpuSet(text: string): number[] {
-  const included = new Set<number>();
-  const excluded = new Set<number>();
-  const terms = text.split(",");
-  for (const raw of terms) {
+export function parseCpuSet(text: string, budget: CpuSetBudget = cpuSetBudget()): number[] {
+  const ranges: [number, number, boolean][] = [];
+  let named = 0;
+  for (const raw of text.split(",")) {
     const match = TERM.exec(raw.trim());
-    if (match === null) {
-      throw new VirtError(ErrorCode.INVALID_ARG, `failed to parse bitmap '${text}'`);
-    }
-    const first = Number(match[2]);
-    const last = match[3] === undefined ? first : Number(match[3]);
+    const first = Number(match?.[2]);
+    const last = match?.[3] === undefined ? first : Number(match[3]);
+    const excluded = match?.[1] !== undefined;
     if (
-      last > CPU_SET_ID_MAX || first > last || (match[1] !== undefined && match[3] !== undefined)
+      match === null || last > CPU_SET_ID_MAX || first > last ||
+      (excluded && match[3] !== undefined)
     ) {
       throw new VirtError(ErrorCode.INVALID_ARG, `failed to parse bitmap '${text}'`);
     }
-    for (let id = first; id <= last; id++) (match[1] === undefined ? included : excluded).add(id);
+    ranges.push([first, last, excluded]);
+    named += last - first + 1;
   }
-  return [...included].filter((id) => !excluded.has(id)).sort((a, b) => a - b);
+  if (named > budget.idsLeft) {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      `CPU sets of this definition name more than ${CPU_SET_IDS_PER_DEFINITION_MAX} ids`,
+    );
+  }
+  budget.idsLeft -= named;
+  const excluded = new Set(ranges.filter(([, , exclude]) => exclude).map(([id]) => id));
+  const ids: number[] = [];
+  for (const [first, last, exclude] of ranges) {
+    if (exclude) continue;
+    for (let id = first; id <= last; id++) if (!excluded.has(id)) ids.push(id);
+  }
+  ids.sort((a, b) => a - b);
+  return ids.filter((id, index) => index === 0 || ids[index - 1] !== id);
 }
 
 /**

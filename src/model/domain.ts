@@ -280,8 +280,8 @@ export interface DomainOs extends WithExtra {
   machine?: string;
   /** `<os firmware=…>`: `bios` or `efi`. */
   firmware?: string;
-  /** `<firmware><feature enabled name/></firmware>`. */
-  firmwareFeatures: FirmwareFeature[];
+  /** `<firmware><feature enabled name/></firmware>`; present when `<firmware>` is. */
+  firmwareFeatures?: FirmwareFeature[];
   /** `<loader>`. */
   loader?: OsLoader;
   /** `<nvram>`. */

@@ -31,7 +31,8 @@
  * @module
  */
 
-import { formatCpuSet, parseCpuSet } from "./cpu_set.ts";
+import { type CpuSetBudget, cpuSetBudget, formatCpuSet, parseCpuSet } from "./cpu_set.ts";
+import { ErrorCode, VirtError } from "./errors.ts";
 import type {
   CacheTune,
   Chardev,
@@ -63,6 +64,9 @@ const UUID_HEX = /^[0-9a-fA-F]{32}$/;
  * @param def The definition, as parsed.
  * @param options How new UUIDs and MACs are made; the host architecture.
  * @returns A new definition.
+ * @throws {VirtError} Code 8 when a set in `<cputune>` is malformed or too large, or NUMA cells
+ *   add up to more memory than can be counted; code 27 when a scheduler names an id twice.
+ *   `validateDomain` reports everything else.
  *
  * @example Defaults of a minimal definition
  * ```ts
@@ -70,7 +74,7 @@ const UUID_HEX = /^[0-9a-fA-F]{32}$/;
  * import { emptyDevices } from "./domain.ts";
  * const def = applyDomainDefaults({
  *   type: "qemu", name: "demo", memoryKiB: 1024, vcpus: 0,
- *   os: { type: "hvm", boot: [], firmwareFeatures: [] }, devices: emptyDevices(),
+ *   os: { type: "hvm", boot: [] }, devices: emptyDevices(),
  * }, { generateUuid: () => "00000000-0000-4000-8000-000000000001" });
  * console.log(def.uuid, def.currentMemoryKiB, def.vcpus, def.os.boot, def.onReboot);
  * // "00000000-0000-4000-8000-000000000001" 1024 1 ["hd"] "restart"
@@ -80,7 +84,8 @@ export function applyDomainDefaults(
   def: DomainDefinition,
   options: DomainDefaultsOptions = {},
 ): DomainDefinition {
-  const result = structuredClone(def);
+  // The model is plain JSON by contract, and a JSON copy is the fastest exact copy of it.
+  const result = JSON.parse(JSON.stringify(def)) as DomainDefinition;
   applyIdentity(result, options);
   applyMemory(result);
   applyVcpus(result);
@@ -110,7 +115,15 @@ function applyIdentity(def: DomainDefinition, options: DomainDefaultsOptions): v
 
 function applyMemory(def: DomainDefinition): void {
   const cells = def.cpu?.numa?.cells ?? [];
-  if (cells.length > 0) def.memoryKiB = cells.reduce((sum, cell) => sum + cell.memoryKiB, 0);
+  if (cells.length > 0) {
+    const total = cells.reduce((sum, cell) => sum + cell.memoryKiB, 0);
+    if (!Number.isSafeInteger(total)) {
+      throw new VirtError(ErrorCode.INVALID_ARG, "total memory of the NUMA cells is too large", {
+        where: "/domain/cpu/numa",
+      });
+    }
+    def.memoryKiB = total;
+  }
   const current = def.currentMemoryKiB;
   if (current === undefined || current === 0 || current > def.memoryKiB) {
     def.currentMemoryKiB = def.memoryKiB;
@@ -145,19 +158,64 @@ function hasDeviceBoot(devices: DomainDevices): boolean {
 }
 
 function applyCputune(cputune: CpuTune, vcpus: number): void {
-  cputune.vcpuscheds = cputune.vcpuscheds.flatMap((sched) =>
-    parseCpuSet(sched.vcpus).filter((id) => id < vcpus).map((id) => ({ ...sched, vcpus: `${id}` }))
-  ).sort((a, b) => Number(a.vcpus) - Number(b.vcpus));
-  cputune.iothreadscheds = cputune.iothreadscheds.flatMap((sched) =>
-    parseCpuSet(sched.iothreads).map((id) => ({ ...sched, iothreads: `${id}` }))
-  ).sort((a, b) => Number(a.iothreads) - Number(b.iothreads));
-  cputune.cachetunes = withinVcpus(cputune.cachetunes, vcpus);
-  cputune.memorytunes = withinVcpus(cputune.memorytunes, vcpus);
+  const budget = cpuSetBudget();
+  cputune.vcpuscheds = perId(cputune.vcpuscheds, "vcpusched", (sched) => sched.vcpus, budget)
+    .filter(([id]) => id < vcpus).map(([id, sched]) => ({ ...sched, vcpus: `${id}` }));
+  cputune.iothreadscheds = perId(
+    cputune.iothreadscheds,
+    "iothreadsched",
+    (sched) => sched.iothreads,
+    budget,
+  )
+    .map(([id, sched]) => ({ ...sched, iothreads: `${id}` }));
+  cputune.cachetunes = withinVcpus(cputune.cachetunes, vcpus, budget);
+  cputune.memorytunes = withinVcpus(cputune.memorytunes, vcpus, budget);
 }
 
-function withinVcpus<T extends CacheTune | MemoryTune>(tunes: T[], vcpus: number): T[] {
+/**
+ * Each id a scheduler names, with its scheduler, in id order. An id named twice is refused
+ * here (code 27), as libvirt does, because once expanded the overlap could not be seen.
+ */
+function perId<T>(
+  list: T[],
+  name: string,
+  ids: (item: T) => string,
+  budget: CpuSetBudget,
+): [number, T][] {
+  const byId = new Map<number, T>();
+  list.forEach((item, index) => {
+    const where = `/domain/cputune/${name}[${index + 1}]`;
+    for (const id of idsOf(ids(item), where, budget)) {
+      if (byId.has(id)) {
+        throw new VirtError(
+          ErrorCode.XML_ERROR,
+          `${name} attribute for id ${id} is defined more than once`,
+          { where },
+        );
+      }
+      byId.set(id, item);
+    }
+  });
+  return [...byId].sort(([a], [b]) => a - b);
+}
+
+/** The ids of a `<cputune>` set; a malformed one is reported at `where`. */
+function idsOf(text: string, where: string, budget: CpuSetBudget): number[] {
+  try {
+    return parseCpuSet(text, budget);
+  } catch (error) {
+    if (!(error instanceof VirtError)) throw error;
+    throw new VirtError(error.code, error.message, { where, cause: error });
+  }
+}
+
+function withinVcpus<T extends CacheTune | MemoryTune>(
+  tunes: T[],
+  vcpus: number,
+  budget: CpuSetBudget,
+): T[] {
   return tunes.flatMap((tune) => {
-    const ids = parseCpuSet(tune.vcpus).filter((id) => id < vcpus);
+    const ids = idsOf(tune.vcpus, "/domain/cputune", budget).filter((id) => id < vcpus);
     return ids.length === 0 ? [] : [{ ...tune, vcpus: formatCpuSet(ids) }];
   });
 }
@@ -235,21 +293,24 @@ function addSmartcardControllers(devices: DomainDevices): void {
     card.address = { type: "ccid", controller: next, slot: 0 };
     used.add(next);
   }
+  const present = new Set(
+    devices.controllers.filter((item) => item.type === "ccid").map((item) => item.index),
+  );
   for (const controller of used) {
-    if (!devices.controllers.some((item) => item.type === "ccid" && item.index === controller)) {
-      devices.controllers.push({ type: "ccid", index: controller });
-    }
+    if (!present.has(controller)) devices.controllers.push({ type: "ccid", index: controller });
   }
 }
 
 function assignControllerIndexes(controllers: Controller[]): void {
+  const used = new Set(controllers.map((controller) => `${controller.type}/${controller.index}`));
+  const nextFree = new Map<string, number>();
   for (const controller of controllers) {
     if (controller.index !== undefined) continue;
-    let index = 0;
-    while (controllers.some((other) => other.type === controller.type && other.index === index)) {
-      index++;
-    }
+    let index = nextFree.get(controller.type) ?? 0;
+    while (used.has(`${controller.type}/${index}`)) index++;
     controller.index = index;
+    used.add(`${controller.type}/${index}`);
+    nextFree.set(controller.type, index + 1);
   }
 }
 

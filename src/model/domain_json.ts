@@ -169,7 +169,6 @@ function addChild(
         (item, at) =>
           checkArray(item, at, (entry, entryAt) => checkElement(child.spec(), entry, entryAt)),
       );
-      required.add(child.field);
       return;
   }
 }

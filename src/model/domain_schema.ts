@@ -58,7 +58,8 @@ export interface ElementSpec {
  * - `attributes`: all its attributes as a string record in `field`;
  * - `map`: each of its children by name, as a record of attribute records (`<features>`);
  * - `elements`: its child elements verbatim (`<metadata>`);
- * - `wrapped`: its children named `item` are objects in the array `field` (`<firmware><feature/>`).
+ * - `wrapped`: its children named `item` are objects in the array `field`, present when the
+ *   wrapper is (`<firmware><feature/>`).
  */
 export type ChildSpec =
   | {

@@ -16,7 +16,7 @@
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { ChildSpec, ElementSpec, ValueSpec } from "../model/domain_schema.ts";
 import type { XmlElement, XmlExtra, XmlPlacedElement } from "../model/xml_extra.ts";
-import { anchorsIn, insertPlaced, siblingKey } from "./placement.ts";
+import { anchorsIn, formattedOrder, siblingKey } from "./placement.ts";
 import { childSpec, type SpecIndex, specIndex } from "./spec_index.ts";
 import { readValue } from "./xml_values.ts";
 
@@ -47,24 +47,27 @@ export function decodeElement(spec: ElementSpec, element: XmlElement, path: stri
   let text = "";
   let previousKey: string | undefined;
   const counts: Record<string, number> = Object.create(null);
+  const original: XmlElement[] = [];
   const typed: XmlElement[] = [];
+  const typedSingles = new Set<ChildSpec>();
   for (const child of element.children ?? []) {
     if (typeof child === "string") {
       text += child;
       continue;
     }
+    original.push(child);
     const name = child.name;
     const count = (counts[name] = (counts[name] ?? 0) + 1);
     const key = siblingKey(name, count);
     const description = index.children.get(name);
     const taken = description !== undefined &&
-      decodeChild(description, child, count, model, extra, `${path}/${key}`);
+      decodeChild(description, child, typedSingles, model, extra, `${path}/${key}`);
     if (taken) typed.push(child);
     else (extra.elements ??= []).push(placed(previousKey, child));
     previousKey = key;
   }
   if (extra.elements !== undefined && typed.length > 0) {
-    extra.elements = anchorsAsFormatted(index, typed, extra.elements);
+    extra.elements = anchorsAsFormatted(index, original, typed, extra.elements);
   }
   if (spec.text !== undefined) {
     if (text !== "") setField(model, spec.text.field, readText(spec.text, text, element, path));
@@ -128,53 +131,64 @@ function unitIsTaken(index: SpecIndex, name: string, attributes: Record<string, 
   return owner === "#text" || attributes[owner] !== undefined;
 }
 
-/** Decodes one child into `model`; false when it must be kept verbatim instead. */
+/**
+ * Decodes one child into `model`; false when it must be kept verbatim instead. `typed` holds
+ * the single-valued descriptions already taken, so a second occurrence stays verbatim.
+ */
 function decodeChild(
   description: ChildSpec,
   child: XmlElement,
-  count: number,
+  typed: Set<ChildSpec>,
+  model: Model,
+  extra: XmlExtra,
+  path: string,
+): boolean {
+  if (description.kind === "list") return decodeListItem(description, child, model, extra, path);
+  if (description.kind === "object" && description.many === true) {
+    ((model[description.field] ??= []) as Model[]).push(
+      decodeElement(childSpec(description), child, path),
+    );
+    return true;
+  }
+  if (typed.has(description)) return false;
+  const taken = decodeSingle(description, child, model, extra, path);
+  if (taken) typed.add(description);
+  return taken;
+}
+
+function decodeSingle(
+  description: ChildSpec,
+  child: XmlElement,
   model: Model,
   extra: XmlExtra,
   path: string,
 ): boolean {
   switch (description.kind) {
-    case "object": {
-      const value = decodeElement(childSpec(description), child, path);
-      if (description.many === true) {
-        ((model[description.field] ??= []) as Model[]).push(value);
-        return true;
-      }
-      if (count > 1) return false;
-      model[description.field] = value;
+    case "object":
+      model[description.field] = decodeElement(childSpec(description), child, path);
       return true;
-    }
     case "flat":
-      return count === 1 && decodeFlat(description, child, model, extra, path);
-    case "list":
-      return decodeListItem(description, child, model, extra, path);
+      return decodeFlat(description, child, model, extra, path);
     case "flag":
-      if (count > 1) return false;
       model[description.field] = true;
       keepLeftovers(extra, child.name, leftovers(child, noAttribute, false));
       return true;
     case "attributes":
-      if (count > 1) return false;
       model[description.field] = { ...child.attributes };
       keepLeftovers(extra, child.name, leftovers(child, anyAttribute, false));
       return true;
     case "map":
-      if (count > 1) return false;
       decodeMap(description.field, child, model, extra);
       return true;
     case "elements":
-      if (count > 1) return false;
       model[description.field] = (child.children ?? []).filter((item) => typeof item !== "string");
       keepLeftovers(extra, child.name, leftovers(child, noAttribute, false, true));
       return true;
     case "wrapped":
-      if (count > 1) return false;
       decodeWrapped(description, child, model, extra, path);
       return true;
+    case "list":
+      return false;
   }
 }
 
@@ -296,10 +310,7 @@ function decodeWrapped(
     previousKey = key;
   }
   model[description.field] = items;
-  // An empty wrapper still has to come back: remember it even without leftovers.
-  if (items.length === 0 || hasContent(wrapperExtra)) {
-    (extra.children ??= {})[child.name] = wrapperExtra;
-  }
+  if (hasContent(wrapperExtra)) (extra.children ??= {})[child.name] = wrapperExtra;
 }
 
 /**
@@ -308,16 +319,58 @@ function decodeWrapped(
  */
 function anchorsAsFormatted(
   index: SpecIndex,
+  original: XmlElement[],
   typed: XmlElement[],
   placedElements: XmlPlacedElement[],
 ): XmlPlacedElement[] {
   const rank = (element: XmlElement) => index.ranks.get(element.name)!;
-  const sequence: (XmlElement | string)[] = typed
+  const sorted = typed
     .map((element, order) => ({ element, order }))
     .sort((a, b) => rank(a.element) - rank(b.element) || a.order - b.order)
     .map(({ element }) => element);
-  insertPlaced(sequence, placedElements);
-  return anchorsIn(sequence as XmlElement[], new Set(placedElements.map(({ element }) => element)));
+  const placed = new Set(placedElements.map(({ element }) => element));
+  return anchorsIn(
+    typedSinglesFirst(index, formattedOrder(original, sorted, placed), placed),
+    placed,
+  );
+}
+
+/**
+ * A second parse types the first element of a single-valued name, so a kept duplicate that
+ * would come before its typed twin moves to just after it.
+ */
+function typedSinglesFirst(
+  index: SpecIndex,
+  order: XmlElement[],
+  placed: ReadonlySet<XmlElement>,
+): XmlElement[] {
+  const isSingle = (element: XmlElement) => {
+    const description = index.children.get(element.name);
+    return description !== undefined && description.kind !== "list" &&
+      !(description.kind === "object" && description.many === true);
+  };
+  const typedNames = new Set(
+    order.filter((element) => !placed.has(element) && isSingle(element)).map((element) =>
+      element.name
+    ),
+  );
+  const pending = new Map<string, XmlElement[]>();
+  const result: XmlElement[] = [];
+  for (const element of order) {
+    if (placed.has(element) && typedNames.has(element.name)) {
+      const queue = pending.get(element.name) ?? [];
+      queue.push(element);
+      pending.set(element.name, queue);
+      continue;
+    }
+    result.push(element);
+    if (!placed.has(element) && typedNames.has(element.name)) {
+      typedNames.delete(element.name);
+      result.push(...(pending.get(element.name) ?? []));
+      pending.delete(element.name);
+    }
+  }
+  return result;
 }
 
 /** Fills in arrays, implied objects and `absent` values; refuses missing required parts. */
@@ -344,7 +397,6 @@ function completeChildren(
         }
         break;
       case "list":
-      case "wrapped":
         if (model[description.field] === undefined) model[description.field] = [];
         break;
       case "flat": {

@@ -9,7 +9,7 @@
 
 import type { ChildSpec, ElementSpec, ValueSpec } from "../model/domain_schema.ts";
 import type { XmlContent, XmlElement, XmlExtra } from "../model/xml_extra.ts";
-import { insertPlaced } from "./placement.ts";
+import { mergePlaced } from "./placement.ts";
 import { getField } from "./element_decode.ts";
 import { childSpec } from "./spec_index.ts";
 import { writeValue } from "./xml_values.ts";
@@ -80,12 +80,12 @@ function finish(
       if (attributes[name] === undefined) attributes[name] = extra.attributes[name];
     }
   }
-  if (extra?.elements !== undefined) insertPlaced(children, extra.elements);
+  const content = extra?.elements === undefined ? children : mergePlaced(children, extra.elements);
   for (const _ in attributes) {
     element.attributes = attributes;
     break;
   }
-  if (children.length > 0) element.children = children;
+  if (content.length > 0) element.children = content;
 }
 
 function encodeChild(
@@ -156,9 +156,9 @@ function encodeChild(
       ));
       return;
     case "wrapped": {
-      const items = (value ?? []) as Model[];
+      if (value === undefined) return;
+      const items = value as Model[];
       const wrapperExtra = leftovers?.[description.xml];
-      if (items.length === 0 && wrapperExtra === undefined) return;
       const spec = childSpec(description);
       const element: XmlElement = { name: description.xml };
       if (items.length > 0) {
@@ -179,14 +179,12 @@ function encodeFlat(
   const attributes: Record<string, string> = {};
   let present = false;
   const text = description.text;
-  let textValue: string | number | undefined;
-  if (text !== undefined) {
-    textValue = getField(model, text.field) as string | number | undefined;
-    if (textValue === text.absent) textValue = undefined;
-    if (textValue !== undefined) {
-      present = true;
-      if (text.value === "sizeKiB") attributes.unit = "KiB";
-    }
+  const textValue = text === undefined
+    ? undefined
+    : getField(model, text.field) as string | number | undefined;
+  if (text !== undefined && textValue !== undefined && textValue !== text.absent) {
+    present = true;
+    if (text.value === "sizeKiB") attributes.unit = "KiB";
   }
   for (const value of description.attributes) {
     const field = getField(model, value.field) as string | number | undefined;
@@ -200,6 +198,8 @@ function encodeFlat(
     element.attributes = attributes;
     break;
   }
+  // An element kept for its attributes still carries its text, even the "absent" value
+  // (`<vcpu placement='static'>0</vcpu>`), so it reads back the same.
   if (textValue !== undefined && text !== undefined) {
     const written = writeValue(text.value, textValue);
     if (written !== "") element.children = [written];

@@ -152,16 +152,20 @@ function validateControllers(def: DomainDefinition): void {
     }
     seen.add(key);
   });
-  const pci = controllers.filter((controller) => controller.type === "pci");
-  validatePciRoot(def.os.machine, pci);
+  const pci = new Map<number, Controller>();
+  for (const controller of controllers) {
+    if (controller.type === "pci" && controller.index !== undefined && !pci.has(controller.index)) {
+      pci.set(controller.index, controller);
+    }
+  }
+  validatePciRoot(def.os.machine, pci.get(0));
   controllers.forEach((controller, index) => {
     if (controller.type !== "pci") return;
     validatePciPlug(controller, pci, `/domain/devices/controller[${index + 1}]/address`);
   });
 }
 
-function validatePciRoot(machine: string | undefined, pci: Controller[]): void {
-  const root = pci.find((controller) => controller.index === 0);
+function validatePciRoot(machine: string | undefined, root: Controller | undefined): void {
   if (machine === undefined || root?.model === undefined) return;
   const wanted = /q35/.test(machine)
     ? "pcie-root"
@@ -179,11 +183,15 @@ function validatePciRoot(machine: string | undefined, pci: Controller[]): void {
   );
 }
 
-function validatePciPlug(controller: Controller, pci: Controller[], where: string): void {
+function validatePciPlug(
+  controller: Controller,
+  pci: ReadonlyMap<number, Controller>,
+  where: string,
+): void {
   const address = controller.address;
   const model = controller.model;
   if (address?.type !== "pci" || address.bus === undefined || model === undefined) return;
-  const parent = pci.find((other) => other.index === address.bus);
+  const parent = pci.get(address.bus);
   const accepts = parent?.model === undefined ? undefined : PCI_ACCEPTS[parent.model];
   const pluggable = Object.values(PCI_ACCEPTS).some((children) => children.includes(model));
   if (accepts === undefined || !pluggable || accepts.includes(model)) return;

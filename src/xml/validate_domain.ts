@@ -31,6 +31,7 @@
  */
 
 import type { DeviceAddress, DomainDefinition, DomainDevices } from "../model/domain.ts";
+import { type CpuSetBudget, cpuSetBudget } from "../model/cpu_set.ts";
 import { ErrorCode } from "../model/errors.ts";
 import { invalid, parseCpuSetAt } from "./validation_failure.ts";
 import { validateChardevs } from "./validate_chardevs.ts";
@@ -73,9 +74,11 @@ const MAC_PATTERN = /^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/;
 export function validateDomain(def: DomainDefinition, options: ValidateDomainOptions = {}): void {
   validateIdentity(def);
   validateResources(def);
-  validateNuma(def);
+  // One allowance of set ids for the whole definition bounds the work a hostile one can ask for.
+  const budget = cpuSetBudget();
+  validateNuma(def, budget);
   validateBoot(def);
-  if (def.cputune !== undefined) validateTunes(def.cputune);
+  if (def.cputune !== undefined) validateTunes(def.cputune, budget);
   validateDisks(def.devices);
   validateAddresses(def);
   validateChardevs(def.devices);
@@ -134,7 +137,7 @@ function validateResources(def: DomainDefinition): void {
   }
 }
 
-function validateNuma(def: DomainDefinition): void {
+function validateNuma(def: DomainDefinition, budget: CpuSetBudget): void {
   const cells = def.cpu?.numa?.cells ?? [];
   const vcpus = vcpuCount(def);
   // Cells may come in any order, but their ids must be exactly 0 … n-1.
@@ -148,7 +151,9 @@ function validateNuma(def: DomainDefinition): void {
         where,
       );
     }
-    if (cell.cpus !== undefined && parseCpuSetAt(cell.cpus, where).some((id) => id >= vcpus)) {
+    if (
+      cell.cpus !== undefined && parseCpuSetAt(cell.cpus, where, budget).some((id) => id >= vcpus)
+    ) {
       throw invalid(
         ErrorCode.XML_ERROR,
         "Number of CPUs in <numa> exceeds the <vcpu> count",
@@ -351,6 +356,7 @@ function validateOtherDevices(devices: DomainDevices): void {
       "/domain/devices/video",
     );
   }
+  const hostdevKeys = new Set<string>();
   devices.hostdevs.forEach((hostdev, index) => {
     const where = `/domain/devices/hostdev[${index + 1}]`;
     if (
@@ -364,16 +370,15 @@ function validateOtherDevices(devices: DomainDevices): void {
       );
     }
     const key = hostdevKey(hostdev);
-    if (
-      key !== undefined &&
-      devices.hostdevs.slice(0, index).some((other) => hostdevKey(other) === key)
-    ) {
+    if (key === undefined) return;
+    if (hostdevKeys.has(key)) {
       throw invalid(
         ErrorCode.XML_ERROR,
         "Hostdev already exists in the domain configuration",
         where,
       );
     }
+    hostdevKeys.add(key);
   });
   devices.shmems.forEach((shmem, index) => {
     const size = shmem.sizeKiB;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { CpuSetBudget } from "../model/cpu_set.ts";
 import type { CacheTune, CpuTune, MemoryTune } from "../model/domain.ts";
 import { ErrorCode } from "../model/errors.ts";
 import { invalid, parseCpuSetAt } from "./validation_failure.ts";
@@ -13,36 +14,37 @@ import { invalid, parseCpuSetAt } from "./validation_failure.ts";
  * Checks cache tunes, memory tunes and schedulers against each other.
  *
  * @param cputune The `<cputune>`.
+ * @param budget The definition's allowance of set ids.
  * @throws {VirtError} Code 27 with the element path.
  */
-export function validateTunes(cputune: CpuTune): void {
+export function validateTunes(cputune: CpuTune, budget: CpuSetBudget): void {
   const cacheSets = cputune.cachetunes.map((tune, index) =>
-    validateCacheTune(tune, `/domain/cputune/cachetune[${index + 1}]`)
+    validateCacheTune(tune, `/domain/cputune/cachetune[${index + 1}]`, budget)
   );
   rejectOverlaps(cacheSets, "cachetune", "Overlapping vcpus in cachetunes");
   const memorySets = cputune.memorytunes.map((tune, index) =>
-    validateMemoryTune(tune, `/domain/cputune/memorytune[${index + 1}]`)
+    validateMemoryTune(tune, `/domain/cputune/memorytune[${index + 1}]`, budget)
   );
   rejectOverlaps(memorySets, "memorytune", "Overlapping vcpus in memorytunes");
   // A memory tune shares the resctrl group of a cache tune only when their vCPUs are the same.
+  const cacheOwner = new Map<number, number>();
+  cacheSets.forEach((set, owner) => set.forEach((id) => cacheOwner.set(id, owner)));
   memorySets.forEach((memory, index) => {
-    for (const cache of cacheSets) {
-      const shared = memory.filter((id) => cache.includes(id));
-      if (
-        shared.length > 0 && (shared.length !== memory.length || shared.length !== cache.length)
-      ) {
-        throw invalid(
-          ErrorCode.XML_ERROR,
-          "Overlapping vcpus in memorytunes",
-          `/domain/cputune/memorytune[${index + 1}]`,
-        );
-      }
+    const owners = new Set(memory.map((id) => cacheOwner.get(id)));
+    if (owners.size === 1 && owners.has(undefined)) return;
+    const [owner] = owners;
+    if (owners.size > 1 || owner === undefined || cacheSets[owner].length !== memory.length) {
+      throw invalid(
+        ErrorCode.XML_ERROR,
+        "Overlapping vcpus in memorytunes",
+        `/domain/cputune/memorytune[${index + 1}]`,
+      );
     }
   });
   const scheduled = new Set<number>();
   cputune.vcpuscheds.forEach((sched, index) => {
     const where = `/domain/cputune/vcpusched[${index + 1}]`;
-    for (const id of parseCpuSetAt(sched.vcpus, where)) {
+    for (const id of parseCpuSetAt(sched.vcpus, where, budget)) {
       if (scheduled.has(id)) {
         throw invalid(ErrorCode.XML_ERROR, `vcpusched attribute 'vcpus' must not overlap`, where);
       }
@@ -51,8 +53,8 @@ export function validateTunes(cputune: CpuTune): void {
   });
 }
 
-function validateCacheTune(tune: CacheTune, where: string): number[] {
-  const vcpus = parseCpuSetAt(tune.vcpus, where);
+function validateCacheTune(tune: CacheTune, where: string, budget: CpuSetBudget): number[] {
+  const vcpus = parseCpuSetAt(tune.vcpus, where, budget);
   const seen = new Map<string, string>();
   tune.caches.forEach((cache, index) => {
     const key = `${cache.id}/${cache.level}`;
@@ -74,12 +76,12 @@ function validateCacheTune(tune: CacheTune, where: string): number[] {
     }
     seen.set(key, cache.type);
   });
-  validateMonitors(tune, vcpus, where);
+  validateMonitors(tune, vcpus, where, budget);
   return vcpus;
 }
 
-function validateMemoryTune(tune: MemoryTune, where: string): number[] {
-  const vcpus = parseCpuSetAt(tune.vcpus, where);
+function validateMemoryTune(tune: MemoryTune, where: string, budget: CpuSetBudget): number[] {
+  const vcpus = parseCpuSetAt(tune.vcpus, where, budget);
   const nodes = new Set<number>();
   tune.nodes.forEach((node, index) => {
     if (nodes.has(node.id)) {
@@ -91,14 +93,20 @@ function validateMemoryTune(tune: MemoryTune, where: string): number[] {
     }
     nodes.add(node.id);
   });
-  validateMonitors(tune, vcpus, where);
+  validateMonitors(tune, vcpus, where, budget);
   return vcpus;
 }
 
-function validateMonitors(tune: CacheTune | MemoryTune, vcpus: number[], where: string): void {
+function validateMonitors(
+  tune: CacheTune | MemoryTune,
+  ids: number[],
+  where: string,
+  budget: CpuSetBudget,
+): void {
+  const vcpus = new Set(ids);
   tune.monitors.forEach((monitor, index) => {
     const here = `${where}/monitor[${index + 1}]`;
-    if (parseCpuSetAt(monitor.vcpus, here).some((id) => !vcpus.includes(id))) {
+    if (parseCpuSetAt(monitor.vcpus, here, budget).some((id) => !vcpus.has(id))) {
       throw invalid(ErrorCode.XML_ERROR, "Monitor vcpus conflicts with allocation", here);
     }
   });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseCpuSet } from "../model/cpu_set.ts";
+import { type CpuSetBudget, parseCpuSet } from "../model/cpu_set.ts";
 import { ErrorCode, type ErrorCodeValue, VirtError } from "../model/errors.ts";
 
 /**
@@ -26,17 +26,19 @@ export function invalid(code: ErrorCodeValue, message: string, where: string): V
 }
 
 /**
- * Parses an id set (`0-3,^2`), reporting a malformed one at `where` (code 27).
+ * Parses an id set (`0-3,^2`) against the definition's `budget`, reporting a malformed or
+ * oversized one at `where` (code 27).
  *
  * @example
  * ```ts
  * import { parseCpuSetAt } from "./validation_failure.ts";
- * console.log(parseCpuSetAt("0-1", "/domain/cputune")); // [0, 1]
+ * import { cpuSetBudget } from "../model/cpu_set.ts";
+ * console.log(parseCpuSetAt("0-1", "/domain/cputune", cpuSetBudget())); // [0, 1]
  * ```
  */
-export function parseCpuSetAt(text: string, where: string): number[] {
+export function parseCpuSetAt(text: string, where: string, budget: CpuSetBudget): number[] {
   try {
-    return parseCpuSet(text);
+    return parseCpuSet(text, budget);
   } catch (error) {
     if (error instanceof VirtError) throw invalid(ErrorCode.XML_ERROR, error.message, where);
     throw error;

@@ -15,11 +15,9 @@
  * @module
  */
 
+import { XML_MAX_BYTES_DEFAULT } from "../config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { XmlElement } from "../model/xml_extra.ts";
-
-/** Default largest document, in bytes (4 MiB, as `EVIRT_XML_MAX_BYTES` defaults). */
-export const XML_MAX_BYTES_DEFAULT = 4 * 1024 * 1024;
 
 /** Default deepest element nesting; libxml2's own default limit is 256 as well. */
 export const XML_MAX_DEPTH_DEFAULT = 256;
@@ -256,11 +254,13 @@ class Reader {
 
   private endTag(open: XmlElement): void {
     const text = this.text;
+    const start = this.offset;
     this.offset += 2; // </
     const name = this.name("element");
     this.skipWhitespace();
     if (text.charCodeAt(this.offset) !== GT) this.fail(`expected '>' to end tag ${name}`);
     if (name !== open.name) {
+      this.offset = start;
       this.fail(`opening and ending tag mismatch: ${open.name} and ${name}`);
     }
     this.offset++;

@@ -35,7 +35,7 @@ function events(request: Request, context: Context): Response {
     serveWebSocket(env, socket, afterPosition, filter);
     return response;
   }
-  return new Response(sseStream(env, afterPosition, filter, request.signal), {
+  return new Response(sseStream(env, afterPosition, filter), {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",

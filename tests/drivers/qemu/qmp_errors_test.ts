@@ -48,6 +48,7 @@ Deno.test("QmpCommandError keeps QEMU's class and description", () => {
   assert.deepEqual(error.toJSON(), {
     code: 1,
     name: "INTERNAL_ERROR",
-    message: "unable to execute QEMU command 'blockdev-del': Node 'x' is in use",
+    message: "internal error: unable to execute QEMU command 'blockdev-del': Node 'x' is in use",
+    detail: "unable to execute QEMU command 'blockdev-del': Node 'x' is in use",
   });
 });

@@ -18,6 +18,7 @@ import {
   type JsonValue,
   type NewFact,
   PositionPrunedError,
+  READ_BYTES_MAX,
   READ_LIMIT_MAX,
   StoreClosedError,
   STREAM_NAME_MAX_BYTES,
@@ -331,6 +332,21 @@ function registerReadTests(test: Register): void {
     assert.deepEqual(page.map((fact) => fact.position), [2, 3]);
     assert.deepEqual(await store.readAll({ afterPosition: 4 }), []);
     assert.deepEqual(await store.readAll({ afterPosition: 99 }), []);
+  });
+
+  test("readAll() stops a page early once bodies reach READ_BYTES_MAX", async (store) => {
+    // Each body is exactly FACT_BODY_MAX_BYTES of JSON; a page holds those starting within
+    // READ_BYTES_MAX of its first.
+    const body = "x".repeat(FACT_BODY_MAX_BYTES - 2);
+    const perPage = Math.ceil(READ_BYTES_MAX / FACT_BODY_MAX_BYTES);
+    await store.append("big", range(1, perPage + 1).map(() => ({ type: "Big", body })), 0);
+    const first = await store.readAll({ afterPosition: 0 });
+    assert.deepEqual(first.map((fact) => fact.position), range(1, perPage));
+    assert.equal(first[0].body, body);
+    const second = await store.readAll({ afterPosition: perPage });
+    assert.deepEqual(second.map((fact) => fact.position), [perPage + 1]);
+    const stream = await store.readStream("big");
+    assert.deepEqual(stream.map((fact) => fact.version), range(1, perPage));
   });
 
   test("readAll() returns every field of a fact", async (store) => {

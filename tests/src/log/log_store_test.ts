@@ -104,3 +104,40 @@ Deno.test("LogStore refuses a storage whose oldest position lies beyond its head
   storage.head = () => ({ headPosition: 3, oldestPosition: 9, lastTimestampMs: 0 });
   assert.throws(() => new LogStore(storage), EventStoreCorruptError);
 });
+
+Deno.test("LogStore.readAll() reports a storage failure as SYSTEM_ERROR", async () => {
+  const storage = new MemoryStorage();
+  const store = new LogStore(storage);
+  try {
+    await store.append("a", [noted(1)], 0);
+    storage.readAll = () => {
+      throw new Error("disk I/O error");
+    };
+    const error = await store.readAll({ afterPosition: 0 }).catch((error) => error);
+    assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
+    assert.equal(error.message, "cannot read the event log: disk I/O error");
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore.append() fails the batch when reading a stream version fails", async () => {
+  const storage = new MemoryStorage();
+  const store = new LogStore(storage);
+  try {
+    storage.streamVersion = () => {
+      throw new Error("disk I/O error");
+    };
+    const outcomes = await Promise.allSettled([
+      store.append("a", [noted(1)], 0),
+      store.append("b", [noted(2)], 0),
+    ]);
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, "rejected");
+      assert.ok((outcome as PromiseRejectedResult).reason instanceof EventStoreWriteError);
+    }
+    assert.equal(store.headPosition(), 0);
+  } finally {
+    await store.close();
+  }
+});

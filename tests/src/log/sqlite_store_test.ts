@@ -7,6 +7,7 @@ import {
 } from "../../../src/log/mod.ts";
 import { DATABASE_FILE, openSqliteStore } from "../../../src/log/sqlite_store.ts";
 import { StateLockedError } from "../../../src/log/errors.ts";
+import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 import { noted, range, runEventStoreContract } from "./event_store_contract.ts";
 
 runEventStoreContract("SqliteStore", async (options) => {
@@ -84,6 +85,8 @@ Deno.test("openSqliteStore() keeps facts, versions, snapshots and retention acro
         [5, "b", 1],
       ]);
       assert.equal((await second.append("a", [noted(6)], 4)).firstPosition, 6);
+      const all = await second.readAll({ afterPosition: 3 });
+      assert.deepEqual(all.map((fact) => fact.position), [4, 5, 6]);
     } finally {
       await second.close();
     }
@@ -184,5 +187,15 @@ Deno.test("openSqliteStore() refuses a log written in a newer format", async () 
     db.exec("PRAGMA user_version = 99");
     db.close();
     await assert.rejects(openSqliteStore(dir), /has format 99; this evirt reads format 1/);
+  });
+});
+
+Deno.test("openSqliteStore() reports a file that is not SQLite as SYSTEM_ERROR", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/${DATABASE_FILE}`, "not a database, just text ".repeat(100));
+    const error = await openSqliteStore(dir).catch((error) => error);
+    assert.ok(isVirtError(error, ErrorCode.SYSTEM_ERROR), String(error));
+    assert.match(error.message, /cannot open event log '.*': file is not a database/);
+    await assert.rejects(openSqliteStore(dir), /file is not a database/); // The lock was released.
   });
 });

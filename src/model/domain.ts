@@ -990,8 +990,8 @@ export interface Sound extends WithExtra {
 
 /** `<hostdev mode type>`: a host device assigned to the guest. */
 export interface Hostdev extends WithExtra {
-  /** `mode`: subsystem / capabilities. */
-  mode: string;
+  /** `mode`: subsystem (libvirt's default when absent) / capabilities. */
+  mode?: string;
   /** `type`: pci, usb, scsi, scsi_host, mdev (subsystem); storage, misc, net (capabilities). */
   type: string;
   /** `managed`: yes / no. */

@@ -15,13 +15,10 @@ import {
   type ValueSpec,
 } from "./domain_schema.ts";
 import { ErrorCode, VirtError } from "./errors.ts";
+import { XML_FORBIDDEN_CHARACTERS, XML_NAME_PATTERN } from "./xml_extra.ts";
 
 /** Deepest nesting of verbatim XML accepted inside `extra` and `metadata` (as for XML input). */
 export const JSON_XML_MAX_DEPTH = 256;
-
-const XML_NAME = /^[A-Za-z_:\u00C0-\uFFFD][A-Za-z0-9_:.\-\u00B7\u00C0-\uFFFD]*$/;
-// deno-lint-ignore no-control-regex
-const FORBIDDEN_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 type Json = Record<string, unknown>;
 
@@ -186,7 +183,7 @@ function checkValue(kind: ValueKind, value: unknown, pointer: string): void {
 
 function checkString(value: unknown, pointer: string): asserts value is string {
   if (typeof value !== "string") fail("expected a string", pointer);
-  const forbidden = FORBIDDEN_CHARACTERS.exec(value);
+  const forbidden = XML_FORBIDDEN_CHARACTERS.exec(value);
   if (forbidden !== null) {
     throw new VirtError(
       ErrorCode.XML_ERROR,
@@ -257,7 +254,7 @@ function checkXmlElement(value: unknown, pointer: string, depth: number): void {
 }
 
 function checkName(name: string, pointer: string): void {
-  if (!XML_NAME.test(name)) {
+  if (!XML_NAME_PATTERN.test(name)) {
     throw new VirtError(ErrorCode.XML_ERROR, `invalid XML name '${name}'`, { where: pointer });
   }
 }

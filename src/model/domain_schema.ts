@@ -16,10 +16,11 @@
  * - `uint` / `int`: a decimal integer (XML may add surrounding whitespace and a `+`);
  * - `hex1` / `hex2` / `hex4`: an integer read as C `strtoul(…, 0)` does (`0x` hex, leading `0`
  *   octal, else decimal) and written as `0x` with at least 1, 2 or 4 hex digits (PCI addresses);
+ * - `cuint`: read the same way, written in decimal (USB bus numbers, audio ids);
  * - `sizeKiB`: a scaled integer with a `unit` (default KiB), stored in KiB, written with
  *   `unit='KiB'`.
  */
-export type ValueKind = "string" | "uint" | "int" | "hex1" | "hex2" | "hex4" | "sizeKiB";
+export type ValueKind = "string" | "uint" | "int" | "cuint" | "hex1" | "hex2" | "hex4" | "sizeKiB";
 
 /** One attribute (or the text) of an element and the field it feeds. */
 export interface ValueSpec {
@@ -151,7 +152,7 @@ export const ADDRESS: ElementSpec = {
         str("multifunction"),
       ],
       drive: [uint("controller"), uint("bus"), uint("target"), uint("unit")],
-      usb: [uint("bus"), str("port")],
+      usb: [{ xml: "bus", field: "bus", value: "cuint" }, str("port")],
       "virtio-serial": [uint("controller"), uint("bus"), str("port")],
       ccid: [uint("controller"), uint("slot")],
     },
@@ -376,7 +377,7 @@ const SOUND: ElementSpec = element(
   [need(str("model"))],
   [
     { kind: "list", xml: "codec", field: "codecs", attribute: "type", value: "string" },
-    flatAttribute("audio", "id", "audioId", "uint"),
+    flatAttribute("audio", "id", "audioId", "cuint"),
     alias,
     address,
   ],
@@ -393,7 +394,7 @@ const HOSTDEV_SOURCE: ElementSpec = element(
 );
 
 const HOSTDEV: ElementSpec = element(
-  [need(str("mode")), need(str("type")), str("managed"), str("model"), str("display")],
+  [str("mode"), need(str("type")), str("managed"), str("model"), str("display")],
   [
     flatAttribute("driver", "name", "driverName"),
     object("source", () => HOSTDEV_SOURCE),

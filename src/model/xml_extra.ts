@@ -68,3 +68,10 @@ export interface XmlExtra {
    */
   children?: Record<string, XmlExtra>;
 }
+
+/** An XML name (element or attribute, prefix included), as XML 1.0 allows it, BMP letters only. */
+export const XML_NAME_PATTERN = /^[A-Za-z_:\u00C0-\uFFFD][A-Za-z0-9_:.\-\u00B7\u00C0-\uFFFD]*$/;
+
+/** Characters XML 1.0 forbids anywhere in a document. */
+// deno-lint-ignore no-control-regex
+export const XML_FORBIDDEN_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;

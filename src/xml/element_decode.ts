@@ -20,7 +20,8 @@ import { anchorsIn, formattedOrder, siblingKey } from "./placement.ts";
 import { childSpec, type SpecIndex, specIndex } from "./spec_index.ts";
 import { readValue } from "./xml_values.ts";
 
-type Model = Record<string, unknown>;
+/** A typed object of the model, as the mapping sees it. */
+export type Model = Record<string, unknown>;
 
 /**
  * Decodes `element` as described by `spec`.

@@ -10,11 +10,9 @@
 import type { ChildSpec, ElementSpec, ValueSpec } from "../model/domain_schema.ts";
 import type { XmlContent, XmlElement, XmlExtra } from "../model/xml_extra.ts";
 import { mergePlaced } from "./placement.ts";
-import { getField } from "./element_decode.ts";
+import { getField, type Model } from "./element_decode.ts";
 import { childSpec } from "./spec_index.ts";
 import { writeValue } from "./xml_values.ts";
-
-type Model = Record<string, unknown>;
 
 /**
  * Encodes `model` as the element `name` described by `spec`.

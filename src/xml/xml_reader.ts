@@ -17,7 +17,7 @@
 
 import { XML_MAX_BYTES_DEFAULT } from "../config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import type { XmlElement } from "../model/xml_extra.ts";
+import { XML_FORBIDDEN_CHARACTERS, XML_NAME_PATTERN, type XmlElement } from "../model/xml_extra.ts";
 
 /** Default deepest element nesting; libxml2's own default limit is 256 as well. */
 export const XML_MAX_DEPTH_DEFAULT = 256;
@@ -45,11 +45,13 @@ export interface XmlReadOptions {
  */
 export class XmlSyntaxError extends VirtError {
   /**
+   * Makes the error; its message is the problem followed by where it is.
+   *
    * @param problem What is wrong, in libvirt's lower-case wording.
    * @param where Where: `line L, column C` and, when known, the open element path.
    */
   constructor(problem: string, where: string) {
-    super(ErrorCode.XML_ERROR, `XML error: ${problem} (${where})`, { where });
+    super(ErrorCode.XML_ERROR, `${problem} (${where})`, { where });
     this.name = "XmlSyntaxError";
   }
 }
@@ -62,10 +64,6 @@ const PREDEFINED_ENTITIES: Readonly<Record<string, string>> = {
   apos: "'",
 };
 
-// Characters XML 1.0 forbids anywhere in a document.
-// deno-lint-ignore no-control-regex
-const FORBIDDEN_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
-const NAME_PATTERN = /^[A-Za-z_:\u00C0-\uFFFD][A-Za-z0-9_:.\-\u00B7\u00C0-\uFFFD]*$/;
 const LT = 60; // <
 const GT = 62; // >
 const SLASH = 47; // /
@@ -101,7 +99,7 @@ export function readXml(text: string, options: XmlReadOptions = {}): XmlElement 
   if (utf8LengthExceeds(text, maxBytes)) {
     throw new XmlSyntaxError(`document is larger than ${maxBytes} bytes`, "line 1, column 1");
   }
-  const forbidden = FORBIDDEN_CHARACTERS.exec(text);
+  const forbidden = XML_FORBIDDEN_CHARACTERS.exec(text);
   if (forbidden !== null) {
     throw new XmlSyntaxError(
       `character U+${forbidden[0].charCodeAt(0).toString(16).padStart(4, "0")} is not allowed`,
@@ -324,7 +322,7 @@ class Reader {
       end++;
     }
     const name = text.slice(start, end);
-    if (!NAME_PATTERN.test(name)) {
+    if (!XML_NAME_PATTERN.test(name)) {
       this.fail(name === "" ? `${kind} name expected` : `invalid ${kind} name '${name}'`);
     }
     this.offset = end;

@@ -46,6 +46,7 @@ export function readValue(
       return safeNumber(UNSIGNED.exec(text)?.[1], 10, text, what, where);
     case "int":
       return safeNumber(SIGNED.exec(text)?.[1], 10, text, what, where);
+    case "cuint":
     case "hex1":
     case "hex2":
     case "hex4":
@@ -70,6 +71,7 @@ export function writeValue(kind: ValueKind, value: string | number): string {
       return value as string;
     case "uint":
     case "int":
+    case "cuint":
     case "sizeKiB":
       return String(value);
     case "hex1":

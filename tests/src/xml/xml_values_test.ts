@@ -16,6 +16,7 @@ Deno.test("readValue reads PCI parts as C does: hex, octal or decimal", () => {
   assert.equal(read("hex2", "010"), 8);
   assert.equal(read("hex2", "18"), 18);
   assert.equal(read("hex4", "0"), 0);
+  assert.equal(read("cuint", "0x10"), 16);
 });
 
 Deno.test("readValue scales sizes to KiB", () => {

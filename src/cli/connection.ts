@@ -13,6 +13,8 @@
  * @module
  */
 
+import type { Role } from "../api/api_context.ts";
+import type { Api } from "../api/app.ts";
 import { EvirtClient, httpTransport, type Transport } from "../client.ts";
 import { loadConfig } from "../config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
@@ -62,8 +64,7 @@ export interface ConnectionOptions {
 export async function openConnection(options: ConnectionOptions): Promise<Connection> {
   if (options.uri === "test:///default") {
     const core = await openTestHypervisor({ xmlMaxBytes: options.xmlMaxBytes });
-    const role = options.readOnly ? "read-only" : "read-write";
-    const transport: Transport = (request) => core.api.handle(request, role);
+    const transport = inProcessTransport(core.api, options.readOnly ? "read-only" : "read-write");
     return { uri: options.uri, client: new EvirtClient(transport), close: () => core.close() };
   }
   if (options.uri === "evirt:///system") return await openSocket(options);
@@ -100,6 +101,56 @@ async function openSocket(options: ConnectionOptions): Promise<Connection> {
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * A transport that hands requests to an API in this process. As with `fetch`, aborting a
+ * request's signal ends its response body (so a followed event stream stops and the service
+ * forgets the subscriber).
+ *
+ * @param api The API.
+ * @param role The caller's role.
+ *
+ * @example
+ * ```ts ignore
+ * const client = new EvirtClient(inProcessTransport(core.api, "read-only"));
+ * ```
+ */
+export function inProcessTransport(api: Api, role: Role): Transport {
+  return async (request) => {
+    const response = await api.handle(request, role);
+    if (response.body === null) return response;
+    return new Response(abortableBody(response.body, request.signal), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
+
+function abortableBody(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const abort = () => {
+        controller.error(signal.reason);
+        reader.cancel(signal.reason).catch(() => {});
+      };
+      if (signal.aborted) abort();
+      else signal.addEventListener("abort", abort, { once: true });
+    },
+    async pull(controller) {
+      const { value, done } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }
 
 function openHttp(options: ConnectionOptions): Connection {

@@ -6,7 +6,7 @@
 
 import { EvirtClient } from "../../../src/client.ts";
 import { runCli } from "../../../src/cli.ts";
-import type { Connection } from "../../../src/cli/connection.ts";
+import { type Connection, inProcessTransport } from "../../../src/cli/connection.ts";
 import { openTestHypervisor } from "../../../src/cli/test_hypervisor.ts";
 import type { CliIo } from "../../../src/cli/verb.ts";
 import type { ServiceCore } from "../../../src/service.ts";
@@ -76,7 +76,7 @@ export class CliHarness {
   async run(...words: string[]): Promise<CliResult> {
     const connect = (options: { uri: string; readOnly: boolean }): Promise<Connection> => {
       const role = options.readOnly ? "read-only" : "read-write";
-      const client = new EvirtClient((request) => this.core.api.handle(request, role));
+      const client = new EvirtClient(inProcessTransport(this.core.api, role));
       return Promise.resolve({ uri: options.uri, client, close: () => Promise.resolve() });
     };
     const { io, result } = captureIo(

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { serveApi } from "../../../src/api/server.ts";
-import { type ConnectionOptions, openConnection } from "../../../src/cli/connection.ts";
+import {
+  type ConnectionOptions,
+  inProcessTransport,
+  openConnection,
+} from "../../../src/cli/connection.ts";
 import { openTestHypervisor } from "../../../src/cli/test_hypervisor.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 
@@ -152,4 +156,28 @@ Deno.test("openConnection warns of a token over plain http to another host, and 
     "sending the token unencrypted over http to 192.0.2.1:7000; prefer https",
     "-r has no effect over TCP: the token's role decides what is allowed",
   ]);
+});
+
+Deno.test("inProcessTransport ends an event stream when its request is aborted", async () => {
+  const core = await openTestHypervisor({ xmlMaxBytes: 65536, log: () => {} });
+  try {
+    const abort = new AbortController();
+    const response = await inProcessTransport(core.api, "read-only")(
+      new Request("http://evirt/v1/events?since=0", { signal: abort.signal }),
+    );
+    const reader = response.body!.getReader();
+    assert.equal((await reader.read()).done, false);
+    assert.equal(core.metrics.subscribers, 1);
+    abort.abort(new Error("enough"));
+    await assert.rejects(async () => {
+      for (;;) if ((await reader.read()).done) return;
+    }, /enough/);
+    const subscribers = (): number => core.metrics.subscribers;
+    for (let tries = 0; subscribers() !== 0 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(subscribers(), 0);
+  } finally {
+    await core.close();
+  }
 });

@@ -56,6 +56,7 @@ Deno.test("event --loop prints live events until interrupted", async () => {
     const result = await running;
     assert.equal(result.code, 0);
     assert.equal(result.stdout, `${lines.join("")}event loop interrupted\nevents received: 4\n\n`);
+    await harness.until("the subscription to end", () => harness.core.metrics.subscribers === 0);
   });
 });
 

@@ -89,7 +89,18 @@ export async function domainCommand<T>(
   }
 }
 
-/** The failure to report for an error of a command on domain `reference`. */
+/**
+ * The failure to report for an error of a command on domain `reference` (see
+ * {@linkcode domainCommand}).
+ *
+ * @example
+ * ```ts
+ * import { ErrorCode, VirtError } from "../model/errors.ts";
+ * import { domainFailure } from "./command_failure.ts";
+ * const failure = domainFailure("web", undefined, new VirtError(ErrorCode.NO_DOMAIN, "gone"));
+ * console.log((failure as Error).message); // "failed to get domain 'web'"
+ * ```
+ */
 export function domainFailure(
   reference: string,
   context: string | undefined,

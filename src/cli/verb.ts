@@ -92,7 +92,14 @@ export const JSON_OPTION: OptionSpec = {
   help: "print the API's JSON view instead of virsh's layout",
 };
 
-/** The options a verb accepts: its own, plus `--json` for read commands. */
+/**
+ * The options a verb accepts: its own, plus `--json` for read commands.
+ *
+ * @example
+ * ```ts ignore
+ * verbOptions(dominfoVerb).map((option) => option.name); // ["domain", "json"]
+ * ```
+ */
 export function verbOptions(verb: Verb): readonly OptionSpec[] {
   return verb.json ? [...verb.options, JSON_OPTION] : verb.options;
 }

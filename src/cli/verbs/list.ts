@@ -72,7 +72,7 @@ export const listVerb: Verb = {
 };
 
 /** virsh's flags → the API's filter: active only by default, `--inactive`, or `--all`. */
-export function listFilter(args: VerbArguments): ListDomainsFilter {
+function listFilter(args: VerbArguments): ListDomainsFilter {
   const filter: ListDomainsFilter = {};
   if (!args.flag("all")) {
     if (args.flag("inactive")) filter.inactive = true;

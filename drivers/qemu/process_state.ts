@@ -33,7 +33,14 @@ export interface ProcessStat {
   ppid: number;
   /** When the process started, in clock ticks since boot: with the pid, its identity. */
   startTimeTicks: number;
+  /** CPU time spent in user mode, in clock ticks (field 14, `utime`). */
+  userTimeTicks: number;
+  /** CPU time spent in kernel mode, in clock ticks (field 15, `stime`). */
+  systemTimeTicks: number;
 }
+
+/** Clock ticks per second of `/proc/PID/stat` times (`CLK_TCK`; 100 on Linux for x86 and arm). */
+export const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * Reads `/proc/PID/stat`.
@@ -85,16 +92,27 @@ export function parseProcessStat(pid: number, text: string): ProcessStat {
   // Field 3 (state) is fields[0], so field N is fields[N - 3]: ppid 4, starttime 22.
   const ppid = Number(fields[1]);
   const startTimeTicks = Number(fields[19]);
+  const userTimeTicks = Number(fields[11]);
+  const systemTimeTicks = Number(fields[12]);
   if (
     open < 0 || statePid !== pid || fields.length < 20 || !/^[A-Za-z]$/.test(fields[0]) ||
-    !Number.isSafeInteger(ppid) || !Number.isSafeInteger(startTimeTicks)
+    !Number.isSafeInteger(ppid) || !Number.isSafeInteger(startTimeTicks) ||
+    !Number.isSafeInteger(userTimeTicks) || !Number.isSafeInteger(systemTimeTicks)
   ) {
     throw new VirtError(
       ErrorCode.INTERNAL_ERROR,
       `cannot parse /proc/${pid}/stat: '${text.slice(0, 80)}'`,
     );
   }
-  return { pid, comm: text.slice(open + 1, close), state: fields[0], ppid, startTimeTicks };
+  return {
+    pid,
+    comm: text.slice(open + 1, close),
+    state: fields[0],
+    ppid,
+    startTimeTicks,
+    userTimeTicks,
+    systemTimeTicks,
+  };
 }
 
 /**

@@ -233,6 +233,17 @@ export interface QmpChardevReturn {
   pty?: string;
 }
 
+/** One character device of `query-chardev` (`ChardevInfo`). */
+export interface QmpChardevInfo {
+  /** The chardev id, e.g. `charserial0`. */
+  label: string;
+  /** Its backend in QEMU's filename form, e.g. `pty:/dev/pts/3` or `unix:/path,server=on`. */
+  filename: string;
+  /** Whether a frontend has it open. */
+  "frontend-open": boolean;
+  [field: string]: unknown;
+}
+
 /** Longest QEMU id (`id=`, device and netdev ids), in characters. */
 export const QMP_ID_MAX_CHARS = 127;
 
@@ -415,6 +426,39 @@ export class QmpCommands {
     requireText("path", path);
     requireText("property", property);
     return await this.#monitor.execute("qom-get", { path, property }, options);
+  }
+
+  /**
+   * `qom-set`: writes one QOM property (e.g. the balloon's `guest-stats-polling-interval`).
+   *
+   * @param path Absolute or partial QOM path.
+   * @param property The property name.
+   * @param value The new value (any JSON value the property takes).
+   */
+  async qomSet(
+    path: string,
+    property: string,
+    value: unknown,
+    options: QmpCallOptions = {},
+  ): Promise<void> {
+    requireText("path", path);
+    requireText("property", property);
+    if (value === undefined) throw invalid("value", "qom-set needs a value");
+    await this.#monitor.execute("qom-set", { path, property, value }, options);
+  }
+
+  /** `query-chardev`: every character device with its backend (pty paths among them). */
+  async queryChardev(options: QmpCallOptions = {}): Promise<QmpChardevInfo[]> {
+    const reply = arrayOf<QmpChardevInfo>(
+      "query-chardev",
+      await this.#monitor.execute("query-chardev", undefined, options),
+    );
+    for (const entry of reply) {
+      if (typeof entry.label !== "string" || typeof entry.filename !== "string") {
+        throw unexpected("query-chardev", entry);
+      }
+    }
+    return reply;
   }
 
   /** `query-version`: QEMU's version (also the monitor's liveness ping). */

@@ -52,13 +52,15 @@ Deno.test("readProcessStat refuses a malformed pid with INVALID_ARG", () => {
 });
 
 Deno.test("parseProcessStat finds fields after an executable name with spaces and parentheses", () => {
-  const fields = "S 42 1 1 0 -1 4194560 91 0 0 0 0 0 0 0 20 0 1 0 987654 0 0";
+  const fields = "S 42 1 1 0 -1 4194560 91 0 0 0 31 5 0 0 20 0 1 0 987654 0 0";
   assert.deepEqual(parseProcessStat(7, `7 (qemu (x) y) ${fields}`), {
     pid: 7,
     comm: "qemu (x) y",
     state: "S",
     ppid: 42,
     startTimeTicks: 987654,
+    userTimeTicks: 31,
+    systemTimeTicks: 5,
   });
 });
 

@@ -170,3 +170,22 @@ Deno.test("QmpCommands.humanMonitorCommand returns HMP's text and refuses severa
     QmpProtocolError,
   );
 });
+
+Deno.test("QmpCommands.qomSet sends path, property and value and refuses a missing value", async () => {
+  const { calls, qmp } = recording();
+  await qmp.qomSet("balloon0", "guest-stats-polling-interval", 5);
+  assert.deepEqual(calls[0], {
+    execute: "qom-set",
+    args: { path: "balloon0", property: "guest-stats-polling-interval", value: 5 },
+    options: {},
+  });
+  await assertInvalid(qmp.qomSet("balloon0", "x", undefined), "value");
+});
+
+Deno.test("QmpCommands.queryChardev returns labels and filenames and refuses other shapes", async () => {
+  const chardevs = [{ label: "charserial0", filename: "pty:/dev/pts/3", "frontend-open": true }];
+  const { qmp } = recording({ "query-chardev": chardevs });
+  assert.deepEqual(await qmp.queryChardev(), chardevs);
+  const bad = recording({ "query-chardev": [{ label: "x" }] });
+  await assert.rejects(bad.qmp.queryChardev(), QmpProtocolError);
+});

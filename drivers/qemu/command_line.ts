@@ -1,0 +1,1080 @@
+/**
+ * The QEMU command line of a domain definition, built purely from the definition and a few
+ * facts about where it runs (emulator, accelerator, monitor socket, pid file, sandbox support).
+ *
+ * The command line follows what libvirt generates for QEMU 7.2 (`-blockdev` disks, `-device`
+ * for everything, `-S -no-shutdown`, the monitor as a Unix socket chardev), plus
+ * `-daemonize -pidfile` so QEMU outlives the service. Everything in the definition is either
+ * expressed or refused with code 67 naming the element: nothing is silently dropped.
+ *
+ * @module
+ */
+
+import type { DomainCpu, DomainDefinition, NumaCell, XmlElement } from "../../src/model/domain.ts";
+import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import type { Accelerator } from "./accelerator.ts";
+import {
+  ArgumentCollector,
+  type BlockNode,
+  type HostPathRequirement,
+  type MachineFamily,
+  type PtyChardev,
+} from "./argument_collector.ts";
+import { addCharacterDeviceArguments, characterDeviceControllers } from "./chardev_arguments.ts";
+import { refuseConfig, refuseExtra, refuseExtrasDeep } from "./config_refusal.ts";
+import {
+  addControllerArguments,
+  type NeededController,
+  scsiModels,
+} from "./controller_arguments.ts";
+import {
+  addDeviceArguments,
+  deviceControllers,
+  type DeviceRuntimeSettings,
+} from "./device_arguments.ts";
+import { addDiskArguments, diskController } from "./disk_arguments.ts";
+import { addNetworkArguments } from "./network_arguments.ts";
+import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
+
+/** The namespace of libvirt's `<qemu:commandline>` passthrough. */
+export const QEMU_COMMANDLINE_NAMESPACE = "http://libvirt.org/schemas/domain/qemu/1.0";
+
+/** The sandbox QEMU runs in where it supports `-sandbox` (spawn and privilege changes stay allowed: `-daemonize` needs them). */
+export const SANDBOX_OPTION = "on,obsolete=deny,resourcecontrol=deny";
+
+/** Where the command line runs. */
+export interface CommandLineContext {
+  /** The emulator binary (see {@linkcode emulatorFor}). */
+  emulator: string;
+  /** The accelerator the domain type means here. */
+  accelerator: Accelerator;
+  /** The monitor's Unix socket. */
+  monitorSocketPath: string;
+  /** The pid file `-daemonize` writes. */
+  pidFilePath: string;
+  /** Whether the emulator supports `-sandbox`. */
+  sandbox: boolean;
+  /** The clock, in ms since the epoch (for `<clock offset='variable'>`). */
+  nowMs: number;
+}
+
+/** A built command line and what the driver needs to know about it. */
+export interface CommandLine {
+  /** The emulator binary. */
+  emulator: string;
+  /** Its arguments. */
+  args: string[];
+  /** Environment variables to set for QEMU (`TZ`, `<qemu:env>`). */
+  env: Record<string, string>;
+  /** Host CPUs QEMU runs on (`<vcpu cpuset>`), or undefined for any. */
+  cpuset?: string;
+  /** Host paths to check before start. */
+  hostPaths: HostPathRequirement[];
+  /** The disks' format nodes. */
+  blockNodes: BlockNode[];
+  /** Chardevs with pty backends. */
+  ptyChardevs: PtyChardev[];
+  /** Settings applied once QEMU runs. */
+  runtime: DeviceRuntimeSettings;
+  /** Whether the domain has a memory balloon (current memory can then be set at start). */
+  balloon: boolean;
+}
+
+/**
+ * The emulator binary of a definition: `<emulator>`, or `qemu-system-<arch>` (looked up on PATH
+ * when run).
+ *
+ * @throws {VirtError} 67 for an architecture other than x86.
+ *
+ * @example
+ * ```ts
+ * import { emulatorFor } from "./command_line.ts";
+ * import { emptyDevices } from "../../src/model/domain.ts";
+ * const definition = {
+ *   type: "qemu", name: "vm", memoryKiB: 131072, vcpus: 1,
+ *   os: { type: "hvm", arch: "i686", boot: [] }, devices: emptyDevices(),
+ * };
+ * console.log(emulatorFor(definition)); // "qemu-system-i386"
+ * ```
+ */
+export function emulatorFor(definition: DomainDefinition): string {
+  if (definition.devices.emulator !== undefined) return definition.devices.emulator;
+  const arch = definition.os.arch ?? "x86_64";
+  if (arch === "x86_64") return "qemu-system-x86_64";
+  if (arch === "i686") return "qemu-system-i386";
+  throw refuseConfig("/domain/os/type/@arch", `architecture '${arch}' is not supported`);
+}
+
+/**
+ * Builds the command line.
+ *
+ * @param definition The domain definition.
+ * @param context Where it runs.
+ * @returns The command line and its side data.
+ * @throws {VirtError} CONFIG_UNSUPPORTED (67) naming the first element or attribute that the
+ *   driver cannot express.
+ *
+ * @example
+ * ```ts
+ * import { buildCommandLine } from "./command_line.ts";
+ * import { emptyDevices } from "../../src/model/domain.ts";
+ * const line = buildCommandLine(
+ *   { type: "qemu", name: "vm", memoryKiB: 131072, vcpus: 1, os: { type: "hvm", boot: [] }, devices: emptyDevices() },
+ *   { emulator: "qemu-system-x86_64", accelerator: "tcg", monitorSocketPath: "/run/vm/monitor.sock",
+ *     pidFilePath: "/run/vm/qemu.pid", sandbox: true, nowMs: 0 },
+ * );
+ * console.log(line.args.slice(0, 2)); // ["-name", "guest=vm,debug-threads=on"]
+ * ```
+ */
+export function buildCommandLine(
+  definition: DomainDefinition,
+  context: CommandLineContext,
+): CommandLine {
+  checkDomain(definition);
+  const family = machineFamily(definition);
+  const runtimeDir = context.monitorSocketPath.slice(0, context.monitorSocketPath.lastIndexOf("/"));
+  const collector = new ArgumentCollector(family, context.accelerator, runtimeDir);
+  claimExplicitPciSlots(definition, collector);
+  collector.push("-name", qemuOption(undefined, { guest: definition.name, "debug-threads": true }));
+  collector.push("-S");
+  const cpuProperties: Record<string, QemuOptionValue> = {};
+  const machineProperties = featureProperties(definition, collector, cpuProperties);
+  // SeaBIOS writes to the serial port when the machine has no graphics (QEMU's sgabios successor).
+  if (definition.os.bios?.useserial === "yes") machineProperties.graphics = false;
+  const rtc = clockSettings(definition, collector, context.nowMs, machineProperties, cpuProperties);
+  const backing = memoryBacking(definition, collector, machineProperties);
+  collector.push(
+    "-machine",
+    qemuOption(definition.os.machine ?? "pc", {
+      usb: false,
+      "dump-guest-core": definition.memoryDumpCore === undefined
+        ? false
+        : definition.memoryDumpCore === "on",
+      ...machineProperties,
+    }),
+  );
+  collector.push("-accel", context.accelerator);
+  addCpu(definition, collector, cpuProperties);
+  addMemoryAndCpus(definition, collector, backing);
+  if (definition.uuid !== undefined) collector.push("-uuid", definition.uuid);
+  if (definition.genid !== undefined) {
+    collector.device(qemuOption("vmgenid", {
+      guid: definition.genid === "" ? "auto" : definition.genid,
+      id: "vmgenid0",
+    }));
+  }
+  collector.push("-no-user-config", "-nodefaults");
+  collector.push(
+    "-chardev",
+    qemuOption("socket", {
+      id: "charmonitor",
+      path: context.monitorSocketPath,
+      server: true,
+      wait: false,
+    }),
+    "-mon",
+    "chardev=charmonitor,id=monitor,mode=control",
+  );
+  collector.push("-rtc", qemuOption(undefined, rtc));
+  collector.push("-no-shutdown");
+  // A reboot that ends (destroy) or freezes (preserve) the domain must stop QEMU instead of
+  // resetting it; the guest's SHUTDOWN (reason guest-reset) then lets the actor apply on_reboot.
+  if (definition.onReboot === "destroy" || definition.onReboot === "preserve") {
+    collector.push("-no-reboot");
+  }
+  addBoot(definition, collector);
+  addPowerManagement(definition, collector);
+  for (const id of iothreadIds(definition)) {
+    collector.push("-object", qemuOption("iothread", { id: `iothread${id}` }));
+  }
+  addAcpiTables(definition, collector);
+  const devices = definition.devices;
+  const needed = neededControllers(definition);
+  addControllerArguments(devices.controllers, needed, collector);
+  addDiskArguments(devices.disks, collector, {
+    iothreads: iothreadIds(definition),
+    scsiModels: scsiModels(devices.controllers, needed),
+  });
+  addNetworkArguments(devices.interfaces, collector);
+  addCharacterDeviceArguments(devices, collector);
+  const runtime = addDeviceArguments(devices, collector);
+  if (context.sandbox) collector.push("-sandbox", SANDBOX_OPTION);
+  collector.push("-msg", "timestamp=on");
+  addCommandlinePassthrough(definition, collector);
+  collector.push("-daemonize", "-pidfile", context.pidFilePath);
+  return {
+    emulator: context.emulator,
+    args: collector.args,
+    env: collector.env,
+    ...(definition.vcpu?.cpuset === undefined ? {} : { cpuset: definition.vcpu.cpuset }),
+    hostPaths: collector.hostPaths,
+    blockNodes: collector.blockNodes,
+    ptyChardevs: collector.ptyChardevs,
+    runtime,
+    balloon: devices.memballoon !== undefined && devices.memballoon.model !== "none",
+  };
+}
+
+/**
+ * The machine family of `<os><type machine>`: i440fx (`pc`, `pc-i440fx-*`) or q35.
+ *
+ * @throws {VirtError} 67 for other machine types.
+ *
+ * @example
+ * ```ts
+ * import { machineFamily } from "./command_line.ts";
+ * import { emptyDevices } from "../../src/model/domain.ts";
+ * const os = { type: "hvm", machine: "pc-q35-7.2", boot: [] };
+ * console.log(machineFamily({ type: "qemu", name: "vm", memoryKiB: 1, vcpus: 1, os, devices: emptyDevices() })); // "q35"
+ * ```
+ */
+export function machineFamily(definition: DomainDefinition): MachineFamily {
+  const machine = definition.os.machine ?? "pc";
+  if (machine === "q35" || machine.startsWith("pc-q35-")) return "q35";
+  if (machine === "pc" || machine.startsWith("pc-i440fx-")) return "i440fx";
+  throw refuseConfig("/domain/os/type/@machine", `machine type '${machine}' is not supported`);
+}
+
+/** Elements whose `extra` their builders check themselves (with what they handle allowed). */
+const EXTRA_HANDLED_BY_BUILDERS: readonly RegExp[] = [
+  /^\/domain$/,
+  /^\/domain\/os$/,
+  /^\/domain\/devices$/,
+  /^\/domain\/devices\/(interface|controller)\[\d+\]$/,
+  /^\/domain\/cpu\/numa\/cell\[\d+\]$/,
+];
+
+function checkDomain(definition: DomainDefinition): void {
+  if (definition.name === "") {
+    throw new VirtError(ErrorCode.XML_ERROR, "missing domain name", { where: "/domain/name" });
+  }
+  if (definition.memoryKiB <= 0) {
+    throw refuseConfig("/domain/memory", "a domain needs a memory size");
+  }
+  refuseExtra(definition.extra, "/domain", {
+    elements: (name) =>
+      name === "memoryBacking" || name === "pm" || name === "seclabel" ||
+      name === "iothreadids" || name.endsWith(":commandline"),
+    children: (name) => name === "features",
+  });
+  // Every other level is checked here once; the builders handle the levels they skip.
+  refuseExtrasDeep(
+    definition,
+    "/domain",
+    (where) => EXTRA_HANDLED_BY_BUILDERS.some((pattern) => pattern.test(where)),
+  );
+  if (definition.os.type !== "hvm") {
+    throw refuseConfig("/domain/os/type", `os type '${definition.os.type}' is not supported`);
+  }
+  refuseExtra(definition.os.extra, "/domain/os", { elements: (name) => name === "acpi" });
+  const unsupported: [unknown, string, string][] = [
+    [definition.cputune, "/domain/cputune", "cputune"],
+    [definition.numatune, "/domain/numatune", "numatune"],
+    [definition.os.firmware, "/domain/os/@firmware", "firmware autoselection"],
+    [definition.os.firmwareFeatures, "/domain/os/firmware", "firmware features"],
+    [definition.os.dtb, "/domain/os/dtb", "a device tree"],
+    [definition.os.init, "/domain/os/init", "an init program"],
+    [definition.onLockfailure, "/domain/on_lockfailure", "on_lockfailure"],
+    [
+      definition.vcpu?.placement === "auto" ? "auto" : undefined,
+      "/domain/vcpu/@placement",
+      "automatic vcpu placement",
+    ],
+  ];
+  for (const [value, where, what] of unsupported) {
+    if (value !== undefined) {
+      throw refuseConfig(where, `${what} is not supported by the qemu driver`);
+    }
+  }
+  if (definition.os.smbios !== undefined && definition.os.smbios !== "emulate") {
+    throw refuseConfig(
+      "/domain/os/smbios/@mode",
+      `smbios mode '${definition.os.smbios}' is not supported`,
+    );
+  }
+  const policies: [string | undefined, string][] = [
+    [definition.onPoweroff, "on_poweroff"],
+    [definition.onReboot, "on_reboot"],
+    [definition.onCrash, "on_crash"],
+  ];
+  for (const [policy, element] of policies) {
+    if (policy !== undefined && !["destroy", "restart", "preserve"].includes(policy)) {
+      throw refuseConfig(`/domain/${element}`, `${element} action '${policy}' is not supported`);
+    }
+  }
+}
+
+/**
+ * The ids of the domain's I/O threads: `<iothreadids>` when given (more are numbered after the
+ * highest), else 1 to `<iothreads>`.
+ *
+ * @example
+ * ```ts
+ * import { iothreadIds } from "./command_line.ts";
+ * import { emptyDevices } from "../../src/model/domain.ts";
+ * const os = { type: "hvm", boot: [] };
+ * console.log(iothreadIds({ type: "qemu", name: "vm", memoryKiB: 1, vcpus: 1, iothreads: 2, os, devices: emptyDevices() }));
+ * // [1, 2]
+ * ```
+ */
+export function iothreadIds(definition: DomainDefinition): number[] {
+  const listed = elementChildren(domainExtraElement(definition, "iothreadids") ?? { name: "" })
+    .map((child, index) => {
+      const id = Number(child.attributes?.id);
+      if (child.name !== "iothread" || !Number.isSafeInteger(id) || id < 1) {
+        throw refuseConfig(
+          `/domain/iothreadids/${child.name}[${index + 1}]`,
+          "invalid iothread id",
+        );
+      }
+      return id;
+    });
+  const ids = [...listed];
+  let next = Math.max(0, ...listed) + 1;
+  while (ids.length < (definition.iothreads ?? 0)) ids.push(next++);
+  return ids;
+}
+
+/** `<os><acpi><table type='slic'>PATH</table></acpi>` → `-acpitable sig=SLIC,file=PATH`. */
+function addAcpiTables(definition: DomainDefinition, collector: ArgumentCollector): void {
+  const acpi = (definition.os.extra?.elements ?? []).find((placed) =>
+    placed.element.name === "acpi"
+  );
+  if (acpi === undefined) return;
+  elementChildren(acpi.element).forEach((table, index) => {
+    const where = `/domain/os/acpi/table[${index + 1}]`;
+    const path = (table.children ?? []).filter((child) => typeof child === "string").join("")
+      .trim();
+    const type = table.attributes?.type;
+    if (table.name !== "table" || (type !== "slic" && type !== "msdm") || path === "") {
+      throw refuseConfig(where, `acpi table type '${type}' is not supported`);
+    }
+    collector.requirePath(path, "file", where);
+    collector.push("-acpitable", qemuOption(undefined, { sig: type.toUpperCase(), file: path }));
+  });
+}
+
+/** Marks every explicit PCI slot on bus 0 taken before any device is placed automatically. */
+function claimExplicitPciSlots(definition: DomainDefinition, collector: ArgumentCollector): void {
+  const devices = definition.devices;
+  const addressed = [
+    ...devices.disks,
+    ...devices.controllers,
+    ...devices.interfaces,
+    ...devices.serials,
+    ...devices.inputs,
+    ...devices.videos,
+    ...devices.sounds,
+    ...devices.watchdogs,
+    ...devices.rngs,
+    ...(devices.memballoon === undefined ? [] : [devices.memballoon]),
+  ];
+  for (const device of addressed) {
+    const address = device.address;
+    if (address?.type === "pci" && address.slot !== undefined) {
+      collector.claimSlot(address.bus ?? 0, address.slot, address.function ?? 0);
+    }
+  }
+  for (const controller of devices.controllers) {
+    if (controller.type === "pci") collector.claimPciIndex(controller.index ?? 0);
+  }
+}
+
+function neededControllers(definition: DomainDefinition): NeededController[] {
+  const needed: NeededController[] = [];
+  definition.devices.disks.forEach((disk, index) => {
+    const controller = diskController(disk, `/domain/devices/disk[${index + 1}]`);
+    if (controller === undefined) return;
+    // The i440fx IDE and the q35 AHCI controllers are built in.
+    if (controller.type === "ide" || controller.type === "fdc") return;
+    if (
+      controller.type === "sata" && controller.index === 0 && machineFamily(definition) === "q35"
+    ) return;
+    needed.push(controller);
+  });
+  needed.push(...characterDeviceControllers(definition.devices));
+  needed.push(...deviceControllers(definition.devices));
+  if (definition.devices.controllers.some((each) => each.type === "usb" && each.model === "none")) {
+    const usbUser = needed.find((each) => each.type === "usb");
+    if (usbUser !== undefined) {
+      throw refuseConfig(
+        "/domain/devices/controller",
+        "a USB device needs a USB controller, but the USB controller model is 'none'",
+      );
+    }
+  }
+  return needed;
+}
+
+/** The `-machine` properties the features set; CPU properties go into `cpuProperties`. */
+function featureProperties(
+  definition: DomainDefinition,
+  collector: ArgumentCollector,
+  cpuProperties: Record<string, QemuOptionValue>,
+): Record<string, QemuOptionValue> {
+  const features = definition.features ?? {};
+  const machine: Record<string, QemuOptionValue> = {};
+  if (features.acpi === undefined) machine.acpi = false;
+  const featuresExtra = definition.extra?.children?.features;
+  refuseExtra(featuresExtra, "/domain/features", { children: (name) => name === "kvm" });
+  for (const [name, attributes] of Object.entries(features)) {
+    const where = `/domain/features/${name}`;
+    const state = attributes.state;
+    const onOff = state === undefined ? undefined : state === "on";
+    const others = Object.keys(attributes).filter((key) => key !== "state");
+    switch (name) {
+      case "acpi":
+      case "pae":
+        noAttributes(attributes, where);
+        break;
+      case "apic":
+        if (others.some((key) => key !== "eoi")) noAttributes(attributes, where);
+        if (attributes.eoi !== undefined) cpuProperties["kvm-pv-eoi"] = attributes.eoi === "on";
+        break;
+      case "pmu":
+        onlyState(others, where);
+        cpuProperties.pmu = onOff ?? true;
+        break;
+      case "smm":
+        onlyState(others, where);
+        machine.smm = onOff ?? true;
+        break;
+      case "vmport":
+        onlyState(others, where);
+        machine.vmport = onOff ?? true;
+        break;
+      case "pvspinlock":
+        onlyState(others, where);
+        cpuProperties["kvm-pv-unhalt"] = onOff ?? true;
+        break;
+      case "vmcoreinfo":
+        onlyState(others, where);
+        if (onOff !== false) collector.device("vmcoreinfo");
+        break;
+      case "kvm":
+        noAttributes(attributes, where);
+        addKvmFeatures(definition, cpuProperties);
+        break;
+      default:
+        throw refuseConfig(where, `feature '${name}' is not supported by the qemu driver`);
+    }
+  }
+  return machine;
+}
+
+/** `<features><kvm>` children and the CPU properties they set. */
+const KVM_FEATURE_PROPERTIES: Record<string, string> = {
+  hidden: "kvm",
+  "hint-dedicated": "kvm-hint-dedicated",
+  "poll-control": "kvm-poll-control",
+  "pv-ipi": "kvm-pv-ipi",
+};
+
+function addKvmFeatures(
+  definition: DomainDefinition,
+  cpuProperties: Record<string, QemuOptionValue>,
+): void {
+  const leftover = definition.extra?.children?.features?.children?.kvm;
+  for (const placed of leftover?.elements ?? []) {
+    const element = placed.element;
+    const property = KVM_FEATURE_PROPERTIES[element.name];
+    if (property === undefined) {
+      throw refuseConfig(
+        `/domain/features/kvm/${element.name}`,
+        `kvm feature '${element.name}' is not supported`,
+      );
+    }
+    const on = element.attributes?.state === "on";
+    // <hidden state='on'/> hides KVM from the guest: the cpu's kvm property turns off.
+    cpuProperties[property] = element.name === "hidden" ? !on : on;
+  }
+}
+
+function noAttributes(attributes: Record<string, string>, where: string): void {
+  const name = Object.keys(attributes)[0];
+  if (name !== undefined) {
+    throw refuseConfig(`${where}/@${name}`, `attribute '${name}' of this feature is not supported`);
+  }
+}
+
+function onlyState(others: string[], where: string): void {
+  if (others.length > 0) {
+    throw refuseConfig(
+      `${where}/@${others[0]}`,
+      `attribute '${others[0]}' of this feature is not supported`,
+    );
+  }
+}
+
+/** libvirt CPU feature names that QEMU spells differently. */
+const CPU_FEATURE_NAMES: Record<string, string> = {
+  pclmuldq: "pclmulqdq",
+  "sse4.1": "sse4.1",
+  "sse4.2": "sse4.2",
+  cmt: "cqm",
+  osxsave: "osxsave",
+};
+
+function addCpu(
+  definition: DomainDefinition,
+  collector: ArgumentCollector,
+  cpuProperties: Record<string, QemuOptionValue>,
+): void {
+  const cpu: DomainCpu | undefined = definition.cpu;
+  const where = "/domain/cpu";
+  refuseExtra(cpu?.extra, where);
+  if (cpu?.cache !== undefined) addCpuCache(cpu.cache, collector, cpuProperties);
+  if (cpu?.vendor !== undefined) {
+    throw refuseConfig(`${where}/vendor`, "cpu vendor constraints are not supported");
+  }
+  let model: string | undefined;
+  switch (cpu?.mode ?? "custom") {
+    case "custom":
+      model = cpu?.model;
+      break;
+    case "host-passthrough":
+    case "host-model":
+      if (collector.accelerator !== "kvm") {
+        throw refuseConfig(
+          `${where}/@mode`,
+          `cpu mode '${cpu!.mode}' is not supported by domain type 'qemu' (it needs kvm)`,
+        );
+      }
+      model = "host";
+      if (cpu?.migratable !== undefined) cpuProperties.migratable = cpu.migratable === "on";
+      break;
+    case "maximum":
+      model = "max";
+      break;
+    default:
+      throw refuseConfig(`${where}/@mode`, `cpu mode '${cpu!.mode}' is not supported`);
+  }
+  const features: Record<string, QemuOptionValue> = {};
+  cpu?.features.forEach((feature, index) => {
+    const policy = feature.policy ?? "require";
+    if (!["force", "require", "optional", "disable", "forbid"].includes(policy)) {
+      throw refuseConfig(
+        `${where}/feature[${index + 1}]/@policy`,
+        `cpu feature policy '${policy}' is not supported`,
+      );
+    }
+    features[CPU_FEATURE_NAMES[feature.name] ?? feature.name] = policy !== "disable" &&
+      policy !== "forbid";
+  });
+  if (
+    model === undefined &&
+    (Object.keys(features).length > 0 || Object.keys(cpuProperties).length > 0)
+  ) {
+    model = definition.os.arch === "i686" ? "qemu32" : "qemu64";
+  }
+  if (model === undefined) return;
+  if (cpu?.modelVendorId !== undefined) cpuProperties.vendor = cpu.modelVendorId;
+  collector.push("-cpu", qemuOption(model, { ...cpuProperties, ...features }));
+}
+
+/** `<cpu><cache level mode>`: an emulated L3 cache, none, or the host's cache (KVM). */
+function addCpuCache(
+  cache: NonNullable<DomainCpu["cache"]>,
+  collector: ArgumentCollector,
+  cpuProperties: Record<string, QemuOptionValue>,
+): void {
+  const where = "/domain/cpu/cache";
+  if (cache.mode === "emulate" && (cache.level ?? 3) === 3) {
+    cpuProperties["l3-cache"] = true;
+  } else if (cache.mode === "disable" && cache.level === undefined) {
+    cpuProperties["l3-cache"] = false;
+  } else if (cache.mode === "passthrough" && cache.level === undefined) {
+    if (collector.accelerator !== "kvm") {
+      throw refuseConfig(`${where}/@mode`, "cpu cache mode 'passthrough' needs kvm");
+    }
+    cpuProperties["host-cache-info"] = true;
+  } else {
+    throw refuseConfig(`${where}/@mode`, `cpu cache mode '${cache.mode}' is not supported`);
+  }
+}
+
+function mib(kib: number): number {
+  return Math.ceil(kib / 1024);
+}
+
+function addMemoryAndCpus(
+  definition: DomainDefinition,
+  collector: ArgumentCollector,
+  backing: MemoryBackend | undefined,
+): void {
+  const cells = definition.cpu?.numa?.cells ?? [];
+  const memoryMiB = cells.length > 0
+    ? cells.reduce((sum, cell) => sum + mib(cell.memoryKiB), 0)
+    : mib(definition.memoryKiB);
+  const maxMemory = definition.maxMemory;
+  collector.push(
+    "-m",
+    qemuOption(undefined, {
+      size: `${memoryMiB}M`,
+      slots: maxMemory?.slots,
+      maxmem: maxMemory === undefined ? undefined : `${mib(maxMemory.kib)}M`,
+    }),
+  );
+  const maximum = Math.max(1, definition.vcpus);
+  const current = definition.vcpu?.current ?? maximum;
+  if (current > maximum || current < 1) {
+    throw refuseConfig(
+      "/domain/vcpu/@current",
+      `current vcpus ${current} must be between 1 and ${maximum}`,
+    );
+  }
+  const topology = definition.cpu?.topology;
+  if (topology !== undefined) {
+    const product = topology.sockets * (topology.dies ?? 1) * topology.cores * topology.threads;
+    if (product !== maximum) {
+      throw refuseConfig(
+        "/domain/cpu/topology",
+        `cpu topology (${product} vcpus) does not match the maximum vcpu count ${maximum}`,
+      );
+    }
+  }
+  if (topology?.clusters !== undefined && topology.clusters > 1) {
+    throw refuseConfig("/domain/cpu/topology/@clusters", "cpu clusters are not supported on x86");
+  }
+  collector.push(
+    "-smp",
+    qemuOption(String(current), {
+      maxcpus: current === maximum ? undefined : maximum,
+      sockets: topology?.sockets ?? maximum,
+      dies: topology?.dies,
+      cores: topology?.cores ?? 1,
+      threads: topology?.threads ?? 1,
+    }),
+  );
+  cells.forEach((cell, index) => addNumaCell(cell, index, collector, backing));
+  // Distances name two nodes, so they follow every node.
+  cells.forEach((cell, index) => addNumaDistances(cell, index, collector));
+}
+
+/** Memory backend settings from `<memoryBacking>`, shared by every RAM backend. */
+interface MemoryBackend {
+  type: "memory-backend-ram" | "memory-backend-memfd" | "memory-backend-file";
+  memPath?: string;
+  share?: boolean;
+  prealloc?: boolean;
+}
+
+function addNumaCell(
+  cell: NumaCell,
+  index: number,
+  collector: ArgumentCollector,
+  backing: MemoryBackend | undefined,
+): void {
+  const where = `/domain/cpu/numa/cell[${index + 1}]`;
+  refuseExtra(cell.extra, where, { elements: (name) => name === "distances" });
+  if (cell.discard !== undefined) {
+    throw refuseConfig(`${where}/@discard`, "numa cell discard is not supported");
+  }
+  const backend = backing ?? { type: "memory-backend-ram" };
+  const id = `ram-node${cell.id ?? index}`;
+  collector.push(
+    "-object",
+    qemuOption(backend.type, {
+      id,
+      size: `${mib(cell.memoryKiB)}M`,
+      "mem-path": backend.memPath,
+      share: cell.memAccess === undefined ? backend.share : cell.memAccess === "shared",
+      prealloc: backend.prealloc,
+    }),
+  );
+  const cpus = (cell.cpus ?? "").split(",").filter((range) => range !== "")
+    .map((range) => `,cpus=${range}`).join("");
+  collector.push("-numa", `node,nodeid=${cell.id ?? index}${cpus},memdev=${id}`);
+}
+
+/** `-numa dist` of a cell's `<distances><sibling id value/>`. */
+function addNumaDistances(cell: NumaCell, index: number, collector: ArgumentCollector): void {
+  const where = `/domain/cpu/numa/cell[${index + 1}]`;
+  const distances = cell.extra?.elements?.find((placed) => placed.element.name === "distances");
+  elementChildren(distances?.element ?? { name: "" }).forEach((sibling, siblingIndex) => {
+    const { id: destination, value } = sibling.attributes ?? {};
+    if (sibling.name !== "sibling" || destination === undefined || value === undefined) {
+      throw refuseConfig(
+        `${where}/distances/${sibling.name}[${siblingIndex + 1}]`,
+        "invalid numa distance",
+      );
+    }
+    collector.push(
+      "-numa",
+      qemuOption("dist", { src: cell.id ?? index, dst: Number(destination), val: Number(value) }),
+    );
+  });
+}
+
+/**
+ * Handles `<memoryBacking>`: mem-lock, KSM, and the RAM backend's type and options.
+ *
+ * @returns The backend settings every RAM backend uses, or undefined for QEMU's default RAM.
+ */
+function memoryBacking(
+  definition: DomainDefinition,
+  collector: ArgumentCollector,
+  machine: Record<string, QemuOptionValue>,
+): MemoryBackend | undefined {
+  const element = domainExtraElement(definition, "memoryBacking");
+  if (element === undefined) return undefined;
+  const where = "/domain/memoryBacking";
+  const backend: MemoryBackend = { type: "memory-backend-ram" };
+  let custom = false;
+  for (const child of elementChildren(element)) {
+    const attributes = child.attributes ?? {};
+    switch (child.name) {
+      case "locked":
+        collector.push("-overcommit", "mem-lock=on");
+        break;
+      case "nosharepages":
+        machine["mem-merge"] = false;
+        break;
+      case "source":
+        if (attributes.type === "memfd") backend.type = "memory-backend-memfd";
+        else if (attributes.type === "file") {
+          // QEMU makes (and unlinks) the backing file in this folder, as libvirt's ram folder.
+          backend.type = "memory-backend-file";
+          backend.memPath = collector.runtimeDir;
+        } else if (attributes.type !== undefined && attributes.type !== "anonymous") {
+          throw refuseConfig(
+            `${where}/source/@type`,
+            `memory source '${attributes.type}' is not supported`,
+          );
+        }
+        custom = true;
+        break;
+      case "access":
+        backend.share = attributes.mode === "shared";
+        custom = true;
+        break;
+      case "allocation":
+        if (attributes.threads !== undefined) {
+          throw refuseConfig(
+            `${where}/allocation/@threads`,
+            "allocation threads are not supported",
+          );
+        }
+        backend.prealloc = attributes.mode === "immediate";
+        custom = true;
+        break;
+      default:
+        throw refuseConfig(
+          `${where}/${child.name}`,
+          `memoryBacking '${child.name}' is not supported`,
+        );
+    }
+  }
+  if (!custom) return undefined;
+  if ((definition.cpu?.numa?.cells ?? []).length === 0) {
+    collector.push(
+      "-object",
+      qemuOption(backend.type, {
+        id: "pc.ram",
+        size: `${mib(definition.memoryKiB)}M`,
+        "mem-path": backend.memPath,
+        share: backend.share,
+        prealloc: backend.prealloc,
+      }),
+    );
+    machine["memory-backend"] = "pc.ram";
+  }
+  return backend;
+}
+
+function domainExtraElement(definition: DomainDefinition, name: string): XmlElement | undefined {
+  return (definition.extra?.elements ?? []).map((placed) => placed.element)
+    .find((element) => element.name === name);
+}
+
+function elementChildren(element: XmlElement): XmlElement[] {
+  return (element.children ?? []).filter((child): child is XmlElement => typeof child !== "string");
+}
+
+/**
+ * The `-rtc` properties of `<clock>`; timer settings that are machine or CPU properties go into
+ * `machine` and `cpu`.
+ */
+function clockSettings(
+  definition: DomainDefinition,
+  collector: ArgumentCollector,
+  nowMs: number,
+  machine: Record<string, QemuOptionValue>,
+  cpu: Record<string, QemuOptionValue>,
+): Record<string, QemuOptionValue> {
+  const clock = definition.clock;
+  const where = "/domain/clock";
+  refuseExtra(clock?.extra, where);
+  const rtc: Record<string, QemuOptionValue> = {};
+  const offset = clock?.offset ?? "utc";
+  switch (offset) {
+    case "utc":
+      rtc.base = "utc";
+      break;
+    case "localtime":
+      rtc.base = "localtime";
+      break;
+    case "timezone":
+      if (clock?.timezone === undefined) {
+        throw refuseConfig(`${where}/@timezone`, "clock offset 'timezone' needs a timezone");
+      }
+      collector.env.TZ = clock.timezone;
+      rtc.base = "localtime";
+      break;
+    case "variable": {
+      if ((clock?.basis ?? "utc") !== "utc") {
+        throw refuseConfig(`${where}/@basis`, "clock basis 'localtime' is not supported");
+      }
+      const seconds = Number(clock?.adjustment ?? "0");
+      if (!Number.isFinite(seconds)) {
+        throw refuseConfig(
+          `${where}/@adjustment`,
+          `clock adjustment '${clock?.adjustment}' is not supported`,
+        );
+      }
+      rtc.base = qemuDate(nowMs + seconds * 1000);
+      break;
+    }
+    case "absolute":
+      rtc.base = qemuDate((clock?.start ?? 0) * 1000);
+      break;
+    default:
+      throw refuseConfig(`${where}/@offset`, `clock offset '${offset}' is not supported`);
+  }
+  clock?.timers.forEach((timer, index) => {
+    const timerWhere = `${where}/timer[${index + 1}]`;
+    refuseExtra(timer.extra, timerWhere);
+    const present = timer.present === undefined ? undefined : timer.present === "yes";
+    const refuse = (attribute: string) =>
+      refuseConfig(
+        `${timerWhere}/@${attribute}`,
+        `timer '${timer.name}' attribute '${attribute}' is not supported`,
+      );
+    switch (timer.name) {
+      case "rtc":
+        if (present === false) throw refuse("present");
+        if (timer.tickpolicy === "catchup") rtc.driftfix = "slew";
+        else if (timer.tickpolicy !== undefined && timer.tickpolicy !== "delay") {
+          throw refuse("tickpolicy");
+        }
+        if (timer.track === "guest") rtc.clock = "vm";
+        else if (timer.track === "wall") rtc.clock = "host";
+        else if (timer.track === "realtime") rtc.clock = "rt";
+        else if (timer.track !== undefined) throw refuse("track");
+        if (timer.frequency !== undefined || timer.mode !== undefined) throw refuse("mode");
+        break;
+      case "pit":
+        if (present === false) throw refuse("present");
+        if (timer.tickpolicy !== undefined) {
+          if (collector.accelerator !== "kvm") throw refuse("tickpolicy");
+          collector.push("-global", `kvm-pit.lost_tick_policy=${timer.tickpolicy}`);
+        }
+        if (
+          timer.track !== undefined || timer.frequency !== undefined || timer.mode !== undefined
+        ) throw refuse("track");
+        break;
+      case "hpet":
+        if (timer.tickpolicy !== undefined || timer.track !== undefined) throw refuse("tickpolicy");
+        if (present !== undefined) machine.hpet = present;
+        break;
+      case "kvmclock":
+        if (timer.tickpolicy !== undefined || timer.track !== undefined) throw refuse("tickpolicy");
+        if (present !== undefined) cpu.kvmclock = present;
+        break;
+      case "tsc":
+        if (timer.mode !== undefined || timer.tickpolicy !== undefined) throw refuse("mode");
+        if (timer.frequency !== undefined) cpu["tsc-frequency"] = timer.frequency;
+        break;
+      default:
+        throw refuseConfig(`${timerWhere}/@name`, `timer '${timer.name}' is not supported`);
+    }
+  });
+  return rtc;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS` in UTC, QEMU's `-rtc base=` date form. */
+function qemuDate(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 19);
+}
+
+const BOOT_DEVICES: Record<string, string> = { hd: "c", cdrom: "d", fd: "a", network: "n" };
+
+function addBoot(definition: DomainDefinition, collector: ArgumentCollector): void {
+  const os = definition.os;
+  const devices = definition.devices;
+  const perDevice = devices.disks.some((disk) => disk.boot !== undefined) ||
+    devices.interfaces.some((nic) => nic.boot !== undefined);
+  if (perDevice && os.boot.length > 0) {
+    throw refuseConfig(
+      "/domain/os/boot",
+      "per-device boot elements cannot be used together with os/boot elements",
+    );
+  }
+  const order = os.boot.map((device, index) => {
+    const letter = BOOT_DEVICES[device];
+    if (letter === undefined) {
+      throw refuseConfig(
+        `/domain/os/boot[${index + 1}]/@dev`,
+        `boot device '${device}' is not supported`,
+      );
+    }
+    return letter;
+  }).join("");
+  const boot: Record<string, QemuOptionValue> = {
+    order: order === "" ? undefined : order,
+    menu: os.bootmenu === undefined ? undefined : os.bootmenu.enable === "yes",
+    "splash-time": os.bootmenu?.timeout,
+    "reboot-timeout": os.bios?.rebootTimeout,
+    strict: true,
+  };
+  collector.push("-boot", qemuOption(undefined, boot));
+  addFirmware(definition, collector);
+  if (os.kernel !== undefined) {
+    collector.requirePath(os.kernel, "file", "/domain/os/kernel");
+    collector.push("-kernel", os.kernel);
+  }
+  if (os.initrd !== undefined) {
+    if (os.kernel === undefined) {
+      throw refuseConfig("/domain/os/initrd", "an initrd needs a kernel");
+    }
+    collector.requirePath(os.initrd, "file", "/domain/os/initrd");
+    collector.push("-initrd", os.initrd);
+  }
+  if (os.cmdline !== undefined) {
+    if (os.kernel === undefined) {
+      throw refuseConfig("/domain/os/cmdline", "a kernel command line needs a kernel");
+    }
+    collector.push("-append", os.cmdline);
+  }
+}
+
+function addFirmware(definition: DomainDefinition, collector: ArgumentCollector): void {
+  const { loader, nvram } = definition.os;
+  if (loader === undefined) {
+    if (nvram !== undefined) throw refuseConfig("/domain/os/nvram", "nvram needs a pflash loader");
+    return;
+  }
+  const where = "/domain/os/loader";
+  if (loader.path === undefined) throw refuseConfig(where, "a loader needs a path");
+  for (
+    const [value, attribute] of [[loader.secure, "secure"], [
+      loader.stateless,
+      "stateless",
+    ]] as const
+  ) {
+    if (value === "yes") {
+      throw refuseConfig(`${where}/@${attribute}`, `loader ${attribute}='yes' is not supported`);
+    }
+  }
+  if (loader.format !== undefined && loader.format !== "raw") {
+    throw refuseConfig(`${where}/@format`, `loader format '${loader.format}' is not supported`);
+  }
+  collector.requirePath(loader.path, "file", where);
+  if ((loader.type ?? "rom") === "rom") {
+    if (nvram !== undefined) throw refuseConfig("/domain/os/nvram", "nvram needs a pflash loader");
+    collector.push("-bios", loader.path);
+    return;
+  }
+  if (loader.type !== "pflash") {
+    throw refuseConfig(`${where}/@type`, `loader type '${loader.type}' is not supported`);
+  }
+  const pflash = (unit: number, path: string, readOnly: boolean) => {
+    collector.push(
+      "-blockdev",
+      JSON.stringify({
+        driver: "file",
+        filename: path,
+        "node-name": `pflash${unit}-storage`,
+        "read-only": readOnly,
+      }),
+    );
+    collector.push(
+      "-blockdev",
+      JSON.stringify({
+        driver: "raw",
+        file: `pflash${unit}-storage`,
+        "node-name": `pflash${unit}-format`,
+        "read-only": readOnly,
+      }),
+    );
+    collector.push(
+      "-machine",
+      qemuOption(undefined, { [`pflash${unit}`]: `pflash${unit}-format` }),
+    );
+  };
+  pflash(0, loader.path, loader.readonly === "yes");
+  if (nvram !== undefined) {
+    if (
+      nvram.path === undefined || nvram.template !== undefined || (nvram.format ?? "raw") !== "raw"
+    ) {
+      throw refuseConfig(
+        "/domain/os/nvram",
+        "nvram needs an existing raw file path and no template",
+      );
+    }
+    collector.requirePath(nvram.path, "file", "/domain/os/nvram");
+    pflash(1, nvram.path, false);
+  }
+}
+
+function addPowerManagement(definition: DomainDefinition, collector: ArgumentCollector): void {
+  const pm = domainExtraElement(definition, "pm");
+  if (pm === undefined) return;
+  const device = collector.family === "q35" ? "ICH9-LPC" : "PIIX4_PM";
+  for (const child of elementChildren(pm)) {
+    const where = `/domain/pm/${child.name}`;
+    const enabled = child.attributes?.enabled;
+    if (enabled !== "yes" && enabled !== "no") {
+      throw refuseConfig(`${where}/@enabled`, "pm needs enabled='yes' or 'no'");
+    }
+    const property =
+      { "suspend-to-mem": "disable_s3", "suspend-to-disk": "disable_s4" }[child.name];
+    if (property === undefined) {
+      throw refuseConfig(where, `pm element '${child.name}' is not supported`);
+    }
+    collector.push("-global", `${device}.${property}=${enabled === "yes" ? 0 : 1}`);
+  }
+}
+
+/** Handles `<seclabel>` (only "none" is accepted) and `<qemu:commandline>` passthrough. */
+function addCommandlinePassthrough(
+  definition: DomainDefinition,
+  collector: ArgumentCollector,
+): void {
+  const domainAttributes = definition.extra?.attributes ?? {};
+  (definition.extra?.elements ?? []).forEach(({ element }) => {
+    if (element.name === "seclabel") {
+      const { type, model } = element.attributes ?? {};
+      if ((type ?? "none") !== "none" && model !== "none") {
+        throw refuseConfig(
+          "/domain/seclabel",
+          "security labels are not supported by the qemu driver",
+        );
+      }
+      return;
+    }
+    if (!element.name.endsWith(":commandline")) return;
+    const prefix = element.name.slice(0, element.name.indexOf(":"));
+    const namespace = element.attributes?.[`xmlns:${prefix}`] ??
+      domainAttributes[`xmlns:${prefix}`];
+    const where = `/domain/${element.name}`;
+    if (namespace !== QEMU_COMMANDLINE_NAMESPACE) {
+      throw refuseConfig(where, `element '${element.name}' is not supported by the qemu driver`);
+    }
+    for (const child of elementChildren(element)) {
+      const local = child.name.slice(child.name.indexOf(":") + 1);
+      const attributes = child.attributes ?? {};
+      if (local === "arg") {
+        // Raw arguments could undo what evirt relies on (the monitor, -daemonize, the sandbox).
+        throw refuseConfig(
+          `${where}/${child.name}`,
+          "passing raw arguments to QEMU is not supported by evirt",
+        );
+      } else if (local === "env" && attributes.name !== undefined) {
+        collector.env[attributes.name] = attributes.value ?? "";
+      } else {
+        throw refuseConfig(`${where}/${child.name}`, `element '${child.name}' is not supported`);
+      }
+    }
+  });
+}

@@ -1,0 +1,323 @@
+/**
+ * QEMU arguments for `<interface>`: a `-netdev` backend (user-mode networking, or a tap device
+ * through `/dev/net/tun` for `ethernet`) and the NIC `-device`. Interfaces that need libvirt's
+ * own network or bridge management (`network`, `bridge`, `direct`, vhost-user, host devices) are
+ * refused.
+ *
+ * @module
+ */
+
+import type { NetInterface, XmlElement } from "../../src/model/domain.ts";
+import type { ArgumentCollector } from "./argument_collector.ts";
+import { refuseConfig, refuseExtra } from "./config_refusal.ts";
+import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
+
+/** NIC models and their QEMU devices; libvirt's x86 default is rtl8139. */
+const NIC_MODELS: Record<string, string> = {
+  rtl8139: "rtl8139",
+  e1000: "e1000",
+  e1000e: "e1000e",
+  virtio: "virtio-net-pci",
+  "virtio-transitional": "virtio-net-pci-transitional",
+  "virtio-non-transitional": "virtio-net-pci-non-transitional",
+  ne2k_pci: "ne2k_pci",
+  pcnet: "pcnet",
+  i82551: "i82551",
+  i82557b: "i82557b",
+  i82559er: "i82559er",
+  vmxnet3: "vmxnet3",
+};
+
+/** The tun/tap clone device a tap backend opens. */
+export const TUN_DEVICE_PATH = "/dev/net/tun";
+
+/**
+ * Adds the arguments of every interface.
+ *
+ * @throws {VirtError} 67 naming the first unsupported interface type, model or attribute.
+ *
+ * @example
+ * ```ts ignore
+ * addNetworkArguments(definition.devices.interfaces, collector);
+ * ```
+ */
+export function addNetworkArguments(
+  interfaces: NetInterface[],
+  collector: ArgumentCollector,
+): void {
+  interfaces.forEach((nic, index) => {
+    const where = `/domain/devices/interface[${index + 1}]`;
+    const netdevId = `hostnet${index}`;
+    collector.push("-netdev", netdevOption(nic, netdevId, collector, where));
+    collector.device(nicDevice(nic, index, netdevId, collector, where));
+  });
+}
+
+function netdevOption(
+  nic: NetInterface,
+  id: string,
+  collector: ArgumentCollector,
+  where: string,
+): string {
+  refuseExtra(nic.extra, where, {
+    elements: (name) =>
+      (name === "ip" && nic.type === "user") || name === "rom" ||
+      (name === "script" && nic.type === "ethernet"),
+    children: (name) => name === "driver",
+  });
+  if (nic.trustGuestRxFilters !== undefined) {
+    throw refuseConfig(`${where}/@trustGuestRxFilters`, "trustGuestRxFilters is not supported");
+  }
+  const queues = queueCount(nic, where);
+  switch (nic.type) {
+    case "user": {
+      if (nic.source !== undefined) {
+        throw refuseConfig(`${where}/source`, "a user-mode interface takes no source");
+      }
+      return qemuOption("user", { id, ...userAddresses(nic, where) });
+    }
+    case "client":
+    case "server":
+    case "mcast":
+    case "udp":
+      return qemuOption("socket", { id, ...socketBackend(nic, where) });
+    case "ethernet": {
+      if (nic.source !== undefined) {
+        throw refuseConfig(`${where}/source`, "an ethernet interface takes no source");
+      }
+      if (nic.target?.managed === "no" && nic.target.dev === undefined) {
+        throw refuseConfig(`${where}/target/@dev`, "an unmanaged tap device needs a name");
+      }
+      collector.requirePath(TUN_DEVICE_PATH, "char", where);
+      const script = nic.extra?.elements?.find((placed) => placed.element.name === "script")
+        ?.element.attributes?.path;
+      if (script !== undefined) collector.requirePath(script, "file", `${where}/script/@path`);
+      return qemuOption("tap", {
+        id,
+        ifname: nic.target?.dev,
+        // QEMU runs the script with the tap's name once it exists, as libvirt does.
+        script: script ?? "no",
+        downscript: "no",
+        vhost: nic.driver?.name === "vhost" ? true : undefined,
+        queues: queues > 1 ? queues : undefined,
+      });
+    }
+    default:
+      throw refuseConfig(
+        `${where}/@type`,
+        `network interface type '${nic.type}' is not supported by the qemu driver`,
+      );
+  }
+}
+
+/** `-netdev socket` options of client, server, mcast and udp interfaces. */
+function socketBackend(nic: NetInterface, where: string): Record<string, QemuOptionValue> {
+  const source = nic.source ?? {};
+  const hostPort = (address: string | undefined, port: string | undefined, element: string) => {
+    if (port === undefined) {
+      throw refuseConfig(`${where}/${element}/@port`, `a ${nic.type} interface needs a port`);
+    }
+    return `${address ?? ""}:${port}`;
+  };
+  switch (nic.type) {
+    case "client":
+      return { connect: hostPort(source.address ?? "127.0.0.1", source.port, "source") };
+    case "server":
+      return { listen: hostPort(source.address, source.port, "source") };
+    case "mcast": {
+      const first = Number(source.address?.split(".")[0]);
+      // QEMU joins the group: an IPv4 address outside 224.0.0.0/4 cannot work.
+      if (!(first >= 224 && first <= 239)) {
+        throw refuseConfig(
+          `${where}/source/@address`,
+          `mcast address '${source.address}' is not an IPv4 multicast address`,
+        );
+      }
+      return { mcast: hostPort(source.address, source.port, "source") };
+    }
+    default: {
+      const local = (nic.extra?.elements ?? []).find((placed) => placed.element.name === "local");
+      return {
+        udp: hostPort(source.address, source.port, "source"),
+        localaddr: local === undefined ? undefined : hostPort(
+          local.element.attributes?.address,
+          local.element.attributes?.port,
+          "source/local",
+        ),
+      };
+    }
+  }
+}
+
+/** libvirt's `<driver><host …/><guest …/>` offload switches and the virtio-net properties. */
+const OFFLOADS: Record<string, Record<string, string>> = {
+  host: {
+    csum: "csum",
+    gso: "gso",
+    tso4: "host_tso4",
+    tso6: "host_tso6",
+    ecn: "host_ecn",
+    ufo: "host_ufo",
+    mrg_rxbuf: "mrg_rxbuf",
+  },
+  guest: {
+    csum: "guest_csum",
+    tso4: "guest_tso4",
+    tso6: "guest_tso6",
+    ecn: "guest_ecn",
+    ufo: "guest_ufo",
+  },
+};
+
+function offloadProperties(
+  nic: NetInterface,
+  virtio: boolean,
+  where: string,
+): Record<string, QemuOptionValue> {
+  const driver = nic.extra?.children?.driver;
+  if (driver === undefined) return {};
+  if (!virtio) throw refuseConfig(`${where}/driver`, "offload settings need a virtio interface");
+  if (
+    driver.attributes !== undefined || driver.text !== undefined || driver.children !== undefined
+  ) {
+    throw refuseConfig(`${where}/driver`, "unsupported content of the interface driver");
+  }
+  const properties: Record<string, QemuOptionValue> = {};
+  for (const { element } of driver.elements ?? []) {
+    const table = OFFLOADS[element.name];
+    if (table === undefined) {
+      throw refuseConfig(
+        `${where}/driver/${element.name}`,
+        `element '${element.name}' is not supported`,
+      );
+    }
+    for (const [name, value] of Object.entries(element.attributes ?? {})) {
+      const property = table[name];
+      if (property === undefined || (value !== "on" && value !== "off")) {
+        throw refuseConfig(
+          `${where}/driver/${element.name}/@${name}`,
+          `offload '${name}' is not supported`,
+        );
+      }
+      properties[property] = value === "on";
+    }
+  }
+  return properties;
+}
+
+/** `-device` properties of `<rom bar file enabled>`. */
+function romProperties(nic: NetInterface, where: string): Record<string, QemuOptionValue> {
+  const rom = (nic.extra?.elements ?? []).find((placed) => placed.element.name === "rom")?.element;
+  if (rom === undefined) return {};
+  const { bar, file, enabled, ...rest } = rom.attributes ?? {};
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) {
+    throw refuseConfig(`${where}/rom/@${unknown}`, `rom attribute '${unknown}' is not supported`);
+  }
+  if (enabled === "no") return { romfile: "" };
+  return { rombar: bar === undefined ? undefined : bar === "on" ? 1 : 0, romfile: file };
+}
+
+function userAddresses(nic: NetInterface, where: string): Record<string, QemuOptionValue> {
+  const result: Record<string, QemuOptionValue> = {};
+  const ips = (nic.extra?.elements ?? []).map((placed) => placed.element)
+    .filter((element) => element.name === "ip");
+  ips.forEach((ip: XmlElement, index) => {
+    const attributes = ip.attributes ?? {};
+    const family = attributes.family ?? (attributes.address?.includes(":") ? "ipv6" : "ipv4");
+    const key = family === "ipv6" ? "ipv6-net" : "net";
+    if (attributes.address === undefined || result[key] !== undefined) {
+      throw refuseConfig(`${where}/ip[${index + 1}]`, "one ip address per family is supported");
+    }
+    result[key] = attributes.prefix === undefined
+      ? attributes.address
+      : `${attributes.address}/${attributes.prefix}`;
+  });
+  return result;
+}
+
+function queueCount(nic: NetInterface, where: string): number {
+  const text = nic.driver?.queues;
+  if (text === undefined) return 1;
+  const queues = Number(text);
+  if (!Number.isSafeInteger(queues) || queues < 1) {
+    throw refuseConfig(`${where}/driver/@queues`, `invalid queue count '${text}'`);
+  }
+  if (queues > 1 && (nic.type !== "ethernet" || !(nic.model ?? "").startsWith("virtio"))) {
+    throw refuseConfig(
+      `${where}/driver/@queues`,
+      "multiqueue is only supported for virtio interfaces of type ethernet",
+    );
+  }
+  return queues;
+}
+
+/** `<driver>` attributes of virtio NICs and the device properties they set. */
+const VIRTIO_DRIVER: Record<string, string> = {
+  txmode: "tx",
+  rx_queue_size: "rx_queue_size",
+  tx_queue_size: "tx_queue_size",
+  event_idx: "event_idx",
+  ioeventfd: "ioeventfd",
+};
+
+function nicDevice(
+  nic: NetInterface,
+  index: number,
+  netdevId: string,
+  collector: ArgumentCollector,
+  where: string,
+): string {
+  const model = nic.model ?? "rtl8139";
+  const device = NIC_MODELS[model];
+  if (device === undefined) {
+    throw refuseConfig(`${where}/model/@type`, `interface model '${model}' is not supported`);
+  }
+  const virtio = device.startsWith("virtio");
+  const properties: Record<string, QemuOptionValue> = {};
+  for (const [name, value] of Object.entries(nic.driver ?? {})) {
+    if (name === "name") {
+      if (value !== "qemu" && !(value === "vhost" && virtio && nic.type === "ethernet")) {
+        throw refuseConfig(`${where}/driver/@name`, `interface driver '${value}' is not supported`);
+      }
+      continue;
+    }
+    if (name === "queues") continue;
+    const property = virtio ? VIRTIO_DRIVER[name] : undefined;
+    if (property === undefined) {
+      throw refuseConfig(
+        `${where}/driver/@${name}`,
+        `interface driver attribute '${name}' is not supported`,
+      );
+    }
+    // libvirt's txmode 'iothread' is QEMU's bottom-half transmit.
+    properties[property] = name === "txmode" && value === "iothread" ? "bh" : value;
+  }
+  if (nic.link !== undefined && nic.link !== "up") {
+    throw refuseConfig(`${where}/link/@state`, `link state '${nic.link}' is not supported`);
+  }
+  if (nic.mtu !== undefined && !virtio) {
+    throw refuseConfig(`${where}/mtu`, "mtu is only supported for virtio interfaces");
+  }
+  Object.assign(properties, offloadProperties(nic, virtio, where));
+  const queues = queueCount(nic, where);
+  const rom = romProperties(nic, where);
+  if (typeof rom.romfile === "string" && rom.romfile !== "") {
+    collector.requirePath(rom.romfile, "file", `${where}/rom/@file`);
+  }
+  const placement = collector.pciPlacement(nic.address, where);
+  return qemuOption(device, {
+    ...rom,
+    ...properties,
+    mq: queues > 1 ? true : undefined,
+    vectors: queues > 1 ? 2 * queues + 2 : undefined,
+    host_mtu: nic.mtu,
+    netdev: netdevId,
+    id: nic.alias !== undefined && nic.alias.startsWith("ua-") ? nic.alias : `net${index}`,
+    mac: nic.mac,
+    bootindex: nic.boot?.order,
+    bus: placement.bus,
+    addr: placement.addr,
+    multifunction: placement.multifunction,
+  });
+}

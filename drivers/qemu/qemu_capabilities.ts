@@ -1,0 +1,161 @@
+/**
+ * What an emulator binary can do, probed once per binary and cached: its version, and whether it
+ * supports `-sandbox` (QEMU built without seccomp refuses the option). One run of
+ * `EMULATOR -sandbox on -version` answers both: options are parsed in order, so an unsupported
+ * `-sandbox` fails before `-version` prints.
+ *
+ * The cache key is the binary's absolute path with its size and modification time, so an
+ * upgraded QEMU is probed again.
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+
+/** How long one probe run may take, in milliseconds. */
+export const CAPABILITY_PROBE_TIMEOUT_MS = 10_000;
+
+/** Largest probe output kept, in bytes. */
+export const CAPABILITY_OUTPUT_MAX_BYTES = 64 * 1024;
+
+/** Binaries whose capabilities are remembered. */
+export const CAPABILITY_CACHE_MAX = 32;
+
+/** What an emulator binary can do. */
+export interface EmulatorCapabilities {
+  /** The binary's absolute path. */
+  path: string;
+  /** Its version, e.g. `7.2.22`. */
+  version: string;
+  /** Whether `-sandbox` is supported. */
+  sandbox: boolean;
+}
+
+/**
+ * The absolute path of an emulator: `name` itself when it contains a `/`, else the first
+ * executable `name` on PATH.
+ *
+ * @throws {VirtError} SYSTEM_ERROR (38) when it cannot be found or is not an executable file.
+ *
+ * @example
+ * ```ts ignore
+ * resolveEmulator("qemu-system-x86_64"); // "/usr/bin/qemu-system-x86_64"
+ * ```
+ */
+export function resolveEmulator(name: string, path = Deno.env.get("PATH") ?? ""): string {
+  const candidates = name.includes("/")
+    ? [name]
+    : path.split(":").filter((dir) => dir !== "").map((dir) => `${dir}/${name}`);
+  for (const candidate of candidates) {
+    try {
+      const info = Deno.statSync(candidate);
+      if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) return candidate;
+    } catch {
+      // Not here.
+    }
+  }
+  throw new VirtError(
+    ErrorCode.SYSTEM_ERROR,
+    name.includes("/")
+      ? `cannot find QEMU binary ${name}: No such file or directory`
+      : `cannot find QEMU binary ${name} on PATH`,
+    { where: "/domain/devices/emulator" },
+  );
+}
+
+/**
+ * Parses `-version` output: the first `QEMU emulator version X.Y.Z` line.
+ *
+ * @returns The version, or undefined when the text has none.
+ *
+ * @example
+ * ```ts
+ * import { parseQemuVersion } from "./qemu_capabilities.ts";
+ * console.log(parseQemuVersion("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)\n")); // "7.2.22"
+ * ```
+ */
+export function parseQemuVersion(text: string): string | undefined {
+  return /QEMU emulator version ([0-9]+\.[0-9]+(?:\.[0-9]+)?)/.exec(text)?.[1];
+}
+
+/**
+ * Probes and caches emulator capabilities.
+ *
+ * @example
+ * ```ts ignore
+ * const capabilities = new CapabilityCache();
+ * const qemu = await capabilities.get("qemu-system-x86_64");
+ * console.log(qemu.version, qemu.sandbox); // "7.2.22" true
+ * ```
+ */
+export class CapabilityCache {
+  readonly #entries = new Map<string, Promise<EmulatorCapabilities>>();
+
+  /**
+   * The capabilities of an emulator, probed on first use.
+   *
+   * @param emulator A path or a name looked up on PATH.
+   * @throws {VirtError} SYSTEM_ERROR (38) when the binary cannot be found or run;
+   *   INTERNAL_ERROR (1) when it does not print a QEMU version.
+   */
+  get(emulator: string): Promise<EmulatorCapabilities> {
+    let path: string;
+    let key: string;
+    try {
+      path = resolveEmulator(emulator);
+      const info = Deno.statSync(path);
+      key = `${path}\0${info.size}\0${info.mtime?.getTime() ?? 0}`;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let entry = this.#entries.get(key);
+    if (entry === undefined) {
+      entry = probe(path);
+      if (this.#entries.size >= CAPABILITY_CACHE_MAX) {
+        this.#entries.delete(this.#entries.keys().next().value!);
+      }
+      this.#entries.set(key, entry);
+      // A failed probe is not remembered: the next start tries again.
+      entry.catch(() => this.#entries.delete(key));
+    }
+    return entry;
+  }
+}
+
+async function probe(path: string): Promise<EmulatorCapabilities> {
+  const withSandbox = await run(path, ["-sandbox", "on", "-version"]);
+  const version = parseQemuVersion(withSandbox.text);
+  if (withSandbox.success && version !== undefined) return { path, version, sandbox: true };
+  const plain = await run(path, ["-version"]);
+  const plainVersion = parseQemuVersion(plain.text);
+  if (!plain.success || plainVersion === undefined) {
+    throw new VirtError(
+      ErrorCode.INTERNAL_ERROR,
+      `cannot determine the version of QEMU binary ${path}: ${plain.text.trim().slice(0, 200)}`,
+    );
+  }
+  return { path, version: plainVersion, sandbox: false };
+}
+
+async function run(path: string, args: string[]): Promise<{ success: boolean; text: string }> {
+  try {
+    const output = await new Deno.Command(path, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { LC_ALL: "C" },
+      signal: AbortSignal.timeout(CAPABILITY_PROBE_TIMEOUT_MS),
+    }).output();
+    const decoder = new TextDecoder();
+    const text = decoder.decode(output.stdout.subarray(0, CAPABILITY_OUTPUT_MAX_BYTES)) +
+      decoder.decode(output.stderr.subarray(0, CAPABILITY_OUTPUT_MAX_BYTES));
+    return { success: output.success, text };
+  } catch (error) {
+    throw new VirtError(
+      ErrorCode.SYSTEM_ERROR,
+      `cannot run QEMU binary ${path}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}

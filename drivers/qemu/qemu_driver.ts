@@ -1,0 +1,763 @@
+/**
+ * The QEMU driver: runs domains of type `qemu` (TCG) and `kvm` as daemonized QEMU processes
+ * controlled over QMP, and reports what it observes (driver protocol, reference §3).
+ *
+ * - **Launch**: the command line (`command_line.ts`) with `-S -no-shutdown -daemonize`; host
+ *   paths checked first; QEMU's start-up output in the per-domain log; the monitor connected as
+ *   soon as QEMU's parent exits (the socket then listens); pty paths read with `query-chardev`.
+ *   The runtime record (pid, start time, monitor socket, …) finds the process again after a
+ *   service restart.
+ * - **Control**: `cont`, `stop`, `system_powerdown`, `system_reset`, and libvirt's fake reboot
+ *   (powerdown, then on the guest's SHUTDOWN `system_reset` + `cont`). The translator
+ *   (`event_translation.ts`) drops the echoes of the driver's own actions.
+ * - **End**: SIGTERM, SIGKILL after a grace period; never `quit`. An exit the driver did not
+ *   cause (QMP end of file and the process gone, zombie included) is reported as `stopped`.
+ * - **Reconnect**: `probe` checks the recorded pid and start time, connects to the recorded
+ *   socket and maps `query-status` to a {@linkcode Reality}; running domains are never stopped.
+ *
+ * @module
+ */
+
+import type {
+  DomainHandle,
+  Driver,
+  InstanceInfo,
+  Observation,
+  ObservationSink,
+  Reality,
+} from "../../actors/driver_protocol.ts";
+import type { DomainDefinition } from "../../src/model/domain.ts";
+import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
+import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
+import type { PtyChardev } from "./argument_collector.ts";
+import { buildCommandLine, type CommandLine, emulatorFor } from "./command_line.ts";
+import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
+import { checkHostPaths } from "./host_paths.ts";
+import {
+  CLOCK_TICKS_PER_SECOND,
+  isProcessGone,
+  readProcessStat,
+  waitForExit,
+} from "./process_state.ts";
+import { CapabilityCache } from "./qemu_capabilities.ts";
+import { appendQemuLog } from "./qemu_log_file.ts";
+import { endQemu, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
+import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
+import { QmpLog } from "./qmp_log.ts";
+import { QmpMonitor } from "./qmp_monitor.ts";
+import type { QmpEvent } from "./qmp_protocol.ts";
+
+/** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
+export const PROBE_CONNECT_TIMEOUT_MS = 3_000;
+
+/** Bound on connecting to a freshly started QEMU's monitor, in milliseconds. */
+export const LAUNCH_CONNECT_TIMEOUT_MS = 5_000;
+
+/** How long QEMU may take to be gone after its monitor hit end of file, in milliseconds. */
+export const EOF_EXIT_WAIT_MS = 2_000;
+
+/** Attempts to reconnect to a monitor that closed while QEMU kept running. */
+export const MONITOR_RECONNECT_ATTEMPTS_MAX = 3;
+
+/** Observations kept for an instance nobody watches yet; older ones are dropped. */
+export const PENDING_OBSERVATIONS_MAX = 256;
+
+/** Longest Unix socket path Linux accepts, in bytes. */
+const SOCKET_PATH_MAX_BYTES = 107;
+
+/** Longest domain name part of a runtime folder name (libvirt shortens the same way). */
+const SHORT_NAME_MAX_CHARS = 20;
+
+/** Options of {@linkcode QemuDriver.create}. */
+export interface QemuDriverOptions {
+  /** `EVIRT_RUNTIME_DIR`: per-domain folders (monitor socket, pid file) go under `qemu/`. */
+  runtimeDir: string;
+  /** Where per-domain QEMU logs and QMP transcripts go, e.g. `$EVIRT_STATE_DIR/log/qemu`. */
+  logDir: string;
+  /** The emulator whose version `hypervisorVersion` reports. Default `qemu-system-x86_64`. */
+  emulator?: string;
+  /** Whether KVM is usable; default: decided from `/proc/cpuinfo` and `/dev/kvm`. */
+  kvmUsable?: boolean;
+  /** The clock, in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+  /** Where operational messages go. Default: stderr. */
+  log?: (message: string) => void;
+}
+
+/** The files of one running domain. */
+interface DomainPaths {
+  dir: string;
+  monitorSocket: string;
+  pidFile: string;
+  logPath: string;
+  qmpLogPath: string;
+}
+
+/** One QEMU process the driver manages in this service. */
+interface Instance {
+  uuid: string;
+  name: string;
+  identity: QemuIdentity;
+  paths: DomainPaths;
+  definition: DomainDefinition;
+  translator: EventTranslator;
+  qmpLog: QmpLog;
+  monitor: QmpMonitor | undefined;
+  qmp: QmpCommands | undefined;
+  sink: ObservationSink | undefined;
+  pending: Observation[];
+  balloonKiB: number | undefined;
+  /** Unwatched: the service let go of it. */
+  released: boolean;
+  /** The process is known to be gone. */
+  ended: boolean;
+}
+
+/**
+ * The QEMU driver.
+ *
+ * @example
+ * ```ts ignore
+ * const qemu = await QemuDriver.create({ runtimeDir: "/run/evirt", logDir: "/var/lib/evirt/log/qemu" });
+ * const host = await Host.open({ store, drivers: [qemu] });
+ * ```
+ */
+export class QemuDriver implements Driver {
+  readonly name = "qemu";
+  readonly domainTypes: readonly string[] = ["qemu", "kvm"];
+  readonly hypervisorVersion: string;
+  readonly #runtimeDir: string;
+  readonly #logDir: string;
+  readonly #kvmUsable: boolean;
+  readonly #now: () => number;
+  readonly #log: (message: string) => void;
+  readonly #capabilities: CapabilityCache;
+  readonly #instances = new Map<string, Instance>();
+
+  private constructor(
+    options: QemuDriverOptions,
+    version: string,
+    capabilities: CapabilityCache,
+  ) {
+    this.#runtimeDir = options.runtimeDir.replace(/\/+$/, "");
+    this.#logDir = options.logDir.replace(/\/+$/, "");
+    this.#kvmUsable = options.kvmUsable ?? isKvmUsable(readKvmEvidence());
+    this.#now = options.now ?? Date.now;
+    this.#log = options.log ?? ((message) => console.error(`evirt: qemu: ${message}`));
+    this.#capabilities = capabilities;
+    this.hypervisorVersion = version;
+  }
+
+  /**
+   * Creates the driver and probes the default emulator (version, sandbox support).
+   *
+   * @throws {VirtError} SYSTEM_ERROR (38) when the default emulator cannot be found or run.
+   */
+  static async create(options: QemuDriverOptions): Promise<QemuDriver> {
+    const capabilities = new CapabilityCache();
+    const probed = await capabilities.get(options.emulator ?? "qemu-system-x86_64");
+    return new QemuDriver(options, probed.version, capabilities);
+  }
+
+  /** Whether KVM is usable on this host (decides whether `type='kvm'` can run). */
+  get kvmUsable(): boolean {
+    return this.#kvmUsable;
+  }
+
+  check(definition: DomainDefinition): void {
+    const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
+    // A dry build finds everything the driver cannot express, without touching the host.
+    buildCommandLine(definition, {
+      emulator: emulatorFor(definition),
+      accelerator,
+      monitorSocketPath: "/run/check/monitor.sock",
+      pidFilePath: "/run/check/qemu.pid",
+      sandbox: false,
+      nowMs: this.#now(),
+    });
+  }
+
+  async launch(
+    request: { uuid: string; name: string; id: number; definition: DomainDefinition },
+    signal: AbortSignal,
+  ): Promise<RuntimeRecord> {
+    const { definition } = request;
+    const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
+    const capabilities = await this.#capabilities.get(emulatorFor(definition));
+    const paths = this.#pathsFor(request.id, request.name);
+    const commandLine = buildCommandLine(definition, {
+      emulator: capabilities.path,
+      accelerator,
+      monitorSocketPath: paths.monitorSocket,
+      pidFilePath: paths.pidFile,
+      sandbox: capabilities.sandbox,
+      nowMs: this.#now(),
+    });
+    this.#prepareDirectories(paths);
+    try {
+      checkHostPaths(commandLine.hostPaths);
+    } catch (error) {
+      removeDirectory(paths.dir);
+      throw error;
+    }
+    const identity = await spawnQemu({
+      emulator: capabilities.path,
+      args: commandLine.args,
+      pidFilePath: paths.pidFile,
+      env: commandLine.env,
+      ...(commandLine.cpuset === undefined ? {} : { cpuset: commandLine.cpuset }),
+      homeDir: paths.dir,
+      logPath: paths.logPath,
+    }, signal).catch((error) => {
+      removeDirectory(paths.dir);
+      throw error;
+    });
+    const instance = this.#newInstance(request, identity, paths, commandLine);
+    try {
+      await this.#connect(instance, LAUNCH_CONNECT_TIMEOUT_MS, signal);
+      const ptys = await this.#ptyPaths(instance, commandLine.ptyChardevs, signal);
+      await this.#applyRuntimeSettings(instance, commandLine, signal);
+      this.#instances.set(request.uuid, instance);
+      return {
+        driver: "qemu",
+        pid: identity.pid,
+        startTimeTicks: identity.startTimeTicks,
+        emulator: capabilities.path,
+        qemuVersion: capabilities.version,
+        accelerator,
+        runtimeDir: paths.dir,
+        monitorSocket: paths.monitorSocket,
+        pidFile: paths.pidFile,
+        logPath: paths.logPath,
+        qmpLogPath: paths.qmpLogPath,
+        ...ptys,
+      };
+    } catch (error) {
+      instance.translator.beginTermination();
+      await endQemu(identity, { graceful: false }, AbortSignal.timeout(15_000)).catch(() => {});
+      this.#release(instance);
+      removeDirectory(paths.dir);
+      throw error;
+    }
+  }
+
+  async resume(handle: DomainHandle, signal: AbortSignal): Promise<void> {
+    const instance = this.#instance(handle);
+    const undo = instance.translator.ownResume();
+    try {
+      await this.#qmp(instance).cont({ signal });
+    } catch (error) {
+      undo();
+      throw error;
+    }
+  }
+
+  async pause(handle: DomainHandle, signal: AbortSignal): Promise<void> {
+    const instance = this.#instance(handle);
+    const undo = instance.translator.ownPause();
+    try {
+      await this.#qmp(instance).stop({ signal });
+    } catch (error) {
+      undo();
+      throw error;
+    }
+  }
+
+  async powerdown(handle: DomainHandle, signal: AbortSignal): Promise<void> {
+    await this.#qmp(this.#instance(handle)).systemPowerdown({ signal });
+  }
+
+  async reset(handle: DomainHandle, signal: AbortSignal): Promise<void> {
+    const instance = this.#instance(handle);
+    instance.translator.ownReset(this.#now());
+    await this.#qmp(instance).systemReset({ signal });
+  }
+
+  async reboot(handle: DomainHandle, signal: AbortSignal): Promise<void> {
+    const instance = this.#instance(handle);
+    const undo = instance.translator.requestFakeReboot();
+    try {
+      await this.#qmp(instance).systemPowerdown({ signal });
+    } catch (error) {
+      undo();
+      throw error;
+    }
+  }
+
+  async terminate(
+    handle: DomainHandle,
+    options: { graceful: boolean },
+    signal: AbortSignal,
+  ): Promise<void> {
+    const instance = this.#instances.get(handle.uuid);
+    const identity = instance?.identity ?? identityOf(handle.runtime);
+    const undo = instance?.translator.beginTermination();
+    try {
+      await endQemu(identity, options, signal);
+    } catch (error) {
+      undo?.();
+      throw error;
+    }
+    if (instance !== undefined) {
+      instance.ended = true;
+      appendQemuLog(
+        instance.paths.logPath,
+        `${new Date(this.#now()).toISOString()} shutting down\n`,
+      );
+      await instance.monitor?.close();
+      removeDirectory(instance.paths.dir);
+    } else {
+      const dir = handle.runtime.runtimeDir;
+      if (typeof dir === "string") removeDirectory(dir);
+    }
+  }
+
+  async probe(handle: DomainHandle, signal: AbortSignal): Promise<Reality> {
+    const identity = identityOf(handle.runtime);
+    const paths = pathsOf(handle.runtime);
+    if (isProcessGone(identity.pid, identity.startTimeTicks)) {
+      removeDirectory(paths.dir);
+      return { kind: "gone" };
+    }
+    const definition = handle.definition;
+    const accelerator = definition.type === "kvm" ? "kvm" : "tcg";
+    const commandLine = buildCommandLine(definition, {
+      emulator: typeof handle.runtime.emulator === "string" ? handle.runtime.emulator : "qemu",
+      accelerator,
+      monitorSocketPath: paths.monitorSocket,
+      pidFilePath: paths.pidFile,
+      sandbox: false,
+      nowMs: this.#now(),
+    });
+    const instance = this.#newInstance(handle, identity, paths, commandLine);
+    let status: QmpRunState;
+    try {
+      await this.#connect(instance, PROBE_CONNECT_TIMEOUT_MS, signal);
+      status = (await this.#qmp(instance).queryStatus({ signal })).status;
+    } catch (error) {
+      this.#release(instance);
+      if (isProcessGone(identity.pid, identity.startTimeTicks)) {
+        removeDirectory(paths.dir);
+        return { kind: "gone" };
+      }
+      throw error;
+    }
+    const reality = realityOf(status);
+    instance.translator = new EventTranslator({
+      running: status === "running",
+      rebootEndsDomain: rebootEndsDomain(definition),
+      blockNodes: blockNodeMap(commandLine),
+      shutdownSeen: status === "shutdown",
+    });
+    this.#instances.set(handle.uuid, instance);
+    return reality;
+  }
+
+  watch(handle: DomainHandle, sink: ObservationSink): void {
+    const instance = this.#instance(handle);
+    instance.sink = sink;
+    const pending = instance.pending.splice(0);
+    for (const observation of pending) sink(instance.uuid, observation);
+  }
+
+  unwatch(uuid: string): void {
+    const instance = this.#instances.get(uuid);
+    if (instance === undefined) return;
+    this.#release(instance);
+    if (instance.ended) removeDirectory(instance.paths.dir);
+  }
+
+  info(handle: DomainHandle): InstanceInfo {
+    const instance = this.#instances.get(handle.uuid);
+    const definition = handle.definition;
+    const configuredKiB = definition.currentMemoryKiB ?? definition.memoryKiB;
+    const identity = instance?.identity ?? tryIdentityOf(handle.runtime);
+    const stat = identity === undefined ? undefined : readProcessStat(identity.pid);
+    const cpuTimeNs = stat === undefined || stat.startTimeTicks !== identity?.startTimeTicks
+      ? 0
+      : (stat.userTimeTicks + stat.systemTimeTicks) * (1_000_000_000 / CLOCK_TICKS_PER_SECOND);
+    return { cpuTimeNs, memoryKiB: instance?.balloonKiB ?? configuredKiB };
+  }
+
+  /**
+   * The typed QMP commands of a running instance, for the parts of the service that query QEMU
+   * (block info, statistics). Commands share the instance's one monitor connection.
+   *
+   * @throws {VirtError} OPERATION_INVALID (55) when the domain has no running instance here;
+   *   OPERATION_FAILED (9) when its monitor is not connected.
+   */
+  qmpOf(uuid: string): QmpCommands {
+    const instance = this.#instances.get(uuid);
+    if (instance === undefined || instance.ended) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+    }
+    return this.#qmp(instance);
+  }
+
+  /**
+   * The pty paths of a running domain's character devices, from its runtime record:
+   * `console` for the domain's console, and each device alias (`serial0`, `channel0`, …).
+   *
+   * @example
+   * ```ts ignore
+   * QemuDriver.ptyPaths(handle.runtime).console; // "/dev/pts/3"
+   * ```
+   */
+  static ptyPaths(runtime: RuntimeRecord): Record<string, string> {
+    const paths: Record<string, string> = {};
+    for (const [key, value] of Object.entries(runtime)) {
+      if (key.startsWith("pty.") && typeof value === "string") paths[key.slice(4)] = value;
+    }
+    if (typeof runtime.consolePty === "string") paths.console = runtime.consolePty;
+    return paths;
+  }
+
+  async close(): Promise<void> {
+    const instances = [...this.#instances.values()];
+    this.#instances.clear();
+    await Promise.all(instances.map(async (instance) => {
+      instance.released = true;
+      instance.sink = undefined;
+      await instance.monitor?.close();
+      instance.qmpLog.close();
+    }));
+  }
+
+  // --- instances ---------------------------------------------------------------------------
+
+  #newInstance(
+    request: { uuid: string; name: string; definition: DomainDefinition },
+    identity: QemuIdentity,
+    paths: DomainPaths,
+    commandLine: CommandLine,
+  ): Instance {
+    Deno.mkdirSync(this.#logDir, { recursive: true, mode: 0o700 });
+    return {
+      uuid: request.uuid,
+      name: request.name,
+      identity,
+      paths,
+      definition: request.definition,
+      translator: new EventTranslator({
+        running: false,
+        rebootEndsDomain: rebootEndsDomain(request.definition),
+        blockNodes: blockNodeMap(commandLine),
+      }),
+      qmpLog: QmpLog.open(paths.qmpLogPath),
+      monitor: undefined,
+      qmp: undefined,
+      sink: undefined,
+      pending: [],
+      balloonKiB: undefined,
+      released: false,
+      ended: false,
+    };
+  }
+
+  #instance(handle: DomainHandle): Instance {
+    const instance = this.#instances.get(handle.uuid);
+    if (instance === undefined || instance.ended) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+    }
+    return instance;
+  }
+
+  #qmp(instance: Instance): QmpCommands {
+    if (instance.qmp === undefined || instance.monitor?.isClosed !== false) {
+      throw new VirtError(
+        ErrorCode.OPERATION_FAILED,
+        `no connection to the monitor of domain '${instance.name}'`,
+      );
+    }
+    return instance.qmp;
+  }
+
+  #release(instance: Instance): void {
+    instance.released = true;
+    instance.sink = undefined;
+    if (this.#instances.get(instance.uuid) === instance) this.#instances.delete(instance.uuid);
+    // Closing resolves `closed` with reason `closed`, which the exit watch ignores.
+    instance.monitor?.close().finally(() => instance.qmpLog.close());
+    if (instance.monitor === undefined) instance.qmpLog.close();
+  }
+
+  #emit(instance: Instance, observation: Observation): void {
+    if (instance.released) return;
+    if (instance.sink !== undefined) {
+      instance.sink(instance.uuid, observation);
+      return;
+    }
+    if (instance.pending.length >= PENDING_OBSERVATIONS_MAX) instance.pending.shift();
+    instance.pending.push(observation);
+  }
+
+  async #connect(instance: Instance, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const monitor = await QmpMonitor.connect(instance.paths.monitorSocket, {
+      connectTimeoutMs: timeoutMs,
+      signal,
+      log: instance.qmpLog,
+      onEvent: (event) => this.#onEvent(instance, event),
+      onEventError: (error, event) =>
+        this.#log(
+          `domain ${instance.name}: handling ${event.event} failed: ${(error as Error).message}`,
+        ),
+    });
+    instance.monitor = monitor;
+    instance.qmp = new QmpCommands(monitor);
+    monitor.closed.then((closed) =>
+      closed.reason === "closed" ? undefined : this.#onMonitorLost(instance, monitor)
+    ).catch((error) => this.#log(`domain ${instance.name}: ${(error as Error).message}`));
+  }
+
+  async #onEvent(instance: Instance, event: QmpEvent): Promise<void> {
+    if (event.event === "BALLOON_CHANGE" && typeof event.data.actual === "number") {
+      instance.balloonKiB = Math.floor(event.data.actual / 1024);
+    }
+    const translation = instance.translator.translate(event);
+    for (const observation of translation.observations) this.#emit(instance, observation);
+    if (translation.fakeReboot) await this.#fakeReboot(instance);
+  }
+
+  /** Finishes libvirt's fake reboot: the guest shut down, so reset it and run it again. */
+  async #fakeReboot(instance: Instance): Promise<void> {
+    try {
+      const qmp = this.#qmp(instance);
+      instance.translator.ownReset(this.#now());
+      await qmp.systemReset();
+      const undo = instance.translator.ownResume();
+      try {
+        await qmp.cont();
+      } catch (error) {
+        undo();
+        throw error;
+      }
+      instance.translator.fakeRebootDone();
+      this.#emit(instance, { kind: "reset" });
+    } catch (error) {
+      if (instance.translator.terminating || instance.ended) return;
+      this.#log(`domain ${instance.name}: reboot failed: ${(error as Error).message}`);
+      // The guest is shut down and stays so: let the actor apply on_poweroff.
+      this.#emit(instance, { kind: "shutdown", detail: "guest" });
+    }
+  }
+
+  /** The monitor hit end of file (or garbage): QEMU exited, or the connection must be redone. */
+  async #onMonitorLost(instance: Instance, monitor: QmpMonitor): Promise<void> {
+    if (instance.released || instance.monitor !== monitor) return;
+    const { pid, startTimeTicks } = instance.identity;
+    const gone = await waitForExit(pid, {
+      startTimeTicks,
+      timeoutMs: EOF_EXIT_WAIT_MS,
+      pollIntervalMs: 1,
+    });
+    if (instance.translator.terminating || instance.released) return;
+    if (gone) {
+      instance.ended = true;
+      appendQemuLog(
+        instance.paths.logPath,
+        `${new Date(this.#now()).toISOString()} qemu (pid ${pid}) exited without being asked\n`,
+      );
+      this.#emit(instance, {
+        kind: "stopped",
+        reason: instance.translator.shutdownSeen ? "shutdown" : "crashed",
+      });
+      return;
+    }
+    for (let attempt = 1; attempt <= MONITOR_RECONNECT_ATTEMPTS_MAX; attempt++) {
+      try {
+        await this.#connect(
+          instance,
+          PROBE_CONNECT_TIMEOUT_MS,
+          AbortSignal.timeout(PROBE_CONNECT_TIMEOUT_MS),
+        );
+        this.#log(`domain ${instance.name}: reconnected to its monitor`);
+        return;
+      } catch (error) {
+        this.#log(
+          `domain ${instance.name}: reconnect ${attempt}/${MONITOR_RECONNECT_ATTEMPTS_MAX} failed: ${
+            (error as Error).message
+          }`,
+        );
+      }
+    }
+    this.#log(`domain ${instance.name}: lost its monitor; QEMU (pid ${pid}) still runs`);
+  }
+
+  async #ptyPaths(
+    instance: Instance,
+    ptys: PtyChardev[],
+    signal: AbortSignal,
+  ): Promise<Record<string, string | null>> {
+    const result: Record<string, string | null> = { consolePty: null };
+    if (ptys.length === 0) return result;
+    const chardevs = await this.#qmp(instance).queryChardev({ signal });
+    for (const pty of ptys) {
+      const filename = chardevs.find((each) => each.label === pty.chardevId)?.filename;
+      if (filename === undefined || !filename.startsWith("pty:")) continue;
+      const path = filename.slice("pty:".length);
+      result[`pty.${pty.alias}`] = path;
+      if (pty.console && result.consolePty === null) result.consolePty = path;
+    }
+    return result;
+  }
+
+  async #applyRuntimeSettings(
+    instance: Instance,
+    commandLine: CommandLine,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const qmp = this.#qmp(instance);
+    const period = commandLine.runtime.balloonStatsPeriodSeconds;
+    if (period !== undefined) {
+      await qmp.qomSet("balloon0", "guest-stats-polling-interval", period, { signal });
+    }
+    const definition = instance.definition;
+    const currentKiB = definition.currentMemoryKiB;
+    if (commandLine.balloon && currentKiB !== undefined && currentKiB < definition.memoryKiB) {
+      await qmp.balloon(currentKiB * 1024, { signal });
+      instance.balloonKiB = currentKiB;
+    }
+  }
+
+  // --- paths -------------------------------------------------------------------------------
+
+  #pathsFor(id: number, name: string): DomainPaths {
+    const short = name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, SHORT_NAME_MAX_CHARS);
+    let dir = `${this.#runtimeDir}/qemu/domain-${id}-${short}`;
+    if (byteLength(`${dir}/monitor.sock`) > SOCKET_PATH_MAX_BYTES) {
+      dir = `${this.#runtimeDir}/qemu/d${id}`;
+    }
+    if (byteLength(`${dir}/monitor.sock`) > SOCKET_PATH_MAX_BYTES) {
+      throw new VirtError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        `the runtime directory '${this.#runtimeDir}' is too long for a monitor socket path (${SOCKET_PATH_MAX_BYTES} bytes at most)`,
+        { where: "EVIRT_RUNTIME_DIR" },
+      );
+    }
+    const logName = name.replace(
+      /[^A-Za-z0-9_.+-]/g,
+      (char) => `%${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    );
+    return {
+      dir,
+      monitorSocket: `${dir}/monitor.sock`,
+      pidFile: `${dir}/qemu.pid`,
+      logPath: `${this.#logDir}/${logName}.log`,
+      qmpLogPath: `${this.#logDir}/${logName}.qmp.log`,
+    };
+  }
+
+  #prepareDirectories(paths: DomainPaths): void {
+    Deno.mkdirSync(this.#logDir, { recursive: true, mode: 0o700 });
+    Deno.mkdirSync(paths.dir.slice(0, paths.dir.lastIndexOf("/")), {
+      recursive: true,
+      mode: 0o700,
+    });
+    // A folder left by an instance that died with the service is stale: its id is not reused
+    // while the instance is recorded, but make sure no process still holds its pid file.
+    try {
+      const stalePid = Number(Deno.readTextFileSync(paths.pidFile).trim());
+      if (Number.isSafeInteger(stalePid) && stalePid > 0 && !isProcessGone(stalePid)) {
+        const stat = readProcessStat(stalePid);
+        if (stat?.comm.startsWith("qemu")) {
+          throw new VirtError(
+            ErrorCode.OPERATION_FAILED,
+            `runtime directory '${paths.dir}' is in use by qemu process ${stalePid}`,
+          );
+        }
+      }
+    } catch (error) {
+      if (error instanceof VirtError) throw error;
+    }
+    removeDirectory(paths.dir);
+    Deno.mkdirSync(paths.dir, { mode: 0o700 });
+  }
+}
+
+function byteLength(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+function removeDirectory(dir: string): void {
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+function rebootEndsDomain(definition: DomainDefinition): boolean {
+  return definition.onReboot === "destroy" || definition.onReboot === "preserve";
+}
+
+function blockNodeMap(commandLine: CommandLine): Map<string, BlockNodeInfo> {
+  return new Map(
+    commandLine.blockNodes.filter((node) => node.nodeName !== "").map((node) => [
+      node.nodeName,
+      { alias: node.alias, sourcePath: node.sourcePath },
+    ]),
+  );
+}
+
+/** Reference §3: QEMU's run state after a service restart → where the domain is. */
+const PAUSED_REASONS: Partial<Record<QmpRunState, PausedReasonName>> = {
+  paused: "user",
+  prelaunch: "user",
+  inmigrate: "migration",
+  postmigrate: "migration",
+  "finish-migrate": "migration",
+  "io-error": "ioerror",
+  "save-vm": "save",
+  watchdog: "watchdog",
+};
+
+/**
+ * The {@linkcode Reality} of a QMP run state (reference §3).
+ *
+ * @example
+ * ```ts
+ * import { realityOf } from "./qemu_driver.ts";
+ * console.log(realityOf("io-error")); // { kind: "paused", reason: "ioerror" }
+ * ```
+ */
+export function realityOf(status: QmpRunState): Reality {
+  if (status === "running") return { kind: "running" };
+  if (status === "shutdown") return { kind: "shutdown" };
+  if (status === "guest-panicked") return { kind: "crashed" };
+  return { kind: "paused", reason: PAUSED_REASONS[status] ?? "unknown" };
+}
+
+function identityOf(runtime: RuntimeRecord): QemuIdentity {
+  const identity = tryIdentityOf(runtime);
+  if (identity === undefined) {
+    throw new VirtError(
+      ErrorCode.INTERNAL_ERROR,
+      "the runtime record has no qemu pid and start time",
+    );
+  }
+  return identity;
+}
+
+function tryIdentityOf(runtime: RuntimeRecord): QemuIdentity | undefined {
+  const { pid, startTimeTicks } = runtime;
+  if (typeof pid !== "number" || typeof startTimeTicks !== "number") return undefined;
+  return { pid, startTimeTicks };
+}
+
+function pathsOf(runtime: RuntimeRecord): DomainPaths {
+  const text = (key: string): string => {
+    const value = runtime[key];
+    if (typeof value !== "string") {
+      throw new VirtError(ErrorCode.INTERNAL_ERROR, `the runtime record has no '${key}'`);
+    }
+    return value;
+  };
+  return {
+    dir: text("runtimeDir"),
+    monitorSocket: text("monitorSocket"),
+    pidFile: text("pidFile"),
+    logPath: text("logPath"),
+    qmpLogPath: text("qmpLogPath"),
+  };
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { TUN_DEVICE_PATH } from "../../../drivers/qemu/network_arguments.ts";
+import { assertRefused, build, valuesOf, withDevices } from "./_qemu_definitions.ts";
+
+Deno.test("addNetworkArguments makes a user interface a user netdev and an rtl8139 NIC by default", () => {
+  const line = build(
+    withDevices((devices) => devices.interfaces.push({ type: "user", mac: "52:54:00:e5:48:58" })),
+  );
+  assert.deepEqual(valuesOf(line.args, "-netdev"), ["user,id=hostnet0"]);
+  assert.deepEqual(valuesOf(line.args, "-device"), [
+    "rtl8139,netdev=hostnet0,id=net0,mac=52:54:00:e5:48:58,bus=pci.0,addr=0x2",
+  ]);
+});
+
+Deno.test("addNetworkArguments passes user network addresses from <ip>", () => {
+  const line = build(withDevices((devices) =>
+    devices.interfaces.push({
+      type: "user",
+      model: "virtio",
+      extra: {
+        elements: [
+          {
+            element: {
+              name: "ip",
+              attributes: { address: "172.17.2.0", family: "ipv4", prefix: "24" },
+            },
+          },
+          {
+            element: {
+              name: "ip",
+              attributes: { address: "2001:db8::", family: "ipv6", prefix: "64" },
+            },
+          },
+        ],
+      },
+    })
+  ));
+  assert.deepEqual(valuesOf(line.args, "-netdev"), [
+    "user,id=hostnet0,net=172.17.2.0/24,ipv6-net=2001:db8::/64",
+  ]);
+});
+
+Deno.test("addNetworkArguments makes an ethernet interface a tap netdev through /dev/net/tun", () => {
+  const line = build(withDevices((devices) =>
+    devices.interfaces.push({
+      type: "ethernet",
+      model: "virtio",
+      target: { dev: "vnet7" },
+      driver: { name: "vhost", queues: "2" },
+      mtu: 1400,
+    })
+  ));
+  assert.deepEqual(valuesOf(line.args, "-netdev"), [
+    "tap,id=hostnet0,ifname=vnet7,script=no,downscript=no,vhost=on,queues=2",
+  ]);
+  assert.deepEqual(valuesOf(line.args, "-device"), [
+    "virtio-net-pci,mq=on,vectors=6,host_mtu=1400,netdev=hostnet0,id=net0,bus=pci.0,addr=0x2",
+  ]);
+  assert.deepEqual(line.hostPaths, [
+    { path: TUN_DEVICE_PATH, kind: "char", where: "/domain/devices/interface[1]" },
+  ]);
+});
+
+Deno.test("addNetworkArguments refuses interface types, models and options it cannot run", () => {
+  assertRefused(
+    withDevices((devices) =>
+      devices.interfaces.push({ type: "network", source: { network: "default" } })
+    ),
+    "/domain/devices/interface[1]/@type",
+  );
+  assertRefused(
+    withDevices((devices) => devices.interfaces.push({ type: "user", model: "spark" })),
+    "/domain/devices/interface[1]/model/@type",
+  );
+  assertRefused(
+    withDevices((devices) => devices.interfaces.push({ type: "user", link: "down" })),
+    "/domain/devices/interface[1]/link/@state",
+  );
+  assertRefused(
+    withDevices((devices) =>
+      devices.interfaces.push({
+        type: "user",
+        extra: {
+          elements: [{ element: { name: "script", attributes: { path: "/etc/qemu-ifup" } } }],
+        },
+      })
+    ),
+    "/domain/devices/interface[1]/script",
+  );
+});
+
+Deno.test("addNetworkArguments lets QEMU run an ethernet interface's script on its tap", () => {
+  const line = build(withDevices((devices) =>
+    devices.interfaces.push({
+      type: "ethernet",
+      extra: {
+        elements: [{ element: { name: "script", attributes: { path: "/etc/qemu-ifup" } } }],
+      },
+    })
+  ));
+  assert.deepEqual(valuesOf(line.args, "-netdev"), [
+    "tap,id=hostnet0,script=/etc/qemu-ifup,downscript=no",
+  ]);
+  assert.deepEqual(line.hostPaths.map((each) => each.path), ["/dev/net/tun", "/etc/qemu-ifup"]);
+});
+
+Deno.test("addNetworkArguments makes client, server and mcast interfaces socket netdevs", () => {
+  const line = build(withDevices((devices) => {
+    devices.interfaces.push({ type: "client", source: { address: "192.168.0.1", port: "5558" } });
+    devices.interfaces.push({ type: "server", source: { port: "5559" } });
+    devices.interfaces.push({ type: "mcast", source: { address: "230.0.0.1", port: "5560" } });
+  }));
+  assert.deepEqual(valuesOf(line.args, "-netdev"), [
+    "socket,id=hostnet0,connect=192.168.0.1:5558",
+    "socket,id=hostnet1,listen=:5559",
+    "socket,id=hostnet2,mcast=230.0.0.1:5560",
+  ]);
+  assertRefused(
+    withDevices((devices) =>
+      devices.interfaces.push({ type: "mcast", source: { address: "192.0.0.1", port: "5558" } })
+    ),
+    "/domain/devices/interface[1]/source/@address",
+  );
+});

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { QemuDriver, realityOf } from "../../../drivers/qemu/qemu_driver.ts";
+import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
+import { missing, testIf } from "../../support/environment.ts";
+import { qemuDefinition, withDevices } from "./_qemu_definitions.ts";
+
+Deno.test("realityOf maps QEMU run states as reference §3 says", () => {
+  assert.deepEqual(realityOf("running"), { kind: "running" });
+  assert.deepEqual(realityOf("paused"), { kind: "paused", reason: "user" });
+  assert.deepEqual(realityOf("prelaunch"), { kind: "paused", reason: "user" });
+  assert.deepEqual(realityOf("postmigrate"), { kind: "paused", reason: "migration" });
+  assert.deepEqual(realityOf("io-error"), { kind: "paused", reason: "ioerror" });
+  assert.deepEqual(realityOf("save-vm"), { kind: "paused", reason: "save" });
+  assert.deepEqual(realityOf("watchdog"), { kind: "paused", reason: "watchdog" });
+  assert.deepEqual(realityOf("internal-error"), { kind: "paused", reason: "unknown" });
+  assert.deepEqual(realityOf("shutdown"), { kind: "shutdown" });
+  assert.deepEqual(realityOf("guest-panicked"), { kind: "crashed" });
+});
+
+Deno.test("QemuDriver.ptyPaths reads the console and device ptys of a runtime record", () => {
+  assert.deepEqual(
+    QemuDriver.ptyPaths({
+      pid: 1,
+      consolePty: "/dev/pts/3",
+      "pty.serial0": "/dev/pts/3",
+      "pty.channel0": "/dev/pts/4",
+    }),
+    { serial0: "/dev/pts/3", channel0: "/dev/pts/4", console: "/dev/pts/3" },
+  );
+  assert.deepEqual(QemuDriver.ptyPaths({ consolePty: null }), {});
+});
+
+testIf(
+  "QemuDriver.check refuses by element without touching the host",
+  missing("qemu-system-x86_64"),
+  async () => {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const driver = await QemuDriver.create({
+        runtimeDir: `${dir}/run`,
+        logDir: `${dir}/log`,
+        kvmUsable: false,
+      });
+      assert.deepEqual(driver.domainTypes, ["qemu", "kvm"]);
+      assert.match(driver.hypervisorVersion, /^[0-9]+\.[0-9]+/);
+      driver.check(qemuDefinition());
+      assert.throws(
+        () => driver.check(qemuDefinition({ type: "kvm" })),
+        (error: unknown) =>
+          isVirtError(error, ErrorCode.CONFIG_UNSUPPORTED) && error.where === "/domain/@type",
+      );
+      assert.throws(
+        () =>
+          driver.check(
+            withDevices((devices) => devices.hostdevs.push({ mode: "subsystem", type: "usb" })),
+          ),
+        (error: unknown) =>
+          isVirtError(error, ErrorCode.CONFIG_UNSUPPORTED) &&
+          error.where === "/domain/devices/hostdev[1]",
+      );
+      // A missing disk image is a launch-time error, not a check-time one.
+      driver.check(withDevices((devices) =>
+        devices.disks.push({
+          type: "file",
+          source: { file: "/nonexistent.img", hosts: [] },
+          target: { dev: "vda", bus: "virtio" },
+        })
+      ));
+      assert.deepEqual([...Deno.readDirSync(dir)], []);
+      await driver.close();
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+testIf(
+  "QemuDriver refuses to act on a domain it does not run",
+  missing("qemu-system-x86_64"),
+  async () => {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const driver = await QemuDriver.create({ runtimeDir: `${dir}/run`, logDir: `${dir}/log` });
+      const handle = { uuid: "u", name: "ghost", id: 9, definition: qemuDefinition(), runtime: {} };
+      const error = await driver.pause(handle, AbortSignal.timeout(1000)).catch((caught) => caught);
+      assert.ok(isVirtError(error, ErrorCode.OPERATION_INVALID), String(error));
+      assert.throws(
+        () => driver.qmpOf("u"),
+        (caught: unknown) => isVirtError(caught, ErrorCode.OPERATION_INVALID),
+      );
+      const probeError = await driver.probe(handle, AbortSignal.timeout(1000)).catch((caught) =>
+        caught
+      );
+      assert.ok(isVirtError(probeError, ErrorCode.INTERNAL_ERROR), String(probeError));
+      assert.deepEqual(driver.info(handle), { cpuTimeNs: 0, memoryKiB: 219100 });
+      await driver.close();
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);

@@ -1,11 +1,30 @@
 /**
- * The `evirt` command: virsh's verbs against an evirt connection (`deno task evirt <verb>`).
+ * The `evirt` command: virsh's verbs, options, output layouts, error text and exit codes against
+ * an evirt connection (`deno task evirt [-c URI] <verb> [args]`).
+ *
+ * This file only dispatches: global options → verb → its arguments → connection → run → report.
+ * The verbs live in `src/cli/verbs/`, the layouts in `src/cli/layouts.ts`.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { ConfigError, loadProcessConfig, validateUri } from "./config.ts";
+import {
+  ArgumentError,
+  type GlobalOptions,
+  parseGlobalOptions,
+  parseVerbArguments,
+  type VerbArguments,
+} from "./cli/arguments.ts";
+import { CommandFailure, errorLines } from "./cli/command_failure.ts";
+import { openConnection } from "./cli/connection.ts";
+import { generalHelp, verbHelp } from "./cli/help_text.ts";
+import { Progress } from "./cli/progress.ts";
+import type { CliIo, Verb, VerbContext } from "./cli/verb.ts";
+import { verbOptions } from "./cli/verb.ts";
+import { findVerb, VERBS } from "./cli/verbs/mod.ts";
+import type { EvirtClient } from "./client.ts";
+import { DEFAULT_URI, parsePositiveInteger, validateUri, XML_MAX_BYTES_DEFAULT } from "./config.ts";
+import { isVirtError } from "./model/errors.ts";
 import { VERSION } from "./version.ts";
 
 /** Exit status for success, as virsh. */
@@ -13,65 +32,171 @@ const EXIT_OK = 0;
 /** Exit status for any failure, as virsh. */
 const EXIT_FAILURE = 1;
 
-const USAGE = `usage: evirt [-c URI] [-r] <command> [args]
-
-commands:
-  version     print the evirt version
-  uri         print the connection URI
-  help        print this help
-`;
-
 /**
  * Runs one CLI invocation.
  *
- * @param args The command-line arguments after the program name.
- * @returns The process exit code.
+ * @param words The command-line arguments after the program name.
+ * @param io The process's streams, environment and signals (tests pass their own).
+ * @returns The process exit code: 0 on success, 1 on any failure.
+ *
+ * @example
+ * ```ts ignore
+ * const code = await runCli(["-c", "test:///default", "list"]);
+ * ```
  */
-export function runCli(args: string[]): number {
-  let parsed;
+export async function runCli(words: string[], io: CliIo = processIo()): Promise<number> {
+  let options: GlobalOptions;
   try {
-    parsed = parseArgs({
-      args,
-      options: {
-        connect: { type: "string", short: "c" },
-        readonly: { type: "boolean", short: "r" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
+    options = parseGlobalOptions(words);
   } catch (error) {
-    console.error(`error: ${(error as Error).message}`);
-    return EXIT_FAILURE;
+    return report(io, error);
   }
-  const [verb = "help"] = parsed.positionals;
-  if (parsed.values.help || verb === "help") {
-    console.log(USAGE);
+  if (options.version) {
+    io.stdout(`${VERSION}\n`);
     return EXIT_OK;
   }
-  try {
-    switch (verb) {
-      case "version":
-        console.log(`evirt ${VERSION}\n`);
-        return EXIT_OK;
-      case "uri": {
-        const uri = parsed.values.connect === undefined
-          ? loadProcessConfig().config.defaultUri
-          : validateUri("-c", parsed.values.connect);
-        console.log(`${uri}\n`);
-        return EXIT_OK;
-      }
-      default:
-        console.error(`error: unknown command: '${verb}'`);
-        return EXIT_FAILURE;
-    }
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`error: ${error.message}`);
-      return EXIT_FAILURE;
-    }
-    throw error;
+  if (options.help || options.verb === undefined || options.verb === "help") {
+    return help(io, options);
   }
+  const verb = findVerb(options.verb);
+  if (verb === undefined) {
+    return report(io, new ArgumentError(`unknown command: '${options.verb}'`, options.verb));
+  }
+  if (options.verbWords.includes("--help")) {
+    io.stdout(`${verbHelp(verb)}\n`);
+    return EXIT_OK;
+  }
+  let args: VerbArguments;
+  let uri: string;
+  let xmlMaxBytes: number;
+  try {
+    args = parseVerbArguments(verb.name, verbOptions(verb), options.verbWords);
+    uri = options.connect === undefined ? defaultUri(io.env) : validateUri("-c", options.connect);
+    xmlMaxBytes = parsePositiveInteger(io.env, "EVIRT_XML_MAX_BYTES", XML_MAX_BYTES_DEFAULT);
+  } catch (error) {
+    return report(io, error);
+  }
+  return await runVerb(io, options, verb, args, uri, xmlMaxBytes);
 }
 
-if (import.meta.main) Deno.exit(runCli(Deno.args));
+async function runVerb(
+  io: CliIo,
+  options: GlobalOptions,
+  verb: Verb,
+  args: VerbArguments,
+  uri: string,
+  xmlMaxBytes: number,
+): Promise<number> {
+  const connect = io.connect ?? openConnection;
+  const connection = verb.offline ? undefined : await connect({
+    uri,
+    readOnly: options.readonly,
+    ...(options.token === undefined ? {} : { token: options.token }),
+    env: io.env,
+    uid: io.uid,
+    xmlMaxBytes,
+    warn: (message) => io.stderr(`warning: ${message}\n`),
+  }).catch((error) => error as Error);
+  // virsh does not run a command, nor print its trailing empty line, without a connection.
+  if (connection instanceof Error) return report(io, connection);
+  const context = verbContext(io, options, uri, xmlMaxBytes, connection?.client);
+  let code = EXIT_OK;
+  try {
+    code = (await verb.run(context, args))?.exitCode ?? EXIT_OK;
+  } catch (error) {
+    code = report(io, error);
+  } finally {
+    await connection?.close();
+  }
+  // virsh ends every command it ran, failed or not, with an empty line (not with -q).
+  if (!args.flag("json")) context.printExtra("\n");
+  return code;
+}
+
+function verbContext(
+  io: CliIo,
+  options: GlobalOptions,
+  uri: string,
+  xmlMaxBytes: number,
+  client: EvirtClient | undefined,
+): VerbContext {
+  return {
+    io,
+    get client(): EvirtClient {
+      if (client === undefined) throw new Error("An offline verb asked for the connection");
+      return client;
+    },
+    uri,
+    quiet: options.quiet,
+    xmlMaxBytes,
+    progress: new Progress((text) => io.stderr(text), io.stderrIsTerminal),
+    print: (text) => io.stdout(text),
+    printExtra: (text) => {
+      if (!options.quiet) io.stdout(text);
+    },
+    json: (value) => io.stdout(`${JSON.stringify(value, null, 2)}\n`),
+    warn: (message) => io.stderr(`warning: ${message}\n`),
+  };
+}
+
+function help(io: CliIo, options: GlobalOptions): number {
+  const topic = options.verb === "help" ? options.verbWords[0] : undefined;
+  if (topic === undefined) {
+    io.stdout(generalHelp(VERBS));
+    return EXIT_OK;
+  }
+  const verb = findVerb(topic);
+  if (verb === undefined) {
+    return report(
+      io,
+      new ArgumentError(`command or command group '${topic}' doesn't exist`, topic),
+    );
+  }
+  io.stdout(`${verbHelp(verb)}\n`);
+  return EXIT_OK;
+}
+
+function defaultUri(env: Record<string, string | undefined>): string {
+  const text = env.EVIRT_DEFAULT_URI;
+  return text === undefined || text === "" ? DEFAULT_URI : validateUri("EVIRT_DEFAULT_URI", text);
+}
+
+/** Prints an error as virsh does and returns the failure exit code. */
+function report(io: CliIo, error: unknown): number {
+  for (const line of errorLines(error)) io.stderr(`error: ${line}\n`);
+  // Anything but a reported failure is a bug: its stack helps, on request.
+  const expected = isVirtError(error) || error instanceof CommandFailure;
+  if (!expected && error instanceof Error && io.env.EVIRT_DEBUG) io.stderr(`${error.stack}\n`);
+  return EXIT_FAILURE;
+}
+
+/** The real process: Deno's streams, environment and SIGINT. */
+function processIo(): CliIo {
+  return {
+    stdout: (text) => {
+      try {
+        writeAll(Deno.stdout, text);
+      } catch (error) {
+        // A reader that went away (`evirt event --loop | head -1`) ends the command, as SIGPIPE
+        // ends virsh.
+        if (error instanceof Deno.errors.BrokenPipe) Deno.exit(EXIT_FAILURE);
+        throw error;
+      }
+    },
+    stderr: (text) => writeAll(Deno.stderr, text),
+    stderrIsTerminal: Deno.stderr.isTerminal(),
+    env: Deno.env.toObject(),
+    uid: Deno.uid() ?? -1,
+    onInterrupt(listener) {
+      Deno.addSignalListener("SIGINT", listener);
+      return () => Deno.removeSignalListener("SIGINT", listener);
+    },
+  };
+}
+
+function writeAll(stream: { writeSync(bytes: Uint8Array): number }, text: string): void {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+}
+
+if (import.meta.main) Deno.exit(await runCli(Deno.args));

@@ -4,7 +4,7 @@
  * `deno compile` downloads its runtime (`denort`) unless `DENORT_BIN` names one. Where that
  * download is impossible, or `DENORT_BIN` points at something that is not a real runtime (the
  * plain `deno` binary gives a REPL instead of evirt), the task fails with a clear message and
- * leaves no binary behind: a binary is only reported once `./evirt version` has answered.
+ * leaves no binary behind: a binary is only reported once `./evirt --version` has answered.
  *
  * @module
  */
@@ -13,7 +13,7 @@ import { VERSION } from "../version.ts";
 
 const OUTPUT = "evirt";
 const ENTRY = "src/cli.ts";
-/** How long the built binary may take to answer `version` before it is judged broken. */
+/** How long the built binary may take to answer `--version` before it is judged broken. */
 const VERSION_TIMEOUT_MS = 10_000;
 const PERMISSIONS = [
   "--allow-read",
@@ -42,10 +42,10 @@ async function run(): Promise<number> {
     return 1;
   }
   const answer = await versionOf(`./${temporary}`);
-  if (answer !== `evirt ${VERSION}`) {
+  if (answer !== VERSION) {
     await removeIfPresent(temporary);
     console.error(
-      `compile: error: the built binary did not answer 'evirt version' (got ${
+      `compile: error: the built binary did not answer 'evirt --version' (got ${
         JSON.stringify(answer.slice(0, 200))
       }). DENORT_BIN must name a denort runtime, not the deno CLI (which starts a REPL). ` +
         "No binary was produced.",
@@ -53,13 +53,13 @@ async function run(): Promise<number> {
     return 1;
   }
   await Deno.rename(temporary, OUTPUT);
-  console.log(`compile: built ./${OUTPUT}; './${OUTPUT} version' answered: ${answer}`);
+  console.log(`compile: built ./${OUTPUT}; './${OUTPUT} --version' answered: ${answer}`);
   return 0;
 }
 
 async function versionOf(binary: string): Promise<string> {
   const child = new Deno.Command(binary, {
-    args: ["version"],
+    args: ["--version"],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -1,0 +1,88 @@
+/**
+ * Reading a domain document (XML, or evirt's JSON model) from a file for `define` and `create`,
+ * bounded by the XML size limit so a wrong path (a disk image, `/dev/zero`) is refused quickly.
+ *
+ * @module
+ */
+
+import type { DomainDefinition } from "../model/domain.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import { CommandFailure } from "./command_failure.ts";
+
+/** Bytes read per chunk. */
+const READ_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Reads `path` as a domain document: domain XML, or the JSON model when it starts with `{`.
+ *
+ * @param path The file.
+ * @param maxBytes The largest document accepted.
+ * @returns What to send to the API.
+ * @throws {CommandFailure} `Failed to open file '…': …` or `Failed to read file '…': …`.
+ *
+ * @example
+ * ```ts ignore
+ * const document = await readDomainDocument("web.xml", 4 * 1024 * 1024);
+ * await client.define(document);
+ * ```
+ */
+export async function readDomainDocument(
+  path: string,
+  maxBytes: number,
+): Promise<{ xml: string } | { definition: DomainDefinition }> {
+  const text = await readBoundedText(path, maxBytes);
+  if (!text.trimStart().startsWith("{")) return { xml: text };
+  try {
+    return { definition: JSON.parse(text) as DomainDefinition };
+  } catch (error) {
+    throw new CommandFailure(
+      `Failed to read file '${path}'`,
+      new VirtError(ErrorCode.INVALID_ARG, `malformed JSON: ${(error as Error).message}`),
+    );
+  }
+}
+
+async function readBoundedText(path: string, maxBytes: number): Promise<string> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    throw new CommandFailure(`Failed to open file '${path}': ${systemReason(error)}`);
+  }
+  try {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const buffer = new Uint8Array(READ_CHUNK_BYTES);
+    for (;;) {
+      const count = await file.read(buffer);
+      if (count === null) break;
+      total += count;
+      if (total > maxBytes) {
+        throw new CommandFailure(
+          `Failed to read file '${path}': larger than the limit of ${maxBytes} bytes (EVIRT_XML_MAX_BYTES)`,
+        );
+      }
+      chunks.push(buffer.slice(0, count));
+    }
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    if (error instanceof CommandFailure) throw error;
+    throw new CommandFailure(`Failed to read file '${path}': ${systemReason(error)}`);
+  } finally {
+    file.close();
+  }
+}
+
+function systemReason(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "No such file or directory";
+  if (error instanceof Deno.errors.PermissionDenied) return "Permission denied";
+  if (error instanceof Deno.errors.IsADirectory) return "Is a directory";
+  if (error instanceof TypeError) return "not valid UTF-8 text";
+  return (error as Error).message;
+}

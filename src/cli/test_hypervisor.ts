@@ -1,0 +1,96 @@
+/**
+ * The in-process `test:///default` connection: like virsh's, it needs no service and keeps
+ * nothing — each invocation gets a fresh in-memory host with libvirt's default objects, and
+ * `EVIRT_STATE_DIR` is never touched.
+ *
+ * The default domain is built the way a define builds any domain: from domain XML, parsed, given
+ * libvirt's defaults, validated, defined and started through the host actor (reference §7).
+ *
+ * @module
+ */
+
+import { TEST_NODE_INFO, TestDriver } from "../../drivers/test/test_driver.ts";
+import { createMemoryStore } from "../log/memory_store.ts";
+import { applyDomainDefaults } from "../model/domain_defaults.ts";
+import { createServiceCore, type ServiceCore } from "../service.ts";
+import { parseDomainXml, validateDomain } from "../xml/mod.ts";
+
+/**
+ * libvirt's default test domain: `test`, running as id 1, 8 GiB max / 2 GiB current memory,
+ * 2 vCPUs, disk `vda` at `/guest/diskimage1`, a NIC on network `default` with MAC
+ * aa:bb:cc:dd:ee:ff, and a balloon. The uuid is the one libvirt's test driver gives it.
+ */
+export const TEST_DEFAULT_DOMAIN_XML = `<domain type='test'>
+  <name>test</name>
+  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+  <memory unit='KiB'>8388608</memory>
+  <currentMemory unit='KiB'>2097152</currentMemory>
+  <vcpu placement='static'>2</vcpu>
+  <os>
+    <type arch='i686'>hvm</type>
+    <boot dev='hd'/>
+  </os>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/guest/diskimage1'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/>
+    </disk>
+    <interface type='network'>
+      <mac address='aa:bb:cc:dd:ee:ff'/>
+      <source network='default'/>
+      <target dev='testnet0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>
+    </interface>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
+    </memballoon>
+  </devices>
+</domain>
+`;
+
+/** Options of {@linkcode openTestHypervisor}. */
+export interface TestHypervisorOptions {
+  /** Largest domain XML the API accepts, in bytes. */
+  xmlMaxBytes: number;
+  /** Where the host's operational messages go. Default: stderr with an `evirt:` prefix. */
+  log?: (message: string) => void;
+}
+
+/**
+ * Opens a fresh in-memory host with the test hypervisor and libvirt's default running domain.
+ *
+ * @returns The host and its API; `close()` it when done.
+ * @throws {VirtError} If the default domain cannot be defined or started (a bug).
+ *
+ * @example
+ * ```ts ignore
+ * const core = await openTestHypervisor({ xmlMaxBytes: 4 * 1024 * 1024 });
+ * console.log(core.host.list().map((domain) => domain.name)); // ["test"]
+ * await core.close();
+ * ```
+ */
+export async function openTestHypervisor(options: TestHypervisorOptions): Promise<ServiceCore> {
+  const core = await createServiceCore({
+    store: createMemoryStore(),
+    drivers: [new TestDriver()],
+    xmlMaxBytes: options.xmlMaxBytes,
+    nodeInfo: () => TEST_NODE_INFO,
+    hostname: () => Deno.hostname(),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+  try {
+    const definition = applyDomainDefaults(parseDomainXml(TEST_DEFAULT_DOMAIN_XML));
+    validateDomain(definition, { live: false });
+    const { uuid } = await core.host.define(definition);
+    await core.host.start(uuid);
+    return core;
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
+}

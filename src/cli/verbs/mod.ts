@@ -1,0 +1,74 @@
+/**
+ * Every verb of the CLI. Adding a verb: one file in this folder, one line here.
+ *
+ * @module
+ */
+
+import type { Verb } from "../verb.ts";
+import { autostartVerb } from "./autostart.ts";
+import { createVerb } from "./create.ts";
+import { defineVerb } from "./define.ts";
+import { descVerb } from "./desc.ts";
+import { destroyVerb } from "./destroy.ts";
+import { domidVerb } from "./domid.ts";
+import { dominfoVerb } from "./dominfo.ts";
+import { domnameVerb } from "./domname.ts";
+import { domstateVerb } from "./domstate.ts";
+import { domuuidVerb } from "./domuuid.ts";
+import { dumpxmlVerb } from "./dumpxml.ts";
+import { eventVerb } from "./event.ts";
+import { hostnameVerb } from "./hostname.ts";
+import { listVerb } from "./list.ts";
+import { metadataVerb } from "./metadata.ts";
+import { nodeinfoVerb } from "./nodeinfo.ts";
+import { rebootVerb } from "./reboot.ts";
+import { resetVerb } from "./reset.ts";
+import { resumeVerb } from "./resume.ts";
+import { shutdownVerb } from "./shutdown.ts";
+import { startVerb } from "./start.ts";
+import { suspendVerb } from "./suspend.ts";
+import { undefineVerb } from "./undefine.ts";
+import { uriVerb } from "./uri.ts";
+import { versionVerb } from "./version.ts";
+
+/** The verbs, in the order `help` lists them. */
+export const VERBS: readonly Verb[] = [
+  autostartVerb,
+  createVerb,
+  defineVerb,
+  descVerb,
+  destroyVerb,
+  domidVerb,
+  dominfoVerb,
+  domnameVerb,
+  domstateVerb,
+  domuuidVerb,
+  dumpxmlVerb,
+  eventVerb,
+  hostnameVerb,
+  listVerb,
+  metadataVerb,
+  nodeinfoVerb,
+  rebootVerb,
+  resetVerb,
+  resumeVerb,
+  shutdownVerb,
+  startVerb,
+  suspendVerb,
+  undefineVerb,
+  uriVerb,
+  versionVerb,
+];
+
+/**
+ * The verb named `name`, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { findVerb } from "./mod.ts";
+ * console.log(findVerb("list")?.summary); // "list domains"
+ * ```
+ */
+export function findVerb(name: string): Verb | undefined {
+  return VERBS.find((verb) => verb.name === name);
+}

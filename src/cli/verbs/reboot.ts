@@ -1,0 +1,24 @@
+/**
+ * `reboot`: asks the guest to reboot.
+ *
+ * @module
+ */
+
+import { domainActionVerb } from "../domain_action.ts";
+
+/**
+ * The `reboot` verb.
+ *
+ * @example
+ * ```sh
+ * evirt reboot web   # Domain 'web' is being rebooted
+ * ```
+ */
+export const rebootVerb = domainActionVerb({
+  name: "reboot",
+  action: "reboot",
+  summary: "reboot a domain",
+  progress: "asking the guest to reboot",
+  done: (name) => `Domain '${name}' is being rebooted`,
+  failed: (name) => `Failed to reboot domain '${name}'`,
+});

@@ -1,0 +1,26 @@
+/**
+ * `start`: starts a defined domain, optionally with its CPUs paused.
+ *
+ * @module
+ */
+
+import { domainActionVerb } from "../domain_action.ts";
+
+/**
+ * The `start` verb.
+ *
+ * @example
+ * ```sh
+ * evirt start web --paused   # Domain 'web' started
+ * ```
+ */
+export const startVerb = domainActionVerb({
+  name: "start",
+  action: "start",
+  summary: "start a (previously defined) inactive domain",
+  options: [{ name: "paused", kind: "bool", help: "leave the guest paused after start" }],
+  actionOptions: (args) => ({ paused: args.flag("paused") }),
+  progress: "starting domain",
+  done: (name) => `Domain '${name}' started`,
+  failed: (name) => `Failed to start domain '${name}'`,
+});

@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { generalHelp, verbHelp } from "../../../src/cli/help_text.ts";
+import { findVerb, VERBS } from "../../../src/cli/verbs/mod.ts";
+
+Deno.test("generalHelp lists every verb with its summary", () => {
+  const text = generalHelp(VERBS);
+  for (const verb of VERBS) {
+    assert.match(text, new RegExp(`\\n    ${verb.name} +${verb.summary.replace(/[()]/g, ".")}\\n`));
+  }
+  assert.match(text, /test:\/\/\/default/);
+  assert.match(text, /EVIRT_TOKEN/);
+});
+
+Deno.test("verbHelp shows the synopsis with data options and --json", () => {
+  const text = verbHelp(findVerb("domstate")!);
+  assert.match(text, /\n {4}domstate \[--domain\] <string> \[--reason\] \[--json\]\n/);
+  assert.match(text, /\n {4}--reason +also print reason for the state\n/);
+});
+
+Deno.test("verbHelp marks optional valued options", () => {
+  const text = verbHelp(findVerb("event")!);
+  assert.match(text, /\[--timeout <number>\]/);
+  assert.match(text, /\[\[--domain\] <string>\]/);
+});
+
+Deno.test("VERBS has one verb per name, each with a summary", () => {
+  const names = VERBS.map((verb) => verb.name);
+  assert.equal(new Set(names).size, names.length);
+  for (const verb of VERBS) assert.ok(verb.summary.length > 0, verb.name);
+});

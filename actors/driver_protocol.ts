@@ -163,6 +163,12 @@ export interface Driver {
   /** Live figures of an instance, from what the driver has at hand (never blocks on a guest). */
   info(handle: DomainHandle): InstanceInfo;
 
+  /**
+   * The host path of an instance's text console (a pty), for `console`: the given serial or
+   * console device alias, or the primary console. Undefined when it has none.
+   */
+  consolePath?(handle: DomainHandle, device?: string): string | undefined;
+
   /** Releases the driver (monitors, timers). Running instances keep running. */
   close(): Promise<void>;
 }

@@ -274,6 +274,27 @@ export class Host {
   }
 
   /**
+   * The host path of a running domain's text console (a pty).
+   *
+   * @throws {VirtError} Code 55 when the domain is not running, 9 when it has no pty console.
+   */
+  consolePath(reference: string, device?: string): string {
+    const actor = this.#actorOf(reference);
+    if (!isActive(actor.snapshot)) throw commands.refusal(actor.snapshot, "destroy");
+    const handle = commands.handleOf(actor.snapshot);
+    const path = this.driverFor(handle.definition).consolePath?.(handle, device);
+    if (path === undefined) {
+      throw new VirtError(
+        ErrorCode.OPERATION_FAILED,
+        device === undefined
+          ? `domain '${handle.name}' has no pty console`
+          : `character device '${device}' of domain '${handle.name}' is not a pty`,
+      );
+    }
+    return path;
+  }
+
+  /**
    * Defines (or redefines) a persistent domain, following libvirt's rules: a new name adds it; the
    * same name and uuid updates it; a name taken by another uuid, or a uuid taken by another name,
    * is refused (code 9).

@@ -97,16 +97,21 @@ async function runVerb(
     xmlMaxBytes,
     warn: (message) => io.stderr(`warning: ${message}\n`),
   }).catch((error) => error as Error);
-  // virsh does not run a command, nor print its trailing empty line, without a connection.
-  if (connection instanceof Error) return report(io, connection);
-  const context = verbContext(io, options, uri, xmlMaxBytes, connection?.client);
+  let client = connection instanceof Error ? undefined : connection?.client;
+  if (connection instanceof Error) {
+    // virsh does not run a command, nor print its trailing empty line, without a connection.
+    if (!verb.connectionOptional) return report(io, connection);
+    io.stderr(`warning: failed to connect to the hypervisor: ${connection.message}\n`);
+    client = undefined;
+  }
+  const context = verbContext(io, options, uri, xmlMaxBytes, client);
   let code = EXIT_OK;
   try {
     code = (await verb.run(context, args))?.exitCode ?? EXIT_OK;
   } catch (error) {
     code = report(io, error);
   } finally {
-    await connection?.close();
+    if (!(connection instanceof Error)) await connection?.close();
   }
   // virsh ends every command it ran, failed or not, with an empty line (not with -q).
   if (!args.flag("json")) context.printExtra("\n");
@@ -126,6 +131,7 @@ function verbContext(
       if (client === undefined) throw new Error("An offline verb asked for the connection");
       return client;
     },
+    hasConnection: client !== undefined,
     uri,
     quiet: options.quiet,
     xmlMaxBytes,

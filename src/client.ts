@@ -247,6 +247,16 @@ export class EvirtClient {
     );
   }
 
+  /** The host path of a running domain's pty console (read-write access only). */
+  async consolePath(reference: string, device?: string): Promise<string> {
+    const query = device === undefined ? "" : `?device=${encodeURIComponent(device)}`;
+    const body = await this.#json<{ path: string }>(
+      "GET",
+      `/v1/domains/${encodeURIComponent(reference)}/console${query}`,
+    );
+    return body.path;
+  }
+
   /** The Prometheus metrics text. */
   async metrics(): Promise<string> {
     return await (await this.#request("GET", "/metrics")).text();
@@ -323,7 +333,7 @@ export class EvirtClient {
     if (!response.ok) throw await errorOf(response);
     if (response.body === null) return;
     try {
-      for await (const message of parseSse(response.body)) {
+      for await (const message of parseSse(response.body, options.signal)) {
         if (message.event === "dropped") {
           const notice = JSON.parse(message.data) as { resumeAfter: number };
           yield { kind: "dropped", resumeAfter: notice.resumeAfter };
@@ -415,40 +425,56 @@ export interface SseMessage {
 
 /**
  * Parses a Server-Sent Events byte stream into messages (comments skipped), bounding each
- * message's size.
+ * message's size. Aborting `signal` cancels the stream and ends the iteration: an abort does not
+ * always reach a read already waiting on a quiet stream, and a subscriber that stopped must not
+ * wait for the next heartbeat.
  */
-export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+export async function* parseSse(
+  body: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<SseMessage> {
+  const reader = body.getReader();
+  const onAbort = () => void reader.cancel().catch(() => {});
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener("abort", onAbort, { once: true });
   const decoder = new TextDecoder();
   let buffer = "";
   let event = "message";
   let data: string[] = [];
   let id: string | undefined;
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    if (buffer.length > SSE_MESSAGE_MAX_BYTES) {
-      throw new VirtError(ErrorCode.RPC, "event stream message too large");
-    }
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) !== -1) {
-      const line = buffer.slice(0, newline).replace(/\r$/, "");
-      buffer = buffer.slice(newline + 1);
-      if (line === "") {
-        if (data.length > 0 || event !== "message") {
-          yield { event, data: data.join("\n"), ...(id === undefined ? {} : { id }) };
-        }
-        event = "message";
-        data = [];
-        id = undefined;
-        continue;
+  try {
+    for (;;) {
+      const { done, value: chunk } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(chunk, { stream: true });
+      if (buffer.length > SSE_MESSAGE_MAX_BYTES) {
+        throw new VirtError(ErrorCode.RPC, "event stream message too large");
       }
-      if (line.startsWith(":")) continue;
-      const colon = line.indexOf(":");
-      const field = colon === -1 ? line : line.slice(0, colon);
-      const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
-      if (field === "data") data.push(value);
-      else if (field === "event") event = value;
-      else if (field === "id") id = value;
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) !== -1) {
+        const line = buffer.slice(0, newline).replace(/\r$/, "");
+        buffer = buffer.slice(newline + 1);
+        if (line === "") {
+          if (data.length > 0 || event !== "message") {
+            yield { event, data: data.join("\n"), ...(id === undefined ? {} : { id }) };
+          }
+          event = "message";
+          data = [];
+          id = undefined;
+          continue;
+        }
+        if (line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const field = colon === -1 ? line : line.slice(0, colon);
+        const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "data") data.push(value);
+        else if (field === "event") event = value;
+        else if (field === "id") id = value;
+      }
     }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    await reader.cancel().catch(() => {});
   }
 }
 

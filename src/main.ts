@@ -10,6 +10,7 @@
 import { ConfigError, loadProcessConfig } from "./config.ts";
 import { isVirtError } from "./model/errors.ts";
 import { startService } from "./service.ts";
+import { serviceDrivers } from "./service_drivers.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs the service until a stop signal; returns the process exit code. */
@@ -29,7 +30,8 @@ export async function main(): Promise<number> {
   log(`evirt ${VERSION} starting; state ${config.stateDir}, runtime ${config.runtimeDir}`);
   let service;
   try {
-    service = await startService(config, { log });
+    const drivers = await serviceDrivers(config, log);
+    service = await startService(config, { drivers, log });
   } catch (error) {
     log(`error: ${isVirtError(error) ? error.fullMessage : (error as Error).message}`);
     return 1;

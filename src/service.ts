@@ -39,6 +39,8 @@ export interface ServiceCore {
   store: EventStore;
   api: Api;
   metrics: Metrics;
+  /** The event hub (exposed for diagnostics and tests). */
+  hub: EventHub;
   /** Ends every event stream (so listeners can drain), without closing anything else. */
   endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
@@ -86,6 +88,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     store: options.store,
     api,
     metrics,
+    hub,
     endStreams() {
       shutdown.abort();
     },

@@ -404,6 +404,12 @@ export class QemuDriver implements Driver {
    * QemuDriver.ptyPaths(handle.runtime).console; // "/dev/pts/3"
    * ```
    */
+  consolePath(handle: DomainHandle, device?: string): string | undefined {
+    const paths = QemuDriver.ptyPaths(handle.runtime);
+    if (device !== undefined) return paths[device];
+    return paths.console ?? paths.serial0 ?? Object.values(paths)[0];
+  }
+
   static ptyPaths(runtime: RuntimeRecord): Record<string, string> {
     const paths: Record<string, string> = {};
     for (const [key, value] of Object.entries(runtime)) {

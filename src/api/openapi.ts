@@ -258,6 +258,25 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    "/v1/domains/{ref}/console": {
+      get: {
+        summary:
+          "The host path of the domain's pty console (virDomainOpenConsole); read-write only",
+        parameters: [domainRef, {
+          name: "device",
+          in: "query",
+          description: "Serial or console alias, e.g. serial0",
+          schema: { type: "string" },
+        }],
+        responses: {
+          "200": {
+            description: "The pty",
+            content: json({ type: "object", properties: { path: { type: "string" } } }),
+          },
+          ...errorResponses,
+        },
+      },
+    },
     "/v1/domains/{ref}/actions/start": action("Start a defined domain (virDomainCreate)", [
       flag("paused", "Start with the CPUs paused"),
     ]),

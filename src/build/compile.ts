@@ -15,14 +15,11 @@ const OUTPUT = "evirt";
 const ENTRY = "src/cli.ts";
 /** How long the built binary may take to answer `--version` before it is judged broken. */
 const VERSION_TIMEOUT_MS = 10_000;
-const PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-run",
-  "--allow-env",
-  "--allow-net",
-  "--allow-sys",
-];
+/**
+ * Deno gates `/proc` (process state, host facts) behind all permissions, and the service spawns
+ * QEMU anyway: it needs all of them, as root-equivalent software honestly does.
+ */
+const PERMISSIONS = ["--allow-all"];
 
 async function run(): Promise<number> {
   const temporary = `${OUTPUT}.tmp`;

@@ -37,6 +37,8 @@ export interface VerbContext {
   io: CliIo;
   /** The client of the connection (verbs marked `offline` get none and must not use it). */
   client: EvirtClient;
+  /** Whether there is a connection (false for offline verbs, or when an optional one failed). */
+  hasConnection: boolean;
   /** The connection URI. */
   uri: string;
   /** `-q`: no headers, no success messages. */
@@ -72,6 +74,11 @@ export interface Verb {
   json?: boolean;
   /** Needs no connection (`uri`, `help`). */
   offline?: boolean;
+  /**
+   * Runs without a connection when none can be made (`version` prints the client's own lines
+   * and warns); `context.hasConnection` tells which.
+   */
+  connectionOptional?: boolean;
   /** Runs the verb; throws to fail (see `command_failure.ts`). */
   run(context: VerbContext, args: VerbArguments): Promise<VerbOutcome | void>;
 }

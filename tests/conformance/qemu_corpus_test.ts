@@ -65,7 +65,8 @@ function acceptedNames(): string[] {
 type Outcome =
   | { kind: "accepted" }
   | { kind: "refused"; where: string; message: string }
-  | { kind: "failed"; message: string };
+  | { kind: "failed"; message: string }
+  | { kind: "not_run"; reason: string };
 
 /** What a case's environment holds open until the case ends. */
 interface CaseEnvironment {
@@ -133,6 +134,13 @@ async function runCase(
     return { kind: "failed", message: `parse: ${(error as Error).message}` };
   }
   if (definition.type === "kvm" && !driver.kvmUsable) definition = { ...definition, type: "qemu" };
+  // Direct kernel boot needs a kernel QEMU can load: the test guest's, when it is built.
+  if (definition.os.kernel !== undefined && guestKernelPath() === undefined) {
+    return {
+      kind: "not_run",
+      reason: "needs the test guest's kernel (tests/fixtures/build_guest.sh)",
+    };
+  }
   // Many inputs share a uuid; the driver keys instances by uuid, and two run at once.
   const uuid = `00000000-0000-4000-8000-${id.toString(16).padStart(12, "0")}`;
   definition = { ...definition, uuid };
@@ -196,7 +204,7 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
     delete disk.source.dev;
   });
   if (copy.os.kernel !== undefined) {
-    copy.os.kernel = guestKernelPath() ?? placeholder(environment, "kernel");
+    copy.os.kernel = guestKernelPath()!;
     if (copy.os.initrd !== undefined) copy.os.initrd = guestInitrdPath;
   }
   const chardevs: Chardev[] = [
@@ -330,6 +338,7 @@ function report(names: string[], outcomes: Map<string, Outcome>): void {
   const accepted = names.filter((name) => outcomes.get(name)?.kind === "accepted");
   const refused = names.filter((name) => outcomes.get(name)?.kind === "refused");
   const failed = names.filter((name) => outcomes.get(name)?.kind === "failed");
+  const notRun = names.filter((name) => outcomes.get(name)?.kind === "not_run");
   const groups = new Map<string, string[]>();
   for (const name of refused) {
     const outcome = outcomes.get(name) as { where: string };
@@ -337,7 +346,10 @@ function report(names: string[], outcomes: Map<string, Outcome>): void {
     groups.set(element, [...(groups.get(element) ?? []), name]);
   }
   const lines = [
-    `qemu corpus: ${names.length} inputs libvirt accepts: ${accepted.length} accepted, ${refused.length} refused, ${failed.length} failed`,
+    `qemu corpus: ${names.length} inputs libvirt accepts: ${accepted.length} accepted, ${refused.length} refused, ${failed.length} failed` +
+    (notRun.length === 0
+      ? ""
+      : `, ${notRun.length} not run (need the test guest: ${notRun.join(", ")})`),
     "refusals by element:",
     ...[...groups].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
       .map(([element, cases]) =>

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { findCommand } from "../../src/find_command.ts";
+
 const REPO_DIR = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
 /** The repository root, absolute, without a trailing slash. */
@@ -31,20 +33,7 @@ export function exists(path: string): boolean {
   }
 }
 
-/** The absolute path of `command` on PATH, or undefined. */
-export function findCommand(command: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir === "") continue;
-    const path = `${dir}/${command}`;
-    try {
-      const info = Deno.statSync(path);
-      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return path;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
+export { findCommand } from "../../src/find_command.ts";
 
 /**
  * The reason a test cannot run here, or undefined when every requirement is met.

@@ -72,6 +72,15 @@ export function domainRoutes(add: RouteAdder): void {
   add("GET", "/v1/domains/:ref/metadata", {}, (_request, context) => getMetadata(context));
   add("PUT", "/v1/domains/:ref/metadata", { mutation: "virDomainSetMetadata" }, setMetadata);
   add("PUT", "/v1/domains/:ref/autostart", { mutation: "virDomainSetAutostart" }, setAutostart);
+  add(
+    "GET",
+    "/v1/domains/:ref/console",
+    { mutation: "virDomainOpenConsole" },
+    (_request, context) => {
+      const device = context.url.searchParams.get("device") ?? undefined;
+      return jsonResponse({ path: context.env.host.consolePath(context.params.ref, device) });
+    },
+  );
   for (const [action, api] of Object.entries(ACTIONS)) {
     add(
       "POST",

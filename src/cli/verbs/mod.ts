@@ -6,6 +6,7 @@
 
 import type { Verb } from "../verb.ts";
 import { autostartVerb } from "./autostart.ts";
+import { consoleVerb } from "./console.ts";
 import { createVerb } from "./create.ts";
 import { defineVerb } from "./define.ts";
 import { descVerb } from "./desc.ts";
@@ -34,6 +35,7 @@ import { versionVerb } from "./version.ts";
 /** The verbs, in the order `help` lists them. */
 export const VERBS: readonly Verb[] = [
   autostartVerb,
+  consoleVerb,
   createVerb,
   defineVerb,
   descVerb,

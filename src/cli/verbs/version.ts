@@ -22,7 +22,16 @@ export const versionVerb: Verb = {
   summary: "show version",
   json: true,
   options: [{ name: "daemon", kind: "bool", help: "report daemon version too" }],
+  // The client's own version needs no service: without one, print it and warn, as virsh prints
+  // its library lines before it fails to reach a hypervisor.
+  connectionOptional: true,
   async run(context: VerbContext, args: VerbArguments) {
+    if (!context.hasConnection) {
+      const offline = { evirt: VERSION, api: "v1", hypervisors: [] };
+      if (args.flag("json")) context.json(offline);
+      else context.print(formatVersion(VERSION, offline, false).replace(/Using API:.*\n/, ""));
+      return;
+    }
     const view = await context.client.version();
     if (args.flag("json")) context.json(view);
     else context.print(formatVersion(VERSION, view, args.flag("daemon")));

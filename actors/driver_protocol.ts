@@ -9,6 +9,9 @@
  * @module
  */
 
+import type { BlockStorageAccess } from "../drivers/qemu/block_info.ts";
+import type { BlockQmpReplies, RunningDisk } from "../drivers/qemu/block_node_facts.ts";
+import type { StorageInfo } from "../drivers/qemu/storage_info.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import type {
   CrashedDetail,
@@ -80,6 +83,83 @@ export interface InstanceInfo {
   cpuTimeNs: number;
   /** Current memory (balloon), in KiB. */
   memoryKiB: number;
+}
+
+/** One vCPU as a driver last sampled it. */
+export interface VcpuSample {
+  /** The vCPU's number. */
+  number: number;
+  /** libvirt's `virVcpuState`: 0 offline, 1 running, 2 blocked. */
+  state: 0 | 1 | 2;
+  /** CPU time the vCPU consumed, in ns. */
+  timeNs: number;
+  /** Time it waited for a host CPU, in ns, when the host tells. */
+  waitNs?: number;
+  /** The host CPU it last ran on. */
+  hostCpu: number;
+  /** The host CPUs it may run on (its affinity), ascending. */
+  affinity: number[];
+}
+
+/** One interface's counters in the guest's view: `rx` is what the guest received. */
+export interface InterfaceSample {
+  /** The interface's position in the definition's interface list. */
+  index: number;
+  /** Its host-side device, e.g. a tap name. */
+  name: string;
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDrops: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDrops: number;
+}
+
+/**
+ * Block figures of a running instance: QEMU's raw replies to `query-blockstats` and
+ * `query-named-block-nodes` (the test hypervisor answers in the same shape), and how each disk of
+ * the definition is named in them. `drivers/qemu/block_info.ts` turns them into libvirt's figures.
+ */
+export interface BlockSample {
+  /** The raw replies. */
+  qmp: BlockQmpReplies;
+  /** Per disk of the live definition, by position: how the replies name it. */
+  disks: RunningDisk[];
+  /** Container facts re-read from storage where the replies lack a size (by source path). */
+  containers: Record<string, StorageInfo>;
+}
+
+/**
+ * What a driver last sampled of a running instance. Every figure is optional: a driver leaves out
+ * what it cannot know, and a domain without a balloon has no balloon figure.
+ */
+export interface InstanceSamples {
+  /** When the figures were taken, in ms since the epoch; undefined before the first sample. */
+  takenAtMs: number | undefined;
+  /** The last attempt to sample failed (e.g. a monitor stopped answering): the figures are old. */
+  stale: boolean;
+  /** Why the samples are stale. */
+  staleReason?: string;
+  /** CPU time of the whole instance, in ns. */
+  cpu?: { timeNs: number; userNs: number; systemNs: number };
+  /** Resident memory of the hypervisor process, in KiB. */
+  rssKiB?: number;
+  /** Memory the guest has now according to its balloon, in KiB (absent without a balloon). */
+  balloonKiB?: number;
+  /**
+   * The guest's own memory statistics through its balloon driver, with `virsh dommemstat`'s names
+   * (`swap_in`, `swap_out`, `major_fault`, `minor_fault`, `unused`, `available`, `usable`,
+   * `last_update`, `disk_caches`, …), in the order QEMU gives them. Sizes in KiB.
+   */
+  guestMemory?: Array<[string, number]>;
+  /** Each vCPU. */
+  vcpus?: VcpuSample[];
+  /** Block figures. */
+  block?: BlockSample;
+  /** Interfaces with host-side counters. */
+  interfaces?: InterfaceSample[];
 }
 
 /** Host facts for `nodeinfo`. */
@@ -162,6 +242,27 @@ export interface Driver {
 
   /** Live figures of an instance, from what the driver has at hand (never blocks on a guest). */
   info(handle: DomainHandle): InstanceInfo;
+
+  /**
+   * The latest sampled figures of a running instance (stats, `dommemstat`, `vcpuinfo`, …), from
+   * what the driver has at hand: never waits on a guest or a monitor. A driver that polls marks
+   * the samples stale when a poll fails and keeps the previous figures. Undefined when the
+   * driver runs no such instance.
+   */
+  samples(handle: DomainHandle): InstanceSamples | undefined;
+
+  /**
+   * Block figures of a running instance queried now (`virDomainGetBlockInfo` asks live, as
+   * libvirt does), within the driver's own query timeouts: a monitor that does not answer gives
+   * a timeout error (code 68), never a hang.
+   */
+  blockQuery(handle: DomainHandle, signal: AbortSignal): Promise<BlockSample>;
+
+  /**
+   * How block info reads the storage of this driver's disks; absent: the host's file system.
+   * (The test hypervisor's disks live in its own simulated storage.)
+   */
+  storageAccess?(): BlockStorageAccess;
 
   /**
    * The host path of an instance's text console (a pty), for `console`: the given serial or

@@ -110,6 +110,19 @@ export interface DomainInfo extends DomainSummary {
   cpuTimeNs: number;
 }
 
+/** What reads of a domain's live figures (block info, statistics) start from. */
+export interface DomainInspection {
+  summary: DomainSummary;
+  /** The definition in effect: the live one while active, else the persistent one. */
+  definition: DomainDefinition;
+  /** The persistent definition, or null for a transient domain. */
+  persistentDefinition: DomainDefinition | null;
+  /** The driver of the domain's type; undefined when this host runs none for it. */
+  driver: Driver | undefined;
+  /** The running instance, while the domain is active. */
+  handle: DomainHandle | undefined;
+}
+
 /**
  * The host actor.
  *
@@ -270,6 +283,27 @@ export class Host {
       memoryKiB,
       vcpus: definition.vcpu?.current ?? Math.max(1, definition.vcpus),
       cpuTimeNs,
+    };
+  }
+
+  /**
+   * What reads of a domain's live figures need, without waiting on its queue: its summary,
+   * definitions, driver and (while active) its instance's handle.
+   *
+   * @throws {VirtError} Code 42 when there is no such domain.
+   */
+  inspect(reference: string): DomainInspection {
+    const snapshot = this.#actorOf(reference).snapshot;
+    const { context } = snapshot;
+    const definition = context.live ?? context.definition;
+    if (definition === null) throw new Error(`Domain ${context.uuid} has no definition`);
+    const active = isActive(snapshot) && context.runtime !== null && context.id !== null;
+    return {
+      summary: summarize(snapshot),
+      definition,
+      persistentDefinition: context.definition,
+      driver: this.#drivers.get(definition.type),
+      handle: active ? commands.handleOf(snapshot) : undefined,
     };
   }
 

@@ -19,9 +19,11 @@
  */
 
 import type {
+  BlockSample,
   DomainHandle,
   Driver,
   InstanceInfo,
+  InstanceSamples,
   Observation,
   ObservationSink,
   Reality,
@@ -30,7 +32,8 @@ import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
 import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
-import type { PtyChardev } from "./argument_collector.ts";
+import type { BlockNode, PtyChardev } from "./argument_collector.ts";
+import type { RunningDisk } from "./block_node_facts.ts";
 import { buildCommandLine, type CommandLine, emulatorFor } from "./command_line.ts";
 import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
 import { checkHostPaths } from "./host_paths.ts";
@@ -47,6 +50,7 @@ import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
 import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
 import type { QmpEvent } from "./qmp_protocol.ts";
+import { STATS_INTERVAL_MS_DEFAULT, StatsSampler } from "./stats_sampler.ts";
 
 /** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
 export const PROBE_CONNECT_TIMEOUT_MS = 3_000;
@@ -83,6 +87,11 @@ export interface QemuDriverOptions {
   now?: () => number;
   /** Where operational messages go. Default: stderr. */
   log?: (message: string) => void;
+  /**
+   * Time between two statistics samples of a running domain, in ms. Default
+   * {@linkcode STATS_INTERVAL_MS_DEFAULT}.
+   */
+  statsIntervalMs?: number;
 }
 
 /** The files of one running domain. */
@@ -108,6 +117,10 @@ interface Instance {
   sink: ObservationSink | undefined;
   pending: Observation[];
   balloonKiB: number | undefined;
+  /** How each disk is named in QEMU's block replies, by position in the definition. */
+  disks: RunningDisk[];
+  /** Polls the instance's figures while it is watched. */
+  sampler: StatsSampler | undefined;
   /** Unwatched: the service let go of it. */
   released: boolean;
   /** The process is known to be gone. */
@@ -133,6 +146,7 @@ export class QemuDriver implements Driver {
   readonly #now: () => number;
   readonly #log: (message: string) => void;
   readonly #capabilities: CapabilityCache;
+  readonly #statsIntervalMs: number;
   readonly #instances = new Map<string, Instance>();
 
   private constructor(
@@ -146,6 +160,7 @@ export class QemuDriver implements Driver {
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? ((message) => console.error(`evirt: qemu: ${message}`));
     this.#capabilities = capabilities;
+    this.#statsIntervalMs = options.statsIntervalMs ?? STATS_INTERVAL_MS_DEFAULT;
     this.hypervisorVersion = version;
   }
 
@@ -301,6 +316,7 @@ export class QemuDriver implements Driver {
     }
     if (instance !== undefined) {
       instance.ended = true;
+      instance.sampler?.stop();
       appendQemuLog(
         instance.paths.logPath,
         `${new Date(this.#now()).toISOString()} shutting down\n`,
@@ -357,6 +373,7 @@ export class QemuDriver implements Driver {
   watch(handle: DomainHandle, sink: ObservationSink): void {
     const instance = this.#instance(handle);
     instance.sink = sink;
+    this.#startSampler(instance);
     const pending = instance.pending.splice(0);
     for (const observation of pending) sink(instance.uuid, observation);
   }
@@ -378,6 +395,20 @@ export class QemuDriver implements Driver {
       ? 0
       : (stat.userTimeTicks + stat.systemTimeTicks) * (1_000_000_000 / CLOCK_TICKS_PER_SECOND);
     return { cpuTimeNs, memoryKiB: instance?.balloonKiB ?? configuredKiB };
+  }
+
+  samples(handle: DomainHandle): InstanceSamples | undefined {
+    const instance = this.#instances.get(handle.uuid);
+    if (instance === undefined || instance.ended) return undefined;
+    return instance.sampler?.samples;
+  }
+
+  async blockQuery(handle: DomainHandle, signal: AbortSignal): Promise<BlockSample> {
+    const instance = this.#instance(handle);
+    const qmp = this.#qmp(instance);
+    const blockstats = await qmp.queryBlockstats({}, { signal });
+    const namedNodes = await qmp.queryNamedBlockNodes({ flat: true }, { signal });
+    return { qmp: { blockstats, namedNodes }, disks: instance.disks, containers: {} };
   }
 
   /**
@@ -425,6 +456,7 @@ export class QemuDriver implements Driver {
     await Promise.all(instances.map(async (instance) => {
       instance.released = true;
       instance.sink = undefined;
+      instance.sampler?.stop();
       await instance.monitor?.close();
       instance.qmpLog.close();
     }));
@@ -456,6 +488,8 @@ export class QemuDriver implements Driver {
       sink: undefined,
       pending: [],
       balloonKiB: undefined,
+      disks: runningDisks(commandLine.blockNodes),
+      sampler: undefined,
       released: false,
       ended: false,
     };
@@ -482,6 +516,7 @@ export class QemuDriver implements Driver {
   #release(instance: Instance): void {
     instance.released = true;
     instance.sink = undefined;
+    instance.sampler?.stop();
     if (this.#instances.get(instance.uuid) === instance) this.#instances.delete(instance.uuid);
     // Closing resolves `closed` with reason `closed`, which the exit watch ignores.
     instance.monitor?.close().finally(() => instance.qmpLog.close());
@@ -560,6 +595,7 @@ export class QemuDriver implements Driver {
     if (instance.translator.terminating || instance.released) return;
     if (gone) {
       instance.ended = true;
+      instance.sampler?.stop();
       appendQemuLog(
         instance.paths.logPath,
         `${new Date(this.#now()).toISOString()} qemu (pid ${pid}) exited without being asked\n`,
@@ -588,6 +624,20 @@ export class QemuDriver implements Driver {
       }
     }
     this.#log(`domain ${instance.name}: lost its monitor; QEMU (pid ${pid}) still runs`);
+  }
+
+  #startSampler(instance: Instance): void {
+    instance.sampler ??= new StatsSampler({
+      // A reconnect replaces the commands: always sample through the current connection.
+      qmp: () => instance.monitor?.isClosed === false ? instance.qmp : undefined,
+      pid: instance.identity.pid,
+      definition: instance.definition,
+      disks: instance.disks,
+      intervalMs: this.#statsIntervalMs,
+      now: this.#now,
+      log: (message) => this.#log(`domain ${instance.name}: ${message}`),
+    });
+    instance.sampler.start();
   }
 
   async #ptyPaths(
@@ -691,6 +741,16 @@ function removeDirectory(dir: string): void {
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
+}
+
+/** How each disk is named in QEMU's block replies: its format node, else its device. */
+function runningDisks(blockNodes: BlockNode[]): RunningDisk[] {
+  return blockNodes.map((node) => ({
+    target: node.targetDev,
+    ...(node.nodeName === "" ? {} : { nodeName: node.nodeName }),
+    qdevId: node.alias,
+    ...(node.sourcePath === "" ? {} : { path: node.sourcePath }),
+  }));
 }
 
 function rebootEndsDomain(definition: DomainDefinition): boolean {

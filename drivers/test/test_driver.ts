@@ -6,19 +6,32 @@
  * Inside the service its domains are part of the log like any other, and their "reality" is the
  * log: after a restart they come back in the recorded state.
  *
+ * Its figures are consistent with each other and grow only while the guest runs: every vCPU is
+ * busy a tenth of the time; each disk (of a simulated storage where every image is a fully
+ * allocated file of {@linkcode TEST_DISK_BYTES}, libvirt's test driver figure) reads 4 KiB every
+ * 10 ms and writes 4 KiB every 20 ms from its start; each interface receives and sends at a
+ * steady rate. Samples are always fresh: there is no monitor to wait on.
+ *
  * @module
  */
 
 import type {
+  BlockSample,
   DomainHandle,
   Driver,
   InstanceInfo,
+  InstanceSamples,
+  InterfaceSample,
   NodeInfo,
   Observation,
   ObservationSink,
   Reality,
+  VcpuSample,
 } from "../../actors/driver_protocol.ts";
-import type { DomainDefinition } from "../../src/model/domain.ts";
+import type { BlockStorageAccess } from "../qemu/block_info.ts";
+import type { RunningDisk } from "../qemu/block_node_facts.ts";
+import type { StorageInfo } from "../qemu/storage_info.ts";
+import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import { VERSION } from "../../src/version.ts";
@@ -58,10 +71,28 @@ export const TEST_NODE_INFO: NodeInfo = {
   threads: 2,
 };
 
+/** Size, allocation and virtual size of every simulated disk image (libvirt's test driver's). */
+export const TEST_DISK_BYTES = 1099506819072;
+
+/** The simulated guest's I/O: one 4 KiB request per period. */
+const TEST_IO_REQUEST_BYTES = 4096;
+const TEST_READ_PERIOD_MS = 10;
+const TEST_WRITE_PERIOD_MS = 20;
+const TEST_FLUSH_PERIOD_MS = 1000;
+/** Nanoseconds each simulated request takes. */
+const TEST_REQUEST_NS = 50_000;
+/** The simulated network: bytes per second received and sent, and the packet size. */
+const TEST_RX_BYTES_PER_SECOND = 10_000;
+const TEST_TX_BYTES_PER_SECOND = 2_500;
+const TEST_PACKET_BYTES = 500;
+/** Resident memory of a simulated process at start, and its growth per second run, in KiB. */
+const TEST_RSS_BASE_KIB = 65_536;
+const TEST_RSS_GROWTH_KIB_PER_SECOND = 1024;
+
 interface Instance {
   running: boolean;
-  /** CPU time accumulated while not running, in ns. */
-  cpuTimeNs: number;
+  /** Wall time the CPUs ran before `runningSinceMs`, in ns. */
+  ranNs: number;
   /** When the CPUs last started running, in ms; undefined while stopped. */
   runningSinceMs: number | undefined;
   memoryKiB: number;
@@ -120,7 +151,7 @@ export class TestDriver implements Driver {
     const { definition } = request;
     this.#instances.set(request.uuid, {
       running: false,
-      cpuTimeNs: 0,
+      ranNs: 0,
       runningSinceMs: undefined,
       memoryKiB: definition.currentMemoryKiB ?? definition.memoryKiB,
       vcpus: definition.vcpu?.current ?? Math.max(1, definition.vcpus),
@@ -185,7 +216,7 @@ export class TestDriver implements Driver {
       const { definition } = handle;
       this.#instances.set(handle.uuid, {
         running: true,
-        cpuTimeNs: 0,
+        ranNs: 0,
         runningSinceMs: this.#now(),
         memoryKiB: definition.currentMemoryKiB ?? definition.memoryKiB,
         vcpus: definition.vcpu?.current ?? Math.max(1, definition.vcpus),
@@ -208,13 +239,65 @@ export class TestDriver implements Driver {
   info(handle: DomainHandle): InstanceInfo {
     const instance = this.#instances.get(handle.uuid);
     if (instance === undefined) return { cpuTimeNs: 0, memoryKiB: 0 };
-    const runningNs = instance.runningSinceMs === undefined
-      ? 0
-      : (this.#now() - instance.runningSinceMs) * 1_000_000;
-    // Each vCPU is busy a tenth of the time: plausible, and monotonic.
     return {
-      cpuTimeNs: Math.round(instance.cpuTimeNs + runningNs * instance.vcpus / 10),
+      cpuTimeNs: vcpuTimeNs(this.#ranNs(instance)) * instance.vcpus,
       memoryKiB: instance.memoryKiB,
+    };
+  }
+
+  samples(handle: DomainHandle): InstanceSamples | undefined {
+    const instance = this.#instances.get(handle.uuid);
+    if (instance === undefined) return undefined;
+    const definition = handle.definition;
+    const ranNs = this.#ranNs(instance);
+    const vcpus = this.#vcpus(instance, ranNs);
+    const timeNs = vcpus.reduce((sum, vcpu) => sum + vcpu.timeNs, 0);
+    const systemNs = Math.floor(timeNs / 4);
+    const samples: InstanceSamples = {
+      takenAtMs: this.#now(),
+      stale: false,
+      cpu: { timeNs, userNs: timeNs - systemNs, systemNs },
+      rssKiB: Math.min(
+        instance.memoryKiB,
+        TEST_RSS_BASE_KIB + Math.floor(ranNs / 1e9) * TEST_RSS_GROWTH_KIB_PER_SECOND,
+      ),
+      vcpus,
+      block: testBlockSample(definition, ranNs),
+      interfaces: testInterfaces(definition, ranNs),
+    };
+    const balloon = definition.devices.memballoon;
+    if (balloon !== undefined && balloon.model !== "none") {
+      samples.balloonKiB = instance.memoryKiB;
+      if ((balloon.statsPeriod ?? 0) > 0) {
+        samples.guestMemory = testGuestMemory(instance.memoryKiB, ranNs, this.#now());
+      }
+    }
+    return samples;
+  }
+
+  blockQuery(handle: DomainHandle): Promise<BlockSample> {
+    const instance = this.#instance(handle);
+    return Promise.resolve(testBlockSample(handle.definition, this.#ranNs(instance)));
+  }
+
+  /**
+   * The simulated storage: every path is a fully allocated image of {@linkcode TEST_DISK_BYTES}
+   * whose qcow2 header (when declared qcow2) gives the same virtual size.
+   */
+  storageAccess(): BlockStorageAccess {
+    return {
+      readStorage: (path) => Promise.resolve(testStorage(path)),
+      readQcow2Header: (path) => {
+        testStorage(path);
+        return Promise.resolve({
+          version: 3,
+          clusterBits: 16,
+          virtualSizeBytes: TEST_DISK_BYTES,
+          hasBackingFile: false,
+          encrypted: false,
+          headerBytes: 104,
+        });
+      },
     };
   }
 
@@ -263,12 +346,31 @@ export class TestDriver implements Driver {
   }
 
   #stopClock(instance: Instance): void {
-    if (instance.runningSinceMs !== undefined) {
-      instance.cpuTimeNs += (this.#now() - instance.runningSinceMs) * 1_000_000 * instance.vcpus /
-        10;
-    }
+    instance.ranNs = this.#ranNs(instance);
     instance.running = false;
     instance.runningSinceMs = undefined;
+  }
+
+  /** Wall time the instance's CPUs have run, in ns: monotonic, frozen while paused. */
+  #ranNs(instance: Instance): number {
+    const sinceMs = instance.runningSinceMs;
+    return instance.ranNs + (sinceMs === undefined ? 0 : (this.#now() - sinceMs) * 1_000_000);
+  }
+
+  #vcpus(instance: Instance, ranNs: number): VcpuSample[] {
+    const cpus = TEST_NODE_INFO.cpus;
+    const affinity = Array.from({ length: cpus }, (_, cpu) => cpu);
+    return Array.from({ length: instance.vcpus }, (_, number) => {
+      const timeNs = vcpuTimeNs(ranNs);
+      return {
+        number,
+        state: 1,
+        timeNs,
+        waitNs: Math.floor(timeNs / 100),
+        hostCpu: number % cpus,
+        affinity,
+      };
+    });
   }
 
   #later(instance: Instance, delayMs: number, action: () => void): void {
@@ -293,4 +395,120 @@ export class TestDriver implements Driver {
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
+}
+
+/** CPU time of one simulated vCPU: busy a tenth of the time the instance ran. */
+function vcpuTimeNs(ranNs: number): number {
+  return Math.round(ranNs / 10);
+}
+
+function testStorage(path: string): StorageInfo {
+  if (!path.startsWith("/")) {
+    throw new VirtError(
+      ErrorCode.SYSTEM_ERROR,
+      `cannot stat file '${path}': No such file or directory`,
+      {
+        where: path,
+      },
+    );
+  }
+  return { kind: "file", path, sizeBytes: TEST_DISK_BYTES, allocatedBytes: TEST_DISK_BYTES };
+}
+
+function diskPath(disk: Disk): string | undefined {
+  const path = disk.type === "block" ? disk.source?.dev : disk.source?.file;
+  return path === undefined || path === "" ? undefined : path;
+}
+
+/**
+ * The simulated disks in the shape of QEMU's `query-blockstats` and `query-named-block-nodes`
+ * replies, named as the QEMU driver names its nodes, so the same block info rules apply.
+ */
+function testBlockSample(definition: DomainDefinition, ranNs: number): BlockSample {
+  const ranMs = Math.floor(ranNs / 1_000_000);
+  const reads = Math.floor(ranMs / TEST_READ_PERIOD_MS);
+  const writes = Math.floor(ranMs / TEST_WRITE_PERIOD_MS);
+  const flushes = Math.floor(ranMs / TEST_FLUSH_PERIOD_MS);
+  const highestOffsetBytes = Math.min(TEST_DISK_BYTES, writes * TEST_IO_REQUEST_BYTES);
+  const blockstats: unknown[] = [];
+  const namedNodes: unknown[] = [];
+  const disks: RunningDisk[] = definition.devices.disks.map((disk, index) => {
+    const qdevId = `disk${index}`;
+    const path = diskPath(disk);
+    const qdev = `/machine/peripheral/${qdevId}/virtio-backend`;
+    if (path === undefined) {
+      blockstats.push({ device: "", qdev, stats: ioStats(0, 0, 0, 0) });
+      return { target: disk.target.dev, qdevId };
+    }
+    const formatNode = `drive${index}-format`;
+    const storageNode = `drive${index}-storage`;
+    blockstats.push({
+      device: "",
+      qdev,
+      "node-name": formatNode,
+      stats: ioStats(reads, writes, flushes, highestOffsetBytes),
+      parent: { "node-name": storageNode, stats: ioStats(0, 0, 0, highestOffsetBytes) },
+    });
+    const format = disk.driver?.type ?? "raw";
+    const image = (imageFormat: string) => ({
+      filename: path,
+      format: imageFormat,
+      "virtual-size": TEST_DISK_BYTES,
+      "actual-size": TEST_DISK_BYTES,
+    });
+    namedNodes.push(
+      { "node-name": formatNode, drv: format, file: path, image: image(format) },
+      { "node-name": storageNode, drv: "file", file: path, image: image("file") },
+    );
+    return { target: disk.target.dev, nodeName: formatNode, qdevId, path };
+  });
+  return { qmp: { blockstats, namedNodes }, disks, containers: {} };
+}
+
+function ioStats(reads: number, writes: number, flushes: number, highestOffsetBytes: number) {
+  return {
+    rd_operations: reads,
+    rd_bytes: reads * TEST_IO_REQUEST_BYTES,
+    rd_total_time_ns: reads * TEST_REQUEST_NS,
+    wr_operations: writes,
+    wr_bytes: writes * TEST_IO_REQUEST_BYTES,
+    wr_total_time_ns: writes * TEST_REQUEST_NS,
+    flush_operations: flushes,
+    flush_total_time_ns: flushes * TEST_REQUEST_NS,
+    wr_highest_offset: highestOffsetBytes,
+  };
+}
+
+function testInterfaces(definition: DomainDefinition, ranNs: number): InterfaceSample[] {
+  const seconds = ranNs / 1e9;
+  const rxBytes = Math.floor(seconds * TEST_RX_BYTES_PER_SECOND);
+  const txBytes = Math.floor(seconds * TEST_TX_BYTES_PER_SECOND);
+  return definition.devices.interfaces.map((nic, index) => ({
+    index,
+    name: nic.target?.dev ?? `vnet${index}`,
+    rxBytes,
+    rxPackets: Math.floor(rxBytes / TEST_PACKET_BYTES),
+    rxErrors: 0,
+    rxDrops: 0,
+    txBytes,
+    txPackets: Math.floor(txBytes / TEST_PACKET_BYTES),
+    txErrors: 0,
+    txDrops: 0,
+  }));
+}
+
+/** What a guest's balloon driver would report: half its memory in use, faults growing. */
+function testGuestMemory(memoryKiB: number, ranNs: number, nowMs: number): Array<[string, number]> {
+  const seconds = Math.floor(ranNs / 1e9);
+  return [
+    ["swap_in", 0],
+    ["swap_out", 0],
+    ["major_fault", seconds],
+    ["minor_fault", seconds * 100],
+    ["unused", Math.floor(memoryKiB / 2)],
+    ["available", memoryKiB],
+    ["usable", Math.floor(memoryKiB / 2)],
+    ["last_update", Math.floor(nowMs / 1000)],
+    ["disk_caches", 0],
+  ];
 }

@@ -21,6 +21,12 @@ import type {
   StateView,
   VersionView,
 } from "./api/views.ts";
+import type { BlockListView } from "./projections/block_list.ts";
+import type { BlockStatsView } from "./projections/block_stats.ts";
+import type { InterfaceStatsView } from "./projections/interface_stats.ts";
+import type { MemoryStatsView } from "./projections/memory_stats.ts";
+import type { BlockInfoView, DomainStatsRecord } from "./projections/stats_reader.ts";
+import type { VcpusView } from "./projections/vcpu_info.ts";
 
 /** Sends one request and returns the response (any transport). */
 export type Transport = (request: Request) => Promise<Response>;
@@ -44,6 +50,25 @@ export interface ListDomainsFilter {
   other?: boolean;
   autostart?: boolean;
   noAutostart?: boolean;
+}
+
+/** What {@linkcode EvirtClient.domainStats} asks (`virConnectGetAllDomainStats`). */
+export interface DomainStatsOptions {
+  /** Groups (`state`, `cpu-total`, `balloon`, `vcpu`, `interface`, `block`, …); none: all. */
+  groups?: string[];
+  /** These domains, in order (not with list filters). */
+  domains?: string[];
+  /** libvirt's list filters. */
+  filter?: Pick<
+    ListDomainsFilter,
+    "active" | "inactive" | "persistent" | "transient" | "running" | "paused" | "shutoff" | "other"
+  >;
+  /** Never wait for a domain's first sample. */
+  nowait?: boolean;
+  /** Refuse unsupported groups (code 74). */
+  enforce?: boolean;
+  /** Backing chains (refused: not supported). */
+  backing?: boolean;
 }
 
 /** Options of {@linkcode EvirtClient.events}. */
@@ -255,6 +280,63 @@ export class EvirtClient {
       `/v1/domains/${encodeURIComponent(reference)}/console${query}`,
     );
     return body.path;
+  }
+
+  /** `domblklist`: the domain's disks (live, or the persistent definition's with `inactive`). */
+  blockList(reference: string, options: { inactive?: boolean } = {}): Promise<BlockListView> {
+    const query = options.inactive ? "?inactive=true" : "";
+    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/blocks${query}`);
+  }
+
+  /** `domblkinfo`: capacity, allocation and physical size of a disk (target or source path). */
+  blockInfo(reference: string, disk: string): Promise<BlockInfoView> {
+    return this.#json(
+      "GET",
+      `/v1/domains/${encodeURIComponent(reference)}/blocks/${encodeURIComponent(disk)}/info`,
+    );
+  }
+
+  /** `domblkstat`: a disk's I/O counters, or without a disk the sum over all disks. */
+  blockStats(reference: string, disk?: string): Promise<BlockStatsView> {
+    const path = disk === undefined || disk === ""
+      ? "/blocks/stats"
+      : `/blocks/${encodeURIComponent(disk)}/stats`;
+    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}${path}`);
+  }
+
+  /** `domifstat`: an interface's counters (by device name or MAC), in the guest's view. */
+  interfaceStats(reference: string, iface: string): Promise<InterfaceStatsView> {
+    return this.#json(
+      "GET",
+      `/v1/domains/${encodeURIComponent(reference)}/interfaces/${encodeURIComponent(iface)}/stats`,
+    );
+  }
+
+  /** `dommemstat`: memory statistics. */
+  memoryStats(reference: string): Promise<MemoryStatsView> {
+    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/memory/stats`);
+  }
+
+  /** `vcpuinfo`: the vCPUs. */
+  vcpus(reference: string): Promise<VcpusView> {
+    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/vcpus`);
+  }
+
+  /** `domstats`: stats records, answered from the drivers' samples. */
+  async domainStats(options: DomainStatsOptions = {}): Promise<DomainStatsRecord[]> {
+    const query = new URLSearchParams();
+    if (options.groups !== undefined && options.groups.length > 0) {
+      query.set("groups", options.groups.join(","));
+    }
+    for (const domain of options.domains ?? []) query.append("domain", domain);
+    for (const [name, value] of Object.entries(options.filter ?? {})) {
+      if (value) query.set(name, "true");
+    }
+    for (const flag of ["nowait", "enforce", "backing"] as const) {
+      if (options[flag]) query.set(flag, "true");
+    }
+    const body = await this.#json<{ records: DomainStatsRecord[] }>("GET", `/v1/stats?${query}`);
+    return body.records;
   }
 
   /** The Prometheus metrics text. */

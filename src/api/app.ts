@@ -21,6 +21,7 @@ import { errorResponse } from "./http_errors.ts";
 import { Router } from "./router.ts";
 import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
+import { statsRoutes } from "./routes/stats_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 
 /** The API application. */
@@ -49,6 +50,7 @@ export function createApi(env: ApiEnvironment): Api {
   };
   systemRoutes(add);
   domainRoutes(add);
+  statsRoutes(add);
   eventRoutes(add);
 
   async function handle(request: Request, role: Role): Promise<Response> {

@@ -44,6 +44,30 @@ const flag = (name: string, description: string) => ({
   description,
   schema: { type: "boolean" },
 });
+const diskParameter = {
+  name: "disk",
+  in: "path",
+  required: true,
+  description: "Disk target (vda) or source path (URL-encoded)",
+  schema: { type: "string" },
+};
+const statsParameters = [
+  {
+    name: "groups",
+    in: "query",
+    description:
+      "Comma-separated groups: state, cpu-total, balloon, vcpu, interface, block (perf, iothread, memory, dirtyrate, vm are not reported); none: all",
+    schema: { type: "string" },
+  },
+  flag("nowait", "Never wait for a domain's first sample"),
+  flag("enforce", "Refuse groups that are not reported (code 74)"),
+  flag("backing", "Backing chains (not supported: code 74)"),
+];
+const freshness = {
+  sampleAgeMs: { type: ["integer", "null"], description: "Age of the samples, ms" },
+  stale: { type: "boolean", description: "The last sampling failed: the figures are old" },
+  staleReason: { type: "string" },
+};
 const definitionBody = {
   required: true,
   content: {
@@ -312,6 +336,130 @@ export const OPENAPI_DOCUMENT = {
     "/v1/domains/{ref}/actions/reset": action("Reset the guest now (virDomainReset)"),
     "/v1/domains/{ref}/actions/suspend": action("Pause the CPUs (virDomainSuspend)"),
     "/v1/domains/{ref}/actions/resume": action("Run the CPUs again (virDomainResume)"),
+    "/v1/domains/{ref}/blocks": {
+      get: {
+        summary: "The domain's disks (virsh domblklist)",
+        parameters: [domainRef, flag("inactive", "From the persistent definition")],
+        responses: {
+          "200": { description: "Disks", content: json(ref("BlockList")) },
+          ...errorResponses,
+        },
+      },
+    },
+    "/v1/domains/{ref}/blocks/{disk}/info": {
+      get: {
+        summary:
+          "Capacity, allocation and physical size of a disk (virDomainGetBlockInfo): asked live for a running domain, read from storage for an inactive one",
+        parameters: [domainRef, diskParameter],
+        responses: {
+          "200": { description: "Block info", content: json(ref("BlockInfo")) },
+          ...errorResponses,
+        },
+      },
+    },
+    "/v1/domains/{ref}/blocks/stats": {
+      get: {
+        summary: "I/O counters summed over every disk (virDomainBlockStatsFlags with no disk)",
+        parameters: [domainRef],
+        responses: {
+          "200": { description: "Counters", content: json(ref("BlockStats")) },
+          ...errorResponses,
+        },
+      },
+    },
+    "/v1/domains/{ref}/blocks/{disk}/stats": {
+      get: {
+        summary: "I/O counters of a disk (virDomainBlockStatsFlags), from the latest samples",
+        parameters: [domainRef, diskParameter],
+        responses: {
+          "200": { description: "Counters", content: json(ref("BlockStats")) },
+          ...errorResponses,
+        },
+      },
+    },
+    "/v1/domains/{ref}/interfaces/{iface}/stats": {
+      get: {
+        summary:
+          "Interface counters in the guest's view (virDomainInterfaceStats), from the latest samples",
+        parameters: [domainRef, {
+          name: "iface",
+          in: "path",
+          required: true,
+          description: "Host device name (e.g. the tap) or MAC address",
+          schema: { type: "string" },
+        }],
+        responses: {
+          "200": { description: "Counters", content: json(ref("InterfaceStats")) },
+          ...errorResponses,
+        },
+      },
+    },
+    "/v1/domains/{ref}/memory/stats": {
+      get: {
+        summary: "Memory statistics (virDomainMemoryStats), from the latest samples",
+        parameters: [domainRef],
+        responses: {
+          "200": { description: "Statistics", content: json(ref("MemoryStats")) },
+          ...errorResponses,
+        },
+      },
+    },
+    "/v1/domains/{ref}/vcpus": {
+      get: {
+        summary:
+          "vCPUs (virDomainGetVcpus): state, CPU time, host CPU and affinity; configured ones when inactive",
+        parameters: [domainRef],
+        responses: {
+          "200": { description: "vCPUs", content: json(ref("Vcpus")) },
+          ...errorResponses,
+        },
+      },
+    },
+    "/v1/domains/{ref}/stats": {
+      get: {
+        summary: "The domain's stats record (virDomainListGetStats of one domain)",
+        parameters: [domainRef, ...statsParameters],
+        responses: {
+          "200": { description: "Record", content: json(ref("StatsRecord")) },
+          ...errorResponses,
+        },
+      },
+    },
+    "/v1/stats": {
+      get: {
+        summary:
+          "Stats records of all (filtered) or of the named domains (virConnectGetAllDomainStats, virDomainListGetStats)",
+        description:
+          "Answered from the drivers' samples, never by querying a monitor: each record says how old its samples are and whether they are stale (the monitor stopped answering).",
+        parameters: [
+          ...statsParameters,
+          {
+            name: "domain",
+            in: "query",
+            description: "Only this domain (repeatable, in order); not with the list filters",
+            schema: { type: "string" },
+          },
+          flag("active", "Only running, paused, … domains"),
+          flag("inactive", "Only shut off domains"),
+          flag("persistent", "Only persistent domains"),
+          flag("transient", "Only transient domains"),
+          flag("running", "Only running domains"),
+          flag("paused", "Only paused domains"),
+          flag("shutoff", "Only shut off domains"),
+          flag("other", "Only domains in other states"),
+        ],
+        responses: {
+          "200": {
+            description: "Records",
+            content: json({
+              type: "object",
+              properties: { records: { type: "array", items: ref("StatsRecord") } },
+            }),
+          },
+          ...errorResponses,
+        },
+      },
+    },
     "/v1/events": {
       get: {
         summary: "The event stream: Server-Sent Events, or a WebSocket on upgrade",
@@ -437,6 +585,109 @@ export const OPENAPI_DOCUMENT = {
           key: { type: "string" },
           live: { type: "boolean" },
           config: { type: "boolean" },
+        },
+      },
+      BlockList: {
+        type: "object",
+        properties: {
+          disks: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                type: { type: "string" },
+                device: { type: "string" },
+                target: { type: "string" },
+                source: { type: ["string", "null"] },
+                format: { type: "string" },
+              },
+            },
+          },
+        },
+      },
+      BlockInfo: {
+        type: "object",
+        properties: {
+          target: { type: "string" },
+          capacityBytes: { type: "integer" },
+          allocationBytes: { type: "integer" },
+          physicalBytes: { type: "integer" },
+        },
+      },
+      BlockStats: {
+        type: "object",
+        properties: {
+          device: { type: "string" },
+          stats: {
+            type: "array",
+            description: "[field, value]: rd_operations, rd_bytes, wr_operations, wr_bytes, …",
+            items: { type: "array" },
+          },
+          ...freshness,
+        },
+      },
+      InterfaceStats: {
+        type: "object",
+        properties: {
+          interface: { type: "string" },
+          name: { type: "string" },
+          rxBytes: { type: "integer" },
+          rxPackets: { type: "integer" },
+          rxErrors: { type: "integer" },
+          rxDrops: { type: "integer" },
+          txBytes: { type: "integer" },
+          txPackets: { type: "integer" },
+          txErrors: { type: "integer" },
+          txDrops: { type: "integer" },
+          ...freshness,
+        },
+      },
+      MemoryStats: {
+        type: "object",
+        properties: {
+          stats: {
+            type: "array",
+            description: "[tag, value]: actual, swap_in, …, rss (KiB)",
+            items: { type: "array" },
+          },
+          ...freshness,
+        },
+      },
+      Vcpus: {
+        type: "object",
+        properties: {
+          vcpus: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                number: { type: "integer" },
+                state: { type: ["integer", "null"] },
+                stateName: { type: ["string", "null"] },
+                cpuTimeNs: { type: ["integer", "null"] },
+                cpu: { type: ["integer", "null"] },
+                affinity: { type: "array", items: { type: "boolean" } },
+              },
+            },
+          },
+          ...freshness,
+        },
+      },
+      StatsRecord: {
+        type: "object",
+        properties: {
+          uuid: { type: "string" },
+          name: { type: "string" },
+          ...freshness,
+          stats: {
+            type: "array",
+            description:
+              "libvirt's keys in order, e.g. {key: 'block.0.allocation', value: 106954752}",
+            items: {
+              type: "object",
+              properties: { key: { type: "string" }, value: { type: ["integer", "string"] } },
+            },
+          },
         },
       },
       DomainDefinition: {

@@ -70,10 +70,23 @@ export class ArgumentError extends VirtError {
  */
 export class VerbArguments {
   readonly #values: ReadonlyMap<string, string | number | boolean>;
+  readonly #words: ReadonlyMap<string, readonly string[]>;
 
-  /** @param values The value of each option given. */
-  constructor(values: ReadonlyMap<string, string | number | boolean>) {
+  /**
+   * @param values The value of each option given.
+   * @param words The separate words of each `rest` option given (its value joins them).
+   */
+  constructor(
+    values: ReadonlyMap<string, string | number | boolean>,
+    words: ReadonlyMap<string, readonly string[]> = new Map(),
+  ) {
     this.#values = values;
+    this.#words = words;
+  }
+
+  /** The words of a `rest` option (virsh's argv options, e.g. domstats' domains), or none. */
+  list(name: string): readonly string[] {
+    return this.#words.get(name) ?? [];
   }
 
   /** Whether the option was given. */
@@ -169,7 +182,11 @@ export function parseVerbArguments(
       values.set(next.name, convert(next, word));
     }
   }
-  if (restSpec !== undefined) values.set(restSpec.name, restWords.join(" "));
+  const restLists = new Map<string, readonly string[]>();
+  if (restSpec !== undefined) {
+    values.set(restSpec.name, restWords.join(" "));
+    restLists.set(restSpec.name, restWords);
+  }
   for (const spec of specs) {
     if (spec.required && !values.has(spec.name)) {
       throw new ArgumentError(
@@ -180,7 +197,7 @@ export function parseVerbArguments(
       );
     }
   }
-  return new VerbArguments(values);
+  return new VerbArguments(values, restLists);
 }
 
 function missingValue(spec: OptionSpec): ArgumentError {

@@ -11,6 +11,13 @@ import { createVerb } from "./create.ts";
 import { defineVerb } from "./define.ts";
 import { descVerb } from "./desc.ts";
 import { destroyVerb } from "./destroy.ts";
+import { domblkinfoVerb } from "./domblkinfo.ts";
+import { domblklistVerb } from "./domblklist.ts";
+import { domblkstatVerb } from "./domblkstat.ts";
+import { domifstatVerb } from "./domifstat.ts";
+import { dommemstatVerb } from "./dommemstat.ts";
+import { domstatsVerb } from "./domstats.ts";
+import { vcpuinfoVerb } from "./vcpuinfo.ts";
 import { domidVerb } from "./domid.ts";
 import { dominfoVerb } from "./dominfo.ts";
 import { domnameVerb } from "./domname.ts";
@@ -40,10 +47,16 @@ export const VERBS: readonly Verb[] = [
   defineVerb,
   descVerb,
   destroyVerb,
+  domblkinfoVerb,
+  domblklistVerb,
+  domblkstatVerb,
   domidVerb,
+  domifstatVerb,
   dominfoVerb,
   domnameVerb,
+  dommemstatVerb,
   domstateVerb,
+  domstatsVerb,
   domuuidVerb,
   dumpxmlVerb,
   eventVerb,
@@ -59,6 +72,7 @@ export const VERBS: readonly Verb[] = [
   suspendVerb,
   undefineVerb,
   uriVerb,
+  vcpuinfoVerb,
   versionVerb,
 ];
 

@@ -1,0 +1,110 @@
+/**
+ * Block info and statistics: `domblklist`, `domblkinfo`, `domblkstat`, `domifstat`,
+ * `dommemstat`, `vcpuinfo` and `domstats` (`virConnectGetAllDomainStats`), all reads. Statistics
+ * answer from the drivers' samples and say how old they are (`sampleAgeMs`, `stale`).
+ *
+ * @module
+ */
+
+import type { ListFilter } from "../../../actors/host.ts";
+import { ErrorCode, VirtError } from "../../model/errors.ts";
+import { StatsReader, type StatsRequest } from "../../projections/stats_reader.ts";
+import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
+import { jsonResponse } from "../http_errors.ts";
+import { booleanParam } from "./domain_routes.ts";
+
+type Context = RouteContext & ApiRequestContext;
+
+/** How long a live block info query may take as a whole, in ms (each QMP query has its own). */
+export const BLOCK_INFO_TIMEOUT_MS = 10_000;
+
+/** Most domains one stats request may name. */
+export const STATS_DOMAINS_MAX = 4096;
+
+/** libvirt's list filters for stats, as query flags (the API's `snake_case` of each). */
+const STATS_FILTERS: readonly (keyof ListFilter)[] = [
+  "active",
+  "inactive",
+  "persistent",
+  "transient",
+  "running",
+  "paused",
+  "shutoff",
+  "other",
+];
+
+/** Registers the block info and statistics routes. */
+export function statsRoutes(add: RouteAdder): void {
+  add("GET", "/v1/domains/:ref/blocks", {}, (_request, context) => {
+    const inactive = booleanParam(context.url, "inactive") ?? false;
+    return jsonResponse(reader(context).blockList(context.params.ref, { inactive }));
+  });
+  add("GET", "/v1/domains/:ref/blocks/:disk/info", {}, async (request, context) => {
+    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(BLOCK_INFO_TIMEOUT_MS)]);
+    const info = await reader(context).blockInfo(context.params.ref, context.params.disk, signal);
+    return jsonResponse(info);
+  });
+  add("GET", "/v1/domains/:ref/blocks/stats", {}, async (_request, context) => {
+    return jsonResponse(await reader(context).blockStats(context.params.ref));
+  });
+  add("GET", "/v1/domains/:ref/blocks/:disk/stats", {}, async (_request, context) => {
+    return jsonResponse(await reader(context).blockStats(context.params.ref, context.params.disk));
+  });
+  add("GET", "/v1/domains/:ref/interfaces/:iface/stats", {}, async (_request, context) => {
+    const view = await reader(context).interfaceStats(context.params.ref, context.params.iface);
+    return jsonResponse(view);
+  });
+  add("GET", "/v1/domains/:ref/memory/stats", {}, async (_request, context) => {
+    return jsonResponse(await reader(context).memoryStats(context.params.ref));
+  });
+  add("GET", "/v1/domains/:ref/vcpus", {}, async (_request, context) => {
+    const hostCpus = Math.max(1, context.env.nodeInfo().cpus);
+    return jsonResponse(await reader(context).vcpus(context.params.ref, hostCpus));
+  });
+  add("GET", "/v1/domains/:ref/stats", {}, async (_request, context) => {
+    const request = { ...statsOptions(context.url), domains: [context.params.ref] };
+    const [record] = await reader(context).domainStats(request);
+    return jsonResponse(record);
+  });
+  add("GET", "/v1/stats", {}, async (_request, context) => {
+    const request: StatsRequest = {
+      ...statsOptions(context.url),
+      filter: statsFilter(context.url),
+    };
+    const domains = context.url.searchParams.getAll("domain");
+    if (domains.length > STATS_DOMAINS_MAX) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `at most ${STATS_DOMAINS_MAX} domains can be named, got ${domains.length}`,
+        { where: "domain" },
+      );
+    }
+    if (domains.length > 0) request.domains = domains;
+    return jsonResponse({ records: await reader(context).domainStats(request) });
+  });
+}
+
+function reader(context: Context): StatsReader {
+  return new StatsReader(context.env.host);
+}
+
+/** `groups=state,block` (or repeated), `nowait`, `enforce`, `backing`. */
+function statsOptions(url: URL): StatsRequest {
+  const groups = url.searchParams.getAll("groups").flatMap((value) => value.split(","))
+    .map((name) => name.trim()).filter((name) => name !== "");
+  return {
+    groups,
+    nowait: booleanParam(url, "nowait") ?? false,
+    enforce: booleanParam(url, "enforce") ?? false,
+    backing: booleanParam(url, "backing") ?? false,
+  };
+}
+
+function statsFilter(url: URL): ListFilter {
+  const filter: ListFilter = {};
+  for (const name of STATS_FILTERS) {
+    const value = booleanParam(url, name);
+    if (value !== undefined) filter[name] = value;
+  }
+  return filter;
+}

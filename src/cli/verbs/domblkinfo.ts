@@ -1,0 +1,69 @@
+/**
+ * `domblkinfo`: capacity, allocation and physical size of one disk, or with `--all` of every
+ * disk in a table.
+ *
+ * @module
+ */
+
+import type { BlockInfo } from "../../../drivers/qemu/block_info.ts";
+import { ArgumentError, type VerbArguments } from "../arguments.ts";
+import { domainCommand } from "../command_failure.ts";
+import { formatBlockInfo, formatBlockInfoTable } from "../stats_layouts.ts";
+import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
+
+/**
+ * The `domblkinfo` verb.
+ *
+ * @example
+ * ```sh
+ * evirt domblkinfo web vda --human
+ * evirt domblkinfo web --all
+ * ```
+ */
+export const domblkinfoVerb: Verb = {
+  name: "domblkinfo",
+  summary: "domain block device size information",
+  json: true,
+  options: [
+    DOMAIN_OPTION,
+    { name: "device", kind: "string", positional: true, help: "block device" },
+    { name: "human", kind: "bool", help: "Human readable output" },
+    { name: "all", kind: "bool", help: "display all block devices info" },
+  ],
+  async run(context: VerbContext, args: VerbArguments) {
+    const reference = args.required("domain");
+    const device = args.text("device");
+    const all = args.flag("all");
+    if (all && device !== undefined) {
+      throw new ArgumentError("Options --all and --device are mutually exclusive", "--all");
+    }
+    if (!all && device === undefined) {
+      throw new ArgumentError("command 'domblkinfo' requires <device> option", "--device");
+    }
+    const human = args.flag("human");
+    if (device !== undefined) {
+      const info = await domainCommand(
+        reference,
+        undefined,
+        () => context.client.blockInfo(reference, device),
+      );
+      if (args.flag("json")) context.json(info);
+      else context.print(formatBlockInfo(info, human));
+      return;
+    }
+    const rows = await domainCommand(reference, undefined, async () => {
+      const { disks } = await context.client.blockList(reference);
+      const result: { target: string; info: BlockInfo | undefined }[] = [];
+      // One disk after another, as virsh asks: a hung storage then holds up one disk at a time.
+      for (const disk of disks) {
+        const info = disk.source === null
+          ? undefined
+          : await context.client.blockInfo(reference, disk.target);
+        result.push({ target: disk.target, info });
+      }
+      return result;
+    });
+    if (args.flag("json")) context.json(rows);
+    else context.print(formatBlockInfoTable(rows, human, context.quiet));
+  },
+};

@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { ListFilter } from "../actors/host.ts";
 import type { DomainDefinition } from "./model/domain.ts";
 import { ErrorCode, type ErrorCodeValue, VirtError } from "./model/errors.ts";
 import type {
@@ -38,19 +39,8 @@ export type ActionResult = (DomainSummaryView & { exists: true }) | {
   exists: false;
 };
 
-/** libvirt's list filters, as query flags. */
-export interface ListDomainsFilter {
-  active?: boolean;
-  inactive?: boolean;
-  persistent?: boolean;
-  transient?: boolean;
-  running?: boolean;
-  paused?: boolean;
-  shutoff?: boolean;
-  other?: boolean;
-  autostart?: boolean;
-  noAutostart?: boolean;
-}
+/** libvirt's list filters, sent as query flags (`noAutostart` as `no_autostart`). */
+export type ListDomainsFilter = ListFilter;
 
 /** What {@linkcode EvirtClient.domainStats} asks (`virConnectGetAllDomainStats`). */
 export interface DomainStatsOptions {

@@ -9,6 +9,8 @@
  * | `EVIRT_RUNTIME_DIR` | sockets, pid files, QMP sockets | `/run/evirt` as root, else `$XDG_RUNTIME_DIR/evirt`, else `~/.cache/evirt/run` |
  * | `EVIRT_DEFAULT_URI` | connection the CLI uses without `-c` | `evirt:///system` |
  * | `EVIRT_XML_MAX_BYTES` | largest domain XML accepted | 4194304 (4 MiB) |
+ * | `EVIRT_LOG_KEEP_FACTS` | retention: keep at most this many facts (older ones a snapshot covers go) | off |
+ * | `EVIRT_LOG_KEEP_DAYS` | retention: drop facts older than this many days (if a snapshot covers them) | off |
  * | `EVIRT_LISTEN` | also serve the API over TCP at `HOST:PORT` (bearer tokens required) | off |
  * | `EVIRT_TOKENS_FILE` | tokens for TCP: lines `read-write TOKEN` / `read-only TOKEN` | none |
  *
@@ -33,6 +35,8 @@ export interface Config {
   defaultUri: string;
   /** Largest domain XML document accepted, in bytes (`EVIRT_XML_MAX_BYTES`). */
   xmlMaxBytes: number;
+  /** Log retention (`EVIRT_LOG_KEEP_FACTS`, `EVIRT_LOG_KEEP_DAYS`); empty when off. */
+  retention: { keepMax?: number; maxAgeMs?: number };
   /** TCP listener `{hostname, port}` (`EVIRT_LISTEN`), or null when off. */
   listen: { hostname: string; port: number } | null;
   /** The tokens file for TCP (`EVIRT_TOKENS_FILE`), or null. */
@@ -115,6 +119,12 @@ export function loadConfig(
     : validateUri("EVIRT_DEFAULT_URI", uriText);
   const xmlMaxBytes = parsePositiveInteger(env, "EVIRT_XML_MAX_BYTES", XML_MAX_BYTES_DEFAULT);
   const listen = env.EVIRT_LISTEN ? parseListen(env.EVIRT_LISTEN) : null;
+  const keepFacts = parsePositiveInteger(env, "EVIRT_LOG_KEEP_FACTS", 0);
+  const keepDays = parsePositiveInteger(env, "EVIRT_LOG_KEEP_DAYS", 0);
+  const retention = {
+    ...(keepFacts > 0 ? { keepMax: keepFacts } : {}),
+    ...(keepDays > 0 ? { maxAgeMs: keepDays * 24 * 60 * 60 * 1000 } : {}),
+  };
   const tokensFile = env.EVIRT_TOKENS_FILE
     ? checkDirectory("EVIRT_TOKENS_FILE", env.EVIRT_TOKENS_FILE)
     : null;
@@ -129,6 +139,7 @@ export function loadConfig(
       readOnlySocketPath,
       defaultUri,
       xmlMaxBytes,
+      retention,
       listen,
       tokensFile,
     },
@@ -139,6 +150,9 @@ export function loadConfig(
       readOnlySocketPath: runtime.source,
       defaultUri: uriText ? "EVIRT_DEFAULT_URI" : "default",
       xmlMaxBytes: env.EVIRT_XML_MAX_BYTES ? "EVIRT_XML_MAX_BYTES" : "default",
+      retention: env.EVIRT_LOG_KEEP_FACTS || env.EVIRT_LOG_KEEP_DAYS
+        ? "EVIRT_LOG_KEEP_FACTS/EVIRT_LOG_KEEP_DAYS"
+        : "default (off)",
       listen: env.EVIRT_LISTEN ? "EVIRT_LISTEN" : "default",
       tokensFile: env.EVIRT_TOKENS_FILE ? "EVIRT_TOKENS_FILE" : "default",
     },

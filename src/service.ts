@@ -128,7 +128,7 @@ export async function startService(
 ): Promise<RunningService> {
   const log = options.log ?? ((message: string) => console.error(`evirt: ${message}`));
   await Deno.mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const store = await openSqliteStore(config.stateDir);
+  const store = await openSqliteStore(config.stateDir, { retention: config.retention });
   let core: ServiceCore | undefined;
   try {
     const tokens = config.tokensFile === null ? [] : await readTokens(config.tokensFile);

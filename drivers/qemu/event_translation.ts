@@ -33,6 +33,7 @@ import type {
   PausedReasonName,
   WatchdogActionName,
 } from "../../src/model/facts.ts";
+import { WATCHDOG_ACTIONS } from "../../src/model/lifecycle.ts";
 import { QmpEventName } from "./qmp_events.ts";
 import type { QmpEvent } from "./qmp_protocol.ts";
 
@@ -66,16 +67,6 @@ export interface EventTranslatorOptions {
   /** Whether the guest already shut down (a reconnect finds QEMU in state `shutdown`). */
   shutdownSeen?: boolean;
 }
-
-const WATCHDOG_ACTIONS: readonly WatchdogActionName[] = [
-  "none",
-  "pause",
-  "reset",
-  "poweroff",
-  "shutdown",
-  "debug",
-  "inject-nmi",
-];
 
 /**
  * Translates one domain's QMP events, in arrival order.

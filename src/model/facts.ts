@@ -12,12 +12,18 @@ import type { DomainDefinition, XmlElement } from "./domain.ts";
 import {
   EVENT_IDS,
   EventId,
+  IO_ERROR_ACTIONS,
+  type IoErrorActionName,
   LIFECYCLE_DETAIL_NAMES,
   LIFECYCLE_TYPE_NAMES,
   LifecycleDetail,
   LifecycleType,
   METADATA_KINDS,
+  WATCHDOG_ACTIONS,
+  type WatchdogActionName,
 } from "./lifecycle.ts";
+
+export type { IoErrorActionName, WatchdogActionName };
 
 /** The stream of the domain with `uuid`. */
 export function domainStream(uuid: string): string {
@@ -179,18 +185,6 @@ export type ShutoffReasonName =
   | "failed"
   | "daemon"
   | "unknown";
-/** Watchdog action names (reference §2). */
-export type WatchdogActionName =
-  | "none"
-  | "pause"
-  | "reset"
-  | "poweroff"
-  | "shutdown"
-  | "debug"
-  | "inject-nmi";
-/** I/O error action names (reference §2). */
-export type IoErrorActionName = "none" | "pause" | "report";
-
 /** The libvirt event a fact is: its event id, and for lifecycle events the type and detail. */
 export interface LibvirtEvent {
   /** The event id (0 lifecycle, 1 reboot, …). */
@@ -237,17 +231,6 @@ function other(eventId: number, data?: Record<string, string | number>): Libvirt
   return { eventId, event: EVENT_IDS[eventId], ...(data === undefined ? {} : { data }) };
 }
 
-const WATCHDOG_ACTION_VALUES: readonly WatchdogActionName[] = [
-  "none",
-  "pause",
-  "reset",
-  "poweroff",
-  "shutdown",
-  "debug",
-  "inject-nmi",
-];
-const IO_ERROR_ACTION_VALUES: readonly IoErrorActionName[] = ["none", "pause", "report"];
-
 /**
  * The libvirt event a domain fact is, or undefined for bookkeeping facts that libvirt has no
  * event for (launched, autostart, deadlines).
@@ -292,13 +275,13 @@ export function libvirtEventOf(fact: DomainFact): LibvirtEvent | undefined {
       return other(EventId.RTC_CHANGE, { utcoffset: fact.body.utcOffsetSeconds });
     case "domain.watchdog_fired":
       return other(EventId.WATCHDOG, {
-        action: WATCHDOG_ACTION_VALUES.indexOf(fact.body.action),
+        action: WATCHDOG_ACTIONS.indexOf(fact.body.action),
       });
     case "domain.io_error":
       return other(EventId.IO_ERROR_REASON, {
         srcPath: fact.body.srcPath,
         devAlias: fact.body.devAlias,
-        action: IO_ERROR_ACTION_VALUES.indexOf(fact.body.action),
+        action: IO_ERROR_ACTIONS.indexOf(fact.body.action),
         reason: fact.body.reason,
       });
     case "domain.device_removed":

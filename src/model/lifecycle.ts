@@ -323,7 +323,7 @@ export function eventIdOf(name: string): number | undefined {
 }
 
 /** Watchdog actions (event id 3), indexed by value. */
-export const WATCHDOG_ACTIONS: readonly string[] = [
+export const WATCHDOG_ACTIONS = [
   "none",
   "pause",
   "reset",
@@ -331,10 +331,16 @@ export const WATCHDOG_ACTIONS: readonly string[] = [
   "shutdown",
   "debug",
   "inject-nmi",
-];
+] as const;
+
+/** A watchdog action name. */
+export type WatchdogActionName = typeof WATCHDOG_ACTIONS[number];
 
 /** I/O error actions (event ids 4 and 6), indexed by value. */
-export const IO_ERROR_ACTIONS: readonly string[] = ["none", "pause", "report"];
+export const IO_ERROR_ACTIONS = ["none", "pause", "report"] as const;
+
+/** An I/O error action name. */
+export type IoErrorActionName = typeof IO_ERROR_ACTIONS[number];
 
 /** Metadata change kinds (event id 23), indexed by value. */
 export const METADATA_KINDS: readonly string[] = ["description", "title", "element"];

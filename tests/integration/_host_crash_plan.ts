@@ -22,14 +22,5 @@ export function crashDomainDefinition(index: number): DomainDefinition {
   };
 }
 
-/** A small seeded random source (mulberry32), so a failing run can be repeated. */
-export function crashRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded random source of the log's crash test, so a failing run can be repeated. */
+export { crashRandom } from "../src/log/crash_facts.ts";

@@ -112,3 +112,45 @@ Deno.test("service stops on SIGTERM while an event subscriber is connected", asy
     await removeServiceDirs(dirs);
   }
 });
+
+Deno.test("client follows events across a service SIGKILL, reconnecting and resuming without loss or repeat", async () => {
+  const dirs = await serviceDirs();
+  let service = await startServiceProcess(dirs);
+  const controller = new AbortController();
+  try {
+    await service.client.define({ xml: XML("a") });
+    const reconnects: string[] = [];
+    const seen: string[] = [];
+    const follower = service.readOnly;
+    const following = (async () => {
+      for await (
+        const event of follower.events({
+          since: 0,
+          signal: controller.signal,
+          onReconnect: (_attempt, _delayMs, reason) => reconnects.push(reason),
+        })
+      ) {
+        seen.push(`${event.position} ${event.domain.name} ${event.fact}`);
+        if (seen.length === 4) controller.abort();
+      }
+    })();
+    await service.client.define({ xml: XML("b") });
+    while (seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    await service.stop("SIGKILL");
+    service = await startServiceProcess(dirs);
+    await service.client.define({ xml: XML("c") });
+    await service.client.define({ xml: XML("d") });
+    await following;
+    assert.deepEqual(seen, [
+      "1 a domain.defined",
+      "2 b domain.defined",
+      "3 c domain.defined",
+      "4 d domain.defined",
+    ]);
+    assert.ok(reconnects.length >= 1, "the client never had to reconnect");
+  } finally {
+    controller.abort();
+    await service.stop("SIGTERM");
+    await removeServiceDirs(dirs);
+  }
+});

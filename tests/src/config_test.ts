@@ -93,3 +93,16 @@ Deno.test("validateUri() accepts http URIs and refuses others", () => {
   assert.throws(() => validateUri("-c", "not a uri"), /-c is not a valid URI/);
   assert.throws(() => validateUri("-c", "ftp://x/"), /-c has an unsupported URI/);
 });
+
+Deno.test("loadConfig() turns log retention on only when asked", () => {
+  assert.deepEqual(loadConfig({ HOME: "/h" }, USER).config.retention, {});
+  assert.deepEqual(
+    loadConfig({ HOME: "/h", EVIRT_LOG_KEEP_FACTS: "1000", EVIRT_LOG_KEEP_DAYS: "2" }, USER).config
+      .retention,
+    { keepMax: 1000, maxAgeMs: 2 * 24 * 60 * 60 * 1000 },
+  );
+  assert.throws(
+    () => loadConfig({ HOME: "/h", EVIRT_LOG_KEEP_DAYS: "soon" }, USER),
+    /EVIRT_LOG_KEEP_DAYS must be a positive integer/,
+  );
+});

@@ -8,6 +8,7 @@ import type { Verb } from "../verb.ts";
 import { autostartVerb } from "./autostart.ts";
 import { consoleVerb } from "./console.ts";
 import { createVerb } from "./create.ts";
+import { daemonVerb } from "./daemon.ts";
 import { defineVerb } from "./define.ts";
 import { descVerb } from "./desc.ts";
 import { destroyVerb } from "./destroy.ts";
@@ -44,6 +45,7 @@ export const VERBS: readonly Verb[] = [
   autostartVerb,
   consoleVerb,
   createVerb,
+  daemonVerb,
   defineVerb,
   descVerb,
   destroyVerb,

@@ -1,0 +1,27 @@
+/**
+ * `daemon`: runs the service in the foreground, as `deno task start` does, so the single compiled
+ * binary is both the CLI and the service.
+ *
+ * @module
+ */
+
+import { main } from "../../main.ts";
+import type { Verb, VerbOutcome } from "../verb.ts";
+
+/**
+ * The `daemon` verb.
+ *
+ * @example
+ * ```sh
+ * ./evirt daemon        # until SIGTERM or SIGINT
+ * ```
+ */
+export const daemonVerb: Verb = {
+  name: "daemon",
+  summary: "run the evirt service in the foreground (as `deno task start`)",
+  offline: true,
+  options: [],
+  async run(): Promise<VerbOutcome> {
+    return { exitCode: await main() };
+  },
+};

@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { createMemoryStore } from "../../../src/log/memory_store.ts";
+import { createServiceCore, type ServiceCore } from "../../../src/service.ts";
+import { TestDriver } from "../../../drivers/test/test_driver.ts";
+import { serveApi } from "../../../src/api/server.ts";
+import type { EventStreamSettings } from "../../../src/api/api_context.ts";
+import { EvirtClient, parseSse } from "../../../src/client.ts";
+
+const XML = (name: string) =>
+  `<domain type='test'><name>${name}</name><memory>65536</memory><vcpu>1</vcpu>` +
+  `<os><type>hvm</type></os><devices/></domain>`;
+const TOKEN = "event-stream-test-token-0123";
+
+async function core(events: Partial<EventStreamSettings>): Promise<ServiceCore> {
+  return await createServiceCore({
+    store: createMemoryStore(),
+    drivers: [new TestDriver()],
+    xmlMaxBytes: 65536,
+    events,
+    log: () => {},
+  });
+}
+
+function clientOf(service: ServiceCore): EvirtClient {
+  return new EvirtClient((request) => service.api.handle(request, "read-write"));
+}
+
+Deno.test("event stream over a WebSocket sends one JSON message per fact, in order, filtered", async () => {
+  const service = await core({});
+  const dir = await Deno.makeTempDir({ prefix: "evirt-ws-" });
+  const server = await serveApi(service.api, {
+    socketPath: `${dir}/evirt.sock`,
+    readOnlySocketPath: `${dir}/evirt-ro.sock`,
+    tcp: { hostname: "127.0.0.1", port: 0, tokens: [{ role: "read-only", token: TOKEN }] },
+  });
+  try {
+    const client = clientOf(service);
+    await client.define({ xml: XML("web") });
+    await client.action("web", "start");
+    await client.action("web", "reset");
+    const socket = new WebSocket(
+      `ws://127.0.0.1:${server.tcpPort}/v1/events?since=0&event=lifecycle&event=reboot`,
+      { headers: { authorization: `Bearer ${TOKEN}` } } as unknown as string[],
+    );
+    const received: { position: number; event: string }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      socket.onmessage = (message) => {
+        received.push(JSON.parse(message.data));
+        if (received.length === 3) resolve();
+      };
+      socket.onerror = () => reject(new Error("websocket failed"));
+    });
+    socket.close();
+    // define (1), launched (2, no libvirt event: filtered out), started (3), reset (4).
+    assert.deepEqual(received.map((message) => [message.position, message.event]), [
+      [1, "lifecycle"],
+      [3, "lifecycle"],
+      [4, "reboot"],
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    await server.shutdown();
+    await service.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("event stream sends heartbeats as SSE comments without an id", async () => {
+  const service = await core({ heartbeatMs: 30 });
+  try {
+    const controller = new AbortController();
+    const response = await service.api.handle(
+      new Request("http://evirt/v1/events", { signal: controller.signal }),
+      "read-only",
+    );
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while ((text.match(/: heartbeat\n\n/g) ?? []).length < 2) {
+      const { value, done } = await reader.read();
+      assert.ok(!done);
+      text += value;
+    }
+    await reader.cancel();
+    assert.doesNotMatch(text, /^id:/m);
+    assert.match(text, /^: evirt event stream\n\n: heartbeat\n\n/);
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("event stream drops a subscriber that stops reading, saying why and where to resume", async () => {
+  const service = await core({
+    subscriberBufferMax: 256,
+    subscriberStallMs: 200,
+    heartbeatMs: 60_000,
+  });
+  try {
+    const client = clientOf(service);
+    for (let index = 0; index < 4; index++) {
+      await client.define({ xml: XML(`d${index}`) });
+      await client.action(`d${index}`, "start");
+    }
+    const response = await service.api.handle(
+      new Request("http://evirt/v1/events?since=0"),
+      "read-only",
+    );
+    // Produce far more than the subscriber's buffer while it reads nothing.
+    for (let round = 0; round < 300; round++) {
+      await client.action(`d${round % 4}`, "suspend");
+      await client.action(`d${round % 4}`, "resume");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const positions: number[] = [];
+    let dropped: { reason: string; resumeAfter: number } | undefined;
+    for await (const message of parseSse(response.body!)) {
+      if (message.event === "dropped") dropped = JSON.parse(message.data);
+      else positions.push(Number(message.id));
+    }
+    assert.ok(dropped !== undefined, "no dropped notice");
+    assert.match(
+      dropped.reason,
+      /^slow subscriber: its buffer of 256 messages stayed full for 200 ms/,
+    );
+    assert.equal(dropped.resumeAfter, positions.at(-1) ?? 0);
+    assert.ok(positions.length < service.store.headPosition(), "everything was delivered");
+    // Nothing is lost: resuming after the notice's position delivers the rest, once each.
+    const rest: number[] = [];
+    const controller = new AbortController();
+    for await (
+      const event of client.events({ since: dropped.resumeAfter, signal: controller.signal })
+    ) {
+      rest.push(event.position);
+      if (event.position === service.store.headPosition()) controller.abort();
+    }
+    const all = [...positions, ...rest];
+    assert.deepEqual(all, Array.from({ length: all.length }, (_, index) => index + 1));
+    assert.equal(all.length, service.store.headPosition());
+    assert.match(await client.metrics(), /^evirt_event_subscribers_dropped_total 1$/m);
+  } finally {
+    await service.close();
+  }
+});

@@ -4,10 +4,12 @@
  * @module
  */
 
+import { StatsReader } from "../../projections/stats_reader.ts";
 import { VERSION } from "../../version.ts";
 import type { RouteAdder } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
 import { OPENAPI_DOCUMENT } from "../openapi.ts";
+import { renderStatsMetrics } from "../stats_metrics.ts";
 import type { HostView, VersionView } from "../views.ts";
 
 /** Registers the system routes. */
@@ -33,9 +35,11 @@ export function systemRoutes(add: RouteAdder): void {
     "GET",
     "/metrics",
     {},
-    (_request, { env }) =>
-      new Response(env.metrics.render(env.host, env.store), {
-        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-      }),
+    async (_request, { env }) =>
+      new Response(
+        env.metrics.render(env.host, env.store) +
+          await renderStatsMetrics(new StatsReader(env.host)),
+        { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
+      ),
   );
 }

@@ -28,11 +28,7 @@
  */
 
 import type { Observation } from "../../actors/driver_protocol.ts";
-import type {
-  IoErrorActionName,
-  PausedReasonName,
-  WatchdogActionName,
-} from "../../src/model/facts.ts";
+import type { IoErrorActionName, PausedReasonName } from "../../src/model/facts.ts";
 import { WATCHDOG_ACTIONS } from "../../src/model/lifecycle.ts";
 import { QmpEventName } from "./qmp_events.ts";
 import type { QmpEvent } from "./qmp_protocol.ts";

@@ -276,8 +276,12 @@ export class TestDriver implements Driver {
   }
 
   blockQuery(handle: DomainHandle): Promise<BlockSample> {
-    const instance = this.#instance(handle);
-    return Promise.resolve(testBlockSample(handle.definition, this.#ranNs(instance)));
+    try {
+      const instance = this.#instance(handle);
+      return Promise.resolve(testBlockSample(handle.definition, this.#ranNs(instance)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -286,10 +290,16 @@ export class TestDriver implements Driver {
    */
   storageAccess(): BlockStorageAccess {
     return {
-      readStorage: (path) => Promise.resolve(testStorage(path)),
-      readQcow2Header: (path) => {
+      readStorage: (path) => {
+        try {
+          return Promise.resolve(testStorage(path));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+      readQcow2Header: async (path) => {
         testStorage(path);
-        return Promise.resolve({
+        return await Promise.resolve({
           version: 3,
           clusterBits: 16,
           virtualSizeBytes: TEST_DISK_BYTES,

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { blockStats } from "../../../src/projections/block_stats.ts";
+import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
+import { guestSamples } from "./_stats_fixtures.ts";
+import { blockstatsEntry, VDA, VDB } from "../../drivers/qemu/_block_qmp_fixtures.ts";
+
+function sampleWithCounters() {
+  const block = guestSamples().block!;
+  const counters = { rd_operations: 10, rd_bytes: 40960, wr_operations: 2, wr_bytes: 8192 };
+  block.qmp.blockstats = [
+    blockstatsEntry(VDA, { fileHighestOffsetBytes: 1, counters }),
+    blockstatsEntry(VDB, {
+      fileHighestOffsetBytes: 1,
+      counters: { ...counters, rd_operations: 5 },
+    }),
+  ];
+  return block;
+}
+
+Deno.test("blockStats reports one disk's counters with libvirt's field names in virsh's order", () => {
+  assert.deepEqual(blockStats(sampleWithCounters(), 0), [
+    ["rd_operations", 10],
+    ["rd_bytes", 40960],
+    ["wr_operations", 2],
+    ["wr_bytes", 8192],
+    ["flush_operations", 0],
+    ["rd_total_times", 0],
+    ["wr_total_times", 0],
+    ["flush_total_times", 0],
+  ]);
+});
+
+Deno.test("blockStats sums every disk with statistics when no disk is named", () => {
+  const sums = new Map(blockStats(sampleWithCounters(), undefined));
+  assert.equal(sums.get("rd_operations"), 15);
+  assert.equal(sums.get("wr_bytes"), 16384);
+});
+
+Deno.test("blockStats refuses a named disk QEMU has no statistics for", () => {
+  assert.throws(
+    () => blockStats(sampleWithCounters(), 3),
+    (error) =>
+      error instanceof VirtError && error.code === ErrorCode.INTERNAL_ERROR &&
+      error.message === "cannot find statistics for device 'hdc'",
+  );
+});

@@ -72,6 +72,13 @@ Deno.test("parseVerbArguments collects the remaining words into a rest option", 
   assert.equal(parsed.text("new-desc"), "a new --text");
 });
 
+Deno.test("VerbArguments.list keeps a rest option's words apart", () => {
+  const specs: OptionSpec[] = [{ name: "domain", kind: "string", help: "", rest: true }];
+  const parsed = parseVerbArguments("domstats", specs, ["web", "my vm", "db"]);
+  assert.deepEqual(parsed.list("domain"), ["web", "my vm", "db"]);
+  assert.deepEqual(parseVerbArguments("domstats", specs, []).list("domain"), []);
+});
+
 Deno.test("parseVerbArguments refuses an unknown option with virsh's message", () => {
   const error = refusal(["x", "--bogus"]);
   assert.equal(error.message, "command 'verb' doesn't support option --bogus");

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { runFresh, withHarness } from "../_cli_harness.ts";
+
+Deno.test("domblkinfo of a shut off test domain reads the simulated storage", async () => {
+  await withHarness(async (harness) => {
+    await harness.run("destroy", "test");
+    const result = await harness.run("domblkinfo", "test", "vda");
+    assert.equal(result.code, 0);
+    assert.equal(
+      result.stdout,
+      "Capacity:       1099506819072\nAllocation:     1099506819072\nPhysical:       1099506819072\n\n",
+    );
+    const all = await harness.run("domblkinfo", "test", "--all", "--human");
+    assert.equal(
+      all.stdout,
+      " Target   Capacity       Allocation     Physical\n" +
+        "------------------------------------------------------\n" +
+        " vda      1023.996 GiB   1023.996 GiB   1023.996 GiB\n\n",
+    );
+  });
+});
+
+Deno.test("domblkinfo of a running test domain follows the running rules", async () => {
+  const result = await runFresh(["domblkinfo", "test", "/guest/diskimage1"]);
+  assert.equal(result.code, 0);
+  assert.match(
+    result.stdout,
+    /^Capacity: {7}1099506819072\nAllocation: {5}\d+\nPhysical: {7}1099506819072\n\n$/,
+  );
+});
+
+Deno.test("domblkinfo names a disk the domain does not have", async () => {
+  const result = await runFresh(["domblkinfo", "test", "vdz"]);
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr, "error: invalid argument: invalid path vdz not assigned to domain\n");
+});
+
+Deno.test("domblkinfo needs a device or --all, not both", async () => {
+  const missing = await runFresh(["domblkinfo", "test"]);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, "error: command 'domblkinfo' requires <device> option\n");
+  const both = await runFresh(["domblkinfo", "test", "vda", "--all"]);
+  assert.equal(both.code, 1);
+  assert.equal(both.stderr, "error: Options --all and --device are mutually exclusive\n");
+});

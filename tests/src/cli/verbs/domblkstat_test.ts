@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { runFresh, withHarness } from "../_cli_harness.ts";
+
+Deno.test("domblkstat prints a disk's counters with virsh's legacy names", async () => {
+  const result = await runFresh(["domblkstat", "test", "vda"]);
+  assert.equal(result.code, 0);
+  assert.match(
+    result.stdout,
+    /^vda rd_req \d+\nvda rd_bytes \d+\nvda wr_req \d+\nvda wr_bytes \d+\nvda flush_operations \d+\nvda rd_total_times \d+\nvda wr_total_times \d+\nvda flush_total_times \d+\n\n$/,
+  );
+});
+
+Deno.test("domblkstat without a disk prints the sum with an empty device name", async () => {
+  const result = await runFresh(["domblkstat", "test"]);
+  assert.match(result.stdout, /^ rd_req \d+\n/);
+});
+
+Deno.test("domblkstat --human explains each field", async () => {
+  const result = await runFresh(["domblkstat", "test", "vda", "--human"]);
+  assert.match(result.stdout, /^Device: vda\n number of read operations: {6}\d+\n/);
+});
+
+Deno.test("domblkstat refuses a shut off domain and an unknown disk", async () => {
+  const unknown = await runFresh(["domblkstat", "test", "vdz"]);
+  assert.equal(unknown.stderr, "error: invalid argument: invalid path: vdz\n");
+  await withHarness(async (harness) => {
+    await harness.run("destroy", "test");
+    const result = await harness.run("domblkstat", "test", "vda");
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      "error: Requested operation is not valid: domain is not running\n",
+    );
+  });
+});

@@ -13,6 +13,7 @@
  * | `EVIRT_LOG_KEEP_DAYS` | retention: drop facts older than this many days (if a snapshot covers them) | off |
  * | `EVIRT_LISTEN` | also serve the API over TCP at `HOST:PORT` (bearer tokens required) | off |
  * | `EVIRT_TOKENS_FILE` | tokens for TCP: lines `read-write TOKEN` / `read-only TOKEN` | none |
+ * | `EVIRT_STATS_INTERVAL_MS` | time between two statistics samples of a running QEMU domain | 1000 |
  *
  * The service socket is `$EVIRT_RUNTIME_DIR/evirt.sock`, the read-only one `evirt-ro.sock`.
  *
@@ -41,6 +42,8 @@ export interface Config {
   listen: { hostname: string; port: number } | null;
   /** The tokens file for TCP (`EVIRT_TOKENS_FILE`), or null. */
   tokensFile: string | null;
+  /** Time between two statistics samples of a running QEMU domain, in ms (`EVIRT_STATS_INTERVAL_MS`). */
+  statsIntervalMs: number;
 }
 
 /** Where the configuration came from, for messages: one entry per field. */
@@ -57,6 +60,13 @@ export const DEFAULT_URI = "evirt:///system";
 
 /** Default largest domain XML document, in bytes. */
 export const XML_MAX_BYTES_DEFAULT = 4 * 1024 * 1024;
+
+/** Default time between two statistics samples of a running domain, in ms. */
+export const STATS_INTERVAL_MS_DEFAULT = 1000;
+
+/** Accepted range of `EVIRT_STATS_INTERVAL_MS`: faster only loads the monitors; slower than an hour is off. */
+export const STATS_INTERVAL_MS_MIN = 50;
+export const STATS_INTERVAL_MS_MAX = 3_600_000;
 
 /** Linux `sun_path` holds 108 bytes including the terminating NUL. */
 const UNIX_SOCKET_PATH_MAX_BYTES = 107;
@@ -128,6 +138,17 @@ export function loadConfig(
   const tokensFile = env.EVIRT_TOKENS_FILE
     ? checkDirectory("EVIRT_TOKENS_FILE", env.EVIRT_TOKENS_FILE)
     : null;
+  const statsIntervalMs = parsePositiveInteger(
+    env,
+    "EVIRT_STATS_INTERVAL_MS",
+    STATS_INTERVAL_MS_DEFAULT,
+  );
+  if (statsIntervalMs < STATS_INTERVAL_MS_MIN || statsIntervalMs > STATS_INTERVAL_MS_MAX) {
+    throw new ConfigError(
+      "EVIRT_STATS_INTERVAL_MS",
+      `must be from ${STATS_INTERVAL_MS_MIN} to ${STATS_INTERVAL_MS_MAX}, got '${statsIntervalMs}'`,
+    );
+  }
   if (listen !== null && tokensFile === null) {
     throw new ConfigError("EVIRT_LISTEN", "needs EVIRT_TOKENS_FILE: TCP access requires tokens");
   }
@@ -142,6 +163,7 @@ export function loadConfig(
       retention,
       listen,
       tokensFile,
+      statsIntervalMs,
     },
     sources: {
       stateDir: state.source,
@@ -155,6 +177,7 @@ export function loadConfig(
         : "default (off)",
       listen: env.EVIRT_LISTEN ? "EVIRT_LISTEN" : "default",
       tokensFile: env.EVIRT_TOKENS_FILE ? "EVIRT_TOKENS_FILE" : "default",
+      statsIntervalMs: env.EVIRT_STATS_INTERVAL_MS ? "EVIRT_STATS_INTERVAL_MS" : "default",
     },
   };
 }

@@ -29,6 +29,7 @@ export async function serviceDrivers(
     const driver = await QemuDriver.create({
       runtimeDir: config.runtimeDir,
       logDir: `${config.stateDir}/log/qemu`,
+      statsIntervalMs: config.statsIntervalMs,
       log,
     });
     log(

@@ -106,3 +106,17 @@ Deno.test("loadConfig() turns log retention on only when asked", () => {
     /EVIRT_LOG_KEEP_DAYS must be a positive integer/,
   );
 });
+
+Deno.test("loadConfig() reads the statistics interval within its range", () => {
+  assert.equal(loadConfig({ HOME: "/h" }, USER).config.statsIntervalMs, 1000);
+  assert.equal(
+    loadConfig({ HOME: "/h", EVIRT_STATS_INTERVAL_MS: "250" }, USER).config.statsIntervalMs,
+    250,
+  );
+  for (const value of ["10", "3600001", "1s"]) {
+    assert.throws(
+      () => loadConfig({ HOME: "/h", EVIRT_STATS_INTERVAL_MS: value }, USER),
+      (error) => error instanceof ConfigError && error.where === "EVIRT_STATS_INTERVAL_MS",
+    );
+  }
+});

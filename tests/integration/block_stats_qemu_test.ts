@@ -413,3 +413,61 @@ testIf(
     }
   },
 );
+
+/** Why a tap device cannot be made here, or undefined. */
+function tapSkipReason(): string | undefined {
+  if (Deno.uid() !== 0) return "needs root to create a tap device";
+  return missing("ip", "bash", "/dev/net/tun");
+}
+
+testIf(
+  "domifstat and domstats give a tap's host counters in the guest's view",
+  skip ?? tapSkipReason(),
+  async () => {
+    const rig = await openRig();
+    try {
+      const tap = `evst${Deno.pid % 100000}`;
+      const subnet = `10.213.${Deno.pid % 250}`;
+      const serial = `${rig.dir}/serial.log`;
+      const definition = guestWithDisks("nic", serial, [], []);
+      definition.devices.interfaces.push({
+        type: "ethernet",
+        mac: "52:54:00:e7:00:01",
+        model: "virtio",
+        target: { dev: tap },
+      });
+      await rig.client.define({ definition });
+      await rig.client.action("nic", "start");
+      // The host sends on the tap (ARP for an address nobody has): the guest's receive side.
+      await run("ip", ["addr", "add", `${subnet}.1/30`, "dev", tap]);
+      await run("ip", ["link", "set", tap, "up"]);
+      for (let round = 0; round < 3; round++) {
+        // A datagram to an address nobody has: the host sends ARP requests on the tap.
+        await run("bash", ["-c", `echo evirt > /dev/udp/${subnet}.2/9`]).catch(() => {});
+      }
+      const host = async (counter: string) =>
+        Number((await Deno.readTextFile(`/sys/class/net/${tap}/statistics/${counter}`)).trim());
+      const record = await waitForRecord(rig.client, "nic", "the tap's counters", (each) => {
+        const stats = statsMap(each);
+        return (stats.get("net.0.rx.pkts") as number) > 0;
+      });
+      const stats = statsMap(record);
+      assert.equal(stats.get("net.count"), 1);
+      assert.equal(stats.get("net.0.name"), tap);
+      // Counters only grow: what the guest received is what the host had transmitted by then.
+      const hostTxPackets = await host("tx_packets");
+      assert.ok((stats.get("net.0.rx.pkts") as number) <= hostTxPackets);
+      assert.ok((stats.get("net.0.rx.bytes") as number) <= (await host("tx_bytes")));
+      assert.equal(stats.get("net.0.tx.pkts"), await host("rx_packets"));
+      const ifstat = await rig.cli("domifstat", "nic", "52:54:00:e7:00:01");
+      assert.equal(ifstat.code, 0);
+      const rxPackets = Number(/^52:54:00:e7:00:01 rx_packets (\d+)$/m.exec(ifstat.stdout)?.[1]);
+      assert.ok(rxPackets >= (stats.get("net.0.rx.pkts") as number));
+      assert.ok(rxPackets <= (await host("tx_packets")));
+      console.log(`observed: tap ${tap} ${ifstat.stdout.trim().replaceAll("\n", ", ")}`);
+      await rig.client.action("nic", "destroy");
+    } finally {
+      await rig.close();
+    }
+  },
+);

@@ -36,8 +36,7 @@ export async function main(): Promise<number> {
     log(`error: ${isVirtError(error) ? error.fullMessage : (error as Error).message}`);
     return 1;
   }
-  const domains = service.host.list();
-  log(`ready: ${domains.length} domains, ${domains.filter((each) => each.active).length} active`);
+  // Listen for stop signals before saying "ready": a supervisor may signal right after it.
   const stopped = Promise.withResolvers<string>();
   const onSignal = (signal: string) => () => stopped.resolve(signal);
   const handlers: [Deno.Signal, () => void][] = [
@@ -45,6 +44,8 @@ export async function main(): Promise<number> {
     ["SIGINT", onSignal("SIGINT")],
   ];
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  const domains = service.host.list();
+  log(`ready: ${domains.length} domains, ${domains.filter((each) => each.active).length} active`);
   const signal = await stopped.promise;
   log(`${signal}: stopping (running VMs keep running)`);
   for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);

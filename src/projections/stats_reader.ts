@@ -43,6 +43,9 @@ export const FIRST_SAMPLE_WAIT_MS = 2000;
 /** Pause between two looks for a first sample, in ms. */
 const FIRST_SAMPLE_POLL_MS = 10;
 
+/** Domains whose records are computed at once (each may read storage or wait a first sample). */
+export const STATS_RECORDS_CONCURRENT_MAX = 64;
+
 /** Disk types whose block info is read from a file or device. */
 const LOCAL_DISK_TYPES: ReadonlySet<string> = new Set(["file", "block"]);
 
@@ -188,9 +191,16 @@ export class StatsReader {
     const inspections = request.domains !== undefined && request.domains.length > 0
       ? request.domains.map((reference) => this.#host.inspect(reference))
       : this.#host.list(request.filter ?? {}).map((summary) => this.#host.inspect(summary.uuid));
-    return await Promise.all(
-      inspections.map((inspection) => this.#record(inspection, groups, request.nowait ?? false)),
-    );
+    const records: DomainStatsRecord[] = [];
+    for (let start = 0; start < inspections.length; start += STATS_RECORDS_CONCURRENT_MAX) {
+      const batch = inspections.slice(start, start + STATS_RECORDS_CONCURRENT_MAX);
+      records.push(
+        ...await Promise.all(
+          batch.map((inspection) => this.#record(inspection, groups, request.nowait ?? false)),
+        ),
+      );
+    }
+    return records;
   }
 
   /** The disks of a domain, from its live definition (or its persistent one with `inactive`). */
@@ -231,7 +241,13 @@ export class StatsReader {
     }
     const access = inspection.driver?.storageAccess?.() ?? HOST_STORAGE;
     const target = disk.target.dev;
-    if (inspection.handle !== undefined && inspection.driver !== undefined) {
+    if (inspection.handle !== undefined) {
+      if (inspection.driver === undefined) {
+        throw new VirtError(
+          ErrorCode.OPERATION_FAILED,
+          `no '${definition.type}' driver runs domain '${inspection.summary.name}' here`,
+        );
+      }
       const sample = await inspection.driver.blockQuery(inspection.handle, signal);
       const running = sample.disks[index];
       if (running === undefined) {

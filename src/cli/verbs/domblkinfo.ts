@@ -6,6 +6,8 @@
  */
 
 import type { BlockInfo } from "../../../drivers/qemu/block_info.ts";
+import { ErrorCode, isVirtError } from "../../model/errors.ts";
+import type { BlockListRow } from "../../projections/block_list.ts";
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import { formatBlockInfo, formatBlockInfoTable } from "../stats_layouts.ts";
@@ -56,10 +58,7 @@ export const domblkinfoVerb: Verb = {
       const result: { target: string; info: BlockInfo | undefined }[] = [];
       // One disk after another, as virsh asks: a hung storage then holds up one disk at a time.
       for (const disk of disks) {
-        const info = disk.source === null
-          ? undefined
-          : await context.client.blockInfo(reference, disk.target);
-        result.push({ target: disk.target, info });
+        result.push({ target: disk.target, info: await diskInfo(context, reference, disk) });
       }
       return result;
     });
@@ -67,3 +66,23 @@ export const domblkinfoVerb: Verb = {
     else context.print(formatBlockInfoTable(rows, human, context.quiet));
   },
 };
+
+/**
+ * A disk's info for the `--all` table: none for a disk without a source, and, as virsh, none for
+ * a network disk whose storage cannot be read.
+ */
+async function diskInfo(
+  context: VerbContext,
+  reference: string,
+  disk: BlockListRow,
+): Promise<BlockInfo | undefined> {
+  if (disk.source === null) return undefined;
+  try {
+    return await context.client.blockInfo(reference, disk.target);
+  } catch (error) {
+    if (disk.type === "network" && isVirtError(error, ErrorCode.OPERATION_UNSUPPORTED)) {
+      return undefined;
+    }
+    throw error;
+  }
+}

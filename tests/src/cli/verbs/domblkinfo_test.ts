@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runFresh, withHarness } from "../_cli_harness.ts";
+import { runFresh, withHarness, withTempFile } from "../_cli_harness.ts";
 
 Deno.test("domblkinfo of a shut off test domain reads the simulated storage", async () => {
   await withHarness(async (harness) => {
@@ -42,4 +42,37 @@ Deno.test("domblkinfo needs a device or --all, not both", async () => {
   const both = await runFresh(["domblkinfo", "test", "vda", "--all"]);
   assert.equal(both.code, 1);
   assert.equal(both.stderr, "error: Options --all and --device are mutually exclusive\n");
+});
+
+Deno.test("domblkinfo --all shows '-' for a CD-ROM without medium and a network disk", async () => {
+  await withHarness(async (harness) => {
+    const xml = `<domain type='test'>
+  <name>disks</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><source file='/images/a.raw'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>
+    <disk type='network' device='disk'>
+      <source protocol='nbd' name='export'><host name='storage' port='10809'/></source>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+`;
+    await withTempFile(xml, async (path) => {
+      assert.equal((await harness.run("define", path)).code, 0);
+    });
+    const result = await harness.run("domblkinfo", "disks", "--all");
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      result.stdout,
+      " Target   Capacity        Allocation      Physical\n" +
+        "---------------------------------------------------------\n" +
+        " vda      1099506819072   1099506819072   1099506819072\n" +
+        " hdc      -               -               -\n" +
+        " vdb      -               -               -\n\n",
+    );
+  });
 });

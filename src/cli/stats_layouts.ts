@@ -58,7 +58,7 @@ const BLOCK_STAT_HUMAN_NAMES: Readonly<Record<string, string>> = {
  * ```ts
  * import { formatBlockList } from "./stats_layouts.ts";
  * console.log(formatBlockList([{ type: "file", device: "disk", target: "vda", source: "/a.img" }], false));
- * // " Target   Source\n-------------------\n vda      /a.img\n"
+ * // " Target   Source\n------------------\n vda      /a.img\n"
  * ```
  */
 export function formatBlockList(

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { percentile, percentileSummary } from "./_figures.ts";
 import { TestDriver } from "../drivers/test/test_driver.ts";
 import { serveApi } from "../src/api/server.ts";
 import { EvirtClient, unixTransport } from "../src/client.ts";
@@ -64,17 +65,6 @@ async function rig(): Promise<Rig> {
       await Deno.remove(dir, { recursive: true });
     },
   };
-}
-
-function percentile(sorted: number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))];
-}
-
-function summary(samples: number[]): string {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return `p50 ${percentile(sorted, 0.5).toFixed(2)} ms, p99 ${
-    percentile(sorted, 0.99).toFixed(2)
-  } ms, max ${sorted.at(-1)!.toFixed(2)} ms`;
 }
 
 async function timeCalls(calls: number, call: () => Promise<unknown>): Promise<number[]> {
@@ -161,12 +151,12 @@ async function main(): Promise<void> {
     console.log("API round trip");
     console.log(
       `  GET state, in process (baseline): ${
-        summary(await timeCalls(calls, () => inProcess.state("d0")))
+        percentileSummary(await timeCalls(calls, () => inProcess.state("d0")))
       }`,
     );
     console.log(
       `  GET state, unix socket:           ${
-        summary(await timeCalls(calls, () => r.client.state("d0")))
+        percentileSummary(await timeCalls(calls, () => r.client.state("d0")))
       }`,
     );
     const pair = (client: EvirtClient) => async () => {
@@ -174,10 +164,14 @@ async function main(): Promise<void> {
       await client.action("d1", "resume");
     };
     console.log(
-      `  suspend+resume, in process:       ${summary(await timeCalls(calls / 4, pair(inProcess)))}`,
+      `  suspend+resume, in process:       ${
+        percentileSummary(await timeCalls(calls / 4, pair(inProcess)))
+      }`,
     );
     console.log(
-      `  suspend+resume, unix socket:      ${summary(await timeCalls(calls / 4, pair(r.client)))}`,
+      `  suspend+resume, unix socket:      ${
+        percentileSummary(await timeCalls(calls / 4, pair(r.client)))
+      }`,
     );
   } finally {
     await r.stop();
@@ -187,13 +181,13 @@ async function main(): Promise<void> {
     `event fan-out, ${events.toLocaleString("en-US")} events produced as fast as possible`,
   );
   const one = await fanOut(1, events);
-  console.log(`  1 subscriber (baseline):  ${summary(one)}  (${one.length} deliveries)`);
+  console.log(`  1 subscriber (baseline):  ${percentileSummary(one)}  (${one.length} deliveries)`);
   const many = await fanOut(subscribers, events);
   const sorted = [...many].sort((a, b) => a - b);
   const p99 = percentile(sorted, 0.99);
   console.log(
     `  ${subscribers} subscribers:         ${
-      summary(many)
+      percentileSummary(many)
     }  (${many.length} deliveries; goal p99 ≤ ${GOAL_P99_MS} ms: ${
       p99 <= GOAL_P99_MS ? "met" : "missed"
     })`,

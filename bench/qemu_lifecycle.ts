@@ -16,6 +16,7 @@
  * @module
  */
 
+import { median, medianSummary } from "./_figures.ts";
 import { Host } from "../actors/host.ts";
 import { buildCommandLine } from "../drivers/qemu/command_line.ts";
 import {
@@ -57,17 +58,7 @@ function emptyDomain(name: string, uuid: string): DomainDefinition {
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-function format(values: number[]): string {
-  const sorted = [...values].sort((a, b) => a - b);
-  return `median ${median(values).toFixed(1)} ms (min ${sorted[0].toFixed(1)}, max ${
-    sorted[sorted.length - 1].toFixed(1)
-  })`;
-}
+const formatTimes = (values: number[]) => medianSummary(values, 1);
 
 /** Bare QEMU: the same command line, spawn → QMP → cont, then SIGTERM → exit. */
 async function bareRound(dir: string, definition: DomainDefinition, round: number) {
@@ -201,24 +192,24 @@ async function main(): Promise<void> {
     const destroyOver = median(evirt.destroy) - median(bare.destroy);
     const lines = [
       `QEMU lifecycle, ${iterations} rounds, empty domain (128 MiB, 1 vCPU, TCG)`,
-      `start    bare QEMU spawn→QMP→cont  ${format(bare.start)}`,
-      `         evirt start → running     ${format(evirt.start)}  (+${
+      `start    bare QEMU spawn→QMP→cont  ${formatTimes(bare.start)}`,
+      `         evirt start → running     ${formatTimes(evirt.start)}  (+${
         startOver.toFixed(1)
       } ms; goal ≤ +${START_GOAL_OVER_BARE_MS}: ${
         startOver <= START_GOAL_OVER_BARE_MS ? "met" : "MISSED"
       })`,
-      `destroy  bare SIGTERM → exit       ${format(bare.destroy)}`,
-      `         evirt destroy → shut off  ${format(evirt.destroy)}  (+${
+      `destroy  bare SIGTERM → exit       ${formatTimes(bare.destroy)}`,
+      `         evirt destroy → shut off  ${formatTimes(evirt.destroy)}  (+${
         destroyOver.toFixed(1)
       } ms; goal ≤ +${DESTROY_GOAL_OVER_BARE_MS}: ${
         destroyOver <= DESTROY_GOAL_OVER_BARE_MS ? "met" : "MISSED"
       })`,
-      `crash    kill -9 → STOPPED/failed  ${format(evirt.crash)}  (goal ≤ ${CRASH_GOAL_MS} ms: ${
-        median(evirt.crash) <= CRASH_GOAL_MS ? "met" : "MISSED"
-      })`,
+      `crash    kill -9 → STOPPED/failed  ${
+        formatTimes(evirt.crash)
+      }  (goal ≤ ${CRASH_GOAL_MS} ms: ${median(evirt.crash) <= CRASH_GOAL_MS ? "met" : "MISSED"})`,
       libvirt === undefined
         ? `libvirt  not available here (virsh/libvirtd); reference: start ≈ ${LIBVIRT_REFERENCE.startMs} ms, destroy ≈ ${LIBVIRT_REFERENCE.destroyMs} ms`
-        : `libvirt  start ${format(libvirt.start)}; destroy ${format(libvirt.destroy)}`,
+        : `libvirt  start ${formatTimes(libvirt.start)}; destroy ${formatTimes(libvirt.destroy)}`,
     ];
     console.log(lines.join("\n"));
   } finally {

@@ -24,6 +24,7 @@
  * @module
  */
 
+import { median, medianSummary } from "./_figures.ts";
 import { Host } from "../actors/host.ts";
 import { isProcessGone, waitForExit } from "../drivers/qemu/process_state.ts";
 import { QemuDriver } from "../drivers/qemu/qemu_driver.ts";
@@ -66,18 +67,6 @@ function guestDefinition(index: number, diskPath: string, withDisk: boolean): Do
     os: { type: "hvm", machine: "pc", boot: [] },
     devices,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-function summary(values: number[]): string {
-  const sorted = [...values].sort((a, b) => a - b);
-  return `median ${median(values).toFixed(2)} ms (min ${sorted[0].toFixed(2)}, max ${
-    sorted[sorted.length - 1].toFixed(2)
-  })`;
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -187,8 +176,10 @@ async function main(): Promise<void> {
     const stoppedLimitMs = median(evirtMs) * STOPPED_TOLERANCE_FACTOR + STOPPED_TOLERANCE_MS;
     console.log([
       `domstats of ${guests} QEMU guests (paused, 1 disk, balloon), all groups, ${rounds} calls each`,
-      `evirt projection          ${summary(evirtMs)}  (${records.length} records, ${keys} keys)`,
-      `per-call QMP baseline     ${summary(baselineMs)}  (4 queries × ${guests} domains)`,
+      `evirt projection          ${
+        medianSummary(evirtMs)
+      }  (${records.length} records, ${keys} keys)`,
+      `per-call QMP baseline     ${medianSummary(baselineMs)}  (4 queries × ${guests} domains)`,
       `speedup                   ${speedup.toFixed(1)}× (goal ≥ ${SPEEDUP_GOAL}×: ${
         speedup >= SPEEDUP_GOAL ? "met" : "MISSED"
       }); libvirt ${LIBVIRT_DOMSTATS_20_MS} ms for 20 guests → ${libvirtRatio.toFixed(1)}× evirt`,
@@ -197,11 +188,11 @@ async function main(): Promise<void> {
       } ms; ${staleRecords.length} record(s) stale (${
         staleRecords.map((record) => `${record.name}: ${record.staleReason}`).join("; ")
       })`,
-      `  evirt projection        ${summary(evirtStoppedMs)}  (same answer time, goal ≤ ${
+      `  evirt projection        ${medianSummary(evirtStoppedMs)}  (same answer time, goal ≤ ${
         stoppedLimitMs.toFixed(2)
       } ms: ${median(evirtStoppedMs) <= stoppedLimitMs ? "met" : "MISSED"})`,
       `  per-call QMP baseline   ${
-        summary(baselineStoppedMs)
+        medianSummary(baselineStoppedMs)
       }  (${failedQueries} queries timed out in ${STOPPED_BASELINE_PASSES} passes; libvirt does not answer at all)`,
     ].join("\n"));
   } finally {

@@ -36,6 +36,12 @@ export interface DomainActionSpec {
   done: (name: string) => string;
   /** virsh's failure line for the domain's name, e.g. `Failed to start domain 'x'`. */
   failed: (name: string) => string;
+  /**
+   * virsh's only line when it finds the domain already in the state the verb leads to (it checks
+   * before calling, e.g. `start`'s "Domain is already active"); used when the API refuses the
+   * action as invalid in the current state (code 55).
+   */
+  alreadyInState?: string;
 }
 
 /**
@@ -80,6 +86,9 @@ async function failure(
     return new CommandFailure(`failed to get domain '${reference}'`);
   }
   if (isVirtError(error, ErrorCode.NO_CONNECT)) return error;
+  if (spec.alreadyInState !== undefined && isVirtError(error, ErrorCode.OPERATION_INVALID)) {
+    return new CommandFailure(spec.alreadyInState);
+  }
   const name = await context.client.info(reference).then((info) => info.name, () => reference);
   return new CommandFailure(spec.failed(name), error);
 }

@@ -23,4 +23,5 @@ export const startVerb = domainActionVerb({
   progress: "starting domain",
   done: (name) => `Domain '${name}' started`,
   failed: (name) => `Failed to start domain '${name}'`,
+  alreadyInState: "Domain is already active",
 });

@@ -46,15 +46,24 @@ Deno.test("a lifecycle verb names the domain by its name when given an id", asyn
   assert.equal(result.stdout, "Domain 'test' suspended\n\n");
 });
 
-Deno.test("a refused action prints virsh's two error lines and exits 1", async () => {
+Deno.test("start of a running domain says only what virsh says and exits 1", async () => {
   const result = await runFresh(["start", "test"]);
   assert.equal(result.code, 1);
-  assert.equal(
-    result.stderr,
-    "error: Failed to start domain 'test'\n" +
-      "error: Requested operation is not valid: domain is already running\n",
-  );
+  assert.equal(result.stderr, "error: Domain is already active\n");
   assert.equal(result.stdout, "\n");
+});
+
+Deno.test("a refused action prints virsh's two error lines and exits 1", async () => {
+  await withHarness(async (harness) => {
+    await harness.run("destroy", "test");
+    const refused = await harness.run("reboot", "test");
+    assert.equal(refused.code, 1);
+    assert.equal(
+      refused.stderr,
+      "error: Failed to reboot domain 'test'\n" +
+        "error: Requested operation is not valid: domain is not running\n",
+    );
+  });
 });
 
 Deno.test("suspend of a shut off domain fails with libvirt's reason", async () => {

@@ -14,7 +14,7 @@
 import { initialTransition } from "xstate";
 import type { EventStore } from "../src/log/event_store.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
-import { ErrorCode, isVirtError, VirtError } from "../src/model/errors.ts";
+import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { type DomainFact, isDomainFactType, uuidOfStream } from "../src/model/facts.ts";
 import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
 import { type AppliedFact, DomainActor, type JobContext } from "./domain_actor.ts";
@@ -261,28 +261,15 @@ export class Host {
 
   /** `dominfo`'s figures. */
   info(reference: string): DomainInfo {
-    const actor = this.#actorOf(reference);
-    const snapshot = actor.snapshot;
-    const summary = summarize(snapshot);
-    const definition = snapshot.context.live ?? snapshot.context.definition;
-    if (definition === null) throw new Error(`Domain ${actor.uuid} has no definition`);
-    let cpuTimeNs = 0;
-    let memoryKiB = definition.currentMemoryKiB ?? definition.memoryKiB;
-    if (isActive(snapshot) && snapshot.context.runtime !== null) {
-      const driver = this.#drivers.get(definition.type);
-      if (driver !== undefined) {
-        const live = driver.info(commands.handleOf(snapshot));
-        cpuTimeNs = live.cpuTimeNs;
-        memoryKiB = live.memoryKiB;
-      }
-    }
+    const { summary, definition, driver, handle } = this.inspect(reference);
+    const live = handle === undefined ? undefined : driver?.info(handle);
     return {
       ...summary,
       type: definition.type,
       maxMemoryKiB: definition.memoryKiB,
-      memoryKiB,
+      memoryKiB: live?.memoryKiB ?? definition.currentMemoryKiB ?? definition.memoryKiB,
       vcpus: definition.vcpu?.current ?? Math.max(1, definition.vcpus),
-      cpuTimeNs,
+      cpuTimeNs: live?.cpuTimeNs ?? 0,
     };
   }
 
@@ -313,16 +300,17 @@ export class Host {
    * @throws {VirtError} Code 55 when the domain is not running, 9 when it has no pty console.
    */
   consolePath(reference: string, device?: string): string {
-    const actor = this.#actorOf(reference);
-    if (!isActive(actor.snapshot)) throw commands.refusal(actor.snapshot, "destroy");
-    const handle = commands.handleOf(actor.snapshot);
-    const path = this.driverFor(handle.definition).consolePath?.(handle, device);
+    const { summary, definition, handle } = this.inspect(reference);
+    if (handle === undefined) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+    }
+    const path = this.driverFor(definition).consolePath?.(handle, device);
     if (path === undefined) {
       throw new VirtError(
         ErrorCode.OPERATION_FAILED,
         device === undefined
-          ? `domain '${handle.name}' has no pty console`
-          : `character device '${device}' of domain '${handle.name}' is not a pty`,
+          ? `domain '${summary.name}' has no pty console`
+          : `character device '${device}' of domain '${summary.name}' is not a pty`,
       );
     }
     return path;
@@ -337,21 +325,14 @@ export class Host {
     definition: DomainDefinition,
     options: CommandOptions = {},
   ): Promise<{ uuid: string; detail: "added" | "updated" }> {
-    this.#assertOpen();
-    const uuid = requireUuid(definition);
-    this.driverFor(definition).check(definition);
-    const release = this.#reserve(definition.name, uuid);
-    try {
-      const actor = this.#actorFor(uuid);
+    return await this.#claiming(definition, async (uuid, actor) => {
       const detail = await actor.run(
         "define",
         this.#runOptions(options),
         (job) => commands.define(job, definition),
       );
       return { uuid, detail };
-    } finally {
-      release();
-    }
+    });
   }
 
   /**
@@ -362,12 +343,7 @@ export class Host {
     definition: DomainDefinition,
     options: CommandOptions & { paused?: boolean } = {},
   ): Promise<{ uuid: string }> {
-    this.#assertOpen();
-    const uuid = requireUuid(definition);
-    this.driverFor(definition).check(definition);
-    const release = this.#reserve(definition.name, uuid);
-    try {
-      const actor = this.#actorFor(uuid);
+    return await this.#claiming(definition, async (uuid, actor) => {
       await actor.run("create", this.#runOptions(options), async (job) => {
         if (isActive(job.snapshot)) {
           throw new VirtError(
@@ -378,6 +354,24 @@ export class Host {
         await commands.start(job, this.#env, { paused: options.paused ?? false, definition });
       });
       return { uuid };
+    });
+  }
+
+  /**
+   * Runs `work` on the actor of a new or existing definition's uuid while its name is claimed:
+   * refuses a closed host, a definition without a uuid, one its driver cannot run, and a name or
+   * uuid taken by another domain, all before anything is queued.
+   */
+  async #claiming<T>(
+    definition: DomainDefinition,
+    work: (uuid: string, actor: DomainActor) => Promise<T>,
+  ): Promise<T> {
+    this.#assertOpen();
+    const uuid = requireUuid(definition);
+    this.driverFor(definition).check(definition);
+    const release = this.#reserve(definition.name, uuid);
+    try {
+      return await work(uuid, this.#actorFor(uuid));
     } finally {
       release();
     }
@@ -974,9 +968,4 @@ function requireUuid(definition: DomainDefinition): string {
     );
   }
   return uuid;
-}
-
-/** Whether `error` says a domain does not exist. */
-export function isNoDomain(error: unknown): boolean {
-  return isVirtError(error, ErrorCode.NO_DOMAIN);
 }

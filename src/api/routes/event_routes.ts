@@ -30,6 +30,12 @@ function events(request: Request, context: Context): Response {
       { where: "since" },
     );
   }
+  if (env.metrics.subscribers >= env.events.subscribersMax) {
+    throw new VirtError(
+      ErrorCode.RESOURCE_BUSY,
+      `the event stream already serves ${env.events.subscribersMax} subscribers`,
+    );
+  }
   if ((request.headers.get("upgrade") ?? "").toLowerCase() === "websocket") {
     const { socket, response } = Deno.upgradeWebSocket(request);
     serveWebSocket(env, socket, afterPosition, filter);

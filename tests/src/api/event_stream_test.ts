@@ -140,3 +140,18 @@ Deno.test("event stream drops a subscriber that stops reading, saying why and wh
     await service.close();
   }
 });
+
+Deno.test("event stream refuses a subscriber beyond its bound with code 87", async () => {
+  const service = await core({ subscribersMax: 1, heartbeatMs: 60_000 });
+  try {
+    const first = await service.api.handle(new Request("http://evirt/v1/events"), "read-only");
+    const reader = first.body!.getReader();
+    await reader.read();
+    const second = await service.api.handle(new Request("http://evirt/v1/events"), "read-only");
+    assert.equal(second.status, 503);
+    assert.equal((await second.json()).error.code, 87);
+    await reader.cancel();
+  } finally {
+    await service.close();
+  }
+});

@@ -100,6 +100,20 @@ export interface ListFilter {
   noAutostart?: boolean;
 }
 
+/** Every filter of {@linkcode ListFilter}, in libvirt's flag order. */
+export const LIST_FILTER_NAMES: readonly (keyof ListFilter)[] = [
+  "active",
+  "inactive",
+  "persistent",
+  "transient",
+  "running",
+  "paused",
+  "shutoff",
+  "other",
+  "autostart",
+  "noAutostart",
+];
+
 /** What `dominfo` shows. */
 export interface DomainInfo extends DomainSummary {
   /** The domain's hypervisor type, e.g. `qemu`. */

@@ -6,20 +6,12 @@
  * @module
  */
 
+import type { Fact } from "./event_store.ts";
+
 /** A fact as stored: the body kept as JSON text, at the schema version it was written in. */
-export interface StoredFact {
-  /** Global position, 1-based. */
-  position: number;
-  /** The stream. */
-  stream: string;
-  /** Version within the stream, 1-based. */
-  version: number;
-  /** The fact type. */
-  type: string;
-  /** The schema version the body was written in. */
+export interface StoredFact extends Omit<Fact, "body" | "schemaVersion"> {
+  /** The schema version the body was written in (upcasting happens on read, above storage). */
   schemaVersion: number;
-  /** Append time, ms since the epoch. */
-  timestampMs: number;
   /** The body as JSON text. */
   bodyJson: string;
 }

@@ -8,20 +8,13 @@
 import type { InterfaceSample } from "../../actors/driver_protocol.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 
-/** The answer of `GET /v1/domains/{ref}/interfaces/{iface}/stats`. */
-export interface InterfaceStatsView {
+/**
+ * The answer of `GET /v1/domains/{ref}/interfaces/{iface}/stats`: the sampled counters (guest's
+ * view) and how old they are.
+ */
+export interface InterfaceStatsView extends Omit<InterfaceSample, "index"> {
   /** The interface as asked (its host device name or MAC address). */
   interface: string;
-  /** The host-side device. */
-  name: string;
-  rxBytes: number;
-  rxPackets: number;
-  rxErrors: number;
-  rxDrops: number;
-  txBytes: number;
-  txPackets: number;
-  txErrors: number;
-  txDrops: number;
   /** How old the samples are, in ms (null: none yet). */
   sampleAgeMs: number | null;
   /** Whether the last sampling failed (the figures are older than an interval). */

@@ -5,7 +5,12 @@
  * @module
  */
 
-import type { CommandOptions, Host, ListFilter } from "../../../actors/host.ts";
+import {
+  type CommandOptions,
+  type Host,
+  LIST_FILTER_NAMES,
+  type ListFilter,
+} from "../../../actors/host.ts";
 import { DOMAIN_MODEL_VERSION } from "../../model/domain.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { formatDomainXml } from "../../xml/mod.ts";
@@ -18,19 +23,6 @@ import { definitionFromRequest, readJsonObject } from "../request_body.ts";
 import { infoView, stateView, summaryView } from "../views.ts";
 
 type Context = RouteContext & ApiRequestContext;
-
-const LIST_FILTERS: (keyof ListFilter)[] = [
-  "active",
-  "inactive",
-  "persistent",
-  "transient",
-  "running",
-  "paused",
-  "shutoff",
-  "other",
-  "autostart",
-  "noAutostart",
-];
 
 /** Longest `?wait=` accepted, in seconds. */
 const WAIT_MAX_SECONDS = 3600;
@@ -92,13 +84,25 @@ export function domainRoutes(add: RouteAdder): void {
 }
 
 function listDomains(context: Context): Response {
+  const domains = context.env.host.list(listFilterOf(context.url)).map(summaryView);
+  return jsonResponse({ domains });
+}
+
+/**
+ * libvirt's list filters from query flags named in snake case (`no_autostart`).
+ *
+ * @param names The filters the route accepts. Default: all of them.
+ */
+export function listFilterOf(
+  url: URL,
+  names: readonly (keyof ListFilter)[] = LIST_FILTER_NAMES,
+): ListFilter {
   const filter: ListFilter = {};
-  for (const name of LIST_FILTERS) {
-    const value = booleanParam(context.url, snakeCase(name));
+  for (const name of names) {
+    const value = booleanParam(url, snakeCase(name));
     if (value !== undefined) filter[name] = value;
   }
-  const domains = context.env.host.list(filter).map(summaryView);
-  return jsonResponse({ domains });
+  return filter;
 }
 
 async function defineDomain(request: Request, context: Context): Promise<Response> {

@@ -6,12 +6,12 @@
  * @module
  */
 
-import type { ListFilter } from "../../../actors/host.ts";
+import { LIST_FILTER_NAMES, type ListFilter } from "../../../actors/host.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { StatsReader, type StatsRequest } from "../../projections/stats_reader.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
-import { booleanParam } from "./domain_routes.ts";
+import { booleanParam, listFilterOf } from "./domain_routes.ts";
 
 type Context = RouteContext & ApiRequestContext;
 
@@ -21,17 +21,10 @@ export const BLOCK_INFO_TIMEOUT_MS = 10_000;
 /** Most domains one stats request may name. */
 export const STATS_DOMAINS_MAX = 4096;
 
-/** libvirt's list filters for stats, as query flags (the API's `snake_case` of each). */
-const STATS_FILTERS: readonly (keyof ListFilter)[] = [
-  "active",
-  "inactive",
-  "persistent",
-  "transient",
-  "running",
-  "paused",
-  "shutoff",
-  "other",
-];
+/** virConnectGetAllDomainStats has every list filter but the autostart ones. */
+const STATS_FILTERS = LIST_FILTER_NAMES.filter((name) =>
+  name !== "autostart" && name !== "noAutostart"
+);
 
 /** Registers the block info and statistics routes. */
 export function statsRoutes(add: RouteAdder): void {
@@ -101,10 +94,5 @@ function statsOptions(url: URL): StatsRequest {
 }
 
 function statsFilter(url: URL): ListFilter {
-  const filter: ListFilter = {};
-  for (const name of STATS_FILTERS) {
-    const value = booleanParam(url, name);
-    if (value !== undefined) filter[name] = value;
-  }
-  return filter;
+  return listFilterOf(url, STATS_FILTERS);
 }

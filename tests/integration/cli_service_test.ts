@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { repoDir } from "../support/environment.ts";
+import { CLI_PATH, type CliRun, runEvirt } from "../support/cli_process.ts";
 import {
   removeServiceDirs,
   serviceDirs,
@@ -15,28 +15,11 @@ import {
   startServiceProcess,
 } from "../support/service_process.ts";
 
-const CLI = `${repoDir}/src/cli.ts`;
-
 /** How long to wait for a guest shutdown to be recorded, in ms. */
 const SHUTDOWN_WAIT_MS = 10_000;
 
-async function evirt(
-  service: ServiceProcess,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    env: { ...service.env, EVIRT_DEFAULT_URI: "evirt:///system" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function evirt(service: ServiceProcess, ...args: string[]): Promise<CliRun> {
+  return runEvirt(args, { ...service.env, EVIRT_DEFAULT_URI: "evirt:///system" });
 }
 
 async function ok(service: ServiceProcess, ...args: string[]): Promise<string> {
@@ -106,7 +89,7 @@ Deno.test("CLI drives the real service through the lifecycle and survives its SI
 Deno.test("evirt daemon runs the service until SIGTERM", async () => {
   const dirs = await serviceDirs();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "daemon"],
+    args: ["run", "-A", CLI_PATH, "daemon"],
     env: { EVIRT_STATE_DIR: dirs.stateDir, EVIRT_RUNTIME_DIR: dirs.runtimeDir },
     stdin: "null",
     stdout: "null",

@@ -14,57 +14,25 @@
  */
 
 import { percentile, percentileSummary } from "./_figures.ts";
-import { TestDriver } from "../drivers/test/test_driver.ts";
-import { serveApi } from "../src/api/server.ts";
-import { EvirtClient, unixTransport } from "../src/client.ts";
+import { EvirtClient } from "../src/client.ts";
 import { parsePositiveInteger } from "../src/config.ts";
-import { openSqliteStore } from "../src/log/sqlite_store.ts";
-import { createServiceCore, type ServiceCore } from "../src/service.ts";
-import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
-import { parseDomainXml } from "../src/xml/mod.ts";
+import { type SocketService, startSocketService } from "../tests/support/socket_service.ts";
 
 const GOAL_P99_MS = 50;
 const PRODUCER_DOMAINS = 32;
 
-interface Rig {
-  dir: string;
-  core: ServiceCore;
-  client: EvirtClient;
-  socketPath: string;
-  stop(): Promise<void>;
-}
-
-async function rig(): Promise<Rig> {
-  const dir = await Deno.makeTempDir({ prefix: "evirt-bench-api-" });
-  const store = await openSqliteStore(dir);
-  const core = await createServiceCore({
-    store,
-    drivers: [new TestDriver()],
-    xmlMaxBytes: 65536,
-    log: () => {},
-  });
-  const server = await serveApi(core.api, {
-    socketPath: `${dir}/evirt.sock`,
-    readOnlySocketPath: `${dir}/evirt-ro.sock`,
-  });
+/** A service on a SQLite log with {@linkcode PRODUCER_DOMAINS} running domains to produce events. */
+async function rig(): Promise<SocketService> {
+  const service = await startSocketService({ log: "sqlite" });
   for (let index = 0; index < PRODUCER_DOMAINS; index++) {
-    await core.host.define(applyDomainDefaults(parseDomainXml(
-      `<domain type='test'><name>d${index}</name><memory>65536</memory><vcpu>1</vcpu>` +
+    const name = `d${index}`;
+    await service.client.define({
+      xml: `<domain type='test'><name>${name}</name><memory>65536</memory><vcpu>1</vcpu>` +
         `<os><type>hvm</type></os><devices/></domain>`,
-    )));
-    await core.host.start(`d${index}`);
+    });
+    await service.core.host.start(name);
   }
-  return {
-    dir,
-    core,
-    client: new EvirtClient(unixTransport(`${dir}/evirt.sock`)),
-    socketPath: `${dir}/evirt.sock`,
-    async stop() {
-      await server.shutdown();
-      await core.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  return service;
 }
 
 async function timeCalls(calls: number, call: () => Promise<unknown>): Promise<number[]> {

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { withSqliteStore } from "./_temp_store.ts";
 import { Host } from "../actors/host.ts";
 import { TestDriver } from "../drivers/test/test_driver.ts";
 import { parsePositiveInteger } from "../src/config.ts";
@@ -95,17 +96,6 @@ function minimalDefinition(index: number): DomainDefinition {
   ));
 }
 
-async function withSqlite<T>(fn: (store: EventStore) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "evirt-bench-host-" });
-  const store = await openSqliteStore(dir);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 /** start+destroy cycles per second with `domains` domains driven concurrently. */
 async function cyclesPerSecond(
   store: EventStore,
@@ -140,7 +130,7 @@ function collectGarbage(): void {
  * defined, after garbage collection (run in a child: `--memory-child N`).
  */
 async function memoryOfHost(domains: number): Promise<{ heapBytes: number; rssBytes: number }> {
-  return await withSqlite(async (store) => {
+  return await withSqliteStore(async (store) => {
     const host = await Host.open({
       store,
       drivers: [new TestDriver()],
@@ -303,8 +293,8 @@ async function main(): Promise<void> {
   const facts = parsePositiveInteger(env, "EVIRT_BENCH_FACTS", 1_000_000);
 
   console.log("start+destroy on the test hypervisor");
-  const single = await withSqlite((store) => cyclesPerSecond(store, 1, Math.ceil(cycles / 8)));
-  const many = await withSqlite((store) => cyclesPerSecond(store, CONCURRENT_DOMAINS, cycles));
+  const single = await withSqliteStore((store) => cyclesPerSecond(store, 1, Math.ceil(cycles / 8)));
+  const many = await withSqliteStore((store) => cyclesPerSecond(store, CONCURRENT_DOMAINS, cycles));
   const memoryLog = await cyclesPerSecond(createMemoryStore(), CONCURRENT_DOMAINS, cycles);
   console.log(`  1 domain, durable (baseline):    ${format(single)}/s`);
   console.log(
@@ -349,7 +339,7 @@ if (import.meta.main && Deno.args[0] === "--memory-child") {
     baseline: true,
     n: 1,
     async fn() {
-      await withSqlite((store) => cyclesPerSecond(store, 1, 200));
+      await withSqliteStore((store) => cyclesPerSecond(store, 1, 200));
     },
   });
   Deno.bench({
@@ -357,7 +347,7 @@ if (import.meta.main && Deno.args[0] === "--memory-child") {
     group: "cycles",
     n: 1,
     async fn() {
-      await withSqlite((store) => cyclesPerSecond(store, CONCURRENT_DOMAINS, 2000));
+      await withSqliteStore((store) => cyclesPerSecond(store, CONCURRENT_DOMAINS, 2000));
     },
   });
 }

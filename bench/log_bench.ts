@@ -14,10 +14,10 @@
  * @module
  */
 
+import { withSqliteStore } from "./_temp_store.ts";
 import { parsePositiveInteger } from "../src/config.ts";
 import type { EventStore, NewFact } from "../src/log/event_store.ts";
 import { createMemoryStore } from "../src/log/memory_store.ts";
-import { openSqliteStore } from "../src/log/sqlite_store.ts";
 
 /** Facts each append benchmark writes, unless `EVIRT_BENCH_APPEND_FACTS` says otherwise. */
 const APPEND_FACTS_DEFAULT = 20_000;
@@ -126,17 +126,6 @@ async function measureReadAll(store: EventStore, pageFacts: number): Promise<num
   const elapsedMs = performance.now() - started;
   if (count !== store.headPosition()) throw new Error(`Read ${count} facts, expected more`);
   return elapsedMs;
-}
-
-async function withSqliteStore<T>(fn: (store: EventStore) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "evirt-bench-" });
-  const store = await openSqliteStore(dir);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 function format(value: number): string {

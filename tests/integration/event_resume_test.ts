@@ -9,32 +9,17 @@
 
 import assert from "node:assert/strict";
 import { parsePositiveInteger } from "../../src/config.ts";
-import { openSqliteStore } from "../../src/log/sqlite_store.ts";
-import { createServiceCore } from "../../src/service.ts";
-import { TestDriver } from "../../drivers/test/test_driver.ts";
-import { serveApi } from "../../src/api/server.ts";
-import { EvirtClient, unixTransport } from "../../src/client.ts";
+import { startSocketService } from "../support/socket_service.ts";
 
 const EVENTS_DEFAULT = 10_000;
 const DOMAINS = 32;
 
 Deno.test("event stream: a subscriber that disconnects and resumes gets every event once, in order", async () => {
   const total = parsePositiveInteger(Deno.env.toObject(), "EVIRT_RESUME_EVENTS", EVENTS_DEFAULT);
-  const dir = await Deno.makeTempDir({ prefix: "evirt-resume-" });
-  const store = await openSqliteStore(dir);
-  const core = await createServiceCore({
-    store,
-    drivers: [new TestDriver()],
-    xmlMaxBytes: 65536,
-    log: () => {},
-  });
-  const server = await serveApi(core.api, {
-    socketPath: `${dir}/evirt.sock`,
-    readOnlySocketPath: `${dir}/evirt-ro.sock`,
-  });
+  const service = await startSocketService({ log: "sqlite" });
+  const { core, store } = service;
   try {
-    const writer = new EvirtClient(unixTransport(`${dir}/evirt.sock`));
-    const reader = new EvirtClient(unixTransport(`${dir}/evirt-ro.sock`));
+    const { client: writer, readOnly: reader } = service;
     for (let index = 0; index < DOMAINS; index++) {
       await writer.define({
         xml: `<domain type='test'><name>d${index}</name><memory>65536</memory><vcpu>1</vcpu>` +
@@ -84,8 +69,6 @@ Deno.test("event stream: a subscriber that disconnects and resumes gets every ev
       }`,
     );
   } finally {
-    await server.shutdown();
-    await core.close();
-    await Deno.remove(dir, { recursive: true });
+    await service.stop();
   }
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createMemoryStore } from "../../../src/log/memory_store.ts";
 import { createServiceCore, type ServiceCore } from "../../../src/service.ts";
 import { TestDriver } from "../../../drivers/test/test_driver.ts";
-import { serveApi } from "../../../src/api/server.ts";
+import { startSocketService } from "../../support/socket_service.ts";
 import type { EventStreamSettings } from "../../../src/api/api_context.ts";
 import { EvirtClient, parseSse } from "../../../src/client.ts";
 
@@ -26,13 +26,10 @@ function clientOf(service: ServiceCore): EvirtClient {
 }
 
 Deno.test("event stream over a WebSocket sends one JSON message per fact, in order, filtered", async () => {
-  const service = await core({});
-  const dir = await Deno.makeTempDir({ prefix: "evirt-ws-" });
-  const server = await serveApi(service.api, {
-    socketPath: `${dir}/evirt.sock`,
-    readOnlySocketPath: `${dir}/evirt-ro.sock`,
-    tcp: { hostname: "127.0.0.1", port: 0, tokens: [{ role: "read-only", token: TOKEN }] },
+  const socketService = await startSocketService({
+    tokens: [{ role: "read-only", token: TOKEN }],
   });
+  const { core: service, server } = socketService;
   try {
     const client = clientOf(service);
     await client.define({ xml: XML("web") });
@@ -59,9 +56,7 @@ Deno.test("event stream over a WebSocket sends one JSON message per fact, in ord
     ]);
     await new Promise((resolve) => setTimeout(resolve, 50));
   } finally {
-    await server.shutdown();
-    await service.close();
-    await Deno.remove(dir, { recursive: true });
+    await socketService.stop();
   }
 });
 

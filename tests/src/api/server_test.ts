@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { createMemoryStore } from "../../../src/log/memory_store.ts";
-import { createServiceCore, type ServiceCore } from "../../../src/service.ts";
+import { createServiceCore } from "../../../src/service.ts";
 import { TestDriver } from "../../../drivers/test/test_driver.ts";
-import { type ApiServer, roleOfBearer, serveApi } from "../../../src/api/server.ts";
-import { EvirtClient, httpTransport, unixTransport } from "../../../src/client.ts";
+import { roleOfBearer, serveApi } from "../../../src/api/server.ts";
+import { EvirtClient, httpTransport } from "../../../src/client.ts";
+import { type SocketService, startSocketService } from "../../support/socket_service.ts";
 import { isVirtError } from "../../../src/model/errors.ts";
 
 const XML = `<domain type='test'><name>web</name><memory>65536</memory><vcpu>1</vcpu>
@@ -11,36 +12,13 @@ const XML = `<domain type='test'><name>web</name><memory>65536</memory><vcpu>1</
 const RW_TOKEN = "rw-token-0123456789abcdef";
 const RO_TOKEN = "ro-token-0123456789abcdef";
 
-interface Rig {
-  dir: string;
-  core: ServiceCore;
-  server: ApiServer;
-}
+const TOKENS = [
+  { role: "read-write" as const, token: RW_TOKEN },
+  { role: "read-only" as const, token: RO_TOKEN },
+];
 
-async function rig(): Promise<Rig> {
-  const dir = await Deno.makeTempDir({ prefix: "evirt-server-" });
-  const core = await createServiceCore({
-    store: createMemoryStore(),
-    drivers: [new TestDriver()],
-    xmlMaxBytes: 65536,
-    log: () => {},
-  });
-  const server = await serveApi(core.api, {
-    socketPath: `${dir}/evirt.sock`,
-    readOnlySocketPath: `${dir}/evirt-ro.sock`,
-    tcp: {
-      hostname: "127.0.0.1",
-      port: 0,
-      tokens: [{ role: "read-write", token: RW_TOKEN }, { role: "read-only", token: RO_TOKEN }],
-    },
-  });
-  return { dir, core, server };
-}
-
-async function stop(r: Rig): Promise<void> {
-  await r.server.shutdown();
-  await r.core.close();
-  await Deno.remove(r.dir, { recursive: true });
+function rig(): Promise<SocketService> {
+  return startSocketService({ tokens: TOKENS });
 }
 
 Deno.test("serveApi gives the read-write socket mode 0660 and the read-only one 0666", async () => {
@@ -49,15 +27,14 @@ Deno.test("serveApi gives the read-write socket mode 0660 and the read-only one 
     assert.equal((await Deno.stat(`${r.dir}/evirt.sock`)).mode! & 0o777, 0o660);
     assert.equal((await Deno.stat(`${r.dir}/evirt-ro.sock`)).mode! & 0o777, 0o666);
   } finally {
-    await stop(r);
+    await r.stop();
   }
 });
 
 Deno.test("serveApi lets the read-write socket define and the read-only socket only read", async () => {
   const r = await rig();
   try {
-    const readWrite = new EvirtClient(unixTransport(`${r.dir}/evirt.sock`));
-    const readOnly = new EvirtClient(unixTransport(`${r.dir}/evirt-ro.sock`));
+    const { client: readWrite, readOnly } = r;
     await readWrite.define({ xml: XML });
     assert.equal((await readOnly.listDomains())[0].name, "web");
     await assert.rejects(
@@ -66,7 +43,7 @@ Deno.test("serveApi lets the read-write socket define and the read-only socket o
     );
     assert.equal((await readOnly.state("web")).stateName, "shut off");
   } finally {
-    await stop(r);
+    await r.stop();
   }
 });
 
@@ -87,7 +64,7 @@ Deno.test("serveApi over TCP answers 401 (code 45) without a valid token and 403
     await assert.rejects(() => readOnly.undefine("web"), (error) => isVirtError(error, 29));
     assert.equal((await readOnly.listDomains()).length, 1);
   } finally {
-    await stop(r);
+    await r.stop();
   }
 });
 

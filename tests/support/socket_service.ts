@@ -1,0 +1,84 @@
+/**
+ * The service core (host + API on the test hypervisor) behind real unix sockets in a temporary
+ * folder, optionally with a TCP listener: for tests and benchmarks that need real HTTP without
+ * a child process.
+ *
+ * @module
+ */
+
+import { TestDriver } from "../../drivers/test/test_driver.ts";
+import type { EventStreamSettings } from "../../src/api/api_context.ts";
+import { type ApiServer, type ApiToken, serveApi } from "../../src/api/server.ts";
+import { EvirtClient, unixTransport } from "../../src/client.ts";
+import type { EventStore } from "../../src/log/event_store.ts";
+import { createMemoryStore } from "../../src/log/memory_store.ts";
+import { openSqliteStore } from "../../src/log/sqlite_store.ts";
+import { createServiceCore, type ServiceCore } from "../../src/service.ts";
+
+/** Largest domain definition the test services accept, in bytes. */
+const XML_MAX_BYTES = 65536;
+
+/** A running socket service. */
+export interface SocketService {
+  dir: string;
+  core: ServiceCore;
+  store: EventStore;
+  server: ApiServer;
+  socketPath: string;
+  readOnlySocketPath: string;
+  /** A client on the read-write socket. */
+  client: EvirtClient;
+  /** A client on the read-only socket. */
+  readOnly: EvirtClient;
+  /** Stops the listeners and the core, and removes the folder. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@linkcode startSocketService}. */
+export interface SocketServiceOptions {
+  /** The log: in memory (default) or SQLite in the folder. */
+  log?: "memory" | "sqlite";
+  /** Also listen on TCP (an ephemeral loopback port) with these tokens. */
+  tokens?: ApiToken[];
+  /** Event stream settings. */
+  events?: Partial<EventStreamSettings>;
+}
+
+/** Starts a socket service in a new temporary folder. */
+export async function startSocketService(
+  options: SocketServiceOptions = {},
+): Promise<SocketService> {
+  const dir = await Deno.makeTempDir({ prefix: "evirt-socket-service-" });
+  const store = options.log === "sqlite" ? await openSqliteStore(dir) : createMemoryStore();
+  const core = await createServiceCore({
+    store,
+    drivers: [new TestDriver()],
+    xmlMaxBytes: XML_MAX_BYTES,
+    ...(options.events === undefined ? {} : { events: options.events }),
+    log: () => {},
+  });
+  const socketPath = `${dir}/evirt.sock`;
+  const readOnlySocketPath = `${dir}/evirt-ro.sock`;
+  const server = await serveApi(core.api, {
+    socketPath,
+    readOnlySocketPath,
+    ...(options.tokens === undefined
+      ? {}
+      : { tcp: { hostname: "127.0.0.1", port: 0, tokens: options.tokens } }),
+  });
+  return {
+    dir,
+    core,
+    store,
+    server,
+    socketPath,
+    readOnlySocketPath,
+    client: new EvirtClient(unixTransport(socketPath)),
+    readOnly: new EvirtClient(unixTransport(readOnlySocketPath)),
+    async stop() {
+      await server.shutdown();
+      await core.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}

@@ -99,13 +99,15 @@ export class HeldFactsRetry {
    * make the hypervisor act (but `destroy`) wait until the log takes what already happened.
    */
   refusal(command: string): VirtError | undefined {
-    if (!ACTING_COMMANDS.has(command) || this.#holders.size === 0) return undefined;
-    const [holder] = this.#holders.values();
-    const { facts, cause } = holder.heldFacts;
-    const count = [...this.#holders.values()].reduce(
-      (sum, each) => sum + each.heldFacts.facts.length,
-      0,
+    if (!ACTING_COMMANDS.has(command)) return undefined;
+    // A holder whose facts were just written stays registered until its retry returns.
+    const holding = [...this.#holders.values()].filter((each) =>
+      each.heldFacts.cause !== undefined
     );
+    if (holding.length === 0) return undefined;
+    const [holder] = holding;
+    const { facts, cause } = holder.heldFacts;
+    const count = holding.reduce((sum, each) => sum + each.heldFacts.facts.length, 0);
     return new VirtError(
       ErrorCode.SYSTEM_ERROR,
       `cannot write the event log: ${

@@ -163,10 +163,10 @@ export class DomainActor {
    * Writes the held facts as a job of this actor (so after the running job, and before any later
    * one's facts), waiting at most {@linkcode HELD_RETRY_QUEUE_TIMEOUT_MS} for the queue.
    *
-   * @returns How many facts were written (0 when none were held any more).
+   * @returns The facts written, oldest first (none when none were held any more).
    * @throws {EventStoreWriteError} When the log still refuses them; they stay held.
    */
-  writeHeld(): Promise<number> {
+  writeHeld(): Promise<DomainFact[]> {
     return this.run(
       "write held facts",
       { kind: "observation", queueTimeoutMs: HELD_RETRY_QUEUE_TIMEOUT_MS },
@@ -363,10 +363,10 @@ export class DomainActor {
   }
 
   /** Appends the held facts in one append; on refusal they stay held, with the new cause. */
-  async #writeHeld(): Promise<number> {
+  async #writeHeld(): Promise<DomainFact[]> {
     const facts = this.#held.facts;
     const dropped = this.#held.dropped;
-    if (facts.length === 0 && dropped === 0) return 0;
+    if (facts.length === 0 && dropped === 0) return [];
     let durable = this.#durableSnapshot;
     for (const fact of facts) durable = applyFact(durable, fact);
     if (facts.length > 0) {
@@ -395,7 +395,7 @@ export class DomainActor {
     // Facts dropped at the bound never reach the log: until reconcile records the truth, the
     // state is what the log says.
     if (dropped > 0) this.#snapshot = this.#durableSnapshot;
-    return facts.length;
+    return facts;
   }
 
   #applied(facts: DomainFact[], firstPosition: number): AppliedFact[] {

@@ -60,11 +60,15 @@ export interface HeldFactsSummary {
   /** When the first of them was refused, ms since the epoch. */
   sinceMs: number;
   /**
-   * Whether the domain is reconciled with its driver once they are written: always, since the
-   * job that produced them stopped at the refused write (and facts beyond the bound were dropped).
+   * Whether the domain is brought in line with its hypervisor once they are written: always,
+   * since the job that produced them stopped at the refused write (an interrupted start is then
+   * ended, a guest's shutdown or crash policy applied; see held_facts_followup.ts).
    */
   needsReconcile: boolean;
-  /** Facts dropped because the bound was reached; reconcile records what they would have. */
+  /**
+   * Observations dropped because the bound was reached: the state returns to what the log says
+   * once the held facts are written, and the next reconcile (at start-up) records the rest.
+   */
   dropped: number;
 }
 
@@ -169,7 +173,7 @@ export class FactsHeldError extends VirtError {
     const what = facts.map(describe).filter((text) => text !== undefined);
     const happened = what.length === 0 ? "the domain changed" : [...new Set(what)].join(", ");
     const fate = !held
-      ? `the fact was dropped (more than ${HELD_FACTS_MAX} wait) and is corrected by reconcile`
+      ? `the fact was dropped (${HELD_FACTS_MAX} already wait) until the next reconcile`
       : facts.length === 1
       ? "the fact is pending"
       : `${facts.length} facts are pending`;

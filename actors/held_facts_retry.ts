@@ -34,16 +34,16 @@ const ACTING_COMMANDS: ReadonlySet<string> = new Set([
 export interface FactHolder {
   /** The domain's uuid. */
   readonly uuid: string;
-  /** Writes the held facts; resolves with how many, rejects while the log refuses them. */
-  writeHeld(): Promise<number>;
+  /** Writes the held facts; resolves with them, rejects while the log refuses them. */
+  writeHeld(): Promise<DomainFact[]>;
   /** The held facts and the latest refusal. */
   readonly heldFacts: { facts: DomainFact[]; cause: EventStoreWriteError | undefined };
 }
 
 /** Options of {@linkcode HeldFactsRetry}. */
 export interface HeldFactsRetryOptions {
-  /** Told of each domain whose held facts became durable (the host reconciles it). */
-  onWritten: (holder: FactHolder) => void;
+  /** Told of each domain whose held facts became durable, with them (the host finishes its job). */
+  onWritten: (holder: FactHolder, written: DomainFact[]) => void;
   /** Where operational messages go. */
   log: (message: string) => void;
   /** The name of a domain, for messages. */
@@ -164,9 +164,9 @@ export class HeldFactsRetry {
         const written = await holder.writeHeld();
         this.#holders.delete(holder.uuid);
         this.#options.log(
-          `domain ${this.#options.nameOf(holder.uuid)}: ${written} held facts written`,
+          `domain ${this.#options.nameOf(holder.uuid)}: ${written.length} held facts written`,
         );
-        this.#options.onWritten(holder);
+        this.#options.onWritten(holder, written);
       } catch (error) {
         refusal ??= (error as Error).message;
       }

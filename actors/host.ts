@@ -31,6 +31,7 @@ import {
 } from "./domain_machine.ts";
 import type { DomainHandle, Driver, Observation, Reality } from "./driver_protocol.ts";
 import type { HeldFactsSummary } from "./held_facts.ts";
+import { finishInterruptedJob } from "./held_facts_followup.ts";
 import { HeldFactsRetry } from "./held_facts_retry.ts";
 
 /** How long a command waits in a busy domain's queue unless its caller says otherwise. */
@@ -194,13 +195,8 @@ export class Host {
       armDeadline: (uuid, atMs) => this.#armDeadline(uuid, atMs),
     };
     this.#heldRetry = new HeldFactsRetry({
-      // The job that held them stopped at the refused write: reconcile finishes what it left.
-      onWritten: (holder) => {
-        const actor = this.#actors.get(holder.uuid);
-        if (actor !== undefined && isActive(actor.snapshot) && !this.#closed) {
-          this.#track(this.#reconcile(actor));
-        }
-      },
+      // The job that held them stopped at the refused write: finish what it left undone.
+      onWritten: (holder, written) => this.#finishInterrupted(holder.uuid, written),
       log: this.#log,
       nameOf: (uuid) => this.nameOfUuid(uuid) ?? uuid,
     });
@@ -758,6 +754,26 @@ export class Host {
         this.#log(
           `domain ${actor.snapshot.context.name}: ${observation.kind}: ${(error as Error).message}`,
         )
+      ),
+    );
+  }
+
+  #finishInterrupted(uuid: string, written: DomainFact[]): void {
+    const actor = this.#actors.get(uuid);
+    if (actor === undefined || this.#closed) return;
+    this.#track(
+      actor.run(
+        "finish an interrupted job",
+        { kind: "observation" },
+        (job) => finishInterruptedJob(job, this.#env, written),
+      ).then(
+        (done) => done !== undefined && this.#log(`domain ${actor.snapshot.context.name}: ${done}`),
+        (error) =>
+          this.#log(
+            `domain ${actor.snapshot.context.name}: cannot finish an interrupted job: ${
+              (error as Error).message
+            }`,
+          ),
       ),
     );
   }

@@ -30,7 +30,7 @@ export interface DomainSummaryView {
   /**
    * Facts of what the hypervisor did that the event log has refused so far (a full disk): the
    * state above already shows them; they are written, in order, once the log accepts writes,
-   * and the domain is then reconciled. Null when none.
+   * and what the interrupted command left undone is then finished. Null when none.
    */
   pendingFacts: PendingFactsView | null;
 }
@@ -43,9 +43,9 @@ export interface PendingFactsView {
   cause: string;
   /** When the first was refused, ISO 8601. */
   since: string;
-  /** Whether the domain is reconciled with its hypervisor once they are written. */
+  /** Whether the domain is brought in line with its hypervisor once they are written. */
   needsReconcile: boolean;
-  /** Facts dropped at the bound of waiting facts; reconcile records what they would have. */
+  /** Observations dropped at the bound of waiting facts, until the next reconcile. */
   dropped: number;
 }
 

@@ -1,0 +1,63 @@
+/**
+ * What a job left undone when the log refused its facts, finished once they are written. The job
+ * stopped at the refused write, so the steps after it never ran: a start whose launch was held
+ * never resumed the CPUs (and its caller was told it failed), a guest's shutdown or crash whose
+ * fact was held never had its `on_poweroff` / `on_crash` policy applied.
+ *
+ * This runs as a job of the domain's actor, with the instance still known to its driver, so it
+ * acts on that instance directly rather than probing it as recovery after a restart does.
+ *
+ * @module
+ */
+
+import type { DomainFact } from "../src/model/facts.ts";
+import type { JobContext } from "./domain_actor.ts";
+import { applyEndPolicy, type CommandEnvironment, handleOf } from "./domain_commands.ts";
+import { isActive, statePath } from "./domain_machine.ts";
+
+/**
+ * Finishes the job that `written` (just made durable) cut short.
+ *
+ * @param job The domain's job context.
+ * @param env The host's command environment.
+ * @param written The held facts just written, oldest first.
+ * @returns What was done, for the operational log; undefined when nothing was left undone.
+ *
+ * @example
+ * ```ts ignore
+ * await actor.run("finish", { kind: "observation" }, (job) => finishInterruptedJob(job, env, facts));
+ * ```
+ */
+export async function finishInterruptedJob(
+  job: JobContext,
+  env: CommandEnvironment,
+  written: readonly DomainFact[],
+): Promise<string | undefined> {
+  if (!isActive(job.snapshot)) return undefined;
+  const path = statePath(job.snapshot);
+  const live = job.snapshot.context.live;
+  if (path === "active.starting" && written.some((fact) => fact.type === "domain.launched")) {
+    // Its caller was told the start failed: end the instance, as recovery ends a start that a
+    // crash interrupted.
+    const handle = handleOf(job.snapshot);
+    const driver = env.driverFor(handle.definition);
+    try {
+      await driver.terminate(handle, { graceful: false }, job.signal);
+    } finally {
+      driver.unwatch(handle.uuid);
+    }
+    await job.append([{ type: "domain.stopped", body: { detail: "failed", reason: "failed" } }]);
+    return "ended the start its caller was told had failed";
+  }
+  if (path === "active.shuttingDown" && written.some((fact) => fact.type === "domain.shutdown")) {
+    // A guest reset that ends the domain is told apart only by the driver's observation, which
+    // is gone: on_poweroff is the policy of a guest shutdown.
+    await applyEndPolicy(job, env, live?.onPoweroff ?? "destroy", "shutdown", "shutdown");
+    return "applied on_poweroff after the guest's shutdown";
+  }
+  if (path === "active.crashed" && written.some((fact) => fact.type === "domain.crashed")) {
+    await applyEndPolicy(job, env, live?.onCrash ?? "destroy", "crashed", "crashed");
+    return "applied on_crash after the guest's crash";
+  }
+  return undefined;
+}

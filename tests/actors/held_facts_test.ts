@@ -303,3 +303,30 @@ Deno.test("closing the host while facts are still refused says they are lost", a
     messages.join("\n"),
   );
 });
+
+Deno.test("a guest shutdown observed while the log refuses writes gets its on_poweroff once written", async () => {
+  await withRig(async (rig) => {
+    await running(rig, "vm");
+    const handle = rig.host.inspect("vm").handle!;
+    const head = rig.store.headPosition();
+    rig.storage.failure = DISK_FULL;
+    // The request reaches the guest without a fact; the guest's shutdown is observed after it.
+    await rig.host.shutdown("vm");
+    for (let waitedMs = 0; rig.host.lookup("vm").pendingFacts === null; waitedMs += 10) {
+      assert.ok(waitedMs < 5000, "the guest's shutdown was never observed");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await rig.host.idle();
+    assert.equal(stateText(rig.host, "vm"), "in shutdown (unknown)");
+    assert.equal(rig.host.lookup("vm").pendingFacts?.facts, 1);
+    rig.storage.failure = undefined;
+    await written(rig.host, "vm");
+    await rig.host.idle();
+    assert.equal(stateText(rig.host, "vm"), "shut off (shutdown)");
+    assert.equal(rig.driver.samples(handle), undefined);
+    assert.deepEqual(await loggedEvents(rig.store, head), [
+      "Shutdown Finished after guest request",
+      "Stopped Shutdown",
+    ]);
+  });
+});

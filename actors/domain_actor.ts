@@ -101,6 +101,7 @@ export class DomainActor {
   #version: number;
   readonly #held = new HeldFacts();
   readonly #onHeld: (actor: DomainActor) => void;
+  readonly #onHeldWritten: (actor: DomainActor, facts: DomainFact[]) => void;
   #queue: QueuedJob[] = [];
   #current: { name: string; sinceMs: number } | undefined;
   #draining = false;
@@ -113,6 +114,8 @@ export class DomainActor {
    * @param options.version The domain stream's version matching `snapshot`.
    * @param options.onApplied Told of every appended and applied batch of facts.
    * @param options.onHeld Told when the log refused facts that the actor now holds.
+   * @param options.onHeldWritten Told when held facts were written (by a retry or before a later
+   *   fact), so what the job that held them left undone can be finished.
    * @param options.now The clock, in ms since the epoch.
    */
   constructor(options: {
@@ -122,6 +125,7 @@ export class DomainActor {
     version: number;
     onApplied: AppliedListener;
     onHeld?: (actor: DomainActor) => void;
+    onHeldWritten?: (actor: DomainActor, facts: DomainFact[]) => void;
     now?: () => number;
   }) {
     this.uuid = options.uuid;
@@ -131,6 +135,7 @@ export class DomainActor {
     this.#version = options.version;
     this.#onApplied = options.onApplied;
     this.#onHeld = options.onHeld ?? (() => {});
+    this.#onHeldWritten = options.onHeldWritten ?? (() => {});
     this.#now = options.now ?? Date.now;
   }
 
@@ -389,6 +394,7 @@ export class DomainActor {
       this.#durableSnapshot = durable;
       this.#held.clear();
       this.#applied(facts, result.firstPosition);
+      this.#onHeldWritten(this, facts);
     } else {
       this.#held.clear();
     }

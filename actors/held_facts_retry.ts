@@ -42,8 +42,6 @@ export interface FactHolder {
 
 /** Options of {@linkcode HeldFactsRetry}. */
 export interface HeldFactsRetryOptions {
-  /** Told of each domain whose held facts became durable, with them (the host finishes its job). */
-  onWritten: (holder: FactHolder, written: DomainFact[]) => void;
   /** Where operational messages go. */
   log: (message: string) => void;
   /** The name of a domain, for messages. */
@@ -55,7 +53,7 @@ export interface HeldFactsRetryOptions {
  *
  * @example
  * ```ts ignore
- * const retry = new HeldFactsRetry({ onWritten, log: console.error, nameOf: (uuid) => uuid });
+ * const retry = new HeldFactsRetry({ log: console.error, nameOf: (uuid) => uuid });
  * retry.held(actor); // after the actor's append was refused
  * retry.refusal("start"); // a VirtError while facts wait
  * ```
@@ -69,7 +67,7 @@ export class HeldFactsRetry {
   #lastMessage: string | undefined;
   #closed = false;
 
-  /** @param options Callbacks for written facts, messages and names. */
+  /** @param options Where messages go, and the names of domains. */
   constructor(options: HeldFactsRetryOptions) {
     this.#options = options;
   }
@@ -166,7 +164,6 @@ export class HeldFactsRetry {
         this.#options.log(
           `domain ${this.#options.nameOf(holder.uuid)}: ${written.length} held facts written`,
         );
-        this.#options.onWritten(holder, written);
       } catch (error) {
         refusal ??= (error as Error).message;
       }

@@ -195,8 +195,6 @@ export class Host {
       armDeadline: (uuid, atMs) => this.#armDeadline(uuid, atMs),
     };
     this.#heldRetry = new HeldFactsRetry({
-      // The job that held them stopped at the refused write: finish what it left undone.
-      onWritten: (holder, written) => this.#finishInterrupted(holder.uuid, written),
       log: this.#log,
       nameOf: (uuid) => this.nameOfUuid(uuid) ?? uuid,
     });
@@ -618,6 +616,8 @@ export class Host {
       now: this.#now,
       onApplied: (changed, applied) => this.#applied(changed, applied),
       onHeld: (holder) => this.#heldRetry.held(holder),
+      // The job that held them stopped at the refused write: finish what it left undone.
+      onHeldWritten: (holder, written) => this.#finishInterrupted(holder.uuid, written),
     });
     this.#actors.set(uuid, actor);
     return actor;

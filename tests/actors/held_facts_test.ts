@@ -257,7 +257,7 @@ Deno.test("held facts are retried with a growing, bounded delay", async () => {
   });
 });
 
-Deno.test("observations beyond the bound are dropped, and reconcile records the truth later", async () => {
+Deno.test("observations beyond the bound are dropped, and the state returns to the log once the rest is written", async () => {
   await withRig(async (rig) => {
     await running(rig, "vm");
     const uuid = rig.host.lookup("vm").uuid;
@@ -327,6 +327,26 @@ Deno.test("a guest shutdown observed while the log refuses writes gets its on_po
     assert.deepEqual(await loggedEvents(rig.store, head), [
       "Shutdown Finished after guest request",
       "Stopped Shutdown",
+    ]);
+  });
+});
+
+Deno.test("held facts written before a later fact still get their interrupted job finished", async () => {
+  await withRig(async (rig) => {
+    await rig.host.define(testDefinition("vm"));
+    const head = rig.store.headPosition();
+    rig.storage.failure = DISK_FULL;
+    await rejection(rig.host.start("vm"));
+    rig.storage.failure = undefined;
+    // Before the first retry is due: the held launch is written ahead of this decision's fact.
+    await rig.host.setAutostart("vm", true);
+    await rig.host.idle();
+    assert.equal(stateText(rig.host, "vm"), "shut off (failed)");
+    const facts = await rig.store.readAll({ afterPosition: head });
+    assert.deepEqual(facts.map((fact) => fact.type), [
+      "domain.launched",
+      "domain.autostart_changed",
+      "domain.stopped",
     ]);
   });
 });

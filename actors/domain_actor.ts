@@ -334,14 +334,17 @@ export class DomainActor {
     // Validate against the machine before writing: a fact the machine rejects is a bug, and
     // must never reach the log.
     const fold = () => facts.reduce(applyFact, this.#snapshot);
-    fold();
+    let next = fold();
     try {
       // Held facts happened first: they go before these, or these wait with them.
-      if (this.#held.count > 0 || this.#held.dropped > 0) await this.#writeHeld();
-      return await this.#write(facts, fold());
+      if (this.#held.count > 0 || this.#held.dropped > 0) {
+        await this.#writeHeld();
+        next = fold();
+      }
+      return await this.#write(facts, next);
     } catch (error) {
       if (!(error instanceof EventStoreWriteError) || !recordsHappening(facts)) throw error;
-      const next = fold();
+      next = fold();
       const held = this.#held.hold(facts, error, this.#now());
       // The hypervisor did it: the state says so even before the log does.
       this.#snapshot = next;

@@ -127,9 +127,11 @@ testIf(
         assert.equal(info.pendingFacts?.cause, "no space left on device");
         assert.equal(info.pendingFacts?.needsReconcile, true);
         assert.equal(service.store.headPosition(), head);
+        assert.match(await service.client.metrics(), /^evirt_log_pending_facts 1$/m);
 
         await tmpfs.free();
         const after = await untilWritten(service.client, "vm");
+        assert.match(await service.client.metrics(), /^evirt_log_pending_facts 0$/m);
         assert.equal(after.reasonName, "destroyed");
         assert.equal(service.store.headPosition(), head + 1);
         assert.deepEqual(await lastFact(service.store), {

@@ -349,7 +349,7 @@ export class DomainActor {
       // The hypervisor did it: the state says so even before the log does.
       this.#snapshot = next;
       this.#onHeld(this);
-      throw new FactsHeldError(error, facts, held);
+      throw new FactsHeldError(error, facts, { held });
     }
   }
 

@@ -167,16 +167,26 @@ export class FactsHeldError extends VirtError {
   /**
    * @param writeError The log's refusal.
    * @param facts The facts held (or dropped at the bound).
-   * @param held Whether they were held (false: dropped at the bound, reconcile will correct).
+   * @param options.held Whether they were held (false: dropped at the bound). Default true.
+   * @param options.happened What happened, in words. Default: said from `facts`.
+   * @param options.pendingCount How many facts of the command are pending. Default: `facts.length`.
    */
-  constructor(writeError: EventStoreWriteError, facts: readonly DomainFact[], held = true) {
+  constructor(
+    writeError: EventStoreWriteError,
+    facts: readonly DomainFact[],
+    options: { held?: boolean; happened?: string; pendingCount?: number } = {},
+  ) {
     const what = facts.map(describe).filter((text) => text !== undefined);
-    const happened = what.length === 0 ? "the domain changed" : [...new Set(what)].join(", ");
-    const fate = !held
+    const happened = options.happened ??
+      (what.length === 0 ? "the domain changed" : [...new Set(what)].join(", "));
+    const count = options.pendingCount ?? facts.length;
+    const fate = options.held === false
       ? `the fact was dropped (${HELD_FACTS_MAX} already wait) until the next reconcile`
-      : facts.length === 1
+      : count === 0
+      ? "its facts are written now"
+      : count === 1
       ? "the fact is pending"
-      : `${facts.length} facts are pending`;
+      : `${count} facts are pending`;
     super(
       ErrorCode.SYSTEM_ERROR,
       `cannot write the event log: ${writeError.failure.description}; ${happened} and ${fate}`,

@@ -12,8 +12,48 @@
 
 import type { DomainFact } from "../src/model/facts.ts";
 import type { JobContext } from "./domain_actor.ts";
+import { FactsHeldError } from "./held_facts.ts";
 import { applyEndPolicy, type CommandEnvironment, handleOf } from "./domain_commands.ts";
 import { isActive, statePath } from "./domain_machine.ts";
+
+/**
+ * After a start failed because the log refused its launch: ends the instance at once, so nothing
+ * the log does not know keeps running (not even across a restart before the log takes writes
+ * again), and holds its end after the launch. Any other error passes through unchanged.
+ *
+ * @param job The domain's job context.
+ * @param env The host's command environment.
+ * @param error What the start threw.
+ * @throws Always: `error`, or a {@linkcode FactsHeldError} saying the start was undone.
+ *
+ * @example
+ * ```ts ignore
+ * await commands.start(job, env, options).catch((error) => endHeldStart(job, env, error));
+ * ```
+ */
+export async function endHeldStart(
+  job: JobContext,
+  env: CommandEnvironment,
+  error: unknown,
+): Promise<never> {
+  if (!(error instanceof FactsHeldError) || statePath(job.snapshot) !== "active.starting") {
+    throw error;
+  }
+  const handle = handleOf(job.snapshot);
+  const driver = env.driverFor(handle.definition);
+  try {
+    await driver.terminate(handle, { graceful: false }, job.signal);
+  } finally {
+    driver.unwatch(handle.uuid);
+  }
+  const ended = { type: "domain.stopped", body: { detail: "failed", reason: "failed" } } as const;
+  const outcome = await job.append([ended]).then(() => undefined, (failure) => failure);
+  if (outcome !== undefined && !(outcome instanceof FactsHeldError)) throw outcome;
+  throw new FactsHeldError(error.writeError, [ended], {
+    happened: "the domain was not started (its instance was launched, then ended)",
+    pendingCount: outcome === undefined ? 0 : 2,
+  });
+}
 
 /**
  * Finishes the job that `written` (just made durable) cut short.

@@ -31,7 +31,7 @@ import {
 } from "./domain_machine.ts";
 import type { DomainHandle, Driver, Observation, Reality } from "./driver_protocol.ts";
 import type { HeldFactsSummary } from "./held_facts.ts";
-import { finishInterruptedJob } from "./held_facts_followup.ts";
+import { endHeldStart, finishInterruptedJob } from "./held_facts_followup.ts";
 import { HeldFactsRetry } from "./held_facts_retry.ts";
 
 /** How long a command waits in a busy domain's queue unless its caller says otherwise. */
@@ -377,7 +377,8 @@ export class Host {
             `domain '${definition.name}' is already active`,
           );
         }
-        await commands.start(job, this.#env, { paused: options.paused ?? false, definition });
+        await commands.start(job, this.#env, { paused: options.paused ?? false, definition })
+          .catch((error) => endHeldStart(job, this.#env, error));
       });
       return { uuid };
     });
@@ -417,7 +418,9 @@ export class Host {
       reference,
       "start",
       options,
-      (job) => commands.start(job, this.#env, { paused: options.paused ?? false }),
+      (job) =>
+        commands.start(job, this.#env, { paused: options.paused ?? false })
+          .catch((error) => endHeldStart(job, this.#env, error)),
     );
   }
 

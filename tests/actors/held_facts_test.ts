@@ -160,25 +160,38 @@ Deno.test("suspend while the log refuses writes: paused (user) with the fact pen
   });
 });
 
-Deno.test("start while the log refuses writes: the launch is held, then the unfinished start is ended", async () => {
+Deno.test("start while the log refuses writes: the instance is ended at once, launch and end held", async () => {
   await withRig(async (rig) => {
     await rig.host.define(testDefinition("vm"));
     const head = rig.store.headPosition();
+    const launched: string[] = [];
+    const launch = rig.driver.launch.bind(rig.driver);
+    rig.driver.launch = (request, signal) => {
+      launched.push(request.uuid);
+      return launch(request, signal);
+    };
+    const terminated: string[] = [];
+    const terminate = rig.driver.terminate.bind(rig.driver);
+    rig.driver.terminate = (handle, options, signal) => {
+      terminated.push(handle.uuid);
+      return terminate(handle, options, signal);
+    };
     rig.storage.failure = DISK_FULL;
     const error = await rejection(rig.host.start("vm"));
     assert.equal(
       error.message,
-      "cannot write the event log: no space left on device; the domain's instance was launched " +
-        "with its CPUs paused and the fact is pending",
+      "cannot write the event log: no space left on device; the domain was not started " +
+        "(its instance was launched, then ended) and 2 facts are pending",
     );
-    assert.equal(stateText(rig.host, "vm"), "paused (starting up)");
-    const handle = rig.host.inspect("vm").handle!;
+    assert.equal(launched.length, 1);
+    assert.deepEqual(terminated, launched);
+    // Nothing the log does not know keeps running, even if the service stopped now.
+    assert.equal(stateText(rig.host, "vm"), "shut off (failed)");
+    assert.equal(rig.host.lookup("vm").pendingFacts?.facts, 2);
     rig.storage.failure = undefined;
     await written(rig.host, "vm");
     await rig.host.idle();
-    // Its caller was told it failed: reconcile ends the instance, as after a crash mid-start.
     assert.equal(stateText(rig.host, "vm"), "shut off (failed)");
-    assert.equal(rig.driver.samples(handle), undefined);
     const facts = await rig.store.readAll({ afterPosition: head });
     assert.deepEqual(facts.map((fact) => fact.type), ["domain.launched", "domain.stopped"]);
   });
@@ -333,18 +346,23 @@ Deno.test("a guest shutdown observed while the log refuses writes gets its on_po
 
 Deno.test("held facts written before a later fact still get their interrupted job finished", async () => {
   await withRig(async (rig) => {
-    await rig.host.define(testDefinition("vm"));
+    await running(rig, "vm");
     const head = rig.store.headPosition();
     rig.storage.failure = DISK_FULL;
-    await rejection(rig.host.start("vm"));
+    await rig.host.shutdown("vm");
+    for (let waitedMs = 0; rig.host.lookup("vm").pendingFacts === null; waitedMs += 10) {
+      assert.ok(waitedMs < 5000, "the guest's shutdown was never observed");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await rig.host.idle();
     rig.storage.failure = undefined;
-    // Before the first retry is due: the held launch is written ahead of this decision's fact.
+    // Before the first retry is due: the held shutdown is written ahead of this decision's fact.
     await rig.host.setAutostart("vm", true);
     await rig.host.idle();
-    assert.equal(stateText(rig.host, "vm"), "shut off (failed)");
+    assert.equal(stateText(rig.host, "vm"), "shut off (shutdown)");
     const facts = await rig.store.readAll({ afterPosition: head });
     assert.deepEqual(facts.map((fact) => fact.type), [
-      "domain.launched",
+      "domain.shutdown",
       "domain.autostart_changed",
       "domain.stopped",
     ]);

@@ -201,30 +201,38 @@ testIf(
 );
 
 testIf(
-  "full state directory: start answers that the launch is pending; once written, the start its caller was told failed is ended (failed)",
+  "full state directory: start answers code 38, ends the instance it launched at once, and the launch and its end are appended once space is freed, also across a restart",
   TMPFS_SKIP_REASON,
   () =>
     withFullableService(async (tmpfs, dirs) => {
-      const service = await openService(dirs.state, dirs.sockets);
+      let service = await openService(dirs.state, dirs.sockets);
+      let head: number;
       try {
         await service.client.define({ definition: testDefinition("vm") });
-        const head = service.store.headPosition();
+        head = service.store.headPosition();
         await tmpfs.fill();
         const error = await failure(service.client.action("vm", "start"));
-        assert.match(
+        assert.ok(isVirtError(error));
+        assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
+        assert.equal(
           error.message,
-          /^cannot write the event log: no space left on device; the domain's instance was launched/,
+          "cannot write the event log: no space left on device; the domain was not started " +
+            "(its instance was launched, then ended) and 2 facts are pending",
         );
         const info = await service.client.info("vm");
-        assert.equal(`${info.stateName} (${info.reasonName})`, "paused (starting up)");
-        assert.equal(info.pendingFacts?.facts, 1);
+        assert.equal(`${info.stateName} (${info.reasonName})`, "shut off (failed)");
+        assert.equal(info.pendingFacts?.facts, 2);
         await tmpfs.free();
         await untilWritten(service.client, "vm");
-        await service.core.host.idle();
-        const after = await service.client.info("vm");
-        assert.equal(`${after.stateName} (${after.reasonName})`, "shut off (failed)");
         const facts = await service.store.readAll({ afterPosition: head });
         assert.deepEqual(facts.map((fact) => fact.type), ["domain.launched", "domain.stopped"]);
+      } finally {
+        await service.stop();
+      }
+      service = await openService(dirs.state, dirs.sockets);
+      try {
+        const info = await service.client.info("vm");
+        assert.equal(`${info.stateName} (${info.reasonName})`, "shut off (failed)");
       } finally {
         await service.stop();
       }

@@ -1,11 +1,12 @@
 /**
- * What a job left undone when the log refused its facts, finished once they are written. The job
- * stopped at the refused write, so the steps after it never ran: a start whose launch was held
- * never resumed the CPUs (and its caller was told it failed), a guest's shutdown or crash whose
- * fact was held never had its `on_poweroff` / `on_crash` policy applied.
+ * What a job left undone when the log refused its facts. The job stopped at the refused write, so
+ * the steps after it never ran: a start whose launch was refused would leave a QEMU with stopped
+ * CPUs that its caller was told had failed ({@linkcode endHeldStart} ends it at once), and a
+ * guest's shutdown or crash whose fact was refused never had its `on_poweroff` / `on_crash` policy
+ * applied ({@linkcode finishInterruptedJob}, once the facts are written).
  *
- * This runs as a job of the domain's actor, with the instance still known to its driver, so it
- * acts on that instance directly rather than probing it as recovery after a restart does.
+ * Both run as jobs of the domain's actor, with the instance still known to its driver, so they act
+ * on that instance directly rather than probing it as recovery after a restart does.
  *
  * @module
  */

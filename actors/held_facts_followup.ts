@@ -74,7 +74,16 @@ export async function finishInterruptedJob(
   env: CommandEnvironment,
   written: readonly DomainFact[],
 ): Promise<string | undefined> {
-  if (!isActive(job.snapshot)) return undefined;
+  if (!isActive(job.snapshot)) {
+    // An end observed by the driver is released after its fact is written, which the refusal
+    // skipped; releasing an instance twice is harmless, and none is active to release wrongly.
+    const { live, definition, uuid } = job.snapshot.context;
+    const last = live ?? definition;
+    if (last !== null && written.some((fact) => fact.type === "domain.stopped")) {
+      env.driverFor(last).unwatch(uuid);
+    }
+    return undefined;
+  }
   const path = statePath(job.snapshot);
   const live = job.snapshot.context.live;
   if (path === "active.starting" && written.some((fact) => fact.type === "domain.launched")) {

@@ -368,3 +368,27 @@ Deno.test("held facts written before a later fact still get their interrupted jo
     ]);
   });
 });
+
+Deno.test("an instance's end observed while the log refuses writes is recorded and released once written", async () => {
+  await withRig(async (rig) => {
+    await running(rig, "vm");
+    const uuid = rig.host.lookup("vm").uuid;
+    const head = rig.store.headPosition();
+    const released: string[] = [];
+    const unwatch = rig.driver.unwatch.bind(rig.driver);
+    rig.driver.unwatch = (releasedUuid) => {
+      released.push(releasedUuid);
+      unwatch(releasedUuid);
+    };
+    rig.storage.failure = DISK_FULL;
+    rig.driver.simulate(uuid, { kind: "stopped", reason: "crashed" });
+    await rig.host.idle();
+    assert.equal(stateText(rig.host, "vm"), "shut off (crashed)");
+    assert.deepEqual(released, [], "released only once its end is durable");
+    rig.storage.failure = undefined;
+    await written(rig.host, "vm");
+    await rig.host.idle();
+    assert.deepEqual(released, [uuid]);
+    assert.deepEqual(await loggedEvents(rig.store, head), ["Stopped Failed"]);
+  });
+});

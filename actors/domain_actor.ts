@@ -6,15 +6,24 @@
  * caller gets "busy with <job> since <time>" (code 87) and the job never runs. Once a job runs,
  * it finishes (its driver calls carry their own bounded timeouts). A job changes state only by
  * appending facts: each append is durable before the facts are applied to the snapshot, so what
- * a reader sees has always been recorded.
+ * a reader sees has always been recorded. One exception keeps the state truthful: when the log
+ * refuses facts about what the hypervisor already did, they are applied and held
+ * (held_facts.ts), and written, in order, before any later fact of the domain.
  *
  * @module
  */
 
+import { EventStoreWriteError } from "../src/log/errors.ts";
 import type { EventStore } from "../src/log/event_store.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { type DomainFact, domainStream } from "../src/model/facts.ts";
 import { applyFact, type DomainSnapshot } from "./domain_machine.ts";
+import {
+  FactsHeldError,
+  HeldFacts,
+  type HeldFactsSummary,
+  recordsHappening,
+} from "./held_facts.ts";
 
 /** Most commands that may wait in one domain's queue; one more is refused at once (code 87). */
 export const COMMAND_QUEUE_MAX = 256;
@@ -58,6 +67,9 @@ export interface AppliedFact {
 /** Called after facts were appended and applied, in append order. */
 export type AppliedListener = (actor: DomainActor, facts: AppliedFact[]) => void;
 
+/** How long a retry of held facts waits for the domain's queue before it gives up this turn, in ms. */
+export const HELD_RETRY_QUEUE_TIMEOUT_MS = 10_000;
+
 interface QueuedJob {
   name: string;
   kind: "command" | "observation";
@@ -84,7 +96,12 @@ export class DomainActor {
   readonly #now: () => number;
   readonly #closing = new AbortController();
   #snapshot: DomainSnapshot;
+  /** The snapshot of the durable facts only: differs from #snapshot while facts are held. */
+  #durableSnapshot: DomainSnapshot;
   #version: number;
+  readonly #held = new HeldFacts();
+  readonly #onHeld: (actor: DomainActor) => void;
+  readonly #onHeldWritten: (actor: DomainActor, facts: DomainFact[]) => void;
   #queue: QueuedJob[] = [];
   #current: { name: string; sinceMs: number } | undefined;
   #draining = false;
@@ -96,6 +113,9 @@ export class DomainActor {
    * @param options.snapshot The domain's snapshot as replayed.
    * @param options.version The domain stream's version matching `snapshot`.
    * @param options.onApplied Told of every appended and applied batch of facts.
+   * @param options.onHeld Told when the log refused facts that the actor now holds.
+   * @param options.onHeldWritten Told when held facts were written (by a retry or before a later
+   *   fact), so what the job that held them left undone can be finished.
    * @param options.now The clock, in ms since the epoch.
    */
   constructor(options: {
@@ -104,13 +124,18 @@ export class DomainActor {
     snapshot: DomainSnapshot;
     version: number;
     onApplied: AppliedListener;
+    onHeld?: (actor: DomainActor) => void;
+    onHeldWritten?: (actor: DomainActor, facts: DomainFact[]) => void;
     now?: () => number;
   }) {
     this.uuid = options.uuid;
     this.#store = options.store;
     this.#snapshot = options.snapshot;
+    this.#durableSnapshot = options.snapshot;
     this.#version = options.version;
     this.#onApplied = options.onApplied;
+    this.#onHeld = options.onHeld ?? (() => {});
+    this.#onHeldWritten = options.onHeldWritten ?? (() => {});
     this.#now = options.now ?? Date.now;
   }
 
@@ -119,9 +144,39 @@ export class DomainActor {
     return this.#snapshot;
   }
 
-  /** The stream version of the current snapshot. */
+  /** The snapshot of the durable facts alone (what a log snapshot may record). */
+  get durableSnapshot(): DomainSnapshot {
+    return this.#durableSnapshot;
+  }
+
+  /** The stream version of the durable snapshot. */
   get version(): number {
     return this.#version;
+  }
+
+  /** The facts held because the log refused them, or null when none. */
+  get held(): HeldFactsSummary | null {
+    return this.#held.summary();
+  }
+
+  /** The held facts, oldest first, with the latest refusal (for a final report at close). */
+  get heldFacts(): { facts: DomainFact[]; cause: EventStoreWriteError | undefined } {
+    return { facts: this.#held.facts, cause: this.#held.cause };
+  }
+
+  /**
+   * Writes the held facts as a job of this actor (so after the running job, and before any later
+   * one's facts), waiting at most {@linkcode HELD_RETRY_QUEUE_TIMEOUT_MS} for the queue.
+   *
+   * @returns The facts written, oldest first (none when none were held any more).
+   * @throws {EventStoreWriteError} When the log still refuses them; they stay held.
+   */
+  writeHeld(): Promise<DomainFact[]> {
+    return this.run(
+      "write held facts",
+      { kind: "observation", queueTimeoutMs: HELD_RETRY_QUEUE_TIMEOUT_MS },
+      () => this.#writeHeld(),
+    );
   }
 
   /** The job running now and since when, if any. */
@@ -195,6 +250,7 @@ export class DomainActor {
       throw new Error(`Stream ${this.uuid}: version ${version} after ${this.#version}`);
     }
     this.#snapshot = applyFact(this.#snapshot, fact);
+    this.#durableSnapshot = this.#snapshot;
     this.#version = version;
   }
 
@@ -277,8 +333,28 @@ export class DomainActor {
     if (facts.length === 0) return [];
     // Validate against the machine before writing: a fact the machine rejects is a bug, and
     // must never reach the log.
-    let next = this.#snapshot;
-    for (const fact of facts) next = applyFact(next, fact);
+    const fold = () => facts.reduce(applyFact, this.#snapshot);
+    let next = fold();
+    try {
+      // Held facts happened first: they go before these, or these wait with them.
+      if (this.#held.count > 0 || this.#held.dropped > 0) {
+        await this.#writeHeld();
+        next = fold();
+      }
+      return await this.#write(facts, next);
+    } catch (error) {
+      if (!(error instanceof EventStoreWriteError) || !recordsHappening(facts)) throw error;
+      next = fold();
+      const held = this.#held.hold(facts, error, this.#now());
+      // The hypervisor did it: the state says so even before the log does.
+      this.#snapshot = next;
+      this.#onHeld(this);
+      throw new FactsHeldError(error, facts, { held });
+    }
+  }
+
+  /** Appends facts when none are held (so the durable and current snapshots are one). */
+  async #write(facts: DomainFact[], next: DomainSnapshot): Promise<AppliedFact[]> {
     const expected = this.#version;
     const result = await this.#store.append(
       domainStream(this.uuid),
@@ -289,9 +365,51 @@ export class DomainActor {
       throw new Error(`Stream ${this.uuid} moved during an append`);
     }
     this.#snapshot = next;
+    this.#durableSnapshot = next;
     this.#version = result.streamVersion;
+    return this.#applied(facts, result.firstPosition);
+  }
+
+  /** Appends the held facts in one append; on refusal they stay held, with the new cause. */
+  async #writeHeld(): Promise<DomainFact[]> {
+    const facts = this.#held.facts;
+    const dropped = this.#held.dropped;
+    if (facts.length === 0 && dropped === 0) return [];
+    let durable = this.#durableSnapshot;
+    for (const fact of facts) durable = applyFact(durable, fact);
+    if (facts.length > 0) {
+      const expected = this.#version;
+      let result;
+      try {
+        result = await this.#store.append(
+          domainStream(this.uuid),
+          facts.map((fact) => ({ type: fact.type, body: fact.body as never })),
+          expected,
+        );
+      } catch (error) {
+        if (error instanceof EventStoreWriteError) this.#held.refused(error);
+        throw error;
+      }
+      if (this.#version !== expected) {
+        throw new Error(`Stream ${this.uuid} moved during an append`);
+      }
+      this.#version = result.streamVersion;
+      this.#durableSnapshot = durable;
+      this.#held.clear();
+      this.#applied(facts, result.firstPosition);
+      this.#onHeldWritten(this, facts);
+    } else {
+      this.#held.clear();
+    }
+    // Facts dropped at the bound never reach the log: until reconcile records the truth, the
+    // state is what the log says.
+    if (dropped > 0) this.#snapshot = this.#durableSnapshot;
+    return facts;
+  }
+
+  #applied(facts: DomainFact[], firstPosition: number): AppliedFact[] {
     const stored: AppliedFact[] = facts.map((fact, index) => ({
-      position: result.firstPosition + index,
+      position: firstPosition + index,
       fact,
     }));
     this.#onApplied(this, stored);

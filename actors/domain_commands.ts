@@ -401,7 +401,7 @@ function factFor(snapshot: DomainSnapshot, observation: Observation): DomainFact
  * After the guest shut down or crashed: `destroy` ends the instance, `restart` ends it and
  * starts a new one, `preserve` leaves it as it is.
  */
-async function applyEndPolicy(
+export async function applyEndPolicy(
   job: JobContext,
   env: CommandEnvironment,
   policy: string,

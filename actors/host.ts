@@ -30,6 +30,9 @@ import {
   statePath,
 } from "./domain_machine.ts";
 import type { DomainHandle, Driver, Observation, Reality } from "./driver_protocol.ts";
+import type { HeldFactsSummary } from "./held_facts.ts";
+import { endHeldStart, finishInterruptedJob } from "./held_facts_followup.ts";
+import { HeldFactsRetry } from "./held_facts_retry.ts";
 
 /** How long a command waits in a busy domain's queue unless its caller says otherwise. */
 export const COMMAND_QUEUE_TIMEOUT_MS_DEFAULT = 10_000;
@@ -84,6 +87,8 @@ export interface DomainSummary {
   persistent: boolean;
   autostart: boolean;
   active: boolean;
+  /** Facts of what the hypervisor did that the log has refused so far; null when none. */
+  pendingFacts: HeldFactsSummary | null;
 }
 
 /** libvirt's list filters (virConnectListAllDomains flags). */
@@ -171,6 +176,7 @@ export class Host {
   #factsSinceSnapshot = 0;
   #snapshotPending = false;
   readonly #env: commands.CommandEnvironment;
+  readonly #heldRetry: HeldFactsRetry;
 
   private constructor(options: HostOptions) {
     this.#store = options.store;
@@ -188,6 +194,10 @@ export class Host {
       now: this.#now,
       armDeadline: (uuid, atMs) => this.#armDeadline(uuid, atMs),
     };
+    this.#heldRetry = new HeldFactsRetry({
+      log: this.#log,
+      nameOf: (uuid) => this.nameOfUuid(uuid) ?? uuid,
+    });
   }
 
   /**
@@ -238,7 +248,7 @@ export class Host {
     const summaries: DomainSummary[] = [];
     for (const actor of this.#actors.values()) {
       if (!exists(actor.snapshot)) continue;
-      const summary = summarize(actor.snapshot);
+      const summary = summarize(actor.snapshot, actor.held);
       if (matches(summary, filter)) summaries.push(summary);
     }
     return summaries.sort((a, b) => {
@@ -255,7 +265,8 @@ export class Host {
    * @throws {VirtError} Code 42 when there is none.
    */
   lookup(reference: string): DomainSummary {
-    return summarize(this.#actorOf(reference).snapshot);
+    const actor = this.#actorOf(reference);
+    return summarize(actor.snapshot, actor.held);
   }
 
   /** A domain's snapshot context (definitions, runtime) by reference. */
@@ -294,13 +305,14 @@ export class Host {
    * @throws {VirtError} Code 42 when there is no such domain.
    */
   inspect(reference: string): DomainInspection {
-    const snapshot = this.#actorOf(reference).snapshot;
+    const actor = this.#actorOf(reference);
+    const snapshot = actor.snapshot;
     const { context } = snapshot;
     const definition = context.live ?? context.definition;
     if (definition === null) throw new Error(`Domain ${context.uuid} has no definition`);
     const active = isActive(snapshot) && context.runtime !== null && context.id !== null;
     return {
-      summary: summarize(snapshot),
+      summary: summarize(snapshot, actor.held),
       definition,
       persistentDefinition: context.definition,
       driver: this.#drivers.get(definition.type),
@@ -339,7 +351,7 @@ export class Host {
     definition: DomainDefinition,
     options: CommandOptions = {},
   ): Promise<{ uuid: string; detail: "added" | "updated" }> {
-    return await this.#claiming(definition, async (uuid, actor) => {
+    return await this.#claiming(definition, "define", async (uuid, actor) => {
       const detail = await actor.run(
         "define",
         this.#runOptions(options),
@@ -357,7 +369,7 @@ export class Host {
     definition: DomainDefinition,
     options: CommandOptions & { paused?: boolean } = {},
   ): Promise<{ uuid: string }> {
-    return await this.#claiming(definition, async (uuid, actor) => {
+    return await this.#claiming(definition, "create", async (uuid, actor) => {
       await actor.run("create", this.#runOptions(options), async (job) => {
         if (isActive(job.snapshot)) {
           throw new VirtError(
@@ -365,7 +377,8 @@ export class Host {
             `domain '${definition.name}' is already active`,
           );
         }
-        await commands.start(job, this.#env, { paused: options.paused ?? false, definition });
+        await commands.start(job, this.#env, { paused: options.paused ?? false, definition })
+          .catch((error) => endHeldStart(job, this.#env, error));
       });
       return { uuid };
     });
@@ -378,10 +391,13 @@ export class Host {
    */
   async #claiming<T>(
     definition: DomainDefinition,
+    command: "define" | "create",
     work: (uuid: string, actor: DomainActor) => Promise<T>,
   ): Promise<T> {
     this.#assertOpen();
     const uuid = requireUuid(definition);
+    const refused = this.#heldRetry.refusal(command);
+    if (refused !== undefined) throw refused;
     this.driverFor(definition).check(definition);
     const release = this.#reserve(definition.name, uuid);
     try {
@@ -402,7 +418,9 @@ export class Host {
       reference,
       "start",
       options,
-      (job) => commands.start(job, this.#env, { paused: options.paused ?? false }),
+      (job) =>
+        commands.start(job, this.#env, { paused: options.paused ?? false })
+          .catch((error) => endHeldStart(job, this.#env, error)),
     );
   }
 
@@ -486,7 +504,7 @@ export class Host {
     const check = (): { done: boolean; summary?: DomainSummary } => {
       const actor = this.#actors.get(uuid);
       if (actor === undefined || !exists(actor.snapshot)) return { done: true };
-      const summary = summarize(actor.snapshot);
+      const summary = summarize(actor.snapshot, actor.held);
       return { done: predicate(summary), summary };
     };
     const first = check();
@@ -525,9 +543,10 @@ export class Host {
     if (!gapless) return false;
     const domains = [...this.#actors.values()].map((actor) => ({
       uuid: actor.uuid,
+      // Held facts are not in the log yet: the snapshot records only what is.
       version: actor.version,
-      state: statePath(actor.snapshot),
-      context: actor.snapshot.context,
+      state: statePath(actor.durableSnapshot),
+      context: actor.durableSnapshot.context,
     }));
     const state = { format: SNAPSHOT_FORMAT, nextId: this.#nextId, domains };
     await this.#store.saveSnapshot({ position, state: state as never });
@@ -546,6 +565,7 @@ export class Host {
     this.#deadlineTimers.clear();
     await Promise.all([...this.#actors.values()].map((actor) => actor.idle()));
     await Promise.allSettled([...this.#background]);
+    await this.#heldRetry.close();
     for (const actor of this.#actors.values()) actor.close();
     if (this.#factsSinceSnapshot > 0) {
       await this.saveSnapshot().catch((error) =>
@@ -598,6 +618,9 @@ export class Host {
       version,
       now: this.#now,
       onApplied: (changed, applied) => this.#applied(changed, applied),
+      onHeld: (holder) => this.#heldRetry.held(holder),
+      // The job that held them stopped at the refused write: finish what it left undone.
+      onHeldWritten: (holder, written) => this.#finishInterrupted(holder.uuid, written),
     });
     this.#actors.set(uuid, actor);
     return actor;
@@ -700,7 +723,10 @@ export class Host {
   ): Promise<void> {
     try {
       this.#assertOpen();
-      return this.#actorOf(reference).run(name, this.#runOptions(options), work);
+      const actor = this.#actorOf(reference);
+      const refused = this.#heldRetry.refusal(name);
+      if (refused !== undefined) throw refused;
+      return actor.run(name, this.#runOptions(options), work);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -731,6 +757,26 @@ export class Host {
         this.#log(
           `domain ${actor.snapshot.context.name}: ${observation.kind}: ${(error as Error).message}`,
         )
+      ),
+    );
+  }
+
+  #finishInterrupted(uuid: string, written: DomainFact[]): void {
+    const actor = this.#actors.get(uuid);
+    if (actor === undefined || this.#closed) return;
+    this.#track(
+      actor.run(
+        "finish an interrupted job",
+        { kind: "observation" },
+        (job) => finishInterruptedJob(job, this.#env, written),
+      ).then(
+        (done) => done !== undefined && this.#log(`domain ${actor.snapshot.context.name}: ${done}`),
+        (error) =>
+          this.#log(
+            `domain ${actor.snapshot.context.name}: cannot finish an interrupted job: ${
+              (error as Error).message
+            }`,
+          ),
       ),
     );
   }
@@ -924,7 +970,7 @@ interface SnapshotState {
   domains: { uuid: string; version: number; state: string; context: DomainContext }[];
 }
 
-function summarize(snapshot: DomainSnapshot): DomainSummary {
+function summarize(snapshot: DomainSnapshot, pendingFacts: HeldFactsSummary | null): DomainSummary {
   const { context } = snapshot;
   const { state, reason } = stateOf(snapshot);
   return {
@@ -936,6 +982,7 @@ function summarize(snapshot: DomainSnapshot): DomainSummary {
     persistent: context.persistent,
     autostart: context.autostart,
     active: isActive(snapshot),
+    pendingFacts,
   };
 }
 

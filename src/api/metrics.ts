@@ -60,8 +60,10 @@ export class Metrics {
     };
     family("evirt_domains", "gauge", "Domains by libvirt state.");
     const byState = new Map<number, number>();
+    let pendingFacts = 0;
     for (const domain of host.list()) {
       byState.set(domain.state, (byState.get(domain.state) ?? 0) + 1);
+      pendingFacts += domain.pendingFacts?.facts ?? 0;
     }
     STATE_NAMES.forEach((name, state) => {
       lines.push(`evirt_domains{state="${name}"} ${byState.get(state) ?? 0}`);
@@ -81,6 +83,12 @@ export class Metrics {
     lines.push(`evirt_log_head_position ${store.headPosition()}`);
     family("evirt_log_oldest_position", "gauge", "Oldest position still readable.");
     lines.push(`evirt_log_oldest_position ${store.oldestPosition()}`);
+    family(
+      "evirt_log_pending_facts",
+      "gauge",
+      "Facts of what the hypervisor did that the log refused so far (a full disk).",
+    );
+    lines.push(`evirt_log_pending_facts ${pendingFacts}`);
     family("evirt_event_subscribers", "gauge", "Event stream subscribers connected.");
     lines.push(`evirt_event_subscribers ${this.#subscribers}`);
     family(

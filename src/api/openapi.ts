@@ -532,6 +532,19 @@ export const OPENAPI_DOCUMENT = {
           persistent: { type: "boolean" },
           autostart: { type: "boolean" },
           active: { type: "boolean" },
+          pendingFacts: {
+            description: "Facts the event log has refused so far (a full disk); null when none",
+            oneOf: [{ type: "null" }, {
+              type: "object",
+              properties: {
+                facts: { type: "integer" },
+                cause: { type: "string" },
+                since: { type: "string", format: "date-time" },
+                needsReconcile: { type: "boolean" },
+                dropped: { type: "integer" },
+              },
+            }],
+          },
         },
       },
       DomainInfo: {

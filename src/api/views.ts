@@ -27,6 +27,26 @@ export interface DomainSummaryView {
   persistent: boolean;
   autostart: boolean;
   active: boolean;
+  /**
+   * Facts of what the hypervisor did that the event log has refused so far (a full disk): the
+   * state above already shows them; they are written, in order, once the log accepts writes,
+   * and what the interrupted command left undone is then finished. Null when none.
+   */
+  pendingFacts: PendingFactsView | null;
+}
+
+/** Facts waiting for the event log to accept writes. */
+export interface PendingFactsView {
+  /** How many facts wait. */
+  facts: number;
+  /** Why the log refuses them, e.g. `no space left on device`. */
+  cause: string;
+  /** When the first was refused, ISO 8601. */
+  since: string;
+  /** Whether the domain is brought in line with its hypervisor once they are written. */
+  needsReconcile: boolean;
+  /** Observations dropped at the bound of waiting facts, until the next reconcile. */
+  dropped: number;
 }
 
 /** A domain's state and reason (`virDomainGetState`). */
@@ -109,6 +129,13 @@ export function summaryView(summary: DomainSummary): DomainSummaryView {
     persistent: summary.persistent,
     autostart: summary.autostart,
     active: summary.active,
+    pendingFacts: summary.pendingFacts === null ? null : {
+      facts: summary.pendingFacts.facts,
+      cause: summary.pendingFacts.cause,
+      since: new Date(summary.pendingFacts.sinceMs).toISOString(),
+      needsReconcile: summary.pendingFacts.needsReconcile,
+      dropped: summary.pendingFacts.dropped,
+    },
   };
 }
 

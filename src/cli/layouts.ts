@@ -175,6 +175,13 @@ export function formatDomainInfo(
   if (security.model !== "") {
     lines.push(["Security model:", security.model], ["Security DOI:", security.doi]);
   }
+  // evirt's own line, only while the event log refuses facts: the state above is not yet durable.
+  if (info.pendingFacts !== null && info.pendingFacts !== undefined) {
+    lines.push([
+      "Pending facts:",
+      `${info.pendingFacts.facts} (${info.pendingFacts.cause}, since ${info.pendingFacts.since})`,
+    ]);
+  }
   return labelled(lines, DOMINFO_LABEL_WIDTH);
 }
 

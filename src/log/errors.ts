@@ -6,6 +6,7 @@
  */
 
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import { classifyWriteFailure, type WriteFailure } from "./write_failure.ts";
 
 /**
  * An append's expected version did not match the stream's current version; nothing was appended.
@@ -169,25 +170,36 @@ export class AppendQueueFullError extends VirtError {
 }
 
 /**
- * Writing to the log failed (disk full, I/O error). The appends of that commit were not
- * acknowledged, and the store refuses further appends: after a failed write the file's state is
- * uncertain, so only a restart, which reopens and re-reads the log, may continue.
+ * Writing to the log failed (disk full, read-only file system, I/O error, a lock). The appends of
+ * that commit were rolled back and not acknowledged; `failure` says why and whether a later write
+ * may succeed. Only a log found damaged refuses further appends until a restart.
  *
  * @example
  * ```ts
  * import { EventStoreWriteError } from "./errors.ts";
- * console.log(new EventStoreWriteError(new Error("disk I/O error")).code); // 38
+ * const error = new EventStoreWriteError(new Error("database or disk is full"));
+ * console.log(error.code, error.message);
+ * // 38 "cannot write the event log: no space left on device (database or disk is full)"
  * ```
  */
 export class EventStoreWriteError extends VirtError {
+  /** The cause, classified. */
+  readonly failure: WriteFailure;
+
   /** @param cause The storage's error. */
   constructor(cause: unknown) {
+    const failure = classifyWriteFailure(cause);
+    const detail = failure.detail === failure.description ? "" : ` (${failure.detail})`;
+    const refusal = failure.retryable
+      ? ""
+      : "; further writes are refused until the service is restarted";
     super(
       ErrorCode.SYSTEM_ERROR,
-      `cannot write the event log: ${cause instanceof Error ? cause.message : String(cause)}`,
+      `cannot write the event log: ${failure.description}${detail}${refusal}`,
       { cause },
     );
     this.name = "EventStoreWriteError";
+    this.failure = failure;
   }
 }
 

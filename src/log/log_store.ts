@@ -427,10 +427,13 @@ export class LogStore implements EventStore {
       }
       if (rows.length > 0) this.#storage.commit(rows, versions);
     } catch (error) {
-      // Reading versions or writing failed: nothing of this batch is acknowledged, and since the
-      // file's state is now uncertain, nothing later either (EventStoreWriteError explains).
-      this.#failure = new EventStoreWriteError(error);
-      for (const pending of [...batch, ...this.#pending.splice(0)]) pending.reject(this.#failure);
+      // Reading versions or writing failed: the storage rolled the transaction back, so nothing
+      // of this batch is acknowledged. Appends still queued get their own try: a full disk or a
+      // lock passes. Only a damaged log refuses every later append (EventStoreWriteError says).
+      const failure = new EventStoreWriteError(error);
+      const refused = failure.failure.retryable ? batch : [...batch, ...this.#pending.splice(0)];
+      if (!failure.failure.retryable) this.#failure = failure;
+      for (const pending of refused) pending.reject(failure);
       return;
     }
     if (rows.length === 0) return;

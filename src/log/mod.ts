@@ -22,3 +22,4 @@ export {
   type SqliteSettings,
 } from "./sqlite_store.ts";
 export { STATE_LOCK_FILE } from "./state_lock.ts";
+export { classifyWriteFailure, type WriteFailure, type WriteFailureKind } from "./write_failure.ts";

@@ -265,12 +265,19 @@ class SqliteStorage implements FactStorage {
   }
 
   #transaction(body: () => void): void {
+    // A rollback that failed last time (an I/O error) leaves a transaction open; BEGIN would
+    // then fail with a message about nesting that hides the real cause, on every later write.
+    if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       body();
       this.#db.exec("COMMIT");
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      try {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      } catch {
+        // The write's own error names the cause; the next transaction retries the rollback.
+      }
       throw error;
     }
   }

@@ -26,6 +26,7 @@ function summary(overrides: Partial<DomainSummaryView> = {}): DomainSummaryView 
     persistent: true,
     autostart: false,
     active: true,
+    pendingFacts: null,
     ...overrides,
   };
 }
@@ -156,6 +157,22 @@ Deno.test("formatDomainInfo of an inactive domain shows '-' and no CPU time", ()
   assert.match(text, /^Id: {13}-\n/);
   assert.doesNotMatch(text, /CPU time/);
   assert.match(text, /\nPersistent: {5}no\nAutostart: {6}enable\n/);
+});
+
+Deno.test("formatDomainInfo adds a line for facts the event log has refused so far", () => {
+  const pendingFacts = {
+    facts: 1,
+    cause: "no space left on device",
+    since: "2026-01-02T03:04:05.000Z",
+    needsReconcile: true,
+    dropped: 0,
+  };
+  const text = formatDomainInfo(info({ stateName: "shut off", pendingFacts }));
+  assert.match(
+    text,
+    /\nPending facts: {2}1 \(no space left on device, since 2026-01-02T03:04:05\.000Z\)\n$/,
+  );
+  assert.doesNotMatch(formatDomainInfo(info()), /Pending/);
 });
 
 Deno.test("formatCpuTime prints seconds with one decimal", () => {

@@ -41,7 +41,7 @@ Deno.test("log errors carry libvirt codes and lower-case messages", () => {
     [
       new EventStoreWriteError(new Error("database or disk is full")),
       ErrorCode.SYSTEM_ERROR,
-      "cannot write the event log: database or disk is full",
+      "cannot write the event log: no space left on device (database or disk is full)",
     ],
     [
       new EventStoreCorruptError("fact 3 is torn"),

@@ -66,7 +66,7 @@ Deno.test("LogStore.append() splits a long queue into commits of at most COMMIT_
   }
 });
 
-Deno.test("LogStore.append() fails the commit's appends and all later ones after a write error", async () => {
+Deno.test("LogStore.append() fails only the commit's appends after a passing write error", async () => {
   const storage = new RecordingStorage();
   const store = new LogStore(storage);
   try {
@@ -75,11 +75,40 @@ Deno.test("LogStore.append() fails the commit's appends and all later ones after
     const error = await store.append("a", [noted(2)], 1).catch((error) => error);
     assert.ok(error instanceof EventStoreWriteError);
     assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
-    assert.equal(error.message, "cannot write the event log: disk I/O error");
+    assert.equal(
+      error.message,
+      "cannot write the event log: an I/O error on the log file (disk I/O error)",
+    );
+    assert.equal(error.failure.retryable, true);
+    assert.equal(store.headPosition(), 1);
     storage.failNext = false;
+    const result = await store.append("a", [noted(2)], 1);
+    assert.deepEqual(result, { firstPosition: 2, lastPosition: 2, streamVersion: 2 });
+    assert.deepEqual((await store.readAll({ afterPosition: 0 })).map((fact) => fact.body), [
+      { n: 1 },
+      { n: 2 },
+    ]);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore.append() refuses every later append once the log is found damaged", async () => {
+  const storage = new RecordingStorage();
+  const store = new LogStore(storage);
+  const original = storage.commit.bind(storage);
+  try {
+    await store.append("a", [noted(1)], 0);
+    storage.commit = () => {
+      throw new Error("database disk image is malformed");
+    };
+    const first = await store.append("a", [noted(2)], 1).catch((error) => error);
+    assert.ok(first instanceof EventStoreWriteError);
+    assert.equal(first.failure.kind, "damaged");
+    assert.match(first.message, /further writes are refused until the service is restarted$/);
+    storage.commit = original;
     await assert.rejects(store.append("a", [noted(2)], 1), EventStoreWriteError);
     assert.equal(store.headPosition(), 1);
-    assert.equal((await store.readAll({ afterPosition: 0 })).length, 1);
   } finally {
     await store.close();
   }

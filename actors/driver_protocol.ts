@@ -9,9 +9,9 @@
  * @module
  */
 
-import type { BlockStorageAccess } from "../drivers/qemu/block_info.ts";
+import type { BlockStorageAccess } from "../src/storage/block_info.ts";
 import type { BlockQmpReplies, RunningDisk } from "../drivers/qemu/block_node_facts.ts";
-import type { StorageInfo } from "../drivers/qemu/storage_info.ts";
+import type { StorageInfo } from "../src/storage/storage_info.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import type {
   CrashedDetail,
@@ -120,7 +120,7 @@ export interface InterfaceSample {
 /**
  * Block figures of a running instance: QEMU's raw replies to `query-blockstats` and
  * `query-named-block-nodes` (the test hypervisor answers in the same shape), and how each disk of
- * the definition is named in them. `drivers/qemu/block_info.ts` turns them into libvirt's figures.
+ * the definition is named in them. `src/storage/block_info.ts` turns them into libvirt's figures.
  */
 export interface BlockSample {
   /** The raw replies. */

@@ -38,7 +38,11 @@ import type { QmpCommands, QmpCpuInfoFast } from "./qmp_commands.ts";
 import { QmpCommandError } from "./qmp_errors.ts";
 import { QMP_QUERY_TIMEOUT_MS } from "./qmp_monitor.ts";
 import { isRecord } from "./qmp_protocol.ts";
-import { readStorageInfo, type StorageInfo, type StorageReader } from "./storage_info.ts";
+import {
+  readStorageInfo,
+  type StorageInfo,
+  type StorageReader,
+} from "../../src/storage/storage_info.ts";
 
 /** Default time between the end of one sampling round and the start of the next, in ms. */
 export const STATS_INTERVAL_MS_DEFAULT = 1000;

@@ -28,13 +28,13 @@ import type {
   Reality,
   VcpuSample,
 } from "../../actors/driver_protocol.ts";
-import type { BlockStorageAccess } from "../qemu/block_info.ts";
+import type { BlockStorageAccess } from "../../src/storage/block_info.ts";
 import type { RunningDisk } from "../qemu/block_node_facts.ts";
-import type { StorageInfo } from "../qemu/storage_info.ts";
+import type { StorageInfo } from "../../src/storage/storage_info.ts";
 import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/model/version.ts";
 
 /** Simulated delays, in ms; 0 answers without yielding to timers. */
 export interface TestLatencies {

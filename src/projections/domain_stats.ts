@@ -20,8 +20,8 @@
  */
 
 import type { InstanceSamples } from "../../actors/driver_protocol.ts";
-import { type BlockInfo, blockStatsFields } from "../../drivers/qemu/block_info.ts";
-import type { StorageInfo, StorageReader } from "../../drivers/qemu/storage_info.ts";
+import { type BlockInfo, blockStatsFields } from "../storage/block_info.ts";
+import type { StorageInfo, StorageReader } from "../storage/storage_info.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { diskSource } from "./block_list.ts";

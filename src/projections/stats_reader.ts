@@ -20,9 +20,9 @@ import {
   blockInfoInactive,
   blockInfoRunning,
   type BlockStorageAccess,
-} from "../../drivers/qemu/block_info.ts";
-import { readQcow2Header } from "../../drivers/qemu/qcow2_header.ts";
-import { readStorageInfo } from "../../drivers/qemu/storage_info.ts";
+} from "../storage/block_info.ts";
+import { readQcow2Header } from "../storage/qcow2_header.ts";
+import { readStorageInfo } from "../storage/storage_info.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { blockList, type BlockListView, diskSource, findDisk } from "./block_list.ts";
 import { blockStats, type BlockStatsView } from "./block_stats.ts";

@@ -14,7 +14,7 @@ import {
   blockInfoRunning,
   type BlockQmpReplies,
   blockStatsFields,
-} from "../../drivers/qemu/block_info.ts";
+} from "../../src/storage/block_info.ts";
 import { missing, testIf } from "../support/environment.ts";
 import {
   loopDeviceSkipReason,
@@ -22,7 +22,7 @@ import {
   run,
   withLoopDevice,
   withTempDir,
-} from "../drivers/qemu/_block_images.ts";
+} from "../src/storage/_block_images.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

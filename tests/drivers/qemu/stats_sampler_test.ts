@@ -6,7 +6,7 @@ import {
   STATS_INTERVAL_MS_MIN,
   StatsSampler,
 } from "../../../drivers/qemu/stats_sampler.ts";
-import type { StorageInfo } from "../../../drivers/qemu/storage_info.ts";
+import type { StorageInfo } from "../../../src/storage/storage_info.ts";
 import { type DomainDefinition, emptyDevices } from "../../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
 

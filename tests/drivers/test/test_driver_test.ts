@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { DomainHandle } from "../../../actors/driver_protocol.ts";
-import { blockInfoInactive, blockInfoRunning } from "../../../drivers/qemu/block_info.ts";
+import { blockInfoInactive, blockInfoRunning } from "../../../src/storage/block_info.ts";
 import { TEST_DISK_BYTES, TestDriver } from "../../../drivers/test/test_driver.ts";
 import { emptyDevices } from "../../../src/model/domain.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";

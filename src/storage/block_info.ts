@@ -12,17 +12,17 @@
  * @module
  */
 
-import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
 import {
   type BlockNodeFacts,
   blockNodeFacts,
   type BlockQmpReplies,
   type RunningDisk,
-} from "./block_node_facts.ts";
+} from "../../drivers/qemu/block_node_facts.ts";
 import { type Qcow2Header, readQcow2Header } from "./qcow2_header.ts";
 import { readStorageInfo, type StorageInfo, type StorageReader } from "./storage_info.ts";
 
-export type { BlockQmpReplies, RunningDisk } from "./block_node_facts.ts";
+export type { BlockQmpReplies, RunningDisk } from "../../drivers/qemu/block_node_facts.ts";
 
 /** The three figures of `virDomainGetBlockInfo`, in bytes. */
 export interface BlockInfo {

@@ -5,9 +5,9 @@ import {
   blockInfoRunning,
   blockStatsFields,
   type BlockStorageAccess,
-} from "../../../drivers/qemu/block_info.ts";
-import { type Qcow2Header, Qcow2HeaderError } from "../../../drivers/qemu/qcow2_header.ts";
-import type { StorageInfo, StorageReader } from "../../../drivers/qemu/storage_info.ts";
+} from "../../../src/storage/block_info.ts";
+import { type Qcow2Header, Qcow2HeaderError } from "../../../src/storage/qcow2_header.ts";
+import type { StorageInfo, StorageReader } from "../../../src/storage/storage_info.ts";
 import { ErrorCode, isVirtError, VirtError } from "../../../src/model/errors.ts";
 import { missing, testIf } from "../../support/environment.ts";
 import {
@@ -21,7 +21,7 @@ import {
   VDA,
   VDB,
   VDC,
-} from "./_block_qmp_fixtures.ts";
+} from "../../drivers/qemu/_block_qmp_fixtures.ts";
 import {
   loopDeviceSkipReason,
   qemuImgInfo,

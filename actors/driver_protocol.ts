@@ -9,8 +9,8 @@
  * @module
  */
 
+import type { BlockFigures } from "../src/storage/block_figures.ts";
 import type { BlockStorageAccess } from "../src/storage/block_info.ts";
-import type { BlockQmpReplies, RunningDisk } from "../drivers/qemu/block_node_facts.ts";
 import type { StorageInfo } from "../src/storage/storage_info.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import type {
@@ -118,16 +118,13 @@ export interface InterfaceSample {
 }
 
 /**
- * Block figures of a running instance: QEMU's raw replies to `query-blockstats` and
- * `query-named-block-nodes` (the test hypervisor answers in the same shape), and how each disk of
- * the definition is named in them. `src/storage/block_info.ts` turns them into libvirt's figures.
+ * Block figures of a running instance, in evirt's own terms (never a hypervisor's replies):
+ * `src/storage/block_info.ts` turns them into libvirt's figures.
  */
 export interface BlockSample {
-  /** The raw replies. */
-  qmp: BlockQmpReplies;
-  /** Per disk of the live definition, by position: how the replies name it. */
-  disks: RunningDisk[];
-  /** Container facts re-read from storage where the replies lack a size (by source path). */
+  /** Per disk of the live definition, by position: its figures. */
+  disks: BlockFigures[];
+  /** Container facts re-read from storage where the figures lack a size (by source path). */
   containers: Record<string, StorageInfo>;
 }
 

@@ -219,7 +219,7 @@ export class StatsReader {
    * @throws {VirtError} INVALID_ARG for a disk the domain does not have ("invalid path X not
    *   assigned to domain") or one without a source; OPERATION_UNSUPPORTED for a disk that is not
    *   a file or a block device; OPERATION_TIMEOUT when the monitor does not answer in time; the
-   *   storage and QEMU reply errors of `block_info.ts`.
+   *   storage and driver figure errors of `block_info.ts`.
    */
   async blockInfo(reference: string, name: string, signal: AbortSignal): Promise<BlockInfoView> {
     const inspection = this.#host.inspect(reference);
@@ -253,7 +253,7 @@ export class StatsReader {
       if (running === undefined) {
         throw new VirtError(ErrorCode.INTERNAL_ERROR, `the driver does not name disk '${target}'`);
       }
-      return { target, ...await blockInfoRunning(sample.qmp, running, access.readStorage) };
+      return { target, ...await blockInfoRunning(running, access.readStorage) };
     }
     const type = disk.type ?? "file";
     if (!LOCAL_DISK_TYPES.has(type)) {

@@ -5,7 +5,9 @@
  * @module
  */
 
-import type { InstanceSamples } from "../../../actors/driver_protocol.ts";
+import type { BlockSample, InstanceSamples } from "../../../actors/driver_protocol.ts";
+import type { BlockQmpReplies, RunningDisk } from "../../../drivers/qemu/block_node_facts.ts";
+import { qmpBlockFigures } from "../../../drivers/qemu/qmp_block_figures.ts";
 import { type DomainDefinition, emptyDevices } from "../../../src/model/domain.ts";
 import { PATHS, repliesAfterWrites } from "../../drivers/qemu/_block_qmp_fixtures.ts";
 
@@ -45,6 +47,19 @@ function disk(target: string, path: string, format: string) {
   };
 }
 
+/** How the QEMU driver names the guest's four disks in its replies. */
+const GUEST_DISKS: RunningDisk[] = [
+  { target: "vda", nodeName: "fmt-vda", qdevId: "virtio-disk0", path: PATHS.vda },
+  { target: "vdb", nodeName: "fmt-vdb", qdevId: "virtio-disk1", path: PATHS.vdb },
+  { target: "vdc", nodeName: "fmt-vdc", qdevId: "virtio-disk2", path: PATHS.vdc },
+  { target: "hdc", qdevId: "ide0-1-0" },
+];
+
+/** The guest's block figures as the QEMU driver reads them out of these replies. */
+export function guestBlockSample(replies: BlockQmpReplies): BlockSample {
+  return { disks: GUEST_DISKS.map((disk) => qmpBlockFigures(replies, disk)), containers: {} };
+}
+
 /** Samples of the running guest, after its writes. */
 export function guestSamples(): InstanceSamples {
   return {
@@ -58,16 +73,7 @@ export function guestSamples(): InstanceSamples {
       { number: 0, state: 1, timeNs: 1_500_000_000, waitNs: 2000, hostCpu: 1, affinity: [0, 1] },
       { number: 1, state: 1, timeNs: 1_000_000_000, hostCpu: 0, affinity: [1] },
     ],
-    block: {
-      qmp: repliesAfterWrites(),
-      disks: [
-        { target: "vda", nodeName: "fmt-vda", qdevId: "virtio-disk0", path: PATHS.vda },
-        { target: "vdb", nodeName: "fmt-vdb", qdevId: "virtio-disk1", path: PATHS.vdb },
-        { target: "vdc", nodeName: "fmt-vdc", qdevId: "virtio-disk2", path: PATHS.vdc },
-        { target: "hdc", qdevId: "ide0-1-0" },
-      ],
-      containers: {},
-    },
+    block: guestBlockSample(repliesAfterWrites()),
     interfaces: [{
       index: 0,
       name: "tap0",

@@ -1,20 +1,25 @@
 import assert from "node:assert/strict";
 import { blockStats } from "../../../src/projections/block_stats.ts";
 import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
-import { guestSamples } from "./_stats_fixtures.ts";
-import { blockstatsEntry, VDA, VDB } from "../../drivers/qemu/_block_qmp_fixtures.ts";
+import { guestBlockSample } from "./_stats_fixtures.ts";
+import {
+  blockstatsEntry,
+  repliesAfterWrites,
+  VDA,
+  VDB,
+} from "../../drivers/qemu/_block_qmp_fixtures.ts";
 
 function sampleWithCounters() {
-  const block = guestSamples().block!;
+  const replies = repliesAfterWrites();
   const counters = { rd_operations: 10, rd_bytes: 40960, wr_operations: 2, wr_bytes: 8192 };
-  block.qmp.blockstats = [
+  replies.blockstats = [
     blockstatsEntry(VDA, { fileHighestOffsetBytes: 1, counters }),
     blockstatsEntry(VDB, {
       fileHighestOffsetBytes: 1,
       counters: { ...counters, rd_operations: 5 },
     }),
   ];
-  return block;
+  return guestBlockSample(replies);
 }
 
 Deno.test("blockStats reports one disk's counters with libvirt's field names in virsh's order", () => {

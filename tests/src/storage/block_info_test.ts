@@ -9,6 +9,9 @@ import {
 import { type Qcow2Header, Qcow2HeaderError } from "../../../src/storage/qcow2_header.ts";
 import type { StorageInfo, StorageReader } from "../../../src/storage/storage_info.ts";
 import { ErrorCode, isVirtError, VirtError } from "../../../src/model/errors.ts";
+import { type BlockFigures, unreportedDisk } from "../../../src/storage/block_figures.ts";
+import type { BlockQmpReplies, RunningDisk } from "../../../drivers/qemu/block_node_facts.ts";
+import { qmpBlockFigures } from "../../../drivers/qemu/qmp_block_figures.ts";
 import { missing, testIf } from "../../support/environment.ts";
 import {
   blockstatsEntry,
@@ -161,11 +164,95 @@ Deno.test("blockInfoInactive() passes a corrupt qcow2 header's error through", a
 });
 
 // ---------------------------------------------------------------------------------------------
-// Running rules, GetBlockInfo contract, reference §4 figures
+// Running rules on figures alone (what every driver reports)
 
-Deno.test("blockInfoRunning() reports reference §4's sparse raw vda", async () => {
+function rawFigures(highestOffsetBytes: number | undefined, allocatedBytes: number): BlockFigures {
+  return {
+    target: "vda",
+    path: PATHS.vda,
+    reported: true,
+    counters: {},
+    ...(highestOffsetBytes === undefined ? {} : { highestOffsetBytes }),
+    image: { format: "raw", containerKind: "file", capacityBytes: 1 * GiB, allocatedBytes },
+  };
+}
+
+Deno.test("blockInfoRunning() takes the highest offset as a raw file's allocation", async () => {
   const storage = fakeStorage(FILES_AFTER_WRITES);
-  const result = await blockInfoRunning(
+  const result = await blockInfoRunning(rawFigures(106954752, 5251072), storage);
+  assert.deepEqual(result, info(1 * GiB, 106954752, 5251072));
+  assert.deepEqual(storage.reads, []);
+});
+
+Deno.test("blockInfoRunning() falls back to the allocated bytes when nothing was written", async () => {
+  const storage = fakeStorage(FILES_AFTER_WRITES);
+  const result = await blockInfoRunning(rawFigures(undefined, 5251072), storage);
+  assert.deepEqual(result, info(1 * GiB, 5251072, 1 * GiB), "physical re-read: st_size");
+  assert.deepEqual(storage.reads, [PATHS.vda]);
+});
+
+Deno.test("blockInfoRunning() takes a qcow2 file's allocated bytes, not its highest offset", async () => {
+  const figures: BlockFigures = {
+    ...rawFigures(6684672, 6627328),
+    image: {
+      format: "qcow2",
+      containerKind: "file",
+      capacityBytes: 1 * GiB,
+      allocatedBytes: 6627328,
+    },
+  };
+  const storage = fakeStorage({ [PATHS.vda]: { sizeBytes: 6684672, allocatedBytes: 6627328 } });
+  assert.deepEqual(await blockInfoRunning(figures, storage), info(1 * GiB, 6627328, 6684672));
+});
+
+Deno.test("blockInfoRunning() refuses figures the driver could not read, naming where", async () => {
+  const figures: BlockFigures = {
+    ...unreportedDisk("vda"),
+    fault: { message: "unexpected reply: stats is not an object", where: "stats[0]" },
+  };
+  await assert.rejects(
+    blockInfoRunning(figures, fakeStorage({})),
+    (error: unknown) => isVirtError(error, ErrorCode.INTERNAL_ERROR) && error.where === "stats[0]",
+  );
+});
+
+Deno.test("blockInfoRunning() refuses an image without a known container", async () => {
+  const figures: BlockFigures = { ...rawFigures(1, 1), image: { format: "raw", capacityBytes: 1 } };
+  await assert.rejects(
+    blockInfoRunning(figures, fakeStorage({})),
+    (error: unknown) =>
+      isVirtError(error, ErrorCode.INTERNAL_ERROR) &&
+      error.message === "the driver did not describe the image of disk 'vda'",
+  );
+});
+
+Deno.test("blockStatsFields() emits nothing for an unreported disk", async () => {
+  const storage = fakeStorage(FILES_AFTER_WRITES);
+  const fields = await blockStatsFields(0, {
+    state: "running",
+    figures: unreportedDisk("vda", PATHS.vda),
+    readStorage: storage,
+  });
+  assert.deepEqual(fields, []);
+  assert.deepEqual(storage.reads, []);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Running rules, GetBlockInfo contract, reference §4 figures, from QEMU's replies through the
+// QEMU driver's translation (qmpBlockFigures)
+
+/** QEMU's replies through the QEMU driver's translation, then the neutral rules. */
+async function runningInfo(
+  replies: BlockQmpReplies,
+  disk: RunningDisk,
+  readStorage: StorageReader,
+): Promise<BlockInfo> {
+  return await blockInfoRunning(qmpBlockFigures(replies, disk), readStorage);
+}
+
+Deno.test("runningInfo() reports reference §4's sparse raw vda", async () => {
+  const storage = fakeStorage(FILES_AFTER_WRITES);
+  const result = await runningInfo(
     repliesAfterWrites(),
     { target: "vda", nodeName: VDA.formatNode, path: PATHS.vda },
     storage,
@@ -174,9 +261,9 @@ Deno.test("blockInfoRunning() reports reference §4's sparse raw vda", async () 
   assert.deepEqual(storage.reads, [], "allocation differs from actual-size: no storage read");
 });
 
-Deno.test("blockInfoRunning() reports reference §4's fully allocated raw vdb", async () => {
+Deno.test("runningInfo() reports reference §4's fully allocated raw vdb", async () => {
   const storage = fakeStorage(FILES_AFTER_WRITES);
-  const result = await blockInfoRunning(
+  const result = await runningInfo(
     repliesAfterWrites(),
     { target: "vdb", nodeName: VDB.formatNode, path: PATHS.vdb },
     storage,
@@ -185,9 +272,9 @@ Deno.test("blockInfoRunning() reports reference §4's fully allocated raw vdb", 
   assert.deepEqual(storage.reads, []);
 });
 
-Deno.test("blockInfoRunning() reports reference §4's qcow2 vdc with physical re-read", async () => {
+Deno.test("runningInfo() reports reference §4's qcow2 vdc with physical re-read", async () => {
   const storage = fakeStorage(FILES_AFTER_WRITES);
-  const result = await blockInfoRunning(
+  const result = await runningInfo(
     repliesAfterWrites(),
     { target: "vdc", nodeName: VDC.formatNode, path: PATHS.vdc },
     storage,
@@ -196,11 +283,11 @@ Deno.test("blockInfoRunning() reports reference §4's qcow2 vdc with physical re
   assert.deepEqual(storage.reads, [PATHS.vdc], "allocation equals actual-size: st_size re-read");
 });
 
-Deno.test("blockInfoRunning() before any write reports allocation = actual-size, physical = st_size", async () => {
+Deno.test("runningInfo() before any write reports allocation = actual-size, physical = st_size", async () => {
   const storage = fakeStorage(FILES_BEFORE_WRITES);
   const replies = repliesBeforeWrites();
   const read = (target: string, nodeName: string, path: string) =>
-    blockInfoRunning(replies, { target, nodeName, path }, storage);
+    runningInfo(replies, { target, nodeName, path }, storage);
   assert.deepEqual(await read("vda", VDA.formatNode, PATHS.vda), info(GiB, 4096, GiB));
   assert.deepEqual(
     await read("vdb", VDB.formatNode, PATHS.vdb),
@@ -209,8 +296,8 @@ Deno.test("blockInfoRunning() before any write reports allocation = actual-size,
   assert.deepEqual(await read("vdc", VDC.formatNode, PATHS.vdc), info(GiB, 200704, 196624));
 });
 
-Deno.test("blockInfoRunning() keeps actual-size as physical when the re-read fails", async () => {
-  const result = await blockInfoRunning(
+Deno.test("runningInfo() keeps actual-size as physical when the re-read fails", async () => {
+  const result = await runningInfo(
     repliesAfterWrites(),
     { target: "vdc", nodeName: VDC.formatNode, path: "/images/gone.qcow2" },
     fakeStorage({}),
@@ -218,10 +305,10 @@ Deno.test("blockInfoRunning() keeps actual-size as physical when the re-read fai
   assert.deepEqual(result, info(GiB, 6627328, 6627328));
 });
 
-Deno.test("blockInfoRunning() lets a reader's programming error surface", async () => {
+Deno.test("runningInfo() lets a reader's programming error surface", async () => {
   const broken: StorageReader = () => Promise.reject(new TypeError("Broken reader"));
   await assert.rejects(
-    blockInfoRunning(repliesAfterWrites(), {
+    runningInfo(repliesAfterWrites(), {
       target: "vdc",
       nodeName: VDC.formatNode,
       path: PATHS.vdc,
@@ -230,9 +317,9 @@ Deno.test("blockInfoRunning() lets a reader's programming error surface", async 
   );
 });
 
-Deno.test("blockInfoRunning() re-reads the file node's filename when no path is given", async () => {
+Deno.test("runningInfo() re-reads the file node's filename when no path is given", async () => {
   const storage = fakeStorage(FILES_AFTER_WRITES);
-  const result = await blockInfoRunning(repliesAfterWrites(), {
+  const result = await runningInfo(repliesAfterWrites(), {
     target: "vdc",
     nodeName: VDC.formatNode,
   }, storage);
@@ -240,8 +327,8 @@ Deno.test("blockInfoRunning() re-reads the file node's filename when no path is 
   assert.deepEqual(storage.reads, [PATHS.vdc]);
 });
 
-Deno.test("blockInfoRunning() finds a disk by its qdev id", async () => {
-  const result = await blockInfoRunning(
+Deno.test("runningInfo() finds a disk by its qdev id", async () => {
+  const result = await runningInfo(
     repliesAfterWrites(),
     { target: "vda", qdevId: VDA.alias, path: PATHS.vda },
     fakeStorage(FILES_AFTER_WRITES),
@@ -249,8 +336,8 @@ Deno.test("blockInfoRunning() finds a disk by its qdev id", async () => {
   assert.deepEqual(result, info(GiB, 106954752, 5251072));
 });
 
-Deno.test("blockInfoRunning() falls back to the qdev id when the node name is unknown", async () => {
-  const result = await blockInfoRunning(
+Deno.test("runningInfo() falls back to the qdev id when the node name is unknown", async () => {
+  const result = await runningInfo(
     repliesAfterWrites(),
     { target: "vdb", nodeName: "renamed", qdevId: VDB.alias, path: PATHS.vdb },
     fakeStorage(FILES_AFTER_WRITES),
@@ -258,7 +345,7 @@ Deno.test("blockInfoRunning() falls back to the qdev id when the node name is un
   assert.deepEqual(result, info(64 * MiB, 9437184, 67112960));
 });
 
-Deno.test("blockInfoRunning() reads per-node replies of query-blockstats with query-nodes", async () => {
+Deno.test("runningInfo() reads per-node replies of query-blockstats with query-nodes", async () => {
   const replies = repliesAfterWrites();
   // query-nodes: true lists every node, without qdev, the protocol nodes first.
   const perNode = (replies.blockstats as Record<string, unknown>[]).flatMap((entry) => {
@@ -269,7 +356,7 @@ Deno.test("blockInfoRunning() reads per-node replies of query-blockstats with qu
       formatEntry,
     ];
   });
-  const result = await blockInfoRunning(
+  const result = await runningInfo(
     { blockstats: perNode, namedNodes: replies.namedNodes },
     { target: "vda", nodeName: VDA.formatNode, path: PATHS.vda },
     fakeStorage(FILES_AFTER_WRITES),
@@ -277,12 +364,12 @@ Deno.test("blockInfoRunning() reads per-node replies of query-blockstats with qu
   assert.deepEqual(result, info(GiB, 106954752, 5251072));
 });
 
-Deno.test("blockInfoRunning() uses a root protocol node's own highest offset", async () => {
+Deno.test("runningInfo() uses a root protocol node's own highest offset", async () => {
   // A raw disk without a format layer: the device's node is the file node itself.
   const entry = blockstatsEntry(VDA, { fileHighestOffsetBytes: 106954752 });
   delete entry["parent"];
   entry["node-name"] = VDA.fileNode;
-  const result = await blockInfoRunning(
+  const result = await runningInfo(
     {
       blockstats: [entry],
       namedNodes: [namedNode({ name: VDA.fileNode, driver: "file", filename: PATHS.vda }, {
@@ -314,9 +401,9 @@ function qcow2OnBlockDevice(fileHighestOffsetBytes: number) {
   };
 }
 
-Deno.test("blockInfoRunning() gives qcow2 on a block device its highest offset and device size", async () => {
+Deno.test("runningInfo() gives qcow2 on a block device its highest offset and device size", async () => {
   const storage = fakeStorage({ "/dev/loop0": { sizeBytes: 64 * MiB } }, "block");
-  const result = await blockInfoRunning(qcow2OnBlockDevice(1376256), {
+  const result = await runningInfo(qcow2OnBlockDevice(1376256), {
     target: "vdc",
     nodeName: VDC.formatNode,
   }, storage);
@@ -324,18 +411,18 @@ Deno.test("blockInfoRunning() gives qcow2 on a block device its highest offset a
   assert.deepEqual(storage.reads, ["/dev/loop0"], "actual-size 0: the device's size is re-read");
 });
 
-Deno.test("blockInfoRunning() gives an unwritten qcow2 block device allocation 0", async () => {
+Deno.test("runningInfo() gives an unwritten qcow2 block device allocation 0", async () => {
   const storage = fakeStorage({ "/dev/loop0": { sizeBytes: 64 * MiB } }, "block");
-  const result = await blockInfoRunning(qcow2OnBlockDevice(0), {
+  const result = await runningInfo(qcow2OnBlockDevice(0), {
     target: "vdc",
     nodeName: VDC.formatNode,
   }, storage);
   assert.deepEqual(result, info(32 * MiB, 0, 64 * MiB));
 });
 
-Deno.test("blockInfoRunning() refuses a disk QEMU has no stats for", async () => {
+Deno.test("runningInfo() refuses a disk QEMU has no stats for", async () => {
   await assert.rejects(
-    blockInfoRunning(repliesAfterWrites(), {
+    runningInfo(repliesAfterWrites(), {
       target: "vdz",
       nodeName: "fmt-vdz",
       qdevId: "virtio-disk9",
@@ -346,13 +433,13 @@ Deno.test("blockInfoRunning() refuses a disk QEMU has no stats for", async () =>
   );
 });
 
-Deno.test("blockInfoRunning() refuses a disk whose node QEMU does not list", async () => {
+Deno.test("runningInfo() refuses a disk whose node QEMU does not list", async () => {
   const replies = repliesAfterWrites();
   const namedNodes = (replies.namedNodes as Record<string, unknown>[]).filter((node) =>
     node["node-name"] !== VDA.formatNode
   );
   await assert.rejects(
-    blockInfoRunning(
+    runningInfo(
       { ...replies, namedNodes },
       { target: "vda", nodeName: VDA.formatNode },
       fakeStorage({}),
@@ -363,36 +450,36 @@ Deno.test("blockInfoRunning() refuses a disk whose node QEMU does not list", asy
   );
 });
 
-Deno.test("blockInfoRunning() refuses a format node without a virtual size", async () => {
+Deno.test("runningInfo() refuses a format node without a virtual size", async () => {
   const replies = repliesAfterWrites();
   const node = (replies.namedNodes as Record<string, unknown>[]).find((node) =>
     node["node-name"] === VDA.formatNode
   )!;
   delete (node["image"] as Record<string, unknown>)["virtual-size"];
   await assert.rejects(
-    blockInfoRunning(replies, { target: "vda", nodeName: VDA.formatNode }, fakeStorage({})),
+    runningInfo(replies, { target: "vda", nodeName: VDA.formatNode }, fakeStorage({})),
     (error: unknown) =>
       isVirtError(error, ErrorCode.INTERNAL_ERROR) &&
       error.message === "QEMU did not report the virtual size of disk 'vda'",
   );
 });
 
-Deno.test("blockInfoRunning() refuses a malformed highest offset naming where it is", async () => {
+Deno.test("runningInfo() refuses a malformed highest offset naming where it is", async () => {
   const replies = repliesAfterWrites();
   const entry =
     (replies.blockstats as Record<string, Record<string, Record<string, unknown>>>[])[0];
   entry["parent"]["stats"]["wr_highest_offset"] = -1;
   await assert.rejects(
-    blockInfoRunning(replies, { target: "vda", nodeName: VDA.formatNode }, fakeStorage({})),
+    runningInfo(replies, { target: "vda", nodeName: VDA.formatNode }, fakeStorage({})),
     (error: unknown) =>
       isVirtError(error, ErrorCode.INTERNAL_ERROR) &&
       error.where === "query-blockstats[0].parent.stats.wr_highest_offset",
   );
 });
 
-Deno.test("blockInfoRunning() refuses a reply that is not a list", async () => {
+Deno.test("runningInfo() refuses a reply that is not a list", async () => {
   await assert.rejects(
-    blockInfoRunning({ blockstats: { "return": [] }, namedNodes: [] }, {
+    runningInfo({ blockstats: { "return": [] }, namedNodes: [] }, {
       target: "vda",
       nodeName: "x",
     }, fakeStorage({})),
@@ -402,9 +489,9 @@ Deno.test("blockInfoRunning() refuses a reply that is not a list", async () => {
   );
 });
 
-Deno.test("blockInfoRunning() requires a node name or a qdev id", async () => {
+Deno.test("runningInfo() requires a node name or a qdev id", async () => {
   await assert.rejects(
-    blockInfoRunning(repliesAfterWrites(), { target: "vda" }, fakeStorage({})),
+    runningInfo(repliesAfterWrites(), { target: "vda" }, fakeStorage({})),
     TypeError,
   );
 });
@@ -420,8 +507,7 @@ async function statsOf(
 ): Promise<Record<string, number>> {
   const fields = await blockStatsFields(index, {
     state: "running",
-    qmp: replies,
-    disk,
+    figures: qmpBlockFigures(replies, disk),
     readStorage: fakeStorage(files),
   });
   return Object.fromEntries(fields.map(({ key, value }) => [key, value]));
@@ -477,8 +563,7 @@ Deno.test("blockStatsFields() maps the device's counters in libvirt's key order"
   });
   const fields = await blockStatsFields(0, {
     state: "running",
-    qmp: replies,
-    disk: { target: "vda", nodeName: VDA.formatNode },
+    figures: qmpBlockFigures(replies, { target: "vda", nodeName: VDA.formatNode }),
     readStorage: fakeStorage(FILES_AFTER_WRITES),
   });
   assert.deepEqual(fields, [
@@ -500,8 +585,10 @@ Deno.test("blockStatsFields() re-reads physical from storage when actual-size is
   const storage = fakeStorage({ "/dev/loop0": { sizeBytes: 64 * MiB } }, "block");
   const fields = await blockStatsFields(3, {
     state: "running",
-    qmp: qcow2OnBlockDevice(1376256),
-    disk: { target: "vdd", nodeName: VDC.formatNode },
+    figures: qmpBlockFigures(qcow2OnBlockDevice(1376256), {
+      target: "vdd",
+      nodeName: VDC.formatNode,
+    }),
     readStorage: storage,
   });
   const stats = Object.fromEntries(fields.map(({ key, value }) => [key, value]));
@@ -514,8 +601,10 @@ Deno.test("blockStatsFields() re-reads physical from storage when actual-size is
 Deno.test("blockStatsFields() leaves physical out when its re-read fails", async () => {
   const fields = await blockStatsFields(3, {
     state: "running",
-    qmp: qcow2OnBlockDevice(1376256),
-    disk: { target: "vdd", nodeName: VDC.formatNode },
+    figures: qmpBlockFigures(qcow2OnBlockDevice(1376256), {
+      target: "vdd",
+      nodeName: VDC.formatNode,
+    }),
     readStorage: fakeStorage({}),
   });
   assert.equal(fields.some(({ key }) => key === "block.3.physical"), false);
@@ -526,8 +615,11 @@ Deno.test("blockStatsFields() emits nothing and reads nothing for a disk QEMU ha
   const storage = fakeStorage(FILES_AFTER_WRITES);
   const fields = await blockStatsFields(5, {
     state: "running",
-    qmp: repliesAfterWrites(),
-    disk: { target: "vdz", qdevId: "virtio-disk9", path: PATHS.vda },
+    figures: qmpBlockFigures(repliesAfterWrites(), {
+      target: "vdz",
+      qdevId: "virtio-disk9",
+      path: PATHS.vda,
+    }),
     readStorage: storage,
   });
   assert.deepEqual(fields, []);
@@ -543,8 +635,10 @@ Deno.test("blockStatsFields() emits nothing for a device without a medium", asyn
   };
   const fields = await blockStatsFields(0, {
     state: "running",
-    qmp: { blockstats: [cdrom], namedNodes: [] },
-    disk: { target: "sda", qdevId: "sata0-0-0" },
+    figures: qmpBlockFigures({ blockstats: [cdrom], namedNodes: [] }, {
+      target: "sda",
+      qdevId: "sata0-0-0",
+    }),
     readStorage: fakeStorage({}),
   });
   assert.deepEqual(fields, []);

@@ -13,15 +13,8 @@ import type { BlockFigures } from "../src/storage/block_figures.ts";
 import type { BlockStorageAccess } from "../src/storage/block_info.ts";
 import type { StorageInfo } from "../src/storage/storage_info.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
-import type {
-  CrashedDetail,
-  IoErrorActionName,
-  PausedReasonName,
-  PmsuspendedDetail,
-  RuntimeRecord,
-  ShutdownDetail,
-  WatchdogActionName,
-} from "../src/model/facts.ts";
+import type { PausedReasonName, RuntimeRecord } from "../src/model/facts.ts";
+import type { Observation } from "../src/model/observation.ts";
 
 /** What a driver needs to act on a running instance. */
 export interface DomainHandle {
@@ -37,27 +30,7 @@ export interface DomainHandle {
   runtime: RuntimeRecord;
 }
 
-/** What a driver saw happen to a running instance without being asked. */
-export type Observation =
-  | { kind: "shutdown"; detail: ShutdownDetail; guestReset?: boolean }
-  | { kind: "stopped"; reason: "shutdown" | "crashed" }
-  | { kind: "paused"; reason: PausedReasonName }
-  | { kind: "resumed" }
-  | { kind: "reset" }
-  | { kind: "crashed"; detail: CrashedDetail }
-  | { kind: "pmsuspended"; detail: PmsuspendedDetail }
-  | { kind: "wakeup" }
-  | { kind: "balloon"; actualKiB: number }
-  | { kind: "rtc"; utcOffsetSeconds: number }
-  | { kind: "watchdog"; action: WatchdogActionName }
-  | {
-    kind: "io_error";
-    srcPath: string;
-    devAlias: string;
-    action: IoErrorActionName;
-    reason: string;
-  }
-  | { kind: "device_removed"; alias: string };
+export type { Observation } from "../src/model/observation.ts";
 
 /** Where an instance really is, as a driver finds it after a service restart. */
 export type Reality =

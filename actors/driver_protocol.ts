@@ -205,6 +205,13 @@ export interface Driver {
 
   /** Finds where an instance recorded as active really is (after a service restart). */
   probe(handle: DomainHandle, signal: AbortSignal): Promise<Reality>;
+  /**
+   * Where a watched instance is now, asked of the hypervisor without disturbing it: used when
+   * some of its observations could not be recorded (its domain's observation queue was full),
+   * so the record can be brought back in line. Absent: the driver has no state to re-read
+   * (the test hypervisor's instances change only through the actor and `simulate`).
+   */
+  status?(handle: DomainHandle, signal: AbortSignal): Promise<Reality>;
   /** Starts reporting observations of an instance (after launch, or after probe). */
   watch(handle: DomainHandle, sink: ObservationSink): void;
   /** Stops reporting observations of an instance and releases its resources in the service. */

@@ -371,6 +371,14 @@ export class QemuDriver implements Driver {
     return reality;
   }
 
+  async status(handle: DomainHandle, signal: AbortSignal): Promise<Reality> {
+    const instance = this.#instances.get(handle.uuid);
+    if (instance === undefined || instance.ended) return { kind: "gone" };
+    const { pid, startTimeTicks } = instance.identity;
+    if (isProcessGone(pid, startTimeTicks)) return { kind: "gone" };
+    return realityOf((await this.#qmp(instance).queryStatus({ signal })).status);
+  }
+
   watch(handle: DomainHandle, sink: ObservationSink): void {
     const instance = this.#instance(handle);
     instance.sink = sink;

@@ -28,8 +28,27 @@ import {
 /** Most commands that may wait in one domain's queue; one more is refused at once (code 87). */
 export const COMMAND_QUEUE_MAX = 256;
 
-/** Most driver observations that may wait in one domain's queue before the oldest is dropped. */
+/**
+ * Most driver observations that may wait in one domain's queue. Observations that report a
+ * current value (a balloon size) are coalesced, so the queue fills only with events. When it is
+ * full the newest observation is refused with {@linkcode ObservationQueueFullError} and never
+ * recorded; the caller (the host) then sends the domain to reconcile, which re-reads reality
+ * from the driver once the observations before it have run, so a lost lifecycle observation
+ * (a SHUTDOWN, a STOP) is corrected rather than lost. Nothing is ever dropped from the queue.
+ */
 export const OBSERVATION_QUEUE_MAX = 4096;
+
+/**
+ * An observation refused because its domain's observation queue is full: it was not recorded,
+ * and the domain's record may lag reality until a reconcile.
+ */
+export class ObservationQueueFullError extends VirtError {
+  /** @param uuid The domain's uuid. */
+  constructor(uuid: string) {
+    super(ErrorCode.RESOURCE_BUSY, `observation queue of '${uuid}' is full`);
+    this.name = "ObservationQueueFullError";
+  }
+}
 
 /** What a running job may do. */
 export interface JobContext {
@@ -52,9 +71,21 @@ export interface RunOptions {
   queueTimeoutMs?: number;
   /** Abandons the wait (not a running job) when aborted. */
   signal?: AbortSignal;
-  /** Observation jobs use their own, larger queue and never time out. */
-  kind?: "command" | "observation";
+  /**
+   * Observation jobs use their own, larger queue ({@linkcode OBSERVATION_QUEUE_MAX}) and never
+   * time out. A recovery job (reconcile) is never refused: at most one waits at a time, and a
+   * second joins the waiting one.
+   */
+  kind?: JobKind;
+  /**
+   * For observations: a newer job with the same key replaces the work of one still waiting
+   * (the latest value wins), without taking another place; both callers get its outcome.
+   */
+  coalesceKey?: string;
 }
+
+/** What a job is, for the queue's bounds. */
+export type JobKind = "command" | "observation" | "recovery";
 
 /** A fact as applied: the fact and its global position in the log. */
 export interface AppliedFact {
@@ -72,10 +103,11 @@ export const HELD_RETRY_QUEUE_TIMEOUT_MS = 10_000;
 
 interface QueuedJob {
   name: string;
-  kind: "command" | "observation";
+  kind: JobKind;
+  coalesceKey?: string;
   work: (context: JobContext) => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
+  /** Every caller waiting on this job (more than one once jobs are coalesced). */
+  settlers: { resolve: (value: unknown) => void; reject: (error: unknown) => void }[];
   cancel?: () => void;
 }
 
@@ -103,6 +135,10 @@ export class DomainActor {
   readonly #onHeld: (actor: DomainActor) => void;
   readonly #onHeldWritten: (actor: DomainActor, facts: DomainFact[]) => void;
   #queue: QueuedJob[] = [];
+  /** Waiting jobs per kind, so a bound check costs O(1). */
+  #waiting: Record<JobKind, number> = { command: 0, observation: 0, recovery: 0 };
+  /** Waiting jobs a new one may join: the recovery, and observations by coalesce key. */
+  #joinable = new Map<string, QueuedJob>();
   #current: { name: string; sinceMs: number } | undefined;
   #draining = false;
   #idleWaiters: (() => void)[] = [];
@@ -204,26 +240,60 @@ export class DomainActor {
         new VirtError(ErrorCode.OPERATION_ABORTED, `domain actor of '${this.uuid}' is closed`),
       );
     }
-    if (kind === "command") {
-      const waiting = this.#queue.filter((job) => job.kind === "command").length;
-      if (waiting >= COMMAND_QUEUE_MAX) return Promise.reject(this.#busy());
-    } else if (this.#queue.length >= OBSERVATION_QUEUE_MAX + COMMAND_QUEUE_MAX) {
-      return Promise.reject(
-        new VirtError(ErrorCode.RESOURCE_BUSY, `observation queue of '${this.uuid}' is full`),
-      );
+    const joined = this.#joinWaiting(kind, options.coalesceKey, name, work);
+    if (joined !== undefined) return joined as Promise<T>;
+    if (kind === "command" && this.#waiting.command >= COMMAND_QUEUE_MAX) {
+      return Promise.reject(this.#busy());
+    }
+    if (kind === "observation" && this.#waiting.observation >= OBSERVATION_QUEUE_MAX) {
+      return Promise.reject(new ObservationQueueFullError(this.uuid));
     }
     return new Promise<T>((resolve, reject) => {
       const job: QueuedJob = {
         name,
         kind,
+        ...(options.coalesceKey === undefined ? {} : { coalesceKey: options.coalesceKey }),
         work: work as (context: JobContext) => Promise<unknown>,
-        resolve: resolve as (value: unknown) => void,
-        reject,
+        settlers: [{ resolve: resolve as (value: unknown) => void, reject }],
       };
       this.#armWaitLimits(job, options);
-      this.#queue.push(job);
+      this.#enqueue(job);
       this.#drain();
     });
+  }
+
+  /**
+   * Joins a waiting job the new one merges with: a recovery joins the waiting recovery; an
+   * observation with a coalesce key replaces the work of the waiting one with that key.
+   */
+  #joinWaiting(
+    kind: JobKind,
+    coalesceKey: string | undefined,
+    name: string,
+    work: (context: JobContext) => Promise<unknown>,
+  ): Promise<unknown> | undefined {
+    const key = joinKey(kind, coalesceKey);
+    const waiting = key === undefined ? undefined : this.#joinable.get(key);
+    if (waiting === undefined) return undefined;
+    if (kind === "observation") {
+      waiting.name = name;
+      waiting.work = work;
+    }
+    return new Promise((resolve, reject) => waiting.settlers.push({ resolve, reject }));
+  }
+
+  #enqueue(job: QueuedJob): void {
+    this.#queue.push(job);
+    this.#waiting[job.kind]++;
+    const key = joinKey(job.kind, job.coalesceKey);
+    if (key !== undefined) this.#joinable.set(key, job);
+  }
+
+  /** Forgets a job that left the queue (to run, or given up). */
+  #dequeued(job: QueuedJob): void {
+    this.#waiting[job.kind]--;
+    const key = joinKey(job.kind, job.coalesceKey);
+    if (key !== undefined && this.#joinable.get(key) === job) this.#joinable.delete(key);
   }
 
   /** Resolves once no job runs or waits. */
@@ -237,9 +307,11 @@ export class DomainActor {
     this.#closing.abort();
     const waiting = this.#queue;
     this.#queue = [];
+    this.#waiting = { command: 0, observation: 0, recovery: 0 };
+    this.#joinable.clear();
     for (const job of waiting) {
       job.cancel?.();
-      job.reject(new VirtError(ErrorCode.OPERATION_ABORTED, "the service is stopping"));
+      settle(job, { error: new VirtError(ErrorCode.OPERATION_ABORTED, "the service is stopping") });
     }
   }
 
@@ -260,8 +332,9 @@ export class DomainActor {
       const index = this.#queue.indexOf(job);
       if (index === -1) return;
       this.#queue.splice(index, 1);
+      this.#dequeued(job);
       job.cancel?.();
-      job.reject(error);
+      settle(job, { error });
     };
     if (options.queueTimeoutMs !== undefined) {
       const timer = setTimeout(() => leave(this.#busy()), Math.max(0, options.queueTimeoutMs));
@@ -299,12 +372,13 @@ export class DomainActor {
     try {
       while (this.#queue.length > 0) {
         const job = this.#queue.shift()!;
+        this.#dequeued(job);
         job.cancel?.();
         this.#current = { name: job.name, sinceMs: this.#now() };
         try {
-          job.resolve(await job.work(this.#context()));
+          settle(job, { value: await job.work(this.#context()) });
         } catch (error) {
-          job.reject(error);
+          settle(job, { error });
         } finally {
           this.#current = undefined;
         }
@@ -414,5 +488,20 @@ export class DomainActor {
     }));
     this.#onApplied(this, stored);
     return stored;
+  }
+}
+
+/** The key under which a waiting job can be joined, if it can. */
+function joinKey(kind: JobKind, coalesceKey: string | undefined): string | undefined {
+  if (kind === "recovery") return "recovery";
+  if (kind === "observation" && coalesceKey !== undefined) return `observation:${coalesceKey}`;
+  return undefined;
+}
+
+/** Settles every caller waiting on a job with its outcome. */
+function settle(job: QueuedJob, outcome: { value: unknown } | { error: unknown }): void {
+  for (const { resolve, reject } of job.settlers) {
+    if ("error" in outcome) reject(outcome.error);
+    else resolve(outcome.value);
   }
 }

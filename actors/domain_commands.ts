@@ -16,10 +16,9 @@ import type {
   DefinedDetail,
   DomainFact,
   DomainFactBodies,
-  PausedReasonName,
   StoppedDetail,
-  SuspendedDetail,
 } from "../src/model/facts.ts";
+import { factOfObservation } from "../src/model/lifecycle_table.ts";
 import type { JobContext } from "./domain_actor.ts";
 import {
   accepts,
@@ -287,18 +286,6 @@ export async function expireDeadline(job: JobContext, env: CommandEnvironment): 
   }]);
 }
 
-const SUSPENDED_DETAIL: Record<PausedReasonName, SuspendedDetail> = {
-  user: "paused",
-  ioerror: "ioerror",
-  watchdog: "watchdog",
-  migration: "migrated",
-  save: "paused",
-  shutting_down: "paused",
-  crashed: "paused",
-  starting_up: "paused",
-  unknown: "paused",
-};
-
 /**
  * Records what the driver observed and applies the domain's policy (`on_poweroff`, `on_reboot`,
  * `on_crash`). An observation that no longer applies (the domain already left the state it
@@ -339,62 +326,11 @@ function definitionOf(snapshot: DomainSnapshot): DomainDefinition {
 }
 
 function factsFor(snapshot: DomainSnapshot, observation: Observation): DomainFact[] | undefined {
-  const fact = factFor(snapshot, observation);
-  if (fact === undefined || !accepts(snapshot, fact)) return undefined;
+  const fact = factOfObservation(observation, {
+    shuttingDown: statePath(snapshot) === "active.shuttingDown",
+  });
+  if (!accepts(snapshot, fact)) return undefined;
   return [fact];
-}
-
-function factFor(snapshot: DomainSnapshot, observation: Observation): DomainFact | undefined {
-  const path = statePath(snapshot);
-  switch (observation.kind) {
-    case "shutdown":
-      return { type: "domain.shutdown", body: { detail: observation.detail } };
-    case "stopped": {
-      const cleanly = path === "active.shuttingDown" || observation.reason === "shutdown";
-      return {
-        type: "domain.stopped",
-        body: cleanly
-          ? { detail: "shutdown", reason: "shutdown" }
-          : { detail: "failed", reason: "crashed" },
-      };
-    }
-    case "paused":
-      return {
-        type: "domain.suspended",
-        body: { detail: SUSPENDED_DETAIL[observation.reason], reason: observation.reason },
-      };
-    case "resumed":
-      return { type: "domain.resumed", body: { detail: "unpaused", reason: "unpaused" } };
-    case "reset":
-      return { type: "domain.rebooted", body: {} };
-    case "crashed":
-      return { type: "domain.crashed", body: { detail: observation.detail } };
-    case "pmsuspended":
-      return { type: "domain.pmsuspended", body: { detail: observation.detail } };
-    case "wakeup":
-      return { type: "domain.started", body: { detail: "wakeup", reason: "wakeup" } };
-    case "balloon":
-      return { type: "domain.balloon_changed", body: { actualKiB: observation.actualKiB } };
-    case "rtc":
-      return {
-        type: "domain.rtc_changed",
-        body: { utcOffsetSeconds: observation.utcOffsetSeconds },
-      };
-    case "watchdog":
-      return { type: "domain.watchdog_fired", body: { action: observation.action } };
-    case "io_error":
-      return {
-        type: "domain.io_error",
-        body: {
-          srcPath: observation.srcPath,
-          devAlias: observation.devAlias,
-          action: observation.action,
-          reason: observation.reason,
-        },
-      };
-    case "device_removed":
-      return { type: "domain.device_removed", body: { alias: observation.alias } };
-  }
 }
 
 /**

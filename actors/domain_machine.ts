@@ -13,22 +13,11 @@
 
 import { assign, setup, transition } from "xstate";
 import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
-import type {
-  Deadline,
-  DomainFact,
-  DomainFactBodies,
-  PausedReasonName,
-  RuntimeRecord,
-} from "../src/model/facts.ts";
-import {
-  CrashedReason,
-  DomainState,
-  type DomainStateValue,
-  PausedReason,
-  RunningReason,
-  ShutdownReason,
-  ShutoffReason,
-} from "../src/model/lifecycle.ts";
+import type { Deadline, DomainFact, DomainFactBodies, RuntimeRecord } from "../src/model/facts.ts";
+import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
+import { pausedReasonNumber, stateAfter } from "../src/model/lifecycle_table.ts";
+
+export { pausedReasonNumber };
 
 /** What the machine knows about one domain. Plain JSON, so it can go into a snapshot as is. */
 export interface DomainContext {
@@ -86,38 +75,12 @@ export type DomainCommandName =
 /** Events of the machine: facts, and command names for validity checks. */
 export type DomainMachineEvent = DomainFact | { type: `command.${DomainCommandName}` };
 
-const RUNNING_REASONS: Record<string, number> = {
-  booted: RunningReason.BOOTED,
-  unpaused: RunningReason.UNPAUSED,
-  restored: RunningReason.RESTORED,
-  wakeup: RunningReason.WAKEUP,
-  unknown: RunningReason.UNKNOWN,
-};
-const PAUSED_REASONS: Record<string, number> = {
-  user: PausedReason.USER,
-  ioerror: PausedReason.IOERROR,
-  watchdog: PausedReason.WATCHDOG,
-  migration: PausedReason.MIGRATION,
-  save: PausedReason.SAVE,
-  shutting_down: PausedReason.SHUTTING_DOWN,
-  crashed: PausedReason.CRASHED,
-  starting_up: PausedReason.STARTING_UP,
-  unknown: PausedReason.UNKNOWN,
-};
-/** The paused reason number of a fact's paused reason name. */
-export function pausedReasonNumber(reason: PausedReasonName): number {
-  return PAUSED_REASONS[reason];
+/** The reason a state-changing fact leads to, from the lifecycle table (reference §1–§3). */
+function reasonAfter(event: DomainMachineEvent): number {
+  const after = stateAfter(event as DomainFact);
+  if (after === undefined) throw new TypeError(`Fact ${event.type} names no state`);
+  return after.reason;
 }
-
-const SHUTOFF_REASONS: Record<string, number> = {
-  shutdown: ShutoffReason.SHUTDOWN,
-  destroyed: ShutoffReason.DESTROYED,
-  crashed: ShutoffReason.CRASHED,
-  saved: ShutoffReason.SAVED,
-  failed: ShutoffReason.FAILED,
-  daemon: ShutoffReason.DAEMON,
-  unknown: ShutoffReason.UNKNOWN,
-};
 
 function body<T extends keyof DomainFactBodies>(
   event: DomainMachineEvent,
@@ -172,6 +135,7 @@ export const domainMachine = setup({
     forgetDefinition: assign({ definition: null, persistent: false, autostart: false }),
     recordLaunch: assign(({ event, context }) => {
       const launched = body(event, "domain.launched");
+      const reason = reasonAfter(event);
       const live = launched.definition ?? context.definition;
       if (live === null) throw new Error(`Domain ${context.uuid} launched without a definition`);
       return {
@@ -180,23 +144,12 @@ export const domainMachine = setup({
         id: launched.id,
         runtime: launched.runtime,
         persistent: launched.persistent || context.persistent,
-        reason: PausedReason.STARTING_UP,
+        reason,
       };
     }),
-    recordStarted: assign(({ event }) => ({
-      reason: RUNNING_REASONS[body(event, "domain.started").reason],
-    })),
-    recordResumed: assign(({ event }) => ({
-      reason: RUNNING_REASONS[body(event, "domain.resumed").reason],
-    })),
-    recordSuspended: assign(({ event }) => ({
-      reason: PAUSED_REASONS[body(event, "domain.suspended").reason],
-    })),
-    recordShutdown: assign({ reason: ShutdownReason.UNKNOWN }),
-    recordCrashed: assign({ reason: CrashedReason.PANICKED }),
-    recordPmsuspended: assign({ reason: 0 }),
+    recordReason: assign(({ event }) => ({ reason: reasonAfter(event) })),
     recordStopped: assign(({ event }) => ({
-      reason: SHUTOFF_REASONS[body(event, "domain.stopped").reason],
+      reason: reasonAfter(event),
       live: null,
       id: null,
       runtime: null,
@@ -250,47 +203,47 @@ export const domainMachine = setup({
       states: {
         starting: {
           on: {
-            "domain.started": { target: "running", actions: "recordStarted" },
+            "domain.started": { target: "running", actions: "recordReason" },
           },
         },
         running: {
           on: {
-            "domain.suspended": { target: "paused", actions: "recordSuspended" },
-            "domain.shutdown": { target: "shuttingDown", actions: "recordShutdown" },
-            "domain.crashed": { target: "crashed", actions: "recordCrashed" },
-            "domain.pmsuspended": { target: "pmsuspended", actions: "recordPmsuspended" },
+            "domain.suspended": { target: "paused", actions: "recordReason" },
+            "domain.shutdown": { target: "shuttingDown", actions: "recordReason" },
+            "domain.crashed": { target: "crashed", actions: "recordReason" },
+            "domain.pmsuspended": { target: "pmsuspended", actions: "recordReason" },
             ...NOTES,
             ...commands("shutdown", "reboot", "reset", "suspend", "resume"),
           },
         },
         paused: {
           on: {
-            "domain.resumed": { target: "running", actions: "recordResumed" },
-            "domain.suspended": { target: "paused", actions: "recordSuspended" },
-            "domain.shutdown": { target: "shuttingDown", actions: "recordShutdown" },
-            "domain.crashed": { target: "crashed", actions: "recordCrashed" },
+            "domain.resumed": { target: "running", actions: "recordReason" },
+            "domain.suspended": { target: "paused", actions: "recordReason" },
+            "domain.shutdown": { target: "shuttingDown", actions: "recordReason" },
+            "domain.crashed": { target: "crashed", actions: "recordReason" },
             ...NOTES,
             ...commands("reboot", "reset", "suspend", "resume"),
           },
         },
         shuttingDown: {
           on: {
-            "domain.resumed": { target: "running", actions: "recordResumed" },
-            "domain.crashed": { target: "crashed", actions: "recordCrashed" },
+            "domain.resumed": { target: "running", actions: "recordReason" },
+            "domain.crashed": { target: "crashed", actions: "recordReason" },
             ...NOTES,
             ...commands("reset"),
           },
         },
         crashed: {
           on: {
-            "domain.resumed": { target: "running", actions: "recordResumed" },
+            "domain.resumed": { target: "running", actions: "recordReason" },
             ...NOTES,
             ...commands("reset", "resume"),
           },
         },
         pmsuspended: {
           on: {
-            "domain.started": { target: "running", actions: "recordStarted" },
+            "domain.started": { target: "running", actions: "recordReason" },
             ...NOTES,
             ...commands("reset"),
           },

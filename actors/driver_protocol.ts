@@ -9,19 +9,12 @@
  * @module
  */
 
-import type { BlockStorageAccess } from "../drivers/qemu/block_info.ts";
-import type { BlockQmpReplies, RunningDisk } from "../drivers/qemu/block_node_facts.ts";
-import type { StorageInfo } from "../drivers/qemu/storage_info.ts";
+import type { BlockFigures } from "../src/storage/block_figures.ts";
+import type { BlockStorageAccess } from "../src/storage/block_info.ts";
+import type { StorageInfo } from "../src/storage/storage_info.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
-import type {
-  CrashedDetail,
-  IoErrorActionName,
-  PausedReasonName,
-  PmsuspendedDetail,
-  RuntimeRecord,
-  ShutdownDetail,
-  WatchdogActionName,
-} from "../src/model/facts.ts";
+import type { PausedReasonName, RuntimeRecord } from "../src/model/facts.ts";
+import type { Observation } from "../src/model/observation.ts";
 
 /** What a driver needs to act on a running instance. */
 export interface DomainHandle {
@@ -37,27 +30,7 @@ export interface DomainHandle {
   runtime: RuntimeRecord;
 }
 
-/** What a driver saw happen to a running instance without being asked. */
-export type Observation =
-  | { kind: "shutdown"; detail: ShutdownDetail; guestReset?: boolean }
-  | { kind: "stopped"; reason: "shutdown" | "crashed" }
-  | { kind: "paused"; reason: PausedReasonName }
-  | { kind: "resumed" }
-  | { kind: "reset" }
-  | { kind: "crashed"; detail: CrashedDetail }
-  | { kind: "pmsuspended"; detail: PmsuspendedDetail }
-  | { kind: "wakeup" }
-  | { kind: "balloon"; actualKiB: number }
-  | { kind: "rtc"; utcOffsetSeconds: number }
-  | { kind: "watchdog"; action: WatchdogActionName }
-  | {
-    kind: "io_error";
-    srcPath: string;
-    devAlias: string;
-    action: IoErrorActionName;
-    reason: string;
-  }
-  | { kind: "device_removed"; alias: string };
+export type { Observation } from "../src/model/observation.ts";
 
 /** Where an instance really is, as a driver finds it after a service restart. */
 export type Reality =
@@ -118,16 +91,13 @@ export interface InterfaceSample {
 }
 
 /**
- * Block figures of a running instance: QEMU's raw replies to `query-blockstats` and
- * `query-named-block-nodes` (the test hypervisor answers in the same shape), and how each disk of
- * the definition is named in them. `drivers/qemu/block_info.ts` turns them into libvirt's figures.
+ * Block figures of a running instance, in evirt's own terms (never a hypervisor's replies):
+ * `src/storage/block_info.ts` turns them into libvirt's figures.
  */
 export interface BlockSample {
-  /** The raw replies. */
-  qmp: BlockQmpReplies;
-  /** Per disk of the live definition, by position: how the replies name it. */
-  disks: RunningDisk[];
-  /** Container facts re-read from storage where the replies lack a size (by source path). */
+  /** Per disk of the live definition, by position: its figures. */
+  disks: BlockFigures[];
+  /** Container facts re-read from storage where the figures lack a size (by source path). */
   containers: Record<string, StorageInfo>;
 }
 
@@ -235,6 +205,13 @@ export interface Driver {
 
   /** Finds where an instance recorded as active really is (after a service restart). */
   probe(handle: DomainHandle, signal: AbortSignal): Promise<Reality>;
+  /**
+   * Where a watched instance is now, asked of the hypervisor without disturbing it: used when
+   * some of its observations could not be recorded (its domain's observation queue was full),
+   * so the record can be brought back in line. Absent: the driver has no state to re-read
+   * (the test hypervisor's instances change only through the actor and `simulate`).
+   */
+  status?(handle: DomainHandle, signal: AbortSignal): Promise<Reality>;
   /** Starts reporting observations of an instance (after launch, or after probe). */
   watch(handle: DomainHandle, sink: ObservationSink): void;
   /** Stops reporting observations of an instance and releases its resources in the service. */

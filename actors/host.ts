@@ -17,7 +17,12 @@ import type { DomainDefinition } from "../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { type DomainFact, isDomainFactType, uuidOfStream } from "../src/model/facts.ts";
 import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
-import { type AppliedFact, DomainActor, type JobContext } from "./domain_actor.ts";
+import {
+  type AppliedFact,
+  DomainActor,
+  type JobContext,
+  ObservationQueueFullError,
+} from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
 import {
   type DomainContext,
@@ -33,6 +38,7 @@ import type { DomainHandle, Driver, Observation, Reality } from "./driver_protoc
 import type { HeldFactsSummary } from "./held_facts.ts";
 import { endHeldStart, finishInterruptedJob } from "./held_facts_followup.ts";
 import { HeldFactsRetry } from "./held_facts_retry.ts";
+import { SAMPLE_OBSERVATION_KINDS } from "../src/model/observation.ts";
 
 /** How long a command waits in a busy domain's queue unless its caller says otherwise. */
 export const COMMAND_QUEUE_TIMEOUT_MS_DEFAULT = 10_000;
@@ -748,16 +754,21 @@ export class Host {
   #observe(uuid: string, observation: Observation): void {
     const actor = this.#actors.get(uuid);
     if (actor === undefined || this.#closed) return;
+    // A value reported again replaces one still waiting: only the latest balloon size matters.
+    const coalesceKey = SAMPLE_OBSERVATION_KINDS.has(observation.kind)
+      ? observation.kind
+      : undefined;
     this.#track(
       actor.run(
         `observe ${observation.kind}`,
-        { kind: "observation" },
+        { kind: "observation", ...(coalesceKey === undefined ? {} : { coalesceKey }) },
         (job) => commands.observe(job, this.#env, observation),
-      ).catch((error) =>
-        this.#log(
-          `domain ${actor.snapshot.context.name}: ${observation.kind}: ${(error as Error).message}`,
-        )
-      ),
+      ).catch((error) => {
+        const name = actor.snapshot.context.name;
+        this.#log(`domain ${name}: ${observation.kind}: ${(error as Error).message}`);
+        // Never lose a lifecycle change silently: reality is read again once the queue drains.
+        if (error instanceof ObservationQueueFullError) this.#track(this.#resync(actor));
+      }),
     );
   }
 
@@ -882,7 +893,7 @@ export class Host {
       return;
     }
     try {
-      await actor.run("reconcile", { kind: "observation" }, async (job) => {
+      await actor.run("reconcile", { kind: "recovery" }, async (job) => {
         const handle = commands.handleOf(job.snapshot);
         const reality = await driver.probe(handle, AbortSignal.timeout(RECONCILE_TIMEOUT_MS));
         await this.#correct(job, driver, handle, reality);
@@ -890,6 +901,28 @@ export class Host {
       });
     } catch (error) {
       this.#log(`domain ${context.name}: reconcile failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Brings a watched domain's record back in line with its driver after observations were
+   * refused: once the observations queued before it have run, asks the driver where the
+   * instance is and appends what the record misses. At most one waits per domain.
+   */
+  async #resync(actor: DomainActor): Promise<void> {
+    const name = actor.snapshot.context.name;
+    this.#log(`domain ${name}: observations were refused; re-reading it from its driver`);
+    try {
+      await actor.run("resync", { kind: "recovery" }, async (job) => {
+        if (!isActive(job.snapshot)) return;
+        const handle = commands.handleOf(job.snapshot);
+        const driver = this.#env.driverFor(handle.definition);
+        if (driver.status === undefined) return;
+        const reality = await driver.status(handle, AbortSignal.timeout(RECONCILE_TIMEOUT_MS));
+        await this.#correct(job, driver, handle, reality);
+      });
+    } catch (error) {
+      this.#log(`domain ${name}: resync failed: ${(error as Error).message}`);
     }
   }
 

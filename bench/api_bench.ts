@@ -14,8 +14,8 @@
  */
 
 import { percentile, percentileSummary } from "./_figures.ts";
-import { EvirtClient } from "../src/client.ts";
-import { parsePositiveInteger } from "../src/config.ts";
+import { EvirtClient } from "../src/client/client.ts";
+import { parsePositiveInteger } from "../src/config/config.ts";
 import { type SocketService, startSocketService } from "../tests/support/socket_service.ts";
 
 const GOAL_P99_MS = 50;

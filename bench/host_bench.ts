@@ -17,7 +17,7 @@
 import { withSqliteStore } from "./_temp_store.ts";
 import { Host } from "../actors/host.ts";
 import { TestDriver } from "../drivers/test/test_driver.ts";
-import { parsePositiveInteger } from "../src/config.ts";
+import { parsePositiveInteger } from "../src/config/config.ts";
 import type { AppendRequest, EventStore } from "../src/log/event_store.ts";
 import { createMemoryStore } from "../src/log/memory_store.ts";
 import { openSqliteStore } from "../src/log/sqlite_store.ts";

@@ -15,7 +15,7 @@
  */
 
 import { withSqliteStore } from "./_temp_store.ts";
-import { parsePositiveInteger } from "../src/config.ts";
+import { parsePositiveInteger } from "../src/config/config.ts";
 import type { EventStore, NewFact } from "../src/log/event_store.ts";
 import { createMemoryStore } from "../src/log/memory_store.ts";
 

@@ -28,7 +28,7 @@ import {
 import { QmpCommands } from "../drivers/qemu/qmp_commands.ts";
 import { QmpMonitor } from "../drivers/qemu/qmp_monitor.ts";
 import { QemuDriver } from "../drivers/qemu/qemu_driver.ts";
-import { parsePositiveInteger } from "../src/config.ts";
+import { parsePositiveInteger } from "../src/config/config.ts";
 import { openSqliteStore } from "../src/log/sqlite_store.ts";
 import { type DomainDefinition, emptyDevices } from "../src/model/domain.ts";
 import { DomainState } from "../src/model/lifecycle.ts";

@@ -29,7 +29,7 @@ import { Host } from "../actors/host.ts";
 import { isProcessGone, waitForExit } from "../drivers/qemu/process_state.ts";
 import { QemuDriver } from "../drivers/qemu/qemu_driver.ts";
 import { TestDriver } from "../drivers/test/test_driver.ts";
-import { parsePositiveInteger } from "../src/config.ts";
+import { parsePositiveInteger } from "../src/config/config.ts";
 import { createMemoryStore } from "../src/log/memory_store.ts";
 import { type DomainDefinition, emptyDevices } from "../src/model/domain.ts";
 import { StatsReader } from "../src/projections/stats_reader.ts";

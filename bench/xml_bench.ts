@@ -17,7 +17,7 @@
  */
 
 import { XMLParser } from "fast-xml-parser";
-import { parsePositiveInteger } from "../src/config.ts";
+import { parsePositiveInteger } from "../src/config/config.ts";
 import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import { formatDomainXml, parseDomainXml, validateDomain } from "../src/xml/mod.ts";

@@ -27,6 +27,7 @@
  */
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import type { BlockCounters } from "../../src/storage/block_figures.ts";
 
 /** How the QEMU driver names one disk of a running domain. */
 export interface RunningDisk {
@@ -46,26 +47,6 @@ export interface BlockQmpReplies {
   blockstats: unknown;
   /** The `return` of `query-named-block-nodes` (with or without `flat`). */
   namedNodes: unknown;
-}
-
-/** The I/O counters of a disk's device, as QEMU accounts them (absent when QEMU omits one). */
-export interface BlockCounters {
-  /** `rd_operations`. */
-  readRequests?: number;
-  /** `rd_bytes`. */
-  readBytes?: number;
-  /** `rd_total_time_ns`. */
-  readTimeNs?: number;
-  /** `wr_operations`. */
-  writeRequests?: number;
-  /** `wr_bytes`. */
-  writeBytes?: number;
-  /** `wr_total_time_ns`. */
-  writeTimeNs?: number;
-  /** `flush_operations`. */
-  flushRequests?: number;
-  /** `flush_total_time_ns`. */
-  flushTimeNs?: number;
 }
 
 /** What QEMU says about one node from `query-named-block-nodes`. */

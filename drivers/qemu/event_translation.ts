@@ -1,5 +1,7 @@
 /**
- * QMP events → driver observations (pure; reference §3 and the driver protocol).
+ * QMP events → driver observations (pure; reference §3 and the driver protocol). This is the
+ * QEMU driver's half of the lifecycle translation; what each observation then is (fact, state
+ * and reason, libvirt event) is one table, `src/model/lifecycle_table.ts`.
  *
  * A driver reports only what it did not do on the actor's request, so the translator is told of
  * the driver's own actions before it sends them and uses that to recognise their echoes:

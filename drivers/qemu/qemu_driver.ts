@@ -34,6 +34,7 @@ import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
 import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
 import type { BlockNode, PtyChardev } from "./argument_collector.ts";
 import type { RunningDisk } from "./block_node_facts.ts";
+import { qmpBlockFigures } from "./qmp_block_figures.ts";
 import { buildCommandLine, type CommandLine, emulatorFor } from "./command_line.ts";
 import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
 import { checkHostPaths } from "./host_paths.ts";
@@ -370,6 +371,14 @@ export class QemuDriver implements Driver {
     return reality;
   }
 
+  async status(handle: DomainHandle, signal: AbortSignal): Promise<Reality> {
+    const instance = this.#instances.get(handle.uuid);
+    if (instance === undefined || instance.ended) return { kind: "gone" };
+    const { pid, startTimeTicks } = instance.identity;
+    if (isProcessGone(pid, startTimeTicks)) return { kind: "gone" };
+    return realityOf((await this.#qmp(instance).queryStatus({ signal })).status);
+  }
+
   watch(handle: DomainHandle, sink: ObservationSink): void {
     const instance = this.#instance(handle);
     instance.sink = sink;
@@ -408,7 +417,11 @@ export class QemuDriver implements Driver {
     const qmp = this.#qmp(instance);
     const blockstats = await qmp.queryBlockstats({}, { signal });
     const namedNodes = await qmp.queryNamedBlockNodes({ flat: true }, { signal });
-    return { qmp: { blockstats, namedNodes }, disks: instance.disks, containers: {} };
+    const replies = { blockstats, namedNodes };
+    return {
+      disks: instance.disks.map((disk) => qmpBlockFigures(replies, disk)),
+      containers: {},
+    };
   }
 
   /**

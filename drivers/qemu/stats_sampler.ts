@@ -24,10 +24,16 @@
  * @module
  */
 
-import type { InstanceSamples, InterfaceSample, VcpuSample } from "../../actors/driver_protocol.ts";
+import type {
+  BlockSample,
+  InstanceSamples,
+  InterfaceSample,
+  VcpuSample,
+} from "../../actors/driver_protocol.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
-import { blockNodeFacts, type BlockQmpReplies, type RunningDisk } from "./block_node_facts.ts";
+import type { BlockQmpReplies, RunningDisk } from "./block_node_facts.ts";
+import { qmpBlockFigures } from "./qmp_block_figures.ts";
 import {
   parseCpusAllowed,
   parseProcessFigures,
@@ -38,7 +44,11 @@ import type { QmpCommands, QmpCpuInfoFast } from "./qmp_commands.ts";
 import { QmpCommandError } from "./qmp_errors.ts";
 import { QMP_QUERY_TIMEOUT_MS } from "./qmp_monitor.ts";
 import { isRecord } from "./qmp_protocol.ts";
-import { readStorageInfo, type StorageInfo, type StorageReader } from "./storage_info.ts";
+import {
+  readStorageInfo,
+  type StorageInfo,
+  type StorageReader,
+} from "../../src/storage/storage_info.ts";
 
 /** Default time between the end of one sampling round and the start of the next, in ms. */
 export const STATS_INTERVAL_MS_DEFAULT = 1000;
@@ -286,11 +296,7 @@ export class StatsSampler {
       },
       rssKiB: figures.rssKiB,
       vcpus: this.#vcpus(round.cpus),
-      block: {
-        qmp: round.block,
-        disks: this.#options.disks,
-        containers: await this.#containers(round.block),
-      },
+      block: await this.#block(round.block),
       interfaces: this.#interfaces(),
     };
     if (round.balloonKiB !== undefined) samples.balloonKiB = round.balloonKiB;
@@ -326,21 +332,22 @@ export class StatsSampler {
     return vcpus.sort((a, b) => a.number - b.number);
   }
 
-  async #containers(block: BlockQmpReplies): Promise<Record<string, StorageInfo>> {
+  /** The round's block figures, with container sizes re-read where QEMU gave none. */
+  async #block(replies: BlockQmpReplies): Promise<BlockSample> {
+    const disks = this.#options.disks.map((disk) => qmpBlockFigures(replies, disk));
     const containers: Record<string, StorageInfo> = {};
-    for (const disk of this.#options.disks) {
-      if (disk.path === undefined || disk.path === "" || disk.path in containers) continue;
-      const facts = blockNodeFacts(block, disk);
-      const actualBytes = facts?.formatNode?.actualSizeBytes ?? 0;
-      if (facts === undefined || actualBytes > 0) continue;
+    for (const figures of disks) {
+      const path = figures.path;
+      if (path === undefined || path === "" || path in containers) continue;
+      if (!figures.reported || (figures.image?.allocatedBytes ?? 0) > 0) continue;
       try {
-        containers[disk.path] = await this.#readStorage(disk.path);
+        containers[path] = await this.#readStorage(path);
       } catch (error) {
         // An unreadable container only leaves its physical size out.
         if (!(error instanceof VirtError)) throw error;
       }
     }
-    return containers;
+    return { disks, containers };
   }
 
   #interfaces(): InterfaceSample[] {

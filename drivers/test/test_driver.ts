@@ -28,13 +28,17 @@ import type {
   Reality,
   VcpuSample,
 } from "../../actors/driver_protocol.ts";
-import type { BlockStorageAccess } from "../qemu/block_info.ts";
-import type { RunningDisk } from "../qemu/block_node_facts.ts";
-import type { StorageInfo } from "../qemu/storage_info.ts";
+import type { BlockStorageAccess } from "../../src/storage/block_info.ts";
+import {
+  type BlockCounters,
+  type BlockFigures,
+  unreportedDisk,
+} from "../../src/storage/block_figures.ts";
+import type { StorageInfo } from "../../src/storage/storage_info.ts";
 import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/model/version.ts";
 
 /** Simulated delays, in ms; 0 answers without yielding to timers. */
 export interface TestLatencies {
@@ -431,8 +435,9 @@ function diskPath(disk: Disk): string | undefined {
 }
 
 /**
- * The simulated disks in the shape of QEMU's `query-blockstats` and `query-named-block-nodes`
- * replies, named as the QEMU driver names its nodes, so the same block info rules apply.
+ * The simulated disks' figures: every disk with a source is a fully allocated raw or qcow2 file
+ * of {@linkcode TEST_DISK_BYTES}, written up to the bytes its simulated writes reached; a disk
+ * without a source (an empty CD-ROM) has no statistics.
  */
 function testBlockSample(definition: DomainDefinition, ranNs: number): BlockSample {
   const ranMs = Math.floor(ranNs / 1_000_000);
@@ -440,52 +445,36 @@ function testBlockSample(definition: DomainDefinition, ranNs: number): BlockSamp
   const writes = Math.floor(ranMs / TEST_WRITE_PERIOD_MS);
   const flushes = Math.floor(ranMs / TEST_FLUSH_PERIOD_MS);
   const highestOffsetBytes = Math.min(TEST_DISK_BYTES, writes * TEST_IO_REQUEST_BYTES);
-  const blockstats: unknown[] = [];
-  const namedNodes: unknown[] = [];
-  const disks: RunningDisk[] = definition.devices.disks.map((disk, index) => {
-    const qdevId = `disk${index}`;
+  const disks = definition.devices.disks.map((disk): BlockFigures => {
     const path = diskPath(disk);
-    const qdev = `/machine/peripheral/${qdevId}/virtio-backend`;
-    if (path === undefined) {
-      blockstats.push({ device: "", qdev, stats: ioStats(0, 0, 0, 0) });
-      return { target: disk.target.dev, qdevId };
-    }
-    const formatNode = `drive${index}-format`;
-    const storageNode = `drive${index}-storage`;
-    blockstats.push({
-      device: "",
-      qdev,
-      "node-name": formatNode,
-      stats: ioStats(reads, writes, flushes, highestOffsetBytes),
-      parent: { "node-name": storageNode, stats: ioStats(0, 0, 0, highestOffsetBytes) },
-    });
-    const format = disk.driver?.type ?? "raw";
-    const image = (imageFormat: string) => ({
-      filename: path,
-      format: imageFormat,
-      "virtual-size": TEST_DISK_BYTES,
-      "actual-size": TEST_DISK_BYTES,
-    });
-    namedNodes.push(
-      { "node-name": formatNode, drv: format, file: path, image: image(format) },
-      { "node-name": storageNode, drv: "file", file: path, image: image("file") },
-    );
-    return { target: disk.target.dev, nodeName: formatNode, qdevId, path };
+    if (path === undefined) return unreportedDisk(disk.target.dev);
+    return {
+      target: disk.target.dev,
+      path,
+      reported: true,
+      counters: ioCounters(reads, writes, flushes),
+      highestOffsetBytes,
+      image: {
+        format: disk.driver?.type ?? "raw",
+        containerKind: "file",
+        capacityBytes: TEST_DISK_BYTES,
+        allocatedBytes: TEST_DISK_BYTES,
+      },
+    };
   });
-  return { qmp: { blockstats, namedNodes }, disks, containers: {} };
+  return { disks, containers: {} };
 }
 
-function ioStats(reads: number, writes: number, flushes: number, highestOffsetBytes: number) {
+function ioCounters(reads: number, writes: number, flushes: number): BlockCounters {
   return {
-    rd_operations: reads,
-    rd_bytes: reads * TEST_IO_REQUEST_BYTES,
-    rd_total_time_ns: reads * TEST_REQUEST_NS,
-    wr_operations: writes,
-    wr_bytes: writes * TEST_IO_REQUEST_BYTES,
-    wr_total_time_ns: writes * TEST_REQUEST_NS,
-    flush_operations: flushes,
-    flush_total_time_ns: flushes * TEST_REQUEST_NS,
-    wr_highest_offset: highestOffsetBytes,
+    readRequests: reads,
+    readBytes: reads * TEST_IO_REQUEST_BYTES,
+    readTimeNs: reads * TEST_REQUEST_NS,
+    writeRequests: writes,
+    writeBytes: writes * TEST_IO_REQUEST_BYTES,
+    writeTimeNs: writes * TEST_REQUEST_NS,
+    flushRequests: flushes,
+    flushTimeNs: flushes * TEST_REQUEST_NS,
   };
 }
 

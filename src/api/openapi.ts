@@ -6,7 +6,7 @@
  * @module
  */
 
-import { VERSION } from "../version.ts";
+import { VERSION } from "../model/version.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ "application/json": { schema } });

@@ -9,10 +9,10 @@
  * @module
  */
 
-import { VERSION } from "../version.ts";
+import { VERSION } from "../model/version.ts";
 
 const OUTPUT = "evirt";
-const ENTRY = "src/cli.ts";
+const ENTRY = "src/cli/main.ts";
 /** How long the built binary may take to answer `--version` before it is judged broken. */
 const VERSION_TIMEOUT_MS = 10_000;
 /**

@@ -15,8 +15,8 @@
 
 import type { Role } from "../api/api_context.ts";
 import type { Api } from "../api/app.ts";
-import { EvirtClient, httpTransport, type Transport } from "../client.ts";
-import { loadConfig } from "../config.ts";
+import { EvirtClient, httpTransport, type Transport } from "../client/client.ts";
+import { loadConfig } from "../config/config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { openTestHypervisor } from "./test_hypervisor.ts";
 

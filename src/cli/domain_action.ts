@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ActionResult, EvirtClient } from "../client.ts";
+import type { ActionResult, EvirtClient } from "../client/client.ts";
 import { ErrorCode, isVirtError } from "../model/errors.ts";
 import type { OptionSpec, VerbArguments } from "./arguments.ts";
 import { CommandFailure } from "./command_failure.ts";

@@ -10,7 +10,7 @@
 import type { BlockListRow } from "../projections/block_list.ts";
 import type { BlockStatsView } from "../projections/block_stats.ts";
 import type { InterfaceStatsView } from "../projections/interface_stats.ts";
-import type { BlockInfo } from "../../drivers/qemu/block_info.ts";
+import type { BlockInfo } from "../storage/block_info.ts";
 import type { DomainStatsRecord } from "../projections/stats_reader.ts";
 import type { VcpuInfo } from "../projections/vcpu_info.ts";
 import { formatCpuSet } from "../model/cpu_set.ts";

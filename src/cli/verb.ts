@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { EvirtClient } from "../client.ts";
+import type { EvirtClient } from "../client/client.ts";
 import type { OptionSpec, VerbArguments } from "./arguments.ts";
 import type { Connection, ConnectionOptions } from "./connection.ts";
 import type { Progress } from "./progress.ts";

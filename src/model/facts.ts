@@ -1,27 +1,15 @@
 /**
- * The facts of a domain's life, as stored in the event log, and the libvirt event each one is.
+ * The facts of a domain's life, as stored in the event log.
  *
  * Facts say what happened, never what was asked (`domain.started`, not "start requested"). Each
- * state-changing fact carries both the new state's reason and the lifecycle event's detail, so
- * the fold (the domain machine) and the event stream need no knowledge of each other.
+ * state-changing fact carries both the new state's reason and the lifecycle event's detail;
+ * `lifecycle_table.ts` says, in one table, which state and which libvirt event each fact is.
  *
  * @module
  */
 
 import type { DomainDefinition, XmlElement } from "./domain.ts";
-import {
-  EVENT_IDS,
-  EventId,
-  IO_ERROR_ACTIONS,
-  type IoErrorActionName,
-  LIFECYCLE_DETAIL_NAMES,
-  LIFECYCLE_TYPE_NAMES,
-  LifecycleDetail,
-  LifecycleType,
-  METADATA_KINDS,
-  WATCHDOG_ACTIONS,
-  type WatchdogActionName,
-} from "./lifecycle.ts";
+import type { IoErrorActionName, WatchdogActionName } from "./lifecycle.ts";
 
 export type { IoErrorActionName, WatchdogActionName };
 
@@ -185,113 +173,8 @@ export type ShutoffReasonName =
   | "failed"
   | "daemon"
   | "unknown";
-/** The libvirt event a fact is: its event id, and for lifecycle events the type and detail. */
-export interface LibvirtEvent {
-  /** The event id (0 lifecycle, 1 reboot, …). */
-  eventId: number;
-  /** virsh's name of the event id, e.g. `lifecycle`. */
-  event: string;
-  /** For lifecycle events: the type number and name. */
-  lifecycle?: { type: number; typeName: string; detail: number; detailName: string };
-  /** Event-specific data (e.g. `actual` for balloon-change). */
-  data?: Record<string, string | number>;
-}
-
-const DETAIL_TABLES: Record<string, Record<string, number>> = {
-  DEFINED: LifecycleDetail.DEFINED,
-  UNDEFINED: LifecycleDetail.UNDEFINED,
-  STARTED: LifecycleDetail.STARTED,
-  SUSPENDED: LifecycleDetail.SUSPENDED,
-  RESUMED: LifecycleDetail.RESUMED,
-  STOPPED: LifecycleDetail.STOPPED,
-  SHUTDOWN: LifecycleDetail.SHUTDOWN,
-  PMSUSPENDED: LifecycleDetail.PMSUSPENDED,
-  CRASHED: LifecycleDetail.CRASHED,
-};
-
-function lifecycle(typeKey: keyof typeof LifecycleType, detailName: string): LibvirtEvent {
-  const type = LifecycleType[typeKey];
-  const detail = DETAIL_TABLES[typeKey][detailName.toUpperCase()];
-  if (detail === undefined) {
-    throw new TypeError(`Unknown ${typeKey} detail '${detailName}'`);
-  }
-  return {
-    eventId: EventId.LIFECYCLE,
-    event: EVENT_IDS[EventId.LIFECYCLE],
-    lifecycle: {
-      type,
-      typeName: LIFECYCLE_TYPE_NAMES[type],
-      detail,
-      detailName: LIFECYCLE_DETAIL_NAMES[type][detail],
-    },
-  };
-}
-
-function other(eventId: number, data?: Record<string, string | number>): LibvirtEvent {
-  return { eventId, event: EVENT_IDS[eventId], ...(data === undefined ? {} : { data }) };
-}
-
-/**
- * The libvirt event a domain fact is, or undefined for bookkeeping facts that libvirt has no
- * event for (launched, autostart, deadlines).
- *
- * @example
- * ```ts
- * import { libvirtEventOf } from "./facts.ts";
- * const event = libvirtEventOf({ type: "domain.stopped", body: { detail: "destroyed", reason: "destroyed" } });
- * console.log(event?.lifecycle?.type, event?.lifecycle?.detail); // 5 1
- * ```
- */
-export function libvirtEventOf(fact: DomainFact): LibvirtEvent | undefined {
-  switch (fact.type) {
-    case "domain.defined":
-      return lifecycle("DEFINED", fact.body.detail);
-    case "domain.undefined":
-      return lifecycle("UNDEFINED", "removed");
-    case "domain.started":
-      return lifecycle("STARTED", fact.body.detail);
-    case "domain.suspended":
-      return lifecycle("SUSPENDED", fact.body.detail);
-    case "domain.resumed":
-      return lifecycle("RESUMED", fact.body.detail);
-    case "domain.shutdown":
-      return lifecycle("SHUTDOWN", fact.body.detail);
-    case "domain.stopped":
-      return lifecycle("STOPPED", fact.body.detail);
-    case "domain.crashed":
-      return lifecycle("CRASHED", fact.body.detail);
-    case "domain.pmsuspended":
-      return lifecycle("PMSUSPENDED", fact.body.detail);
-    case "domain.rebooted":
-      return other(EventId.REBOOT);
-    case "domain.metadata_changed":
-      return other(EventId.METADATA_CHANGE, {
-        type: METADATA_KINDS.indexOf(fact.body.kind),
-        ...(fact.body.nsuri === undefined ? {} : { nsuri: fact.body.nsuri }),
-      });
-    case "domain.balloon_changed":
-      return other(EventId.BALLOON_CHANGE, { actual: fact.body.actualKiB });
-    case "domain.rtc_changed":
-      return other(EventId.RTC_CHANGE, { utcoffset: fact.body.utcOffsetSeconds });
-    case "domain.watchdog_fired":
-      return other(EventId.WATCHDOG, {
-        action: WATCHDOG_ACTIONS.indexOf(fact.body.action),
-      });
-    case "domain.io_error":
-      return other(EventId.IO_ERROR_REASON, {
-        srcPath: fact.body.srcPath,
-        devAlias: fact.body.devAlias,
-        action: IO_ERROR_ACTIONS.indexOf(fact.body.action),
-        reason: fact.body.reason,
-      });
-    case "domain.device_removed":
-      return other(EventId.DEVICE_REMOVED, { alias: fact.body.alias });
-    case "domain.launched":
-    case "domain.autostart_changed":
-    case "domain.deadline_set":
-      return undefined;
-  }
-}
+// The libvirt event of each fact is in the lifecycle table, beside the state it leads to.
+export { type LibvirtEvent, libvirtEventOf } from "./lifecycle_table.ts";
 
 /** Every domain fact type, for validation of facts read from the log. */
 export const DOMAIN_FACT_TYPES: readonly DomainFactType[] = [

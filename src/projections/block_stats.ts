@@ -1,13 +1,13 @@
 /**
  * A running domain's block I/O counters as `virDomainBlockStatsFlags` / `virsh domblkstat`
- * report them, from the driver's sampled QMP replies: one disk's, or (no disk named) the sum over
+ * report them, from the driver's sampled block figures: one disk's, or (no disk named) the sum over
  * every disk with a medium. Field names are libvirt's typed parameters, in virsh's order.
  *
  * @module
  */
 
 import type { BlockSample } from "../../actors/driver_protocol.ts";
-import { type BlockCounters, blockNodeFacts } from "../../drivers/qemu/block_node_facts.ts";
+import { assertNoFault, type BlockCounters } from "../storage/block_figures.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 
 /** The answer of `GET /v1/domains/{ref}/blocks/{disk}/stats` (and `/blocks/stats`). */
@@ -39,11 +39,11 @@ const FIELDS: ReadonlyArray<[string, keyof BlockCounters]> = [
 /**
  * The I/O counters of one disk (by position), or summed over every disk with statistics.
  *
- * @param block The sampled block replies.
+ * @param block The sampled block figures.
  * @param index The disk's position; undefined for the sum.
- * @returns `[field, value]` pairs; a counter QEMU did not report is left out.
- * @throws {VirtError} INTERNAL_ERROR when QEMU has no statistics for the named disk (an empty
- *   drive) or a reply has an unexpected shape.
+ * @returns `[field, value]` pairs; a counter the driver did not report is left out.
+ * @throws {VirtError} INTERNAL_ERROR when the driver has no statistics for the named disk (an
+ *   empty drive) or could not read them.
  *
  * @example
  * ```ts ignore
@@ -55,8 +55,8 @@ export function blockStats(block: BlockSample, index: number | undefined): Array
   const counters: BlockCounters[] = [];
   for (const disk of disks) {
     if (disk === undefined) continue;
-    const facts = blockNodeFacts(block.qmp, disk);
-    if (facts === undefined) {
+    assertNoFault(disk);
+    if (!disk.reported) {
       if (index === undefined) continue;
       throw new VirtError(
         ErrorCode.INTERNAL_ERROR,
@@ -64,7 +64,7 @@ export function blockStats(block: BlockSample, index: number | undefined): Array
         { where: disk.target },
       );
     }
-    counters.push(facts.counters);
+    counters.push(disk.counters);
   }
   const stats: Array<[string, number]> = [];
   for (const [field, name] of FIELDS) {

@@ -2,7 +2,7 @@
  * The domain stats projection (`virConnectGetAllDomainStats`, `virsh domstats`, reference §5):
  * a domain's definition, state and the driver's latest samples → libvirt's keys and values, per
  * group, in libvirt's order. It reads nothing itself: running block figures come from the
- * sampled QEMU replies (and container sizes the sampler re-read), inactive ones from block info
+ * driver's sampled block figures (and container sizes the sampler re-read), inactive ones from block info
  * the caller read from storage.
  *
  * Groups and what an inactive domain gets (as libvirt):
@@ -20,8 +20,8 @@
  */
 
 import type { InstanceSamples } from "../../actors/driver_protocol.ts";
-import { type BlockInfo, blockStatsFields } from "../../drivers/qemu/block_info.ts";
-import type { StorageInfo, StorageReader } from "../../drivers/qemu/storage_info.ts";
+import { type BlockInfo, blockStatsFields } from "../storage/block_info.ts";
+import type { StorageInfo, StorageReader } from "../storage/storage_info.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { diskSource } from "./block_list.ts";
@@ -85,7 +85,7 @@ export interface DomainStatsInput {
  * @param input The domain's state, definition and samples.
  * @param groups The groups to report (any order; unsupported ones are ignored).
  * @returns The keys and values.
- * @throws {VirtError} INTERNAL_ERROR when a sampled QMP reply has an unexpected shape.
+ * @throws {VirtError} INTERNAL_ERROR when the driver could not read a disk's figures.
  *
  * @example An inactive domain's state and vCPU counts
  * ```ts
@@ -211,8 +211,7 @@ async function blockFields(input: DomainStatsInput): Promise<StatsField[]> {
       fields.push(
         ...await blockStatsFields(index, {
           state: "running",
-          qmp: block.qmp,
-          disk: running,
+          figures: running,
           readStorage: sampledStorage(block.containers),
         }),
       );

@@ -20,9 +20,9 @@ import {
   blockInfoInactive,
   blockInfoRunning,
   type BlockStorageAccess,
-} from "../../drivers/qemu/block_info.ts";
-import { readQcow2Header } from "../../drivers/qemu/qcow2_header.ts";
-import { readStorageInfo } from "../../drivers/qemu/storage_info.ts";
+} from "../storage/block_info.ts";
+import { readQcow2Header } from "../storage/qcow2_header.ts";
+import { readStorageInfo } from "../storage/storage_info.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { blockList, type BlockListView, diskSource, findDisk } from "./block_list.ts";
 import { blockStats, type BlockStatsView } from "./block_stats.ts";
@@ -219,7 +219,7 @@ export class StatsReader {
    * @throws {VirtError} INVALID_ARG for a disk the domain does not have ("invalid path X not
    *   assigned to domain") or one without a source; OPERATION_UNSUPPORTED for a disk that is not
    *   a file or a block device; OPERATION_TIMEOUT when the monitor does not answer in time; the
-   *   storage and QEMU reply errors of `block_info.ts`.
+   *   storage and driver figure errors of `block_info.ts`.
    */
   async blockInfo(reference: string, name: string, signal: AbortSignal): Promise<BlockInfoView> {
     const inspection = this.#host.inspect(reference);
@@ -253,7 +253,7 @@ export class StatsReader {
       if (running === undefined) {
         throw new VirtError(ErrorCode.INTERNAL_ERROR, `the driver does not name disk '${target}'`);
       }
-      return { target, ...await blockInfoRunning(sample.qmp, running, access.readStorage) };
+      return { target, ...await blockInfoRunning(running, access.readStorage) };
     }
     const type = disk.type ?? "file";
     if (!LOCAL_DISK_TYPES.has(type)) {

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { XML_MAX_BYTES_DEFAULT } from "../config.ts";
+import { XML_MAX_BYTES_DEFAULT } from "../config/config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { XML_FORBIDDEN_CHARACTERS, XML_NAME_PATTERN, type XmlElement } from "../model/xml_extra.ts";
 

@@ -276,7 +276,8 @@ Deno.test("observations beyond the bound are dropped, and the state returns to t
     const uuid = rig.host.lookup("vm").uuid;
     rig.storage.failure = DISK_FULL;
     for (let index = 0; index <= HELD_FACTS_MAX; index++) {
-      rig.driver.simulate(uuid, { kind: "balloon", actualKiB: 1000 + index });
+      // Device removals: each is its own fact (balloon and RTC samples coalesce in the queue).
+      rig.driver.simulate(uuid, { kind: "device_removed", alias: `ua-disk${index}` });
     }
     await rig.host.idle();
     const pending = rig.host.lookup("vm").pendingFacts;

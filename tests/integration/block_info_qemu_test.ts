@@ -12,9 +12,10 @@ import assert from "node:assert/strict";
 import {
   type BlockInfo,
   blockInfoRunning,
-  type BlockQmpReplies,
   blockStatsFields,
-} from "../../drivers/qemu/block_info.ts";
+} from "../../src/storage/block_info.ts";
+import type { BlockQmpReplies } from "../../drivers/qemu/block_node_facts.ts";
+import { qmpBlockFigures } from "../../drivers/qemu/qmp_block_figures.ts";
 import { missing, testIf } from "../support/environment.ts";
 import {
   loopDeviceSkipReason,
@@ -22,7 +23,7 @@ import {
   run,
   withLoopDevice,
   withTempDir,
-} from "../drivers/qemu/_block_images.ts";
+} from "../src/storage/_block_images.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -224,8 +225,11 @@ async function statsOf(
 ): Promise<Record<string, number>> {
   const fields = await blockStatsFields(index, {
     state: "running",
-    qmp: qmpReplies,
-    disk: { target: disk.target, nodeName: `fmt-${disk.target}`, path: disk.path },
+    figures: qmpBlockFigures(qmpReplies, {
+      target: disk.target,
+      nodeName: `fmt-${disk.target}`,
+      path: disk.path,
+    }),
   });
   return Object.fromEntries(
     fields.map(({ key, value }) => [key.slice(`block.${index}.`.length), value]),
@@ -265,11 +269,11 @@ testIf("blockInfoRunning() follows reference §4 on a running QEMU", needsQemu, 
     await run("qemu-img", ["create", "-q", "-f", "qcow2", vdc.path, "1G"]);
     await withQemu(dir, [vda, vdb, vdc], async (qmp) => {
       const running = async (disk: TestDisk, qmpReplies: BlockQmpReplies) =>
-        await blockInfoRunning(qmpReplies, {
+        await blockInfoRunning(qmpBlockFigures(qmpReplies, {
           target: disk.target,
           qdevId: disk.alias,
           path: disk.path,
-        });
+        }));
 
       // Before anything is written: allocation = actual-size, physical = st_size (rule 3).
       const before = await replies(qmp);
@@ -361,12 +365,12 @@ testIf(
           const disk = { target: "vdd", nodeName: "fmt-vdd", path: device };
           // Nothing written yet: no highest offset, no actual-size; physical is the device's size.
           assert.deepEqual(
-            await blockInfoRunning(await replies(qmp), disk),
+            await blockInfoRunning(qmpBlockFigures(await replies(qmp), disk)),
             info(32 * MiB, 0, 64 * MiB),
           );
           await guestWrite(qmp, vdd, "20M", "1M");
           const after = await replies(qmp);
-          const result = await blockInfoRunning(after, disk);
+          const result = await blockInfoRunning(qmpBlockFigures(after, disk));
           assert.equal(result.capacityBytes, 32 * MiB);
           assert.equal(result.physicalBytes, 64 * MiB);
           assert.ok(

@@ -9,22 +9,22 @@
 
 import assert from "node:assert/strict";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
-import { runCli } from "../../src/cli.ts";
+import { runCli } from "../../src/cli/main.ts";
 import { inProcessTransport } from "../../src/cli/connection.ts";
 import type { CliIo } from "../../src/cli/verb.ts";
-import { EvirtClient } from "../../src/client.ts";
+import { EvirtClient } from "../../src/client/client.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";
 import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, isVirtError } from "../../src/model/errors.ts";
 import type { DomainStatsRecord } from "../../src/projections/stats_reader.ts";
-import { createServiceCore, type ServiceCore } from "../../src/service.ts";
+import { createServiceCore, type ServiceCore } from "../../src/service/service.ts";
 import {
   loopDeviceSkipReason,
   qemuImgInfo,
   qemuIoWrite,
   run,
   withLoopDevice,
-} from "../drivers/qemu/_block_images.ts";
+} from "../src/storage/_block_images.ts";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parsePositiveInteger } from "../../src/config.ts";
+import { parsePositiveInteger } from "../../src/config/config.ts";
 import { startSocketService } from "../support/socket_service.ts";
 
 const EVENTS_DEFAULT = 10_000;

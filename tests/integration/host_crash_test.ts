@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { Host } from "../../actors/host.ts";
 import { TestDriver } from "../../drivers/test/test_driver.ts";
-import { parsePositiveInteger } from "../../src/config.ts";
+import { parsePositiveInteger } from "../../src/config/config.ts";
 import { openSqliteStore } from "../../src/log/sqlite_store.ts";
 import { CRASH_DOMAIN_COUNT, crashDomainDefinition, crashRandom } from "./_host_crash_plan.ts";
 

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CONSOLE_ESCAPE_BYTE, relayConsole } from "../../drivers/qemu/console.ts";
+import { CONSOLE_ESCAPE_BYTE, relayConsole } from "../../src/cli/console_relay.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { GUEST_BOOT_TIMEOUT_MS, GUEST_READY_MARKER, guestSkipReason } from "../support/guest.ts";

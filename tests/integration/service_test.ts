@@ -1,5 +1,5 @@
 /**
- * The real service end to end: `src/main.ts` as a child process on temporary directories,
+ * The real service end to end: `src/service/main.ts` as a child process on temporary directories,
  * driven over its unix sockets; SIGKILLed and restarted on the same directories; stopped with
  * SIGTERM.
  *
@@ -67,7 +67,7 @@ Deno.test("service refuses to start on a state directory another service holds",
     const first = await startServiceProcess(dirs);
     try {
       const second = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", new URL("../../src/main.ts", import.meta.url).pathname],
+        args: ["run", "-A", new URL("../../src/service/main.ts", import.meta.url).pathname],
         env: { EVIRT_STATE_DIR: dirs.stateDir, EVIRT_RUNTIME_DIR: other.runtimeDir },
         stdout: "null",
         stderr: "piped",

@@ -1,5 +1,5 @@
 /**
- * Runs the real CLI (`src/cli.ts`) in a child process, as `deno task evirt` does.
+ * Runs the real CLI (`src/cli/main.ts`) in a child process, as `deno task evirt` does.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import { repoDir } from "./environment.ts";
 export const CLI_TIMEOUT_MS = 30_000;
 
 /** The CLI's entry point. */
-export const CLI_PATH = `${repoDir}/src/cli.ts`;
+export const CLI_PATH = `${repoDir}/src/cli/main.ts`;
 
 /** What a CLI run printed and how it ended. */
 export interface CliRun {

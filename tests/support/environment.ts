@@ -6,7 +6,7 @@
  * @module
  */
 
-import { findCommand } from "../../src/find_command.ts";
+import { findCommand } from "../../src/service/find_command.ts";
 
 const REPO_DIR = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -33,7 +33,7 @@ export function exists(path: string): boolean {
   }
 }
 
-export { findCommand } from "../../src/find_command.ts";
+export { findCommand } from "../../src/service/find_command.ts";
 
 /**
  * The reason a test cannot run here, or undefined when every requirement is met.

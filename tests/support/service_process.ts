@@ -1,11 +1,11 @@
 /**
- * Runs the real service (`src/main.ts`) as a child process on temporary directories, for
+ * Runs the real service (`src/service/main.ts`) as a child process on temporary directories, for
  * end-to-end tests, and waits until it accepts connections.
  *
  * @module
  */
 
-import { EvirtClient, unixTransport } from "../../src/client.ts";
+import { EvirtClient, unixTransport } from "../../src/client/client.ts";
 import { repoDir } from "./environment.ts";
 
 /** Longest a service may take to accept connections, in ms. */
@@ -60,7 +60,7 @@ export async function startServiceProcess(
     ...extraEnv,
   };
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${repoDir}/src/main.ts`],
+    args: ["run", "-A", `${repoDir}/src/service/main.ts`],
     env,
     stdin: "null",
     stdout: "null",

@@ -9,11 +9,11 @@
 import { TestDriver } from "../../drivers/test/test_driver.ts";
 import type { EventStreamSettings } from "../../src/api/api_context.ts";
 import { type ApiServer, type ApiToken, serveApi } from "../../src/api/server.ts";
-import { EvirtClient, unixTransport } from "../../src/client.ts";
+import { EvirtClient, unixTransport } from "../../src/client/client.ts";
 import type { EventStore } from "../../src/log/event_store.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";
 import { openSqliteStore } from "../../src/log/sqlite_store.ts";
-import { createServiceCore, type ServiceCore } from "../../src/service.ts";
+import { createServiceCore, type ServiceCore } from "../../src/service/service.ts";
 
 /** Largest domain definition the test services accept, in bytes. */
 const XML_MAX_BYTES = 65536;

@@ -5,7 +5,7 @@
  */
 
 import { StatsReader } from "../../projections/stats_reader.ts";
-import { VERSION } from "../../version.ts";
+import { VERSION } from "../../model/version.ts";
 import type { RouteAdder } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
 import { OPENAPI_DOCUMENT } from "../openapi.ts";

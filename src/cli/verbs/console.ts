@@ -7,7 +7,7 @@
  * @module
  */
 
-import { attachConsole } from "../../../drivers/qemu/console.ts";
+import { attachConsole } from "../console_relay.ts";
 import type { VerbArguments } from "../arguments.ts";
 import { CommandFailure, domainCommand } from "../command_failure.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { main } from "../../main.ts";
+import { main } from "../../service/main.ts";
 import type { Verb, VerbOutcome } from "../verb.ts";
 
 /**

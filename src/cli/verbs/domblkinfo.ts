@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { BlockInfo } from "../../../drivers/qemu/block_info.ts";
+import type { BlockInfo } from "../../storage/block_info.ts";
 import { ErrorCode, isVirtError } from "../../model/errors.ts";
 import type { BlockListRow } from "../../projections/block_list.ts";
 import { ArgumentError, type VerbArguments } from "../arguments.ts";

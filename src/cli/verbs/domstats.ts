@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DomainStatsOptions } from "../../client.ts";
+import type { DomainStatsOptions } from "../../client/client.ts";
 import { ErrorCode, isVirtError } from "../../model/errors.ts";
 import type { OptionSpec, VerbArguments } from "../arguments.ts";
 import { domainFailure } from "../command_failure.ts";

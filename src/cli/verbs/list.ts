@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ListDomainsFilter } from "../../client.ts";
+import type { ListDomainsFilter } from "../../client/client.ts";
 import { ArgumentError, type OptionSpec, type VerbArguments } from "../arguments.ts";
 import { formatDomainList, type ListColumns } from "../layouts.ts";
 import type { Verb, VerbContext } from "../verb.ts";

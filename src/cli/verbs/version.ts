@@ -4,7 +4,7 @@
  * @module
  */
 
-import { VERSION } from "../../version.ts";
+import { VERSION } from "../../model/version.ts";
 import type { VerbArguments } from "../arguments.ts";
 import { formatVersion } from "../layouts.ts";
 import type { Verb, VerbContext } from "../verb.ts";

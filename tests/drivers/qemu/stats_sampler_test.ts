@@ -6,7 +6,7 @@ import {
   STATS_INTERVAL_MS_MIN,
   StatsSampler,
 } from "../../../drivers/qemu/stats_sampler.ts";
-import type { StorageInfo } from "../../../drivers/qemu/storage_info.ts";
+import type { StorageInfo } from "../../../src/storage/storage_info.ts";
 import { type DomainDefinition, emptyDevices } from "../../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
 
@@ -179,7 +179,19 @@ Deno.test("StatsSampler takes QMP replies, process figures and vCPU threads in o
       affinity: [0, 1],
       waitNs: 1234,
     }]);
-    assert.deepEqual(samples.block?.disks, DISKS);
+    assert.deepEqual(samples.block?.disks, [{
+      target: "vda",
+      path: "/images/vda.raw",
+      reported: true,
+      counters: { readRequests: 3, writeRequests: 2 },
+      highestOffsetBytes: 106954752,
+      image: {
+        format: "raw",
+        containerKind: "file",
+        capacityBytes: 1073741824,
+        allocatedBytes: 5251072,
+      },
+    }], "QEMU's replies become evirt's figures: the protocol node's highest offset");
     assert.deepEqual(samples.block?.containers, {}, "actual-size known: no storage read");
     assert.equal(samples.balloonKiB, undefined, "no balloon device: no query-balloon");
     assert.deepEqual(monitor.calls, [

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { DomainHandle } from "../../../actors/driver_protocol.ts";
-import { blockInfoInactive, blockInfoRunning } from "../../../drivers/qemu/block_info.ts";
+import { blockInfoInactive, blockInfoRunning } from "../../../src/storage/block_info.ts";
 import { TEST_DISK_BYTES, TestDriver } from "../../../drivers/test/test_driver.ts";
 import { emptyDevices } from "../../../src/model/domain.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
@@ -69,7 +69,7 @@ Deno.test("TestDriver disks follow the block info rules of a fully allocated raw
   const { driver, handle } = await started(clock);
   const storage = driver.storageAccess();
   const fresh = await driver.blockQuery(handle);
-  const before = await blockInfoRunning(fresh.qmp, fresh.disks[0], storage.readStorage);
+  const before = await blockInfoRunning(fresh.disks[0], storage.readStorage);
   assert.deepEqual(before, {
     capacityBytes: TEST_DISK_BYTES,
     allocationBytes: TEST_DISK_BYTES,
@@ -77,7 +77,7 @@ Deno.test("TestDriver disks follow the block info rules of a fully allocated raw
   });
   clock.ms += 1000;
   const written = await driver.blockQuery(handle);
-  const after = await blockInfoRunning(written.qmp, written.disks[0], storage.readStorage);
+  const after = await blockInfoRunning(written.disks[0], storage.readStorage);
   assert.equal(after.allocationBytes, 50 * 4096, "4 KiB written every 20 ms");
   assert.equal(after.physicalBytes, TEST_DISK_BYTES);
   assert.deepEqual(

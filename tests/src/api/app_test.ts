@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createMemoryStore } from "../../../src/log/memory_store.ts";
-import { createServiceCore, type ServiceCore } from "../../../src/service.ts";
+import { createServiceCore, type ServiceCore } from "../../../src/service/service.ts";
 import { TestDriver } from "../../../drivers/test/test_driver.ts";
-import { EvirtClient, parseSse } from "../../../src/client.ts";
+import { EvirtClient, parseSse } from "../../../src/client/client.ts";
 import { isVirtError } from "../../../src/model/errors.ts";
 import { OPENAPI_DOCUMENT } from "../../../src/api/openapi.ts";
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { createMemoryStore } from "../../../src/log/memory_store.ts";
-import { createServiceCore, type ServiceCore } from "../../../src/service.ts";
+import { createServiceCore, type ServiceCore } from "../../../src/service/service.ts";
 import { TestDriver } from "../../../drivers/test/test_driver.ts";
 import { startSocketService } from "../../support/socket_service.ts";
 import type { EventStreamSettings } from "../../../src/api/api_context.ts";
-import { EvirtClient, parseSse } from "../../../src/client.ts";
+import { EvirtClient, parseSse } from "../../../src/client/client.ts";
 
 const XML = (name: string) =>
   `<domain type='test'><name>${name}</name><memory>65536</memory><vcpu>1</vcpu>` +

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { createMemoryStore } from "../../../src/log/memory_store.ts";
-import { createServiceCore } from "../../../src/service.ts";
+import { createServiceCore } from "../../../src/service/service.ts";
 import { TestDriver } from "../../../drivers/test/test_driver.ts";
 import { roleOfBearer, serveApi } from "../../../src/api/server.ts";
-import { EvirtClient, httpTransport } from "../../../src/client.ts";
+import { EvirtClient, httpTransport } from "../../../src/client/client.ts";
 import { type SocketService, startSocketService } from "../../support/socket_service.ts";
 import { isVirtError } from "../../../src/model/errors.ts";
 

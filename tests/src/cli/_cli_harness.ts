@@ -4,12 +4,12 @@
  * `runFresh` gives each run its own host, exactly as the real `test:///default` does.
  */
 
-import { EvirtClient } from "../../../src/client.ts";
-import { runCli } from "../../../src/cli.ts";
+import { EvirtClient } from "../../../src/client/client.ts";
+import { runCli } from "../../../src/cli/main.ts";
 import { type Connection, inProcessTransport } from "../../../src/cli/connection.ts";
 import { openTestHypervisor } from "../../../src/cli/test_hypervisor.ts";
 import type { CliIo } from "../../../src/cli/verb.ts";
-import type { ServiceCore } from "../../../src/service.ts";
+import type { ServiceCore } from "../../../src/service/service.ts";
 
 /** What one run printed and returned. */
 export interface CliResult {

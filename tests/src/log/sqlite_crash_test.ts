@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { parsePositiveInteger } from "../../../src/config.ts";
+import { parsePositiveInteger } from "../../../src/config/config.ts";
 import type { Fact } from "../../../src/log/event_store.ts";
 import { DATABASE_FILE, openSqliteStore } from "../../../src/log/sqlite_store.ts";
 import { crashFactBody, crashRandom } from "./crash_facts.ts";

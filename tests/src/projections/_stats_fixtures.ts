@@ -1,13 +1,24 @@
 /**
  * Definitions and samples for the stats projection tests: reference §4's guest (three disks)
- * with the QMP replies captured after its writes.
+ * with the block figures its driver reports after the guest's writes.
  *
  * @module
  */
 
-import type { InstanceSamples } from "../../../actors/driver_protocol.ts";
+import type { BlockSample, InstanceSamples } from "../../../actors/driver_protocol.ts";
 import { type DomainDefinition, emptyDevices } from "../../../src/model/domain.ts";
-import { PATHS, repliesAfterWrites } from "../../drivers/qemu/_block_qmp_fixtures.ts";
+import {
+  type BlockCounters,
+  type BlockFigures,
+  unreportedDisk,
+} from "../../../src/storage/block_figures.ts";
+
+/** Paths of the guest's three disks. */
+export const PATHS = {
+  vda: "/images/vda.raw",
+  vdb: "/images/vdb.raw",
+  vdc: "/images/vdc.qcow2",
+} as const;
 
 /** Reference §4's guest: vda raw, vdb raw, vdc qcow2, an empty CD-ROM, a tap NIC and a user NIC. */
 export function guestDefinition(change: (definition: DomainDefinition) => void = () => {}) {
@@ -45,6 +56,60 @@ function disk(target: string, path: string, format: string) {
   };
 }
 
+/** Each disk's I/O counters; every counter the figures carry is 0 unless given. */
+export type GuestCounters = Partial<Record<"vda" | "vdb" | "vdc", BlockCounters>>;
+
+const NO_IO: BlockCounters = {
+  readRequests: 0,
+  readBytes: 0,
+  readTimeNs: 0,
+  writeRequests: 0,
+  writeBytes: 0,
+  writeTimeNs: 0,
+  flushRequests: 0,
+  flushTimeNs: 0,
+};
+
+/**
+ * The guest's block figures after its writes, as a driver reports them (reference §4: vda 2 MiB
+ * written at 100 MiB, vdb 1 MiB at 8 MiB, vdc 1 MiB at 700 MiB; allocated bytes = st_blocks ×
+ * 512); the CD-ROM has no statistics.
+ *
+ * @param counters I/O counters per disk; `only` leaves the other disks unreported.
+ */
+export function guestBlockSample(
+  counters: GuestCounters = {},
+  only?: ReadonlyArray<"vda" | "vdb" | "vdc">,
+): BlockSample {
+  const figures = (
+    target: "vda" | "vdb" | "vdc",
+    format: string,
+    highestOffsetBytes: number,
+    capacityBytes: number,
+    allocatedBytes: number,
+  ): BlockFigures => {
+    const path = PATHS[target];
+    if (only !== undefined && !only.includes(target)) return unreportedDisk(target, path);
+    return {
+      target,
+      path,
+      reported: true,
+      counters: { ...NO_IO, ...counters[target] },
+      highestOffsetBytes,
+      image: { format, containerKind: "file", capacityBytes, allocatedBytes },
+    };
+  };
+  return {
+    disks: [
+      figures("vda", "raw", 106954752, 1073741824, 5251072),
+      figures("vdb", "raw", 9437184, 67108864, 67112960),
+      figures("vdc", "qcow2", 6684672, 1073741824, 6627328),
+      unreportedDisk("hdc"),
+    ],
+    containers: {},
+  };
+}
+
 /** Samples of the running guest, after its writes. */
 export function guestSamples(): InstanceSamples {
   return {
@@ -58,16 +123,7 @@ export function guestSamples(): InstanceSamples {
       { number: 0, state: 1, timeNs: 1_500_000_000, waitNs: 2000, hostCpu: 1, affinity: [0, 1] },
       { number: 1, state: 1, timeNs: 1_000_000_000, hostCpu: 0, affinity: [1] },
     ],
-    block: {
-      qmp: repliesAfterWrites(),
-      disks: [
-        { target: "vda", nodeName: "fmt-vda", qdevId: "virtio-disk0", path: PATHS.vda },
-        { target: "vdb", nodeName: "fmt-vdb", qdevId: "virtio-disk1", path: PATHS.vdb },
-        { target: "vdc", nodeName: "fmt-vdc", qdevId: "virtio-disk2", path: PATHS.vdc },
-        { target: "hdc", qdevId: "ide0-1-0" },
-      ],
-      containers: {},
-    },
+    block: guestBlockSample(),
     interfaces: [{
       index: 0,
       name: "tap0",

@@ -1,20 +1,15 @@
 import assert from "node:assert/strict";
 import { blockStats } from "../../../src/projections/block_stats.ts";
 import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
-import { guestSamples } from "./_stats_fixtures.ts";
-import { blockstatsEntry, VDA, VDB } from "../../drivers/qemu/_block_qmp_fixtures.ts";
+import { guestBlockSample } from "./_stats_fixtures.ts";
 
+/** vda and vdb with counters; vdc and the CD-ROM without statistics. */
 function sampleWithCounters() {
-  const block = guestSamples().block!;
-  const counters = { rd_operations: 10, rd_bytes: 40960, wr_operations: 2, wr_bytes: 8192 };
-  block.qmp.blockstats = [
-    blockstatsEntry(VDA, { fileHighestOffsetBytes: 1, counters }),
-    blockstatsEntry(VDB, {
-      fileHighestOffsetBytes: 1,
-      counters: { ...counters, rd_operations: 5 },
-    }),
-  ];
-  return block;
+  const counters = { readRequests: 10, readBytes: 40960, writeRequests: 2, writeBytes: 8192 };
+  return guestBlockSample({ vda: counters, vdb: { ...counters, readRequests: 5 } }, [
+    "vda",
+    "vdb",
+  ]);
 }
 
 Deno.test("blockStats reports one disk's counters with libvirt's field names in virsh's order", () => {
@@ -36,7 +31,7 @@ Deno.test("blockStats sums every disk with statistics when no disk is named", ()
   assert.equal(sums.get("wr_bytes"), 16384);
 });
 
-Deno.test("blockStats refuses a named disk QEMU has no statistics for", () => {
+Deno.test("blockStats refuses a named disk the driver has no statistics for", () => {
   assert.throws(
     () => blockStats(sampleWithCounters(), 3),
     (error) =>

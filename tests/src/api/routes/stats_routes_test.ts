@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { TestDriver } from "../../../../drivers/test/test_driver.ts";
-import { EvirtClient } from "../../../../src/client.ts";
+import { EvirtClient } from "../../../../src/client/client.ts";
 import { createMemoryStore } from "../../../../src/log/memory_store.ts";
 import { emptyDevices } from "../../../../src/model/domain.ts";
 import { ErrorCode, isVirtError } from "../../../../src/model/errors.ts";
-import { createServiceCore, type ServiceCore } from "../../../../src/service.ts";
+import { createServiceCore, type ServiceCore } from "../../../../src/service/service.ts";
 import { testDefinition } from "../../../support/domains.ts";
 
 async function withService(fn: (service: ServiceCore, client: EvirtClient) => Promise<void>) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../../../../src/version.ts";
+import { VERSION } from "../../../../src/model/version.ts";
 import { runFresh } from "../_cli_harness.ts";
 
 Deno.test("version prints virsh's lines for evirt and the test hypervisor", async () => {

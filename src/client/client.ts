@@ -10,9 +10,9 @@
  * @module
  */
 
-import type { ListFilter } from "../actors/host.ts";
-import type { DomainDefinition } from "./model/domain.ts";
-import { ErrorCode, type ErrorCodeValue, VirtError } from "./model/errors.ts";
+import type { ListFilter } from "../../actors/host.ts";
+import type { DomainDefinition } from "../model/domain.ts";
+import { ErrorCode, type ErrorCodeValue, VirtError } from "../model/errors.ts";
 import type {
   DefineView,
   DomainInfoView,
@@ -21,13 +21,13 @@ import type {
   HostView,
   StateView,
   VersionView,
-} from "./api/views.ts";
-import type { BlockListView } from "./projections/block_list.ts";
-import type { BlockStatsView } from "./projections/block_stats.ts";
-import type { InterfaceStatsView } from "./projections/interface_stats.ts";
-import type { MemoryStatsView } from "./projections/memory_stats.ts";
-import type { BlockInfoView, DomainStatsRecord } from "./projections/stats_reader.ts";
-import type { VcpusView } from "./projections/vcpu_info.ts";
+} from "../api/views.ts";
+import type { BlockListView } from "../projections/block_list.ts";
+import type { BlockStatsView } from "../projections/block_stats.ts";
+import type { InterfaceStatsView } from "../projections/interface_stats.ts";
+import type { MemoryStatsView } from "../projections/memory_stats.ts";
+import type { BlockInfoView, DomainStatsRecord } from "../projections/stats_reader.ts";
+import type { VcpusView } from "../projections/vcpu_info.ts";
 
 /** Sends one request and returns the response (any transport). */
 export type Transport = (request: Request) => Promise<Response>;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, DEFAULT_URI, loadConfig, validateUri } from "../../src/config.ts";
+import { ConfigError, DEFAULT_URI, loadConfig, validateUri } from "../../../src/config/config.ts";
 
 const USER = { uid: 1000 };
 const ROOT = { uid: 0 };

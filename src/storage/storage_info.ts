@@ -11,7 +11,7 @@
  * @module
  */
 
-import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
 
 /** How long one storage read may take before the caller is answered with a timeout. */
 export const STORAGE_READ_TIMEOUT_MS = 5_000;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 
 Deno.test("the service entry rejects an invalid EVIRT_STATE_DIR naming the variable", async () => {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", new URL("../../src/main.ts", import.meta.url).pathname],
+    args: ["run", "--allow-all", new URL("../../../src/service/main.ts", import.meta.url).pathname],
     env: { EVIRT_STATE_DIR: "relative/dir" },
     stdout: "piped",
     stderr: "piped",

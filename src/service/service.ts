@@ -6,17 +6,17 @@
  * @module
  */
 
-import type { Driver } from "../actors/driver_protocol.ts";
-import { Host } from "../actors/host.ts";
-import { TestDriver } from "../drivers/test/test_driver.ts";
-import type { EventStreamSettings } from "./api/api_context.ts";
-import { type Api, createApi } from "./api/app.ts";
-import { EventHub } from "./api/event_hub.ts";
-import { Metrics } from "./api/metrics.ts";
-import { type ApiServer, type ApiToken, serveApi } from "./api/server.ts";
-import { type Config, parseTokens } from "./config.ts";
-import type { EventStore } from "./log/event_store.ts";
-import { openSqliteStore } from "./log/sqlite_store.ts";
+import type { Driver } from "../../actors/driver_protocol.ts";
+import { Host } from "../../actors/host.ts";
+import { TestDriver } from "../../drivers/test/test_driver.ts";
+import type { EventStreamSettings } from "../api/api_context.ts";
+import { type Api, createApi } from "../api/app.ts";
+import { EventHub } from "../api/event_hub.ts";
+import { Metrics } from "../api/metrics.ts";
+import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
+import { type Config, parseTokens } from "../config/config.ts";
+import type { EventStore } from "../log/event_store.ts";
+import { openSqliteStore } from "../log/sqlite_store.ts";
 import { readNodeInfo } from "./node_info.ts";
 
 /** Defaults of the event stream. */

@@ -4,7 +4,7 @@ import {
   QCOW2_HEADER_READ_BYTES,
   Qcow2HeaderError,
   readQcow2Header,
-} from "../../../drivers/qemu/qcow2_header.ts";
+} from "../../../src/storage/qcow2_header.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 import { missing, testIf } from "../../support/environment.ts";
 import { run, withTempDir } from "./_block_images.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { NodeInfo } from "../actors/driver_protocol.ts";
+import type { NodeInfo } from "../../actors/driver_protocol.ts";
 
 /**
  * Reads this machine's node information. Missing files give conservative values (1 socket,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
 
 /** The escape byte: Ctrl-] (GS, 0x1d), as in virsh and telnet. */
 export const CONSOLE_ESCAPE_BYTE = 0x1d;
@@ -36,7 +36,7 @@ export interface ConsoleEnds {
  *
  * @example
  * ```ts
- * import { relayConsole } from "./console.ts";
+ * import { relayConsole } from "./console_relay.ts";
  * const typed: Uint8Array[] = [];
  * const keyboard = ReadableStream.from([new Uint8Array([0x61, 0x1d])]);
  * const end = await relayConsole({

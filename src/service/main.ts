@@ -7,11 +7,11 @@
  * @module
  */
 
-import { ConfigError, loadProcessConfig } from "./config.ts";
-import { isVirtError } from "./model/errors.ts";
+import { ConfigError, loadProcessConfig } from "../config/config.ts";
+import { isVirtError } from "../model/errors.ts";
 import { startService } from "./service.ts";
 import { serviceDrivers } from "./service_drivers.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../model/version.ts";
 
 /** Runs the service until a stop signal; returns the process exit code. */
 export async function main(): Promise<number> {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import manifest from "../deno.json" with { type: "json" };
+import manifest from "../../deno.json" with { type: "json" };
 
 /** The evirt version, e.g. `0.1.0`. */
 export const VERSION: string = manifest.version;

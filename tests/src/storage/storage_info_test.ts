@@ -3,7 +3,7 @@ import {
   readStorageInfo,
   storageSystemError,
   withStorageDeadline,
-} from "../../../drivers/qemu/storage_info.ts";
+} from "../../../src/storage/storage_info.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 import { missing, testIf } from "../../support/environment.ts";
 import { loopDeviceSkipReason, run, withLoopDevice, withTempDir } from "./_block_images.ts";

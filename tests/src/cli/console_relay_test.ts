@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CONSOLE_ESCAPE_BYTE, relayConsole } from "../../../drivers/qemu/console.ts";
+import { CONSOLE_ESCAPE_BYTE, relayConsole } from "../../../src/cli/console_relay.ts";
 
 function bytes(text: string): Uint8Array {
   return new TextEncoder().encode(text);

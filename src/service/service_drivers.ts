@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { Driver } from "../actors/driver_protocol.ts";
-import { QemuDriver } from "../drivers/qemu/qemu_driver.ts";
-import type { Config } from "./config.ts";
+import type { Driver } from "../../actors/driver_protocol.ts";
+import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
+import type { Config } from "../config/config.ts";
 import { findCommand } from "./find_command.ts";
 
 /** The emulator whose presence turns the QEMU driver on. */

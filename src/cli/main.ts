@@ -14,18 +14,23 @@ import {
   parseGlobalOptions,
   parseVerbArguments,
   type VerbArguments,
-} from "./cli/arguments.ts";
-import { CommandFailure, errorLines } from "./cli/command_failure.ts";
-import { openConnection } from "./cli/connection.ts";
-import { generalHelp, verbHelp } from "./cli/help_text.ts";
-import { Progress } from "./cli/progress.ts";
-import type { CliIo, Verb, VerbContext } from "./cli/verb.ts";
-import { verbOptions } from "./cli/verb.ts";
-import { findVerb, VERBS } from "./cli/verbs/mod.ts";
-import type { EvirtClient } from "./client.ts";
-import { DEFAULT_URI, parsePositiveInteger, validateUri, XML_MAX_BYTES_DEFAULT } from "./config.ts";
-import { isVirtError } from "./model/errors.ts";
-import { VERSION } from "./version.ts";
+} from "./arguments.ts";
+import { CommandFailure, errorLines } from "./command_failure.ts";
+import { openConnection } from "./connection.ts";
+import { generalHelp, verbHelp } from "./help_text.ts";
+import { Progress } from "./progress.ts";
+import type { CliIo, Verb, VerbContext } from "./verb.ts";
+import { verbOptions } from "./verb.ts";
+import { findVerb, VERBS } from "./verbs/mod.ts";
+import type { EvirtClient } from "../client/client.ts";
+import {
+  DEFAULT_URI,
+  parsePositiveInteger,
+  validateUri,
+  XML_MAX_BYTES_DEFAULT,
+} from "../config/config.ts";
+import { isVirtError } from "../model/errors.ts";
+import { VERSION } from "../model/version.ts";
 
 /** Exit status for success, as virsh. */
 const EXIT_OK = 0;

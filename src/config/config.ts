@@ -20,7 +20,7 @@
  * @module
  */
 
-import { ErrorCode, VirtError } from "./model/errors.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
 
 /** The resolved configuration. Every path is absolute. */
 export interface Config {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
 import {
   type StorageReadOptions,
   storageSystemError,

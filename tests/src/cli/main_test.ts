@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../../src/version.ts";
-import { runFresh } from "./cli/_cli_harness.ts";
-import { CLI_PATH, CLI_TIMEOUT_MS, runEvirt } from "../support/cli_process.ts";
+import { VERSION } from "../../../src/model/version.ts";
+import { runFresh } from "./_cli_harness.ts";
+import { CLI_PATH, CLI_TIMEOUT_MS, runEvirt } from "../../support/cli_process.ts";
 
 const evirt = runEvirt;
 

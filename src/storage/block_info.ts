@@ -1,7 +1,8 @@
 /**
  * libvirt's block info contract (`virDomainGetBlockInfo`, reference §4) and the block part of the
  * stats contract (`block.<n>.*`, reference §5), for inactive disks (read from storage) and running
- * ones (from QMP replies, re-reading storage only where the rules say so).
+ * ones (from the figures their driver reports, re-reading storage only where the rules say so).
+ * Every driver and projection uses these rules; none of them knows a hypervisor's replies.
  *
  * - capacity: the size the guest sees.
  * - allocation: host storage the image occupies (for a block device, the highest written offset).
@@ -12,17 +13,10 @@
  * @module
  */
 
-import { ErrorCode, VirtError } from "../../src/model/errors.ts";
-import {
-  type BlockNodeFacts,
-  blockNodeFacts,
-  type BlockQmpReplies,
-  type RunningDisk,
-} from "./block_node_facts.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import { assertNoFault, type BlockFigures } from "./block_figures.ts";
 import { type Qcow2Header, readQcow2Header } from "./qcow2_header.ts";
 import { readStorageInfo, type StorageInfo, type StorageReader } from "./storage_info.ts";
-
-export type { BlockQmpReplies, RunningDisk } from "./block_node_facts.ts";
 
 /** The three figures of `virDomainGetBlockInfo`, in bytes. */
 export interface BlockInfo {
@@ -112,74 +106,73 @@ export async function blockInfoInactive(
 }
 
 /**
- * Block info of a disk of a running domain (reference §4, running rules):
+ * Block info of a disk of a running domain (reference §4, running rules), from the figures its
+ * driver reports:
  *
- * 1. capacity = the format node's virtual-size;
- * 2. allocation = actual-size for qcow2 on a regular file, else the protocol node's
- *    wr_highest_offset; actual-size when that is 0 or not reported;
- * 3. physical = the container's size re-read from storage when actual-size is 0, allocation is 0,
- *    or allocation equals actual-size; else actual-size. When that re-read fails, physical is
- *    actual-size (libvirt does the same rather than fail the call).
+ * 1. capacity = the image's virtual size;
+ * 2. allocation = the image's allocated bytes for qcow2 on a regular file, else the container's
+ *    highest written offset; the allocated bytes when that is 0 or not reported;
+ * 3. physical = the container's size re-read from storage when the allocated bytes are 0,
+ *    allocation is 0, or allocation equals the allocated bytes; else the allocated bytes. When
+ *    that re-read fails, physical is the allocated bytes (libvirt does the same rather than fail
+ *    the call).
  *
- * "Regular file" means the protocol node's driver is `file` (a block device's is `host_device`).
- *
- * @param qmp The raw `return` values of `query-blockstats` and `query-named-block-nodes`.
- * @param disk How the disk is named, and its source path for the re-read.
+ * @param figures The disk's figures from its driver.
  * @param readStorage Reads the container's size; default {@linkcode readStorageInfo}.
  * @returns The three figures.
- * @throws {VirtError} `INTERNAL_ERROR` when QEMU has no stats for the disk, does not list its
- *   nodes, omits virtual-size, or answers in an unexpected shape.
+ * @throws {VirtError} `INTERNAL_ERROR` when the driver has no figures for the disk, could not
+ *   read them, or did not describe its image, container or virtual size.
  *
  * @example A raw disk written at 100 MiB
  * ```ts
  * import { blockInfoRunning } from "./block_info.ts";
  * const info = await blockInfoRunning({
- *   blockstats: [{
- *     "device": "",
- *     "node-name": "fmt-vda",
- *     "stats": {},
- *     "parent": { "node-name": "file-vda", "stats": { "wr_highest_offset": 106954752 } },
- *   }],
- *   namedNodes: [
- *     { "node-name": "fmt-vda", "drv": "raw", "image": { "virtual-size": 1073741824, "actual-size": 5251072 } },
- *     { "node-name": "file-vda", "drv": "file", "image": { "virtual-size": 1073741824, "actual-size": 5251072 } },
- *   ],
- * }, { target: "vda", nodeName: "fmt-vda", path: "/images/a.raw" });
+ *   target: "vda",
+ *   path: "/images/a.raw",
+ *   reported: true,
+ *   counters: {},
+ *   highestOffsetBytes: 106954752,
+ *   image: { format: "raw", containerKind: "file", capacityBytes: 1073741824, allocatedBytes: 5251072 },
+ * });
  * console.log(info); // { capacityBytes: 1073741824, allocationBytes: 106954752, physicalBytes: 5251072 }
  * ```
  */
 export async function blockInfoRunning(
-  qmp: BlockQmpReplies,
-  disk: RunningDisk,
+  figures: BlockFigures,
   readStorage: StorageReader = REAL_STORAGE.readStorage,
 ): Promise<BlockInfo> {
-  const facts = blockNodeFacts(qmp, disk);
-  if (facts === undefined) {
+  assertNoFault(figures);
+  const target = figures.target;
+  if (!figures.reported) {
+    throw new VirtError(ErrorCode.INTERNAL_ERROR, `failed to gather stats for disk '${target}'`, {
+      where: target,
+    });
+  }
+  const image = figures.image;
+  if (figures.imageGap !== undefined || image?.containerKind === undefined) {
     throw new VirtError(
       ErrorCode.INTERNAL_ERROR,
-      `failed to gather stats for disk '${disk.target}'`,
-      { where: disk.target },
+      figures.imageGap ?? `the driver did not describe the image of disk '${target}'`,
+      { where: target },
     );
   }
-  const formatNode = requireNode(facts.formatNode, facts.formatNodeName, disk);
-  const fileNode = requireNode(facts.fileNode, facts.fileNodeName, disk);
-  const capacityBytes = formatNode.virtualSizeBytes;
+  const capacityBytes = image.capacityBytes;
   if (capacityBytes === undefined) {
     throw new VirtError(
       ErrorCode.INTERNAL_ERROR,
-      `QEMU did not report the virtual size of disk '${disk.target}'`,
-      { where: disk.target },
+      `the driver did not report the virtual size of disk '${target}'`,
+      { where: target },
     );
   }
-  const actualBytes = formatNode.actualSizeBytes ?? 0;
-  const qcow2OnFile = formatNode.driver === "qcow2" && fileNode.driver === "file";
-  let allocationBytes = qcow2OnFile ? actualBytes : facts.highestOffsetBytes ?? 0;
+  const actualBytes = image.allocatedBytes ?? 0;
+  const qcow2OnFile = image.format === "qcow2" && image.containerKind === "file";
+  let allocationBytes = qcow2OnFile ? actualBytes : figures.highestOffsetBytes ?? 0;
   if (actualBytes !== 0 && allocationBytes !== 0 && allocationBytes !== actualBytes) {
     return checked({ capacityBytes, allocationBytes, physicalBytes: actualBytes });
   }
-  // Any zero, or the two equal, means QEMU's figure says nothing about the container's size.
+  // Any zero, or the two equal, means the allocated bytes say nothing about the container's size.
   if (allocationBytes === 0) allocationBytes = actualBytes;
-  const containerBytes = await containerSizeBytes(readStorage, sourcePath(disk, facts));
+  const containerBytes = await containerSizeBytes(readStorage, figures.path);
   return checked({ capacityBytes, allocationBytes, physicalBytes: containerBytes ?? actualBytes });
 }
 
@@ -194,12 +187,10 @@ export interface BlockStatsField {
 /** What {@linkcode blockStatsFields} reports from. */
 export type BlockStatsSource =
   | {
-    /** A disk of a running domain: QEMU's replies, storage re-read only for physical. */
+    /** A disk of a running domain: its driver's figures, storage re-read only for physical. */
     state: "running";
-    /** The raw `return` values of `query-blockstats` and `query-named-block-nodes`. */
-    qmp: BlockQmpReplies;
-    /** How the disk is named, and its source path. */
-    disk: RunningDisk;
+    /** The disk's figures from its driver. */
+    figures: BlockFigures;
     /** Reads the container's size; default {@linkcode readStorageInfo}. */
     readStorage?: StorageReader;
   }
@@ -216,16 +207,16 @@ export type BlockStatsSource =
  * `fl.times`, `allocation`, `capacity`, `physical`. (`name`, `path` and `backingIndex` come from
  * the domain definition, not from here.)
  *
- * Running: the counters of the device; allocation = the protocol node's wr_highest_offset,
- * emitted even when 0; capacity = virtual-size when non-zero; physical = actual-size, re-read
- * from storage when that is 0 (left out if the re-read fails). When QEMU has no stats for the
- * disk, nothing is emitted: storage that might hang is not touched. Inactive: each of
- * allocation, capacity and physical only when non-zero.
+ * Running: the counters of the device; allocation = the container's highest written offset
+ * (wr_highest_offset), emitted even when 0; capacity = the virtual size when non-zero; physical =
+ * the image's allocated bytes, re-read from storage when that is 0 (left out if the re-read
+ * fails). When the driver has no stats for the disk, nothing is emitted: storage that might hang
+ * is not touched. Inactive: each of allocation, capacity and physical only when non-zero.
  *
  * @param index The disk's position `n` in the domain's disk list.
  * @param source Where the figures come from.
  * @returns The keys and values, possibly none.
- * @throws {VirtError} `INTERNAL_ERROR` when a QMP reply has an unexpected shape.
+ * @throws {VirtError} `INTERNAL_ERROR` when the driver could not read the disk's figures.
  *
  * @example An inactive qcow2 on a block device
  * ```ts
@@ -247,7 +238,7 @@ export async function blockStatsFields(
   const prefix = `block.${index}.`;
   const values = source.state === "inactive"
     ? inactiveStatsValues(source.info)
-    : await runningStatsValues(source.qmp, source.disk, source.readStorage ?? readStorageInfo);
+    : await runningStatsValues(source.figures, source.readStorage ?? readStorageInfo);
   return values.map(([name, value]) => ({ key: `${prefix}${name}`, value }));
 }
 
@@ -261,13 +252,12 @@ function inactiveStatsValues(info: BlockInfo): Array<[string, number]> {
 }
 
 async function runningStatsValues(
-  qmp: BlockQmpReplies,
-  disk: RunningDisk,
+  figures: BlockFigures,
   readStorage: StorageReader,
 ): Promise<Array<[string, number]>> {
-  const facts = blockNodeFacts(qmp, disk);
-  if (facts === undefined) return [];
-  const counters = facts.counters;
+  assertNoFault(figures);
+  if (!figures.reported) return [];
+  const counters = figures.counters;
   const values: Array<[string, number | undefined]> = [
     ["rd.reqs", counters.readRequests],
     ["rd.bytes", counters.readBytes],
@@ -277,18 +267,16 @@ async function runningStatsValues(
     ["wr.times", counters.writeTimeNs],
     ["fl.reqs", counters.flushRequests],
     ["fl.times", counters.flushTimeNs],
-    ["allocation", facts.highestOffsetBytes],
+    ["allocation", figures.highestOffsetBytes],
   ];
-  const formatNode = facts.formatNode;
-  if (formatNode !== undefined) {
-    const capacityBytes = formatNode.virtualSizeBytes ?? 0;
+  const image = figures.image;
+  if (image !== undefined) {
+    const capacityBytes = image.capacityBytes ?? 0;
     values.push(["capacity", capacityBytes === 0 ? undefined : capacityBytes]);
-    const actualBytes = formatNode.actualSizeBytes ?? 0;
+    const actualBytes = image.allocatedBytes ?? 0;
     values.push([
       "physical",
-      actualBytes !== 0
-        ? actualBytes
-        : await containerSizeBytes(readStorage, sourcePath(disk, facts)),
+      actualBytes !== 0 ? actualBytes : await containerSizeBytes(readStorage, figures.path),
     ]);
   }
   return values.filter((entry): entry is [string, number] => entry[1] !== undefined);
@@ -303,23 +291,6 @@ function diskFormat(source: InactiveDiskSource): DiskFormat {
   );
 }
 
-function requireNode(
-  node: BlockNodeFacts["formatNode"],
-  nodeName: string,
-  disk: RunningDisk,
-): NonNullable<BlockNodeFacts["formatNode"]> {
-  if (node !== undefined) return node;
-  throw new VirtError(
-    ErrorCode.INTERNAL_ERROR,
-    `QEMU did not list block node '${nodeName}' of disk '${disk.target}'`,
-    { where: disk.target },
-  );
-}
-
-function sourcePath(disk: RunningDisk, facts: BlockNodeFacts): string | undefined {
-  return disk.path ?? facts.fileNode?.filename;
-}
-
 /** The container's size, or undefined when it cannot be read (the caller falls back). */
 async function containerSizeBytes(
   readStorage: StorageReader,
@@ -330,7 +301,7 @@ async function containerSizeBytes(
   try {
     storage = await readStorage(path);
   } catch (error) {
-    // libvirt keeps QEMU's figure when storage cannot be read; the call itself still succeeds.
+    // libvirt keeps the hypervisor's figure when storage cannot be read; the call itself still succeeds.
     // Anything but an operating error is a bug and must surface.
     if (error instanceof VirtError) return undefined;
     throw error;

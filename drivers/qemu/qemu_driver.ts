@@ -44,7 +44,7 @@ import {
   waitForExit,
 } from "./process_state.ts";
 import { CapabilityCache } from "./qemu_capabilities.ts";
-import { appendQemuLog } from "./qemu_log_file.ts";
+import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
 import { QmpLog } from "./qmp_log.ts";
@@ -181,6 +181,15 @@ export class QemuDriver implements Driver {
   }
 
   check(definition: DomainDefinition): void {
+    if (!logFileNameFits(definition.name)) {
+      throw new VirtError(
+        ErrorCode.SYSTEM_ERROR,
+        `name '${
+          definition.name.slice(0, 64)
+        }…' is too long for the domain's log file names once escaped: File name too long`,
+        { where: "/domain/name" },
+      );
+    }
     const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
     // A dry build finds everything the driver cannot express, without touching the host.
     buildCommandLine(definition, {
@@ -691,10 +700,7 @@ export class QemuDriver implements Driver {
         { where: "EVIRT_RUNTIME_DIR" },
       );
     }
-    const logName = name.replace(
-      /[^A-Za-z0-9_.+-]/g,
-      (char) => `%${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
-    );
+    const logName = logFileStem(name);
     return {
       dir,
       monitorSocket: `${dir}/monitor.sock`,

@@ -58,6 +58,14 @@ testIf(
           isVirtError(error, ErrorCode.CONFIG_UNSUPPORTED) &&
           error.where === "/domain/devices/hostdev[1]",
       );
+      // A name libvirt accepts (246 bytes) whose escaped log file names would not fit.
+      assert.throws(
+        () => driver.check({ ...qemuDefinition(), name: "é".repeat(123) }),
+        (error: unknown) =>
+          isVirtError(error, ErrorCode.SYSTEM_ERROR) && error.where === "/domain/name" &&
+          error.message.endsWith("File name too long"),
+      );
+      driver.check({ ...qemuDefinition(), name: "y".repeat(247) });
       // A missing disk image is a launch-time error, not a check-time one.
       driver.check(withDevices((devices) =>
         devices.disks.push({

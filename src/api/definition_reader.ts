@@ -10,8 +10,7 @@
  * Bounded everywhere: at most {@linkcode DEFINITION_READERS_MAX} threads at once, at most
  * {@linkcode DEFINITION_QUEUE_MAX} bodies waiting for one (one more is refused with code 87),
  * and each body gets {@linkcode DEFINITION_READ_TIMEOUT_MS} on its thread before the thread is
- * ended and the caller gets code 68. Threads live only while bodies wait: the last one ends
- * when the queue is empty, so an idle service holds no thread and nothing outlives a request.
+ * ended and the caller gets code 68. Threads live until the pool is closed with the service.
  *
  * @module
  */
@@ -19,7 +18,7 @@
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, type ErrorCodeValue, VirtError } from "../model/errors.ts";
 import type { DefinitionWorkerReply, DefinitionWorkerRequest } from "./definition_worker.ts";
-import { definitionFromText } from "./definition_text.ts";
+import { definitionFromText, type DefinitionReadOptions } from "./definition_text.ts";
 
 /**
  * Largest body read on the main loop, in UTF-16 characters (the reading's work grows with
@@ -55,7 +54,10 @@ interface Job {
 }
 
 /**
- * A bounded set of worker threads that read definitions (see the module notes).
+ * A bounded set of worker threads that read definitions (see the module notes). Threads start
+ * when a body needs one and all are busy, and stay until {@linkcode DefinitionReaderPool.close}:
+ * starting one stalls the starting thread's loop for about 200 ms, so it must not happen per
+ * request.
  *
  * @example
  * ```ts
@@ -68,6 +70,7 @@ interface Job {
  *   live: false,
  * });
  * console.log(def.name); // "t"
+ * pool.close();
  * ```
  */
 export class DefinitionReaderPool {
@@ -75,7 +78,11 @@ export class DefinitionReaderPool {
   readonly #queueMax: number;
   readonly #timeoutMs: number;
   readonly #waiting: Job[] = [];
-  #running = 0;
+  readonly #threads = new Set<Worker>();
+  readonly #idle: Worker[] = [];
+  /** Ends the job a busy thread runs (used by close). */
+  readonly #busy = new Map<Worker, () => void>();
+  #closed = false;
 
   constructor(options: DefinitionReaderPoolOptions = {}) {
     this.#readersMax = options.readersMax ?? DEFINITION_READERS_MAX;
@@ -88,18 +95,29 @@ export class DefinitionReaderPool {
     }
   }
 
-  /** Threads running now. */
-  get running(): number {
-    return this.#running;
+  /** Threads alive now (busy or idle). */
+  get threads(): number {
+    return this.#threads.size;
+  }
+
+  /**
+   * Starts one thread now if none lives, so the first large body does not pay for it: call it
+   * before the service accepts callers.
+   */
+  prestart(): void {
+    if (this.#closed || this.#threads.size > 0) return;
+    this.#idle.push(this.#spawn());
   }
 
   /**
    * Reads one body on a worker thread.
    *
    * @throws {VirtError} The definition's own error (parse or check); 87 when the queue is
-   *   full; 68 when the thread took longer than the timeout; 1 when the thread failed.
+   *   full; 68 when the thread took longer than the timeout; 1 when the thread failed; 78 when
+   *   the pool was closed first.
    */
   read(request: DefinitionWorkerRequest): Promise<DomainDefinition> {
+    if (this.#closed) return Promise.reject(closedError());
     if (this.#waiting.length >= this.#queueMax) {
       return Promise.reject(
         new VirtError(
@@ -111,38 +129,56 @@ export class DefinitionReaderPool {
     const done = new Promise<DomainDefinition>((resolve, reject) => {
       this.#waiting.push({ request, resolve, reject });
     });
-    if (this.#running < this.#readersMax) {
-      this.#running++;
-      void this.#drain();
-    }
+    this.#dispatch();
     return done;
   }
 
-  /** One thread's life: it takes bodies while any wait, then ends. */
-  async #drain(): Promise<void> {
-    let worker: Worker | undefined;
-    try {
-      for (let job = this.#waiting.shift(); job !== undefined; job = this.#waiting.shift()) {
-        worker ??= new Worker(WORKER_URL, { type: "module" });
-        const healthy = await this.#run(worker, job);
-        if (!healthy) {
-          worker.terminate();
-          worker = undefined;
-        }
+  /** Ends every thread; bodies waiting or being read are refused with code 78. */
+  close(): void {
+    this.#closed = true;
+    for (const end of [...this.#busy.values()]) end();
+    for (const job of this.#waiting.splice(0)) job.reject(closedError());
+    for (const thread of this.#threads) thread.terminate();
+    this.#threads.clear();
+    this.#idle.length = 0;
+  }
+
+  #spawn(): Worker {
+    const thread = new Worker(WORKER_URL, { type: "module" });
+    this.#threads.add(thread);
+    return thread;
+  }
+
+  /** Hands waiting bodies to idle threads, starting threads up to the limit. */
+  #dispatch(): void {
+    while (this.#waiting.length > 0 && !this.#closed) {
+      let thread = this.#idle.pop();
+      if (thread === undefined) {
+        if (this.#threads.size >= this.#readersMax) return;
+        thread = this.#spawn();
       }
-    } finally {
-      worker?.terminate();
-      this.#running--;
+      const job = this.#waiting.shift()!;
+      const running = thread;
+      void this.#run(running, job).then((healthy) => {
+        if (healthy && !this.#closed) {
+          this.#idle.push(running);
+        } else {
+          running.terminate();
+          this.#threads.delete(running);
+        }
+        this.#dispatch();
+      });
     }
   }
 
   /** Runs one job; resolves whether the thread can take another. */
-  #run(worker: Worker, job: Job): Promise<boolean> {
+  #run(thread: Worker, job: Job): Promise<boolean> {
     return new Promise((settle) => {
       const finish = (healthy: boolean) => {
         clearTimeout(timer);
-        worker.onmessage = null;
-        worker.onerror = null;
+        thread.onmessage = null;
+        thread.onerror = null;
+        this.#busy.delete(thread);
         settle(healthy);
       };
       const timer = setTimeout(() => {
@@ -154,23 +190,28 @@ export class DefinitionReaderPool {
           ),
         );
       }, this.#timeoutMs);
-      worker.onmessage = (event: MessageEvent<DefinitionWorkerReply>) => {
+      this.#busy.set(thread, () => {
+        finish(false);
+        job.reject(closedError());
+      });
+      thread.onmessage = (event: MessageEvent<DefinitionWorkerReply>) => {
         finish(true);
         settleJob(job, event.data);
       };
-      worker.onerror = (event: ErrorEvent) => {
+      thread.onerror = (event: ErrorEvent) => {
         event.preventDefault();
         finish(false);
         job.reject(
-          new VirtError(
-            ErrorCode.INTERNAL_ERROR,
-            `definition reader failed: ${event.message}`,
-          ),
+          new VirtError(ErrorCode.INTERNAL_ERROR, `definition reader failed: ${event.message}`),
         );
       };
-      worker.postMessage(job.request);
+      thread.postMessage(job.request);
     });
   }
+}
+
+function closedError(): VirtError {
+  return new VirtError(ErrorCode.OPERATION_ABORTED, "the service is shutting down");
 }
 
 function settleJob(job: Job, reply: DefinitionWorkerReply): void {
@@ -191,28 +232,24 @@ function settleJob(job: Job, reply: DefinitionWorkerReply): void {
 }
 
 /**
- * The service's one pool. Module state, but holding nothing while idle: its threads end as
- * soon as no body waits.
- */
-const sharedPool = new DefinitionReaderPool();
-
-/**
- * Reads a define or create body: on the main loop when it is small (see the module notes),
- * else on the shared pool's worker threads.
+ * Reads a define or create body: on the main loop when it is small or no pool is given (see
+ * the module notes), else on the pool's worker threads.
  *
  * @param text The body.
  * @param contentType The request's `content-type` ("" when absent).
  * @param options The size limit and mode.
+ * @param pool The service's pool, when it has one.
  */
-export function readDefinitionOffLoop(
+export function readDefinition(
   text: string,
   contentType: string,
-  options: { maxBytes: number; live?: boolean },
+  options: DefinitionReadOptions,
+  pool?: DefinitionReaderPool,
 ): Promise<DomainDefinition> {
-  if (text.length <= DEFINITION_INLINE_MAX_CHARS) {
+  if (pool === undefined || text.length <= DEFINITION_INLINE_MAX_CHARS) {
     return Promise.resolve().then(() => definitionFromText(text, contentType, options));
   }
-  return sharedPool.read({
+  return pool.read({
     text,
     contentType,
     maxBytes: options.maxBytes,

@@ -6,7 +6,7 @@
 
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { readDefinitionOffLoop } from "./definition_reader.ts";
+import { type DefinitionReaderPool, readDefinition } from "./definition_reader.ts";
 import type { DefinitionReadOptions } from "./definition_text.ts";
 
 /**
@@ -84,13 +84,14 @@ export async function readJsonObject(
 
 /**
  * Reads a define or create request's body and turns it into a definition as
- * {@linkcode definitionFromText} does, on a worker thread, so a large definition never
- * stalls other callers.
+ * `definitionFromText` (definition_text.ts) does; a large body on the `reader` pool's worker
+ * threads, so it never stalls other callers.
  */
 export async function definitionFromRequest(
   request: Request,
-  options: DefinitionReadOptions,
+  options: DefinitionReadOptions & { reader?: DefinitionReaderPool },
 ): Promise<DomainDefinition> {
   const text = await readBodyText(request, options.maxBytes);
-  return await readDefinitionOffLoop(text, request.headers.get("content-type") ?? "", options);
+  const contentType = request.headers.get("content-type") ?? "";
+  return await readDefinition(text, contentType, options, options.reader);
 }

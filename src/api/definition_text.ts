@@ -6,7 +6,7 @@
  */
 
 import { applyDomainDefaults } from "../model/domain_defaults.ts";
-import { checkDeviceCounts } from "../model/device_limits.ts";
+import { checkCountLimits } from "../model/device_limits.ts";
 import { domainFromJson } from "../model/domain_json.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
@@ -77,7 +77,7 @@ export function definitionFromText(
     );
   }
   // Before defaults and checks: the counts bound the work of both.
-  checkDeviceCounts(parsed.devices);
+  checkCountLimits(parsed);
   const definition = applyDomainDefaults(parsed);
   validateDomain(definition, { live: options.live ?? false });
   return definition;

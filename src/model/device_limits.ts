@@ -19,13 +19,18 @@
  * | smartcard, watchdog | 8 | one per CCID slot / watchdog model |
  * | tpm | 2 | libvirt accepts one TPM and one proxy at most |
  *
+ * Two other counts scale the work of a define the same way and are bounded beside them: at most
+ * {@linkcode IOTHREADS_MAX} I/O threads (each a host thread; libvirt sets no limit, but a
+ * dry build of 100 million would exhaust memory) and {@linkcode NUMA_CELLS_MAX} guest NUMA
+ * cells (QEMU's own `MAX_NODES`).
+ *
  * No definition in libvirt's own test corpus comes near these (its largest has 243
  * controllers and 105 disks).
  *
  * @module
  */
 
-import type { DomainDevices } from "./domain.ts";
+import type { DomainDefinition, DomainDevices } from "./domain.ts";
 import { ErrorCode, VirtError } from "./errors.ts";
 
 /** A device list of a definition, by its field name in {@linkcode DomainDevices}. */
@@ -93,6 +98,50 @@ export function checkDeviceCounts(devices: DomainDevices): void {
       ErrorCode.CONFIG_UNSUPPORTED,
       `too many ${limit.element} devices: ${entries.length}, at most ${limit.countMax}`,
       { where: `/domain/devices/${limit.element}[${limit.countMax + 1}]` },
+    );
+  }
+}
+
+/** Most `<iothreads>` of one definition (each is a host thread). */
+export const IOTHREADS_MAX = 1024;
+
+/** Most guest NUMA cells of one definition: QEMU's `MAX_NODES`. */
+export const NUMA_CELLS_MAX = 128;
+
+/**
+ * Refuses a definition beyond any count limit: the device lists (see
+ * {@linkcode checkDeviceCounts}), the I/O threads and the guest NUMA cells. Constant work.
+ *
+ * @param def The definition, as parsed.
+ * @throws {VirtError} Code 67 naming the count and the limit, with `where`.
+ *
+ * @example Too many I/O threads
+ * ```ts
+ * import { checkCountLimits } from "./device_limits.ts";
+ * import { emptyDevices } from "./domain.ts";
+ * const os = { type: "hvm", boot: [] };
+ * try {
+ *   checkCountLimits({ type: "qemu", name: "vm", memoryKiB: 1, vcpus: 1, iothreads: 5000, os, devices: emptyDevices() });
+ * } catch (error) {
+ *   console.log((error as Error).message); // "too many iothreads: 5000, at most 1024"
+ * }
+ * ```
+ */
+export function checkCountLimits(def: DomainDefinition): void {
+  checkDeviceCounts(def.devices);
+  if (def.iothreads !== undefined && def.iothreads > IOTHREADS_MAX) {
+    throw new VirtError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `too many iothreads: ${def.iothreads}, at most ${IOTHREADS_MAX}`,
+      { where: "/domain/iothreads" },
+    );
+  }
+  const cells: unknown = def.cpu?.numa?.cells;
+  if (Array.isArray(cells) && cells.length > NUMA_CELLS_MAX) {
+    throw new VirtError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `too many NUMA cells: ${cells.length}, at most ${NUMA_CELLS_MAX}`,
+      { where: `/domain/cpu/numa/cell[${NUMA_CELLS_MAX + 1}]` },
     );
   }
 }

@@ -4,7 +4,8 @@
  * The checks (each failure is a {@linkcode VirtError} with libvirt's code, a message in its
  * wording and the element path in `where`):
  *
- * - device counts within `DEVICE_COUNT_LIMITS` (src/model/device_limits.ts), first (67);
+ * - counts (devices per kind, I/O threads, NUMA cells) within src/model/device_limits.ts,
+ *   first (67);
  * - identity: the name as libvirt's QEMU driver accepts it (validate_name.ts: 21, 27, 35,
  *   38); the UUID is well-formed (27);
  * - memory: given directly or by NUMA cells; `maxMemory` not below it (27);
@@ -40,7 +41,7 @@ import { validateChardevs } from "./validate_chardevs.ts";
 import { validateAddresses } from "./validate_addresses.ts";
 import { validateTunes } from "./validate_tunes.ts";
 import { validateDomainName } from "./validate_name.ts";
-import { checkDeviceCounts } from "../model/device_limits.ts";
+import { checkCountLimits } from "../model/device_limits.ts";
 
 /** Options of {@linkcode validateDomain}. */
 export interface ValidateDomainOptions {
@@ -77,7 +78,7 @@ const MAC_PATTERN = /^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/;
  */
 export function validateDomain(def: DomainDefinition, options: ValidateDomainOptions = {}): void {
   // Counts first: they bound the work of every check after them.
-  checkDeviceCounts(def.devices);
+  checkCountLimits(def);
   validateIdentity(def);
   validateResources(def);
   // One allowance of set ids for the whole definition bounds the work a hostile one can ask for.

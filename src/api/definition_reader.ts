@@ -7,16 +7,16 @@
  * costs about 200 ms to start, far more than such a body takes (a few milliseconds, bounded by
  * the device limits), so only larger ones go to a thread.
  *
- * Bounded everywhere: at most {@linkcode DEFINITION_READERS_MAX} threads at once, at most
- * {@linkcode DEFINITION_QUEUE_MAX} bodies waiting for one (one more is refused with code 87),
- * and each body gets {@linkcode DEFINITION_READ_TIMEOUT_MS} on its thread before the thread is
- * ended and the caller gets code 68. Threads live until the pool is closed with the service.
+ * Bounded as every `WorkerPool` (src/worker_pool.ts): at most {@linkcode DEFINITION_READERS_MAX}
+ * threads, {@linkcode DEFINITION_QUEUE_MAX} bodies waiting (one more: code 87), and
+ * {@linkcode DEFINITION_READ_TIMEOUT_MS} per body (then code 68). Threads live until the pool is
+ * closed with the service.
  *
  * @module
  */
 
 import type { DomainDefinition } from "../model/domain.ts";
-import { ErrorCode, type ErrorCodeValue, VirtError } from "../model/errors.ts";
+import { errorOfReply, WorkerPool } from "../worker_pool.ts";
 import type { DefinitionWorkerReply, DefinitionWorkerRequest } from "./definition_worker.ts";
 import { definitionFromText, type DefinitionReadOptions } from "./definition_text.ts";
 
@@ -47,17 +47,8 @@ export interface DefinitionReaderPoolOptions {
   timeoutMs?: number;
 }
 
-interface Job {
-  request: DefinitionWorkerRequest;
-  resolve: (definition: DomainDefinition) => void;
-  reject: (error: Error) => void;
-}
-
 /**
- * A bounded set of worker threads that read definitions (see the module notes). Threads start
- * when a body needs one and all are busy, and stay until {@linkcode DefinitionReaderPool.close}:
- * starting one stalls the starting thread's loop for about 200 ms, so it must not happen per
- * request.
+ * The worker threads that read definitions (see the module notes and src/worker_pool.ts).
  *
  * @example
  * ```ts
@@ -74,39 +65,25 @@ interface Job {
  * ```
  */
 export class DefinitionReaderPool {
-  readonly #readersMax: number;
-  readonly #queueMax: number;
-  readonly #timeoutMs: number;
-  readonly #waiting: Job[] = [];
-  readonly #threads = new Set<Worker>();
-  readonly #idle: Worker[] = [];
-  /** Ends the job a busy thread runs (used by close). */
-  readonly #busy = new Map<Worker, () => void>();
-  #closed = false;
+  readonly #pool: WorkerPool<DefinitionWorkerRequest, DefinitionWorkerReply>;
 
   constructor(options: DefinitionReaderPoolOptions = {}) {
-    this.#readersMax = options.readersMax ?? DEFINITION_READERS_MAX;
-    this.#queueMax = options.queueMax ?? DEFINITION_QUEUE_MAX;
-    this.#timeoutMs = options.timeoutMs ?? DEFINITION_READ_TIMEOUT_MS;
-    if (!(this.#readersMax >= 1) || !(this.#queueMax >= 1) || !(this.#timeoutMs > 0)) {
-      throw new TypeError(
-        `Limits must be positive, received ${this.#readersMax} readers, queue ${this.#queueMax}, ${this.#timeoutMs} ms`,
-      );
-    }
+    this.#pool = new WorkerPool(WORKER_URL, {
+      threadsMax: options.readersMax ?? DEFINITION_READERS_MAX,
+      queueMax: options.queueMax ?? DEFINITION_QUEUE_MAX,
+      timeoutMs: options.timeoutMs ?? DEFINITION_READ_TIMEOUT_MS,
+      task: "reading the definition",
+    });
   }
 
   /** Threads alive now (busy or idle). */
   get threads(): number {
-    return this.#threads.size;
+    return this.#pool.threads;
   }
 
-  /**
-   * Starts one thread now if none lives, so the first large body does not pay for it: call it
-   * before the service accepts callers.
-   */
+  /** Starts one thread now if none lives: call it before the service accepts callers. */
   prestart(): void {
-    if (this.#closed || this.#threads.size > 0) return;
-    this.#idle.push(this.#spawn());
+    this.#pool.prestart();
   }
 
   /**
@@ -116,118 +93,15 @@ export class DefinitionReaderPool {
    *   full; 68 when the thread took longer than the timeout; 1 when the thread failed; 78 when
    *   the pool was closed first.
    */
-  read(request: DefinitionWorkerRequest): Promise<DomainDefinition> {
-    if (this.#closed) return Promise.reject(closedError());
-    if (this.#waiting.length >= this.#queueMax) {
-      return Promise.reject(
-        new VirtError(
-          ErrorCode.RESOURCE_BUSY,
-          `too many definitions waiting to be read (${this.#queueMax}); try again`,
-        ),
-      );
-    }
-    const done = new Promise<DomainDefinition>((resolve, reject) => {
-      this.#waiting.push({ request, resolve, reject });
-    });
-    this.#dispatch();
-    return done;
+  async read(request: DefinitionWorkerRequest): Promise<DomainDefinition> {
+    const reply = await this.#pool.run(request);
+    if (!reply.ok) throw errorOfReply(reply);
+    return reply.definition;
   }
 
   /** Ends every thread; bodies waiting or being read are refused with code 78. */
   close(): void {
-    this.#closed = true;
-    for (const end of [...this.#busy.values()]) end();
-    for (const job of this.#waiting.splice(0)) job.reject(closedError());
-    for (const thread of this.#threads) thread.terminate();
-    this.#threads.clear();
-    this.#idle.length = 0;
-  }
-
-  #spawn(): Worker {
-    const thread = new Worker(WORKER_URL, { type: "module" });
-    this.#threads.add(thread);
-    return thread;
-  }
-
-  /** Hands waiting bodies to idle threads, starting threads up to the limit. */
-  #dispatch(): void {
-    while (this.#waiting.length > 0 && !this.#closed) {
-      let thread = this.#idle.pop();
-      if (thread === undefined) {
-        if (this.#threads.size >= this.#readersMax) return;
-        thread = this.#spawn();
-      }
-      const job = this.#waiting.shift()!;
-      const running = thread;
-      void this.#run(running, job).then((healthy) => {
-        if (healthy && !this.#closed) {
-          this.#idle.push(running);
-        } else {
-          running.terminate();
-          this.#threads.delete(running);
-        }
-        this.#dispatch();
-      });
-    }
-  }
-
-  /** Runs one job; resolves whether the thread can take another. */
-  #run(thread: Worker, job: Job): Promise<boolean> {
-    return new Promise((settle) => {
-      const finish = (healthy: boolean) => {
-        clearTimeout(timer);
-        thread.onmessage = null;
-        thread.onerror = null;
-        this.#busy.delete(thread);
-        settle(healthy);
-      };
-      const timer = setTimeout(() => {
-        finish(false);
-        job.reject(
-          new VirtError(
-            ErrorCode.OPERATION_TIMEOUT,
-            `reading the definition took longer than ${this.#timeoutMs} ms`,
-          ),
-        );
-      }, this.#timeoutMs);
-      this.#busy.set(thread, () => {
-        finish(false);
-        job.reject(closedError());
-      });
-      thread.onmessage = (event: MessageEvent<DefinitionWorkerReply>) => {
-        finish(true);
-        settleJob(job, event.data);
-      };
-      thread.onerror = (event: ErrorEvent) => {
-        event.preventDefault();
-        finish(false);
-        job.reject(
-          new VirtError(ErrorCode.INTERNAL_ERROR, `definition reader failed: ${event.message}`),
-        );
-      };
-      thread.postMessage(job.request);
-    });
-  }
-}
-
-function closedError(): VirtError {
-  return new VirtError(ErrorCode.OPERATION_ABORTED, "the service is shutting down");
-}
-
-function settleJob(job: Job, reply: DefinitionWorkerReply): void {
-  if (reply.ok) {
-    job.resolve(reply.definition);
-  } else if (reply.code !== undefined) {
-    const where = "where" in reply ? reply.where : undefined;
-    job.reject(
-      new VirtError(
-        reply.code as ErrorCodeValue,
-        reply.message,
-        where === undefined ? {} : { where },
-      ),
-    );
-  } else {
-    job.reject(new Error(reply.message));
+    this.#pool.close();
   }
 }
 

@@ -9,7 +9,7 @@
  */
 
 import type { DomainDefinition } from "../model/domain.ts";
-import { VirtError } from "../model/errors.ts";
+import { replyOfError, serveWorkerRequests, type WorkerErrorReply } from "../worker_pool.ts";
 import { definitionFromText } from "./definition_text.ts";
 
 /** What the worker is asked: a body, its content type and the read options. */
@@ -20,11 +20,8 @@ export interface DefinitionWorkerRequest {
   live: boolean;
 }
 
-/** What the worker answers: the definition, a libvirt error, or an unexpected failure. */
-export type DefinitionWorkerReply =
-  | { ok: true; definition: DomainDefinition }
-  | { ok: false; code: number; message: string; where?: string }
-  | { ok: false; code?: undefined; message: string };
+/** What the worker answers: the definition, or the error reading it threw. */
+export type DefinitionWorkerReply = { ok: true; definition: DomainDefinition } | WorkerErrorReply;
 
 /**
  * Answers one request (exported so it can be tested without a thread).
@@ -44,30 +41,8 @@ export function answerDefinitionRequest(request: DefinitionWorkerRequest): Defin
     });
     return { ok: true, definition };
   } catch (error) {
-    if (error instanceof VirtError) {
-      return {
-        ok: false,
-        code: error.code,
-        message: error.message,
-        ...(error.where === undefined ? {} : { where: error.where }),
-      };
-    }
-    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+    return replyOfError(error);
   }
 }
 
-/** The worker scope's two members used here (typed by hand: the module is also imported). */
-interface WorkerScope {
-  onmessage: ((event: MessageEvent<DefinitionWorkerRequest>) => void) | null;
-  postMessage(message: DefinitionWorkerReply): void;
-}
-
-// Only inside a worker thread: importing this module on the main thread (tests) installs nothing.
-const global = globalThis as { DedicatedWorkerGlobalScope?: abstract new () => unknown };
-if (
-  global.DedicatedWorkerGlobalScope !== undefined &&
-  globalThis instanceof global.DedicatedWorkerGlobalScope
-) {
-  const scope = globalThis as unknown as WorkerScope;
-  scope.onmessage = (event) => scope.postMessage(answerDefinitionRequest(event.data));
-}
+serveWorkerRequests(answerDefinitionRequest);

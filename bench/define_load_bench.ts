@@ -47,7 +47,10 @@ async function rig(): Promise<Rig> {
   const drivers: Driver[] = [new TestDriver()];
   const qemu = findCommand("qemu-system-x86_64") === undefined ? undefined : await QemuDriver
     .create({ runtimeDir: `${dir}/run`, logDir: `${dir}/log`, kvmUsable: false });
-  if (qemu !== undefined) drivers.push(qemu);
+  if (qemu !== undefined) {
+    qemu.prestartChecks();
+    drivers.push(qemu);
+  }
   const store = await openSqliteStore(dir);
   const core = await createServiceCore({
     store,

@@ -29,12 +29,20 @@ import type {
   Reality,
 } from "../../actors/driver_protocol.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
+import { deviceCount } from "../../src/model/device_limits.ts";
+import { errorOfReply, WorkerPool } from "../../src/worker_pool.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
 import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
 import type { BlockNode, PtyChardev } from "./argument_collector.ts";
 import type { RunningDisk } from "./block_node_facts.ts";
-import { buildCommandLine, type CommandLine, emulatorFor } from "./command_line.ts";
+import {
+  buildCommandLine,
+  type CommandLine,
+  type CommandLineContext,
+  emulatorFor,
+} from "./command_line.ts";
+import type { DryBuildReply, DryBuildRequest } from "./dry_build_worker.ts";
 import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
 import { checkHostPaths } from "./host_paths.ts";
 import {
@@ -69,6 +77,14 @@ export const PENDING_OBSERVATIONS_MAX = 256;
 
 /** Longest Unix socket path Linux accepts, in bytes. */
 const SOCKET_PATH_MAX_BYTES = 107;
+
+/**
+ * Most devices whose dry build `checkOffLoop` leaves to `check` on the loop: a few milliseconds
+ * at most, less than the trip to a thread and back.
+ */
+export const DRY_BUILD_INLINE_DEVICES_MAX = 64;
+
+const DRY_BUILD_WORKER_URL = new URL("./dry_build_worker.ts", import.meta.url).href;
 
 /** Longest domain name part of a runtime folder name (libvirt shortens the same way). */
 const SHORT_NAME_MAX_CHARS = 20;
@@ -148,6 +164,14 @@ export class QemuDriver implements Driver {
   readonly #capabilities: CapabilityCache;
   readonly #statsIntervalMs: number;
   readonly #instances = new Map<string, Instance>();
+  readonly #dryBuilds = new WorkerPool<DryBuildRequest, DryBuildReply>(DRY_BUILD_WORKER_URL, {
+    threadsMax: 1,
+    queueMax: 64,
+    timeoutMs: 30_000,
+    task: "checking the definition",
+  });
+  /** Definitions whose dry build passed on a thread (see checkOffLoop). */
+  readonly #builtOffLoop = new WeakSet<DomainDefinition>();
 
   private constructor(
     options: QemuDriverOptions,
@@ -181,6 +205,34 @@ export class QemuDriver implements Driver {
   }
 
   check(definition: DomainDefinition): void {
+    const context = this.#checkContext(definition);
+    // Built already, off the loop, by checkOffLoop: the same object, so the same verdict.
+    if (this.#builtOffLoop.has(definition)) return;
+    buildCommandLine(definition, context);
+  }
+
+  /**
+   * The verdict of {@linkcode QemuDriver.check}, with the dry build of a large definition (more
+   * than {@linkcode DRY_BUILD_INLINE_DEVICES_MAX} devices) run on a worker thread; the
+   * definition is then remembered, so the `check` of the same object at define is free.
+   *
+   * @throws {VirtError} What `check` throws; 87, 68 or 78 from the thread pool.
+   */
+  async checkOffLoop(definition: DomainDefinition): Promise<void> {
+    const context = this.#checkContext(definition);
+    if (deviceCount(definition.devices) <= DRY_BUILD_INLINE_DEVICES_MAX) return;
+    const reply = await this.#dryBuilds.run({ definition, context });
+    if (!reply.ok) throw errorOfReply(reply);
+    this.#builtOffLoop.add(definition);
+  }
+
+  /** Starts the dry-build thread now (it stalls the loop once): before callers are accepted. */
+  prestartChecks(): void {
+    this.#dryBuilds.prestart();
+  }
+
+  /** The cheap part of a check, and the context of its dry build. */
+  #checkContext(definition: DomainDefinition): CommandLineContext {
     if (!logFileNameFits(definition.name)) {
       throw new VirtError(
         ErrorCode.SYSTEM_ERROR,
@@ -190,16 +242,15 @@ export class QemuDriver implements Driver {
         { where: "/domain/name" },
       );
     }
-    const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
     // A dry build finds everything the driver cannot express, without touching the host.
-    buildCommandLine(definition, {
+    return {
       emulator: emulatorFor(definition),
-      accelerator,
+      accelerator: acceleratorFor(definition.type, this.#kvmUsable),
       monitorSocketPath: "/run/check/monitor.sock",
       pidFilePath: "/run/check/qemu.pid",
       sandbox: false,
       nowMs: this.#now(),
-    });
+    };
   }
 
   async launch(
@@ -460,6 +511,7 @@ export class QemuDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    this.#dryBuilds.close();
     const instances = [...this.#instances.values()];
     this.#instances.clear();
     await Promise.all(instances.map(async (instance) => {

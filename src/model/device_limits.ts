@@ -145,3 +145,21 @@ export function checkCountLimits(def: DomainDefinition): void {
     );
   }
 }
+
+/**
+ * How many devices a definition holds, over every device list.
+ *
+ * @example
+ * ```ts
+ * import { deviceCount } from "./device_limits.ts";
+ * import { emptyDevices } from "./domain.ts";
+ * console.log(deviceCount({ ...emptyDevices(), serials: [{ sources: [] }] })); // 1
+ * ```
+ */
+export function deviceCount(devices: DomainDevices): number {
+  let count = 0;
+  for (const list of Object.keys(DEVICE_COUNT_LIMITS) as DeviceListName[]) {
+    count += devices[list].length;
+  }
+  return count;
+}

@@ -118,6 +118,7 @@ async function defineDomain(request: Request, context: Context): Promise<Respons
     maxBytes: context.env.xmlMaxBytes,
     ...readerOf(context),
   });
+  await host.driverFor(definition).checkOffLoop?.(definition);
   const { uuid, detail } = await host.define(definition, commandOptions(context));
   return jsonResponse({ uuid, name: definition.name, detail }, 201);
 }
@@ -129,6 +130,7 @@ async function createDomain(request: Request, context: Context): Promise<Respons
     maxBytes: context.env.xmlMaxBytes,
     ...readerOf(context),
   });
+  await host.driverFor(definition).checkOffLoop?.(definition);
   const { uuid } = await host.create(definition, { ...commandOptions(context), paused });
   return jsonResponse(summaryView(host.lookup(uuid)), 201);
 }

@@ -171,6 +171,13 @@ export interface Driver {
   check(definition: DomainDefinition): void;
 
   /**
+   * Optional: the verdict of `check` computed without holding up the caller's loop (on a
+   * worker thread for a large definition). A definition it accepted makes the `check` of the
+   * same object at define cheap; callers run it just before define or create.
+   */
+  checkOffLoop?(definition: DomainDefinition): Promise<void>;
+
+  /**
    * Starts an instance with its CPUs stopped (QEMU's `-S`).
    *
    * @returns The runtime record that finds the instance again after a service restart.

@@ -253,10 +253,12 @@ export function addCharacterDeviceArguments(
 /** Adds the serial ports; returns the port numbers used, each with its chardev id. */
 function addSerials(serials: Chardev[], collector: ArgumentCollector): Map<number, string> {
   const ports = new Map<number, string>();
+  const free = new LowestFreeNumber(0);
   serials.forEach((serial, index) => {
     const where = `/domain/devices/serial[${index + 1}]`;
     checkCommon(serial, where);
-    const port = serial.target?.port ?? nextFreePort(ports);
+    const port = serial.target?.port ?? free.lowest();
+    free.take(port);
     const id = `charserial${index}`;
     collector.push("-chardev", chardevBackend(serial, id, collector, where));
     notePty(serial, id, `serial${index}`, index === 0, collector);
@@ -266,10 +268,27 @@ function addSerials(serials: Chardev[], collector: ArgumentCollector): Map<numbe
   return ports;
 }
 
-function nextFreePort(ports: Map<number, string>): number {
-  let port = 0;
-  while (ports.has(port)) port++;
-  return port;
+/**
+ * The lowest number not yet taken, from a first one up. Numbers are only ever taken, never
+ * given back, so each search resumes where the last one stopped: n searches cost O(n) in all,
+ * not O(n²) (a definition with thousands of ports once took minutes here).
+ */
+class LowestFreeNumber {
+  readonly #taken = new Set<number>();
+  #next: number;
+
+  constructor(first: number) {
+    this.#next = first;
+  }
+
+  take(value: number): void {
+    this.#taken.add(value);
+  }
+
+  lowest(): number {
+    while (this.#taken.has(this.#next)) this.#next++;
+    return this.#next;
+  }
 }
 
 function serialDevice(
@@ -387,12 +406,14 @@ function virtioSerialPlaces(
     controllers.map((each) => [each.index ?? 0, each.ports ?? VIRTIO_SERIAL_PORTS_DEFAULT]),
   );
   if (capacity.size === 0) capacity.set(0, VIRTIO_SERIAL_PORTS_DEFAULT);
-  const taken = new Map<number, Set<number>>();
-  const take = (controller: number, port: number) => {
-    const set = taken.get(controller) ?? new Set<number>([0]);
-    set.add(port);
-    taken.set(controller, set);
+  // Port 0 of every controller belongs to consoles: the search starts at 1.
+  const taken = new Map<number, LowestFreeNumber>();
+  const portsOf = (controller: number) => {
+    let free = taken.get(controller);
+    if (free === undefined) taken.set(controller, free = new LowestFreeNumber(1));
+    return free;
   };
+  const take = (controller: number, port: number) => portsOf(controller).take(port);
   for (const channel of channels) {
     if (channel.address?.port !== undefined) {
       take(channel.address.controller ?? 0, Number(channel.address.port));
@@ -407,9 +428,7 @@ function virtioSerialPlaces(
     }
     const candidates = address?.controller === undefined ? order : [address.controller];
     for (const controller of candidates) {
-      const set = taken.get(controller) ?? new Set<number>([0]);
-      let port = 1;
-      while (set.has(port)) port++;
+      const port = portsOf(controller).lowest();
       if (port < (capacity.get(controller) ?? VIRTIO_SERIAL_PORTS_DEFAULT)) {
         take(controller, port);
         return { controller, port };

@@ -162,7 +162,8 @@ export function refuseExtrasDeep(
 ): void {
   if (value === null || typeof value !== "object") return;
   const record = value as Record<string, unknown>;
-  if (!skip(where)) refuseExtra(record.extra as XmlExtra | undefined, where);
+  // Most objects have no extra: test the (regex) skip only for those that do.
+  if (record.extra !== undefined && !skip(where)) refuseExtra(record.extra as XmlExtra, where);
   for (const [field, child] of Object.entries(record)) {
     if (field === "extra" || field === "metadata") continue;
     if (Array.isArray(child)) {

@@ -29,13 +29,21 @@ import type {
   Reality,
 } from "../../actors/driver_protocol.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
+import { deviceCount } from "../../src/model/device_limits.ts";
+import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
 import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
 import type { BlockNode, PtyChardev } from "./argument_collector.ts";
 import type { RunningDisk } from "./block_node_facts.ts";
 import { qmpBlockFigures } from "./qmp_block_figures.ts";
-import { buildCommandLine, type CommandLine, emulatorFor } from "./command_line.ts";
+import {
+  buildCommandLine,
+  type CommandLine,
+  type CommandLineContext,
+  emulatorFor,
+} from "./command_line.ts";
+import type { DryBuildReply, DryBuildRequest } from "./dry_build_worker.ts";
 import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
 import { checkHostPaths } from "./host_paths.ts";
 import {
@@ -45,7 +53,7 @@ import {
   waitForExit,
 } from "./process_state.ts";
 import { CapabilityCache } from "./qemu_capabilities.ts";
-import { appendQemuLog } from "./qemu_log_file.ts";
+import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
 import { QmpLog } from "./qmp_log.ts";
@@ -70,6 +78,14 @@ export const PENDING_OBSERVATIONS_MAX = 256;
 
 /** Longest Unix socket path Linux accepts, in bytes. */
 const SOCKET_PATH_MAX_BYTES = 107;
+
+/**
+ * Most devices whose dry build `checkOffLoop` leaves to `check` on the loop: a few milliseconds
+ * at most, less than the trip to a thread and back.
+ */
+export const DRY_BUILD_INLINE_DEVICES_MAX = 64;
+
+const DRY_BUILD_WORKER_URL = new URL("./dry_build_worker.ts", import.meta.url).href;
 
 /** Longest domain name part of a runtime folder name (libvirt shortens the same way). */
 const SHORT_NAME_MAX_CHARS = 20;
@@ -149,6 +165,14 @@ export class QemuDriver implements Driver {
   readonly #capabilities: CapabilityCache;
   readonly #statsIntervalMs: number;
   readonly #instances = new Map<string, Instance>();
+  readonly #dryBuilds = new WorkerPool<DryBuildRequest, DryBuildReply>(DRY_BUILD_WORKER_URL, {
+    threadsMax: 1,
+    queueMax: 64,
+    timeoutMs: 30_000,
+    task: "checking the definition",
+  });
+  /** Definitions whose dry build passed on a thread (see checkOffLoop). */
+  readonly #builtOffLoop = new WeakSet<DomainDefinition>();
 
   private constructor(
     options: QemuDriverOptions,
@@ -182,16 +206,52 @@ export class QemuDriver implements Driver {
   }
 
   check(definition: DomainDefinition): void {
-    const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
+    const context = this.#checkContext(definition);
+    // Built already, off the loop, by checkOffLoop: the same object, so the same verdict.
+    if (this.#builtOffLoop.has(definition)) return;
+    buildCommandLine(definition, context);
+  }
+
+  /**
+   * The verdict of {@linkcode QemuDriver.check}, with the dry build of a large definition (more
+   * than {@linkcode DRY_BUILD_INLINE_DEVICES_MAX} devices) run on a worker thread; the
+   * definition is then remembered, so the `check` of the same object at define is free.
+   *
+   * @throws {VirtError} What `check` throws; 87, 68 or 78 from the thread pool.
+   */
+  async checkOffLoop(definition: DomainDefinition): Promise<void> {
+    const context = this.#checkContext(definition);
+    if (deviceCount(definition.devices) <= DRY_BUILD_INLINE_DEVICES_MAX) return;
+    const reply = await this.#dryBuilds.run({ definition, context });
+    if (!reply.ok) throw errorOfReply(reply);
+    this.#builtOffLoop.add(definition);
+  }
+
+  /** Starts the dry-build thread now (it stalls the loop once): before callers are accepted. */
+  prestartChecks(): void {
+    this.#dryBuilds.prestart();
+  }
+
+  /** The cheap part of a check, and the context of its dry build. */
+  #checkContext(definition: DomainDefinition): CommandLineContext {
+    if (!logFileNameFits(definition.name)) {
+      throw new VirtError(
+        ErrorCode.SYSTEM_ERROR,
+        `name '${
+          definition.name.slice(0, 64)
+        }…' is too long for the domain's log file names once escaped: File name too long`,
+        { where: "/domain/name" },
+      );
+    }
     // A dry build finds everything the driver cannot express, without touching the host.
-    buildCommandLine(definition, {
+    return {
       emulator: emulatorFor(definition),
-      accelerator,
+      accelerator: acceleratorFor(definition.type, this.#kvmUsable),
       monitorSocketPath: "/run/check/monitor.sock",
       pidFilePath: "/run/check/qemu.pid",
       sandbox: false,
       nowMs: this.#now(),
-    });
+    };
   }
 
   async launch(
@@ -464,6 +524,7 @@ export class QemuDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    this.#dryBuilds.close();
     const instances = [...this.#instances.values()];
     this.#instances.clear();
     await Promise.all(instances.map(async (instance) => {
@@ -704,10 +765,7 @@ export class QemuDriver implements Driver {
         { where: "EVIRT_RUNTIME_DIR" },
       );
     }
-    const logName = name.replace(
-      /[^A-Za-z0-9_.+-]/g,
-      (char) => `%${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
-    );
+    const logName = logFileStem(name);
     return {
       dir,
       monitorSocket: `${dir}/monitor.sock`,

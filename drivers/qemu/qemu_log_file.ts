@@ -16,6 +16,45 @@ export const QEMU_OUTPUT_MAX_BYTES = 64 * 1024;
 
 const encoder = new TextEncoder();
 
+/** Longest file name Linux accepts (NAME_MAX), in bytes. */
+const FILE_NAME_MAX_BYTES = 255;
+
+/** The longest suffix a domain's log files add to {@linkcode logFileStem}. */
+const LOG_SUFFIX_MAX = ".qmp.log";
+
+/**
+ * The part of a domain's log file names that comes from its name: the name with every
+ * character other than `A-Z a-z 0-9 _ . + -` written as `%` and its UTF-16 code in hex, so a
+ * name can never leave the log folder or clash with another.
+ *
+ * @example
+ * ```ts
+ * import { logFileStem } from "./qemu_log_file.ts";
+ * console.log(logFileStem("web 1")); // "web%201"
+ * ```
+ */
+export function logFileStem(name: string): string {
+  return name.replace(
+    /[^A-Za-z0-9_.+-]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
+/**
+ * Whether every log file of a domain named `name` fits in one file name (NAME_MAX): escaping
+ * makes a name of non-ASCII characters up to five times longer, so a name libvirt accepts may
+ * still not fit here.
+ *
+ * @example
+ * ```ts
+ * import { logFileNameFits } from "./qemu_log_file.ts";
+ * console.log(logFileNameFits("web"), logFileNameFits("é".repeat(100))); // true false
+ * ```
+ */
+export function logFileNameFits(name: string): boolean {
+  return logFileStem(name).length + LOG_SUFFIX_MAX.length <= FILE_NAME_MAX_BYTES;
+}
+
 /**
  * Quotes one word for a shell, so a logged command line can be pasted into a terminal.
  *

@@ -8,6 +8,7 @@
 import type { Host } from "../../actors/host.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
+import type { DefinitionReaderPool } from "./definition_reader.ts";
 import type { EventHub } from "./event_hub.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Handler, RouteContext } from "./router.ts";
@@ -47,6 +48,8 @@ export interface ApiEnvironment {
   nodeInfo(): NodeInfo;
   /** Ends every event stream when aborted (service shutdown). */
   shutdownSignal: AbortSignal;
+  /** Worker threads that read large definitions off the main loop; absent: read in place. */
+  definitionReader?: DefinitionReaderPool;
 }
 
 /** What a handler receives besides the request. */

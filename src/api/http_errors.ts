@@ -9,7 +9,9 @@ import { ErrorCode, VirtError } from "../model/errors.ts";
 
 const STATUS_BY_CODE: ReadonlyMap<number, number> = new Map([
   [ErrorCode.INVALID_ARG, 400],
+  [ErrorCode.NO_NAME, 400],
   [ErrorCode.XML_ERROR, 400],
+  [ErrorCode.XML_DETAIL, 400],
   [ErrorCode.CONFIG_UNSUPPORTED, 400],
   [ErrorCode.ARGUMENT_UNSUPPORTED, 400],
   [ErrorCode.XML_INVALID_SCHEMA, 400],
@@ -55,8 +57,12 @@ export function errorResponse(error: unknown, headers: HeadersInit = {}): Respon
   const extra = new Headers(headers);
   extra.set("content-type", "application/json");
   if (virtError.code === ErrorCode.RESOURCE_BUSY) extra.set("retry-after", "1");
+  // An error at an element path is about the request's document, whatever its code: libvirt
+  // reports some such as system errors (a domain name no file can carry is code 38).
+  const inDocument = virtError.where?.startsWith("/") === true;
+  const status = statusOf(virtError.code);
   return new Response(JSON.stringify({ error: virtError.toJSON() }) + "\n", {
-    status: statusOf(virtError.code),
+    status: inDocument && status === 500 ? 400 : status,
     headers: extra,
   });
 }

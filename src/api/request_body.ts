@@ -4,11 +4,10 @@
  * @module
  */
 
-import { applyDomainDefaults } from "../model/domain_defaults.ts";
-import { domainFromJson } from "../model/domain_json.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { parseDomainXml, validateDomain } from "../xml/mod.ts";
+import { type DefinitionReaderPool, readDefinition } from "./definition_reader.ts";
+import type { DefinitionReadOptions } from "./definition_text.ts";
 
 /**
  * Reads the whole body as text, refusing more than `maxBytes` (code 8) without reading further.
@@ -84,41 +83,15 @@ export async function readJsonObject(
 }
 
 /**
- * The definition a define or create request carries: domain XML (`application/xml`, `text/xml`,
- * or any body starting with `<`) or the JSON model (`application/json`). Defaults are applied
- * and libvirt's define-time checks run; any problem throws before anything changes.
+ * Reads a define or create request's body and turns it into a definition as
+ * `definitionFromText` (definition_text.ts) does; a large body on the `reader` pool's worker
+ * threads, so it never stalls other callers.
  */
 export async function definitionFromRequest(
   request: Request,
-  options: { maxBytes: number; live?: boolean },
+  options: DefinitionReadOptions & { reader?: DefinitionReaderPool },
 ): Promise<DomainDefinition> {
   const text = await readBodyText(request, options.maxBytes);
-  const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  let parsed: DomainDefinition;
-  if (type === "application/json" || (type === "" && text.trimStart().startsWith("{"))) {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new VirtError(
-        ErrorCode.INVALID_ARG,
-        `malformed JSON body: ${(error as Error).message}`,
-        { where: "body" },
-      );
-    }
-    parsed = domainFromJson(value);
-  } else if (
-    type === "application/xml" || type === "text/xml" || text.trimStart().startsWith("<")
-  ) {
-    parsed = parseDomainXml(text, { maxBytes: options.maxBytes });
-  } else {
-    throw new VirtError(
-      ErrorCode.INVALID_ARG,
-      `unsupported content type '${type}': send domain XML or the JSON model`,
-      { where: "content-type" },
-    );
-  }
-  const definition = applyDomainDefaults(parsed);
-  validateDomain(definition, { live: options.live ?? false });
-  return definition;
+  const contentType = request.headers.get("content-type") ?? "";
+  return await readDefinition(text, contentType, options, options.reader);
 }

@@ -13,6 +13,8 @@ import { VERSION } from "../model/version.ts";
 
 const OUTPUT = "evirt";
 const ENTRY = "src/cli/main.ts";
+/** Worker modules are loaded by URL at run time: the compiler must be told to embed them. */
+const WORKERS = ["src/api/definition_worker.ts", "drivers/qemu/dry_build_worker.ts"];
 /** How long the built binary may take to answer `--version` before it is judged broken. */
 const VERSION_TIMEOUT_MS = 10_000;
 /**
@@ -25,7 +27,14 @@ async function run(): Promise<number> {
   const temporary = `${OUTPUT}.tmp`;
   await removeIfPresent(temporary);
   const compile = await new Deno.Command(Deno.execPath(), {
-    args: ["compile", ...PERMISSIONS, "--output", temporary, ENTRY],
+    args: [
+      "compile",
+      ...PERMISSIONS,
+      ...WORKERS.flatMap((worker) => ["--include", worker]),
+      "--output",
+      temporary,
+      ENTRY,
+    ],
     stdout: "inherit",
     stderr: "inherit",
   }).output();

@@ -11,6 +11,7 @@ import { Host } from "../../actors/host.ts";
 import { TestDriver } from "../../drivers/test/test_driver.ts";
 import type { EventStreamSettings } from "../api/api_context.ts";
 import { type Api, createApi } from "../api/app.ts";
+import { DefinitionReaderPool } from "../api/definition_reader.ts";
 import { EventHub } from "../api/event_hub.ts";
 import { Metrics } from "../api/metrics.ts";
 import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
@@ -41,6 +42,8 @@ export interface ServiceCore {
   metrics: Metrics;
   /** The event hub (exposed for diagnostics and tests). */
   hub: EventHub;
+  /** The worker threads that read large definitions (closed with the core). */
+  definitionReader: DefinitionReaderPool;
   /** Ends every event stream (so listeners can drain), without closing anything else. */
   endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
@@ -70,6 +73,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
   const metrics = new Metrics();
   const shutdown = new AbortController();
   const hub = new EventHub(options.store, (uuid) => host.nameOfUuid(uuid));
+  const definitionReader = new DefinitionReaderPool();
   const api = createApi({
     host,
     store: options.store,
@@ -82,6 +86,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     hostname: options.hostname ?? (() => Deno.hostname()),
     nodeInfo: options.nodeInfo ?? readNodeInfo,
     shutdownSignal: shutdown.signal,
+    definitionReader,
   });
   return {
     host,
@@ -92,8 +97,10 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     endStreams() {
       shutdown.abort();
     },
+    definitionReader,
     async close() {
       shutdown.abort();
+      definitionReader.close();
       await hub.close();
       await host.close();
       await options.store.close();
@@ -141,6 +148,8 @@ export async function startService(
       ...(options.events === undefined ? {} : { events: options.events }),
       log,
     });
+    // A reader thread's start stalls the loop: pay for it before any caller is accepted.
+    core.definitionReader.prestart();
     const server = await serveApi(core.api, {
       socketPath: config.socketPath,
       readOnlySocketPath: config.readOnlySocketPath,

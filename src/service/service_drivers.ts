@@ -32,6 +32,8 @@ export async function serviceDrivers(
       statsIntervalMs: config.statsIntervalMs,
       log,
     });
+    // Its dry-build thread's start stalls the loop: pay for it before callers are accepted.
+    driver.prestartChecks();
     log(
       `QEMU ${driver.hypervisorVersion} driver on (KVM ${
         driver.kvmUsable ? "usable" : "not usable"

@@ -4,7 +4,10 @@
  * The checks (each failure is a {@linkcode VirtError} with libvirt's code, a message in its
  * wording and the element path in `where`):
  *
- * - identity: a name is present, has no `/` or newline; the UUID is well-formed (27);
+ * - counts (devices per kind, I/O threads, NUMA cells) within src/model/device_limits.ts,
+ *   first (67);
+ * - identity: the name as libvirt's QEMU driver accepts it (validate_name.ts: 21, 27, 35,
+ *   38); the UUID is well-formed (27);
  * - memory: given directly or by NUMA cells; `maxMemory` not below it (27);
  * - vCPUs: `current` not above the count (27);
  * - NUMA: one cell per id from 0 in order, CPU ids within the vCPU count; `<numatune>`
@@ -37,6 +40,8 @@ import { invalid, parseCpuSetAt } from "./validation_failure.ts";
 import { validateChardevs } from "./validate_chardevs.ts";
 import { validateAddresses } from "./validate_addresses.ts";
 import { validateTunes } from "./validate_tunes.ts";
+import { validateDomainName } from "./validate_name.ts";
+import { checkCountLimits } from "../model/device_limits.ts";
 
 /** Options of {@linkcode validateDomain}. */
 export interface ValidateDomainOptions {
@@ -56,8 +61,8 @@ const MAC_PATTERN = /^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/;
  *
  * @param def The definition, usually after `applyDomainDefaults`.
  * @param options `live` to check a running domain's XML.
- * @throws {VirtError} Code 27 (XML error), 67 (unsupported configuration) or 8 (invalid
- *   argument) with the element path in `where`.
+ * @throws {VirtError} Code 27 (XML error), 67 (unsupported configuration), 8 (invalid
+ *   argument), or for the name 21, 35 or 38, with the element path in `where`.
  *
  * @example Refusing a name with a slash
  * ```ts
@@ -72,6 +77,8 @@ const MAC_PATTERN = /^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/;
  * ```
  */
 export function validateDomain(def: DomainDefinition, options: ValidateDomainOptions = {}): void {
+  // Counts first: they bound the work of every check after them.
+  checkCountLimits(def);
   validateIdentity(def);
   validateResources(def);
   // One allowance of set ids for the whole definition bounds the work a hostile one can ask for.
@@ -93,15 +100,7 @@ export function vcpuCount(def: DomainDefinition): number {
 }
 
 function validateIdentity(def: DomainDefinition): void {
-  if (def.name === "") {
-    throw invalid(ErrorCode.XML_ERROR, "missing name information", "/domain/name");
-  }
-  if (def.name.includes("/")) {
-    throw invalid(ErrorCode.XML_ERROR, `name ${def.name} cannot contain '/'`, "/domain/name");
-  }
-  if (def.name.includes("\n")) {
-    throw invalid(ErrorCode.XML_ERROR, "name contains illegal character '\\n'", "/domain/name");
-  }
+  validateDomainName(def.name);
   if (def.uuid !== undefined && !UUID_PATTERN.test(def.uuid)) {
     throw invalid(ErrorCode.XML_ERROR, `malformed uuid element '${def.uuid}'`, "/domain/uuid");
   }

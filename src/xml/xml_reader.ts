@@ -3,7 +3,8 @@
  *
  * It accepts well-formed XML 1.0 as libvirt writes and reads it and refuses, with an
  * {@linkcode XmlSyntaxError} (libvirt code 27) naming the line and column, everything else:
- * malformed markup, a document larger than `maxBytes`, nesting deeper than `maxDepth`, any
+ * malformed markup, a document larger than `maxBytes`, nesting deeper than `maxDepth`, more
+ * than `maxElements` elements, any
  * `<!DOCTYPE>` (so no entity can ever be defined or expanded), references to entities other
  * than the five predefined ones, and characters XML forbids. Comments and processing
  * instructions are skipped, CDATA becomes text, line ends are normalised to `\n` and attribute
@@ -22,12 +23,21 @@ import { XML_FORBIDDEN_CHARACTERS, XML_NAME_PATTERN, type XmlElement } from "../
 /** Default deepest element nesting; libxml2's own default limit is 256 as well. */
 export const XML_MAX_DEPTH_DEFAULT = 256;
 
+/**
+ * Default most elements in one document. It bounds the work of everything after reading
+ * (decoding, defaults, checks): the largest definition within evirt's device limits has a few
+ * thousand elements, libvirt's largest corpus document 441.
+ */
+export const XML_MAX_ELEMENTS_DEFAULT = 50_000;
+
 /** Limits of {@linkcode readXml}. */
 export interface XmlReadOptions {
   /** Largest document accepted, in UTF-8 bytes. Default {@linkcode XML_MAX_BYTES_DEFAULT}. */
   maxBytes?: number;
   /** Deepest element nesting accepted (the root is depth 1). Default {@linkcode XML_MAX_DEPTH_DEFAULT}. */
   maxDepth?: number;
+  /** Most elements accepted. Default {@linkcode XML_MAX_ELEMENTS_DEFAULT}. */
+  maxElements?: number;
 }
 
 /**
@@ -91,9 +101,10 @@ const QUESTION = 63; // ?
 export function readXml(text: string, options: XmlReadOptions = {}): XmlElement {
   const maxBytes = options.maxBytes ?? XML_MAX_BYTES_DEFAULT;
   const maxDepth = options.maxDepth ?? XML_MAX_DEPTH_DEFAULT;
-  if (!(maxBytes > 0) || !(maxDepth > 0)) {
+  const maxElements = options.maxElements ?? XML_MAX_ELEMENTS_DEFAULT;
+  if (!(maxBytes > 0) || !(maxDepth > 0) || !(maxElements > 0)) {
     throw new TypeError(
-      `Limits must be positive, received ${maxBytes} bytes and ${maxDepth} levels`,
+      `Limits must be positive, received ${maxBytes} bytes, ${maxDepth} levels and ${maxElements} elements`,
     );
   }
   if (utf8LengthExceeds(text, maxBytes)) {
@@ -106,8 +117,8 @@ export function readXml(text: string, options: XmlReadOptions = {}): XmlElement 
       position(text, forbidden.index),
     );
   }
-  return new Reader(text.indexOf("\r") === -1 ? text : text.replace(/\r\n?/g, "\n"), maxDepth)
-    .document();
+  const normalized = text.indexOf("\r") === -1 ? text : text.replace(/\r\n?/g, "\n");
+  return new Reader(normalized, maxDepth, maxElements).document();
 }
 
 function utf8LengthExceeds(text: string, maxBytes: number): boolean {
@@ -130,8 +141,13 @@ function position(text: string, offset: number): string {
 class Reader {
   private offset = 0;
   private readonly stack: XmlElement[] = [];
+  private elementCount = 0;
 
-  constructor(private readonly text: string, private readonly maxDepth: number) {}
+  constructor(
+    private readonly text: string,
+    private readonly maxDepth: number,
+    private readonly maxElements: number,
+  ) {}
 
   document(): XmlElement {
     const text = this.text;
@@ -207,6 +223,10 @@ class Reader {
     const element: XmlElement = { name };
     if (this.stack.length >= this.maxDepth) {
       this.fail(`element nesting is deeper than ${this.maxDepth} levels`);
+    }
+    this.elementCount++;
+    if (this.elementCount > this.maxElements) {
+      this.fail(`document has more than ${this.maxElements} elements`);
     }
     this.stack.push(element);
     while (true) {

@@ -24,6 +24,7 @@ interface Layer {
 const LAYERS: Layer[] = [
   { name: "model", prefixes: ["src/model/"], height: 0 },
   { name: "config", prefixes: ["src/config/"], height: 1 },
+  { name: "workers", prefixes: ["src/workers/"], height: 1 },
   { name: "xml", prefixes: ["src/xml/"], height: 2 },
   { name: "storage", prefixes: ["src/storage/"], height: 3 },
   { name: "log", prefixes: ["src/log/"], height: 3 },

@@ -19,6 +19,7 @@ import { writeXml } from "../../xml/xml_writer.ts";
 import { elementNamespace } from "../../../actors/domain_machine.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
+import type { DefinitionReaderPool } from "../definition_reader.ts";
 import { definitionFromRequest, readJsonObject } from "../request_body.ts";
 import { infoView, stateView, summaryView } from "../views.ts";
 
@@ -105,9 +106,19 @@ export function listFilterOf(
   return filter;
 }
 
+/** The service's definition reader, when it has one (large bodies are read off the main loop). */
+function readerOf(context: Context): { reader?: DefinitionReaderPool } {
+  const reader = context.env.definitionReader;
+  return reader === undefined ? {} : { reader };
+}
+
 async function defineDomain(request: Request, context: Context): Promise<Response> {
   const { host } = context.env;
-  const definition = await definitionFromRequest(request, { maxBytes: context.env.xmlMaxBytes });
+  const definition = await definitionFromRequest(request, {
+    maxBytes: context.env.xmlMaxBytes,
+    ...readerOf(context),
+  });
+  await host.driverFor(definition).checkOffLoop?.(definition);
   const { uuid, detail } = await host.define(definition, commandOptions(context));
   return jsonResponse({ uuid, name: definition.name, detail }, 201);
 }
@@ -117,7 +128,9 @@ async function createDomain(request: Request, context: Context): Promise<Respons
   const paused = booleanParam(context.url, "paused") ?? false;
   const definition = await definitionFromRequest(request, {
     maxBytes: context.env.xmlMaxBytes,
+    ...readerOf(context),
   });
+  await host.driverFor(definition).checkOffLoop?.(definition);
   const { uuid } = await host.create(definition, { ...commandOptions(context), paused });
   return jsonResponse(summaryView(host.lookup(uuid)), 201);
 }

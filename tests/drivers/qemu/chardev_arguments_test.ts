@@ -92,6 +92,35 @@ Deno.test("addCharacterDeviceArguments adds virtio channels with their names and
   ]);
 });
 
+Deno.test("addCharacterDeviceArguments numbers serials without a port from the lowest free one", () => {
+  const line = build(withDevices((devices) => {
+    devices.serials.push({ type: "null", sources: [] });
+    devices.serials.push({ type: "null", sources: [], target: { port: 2 } });
+    devices.serials.push({ type: "null", sources: [] });
+    devices.serials.push({ type: "null", sources: [] });
+  }));
+  assert.deepEqual(
+    valuesOf(line.args, "-device").map((device) => device.match(/index=(\d+)/)?.[1]),
+    ["0", "2", "1", "3"],
+  );
+});
+
+Deno.test("addCharacterDeviceArguments gives unaddressed channels the lowest free port from 1", () => {
+  const line = build(withDevices((devices) => {
+    const channel = (port?: string) => ({
+      type: "pty",
+      sources: [],
+      target: { type: "virtio" },
+      ...(port === undefined ? {} : { address: { type: "virtio-serial", controller: 0, port } }),
+    });
+    devices.channels.push(channel(), channel("2"), channel(), channel());
+  }));
+  assert.deepEqual(
+    valuesOf(line.args, "-device").slice(1).map((device) => device.match(/nr=(\d+)/)?.[1]),
+    ["1", "2", "3", "4"],
+  );
+});
+
 Deno.test("addCharacterDeviceArguments refuses backends and targets it cannot run", () => {
   assertRefused(
     withDevices((devices) => devices.serials.push({ type: "spicevmc", sources: [] })),

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { QemuDriver, realityOf } from "../../../drivers/qemu/qemu_driver.ts";
+import {
+  DRY_BUILD_INLINE_DEVICES_MAX,
+  QemuDriver,
+  realityOf,
+} from "../../../drivers/qemu/qemu_driver.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 import { missing, testIf } from "../../support/environment.ts";
 import { qemuDefinition, withDevices } from "./_qemu_definitions.ts";
@@ -58,6 +62,14 @@ testIf(
           isVirtError(error, ErrorCode.CONFIG_UNSUPPORTED) &&
           error.where === "/domain/devices/hostdev[1]",
       );
+      // A name libvirt accepts (246 bytes) whose escaped log file names would not fit.
+      assert.throws(
+        () => driver.check({ ...qemuDefinition(), name: "é".repeat(123) }),
+        (error: unknown) =>
+          isVirtError(error, ErrorCode.SYSTEM_ERROR) && error.where === "/domain/name" &&
+          error.message.endsWith("File name too long"),
+      );
+      driver.check({ ...qemuDefinition(), name: "y".repeat(247) });
       // A missing disk image is a launch-time error, not a check-time one.
       driver.check(withDevices((devices) =>
         devices.disks.push({
@@ -95,6 +107,50 @@ testIf(
       assert.deepEqual(driver.info(handle), { cpuTimeNs: 0, memoryKiB: 219100 });
       await driver.close();
     } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+testIf(
+  "QemuDriver.checkOffLoop gives check's verdict for a large definition, from a thread",
+  missing("qemu-system-x86_64"),
+  async () => {
+    const dir = Deno.makeTempDirSync();
+    const driver = await QemuDriver.create({
+      runtimeDir: `${dir}/run`,
+      logDir: `${dir}/log`,
+      kvmUsable: false,
+    });
+    try {
+      const large = () =>
+        withDevices((devices) => {
+          for (let index = 0; index <= DRY_BUILD_INLINE_DEVICES_MAX; index++) {
+            devices.interfaces.push({ type: "user", model: "virtio" });
+          }
+        });
+      const accepted = large();
+      await driver.checkOffLoop(accepted);
+      driver.check(accepted);
+
+      const refused = large();
+      refused.devices.hostdevs.push({ mode: "subsystem", type: "usb" });
+      const inPlace: unknown = (() => {
+        try {
+          driver.check(refused);
+          return undefined;
+        } catch (error) {
+          return error;
+        }
+      })();
+      const offLoop = await driver.checkOffLoop(refused).catch((error) => error);
+      assert.ok(isVirtError(offLoop, ErrorCode.CONFIG_UNSUPPORTED), String(offLoop));
+      assert.ok(isVirtError(inPlace));
+      assert.deepEqual([offLoop.message, offLoop.where], [inPlace.message, inPlace.where]);
+      // Still refused afterwards: only an accepted definition is remembered.
+      assert.throws(() => driver.check(refused));
+    } finally {
+      await driver.close();
       Deno.removeSync(dir, { recursive: true });
     }
   },

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
   appendQemuLog,
+  logFileNameFits,
+  logFileStem,
   QEMU_LOG_MAX_BYTES,
   shellQuote,
   startLines,
@@ -34,4 +36,17 @@ Deno.test("appendQemuLog appends with mode 0600 and rotates a full log", () => {
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("logFileStem escapes everything but a safe set, so a name cannot leave the folder", () => {
+  assert.equal(logFileStem("web-1_a.b+c"), "web-1_a.b+c");
+  assert.equal(logFileStem("../x y"), "..%2fx%20y");
+  assert.equal(logFileStem("é☺"), "%e9%263a");
+});
+
+Deno.test("logFileNameFits holds every name whose escaped log names fit in 255 bytes", () => {
+  assert.ok(logFileNameFits("y".repeat(247))); // 247 + ".qmp.log" = 255
+  assert.ok(!logFileNameFits("y".repeat(248)));
+  assert.ok(logFileNameFits("é".repeat(82))); // 246 escaped
+  assert.ok(!logFileNameFits("é".repeat(83)));
 });

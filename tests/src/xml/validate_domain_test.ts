@@ -39,14 +39,28 @@ Deno.test("validateDomain refuses a missing name, a name with '/' or a newline",
   const def = valid();
   def.name = "";
   assert.deepStrictEqual([refusal(def).code, refusal(def).message, refusal(def).where], [
-    27,
+    21,
     "missing name information",
     "/domain/name",
   ]);
   def.name = "a/b";
   assert.equal(refusal(def).message, "name a/b cannot contain '/'");
   def.name = "a\nb";
-  assert.equal(refusal(def).code, 27);
+  assert.deepStrictEqual([refusal(def).code, refusal(def).message], [
+    35,
+    "invalid char in name: \n",
+  ]);
+});
+
+Deno.test("validateDomain refuses more devices of a kind than its limit, before other checks", () => {
+  const def = valid();
+  def.name = "";
+  def.devices.serials = Array.from({ length: 33 }, () => ({ type: "null", sources: [] }));
+  assert.deepStrictEqual([refusal(def).code, refusal(def).message, refusal(def).where], [
+    67,
+    "too many serial devices: 33, at most 32",
+    "/domain/devices/serial[33]",
+  ]);
 });
 
 Deno.test("validateDomain refuses a malformed uuid", () => {

@@ -93,6 +93,14 @@ Deno.test("readXml refuses characters XML forbids", () => {
   assert.match(refusal("<a>\u0001</a>").message, /U\+0001 is not allowed/);
 });
 
+Deno.test("readXml refuses more elements than maxElements at the first one beyond", () => {
+  const flat = (count: number) => `<a>${"<b/>".repeat(count - 1)}</a>`;
+  assert.equal(readXml(flat(5), { maxElements: 5 }).children?.length, 4);
+  const error = refusal(flat(6), { maxElements: 5 });
+  assert.match(error.message, /more than 5 elements \(line 1, column 22, in \/a\)/);
+  assert.match(refusal(flat(50_001)).message, /more than 50000 elements/);
+});
+
 Deno.test("readXml reports the line, column and open elements of a problem", () => {
   const error = refusal("<domain>\n  <devices>\n    <disk></devices>");
   assert.equal(error.where, "line 3, column 11, in /domain/devices/disk");

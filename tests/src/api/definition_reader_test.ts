@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { DefinitionReaderPool } from "../../../src/api/definition_reader.ts";
+import { definitionFromText } from "../../../src/api/definition_text.ts";
+import { VirtError } from "../../../src/model/errors.ts";
+
+const XML = "<domain type='test'><name>t</name><uuid>0d3c1c54-7b0e-4f5e-9f3a-3a6c2f0b9e11</uuid>" +
+  "<memory>1024</memory><os><type>hvm</type></os><devices><serial type='pty'/></devices></domain>";
+
+function request(text: string) {
+  return { text, contentType: "application/xml", maxBytes: 65536, live: false };
+}
+
+Deno.test("DefinitionReaderPool reads on a thread what definitionFromText reads in place", async () => {
+  const pool = new DefinitionReaderPool();
+  try {
+    const read = await pool.read(request(XML));
+    assert.deepEqual(read, definitionFromText(XML, "application/xml", { maxBytes: 65536 }));
+    // The thread stays for the next body.
+    assert.equal(pool.threads, 1);
+    await pool.read(request(XML));
+    assert.equal(pool.threads, 1);
+  } finally {
+    pool.close();
+  }
+  assert.equal(pool.threads, 0);
+});
+
+Deno.test("DefinitionReaderPool passes a definition's error on with its code and where", async () => {
+  const pool = new DefinitionReaderPool();
+  const error = await pool.read(request(XML.replace("<name>t</name>", "<name>a/b</name>")))
+    .catch((caught) => caught)
+    .finally(() => pool.close());
+  assert.ok(error instanceof VirtError, String(error));
+  assert.deepEqual([error.code, error.message, error.where], [
+    27,
+    "name a/b cannot contain '/'",
+    "/domain/name",
+  ]);
+});
+
+Deno.test("DefinitionReaderPool refuses with code 87 once its queue is full", async () => {
+  const pool = new DefinitionReaderPool({ readersMax: 1, queueMax: 1 });
+  try {
+    const first = pool.read(request(XML)); // taken by the thread as it starts
+    const second = pool.read(request(XML)); // waits
+    const third = await pool.read(request(XML)).catch((caught) => caught);
+    assert.ok(third instanceof VirtError && third.code === 87, String(third));
+    await Promise.all([first, second]);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("DefinitionReaderPool refuses waiting and running bodies with code 78 when closed", async () => {
+  const pool = new DefinitionReaderPool({ readersMax: 1 });
+  const running = pool.read(request(XML)).catch((caught) => caught);
+  const waiting = pool.read(request(XML)).catch((caught) => caught);
+  pool.close();
+  for (const error of await Promise.all([running, waiting])) {
+    assert.ok(error instanceof VirtError && error.code === 78, String(error));
+  }
+  const after = await pool.read(request(XML)).catch((caught) => caught);
+  assert.ok(after instanceof VirtError && after.code === 78, String(after));
+});
+
+Deno.test("DefinitionReaderPool ends a thread that overruns its time and answers code 68", async () => {
+  // No thread starts within 1 ms, so the first body always overruns.
+  const pool = new DefinitionReaderPool({ timeoutMs: 1 });
+  try {
+    const error = await pool.read(request(XML)).catch((caught) => caught);
+    assert.ok(error instanceof VirtError && error.code === 68, String(error));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(pool.threads, 0);
+  } finally {
+    pool.close();
+  }
+});

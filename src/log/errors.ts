@@ -238,7 +238,9 @@ export class ChecksumMismatchError extends EventStoreCorruptError {
   constructor(record: "fact" | "snapshot", position: number, stored: number, computed: number) {
     super(
       `${record === "fact" ? "fact" : "snapshot at position"} ${position} fails its checksum ` +
-        `(stored ${hex(stored)}, computed ${hex(computed)}): its bytes changed after it was written`,
+        `(stored ${hex(stored)}, computed ${
+          hex(computed)
+        }): its bytes changed after it was written`,
     );
     this.name = "ChecksumMismatchError";
     this.record = record;

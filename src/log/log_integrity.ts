@@ -32,7 +32,8 @@ export type IntegrityProblemKind =
   | "stream"
   | "type"
   | "body"
-  | "snapshot";
+  | "snapshot"
+  | "marker";
 
 /** One problem found. */
 export interface IntegrityProblem {

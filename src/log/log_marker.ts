@@ -68,7 +68,9 @@ export function readLogMarker(path: string): MarkerReading {
   }
   let best: { marker: LogMarker; sequence: number } | undefined;
   for (let slot = 0; slot < 2; slot++) {
-    const parsed = parseSlot(bytes.subarray(slot * MARKER_SLOT_BYTES, (slot + 1) * MARKER_SLOT_BYTES));
+    const parsed = parseSlot(
+      bytes.subarray(slot * MARKER_SLOT_BYTES, (slot + 1) * MARKER_SLOT_BYTES),
+    );
     if (parsed !== undefined && (best === undefined || parsed.sequence > best.sequence)) {
       best = parsed;
     }

@@ -402,7 +402,9 @@ export class LogStore implements EventStore {
     prepared.forEach((request, index) => {
       request.facts.forEach((fact, factIndex) => {
         if (this.#isKnownType(fact.type)) return;
-        const where = `${prepared.length === 1 ? "" : `requests[${index}].`}facts[${factIndex}].type`;
+        const where = `${
+          prepared.length === 1 ? "" : `requests[${index}].`
+        }facts[${factIndex}].type`;
         throw new EventStoreArgumentError(
           where,
           `fact type '${fact.type}' is not one this event log holds`,

@@ -159,7 +159,9 @@ function checkAgainstMarker(
   if (headPosition < marker.headPosition) {
     throw new EventLogRefusedError(
       `the event log '${databasePath}' ends at position ${headPosition}, but it reached position ` +
-        `${marker.headPosition} before: facts ${headPosition + 1} to ${marker.headPosition} are missing`,
+        `${marker.headPosition} before: facts ${
+          headPosition + 1
+        } to ${marker.headPosition} are missing`,
       replacedLogSteps(databasePath, markerPath),
     );
   }

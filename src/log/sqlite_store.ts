@@ -281,6 +281,19 @@ export class SqliteStorage implements FactStorage {
     this.#nextBodyOffset = bodyOffset;
   }
 
+  /**
+   * Runs `body` inside one read transaction, so every read sees the same state of the file even
+   * while the service appends or prunes (the offline `evirt log` tools read a live log).
+   */
+  async readTransaction<T>(body: () => Promise<T> | T): Promise<T> {
+    this.#db.exec("BEGIN DEFERRED");
+    try {
+      return await body();
+    } finally {
+      if (this.#db.isTransaction) this.#db.exec("COMMIT");
+    }
+  }
+
   #writeMarker(headPosition: number | undefined): void {
     if (this.#marker === undefined || headPosition === undefined) return;
     try {
@@ -388,8 +401,10 @@ function prepareStatements(db: DatabaseSync, format: number) {
     oldest: prepare("SELECT oldest_position FROM retention WHERE id = 1"),
     streamVersion: prepare("SELECT version FROM streams WHERE name = ?"),
     lastBody: prepare("SELECT body_offset, body FROM facts ORDER BY position DESC LIMIT 1"),
-    // Only format 2 is ever written: a read-only format-1 connection never reaches these.
-    insertFact: prepare(
+    // Only format 2 is ever written: a read-only format-1 connection, whose table lacks the
+    // checksum column, never prepares these.
+    insertFact: prepareLater(
+      prepare,
       `INSERT INTO facts (${factColumns(2)}, body_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     upsertStream: prepare(
@@ -414,7 +429,8 @@ function prepareStatements(db: DatabaseSync, format: number) {
     ),
     removeThrough: prepare("DELETE FROM facts WHERE position <= ?"),
     setOldest: prepare("UPDATE retention SET oldest_position = ? WHERE id = 1"),
-    insertSnapshot: prepare(
+    insertSnapshot: prepareLater(
+      prepare,
       "INSERT INTO snapshots (position, timestamp_ms, state, checksum) VALUES (?, ?, ?, ?)",
     ),
     trimSnapshots: prepare(
@@ -431,6 +447,15 @@ function prepareStatements(db: DatabaseSync, format: number) {
     ),
     deleteSnapshots: prepare("DELETE FROM snapshots"),
   };
+}
+
+/** A statement prepared on its first run. */
+function prepareLater(
+  prepare: (sql: string) => StatementSync,
+  sql: string,
+): { run(...values: (string | number)[]): unknown } {
+  let statement: StatementSync | undefined;
+  return { run: (...values) => (statement ??= prepare(sql)).run(...values) };
 }
 
 type Row = [number, string, number, string, number, number, string, number?];

@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  LogMarkerWriter,
-  MARKER_SLOT_BYTES,
-  readLogMarker,
-} from "../../../src/log/log_marker.ts";
+import { LogMarkerWriter, MARKER_SLOT_BYTES, readLogMarker } from "../../../src/log/log_marker.ts";
 
 async function withMarker(fn: (path: string) => Promise<void> | void): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "evirt-marker-" });

@@ -73,7 +73,10 @@ Deno.test("openSqliteStore() refuses a log emptied to 0 bytes that the marker sa
     await writeFacts(dir, 3);
     await Deno.writeFile(`${dir}/${DATABASE_FILE}`, new Uint8Array());
     const error = await refusal(dir);
-    assert.match(error.message, /is empty \(0 bytes\), but this state directory's log reached position 3/);
+    assert.match(
+      error.message,
+      /is empty \(0 bytes\), but this state directory's log reached position 3/,
+    );
     assert.match(error.message, /evirt log import FILE/);
   });
 });
@@ -92,7 +95,10 @@ Deno.test("openSqliteStore() refuses a log whose last facts were deleted, naming
     await writeFacts(dir, 5);
     edit(dir, "DELETE FROM facts WHERE position > 3");
     const error = await refusal(dir);
-    assert.match(error.message, /ends at position 3, but it reached position 5 before: facts 4 to 5/);
+    assert.match(
+      error.message,
+      /ends at position 3, but it reached position 5 before: facts 4 to 5/,
+    );
   });
 });
 
@@ -120,7 +126,10 @@ Deno.test("openSqliteStore() refuses a log with a bit flipped in an old fact's b
     bytes[at + 5] ^= 0x01;
     await Deno.writeFile(path, bytes);
     const error = await refusal(dir);
-    assert.match(error.message, /is damaged: fact 2 fails its checksum \(stored 0x[0-9a-f]{8}, computed/);
+    assert.match(
+      error.message,
+      /is damaged: fact 2 fails its checksum \(stored 0x[0-9a-f]{8}, computed/,
+    );
     assert.match(error.message, /evirt log check/);
   });
 });
@@ -158,7 +167,10 @@ Deno.test("openSqliteStore() refuses a log file replaced by another log", async 
       await writeFacts(other, 4);
       await Deno.copyFile(`${other}/${DATABASE_FILE}`, `${dir}/${DATABASE_FILE}`);
       const error = await refusal(dir);
-      assert.match(error.message, /is log [0-9a-f-]{36}, but this state directory used log [0-9a-f-]{36} up to position 2: the file was replaced/);
+      assert.match(
+        error.message,
+        /is log [0-9a-f-]{36}, but this state directory used log [0-9a-f-]{36} up to position 2: the file was replaced/,
+      );
     });
   });
 });

@@ -25,7 +25,10 @@ Deno.test("the service refuses a 0-byte event log while QEMU runtime records exi
     }).output();
     const stderr = new TextDecoder().decode(output.stderr);
     assert.equal(output.code, 1, stderr);
-    assert.match(stderr, /refusing to open the event log: the event log '.*events\.sqlite' is empty \(0 bytes\), but runtime records of domains exist \('.*\/run\/qemu\/domain-3-web'\)/);
+    assert.match(
+      stderr,
+      /refusing to open the event log: the event log '.*events\.sqlite' is empty \(0 bytes\), but runtime records of domains exist \('.*\/run\/qemu\/domain-3-web'\)/,
+    );
     assert.match(stderr, /to recover: \(1\) restore the log/);
     assert.doesNotMatch(stderr, /ready:/);
     assert.equal((await Deno.stat(`${dir}/state/events.sqlite`)).size, 0);

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
-import {
-  checksumText,
-  factChecksum,
-  snapshotChecksum,
-} from "../../../src/log/fact_checksum.ts";
+import { checksumText, factChecksum, snapshotChecksum } from "../../../src/log/fact_checksum.ts";
 
 const FACT = {
   position: 7,

@@ -85,7 +85,9 @@ Deno.test("checkLogIntegrity() names unknown types only when told which are know
 
 Deno.test("checkLogIntegrity() accepts pruned streams but requires a snapshot covering the pruned facts", () => {
   const facts = [fact(5, "a", 3), fact(6, "b", 2)];
-  const covered = checkLogIntegrity(source(facts, [["a", 3], ["b", 2], ["c", 1]], [snapshot(4)], 5));
+  const covered = checkLogIntegrity(
+    source(facts, [["a", 3], ["b", 2], ["c", 1]], [snapshot(4)], 5),
+  );
   assert.deepEqual(covered.problems, []);
   const uncovered = checkLogIntegrity(source(facts, [["a", 3], ["b", 2]], [snapshot(2)], 5));
   assert.deepEqual(messages(uncovered), [
@@ -98,7 +100,10 @@ Deno.test("checkLogIntegrity() names a damaged snapshot and one beyond the head"
   const report = checkLogIntegrity(source([fact(1, "a", 1)], [["a", 1]], [damaged, snapshot(9)]));
   assert.deepEqual(report.problems.map((problem) => problem.kind), ["snapshot", "snapshot"]);
   assert.match(report.problems[0].message, /snapshot at position 1 fails its checksum/);
-  assert.match(report.problems[1].message, /snapshot at position 9 is beyond the log's last fact 1/);
+  assert.match(
+    report.problems[1].message,
+    /snapshot at position 9 is beyond the log's last fact 1/,
+  );
 });
 
 Deno.test("checkLogIntegrity() lists at most 100 problems and counts the rest", () => {

@@ -73,7 +73,10 @@ Deno.test("log check reports a log shorter than its marker", async () => {
     const result = await log(dir, "check");
     assert.equal(result.code, 1);
     assert.match(result.stdout, /marker says it reached 5: facts 5 to 5 are missing/);
-    assert.match(result.stdout, /stream '[^']+' is at version \d in the streams table, but its last fact is version \d: facts are missing/);
+    assert.match(
+      result.stdout,
+      /stream '[^']+' is at version \d in the streams table, but its last fact is version \d: facts are missing/,
+    );
   });
 });
 
@@ -113,7 +116,10 @@ Deno.test("log import refuses a non-empty log and changes nothing", async () => 
     assert.equal((await log(dir, "export", `${dir}/backup.jsonl`)).code, 0);
     const result = await log(dir, "import", `${dir}/backup.jsonl`);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /cannot import into '.*events\.sqlite': it already holds a log \(up to position 5\)/);
+    assert.match(
+      result.stderr,
+      /cannot import into '.*events\.sqlite': it already holds a log \(up to position 5\)/,
+    );
   });
 });
 
@@ -136,8 +142,16 @@ Deno.test("log import refuses an edited or truncated export and leaves no log be
     assert.equal((await log(dir, "export", `${dir}/backup.jsonl`)).code, 0);
     const text = await Deno.readTextFile(`${dir}/backup.jsonl`);
     const cases: [string, string, RegExp][] = [
-      ["edited", text.replace('\\"one\\"', '\\"uno\\"'), /backup-edited\.jsonl:2': fact 1 fails its checksum/],
-      ["cut", text.split("\n").slice(0, 4).join("\n") + "\n", /the end line is missing: the file is truncated/],
+      [
+        "edited",
+        text.replace('\\"one\\"', '\\"uno\\"'),
+        /backup-edited\.jsonl:2': fact 1 fails its checksum/,
+      ],
+      [
+        "cut",
+        text.split("\n").slice(0, 4).join("\n") + "\n",
+        /the end line is missing: the file is truncated/,
+      ],
       [
         "reordered",
         (() => {
@@ -168,5 +182,27 @@ Deno.test("log refuses an unknown action and a missing file", async () => {
     const missing = await log(dir, "export");
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /log export needs a FILE/);
+  });
+});
+
+Deno.test("log check and export read a log the service holds open and appends to", async () => {
+  await withStateDir(async (dir) => {
+    const store = await openSqliteStore(`${dir}/state`, { factTypes: DOMAIN_FACT_TYPES });
+    try {
+      const appended = store.append("domain/extra", [{
+        type: "domain.autostart_changed",
+        body: { autostart: true },
+      }], 0);
+      const [checked, exported] = await Promise.all([
+        log(dir, "check"),
+        log(dir, "export", `${dir}/live.jsonl`),
+      ]);
+      await appended;
+      assert.equal(checked.code, 0, checked.stdout + checked.stderr);
+      assert.equal(exported.code, 0, exported.stderr);
+      assert.match(exported.stdout, /^Exported facts 1 to [56], /);
+    } finally {
+      await store.close();
+    }
   });
 });

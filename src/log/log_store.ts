@@ -2,6 +2,9 @@
  * The {@linkcode EventStore} behaviour shared by every storage: argument checks, optimistic
  * concurrency, group commit, upcasting, subscriptions, snapshots and retention.
  *
+ * Longer than 400 lines: the append queue, reads, snapshots and retention share the head and the
+ * pending state this class guards, so splitting them would expose that state to other modules.
+ *
  * @module
  */
 

@@ -3,6 +3,9 @@
  * state directory, in WAL mode with `synchronous=FULL`, so a commit is on disk before any append
  * of it is acknowledged, and a crash at any moment leaves only whole transactions.
  *
+ * Longer than 400 lines: the storage class and its prepared statements belong together; the
+ * schema and its upgrades live in `sqlite_schema.ts`, the start-up checks in `open_checks.ts`.
+ *
  * @module
  */
 

@@ -10,7 +10,8 @@
  */
 
 import { loadConfig } from "../../config.ts";
-import { exportLog, importLog } from "../../log/log_archive.ts";
+import { exportLog } from "../../log/log_export.ts";
+import { importLog } from "../../log/log_import.ts";
 import { checkLog, type LogCheckReport } from "../../log/log_check.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { DOMAIN_FACT_TYPES } from "../../model/facts.ts";

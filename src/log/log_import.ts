@@ -66,6 +66,15 @@ export async function importLog(
         await storage.importTransaction(async (sink) => {
           summary = await readExport(input, file, sink);
           verifyImported(storage, summary, file, options);
+          // Intent before action: the marker names the restored head before the commit, so a
+          // crash between the two leaves a log the next start refuses as behind (and a second
+          // import completes), never an empty log that a stale marker would let start.
+          const marker = LogMarkerWriter.open(`${base}/${LOG_MARKER_FILE}`, storage.schema.logId!);
+          try {
+            marker.write(summary.headPosition, true);
+          } finally {
+            marker.close();
+          }
         });
       } finally {
         // Reading `readable` to its end closes the file already.
@@ -76,9 +85,6 @@ export async function importLog(
         }
       }
       imported = true;
-      const marker = LogMarkerWriter.open(`${base}/${LOG_MARKER_FILE}`, storage.schema.logId!);
-      marker.write(summary!.headPosition, true);
-      marker.close();
       return summary!;
     } finally {
       storage.close();

@@ -206,3 +206,22 @@ Deno.test("log check and export read a log the service holds open and appends to
     }
   });
 });
+
+Deno.test("log import is the recovery of a refused 0-byte log: the service opens it again", async () => {
+  await withStateDir(async (dir) => {
+    assert.equal((await log(dir, "export", `${dir}/backup.jsonl`)).code, 0);
+    await Deno.writeFile(`${dir}/state/${DATABASE_FILE}`, new Uint8Array());
+    await assert.rejects(
+      openSqliteStore(`${dir}/state`),
+      /is empty \(0 bytes\), but this state directory's log reached position 5/,
+    );
+    const imported = await log(dir, "import", `${dir}/backup.jsonl`);
+    assert.equal(imported.code, 0, imported.stderr);
+    const store = await openSqliteStore(`${dir}/state`, { factTypes: DOMAIN_FACT_TYPES });
+    try {
+      assert.equal(store.headPosition(), 5);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -9,7 +9,7 @@
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { EventStoreCorruptError } from "./errors.ts";
 import type { IntegrityProblem, IntegrityReport } from "./log_integrity.ts";
-import { checkLogIntegrity } from "./log_integrity.ts";
+import { checkLogIntegrity, INTEGRITY_PROBLEMS_MAX } from "./log_integrity.ts";
 import { LOG_MARKER_FILE, readLogMarker } from "./log_marker.ts";
 import { DATABASE_FILE, SqliteStorage } from "./sqlite_store.ts";
 
@@ -82,7 +82,7 @@ export async function checkLog(
       ...integrity,
     };
     for (const problem of markerProblems(report)) {
-      if (report.problems.length < 100) report.problems.push(problem);
+      if (report.problems.length < INTEGRITY_PROBLEMS_MAX) report.problems.push(problem);
       else report.problemsOmitted++;
     }
     return report;

@@ -5,7 +5,8 @@
  * baseline) and for 64 concurrent writers (goal ≥ 20,000/s), each awaiting its own append; the
  * longest event-loop stall while they ran; the 64 writers again while 16 subscribers follow the
  * log live; and the time to read 1,000,000 facts with `readAll`
- * in pages (the base of recovery), beside the in-memory store reading the same facts.
+ * in pages (the base of recovery), beside the in-memory store reading the same facts; and the
+ * time to open that log again, which checks it whole, beside that readAll.
  * `EVIRT_BENCH_APPEND_FACTS` and `EVIRT_BENCH_READ_FACTS` change the sizes.
  *
  * Under `deno bench` it registers smaller versions of the same comparisons, with the single
@@ -18,6 +19,7 @@ import { withSqliteStore } from "./_temp_store.ts";
 import { parsePositiveInteger } from "../src/config/config.ts";
 import type { EventStore, NewFact } from "../src/log/event_store.ts";
 import { createMemoryStore } from "../src/log/memory_store.ts";
+import { openSqliteStore } from "../src/log/sqlite_store.ts";
 
 /** Facts each append benchmark writes, unless `EVIRT_BENCH_APPEND_FACTS` says otherwise. */
 const APPEND_FACTS_DEFAULT = 20_000;
@@ -187,6 +189,31 @@ async function main(): Promise<void> {
     `  (filling SQLite with 1,000-fact appends took ${format(sqlite.fillMs)} ms, ` +
       `${format(readFacts / (sqlite.fillMs / 1000))} facts/s)`,
   );
+  const openMs = await measureOpen(readFacts);
+  console.log(
+    `  opening it  ${format(openMs).padStart(6)} ms  (start-up's whole-log check: every ` +
+      `checksum, position and stream version; ${
+        (openMs / sqlite.readMs).toFixed(1)
+      }x the SQLite readAll)`,
+  );
+}
+
+/** Fills a log with `total` facts, closes it, and times opening it again (which checks it whole). */
+async function measureOpen(total: number): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "evirt-bench-open-" });
+  try {
+    const filled = await openSqliteStore(dir);
+    await fill(filled, total);
+    await filled.close();
+    const started = performance.now();
+    const opened = await openSqliteStore(dir);
+    const elapsedMs = performance.now() - started;
+    if (opened.headPosition() !== total) throw new Error("The reopened log lost facts");
+    await opened.close();
+    return elapsedMs;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 if (import.meta.main) {

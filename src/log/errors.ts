@@ -223,3 +223,111 @@ export class EventStoreCorruptError extends VirtError {
     this.name = "EventStoreCorruptError";
   }
 }
+
+/**
+ * A stored fact or snapshot does not match its checksum: its bytes were changed after it was
+ * written (a disk error, or an edit outside evirt). Nothing read from it is passed on.
+ *
+ * @example
+ * ```ts
+ * import { ChecksumMismatchError } from "./errors.ts";
+ * const error = new ChecksumMismatchError("fact", 17, 0x1234, 0x5678);
+ * console.log(error.position, error.message.includes("fact 17")); // 17 true
+ * ```
+ */
+export class ChecksumMismatchError extends EventStoreCorruptError {
+  /** What failed: a fact or a snapshot. */
+  readonly record: "fact" | "snapshot";
+  /** The fact's position, or the position the snapshot covers. */
+  readonly position: number;
+
+  /**
+   * @param record What failed: a fact or a snapshot.
+   * @param position The fact's position, or the position the snapshot covers.
+   * @param stored The checksum stored with it.
+   * @param computed The checksum of its bytes as read.
+   */
+  constructor(record: "fact" | "snapshot", position: number, stored: number, computed: number) {
+    super(
+      `${record === "fact" ? "fact" : "snapshot at position"} ${position} fails its checksum ` +
+        `(stored ${hex(stored)}, computed ${
+          hex(computed)
+        }): its bytes changed after it was written`,
+    );
+    this.name = "ChecksumMismatchError";
+    this.record = record;
+    this.position = position;
+  }
+}
+
+/**
+ * A stored fact has a type this evirt does not know and no upcaster handles: it was written by a
+ * newer evirt, or by hand. Skipping it would fold a state that never was, so it is refused.
+ *
+ * @example
+ * ```ts
+ * import { UnknownFactTypeError } from "./errors.ts";
+ * console.log(new UnknownFactTypeError(9, "domain.teleported").message);
+ * ```
+ */
+export class UnknownFactTypeError extends EventStoreCorruptError {
+  /** The fact's position. */
+  readonly position: number;
+  /** The unknown type. */
+  readonly factType: string;
+
+  /**
+   * @param position The fact's position.
+   * @param factType The unknown type.
+   */
+  constructor(position: number, factType: string) {
+    super(
+      `fact ${position} has the unknown type '${factType}' and no upcaster handles it ` +
+        "(written by a newer evirt, or edited by hand)",
+    );
+    this.name = "UnknownFactTypeError";
+    this.position = position;
+    this.factType = factType;
+  }
+}
+
+/**
+ * The service refuses to open the event log: the log is damaged, or it is not the log this state
+ * directory used (empty, behind, or replaced while domains or their runtime records exist).
+ * Starting anyway would lose definitions or leave running guests unmanaged, so nothing starts;
+ * the message says why and `recovery` says what an operator can do.
+ *
+ * @example
+ * ```ts
+ * import { EventLogRefusedError } from "./errors.ts";
+ * const error = new EventLogRefusedError("the log is empty", ["restore it with `evirt log import FILE`"]);
+ * console.log(error.recovery.length); // 1
+ * ```
+ */
+export class EventLogRefusedError extends VirtError {
+  /** What is wrong, without the recovery steps. */
+  readonly reason: string;
+  /** What an operator can do, one step per entry, in order of preference. */
+  readonly recovery: readonly string[];
+
+  /**
+   * @param reason What is wrong.
+   * @param recovery The recovery steps.
+   */
+  constructor(reason: string, recovery: readonly string[]) {
+    super(
+      ErrorCode.OPERATION_FAILED,
+      `refusing to open the event log: ${reason}; to recover: ${
+        recovery.map((step, index) => `(${index + 1}) ${step}`).join("; ")
+      }`,
+      { where: "EVIRT_STATE_DIR" },
+    );
+    this.name = "EventLogRefusedError";
+    this.reason = reason;
+    this.recovery = recovery;
+  }
+}
+
+function hex(value: number): string {
+  return `0x${(value >>> 0).toString(16).padStart(8, "0")}`;
+}

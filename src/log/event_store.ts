@@ -161,6 +161,12 @@ export interface EventStoreOptions {
   retention?: RetentionPolicy;
   /** The clock for fact timestamps and retention ages, in ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /**
+   * The fact types this log holds. When given, appending another type is refused, and reading a
+   * stored fact of another type fails with {@linkcode UnknownFactTypeError} unless `upcasters`
+   * has an entry for it. Default: any type (a store of generic facts, as in tests).
+   */
+  factTypes?: readonly string[];
 }
 
 /**

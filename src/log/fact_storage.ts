@@ -14,6 +14,8 @@ export interface StoredFact extends Omit<Fact, "body" | "schemaVersion"> {
   schemaVersion: number;
   /** The body as JSON text. */
   bodyJson: string;
+  /** CRC-32 of every other field (see `fact_checksum.ts`), checked on every read. */
+  checksum: number;
 }
 
 /** A snapshot as stored. */
@@ -24,6 +26,8 @@ export interface StoredSnapshot {
   timestampMs: number;
   /** The state as JSON text. */
   stateJson: string;
+  /** CRC-32 of every other field (see `fact_checksum.ts`), checked on every load. */
+  checksum: number;
 }
 
 /** What a storage holds when opened. */

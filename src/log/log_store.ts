@@ -2,6 +2,9 @@
  * The {@linkcode EventStore} behaviour shared by every storage: argument checks, optimistic
  * concurrency, group commit, upcasting, subscriptions, snapshots and retention.
  *
+ * Longer than 400 lines: the append queue, reads, snapshots and retention share the head and the
+ * pending state this class guards, so splitting them would expose that state to other modules.
+ *
  * @module
  */
 
@@ -17,13 +20,16 @@ import {
 } from "./argument_checks.ts";
 import {
   AppendQueueFullError,
+  ChecksumMismatchError,
   EventStoreArgumentError,
   EventStoreCorruptError,
   EventStoreWriteError,
   PositionPrunedError,
   StoreClosedError,
+  UnknownFactTypeError,
   VersionConflictError,
 } from "./errors.ts";
+import { factChecksum, snapshotChecksum } from "./fact_checksum.ts";
 import {
   APPEND_PENDING_MAX,
   type AppendRequest,
@@ -79,6 +85,7 @@ interface AcceptedAppend {
 export class LogStore implements EventStore {
   readonly #storage: FactStorage;
   readonly #upcasting: Upcasting;
+  readonly #factTypes: ReadonlySet<string> | undefined;
   readonly #retention: RetentionPolicy;
   readonly #now: () => number;
   readonly #release: () => void;
@@ -107,6 +114,7 @@ export class LogStore implements EventStore {
       throw new EventStoreArgumentError("now", "now must be a function returning ms");
     }
     this.#upcasting = new Upcasting(options.upcasters);
+    this.#factTypes = checkFactTypes(options.factTypes);
     this.#retention = checkRetentionPolicy(options.retention ?? {}, "retention");
     this.#now = options.now ?? Date.now;
     this.#storage = storage;
@@ -136,6 +144,7 @@ export class LogStore implements EventStore {
       this.#checkOpen();
       if (this.#failure !== undefined) throw this.#failure;
       const prepared = prepareAppend(requests, this.#upcasting);
+      if (this.#factTypes !== undefined) this.#checkAppendTypes(prepared);
       if (this.#pending.length >= APPEND_PENDING_MAX) {
         throw new AppendQueueFullError(APPEND_PENDING_MAX);
       }
@@ -241,8 +250,9 @@ export class LogStore implements EventStore {
         this.#head,
       );
       const stateJson = encodeJsonText(snapshot.state, "snapshot.state", SNAPSHOT_STATE_MAX_BYTES);
+      const saved = { position, timestampMs: this.#now(), stateJson };
       this.#storage.saveSnapshot(
-        { position, timestampMs: this.#now(), stateJson },
+        { ...saved, checksum: snapshotChecksum(saved) },
         SNAPSHOTS_KEPT_MAX,
       );
       if (this.#retention.maxAgeMs !== undefined || this.#retention.keepMax !== undefined) {
@@ -255,6 +265,10 @@ export class LogStore implements EventStore {
     return this.#run("cannot load the snapshot", () => {
       const stored = this.#storage.loadSnapshot();
       if (stored === undefined) return undefined;
+      const computed = snapshotChecksum(stored);
+      if (computed !== stored.checksum) {
+        throw new ChecksumMismatchError("snapshot", stored.position, stored.checksum, computed);
+      }
       if (stored.position > this.#head || stored.position < 0) {
         throw new EventStoreCorruptError(
           `snapshot at position ${stored.position} is beyond the head ${this.#head}`,
@@ -362,6 +376,14 @@ export class LogStore implements EventStore {
   }
 
   #decode(row: StoredFact): Fact {
+    // Checked before anything of the row is used: a changed byte must never become state.
+    const computed = factChecksum(row);
+    if (computed !== row.checksum) {
+      throw new ChecksumMismatchError("fact", row.position, row.checksum, computed);
+    }
+    if (this.#factTypes !== undefined && !this.#isKnownType(row.type)) {
+      throw new UnknownFactTypeError(row.position, row.type);
+    }
     const body = this.#parse(row.bodyJson, `fact ${row.position}`);
     return {
       position: row.position,
@@ -372,6 +394,26 @@ export class LogStore implements EventStore {
       timestampMs: row.timestampMs,
       body: this.#upcasting.upgrade(row.position, row.type, row.schemaVersion, body),
     };
+  }
+
+  #isKnownType(type: string): boolean {
+    return this.#factTypes === undefined || this.#factTypes.has(type) ||
+      this.#upcasting.handles(type);
+  }
+
+  #checkAppendTypes(prepared: readonly PreparedRequest[]): void {
+    prepared.forEach((request, index) => {
+      request.facts.forEach((fact, factIndex) => {
+        if (this.#isKnownType(fact.type)) return;
+        const where = `${
+          prepared.length === 1 ? "" : `requests[${index}].`
+        }facts[${factIndex}].type`;
+        throw new EventStoreArgumentError(
+          where,
+          `fact type '${fact.type}' is not one this event log holds`,
+        );
+      });
+    });
   }
 
   #parse(text: string, what: string): JsonValue {
@@ -477,7 +519,7 @@ export class LogStore implements EventStore {
       }
       const firstPosition = this.#head + rows.length + placedRows.length + 1;
       request.facts.forEach((fact, index) => {
-        placedRows.push({
+        const row = {
           position: firstPosition + index,
           stream: request.stream,
           version: current + index + 1,
@@ -485,7 +527,8 @@ export class LogStore implements EventStore {
           schemaVersion: fact.schemaVersion,
           timestampMs,
           bodyJson: fact.bodyJson,
-        });
+        };
+        placedRows.push({ ...row, checksum: factChecksum(row) });
       });
       const streamVersion = current + request.facts.length;
       local.set(request.stream, streamVersion);
@@ -499,4 +542,13 @@ export class LogStore implements EventStore {
     for (const row of placedRows) rows.push(row);
     return results;
   }
+}
+
+/** Checks the `factTypes` option: undefined (any type), or an array of type names. */
+function checkFactTypes(factTypes: unknown): ReadonlySet<string> | undefined {
+  if (factTypes === undefined) return undefined;
+  if (!Array.isArray(factTypes) || factTypes.some((type) => typeof type !== "string")) {
+    throw new EventStoreArgumentError("factTypes", "factTypes must be an array of type names");
+  }
+  return new Set(factTypes);
 }

@@ -3,31 +3,32 @@
  * state directory, in WAL mode with `synchronous=FULL`, so a commit is on disk before any append
  * of it is acknowledged, and a crash at any moment leaves only whole transactions.
  *
+ * Longer than 400 lines: the storage class and its prepared statements belong together; the
+ * schema and its upgrades live in `sqlite_schema.ts`, the start-up checks in `open_checks.ts`.
+ *
  * @module
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { EventStoreCorruptError } from "./errors.ts";
 import type { EventStore, EventStoreOptions } from "./event_store.ts";
+import { factChecksum, snapshotChecksum as snapshotChecksumOf } from "./fact_checksum.ts";
 import type { FactStorage, StorageHead, StoredFact, StoredSnapshot } from "./fact_storage.ts";
+import type { LogMarkerWriter } from "./log_marker.ts";
 import { LogStore } from "./log_store.ts";
+import { openCheckedStorage } from "./open_checks.ts";
+import { prepareSchema, type SchemaState } from "./sqlite_schema.ts";
 import { acquireStateLock } from "./state_lock.ts";
+
+export {
+  DATABASE_APPLICATION_ID,
+  DATABASE_BUSY_TIMEOUT_MS,
+  DATABASE_FORMAT_VERSION,
+  WAL_SIZE_LIMIT_BYTES,
+} from "./sqlite_schema.ts";
 
 /** The database file's name inside the state directory. */
 export const DATABASE_FILE = "events.sqlite";
-
-/** The on-disk format this code writes; a newer file is refused rather than misread. */
-export const DATABASE_FORMAT_VERSION = 1;
-
-/** SQLite's `application_id` marking an evirt event log ("evlg"). */
-export const DATABASE_APPLICATION_ID = 0x65766c67;
-
-/** How long SQLite waits for a lock held by an outside reader (the sqlite3 shell), in ms. */
-export const DATABASE_BUSY_TIMEOUT_MS = 5000;
-
-/** WAL size kept after a checkpoint, in bytes, so one burst does not hold disk space forever. */
-export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** The SQLite settings the store runs with, as read back from its connection. */
 export interface SqliteSettings {
@@ -45,32 +46,24 @@ export interface SqliteEventStore extends EventStore {
   settings(): SqliteSettings;
 }
 
-const SCHEMA = `
-  CREATE TABLE facts (
-    position INTEGER PRIMARY KEY,
-    stream TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    schema_version INTEGER NOT NULL,
-    timestamp_ms INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    body_offset INTEGER NOT NULL,
-    UNIQUE (stream, version)
-  ) STRICT;
-  CREATE INDEX facts_by_body_offset ON facts (body_offset);
-  CREATE TABLE streams (name TEXT PRIMARY KEY, version INTEGER NOT NULL) STRICT, WITHOUT ROWID;
-  CREATE TABLE snapshots (
-    id INTEGER PRIMARY KEY,
-    position INTEGER NOT NULL,
-    timestamp_ms INTEGER NOT NULL,
-    state TEXT NOT NULL
-  ) STRICT;
-  CREATE TABLE retention (id INTEGER PRIMARY KEY CHECK (id = 1), oldest_position INTEGER NOT NULL)
-    STRICT;
-  INSERT INTO retention (id, oldest_position) VALUES (1, 1);
-`;
+/** Options of {@linkcode openSqliteStore}: the store's options and what start-up knows. */
+export interface SqliteStoreOptions extends EventStoreOptions {
+  /**
+   * Paths that show domains ran from this state directory (their runtime folders). With one
+   * present, a missing or empty log is refused instead of started as a fresh one. Default: none.
+   */
+  runtimeRecords?: readonly string[];
+}
 
-const FACT_COLUMNS = "position, stream, version, type, schema_version, timestamp_ms, body";
+/*
+ * Format 1 files opened read-only (`evirt log check`/`export` on a log the service has not yet
+ * upgraded) have no checksum column; their rows get a checksum computed as they are read.
+ */
+function factColumns(format: number): string {
+  return `position, stream, version, type, schema_version, timestamp_ms, body${
+    format >= 2 ? ", checksum" : ""
+  }`;
+}
 
 /*
  * `body_offset` is the total length (in UTF-16 code units, as JavaScript counts) of the bodies of
@@ -83,10 +76,15 @@ const FACT_COLUMNS = "position, stream, version, type, schema_version, timestamp
  * Opens (creating when needed) the event log in `stateDir`. The directory's lock is taken before
  * anything else, so a second service on the same directory fails here and touches nothing.
  *
+ * Before the store is handed out, the log is checked whole (see `open_checks.ts`): every fact's
+ * checksum, position and stream version, the snapshots, the fact types, and the log against the
+ * marker beside it. A log that fails is refused with the reason and the recovery steps.
+ *
  * @param stateDir The state directory (`EVIRT_STATE_DIR`), absolute; created with mode 0700.
- * @param options Upcasters, retention and clock.
+ * @param options Upcasters, retention, clock, fact types and runtime records.
  * @returns The open store; `close()` releases the file and the lock.
  * @throws {StateLockedError} When another process holds the state directory.
+ * @throws {EventLogRefusedError} When the log is damaged, missing, behind or replaced.
  * @throws {EventStoreCorruptError} When the file is not an evirt log this version can read.
  * @throws {VirtError} With code SYSTEM_ERROR when the directory or file cannot be opened.
  *
@@ -102,16 +100,17 @@ const FACT_COLUMNS = "position, stream, version, type, schema_version, timestamp
  */
 export function openSqliteStore(
   stateDir: string,
-  options: EventStoreOptions = {},
+  options: SqliteStoreOptions = {},
 ): Promise<SqliteEventStore> {
   try {
     const lock = acquireStateLock(stateDir);
     const databasePath = `${stateDir.replace(/\/+$/, "")}/${DATABASE_FILE}`;
     let storage: SqliteStorage | undefined;
     try {
-      storage = new SqliteStorage(databasePath);
+      storage = openCheckedStorage(stateDir, databasePath, options);
       const opened = storage;
-      const store = new LogStore(opened, options, () => lock.release());
+      const { runtimeRecords: _records, ...storeOptions } = options;
+      const store = new LogStore(opened, storeOptions, () => lock.release());
       return Promise.resolve(Object.assign(store, {
         databasePath,
         settings: () => opened.settings(),
@@ -126,15 +125,28 @@ export function openSqliteStore(
   }
 }
 
-/** {@linkcode FactStorage} on one SQLite connection with prepared statements. */
-class SqliteStorage implements FactStorage {
+/**
+ * {@linkcode FactStorage} on one SQLite connection with prepared statements. Exported for the
+ * start-up checks and the offline `evirt log` tools, which open it read-only without the lock.
+ */
+export class SqliteStorage implements FactStorage {
   readonly #db: DatabaseSync;
   readonly #statements: ReturnType<typeof prepareStatements>;
+  readonly #format: number;
+  /** The format found and the log id. */
+  readonly schema: SchemaState;
   #nextBodyOffset = 0;
+  #marker: LogMarkerWriter | undefined;
 
-  constructor(path: string) {
+  /**
+   * @param path The database file.
+   * @param readOnly Open only to read (no schema set-up, no upgrade, no lock needed).
+   * @throws {EventStoreCorruptError} When the file is not an evirt log this version can read.
+   * @throws {VirtError} With code SYSTEM_ERROR when it cannot be opened.
+   */
+  constructor(path: string, readOnly = false) {
     try {
-      this.#db = new DatabaseSync(path, { enableForeignKeyConstraints: false });
+      this.#db = new DatabaseSync(path, { enableForeignKeyConstraints: false, readOnly });
     } catch (error) {
       throw new VirtError(
         ErrorCode.SYSTEM_ERROR,
@@ -143,8 +155,9 @@ class SqliteStorage implements FactStorage {
       );
     }
     try {
-      configure(this.#db, path);
-      this.#statements = prepareStatements(this.#db);
+      this.schema = prepareSchema(this.#db, path, readOnly);
+      this.#format = this.schema.format;
+      this.#statements = prepareStatements(this.#db, this.#format);
       const last = this.#statements.lastBody.get() as unknown as [number, string] | undefined;
       this.#nextBodyOffset = last === undefined ? 0 : last[0] + last[1].length;
     } catch (error) {
@@ -193,6 +206,7 @@ class SqliteStorage implements FactStorage {
           fact.schemaVersion,
           fact.timestampMs,
           fact.bodyJson,
+          fact.checksum,
           bodyOffset,
         );
         bodyOffset += fact.bodyJson.length;
@@ -200,6 +214,97 @@ class SqliteStorage implements FactStorage {
       for (const [stream, version] of streamVersions) upsertStream.run(stream, version);
     });
     this.#nextBodyOffset = bodyOffset;
+    this.#writeMarker(facts[facts.length - 1]?.position);
+  }
+
+  /**
+   * From now on, records the head in `marker` after each commit. The store owns it and closes it.
+   */
+  attachMarker(marker: LogMarkerWriter): void {
+    this.#marker = marker;
+  }
+
+  /** Every stream and its version, from the streams table. */
+  listStreams(): [string, number][] {
+    return this.#statements.listStreams.all() as unknown as [string, number][];
+  }
+
+  /** Every kept snapshot, oldest first. */
+  listSnapshots(): StoredSnapshot[] {
+    const rows = this.#statements.listSnapshots.all() as unknown as SnapshotRow[];
+    return rows.map((row) => toStoredSnapshot(row, this.#format));
+  }
+
+  /**
+   * Runs `body` in one write transaction that also receives raw rows (an import): all of it is
+   * committed, or (when `body` throws) none of it.
+   */
+  async importTransaction(
+    body: (sink: {
+      fact(fact: StoredFact): void;
+      stream(name: string, version: number): void;
+      snapshot(snapshot: StoredSnapshot): void;
+      oldest(position: number): void;
+    }) => Promise<void>,
+  ): Promise<void> {
+    const statements = this.#statements;
+    let bodyOffset = this.#nextBodyOffset;
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      await body({
+        fact: (fact) => {
+          statements.insertFact.run(
+            fact.position,
+            fact.stream,
+            fact.version,
+            fact.type,
+            fact.schemaVersion,
+            fact.timestampMs,
+            fact.bodyJson,
+            fact.checksum,
+            bodyOffset,
+          );
+          bodyOffset += fact.bodyJson.length;
+        },
+        stream: (name, version) => statements.upsertStream.run(name, version),
+        snapshot: (snapshot) =>
+          statements.insertSnapshot.run(
+            snapshot.position,
+            snapshot.timestampMs,
+            snapshot.stateJson,
+            snapshot.checksum,
+          ),
+        oldest: (position) => statements.setOldest.run(position),
+      });
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+    this.#nextBodyOffset = bodyOffset;
+  }
+
+  /**
+   * Runs `body` inside one read transaction, so every read sees the same state of the file even
+   * while the service appends or prunes (the offline `evirt log` tools read a live log).
+   */
+  async readTransaction<T>(body: () => Promise<T> | T): Promise<T> {
+    this.#db.exec("BEGIN DEFERRED");
+    try {
+      return await body();
+    } finally {
+      if (this.#db.isTransaction) this.#db.exec("COMMIT");
+    }
+  }
+
+  #writeMarker(headPosition: number | undefined): void {
+    if (this.#marker === undefined || headPosition === undefined) return;
+    try {
+      this.#marker.write(headPosition);
+    } catch {
+      // The commit is durable and acknowledged: a marker left behind only weakens the start-up
+      // check (it never claims more than the log holds), so its failure must not fail the append.
+    }
   }
 
   readAll(afterPosition: number, limit: number, maxBytes: number): StoredFact[] {
@@ -211,11 +316,15 @@ class SqliteStorage implements FactStorage {
       number,
     ];
     const rows = this.#statements.readRange.all(afterPosition, last[0], limit) as unknown as Row[];
-    return rows.map(toStoredFact);
+    return rows.map((row) => toStoredFact(row, this.#format));
   }
 
   readStream(stream: string, fromVersion: number, limit: number, maxBytes: number): StoredFact[] {
-    return collect(this.#statements.readStream.iterate(stream, fromVersion, limit), maxBytes);
+    return collect(
+      this.#statements.readStream.iterate(stream, fromVersion, limit),
+      maxBytes,
+      this.#format,
+    );
   }
 
   firstPositionAtOrAfter(timestampMs: number): number | undefined {
@@ -238,17 +347,16 @@ class SqliteStorage implements FactStorage {
         snapshot.position,
         snapshot.timestampMs,
         snapshot.stateJson,
+        snapshot.checksum,
       );
       this.#statements.trimSnapshots.run(keepMax);
     });
   }
 
   loadSnapshot(): StoredSnapshot | undefined {
-    const row = this.#statements.loadSnapshot.get() as unknown as
-      | [number, number, string]
-      | undefined;
+    const row = this.#statements.loadSnapshot.get() as unknown as SnapshotRow | undefined;
     if (row === undefined) return undefined;
-    return { position: row[0], timestampMs: row[1], stateJson: row[2] };
+    return toStoredSnapshot(row, this.#format);
   }
 
   latestSnapshotPosition(): number | undefined {
@@ -261,7 +369,12 @@ class SqliteStorage implements FactStorage {
   }
 
   close(): void {
-    if (this.#db.isOpen) this.#db.close();
+    try {
+      this.#marker?.close();
+    } finally {
+      this.#marker = undefined;
+      if (this.#db.isOpen) this.#db.close();
+    }
   }
 
   #transaction(body: () => void): void {
@@ -283,48 +396,9 @@ class SqliteStorage implements FactStorage {
   }
 }
 
-/** Sets the durability pragmas, then creates or checks the schema. */
-function configure(db: DatabaseSync, path: string): void {
-  const journal = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
-  if (journal.journal_mode !== "wal") {
-    throw new VirtError(
-      ErrorCode.SYSTEM_ERROR,
-      `cannot put event log '${path}' in WAL mode (got '${journal.journal_mode}')`,
-    );
-  }
-  // FULL syncs the WAL at every commit: an acknowledged append survives power loss.
-  db.exec("PRAGMA synchronous = FULL");
-  db.exec(`PRAGMA busy_timeout = ${DATABASE_BUSY_TIMEOUT_MS}`);
-  db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-  const applicationId = pragmaNumber(db, "application_id");
-  const format = pragmaNumber(db, "user_version");
-  const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number }).n;
-  if (applicationId === 0 && format === 0 && tables === 0) {
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      db.exec(SCHEMA);
-      db.exec(`PRAGMA application_id = ${DATABASE_APPLICATION_ID}`);
-      db.exec(`PRAGMA user_version = ${DATABASE_FORMAT_VERSION}`);
-      db.exec("COMMIT");
-    } catch (error) {
-      if (db.isTransaction) db.exec("ROLLBACK");
-      throw error;
-    }
-  } else if (applicationId !== DATABASE_APPLICATION_ID) {
-    throw new EventStoreCorruptError(`'${path}' is not an evirt event log`);
-  } else if (format !== DATABASE_FORMAT_VERSION) {
-    throw new EventStoreCorruptError(
-      `'${path}' has format ${format}; this evirt reads format ${DATABASE_FORMAT_VERSION}`,
-    );
-  }
-}
-
-function pragmaNumber(db: DatabaseSync, name: string): number {
-  const row = db.prepare(`PRAGMA ${name}`).get() as Record<string, number>;
-  return row[name];
-}
-
-function prepareStatements(db: DatabaseSync) {
+function prepareStatements(db: DatabaseSync, format: number) {
+  const factColumnList = factColumns(format);
+  const snapshotColumns = `position, timestamp_ms, state${format >= 2 ? ", checksum" : ""}`;
   const prepare = (sql: string): StatementSync => {
     // node:sqlite has setReturnArrays; the bundled type declarations lag behind it.
     const statement = db.prepare(sql) as StatementSync & { setReturnArrays(on: boolean): void };
@@ -337,8 +411,11 @@ function prepareStatements(db: DatabaseSync) {
     oldest: prepare("SELECT oldest_position FROM retention WHERE id = 1"),
     streamVersion: prepare("SELECT version FROM streams WHERE name = ?"),
     lastBody: prepare("SELECT body_offset, body FROM facts ORDER BY position DESC LIMIT 1"),
-    insertFact: prepare(
-      `INSERT INTO facts (${FACT_COLUMNS}, body_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    // Only format 2 is ever written: a read-only format-1 connection, whose table lacks the
+    // checksum column, never prepares these.
+    insertFact: prepareLater(
+      prepare,
+      `INSERT INTO facts (${factColumns(2)}, body_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     upsertStream: prepare(
       "INSERT INTO streams (name, version) VALUES (?, ?) " +
@@ -351,27 +428,30 @@ function prepareStatements(db: DatabaseSync) {
       "SELECT position FROM facts WHERE body_offset < ? ORDER BY body_offset DESC LIMIT 1",
     ),
     readRange: prepare(
-      `SELECT ${FACT_COLUMNS} FROM facts WHERE position > ? AND position <= ? ` +
+      `SELECT ${factColumnList} FROM facts WHERE position > ? AND position <= ? ` +
         "ORDER BY position LIMIT ?",
     ),
     readStream: prepare(
-      `SELECT ${FACT_COLUMNS} FROM facts WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?`,
+      `SELECT ${factColumnList} FROM facts WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?`,
     ),
     firstAtOrAfter: prepare(
       "SELECT position FROM facts WHERE timestamp_ms >= ? ORDER BY position LIMIT 1",
     ),
     removeThrough: prepare("DELETE FROM facts WHERE position <= ?"),
     setOldest: prepare("UPDATE retention SET oldest_position = ? WHERE id = 1"),
-    insertSnapshot: prepare(
-      "INSERT INTO snapshots (position, timestamp_ms, state) VALUES (?, ?, ?)",
+    insertSnapshot: prepareLater(
+      prepare,
+      "INSERT INTO snapshots (position, timestamp_ms, state, checksum) VALUES (?, ?, ?, ?)",
     ),
     trimSnapshots: prepare(
       "DELETE FROM snapshots WHERE id NOT IN " +
         "(SELECT id FROM snapshots ORDER BY position DESC, id DESC LIMIT ?)",
     ),
     loadSnapshot: prepare(
-      "SELECT position, timestamp_ms, state FROM snapshots ORDER BY position DESC, id DESC LIMIT 1",
+      `SELECT ${snapshotColumns} FROM snapshots ORDER BY position DESC, id DESC LIMIT 1`,
     ),
+    listSnapshots: prepare(`SELECT ${snapshotColumns} FROM snapshots ORDER BY position, id`),
+    listStreams: prepare("SELECT name, version FROM streams ORDER BY name"),
     latestSnapshotPosition: prepare(
       "SELECT position FROM snapshots ORDER BY position DESC, id DESC LIMIT 1",
     ),
@@ -379,10 +459,20 @@ function prepareStatements(db: DatabaseSync) {
   };
 }
 
-type Row = [number, string, number, string, number, number, string];
+/** A statement prepared on its first run. */
+function prepareLater(
+  prepare: (sql: string) => StatementSync,
+  sql: string,
+): { run(...values: (string | number)[]): unknown } {
+  let statement: StatementSync | undefined;
+  return { run: (...values) => (statement ??= prepare(sql)).run(...values) };
+}
 
-function toStoredFact(row: Row): StoredFact {
-  return {
+type Row = [number, string, number, string, number, number, string, number?];
+type SnapshotRow = [number, number, string, number?];
+
+function toStoredFact(row: Row, format: number): StoredFact {
+  const fact = {
     position: row[0],
     stream: row[1],
     version: row[2],
@@ -391,14 +481,23 @@ function toStoredFact(row: Row): StoredFact {
     timestampMs: row[5],
     bodyJson: row[6],
   };
+  return { ...fact, checksum: format >= 2 ? row[7]! : factChecksum(fact) };
+}
+
+function toStoredSnapshot(row: SnapshotRow, format: number): StoredSnapshot {
+  const snapshot = { position: row[0], timestampMs: row[1], stateJson: row[2] };
+  return {
+    ...snapshot,
+    checksum: format >= 2 ? row[3]! : snapshotChecksumOf(snapshot),
+  };
 }
 
 /** Steps row by row, stopping once the bodies reach `maxBytes`; for stream reads, which are small. */
-function collect(rows: Iterable<unknown>, maxBytes: number): StoredFact[] {
+function collect(rows: Iterable<unknown>, maxBytes: number, format: number): StoredFact[] {
   const facts: StoredFact[] = [];
   let bytes = 0;
   for (const row of rows as Iterable<Row>) {
-    facts.push(toStoredFact(row));
+    facts.push(toStoredFact(row, format));
     bytes += row[6].length;
     if (bytes >= maxBytes) break;
   }

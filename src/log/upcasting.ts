@@ -52,6 +52,11 @@ export class Upcasting {
     }
   }
 
+  /** Whether an upcaster is registered for `type`, which makes the type known to the log. */
+  handles(type: string): boolean {
+    return this.#steps.has(type);
+  }
+
   /** The schema version new facts of `type` are written in: one past its last upcaster, or 1. */
   currentVersion(type: string): number {
     return (this.#steps.get(type)?.length ?? 0) + 1;

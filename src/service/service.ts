@@ -18,6 +18,7 @@ import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
 import { type Config, parseTokens } from "../config/config.ts";
 import type { EventStore } from "../log/event_store.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
+import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { readNodeInfo } from "./node_info.ts";
 
 /** Defaults of the event stream. */
@@ -135,7 +136,11 @@ export async function startService(
 ): Promise<RunningService> {
   const log = options.log ?? ((message: string) => console.error(`evirt: ${message}`));
   await Deno.mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const store = await openSqliteStore(config.stateDir, { retention: config.retention });
+  const store = await openSqliteStore(config.stateDir, {
+    retention: config.retention,
+    factTypes: DOMAIN_FACT_TYPES,
+    runtimeRecords: runtimeRecords(config.runtimeDir),
+  });
   let core: ServiceCore | undefined;
   try {
     const tokens = config.tokensFile === null ? [] : await readTokens(config.tokensFile);
@@ -173,6 +178,26 @@ export async function startService(
     else await store.close();
     throw error;
   }
+}
+
+/** Runtime records named at most, when a refused start lists them. */
+const RUNTIME_RECORDS_MAX = 100;
+
+/**
+ * The runtime folders of QEMU instances (`$EVIRT_RUNTIME_DIR/qemu/*`): while one exists, an empty
+ * or missing log must not start as a fresh one (see `open_checks.ts`).
+ */
+function runtimeRecords(runtimeDir: string): string[] {
+  const records: string[] = [];
+  try {
+    for (const entry of Deno.readDirSync(`${runtimeDir}/qemu`)) {
+      records.push(`${runtimeDir}/qemu/${entry.name}`);
+      if (records.length >= RUNTIME_RECORDS_MAX) break;
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return records.sort();
 }
 
 async function readTokens(path: string): Promise<ApiToken[]> {

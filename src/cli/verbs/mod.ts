@@ -28,6 +28,7 @@ import { dumpxmlVerb } from "./dumpxml.ts";
 import { eventVerb } from "./event.ts";
 import { hostnameVerb } from "./hostname.ts";
 import { listVerb } from "./list.ts";
+import { logVerb } from "./log.ts";
 import { metadataVerb } from "./metadata.ts";
 import { nodeinfoVerb } from "./nodeinfo.ts";
 import { rebootVerb } from "./reboot.ts";
@@ -64,6 +65,7 @@ export const VERBS: readonly Verb[] = [
   eventVerb,
   hostnameVerb,
   listVerb,
+  logVerb,
   metadataVerb,
   nodeinfoVerb,
   rebootVerb,

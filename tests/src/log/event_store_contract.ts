@@ -94,6 +94,25 @@ export function runEventStoreContract(label: string, open: OpenStore): void {
   registerSnapshotTests(test);
   registerRetentionTests(label, open, test);
   registerCloseTests(label, open, test);
+  registerFactTypeTests(test);
+}
+
+function registerFactTypeTests(test: Register): void {
+  test(
+    "append() with factTypes refuses another type, unless an upcaster knows it",
+    async (store) => {
+      await store.append("s", [{ type: "Made", body: 1 }, { type: "Old", body: 2 }], 0);
+      assert.deepEqual((await store.readAll({ afterPosition: 0 })).map((fact) => fact.type), [
+        "Made",
+        "Old",
+      ]);
+      const refused = await store.append("s", [{ type: "Other", body: {} }], 2).catch((e) => e);
+      assert.match(refused.message, /fact type 'Other' is not one this event log holds/);
+      assert.equal(refused.where, "facts[0].type");
+      assert.equal(store.headPosition(), 2);
+    },
+    { factTypes: ["Made"], upcasters: { Old: { 1: (body) => body } } },
+  );
 }
 
 type Register = (

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
+import { factChecksum } from "../../../src/log/fact_checksum.ts";
 import type { StoredFact } from "../../../src/log/fact_storage.ts";
 import { RECENT_BYTES_MAX, RECENT_FACTS_MAX, RecentFacts } from "../../../src/log/recent_facts.ts";
 import { range } from "./event_store_contract.ts";
 
 function stored(position: number, bodyJson = "1"): StoredFact {
-  return {
+  const fact = {
     position,
     stream: "s",
     version: position,
@@ -13,6 +14,7 @@ function stored(position: number, bodyJson = "1"): StoredFact {
     timestampMs: 0,
     bodyJson,
   };
+  return { ...fact, checksum: factChecksum(fact) };
 }
 
 Deno.test("RecentFacts.read() returns kept facts after a position, up to a limit", () => {

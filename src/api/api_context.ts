@@ -9,6 +9,7 @@ import type { Host } from "../../actors/host.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
 import type { EventHub } from "./event_hub.ts";
+import type { ConnectionHandle } from "./http1_connection.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Handler, RouteContext } from "./router.ts";
 
@@ -53,6 +54,8 @@ export interface ApiEnvironment {
 export interface ApiRequestContext {
   role: Role;
   env: ApiEnvironment;
+  /** The connection the request came on; absent for in-process calls. */
+  connection?: ConnectionHandle;
 }
 
 /** A route handler of the API. */

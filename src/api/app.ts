@@ -18,6 +18,7 @@ import type {
   RouteSettings,
 } from "./api_context.ts";
 import { errorResponse } from "./http_errors.ts";
+import type { ConnectionHandle } from "./http1_connection.ts";
 import { Router } from "./router.ts";
 import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
@@ -26,8 +27,11 @@ import { systemRoutes } from "./routes/system_routes.ts";
 
 /** The API application. */
 export interface Api {
-  /** Answers one request for a caller with `role`. */
-  handle(request: Request, role: Role): Promise<Response>;
+  /**
+   * Answers one request for a caller with `role`; `connection` is the socket it came on (absent
+   * for in-process calls).
+   */
+  handle(request: Request, role: Role, connection?: ConnectionHandle): Promise<Response>;
   /** Every route as method and pattern (`/v1/domains/:ref`). */
   routes: { method: string; pattern: string }[];
 }
@@ -53,7 +57,11 @@ export function createApi(env: ApiEnvironment): Api {
   statsRoutes(add);
   eventRoutes(add);
 
-  async function handle(request: Request, role: Role): Promise<Response> {
+  async function handle(
+    request: Request,
+    role: Role,
+    connection?: ConnectionHandle,
+  ): Promise<Response> {
     env.metrics.request();
     const url = new URL(request.url);
     const match = router.match(request.method, url.pathname);
@@ -89,7 +97,13 @@ export function createApi(env: ApiEnvironment): Api {
       );
     }
     try {
-      const context = { params: match.params, url, role, env };
+      const context = {
+        params: match.params,
+        url,
+        role,
+        env,
+        ...(connection === undefined ? {} : { connection }),
+      };
       const response = settings.streaming
         ? await match.handler(request, context)
         : await withTimeout(

@@ -17,6 +17,7 @@ import type {
   RouteAdder,
   RouteSettings,
 } from "./api_context.ts";
+import { budgetedRequest } from "./body_budget.ts";
 import { errorResponse } from "./http_errors.ts";
 import type { ConnectionHandle } from "./http1_connection.ts";
 import { Router } from "./router.ts";
@@ -96,6 +97,7 @@ export function createApi(env: ApiEnvironment): Api {
         ),
       );
     }
+    const metered = budgetedRequest(request, env.bodies);
     try {
       const context = {
         params: match.params,
@@ -105,9 +107,9 @@ export function createApi(env: ApiEnvironment): Api {
         ...(connection === undefined ? {} : { connection }),
       };
       const response = settings.streaming
-        ? await match.handler(request, context)
+        ? await match.handler(metered.request, context)
         : await withTimeout(
-          Promise.resolve(match.handler(request, context)),
+          Promise.resolve(match.handler(metered.request, context)),
           env.requestTimeoutMs + waitMs(url),
         );
       env.metrics.operation(operation, response.status < 400 ? "ok" : "error");
@@ -115,6 +117,8 @@ export function createApi(env: ApiEnvironment): Api {
     } catch (error) {
       env.metrics.operation(operation, "error");
       return fail(error);
+    } finally {
+      metered.release();
     }
   }
 

@@ -37,7 +37,6 @@ export class RequestHeadError extends VirtError {
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// deno-lint-ignore no-control-regex
 const FIELD_VALUE = /^[\t\u0020-\u007e\u0080-\u00ff]*$/;
 const CRLF_CRLF = [13, 10, 13, 10];
 

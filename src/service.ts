@@ -47,6 +47,8 @@ export interface ServiceCore {
   metrics: Metrics;
   /** The event hub (exposed for diagnostics and tests). */
   hub: EventHub;
+  /** The bound on request body bytes in progress (exposed for diagnostics and tests). */
+  bodies: BodyBudget;
   /** Ends every event stream (so listeners can drain), without closing anything else. */
   endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
@@ -78,6 +80,10 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
   const metrics = new Metrics();
   const shutdown = new AbortController();
   const hub = new EventHub(options.store, (uuid) => host.nameOfUuid(uuid));
+  const bodies = new BodyBudget(
+    options.requestBodiesMaxBytes ??
+      Math.max(REQUEST_BODIES_MAX_BYTES_DEFAULT, options.xmlMaxBytes),
+  );
   const api = createApi({
     host,
     store: options.store,
@@ -85,10 +91,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     hub,
     xmlMaxBytes: options.xmlMaxBytes,
     bodyMaxBytes: BODY_MAX_BYTES,
-    bodies: new BodyBudget(
-      options.requestBodiesMaxBytes ??
-        Math.max(REQUEST_BODIES_MAX_BYTES_DEFAULT, options.xmlMaxBytes),
-    ),
+    bodies,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
     hostname: options.hostname ?? (() => Deno.hostname()),
@@ -101,6 +104,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     api,
     metrics,
     hub,
+    bodies,
     endStreams() {
       shutdown.abort();
     },

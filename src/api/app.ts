@@ -97,7 +97,11 @@ export function createApi(env: ApiEnvironment): Api {
         ),
       );
     }
-    const metered = budgetedRequest(request, env.bodies);
+    const metered = budgetedRequest(
+      request,
+      env.bodies,
+      Math.max(env.xmlMaxBytes, env.bodyMaxBytes),
+    );
     try {
       const context = {
         params: match.params,

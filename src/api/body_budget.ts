@@ -115,24 +115,45 @@ export class BodyBudget {
 }
 
 /**
- * `request` with its body drawn through `budget`: each piece takes its bytes before the handler
- * sees it. Call the returned `release` once the request is answered.
+ * `request` with its body drawn through `budget`: before the handler reads the first byte, the
+ * whole body's bytes are taken at once (its `content-length`, or `maxBytes` when the length is
+ * not declared), so two half-read requests can never wait on each other. Call the returned
+ * `release` once the request is answered.
+ *
+ * @param maxBytes The largest body any route accepts; a body over what was taken is refused
+ *   (code 8).
  */
 export function budgetedRequest(
   request: Request,
   budget: BodyBudget,
+  maxBytes: number,
 ): { request: Request; release: () => void } {
   if (request.body === null) return { request, release: () => {} };
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  const wantedBytes = Math.min(
+    Number.isSafeInteger(declared) && declared >= 0 ? declared : maxBytes,
+    maxBytes,
+    budget.maxBytes,
+  );
   let takenBytes = 0;
+  let readBytes = 0;
   let released = false;
   const metered = request.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       async transform(chunk, controller) {
-        if (!released) {
-          await budget.take(chunk.byteLength);
-          // A piece granted after the answer is given back at once.
-          if (released) budget.give(chunk.byteLength);
-          else takenBytes += chunk.byteLength;
+        if (takenBytes === 0 && !released && wantedBytes > 0) {
+          await budget.take(wantedBytes);
+          // Granted after the answer: given back at once.
+          if (released) budget.give(wantedBytes);
+          else takenBytes = wantedBytes;
+        }
+        readBytes += chunk.byteLength;
+        if (readBytes > wantedBytes) {
+          throw new VirtError(
+            ErrorCode.INVALID_ARG,
+            `request body is larger than the limit of ${wantedBytes} bytes`,
+            { where: "body" },
+          );
         }
         controller.enqueue(chunk);
       },

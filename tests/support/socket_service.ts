@@ -47,6 +47,8 @@ export interface SocketServiceOptions {
   limits?: ConnectionLimits;
   /** Request body bytes all requests may hold at once. */
   requestBodiesMaxBytes?: number;
+  /** Where the host and the listeners write their log lines. Default: nowhere. */
+  logLine?: (message: string) => void;
 }
 
 /** Starts a socket service in a new temporary folder. */
@@ -63,7 +65,7 @@ export async function startSocketService(
     ...(options.requestBodiesMaxBytes === undefined
       ? {}
       : { requestBodiesMaxBytes: options.requestBodiesMaxBytes }),
-    log: () => {},
+    log: options.logLine ?? (() => {}),
   });
   const socketPath = `${dir}/evirt.sock`;
   const readOnlySocketPath = `${dir}/evirt-ro.sock`;
@@ -71,7 +73,7 @@ export async function startSocketService(
     socketPath,
     readOnlySocketPath,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
-    log: () => {},
+    log: options.logLine ?? (() => {}),
     ...(options.tokens === undefined
       ? {}
       : { tcp: { hostname: "127.0.0.1", port: 0, tokens: options.tokens } }),

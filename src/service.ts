@@ -166,6 +166,7 @@ export async function startService(
       limits: config.connections,
       log,
     });
+    core.metrics.attachConnections(server.connections);
     const running = core;
     return {
       ...running,

@@ -123,15 +123,18 @@ export class ConnectionGate {
 }
 
 /**
- * The pools' capacities: the configured maxima, scaled down together when the descriptor limit
- * cannot hold them all beside the reserve. Each pool keeps at least one slot.
+ * The pools' capacities: the configured maxima, scaled down when the descriptor limit cannot hold
+ * them all beside the reserve. Read-write callers keep up to half of what is available whatever
+ * the other pools are configured to; the rest is shared by the others in proportion to their
+ * configured sizes. Each pool keeps at least one slot.
  *
  * @param limits The configured maxima.
  * @param descriptorsMax The process's descriptor limit (soft `RLIMIT_NOFILE`), if known.
  * @example
  * ```ts
  * import { CONNECTION_LIMITS_DEFAULT, poolCapacities } from "./connection_limits.ts";
- * console.log(poolCapacities(CONNECTION_LIMITS_DEFAULT, 1024)["read-write"]); // 146
+ * const capacity = poolCapacities(CONNECTION_LIMITS_DEFAULT, 1024);
+ * console.log(capacity["read-write"], capacity["read-only"]); // 256 481
  * ```
  */
 export function poolCapacities(
@@ -151,12 +154,15 @@ export function poolCapacities(
   const available = Math.max(0, descriptorsMax - reserved);
   const total = limits.readWriteMax + limits.readOnlyMax + limits.unauthenticatedMax;
   if (total <= available) return configured;
-  const scale = available / total;
-  const scaled = {} as Record<ConnectionPool, number>;
-  for (const pool of Object.keys(configured) as ConnectionPool[]) {
-    scaled[pool] = Math.max(1, Math.floor(configured[pool] * scale));
-  }
-  return scaled;
+  const readWrite = Math.max(1, Math.min(limits.readWriteMax, Math.floor(available / 2)));
+  const rest = Math.max(0, available - readWrite);
+  const others = limits.readOnlyMax + limits.unauthenticatedMax;
+  const share = (max: number) => Math.max(1, Math.min(max, Math.floor(rest * max / others)));
+  return {
+    "read-write": readWrite,
+    "read-only": share(limits.readOnlyMax),
+    unauthenticated: share(limits.unauthenticatedMax),
+  };
 }
 
 /**

@@ -116,7 +116,7 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
       loops.push(acceptLoop(listener, `unix:${socket.path}`, log, (conn) => {
         const slot = gate.acquire(socket.role);
         if (slot === undefined) return refuse(conn, socket.role, gate);
-        serve(conn, slot, handler);
+        return serve(conn, slot, handler);
       }));
       options.onListen?.(`unix:${socket.path} (${socket.role})`);
     }
@@ -151,7 +151,7 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
           }
           return api.handle(request, role, connection);
         };
-        serve(conn, { pool: "unauthenticated", release: () => slot.release() }, handler);
+        return serve(conn, { pool: "unauthenticated", release: () => slot.release() }, handler);
       }));
       options.onListen?.(`http://${address.hostname}:${address.port} (bearer tokens)`);
     }
@@ -202,7 +202,7 @@ async function acceptLoop(
   listener: Deno.Listener,
   name: string,
   log: (message: string) => void,
-  onConnection: (conn: Deno.Conn) => void,
+  onConnection: (conn: Deno.Conn) => void | Promise<void>,
 ): Promise<void> {
   let backoffMs = 0;
   let failures = 0;
@@ -228,7 +228,9 @@ async function acceptLoop(
       continue;
     }
     try {
-      onConnection(conn);
+      // A refusal is awaited: one refused connection at a time holds a descriptor, however
+      // fast a flood arrives.
+      await onConnection(conn);
     } catch {
       try {
         conn.close();
@@ -248,20 +250,19 @@ function poolFull(pool: ConnectionPool, gate: ConnectionGate): VirtError {
 }
 
 /** Answers a connection over its pool's bound with 503 (code 87) and closes it. */
-function refuse(conn: Deno.Conn, pool: ConnectionPool, gate: ConnectionGate): void {
+async function refuse(conn: Deno.Conn, pool: ConnectionPool, gate: ConnectionGate): Promise<void> {
   const body = JSON.stringify({ error: poolFull(pool, gate).toJSON() }) + "\n";
   const bytes = new TextEncoder().encode(
     "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n" +
       `connection: close\r\ncontent-length: ${new TextEncoder().encode(body).length}\r\n\r\n` +
       body,
   );
-  writeAll(conn, bytes, REFUSAL_WRITE_TIMEOUT_MS).catch(() => {}).finally(() => {
-    try {
-      conn.close();
-    } catch {
-      // already closed
-    }
-  });
+  await writeAll(conn, bytes, REFUSAL_WRITE_TIMEOUT_MS).catch(() => {});
+  try {
+    conn.close();
+  } catch {
+    // closed by the write's timeout
+  }
 }
 
 /**

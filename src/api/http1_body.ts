@@ -11,6 +11,8 @@ import { type ConnectionReader, ReadTimeoutError } from "./connection_reader.ts"
 
 /** Longest chunk-size line or trailer line accepted, in bytes. */
 const CHUNK_LINE_MAX_BYTES = 1024;
+/** Trailer fields accepted after a chunked body. */
+const TRAILER_FIELDS_MAX = 32;
 /** Bytes handed to the handler per read at most. */
 const BODY_PIECE_MAX_BYTES = 64 * 1024;
 
@@ -144,7 +146,14 @@ function chunkedPieces(reader: ConnectionReader, more: () => Promise<void>): Pie
       left = parseInt(size[1], 16);
       if (left === 0) {
         // Trailer fields, if any, end with an empty line.
-        while (await line() !== "");
+        let trailers = 0;
+        while (await line() !== "") {
+          if (++trailers > TRAILER_FIELDS_MAX) {
+            throw new VirtError(ErrorCode.INVALID_ARG, "too many trailer fields", {
+              where: "body",
+            });
+          }
+        }
         finished = true;
         return null;
       }

@@ -221,3 +221,49 @@ Deno.test("serveApi cuts a dropped slow subscriber's connection at once and free
     await r.stop();
   }
 });
+
+Deno.test("serveApi over TCP bounds connections without a valid token apart from read-write ones", async () => {
+  const RW_TOKEN = "rw-token-0123456789abcdef";
+  const r = await startSocketService({
+    tokens: [{ role: "read-write", token: RW_TOKEN }],
+    limits: { ...CONNECTION_LIMITS_DEFAULT, unauthenticatedMax: 2 },
+  });
+  const held: Deno.Conn[] = [];
+  try {
+    const port = r.server.tcpPort!;
+    // Two connections sit without a token; a third without one is refused at once.
+    for (let index = 0; index < 2; index++) {
+      held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    }
+    while (r.server.connections.held.unauthenticated < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const extra = await Deno.connect({ hostname: "127.0.0.1", port });
+    const answer = await readUntilClosed(extra);
+    closeQuietly(extra);
+    assert.match(answer, /^HTTP\/1\.1 503 /);
+    assert.match(answer, /too many connections of unauthenticated callers \(limit 2\)/);
+    // A wrong token keeps a connection in the unauthenticated pool.
+    await held[0].write(encoder.encode(
+      "GET /v1/domains HTTP/1.1\r\nHost: evirt\r\nauthorization: Bearer wrong-token-0123456789\r\n\r\n",
+    ));
+    const buffer = new Uint8Array(4096);
+    const count = await held[0].read(buffer);
+    assert.match(decoder.decode(buffer.subarray(0, count!)), /^HTTP\/1\.1 401 /);
+    assert.equal(r.server.connections.held.unauthenticated, 2);
+    // A valid token on a held connection moves it to the read-write pool.
+    await held[1].write(encoder.encode(
+      `GET /v1/domains HTTP/1.1\r\nHost: evirt\r\nauthorization: Bearer ${RW_TOKEN}\r\n\r\n`,
+    ));
+    const served = await held[1].read(buffer);
+    assert.match(decoder.decode(buffer.subarray(0, served!)), /^HTTP\/1\.1 200 /);
+    assert.deepEqual(r.server.connections.held, {
+      "read-write": 1,
+      "read-only": 0,
+      unauthenticated: 1,
+    });
+  } finally {
+    for (const conn of held) closeQuietly(conn);
+    await r.stop();
+  }
+});

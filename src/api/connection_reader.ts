@@ -5,6 +5,8 @@
  * @module
  */
 
+import { watchDeadline } from "./deadline_sweeper.ts";
+
 /** A read that did not finish in time. */
 export class ReadTimeoutError extends Error {
   constructor() {
@@ -73,13 +75,11 @@ export class ConnectionReader {
     if (this.#eof) return false;
     const waitMs = deadlineMs - Date.now();
     if (waitMs <= 0) throw new ReadTimeoutError();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel = () => {};
     const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), waitMs);
+      cancel = watchDeadline(deadlineMs, () => resolve("timeout"));
     });
-    const outcome = await Promise.race([this.#readOnce(), timeout]).finally(() =>
-      clearTimeout(timer)
-    );
+    const outcome = await Promise.race([this.#readOnce(), timeout]).finally(() => cancel());
     if (outcome === "timeout") throw new ReadTimeoutError();
     return !this.#eof;
   }

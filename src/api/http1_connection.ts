@@ -18,6 +18,7 @@ import { ConnectionReader, ReadTimeoutError } from "./connection_reader.ts";
 import { errorResponse } from "./http_errors.ts";
 import { headEnd, headTooLarge, parseRequestHead, type RequestHead } from "./http1_head.ts";
 import { requestBody } from "./http1_body.ts";
+import { watchDeadline } from "./deadline_sweeper.ts";
 import { acceptKey, type EventSocket, WebSocketConnection } from "./websocket_connection.ts";
 
 /** What a handler may do to the connection its request came on. */
@@ -300,6 +301,16 @@ async function writeResponse(
     await response.body?.cancel().catch(() => {});
     return;
   }
+  if (!isStream(response)) {
+    // A finite answer goes out in one write, head and body, with its length.
+    const body = new Uint8Array(await response.arrayBuffer());
+    const headBytes = encoder.encode(head + `content-length: ${body.byteLength}\r\n\r\n`);
+    const bytes = new Uint8Array(headBytes.byteLength + body.byteLength);
+    bytes.set(headBytes);
+    bytes.set(body, headBytes.byteLength);
+    await writeAll(conn, bytes, timeoutMs);
+    return;
+  }
   await writeAll(conn, encoder.encode(head + "transfer-encoding: chunked\r\n\r\n"), timeoutMs);
   const bodyReader = response.body.getReader();
   const onAbort = () => bodyReader.cancel().catch(() => {});
@@ -319,6 +330,11 @@ async function writeResponse(
     aborter.signal.removeEventListener("abort", onAbort);
     bodyReader.cancel().catch(() => {});
   }
+}
+
+/** Whether an answer streams until the client leaves (the event stream): sent chunk by chunk. */
+function isStream(response: Response): boolean {
+  return (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
 }
 
 function chunkOf(value: Uint8Array): Uint8Array {
@@ -348,17 +364,11 @@ const ANSWER_TIMEOUT_MS = 1000;
 export async function writeAll(conn: Deno.Conn, bytes: Uint8Array, timeoutMs: number) {
   let offset = 0;
   while (offset < bytes.length) {
-    const timer = setTimeout(() => {
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-    }, timeoutMs);
+    const cancel = watchDeadline(Date.now() + timeoutMs, () => conn.close());
     try {
       offset += await conn.write(bytes.subarray(offset));
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
 }

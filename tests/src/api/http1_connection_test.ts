@@ -287,3 +287,43 @@ Deno.test("serveApi over TCP bounds connections without a valid token apart from
     await r.stop();
   }
 });
+
+Deno.test("serveApi cuts a dropped slow WebSocket subscriber's connection at once and frees its slot", async () => {
+  const r = await startSocketService({
+    events: { subscriberBufferMax: 16, subscriberStallMs: 200, heartbeatMs: 60_000 },
+  });
+  const conn = await connect(r.readOnlySocketPath);
+  try {
+    for (let index = 0; index < 4; index++) {
+      await r.client.define({ xml: XML(`d${index}`) });
+      await r.client.action(`d${index}`, "start");
+    }
+    await conn.write(encoder.encode(
+      "GET /v1/events?since=0 HTTP/1.1\r\nHost: evirt\r\nUpgrade: websocket\r\n" +
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+        "Sec-WebSocket-Version: 13\r\n\r\n",
+    ));
+    const buffer = new Uint8Array(4096);
+    const count = await conn.read(buffer);
+    const answer = decoder.decode(buffer.subarray(0, count!));
+    assert.match(answer, /^HTTP\/1\.1 101 /);
+    // RFC 6455's example key and its accept value.
+    assert.ok(answer.includes("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    let rounds = 0;
+    while (r.core.metrics.subscribers > 0 && rounds < 5000) {
+      await r.client.action(`d${rounds % 4}`, "suspend");
+      await r.client.action(`d${rounds % 4}`, "resume");
+      rounds++;
+    }
+    assert.equal(r.core.metrics.subscribers, 0, "the subscriber was never dropped");
+    // At once: well before the closing handshake's own bound of 1 s.
+    const deadline = Date.now() + 500;
+    while (r.server.connections.held["read-only"] > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(r.server.connections.held["read-only"], 0, "its connection is still open");
+  } finally {
+    closeQuietly(conn);
+    await r.stop();
+  }
+});

@@ -209,12 +209,24 @@ async function serveRequest(
       return { socket: upgrade, response: new Response(null, { status: 200 }) };
     },
   };
-  const request = new Request(url, {
-    method: head.method,
-    headers,
-    signal: aborter.signal,
-    ...(body.stream === null ? {} : { body: body.stream, duplex: "half" }),
-  } as RequestInit);
+  let request: Request;
+  try {
+    request = new Request(url, {
+      method: head.method,
+      headers,
+      signal: aborter.signal,
+      ...(body.stream === null ? {} : { body: body.stream, duplex: "half" }),
+    } as RequestInit);
+  } catch {
+    // The platform refuses some methods outright (CONNECT, TRACE, TRACK).
+    await answerAndClose(
+      conn,
+      new VirtError(ErrorCode.INVALID_ARG, `unsupported method '${head.method}'`, {
+        where: "method",
+      }),
+    );
+    return false;
+  }
   let response: Response;
   try {
     response = await handler(request, handle);

@@ -193,16 +193,21 @@ Deno.test("serveApi serves pipelined keep-alive requests, a chunked body and Exp
   }
 });
 
-Deno.test("serveApi answers a malformed request line with 400 and code 8", async () => {
+Deno.test("serveApi answers a malformed request line or a refused method with 400 and code 8", async () => {
   const r = await rig();
-  const conn = await connect(r.socketPath);
   try {
-    await conn.write(encoder.encode("GARBAGE\r\n\r\n"));
-    const answer = await readUntilClosed(conn);
-    assert.match(answer, /^HTTP\/1\.1 400 /);
-    assert.equal(JSON.parse(answer.split("\r\n\r\n")[1]).error.code, 8);
+    for (const head of ["GARBAGE", "TRACE / HTTP/1.1", "GET / HTTP/1.1\r\nbad header"]) {
+      const conn = await connect(r.socketPath);
+      try {
+        await conn.write(encoder.encode(`${head}\r\n\r\n`));
+        const answer = await readUntilClosed(conn);
+        assert.match(answer, /^HTTP\/1\.1 400 /, head);
+        assert.equal(JSON.parse(answer.split("\r\n\r\n")[1]).error.code, 8);
+      } finally {
+        closeQuietly(conn);
+      }
+    }
   } finally {
-    closeQuietly(conn);
     await r.stop();
   }
 });

@@ -18,7 +18,19 @@ import {
 const SERVICE_DESCRIPTORS_MAX = 1024;
 /** The flood, split over processes that each stay under their own descriptor limit. */
 const FLOOD_CONNECTIONS = Number(Deno.env.get("EVIRT_FLOOD_CONNECTIONS") ?? "20000");
-const FLOOD_PROCESSES = 4;
+/** Connections one client process holds at most (under its own descriptor limit). */
+const FLOOD_PER_PROCESS_MAX = Math.min(5000, hardDescriptorLimit() - 64);
+
+/** This process's hard descriptor limit, which the clients inherit. */
+function hardDescriptorLimit(): number {
+  try {
+    const limits = Deno.readTextFileSync("/proc/self/limits");
+    const match = /^Max open files\s+\S+\s+(\d+|unlimited)/m.exec(limits);
+    return match === null || match[1] === "unlimited" ? 1_048_576 : Number(match[1]);
+  } catch {
+    return 1024;
+  }
+}
 const HEADER_TIMEOUT_MS = 3000;
 /** Longest wait for anything in this test, in ms. */
 const WAIT_MAX_MS = 60_000;
@@ -58,8 +70,9 @@ async function startFlood(
 ): Promise<{ flood: Flood; connected: number; lines: string[][] }> {
   const flood: Flood = { children: [], writers: [], readers: [] };
   const lines: string[][] = [];
-  const per = Math.ceil(count / FLOOD_PROCESSES);
-  for (let index = 0; index < FLOOD_PROCESSES; index++) {
+  const processes = Math.ceil(count / FLOOD_PER_PROCESS_MAX);
+  const per = Math.ceil(count / processes);
+  for (let index = 0; index < processes; index++) {
     const child = new Deno.Command("setpriv", {
       args: [
         "--reuid=nobody",
@@ -81,7 +94,7 @@ async function startFlood(
     lines.push([]);
   }
   let connected = 0;
-  for (let index = 0; index < FLOOD_PROCESSES; index++) {
+  for (let index = 0; index < processes; index++) {
     const line = await nextLine(flood.readers[index], lines[index]);
     const match = /^connected (\d+) failed (\d+)$/.exec(line);
     assert.ok(match !== null, `unexpected flood output '${line}'`);

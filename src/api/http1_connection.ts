@@ -147,7 +147,9 @@ async function readHead(
     }
     if (!started) {
       started = true;
-      deadlineMs = Date.now() + limits.headerTimeoutMs;
+      // A first request's head is due within the header timeout of the accept; a later one's
+      // within the header timeout of its first byte.
+      if (!first) deadlineMs = Date.now() + limits.headerTimeoutMs;
     }
   }
 }

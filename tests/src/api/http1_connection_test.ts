@@ -332,3 +332,27 @@ Deno.test("serveApi cuts a dropped slow WebSocket subscriber's connection at onc
     await r.stop();
   }
 });
+
+Deno.test("serveApi does not extend the header timeout for a head that trickles in byte by byte", async () => {
+  const r = await rig({ headerTimeoutMs: 400 });
+  const conn = await connect(r.readOnlySocketPath);
+  try {
+    const started = Date.now();
+    const head = "GET /v1/version HTTP/1.1\r\nHost: evirt\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa";
+    const answer = readUntilClosed(conn);
+    for (const byte of encoder.encode(head)) {
+      try {
+        await conn.write(new Uint8Array([byte]));
+      } catch {
+        break; // closed by the service
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (Date.now() - started > 3000) break;
+    }
+    assert.match(await answer, /^HTTP\/1\.1 408 /);
+    assert.ok(Date.now() - started < 2000, "the trickle kept the connection open");
+  } finally {
+    closeQuietly(conn);
+    await r.stop();
+  }
+});

@@ -78,6 +78,7 @@ export async function startSocketService(
       ? {}
       : { tcp: { hostname: "127.0.0.1", port: 0, tokens: options.tokens } }),
   });
+  core.metrics.attachConnections(server.connections);
   return {
     dir,
     core,

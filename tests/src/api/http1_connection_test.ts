@@ -154,6 +154,10 @@ Deno.test("serveApi refuses a read-only connection over its bound with 503 (code
     assert.match(error.message, /too many connections of read-only callers \(limit 2\)/);
     assert.equal((await r.client.listDomains()).length, 0);
     assert.ok(r.server.connections.refused >= 1);
+    const metrics = await r.client.metrics();
+    assert.match(metrics, /^evirt_connections\{pool="read-only"\} 2$/m);
+    assert.match(metrics, /^evirt_connections_max\{pool="read-only"\} 2$/m);
+    assert.match(metrics, /^evirt_connections_refused_total [1-9]\d*$/m);
   } finally {
     for (const conn of held) closeQuietly(conn);
     await r.stop();

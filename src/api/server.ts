@@ -128,6 +128,8 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
       const address = listener.addr as Deno.NetAddr;
       tcpPort = address.port;
       loops.push(acceptLoop(listener, `tcp:${address.port}`, log, (conn) => {
+        // Event stream chunks are small writes that must not wait for the previous one's ack.
+        (conn as Deno.TcpConn).setNoDelay(true);
         const first = gate.acquire("unauthenticated");
         if (first === undefined) return refuse(conn, "unauthenticated", gate);
         let slot = first;

@@ -9,7 +9,9 @@ import type { Host } from "../../actors/host.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
 import type { DefinitionReaderPool } from "./definition_reader.ts";
+import type { BodyBudget } from "./body_budget.ts";
 import type { EventHub } from "./event_hub.ts";
+import type { ConnectionHandle } from "./http1_connection.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Handler, RouteContext } from "./router.ts";
 
@@ -39,6 +41,8 @@ export interface ApiEnvironment {
   xmlMaxBytes: number;
   /** Largest other request body, in bytes. */
   bodyMaxBytes: number;
+  /** The bound on request body bytes all requests hold at once. */
+  bodies: BodyBudget;
   /** How long a request may take before it is answered with code 68 (not event streams). */
   requestTimeoutMs: number;
   events: EventStreamSettings;
@@ -56,6 +60,8 @@ export interface ApiEnvironment {
 export interface ApiRequestContext {
   role: Role;
   env: ApiEnvironment;
+  /** The connection the request came on; absent for in-process calls. */
+  connection?: ConnectionHandle;
 }
 
 /** A route handler of the API. */

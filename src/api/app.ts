@@ -17,7 +17,9 @@ import type {
   RouteAdder,
   RouteSettings,
 } from "./api_context.ts";
+import { budgetedRequest } from "./body_budget.ts";
 import { errorResponse } from "./http_errors.ts";
+import type { ConnectionHandle } from "./http1_connection.ts";
 import { Router } from "./router.ts";
 import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
@@ -26,8 +28,11 @@ import { systemRoutes } from "./routes/system_routes.ts";
 
 /** The API application. */
 export interface Api {
-  /** Answers one request for a caller with `role`. */
-  handle(request: Request, role: Role): Promise<Response>;
+  /**
+   * Answers one request for a caller with `role`; `connection` is the socket it came on (absent
+   * for in-process calls).
+   */
+  handle(request: Request, role: Role, connection?: ConnectionHandle): Promise<Response>;
   /** Every route as method and pattern (`/v1/domains/:ref`). */
   routes: { method: string; pattern: string }[];
 }
@@ -53,7 +58,11 @@ export function createApi(env: ApiEnvironment): Api {
   statsRoutes(add);
   eventRoutes(add);
 
-  async function handle(request: Request, role: Role): Promise<Response> {
+  async function handle(
+    request: Request,
+    role: Role,
+    connection?: ConnectionHandle,
+  ): Promise<Response> {
     env.metrics.request();
     const url = new URL(request.url);
     const match = router.match(request.method, url.pathname);
@@ -88,12 +97,23 @@ export function createApi(env: ApiEnvironment): Api {
         ),
       );
     }
+    const metered = budgetedRequest(
+      request,
+      env.bodies,
+      Math.max(env.xmlMaxBytes, env.bodyMaxBytes),
+    );
     try {
-      const context = { params: match.params, url, role, env };
+      const context = {
+        params: match.params,
+        url,
+        role,
+        env,
+        ...(connection === undefined ? {} : { connection }),
+      };
       const response = settings.streaming
-        ? await match.handler(request, context)
+        ? await match.handler(metered.request, context)
         : await withTimeout(
-          Promise.resolve(match.handler(request, context)),
+          Promise.resolve(match.handler(metered.request, context)),
           env.requestTimeoutMs + waitMs(url),
         );
       env.metrics.operation(operation, response.status < 400 ? "ok" : "error");
@@ -101,6 +121,8 @@ export function createApi(env: ApiEnvironment): Api {
     } catch (error) {
       env.metrics.operation(operation, "error");
       return fail(error);
+    } finally {
+      metered.release();
     }
   }
 

@@ -8,7 +8,9 @@
  * - Each subscriber reads at its own pace through a cursor on the {@linkcode EventHub}; what waits
  *   for it is bounded. A subscriber whose buffer is full and that reads nothing for the stall
  *   time is dropped with a `dropped` message saying why and where to resume; resuming from the
- *   last position it saw delivers the rest, so nothing is lost.
+ *   last position it saw delivers the rest, so nothing is lost. Over a socket the drop also cuts
+ *   the connection at once (the notice is queued behind what the subscriber did not read, so it
+ *   reaches only a subscriber that reads again), freeing its slot and its buffers together.
  *
  * @module
  */
@@ -18,6 +20,7 @@ import { PositionPrunedError } from "../log/errors.ts";
 import type { ApiEnvironment } from "./api_context.ts";
 import { type EventFilter, passes } from "./event_message.ts";
 import type { HubEntry } from "./event_hub.ts";
+import { type EventSocket, SOCKET_OPEN } from "./websocket_connection.ts";
 
 export type { EventFilter } from "./event_message.ts";
 
@@ -68,11 +71,14 @@ function droppedReason(error: unknown, cursor: number): DroppedNotice {
 /**
  * An SSE response body following the log from `afterPosition`. It is pulled: messages are read
  * and sent only as fast as the client takes them, batched into chunks.
+ *
+ * @param onDropped Called when the subscriber is dropped for being slow (cuts its connection).
  */
 export function sseStream(
   env: ApiEnvironment,
   afterPosition: number,
   filter: EventFilter,
+  onDropped?: () => void,
 ): ReadableStream<Uint8Array> {
   const { heartbeatMs, subscriberBufferMax, subscriberStallMs } = env.events;
   const stop = new AbortController();
@@ -111,6 +117,7 @@ export function sseStream(
               `for ${subscriberStallMs} ms; resume with since=${cursor}`,
             resumeAfter: cursor,
           });
+          onDropped?.();
         }
       }, STALL_CHECK_MS);
       signal.addEventListener("abort", () => finish(controller), { once: true });
@@ -165,12 +172,15 @@ function concat(entries: HubEntry[]): Uint8Array {
 /**
  * Serves the stream over an upgraded WebSocket: one JSON text message per fact, and a JSON
  * `dropped` message before closing a subscriber that stops reading (code 4008).
+ *
+ * @param onDropped Called when the subscriber is dropped for being slow (cuts its connection).
  */
 export function serveWebSocket(
   env: ApiEnvironment,
-  socket: WebSocket,
+  socket: EventSocket,
   afterPosition: number,
   filter: EventFilter,
+  onDropped?: () => void,
 ): void {
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, env.shutdownSignal]);
@@ -200,26 +210,27 @@ export function serveWebSocket(
             },
           }));
           socket.close(4008, "slow subscriber");
+          onDropped?.();
           return;
         }
       }
     } catch (error) {
-      if (!signal.aborted && socket.readyState === WebSocket.OPEN) {
+      if (!signal.aborted && socket.readyState === SOCKET_OPEN) {
         socket.send(JSON.stringify({ dropped: droppedReason(error, cursor) }));
         socket.close(4010, "stream ended");
       }
     } finally {
       env.metrics.subscriber(-1);
-      if (socket.readyState === WebSocket.OPEN) socket.close(1001, "service stopping");
+      if (socket.readyState === SOCKET_OPEN) socket.close(1001, "service stopping");
     }
   });
 }
 
 /** Waits until the socket's unsent bytes fall to `maxBytes`; false after `stallMs`. */
-async function drained(socket: WebSocket, maxBytes: number, stallMs: number): Promise<boolean> {
+async function drained(socket: EventSocket, maxBytes: number, stallMs: number): Promise<boolean> {
   const deadline = Date.now() + stallMs;
   while (socket.bufferedAmount > maxBytes) {
-    if (Date.now() >= deadline || socket.readyState !== WebSocket.OPEN) return false;
+    if (Date.now() >= deadline || socket.readyState !== SOCKET_OPEN) return false;
     await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
   }
   return true;

@@ -12,6 +12,7 @@ import type { Host } from "../../actors/host.ts";
 import type { EventStore } from "../log/event_store.ts";
 import { errorCodeName } from "../model/errors.ts";
 import { STATE_NAMES } from "../model/lifecycle.ts";
+import type { ConnectionGate } from "./connection_limits.ts";
 
 /** The service's metrics. */
 export class Metrics {
@@ -20,6 +21,12 @@ export class Metrics {
   #subscribers = 0;
   #subscribersDropped = 0;
   #requests = 0;
+  #connections: ConnectionGate | undefined;
+
+  /** Reports the listeners' connection pools from now on. */
+  attachConnections(gate: ConnectionGate): void {
+    this.#connections = gate;
+  }
 
   /** Counts one API operation and its outcome. */
   operation(name: string, outcome: "ok" | "error"): void {
@@ -97,6 +104,23 @@ export class Metrics {
       "Subscribers dropped for being slow.",
     );
     lines.push(`evirt_event_subscribers_dropped_total ${this.#subscribersDropped}`);
+    const gate = this.#connections;
+    if (gate !== undefined) {
+      family("evirt_connections", "gauge", "Open connections by pool.");
+      for (const [pool, held] of Object.entries(gate.held)) {
+        lines.push(`evirt_connections{pool="${pool}"} ${held}`);
+      }
+      family("evirt_connections_max", "gauge", "Connections each pool may hold.");
+      for (const [pool, max] of Object.entries(gate.capacity)) {
+        lines.push(`evirt_connections_max{pool="${pool}"} ${max}`);
+      }
+      family(
+        "evirt_connections_refused_total",
+        "counter",
+        "Connections refused because their pool was full.",
+      );
+      lines.push(`evirt_connections_refused_total ${gate.refused}`);
+    }
     return lines.join("\n") + "\n";
   }
 }

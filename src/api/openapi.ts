@@ -203,7 +203,7 @@ export const OPENAPI_DOCUMENT = {
         parameters: [
           domainRef,
           flag("inactive", "The persistent definition"),
-          flag("secure", "Include secrets"),
+          flag("secure", "Include secrets (refused to read-only callers, code 29)"),
         ],
         responses: {
           "200": {
@@ -216,8 +216,12 @@ export const OPENAPI_DOCUMENT = {
     },
     "/v1/domains/{ref}/definition": {
       get: {
-        summary: "The definition as the JSON model",
-        parameters: [domainRef, flag("inactive", "The persistent definition")],
+        summary: "The definition as the JSON model (without secrets for read-only callers)",
+        parameters: [
+          domainRef,
+          flag("inactive", "The persistent definition"),
+          flag("secure", "Refused to read-only callers (code 29)"),
+        ],
         responses: {
           "200": {
             description: "Definition",

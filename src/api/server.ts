@@ -10,7 +10,17 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { Role } from "./api_context.ts";
 import type { Api } from "./app.ts";
+import {
+  CONNECTION_LIMITS_DEFAULT,
+  ConnectionGate,
+  type ConnectionLimits,
+  type ConnectionPool,
+  type ConnectionSlot,
+  descriptorLimit,
+  poolCapacities,
+} from "./connection_limits.ts";
 import { errorResponse } from "./http_errors.ts";
+import { type ConnectionHandler, serveConnection, writeAll } from "./http1_connection.ts";
 
 /** A bearer token and the role it grants. */
 export interface ApiToken {
@@ -28,25 +38,69 @@ export interface ListenOptions {
   tcp?: { hostname: string; port: number; tokens: ApiToken[] };
   /** Told each address once it listens. */
   onListen?: (address: string) => void;
+  /** Connection limits and timeouts. Default: {@linkcode CONNECTION_LIMITS_DEFAULT}. */
+  limits?: ConnectionLimits;
+  /** The descriptor limit the pools are held under. Default: this process's soft limit. */
+  descriptorsMax?: number;
+  /** Where accept failures are reported (at most one line per second). */
+  log?: (message: string) => void;
 }
 
 /** The running listeners. */
 export interface ApiServer {
   /** The TCP port actually bound (when `tcp.port` was 0), if TCP is on. */
   tcpPort?: number;
+  /** The connection pools (held, capacity, refused), for metrics and tests. */
+  connections: ConnectionGate;
   /** Stops accepting, waits for open responses to end, removes the socket files. */
   shutdown(): Promise<void>;
 }
 
 /** How long a connect to an existing socket may take when checking whether it is stale. */
 const STALE_CHECK_TIMEOUT_MS = 1000;
+/** Longest pause of an accept loop after a failed accept (e.g. out of descriptors), in ms. */
+const ACCEPT_BACKOFF_MAX_MS = 1000;
+/** First pause after a failed accept, in ms. */
+const ACCEPT_BACKOFF_MIN_MS = 10;
+/** Interval between two reports of failing accepts, in ms. */
+const ACCEPT_REPORT_INTERVAL_MS = 1000;
+/** How long shutdown waits for busy connections to finish their answers, in ms. */
+const SHUTDOWN_GRACE_MS = 10_000;
+/** How long a refusal of a connection over its pool's bound may take to write, in ms. */
+const REFUSAL_WRITE_TIMEOUT_MS = 250;
 
 /**
  * Starts the listeners. A socket file left by a crashed service is removed only when a connect
  * to it is refused; a socket something still answers on is an error (another service uses it).
+ *
+ * Each listener runs its own accept loop: a connection over its pool's bound is answered 503
+ * (code 87) and closed at once; a failed accept (such as running out of descriptors) pauses the
+ * loop briefly and is reported, never thrown.
  */
 export async function serveApi(api: Api, options: ListenOptions): Promise<ApiServer> {
-  const servers: Deno.HttpServer[] = [];
+  const limits = options.limits ?? CONNECTION_LIMITS_DEFAULT;
+  const gate = new ConnectionGate(
+    poolCapacities(limits, options.descriptorsMax ?? descriptorLimit()),
+  );
+  const stopping = new AbortController();
+  const listeners: Deno.Listener[] = [];
+  const open = new Set<{ conn: Deno.Conn; done: Promise<void> }>();
+  const loops: Promise<void>[] = [];
+  const log = options.log ?? ((message: string) => console.error(`evirt: ${message}`));
+  const serve = (conn: Deno.Conn, slot: ConnectionSlot, handler: ConnectionHandler) => {
+    const entry = {
+      conn,
+      done: serveConnection(conn, handler, {
+        limits,
+        origin: "http://evirt",
+        stopping: stopping.signal,
+      }).finally(() => {
+        slot.release();
+        open.delete(entry);
+      }),
+    };
+    open.add(entry);
+  };
   const sockets = [
     { path: options.socketPath, role: "read-write" as Role, mode: 0o660 },
     { path: options.readOnlySocketPath, role: "read-only" as Role, mode: 0o666 },
@@ -54,45 +108,162 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
   try {
     for (const socket of sockets) {
       await removeStaleSocket(socket.path);
-      const server = Deno.serve(
-        { path: socket.path, transport: "unix", onListen: () => {} },
-        (request) => api.handle(request, socket.role),
-      );
-      servers.push(server);
+      const listener = Deno.listen({ transport: "unix", path: socket.path });
+      listeners.push(listener);
       Deno.chmodSync(socket.path, socket.mode);
+      const handler: ConnectionHandler = (request, connection) =>
+        api.handle(request, socket.role, connection);
+      loops.push(acceptLoop(listener, `unix:${socket.path}`, log, (conn) => {
+        const slot = gate.acquire(socket.role);
+        if (slot === undefined) return refuse(conn, socket.role, gate);
+        return serve(conn, slot, handler);
+      }));
       options.onListen?.(`unix:${socket.path} (${socket.role})`);
     }
     let tcpPort: number | undefined;
     if (options.tcp !== undefined) {
       const { tokens } = options.tcp;
-      const server = Deno.serve(
-        { hostname: options.tcp.hostname, port: options.tcp.port, onListen: () => {} },
-        (request) => {
+      const listener = Deno.listen({ hostname: options.tcp.hostname, port: options.tcp.port });
+      listeners.push(listener);
+      const address = listener.addr as Deno.NetAddr;
+      tcpPort = address.port;
+      loops.push(acceptLoop(listener, `tcp:${address.port}`, log, (conn) => {
+        // Event stream chunks are small writes that must not wait for the previous one's ack.
+        (conn as Deno.TcpConn).setNoDelay(true);
+        const first = gate.acquire("unauthenticated");
+        if (first === undefined) return refuse(conn, "unauthenticated", gate);
+        let slot = first;
+        const handler: ConnectionHandler = (request, connection) => {
           const role = roleOfBearer(request.headers.get("authorization"), tokens);
           if (role === undefined) {
-            return errorResponse(
+            return Promise.resolve(errorResponse(
               new VirtError(ErrorCode.AUTH_FAILED, "a valid bearer token is required"),
               { "www-authenticate": 'Bearer realm="evirt"' },
-            );
+            ));
           }
-          return api.handle(request, role);
-        },
-      );
-      servers.push(server);
-      const address = server.addr as Deno.NetAddr;
-      tcpPort = address.port;
+          if (slot.pool !== role) {
+            // A token moves the connection into its role's pool, so unauthenticated and
+            // read-only connections never take read-write slots.
+            const next = gate.acquire(role);
+            if (next === undefined) {
+              return Promise.resolve(errorResponse(poolFull(role, gate), { connection: "close" }));
+            }
+            slot.release();
+            slot = next;
+          }
+          return api.handle(request, role, connection);
+        };
+        return serve(conn, { pool: "unauthenticated", release: () => slot.release() }, handler);
+      }));
       options.onListen?.(`http://${address.hostname}:${address.port} (bearer tokens)`);
     }
     return {
       ...(tcpPort === undefined ? {} : { tcpPort }),
+      connections: gate,
       async shutdown() {
-        await Promise.all(servers.map((server) => server.shutdown()));
+        await stopAll();
         for (const socket of sockets) await removeIfPresent(socket.path);
       },
     };
   } catch (error) {
-    await Promise.all(servers.map((server) => server.shutdown()));
+    await stopAll();
     throw error;
+  }
+
+  async function stopAll(): Promise<void> {
+    for (const listener of listeners) {
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
+    }
+    stopping.abort();
+    await Promise.all(loops);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, SHUTDOWN_GRACE_MS));
+    await Promise.race([Promise.all([...open].map((entry) => entry.done)), grace]);
+    clearTimeout(timer);
+    for (const entry of open) {
+      try {
+        entry.conn.close();
+      } catch {
+        // already closed
+      }
+    }
+    await Promise.all([...open].map((entry) => entry.done));
+  }
+}
+
+/**
+ * Accepts connections until the listener closes. A failed accept (out of descriptors, a reset
+ * before accept) pauses the loop, doubling up to {@linkcode ACCEPT_BACKOFF_MAX_MS}, and is
+ * reported at most once per interval with the count of failures.
+ */
+async function acceptLoop(
+  listener: Deno.Listener,
+  name: string,
+  log: (message: string) => void,
+  onConnection: (conn: Deno.Conn) => void | Promise<void>,
+): Promise<void> {
+  let backoffMs = 0;
+  let failures = 0;
+  let reportedMs = 0;
+  // An accept loop is meant to run until its listener closes.
+  for (;;) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+      backoffMs = 0;
+    } catch (error) {
+      if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+        return;
+      }
+      failures++;
+      if (Date.now() - reportedMs >= ACCEPT_REPORT_INTERVAL_MS) {
+        log(`${name}: accept failed ${failures} time(s): ${(error as Error).message}`);
+        reportedMs = Date.now();
+        failures = 0;
+      }
+      backoffMs = Math.min(ACCEPT_BACKOFF_MAX_MS, Math.max(ACCEPT_BACKOFF_MIN_MS, backoffMs * 2));
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      continue;
+    }
+    try {
+      // A refusal is awaited: one refused connection at a time holds a descriptor, however
+      // fast a flood arrives.
+      await onConnection(conn);
+    } catch {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+function poolFull(pool: ConnectionPool, gate: ConnectionGate): VirtError {
+  const who = pool === "unauthenticated" ? "unauthenticated callers" : `${pool} callers`;
+  return new VirtError(
+    ErrorCode.RESOURCE_BUSY,
+    `too many connections of ${who} (limit ${gate.capacity[pool]}); try again later`,
+  );
+}
+
+/** Answers a connection over its pool's bound with 503 (code 87) and closes it. */
+async function refuse(conn: Deno.Conn, pool: ConnectionPool, gate: ConnectionGate): Promise<void> {
+  const body = JSON.stringify({ error: poolFull(pool, gate).toJSON() }) + "\n";
+  const bytes = new TextEncoder().encode(
+    "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n" +
+      `connection: close\r\ncontent-length: ${new TextEncoder().encode(body).length}\r\n\r\n` +
+      body,
+  );
+  await writeAll(conn, bytes, REFUSAL_WRITE_TIMEOUT_MS).catch(() => {});
+  try {
+    conn.close();
+  } catch {
+    // closed by the write's timeout
   }
 }
 

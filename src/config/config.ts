@@ -14,12 +14,20 @@
  * | `EVIRT_LISTEN` | also serve the API over TCP at `HOST:PORT` (bearer tokens required) | off |
  * | `EVIRT_TOKENS_FILE` | tokens for TCP: lines `read-write TOKEN` / `read-only TOKEN` | none |
  * | `EVIRT_STATS_INTERVAL_MS` | time between two statistics samples of a running QEMU domain | 1000 |
+ * | `EVIRT_CONNECTIONS_READ_WRITE_MAX` | connections of read-write callers at once | 256 |
+ * | `EVIRT_CONNECTIONS_READ_ONLY_MAX` | connections of read-only callers at once | 1024 |
+ * | `EVIRT_CONNECTIONS_UNAUTHENTICATED_MAX` | TCP connections before a valid token | 64 |
+ * | `EVIRT_HEADER_TIMEOUT_MS` | time a request head may take to arrive | 10000 |
+ * | `EVIRT_IDLE_TIMEOUT_MS` | time a connection may idle, or a body or answer stall | 60000 |
+ * | `EVIRT_REQUEST_HEAD_MAX_BYTES` | largest request line plus headers | 65536 |
+ * | `EVIRT_REQUEST_BODIES_MAX_BYTES` | request body bytes held at once by all requests together | 67108864 |
  *
  * The service socket is `$EVIRT_RUNTIME_DIR/evirt.sock`, the read-only one `evirt-ro.sock`.
  *
  * @module
  */
 
+import { CONNECTION_LIMITS_DEFAULT, type ConnectionLimits } from "./connection_settings.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 
 /** The resolved configuration. Every path is absolute. */
@@ -44,6 +52,10 @@ export interface Config {
   tokensFile: string | null;
   /** Time between two statistics samples of a running QEMU domain, in ms (`EVIRT_STATS_INTERVAL_MS`). */
   statsIntervalMs: number;
+  /** Connection bounds and timeouts of the listeners (`EVIRT_CONNECTIONS_*`, `EVIRT_*_TIMEOUT_MS`). */
+  connections: ConnectionLimits;
+  /** Request body bytes all requests may hold at once (`EVIRT_REQUEST_BODIES_MAX_BYTES`). */
+  requestBodiesMaxBytes: number;
 }
 
 /** Where the configuration came from, for messages: one entry per field. */
@@ -67,6 +79,14 @@ export const STATS_INTERVAL_MS_DEFAULT = 1000;
 /** Accepted range of `EVIRT_STATS_INTERVAL_MS`: faster only loads the monitors; slower than an hour is off. */
 export const STATS_INTERVAL_MS_MIN = 50;
 export const STATS_INTERVAL_MS_MAX = 3_600_000;
+
+/** Default request body bytes held at once by all requests: 16 definitions of the default size. */
+export const REQUEST_BODIES_MAX_BYTES_DEFAULT = 16 * XML_MAX_BYTES_DEFAULT;
+
+/** Shortest header timeout accepted, in ms: a slower client is not one evirt serves. */
+const HEADER_TIMEOUT_MS_MIN = 100;
+/** Smallest request head limit accepted, in bytes: below it ordinary requests would not fit. */
+const REQUEST_HEAD_MAX_BYTES_MIN = 4096;
 
 /** Linux `sun_path` holds 108 bytes including the terminating NUL. */
 const UNIX_SOCKET_PATH_MAX_BYTES = 107;
@@ -149,6 +169,18 @@ export function loadConfig(
       `must be from ${STATS_INTERVAL_MS_MIN} to ${STATS_INTERVAL_MS_MAX}, got '${statsIntervalMs}'`,
     );
   }
+  const connections = connectionLimits(env);
+  const requestBodiesMaxBytes = parsePositiveInteger(
+    env,
+    "EVIRT_REQUEST_BODIES_MAX_BYTES",
+    REQUEST_BODIES_MAX_BYTES_DEFAULT,
+  );
+  if (requestBodiesMaxBytes < xmlMaxBytes) {
+    throw new ConfigError(
+      "EVIRT_REQUEST_BODIES_MAX_BYTES",
+      `must be at least EVIRT_XML_MAX_BYTES (${xmlMaxBytes}), got '${requestBodiesMaxBytes}'`,
+    );
+  }
   if (listen !== null && tokensFile === null) {
     throw new ConfigError("EVIRT_LISTEN", "needs EVIRT_TOKENS_FILE: TCP access requires tokens");
   }
@@ -164,6 +196,8 @@ export function loadConfig(
       listen,
       tokensFile,
       statsIntervalMs,
+      connections,
+      requestBodiesMaxBytes,
     },
     sources: {
       stateDir: state.source,
@@ -178,6 +212,12 @@ export function loadConfig(
       listen: env.EVIRT_LISTEN ? "EVIRT_LISTEN" : "default",
       tokensFile: env.EVIRT_TOKENS_FILE ? "EVIRT_TOKENS_FILE" : "default",
       statsIntervalMs: env.EVIRT_STATS_INTERVAL_MS ? "EVIRT_STATS_INTERVAL_MS" : "default",
+      connections: CONNECTION_VARIABLES.some((name) => env[name])
+        ? "EVIRT_CONNECTIONS_*"
+        : "default",
+      requestBodiesMaxBytes: env.EVIRT_REQUEST_BODIES_MAX_BYTES
+        ? "EVIRT_REQUEST_BODIES_MAX_BYTES"
+        : "default",
     },
   };
 }
@@ -235,6 +275,54 @@ export function validateUri(variable: string, text: string): string {
     variable,
     `has an unsupported URI '${text}' (expected test:///default, evirt:///system or http://host:port)`,
   );
+}
+
+const CONNECTION_VARIABLES = [
+  "EVIRT_CONNECTIONS_READ_WRITE_MAX",
+  "EVIRT_CONNECTIONS_READ_ONLY_MAX",
+  "EVIRT_CONNECTIONS_UNAUTHENTICATED_MAX",
+  "EVIRT_HEADER_TIMEOUT_MS",
+  "EVIRT_IDLE_TIMEOUT_MS",
+  "EVIRT_REQUEST_HEAD_MAX_BYTES",
+];
+
+function connectionLimits(env: Record<string, string | undefined>): ConnectionLimits {
+  const defaults = CONNECTION_LIMITS_DEFAULT;
+  const limits: ConnectionLimits = {
+    readWriteMax: parsePositiveInteger(
+      env,
+      "EVIRT_CONNECTIONS_READ_WRITE_MAX",
+      defaults.readWriteMax,
+    ),
+    readOnlyMax: parsePositiveInteger(env, "EVIRT_CONNECTIONS_READ_ONLY_MAX", defaults.readOnlyMax),
+    unauthenticatedMax: parsePositiveInteger(
+      env,
+      "EVIRT_CONNECTIONS_UNAUTHENTICATED_MAX",
+      defaults.unauthenticatedMax,
+    ),
+    headerTimeoutMs: parsePositiveInteger(env, "EVIRT_HEADER_TIMEOUT_MS", defaults.headerTimeoutMs),
+    idleTimeoutMs: parsePositiveInteger(env, "EVIRT_IDLE_TIMEOUT_MS", defaults.idleTimeoutMs),
+    headMaxBytes: parsePositiveInteger(env, "EVIRT_REQUEST_HEAD_MAX_BYTES", defaults.headMaxBytes),
+  };
+  if (limits.headerTimeoutMs < HEADER_TIMEOUT_MS_MIN) {
+    throw new ConfigError(
+      "EVIRT_HEADER_TIMEOUT_MS",
+      `must be at least ${HEADER_TIMEOUT_MS_MIN}, got '${limits.headerTimeoutMs}'`,
+    );
+  }
+  if (limits.idleTimeoutMs < HEADER_TIMEOUT_MS_MIN) {
+    throw new ConfigError(
+      "EVIRT_IDLE_TIMEOUT_MS",
+      `must be at least ${HEADER_TIMEOUT_MS_MIN}, got '${limits.idleTimeoutMs}'`,
+    );
+  }
+  if (limits.headMaxBytes < REQUEST_HEAD_MAX_BYTES_MIN) {
+    throw new ConfigError(
+      "EVIRT_REQUEST_HEAD_MAX_BYTES",
+      `must be at least ${REQUEST_HEAD_MAX_BYTES_MIN}, got '${limits.headMaxBytes}'`,
+    );
+  }
+  return limits;
 }
 
 function parseListen(text: string): { hostname: string; port: number } {

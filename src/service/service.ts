@@ -15,7 +15,13 @@ import { DefinitionReaderPool } from "../api/definition_reader.ts";
 import { EventHub } from "../api/event_hub.ts";
 import { Metrics } from "../api/metrics.ts";
 import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
-import { type Config, parseTokens } from "../config/config.ts";
+import { BodyBudget } from "../api/body_budget.ts";
+import {
+  type Config,
+  ConfigError,
+  parseTokens,
+  REQUEST_BODIES_MAX_BYTES_DEFAULT,
+} from "../config/config.ts";
 import type { EventStore } from "../log/event_store.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
@@ -45,6 +51,8 @@ export interface ServiceCore {
   hub: EventHub;
   /** The worker threads that read large definitions (closed with the core). */
   definitionReader: DefinitionReaderPool;
+  /** The bound on request body bytes in progress (exposed for diagnostics and tests). */
+  bodies: BodyBudget;
   /** Ends every event stream (so listeners can drain), without closing anything else. */
   endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
@@ -56,6 +64,8 @@ export interface ServiceCoreOptions {
   store: EventStore;
   drivers: Driver[];
   xmlMaxBytes: number;
+  /** Request body bytes all requests may hold at once. Default: `REQUEST_BODIES_MAX_BYTES_DEFAULT`. */
+  requestBodiesMaxBytes?: number;
   autostart?: boolean;
   events?: Partial<EventStreamSettings>;
   nodeInfo?: () => ReturnType<typeof readNodeInfo>;
@@ -75,6 +85,10 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
   const shutdown = new AbortController();
   const hub = new EventHub(options.store, (uuid) => host.nameOfUuid(uuid));
   const definitionReader = new DefinitionReaderPool();
+  const bodies = new BodyBudget(
+    options.requestBodiesMaxBytes ??
+      Math.max(REQUEST_BODIES_MAX_BYTES_DEFAULT, options.xmlMaxBytes),
+  );
   const api = createApi({
     host,
     store: options.store,
@@ -82,6 +96,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     hub,
     xmlMaxBytes: options.xmlMaxBytes,
     bodyMaxBytes: BODY_MAX_BYTES,
+    bodies,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
     hostname: options.hostname ?? (() => Deno.hostname()),
@@ -95,6 +110,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     api,
     metrics,
     hub,
+    bodies,
     endStreams() {
       shutdown.abort();
     },
@@ -149,6 +165,7 @@ export async function startService(
       store,
       drivers: [new TestDriver(), ...(options.drivers ?? [])],
       xmlMaxBytes: config.xmlMaxBytes,
+      requestBodiesMaxBytes: config.requestBodiesMaxBytes,
       autostart: await firstStartSinceBoot(config.runtimeDir),
       ...(options.events === undefined ? {} : { events: options.events }),
       log,
@@ -160,7 +177,10 @@ export async function startService(
       readOnlySocketPath: config.readOnlySocketPath,
       ...(config.listen === null ? {} : { tcp: { ...config.listen, tokens } }),
       onListen: (address) => log(`listening on ${address}`),
+      limits: config.connections,
+      log,
     });
+    core.metrics.attachConnections(server.connections);
     const running = core;
     return {
       ...running,
@@ -200,10 +220,43 @@ function runtimeRecords(runtimeDir: string): string[] {
   return records.sort();
 }
 
+/**
+ * Reads the tokens file, refusing one that group or others may read: a token is a password, and
+ * a read-write one is root-equivalent.
+ */
 async function readTokens(path: string): Promise<ApiToken[]> {
-  const text = await Deno.readTextFile(path);
-  return parseTokens(text);
+  const file = await Deno.open(path, { read: true });
+  try {
+    // The mode is checked on the open file, so the file read is the file checked.
+    const mode = (await file.stat()).mode;
+    if (mode !== null && (mode & 0o077) !== 0) {
+      throw new ConfigError(
+        "EVIRT_TOKENS_FILE",
+        `'${path}' has mode ${(mode & 0o777).toString(8).padStart(4, "0")}: group and others ` +
+          "must have no access to a tokens file (chmod 600 it)",
+      );
+    }
+    const bytes = new Uint8Array(TOKENS_FILE_MAX_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const count = await file.read(bytes.subarray(length));
+      if (count === null) break;
+      length += count;
+      if (length > TOKENS_FILE_MAX_BYTES) {
+        throw new ConfigError(
+          "EVIRT_TOKENS_FILE",
+          `'${path}' is larger than ${TOKENS_FILE_MAX_BYTES} bytes`,
+        );
+      }
+    }
+    return parseTokens(new TextDecoder().decode(bytes.subarray(0, length)));
+  } finally {
+    file.close();
+  }
 }
+
+/** Largest tokens file read, in bytes. */
+const TOKENS_FILE_MAX_BYTES = 1024 * 1024;
 
 /**
  * Autostart runs once per host boot, as libvirt's does: the runtime directory is on a tmpfs

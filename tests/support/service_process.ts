@@ -49,18 +49,24 @@ export async function removeServiceDirs(dirs: ServiceDirs): Promise<void> {
   await Deno.remove(dirs.stateDir.replace(/\/state$/, ""), { recursive: true });
 }
 
-/** Starts the service on `dirs` and resolves once it answers on its socket. */
+/**
+ * Starts the service on `dirs` and resolves once it answers on its socket.
+ *
+ * @param launcher A command the service runs under (e.g. `["prlimit", "--nofile=512"]`).
+ */
 export async function startServiceProcess(
   dirs: ServiceDirs,
   extraEnv: Record<string, string> = {},
+  launcher: string[] = [],
 ): Promise<ServiceProcess> {
   const env = {
     EVIRT_STATE_DIR: dirs.stateDir,
     EVIRT_RUNTIME_DIR: dirs.runtimeDir,
     ...extraEnv,
   };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${repoDir}/src/service/main.ts`],
+  const command = [...launcher, Deno.execPath(), "run", "-A", `${repoDir}/src/service/main.ts`];
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
     env,
     stdin: "null",
     stdout: "null",

@@ -8,6 +8,7 @@
 
 import { TestDriver } from "../../drivers/test/test_driver.ts";
 import type { EventStreamSettings } from "../../src/api/api_context.ts";
+import type { ConnectionLimits } from "../../src/api/connection_limits.ts";
 import { type ApiServer, type ApiToken, serveApi } from "../../src/api/server.ts";
 import { EvirtClient, unixTransport } from "../../src/client/client.ts";
 import type { EventStore } from "../../src/log/event_store.ts";
@@ -42,6 +43,12 @@ export interface SocketServiceOptions {
   tokens?: ApiToken[];
   /** Event stream settings. */
   events?: Partial<EventStreamSettings>;
+  /** Connection limits and timeouts of the listeners. */
+  limits?: ConnectionLimits;
+  /** Request body bytes all requests may hold at once. */
+  requestBodiesMaxBytes?: number;
+  /** Where the host and the listeners write their log lines. Default: nowhere. */
+  logLine?: (message: string) => void;
 }
 
 /** Starts a socket service in a new temporary folder. */
@@ -55,17 +62,23 @@ export async function startSocketService(
     drivers: [new TestDriver()],
     xmlMaxBytes: XML_MAX_BYTES,
     ...(options.events === undefined ? {} : { events: options.events }),
-    log: () => {},
+    ...(options.requestBodiesMaxBytes === undefined
+      ? {}
+      : { requestBodiesMaxBytes: options.requestBodiesMaxBytes }),
+    log: options.logLine ?? (() => {}),
   });
   const socketPath = `${dir}/evirt.sock`;
   const readOnlySocketPath = `${dir}/evirt-ro.sock`;
   const server = await serveApi(core.api, {
     socketPath,
     readOnlySocketPath,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    log: options.logLine ?? (() => {}),
     ...(options.tokens === undefined
       ? {}
       : { tcp: { hostname: "127.0.0.1", port: 0, tokens: options.tokens } }),
   });
+  core.metrics.attachConnections(server.connections);
   return {
     dir,
     core,

@@ -18,6 +18,7 @@ import { readXml } from "../../xml/xml_reader.ts";
 import { writeXml } from "../../xml/xml_writer.ts";
 import { elementNamespace } from "../../../actors/domain_machine.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
+import { checkSecureAllowed, withoutSecrets } from "../domain_secrets.ts";
 import { jsonResponse } from "../http_errors.ts";
 import type { DefinitionReaderPool } from "../definition_reader.ts";
 import { definitionFromRequest, readJsonObject } from "../request_body.ts";
@@ -153,6 +154,7 @@ function domainXml(context: Context): Response {
   const domain = host.context(summary.uuid);
   const inactive = booleanParam(context.url, "inactive") ?? false;
   const secure = booleanParam(context.url, "secure") ?? false;
+  checkSecureAllowed(context.role, secure, "virDomainGetXMLDesc");
   const useLive = !inactive && domain.live !== null;
   const definition = useLive ? domain.live! : (domain.definition ?? domain.live!);
   const xml = formatDomainXml(definition, {
@@ -168,10 +170,15 @@ function domainJson(context: Context): Response {
   const summary = host.lookup(context.params.ref);
   const domain = host.context(summary.uuid);
   const inactive = booleanParam(context.url, "inactive") ?? false;
+  const secure = booleanParam(context.url, "secure") ?? false;
+  checkSecureAllowed(context.role, secure, "virDomainGetXMLDesc");
   const definition = !inactive && domain.live !== null
     ? domain.live
-    : (domain.definition ?? domain.live);
-  return jsonResponse({ modelVersion: DOMAIN_MODEL_VERSION, definition });
+    : (domain.definition ?? domain.live)!;
+  return jsonResponse({
+    modelVersion: DOMAIN_MODEL_VERSION,
+    definition: context.role === "read-only" ? withoutSecrets(definition) : definition,
+  });
 }
 
 function getMetadata(context: Context): Response {

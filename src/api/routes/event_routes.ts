@@ -36,12 +36,20 @@ function events(request: Request, context: Context): Response {
       `the event stream already serves ${env.events.subscribersMax} subscribers`,
     );
   }
+  const { connection } = context;
+  const cut = connection === undefined ? undefined : () => connection.close();
   if ((request.headers.get("upgrade") ?? "").toLowerCase() === "websocket") {
-    const { socket, response } = Deno.upgradeWebSocket(request);
-    serveWebSocket(env, socket, afterPosition, filter);
+    if (connection === undefined) {
+      throw new VirtError(
+        ErrorCode.OPERATION_UNSUPPORTED,
+        "a WebSocket needs a socket connection to the service",
+      );
+    }
+    const { socket, response } = connection.upgradeWebSocket(request);
+    serveWebSocket(env, socket, afterPosition, filter, cut);
     return response;
   }
-  return new Response(sseStream(env, afterPosition, filter), {
+  return new Response(sseStream(env, afterPosition, filter, cut), {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",

@@ -18,7 +18,11 @@ Deno.test("the service refuses a 0-byte event log while QEMU runtime records exi
     await Deno.writeFile(`${dir}/state/events.sqlite`, new Uint8Array());
     await Deno.mkdir(`${dir}/run/qemu/domain-3-web`, { recursive: true });
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", new URL("../../../src/service/main.ts", import.meta.url).pathname],
+      args: [
+        "run",
+        "--allow-all",
+        new URL("../../../src/service/main.ts", import.meta.url).pathname,
+      ],
       env: { EVIRT_STATE_DIR: `${dir}/state`, EVIRT_RUNTIME_DIR: `${dir}/run` },
       stdout: "piped",
       stderr: "piped",

@@ -1,0 +1,90 @@
+/**
+ * Peak memory of the service while many large defines arrive at once, with the request body
+ * budget (`EVIRT_REQUEST_BODIES_MAX_BYTES`, default 64 MiB) beside the same run without a bound
+ * worth the name (the baseline: a budget of 8 GiB).
+ *
+ * As a script (`deno run -A bench/body_memory_bench.ts`) it starts the real service twice as a
+ * child process, sends `EVIRT_BENCH_DEFINES` (default 32) concurrent defines of one domain, each
+ * `EVIRT_BENCH_DEFINE_MIB` MiB (default 4), and prints the service's peak resident memory
+ * (`VmHWM`) before and after, with how many defines were answered 201 and how many 87 (no room
+ * in the budget within its wait).
+ *
+ * @module
+ */
+
+import { parsePositiveInteger } from "../src/config/config.ts";
+import { unixTransport } from "../src/client/client.ts";
+import {
+  removeServiceDirs,
+  serviceDirs,
+  startServiceProcess,
+} from "../tests/support/service_process.ts";
+
+const env = Deno.env.toObject();
+const DEFINES = parsePositiveInteger(env, "EVIRT_BENCH_DEFINES", 32);
+const DEFINE_MIB = parsePositiveInteger(env, "EVIRT_BENCH_DEFINE_MIB", 4);
+const UNBOUNDED_BYTES = 8 * 1024 * 1024 * 1024;
+
+/** A valid definition of `bytes` bytes: the padding is a description libvirt keeps. */
+function definition(bytes: number): string {
+  const head = "<domain type='test'><name>big</name><memory>65536</memory><vcpu>1</vcpu>" +
+    "<os><type>hvm</type></os><description>";
+  const tail = "</description><devices/></domain>";
+  return head + "x".repeat(bytes - head.length - tail.length - 1) + tail;
+}
+
+function peakKiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)![1]);
+}
+
+async function run(
+  budgetBytes: number,
+): Promise<{ beforeKiB: number; afterKiB: number; codes: Map<string, number> }> {
+  const dirs = await serviceDirs();
+  const service = await startServiceProcess(dirs, {
+    EVIRT_XML_MAX_BYTES: String(DEFINE_MIB * 1024 * 1024),
+    EVIRT_REQUEST_BODIES_MAX_BYTES: String(budgetBytes),
+  });
+  try {
+    const beforeKiB = peakKiB(service.child.pid);
+    const body = definition(DEFINE_MIB * 1024 * 1024);
+    const send = unixTransport(`${dirs.runtimeDir}/evirt.sock`);
+    const codes = new Map<string, number>();
+    await Promise.all(Array.from({ length: DEFINES }, async () => {
+      const response = await send(
+        new Request("http://evirt/v1/domains", {
+          method: "POST",
+          headers: { "content-type": "application/xml" },
+          body,
+        }),
+      );
+      const key = response.status < 300
+        ? String(response.status)
+        : `${response.status} ${JSON.stringify((await response.json()).error.message)}`;
+      if (response.status < 300) await response.body?.cancel();
+      codes.set(key, (codes.get(key) ?? 0) + 1);
+    }));
+    return { beforeKiB, afterKiB: peakKiB(service.child.pid), codes };
+  } finally {
+    await service.stop("SIGTERM");
+    await removeServiceDirs(dirs);
+  }
+}
+
+function line(label: string, figures: Awaited<ReturnType<typeof run>>): string {
+  const answers = [...figures.codes].map(([key, count]) => `${count}× ${key}`).join(", ");
+  return `  ${label} peak RSS ${(figures.beforeKiB / 1024).toFixed(0)} → ${
+    (figures.afterKiB / 1024).toFixed(0)
+  } MiB  (${answers})`;
+}
+
+if (import.meta.main) {
+  console.log(`${DEFINES} concurrent defines of ${DEFINE_MIB} MiB`);
+  const unbounded = await run(UNBOUNDED_BYTES);
+  console.log(line("no bound (baseline):      ", unbounded));
+  const bounded = await run(16 * DEFINE_MIB * 1024 * 1024);
+  console.log(line(`budget ${16 * DEFINE_MIB} MiB (default): `, bounded));
+  const tight = await run(2 * DEFINE_MIB * 1024 * 1024);
+  console.log(line(`budget ${2 * DEFINE_MIB} MiB:           `, tight));
+}

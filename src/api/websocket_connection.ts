@@ -1,0 +1,231 @@
+/**
+ * The server side of a WebSocket (RFC 6455) on a connection evirt accepted itself: the event
+ * stream sends text messages; from the client it takes only close, ping and pong, and refuses
+ * data frames over a small bound. It offers the part of the browser `WebSocket` interface the
+ * event stream uses (`send`, `close`, `bufferedAmount`, `readyState`, `open`/`close` events).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+
+/** RFC 6455's fixed key suffix for the accept header. */
+const ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/** Largest frame payload taken from a client (it only needs close and ping), in bytes. */
+const CLIENT_FRAME_MAX_BYTES = 4096;
+/** How long a closing handshake may take before the connection is cut, in ms. */
+const CLOSE_TIMEOUT_MS = 1000;
+/** Unsent bytes at which a socket is cut rather than queue more. */
+const UNSENT_HARD_MAX_BYTES = 64 * 1024 * 1024;
+
+const OPCODE_TEXT = 0x1;
+const OPCODE_CLOSE = 0x8;
+const OPCODE_PING = 0x9;
+const OPCODE_PONG = 0xa;
+
+/** `WebSocket.OPEN` and `WebSocket.CLOSED`, as numbers. */
+export const SOCKET_OPEN = 1;
+export const SOCKET_CLOSED = 3;
+
+/** What the event stream needs of a WebSocket (the browser interface's subset). */
+export interface EventSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(
+    type: "open" | "close",
+    listener: () => void,
+    options?: { once?: boolean },
+  ): void;
+}
+
+/** The `sec-websocket-accept` value for a client's key. */
+export function acceptKey(key: string): string {
+  return createHash("sha1").update(key + ACCEPT_GUID).digest("base64");
+}
+
+/**
+ * A server WebSocket over an accepted connection whose 101 answer was already written.
+ *
+ * @example
+ * ```ts ignore
+ * const socket = new WebSocketConnection(conn);
+ * socket.addEventListener("open", () => socket.send("hello"));
+ * socket.start(leftover);
+ * ```
+ */
+export class WebSocketConnection extends EventTarget implements EventSocket {
+  readonly #conn: Deno.Conn;
+  #state = 0;
+  #unsent = 0;
+  #writing: Promise<void> = Promise.resolve();
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #ended: Promise<void>;
+  #end!: () => void;
+
+  /** @param conn The connection, its 101 answer written before {@linkcode start}. */
+  constructor(conn: Deno.Conn) {
+    super();
+    this.#conn = conn;
+    this.#ended = new Promise((resolve) => this.#end = resolve);
+  }
+
+  /** Resolves once the connection is closed. */
+  get ended(): Promise<void> {
+    return this.#ended;
+  }
+
+  get readyState(): number {
+    return this.#state;
+  }
+
+  /** Bytes handed to `send` and not yet written to the connection. */
+  get bufferedAmount(): number {
+    return this.#unsent;
+  }
+
+  /**
+   * Opens the socket (fires `open`) and starts reading the client's frames.
+   *
+   * @param leftover Bytes already read after the upgrade request.
+   */
+  start(leftover: Uint8Array = new Uint8Array()): void {
+    this.#state = SOCKET_OPEN;
+    this.dispatchEvent(new Event("open"));
+    this.#readLoop(leftover);
+  }
+
+  /** Sends one text message. */
+  send(text: string): void {
+    if (this.#state !== SOCKET_OPEN) return;
+    this.#write(frame(OPCODE_TEXT, new TextEncoder().encode(text)));
+  }
+
+  /** Starts the closing handshake; the connection is cut if the client does not answer. */
+  close(code = 1000, reason = ""): void {
+    if (this.#state !== SOCKET_OPEN) return;
+    this.#state = 2;
+    const reasonBytes = new TextEncoder().encode(reason).subarray(0, 123);
+    const payload = new Uint8Array(2 + reasonBytes.length);
+    new DataView(payload.buffer).setUint16(0, code);
+    payload.set(reasonBytes, 2);
+    this.#write(frame(OPCODE_CLOSE, payload));
+    this.#closeTimer = setTimeout(() => this.terminate(), CLOSE_TIMEOUT_MS);
+  }
+
+  /** Cuts the connection at once, unsent bytes included. */
+  terminate(): void {
+    if (this.#state === SOCKET_CLOSED) return;
+    this.#state = SOCKET_CLOSED;
+    clearTimeout(this.#closeTimer);
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+    this.dispatchEvent(new Event("close"));
+    this.#end();
+  }
+
+  #write(bytes: Uint8Array): void {
+    if (this.#unsent + bytes.byteLength > UNSENT_HARD_MAX_BYTES) {
+      this.terminate();
+      return;
+    }
+    this.#unsent += bytes.byteLength;
+    this.#writing = this.#writing.then(async () => {
+      if (this.#state === SOCKET_CLOSED) return;
+      try {
+        await writeAll(this.#conn, bytes);
+      } catch {
+        this.terminate();
+      } finally {
+        this.#unsent -= bytes.byteLength;
+      }
+    });
+  }
+
+  async #readLoop(leftover: Uint8Array): Promise<void> {
+    let buffer = leftover;
+    const chunk = new Uint8Array(16 * 1024);
+    try {
+      for (;;) {
+        const parsed = parseFrame(buffer);
+        if (parsed === "invalid") return this.terminate();
+        if (parsed !== undefined) {
+          buffer = buffer.subarray(parsed.length);
+          if (parsed.opcode === OPCODE_CLOSE) {
+            if (this.#state === SOCKET_OPEN) {
+              this.#state = 2;
+              this.#write(frame(OPCODE_CLOSE, parsed.payload.subarray(0, 2)));
+            }
+            await this.#writing;
+            return this.terminate();
+          }
+          if (parsed.opcode === OPCODE_PING) this.#write(frame(OPCODE_PONG, parsed.payload));
+          continue;
+        }
+        const count = await this.#conn.read(chunk);
+        if (count === null) return this.terminate();
+        const joined = new Uint8Array(buffer.length + count);
+        joined.set(buffer);
+        joined.set(chunk.subarray(0, count), buffer.length);
+        buffer = joined;
+      }
+    } catch {
+      this.terminate();
+    }
+  }
+}
+
+/** One unmasked server frame with FIN set. */
+function frame(opcode: number, payload: Uint8Array): Uint8Array {
+  const length = payload.byteLength;
+  const headerBytes = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const bytes = new Uint8Array(headerBytes + length);
+  const view = new DataView(bytes.buffer);
+  bytes[0] = 0x80 | opcode;
+  if (length < 126) {
+    bytes[1] = length;
+  } else if (length < 65536) {
+    bytes[1] = 126;
+    view.setUint16(2, length);
+  } else {
+    bytes[1] = 127;
+    view.setBigUint64(2, BigInt(length));
+  }
+  bytes.set(payload, headerBytes);
+  return bytes;
+}
+
+/** One client frame from the front of `buffer`; undefined when incomplete. */
+function parseFrame(
+  buffer: Uint8Array,
+): { opcode: number; payload: Uint8Array; length: number } | "invalid" | undefined {
+  if (buffer.length < 2) return undefined;
+  const opcode = buffer[0] & 0x0f;
+  const masked = (buffer[1] & 0x80) !== 0;
+  let length = buffer[1] & 0x7f;
+  let offset = 2;
+  // Clients must mask; and a client of the event stream has nothing long to say.
+  if (!masked || length === 127) return "invalid";
+  if (length === 126) {
+    if (buffer.length < 4) return undefined;
+    length = (buffer[2] << 8) | buffer[3];
+    offset = 4;
+  }
+  if (length > CLIENT_FRAME_MAX_BYTES) return "invalid";
+  if (buffer.length < offset + 4 + length) return undefined;
+  const mask = buffer.subarray(offset, offset + 4);
+  const payload = new Uint8Array(length);
+  for (let index = 0; index < length; index++) {
+    payload[index] = buffer[offset + 4 + index] ^ mask[index % 4];
+  }
+  return { opcode, payload, length: offset + 4 + length };
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+}

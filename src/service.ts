@@ -18,6 +18,8 @@ import { type Config, parseTokens } from "./config.ts";
 import type { EventStore } from "./log/event_store.ts";
 import { openSqliteStore } from "./log/sqlite_store.ts";
 import { readNodeInfo } from "./node_info.ts";
+import { type RpcServer, serveRpc } from "./rpc/server.ts";
+import { libvirtSocketPaths } from "./rpc/socket_paths.ts";
 
 /** Defaults of the event stream. */
 export const EVENT_STREAM_DEFAULTS: EventStreamSettings = {
@@ -104,6 +106,8 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
 /** A running service. */
 export interface RunningService extends ServiceCore {
   server: ApiServer;
+  /** The libvirt-protocol listeners (`libvirt-sock`, `libvirt-sock-ro`). */
+  rpc: RpcServer;
   /** Stops listening, then closes the core. Running VMs keep running. */
   stop(): Promise<void>;
 }
@@ -147,14 +151,32 @@ export async function startService(
       ...(config.listen === null ? {} : { tcp: { ...config.listen, tokens } }),
       onListen: (address) => log(`listening on ${address}`),
     });
+    const rpc = await serveRpc({
+      ...libvirtSocketPaths(Deno.env.toObject(), config.runtimeDir),
+      service: {
+        host: core.host,
+        hub: core.hub,
+        events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
+        xmlMaxBytes: config.xmlMaxBytes,
+        hostname: () => Deno.hostname(),
+        nodeInfo: readNodeInfo,
+      },
+      log,
+      onListen: (address) => log(`listening on ${address}`),
+    }).catch(async (error) => {
+      await server.shutdown();
+      throw error;
+    });
     const running = core;
     return {
       ...running,
       server,
+      rpc,
       async stop() {
         // Event streams never end by themselves: end them first, or the listeners' shutdown
         // would wait for them forever.
         running.endStreams();
+        await rpc.shutdown();
         await server.shutdown();
         await running.close();
       },

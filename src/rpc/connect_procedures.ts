@@ -189,6 +189,14 @@ export const CONNECT_PROCEDURES: ProcedureTable = {
       };
     },
   },
+  virNodeGetSecurityModel: {
+    proc: 122,
+    readOnly: true,
+    args: x.void,
+    ret: x.struct(["model", x.array(x.int, 257)], ["doi", x.array(x.int, 257)]),
+    // evirt confines guests with no security driver, which libvirt reports as model "none".
+    handler: () => ({ model: cString(SECURITY_MODEL), doi: cString(SECURITY_DOI) }),
+  },
   virNodeGetCPUMap: {
     proc: 293,
     readOnly: true,
@@ -206,6 +214,17 @@ export const CONNECT_PROCEDURES: ProcedureTable = {
     },
   },
 };
+
+/** The security model evirt reports: no security driver, as libvirt's `security_driver = "none"`. */
+export const SECURITY_MODEL = "none";
+/** The domain of interpretation of {@linkcode SECURITY_MODEL}. */
+export const SECURITY_DOI = "0";
+
+/** A NUL-terminated C string as libvirt's `char x<N>` arrays carry it: one XDR word per char. */
+export function cString(text: string): number[] {
+  return [...new TextEncoder().encode(text)].map((byte) => byte > 127 ? byte - 256 : byte)
+    .concat(0);
+}
 
 function capabilitiesXml(target: { host: { drivers: { domainTypes: readonly string[] }[] } }) {
   const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";

@@ -12,6 +12,7 @@ import { ErrorCode, VirtError } from "../model/errors.ts";
 import { formatDomainXml } from "../xml/mod.ts";
 import { readXml } from "../xml/xml_reader.ts";
 import { writeXml } from "../xml/xml_writer.ts";
+import { cString } from "./connect_procedures.ts";
 import { checkFlags, definitionFromXml, lookupWire, wireDomain } from "./domain_lookup.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
 import {
@@ -424,6 +425,15 @@ export const DOMAIN_PROCEDURES: ProcedureTable = {
     x.struct(["num", x.int]),
     (host, uuid, args) => ({ num: vcpuCount(host, uuid, args.flags ?? 0) }),
     domainFlagsArgs,
+  ),
+  virDomainGetSecurityLabel: domainRead(
+    121,
+    x.struct(["label", x.array(x.int, 4097)], ["enforcing", x.int]),
+    // No security driver: every domain's label is empty and nothing is enforced.
+    (host, uuid) => {
+      host.lookup(uuid);
+      return { label: cString(""), enforcing: 0 };
+    },
   ),
   virDomainGetAutostart: domainRead(
     15,

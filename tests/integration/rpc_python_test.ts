@@ -12,23 +12,7 @@ import assert from "node:assert/strict";
 import { testIf } from "../support/environment.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 import { socketUri } from "../support/virsh.ts";
-
-/** Debian's interpreter, the one python3-libvirt is installed for. */
-export const SYSTEM_PYTHON = "/usr/bin/python3";
-
-/** Why python3-libvirt tests cannot run here, or undefined. */
-export function pythonLibvirtSkipReason(): string | undefined {
-  try {
-    const probe = new Deno.Command(SYSTEM_PYTHON, {
-      args: ["-c", "import libvirt"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return probe.success ? undefined : "needs python3-libvirt (import libvirt failed)";
-  } catch {
-    return `needs ${SYSTEM_PYTHON}`;
-  }
-}
+import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../support/python_libvirt.ts";
 
 const IDLE_SECONDS = Number(Deno.env.get("EVIRT_RPC_IDLE_SECONDS") ?? "30");
 

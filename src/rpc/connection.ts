@@ -66,6 +66,8 @@ const READ_CHUNK_BYTES = 65_536;
 const EVENT_BATCH_MAX = 256;
 /** How long the event relay waits for new facts before looking again, in ms. */
 const EVENT_WAIT_MS = 1000;
+/** Most bytes gathered into one socket write. */
+const WRITE_COALESCE_BYTES_MAX = 256 * 1024;
 /** How often a full outgoing queue is looked at again, in ms. */
 const DRAIN_POLL_MS = 10;
 
@@ -561,12 +563,30 @@ export class RpcConnection {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        const packet = this.#queue.shift()!;
-        let written = 0;
-        while (written < packet.length) {
-          written += await this.#conn.write(packet.subarray(written));
+        // Coalesce what is queued into one write: a burst of events costs one syscall, not one
+        // per message.
+        let size = 0;
+        let count = 0;
+        while (count < this.#queue.length && size < WRITE_COALESCE_BYTES_MAX) {
+          size += this.#queue[count++].length;
         }
-        this.#queuedBytes -= packet.length;
+        const packets = this.#queue.splice(0, count);
+        let chunk: Uint8Array;
+        if (count === 1) {
+          chunk = packets[0];
+        } else {
+          chunk = new Uint8Array(size);
+          let offset = 0;
+          for (const packet of packets) {
+            chunk.set(packet, offset);
+            offset += packet.length;
+          }
+        }
+        let written = 0;
+        while (written < chunk.length) {
+          written += await this.#conn.write(chunk.subarray(written));
+        }
+        this.#queuedBytes -= size;
       }
     } catch (error) {
       if (!this.#closed) {

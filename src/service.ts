@@ -19,6 +19,7 @@ import type { EventStore } from "./log/event_store.ts";
 import { openSqliteStore } from "./log/sqlite_store.ts";
 import { readNodeInfo } from "./node_info.ts";
 import { type RpcServer, serveRpc } from "./rpc/server.ts";
+import type { SharedService } from "./rpc/rpc_target.ts";
 import { libvirtSocketPaths } from "./rpc/socket_paths.ts";
 
 /** Defaults of the event stream. */
@@ -118,6 +119,8 @@ export interface StartServiceOptions {
   drivers?: Driver[];
   events?: Partial<EventStreamSettings>;
   log?: (message: string) => void;
+  /** Opens a private `test:///default` hypervisor per libvirt-protocol connection. */
+  openTestHypervisor?: SharedService["openTestHypervisor"];
 }
 
 /**
@@ -160,6 +163,9 @@ export async function startService(
         xmlMaxBytes: config.xmlMaxBytes,
         hostname: () => Deno.hostname(),
         nodeInfo: readNodeInfo,
+        ...(options.openTestHypervisor === undefined
+          ? {}
+          : { openTestHypervisor: options.openTestHypervisor }),
       },
       log,
       onListen: (address) => log(`listening on ${address}`),

@@ -10,7 +10,6 @@ import type { Host } from "../../actors/host.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventHub } from "../api/event_hub.ts";
 import type { EventStreamSettings } from "../api/api_context.ts";
-import { openTestHypervisor } from "../cli/test_hypervisor.ts";
 import { TEST_NODE_INFO } from "../../drivers/test/test_driver.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 
@@ -33,8 +32,20 @@ export interface RpcTarget {
   close(): Promise<void>;
 }
 
+/** A private test hypervisor: its host, its event hub, and how to release it. */
+export interface TestHypervisor {
+  host: Host;
+  hub: EventHub;
+  close(): Promise<void>;
+}
+
 /** The service's host, shared by every connection opened to it. */
 export interface SharedService {
+  /**
+   * Opens a fresh `test:///default` hypervisor for one connection. Injected by the service
+   * assembly (the RPC layer builds no hosts of its own); without it `test:///default` is refused.
+   */
+  openTestHypervisor?: () => Promise<TestHypervisor>;
   host: Host;
   hub: EventHub;
   events: EventStreamSettings;
@@ -74,15 +85,17 @@ export async function openRpcTarget(
     return {
       uri,
       hypervisorType: "QEMU",
-      ...service,
+      host: service.host,
+      hub: service.hub,
+      events: service.events,
+      xmlMaxBytes: service.xmlMaxBytes,
+      hostname: service.hostname,
+      nodeInfo: service.nodeInfo,
       close: () => Promise.resolve(),
     };
   }
-  if (uri === "test:///default") {
-    const core = await openTestHypervisor({
-      xmlMaxBytes: service.xmlMaxBytes,
-      log: () => {},
-    });
+  if (uri === "test:///default" && service.openTestHypervisor !== undefined) {
+    const core = await service.openTestHypervisor();
     let closed: Promise<void> | undefined;
     return {
       uri,

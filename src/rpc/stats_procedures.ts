@@ -6,7 +6,6 @@
  */
 
 import type { ListFilter } from "../../actors/host.ts";
-import { BLOCK_INFO_TIMEOUT_MS } from "../api/routes/stats_routes.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { STATS_GROUPS, type StatsField } from "../projections/domain_stats.ts";
 import { StatsReader } from "../projections/stats_reader.ts";
@@ -23,6 +22,9 @@ import {
   type WireTypedParam,
 } from "./protocol.ts";
 import { x } from "./xdr.ts";
+
+/** How long a live block info query may take as a whole, in ms (the HTTP route's bound too). */
+export const BLOCK_INFO_TIMEOUT_MS = 10_000;
 
 /** `virDomainMemoryStatTags` by dommemstat's tag names. */
 const MEMORY_STAT_TAGS: Readonly<Record<string, number>> = {

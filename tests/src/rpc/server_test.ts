@@ -15,6 +15,7 @@ import { EVENT_STREAM_DEFAULTS } from "../../../src/service.ts";
 import { errorOf, RpcReplyError, RpcTestClient } from "../../support/rpc_client.ts";
 import { type SocketService, startSocketService } from "../../support/socket_service.ts";
 import { TEST_NODE_INFO } from "../../../drivers/test/test_driver.ts";
+import { openTestHypervisor } from "../../../src/cli/test_hypervisor.ts";
 
 const XML = `<domain type='test'><name>web</name><memory>65536</memory><vcpu>1</vcpu>
 <os><type>hvm</type></os><devices/></domain>`;
@@ -43,6 +44,7 @@ async function rig(options: { stallMs?: number; outgoingBytesMax?: number } = {}
       xmlMaxBytes: 65536,
       hostname: () => "evirt-test",
       nodeInfo: () => TEST_NODE_INFO,
+      openTestHypervisor: () => openTestHypervisor({ xmlMaxBytes: 65536, log: () => {} }),
     },
     ...(options.outgoingBytesMax === undefined
       ? {}

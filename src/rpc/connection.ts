@@ -20,7 +20,12 @@ import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import { PositionPrunedError } from "../log/errors.ts";
 import { CONNECT_READ_ONLY } from "./connect_procedures.ts";
 import { wireDomain } from "./domain_lookup.ts";
-import { EVENT_ID_MAX, eventWire, wireEventsOf } from "./event_messages.ts";
+import {
+  callbackPacket,
+  type EncodedEvent,
+  encodedEvents,
+  EVENT_ID_MAX,
+} from "./event_messages.ts";
 import { encodePacket, FramingError, PacketReader } from "./packet.ts";
 import type { CallContext, Procedure, StreamSource } from "./procedure.ts";
 import {
@@ -416,10 +421,8 @@ export class RpcConnection {
         for (const entry of batch) {
           if (entry.message === undefined || this.#registrations.size === 0) continue;
           const message = entry.message;
-          const wireEvents = wireEventsOf(message);
-          if (wireEvents.length === 0) continue;
-          const domain = eventDomain(host, message.domain);
-          for (const event of wireEvents) this.#deliver(event, message.domain.uuid, domain);
+          const events = encodedEvents(entry, message, () => eventDomain(host, message.domain));
+          for (const event of events) this.#deliver(event);
         }
         cursor = batch[batch.length - 1].position;
       }
@@ -436,25 +439,15 @@ export class RpcConnection {
     }
   }
 
-  #deliver(
-    event: { eventId: number; fields: Record<string, unknown> },
-    uuid: string,
-    domain: { name: string; uuid: Uint8Array; id: number },
-  ): void {
+  #deliver(event: EncodedEvent): void {
     for (const registration of this.#registrations.values()) {
       if (registration.eventId !== event.eventId) continue;
-      if (registration.uuid !== null && registration.uuid !== uuid) continue;
-      const wire = eventWire(event.eventId, registration.callbackId);
-      if (wire === undefined) continue;
-      const body = encodeXdr(wire.type, wire.value(domain, event.fields));
-      this.#send({
-        prog: REMOTE_PROGRAM,
-        vers: REMOTE_PROTOCOL_VERSION,
-        proc: wire.proc,
-        type: MessageType.MESSAGE,
-        serial: 0,
-        status: MessageStatus.OK,
-      }, body);
+      if (registration.uuid !== null && registration.uuid !== event.uuid) continue;
+      if (registration.callbackId === null) {
+        if (event.legacyPacket !== undefined) this.#sendPacket(event.legacyPacket);
+      } else {
+        this.#sendPacket(callbackPacket(event, registration.callbackId));
+      }
     }
   }
 
@@ -553,8 +546,12 @@ export class RpcConnection {
   }
 
   #send(header: MessageHeader, body: Uint8Array): void {
+    this.#sendPacket(encodePacket(header, body));
+  }
+
+  /** Queues an encoded packet (shared packets are never modified). */
+  #sendPacket(packet: Uint8Array): void {
     if (this.#closed) return;
-    const packet = encodePacket(header, body);
     this.#queue.push(packet);
     this.#queuedBytes += packet.length;
     this.#writing ??= this.#drain();

@@ -8,8 +8,18 @@
 
 import type { EventMessage } from "../api/views.ts";
 import { EventId } from "../model/lifecycle.ts";
-import { domainType, nonnullString, optionalString, type WireDomain } from "./protocol.ts";
-import { x, type XdrType } from "./xdr.ts";
+import { encodePacket } from "./packet.ts";
+import {
+  domainType,
+  MessageStatus,
+  MessageType,
+  nonnullString,
+  optionalString,
+  REMOTE_PROGRAM,
+  REMOTE_PROTOCOL_VERSION,
+  type WireDomain,
+} from "./protocol.ts";
+import { encodeXdr, x, type XdrType } from "./xdr.ts";
 
 /** How one event id travels: its message body and its procedures (new style, old style). */
 interface EventWire {
@@ -176,40 +186,88 @@ export function wireEventsOf(message: EventMessage): WireEvent[] {
   }
 }
 
+/** One libvirt event of a fact, encoded once for every connection that receives it. */
+export interface EncodedEvent {
+  eventId: number;
+  /** The domain's uuid (registrations for one domain filter on it). */
+  uuid: string;
+  /** The whole old-style packet; undefined when the event has no old-style form. */
+  legacyPacket?: Uint8Array;
+  /** The new-style procedure. */
+  callbackProc: number;
+  /** The new-style body after its leading callback id. */
+  callbackTail: Uint8Array;
+}
+
+const encodedCache = new WeakMap<object, EncodedEvent[]>();
+
 /**
- * The procedure and body type of an event for a registration, or undefined when the event has
- * no form for that style (metadata change without callback ids).
+ * The libvirt events of a hub entry, encoded once per entry: entries of the hub's ring are shared
+ * by every connection, so a fact costs one encoding however many clients follow it.
+ *
+ * @param key The hub entry (the cache key).
+ * @param message Its event-stream message.
+ * @param domain The domain as the events name it (asked only when the entry has events).
+ *
+ * @example
+ * ```ts ignore
+ * for (const event of encodedEvents(entry, entry.message, () => domain)) send(event.legacyPacket);
+ * ```
  */
-export function eventWire(
-  eventId: number,
-  callbackId: number | null,
-):
-  | { proc: number; type: XdrType; value: (domain: WireDomain, fields: object) => unknown }
-  | undefined {
-  const wire = EVENT_WIRES.get(eventId);
-  if (wire === undefined) return undefined;
-  if (callbackId === null) {
-    if (wire.legacyProc === undefined) return undefined;
-    return { proc: wire.legacyProc, type: wire.body, value: (dom, fields) => ({ dom, ...fields }) };
+export function encodedEvents(
+  key: object,
+  message: EventMessage,
+  domain: () => WireDomain,
+): EncodedEvent[] {
+  const cached = encodedCache.get(key);
+  if (cached !== undefined) return cached;
+  const events = wireEventsOf(message);
+  const encoded: EncodedEvent[] = [];
+  if (events.length > 0) {
+    const dom = domain();
+    for (const event of events) {
+      const wire = EVENT_WIRES.get(event.eventId);
+      if (wire === undefined) continue;
+      const body = encodeXdr(wire.body, { dom, ...event.fields });
+      // PM events put a reason (always 0) between the callback id and the body; the metadata
+      // event is flat, which encodes the same bytes.
+      const tail = wire.withReason ? concat(new Uint8Array(4), body) : body;
+      encoded.push({
+        eventId: event.eventId,
+        uuid: message.domain.uuid,
+        ...(wire.legacyProc === undefined
+          ? {}
+          : { legacyPacket: encodePacket(messageHeader(wire.legacyProc), body) }),
+        callbackProc: wire.callbackProc,
+        callbackTail: tail,
+      });
+    }
   }
-  if (wire.flat) {
-    return {
-      proc: wire.callbackProc,
-      type: x.struct(["callbackID", x.int], ...structFields(wire.body)),
-      value: (dom, fields) => ({ callbackID: callbackId, dom, ...fields }),
-    };
-  }
-  const type = wire.withReason
-    ? x.struct(["callbackID", x.int], ["reason", x.int], ["msg", wire.body])
-    : x.struct(["callbackID", x.int], ["msg", wire.body]);
+  encodedCache.set(key, encoded);
+  return encoded;
+}
+
+/** The new-style packet of an encoded event for one callback id. */
+export function callbackPacket(event: EncodedEvent, callbackId: number): Uint8Array {
+  const head = new Uint8Array(4);
+  new DataView(head.buffer).setInt32(0, callbackId);
+  return encodePacket(messageHeader(event.callbackProc), concat(head, event.callbackTail));
+}
+
+function messageHeader(proc: number) {
   return {
-    proc: wire.callbackProc,
-    type,
-    value: (dom, fields) => ({ callbackID: callbackId, reason: 0, msg: { dom, ...fields } }),
+    prog: REMOTE_PROGRAM,
+    vers: REMOTE_PROTOCOL_VERSION,
+    proc,
+    type: MessageType.MESSAGE,
+    serial: 0,
+    status: MessageStatus.OK,
   };
 }
 
-function structFields(type: XdrType): Array<readonly [string, XdrType]> {
-  if (type.kind !== "struct") throw new TypeError("Event body must be a struct");
-  return [...type.fields];
+function concat(left: Uint8Array, right: Uint8Array): Uint8Array {
+  const out = new Uint8Array(left.length + right.length);
+  out.set(left);
+  out.set(right, left.length);
+  return out;
 }

@@ -317,6 +317,33 @@ Deno.test("a registered lifecycle callback receives each durable fact's event on
   }
 });
 
+Deno.test("an old-style registration receives events without a callback id", async () => {
+  const r = await rig();
+  const client = await openClient(r.socketPath);
+  try {
+    await client.call("virConnectDomainEventRegisterAny", { eventID: 0 });
+    await rejectsWithCode(client.call("virConnectDomainEventRegisterAny", { eventID: 0 }), 1);
+    await r.service.client.define({ xml: XML });
+    await client.waitForMessages((messages) =>
+      messages.some((packet) => packet.header.proc === 107)
+    );
+    const packet = client.messages.find((each) => each.header.proc === 107)!;
+    const view = new DataView(packet.body.buffer, packet.body.byteOffset, packet.body.length);
+    assert.deepEqual(
+      [view.getInt32(packet.body.length - 8), view.getInt32(packet.body.length - 4)],
+      [
+        0,
+        0,
+      ],
+    );
+    await client.call("virConnectDomainEventDeregisterAny", { eventID: 0 });
+    await rejectsWithCode(client.call("virConnectDomainEventDeregisterAny", { eventID: 0 }), 8);
+  } finally {
+    await client.close();
+    await r.stop();
+  }
+});
+
 Deno.test("an event subscriber that stops reading is disconnected after the stall time", async () => {
   const r = await rig({ stallMs: 200, outgoingBytesMax: 4096 });
   const conn = await Deno.connect({ transport: "unix", path: r.socketPath });

@@ -189,6 +189,35 @@ export const CONNECT_PROCEDURES: ProcedureTable = {
       };
     },
   },
+  virNodeGetFreeMemory: {
+    proc: 102,
+    readOnly: true,
+    args: x.void,
+    ret: x.struct(["freeMem", x.uhyper]),
+    handler: () => ({ freeMem: freeMemoryBytes() }),
+  },
+  virConnectGetDomainCapabilities: {
+    proc: 342,
+    readOnly: true,
+    args: x.struct(
+      ["emulatorbin", optionalString],
+      ["arch", optionalString],
+      ["machine", optionalString],
+      ["virttype", optionalString],
+      ["flags", x.uint],
+    ),
+    ret: x.struct(["capabilities", nonnullString]),
+    handler: (
+      args: {
+        emulatorbin: string | null;
+        arch: string | null;
+        machine: string | null;
+        virttype: string | null;
+        flags: number;
+      },
+      context,
+    ) => ({ capabilities: domainCapabilitiesXml(context.target(), args) }),
+  },
   virNodeGetSecurityModel: {
     proc: 122,
     readOnly: true,
@@ -224,6 +253,64 @@ export const SECURITY_DOI = "0";
 export function cString(text: string): number[] {
   return [...new TextEncoder().encode(text)].map((byte) => byte > 127 ? byte - 256 : byte)
     .concat(0);
+}
+
+/** The host's free memory in bytes (`MemFree` of /proc/meminfo), as libvirt reports it. */
+function freeMemoryBytes(): number {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/proc/meminfo");
+  } catch (error) {
+    throw new VirtError(
+      ErrorCode.SYSTEM_ERROR,
+      `cannot read /proc/meminfo: ${(error as Error).message}`,
+    );
+  }
+  const match = /^MemFree:\s*(\d+)\s*kB/m.exec(text);
+  if (match === null) throw new VirtError(ErrorCode.INTERNAL_ERROR, "no MemFree in /proc/meminfo");
+  return Number(match[1]) * 1024;
+}
+
+/**
+ * The skeleton of libvirt's domain capabilities that evirt can state truthfully: the emulator,
+ * the domain type, the machine asked for, and the architecture. Device and firmware details are
+ * not reported.
+ *
+ * @throws {VirtError} CONFIG_UNSUPPORTED for a domain type or architecture no driver runs.
+ */
+function domainCapabilitiesXml(
+  target: { host: { drivers: { domainTypes: readonly string[] }[] } },
+  args: {
+    emulatorbin: string | null;
+    arch: string | null;
+    machine: string | null;
+    virttype: string | null;
+  },
+): string {
+  const hostArch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
+  const arch = args.arch ?? hostArch;
+  const type = args.virttype ?? "qemu";
+  const types = new Set(target.host.drivers.flatMap((driver) => [...driver.domainTypes]));
+  if (!types.has(type)) {
+    throw new VirtError(ErrorCode.CONFIG_UNSUPPORTED, `virttype '${type}' is not supported`, {
+      where: "virttype",
+    });
+  }
+  if (arch !== hostArch) {
+    throw new VirtError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `emulator for architecture '${arch}' is not available`,
+      { where: "arch" },
+    );
+  }
+  const escape = (text: string) =>
+    text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll("'", "&apos;");
+  const emulator = args.emulatorbin ?? `/usr/bin/qemu-system-${arch}`;
+  return `<domainCapabilities>\n  <path>${escape(emulator)}</path>\n  <domain>${
+    escape(type)
+  }</domain>\n` +
+    (args.machine === null ? "" : `  <machine>${escape(args.machine)}</machine>\n`) +
+    `  <arch>${arch}</arch>\n</domainCapabilities>\n`;
 }
 
 function capabilitiesXml(target: { host: { drivers: { domainTypes: readonly string[] }[] } }) {

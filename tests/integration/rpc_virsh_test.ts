@@ -110,6 +110,8 @@ testIf(
             ["domifstat", "web", "tap-web"],
             ["dommemstat", "web"],
             ["vcpuinfo", "web"],
+            ["nodeinfo"],
+            ["hostname"],
           ]
         ) {
           await same(...args);

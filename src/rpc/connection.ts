@@ -56,6 +56,8 @@ export interface ConnectionLimits {
   outgoingBytesMax: number;
   /** Event callbacks one connection may register. */
   eventCallbacksMax: number;
+  /** Streams (consoles) open at once on one connection. */
+  streamsMax: number;
 }
 
 /** Defaults of {@linkcode ConnectionLimits}. */
@@ -63,6 +65,7 @@ export const CONNECTION_LIMITS_DEFAULT: ConnectionLimits = {
   callsInFlightMax: 32,
   outgoingBytesMax: 8 * 1024 * 1024,
   eventCallbacksMax: 1024,
+  streamsMax: 16,
 };
 
 /** Bytes read from the socket at once. */
@@ -71,6 +74,8 @@ const READ_CHUNK_BYTES = 65_536;
 const EVENT_BATCH_MAX = 256;
 /** How long the event relay waits for new facts before looking again, in ms. */
 const EVENT_WAIT_MS = 1000;
+/** How long a stream may wait for a client that does not read, without a target's setting, in ms. */
+const STREAM_STALL_MS_DEFAULT = 30_000;
 /** Most bytes gathered into one socket write. */
 const WRITE_COALESCE_BYTES_MAX = 256 * 1024;
 /** How often a full outgoing queue is looked at again, in ms. */
@@ -351,7 +356,16 @@ export class RpcConnection {
       registerEvent: (eventId, uuid, withCallbackId) =>
         this.#register(eventId, uuid, withCallbackId),
       deregisterEvent: (id, withCallbackId) => this.#deregister(id, withCallbackId),
-      startStream: onStream,
+      startStream: (source) => {
+        if (connection.#streams.size >= connection.#options.limits.streamsMax) {
+          source.close();
+          throw new VirtError(
+            ErrorCode.RESOURCE_BUSY,
+            `at most ${connection.#options.limits.streamsMax} streams per connection`,
+          );
+        }
+        onStream(source);
+      },
     };
   }
 
@@ -471,7 +485,15 @@ export class RpcConnection {
     void (async () => {
       try {
         for (;;) {
-          if (!await this.#waitForRoom(Number.POSITIVE_INFINITY)) return;
+          // A client that stops reading its console is dropped like a stalled event subscriber.
+          const stallMs = this.#target?.events.subscriberStallMs ?? STREAM_STALL_MS_DEFAULT;
+          if (!await this.#waitForRoom(stallMs)) {
+            this.#options.log(
+              `rpc ${this.#options.label}: closing connection: stream unread for ${stallMs} ms`,
+            );
+            await this.close();
+            return;
+          }
           const chunk = await source.read();
           if (!this.#streams.has(header.serial)) return;
           if (chunk === null) {

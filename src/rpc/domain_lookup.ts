@@ -10,7 +10,19 @@ import { applyDomainDefaults } from "../model/domain_defaults.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { parseDomainXml, validateDomain } from "../xml/mod.ts";
-import { uuidBytes, uuidText, type WireDomain } from "./protocol.ts";
+import type { Procedure } from "./procedure.ts";
+import { domainType, uuidBytes, uuidText, type WireDomain } from "./protocol.ts";
+import { x, type XdrType } from "./xdr.ts";
+
+/** Arguments naming one domain. */
+export const domainArgs: XdrType = x.struct(["dom", domainType]);
+/** Arguments naming one domain, with flags. */
+export const domainFlagsArgs: XdrType = x.struct(["dom", domainType], ["flags", x.uint]);
+/** A result naming one domain. */
+export const domainRet: XdrType = x.struct(["dom", domainType]);
+
+/** Decoded arguments that name one domain (and maybe flags). */
+export type DomainArgs = { dom: WireDomain; flags?: number };
 
 /** The wire form of a domain: name, uuid bytes, id (-1 when inactive). */
 export function wireDomain(summary: DomainSummary): WireDomain {
@@ -63,3 +75,24 @@ export function definitionFromXml(xml: string, maxBytes: number, live: boolean):
   validateDomain(definition, { live });
   return definition;
 }
+
+/** A read of one domain: `(summary-bearing args) → ret`. */
+export function domainRead(
+  proc: number,
+  ret: XdrType,
+  read: (host: Host, uuid: string, args: DomainArgs) => unknown,
+  args: XdrType = domainArgs,
+): Procedure {
+  return {
+    proc,
+    readOnly: true,
+    args,
+    ret,
+    handler: (call: DomainArgs, context) => {
+      const { host } = context.target();
+      return read(host, lookupWire(host, call.dom).uuid, call);
+    },
+  };
+}
+
+/** A lifecycle action on one domain, answered once its fact is durable. */

@@ -1,30 +1,19 @@
 /**
- * Domain procedures: lists, lookups, info and state, XML, define/undefine, the lifecycle
- * actions, autostart, metadata, and the small queries virsh makes around them. Each handler
- * calls the same host methods the HTTP routes call.
+ * Domain read procedures: lists, lookups, info and state, XML, and the small queries virsh makes
+ * around them. Each handler calls the same host methods the HTTP routes call. Metadata is in
+ * `metadata_procedures.ts`, define and the lifecycle in `lifecycle_procedures.ts`.
  *
  * @module
  */
 
 import type { Host, ListFilter } from "../../actors/host.ts";
-import { elementNamespace } from "../../actors/domain_machine.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { formatDomainXml } from "../xml/mod.ts";
-import { readXml } from "../xml/xml_reader.ts";
-import { writeXml } from "../xml/xml_writer.ts";
 import { cString } from "./connect_procedures.ts";
-import { checkFlags, definitionFromXml, lookupWire, wireDomain } from "./domain_lookup.ts";
-import type { Procedure, ProcedureTable } from "./procedure.ts";
-import {
-  DOMAIN_LIST_MAX,
-  domainType,
-  nonnullString,
-  optionalString,
-  uuidText,
-  uuidType,
-  type WireDomain,
-} from "./protocol.ts";
-import { x, type XdrType } from "./xdr.ts";
+import { checkFlags, domainFlagsArgs, domainRead, domainRet, wireDomain } from "./domain_lookup.ts";
+import type { ProcedureTable } from "./procedure.ts";
+import { DOMAIN_LIST_MAX, domainType, nonnullString, uuidText, uuidType } from "./protocol.ts";
+import { x } from "./xdr.ts";
 
 /** `virConnectListAllDomains` flags evirt knows, and the list filter each one is. */
 const LIST_FLAG_FILTERS: ReadonlyArray<[number, keyof ListFilter]> = [
@@ -58,63 +47,8 @@ const XML_FLAG_SECURE = 1;
 const XML_FLAG_INACTIVE = 2;
 const XML_FLAGS_ALL = 1 | 2 | 4 | 8;
 
-/** `VIR_DOMAIN_START_PAUSED`. */
-const START_PAUSED = 1;
-/** `VIR_DOMAIN_DESTROY_GRACEFUL`. */
-const DESTROY_GRACEFUL = 1;
-/** `VIR_DOMAIN_AFFECT_LIVE`, `VIR_DOMAIN_AFFECT_CONFIG`. */
-const AFFECT_LIVE = 1;
+/** `VIR_DOMAIN_AFFECT_CONFIG`. */
 const AFFECT_CONFIG = 2;
-
-/** `virDomainMetadataType`: description, title, element. */
-const METADATA_TYPES = ["description", "title", "element"] as const;
-
-const domainArgs = x.struct(["dom", domainType]);
-const domainFlagsArgs = x.struct(["dom", domainType], ["flags", x.uint]);
-const domainRet = x.struct(["dom", domainType]);
-
-type DomainArgs = { dom: WireDomain; flags?: number };
-
-/** A read of one domain: `(summary-bearing args) → ret`. */
-function domainRead(
-  proc: number,
-  ret: XdrType,
-  read: (host: Host, uuid: string, args: DomainArgs) => unknown,
-  args: XdrType = domainArgs,
-): Procedure {
-  return {
-    proc,
-    readOnly: true,
-    args,
-    ret,
-    handler: (call: DomainArgs, context) => {
-      const { host } = context.target();
-      return read(host, lookupWire(host, call.dom).uuid, call);
-    },
-  };
-}
-
-/** A lifecycle action on one domain, answered once its fact is durable. */
-function domainAction(
-  proc: number,
-  api: string,
-  allowedFlags: number,
-  act: (host: Host, uuid: string, flags: number) => Promise<void>,
-  args: XdrType = domainFlagsArgs,
-): Procedure {
-  return {
-    proc,
-    readOnly: false,
-    args,
-    ret: x.void,
-    handler: async (call: DomainArgs, context) => {
-      const flags = call.flags ?? 0;
-      checkFlags(flags, allowedFlags, api);
-      const { host } = context.target();
-      await act(host, lookupWire(host, call.dom).uuid, flags);
-    },
-  };
-}
 
 function listFilter(flags: number): ListFilter | undefined {
   checkFlags(flags, LIST_FLAGS_ALL, "virConnectListAllDomains");
@@ -138,92 +72,6 @@ function domainXml(host: Host, uuid: string, flags: number): string {
   });
 }
 
-function metadataOf(host: Host, uuid: string, type: number, uri: string | null, flags: number) {
-  checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, "virDomainGetMetadata");
-  const domain = host.context(uuid);
-  const config = (flags & AFFECT_CONFIG) !== 0;
-  const definition = !config && domain.live !== null ? domain.live : domain.definition;
-  const missing = () =>
-    new VirtError(ErrorCode.NO_DOMAIN_METADATA, "Requested metadata element is not present");
-  const kind = METADATA_TYPES[type];
-  if (kind === undefined) {
-    throw new VirtError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, {
-      where: "type",
-    });
-  }
-  if (definition === null) throw missing();
-  if (kind !== "element") {
-    const value = definition[kind];
-    if (value === undefined) throw missing();
-    return value;
-  }
-  if (uri === null || uri === "") {
-    throw new VirtError(ErrorCode.INVALID_ARG, "metadata element needs a namespace uri", {
-      where: "uri",
-    });
-  }
-  const element = (definition.metadata ?? []).find((entry) => elementNamespace(entry) === uri);
-  if (element === undefined) throw missing();
-  return writeXml(element);
-}
-
-interface SetMetadataArgs {
-  dom: WireDomain;
-  type: number;
-  metadata: string | null;
-  key: string | null;
-  uri: string | null;
-  flags: number;
-}
-
-async function setMetadata(host: Host, uuid: string, args: SetMetadataArgs): Promise<void> {
-  checkFlags(args.flags, AFFECT_LIVE | AFFECT_CONFIG, "virDomainSetMetadata");
-  const scope = {
-    live: (args.flags & AFFECT_LIVE) !== 0 ? true : undefined,
-    config: (args.flags & AFFECT_CONFIG) !== 0 ? true : undefined,
-  };
-  const kind = METADATA_TYPES[args.type];
-  if (kind === undefined) {
-    throw new VirtError(ErrorCode.INVALID_ARG, `unknown metadata type '${args.type}'`, {
-      where: "type",
-    });
-  }
-  if (kind !== "element") {
-    const value = args.metadata === "" ? null : args.metadata;
-    if (kind === "title" && value !== null && value.includes("\n")) {
-      throw new VirtError(ErrorCode.INVALID_ARG, "title can't contain newlines", {
-        where: "metadata",
-      });
-    }
-    await host.setMetadata(uuid, { kind, value }, scope);
-    return;
-  }
-  if (args.uri === null || args.uri === "") {
-    throw new VirtError(ErrorCode.INVALID_ARG, "metadata element needs a namespace uri", {
-      where: "uri",
-    });
-  }
-  if (args.metadata === null || args.metadata === "") {
-    await host.setMetadata(uuid, { kind, nsuri: args.uri, element: null }, scope);
-    return;
-  }
-  const key = args.key ?? "";
-  if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
-    throw new VirtError(ErrorCode.INVALID_ARG, "metadata element needs a valid namespace key", {
-      where: "key",
-    });
-  }
-  const parsed = readXml(args.metadata);
-  const local = parsed.name.includes(":") ? parsed.name.split(":")[1] : parsed.name;
-  const attributes: Record<string, string> = { [`xmlns:${key}`]: args.uri };
-  for (const [name, value] of Object.entries(parsed.attributes ?? {})) {
-    if (name === "xmlns" || name.startsWith("xmlns:")) continue;
-    attributes[name] = value;
-  }
-  const element = { ...parsed, name: `${key}:${local}`, attributes };
-  await host.setMetadata(uuid, { kind, nsuri: args.uri, key, element }, scope);
-}
-
 function vcpuCount(host: Host, uuid: string, flags: number): number {
   // VIR_DOMAIN_AFFECT_LIVE 1, AFFECT_CONFIG 2, VCPU_MAXIMUM 4, VCPU_GUEST 8 (refused: no agent).
   checkFlags(flags, 1 | 2 | 4, "virDomainGetVcpusFlags");
@@ -236,6 +84,7 @@ function vcpuCount(host: Host, uuid: string, flags: number): number {
 }
 
 /** The domain procedures. */
+/** The domain read procedures. */
 export const DOMAIN_PROCEDURES: ProcedureTable = {
   virConnectListAllDomains: {
     proc: 273,
@@ -496,164 +345,7 @@ export const DOMAIN_PROCEDURES: ProcedureTable = {
       };
     },
   ),
-  virDomainGetMetadata: domainRead(
-    265,
-    x.struct(["metadata", nonnullString]),
-    (host, uuid, args) => {
-      const call = args as unknown as { type: number; uri: string | null; flags: number };
-      return { metadata: metadataOf(host, uuid, call.type, call.uri, call.flags) };
-    },
-    x.struct(["dom", domainType], ["type", x.int], ["uri", optionalString], ["flags", x.uint]),
-  ),
-  virDomainSetMetadata: {
-    proc: 264,
-    readOnly: false,
-    args: x.struct(
-      ["dom", domainType],
-      ["type", x.int],
-      ["metadata", optionalString],
-      ["key", optionalString],
-      ["uri", optionalString],
-      ["flags", x.uint],
-    ),
-    ret: x.void,
-    handler: async (args: SetMetadataArgs, context) => {
-      const { host } = context.target();
-      await setMetadata(host, lookupWire(host, args.dom).uuid, args);
-    },
-  },
-  virDomainSetAutostart: {
-    proc: 29,
-    readOnly: false,
-    args: x.struct(["dom", domainType], ["autostart", x.int]),
-    ret: x.void,
-    handler: async (args: { dom: WireDomain; autostart: number }, context) => {
-      const { host } = context.target();
-      await host.setAutostart(lookupWire(host, args.dom).uuid, args.autostart !== 0);
-    },
-  },
-  virDomainDefineXML: {
-    proc: 11,
-    readOnly: false,
-    args: x.struct(["xml", nonnullString]),
-    ret: domainRet,
-    handler: (args: { xml: string }, context) => define(context.target(), args.xml),
-  },
-  virDomainDefineXMLFlags: {
-    proc: 350,
-    readOnly: false,
-    args: x.struct(["xml", nonnullString], ["flags", x.uint]),
-    ret: domainRet,
-    handler: (args: { xml: string; flags: number }, context) => {
-      // VIR_DOMAIN_DEFINE_VALIDATE: evirt validates every definition anyway.
-      checkFlags(args.flags, 1, "virDomainDefineXMLFlags");
-      return define(context.target(), args.xml);
-    },
-  },
-  virDomainCreateXML: {
-    proc: 10,
-    readOnly: false,
-    args: x.struct(["xml_desc", nonnullString], ["flags", x.uint]),
-    ret: domainRet,
-    handler: async (args: { xml_desc: string; flags: number }, context) => {
-      checkFlags(args.flags, START_PAUSED, "virDomainCreateXML");
-      const target = context.target();
-      const definition = definitionFromXml(args.xml_desc, target.xmlMaxBytes, false);
-      const { uuid } = await target.host.create(definition, {
-        paused: (args.flags & START_PAUSED) !== 0,
-      });
-      return { dom: wireDomain(target.host.lookup(uuid)) };
-    },
-  },
-  virDomainCreate: domainAction(
-    9,
-    "virDomainCreate",
-    0,
-    (host, uuid) => host.start(uuid),
-    domainArgs,
-  ),
-  virDomainCreateWithFlags: {
-    proc: 196,
-    readOnly: false,
-    args: domainFlagsArgs,
-    ret: domainRet,
-    handler: async (args: { dom: WireDomain; flags: number }, context) => {
-      checkFlags(args.flags, START_PAUSED, "virDomainCreateWithFlags");
-      const { host } = context.target();
-      const { uuid } = lookupWire(host, args.dom);
-      await host.start(uuid, { paused: (args.flags & START_PAUSED) !== 0 });
-      return { dom: wireDomain(host.lookup(uuid)) };
-    },
-  },
-  virDomainUndefine: domainAction(
-    35,
-    "virDomainUndefine",
-    0,
-    (host, uuid) => host.undefine(uuid),
-    domainArgs,
-  ),
-  // MANAGED_SAVE 1, SNAPSHOTS_METADATA 2, NVRAM 4, KEEP_NVRAM 8, CHECKPOINTS_METADATA 16, TPM 32,
-  // KEEP_TPM 64: evirt keeps none of these, so each asks to remove nothing.
-  virDomainUndefineFlags: domainAction(
-    231,
-    "virDomainUndefineFlags",
-    0x7f,
-    (host, uuid) => host.undefine(uuid),
-  ),
-  virDomainShutdown: domainAction(
-    33,
-    "virDomainShutdown",
-    0,
-    (host, uuid) => host.shutdown(uuid),
-    domainArgs,
-  ),
-  // VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN is what evirt's shutdown does.
-  virDomainShutdownFlags: domainAction(
-    258,
-    "virDomainShutdownFlags",
-    1,
-    (host, uuid) => host.shutdown(uuid),
-  ),
-  virDomainDestroy: domainAction(
-    12,
-    "virDomainDestroy",
-    0,
-    (host, uuid) => host.destroy(uuid),
-    domainArgs,
-  ),
-  virDomainDestroyFlags: domainAction(
-    234,
-    "virDomainDestroyFlags",
-    DESTROY_GRACEFUL,
-    (host, uuid, flags) => host.destroy(uuid, { graceful: (flags & DESTROY_GRACEFUL) !== 0 }),
-  ),
-  // VIR_DOMAIN_REBOOT_ACPI_POWER_BTN is what evirt's reboot does.
-  virDomainReboot: domainAction(27, "virDomainReboot", 1, (host, uuid) => host.reboot(uuid)),
-  virDomainReset: domainAction(245, "virDomainReset", 0, (host, uuid) => host.reset(uuid)),
-  virDomainSuspend: domainAction(
-    34,
-    "virDomainSuspend",
-    0,
-    (host, uuid) => host.suspend(uuid),
-    domainArgs,
-  ),
-  virDomainResume: domainAction(
-    28,
-    "virDomainResume",
-    0,
-    (host, uuid) => host.resume(uuid),
-    domainArgs,
-  ),
 };
-
-async function define(
-  target: { host: Host; xmlMaxBytes: number },
-  xml: string,
-): Promise<{ dom: WireDomain }> {
-  const definition = definitionFromXml(xml, target.xmlMaxBytes, false);
-  const { uuid } = await target.host.define(definition);
-  return { dom: wireDomain(target.host.lookup(uuid)) };
-}
 
 function checkMax(value: number, name: string): void {
   if (value < 0 || value > DOMAIN_LIST_MAX) {

@@ -9,6 +9,8 @@
 import { CONNECT_PROCEDURES } from "./connect_procedures.ts";
 import { DOMAIN_PROCEDURES } from "./domain_procedures.ts";
 import { EVENT_PROCEDURES } from "./event_procedures.ts";
+import { LIFECYCLE_PROCEDURES } from "./lifecycle_procedures.ts";
+import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
 import { STATS_PROCEDURES } from "./stats_procedures.ts";
 
@@ -24,6 +26,8 @@ import { STATS_PROCEDURES } from "./stats_procedures.ts";
 export const RPC_PROCEDURES: ProcedureTable = {
   ...CONNECT_PROCEDURES,
   ...DOMAIN_PROCEDURES,
+  ...METADATA_PROCEDURES,
+  ...LIFECYCLE_PROCEDURES,
   ...STATS_PROCEDURES,
   ...EVENT_PROCEDURES,
 };

@@ -9,6 +9,9 @@
  * Uint8Array; `optional` is the value or null; `array` is a JS array; `struct` is an object;
  * `union` is `{ type: number, value }`.
  *
+ * The file is a little over 400 lines because the reader and the writer walk the same type table
+ * case by case and are easiest to check side by side.
+ *
  * @module
  */
 

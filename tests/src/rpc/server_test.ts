@@ -379,6 +379,11 @@ Deno.test("an event subscriber that stops reading is disconnected after the stal
       await r.service.client.setMetadata("web", { type: "title", value: `t${round++}` });
     }
     assert.ok(r.logs.some((line) => /event queue full for 200 ms/.test(line)), r.logs.join("\n"));
+    // The log line comes first; the connection is gone once its read loop has ended.
+    const gone = Date.now() + 5000;
+    while (r.rpc.connections > 0 && Date.now() < gone) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     assert.equal(r.rpc.connections, 0);
   } finally {
     conn.close();

@@ -163,11 +163,12 @@ export const DOMAIN_PROCEDURES: ProcedureTable = {
     ret: domainRet,
     handler: (args: { uuid: Uint8Array }, context) => {
       const uuid = uuidText(args.uuid);
-      const found = context.target().host.list().find((summary) => summary.uuid === uuid);
-      if (found === undefined) {
+      try {
+        return { dom: wireDomain(context.target().host.lookup(uuid)) };
+      } catch (error) {
+        if (!(error instanceof VirtError && error.code === ErrorCode.NO_DOMAIN)) throw error;
         throw new VirtError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${uuid}'`);
       }
-      return { dom: wireDomain(found) };
     },
   },
   virDomainLookupByID: {

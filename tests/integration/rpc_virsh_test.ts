@@ -2,7 +2,8 @@
  * The real `virsh` drives the real evirt service over libvirt's protocol (`libvirt-sock`), on
  * test-hypervisor domains: lists with their flags, the reads compared line by line with evirt's
  * own CLI, the lifecycle, `event --loop --all`, the read-only socket and `-r` refusing every
- * mutation with code 29, and an unimplemented procedure answering code 3.
+ * mutation with code 29, `test:///default` per connection, and an unimplemented procedure
+ * answering code 3.
  *
  * @module
  */
@@ -210,6 +211,17 @@ testIf(
           );
         }
         assert.match((await runVirsh(readOnlyUri, ["list", "--all"])).stdout, /\bweb\b/);
+      });
+
+      await t.step("test:///default over the socket is libvirt's test hypervisor", async () => {
+        const testUri = socketUri(`${dirs.runtimeDir}/libvirt-sock`, "test", "default");
+        const run = await runVirsh(testUri, ["list", "--all"]);
+        assert.equal(run.code, 0, run.stderr);
+        const local = await runEvirt(["-c", "test:///default", "list", "--all"]);
+        assertSameOutput(run.stdout, local.stdout, "test:///default list --all");
+        // Private to the connection: a destroy there leaves the next connection's test running.
+        assert.equal((await runVirsh(testUri, ["destroy", "test"])).code, 0);
+        assert.match((await runVirsh(testUri, ["list"])).stdout, /^ 1 +test +running$/m);
       });
 
       await t.step(

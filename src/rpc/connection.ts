@@ -450,6 +450,9 @@ export class RpcConnection {
         }`,
       );
       await this.close();
+    } finally {
+      // A connection closed and reopened with CONNECT_CLOSE / CONNECT_OPEN starts a new relay.
+      this.#relay = undefined;
     }
   }
 

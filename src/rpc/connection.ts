@@ -74,7 +74,7 @@ const READ_CHUNK_BYTES = 65_536;
 const EVENT_BATCH_MAX = 256;
 /** How long the event relay waits for new facts before looking again, in ms. */
 const EVENT_WAIT_MS = 1000;
-/** How long a stream may wait for a client that does not read, without a target's setting, in ms. */
+/** How long replies or a stream may wait for a client that does not read, before it opened a target, in ms. */
 const STREAM_STALL_MS_DEFAULT = 30_000;
 /** Most bytes gathered into one socket write. */
 const WRITE_COALESCE_BYTES_MAX = 256 * 1024;
@@ -148,6 +148,15 @@ export class RpcConnection {
         // Bounded work per client: stop reading while its calls are at the maximum.
         while (this.#inFlight >= this.#options.limits.callsInFlightMax && !this.#closed) {
           await new Promise<void>((resolve) => this.#slotFreed = resolve);
+        }
+        // Nor while its unread replies are at their bound: a client that calls without reading
+        // would otherwise grow the queue without limit. One that stays full is dropped.
+        const stallMs = this.#target?.events.subscriberStallMs ?? STREAM_STALL_MS_DEFAULT;
+        if (!await this.#waitForRoom(stallMs)) {
+          this.#options.log(
+            `rpc ${this.#options.label}: closing connection: replies unread for ${stallMs} ms`,
+          );
+          break;
         }
         const count = await this.#conn.read(buffer);
         if (count === null) break;

@@ -390,3 +390,54 @@ Deno.test("an event subscriber that stops reading is disconnected after the stal
     await r.stop();
   }
 });
+
+Deno.test("a client that calls without reading its replies is disconnected, bounded", async () => {
+  const r = await rig({ stallMs: 200, outgoingBytesMax: 4096 });
+  await r.service.client.define({ xml: XML });
+  const conn = await Deno.connect({ transport: "unix", path: r.socketPath });
+  try {
+    const open = RPC_PROCEDURES.virConnectOpen;
+    const lookup = RPC_PROCEDURES.virConnectListAllDomains;
+    const packets = [encodePacket({
+      prog: REMOTE_PROGRAM,
+      vers: 1,
+      proc: open.proc,
+      type: MessageType.CALL,
+      serial: 1,
+      status: MessageStatus.OK,
+    }, encodeXdr(open.args, { name: null, flags: 0 }))];
+    for (let serial = 2; serial < 4000; serial++) {
+      packets.push(encodePacket({
+        prog: REMOTE_PROGRAM,
+        vers: 1,
+        proc: lookup.proc,
+        type: MessageType.CALL,
+        serial,
+        status: MessageStatus.OK,
+      }, encodeXdr(lookup.args, { need_results: 1, flags: 0 })));
+    }
+    // Written without ever reading; the writes may block once the service stops reading.
+    const writing = (async () => {
+      for (const packet of packets) {
+        let written = 0;
+        while (written < packet.length) written += await conn.write(packet.subarray(written));
+      }
+    })().catch(() => {});
+    const deadline = Date.now() + 20_000;
+    while (
+      !r.logs.some((line) => /replies unread for 200 ms/.test(line)) && Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(r.logs.some((line) => /replies unread for 200 ms/.test(line)), r.logs.join("\n"));
+    conn.close();
+    await writing;
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed above.
+    }
+    await r.stop();
+  }
+});

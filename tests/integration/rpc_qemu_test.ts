@@ -1,7 +1,8 @@
 /**
  * Real QEMU guests driven by the real `virsh` over libvirt's protocol: `virsh console` reads the
- * guest's boot text through an RPC stream and Ctrl-] ends it; `virsh shutdown` powers the guest
- * off through ACPI. Then the fault test: the service is SIGKILLed while a `virsh event --loop`
+ * guest's boot text through an RPC stream and Ctrl-] ends it; `virsh domblkinfo` follows
+ * reference §4 (inactive) and the HTTP API (running); `virsh shutdown` powers the guest off
+ * through ACPI. Then the fault test: the service is SIGKILLed while a `virsh event --loop`
  * and a python3-libvirt client are connected — both see the connection close, the guest keeps
  * running, and both reconnect to the restarted service. Every QEMU is killed by pid in `finally`.
  *
@@ -24,6 +25,7 @@ import {
   startServiceProcess,
 } from "../support/service_process.ts";
 import { runVirsh, socketUri, VIRSH_TIMEOUT_MS } from "../support/virsh.ts";
+import { runEvirt } from "../support/cli_process.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
 import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../support/python_libvirt.ts";
 
@@ -84,7 +86,32 @@ testIf(
     const service = await startServiceProcess(dirs);
     const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
     try {
-      await service.client.define({ definition: guestDefinition("talker", { serial: "pty" }) });
+      const definition = guestDefinition("talker", { serial: "pty" });
+      const diskPath = `${dirs.stateDir}/../talker.img`;
+      await Deno.writeFile(diskPath, new Uint8Array(8192));
+      await Deno.truncate(diskPath, 64 << 20);
+      definition.devices.disks.push({
+        type: "file",
+        device: "disk",
+        driver: { name: "qemu", type: "raw" },
+        source: { file: diskPath, hosts: [] },
+        target: { dev: "vda", bus: "virtio" },
+      });
+      await service.client.define({ definition });
+      // Inactive block info: reference §4's raw-file row, and what evirt's CLI prints.
+      const stat = await Deno.stat(diskPath);
+      const inactive = await runVirsh(uri, ["domblkinfo", "talker", "vda"]);
+      assert.equal(
+        inactive.stdout,
+        `Capacity:       ${stat.size}\nAllocation:     ${
+          stat.blocks! * 512
+        }\nPhysical:       ${stat.size}\n\n`,
+      );
+      const cli = await runEvirt(["domblkinfo", "talker", "vda"], {
+        ...service.env,
+        EVIRT_DEFAULT_URI: "evirt:///system",
+      });
+      assert.equal(inactive.stdout, cli.stdout);
       // Started paused, so the console is attached before the guest prints anything.
       assert.equal((await runVirsh(uri, ["start", "--paused", "talker"])).code, 0);
       // virsh console needs a terminal: `script` gives it a pty.
@@ -114,6 +141,14 @@ testIf(
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
         assert.ok(screen.includes(GUEST_READY_MARKER), `no boot text: ${screen.slice(-400)}`);
+        // Running block info comes from QEMU, with the same numbers as the HTTP API.
+        const running = await runVirsh(uri, ["domblkinfo", "talker", "vda"]);
+        const http = await service.client.blockInfo("talker", "vda");
+        assert.equal(
+          running.stdout,
+          `Capacity:       ${http.capacityBytes}\nAllocation:     ${http.allocationBytes}\n` +
+            `Physical:       ${http.physicalBytes}\n\n`,
+        );
         await writer.write(new Uint8Array([0x1d]));
       } finally {
         await writer.close().catch(() => {});

@@ -10,25 +10,15 @@ import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
 import type { DefinitionReaderPool } from "./definition_reader.ts";
 import type { BodyBudget } from "./body_budget.ts";
-import type { EventHub } from "./event_hub.ts";
+import type { EventHub } from "../projections/event_hub.ts";
 import type { ConnectionHandle } from "./http1_connection.ts";
 import type { Metrics } from "./metrics.ts";
+import type { EventStreamSettings } from "../projections/event_hub.ts";
+export type { EventStreamSettings } from "../projections/event_hub.ts";
 import type { Handler, RouteContext } from "./router.ts";
 
 /** A caller's access: read-write is root-equivalent; read-only can list, read and subscribe. */
 export type Role = "read-write" | "read-only";
-
-/** Tunables of the event stream. */
-export interface EventStreamSettings {
-  /** Interval between SSE heartbeat comments, in ms. */
-  heartbeatMs: number;
-  /** Messages a subscriber may have unread; the log is read no faster than it reads them. */
-  subscriberBufferMax: number;
-  /** How long a subscriber with a full buffer may read nothing before it is dropped, in ms. */
-  subscriberStallMs: number;
-  /** Subscribers served at once; one more answers 503. */
-  subscribersMax: number;
-}
 
 /** The service pieces the routes use. */
 export interface ApiEnvironment {

@@ -18,11 +18,11 @@
 import { isVirtError } from "../model/errors.ts";
 import { PositionPrunedError } from "../log/errors.ts";
 import type { ApiEnvironment } from "./api_context.ts";
-import { type EventFilter, passes } from "./event_message.ts";
-import type { HubEntry } from "./event_hub.ts";
+import { type EventFilter, passes } from "../projections/event_message.ts";
+import type { HubEntry } from "../projections/event_hub.ts";
 import { type EventSocket, SOCKET_OPEN } from "./websocket_connection.ts";
 
-export type { EventFilter } from "./event_message.ts";
+export type { EventFilter } from "../projections/event_message.ts";
 
 /** Messages sent to a subscriber in one chunk at most. */
 const BATCH_MESSAGES_MAX = 256;

@@ -7,7 +7,7 @@
 
 import type { DomainInfo, DomainSummary } from "../../actors/host.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
-import { type LibvirtEvent } from "../model/facts.ts";
+export type { EventMessage } from "../projections/event_message.ts";
 import { reasonName, stateName } from "../model/lifecycle.ts";
 
 /** A domain as lists show it (`virConnectListAllDomains`). */
@@ -94,26 +94,6 @@ export interface DefineView {
   name: string;
   /** `added` for a new domain, `updated` for a redefinition. */
   detail: "added" | "updated";
-}
-
-/** One message of the event stream: one fact of the log. */
-export interface EventMessage {
-  /** The fact's global position: resume after it with `since` or `Last-Event-ID`. */
-  position: number;
-  /** When the fact was recorded, ISO 8601. */
-  time: string;
-  /** The domain the fact is about. */
-  domain: { uuid: string; name: string };
-  /** The fact's type in the log, e.g. `domain.started`. */
-  fact: string;
-  /** The libvirt event id, or null for facts libvirt has no event for (e.g. `domain.launched`). */
-  eventId: number | null;
-  /** virsh's name of the event id (`lifecycle`, `reboot`, …), or null. */
-  event: string | null;
-  /** For lifecycle events: type and detail, numbers and names. */
-  lifecycle?: LibvirtEvent["lifecycle"];
-  /** Event-specific data (`actual` for balloon-change, …). */
-  data?: Record<string, string | number>;
 }
 
 /** The view of a host summary. */

@@ -18,7 +18,7 @@ import type { Api } from "../api/app.ts";
 import { EvirtClient, httpTransport, type Transport } from "../client/client.ts";
 import { loadConfig } from "../config/config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { openTestHypervisor } from "./test_hypervisor.ts";
+import { openTestHypervisor } from "../service/test_hypervisor.ts";
 
 /** An open connection. */
 export interface Connection {

@@ -9,6 +9,7 @@
 
 import { ConfigError, loadProcessConfig } from "../config/config.ts";
 import { isVirtError } from "../model/errors.ts";
+import { openTestHypervisor } from "./test_hypervisor.ts";
 import { startService } from "./service.ts";
 import { serviceDrivers } from "./service_drivers.ts";
 import { VERSION } from "../model/version.ts";
@@ -31,7 +32,12 @@ export async function main(): Promise<number> {
   let service;
   try {
     const drivers = await serviceDrivers(config, log);
-    service = await startService(config, { drivers, log });
+    service = await startService(config, {
+      drivers,
+      log,
+      openTestHypervisor: () =>
+        openTestHypervisor({ xmlMaxBytes: config.xmlMaxBytes, log: () => {} }),
+    });
   } catch (error) {
     log(`error: ${isVirtError(error) ? error.fullMessage : (error as Error).message}`);
     return 1;

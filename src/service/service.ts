@@ -9,10 +9,10 @@
 import type { Driver } from "../../actors/driver_protocol.ts";
 import { Host } from "../../actors/host.ts";
 import { TestDriver } from "../../drivers/test/test_driver.ts";
-import type { EventStreamSettings } from "../api/api_context.ts";
+import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { type Api, createApi } from "../api/app.ts";
 import { DefinitionReaderPool } from "../api/definition_reader.ts";
-import { EventHub } from "../api/event_hub.ts";
+import { EventHub } from "../projections/event_hub.ts";
 import { Metrics } from "../api/metrics.ts";
 import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
 import { BodyBudget } from "../api/body_budget.ts";
@@ -26,6 +26,9 @@ import type { EventStore } from "../log/event_store.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { readNodeInfo } from "./node_info.ts";
+import { type RpcServer, serveRpc } from "../rpc/server.ts";
+import type { SharedService } from "../rpc/rpc_target.ts";
+import { libvirtSocketPaths } from "../rpc/socket_paths.ts";
 
 /** Defaults of the event stream. */
 export const EVENT_STREAM_DEFAULTS: EventStreamSettings = {
@@ -128,6 +131,8 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
 /** A running service. */
 export interface RunningService extends ServiceCore {
   server: ApiServer;
+  /** The libvirt-protocol listeners (`libvirt-sock`, `libvirt-sock-ro`). */
+  rpc: RpcServer;
   /** Stops listening, then closes the core. Running VMs keep running. */
   stop(): Promise<void>;
 }
@@ -138,6 +143,8 @@ export interface StartServiceOptions {
   drivers?: Driver[];
   events?: Partial<EventStreamSettings>;
   log?: (message: string) => void;
+  /** Opens a private `test:///default` hypervisor per libvirt-protocol connection. */
+  openTestHypervisor?: SharedService["openTestHypervisor"];
 }
 
 /**
@@ -181,14 +188,35 @@ export async function startService(
       log,
     });
     core.metrics.attachConnections(server.connections);
+    const rpc = await serveRpc({
+      ...libvirtSocketPaths(Deno.env.toObject(), config.runtimeDir),
+      service: {
+        host: core.host,
+        hub: core.hub,
+        events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
+        xmlMaxBytes: config.xmlMaxBytes,
+        hostname: () => Deno.hostname(),
+        nodeInfo: readNodeInfo,
+        ...(options.openTestHypervisor === undefined
+          ? {}
+          : { openTestHypervisor: options.openTestHypervisor }),
+      },
+      log,
+      onListen: (address) => log(`listening on ${address}`),
+    }).catch(async (error) => {
+      await server.shutdown();
+      throw error;
+    });
     const running = core;
     return {
       ...running,
       server,
+      rpc,
       async stop() {
         // Event streams never end by themselves: end them first, or the listeners' shutdown
         // would wait for them forever.
         running.endStreams();
+        await rpc.shutdown();
         await server.shutdown();
         await running.close();
       },

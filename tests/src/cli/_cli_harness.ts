@@ -7,7 +7,7 @@
 import { EvirtClient } from "../../../src/client/client.ts";
 import { runCli } from "../../../src/cli/main.ts";
 import { type Connection, inProcessTransport } from "../../../src/cli/connection.ts";
-import { openTestHypervisor } from "../../../src/cli/test_hypervisor.ts";
+import { openTestHypervisor } from "../../../src/service/test_hypervisor.ts";
 import type { CliIo } from "../../../src/cli/verb.ts";
 import type { ServiceCore } from "../../../src/service/service.ts";
 

@@ -5,7 +5,7 @@ import {
   inProcessTransport,
   openConnection,
 } from "../../../src/cli/connection.ts";
-import { openTestHypervisor } from "../../../src/cli/test_hypervisor.ts";
+import { openTestHypervisor } from "../../../src/service/test_hypervisor.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 
 function options(overrides: Partial<ConnectionOptions>): ConnectionOptions {

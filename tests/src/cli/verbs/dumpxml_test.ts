@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TEST_DEFAULT_DOMAIN_XML } from "../../../../src/cli/test_hypervisor.ts";
+import { TEST_DEFAULT_DOMAIN_XML } from "../../../../src/service/test_hypervisor.ts";
 import { runFresh } from "../_cli_harness.ts";
 
 Deno.test("dumpxml --inactive prints the default domain's definition", async () => {

@@ -11,8 +11,20 @@
  */
 
 import type { EventStore, Fact } from "../log/event_store.ts";
-import type { EventMessage } from "./views.ts";
+import type { EventMessage } from "./event_message.ts";
 import { eventMessage } from "./event_message.ts";
+
+/** Tunables of the event stream. */
+export interface EventStreamSettings {
+  /** Interval between SSE heartbeat comments, in ms. */
+  heartbeatMs: number;
+  /** Messages a subscriber may have unread; the log is read no faster than it reads them. */
+  subscriberBufferMax: number;
+  /** How long a subscriber with a full buffer may read nothing before it is dropped, in ms. */
+  subscriberStallMs: number;
+  /** Subscribers served at once; one more answers 503. */
+  subscribersMax: number;
+}
 
 /** One fact as the hub keeps it. */
 export interface HubEntry {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openTestHypervisor } from "../../../src/cli/test_hypervisor.ts";
+import { openTestHypervisor } from "../../../src/service/test_hypervisor.ts";
 import { TEST_NODE_INFO } from "../../../drivers/test/test_driver.ts";
 
 Deno.test("openTestHypervisor starts libvirt's default domain 'test' as id 1", async () => {

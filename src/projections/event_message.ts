@@ -4,9 +4,34 @@
  * @module
  */
 
-import { type DomainFact, isDomainFactType, libvirtEventOf, uuidOfStream } from "../model/facts.ts";
+import {
+  type DomainFact,
+  isDomainFactType,
+  type LibvirtEvent,
+  libvirtEventOf,
+  uuidOfStream,
+} from "../model/facts.ts";
 import type { Fact } from "../log/event_store.ts";
-import type { EventMessage } from "./views.ts";
+
+/** One message of the event stream: one fact of the log. */
+export interface EventMessage {
+  /** The fact's global position: resume after it with `since` or `Last-Event-ID`. */
+  position: number;
+  /** When the fact was recorded, ISO 8601. */
+  time: string;
+  /** The domain the fact is about. */
+  domain: { uuid: string; name: string };
+  /** The fact's type in the log, e.g. `domain.started`. */
+  fact: string;
+  /** The libvirt event id, or null for facts libvirt has no event for (e.g. `domain.launched`). */
+  eventId: number | null;
+  /** virsh's name of the event id (`lifecycle`, `reboot`, …), or null. */
+  event: string | null;
+  /** For lifecycle events: type and detail, numbers and names. */
+  lifecycle?: LibvirtEvent["lifecycle"];
+  /** Event-specific data (`actual` for balloon-change, …). */
+  data?: Record<string, string | number>;
+}
 
 /** What a subscriber asked for. */
 export interface EventFilter {

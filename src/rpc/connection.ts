@@ -1,0 +1,644 @@
+/**
+ * One client connection of libvirt's protocol: reads packets, answers keepalive pings,
+ * dispatches calls through the procedure table (several at once, replies matched by serial),
+ * relays domain events from the log's tail, and carries console streams.
+ *
+ * Bounds: calls in flight (the socket is not read while they are at the maximum, so a client
+ * cannot queue unbounded work), bytes waiting to be written (an event subscriber whose queue
+ * stays full for the stall time is disconnected, as a stalled SSE subscriber is dropped), and
+ * the framing limits of `packet.ts`. Input that breaks framing closes this connection with a
+ * logged reason; a bad call gets an error reply; neither touches anything else.
+ *
+ * This file is over 400 lines because the connection's read loop, write queue, event relay and
+ * streams share its state and lifetime; splitting them would mean passing that state around.
+ *
+ * @module
+ */
+
+import type { Host } from "../../actors/host.ts";
+import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
+import { PositionPrunedError } from "../log/errors.ts";
+import { CONNECT_READ_ONLY } from "./connect_procedures.ts";
+import { wireDomain } from "./domain_lookup.ts";
+import {
+  callbackPacket,
+  type EncodedEvent,
+  encodedEvents,
+  EVENT_ID_MAX,
+} from "./event_messages.ts";
+import { encodePacket, FramingError, PacketReader } from "./packet.ts";
+import type { CallContext, Procedure, StreamSource } from "./procedure.ts";
+import {
+  ERROR_DOMAIN_QEMU,
+  ERROR_DOMAIN_RPC,
+  ERROR_LEVEL_ERROR,
+  errorType,
+  KEEPALIVE_PROGRAM,
+  KEEPALIVE_PROTOCOL_VERSION,
+  KeepaliveProc,
+  type MessageHeader,
+  MessageStatus,
+  MessageType,
+  REMOTE_PROGRAM,
+  REMOTE_PROTOCOL_VERSION,
+  STREAM_CHUNK_MAX_BYTES,
+  uuidBytes,
+  type WireDomain,
+} from "./protocol.ts";
+import { openRpcTarget, type RpcTarget, type SharedService } from "./rpc_target.ts";
+import { decodeXdr, encodeXdr, XdrError } from "./xdr.ts";
+
+/** Limits of one connection. */
+export interface ConnectionLimits {
+  /** Calls being answered at once; the socket is not read beyond it. */
+  callsInFlightMax: number;
+  /** Bytes waiting to be written before events and streams wait for the client. */
+  outgoingBytesMax: number;
+  /** Event callbacks one connection may register. */
+  eventCallbacksMax: number;
+  /** Streams (consoles) open at once on one connection. */
+  streamsMax: number;
+}
+
+/** Defaults of {@linkcode ConnectionLimits}. */
+export const CONNECTION_LIMITS_DEFAULT: ConnectionLimits = {
+  callsInFlightMax: 32,
+  outgoingBytesMax: 8 * 1024 * 1024,
+  eventCallbacksMax: 1024,
+  streamsMax: 16,
+};
+
+/** Bytes read from the socket at once. */
+const READ_CHUNK_BYTES = 65_536;
+/** Hub entries taken per event batch. */
+const EVENT_BATCH_MAX = 256;
+/** How long the event relay waits for new facts before looking again, in ms. */
+const EVENT_WAIT_MS = 1000;
+/** How long replies or a stream may wait for a client that does not read, before it opened a target, in ms. */
+const STREAM_STALL_MS_DEFAULT = 30_000;
+/** Most bytes gathered into one socket write. */
+const WRITE_COALESCE_BYTES_MAX = 256 * 1024;
+/** How often a full outgoing queue is looked at again, in ms. */
+const DRAIN_POLL_MS = 10;
+
+interface Registration {
+  eventId: number;
+  /** Only this domain's events (uuid), or every domain's. */
+  uuid: string | null;
+  /** The callback id for the new style; null for the old style. */
+  callbackId: number | null;
+}
+
+/** What a connection needs from the server. */
+export interface ConnectionOptions {
+  readOnly: boolean;
+  service: SharedService;
+  procedures: ReadonlyMap<number, { api: string; procedure: Procedure }>;
+  limits: ConnectionLimits;
+  log: (message: string) => void;
+  /** A short name for log lines (`ro#3`). */
+  label: string;
+}
+
+/**
+ * A connection. `run()` resolves when it has ended, whichever side ended it.
+ *
+ * @example
+ * ```ts ignore
+ * const connection = new RpcConnection(conn, options);
+ * await connection.run();
+ * ```
+ */
+export class RpcConnection {
+  readonly #conn: Deno.Conn;
+  readonly #options: ConnectionOptions;
+  #readOnly: boolean;
+  #target: RpcTarget | undefined;
+  #opening = false;
+  #closed = false;
+  readonly #stop = new AbortController();
+  #inFlight = 0;
+  #slotFreed: (() => void) | undefined;
+  readonly #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #writing: Promise<void> | undefined;
+  readonly #registrations = new Map<number, Registration>();
+  #nextCallbackId = 0;
+  #relay: Promise<void> | undefined;
+  readonly #streams = new Map<number, { source: StreamSource; proc: number }>();
+
+  /** @param conn The accepted socket. */
+  constructor(conn: Deno.Conn, options: ConnectionOptions) {
+    this.#conn = conn;
+    this.#options = options;
+    this.#readOnly = options.readOnly;
+  }
+
+  /** Whether the connection has ended. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Serves the connection until the client leaves or the connection is closed. */
+  async run(): Promise<void> {
+    const reader = new PacketReader();
+    const buffer = new Uint8Array(READ_CHUNK_BYTES);
+    try {
+      while (!this.#closed) {
+        // Bounded work per client: stop reading while its calls are at the maximum.
+        while (this.#inFlight >= this.#options.limits.callsInFlightMax && !this.#closed) {
+          await new Promise<void>((resolve) => this.#slotFreed = resolve);
+        }
+        // Nor while its unread replies are at their bound: a client that calls without reading
+        // would otherwise grow the queue without limit. One that stays full is dropped.
+        const stallMs = this.#target?.events.subscriberStallMs ?? STREAM_STALL_MS_DEFAULT;
+        if (!await this.#waitForRoom(stallMs)) {
+          this.#options.log(
+            `rpc ${this.#options.label}: closing connection: replies unread for ${stallMs} ms`,
+          );
+          break;
+        }
+        const count = await this.#conn.read(buffer);
+        if (count === null) break;
+        reader.push(buffer.slice(0, count));
+        for (let packet = reader.next(); packet !== undefined; packet = reader.next()) {
+          this.#handle(packet.header, packet.body);
+          if (this.#closed) break;
+        }
+      }
+    } catch (error) {
+      if (error instanceof FramingError) {
+        this.#options.log(`rpc ${this.#options.label}: closing connection: ${error.message}`);
+      } else if (!this.#closed && !(error instanceof Deno.errors.BadResource)) {
+        this.#options.log(
+          `rpc ${this.#options.label}: connection failed: ${(error as Error).message}`,
+        );
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Ends the connection: its streams, its event relay, its target, the socket. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stop.abort();
+    this.#slotFreed?.();
+    for (const { source } of this.#streams.values()) source.close();
+    this.#streams.clear();
+    this.#registrations.clear();
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer.
+    }
+    await this.#relay?.catch(() => {});
+    await this.#target?.close();
+  }
+
+  #handle(header: MessageHeader, body: Uint8Array): void {
+    if (header.prog === KEEPALIVE_PROGRAM) {
+      this.#keepalive(header);
+      return;
+    }
+    if (header.prog !== REMOTE_PROGRAM) {
+      this.#refuse(header, `cannot find program ${header.prog} version ${header.vers}`);
+      return;
+    }
+    if (header.vers !== REMOTE_PROTOCOL_VERSION) {
+      this.#refuse(
+        header,
+        `program version mismatch (actual ${header.vers}, expected ${REMOTE_PROTOCOL_VERSION})`,
+      );
+      return;
+    }
+    switch (header.type) {
+      case MessageType.CALL:
+        this.#call(header, body);
+        return;
+      case MessageType.STREAM:
+        this.#streamPacket(header, body);
+        return;
+      default:
+        this.#options.log(
+          `rpc ${this.#options.label}: closing connection: unexpected message type ${header.type}`,
+        );
+        void this.close();
+    }
+  }
+
+  #keepalive(header: MessageHeader): void {
+    if (header.vers !== KEEPALIVE_PROTOCOL_VERSION || header.type !== MessageType.MESSAGE) return;
+    if (header.proc !== KeepaliveProc.PING) return;
+    this.#send({
+      prog: KEEPALIVE_PROGRAM,
+      vers: KEEPALIVE_PROTOCOL_VERSION,
+      proc: KeepaliveProc.PONG,
+      type: MessageType.MESSAGE,
+      serial: 0,
+      status: MessageStatus.OK,
+    }, new Uint8Array());
+  }
+
+  /** A call to an unknown program or version: an error reply (only calls expect one). */
+  #refuse(header: MessageHeader, message: string): void {
+    if (header.type !== MessageType.CALL) return;
+    this.#sendError(header, new VirtError(ErrorCode.RPC, message), ERROR_DOMAIN_RPC);
+  }
+
+  #call(header: MessageHeader, body: Uint8Array): void {
+    const row = this.#options.procedures.get(header.proc);
+    if (row === undefined) {
+      this.#sendError(
+        header,
+        new VirtError(ErrorCode.NO_SUPPORT, `unknown procedure: ${header.proc}`),
+        ERROR_DOMAIN_RPC,
+      );
+      return;
+    }
+    const { api, procedure } = row;
+    if (header.status !== MessageStatus.OK) {
+      this.#sendError(
+        header,
+        new VirtError(ErrorCode.RPC, `unexpected message status ${header.status}`),
+        ERROR_DOMAIN_RPC,
+      );
+      return;
+    }
+    if (this.#readOnly && !procedure.readOnly) {
+      this.#sendError(
+        header,
+        new VirtError(ErrorCode.OPERATION_DENIED, `read only access prevents ${api}`),
+        ERROR_DOMAIN_QEMU,
+      );
+      return;
+    }
+    let args: unknown;
+    try {
+      const decoded = decodeXdr(procedure.args, body);
+      if (decoded.offset !== body.length) {
+        throw new XdrError(`${body.length - decoded.offset} bytes after the arguments`);
+      }
+      args = decoded.value;
+    } catch (error) {
+      if (!(error instanceof XdrError)) throw error;
+      this.#sendError(
+        header,
+        new VirtError(ErrorCode.RPC, `cannot decode arguments of ${api}: ${error.message}`),
+        ERROR_DOMAIN_RPC,
+      );
+      return;
+    }
+    this.#inFlight++;
+    void this.#answer(header, api, procedure, args).finally(() => {
+      this.#inFlight--;
+      const freed = this.#slotFreed;
+      this.#slotFreed = undefined;
+      freed?.();
+    });
+  }
+
+  async #answer(
+    header: MessageHeader,
+    api: string,
+    procedure: Procedure,
+    args: unknown,
+  ): Promise<void> {
+    let stream: StreamSource | undefined;
+    const context = this.#context(header.serial, (source) => stream = source);
+    try {
+      if (!procedure.beforeOpen) context.target();
+      const result = await procedure.handler(args, context);
+      const body = encodeXdr(procedure.ret, result ?? null);
+      this.#send({ ...header, type: MessageType.REPLY, status: MessageStatus.OK }, body);
+      if (stream !== undefined) this.#startStream(header, stream);
+    } catch (error) {
+      stream?.close();
+      if (!isVirtError(error)) {
+        this.#options.log(`rpc ${this.#options.label}: ${api} failed: ${(error as Error).stack}`);
+      }
+      const failure = isVirtError(error)
+        ? error
+        : new VirtError(ErrorCode.INTERNAL_ERROR, (error as Error).message);
+      this.#sendError(header, failure, ERROR_DOMAIN_QEMU);
+    }
+  }
+
+  #context(serial: number, onStream: (source: StreamSource) => void): CallContext {
+    // deno-lint-ignore no-this-alias
+    const connection = this;
+    return {
+      get readOnly() {
+        return connection.#readOnly;
+      },
+      serial,
+      target() {
+        if (connection.#target === undefined) {
+          throw new VirtError(ErrorCode.INTERNAL_ERROR, "connection not open");
+        }
+        return connection.#target;
+      },
+      async open(name, flags) {
+        if (connection.#target !== undefined || connection.#opening) {
+          throw new VirtError(ErrorCode.INTERNAL_ERROR, "connection already open");
+        }
+        connection.#opening = true;
+        try {
+          const target = await openRpcTarget(name, connection.#options.service);
+          if (connection.#closed) {
+            await target.close();
+            return;
+          }
+          connection.#target = target;
+          if ((flags & CONNECT_READ_ONLY) !== 0) connection.#readOnly = true;
+        } finally {
+          connection.#opening = false;
+        }
+      },
+      async close() {
+        const target = connection.#target;
+        connection.#target = undefined;
+        connection.#registrations.clear();
+        await target?.close();
+      },
+      registerEvent: (eventId, uuid, withCallbackId) =>
+        this.#register(eventId, uuid, withCallbackId),
+      deregisterEvent: (id, withCallbackId) => this.#deregister(id, withCallbackId),
+      startStream: (source) => {
+        if (connection.#streams.size >= connection.#options.limits.streamsMax) {
+          source.close();
+          throw new VirtError(
+            ErrorCode.RESOURCE_BUSY,
+            `at most ${connection.#options.limits.streamsMax} streams per connection`,
+          );
+        }
+        onStream(source);
+      },
+    };
+  }
+
+  #register(eventId: number, uuid: string | null, withCallbackId: boolean): number {
+    if (!Number.isInteger(eventId) || eventId < 0 || eventId > EVENT_ID_MAX) {
+      throw new VirtError(ErrorCode.INVALID_ARG, `unsupported event ID ${eventId}`, {
+        where: "eventID",
+      });
+    }
+    if (this.#registrations.size >= this.#options.limits.eventCallbacksMax) {
+      throw new VirtError(
+        ErrorCode.RESOURCE_BUSY,
+        `at most ${this.#options.limits.eventCallbacksMax} event callbacks per connection`,
+      );
+    }
+    if (!withCallbackId) {
+      for (const registration of this.#registrations.values()) {
+        if (registration.callbackId === null && registration.eventId === eventId) {
+          throw new VirtError(ErrorCode.INTERNAL_ERROR, "domain event already registered");
+        }
+      }
+    }
+    const id = this.#nextCallbackId++;
+    this.#registrations.set(id, { eventId, uuid, callbackId: withCallbackId ? id : null });
+    this.#relay ??= this.#relayEvents(this.#target!.hub.head);
+    return id;
+  }
+
+  #deregister(id: number, withCallbackId: boolean): void {
+    for (const [key, registration] of this.#registrations) {
+      const matches = withCallbackId
+        ? registration.callbackId === id
+        : registration.callbackId === null && registration.eventId === id;
+      if (matches) {
+        this.#registrations.delete(key);
+        return;
+      }
+    }
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      withCallbackId ? `callback ${id} not registered` : `domain event ${id} not registered`,
+    );
+  }
+
+  /**
+   * Follows the hub from `cursor` and sends each event to the matching registrations, never
+   * faster than the client reads: a queue that stays full for the subscriber stall time ends
+   * the connection, as the SSE stream drops a stalled subscriber.
+   */
+  async #relayEvents(cursor: number): Promise<void> {
+    const target = this.#target!;
+    const { hub, host, events } = target;
+    try {
+      while (!this.#closed && this.#target === target) {
+        if (!await this.#waitForRoom(events.subscriberStallMs)) {
+          this.#options.log(
+            `rpc ${this.#options.label}: closing connection: event queue full for ${events.subscriberStallMs} ms`,
+          );
+          await this.close();
+          return;
+        }
+        const batch = await hub.batchAfter(cursor, EVENT_BATCH_MAX);
+        if (batch.length === 0) {
+          await hub.waitBeyond(cursor, EVENT_WAIT_MS, this.#stop.signal);
+          continue;
+        }
+        for (const entry of batch) {
+          if (entry.message === undefined || this.#registrations.size === 0) continue;
+          const message = entry.message;
+          const events = encodedEvents(entry, message, () => eventDomain(host, message.domain));
+          for (const event of events) this.#deliver(event);
+        }
+        cursor = batch[batch.length - 1].position;
+      }
+    } catch (error) {
+      if (this.#closed) return;
+      this.#options.log(
+        `rpc ${this.#options.label}: closing connection: event relay failed: ${
+          error instanceof PositionPrunedError
+            ? "fell behind log retention"
+            : (error as Error).message
+        }`,
+      );
+      await this.close();
+    } finally {
+      // A connection closed and reopened with CONNECT_CLOSE / CONNECT_OPEN starts a new relay.
+      this.#relay = undefined;
+    }
+  }
+
+  #deliver(event: EncodedEvent): void {
+    for (const registration of this.#registrations.values()) {
+      if (registration.eventId !== event.eventId) continue;
+      if (registration.uuid !== null && registration.uuid !== event.uuid) continue;
+      if (registration.callbackId === null) {
+        if (event.legacyPacket !== undefined) this.#sendPacket(event.legacyPacket);
+      } else {
+        this.#sendPacket(callbackPacket(event, registration.callbackId));
+      }
+    }
+  }
+
+  /** Waits until the outgoing queue is below its bound; false when it stayed full too long. */
+  async #waitForRoom(stallMs: number): Promise<boolean> {
+    const deadline = Date.now() + stallMs;
+    while (this.#queuedBytes >= this.#options.limits.outgoingBytesMax && !this.#closed) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+    return true;
+  }
+
+  #startStream(header: MessageHeader, source: StreamSource): void {
+    this.#streams.set(header.serial, { source, proc: header.proc });
+    const streamHeader = (status: number): MessageHeader => ({
+      ...header,
+      type: MessageType.STREAM,
+      status,
+    });
+    void (async () => {
+      try {
+        for (;;) {
+          // A client that stops reading its console is dropped like a stalled event subscriber.
+          const stallMs = this.#target?.events.subscriberStallMs ?? STREAM_STALL_MS_DEFAULT;
+          if (!await this.#waitForRoom(stallMs)) {
+            this.#options.log(
+              `rpc ${this.#options.label}: closing connection: stream unread for ${stallMs} ms`,
+            );
+            await this.close();
+            return;
+          }
+          const chunk = await source.read();
+          if (!this.#streams.has(header.serial)) return;
+          if (chunk === null) {
+            this.#send(streamHeader(MessageStatus.OK), new Uint8Array());
+            break;
+          }
+          for (let offset = 0; offset < chunk.length; offset += STREAM_CHUNK_MAX_BYTES) {
+            this.#send(
+              streamHeader(MessageStatus.CONTINUE),
+              chunk.subarray(offset, offset + STREAM_CHUNK_MAX_BYTES),
+            );
+          }
+        }
+      } catch (error) {
+        if (!this.#streams.has(header.serial)) return;
+        const failure = new VirtError(
+          ErrorCode.OPERATION_FAILED,
+          `stream failed: ${(error as Error).message}`,
+        );
+        this.#send(streamHeader(MessageStatus.ERROR), this.#errorBody(failure, ERROR_DOMAIN_QEMU));
+      }
+      this.#streams.delete(header.serial);
+      source.close();
+    })();
+  }
+
+  /** A stream packet from the client: data for the stream, its finish, or its abort. */
+  #streamPacket(header: MessageHeader, body: Uint8Array): void {
+    const stream = this.#streams.get(header.serial);
+    if (stream === undefined) return;
+    const reply = (status: number, replyBody: Uint8Array) =>
+      this.#send({ ...header, type: MessageType.STREAM, status }, replyBody);
+    if (header.status === MessageStatus.CONTINUE) {
+      stream.source.write(body).catch((error) => {
+        this.#options.log(
+          `rpc ${this.#options.label}: stream write failed: ${(error as Error).message}`,
+        );
+      });
+      return;
+    }
+    this.#streams.delete(header.serial);
+    stream.source.close();
+    if (header.status === MessageStatus.OK) {
+      reply(MessageStatus.OK, new Uint8Array());
+    } else {
+      const aborted = new VirtError(ErrorCode.RPC, "stream aborted at client request");
+      reply(MessageStatus.ERROR, this.#errorBody(aborted, ERROR_DOMAIN_RPC));
+    }
+  }
+
+  #errorBody(error: VirtError, domain: number): Uint8Array {
+    return encodeXdr(errorType, {
+      code: error.code,
+      domain,
+      message: error.fullMessage,
+      level: ERROR_LEVEL_ERROR,
+      dom: null,
+      str1: error.fullMessage,
+      str2: null,
+      str3: null,
+      int1: -1,
+      int2: -1,
+      net: null,
+    });
+  }
+
+  #sendError(header: MessageHeader, error: VirtError, domain: number): void {
+    this.#send(
+      { ...header, type: MessageType.REPLY, status: MessageStatus.ERROR },
+      this.#errorBody(error, domain),
+    );
+  }
+
+  #send(header: MessageHeader, body: Uint8Array): void {
+    this.#sendPacket(encodePacket(header, body));
+  }
+
+  /** Queues an encoded packet (shared packets are never modified). */
+  #sendPacket(packet: Uint8Array): void {
+    if (this.#closed) return;
+    this.#queue.push(packet);
+    this.#queuedBytes += packet.length;
+    this.#writing ??= this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        // Coalesce what is queued into one write: a burst of events costs one syscall, not one
+        // per message.
+        let size = 0;
+        let count = 0;
+        while (count < this.#queue.length && size < WRITE_COALESCE_BYTES_MAX) {
+          size += this.#queue[count++].length;
+        }
+        const packets = this.#queue.splice(0, count);
+        let chunk: Uint8Array;
+        if (count === 1) {
+          chunk = packets[0];
+        } else {
+          chunk = new Uint8Array(size);
+          let offset = 0;
+          for (const packet of packets) {
+            chunk.set(packet, offset);
+            offset += packet.length;
+          }
+        }
+        let written = 0;
+        while (written < chunk.length) {
+          written += await this.#conn.write(chunk.subarray(written));
+        }
+        this.#queuedBytes -= size;
+      }
+    } catch (error) {
+      if (!this.#closed) {
+        this.#options.log(
+          `rpc ${this.#options.label}: closing connection: write failed: ${
+            (error as Error).message
+          }`,
+        );
+        await this.close();
+      }
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+}
+
+/** The domain an event names, with its current id (-1 once inactive or undefined). */
+function eventDomain(host: Host, domain: { uuid: string; name: string }): WireDomain {
+  try {
+    return wireDomain(host.lookup(domain.uuid));
+  } catch {
+    return { name: domain.name, uuid: uuidBytes(domain.uuid), id: -1 };
+  }
+}

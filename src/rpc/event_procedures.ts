@@ -1,0 +1,57 @@
+/**
+ * Event registration procedures: the new style (a callback id per registration, optionally for
+ * one domain) and the old style (one registration per event id). The events themselves are sent
+ * by the connection's relay from the log's tail.
+ *
+ * @module
+ */
+
+import { lookupWire } from "./domain_lookup.ts";
+import type { ProcedureTable } from "./procedure.ts";
+import { domainType, type WireDomain } from "./protocol.ts";
+import { x } from "./xdr.ts";
+
+/** The event procedures. */
+export const EVENT_PROCEDURES: ProcedureTable = {
+  virConnectDomainEventCallbackRegisterAny: {
+    proc: 316,
+    readOnly: true,
+    args: x.struct(["eventID", x.int], ["dom", x.optional(domainType)]),
+    ret: x.struct(["callbackID", x.int]),
+    handler: (args: { eventID: number; dom: WireDomain | null }, context) => {
+      const { host } = context.target();
+      const uuid = args.dom === null ? null : lookupWire(host, args.dom).uuid;
+      return { callbackID: context.registerEvent(args.eventID, uuid, true) };
+    },
+  },
+  virConnectDomainEventCallbackDeregisterAny: {
+    proc: 317,
+    readOnly: true,
+    args: x.struct(["callbackID", x.int]),
+    ret: x.void,
+    handler: (args: { callbackID: number }, context) => {
+      context.target();
+      context.deregisterEvent(args.callbackID, true);
+    },
+  },
+  virConnectDomainEventRegisterAny: {
+    proc: 167,
+    readOnly: true,
+    args: x.struct(["eventID", x.int]),
+    ret: x.void,
+    handler: (args: { eventID: number }, context) => {
+      context.target();
+      context.registerEvent(args.eventID, null, false);
+    },
+  },
+  virConnectDomainEventDeregisterAny: {
+    proc: 168,
+    readOnly: true,
+    args: x.struct(["eventID", x.int]),
+    ret: x.void,
+    handler: (args: { eventID: number }, context) => {
+      context.target();
+      context.deregisterEvent(args.eventID, false);
+    },
+  },
+};

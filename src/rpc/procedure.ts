@@ -1,0 +1,63 @@
+/**
+ * The shape of one row of the dispatch table: a libvirt API name, its procedure number, whether
+ * a read-only connection may call it, its argument and return XDR types, and its handler. Rows
+ * are keyed by the libvirt API name (e.g. `virDomainCreateWithFlags`), the same key as the
+ * operations table's, so the two can be joined.
+ *
+ * @module
+ */
+
+import type { RpcTarget } from "./rpc_target.ts";
+import type { XdrType } from "./xdr.ts";
+
+/** A console (or other) byte stream a procedure hands to its connection. */
+export interface StreamSource {
+  /** Reads the next chunk; null at the end. Rejects when the stream fails. */
+  read(): Promise<Uint8Array | null>;
+  /** Writes bytes the client sent. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Releases the stream; idempotent. */
+  close(): void;
+}
+
+/** What a handler can reach of its connection. */
+export interface CallContext {
+  /** Whether the connection came in on the read-only socket or asked for read-only access. */
+  readonly readOnly: boolean;
+  /** The serial of the call being answered (streams are keyed by it). */
+  readonly serial: number;
+  /**
+   * The opened target.
+   *
+   * @throws {VirtError} INTERNAL_ERROR "connection not open" before `CONNECT_OPEN`.
+   */
+  target(): RpcTarget;
+  /** Opens the connection's target (`CONNECT_OPEN`). */
+  open(name: string | null, flags: number): Promise<void>;
+  /** Closes the connection's target (`CONNECT_CLOSE`). */
+  close(): Promise<void>;
+  /** Registers an event callback; returns its id. */
+  registerEvent(eventId: number, domainUuid: string | null, withCallbackId: boolean): number;
+  /** Removes an event callback by id (new style) or by event id (old style). */
+  deregisterEvent(id: number, withCallbackId: boolean): void;
+  /** Starts a stream on this call's serial once the reply is sent. */
+  startStream(source: StreamSource): void;
+}
+
+/** One row of the dispatch table. */
+export interface Procedure {
+  /** The procedure number of the remote program. */
+  proc: number;
+  /** Whether a read-only connection may call it (false: answers code 29 naming the API). */
+  readOnly: boolean;
+  /** Whether it may be called before `CONNECT_OPEN`. */
+  beforeOpen?: boolean;
+  args: XdrType;
+  ret: XdrType;
+  /** Runs the call; its result is encoded as `ret`. */
+  // deno-lint-ignore no-explicit-any
+  handler: (args: any, context: CallContext) => unknown | Promise<unknown>;
+}
+
+/** Rows keyed by libvirt API name. */
+export type ProcedureTable = Readonly<Record<string, Procedure>>;

@@ -1,0 +1,52 @@
+/**
+ * The dispatch table of libvirt's remote program: every procedure evirt answers, keyed by its
+ * libvirt API name (the operations table's key), and the index by procedure number the
+ * connection dispatches with. A procedure not in the table answers libvirt's code 3.
+ *
+ * @module
+ */
+
+import { CONNECT_PROCEDURES } from "./connect_procedures.ts";
+import { DOMAIN_PROCEDURES } from "./domain_procedures.ts";
+import { EVENT_PROCEDURES } from "./event_procedures.ts";
+import { LIFECYCLE_PROCEDURES } from "./lifecycle_procedures.ts";
+import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
+import type { Procedure, ProcedureTable } from "./procedure.ts";
+import { STATS_PROCEDURES } from "./stats_procedures.ts";
+
+/**
+ * Every procedure, by libvirt API name.
+ *
+ * @example
+ * ```ts
+ * import { RPC_PROCEDURES } from "./procedures.ts";
+ * console.log(RPC_PROCEDURES.virDomainDestroy.proc, RPC_PROCEDURES.virDomainDestroy.readOnly); // 12 false
+ * ```
+ */
+export const RPC_PROCEDURES: ProcedureTable = {
+  ...CONNECT_PROCEDURES,
+  ...DOMAIN_PROCEDURES,
+  ...METADATA_PROCEDURES,
+  ...LIFECYCLE_PROCEDURES,
+  ...STATS_PROCEDURES,
+  ...EVENT_PROCEDURES,
+};
+
+/**
+ * The table indexed by procedure number.
+ *
+ * @throws {TypeError} When two rows share a procedure number (a table error).
+ */
+export function procedureIndex(
+  table: ProcedureTable = RPC_PROCEDURES,
+): Map<number, { api: string; procedure: Procedure }> {
+  const index = new Map<number, { api: string; procedure: Procedure }>();
+  for (const [api, procedure] of Object.entries(table)) {
+    const other = index.get(procedure.proc);
+    if (other !== undefined) {
+      throw new TypeError(`Procedure ${procedure.proc} is both ${other.api} and ${api}`);
+    }
+    index.set(procedure.proc, { api, procedure });
+  }
+  return index;
+}

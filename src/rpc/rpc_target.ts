@@ -1,0 +1,113 @@
+/**
+ * What an RPC connection is opened to: the service's own host (`qemu:///system`,
+ * `qemu:///session`, `evirt:///system`) or, for `test:///default`, a fresh in-memory test
+ * hypervisor owned by that one connection, as libvirt's test driver is per connection.
+ *
+ * @module
+ */
+
+import type { Host } from "../../actors/host.ts";
+import type { NodeInfo } from "../../actors/driver_protocol.ts";
+import type { EventHub } from "../projections/event_hub.ts";
+import type { EventStreamSettings } from "../projections/event_hub.ts";
+import { TEST_NODE_INFO } from "../../drivers/test/test_driver.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
+
+/** The service pieces procedures use. */
+export interface RpcTarget {
+  /** The URI the client opened, as `virConnectGetURI` answers it. */
+  uri: string;
+  /** `virConnectGetType`: `QEMU` or `Test`. */
+  hypervisorType: string;
+  host: Host;
+  /** The one reader of the log's tail that events come from. */
+  hub: EventHub;
+  /** Bounds of event subscribers (shared with the SSE stream). */
+  events: EventStreamSettings;
+  /** Largest domain XML accepted, in bytes. */
+  xmlMaxBytes: number;
+  hostname(): string;
+  nodeInfo(): NodeInfo;
+  /** Releases what the connection owns (the per-connection test hypervisor); idempotent. */
+  close(): Promise<void>;
+}
+
+/** A private test hypervisor: its host, its event hub, and how to release it. */
+export interface TestHypervisor {
+  host: Host;
+  hub: EventHub;
+  close(): Promise<void>;
+}
+
+/** The service's host, shared by every connection opened to it. */
+export interface SharedService {
+  /**
+   * Opens a fresh `test:///default` hypervisor for one connection. Injected by the service
+   * assembly (the RPC layer builds no hosts of its own); without it `test:///default` is refused.
+   */
+  openTestHypervisor?: () => Promise<TestHypervisor>;
+  host: Host;
+  hub: EventHub;
+  events: EventStreamSettings;
+  xmlMaxBytes: number;
+  hostname(): string;
+  nodeInfo(): NodeInfo;
+}
+
+/** URIs that name the service's own host. */
+const SERVICE_URIS: ReadonlySet<string> = new Set([
+  "qemu:///system",
+  "qemu:///session",
+  "evirt:///system",
+]);
+
+/** The URI libvirt's clients send when none is given (the daemon picks its default driver). */
+const DEFAULT_URI = "qemu:///system";
+
+/**
+ * Opens the target a client names.
+ *
+ * @param name The URI from `CONNECT_OPEN` (null or empty: the default, `qemu:///system`).
+ * @throws {VirtError} NO_CONNECT (5) for a URI evirt does not serve.
+ *
+ * @example
+ * ```ts ignore
+ * const target = await openRpcTarget("test:///default", service);
+ * await target.close();
+ * ```
+ */
+export async function openRpcTarget(
+  name: string | null,
+  service: SharedService,
+): Promise<RpcTarget> {
+  const uri = name === null || name === "" ? DEFAULT_URI : name.replace(/\?.*$/, "");
+  if (SERVICE_URIS.has(uri)) {
+    return {
+      uri,
+      hypervisorType: "QEMU",
+      host: service.host,
+      hub: service.hub,
+      events: service.events,
+      xmlMaxBytes: service.xmlMaxBytes,
+      hostname: service.hostname,
+      nodeInfo: service.nodeInfo,
+      close: () => Promise.resolve(),
+    };
+  }
+  if (uri === "test:///default" && service.openTestHypervisor !== undefined) {
+    const core = await service.openTestHypervisor();
+    let closed: Promise<void> | undefined;
+    return {
+      uri,
+      hypervisorType: "Test",
+      host: core.host,
+      hub: core.hub,
+      events: service.events,
+      xmlMaxBytes: service.xmlMaxBytes,
+      hostname: service.hostname,
+      nodeInfo: () => TEST_NODE_INFO,
+      close: () => closed ??= core.close(),
+    };
+  }
+  throw new VirtError(ErrorCode.NO_CONNECT, uri);
+}

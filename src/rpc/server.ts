@@ -1,0 +1,169 @@
+/**
+ * The listeners of libvirt's protocol: a read-write unix socket (mode 0660) and a read-only one
+ * (mode 0666), as libvirtd's `libvirt-sock` and `libvirt-sock-ro`. No TCP: libvirt's TCP
+ * transport needs SASL or TLS; remote users reach the socket over SSH
+ * (`qemu+ssh://host/system?socket=…`).
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import { CONNECTION_LIMITS_DEFAULT, type ConnectionLimits, RpcConnection } from "./connection.ts";
+import { procedureIndex } from "./procedures.ts";
+import type { SharedService } from "./rpc_target.ts";
+
+/** Connections served at once over both sockets; one more is closed at once, with a log line. */
+export const RPC_CONNECTIONS_MAX = 1024;
+
+/** How long a connect to an existing socket may take when checking whether it is stale, in ms. */
+const STALE_CHECK_TIMEOUT_MS = 1000;
+
+/** Options of {@linkcode serveRpc}. */
+export interface RpcServerOptions {
+  /** The read-write socket's path. */
+  socketPath: string;
+  /** The read-only socket's path. */
+  readOnlySocketPath: string;
+  service: SharedService;
+  /** Connections at once. Default {@linkcode RPC_CONNECTIONS_MAX}. */
+  connectionsMax?: number;
+  limits?: Partial<ConnectionLimits>;
+  log?: (message: string) => void;
+  onListen?: (address: string) => void;
+}
+
+/** The running listeners. */
+export interface RpcServer {
+  /** Connections being served. */
+  readonly connections: number;
+  /** Stops accepting, closes every connection, removes the socket files. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts both listeners.
+ *
+ * @throws {VirtError} OPERATION_FAILED when a socket path is used by a live listener or is not a
+ *   socket.
+ *
+ * @example
+ * ```ts ignore
+ * const server = await serveRpc({ socketPath, readOnlySocketPath, service });
+ * await server.shutdown();
+ * ```
+ */
+export async function serveRpc(options: RpcServerOptions): Promise<RpcServer> {
+  const log = options.log ?? ((message: string) => console.error(`evirt: ${message}`));
+  const procedures = procedureIndex();
+  const limits = { ...CONNECTION_LIMITS_DEFAULT, ...options.limits };
+  const connectionsMax = options.connectionsMax ?? RPC_CONNECTIONS_MAX;
+  const listeners: Deno.UnixListener[] = [];
+  const open = new Set<RpcConnection>();
+  const loops: Promise<void>[] = [];
+  const sockets = [
+    { path: options.socketPath, readOnly: false, mode: 0o660, name: "rw" },
+    { path: options.readOnlySocketPath, readOnly: true, mode: 0o666, name: "ro" },
+  ];
+  let accepted = 0;
+  try {
+    for (const socket of sockets) {
+      await removeStaleSocket(socket.path);
+      const listener = Deno.listen({ transport: "unix", path: socket.path });
+      listeners.push(listener);
+      Deno.chmodSync(socket.path, socket.mode);
+      options.onListen?.(
+        `unix:${socket.path} (libvirt protocol, ${socket.readOnly ? "read-only" : "read-write"})`,
+      );
+      loops.push((async () => {
+        // Ends when the listener is closed at shutdown.
+        for (;;) {
+          let conn: Deno.UnixConn;
+          try {
+            conn = await listener.accept();
+          } catch {
+            return;
+          }
+          const label = `${socket.name}#${++accepted}`;
+          if (open.size >= connectionsMax) {
+            log(`rpc ${label}: refused: ${connectionsMax} connections already open`);
+            conn.close();
+            continue;
+          }
+          const connection = new RpcConnection(conn, {
+            readOnly: socket.readOnly,
+            service: options.service,
+            procedures,
+            limits,
+            log,
+            label,
+          });
+          open.add(connection);
+          void connection.run().finally(() => open.delete(connection));
+        }
+      })());
+    }
+  } catch (error) {
+    for (const listener of listeners) listener.close();
+    throw error;
+  }
+  return {
+    get connections() {
+      return open.size;
+    },
+    async shutdown() {
+      for (const listener of listeners) {
+        try {
+          listener.close();
+        } catch {
+          // Already closed.
+        }
+      }
+      await Promise.all(loops);
+      await Promise.all([...open].map((connection) => connection.close()));
+      for (const socket of sockets) {
+        await Deno.remove(socket.path).catch(() => {});
+      }
+    },
+  };
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  if (!info.isSocket) {
+    throw new VirtError(
+      ErrorCode.OPERATION_FAILED,
+      `'${path}' exists and is not a socket; refusing to replace it`,
+    );
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const connection = await Promise.race([
+      Deno.connect({ transport: "unix", path }),
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error("timeout")), STALE_CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    connection.close();
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound) {
+      await Deno.remove(path).catch(() => {});
+      return;
+    }
+    throw new VirtError(
+      ErrorCode.OPERATION_FAILED,
+      `cannot check socket '${path}': ${(error as Error).message}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new VirtError(
+    ErrorCode.OPERATION_FAILED,
+    `another service is listening on '${path}'; stop it or set EVIRT_LIBVIRT_SOCKET`,
+  );
+}

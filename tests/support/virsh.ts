@@ -1,0 +1,69 @@
+/**
+ * Runs the real `virsh` against evirt's libvirt-protocol socket, bounded by a timeout, and
+ * compares its output with evirt's own CLI line by line (counters that grow between two runs
+ * compared by layout only).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+/** Longest a virsh run may take, in ms. */
+export const VIRSH_TIMEOUT_MS = 30_000;
+
+/** What a virsh run printed. */
+export interface VirshRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The URI of the socket at `path`, as a libvirt user writes it. */
+export function socketUri(path: string, driver = "qemu", name = "system"): string {
+  return `${driver}+unix:///${name}?socket=${path}`;
+}
+
+/** Runs virsh with `args` on `uri`. */
+export async function runVirsh(uri: string, args: string[]): Promise<VirshRun> {
+  const output = await new Deno.Command("virsh", {
+    args: ["-c", uri, ...args],
+    env: { LIBVIRT_DEFAULT_URI: "", VIRSH_DEFAULT_CONNECT_URI: "" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(VIRSH_TIMEOUT_MS),
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Lines whose figures grow with time (CPU time, I/O counters, resident memory). */
+const COUNTER_LINE =
+  /^(CPU time:|Allocation:)|cpu\.(time|user|system)=|balloon\.rss=|\.(rx|tx)\.|\.(rd|wr|fl)\.|\.allocation=|\s(rx|tx)_|^rss |vcpu\.\d+\.(time|wait)=/;
+
+/**
+ * Asserts two outputs are the same line by line; lines of counters must have the same layout
+ * (every number masked).
+ */
+export function assertSameOutput(actual: string, expected: string, what: string): void {
+  const left = actual.split("\n");
+  const right = expected.split("\n");
+  assert.equal(
+    left.length,
+    right.length,
+    `${what}: line counts differ\n${actual}\n---\n${expected}`,
+  );
+  left.forEach((line, index) => {
+    const other = right[index];
+    if (COUNTER_LINE.test(line.trim()) || COUNTER_LINE.test(line)) {
+      const mask = (text: string) => text.replace(/\d+(\.\d+)?/g, "#");
+      assert.equal(mask(line), mask(other), `${what}: line ${index + 1}`);
+    } else {
+      assert.equal(line, other, `${what}: line ${index + 1}`);
+    }
+  });
+}

@@ -20,6 +20,12 @@ import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
 import { type AppliedFact, DomainActor, type JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
 import {
+  DOMAIN_JOBS,
+  type DomainCommandArguments,
+  type DomainJobName,
+  type DomainJobRunner,
+} from "./domain_dispatch.ts";
+import {
   type DomainContext,
   domainMachine,
   type DomainSnapshot,
@@ -391,19 +397,31 @@ export class Host {
     }
   }
 
+  /**
+   * Runs one domain command of the operations table in the domain's queue: the single dispatch
+   * every door (HTTP routes, RPC, the methods below) goes through.
+   *
+   * @throws {VirtError} Code 42 when there is no such domain, 55 when the command is invalid in
+   *   the domain's state, 87 when the domain stays busy past the queue timeout.
+   */
+  command<Name extends DomainJobName>(
+    name: Name,
+    reference: string,
+    args: DomainCommandArguments[Name],
+    options: CommandOptions = {},
+  ): Promise<void> {
+    const runner = DOMAIN_JOBS[name] as DomainJobRunner<Name>;
+    return this.#command(reference, name, options, (job) => runner(job, this.#env, args));
+  }
+
   /** Removes a domain's persistent definition (an active one continues as transient). */
   undefine(reference: string, options: CommandOptions = {}): Promise<void> {
-    return this.#command(reference, "undefine", options, (job) => commands.undefine(job));
+    return this.command("undefine", reference, {}, options);
   }
 
   /** Starts a defined domain, optionally with its CPUs paused. */
   start(reference: string, options: CommandOptions & { paused?: boolean } = {}): Promise<void> {
-    return this.#command(
-      reference,
-      "start",
-      options,
-      (job) => commands.start(job, this.#env, { paused: options.paused ?? false }),
-    );
+    return this.command("start", reference, { paused: options.paused }, options);
   }
 
   /** Asks the guest to shut down; with `timeoutMs`, destroys it if still active by then. */
@@ -411,67 +429,47 @@ export class Host {
     reference: string,
     options: CommandOptions & { timeoutMs?: number } = {},
   ): Promise<void> {
-    return this.#command(
-      reference,
-      "shutdown",
-      options,
-      (job) => commands.shutdown(job, this.#env, { timeoutMs: options.timeoutMs }),
-    );
+    return this.command("shutdown", reference, { timeoutMs: options.timeoutMs }, options);
   }
 
   /** Ends a domain's instance now. */
   destroy(reference: string, options: CommandOptions & { graceful?: boolean } = {}): Promise<void> {
-    return this.#command(
-      reference,
-      "destroy",
-      options,
-      (job) => commands.destroy(job, this.#env, { graceful: options.graceful ?? false }),
-    );
+    return this.command("destroy", reference, { graceful: options.graceful }, options);
   }
 
   /** Asks the guest to reboot. */
   reboot(reference: string, options: CommandOptions = {}): Promise<void> {
-    return this.#command(reference, "reboot", options, (job) => commands.reboot(job, this.#env));
+    return this.command("reboot", reference, {}, options);
   }
 
   /** Resets the guest now. */
   reset(reference: string, options: CommandOptions = {}): Promise<void> {
-    return this.#command(reference, "reset", options, (job) => commands.reset(job, this.#env));
+    return this.command("reset", reference, {}, options);
   }
 
   /** Stops the domain's CPUs. */
   suspend(reference: string, options: CommandOptions = {}): Promise<void> {
-    return this.#command(reference, "suspend", options, (job) => commands.suspend(job, this.#env));
+    return this.command("suspend", reference, {}, options);
   }
 
   /** Runs the domain's CPUs again. */
   resume(reference: string, options: CommandOptions = {}): Promise<void> {
-    return this.#command(reference, "resume", options, (job) => commands.resume(job, this.#env));
+    return this.command("resume", reference, {}, options);
   }
 
   /** Switches autostart. */
   setAutostart(reference: string, autostart: boolean, options: CommandOptions = {}): Promise<void> {
-    return this.#command(
-      reference,
-      "autostart",
-      options,
-      (job) => commands.setAutostart(job, autostart),
-    );
+    return this.command("autostart", reference, { autostart }, options);
   }
 
   /** Sets the title, description or a metadata element. */
   setMetadata(
     reference: string,
-    change: Parameters<typeof commands.setMetadata>[1],
+    change: DomainCommandArguments["metadata"]["change"],
     scope: commands.MetadataScope,
     options: CommandOptions = {},
   ): Promise<void> {
-    return this.#command(
-      reference,
-      "metadata",
-      options,
-      (job) => commands.setMetadata(job, change, scope),
-    );
+    return this.command("metadata", reference, { change, scope }, options);
   }
 
   /**

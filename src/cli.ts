@@ -21,7 +21,7 @@ import { generalHelp, verbHelp } from "./cli/help_text.ts";
 import { Progress } from "./cli/progress.ts";
 import type { CliIo, Verb, VerbContext } from "./cli/verb.ts";
 import { verbOptions } from "./cli/verb.ts";
-import { findVerb, VERBS } from "./cli/verbs/mod.ts";
+import { loadAllVerbs, loadVerb } from "./cli/verb_registry.ts";
 import type { EvirtClient } from "./client.ts";
 import { DEFAULT_URI, parsePositiveInteger, validateUri, XML_MAX_BYTES_DEFAULT } from "./config.ts";
 import { isVirtError } from "./model/errors.ts";
@@ -56,9 +56,9 @@ export async function runCli(words: string[], io: CliIo = processIo()): Promise<
     return EXIT_OK;
   }
   if (options.help || options.verb === undefined || options.verb === "help") {
-    return help(io, options);
+    return await help(io, options);
   }
-  const verb = findVerb(options.verb);
+  const verb = await loadVerb(options.verb);
   if (verb === undefined) {
     return report(io, new ArgumentError(`unknown command: '${options.verb}'`, options.verb));
   }
@@ -145,13 +145,13 @@ function verbContext(
   };
 }
 
-function help(io: CliIo, options: GlobalOptions): number {
+async function help(io: CliIo, options: GlobalOptions): Promise<number> {
   const topic = options.verb === "help" ? options.verbWords[0] : undefined;
   if (topic === undefined) {
-    io.stdout(generalHelp(VERBS));
+    io.stdout(generalHelp(await loadAllVerbs()));
     return EXIT_OK;
   }
-  const verb = findVerb(topic);
+  const verb = await loadVerb(topic);
   if (verb === undefined) {
     return report(
       io,

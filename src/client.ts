@@ -13,6 +13,7 @@
 import type { ListFilter } from "../actors/host.ts";
 import type { DomainDefinition } from "./model/domain.ts";
 import { ErrorCode, type ErrorCodeValue, VirtError } from "./model/errors.ts";
+import { type DomainActionName, pathOf } from "./model/operations.ts";
 import type {
   DefineView,
   DomainInfoView,
@@ -121,12 +122,12 @@ export class EvirtClient {
 
   /** Service and hypervisor versions. */
   version(): Promise<VersionView> {
-    return this.#json("GET", "/v1/version");
+    return this.#json("GET", pathOf("host.version"));
   }
 
   /** Hostname and node information. */
   host(): Promise<HostView> {
-    return this.#json("GET", "/v1/host");
+    return this.#json("GET", pathOf("host.describe"));
   }
 
   /** Domains matching libvirt's list filters. */
@@ -135,23 +136,26 @@ export class EvirtClient {
     for (const [name, value] of Object.entries(filter)) {
       if (value) query.set(name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), "true");
     }
-    const body = await this.#json<{ domains: DomainSummaryView[] }>("GET", `/v1/domains?${query}`);
+    const body = await this.#json<{ domains: DomainSummaryView[] }>(
+      "GET",
+      `${pathOf("domain.list")}?${query}`,
+    );
     return body.domains;
   }
 
   /** `dominfo`: a domain by name, uuid or id. */
   info(reference: string): Promise<DomainInfoView> {
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}`);
+    return this.#json("GET", pathOf("domain.info", { ref: reference }));
   }
 
   /** State and reason. */
   state(reference: string): Promise<StateView> {
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/state`);
+    return this.#json("GET", pathOf("domain.state", { ref: reference }));
   }
 
   /** Defines a domain from XML text or the JSON model. */
   define(document: { xml: string } | { definition: DomainDefinition }): Promise<DefineView> {
-    return this.#json("POST", "/v1/domains", documentBody(document));
+    return this.#json("POST", pathOf("domain.define"), documentBody(document));
   }
 
   /** Creates and starts a transient domain. */
@@ -160,18 +164,18 @@ export class EvirtClient {
     options: { paused?: boolean } = {},
   ): Promise<DomainSummaryView> {
     const query = options.paused ? "?paused=true" : "";
-    return this.#json("POST", `/v1/domains/create${query}`, documentBody(document));
+    return this.#json("POST", `${pathOf("domain.create")}${query}`, documentBody(document));
   }
 
   /** Undefines a domain. */
   async undefine(reference: string): Promise<void> {
-    await this.#request("DELETE", `/v1/domains/${encodeURIComponent(reference)}`);
+    await this.#request("DELETE", pathOf("domain.undefine", { ref: reference }));
   }
 
-  /** Runs a lifecycle action (`start`, `shutdown`, `destroy`, `reboot`, `reset`, `suspend`, `resume`). */
+  /** Runs a lifecycle action of the operations table (`start`, `shutdown`, `destroy`, …). */
   action(
     reference: string,
-    action: "start" | "shutdown" | "destroy" | "reboot" | "reset" | "suspend" | "resume",
+    action: DomainActionName,
     options: {
       paused?: boolean;
       graceful?: boolean;
@@ -191,7 +195,7 @@ export class EvirtClient {
     const suffix = query.size > 0 ? `?${query}` : "";
     return this.#json(
       "POST",
-      `/v1/domains/${encodeURIComponent(reference)}/actions/${action}${suffix}`,
+      `${pathOf(`domain.${action}`, { ref: reference })}${suffix}`,
     );
   }
 
@@ -199,7 +203,7 @@ export class EvirtClient {
   setAutostart(reference: string, autostart: boolean): Promise<DomainSummaryView> {
     return this.#json(
       "PUT",
-      `/v1/domains/${encodeURIComponent(reference)}/autostart`,
+      pathOf("domain.autostart", { ref: reference }),
       jsonBody({ autostart }),
     );
   }
@@ -214,7 +218,7 @@ export class EvirtClient {
     if (options.secure) query.set("secure", "true");
     const response = await this.#request(
       "GET",
-      `/v1/domains/${encodeURIComponent(reference)}/xml?${query}`,
+      `${pathOf("domain.xml", { ref: reference })}?${query}`,
     );
     return await response.text();
   }
@@ -225,7 +229,7 @@ export class EvirtClient {
     options: { inactive?: boolean } = {},
   ): Promise<{ modelVersion: number; definition: DomainDefinition }> {
     const query = options.inactive ? "?inactive=true" : "";
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/definition${query}`);
+    return this.#json("GET", `${pathOf("domain.definition", { ref: reference })}${query}`);
   }
 
   /** The title, description, or a namespace's metadata element (as XML). */
@@ -238,7 +242,7 @@ export class EvirtClient {
     if (options.config) query.set("config", "true");
     const body = await this.#json<{ value: string }>(
       "GET",
-      `/v1/domains/${encodeURIComponent(reference)}/metadata?${query}`,
+      `${pathOf("domain.metadata_get", { ref: reference })}?${query}`,
     );
     return body.value;
   }
@@ -257,7 +261,7 @@ export class EvirtClient {
   ): Promise<void> {
     await this.#request(
       "PUT",
-      `/v1/domains/${encodeURIComponent(reference)}/metadata`,
+      pathOf("domain.metadata_set", { ref: reference }),
       jsonBody(change),
     );
   }
@@ -267,7 +271,7 @@ export class EvirtClient {
     const query = device === undefined ? "" : `?device=${encodeURIComponent(device)}`;
     const body = await this.#json<{ path: string }>(
       "GET",
-      `/v1/domains/${encodeURIComponent(reference)}/console${query}`,
+      `${pathOf("domain.console", { ref: reference })}${query}`,
     );
     return body.path;
   }
@@ -275,41 +279,35 @@ export class EvirtClient {
   /** `domblklist`: the domain's disks (live, or the persistent definition's with `inactive`). */
   blockList(reference: string, options: { inactive?: boolean } = {}): Promise<BlockListView> {
     const query = options.inactive ? "?inactive=true" : "";
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/blocks${query}`);
+    return this.#json("GET", `${pathOf("domain.block_list", { ref: reference })}${query}`);
   }
 
   /** `domblkinfo`: capacity, allocation and physical size of a disk (target or source path). */
   blockInfo(reference: string, disk: string): Promise<BlockInfoView> {
-    return this.#json(
-      "GET",
-      `/v1/domains/${encodeURIComponent(reference)}/blocks/${encodeURIComponent(disk)}/info`,
-    );
+    return this.#json("GET", pathOf("domain.block_info", { ref: reference, disk }));
   }
 
   /** `domblkstat`: a disk's I/O counters, or without a disk the sum over all disks. */
   blockStats(reference: string, disk?: string): Promise<BlockStatsView> {
     const path = disk === undefined || disk === ""
-      ? "/blocks/stats"
-      : `/blocks/${encodeURIComponent(disk)}/stats`;
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}${path}`);
+      ? pathOf("domain.block_stats_total", { ref: reference })
+      : pathOf("domain.block_stats", { ref: reference, disk });
+    return this.#json("GET", path);
   }
 
   /** `domifstat`: an interface's counters (by device name or MAC), in the guest's view. */
   interfaceStats(reference: string, iface: string): Promise<InterfaceStatsView> {
-    return this.#json(
-      "GET",
-      `/v1/domains/${encodeURIComponent(reference)}/interfaces/${encodeURIComponent(iface)}/stats`,
-    );
+    return this.#json("GET", pathOf("domain.interface_stats", { ref: reference, iface }));
   }
 
   /** `dommemstat`: memory statistics. */
   memoryStats(reference: string): Promise<MemoryStatsView> {
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/memory/stats`);
+    return this.#json("GET", pathOf("domain.memory_stats", { ref: reference }));
   }
 
   /** `vcpuinfo`: the vCPUs. */
   vcpus(reference: string): Promise<VcpusView> {
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/vcpus`);
+    return this.#json("GET", pathOf("domain.vcpus", { ref: reference }));
   }
 
   /** `domstats`: stats records, answered from the drivers' samples. */
@@ -325,13 +323,16 @@ export class EvirtClient {
     for (const flag of ["nowait", "enforce", "backing"] as const) {
       if (options[flag]) query.set(flag, "true");
     }
-    const body = await this.#json<{ records: DomainStatsRecord[] }>("GET", `/v1/stats?${query}`);
+    const body = await this.#json<{ records: DomainStatsRecord[] }>(
+      "GET",
+      `${pathOf("domain.stats_all")}?${query}`,
+    );
     return body.records;
   }
 
   /** The Prometheus metrics text. */
   async metrics(): Promise<string> {
-    return await (await this.#request("GET", "/metrics")).text();
+    return await (await this.#request("GET", pathOf("host.metrics"))).text();
   }
 
   /**
@@ -384,7 +385,7 @@ export class EvirtClient {
     let response: Response;
     try {
       response = await this.#transport(
-        new Request(`${this.#base}/v1/events?${query}`, {
+        new Request(`${this.#base}${pathOf("domain.events")}?${query}`, {
           headers: { accept: "text/event-stream" },
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         }),

@@ -14,7 +14,7 @@ type Context = RouteContext & ApiRequestContext;
 
 /** Registers the event stream route. */
 export function eventRoutes(add: RouteAdder): void {
-  add("GET", "/v1/events", { streaming: true }, (request, context) => events(request, context));
+  add("domain.events", (request, context) => events(request, context));
 }
 
 function events(request: Request, context: Context): Response {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { ListFilter } from "../actors/host.ts";
+import type { ListFilter } from "./model/domain_list.ts";
 import type { DomainDefinition } from "./model/domain.ts";
 import { ErrorCode, type ErrorCodeValue, VirtError } from "./model/errors.ts";
 import { type DomainActionName, pathOf } from "./model/operations.ts";

@@ -5,12 +5,8 @@
  * @module
  */
 
-import {
-  type CommandOptions,
-  type Host,
-  LIST_FILTER_NAMES,
-  type ListFilter,
-} from "../../../actors/host.ts";
+import type { CommandOptions, Host } from "../../../actors/host.ts";
+import { LIST_FILTER_NAMES, type ListFilter } from "../../model/domain_list.ts";
 import { DOMAIN_MODEL_VERSION } from "../../model/domain.ts";
 import {
   type DomainActionName,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { normalizeUuid } from "../../../actors/host.ts";
+import { normalizeUuid } from "../../model/domain_list.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { EVENT_IDS } from "../../model/lifecycle.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";

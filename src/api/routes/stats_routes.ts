@@ -6,7 +6,7 @@
  * @module
  */
 
-import { LIST_FILTER_NAMES, type ListFilter } from "../../../actors/host.ts";
+import { LIST_FILTER_NAMES, type ListFilter } from "../../model/domain_list.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { StatsReader, type StatsRequest } from "../../projections/stats_reader.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";

@@ -17,7 +17,6 @@ import {
 } from "./cli/arguments.ts";
 import { CommandFailure, errorLines } from "./cli/command_failure.ts";
 import { openConnection } from "./cli/connection.ts";
-import { generalHelp, verbHelp } from "./cli/help_text.ts";
 import { Progress } from "./cli/progress.ts";
 import type { CliIo, Verb, VerbContext } from "./cli/verb.ts";
 import { verbOptions } from "./cli/verb.ts";
@@ -63,6 +62,7 @@ export async function runCli(words: string[], io: CliIo = processIo()): Promise<
     return report(io, new ArgumentError(`unknown command: '${options.verb}'`, options.verb));
   }
   if (options.verbWords.includes("--help")) {
+    const { verbHelp } = await import("./cli/help_text.ts");
     io.stdout(`${verbHelp(verb)}\n`);
     return EXIT_OK;
   }
@@ -146,6 +146,7 @@ function verbContext(
 }
 
 async function help(io: CliIo, options: GlobalOptions): Promise<number> {
+  const { generalHelp, verbHelp } = await import("./cli/help_text.ts");
   const topic = options.verb === "help" ? options.verbWords[0] : undefined;
   if (topic === undefined) {
     io.stdout(generalHelp(await loadAllVerbs()));

@@ -18,7 +18,6 @@ import type { Api } from "../api/app.ts";
 import { EvirtClient, httpTransport, type Transport } from "../client.ts";
 import { loadConfig } from "../config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { openTestHypervisor } from "./test_hypervisor.ts";
 
 /** An open connection. */
 export interface Connection {
@@ -63,6 +62,9 @@ export interface ConnectionOptions {
  */
 export async function openConnection(options: ConnectionOptions): Promise<Connection> {
   if (options.uri === "test:///default") {
+    // Loaded only here: the in-process hypervisor brings the service, the XML reader and the
+    // test driver, which a client of a running service never needs.
+    const { openTestHypervisor } = await import("./test_hypervisor.ts");
     const core = await openTestHypervisor({ xmlMaxBytes: options.xmlMaxBytes });
     const transport = inProcessTransport(core.api, options.readOnly ? "read-only" : "read-write");
     return { uri: options.uri, client: new EvirtClient(transport), close: () => core.close() };

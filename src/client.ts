@@ -14,6 +14,7 @@ import type { ListFilter } from "./model/domain_list.ts";
 import type { DomainDefinition } from "./model/domain.ts";
 import { ErrorCode, type ErrorCodeValue, VirtError } from "./model/errors.ts";
 import { type DomainActionName, pathOf } from "./model/operations.ts";
+import { type UnixHttpRequest, unixHttpRequest } from "./unix_http.ts";
 import type {
   DefineView,
   DomainInfoView,
@@ -32,6 +33,23 @@ import type { VcpusView } from "./projections/vcpu_info.ts";
 
 /** Sends one request and returns the response (any transport). */
 export type Transport = (request: Request) => Promise<Response>;
+
+/** What the client reads of an answer; a fetch `Response` is one. */
+export interface ClientResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly body: ReadableStream<Uint8Array> | null;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
+
+/**
+ * A transport that takes a request's parts instead of a `Request`: building `Request` and
+ * `Response` objects costs a short-lived command more than its call (see `unix_http.ts`).
+ */
+export interface DirectTransport {
+  direct(request: UnixHttpRequest): Promise<ClientResponse>;
+}
 
 /** What a domain action answers: the domain after it, or `exists: false` when it vanished. */
 export type ActionResult = (DomainSummaryView & { exists: true }) | {
@@ -108,14 +126,14 @@ export class StreamGoneError extends VirtError {
  * ```
  */
 export class EvirtClient {
-  readonly #transport: Transport;
+  readonly #transport: Transport | DirectTransport;
   readonly #base: string;
 
   /**
    * @param transport How requests travel.
    * @param base The base URL requests are built on (the host part matters only for TCP).
    */
-  constructor(transport: Transport, base = "http://evirt") {
+  constructor(transport: Transport | DirectTransport, base = "http://evirt") {
     this.#transport = transport;
     this.#base = base.replace(/\/+$/, "");
   }
@@ -382,14 +400,12 @@ export class EvirtClient {
     if (since !== undefined) query.set("since", String(since));
     for (const domain of options.domains ?? []) query.append("domain", domain);
     for (const event of options.events ?? []) query.append("event", event);
-    let response: Response;
+    let response: ClientResponse;
     try {
-      response = await this.#transport(
-        new Request(`${this.#base}${pathOf("domain.events")}?${query}`, {
-          headers: { accept: "text/event-stream" },
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-        }),
-      );
+      response = await this.#send("GET", `${pathOf("domain.events")}?${query}`, {
+        headers: { accept: "text/event-stream" },
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
     } catch (error) {
       throw new VirtError(
         ErrorCode.RPC,
@@ -397,7 +413,10 @@ export class EvirtClient {
       );
     }
     if (response.status === 410) {
-      const body = await response.json().catch(() => ({}));
+      const body = await response.json().catch(() => ({})) as {
+        error?: { detail?: string };
+        oldestPosition?: number;
+      };
       throw new StreamGoneError(
         body?.error?.detail ?? "position pruned",
         body?.oldestPosition ?? 0,
@@ -425,7 +444,7 @@ export class EvirtClient {
   async #json<T>(
     method: string,
     path: string,
-    body?: { body: BodyInit; type: string },
+    body?: { body: string; type: string },
   ): Promise<T> {
     const response = await this.#request(method, path, body);
     return await response.json() as T;
@@ -434,17 +453,14 @@ export class EvirtClient {
   async #request(
     method: string,
     path: string,
-    body?: { body: BodyInit; type: string },
-  ): Promise<Response> {
-    let response: Response;
+    body?: { body: string; type: string },
+  ): Promise<ClientResponse> {
+    let response: ClientResponse;
     try {
-      response = await this.#transport(
-        new Request(`${this.#base}${path}`, {
-          method,
-          ...(body === undefined
-            ? {}
-            : { body: body.body, headers: { "content-type": body.type } }),
-        }),
+      response = await this.#send(
+        method,
+        path,
+        body === undefined ? {} : { body: body.body, headers: { "content-type": body.type } },
       );
     } catch (error) {
       throw new VirtError(
@@ -455,6 +471,17 @@ export class EvirtClient {
     }
     if (!response.ok) throw await errorOf(response);
     return response;
+  }
+
+  /** Hands one request to the transport, as parts or as a `Request`. */
+  #send(
+    method: string,
+    target: string,
+    parts: { headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+  ): Promise<ClientResponse> {
+    const transport = this.#transport;
+    if (typeof transport !== "function") return transport.direct({ method, target, ...parts });
+    return transport(new Request(`${this.#base}${target}`, { method, ...parts }));
   }
 }
 
@@ -470,7 +497,7 @@ function jsonBody(value: unknown): { body: string; type: string } {
   return { body: JSON.stringify(value), type: "application/json" };
 }
 
-async function errorOf(response: Response): Promise<VirtError> {
+async function errorOf(response: ClientResponse): Promise<VirtError> {
   const text = await response.text().catch(() => "");
   try {
     const { error } = JSON.parse(text) as {
@@ -563,10 +590,9 @@ function sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** A transport over a unix socket (`evirt:///system`). */
-export function unixTransport(path: string): Transport {
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path } });
-  return (request) => fetch(request, { client });
+/** A transport over a unix socket (`evirt:///system`), speaking HTTP/1.1 itself. */
+export function unixTransport(path: string): DirectTransport {
+  return { direct: (request) => unixHttpRequest(path, request) };
 }
 
 /** A transport over TCP with an optional bearer token. */

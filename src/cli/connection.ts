@@ -15,7 +15,7 @@
 
 import type { Role } from "../api/api_context.ts";
 import type { Api } from "../api/app.ts";
-import { EvirtClient, httpTransport, type Transport } from "../client.ts";
+import { EvirtClient, httpTransport, type Transport, unixTransport } from "../client.ts";
 import { loadConfig } from "../config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 
@@ -93,15 +93,10 @@ async function openSocket(options: ConnectionOptions): Promise<Connection> {
       cause: error,
     });
   }
-  const httpClient = Deno.createHttpClient({ proxy: { transport: "unix", path } });
-  const transport: Transport = (request) => fetch(request, { client: httpClient });
   return {
     uri: options.uri,
-    client: new EvirtClient(transport),
-    close: () => {
-      httpClient.close();
-      return Promise.resolve();
-    },
+    client: new EvirtClient(unixTransport(path)),
+    close: () => Promise.resolve(),
   };
 }
 

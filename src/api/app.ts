@@ -94,17 +94,21 @@ export function createApi(env: ApiEnvironment): Api {
         new VirtError(ErrorCode.OPERATION_DENIED, `read only access prevents ${operation}`),
       );
     }
-    const timeoutMs = env.requestTimeoutMs + waitMs(url);
-    // Streams run until the caller leaves; everything else also ends at the request timeout.
-    const deadline = row.http.streaming ? undefined : AbortSignal.timeout(timeoutMs);
-    const signal = deadline === undefined
+    // Streams run until the caller leaves; anything else also ends at the request timeout, and
+    // its signal tells the host commands it runs that nobody waits for them any more.
+    const expired = new AbortController();
+    const signal = row.http.streaming
       ? request.signal
-      : AbortSignal.any([request.signal, deadline]);
+      : AbortSignal.any([request.signal, expired.signal]);
     try {
       const context = { params: match.params, url, role, env, signal };
       const response = row.http.streaming
         ? await match.handler(request, context)
-        : await withTimeout(Promise.resolve(match.handler(request, context)), timeoutMs);
+        : await withTimeout(
+          Promise.resolve(match.handler(request, context)),
+          env.requestTimeoutMs + waitMs(url),
+          expired,
+        );
       env.metrics.operation(operation, response.status < 400 ? "ok" : "error");
       return response;
     } catch (error) {
@@ -142,19 +146,21 @@ function waitMs(url: URL): number {
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
 }
 
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  expired: AbortController,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new VirtError(
-            ErrorCode.OPERATION_TIMEOUT,
-            `request took longer than ${timeoutMs} ms; the operation may still complete`,
-          ),
-        ),
-      timeoutMs,
-    );
+    timer = setTimeout(() => {
+      const error = new VirtError(
+        ErrorCode.OPERATION_TIMEOUT,
+        `request took longer than ${timeoutMs} ms; the operation may still complete`,
+      );
+      expired.abort(error);
+      reject(error);
+    }, timeoutMs);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

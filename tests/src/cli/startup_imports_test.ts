@@ -114,3 +114,22 @@ Deno.test("every verb and the test hypervisor are dynamic imports deno compile c
     "src/cli/test_hypervisor.ts",
   ]);
 });
+
+Deno.test("the in-process test hypervisor loads no listener, SQLite log or QEMU driver", () => {
+  const closure = staticClosure(graph, `${ROOT}src/cli/test_hypervisor.ts`);
+  const paths = [...closure].map((specifier) => specifier.replace(ROOT, ""));
+  const heavy = [
+    "src/service.ts",
+    "src/api/server.ts",
+    "src/log/sqlite_store.ts",
+    "src/service_drivers.ts",
+    // QEMU's driver, argv and monitor code; the neutral storage facts the test driver reads
+    // (block_info.ts and friends) still live in drivers/qemu until they move to src/storage.
+    "drivers/qemu/qemu_driver.ts",
+    "drivers/qemu/command_line.ts",
+    "drivers/qemu/qemu_process.ts",
+    "drivers/qemu/qmp_monitor.ts",
+  ];
+  assert.deepEqual(paths.filter((path) => heavy.some((prefix) => path.startsWith(prefix))), []);
+  assert.ok(paths.includes("src/service_core.ts"));
+});

@@ -13,6 +13,7 @@
 
 import { assign, setup, transition } from "xstate";
 import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
+import type { DomainCommandName } from "../src/model/operations.ts";
 import type { Deadline, DomainFact, DomainFactBodies, RuntimeRecord } from "../src/model/facts.ts";
 import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
 import { pausedReasonNumber, stateAfter } from "../src/model/lifecycle_table.ts";
@@ -58,19 +59,8 @@ function blankContext(name: string): Omit<DomainContext, "uuid"> {
   };
 }
 
-/** The command names whose validity the machine decides. */
-export type DomainCommandName =
-  | "define"
-  | "undefine"
-  | "start"
-  | "shutdown"
-  | "destroy"
-  | "reboot"
-  | "reset"
-  | "suspend"
-  | "resume"
-  | "autostart"
-  | "metadata";
+/** The command names whose validity the machine decides: the operations table's `command`s. */
+export type { DomainCommandName };
 
 /** Events of the machine: facts, and command names for validity checks. */
 export type DomainMachineEvent = DomainFact | { type: `command.${DomainCommandName}` };

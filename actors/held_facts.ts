@@ -51,26 +51,8 @@ export function recordsHappening(facts: readonly DomainFact[]): boolean {
   return facts.some((fact) => HAPPENED.has(fact.type));
 }
 
-/** What the API shows of a domain's held facts. */
-export interface HeldFactsSummary {
-  /** How many facts wait to be written. */
-  facts: number;
-  /** Why the log refuses them, e.g. `no space left on device`. */
-  cause: string;
-  /** When the first of them was refused, ms since the epoch. */
-  sinceMs: number;
-  /**
-   * Whether the domain is brought in line with its hypervisor once they are written: always,
-   * since the job that produced them stopped at the refused write (an interrupted start is then
-   * ended, a guest's shutdown or crash policy applied; see held_facts_followup.ts).
-   */
-  needsReconcile: boolean;
-  /**
-   * Observations dropped because the bound was reached: the state returns to what the log says
-   * once the held facts are written, and the next reconcile (at start-up) records the rest.
-   */
-  dropped: number;
-}
+export type { HeldFactsSummary } from "../src/model/domain_list.ts";
+import type { HeldFactsSummary } from "../src/model/domain_list.ts";
 
 /**
  * One domain's queue of held facts, bounded by {@linkcode HELD_FACTS_MAX}.

@@ -25,13 +25,12 @@ const msEach: number[] = [];
 let announced = false;
 while (!stopped) {
   const started = performance.now();
-  const response = await transport(
-    new Request("http://evirt/v1/domains", {
-      method: "POST",
-      headers: { "content-type": "application/xml" },
-      body,
-    }),
-  );
+  const response = await transport.direct({
+    method: "POST",
+    target: "/v1/domains",
+    headers: { "content-type": "application/xml" },
+    body,
+  });
   const text = await response.text();
   if (String(response.status) !== expected) {
     console.error(`define answered ${response.status}: ${text.slice(0, 300)}`);

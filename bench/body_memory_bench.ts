@@ -52,16 +52,17 @@ async function run(
     const send = unixTransport(`${dirs.runtimeDir}/evirt.sock`);
     const codes = new Map<string, number>();
     await Promise.all(Array.from({ length: DEFINES }, async () => {
-      const response = await send(
-        new Request("http://evirt/v1/domains", {
-          method: "POST",
-          headers: { "content-type": "application/xml" },
-          body,
-        }),
-      );
+      const response = await send.direct({
+        method: "POST",
+        target: "/v1/domains",
+        headers: { "content-type": "application/xml" },
+        body,
+      });
       const key = response.status < 300
         ? String(response.status)
-        : `${response.status} ${JSON.stringify((await response.json()).error.message)}`;
+        : `${response.status} ${
+          JSON.stringify(((await response.json()) as { error: { message: string } }).error.message)
+        }`;
       if (response.status < 300) await response.body?.cancel();
       codes.set(key, (codes.get(key) ?? 0) + 1);
     }));

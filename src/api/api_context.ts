@@ -15,6 +15,7 @@ import type { ConnectionHandle } from "./http1_connection.ts";
 import type { Metrics } from "./metrics.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 export type { EventStreamSettings } from "../projections/event_hub.ts";
+import type { RoutedOperationName } from "../model/operations.ts";
 import type { Handler, RouteContext } from "./router.ts";
 
 /** A caller's access: read-write is root-equivalent; read-only can list, read and subscribe. */
@@ -50,6 +51,11 @@ export interface ApiEnvironment {
 export interface ApiRequestContext {
   role: Role;
   env: ApiEnvironment;
+  /**
+   * Aborted when the caller goes away or the request times out: handlers pass it to host
+   * commands, so a queued job a caller gave up on is not run.
+   */
+  signal: AbortSignal;
   /** The connection the request came on; absent for in-process calls. */
   connection?: ConnectionHandle;
 }
@@ -57,24 +63,11 @@ export interface ApiRequestContext {
 /** A route handler of the API. */
 export type ApiHandler = Handler<ApiRequestContext>;
 
-/** Per-route settings. */
-export interface RouteSettings {
-  /**
-   * The libvirt API this route performs when it changes something (e.g. `virDomainDestroy`):
-   * read-only callers are refused naming it, as libvirt does.
-   */
-  mutation?: string;
-  /** Streams without the request timeout (event streams). */
-  streaming?: boolean;
-}
-
-/** A route registration function for one resource file. */
-export type RouteAdder = (
-  method: string,
-  pattern: string,
-  settings: RouteSettings,
-  handler: ApiHandler,
-) => void;
+/**
+ * A route registration function for one resource file: the operation's row in the operations
+ * table gives the method, path, role check and streaming; the file gives the handler.
+ */
+export type RouteAdder = (operation: RoutedOperationName, handler: ApiHandler) => void;
 
 /** Re-exported for route files. */
 export type { RouteContext };

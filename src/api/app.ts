@@ -10,13 +10,14 @@
  */
 
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
-import type {
-  ApiEnvironment,
-  ApiRequestContext,
-  Role,
-  RouteAdder,
-  RouteSettings,
-} from "./api_context.ts";
+import {
+  deniedCallOf,
+  type Operation,
+  operation as operationRow,
+  OPERATIONS,
+  type RoutedOperationName,
+} from "../model/operations.ts";
+import type { ApiEnvironment, ApiRequestContext, Role, RouteAdder } from "./api_context.ts";
 import { budgetedRequest } from "./body_budget.ts";
 import { errorResponse } from "./http_errors.ts";
 import type { ConnectionHandle } from "./http1_connection.ts";
@@ -48,15 +49,20 @@ export interface Api {
  */
 export function createApi(env: ApiEnvironment): Api {
   const router = new Router<ApiRequestContext>();
-  const settingsByRoute = new Map<string, RouteSettings>();
-  const add: RouteAdder = (method, pattern, settings, handler) => {
-    router.add(method, pattern, handler);
-    settingsByRoute.set(`${method} ${pattern}`, settings);
+  const rowByRoute = new Map<string, Operation>();
+  const add: RouteAdder = (name, handler) => {
+    const row = operationRow(name);
+    if (row.http === null) throw new Error(`Operation ${name} has no route`);
+    const key = `${row.http.method} ${row.http.path}`;
+    if (rowByRoute.has(key)) throw new Error(`Route ${key} is registered twice`);
+    router.add(row.http.method, row.http.path, handler);
+    rowByRoute.set(key, row);
   };
   systemRoutes(add);
   domainRoutes(add);
   statsRoutes(add);
   eventRoutes(add);
+  assertEveryRouteServed(rowByRoute);
 
   async function handle(
     request: Request,
@@ -86,15 +92,15 @@ export function createApi(env: ApiEnvironment): Api {
       return response;
     }
     const method = request.method === "HEAD" ? "GET" : request.method;
-    const settings = settingsByRoute.get(`${method} ${match.pattern}`) ?? {};
-    const operation = settings.mutation ?? `${request.method} ${match.pattern}`;
-    if (settings.mutation !== undefined && role === "read-only") {
+    const row = rowByRoute.get(`${method} ${match.pattern}`);
+    if (row === undefined || row.http === null) {
+      throw new Error(`Unregistered route ${match.pattern}`);
+    }
+    const operation = deniedCallOf(row);
+    if (row.access === "read-write" && role === "read-only") {
       env.metrics.operation(operation, "error");
       return fail(
-        new VirtError(
-          ErrorCode.OPERATION_DENIED,
-          `read only access prevents ${settings.mutation}`,
-        ),
+        new VirtError(ErrorCode.OPERATION_DENIED, `read only access prevents ${operation}`),
       );
     }
     const metered = budgetedRequest(
@@ -102,19 +108,27 @@ export function createApi(env: ApiEnvironment): Api {
       env.bodies,
       Math.max(env.xmlMaxBytes, env.bodyMaxBytes),
     );
+    // Streams run until the caller leaves; anything else also ends at the request timeout, and
+    // its signal tells the host commands it runs that nobody waits for them any more.
+    const expired = new AbortController();
+    const signal = row.http.streaming
+      ? request.signal
+      : AbortSignal.any([request.signal, expired.signal]);
     try {
       const context = {
         params: match.params,
         url,
         role,
         env,
+        signal,
         ...(connection === undefined ? {} : { connection }),
       };
-      const response = settings.streaming
+      const response = row.http.streaming
         ? await match.handler(metered.request, context)
         : await withTimeout(
           Promise.resolve(match.handler(metered.request, context)),
           env.requestTimeoutMs + waitMs(url),
+          expired,
         );
       env.metrics.operation(operation, response.status < 400 ? "ok" : "error");
       return response;
@@ -137,25 +151,39 @@ export function createApi(env: ApiEnvironment): Api {
   return { handle, routes: router.routes };
 }
 
+/** Every routed operation of the table must have been given a handler, once. */
+function assertEveryRouteServed(rowByRoute: Map<string, Operation>): void {
+  const served = new Set([...rowByRoute.values()].map((row) => row.name));
+  const missing = OPERATIONS.filter((row) => row.http !== null && !served.has(row.name));
+  if (missing.length > 0) {
+    throw new Error(`Operations without a handler: ${missing.map((row) => row.name).join(", ")}`);
+  }
+}
+
+/** The operations table's routed names, for tests that walk every route. */
+export type { RoutedOperationName };
+
 /** A `?wait=SECONDS` request may take that much longer than the request timeout. */
 function waitMs(url: URL): number {
   const seconds = Number(url.searchParams.get("wait") ?? "0");
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
 }
 
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  expired: AbortController,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new VirtError(
-            ErrorCode.OPERATION_TIMEOUT,
-            `request took longer than ${timeoutMs} ms; the operation may still complete`,
-          ),
-        ),
-      timeoutMs,
-    );
+    timer = setTimeout(() => {
+      const error = new VirtError(
+        ErrorCode.OPERATION_TIMEOUT,
+        `request took longer than ${timeoutMs} ms; the operation may still complete`,
+      );
+      expired.abort(error);
+      reject(error);
+    }, timeoutMs);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DomainInfo, DomainSummary } from "../../actors/host.ts";
+import type { DomainInfo, DomainSummary } from "../model/domain_list.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 export type { EventMessage } from "../projections/event_message.ts";
 import { reasonName, stateName } from "../model/lifecycle.ts";

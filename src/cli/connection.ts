@@ -15,10 +15,9 @@
 
 import type { Role } from "../api/api_context.ts";
 import type { Api } from "../api/app.ts";
-import { EvirtClient, httpTransport, type Transport } from "../client/client.ts";
+import { EvirtClient, httpTransport, type Transport, unixTransport } from "../client/client.ts";
 import { loadConfig } from "../config/config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { openTestHypervisor } from "../service/test_hypervisor.ts";
 
 /** An open connection. */
 export interface Connection {
@@ -63,6 +62,9 @@ export interface ConnectionOptions {
  */
 export async function openConnection(options: ConnectionOptions): Promise<Connection> {
   if (options.uri === "test:///default") {
+    // Loaded only here: the in-process hypervisor brings the service, the XML reader and the
+    // test driver, which a client of a running service never needs.
+    const { openTestHypervisor } = await import("../service/test_hypervisor.ts");
     const core = await openTestHypervisor({ xmlMaxBytes: options.xmlMaxBytes });
     const transport = inProcessTransport(core.api, options.readOnly ? "read-only" : "read-write");
     return { uri: options.uri, client: new EvirtClient(transport), close: () => core.close() };
@@ -91,15 +93,10 @@ async function openSocket(options: ConnectionOptions): Promise<Connection> {
       cause: error,
     });
   }
-  const httpClient = Deno.createHttpClient({ proxy: { transport: "unix", path } });
-  const transport: Transport = (request) => fetch(request, { client: httpClient });
   return {
     uri: options.uri,
-    client: new EvirtClient(transport),
-    close: () => {
-      httpClient.close();
-      return Promise.resolve();
-    },
+    client: new EvirtClient(unixTransport(path)),
+    close: () => Promise.resolve(),
   };
 }
 

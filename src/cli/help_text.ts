@@ -12,7 +12,7 @@ import { type Verb, verbOptions } from "./verb.ts";
  *
  * @example
  * ```ts ignore
- * console.log(generalHelp(VERBS));
+ * console.log(generalHelp(await loadAllVerbs()));
  * ```
  */
 export function generalHelp(verbs: readonly Verb[]): string {

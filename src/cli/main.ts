@@ -17,11 +17,10 @@ import {
 } from "./arguments.ts";
 import { CommandFailure, errorLines } from "./command_failure.ts";
 import { openConnection } from "./connection.ts";
-import { generalHelp, verbHelp } from "./help_text.ts";
 import { Progress } from "./progress.ts";
 import type { CliIo, Verb, VerbContext } from "./verb.ts";
 import { verbOptions } from "./verb.ts";
-import { findVerb, VERBS } from "./verbs/mod.ts";
+import { loadAllVerbs, loadVerb } from "./verb_registry.ts";
 import type { EvirtClient } from "../client/client.ts";
 import {
   DEFAULT_URI,
@@ -61,13 +60,14 @@ export async function runCli(words: string[], io: CliIo = processIo()): Promise<
     return EXIT_OK;
   }
   if (options.help || options.verb === undefined || options.verb === "help") {
-    return help(io, options);
+    return await help(io, options);
   }
-  const verb = findVerb(options.verb);
+  const verb = await loadVerb(options.verb);
   if (verb === undefined) {
     return report(io, new ArgumentError(`unknown command: '${options.verb}'`, options.verb));
   }
   if (options.verbWords.includes("--help")) {
+    const { verbHelp } = await import("./help_text.ts");
     io.stdout(`${verbHelp(verb)}\n`);
     return EXIT_OK;
   }
@@ -150,13 +150,14 @@ function verbContext(
   };
 }
 
-function help(io: CliIo, options: GlobalOptions): number {
+async function help(io: CliIo, options: GlobalOptions): Promise<number> {
+  const { generalHelp, verbHelp } = await import("./help_text.ts");
   const topic = options.verb === "help" ? options.verbWords[0] : undefined;
   if (topic === undefined) {
-    io.stdout(generalHelp(VERBS));
+    io.stdout(generalHelp(await loadAllVerbs()));
     return EXIT_OK;
   }
-  const verb = findVerb(topic);
+  const verb = await loadVerb(topic);
   if (verb === undefined) {
     return report(
       io,

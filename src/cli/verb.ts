@@ -1,7 +1,8 @@
 /**
  * What a verb is: its name, its options (virsh's names), and a `run` that talks to the service
  * through the typed client and prints through the context. Adding a verb is one file in
- * `src/cli/verbs/` plus one line in `src/cli/verbs/mod.ts`.
+ * `src/cli/verbs/`, its name in the operations table's row (`src/model/operations.ts`), and one
+ * loader line in `src/cli/verb_registry.ts`.
  *
  * Output rules: stdout carries only the result, in virsh's layout; warnings go to stderr as
  * `warning: …`, progress to stderr only when it is a terminal.

@@ -10,9 +10,11 @@
  * @module
  */
 
-import type { ListFilter } from "../../actors/host.ts";
+import type { ListFilter } from "../model/domain_list.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, type ErrorCodeValue, VirtError } from "../model/errors.ts";
+import { type DomainActionName, pathOf } from "../model/operations.ts";
+import { type UnixHttpRequest, unixHttpRequest } from "./unix_http.ts";
 import type {
   DefineView,
   DomainInfoView,
@@ -31,6 +33,23 @@ import type { VcpusView } from "../projections/vcpu_info.ts";
 
 /** Sends one request and returns the response (any transport). */
 export type Transport = (request: Request) => Promise<Response>;
+
+/** What the client reads of an answer; a fetch `Response` is one. */
+export interface ClientResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly body: ReadableStream<Uint8Array> | null;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
+
+/**
+ * A transport that takes a request's parts instead of a `Request`: building `Request` and
+ * `Response` objects costs a short-lived command more than its call (see `unix_http.ts`).
+ */
+export interface DirectTransport {
+  direct(request: UnixHttpRequest): Promise<ClientResponse>;
+}
 
 /** What a domain action answers: the domain after it, or `exists: false` when it vanished. */
 export type ActionResult = (DomainSummaryView & { exists: true }) | {
@@ -107,26 +126,26 @@ export class StreamGoneError extends VirtError {
  * ```
  */
 export class EvirtClient {
-  readonly #transport: Transport;
+  readonly #transport: Transport | DirectTransport;
   readonly #base: string;
 
   /**
    * @param transport How requests travel.
    * @param base The base URL requests are built on (the host part matters only for TCP).
    */
-  constructor(transport: Transport, base = "http://evirt") {
+  constructor(transport: Transport | DirectTransport, base = "http://evirt") {
     this.#transport = transport;
     this.#base = base.replace(/\/+$/, "");
   }
 
   /** Service and hypervisor versions. */
   version(): Promise<VersionView> {
-    return this.#json("GET", "/v1/version");
+    return this.#json("GET", pathOf("host.version"));
   }
 
   /** Hostname and node information. */
   host(): Promise<HostView> {
-    return this.#json("GET", "/v1/host");
+    return this.#json("GET", pathOf("host.describe"));
   }
 
   /** Domains matching libvirt's list filters. */
@@ -135,23 +154,26 @@ export class EvirtClient {
     for (const [name, value] of Object.entries(filter)) {
       if (value) query.set(name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), "true");
     }
-    const body = await this.#json<{ domains: DomainSummaryView[] }>("GET", `/v1/domains?${query}`);
+    const body = await this.#json<{ domains: DomainSummaryView[] }>(
+      "GET",
+      `${pathOf("domain.list")}?${query}`,
+    );
     return body.domains;
   }
 
   /** `dominfo`: a domain by name, uuid or id. */
   info(reference: string): Promise<DomainInfoView> {
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}`);
+    return this.#json("GET", pathOf("domain.info", { ref: reference }));
   }
 
   /** State and reason. */
   state(reference: string): Promise<StateView> {
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/state`);
+    return this.#json("GET", pathOf("domain.state", { ref: reference }));
   }
 
   /** Defines a domain from XML text or the JSON model. */
   define(document: { xml: string } | { definition: DomainDefinition }): Promise<DefineView> {
-    return this.#json("POST", "/v1/domains", documentBody(document));
+    return this.#json("POST", pathOf("domain.define"), documentBody(document));
   }
 
   /** Creates and starts a transient domain. */
@@ -160,18 +182,18 @@ export class EvirtClient {
     options: { paused?: boolean } = {},
   ): Promise<DomainSummaryView> {
     const query = options.paused ? "?paused=true" : "";
-    return this.#json("POST", `/v1/domains/create${query}`, documentBody(document));
+    return this.#json("POST", `${pathOf("domain.create")}${query}`, documentBody(document));
   }
 
   /** Undefines a domain. */
   async undefine(reference: string): Promise<void> {
-    await this.#request("DELETE", `/v1/domains/${encodeURIComponent(reference)}`);
+    await this.#request("DELETE", pathOf("domain.undefine", { ref: reference }));
   }
 
-  /** Runs a lifecycle action (`start`, `shutdown`, `destroy`, `reboot`, `reset`, `suspend`, `resume`). */
+  /** Runs a lifecycle action of the operations table (`start`, `shutdown`, `destroy`, …). */
   action(
     reference: string,
-    action: "start" | "shutdown" | "destroy" | "reboot" | "reset" | "suspend" | "resume",
+    action: DomainActionName,
     options: {
       paused?: boolean;
       graceful?: boolean;
@@ -191,7 +213,7 @@ export class EvirtClient {
     const suffix = query.size > 0 ? `?${query}` : "";
     return this.#json(
       "POST",
-      `/v1/domains/${encodeURIComponent(reference)}/actions/${action}${suffix}`,
+      `${pathOf(`domain.${action}`, { ref: reference })}${suffix}`,
     );
   }
 
@@ -199,7 +221,7 @@ export class EvirtClient {
   setAutostart(reference: string, autostart: boolean): Promise<DomainSummaryView> {
     return this.#json(
       "PUT",
-      `/v1/domains/${encodeURIComponent(reference)}/autostart`,
+      pathOf("domain.autostart", { ref: reference }),
       jsonBody({ autostart }),
     );
   }
@@ -214,7 +236,7 @@ export class EvirtClient {
     if (options.secure) query.set("secure", "true");
     const response = await this.#request(
       "GET",
-      `/v1/domains/${encodeURIComponent(reference)}/xml?${query}`,
+      `${pathOf("domain.xml", { ref: reference })}?${query}`,
     );
     return await response.text();
   }
@@ -225,7 +247,7 @@ export class EvirtClient {
     options: { inactive?: boolean } = {},
   ): Promise<{ modelVersion: number; definition: DomainDefinition }> {
     const query = options.inactive ? "?inactive=true" : "";
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/definition${query}`);
+    return this.#json("GET", `${pathOf("domain.definition", { ref: reference })}${query}`);
   }
 
   /** The title, description, or a namespace's metadata element (as XML). */
@@ -238,7 +260,7 @@ export class EvirtClient {
     if (options.config) query.set("config", "true");
     const body = await this.#json<{ value: string }>(
       "GET",
-      `/v1/domains/${encodeURIComponent(reference)}/metadata?${query}`,
+      `${pathOf("domain.metadata_get", { ref: reference })}?${query}`,
     );
     return body.value;
   }
@@ -257,7 +279,7 @@ export class EvirtClient {
   ): Promise<void> {
     await this.#request(
       "PUT",
-      `/v1/domains/${encodeURIComponent(reference)}/metadata`,
+      pathOf("domain.metadata_set", { ref: reference }),
       jsonBody(change),
     );
   }
@@ -267,7 +289,7 @@ export class EvirtClient {
     const query = device === undefined ? "" : `?device=${encodeURIComponent(device)}`;
     const body = await this.#json<{ path: string }>(
       "GET",
-      `/v1/domains/${encodeURIComponent(reference)}/console${query}`,
+      `${pathOf("domain.console", { ref: reference })}${query}`,
     );
     return body.path;
   }
@@ -275,41 +297,35 @@ export class EvirtClient {
   /** `domblklist`: the domain's disks (live, or the persistent definition's with `inactive`). */
   blockList(reference: string, options: { inactive?: boolean } = {}): Promise<BlockListView> {
     const query = options.inactive ? "?inactive=true" : "";
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/blocks${query}`);
+    return this.#json("GET", `${pathOf("domain.block_list", { ref: reference })}${query}`);
   }
 
   /** `domblkinfo`: capacity, allocation and physical size of a disk (target or source path). */
   blockInfo(reference: string, disk: string): Promise<BlockInfoView> {
-    return this.#json(
-      "GET",
-      `/v1/domains/${encodeURIComponent(reference)}/blocks/${encodeURIComponent(disk)}/info`,
-    );
+    return this.#json("GET", pathOf("domain.block_info", { ref: reference, disk }));
   }
 
   /** `domblkstat`: a disk's I/O counters, or without a disk the sum over all disks. */
   blockStats(reference: string, disk?: string): Promise<BlockStatsView> {
     const path = disk === undefined || disk === ""
-      ? "/blocks/stats"
-      : `/blocks/${encodeURIComponent(disk)}/stats`;
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}${path}`);
+      ? pathOf("domain.block_stats_total", { ref: reference })
+      : pathOf("domain.block_stats", { ref: reference, disk });
+    return this.#json("GET", path);
   }
 
   /** `domifstat`: an interface's counters (by device name or MAC), in the guest's view. */
   interfaceStats(reference: string, iface: string): Promise<InterfaceStatsView> {
-    return this.#json(
-      "GET",
-      `/v1/domains/${encodeURIComponent(reference)}/interfaces/${encodeURIComponent(iface)}/stats`,
-    );
+    return this.#json("GET", pathOf("domain.interface_stats", { ref: reference, iface }));
   }
 
   /** `dommemstat`: memory statistics. */
   memoryStats(reference: string): Promise<MemoryStatsView> {
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/memory/stats`);
+    return this.#json("GET", pathOf("domain.memory_stats", { ref: reference }));
   }
 
   /** `vcpuinfo`: the vCPUs. */
   vcpus(reference: string): Promise<VcpusView> {
-    return this.#json("GET", `/v1/domains/${encodeURIComponent(reference)}/vcpus`);
+    return this.#json("GET", pathOf("domain.vcpus", { ref: reference }));
   }
 
   /** `domstats`: stats records, answered from the drivers' samples. */
@@ -325,13 +341,16 @@ export class EvirtClient {
     for (const flag of ["nowait", "enforce", "backing"] as const) {
       if (options[flag]) query.set(flag, "true");
     }
-    const body = await this.#json<{ records: DomainStatsRecord[] }>("GET", `/v1/stats?${query}`);
+    const body = await this.#json<{ records: DomainStatsRecord[] }>(
+      "GET",
+      `${pathOf("domain.stats_all")}?${query}`,
+    );
     return body.records;
   }
 
   /** The Prometheus metrics text. */
   async metrics(): Promise<string> {
-    return await (await this.#request("GET", "/metrics")).text();
+    return await (await this.#request("GET", pathOf("host.metrics"))).text();
   }
 
   /**
@@ -381,14 +400,12 @@ export class EvirtClient {
     if (since !== undefined) query.set("since", String(since));
     for (const domain of options.domains ?? []) query.append("domain", domain);
     for (const event of options.events ?? []) query.append("event", event);
-    let response: Response;
+    let response: ClientResponse;
     try {
-      response = await this.#transport(
-        new Request(`${this.#base}/v1/events?${query}`, {
-          headers: { accept: "text/event-stream" },
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-        }),
-      );
+      response = await this.#send("GET", `${pathOf("domain.events")}?${query}`, {
+        headers: { accept: "text/event-stream" },
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
     } catch (error) {
       throw new VirtError(
         ErrorCode.RPC,
@@ -396,7 +413,10 @@ export class EvirtClient {
       );
     }
     if (response.status === 410) {
-      const body = await response.json().catch(() => ({}));
+      const body = await response.json().catch(() => ({})) as {
+        error?: { detail?: string };
+        oldestPosition?: number;
+      };
       throw new StreamGoneError(
         body?.error?.detail ?? "position pruned",
         body?.oldestPosition ?? 0,
@@ -424,7 +444,7 @@ export class EvirtClient {
   async #json<T>(
     method: string,
     path: string,
-    body?: { body: BodyInit; type: string },
+    body?: { body: string; type: string },
   ): Promise<T> {
     const response = await this.#request(method, path, body);
     return await response.json() as T;
@@ -433,17 +453,14 @@ export class EvirtClient {
   async #request(
     method: string,
     path: string,
-    body?: { body: BodyInit; type: string },
-  ): Promise<Response> {
-    let response: Response;
+    body?: { body: string; type: string },
+  ): Promise<ClientResponse> {
+    let response: ClientResponse;
     try {
-      response = await this.#transport(
-        new Request(`${this.#base}${path}`, {
-          method,
-          ...(body === undefined
-            ? {}
-            : { body: body.body, headers: { "content-type": body.type } }),
-        }),
+      response = await this.#send(
+        method,
+        path,
+        body === undefined ? {} : { body: body.body, headers: { "content-type": body.type } },
       );
     } catch (error) {
       throw new VirtError(
@@ -454,6 +471,17 @@ export class EvirtClient {
     }
     if (!response.ok) throw await errorOf(response);
     return response;
+  }
+
+  /** Hands one request to the transport, as parts or as a `Request`. */
+  #send(
+    method: string,
+    target: string,
+    parts: { headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+  ): Promise<ClientResponse> {
+    const transport = this.#transport;
+    if (typeof transport !== "function") return transport.direct({ method, target, ...parts });
+    return transport(new Request(`${this.#base}${target}`, { method, ...parts }));
   }
 }
 
@@ -469,7 +497,7 @@ function jsonBody(value: unknown): { body: string; type: string } {
   return { body: JSON.stringify(value), type: "application/json" };
 }
 
-async function errorOf(response: Response): Promise<VirtError> {
+async function errorOf(response: ClientResponse): Promise<VirtError> {
   const text = await response.text().catch(() => "");
   try {
     const { error } = JSON.parse(text) as {
@@ -562,10 +590,9 @@ function sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** A transport over a unix socket (`evirt:///system`). */
-export function unixTransport(path: string): Transport {
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path } });
-  return (request) => fetch(request, { client });
+/** A transport over a unix socket (`evirt:///system`), speaking HTTP/1.1 itself. */
+export function unixTransport(path: string): DirectTransport {
+  return { direct: (request) => unixHttpRequest(path, request) };
 }
 
 /** A transport over TCP with an optional bearer token. */

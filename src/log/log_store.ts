@@ -54,7 +54,6 @@ import {
 } from "./event_store.ts";
 import type { FactStorage, StoredFact } from "./fact_storage.ts";
 import { HeadSignal } from "./head_signal.ts";
-import { RecentFacts } from "./recent_facts.ts";
 import { encodeJsonText } from "./json_text.ts";
 import { followLog } from "./subscription.ts";
 import { Upcasting } from "./upcasting.ts";
@@ -90,7 +89,6 @@ export class LogStore implements EventStore {
   readonly #now: () => number;
   readonly #release: () => void;
   readonly #headSignal: HeadSignal;
-  readonly #recent = new RecentFacts();
   #head: number;
   #oldest: number;
   #lastTimestampMs: number;
@@ -197,7 +195,7 @@ export class LogStore implements EventStore {
         throw new EventStoreArgumentError("options", "options must be an object");
       }
       const afterPosition = this.#checkAfterPosition(options.afterPosition);
-      return this.#readAfter(afterPosition, checkLimit(options.limit), false);
+      return this.#readAfter(afterPosition, checkLimit(options.limit));
     });
   }
 
@@ -216,7 +214,7 @@ export class LogStore implements EventStore {
     const source = {
       headSignal: this.#headSignal,
       readAll: (after: number, limit: number) =>
-        this.#run("cannot read the event log", () => this.#readAfter(after, limit, true)),
+        this.#run("cannot read the event log", () => this.#readAfter(after, limit)),
     };
     return followLog(source, afterPosition, pageSize, options.signal);
   }
@@ -349,16 +347,15 @@ export class LogStore implements EventStore {
     return afterPosition;
   }
 
-  #readAfter(afterPosition: number, limit: number, fromRecent: boolean): Fact[] {
+  #readAfter(afterPosition: number, limit: number): Fact[] {
     if (afterPosition < this.#oldest - 1) {
       throw new PositionPrunedError("afterPosition", afterPosition + 1, this.#oldest);
     }
     if (afterPosition >= this.#head) return [];
     const count = Math.min(limit, this.#head - afterPosition);
-    // Only subscribers use the in-memory window, so readAll() always answers from storage.
-    const rows =
-      (fromRecent ? this.#recent.read(afterPosition, count, READ_BYTES_MAX) : undefined) ??
-        this.#storage.readAll(afterPosition, count, READ_BYTES_MAX);
+    // No in-memory window of recent facts here: the service's one tailing subscriber, the event
+    // hub, keeps the recent entries (rendered once) for every event stream.
+    const rows = this.#storage.readAll(afterPosition, count, READ_BYTES_MAX);
     if (rows.length === 0) {
       throw new EventStoreCorruptError(`no fact found after position ${afterPosition}`);
     }
@@ -479,7 +476,6 @@ export class LogStore implements EventStore {
       return;
     }
     if (rows.length === 0) return;
-    this.#recent.add(rows);
     this.#head += rows.length;
     this.#lastTimestampMs = timestampMs;
     for (const { pending, results } of accepted) pending.resolve(results);

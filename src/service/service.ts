@@ -7,126 +7,26 @@
  */
 
 import type { Driver } from "../../actors/driver_protocol.ts";
-import { Host } from "../../actors/host.ts";
 import { TestDriver } from "../../drivers/test/test_driver.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
-import { type Api, createApi } from "../api/app.ts";
-import { DefinitionReaderPool } from "../api/definition_reader.ts";
-import { EventHub } from "../projections/event_hub.ts";
-import { Metrics } from "../api/metrics.ts";
 import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
-import { BodyBudget } from "../api/body_budget.ts";
-import {
-  type Config,
-  ConfigError,
-  parseTokens,
-  REQUEST_BODIES_MAX_BYTES_DEFAULT,
-} from "../config/config.ts";
-import type { EventStore } from "../log/event_store.ts";
+import { type Config, ConfigError, parseTokens } from "../config/config.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { readNodeInfo } from "./node_info.ts";
 import { type RpcServer, serveRpc } from "../rpc/server.ts";
 import type { SharedService } from "../rpc/rpc_target.ts";
 import { libvirtSocketPaths } from "../rpc/socket_paths.ts";
+import { createServiceCore, EVENT_STREAM_DEFAULTS, type ServiceCore } from "./service_core.ts";
 
-/** Defaults of the event stream. */
-export const EVENT_STREAM_DEFAULTS: EventStreamSettings = {
-  heartbeatMs: 15_000,
-  subscriberBufferMax: 10_000,
-  subscriberStallMs: 30_000,
-  subscribersMax: 1024,
-};
-
-/** Largest request body other than a domain definition, in bytes. */
-export const BODY_MAX_BYTES = 1024 * 1024;
-
-/** How long a request may take (plus any `?wait=`), in ms. */
-export const REQUEST_TIMEOUT_MS = 120_000;
-
-/** A host and its API, without listeners (what the in-process connection uses). */
-export interface ServiceCore {
-  host: Host;
-  store: EventStore;
-  api: Api;
-  metrics: Metrics;
-  /** The event hub (exposed for diagnostics and tests). */
-  hub: EventHub;
-  /** The worker threads that read large definitions (closed with the core). */
-  definitionReader: DefinitionReaderPool;
-  /** The bound on request body bytes in progress (exposed for diagnostics and tests). */
-  bodies: BodyBudget;
-  /** Ends every event stream (so listeners can drain), without closing anything else. */
-  endStreams(): void;
-  /** Ends event streams, closes the host (instances keep running) and the log. */
-  close(): Promise<void>;
-}
-
-/** Options of {@linkcode createServiceCore}. */
-export interface ServiceCoreOptions {
-  store: EventStore;
-  drivers: Driver[];
-  xmlMaxBytes: number;
-  /** Request body bytes all requests may hold at once. Default: `REQUEST_BODIES_MAX_BYTES_DEFAULT`. */
-  requestBodiesMaxBytes?: number;
-  autostart?: boolean;
-  events?: Partial<EventStreamSettings>;
-  nodeInfo?: () => ReturnType<typeof readNodeInfo>;
-  hostname?: () => string;
-  log?: (message: string) => void;
-}
-
-/** Opens the host over a store and builds the API on it. */
-export async function createServiceCore(options: ServiceCoreOptions): Promise<ServiceCore> {
-  const host = await Host.open({
-    store: options.store,
-    drivers: options.drivers,
-    autostart: options.autostart ?? false,
-    ...(options.log === undefined ? {} : { log: options.log }),
-  });
-  const metrics = new Metrics();
-  const shutdown = new AbortController();
-  const hub = new EventHub(options.store, (uuid) => host.nameOfUuid(uuid));
-  const definitionReader = new DefinitionReaderPool();
-  const bodies = new BodyBudget(
-    options.requestBodiesMaxBytes ??
-      Math.max(REQUEST_BODIES_MAX_BYTES_DEFAULT, options.xmlMaxBytes),
-  );
-  const api = createApi({
-    host,
-    store: options.store,
-    metrics,
-    hub,
-    xmlMaxBytes: options.xmlMaxBytes,
-    bodyMaxBytes: BODY_MAX_BYTES,
-    bodies,
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
-    hostname: options.hostname ?? (() => Deno.hostname()),
-    nodeInfo: options.nodeInfo ?? readNodeInfo,
-    shutdownSignal: shutdown.signal,
-    definitionReader,
-  });
-  return {
-    host,
-    store: options.store,
-    api,
-    metrics,
-    hub,
-    bodies,
-    endStreams() {
-      shutdown.abort();
-    },
-    definitionReader,
-    async close() {
-      shutdown.abort();
-      definitionReader.close();
-      await hub.close();
-      await host.close();
-      await options.store.close();
-    },
-  };
-}
+export {
+  BODY_MAX_BYTES,
+  createServiceCore,
+  EVENT_STREAM_DEFAULTS,
+  REQUEST_TIMEOUT_MS,
+  type ServiceCore,
+  type ServiceCoreOptions,
+} from "./service_core.ts";
 
 /** A running service. */
 export interface RunningService extends ServiceCore {

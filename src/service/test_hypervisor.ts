@@ -12,7 +12,7 @@
 import { TEST_NODE_INFO, TestDriver } from "../../drivers/test/test_driver.ts";
 import { createMemoryStore } from "../log/memory_store.ts";
 import { applyDomainDefaults } from "../model/domain_defaults.ts";
-import { createServiceCore, type ServiceCore } from "./service.ts";
+import { createServiceCore, type ServiceCore } from "./service_core.ts";
 import { parseDomainXml, validateDomain } from "../xml/mod.ts";
 
 /**

@@ -5,13 +5,17 @@
  * @module
  */
 
-import {
-  type CommandOptions,
-  type Host,
-  LIST_FILTER_NAMES,
-  type ListFilter,
-} from "../../../actors/host.ts";
+import type { CommandOptions, Host } from "../../../actors/host.ts";
+import { LIST_FILTER_NAMES, type ListFilter } from "../../model/domain_list.ts";
 import { DOMAIN_MODEL_VERSION } from "../../model/domain.ts";
+import {
+  type DomainActionName,
+  type OperationRow,
+  OPERATIONS,
+  QUEUE_TIMEOUT_MAX_MS,
+  type RoutedOperationName,
+  WAIT_MAX_SECONDS,
+} from "../../model/operations.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { formatDomainXml } from "../../xml/mod.ts";
 import { readXml } from "../../xml/xml_reader.ts";
@@ -26,63 +30,42 @@ import { infoView, stateView, summaryView } from "../views.ts";
 
 type Context = RouteContext & ApiRequestContext;
 
-/** Longest `?wait=` accepted, in seconds. */
-const WAIT_MAX_SECONDS = 3600;
-/** Longest queue wait a caller may ask for, in ms. */
-const QUEUE_TIMEOUT_MAX_MS = 600_000;
-
-const ACTIONS: Record<string, string> = {
-  start: "virDomainCreate",
-  shutdown: "virDomainShutdown",
-  destroy: "virDomainDestroy",
-  reboot: "virDomainReboot",
-  reset: "virDomainReset",
-  suspend: "virDomainSuspend",
-  resume: "virDomainResume",
-};
-
 /** Registers the domain routes. */
 export function domainRoutes(add: RouteAdder): void {
-  add("GET", "/v1/domains", {}, (_request, context) => listDomains(context));
-  add("POST", "/v1/domains", { mutation: "virDomainDefineXML" }, defineDomain);
-  add("POST", "/v1/domains/create", { mutation: "virDomainCreateXML" }, createDomain);
-  add("GET", "/v1/domains/:ref", {}, (_request, context) => domainInfo(context));
-  add(
-    "DELETE",
-    "/v1/domains/:ref",
-    { mutation: "virDomainUndefine" },
-    async (_request, context) => {
-      const { host } = context.env;
-      const summary = host.lookup(context.params.ref);
-      await host.undefine(summary.uuid, commandOptions(context));
-      return new Response(null, { status: 204 });
-    },
-  );
-  add("GET", "/v1/domains/:ref/state", {}, (_request, context) => {
+  add("domain.list", (_request, context) => listDomains(context));
+  add("domain.define", defineDomain);
+  add("domain.create", createDomain);
+  add("domain.info", (_request, context) => domainInfo(context));
+  add("domain.undefine", async (_request, context) => {
+    const { host } = context.env;
+    const summary = host.lookup(context.params.ref);
+    await host.command("undefine", summary.uuid, {}, commandOptions(context));
+    return new Response(null, { status: 204 });
+  });
+  add("domain.state", (_request, context) => {
     return jsonResponse(stateView(context.env.host.lookup(context.params.ref)));
   });
-  add("GET", "/v1/domains/:ref/xml", {}, (_request, context) => domainXml(context));
-  add("GET", "/v1/domains/:ref/definition", {}, (_request, context) => domainJson(context));
-  add("GET", "/v1/domains/:ref/metadata", {}, (_request, context) => getMetadata(context));
-  add("PUT", "/v1/domains/:ref/metadata", { mutation: "virDomainSetMetadata" }, setMetadata);
-  add("PUT", "/v1/domains/:ref/autostart", { mutation: "virDomainSetAutostart" }, setAutostart);
-  add(
-    "GET",
-    "/v1/domains/:ref/console",
-    { mutation: "virDomainOpenConsole" },
-    (_request, context) => {
-      const device = context.url.searchParams.get("device") ?? undefined;
-      return jsonResponse({ path: context.env.host.consolePath(context.params.ref, device) });
-    },
-  );
-  for (const [action, api] of Object.entries(ACTIONS)) {
-    add(
-      "POST",
-      `/v1/domains/:ref/actions/${action}`,
-      { mutation: api },
-      (_request, context) => runAction(action, context),
-    );
+  add("domain.xml", (_request, context) => domainXml(context));
+  add("domain.definition", (_request, context) => domainJson(context));
+  add("domain.metadata_get", (_request, context) => getMetadata(context));
+  add("domain.metadata_set", setMetadata);
+  add("domain.autostart", setAutostart);
+  add("domain.console", (_request, context) => {
+    const device = context.url.searchParams.get("device") ?? undefined;
+    return jsonResponse({ path: context.env.host.consolePath(context.params.ref, device) });
+  });
+  for (const row of OPERATIONS) {
+    const action = actionOf(row);
+    if (action === undefined) continue;
+    add(row.name as RoutedOperationName, (_request, context) => runAction(action, context));
   }
+}
+
+/** The lifecycle action a row's route runs (`/v1/domains/:ref/actions/<action>`), if any. */
+function actionOf(row: OperationRow): DomainActionName | undefined {
+  const prefix = "/v1/domains/:ref/actions/";
+  const path = row.http?.path;
+  return path?.startsWith(prefix) ? path.slice(prefix.length) as DomainActionName : undefined;
 }
 
 function listDomains(context: Context): Response {
@@ -232,15 +215,13 @@ async function setMetadata(request: Request, context: Context): Promise<Response
         where: "value",
       });
     }
-    await host.setMetadata(
-      summary.uuid,
-      { kind: type, value: value === "" ? null : value },
+    await host.command("metadata", summary.uuid, {
+      change: { kind: type, value: value === "" ? null : value },
       scope,
-      commandOptions(context),
-    );
+    }, commandOptions(context));
   } else if (type === "element") {
     const change = elementChange(body);
-    await host.setMetadata(summary.uuid, change, scope, commandOptions(context));
+    await host.command("metadata", summary.uuid, { change, scope }, commandOptions(context));
   } else {
     throw new VirtError(ErrorCode.INVALID_ARG, `unknown metadata type '${String(type)}'`, {
       where: "type",
@@ -292,11 +273,16 @@ async function setAutostart(request: Request, context: Context): Promise<Respons
     });
   }
   const summary = host.lookup(context.params.ref);
-  await host.setAutostart(summary.uuid, body.autostart, commandOptions(context));
+  await host.command(
+    "autostart",
+    summary.uuid,
+    { autostart: body.autostart },
+    commandOptions(context),
+  );
   return jsonResponse(summaryView(host.lookup(summary.uuid)));
 }
 
-async function runAction(action: string, context: Context): Promise<Response> {
+async function runAction(action: DomainActionName, context: Context): Promise<Response> {
   const { host } = context.env;
   const { url } = context;
   const summary = host.lookup(context.params.ref);
@@ -304,40 +290,41 @@ async function runAction(action: string, context: Context): Promise<Response> {
   const waitSeconds = numberParam(url, "wait", 0, WAIT_MAX_SECONDS);
   switch (action) {
     case "start":
-      await host.start(summary.uuid, { ...options, paused: booleanParam(url, "paused") ?? false });
+      await host.command("start", summary.uuid, {
+        paused: booleanParam(url, "paused") ?? false,
+      }, options);
       break;
     case "shutdown": {
       const timeoutSeconds = numberParam(url, "timeout", 0, WAIT_MAX_SECONDS);
-      await host.shutdown(summary.uuid, {
-        ...options,
-        ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
-      });
+      await host.command(
+        "shutdown",
+        summary.uuid,
+        timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 },
+        options,
+      );
       if (waitSeconds !== undefined) await waitInactive(host, summary.uuid, waitSeconds);
       break;
     }
     case "destroy":
-      await host.destroy(summary.uuid, {
-        ...options,
+      await host.command("destroy", summary.uuid, {
         graceful: booleanParam(url, "graceful") ?? false,
-      });
+      }, options);
       break;
     case "reboot": {
       const rebooted = waitSeconds === undefined
         ? undefined
         : waitForFact(host, summary.uuid, "domain.rebooted", waitSeconds);
-      await host.reboot(summary.uuid, options);
+      await host.command("reboot", summary.uuid, {}, options);
       await rebooted;
       break;
     }
     case "reset":
-      await host.reset(summary.uuid, options);
-      break;
     case "suspend":
-      await host.suspend(summary.uuid, options);
-      break;
     case "resume":
-      await host.resume(summary.uuid, options);
+      await host.command(action, summary.uuid, {}, options);
       break;
+    default:
+      throw new Error(`Action ${action satisfies never} has no implementation`);
   }
   const after = host.list().find((domain) => domain.uuid === summary.uuid);
   return jsonResponse(
@@ -381,9 +368,13 @@ function waitForFact(host: Host, uuid: string, type: string, seconds: number): P
   });
 }
 
+/** The queue timeout the caller asked for, and the request's signal: a caller that left is not served. */
 function commandOptions(context: Context): CommandOptions {
   const queueTimeoutMs = numberParam(context.url, "queue_timeout_ms", 0, QUEUE_TIMEOUT_MAX_MS);
-  return queueTimeoutMs === undefined ? {} : { queueTimeoutMs };
+  return {
+    signal: context.signal,
+    ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }),
+  };
 }
 
 /** A boolean query parameter: `true`/`1`/`` (present) or `false`/`0`; undefined when absent. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { normalizeUuid } from "../../../actors/host.ts";
+import { normalizeUuid } from "../../model/domain_list.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { EVENT_IDS } from "../../model/lifecycle.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
@@ -14,7 +14,7 @@ type Context = RouteContext & ApiRequestContext;
 
 /** Registers the event stream route. */
 export function eventRoutes(add: RouteAdder): void {
-  add("GET", "/v1/events", { streaming: true }, (request, context) => events(request, context));
+  add("domain.events", (request, context) => events(request, context));
 }
 
 function events(request: Request, context: Context): Response {

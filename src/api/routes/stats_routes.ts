@@ -6,7 +6,7 @@
  * @module
  */
 
-import { LIST_FILTER_NAMES, type ListFilter } from "../../../actors/host.ts";
+import { LIST_FILTER_NAMES, type ListFilter } from "../../model/domain_list.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { StatsReader, type StatsRequest } from "../../projections/stats_reader.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
@@ -28,38 +28,38 @@ const STATS_FILTERS = LIST_FILTER_NAMES.filter((name) =>
 
 /** Registers the block info and statistics routes. */
 export function statsRoutes(add: RouteAdder): void {
-  add("GET", "/v1/domains/:ref/blocks", {}, (_request, context) => {
+  add("domain.block_list", (_request, context) => {
     const inactive = booleanParam(context.url, "inactive") ?? false;
     return jsonResponse(reader(context).blockList(context.params.ref, { inactive }));
   });
-  add("GET", "/v1/domains/:ref/blocks/:disk/info", {}, async (request, context) => {
-    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(BLOCK_INFO_TIMEOUT_MS)]);
+  add("domain.block_info", async (_request, context) => {
+    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(BLOCK_INFO_TIMEOUT_MS)]);
     const info = await reader(context).blockInfo(context.params.ref, context.params.disk, signal);
     return jsonResponse(info);
   });
-  add("GET", "/v1/domains/:ref/blocks/stats", {}, async (_request, context) => {
+  add("domain.block_stats_total", async (_request, context) => {
     return jsonResponse(await reader(context).blockStats(context.params.ref));
   });
-  add("GET", "/v1/domains/:ref/blocks/:disk/stats", {}, async (_request, context) => {
+  add("domain.block_stats", async (_request, context) => {
     return jsonResponse(await reader(context).blockStats(context.params.ref, context.params.disk));
   });
-  add("GET", "/v1/domains/:ref/interfaces/:iface/stats", {}, async (_request, context) => {
+  add("domain.interface_stats", async (_request, context) => {
     const view = await reader(context).interfaceStats(context.params.ref, context.params.iface);
     return jsonResponse(view);
   });
-  add("GET", "/v1/domains/:ref/memory/stats", {}, async (_request, context) => {
+  add("domain.memory_stats", async (_request, context) => {
     return jsonResponse(await reader(context).memoryStats(context.params.ref));
   });
-  add("GET", "/v1/domains/:ref/vcpus", {}, async (_request, context) => {
+  add("domain.vcpus", async (_request, context) => {
     const hostCpus = Math.max(1, context.env.nodeInfo().cpus);
     return jsonResponse(await reader(context).vcpus(context.params.ref, hostCpus));
   });
-  add("GET", "/v1/domains/:ref/stats", {}, async (_request, context) => {
+  add("domain.stats", async (_request, context) => {
     const request = { ...statsOptions(context.url), domains: [context.params.ref] };
     const [record] = await reader(context).domainStats(request);
     return jsonResponse(record);
   });
-  add("GET", "/v1/stats", {}, async (_request, context) => {
+  add("domain.stats_all", async (_request, context) => {
     const request: StatsRequest = {
       ...statsOptions(context.url),
       filter: statsFilter(context.url),

@@ -14,7 +14,7 @@ import type { HostView, VersionView } from "../views.ts";
 
 /** Registers the system routes. */
 export function systemRoutes(add: RouteAdder): void {
-  add("GET", "/v1/version", {}, (_request, { env }) => {
+  add("host.version", (_request, { env }) => {
     const view: VersionView = {
       evirt: VERSION,
       api: "v1",
@@ -26,15 +26,13 @@ export function systemRoutes(add: RouteAdder): void {
     };
     return jsonResponse(view);
   });
-  add("GET", "/v1/host", {}, (_request, { env }) => {
+  add("host.describe", (_request, { env }) => {
     const view: HostView = { hostname: env.hostname(), node: env.nodeInfo() };
     return jsonResponse(view);
   });
-  add("GET", "/v1/openapi.json", {}, () => jsonResponse(OPENAPI_DOCUMENT));
+  add("host.openapi", () => jsonResponse(OPENAPI_DOCUMENT));
   add(
-    "GET",
-    "/metrics",
-    {},
+    "host.metrics",
     async (_request, { env }) =>
       new Response(
         env.metrics.render(env.host, env.store) +

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { generalHelp, verbHelp } from "../../../src/cli/help_text.ts";
-import { findVerb, VERBS } from "../../../src/cli/verbs/mod.ts";
+import { loadAllVerbs } from "../../../src/cli/verb_registry.ts";
+
+const VERBS = await loadAllVerbs();
+const findVerb = (name: string) => VERBS.find((verb) => verb.name === name);
 
 Deno.test("generalHelp lists every verb with its summary", () => {
   const text = generalHelp(VERBS);

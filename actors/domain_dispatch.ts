@@ -1,0 +1,63 @@
+/**
+ * The host's dispatch of domain commands: one runner per command of the operations table that
+ * acts on an existing domain (`DomainCommandName` but `define`, which claims a name first). A
+ * command missing here, or one here that the table does not name, fails to compile.
+ *
+ * @module
+ */
+
+import { endHeldStart } from "./held_facts_followup.ts";
+import type { DomainCommandName } from "../src/model/operations.ts";
+import type { JobContext } from "./domain_actor.ts";
+import * as commands from "./domain_commands.ts";
+
+/** The commands that run on an existing domain, found by reference. */
+export type DomainJobName = Exclude<DomainCommandName, "define">;
+
+/** What each command takes besides the domain. */
+export interface DomainCommandArguments {
+  undefine: Record<string, never>;
+  start: { paused?: boolean };
+  shutdown: { timeoutMs?: number };
+  destroy: { graceful?: boolean };
+  reboot: Record<string, never>;
+  reset: Record<string, never>;
+  suspend: Record<string, never>;
+  resume: Record<string, never>;
+  autostart: { autostart: boolean };
+  metadata: {
+    change: Parameters<typeof commands.setMetadata>[1];
+    scope: commands.MetadataScope;
+  };
+}
+
+/** A command's runner: the job it does in the domain's queue. */
+export type DomainJobRunner<Name extends DomainJobName> = (
+  job: JobContext,
+  env: commands.CommandEnvironment,
+  args: DomainCommandArguments[Name],
+) => Promise<void>;
+
+/**
+ * Every command's runner.
+ *
+ * @example
+ * ```ts ignore
+ * await actor.run("suspend", options, (job) => DOMAIN_JOBS.suspend(job, env, {}));
+ * ```
+ */
+export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Name> } = {
+  undefine: (job) => commands.undefine(job),
+  // A start whose launch the log refuses ends that instance at once (held_facts_followup.ts).
+  start: (job, env, args) =>
+    commands.start(job, env, { paused: args.paused ?? false })
+      .catch((error) => endHeldStart(job, env, error)),
+  shutdown: (job, env, args) => commands.shutdown(job, env, { timeoutMs: args.timeoutMs }),
+  destroy: (job, env, args) => commands.destroy(job, env, { graceful: args.graceful ?? false }),
+  reboot: (job, env) => commands.reboot(job, env),
+  reset: (job, env) => commands.reset(job, env),
+  suspend: (job, env) => commands.suspend(job, env),
+  resume: (job, env) => commands.resume(job, env),
+  autostart: (job, _env, args) => commands.setAutostart(job, args.autostart),
+  metadata: (job, _env, args) => commands.setMetadata(job, args.change, args.scope),
+};

@@ -1,0 +1,81 @@
+/**
+ * The CLI's verbs by name, each loaded only when it runs: one `evirt list` reads the client, the
+ * list verb and its layout, never the service, the XML schema tables or QEMU's argv code. Every
+ * import is a static string to a local file, so `deno compile` bundles them all.
+ *
+ * The names are the operations table's verbs plus the CLI's own (`daemon`): a verb the table
+ * does not name, or a table verb with no loader here, fails to compile.
+ *
+ * @module
+ */
+
+import type { OperationVerb } from "../model/operations.ts";
+import type { Verb } from "./verb.ts";
+
+/**
+ * Verbs that are no operation of the service: `daemon` runs the service itself, `log` checks,
+ * exports and imports the event log of a state directory offline.
+ */
+export const CLI_ONLY_VERBS = ["daemon", "log"] as const;
+
+/** Every verb's name. */
+export type VerbName = OperationVerb | (typeof CLI_ONLY_VERBS)[number];
+
+/** Loads each verb's module on demand. */
+export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } = {
+  autostart: () => import("./verbs/autostart.ts").then((module) => module.autostartVerb),
+  console: () => import("./verbs/console.ts").then((module) => module.consoleVerb),
+  create: () => import("./verbs/create.ts").then((module) => module.createVerb),
+  daemon: () => import("./verbs/daemon.ts").then((module) => module.daemonVerb),
+  define: () => import("./verbs/define.ts").then((module) => module.defineVerb),
+  desc: () => import("./verbs/desc.ts").then((module) => module.descVerb),
+  destroy: () => import("./verbs/destroy.ts").then((module) => module.destroyVerb),
+  domblkinfo: () => import("./verbs/domblkinfo.ts").then((module) => module.domblkinfoVerb),
+  domblklist: () => import("./verbs/domblklist.ts").then((module) => module.domblklistVerb),
+  domblkstat: () => import("./verbs/domblkstat.ts").then((module) => module.domblkstatVerb),
+  domid: () => import("./verbs/domid.ts").then((module) => module.domidVerb),
+  domifstat: () => import("./verbs/domifstat.ts").then((module) => module.domifstatVerb),
+  dominfo: () => import("./verbs/dominfo.ts").then((module) => module.dominfoVerb),
+  dommemstat: () => import("./verbs/dommemstat.ts").then((module) => module.dommemstatVerb),
+  domname: () => import("./verbs/domname.ts").then((module) => module.domnameVerb),
+  domstate: () => import("./verbs/domstate.ts").then((module) => module.domstateVerb),
+  domstats: () => import("./verbs/domstats.ts").then((module) => module.domstatsVerb),
+  domuuid: () => import("./verbs/domuuid.ts").then((module) => module.domuuidVerb),
+  dumpxml: () => import("./verbs/dumpxml.ts").then((module) => module.dumpxmlVerb),
+  event: () => import("./verbs/event.ts").then((module) => module.eventVerb),
+  hostname: () => import("./verbs/hostname.ts").then((module) => module.hostnameVerb),
+  list: () => import("./verbs/list.ts").then((module) => module.listVerb),
+  log: () => import("./verbs/log.ts").then((module) => module.logVerb),
+  metadata: () => import("./verbs/metadata.ts").then((module) => module.metadataVerb),
+  nodeinfo: () => import("./verbs/nodeinfo.ts").then((module) => module.nodeinfoVerb),
+  reboot: () => import("./verbs/reboot.ts").then((module) => module.rebootVerb),
+  reset: () => import("./verbs/reset.ts").then((module) => module.resetVerb),
+  resume: () => import("./verbs/resume.ts").then((module) => module.resumeVerb),
+  shutdown: () => import("./verbs/shutdown.ts").then((module) => module.shutdownVerb),
+  start: () => import("./verbs/start.ts").then((module) => module.startVerb),
+  suspend: () => import("./verbs/suspend.ts").then((module) => module.suspendVerb),
+  undefine: () => import("./verbs/undefine.ts").then((module) => module.undefineVerb),
+  uri: () => import("./verbs/uri.ts").then((module) => module.uriVerb),
+  vcpuinfo: () => import("./verbs/vcpuinfo.ts").then((module) => module.vcpuinfoVerb),
+  version: () => import("./verbs/version.ts").then((module) => module.versionVerb),
+};
+
+/**
+ * The verb named `name`, loaded; undefined when there is none.
+ *
+ * @example
+ * ```ts
+ * import { loadVerb } from "./verb_registry.ts";
+ * console.log((await loadVerb("list"))?.summary); // "list domains"
+ * ```
+ */
+export async function loadVerb(name: string): Promise<Verb | undefined> {
+  if (!Object.hasOwn(VERB_LOADERS, name)) return undefined;
+  return await VERB_LOADERS[name as VerbName]();
+}
+
+/** Every verb, loaded, in the order `help` lists them (by name). */
+export async function loadAllVerbs(): Promise<Verb[]> {
+  const names = (Object.keys(VERB_LOADERS) as VerbName[]).sort();
+  return await Promise.all(names.map((name) => VERB_LOADERS[name]()));
+}

@@ -1,0 +1,891 @@
+/**
+ * The operations table: one row per operation evirt offers, whatever the door it comes through.
+ * A row names the object kind it acts on, the libvirt calls it answers (API name and the
+ * `REMOTE_PROC_*` number of libvirt's wire protocol), whether a read-only caller may run it, its
+ * flags and query parameters, its HTTP method and route, its answer, and the `evirt` verbs that
+ * use it.
+ *
+ * Everything else derives from here: the HTTP routes and their role checks (`src/api/app.ts`), the
+ * OpenAPI document (`src/api/openapi.ts`), the client's paths and action names
+ * (`src/client.ts`), the domain commands the host dispatches (`DomainCommandName`), the verb
+ * registry of the CLI (`src/cli/verb_registry.ts`) and the RPC dispatch (keyed by libvirt API name).
+ * Adding an operation is one row here plus its implementation; `tests/src/model/operations_test.ts`
+ * fails when a route, verb or OpenAPI entry has no row, or a row has none of them.
+ *
+ * This file is data and a few pure lookups: it imports nothing, so every layer may read it. It is
+ * long (one row per operation, about 25 lines each) because the table is meant to be read in
+ * one place; splitting it by object kind would scatter what must stay unique across kinds.
+ *
+ * @module
+ */
+
+/** The kinds of object an operation acts on (pool, volume, network and snapshot come later). */
+export type ObjectKind = "host" | "domain" | "pool" | "volume" | "network" | "snapshot";
+
+/** Who may run an operation: `read-only` callers can list, read and subscribe; nothing else. */
+export type OperationAccess = "read-only" | "read-write";
+
+/** One libvirt call an operation answers. */
+export interface LibvirtCall {
+  /** The public API, e.g. `virDomainCreateWithFlags`. */
+  api: string;
+  /**
+   * The `REMOTE_PROC_*` number of the call in libvirt's `remote_protocol.x`, or null for a call
+   * that has none of its own (libvirt's client builds it from another procedure).
+   */
+  procedure: number | null;
+  /**
+   * The procedure's name when it does not follow from the API's (`REMOTE_PROC_` + the API in
+   * upper snake case without `vir`), e.g. the callback form of event registration.
+   */
+  remoteName?: string;
+}
+
+/** A query (or header) parameter of an operation's HTTP route. */
+export interface OperationParameter {
+  /** The name in the query string, snake case (`queue_timeout_ms`). */
+  name: string;
+  /** Its type: `boolean` takes `true`/`1`/empty or `false`/`0`. */
+  type: "boolean" | "number" | "integer" | "string";
+  /** One line for the OpenAPI document. */
+  description: string;
+  /** The libvirt flag it stands for (`VIR_DOMAIN_START_PAUSED`), when there is one. */
+  flag?: string;
+  /** Smallest value accepted (numbers). */
+  min?: number;
+  /** Largest value accepted (numbers). */
+  max?: number;
+  /** Allowed values (strings). */
+  values?: readonly string[];
+  /** The parameter must be given. */
+  required?: boolean;
+  /** May be given more than once. */
+  repeatable?: boolean;
+  /** Where it travels: the query string (default) or a header. */
+  in?: "query" | "header";
+}
+
+/** What a route answers on success. */
+export interface OperationAnswer {
+  /** The HTTP status of success. */
+  status: 200 | 201 | 204;
+  /** One line for the OpenAPI document. */
+  description: string;
+  /** The body's schema: a component of the OpenAPI document, by name. */
+  schema?: string;
+  /** The body's media type. Default `application/json` when there is a schema. */
+  media?: string;
+}
+
+/** The HTTP side of an operation. */
+export interface OperationRoute {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  /** The path pattern: `:name` segments capture one segment (`/v1/domains/:ref`). */
+  path: string;
+  /** Query parameters, in the order the OpenAPI document lists them. */
+  query: readonly OperationParameter[];
+  /** The request body, by the name the OpenAPI document gives it; none when absent. */
+  body?: "definition" | "MetadataChange" | "Autostart";
+  answer: OperationAnswer;
+  /** Runs a job in the domain's queue: takes `queue_timeout_ms`, may answer 503 (busy). */
+  queued?: boolean;
+  /** Streams without the request timeout (event streams). */
+  streaming?: boolean;
+}
+
+/** One operation. */
+export interface Operation {
+  /** Unique, `<object>.<what>`, e.g. `domain.start`. */
+  name: string;
+  object: ObjectKind;
+  /** The libvirt calls it answers, the first being the one named in errors; may be empty. */
+  libvirt: readonly LibvirtCall[];
+  /** Read-only callers may run it, or only read-write ones (code 29 otherwise). */
+  access: OperationAccess;
+  /** One line: what it does. */
+  summary: string;
+  /** Its HTTP route, or null for an operation with no route of its own. */
+  http: OperationRoute | null;
+  /** The `evirt` verbs that run it (a verb may use several operations). */
+  verbs: readonly string[];
+  /** The domain command whose validity the lifecycle machine decides, for domain jobs. */
+  command?: string;
+}
+
+const flag = (name: string, description: string, libvirtFlag?: string): OperationParameter => ({
+  name,
+  type: "boolean",
+  description,
+  ...(libvirtFlag === undefined ? {} : { flag: libvirtFlag }),
+});
+
+/** Longest `?wait=` and `?timeout=` accepted, in seconds. */
+export const WAIT_MAX_SECONDS = 3600;
+
+/** Longest queue wait a caller may ask for, in ms. */
+export const QUEUE_TIMEOUT_MAX_MS = 600_000;
+
+/** The `queue_timeout_ms` parameter every queued route takes. */
+export const QUEUE_TIMEOUT_PARAMETER: OperationParameter = {
+  name: "queue_timeout_ms",
+  type: "integer",
+  description: "How long to wait for a busy domain before answering 503 (default 10000)",
+  min: 0,
+  max: QUEUE_TIMEOUT_MAX_MS,
+};
+
+/** libvirt's list filters (virConnectListAllDomains flags), as query flags. */
+const LIST_FILTERS: readonly OperationParameter[] = [
+  flag("active", "Only running, paused, … domains", "VIR_CONNECT_LIST_DOMAINS_ACTIVE"),
+  flag("inactive", "Only shut off domains", "VIR_CONNECT_LIST_DOMAINS_INACTIVE"),
+  flag("persistent", "Only persistent domains", "VIR_CONNECT_LIST_DOMAINS_PERSISTENT"),
+  flag("transient", "Only transient domains", "VIR_CONNECT_LIST_DOMAINS_TRANSIENT"),
+  flag("running", "Only running domains", "VIR_CONNECT_LIST_DOMAINS_RUNNING"),
+  flag("paused", "Only paused domains", "VIR_CONNECT_LIST_DOMAINS_PAUSED"),
+  flag("shutoff", "Only shut off domains", "VIR_CONNECT_LIST_DOMAINS_SHUTOFF"),
+  flag("other", "Only domains in other states", "VIR_CONNECT_LIST_DOMAINS_OTHER"),
+  flag("autostart", "Only autostart domains", "VIR_CONNECT_LIST_DOMAINS_AUTOSTART"),
+  flag("no_autostart", "Only domains without autostart", "VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART"),
+];
+
+const STATS_QUERY: readonly OperationParameter[] = [
+  {
+    name: "groups",
+    type: "string",
+    description:
+      "Comma-separated groups: state, cpu-total, balloon, vcpu, interface, block (perf, iothread, memory, dirtyrate, vm are not reported); none: all",
+  },
+  flag(
+    "nowait",
+    "Never wait for a domain's first sample",
+    "VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT",
+  ),
+  flag(
+    "enforce",
+    "Refuse groups that are not reported (code 74)",
+    "VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS",
+  ),
+  flag(
+    "backing",
+    "Backing chains (not supported: code 74)",
+    "VIR_CONNECT_GET_ALL_DOMAINS_STATS_BACKING",
+  ),
+];
+
+const ACTION_ANSWER: OperationAnswer = { status: 200, description: "Done", schema: "ActionResult" };
+
+const WAIT_PARAMETER = (description: string): OperationParameter => ({
+  name: "wait",
+  type: "number",
+  description,
+  min: 0,
+  max: WAIT_MAX_SECONDS,
+});
+
+/**
+ * Every operation. Rows are grouped by object; within a group, reads come before changes.
+ *
+ * @example Which route and role `virDomainSuspend` has
+ * ```ts
+ * import { operationByApi } from "./operations.ts";
+ * const row = operationByApi("virDomainSuspend");
+ * console.log(row?.http?.path, row?.access); // "/v1/domains/:ref/actions/suspend" "read-write"
+ * ```
+ */
+export const OPERATIONS = [
+  // --- host -------------------------------------------------------------------------------------
+  {
+    name: "host.version",
+    object: "host",
+    libvirt: [
+      { api: "virConnectGetVersion", procedure: 4 },
+      { api: "virConnectGetLibVersion", procedure: 157 },
+    ],
+    access: "read-only",
+    summary: "Service and hypervisor versions",
+    http: {
+      method: "GET",
+      path: "/v1/version",
+      query: [],
+      answer: { status: 200, description: "Versions", schema: "Version" },
+    },
+    verbs: ["version"],
+  },
+  {
+    name: "host.describe",
+    object: "host",
+    libvirt: [
+      { api: "virNodeGetInfo", procedure: 6 },
+      { api: "virConnectGetHostname", procedure: 59 },
+    ],
+    access: "read-only",
+    summary: "Hostname and node information",
+    http: {
+      method: "GET",
+      path: "/v1/host",
+      query: [],
+      answer: { status: 200, description: "Host", schema: "Host" },
+    },
+    verbs: ["hostname", "nodeinfo"],
+  },
+  {
+    name: "host.uri",
+    object: "host",
+    libvirt: [{ api: "virConnectGetURI", procedure: 110 }],
+    access: "read-only",
+    summary: "The connection URI (the client answers it without asking the service)",
+    http: null,
+    verbs: ["uri"],
+  },
+  {
+    name: "host.openapi",
+    object: "host",
+    libvirt: [],
+    access: "read-only",
+    summary: "This document",
+    http: {
+      method: "GET",
+      path: "/v1/openapi.json",
+      query: [],
+      answer: { status: 200, description: "OpenAPI document", schema: "OpenApi" },
+    },
+    verbs: [],
+  },
+  {
+    name: "host.metrics",
+    object: "host",
+    libvirt: [],
+    access: "read-only",
+    summary: "Prometheus metrics",
+    http: {
+      method: "GET",
+      path: "/metrics",
+      query: [],
+      answer: {
+        status: 200,
+        description: "Text exposition format",
+        schema: "Text",
+        media: "text/plain",
+      },
+    },
+    verbs: [],
+  },
+  // --- domains ----------------------------------------------------------------------------------
+  {
+    name: "domain.list",
+    object: "domain",
+    libvirt: [{ api: "virConnectListAllDomains", procedure: 273 }],
+    access: "read-only",
+    summary: "List domains",
+    http: {
+      method: "GET",
+      path: "/v1/domains",
+      query: LIST_FILTERS,
+      answer: { status: 200, description: "Domains", schema: "DomainList" },
+    },
+    verbs: ["list"],
+  },
+  {
+    name: "domain.define",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainDefineXML", procedure: 11 },
+      { api: "virDomainDefineXMLFlags", procedure: 350 },
+    ],
+    access: "read-write",
+    summary: "Define or redefine a persistent domain",
+    http: {
+      method: "POST",
+      path: "/v1/domains",
+      query: [],
+      body: "definition",
+      answer: { status: 201, description: "Defined", schema: "Define" },
+      queued: true,
+    },
+    verbs: ["define"],
+    command: "define",
+  },
+  {
+    name: "domain.create",
+    object: "domain",
+    libvirt: [{ api: "virDomainCreateXML", procedure: 10 }],
+    access: "read-write",
+    summary: "Create and start a transient domain",
+    http: {
+      method: "POST",
+      path: "/v1/domains/create",
+      query: [flag("paused", "Start with the CPUs paused", "VIR_DOMAIN_START_PAUSED")],
+      body: "definition",
+      answer: { status: 201, description: "Created", schema: "DomainSummary" },
+      queued: true,
+    },
+    verbs: ["create"],
+  },
+  {
+    name: "domain.info",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetInfo", procedure: 16 }],
+    access: "read-only",
+    summary: "Domain information",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref",
+      query: [],
+      answer: { status: 200, description: "Info", schema: "DomainInfo" },
+    },
+    verbs: ["dominfo", "domid", "domname", "domuuid"],
+  },
+  {
+    name: "domain.undefine",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainUndefine", procedure: 35 },
+      { api: "virDomainUndefineFlags", procedure: 231 },
+    ],
+    access: "read-write",
+    summary: "Undefine; a running domain continues as transient",
+    http: {
+      method: "DELETE",
+      path: "/v1/domains/:ref",
+      query: [],
+      answer: { status: 204, description: "Undefined" },
+      queued: true,
+    },
+    verbs: ["undefine"],
+    command: "undefine",
+  },
+  {
+    name: "domain.state",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetState", procedure: 212 }],
+    access: "read-only",
+    summary: "State and reason",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/state",
+      query: [],
+      answer: { status: 200, description: "State", schema: "State" },
+    },
+    verbs: ["domstate"],
+  },
+  {
+    name: "domain.xml",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetXMLDesc", procedure: 14 }],
+    access: "read-only",
+    summary: "Domain XML",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/xml",
+      query: [
+        flag("inactive", "The persistent definition", "VIR_DOMAIN_XML_INACTIVE"),
+        flag(
+          "secure",
+          "Include secrets (refused to read-only callers, code 29)",
+          "VIR_DOMAIN_XML_SECURE",
+        ),
+      ],
+      answer: { status: 200, description: "XML", schema: "Text", media: "application/xml" },
+    },
+    verbs: ["dumpxml"],
+  },
+  {
+    name: "domain.definition",
+    object: "domain",
+    libvirt: [],
+    access: "read-only",
+    summary: "The definition as the JSON model (without secrets for read-only callers)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/definition",
+      query: [
+        flag("inactive", "The persistent definition"),
+        flag("secure", "Refused to read-only callers (code 29)"),
+      ],
+      answer: { status: 200, description: "Definition", schema: "DefinitionDocument" },
+    },
+    verbs: ["dumpxml"],
+  },
+  {
+    name: "domain.metadata_get",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetMetadata", procedure: 265 }],
+    access: "read-only",
+    summary: "Title, description or a metadata element",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/metadata",
+      query: [
+        {
+          name: "type",
+          type: "string",
+          description: "What to read",
+          values: ["title", "description", "element"],
+          required: true,
+        },
+        { name: "uri", type: "string", description: "Namespace of the element" },
+        flag("config", "From the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
+      ],
+      answer: { status: 200, description: "Value", schema: "Metadata" },
+    },
+    verbs: ["metadata", "desc"],
+  },
+  {
+    name: "domain.metadata_set",
+    object: "domain",
+    libvirt: [{ api: "virDomainSetMetadata", procedure: 264 }],
+    access: "read-write",
+    summary: "Set or remove title, description or a metadata element",
+    http: {
+      method: "PUT",
+      path: "/v1/domains/:ref/metadata",
+      query: [],
+      body: "MetadataChange",
+      answer: { status: 204, description: "Changed" },
+      queued: true,
+    },
+    verbs: ["metadata", "desc"],
+    command: "metadata",
+  },
+  {
+    name: "domain.autostart",
+    object: "domain",
+    libvirt: [{ api: "virDomainSetAutostart", procedure: 29 }],
+    access: "read-write",
+    summary: "Switch autostart",
+    http: {
+      method: "PUT",
+      path: "/v1/domains/:ref/autostart",
+      query: [],
+      body: "Autostart",
+      answer: { status: 200, description: "Changed", schema: "DomainSummary" },
+      queued: true,
+    },
+    verbs: ["autostart"],
+    command: "autostart",
+  },
+  {
+    name: "domain.console",
+    object: "domain",
+    libvirt: [{ api: "virDomainOpenConsole", procedure: 201 }],
+    access: "read-write",
+    summary: "The host path of the domain's pty console; read-write only",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/console",
+      query: [{
+        name: "device",
+        type: "string",
+        description: "Serial or console alias, e.g. serial0",
+      }],
+      answer: { status: 200, description: "The pty", schema: "ConsolePath" },
+    },
+    verbs: ["console"],
+  },
+  {
+    name: "domain.start",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainCreate", procedure: 9 },
+      { api: "virDomainCreateWithFlags", procedure: 196 },
+    ],
+    access: "read-write",
+    summary: "Start a defined domain",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/actions/start",
+      query: [flag("paused", "Start with the CPUs paused", "VIR_DOMAIN_START_PAUSED")],
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["start"],
+    command: "start",
+  },
+  {
+    name: "domain.shutdown",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainShutdown", procedure: 33 },
+      { api: "virDomainShutdownFlags", procedure: 258 },
+    ],
+    access: "read-write",
+    summary: "Ask the guest to shut down; returns once the request reached it",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/actions/shutdown",
+      query: [
+        WAIT_PARAMETER("Seconds to wait for the guest to stop"),
+        {
+          name: "timeout",
+          type: "number",
+          description:
+            "Seconds after which the domain is destroyed if still active (recorded, survives restarts)",
+          min: 0,
+          max: WAIT_MAX_SECONDS,
+        },
+      ],
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["shutdown"],
+    command: "shutdown",
+  },
+  {
+    name: "domain.destroy",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainDestroy", procedure: 12 },
+      { api: "virDomainDestroyFlags", procedure: 234 },
+    ],
+    access: "read-write",
+    summary: "End the domain now",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/actions/destroy",
+      query: [flag("graceful", "SIGTERM only, never SIGKILL", "VIR_DOMAIN_DESTROY_GRACEFUL")],
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["destroy"],
+    command: "destroy",
+  },
+  {
+    name: "domain.reboot",
+    object: "domain",
+    libvirt: [{ api: "virDomainReboot", procedure: 27 }],
+    access: "read-write",
+    summary: "Ask the guest to reboot",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/actions/reboot",
+      query: [WAIT_PARAMETER("Seconds to wait for the reset")],
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["reboot"],
+    command: "reboot",
+  },
+  {
+    name: "domain.reset",
+    object: "domain",
+    libvirt: [{ api: "virDomainReset", procedure: 245 }],
+    access: "read-write",
+    summary: "Reset the guest now",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/actions/reset",
+      query: [],
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["reset"],
+    command: "reset",
+  },
+  {
+    name: "domain.suspend",
+    object: "domain",
+    libvirt: [{ api: "virDomainSuspend", procedure: 34 }],
+    access: "read-write",
+    summary: "Pause the CPUs",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/actions/suspend",
+      query: [],
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["suspend"],
+    command: "suspend",
+  },
+  {
+    name: "domain.resume",
+    object: "domain",
+    libvirt: [{ api: "virDomainResume", procedure: 28 }],
+    access: "read-write",
+    summary: "Run the CPUs again",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/actions/resume",
+      query: [],
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["resume"],
+    command: "resume",
+  },
+  // --- block info and statistics ----------------------------------------------------------------
+  {
+    name: "domain.block_list",
+    object: "domain",
+    libvirt: [],
+    access: "read-only",
+    summary: "The domain's disks (virsh domblklist)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/blocks",
+      query: [flag("inactive", "From the persistent definition")],
+      answer: { status: 200, description: "Disks", schema: "BlockList" },
+    },
+    verbs: ["domblklist", "domblkinfo"],
+  },
+  {
+    name: "domain.block_info",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetBlockInfo", procedure: 194 }],
+    access: "read-only",
+    summary:
+      "Capacity, allocation and physical size of a disk: asked live for a running domain, read from storage for an inactive one",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/blocks/:disk/info",
+      query: [],
+      answer: { status: 200, description: "Block info", schema: "BlockInfo" },
+    },
+    verbs: ["domblkinfo"],
+  },
+  {
+    name: "domain.block_stats_total",
+    object: "domain",
+    libvirt: [{ api: "virDomainBlockStats", procedure: 64 }],
+    access: "read-only",
+    summary: "I/O counters summed over every disk (no disk named)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/blocks/stats",
+      query: [],
+      answer: { status: 200, description: "Counters", schema: "BlockStats" },
+    },
+    verbs: ["domblkstat"],
+  },
+  {
+    name: "domain.block_stats",
+    object: "domain",
+    libvirt: [{ api: "virDomainBlockStatsFlags", procedure: 243 }],
+    access: "read-only",
+    summary: "I/O counters of a disk, from the latest samples",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/blocks/:disk/stats",
+      query: [],
+      answer: { status: 200, description: "Counters", schema: "BlockStats" },
+    },
+    verbs: ["domblkstat"],
+  },
+  {
+    name: "domain.interface_stats",
+    object: "domain",
+    libvirt: [{ api: "virDomainInterfaceStats", procedure: 65 }],
+    access: "read-only",
+    summary: "Interface counters in the guest's view, from the latest samples",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/interfaces/:iface/stats",
+      query: [],
+      answer: { status: 200, description: "Counters", schema: "InterfaceStats" },
+    },
+    verbs: ["domifstat"],
+  },
+  {
+    name: "domain.memory_stats",
+    object: "domain",
+    libvirt: [{ api: "virDomainMemoryStats", procedure: 159 }],
+    access: "read-only",
+    summary: "Memory statistics, from the latest samples",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/memory/stats",
+      query: [],
+      answer: { status: 200, description: "Statistics", schema: "MemoryStats" },
+    },
+    verbs: ["dommemstat"],
+  },
+  {
+    name: "domain.vcpus",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetVcpus", procedure: 20 }],
+    access: "read-only",
+    summary: "vCPUs: state, CPU time, host CPU and affinity; configured ones when inactive",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/vcpus",
+      query: [],
+      answer: { status: 200, description: "vCPUs", schema: "Vcpus" },
+    },
+    verbs: ["vcpuinfo"],
+  },
+  {
+    name: "domain.stats",
+    object: "domain",
+    // libvirt's client builds this call from REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS.
+    libvirt: [{ api: "virDomainListGetStats", procedure: null }],
+    access: "read-only",
+    summary: "The domain's stats record",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/stats",
+      query: STATS_QUERY,
+      answer: { status: 200, description: "Record", schema: "StatsRecord" },
+    },
+    verbs: ["domstats"],
+  },
+  {
+    name: "domain.stats_all",
+    object: "domain",
+    libvirt: [{ api: "virConnectGetAllDomainStats", procedure: 344 }],
+    access: "read-only",
+    summary:
+      "Stats records of all (filtered) or of the named domains, answered from the drivers' samples, never by querying a monitor",
+    http: {
+      method: "GET",
+      path: "/v1/stats",
+      query: [
+        ...STATS_QUERY,
+        {
+          name: "domain",
+          type: "string",
+          description: "Only this domain (repeatable, in order); not with the list filters",
+          repeatable: true,
+        },
+        ...LIST_FILTERS.filter((parameter) => !parameter.name.includes("autostart")),
+      ],
+      answer: { status: 200, description: "Records", schema: "StatsRecords" },
+    },
+    verbs: ["domstats"],
+  },
+  // --- events -----------------------------------------------------------------------------------
+  {
+    name: "domain.events",
+    object: "domain",
+    // libvirt's client registers through the callback form of the procedure since 1.2.1.
+    libvirt: [{
+      api: "virConnectDomainEventRegisterAny",
+      procedure: 316,
+      remoteName: "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
+    }],
+    access: "read-only",
+    summary: "The event stream: Server-Sent Events, or a WebSocket on upgrade",
+    http: {
+      method: "GET",
+      path: "/v1/events",
+      query: [
+        {
+          name: "since",
+          type: "integer",
+          description: "Resume strictly after this position (0: from the beginning)",
+          min: 0,
+        },
+        { name: "Last-Event-ID", type: "string", description: "Resume position", in: "header" },
+        {
+          name: "domain",
+          type: "string",
+          description: "Only this domain (repeatable)",
+          repeatable: true,
+        },
+        {
+          name: "event",
+          type: "string",
+          description: "Only this event type, e.g. lifecycle (repeatable)",
+          repeatable: true,
+        },
+      ],
+      answer: {
+        status: 200,
+        description: "The stream",
+        schema: "Event",
+        media: "text/event-stream",
+      },
+      streaming: true,
+    },
+    verbs: ["event"],
+  },
+] as const satisfies readonly Operation[];
+
+/** The rows as they are typed, for type-level derivations. */
+export type OperationRow = (typeof OPERATIONS)[number];
+
+/** Every operation's name. */
+export type OperationName = OperationRow["name"];
+
+/** The operations that have an HTTP route. */
+export type RoutedOperationName = Extract<OperationRow, { http: OperationRoute }>["name"];
+
+/** The domain commands whose validity the lifecycle machine decides (`command.start`, …). */
+export type DomainCommandName = Extract<OperationRow, { command: string }>["command"];
+
+/** The lifecycle actions of the API: routes `/v1/domains/:ref/actions/<action>`. */
+export type DomainActionName = ActionOfPath<OperationRow["http"]>;
+
+type ActionOfPath<Route> = Route extends { path: `/v1/domains/:ref/actions/${infer Action}` }
+  ? Action
+  : never;
+
+/** Every verb some operation names. */
+export type OperationVerb = OperationRow["verbs"][number];
+
+const BY_NAME = new Map<string, Operation>(OPERATIONS.map((row) => [row.name, row]));
+const BY_API = new Map<string, Operation>(
+  OPERATIONS.flatMap((row) => row.libvirt.map((call) => [call.api, row] as const)),
+);
+
+/**
+ * The row of an operation.
+ *
+ * @throws {Error} When there is no such operation (a programming error: names are typed).
+ *
+ * @example
+ * ```ts
+ * import { operation } from "./operations.ts";
+ * console.log(operation("domain.start").libvirt[0].api); // "virDomainCreate"
+ * ```
+ */
+export function operation(name: OperationName): Operation {
+  const row = BY_NAME.get(name);
+  if (row === undefined) throw new Error(`No operation named ${name}`);
+  return row;
+}
+
+/**
+ * The operation that answers a libvirt API, or undefined (the RPC dispatch's lookup).
+ *
+ * @example
+ * ```ts
+ * import { operationByApi } from "./operations.ts";
+ * console.log(operationByApi("virDomainCreateWithFlags")?.name); // "domain.start"
+ * ```
+ */
+export function operationByApi(api: string): Operation | undefined {
+  return BY_API.get(api);
+}
+
+/**
+ * The libvirt call named in a read-only refusal (`read only access prevents virDomainCreate`),
+ * or the route when the operation answers no libvirt call.
+ */
+export function deniedCallOf(row: Operation): string {
+  const first = row.libvirt[0];
+  if (first !== undefined) return first.api;
+  return row.http === null ? row.name : `${row.http.method} ${row.http.path}`;
+}
+
+/**
+ * The path of a route with its `:name` segments filled in, each URI-encoded.
+ *
+ * @throws {Error} When a segment's value is missing (a programming error).
+ *
+ * @example
+ * ```ts
+ * import { pathOf } from "./operations.ts";
+ * console.log(pathOf("domain.block_info", { ref: "web", disk: "/var/a b.img" }));
+ * // "/v1/domains/web/blocks/%2Fvar%2Fa%20b.img/info"
+ * ```
+ */
+export function pathOf(name: RoutedOperationName, values: Record<string, string> = {}): string {
+  const http = operation(name).http;
+  if (http === null) throw new Error(`Operation ${name} has no route`);
+  return http.path.split("/").map((segment) => {
+    if (!segment.startsWith(":")) return segment;
+    const value = values[segment.slice(1)];
+    if (value === undefined) throw new Error(`Route ${http.path} needs ${segment}`);
+    return encodeURIComponent(value);
+  }).join("/");
+}

@@ -61,6 +61,12 @@ export const LAUNCH_CONNECT_TIMEOUT_MS = 5_000;
 /** How long QEMU may take to be gone after its monitor hit end of file, in milliseconds. */
 export const EOF_EXIT_WAIT_MS = 2_000;
 
+/**
+ * Longest wait for QEMU to answer the commands in flight before it is ended, in ms (a query
+ * normally answers in under a millisecond; this bounds a QEMU that no longer answers).
+ */
+export const QUIET_MONITOR_TIMEOUT_MS = 500;
+
 /** Attempts to reconnect to a monitor that closed while QEMU kept running. */
 export const MONITOR_RECONNECT_ATTEMPTS_MAX = 3;
 
@@ -250,6 +256,7 @@ export class QemuDriver implements Driver {
       };
     } catch (error) {
       instance.translator.beginTermination();
+      await this.#quietMonitor(instance);
       await endQemu(identity, { graceful: false }, AbortSignal.timeout(15_000)).catch(() => {});
       this.#release(instance);
       removeDirectory(paths.dir);
@@ -308,10 +315,12 @@ export class QemuDriver implements Driver {
     const instance = this.#instances.get(handle.uuid);
     const identity = instance?.identity ?? identityOf(handle.runtime);
     const undo = instance?.translator.beginTermination();
+    if (instance !== undefined) await this.#quietMonitor(instance);
     try {
       await endQemu(identity, options, signal);
     } catch (error) {
       undo?.();
+      if (instance !== undefined) await this.#reconnectAfterFailedEnd(instance);
       throw error;
     }
     if (instance !== undefined) {
@@ -624,6 +633,35 @@ export class QemuDriver implements Driver {
       }
     }
     this.#log(`domain ${instance.name}: lost its monitor; QEMU (pid ${pid}) still runs`);
+  }
+
+  /**
+   * Stops sampling and closes the monitor once QEMU answered what was sent: a QEMU 7.2 that gets
+   * SIGTERM while it dispatches a command hangs until SIGKILL (the 5 s destroys of issue 10).
+   */
+  async #quietMonitor(instance: Instance): Promise<void> {
+    instance.sampler?.stop();
+    const monitor = instance.monitor;
+    if (monitor === undefined || monitor.isClosed) return;
+    const answered = await monitor.closeWhenAnswered(QUIET_MONITOR_TIMEOUT_MS);
+    if (!answered) {
+      this.#log(`domain ${instance.name}: monitor still busy after ${QUIET_MONITOR_TIMEOUT_MS} ms`);
+    }
+  }
+
+  /** After an end that failed (graceful, or SIGKILL unanswered): talk to the QEMU again. */
+  async #reconnectAfterFailedEnd(instance: Instance): Promise<void> {
+    if (isProcessGone(instance.identity.pid, instance.identity.startTimeTicks)) return;
+    try {
+      await this.#connect(
+        instance,
+        PROBE_CONNECT_TIMEOUT_MS,
+        AbortSignal.timeout(PROBE_CONNECT_TIMEOUT_MS),
+      );
+      if (instance.sink !== undefined) this.#startSampler(instance);
+    } catch (error) {
+      this.#log(`domain ${instance.name}: cannot reconnect: ${(error as Error).message}`);
+    }
   }
 
   #startSampler(instance: Instance): void {

@@ -16,7 +16,9 @@ import type {
   DefinedDetail,
   DomainFact,
   DomainFactBodies,
+  IntentKind,
   PausedReasonName,
+  RuntimeRecord,
   StoppedDetail,
   SuspendedDetail,
 } from "../src/model/facts.ts";
@@ -127,12 +129,26 @@ export async function start(
   const driver = env.driverFor(definition);
   driver.check(definition);
   const id = env.allocateId();
-  const runtime = await driver.launch(
-    { uuid: context.uuid, name: definition.name, id, definition },
-    job.signal,
-  );
+  const request = { uuid: context.uuid, name: definition.name, id, definition };
   // The persistent definition is already in the log: record only a definition that differs.
   const recorded = definition === context.definition ? null : definition;
+  // Intent before action: what the launch will create is durable before anything is spawned.
+  await job.append([{
+    type: "domain.launching",
+    body: {
+      id,
+      definition: recorded,
+      persistent: context.persistent,
+      runtime: driver.plan(request),
+    },
+  }]);
+  let runtime: RuntimeRecord;
+  try {
+    runtime = await driver.launch(request, job.signal);
+  } catch (error) {
+    await abandonIntent(job, "launch");
+    throw error;
+  }
   await job.append([{
     type: "domain.launched",
     body: { id, definition: recorded, persistent: context.persistent, runtime },
@@ -186,12 +202,40 @@ export async function destroy(
   requireCommand(job.snapshot, "destroy");
   const handle = handleOf(job.snapshot);
   const driver = env.driverFor(handle.definition);
-  await driver.terminate(handle, { graceful: options.graceful }, job.signal);
+  await recordEnding(job, { detail: "destroyed", reason: "destroyed" }, options.graceful);
+  try {
+    await driver.terminate(handle, { graceful: options.graceful }, job.signal);
+  } catch (error) {
+    await abandonIntent(job, "end");
+    throw error;
+  }
   driver.unwatch(handle.uuid);
   await job.append([{
     type: "domain.stopped",
     body: { detail: "destroyed", reason: "destroyed" },
   }]);
+}
+
+/** Records that the instance is about to be ended, and the shut-off reason it will have. */
+async function recordEnding(
+  job: JobContext,
+  stopped: DomainFactBodies["domain.stopped"],
+  graceful: boolean,
+): Promise<void> {
+  await job.append([{ type: "domain.ending", body: { ...stopped, graceful } }]);
+}
+
+/**
+ * Records that the pending intent came to nothing. When even that cannot be written, the intent
+ * stays pending (in memory as in the log) and recovery settles it; the caller's own error is what
+ * matters, so this one is not thrown.
+ */
+async function abandonIntent(job: JobContext, intent: IntentKind): Promise<void> {
+  try {
+    await job.append([{ type: "domain.intent_abandoned", body: { intent } }]);
+  } catch {
+    // See above: recovery finds the pending intent.
+  }
 }
 
 /** Asks the guest to reboot; the reset that follows is observed and recorded as REBOOT. */
@@ -279,12 +323,7 @@ export async function expireDeadline(job: JobContext, env: CommandEnvironment): 
   }
   const handle = handleOf(job.snapshot);
   const driver = env.driverFor(handle.definition);
-  await driver.terminate(handle, { graceful: false }, job.signal);
-  driver.unwatch(handle.uuid);
-  await job.append([{
-    type: "domain.stopped",
-    body: { detail: "destroyed", reason: "destroyed" },
-  }]);
+  await endInstance(job, driver, handle, { detail: "destroyed", reason: "destroyed" });
 }
 
 const SUSPENDED_DETAIL: Record<PausedReasonName, SuspendedDetail> = {
@@ -419,14 +458,23 @@ async function applyEndPolicy(
   }
 }
 
-async function endInstance(
+/**
+ * Ends the instance now (SIGKILL after the grace period) and records it shut off as `stopped`
+ * says; the intent is recorded first, so an end cut short by a crash is finished with the same
+ * reason.
+ */
+export async function endInstance(
   job: JobContext,
   driver: Driver,
   handle: DomainHandle,
   stopped: DomainFactBodies["domain.stopped"],
 ): Promise<void> {
+  await recordEnding(job, stopped, false);
   try {
     await driver.terminate(handle, { graceful: false }, job.signal);
+  } catch (error) {
+    await abandonIntent(job, "end");
+    throw error;
   } finally {
     driver.unwatch(handle.uuid);
   }

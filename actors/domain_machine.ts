@@ -52,6 +52,22 @@ export interface DomainContext {
   runtime: RuntimeRecord | null;
   /** A deadline that outlives its command, re-armed after a restart; null when none. */
   deadline: Deadline | null;
+  /**
+   * What the hypervisor was about to do when it was last recorded, until the outcome is
+   * recorded; null when nothing is pending. Recovery finishes or undoes it. (Absent in
+   * snapshots older than intents: read it with {@linkcode pendingIntent}.)
+   */
+  intent?: DomainIntent | null;
+}
+
+/** A pending intent: a launch (its plan) or an end (the shut-off reason it will have). */
+export type DomainIntent =
+  | ({ kind: "launch" } & DomainFactBodies["domain.launching"])
+  | ({ kind: "end" } & DomainFactBodies["domain.ending"]);
+
+/** The domain's pending intent, or null. */
+export function pendingIntent(snapshot: DomainSnapshot): DomainIntent | null {
+  return snapshot.context.intent ?? null;
 }
 
 /** A context with nothing recorded but the name. */
@@ -66,6 +82,7 @@ function blankContext(name: string): Omit<DomainContext, "uuid"> {
     reason: 0,
     runtime: null,
     deadline: null,
+    intent: null,
   };
 }
 
@@ -181,8 +198,16 @@ export const domainMachine = setup({
         runtime: launched.runtime,
         persistent: launched.persistent || context.persistent,
         reason: PausedReason.STARTING_UP,
+        intent: null,
       };
     }),
+    recordLaunching: assign(({ event }) => ({
+      intent: { kind: "launch" as const, ...body(event, "domain.launching") },
+    })),
+    recordEnding: assign(({ event }) => ({
+      intent: { kind: "end" as const, ...body(event, "domain.ending") },
+    })),
+    forgetIntent: assign({ intent: null }),
     recordStarted: assign(({ event }) => ({
       reason: RUNNING_REASONS[body(event, "domain.started").reason],
     })),
@@ -201,6 +226,7 @@ export const domainMachine = setup({
       id: null,
       runtime: null,
       deadline: null,
+      intent: null,
     })),
     recordAutostart: assign(({ event }) => ({
       autostart: body(event, "domain.autostart_changed").autostart,
@@ -219,7 +245,9 @@ export const domainMachine = setup({
     nonexistent: {
       on: {
         "domain.defined": { target: "shutoff", actions: "recordFirstDefinition" },
+        "domain.launching": { actions: "recordLaunching" },
         "domain.launched": { target: "active.starting", actions: "recordLaunch" },
+        "domain.intent_abandoned": { actions: "forgetIntent" },
         ...commands("define"),
       },
     },
@@ -227,7 +255,9 @@ export const domainMachine = setup({
       on: {
         "domain.defined": { target: "shutoff", actions: "recordDefinition" },
         "domain.undefined": { target: "nonexistent", actions: "forgetDefinition" },
+        "domain.launching": { actions: "recordLaunching" },
         "domain.launched": { target: "active.starting", actions: "recordLaunch" },
+        "domain.intent_abandoned": { actions: "forgetIntent" },
         "domain.autostart_changed": { actions: "recordAutostart" },
         "domain.metadata_changed": { actions: "recordMetadata" },
         ...commands("define", "undefine", "start", "autostart", "metadata"),
@@ -240,6 +270,8 @@ export const domainMachine = setup({
         "domain.autostart_changed": { actions: "recordAutostart" },
         "domain.metadata_changed": { actions: "recordMetadata" },
         "domain.deadline_set": { actions: "recordDeadline" },
+        "domain.ending": { actions: "recordEnding" },
+        "domain.intent_abandoned": { actions: "forgetIntent" },
         "domain.stopped": [
           { guard: "isTransient", target: "nonexistent", actions: "recordStopped" },
           { target: "shutoff", actions: "recordStopped" },

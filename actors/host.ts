@@ -30,6 +30,7 @@ import {
   statePath,
 } from "./domain_machine.ts";
 import type { DomainHandle, Driver, Observation, Reality } from "./driver_protocol.ts";
+import { finishInterruptedEnd, recoverLaunches } from "./host_recovery_intents.ts";
 
 /** How long a command waits in a busy domain's queue unless its caller says otherwise. */
 export const COMMAND_QUEUE_TIMEOUT_MS_DEFAULT = 10_000;
@@ -667,6 +668,10 @@ export class Host {
       case "domain.defined":
         this.#byName.set(context.name, actor.uuid);
         break;
+      case "domain.launching":
+        // The intent's id stays taken: its instance may exist until recovery settles it.
+        if (fact.body.id >= this.#nextId) this.#nextId = fact.body.id + 1;
+        break;
       case "domain.launched":
         this.#byName.set(context.name, actor.uuid);
         this.#byId.set(fact.body.id, actor.uuid);
@@ -811,6 +816,7 @@ export class Host {
   }
 
   async #reconcileAll(): Promise<void> {
+    await recoverLaunches([...this.#actors.values()], (d) => this.#drivers.get(d.type), this.#log);
     const active = [...this.#actors.values()].filter((actor) => isActive(actor.snapshot));
     for (let index = 0; index < active.length; index += RECONCILE_CONCURRENCY_MAX) {
       const batch = active.slice(index, index + RECONCILE_CONCURRENCY_MAX);
@@ -839,7 +845,9 @@ export class Host {
       await actor.run("reconcile", { kind: "observation" }, async (job) => {
         const handle = commands.handleOf(job.snapshot);
         const reality = await driver.probe(handle, AbortSignal.timeout(RECONCILE_TIMEOUT_MS));
-        await this.#correct(job, driver, handle, reality);
+        if (!(await finishInterruptedEnd(job, driver, handle, reality, this.#log))) {
+          await this.#correct(job, driver, handle, reality);
+        }
         if (isActive(job.snapshot)) driver.watch(commands.handleOf(job.snapshot), this.#env.sink);
       });
     } catch (error) {
@@ -899,9 +907,7 @@ export class Host {
    */
   async #abandonStart(job: JobContext, driver: Driver, handle: DomainHandle): Promise<void> {
     this.#log(`domain ${handle.name}: its start was interrupted; ending the instance`);
-    await driver.terminate(handle, { graceful: false }, job.signal);
-    driver.unwatch(handle.uuid);
-    await job.append([{ type: "domain.stopped", body: { detail: "failed", reason: "failed" } }]);
+    await commands.endInstance(job, driver, handle, { detail: "failed", reason: "failed" });
   }
 
   async #autostart(): Promise<void> {

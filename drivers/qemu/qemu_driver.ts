@@ -24,6 +24,7 @@ import type {
   Driver,
   InstanceInfo,
   InstanceSamples,
+  LaunchRequest,
   Observation,
   ObservationSink,
   Reality,
@@ -37,6 +38,8 @@ import type { RunningDisk } from "./block_node_facts.ts";
 import { buildCommandLine, type CommandLine, emulatorFor } from "./command_line.ts";
 import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
 import { checkHostPaths } from "./host_paths.ts";
+import { findClaimedQemu } from "./instance_adoption.ts";
+import { claimPathFor } from "./instance_claim.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isProcessGone,
@@ -103,6 +106,8 @@ export interface QemuDriverOptions {
 /** The files of one running domain. */
 interface DomainPaths {
   dir: string;
+  /** The domain's claim file (one per uuid, shared by all its instances). */
+  claimPath: string;
   monitorSocket: string;
   pidFile: string;
   logPath: string;
@@ -199,14 +204,24 @@ export class QemuDriver implements Driver {
     });
   }
 
-  async launch(
-    request: { uuid: string; name: string; id: number; definition: DomainDefinition },
-    signal: AbortSignal,
-  ): Promise<RuntimeRecord> {
+  plan(request: LaunchRequest): RuntimeRecord {
+    const paths = this.#pathsFor(request.id, request.name, request.uuid);
+    return {
+      driver: "qemu",
+      runtimeDir: paths.dir,
+      monitorSocket: paths.monitorSocket,
+      pidFile: paths.pidFile,
+      claimPath: paths.claimPath,
+      logPath: paths.logPath,
+      qmpLogPath: paths.qmpLogPath,
+    };
+  }
+
+  async launch(request: LaunchRequest, signal: AbortSignal): Promise<RuntimeRecord> {
     const { definition } = request;
     const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
     const capabilities = await this.#capabilities.get(emulatorFor(definition));
-    const paths = this.#pathsFor(request.id, request.name);
+    const paths = this.#pathsFor(request.id, request.name, request.uuid);
     const commandLine = buildCommandLine(definition, {
       emulator: capabilities.path,
       accelerator,
@@ -230,6 +245,8 @@ export class QemuDriver implements Driver {
       ...(commandLine.cpuset === undefined ? {} : { cpuset: commandLine.cpuset }),
       homeDir: paths.dir,
       logPath: paths.logPath,
+      claimPath: paths.claimPath,
+      name: request.name,
     }, signal).catch((error) => {
       removeDirectory(paths.dir);
       throw error;
@@ -250,6 +267,7 @@ export class QemuDriver implements Driver {
         runtimeDir: paths.dir,
         monitorSocket: paths.monitorSocket,
         pidFile: paths.pidFile,
+        claimPath: paths.claimPath,
         logPath: paths.logPath,
         qmpLogPath: paths.qmpLogPath,
         ...ptys,
@@ -262,6 +280,29 @@ export class QemuDriver implements Driver {
       removeDirectory(paths.dir);
       throw error;
     }
+  }
+
+  async adopt(
+    request: LaunchRequest,
+    planned: RuntimeRecord,
+    signal: AbortSignal,
+  ): Promise<RuntimeRecord | undefined> {
+    const paths = pathsOf(planned);
+    const found = await findClaimedQemu(paths, signal);
+    if (found === undefined) {
+      removeDirectory(paths.dir);
+      return undefined;
+    }
+    const { definition } = request;
+    this.#log(`domain ${request.name}: adopting qemu process ${found.pid} of an interrupted start`);
+    return {
+      ...planned,
+      pid: found.pid,
+      startTimeTicks: found.startTimeTicks,
+      emulator: emulatorFor(definition),
+      accelerator: acceleratorFor(definition.type, this.#kvmUsable),
+      consolePty: null,
+    };
   }
 
   async resume(handle: DomainHandle, signal: AbortSignal): Promise<void> {
@@ -716,7 +757,7 @@ export class QemuDriver implements Driver {
 
   // --- paths -------------------------------------------------------------------------------
 
-  #pathsFor(id: number, name: string): DomainPaths {
+  #pathsFor(id: number, name: string, uuid: string): DomainPaths {
     const short = name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, SHORT_NAME_MAX_CHARS);
     let dir = `${this.#runtimeDir}/qemu/domain-${id}-${short}`;
     if (byteLength(`${dir}/monitor.sock`) > SOCKET_PATH_MAX_BYTES) {
@@ -735,6 +776,7 @@ export class QemuDriver implements Driver {
     );
     return {
       dir,
+      claimPath: claimPathFor(`${this.#runtimeDir}/qemu`, uuid),
       monitorSocket: `${dir}/monitor.sock`,
       pidFile: `${dir}/qemu.pid`,
       logPath: `${this.#logDir}/${logName}.log`,
@@ -745,6 +787,10 @@ export class QemuDriver implements Driver {
   #prepareDirectories(paths: DomainPaths): void {
     Deno.mkdirSync(this.#logDir, { recursive: true, mode: 0o700 });
     Deno.mkdirSync(paths.dir.slice(0, paths.dir.lastIndexOf("/")), {
+      recursive: true,
+      mode: 0o700,
+    });
+    Deno.mkdirSync(paths.claimPath.slice(0, paths.claimPath.lastIndexOf("/")), {
       recursive: true,
       mode: 0o700,
     });
@@ -859,6 +905,8 @@ function pathsOf(runtime: RuntimeRecord): DomainPaths {
   };
   return {
     dir: text("runtimeDir"),
+    // Records from before claims have none: an empty path holds nothing.
+    claimPath: typeof runtime.claimPath === "string" ? runtime.claimPath : "",
     monitorSocket: text("monitorSocket"),
     pidFile: text("pidFile"),
     logPath: text("logPath"),

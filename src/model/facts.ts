@@ -96,6 +96,27 @@ export interface DomainFactBodies {
     persistent: boolean;
     runtime: RuntimeRecord;
   };
+  /**
+   * Intent: the hypervisor is about to start an instance, which will live at `runtime` (the
+   * driver's plan: runtime directory, pid file, monitor, claim). Recorded before anything is
+   * spawned, so recovery can find, adopt or clean up whatever the start left. The state does not
+   * change; `domain.launched` or `domain.intent_abandoned` follows.
+   */
+  "domain.launching": {
+    id: number;
+    /** As in `domain.launched`: null when it is the persistent definition as recorded. */
+    definition: DomainDefinition | null;
+    persistent: boolean;
+    runtime: RuntimeRecord;
+  };
+  /**
+   * Intent: the instance is about to be ended; once it is gone the domain is shut off with this
+   * detail and reason (so an end interrupted by a crash is finished with the right reason, not
+   * taken for a crash of the guest).
+   */
+  "domain.ending": { detail: StoppedDetail; reason: ShutoffReasonName; graceful: boolean };
+  /** The pending intent ended without its action taking effect (the world is as before it). */
+  "domain.intent_abandoned": { intent: IntentKind };
   /** The domain's CPUs run for the first time: running (reason). */
   "domain.started": { detail: StartedDetail; reason: RunningReasonName };
   /** The CPUs stopped: paused (reason). */
@@ -151,6 +172,9 @@ export interface DomainFactBodies {
   /** A device was removed from the guest. */
   "domain.device_removed": { alias: string };
 }
+
+/** The kinds of intent a domain may have pending (see {@linkcode DomainFactBodies}). */
+export type IntentKind = "launch" | "end";
 
 /** Every domain fact type. */
 export type DomainFactType = keyof DomainFactBodies;
@@ -233,7 +257,7 @@ function other(eventId: number, data?: Record<string, string | number>): Libvirt
 
 /**
  * The libvirt event a domain fact is, or undefined for bookkeeping facts that libvirt has no
- * event for (launched, autostart, deadlines).
+ * event for (intents, launched, autostart, deadlines).
  *
  * @example
  * ```ts
@@ -286,6 +310,9 @@ export function libvirtEventOf(fact: DomainFact): LibvirtEvent | undefined {
       });
     case "domain.device_removed":
       return other(EventId.DEVICE_REMOVED, { alias: fact.body.alias });
+    case "domain.launching":
+    case "domain.ending":
+    case "domain.intent_abandoned":
     case "domain.launched":
     case "domain.autostart_changed":
     case "domain.deadline_set":
@@ -314,6 +341,9 @@ export const DOMAIN_FACT_TYPES: readonly DomainFactType[] = [
   "domain.watchdog_fired",
   "domain.io_error",
   "domain.device_removed",
+  "domain.launching",
+  "domain.ending",
+  "domain.intent_abandoned",
 ];
 
 /** Whether `type` is a domain fact type. */

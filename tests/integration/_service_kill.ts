@@ -13,6 +13,8 @@
  * - **orphans**: a live QEMU of a domain the recovered log says is shut off;
  * - **doubles**: more than one live QEMU for one domain.
  *
+ * (An orphan or a double that persists is counted once, when first seen.)
+ *
  * QEMU processes are found in `/proc` by their command line (`-uuid` and the runtime folder of
  * this run), so one belonging to no record is found too. Every QEMU of the run is killed by pid
  * at the end.
@@ -136,6 +138,7 @@ export async function runKillRounds(options: KillOptions): Promise<KillReport> {
   };
   const definitions: DomainDefinition[] = [];
   const told = new Map<string, StateText>();
+  const counted = new Set<string>();
   let service: ServiceProcess | undefined;
   try {
     service = await startServiceProcess(dirs);
@@ -160,11 +163,19 @@ export async function runKillRounds(options: KillOptions): Promise<KillReport> {
         told.set(definition.name, chosen.after);
       }
       service = await startServiceProcess(dirs);
-      const line = await checkRound(service, dirs, definitions, told, {
-        name: definition.name,
-        command: chosen.command,
-        answered,
-      }, report);
+      const line = await checkRound(
+        service,
+        dirs,
+        definitions,
+        told,
+        {
+          name: definition.name,
+          command: chosen.command,
+          answered,
+        },
+        report,
+        counted,
+      );
       options.log?.(`round ${round}: ${chosen.command} ${definition.name} +${delayMs} ms ${line}`);
     }
   } finally {
@@ -204,6 +215,7 @@ async function checkRound(
   told: Map<string, StateText>,
   inFlight: { name: string; command: string; answered: boolean },
   report: KillReport,
+  counted: Set<string>,
 ): Promise<string> {
   const qemus = liveQemus(dirs.runtimeDir);
   const seen: string[] = [];
@@ -224,12 +236,20 @@ async function checkRound(
     }
     const pids = qemus.get(definition.uuid!.toLowerCase()) ?? [];
     const active = !now.startsWith("shut off");
+    // A QEMU that stays orphaned (or doubled) is counted once, not in every later round.
     if (pids.length > 1) {
-      report.doubles++;
-      report.problems.push(`${definition.name}: ${pids.length} QEMUs (${pids.join(", ")})`);
+      const key = `${definition.uuid} ${pids.join(",")}`;
+      if (!counted.has(key)) {
+        counted.add(key);
+        report.doubles++;
+        report.problems.push(`${definition.name}: ${pids.length} QEMUs (${pids.join(", ")})`);
+      }
     } else if (!active && pids.length === 1) {
-      report.orphans++;
-      report.problems.push(`${definition.name}: '${now}' but QEMU ${pids[0]} lives`);
+      if (!counted.has(`orphan ${pids[0]}`)) {
+        counted.add(`orphan ${pids[0]}`);
+        report.orphans++;
+        report.problems.push(`${definition.name}: '${now}' but QEMU ${pids[0]} lives`);
+      }
     } else if (active && pids.length === 0) {
       report.mismatches++;
       report.problems.push(`${definition.name}: '${now}' but no QEMU lives`);

@@ -5,8 +5,8 @@
  * `finally`.
  */
 
-import { claimPathFor, isClaimHeld } from "../../drivers/qemu/instance_claim.ts";
 import assert from "node:assert/strict";
+import { claimPathFor, isClaimHeld } from "../../drivers/qemu/instance_claim.ts";
 import { isProcessGone, readProcessStat } from "../../drivers/qemu/process_state.ts";
 import { ErrorCode, isVirtError } from "../../src/model/errors.ts";
 import { DomainState } from "../../src/model/lifecycle.ts";

@@ -242,14 +242,26 @@ async function abandonIntent(job: JobContext, intent: IntentKind): Promise<void>
 export async function reboot(job: JobContext, env: CommandEnvironment): Promise<void> {
   requireCommand(job.snapshot, "reboot");
   const handle = handleOf(job.snapshot);
-  await env.driverFor(handle.definition).reboot(handle, job.signal);
+  await job.append([{ type: "domain.rebooting", body: {} }]);
+  try {
+    await env.driverFor(handle.definition).reboot(handle, job.signal);
+  } catch (error) {
+    await abandonIntent(job, "reboot");
+    throw error;
+  }
 }
 
 /** Resets the guest now: one REBOOT event. */
 export async function reset(job: JobContext, env: CommandEnvironment): Promise<void> {
   requireCommand(job.snapshot, "reset");
   const handle = handleOf(job.snapshot);
-  await env.driverFor(handle.definition).reset(handle, job.signal);
+  await job.append([{ type: "domain.resetting", body: {} }]);
+  try {
+    await env.driverFor(handle.definition).reset(handle, job.signal);
+  } catch (error) {
+    await abandonIntent(job, "reset");
+    throw error;
+  }
   await job.append([{ type: "domain.rebooted", body: {} }]);
 }
 

@@ -63,7 +63,9 @@ export interface DomainContext {
 /** A pending intent: a launch (its plan) or an end (the shut-off reason it will have). */
 export type DomainIntent =
   | ({ kind: "launch" } & DomainFactBodies["domain.launching"])
-  | ({ kind: "end" } & DomainFactBodies["domain.ending"]);
+  | ({ kind: "end" } & DomainFactBodies["domain.ending"])
+  | { kind: "reboot" }
+  | { kind: "reset" };
 
 /** The domain's pending intent, or null. */
 export function pendingIntent(snapshot: DomainSnapshot): DomainIntent | null {
@@ -146,12 +148,23 @@ function body<T extends keyof DomainFactBodies>(
 
 /** Informational facts: accepted while active, change nothing the machine tracks. */
 const NOTES = {
-  "domain.rebooted": {},
+  "domain.rebooted": { actions: "forgetRebootIntent" },
   "domain.balloon_changed": {},
   "domain.rtc_changed": {},
   "domain.watchdog_fired": {},
   "domain.io_error": {},
   "domain.device_removed": {},
+} as const;
+
+/** The reset intent, accepted wherever `reset` is. */
+const RESET_INTENT = {
+  "domain.resetting": { actions: "recordResetting" },
+} as const;
+
+/** The reboot and reset intents, accepted wherever `reboot` is. */
+const REBOOT_INTENTS = {
+  ...RESET_INTENT,
+  "domain.rebooting": { actions: "recordRebooting" },
 } as const;
 
 /** Commands accepted in a state (targetless: they only answer {@linkcode accepts}). */
@@ -208,6 +221,13 @@ export const domainMachine = setup({
       intent: { kind: "end" as const, ...body(event, "domain.ending") },
     })),
     forgetIntent: assign({ intent: null }),
+    recordRebooting: assign({ intent: { kind: "reboot" as const } }),
+    recordResetting: assign({ intent: { kind: "reset" as const } }),
+    forgetRebootIntent: assign(({ context }) => ({
+      intent: context.intent?.kind === "reboot" || context.intent?.kind === "reset"
+        ? null
+        : context.intent ?? null,
+    })),
     recordStarted: assign(({ event }) => ({
       reason: RUNNING_REASONS[body(event, "domain.started").reason],
     })),
@@ -288,10 +308,14 @@ export const domainMachine = setup({
         running: {
           on: {
             "domain.suspended": { target: "paused", actions: "recordSuspended" },
-            "domain.shutdown": { target: "shuttingDown", actions: "recordShutdown" },
+            "domain.shutdown": {
+              target: "shuttingDown",
+              actions: ["recordShutdown", "forgetRebootIntent"],
+            },
             "domain.crashed": { target: "crashed", actions: "recordCrashed" },
             "domain.pmsuspended": { target: "pmsuspended", actions: "recordPmsuspended" },
             ...NOTES,
+            ...REBOOT_INTENTS,
             ...commands("shutdown", "reboot", "reset", "suspend", "resume"),
           },
         },
@@ -299,9 +323,13 @@ export const domainMachine = setup({
           on: {
             "domain.resumed": { target: "running", actions: "recordResumed" },
             "domain.suspended": { target: "paused", actions: "recordSuspended" },
-            "domain.shutdown": { target: "shuttingDown", actions: "recordShutdown" },
+            "domain.shutdown": {
+              target: "shuttingDown",
+              actions: ["recordShutdown", "forgetRebootIntent"],
+            },
             "domain.crashed": { target: "crashed", actions: "recordCrashed" },
             ...NOTES,
+            ...REBOOT_INTENTS,
             ...commands("reboot", "reset", "suspend", "resume"),
           },
         },
@@ -310,6 +338,7 @@ export const domainMachine = setup({
             "domain.resumed": { target: "running", actions: "recordResumed" },
             "domain.crashed": { target: "crashed", actions: "recordCrashed" },
             ...NOTES,
+            ...RESET_INTENT,
             ...commands("reset"),
           },
         },
@@ -317,6 +346,7 @@ export const domainMachine = setup({
           on: {
             "domain.resumed": { target: "running", actions: "recordResumed" },
             ...NOTES,
+            ...RESET_INTENT,
             ...commands("reset", "resume"),
           },
         },
@@ -324,6 +354,7 @@ export const domainMachine = setup({
           on: {
             "domain.started": { target: "running", actions: "recordStarted" },
             ...NOTES,
+            ...RESET_INTENT,
             ...commands("reset"),
           },
         },

@@ -30,7 +30,11 @@ import {
   statePath,
 } from "./domain_machine.ts";
 import type { DomainHandle, Driver, Observation, Reality } from "./driver_protocol.ts";
-import { finishInterruptedEnd, recoverLaunches } from "./host_recovery_intents.ts";
+import {
+  finishInterruptedEnd,
+  finishInterruptedReboot,
+  recoverLaunches,
+} from "./host_recovery_intents.ts";
 
 /** How long a command waits in a busy domain's queue unless its caller says otherwise. */
 export const COMMAND_QUEUE_TIMEOUT_MS_DEFAULT = 10_000;
@@ -845,9 +849,9 @@ export class Host {
       await actor.run("reconcile", { kind: "observation" }, async (job) => {
         const handle = commands.handleOf(job.snapshot);
         const reality = await driver.probe(handle, AbortSignal.timeout(RECONCILE_TIMEOUT_MS));
-        if (!(await finishInterruptedEnd(job, driver, handle, reality, this.#log))) {
-          await this.#correct(job, driver, handle, reality);
-        }
+        const settled = await finishInterruptedEnd(job, driver, handle, reality, this.#log) ||
+          await finishInterruptedReboot(job, driver, handle, reality, this.#log);
+        if (!settled) await this.#correct(job, driver, handle, reality);
         if (isActive(job.snapshot)) driver.watch(commands.handleOf(job.snapshot), this.#env.sink);
       });
     } catch (error) {

@@ -10,6 +10,12 @@
  * - An **end** intent (destroy, deadline, policy) whose `domain.stopped` is missing: the end is
  *   finished and recorded with the reason it was started for — `destroyed` after an interrupted
  *   destroy, not `crashed`.
+ * - A **reboot** or **reset** intent without its REBOOT: finished (see
+ *   {@linkcode finishInterruptedReboot}).
+ *
+ * Suspend, resume and shutdown need no intent: QEMU's own run state (`paused`, `running`,
+ * `shutdown`) tells reconcile the truth and its reason (`paused (user)` after an interrupted
+ * suspend).
  *
  * Replay stays pure: these facts are only written here, after the fold, through the domain's
  * actor like any other job.
@@ -154,4 +160,61 @@ export async function finishInterruptedEnd(
     body: { detail: intent.detail, reason: intent.reason },
   }]);
   return true;
+}
+
+/**
+ * Finishes a reboot or reset the service was carrying out when it died.
+ *
+ * - Reboot, and the guest has shut down (QEMU waits in `shutdown`): the fake reboot's second
+ *   half is done (reset, run) and the REBOOT recorded, instead of applying `on_poweroff`.
+ * - Reboot, and the guest still runs: the request is sent again (whether the first reached the
+ *   guest cannot be known); the REBOOT is recorded when it happens. As libvirt's fake-reboot
+ *   flag, the intent lasts until the guest's next shutdown.
+ * - Reset: the guest is reset again and the REBOOT recorded (a lost reset cannot be told from a
+ *   done one; one more reset is harmless, a missing one is not).
+ *
+ * @returns True when the domain's state is settled (the caller's usual reconcile must not run);
+ *   false when it should follow.
+ *
+ * @example
+ * ```ts ignore
+ * if (!(await finishInterruptedReboot(job, driver, handle, reality, log))) await correct(…);
+ * ```
+ */
+export async function finishInterruptedReboot(
+  job: JobContext,
+  driver: Driver,
+  handle: DomainHandle,
+  reality: Reality,
+  log: (message: string) => void,
+): Promise<boolean> {
+  const intent = pendingIntent(job.snapshot);
+  if (intent?.kind !== "reboot" && intent?.kind !== "reset") return false;
+  if (reality.kind === "gone" || reality.kind === "crashed") return false;
+  try {
+    if (intent.kind === "reboot" && reality.kind === "shutdown") {
+      log(`domain ${handle.name}: finishing its interrupted reboot`);
+      await driver.reset(handle, job.signal);
+      await driver.resume(handle, job.signal);
+      await job.append([{ type: "domain.rebooted", body: {} }]);
+      return true;
+    }
+    if (intent.kind === "reboot") {
+      log(`domain ${handle.name}: asking again for its interrupted reboot`);
+      await driver.reboot(handle, job.signal);
+      return false;
+    }
+    log(`domain ${handle.name}: repeating its interrupted reset`);
+    await driver.reset(handle, job.signal);
+    await job.append([{ type: "domain.rebooted", body: {} }]);
+    return false;
+  } catch (error) {
+    log(
+      `domain ${handle.name}: cannot finish its interrupted ${intent.kind}: ${
+        (error as Error).message
+      }`,
+    );
+    await job.append([{ type: "domain.intent_abandoned", body: { intent: intent.kind } }]);
+    return false;
+  }
 }

@@ -115,6 +115,14 @@ export interface DomainFactBodies {
    * taken for a crash of the guest).
    */
   "domain.ending": { detail: StoppedDetail; reason: ShutoffReasonName; graceful: boolean };
+  /**
+   * Intent: the guest was asked to reboot (libvirt's fake reboot: power-down, then reset and run
+   * on its SHUTDOWN). Until the REBOOT, a restarted service finishes the reboot rather than
+   * applying `on_poweroff` to the guest's shutdown.
+   */
+  "domain.rebooting": Record<string, never>;
+  /** Intent: the guest is about to be reset; a restarted service resets it and records the REBOOT. */
+  "domain.resetting": Record<string, never>;
   /** The pending intent ended without its action taking effect (the world is as before it). */
   "domain.intent_abandoned": { intent: IntentKind };
   /** The domain's CPUs run for the first time: running (reason). */
@@ -174,7 +182,7 @@ export interface DomainFactBodies {
 }
 
 /** The kinds of intent a domain may have pending (see {@linkcode DomainFactBodies}). */
-export type IntentKind = "launch" | "end";
+export type IntentKind = "launch" | "end" | "reboot" | "reset";
 
 /** Every domain fact type. */
 export type DomainFactType = keyof DomainFactBodies;
@@ -312,6 +320,8 @@ export function libvirtEventOf(fact: DomainFact): LibvirtEvent | undefined {
       return other(EventId.DEVICE_REMOVED, { alias: fact.body.alias });
     case "domain.launching":
     case "domain.ending":
+    case "domain.rebooting":
+    case "domain.resetting":
     case "domain.intent_abandoned":
     case "domain.launched":
     case "domain.autostart_changed":
@@ -343,6 +353,8 @@ export const DOMAIN_FACT_TYPES: readonly DomainFactType[] = [
   "domain.device_removed",
   "domain.launching",
   "domain.ending",
+  "domain.rebooting",
+  "domain.resetting",
   "domain.intent_abandoned",
 ];
 

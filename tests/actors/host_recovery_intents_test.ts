@@ -208,3 +208,114 @@ Deno.test("Intent facts are no libvirt events", () => {
   ];
   for (const fact of intents) assert.equal(libvirtEventOf(fact), undefined, fact.type);
 });
+
+/** The facts of a domain recorded running, then `extra`. */
+function runningLog(definition: ReturnType<typeof testDefinition>, extra: DomainFact[]) {
+  const runtime = { driver: "test" };
+  return [
+    { type: "domain.defined", body: { definition, detail: "added" } },
+    { type: "domain.launching", body: { id: 1, definition: null, persistent: true, runtime } },
+    { type: "domain.launched", body: { id: 1, definition: null, persistent: true, runtime } },
+    { type: "domain.started", body: { detail: "booted", reason: "booted" } },
+    ...extra,
+  ] as DomainFact[];
+}
+
+Deno.test("Host.reboot and Host.reset record their intent first; the REBOOT settles it", async () => {
+  const store = createMemoryStore();
+  const host = await Host.open({ store, drivers: [new TestDriver()], log: () => {} });
+  try {
+    await host.define(testDefinition("vm"));
+    await host.start("vm");
+    const before = (await factTypes(store)).length;
+    await host.reboot("vm");
+    // The test guest resets on a 0 ms timer; then its observation is recorded.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await host.idle();
+    await host.reset("vm");
+    assert.deepEqual((await factTypes(store)).slice(before), [
+      "domain.rebooting",
+      "domain.rebooted",
+      "domain.resetting",
+      "domain.rebooted",
+    ]);
+    assert.equal(host.context("vm").intent, null);
+  } finally {
+    await host.close();
+  }
+});
+
+Deno.test("Host recovery finishes an interrupted reboot whose guest shut down, instead of on_poweroff", async () => {
+  const store = createMemoryStore();
+  const definition = testDefinition("vm");
+  await seed(
+    store,
+    definition.uuid!,
+    runningLog(definition, [
+      { type: "domain.rebooting", body: {} },
+    ]),
+  );
+  const driver = new TestDriver();
+  const calls: string[] = [];
+  const probe = driver.probe.bind(driver);
+  driver.probe = async (handle) => {
+    await probe(handle);
+    return { kind: "shutdown" };
+  };
+  const reset = driver.reset.bind(driver);
+  driver.reset = (handle) => (calls.push("reset"), reset(handle));
+  const resume = driver.resume.bind(driver);
+  driver.resume = (handle, signal) => (calls.push("resume"), resume(handle, signal));
+  const host = await Host.open({ store, drivers: [driver], log: () => {} });
+  try {
+    assert.deepEqual(calls, ["reset", "resume"]);
+    assert.equal(stateText(host, "vm"), "running (booted)");
+    assert.equal((await factTypes(store)).at(-1), "domain.rebooted");
+    assert.equal(host.context("vm").intent, null);
+  } finally {
+    await host.close();
+  }
+});
+
+Deno.test("Host recovery repeats an interrupted reset and records its REBOOT", async () => {
+  const store = createMemoryStore();
+  const definition = testDefinition("vm");
+  await seed(
+    store,
+    definition.uuid!,
+    runningLog(definition, [
+      { type: "domain.resetting", body: {} },
+    ]),
+  );
+  const driver = new TestDriver();
+  let resets = 0;
+  const reset = driver.reset.bind(driver);
+  driver.reset = (handle) => (resets++, reset(handle));
+  const host = await Host.open({ store, drivers: [driver], log: () => {} });
+  try {
+    assert.equal(resets, 1);
+    assert.equal(stateText(host, "vm"), "running (booted)");
+    assert.equal((await factTypes(store)).at(-1), "domain.rebooted");
+  } finally {
+    await host.close();
+  }
+});
+
+Deno.test("A guest shutdown settles a pending reboot intent (the reboot did not happen)", async () => {
+  const store = createMemoryStore();
+  const definition = testDefinition("vm", { onPoweroff: "preserve" });
+  await seed(
+    store,
+    definition.uuid!,
+    runningLog(definition, [
+      { type: "domain.rebooting", body: {} },
+      { type: "domain.shutdown", body: { detail: "guest" } },
+    ]),
+  );
+  const host = await Host.open({ store, drivers: [new TestDriver()], log: () => {} });
+  try {
+    assert.equal(host.context("vm").intent, null);
+  } finally {
+    await host.close();
+  }
+});

@@ -149,10 +149,20 @@ export async function start(
     await abandonIntent(job, "launch");
     throw error;
   }
-  await job.append([{
-    type: "domain.launched",
-    body: { id, definition: recorded, persistent: context.persistent, runtime },
-  }]);
+  try {
+    await job.append([{
+      type: "domain.launched",
+      body: { id, definition: recorded, persistent: context.persistent, runtime },
+    }]);
+  } catch (error) {
+    // The instance cannot be recorded: end it rather than leave one the log does not name (its
+    // claim would refuse every later start until a restart adopted it).
+    const handle = { ...request, runtime };
+    await driver.terminate(handle, { graceful: false }, job.signal).catch(() => {});
+    driver.unwatch(request.uuid);
+    await abandonIntent(job, "launch");
+    throw error;
+  }
   const handle = handleOf(job.snapshot);
   driver.watch(handle, env.sink);
   if (options.paused) {

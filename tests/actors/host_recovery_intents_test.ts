@@ -319,3 +319,33 @@ Deno.test("A guest shutdown settles a pending reboot intent (the reboot did not 
     await host.close();
   }
 });
+
+Deno.test("Host.start ends the instance it launched when the launch cannot be recorded", async () => {
+  const store = createMemoryStore();
+  const driver = new TestDriver();
+  const terminated: string[] = [];
+  const terminate = driver.terminate.bind(driver);
+  driver.terminate = async (handle, options, signal) => {
+    terminated.push(handle.name);
+    await terminate(handle, options, signal);
+  };
+  const append = store.append.bind(store);
+  store.append = (stream, facts, expected) =>
+    facts.some((fact) => fact.type === "domain.launched")
+      ? Promise.reject(new VirtError(ErrorCode.SYSTEM_ERROR, "No space left on device"))
+      : append(stream, facts, expected);
+  const host = await Host.open({ store, drivers: [driver], log: () => {} });
+  try {
+    await host.define(testDefinition("vm"));
+    await assert.rejects(() => host.start("vm"), /No space left/);
+    assert.deepEqual(terminated, ["vm"]);
+    assert.equal(stateText(host, "vm"), "shut off (unknown)");
+    assert.equal(host.context("vm").intent, null);
+    // Nothing of it is left: a retry launches a new instance.
+    store.append = append;
+    await host.start("vm");
+    assert.equal(stateText(host, "vm"), "running (booted)");
+  } finally {
+    await host.close();
+  }
+});

@@ -16,13 +16,13 @@ import type {
   DefinedDetail,
   DomainFact,
   DomainFactBodies,
-  IntentKind,
   PausedReasonName,
   RuntimeRecord,
   StoppedDetail,
   SuspendedDetail,
 } from "../src/model/facts.ts";
 import type { JobContext } from "./domain_actor.ts";
+import { abandonIntent, endInstance, recordEnding } from "./domain_intents.ts";
 import {
   accepts,
   type DomainCommandName,
@@ -224,28 +224,6 @@ export async function destroy(
     type: "domain.stopped",
     body: { detail: "destroyed", reason: "destroyed" },
   }]);
-}
-
-/** Records that the instance is about to be ended, and the shut-off reason it will have. */
-async function recordEnding(
-  job: JobContext,
-  stopped: DomainFactBodies["domain.stopped"],
-  graceful: boolean,
-): Promise<void> {
-  await job.append([{ type: "domain.ending", body: { ...stopped, graceful } }]);
-}
-
-/**
- * Records that the pending intent came to nothing. When even that cannot be written, the intent
- * stays pending (in memory as in the log) and recovery settles it; the caller's own error is what
- * matters, so this one is not thrown.
- */
-async function abandonIntent(job: JobContext, intent: IntentKind): Promise<void> {
-  try {
-    await job.append([{ type: "domain.intent_abandoned", body: { intent } }]);
-  } catch {
-    // See above: recovery finds the pending intent.
-  }
 }
 
 /** Asks the guest to reboot; the reset that follows is observed and recorded as REBOOT. */
@@ -478,27 +456,4 @@ async function applyEndPolicy(
   if (restart && job.snapshot.context.persistent) {
     await start(job, env, { paused: false });
   }
-}
-
-/**
- * Ends the instance now (SIGKILL after the grace period) and records it shut off as `stopped`
- * says; the intent is recorded first, so an end cut short by a crash is finished with the same
- * reason.
- */
-export async function endInstance(
-  job: JobContext,
-  driver: Driver,
-  handle: DomainHandle,
-  stopped: DomainFactBodies["domain.stopped"],
-): Promise<void> {
-  await recordEnding(job, stopped, false);
-  try {
-    await driver.terminate(handle, { graceful: false }, job.signal);
-  } catch (error) {
-    await abandonIntent(job, "end");
-    throw error;
-  } finally {
-    driver.unwatch(handle.uuid);
-  }
-  await job.append([{ type: "domain.stopped", body: stopped }]);
 }

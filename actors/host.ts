@@ -19,6 +19,7 @@ import { type DomainFact, isDomainFactType, uuidOfStream } from "../src/model/fa
 import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
 import { type AppliedFact, DomainActor, type JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
+import { endInstance } from "./domain_intents.ts";
 import {
   type DomainContext,
   domainMachine,
@@ -911,7 +912,7 @@ export class Host {
    */
   async #abandonStart(job: JobContext, driver: Driver, handle: DomainHandle): Promise<void> {
     this.#log(`domain ${handle.name}: its start was interrupted; ending the instance`);
-    await commands.endInstance(job, driver, handle, { detail: "failed", reason: "failed" });
+    await endInstance(job, driver, handle, { detail: "failed", reason: "failed" });
   }
 
   async #autostart(): Promise<void> {

@@ -6,12 +6,16 @@
  *   paths checked first; QEMU's start-up output in the per-domain log; the monitor connected as
  *   soon as QEMU's parent exits (the socket then listens); pty paths read with `query-chardev`.
  *   The runtime record (pid, start time, monitor socket, …) finds the process again after a
- *   service restart.
+ *   service restart. QEMU runs holding its domain's claim (`instance_claim.ts`), so a second
+ *   QEMU of one domain never starts; `plan` names the files before the spawn for the launch
+ *   intent, and `adopt` finds the QEMU of an interrupted launch (`instance_adoption.ts`).
  * - **Control**: `cont`, `stop`, `system_powerdown`, `system_reset`, and libvirt's fake reboot
  *   (powerdown, then on the guest's SHUTDOWN `system_reset` + `cont`). The translator
  *   (`event_translation.ts`) drops the echoes of the driver's own actions.
- * - **End**: SIGTERM, SIGKILL after a grace period; never `quit`. An exit the driver did not
- *   cause (QMP end of file and the process gone, zombie included) is reported as `stopped`.
+ * - **End**: the monitor closed once QEMU answered what was sent (QEMU 7.2 signalled during a
+ *   QMP dispatch hangs until SIGKILL), then SIGTERM, SIGKILL after a grace period; never `quit`.
+ *   An exit the driver did not cause (QMP end of file and the process gone, zombie included) is
+ *   reported as `stopped`.
  * - **Reconnect**: `probe` checks the recorded pid and start time, connects to the recorded
  *   socket and maps `query-status` to a {@linkcode Reality}; running domains are never stopped.
  *

@@ -41,8 +41,11 @@ const WAIT_TIMEOUT_MS = 10_000;
 const START_GOAL_OVER_BARE_MS = 25;
 const DESTROY_GOAL_OVER_BARE_MS = 10;
 const CRASH_GOAL_MS = 100;
-/** A destroy's tail: well under QEMU's SIGTERM grace (5 s), which only a hung QEMU may use. */
-const DESTROY_P99_GOAL_MS = 100;
+/**
+ * A destroy's tail above bare QEMU's tail in the same run: far below QEMU's SIGTERM grace (5 s),
+ * which only a hung QEMU may use up.
+ */
+const DESTROY_P99_GOAL_OVER_BARE_MS = 50;
 /** libvirt's figures measured on this kind of machine (reference §6), for when it is absent. */
 const LIBVIRT_REFERENCE = { startMs: 282, destroyMs: 206 };
 
@@ -200,6 +203,8 @@ async function main(): Promise<void> {
     const libvirt = await libvirtFigures(dir, iterations);
     const startOver = median(evirt.start) - median(bare.start);
     const destroyOver = median(evirt.destroy) - median(bare.destroy);
+    const p99 = (values: number[]) => percentile([...values].sort((a, b) => a - b), 0.99);
+    const destroyTailOver = p99(evirt.destroy) - p99(bare.destroy);
     const lines = [
       `QEMU lifecycle, ${iterations} rounds, empty domain (128 MiB, 1 vCPU, TCG)`,
       `start    bare QEMU spawn→QMP→cont  ${formatTimes(bare.start)}`,
@@ -216,12 +221,10 @@ async function main(): Promise<void> {
       } ms; goal ≤ +${DESTROY_GOAL_OVER_BARE_MS}: ${
         destroyOver <= DESTROY_GOAL_OVER_BARE_MS ? "met" : "MISSED"
       })`,
-      `         evirt destroy tail        ${
-        formatTail(evirt.destroy)
-      } (goal: p99 ≤ ${DESTROY_P99_GOAL_MS} ms: ${
-        percentile([...evirt.destroy].sort((a, b) => a - b), 0.99) <= DESTROY_P99_GOAL_MS
-          ? "met"
-          : "MISSED"
+      `         evirt destroy tail        ${formatTail(evirt.destroy)}  (p99 ${
+        destroyTailOver >= 0 ? "+" : ""
+      }${destroyTailOver.toFixed(1)} ms; goal ≤ +${DESTROY_P99_GOAL_OVER_BARE_MS}: ${
+        destroyTailOver <= DESTROY_P99_GOAL_OVER_BARE_MS ? "met" : "MISSED"
       })`,
       `crash    kill -9 → STOPPED/failed  ${
         formatTimes(evirt.crash)

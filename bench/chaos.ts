@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       `chaos: ${report.kills} SIGKILLs of the service (EVIRT_CHAOS_SEED=${seed}), ${report.acknowledged} commands answered before their kill, ${
         seconds.toFixed(0)
       } s`,
+      `recoveries: ${report.adoptedStarts} QEMUs of interrupted starts adopted, ${report.finishedEnds} interrupted destroys finished`,
       `acknowledged-vs-recovered mismatches  ${report.mismatches}`,
       `orphan QEMUs                          ${report.orphans}`,
       `double instances                      ${report.doubles}`,

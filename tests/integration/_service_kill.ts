@@ -56,6 +56,10 @@ export interface KillReport {
   mismatches: number;
   orphans: number;
   doubles: number;
+  /** Recoveries that adopted the QEMU of an interrupted start (spawned, not yet recorded). */
+  adoptedStarts: number;
+  /** Recoveries that finished an interrupted end (destroy) with its own reason. */
+  finishedEnds: number;
   /** One line per problem found, for the failure message. */
   problems: string[];
 }
@@ -134,6 +138,8 @@ export async function runKillRounds(options: KillOptions): Promise<KillReport> {
     mismatches: 0,
     orphans: 0,
     doubles: 0,
+    adoptedStarts: 0,
+    finishedEnds: 0,
     problems: [],
   };
   const definitions: DomainDefinition[] = [];
@@ -163,6 +169,9 @@ export async function runKillRounds(options: KillOptions): Promise<KillReport> {
         told.set(definition.name, chosen.after);
       }
       service = await startServiceProcess(dirs);
+      // What recovery settled, from the service's own messages.
+      report.adoptedStarts += count(service.log(), "adopted the instance of its interrupted start");
+      report.finishedEnds += count(service.log(), "finished its interrupted end");
       const line = await checkRound(
         service,
         dirs,
@@ -302,4 +311,8 @@ async function killQemus(dirs: ServiceDirs): Promise<void> {
       await waitForExit(pid, { startTimeTicks, timeoutMs: CLEANUP_EXIT_TIMEOUT_MS });
     }
   }
+}
+
+function count(text: string, phrase: string): number {
+  return text.split(phrase).length - 1;
 }

@@ -158,8 +158,8 @@ export async function runKillRounds(options: KillOptions): Promise<KillReport> {
     }
     for (let round = 0; round < options.rounds; round++) {
       const definition = definitions[Math.floor(random() * definitions.length)];
-      const options_ = choices(told.get(definition.name)!);
-      const chosen = options_[Math.floor(random() * options_.length)];
+      const candidates = choices(told.get(definition.name)!);
+      const chosen = candidates[Math.floor(random() * candidates.length)];
       const delayMs = Math.floor(random() * KILL_DELAY_MAX_MS);
       const answered = await sendAndKill(service, definition, chosen.command, delayMs);
       service = undefined;

@@ -16,10 +16,14 @@ import type {
   DefinedDetail,
   DomainFact,
   DomainFactBodies,
+  PausedReasonName,
+  RuntimeRecord,
   StoppedDetail,
 } from "../src/model/facts.ts";
 import { factOfObservation } from "../src/model/lifecycle_table.ts";
 import type { JobContext } from "./domain_actor.ts";
+import { abandonIntent, endInstance, recordEnding } from "./domain_intents.ts";
+import { FactsHeldError } from "./held_facts.ts";
 import {
   accepts,
   type DomainCommandName,
@@ -126,16 +130,43 @@ export async function start(
   const driver = env.driverFor(definition);
   driver.check(definition);
   const id = env.allocateId();
-  const runtime = await driver.launch(
-    { uuid: context.uuid, name: definition.name, id, definition },
-    job.signal,
-  );
+  const request = { uuid: context.uuid, name: definition.name, id, definition };
   // The persistent definition is already in the log: record only a definition that differs.
   const recorded = definition === context.definition ? null : definition;
+  // Intent before action: what the launch will create is durable before anything is spawned.
   await job.append([{
-    type: "domain.launched",
-    body: { id, definition: recorded, persistent: context.persistent, runtime },
+    type: "domain.launching",
+    body: {
+      id,
+      definition: recorded,
+      persistent: context.persistent,
+      runtime: driver.plan(request),
+    },
   }]);
+  let runtime: RuntimeRecord;
+  try {
+    runtime = await driver.launch(request, job.signal);
+  } catch (error) {
+    await abandonIntent(job, "launch");
+    throw error;
+  }
+  try {
+    await job.append([{
+      type: "domain.launched",
+      body: { id, definition: recorded, persistent: context.persistent, runtime },
+    }]);
+  } catch (error) {
+    // Held (the log refused it for now, but the actor holds it and shows it): the host's
+    // endHeldStart ends the instance and holds its end too.
+    if (error instanceof FactsHeldError) throw error;
+    // The instance cannot be recorded: end it rather than leave one the log does not name (its
+    // claim would refuse every later start until a restart adopted it).
+    const handle = { ...request, runtime };
+    await driver.terminate(handle, { graceful: false }, job.signal).catch(() => {});
+    driver.unwatch(request.uuid);
+    await abandonIntent(job, "launch");
+    throw error;
+  }
   const handle = handleOf(job.snapshot);
   driver.watch(handle, env.sink);
   if (options.paused) {
@@ -185,7 +216,13 @@ export async function destroy(
   requireCommand(job.snapshot, "destroy");
   const handle = handleOf(job.snapshot);
   const driver = env.driverFor(handle.definition);
-  await driver.terminate(handle, { graceful: options.graceful }, job.signal);
+  await recordEnding(job, { detail: "destroyed", reason: "destroyed" }, options.graceful);
+  try {
+    await driver.terminate(handle, { graceful: options.graceful }, job.signal);
+  } catch (error) {
+    await abandonIntent(job, "end");
+    throw error;
+  }
   driver.unwatch(handle.uuid);
   await job.append([{
     type: "domain.stopped",
@@ -197,14 +234,26 @@ export async function destroy(
 export async function reboot(job: JobContext, env: CommandEnvironment): Promise<void> {
   requireCommand(job.snapshot, "reboot");
   const handle = handleOf(job.snapshot);
-  await env.driverFor(handle.definition).reboot(handle, job.signal);
+  await job.append([{ type: "domain.rebooting", body: {} }]);
+  try {
+    await env.driverFor(handle.definition).reboot(handle, job.signal);
+  } catch (error) {
+    await abandonIntent(job, "reboot");
+    throw error;
+  }
 }
 
 /** Resets the guest now: one REBOOT event. */
 export async function reset(job: JobContext, env: CommandEnvironment): Promise<void> {
   requireCommand(job.snapshot, "reset");
   const handle = handleOf(job.snapshot);
-  await env.driverFor(handle.definition).reset(handle, job.signal);
+  await job.append([{ type: "domain.resetting", body: {} }]);
+  try {
+    await env.driverFor(handle.definition).reset(handle, job.signal);
+  } catch (error) {
+    await abandonIntent(job, "reset");
+    throw error;
+  }
   await job.append([{ type: "domain.rebooted", body: {} }]);
 }
 
@@ -278,12 +327,7 @@ export async function expireDeadline(job: JobContext, env: CommandEnvironment): 
   }
   const handle = handleOf(job.snapshot);
   const driver = env.driverFor(handle.definition);
-  await driver.terminate(handle, { graceful: false }, job.signal);
-  driver.unwatch(handle.uuid);
-  await job.append([{
-    type: "domain.stopped",
-    body: { detail: "destroyed", reason: "destroyed" },
-  }]);
+  await endInstance(job, driver, handle, { detail: "destroyed", reason: "destroyed" });
 }
 
 /**
@@ -353,18 +397,4 @@ export async function applyEndPolicy(
   if (restart && job.snapshot.context.persistent) {
     await start(job, env, { paused: false });
   }
-}
-
-async function endInstance(
-  job: JobContext,
-  driver: Driver,
-  handle: DomainHandle,
-  stopped: DomainFactBodies["domain.stopped"],
-): Promise<void> {
-  try {
-    await driver.terminate(handle, { graceful: false }, job.signal);
-  } finally {
-    driver.unwatch(handle.uuid);
-  }
-  await job.append([{ type: "domain.stopped", body: stopped }]);
 }

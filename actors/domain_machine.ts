@@ -42,6 +42,24 @@ export interface DomainContext {
   runtime: RuntimeRecord | null;
   /** A deadline that outlives its command, re-armed after a restart; null when none. */
   deadline: Deadline | null;
+  /**
+   * What the hypervisor was about to do when it was last recorded, until the outcome is
+   * recorded; null when nothing is pending. Recovery finishes or undoes it. (Absent in
+   * snapshots older than intents: read it with {@linkcode pendingIntent}.)
+   */
+  intent?: DomainIntent | null;
+}
+
+/** A pending intent: a launch (its plan) or an end (the shut-off reason it will have). */
+export type DomainIntent =
+  | ({ kind: "launch" } & DomainFactBodies["domain.launching"])
+  | ({ kind: "end" } & DomainFactBodies["domain.ending"])
+  | { kind: "reboot" }
+  | { kind: "reset" };
+
+/** The domain's pending intent, or null. */
+export function pendingIntent(snapshot: DomainSnapshot): DomainIntent | null {
+  return snapshot.context.intent ?? null;
 }
 
 /** A context with nothing recorded but the name. */
@@ -56,6 +74,7 @@ function blankContext(name: string): Omit<DomainContext, "uuid"> {
     reason: 0,
     runtime: null,
     deadline: null,
+    intent: null,
   };
 }
 
@@ -82,12 +101,23 @@ function body<T extends keyof DomainFactBodies>(
 
 /** Informational facts: accepted while active, change nothing the machine tracks. */
 const NOTES = {
-  "domain.rebooted": {},
+  "domain.rebooted": { actions: "forgetRebootIntent" },
   "domain.balloon_changed": {},
   "domain.rtc_changed": {},
   "domain.watchdog_fired": {},
   "domain.io_error": {},
   "domain.device_removed": {},
+} as const;
+
+/** The reset intent, accepted wherever `reset` is. */
+const RESET_INTENT = {
+  "domain.resetting": { actions: "recordResetting" },
+} as const;
+
+/** The reboot and reset intents, accepted wherever `reboot` is. */
+const REBOOT_INTENTS = {
+  ...RESET_INTENT,
+  "domain.rebooting": { actions: "recordRebooting" },
 } as const;
 
 /** Commands accepted in a state (targetless: they only answer {@linkcode accepts}). */
@@ -135,15 +165,31 @@ export const domainMachine = setup({
         runtime: launched.runtime,
         persistent: launched.persistent || context.persistent,
         reason,
+        intent: null,
       };
     }),
     recordReason: assign(({ event }) => ({ reason: reasonAfter(event) })),
+    recordLaunching: assign(({ event }) => ({
+      intent: { kind: "launch" as const, ...body(event, "domain.launching") },
+    })),
+    recordEnding: assign(({ event }) => ({
+      intent: { kind: "end" as const, ...body(event, "domain.ending") },
+    })),
+    forgetIntent: assign({ intent: null }),
+    recordRebooting: assign({ intent: { kind: "reboot" as const } }),
+    recordResetting: assign({ intent: { kind: "reset" as const } }),
+    forgetRebootIntent: assign(({ context }) => ({
+      intent: context.intent?.kind === "reboot" || context.intent?.kind === "reset"
+        ? null
+        : context.intent ?? null,
+    })),
     recordStopped: assign(({ event }) => ({
       reason: reasonAfter(event),
       live: null,
       id: null,
       runtime: null,
       deadline: null,
+      intent: null,
     })),
     recordAutostart: assign(({ event }) => ({
       autostart: body(event, "domain.autostart_changed").autostart,
@@ -162,7 +208,9 @@ export const domainMachine = setup({
     nonexistent: {
       on: {
         "domain.defined": { target: "shutoff", actions: "recordFirstDefinition" },
+        "domain.launching": { actions: "recordLaunching" },
         "domain.launched": { target: "active.starting", actions: "recordLaunch" },
+        "domain.intent_abandoned": { actions: "forgetIntent" },
         ...commands("define"),
       },
     },
@@ -170,7 +218,9 @@ export const domainMachine = setup({
       on: {
         "domain.defined": { target: "shutoff", actions: "recordDefinition" },
         "domain.undefined": { target: "nonexistent", actions: "forgetDefinition" },
+        "domain.launching": { actions: "recordLaunching" },
         "domain.launched": { target: "active.starting", actions: "recordLaunch" },
+        "domain.intent_abandoned": { actions: "forgetIntent" },
         "domain.autostart_changed": { actions: "recordAutostart" },
         "domain.metadata_changed": { actions: "recordMetadata" },
         ...commands("define", "undefine", "start", "autostart", "metadata"),
@@ -183,6 +233,8 @@ export const domainMachine = setup({
         "domain.autostart_changed": { actions: "recordAutostart" },
         "domain.metadata_changed": { actions: "recordMetadata" },
         "domain.deadline_set": { actions: "recordDeadline" },
+        "domain.ending": { actions: "recordEnding" },
+        "domain.intent_abandoned": { actions: "forgetIntent" },
         "domain.stopped": [
           { guard: "isTransient", target: "nonexistent", actions: "recordStopped" },
           { target: "shutoff", actions: "recordStopped" },
@@ -199,10 +251,14 @@ export const domainMachine = setup({
         running: {
           on: {
             "domain.suspended": { target: "paused", actions: "recordReason" },
-            "domain.shutdown": { target: "shuttingDown", actions: "recordReason" },
+            "domain.shutdown": {
+              target: "shuttingDown",
+              actions: ["recordReason", "forgetRebootIntent"],
+            },
             "domain.crashed": { target: "crashed", actions: "recordReason" },
             "domain.pmsuspended": { target: "pmsuspended", actions: "recordReason" },
             ...NOTES,
+            ...REBOOT_INTENTS,
             ...commands("shutdown", "reboot", "reset", "suspend", "resume"),
           },
         },
@@ -210,9 +266,13 @@ export const domainMachine = setup({
           on: {
             "domain.resumed": { target: "running", actions: "recordReason" },
             "domain.suspended": { target: "paused", actions: "recordReason" },
-            "domain.shutdown": { target: "shuttingDown", actions: "recordReason" },
+            "domain.shutdown": {
+              target: "shuttingDown",
+              actions: ["recordReason", "forgetRebootIntent"],
+            },
             "domain.crashed": { target: "crashed", actions: "recordReason" },
             ...NOTES,
+            ...REBOOT_INTENTS,
             ...commands("reboot", "reset", "suspend", "resume"),
           },
         },
@@ -221,6 +281,7 @@ export const domainMachine = setup({
             "domain.resumed": { target: "running", actions: "recordReason" },
             "domain.crashed": { target: "crashed", actions: "recordReason" },
             ...NOTES,
+            ...RESET_INTENT,
             ...commands("reset"),
           },
         },
@@ -228,6 +289,7 @@ export const domainMachine = setup({
           on: {
             "domain.resumed": { target: "running", actions: "recordReason" },
             ...NOTES,
+            ...RESET_INTENT,
             ...commands("reset", "resume"),
           },
         },
@@ -235,6 +297,7 @@ export const domainMachine = setup({
           on: {
             "domain.started": { target: "running", actions: "recordReason" },
             ...NOTES,
+            ...RESET_INTENT,
             ...commands("reset"),
           },
         },

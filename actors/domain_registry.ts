@@ -153,6 +153,10 @@ export class DomainRegistry {
       case "domain.defined":
         this.#byName.set(context.name, actor.uuid);
         break;
+      case "domain.launching":
+        // The intent's id stays taken: its instance may exist until recovery settles it.
+        if (fact.body.id >= this.#nextId) this.#nextId = fact.body.id + 1;
+        break;
       case "domain.launched":
         this.#byName.set(context.name, actor.uuid);
         this.#byId.set(fact.body.id, actor.uuid);

@@ -32,6 +32,14 @@ export interface DomainHandle {
 
 export type { Observation } from "../src/model/observation.ts";
 
+/** What a launch starts: which domain, its instance id and the definition it runs. */
+export interface LaunchRequest {
+  uuid: string;
+  name: string;
+  id: number;
+  definition: DomainDefinition;
+}
+
 /** Where an instance really is, as a driver finds it after a service restart. */
 export type Reality =
   /** The process is gone. */
@@ -178,14 +186,32 @@ export interface Driver {
   checkOffLoop?(definition: DomainDefinition): Promise<void>;
 
   /**
-   * Starts an instance with its CPUs stopped (QEMU's `-S`).
+   * Where an instance of `request` will live (runtime directory, pid file, monitor, claim), for
+   * the intent recorded before {@linkcode Driver.launch}. Pure: creates nothing.
+   */
+  plan(request: LaunchRequest): RuntimeRecord;
+
+  /**
+   * Starts an instance with its CPUs stopped (QEMU's `-S`), where {@linkcode Driver.plan} said.
+   * While any instance of the domain lives, another launch of it fails (code 9).
    *
    * @returns The runtime record that finds the instance again after a service restart.
    */
-  launch(
-    request: { uuid: string; name: string; id: number; definition: DomainDefinition },
+  launch(request: LaunchRequest, signal: AbortSignal): Promise<RuntimeRecord>;
+
+  /**
+   * After a service restart, finds the instance a recorded but unfinished launch left (spawned
+   * in the last instant before the crash, perhaps before its pid was known).
+   *
+   * @param planned What {@linkcode Driver.plan} gave for the launch.
+   * @returns Its runtime record, or undefined when no instance of the launch lives (leftover
+   *   files are then removed).
+   */
+  adopt(
+    request: LaunchRequest,
+    planned: RuntimeRecord,
     signal: AbortSignal,
-  ): Promise<RuntimeRecord>;
+  ): Promise<RuntimeRecord | undefined>;
 
   /** Runs the CPUs (QMP `cont`). */
   resume(handle: DomainHandle, signal: AbortSignal): Promise<void>;

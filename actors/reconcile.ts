@@ -7,6 +7,12 @@
  * @module
  */
 
+import { endInstance } from "./domain_intents.ts";
+import {
+  finishInterruptedEnd,
+  finishInterruptedReboot,
+  recoverLaunches,
+} from "./host_recovery_intents.ts";
 import type { DomainActor, JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
 import { isActive, pausedReasonNumber, stateOf, statePath } from "./domain_machine.ts";
@@ -41,6 +47,8 @@ export async function reconcileAll(
   actors: readonly DomainActor[],
   env: ReconcileEnvironment,
 ): Promise<void> {
+  // Launches recorded but not finished: adopt the instance or record the intent abandoned.
+  await recoverLaunches([...actors], (definition) => env.driverOfType(definition.type), env.log);
   const active = actors.filter((actor) => isActive(actor.snapshot));
   for (let index = 0; index < active.length; index += RECONCILE_CONCURRENCY_MAX) {
     const batch = active.slice(index, index + RECONCILE_CONCURRENCY_MAX);
@@ -64,7 +72,10 @@ export async function reconcile(actor: DomainActor, env: ReconcileEnvironment): 
     await actor.run("reconcile", { kind: "recovery" }, async (job) => {
       const handle = commands.handleOf(job.snapshot);
       const reality = await driver.probe(handle, AbortSignal.timeout(RECONCILE_TIMEOUT_MS));
-      await correct(job, env, driver, handle, reality);
+      // An end or reboot the crash interrupted is finished with its own reason first.
+      const settled = await finishInterruptedEnd(job, driver, handle, reality, env.log) ||
+        await finishInterruptedReboot(job, driver, handle, reality, env.log);
+      if (!settled) await correct(job, env, driver, handle, reality);
       if (isActive(job.snapshot)) {
         driver.watch(commands.handleOf(job.snapshot), env.commands.sink);
       }
@@ -154,7 +165,5 @@ async function abandonStart(
   handle: DomainHandle,
 ): Promise<void> {
   env.log(`domain ${handle.name}: its start was interrupted; ending the instance`);
-  await driver.terminate(handle, { graceful: false }, job.signal);
-  driver.unwatch(handle.uuid);
-  await job.append([{ type: "domain.stopped", body: { detail: "failed", reason: "failed" } }]);
+  await endInstance(job, driver, handle, { detail: "failed", reason: "failed" });
 }

@@ -116,8 +116,9 @@ export function parseProcessStat(pid: number, text: string): ProcessStat {
 }
 
 /**
- * Whether the process is gone: no `/proc` entry, a zombie (`Z`) or dead (`X`) one, or a pid that
- * now belongs to another process (its start time differs from `startTimeTicks`).
+ * Whether the process is gone: no `/proc` entry, a zombie (`Z`) or dead (`X`) one whose threads
+ * have all exited, or a pid that now belongs to another process (its start time differs from
+ * `startTimeTicks`).
  *
  * @param pid The process id.
  * @param startTimeTicks The start time recorded when the process was started; when absent, any
@@ -134,8 +135,26 @@ export function parseProcessStat(pid: number, text: string): ProcessStat {
 export function isProcessGone(pid: number, startTimeTicks?: number): boolean {
   const stat = readProcessStat(pid);
   if (stat === undefined) return true;
-  if (stat.state === "Z" || stat.state === "X") return true;
   if (startTimeTicks !== undefined && stat.startTimeTicks !== startTimeTicks) return true;
+  if (stat.state === "Z" || stat.state === "X") return !hasLiveThreads(pid);
+  return false;
+}
+
+/**
+ * Whether threads other than the leader of a zombie process still exist. The leader of a
+ * multi-threaded process (QEMU) turns `Z` as soon as it exits, while its other threads are still
+ * being torn down and the process still holds its files (disk image locks, the domain's claim):
+ * it is gone only once they are.
+ */
+function hasLiveThreads(pid: number): boolean {
+  let count = 0;
+  try {
+    for (const _ of Deno.readDirSync(`/proc/${pid}/task`)) {
+      if (++count > 1) return true;
+    }
+  } catch {
+    return false; // Reaped meanwhile.
+  }
   return false;
 }
 

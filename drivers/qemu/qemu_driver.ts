@@ -6,12 +6,16 @@
  *   paths checked first; QEMU's start-up output in the per-domain log; the monitor connected as
  *   soon as QEMU's parent exits (the socket then listens); pty paths read with `query-chardev`.
  *   The runtime record (pid, start time, monitor socket, …) finds the process again after a
- *   service restart.
+ *   service restart. QEMU runs holding its domain's claim (`instance_claim.ts`), so a second
+ *   QEMU of one domain never starts; `plan` names the files before the spawn for the launch
+ *   intent, and `adopt` finds the QEMU of an interrupted launch (`instance_adoption.ts`).
  * - **Control**: `cont`, `stop`, `system_powerdown`, `system_reset`, and libvirt's fake reboot
  *   (powerdown, then on the guest's SHUTDOWN `system_reset` + `cont`). The translator
  *   (`event_translation.ts`) drops the echoes of the driver's own actions.
- * - **End**: SIGTERM, SIGKILL after a grace period; never `quit`. An exit the driver did not
- *   cause (QMP end of file and the process gone, zombie included) is reported as `stopped`.
+ * - **End**: the monitor closed once QEMU answered what was sent (QEMU 7.2 signalled during a
+ *   QMP dispatch hangs until SIGKILL), then SIGTERM, SIGKILL after a grace period; never `quit`.
+ *   An exit the driver did not cause (QMP end of file and the process gone, zombie included) is
+ *   reported as `stopped`.
  * - **Reconnect**: `probe` checks the recorded pid and start time, connects to the recorded
  *   socket and maps `query-status` to a {@linkcode Reality}; running domains are never stopped.
  *
@@ -24,6 +28,7 @@ import type {
   Driver,
   InstanceInfo,
   InstanceSamples,
+  LaunchRequest,
   Observation,
   ObservationSink,
   Reality,
@@ -46,6 +51,8 @@ import {
 import type { DryBuildReply, DryBuildRequest } from "./dry_build_worker.ts";
 import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
 import { checkHostPaths } from "./host_paths.ts";
+import { findClaimedQemu } from "./instance_adoption.ts";
+import { claimPathFor } from "./instance_claim.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isProcessGone,
@@ -69,6 +76,12 @@ export const LAUNCH_CONNECT_TIMEOUT_MS = 5_000;
 
 /** How long QEMU may take to be gone after its monitor hit end of file, in milliseconds. */
 export const EOF_EXIT_WAIT_MS = 2_000;
+
+/**
+ * Longest wait for QEMU to answer the commands in flight before it is ended, in ms (a query
+ * normally answers in under a millisecond; this bounds a QEMU that no longer answers).
+ */
+export const QUIET_MONITOR_TIMEOUT_MS = 500;
 
 /** Attempts to reconnect to a monitor that closed while QEMU kept running. */
 export const MONITOR_RECONNECT_ATTEMPTS_MAX = 3;
@@ -114,6 +127,8 @@ export interface QemuDriverOptions {
 /** The files of one running domain. */
 interface DomainPaths {
   dir: string;
+  /** The domain's claim file (one per uuid, shared by all its instances). */
+  claimPath: string;
   monitorSocket: string;
   pidFile: string;
   logPath: string;
@@ -254,14 +269,24 @@ export class QemuDriver implements Driver {
     };
   }
 
-  async launch(
-    request: { uuid: string; name: string; id: number; definition: DomainDefinition },
-    signal: AbortSignal,
-  ): Promise<RuntimeRecord> {
+  plan(request: LaunchRequest): RuntimeRecord {
+    const paths = this.#pathsFor(request.id, request.name, request.uuid);
+    return {
+      driver: "qemu",
+      runtimeDir: paths.dir,
+      monitorSocket: paths.monitorSocket,
+      pidFile: paths.pidFile,
+      claimPath: paths.claimPath,
+      logPath: paths.logPath,
+      qmpLogPath: paths.qmpLogPath,
+    };
+  }
+
+  async launch(request: LaunchRequest, signal: AbortSignal): Promise<RuntimeRecord> {
     const { definition } = request;
     const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
     const capabilities = await this.#capabilities.get(emulatorFor(definition));
-    const paths = this.#pathsFor(request.id, request.name);
+    const paths = this.#pathsFor(request.id, request.name, request.uuid);
     const commandLine = buildCommandLine(definition, {
       emulator: capabilities.path,
       accelerator,
@@ -285,6 +310,8 @@ export class QemuDriver implements Driver {
       ...(commandLine.cpuset === undefined ? {} : { cpuset: commandLine.cpuset }),
       homeDir: paths.dir,
       logPath: paths.logPath,
+      claimPath: paths.claimPath,
+      name: request.name,
     }, signal).catch((error) => {
       removeDirectory(paths.dir);
       throw error;
@@ -305,17 +332,42 @@ export class QemuDriver implements Driver {
         runtimeDir: paths.dir,
         monitorSocket: paths.monitorSocket,
         pidFile: paths.pidFile,
+        claimPath: paths.claimPath,
         logPath: paths.logPath,
         qmpLogPath: paths.qmpLogPath,
         ...ptys,
       };
     } catch (error) {
       instance.translator.beginTermination();
+      await this.#quietMonitor(instance);
       await endQemu(identity, { graceful: false }, AbortSignal.timeout(15_000)).catch(() => {});
       this.#release(instance);
       removeDirectory(paths.dir);
       throw error;
     }
+  }
+
+  async adopt(
+    request: LaunchRequest,
+    planned: RuntimeRecord,
+    signal: AbortSignal,
+  ): Promise<RuntimeRecord | undefined> {
+    const paths = pathsOf(planned);
+    const found = await findClaimedQemu(paths, signal);
+    if (found === undefined) {
+      removeDirectory(paths.dir);
+      return undefined;
+    }
+    const { definition } = request;
+    this.#log(`domain ${request.name}: adopting qemu process ${found.pid} of an interrupted start`);
+    return {
+      ...planned,
+      pid: found.pid,
+      startTimeTicks: found.startTimeTicks,
+      emulator: emulatorFor(definition),
+      accelerator: acceleratorFor(definition.type, this.#kvmUsable),
+      consolePty: null,
+    };
   }
 
   async resume(handle: DomainHandle, signal: AbortSignal): Promise<void> {
@@ -369,10 +421,12 @@ export class QemuDriver implements Driver {
     const instance = this.#instances.get(handle.uuid);
     const identity = instance?.identity ?? identityOf(handle.runtime);
     const undo = instance?.translator.beginTermination();
+    if (instance !== undefined) await this.#quietMonitor(instance);
     try {
       await endQemu(identity, options, signal);
     } catch (error) {
       undo?.();
+      if (instance !== undefined) await this.#reconnectAfterFailedEnd(instance);
       throw error;
     }
     if (instance !== undefined) {
@@ -700,6 +754,35 @@ export class QemuDriver implements Driver {
     this.#log(`domain ${instance.name}: lost its monitor; QEMU (pid ${pid}) still runs`);
   }
 
+  /**
+   * Stops sampling and closes the monitor once QEMU answered what was sent: a QEMU 7.2 that gets
+   * SIGTERM while it dispatches a command hangs until SIGKILL (the 5 s destroys of issue 10).
+   */
+  async #quietMonitor(instance: Instance): Promise<void> {
+    instance.sampler?.stop();
+    const monitor = instance.monitor;
+    if (monitor === undefined || monitor.isClosed) return;
+    const answered = await monitor.closeWhenAnswered(QUIET_MONITOR_TIMEOUT_MS);
+    if (!answered) {
+      this.#log(`domain ${instance.name}: monitor still busy after ${QUIET_MONITOR_TIMEOUT_MS} ms`);
+    }
+  }
+
+  /** After an end that failed (graceful, or SIGKILL unanswered): talk to the QEMU again. */
+  async #reconnectAfterFailedEnd(instance: Instance): Promise<void> {
+    if (isProcessGone(instance.identity.pid, instance.identity.startTimeTicks)) return;
+    try {
+      await this.#connect(
+        instance,
+        PROBE_CONNECT_TIMEOUT_MS,
+        AbortSignal.timeout(PROBE_CONNECT_TIMEOUT_MS),
+      );
+      if (instance.sink !== undefined) this.#startSampler(instance);
+    } catch (error) {
+      this.#log(`domain ${instance.name}: cannot reconnect: ${(error as Error).message}`);
+    }
+  }
+
   #startSampler(instance: Instance): void {
     instance.sampler ??= new StatsSampler({
       // A reconnect replaces the commands: always sample through the current connection.
@@ -752,7 +835,7 @@ export class QemuDriver implements Driver {
 
   // --- paths -------------------------------------------------------------------------------
 
-  #pathsFor(id: number, name: string): DomainPaths {
+  #pathsFor(id: number, name: string, uuid: string): DomainPaths {
     const short = name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, SHORT_NAME_MAX_CHARS);
     let dir = `${this.#runtimeDir}/qemu/domain-${id}-${short}`;
     if (byteLength(`${dir}/monitor.sock`) > SOCKET_PATH_MAX_BYTES) {
@@ -768,6 +851,7 @@ export class QemuDriver implements Driver {
     const logName = logFileStem(name);
     return {
       dir,
+      claimPath: claimPathFor(`${this.#runtimeDir}/qemu`, uuid),
       monitorSocket: `${dir}/monitor.sock`,
       pidFile: `${dir}/qemu.pid`,
       logPath: `${this.#logDir}/${logName}.log`,
@@ -778,6 +862,10 @@ export class QemuDriver implements Driver {
   #prepareDirectories(paths: DomainPaths): void {
     Deno.mkdirSync(this.#logDir, { recursive: true, mode: 0o700 });
     Deno.mkdirSync(paths.dir.slice(0, paths.dir.lastIndexOf("/")), {
+      recursive: true,
+      mode: 0o700,
+    });
+    Deno.mkdirSync(paths.claimPath.slice(0, paths.claimPath.lastIndexOf("/")), {
       recursive: true,
       mode: 0o700,
     });
@@ -892,6 +980,8 @@ function pathsOf(runtime: RuntimeRecord): DomainPaths {
   };
   return {
     dir: text("runtimeDir"),
+    // Records from before claims have none: an empty path holds nothing.
+    claimPath: typeof runtime.claimPath === "string" ? runtime.claimPath : "",
     monitorSocket: text("monitorSocket"),
     pidFile: text("pidFile"),
     logPath: text("logPath"),

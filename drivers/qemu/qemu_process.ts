@@ -18,6 +18,7 @@
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { refuseConfig } from "./config_refusal.ts";
+import { CLAIM_CONFLICT_EXIT_CODE, claimConflict, claimedCommand } from "./instance_claim.ts";
 import { isProcessGone, readPidFile, readProcessStat, waitForExit } from "./process_state.ts";
 import { appendQemuLog, QEMU_OUTPUT_MAX_BYTES, startLines } from "./qemu_log_file.ts";
 
@@ -52,6 +53,13 @@ export interface QemuSpawnRequest {
   homeDir: string;
   /** The per-domain QEMU log. */
   logPath: string;
+  /**
+   * The domain's claim file: QEMU is started holding it (`instance_claim.ts`), and not at all
+   * while another process holds it. Undefined: no claim.
+   */
+  claimPath?: string;
+  /** The domain's name, for the error of a held claim. */
+  name?: string;
 }
 
 /** A started QEMU daemon. */
@@ -68,7 +76,8 @@ export interface QemuIdentity {
  * @param request The command and where to log.
  * @param signal Aborts the start (the half-started QEMU is killed).
  * @returns The daemon's pid and start time.
- * @throws {VirtError} INTERNAL_ERROR (1) with QEMU's own message when it fails to start;
+ * @throws {VirtError} OPERATION_FAILED (9) when another process holds the domain's claim;
+ *   INTERNAL_ERROR (1) with QEMU's own message when it fails to start;
  *   CONFIG_UNSUPPORTED (67) when `cpuset` names no online host CPU; SYSTEM_ERROR (38) when the
  *   binary cannot run; OPERATION_ABORTED (78) when aborted.
  *
@@ -87,9 +96,12 @@ export async function spawnQemu(
     HOME: request.homeDir,
     ...request.env,
   };
-  const argv = request.cpuset === undefined
+  const qemuArgv = request.cpuset === undefined
     ? [request.emulator, ...request.args]
     : ["taskset", "-c", onlineCpuList(request.cpuset), request.emulator, ...request.args];
+  const argv = request.claimPath === undefined
+    ? qemuArgv
+    : claimedCommand(request.claimPath, qemuArgv);
   appendQemuLog(request.logPath, startLines(new Date(), env, argv));
   let output: Deno.CommandOutput;
   try {
@@ -115,6 +127,9 @@ export async function spawnQemu(
   }
   const said = qemuOutput(output);
   if (said.length > 0) appendQemuLog(request.logPath, said);
+  if (request.claimPath !== undefined && output.code === CLAIM_CONFLICT_EXIT_CODE) {
+    throw claimConflict(request.name ?? "?", request.claimPath);
+  }
   if (!output.success) {
     // QEMU notes each pty it opened on stderr: not part of an error.
     const message = new TextDecoder().decode(said).split("\n")

@@ -22,6 +22,7 @@ import type {
   InstanceInfo,
   InstanceSamples,
   InterfaceSample,
+  LaunchRequest,
   NodeInfo,
   Observation,
   ObservationSink,
@@ -147,11 +148,14 @@ export class TestDriver implements Driver {
     }
   }
 
-  async launch(
-    request: { uuid: string; name: string; id: number; definition: DomainDefinition },
-    signal: AbortSignal,
-  ): Promise<RuntimeRecord> {
+  plan(): RuntimeRecord {
+    return { driver: "test" };
+  }
+
+  async launch(request: LaunchRequest, signal: AbortSignal): Promise<RuntimeRecord> {
+    if (this.#instances.has(request.uuid)) throw alreadyRunning(request.name);
     await this.#delay(this.#latencies.launchMs, signal);
+    if (this.#instances.has(request.uuid)) throw alreadyRunning(request.name);
     const { definition } = request;
     this.#instances.set(request.uuid, {
       running: false,
@@ -163,6 +167,13 @@ export class TestDriver implements Driver {
       timers: new Set(),
     });
     return { driver: "test", launchedAtMs: this.#now() };
+  }
+
+  /** An instance lives on only in this driver object (the same process): nothing survives a restart. */
+  adopt(request: LaunchRequest): Promise<RuntimeRecord | undefined> {
+    return Promise.resolve(
+      this.#instances.has(request.uuid) ? { driver: "test", launchedAtMs: this.#now() } : undefined,
+    );
   }
 
   async resume(handle: DomainHandle, signal: AbortSignal): Promise<void> {
@@ -510,4 +521,11 @@ function testGuestMemory(memoryKiB: number, ranNs: number, nowMs: number): Array
     ["last_update", Math.floor(nowMs / 1000)],
     ["disk_caches", 0],
   ];
+}
+
+function alreadyRunning(name: string): VirtError {
+  return new VirtError(
+    ErrorCode.OPERATION_FAILED,
+    `domain '${name}' already has a running instance`,
+  );
 }

@@ -84,6 +84,35 @@ export interface DomainFactBodies {
     persistent: boolean;
     runtime: RuntimeRecord;
   };
+  /**
+   * Intent: the hypervisor is about to start an instance, which will live at `runtime` (the
+   * driver's plan: runtime directory, pid file, monitor, claim). Recorded before anything is
+   * spawned, so recovery can find, adopt or clean up whatever the start left. The state does not
+   * change; `domain.launched` or `domain.intent_abandoned` follows.
+   */
+  "domain.launching": {
+    id: number;
+    /** As in `domain.launched`: null when it is the persistent definition as recorded. */
+    definition: DomainDefinition | null;
+    persistent: boolean;
+    runtime: RuntimeRecord;
+  };
+  /**
+   * Intent: the instance is about to be ended; once it is gone the domain is shut off with this
+   * detail and reason (so an end interrupted by a crash is finished with the right reason, not
+   * taken for a crash of the guest).
+   */
+  "domain.ending": { detail: StoppedDetail; reason: ShutoffReasonName; graceful: boolean };
+  /**
+   * Intent: the guest was asked to reboot (libvirt's fake reboot: power-down, then reset and run
+   * on its SHUTDOWN). Until the REBOOT, a restarted service finishes the reboot rather than
+   * applying `on_poweroff` to the guest's shutdown.
+   */
+  "domain.rebooting": Record<string, never>;
+  /** Intent: the guest is about to be reset; a restarted service resets it and records the REBOOT. */
+  "domain.resetting": Record<string, never>;
+  /** The pending intent ended without its action taking effect (the world is as before it). */
+  "domain.intent_abandoned": { intent: IntentKind };
   /** The domain's CPUs run for the first time: running (reason). */
   "domain.started": { detail: StartedDetail; reason: RunningReasonName };
   /** The CPUs stopped: paused (reason). */
@@ -139,6 +168,9 @@ export interface DomainFactBodies {
   /** A device was removed from the guest. */
   "domain.device_removed": { alias: string };
 }
+
+/** The kinds of intent a domain may have pending (see {@linkcode DomainFactBodies}). */
+export type IntentKind = "launch" | "end" | "reboot" | "reset";
 
 /** Every domain fact type. */
 export type DomainFactType = keyof DomainFactBodies;
@@ -197,6 +229,11 @@ export const DOMAIN_FACT_TYPES: readonly DomainFactType[] = [
   "domain.watchdog_fired",
   "domain.io_error",
   "domain.device_removed",
+  "domain.launching",
+  "domain.ending",
+  "domain.rebooting",
+  "domain.resetting",
+  "domain.intent_abandoned",
 ];
 
 /** Whether `type` is a domain fact type. */

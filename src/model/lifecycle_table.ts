@@ -179,6 +179,12 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
       }),
   },
   "domain.deadline_set": {},
+  // Intents: what the hypervisor is about to do; no state of their own, no libvirt event.
+  "domain.launching": {},
+  "domain.ending": {},
+  "domain.rebooting": {},
+  "domain.resetting": {},
+  "domain.intent_abandoned": {},
   "domain.balloon_changed": {
     event: (body) => other(EventId.BALLOON_CHANGE, { actual: body.actualKiB }),
   },

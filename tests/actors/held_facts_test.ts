@@ -11,12 +11,27 @@ import { ErrorCode, isVirtError } from "../../src/model/errors.ts";
 import { reasonName, stateName } from "../../src/model/lifecycle.ts";
 import { loggedEvents, testDefinition } from "../support/domains.ts";
 
-/** A memory storage whose commits fail with `failure` while it is set. */
+/** Intent facts: recorded before the hypervisor acts (see actors/domain_intents.ts). */
+const INTENT_TYPES = new Set([
+  "domain.launching",
+  "domain.ending",
+  "domain.rebooting",
+  "domain.resetting",
+  "domain.intent_abandoned",
+]);
+
+/**
+ * A memory storage whose commits fail with `failure` while it is set. By default a commit of
+ * intents alone still succeeds: the disk fills between an intent and its outcome, which is when
+ * the hypervisor has acted and its fact must be held. `refuseIntents` fails those too.
+ */
 class FailingStorage extends MemoryStorage {
   failure: string | undefined;
+  refuseIntents = false;
   refusedCommits = 0;
   override commit(facts: readonly StoredFact[], versions: ReadonlyMap<string, number>): void {
-    if (this.failure !== undefined) {
+    const intentsOnly = facts.every((fact) => INTENT_TYPES.has(fact.type));
+    if (this.failure !== undefined && (this.refuseIntents || !intentsOnly)) {
       this.refusedCommits++;
       throw new Error(this.failure);
     }
@@ -95,6 +110,27 @@ Deno.test("destroy while the log refuses writes: shut off (destroyed), fact pend
     assert.equal(pending?.facts, 1);
     assert.equal(pending?.cause, "no space left on device");
     assert.equal(pending?.needsReconcile, true);
+    // Only the intent, recorded before QEMU was signalled, reached the log.
+    const facts = await rig.store.readAll({ afterPosition: head });
+    assert.deepEqual(facts.map((fact) => fact.type), ["domain.ending"]);
+  });
+});
+
+Deno.test("destroy while even its intent cannot be written: refused, nothing done, still running", async () => {
+  await withRig(async (rig) => {
+    await running(rig, "vm");
+    const handle = rig.host.inspect("vm").handle!;
+    const head = rig.store.headPosition();
+    rig.storage.failure = DISK_FULL;
+    rig.storage.refuseIntents = true;
+
+    const error = await rejection(rig.host.destroy("vm"));
+    assert.ok(isVirtError(error));
+    assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
+    assert.match(error.message, /no space left on device/);
+    assert.notEqual(rig.driver.samples(handle), undefined, "the instance still runs");
+    assert.equal(stateText(rig.host, "vm"), "running (booted)");
+    assert.equal(rig.host.lookup("vm").pendingFacts, null);
     assert.equal(rig.store.headPosition(), head, "nothing reached the log");
   });
 });
@@ -129,14 +165,16 @@ Deno.test("a subscriber sees a held fact only once it is durable", async () => {
     rig.storage.failure = DISK_FULL;
     await rejection(rig.host.destroy("vm"));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(seen.length, 0);
+    // The intent was durable before the destroy acted; its outcome is not yet.
+    assert.deepEqual(seen.map((fact) => fact.type), ["domain.ending"]);
     rig.storage.failure = undefined;
     await written(rig.host, "vm");
     await new Promise((resolve) => setTimeout(resolve, 20));
     abort.abort();
     await following;
     assert.deepEqual(seen.map((fact) => [fact.position, fact.type]), [
-      [head + 1, "domain.stopped"],
+      [head + 1, "domain.ending"],
+      [head + 2, "domain.stopped"],
     ]);
   });
 });
@@ -193,7 +231,11 @@ Deno.test("start while the log refuses writes: the instance is ended at once, la
     await rig.host.idle();
     assert.equal(stateText(rig.host, "vm"), "shut off (failed)");
     const facts = await rig.store.readAll({ afterPosition: head });
-    assert.deepEqual(facts.map((fact) => fact.type), ["domain.launched", "domain.stopped"]);
+    assert.deepEqual(facts.map((fact) => fact.type), [
+      "domain.launching",
+      "domain.launched",
+      "domain.stopped",
+    ]);
   });
 });
 
@@ -242,14 +284,19 @@ Deno.test("held facts of one domain keep their order with later facts of it", as
     const head = rig.store.headPosition();
     rig.storage.failure = DISK_FULL;
     await rejection(rig.host.suspend("vm"));
+    // The destroy's intent would be written after the held suspend, so it is refused with it:
+    // the destroy does not act, and the domain stays as the hypervisor has it.
     await rejection(rig.host.destroy("vm"));
-    assert.equal(rig.host.lookup("vm").pendingFacts?.facts, 2);
+    assert.equal(rig.host.lookup("vm").pendingFacts?.facts, 1);
+    assert.equal(stateText(rig.host, "vm"), "paused (user)");
     rig.storage.failure = undefined;
     await written(rig.host, "vm");
+    await rig.host.destroy("vm");
     const facts = await rig.store.readAll({ afterPosition: head });
     assert.deepEqual(facts.map((fact) => [fact.type, fact.version]), [
       ["domain.suspended", facts[0].version],
-      ["domain.stopped", facts[0].version + 1],
+      ["domain.ending", facts[0].version + 1],
+      ["domain.stopped", facts[0].version + 2],
     ]);
     assert.equal(stateText(rig.host, "vm"), "shut off (destroyed)");
   });
@@ -365,6 +412,7 @@ Deno.test("held facts written before a later fact still get their interrupted jo
     assert.deepEqual(facts.map((fact) => fact.type), [
       "domain.shutdown",
       "domain.autostart_changed",
+      "domain.ending",
       "domain.stopped",
     ]);
   });

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { claimPathFor, isClaimHeld } from "../../drivers/qemu/instance_claim.ts";
 import { isProcessGone, readProcessStat } from "../../drivers/qemu/process_state.ts";
 import { ErrorCode, isVirtError } from "../../src/model/errors.ts";
 import { DomainState } from "../../src/model/lifecycle.ts";
@@ -166,7 +167,12 @@ testIf(
       const log = Deno.readTextFileSync(`${rig.dir}/log/broken.log`);
       assert.match(log, /starting up/);
       assert.match(log, /Image is not in qcow2 format/);
-      assert.deepEqual([...Deno.readDirSync(`${rig.dir}/run/qemu`)], []);
+      // No runtime folder is left; only the domain's claim file, which no process holds.
+      assert.deepEqual([...Deno.readDirSync(`${rig.dir}/run/qemu`)].map((entry) => entry.name), [
+        "claims",
+      ]);
+      const claim = claimPathFor(`${rig.dir}/run/qemu`, definition.uuid!);
+      assert.equal(await isClaimHeld(claim), false);
 
       definition.devices.disks[0].source = { file: `${rig.dir}/missing.img`, hosts: [] };
       await rig.host.define(definition);

@@ -209,3 +209,35 @@ Deno.test("readPidFile refuses content that is not one pid", async () => {
     Deno.removeSync(path);
   }
 });
+
+Deno.test({
+  name: "isProcessGone is false while a zombie leader's other threads still run",
+  ignore: (() => {
+    try {
+      return !new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
+        .outputSync().success;
+    } catch {
+      return true;
+    }
+  })(),
+  fn: async () => {
+    // The main thread exits at once; a second thread lives on for a moment, as QEMU's threads
+    // do while it is torn down (the process still holds its files then).
+    const script = "import threading, time, ctypes\n" +
+      "threading.Thread(target=time.sleep, args=(0.5,)).start()\n" +
+      "ctypes.CDLL(None).pthread_exit(None)\n";
+    const child = new Deno.Command("python3", { args: ["-c", script], stdin: "null" }).spawn();
+    try {
+      let stat = readProcessStat(child.pid);
+      for (let look = 0; look < 200 && stat?.state !== "Z"; look++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        stat = readProcessStat(child.pid);
+      }
+      assert.equal(stat?.state, "Z", "the leader exited");
+      assert.equal(isProcessGone(child.pid, stat.startTimeTicks), false);
+      assert.equal(await waitForExit(child.pid, { timeoutMs: 5_000 }), true);
+    } finally {
+      await child.status;
+    }
+  },
+});

@@ -713,3 +713,78 @@ Deno.test("qmpCommandClass classes queries, actions and heavy commands", () => {
   assert.equal(qmpCommandClass("human-monitor-command"), "heavy");
   assert.equal(qmpCommandClass("migrate"), "heavy");
 });
+
+Deno.test("QmpMonitor.closeWhenAnswered waits for the reply to an abandoned command before closing", async () => {
+  const order: string[] = [];
+  await withServer(async (peer) => {
+    await peer.handshake();
+    const slow = await peer.expect("query-blockstats");
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    order.push("answered");
+    await peer.reply(slow.id, []);
+    await peer.waitForClientClose();
+    order.push("closed");
+  }, async (server) => {
+    const monitor = await connect(server);
+    const controller = new AbortController();
+    const aborted = monitor.execute("query-blockstats", undefined, { signal: controller.signal })
+      .catch((e) => e);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort();
+    assert.ok(await aborted instanceof QmpAbortedError);
+    const closing = monitor.closeWhenAnswered(2000).then((answered) => {
+      order.push("close returned");
+      return answered;
+    });
+    assert.equal(await closing, true);
+    assert.equal(monitor.isClosed, true);
+  });
+  assert.deepEqual(order, ["answered", "close returned", "closed"]);
+});
+
+Deno.test("QmpMonitor.closeWhenAnswered refuses new and queued commands at once", async () => {
+  await withServer(async (peer) => {
+    await peer.handshake();
+    const first = await peer.expect("query-status");
+    await peer.reply(first.id, { status: "running" });
+    await peer.waitForClientClose();
+  }, async (server) => {
+    const monitor = await connect(server);
+    const inFlight = monitor.execute("query-status");
+    const queued = monitor.execute("stop").catch((e) => e);
+    const closing = monitor.closeWhenAnswered(2000);
+    const late = await monitor.execute("cont").catch((e) => e);
+    assert.ok(late instanceof QmpDisconnectedError);
+    assert.ok(await queued instanceof QmpDisconnectedError);
+    assert.deepEqual(await inFlight, { status: "running" });
+    assert.equal(await closing, true);
+  });
+});
+
+Deno.test("QmpMonitor.closeWhenAnswered closes after its timeout when QEMU never answers", async () => {
+  await withServer(async (peer) => {
+    await peer.handshake();
+    await peer.expect("query-status");
+    await peer.waitForClientClose();
+  }, async (server) => {
+    const monitor = await connect(server);
+    const pending = monitor.execute("query-status").catch((e) => e);
+    assert.equal(await monitor.closeWhenAnswered(50), false);
+    assert.ok(await pending instanceof QmpDisconnectedError);
+    assert.equal(monitor.isClosed, true);
+  });
+});
+
+Deno.test("QmpMonitor.closeWhenAnswered rejects a timeout that is not a positive integer", async () => {
+  await withServer(async (peer) => {
+    await peer.handshake();
+    await peer.waitForClientClose();
+  }, async (server) => {
+    const monitor = await connect(server);
+    await assert.rejects(
+      () => monitor.closeWhenAnswered(0),
+      (error) => error instanceof VirtError && error.code === ErrorCode.INVALID_ARG,
+    );
+    await monitor.close();
+  });
+});

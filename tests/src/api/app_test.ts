@@ -259,11 +259,18 @@ Deno.test("API event stream resumes strictly after since, with ids as positions"
       events.push(
         data.lifecycle ? `${data.lifecycle.typeName} ${data.lifecycle.detailName}` : data.fact,
       );
-      if (ids.length === 3) break;
+      if (ids.length === 5) break;
     }
     controller.abort();
-    assert.deepEqual(ids, ["2", "3", "4"]);
-    assert.deepEqual(events, ["domain.launched", "Started Booted", "Stopped Destroyed"]);
+    assert.deepEqual(ids, ["2", "3", "4", "5", "6"]);
+    // Intents (launching, ending) are facts of their own, with no libvirt event.
+    assert.deepEqual(events, [
+      "domain.launching",
+      "domain.launched",
+      "Started Booted",
+      "domain.ending",
+      "Stopped Destroyed",
+    ]);
   });
 });
 
@@ -332,7 +339,7 @@ Deno.test("API serves Prometheus metrics", async () => {
     assert.match(text, /^evirt_domains\{state="running"\} 1$/m);
     assert.match(text, /^evirt_operations_total\{operation="virDomainCreate",outcome="ok"\} 1$/m);
     assert.match(text, /^evirt_errors_total\{code="55",name="OPERATION_INVALID"\} 1$/m);
-    assert.match(text, /^evirt_log_head_position 3$/m);
+    assert.match(text, /^evirt_log_head_position 4$/m);
     assert.match(text, /^# TYPE evirt_event_subscribers gauge$/m);
   });
 });

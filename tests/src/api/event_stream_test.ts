@@ -48,11 +48,12 @@ Deno.test("event stream over a WebSocket sends one JSON message per fact, in ord
       socket.onerror = () => reject(new Error("websocket failed"));
     });
     socket.close();
-    // define (1), launched (2, no libvirt event: filtered out), started (3), reset (4).
+    // define (1), launching (2) and launched (3) with no libvirt event: filtered out, started
+    // (4), resetting (5, an intent: filtered out), reset (6).
     assert.deepEqual(received.map((message) => [message.position, message.event]), [
       [1, "lifecycle"],
-      [3, "lifecycle"],
-      [4, "reboot"],
+      [4, "lifecycle"],
+      [6, "reboot"],
     ]);
     await new Promise((resolve) => setTimeout(resolve, 50));
   } finally {

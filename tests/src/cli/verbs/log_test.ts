@@ -40,8 +40,8 @@ Deno.test("log check reports an intact log and exits 0", async () => {
     const result = await log(dir, "check");
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^Log: +\S+events\.sqlite \(format 2, log [0-9a-f-]{36}\)$/m);
-    assert.match(result.stdout, /^Positions: +1 to 5$/m);
-    assert.match(result.stdout, /^Marker: +position 5 of log /m);
+    assert.match(result.stdout, /^Positions: +1 to 6$/m);
+    assert.match(result.stdout, /^Marker: +position 6 of log /m);
     assert.match(result.stdout, /^Result: +ok$/m);
   });
 });
@@ -68,11 +68,11 @@ Deno.test("log check lists a damaged fact and a gap, and exits 1", async () => {
 Deno.test("log check reports a log shorter than its marker", async () => {
   await withStateDir(async (dir) => {
     const db = new DatabaseSync(`${dir}/state/${DATABASE_FILE}`);
-    db.exec("DELETE FROM facts WHERE position > 4");
+    db.exec("DELETE FROM facts WHERE position > 5");
     db.close();
     const result = await log(dir, "check");
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /marker says it reached 5: facts 5 to 5 are missing/);
+    assert.match(result.stdout, /marker says it reached 6: facts 6 to 6 are missing/);
     assert.match(
       result.stdout,
       /stream '[^']+' is at version \d in the streams table, but its last fact is version \d: facts are missing/,
@@ -84,7 +84,7 @@ Deno.test("log export then import restores the log, and the host recovers every 
   await withStateDir(async (dir) => {
     const exported = await log(dir, "export", `${dir}/backup.jsonl`);
     assert.equal(exported.code, 0, exported.stderr);
-    assert.match(exported.stdout, /^Exported facts 1 to 5, 3 streams, \d snapshots to /);
+    assert.match(exported.stdout, /^Exported facts 1 to 6, 3 streams, \d snapshots to /);
     assert.equal((await Deno.stat(`${dir}/backup.jsonl`)).mode! & 0o777, 0o600);
     const restore = (words: string[]) => runIn(dir, "restored", words);
     const imported = await restore(["import", `${dir}/backup.jsonl`]);
@@ -118,7 +118,7 @@ Deno.test("log import refuses a non-empty log and changes nothing", async () => 
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      /cannot import into '.*events\.sqlite': it already holds a log \(up to position 5\)/,
+      /cannot import into '.*events\.sqlite': it already holds a log \(up to position 6\)/,
     );
   });
 });
@@ -200,7 +200,7 @@ Deno.test("log check and export read a log the service holds open and appends to
       await appended;
       assert.equal(checked.code, 0, checked.stdout + checked.stderr);
       assert.equal(exported.code, 0, exported.stderr);
-      assert.match(exported.stdout, /^Exported facts 1 to [56], /);
+      assert.match(exported.stdout, /^Exported facts 1 to [67], /);
     } finally {
       await store.close();
     }
@@ -213,13 +213,13 @@ Deno.test("log import is the recovery of a refused 0-byte log: the service opens
     await Deno.writeFile(`${dir}/state/${DATABASE_FILE}`, new Uint8Array());
     await assert.rejects(
       openSqliteStore(`${dir}/state`),
-      /is empty \(0 bytes\), but this state directory's log reached position 5/,
+      /is empty \(0 bytes\), but this state directory's log reached position 6/,
     );
     const imported = await log(dir, "import", `${dir}/backup.jsonl`);
     assert.equal(imported.code, 0, imported.stderr);
     const store = await openSqliteStore(`${dir}/state`, { factTypes: DOMAIN_FACT_TYPES });
     try {
-      assert.equal(store.headPosition(), 5);
+      assert.equal(store.headPosition(), 6);
     } finally {
       await store.close();
     }

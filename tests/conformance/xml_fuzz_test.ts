@@ -7,6 +7,7 @@
  * seed (printed, so a failure can be replayed).
  */
 
+import { checkCountLimits } from "../../src/model/device_limits.ts";
 import assert from "node:assert/strict";
 import { applyDomainDefaults } from "../../src/model/domain_defaults.ts";
 import { domainFromJson } from "../../src/model/domain_json.ts";
@@ -236,6 +237,13 @@ function exercise(text: string): string {
   });
   assert.deepStrictEqual(again, def, "an accepted document does not round-trip");
   domainFromJson(JSON.parse(JSON.stringify(def)));
+  // As the define path does: count limits before any costly step (defaults add elements).
+  try {
+    checkCountLimits(def);
+  } catch (error) {
+    if (!isVirtError(error)) throw new Error(`limits threw ${error}`, { cause: error });
+    return `limits ${error.code}`;
+  }
   let defined;
   try {
     defined = applyDomainDefaults(def);

@@ -16,7 +16,6 @@ import type {
   DefinedDetail,
   DomainFact,
   DomainFactBodies,
-  PausedReasonName,
   RuntimeRecord,
   StoppedDetail,
 } from "../src/model/facts.ts";

@@ -163,6 +163,7 @@ export const domainMachine = setup({
   },
   guards: {
     isTransient: ({ context }) => !context.persistent,
+    bootsAgain: ({ event }) => stateAfter(event as DomainFact) !== undefined,
   },
 }).createMachine({
   id: "domain",
@@ -213,6 +214,7 @@ export const domainMachine = setup({
             "domain.crashed": { target: "crashed", actions: "recordReason" },
             "domain.pmsuspended": { target: "pmsuspended", actions: "recordReason" },
             ...NOTES,
+            "domain.rebooted": [{ guard: "bootsAgain", actions: "recordReason" }, {}],
             ...commands("shutdown", "reboot", "reset", "suspend", "resume"),
           },
         },
@@ -223,6 +225,10 @@ export const domainMachine = setup({
             "domain.shutdown": { target: "shuttingDown", actions: "recordReason" },
             "domain.crashed": { target: "crashed", actions: "recordReason" },
             ...NOTES,
+            "domain.rebooted": [
+              { guard: "bootsAgain", target: "running", actions: "recordReason" },
+              {},
+            ],
             ...commands("reboot", "reset", "suspend", "resume"),
           },
         },

@@ -194,10 +194,24 @@ export class TestDriver implements Driver {
     return Promise.resolve();
   }
 
+  /**
+   * As libvirt's test driver: `on_reboot` restart (or rename-restart) boots the guest again, even
+   * a paused one (running (booted)); any other policy ends it, as a guest that shut down.
+   */
   reboot(handle: DomainHandle): Promise<void> {
     const instance = this.#instance(handle);
+    const policy = handle.definition.onReboot ?? "restart";
     this.#later(instance, this.#latencies.guestRebootMs, () => {
-      instance.sink?.(handle.uuid, { kind: "reset" });
+      if (policy === "restart" || policy === "rename-restart") {
+        if (!instance.running) {
+          instance.running = true;
+          instance.runningSinceMs = this.#now();
+        }
+        instance.sink?.(handle.uuid, { kind: "reset", booted: true });
+      } else {
+        this.#stopClock(instance);
+        instance.sink?.(handle.uuid, { kind: "shutdown", detail: "guest", guestReset: true });
+      }
     });
     return Promise.resolve();
   }

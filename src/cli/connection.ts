@@ -18,7 +18,7 @@ import type { Api } from "../api/app.ts";
 import { EvirtClient, httpTransport, type Transport } from "../client/client.ts";
 import { loadConfig } from "../config/config.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { openTestHypervisor } from "./test_hypervisor.ts";
+import { openTestHypervisor, settle } from "./test_hypervisor.ts";
 
 /** An open connection. */
 export interface Connection {
@@ -64,7 +64,11 @@ export interface ConnectionOptions {
 export async function openConnection(options: ConnectionOptions): Promise<Connection> {
   if (options.uri === "test:///default") {
     const core = await openTestHypervisor({ xmlMaxBytes: options.xmlMaxBytes });
-    const transport = inProcessTransport(core.api, options.readOnly ? "read-only" : "read-write");
+    const direct = inProcessTransport(core.api, options.readOnly ? "read-only" : "read-write");
+    const transport: Transport = async (request) => {
+      await settle(core);
+      return await direct(request);
+    };
     return { uri: options.uri, client: new EvirtClient(transport), close: () => core.close() };
   }
   if (options.uri === "evirt:///system") return await openSocket(options);

@@ -3,6 +3,8 @@
  * an evirt connection (`deno task evirt [-c URI] <verb> [args]`).
  *
  * This file only dispatches: global options → verb → its arguments → connection → run → report.
+ * A single argument is a virsh command string: its `;`-separated commands are all checked first,
+ * then run in order on one connection.
  * The verbs live in `src/cli/verbs/`, the layouts in `src/cli/layouts.ts`.
  *
  * @module
@@ -15,6 +17,7 @@ import {
   parseVerbArguments,
   type VerbArguments,
 } from "./arguments.ts";
+import { isCommandString, splitCommandString } from "./command_chain.ts";
 import { CommandFailure, errorLines } from "./command_failure.ts";
 import { openConnection } from "./connection.ts";
 import { generalHelp, verbHelp } from "./help_text.ts";
@@ -51,8 +54,12 @@ const EXIT_FAILURE = 1;
  */
 export async function runCli(words: string[], io: CliIo = processIo()): Promise<number> {
   let options: GlobalOptions;
+  let commands: string[][];
   try {
     options = parseGlobalOptions(words);
+    commands = options.verb !== undefined && isCommandString([options.verb, ...options.verbWords])
+      ? splitCommandString(options.verb)
+      : [];
   } catch (error) {
     return report(io, error);
   }
@@ -60,40 +67,56 @@ export async function runCli(words: string[], io: CliIo = processIo()): Promise<
     io.stdout(`${VERSION}\n`);
     return EXIT_OK;
   }
-  if (options.help || options.verb === undefined || options.verb === "help") {
-    return help(io, options);
+  if (commands.length === 1) {
+    options = { ...options, verb: commands[0][0], verbWords: commands[0].slice(1) };
   }
-  const verb = findVerb(options.verb);
-  if (verb === undefined) {
-    return report(io, new ArgumentError(`unknown command: '${options.verb}'`, options.verb));
+  if (commands.length <= 1) {
+    if (options.help || options.verb === undefined || options.verb === "help") {
+      return help(io, options);
+    }
+    commands = [[options.verb, ...options.verbWords]];
   }
-  if (options.verbWords.includes("--help")) {
-    io.stdout(`${verbHelp(verb)}\n`);
-    return EXIT_OK;
-  }
-  let args: VerbArguments;
+  const planned: PlannedCommand[] = [];
   let uri: string;
   let xmlMaxBytes: number;
   try {
-    args = parseVerbArguments(verb.name, verbOptions(verb), options.verbWords);
+    for (const [name, ...verbWords] of commands) {
+      const verb = findVerb(name);
+      if (verb === undefined) throw new ArgumentError(`unknown command: '${name}'`, name);
+      if (commands.length === 1 && verbWords.includes("--help")) {
+        io.stdout(`${verbHelp(verb)}\n`);
+        return EXIT_OK;
+      }
+      planned.push({ verb, args: parseVerbArguments(verb.name, verbOptions(verb), verbWords) });
+    }
     uri = options.connect === undefined ? defaultUri(io.env) : validateUri("-c", options.connect);
     xmlMaxBytes = parsePositiveInteger(io.env, "EVIRT_XML_MAX_BYTES", XML_MAX_BYTES_DEFAULT);
   } catch (error) {
     return report(io, error);
   }
-  return await runVerb(io, options, verb, args, uri, xmlMaxBytes);
+  return await runCommands(io, options, planned, uri, xmlMaxBytes);
 }
 
-async function runVerb(
+/** A command whose verb and arguments were checked before anything ran. */
+interface PlannedCommand {
+  verb: Verb;
+  args: VerbArguments;
+}
+
+/**
+ * Runs the commands in order on one connection (so `test:///default` keeps its state from one
+ * to the next, as virsh's does) and returns the last one's exit code, as virsh.
+ */
+async function runCommands(
   io: CliIo,
   options: GlobalOptions,
-  verb: Verb,
-  args: VerbArguments,
+  planned: PlannedCommand[],
   uri: string,
   xmlMaxBytes: number,
 ): Promise<number> {
   const connect = io.connect ?? openConnection;
-  const connection = verb.offline ? undefined : await connect({
+  const needed = planned.some(({ verb }) => !verb.offline);
+  const connection = !needed ? undefined : await connect({
     uri,
     readOnly: options.readonly,
     ...(options.token === undefined ? {} : { token: options.token }),
@@ -105,21 +128,27 @@ async function runVerb(
   let client = connection instanceof Error ? undefined : connection?.client;
   if (connection instanceof Error) {
     // virsh does not run a command, nor print its trailing empty line, without a connection.
-    if (!verb.connectionOptional) return report(io, connection);
+    if (!planned.every(({ verb }) => verb.offline || verb.connectionOptional)) {
+      return report(io, connection);
+    }
     io.stderr(`warning: failed to connect to the hypervisor: ${connection.message}\n`);
     client = undefined;
   }
   const context = verbContext(io, options, uri, xmlMaxBytes, client);
   let code = EXIT_OK;
   try {
-    code = (await verb.run(context, args))?.exitCode ?? EXIT_OK;
-  } catch (error) {
-    code = report(io, error);
+    for (const { verb, args } of planned) {
+      try {
+        code = (await verb.run(context, args))?.exitCode ?? EXIT_OK;
+      } catch (error) {
+        code = report(io, error);
+      }
+      // virsh ends every command it ran, failed or not, with an empty line (not with -q).
+      if (!args.flag("json")) context.printExtra("\n");
+    }
   } finally {
     if (!(connection instanceof Error)) await connection?.close();
   }
-  // virsh ends every command it ran, failed or not, with an empty line (not with -q).
-  if (!args.flag("json")) context.printExtra("\n");
   return code;
 }
 

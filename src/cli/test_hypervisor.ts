@@ -3,15 +3,21 @@
  * nothing — each invocation gets a fresh in-memory host with libvirt's default objects, and
  * `EVIRT_STATE_DIR` is never touched.
  *
- * The default domain is built the way a define builds any domain: from domain XML, parsed, given
- * libvirt's defaults, validated, defined and started through the host actor (reference §7).
+ * The default domain is built from domain XML, parsed, given libvirt's defaults and validated as a
+ * define does, and then loaded as recorded facts, as libvirt's test driver loads (not boots) its
+ * default state: the host replays them, so the domain is running (unknown) as id 1 and the next
+ * domain started gets id 2 (reference §7). Each request is answered once the consequences of the
+ * previous ones have happened (a guest's shutdown, a reboot), as libvirt's synchronous test
+ * driver does, so a command chain reads the state virsh's would.
  *
  * @module
  */
 
 import { TEST_NODE_INFO, TestDriver } from "../../drivers/test/test_driver.ts";
+import type { EventStore } from "../log/event_store.ts";
 import { createMemoryStore } from "../log/memory_store.ts";
 import { applyDomainDefaults } from "../model/domain_defaults.ts";
+import { domainStream, type DomainFact } from "../model/facts.ts";
 import { createServiceCore, type ServiceCore } from "../service/service.ts";
 import { parseDomainXml, validateDomain } from "../xml/mod.ts";
 
@@ -75,22 +81,59 @@ export interface TestHypervisorOptions {
  * ```
  */
 export async function openTestHypervisor(options: TestHypervisorOptions): Promise<ServiceCore> {
-  const core = await createServiceCore({
-    store: createMemoryStore(),
+  const store = createMemoryStore();
+  await recordDefaultDomain(store);
+  return await createServiceCore({
+    store,
     drivers: [new TestDriver()],
     xmlMaxBytes: options.xmlMaxBytes,
     nodeInfo: () => TEST_NODE_INFO,
     hostname: () => Deno.hostname(),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
-  try {
-    const definition = applyDomainDefaults(parseDomainXml(TEST_DEFAULT_DOMAIN_XML));
-    validateDomain(definition, { live: false });
-    const { uuid } = await core.host.define(definition);
-    await core.host.start(uuid);
-    return core;
-  } catch (error) {
-    await core.close();
-    throw error;
-  }
+}
+
+/** The id libvirt's test driver gives its default domain. */
+const TEST_DEFAULT_DOMAIN_ID = 1;
+
+/** Records libvirt's default domain as defined, launched and running (unknown). */
+async function recordDefaultDomain(store: EventStore): Promise<void> {
+  const definition = applyDomainDefaults(parseDomainXml(TEST_DEFAULT_DOMAIN_XML));
+  validateDomain(definition, { live: false });
+  const facts: DomainFact[] = [
+    { type: "domain.defined", body: { definition, detail: "added" } },
+    {
+      type: "domain.launched",
+      body: {
+        id: TEST_DEFAULT_DOMAIN_ID,
+        definition: null,
+        persistent: true,
+        runtime: { driver: "test", launchedAtMs: Date.now() },
+      },
+    },
+    { type: "domain.started", body: { detail: "booted", reason: "unknown" } },
+  ];
+  await store.append(
+    domainStream(definition.uuid!),
+    facts.map((fact) => ({ type: fact.type, body: fact.body as never })),
+    0,
+  );
+}
+
+/**
+ * Waits until what earlier requests set going has happened: the test hypervisor's zero-latency
+ * guest reactions (timers) have fired and every domain's queue is empty.
+ *
+ * @param core The in-process service.
+ *
+ * @example
+ * ```ts ignore
+ * await core.host.shutdown("test");
+ * await settle(core);
+ * console.log(core.host.lookup("test").state); // 5: shut off
+ * ```
+ */
+export async function settle(core: ServiceCore): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await core.host.idle();
 }

@@ -42,7 +42,8 @@ const RUN: CommandRuling = { kind: "run" };
 const NOTHING: CommandRuling = { kind: "nothing" };
 
 function internal(message: string): CommandRuling {
-  return { kind: "refuse", error: new VirtError(ErrorCode.INTERNAL_ERROR, message) };
+  const error = new VirtError(ErrorCode.INTERNAL_ERROR, message, { stateConflict: true });
+  return { kind: "refuse", error };
 }
 
 function invalid(message: string): CommandRuling {

@@ -56,7 +56,7 @@ export function errorResponse(error: unknown, headers: HeadersInit = {}): Respon
   extra.set("content-type", "application/json");
   if (virtError.code === ErrorCode.RESOURCE_BUSY) extra.set("retry-after", "1");
   return new Response(JSON.stringify({ error: virtError.toJSON() }) + "\n", {
-    status: statusOf(virtError.code),
+    status: virtError.stateConflict ? 409 : statusOf(virtError.code),
     headers: extra,
   });
 }

@@ -56,7 +56,7 @@ export function splitCommandString(text: string): string[][] {
       word = (word ?? "") + text[++index];
     } else if (char === "'" || char === '"') {
       const close = text.indexOf(char, index + 1);
-      if (close === -1) throw new ArgumentError("missing \"", text);
+      if (close === -1) throw new ArgumentError('missing "', text);
       word = (word ?? "") + text.slice(index + 1, close);
       index = close;
     } else {

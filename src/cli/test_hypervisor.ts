@@ -17,14 +17,15 @@ import { TEST_NODE_INFO, TestDriver } from "../../drivers/test/test_driver.ts";
 import type { EventStore } from "../log/event_store.ts";
 import { createMemoryStore } from "../log/memory_store.ts";
 import { applyDomainDefaults } from "../model/domain_defaults.ts";
-import { domainStream, type DomainFact } from "../model/facts.ts";
+import { type DomainFact, domainStream } from "../model/facts.ts";
 import { createServiceCore, type ServiceCore } from "../service/service.ts";
 import { parseDomainXml, validateDomain } from "../xml/mod.ts";
 
 /**
  * libvirt's default test domain: `test`, running as id 1, 8 GiB max / 2 GiB current memory,
  * 2 vCPUs, disk `vda` at `/guest/diskimage1`, a NIC on network `default` with MAC
- * aa:bb:cc:dd:ee:ff, and a balloon. The uuid is the one libvirt's test driver gives it.
+ * aa:bb:cc:dd:ee:ff, and a balloon. The uuid and the PCI addresses are the ones libvirt's test
+ * driver gives it (the disk on bus 1, as libvirt's: the test driver checks no PCI topology).
  */
 export const TEST_DEFAULT_DOMAIN_XML = `<domain type='test'>
   <name>test</name>
@@ -44,16 +45,16 @@ export const TEST_DEFAULT_DOMAIN_XML = `<domain type='test'>
     <disk type='file' device='disk'>
       <source file='/guest/diskimage1'/>
       <target dev='vda' bus='virtio'/>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/>
+      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
     </disk>
     <interface type='network'>
       <mac address='aa:bb:cc:dd:ee:ff'/>
       <source network='default'/>
       <target dev='testnet0'/>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/>
     </interface>
     <memballoon model='virtio'>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>
     </memballoon>
   </devices>
 </domain>

@@ -14,6 +14,7 @@
  * | resume   | shut off         | code 55 `domain is not running`         | code 1 `domain 'NAME' not paused`          |
  * | shutdown | paused           | code 55 `domain is not running`         | succeeds: `on_poweroff` applies            |
  * | shutdown | shut off         | code 55 `domain is not running`         | code 1 `domain 'NAME' not running`         |
+ * | undefine | transient        | code 55 `cannot undefine transient …`   | succeeds, nothing changes                  |
  *
  * destroy, reboot and reset of an inactive domain answer code 55 `domain is not running` in both.
  *
@@ -54,9 +55,20 @@ function inactive(path: StatePath): boolean {
   return path === "shutoff" || path === "nonexistent";
 }
 
+/** What the rules need to know of the domain. */
+export interface RulesDomain {
+  /** Its name, which the test driver's messages quote. */
+  name: string;
+  /** Whether it has a persistent definition. */
+  persistent: boolean;
+}
+
 /** libvirt's test driver: lifecycle checks by name, as `internal error`s. */
-function testRuling(command: DomainCommandName, path: StatePath, name: string) {
+function testRuling(command: DomainCommandName, path: StatePath, domain: RulesDomain) {
+  const name = domain.name;
   switch (command) {
+    case "undefine":
+      return domain.persistent ? undefined : NOTHING;
     case "suspend":
       if (path === "active.paused" || inactive(path)) {
         return internal(`domain '${name}' not running`);
@@ -92,13 +104,16 @@ function qemuRuling(command: DomainCommandName, path: StatePath) {
  * @param family Which libvirt driver's answers apply.
  * @param command The command asked for.
  * @param path The domain's state path (`active.running`, `shutoff`, …).
- * @param name The domain's name, which the test driver's messages quote.
+ * @param domain The domain's name and persistence.
  * @returns The ruling, or undefined when the machine's validity and message apply.
  *
  * @example
  * ```ts
  * import { commandRuling } from "./command_rules.ts";
- * const ruling = commandRuling("test", "resume", "active.running", "test");
+ * const ruling = commandRuling("test", "resume", "active.running", {
+ *   name: "test",
+ *   persistent: true,
+ * });
  * console.log(ruling?.kind === "refuse" && [ruling.error.code, ruling.error.message]);
  * // [1, "domain 'test' not paused"]
  * ```
@@ -107,9 +122,9 @@ export function commandRuling(
   family: RulesFamily,
   command: DomainCommandName,
   path: StatePath,
-  name: string,
+  domain: RulesDomain,
 ): CommandRuling | undefined {
-  return family === "test" ? testRuling(command, path, name) : qemuRuling(command, path);
+  return family === "test" ? testRuling(command, path, domain) : qemuRuling(command, path);
 }
 
 /**

@@ -94,7 +94,10 @@ export function ruleCommand(
     rulesFamily(driverName),
     command,
     statePath(snapshot),
-    snapshot.context.live?.name ?? snapshot.context.name,
+    {
+      name: snapshot.context.live?.name ?? snapshot.context.name,
+      persistent: snapshot.context.persistent,
+    },
   );
   if (ruling === undefined) {
     requireCommand(snapshot, command);
@@ -137,8 +140,8 @@ export async function define(
 }
 
 /** Removes the persistent definition; an active domain continues as transient. */
-export async function undefine(job: JobContext): Promise<void> {
-  requireCommand(job.snapshot, "undefine");
+export async function undefine(job: JobContext, env: CommandEnvironment): Promise<void> {
+  if (ruleCommand(job.snapshot, "undefine", driverNameOf(job.snapshot, env)) === "nothing") return;
   await job.append([{ type: "domain.undefined", body: {} }]);
 }
 

@@ -399,7 +399,12 @@ export class Host {
 
   /** Removes a domain's persistent definition (an active one continues as transient). */
   undefine(reference: string, options: CommandOptions = {}): Promise<void> {
-    return this.#command(reference, "undefine", options, (job) => commands.undefine(job));
+    return this.#command(
+      reference,
+      "undefine",
+      options,
+      (job) => commands.undefine(job, this.#env),
+    );
   }
 
   /** Starts a defined domain, optionally with its CPUs paused. */

@@ -9,7 +9,10 @@ function outcome(
   command: DomainCommandName,
   path: string,
 ): Expected {
-  const ruling = commandRuling(family, command, path, "foo");
+  const ruling = commandRuling(family, command, path, {
+    name: "foo",
+    persistent: !path.endsWith("(transient)"),
+  });
   if (ruling === undefined) return "machine";
   if (ruling.kind === "refuse") return [ruling.error.code, ruling.error.message];
   return ruling.kind;
@@ -32,6 +35,8 @@ const ROWS: [DomainCommandName, string, Expected, Expected][] = [
   ["reboot", "shutoff", "machine", "machine"],
   ["reset", "shutoff", "machine", "machine"],
   ["start", "active.running", "machine", "machine"],
+  ["undefine", "active.running", "machine", "machine"],
+  ["undefine", "active.running (transient)", "machine", "nothing"],
 ];
 
 for (const [command, path, qemu, test] of ROWS) {

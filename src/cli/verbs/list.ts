@@ -88,10 +88,14 @@ export const listVerb: Verb = {
   },
 };
 
-/** virsh's flags → the API's filter: active only by default, `--inactive`, or `--all`. */
+/**
+ * virsh's flags → the API's filter: active only by default, `--inactive`, or `--all`; a state
+ * filter alone looks at every domain (`list --state-shutoff` lists shut off domains).
+ */
 function listFilter(args: VerbArguments): ListDomainsFilter {
   const filter: ListDomainsFilter = {};
-  if (!args.flag("all")) {
+  const byState = FILTERS.some(([name]) => name.startsWith("state-") && args.flag(name));
+  if (!args.flag("all") && !byState) {
     if (args.flag("inactive")) filter.inactive = true;
     else filter.active = true;
   }

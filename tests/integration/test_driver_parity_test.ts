@@ -1,0 +1,227 @@
+/**
+ * `evirt -c test:///default` beside `virsh -c test:///default` (libvirt 9.0's test driver, run
+ * in-process by virsh): the same command strings, the same stdout, stderr and exit code.
+ *
+ * Both keep the test hypervisor's state per process, so each sequence is one `;`-separated
+ * command string run in one invocation of each, from libvirt's default state.
+ */
+
+import assert from "node:assert/strict";
+import { runCli } from "../../src/cli/main.ts";
+import type { CliIo } from "../../src/cli/verb.ts";
+
+const VIRSH = "/usr/bin/virsh";
+const virshPresent = (() => {
+  try {
+    return Deno.statSync(VIRSH).isFile;
+  } catch {
+    return false;
+  }
+})();
+const ignore = !virshPresent;
+if (ignore) console.log(`skipped: ${VIRSH} is absent (libvirt-clients)`);
+
+/** How long one virsh invocation may take. */
+const VIRSH_TIMEOUT_MS = 20_000;
+
+interface Answer {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function virsh(commands: string): Promise<Answer> {
+  const output = await new Deno.Command(VIRSH, {
+    args: ["-c", "test:///default", commands],
+    env: { LC_ALL: "C", LANG: "C" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(VIRSH_TIMEOUT_MS),
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+async function evirt(commands: string): Promise<Answer> {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = {
+    stdout: (text) => stdout += text,
+    stderr: (text) => stderr += text,
+    stderrIsTerminal: false,
+    env: {},
+    uid: 1000,
+    onInterrupt: () => () => {},
+  };
+  const code = await runCli(["-c", "test:///default", commands], io);
+  return { code, stdout, stderr };
+}
+
+/** Runs every sequence in both and fails listing every one whose answers differ. */
+async function assertSameAnswers(sequences: string[]): Promise<void> {
+  const differences: string[] = [];
+  for (const sequence of sequences) {
+    const expected = await virsh(sequence);
+    const actual = await evirt(sequence);
+    try {
+      assert.deepEqual(actual, expected);
+    } catch (error) {
+      differences.push(`${sequence}\n${(error as Error).message}`);
+    }
+  }
+  assert.equal(differences.length, 0, differences.join("\n\n"));
+}
+
+/** How to bring the default domain into each state, and what virsh then prints. */
+const STATES: Record<string, string> = {
+  "running (unknown)": "",
+  "paused (user)": "suspend test; ",
+  "running (unpaused)": "suspend test; resume test; ",
+  "shut off (destroyed)": "destroy test; ",
+  "shut off (shutdown)": "shutdown test; ",
+  "transient": "undefine test; ",
+};
+
+const LIFECYCLE_VERBS = [
+  "start test",
+  "shutdown test",
+  "destroy test",
+  "suspend test",
+  "resume test",
+  "reboot test",
+  "reset test",
+  "undefine test",
+];
+
+Deno.test({
+  name: "test:///default: every lifecycle verb in every state answers as libvirt's test driver",
+  ignore,
+  async fn() {
+    const sequences: string[] = [];
+    for (const prefix of Object.values(STATES)) {
+      for (const verb of LIFECYCLE_VERBS) {
+        sequences.push(`${prefix}${verb}; domstate --reason test; list --all`);
+      }
+    }
+    await assertSameAnswers(sequences);
+  },
+});
+
+Deno.test({
+  name: "test:///default: a failed command does not end a chain; the last one's status is the exit",
+  ignore,
+  async fn() {
+    await assertSameAnswers([
+      "resume test; domstate test",
+      "domstate test; resume test",
+      "domstate nosuch; domstate --reason test",
+      "suspend nosuch; suspend test; suspend test",
+      "destroy test; destroy test; start test; start test; list",
+    ]);
+  },
+});
+
+Deno.test({
+  name: "test:///default: a bad command string runs nothing",
+  ignore,
+  async fn() {
+    await assertSameAnswers([
+      "list; bogus; destroy test",
+      "destroy test; list --bogus",
+    ]);
+  },
+});
+
+const LIST_FLAGS = [
+  "",
+  "--all",
+  "--inactive",
+  "--name",
+  "--uuid",
+  "--id",
+  "--table --all",
+  "--title --all",
+  "--persistent",
+  "--transient",
+  "--autostart",
+  "--no-autostart",
+  "--state-running",
+  "--state-paused",
+  "--state-shutoff",
+  "--state-other",
+  "--with-managed-save",
+  "--without-managed-save",
+  "--managed-save --all",
+  "--with-snapshot",
+  "--without-snapshot",
+  "--with-checkpoint",
+  "--without-checkpoint",
+];
+
+Deno.test({
+  name: "test:///default: list answers every flag as virsh, in every state",
+  ignore,
+  async fn() {
+    const sequences: string[] = [];
+    for (const prefix of Object.values(STATES)) {
+      for (const flags of LIST_FLAGS) sequences.push(`${prefix}list ${flags}`.trim());
+    }
+    await assertSameAnswers(sequences);
+  },
+});
+
+const READ_VERBS = [
+  "domstate test",
+  "domstate --reason test",
+  "domstats --state test",
+  "domstats --state",
+  "domstats --state --list-inactive",
+  "domblklist test",
+  "domblklist --details test",
+  "dumpxml test",
+  "dumpxml --inactive test",
+  "domid test",
+  "domname 1",
+  "domuuid test",
+  "nodeinfo",
+  "domblkinfo test vdz",
+  "domifstat test vnet9",
+];
+
+Deno.test({
+  name: "test:///default: state, device lists, XML and host figures read as virsh, in every state",
+  ignore,
+  async fn() {
+    const sequences: string[] = [];
+    for (const prefix of Object.values(STATES)) {
+      for (const verb of READ_VERBS) sequences.push(`${prefix}${verb}`);
+    }
+    await assertSameAnswers(sequences);
+  },
+});
+
+Deno.test({
+  name: "test:///default: an unknown domain answers as virsh for every verb",
+  ignore,
+  async fn() {
+    const verbs = [
+      ...LIFECYCLE_VERBS,
+      "dominfo test",
+      "domstate test",
+      "dumpxml test",
+      "domblklist test",
+      "domblkinfo test vda",
+      "vcpuinfo test",
+      "dommemstat test",
+      "domifstat test testnet0",
+      "domid test",
+      "domuuid test",
+    ];
+    await assertSameAnswers(verbs.map((verb) => verb.replace(" test", " nosuch")));
+  },
+});

@@ -51,6 +51,26 @@ export type Reality =
 export type ObservationSink = (uuid: string, observation: Observation) => void;
 
 /** Live figures of a running instance. */
+export interface DomainDescription {
+  /** The guest OS type `virDomainGetOSType` answers; absent: the definition's `<os><type>`. */
+  osType?: string;
+  /** CPU time `virDomainGetInfo` answers in any state, in ns; absent: the instance's. */
+  cpuTimeNs?: number;
+  /** The security driver's model and the domain's label; absent: none. */
+  security?: SecurityDescription;
+}
+
+/** A security model and label, as `virsh dominfo` shows them. */
+export interface SecurityDescription {
+  /** The model, e.g. `selinux`. */
+  model: string;
+  /** Its domain of interpretation (may be empty). */
+  doi: string;
+  /** The domain's label, with `(enforcing)` or `(permissive)`; absent when it has none. */
+  label?: string;
+}
+
+/** Live figures of an instance. */
 export interface InstanceInfo {
   /** CPU time consumed, in ns. */
   cpuTimeNs: number;
@@ -150,6 +170,11 @@ export interface NodeInfo {
   cores: number;
   /** Threads per core. */
   threads: number;
+  /**
+   * How many CPUs the host's CPU map covers (`virNodeGetCPUMap`), which affinity maps span;
+   * absent: {@linkcode NodeInfo.cpus}. libvirt's test driver answers 8 beside its 16 CPUs.
+   */
+  cpuMapCpus?: number;
 }
 
 /**
@@ -219,6 +244,13 @@ export interface Driver {
 
   /** Live figures of an instance, from what the driver has at hand (never blocks on a guest). */
   info(handle: DomainHandle): InstanceInfo;
+
+  /**
+   * What the driver says of a domain in any state where its libvirt counterpart answers with
+   * figures of its own (libvirt's test driver: OS type `linux`, the clock as CPU time, its test
+   * security model). Optional: without it the definition and the instance answer.
+   */
+  describe?(definition: DomainDefinition, active: boolean): DomainDescription;
 
   /**
    * The latest sampled figures of a running instance (stats, `dommemstat`, `vcpuinfo`, …), from

@@ -34,7 +34,13 @@ import {
   stateOf,
   statePath,
 } from "./domain_machine.ts";
-import type { DomainHandle, Driver, Observation, Reality } from "./driver_protocol.ts";
+import type {
+  DomainHandle,
+  Driver,
+  Observation,
+  Reality,
+  SecurityDescription,
+} from "./driver_protocol.ts";
 import { SAMPLE_OBSERVATION_KINDS } from "../src/model/observation.ts";
 
 /** How long a command waits in a busy domain's queue unless its caller says otherwise. */
@@ -128,6 +134,10 @@ export interface DomainInfo extends DomainSummary {
   memoryKiB: number;
   vcpus: number;
   cpuTimeNs: number;
+  /** The guest OS type, when the driver names its own (else the definition's). */
+  osType?: string;
+  /** The security model and label, when the driver has one. */
+  security?: SecurityDescription;
 }
 
 /** What reads of a domain's live figures (block info, statistics) start from. */
@@ -283,13 +293,16 @@ export class Host {
   info(reference: string): DomainInfo {
     const { summary, definition, driver, handle } = this.inspect(reference);
     const live = handle === undefined ? undefined : driver?.info(handle);
+    const description = driver?.describe?.(definition, handle !== undefined) ?? {};
     return {
       ...summary,
       type: definition.type,
       maxMemoryKiB: definition.memoryKiB,
       memoryKiB: live?.memoryKiB ?? definition.currentMemoryKiB ?? definition.memoryKiB,
       vcpus: definition.vcpu?.current ?? Math.max(1, definition.vcpus),
-      cpuTimeNs: live?.cpuTimeNs ?? 0,
+      cpuTimeNs: description.cpuTimeNs ?? live?.cpuTimeNs ?? 0,
+      ...(description.osType === undefined ? {} : { osType: description.osType }),
+      ...(description.security === undefined ? {} : { security: description.security }),
     };
   }
 

@@ -6,17 +6,23 @@
  * Inside the service its domains are part of the log like any other, and their "reality" is the
  * log: after a restart they come back in the recorded state.
  *
- * Its figures are consistent with each other and grow only while the guest runs: every vCPU is
- * busy a tenth of the time; each disk (of a simulated storage where every image is a fully
- * allocated file of {@linkcode TEST_DISK_BYTES}, libvirt's test driver figure) reads 4 KiB every
- * 10 ms and writes 4 KiB every 20 ms from its start; each interface receives and sends at a
- * steady rate. Samples are always fresh: there is no monitor to wait on.
+ * The figures `virsh -c test:///default` reads are libvirt's test driver's, derived as its are
+ * from the wall clock (so they grow even while the guest is paused): the domain's CPU time is the
+ * clock in ns; each vCPU's is the clock in µs / 10 (ns), on the last host CPU; the interfaces'
+ * counters are the clock in µs divided by fixed factors; the guest's memory statistics are fixed.
+ * Figures libvirt's test driver does not report (block statistics, CPU split) are consistent
+ * with those and grow only while the guest runs: each disk (of a simulated storage where every
+ * image is a fully written file of {@linkcode TEST_DISK_BYTES}) reads 4 KiB every 10 ms and
+ * writes 4 KiB every 20 ms from its start. A running domain's `domblkinfo` is libvirt's test
+ * driver's: capacity {@linkcode TEST_DISK_CAPACITY_BYTES}, allocation and physical
+ * {@linkcode TEST_DISK_BYTES}. Samples are always fresh: there is no monitor.
  *
  * @module
  */
 
 import type {
   BlockSample,
+  DomainDescription,
   DomainHandle,
   Driver,
   InstanceInfo,
@@ -63,7 +69,10 @@ export const NO_LATENCY: TestLatencies = {
   terminateMs: 0,
 };
 
-/** The simulated host, as libvirt's test driver describes it: 16 CPUs in 2 NUMA cells. */
+/**
+ * The simulated host, as libvirt's test driver describes it: 16 CPUs in 2 NUMA cells, and a CPU
+ * map of 8 (its `virNodeGetCPUMap` answer, which virsh's affinity maps span).
+ */
 export const TEST_NODE_INFO: NodeInfo = {
   model: "i686",
   memoryKiB: 3145728,
@@ -73,10 +82,17 @@ export const TEST_NODE_INFO: NodeInfo = {
   sockets: 2,
   cores: 2,
   threads: 2,
+  cpuMapCpus: 8,
 };
 
-/** Size, allocation and virtual size of every simulated disk image (libvirt's test driver's). */
-export const TEST_DISK_BYTES = 1099506819072;
+/**
+ * Size and allocation of every simulated disk image's file: libvirt's test driver's allocation
+ * and physical figures (1 TiB).
+ */
+export const TEST_DISK_BYTES = 1099511627776;
+
+/** What the guest sees of every simulated disk: libvirt's test driver's capacity. */
+export const TEST_DISK_CAPACITY_BYTES = 1099506450432;
 
 /** The simulated guest's I/O: one 4 KiB request per period. */
 const TEST_IO_REQUEST_BYTES = 4096;
@@ -85,13 +101,41 @@ const TEST_WRITE_PERIOD_MS = 20;
 const TEST_FLUSH_PERIOD_MS = 1000;
 /** Nanoseconds each simulated request takes. */
 const TEST_REQUEST_NS = 50_000;
-/** The simulated network: bytes per second received and sent, and the packet size. */
-const TEST_RX_BYTES_PER_SECOND = 10_000;
-const TEST_TX_BYTES_PER_SECOND = 2_500;
-const TEST_PACKET_BYTES = 500;
-/** Resident memory of a simulated process at start, and its growth per second run, in KiB. */
-const TEST_RSS_BASE_KIB = 65_536;
-const TEST_RSS_GROWTH_KIB_PER_SECOND = 1024;
+/**
+ * libvirt's test driver's interface counters: the wall clock in µs divided by these (rx bytes,
+ * packets, errors, drops; tx bytes, packets, errors, drops).
+ */
+const TEST_INTERFACE_DIVISORS = {
+  rxBytes: 10,
+  rxPackets: 100,
+  rxErrors: 1_000_000,
+  rxDrops: 2_000_000,
+  txBytes: 20,
+  txPackets: 110,
+  txErrors: 3_000_000,
+  txDrops: 4_000_000,
+} as const;
+/** libvirt's test driver's vCPU time: the wall clock in µs divided by this, in ns. */
+const TEST_VCPU_TIME_DIVISOR = 10;
+/**
+ * libvirt's test driver's guest memory statistics, in KiB (but `last_update`, in s): fixed
+ * figures, whatever the guest (`actual` is the balloon's current size).
+ */
+const TEST_GUEST_MEMORY: ReadonlyArray<[string, number]> = [
+  ["swap_in", 0],
+  ["swap_out", 0],
+  ["major_fault", 0],
+  ["minor_fault", 0],
+  ["unused", 1_048_576],
+  ["available", 2_097_152],
+  ["usable", 1_048_576],
+  ["last_update", 627_319_920],
+  ["disk_caches", 262_144],
+  ["hugetlb_pgalloc", 0],
+  ["hugetlb_pgfail", 0],
+];
+/** libvirt's test driver's resident memory of every guest, in KiB. */
+const TEST_RSS_KIB = 1_048_576;
 
 interface Instance {
   running: boolean;
@@ -257,9 +301,23 @@ export class TestDriver implements Driver {
   info(handle: DomainHandle): InstanceInfo {
     const instance = this.#instances.get(handle.uuid);
     if (instance === undefined) return { cpuTimeNs: 0, memoryKiB: 0 };
+    // libvirt's test driver: the wall clock, in ns.
+    return { cpuTimeNs: this.#now() * 1_000_000, memoryKiB: instance.memoryKiB };
+  }
+
+  /**
+   * libvirt's test driver's answers in any state: OS type `linux`, the wall clock as CPU time (in
+   * ns), its `testSecurity` model, and the label `libvirt-test (enforcing)` while active.
+   */
+  describe(_definition: DomainDefinition, active: boolean): DomainDescription {
     return {
-      cpuTimeNs: vcpuTimeNs(this.#ranNs(instance)) * instance.vcpus,
-      memoryKiB: instance.memoryKiB,
+      osType: "linux",
+      cpuTimeNs: this.#now() * 1_000_000,
+      security: {
+        model: "testSecurity",
+        doi: "",
+        ...(active ? { label: "libvirt-test (enforcing)" } : {}),
+      },
     };
   }
 
@@ -275,21 +333,14 @@ export class TestDriver implements Driver {
       takenAtMs: this.#now(),
       stale: false,
       cpu: { timeNs, userNs: timeNs - systemNs, systemNs },
-      rssKiB: Math.min(
-        instance.memoryKiB,
-        TEST_RSS_BASE_KIB + Math.floor(ranNs / 1e9) * TEST_RSS_GROWTH_KIB_PER_SECOND,
-      ),
+      rssKiB: TEST_RSS_KIB,
       vcpus,
       block: testBlockSample(definition, ranNs),
-      interfaces: testInterfaces(definition, ranNs),
+      interfaces: testInterfaces(definition, this.#now() * 1000),
+      guestMemory: [...TEST_GUEST_MEMORY],
     };
     const balloon = definition.devices.memballoon;
-    if (balloon !== undefined && balloon.model !== "none") {
-      samples.balloonKiB = instance.memoryKiB;
-      if ((balloon.statsPeriod ?? 0) > 0) {
-        samples.guestMemory = testGuestMemory(instance.memoryKiB, ranNs, this.#now());
-      }
-    }
+    if (balloon !== undefined && balloon.model !== "none") samples.balloonKiB = instance.memoryKiB;
     return samples;
   }
 
@@ -320,7 +371,7 @@ export class TestDriver implements Driver {
         return await Promise.resolve({
           version: 3,
           clusterBits: 16,
-          virtualSizeBytes: TEST_DISK_BYTES,
+          virtualSizeBytes: TEST_DISK_CAPACITY_BYTES,
           hasBackingFile: false,
           encrypted: false,
           headerBytes: 104,
@@ -385,20 +436,19 @@ export class TestDriver implements Driver {
     return instance.ranNs + (sinceMs === undefined ? 0 : (this.#now() - sinceMs) * 1_000_000);
   }
 
-  #vcpus(instance: Instance, ranNs: number): VcpuSample[] {
+  /** libvirt's test driver's vCPUs: each on the last host CPU, its time from the clock. */
+  #vcpus(instance: Instance, _ranNs: number): VcpuSample[] {
     const cpus = TEST_NODE_INFO.cpus;
     const affinity = Array.from({ length: cpus }, (_, cpu) => cpu);
-    return Array.from({ length: instance.vcpus }, (_, number) => {
-      const timeNs = vcpuTimeNs(ranNs);
-      return {
-        number,
-        state: 1,
-        timeNs,
-        waitNs: Math.floor(timeNs / 100),
-        hostCpu: number % cpus,
-        affinity,
-      };
-    });
+    const timeNs = Math.floor(this.#now() * 1000 / TEST_VCPU_TIME_DIVISOR);
+    return Array.from({ length: instance.vcpus }, (_, number) => ({
+      number,
+      state: 1,
+      timeNs,
+      waitNs: Math.floor(timeNs / 100),
+      hostCpu: cpus - 1,
+      affinity,
+    }));
   }
 
   #later(instance: Instance, delayMs: number, action: () => void): void {
@@ -425,11 +475,6 @@ export class TestDriver implements Driver {
   }
 }
 
-/** CPU time of one simulated vCPU: busy a tenth of the time the instance ran. */
-function vcpuTimeNs(ranNs: number): number {
-  return Math.round(ranNs / 10);
-}
-
 function testStorage(path: string): StorageInfo {
   if (!path.startsWith("/")) {
     throw new VirtError(
@@ -449,8 +494,8 @@ function diskPath(disk: Disk): string | undefined {
 }
 
 /**
- * The simulated disks' figures: every disk with a source is a fully allocated raw or qcow2 file
- * of {@linkcode TEST_DISK_BYTES}, written up to the bytes its simulated writes reached; a disk
+ * The simulated disks' figures: every disk with a source is a fully written raw or qcow2 file of
+ * {@linkcode TEST_DISK_BYTES} holding {@linkcode TEST_DISK_CAPACITY_BYTES} for the guest; a disk
  * without a source (an empty CD-ROM) has no statistics.
  */
 function testBlockSample(definition: DomainDefinition, ranNs: number): BlockSample {
@@ -458,7 +503,6 @@ function testBlockSample(definition: DomainDefinition, ranNs: number): BlockSamp
   const reads = Math.floor(ranMs / TEST_READ_PERIOD_MS);
   const writes = Math.floor(ranMs / TEST_WRITE_PERIOD_MS);
   const flushes = Math.floor(ranMs / TEST_FLUSH_PERIOD_MS);
-  const highestOffsetBytes = Math.min(TEST_DISK_BYTES, writes * TEST_IO_REQUEST_BYTES);
   const disks = definition.devices.disks.map((disk): BlockFigures => {
     const path = diskPath(disk);
     if (path === undefined) return unreportedDisk(disk.target.dev);
@@ -467,11 +511,11 @@ function testBlockSample(definition: DomainDefinition, ranNs: number): BlockSamp
       path,
       reported: true,
       counters: ioCounters(reads, writes, flushes),
-      highestOffsetBytes,
+      highestOffsetBytes: TEST_DISK_BYTES,
       image: {
         format: disk.driver?.type ?? "raw",
         containerKind: "file",
-        capacityBytes: TEST_DISK_BYTES,
+        capacityBytes: TEST_DISK_CAPACITY_BYTES,
         allocatedBytes: TEST_DISK_BYTES,
       },
     };
@@ -492,36 +536,20 @@ function ioCounters(reads: number, writes: number, flushes: number): BlockCounte
   };
 }
 
-function testInterfaces(definition: DomainDefinition, ranNs: number): InterfaceSample[] {
-  const seconds = ranNs / 1e9;
-  const rxBytes = Math.floor(seconds * TEST_RX_BYTES_PER_SECOND);
-  const txBytes = Math.floor(seconds * TEST_TX_BYTES_PER_SECOND);
+/** libvirt's test driver's interface counters at `clockUs` (the wall clock, in µs). */
+function testInterfaces(definition: DomainDefinition, clockUs: number): InterfaceSample[] {
+  const counter = (divisor: number) => Math.floor(clockUs / divisor);
+  const d = TEST_INTERFACE_DIVISORS;
   return definition.devices.interfaces.map((nic, index) => ({
     index,
     name: nic.target?.dev ?? `vnet${index}`,
-    rxBytes,
-    rxPackets: Math.floor(rxBytes / TEST_PACKET_BYTES),
-    rxErrors: 0,
-    rxDrops: 0,
-    txBytes,
-    txPackets: Math.floor(txBytes / TEST_PACKET_BYTES),
-    txErrors: 0,
-    txDrops: 0,
+    rxBytes: counter(d.rxBytes),
+    rxPackets: counter(d.rxPackets),
+    rxErrors: counter(d.rxErrors),
+    rxDrops: counter(d.rxDrops),
+    txBytes: counter(d.txBytes),
+    txPackets: counter(d.txPackets),
+    txErrors: counter(d.txErrors),
+    txDrops: counter(d.txDrops),
   }));
-}
-
-/** What a guest's balloon driver would report: half its memory in use, faults growing. */
-function testGuestMemory(memoryKiB: number, ranNs: number, nowMs: number): Array<[string, number]> {
-  const seconds = Math.floor(ranNs / 1e9);
-  return [
-    ["swap_in", 0],
-    ["swap_out", 0],
-    ["major_fault", seconds],
-    ["minor_fault", seconds * 100],
-    ["unused", Math.floor(memoryKiB / 2)],
-    ["available", memoryKiB],
-    ["usable", Math.floor(memoryKiB / 2)],
-    ["last_update", Math.floor(nowMs / 1000)],
-    ["disk_caches", 0],
-  ];
 }

@@ -574,7 +574,7 @@ Deno.test("Host autostarts shut off autostart domains when asked", async () => {
   }
 });
 
-Deno.test("Host refuses autostart and undefine of a transient domain", async () => {
+Deno.test("Host refuses autostart of a transient domain; its undefine changes nothing", async () => {
   const r = await rig();
   try {
     await r.host.create(testDefinition("vm"));
@@ -583,10 +583,10 @@ Deno.test("Host refuses autostart and undefine of a transient domain", async () 
       (error) =>
         isVirtError(error, 55) && error.message === "cannot set autostart for transient domain",
     );
-    await assert.rejects(
-      () => r.host.undefine("vm"),
-      (error) => isVirtError(error, 55) && error.message === "cannot undefine transient domain",
-    );
+    // libvirt's test driver undefines a transient domain without complaint, and nothing changes.
+    const head = r.store.headPosition();
+    await r.host.undefine("vm");
+    assert.equal(r.store.headPosition(), head);
   } finally {
     await r.host.close();
   }

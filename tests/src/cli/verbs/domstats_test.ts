@@ -44,7 +44,7 @@ Deno.test("domstats --block reports the test disk's figures", async () => {
   const result = await runFresh(["domstats", "--block", "test"]);
   assert.match(result.stdout, /^ {2}block\.count=1$/m);
   assert.match(result.stdout, /^ {2}block\.0\.path=\/guest\/diskimage1$/m);
-  assert.match(result.stdout, /^ {2}block\.0\.capacity=1099506819072$/m);
+  assert.match(result.stdout, /^ {2}block\.0\.capacity=1099506450432$/m);
 });
 
 Deno.test("domstats refuses unsupported groups with --enforce, and filters with domains", async () => {

@@ -297,3 +297,44 @@ Deno.test("alignClockFigures takes only close readings of the clock as equal", (
     virshs,
   );
 });
+
+/** A second test domain, as a user would define it. */
+const FOO_XML = `<domain type='test'>
+  <name>foo</name>
+  <uuid>11111111-2222-3333-4444-555555555555</uuid>
+  <memory unit='KiB'>1048576</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='i686'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/guest/foo.img'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+`;
+
+Deno.test({
+  name: "test:///default: define, then every lifecycle verb, answers as libvirt's test driver",
+  ignore,
+  async fn() {
+    const path = await Deno.makeTempFile({ prefix: "evirt-parity-", suffix: ".xml" });
+    try {
+      await Deno.writeTextFile(path, FOO_XML);
+      const sequences = [
+        `define ${path}; list --all; dumpxml foo`,
+        `define ${path}; define ${path}; list --all`,
+        `define ${path}; undefine foo; list --all`,
+        `define ${path}; start foo; list; domstate --reason foo; dominfo foo; dumpxml foo`,
+        `define ${path}; start foo; undefine foo; list --all; destroy foo; list --all`,
+        ...LIFECYCLE_VERBS.map((verb) =>
+          `define ${path}; ${verb.replace("test", "foo")}; domstate --reason foo`
+        ),
+        `define ${path}.missing`,
+      ];
+      await assertSameAnswers(sequences);
+    } finally {
+      await Deno.remove(path);
+    }
+  },
+});

@@ -224,8 +224,14 @@ export class TestDriver implements Driver {
     this.#stopClock(instance);
   }
 
+  /**
+   * The guest shuts down; as libvirt's test driver, `on_poweroff` restart (or rename-restart)
+   * boots it again in the same instance (same id) instead, like a reboot.
+   */
   powerdown(handle: DomainHandle): Promise<void> {
     const instance = this.#instance(handle);
+    const policy = handle.definition.onPoweroff ?? "destroy";
+    if (policy === "restart" || policy === "rename-restart") return this.#rebootLater(handle);
     this.#later(instance, this.#latencies.guestShutdownMs, () => {
       this.#stopClock(instance);
       instance.sink?.(handle.uuid, { kind: "shutdown", detail: "guest" });
@@ -245,17 +251,23 @@ export class TestDriver implements Driver {
   reboot(handle: DomainHandle): Promise<void> {
     const instance = this.#instance(handle);
     const policy = handle.definition.onReboot ?? "restart";
+    if (policy === "restart" || policy === "rename-restart") return this.#rebootLater(handle);
     this.#later(instance, this.#latencies.guestRebootMs, () => {
-      if (policy === "restart" || policy === "rename-restart") {
-        if (!instance.running) {
-          instance.running = true;
-          instance.runningSinceMs = this.#now();
-        }
-        instance.sink?.(handle.uuid, { kind: "reset", booted: true });
-      } else {
-        this.#stopClock(instance);
-        instance.sink?.(handle.uuid, { kind: "shutdown", detail: "guest", guestReset: true });
+      this.#stopClock(instance);
+      instance.sink?.(handle.uuid, { kind: "shutdown", detail: "guest", guestReset: true });
+    });
+    return Promise.resolve();
+  }
+
+  /** The guest resets and runs again, booted, in the same instance. */
+  #rebootLater(handle: DomainHandle): Promise<void> {
+    const instance = this.#instance(handle);
+    this.#later(instance, this.#latencies.guestRebootMs, () => {
+      if (!instance.running) {
+        instance.running = true;
+        instance.runningSinceMs = this.#now();
       }
+      instance.sink?.(handle.uuid, { kind: "reset", booted: true });
     });
     return Promise.resolve();
   }

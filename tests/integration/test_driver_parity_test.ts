@@ -332,9 +332,22 @@ Deno.test({
         ),
         `define ${path}.missing`,
       ];
+      // The policies: on_poweroff restart boots the guest again in place, on_reboot destroy
+      // ends it.
+      const policies = FOO_XML.replace(
+        "</os>",
+        "</os>\n  <on_poweroff>restart</on_poweroff>\n  <on_reboot>destroy</on_reboot>",
+      );
+      await Deno.writeTextFile(`${path}.policies`, policies);
+      for (const verb of ["shutdown foo", "reboot foo", "suspend foo; shutdown foo"]) {
+        sequences.push(
+          `define ${path}.policies; start foo; ${verb}; domstate --reason foo; list --all`,
+        );
+      }
       await assertSameAnswers(sequences);
     } finally {
       await Deno.remove(path);
+      await Deno.remove(`${path}.policies`).catch(() => {});
     }
   },
 });

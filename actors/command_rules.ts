@@ -15,6 +15,7 @@
  * | shutdown | paused           | code 55 `domain is not running`         | succeeds: `on_poweroff` applies            |
  * | shutdown | shut off         | code 55 `domain is not running`         | code 1 `domain 'NAME' not running`         |
  * | undefine | transient        | code 55 `cannot undefine transient …`   | succeeds, nothing changes                  |
+ * | autostart| transient        | code 55 `cannot set autostart for …`    | succeeds: the flag is set                  |
  *
  * destroy, reboot and reset of an inactive domain answer code 55 `domain is not running` in both.
  *
@@ -69,6 +70,8 @@ function testRuling(command: DomainCommandName, path: StatePath, domain: RulesDo
   switch (command) {
     case "undefine":
       return domain.persistent ? undefined : NOTHING;
+    case "autostart":
+      return domain.persistent ? undefined : RUN;
     case "suspend":
       if (path === "active.paused" || inactive(path)) {
         return internal(`domain '${name}' not running`);

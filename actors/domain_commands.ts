@@ -262,8 +262,12 @@ export async function resume(job: JobContext, env: CommandEnvironment): Promise<
 }
 
 /** Switches autostart; records nothing when it does not change. */
-export async function setAutostart(job: JobContext, autostart: boolean): Promise<void> {
-  requireCommand(job.snapshot, "autostart");
+export async function setAutostart(
+  job: JobContext,
+  env: CommandEnvironment,
+  autostart: boolean,
+): Promise<void> {
+  if (ruleCommand(job.snapshot, "autostart", driverNameOf(job.snapshot, env)) === "nothing") return;
   if (job.snapshot.context.autostart === autostart) return;
   await job.append([{ type: "domain.autostart_changed", body: { autostart } }]);
 }

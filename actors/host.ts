@@ -479,7 +479,7 @@ export class Host {
       reference,
       "autostart",
       options,
-      (job) => commands.setAutostart(job, autostart),
+      (job) => commands.setAutostart(job, this.#env, autostart),
     );
   }
 

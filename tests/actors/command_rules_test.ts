@@ -37,6 +37,7 @@ const ROWS: [DomainCommandName, string, Expected, Expected][] = [
   ["start", "active.running", "machine", "machine"],
   ["undefine", "active.running", "machine", "machine"],
   ["undefine", "active.running (transient)", "machine", "nothing"],
+  ["autostart", "active.running (transient)", "machine", "run"],
 ];
 
 for (const [command, path, qemu, test] of ROWS) {

@@ -220,6 +220,8 @@ const READ_VERBS = [
   "nodeinfo",
   "domblkinfo test vdz",
   "domifstat test vnet9",
+  "domblkstat test vdz",
+  "autostart test; list --autostart; autostart --disable test; list --autostart --all",
 ];
 
 Deno.test({

@@ -22,14 +22,18 @@ Deno.test("domblkstat --human explains each field", async () => {
 
 Deno.test("domblkstat refuses a shut off domain and an unknown disk", async () => {
   const unknown = await runFresh(["domblkstat", "test", "vdz"]);
-  assert.equal(unknown.stderr, "error: invalid argument: invalid path: vdz\n");
+  assert.equal(
+    unknown.stderr,
+    "error: Failed to get block stats test vdz\nerror: invalid argument: invalid path: vdz\n",
+  );
   await withHarness(async (harness) => {
     await harness.run("destroy", "test");
     const result = await harness.run("domblkstat", "test", "vda");
     assert.equal(result.code, 1);
     assert.equal(
       result.stderr,
-      "error: Requested operation is not valid: domain is not running\n",
+      "error: Failed to get block stats test vda\n" +
+        "error: Requested operation is not valid: domain is not running\n",
     );
   });
 });

@@ -10,10 +10,8 @@
  * from the wall clock (so they grow even while the guest is paused): the domain's CPU time is the
  * clock in ns; each vCPU's is the clock in µs / 10 (ns), on the last host CPU; the interfaces'
  * counters are the clock in µs divided by fixed factors; the guest's memory statistics are fixed.
- * Figures libvirt's test driver does not report (block statistics, CPU split) are consistent
- * with those and grow only while the guest runs: each disk (of a simulated storage where every
- * image is a fully written file of {@linkcode TEST_DISK_BYTES}) reads 4 KiB every 10 ms and
- * writes 4 KiB every 20 ms from its start. A running domain's `domblkinfo` is libvirt's test
+ * So are each disk's counters (`domblkstat`), on a simulated storage where every image is a fully
+ * written file of {@linkcode TEST_DISK_BYTES}. A running domain's `domblkinfo` is libvirt's test
  * driver's: capacity {@linkcode TEST_DISK_CAPACITY_BYTES}, allocation and physical
  * {@linkcode TEST_DISK_BYTES}. Samples are always fresh: there is no monitor.
  *
@@ -94,13 +92,6 @@ export const TEST_DISK_BYTES = 1099511627776;
 /** What the guest sees of every simulated disk: libvirt's test driver's capacity. */
 export const TEST_DISK_CAPACITY_BYTES = 1099506450432;
 
-/** The simulated guest's I/O: one 4 KiB request per period. */
-const TEST_IO_REQUEST_BYTES = 4096;
-const TEST_READ_PERIOD_MS = 10;
-const TEST_WRITE_PERIOD_MS = 20;
-const TEST_FLUSH_PERIOD_MS = 1000;
-/** Nanoseconds each simulated request takes. */
-const TEST_REQUEST_NS = 50_000;
 /**
  * libvirt's test driver's interface counters: the wall clock in µs divided by these (rx bytes,
  * packets, errors, drops; tx bytes, packets, errors, drops).
@@ -347,7 +338,7 @@ export class TestDriver implements Driver {
       cpu: { timeNs, userNs: timeNs - systemNs, systemNs },
       rssKiB: TEST_RSS_KIB,
       vcpus,
-      block: testBlockSample(definition, ranNs),
+      block: testBlockSample(definition, this.#now() * 1000),
       interfaces: testInterfaces(definition, this.#now() * 1000),
       guestMemory: [...TEST_GUEST_MEMORY],
     };
@@ -358,8 +349,8 @@ export class TestDriver implements Driver {
 
   blockQuery(handle: DomainHandle): Promise<BlockSample> {
     try {
-      const instance = this.#instance(handle);
-      return Promise.resolve(testBlockSample(handle.definition, this.#ranNs(instance)));
+      this.#instance(handle);
+      return Promise.resolve(testBlockSample(handle.definition, this.#now() * 1000));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -510,11 +501,7 @@ function diskPath(disk: Disk): string | undefined {
  * {@linkcode TEST_DISK_BYTES} holding {@linkcode TEST_DISK_CAPACITY_BYTES} for the guest; a disk
  * without a source (an empty CD-ROM) has no statistics.
  */
-function testBlockSample(definition: DomainDefinition, ranNs: number): BlockSample {
-  const ranMs = Math.floor(ranNs / 1_000_000);
-  const reads = Math.floor(ranMs / TEST_READ_PERIOD_MS);
-  const writes = Math.floor(ranMs / TEST_WRITE_PERIOD_MS);
-  const flushes = Math.floor(ranMs / TEST_FLUSH_PERIOD_MS);
+function testBlockSample(definition: DomainDefinition, clockUs: number): BlockSample {
   const disks = definition.devices.disks.map((disk): BlockFigures => {
     const path = diskPath(disk);
     if (path === undefined) return unreportedDisk(disk.target.dev);
@@ -522,7 +509,7 @@ function testBlockSample(definition: DomainDefinition, ranNs: number): BlockSamp
       target: disk.target.dev,
       path,
       reported: true,
-      counters: ioCounters(reads, writes, flushes),
+      counters: ioCounters(clockUs),
       highestOffsetBytes: TEST_DISK_BYTES,
       image: {
         format: disk.driver?.type ?? "raw",
@@ -535,16 +522,18 @@ function testBlockSample(definition: DomainDefinition, ranNs: number): BlockSamp
   return { disks, containers: {} };
 }
 
-function ioCounters(reads: number, writes: number, flushes: number): BlockCounters {
+/**
+ * libvirt's test driver's block counters at `clockUs` (the wall clock, in µs): read requests,
+ * bytes read, write requests, bytes written and errors are the clock divided by fixed factors;
+ * it keeps no times and no flushes.
+ */
+function ioCounters(clockUs: number): BlockCounters {
   return {
-    readRequests: reads,
-    readBytes: reads * TEST_IO_REQUEST_BYTES,
-    readTimeNs: reads * TEST_REQUEST_NS,
-    writeRequests: writes,
-    writeBytes: writes * TEST_IO_REQUEST_BYTES,
-    writeTimeNs: writes * TEST_REQUEST_NS,
-    flushRequests: flushes,
-    flushTimeNs: flushes * TEST_REQUEST_NS,
+    readRequests: Math.floor(clockUs / 10),
+    readBytes: Math.floor(clockUs / 20),
+    writeRequests: Math.floor(clockUs / 30),
+    writeBytes: Math.floor(clockUs / 40),
+    errors: Math.floor(clockUs / 2_000_000),
   };
 }
 

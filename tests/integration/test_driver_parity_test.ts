@@ -64,9 +64,10 @@ async function evirt(commands: string): Promise<Answer> {
 
 /**
  * Figures libvirt's test driver derives from the wall clock (`dominfo`'s and `vcpuinfo`'s CPU
- * time, `domifstat`'s counters): two runs a moment apart differ in them by the time between.
+ * time, `domifstat`'s and `domblkstat`'s counters): two runs a moment apart differ in them by the
+ * time between.
  */
-const CLOCK_LINE = /^(CPU time: +|\S+ (rx|tx)_\w+ )/;
+const CLOCK_LINE = /^(CPU time: +|\S+ (rx|tx|rd|wr)_\w+ |\S+ errs | (number of|error count))/;
 /** How far two readings of the clock may be apart, relatively (1e-7 of today: ~3 minutes). */
 const CLOCK_RELATIVE_TOLERANCE = 1e-7;
 
@@ -265,6 +266,8 @@ const FIGURE_VERBS = [
   "domifstat test testnet0",
   "domblkinfo test vda",
   "domblkinfo test /guest/diskimage1",
+  "domblkstat test vda",
+  "domblkstat test vda --human",
 ];
 
 Deno.test({

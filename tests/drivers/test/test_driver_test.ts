@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { DomainHandle } from "../../../actors/driver_protocol.ts";
 import { blockInfoInactive, blockInfoRunning } from "../../../src/storage/block_info.ts";
+import type { BlockCounters } from "../../../src/storage/block_figures.ts";
 import { TEST_DISK_BYTES, TestDriver } from "../../../drivers/test/test_driver.ts";
 import { emptyDevices } from "../../../src/model/domain.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
@@ -102,8 +103,15 @@ Deno.test("TestDriver disks answer libvirt's test driver's block info while runn
   clock.ms += 1000;
   const later = await driver.blockQuery(handle);
   assert.deepEqual(await blockInfoRunning(later.disks[0], storage.readStorage), libvirts);
-  const counters = (later.disks[0] as { counters: { writeBytes?: number } }).counters;
-  assert.equal(counters.writeBytes, 50 * 4096, "4 KiB written every 20 ms");
+  const counters = (later.disks[0] as { counters: BlockCounters }).counters;
+  const clockUs = clock.ms * 1000;
+  assert.deepEqual(counters, {
+    readRequests: clockUs / 10,
+    readBytes: clockUs / 20,
+    writeRequests: Math.floor(clockUs / 30),
+    writeBytes: clockUs / 40,
+    errors: Math.floor(clockUs / 2e6),
+  }, "libvirt's test driver's counters: the clock in µs over fixed factors");
   // Inactive, the storage rules apply to a file of TEST_DISK_BYTES: a qcow2 header holds the
   // capacity, a raw file's capacity is its size.
   assert.deepEqual(

@@ -242,6 +242,12 @@ export interface Driver {
   /** Stops reporting observations of an instance and releases its resources in the service. */
   unwatch(uuid: string): void;
 
+  /**
+   * Whether `domblkstat` without a disk sums every disk's counters (libvirt's QEMU driver does;
+   * its test driver refuses, code 84). Absent: it does.
+   */
+  readonly sumsBlockStats?: boolean;
+
   /** Live figures of an instance, from what the driver has at hand (never blocks on a guest). */
   info(handle: DomainHandle): InstanceInfo;
 

@@ -154,6 +154,8 @@ export class TestDriver implements Driver {
   readonly name = "test";
   readonly domainTypes: readonly string[] = ["test"];
   readonly hypervisorVersion: string = VERSION;
+  /** As libvirt's test driver: `domblkstat` needs a disk. */
+  readonly sumsBlockStats = false;
   readonly #latencies: TestLatencies;
   readonly #now: () => number;
   readonly #instances = new Map<string, Instance>();

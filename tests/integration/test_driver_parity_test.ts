@@ -222,6 +222,7 @@ const READ_VERBS = [
   "domblkinfo test vdz",
   "domifstat test vnet9",
   "domblkstat test vdz",
+  "domblkstat test",
   "autostart test; list --autostart; autostart --disable test; list --autostart --all",
 ];
 

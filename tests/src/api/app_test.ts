@@ -374,7 +374,10 @@ Deno.test("API OpenAPI document lists every route and every documented route ans
       if (response.status === 404) {
         assert.ok(path.includes("metadata"), `${route} answered 404`);
       }
-      assert.ok(response.status < 500, `${route} answered ${response.status}`);
+      // The test hypervisor, as libvirt's test driver, has no summary block statistics (code 84).
+      const unimplemented = route === "GET /v1/domains/:ref/blocks/stats" &&
+        response.status === 501;
+      assert.ok(response.status < 500 || unimplemented, `${route} answered ${response.status}`);
     }
   });
 });

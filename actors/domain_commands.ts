@@ -20,6 +20,7 @@ import type {
   StoppedDetail,
 } from "../src/model/facts.ts";
 import { factOfObservation } from "../src/model/lifecycle_table.ts";
+import { type CommandRuling, commandRuling, rulesFamily } from "./command_rules.ts";
 import type { JobContext } from "./domain_actor.ts";
 import { abandonIntent, endInstance, recordEnding } from "./domain_intents.ts";
 import { FactsHeldError } from "./held_facts.ts";
@@ -81,6 +82,40 @@ export function requireCommand(snapshot: DomainSnapshot, command: DomainCommandN
   if (!accepts(snapshot, { type: `command.${command}` })) throw refusal(snapshot, command);
 }
 
+/**
+ * Decides `command` as the domain's driver does (`command_rules.ts`), else as the machine does:
+ * `run` when it is to be carried out, `nothing` when it succeeds without effect.
+ *
+ * @throws {VirtError} The driver's refusal, or libvirt's refusal of the machine's state.
+ */
+export function ruleCommand(
+  snapshot: DomainSnapshot,
+  command: DomainCommandName,
+  driverName: string,
+): "run" | "nothing" {
+  const ruling: CommandRuling | undefined = commandRuling(
+    rulesFamily(driverName),
+    command,
+    statePath(snapshot),
+    {
+      name: snapshot.context.live?.name ?? snapshot.context.name,
+      persistent: snapshot.context.persistent,
+    },
+  );
+  if (ruling === undefined) {
+    requireCommand(snapshot, command);
+    return "run";
+  }
+  if (ruling.kind === "refuse") throw ruling.error;
+  return ruling.kind;
+}
+
+/** The driver of the domain's running instance, else of its persistent definition. */
+function driverNameOf(snapshot: DomainSnapshot, env: CommandEnvironment): string {
+  const definition = snapshot.context.live ?? snapshot.context.definition;
+  return definition === null ? "" : env.driverFor(definition).name;
+}
+
 /** The running instance's handle. */
 export function handleOf(snapshot: DomainSnapshot): DomainHandle {
   const { context } = snapshot;
@@ -108,8 +143,8 @@ export async function define(
 }
 
 /** Removes the persistent definition; an active domain continues as transient. */
-export async function undefine(job: JobContext): Promise<void> {
-  requireCommand(job.snapshot, "undefine");
+export async function undefine(job: JobContext, env: CommandEnvironment): Promise<void> {
+  if (ruleCommand(job.snapshot, "undefine", driverNameOf(job.snapshot, env)) === "nothing") return;
   await job.append([{ type: "domain.undefined", body: {} }]);
 }
 
@@ -193,7 +228,7 @@ export async function shutdown(
   env: CommandEnvironment,
   options: { timeoutMs?: number },
 ): Promise<void> {
-  requireCommand(job.snapshot, "shutdown");
+  ruleCommand(job.snapshot, "shutdown", driverNameOf(job.snapshot, env));
   const handle = handleOf(job.snapshot);
   await env.driverFor(handle.definition).powerdown(handle, job.signal);
   if (options.timeoutMs !== undefined) {
@@ -256,27 +291,31 @@ export async function reset(job: JobContext, env: CommandEnvironment): Promise<v
   await job.append([{ type: "domain.rebooted", body: {} }]);
 }
 
-/** Stops the CPUs; a paused domain stays as it is. */
+/** Stops the CPUs; a paused QEMU domain stays as it is (the test driver refuses, as libvirt's). */
 export async function suspend(job: JobContext, env: CommandEnvironment): Promise<void> {
-  requireCommand(job.snapshot, "suspend");
-  if (statePath(job.snapshot) === "active.paused") return;
+  const ruling = ruleCommand(job.snapshot, "suspend", driverNameOf(job.snapshot, env));
+  if (ruling === "nothing" || statePath(job.snapshot) === "active.paused") return;
   const handle = handleOf(job.snapshot);
   await env.driverFor(handle.definition).pause(handle, job.signal);
   await job.append([{ type: "domain.suspended", body: { detail: "paused", reason: "user" } }]);
 }
 
-/** Runs the CPUs again; a running domain stays as it is. */
+/** Runs the CPUs again; a running domain is refused with the driver's message (libvirt's). */
 export async function resume(job: JobContext, env: CommandEnvironment): Promise<void> {
-  requireCommand(job.snapshot, "resume");
-  if (statePath(job.snapshot) === "active.running") return;
+  const ruling = ruleCommand(job.snapshot, "resume", driverNameOf(job.snapshot, env));
+  if (ruling === "nothing") return;
   const handle = handleOf(job.snapshot);
   await env.driverFor(handle.definition).resume(handle, job.signal);
   await job.append([{ type: "domain.resumed", body: { detail: "unpaused", reason: "unpaused" } }]);
 }
 
 /** Switches autostart; records nothing when it does not change. */
-export async function setAutostart(job: JobContext, autostart: boolean): Promise<void> {
-  requireCommand(job.snapshot, "autostart");
+export async function setAutostart(
+  job: JobContext,
+  env: CommandEnvironment,
+  autostart: boolean,
+): Promise<void> {
+  if (ruleCommand(job.snapshot, "autostart", driverNameOf(job.snapshot, env)) === "nothing") return;
   if (job.snapshot.context.autostart === autostart) return;
   await job.append([{ type: "domain.autostart_changed", body: { autostart } }]);
 }

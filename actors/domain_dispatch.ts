@@ -47,7 +47,7 @@ export type DomainJobRunner<Name extends DomainJobName> = (
  * ```
  */
 export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Name> } = {
-  undefine: (job) => commands.undefine(job),
+  undefine: (job, env) => commands.undefine(job, env),
   // A start whose launch the log refuses ends that instance at once (held_facts_followup.ts).
   start: (job, env, args) =>
     commands.start(job, env, { paused: args.paused ?? false })
@@ -58,6 +58,6 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   reset: (job, env) => commands.reset(job, env),
   suspend: (job, env) => commands.suspend(job, env),
   resume: (job, env) => commands.resume(job, env),
-  autostart: (job, _env, args) => commands.setAutostart(job, args.autostart),
+  autostart: (job, env, args) => commands.setAutostart(job, env, args.autostart),
   metadata: (job, _env, args) => commands.setMetadata(job, args.change, args.scope),
 };

@@ -68,13 +68,17 @@ export function inspectDomain(
 export function domainInfoOf(inspection: DomainInspection): DomainInfo {
   const { summary, definition, driver, handle } = inspection;
   const live = handle === undefined ? undefined : driver?.info(handle);
+  // A driver may name its own figures (libvirt's test driver: OS type, clock CPU time, label).
+  const description = driver?.describe?.(definition, handle !== undefined) ?? {};
   return {
     ...summary,
     type: definition.type,
     maxMemoryKiB: definition.memoryKiB,
     memoryKiB: live?.memoryKiB ?? definition.currentMemoryKiB ?? definition.memoryKiB,
     vcpus: definition.vcpu?.current ?? Math.max(1, definition.vcpus),
-    cpuTimeNs: live?.cpuTimeNs ?? 0,
+    cpuTimeNs: description.cpuTimeNs ?? live?.cpuTimeNs ?? 0,
+    ...(description.osType === undefined ? {} : { osType: description.osType }),
+    ...(description.security === undefined ? {} : { security: description.security }),
   };
 }
 

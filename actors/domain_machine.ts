@@ -199,6 +199,7 @@ export const domainMachine = setup({
   },
   guards: {
     isTransient: ({ context }) => !context.persistent,
+    bootsAgain: ({ event }) => stateAfter(event as DomainFact) !== undefined,
   },
 }).createMachine({
   id: "domain",
@@ -259,6 +260,11 @@ export const domainMachine = setup({
             "domain.pmsuspended": { target: "pmsuspended", actions: "recordReason" },
             ...NOTES,
             ...REBOOT_INTENTS,
+            // A reset that ends a reboot boots the guest (running (booted)), as libvirt's.
+            "domain.rebooted": [
+              { guard: "bootsAgain", actions: ["recordReason", "forgetRebootIntent"] },
+              { actions: "forgetRebootIntent" },
+            ],
             ...commands("shutdown", "reboot", "reset", "suspend", "resume"),
           },
         },
@@ -273,6 +279,14 @@ export const domainMachine = setup({
             "domain.crashed": { target: "crashed", actions: "recordReason" },
             ...NOTES,
             ...REBOOT_INTENTS,
+            "domain.rebooted": [
+              {
+                guard: "bootsAgain",
+                target: "running",
+                actions: ["recordReason", "forgetRebootIntent"],
+              },
+              { actions: "forgetRebootIntent" },
+            ],
             ...commands("reboot", "reset", "suspend", "resume"),
           },
         },

@@ -15,6 +15,7 @@ import type { StorageInfo } from "../src/storage/storage_info.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import type { PausedReasonName, RuntimeRecord } from "../src/model/facts.ts";
 import type { Observation } from "../src/model/observation.ts";
+import type { SecurityDescription } from "../src/model/domain_list.ts";
 
 /** What a driver needs to act on a running instance. */
 export interface DomainHandle {
@@ -59,6 +60,18 @@ export type Reality =
 export type ObservationSink = (uuid: string, observation: Observation) => void;
 
 /** Live figures of a running instance. */
+export interface DomainDescription {
+  /** The guest OS type `virDomainGetOSType` answers; absent: the definition's `<os><type>`. */
+  osType?: string;
+  /** CPU time `virDomainGetInfo` answers in any state, in ns; absent: the instance's. */
+  cpuTimeNs?: number;
+  /** The security driver's model and the domain's label; absent: none. */
+  security?: SecurityDescription;
+}
+
+export type { SecurityDescription } from "../src/model/domain_list.ts";
+
+/** Live figures of an instance. */
 export interface InstanceInfo {
   /** CPU time consumed, in ns. */
   cpuTimeNs: number;
@@ -158,6 +171,11 @@ export interface NodeInfo {
   cores: number;
   /** Threads per core. */
   threads: number;
+  /**
+   * How many CPUs the host's CPU map covers (`virNodeGetCPUMap`), which affinity maps span;
+   * absent: {@linkcode NodeInfo.cpus}. libvirt's test driver answers 8 beside its 16 CPUs.
+   */
+  cpuMapCpus?: number;
 }
 
 /**
@@ -250,8 +268,21 @@ export interface Driver {
   /** Stops reporting observations of an instance and releases its resources in the service. */
   unwatch(uuid: string): void;
 
+  /**
+   * Whether `domblkstat` without a disk sums every disk's counters (libvirt's QEMU driver does;
+   * its test driver refuses, code 84). Absent: it does.
+   */
+  readonly sumsBlockStats?: boolean;
+
   /** Live figures of an instance, from what the driver has at hand (never blocks on a guest). */
   info(handle: DomainHandle): InstanceInfo;
+
+  /**
+   * What the driver says of a domain in any state where its libvirt counterpart answers with
+   * figures of its own (libvirt's test driver: OS type `linux`, the clock as CPU time, its test
+   * security model). Optional: without it the definition and the instance answer.
+   */
+  describe?(definition: DomainDefinition, active: boolean): DomainDescription;
 
   /**
    * The latest sampled figures of a running instance (stats, `dommemstat`, `vcpuinfo`, …), from

@@ -702,7 +702,8 @@ export class QemuDriver implements Driver {
         throw error;
       }
       instance.translator.fakeRebootDone();
-      this.#emit(instance, { kind: "reset" });
+      // As libvirt's fake reboot: the guest runs again, booted.
+      this.#emit(instance, { kind: "reset", booted: true });
     } catch (error) {
       if (instance.translator.terminating || instance.ended) return;
       this.#log(`domain ${instance.name}: reboot failed: ${(error as Error).message}`);

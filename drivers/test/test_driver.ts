@@ -6,22 +6,26 @@
  * Inside the service its domains are part of the log like any other, and their "reality" is the
  * log: after a restart they come back in the recorded state.
  *
- * Its figures are consistent with each other and grow only while the guest runs: every vCPU is
- * busy a tenth of the time; each disk (of a simulated storage where every image is a fully
- * allocated file of {@linkcode TEST_DISK_BYTES}, libvirt's test driver figure) reads 4 KiB every
- * 10 ms and writes 4 KiB every 20 ms from its start; each interface receives and sends at a
- * steady rate. Samples are always fresh: there is no monitor to wait on.
+ * The figures `virsh -c test:///default` reads are libvirt's test driver's, derived as its are
+ * from the wall clock (so they grow even while the guest is paused): the domain's CPU time is the
+ * clock in ns; each vCPU's is the clock in µs / 10 (ns), on the last host CPU; the interfaces'
+ * counters are the clock in µs divided by fixed factors; the guest's memory statistics are fixed.
+ * So are each disk's counters (`domblkstat`), on a simulated storage where every image is a fully
+ * written file of {@linkcode TEST_DISK_BYTES}. A running domain's `domblkinfo` is libvirt's test
+ * driver's: capacity {@linkcode TEST_DISK_CAPACITY_BYTES}, allocation and physical
+ * {@linkcode TEST_DISK_BYTES}. Samples are always fresh: there is no monitor. The figures
+ * themselves live in `test_figures.ts`.
  *
  * @module
  */
 
 import type {
   BlockSample,
+  DomainDescription,
   DomainHandle,
   Driver,
   InstanceInfo,
   InstanceSamples,
-  InterfaceSample,
   LaunchRequest,
   NodeInfo,
   Observation,
@@ -30,16 +34,24 @@ import type {
   VcpuSample,
 } from "../../actors/driver_protocol.ts";
 import type { BlockStorageAccess } from "../../src/storage/block_info.ts";
-import {
-  type BlockCounters,
-  type BlockFigures,
-  unreportedDisk,
-} from "../../src/storage/block_figures.ts";
-import type { StorageInfo } from "../../src/storage/storage_info.ts";
-import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
+import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import { VERSION } from "../../src/model/version.ts";
+import {
+  TEST_DISK_BYTES,
+  TEST_DISK_CAPACITY_BYTES,
+  TEST_GUEST_MEMORY,
+  TEST_NODE_INFO,
+  TEST_RSS_KIB,
+  TEST_VCPU_TIME_DIVISOR,
+  testBlockSample,
+  testInterfaces,
+  testStorage,
+} from "./test_figures.ts";
+
+/** libvirt's test driver's figures, for the callers that used to find them here. */
+export { TEST_DISK_BYTES, TEST_DISK_CAPACITY_BYTES, TEST_NODE_INFO };
 
 /** Simulated delays, in ms; 0 answers without yielding to timers. */
 export interface TestLatencies {
@@ -63,36 +75,6 @@ export const NO_LATENCY: TestLatencies = {
   guestRebootMs: 0,
   terminateMs: 0,
 };
-
-/** The simulated host, as libvirt's test driver describes it: 16 CPUs in 2 NUMA cells. */
-export const TEST_NODE_INFO: NodeInfo = {
-  model: "i686",
-  memoryKiB: 3145728,
-  cpus: 16,
-  mhz: 1400,
-  nodes: 2,
-  sockets: 2,
-  cores: 2,
-  threads: 2,
-};
-
-/** Size, allocation and virtual size of every simulated disk image (libvirt's test driver's). */
-export const TEST_DISK_BYTES = 1099506819072;
-
-/** The simulated guest's I/O: one 4 KiB request per period. */
-const TEST_IO_REQUEST_BYTES = 4096;
-const TEST_READ_PERIOD_MS = 10;
-const TEST_WRITE_PERIOD_MS = 20;
-const TEST_FLUSH_PERIOD_MS = 1000;
-/** Nanoseconds each simulated request takes. */
-const TEST_REQUEST_NS = 50_000;
-/** The simulated network: bytes per second received and sent, and the packet size. */
-const TEST_RX_BYTES_PER_SECOND = 10_000;
-const TEST_TX_BYTES_PER_SECOND = 2_500;
-const TEST_PACKET_BYTES = 500;
-/** Resident memory of a simulated process at start, and its growth per second run, in KiB. */
-const TEST_RSS_BASE_KIB = 65_536;
-const TEST_RSS_GROWTH_KIB_PER_SECOND = 1024;
 
 interface Instance {
   running: boolean;
@@ -120,6 +102,8 @@ export class TestDriver implements Driver {
   readonly name = "test";
   readonly domainTypes: readonly string[] = ["test"];
   readonly hypervisorVersion: string = VERSION;
+  /** As libvirt's test driver: `domblkstat` needs a disk. */
+  readonly sumsBlockStats = false;
   readonly #latencies: TestLatencies;
   readonly #now: () => number;
   readonly #instances = new Map<string, Instance>();
@@ -191,8 +175,14 @@ export class TestDriver implements Driver {
     this.#stopClock(instance);
   }
 
+  /**
+   * The guest shuts down; as libvirt's test driver, `on_poweroff` restart (or rename-restart)
+   * boots it again in the same instance (same id) instead, like a reboot.
+   */
   powerdown(handle: DomainHandle): Promise<void> {
     const instance = this.#instance(handle);
+    const policy = handle.definition.onPoweroff ?? "destroy";
+    if (policy === "restart" || policy === "rename-restart") return this.#rebootLater(handle);
     this.#later(instance, this.#latencies.guestShutdownMs, () => {
       this.#stopClock(instance);
       instance.sink?.(handle.uuid, { kind: "shutdown", detail: "guest" });
@@ -205,10 +195,30 @@ export class TestDriver implements Driver {
     return Promise.resolve();
   }
 
+  /**
+   * As libvirt's test driver: `on_reboot` restart (or rename-restart) boots the guest again, even
+   * a paused one (running (booted)); any other policy ends it, as a guest that shut down.
+   */
   reboot(handle: DomainHandle): Promise<void> {
     const instance = this.#instance(handle);
+    const policy = handle.definition.onReboot ?? "restart";
+    if (policy === "restart" || policy === "rename-restart") return this.#rebootLater(handle);
     this.#later(instance, this.#latencies.guestRebootMs, () => {
-      instance.sink?.(handle.uuid, { kind: "reset" });
+      this.#stopClock(instance);
+      instance.sink?.(handle.uuid, { kind: "shutdown", detail: "guest", guestReset: true });
+    });
+    return Promise.resolve();
+  }
+
+  /** The guest resets and runs again, booted, in the same instance. */
+  #rebootLater(handle: DomainHandle): Promise<void> {
+    const instance = this.#instance(handle);
+    this.#later(instance, this.#latencies.guestRebootMs, () => {
+      if (!instance.running) {
+        instance.running = true;
+        instance.runningSinceMs = this.#now();
+      }
+      instance.sink?.(handle.uuid, { kind: "reset", booted: true });
     });
     return Promise.resolve();
   }
@@ -254,9 +264,23 @@ export class TestDriver implements Driver {
   info(handle: DomainHandle): InstanceInfo {
     const instance = this.#instances.get(handle.uuid);
     if (instance === undefined) return { cpuTimeNs: 0, memoryKiB: 0 };
+    // libvirt's test driver: the wall clock, in ns.
+    return { cpuTimeNs: this.#now() * 1_000_000, memoryKiB: instance.memoryKiB };
+  }
+
+  /**
+   * libvirt's test driver's answers in any state: OS type `linux`, the wall clock as CPU time (in
+   * ns), its `testSecurity` model, and the label `libvirt-test (enforcing)` while active.
+   */
+  describe(_definition: DomainDefinition, active: boolean): DomainDescription {
     return {
-      cpuTimeNs: vcpuTimeNs(this.#ranNs(instance)) * instance.vcpus,
-      memoryKiB: instance.memoryKiB,
+      osType: "linux",
+      cpuTimeNs: this.#now() * 1_000_000,
+      security: {
+        model: "testSecurity",
+        doi: "",
+        ...(active ? { label: "libvirt-test (enforcing)" } : {}),
+      },
     };
   }
 
@@ -272,28 +296,21 @@ export class TestDriver implements Driver {
       takenAtMs: this.#now(),
       stale: false,
       cpu: { timeNs, userNs: timeNs - systemNs, systemNs },
-      rssKiB: Math.min(
-        instance.memoryKiB,
-        TEST_RSS_BASE_KIB + Math.floor(ranNs / 1e9) * TEST_RSS_GROWTH_KIB_PER_SECOND,
-      ),
+      rssKiB: TEST_RSS_KIB,
       vcpus,
-      block: testBlockSample(definition, ranNs),
-      interfaces: testInterfaces(definition, ranNs),
+      block: testBlockSample(definition, this.#now() * 1000),
+      interfaces: testInterfaces(definition, this.#now() * 1000),
+      guestMemory: [...TEST_GUEST_MEMORY],
     };
     const balloon = definition.devices.memballoon;
-    if (balloon !== undefined && balloon.model !== "none") {
-      samples.balloonKiB = instance.memoryKiB;
-      if ((balloon.statsPeriod ?? 0) > 0) {
-        samples.guestMemory = testGuestMemory(instance.memoryKiB, ranNs, this.#now());
-      }
-    }
+    if (balloon !== undefined && balloon.model !== "none") samples.balloonKiB = instance.memoryKiB;
     return samples;
   }
 
   blockQuery(handle: DomainHandle): Promise<BlockSample> {
     try {
-      const instance = this.#instance(handle);
-      return Promise.resolve(testBlockSample(handle.definition, this.#ranNs(instance)));
+      this.#instance(handle);
+      return Promise.resolve(testBlockSample(handle.definition, this.#now() * 1000));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -317,7 +334,7 @@ export class TestDriver implements Driver {
         return await Promise.resolve({
           version: 3,
           clusterBits: 16,
-          virtualSizeBytes: TEST_DISK_BYTES,
+          virtualSizeBytes: TEST_DISK_CAPACITY_BYTES,
           hasBackingFile: false,
           encrypted: false,
           headerBytes: 104,
@@ -382,20 +399,19 @@ export class TestDriver implements Driver {
     return instance.ranNs + (sinceMs === undefined ? 0 : (this.#now() - sinceMs) * 1_000_000);
   }
 
-  #vcpus(instance: Instance, ranNs: number): VcpuSample[] {
+  /** libvirt's test driver's vCPUs: each on the last host CPU, its time from the clock. */
+  #vcpus(instance: Instance, _ranNs: number): VcpuSample[] {
     const cpus = TEST_NODE_INFO.cpus;
     const affinity = Array.from({ length: cpus }, (_, cpu) => cpu);
-    return Array.from({ length: instance.vcpus }, (_, number) => {
-      const timeNs = vcpuTimeNs(ranNs);
-      return {
-        number,
-        state: 1,
-        timeNs,
-        waitNs: Math.floor(timeNs / 100),
-        hostCpu: number % cpus,
-        affinity,
-      };
-    });
+    const timeNs = Math.floor(this.#now() * 1000 / TEST_VCPU_TIME_DIVISOR);
+    return Array.from({ length: instance.vcpus }, (_, number) => ({
+      number,
+      state: 1,
+      timeNs,
+      waitNs: Math.floor(timeNs / 100),
+      hostCpu: cpus - 1,
+      affinity,
+    }));
   }
 
   #later(instance: Instance, delayMs: number, action: () => void): void {
@@ -420,107 +436,6 @@ export class TestDriver implements Driver {
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
-}
-
-/** CPU time of one simulated vCPU: busy a tenth of the time the instance ran. */
-function vcpuTimeNs(ranNs: number): number {
-  return Math.round(ranNs / 10);
-}
-
-function testStorage(path: string): StorageInfo {
-  if (!path.startsWith("/")) {
-    throw new VirtError(
-      ErrorCode.SYSTEM_ERROR,
-      `cannot stat file '${path}': No such file or directory`,
-      {
-        where: path,
-      },
-    );
-  }
-  return { kind: "file", path, sizeBytes: TEST_DISK_BYTES, allocatedBytes: TEST_DISK_BYTES };
-}
-
-function diskPath(disk: Disk): string | undefined {
-  const path = disk.type === "block" ? disk.source?.dev : disk.source?.file;
-  return path === undefined || path === "" ? undefined : path;
-}
-
-/**
- * The simulated disks' figures: every disk with a source is a fully allocated raw or qcow2 file
- * of {@linkcode TEST_DISK_BYTES}, written up to the bytes its simulated writes reached; a disk
- * without a source (an empty CD-ROM) has no statistics.
- */
-function testBlockSample(definition: DomainDefinition, ranNs: number): BlockSample {
-  const ranMs = Math.floor(ranNs / 1_000_000);
-  const reads = Math.floor(ranMs / TEST_READ_PERIOD_MS);
-  const writes = Math.floor(ranMs / TEST_WRITE_PERIOD_MS);
-  const flushes = Math.floor(ranMs / TEST_FLUSH_PERIOD_MS);
-  const highestOffsetBytes = Math.min(TEST_DISK_BYTES, writes * TEST_IO_REQUEST_BYTES);
-  const disks = definition.devices.disks.map((disk): BlockFigures => {
-    const path = diskPath(disk);
-    if (path === undefined) return unreportedDisk(disk.target.dev);
-    return {
-      target: disk.target.dev,
-      path,
-      reported: true,
-      counters: ioCounters(reads, writes, flushes),
-      highestOffsetBytes,
-      image: {
-        format: disk.driver?.type ?? "raw",
-        containerKind: "file",
-        capacityBytes: TEST_DISK_BYTES,
-        allocatedBytes: TEST_DISK_BYTES,
-      },
-    };
-  });
-  return { disks, containers: {} };
-}
-
-function ioCounters(reads: number, writes: number, flushes: number): BlockCounters {
-  return {
-    readRequests: reads,
-    readBytes: reads * TEST_IO_REQUEST_BYTES,
-    readTimeNs: reads * TEST_REQUEST_NS,
-    writeRequests: writes,
-    writeBytes: writes * TEST_IO_REQUEST_BYTES,
-    writeTimeNs: writes * TEST_REQUEST_NS,
-    flushRequests: flushes,
-    flushTimeNs: flushes * TEST_REQUEST_NS,
-  };
-}
-
-function testInterfaces(definition: DomainDefinition, ranNs: number): InterfaceSample[] {
-  const seconds = ranNs / 1e9;
-  const rxBytes = Math.floor(seconds * TEST_RX_BYTES_PER_SECOND);
-  const txBytes = Math.floor(seconds * TEST_TX_BYTES_PER_SECOND);
-  return definition.devices.interfaces.map((nic, index) => ({
-    index,
-    name: nic.target?.dev ?? `vnet${index}`,
-    rxBytes,
-    rxPackets: Math.floor(rxBytes / TEST_PACKET_BYTES),
-    rxErrors: 0,
-    rxDrops: 0,
-    txBytes,
-    txPackets: Math.floor(txBytes / TEST_PACKET_BYTES),
-    txErrors: 0,
-    txDrops: 0,
-  }));
-}
-
-/** What a guest's balloon driver would report: half its memory in use, faults growing. */
-function testGuestMemory(memoryKiB: number, ranNs: number, nowMs: number): Array<[string, number]> {
-  const seconds = Math.floor(ranNs / 1e9);
-  return [
-    ["swap_in", 0],
-    ["swap_out", 0],
-    ["major_fault", seconds],
-    ["minor_fault", seconds * 100],
-    ["unused", Math.floor(memoryKiB / 2)],
-    ["available", memoryKiB],
-    ["usable", Math.floor(memoryKiB / 2)],
-    ["last_update", Math.floor(nowMs / 1000)],
-    ["disk_caches", 0],
-  ];
 }
 
 function alreadyRunning(name: string): VirtError {

@@ -62,7 +62,7 @@ export function errorResponse(error: unknown, headers: HeadersInit = {}): Respon
   const inDocument = virtError.where?.startsWith("/") === true;
   const status = statusOf(virtError.code);
   return new Response(JSON.stringify({ error: virtError.toJSON() }) + "\n", {
-    status: inDocument && status === 500 ? 400 : status,
+    status: virtError.stateConflict ? 409 : inDocument && status === 500 ? 400 : status,
     headers: extra,
   });
 }

@@ -213,6 +213,14 @@ export const OPENAPI_DOCUMENT = {
             memoryKiB: { type: "integer" },
             vcpus: { type: "integer" },
             cpuTimeNs: { type: "integer" },
+            security: {
+              type: "object",
+              properties: {
+                model: { type: "string" },
+                doi: { type: "string" },
+                label: { type: "string" },
+              },
+            },
             title: { type: "string" },
             description: { type: "string" },
           },

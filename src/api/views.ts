@@ -68,6 +68,8 @@ export interface DomainInfoView extends DomainSummaryView {
   vcpus: number;
   /** CPU time consumed, in ns. */
   cpuTimeNs: number;
+  /** The security model and the domain's label, when the hypervisor has one. */
+  security?: { model: string; doi: string; label?: string };
   title?: string;
   description?: string;
 }
@@ -137,11 +139,12 @@ export function infoView(
   return {
     ...summaryView(info),
     type: info.type,
-    osType: extra.osType,
+    osType: info.osType ?? extra.osType,
     maxMemoryKiB: info.maxMemoryKiB,
     memoryKiB: info.memoryKiB,
     vcpus: info.vcpus,
     cpuTimeNs: info.cpuTimeNs,
+    ...(info.security === undefined ? {} : { security: { ...info.security } }),
     ...(extra.title === undefined ? {} : { title: extra.title }),
     ...(extra.description === undefined ? {} : { description: extra.description }),
   };

@@ -64,9 +64,13 @@ export async function openConnection(options: ConnectionOptions): Promise<Connec
   if (options.uri === "test:///default") {
     // Loaded only here: the in-process hypervisor brings the service, the XML reader and the
     // test driver, which a client of a running service never needs.
-    const { openTestHypervisor } = await import("../service/test_hypervisor.ts");
+    const { openTestHypervisor, settle } = await import("../service/test_hypervisor.ts");
     const core = await openTestHypervisor({ xmlMaxBytes: options.xmlMaxBytes });
-    const transport = inProcessTransport(core.api, options.readOnly ? "read-only" : "read-write");
+    const direct = inProcessTransport(core.api, options.readOnly ? "read-only" : "read-write");
+    const transport: Transport = async (request) => {
+      await settle(core);
+      return await direct(request);
+    };
     return { uri: options.uri, client: new EvirtClient(transport), close: () => core.close() };
   }
   if (options.uri === "evirt:///system") return await openSocket(options);

@@ -154,7 +154,7 @@ export const NO_SECURITY_MODEL: SecurityModel = { model: "none", doi: "0" };
  */
 export function formatDomainInfo(
   info: DomainInfoView,
-  security: SecurityModel = NO_SECURITY_MODEL,
+  security: SecurityModel = info.security ?? NO_SECURITY_MODEL,
 ): string {
   const lines: [string, string][] = [
     ["Id:", idText(info.id)],
@@ -174,6 +174,8 @@ export function formatDomainInfo(
   );
   if (security.model !== "") {
     lines.push(["Security model:", security.model], ["Security DOI:", security.doi]);
+    const label = info.security?.label;
+    if (label !== undefined) lines.push(["Security label:", label]);
   }
   // evirt's own line, only while the event log refuses facts: the state above is not yet durable.
   if (info.pendingFacts !== null && info.pendingFacts !== undefined) {

@@ -16,6 +16,7 @@ import {
   type VerbArguments,
 } from "./arguments.ts";
 import { CommandFailure, errorLines } from "./command_failure.ts";
+import { isCommandString, splitCommandString } from "./command_chain.ts";
 import { openConnection } from "./connection.ts";
 import { Progress } from "./progress.ts";
 import type { CliIo, Verb, VerbContext } from "./verb.ts";
@@ -37,7 +38,8 @@ const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 
 /**
- * Runs one CLI invocation.
+ * Runs one CLI invocation. A single argument is a virsh command string: its `;`-separated
+ * commands are all checked first, then run in order on one connection.
  *
  * @param words The command-line arguments after the program name.
  * @param io The process's streams, environment and signals (tests pass their own).
@@ -59,41 +61,66 @@ export async function runCli(words: string[], io: CliIo = processIo()): Promise<
     io.stdout(`${VERSION}\n`);
     return EXIT_OK;
   }
-  if (options.help || options.verb === undefined || options.verb === "help") {
-    return await help(io, options);
+  // A single argument with `;` is a virsh command string: every command is checked first.
+  let commands: string[][];
+  try {
+    commands = options.verb !== undefined && isCommandString([options.verb, ...options.verbWords])
+      ? splitCommandString(options.verb)
+      : [];
+  } catch (error) {
+    return report(io, error);
   }
-  const verb = await loadVerb(options.verb);
-  if (verb === undefined) {
-    return report(io, new ArgumentError(`unknown command: '${options.verb}'`, options.verb));
+  if (commands.length === 1) {
+    options = { ...options, verb: commands[0][0], verbWords: commands[0].slice(1) };
   }
-  if (options.verbWords.includes("--help")) {
-    const { verbHelp } = await import("./help_text.ts");
-    io.stdout(`${verbHelp(verb)}\n`);
-    return EXIT_OK;
+  if (commands.length <= 1) {
+    if (options.help || options.verb === undefined || options.verb === "help") {
+      return await help(io, options);
+    }
+    commands = [[options.verb, ...options.verbWords]];
   }
-  let args: VerbArguments;
+  const planned: PlannedCommand[] = [];
   let uri: string;
   let xmlMaxBytes: number;
   try {
-    args = parseVerbArguments(verb.name, verbOptions(verb), options.verbWords);
+    for (const [name, ...verbWords] of commands) {
+      const verb = await loadVerb(name);
+      if (verb === undefined) throw new ArgumentError(`unknown command: '${name}'`, name);
+      if (commands.length === 1 && verbWords.includes("--help")) {
+        const { verbHelp } = await import("./help_text.ts");
+        io.stdout(`${verbHelp(verb)}\n`);
+        return EXIT_OK;
+      }
+      planned.push({ verb, args: parseVerbArguments(verb.name, verbOptions(verb), verbWords) });
+    }
     uri = options.connect === undefined ? defaultUri(io.env) : validateUri("-c", options.connect);
     xmlMaxBytes = parsePositiveInteger(io.env, "EVIRT_XML_MAX_BYTES", XML_MAX_BYTES_DEFAULT);
   } catch (error) {
     return report(io, error);
   }
-  return await runVerb(io, options, verb, args, uri, xmlMaxBytes);
+  return await runCommands(io, options, planned, uri, xmlMaxBytes);
 }
 
-async function runVerb(
+/** A command whose verb and arguments were checked before anything ran. */
+interface PlannedCommand {
+  verb: Verb;
+  args: VerbArguments;
+}
+
+/**
+ * Runs the commands in order on one connection (so `test:///default` keeps its state from one
+ * to the next, as virsh's does) and returns the last one's exit code, as virsh.
+ */
+async function runCommands(
   io: CliIo,
   options: GlobalOptions,
-  verb: Verb,
-  args: VerbArguments,
+  planned: PlannedCommand[],
   uri: string,
   xmlMaxBytes: number,
 ): Promise<number> {
   const connect = io.connect ?? openConnection;
-  const connection = verb.offline ? undefined : await connect({
+  const needed = planned.some(({ verb }) => !verb.offline);
+  const connection = !needed ? undefined : await connect({
     uri,
     readOnly: options.readonly,
     ...(options.token === undefined ? {} : { token: options.token }),
@@ -105,21 +132,27 @@ async function runVerb(
   let client = connection instanceof Error ? undefined : connection?.client;
   if (connection instanceof Error) {
     // virsh does not run a command, nor print its trailing empty line, without a connection.
-    if (!verb.connectionOptional) return report(io, connection);
+    if (!planned.every(({ verb }) => verb.offline || verb.connectionOptional)) {
+      return report(io, connection);
+    }
     io.stderr(`warning: failed to connect to the hypervisor: ${connection.message}\n`);
     client = undefined;
   }
   const context = verbContext(io, options, uri, xmlMaxBytes, client);
   let code = EXIT_OK;
   try {
-    code = (await verb.run(context, args))?.exitCode ?? EXIT_OK;
-  } catch (error) {
-    code = report(io, error);
+    for (const { verb, args } of planned) {
+      try {
+        code = (await verb.run(context, args))?.exitCode ?? EXIT_OK;
+      } catch (error) {
+        code = report(io, error);
+      }
+      // virsh ends every command it ran, failed or not, with an empty line (not with -q).
+      if (!args.flag("json")) context.printExtra("\n");
+    }
   } finally {
     if (!(connection instanceof Error)) await connection?.close();
   }
-  // virsh ends every command it ran, failed or not, with an empty line (not with -q).
-  if (!args.flag("json")) context.printExtra("\n");
   return code;
 }
 

@@ -52,6 +52,20 @@ export interface DomainInfo extends DomainSummary {
   memoryKiB: number;
   vcpus: number;
   cpuTimeNs: number;
+  /** The guest OS type, when the driver names its own (else the definition's). */
+  osType?: string;
+  /** The security model and label, when the driver has one. */
+  security?: SecurityDescription;
+}
+
+/** A security model and label, as `virsh dominfo` shows them. */
+export interface SecurityDescription {
+  /** The model, e.g. `selinux`. */
+  model: string;
+  /** Its domain of interpretation (may be empty). */
+  doi: string;
+  /** The domain's label, with `(enforcing)` or `(permissive)`; absent when it has none. */
+  label?: string;
 }
 
 /** libvirt's list filters (virConnectListAllDomains flags). */

@@ -69,6 +69,11 @@ export interface VirtErrorOptions {
   where?: string;
   /** The underlying error, if any. */
   cause?: unknown;
+  /**
+   * The error refuses a command in the object's current state, whatever its code (libvirt's
+   * test driver refuses some as internal errors, code 1): the API answers HTTP 409, not 500.
+   */
+  stateConflict?: boolean;
 }
 
 /**
@@ -86,6 +91,8 @@ export class VirtError extends Error {
   readonly code: ErrorCodeValue;
   /** Where in the input the problem is, when the input caused it. */
   readonly where?: string;
+  /** Whether the error refuses a command in the current state (see {@linkcode VirtErrorOptions}). */
+  readonly stateConflict: boolean;
 
   /**
    * @param code The libvirt error number.
@@ -96,6 +103,7 @@ export class VirtError extends Error {
     super(message, { cause: options.cause });
     this.name = "VirtError";
     this.code = code;
+    this.stateConflict = options.stateConflict ?? false;
     if (options.where !== undefined) this.where = options.where;
   }
 

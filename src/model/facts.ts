@@ -127,8 +127,12 @@ export interface DomainFactBodies {
   "domain.crashed": { detail: CrashedDetail };
   /** The guest suspended itself to memory or disk: pmsuspended. */
   "domain.pmsuspended": { detail: PmsuspendedDetail };
-  /** The guest was reset (one per reboot or reset). */
-  "domain.rebooted": Record<string, never>;
+  /**
+   * The guest was reset (one per reboot or reset). With reason `booted`, the reset ended a
+   * reboot and the domain runs again, booted, even if it was paused (libvirt's test driver; the
+   * QEMU driver's fake reboot).
+   */
+  "domain.rebooted": { reason?: "booted" };
   /** Autostart was switched on or off. */
   "domain.autostart_changed": { autostart: boolean };
   /** The title, description or a metadata element changed. */

@@ -63,7 +63,7 @@ export interface FactRow<T extends DomainFactType> {
    * as it is (a definition, a note) or whose outcome depends on the state before (the machine
    * decides those: a first definition is shut off (unknown)).
    */
-  state?: (body: DomainFactBodies[T]) => StateAndReason;
+  state?: (body: DomainFactBodies[T]) => StateAndReason | undefined;
   /** The libvirt event the fact is; absent for bookkeeping facts libvirt has no event for. */
   event?: (body: DomainFactBodies[T]) => LibvirtEvent;
 }
@@ -169,7 +169,11 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
     state: () => at(DomainState.PMSUSPENDED, 0),
     event: (body) => lifecycle("PMSUSPENDED", body.detail),
   },
-  "domain.rebooted": { event: () => other(EventId.REBOOT) },
+  "domain.rebooted": {
+    state: (body) =>
+      body.reason === "booted" ? at(DomainState.RUNNING, RunningReason.BOOTED) : undefined,
+    event: () => other(EventId.REBOOT),
+  },
   "domain.autostart_changed": {},
   "domain.metadata_changed": {
     event: (body) =>
@@ -285,7 +289,10 @@ export const OBSERVATION_FACTS: { readonly [K in ObservationKind]: ObservationRo
     body: { detail: SUSPENDED_DETAILS[observation.reason], reason: observation.reason },
   }),
   resumed: () => ({ type: "domain.resumed", body: { detail: "unpaused", reason: "unpaused" } }),
-  reset: () => ({ type: "domain.rebooted", body: {} }),
+  reset: (observation) => ({
+    type: "domain.rebooted",
+    body: observation.booted ? { reason: "booted" } : {},
+  }),
   crashed: (observation) => ({ type: "domain.crashed", body: { detail: observation.detail } }),
   pmsuspended: (observation) => ({
     type: "domain.pmsuspended",

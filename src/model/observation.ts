@@ -21,7 +21,8 @@ export type Observation =
   | { kind: "stopped"; reason: "shutdown" | "crashed" }
   | { kind: "paused"; reason: PausedReasonName }
   | { kind: "resumed" }
-  | { kind: "reset" }
+  /** The guest was reset; `booted` when the reset ended a reboot, which boots a paused guest too. */
+  | { kind: "reset"; booted?: boolean }
   | { kind: "crashed"; detail: CrashedDetail }
   | { kind: "pmsuspended"; detail: PmsuspendedDetail }
   | { kind: "wakeup" }

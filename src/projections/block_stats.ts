@@ -14,7 +14,7 @@ import { ErrorCode, VirtError } from "../model/errors.ts";
 export interface BlockStatsView {
   /** The disk as asked (its target or path), or `""` for the sum over every disk. */
   device: string;
-  /** `[field, value]`: `rd_operations`, `rd_bytes`, `wr_operations`, `wr_bytes`, `flush_operations`, `rd_total_times`, `wr_total_times`, `flush_total_times`. */
+  /** `[field, value]`: `rd_operations`, `rd_bytes`, `wr_operations`, `wr_bytes`, `errs`, `flush_operations`, `rd_total_times`, `wr_total_times`, `flush_total_times`. */
   stats: Array<[string, number]>;
   /** How old the samples are, in ms (null: none yet). */
   sampleAgeMs: number | null;
@@ -30,6 +30,7 @@ const FIELDS: ReadonlyArray<[string, keyof BlockCounters]> = [
   ["rd_bytes", "readBytes"],
   ["wr_operations", "writeRequests"],
   ["wr_bytes", "writeBytes"],
+  ["errs", "errors"],
   ["flush_operations", "flushRequests"],
   ["rd_total_times", "readTimeNs"],
   ["wr_total_times", "writeTimeNs"],

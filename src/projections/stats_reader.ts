@@ -274,9 +274,16 @@ export class StatsReader {
    *   unknown disk ("invalid path: X"); OPERATION_FAILED when there are no samples yet.
    */
   async blockStats(reference: string, name?: string): Promise<BlockStatsView> {
+    const summary = name === undefined || name === "";
+    if (summary && this.#host.inspect(reference).driver?.sumsBlockStats === false) {
+      throw new VirtError(
+        ErrorCode.OPERATION_UNSUPPORTED,
+        "summary statistics are not supported yet",
+      );
+    }
     const { inspection, samples } = await this.#running(reference);
     let index: number | undefined;
-    if (name !== undefined && name !== "") {
+    if (!summary) {
       index = findDisk(inspection.definition, name);
       if (index === undefined) {
         throw new VirtError(ErrorCode.INVALID_ARG, `invalid path: ${name}`, { where: name });

@@ -29,6 +29,8 @@ export interface BlockCounters {
   flushRequests?: number;
   /** Time spent flushing, in ns. */
   flushTimeNs?: number;
+  /** Requests that failed (libvirt's `errs`; QEMU does not count them). */
+  errors?: number;
 }
 
 /** The kind of host object an image lives in: a regular file, or a device (a block device). */

@@ -614,3 +614,22 @@ Deno.test("domain machine: replaying the log gives the snapshot the live fold ga
     await store.close();
   }
 });
+
+Deno.test("domain machine: a reset that ends a reboot boots the guest, even a paused one", () => {
+  const resumed: DomainFact = {
+    type: "domain.resumed",
+    body: { detail: "unpaused", reason: "unpaused" },
+  };
+  for (const from of [[...START.running, userPaused, resumed], START.paused]) {
+    const start = fold(from);
+    const facts = observed(start, { kind: "reset", booted: true });
+    const after = fold(facts, start);
+    assert.equal(statePath(after), "active.running");
+    assert.deepEqual(stateOf(after), { state: RUNNING, reason: 1 });
+    assert.deepEqual(eventsOf(facts), ["reboot"]);
+  }
+  // A plain reset leaves the state and its reason as they are.
+  const paused = fold(START.paused);
+  const reset = fold(observed(paused, { kind: "reset" }), paused);
+  assert.deepEqual(stateOf(reset), { state: PAUSED, reason: 1 });
+});

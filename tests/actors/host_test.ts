@@ -243,14 +243,21 @@ const ROWS: Row[] = [
     events: ["device-removed", "balloon-change", "rtc-change"],
   },
   {
-    name: "on_poweroff restart starts a new instance after the guest shuts down",
+    name: "on_poweroff restart starts a new instance after the guest shuts itself down",
+    setup: async (r) => void await running(r, "vm", { onPoweroff: "restart" }),
+    trigger: (r) => simulate(r, "vm", { kind: "shutdown", detail: "guest" }),
+    state: "running (booted)",
+    events: ["Shutdown Finished after guest request", "Stopped Shutdown", "Started Booted"],
+  },
+  {
+    name: "shutdown with on_poweroff restart boots the test guest again in place, as libvirt's",
     setup: async (r) => void await running(r, "vm", { onPoweroff: "restart" }),
     trigger: async (r) => {
       await r.host.shutdown("vm");
       await settle(r);
     },
     state: "running (booted)",
-    events: ["Shutdown Finished after guest request", "Stopped Shutdown", "Started Booted"],
+    events: ["reboot"],
   },
 ];
 
@@ -336,13 +343,21 @@ Deno.test("Host.define refuses a uuid taken by another name with code 9", async 
 });
 
 const INVALID: [string, (r: Rig) => Promise<unknown>, number, string, boolean][] = [
-  ["suspend of a shut off domain", (r) => r.host.suspend("vm"), 55, "domain is not running", false],
-  ["resume of a shut off domain", (r) => r.host.resume("vm"), 55, "domain is not running", false],
+  // The test hypervisor answers these as libvirt's test driver: internal errors naming the domain.
+  [
+    "suspend of a shut off domain",
+    (r) => r.host.suspend("vm"),
+    1,
+    "domain 'vm' not running",
+    false,
+  ],
+  ["resume of a shut off domain", (r) => r.host.resume("vm"), 1, "domain 'vm' not paused", false],
+  ["resume of a running domain", (r) => r.host.resume("vm"), 1, "domain 'vm' not paused", true],
   [
     "shutdown of a shut off domain",
     (r) => r.host.shutdown("vm"),
-    55,
-    "domain is not running",
+    1,
+    "domain 'vm' not running",
     false,
   ],
   ["destroy of a shut off domain", (r) => r.host.destroy("vm"), 55, "domain is not running", false],
@@ -566,19 +581,17 @@ Deno.test("Host autostarts shut off autostart domains when asked", async () => {
   }
 });
 
-Deno.test("Host refuses autostart and undefine of a transient domain", async () => {
+Deno.test("Host marks a transient test domain autostarted; its undefine changes nothing", async () => {
   const r = await rig();
   try {
     await r.host.create(testDefinition("vm"));
-    await assert.rejects(
-      () => r.host.setAutostart("vm", true),
-      (error) =>
-        isVirtError(error, 55) && error.message === "cannot set autostart for transient domain",
-    );
-    await assert.rejects(
-      () => r.host.undefine("vm"),
-      (error) => isVirtError(error, 55) && error.message === "cannot undefine transient domain",
-    );
+    // As libvirt's test driver (its QEMU driver refuses both with code 55).
+    await r.host.setAutostart("vm", true);
+    assert.equal(r.host.lookup("vm").autostart, true);
+    // libvirt's test driver undefines a transient domain without complaint, and nothing changes.
+    const head = r.store.headPosition();
+    await r.host.undefine("vm");
+    assert.equal(r.store.headPosition(), head);
   } finally {
     await r.host.close();
   }

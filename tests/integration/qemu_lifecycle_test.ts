@@ -46,6 +46,17 @@ testIf(
       assert.equal(rig.stateText("life"), "paused (user)");
       await rig.host.resume("life");
       assert.equal(rig.stateText("life"), "running (unpaused)");
+      await assert.rejects(
+        () => rig.host.resume("life"),
+        (error) =>
+          isVirtError(error, ErrorCode.OPERATION_INVALID) &&
+          error.message === "domain is already running",
+        "libvirt's QEMU driver refuses to resume a running domain",
+      );
+      await rig.host.suspend("life");
+      await rig.host.suspend("life");
+      assert.equal(rig.stateText("life"), "paused (user)", "a second suspend changes nothing");
+      await rig.host.resume("life");
 
       let before = (await loggedEvents(rig.store)).length;
       await rig.host.reboot("life");
@@ -55,7 +66,7 @@ testIf(
       });
       await rig.host.idle();
       assert.deepEqual((await loggedEvents(rig.store)).slice(before), ["reboot"]);
-      assert.equal(rig.stateText("life"), "running (unpaused)");
+      assert.equal(rig.stateText("life"), "running (booted)", "libvirt's after a fake reboot");
       assert.match(readSerialLog(serial), new RegExp(GUEST_POWERDOWN_MARKER));
 
       before = (await loggedEvents(rig.store)).length;

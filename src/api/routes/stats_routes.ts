@@ -51,7 +51,8 @@ export function statsRoutes(add: RouteAdder): void {
     return jsonResponse(await reader(context).memoryStats(context.params.ref));
   });
   add("domain.vcpus", async (_request, context) => {
-    const hostCpus = Math.max(1, context.env.nodeInfo().cpus);
+    const node = context.env.nodeInfo();
+    const hostCpus = Math.max(1, node.cpuMapCpus ?? node.cpus);
     return jsonResponse(await reader(context).vcpus(context.params.ref, hostCpus));
   });
   add("domain.stats", async (_request, context) => {

@@ -33,7 +33,7 @@ export const domblkstatVerb: Verb = {
     const device = args.text("device");
     const view = await domainCommand(
       reference,
-      undefined,
+      `Failed to get block stats ${reference} ${device ?? ""}`,
       () => context.client.blockStats(reference, device),
     );
     warnIfStale(context, reference, view);

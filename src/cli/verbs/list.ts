@@ -27,6 +27,19 @@ const FILTERS: readonly [string, keyof ListDomainsFilter, string][] = [
 ];
 
 /**
+ * virsh's filters on saved state evirt does not keep: no domain has snapshots, checkpoints or a
+ * managed save image, so a `--with-…` filter matches none and a `--without-…` filter every one.
+ */
+const ABSENT_STATE_FILTERS: readonly [string, boolean, string][] = [
+  ["with-managed-save", false, "list domains with managed save state"],
+  ["without-managed-save", true, "list domains without managed save"],
+  ["with-snapshot", false, "list domains with existing snapshot"],
+  ["without-snapshot", true, "list domains without a snapshot"],
+  ["with-checkpoint", false, "list domains with existing checkpoint"],
+  ["without-checkpoint", true, "list domains without a checkpoint"],
+];
+
+/**
  * The `list` verb.
  *
  * @example
@@ -42,6 +55,9 @@ export const listVerb: Verb = {
     flag("inactive", "list inactive domains"),
     flag("all", "list inactive & active domains"),
     ...FILTERS.map(([name, , help]) => flag(name, help)),
+    ...ABSENT_STATE_FILTERS.map(([name, , help]) => flag(name, help)),
+    // Marks inactive domains that have a managed save image: evirt has none, so it marks none.
+    flag("managed-save", "mark inactive domains with managed save state"),
     flag("uuid", "list uuid's only"),
     flag("name", "list domain names only"),
     flag("id", "list domain IDs only"),
@@ -54,7 +70,8 @@ export const listVerb: Verb = {
         throw new ArgumentError(`Options --table and --${other} are mutually exclusive`, "--table");
       }
     }
-    const domains = await context.client.listDomains(listFilter(args));
+    const matchesNone = ABSENT_STATE_FILTERS.some(([name, kept]) => !kept && args.flag(name));
+    const domains = matchesNone ? [] : await context.client.listDomains(listFilter(args));
     if (args.flag("json")) {
       context.json(domains);
       return;
@@ -71,10 +88,14 @@ export const listVerb: Verb = {
   },
 };
 
-/** virsh's flags → the API's filter: active only by default, `--inactive`, or `--all`. */
+/**
+ * virsh's flags → the API's filter: active only by default, `--inactive`, or `--all`; a state
+ * filter alone looks at every domain (`list --state-shutoff` lists shut off domains).
+ */
 function listFilter(args: VerbArguments): ListDomainsFilter {
   const filter: ListDomainsFilter = {};
-  if (!args.flag("all")) {
+  const byState = FILTERS.some(([name]) => name.startsWith("state-") && args.flag(name));
+  if (!args.flag("all") && !byState) {
     if (args.flag("inactive")) filter.inactive = true;
     else filter.active = true;
   }

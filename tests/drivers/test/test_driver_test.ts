@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { DomainHandle } from "../../../actors/driver_protocol.ts";
 import { blockInfoInactive, blockInfoRunning } from "../../../src/storage/block_info.ts";
+import type { BlockCounters } from "../../../src/storage/block_figures.ts";
 import { TEST_DISK_BYTES, TestDriver } from "../../../drivers/test/test_driver.ts";
 import { emptyDevices } from "../../../src/model/domain.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
@@ -29,32 +30,56 @@ async function started(
   return { driver, handle };
 }
 
-Deno.test("TestDriver samples grow while the guest runs and freeze while it is paused", async () => {
+Deno.test("TestDriver figures derive from the wall clock, as libvirt's test driver's", async () => {
   const clock = { ms: 1_000_000 };
   const { driver, handle } = await started(clock);
-  clock.ms += 2000;
   const first = driver.samples(handle)!;
   assert.equal(first.takenAtMs, clock.ms);
   assert.equal(first.stale, false);
-  assert.ok(first.cpu!.timeNs > 0);
+  const clockUs = clock.ms * 1000;
+  assert.deepEqual(first.vcpus!.map((vcpu) => [vcpu.hostCpu, vcpu.timeNs]), [
+    [15, clockUs / 10],
+    [15, clockUs / 10],
+  ]);
+  assert.deepEqual(first.interfaces![0], {
+    index: 0,
+    name: "vnet0",
+    rxBytes: clockUs / 10,
+    rxPackets: clockUs / 100,
+    rxErrors: Math.floor(clockUs / 1e6),
+    rxDrops: Math.floor(clockUs / 2e6),
+    txBytes: clockUs / 20,
+    txPackets: Math.floor(clockUs / 110),
+    txErrors: Math.floor(clockUs / 3e6),
+    txDrops: Math.floor(clockUs / 4e6),
+  });
+  assert.equal(driver.info(handle).cpuTimeNs, clock.ms * 1e6);
+  assert.equal(first.rssKiB, 1_048_576);
+  // They grow with the clock even while the guest is paused, as libvirt's do.
   await driver.pause(handle, new AbortController().signal);
   clock.ms += 5000;
   const paused = driver.samples(handle)!;
-  assert.deepEqual(paused.cpu, first.cpu);
-  assert.deepEqual(paused.interfaces, first.interfaces);
-  await driver.resume(handle, new AbortController().signal);
-  clock.ms += 1000;
-  const later = driver.samples(handle)!;
-  assert.ok(later.cpu!.timeNs > first.cpu!.timeNs);
-  assert.ok(later.interfaces![0].rxBytes > first.interfaces![0].rxBytes);
+  assert.ok(paused.cpu!.timeNs > first.cpu!.timeNs);
+  assert.ok(paused.interfaces![0].rxBytes > first.interfaces![0].rxBytes);
 });
 
-Deno.test("TestDriver samples agree with each other and with info", async () => {
+Deno.test("TestDriver describes every domain as libvirt's test driver, in any state", () => {
+  const clock = { ms: 1_000_000 };
+  const driver = new TestDriver({ now: () => clock.ms });
+  const definition = handleOf().definition;
+  assert.deepEqual(driver.describe(definition, true), {
+    osType: "linux",
+    cpuTimeNs: clock.ms * 1e6,
+    security: { model: "testSecurity", doi: "", label: "libvirt-test (enforcing)" },
+  });
+  assert.equal(driver.describe(definition, false).security?.label, undefined);
+});
+
+Deno.test("TestDriver samples agree with each other", async () => {
   const clock = { ms: 1_000_000 };
   const { driver, handle } = await started(clock);
   clock.ms += 3000;
   const samples = driver.samples(handle)!;
-  assert.equal(samples.cpu!.timeNs, driver.info(handle).cpuTimeNs);
   assert.equal(samples.cpu!.userNs + samples.cpu!.systemNs, samples.cpu!.timeNs);
   assert.equal(
     samples.vcpus!.reduce((sum, vcpu) => sum + vcpu.timeNs, 0),
@@ -64,25 +89,38 @@ Deno.test("TestDriver samples agree with each other and with info", async () => 
   assert.equal(samples.interfaces![0].name, "vnet0");
 });
 
-Deno.test("TestDriver disks follow the block info rules of a fully allocated raw file", async () => {
+Deno.test("TestDriver disks answer libvirt's test driver's block info while running", async () => {
   const clock = { ms: 1_000_000 };
   const { driver, handle } = await started(clock);
   const storage = driver.storageAccess();
+  const libvirts = {
+    capacityBytes: 1099506450432,
+    allocationBytes: 1099511627776,
+    physicalBytes: 1099511627776,
+  };
   const fresh = await driver.blockQuery(handle);
-  const before = await blockInfoRunning(fresh.disks[0], storage.readStorage);
-  assert.deepEqual(before, {
-    capacityBytes: TEST_DISK_BYTES,
-    allocationBytes: TEST_DISK_BYTES,
-    physicalBytes: TEST_DISK_BYTES,
-  });
+  assert.deepEqual(await blockInfoRunning(fresh.disks[0], storage.readStorage), libvirts);
   clock.ms += 1000;
-  const written = await driver.blockQuery(handle);
-  const after = await blockInfoRunning(written.disks[0], storage.readStorage);
-  assert.equal(after.allocationBytes, 50 * 4096, "4 KiB written every 20 ms");
-  assert.equal(after.physicalBytes, TEST_DISK_BYTES);
+  const later = await driver.blockQuery(handle);
+  assert.deepEqual(await blockInfoRunning(later.disks[0], storage.readStorage), libvirts);
+  const counters = (later.disks[0] as { counters: BlockCounters }).counters;
+  const clockUs = clock.ms * 1000;
+  assert.deepEqual(counters, {
+    readRequests: clockUs / 10,
+    readBytes: clockUs / 20,
+    writeRequests: Math.floor(clockUs / 30),
+    writeBytes: clockUs / 40,
+    errors: Math.floor(clockUs / 2e6),
+  }, "libvirt's test driver's counters: the clock in µs over fixed factors");
+  // Inactive, the storage rules apply to a file of TEST_DISK_BYTES: a qcow2 header holds the
+  // capacity, a raw file's capacity is its size.
   assert.deepEqual(
     await blockInfoInactive({ path: "/guest/a.img", format: "qcow2" }, storage),
-    before,
+    libvirts,
+  );
+  assert.equal(
+    (await blockInfoInactive({ path: "/guest/a.img", format: "raw" }, storage)).capacityBytes,
+    TEST_DISK_BYTES,
   );
 });
 

@@ -163,7 +163,9 @@ Deno.test("API answers libvirt's errors with fitting HTTP statuses", async () =>
     await clientOf(service).define({ xml: XML("web") });
     const cases: [string, string, number, number][] = [
       ["GET", "/v1/domains/nope", 404, 42],
-      ["POST", "/v1/domains/web/actions/suspend", 409, 55],
+      // The test hypervisor refuses as libvirt's test driver: code 1, yet a conflict, not a 500.
+      ["POST", "/v1/domains/web/actions/suspend", 409, 1],
+      ["POST", "/v1/domains/web/actions/destroy", 409, 55],
       ["POST", "/v1/domains/web/actions/start?paused=maybe", 400, 8],
       ["GET", "/v1/nothing", 404, 8],
       ["PATCH", "/v1/domains/web", 405, 84],
@@ -379,7 +381,10 @@ Deno.test("API OpenAPI document lists every route and every documented route ans
       if (response.status === 404) {
         assert.ok(path.includes("metadata"), `${route} answered 404`);
       }
-      assert.ok(response.status < 500, `${route} answered ${response.status}`);
+      // The test hypervisor, as libvirt's test driver, has no summary block statistics (code 84).
+      const unimplemented = route === "GET /v1/domains/:ref/blocks/stats" &&
+        response.status === 501;
+      assert.ok(response.status < 500 || unimplemented, `${route} answered ${response.status}`);
     }
   });
 });

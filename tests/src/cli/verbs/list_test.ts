@@ -85,8 +85,8 @@ Deno.test("list refuses --table with --name, as virsh", async () => {
 });
 
 Deno.test("list refuses an unknown flag, naming it", async () => {
-  const result = await runFresh(["list", "--with-snapshot"]);
+  const result = await runFresh(["list", "--with-snapshots"]);
   assert.equal(result.code, 1);
   assert.equal(result.stdout, "");
-  assert.equal(result.stderr, "error: command 'list' doesn't support option --with-snapshot\n");
+  assert.equal(result.stderr, "error: command 'list' doesn't support option --with-snapshots\n");
 });

@@ -140,6 +140,52 @@ Deno.test("the read-only socket refuses every mutating procedure with code 29 an
   }
 });
 
+const SECRET_XML = `<domain type='test'><name>vnc</name><memory>65536</memory><vcpu>1</vcpu>
+<os><type>hvm</type></os><devices><graphics type='vnc' port='-1' passwd='s3cret'/></devices>
+</domain>`;
+
+Deno.test("a read-only connection is refused the secure XML with code 29 and never reads a password", async () => {
+  const r = await rig();
+  await r.service.client.define({ xml: SECRET_XML });
+  const readOnly = await openClient(r.readOnlySocketPath);
+  // A read-write socket opened with VIR_CONNECT_RO (1) is read-only too.
+  const askedReadOnly = await RpcTestClient.connect(r.socketPath);
+  const readWrite = await openClient(r.socketPath);
+  try {
+    await askedReadOnly.call("virConnectAuthList");
+    await askedReadOnly.call("virConnectOpen", { name: "qemu:///system", flags: 1 });
+    const { dom } = await readWrite.call("virDomainLookupByName", { name: "vnc" }) as {
+      dom: WireDomain;
+    };
+    for (const client of [readOnly, askedReadOnly]) {
+      for (const flags of [1, 1 | 2]) {
+        await rejectsWithCode(
+          client.call("virDomainGetXMLDesc", { dom, flags }),
+          29,
+          /^operation forbidden: virDomainGetXMLDesc with secure flag$/,
+        );
+      }
+      const plain = await client.call("virDomainGetXMLDesc", { dom, flags: 0 }) as { xml: string };
+      assert.match(plain.xml, /<graphics type='vnc'/);
+      assert.doesNotMatch(plain.xml, /passwd|s3cret/);
+    }
+    // Refused before the lookup, as libvirt: a missing domain with the secure flag is still 29.
+    await rejectsWithCode(
+      readOnly.call("virDomainGetXMLDesc", { dom: { ...dom, name: "gone" }, flags: 1 }),
+      29,
+    );
+    const secure = await readWrite.call("virDomainGetXMLDesc", { dom, flags: 1 }) as {
+      xml: string;
+    };
+    assert.match(secure.xml, /passwd='s3cret'/);
+  } finally {
+    await readOnly.close();
+    await askedReadOnly.close();
+    await readWrite.close();
+    await r.stop();
+  }
+});
+
 Deno.test("an unknown procedure answers code 3 and the connection stays usable", async () => {
   const r = await rig();
   const client = await openClient(r.socketPath);

@@ -29,7 +29,9 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function rig(options: { stallMs?: number; outgoingBytesMax?: number } = {}): Promise<Rig> {
+async function rig(
+  options: { stallMs?: number; outgoingBytesMax?: number; connectionsMax?: number } = {},
+): Promise<Rig> {
   const service = await startSocketService();
   const logs: string[] = [];
   const socketPath = `${service.dir}/libvirt-sock`;
@@ -46,6 +48,7 @@ async function rig(options: { stallMs?: number; outgoingBytesMax?: number } = {}
       nodeInfo: () => TEST_NODE_INFO,
       openTestHypervisor: () => openTestHypervisor({ xmlMaxBytes: 65536, log: () => {} }),
     },
+    ...(options.connectionsMax === undefined ? {} : { connectionsMax: options.connectionsMax }),
     ...(options.outgoingBytesMax === undefined
       ? {}
       : { limits: { outgoingBytesMax: options.outgoingBytesMax } }),
@@ -182,6 +185,29 @@ Deno.test("a read-only connection is refused the secure XML with code 29 and nev
     await readOnly.close();
     await askedReadOnly.close();
     await readWrite.close();
+    await r.stop();
+  }
+});
+
+Deno.test("connections to the read-only socket never take the read-write socket's slots", async () => {
+  const r = await rig({ connectionsMax: 2 });
+  const held = [await openClient(r.readOnlySocketPath), await openClient(r.readOnlySocketPath)];
+  try {
+    // A third read-only connection is closed at once, unanswered.
+    const over = await RpcTestClient.connect(r.readOnlySocketPath);
+    await over.ended;
+    assert.ok(over.closed);
+    await over.close();
+    assert.ok(r.logs.some((line) => /ro#\d+: refused: 2 connections already open/.test(line)));
+    const readWrite = await openClient(r.socketPath);
+    try {
+      const listed = await readWrite.call("virConnectNumOfDomains") as { num: number };
+      assert.equal(listed.num, 0);
+    } finally {
+      await readWrite.close();
+    }
+  } finally {
+    for (const client of held) await client.close();
     await r.stop();
   }
 });

@@ -108,6 +108,7 @@ export function openSqliteStore(
     let storage: SqliteStorage | undefined;
     try {
       storage = openCheckedStorage(stateDir, databasePath, options);
+      keepPrivate(databasePath);
       const opened = storage;
       const { runtimeRecords: _records, ...storeOptions } = options;
       const store = new LogStore(opened, storeOptions, () => lock.release());
@@ -122,6 +123,21 @@ export function openSqliteStore(
     }
   } catch (error) {
     return Promise.reject(error);
+  }
+}
+
+/**
+ * Makes the log and SQLite's companion files readable by their owner only: facts carry
+ * definitions, and definitions carry secrets (a graphics console's `passwd`). SQLite creates the
+ * `-wal` and `-shm` files with the database file's mode, so they follow once it is 0600.
+ */
+function keepPrivate(databasePath: string): void {
+  for (const path of [databasePath, `${databasePath}-wal`, `${databasePath}-shm`]) {
+    try {
+      if ((Deno.statSync(path).mode ?? 0) & 0o077) Deno.chmodSync(path, 0o600);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
   }
 }
 

@@ -10,7 +10,15 @@ import type { Host, ListFilter } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { formatDomainXml } from "../xml/mod.ts";
 import { cString } from "./connect_procedures.ts";
-import { checkFlags, domainFlagsArgs, domainRead, domainRet, wireDomain } from "./domain_lookup.ts";
+import {
+  checkFlags,
+  type DomainArgs,
+  domainFlagsArgs,
+  domainRead,
+  domainRet,
+  lookupWire,
+  wireDomain,
+} from "./domain_lookup.ts";
 import type { ProcedureTable } from "./procedure.ts";
 import { DOMAIN_LIST_MAX, domainType, nonnullString, uuidText, uuidType } from "./protocol.ts";
 import { x } from "./xdr.ts";
@@ -216,12 +224,21 @@ export const DOMAIN_PROCEDURES: ProcedureTable = {
     },
     domainFlagsArgs,
   ),
-  virDomainGetXMLDesc: domainRead(
-    14,
-    x.struct(["xml", nonnullString]),
-    (host, uuid, args) => ({ xml: domainXml(host, uuid, args.flags ?? 0) }),
-    domainFlagsArgs,
-  ),
+  virDomainGetXMLDesc: {
+    proc: 14,
+    readOnly: true,
+    args: domainFlagsArgs,
+    ret: x.struct(["xml", nonnullString]),
+    handler: (call: DomainArgs, context) => {
+      // libvirt refuses the secure flag on a read-only connection before it looks at the domain:
+      // the secure XML carries the graphics passwords.
+      if (context.readOnly && ((call.flags ?? 0) & XML_FLAG_SECURE) !== 0) {
+        throw new VirtError(ErrorCode.OPERATION_DENIED, "virDomainGetXMLDesc with secure flag");
+      }
+      const { host } = context.target();
+      return { xml: domainXml(host, lookupWire(host, call.dom).uuid, call.flags ?? 0) };
+    },
+  },
   virDomainIsActive: domainRead(
     150,
     x.struct(["active", x.int]),

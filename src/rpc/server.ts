@@ -12,8 +12,18 @@ import { CONNECTION_LIMITS_DEFAULT, type ConnectionLimits, RpcConnection } from 
 import { procedureIndex } from "./procedures.ts";
 import type { SharedService } from "./rpc_target.ts";
 
-/** Connections served at once over both sockets; one more is closed at once, with a log line. */
+/**
+ * Connections served at once on each socket; one more is closed at once, with a log line. Each
+ * socket counts its own, so callers of the 0666 read-only socket cannot take the read-write
+ * socket's slots.
+ */
 export const RPC_CONNECTIONS_MAX = 1024;
+
+/** Pauses of an accept loop after a failed accept (e.g. out of descriptors), in ms. */
+const ACCEPT_BACKOFF_MIN_MS = 10;
+const ACCEPT_BACKOFF_MAX_MS = 1000;
+/** A failed accept is logged at most once per this interval, in ms. */
+const ACCEPT_REPORT_INTERVAL_MS = 10_000;
 
 /** How long a connect to an existing socket may take when checking whether it is stale, in ms. */
 const STALE_CHECK_TIMEOUT_MS = 1000;
@@ -25,7 +35,7 @@ export interface RpcServerOptions {
   /** The read-only socket's path. */
   readOnlySocketPath: string;
   service: SharedService;
-  /** Connections at once. Default {@linkcode RPC_CONNECTIONS_MAX}. */
+  /** Connections at once on each socket. Default {@linkcode RPC_CONNECTIONS_MAX}. */
   connectionsMax?: number;
   limits?: Partial<ConnectionLimits>;
   log?: (message: string) => void;
@@ -59,6 +69,7 @@ export async function serveRpc(options: RpcServerOptions): Promise<RpcServer> {
   const connectionsMax = options.connectionsMax ?? RPC_CONNECTIONS_MAX;
   const listeners: Deno.UnixListener[] = [];
   const open = new Set<RpcConnection>();
+  const openOnSocket = new Map<string, number>();
   const loops: Promise<void>[] = [];
   const sockets = [
     { path: options.socketPath, readOnly: false, mode: 0o660, name: "rw" },
@@ -75,17 +86,43 @@ export async function serveRpc(options: RpcServerOptions): Promise<RpcServer> {
         `unix:${socket.path} (libvirt protocol, ${socket.readOnly ? "read-only" : "read-write"})`,
       );
       loops.push((async () => {
-        // Ends when the listener is closed at shutdown.
+        let backoffMs = 0;
+        let failures = 0;
+        let reportedMs = 0;
+        // Ends when the listener is closed at shutdown; any other failed accept (out of
+        // descriptors) pauses the loop, which then accepts again once descriptors are free.
         for (;;) {
           let conn: Deno.UnixConn;
           try {
             conn = await listener.accept();
-          } catch {
-            return;
+            backoffMs = 0;
+          } catch (error) {
+            if (
+              error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted
+            ) {
+              return;
+            }
+            failures++;
+            if (Date.now() - reportedMs >= ACCEPT_REPORT_INTERVAL_MS) {
+              log(
+                `rpc ${socket.name}: accept failed ${failures} time(s): ${
+                  (error as Error).message
+                }`,
+              );
+              reportedMs = Date.now();
+              failures = 0;
+            }
+            backoffMs = Math.min(
+              ACCEPT_BACKOFF_MAX_MS,
+              Math.max(ACCEPT_BACKOFF_MIN_MS, backoffMs * 2),
+            );
+            await new Promise((resolve) => setTimeout(resolve, backoffMs));
+            continue;
           }
           const label = `${socket.name}#${++accepted}`;
-          if (open.size >= connectionsMax) {
-            log(`rpc ${label}: refused: ${connectionsMax} connections already open`);
+          const onSocket = openOnSocket.get(socket.name) ?? 0;
+          if (onSocket >= connectionsMax) {
+            log(`rpc ${label}: refused: ${connectionsMax} connections already open on this socket`);
             conn.close();
             continue;
           }
@@ -98,7 +135,11 @@ export async function serveRpc(options: RpcServerOptions): Promise<RpcServer> {
             label,
           });
           open.add(connection);
-          void connection.run().finally(() => open.delete(connection));
+          openOnSocket.set(socket.name, onSocket + 1);
+          void connection.run().finally(() => {
+            open.delete(connection);
+            openOnSocket.set(socket.name, (openOnSocket.get(socket.name) ?? 1) - 1);
+          });
         }
       })());
     }

@@ -14,7 +14,8 @@ import { type Config, ConfigError, parseTokens } from "../config/config.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { readNodeInfo } from "./node_info.ts";
-import { type RpcServer, serveRpc } from "../rpc/server.ts";
+import { RPC_CONNECTIONS_MAX, type RpcServer, serveRpc } from "../rpc/server.ts";
+import { descriptorLimit } from "../api/connection_limits.ts";
 import type { SharedService } from "../rpc/rpc_target.ts";
 import { libvirtSocketPaths } from "../rpc/socket_paths.ts";
 import { createServiceCore, EVENT_STREAM_DEFAULTS, type ServiceCore } from "./service_core.ts";
@@ -79,7 +80,11 @@ export async function startService(
     });
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
     core.definitionReader.prestart();
+    // The HTTP pools are held under half the descriptor limit and each libvirt-protocol socket
+    // under an eighth, so a flood of one listener cannot leave the others without descriptors.
+    const descriptorsMax = descriptorLimit();
     const server = await serveApi(core.api, {
+      ...(descriptorsMax === undefined ? {} : { descriptorsMax: Math.floor(descriptorsMax / 2) }),
       socketPath: config.socketPath,
       readOnlySocketPath: config.readOnlySocketPath,
       ...(config.listen === null ? {} : { tcp: { ...config.listen, tokens } }),
@@ -90,6 +95,9 @@ export async function startService(
     core.metrics.attachConnections(server.connections);
     const rpc = await serveRpc({
       ...libvirtSocketPaths(Deno.env.toObject(), config.runtimeDir),
+      connectionsMax: descriptorsMax === undefined
+        ? RPC_CONNECTIONS_MAX
+        : Math.max(1, Math.min(RPC_CONNECTIONS_MAX, Math.floor(descriptorsMax / 8))),
       service: {
         host: core.host,
         hub: core.hub,

@@ -64,6 +64,24 @@ Deno.test("openSqliteStore() creates a missing state directory with mode 0700", 
   });
 });
 
+Deno.test("openSqliteStore() keeps the log and its WAL files readable by the owner only", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/${DATABASE_FILE}`;
+    // A log left world-readable (a state directory made by hand, an older evirt) is tightened.
+    new DatabaseSync(path).close();
+    Deno.chmodSync(path, 0o644);
+    const store = await openSqliteStore(dir);
+    try {
+      await store.append("domain/web", [{ type: "DomainDefined", body: { passwd: "s3cret" } }], 0);
+      for (const suffix of ["", "-wal", "-shm"]) {
+        assert.equal((await Deno.stat(`${path}${suffix}`)).mode! & 0o777, 0o600, suffix);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 Deno.test("openSqliteStore() keeps facts, versions, snapshots and retention across reopening", async () => {
   await withDir(async (dir) => {
     const first = await openSqliteStore(dir);

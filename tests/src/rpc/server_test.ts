@@ -29,7 +29,9 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function rig(options: { stallMs?: number; outgoingBytesMax?: number } = {}): Promise<Rig> {
+async function rig(
+  options: { stallMs?: number; outgoingBytesMax?: number; connectionsMax?: number } = {},
+): Promise<Rig> {
   const service = await startSocketService();
   const logs: string[] = [];
   const socketPath = `${service.dir}/libvirt-sock`;
@@ -46,6 +48,7 @@ async function rig(options: { stallMs?: number; outgoingBytesMax?: number } = {}
       nodeInfo: () => TEST_NODE_INFO,
       openTestHypervisor: () => openTestHypervisor({ xmlMaxBytes: 65536, log: () => {} }),
     },
+    ...(options.connectionsMax === undefined ? {} : { connectionsMax: options.connectionsMax }),
     ...(options.outgoingBytesMax === undefined
       ? {}
       : { limits: { outgoingBytesMax: options.outgoingBytesMax } }),
@@ -136,6 +139,75 @@ Deno.test("the read-only socket refuses every mutating procedure with code 29 an
     assert.equal(r.service.store.headPosition(), head);
   } finally {
     await client.close();
+    await r.stop();
+  }
+});
+
+const SECRET_XML = `<domain type='test'><name>vnc</name><memory>65536</memory><vcpu>1</vcpu>
+<os><type>hvm</type></os><devices><graphics type='vnc' port='-1' passwd='s3cret'/></devices>
+</domain>`;
+
+Deno.test("a read-only connection is refused the secure XML with code 29 and never reads a password", async () => {
+  const r = await rig();
+  await r.service.client.define({ xml: SECRET_XML });
+  const readOnly = await openClient(r.readOnlySocketPath);
+  // A read-write socket opened with VIR_CONNECT_RO (1) is read-only too.
+  const askedReadOnly = await RpcTestClient.connect(r.socketPath);
+  const readWrite = await openClient(r.socketPath);
+  try {
+    await askedReadOnly.call("virConnectAuthList");
+    await askedReadOnly.call("virConnectOpen", { name: "qemu:///system", flags: 1 });
+    const { dom } = await readWrite.call("virDomainLookupByName", { name: "vnc" }) as {
+      dom: WireDomain;
+    };
+    for (const client of [readOnly, askedReadOnly]) {
+      for (const flags of [1, 1 | 2]) {
+        await rejectsWithCode(
+          client.call("virDomainGetXMLDesc", { dom, flags }),
+          29,
+          /^operation forbidden: virDomainGetXMLDesc with secure flag$/,
+        );
+      }
+      const plain = await client.call("virDomainGetXMLDesc", { dom, flags: 0 }) as { xml: string };
+      assert.match(plain.xml, /<graphics type='vnc'/);
+      assert.doesNotMatch(plain.xml, /passwd|s3cret/);
+    }
+    // Refused before the lookup, as libvirt: a missing domain with the secure flag is still 29.
+    await rejectsWithCode(
+      readOnly.call("virDomainGetXMLDesc", { dom: { ...dom, name: "gone" }, flags: 1 }),
+      29,
+    );
+    const secure = await readWrite.call("virDomainGetXMLDesc", { dom, flags: 1 }) as {
+      xml: string;
+    };
+    assert.match(secure.xml, /passwd='s3cret'/);
+  } finally {
+    await readOnly.close();
+    await askedReadOnly.close();
+    await readWrite.close();
+    await r.stop();
+  }
+});
+
+Deno.test("connections to the read-only socket never take the read-write socket's slots", async () => {
+  const r = await rig({ connectionsMax: 2 });
+  const held = [await openClient(r.readOnlySocketPath), await openClient(r.readOnlySocketPath)];
+  try {
+    // A third read-only connection is closed at once, unanswered.
+    const over = await RpcTestClient.connect(r.readOnlySocketPath);
+    await over.ended;
+    assert.ok(over.closed);
+    await over.close();
+    assert.ok(r.logs.some((line) => /ro#\d+: refused: 2 connections already open/.test(line)));
+    const readWrite = await openClient(r.socketPath);
+    try {
+      const listed = await readWrite.call("virConnectNumOfDomains") as { num: number };
+      assert.equal(listed.num, 0);
+    } finally {
+      await readWrite.close();
+    }
+  } finally {
+    for (const client of held) await client.close();
     await r.stop();
   }
 });

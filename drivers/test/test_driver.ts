@@ -106,15 +106,28 @@ export class TestDriver implements Driver {
   readonly sumsBlockStats = false;
   readonly #latencies: TestLatencies;
   readonly #now: () => number;
+  readonly #asLibvirtTestDriver: boolean;
   readonly #instances = new Map<string, Instance>();
 
   /**
    * @param options.latencies Simulated delays. Default {@linkcode NO_LATENCY}.
    * @param options.now The clock, in ms since the epoch.
    */
-  constructor(options: { latencies?: Partial<TestLatencies>; now?: () => number } = {}) {
+  /**
+   * @param options.asLibvirtTestDriver Describe domains as libvirt's test driver does (OS type
+   *   `linux`, the clock as CPU time, the `testSecurity` model): what `test:///default` answers.
+   *   Off on the service's host, whose other doors (libvirt's protocol) report the node's model.
+   */
+  constructor(
+    options: {
+      latencies?: Partial<TestLatencies>;
+      now?: () => number;
+      asLibvirtTestDriver?: boolean;
+    } = {},
+  ) {
     this.#latencies = { ...NO_LATENCY, ...options.latencies };
     this.#now = options.now ?? Date.now;
+    this.#asLibvirtTestDriver = options.asLibvirtTestDriver ?? false;
   }
 
   /** Host facts for `nodeinfo`. */
@@ -273,6 +286,7 @@ export class TestDriver implements Driver {
    * ns), its `testSecurity` model, and the label `libvirt-test (enforcing)` while active.
    */
   describe(_definition: DomainDefinition, active: boolean): DomainDescription {
+    if (!this.#asLibvirtTestDriver) return {};
     return {
       osType: "linux",
       cpuTimeNs: this.#now() * 1_000_000,

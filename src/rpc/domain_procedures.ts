@@ -20,7 +20,14 @@ import {
   wireDomain,
 } from "./domain_lookup.ts";
 import type { ProcedureTable } from "./procedure.ts";
-import { DOMAIN_LIST_MAX, domainType, nonnullString, uuidText, uuidType } from "./protocol.ts";
+import {
+  DOMAIN_LIST_MAX,
+  DOMAIN_MESSAGES_MAX,
+  domainType,
+  nonnullString,
+  uuidText,
+  uuidType,
+} from "./protocol.ts";
 import { x } from "./xdr.ts";
 
 /** `virConnectListAllDomains` flags evirt knows, and the list filter each one is. */
@@ -269,6 +276,16 @@ export const DOMAIN_PROCEDURES: ProcedureTable = {
       checkFlags(args.flags ?? 0, 0, "virDomainHasManagedSaveImage");
       host.lookup(uuid);
       return { result: 0 };
+    },
+    domainFlagsArgs,
+  ),
+  // virsh dominfo asks for them; evirt records no taint or deprecation messages yet.
+  virDomainGetMessages: domainRead(
+    426,
+    x.struct(["msgs", x.array(nonnullString, DOMAIN_MESSAGES_MAX)]),
+    (_host, _uuid, args) => {
+      checkFlags(args.flags ?? 0, 0b11, "virDomainGetMessages");
+      return { msgs: [] };
     },
     domainFlagsArgs,
   ),

@@ -43,6 +43,8 @@ export const HEADER_BYTES = 24;
 export const STRING_MAX_BYTES = 4_194_304;
 /** Most domains a list answers (`REMOTE_DOMAIN_LIST_MAX`). */
 export const DOMAIN_LIST_MAX = 16_384;
+/** Most messages a domain answers (`REMOTE_DOMAIN_MESSAGES_MAX`). */
+export const DOMAIN_MESSAGES_MAX = 2_048;
 /** Largest stream data chunk libvirt sends (`VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX`), in bytes. */
 export const STREAM_CHUNK_MAX_BYTES = 262_120;
 

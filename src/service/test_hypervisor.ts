@@ -86,7 +86,7 @@ export async function openTestHypervisor(options: TestHypervisorOptions): Promis
   await recordDefaultDomain(store);
   return await createServiceCore({
     store,
-    drivers: [new TestDriver()],
+    drivers: [new TestDriver({ asLibvirtTestDriver: true })],
     xmlMaxBytes: options.xmlMaxBytes,
     nodeInfo: () => TEST_NODE_INFO,
     hostname: () => Deno.hostname(),

@@ -65,7 +65,7 @@ Deno.test("TestDriver figures derive from the wall clock, as libvirt's test driv
 
 Deno.test("TestDriver describes every domain as libvirt's test driver, in any state", () => {
   const clock = { ms: 1_000_000 };
-  const driver = new TestDriver({ now: () => clock.ms });
+  const driver = new TestDriver({ now: () => clock.ms, asLibvirtTestDriver: true });
   const definition = handleOf().definition;
   assert.deepEqual(driver.describe(definition, true), {
     osType: "linux",
@@ -73,6 +73,11 @@ Deno.test("TestDriver describes every domain as libvirt's test driver, in any st
     security: { model: "testSecurity", doi: "", label: "libvirt-test (enforcing)" },
   });
   assert.equal(driver.describe(definition, false).security?.label, undefined);
+});
+
+Deno.test("TestDriver on the service's host names no figures of its own", () => {
+  const driver = new TestDriver();
+  assert.deepEqual(driver.describe(handleOf().definition, true), {});
 });
 
 Deno.test("TestDriver samples agree with each other", async () => {

@@ -19,7 +19,7 @@ import { startSocketService } from "../tests/support/socket_service.ts";
 
 const GOAL_OVER_EMPTY_MS = 60;
 const REPO_DIR = new URL("../", import.meta.url).pathname;
-const CLI = `${REPO_DIR}src/cli.ts`;
+const CLI = `${REPO_DIR}src/cli/main.ts`;
 
 /** Runs `deno run -A <args>` once and returns its wall time in ms; throws unless it succeeds. */
 async function timedRun(args: string[], env: Record<string, string> = {}): Promise<number> {

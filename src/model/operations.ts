@@ -7,7 +7,7 @@
  *
  * Everything else derives from here: the HTTP routes and their role checks (`src/api/app.ts`), the
  * OpenAPI document (`src/api/openapi.ts`), the client's paths and action names
- * (`src/client.ts`), the domain commands the host dispatches (`DomainCommandName`), the verb
+ * (`src/client/client.ts`), the domain commands the host dispatches (`DomainCommandName`), the verb
  * registry of the CLI (`src/cli/verb_registry.ts`) and the RPC dispatch (keyed by libvirt API name).
  * Adding an operation is one row here plus its implementation; `tests/src/model/operations_test.ts`
  * fails when a route, verb or OpenAPI entry has no row, or a row has none of them.

@@ -1,5 +1,5 @@
 /**
- * The CLI loads only what a verb needs: the static imports of `src/cli.ts` and of any one verb
+ * The CLI loads only what a verb needs: the static imports of `src/cli/main.ts` and of any one verb
  * (but `daemon`) never reach the service, the XML reader and schema tables, the actors, the
  * drivers (QEMU's argv code) or an npm package. Every verb and the in-process test hypervisor
  * stay reachable through static dynamic-import strings, so `deno compile` still bundles them.

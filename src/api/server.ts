@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { acceptLoop } from "../net/accept_loop.ts";
+import { removeIfPresent, removeStaleSocket } from "../net/stale_socket.ts";
 import type { Role } from "./api_context.ts";
 import type { Api } from "./app.ts";
 import {
@@ -57,8 +58,6 @@ export interface ApiServer {
   shutdown(): Promise<void>;
 }
 
-/** How long a connect to an existing socket may take when checking whether it is stale. */
-const STALE_CHECK_TIMEOUT_MS = 1000;
 /** Interval between two reports of failing accepts, in ms. */
 const ACCEPT_REPORT_INTERVAL_MS = 1000;
 /** How long shutdown waits for busy connections to finish their answers, in ms. */
@@ -109,7 +108,7 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
   ];
   try {
     for (const socket of sockets) {
-      await removeStaleSocket(socket.path);
+      await removeStaleSocket(socket.path, "stop it or use another EVIRT_RUNTIME_DIR");
       const listener = Deno.listen({ transport: "unix", path: socket.path });
       listeners.push(listener);
       Deno.chmodSync(socket.path, socket.mode);
@@ -238,51 +237,4 @@ export function roleOfBearer(header: string | null, tokens: ApiToken[]): Role | 
 
 function digest(text: string): Uint8Array {
   return new Uint8Array(createHash("sha256").update(text).digest());
-}
-
-async function removeStaleSocket(path: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  if (!info.isSocket) {
-    throw new VirtError(
-      ErrorCode.OPERATION_FAILED,
-      `'${path}' exists and is not a socket; refusing to replace it`,
-    );
-  }
-  let connection: Deno.UnixConn | undefined;
-  try {
-    connection = await Promise.race([
-      Deno.connect({ transport: "unix", path }),
-      new Promise<never>((_resolve, reject) =>
-        setTimeout(() => reject(new Error("timeout")), STALE_CHECK_TIMEOUT_MS)
-      ),
-    ]);
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound) {
-      await removeIfPresent(path);
-      return;
-    }
-    throw new VirtError(
-      ErrorCode.OPERATION_FAILED,
-      `cannot check socket '${path}': ${(error as Error).message}`,
-    );
-  }
-  connection.close();
-  throw new VirtError(
-    ErrorCode.OPERATION_FAILED,
-    `another service is listening on '${path}'; stop it or use another EVIRT_RUNTIME_DIR`,
-  );
-}
-
-async function removeIfPresent(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
 }

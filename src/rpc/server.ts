@@ -7,8 +7,8 @@
  * @module
  */
 
-import { ErrorCode, VirtError } from "../model/errors.ts";
 import { acceptLoop } from "../net/accept_loop.ts";
+import { removeStaleSocket } from "../net/stale_socket.ts";
 import { CONNECTION_LIMITS_DEFAULT, type ConnectionLimits, RpcConnection } from "./connection.ts";
 import { procedureIndex } from "./procedures.ts";
 import type { SharedService } from "./rpc_target.ts";
@@ -22,9 +22,6 @@ export const RPC_CONNECTIONS_MAX = 1024;
 
 /** A failed accept is logged at most once per this interval, in ms. */
 const ACCEPT_REPORT_INTERVAL_MS = 10_000;
-
-/** How long a connect to an existing socket may take when checking whether it is stale, in ms. */
-const STALE_CHECK_TIMEOUT_MS = 1000;
 
 /** Options of {@linkcode serveRpc}. */
 export interface RpcServerOptions {
@@ -76,7 +73,7 @@ export async function serveRpc(options: RpcServerOptions): Promise<RpcServer> {
   let accepted = 0;
   try {
     for (const socket of sockets) {
-      await removeStaleSocket(socket.path);
+      await removeStaleSocket(socket.path, "stop it or set EVIRT_LIBVIRT_SOCKET");
       const listener = Deno.listen({ transport: "unix", path: socket.path });
       listeners.push(listener);
       Deno.chmodSync(socket.path, socket.mode);
@@ -135,45 +132,4 @@ export async function serveRpc(options: RpcServerOptions): Promise<RpcServer> {
       }
     },
   };
-}
-
-async function removeStaleSocket(path: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  if (!info.isSocket) {
-    throw new VirtError(
-      ErrorCode.OPERATION_FAILED,
-      `'${path}' exists and is not a socket; refusing to replace it`,
-    );
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const connection = await Promise.race([
-      Deno.connect({ transport: "unix", path }),
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), STALE_CHECK_TIMEOUT_MS);
-      }),
-    ]);
-    connection.close();
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound) {
-      await Deno.remove(path).catch(() => {});
-      return;
-    }
-    throw new VirtError(
-      ErrorCode.OPERATION_FAILED,
-      `cannot check socket '${path}': ${(error as Error).message}`,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new VirtError(
-    ErrorCode.OPERATION_FAILED,
-    `another service is listening on '${path}'; stop it or set EVIRT_LIBVIRT_SOCKET`,
-  );
 }

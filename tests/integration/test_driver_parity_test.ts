@@ -7,9 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { runCli } from "../../src/cli/main.ts";
-import type { CliIo } from "../../src/cli/verb.ts";
 import { type ChildRun, runChild } from "../support/child_process.ts";
+import { runFresh } from "../src/cli/_cli_harness.ts";
 
 const VIRSH = "/usr/bin/virsh";
 const virshPresent = (() => {
@@ -36,19 +35,9 @@ function virsh(commands: string): Promise<Answer> {
   );
 }
 
-async function evirt(commands: string): Promise<Answer> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: (text) => stdout += text,
-    stderr: (text) => stderr += text,
-    stderrIsTerminal: false,
-    env: {},
-    uid: 1000,
-    onInterrupt: () => () => {},
-  };
-  const code = await runCli(["-c", "test:///default", commands], io);
-  return { code, stdout, stderr };
+/** evirt's CLI in process, with no default URI, as a user typing `evirt -c test:///default`. */
+function evirt(commands: string): Promise<Answer> {
+  return runFresh(["-c", "test:///default", commands], { EVIRT_DEFAULT_URI: undefined });
 }
 
 /**

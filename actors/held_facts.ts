@@ -14,28 +14,10 @@
 
 import type { EventStoreWriteError } from "../src/log/errors.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
-import type { DomainFact, DomainFactType } from "../src/model/facts.ts";
+import { DOMAIN_FACT_KINDS, type DomainFact } from "../src/model/facts.ts";
 
 /** Most facts one domain holds while the log refuses writes; later ones are dropped (see below). */
 export const HELD_FACTS_MAX = 64;
-
-/** Fact types that record something the hypervisor did or reported, not a decision. */
-const HAPPENED: ReadonlySet<string> = new Set<DomainFactType>([
-  "domain.launched",
-  "domain.started",
-  "domain.suspended",
-  "domain.resumed",
-  "domain.shutdown",
-  "domain.stopped",
-  "domain.crashed",
-  "domain.pmsuspended",
-  "domain.rebooted",
-  "domain.balloon_changed",
-  "domain.rtc_changed",
-  "domain.watchdog_fired",
-  "domain.io_error",
-  "domain.device_removed",
-]);
 
 /**
  * Whether the facts record what already happened outside the log (so must never be lost), rather
@@ -48,7 +30,7 @@ const HAPPENED: ReadonlySet<string> = new Set<DomainFactType>([
  * ```
  */
 export function recordsHappening(facts: readonly DomainFact[]): boolean {
-  return facts.some((fact) => HAPPENED.has(fact.type));
+  return facts.some((fact) => DOMAIN_FACT_KINDS[fact.type] === "happening");
 }
 
 export type { HeldFactsSummary } from "../src/model/domain_list.ts";

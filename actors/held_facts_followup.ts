@@ -40,13 +40,7 @@ export async function endHeldStart(
   if (!(error instanceof FactsHeldError) || statePath(job.snapshot) !== "active.starting") {
     throw error;
   }
-  const handle = handleOf(job.snapshot);
-  const driver = env.driverFor(handle.definition);
-  try {
-    await driver.terminate(handle, { graceful: false }, job.signal);
-  } finally {
-    driver.unwatch(handle.uuid);
-  }
+  await endInstance(job, env);
   const ended = { type: "domain.stopped", body: { detail: "failed", reason: "failed" } } as const;
   const outcome = await job.append([ended]).then(() => undefined, (failure) => failure);
   if (outcome !== undefined && !(outcome instanceof FactsHeldError)) throw outcome;
@@ -89,13 +83,7 @@ export async function finishInterruptedJob(
   if (path === "active.starting" && written.some((fact) => fact.type === "domain.launched")) {
     // Its caller was told the start failed: end the instance, as recovery ends a start that a
     // crash interrupted.
-    const handle = handleOf(job.snapshot);
-    const driver = env.driverFor(handle.definition);
-    try {
-      await driver.terminate(handle, { graceful: false }, job.signal);
-    } finally {
-      driver.unwatch(handle.uuid);
-    }
+    await endInstance(job, env);
     await job.append([{ type: "domain.stopped", body: { detail: "failed", reason: "failed" } }]);
     return "ended the start its caller was told had failed";
   }
@@ -110,4 +98,15 @@ export async function finishInterruptedJob(
     return "applied on_crash after the guest's crash";
   }
   return undefined;
+}
+
+/** Ends the domain's instance at once (no guest shutdown) and stops watching it, even on error. */
+async function endInstance(job: JobContext, env: CommandEnvironment): Promise<void> {
+  const handle = handleOf(job.snapshot);
+  const driver = env.driverFor(handle.definition);
+  try {
+    await driver.terminate(handle, { graceful: false }, job.signal);
+  } finally {
+    driver.unwatch(handle.uuid);
+  }
 }

@@ -13,25 +13,18 @@
  * @module
  */
 
+import { measureDeliveries, PRODUCER_DOMAINS, startProducers } from "./_event_delivery.ts";
 import { percentile, percentileSummary } from "./_figures.ts";
 import { EvirtClient } from "../src/client/client.ts";
 import { parsePositiveInteger } from "../src/config/config.ts";
 import { type SocketService, startSocketService } from "../tests/support/socket_service.ts";
 
 const GOAL_P99_MS = 50;
-const PRODUCER_DOMAINS = 32;
 
 /** A service on a SQLite log with {@linkcode PRODUCER_DOMAINS} running domains to produce events. */
 async function rig(): Promise<SocketService> {
   const service = await startSocketService({ log: "sqlite" });
-  for (let index = 0; index < PRODUCER_DOMAINS; index++) {
-    const name = `d${index}`;
-    await service.client.define({
-      xml: `<domain type='test'><name>${name}</name><memory>65536</memory><vcpu>1</vcpu>` +
-        `<os><type>hvm</type></os><devices/></domain>`,
-    });
-    await service.core.host.start(name);
-  }
+  await startProducers(service, PRODUCER_DOMAINS);
   return service;
 }
 
@@ -53,55 +46,20 @@ const SUBSCRIBERS_CHILD = new URL("./_sse_subscribers.ts", import.meta.url).path
  */
 async function fanOut(subscribers: number, events: number): Promise<number[]> {
   const r = await rig();
-  const out = await Deno.makeTempFile({ prefix: "evirt-bench-fanout-" });
   try {
-    const durableAt = new Map<number, number>();
-    r.core.host.onApplied((_uuid, applied) => {
-      const now = performance.timeOrigin + performance.now();
-      for (const { position } of applied) durableAt.set(position, now);
-    });
-    const since = r.core.store.headPosition();
-    const target = since + events;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
+    return await measureDeliveries(r, {
+      childArgs: (since) => [
         SUBSCRIBERS_CHILD,
         r.socketPath,
         String(subscribers),
         String(since),
-        String(target),
-        out,
+        String(since + events),
       ],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    for (let text = ""; !text.includes("ready");) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error("subscribers exited before they were ready");
-      text += value;
-    }
-    let produced = 0;
-    await Promise.all(Array.from({ length: PRODUCER_DOMAINS }, async (_, index) => {
-      while (produced < events) {
-        produced += 2;
-        await r.core.host.suspend(`d${index}`);
-        await r.core.host.resume(`d${index}`);
-      }
-    }));
-    const status = await child.status;
-    if (!status.success) throw new Error("subscribers failed");
-    const received = new Float64Array((await Deno.readFile(out)).buffer);
-    const latencies: number[] = [];
-    for (let index = 0; index < received.length; index++) {
-      const position = since + 1 + (index % events);
-      const at = durableAt.get(position);
-      if (at !== undefined && received[index] > 0) latencies.push(received[index] - at);
-    }
-    return latencies;
+      events,
+      producers: PRODUCER_DOMAINS,
+      what: "subscribers",
+    });
   } finally {
-    await Deno.remove(out);
     await r.stop();
   }
 }

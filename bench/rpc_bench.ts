@@ -21,6 +21,7 @@
  * @module
  */
 
+import { measureDeliveries, PRODUCER_DOMAINS, startProducers } from "./_event_delivery.ts";
 import { median, percentile, percentileSummary } from "./_figures.ts";
 import { parsePositiveInteger } from "../src/config/config.ts";
 import { findCommand } from "../src/service/find_command.ts";
@@ -36,7 +37,6 @@ import {
 import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../tests/support/python_libvirt.ts";
 
 const GOAL_EVENT_P99_MS = 10;
-const PRODUCER_DOMAINS = 32;
 /** Bound on any one wait, in ms. */
 const WAIT_TIMEOUT_MS = 120_000;
 /** `virsh list --all` runs per side. */
@@ -169,7 +169,7 @@ async function startLibvirtd(dir: string) {
 }
 
 /** Delivery latencies (ms) to `count` subscribers of one kind while producers suspend/resume. */
-async function deliveries(
+function deliveries(
   r: SocketService,
   rpcSocket: string,
   kind: "sse" | "rpc",
@@ -177,50 +177,15 @@ async function deliveries(
   events: number,
   producers: number,
 ): Promise<number[]> {
-  const out = await Deno.makeTempFile({ prefix: "evirt-bench-rpc-" });
-  const durableAt = new Map<number, number>();
-  const stop = r.core.host.onApplied((_uuid, applied) => {
-    const now = performance.timeOrigin + performance.now();
-    for (const { position } of applied) durableAt.set(position, now);
+  return measureDeliveries(r, {
+    childArgs: (since) =>
+      kind === "sse"
+        ? [SUBSCRIBERS_SSE, r.socketPath, String(count), String(since), String(since + events)]
+        : [SUBSCRIBERS_RPC, rpcSocket, String(count), String(events)],
+    events,
+    producers,
+    what: `${kind} subscribers`,
   });
-  try {
-    const since = r.core.store.headPosition();
-    const args = kind === "sse"
-      ? [SUBSCRIBERS_SSE, r.socketPath, String(count), String(since), String(since + events), out]
-      : [SUBSCRIBERS_RPC, rpcSocket, String(count), String(events), out];
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", ...args],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    for (let text = ""; !text.includes("ready");) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`${kind} subscribers exited before they were ready`);
-      text += value;
-    }
-    let produced = 0;
-    await Promise.all(Array.from({ length: producers }, async (_, index) => {
-      while (produced < events) {
-        produced += 2;
-        await r.core.host.suspend(`d${index}`);
-        await r.core.host.resume(`d${index}`);
-      }
-    }));
-    const status = await child.status;
-    if (!status.success) throw new Error(`${kind} subscribers failed`);
-    const received = new Float64Array((await Deno.readFile(out)).buffer);
-    const latencies: number[] = [];
-    for (let index = 0; index < received.length; index++) {
-      // Every fact produced is a suspend or resume, so the k-th message is the k-th fact.
-      const at = durableAt.get(since + 1 + (index % events));
-      if (at !== undefined && received[index] > 0) latencies.push(received[index] - at);
-    }
-    return latencies;
-  } finally {
-    stop();
-    await Deno.remove(out);
-  }
 }
 
 async function eventFigures(clients: number, events: number): Promise<void> {
@@ -240,14 +205,7 @@ async function eventFigures(clients: number, events: number): Promise<void> {
     log: () => {},
   });
   try {
-    for (let index = 0; index < PRODUCER_DOMAINS; index++) {
-      const name = `d${index}`;
-      await r.client.define({
-        xml: `<domain type='test'><name>${name}</name><memory>65536</memory><vcpu>1</vcpu>` +
-          `<os><type>hvm</type></os><devices/></domain>`,
-      });
-      await r.core.host.start(name);
-    }
+    await startProducers(r, PRODUCER_DOMAINS);
     for (
       const [label, producers] of [
         [`${PRODUCER_DOMAINS} producers as fast as possible`, PRODUCER_DOMAINS],

@@ -8,6 +8,8 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import { acceptLoop } from "../net/accept_loop.ts";
+import { removeIfPresent, removeStaleSocket } from "../net/stale_socket.ts";
 import type { Role } from "./api_context.ts";
 import type { Api } from "./app.ts";
 import {
@@ -56,12 +58,6 @@ export interface ApiServer {
   shutdown(): Promise<void>;
 }
 
-/** How long a connect to an existing socket may take when checking whether it is stale. */
-const STALE_CHECK_TIMEOUT_MS = 1000;
-/** Longest pause of an accept loop after a failed accept (e.g. out of descriptors), in ms. */
-const ACCEPT_BACKOFF_MAX_MS = 1000;
-/** First pause after a failed accept, in ms. */
-const ACCEPT_BACKOFF_MIN_MS = 10;
 /** Interval between two reports of failing accepts, in ms. */
 const ACCEPT_REPORT_INTERVAL_MS = 1000;
 /** How long shutdown waits for busy connections to finish their answers, in ms. */
@@ -87,6 +83,11 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
   const open = new Set<{ conn: Deno.Conn; done: Promise<void> }>();
   const loops: Promise<void>[] = [];
   const log = options.log ?? ((message: string) => console.error(`evirt: ${message}`));
+  const loopOptions = (name: string) => ({
+    name,
+    log,
+    reportIntervalMs: ACCEPT_REPORT_INTERVAL_MS,
+  });
   const serve = (conn: Deno.Conn, slot: ConnectionSlot, handler: ConnectionHandler) => {
     const entry = {
       conn,
@@ -107,13 +108,13 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
   ];
   try {
     for (const socket of sockets) {
-      await removeStaleSocket(socket.path);
+      await removeStaleSocket(socket.path, "stop it or use another EVIRT_RUNTIME_DIR");
       const listener = Deno.listen({ transport: "unix", path: socket.path });
       listeners.push(listener);
       Deno.chmodSync(socket.path, socket.mode);
       const handler: ConnectionHandler = (request, connection) =>
         api.handle(request, socket.role, connection);
-      loops.push(acceptLoop(listener, `unix:${socket.path}`, log, (conn) => {
+      loops.push(acceptLoop(listener, loopOptions(`unix:${socket.path}`), (conn) => {
         const slot = gate.acquire(socket.role);
         if (slot === undefined) return refuse(conn, socket.role, gate);
         return serve(conn, slot, handler);
@@ -127,7 +128,7 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
       listeners.push(listener);
       const address = listener.addr as Deno.NetAddr;
       tcpPort = address.port;
-      loops.push(acceptLoop(listener, `tcp:${address.port}`, log, (conn) => {
+      loops.push(acceptLoop(listener, loopOptions(`tcp:${address.port}`), (conn) => {
         // Event stream chunks are small writes that must not wait for the previous one's ack.
         (conn as Deno.TcpConn).setNoDelay(true);
         const first = gate.acquire("unauthenticated");
@@ -195,54 +196,6 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
   }
 }
 
-/**
- * Accepts connections until the listener closes. A failed accept (out of descriptors, a reset
- * before accept) pauses the loop, doubling up to {@linkcode ACCEPT_BACKOFF_MAX_MS}, and is
- * reported at most once per interval with the count of failures.
- */
-async function acceptLoop(
-  listener: Deno.Listener,
-  name: string,
-  log: (message: string) => void,
-  onConnection: (conn: Deno.Conn) => void | Promise<void>,
-): Promise<void> {
-  let backoffMs = 0;
-  let failures = 0;
-  let reportedMs = 0;
-  // An accept loop is meant to run until its listener closes.
-  for (;;) {
-    let conn: Deno.Conn;
-    try {
-      conn = await listener.accept();
-      backoffMs = 0;
-    } catch (error) {
-      if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
-        return;
-      }
-      failures++;
-      if (Date.now() - reportedMs >= ACCEPT_REPORT_INTERVAL_MS) {
-        log(`${name}: accept failed ${failures} time(s): ${(error as Error).message}`);
-        reportedMs = Date.now();
-        failures = 0;
-      }
-      backoffMs = Math.min(ACCEPT_BACKOFF_MAX_MS, Math.max(ACCEPT_BACKOFF_MIN_MS, backoffMs * 2));
-      await new Promise((resolve) => setTimeout(resolve, backoffMs));
-      continue;
-    }
-    try {
-      // A refusal is awaited: one refused connection at a time holds a descriptor, however
-      // fast a flood arrives.
-      await onConnection(conn);
-    } catch {
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-    }
-  }
-}
-
 function poolFull(pool: ConnectionPool, gate: ConnectionGate): VirtError {
   const who = pool === "unauthenticated" ? "unauthenticated callers" : `${pool} callers`;
   return new VirtError(
@@ -284,51 +237,4 @@ export function roleOfBearer(header: string | null, tokens: ApiToken[]): Role | 
 
 function digest(text: string): Uint8Array {
   return new Uint8Array(createHash("sha256").update(text).digest());
-}
-
-async function removeStaleSocket(path: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  if (!info.isSocket) {
-    throw new VirtError(
-      ErrorCode.OPERATION_FAILED,
-      `'${path}' exists and is not a socket; refusing to replace it`,
-    );
-  }
-  let connection: Deno.UnixConn | undefined;
-  try {
-    connection = await Promise.race([
-      Deno.connect({ transport: "unix", path }),
-      new Promise<never>((_resolve, reject) =>
-        setTimeout(() => reject(new Error("timeout")), STALE_CHECK_TIMEOUT_MS)
-      ),
-    ]);
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound) {
-      await removeIfPresent(path);
-      return;
-    }
-    throw new VirtError(
-      ErrorCode.OPERATION_FAILED,
-      `cannot check socket '${path}': ${(error as Error).message}`,
-    );
-  }
-  connection.close();
-  throw new VirtError(
-    ErrorCode.OPERATION_FAILED,
-    `another service is listening on '${path}'; stop it or use another EVIRT_RUNTIME_DIR`,
-  );
-}
-
-async function removeIfPresent(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
 }

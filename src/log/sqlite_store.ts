@@ -210,27 +210,32 @@ export class SqliteStorage implements FactStorage {
   }
 
   commit(facts: readonly StoredFact[], streamVersions: ReadonlyMap<string, number>): void {
-    const { insertFact, upsertStream } = this.#statements;
+    const { upsertStream } = this.#statements;
     let bodyOffset = this.#nextBodyOffset;
     this.#transaction(() => {
       for (const fact of facts) {
-        insertFact.run(
-          fact.position,
-          fact.stream,
-          fact.version,
-          fact.type,
-          fact.schemaVersion,
-          fact.timestampMs,
-          fact.bodyJson,
-          fact.checksum,
-          bodyOffset,
-        );
-        bodyOffset += fact.bodyJson.length;
+        bodyOffset = this.#insertFact(fact, bodyOffset);
       }
       for (const [stream, version] of streamVersions) upsertStream.run(stream, version);
     });
     this.#nextBodyOffset = bodyOffset;
     this.#writeMarker(facts[facts.length - 1]?.position);
+  }
+
+  /** Inserts one fact row whose body starts at `bodyOffset`; returns where the next one starts. */
+  #insertFact(fact: StoredFact, bodyOffset: number): number {
+    this.#statements.insertFact.run(
+      fact.position,
+      fact.stream,
+      fact.version,
+      fact.type,
+      fact.schemaVersion,
+      fact.timestampMs,
+      fact.bodyJson,
+      fact.checksum,
+      bodyOffset,
+    );
+    return bodyOffset + fact.bodyJson.length;
   }
 
   /**
@@ -269,18 +274,7 @@ export class SqliteStorage implements FactStorage {
     try {
       await body({
         fact: (fact) => {
-          statements.insertFact.run(
-            fact.position,
-            fact.stream,
-            fact.version,
-            fact.type,
-            fact.schemaVersion,
-            fact.timestampMs,
-            fact.bodyJson,
-            fact.checksum,
-            bodyOffset,
-          );
-          bodyOffset += fact.bodyJson.length;
+          bodyOffset = this.#insertFact(fact, bodyOffset);
         },
         stream: (name, version) => statements.upsertStream.run(name, version),
         snapshot: (snapshot) =>

@@ -212,33 +212,45 @@ export type ShutoffReasonName =
 // The libvirt event of each fact is in the lifecycle table, beside the state it leads to.
 export { type LibvirtEvent, libvirtEventOf } from "./lifecycle_table.ts";
 
+/**
+ * What a fact records: a `decision` (changes nothing outside the log, so may simply fail), an
+ * `intent` (an action about to be taken, written first so recovery can finish it), or a
+ * `happening` (something the hypervisor did or reported, which cannot be taken back).
+ */
+export type DomainFactKind = "decision" | "intent" | "happening";
+
+/** The kind of every domain fact type; a `Record` so a new fact type cannot be left out. */
+export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>> = {
+  "domain.defined": "decision",
+  "domain.undefined": "decision",
+  "domain.launched": "happening",
+  "domain.started": "happening",
+  "domain.suspended": "happening",
+  "domain.resumed": "happening",
+  "domain.shutdown": "happening",
+  "domain.stopped": "happening",
+  "domain.crashed": "happening",
+  "domain.pmsuspended": "happening",
+  "domain.rebooted": "happening",
+  "domain.autostart_changed": "decision",
+  "domain.metadata_changed": "decision",
+  "domain.deadline_set": "decision",
+  "domain.balloon_changed": "happening",
+  "domain.rtc_changed": "happening",
+  "domain.watchdog_fired": "happening",
+  "domain.io_error": "happening",
+  "domain.device_removed": "happening",
+  "domain.launching": "intent",
+  "domain.ending": "intent",
+  "domain.rebooting": "intent",
+  "domain.resetting": "intent",
+  "domain.intent_abandoned": "intent",
+};
+
 /** Every domain fact type, for validation of facts read from the log. */
-export const DOMAIN_FACT_TYPES: readonly DomainFactType[] = [
-  "domain.defined",
-  "domain.undefined",
-  "domain.launched",
-  "domain.started",
-  "domain.suspended",
-  "domain.resumed",
-  "domain.shutdown",
-  "domain.stopped",
-  "domain.crashed",
-  "domain.pmsuspended",
-  "domain.rebooted",
-  "domain.autostart_changed",
-  "domain.metadata_changed",
-  "domain.deadline_set",
-  "domain.balloon_changed",
-  "domain.rtc_changed",
-  "domain.watchdog_fired",
-  "domain.io_error",
-  "domain.device_removed",
-  "domain.launching",
-  "domain.ending",
-  "domain.rebooting",
-  "domain.resetting",
-  "domain.intent_abandoned",
-];
+export const DOMAIN_FACT_TYPES: readonly DomainFactType[] = Object.keys(
+  DOMAIN_FACT_KINDS,
+) as DomainFactType[];
 
 /** Whether `type` is a domain fact type. */
 export function isDomainFactType(type: string): type is DomainFactType {

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { ErrorCode, VirtError } from "../model/errors.ts";
+import { acceptLoop } from "../net/accept_loop.ts";
+import { removeStaleSocket } from "../net/stale_socket.ts";
 import { CONNECTION_LIMITS_DEFAULT, type ConnectionLimits, RpcConnection } from "./connection.ts";
 import { procedureIndex } from "./procedures.ts";
 import type { SharedService } from "./rpc_target.ts";
@@ -19,14 +20,8 @@ import type { SharedService } from "./rpc_target.ts";
  */
 export const RPC_CONNECTIONS_MAX = 1024;
 
-/** Pauses of an accept loop after a failed accept (e.g. out of descriptors), in ms. */
-const ACCEPT_BACKOFF_MIN_MS = 10;
-const ACCEPT_BACKOFF_MAX_MS = 1000;
 /** A failed accept is logged at most once per this interval, in ms. */
 const ACCEPT_REPORT_INTERVAL_MS = 10_000;
-
-/** How long a connect to an existing socket may take when checking whether it is stale, in ms. */
-const STALE_CHECK_TIMEOUT_MS = 1000;
 
 /** Options of {@linkcode serveRpc}. */
 export interface RpcServerOptions {
@@ -78,70 +73,41 @@ export async function serveRpc(options: RpcServerOptions): Promise<RpcServer> {
   let accepted = 0;
   try {
     for (const socket of sockets) {
-      await removeStaleSocket(socket.path);
+      await removeStaleSocket(socket.path, "stop it or set EVIRT_LIBVIRT_SOCKET");
       const listener = Deno.listen({ transport: "unix", path: socket.path });
       listeners.push(listener);
       Deno.chmodSync(socket.path, socket.mode);
       options.onListen?.(
         `unix:${socket.path} (libvirt protocol, ${socket.readOnly ? "read-only" : "read-write"})`,
       );
-      loops.push((async () => {
-        let backoffMs = 0;
-        let failures = 0;
-        let reportedMs = 0;
-        // Ends when the listener is closed at shutdown; any other failed accept (out of
-        // descriptors) pauses the loop, which then accepts again once descriptors are free.
-        for (;;) {
-          let conn: Deno.UnixConn;
-          try {
-            conn = await listener.accept();
-            backoffMs = 0;
-          } catch (error) {
-            if (
-              error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted
-            ) {
-              return;
-            }
-            failures++;
-            if (Date.now() - reportedMs >= ACCEPT_REPORT_INTERVAL_MS) {
-              log(
-                `rpc ${socket.name}: accept failed ${failures} time(s): ${
-                  (error as Error).message
-                }`,
-              );
-              reportedMs = Date.now();
-              failures = 0;
-            }
-            backoffMs = Math.min(
-              ACCEPT_BACKOFF_MAX_MS,
-              Math.max(ACCEPT_BACKOFF_MIN_MS, backoffMs * 2),
-            );
-            await new Promise((resolve) => setTimeout(resolve, backoffMs));
-            continue;
-          }
-          const label = `${socket.name}#${++accepted}`;
-          const onSocket = openOnSocket.get(socket.name) ?? 0;
-          if (onSocket >= connectionsMax) {
-            log(`rpc ${label}: refused: ${connectionsMax} connections already open on this socket`);
-            conn.close();
-            continue;
-          }
-          const connection = new RpcConnection(conn, {
-            readOnly: socket.readOnly,
-            service: options.service,
-            procedures,
-            limits,
-            log,
-            label,
-          });
-          open.add(connection);
-          openOnSocket.set(socket.name, onSocket + 1);
-          void connection.run().finally(() => {
-            open.delete(connection);
-            openOnSocket.set(socket.name, (openOnSocket.get(socket.name) ?? 1) - 1);
-          });
+      const loopOptions = {
+        name: `rpc ${socket.name}`,
+        log,
+        reportIntervalMs: ACCEPT_REPORT_INTERVAL_MS,
+      };
+      loops.push(acceptLoop(listener, loopOptions, (conn) => {
+        const label = `${socket.name}#${++accepted}`;
+        const onSocket = openOnSocket.get(socket.name) ?? 0;
+        if (onSocket >= connectionsMax) {
+          log(`rpc ${label}: refused: ${connectionsMax} connections already open on this socket`);
+          conn.close();
+          return;
         }
-      })());
+        const connection = new RpcConnection(conn, {
+          readOnly: socket.readOnly,
+          service: options.service,
+          procedures,
+          limits,
+          log,
+          label,
+        });
+        open.add(connection);
+        openOnSocket.set(socket.name, onSocket + 1);
+        void connection.run().finally(() => {
+          open.delete(connection);
+          openOnSocket.set(socket.name, (openOnSocket.get(socket.name) ?? 1) - 1);
+        });
+      }));
     }
   } catch (error) {
     for (const listener of listeners) listener.close();
@@ -166,45 +132,4 @@ export async function serveRpc(options: RpcServerOptions): Promise<RpcServer> {
       }
     },
   };
-}
-
-async function removeStaleSocket(path: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  if (!info.isSocket) {
-    throw new VirtError(
-      ErrorCode.OPERATION_FAILED,
-      `'${path}' exists and is not a socket; refusing to replace it`,
-    );
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const connection = await Promise.race([
-      Deno.connect({ transport: "unix", path }),
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), STALE_CHECK_TIMEOUT_MS);
-      }),
-    ]);
-    connection.close();
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound) {
-      await Deno.remove(path).catch(() => {});
-      return;
-    }
-    throw new VirtError(
-      ErrorCode.OPERATION_FAILED,
-      `cannot check socket '${path}': ${(error as Error).message}`,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new VirtError(
-    ErrorCode.OPERATION_FAILED,
-    `another service is listening on '${path}'; stop it or set EVIRT_LIBVIRT_SOCKET`,
-  );
 }

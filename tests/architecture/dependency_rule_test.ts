@@ -25,6 +25,8 @@ const LAYERS: Layer[] = [
   { name: "model", prefixes: ["src/model/"], height: 0 },
   { name: "config", prefixes: ["src/config/"], height: 1 },
   { name: "workers", prefixes: ["src/workers/"], height: 1 },
+  // Listener plumbing (the accept loop) that the api and rpc peers both serve connections with.
+  { name: "net", prefixes: ["src/net/"], height: 1 },
   { name: "xml", prefixes: ["src/xml/"], height: 2 },
   { name: "storage", prefixes: ["src/storage/"], height: 3 },
   { name: "log", prefixes: ["src/log/"], height: 3 },

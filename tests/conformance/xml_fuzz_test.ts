@@ -17,6 +17,7 @@ import type { XmlElement } from "../../src/model/xml_extra.ts";
 import { readXml } from "../../src/xml/xml_reader.ts";
 import { writeXml } from "../../src/xml/xml_writer.ts";
 import { corpusDir, testIf } from "../support/environment.ts";
+import { seededRandom } from "../support/seeded_random.ts";
 import { corpusSkipReason } from "./xml_corpus.ts";
 
 const CASES_DEFAULT = 3000;
@@ -67,18 +68,6 @@ const TOKENS = [
   "<name>a/b</name>",
   "<cachetune vcpus='0-99999999'/>",
 ];
-
-/** mulberry32: small, seedable, good enough to spread mutations. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(text: string, corpus: string[], next: () => number): string {
   const at = () => Math.floor(next() * (text.length + 1));
@@ -271,7 +260,7 @@ testIf("domain XML fuzzing finds no crash, hang or unbounded memory", corpusSkip
   const corpus = [...Deno.readDirSync(folder)].filter((entry) => entry.name.endsWith(".xml"))
     .map((entry) => entry.name).sort().map((name) => Deno.readTextFileSync(`${folder}/${name}`));
   const heapBefore = Deno.memoryUsage().heapUsed;
-  const next = random(seed);
+  const next = seededRandom(seed);
   const outcomes = new Map<string, number>();
   let slowestMs = 0;
   for (let index = 0; index < cases; index++) {

@@ -23,4 +23,4 @@ export function crashDomainDefinition(index: number): DomainDefinition {
 }
 
 /** The seeded random source of the log's crash test, so a failing run can be repeated. */
-export { crashRandom } from "../src/log/crash_facts.ts";
+export { seededRandom as crashRandom } from "../support/seeded_random.ts";

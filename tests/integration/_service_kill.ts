@@ -31,6 +31,7 @@ import {
   type ServiceProcess,
   startServiceProcess,
 } from "../support/service_process.ts";
+import { seededRandom } from "../support/seeded_random.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
 
 /** Guests driven by the rounds. */
@@ -70,17 +71,6 @@ export interface KillOptions {
   seed: number;
   /** Told of each round's outcome. */
   log?: (line: string) => void;
-}
-
-/** A small seeded random source (mulberry32), so a failing run can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The commands a domain in `state` may be sent, and what each leaves once answered. */

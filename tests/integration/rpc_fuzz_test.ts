@@ -19,6 +19,7 @@ import {
 } from "../../src/rpc/protocol.ts";
 import { encodeXdr } from "../../src/rpc/xdr.ts";
 import { RpcTestClient } from "../support/rpc_client.ts";
+import { seededRandom } from "../support/seeded_random.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 
 const PACKETS = Number(Deno.env.get("EVIRT_RPC_FUZZ_PACKETS") ?? "20000");
@@ -31,18 +32,6 @@ const CONNECTIONS_CONCURRENT = 8;
 const DRAIN_TIMEOUT_MS = 2000;
 /** Most resident memory the service may reach, in KiB. */
 const RSS_MAX_KIB = 768 * 1024;
-
-/** A small deterministic PRNG (mulberry32), so a failure reproduces from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DOMAIN = { name: "web", uuid: uuidBytes("00000000-0000-4000-8000-000000000001"), id: -1 };
 const XML = `<domain type='test'><name>fz</name><memory>65536</memory><vcpu>1</vcpu>
@@ -134,7 +123,7 @@ Deno.test(`the service survives ${PACKETS} mutated libvirt-protocol packets with
   const dirs = await serviceDirs();
   const service = await startServiceProcess(dirs);
   const socketPath = `${dirs.runtimeDir}/libvirt-sock`;
-  const next = random(SEED);
+  const next = seededRandom(SEED);
   try {
     await service.client.define({ xml: XML.replace("fz", "web") });
     const pid = service.child.pid;

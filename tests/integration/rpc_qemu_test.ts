@@ -26,46 +26,16 @@ import {
 } from "../support/service_process.ts";
 import { runVirsh, socketUri, VIRSH_TIMEOUT_MS } from "../support/virsh.ts";
 import { runEvirt } from "../support/cli_process.ts";
+import { killQemus, QEMU_EXIT_TIMEOUT_MS, serviceQemuPids } from "../support/service_qemus.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
 import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../support/python_libvirt.ts";
 
-/** How long QEMU may take to exit after a destroy or a teardown SIGKILL, in ms. */
-const EXIT_TIMEOUT_MS = 5000;
 /** How long a guest may take to power off after an ACPI shutdown, in ms. */
 const SHUTDOWN_TIMEOUT_MS = 20_000;
 /** How long a client may take to notice the service died, in ms. */
 const CLOSE_NOTICE_TIMEOUT_MS = 15_000;
 /** Longest console output kept, in characters. */
 const SCREEN_MAX_CHARS = 1024 * 1024;
-
-/** Pids of QEMU processes the service started, from their pid files. */
-function qemuPids(runtimeDir: string): number[] {
-  const pids: number[] = [];
-  try {
-    for (const entry of Deno.readDirSync(`${runtimeDir}/qemu`)) {
-      if (!entry.isDirectory) continue;
-      try {
-        pids.push(Number(Deno.readTextFileSync(`${runtimeDir}/qemu/${entry.name}/qemu.pid`)));
-      } catch {
-        // No pid file: that QEMU is gone.
-      }
-    }
-  } catch {
-    // No QEMU started yet.
-  }
-  return pids;
-}
-
-async function killQemus(pids: number[]): Promise<void> {
-  for (const pid of pids) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-    await waitForExit(pid, { timeoutMs: EXIT_TIMEOUT_MS });
-  }
-}
 
 async function waitForState(uri: string, name: string, text: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
@@ -160,7 +130,7 @@ testIf(
       assert.equal(shutdown.stdout, "Domain 'talker' is being shutdown\n\n");
       await waitForState(uri, "talker", "shut off (shutdown)", SHUTDOWN_TIMEOUT_MS);
     } finally {
-      const pids = qemuPids(dirs.runtimeDir);
+      const pids = serviceQemuPids(dirs.runtimeDir);
       await service.stop("SIGTERM");
       await killQemus(pids);
       await removeServiceDirs(dirs);
@@ -207,7 +177,7 @@ testIf(
       await waitForSerialMarker(serialPath, GUEST_READY_MARKER, {
         timeoutMs: GUEST_BOOT_TIMEOUT_MS,
       });
-      pids.push(...qemuPids(dirs.runtimeDir));
+      pids.push(...serviceQemuPids(dirs.runtimeDir));
       assert.equal(pids.length, 1);
       const startTime = readProcessStat(pids[0])?.startTimeTicks;
 
@@ -266,7 +236,10 @@ testIf(
       }).output();
       assert.equal(new TextDecoder().decode(python.stdout).trim(), "1");
       assert.equal((await runVirsh(uri, ["destroy", "survivor"])).code, 0);
-      assert.ok(await waitForExit(pids[0], { timeoutMs: EXIT_TIMEOUT_MS }), "QEMU still running");
+      assert.ok(
+        await waitForExit(pids[0], { timeoutMs: QEMU_EXIT_TIMEOUT_MS }),
+        "QEMU still running",
+      );
     } finally {
       await service?.stop("SIGTERM");
       await killQemus(pids);

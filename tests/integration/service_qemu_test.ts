@@ -21,10 +21,8 @@ import {
   type ServiceProcess,
   startServiceProcess,
 } from "../support/service_process.ts";
+import { killQemus, QEMU_EXIT_TIMEOUT_MS, serviceQemuPids } from "../support/service_qemus.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
-
-/** How long QEMU may take to exit after a destroy or a teardown SIGKILL, in ms. */
-const EXIT_TIMEOUT_MS = 5000;
 
 testIf(
   "service restart after SIGKILL keeps a running QEMU guest, reconnected, state and id unchanged",
@@ -67,17 +65,10 @@ testIf(
       await service.client.action("guest", "resume");
       await service.client.action("guest", "destroy");
       assert.equal((await service.client.state("guest")).reasonName, "destroyed");
-      assert.ok(await waitForExit(pid, { timeoutMs: EXIT_TIMEOUT_MS }), "QEMU still running");
+      assert.ok(await waitForExit(pid, { timeoutMs: QEMU_EXIT_TIMEOUT_MS }), "QEMU still running");
       pid = undefined;
     } finally {
-      if (pid !== undefined) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-        await waitForExit(pid, { timeoutMs: EXIT_TIMEOUT_MS });
-      }
+      if (pid !== undefined) await killQemus([pid]);
       await service?.stop("SIGTERM");
       await removeServiceDirs(dirs);
     }
@@ -86,10 +77,7 @@ testIf(
 
 /** The pid of the one QEMU the service started, from its pid file under the runtime folder. */
 function pidOf(runtimeDir: string): number {
-  for (const entry of Deno.readDirSync(`${runtimeDir}/qemu`)) {
-    if (!entry.isDirectory || entry.name === "claims") continue;
-    const text = Deno.readTextFileSync(`${runtimeDir}/qemu/${entry.name}/qemu.pid`);
-    return Number(text.trim());
-  }
-  throw new Error("no QEMU pid file");
+  const [pid] = serviceQemuPids(runtimeDir);
+  if (pid === undefined) throw new Error("no QEMU pid file");
+  return pid;
 }

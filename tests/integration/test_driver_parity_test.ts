@@ -7,8 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { runCli } from "../../src/cli/main.ts";
-import type { CliIo } from "../../src/cli/verb.ts";
+import { type ChildRun, runChild } from "../support/child_process.ts";
+import { runFresh } from "../src/cli/_cli_harness.ts";
 
 const VIRSH = "/usr/bin/virsh";
 const virshPresent = (() => {
@@ -24,42 +24,20 @@ if (ignore) console.log(`skipped: ${VIRSH} is absent (libvirt-clients)`);
 /** How long one virsh invocation may take. */
 const VIRSH_TIMEOUT_MS = 20_000;
 
-interface Answer {
-  code: number;
-  stdout: string;
-  stderr: string;
+type Answer = ChildRun;
+
+function virsh(commands: string): Promise<Answer> {
+  return runChild(
+    VIRSH,
+    ["-c", "test:///default", commands],
+    { LC_ALL: "C", LANG: "C" },
+    VIRSH_TIMEOUT_MS,
+  );
 }
 
-async function virsh(commands: string): Promise<Answer> {
-  const output = await new Deno.Command(VIRSH, {
-    args: ["-c", "test:///default", commands],
-    env: { LC_ALL: "C", LANG: "C" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(VIRSH_TIMEOUT_MS),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
-async function evirt(commands: string): Promise<Answer> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: (text) => stdout += text,
-    stderr: (text) => stderr += text,
-    stderrIsTerminal: false,
-    env: {},
-    uid: 1000,
-    onInterrupt: () => () => {},
-  };
-  const code = await runCli(["-c", "test:///default", commands], io);
-  return { code, stdout, stderr };
+/** evirt's CLI in process, with no default URI, as a user typing `evirt -c test:///default`. */
+function evirt(commands: string): Promise<Answer> {
+  return runFresh(["-c", "test:///default", commands], { EVIRT_DEFAULT_URI: undefined });
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { type ChildRun, runChild } from "./child_process.ts";
 import { repoDir } from "./environment.ts";
 
 /** How long one CLI child may take before the test fails, in ms. */
@@ -13,28 +14,16 @@ export const CLI_TIMEOUT_MS = 30_000;
 export const CLI_PATH = `${repoDir}/src/cli/main.ts`;
 
 /** What a CLI run printed and how it ended. */
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CliRun = ChildRun;
 
 /**
  * Runs `evirt ARGS` with `env` (on top of an empty `EVIRT_DEFAULT_URI`, so the caller decides).
  */
-export async function runEvirt(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", CLI_PATH, ...args],
-    env: { EVIRT_DEFAULT_URI: "", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(CLI_TIMEOUT_MS),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+export function runEvirt(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runChild(
+    Deno.execPath(),
+    ["run", "--allow-all", CLI_PATH, ...args],
+    { EVIRT_DEFAULT_URI: "", ...env },
+    CLI_TIMEOUT_MS,
+  );
 }

@@ -7,16 +7,13 @@
  */
 
 import assert from "node:assert/strict";
+import { type ChildRun, runChild } from "./child_process.ts";
 
 /** Longest a virsh run may take, in ms. */
 export const VIRSH_TIMEOUT_MS = 30_000;
 
 /** What a virsh run printed. */
-export interface VirshRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type VirshRun = ChildRun;
 
 /** The URI of the socket at `path`, as a libvirt user writes it. */
 export function socketUri(path: string, driver = "qemu", name = "system"): string {
@@ -24,21 +21,13 @@ export function socketUri(path: string, driver = "qemu", name = "system"): strin
 }
 
 /** Runs virsh with `args` on `uri`. */
-export async function runVirsh(uri: string, args: string[]): Promise<VirshRun> {
-  const output = await new Deno.Command("virsh", {
-    args: ["-c", uri, ...args],
-    env: { LIBVIRT_DEFAULT_URI: "", VIRSH_DEFAULT_CONNECT_URI: "" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(VIRSH_TIMEOUT_MS),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+export function runVirsh(uri: string, args: string[]): Promise<VirshRun> {
+  return runChild(
+    "virsh",
+    ["-c", uri, ...args],
+    { LIBVIRT_DEFAULT_URI: "", VIRSH_DEFAULT_CONNECT_URI: "" },
+    VIRSH_TIMEOUT_MS,
+  );
 }
 
 /** Lines whose figures grow with time (CPU time, I/O counters, resident memory). */

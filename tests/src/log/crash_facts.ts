@@ -21,15 +21,3 @@ export function crashFactBody(
   const pad = "abcdefghij".repeat(padLength / 10 + 1).slice(0, padLength);
   return { stream, version, group, groupSize, pad };
 }
-
-/** A small seeded random generator (mulberry32), so a failing run can be repeated by seed. */
-export function crashRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -12,7 +12,8 @@
 
 import type { AppendResult, NewFact } from "../../../src/log/event_store.ts";
 import { openSqliteStore } from "../../../src/log/sqlite_store.ts";
-import { crashFactBody, crashRandom } from "./crash_facts.ts";
+import { crashFactBody } from "./crash_facts.ts";
+import { seededRandom } from "../../support/seeded_random.ts";
 
 /** Concurrent writers; each owns two streams, so its expected versions are exact. */
 const WRITERS = 8;
@@ -20,7 +21,7 @@ const WRITERS = 8;
 const WRITE_MAX_MS = 30_000;
 
 const [stateDir, seedText] = Deno.args;
-const random = crashRandom(Number(seedText));
+const random = seededRandom(Number(seedText));
 const encoder = new TextEncoder();
 const store = await openSqliteStore(stateDir);
 Deno.stdout.writeSync(encoder.encode(`ready ${store.headPosition()}\n`));

@@ -14,7 +14,8 @@ import { DatabaseSync } from "node:sqlite";
 import { parsePositiveInteger } from "../../../src/config/config.ts";
 import type { Fact } from "../../../src/log/event_store.ts";
 import { DATABASE_FILE, openSqliteStore } from "../../../src/log/sqlite_store.ts";
-import { crashFactBody, crashRandom } from "./crash_facts.ts";
+import { crashFactBody } from "./crash_facts.ts";
+import { seededRandom } from "../../support/seeded_random.ts";
 
 const WRITER = new URL("./crash_writer.ts", import.meta.url).pathname;
 /** Kills per run when `EVIRT_CRASH_ITERATIONS` is unset. */
@@ -163,7 +164,7 @@ Deno.test("SqliteStore keeps every acknowledged fact whole across SIGKILLs mid-a
     "EVIRT_CRASH_SEED",
     1 + Math.floor(Math.random() * 1e9),
   );
-  const random = crashRandom(seed);
+  const random = seededRandom(seed);
   const dir = await Deno.makeTempDir({ prefix: "evirt-crash-" });
   const acks: Ack[] = [];
   let head = 0;

@@ -45,6 +45,13 @@ export interface ApiEnvironment {
   shutdownSignal: AbortSignal;
   /** Worker threads that read large definitions off the main loop; absent: read in place. */
   definitionReader?: DefinitionReaderPool;
+  /**
+   * How many large definitions (bodies over `DEFINITION_INLINE_MAX_CHARS`, or of unknown length)
+   * are defined or created at once, counted one each: what one holds while it is parsed,
+   * checked, recorded and snapshotted is many times its body, so this bounds the service's
+   * memory under many concurrent large defines. Absent: no bound.
+   */
+  largeDefinitions?: BodyBudget;
 }
 
 /** What a handler receives besides the request. */

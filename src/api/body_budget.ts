@@ -32,19 +32,28 @@ interface Waiter {
 export class BodyBudget {
   readonly #maxBytes: number;
   readonly #waitMs: number;
+  readonly #subject: string;
   #heldBytes = 0;
   readonly #waiters: Waiter[] = [];
 
   /**
    * @param maxBytes Bytes all requests may hold at once.
    * @param waitMs How long one request may wait for room, in ms.
+   * @param subject The refusal's wording, with `{held}`, `{wanted}` and `{max}` filled in (the same budget also bounds how many
+   *   large definitions are processed at once, counted in definitions).
    */
-  constructor(maxBytes: number, waitMs = BODY_BUDGET_WAIT_MS) {
+  constructor(
+    maxBytes: number,
+    waitMs = BODY_BUDGET_WAIT_MS,
+    subject = "request bodies in progress hold {held} bytes; {wanted} more would pass " +
+      "the limit of {max} bytes",
+  ) {
     if (!Number.isInteger(maxBytes) || maxBytes < 1) {
       throw new RangeError(`Budget must be a positive integer, received ${maxBytes}`);
     }
     this.#maxBytes = maxBytes;
     this.#waitMs = waitMs;
+    this.#subject = subject;
   }
 
   /** Bytes held now. */
@@ -107,8 +116,10 @@ export class BodyBudget {
   #busy(bytes: number): VirtError {
     return new VirtError(
       ErrorCode.RESOURCE_BUSY,
-      `request bodies in progress hold ${this.#heldBytes} bytes; ${bytes} more would pass ` +
-        `the limit of ${this.#maxBytes} bytes within ${this.#waitMs} ms; try again later`,
+      `${
+        this.#subject.replace("{held}", String(this.#heldBytes)).replace("{wanted}", String(bytes))
+          .replace("{max}", String(this.#maxBytes))
+      } within ${this.#waitMs} ms; try again later`,
       { where: "body" },
     );
   }

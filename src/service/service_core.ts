@@ -10,6 +10,7 @@ import type { Driver } from "../../actors/driver_protocol.ts";
 import { Host } from "../../actors/host.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { type Api, createApi } from "../api/app.ts";
+import { LARGE_DEFINITION_WAIT_MS, LARGE_DEFINITIONS_MAX } from "../api/routes/domain_routes.ts";
 import { DefinitionReaderPool } from "../api/definition_reader.ts";
 import { EventHub } from "../projections/event_hub.ts";
 import { Metrics } from "../api/metrics.ts";
@@ -44,6 +45,8 @@ export interface ServiceCore {
   definitionReader: DefinitionReaderPool;
   /** The bound on request body bytes in progress (exposed for diagnostics and tests). */
   bodies: BodyBudget;
+  /** The bound on large definitions defined at once (exposed for diagnostics and tests). */
+  largeDefinitions: BodyBudget;
   /** Ends every event stream (so listeners can drain), without closing anything else. */
   endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
@@ -80,6 +83,11 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     options.requestBodiesMaxBytes ??
       Math.max(REQUEST_BODIES_MAX_BYTES_DEFAULT, options.xmlMaxBytes),
   );
+  const largeDefinitions = new BodyBudget(
+    LARGE_DEFINITIONS_MAX,
+    LARGE_DEFINITION_WAIT_MS,
+    "{held} large definitions are being defined; {wanted} more would pass the limit of {max}",
+  );
   const api = createApi({
     host,
     store: options.store,
@@ -94,6 +102,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     nodeInfo: options.nodeInfo ?? readNodeInfo,
     shutdownSignal: shutdown.signal,
     definitionReader,
+    largeDefinitions,
   });
   return {
     host,
@@ -102,6 +111,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     metrics,
     hub,
     bodies,
+    largeDefinitions,
     endStreams() {
       shutdown.abort();
     },

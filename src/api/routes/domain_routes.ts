@@ -24,7 +24,7 @@ import { elementNamespace } from "../../../actors/domain_machine.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { checkSecureAllowed, withoutSecrets } from "../domain_secrets.ts";
 import { jsonResponse } from "../http_errors.ts";
-import type { DefinitionReaderPool } from "../definition_reader.ts";
+import { DEFINITION_INLINE_MAX_CHARS, type DefinitionReaderPool } from "../definition_reader.ts";
 import { definitionFromRequest, readJsonObject } from "../request_body.ts";
 import { infoView, stateView, summaryView } from "../views.ts";
 
@@ -96,7 +96,38 @@ function readerOf(context: Context): { reader?: DefinitionReaderPool } {
   return reader === undefined ? {} : { reader };
 }
 
-async function defineDomain(request: Request, context: Context): Promise<Response> {
+/** Large definitions processed at once (see `ApiEnvironment.largeDefinitions`). */
+export const LARGE_DEFINITIONS_MAX = 2;
+
+/** How long a large definition waits for its turn, in ms, before code 87. */
+export const LARGE_DEFINITION_WAIT_MS = 30_000;
+
+/** Runs `work` holding a turn among large definitions when the request's body is large. */
+async function inTurn(
+  request: Request,
+  context: Context,
+  work: () => Promise<Response>,
+): Promise<Response> {
+  const turns = context.env.largeDefinitions;
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (turns === undefined || declared <= DEFINITION_INLINE_MAX_CHARS) return await work();
+  await turns.take(1);
+  try {
+    return await work();
+  } finally {
+    turns.give(1);
+  }
+}
+
+function defineDomain(request: Request, context: Context): Promise<Response> {
+  return inTurn(request, context, () => defineNow(request, context));
+}
+
+function createDomain(request: Request, context: Context): Promise<Response> {
+  return inTurn(request, context, () => createNow(request, context));
+}
+
+async function defineNow(request: Request, context: Context): Promise<Response> {
   const { host } = context.env;
   const definition = await definitionFromRequest(request, {
     maxBytes: context.env.xmlMaxBytes,
@@ -107,7 +138,7 @@ async function defineDomain(request: Request, context: Context): Promise<Respons
   return jsonResponse({ uuid, name: definition.name, detail }, 201);
 }
 
-async function createDomain(request: Request, context: Context): Promise<Response> {
+async function createNow(request: Request, context: Context): Promise<Response> {
   const { host } = context.env;
   const paused = booleanParam(context.url, "paused") ?? false;
   const definition = await definitionFromRequest(request, {

@@ -125,3 +125,32 @@ Deno.test("define reads a body larger than the main-loop size on a worker thread
     assert.equal(stored.description, description);
   });
 });
+
+Deno.test("large definitions are defined at most two at a time; the rest wait their turn", async () => {
+  await withService(async (service) => {
+    const padding = "x".repeat(DEFINITION_INLINE_MAX_CHARS + 1024);
+    let mostHeld = 0;
+    const sampler = setInterval(() => {
+      mostHeld = Math.max(mostHeld, service.largeDefinitions.heldBytes);
+    }, 1);
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, index) =>
+          define(
+            service,
+            domainXml(`big${index}`).replace(
+              "</domain>",
+              `<description>${padding}</description></domain>`,
+            ),
+          )),
+      );
+      assert.deepEqual(answers.map((answer) => answer.status), [201, 201, 201, 201, 201, 201]);
+      for (const answer of answers) await answer.body?.cancel();
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.ok(mostHeld >= 1 && mostHeld <= 2, `held at most ${mostHeld}`);
+    assert.equal(service.largeDefinitions.heldBytes, 0, "every turn is given back");
+    assert.equal(service.host.list().length, 6);
+  });
+});

@@ -7,6 +7,7 @@
 
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import { graphicsWithoutPasswords } from "../xml/format_domain.ts";
 import type { Role } from "./api_context.ts";
 
 /**
@@ -25,10 +26,7 @@ export function withoutSecrets(definition: DomainDefinition): DomainDefinition {
     ...definition,
     devices: {
       ...definition.devices,
-      graphics: definition.devices.graphics.map((graphics) => {
-        const { passwd: _secret, ...rest } = graphics;
-        return rest;
-      }),
+      graphics: graphicsWithoutPasswords(definition.devices.graphics),
     },
   };
 }

@@ -62,13 +62,7 @@ export function formatDomainXml(def: DomainDefinition, options: FormatDomainOpti
 /** The devices as formatted: without passwords unless secure, without runtime aliases when inactive. */
 function deviceView(devices: DomainDevices, inactive: boolean, secure: boolean): DomainDevices {
   const view = { ...devices } as unknown as Record<string, unknown>;
-  if (!secure) {
-    view.graphics = devices.graphics.map((graphics: Graphics) => {
-      if (graphics.passwd === undefined) return graphics;
-      const { passwd: _secret, ...rest } = graphics;
-      return rest;
-    });
-  }
+  if (!secure) view.graphics = graphicsWithoutPasswords(devices.graphics);
   if (inactive) {
     for (const [key, value] of Object.entries(view)) {
       if (Array.isArray(value)) view[key] = value.map(withoutRuntimeAlias);
@@ -76,6 +70,22 @@ function deviceView(devices: DomainDevices, inactive: boolean, secure: boolean):
     }
   }
   return view as unknown as DomainDevices;
+}
+
+/**
+ * The graphics consoles without their `passwd` (what the XML leaves out without `secure`).
+ *
+ * @example
+ * ```ts ignore
+ * const shown = graphicsWithoutPasswords(definition.devices.graphics);
+ * ```
+ */
+export function graphicsWithoutPasswords(graphics: Graphics[]): Graphics[] {
+  return graphics.map((console) => {
+    if (console.passwd === undefined) return console;
+    const { passwd: _secret, ...rest } = console;
+    return rest;
+  });
 }
 
 function withoutRuntimeAlias<T>(device: T): T {

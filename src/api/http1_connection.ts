@@ -360,15 +360,24 @@ function chunkOf(value: Uint8Array): Uint8Array {
   return bytes;
 }
 
-/** Answers an error as libvirt's JSON with `connection: close`; best effort, bounded. */
-async function answerAndClose(conn: Deno.Conn, error: unknown, status?: number): Promise<void> {
+/**
+ * Answers an error as libvirt's JSON (with {@linkcode errorResponse}'s headers) and
+ * `connection: close`; best effort, bounded by `timeoutMs`. The caller closes `conn`.
+ */
+export async function answerAndClose(
+  conn: Deno.Conn,
+  error: unknown,
+  status?: number,
+  timeoutMs = ANSWER_TIMEOUT_MS,
+): Promise<void> {
   const response = errorResponse(error);
   const code = status ?? (error as { status?: number }).status ?? response.status;
   const body = new Uint8Array(await response.arrayBuffer());
-  const head = `HTTP/1.1 ${code} ${STATUS_TEXT[code] ?? ""}\r\ncontent-type: application/json\r\n` +
-    `content-length: ${body.byteLength}\r\nconnection: close\r\n\r\n`;
+  let head = `HTTP/1.1 ${code} ${STATUS_TEXT[code] ?? ""}\r\n`;
+  for (const [name, value] of response.headers) head += `${name}: ${value}\r\n`;
+  head += `content-length: ${body.byteLength}\r\nconnection: close\r\n\r\n`;
   const bytes = new Uint8Array([...encoder.encode(head), ...body]);
-  await writeAll(conn, bytes, ANSWER_TIMEOUT_MS).catch(() => {});
+  await writeAll(conn, bytes, timeoutMs).catch(() => {});
 }
 
 /** How long a refusal may take to write before the connection is simply closed, in ms. */

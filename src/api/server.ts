@@ -22,7 +22,7 @@ import {
   poolCapacities,
 } from "./connection_limits.ts";
 import { errorResponse } from "./http_errors.ts";
-import { type ConnectionHandler, serveConnection, writeAll } from "./http1_connection.ts";
+import { answerAndClose, type ConnectionHandler, serveConnection } from "./http1_connection.ts";
 
 /** A bearer token and the role it grants. */
 export interface ApiToken {
@@ -206,13 +206,7 @@ function poolFull(pool: ConnectionPool, gate: ConnectionGate): VirtError {
 
 /** Answers a connection over its pool's bound with 503 (code 87) and closes it. */
 async function refuse(conn: Deno.Conn, pool: ConnectionPool, gate: ConnectionGate): Promise<void> {
-  const body = JSON.stringify({ error: poolFull(pool, gate).toJSON() }) + "\n";
-  const bytes = new TextEncoder().encode(
-    "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n" +
-      `connection: close\r\ncontent-length: ${new TextEncoder().encode(body).length}\r\n\r\n` +
-      body,
-  );
-  await writeAll(conn, bytes, REFUSAL_WRITE_TIMEOUT_MS).catch(() => {});
+  await answerAndClose(conn, poolFull(pool, gate), undefined, REFUSAL_WRITE_TIMEOUT_MS);
   try {
     conn.close();
   } catch {

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { removeIfPresent } from "../net/stale_socket.ts";
 import { VERSION } from "../model/version.ts";
 
 const OUTPUT = "evirt";
@@ -82,14 +83,6 @@ async function versionOf(binary: string): Promise<string> {
     return new TextDecoder().decode(output.stdout).trim();
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function removeIfPresent(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
 }
 

@@ -135,6 +135,18 @@ interface DomainPaths {
   qmpLogPath: string;
 }
 
+/** The runtime record's fields that name a domain's files, as `plan` and `launch` record them. */
+function recordedPaths(paths: DomainPaths) {
+  return {
+    runtimeDir: paths.dir,
+    monitorSocket: paths.monitorSocket,
+    pidFile: paths.pidFile,
+    claimPath: paths.claimPath,
+    logPath: paths.logPath,
+    qmpLogPath: paths.qmpLogPath,
+  };
+}
+
 /** One QEMU process the driver manages in this service. */
 interface Instance {
   uuid: string;
@@ -271,15 +283,7 @@ export class QemuDriver implements Driver {
 
   plan(request: LaunchRequest): RuntimeRecord {
     const paths = this.#pathsFor(request.id, request.name, request.uuid);
-    return {
-      driver: "qemu",
-      runtimeDir: paths.dir,
-      monitorSocket: paths.monitorSocket,
-      pidFile: paths.pidFile,
-      claimPath: paths.claimPath,
-      logPath: paths.logPath,
-      qmpLogPath: paths.qmpLogPath,
-    };
+    return { driver: "qemu", ...recordedPaths(paths) };
   }
 
   async launch(request: LaunchRequest, signal: AbortSignal): Promise<RuntimeRecord> {
@@ -329,12 +333,7 @@ export class QemuDriver implements Driver {
         emulator: capabilities.path,
         qemuVersion: capabilities.version,
         accelerator,
-        runtimeDir: paths.dir,
-        monitorSocket: paths.monitorSocket,
-        pidFile: paths.pidFile,
-        claimPath: paths.claimPath,
-        logPath: paths.logPath,
-        qmpLogPath: paths.qmpLogPath,
+        ...recordedPaths(paths),
         ...ptys,
       };
     } catch (error) {

@@ -17,6 +17,7 @@ import { ErrorCode, isVirtError } from "../../src/model/errors.ts";
 import { createServiceCore, type ServiceCore } from "../../src/service/service.ts";
 import { testDefinition } from "../support/domains.ts";
 import { testIf } from "../support/environment.ts";
+import { rejection } from "../support/rejection.ts";
 import { type SmallTmpfs, TMPFS_SKIP_REASON, withSmallTmpfs } from "../support/small_tmpfs.ts";
 
 /** Size of the state directory's file system, in KiB: room for the log of a few domains. */
@@ -76,12 +77,6 @@ async function withFullableService(
   }
 }
 
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(() => undefined, (error) => error);
-  assert.ok(outcome instanceof Error, "expected the call to fail");
-  return outcome;
-}
-
 /** Polls the API until the domain holds no pending facts. */
 async function untilWritten(client: EvirtClient, name: string): Promise<DomainInfoView> {
   const deadline = Date.now() + WRITTEN_TIMEOUT_MS;
@@ -113,7 +108,7 @@ testIf(
         const head = service.store.headPosition();
         await tmpfs.fill();
 
-        const error = await failure(service.client.action("vm", "destroy"));
+        const error = await rejection(service.client.action("vm", "destroy"));
         assert.ok(isVirtError(error));
         assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
         assert.match(error.message, /^cannot write the event log: no space left on device/);
@@ -157,7 +152,7 @@ testIf(
         await service.client.action("vm", "start");
         await tmpfs.fill();
 
-        const error = await failure(service.client.action("vm", "suspend"));
+        const error = await rejection(service.client.action("vm", "suspend"));
         assert.equal(
           error.message,
           "cannot write the event log: no space left on device; the domain was suspended and the fact is pending",
@@ -166,7 +161,7 @@ testIf(
         assert.equal(`${info.stateName} (${info.reasonName})`, "paused (user)");
         assert.equal(info.pendingFacts?.facts, 1);
 
-        const refused = await failure(service.client.action("other", "start"));
+        const refused = await rejection(service.client.action("other", "start"));
         assert.ok(isVirtError(refused));
         assert.equal(refused.code, ErrorCode.SYSTEM_ERROR);
         assert.match(
@@ -203,7 +198,7 @@ testIf(
         await service.client.define({ definition: testDefinition("vm") });
         const head = service.store.headPosition();
         await tmpfs.fill();
-        const error = await failure(service.client.action("vm", "start"));
+        const error = await rejection(service.client.action("vm", "start"));
         assert.ok(isVirtError(error));
         assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
         assert.match(error.message, /^cannot write the event log: no space left on device/);

@@ -90,6 +90,27 @@ async function untilWritten(client: EvirtClient, name: string): Promise<DomainIn
   }
 }
 
+/**
+ * Asserts that `action` on `name` was refused because its intent could not be written: code 38
+ * naming the cause, the domain still `state` with nothing pending, and the log still at `head`.
+ */
+async function assertIntentRefused(
+  service: Service,
+  name: string,
+  action: Parameters<EvirtClient["action"]>[1],
+  state: string,
+  head: number,
+): Promise<void> {
+  const error = await rejection(service.client.action(name, action));
+  assert.ok(isVirtError(error));
+  assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
+  assert.match(error.message, /^cannot write the event log: no space left on device/);
+  const info = await service.client.info(name);
+  assert.equal(`${info.stateName} (${info.reasonName})`, state);
+  assert.equal(info.pendingFacts, null);
+  assert.equal(service.store.headPosition(), head);
+}
+
 async function lastFact(store: EventStore): Promise<{ type: string; body: unknown }> {
   const facts = await store.readAll({ afterPosition: Math.max(0, store.headPosition() - 1) });
   const { type, body } = facts[facts.length - 1];
@@ -108,15 +129,8 @@ testIf(
         const head = service.store.headPosition();
         await tmpfs.fill();
 
-        const error = await rejection(service.client.action("vm", "destroy"));
-        assert.ok(isVirtError(error));
-        assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
-        assert.match(error.message, /^cannot write the event log: no space left on device/);
         // Intent before action: the intent could not be recorded, so nothing was done.
-        const info = await service.client.info("vm");
-        assert.equal(`${info.stateName} (${info.reasonName})`, "running (booted)");
-        assert.equal(info.pendingFacts, null);
-        assert.equal(service.store.headPosition(), head);
+        await assertIntentRefused(service, "vm", "destroy", "running (booted)", head);
 
         await tmpfs.free();
         await service.client.action("vm", "destroy");
@@ -198,14 +212,7 @@ testIf(
         await service.client.define({ definition: testDefinition("vm") });
         const head = service.store.headPosition();
         await tmpfs.fill();
-        const error = await rejection(service.client.action("vm", "start"));
-        assert.ok(isVirtError(error));
-        assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
-        assert.match(error.message, /^cannot write the event log: no space left on device/);
-        const info = await service.client.info("vm");
-        assert.equal(`${info.stateName} (${info.reasonName})`, "shut off (unknown)");
-        assert.equal(info.pendingFacts, null);
-        assert.equal(service.store.headPosition(), head);
+        await assertIntentRefused(service, "vm", "start", "shut off (unknown)", head);
         await tmpfs.free();
         await service.client.action("vm", "start");
         const facts = await service.store.readAll({ afterPosition: head });

@@ -21,6 +21,3 @@ export function crashDomainDefinition(index: number): DomainDefinition {
     devices: emptyDevices(),
   };
 }
-
-/** The seeded random source of the log's crash test, so a failing run can be repeated. */
-export { seededRandom as crashRandom } from "../support/seeded_random.ts";

@@ -12,10 +12,11 @@
 import { Host } from "../../actors/host.ts";
 import { TestDriver } from "../../drivers/test/test_driver.ts";
 import { openSqliteStore } from "../../src/log/sqlite_store.ts";
-import { CRASH_DOMAIN_COUNT, crashDomainDefinition, crashRandom } from "./_host_crash_plan.ts";
+import { seededRandom } from "../support/seeded_random.ts";
+import { CRASH_DOMAIN_COUNT, crashDomainDefinition } from "./_host_crash_plan.ts";
 
 const [dir, seedText] = Deno.args;
-const random = crashRandom(Number(seedText));
+const random = seededRandom(Number(seedText));
 const store = await openSqliteStore(dir);
 const host = await Host.open({
   store,

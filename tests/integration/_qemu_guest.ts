@@ -12,6 +12,7 @@ import { isProcessGone, readProcessStat, waitForExit } from "../../drivers/qemu/
 import type { EventStore } from "../../src/log/event_store.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";
 import { type DomainDefinition, emptyDevices } from "../../src/model/domain.ts";
+import type { RuntimeRecord } from "../../src/model/facts.ts";
 import { reasonName, stateName } from "../../src/model/lifecycle.ts";
 import { guestInitrdPath, guestKernelCmdline, guestKernelPath } from "../support/guest.ts";
 
@@ -117,6 +118,15 @@ export async function openQemuRig(): Promise<QemuRig> {
       }
     },
   };
+}
+
+/** The QEMU process a runtime record names, as {@linkcode killAll} takes it; throws if it names none. */
+export function processOf(runtime: RuntimeRecord): { pid: number; startTimeTicks: number } {
+  const { pid, startTimeTicks } = runtime;
+  if (typeof pid !== "number" || typeof startTimeTicks !== "number") {
+    throw new Error(`the runtime record names no process: ${JSON.stringify(runtime)}`);
+  }
+  return { pid, startTimeTicks };
 }
 
 /** Sends SIGKILL to each recorded QEMU that still exists and waits for it to be gone. */

@@ -17,6 +17,7 @@ import { ErrorCode, isVirtError } from "../../src/model/errors.ts";
 import { reasonName, stateName } from "../../src/model/lifecycle.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { guestSkipReason } from "../support/guest.ts";
+import { rejection } from "../support/rejection.ts";
 import { type SmallTmpfs, TMPFS_SKIP_REASON, withSmallTmpfs } from "../support/small_tmpfs.ts";
 import { guestDefinition, killAll } from "./_qemu_guest.ts";
 
@@ -121,12 +122,6 @@ function stateText(host: Host, name: string): string {
   return `${stateName(summary.state)} (${reasonName(summary.state, summary.reason)})`;
 }
 
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(() => undefined, (error) => error);
-  assert.ok(outcome instanceof Error, "expected the call to fail");
-  return outcome;
-}
-
 async function untilWritten(host: Host, name: string): Promise<void> {
   await host.waitFor(
     host.lookup(name).uuid,
@@ -148,7 +143,7 @@ testIf(
         await rig.host.start("full");
         pid = seen(rig.host, "full");
         await tmpfs.fill();
-        const error = await failure(rig.host.destroy("full"));
+        const error = await rejection(rig.host.destroy("full"));
         assert.ok(isVirtError(error));
         assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
         assert.match(error.message, /^cannot write the event log: no space left on device/);
@@ -185,7 +180,7 @@ testIf(
         await rig.host.start("full");
         pid = seen(rig.host, "full");
         await tmpfs.fill();
-        const error = await failure(rig.host.suspend("full"));
+        const error = await rejection(rig.host.suspend("full"));
         assert.equal(
           error.message,
           "cannot write the event log: no space left on device; the domain was suspended and the fact is pending",
@@ -221,7 +216,7 @@ testIf(
         await rig.host.define(definition);
         const head = rig.store.headPosition();
         await tmpfs.fill();
-        const error = await failure(rig.host.start("full"));
+        const error = await rejection(rig.host.start("full"));
         assert.match(error.message, /^cannot write the event log: no space left on device/);
         assert.equal(stateText(rig.host, "full"), "shut off (unknown)");
         assert.equal(rig.host.context("full").runtime, null, "no instance is recorded");

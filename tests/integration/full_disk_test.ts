@@ -17,6 +17,7 @@ import { ErrorCode, isVirtError } from "../../src/model/errors.ts";
 import { createServiceCore, type ServiceCore } from "../../src/service/service.ts";
 import { testDefinition } from "../support/domains.ts";
 import { testIf } from "../support/environment.ts";
+import { rejection } from "../support/rejection.ts";
 import { type SmallTmpfs, TMPFS_SKIP_REASON, withSmallTmpfs } from "../support/small_tmpfs.ts";
 
 /** Size of the state directory's file system, in KiB: room for the log of a few domains. */
@@ -76,12 +77,6 @@ async function withFullableService(
   }
 }
 
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(() => undefined, (error) => error);
-  assert.ok(outcome instanceof Error, "expected the call to fail");
-  return outcome;
-}
-
 /** Polls the API until the domain holds no pending facts. */
 async function untilWritten(client: EvirtClient, name: string): Promise<DomainInfoView> {
   const deadline = Date.now() + WRITTEN_TIMEOUT_MS;
@@ -93,6 +88,27 @@ async function untilWritten(client: EvirtClient, name: string): Promise<DomainIn
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Asserts that `action` on `name` was refused because its intent could not be written: code 38
+ * naming the cause, the domain still `state` with nothing pending, and the log still at `head`.
+ */
+async function assertIntentRefused(
+  service: Service,
+  name: string,
+  action: Parameters<EvirtClient["action"]>[1],
+  state: string,
+  head: number,
+): Promise<void> {
+  const error = await rejection(service.client.action(name, action));
+  assert.ok(isVirtError(error));
+  assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
+  assert.match(error.message, /^cannot write the event log: no space left on device/);
+  const info = await service.client.info(name);
+  assert.equal(`${info.stateName} (${info.reasonName})`, state);
+  assert.equal(info.pendingFacts, null);
+  assert.equal(service.store.headPosition(), head);
 }
 
 async function lastFact(store: EventStore): Promise<{ type: string; body: unknown }> {
@@ -113,15 +129,8 @@ testIf(
         const head = service.store.headPosition();
         await tmpfs.fill();
 
-        const error = await failure(service.client.action("vm", "destroy"));
-        assert.ok(isVirtError(error));
-        assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
-        assert.match(error.message, /^cannot write the event log: no space left on device/);
         // Intent before action: the intent could not be recorded, so nothing was done.
-        const info = await service.client.info("vm");
-        assert.equal(`${info.stateName} (${info.reasonName})`, "running (booted)");
-        assert.equal(info.pendingFacts, null);
-        assert.equal(service.store.headPosition(), head);
+        await assertIntentRefused(service, "vm", "destroy", "running (booted)", head);
 
         await tmpfs.free();
         await service.client.action("vm", "destroy");
@@ -157,7 +166,7 @@ testIf(
         await service.client.action("vm", "start");
         await tmpfs.fill();
 
-        const error = await failure(service.client.action("vm", "suspend"));
+        const error = await rejection(service.client.action("vm", "suspend"));
         assert.equal(
           error.message,
           "cannot write the event log: no space left on device; the domain was suspended and the fact is pending",
@@ -166,7 +175,7 @@ testIf(
         assert.equal(`${info.stateName} (${info.reasonName})`, "paused (user)");
         assert.equal(info.pendingFacts?.facts, 1);
 
-        const refused = await failure(service.client.action("other", "start"));
+        const refused = await rejection(service.client.action("other", "start"));
         assert.ok(isVirtError(refused));
         assert.equal(refused.code, ErrorCode.SYSTEM_ERROR);
         assert.match(
@@ -203,14 +212,7 @@ testIf(
         await service.client.define({ definition: testDefinition("vm") });
         const head = service.store.headPosition();
         await tmpfs.fill();
-        const error = await failure(service.client.action("vm", "start"));
-        assert.ok(isVirtError(error));
-        assert.equal(error.code, ErrorCode.SYSTEM_ERROR);
-        assert.match(error.message, /^cannot write the event log: no space left on device/);
-        const info = await service.client.info("vm");
-        assert.equal(`${info.stateName} (${info.reasonName})`, "shut off (unknown)");
-        assert.equal(info.pendingFacts, null);
-        assert.equal(service.store.headPosition(), head);
+        await assertIntentRefused(service, "vm", "start", "shut off (unknown)", head);
         await tmpfs.free();
         await service.client.action("vm", "start");
         const facts = await service.store.readAll({ afterPosition: head });

@@ -15,7 +15,8 @@ import { Host } from "../../actors/host.ts";
 import { TestDriver } from "../../drivers/test/test_driver.ts";
 import { parsePositiveInteger } from "../../src/config/config.ts";
 import { openSqliteStore } from "../../src/log/sqlite_store.ts";
-import { CRASH_DOMAIN_COUNT, crashDomainDefinition, crashRandom } from "./_host_crash_plan.ts";
+import { seededRandom } from "../support/seeded_random.ts";
+import { CRASH_DOMAIN_COUNT, crashDomainDefinition } from "./_host_crash_plan.ts";
 
 const WORKER = new URL("./_host_crash_worker.ts", import.meta.url).pathname;
 const ITERATIONS_DEFAULT = 12;
@@ -112,7 +113,7 @@ Deno.test("Host recovers exactly what was acknowledged after SIGKILLs mid-operat
   );
   const seed = Number(Deno.env.get("EVIRT_HOST_CRASH_SEED") ?? Date.now() % 1_000_000);
   console.log(`host crash test: ${iterations} kills, EVIRT_HOST_CRASH_SEED=${seed}`);
-  const random = crashRandom(seed);
+  const random = seededRandom(seed);
   const dir = await Deno.makeTempDir({ prefix: "evirt-host-crash-" });
   const known: Observed = { told: new Map(), inFlight: new Map() };
   let inFlightSeen = 0;

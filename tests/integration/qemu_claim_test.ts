@@ -17,7 +17,7 @@ import { domainStream } from "../../src/model/facts.ts";
 import { reasonName, stateName } from "../../src/model/lifecycle.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { guestSkipReason } from "../support/guest.ts";
-import { guestDefinition, killAll } from "./_qemu_guest.ts";
+import { guestDefinition, killAll, processOf } from "./_qemu_guest.ts";
 
 const skip = guestSkipReason() ?? missing("qemu-system-x86_64", "flock");
 
@@ -37,16 +37,13 @@ testIf(
       const definition = guestDefinition("only", { serial: { file: `${dir}/serial.log` } });
       const request = { uuid: definition.uuid!, name: "only", id: 1, definition };
       const runtime = await first.launch(request, AbortSignal.timeout(30_000));
-      started.push({
-        pid: runtime.pid as number,
-        startTimeTicks: runtime.startTimeTicks as number,
-      });
+      started.push(processOf(runtime));
       // Another driver (as after a restart that lost the record) with another id and folder.
       const error = await second.launch({ ...request, id: 2 }, AbortSignal.timeout(30_000))
         .catch((caught) => caught);
       assert.ok(isVirtError(error, ErrorCode.OPERATION_FAILED), String(error));
       assert.match(error.message, /domain 'only' is already running/);
-      assert.equal(isProcessGone(runtime.pid as number, runtime.startTimeTicks as number), false);
+      assert.equal(isProcessGone(started[0].pid, started[0].startTimeTicks), false);
       await first.terminate(
         { uuid: request.uuid, name: "only", id: 1, definition, runtime },
         { graceful: false },
@@ -89,10 +86,7 @@ testIf(
         },
       ], 0);
       const orphan = await crashed.launch(request, AbortSignal.timeout(30_000));
-      const identity = {
-        pid: orphan.pid as number,
-        startTimeTicks: orphan.startTimeTicks as number,
-      };
+      const identity = processOf(orphan);
       started.push(identity);
       await crashed.close();
 
@@ -113,10 +107,7 @@ testIf(
 
       await host.start("adopted");
       const runtime = host.context("adopted").runtime!;
-      started.push({
-        pid: runtime.pid as number,
-        startTimeTicks: runtime.startTimeTicks as number,
-      });
+      started.push(processOf(runtime));
       assert.equal(host.lookup("adopted").id, 6, "the intent's id is never reused");
       assert.equal(await isClaimHeld(claimPathFor(`${dir}/run/qemu`, uuid)), true);
       await host.destroy("adopted");

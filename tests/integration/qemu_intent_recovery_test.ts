@@ -23,7 +23,7 @@ import {
   guestSkipReason,
   waitForSerialMarker,
 } from "../support/guest.ts";
-import { guestDefinition, killAll } from "./_qemu_guest.ts";
+import { guestDefinition, killAll, processOf } from "./_qemu_guest.ts";
 
 /** Bound on QEMU reaching a run state, in ms. */
 const STATUS_TIMEOUT_MS = 15_000;
@@ -86,10 +86,7 @@ testIf(
       await host.define(definition);
       await host.start("rebooted");
       const runtime = host.context("rebooted").runtime!;
-      started.push({
-        pid: runtime.pid as number,
-        startTimeTicks: runtime.startTimeTicks as number,
-      });
+      started.push(processOf(runtime));
       await waitForSerialMarker(serial, GUEST_READY_MARKER, { timeoutMs: GUEST_BOOT_TIMEOUT_MS });
       await host.close();
       host = undefined;
@@ -106,7 +103,7 @@ testIf(
       assert.equal(types.at(-1), "domain.rebooted");
       assert.equal(host.context("rebooted").intent, null);
       // The same QEMU runs the guest again: it boots a second time.
-      assert.equal(isProcessGone(runtime.pid as number, runtime.startTimeTicks as number), false);
+      assert.equal(isProcessGone(started[0].pid, started[0].startTimeTicks), false);
       await waitForSerialMarker(serial, GUEST_READY_MARKER, {
         timeoutMs: GUEST_BOOT_TIMEOUT_MS,
         count: 2,
@@ -133,10 +130,7 @@ testIf(
         await host.define(guestDefinition(name, { serial: { file: `${dir}/${name}.log` } }));
         await host.start(name);
         const runtime = host.context(name).runtime!;
-        started.push({
-          pid: runtime.pid as number,
-          startTimeTicks: runtime.startTimeTicks as number,
-        });
+        started.push(processOf(runtime));
       }
       const uuids = ["killed", "alive"].map((name) => host!.lookup(name).uuid);
       await host.close();

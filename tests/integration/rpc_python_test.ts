@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runChild } from "../support/child_process.ts";
 import { testIf } from "../support/environment.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 import { socketUri } from "../support/virsh.ts";
@@ -74,19 +75,14 @@ testIf(
 </devices></domain>`,
       });
       await Deno.writeTextFile(`${base}/client.py`, SCRIPT);
-      const output = await new Deno.Command(SYSTEM_PYTHON, {
-        args: [
-          `${base}/client.py`,
-          socketUri(`${dirs.runtimeDir}/libvirt-sock`),
-          String(IDLE_SECONDS),
-        ],
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout((IDLE_SECONDS + 60) * 1000),
-      }).output();
-      const stderr = new TextDecoder().decode(output.stderr);
-      assert.equal(output.code, 0, stderr);
-      const result = JSON.parse(new TextDecoder().decode(output.stdout));
+      const output = await runChild(
+        SYSTEM_PYTHON,
+        [`${base}/client.py`, socketUri(`${dirs.runtimeDir}/libvirt-sock`), String(IDLE_SECONDS)],
+        {},
+        (IDLE_SECONDS + 60) * 1000,
+      );
+      assert.equal(output.code, 0, output.stderr);
+      const result = JSON.parse(output.stdout);
       assert.deepEqual(result.names, ["web"]);
       assert.deepEqual(result.info, [5, 524288, 524288, 1, 0]);
       assert.equal(result.xml_has_name, true);

@@ -11,6 +11,7 @@
 
 import assert from "node:assert/strict";
 import { readProcessStat, waitForExit } from "../../drivers/qemu/process_state.ts";
+import { runChild } from "../support/child_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
@@ -225,16 +226,13 @@ testIf(
 
       service = await startServiceProcess(dirs);
       assert.match((await runVirsh(uri, ["list"])).stdout, /^ \d+ +survivor +running$/m);
-      const python = await new Deno.Command(SYSTEM_PYTHON, {
-        args: [
-          "-c",
-          `import libvirt; print(libvirt.open("${uri}").lookupByName("survivor").info()[0])`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(VIRSH_TIMEOUT_MS),
-      }).output();
-      assert.equal(new TextDecoder().decode(python.stdout).trim(), "1");
+      const python = await runChild(
+        SYSTEM_PYTHON,
+        ["-c", `import libvirt; print(libvirt.open("${uri}").lookupByName("survivor").info()[0])`],
+        {},
+        VIRSH_TIMEOUT_MS,
+      );
+      assert.equal(python.stdout.trim(), "1");
       assert.equal((await runVirsh(uri, ["destroy", "survivor"])).code, 0);
       assert.ok(
         await waitForExit(pids[0], { timeoutMs: QEMU_EXIT_TIMEOUT_MS }),

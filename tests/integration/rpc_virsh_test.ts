@@ -198,17 +198,9 @@ testIf(
             new RegExp(`operation forbidden: read only access prevents ${api}`),
             args.join(" "),
           );
-          const viaFlag = await new Deno.Command("virsh", {
-            args: ["-r", "-c", uri, ...args],
-            stdout: "piped",
-            stderr: "piped",
-            signal: AbortSignal.timeout(VIRSH_TIMEOUT_MS),
-          }).output();
+          const viaFlag = await runVirsh(uri, ["-r", ...args]);
           assert.equal(viaFlag.code, 1, `-r ${args.join(" ")}`);
-          assert.match(
-            new TextDecoder().decode(viaFlag.stderr),
-            new RegExp(`read only access prevents ${api}`),
-          );
+          assert.match(viaFlag.stderr, new RegExp(`read only access prevents ${api}`));
         }
         assert.match((await runVirsh(readOnlyUri, ["list", "--all"])).stdout, /\bweb\b/);
       });

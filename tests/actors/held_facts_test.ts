@@ -10,6 +10,7 @@ import { MemoryStorage } from "../../src/log/memory_store.ts";
 import { ErrorCode, isVirtError } from "../../src/model/errors.ts";
 import { reasonName, stateName } from "../../src/model/lifecycle.ts";
 import { loggedEvents, testDefinition } from "../support/domains.ts";
+import { rejection } from "../support/rejection.ts";
 
 /** Intent facts: recorded before the hypervisor acts (see actors/domain_intents.ts). */
 const INTENT_TYPES = new Set([
@@ -82,12 +83,6 @@ function stateText(host: Host, name: string): string {
 async function written(host: Host, name: string, timeoutMs = 5000): Promise<void> {
   const uuid = host.lookup(name).uuid;
   await host.waitFor(uuid, (summary) => summary.pendingFacts === null, timeoutMs);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(() => undefined, (error) => error);
-  assert.ok(outcome instanceof Error, "expected a rejection");
-  return outcome;
 }
 
 Deno.test("destroy while the log refuses writes: shut off (destroyed), fact pending, cause named", async () => {

@@ -42,21 +42,6 @@ export type Observation =
 export type ObservationKind = Observation["kind"];
 
 /**
- * Observation kinds that change the domain's state (reference §3). A driver reports these once
- * each, and losing one would leave the record wrong: they are never coalesced, and one that
- * cannot be queued sends the domain to reconcile (see `actors/domain_actor.ts`).
- */
-export const LIFECYCLE_OBSERVATION_KINDS: ReadonlySet<ObservationKind> = new Set([
-  "shutdown",
-  "stopped",
-  "paused",
-  "resumed",
-  "crashed",
-  "pmsuspended",
-  "wakeup",
-]);
-
-/**
  * Observation kinds that report a current value, where only the latest matters: a newer one
  * replaces one still waiting in the domain's queue.
  */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DomainSummary, Host } from "../../actors/host.ts";
+import type { DomainSummary, Host, ListFilter } from "../../actors/host.ts";
 import { applyDomainDefaults } from "../model/domain_defaults.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
@@ -96,3 +96,17 @@ export function domainRead(
 }
 
 /** A lifecycle action on one domain, answered once its fact is durable. */
+
+/** `virConnectListAllDomains` flags evirt knows, and the list filter each one is. */
+export const LIST_FLAG_FILTERS: ReadonlyArray<[number, keyof ListFilter]> = [
+  [1, "active"],
+  [2, "inactive"],
+  [4, "persistent"],
+  [8, "transient"],
+  [16, "running"],
+  [32, "paused"],
+  [64, "shutoff"],
+  [128, "other"],
+  [1024, "autostart"],
+  [2048, "noAutostart"],
+];

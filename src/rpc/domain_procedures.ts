@@ -16,6 +16,7 @@ import {
   domainFlagsArgs,
   domainRead,
   domainRet,
+  LIST_FLAG_FILTERS,
   lookupWire,
   wireDomain,
 } from "./domain_lookup.ts";
@@ -29,20 +30,6 @@ import {
   uuidType,
 } from "./protocol.ts";
 import { x } from "./xdr.ts";
-
-/** `virConnectListAllDomains` flags evirt knows, and the list filter each one is. */
-const LIST_FLAG_FILTERS: ReadonlyArray<[number, keyof ListFilter]> = [
-  [1, "active"],
-  [2, "inactive"],
-  [4, "persistent"],
-  [8, "transient"],
-  [16, "running"],
-  [32, "paused"],
-  [64, "shutoff"],
-  [128, "other"],
-  [1024, "autostart"],
-  [2048, "noAutostart"],
-];
 
 /**
  * Filter pairs evirt answers without a filter: no domain has a managed save image (256 / 512),

@@ -40,18 +40,13 @@ export interface TestHypervisor {
 }
 
 /** The service's host, shared by every connection opened to it. */
-export interface SharedService {
+export interface SharedService
+  extends Pick<RpcTarget, "host" | "hub" | "events" | "xmlMaxBytes" | "hostname" | "nodeInfo"> {
   /**
    * Opens a fresh `test:///default` hypervisor for one connection. Injected by the service
    * assembly (the RPC layer builds no hosts of its own); without it `test:///default` is refused.
    */
   openTestHypervisor?: () => Promise<TestHypervisor>;
-  host: Host;
-  hub: EventHub;
-  events: EventStreamSettings;
-  xmlMaxBytes: number;
-  hostname(): string;
-  nodeInfo(): NodeInfo;
 }
 
 /** URIs that name the service's own host. */

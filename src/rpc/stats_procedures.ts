@@ -9,7 +9,7 @@ import type { ListFilter } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { STATS_GROUPS, type StatsField } from "../projections/domain_stats.ts";
 import { StatsReader } from "../projections/stats_reader.ts";
-import { checkFlags, lookupWire, wireDomain } from "./domain_lookup.ts";
+import { checkFlags, LIST_FLAG_FILTERS, lookupWire, wireDomain } from "./domain_lookup.ts";
 import type { ProcedureTable, StreamSource } from "./procedure.ts";
 import {
   DOMAIN_LIST_MAX,
@@ -43,17 +43,8 @@ const MEMORY_STAT_TAGS: Readonly<Record<string, number>> = {
   hugetlb_pgfail: 12,
 };
 
-/** List filters in `virConnectGetAllDomainStats` flags (the low byte). */
-const STATS_FILTER_FLAGS: ReadonlyArray<[number, keyof ListFilter]> = [
-  [1, "active"],
-  [2, "inactive"],
-  [4, "persistent"],
-  [8, "transient"],
-  [16, "running"],
-  [32, "paused"],
-  [64, "shutoff"],
-  [128, "other"],
-];
+/** List filters in `virConnectGetAllDomainStats` flags: the list flags of the low byte. */
+const STATS_FILTER_FLAGS = LIST_FLAG_FILTERS.filter(([bit]) => bit < 256);
 const STATS_NOWAIT = 1 << 29;
 const STATS_BACKING = 1 << 30;
 const STATS_ENFORCE = 2 ** 31;

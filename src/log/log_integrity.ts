@@ -183,16 +183,12 @@ function checkFact(
     });
   }
   lastVersions.set(row.stream, row.version);
-  if (options.parseJson) {
-    try {
-      JSON.parse(row.bodyJson);
-    } catch {
-      found({
-        kind: "body",
-        position: row.position,
-        message: `fact ${row.position} has a body that is not valid JSON`,
-      });
-    }
+  if (options.parseJson && !isJson(row.bodyJson)) {
+    found({
+      kind: "body",
+      position: row.position,
+      message: `fact ${row.position} has a body that is not valid JSON`,
+    });
   }
 }
 
@@ -260,16 +256,12 @@ function checkSnapshots(
           `${head.headPosition}`,
       });
     }
-    if (options.parseJson) {
-      try {
-        JSON.parse(snapshot.stateJson);
-      } catch {
-        found({
-          kind: "snapshot",
-          position: snapshot.position,
-          message: `snapshot at position ${snapshot.position} is not valid JSON`,
-        });
-      }
+    if (options.parseJson && !isJson(snapshot.stateJson)) {
+      found({
+        kind: "snapshot",
+        position: snapshot.position,
+        message: `snapshot at position ${snapshot.position} is not valid JSON`,
+      });
     }
     newest = Math.max(newest, snapshot.position);
   }
@@ -279,5 +271,14 @@ function checkSnapshots(
       message: `facts up to position ${head.oldestPosition - 1} were pruned, but no snapshot ` +
         "covers them",
     });
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }

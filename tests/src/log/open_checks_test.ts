@@ -9,15 +9,9 @@ import {
 import { factChecksum } from "../../../src/log/fact_checksum.ts";
 import { LOG_MARKER_FILE } from "../../../src/log/log_marker.ts";
 import { DATABASE_FILE, openSqliteStore } from "../../../src/log/sqlite_store.ts";
+import { withTempDir } from "../../support/temp_dir.ts";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "evirt-open-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("evirt-open-", fn);
 
 /** Writes `count` facts of type A to stream `s`, one per append, and closes the store. */
 async function writeFacts(dir: string, count: number, snapshotAt?: number): Promise<void> {

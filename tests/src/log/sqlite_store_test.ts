@@ -9,6 +9,7 @@ import { DATABASE_FILE, openSqliteStore } from "../../../src/log/sqlite_store.ts
 import { StateLockedError } from "../../../src/log/errors.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 import { noted, range, runEventStoreContract } from "./event_store_contract.ts";
+import { withTempDir } from "../../support/temp_dir.ts";
 
 runEventStoreContract("SqliteStore", async (options) => {
   const dir = await Deno.makeTempDir({ prefix: "evirt-log-" });
@@ -27,14 +28,7 @@ runEventStoreContract("SqliteStore", async (options) => {
   }
 });
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "evirt-log-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("evirt-log-", fn);
 
 Deno.test("openSqliteStore() runs the database in WAL mode with synchronous=FULL", async () => {
   await withDir(async (dir) => {

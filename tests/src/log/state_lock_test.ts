@@ -3,6 +3,7 @@ import { StateLockedError } from "../../../src/log/errors.ts";
 import { openSqliteStore } from "../../../src/log/sqlite_store.ts";
 import { acquireStateLock, STATE_LOCK_FILE } from "../../../src/log/state_lock.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
+import { withTempDir } from "../../support/temp_dir.ts";
 
 const HOLDER = new URL("./state_lock_holder.ts", import.meta.url).pathname;
 /** Longest wait for the holder process to report that it holds the lock, in ms. */
@@ -39,14 +40,7 @@ async function startHolder(dir: string, spawnChild: boolean): Promise<Holder> {
   }
 }
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "evirt-lock-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("evirt-lock-", fn);
 
 Deno.test("openSqliteStore() refuses a directory another process holds, naming it", async () => {
   await withDir(async (dir) => {

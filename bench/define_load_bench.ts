@@ -16,7 +16,10 @@
  * - while the second caller sends the 100,000-serial define of the issue in a loop (refused).
  *
  * Sizes: `EVIRT_BENCH_CALLS` version calls per phase (default 400), one every
- * `EVIRT_BENCH_GAP_MS` ms (default 5).
+ * `EVIRT_BENCH_GAP_MS` ms (default 5). `EVIRT_BENCH_ROUNDS` (default 1) repeats the baseline and
+ * the loaded phases alternately, so a machine whose load changes during the run shows it in
+ * both. `EVIRT_BENCH_PHASES` picks phases by name, comma-separated: `devices` (the goal),
+ * `size`, `hostile` (default all three; the baseline always runs).
  *
  * @module
  */
@@ -157,6 +160,8 @@ async function main(): Promise<void> {
   const env = Deno.env.toObject();
   const calls = parsePositiveInteger(env, "EVIRT_BENCH_CALLS", 400);
   const gapMs = parsePositiveInteger(env, "EVIRT_BENCH_GAP_MS", 5);
+  const rounds = parsePositiveInteger(env, "EVIRT_BENCH_ROUNDS", 1);
+  const chosen = new Set((env.EVIRT_BENCH_PHASES ?? "devices,size,hostile").split(","));
   const r = await rig();
   try {
     const ofDriver = (xml: string) =>
@@ -170,22 +175,35 @@ async function main(): Promise<void> {
     console.log(
       `GET /v1/version latency, ${r.driverName} driver; the largest definition has ${largestDevices().count} devices in ${byDevices.length} bytes`,
     );
-    await phase(r, "no define load (baseline)", calls, gapMs);
-    const loaded = await phase(r, "largest definition defined in a loop", calls, gapMs, {
-      body: byDevices,
-      status: 201,
-    });
-    await phase(r, "same, with a description up to the 4 MiB body limit", calls, gapMs, {
-      body: bySize,
-      status: 201,
-    });
-    await phase(r, "100,000-serial define refused in a loop", calls, gapMs, {
-      body: hostile,
-      status: 400,
-    });
+    const loaded: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      if (rounds > 1) console.log(` round ${round} of ${rounds}`);
+      await phase(r, "no define load (baseline)", calls, gapMs);
+      if (chosen.has("devices")) {
+        loaded.push(
+          ...await phase(r, "largest definition defined in a loop", calls, gapMs, {
+            body: byDevices,
+            status: 201,
+          }),
+        );
+      }
+      if (chosen.has("size")) {
+        await phase(r, "same, with a description up to the 4 MiB body limit", calls, gapMs, {
+          body: bySize,
+          status: 201,
+        });
+      }
+      if (chosen.has("hostile")) {
+        await phase(r, "100,000-serial define refused in a loop", calls, gapMs, {
+          body: hostile,
+          status: 400,
+        });
+      }
+    }
+    if (loaded.length === 0) return;
     const p99 = percentile([...loaded].sort((a, b) => a - b), 0.99);
     console.log(
-      `  goal p99 ≤ ${GOAL_P99_MS} ms under the largest define: ${
+      `  goal p99 ≤ ${GOAL_P99_MS} ms under the largest define, over every round: ${
         p99 <= GOAL_P99_MS ? "met" : "missed"
       } (${p99.toFixed(2)} ms)`,
     );

@@ -21,6 +21,7 @@ import type { ApiEnvironment } from "./api_context.ts";
 import { type EventFilter, passes } from "../projections/event_message.ts";
 import type { HubEntry } from "../projections/event_hub.ts";
 import { type EventSocket, SOCKET_OPEN } from "./websocket_connection.ts";
+import { concatBytes } from "../model/byte_chunks.ts";
 
 export type { EventFilter } from "../projections/event_message.ts";
 
@@ -158,15 +159,7 @@ export function sseStream(
 }
 
 function concat(entries: HubEntry[]): Uint8Array {
-  let total = 0;
-  for (const entry of entries) total += entry.sse!.byteLength;
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const entry of entries) {
-    bytes.set(entry.sse!, offset);
-    offset += entry.sse!.byteLength;
-  }
-  return bytes;
+  return concatBytes(entries.map((entry) => entry.sse!));
 }
 
 /**

@@ -8,6 +8,7 @@
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { CommandFailure } from "./command_failure.ts";
+import { concatBytes } from "../model/byte_chunks.ts";
 
 /** Bytes read per chunk. */
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -64,13 +65,7 @@ async function readBoundedText(path: string, maxBytes: number): Promise<string> 
       }
       chunks.push(buffer.slice(0, count));
     }
-    const bytes = new Uint8Array(total);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return new TextDecoder("utf-8", { fatal: true }).decode(concatBytes(chunks, total));
   } catch (error) {
     if (error instanceof CommandFailure) throw error;
     throw new CommandFailure(`Failed to read file '${path}': ${systemReason(error)}`);

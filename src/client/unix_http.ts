@@ -11,6 +11,8 @@
  * @module
  */
 
+import { concatBytes } from "../model/byte_chunks.ts";
+
 /** One request. */
 export interface UnixHttpRequest {
   method: string;
@@ -328,13 +330,7 @@ class Answer implements UnixHttpResponse {
     } finally {
       this.#release();
     }
-    const bytes = new Uint8Array(total);
-    let offset = 0;
-    for (const part of parts) {
-      bytes.set(part, offset);
-      offset += part.length;
-    }
-    return decoder.decode(bytes);
+    return decoder.decode(concatBytes(parts, total));
   }
 
   async json(): Promise<unknown> {

@@ -2,13 +2,71 @@
  * Turning a caller's value into JSON text that reads back as the same value, refusing whatever
  * `JSON.stringify` would silently change (undefined, NaN, class instances, cycles).
  *
+ * A value whose text was made already (a large definition is encoded on the worker thread that
+ * read it) can be announced with {@linkcode rememberJsonText}: its next encoding, alone or as a
+ * property of the body that carries it, reuses that text instead of walking and encoding the
+ * value again on the service's main loop.
+ *
  * @module
  */
 
 import { EventStoreArgumentError } from "./errors.ts";
-import { JSON_DEPTH_MAX, type JsonValue } from "./event_store.ts";
+import { JSON_DEPTH_MAX } from "./event_store.ts";
 
 const encoder = new TextEncoder();
+
+/** A JSON text known for a value, with what its checks found. */
+export interface KnownJsonText {
+  /** The text, as {@linkcode encodeJsonText} makes it. */
+  text: string;
+  /** Its length in UTF-8 bytes. */
+  bytes: number;
+  /** The level of its deepest array or object (the value itself is level 0; -1: none). */
+  depth: number;
+}
+
+/** Texts announced and not used yet; weak, so a value never encoded costs nothing. */
+const knownTexts = new WeakMap<object, KnownJsonText>();
+
+/**
+ * Checks `value` as {@linkcode encodeJsonText} does and encodes it, returning what
+ * {@linkcode rememberJsonText} needs (the text, its UTF-8 length and nesting), for a thread that
+ * prepares a value the main loop will append.
+ *
+ * @throws {EventStoreArgumentError} As {@linkcode encodeJsonText}.
+ *
+ * @example
+ * ```ts
+ * import { prepareJsonText } from "./json_text.ts";
+ * console.log(prepareJsonText({ a: [1] }, "body", 1024)); // { text: '{"a":[1]}', bytes: 9, depth: 1 }
+ * ```
+ */
+export function prepareJsonText(value: unknown, where: string, maxBytes: number): KnownJsonText {
+  const depth = checkJsonValue(value, where);
+  const text = JSON.stringify(value);
+  const bytes = utf8Length(text);
+  checkSize(text, where, maxBytes, bytes);
+  return { text, bytes, depth };
+}
+
+/**
+ * Announces that `value` encodes as `known.text` (made by {@linkcode prepareJsonText}), so the
+ * next {@linkcode encodeJsonText} of `value`, or of a plain object holding it as a property,
+ * uses the text. Used once: later encodings walk the value again. The value must not change
+ * in between (definitions and fact bodies are never changed once made).
+ *
+ * @example
+ * ```ts
+ * import { encodeJsonText, prepareJsonText, rememberJsonText } from "./json_text.ts";
+ * const definition = { name: "vm" };
+ * rememberJsonText(definition, prepareJsonText(definition, "definition", 1024));
+ * console.log(encodeJsonText({ definition, detail: "added" }, "body", 1024));
+ * // '{"definition":{"name":"vm"},"detail":"added"}'
+ * ```
+ */
+export function rememberJsonText(value: object, known: KnownJsonText): void {
+  knownTexts.set(value, known);
+}
 
 /**
  * Encodes `value` as JSON text after checking it is plain JSON data no larger than `maxBytes`.
@@ -27,15 +85,14 @@ const encoder = new TextEncoder();
  * ```
  */
 export function encodeJsonText(value: unknown, where: string, maxBytes: number): string {
-  checkJsonValue(value, where, 0);
-  const text = JSON.stringify(value);
-  // UTF-8 needs at most 3 bytes per UTF-16 unit, so short texts skip the exact count.
-  if (text.length * 3 > maxBytes && utf8Length(text) > maxBytes) {
-    throw new EventStoreArgumentError(
-      where,
-      `${where} is too large: ${utf8Length(text)} bytes of JSON, at most ${maxBytes} allowed`,
-    );
+  const known = takeKnown(value) ?? composeKnown(value, where);
+  if (known !== undefined) {
+    checkSize(known.text, where, maxBytes, known.bytes);
+    return known.text;
   }
+  checkJsonValue(value, where);
+  const text = JSON.stringify(value);
+  checkSize(text, where, maxBytes);
   return text;
 }
 
@@ -59,7 +116,120 @@ export function utf8Length(text: string): number {
   return ascii ? text.length : encoder.encode(text).length;
 }
 
-function checkJsonValue(value: unknown, where: string, depth: number): asserts value is JsonValue {
+/** Refuses a text over `maxBytes` (its UTF-8 length is counted only when it could matter). */
+function checkSize(text: string, where: string, maxBytes: number, knownBytes?: number): void {
+  let bytes = knownBytes;
+  if (bytes === undefined) {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit, so short texts skip the exact count.
+    if (text.length * 3 <= maxBytes) return;
+    bytes = utf8Length(text);
+  }
+  if (bytes > maxBytes) {
+    throw new EventStoreArgumentError(
+      where,
+      `${where} is too large: ${bytes} bytes of JSON, at most ${maxBytes} allowed`,
+    );
+  }
+}
+
+function takeKnown(value: unknown): KnownJsonText | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const known = knownTexts.get(value);
+  if (known !== undefined) knownTexts.delete(value);
+  return known;
+}
+
+/**
+ * The text of a plain object some of whose properties have a known text: those are spliced in,
+ * the others checked and encoded; the same text `JSON.stringify` makes. Undefined when no
+ * property has one.
+ */
+function composeKnown(value: unknown, where: string): KnownJsonText | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return undefined;
+  const entries = Object.entries(value);
+  if (!entries.some(([, child]) => typeof child === "object" && knownTexts.has(child!))) {
+    return undefined;
+  }
+  const parts: string[] = [];
+  let bytes = 2 + Math.max(0, entries.length - 1);
+  let depth = 0;
+  for (const [key, child] of entries) {
+    const known = takeKnown(child);
+    let text: string;
+    if (known !== undefined) {
+      // One level below this object.
+      if (known.depth + 1 >= JSON_DEPTH_MAX) {
+        throw invalid(
+          `${where}.${key}`,
+          `${where}.${key} nests deeper than ${JSON_DEPTH_MAX} levels`,
+        );
+      }
+      text = known.text;
+      bytes += known.bytes;
+      depth = Math.max(depth, known.depth + 1);
+    } else {
+      depth = Math.max(depth, checkJsonValue(child, `${where}.${key}`, 1));
+      text = JSON.stringify(child);
+      bytes += utf8Length(text);
+    }
+    const keyText = JSON.stringify(key);
+    parts.push(`${keyText}:${text}`);
+    bytes += utf8Length(keyText) + 1;
+  }
+  return { text: `{${parts.join(",")}}`, bytes, depth };
+}
+
+/**
+ * Checks that `value` (found at level `depth`) is JSON data; returns the level of its deepest
+ * array or object (`depth - 1` when it holds none). The walk builds no strings: the path of a
+ * problem is found by a second, slower walk only when there is one.
+ */
+function checkJsonValue(value: unknown, where: string, depth = 0): number {
+  const deepest = deepestLevel(value, depth);
+  if (deepest !== undefined) return deepest;
+  explainJsonProblem(value, where, depth);
+  throw invalid(where, `${where} is not JSON data`);
+}
+
+/** The level of the deepest array or object in `value` (found at `depth`); undefined when not JSON data. */
+function deepestLevel(value: unknown, depth: number): number | undefined {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return depth - 1;
+    case "number":
+      return Number.isFinite(value) ? depth - 1 : undefined;
+    case "object":
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return depth - 1;
+  if (depth >= JSON_DEPTH_MAX) return undefined;
+  let deepest = depth;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      if (!(index in value)) return undefined;
+      const found = deepestLevel(value[index], depth + 1);
+      if (found === undefined) return undefined;
+      if (found > deepest) deepest = found;
+    }
+    return deepest;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return undefined;
+  for (const key in value) {
+    const found = deepestLevel((value as Record<string, unknown>)[key], depth + 1);
+    if (found === undefined) return undefined;
+    if (found > deepest) deepest = found;
+  }
+  return deepest;
+}
+
+/** Throws the error naming where `value` stops being JSON data (see `deepestLevel`). */
+function explainJsonProblem(value: unknown, where: string, depth: number): void {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -80,7 +250,7 @@ function checkJsonValue(value: unknown, where: string, depth: number): asserts v
     for (let index = 0; index < value.length; index++) {
       // A hole reads as undefined and would become null.
       if (!(index in value)) throw invalid(`${where}[${index}]`, `${where}[${index}] is missing`);
-      checkJsonValue(value[index], `${where}[${index}]`, depth + 1);
+      explainJsonProblem(value[index], `${where}[${index}]`, depth + 1);
     }
     return;
   }
@@ -90,7 +260,7 @@ function checkJsonValue(value: unknown, where: string, depth: number): asserts v
     throw invalid(where, `${where} is not JSON data: found an instance of ${name}`);
   }
   for (const key in value) {
-    checkJsonValue((value as Record<string, unknown>)[key], `${where}.${key}`, depth + 1);
+    explainJsonProblem((value as Record<string, unknown>)[key], `${where}.${key}`, depth + 1);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 
 import { EventStoreCorruptError } from "./errors.ts";
+import { concatBytes } from "../model/byte_chunks.ts";
 
 /** One line, without its line feed, and its 1-based number. */
 export interface Line {
@@ -35,13 +36,7 @@ export async function* readLines(
   let pendingBytes = 0;
   let number = 0;
   const take = (last: Uint8Array): string => {
-    const parts = [...pending, last];
-    const whole = new Uint8Array(pendingBytes + last.length);
-    let offset = 0;
-    for (const part of parts) {
-      whole.set(part, offset);
-      offset += part.length;
-    }
+    const whole = concatBytes([...pending, last], pendingBytes + last.length);
     pending = [];
     pendingBytes = 0;
     try {

@@ -47,6 +47,7 @@ import {
 } from "./protocol.ts";
 import { openRpcTarget, type RpcTarget, type SharedService } from "./rpc_target.ts";
 import { decodeXdr, encodeXdr, XdrError } from "./xdr.ts";
+import { concatBytes } from "../model/byte_chunks.ts";
 
 /** Limits of one connection. */
 export interface ConnectionLimits {
@@ -602,17 +603,7 @@ export class RpcConnection {
           size += this.#queue[count++].length;
         }
         const packets = this.#queue.splice(0, count);
-        let chunk: Uint8Array;
-        if (count === 1) {
-          chunk = packets[0];
-        } else {
-          chunk = new Uint8Array(size);
-          let offset = 0;
-          for (const packet of packets) {
-            chunk.set(packet, offset);
-            offset += packet.length;
-          }
-        }
+        const chunk = count === 1 ? packets[0] : concatBytes(packets, size);
         let written = 0;
         while (written < chunk.length) {
           written += await this.#conn.write(chunk.subarray(written));

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { EventStoreArgumentError } from "../../../src/log/errors.ts";
 import { JSON_DEPTH_MAX } from "../../../src/log/event_store.ts";
-import { encodeJsonText, utf8Length } from "../../../src/log/json_text.ts";
+import {
+  encodeJsonText,
+  prepareJsonText,
+  rememberJsonText,
+  utf8Length,
+} from "../../../src/log/json_text.ts";
 
 Deno.test("encodeJsonText() encodes plain JSON data", () => {
   assert.equal(encodeJsonText({ a: [1, "x", null, true] }, "body", 100), '{"a":[1,"x",null,true]}');
@@ -49,4 +54,56 @@ Deno.test("encodeJsonText() refuses nesting deeper than JSON_DEPTH_MAX", () => {
 Deno.test("utf8Length() counts multi-byte characters", () => {
   assert.equal(utf8Length("abc"), 3);
   assert.equal(utf8Length("é日\u{1f600}"), 2 + 3 + 4);
+});
+
+Deno.test("encodeJsonText() splices a remembered text in, once, as JSON.stringify would", () => {
+  const definition = { name: "vé", devices: { disks: [{ target: "vda" }] }, none: null };
+  const known = prepareJsonText(definition, "definition", 1024);
+  assert.deepEqual(known, {
+    text: JSON.stringify(definition),
+    bytes: utf8Length(JSON.stringify(definition)),
+    depth: 3,
+  });
+  // A stale text shows that the remembered one was used; real callers never change the value.
+  rememberJsonText(definition, { ...known, text: '{"marker":1}' });
+  const body = { definition, detail: "added", n: [1, { x: 2 }] };
+  assert.equal(
+    encodeJsonText(body, "body", 1024),
+    '{"definition":{"marker":1},"detail":"added","n":[1,{"x":2}]}',
+  );
+  // Used once: the next encoding walks the value again.
+  assert.equal(encodeJsonText(body, "body", 1024), JSON.stringify(body));
+  rememberJsonText(definition, known);
+  assert.equal(encodeJsonText(definition, "definition", 1024), JSON.stringify(definition));
+});
+
+Deno.test("encodeJsonText() checks the other properties and the size beside a remembered text", () => {
+  const definition = { name: "x".repeat(50) };
+  rememberJsonText(definition, prepareJsonText(definition, "definition", 1024));
+  assert.throws(
+    () => encodeJsonText({ definition, bad: undefined }, "body", 1024),
+    (error) => error instanceof EventStoreArgumentError && error.where === "body.bad",
+  );
+  rememberJsonText(definition, prepareJsonText(definition, "definition", 1024));
+  assert.throws(
+    () => encodeJsonText({ definition }, "body", 40),
+    (error) =>
+      error instanceof EventStoreArgumentError &&
+      error.message ===
+        `body is too large: ${
+          JSON.stringify({ definition }).length
+        } bytes of JSON, at most 40 allowed`,
+  );
+});
+
+Deno.test("encodeJsonText() refuses a remembered value nesting too deep one level down", () => {
+  let deep: unknown = {};
+  for (let level = 1; level < JSON_DEPTH_MAX; level++) deep = { d: deep };
+  const known = prepareJsonText(deep, "definition", 1 << 20);
+  assert.equal(known.depth, JSON_DEPTH_MAX - 1);
+  rememberJsonText(deep as object, known);
+  assert.throws(
+    () => encodeJsonText({ deep }, "body", 1 << 20),
+    (error) => error instanceof EventStoreArgumentError && error.where === "body.deep",
+  );
 });

@@ -46,7 +46,7 @@ export interface ApiEnvironment {
   /** Worker threads that read large definitions off the main loop; absent: read in place. */
   definitionReader?: DefinitionReaderPool;
   /**
-   * How many large definitions (bodies over `DEFINITION_INLINE_MAX_CHARS`, or of unknown length)
+   * How many large definitions (bodies over `DEFINITION_INLINE_MAX_BYTES`, or of unknown length)
    * are defined or created at once, counted one each: what one holds while it is parsed,
    * checked, recorded and snapshotted is many times its body, so this bounds the service's
    * memory under many concurrent large defines. Absent: no bound.

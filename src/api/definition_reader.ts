@@ -3,9 +3,10 @@
  * of a definition run on worker threads (src/api/definition_worker.ts), so one caller's large
  * definition never delays another caller's request.
  *
- * Bodies up to {@linkcode DEFINITION_INLINE_MAX_CHARS} characters are read on the main loop: a thread
- * costs about 200 ms to start, far more than such a body takes (a few milliseconds, bounded by
- * the device limits), so only larger ones go to a thread.
+ * Bodies up to {@linkcode DEFINITION_INLINE_MAX_BYTES} bytes are read on the main loop: handing
+ * one to a thread costs more than such a body takes (a few milliseconds, bounded by the device
+ * limits), so only larger ones go to a thread. A large body's bytes move to the thread (no copy),
+ * which decodes them too, and its answer carries the definition's JSON text for the log.
  *
  * Bounded as every `WorkerPool` (src/workers/worker_pool.ts): at most {@linkcode DEFINITION_READERS_MAX}
  * threads, {@linkcode DEFINITION_QUEUE_MAX} bodies waiting (one more: code 87), and
@@ -17,14 +18,12 @@
 
 import type { DomainDefinition } from "../model/domain.ts";
 import { errorOfReply, WorkerPool } from "../workers/worker_pool.ts";
+import { rememberJsonText } from "../log/json_text.ts";
 import type { DefinitionWorkerReply, DefinitionWorkerRequest } from "./definition_worker.ts";
-import { definitionFromText, type DefinitionReadOptions } from "./definition_text.ts";
+import { bodyText, definitionFromText, type DefinitionReadOptions } from "./definition_text.ts";
 
-/**
- * Largest body read on the main loop, in UTF-16 characters (the reading's work grows with
- * them); larger ones are read on a worker thread.
- */
-export const DEFINITION_INLINE_MAX_CHARS = 64 * 1024;
+/** Largest body read on the main loop, in bytes; larger ones are read on a worker thread. */
+export const DEFINITION_INLINE_MAX_BYTES = 64 * 1024;
 
 /** Worker threads reading definitions at once (the host's cores are for its guests). */
 export const DEFINITION_READERS_MAX = 2;
@@ -55,7 +54,7 @@ export interface DefinitionReaderPoolOptions {
  * import { DefinitionReaderPool } from "./definition_reader.ts";
  * const pool = new DefinitionReaderPool();
  * const def = await pool.read({
- *   text: "<domain type='test'><name>t</name><memory>1024</memory><os><type>hvm</type></os></domain>",
+ *   body: "<domain type='test'><name>t</name><memory>1024</memory><os><type>hvm</type></os></domain>",
  *   contentType: "application/xml",
  *   maxBytes: 65536,
  *   live: false,
@@ -87,15 +86,19 @@ export class DefinitionReaderPool {
   }
 
   /**
-   * Reads one body on a worker thread.
+   * Reads one body on a worker thread. A body given as bytes moves there: it is unusable here
+   * afterwards. The definition's JSON text comes back with it and is remembered for the log's
+   * append of it (src/log/json_text.ts).
    *
    * @throws {VirtError} The definition's own error (parse or check); 87 when the queue is
    *   full; 68 when the thread took longer than the timeout; 1 when the thread failed; 78 when
    *   the pool was closed first.
    */
   async read(request: DefinitionWorkerRequest): Promise<DomainDefinition> {
-    const reply = await this.#pool.run(request);
+    const transfer = typeof request.body === "string" ? [] : [request.body.buffer as ArrayBuffer];
+    const reply = await this.#pool.run(request, transfer);
     if (!reply.ok) throw errorOfReply(reply);
+    if (reply.json !== undefined) rememberJsonText(reply.definition, reply.json);
     return reply.definition;
   }
 
@@ -109,22 +112,26 @@ export class DefinitionReaderPool {
  * Reads a define or create body: on the main loop when it is small or no pool is given (see
  * the module notes), else on the pool's worker threads.
  *
- * @param text The body.
+ * @param body The body's bytes; they must own their whole buffer (a large body's buffer moves
+ *   to the thread).
  * @param contentType The request's `content-type` ("" when absent).
  * @param options The size limit and mode.
  * @param pool The service's pool, when it has one.
  */
 export function readDefinition(
-  text: string,
+  body: Uint8Array,
   contentType: string,
   options: DefinitionReadOptions,
   pool?: DefinitionReaderPool,
 ): Promise<DomainDefinition> {
-  if (pool === undefined || text.length <= DEFINITION_INLINE_MAX_CHARS) {
-    return Promise.resolve().then(() => definitionFromText(text, contentType, options));
+  if (pool === undefined || body.byteLength <= DEFINITION_INLINE_MAX_BYTES) {
+    return Promise.resolve().then(() => definitionFromText(bodyText(body), contentType, options));
+  }
+  if (body.byteOffset !== 0 || body.byteLength !== body.buffer.byteLength) {
+    throw new RangeError("a large body must own its whole buffer: it moves to a thread");
   }
   return pool.read({
-    text,
+    body,
     contentType,
     maxBytes: options.maxBytes,
     live: options.live ?? false,

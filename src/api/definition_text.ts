@@ -12,6 +12,27 @@ import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { parseDomainXml, validateDomain } from "../xml/mod.ts";
 
+/**
+ * A request body's bytes as text.
+ *
+ * @throws {VirtError} Code 8 (where `body`) when the bytes are not UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { bodyText } from "./definition_text.ts";
+ * console.log(bodyText(new TextEncoder().encode("<domain/>"))); // "<domain/>"
+ * ```
+ */
+export function bodyText(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new VirtError(ErrorCode.INVALID_ARG, "request body is not valid UTF-8", {
+      where: "body",
+    });
+  }
+}
+
 /** Limits and mode of {@linkcode definitionFromText} and `definitionFromRequest` (request_body.ts). */
 export interface DefinitionReadOptions {
   /** Largest document accepted, in bytes. */

@@ -1,7 +1,9 @@
 /**
- * The worker thread behind `readDefinitionOffLoop`: it turns one request body into a checked
- * definition per message, so the parse, defaults and checks of a large definition run beside
- * the service's main loop instead of on it.
+ * The worker thread behind `DefinitionReaderPool` (definition_reader.ts): it turns one request
+ * body into a checked definition per message, so the decoding, parse, defaults and checks of a
+ * large definition run beside the service's main loop instead of on it. It also encodes the
+ * definition's JSON text, as the log will store it, so the main loop does not walk and encode
+ * it again when the define appends its fact (see `rememberJsonText` in src/log/json_text.ts).
  *
  * Message in: {@linkcode DefinitionWorkerRequest}. Message out: {@linkcode DefinitionWorkerReply}.
  *
@@ -14,18 +16,25 @@ import {
   serveWorkerRequests,
   type WorkerErrorReply,
 } from "../workers/worker_pool.ts";
-import { definitionFromText } from "./definition_text.ts";
+import { FACT_BODY_MAX_BYTES } from "../log/event_store.ts";
+import { type KnownJsonText, prepareJsonText } from "../log/json_text.ts";
+import { bodyText, definitionFromText } from "./definition_text.ts";
 
-/** What the worker is asked: a body, its content type and the read options. */
+/** What the worker is asked: a body (text, or its UTF-8 bytes), its content type and the read options. */
 export interface DefinitionWorkerRequest {
-  text: string;
+  body: string | Uint8Array;
   contentType: string;
   maxBytes: number;
   live: boolean;
 }
 
-/** What the worker answers: the definition, or the error reading it threw. */
-export type DefinitionWorkerReply = { ok: true; definition: DomainDefinition } | WorkerErrorReply;
+/**
+ * What the worker answers: the definition and its JSON text (absent when the log would refuse
+ * it: the append then says why), or the error reading it threw.
+ */
+export type DefinitionWorkerReply =
+  | { ok: true; definition: DomainDefinition; json?: KnownJsonText }
+  | WorkerErrorReply;
 
 /**
  * Answers one request (exported so it can be tested without a thread).
@@ -33,17 +42,24 @@ export type DefinitionWorkerReply = { ok: true; definition: DomainDefinition } |
  * @example
  * ```ts
  * import { answerDefinitionRequest } from "./definition_worker.ts";
- * const reply = answerDefinitionRequest({ text: "<domain/>", contentType: "", maxBytes: 1024, live: false });
+ * const reply = answerDefinitionRequest({ body: "<domain/>", contentType: "", maxBytes: 1024, live: false });
  * console.log(reply.ok); // false
  * ```
  */
 export function answerDefinitionRequest(request: DefinitionWorkerRequest): DefinitionWorkerReply {
   try {
-    const definition = definitionFromText(request.text, request.contentType, {
+    const text = typeof request.body === "string" ? request.body : bodyText(request.body);
+    const definition = definitionFromText(text, request.contentType, {
       maxBytes: request.maxBytes,
       live: request.live,
     });
-    return { ok: true, definition };
+    let json: KnownJsonText | undefined;
+    try {
+      json = prepareJsonText(definition, "definition", FACT_BODY_MAX_BYTES);
+    } catch {
+      // Left to the append, which refuses it with the same checks on the main loop.
+    }
+    return json === undefined ? { ok: true, definition } : { ok: true, definition, json };
   } catch (error) {
     return replyOfError(error);
   }

@@ -7,24 +7,26 @@
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { type DefinitionReaderPool, readDefinition } from "./definition_reader.ts";
-import type { DefinitionReadOptions } from "./definition_text.ts";
+import { bodyText, type DefinitionReadOptions } from "./definition_text.ts";
+import { concatBytes } from "../model/byte_chunks.ts";
 
 /**
- * Reads the whole body as text, refusing more than `maxBytes` (code 8) without reading further.
+ * Reads the whole body as bytes, refusing more than `maxBytes` (code 8) without reading further.
+ * The bytes own their whole buffer, so they can be transferred to a worker thread.
  *
  * @example
  * ```ts
- * import { readBodyText } from "./request_body.ts";
- * const text = await readBodyText(new Request("http://x/", { method: "POST", body: "hi" }), 10);
- * console.log(text); // "hi"
+ * import { readBodyBytes } from "./request_body.ts";
+ * const bytes = await readBodyBytes(new Request("http://x/", { method: "POST", body: "hi" }), 10);
+ * console.log(bytes.length); // 2
  * ```
  */
-export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+export async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) {
     throw tooLarge(maxBytes);
   }
-  if (request.body === null) return "";
+  if (request.body === null) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -38,19 +40,23 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new VirtError(ErrorCode.INVALID_ARG, "request body is not valid UTF-8", {
-      where: "body",
-    });
-  }
+  // Always joined into a buffer of its own, even from one chunk (which may be a view into the
+  // connection's buffer): the caller may move it to a worker thread.
+  return concatBytes(chunks, total);
+}
+
+/**
+ * Reads the whole body as text, refusing more than `maxBytes` (code 8) without reading further.
+ *
+ * @example
+ * ```ts
+ * import { readBodyText } from "./request_body.ts";
+ * const text = await readBodyText(new Request("http://x/", { method: "POST", body: "hi" }), 10);
+ * console.log(text); // "hi"
+ * ```
+ */
+export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  return bodyText(await readBodyBytes(request, maxBytes));
 }
 
 function tooLarge(maxBytes: number): VirtError {
@@ -91,7 +97,7 @@ export async function definitionFromRequest(
   request: Request,
   options: DefinitionReadOptions & { reader?: DefinitionReaderPool },
 ): Promise<DomainDefinition> {
-  const text = await readBodyText(request, options.maxBytes);
+  const bytes = await readBodyBytes(request, options.maxBytes);
   const contentType = request.headers.get("content-type") ?? "";
-  return await readDefinition(text, contentType, options, options.reader);
+  return await readDefinition(bytes, contentType, options, options.reader);
 }

@@ -11,6 +11,7 @@ import {
   FACT_BODY_MAX_BYTES,
   FACT_TYPE_MAX_BYTES,
   FACTS_PER_APPEND_MAX,
+  type JsonValue,
   READ_LIMIT_MAX,
   type RetentionPolicy,
   SCHEMA_VERSION_MAX,
@@ -27,6 +28,8 @@ export interface PreparedFact {
   schemaVersion: number;
   /** The body as JSON text, checked against the size limit. */
   bodyJson: string;
+  /** The body as the caller gave it (JSON data, checked): the log's live tail serves it. */
+  body: JsonValue;
 }
 
 /** One stream's checked request. */
@@ -126,7 +129,7 @@ function prepareFact(fact: unknown, where: string, upcasting: Upcasting): Prepar
     }
   }
   const bodyJson = encodeJsonText(body, `${where}.body`, FACT_BODY_MAX_BYTES);
-  return { type, schemaVersion: version, bodyJson };
+  return { type, schemaVersion: version, bodyJson, body: body as JsonValue };
 }
 
 /**

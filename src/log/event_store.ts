@@ -112,6 +112,12 @@ export interface SubscribeOptions {
    * {@linkcode READ_LIMIT_MAX}; bounds the subscriber's memory. Default {@linkcode SUBSCRIBE_PAGE_DEFAULT}.
    */
   pageSize?: number;
+  /**
+   * Deliver the newest facts, while the store still keeps them in memory, with the very bodies
+   * their appenders gave instead of fresh copies: no JSON is parsed for them. For a reader that
+   * only looks and never changes a body (the event hub). Default false: every body is fresh.
+   */
+  sharedBodies?: boolean;
 }
 
 /** A snapshot of the whole state derived from the log up to and including `position`. */

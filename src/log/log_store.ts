@@ -69,10 +69,30 @@ interface AcceptedAppend {
   results: AppendResult[];
 }
 
+/** A committed fact as its appender gave it, kept for the live tail (see `LogStore`). */
+interface RecentFact {
+  row: StoredFact;
+  body: JsonValue;
+}
+
+/** Newest committed facts kept for the live tail. */
+export const RECENT_FACTS_MAX = 256;
+
+/** Most body text (UTF-16 units) the kept facts may hold; the newest fact is kept regardless. */
+export const RECENT_BODY_CHARS_MAX = 16 * 1024 * 1024;
+
 /**
  * An {@linkcode EventStore} over a synchronous {@linkcode FactStorage}. Appends wait in a bounded
  * queue; the queue is committed as one transaction on the next turn of the event loop, so every
  * append made while the previous commit ran shares the next one.
+ *
+ * The newest committed facts ({@linkcode RECENT_FACTS_MAX}, at most
+ * {@linkcode RECENT_BODY_CHARS_MAX} of body text) are kept in memory with their JSON text and the
+ * bodies their appenders gave, so the live tail (the event hub, subscribers following the head)
+ * reads them without reading the storage back and checking a checksum just computed; a subscriber
+ * that asks for shared bodies (`sharedBodies`) does not even parse the JSON just encoded. For a
+ * large definition that was most of a define's cost on the main loop. Anything older, and every
+ * read at start-up, comes from the storage with its checksum checked.
  *
  * @example Over the in-memory storage
  * ```ts ignore
@@ -93,6 +113,9 @@ export class LogStore implements EventStore {
   #oldest: number;
   #lastTimestampMs: number;
   #pending: PendingAppend[] = [];
+  /** The newest committed facts, in position order, ending at the head. */
+  #recent: RecentFact[] = [];
+  #recentBodyChars = 0;
   #flushScheduled = false;
   #failure: EventStoreWriteError | undefined;
   #closing: Promise<void> | undefined;
@@ -211,10 +234,11 @@ export class LogStore implements EventStore {
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw new EventStoreArgumentError("signal", "signal must be an AbortSignal");
     }
+    const shared = options.sharedBodies === true;
     const source = {
       headSignal: this.#headSignal,
       readAll: (after: number, limit: number) =>
-        this.#run("cannot read the event log", () => this.#readAfter(after, limit)),
+        this.#run("cannot read the event log", () => this.#readAfter(after, limit, shared)),
     };
     return followLog(source, afterPosition, pageSize, options.signal);
   }
@@ -310,6 +334,8 @@ export class LogStore implements EventStore {
     // Pending appends were promised a commit: give them one before the storage goes.
     while (this.#pending.length > 0 && this.#failure === undefined) this.#flush();
     for (const pending of this.#pending.splice(0)) pending.reject(new StoreClosedError());
+    this.#recent = [];
+    this.#recentBodyChars = 0;
     this.#headSignal.close();
     try {
       this.#storage.close();
@@ -347,12 +373,14 @@ export class LogStore implements EventStore {
     return afterPosition;
   }
 
-  #readAfter(afterPosition: number, limit: number): Fact[] {
+  #readAfter(afterPosition: number, limit: number, shared = false): Fact[] {
     if (afterPosition < this.#oldest - 1) {
       throw new PositionPrunedError("afterPosition", afterPosition + 1, this.#oldest);
     }
     if (afterPosition >= this.#head) return [];
     const count = Math.min(limit, this.#head - afterPosition);
+    const recent = this.#recentAfter(afterPosition, count, shared);
+    if (recent !== undefined) return recent;
     // No in-memory window of recent facts here: the service's one tailing subscriber, the event
     // hub, keeps the recent entries (rendered once) for every event stream.
     const rows = this.#storage.readAll(afterPosition, count, READ_BYTES_MAX);
@@ -370,6 +398,57 @@ export class LogStore implements EventStore {
       facts[index] = this.#decode(row);
     }
     return facts;
+  }
+
+  /**
+   * Up to `count` facts after `afterPosition` from the kept ones, or undefined when not kept;
+   * with the appenders' bodies when `shared`, else bodies parsed afresh.
+   */
+  #recentAfter(afterPosition: number, count: number, shared: boolean): Fact[] | undefined {
+    const first = this.#recent[0]?.row.position;
+    if (first === undefined || afterPosition + 1 < first) return undefined;
+    const facts: Fact[] = [];
+    let chars = 0;
+    for (let index = afterPosition + 1 - first; index < this.#recent.length; index++) {
+      const { row, body } = this.#recent[index];
+      facts.push({
+        position: row.position,
+        stream: row.stream,
+        version: row.version,
+        type: row.type,
+        schemaVersion: this.#upcasting.currentVersion(row.type),
+        timestampMs: row.timestampMs,
+        body: this.#upcasting.upgrade(
+          row.position,
+          row.type,
+          row.schemaVersion,
+          shared ? body : this.#parse(row.bodyJson, `fact ${row.position}`),
+        ),
+      });
+      chars += row.bodyJson.length;
+      // Bounded as storage reads are: by count, and by body size after the first.
+      if (facts.length >= count || chars >= READ_BYTES_MAX) break;
+    }
+    return facts;
+  }
+
+  /** Keeps committed facts for the live tail, dropping the oldest beyond the bounds. */
+  #keepRecent(rows: readonly StoredFact[], bodies: readonly JsonValue[]): void {
+    for (let index = 0; index < rows.length; index++) {
+      this.#recent.push({ row: rows[index], body: bodies[index] });
+      this.#recentBodyChars += rows[index].bodyJson.length;
+    }
+    let drop = 0;
+    let chars = this.#recentBodyChars;
+    while (
+      this.#recent.length - drop > 1 &&
+      (this.#recent.length - drop > RECENT_FACTS_MAX || chars > RECENT_BODY_CHARS_MAX)
+    ) {
+      chars -= this.#recent[drop].row.bodyJson.length;
+      drop++;
+    }
+    if (drop > 0) this.#recent.splice(0, drop);
+    this.#recentBodyChars = chars;
   }
 
   #decode(row: StoredFact): Fact {
@@ -456,11 +535,12 @@ export class LogStore implements EventStore {
     const batch = this.#takeBatch();
     const versions = new Map<string, number>();
     const rows: StoredFact[] = [];
+    const bodies: JsonValue[] = [];
     const accepted: AcceptedAppend[] = [];
     const timestampMs = Math.max(this.#now(), this.#lastTimestampMs);
     try {
       for (const pending of batch) {
-        const placed = this.#place(pending, versions, rows, timestampMs);
+        const placed = this.#place(pending, versions, rows, bodies, timestampMs);
         if (placed instanceof VersionConflictError) pending.reject(placed);
         else accepted.push({ pending, results: placed });
       }
@@ -478,6 +558,7 @@ export class LogStore implements EventStore {
     if (rows.length === 0) return;
     this.#head += rows.length;
     this.#lastTimestampMs = timestampMs;
+    this.#keepRecent(rows, bodies);
     for (const { pending, results } of accepted) pending.resolve(results);
     this.#headSignal.advance(this.#head);
   }
@@ -502,10 +583,12 @@ export class LogStore implements EventStore {
     pending: PendingAppend,
     versions: Map<string, number>,
     rows: StoredFact[],
+    bodies: JsonValue[],
     timestampMs: number,
   ): AppendResult[] | VersionConflictError {
     const local = new Map<string, number>();
     const placedRows: StoredFact[] = [];
+    const placedBodies: JsonValue[] = [];
     const results: AppendResult[] = [];
     for (const request of pending.requests) {
       const current = local.get(request.stream) ?? versions.get(request.stream) ??
@@ -525,6 +608,7 @@ export class LogStore implements EventStore {
           bodyJson: fact.bodyJson,
         };
         placedRows.push({ ...row, checksum: factChecksum(row) });
+        placedBodies.push(fact.body);
       });
       const streamVersion = current + request.facts.length;
       local.set(request.stream, streamVersion);
@@ -536,6 +620,7 @@ export class LogStore implements EventStore {
     }
     for (const [stream, version] of local) versions.set(stream, version);
     for (const row of placedRows) rows.push(row);
+    for (const body of placedBodies) bodies.push(body);
     return results;
   }
 }

@@ -158,6 +158,8 @@ export class EventHub {
         const fact of this.#store.subscribe({
           afterPosition: this.#head,
           signal: this.#stop.signal,
+          // The hub only reads bodies: the store's newest facts come without a JSON parse.
+          sharedBodies: true,
         })
       ) {
         this.#ring[fact.position % HUB_RING_ENTRIES_MAX] = this.entryOf(fact);

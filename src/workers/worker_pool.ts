@@ -30,6 +30,7 @@ export interface WorkerPoolOptions {
 
 interface Job<Request, Reply> {
   request: Request;
+  transfer: Transferable[];
   resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
 }
@@ -86,10 +87,13 @@ export class WorkerPool<Request, Reply> {
   /**
    * Runs one request on a thread and resolves its reply.
    *
+   * @param request The message.
+   * @param transfer Buffers the message moves to the thread instead of copying (a large
+   *   request body): unusable here once the request is posted.
    * @throws {VirtError} 87 when the queue is full; 68 when the thread took longer than the
    *   timeout; 1 when the thread failed; 78 when the pool was closed first.
    */
-  run(request: Request): Promise<Reply> {
+  run(request: Request, transfer: Transferable[] = []): Promise<Reply> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#waiting.length >= this.#options.queueMax) {
       return Promise.reject(
@@ -100,7 +104,7 @@ export class WorkerPool<Request, Reply> {
       );
     }
     const done = new Promise<Reply>((resolve, reject) => {
-      this.#waiting.push({ request, resolve, reject });
+      this.#waiting.push({ request, transfer, resolve, reject });
     });
     this.#dispatch();
     return done;
@@ -178,7 +182,7 @@ export class WorkerPool<Request, Reply> {
           new VirtError(ErrorCode.INTERNAL_ERROR, `${this.#options.task} failed: ${event.message}`),
         );
       };
-      thread.postMessage(job.request);
+      thread.postMessage(job.request, { transfer: job.transfer });
     });
   }
 }

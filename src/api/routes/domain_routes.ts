@@ -24,7 +24,7 @@ import { elementNamespace } from "../../../actors/domain_machine.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { checkSecureAllowed, withoutSecrets } from "../domain_secrets.ts";
 import { jsonResponse } from "../http_errors.ts";
-import { DEFINITION_INLINE_MAX_CHARS, type DefinitionReaderPool } from "../definition_reader.ts";
+import { DEFINITION_INLINE_MAX_BYTES, type DefinitionReaderPool } from "../definition_reader.ts";
 import { definitionFromRequest, readJsonObject } from "../request_body.ts";
 import { infoView, stateView, summaryView } from "../views.ts";
 
@@ -110,7 +110,7 @@ async function inTurn(
 ): Promise<Response> {
   const turns = context.env.largeDefinitions;
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (turns === undefined || declared <= DEFINITION_INLINE_MAX_CHARS) return await work();
+  if (turns === undefined || declared <= DEFINITION_INLINE_MAX_BYTES) return await work();
   await turns.take(1);
   try {
     return await work();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { TestDriver } from "../../../drivers/test/test_driver.ts";
 import { createMemoryStore } from "../../../src/log/memory_store.ts";
 import { createServiceCore, type ServiceCore } from "../../../src/service/service.ts";
-import { DEFINITION_INLINE_MAX_CHARS } from "../../../src/api/definition_reader.ts";
+import { DEFINITION_INLINE_MAX_BYTES } from "../../../src/api/definition_reader.ts";
 
 /** The service's default body limit, so the largest hostile bodies reach the parser. */
 const XML_MAX_BYTES = 4 * 1024 * 1024;
@@ -114,7 +114,7 @@ Deno.test("define accepts a name of spaces and one of 247 bytes, as libvirt", as
 
 Deno.test("define reads a body larger than the main-loop size on a worker thread", async () => {
   await withService(async (service) => {
-    const description = "d".repeat(DEFINITION_INLINE_MAX_CHARS * 4);
+    const description = "d".repeat(DEFINITION_INLINE_MAX_BYTES * 4);
     const body = domainXml("large").replace(
       "</name>",
       `</name><description>${description}</description>`,
@@ -128,7 +128,7 @@ Deno.test("define reads a body larger than the main-loop size on a worker thread
 
 Deno.test("large definitions are defined at most two at a time; the rest wait their turn", async () => {
   await withService(async (service) => {
-    const padding = "x".repeat(DEFINITION_INLINE_MAX_CHARS + 1024);
+    const padding = "x".repeat(DEFINITION_INLINE_MAX_BYTES + 1024);
     let mostHeld = 0;
     const sampler = setInterval(() => {
       mostHeld = Math.max(mostHeld, service.largeDefinitions.heldBytes);

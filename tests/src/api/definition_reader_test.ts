@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { DefinitionReaderPool } from "../../../src/api/definition_reader.ts";
+import {
+  DEFINITION_INLINE_MAX_BYTES,
+  DefinitionReaderPool,
+  readDefinition,
+} from "../../../src/api/definition_reader.ts";
+import { answerDefinitionRequest } from "../../../src/api/definition_worker.ts";
 import { definitionFromText } from "../../../src/api/definition_text.ts";
 import { VirtError } from "../../../src/model/errors.ts";
 
@@ -7,7 +12,7 @@ const XML = "<domain type='test'><name>t</name><uuid>0d3c1c54-7b0e-4f5e-9f3a-3a6
   "<memory>1024</memory><os><type>hvm</type></os><devices><serial type='pty'/></devices></domain>";
 
 function request(text: string) {
-  return { text, contentType: "application/xml", maxBytes: 65536, live: false };
+  return { body: text, contentType: "application/xml", maxBytes: 65536, live: false };
 }
 
 Deno.test("DefinitionReaderPool reads on a thread what definitionFromText reads in place", async () => {
@@ -71,6 +76,56 @@ Deno.test("DefinitionReaderPool ends a thread that overruns its time and answers
     assert.ok(error instanceof VirtError && error.code === 68, String(error));
     await new Promise((resolve) => setTimeout(resolve, 0));
     assert.equal(pool.threads, 0);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a body's bytes move to the thread, which answers the definition's JSON text too", async () => {
+  const bytes = new TextEncoder().encode(XML);
+  const reply = answerDefinitionRequest({
+    body: bytes,
+    contentType: "application/xml",
+    maxBytes: 65536,
+    live: false,
+  });
+  assert.ok(reply.ok);
+  assert.equal(reply.json?.text, JSON.stringify(reply.definition));
+  assert.equal(reply.json?.bytes, new TextEncoder().encode(reply.json!.text).length);
+  const pool = new DefinitionReaderPool();
+  try {
+    const read = await pool.read({ ...request(XML), body: bytes });
+    assert.equal(bytes.byteLength, 0, "the buffer was transferred, not copied");
+    assert.deepEqual(read, reply.definition);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a body that is not UTF-8 is refused with code 8 on the thread as in place", async () => {
+  const pool = new DefinitionReaderPool();
+  try {
+    const error = await pool.read({ ...request(XML), body: new Uint8Array([0x3c, 0xff, 0xfe]) })
+      .catch((caught) => caught);
+    assert.ok(error instanceof VirtError, String(error));
+    assert.deepEqual([error.code, error.message, error.where], [
+      8,
+      "request body is not valid UTF-8",
+      "body",
+    ]);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("readDefinition refuses to move a large body that shares its buffer", () => {
+  const pool = new DefinitionReaderPool();
+  try {
+    const shared = new Uint8Array(DEFINITION_INLINE_MAX_BYTES * 2).subarray(1);
+    assert.throws(
+      () => readDefinition(shared, "application/xml", { maxBytes: 1 << 20 }, pool),
+      RangeError,
+    );
   } finally {
     pool.close();
   }

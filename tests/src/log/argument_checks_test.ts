@@ -23,9 +23,9 @@ Deno.test("prepareAppend() defaults the schema version to the type's current one
   }], upcasting);
   assert.equal(request.expectedVersion, -1);
   assert.deepEqual(request.facts, [
-    { type: "Moved", schemaVersion: 2, bodyJson: "1" },
-    { type: "Moved", schemaVersion: 1, bodyJson: "2" },
-    { type: "Other", schemaVersion: 1, bodyJson: "3" },
+    { type: "Moved", schemaVersion: 2, bodyJson: "1", body: 1 },
+    { type: "Moved", schemaVersion: 1, bodyJson: "2", body: 2 },
+    { type: "Other", schemaVersion: 1, bodyJson: "3", body: 3 },
   ]);
 });
 

@@ -6,7 +6,7 @@ import {
   FACTS_PER_APPEND_MAX,
 } from "../../../src/log/mod.ts";
 import type { StoredFact } from "../../../src/log/fact_storage.ts";
-import { LogStore } from "../../../src/log/log_store.ts";
+import { LogStore, RECENT_BODY_CHARS_MAX, RECENT_FACTS_MAX } from "../../../src/log/log_store.ts";
 import { MemoryStorage } from "../../../src/log/memory_store.ts";
 import { ErrorCode } from "../../../src/model/errors.ts";
 import { noted, range } from "./event_store_contract.ts";
@@ -20,6 +20,17 @@ class RecordingStorage extends MemoryStorage {
     this.commits.push(facts.length);
     super.commit(facts, versions);
   }
+}
+
+/**
+ * Appends `facts` through a first store and leaves it (closing it would empty the memory storage),
+ * so a second store over `storage` reads them from the storage, not from its facts kept in memory.
+ */
+async function appendThenReopen(
+  storage: MemoryStorage,
+  facts: Parameters<LogStore["append"]>[1],
+): Promise<void> {
+  await new LogStore(storage).append("a", facts, 0);
 }
 
 Deno.test("LogStore.append() shares one commit among appends made in the same turn", async () => {
@@ -116,9 +127,9 @@ Deno.test("LogStore.append() refuses every later append once the log is found da
 
 Deno.test("LogStore.readAll() reports a gap in stored positions as EventStoreCorruptError", async () => {
   const storage = new MemoryStorage();
+  await appendThenReopen(storage, [noted(1), noted(2), noted(3)]);
   const store = new LogStore(storage);
   try {
-    await store.append("a", [noted(1), noted(2), noted(3)], 0);
     const original = storage.readAll.bind(storage);
     storage.readAll = (after, limit, maxBytes) =>
       original(after, limit, maxBytes).filter((fact) => fact.position !== 2);
@@ -136,9 +147,9 @@ Deno.test("LogStore refuses a storage whose oldest position lies beyond its head
 
 Deno.test("LogStore.readAll() reports a storage failure as SYSTEM_ERROR", async () => {
   const storage = new MemoryStorage();
+  await appendThenReopen(storage, [noted(1)]);
   const store = new LogStore(storage);
   try {
-    await store.append("a", [noted(1)], 0);
     storage.readAll = () => {
       throw new Error("disk I/O error");
     };
@@ -166,6 +177,74 @@ Deno.test("LogStore.append() fails the batch when reading a stream version fails
       assert.ok((outcome as PromiseRejectedResult).reason instanceof EventStoreWriteError);
     }
     assert.equal(store.headPosition(), 0);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore serves the newest facts from memory: fresh bodies, or shared ones on request", async () => {
+  const storage = new MemoryStorage();
+  const store = new LogStore(storage);
+  try {
+    const body = { list: [1, 2] };
+    await store.append("a", [{ type: "A", body }], 0);
+    storage.readAll = () => {
+      throw new Error("the storage was read");
+    };
+    const [fresh] = await store.readAll({ afterPosition: 0 });
+    assert.deepEqual(fresh.body, body);
+    assert.notEqual(fresh.body, body);
+    const stop = new AbortController();
+    for await (
+      const fact of store.subscribe({ afterPosition: 0, sharedBodies: true, signal: stop.signal })
+    ) {
+      assert.equal(fact.body, body);
+      stop.abort();
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore keeps at most RECENT_FACTS_MAX facts in memory and reads older ones from the storage", async () => {
+  const storage = new MemoryStorage();
+  const store = new LogStore(storage);
+  try {
+    const count = RECENT_FACTS_MAX + 10;
+    await store.append("a", range(1, count).map(noted), 0);
+    const reads: number[] = [];
+    const original = storage.readAll.bind(storage);
+    storage.readAll = (after, limit, maxBytes) => {
+      reads.push(after);
+      return original(after, limit, maxBytes);
+    };
+    assert.equal((await store.readAll({ afterPosition: 10, limit: 5 })).length, 5);
+    assert.deepEqual(reads, []);
+    const older = await store.readAll({ afterPosition: 9, limit: 5 });
+    assert.deepEqual(older.map((fact) => fact.position), [10, 11, 12, 13, 14]);
+    assert.deepEqual(reads, [9]);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore keeps at most RECENT_BODY_CHARS_MAX of body text in memory", async () => {
+  const storage = new MemoryStorage();
+  const store = new LogStore(storage);
+  try {
+    const quarter = { type: "A", body: "x".repeat(RECENT_BODY_CHARS_MAX / 4 - 16) };
+    await store.append("a", [quarter, quarter, quarter, quarter], 0);
+    await store.append("a", [quarter], 4);
+    let reads = 0;
+    const original = storage.readAll.bind(storage);
+    storage.readAll = (after, limit, maxBytes) => {
+      reads++;
+      return original(after, limit, maxBytes);
+    };
+    await store.readAll({ afterPosition: 1 });
+    assert.equal(reads, 0);
+    await store.readAll({ afterPosition: 0 });
+    assert.equal(reads, 1);
   } finally {
     await store.close();
   }

@@ -12,6 +12,7 @@
 import type { EventStoreWriteError } from "../src/log/errors.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import type { DomainFact } from "../src/model/facts.ts";
+import { type Operation, OPERATIONS } from "../src/model/operations.ts";
 
 /** The first retry's delay after a refusal, in ms; each failed retry doubles it. */
 export const HELD_RETRY_FIRST_DELAY_MS = 100;
@@ -19,16 +20,16 @@ export const HELD_RETRY_FIRST_DELAY_MS = 100;
 /** The longest delay between two retries, in ms. */
 export const HELD_RETRY_MAX_DELAY_MS = 5000;
 
-/** Commands refused while facts are held: they would make the hypervisor act unrecorded. */
-const ACTING_COMMANDS: ReadonlySet<string> = new Set([
-  "start",
-  "create",
-  "shutdown",
-  "reboot",
-  "reset",
-  "suspend",
-  "resume",
-]);
+/**
+ * Commands refused while facts are held, they would make the hypervisor act unrecorded: the
+ * operations table's rows marked `refusedWhileFactsHeld`, by their domain command, or for a row
+ * without one (`domain.create`) by the action its name ends with.
+ */
+export const REFUSED_WHILE_HELD: ReadonlySet<string> = new Set(
+  (OPERATIONS as readonly Operation[])
+    .filter((row) => row.refusedWhileFactsHeld === true)
+    .map((row) => row.command ?? row.name.slice(row.name.indexOf(".") + 1)),
+);
 
 /** A domain that holds facts, as the retry sees it (a DomainActor). */
 export interface FactHolder {
@@ -97,7 +98,7 @@ export class HeldFactsRetry {
    * make the hypervisor act (but `destroy`) wait until the log takes what already happened.
    */
   refusal(command: string): VirtError | undefined {
-    if (!ACTING_COMMANDS.has(command)) return undefined;
+    if (!REFUSED_WHILE_HELD.has(command)) return undefined;
     // A holder whose facts were just written stays registered until its retry returns.
     const holding = [...this.#holders.values()].filter((each) =>
       each.heldFacts.cause !== undefined

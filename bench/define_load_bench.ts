@@ -15,6 +15,10 @@
  *   define grows with the definition's size);
  * - while the second caller sends the 100,000-serial define of the issue in a loop (refused).
  *
+ * Beside each loaded phase it prints the main thread's CPU time per define (the load's work on
+ * the service's loop, the version calls' own share taken out): a figure that, unlike the
+ * latencies, hardly moves when other programs load the machine.
+ *
  * Sizes: `EVIRT_BENCH_CALLS` version calls per phase (default 400), one every
  * `EVIRT_BENCH_GAP_MS` ms (default 5). `EVIRT_BENCH_ROUNDS` (default 1) repeats the baseline and
  * the loaded phases alternately, so a machine whose load changes during the run shows it in
@@ -135,6 +139,23 @@ async function startDefineLoop(
   };
 }
 
+/**
+ * CPU time the main thread (the service's loop, the version caller beside it) has run, in ms,
+ * from the kernel's scheduler statistics: unlike latencies, it hardly changes with what else the
+ * machine runs. Undefined where /proc has no such file.
+ */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const text = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/schedstat`);
+    return Number(text.split(" ")[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Main-thread CPU of one version call without load, in ms (set by the baseline phase). */
+let cpuPerCallMs: number | undefined;
+
 async function phase(
   r: Rig,
   label: string,
@@ -144,15 +165,25 @@ async function phase(
 ): Promise<number[]> {
   const client = new EvirtClient(unixTransport(r.socketPath));
   await versionLatencies(client, 20, 1); // warm-up
+  const cpuBefore = mainThreadCpuMs();
   const loader = load === undefined
     ? undefined
     : await startDefineLoop(r.socketPath, load.body, load.status);
   const samples = await versionLatencies(client, calls, gapMs);
   const msEach = loader === undefined ? [] : await loader.stop();
+  const cpuMs = cpuBefore === undefined ? undefined : mainThreadCpuMs()! - cpuBefore;
+  let cpuNote = "";
+  if (cpuMs !== undefined && loader === undefined) {
+    cpuPerCallMs = cpuMs / calls;
+    cpuNote = `; main-thread CPU ${cpuPerCallMs.toFixed(2)} ms per call`;
+  } else if (cpuMs !== undefined && cpuPerCallMs !== undefined && msEach.length > 0) {
+    const perDefine = (cpuMs - cpuPerCallMs * calls) / msEach.length;
+    cpuNote = `; main-thread CPU ${perDefine.toFixed(1)} ms per define`;
+  }
   const defineNote = loader === undefined
     ? ""
     : `; ${msEach.length} defines beside it, each ${percentileSummary(msEach)}`;
-  console.log(`  ${label}: ${percentileSummary(samples)}${defineNote}`);
+  console.log(`  ${label}: ${percentileSummary(samples)}${defineNote}${cpuNote}`);
   return samples;
 }
 

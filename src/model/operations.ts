@@ -110,6 +110,12 @@ export interface Operation {
   verbs: readonly string[];
   /** The domain command whose validity the lifecycle machine decides, for domain jobs. */
   command?: string;
+  /**
+   * Refused (code 38) while a domain holds facts the log could not write: the operation would
+   * make the hypervisor act unrecorded (actors/held_facts_retry.ts). `destroy` has it not:
+   * ending a guest must stay possible.
+   */
+  refusedWhileFactsHeld?: true;
 }
 
 const flag = (name: string, description: string, libvirtFlag?: string): OperationParameter => ({
@@ -320,6 +326,7 @@ export const OPERATIONS = [
       queued: true,
     },
     verbs: ["create"],
+    refusedWhileFactsHeld: true,
   },
   {
     name: "domain.info",
@@ -500,6 +507,7 @@ export const OPERATIONS = [
     },
     verbs: ["start"],
     command: "start",
+    refusedWhileFactsHeld: true,
   },
   {
     name: "domain.shutdown",
@@ -529,6 +537,7 @@ export const OPERATIONS = [
     },
     verbs: ["shutdown"],
     command: "shutdown",
+    refusedWhileFactsHeld: true,
   },
   {
     name: "domain.destroy",
@@ -564,6 +573,7 @@ export const OPERATIONS = [
     },
     verbs: ["reboot"],
     command: "reboot",
+    refusedWhileFactsHeld: true,
   },
   {
     name: "domain.reset",
@@ -580,6 +590,7 @@ export const OPERATIONS = [
     },
     verbs: ["reset"],
     command: "reset",
+    refusedWhileFactsHeld: true,
   },
   {
     name: "domain.suspend",
@@ -596,6 +607,7 @@ export const OPERATIONS = [
     },
     verbs: ["suspend"],
     command: "suspend",
+    refusedWhileFactsHeld: true,
   },
   {
     name: "domain.resume",
@@ -612,6 +624,7 @@ export const OPERATIONS = [
     },
     verbs: ["resume"],
     command: "resume",
+    refusedWhileFactsHeld: true,
   },
   // --- block info and statistics ----------------------------------------------------------------
   {

@@ -19,7 +19,12 @@ import { errorResponse } from "./http_errors.ts";
 import { headEnd, headTooLarge, parseRequestHead, type RequestHead } from "./http1_head.ts";
 import { requestBody } from "./http1_body.ts";
 import { watchDeadline } from "./deadline_sweeper.ts";
-import { acceptKey, type EventSocket, WebSocketConnection } from "./websocket_connection.ts";
+import {
+  acceptKey,
+  type EventSocket,
+  WebSocketConnection,
+  type WebSocketOptions,
+} from "./websocket_connection.ts";
 
 /** What a handler may do to the connection its request came on. */
 export interface ConnectionHandle {
@@ -29,9 +34,13 @@ export interface ConnectionHandle {
    * Accepts the request's WebSocket upgrade: the 101 answer is written once the handler returns
    * the response given here, and the socket then opens.
    *
+   * @param options The socket's bounds (how long a write may stall before the peer is cut).
    * @throws {VirtError} Code 8 when the request is not a valid upgrade.
    */
-  upgradeWebSocket(request: Request): { socket: EventSocket; response: Response };
+  upgradeWebSocket(
+    request: Request,
+    options?: WebSocketOptions,
+  ): { socket: EventSocket; response: Response };
 }
 
 /** Answers one request that came on `connection`. */
@@ -198,7 +207,7 @@ async function serveRequest(
       aborter.abort();
       close();
     },
-    upgradeWebSocket(request) {
+    upgradeWebSocket(request, options) {
       const key = request.headers.get("sec-websocket-key") ?? "";
       const upgradeHeader = (request.headers.get("upgrade") ?? "").toLowerCase();
       if (upgradeHeader !== "websocket" || !/^[A-Za-z0-9+/]{22}==$/.test(key)) {
@@ -207,7 +216,7 @@ async function serveRequest(
         });
       }
       upgradeAccept = acceptKey(key);
-      upgrade = new WebSocketConnection(conn);
+      upgrade = new WebSocketConnection(conn, options);
       return { socket: upgrade, response: new Response(null, { status: 200 }) };
     },
   };

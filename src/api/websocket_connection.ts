@@ -17,6 +17,12 @@ const CLIENT_FRAME_MAX_BYTES = 4096;
 const CLOSE_TIMEOUT_MS = 1000;
 /** Unsent bytes at which a socket is cut rather than queue more. */
 const UNSENT_HARD_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * How long one write may make no progress before the connection is cut, in ms, by default (the
+ * event stream passes its subscribers' stall bound): a peer that stops reading must not hold a
+ * connection, and the bytes queued for it, for ever.
+ */
+export const WRITE_STALL_MS_DEFAULT = 30_000;
 
 const OPCODE_TEXT = 0x1;
 const OPCODE_CLOSE = 0x8;
@@ -45,8 +51,15 @@ export function acceptKey(key: string): string {
   return createHash("sha1").update(key + ACCEPT_GUID).digest("base64");
 }
 
+/** Options of {@linkcode WebSocketConnection}. */
+export interface WebSocketOptions {
+  /** How long one write may make no progress before the connection is cut, in ms. */
+  writeStallMs?: number;
+}
+
 /**
- * A server WebSocket over an accepted connection whose 101 answer was already written.
+ * A server WebSocket over an accepted connection whose 101 answer was already written. A write
+ * that makes no progress for `writeStallMs` (the peer reads nothing) cuts the connection.
  *
  * @example
  * ```ts ignore
@@ -57,6 +70,7 @@ export function acceptKey(key: string): string {
  */
 export class WebSocketConnection extends EventTarget implements EventSocket {
   readonly #conn: Deno.Conn;
+  readonly #writeStallMs: number;
   #state = 0;
   #unsent = 0;
   #writing: Promise<void> = Promise.resolve();
@@ -64,10 +78,17 @@ export class WebSocketConnection extends EventTarget implements EventSocket {
   readonly #ended: Promise<void>;
   #end!: () => void;
 
-  /** @param conn The connection, its 101 answer written before {@linkcode start}. */
-  constructor(conn: Deno.Conn) {
+  /**
+   * @param conn The connection, its 101 answer written before {@linkcode start}.
+   * @param options The write stall bound.
+   */
+  constructor(conn: Deno.Conn, options: WebSocketOptions = {}) {
     super();
     this.#conn = conn;
+    this.#writeStallMs = options.writeStallMs ?? WRITE_STALL_MS_DEFAULT;
+    if (!(this.#writeStallMs > 0)) {
+      throw new RangeError(`writeStallMs must be positive, received ${this.#writeStallMs}`);
+    }
     this.#ended = new Promise((resolve) => this.#end = resolve);
   }
 
@@ -137,7 +158,7 @@ export class WebSocketConnection extends EventTarget implements EventSocket {
     this.#writing = this.#writing.then(async () => {
       if (this.#state === SOCKET_CLOSED) return;
       try {
-        await writeAll(this.#conn, bytes);
+        await writeAll(this.#conn, bytes, this.#writeStallMs);
       } catch {
         this.terminate();
       } finally {
@@ -225,7 +246,22 @@ function parseFrame(
   return { opcode, payload, length: offset + 4 + length };
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+/** Writes all of `bytes`; rejects when one write makes no progress for `stallMs`. */
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array, stallMs: number): Promise<void> {
   let offset = 0;
-  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+  while (offset < bytes.length) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the peer read nothing for ${stallMs} ms`)),
+        stallMs,
+      );
+    });
+    try {
+      // The race handles the write's own rejection once the cut closes the connection under it.
+      offset += await Promise.race([conn.write(bytes.subarray(offset)), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }

@@ -45,7 +45,10 @@ function events(request: Request, context: Context): Response {
         "a WebSocket needs a socket connection to the service",
       );
     }
-    const { socket, response } = connection.upgradeWebSocket(request);
+    const { socket, response } = connection.upgradeWebSocket(request, {
+      // A peer that stops reading is cut after the same bound as a stalled SSE subscriber.
+      writeStallMs: env.events.subscriberStallMs,
+    });
     serveWebSocket(env, socket, afterPosition, filter, cut);
     return response;
   }

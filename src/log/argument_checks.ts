@@ -17,7 +17,7 @@ import {
   SCHEMA_VERSION_MAX,
   STREAM_NAME_MAX_BYTES,
 } from "./event_store.ts";
-import { encodeJsonText, utf8Length } from "./json_text.ts";
+import { encodeJson, utf8Length } from "./json_text.ts";
 import type { Upcasting } from "./upcasting.ts";
 
 /** A fact checked and encoded, waiting for its position. */
@@ -30,6 +30,8 @@ export interface PreparedFact {
   bodyJson: string;
   /** The body as the caller gave it (JSON data, checked): the log's live tail serves it. */
   body: JsonValue;
+  /** The JSON text's UTF-8 length and CRC-32, when a remembered text gave them (json_text.ts). */
+  bodyKnown?: { bytes: number; crc: number };
 }
 
 /** One stream's checked request. */
@@ -128,8 +130,14 @@ function prepareFact(fact: unknown, where: string, upcasting: Upcasting): Prepar
       );
     }
   }
-  const bodyJson = encodeJsonText(body, `${where}.body`, FACT_BODY_MAX_BYTES);
-  return { type, schemaVersion: version, bodyJson, body: body as JsonValue };
+  const encoded = encodeJson(body, `${where}.body`, FACT_BODY_MAX_BYTES);
+  return {
+    type,
+    schemaVersion: version,
+    bodyJson: encoded.text,
+    body: body as JsonValue,
+    ...(encoded.known === undefined ? {} : { bodyKnown: encoded.known }),
+  };
 }
 
 /**

@@ -43,6 +43,87 @@ export function factChecksum(fact: ChecksummedFact): number {
 }
 
 /**
+ * The checksum {@linkcode factChecksum} gives, from the CRC-32 and UTF-8 length of the body's JSON
+ * text computed beforehand (on the thread that encoded it), so the main loop does not pass over a
+ * large body again.
+ *
+ * @param fact The fact's fields but its body.
+ * @param body The CRC-32 of the body's JSON text (as UTF-8) and its length in bytes.
+ *
+ * @example The same checksum as from the text
+ * ```ts
+ * import { crc32 } from "node:zlib";
+ * import { factChecksum, factChecksumOfBody } from "./fact_checksum.ts";
+ * const fact = { position: 1, stream: "s", version: 1, type: "Made", schemaVersion: 1, timestampMs: 0 };
+ * const bodyJson = '{"name":"vm"}';
+ * console.log(
+ *   factChecksumOfBody(fact, { crc: crc32(bodyJson), bytes: bodyJson.length }) ===
+ *     factChecksum({ ...fact, bodyJson }),
+ * ); // true
+ * ```
+ */
+export function factChecksumOfBody(
+  fact: Omit<ChecksummedFact, "bodyJson">,
+  body: { crc: number; bytes: number },
+): number {
+  const head = crc32(
+    `${fact.position}\n${fact.stream}\n${fact.version}\n${fact.type}\n${fact.schemaVersion}\n${fact.timestampMs}\n`,
+  );
+  return crc32("\n", crc32Combine(head, body.crc, body.bytes));
+}
+
+/**
+ * The CRC-32 of two byte strings one after the other, from the CRC-32 of each and the second's
+ * length: zlib's `crc32_combine` (multiplying by x^(8·len2) modulo the polynomial, by repeated
+ * squaring of the one-zero-bit operator), a few microseconds whatever the lengths.
+ *
+ * @example
+ * ```ts
+ * import { crc32 } from "node:zlib";
+ * import { crc32Combine } from "./fact_checksum.ts";
+ * console.log(crc32Combine(crc32("ab"), crc32("cd"), 2) === crc32("abcd")); // true
+ * ```
+ */
+export function crc32Combine(crc1: number, crc2: number, len2: number): number {
+  // An empty second string has CRC 0 and changes nothing.
+  if (len2 <= 0) return crc1 >>> 0;
+  let odd: Uint32Array = new Uint32Array(32);
+  // The operator for one zero bit: the reflected polynomial, then shifts.
+  odd[0] = 0xedb88320;
+  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
+  let even: Uint32Array = gf2Square(odd); // two zero bits
+  odd = gf2Square(even); // four zero bits
+  let crc = crc1 >>> 0;
+  let length = len2;
+  // Each step squares the operator (one byte, two, four, …) and applies it where `length` has a bit.
+  for (;;) {
+    even = gf2Square(odd);
+    if (length % 2 === 1) crc = gf2Times(even, crc);
+    length = Math.floor(length / 2);
+    if (length === 0) break;
+    odd = gf2Square(even);
+    if (length % 2 === 1) crc = gf2Times(odd, crc);
+    length = Math.floor(length / 2);
+    if (length === 0) break;
+  }
+  return (crc ^ crc2) >>> 0;
+}
+
+function gf2Times(matrix: Uint32Array, vector: number): number {
+  let sum = 0;
+  for (let index = 0, rest = vector >>> 0; rest !== 0; index++, rest >>>= 1) {
+    if (rest & 1) sum ^= matrix[index];
+  }
+  return sum >>> 0;
+}
+
+function gf2Square(matrix: Uint32Array): Uint32Array {
+  const square = new Uint32Array(32);
+  for (let n = 0; n < 32; n++) square[n] = gf2Times(matrix, matrix[n]);
+  return square;
+}
+
+/**
  * The checksum of a snapshot: CRC-32 of `position`, `timestampMs` and the state's JSON text, each
  * followed by `\n`.
  *

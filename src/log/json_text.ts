@@ -10,7 +10,9 @@
  * @module
  */
 
+import { crc32 } from "node:zlib";
 import { EventStoreArgumentError } from "./errors.ts";
+import { crc32Combine } from "./fact_checksum.ts";
 import { JSON_DEPTH_MAX } from "./event_store.ts";
 
 const encoder = new TextEncoder();
@@ -21,6 +23,8 @@ export interface KnownJsonText {
   text: string;
   /** Its length in UTF-8 bytes. */
   bytes: number;
+  /** The CRC-32 of its UTF-8 bytes (what the fact's checksum covers, see fact_checksum.ts). */
+  crc: number;
   /** The level of its deepest array or object (the value itself is level 0; -1: none). */
   depth: number;
 }
@@ -38,7 +42,7 @@ const knownTexts = new WeakMap<object, KnownJsonText>();
  * @example
  * ```ts
  * import { prepareJsonText } from "./json_text.ts";
- * console.log(prepareJsonText({ a: [1] }, "body", 1024)); // { text: '{"a":[1]}', bytes: 9, depth: 1 }
+ * console.log(prepareJsonText({ a: [1] }, "body", 1024).text); // '{"a":[1]}'
  * ```
  */
 export function prepareJsonText(value: unknown, where: string, maxBytes: number): KnownJsonText {
@@ -46,7 +50,7 @@ export function prepareJsonText(value: unknown, where: string, maxBytes: number)
   const text = JSON.stringify(value);
   const bytes = utf8Length(text);
   checkSize(text, where, maxBytes, bytes);
-  return { text, bytes, depth };
+  return { text, bytes, crc: crc32(text), depth };
 }
 
 /**
@@ -85,15 +89,42 @@ export function rememberJsonText(value: object, known: KnownJsonText): void {
  * ```
  */
 export function encodeJsonText(value: unknown, where: string, maxBytes: number): string {
+  return encodeJson(value, where, maxBytes).text;
+}
+
+/** JSON text as {@linkcode encodeJson} makes it. */
+export interface EncodedJson {
+  /** The text. */
+  text: string;
+  /**
+   * The text's UTF-8 length and CRC-32, when they came without a pass over the text (a
+   * remembered text was used); absent otherwise.
+   */
+  known?: { bytes: number; crc: number };
+}
+
+/**
+ * {@linkcode encodeJsonText}, with the text's UTF-8 length and CRC-32 when a remembered text
+ * gave them, so the log's checksum of a large body needs no pass over it either.
+ *
+ * @throws {EventStoreArgumentError} As {@linkcode encodeJsonText}.
+ *
+ * @example
+ * ```ts
+ * import { encodeJson } from "./json_text.ts";
+ * console.log(encodeJson({ pid: 42 }, "body", 1024)); // { text: '{"pid":42}' }
+ * ```
+ */
+export function encodeJson(value: unknown, where: string, maxBytes: number): EncodedJson {
   const known = takeKnown(value) ?? composeKnown(value, where);
   if (known !== undefined) {
     checkSize(known.text, where, maxBytes, known.bytes);
-    return known.text;
+    return { text: known.text, known: { bytes: known.bytes, crc: known.crc } };
   }
   checkJsonValue(value, where);
   const text = JSON.stringify(value);
   checkSize(text, where, maxBytes);
-  return text;
+  return { text };
 }
 
 /**
@@ -155,7 +186,10 @@ function composeKnown(value: unknown, where: string): KnownJsonText | undefined 
   const parts: string[] = [];
   let bytes = 2 + Math.max(0, entries.length - 1);
   let depth = 0;
+  let crc = crc32("{");
   for (const [key, child] of entries) {
+    const keyText = JSON.stringify(key);
+    crc = crc32(`${parts.length === 0 ? "" : ","}${keyText}:`, crc);
     const known = takeKnown(child);
     let text: string;
     if (known !== undefined) {
@@ -169,16 +203,18 @@ function composeKnown(value: unknown, where: string): KnownJsonText | undefined 
       text = known.text;
       bytes += known.bytes;
       depth = Math.max(depth, known.depth + 1);
+      crc = crc32Combine(crc, known.crc, known.bytes);
     } else {
       depth = Math.max(depth, checkJsonValue(child, `${where}.${key}`, 1));
       text = JSON.stringify(child);
       bytes += utf8Length(text);
+      crc = crc32(text, crc);
     }
-    const keyText = JSON.stringify(key);
     parts.push(`${keyText}:${text}`);
     bytes += utf8Length(keyText) + 1;
   }
-  return { text: `{${parts.join(",")}}`, bytes, depth };
+  crc = crc32("}", crc);
+  return { text: `{${parts.join(",")}}`, bytes, crc, depth };
 }
 
 /**

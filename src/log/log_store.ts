@@ -29,7 +29,7 @@ import {
   UnknownFactTypeError,
   VersionConflictError,
 } from "./errors.ts";
-import { factChecksum, snapshotChecksum } from "./fact_checksum.ts";
+import { factChecksum, factChecksumOfBody, snapshotChecksum } from "./fact_checksum.ts";
 import {
   APPEND_PENDING_MAX,
   type AppendRequest,
@@ -79,7 +79,7 @@ interface RecentFact {
 export const RECENT_FACTS_MAX = 256;
 
 /** Most body text (UTF-16 units) the kept facts may hold; the newest fact is kept regardless. */
-export const RECENT_BODY_CHARS_MAX = 16 * 1024 * 1024;
+export const RECENT_BODY_CHARS_MAX = 8 * 1024 * 1024;
 
 /**
  * An {@linkcode EventStore} over a synchronous {@linkcode FactStorage}. Appends wait in a bounded
@@ -607,7 +607,11 @@ export class LogStore implements EventStore {
           timestampMs,
           bodyJson: fact.bodyJson,
         };
-        placedRows.push({ ...row, checksum: factChecksum(row) });
+        // A body encoded on another thread came with its CRC: no pass over it here.
+        const checksum = fact.bodyKnown === undefined
+          ? factChecksum(row)
+          : factChecksumOfBody(row, fact.bodyKnown);
+        placedRows.push({ ...row, checksum });
         placedBodies.push(fact.body);
       });
       const streamVersion = current + request.facts.length;

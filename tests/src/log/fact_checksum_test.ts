@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
-import { checksumText, factChecksum, snapshotChecksum } from "../../../src/log/fact_checksum.ts";
+import {
+  checksumText,
+  crc32Combine,
+  factChecksum,
+  factChecksumOfBody,
+  snapshotChecksum,
+} from "../../../src/log/fact_checksum.ts";
 
 const FACT = {
   position: 7,
@@ -45,4 +51,32 @@ Deno.test("snapshotChecksum() covers position, time and state", () => {
 Deno.test("checksumText() prints eight hex digits", () => {
   assert.equal(checksumText(0), "0x00000000");
   assert.equal(checksumText(0xcbf43926), "0xcbf43926");
+});
+
+Deno.test("crc32Combine gives the CRC-32 of two texts joined, from each one's CRC and length", () => {
+  const encoder = new TextEncoder();
+  const texts = ["", "a", "é日本\u{1f600}", "x".repeat(1000), "0123456789".repeat(12_345)];
+  for (const first of texts) {
+    for (const second of texts) {
+      assert.equal(
+        crc32Combine(crc32(first), crc32(second), encoder.encode(second).length),
+        crc32(first + second),
+        `${first.length} + ${second.length}`,
+      );
+    }
+  }
+});
+
+Deno.test("factChecksumOfBody equals factChecksum of the same fact", () => {
+  const fact = {
+    position: 7,
+    stream: "domain/x",
+    version: 3,
+    type: "domain.defined",
+    schemaVersion: 2,
+    timestampMs: 1234,
+  };
+  const bodyJson = JSON.stringify({ definition: { name: "vé", list: [1, 2] }, detail: "added" });
+  const body = { crc: crc32(bodyJson), bytes: new TextEncoder().encode(bodyJson).length };
+  assert.equal(factChecksumOfBody(fact, body), factChecksum({ ...fact, bodyJson }));
 });

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { crc32 } from "node:zlib";
 import { EventStoreArgumentError } from "../../../src/log/errors.ts";
 import { JSON_DEPTH_MAX } from "../../../src/log/event_store.ts";
 import {
+  encodeJson,
   encodeJsonText,
   prepareJsonText,
   rememberJsonText,
@@ -62,6 +64,7 @@ Deno.test("encodeJsonText() splices a remembered text in, once, as JSON.stringif
   assert.deepEqual(known, {
     text: JSON.stringify(definition),
     bytes: utf8Length(JSON.stringify(definition)),
+    crc: crc32(JSON.stringify(definition)),
     depth: 3,
   });
   // A stale text shows that the remembered one was used; real callers never change the value.
@@ -106,4 +109,15 @@ Deno.test("encodeJsonText() refuses a remembered value nesting too deep one leve
     () => encodeJsonText({ deep }, "body", 1 << 20),
     (error) => error instanceof EventStoreArgumentError && error.where === "body.deep",
   );
+});
+
+Deno.test("encodeJson() gives the CRC-32 and UTF-8 length of a body composed around a remembered text", () => {
+  const definition = { name: "vé", devices: [{ target: "vda" }] };
+  rememberJsonText(definition, prepareJsonText(definition, "definition", 1024));
+  const body = { definition, detail: "added", note: "日本" };
+  const encoded = encodeJson(body, "body", 1024);
+  assert.equal(encoded.text, JSON.stringify(body));
+  assert.deepEqual(encoded.known, { bytes: utf8Length(encoded.text), crc: crc32(encoded.text) });
+  // Without a remembered text nothing is known beforehand.
+  assert.equal(encodeJson(body, "body", 1024).known, undefined);
 });

@@ -8,6 +8,8 @@ import {
 import type { StoredFact } from "../../../src/log/fact_storage.ts";
 import { LogStore, RECENT_BODY_CHARS_MAX, RECENT_FACTS_MAX } from "../../../src/log/log_store.ts";
 import { MemoryStorage } from "../../../src/log/memory_store.ts";
+import { factChecksum } from "../../../src/log/fact_checksum.ts";
+import { prepareJsonText, rememberJsonText } from "../../../src/log/json_text.ts";
 import { ErrorCode } from "../../../src/model/errors.ts";
 import { noted, range } from "./event_store_contract.ts";
 
@@ -245,6 +247,22 @@ Deno.test("LogStore keeps at most RECENT_BODY_CHARS_MAX of body text in memory",
     assert.equal(reads, 0);
     await store.readAll({ afterPosition: 0 });
     assert.equal(reads, 1);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("LogStore stores a body composed around a remembered text with the checksum of its text", async () => {
+  const storage = new MemoryStorage();
+  const store = new LogStore(storage);
+  try {
+    const definition = { name: "vé", devices: { disks: [{ target: "vda" }] } };
+    rememberJsonText(definition, prepareJsonText(definition, "definition", 1 << 20));
+    const body = { definition, detail: "added" };
+    await store.append("domain/x", [{ type: "domain.defined", body }], 0);
+    const [row] = storage.readAll(0, 10, 1 << 20);
+    assert.equal(row.bodyJson, JSON.stringify(body));
+    assert.equal(row.checksum, factChecksum(row));
   } finally {
     await store.close();
   }

@@ -6,7 +6,8 @@
  * Bodies up to {@linkcode DEFINITION_INLINE_MAX_BYTES} bytes are read on the main loop: handing
  * one to a thread costs more than such a body takes (a few milliseconds, bounded by the device
  * limits), so only larger ones go to a thread. A large body's bytes move to the thread (no copy),
- * which decodes them too, and its answer carries the definition's JSON text for the log.
+ * which decodes them too, and answers with the definition's JSON text, which the main loop parses
+ * and the log stores as it is.
  *
  * Bounded as every `WorkerPool` (src/workers/worker_pool.ts): at most {@linkcode DEFINITION_READERS_MAX}
  * threads, {@linkcode DEFINITION_QUEUE_MAX} bodies waiting (one more: code 87), and
@@ -87,8 +88,8 @@ export class DefinitionReaderPool {
 
   /**
    * Reads one body on a worker thread. A body given as bytes moves there: it is unusable here
-   * afterwards. The definition's JSON text comes back with it and is remembered for the log's
-   * append of it (src/log/json_text.ts).
+   * afterwards. The definition comes back as its JSON text, parsed here and remembered for the
+   * log's append of it (src/log/json_text.ts).
    *
    * @throws {VirtError} The definition's own error (parse or check); 87 when the queue is
    *   full; 68 when the thread took longer than the timeout; 1 when the thread failed; 78 when
@@ -98,8 +99,11 @@ export class DefinitionReaderPool {
     const transfer = typeof request.body === "string" ? [] : [request.body.buffer as ArrayBuffer];
     const reply = await this.#pool.run(request, transfer);
     if (!reply.ok) throw errorOfReply(reply);
-    if (reply.json !== undefined) rememberJsonText(reply.definition, reply.json);
-    return reply.definition;
+    if ("definition" in reply) return reply.definition;
+    // JSON data by construction (checked on the thread): parsing gives the same definition.
+    const definition = JSON.parse(reply.json.text) as DomainDefinition;
+    rememberJsonText(definition, reply.json);
+    return definition;
   }
 
   /** Ends every thread; bodies waiting or being read are refused with code 78. */

@@ -48,9 +48,10 @@ const knownTexts = new WeakMap<object, KnownJsonText>();
 export function prepareJsonText(value: unknown, where: string, maxBytes: number): KnownJsonText {
   const depth = checkJsonValue(value, where);
   const text = JSON.stringify(value);
-  const bytes = utf8Length(text);
-  checkSize(text, where, maxBytes, bytes);
-  return { text, bytes, crc: crc32(text), depth };
+  // One encoding gives both the length and the checksum's input.
+  const utf8 = encoder.encode(text);
+  checkSize(text, where, maxBytes, utf8.length);
+  return { text, bytes: utf8.length, crc: crc32(utf8), depth };
 }
 
 /**

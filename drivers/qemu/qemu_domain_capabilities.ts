@@ -294,6 +294,7 @@ export function domainCapabilitiesOf(
     );
   }
   const kvm = virttype === "kvm";
+  const q35 = machine.name.includes("q35");
   const has = (device: string) => report.devices.has(device);
   const present = (pairs: [string, string][]) =>
     pairs.filter(([, device]) => has(device)).map(([value]) => value);
@@ -330,7 +331,8 @@ export function domainCapabilitiesOf(
         [
           "bus",
           present([
-            ["ide", "ide-hd"],
+            // q35 has no IDE: the driver refuses it there, as libvirt does.
+            ...(q35 ? [] : [["ide", "ide-hd"] as [string, string]]),
             ["fdc", "floppy"],
             ["scsi", "scsi-hd"],
             ["virtio", "virtio-blk-pci"],

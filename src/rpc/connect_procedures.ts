@@ -323,7 +323,7 @@ function sysinfoXml(): string {
     sections.set(section, lines);
   }
   if (sections.size === 0) {
-    throw new VirtError(ErrorCode.NO_SUPPORT, "the host exposes no SMBIOS information");
+    throw new VirtError(ErrorCode.CONFIG_UNSUPPORTED, "Host SMBIOS information is not available");
   }
   let xml = "<sysinfo type='smbios'>\n";
   for (const [section, lines] of sections) {

@@ -13,11 +13,7 @@ import type { XmlElement } from "../../src/model/xml_extra.ts";
 import { readXml } from "../../src/xml/xml_reader.ts";
 import { runEvirt } from "../support/cli_process.ts";
 import { missing, testIf } from "../support/environment.ts";
-import {
-  removeServiceDirs,
-  serviceDirs,
-  startServiceProcess,
-} from "../support/service_process.ts";
+import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
 
 /** libvirtd's own socket: the oracle. */

@@ -843,7 +843,11 @@ export const OPERATIONS = [
     object: "domain",
     libvirt: [
       { api: "virDomainGetEmulatorPinInfo", procedure: 280 },
-      { api: "virDomainGetIOThreadInfo", procedure: 351 },
+      {
+        api: "virDomainGetIOThreadInfo",
+        procedure: 351,
+        remoteName: "REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO",
+      },
     ],
     access: "read-only",
     summary: "Host CPUs of the emulator and of each I/O thread, live or of the persistent config",
@@ -856,7 +860,7 @@ export const OPERATIONS = [
     libvirt: [
       { api: "virDomainGetTime", procedure: 337 },
       { api: "virDomainGetHostname", procedure: 277 },
-      { api: "virDomainGetFSInfo", procedure: 349 },
+      { api: "virDomainGetFSInfo", procedure: 349, remoteName: "REMOTE_PROC_DOMAIN_GET_FSINFO" },
       { api: "virDomainGetGuestInfo", procedure: 418 },
     ],
     access: "read-only",

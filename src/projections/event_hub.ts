@@ -166,7 +166,11 @@ export class EventHub {
         if (this.#head - this.#ringStart >= HUB_RING_ENTRIES_MAX) {
           this.#ringStart = this.#head - HUB_RING_ENTRIES_MAX + 1;
         }
-        this.#scheduleWake();
+        // Caught up with the log's head: wake subscribers now, before the loop's next turn
+        // commits the next group (which would otherwise delay these deliveries by one commit).
+        // Still behind: the rest of the page follows in this turn; wake once it is in.
+        if (fact.position >= this.#store.headPosition()) this.#wakeNow();
+        else this.#scheduleWake();
       }
     } catch (error) {
       if (!this.#stop.signal.aborted) {
@@ -185,9 +189,14 @@ export class EventHub {
     this.#wakeScheduled = true;
     setImmediate(() => {
       this.#wakeScheduled = false;
-      const waiters = [...this.#waiters];
-      this.#waiters.clear();
-      for (const wake of waiters) wake();
+      this.#wakeNow();
     });
+  }
+
+  #wakeNow(): void {
+    if (this.#waiters.size === 0) return;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
   }
 }

@@ -169,7 +169,7 @@ export class EventHub {
         // Caught up with the log's head: wake subscribers now, before the loop's next turn
         // commits the next group (which would otherwise delay these deliveries by one commit).
         // Still behind: the rest of the page follows in this turn; wake once it is in.
-        if (fact.position >= this.#store.headPosition()) this.#wakeNow();
+        if (this.#caughtUp(fact.position)) this.#wakeNow();
         else this.#scheduleWake();
       }
     } catch (error) {
@@ -191,6 +191,15 @@ export class EventHub {
       this.#wakeScheduled = false;
       this.#wakeNow();
     });
+  }
+
+  /** Whether `position` is the log's head (a closing log counts as caught up). */
+  #caughtUp(position: number): boolean {
+    try {
+      return position >= this.#store.headPosition();
+    } catch {
+      return true;
+    }
   }
 
   #wakeNow(): void {

@@ -16,6 +16,7 @@ import type {
   DomainCapabilities,
   DomainCapabilitiesQuery,
   GuestCapability,
+  HostCapability,
 } from "../src/model/capabilities.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import type { PausedReasonName, RuntimeRecord } from "../src/model/facts.ts";
@@ -322,6 +323,13 @@ export interface Driver {
    * the host's architecture.
    */
   guests?(): Promise<GuestCapability[]>;
+
+  /**
+   * Optional: the host as a driver that simulates one describes it (libvirt's test driver: an
+   * i686 host of two NUMA cells). Used when every driver of a host has it; otherwise the
+   * capabilities describe the real machine.
+   */
+  hostCapability?(): HostCapability;
 
   /**
    * Optional: the domain capabilities of an emulator, architecture, machine and domain type

@@ -94,6 +94,8 @@ export interface GuestCapability {
   machines: readonly MachineCapability[];
   /** The `<domain type=…>` values that run this guest. */
   domainTypes: readonly string[];
+  /** Guest features, written as empty elements (`pae`, `nonpae`). */
+  features?: readonly string[];
 }
 
 /** What the host itself is, for the capabilities' `<host>`. */
@@ -105,9 +107,14 @@ export interface HostCapability {
   vendor?: string;
   /** family/model/stepping, when known. */
   signature?: { family: number; model: number; stepping: number };
-  topology: { sockets: number; dies: number; cores: number; threads: number };
+  /** The CPU topology; absent: not said. */
+  topology?: { sockets: number; dies: number; cores: number; threads: number };
+  /** CPU features written as empty elements under `<features>` (the test driver's `pae`). */
+  cpuFeatures?: readonly string[];
   /** Page sizes in KiB. */
   pageSizesKiB: readonly number[];
+  /** Whether the host has an IOMMU (`<iommu support=…>`); absent: not said. */
+  iommu?: boolean;
   /** NUMA cells. */
   cells: readonly HostCell[];
   /** The security models (`none`, doi `0`). */
@@ -118,6 +125,10 @@ export interface HostCapability {
 export interface HostCell {
   id: number;
   memoryKiB: number;
+  /** Pages of each size (KiB) the cell has. */
+  pages?: readonly { sizeKiB: number; count: number }[];
+  /** NUMA distances to each cell. */
+  distances?: readonly { id: number; value: number }[];
   cpus: readonly {
     id: number;
     socketId: number;

@@ -56,7 +56,14 @@ export async function capabilitiesDocument(
       });
     }
   }
-  return capabilitiesXml(probeHost ? hostCapability(node) : plainHost(node), mergeGuests(guests));
+  const simulated = host.drivers.length > 0 &&
+    host.drivers.every((driver) => driver.hostCapability !== undefined);
+  const described = simulated
+    ? host.drivers[0].hostCapability!()
+    : probeHost
+    ? hostCapability(node)
+    : plainHost(node);
+  return capabilitiesXml(described, mergeGuests(guests));
 }
 
 /**
@@ -149,9 +156,19 @@ function hostCapability(node: NodeInfo): HostCapability {
       : {}),
     topology: { sockets: node.sockets, dies: 1, cores: node.cores, threads: node.threads },
     pageSizesKiB: [4, ...hugePageSizes()],
+    iommu: hasIommu(),
     cells: numaCells(node),
     secmodels: SECMODELS,
   };
+}
+
+/** Whether the kernel has IOMMU groups (what libvirt's `<iommu support>` says). */
+function hasIommu(): boolean {
+  try {
+    return [...Deno.readDirSync("/sys/kernel/iommu_groups")].length > 0;
+  } catch {
+    return false;
+  }
 }
 
 function hugePageSizes(): number[] {
@@ -193,9 +210,26 @@ function numaCells(node: NodeInfo): HostCell[] {
     } catch {
       cpus = [];
     }
+    const memoryKiB = memory === undefined ? 0 : Number(memory);
+    const distances = (readText(`${base}/node${id}/distance`) ?? "").trim().split(/\s+/)
+      .filter((value) => value !== "").map((value, index) => ({
+        id: ids[index],
+        value: Number(value),
+      }))
+      .filter((distance) => distance.id !== undefined && Number.isInteger(distance.value));
     return {
       id,
-      memoryKiB: memory === undefined ? 0 : Number(memory),
+      memoryKiB,
+      pages: [
+        { sizeKiB: 4, count: Math.floor(memoryKiB / 4) },
+        ...hugePageSizes().map((size) => ({
+          sizeKiB: size,
+          count: Number(
+            readText(`${base}/node${id}/hugepages/hugepages-${size}kB/nr_hugepages`)?.trim() ?? 0,
+          ) || 0,
+        })),
+      ],
+      ...(distances.length === 0 ? {} : { distances }),
       cpus: cpus.map(cpuTopology),
     };
   });

@@ -114,18 +114,21 @@ export function domainCapabilitiesXml(caps: DomainCapabilities): string {
 export function capabilitiesXml(host: HostCapability, guests: readonly GuestCapability[]): string {
   const cpu = element("cpu", undefined, [
     element("arch", undefined, [host.arch]),
+    ...(host.cpuFeatures === undefined
+      ? []
+      : [element("features", undefined, host.cpuFeatures.map((name) => element(name)))]),
     ...(host.vendor === undefined ? [] : [element("vendor", undefined, [host.vendor])]),
     ...(host.signature === undefined ? [] : [element("signature", {
       family: String(host.signature.family),
       model: String(host.signature.model),
       stepping: String(host.signature.stepping),
     })]),
-    element("topology", {
+    ...(host.topology === undefined ? [] : [element("topology", {
       sockets: String(host.topology.sockets),
       dies: String(host.topology.dies),
       cores: String(host.topology.cores),
       threads: String(host.topology.threads),
-    }),
+    })]),
     ...host.pageSizesKiB.map((size) => element("pages", { unit: "KiB", size: String(size) })),
   ]);
   const cells = element(
@@ -134,6 +137,16 @@ export function capabilitiesXml(host: HostCapability, guests: readonly GuestCapa
     host.cells.map((cell) =>
       element("cell", { id: String(cell.id) }, [
         element("memory", { unit: "KiB" }, [String(cell.memoryKiB)]),
+        ...(cell.pages ?? []).map((page) =>
+          element("pages", { unit: "KiB", size: String(page.sizeKiB) }, [String(page.count)])
+        ),
+        ...(cell.distances === undefined ? [] : [element(
+          "distances",
+          undefined,
+          cell.distances.map((distance) =>
+            element("sibling", { id: String(distance.id), value: String(distance.value) })
+          ),
+        )]),
         element(
           "cpus",
           { num: String(cell.cpus.length) },
@@ -154,6 +167,7 @@ export function capabilitiesXml(host: HostCapability, guests: readonly GuestCapa
     ...(host.uuid === undefined ? [] : [element("uuid", undefined, [host.uuid])]),
     cpu,
     element("power_management"),
+    ...(host.iommu === undefined ? [] : [element("iommu", { support: host.iommu ? "yes" : "no" })]),
     ...(host.cells.length === 0 ? [] : [element("topology", undefined, [cells])]),
     ...host.secmodels.map((secmodel) =>
       element("secmodel", undefined, [
@@ -177,7 +191,13 @@ export function capabilitiesXml(host: HostCapability, guests: readonly GuestCapa
         ),
         ...guest.domainTypes.map((type) => element("domain", { type })),
       ]),
+      ...(guest.features === undefined
+        ? []
+        : [element("features", undefined, guest.features.map((name) => element(name)))]),
     ])
   );
-  return writeXml(element("capabilities", undefined, [hostElement, ...guestElements]));
+  // libvirt leaves a blank line around each top-level section.
+  return writeXml(element("capabilities", undefined, [hostElement, ...guestElements]))
+    .replace(/^ {2}<(host|guest)>$/gm, "\n  <$1>")
+    .replace(/\n<\/capabilities>\n$/, "\n\n</capabilities>\n");
 }

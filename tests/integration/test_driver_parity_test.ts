@@ -335,3 +335,16 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "test:///default: capabilities and domain capabilities answer as libvirt's test driver",
+  ignore,
+  async fn() {
+    await assertSameAnswers([
+      "capabilities",
+      "domcapabilities",
+      "domcapabilities --machine pc",
+      "capabilities; domcapabilities",
+    ]);
+  },
+});

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { asFailure } from "../command_failure.ts";
 import type { Verb, VerbContext } from "../verb.ts";
 
 /**
@@ -21,6 +22,8 @@ export const capabilitiesVerb: Verb = {
   options: [],
   async run(context: VerbContext) {
     // virsh ends the document with one more newline.
-    context.print(`${await context.client.capabilities()}\n`);
+    context.print(
+      `${await asFailure("failed to get capabilities", () => context.client.capabilities())}\n`,
+    );
   },
 };

@@ -6,6 +6,7 @@
  */
 
 import type { VerbArguments } from "../arguments.ts";
+import { asFailure } from "../command_failure.ts";
 import type { Verb, VerbContext } from "../verb.ts";
 
 /** virsh's option names and the query field each fills. */
@@ -34,6 +35,11 @@ export const domcapabilitiesVerb: Verb = {
       const value = args.text(name);
       if (value !== undefined) query[name] = value;
     }
-    context.print(`${await context.client.domainCapabilities(query)}\n`);
+    context.print(
+      `${await asFailure(
+        "failed to get emulator capabilities",
+        () => context.client.domainCapabilities(query),
+      )}\n`,
+    );
   },
 };

@@ -30,17 +30,15 @@ function hostArch(): string {
 }
 
 /**
- * The capabilities document (`virConnectGetCapabilities`).
+ * The capabilities document (`virConnectGetCapabilities`): the real machine, unless every driver
+ * simulates its host (the test hypervisor, which describes libvirt's made-up one).
  *
  * @param host The host whose drivers list their guests.
  * @param node The node facts (`nodeinfo`).
- * @param probeHost Whether to read the real machine's CPU and NUMA facts; false for the test
- *   hypervisor, whose node is made up.
  */
 export async function capabilitiesDocument(
   host: Pick<Host, "drivers">,
   node: NodeInfo,
-  probeHost = true,
 ): Promise<string> {
   const guests: GuestCapability[] = [];
   for (const driver of host.drivers) {
@@ -58,11 +56,7 @@ export async function capabilitiesDocument(
   }
   const simulated = host.drivers.length > 0 &&
     host.drivers.every((driver) => driver.hostCapability !== undefined);
-  const described = simulated
-    ? host.drivers[0].hostCapability!()
-    : probeHost
-    ? hostCapability(node)
-    : plainHost(node);
+  const described = simulated ? host.drivers[0].hostCapability!() : hostCapability(node);
   return capabilitiesXml(described, mergeGuests(guests));
 }
 
@@ -114,17 +108,6 @@ export async function domainCapabilitiesDocument(
     throw new VirtError(ErrorCode.NO_SUPPORT, "virConnectGetDomainCapabilities");
   }
   return domainCapabilitiesXml(await driver.domainCapabilities(query));
-}
-
-/** The host from node facts alone. */
-function plainHost(node: NodeInfo): HostCapability {
-  return {
-    arch: hostArch(),
-    topology: { sockets: node.sockets, dies: 1, cores: node.cores, threads: node.threads },
-    pageSizesKiB: [4],
-    cells: [],
-    secmodels: SECMODELS,
-  };
 }
 
 /** The real machine: its CPU's vendor and signature, page sizes and NUMA cells. */

@@ -157,11 +157,7 @@ export const CONNECT_PROCEDURES: ProcedureTable = {
     handler: async (_args, context) => {
       const target = context.target();
       return {
-        capabilities: await capabilitiesDocument(
-          target.host,
-          target.nodeInfo(),
-          target.hypervisorType !== "Test",
-        ),
+        capabilities: await capabilitiesDocument(target.host, target.nodeInfo()),
       };
     },
   },

@@ -6,9 +6,11 @@
  * commands are piped on stdin; the answer is bounded in time and size.
  *
  * Where evirt refuses something libvirt offers, the document says so rather than libvirt's
- * answer: firmware autoselection, host-model and host-passthrough CPUs without KVM, graphics
- * other than VNC, host devices, TPM, USB redirection, filesystems and SPICE channels are
- * reported unsupported or left out of their enums.
+ * answer: firmware autoselection, Secure Boot loaders, host-model and host-passthrough CPUs
+ * without KVM, `maximumMigratable`, IDE on q35, `lun` disks, graphics other than VNC, `vmvga`,
+ * host devices, TPM, USB redirection, filesystems and SPICE channels are reported unsupported or
+ * left out of their enums. QEMU's versioned CPU model names (`Skylake-Client-v2`) are left out,
+ * as libvirt lists only the plain ones.
  *
  * @module
  */

@@ -855,6 +855,22 @@ export const OPERATIONS = [
     verbs: [],
   },
   {
+    name: "domain.tuning",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainGetSchedulerType", procedure: 56 },
+      { api: "virDomainGetSchedulerParameters", procedure: 57 },
+      { api: "virDomainGetSchedulerParametersFlags", procedure: 223 },
+      { api: "virDomainGetMemoryParameters", procedure: 198 },
+      { api: "virDomainGetBlkioParameters", procedure: 206 },
+      { api: "virDomainGetNumaParameters", procedure: 255 },
+    ],
+    access: "read-only",
+    summary: "Scheduler, memory, block I/O and NUMA tuning, live or of the persistent config",
+    http: null,
+    verbs: [],
+  },
+  {
     name: "domain.guest_agent",
     object: "domain",
     libvirt: [

@@ -40,7 +40,7 @@ const GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0";
  * @throws {VirtError} INVALID_ARG (8) for both flags; OPERATION_INVALID (55) for a live read
  *   of an inactive domain.
  */
-function affected(host: Host, uuid: string, flags: number): DomainDefinition {
+export function affected(host: Host, uuid: string, flags: number): DomainDefinition {
   if ((flags & AFFECT_LIVE) !== 0 && (flags & AFFECT_CONFIG) !== 0) {
     throw new VirtError(
       ErrorCode.INVALID_ARG,

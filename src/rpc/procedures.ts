@@ -15,6 +15,7 @@ import { LIFECYCLE_PROCEDURES } from "./lifecycle_procedures.ts";
 import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
 import { STATS_PROCEDURES } from "./stats_procedures.ts";
+import { TUNING_PROCEDURES } from "./tuning_procedures.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -30,6 +31,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...HOST_PROCEDURES,
   ...DOMAIN_PROCEDURES,
   ...DOMAIN_QUERY_PROCEDURES,
+  ...TUNING_PROCEDURES,
   ...METADATA_PROCEDURES,
   ...LIFECYCLE_PROCEDURES,
   ...STATS_PROCEDURES,

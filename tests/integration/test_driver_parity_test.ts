@@ -337,7 +337,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "test:///default: capabilities and domain capabilities answer as libvirt's test driver",
+  name:
+    "test:///default: capabilities, domain capabilities and tuning answer as libvirt's test driver",
   ignore,
   async fn() {
     await assertSameAnswers([

@@ -12,6 +12,12 @@
 import type { BlockFigures } from "../src/storage/block_figures.ts";
 import type { BlockStorageAccess } from "../src/storage/block_info.ts";
 import type { StorageInfo } from "../src/storage/storage_info.ts";
+import type {
+  DomainCapabilities,
+  DomainCapabilitiesQuery,
+  GuestCapability,
+  HostCapability,
+} from "../src/model/capabilities.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import type { PausedReasonName, RuntimeRecord } from "../src/model/facts.ts";
 import type { Observation } from "../src/model/observation.ts";
@@ -310,6 +316,29 @@ export interface Driver {
    * console device alias, or the primary console. Undefined when it has none.
    */
   consolePath?(handle: DomainHandle, device?: string): string | undefined;
+
+  /**
+   * Optional: the guests this driver runs, for the capabilities document (`<guest>`: OS type,
+   * architecture, emulator, machine types). Without it the driver's domain types are listed on
+   * the host's architecture.
+   */
+  guests?(): Promise<GuestCapability[]>;
+
+  /**
+   * Optional: the host as a driver that simulates one describes it (libvirt's test driver: an
+   * i686 host of two NUMA cells). Used when every driver of a host has it; otherwise the
+   * capabilities describe the real machine.
+   */
+  hostCapability?(): HostCapability;
+
+  /**
+   * Optional: the domain capabilities of an emulator, architecture, machine and domain type
+   * (`virConnectGetDomainCapabilities`). Without it the call answers code 3, as libvirt's test
+   * driver does.
+   *
+   * @throws {VirtError} INVALID_ARG (8) or CONFIG_UNSUPPORTED (67) for a request it cannot serve.
+   */
+  domainCapabilities?(query: DomainCapabilitiesQuery): Promise<DomainCapabilities>;
 
   /** Releases the driver (monitors, timers). Running instances keep running. */
   close(): Promise<void>;

@@ -33,6 +33,11 @@ import type {
   ObservationSink,
   Reality,
 } from "../../actors/driver_protocol.ts";
+import type {
+  DomainCapabilities,
+  DomainCapabilitiesQuery,
+  GuestCapability,
+} from "../../src/model/capabilities.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
@@ -60,6 +65,13 @@ import {
   waitForExit,
 } from "./process_state.ts";
 import { CapabilityCache } from "./qemu_capabilities.ts";
+import {
+  domainCapabilitiesOf,
+  emulatorForQuery,
+  EmulatorProbes,
+  guestOf,
+  hostArch,
+} from "./qemu_domain_capabilities.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
@@ -190,6 +202,8 @@ export class QemuDriver implements Driver {
   readonly #now: () => number;
   readonly #log: (message: string) => void;
   readonly #capabilities: CapabilityCache;
+  readonly #probes = new EmulatorProbes();
+  readonly #defaultEmulator: string;
   readonly #statsIntervalMs: number;
   readonly #instances = new Map<string, Instance>();
   readonly #dryBuilds = new WorkerPool<DryBuildRequest, DryBuildReply>(DRY_BUILD_WORKER_URL, {
@@ -212,6 +226,7 @@ export class QemuDriver implements Driver {
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? ((message) => console.error(`evirt: qemu: ${message}`));
     this.#capabilities = capabilities;
+    this.#defaultEmulator = options.emulator ?? "qemu-system-x86_64";
     this.#statsIntervalMs = options.statsIntervalMs ?? STATS_INTERVAL_MS_DEFAULT;
     this.hypervisorVersion = version;
   }
@@ -230,6 +245,20 @@ export class QemuDriver implements Driver {
   /** Whether KVM is usable on this host (decides whether `type='kvm'` can run). */
   get kvmUsable(): boolean {
     return this.#kvmUsable;
+  }
+
+  /** The default emulator's guest (its machine types), asked of the emulator over QMP. */
+  async guests(): Promise<GuestCapability[]> {
+    return [guestOf(await this.#probes.report(this.#defaultEmulator), this.#kvmUsable)];
+  }
+
+  /** The domain capabilities of an emulator, asked of it over QMP and narrowed to this driver. */
+  async domainCapabilities(query: DomainCapabilitiesQuery): Promise<DomainCapabilities> {
+    const emulator = query.emulator ??
+      (query.arch === undefined || query.arch === hostArch()
+        ? this.#defaultEmulator
+        : emulatorForQuery(query));
+    return domainCapabilitiesOf(await this.#probes.report(emulator), query, this.#kvmUsable);
   }
 
   check(definition: DomainDefinition): void {

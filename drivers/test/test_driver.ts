@@ -34,6 +34,7 @@ import type {
   VcpuSample,
 } from "../../actors/driver_protocol.ts";
 import type { BlockStorageAccess } from "../../src/storage/block_info.ts";
+import type { GuestCapability, HostCapability } from "../../src/model/capabilities.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
@@ -42,6 +43,8 @@ import {
   TEST_DISK_BYTES,
   TEST_DISK_CAPACITY_BYTES,
   TEST_GUEST_MEMORY,
+  TEST_GUESTS,
+  TEST_HOST_CAPABILITY,
   TEST_NODE_INFO,
   TEST_RSS_KIB,
   TEST_VCPU_TIME_DIVISOR,
@@ -382,6 +385,16 @@ export class TestDriver implements Driver {
       this.#instances.delete(uuid);
     }
     sink?.(uuid, observation);
+  }
+
+  /** libvirt's test driver's guests: hvm and xen on i686, run by `/usr/bin/test-hv`. */
+  guests(): Promise<GuestCapability[]> {
+    return Promise.resolve([...TEST_GUESTS]);
+  }
+
+  /** libvirt's test driver's host: i686, two NUMA cells of eight CPUs. */
+  hostCapability(): HostCapability {
+    return TEST_HOST_CAPABILITY;
   }
 
   close(): Promise<void> {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { GuestCapability, HostCapability } from "../../src/model/capabilities.ts";
 import type { BlockSample, InterfaceSample, NodeInfo } from "../../actors/driver_protocol.ts";
 import {
   type BlockCounters,
@@ -153,3 +154,39 @@ export function testInterfaces(definition: DomainDefinition, clockUs: number): I
     txDrops: counter(d.txDrops),
   }));
 }
+
+/** libvirt's test driver's host, for the capabilities document. */
+export const TEST_HOST_CAPABILITY: HostCapability = {
+  arch: "i686",
+  cpuFeatures: ["pae", "nonpae"],
+  pageSizesKiB: [4, 8, 2048, 1_048_576],
+  iommu: false,
+  cells: [0, 1].map((id) => ({
+    id,
+    memoryKiB: (id + 1) * 2_097_152,
+    pages: [
+      { sizeKiB: id === 0 ? 4 : 8, count: 524_288 },
+      { sizeKiB: 2048, count: 0 },
+      { sizeKiB: 1_048_576, count: 0 },
+    ],
+    cpus: Array.from({ length: 8 }, (_, core) => ({
+      id: id * 8 + core,
+      socketId: id,
+      dieId: 0,
+      coreId: core,
+      siblings: String(id * 8 + core),
+    })),
+  })),
+  secmodels: [{ model: "testSecurity", doi: "" }],
+};
+
+/** libvirt's test driver's guests, for the capabilities document. */
+export const TEST_GUESTS: readonly GuestCapability[] = ["hvm", "xen"].map((osType) => ({
+  osType,
+  arch: "i686",
+  wordsize: 32,
+  emulator: "/usr/bin/test-hv",
+  machines: [],
+  domainTypes: ["test"],
+  features: ["pae", "nonpae"],
+}));

@@ -112,3 +112,25 @@ export function domainFailure(
   if (context === undefined || isVirtError(error, ErrorCode.NO_CONNECT)) return error;
   return new CommandFailure(context, error);
 }
+
+/**
+ * Runs a command whose failure virsh reports with its own line first (`failed to get
+ * capabilities`), then the service's message; an unreachable service is reported as such.
+ *
+ * @throws {CommandFailure} When the command fails with a libvirt error.
+ *
+ * @example
+ * ```ts ignore
+ * await asFailure("failed to get capabilities", () => client.capabilities());
+ * ```
+ */
+export async function asFailure<T>(line: string, command: () => Promise<T>): Promise<T> {
+  try {
+    return await command();
+  } catch (error) {
+    if (error instanceof VirtError && error.code !== ErrorCode.NO_CONNECT) {
+      throw new CommandFailure(line, error);
+    }
+    throw error;
+  }
+}

@@ -24,12 +24,15 @@ export type VerbName = OperationVerb | (typeof CLI_ONLY_VERBS)[number];
 /** Loads each verb's module on demand. */
 export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } = {
   autostart: () => import("./verbs/autostart.ts").then((module) => module.autostartVerb),
+  capabilities: () => import("./verbs/capabilities.ts").then((module) => module.capabilitiesVerb),
   console: () => import("./verbs/console.ts").then((module) => module.consoleVerb),
   create: () => import("./verbs/create.ts").then((module) => module.createVerb),
   daemon: () => import("./verbs/daemon.ts").then((module) => module.daemonVerb),
   define: () => import("./verbs/define.ts").then((module) => module.defineVerb),
   desc: () => import("./verbs/desc.ts").then((module) => module.descVerb),
   destroy: () => import("./verbs/destroy.ts").then((module) => module.destroyVerb),
+  domcapabilities: () =>
+    import("./verbs/domcapabilities.ts").then((module) => module.domcapabilitiesVerb),
   domblkinfo: () => import("./verbs/domblkinfo.ts").then((module) => module.domblkinfoVerb),
   domblklist: () => import("./verbs/domblklist.ts").then((module) => module.domblklistVerb),
   domblkstat: () => import("./verbs/domblkstat.ts").then((module) => module.domblkstatVerb),

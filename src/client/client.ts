@@ -148,6 +148,24 @@ export class EvirtClient {
     return this.#json("GET", pathOf("host.describe"));
   }
 
+  /** The capabilities XML (`virsh capabilities`). */
+  async capabilities(): Promise<string> {
+    return await (await this.#request("GET", pathOf("host.capabilities"))).text();
+  }
+
+  /** The domain capabilities XML (`virsh domcapabilities`); unset fields take the defaults. */
+  async domainCapabilities(
+    query: { emulatorbin?: string; arch?: string; machine?: string; virttype?: string } = {},
+  ): Promise<string> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined) params.set(name, value);
+    }
+    const text = params.toString();
+    const path = pathOf("host.domain_capabilities") + (text === "" ? "" : `?${text}`);
+    return await (await this.#request("GET", path)).text();
+  }
+
   /** Domains matching libvirt's list filters. */
   async listDomains(filter: ListDomainsFilter = {}): Promise<DomainSummaryView[]> {
     const query = new URLSearchParams();

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import type { EventStore, Fact } from "../log/event_store.ts";
 import type { EventMessage } from "./event_message.ts";
 import { eventMessage } from "./event_message.ts";
@@ -167,7 +168,11 @@ export class EventHub {
         if (this.#head - this.#ringStart >= HUB_RING_ENTRIES_MAX) {
           this.#ringStart = this.#head - HUB_RING_ENTRIES_MAX + 1;
         }
-        this.#scheduleWake();
+        // Caught up with the log's head: wake subscribers now, before the loop's next turn
+        // commits the next group (which would otherwise delay these deliveries by one commit).
+        // Still behind: the rest of the page follows in this turn; wake once it is in.
+        if (this.#caughtUp(fact.position)) this.#wakeNow();
+        else this.#scheduleWake();
       }
     } catch (error) {
       if (!this.#stop.signal.aborted) {
@@ -176,15 +181,33 @@ export class EventHub {
     }
   }
 
-  /** Wakes waiters once per burst of facts, not once per fact. */
+  /**
+   * Wakes waiters once per burst of facts, not once per fact: setImmediate runs once the page of
+   * facts being read has been taken in (its microtasks are done), without the millisecond a
+   * `setTimeout(0)` adds to every delivery.
+   */
   #scheduleWake(): void {
     if (this.#wakeScheduled) return;
     this.#wakeScheduled = true;
-    setTimeout(() => {
+    setImmediate(() => {
       this.#wakeScheduled = false;
-      const waiters = [...this.#waiters];
-      this.#waiters.clear();
-      for (const wake of waiters) wake();
-    }, 0);
+      this.#wakeNow();
+    });
+  }
+
+  /** Whether `position` is the log's head (a closing log counts as caught up). */
+  #caughtUp(position: number): boolean {
+    try {
+      return position >= this.#store.headPosition();
+    } catch {
+      return true;
+    }
+  }
+
+  #wakeNow(): void {
+    if (this.#waiters.size === 0) return;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
   }
 }

@@ -5,7 +5,13 @@
  * @module
  */
 
+import type { DomainCapabilitiesQuery } from "../model/capabilities.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import {
+  capabilitiesDocument,
+  domainCapabilitiesDocument,
+} from "../projections/host_capabilities.ts";
+import { checkFlags } from "./domain_lookup.ts";
 import type { ProcedureTable } from "./procedure.ts";
 import { nonnullString, optionalString } from "./protocol.ts";
 import { x } from "./xdr.ts";
@@ -148,7 +154,12 @@ export const CONNECT_PROCEDURES: ProcedureTable = {
     readOnly: true,
     args: x.void,
     ret: x.struct(["capabilities", nonnullString]),
-    handler: (_args, context) => ({ capabilities: capabilitiesXml(context.target()) }),
+    handler: async (_args, context) => {
+      const target = context.target();
+      return {
+        capabilities: await capabilitiesDocument(target.host, target.nodeInfo()),
+      };
+    },
   },
   virConnectGetSysinfo: {
     proc: 203,
@@ -207,7 +218,7 @@ export const CONNECT_PROCEDURES: ProcedureTable = {
       ["flags", x.uint],
     ),
     ret: x.struct(["capabilities", nonnullString]),
-    handler: (
+    handler: async (
       args: {
         emulatorbin: string | null;
         arch: string | null;
@@ -216,7 +227,17 @@ export const CONNECT_PROCEDURES: ProcedureTable = {
         flags: number;
       },
       context,
-    ) => ({ capabilities: domainCapabilitiesXml(context.target(), args) }),
+    ) => {
+      const query: DomainCapabilitiesQuery = {};
+      if (args.emulatorbin !== null) query.emulator = args.emulatorbin;
+      if (args.arch !== null) query.arch = args.arch;
+      if (args.machine !== null) query.machine = args.machine;
+      if (args.virttype !== null) query.virttype = args.virttype;
+      // VIR_CONNECT_GET_DOMAIN_CAPABILITIES_DISABLE_DEPRECATED_FEATURES: no deprecated host-model
+      // features are reported anyway.
+      checkFlags(args.flags, 1, "virConnectGetDomainCapabilities");
+      return { capabilities: await domainCapabilitiesDocument(context.target().host, query) };
+    },
   },
   virNodeGetSecurityModel: {
     proc: 122,
@@ -271,57 +292,6 @@ function freeMemoryBytes(): number {
   return Number(match[1]) * 1024;
 }
 
-/**
- * The skeleton of libvirt's domain capabilities that evirt can state truthfully: the emulator,
- * the domain type, the machine asked for, and the architecture. Device and firmware details are
- * not reported.
- *
- * @throws {VirtError} CONFIG_UNSUPPORTED for a domain type or architecture no driver runs.
- */
-function domainCapabilitiesXml(
-  target: { host: { drivers: { domainTypes: readonly string[] }[] } },
-  args: {
-    emulatorbin: string | null;
-    arch: string | null;
-    machine: string | null;
-    virttype: string | null;
-  },
-): string {
-  const hostArch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
-  const arch = args.arch ?? hostArch;
-  const type = args.virttype ?? "qemu";
-  const types = new Set(target.host.drivers.flatMap((driver) => [...driver.domainTypes]));
-  if (!types.has(type)) {
-    throw new VirtError(ErrorCode.CONFIG_UNSUPPORTED, `virttype '${type}' is not supported`, {
-      where: "virttype",
-    });
-  }
-  if (arch !== hostArch) {
-    throw new VirtError(
-      ErrorCode.CONFIG_UNSUPPORTED,
-      `emulator for architecture '${arch}' is not available`,
-      { where: "arch" },
-    );
-  }
-  const escape = (text: string) =>
-    text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll("'", "&apos;");
-  const emulator = args.emulatorbin ?? `/usr/bin/qemu-system-${arch}`;
-  return `<domainCapabilities>\n  <path>${escape(emulator)}</path>\n  <domain>${
-    escape(type)
-  }</domain>\n` +
-    (args.machine === null ? "" : `  <machine>${escape(args.machine)}</machine>\n`) +
-    `  <arch>${arch}</arch>\n</domainCapabilities>\n`;
-}
-
-function capabilitiesXml(target: { host: { drivers: { domainTypes: readonly string[] }[] } }) {
-  const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
-  const types = [...new Set(target.host.drivers.flatMap((driver) => [...driver.domainTypes]))];
-  const domains = types.map((type) => `      <domain type='${type}'/>\n`).join("");
-  return `<capabilities>\n\n  <host>\n    <cpu>\n      <arch>${arch}</arch>\n    </cpu>\n  </host>\n\n` +
-    `  <guest>\n    <os_type>hvm</os_type>\n    <arch name='${arch}'>\n      <wordsize>64</wordsize>\n` +
-    `${domains}    </arch>\n  </guest>\n\n</capabilities>\n`;
-}
-
 const DMI_FIELDS: ReadonlyArray<[string, string, string]> = [
   ["bios", "vendor", "bios_vendor"],
   ["bios", "version", "bios_version"],
@@ -349,7 +319,7 @@ function sysinfoXml(): string {
     sections.set(section, lines);
   }
   if (sections.size === 0) {
-    throw new VirtError(ErrorCode.NO_SUPPORT, "the host exposes no SMBIOS information");
+    throw new VirtError(ErrorCode.CONFIG_UNSUPPORTED, "Host SMBIOS information is not available");
   }
   let xml = "<sysinfo type='smbios'>\n";
   for (const [section, lines] of sections) {

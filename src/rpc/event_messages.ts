@@ -197,7 +197,16 @@ export interface EncodedEvent {
   callbackProc: number;
   /** The new-style body after its leading callback id. */
   callbackTail: Uint8Array;
+  /**
+   * New-style packets already built, by callback id: clients usually register the same ids (a
+   * client's first callback is 0), so ten clients share one packet. Bounded by
+   * {@linkcode CALLBACK_PACKETS_CACHED_MAX}.
+   */
+  packets: Map<number, Uint8Array>;
 }
+
+/** Callback ids whose packet one event keeps; others are built for each delivery. */
+const CALLBACK_PACKETS_CACHED_MAX = 8;
 
 const encodedCache = new WeakMap<object, EncodedEvent[]>();
 
@@ -240,6 +249,7 @@ export function encodedEvents(
           : { legacyPacket: encodePacket(messageHeader(wire.legacyProc), body) }),
         callbackProc: wire.callbackProc,
         callbackTail: tail,
+        packets: new Map(),
       });
     }
   }
@@ -249,9 +259,13 @@ export function encodedEvents(
 
 /** The new-style packet of an encoded event for one callback id. */
 export function callbackPacket(event: EncodedEvent, callbackId: number): Uint8Array {
+  const cached = event.packets.get(callbackId);
+  if (cached !== undefined) return cached;
   const head = new Uint8Array(4);
   new DataView(head.buffer).setInt32(0, callbackId);
-  return encodePacket(messageHeader(event.callbackProc), concat(head, event.callbackTail));
+  const packet = encodePacket(messageHeader(event.callbackProc), concat(head, event.callbackTail));
+  if (event.packets.size < CALLBACK_PACKETS_CACHED_MAX) event.packets.set(callbackId, packet);
+  return packet;
 }
 
 function messageHeader(proc: number) {

@@ -8,11 +8,14 @@
 
 import { CONNECT_PROCEDURES } from "./connect_procedures.ts";
 import { DOMAIN_PROCEDURES } from "./domain_procedures.ts";
+import { DOMAIN_QUERY_PROCEDURES } from "./domain_query_procedures.ts";
 import { EVENT_PROCEDURES } from "./event_procedures.ts";
+import { HOST_PROCEDURES } from "./host_procedures.ts";
 import { LIFECYCLE_PROCEDURES } from "./lifecycle_procedures.ts";
 import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
 import { STATS_PROCEDURES } from "./stats_procedures.ts";
+import { TUNING_PROCEDURES } from "./tuning_procedures.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -25,7 +28,10 @@ import { STATS_PROCEDURES } from "./stats_procedures.ts";
  */
 export const RPC_PROCEDURES: ProcedureTable = {
   ...CONNECT_PROCEDURES,
+  ...HOST_PROCEDURES,
   ...DOMAIN_PROCEDURES,
+  ...DOMAIN_QUERY_PROCEDURES,
+  ...TUNING_PROCEDURES,
   ...METADATA_PROCEDURES,
   ...LIFECYCLE_PROCEDURES,
   ...STATS_PROCEDURES,

@@ -219,7 +219,7 @@ testIf(
       await t.step(
         "an unimplemented procedure answers code 3, not a dropped connection",
         async () => {
-          const run = await runVirsh(uri, ["domfsinfo", "web"]);
+          const run = await runVirsh(uri, ["perf", "web"]);
           assert.equal(run.code, 1);
           assert.match(run.stderr, /this function is not supported by the connection driver/);
         },

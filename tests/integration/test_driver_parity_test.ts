@@ -335,3 +335,17 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "test:///default: capabilities, domain capabilities and tuning answer as libvirt's test driver",
+  ignore,
+  async fn() {
+    await assertSameAnswers([
+      "capabilities",
+      "domcapabilities",
+      "domcapabilities --machine pc",
+      "capabilities; domcapabilities",
+    ]);
+  },
+});

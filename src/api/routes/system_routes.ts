@@ -1,9 +1,15 @@
 /**
- * Service-wide routes: version, host facts, the OpenAPI document and Prometheus metrics.
+ * Service-wide routes: version, host facts, capabilities and domain capabilities, the OpenAPI
+ * document and Prometheus metrics.
  *
  * @module
  */
 
+import type { DomainCapabilitiesQuery } from "../../model/capabilities.ts";
+import {
+  capabilitiesDocument,
+  domainCapabilitiesDocument,
+} from "../../projections/host_capabilities.ts";
 import { StatsReader } from "../../projections/stats_reader.ts";
 import { VERSION } from "../../model/version.ts";
 import type { RouteAdder } from "../api_context.ts";
@@ -11,6 +17,10 @@ import { jsonResponse } from "../http_errors.ts";
 import { OPENAPI_DOCUMENT } from "../openapi.ts";
 import { renderStatsMetrics } from "../stats_metrics.ts";
 import type { HostView, VersionView } from "../views.ts";
+
+function xmlResponse(xml: string): Response {
+  return new Response(xml, { headers: { "content-type": "application/xml" } });
+}
 
 /** Registers the system routes. */
 export function systemRoutes(add: RouteAdder): void {
@@ -29,6 +39,19 @@ export function systemRoutes(add: RouteAdder): void {
   add("host.describe", (_request, { env }) => {
     const view: HostView = { hostname: env.hostname(), node: env.nodeInfo() };
     return jsonResponse(view);
+  });
+  add(
+    "host.capabilities",
+    async (_request, { env }) => xmlResponse(await capabilitiesDocument(env.host, env.nodeInfo())),
+  );
+  add("host.domain_capabilities", async (_request, { env, url }) => {
+    const query: DomainCapabilitiesQuery = {};
+    for (const name of ["emulatorbin", "arch", "machine", "virttype"] as const) {
+      const value = url.searchParams.get(name);
+      if (value === null || value === "") continue;
+      query[name === "emulatorbin" ? "emulator" : name] = value;
+    }
+    return xmlResponse(await domainCapabilitiesDocument(env.host, query));
   });
   add("host.openapi", () => jsonResponse(OPENAPI_DOCUMENT));
   add(

@@ -1,0 +1,228 @@
+/**
+ * A domain's tuning as `virsh schedinfo`, `memtune`, `blkiotune` and `numatune` read it: the
+ * scheduler and its parameters, memory limits, block I/O weights and NUMA memory policy, of the
+ * live definition or the persistent one (`--live`, `--config`).
+ *
+ * evirt applies no cgroup tuning of its own (its QEMU driver refuses `<cputune>`, `<memtune>`,
+ * `<blkiotune>` and `<numatune>`), so what a definition says is what is in effect, and a domain
+ * without them answers libvirt's defaults: nothing limited. libvirt's test driver's scheduler
+ * (`fair`, weight 50) is answered for test domains.
+ *
+ * @module
+ */
+
+import type { Host } from "../../actors/host.ts";
+import type { DomainDefinition } from "../model/domain.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import { toKiB } from "../model/units.ts";
+import type { XmlElement } from "../model/xml_extra.ts";
+import { affected } from "./domain_query_procedures.ts";
+import { checkFlags, lookupWire } from "./domain_lookup.ts";
+import type { ProcedureTable } from "./procedure.ts";
+import {
+  domainType,
+  nonnullString,
+  TypedParam,
+  typedParamType,
+  type WireDomain,
+  type WireTypedParam,
+} from "./protocol.ts";
+import { x } from "./xdr.ts";
+
+/** `REMOTE_DOMAIN_*_PARAMETERS_MAX`. */
+const PARAMETERS_MAX = 16;
+/** `VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG | VIR_TYPED_PARAM_STRING_OKAY`. */
+const TUNING_FLAGS = 1 | 2 | 4;
+/** `VIR_DOMAIN_MEMORY_PARAM_UNLIMITED`: no limit. */
+const MEMORY_UNLIMITED = 9_007_199_254_740_991;
+/** `virDomainNumatuneMemMode` values by name. */
+const NUMA_MODES: Readonly<Record<string, number>> = {
+  strict: 0,
+  preferred: 1,
+  interleave: 2,
+  restrictive: 3,
+};
+
+const ullong = (field: string, value: number): WireTypedParam => ({
+  field,
+  value: { type: TypedParam.ULLONG, value },
+});
+const llong = (field: string, value: number): WireTypedParam => ({
+  field,
+  value: { type: TypedParam.LLONG, value },
+});
+const uint = (field: string, value: number): WireTypedParam => ({
+  field,
+  value: { type: TypedParam.UINT, value },
+});
+const string = (field: string, value: string): WireTypedParam => ({
+  field,
+  value: { type: TypedParam.STRING, value },
+});
+
+/** Whether the domain runs on the test hypervisor (libvirt's test driver's scheduler). */
+function isTestDomain(host: Host, uuid: string): boolean {
+  return host.inspect(uuid).driver?.name === "test";
+}
+
+function schedulerParams(host: Host, uuid: string, flags: number): WireTypedParam[] {
+  const definition = affected(host, uuid, flags);
+  if (isTestDomain(host, uuid)) return [uint("weight", 50)];
+  const tune = definition.cputune;
+  return [
+    ullong("cpu_shares", tune?.shares ?? 0),
+    ullong("vcpu_period", tune?.period ?? 0),
+    llong("vcpu_quota", tune?.quota ?? 0),
+    ullong("emulator_period", 0),
+    llong("emulator_quota", 0),
+    ullong("global_period", 0),
+    llong("global_quota", 0),
+    ullong("iothread_period", 0),
+    llong("iothread_quota", 0),
+  ];
+}
+
+/** A child element of an untyped top-level element (`<memtune><hard_limit>`), if any. */
+function extraChild(definition: DomainDefinition, parent: string, name: string) {
+  const element = (definition.extra?.elements ?? []).map((placed) => placed.element)
+    .find((candidate) => candidate.name === parent);
+  return (element?.children ?? []).find((child): child is XmlElement =>
+    typeof child !== "string" && child.name === name
+  );
+}
+
+function textOf(element: XmlElement): string {
+  return (element.children ?? []).filter((child) => typeof child === "string").join("").trim();
+}
+
+function memoryParams(definition: DomainDefinition): WireTypedParam[] {
+  return ["hard_limit", "soft_limit", "swap_hard_limit"].map((name) => {
+    const element = extraChild(definition, "memtune", name);
+    if (element === undefined || !/^\d+$/.test(textOf(element))) {
+      return ullong(name, MEMORY_UNLIMITED);
+    }
+    return ullong(name, toKiB(BigInt(textOf(element)), element.attributes?.unit));
+  });
+}
+
+function blkioParams(definition: DomainDefinition): WireTypedParam[] {
+  const weight = extraChild(definition, "blkiotune", "weight");
+  return [
+    uint("weight", weight === undefined ? 0 : Number(textOf(weight)) || 0),
+    ...[
+      "device_weight",
+      "device_read_iops_sec",
+      "device_write_iops_sec",
+      "device_read_bytes_sec",
+      "device_write_bytes_sec",
+    ].map((name) => string(name, "")),
+  ];
+}
+
+function numaParams(definition: DomainDefinition): WireTypedParam[] {
+  const memory = definition.numatune?.memory;
+  return [
+    {
+      field: "numa_mode",
+      value: { type: TypedParam.INT, value: NUMA_MODES[memory?.mode ?? "strict"] ?? 0 },
+    },
+    string("numa_nodeset", memory?.nodeset ?? ""),
+  ];
+}
+
+/**
+ * libvirt's two-step answer: asked for 0 parameters, the count; else up to that many.
+ *
+ * @throws {VirtError} RPC (39) for a count outside the protocol's bound.
+ */
+function countedAnswer(params: WireTypedParam[], nparams: number) {
+  if (nparams < 0 || nparams > PARAMETERS_MAX) {
+    throw new VirtError(ErrorCode.RPC, "nparams too large", { where: "nparams" });
+  }
+  if (nparams === 0) return { params: [], nparams: params.length };
+  const given = params.slice(0, nparams);
+  return { params: given, nparams: given.length };
+}
+
+const countedRet = x.struct(
+  ["params", x.array(typedParamType, PARAMETERS_MAX)],
+  ["nparams", x.int],
+);
+const countedArgs = x.struct(["dom", domainType], ["nparams", x.int], ["flags", x.uint]);
+
+type CountedArgs = { dom: WireDomain; nparams: number; flags: number };
+
+/** A counted typed-parameter getter of one domain's definition. */
+function countedRead(
+  proc: number,
+  api: string,
+  read: (definition: DomainDefinition) => WireTypedParam[],
+) {
+  return {
+    proc,
+    readOnly: true,
+    args: countedArgs,
+    ret: countedRet,
+    handler: (args: CountedArgs, context: { target(): { host: Host } }) => {
+      const { host } = context.target();
+      const { uuid } = lookupWire(host, args.dom);
+      checkFlags(args.flags, TUNING_FLAGS, api);
+      // libvirt's test driver answers the count without looking at the domain's state.
+      if (args.nparams === 0 && isTestDomain(host, uuid)) {
+        return countedAnswer(read(host.inspect(uuid).definition), 0);
+      }
+      return countedAnswer(read(affected(host, uuid, args.flags & 3)), args.nparams);
+    },
+  };
+}
+
+/** The tuning procedures. */
+export const TUNING_PROCEDURES: ProcedureTable = {
+  virDomainGetSchedulerType: {
+    proc: 56,
+    readOnly: true,
+    args: x.struct(["dom", domainType]),
+    ret: x.struct(["type", nonnullString], ["nparams", x.int]),
+    handler: (args: { dom: WireDomain }, context) => {
+      const { host } = context.target();
+      const { uuid } = lookupWire(host, args.dom);
+      return isTestDomain(host, uuid)
+        ? { type: "fair", nparams: 1 }
+        : { type: "posix", nparams: 9 };
+    },
+  },
+  virDomainGetSchedulerParameters: {
+    proc: 57,
+    readOnly: true,
+    args: x.struct(["dom", domainType], ["nparams", x.int]),
+    ret: x.struct(["params", x.array(typedParamType, PARAMETERS_MAX)]),
+    handler: (args: { dom: WireDomain; nparams: number }, context) => {
+      const { host } = context.target();
+      const { uuid } = lookupWire(host, args.dom);
+      return { params: countedAnswer(schedulerParams(host, uuid, 0), args.nparams).params };
+    },
+  },
+  virDomainGetSchedulerParametersFlags: {
+    proc: 223,
+    readOnly: true,
+    args: countedArgs,
+    ret: x.struct(["params", x.array(typedParamType, PARAMETERS_MAX)]),
+    handler: (args: CountedArgs, context) => {
+      const { host } = context.target();
+      const { uuid } = lookupWire(host, args.dom);
+      // libvirt's test driver takes no flags here.
+      checkFlags(
+        args.flags,
+        isTestDomain(host, uuid) ? 0 : TUNING_FLAGS,
+        isTestDomain(host, uuid)
+          ? "testDomainGetSchedulerParametersFlags"
+          : "virDomainGetSchedulerParametersFlags",
+      );
+      const params = schedulerParams(host, uuid, args.flags & 3);
+      return { params: countedAnswer(params, args.nparams).params };
+    },
+  },
+  virDomainGetMemoryParameters: countedRead(198, "virDomainGetMemoryParameters", memoryParams),
+  virDomainGetBlkioParameters: countedRead(206, "virDomainGetBlkioParameters", blkioParams),
+  virDomainGetNumaParameters: countedRead(255, "virDomainGetNumaParameters", numaParams),
+};

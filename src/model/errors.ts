@@ -163,7 +163,7 @@ const MESSAGE_TEMPLATES: ReadonlyMap<number, string> = new Map([
   [ErrorCode.OPERATION_UNSUPPORTED, "Operation not supported: %s"],
   [ErrorCode.AGENT_UNRESPONSIVE, "Guest agent is not responding: %s"],
   [ErrorCode.RESOURCE_BUSY, "resource busy: %s"],
-  [ErrorCode.STORAGE_VOL_EXIST, "storage volume already exists: %s"],
+  [ErrorCode.STORAGE_VOL_EXIST, "storage volume %s exists already"],
   [ErrorCode.ACCESS_DENIED, "access denied: %s"],
   [ErrorCode.XML_INVALID_SCHEMA, "XML document failed to validate against schema: %s"],
   [ErrorCode.DEVICE_MISSING, "device not found: %s"],

@@ -67,14 +67,18 @@ export interface VolumeInfo {
   type: number;
   capacityBytes: number;
   allocationBytes: number;
+  /** A file's length (`vol-info --physical`). */
+  physicalBytes: number;
 }
 
 /** Rejects flags outside `allowed` as libvirt does (code 8). */
 function checkFlags(flags: number, allowed: number, api: string): void {
-  if ((flags & ~allowed) !== 0) {
+  const unknown = (flags & ~allowed) >>> 0;
+  if (unknown !== 0) {
     throw new VirtError(
       ErrorCode.INVALID_ARG,
-      `${api}: unsupported flags (0x${(flags & ~allowed).toString(16)})`,
+      `unsupported flags (0x${unknown.toString(16)}) in function ${api}`,
+      { where: "flags" },
     );
   }
 }
@@ -342,6 +346,7 @@ export class PoolCommands {
       type: VOLUME_TYPE_NUMBERS[volume.type] ?? 0,
       capacityBytes: volume.capacityBytes,
       allocationBytes: volume.allocationBytes,
+      physicalBytes: volume.physicalBytes ?? volume.allocationBytes,
     };
   }
 

@@ -36,6 +36,8 @@ export interface VolumeRecord {
   capacityBytes: number;
   /** Allocation, bytes. */
   allocationBytes: number;
+  /** Physical size (a file's length), bytes, when known. */
+  physicalBytes?: number;
   /** Backing file path, when it has one. */
   backingPath?: string;
   /** Backing file format, when known. */

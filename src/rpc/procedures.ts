@@ -13,6 +13,7 @@ import { LIFECYCLE_PROCEDURES } from "./lifecycle_procedures.ts";
 import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
 import { STATS_PROCEDURES } from "./stats_procedures.ts";
+import { STORAGE_PROCEDURES } from "./storage_procedures.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -30,6 +31,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...LIFECYCLE_PROCEDURES,
   ...STATS_PROCEDURES,
   ...EVENT_PROCEDURES,
+  ...STORAGE_PROCEDURES,
 };
 
 /**

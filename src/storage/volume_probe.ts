@@ -75,6 +75,7 @@ export async function probeVolume(dir: string, name: string): Promise<ProbedVolu
       format: "raw",
       capacityBytes: stat.size,
       allocationBytes,
+      physicalBytes: stat.size,
     };
     return { record, ...ownership };
   }
@@ -86,6 +87,7 @@ export async function probeVolume(dir: string, name: string): Promise<ProbedVolu
     format: "qcow2",
     capacityBytes: header.virtualSizeBytes,
     allocationBytes,
+    physicalBytes: stat.size,
   };
   const backing = header.hasBackingFile ? backingName(head) : undefined;
   if (backing !== undefined) {

@@ -26,6 +26,8 @@ export interface AppliedStorageFact {
   fact: StorageFact;
   position: number;
   uuid: string;
+  /** The pool's name when the fact was recorded (kept for `pool.undefined`). */
+  name: string;
 }
 
 interface Job {
@@ -96,12 +98,15 @@ export class PoolActor {
       facts.map((fact) => ({ type: fact.type, body: fact.body as never })),
       expected,
     );
+    const name = next.context.definition?.name ?? this.#snapshot.context.definition?.name ??
+      this.uuid;
     this.#snapshot = next;
     this.#version = result.streamVersion;
     this.#onApplied(facts.map((fact, index) => ({
       fact,
       position: result.firstPosition + index,
       uuid: this.uuid,
+      name,
     })));
   }
 

@@ -23,6 +23,9 @@ export { definitionOf };
 import { isPoolActive, poolStateName, poolStateOf } from "./pool_machine.ts";
 import { PoolCommands } from "./pool_commands.ts";
 
+/** Most listeners {@linkcode StoragePools.subscribe} keeps (one per event-watching connection). */
+export const POOL_LISTENERS_MAX = 4096;
+
 /** Most pools the service keeps. */
 export const POOLS_MAX = 4096;
 
@@ -91,6 +94,7 @@ export class StoragePools {
   readonly #store: EventStore;
   readonly #onApplied: (facts: AppliedStorageFact[]) => void;
   readonly #actors = new Map<string, PoolActor>();
+  readonly #listeners = new Set<(facts: AppliedStorageFact[]) => void>();
   /** Serialises define/create/undefine, which look at every pool. */
   #registryJob: Promise<unknown> = Promise.resolve();
   /** The commands on one pool and its volumes. */
@@ -139,10 +143,32 @@ export class StoragePools {
   #actorFor(uuid: string): PoolActor {
     let actor = this.#actors.get(uuid);
     if (actor === undefined) {
-      actor = new PoolActor(uuid, this.#store, this.#onApplied);
+      actor = new PoolActor(uuid, this.#store, (facts) => this.#publish(facts));
       this.#actors.set(uuid, actor);
     }
     return actor;
+  }
+
+  #publish(facts: AppliedStorageFact[]): void {
+    this.#onApplied(facts);
+    for (const listener of this.#listeners) listener(facts);
+  }
+
+  /**
+   * Tells `listener` of every fact made durable from now on (live only: events are not
+   * resumed, as libvirt's are not). Returns the function that stops it.
+   *
+   * @throws {VirtError} Code 87 beyond {@linkcode POOL_LISTENERS_MAX} listeners.
+   */
+  subscribe(listener: (facts: AppliedStorageFact[]) => void): () => void {
+    if (this.#listeners.size >= POOL_LISTENERS_MAX) {
+      throw new VirtError(
+        ErrorCode.RESOURCE_BUSY,
+        `at most ${POOL_LISTENERS_MAX} storage event listeners`,
+      );
+    }
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Every existing pool's actor. */

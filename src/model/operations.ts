@@ -1057,6 +1057,18 @@ export const OPERATIONS = [
     http: null,
     verbs: [],
   },
+  {
+    name: "pool.events",
+    object: "pool",
+    libvirt: [
+      { api: "virConnectStoragePoolEventRegisterAny", procedure: 368 },
+      { api: "virConnectStoragePoolEventDeregisterAny", procedure: 369 },
+    ],
+    access: "read-only",
+    summary: "Storage pool lifecycle and refresh events",
+    http: null,
+    verbs: [],
+  },
 ] as const satisfies readonly Operation[];
 
 /** The rows as they are typed, for type-level derivations. */

@@ -14,6 +14,7 @@ import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
 import { STATS_PROCEDURES } from "./stats_procedures.ts";
 import { STORAGE_PROCEDURES } from "./storage_procedures.ts";
+import { POOL_EVENT_PROCEDURES } from "./storage_events.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -32,6 +33,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...STATS_PROCEDURES,
   ...EVENT_PROCEDURES,
   ...STORAGE_PROCEDURES,
+  ...POOL_EVENT_PROCEDURES,
 };
 
 /**

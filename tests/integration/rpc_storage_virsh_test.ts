@@ -160,3 +160,79 @@ testIf(
     }
   },
 );
+
+/** Runs `virsh pool-event` until it times out and returns its lines. */
+async function poolEvents(
+  uri: string,
+  event: string,
+  seconds: number,
+): Promise<Deno.CommandOutput> {
+  return await new Deno.Command("virsh", {
+    args: ["-c", uri, "pool-event", "--event", event, "--loop", "--timeout", String(seconds)],
+    env: { LIBVIRT_DEFAULT_URI: "", VIRSH_DEFAULT_CONNECT_URI: "" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout((seconds + 20) * 1000),
+  }).output();
+}
+
+testIf(
+  "virsh pool-event prints evirt's pool events as it prints libvirtd's",
+  missing("virsh", LIBVIRTD_SOCKET),
+  async () => {
+    const dirs = await serviceDirs();
+    const base = dirs.stateDir.replace(/\/state$/, "");
+    const name = `${ORACLE_PREFIX}storage14-ev-${crypto.randomUUID().slice(0, 8)}`;
+    const service = await startServiceProcess(dirs);
+    const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
+    let oracleDefined = false;
+    try {
+      const xmlPath = `${base}/pool.xml`;
+      await Deno.writeTextFile(
+        xmlPath,
+        `<pool type='dir'><name>${name}</name><uuid>${crypto.randomUUID()}</uuid>` +
+          `<target><path>${base}/events-pool</path></target></pool>`,
+      );
+      const watching = [
+        poolEvents(uri, "lifecycle", 12),
+        poolEvents("qemu:///system", "lifecycle", 12),
+        poolEvents(uri, "refresh", 12),
+        poolEvents("qemu:///system", "refresh", 12),
+      ];
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      for (const run of [(args: string[]) => runVirsh(uri, args), oracleVirsh]) {
+        for (
+          const args of [
+            ["pool-define", xmlPath],
+            ["pool-build", name],
+            ["pool-start", name],
+            ["pool-refresh", name],
+            ["pool-destroy", name],
+            ["pool-delete", name],
+            ["pool-undefine", name],
+          ]
+        ) {
+          const done = await run(args);
+          assert.equal(done.code, 0, `${args.join(" ")}: ${done.stderr}`);
+          if (run === oracleVirsh) oracleDefined = args[0] !== "pool-undefine";
+        }
+      }
+      const outputs = await Promise.all(watching);
+      const [mine, theirs, myRefreshes, theirRefreshes] = outputs.map((output) =>
+        new TextDecoder().decode(output.stdout).split("\n").filter((line) => line.includes(name))
+      );
+      assert.ok(mine.length >= 6, new TextDecoder().decode(outputs[0].stderr));
+      assert.deepEqual(mine, theirs);
+      assert.equal(myRefreshes.length, 1, new TextDecoder().decode(outputs[2].stderr));
+      assert.deepEqual(myRefreshes, theirRefreshes);
+    } finally {
+      if (oracleDefined) {
+        await oracleVirsh(["pool-destroy", name]);
+        await oracleVirsh(["pool-undefine", name]);
+      }
+      await service.stop("SIGTERM");
+      await removeServiceDirs(dirs);
+    }
+  },
+);

@@ -25,6 +25,8 @@ import {
   scanPoolDirectory,
   wipeVolumeFile,
 } from "../src/storage/dir_pool.ts";
+import { volumeDetails } from "../src/storage/volume_details.ts";
+import { probeVolume } from "../src/storage/volume_probe.ts";
 import { formatPoolXml } from "../src/xml/format_storage_pool.ts";
 import { formatVolumeXml } from "../src/xml/format_storage_volume.ts";
 import { parseVolumeXml } from "../src/xml/parse_storage_volume.ts";
@@ -350,29 +352,50 @@ export class PoolCommands {
     };
   }
 
-  /** A volume's XML. */
-  volumeXml(uuid: string, name: string): string {
-    const volume = this.volume(uuid, name);
+  /**
+   * A volume's XML, read live as libvirt does for `vol-dumpxml`: sizes, ownership, times,
+   * qcow2 details and the backing file's.
+   *
+   * @throws {VirtError} Code 55/50 as {@linkcode volume}, 38 when the file cannot be read.
+   */
+  async volumeXml(uuid: string, name: string): Promise<string> {
+    const recorded = this.volume(uuid, name);
+    const slash = recorded.path.lastIndexOf("/");
+    const probed = await probeVolume(recorded.path.slice(0, slash), recorded.path.slice(slash + 1));
+    if (probed === undefined) {
+      throw new VirtError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching name '${name}'`);
+    }
+    const volume = probed.record;
+    const details = await volumeDetails(volume.path);
     const definition: VolumeDefinition = {
       type: volume.type as VolumeDefinition["type"],
-      name: volume.name,
+      name,
       key: volume.path,
       capacityBytes: BigInt(volume.capacityBytes),
       allocationBytes: BigInt(volume.allocationBytes),
       allocationGiven: true,
+      ...(volume.type === "file" ? { physicalBytes: BigInt(details.physicalBytes) } : {}),
       path: volume.path,
       format: volume.format,
-      permissions: {},
+      permissions: { mode: details.mode, owner: details.owner, group: details.group },
+      timestamps: details.timestamps,
       nocow: false,
-      clusterSizeBytes: 0n,
-      ...(volume.backingPath === undefined ? {} : {
-        backingStore: {
-          path: volume.backingPath,
-          ...(volume.backingFormat === undefined ? {} : { format: volume.backingFormat }),
-          permissions: {},
-        },
-      }),
+      clusterSizeBytes: BigInt(probed.qcow2?.clusterSizeBytes ?? 0),
+      ...(probed.qcow2?.compat === undefined
+        ? {}
+        : { compat: probed.qcow2.compat, features: probed.qcow2.features }),
     };
+    if (volume.backingPath !== undefined) {
+      const backing = await volumeDetails(volume.backingPath).catch(() => undefined);
+      definition.backingStore = {
+        path: volume.backingPath,
+        ...(volume.backingFormat === undefined ? {} : { format: volume.backingFormat }),
+        permissions: backing === undefined
+          ? {}
+          : { mode: backing.mode, owner: backing.owner, group: backing.group },
+        ...(backing === undefined ? {} : { timestamps: backing.timestamps }),
+      };
+    }
     return formatVolumeXml(definition, definitionOf(this.#pools.byUuid(uuid)).type);
   }
 

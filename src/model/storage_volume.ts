@@ -33,6 +33,14 @@ export interface VolumeEncryption {
   ivgen?: { name: string; hash?: string };
 }
 
+/** File times as libvirt writes them (`seconds[.nanoseconds]`). */
+export interface VolumeTimestamps {
+  atime: string;
+  mtime: string;
+  ctime: string;
+  btime: string;
+}
+
 /** A volume's backing store (`<backingStore>`). */
 export interface VolumeBackingStore {
   /** Path of the backing file. */
@@ -41,6 +49,8 @@ export interface VolumeBackingStore {
   format?: string;
   /** Its permissions. */
   permissions: StoragePermissions;
+  /** Its times (written, never read). */
+  timestamps?: VolumeTimestamps;
 }
 
 /** A storage volume definition, as parsed from `<volume>` XML. */
@@ -65,6 +75,8 @@ export interface VolumeDefinition {
   format?: string;
   /** Permissions of the file. */
   permissions: StoragePermissions;
+  /** The file's times (written, never read). */
+  timestamps?: VolumeTimestamps;
   /** Encryption. */
   encryption?: VolumeEncryption;
   /** qcow2 compat level (`0.10`, `1.1`). */

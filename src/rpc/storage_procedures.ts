@@ -568,11 +568,11 @@ const VOLUME_PROCEDURES: ProcedureTable = {
     readOnly: true,
     args: volumeFlagsArgs,
     ret: x.struct(["xml", nonnullString]),
-    handler: (args: { vol: WireVolume; flags: number }, context) => {
+    handler: async (args: { vol: WireVolume; flags: number }, context) => {
       checkFlags(args.flags, 0, "virStorageVolGetXMLDesc");
       const storage = storageOf(context, "virStorageVolGetXMLDesc");
       const { uuid, name } = volumeOf(storage, args.vol);
-      return { xml: storage.commands.volumeXml(uuid, name) };
+      return { xml: await storage.commands.volumeXml(uuid, name) };
     },
   },
   virStorageVolGetPath: {

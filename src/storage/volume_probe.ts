@@ -10,6 +10,7 @@
 import type { VolumeRecord } from "../model/storage_facts.ts";
 import { parseQcow2Header, QCOW2_HEADER_READ_BYTES } from "./qcow2_header.ts";
 import { storageSystemError } from "./storage_info.ts";
+import { type Qcow2Details, qcow2Details } from "./volume_details.ts";
 
 /** Bytes read from the start of a file to find its format and backing file name. */
 export const VOLUME_PROBE_READ_BYTES = 64 * 1024;
@@ -29,6 +30,8 @@ export interface ProbedVolume {
   owner: number;
   /** Group gid. */
   group: number;
+  /** A qcow2 image's compat level, cluster size, features and backing format. */
+  qcow2?: Qcow2Details;
 }
 
 /**
@@ -89,11 +92,22 @@ export async function probeVolume(dir: string, name: string): Promise<ProbedVolu
     allocationBytes,
     physicalBytes: stat.size,
   };
+  const qcow2 = qcow2Details(head);
   const backing = header.hasBackingFile ? backingName(head) : undefined;
   if (backing !== undefined) {
     record.backingPath = backing.startsWith("/") ? backing : `${dir}/${backing}`;
+    record.backingFormat = qcow2.backingFormat ?? await probeFormat(record.backingPath);
   }
-  return { record, ...ownership };
+  return { record, ...ownership, qcow2 };
+}
+
+/** A backing file's format when its image does not name it: qcow2 by its magic, else raw. */
+async function probeFormat(path: string): Promise<string> {
+  try {
+    return isQcow2(await readHead(path)) ? "qcow2" : "raw";
+  } catch {
+    return "raw";
+  }
 }
 
 function isQcow2(head: Uint8Array): boolean {

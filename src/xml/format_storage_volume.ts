@@ -7,7 +7,11 @@
  */
 
 import { POOL_TYPE_INFO, type PoolType, type StoragePermissions } from "../model/storage_pool.ts";
-import type { VolumeDefinition, VolumeEncryption } from "../model/storage_volume.ts";
+import type {
+  VolumeDefinition,
+  VolumeEncryption,
+  VolumeTimestamps,
+} from "../model/storage_volume.ts";
 import {
   escapeXml,
   formatPermissions,
@@ -41,6 +45,7 @@ export function formatVolumeXml(volume: VolumeDefinition, poolType: PoolType): s
   }
   out.open("<target>");
   formatLocation(out, volume.path, hasFormats ? volume.format : undefined, volume.permissions);
+  formatTimestamps(out, volume.timestamps);
   if (volume.encryption !== undefined) formatEncryption(out, volume.encryption);
   if (volume.compat !== undefined) out.line(`<compat>${escapeXml(volume.compat)}</compat>`);
   if (volume.clusterSizeBytes > 0n) {
@@ -60,6 +65,7 @@ export function formatVolumeXml(volume: VolumeDefinition, poolType: PoolType): s
   if (backing !== undefined) {
     out.open("<backingStore>");
     formatLocation(out, backing.path, hasFormats ? backing.format : undefined, backing.permissions);
+    formatTimestamps(out, backing.timestamps);
     out.close("</backingStore>");
   }
   out.close("</volume>");
@@ -75,6 +81,16 @@ function formatLocation(
   if (path !== undefined) out.line(`<path>${escapeXml(path)}</path>`);
   if (format !== undefined) out.line(`<format type='${format}'/>`);
   formatPermissions(out, permissions);
+}
+
+function formatTimestamps(out: LineBuffer, timestamps: VolumeTimestamps | undefined): void {
+  if (timestamps === undefined) return;
+  out.open("<timestamps>");
+  out.line(`<atime>${timestamps.atime}</atime>`);
+  out.line(`<mtime>${timestamps.mtime}</mtime>`);
+  out.line(`<ctime>${timestamps.ctime}</ctime>`);
+  out.line(`<btime>${timestamps.btime}</btime>`);
+  out.close("</timestamps>");
 }
 
 function formatEncryption(out: LineBuffer, encryption: VolumeEncryption): void {

@@ -60,6 +60,10 @@ testIf(
         ],
       }).output();
       assert.equal(made.code, 0);
+      const old = await new Deno.Command("qemu-img", {
+        args: ["create", "-q", "-f", "qcow2", "-o", "compat=0.10", `${poolDir}/c2.qcow2`, "3M"],
+      }).output();
+      assert.equal(old.code, 0);
       const xmlPath = `${base}/pool.xml`;
       await Deno.writeTextFile(
         xmlPath,
@@ -89,8 +93,8 @@ testIf(
           "vol-list",
         );
         assertSame(...await both("vol-list", name) as [VirshRun, VirshRun], "vol-list plain");
-        for (const volume of ["a.raw", "b.qcow2", "sub", ".hidden"]) {
-          for (const verb of ["vol-info", "vol-path", "vol-key"]) {
+        for (const volume of ["a.raw", "b.qcow2", "c2.qcow2", "sub", ".hidden"]) {
+          for (const verb of ["vol-info", "vol-path", "vol-key", "vol-dumpxml"]) {
             const [left, right] = await both(verb, "--pool", name, volume);
             assertSame(left, right, `${verb} ${volume}`);
           }
@@ -107,6 +111,8 @@ testIf(
         await oracleVirsh(["pool-refresh", name]);
         const [left, right] = await both("vol-info", "--pool", name, "c.qcow2");
         assertSame(left, right, "vol-info c.qcow2");
+        const [mineXml, theirXml] = await both("vol-dumpxml", "--pool", name, "c.qcow2");
+        assertSame(mineXml, theirXml, "vol-dumpxml c.qcow2");
         assert.equal((await evirt("vol-resize", "--pool", name, "c.qcow2", "20M")).code, 0);
         await oracleVirsh(["pool-refresh", name]);
         assertSame(

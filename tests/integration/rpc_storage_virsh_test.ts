@@ -152,6 +152,29 @@ testIf(
         assert.match(mine.stdout, new RegExp(`${name}\\s+inactive\\s+no`));
       });
 
+      await t.step("autostart, transient pools", async () => {
+        assertSame(...await both("pool-autostart", name) as [VirshRun, VirshRun], "pool-autostart");
+        const listed = await evirt("pool-list", "--all", "--autostart", "--name");
+        assert.equal(listed.stdout, `${name}\n\n`);
+        const transientXml = `${base}/transient.xml`;
+        const transient = `${name}-t`;
+        await Deno.mkdir(`${base}/transient`);
+        await Deno.writeTextFile(
+          transientXml,
+          `<pool type='dir'><name>${transient}</name><target><path>${base}/transient</path>` +
+            `</target></pool>`,
+        );
+        const created = await evirt("pool-create", transientXml);
+        assert.equal(created.stdout, `Pool ${transient} created from ${transientXml}\n\n`);
+        const transients = await evirt("pool-list", "--transient", "--name");
+        assert.equal(transients.stdout, `${transient}\n\n`);
+        const refused = await evirt("pool-autostart", transient);
+        assert.match(refused.stderr, /cannot set autostart for transient pool/);
+        assert.equal((await evirt("pool-destroy", transient)).code, 0);
+        const after = await evirt("pool-list", "--all", "--name");
+        assert.equal(after.stdout, `${name}\n\n`, "a transient pool is gone once stopped");
+      });
+
       await t.step("undefine", async () => {
         assertSame(...await both("pool-undefine", name) as [VirshRun, VirshRun], "pool-undefine");
         oracleDefined = false;

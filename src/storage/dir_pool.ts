@@ -31,6 +31,9 @@ export const VOLUME_MODE_DEFAULT = 0o600;
 /** Most entries a refresh lists in one pool. */
 export const POOL_VOLUMES_MAX = 100_000;
 
+/** Volume probes a refresh runs at once. */
+const PROBES_IN_FLIGHT_MAX = 16;
+
 /** Bytes written per write when zero-filling. */
 const ZERO_CHUNK_BYTES = 1024 * 1024;
 
@@ -114,12 +117,17 @@ export async function scanPoolDirectory(path: string): Promise<ProbedVolume[]> {
     throw storageSystemError(`cannot open directory '${path}'`, path, error);
   }
   names.sort();
-  const volumes: ProbedVolume[] = [];
-  for (const name of names) {
-    const probed = await probeVolume(path, name);
-    if (probed !== undefined) volumes.push(probed);
-  }
-  return volumes;
+  // Probes run a few at a time: each waits on the disk, not on the CPU.
+  const probed: (ProbedVolume | undefined)[] = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const index = next++;
+      probed[index] = await probeVolume(path, names[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: PROBES_IN_FLIGHT_MAX }, worker));
+  return probed.filter((volume): volume is ProbedVolume => volume !== undefined);
 }
 
 /**

@@ -12,8 +12,11 @@ import { parseQcow2Header, QCOW2_HEADER_READ_BYTES } from "./qcow2_header.ts";
 import { storageSystemError } from "./storage_info.ts";
 import { type Qcow2Details, qcow2Details } from "./volume_details.ts";
 
-/** Bytes read from the start of a file to find its format and backing file name. */
+/** Bytes read from the start of a qcow2 image to find its extensions and backing file name. */
 export const VOLUME_PROBE_READ_BYTES = 64 * 1024;
+
+/** Bytes read first from any file: enough for qcow2's magic and header. */
+const VOLUME_MAGIC_READ_BYTES = 512;
 
 /** Longest backing file name qcow2 allows (1023 bytes). */
 const QCOW2_BACKING_NAME_MAX_BYTES = 1023;
@@ -69,7 +72,8 @@ export async function probeVolume(dir: string, name: string): Promise<ProbedVolu
   }
   if (!stat.isFile) return undefined;
   const allocationBytes = (stat.blocks ?? 0) * 512;
-  const head = await readHead(path);
+  let head = await readHead(path, VOLUME_MAGIC_READ_BYTES);
+  if (isQcow2(head)) head = await readHead(path, VOLUME_PROBE_READ_BYTES);
   if (!isQcow2(head)) {
     const record = {
       name,
@@ -104,7 +108,7 @@ export async function probeVolume(dir: string, name: string): Promise<ProbedVolu
 /** A backing file's format when its image does not name it: qcow2 by its magic, else raw. */
 async function probeFormat(path: string): Promise<string> {
   try {
-    return isQcow2(await readHead(path)) ? "qcow2" : "raw";
+    return isQcow2(await readHead(path, VOLUME_MAGIC_READ_BYTES)) ? "qcow2" : "raw";
   } catch {
     return "raw";
   }
@@ -124,7 +128,7 @@ function backingName(head: Uint8Array): string | undefined {
   return new TextDecoder().decode(head.subarray(offset, offset + length));
 }
 
-async function readHead(path: string): Promise<Uint8Array> {
+async function readHead(path: string, lengthBytes: number): Promise<Uint8Array> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -132,7 +136,7 @@ async function readHead(path: string): Promise<Uint8Array> {
     throw storageSystemError(`cannot open volume '${path}'`, path, error);
   }
   try {
-    const buffer = new Uint8Array(VOLUME_PROBE_READ_BYTES);
+    const buffer = new Uint8Array(lengthBytes);
     let filled = 0;
     while (filled < buffer.length) {
       const count = await file.read(buffer.subarray(filled));

@@ -408,66 +408,99 @@ export class PoolCommands {
    */
   async createVolume(uuid: string, xml: string, flags: number): Promise<VolumeRecord> {
     checkFlags(flags, VOLUME_PREALLOC_METADATA, "virStorageVolCreateXML");
+    return await this.#createVolume(uuid, xml, flags, undefined);
+  }
+
+  /**
+   * Creates a volume as a copy of another (`vol-clone`, `vol-create-from`): `qemu-img convert`
+   * from the source's format to the new volume's, holes kept; a capacity below the source's is
+   * raised to it, as libvirt does.
+   *
+   * @throws {VirtError} As {@linkcode createVolume}; code 50 when the source is missing.
+   */
+  async cloneVolume(
+    uuid: string,
+    xml: string,
+    source: { pool: string; name: string },
+    flags: number,
+  ): Promise<VolumeRecord> {
+    checkFlags(flags, VOLUME_PREALLOC_METADATA, "virStorageVolCreateXMLFrom");
+    const original = this.volume(source.pool, source.name);
+    return await this.#createVolume(uuid, xml, flags, original);
+  }
+
+  async #createVolume(
+    uuid: string,
+    xml: string,
+    flags: number,
+    source: VolumeRecord | undefined,
+  ): Promise<VolumeRecord> {
     const actor = this.#pools.byUuid(uuid);
-    return await actor.run("vol-create", async () => {
-      requireActive(actor);
-      const definition = parseVolumeXml(xml, definitionOf(actor).type, {
-        capacity: "optional-with-backing",
-        maxBytes: 1024 * 1024,
-      });
-      if (definition.name.includes("/")) {
-        throw new VirtError(
-          ErrorCode.OPERATION_INVALID,
-          `volume name '${definition.name}' cannot contain '/'`,
-        );
-      }
-      if (actor.snapshot.context.volumes[definition.name] !== undefined) {
-        throw new VirtError(ErrorCode.STORAGE_VOL_EXIST, `'${definition.name}'`);
-      }
-      const dir = targetOf(actor);
-      const path = `${dir}/${definition.name}`;
-      const format = definition.format ?? "raw";
-      const capacityBytes = safeBytes(definition.capacityBytes, "capacity");
-      const backing = definition.backingStore;
-      await actor.append([{
-        type: "volume.creating",
-        body: {
-          name: definition.name,
-          path,
-          format,
-          capacityBytes,
-          ...(backing === undefined ? {} : { backingPath: backing.path }),
-          ...(backing?.format === undefined ? {} : { backingFormat: backing.format }),
-        },
-      }]);
-      let record: VolumeRecord;
-      try {
-        record = await createVolumeFile(dir, definition.name, {
-          path,
-          format,
-          ...(backing !== undefined && definition.capacityBytes === 0n ? {} : { capacityBytes }),
-          ...(backing === undefined
-            ? {}
-            : { backing: { path: backing.path, format: backing.format ?? "raw" } }),
-          preallocateMetadata: (flags & VOLUME_PREALLOC_METADATA) !== 0,
-          nocow: definition.nocow,
-          ...(definition.compat === undefined ? {} : { compat: definition.compat }),
-          clusterSizeBytes: safeBytes(definition.clusterSizeBytes, "cluster size"),
-          features: definition.features ?? [],
-          allocationBytes: safeBytes(definition.allocationBytes, "allocation"),
-          permissions: definition.permissions,
+    return await actor.run(
+      source === undefined ? "vol-create" : `vol-clone ${source.name}`,
+      async () => {
+        requireActive(actor);
+        const definition = parseVolumeXml(xml, definitionOf(actor).type, {
+          capacity: source === undefined ? "optional-with-backing" : "optional",
+          maxBytes: 1024 * 1024,
         });
-      } catch (error) {
-        // A file the failed create made is half-made: it goes, unless it was there before.
-        if (!(error instanceof VirtError && error.code === ErrorCode.STORAGE_VOL_EXIST)) {
-          await removeVolumeFile(path).catch(() => {});
+        if (source !== undefined && definition.capacityBytes < BigInt(source.capacityBytes)) {
+          definition.capacityBytes = BigInt(source.capacityBytes);
         }
-        await actor.append([{ type: "storage.intent_abandoned", body: { intent: "create" } }]);
-        throw error;
-      }
-      await actor.append([{ type: "volume.created", body: { volume: record } }]);
-      return record;
-    });
+        if (definition.name.includes("/")) {
+          throw new VirtError(
+            ErrorCode.OPERATION_INVALID,
+            `volume name '${definition.name}' cannot contain '/'`,
+          );
+        }
+        if (actor.snapshot.context.volumes[definition.name] !== undefined) {
+          throw new VirtError(ErrorCode.STORAGE_VOL_EXIST, `'${definition.name}'`);
+        }
+        const dir = targetOf(actor);
+        const path = `${dir}/${definition.name}`;
+        const format = definition.format ?? "raw";
+        const capacityBytes = safeBytes(definition.capacityBytes, "capacity");
+        const backing = definition.backingStore;
+        await actor.append([{
+          type: "volume.creating",
+          body: {
+            name: definition.name,
+            path,
+            format,
+            capacityBytes,
+            ...(backing === undefined ? {} : { backingPath: backing.path }),
+            ...(backing?.format === undefined ? {} : { backingFormat: backing.format }),
+          },
+        }]);
+        let record: VolumeRecord;
+        try {
+          record = await createVolumeFile(dir, definition.name, {
+            path,
+            format,
+            ...(backing !== undefined && definition.capacityBytes === 0n ? {} : { capacityBytes }),
+            ...(backing === undefined
+              ? {}
+              : { backing: { path: backing.path, format: backing.format ?? "raw" } }),
+            preallocateMetadata: (flags & VOLUME_PREALLOC_METADATA) !== 0,
+            nocow: definition.nocow,
+            ...(definition.compat === undefined ? {} : { compat: definition.compat }),
+            clusterSizeBytes: safeBytes(definition.clusterSizeBytes, "cluster size"),
+            features: definition.features ?? [],
+            allocationBytes: safeBytes(definition.allocationBytes, "allocation"),
+            permissions: definition.permissions,
+          }, source);
+        } catch (error) {
+          // A file the failed create made is half-made: it goes, unless it was there before.
+          if (!(error instanceof VirtError && error.code === ErrorCode.STORAGE_VOL_EXIST)) {
+            await removeVolumeFile(path).catch(() => {});
+          }
+          await actor.append([{ type: "storage.intent_abandoned", body: { intent: "create" } }]);
+          throw error;
+        }
+        await actor.append([{ type: "volume.created", body: { volume: record } }]);
+        return record;
+      },
+    );
   }
 
   /**

@@ -1069,6 +1069,15 @@ export const OPERATIONS = [
     http: null,
     verbs: [],
   },
+  {
+    name: "volume.clone",
+    object: "volume",
+    libvirt: [{ api: "virStorageVolCreateXMLFrom", procedure: 125 }],
+    access: "read-write",
+    summary: "Create a volume as a copy of another (qemu-img convert, holes kept)",
+    http: null,
+    verbs: [],
+  },
 ] as const satisfies readonly Operation[];
 
 /** The rows as they are typed, for type-level derivations. */

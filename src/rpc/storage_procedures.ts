@@ -509,6 +509,32 @@ const VOLUME_PROCEDURES: ProcedureTable = {
       return { vol: wireVolume(pool.name, volume) };
     },
   },
+  virStorageVolCreateXMLFrom: {
+    proc: 125,
+    readOnly: false,
+    args: x.struct(
+      ["pool", poolType],
+      ["xml", nonnullString],
+      ["clonevol", volumeType],
+      ["flags", x.uint],
+    ),
+    ret: volumeRet,
+    handler: async (
+      args: { pool: WirePool; xml: string; clonevol: WireVolume; flags: number },
+      context,
+    ) => {
+      const storage = storageOf(context, "virStorageVolCreateXMLFrom");
+      const pool = poolOf(storage, args.pool);
+      const source = volumeOf(storage, args.clonevol);
+      const volume = await storage.commands.cloneVolume(
+        pool.uuid,
+        args.xml,
+        { pool: source.uuid, name: source.name },
+        args.flags,
+      );
+      return { vol: wireVolume(pool.name, volume) };
+    },
+  },
   virStorageVolDelete: volumeAction(
     94,
     "virStorageVolDelete",

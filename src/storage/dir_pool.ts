@@ -14,6 +14,7 @@ import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { VolumeRecord } from "../model/storage_facts.ts";
 import type { PoolFigures, StoragePermissions } from "../model/storage_pool.ts";
 import {
+  qemuImgConvertArgs,
   type QemuImgCreate,
   qemuImgCreateArgs,
   qemuImgResizeArgs,
@@ -170,8 +171,9 @@ export interface DirVolumeCreate extends QemuImgCreate {
 }
 
 /**
- * Makes a volume file: a raw file exclusively created, sized, and allocated up to
- * `allocationBytes`; any other format by `qemu-img create`. Then sets mode and owner.
+ * Makes a volume file: a copy of `source` by `qemu-img convert` (holes kept) when given; else a
+ * raw file exclusively created, sized, and allocated up to `allocationBytes`; any other format
+ * by `qemu-img create`. Then sets mode and owner.
  *
  * @returns The volume as probed after it was made.
  * @throws {VirtError} Code 90 when the file exists, 38 on a system error, 1 when qemu-img fails.
@@ -180,9 +182,18 @@ export async function createVolumeFile(
   dir: string,
   name: string,
   plan: DirVolumeCreate,
+  source?: VolumeRecord,
 ): Promise<VolumeRecord> {
   const mode = plan.permissions.mode ?? VOLUME_MODE_DEFAULT;
-  if (plan.format === "raw" && plan.backing === undefined) {
+  if (source !== undefined) {
+    if (await exists(plan.path)) {
+      throw new VirtError(ErrorCode.STORAGE_VOL_EXIST, `'${name}'`, { where: plan.path });
+    }
+    await runQemuImg(qemuImgConvertArgs(source.path, source.format, plan));
+    if (plan.capacityBytes !== undefined && plan.capacityBytes > source.capacityBytes) {
+      await runQemuImg(qemuImgResizeArgs(plan.path, plan.capacityBytes, false));
+    }
+  } else if (plan.format === "raw" && plan.backing === undefined) {
     await createRawFile(plan.path, plan.capacityBytes ?? 0, plan.allocationBytes, mode);
   } else {
     if (await exists(plan.path)) {

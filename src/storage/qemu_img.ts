@@ -51,6 +51,37 @@ export interface QemuImgCreate {
 export function qemuImgCreateArgs(plan: QemuImgCreate): string[] {
   const args = ["create", "-f", plan.format];
   if (plan.backing !== undefined) args.push("-b", plan.backing.path);
+  const options = imageOptions(plan);
+  if (options.length > 0) args.push("-o", options.join(","));
+  args.push(plan.path);
+  if (plan.capacityBytes !== undefined) args.push(`${Math.ceil(plan.capacityBytes / 1024)}K`);
+  return args;
+}
+
+/**
+ * The arguments of `qemu-img convert` that clone `source` (of `sourceFormat`) into a new image
+ * (`vol-clone`, `vol-create-from`): zero runs stay holes, so a sparse source stays sparse.
+ *
+ * @example
+ * ```ts
+ * import { qemuImgConvertArgs } from "./qemu_img.ts";
+ * console.log(qemuImgConvertArgs("/p/a.raw", "raw", { path: "/p/b.qcow2", format: "qcow2", preallocateMetadata: true }).join(" "));
+ * // "convert -f raw -O qcow2 -o preallocation=metadata,compat=0.10 /p/a.raw /p/b.qcow2"
+ * ```
+ */
+export function qemuImgConvertArgs(
+  source: string,
+  sourceFormat: string,
+  plan: QemuImgCreate,
+): string[] {
+  const args = ["convert", "-f", sourceFormat, "-O", plan.format];
+  const options = imageOptions(plan);
+  if (options.length > 0) args.push("-o", options.join(","));
+  args.push(source, plan.path);
+  return args;
+}
+
+function imageOptions(plan: QemuImgCreate): string[] {
   const options: string[] = [];
   if (plan.backing !== undefined) options.push(`backing_fmt=${plan.backing.format}`);
   if (plan.preallocateMetadata === true) options.push("preallocation=metadata");
@@ -65,10 +96,7 @@ export function qemuImgCreateArgs(plan: QemuImgCreate): string[] {
       options.push(feature === "lazy_refcounts" ? "lazy_refcounts" : "extended_l2=on");
     }
   }
-  if (options.length > 0) args.push("-o", options.join(","));
-  args.push(plan.path);
-  if (plan.capacityBytes !== undefined) args.push(`${Math.ceil(plan.capacityBytes / 1024)}K`);
-  return args;
+  return options;
 }
 
 /**

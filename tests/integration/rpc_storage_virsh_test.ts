@@ -119,6 +119,18 @@ testIf(
           ...await both("vol-info", "--pool", name, "c.qcow2") as [VirshRun, VirshRun],
           "after resize",
         );
+        const cloned = await evirt("vol-clone", "--pool", name, "a.raw", "a-copy.raw");
+        assert.equal(cloned.code, 0, cloned.stderr);
+        assert.equal(cloned.stdout, "Vol a-copy.raw cloned from a.raw\n\n");
+        await oracleVirsh(["pool-refresh", name]);
+        assertSame(
+          ...await both("vol-info", "--pool", name, "a-copy.raw") as [VirshRun, VirshRun],
+          "vol-info of a clone",
+        );
+        // qemu-img writes the first block (it probes alignment there); the rest stays a hole.
+        const copied = await Deno.stat(`${poolDir}/a-copy.raw`);
+        assert.ok(copied.blocks! * 512 <= 4096, `holes kept: ${copied.blocks! * 512} bytes`);
+        assert.equal((await evirt("vol-delete", "--pool", name, "a-copy.raw")).code, 0);
         const deleted = await evirt("vol-delete", "--pool", name, "c.qcow2");
         assert.equal(deleted.stdout, "Vol c.qcow2 deleted\n\n");
         await oracleVirsh(["pool-refresh", name]);

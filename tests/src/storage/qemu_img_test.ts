@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { qemuImgCreateArgs, qemuImgResizeArgs } from "../../../src/storage/qemu_img.ts";
+import {
+  qemuImgConvertArgs,
+  qemuImgCreateArgs,
+  qemuImgResizeArgs,
+} from "../../../src/storage/qemu_img.ts";
 import { corpusDir, missing, testIf } from "../../support/environment.ts";
 
 const ARGV_DIR = `${corpusDir}/storagevolxml2argvdata`;
@@ -41,6 +45,32 @@ for (const [name, plan] of Object.entries(CASES)) {
     assert.deepEqual(qemuImgCreateArgs(plan), expectedArgs(name));
   });
 }
+
+testIf(
+  "qemuImgConvertArgs builds libvirt's command for a qcow2 clone of a raw file",
+  missing(ARGV_DIR),
+  () => {
+    // vol-qcow2-nobacking.xml created from vol-file.xml with preallocated metadata.
+    const args = qemuImgConvertArgs("/var/lib/libvirt/images/sparse.img", "raw", {
+      path: "/var/lib/libvirt/images/OtherDemo.img",
+      format: "qcow2",
+      preallocateMetadata: true,
+    });
+    assert.deepEqual(args, expectedArgs("qcow2-nobacking-convert-prealloc-compat"));
+  },
+);
+
+testIf(
+  "qemuImgConvertArgs builds libvirt's command for a raw copy of a qcow2 image",
+  missing(ARGV_DIR),
+  () => {
+    const args = qemuImgConvertArgs("/var/lib/libvirt/images/OtherDemo.img", "qcow2", {
+      path: "/dev/HostVG/Swap",
+      format: "raw",
+    });
+    assert.deepEqual(args, expectedArgs("logical-from-qcow2"));
+  },
+);
 
 Deno.test("qemuImgCreateArgs rounds the size up to whole KiB", () => {
   assert.equal(qemuImgCreateArgs({ path: "/a", format: "raw", capacityBytes: 1025 }).at(-1), "2K");

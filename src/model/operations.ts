@@ -1078,6 +1078,15 @@ export const OPERATIONS = [
     http: null,
     verbs: [],
   },
+  {
+    name: "pool.capabilities",
+    object: "pool",
+    libvirt: [{ api: "virConnectGetStoragePoolCapabilities", procedure: 403 }],
+    access: "read-only",
+    summary: "Pool types this host supports and their formats",
+    http: null,
+    verbs: [],
+  },
 ] as const satisfies readonly Operation[];
 
 /** The rows as they are typed, for type-level derivations. */

@@ -30,7 +30,10 @@ export const POOL_TYPES = [
 /** One of {@linkcode POOL_TYPES}. */
 export type PoolType = typeof POOL_TYPES[number];
 
-/** Volume file formats, in libvirt's enum order (virStorageFileFormat; index 0 is `none`). */
+/**
+ * Volume file formats, in libvirt 9.0's enum order (virStorageFileFormat; index 0 is `none`).
+ * `luks` is not one: libvirt 9.0 refuses `<format type='luks'/>` on a volume.
+ */
 export const FILE_FORMATS = [
   "none",
   "raw",
@@ -44,7 +47,6 @@ export const FILE_FORMATS = [
   "fat",
   "vhd",
   "ploop",
-  "luks",
   "cow",
   "qcow",
   "qcow2",
@@ -96,6 +98,11 @@ export interface PoolTypeInfo {
   volumeFormatDefault: number;
   /** The namespace of its extra XML (`fs:mount_opts`, `rbd:config_opts`), if any. */
   namespace?: PoolNamespace;
+  /**
+   * Whether `pool-capabilities` lists the volume formats (libvirt's rbd backend parses them
+   * but lists none).
+   */
+  volumeFormatsListed: boolean;
 }
 
 /** A pool XML namespace: its prefix on output, its URI and the element it holds. */
@@ -167,6 +174,7 @@ function info(
     volumeFormats,
     volumeFormatDefault,
     ...(namespace === undefined ? {} : { namespace }),
+    volumeFormatsListed: namespace !== RBD_NAMESPACE,
   };
 }
 

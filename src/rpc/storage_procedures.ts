@@ -11,6 +11,8 @@
 import type { PoolSummary, StoragePools } from "../../actors/storage_pools.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { VolumeRecord } from "../model/storage_facts.ts";
+import type { PoolType } from "../model/storage_pool.ts";
+import { formatPoolCapabilities } from "../xml/format_pool_capabilities.ts";
 import { checkFlags } from "./domain_lookup.ts";
 import type { CallContext, Procedure, ProcedureTable } from "./procedure.ts";
 import { nonnullString, uuidBytes, uuidText, uuidType } from "./protocol.ts";
@@ -149,8 +151,22 @@ function poolAction(
   };
 }
 
+/** The pool types evirt has a backend for. */
+const SUPPORTED_POOL_TYPES: ReadonlySet<PoolType> = new Set(["dir"]);
+
 /** The pool procedures. */
 const POOL_PROCEDURES: ProcedureTable = {
+  virConnectGetStoragePoolCapabilities: {
+    proc: 403,
+    readOnly: true,
+    args: x.struct(["flags", x.uint]),
+    ret: x.struct(["capabilities", nonnullString]),
+    handler: (args: { flags: number }, context) => {
+      checkFlags(args.flags, 0, "virConnectGetStoragePoolCapabilities");
+      storageOf(context, "virConnectGetStoragePoolCapabilities");
+      return { capabilities: formatPoolCapabilities(SUPPORTED_POOL_TYPES) };
+    },
+  },
   virConnectListAllStoragePools: {
     proc: 281,
     readOnly: true,

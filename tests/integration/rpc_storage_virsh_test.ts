@@ -187,6 +187,14 @@ testIf(
         assert.equal(after.stdout, `${name}\n\n`, "a transient pool is gone once stopped");
       });
 
+      await t.step("pool-capabilities names dir as the one supported type", async () => {
+        const capabilities = await evirt("pool-capabilities");
+        assert.equal(capabilities.code, 0, capabilities.stderr);
+        const supported = [...capabilities.stdout.matchAll(/type='([a-z-]+)' supported='yes'/g)]
+          .map((match) => match[1]);
+        assert.deepEqual(supported, ["dir"]);
+      });
+
       await t.step("undefine", async () => {
         assertSame(...await both("pool-undefine", name) as [VirshRun, VirshRun], "pool-undefine");
         oracleDefined = false;

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import type { PoolType } from "../../../src/model/storage_pool.ts";
+import { formatPoolCapabilities } from "../../../src/xml/format_pool_capabilities.ts";
 import { formatPoolXml } from "../../../src/xml/format_storage_pool.ts";
 import { parsePoolXml } from "../../../src/xml/parse_storage_pool.ts";
 import { libvirtdSkipReason, ORACLE_PREFIX, oracleVirsh } from "../../support/libvirtd.ts";
@@ -124,3 +126,20 @@ Deno.test("formatPoolXml writes live figures in bytes", () => {
     "<available unit='bytes'>6</available>",
   ]);
 });
+
+testIf(
+  "formatPoolCapabilities writes libvirtd's pool-capabilities for the same backends",
+  libvirtdSkipReason,
+  async () => {
+    const theirs = await oracleVirsh(["pool-capabilities"]);
+    assert.equal(theirs.code, 0, theirs.stderr);
+    const supported = new Set(
+      [...theirs.stdout.matchAll(/<pool type='([a-z-]+)' supported='yes'>/g)].map((match) =>
+        match[1] as PoolType
+      ),
+    );
+    assert.ok(supported.has("dir"));
+    // virsh prints the document and two more line ends.
+    assert.equal(formatPoolCapabilities(supported) + "\n\n", theirs.stdout);
+  },
+);

@@ -137,6 +137,26 @@ testIf(
         assertSame(...await both("vol-list", name) as [VirshRun, VirshRun], "after delete");
       });
 
+      await t.step("the read-only socket lists but refuses every change (code 29)", async () => {
+        const readOnly = socketUri(`${dirs.runtimeDir}/libvirt-sock-ro`);
+        const listed = await runVirsh(readOnly, ["vol-list", name]);
+        assert.equal(listed.code, 0, listed.stderr);
+        for (
+          const [args, api] of [
+            [["pool-destroy", name], "virStoragePoolDestroy"],
+            [["vol-create-as", name, "ro", "1M"], "virStorageVolCreateXML"],
+            [["vol-delete", "--pool", name, "a.raw"], "virStorageVolDelete"],
+          ] as const
+        ) {
+          const refused = await runVirsh(readOnly, [...args]);
+          assert.notEqual(refused.code, 0);
+          assert.match(
+            refused.stderr,
+            new RegExp(`operation forbidden: read only access prevents ${api}`),
+          );
+        }
+      });
+
       await t.step("refused commands fail with libvirt's messages", async () => {
         for (
           const args of [

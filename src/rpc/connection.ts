@@ -16,6 +16,7 @@
  */
 
 import type { Host } from "../../actors/host.ts";
+import { POOL_EVENT_LIFECYCLE, POOL_EVENT_REFRESH, poolEventsOf } from "./storage_events.ts";
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import { PositionPrunedError } from "../log/errors.ts";
 import { CONNECT_READ_ONLY } from "./connect_procedures.ts";
@@ -124,6 +125,9 @@ export class RpcConnection {
   #queuedBytes = 0;
   #writing: Promise<void> | undefined;
   readonly #registrations = new Map<number, Registration>();
+  /** Storage pool event callbacks: id → event id and pool (null: every pool). */
+  readonly #poolRegistrations = new Map<number, { eventId: number; uuid: string | null }>();
+  #poolUnsubscribe: (() => void) | undefined;
   #nextCallbackId = 0;
   #relay: Promise<void> | undefined;
   readonly #streams = new Map<number, { source: StreamSource; proc: number }>();
@@ -189,6 +193,7 @@ export class RpcConnection {
     for (const { source } of this.#streams.values()) source.close();
     this.#streams.clear();
     this.#registrations.clear();
+    this.#clearPoolRegistrations();
     try {
       this.#conn.close();
     } catch {
@@ -361,11 +366,14 @@ export class RpcConnection {
         const target = connection.#target;
         connection.#target = undefined;
         connection.#registrations.clear();
+        connection.#clearPoolRegistrations();
         await target?.close();
       },
       registerEvent: (eventId, uuid, withCallbackId) =>
         this.#register(eventId, uuid, withCallbackId),
       deregisterEvent: (id, withCallbackId) => this.#deregister(id, withCallbackId),
+      registerPoolEvent: (eventId, uuid) => this.#registerPoolEvent(eventId, uuid),
+      deregisterPoolEvent: (id) => this.#deregisterPoolEvent(id),
       startStream: (source) => {
         if (connection.#streams.size >= connection.#options.limits.streamsMax) {
           source.close();
@@ -418,6 +426,58 @@ export class RpcConnection {
       ErrorCode.INVALID_ARG,
       withCallbackId ? `callback ${id} not registered` : `domain event ${id} not registered`,
     );
+  }
+
+  #registerPoolEvent(eventId: number, uuid: string | null): number {
+    if (eventId !== POOL_EVENT_LIFECYCLE && eventId !== POOL_EVENT_REFRESH) {
+      throw new VirtError(ErrorCode.INVALID_ARG, `unsupported event ID ${eventId}`, {
+        where: "eventID",
+      });
+    }
+    const storage = this.#target?.storage;
+    if (storage === undefined) {
+      throw new VirtError(ErrorCode.NO_SUPPORT, "virConnectStoragePoolEventRegisterAny");
+    }
+    if (
+      this.#registrations.size + this.#poolRegistrations.size >=
+        this.#options.limits.eventCallbacksMax
+    ) {
+      throw new VirtError(
+        ErrorCode.RESOURCE_BUSY,
+        `at most ${this.#options.limits.eventCallbacksMax} event callbacks per connection`,
+      );
+    }
+    const id = this.#nextCallbackId++;
+    this.#poolRegistrations.set(id, { eventId, uuid });
+    this.#poolUnsubscribe ??= storage.subscribe((applied) => {
+      for (const event of poolEventsOf(applied)) {
+        for (const [callbackId, registration] of this.#poolRegistrations) {
+          if (registration.eventId !== event.eventId) continue;
+          if (registration.uuid !== null && registration.uuid !== event.uuid) continue;
+          // A client that does not read its events is dropped, as the domain relay does.
+          if (this.#queuedBytes >= this.#options.limits.outgoingBytesMax) {
+            this.#options.log(`rpc ${this.#options.label}: closing connection: event queue full`);
+            void this.close();
+            return;
+          }
+          this.#sendPacket(event.packet(callbackId));
+        }
+      }
+    });
+    return id;
+  }
+
+  #deregisterPoolEvent(id: number): void {
+    if (!this.#poolRegistrations.delete(id)) {
+      throw new VirtError(ErrorCode.INVALID_ARG, `callback ${id} not registered`);
+    }
+    if (this.#poolRegistrations.size === 0) this.#clearPoolRegistrations();
+  }
+
+  #clearPoolRegistrations(): void {
+    this.#poolRegistrations.clear();
+    this.#poolUnsubscribe?.();
+    this.#poolUnsubscribe = undefined;
   }
 
   /**

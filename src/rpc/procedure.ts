@@ -40,6 +40,10 @@ export interface CallContext {
   registerEvent(eventId: number, domainUuid: string | null, withCallbackId: boolean): number;
   /** Removes an event callback by id (new style) or by event id (old style). */
   deregisterEvent(id: number, withCallbackId: boolean): void;
+  /** Registers a storage pool event callback (one pool's uuid, or null: every pool); its id. */
+  registerPoolEvent(eventId: number, poolUuid: string | null): number;
+  /** Removes a storage pool event callback by id. */
+  deregisterPoolEvent(callbackId: number): void;
   /** Starts a stream on this call's serial once the reply is sent. */
   startStream(source: StreamSource): void;
 }

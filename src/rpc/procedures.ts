@@ -16,6 +16,8 @@ import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
 import { STATS_PROCEDURES } from "./stats_procedures.ts";
 import { TUNING_PROCEDURES } from "./tuning_procedures.ts";
+import { STORAGE_PROCEDURES } from "./storage_procedures.ts";
+import { POOL_EVENT_PROCEDURES } from "./storage_events.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -36,6 +38,8 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...LIFECYCLE_PROCEDURES,
   ...STATS_PROCEDURES,
   ...EVENT_PROCEDURES,
+  ...STORAGE_PROCEDURES,
+  ...POOL_EVENT_PROCEDURES,
 };
 
 /**

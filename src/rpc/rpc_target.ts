@@ -7,6 +7,7 @@
  */
 
 import type { Host } from "../../actors/host.ts";
+import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventHub } from "../projections/event_hub.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
@@ -20,6 +21,8 @@ export interface RpcTarget {
   /** `virConnectGetType`: `QEMU` or `Test`. */
   hypervisorType: string;
   host: Host;
+  /** The storage pools; absent where the target has none (`test:///default`). */
+  storage?: StoragePools;
   /** The one reader of the log's tail that events come from. */
   hub: EventHub;
   /** Bounds of event subscribers (shared with the SSE stream). */
@@ -40,8 +43,11 @@ export interface TestHypervisor {
 }
 
 /** The service's host, shared by every connection opened to it. */
-export interface SharedService
-  extends Pick<RpcTarget, "host" | "hub" | "events" | "xmlMaxBytes" | "hostname" | "nodeInfo"> {
+export interface SharedService extends
+  Pick<
+    RpcTarget,
+    "host" | "storage" | "hub" | "events" | "xmlMaxBytes" | "hostname" | "nodeInfo"
+  > {
   /**
    * Opens a fresh `test:///default` hypervisor for one connection. Injected by the service
    * assembly (the RPC layer builds no hosts of its own); without it `test:///default` is refused.
@@ -81,6 +87,7 @@ export async function openRpcTarget(
       uri,
       hypervisorType: "QEMU",
       host: service.host,
+      ...(service.storage === undefined ? {} : { storage: service.storage }),
       hub: service.hub,
       events: service.events,
       xmlMaxBytes: service.xmlMaxBytes,

@@ -13,6 +13,9 @@ import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
 import { type Config, ConfigError, parseTokens } from "../config/config.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
+import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
+import { StoragePools } from "../../actors/storage_pools.ts";
+import type { EventStore } from "../log/event_store.ts";
 import { readNodeInfo } from "./node_info.ts";
 import { RPC_CONNECTIONS_MAX, type RpcServer, serveRpc } from "../rpc/server.ts";
 import { descriptorLimit } from "../api/connection_limits.ts";
@@ -66,18 +69,24 @@ export async function startService(
     runtimeRecords: runtimeRecords(config.runtimeDir),
   });
   let core: ServiceCore | undefined;
+  let storageStore: EventStore | undefined;
   try {
     const tokens = config.tokensFile === null ? [] : await readTokens(config.tokensFile);
     await Deno.mkdir(config.runtimeDir, { recursive: true, mode: 0o755 });
+    const autostart = await firstStartSinceBoot(config.runtimeDir);
     core = await createServiceCore({
       store,
       drivers: [new TestDriver(), ...(options.drivers ?? [])],
       xmlMaxBytes: config.xmlMaxBytes,
       requestBodiesMaxBytes: config.requestBodiesMaxBytes,
-      autostart: await firstStartSinceBoot(config.runtimeDir),
+      autostart,
       ...(options.events === undefined ? {} : { events: options.events }),
       log,
     });
+    // Storage pools have their own log: their facts never hold back the domain log's snapshots
+    // (which cover only a prefix every domain actor has applied).
+    storageStore = await openStorageStore(config.stateDir);
+    const storage = await StoragePools.open({ store: storageStore, autostart, log });
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
     core.definitionReader.prestart();
     // The HTTP pools are held under half the descriptor limit and each libvirt-protocol socket
@@ -100,6 +109,7 @@ export async function startService(
         : Math.max(1, Math.min(RPC_CONNECTIONS_MAX, Math.floor(descriptorsMax / 8))),
       service: {
         host: core.host,
+        storage,
         hub: core.hub,
         events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
         xmlMaxBytes: config.xmlMaxBytes,
@@ -116,6 +126,7 @@ export async function startService(
       throw error;
     });
     const running = core;
+    const runningStorageStore = storageStore;
     return {
       ...running,
       server,
@@ -126,14 +137,24 @@ export async function startService(
         running.endStreams();
         await rpc.shutdown();
         await server.shutdown();
+        await storage.close();
+        await runningStorageStore.close();
         await running.close();
       },
     };
   } catch (error) {
+    await storageStore?.close();
     if (core !== undefined) await core.close();
     else await store.close();
     throw error;
   }
+}
+
+/** The storage pools' log, in its own folder of the state directory. */
+async function openStorageStore(stateDir: string): Promise<EventStore> {
+  const dir = `${stateDir}/storage`;
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  return await openSqliteStore(dir, { factTypes: STORAGE_FACT_TYPES });
 }
 
 /** Runtime records named at most, when a refused start lists them. */

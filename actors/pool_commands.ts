@@ -1,0 +1,685 @@
+/**
+ * The commands on one storage pool and its volumes, each a job in the pool's queue: build,
+ * start, destroy, delete, refresh, autostart, and volume create, delete, resize and wipe; plus
+ * the reads (info, XML, volume lookups) and recovery's reconciliation.
+ *
+ * Each command checks the pool's state with libvirt's codes and messages first, then records
+ * an intent before it changes the host, then the outcome (or `storage.intent_abandoned` when the
+ * change failed and nothing is left of it). Only `dir` pools have a backend so far.
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "../src/model/errors.ts";
+import type { VolumeRecord } from "../src/model/storage_facts.ts";
+import type { PoolFigures } from "../src/model/storage_pool.ts";
+import type { VolumeDefinition } from "../src/model/storage_volume.ts";
+import {
+  buildPoolDirectory,
+  checkPoolDirectory,
+  createVolumeFile,
+  poolDirectoryFigures,
+  removePoolDirectory,
+  removeVolumeFile,
+  resizeVolumeFile,
+  scanPoolDirectory,
+  wipeVolumeFile,
+} from "../src/storage/dir_pool.ts";
+import { volumeDetails } from "../src/storage/volume_details.ts";
+import { probeVolume } from "../src/storage/volume_probe.ts";
+import { formatPoolXml } from "../src/xml/format_storage_pool.ts";
+import { formatVolumeXml } from "../src/xml/format_storage_volume.ts";
+import { parseVolumeXml } from "../src/xml/parse_storage_volume.ts";
+import { definitionOf, type PoolActor } from "./pool_actor.ts";
+import { isPoolActive, poolStateName, poolStateOf } from "./pool_machine.ts";
+import type { StoragePools } from "./storage_pools.ts";
+
+/** `VIR_STORAGE_POOL_BUILD_NO_OVERWRITE`, `_OVERWRITE`. */
+const BUILD_NO_OVERWRITE = 4;
+const BUILD_OVERWRITE = 8;
+/** `VIR_STORAGE_POOL_CREATE_WITH_BUILD`, `_OVERWRITE`, `_NO_OVERWRITE`. */
+const START_WITH_BUILD = 1;
+const START_WITH_BUILD_OVERWRITE = 2;
+const START_WITH_BUILD_NO_OVERWRITE = 4;
+/** `VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA`. */
+const VOLUME_PREALLOC_METADATA = 1;
+/** `VIR_STORAGE_VOL_RESIZE_ALLOCATE`, `_DELTA`, `_SHRINK`. */
+const RESIZE_ALLOCATE = 1;
+const RESIZE_DELTA = 2;
+const RESIZE_SHRINK = 4;
+
+/** libvirt's volume type numbers (virStorageVolType). */
+const VOLUME_TYPE_NUMBERS: Readonly<Record<string, number>> = {
+  file: 0,
+  block: 1,
+  dir: 2,
+  network: 3,
+  netdir: 4,
+  ploop: 5,
+};
+
+/** A pool's info, as `virStoragePoolGetInfo` answers it. */
+export interface PoolInfo {
+  state: number;
+  figures: PoolFigures;
+}
+
+/** A volume's info, as `virStorageVolGetInfo` answers it. */
+export interface VolumeInfo {
+  type: number;
+  capacityBytes: number;
+  allocationBytes: number;
+  /** A file's length (`vol-info --physical`). */
+  physicalBytes: number;
+}
+
+/** Rejects flags outside `allowed` as libvirt does (code 8). */
+function checkFlags(flags: number, allowed: number, api: string): void {
+  const unknown = (flags & ~allowed) >>> 0;
+  if (unknown !== 0) {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      `unsupported flags (0x${unknown.toString(16)}) in function ${api}`,
+      { where: "flags" },
+    );
+  }
+}
+
+function notActive(actor: PoolActor): VirtError {
+  return new VirtError(
+    ErrorCode.OPERATION_INVALID,
+    `storage pool '${definitionOf(actor).name}' is not active`,
+  );
+}
+
+function requireActive(actor: PoolActor): void {
+  if (!isPoolActive(actor.snapshot)) throw notActive(actor);
+}
+
+function requireInactive(actor: PoolActor, wording: "already" | "still"): void {
+  if (isPoolActive(actor.snapshot)) {
+    throw new VirtError(
+      ErrorCode.OPERATION_INVALID,
+      `storage pool '${definitionOf(actor).name}' is ${wording} active`,
+    );
+  }
+}
+
+function targetOf(actor: PoolActor): string {
+  const path = definitionOf(actor).targetPath;
+  if (path === undefined) throw new Error(`Pool ${actor.uuid} has no target path`);
+  return path;
+}
+
+function safeBytes(value: bigint, what: string): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new VirtError(ErrorCode.OVERFLOW, `${what} ${value} is larger than evirt supports`);
+  }
+  return Number(value);
+}
+
+/** The commands of every pool (see the module doc). */
+export class PoolCommands {
+  readonly #pools: StoragePools;
+
+  /** @param pools The registry the commands look pools up in. */
+  constructor(pools: StoragePools) {
+    this.#pools = pools;
+  }
+
+  /**
+   * Makes the pool's target directory (`pool-build`).
+   *
+   * @throws {VirtError} Code 55 while active, 8 for both overwrite flags, 38 when mkdir fails.
+   */
+  async build(uuid: string, flags: number): Promise<void> {
+    checkFlags(flags, 1 | 2 | BUILD_NO_OVERWRITE | BUILD_OVERWRITE, "virStoragePoolBuild");
+    if ((flags & BUILD_OVERWRITE) !== 0 && (flags & BUILD_NO_OVERWRITE) !== 0) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        "Flags 'VIR_STORAGE_POOL_BUILD_OVERWRITE' and 'VIR_STORAGE_POOL_BUILD_NO_OVERWRITE' are mutually exclusive",
+      );
+    }
+    const actor = this.#pools.byUuid(uuid);
+    return await actor.run("build", async () => {
+      requireInactive(actor, "already");
+      await this.#build(actor, (flags & BUILD_OVERWRITE) !== 0);
+    });
+  }
+
+  async #build(actor: PoolActor, overwrite: boolean): Promise<void> {
+    const path = targetOf(actor);
+    await actor.append([{ type: "pool.building", body: { path, overwrite } }]);
+    try {
+      await buildPoolDirectory(path, definitionOf(actor).targetPermissions);
+    } catch (error) {
+      await actor.append([{ type: "storage.intent_abandoned", body: { intent: "build" } }]);
+      throw error;
+    }
+    await actor.append([{ type: "pool.built", body: {} }]);
+  }
+
+  /**
+   * Starts the pool (`pool-start`), building it first when asked, then refreshes it.
+   *
+   * @throws {VirtError} Code 55 when already active, 38 when the directory is missing.
+   */
+  async start(uuid: string, flags: number): Promise<void> {
+    checkFlags(
+      flags,
+      START_WITH_BUILD | START_WITH_BUILD_OVERWRITE | START_WITH_BUILD_NO_OVERWRITE,
+      "virStoragePoolCreate",
+    );
+    if (
+      (flags & START_WITH_BUILD_OVERWRITE) !== 0 && (flags & START_WITH_BUILD_NO_OVERWRITE) !== 0
+    ) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        "Flags 'VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE' and 'VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE' are mutually exclusive",
+      );
+    }
+    const actor = this.#pools.byUuid(uuid);
+    return await actor.run("start", async () => {
+      requireInactive(actor, "already");
+      if (flags !== 0) await this.#build(actor, (flags & START_WITH_BUILD_OVERWRITE) !== 0);
+      const path = targetOf(actor);
+      await checkPoolDirectory(path);
+      const volumes = await scanPoolDirectory(path);
+      await actor.append([
+        { type: "pool.started", body: {} },
+        { type: "pool.refreshed", body: { volumes: volumes.map((volume) => volume.record) } },
+      ]);
+    });
+  }
+
+  /**
+   * Stops the pool (`pool-destroy`); a transient pool is then forgotten.
+   *
+   * @throws {VirtError} Code 55 when not active.
+   */
+  async destroy(uuid: string): Promise<void> {
+    const actor = this.#pools.byUuid(uuid);
+    let forget = false;
+    await actor.run("destroy", async () => {
+      requireActive(actor);
+      forget = !actor.snapshot.context.persistent;
+      await actor.append([{ type: "pool.stopped", body: {} }]);
+    });
+    if (forget) await this.#pools.undefine(uuid);
+  }
+
+  /**
+   * Removes the pool's (empty) target directory (`pool-delete`).
+   *
+   * @throws {VirtError} Code 55 while active, 38 when it cannot be removed.
+   */
+  async delete(uuid: string, flags: number): Promise<void> {
+    checkFlags(flags, 0, "virStoragePoolDelete");
+    const actor = this.#pools.byUuid(uuid);
+    return await actor.run("delete", async () => {
+      requireInactive(actor, "still");
+      const path = targetOf(actor);
+      await actor.append([{ type: "pool.deleting", body: { path } }]);
+      try {
+        await removePoolDirectory(path);
+      } catch (error) {
+        await actor.append([{ type: "storage.intent_abandoned", body: { intent: "delete" } }]);
+        throw error;
+      }
+      await actor.append([{ type: "pool.deleted", body: {} }]);
+    });
+  }
+
+  /**
+   * Lists the pool's directory again (`pool-refresh`); a pool whose directory is gone becomes
+   * inaccessible.
+   *
+   * @throws {VirtError} Code 55 when not active.
+   */
+  async refresh(uuid: string): Promise<void> {
+    const actor = this.#pools.byUuid(uuid);
+    return await actor.run("refresh", async () => {
+      requireActive(actor);
+      await this.#refresh(actor, true);
+    });
+  }
+
+  /** Lists the directory; unless `always`, records nothing when the volumes are as known. */
+  async #refresh(actor: PoolActor, always: boolean): Promise<void> {
+    try {
+      const volumes = await scanPoolDirectory(targetOf(actor));
+      const records = volumes.map((volume) => volume.record);
+      const unchanged = poolStateName(actor.snapshot) === "running" && sameVolumes(actor, records);
+      if (unchanged && !always) return;
+      await actor.append([{ type: "pool.refreshed", body: { volumes: records } }]);
+    } catch (error) {
+      if (!(error instanceof VirtError) || error.code !== ErrorCode.SYSTEM_ERROR) throw error;
+      if (poolStateName(actor.snapshot) !== "inaccessible") {
+        await actor.append([{ type: "pool.inaccessible", body: { reason: error.message } }]);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Sets autostart.
+   *
+   * @throws {VirtError} Code 55 for a transient pool.
+   */
+  async setAutostart(uuid: string, autostart: boolean): Promise<void> {
+    const actor = this.#pools.byUuid(uuid);
+    return await actor.run("autostart", async () => {
+      if (!actor.snapshot.context.persistent) {
+        throw new VirtError(ErrorCode.OPERATION_INVALID, "cannot set autostart for transient pool");
+      }
+      if (actor.snapshot.context.autostart === autostart) return;
+      await actor.append([{ type: "pool.autostart_changed", body: { autostart } }]);
+    });
+  }
+
+  /** The pool's state and file system figures (zero while inactive). */
+  async info(uuid: string): Promise<PoolInfo> {
+    const actor = this.#pools.byUuid(uuid);
+    const state = poolStateOf(actor.snapshot);
+    if (!isPoolActive(actor.snapshot)) {
+      return { state, figures: { capacityBytes: 0n, allocationBytes: 0n, availableBytes: 0n } };
+    }
+    return { state, figures: await poolDirectoryFigures(targetOf(actor)) };
+  }
+
+  /** The pool's XML: the running definition with live figures, or (inactive) the next one. */
+  async xml(uuid: string, inactive: boolean): Promise<string> {
+    const actor = this.#pools.byUuid(uuid);
+    const context = actor.snapshot.context;
+    const definition = inactive
+      ? context.nextDefinition ?? definitionOf(actor)
+      : definitionOf(actor);
+    const { figures } = await this.info(uuid);
+    return formatPoolXml(definition, figures);
+  }
+
+  /**
+   * The pool's volumes, by name.
+   *
+   * @throws {VirtError} Code 55 when not active.
+   */
+  volumes(uuid: string): VolumeRecord[] {
+    const actor = this.#pools.byUuid(uuid);
+    requireActive(actor);
+    return Object.values(actor.snapshot.context.volumes).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    );
+  }
+
+  /**
+   * One volume of an active pool.
+   *
+   * @throws {VirtError} Code 55 when the pool is not active, 50 when there is no such volume.
+   */
+  volume(uuid: string, name: string): VolumeRecord {
+    const actor = this.#pools.byUuid(uuid);
+    requireActive(actor);
+    const volume = actor.snapshot.context.volumes[name];
+    if (volume === undefined) {
+      throw new VirtError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching name '${name}'`);
+    }
+    return volume;
+  }
+
+  /**
+   * The volume whose key or path is `key` in any active pool.
+   *
+   * @throws {VirtError} Code 50 when none has it.
+   */
+  volumeByKey(key: string, what: "key" | "path"): { pool: string; volume: VolumeRecord } {
+    for (const actor of this.#pools.actors()) {
+      if (!isPoolActive(actor.snapshot)) continue;
+      for (const volume of Object.values(actor.snapshot.context.volumes)) {
+        if (volume.path === key) return { pool: actor.uuid, volume };
+      }
+    }
+    throw new VirtError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching ${what} '${key}'`);
+  }
+
+  /** A volume's info. */
+  volumeInfo(uuid: string, name: string): VolumeInfo {
+    const volume = this.volume(uuid, name);
+    return {
+      type: VOLUME_TYPE_NUMBERS[volume.type] ?? 0,
+      capacityBytes: volume.capacityBytes,
+      allocationBytes: volume.allocationBytes,
+      physicalBytes: volume.physicalBytes ?? volume.allocationBytes,
+    };
+  }
+
+  /**
+   * A volume's XML, read live as libvirt does for `vol-dumpxml`: sizes, ownership, times,
+   * qcow2 details and the backing file's.
+   *
+   * @throws {VirtError} Code 55/50 as {@linkcode volume}, 38 when the file cannot be read.
+   */
+  async volumeXml(uuid: string, name: string): Promise<string> {
+    const recorded = this.volume(uuid, name);
+    const slash = recorded.path.lastIndexOf("/");
+    const probed = await probeVolume(recorded.path.slice(0, slash), recorded.path.slice(slash + 1));
+    if (probed === undefined) {
+      throw new VirtError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching name '${name}'`);
+    }
+    const volume = probed.record;
+    const details = await volumeDetails(volume.path);
+    const definition: VolumeDefinition = {
+      type: volume.type as VolumeDefinition["type"],
+      name,
+      key: volume.path,
+      capacityBytes: BigInt(volume.capacityBytes),
+      allocationBytes: BigInt(volume.allocationBytes),
+      allocationGiven: true,
+      ...(volume.type === "file" ? { physicalBytes: BigInt(details.physicalBytes) } : {}),
+      path: volume.path,
+      format: volume.format,
+      permissions: { mode: details.mode, owner: details.owner, group: details.group },
+      timestamps: details.timestamps,
+      nocow: false,
+      clusterSizeBytes: BigInt(probed.qcow2?.clusterSizeBytes ?? 0),
+      ...(probed.qcow2?.compat === undefined
+        ? {}
+        : { compat: probed.qcow2.compat, features: probed.qcow2.features }),
+    };
+    if (volume.backingPath !== undefined) {
+      const backing = await volumeDetails(volume.backingPath).catch(() => undefined);
+      definition.backingStore = {
+        path: volume.backingPath,
+        ...(volume.backingFormat === undefined ? {} : { format: volume.backingFormat }),
+        permissions: backing === undefined
+          ? {}
+          : { mode: backing.mode, owner: backing.owner, group: backing.group },
+        ...(backing === undefined ? {} : { timestamps: backing.timestamps }),
+      };
+    }
+    return formatVolumeXml(definition, definitionOf(this.#pools.byUuid(uuid)).type);
+  }
+
+  /**
+   * Creates a volume from XML (`vol-create`, `vol-create-as`).
+   *
+   * @returns The volume's name.
+   * @throws {VirtError} Code 55 when the pool is not active or the name has a `/`, 90 when the
+   *   volume exists, the parser's errors, 1 when qemu-img fails.
+   */
+  async createVolume(uuid: string, xml: string, flags: number): Promise<VolumeRecord> {
+    checkFlags(flags, VOLUME_PREALLOC_METADATA, "virStorageVolCreateXML");
+    return await this.#createVolume(uuid, xml, flags, undefined);
+  }
+
+  /**
+   * Creates a volume as a copy of another (`vol-clone`, `vol-create-from`): `qemu-img convert`
+   * from the source's format to the new volume's, holes kept; a capacity below the source's is
+   * raised to it, as libvirt does.
+   *
+   * @throws {VirtError} As {@linkcode createVolume}; code 50 when the source is missing.
+   */
+  async cloneVolume(
+    uuid: string,
+    xml: string,
+    source: { pool: string; name: string },
+    flags: number,
+  ): Promise<VolumeRecord> {
+    checkFlags(flags, VOLUME_PREALLOC_METADATA, "virStorageVolCreateXMLFrom");
+    const original = this.volume(source.pool, source.name);
+    return await this.#createVolume(uuid, xml, flags, original);
+  }
+
+  async #createVolume(
+    uuid: string,
+    xml: string,
+    flags: number,
+    source: VolumeRecord | undefined,
+  ): Promise<VolumeRecord> {
+    const actor = this.#pools.byUuid(uuid);
+    return await actor.run(
+      source === undefined ? "vol-create" : `vol-clone ${source.name}`,
+      async () => {
+        requireActive(actor);
+        const definition = parseVolumeXml(xml, definitionOf(actor).type, {
+          capacity: source === undefined ? "optional-with-backing" : "optional",
+          maxBytes: 1024 * 1024,
+        });
+        if (source !== undefined && definition.capacityBytes < BigInt(source.capacityBytes)) {
+          definition.capacityBytes = BigInt(source.capacityBytes);
+        }
+        if (definition.name.includes("/")) {
+          throw new VirtError(
+            ErrorCode.OPERATION_INVALID,
+            `volume name '${definition.name}' cannot contain '/'`,
+          );
+        }
+        if (actor.snapshot.context.volumes[definition.name] !== undefined) {
+          throw new VirtError(ErrorCode.STORAGE_VOL_EXIST, `'${definition.name}'`);
+        }
+        const dir = targetOf(actor);
+        const path = `${dir}/${definition.name}`;
+        const format = definition.format ?? "raw";
+        const capacityBytes = safeBytes(definition.capacityBytes, "capacity");
+        const backing = definition.backingStore;
+        await actor.append([{
+          type: "volume.creating",
+          body: {
+            name: definition.name,
+            path,
+            format,
+            capacityBytes,
+            ...(backing === undefined ? {} : { backingPath: backing.path }),
+            ...(backing?.format === undefined ? {} : { backingFormat: backing.format }),
+          },
+        }]);
+        let record: VolumeRecord;
+        try {
+          record = await createVolumeFile(dir, definition.name, {
+            path,
+            format,
+            ...(backing !== undefined && definition.capacityBytes === 0n ? {} : { capacityBytes }),
+            ...(backing === undefined
+              ? {}
+              : { backing: { path: backing.path, format: backing.format ?? "raw" } }),
+            preallocateMetadata: (flags & VOLUME_PREALLOC_METADATA) !== 0,
+            nocow: definition.nocow,
+            ...(definition.compat === undefined ? {} : { compat: definition.compat }),
+            clusterSizeBytes: safeBytes(definition.clusterSizeBytes, "cluster size"),
+            features: definition.features ?? [],
+            allocationBytes: safeBytes(definition.allocationBytes, "allocation"),
+            permissions: definition.permissions,
+          }, source);
+        } catch (error) {
+          // A file the failed create made is half-made: it goes, unless it was there before.
+          if (!(error instanceof VirtError && error.code === ErrorCode.STORAGE_VOL_EXIST)) {
+            await removeVolumeFile(path).catch(() => {});
+          }
+          await actor.append([{ type: "storage.intent_abandoned", body: { intent: "create" } }]);
+          throw error;
+        }
+        await actor.append([{ type: "volume.created", body: { volume: record } }]);
+        return record;
+      },
+    );
+  }
+
+  /**
+   * Removes a volume (`vol-delete`).
+   *
+   * @throws {VirtError} Code 55 when the pool is not active, 50 for no such volume, 38 when the
+   *   file cannot be removed.
+   */
+  async deleteVolume(uuid: string, name: string, flags: number): Promise<void> {
+    checkFlags(flags, 0, "virStorageVolDelete");
+    const actor = this.#pools.byUuid(uuid);
+    return await actor.run(`vol-delete ${name}`, async () => {
+      const volume = this.volume(uuid, name);
+      await actor.append([{ type: "volume.deleting", body: { name, path: volume.path } }]);
+      try {
+        await removeVolumeFile(volume.path);
+      } catch (error) {
+        await actor.append([{ type: "storage.intent_abandoned", body: { intent: "remove" } }]);
+        throw error;
+      }
+      await actor.append([{ type: "volume.deleted", body: { name } }]);
+    });
+  }
+
+  /**
+   * Changes a volume's capacity (`vol-resize`) with libvirt's rules: `--delta` adds (or, with
+   * `--shrink`, subtracts); shrinking needs `--shrink` and never goes below the allocation.
+   *
+   * @throws {VirtError} Code 8 for a refused size, 55/50 as lookups, 38 or 1 when it fails.
+   */
+  async resizeVolume(uuid: string, name: string, capacity: bigint, flags: number): Promise<void> {
+    checkFlags(flags, RESIZE_ALLOCATE | RESIZE_DELTA | RESIZE_SHRINK, "virStorageVolResize");
+    const actor = this.#pools.byUuid(uuid);
+    return await actor.run(`vol-resize ${name}`, async () => {
+      const volume = this.volume(uuid, name);
+      const current = BigInt(volume.capacityBytes);
+      const shrink = (flags & RESIZE_SHRINK) !== 0;
+      let target = capacity;
+      if ((flags & RESIZE_DELTA) !== 0) {
+        target = shrink ? current - (capacity < current ? capacity : current) : current + capacity;
+      }
+      if (target < BigInt(volume.allocationBytes)) {
+        throw new VirtError(
+          ErrorCode.INVALID_ARG,
+          "can't shrink capacity below existing allocation",
+        );
+      }
+      if (target < current && !shrink) {
+        throw new VirtError(
+          ErrorCode.INVALID_ARG,
+          "Can't shrink capacity below current capacity unless shrink flag explicitly specified",
+        );
+      }
+      const capacityBytes = safeBytes(target, "capacity");
+      await actor.append([{ type: "volume.resizing", body: { name, capacityBytes } }]);
+      let record: VolumeRecord;
+      try {
+        record = await resizeVolumeFile(volume, capacityBytes, shrink);
+      } catch (error) {
+        await actor.append([{ type: "storage.intent_abandoned", body: { intent: "resize" } }]);
+        throw error;
+      }
+      await actor.append([{
+        type: "volume.resized",
+        body: {
+          name,
+          capacityBytes: record.capacityBytes,
+          allocationBytes: record.allocationBytes,
+        },
+      }]);
+    });
+  }
+
+  /**
+   * Wipes a volume with zeros (`vol-wipe`; algorithm 0). Other algorithms need `scrub`, which
+   * evirt does not run: code 74.
+   */
+  async wipeVolume(uuid: string, name: string, algorithm: number, flags: number): Promise<void> {
+    checkFlags(flags, 0, "virStorageVolWipePattern");
+    if (algorithm !== 0) {
+      throw new VirtError(
+        ErrorCode.ARGUMENT_UNSUPPORTED,
+        `wiping algorithm ${algorithm} is not supported (only zero)`,
+      );
+    }
+    const actor = this.#pools.byUuid(uuid);
+    return await actor.run(`vol-wipe ${name}`, async () => {
+      const volume = this.volume(uuid, name);
+      await actor.append([{ type: "volume.wiping", body: { name, algorithm: "zero" } }]);
+      let record: VolumeRecord;
+      try {
+        record = await wipeVolumeFile(volume);
+      } catch (error) {
+        await actor.append([{ type: "storage.intent_abandoned", body: { intent: "wipe" } }]);
+        throw error;
+      }
+      await actor.append([{
+        type: "volume.wiped",
+        body: { name, allocationBytes: record.allocationBytes },
+      }]);
+    });
+  }
+
+  /**
+   * After replay: finishes or undoes each pending intent, then refreshes every active pool so
+   * the log agrees with the directory.
+   */
+  async reconcileAll(log: (message: string) => void): Promise<void> {
+    for (const actor of this.#pools.actors()) {
+      await actor.run("reconcile", async () => {
+        await this.#finishIntent(actor, log);
+        if (isPoolActive(actor.snapshot)) {
+          await this.#refresh(actor, false).catch((error) => {
+            log(`pool '${definitionOf(actor).name}' is inaccessible: ${String(error)}`);
+          });
+        }
+      });
+    }
+  }
+
+  /** Starts every inactive autostart pool (the first service start since boot). */
+  async autostartAll(log: (message: string) => void): Promise<void> {
+    for (const actor of this.#pools.actors()) {
+      const context = actor.snapshot.context;
+      if (!context.autostart || isPoolActive(actor.snapshot)) continue;
+      await this.start(actor.uuid, 0).catch((error) => {
+        log(`autostart of pool '${definitionOf(actor).name}' failed: ${String(error)}`);
+      });
+    }
+  }
+
+  async #finishIntent(actor: PoolActor, log: (message: string) => void): Promise<void> {
+    const intent = actor.snapshot.context.intent;
+    if (intent === null) return;
+    const name = definitionOf(actor).name;
+    log(`pool '${name}': finishing ${intent.kind} interrupted by a restart`);
+    switch (intent.kind) {
+      case "build": {
+        // Building again is harmless: the directory is made or adjusted.
+        try {
+          await buildPoolDirectory(intent.body.path, definitionOf(actor).targetPermissions);
+          await actor.append([{ type: "pool.built", body: {} }]);
+        } catch {
+          await actor.append([{ type: "storage.intent_abandoned", body: { intent: "build" } }]);
+        }
+        return;
+      }
+      case "delete": {
+        const gone = await Deno.stat(intent.body.path).then(() => false, () => true);
+        await actor.append([
+          gone
+            ? { type: "pool.deleted", body: {} }
+            : { type: "storage.intent_abandoned", body: { intent: "delete" } },
+        ]);
+        return;
+      }
+      case "create": {
+        // The file may be half-written: it is never counted as a volume.
+        await removeVolumeFile(intent.body.path).catch(() => {});
+        await actor.append([{ type: "storage.intent_abandoned", body: { intent: "create" } }]);
+        return;
+      }
+      case "remove": {
+        await removeVolumeFile(intent.body.path);
+        await actor.append([{ type: "volume.deleted", body: { name: intent.body.name } }]);
+        return;
+      }
+      case "resize":
+      case "wipe": {
+        // The refresh that follows records the volume as it now is.
+        await actor.append([{ type: "storage.intent_abandoned", body: { intent: intent.kind } }]);
+        return;
+      }
+    }
+  }
+}
+
+function sameVolumes(actor: PoolActor, records: VolumeRecord[]): boolean {
+  const known = actor.snapshot.context.volumes;
+  if (Object.keys(known).length !== records.length) return false;
+  return records.every((record) => JSON.stringify(known[record.name]) === JSON.stringify(record));
+}

@@ -1,0 +1,158 @@
+/**
+ * The facts of a storage pool's life and of its volumes, as stored in the event log: one stream
+ * per pool (`pool/<uuid>`), volume facts included, so one pool's history folds in order.
+ *
+ * Facts say what happened. Anything that changes the host (a directory made or removed, a
+ * volume file made, removed, resized or wiped) is preceded by an intent naming what will
+ * exist, so a crash at any instant leaves a log recovery can finish or undo from. Sizes are
+ * bytes as JSON numbers (safe integers: up to 8 PiB).
+ *
+ * @module
+ */
+
+import type { PoolDefinition } from "./storage_pool.ts";
+
+/** The stream of the pool with `uuid`. */
+export function poolStream(uuid: string): string {
+  return `pool/${uuid}`;
+}
+
+/** The uuid of a pool stream, or undefined for another stream. */
+export function uuidOfPoolStream(stream: string): string | undefined {
+  return stream.startsWith("pool/") ? stream.slice("pool/".length) : undefined;
+}
+
+/** A volume as a refresh or a create found it. */
+export interface VolumeRecord {
+  /** Name, unique in the pool. */
+  name: string;
+  /** `file`, `block`, `dir`… */
+  type: string;
+  /** Absolute path (also its key for file volumes). */
+  path: string;
+  /** Format (`raw`, `qcow2`, …), as probed or created. */
+  format: string;
+  /** Capacity, bytes. */
+  capacityBytes: number;
+  /** Allocation, bytes. */
+  allocationBytes: number;
+  /** Physical size (a file's length), bytes, when known. */
+  physicalBytes?: number;
+  /** Backing file path, when it has one. */
+  backingPath?: string;
+  /** Backing file format, when known. */
+  backingFormat?: string;
+}
+
+/** What a volume create will make. */
+export interface VolumePlan {
+  /** The volume's name. */
+  name: string;
+  /** The file to make. */
+  path: string;
+  /** Its format. */
+  format: string;
+  /** Its capacity, bytes. */
+  capacityBytes: number;
+  /** Backing file, for qcow2. */
+  backingPath?: string;
+  /** Backing file format. */
+  backingFormat?: string;
+}
+
+/** Wipe algorithms (virStorageVolWipeAlgorithm) evirt runs: zero-filling only. */
+export type WipeAlgorithm = "zero";
+
+/** The body of each storage fact type. */
+export interface StorageFactBodies {
+  /**
+   * A pool definition was added or replaced. `persistent` is false for a pool created from XML
+   * without a definition (`pool-create`): it is forgotten when it stops.
+   */
+  "pool.defined": { definition: PoolDefinition; detail: "added" | "updated"; persistent: boolean };
+  /** The pool's definition was removed. */
+  "pool.undefined": Record<string, never>;
+  /** Intent: the pool's target is about to be made (mkdir, mode, owner). */
+  "pool.building": { path: string; overwrite: boolean };
+  /** The target exists as the definition asks. */
+  "pool.built": Record<string, never>;
+  /** The pool is active (its target checked). */
+  "pool.started": Record<string, never>;
+  /** The pool is inactive. */
+  "pool.stopped": Record<string, never>;
+  /** Intent: the pool's target is about to be removed. */
+  "pool.deleting": { path: string };
+  /** The target is gone. */
+  "pool.deleted": Record<string, never>;
+  /** A refresh found these volumes (the whole set: others are gone). */
+  "pool.refreshed": { volumes: VolumeRecord[] };
+  /** A running pool's target cannot be read. */
+  "pool.inaccessible": { reason: string };
+  /** Autostart was switched on or off. */
+  "pool.autostart_changed": { autostart: boolean };
+  /** Intent: a volume is about to be made. */
+  "volume.creating": VolumePlan;
+  /** The volume exists as found. */
+  "volume.created": { volume: VolumeRecord };
+  /** Intent: a volume is about to be removed. */
+  "volume.deleting": { name: string; path: string };
+  /** The volume is gone. */
+  "volume.deleted": { name: string };
+  /** Intent: a volume is about to change size. */
+  "volume.resizing": { name: string; capacityBytes: number };
+  /** The volume has its new size. */
+  "volume.resized": { name: string; capacityBytes: number; allocationBytes: number };
+  /** Intent: a volume's content is about to be wiped. */
+  "volume.wiping": { name: string; algorithm: WipeAlgorithm };
+  /** The volume's content is wiped. */
+  "volume.wiped": { name: string; allocationBytes: number };
+  /** The pending intent ended without its action taking effect (or was undone). */
+  "storage.intent_abandoned": { intent: StorageIntentKind };
+}
+
+/** The kinds of intent a pool may have pending. */
+export type StorageIntentKind = "build" | "delete" | "create" | "remove" | "resize" | "wipe";
+
+/** Every storage fact type. */
+export type StorageFactType = keyof StorageFactBodies;
+
+/** A storage fact: its type and body. */
+export type StorageFact = {
+  [T in StorageFactType]: { type: T; body: StorageFactBodies[T] };
+}[StorageFactType];
+
+/** What each fact records (see `facts.ts`): a decision, an intent, or a happening. */
+export const STORAGE_FACT_KINDS: Readonly<
+  Record<StorageFactType, "decision" | "intent" | "happening">
+> = {
+  "pool.defined": "decision",
+  "pool.undefined": "decision",
+  "pool.building": "intent",
+  "pool.built": "happening",
+  "pool.started": "happening",
+  "pool.stopped": "happening",
+  "pool.deleting": "intent",
+  "pool.deleted": "happening",
+  "pool.refreshed": "happening",
+  "pool.inaccessible": "happening",
+  "pool.autostart_changed": "decision",
+  "volume.creating": "intent",
+  "volume.created": "happening",
+  "volume.deleting": "intent",
+  "volume.deleted": "happening",
+  "volume.resizing": "intent",
+  "volume.resized": "happening",
+  "volume.wiping": "intent",
+  "volume.wiped": "happening",
+  "storage.intent_abandoned": "intent",
+};
+
+/** Every storage fact type, for validation of facts read from the log. */
+export const STORAGE_FACT_TYPES: readonly StorageFactType[] = Object.keys(
+  STORAGE_FACT_KINDS,
+) as StorageFactType[];
+
+/** Whether `type` is a storage fact type. */
+export function isStorageFactType(type: string): type is StorageFactType {
+  return (STORAGE_FACT_TYPES as readonly string[]).includes(type);
+}

@@ -1,0 +1,158 @@
+/**
+ * The `qemu-img` command lines a directory pool runs, built as libvirt 9.0 builds them
+ * (virStorageBackendCreateQemuImgCmdFromVol): `create -f FORMAT [-b BACKING] [-o OPTIONS] PATH
+ * [SIZEK]`, options in libvirt's order (backing_fmt, preallocation, nocow, compat, cluster_size,
+ * features), a qcow2 image without a compat level made as `compat=0.10`, the size in KiB rounded
+ * up; and `resize [--shrink] PATH BYTES`. Runs them under a deadline.
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "../model/errors.ts";
+
+/** Longest a qemu-img run may take, in ms. */
+export const QEMU_IMG_TIMEOUT_MS = 120_000;
+
+/** Largest output kept from qemu-img, in bytes (for error messages). */
+const QEMU_IMG_OUTPUT_MAX_BYTES = 64 * 1024;
+
+/** What a `qemu-img create` makes. */
+export interface QemuImgCreate {
+  /** The file to make. */
+  path: string;
+  /** Its format (`qcow2`, `raw`, `qed`, `vmdk`, …). */
+  format: string;
+  /** Capacity, bytes; undefined to take the backing file's (only with a backing file). */
+  capacityBytes?: number;
+  /** Backing file and its format. */
+  backing?: { path: string; format: string };
+  /** `preallocation=metadata` (qcow2 with `--prealloc-metadata`). */
+  preallocateMetadata?: boolean;
+  /** `nocow=on`. */
+  nocow?: boolean;
+  /** qcow2 compat level. */
+  compat?: string;
+  /** qcow2 cluster size, bytes. */
+  clusterSizeBytes?: number;
+  /** qcow2 features. */
+  features?: readonly ("lazy_refcounts" | "extended_l2")[];
+}
+
+/**
+ * The arguments of `qemu-img create` (without the program name).
+ *
+ * @example
+ * ```ts
+ * import { qemuImgCreateArgs } from "./qemu_img.ts";
+ * console.log(qemuImgCreateArgs({ path: "/p/a.qcow2", format: "qcow2", capacityBytes: 1 << 30 }).join(" "));
+ * // "create -f qcow2 -o compat=0.10 /p/a.qcow2 1048576K"
+ * ```
+ */
+export function qemuImgCreateArgs(plan: QemuImgCreate): string[] {
+  const args = ["create", "-f", plan.format];
+  if (plan.backing !== undefined) args.push("-b", plan.backing.path);
+  const options = imageOptions(plan);
+  if (options.length > 0) args.push("-o", options.join(","));
+  args.push(plan.path);
+  if (plan.capacityBytes !== undefined) args.push(`${Math.ceil(plan.capacityBytes / 1024)}K`);
+  return args;
+}
+
+/**
+ * The arguments of `qemu-img convert` that clone `source` (of `sourceFormat`) into a new image
+ * (`vol-clone`, `vol-create-from`): zero runs stay holes, so a sparse source stays sparse.
+ *
+ * @example
+ * ```ts
+ * import { qemuImgConvertArgs } from "./qemu_img.ts";
+ * console.log(qemuImgConvertArgs("/p/a.raw", "raw", { path: "/p/b.qcow2", format: "qcow2", preallocateMetadata: true }).join(" "));
+ * // "convert -f raw -O qcow2 -o preallocation=metadata,compat=0.10 /p/a.raw /p/b.qcow2"
+ * ```
+ */
+export function qemuImgConvertArgs(
+  source: string,
+  sourceFormat: string,
+  plan: QemuImgCreate,
+): string[] {
+  const args = ["convert", "-f", sourceFormat, "-O", plan.format];
+  const options = imageOptions(plan);
+  if (options.length > 0) args.push("-o", options.join(","));
+  args.push(source, plan.path);
+  return args;
+}
+
+function imageOptions(plan: QemuImgCreate): string[] {
+  const options: string[] = [];
+  if (plan.backing !== undefined) options.push(`backing_fmt=${plan.backing.format}`);
+  if (plan.preallocateMetadata === true) options.push("preallocation=metadata");
+  if (plan.nocow === true) options.push("nocow=on");
+  const compat = plan.compat ?? (plan.format === "qcow2" ? "0.10" : undefined);
+  if (compat !== undefined) options.push(`compat=${compat}`);
+  if (plan.clusterSizeBytes !== undefined && plan.clusterSizeBytes > 0) {
+    options.push(`cluster_size=${plan.clusterSizeBytes}`);
+  }
+  if (plan.format === "qcow2") {
+    for (const feature of plan.features ?? []) {
+      options.push(feature === "lazy_refcounts" ? "lazy_refcounts" : "extended_l2=on");
+    }
+  }
+  return options;
+}
+
+/**
+ * The arguments of `qemu-img resize`.
+ *
+ * @example
+ * ```ts
+ * import { qemuImgResizeArgs } from "./qemu_img.ts";
+ * console.log(qemuImgResizeArgs("/p/a.qcow2", 2048, true).join(" ")); // "resize --shrink /p/a.qcow2 2048"
+ * ```
+ */
+export function qemuImgResizeArgs(path: string, capacityBytes: number, shrink: boolean): string[] {
+  return ["resize", ...(shrink ? ["--shrink"] : []), path, String(capacityBytes)];
+}
+
+/**
+ * Runs `qemu-img ARGS`.
+ *
+ * @throws {VirtError} Code 1 with qemu-img's message when it fails, 68 when it outlasts
+ *   {@linkcode QEMU_IMG_TIMEOUT_MS}, 38 when it cannot be run.
+ */
+export async function runQemuImg(args: string[], timeoutMs = QEMU_IMG_TIMEOUT_MS): Promise<void> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command("qemu-img", {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(timeoutMs),
+    }).output();
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "TimeoutError") {
+      throw new VirtError(
+        ErrorCode.OPERATION_TIMEOUT,
+        `qemu-img ${args[0]} took over ${timeoutMs} ms`,
+      );
+    }
+    throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot run qemu-img: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  if (output.signal !== null) {
+    throw new VirtError(
+      ErrorCode.OPERATION_TIMEOUT,
+      `qemu-img ${args[0]} took over ${timeoutMs} ms`,
+    );
+  }
+  if (output.code !== 0) {
+    const message = new TextDecoder().decode(output.stderr.subarray(0, QEMU_IMG_OUTPUT_MAX_BYTES))
+      .trim();
+    throw new VirtError(
+      ErrorCode.INTERNAL_ERROR,
+      `Child process (qemu-img ${
+        args.join(" ")
+      }) unexpected exit status ${output.code}: ${message}`,
+    );
+  }
+}

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import {
+  applyPoolFact,
+  isPoolActive,
+  newPoolSnapshot,
+  poolAccepts,
+  poolStateOf,
+} from "../../actors/pool_machine.ts";
+import type { StorageFact } from "../../src/model/storage_facts.ts";
+import { parsePoolXml } from "../../src/xml/parse_storage_pool.ts";
+
+const definition = parsePoolXml(
+  "<pool type='dir'><name>p</name><uuid>70a7eb15-6c34-ee9c-bf57-69e8e5ff3fb2</uuid><target><path>/p</path></target></pool>",
+);
+const defined: StorageFact = {
+  type: "pool.defined",
+  body: { definition, detail: "added", persistent: true },
+};
+const volume = {
+  name: "v",
+  type: "file",
+  path: "/p/v",
+  format: "raw",
+  capacityBytes: 10,
+  allocationBytes: 0,
+};
+
+function fold(facts: StorageFact[]) {
+  return facts.reduce(applyPoolFact, newPoolSnapshot(definition.uuid));
+}
+
+Deno.test("poolMachine goes inactive → building → inactive → running with libvirt's numbers", () => {
+  const building = fold([defined, {
+    type: "pool.building",
+    body: { path: "/p", overwrite: false },
+  }]);
+  assert.equal(poolStateOf(building), 1);
+  assert.equal(building.context.intent?.kind, "build");
+  const built = applyPoolFact(building, { type: "pool.built", body: {} });
+  assert.equal(poolStateOf(built), 0);
+  assert.equal(built.context.intent, null);
+  const running = applyPoolFact(built, { type: "pool.started", body: {} });
+  assert.equal(poolStateOf(running), 2);
+  assert.ok(isPoolActive(running));
+});
+
+Deno.test("poolMachine keeps volumes while running and forgets them when stopped", () => {
+  const running = fold([
+    defined,
+    { type: "pool.started", body: {} },
+    { type: "pool.refreshed", body: { volumes: [volume] } },
+    { type: "volume.resized", body: { name: "v", capacityBytes: 20, allocationBytes: 4 } },
+  ]);
+  assert.equal(running.context.volumes.v.capacityBytes, 20);
+  const stopped = applyPoolFact(running, { type: "pool.stopped", body: {} });
+  assert.deepEqual(stopped.context.volumes, {});
+});
+
+Deno.test("poolMachine marks a running pool inaccessible and a refresh brings it back", () => {
+  const inaccessible = fold([
+    defined,
+    { type: "pool.started", body: {} },
+    { type: "pool.inaccessible", body: { reason: "gone" } },
+  ]);
+  assert.equal(poolStateOf(inaccessible), 4);
+  const back = applyPoolFact(inaccessible, { type: "pool.refreshed", body: { volumes: [] } });
+  assert.equal(poolStateOf(back), 2);
+});
+
+Deno.test("poolMachine refuses facts that do not apply: undefine or volume create while inactive", () => {
+  const inactive = fold([defined]);
+  assert.equal(poolAccepts(inactive, { type: "volume.created", body: { volume } }), false);
+  const running = applyPoolFact(inactive, { type: "pool.started", body: {} });
+  assert.equal(poolAccepts(running, { type: "pool.undefined", body: {} }), false);
+  assert.throws(() => applyPoolFact(running, { type: "pool.undefined", body: {} }));
+});

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { CODESET_PAIRS, LINUX_KEY_NAMES, WIN32_KEY_NAMES } from "./keycode_table.ts";
+import { CODESET_PAIRS_TEXT, LINUX_KEY_NAMES_TEXT, WIN32_KEY_NAMES_TEXT } from "./keycode_table.ts";
 import { ErrorCode, VirtError } from "./errors.ts";
 
 /** libvirt's codesets (`virKeycodeSet`), by the names virsh takes; `rfb` is `qnum`'s old name. */
@@ -45,20 +45,34 @@ export function isCodeset(name: string): name is Codeset {
   return (CODESETS as readonly string[]).includes(name);
 }
 
+/** `NAME=code` words as a map. */
+function namesOf(text: string): Map<string, number> {
+  return new Map(
+    text.split(" ").map((word) => {
+      const equals = word.lastIndexOf("=");
+      return [word.slice(0, equals), Number(word.slice(equals + 1))];
+    }),
+  );
+}
+
+const LINUX_KEY_NAMES = namesOf(LINUX_KEY_NAMES_TEXT);
+const WIN32_KEY_NAMES = namesOf(WIN32_KEY_NAMES_TEXT);
+
 function pairsOf(codeset: Codeset): Map<number, number> | undefined {
   const key = codeset === "rfb" ? "qnum" : codeset;
-  const flat = CODESET_PAIRS[key];
-  if (flat === undefined) return undefined;
+  const text = CODESET_PAIRS_TEXT[key];
+  if (text === undefined) return undefined;
   const pairs = new Map<number, number>();
-  for (let index = 0; index + 1 < flat.length; index += 2) {
-    if (!pairs.has(flat[index])) pairs.set(flat[index], flat[index + 1]);
+  for (const word of text.split(" ")) {
+    const [code, linux] = word.split(":").map(Number);
+    if (!pairs.has(code)) pairs.set(code, linux);
   }
   return pairs;
 }
 
 const TO_LINUX = new Map<Codeset, Map<number, number>>();
 let linuxToQnum: Map<number, number> | undefined;
-const LINUX_CODES = new Set(Object.values(LINUX_KEY_NAMES));
+const LINUX_CODES = new Set(LINUX_KEY_NAMES.values());
 
 /**
  * The Linux key code of `code` in `codeset`, or undefined when the set has no such key.
@@ -111,8 +125,13 @@ export function linuxToQnumber(linux: number): number | undefined {
  * ```
  */
 export function parseKey(codeset: Codeset, text: string): number {
-  const names = codeset === "linux" ? LINUX_KEY_NAMES : codeset === "win32" ? WIN32_KEY_NAMES : {};
-  if (Object.hasOwn(names, text)) return names[text];
+  const names = codeset === "linux"
+    ? LINUX_KEY_NAMES
+    : codeset === "win32"
+    ? WIN32_KEY_NAMES
+    : undefined;
+  const named = names?.get(text);
+  if (named !== undefined) return named;
   const value = /^0x[0-9a-f]+$/i.test(text)
     ? Number.parseInt(text.slice(2), 16)
     : /^0[0-7]+$/.test(text)

@@ -1,6 +1,8 @@
 /**
  * `dumpxml`: a domain's XML (the live definition of a running domain, else the persistent one);
- * with `--json`, evirt's JSON model of the same definition.
+ * with `--json`, evirt's JSON model of the same definition; with `--xpath`, only the nodes an
+ * XPath expression selects (a subset of XPath, `src/xml/xpath_subset.ts`), `--wrap`ped in
+ * `<nodes>` if asked.
  *
  * @module
  */
@@ -8,6 +10,8 @@
 import type { VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
+import { readXml } from "../../xml/xml_reader.ts";
+import { evaluateXPath, formatXPathNode, wrapXPathNodes } from "../../xml/xpath_subset.ts";
 
 /**
  * The `dumpxml` verb.
@@ -29,6 +33,8 @@ export const dumpxmlVerb: Verb = {
       kind: "bool",
       help: "include security sensitive information in XML dump",
     },
+    { name: "xpath", kind: "string", help: "xpath expression to filter the XML document" },
+    { name: "wrap", kind: "bool", help: "wrap xpath results in an common root element" },
   ],
   async run(context: VerbContext, args: VerbArguments) {
     const reference = args.required("domain");
@@ -47,6 +53,13 @@ export const dumpxmlVerb: Verb = {
       undefined,
       () => context.client.xml(reference, { inactive, secure: args.flag("security-info") }),
     );
+    const xpath = args.text("xpath");
+    if (xpath !== undefined) {
+      const nodes = evaluateXPath(readXml(xml), xpath);
+      if (args.flag("wrap")) context.print(`${wrapXPathNodes(nodes)}\n`);
+      else for (const node of nodes) context.print(`${formatXPathNode(node)}\n`);
+      return;
+    }
     context.print(xml.endsWith("\n") ? xml : `${xml}\n`);
   },
 };

@@ -183,7 +183,9 @@ function lineReader(connection: Deno.UnixConn): { next(): Promise<string | undef
         if (count === null) return undefined;
         buffer += decoder.decode(chunk.subarray(0, count));
         if (buffer.length > AGENT_REPLY_MAX_BYTES) {
-          throw notResponding(`QEMU guest agent reply is larger than ${AGENT_REPLY_MAX_BYTES} bytes`);
+          throw notResponding(
+            `QEMU guest agent reply is larger than ${AGENT_REPLY_MAX_BYTES} bytes`,
+          );
         }
       }
     },

@@ -9,6 +9,7 @@
 import { CONNECT_PROCEDURES } from "./connect_procedures.ts";
 import { DOMAIN_PROCEDURES } from "./domain_procedures.ts";
 import { EVENT_PROCEDURES } from "./event_procedures.ts";
+import { GUEST_PROCEDURES } from "./guest_procedures.ts";
 import { LIFECYCLE_PROCEDURES } from "./lifecycle_procedures.ts";
 import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
@@ -30,6 +31,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...LIFECYCLE_PROCEDURES,
   ...STATS_PROCEDURES,
   ...EVENT_PROCEDURES,
+  ...GUEST_PROCEDURES,
 };
 
 /**

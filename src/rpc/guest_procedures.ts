@@ -1,0 +1,77 @@
+/**
+ * Procedures of the daily verbs: `virDomainSendKey` (185) and `virDomainRename` (358).
+ *
+ * @module
+ */
+
+import { sendKey } from "../../actors/guest_commands.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import { codesetOfNumber, SEND_KEY_MAX_KEYS } from "../model/keycodes.ts";
+import { checkFlags, lookupWire } from "./domain_lookup.ts";
+import type { ProcedureTable } from "./procedure.ts";
+import { domainType, nonnullString, type WireDomain } from "./protocol.ts";
+import { x } from "./xdr.ts";
+
+/** How long a key press may take, in ms. */
+const SEND_KEY_TIMEOUT_MS = 30_000;
+
+/** The procedures. */
+export const GUEST_PROCEDURES: ProcedureTable = {
+  virDomainSendKey: {
+    proc: 185,
+    readOnly: false,
+    args: x.struct(
+      ["dom", domainType],
+      ["codeset", x.uint],
+      ["holdtime", x.uint],
+      ["keycodes", x.array(x.uint, SEND_KEY_MAX_KEYS)],
+      ["flags", x.uint],
+    ),
+    ret: x.void,
+    handler: async (
+      args: {
+        dom: WireDomain;
+        codeset: number;
+        holdtime: number;
+        keycodes: number[];
+        flags: number;
+      },
+      context,
+    ) => {
+      checkFlags(args.flags, 0, "virDomainSendKey");
+      const codeset = codesetOfNumber(args.codeset);
+      if (codeset === undefined) {
+        throw new VirtError(ErrorCode.INVALID_ARG, `Unsupported codeset '${args.codeset}'`);
+      }
+      const { host } = context.target();
+      const inspection = host.inspect(lookupWire(host, args.dom).uuid);
+      await sendKey(
+        inspection,
+        { codeset, codes: args.keycodes, holdTimeMs: args.holdtime },
+        AbortSignal.timeout(SEND_KEY_TIMEOUT_MS),
+      );
+    },
+  },
+  virDomainRename: {
+    proc: 358,
+    readOnly: false,
+    args: x.struct(["dom", domainType], ["new_name", x.optional(nonnullString)], ["flags", x.uint]),
+    ret: x.struct(["retcode", x.int]),
+    handler: async (
+      args: { dom: WireDomain; new_name: string | null; flags: number },
+      context,
+    ) => {
+      const { host } = context.target();
+      const { uuid } = lookupWire(host, args.dom);
+      if (args.new_name === null || args.new_name === "") {
+        throw new VirtError(
+          ErrorCode.INVALID_ARG,
+          "string new_name in virDomainRename must not be empty",
+        );
+      }
+      checkFlags(args.flags, 0, "virDomainRename");
+      await host.command("rename", uuid, { newName: args.new_name });
+      return { retcode: 0 };
+    },
+  },
+};

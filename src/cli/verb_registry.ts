@@ -37,11 +37,11 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   domrename: () => import("./verbs/domrename.ts").then((module) => module.domrenameVerb),
   edit: () => import("./verbs/edit.ts").then((module) => module.editVerb),
   "qemu-agent-command": () =>
-    import("./verbs/qemu_agent_command.ts").then((module) => module.qemuAgentCommandVerb),
+    import("./verbs/qemu-agent-command.ts").then((module) => module.qemuAgentCommandVerb),
   "qemu-monitor-command": () =>
-    import("./verbs/qemu_monitor_command.ts").then((module) => module.qemuMonitorCommandVerb),
+    import("./verbs/qemu-monitor-command.ts").then((module) => module.qemuMonitorCommandVerb),
   screenshot: () => import("./verbs/screenshot.ts").then((module) => module.screenshotVerb),
-  "send-key": () => import("./verbs/send_key.ts").then((module) => module.sendKeyVerb),
+  "send-key": () => import("./verbs/send-key.ts").then((module) => module.sendKeyVerb),
   domid: () => import("./verbs/domid.ts").then((module) => module.domidVerb),
   domifstat: () => import("./verbs/domifstat.ts").then((module) => module.domifstatVerb),
   dominfo: () => import("./verbs/dominfo.ts").then((module) => module.dominfoVerb),

@@ -810,7 +810,7 @@ export const OPERATIONS = [
   {
     name: "domain.send_key",
     object: "domain",
-    libvirt: [{ api: "virDomainSendKey", procedure: 185 }],
+    libvirt: [{ api: "virDomainSendKey", procedure: 226 }],
     access: "read-write",
     summary: "Send key presses to the guest (at most 16 keys, pressed together)",
     http: {

@@ -1,5 +1,5 @@
 /**
- * Procedures of the daily verbs: `virDomainSendKey` (185) and `virDomainRename` (358).
+ * Procedures of the daily verbs: `virDomainSendKey` (226) and `virDomainRename` (358).
  *
  * @module
  */
@@ -18,7 +18,7 @@ const SEND_KEY_TIMEOUT_MS = 30_000;
 /** The procedures. */
 export const GUEST_PROCEDURES: ProcedureTable = {
   virDomainSendKey: {
-    proc: 185,
+    proc: 226,
     readOnly: false,
     args: x.struct(
       ["dom", domainType],

@@ -10,8 +10,6 @@
 import type { VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
-import { readXml } from "../../xml/xml_reader.ts";
-import { evaluateXPath, formatXPathNode, wrapXPathNodes } from "../../xml/xpath_subset.ts";
 
 /**
  * The `dumpxml` verb.
@@ -55,6 +53,11 @@ export const dumpxmlVerb: Verb = {
     );
     const xpath = args.text("xpath");
     if (xpath !== undefined) {
+      // Loaded only here: the XML reader brings its npm parser, which plain dumpxml never needs.
+      const { readXml } = await import("../../xml/xml_reader.ts");
+      const { evaluateXPath, formatXPathNode, wrapXPathNodes } = await import(
+        "../../xml/xpath_subset.ts"
+      );
       const nodes = evaluateXPath(readXml(xml), xpath);
       if (args.flag("wrap")) context.print(`${wrapXPathNodes(nodes)}\n`);
       else for (const node of nodes) context.print(`${formatXPathNode(node)}\n`);

@@ -8,7 +8,7 @@
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
-import { formatReply } from "./qemu_monitor_command.ts";
+import { formatReply } from "./qemu-monitor-command.ts";
 
 /**
  * The `qemu-agent-command` verb.

@@ -58,6 +58,5 @@ export const sendKeyVerb: Verb = {
       undefined,
       () => context.client.sendKey(reference, { codeset, holdTimeMs, codes }),
     );
-    context.print("\n");
   },
 };

@@ -57,7 +57,7 @@ Deno.test("edit of an invalid file reports the error and changes nothing", async
       const original = await harness.run("dumpxml", "test", "--inactive");
       const result = await harness.runWithEnv({ EDITOR: script }, "edit", "test");
       assert.equal(result.code, 1);
-      assert.equal(result.stdout, "");
+      assert.equal(result.stdout, "\n");
       assert.match(result.stderr, /^error: Failed\.\nerror: .+/);
       assert.equal(harness.core.store.headPosition(), before);
       assert.equal((await harness.run("dumpxml", "test", "--inactive")).stdout, original.stdout);

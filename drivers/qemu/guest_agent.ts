@@ -91,6 +91,7 @@ export async function runAgentCommand(
   };
   deadline.addEventListener("abort", onAbort, { once: true });
   const lines = lineReader(connection);
+  let sent = false;
   try {
     const id = ++syncCounter;
     await write(connection, new Uint8Array([0xff]));
@@ -105,10 +106,12 @@ export async function runAgentCommand(
       if (reply !== undefined && (reply as { return?: unknown }).return === id) break;
     }
     await write(connection, command.endsWith("\n") ? command : `${command}\n`);
+    sent = true;
     if (timeoutMs === 0) return "";
     for (;;) {
       const line = await lines.next();
       if (line === undefined) {
+        // The guest went away after taking the command, as a shutdown does.
         if (NO_REPLY_COMMANDS.has(execute)) return "";
         throw notResponding("QEMU guest agent closed the channel");
       }
@@ -117,7 +120,8 @@ export async function runAgentCommand(
     }
   } catch (error) {
     if (deadline.aborted) {
-      if (NO_REPLY_COMMANDS.has(execute) && !signal.aborted) return "";
+      // Only a command the agent took may go unanswered; one never synchronised never arrived.
+      if (sent && NO_REPLY_COMMANDS.has(execute) && !signal.aborted) return "";
       throw notResponding("QEMU guest agent did not answer in time");
     }
     if (error instanceof VirtError) throw error;

@@ -18,7 +18,7 @@ export const GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0";
 /** Largest agent reply accepted, in bytes. */
 export const AGENT_REPLY_MAX_BYTES = 16 * 1024 * 1024;
 
-/** How long synchronisation may take, in ms (within the command's own timeout). */
+/** Longest synchronisation may take, in ms (the command's timeout when shorter). */
 export const AGENT_SYNC_TIMEOUT_MS = 5_000;
 
 /** Agent commands that answer nothing when they work (the guest goes away). */
@@ -80,16 +80,18 @@ export async function runAgentCommand(
   } catch (error) {
     throw notResponding(`QEMU guest agent is not connected (${(error as Error).message})`);
   }
-  const deadline = AbortSignal.any([
-    signal,
-    AbortSignal.timeout(Math.max(timeoutMs, 1) + AGENT_SYNC_TIMEOUT_MS),
-  ]);
+  // One timer at a time: synchronisation's, then the command's. Either closes the socket.
+  let timedOut = false;
   const onAbort = () => {
     try {
       connection.close();
     } catch { /* already closed */ }
   };
-  deadline.addEventListener("abort", onAbort, { once: true });
+  let timer = setTimeout(() => {
+    timedOut = true;
+    onAbort();
+  }, timeoutMs === 0 ? AGENT_SYNC_TIMEOUT_MS : Math.min(AGENT_SYNC_TIMEOUT_MS, timeoutMs));
+  signal.addEventListener("abort", onAbort, { once: true });
   const lines = lineReader(connection);
   let sent = false;
   try {
@@ -105,9 +107,14 @@ export async function runAgentCommand(
       const reply = parseReply(line);
       if (reply !== undefined && (reply as { return?: unknown }).return === id) break;
     }
+    clearTimeout(timer);
     await write(connection, command.endsWith("\n") ? command : `${command}\n`);
     sent = true;
     if (timeoutMs === 0) return "";
+    timer = setTimeout(() => {
+      timedOut = true;
+      onAbort();
+    }, timeoutMs);
     for (;;) {
       const line = await lines.next();
       if (line === undefined) {
@@ -119,7 +126,7 @@ export async function runAgentCommand(
       if (reply !== undefined) return JSON.stringify(reply);
     }
   } catch (error) {
-    if (deadline.aborted) {
+    if (timedOut || signal.aborted) {
       // Only a command the agent took may go unanswered; one never synchronised never arrived.
       if (sent && NO_REPLY_COMMANDS.has(execute) && !signal.aborted) return "";
       throw notResponding("QEMU guest agent did not answer in time");
@@ -127,7 +134,8 @@ export async function runAgentCommand(
     if (error instanceof VirtError) throw error;
     throw notResponding(`QEMU guest agent channel failed: ${(error as Error).message}`);
   } finally {
-    deadline.removeEventListener("abort", onAbort);
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
     onAbort();
   }
 }

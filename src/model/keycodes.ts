@@ -18,8 +18,8 @@ export const CODESETS = [
   "atset3",
   "os_x",
   "xt_kbd",
-  "win32",
   "usb",
+  "win32",
   "qnum",
   "rfb",
 ] as const;

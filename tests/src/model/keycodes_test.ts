@@ -49,7 +49,8 @@ Deno.test("checkKeys refuses a wrong count and a code outside the codeset, as li
 
 Deno.test("codeset numbers are libvirt's virKeycodeSet values, rfb being qnum", () => {
   assert.equal(codesetNumber("linux"), 0);
-  assert.equal(codesetNumber("win32"), 7);
+  assert.equal(codesetNumber("usb"), 7);
+  assert.equal(codesetNumber("win32"), 8);
   assert.equal(codesetNumber("qnum"), 9);
   assert.equal(codesetNumber("rfb"), 9);
   assert.equal(codesetOfNumber(9), "qnum");

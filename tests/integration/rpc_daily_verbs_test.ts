@@ -1,0 +1,93 @@
+/**
+ * python3-libvirt drives the daily verbs' procedures of the real evirt service: `sendKey`
+ * (REMOTE_PROC 226) with its checks, `rename` (358), and the shutdown and reboot agent flags,
+ * each answering with libvirt's error codes.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { runChild } from "../support/child_process.ts";
+import { testIf } from "../support/environment.ts";
+import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
+import { socketUri } from "../support/virsh.ts";
+import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../support/python_libvirt.ts";
+
+const SCRIPT = `
+import json, sys
+import libvirt
+libvirt.registerErrorHandler(lambda ctx, err: None, None)
+
+conn = libvirt.open(sys.argv[1])
+out = {}
+def attempt(name, call):
+    try:
+        out[name] = ["ok", call()]
+    except libvirt.libvirtError as error:
+        out[name] = [error.get_error_code(), error.get_error_message()]
+
+dom = conn.lookupByName("keys")
+dom.create()
+attempt("send", lambda: dom.sendKey(libvirt.VIR_KEYCODE_SET_LINUX, 50, [29, 56, 111], 3, 0))
+attempt("send_usb", lambda: dom.sendKey(libvirt.VIR_KEYCODE_SET_USB, 0, [4], 1, 0))
+attempt("send_bad_code", lambda: dom.sendKey(libvirt.VIR_KEYCODE_SET_LINUX, 0, [999], 1, 0))
+attempt("send_bad_codeset", lambda: dom.sendKey(42, 0, [1], 1, 0))
+attempt("shutdown_agent", lambda: dom.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT))
+attempt("reboot_agent", lambda: dom.reboot(libvirt.VIR_DOMAIN_REBOOT_GUEST_AGENT))
+attempt("rename_active", lambda: dom.rename("renamed", 0))
+dom.destroy()
+attempt("send_inactive", lambda: dom.sendKey(libvirt.VIR_KEYCODE_SET_LINUX, 0, [30], 1, 0))
+attempt("rename", lambda: dom.rename("renamed", 0))
+out["name_after"] = dom.name()
+out["names"] = sorted(d.name() for d in conn.listAllDomains())
+print(json.dumps(out))
+`;
+
+testIf(
+  "python3-libvirt sends keys, renames and asks for agent shutdowns over libvirt's protocol",
+  pythonLibvirtSkipReason(),
+  async () => {
+    const dirs = await serviceDirs();
+    const base = dirs.stateDir.replace(/\/state$/, "");
+    const service = await startServiceProcess(dirs);
+    try {
+      await service.client.define({
+        xml: `<domain type='test'><name>keys</name><memory unit='KiB'>524288</memory>
+<vcpu>1</vcpu><os><type>hvm</type></os></domain>`,
+      });
+      await Deno.writeTextFile(`${base}/client.py`, SCRIPT);
+      const output = await runChild(
+        SYSTEM_PYTHON,
+        [`${base}/client.py`, socketUri(`${dirs.runtimeDir}/libvirt-sock`)],
+        {},
+        60_000,
+      );
+      assert.equal(output.code, 0, output.stderr);
+      const result = JSON.parse(output.stdout);
+      assert.deepEqual(result.send, ["ok", 0]);
+      assert.deepEqual(result.send_usb, ["ok", 0]);
+      assert.deepEqual(result.send_bad_code, [
+        1,
+        "internal error: invalid keycode 999 of linux codeset",
+      ]);
+      assert.deepEqual(result.send_bad_codeset, [8, "Unsupported codeset '42'"]);
+      assert.equal(result.shutdown_agent[0], 8);
+      assert.match(result.shutdown_agent[1], /unsupported flags \(0x2\)/);
+      assert.deepEqual(result.reboot_agent, ["ok", 0]);
+      assert.deepEqual(result.rename_active, [
+        55,
+        "Requested operation is not valid: cannot rename active domain",
+      ]);
+      assert.deepEqual(result.send_inactive, [
+        55,
+        "Requested operation is not valid: domain is not running",
+      ]);
+      assert.deepEqual(result.rename, ["ok", 0]);
+      assert.equal(result.name_after, "renamed");
+      assert.deepEqual(result.names, ["renamed"]);
+    } finally {
+      await service.stop("SIGTERM");
+      await removeServiceDirs(dirs);
+    }
+  },
+);

@@ -859,8 +859,8 @@ export const OPERATIONS = [
   {
     name: "domain.screenshot",
     object: "domain",
-    // RPC's virDomainScreenshot (211) streams the image; evirt's RPC has no such stream yet.
-    libvirt: [],
+    // Over RPC the image follows the reply as a stream.
+    libvirt: [{ api: "virDomainScreenshot", procedure: 211 }],
     access: "read-write",
     summary: "A screenshot of a display (QMP screendump): the image, its type in content-type",
     http: {

@@ -509,8 +509,10 @@ export class RpcConnection {
           const chunk = await source.read();
           if (!this.#streams.has(header.serial)) return;
           if (chunk === null) {
-            this.#send(streamHeader(MessageStatus.OK), new Uint8Array());
-            break;
+            // End of data is an empty data packet, as libvirtd sends it; the stream stays until
+            // the client's finish, which is answered OK (`#streamPacket`).
+            this.#send(streamHeader(MessageStatus.CONTINUE), new Uint8Array());
+            return;
           }
           for (let offset = 0; offset < chunk.length; offset += STREAM_CHUNK_MAX_BYTES) {
             this.#send(

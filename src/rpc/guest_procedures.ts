@@ -1,19 +1,41 @@
 /**
- * Procedures of the daily verbs: `virDomainSendKey` (226) and `virDomainRename` (358).
+ * Procedures of the daily verbs: `virDomainSendKey` (226), `virDomainRename` (358) and
+ * `virDomainScreenshot` (211), whose image follows the reply as a stream, as libvirtd sends it.
  *
  * @module
  */
 
-import { sendKey } from "../../actors/guest_commands.ts";
+import { screenshot, sendKey } from "../../actors/guest_commands.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { codesetOfNumber, SEND_KEY_MAX_KEYS } from "../model/keycodes.ts";
 import { checkFlags, lookupWire } from "./domain_lookup.ts";
-import type { ProcedureTable } from "./procedure.ts";
+import type { ProcedureTable, StreamSource } from "./procedure.ts";
 import { domainType, nonnullString, type WireDomain } from "./protocol.ts";
 import { x } from "./xdr.ts";
 
 /** How long a key press may take, in ms. */
 const SEND_KEY_TIMEOUT_MS = 30_000;
+
+/** How long a screenshot may take, in ms. */
+const SCREENSHOT_TIMEOUT_MS = 30_000;
+
+/** Bytes held in memory as a stream that ends after them. */
+function bytesStream(data: Uint8Array): StreamSource {
+  let sent = false;
+  return {
+    read() {
+      if (sent) return Promise.resolve(null);
+      sent = true;
+      return Promise.resolve(data);
+    },
+    write() {
+      return Promise.resolve();
+    },
+    close() {
+      sent = true;
+    },
+  };
+}
 
 /** The procedures. */
 export const GUEST_PROCEDURES: ProcedureTable = {
@@ -50,6 +72,24 @@ export const GUEST_PROCEDURES: ProcedureTable = {
         { codeset, codes: args.keycodes, holdTimeMs: args.holdtime },
         AbortSignal.timeout(SEND_KEY_TIMEOUT_MS),
       );
+    },
+  },
+  virDomainScreenshot: {
+    proc: 211,
+    readOnly: false,
+    args: x.struct(["dom", domainType], ["screen", x.uint], ["flags", x.uint]),
+    ret: x.struct(["mime", x.optional(nonnullString)]),
+    handler: async (args: { dom: WireDomain; screen: number; flags: number }, context) => {
+      checkFlags(args.flags, 0, "virDomainScreenshot");
+      const { host } = context.target();
+      const inspection = host.inspect(lookupWire(host, args.dom).uuid);
+      const image = await screenshot(
+        inspection,
+        args.screen,
+        AbortSignal.timeout(SCREENSHOT_TIMEOUT_MS),
+      );
+      context.startStream(bytesStream(image.data));
+      return { mime: image.mime };
     },
   },
   virDomainRename: {

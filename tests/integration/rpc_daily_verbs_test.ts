@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { runChild } from "../support/child_process.ts";
 import { testIf } from "../support/environment.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
-import { socketUri } from "../support/virsh.ts";
+import { runVirsh, socketUri } from "../support/virsh.ts";
 import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../support/python_libvirt.ts";
 
 const SCRIPT = `
@@ -85,6 +85,48 @@ testIf(
       assert.deepEqual(result.rename, ["ok", 0]);
       assert.equal(result.name_after, "renamed");
       assert.deepEqual(result.names, ["renamed"]);
+    } finally {
+      await service.stop("SIGTERM");
+      await removeServiceDirs(dirs);
+    }
+  },
+);
+
+const virshPresent = (() => {
+  try {
+    return Deno.statSync("/usr/bin/virsh").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+testIf(
+  "virsh screenshot receives the image as a stream over libvirt's protocol",
+  virshPresent ? undefined : "/usr/bin/virsh is absent (libvirt-clients)",
+  async () => {
+    const dirs = await serviceDirs();
+    const base = dirs.stateDir.replace(/\/state$/, "");
+    const service = await startServiceProcess(dirs);
+    try {
+      await service.client.define({
+        xml: `<domain type='test'><name>shot</name><memory unit='KiB'>524288</memory>
+<vcpu>1</vcpu><os><type>hvm</type></os></domain>`,
+      });
+      await service.client.action("shot", "start");
+      const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
+      const file = `${base}/shot.png`;
+      const run = await runVirsh(uri, ["screenshot", "shot", file]);
+      assert.deepEqual(run, {
+        code: 0,
+        stdout: `Screenshot saved to ${file}, with type of image/png\n`,
+        stderr: "",
+      });
+      const image = await Deno.readFile(file);
+      const direct = await service.client.screenshot("shot");
+      assert.deepEqual(image, direct.data);
+      // The connection still answers after the stream ended.
+      const after = await runVirsh(uri, ["screenshot", "shot", file]);
+      assert.equal(after.code, 0, after.stderr);
     } finally {
       await service.stop("SIGTERM");
       await removeServiceDirs(dirs);

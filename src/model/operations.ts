@@ -885,7 +885,8 @@ export const OPERATIONS = [
   {
     name: "domain.monitor_command",
     object: "domain",
-    // libvirt's qemu program (0x20008087), procedure 1: not served by evirt's RPC.
+    // Served by the QEMU program (0x20008087) as its procedure 1 (and 9, WithFiles), not the
+    // remote program's numbers: `src/rpc/qemu_procedures.ts`.
     libvirt: [{ api: "virDomainQemuMonitorCommand", procedure: null }],
     access: "read-write",
     summary: "Pass a raw QMP (or HMP) command to the QEMU monitor; taints the domain",
@@ -903,7 +904,7 @@ export const OPERATIONS = [
   {
     name: "domain.agent_command",
     object: "domain",
-    // libvirt's qemu program (0x20008087), procedure 3: not served by evirt's RPC.
+    // Served by the QEMU program (0x20008087) as its procedure 3: `src/rpc/qemu_procedures.ts`.
     libvirt: [{ api: "virDomainQemuAgentCommand", procedure: null }],
     access: "read-write",
     summary: "Pass a raw command to the guest agent (org.qemu.guest_agent.0 channel)",

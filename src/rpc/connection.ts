@@ -19,6 +19,7 @@ import type { Host } from "../../actors/host.ts";
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import { PositionPrunedError } from "../log/errors.ts";
 import { CONNECT_READ_ONLY } from "./connect_procedures.ts";
+import { QEMU_PROGRAM, QEMU_PROTOCOL_VERSION } from "./qemu_procedures.ts";
 import { wireDomain } from "./domain_lookup.ts";
 import {
   callbackPacket,
@@ -94,6 +95,8 @@ export interface ConnectionOptions {
   readOnly: boolean;
   service: SharedService;
   procedures: ReadonlyMap<number, { api: string; procedure: Procedure }>;
+  /** The QEMU program's procedures (`qemu_protocol.x`), by number; absent: none served. */
+  qemuProcedures?: ReadonlyMap<number, { api: string; procedure: Procedure }>;
   limits: ConnectionLimits;
   log: (message: string) => void;
   /** A short name for log lines (`ro#3`). */
@@ -202,6 +205,13 @@ export class RpcConnection {
       this.#keepalive(header);
       return;
     }
+    if (
+      header.prog === QEMU_PROGRAM && this.#options.qemuProcedures !== undefined &&
+      header.vers === QEMU_PROTOCOL_VERSION && header.type === MessageType.CALL
+    ) {
+      this.#call(header, body, this.#options.qemuProcedures);
+      return;
+    }
     if (header.prog !== REMOTE_PROGRAM) {
       this.#refuse(header, `cannot find program ${header.prog} version ${header.vers}`);
       return;
@@ -247,8 +257,13 @@ export class RpcConnection {
     this.#sendError(header, new VirtError(ErrorCode.RPC, message), ERROR_DOMAIN_RPC);
   }
 
-  #call(header: MessageHeader, body: Uint8Array): void {
-    const row = this.#options.procedures.get(header.proc);
+  #call(
+    header: MessageHeader,
+    body: Uint8Array,
+    procedures: ReadonlyMap<number, { api: string; procedure: Procedure }> = this.#options
+      .procedures,
+  ): void {
+    const row = procedures.get(header.proc);
     if (row === undefined) {
       this.#sendError(
         header,

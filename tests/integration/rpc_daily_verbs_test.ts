@@ -8,7 +8,10 @@
 
 import assert from "node:assert/strict";
 import { runChild } from "../support/child_process.ts";
-import { testIf } from "../support/environment.ts";
+import { missing, testIf } from "../support/environment.ts";
+import { guestSkipReason } from "../support/guest.ts";
+import { killQemus, serviceQemuPids } from "../support/service_qemus.ts";
+import { guestDefinition } from "./_qemu_guest.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
 import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../support/python_libvirt.ts";
@@ -129,6 +132,67 @@ testIf(
       assert.equal(after.code, 0, after.stderr);
     } finally {
       await service.stop("SIGTERM");
+      await removeServiceDirs(dirs);
+    }
+  },
+);
+
+testIf(
+  "virsh qemu-monitor-command and qemu-agent-command reach a real QEMU over the QEMU program",
+  guestSkipReason() ?? missing("qemu-system-x86_64", "virsh"),
+  async () => {
+    const dirs = await serviceDirs();
+    const service = await startServiceProcess(dirs);
+    const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
+    const pids: number[] = [];
+    try {
+      await service.client.define({ definition: guestDefinition("monitored", { serial: "pty" }) });
+      await service.client.action("monitored", "start");
+      pids.push(...serviceQemuPids(dirs.runtimeDir));
+      const status = await runVirsh(uri, [
+        "qemu-monitor-command",
+        "monitored",
+        '{"execute":"query-status"}',
+      ]);
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(JSON.parse(status.stdout).return.status, "running");
+      const pretty = await runVirsh(uri, [
+        "qemu-monitor-command",
+        "monitored",
+        "--pretty",
+        '{"execute":"query-status"}',
+      ]);
+      assert.match(pretty.stdout, /^\{\n {2}"return": \{\n/);
+      const hmp = await runVirsh(uri, [
+        "qemu-monitor-command",
+        "monitored",
+        "--hmp",
+        "info",
+        "status",
+      ]);
+      assert.equal(hmp.code, 0, hmp.stderr);
+      assert.match(hmp.stdout, /VM status: running/);
+      const agent = await runVirsh(uri, [
+        "qemu-agent-command",
+        "monitored",
+        '{"execute":"guest-ping"}',
+      ]);
+      assert.equal(agent.code, 1);
+      assert.equal(
+        agent.stderr,
+        "error: argument unsupported: QEMU guest agent is not configured\n",
+      );
+      // Read-only callers may not pass commands to the monitor (code 29).
+      const readOnly = await runVirsh(socketUri(`${dirs.runtimeDir}/libvirt-sock-ro`), [
+        "qemu-monitor-command",
+        "monitored",
+        '{"execute":"query-status"}',
+      ]);
+      assert.equal(readOnly.code, 1);
+      assert.match(readOnly.stderr, /read only access prevents virDomainQemuMonitorCommand/);
+    } finally {
+      await service.stop("SIGTERM");
+      await killQemus(pids);
       await removeServiceDirs(dirs);
     }
   },

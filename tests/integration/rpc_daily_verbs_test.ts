@@ -14,6 +14,7 @@ import { killQemus, serviceQemuPids } from "../support/service_qemus.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
+import { runEvirt } from "../support/cli_process.ts";
 import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../support/python_libvirt.ts";
 
 const SCRIPT = `
@@ -146,7 +147,9 @@ testIf(
     const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
     const pids: number[] = [];
     try {
-      await service.client.define({ definition: guestDefinition("monitored", { serial: "pty" }) });
+      const definition = guestDefinition("monitored", { serial: "pty" });
+      definition.devices.videos.push({ model: { type: "vga" } });
+      await service.client.define({ definition });
       await service.client.action("monitored", "start");
       pids.push(...serviceQemuPids(dirs.runtimeDir));
       const status = await runVirsh(uri, [
@@ -182,6 +185,33 @@ testIf(
         agent.stderr,
         "error: argument unsupported: QEMU guest agent is not configured\n",
       );
+      // evirt's CLI over the HTTP API gives the same answers, and saves a PPM screenshot.
+      const evirtEnv = { ...service.env, EVIRT_DEFAULT_URI: "evirt:///system" };
+      const cli = await runEvirt(
+        ["qemu-monitor-command", "monitored", "--return-value", '{"execute":"query-status"}'],
+        evirtEnv,
+      );
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.equal(JSON.parse(cli.stdout).status, "running");
+      const cliHmp = await runEvirt(
+        ["qemu-monitor-command", "monitored", "--hmp", "info", "status"],
+        evirtEnv,
+      );
+      assert.equal(cliHmp.stdout, hmp.stdout);
+      const cliAgent = await runEvirt(
+        ["qemu-agent-command", "monitored", '{"execute":"guest-ping"}'],
+        evirtEnv,
+      );
+      assert.deepEqual([cliAgent.code, cliAgent.stderr], [agent.code, agent.stderr]);
+      const shotPath = `${dirs.stateDir}/../monitored.ppm`;
+      const shot = await runEvirt(["screenshot", "monitored", shotPath], evirtEnv);
+      assert.equal(shot.code, 0, shot.stderr);
+      assert.equal(
+        shot.stdout,
+        `Screenshot saved to ${shotPath}, with type of image/x-portable-pixmap\n\n`,
+      );
+      const keys = await runEvirt(["send-key", "monitored", "KEY_LEFTCTRL", "KEY_C"], evirtEnv);
+      assert.deepEqual([keys.code, keys.stderr], [0, ""]);
       // Read-only callers may not pass commands to the monitor (code 29).
       const readOnly = await runVirsh(socketUri(`${dirs.runtimeDir}/libvirt-sock-ro`), [
         "qemu-monitor-command",

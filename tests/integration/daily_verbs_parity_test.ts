@@ -70,6 +70,12 @@ Deno.test({
       "send-key test --codeset win32 VK_RETURN",
       "send-key test --codeset atset2 28",
       "destroy test; send-key test KEY_A",
+      "send-key test --codeset bogus 1",
+      "send-key test 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17",
+      "send-key nosuch KEY_A",
+      "screenshot nosuch",
+      "domrename nosuch x",
+      "qemu-monitor-command test --hmp --pretty info",
     ]),
 });
 

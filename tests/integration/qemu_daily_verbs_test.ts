@@ -135,6 +135,13 @@ testIf(
         agentCommand(rig.host.inspect("agentless"), '{"execute":"guest-ping"}', 1, signal()),
         (error: unknown) => isVirtError(error, 86),
       );
+      // Agent only: the reboot is refused (86), nothing happens to the guest, its intent ends.
+      await assert.rejects(
+        rig.host.command("reboot", "agentless", { mode: { acpi: false, agent: true } }),
+        (error: unknown) => isVirtError(error, 86),
+      );
+      assert.equal(rig.stateText("agentless"), "running (booted)");
+      assert.equal(rig.host.context("agentless").intent, null);
       // The guest runs no agent: with ACPI allowed, the shutdown request still reaches it (once
       // the guest listens for the power button).
       await waitForMarker(serialPath);

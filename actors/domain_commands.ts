@@ -45,6 +45,12 @@ export interface CommandEnvironment {
   now(): number;
   /** Arms (or re-arms) a timer for the domain's recorded deadline. */
   armDeadline(uuid: string, atMs: number): void;
+  /**
+   * Claims a new name for an existing domain until the returned release is called (rename).
+   *
+   * @throws {VirtError} Code 55 when another domain has the name.
+   */
+  claimNewName(name: string, uuid: string): () => void;
 }
 
 const NOT_RUNNING = "domain is not running";
@@ -226,11 +232,23 @@ export async function start(
 export async function shutdown(
   job: JobContext,
   env: CommandEnvironment,
-  options: { timeoutMs?: number },
+  options: { timeoutMs?: number; mode?: ShutdownMode },
 ): Promise<void> {
   ruleCommand(job.snapshot, "shutdown", driverNameOf(job.snapshot, env));
   const handle = handleOf(job.snapshot);
-  await env.driverFor(handle.definition).powerdown(handle, job.signal);
+  const driver = env.driverFor(handle.definition);
+  if (options.mode?.agent && driver.agentCommand === undefined) {
+    // libvirt's test driver takes no flags here (its QEMU driver does).
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      `unsupported flags (0x${
+        modeFlags(options.mode).toString(16)
+      }) in function testDomainShutdownFlags`,
+    );
+  }
+  const byAgent = options.mode?.agent === true &&
+    await askAgent(driver, handle, "powerdown", options.mode.acpi, job.signal);
+  if (!byAgent) await driver.powerdown(handle, job.signal);
   if (options.timeoutMs !== undefined) {
     const atMs = env.now() + options.timeoutMs;
     await job.append([{
@@ -238,6 +256,57 @@ export async function shutdown(
       body: { job: "shutdown", action: "destroy", atMs },
     }]);
     env.armDeadline(handle.uuid, atMs);
+  }
+}
+
+/** How `shutdown` and `reboot` ask the guest (virsh `--mode acpi,agent`); neither: ACPI. */
+export interface ShutdownMode {
+  acpi: boolean;
+  agent: boolean;
+}
+
+/** libvirt's flags of a mode (`VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN` 1, `…_GUEST_AGENT` 2). */
+function modeFlags(mode: ShutdownMode): number {
+  return (mode.acpi ? 1 : 0) | (mode.agent ? 2 : 0);
+}
+
+/** How long the agent may take to accept `guest-shutdown`, in ms. */
+export const AGENT_SHUTDOWN_TIMEOUT_MS = 5_000;
+
+/** The `org.qemu.guest_agent.0` virtio channel of a definition, if any. */
+function hasAgentChannel(handle: DomainHandle): boolean {
+  return handle.definition.devices.channels.some((channel) =>
+    channel.target?.type === "virtio" && channel.target.name === "org.qemu.guest_agent.0"
+  );
+}
+
+/** Refuses agent mode without an agent channel unless ACPI may be used instead (libvirt). */
+function checkAgentChannel(handle: DomainHandle, acpiAllowed: boolean): void {
+  if (!hasAgentChannel(handle) && !acpiAllowed) {
+    throw new VirtError(ErrorCode.ARGUMENT_UNSUPPORTED, "QEMU guest agent is not configured");
+  }
+}
+
+/**
+ * Asks the guest agent to power down or reboot. Returns false when ACPI should be used instead
+ * (no channel, or the agent failed, and `acpiAllowed`).
+ */
+async function askAgent(
+  driver: Driver,
+  handle: DomainHandle,
+  mode: "powerdown" | "reboot",
+  acpiAllowed: boolean,
+  signal: AbortSignal,
+): Promise<boolean> {
+  checkAgentChannel(handle, acpiAllowed);
+  if (!hasAgentChannel(handle)) return false;
+  const command = JSON.stringify({ execute: "guest-shutdown", arguments: { mode } });
+  try {
+    await driver.agentCommand!(handle, command, AGENT_SHUTDOWN_TIMEOUT_MS, signal);
+    return true;
+  } catch (error) {
+    if (acpiAllowed) return false;
+    throw error;
   }
 }
 
@@ -264,13 +333,26 @@ export async function destroy(
   }]);
 }
 
-/** Asks the guest to reboot; the reset that follows is observed and recorded as REBOOT. */
-export async function reboot(job: JobContext, env: CommandEnvironment): Promise<void> {
+/**
+ * Asks the guest to reboot (by ACPI, or with `mode.agent` through its guest agent); the reset
+ * that follows is observed and recorded as REBOOT.
+ */
+export async function reboot(
+  job: JobContext,
+  env: CommandEnvironment,
+  options: { mode?: ShutdownMode } = {},
+): Promise<void> {
   requireCommand(job.snapshot, "reboot");
   const handle = handleOf(job.snapshot);
+  const driver = env.driverFor(handle.definition);
+  // A driver without an agent reboots as asked (libvirt's test driver accepts the flag).
+  const agent = options.mode?.agent === true && driver.agentCommand !== undefined;
+  if (agent) checkAgentChannel(handle, options.mode?.acpi ?? false);
   await job.append([{ type: "domain.rebooting", body: {} }]);
   try {
-    await env.driverFor(handle.definition).reboot(handle, job.signal);
+    const byAgent = agent &&
+      await askAgent(driver, handle, "reboot", options.mode?.acpi ?? false, job.signal);
+    if (!byAgent) await driver.reboot(handle, job.signal);
   } catch (error) {
     await abandonIntent(job, "reboot");
     throw error;
@@ -318,6 +400,34 @@ export async function setAutostart(
   if (ruleCommand(job.snapshot, "autostart", driverNameOf(job.snapshot, env)) === "nothing") return;
   if (job.snapshot.context.autostart === autostart) return;
   await job.append([{ type: "domain.autostart_changed", body: { autostart } }]);
+}
+
+/**
+ * Renames an inactive persistent domain, as libvirt: refused while active (code 55), for a
+ * transient domain, to its own name, or to a name another domain has.
+ */
+export async function rename(
+  job: JobContext,
+  env: CommandEnvironment,
+  newName: string,
+): Promise<void> {
+  const { context } = job.snapshot;
+  if (statePath(job.snapshot) === "nonexistent") throw refusal(job.snapshot, "rename");
+  if (isActive(job.snapshot)) {
+    throw new VirtError(ErrorCode.OPERATION_INVALID, "cannot rename active domain");
+  }
+  if (!context.persistent) {
+    throw new VirtError(ErrorCode.OPERATION_INVALID, "cannot rename a transient domain");
+  }
+  if (context.name === newName) {
+    throw new VirtError(ErrorCode.OPERATION_INVALID, "Can't rename domain to itself");
+  }
+  const release = env.claimNewName(newName, context.uuid);
+  try {
+    await job.append([{ type: "domain.renamed", body: { from: context.name, to: newName } }]);
+  } finally {
+    release();
+  }
 }
 
 /** Which definitions a metadata change applies to, as virsh's --live / --config / --current. */

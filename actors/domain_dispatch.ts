@@ -18,13 +18,14 @@ export type DomainJobName = Exclude<DomainCommandName, "define">;
 export interface DomainCommandArguments {
   undefine: Record<string, never>;
   start: { paused?: boolean };
-  shutdown: { timeoutMs?: number };
+  shutdown: { timeoutMs?: number; mode?: commands.ShutdownMode };
   destroy: { graceful?: boolean };
-  reboot: Record<string, never>;
+  reboot: { mode?: commands.ShutdownMode };
   reset: Record<string, never>;
   suspend: Record<string, never>;
   resume: Record<string, never>;
   autostart: { autostart: boolean };
+  rename: { newName: string };
   metadata: {
     change: Parameters<typeof commands.setMetadata>[1];
     scope: commands.MetadataScope;
@@ -52,12 +53,18 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   start: (job, env, args) =>
     commands.start(job, env, { paused: args.paused ?? false })
       .catch((error) => endHeldStart(job, env, error)),
-  shutdown: (job, env, args) => commands.shutdown(job, env, { timeoutMs: args.timeoutMs }),
+  shutdown: (job, env, args) =>
+    commands.shutdown(job, env, {
+      ...(args.timeoutMs === undefined ? {} : { timeoutMs: args.timeoutMs }),
+      ...(args.mode === undefined ? {} : { mode: args.mode }),
+    }),
   destroy: (job, env, args) => commands.destroy(job, env, { graceful: args.graceful ?? false }),
-  reboot: (job, env) => commands.reboot(job, env),
+  reboot: (job, env, args) =>
+    commands.reboot(job, env, args.mode === undefined ? {} : { mode: args.mode }),
   reset: (job, env) => commands.reset(job, env),
   suspend: (job, env) => commands.suspend(job, env),
   resume: (job, env) => commands.resume(job, env),
   autostart: (job, env, args) => commands.setAutostart(job, env, args.autostart),
   metadata: (job, _env, args) => commands.setMetadata(job, args.change, args.scope),
+  rename: (job, env, args) => commands.rename(job, env, args.newName),
 };

@@ -195,6 +195,11 @@ export const domainMachine = setup({
       autostart: body(event, "domain.autostart_changed").autostart,
     })),
     recordMetadata: assign(({ event, context }) => applyMetadata(context, event)),
+    recordRename: assign(({ event, context }) => {
+      const { to } = body(event, "domain.renamed");
+      const definition = context.definition === null ? null : { ...context.definition, name: to };
+      return { name: to, definition };
+    }),
     recordDeadline: assign(({ event }) => ({ deadline: body(event, "domain.deadline_set") })),
   },
   guards: {
@@ -224,7 +229,8 @@ export const domainMachine = setup({
         "domain.intent_abandoned": { actions: "forgetIntent" },
         "domain.autostart_changed": { actions: "recordAutostart" },
         "domain.metadata_changed": { actions: "recordMetadata" },
-        ...commands("define", "undefine", "start", "autostart", "metadata"),
+        "domain.renamed": { actions: "recordRename" },
+        ...commands("define", "undefine", "start", "autostart", "metadata", "rename"),
       },
     },
     active: {

@@ -153,6 +153,10 @@ export class DomainRegistry {
       case "domain.defined":
         this.#byName.set(context.name, actor.uuid);
         break;
+      case "domain.renamed":
+        if (this.#byName.get(fact.body.from) === actor.uuid) this.#byName.delete(fact.body.from);
+        this.#byName.set(context.name, actor.uuid);
+        break;
       case "domain.launching":
         // The intent's id stays taken: its instance may exist until recovery settles it.
         if (fact.body.id >= this.#nextId) this.#nextId = fact.body.id + 1;
@@ -178,6 +182,25 @@ export class DomainRegistry {
       default:
         break;
     }
+  }
+
+  /**
+   * Claims a new name for the existing domain `uuid` (a rename) until the returned release is
+   * called.
+   *
+   * @throws {VirtError} Code 55 when another domain has or is being defined with the name.
+   */
+  claimNewName(name: string, uuid: string): () => void {
+    const owner = this.#byName.get(name) ?? this.#reservedNames.get(name);
+    if (owner !== undefined && owner !== uuid) {
+      throw new VirtError(
+        ErrorCode.OPERATION_INVALID,
+        `domain with name '${name}' already exists`,
+      );
+    }
+    if (this.#reservedNames.has(name)) return () => {};
+    this.#reservedNames.set(name, uuid);
+    return () => this.#reservedNames.delete(name);
   }
 
   /**

@@ -159,6 +159,12 @@ export interface InstanceSamples {
   interfaces?: InterfaceSample[];
 }
 
+/** A screenshot: the image's bytes and its media type (`image/x-portable-pixmap`, …). */
+export interface Screenshot {
+  mime: string;
+  data: Uint8Array<ArrayBuffer>;
+}
+
 /** Host facts for `nodeinfo`. */
 export interface NodeInfo {
   /** CPU model, e.g. `x86_64`. */
@@ -339,6 +345,42 @@ export interface Driver {
    * @throws {VirtError} INVALID_ARG (8) or CONFIG_UNSUPPORTED (67) for a request it cannot serve.
    */
   domainCapabilities?(query: DomainCapabilitiesQuery): Promise<DomainCapabilities>;
+   * Presses keys together, given as QEMU's key numbers (`qnum`, already translated from the
+   * caller's codeset), held `holdTimeMs` (0: the hypervisor's default). Absent: code 3.
+   */
+  sendKey?(
+    handle: DomainHandle,
+    keys: { qnums: number[]; linuxCodes: number[]; holdTimeMs: number },
+    signal: AbortSignal,
+  ): Promise<void>;
+
+  /** An image of display head `screen`, with its media type. Absent: code 3. */
+  screenshot?(handle: DomainHandle, screen: number, signal: AbortSignal): Promise<Screenshot>;
+
+  /**
+   * Passes a raw command to the hypervisor's monitor (QEMU: a QMP command as JSON text, or an
+   * HMP line) and answers its reply as text. Absent: code 3.
+   */
+  monitorCommand?(
+    handle: DomainHandle,
+    command: string,
+    options: { hmp: boolean },
+    signal: AbortSignal,
+  ): Promise<string>;
+
+  /**
+   * Passes a raw command (JSON text) to the guest agent and answers its reply as JSON text,
+   * waiting at most `timeoutMs`. Absent: code 3.
+   *
+   * @throws {VirtError} Code 74 when the domain has no agent channel, 86 when the agent does
+   *   not answer.
+   */
+  agentCommand?(
+    handle: DomainHandle,
+    command: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<string>;
 
   /** Releases the driver (monitors, timers). Running instances keep running. */
   close(): Promise<void>;

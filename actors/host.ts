@@ -158,6 +158,7 @@ export class Host extends DomainCommandMethods {
       sink: (uuid, observation) => this.#router.observe(uuid, observation),
       now,
       armDeadline: (uuid, atMs) => this.#router.armDeadline(uuid, atMs),
+      claimNewName: (name, uuid) => this.#registry.claimNewName(name, uuid),
     };
   }
 

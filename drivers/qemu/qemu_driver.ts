@@ -32,12 +32,16 @@ import type {
   Observation,
   ObservationSink,
   Reality,
+  Screenshot,
 } from "../../actors/driver_protocol.ts";
 import type {
   DomainCapabilities,
   DomainCapabilitiesQuery,
   GuestCapability,
 } from "../../src/model/capabilities.ts";
+import { agentSocketPath, runAgentCommand } from "./guest_agent.ts";
+import { logTaint, passThrough } from "./monitor_passthrough.ts";
+import { takeScreenshot } from "./screenshot.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
@@ -206,6 +210,8 @@ export class QemuDriver implements Driver {
   readonly #defaultEmulator: string;
   readonly #statsIntervalMs: number;
   readonly #instances = new Map<string, Instance>();
+  /** Instances (`uuid/id`) already marked tainted in their domain's log. */
+  readonly #tainted = new Set<string>();
   readonly #dryBuilds = new WorkerPool<DryBuildRequest, DryBuildReply>(DRY_BUILD_WORKER_URL, {
     threadsMax: 1,
     queueMax: 64,
@@ -594,6 +600,51 @@ export class QemuDriver implements Driver {
     const paths = QemuDriver.ptyPaths(handle.runtime);
     if (device !== undefined) return paths[device];
     return paths.console ?? paths.serial0 ?? Object.values(paths)[0];
+  }
+
+  /** QMP `send-key` with the keys' QEMU numbers. */
+  async sendKey(
+    handle: DomainHandle,
+    keys: { qnums: number[]; holdTimeMs: number },
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.qmpOf(handle.uuid).sendKey(keys.qnums, keys.holdTimeMs, { signal });
+  }
+
+  /** QMP `screendump` into the domain's runtime folder, read back and removed (PPM). */
+  async screenshot(handle: DomainHandle, screen: number, signal: AbortSignal): Promise<Screenshot> {
+    return await takeScreenshot(this.qmpOf(handle.uuid), handle.runtime, screen, signal);
+  }
+
+  /** A raw QMP or HMP command; the first one of an instance taints the domain in its log. */
+  async monitorCommand(
+    handle: DomainHandle,
+    command: string,
+    options: { hmp: boolean },
+    signal: AbortSignal,
+  ): Promise<string> {
+    const qmp = this.qmpOf(handle.uuid);
+    const key = `${handle.uuid}/${handle.id}`;
+    const logPath = handle.runtime.logPath;
+    if (!this.#tainted.has(key) && typeof logPath === "string") {
+      this.#tainted.add(key);
+      logTaint(logPath, handle.id, "custom-monitor", new Date(this.#now()));
+    }
+    return await passThrough(qmp, command, options, signal);
+  }
+
+  /** A raw guest agent command over the domain's `org.qemu.guest_agent.0` channel. */
+  async agentCommand(
+    handle: DomainHandle,
+    command: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const path = agentSocketPath(handle.definition, handle.runtime);
+    if (path === undefined) {
+      throw new VirtError(ErrorCode.ARGUMENT_UNSUPPORTED, "QEMU guest agent is not configured");
+    }
+    return await runAgentCommand(path, command, timeoutMs, signal);
   }
 
   static ptyPaths(runtime: RuntimeRecord): Record<string, string> {

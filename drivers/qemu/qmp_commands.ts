@@ -572,6 +572,45 @@ export class QmpCommands {
     if (typeof reply !== "string") throw unexpected("human-monitor-command", reply);
     return reply;
   }
+
+  /**
+   * `send-key`: presses keys together, given as QEMU key numbers, held `holdTimeMs` (0: QEMU's
+   * default of 100 ms).
+   */
+  async sendKey(
+    qnums: readonly number[],
+    holdTimeMs: number,
+    options: QmpCallOptions = {},
+  ): Promise<void> {
+    const keys = qnums.map((data) => ({ type: "number", data }));
+    await this.#monitor.execute(
+      "send-key",
+      holdTimeMs > 0 ? { keys, "hold-time": holdTimeMs } : { keys },
+      options,
+    );
+  }
+
+  /** `screendump`: writes display head `head` to `filename` as PPM. */
+  async screendump(filename: string, head: number, options: QmpCallOptions = {}): Promise<void> {
+    requireText("filename", filename);
+    await this.#monitor.execute(
+      "screendump",
+      head > 0 ? { filename, head } : { filename },
+      options,
+    );
+  }
+
+  /**
+   * Any command, as a caller of `qemu-monitor-command` wrote it: its `return` value, unchecked.
+   * Only the pass-through uses this; everything else has a typed wrapper.
+   */
+  passthrough(
+    execute: string,
+    args: Record<string, unknown> | undefined,
+    options: QmpCallOptions = {},
+  ): Promise<unknown> {
+    return this.#monitor.execute(execute, args, options);
+  }
 }
 
 function arrayOf<T>(execute: string, reply: unknown): T[] {

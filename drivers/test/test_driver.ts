@@ -31,8 +31,10 @@ import type {
   Observation,
   ObservationSink,
   Reality,
+  Screenshot,
   VcpuSample,
 } from "../../actors/driver_protocol.ts";
+import { testScreenshotPng } from "./test_screenshot.ts";
 import type { BlockStorageAccess } from "../../src/storage/block_info.ts";
 import type { GuestCapability, HostCapability } from "../../src/model/capabilities.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
@@ -209,6 +211,18 @@ export class TestDriver implements Driver {
   reset(handle: DomainHandle): Promise<void> {
     this.#instance(handle);
     return Promise.resolve();
+  }
+
+  /** As libvirt's test driver: the keys were checked against their codeset; nothing else. */
+  sendKey(handle: DomainHandle): Promise<void> {
+    this.#instance(handle);
+    return Promise.resolve();
+  }
+
+  /** As libvirt's test driver: a PNG (made here, see `test_screenshot.ts`). */
+  screenshot(handle: DomainHandle): Promise<Screenshot> {
+    this.#instance(handle);
+    return Promise.resolve({ mime: "image/png", data: testScreenshotPng() });
   }
 
   /**

@@ -24,6 +24,7 @@ import type { ConnectionHandle } from "./http1_connection.ts";
 import { Router } from "./router.ts";
 import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
+import { guestRoutes } from "./routes/guest_routes.ts";
 import { statsRoutes } from "./routes/stats_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 
@@ -62,6 +63,7 @@ export function createApi(env: ApiEnvironment): Api {
   domainRoutes(add);
   statsRoutes(add);
   eventRoutes(add);
+  guestRoutes(add);
   assertEveryRouteServed(rowByRoute);
 
   async function handle(

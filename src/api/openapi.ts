@@ -58,6 +58,10 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     },
   },
   MetadataChange: { required: true, content: json(ref("MetadataChange")) },
+  CommandText: {
+    required: true,
+    content: { "text/plain": { schema: { type: "string", description: "The command" } } },
+  },
   Autostart: {
     required: true,
     content: json({
@@ -387,6 +391,32 @@ export const OPENAPI_DOCUMENT = {
       Metadata: { type: "object" },
       ConsolePath: { type: "object", properties: { path: { type: "string" } } },
       Text: { type: "string" },
+      Binary: { type: "string", format: "binary" },
+      CommandReply: {
+        type: "object",
+        required: ["reply"],
+        properties: {
+          reply: { type: "string", description: "The reply, as the monitor or agent gave it" },
+        },
+      },
+      InterfaceList: {
+        type: "object",
+        properties: {
+          interfaces: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                interface: { type: "string", description: "Host device, or - when not known" },
+                type: { type: "string" },
+                source: { type: "string" },
+                model: { type: "string" },
+                mac: { type: "string" },
+              },
+            },
+          },
+        },
+      },
       OpenApi: { type: "object" },
       Version: { type: "object" },
       Host: { type: "object" },

@@ -36,6 +36,15 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   domblkinfo: () => import("./verbs/domblkinfo.ts").then((module) => module.domblkinfoVerb),
   domblklist: () => import("./verbs/domblklist.ts").then((module) => module.domblklistVerb),
   domblkstat: () => import("./verbs/domblkstat.ts").then((module) => module.domblkstatVerb),
+  domiflist: () => import("./verbs/domiflist.ts").then((module) => module.domiflistVerb),
+  domrename: () => import("./verbs/domrename.ts").then((module) => module.domrenameVerb),
+  edit: () => import("./verbs/edit.ts").then((module) => module.editVerb),
+  "qemu-agent-command": () =>
+    import("./verbs/qemu-agent-command.ts").then((module) => module.qemuAgentCommandVerb),
+  "qemu-monitor-command": () =>
+    import("./verbs/qemu-monitor-command.ts").then((module) => module.qemuMonitorCommandVerb),
+  screenshot: () => import("./verbs/screenshot.ts").then((module) => module.screenshotVerb),
+  "send-key": () => import("./verbs/send-key.ts").then((module) => module.sendKeyVerb),
   domid: () => import("./verbs/domid.ts").then((module) => module.domidVerb),
   domifstat: () => import("./verbs/domifstat.ts").then((module) => module.domifstatVerb),
   dominfo: () => import("./verbs/dominfo.ts").then((module) => module.dominfoVerb),

@@ -30,6 +30,7 @@ import type { InterfaceStatsView } from "../projections/interface_stats.ts";
 import type { MemoryStatsView } from "../projections/memory_stats.ts";
 import type { BlockInfoView, DomainStatsRecord } from "../projections/stats_reader.ts";
 import type { VcpusView } from "../projections/vcpu_info.ts";
+import type { InterfaceListView } from "../projections/interface_list.ts";
 
 /** Sends one request and returns the response (any transport). */
 export type Transport = (request: Request) => Promise<Response>;
@@ -218,9 +219,12 @@ export class EvirtClient {
       waitSeconds?: number;
       timeoutSeconds?: number;
       queueTimeoutMs?: number;
+      /** shutdown, reboot: `acpi`, `agent` or both, comma-separated (virsh `--mode`). */
+      mode?: string;
     } = {},
   ): Promise<ActionResult> {
     const query = new URLSearchParams();
+    if (options.mode !== undefined) query.set("mode", options.mode);
     if (options.paused) query.set("paused", "true");
     if (options.graceful) query.set("graceful", "true");
     if (options.waitSeconds !== undefined) query.set("wait", String(options.waitSeconds));
@@ -310,6 +314,85 @@ export class EvirtClient {
       `${pathOf("domain.console", { ref: reference })}${query}`,
     );
     return body.path;
+  }
+
+  /** `domiflist`: the domain's interfaces (live, or the persistent definition's). */
+  interfaceList(
+    reference: string,
+    options: { inactive?: boolean } = {},
+  ): Promise<InterfaceListView> {
+    const query = options.inactive ? "?inactive=true" : "";
+    return this.#json("GET", `${pathOf("domain.interface_list", { ref: reference })}${query}`);
+  }
+
+  /** `domrename`: renames an inactive persistent domain. */
+  rename(reference: string, newName: string): Promise<DomainSummaryView> {
+    const query = new URLSearchParams({ new_name: newName });
+    return this.#json("POST", `${pathOf("domain.rename", { ref: reference })}?${query}`);
+  }
+
+  /** `send-key`: presses keys (codes of `codeset`) together, held `holdTimeMs` (0: default). */
+  async sendKey(
+    reference: string,
+    keys: { codeset?: string; holdTimeMs?: number; codes: readonly number[] },
+  ): Promise<void> {
+    const query = new URLSearchParams();
+    if (keys.codeset !== undefined) query.set("codeset", keys.codeset);
+    if (keys.holdTimeMs !== undefined) query.set("holdtime", String(keys.holdTimeMs));
+    for (const code of keys.codes) query.append("keycode", String(code));
+    await this.#request("POST", `${pathOf("domain.send_key", { ref: reference })}?${query}`);
+  }
+
+  /** `screenshot`: an image of display head `screen` and its media type. */
+  async screenshot(
+    reference: string,
+    screen = 0,
+  ): Promise<{ mime: string; data: Uint8Array }> {
+    const response = await this.#request(
+      "POST",
+      `${pathOf("domain.screenshot", { ref: reference })}?screen=${screen}`,
+    );
+    const mime = headerOf(response, "content-type") ?? "application/octet-stream";
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    if (response.body !== null) {
+      for await (const chunk of response.body) {
+        chunks.push(chunk);
+        total += chunk.byteLength;
+      }
+    }
+    const data = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      data.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return { mime, data };
+  }
+
+  /** `qemu-monitor-command`: QEMU's reply to a raw QMP command (or HMP line with `hmp`). */
+  async monitorCommand(
+    reference: string,
+    command: string,
+    options: { hmp?: boolean } = {},
+  ): Promise<string> {
+    const query = options.hmp ? "?hmp=true" : "";
+    const body = await this.#json<{ reply: string }>(
+      "POST",
+      `${pathOf("domain.monitor_command", { ref: reference })}${query}`,
+      { body: command, type: "text/plain" },
+    );
+    return body.reply;
+  }
+
+  /** `qemu-agent-command`: the guest agent's reply to a raw command. */
+  async agentCommand(reference: string, command: string, timeoutSeconds = -2): Promise<string> {
+    const body = await this.#json<{ reply: string }>(
+      "POST",
+      `${pathOf("domain.agent_command", { ref: reference })}?timeout=${timeoutSeconds}`,
+      { body: command, type: "text/plain" },
+    );
+    return body.reply;
   }
 
   /** `domblklist`: the domain's disks (live, or the persistent definition's with `inactive`). */
@@ -501,6 +584,15 @@ export class EvirtClient {
     if (typeof transport !== "function") return transport.direct({ method, target, ...parts });
     return transport(new Request(`${this.#base}${target}`, { method, ...parts }));
   }
+}
+
+/** A header of an answer, whichever transport gave it. */
+function headerOf(response: ClientResponse, name: string): string | null {
+  const answer = response as ClientResponse & {
+    headers?: Headers;
+    header?: (name: string) => string | null;
+  };
+  return answer.headers?.get(name) ?? answer.header?.(name) ?? null;
 }
 
 function documentBody(

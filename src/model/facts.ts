@@ -135,6 +135,8 @@ export interface DomainFactBodies {
   "domain.rebooted": { reason?: "booted" };
   /** Autostart was switched on or off. */
   "domain.autostart_changed": { autostart: boolean };
+  /** The inactive persistent domain was renamed (`virDomainRename`): its definition too. */
+  "domain.renamed": { from: string; to: string };
   /** The title, description or a metadata element changed. */
   "domain.metadata_changed": {
     kind: "description" | "title" | "element";
@@ -233,6 +235,7 @@ export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>>
   "domain.pmsuspended": "happening",
   "domain.rebooted": "happening",
   "domain.autostart_changed": "decision",
+  "domain.renamed": "decision",
   "domain.metadata_changed": "decision",
   "domain.deadline_set": "decision",
   "domain.balloon_changed": "happening",

@@ -175,6 +175,9 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
     event: () => other(EventId.REBOOT),
   },
   "domain.autostart_changed": {},
+  // libvirt tells an UNDEFINED (renamed) of the old name and a DEFINED (renamed) of the new one;
+  // one fact is one event here: the DEFINED (renamed), under the new name.
+  "domain.renamed": { event: () => lifecycle("DEFINED", "renamed") },
   "domain.metadata_changed": {
     event: (body) =>
       other(EventId.METADATA_CHANGE, {

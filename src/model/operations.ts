@@ -85,7 +85,7 @@ export interface OperationRoute {
   /** Query parameters, in the order the OpenAPI document lists them. */
   query: readonly OperationParameter[];
   /** The request body, by the name the OpenAPI document gives it; none when absent. */
-  body?: "definition" | "MetadataChange" | "Autostart";
+  body?: "definition" | "MetadataChange" | "Autostart" | "CommandText";
   answer: OperationAnswer;
   /** Runs a job in the domain's queue: takes `queue_timeout_ms`, may answer 503 (busy). */
   queued?: boolean;
@@ -597,6 +597,12 @@ export const OPERATIONS = [
       query: [
         WAIT_PARAMETER("Seconds to wait for the guest to stop"),
         {
+          name: "mode",
+          type: "string",
+          description:
+            "How to ask the guest: comma-separated acpi, agent (default: acpi); agent needs a guest agent channel",
+        },
+        {
           name: "timeout",
           type: "number",
           description:
@@ -640,7 +646,15 @@ export const OPERATIONS = [
     http: {
       method: "POST",
       path: "/v1/domains/:ref/actions/reboot",
-      query: [WAIT_PARAMETER("Seconds to wait for the reset")],
+      query: [
+        WAIT_PARAMETER("Seconds to wait for the reset"),
+        {
+          name: "mode",
+          type: "string",
+          description:
+            "How to ask the guest: comma-separated acpi, agent (default: acpi); agent needs a guest agent channel",
+        },
+      ],
       answer: ACTION_ANSWER,
       queued: true,
     },
@@ -837,6 +851,163 @@ export const OPERATIONS = [
       answer: { status: 200, description: "Records", schema: "StatsRecords" },
     },
     verbs: ["domstats"],
+  },
+  // --- daily verbs (issue 13): interfaces, rename, keys, screenshot, monitor and agent -------
+  {
+    name: "domain.interface_list",
+    object: "domain",
+    libvirt: [],
+    access: "read-only",
+    summary: "The domain's interfaces (virsh domiflist)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/interfaces",
+      query: [flag("inactive", "From the persistent definition")],
+      answer: { status: 200, description: "Interfaces", schema: "InterfaceList" },
+    },
+    verbs: ["domiflist"],
+  },
+  {
+    name: "domain.edit",
+    object: "domain",
+    // The client reads the XML (domain.xml), runs $EDITOR and defines the result (domain.define).
+    libvirt: [],
+    access: "read-write",
+    summary: "Edit the persistent definition in $EDITOR; an unchanged file defines nothing",
+    http: null,
+    verbs: ["edit"],
+  },
+  {
+    name: "domain.rename",
+    object: "domain",
+    libvirt: [{ api: "virDomainRename", procedure: 358 }],
+    access: "read-write",
+    summary: "Rename an inactive persistent domain",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/rename",
+      query: [{ name: "new_name", type: "string", description: "The new name", required: true }],
+      answer: { status: 200, description: "Renamed", schema: "DomainSummary" },
+      queued: true,
+    },
+    verbs: ["domrename"],
+    command: "rename",
+  },
+  {
+    name: "domain.send_key",
+    object: "domain",
+    libvirt: [{ api: "virDomainSendKey", procedure: 226 }],
+    access: "read-write",
+    summary: "Send key presses to the guest (at most 16 keys, pressed together)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/send-key",
+      query: [
+        {
+          name: "codeset",
+          type: "string",
+          description: "The key codes' set (default linux)",
+          values: [
+            "linux",
+            "xt",
+            "atset1",
+            "atset2",
+            "atset3",
+            "os_x",
+            "xt_kbd",
+            "win32",
+            "usb",
+            "qnum",
+            "rfb",
+          ],
+        },
+        {
+          name: "holdtime",
+          type: "integer",
+          description: "Milliseconds the keys are held (0: the hypervisor's default)",
+          min: 0,
+          max: 60_000,
+        },
+        {
+          name: "keycode",
+          type: "integer",
+          description: "A key code in the codeset (repeatable, 1 to 16)",
+          repeatable: true,
+          required: true,
+          min: 0,
+          max: 0xffff,
+        },
+      ],
+      answer: { status: 204, description: "Sent" },
+    },
+    verbs: ["send-key"],
+  },
+  {
+    name: "domain.screenshot",
+    object: "domain",
+    // Over RPC the image follows the reply as a stream.
+    libvirt: [{ api: "virDomainScreenshot", procedure: 211 }],
+    access: "read-write",
+    summary: "A screenshot of a display (QMP screendump): the image, its type in content-type",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/screenshot",
+      query: [{
+        name: "screen",
+        type: "integer",
+        description: "The display's head (default 0)",
+        min: 0,
+        max: 255,
+      }],
+      answer: {
+        status: 200,
+        description: "The image",
+        schema: "Binary",
+        media: "image/x-portable-pixmap",
+      },
+    },
+    verbs: ["screenshot"],
+  },
+  {
+    name: "domain.monitor_command",
+    object: "domain",
+    // Served by the QEMU program (0x20008087) as its procedure 1 (and 9, WithFiles), not the
+    // remote program's numbers: `src/rpc/qemu_procedures.ts`.
+    libvirt: [{ api: "virDomainQemuMonitorCommand", procedure: null }],
+    access: "read-write",
+    summary: "Pass a raw QMP (or HMP) command to the QEMU monitor; taints the domain",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/qemu-monitor-command",
+      query: [
+        flag("hmp", "The body is an HMP command line", "VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP"),
+      ],
+      body: "CommandText",
+      answer: { status: 200, description: "QEMU's reply", schema: "CommandReply" },
+    },
+    verbs: ["qemu-monitor-command"],
+  },
+  {
+    name: "domain.agent_command",
+    object: "domain",
+    // Served by the QEMU program (0x20008087) as its procedure 3: `src/rpc/qemu_procedures.ts`.
+    libvirt: [{ api: "virDomainQemuAgentCommand", procedure: null }],
+    access: "read-write",
+    summary: "Pass a raw command to the guest agent (org.qemu.guest_agent.0 channel)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/qemu-agent-command",
+      query: [{
+        name: "timeout",
+        type: "integer",
+        description: "Seconds to wait for the agent (-2 default 5, -1 block up to 300, 0 no wait)",
+        min: -2,
+        max: 300,
+      }],
+      body: "CommandText",
+      answer: { status: 200, description: "The agent's reply", schema: "CommandReply" },
+    },
+    verbs: ["qemu-agent-command"],
   },
   // --- events -----------------------------------------------------------------------------------
   {

@@ -20,6 +20,7 @@ import { POOL_EVENT_LIFECYCLE, POOL_EVENT_REFRESH, poolEventsOf } from "./storag
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import { PositionPrunedError } from "../log/errors.ts";
 import { CONNECT_READ_ONLY } from "./connect_procedures.ts";
+import { QEMU_PROGRAM, QEMU_PROTOCOL_VERSION } from "./qemu_procedures.ts";
 import { wireDomain } from "./domain_lookup.ts";
 import {
   callbackPacket,
@@ -96,6 +97,8 @@ export interface ConnectionOptions {
   readOnly: boolean;
   service: SharedService;
   procedures: ReadonlyMap<number, { api: string; procedure: Procedure }>;
+  /** The QEMU program's procedures (`qemu_protocol.x`), by number; absent: none served. */
+  qemuProcedures?: ReadonlyMap<number, { api: string; procedure: Procedure }>;
   limits: ConnectionLimits;
   log: (message: string) => void;
   /** A short name for log lines (`ro#3`). */
@@ -208,6 +211,13 @@ export class RpcConnection {
       this.#keepalive(header);
       return;
     }
+    if (
+      header.prog === QEMU_PROGRAM && this.#options.qemuProcedures !== undefined &&
+      header.vers === QEMU_PROTOCOL_VERSION && header.type === MessageType.CALL
+    ) {
+      this.#call(header, body, this.#options.qemuProcedures);
+      return;
+    }
     if (header.prog !== REMOTE_PROGRAM) {
       this.#refuse(header, `cannot find program ${header.prog} version ${header.vers}`);
       return;
@@ -253,8 +263,13 @@ export class RpcConnection {
     this.#sendError(header, new VirtError(ErrorCode.RPC, message), ERROR_DOMAIN_RPC);
   }
 
-  #call(header: MessageHeader, body: Uint8Array): void {
-    const row = this.#options.procedures.get(header.proc);
+  #call(
+    header: MessageHeader,
+    body: Uint8Array,
+    procedures: ReadonlyMap<number, { api: string; procedure: Procedure }> = this.#options
+      .procedures,
+  ): void {
+    const row = procedures.get(header.proc);
     if (row === undefined) {
       this.#sendError(
         header,
@@ -570,8 +585,10 @@ export class RpcConnection {
           const chunk = await source.read();
           if (!this.#streams.has(header.serial)) return;
           if (chunk === null) {
-            this.#send(streamHeader(MessageStatus.OK), new Uint8Array());
-            break;
+            // End of data is an empty data packet, as libvirtd sends it; the stream stays until
+            // the client's finish, which is answered OK (`#streamPacket`).
+            this.#send(streamHeader(MessageStatus.CONTINUE), new Uint8Array());
+            return;
           }
           for (let offset = 0; offset < chunk.length; offset += STREAM_CHUNK_MAX_BYTES) {
             this.#send(

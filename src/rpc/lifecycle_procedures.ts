@@ -22,6 +22,15 @@ import { x, type XdrType } from "./xdr.ts";
 
 /** `VIR_DOMAIN_START_PAUSED`. */
 const START_PAUSED = 1;
+/** `VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN | VIR_DOMAIN_SHUTDOWN_GUEST_AGENT` (reboot's alike). */
+const ACPI_OR_AGENT = 3;
+
+/** The shutdown or reboot mode of flags 1 (ACPI) and 2 (agent); none given: ACPI alone. */
+function modeOf(flags: number): { mode?: { acpi: boolean; agent: boolean } } {
+  if ((flags & 2) === 0) return {};
+  return { mode: { acpi: (flags & 1) !== 0, agent: true } };
+}
+
 /** `VIR_DOMAIN_DESTROY_GRACEFUL`. */
 const DESTROY_GRACEFUL = 1;
 
@@ -133,12 +142,12 @@ export const LIFECYCLE_PROCEDURES: ProcedureTable = {
     (host, uuid) => host.shutdown(uuid),
     domainArgs,
   ),
-  // VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN is what evirt's shutdown does.
+  // VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN (1) and VIR_DOMAIN_SHUTDOWN_GUEST_AGENT (2).
   virDomainShutdownFlags: domainAction(
     258,
     "virDomainShutdownFlags",
-    1,
-    (host, uuid) => host.shutdown(uuid),
+    ACPI_OR_AGENT,
+    (host, uuid, flags) => host.command("shutdown", uuid, modeOf(flags)),
   ),
   virDomainDestroy: domainAction(
     12,
@@ -153,8 +162,13 @@ export const LIFECYCLE_PROCEDURES: ProcedureTable = {
     DESTROY_GRACEFUL,
     (host, uuid, flags) => host.destroy(uuid, { graceful: (flags & DESTROY_GRACEFUL) !== 0 }),
   ),
-  // VIR_DOMAIN_REBOOT_ACPI_POWER_BTN is what evirt's reboot does.
-  virDomainReboot: domainAction(27, "virDomainReboot", 1, (host, uuid) => host.reboot(uuid)),
+  // VIR_DOMAIN_REBOOT_ACPI_POWER_BTN (1) and VIR_DOMAIN_REBOOT_GUEST_AGENT (2).
+  virDomainReboot: domainAction(
+    27,
+    "virDomainReboot",
+    ACPI_OR_AGENT,
+    (host, uuid, flags) => host.command("reboot", uuid, modeOf(flags)),
+  ),
   virDomainReset: domainAction(245, "virDomainReset", 0, (host, uuid) => host.reset(uuid)),
   virDomainSuspend: domainAction(
     34,

@@ -11,6 +11,7 @@ import { DOMAIN_PROCEDURES } from "./domain_procedures.ts";
 import { DOMAIN_QUERY_PROCEDURES } from "./domain_query_procedures.ts";
 import { EVENT_PROCEDURES } from "./event_procedures.ts";
 import { HOST_PROCEDURES } from "./host_procedures.ts";
+import { GUEST_PROCEDURES } from "./guest_procedures.ts";
 import { LIFECYCLE_PROCEDURES } from "./lifecycle_procedures.ts";
 import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
@@ -40,6 +41,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...EVENT_PROCEDURES,
   ...STORAGE_PROCEDURES,
   ...POOL_EVENT_PROCEDURES,
+  ...GUEST_PROCEDURES,
 };
 
 /**

@@ -11,6 +11,7 @@ import { acceptLoop } from "../net/accept_loop.ts";
 import { removeStaleSocket } from "../net/stale_socket.ts";
 import { CONNECTION_LIMITS_DEFAULT, type ConnectionLimits, RpcConnection } from "./connection.ts";
 import { procedureIndex } from "./procedures.ts";
+import { QEMU_PROCEDURES } from "./qemu_procedures.ts";
 import type { SharedService } from "./rpc_target.ts";
 
 /**
@@ -60,6 +61,7 @@ export interface RpcServer {
 export async function serveRpc(options: RpcServerOptions): Promise<RpcServer> {
   const log = options.log ?? ((message: string) => console.error(`evirt: ${message}`));
   const procedures = procedureIndex();
+  const qemuProcedures = procedureIndex(QEMU_PROCEDURES);
   const limits = { ...CONNECTION_LIMITS_DEFAULT, ...options.limits };
   const connectionsMax = options.connectionsMax ?? RPC_CONNECTIONS_MAX;
   const listeners: Deno.UnixListener[] = [];
@@ -97,6 +99,7 @@ export async function serveRpc(options: RpcServerOptions): Promise<RpcServer> {
           readOnly: socket.readOnly,
           service: options.service,
           procedures,
+          qemuProcedures,
           limits,
           log,
           label,

@@ -57,6 +57,7 @@ export function registryRig(
     sink: (uuid, observation) => observed.push([uuid, observation]),
     now: Date.now,
     armDeadline: () => {},
+    claimNewName: (name, uuid) => registry.claimNewName(name, uuid),
   };
   return {
     store,

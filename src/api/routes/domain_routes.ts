@@ -327,10 +327,14 @@ async function runAction(action: DomainActionName, context: Context): Promise<Re
       break;
     case "shutdown": {
       const timeoutSeconds = numberParam(url, "timeout", 0, WAIT_MAX_SECONDS);
+      const mode = shutdownModeParam(url);
       await host.command(
         "shutdown",
         summary.uuid,
-        timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 },
+        {
+          ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
+          ...(mode === undefined ? {} : { mode }),
+        },
         options,
       );
       if (waitSeconds !== undefined) await waitInactive(host, summary.uuid, waitSeconds);
@@ -345,7 +349,8 @@ async function runAction(action: DomainActionName, context: Context): Promise<Re
       const rebooted = waitSeconds === undefined
         ? undefined
         : waitForFact(host, summary.uuid, "domain.rebooted", waitSeconds);
-      await host.command("reboot", summary.uuid, {}, options);
+      const mode = shutdownModeParam(url);
+      await host.command("reboot", summary.uuid, mode === undefined ? {} : { mode }, options);
       await rebooted;
       break;
     }
@@ -406,6 +411,26 @@ function commandOptions(context: Context): CommandOptions {
     signal: context.signal,
     ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }),
   };
+}
+
+/** virsh's `--mode acpi,agent` of shutdown and reboot; undefined when absent. */
+function shutdownModeParam(url: URL): { acpi: boolean; agent: boolean } | undefined {
+  const value = url.searchParams.get("mode");
+  if (value === null || value === "") return undefined;
+  const mode = { acpi: false, agent: false };
+  for (const word of value.split(",")) {
+    if (word === "acpi" || word === "agent") mode[word] = true;
+    else {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `Unknown mode value, expecting 'acpi', 'agent', 'initctl', 'signal' or 'paravirt'`,
+        {
+          where: "mode",
+        },
+      );
+    }
+  }
+  return mode;
 }
 
 /** A boolean query parameter: `true`/`1`/`` (present) or `false`/`0`; undefined when absent. */

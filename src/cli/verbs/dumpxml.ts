@@ -1,6 +1,8 @@
 /**
  * `dumpxml`: a domain's XML (the live definition of a running domain, else the persistent one);
- * with `--json`, evirt's JSON model of the same definition.
+ * with `--json`, evirt's JSON model of the same definition; with `--xpath`, only the nodes an
+ * XPath expression selects (a subset of XPath, `src/xml/xpath_subset.ts`), `--wrap`ped in
+ * `<nodes>` if asked.
  *
  * @module
  */
@@ -29,6 +31,8 @@ export const dumpxmlVerb: Verb = {
       kind: "bool",
       help: "include security sensitive information in XML dump",
     },
+    { name: "xpath", kind: "string", help: "xpath expression to filter the XML document" },
+    { name: "wrap", kind: "bool", help: "wrap xpath results in an common root element" },
   ],
   async run(context: VerbContext, args: VerbArguments) {
     const reference = args.required("domain");
@@ -47,6 +51,18 @@ export const dumpxmlVerb: Verb = {
       undefined,
       () => context.client.xml(reference, { inactive, secure: args.flag("security-info") }),
     );
+    const xpath = args.text("xpath");
+    if (xpath !== undefined) {
+      // Loaded only here: the XML reader brings its npm parser, which plain dumpxml never needs.
+      const { readXml } = await import("../../xml/xml_reader.ts");
+      const { evaluateXPath, formatXPathNode, wrapXPathNodes } = await import(
+        "../../xml/xpath_subset.ts"
+      );
+      const nodes = evaluateXPath(readXml(xml), xpath);
+      if (args.flag("wrap")) context.print(`${wrapXPathNodes(nodes)}\n`);
+      else for (const node of nodes) context.print(`${formatXPathNode(node)}\n`);
+      return;
+    }
     context.print(xml.endsWith("\n") ? xml : `${xml}\n`);
   },
 };

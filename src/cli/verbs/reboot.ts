@@ -20,5 +20,10 @@ export const rebootVerb = domainActionVerb({
   summary: "reboot a domain",
   progress: "asking the guest to reboot",
   done: (name) => `Domain '${name}' is being rebooted`,
+  options: [{ name: "mode", kind: "string", help: "shutdown mode: acpi|agent" }],
+  actionOptions: (args) => {
+    const mode = args.text("mode");
+    return mode === undefined ? {} : { mode };
+  },
   failed: (name) => `Failed to reboot domain '${name}'`,
 });

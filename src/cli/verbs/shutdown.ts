@@ -21,5 +21,10 @@ export const shutdownVerb = domainActionVerb({
   summary: "gracefully shutdown a domain",
   progress: "asking the guest to shut down",
   done: (name) => `Domain '${name}' is being shutdown`,
+  options: [{ name: "mode", kind: "string", help: "shutdown mode: acpi|agent" }],
+  actionOptions: (args) => {
+    const mode = args.text("mode");
+    return mode === undefined ? {} : { mode };
+  },
   failed: (name) => `Failed to shutdown domain '${name}'`,
 });

@@ -74,13 +74,21 @@ export class CliHarness {
 
   /** Runs one CLI invocation against the shared host. */
   async run(...words: string[]): Promise<CliResult> {
+    return await this.runWithEnv({}, ...words);
+  }
+
+  /** Runs one CLI invocation against the shared host with extra environment variables. */
+  async runWithEnv(
+    env: Record<string, string | undefined>,
+    ...words: string[]
+  ): Promise<CliResult> {
     const connect = (options: { uri: string; readOnly: boolean }): Promise<Connection> => {
       const role = options.readOnly ? "read-only" : "read-write";
       const client = new EvirtClient(inProcessTransport(this.core.api, role));
       return Promise.resolve({ uri: options.uri, client, close: () => Promise.resolve() });
     };
     const { io, result } = captureIo(
-      { EVIRT_XML_MAX_BYTES: String(XML_MAX_BYTES) },
+      { EVIRT_XML_MAX_BYTES: String(XML_MAX_BYTES), ...env },
       this.#interruptListeners,
       connect,
       (text) => this.liveStdout += text,

@@ -345,6 +345,8 @@ export interface Driver {
    * @throws {VirtError} INVALID_ARG (8) or CONFIG_UNSUPPORTED (67) for a request it cannot serve.
    */
   domainCapabilities?(query: DomainCapabilitiesQuery): Promise<DomainCapabilities>;
+
+  /**
    * Presses keys together, given as QEMU's key numbers (`qnum`, already translated from the
    * caller's codeset), held `holdTimeMs` (0: the hypervisor's default). Absent: code 3.
    */

@@ -11,7 +11,7 @@
  */
 
 import type { Chardev, ChardevSource } from "../../src/model/domain.ts";
-import type { ArgumentCollector } from "./argument_collector.ts";
+import type { ArgumentCollector, ChardevPlace } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { usbPlacement } from "./controller_arguments.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
@@ -32,7 +32,7 @@ import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
  * ```
  */
 export function chardevBackend(
-  chardev: Pick<Chardev, "type" | "sources" | "protocol" | "log">,
+  chardev: Pick<Chardev, "type" | "sources" | "protocol" | "log" | "target">,
   id: string,
   collector: ArgumentCollector,
   where: string,
@@ -104,14 +104,14 @@ function requireSource(
 }
 
 function unixSocket(
-  chardev: Pick<Chardev, "sources" | "protocol">,
+  chardev: Pick<Chardev, "sources" | "protocol" | "target">,
   collector: ArgumentCollector,
   where: string,
   id: string,
 ): Record<string, QemuOptionValue> {
   // A unix channel without a path gets one in the domain's runtime folder, as libvirt does.
   const source = chardev.sources[0]?.path === undefined
-    ? { mode: "bind", path: `${collector.runtimeDir}/${id}.sock` }
+    ? { mode: "bind", path: chosenSocketPath(chardev, collector, where, id) }
     : chardev.sources[0];
   if (chardev.protocol !== undefined && chardev.protocol !== "raw") {
     throw refuseConfig(
@@ -127,6 +127,50 @@ function unixSocket(
     wait: server ? false : undefined,
     reconnect: reconnectSeconds(source, where),
   };
+}
+
+/** The folder of the domain's runtime folder that holds the sockets of named channels. */
+export const CHANNEL_SOCKET_FOLDER = "channel";
+
+/** Longest Unix socket path Linux accepts, in bytes. */
+const SOCKET_PATH_MAX_BYTES = 107;
+
+/** A device's list and position from its path in the definition, e.g. `…/channel[2]`. */
+const CHARDEV_WHERE = /^\/domain\/devices\/(serial|parallel|console|channel)\[(\d+)\]$/;
+
+/**
+ * The socket of a unix character device without a path: a named virtio channel's socket is
+ * `channel/<name>` in the runtime folder (libvirt: `channel/target/domain-…/<name>`, the path
+ * guest agent tools look for), any other `<chardev id>.sock`. Noted for the live XML.
+ */
+function chosenSocketPath(
+  chardev: Pick<Chardev, "target">,
+  collector: ArgumentCollector,
+  where: string,
+  id: string,
+): string {
+  const name = chardev.target?.type === "virtio" ? chardev.target.name : undefined;
+  if (name !== undefined && (name.includes("/") || name === "." || name === "..")) {
+    throw refuseConfig(`${where}/target/@name`, `channel name '${name}' cannot name a socket`);
+  }
+  const path = name === undefined
+    ? `${collector.runtimeDir}/${id}.sock`
+    : `${collector.runtimeDir}/${CHANNEL_SOCKET_FOLDER}/${name}`;
+  if (new TextEncoder().encode(path).length > SOCKET_PATH_MAX_BYTES) {
+    throw refuseConfig(
+      `${where}/target/@name`,
+      `socket path '${path}' is longer than ${SOCKET_PATH_MAX_BYTES} bytes`,
+    );
+  }
+  const match = CHARDEV_WHERE.exec(where);
+  if (match !== null) {
+    const place: ChardevPlace = {
+      list: `${match[1]}s` as ChardevPlace["list"],
+      index: Number(match[2]) - 1,
+    };
+    collector.chardevSockets.push({ place, path });
+  }
+  return path;
 }
 
 function tcpSocket(
@@ -245,7 +289,7 @@ export function addCharacterDeviceArguments(
     checkCommon(parallel, where);
     const id = `charparallel${index}`;
     collector.push("-chardev", chardevBackend(parallel, id, collector, where));
-    notePty(parallel, id, `parallel${index}`, false, collector);
+    notePty(parallel, id, `parallel${index}`, false, collector, { list: "parallels", index });
     collector.device(qemuOption("isa-parallel", { chardev: id, id: `parallel${index}` }));
   });
 }
@@ -261,7 +305,7 @@ function addSerials(serials: Chardev[], collector: ArgumentCollector): Map<numbe
     free.take(port);
     const id = `charserial${index}`;
     collector.push("-chardev", chardevBackend(serial, id, collector, where));
-    notePty(serial, id, `serial${index}`, index === 0, collector);
+    notePty(serial, id, `serial${index}`, index === 0, collector, { list: "serials", index });
     collector.device(serialDevice(serial, id, `serial${index}`, port, collector, where));
     ports.set(port, id);
   });
@@ -349,11 +393,15 @@ function addConsoles(
       const shared = serialPorts.get(port);
       if (shared !== undefined) {
         // The same device as the serial port: its pty (if any) is already noted.
+        collector.sharedConsoles.push({ index, chardevId: shared });
         return;
       }
       const id = `charserial${serialCount + index}`;
       collector.push("-chardev", chardevBackend(console, id, collector, where));
-      notePty(console, id, `serial${serialCount + index}`, serialPorts.size === 0, collector);
+      notePty(console, id, `serial${serialCount + index}`, serialPorts.size === 0, collector, {
+        list: "consoles",
+        index,
+      });
       collector.device(qemuOption("isa-serial", {
         chardev: id,
         id: `serial${serialCount + index}`,
@@ -373,7 +421,10 @@ function addConsoles(
     }
     const id = `charconsole${index}`;
     collector.push("-chardev", chardevBackend(console, id, collector, where));
-    notePty(console, id, `console${index}`, index === 0 && serialPorts.size === 0, collector);
+    notePty(console, id, `console${index}`, index === 0 && serialPorts.size === 0, collector, {
+      list: "consoles",
+      index,
+    });
     collector.device(qemuOption("virtconsole", {
       bus: "virtio-serial0.0",
       nr: virtioConsoles++ === 0 ? 0 : undefined,
@@ -465,7 +516,7 @@ function addChannel(
   }
   const id = `charchannel${index}`;
   collector.push("-chardev", chardevBackend(channel, id, collector, where));
-  notePty(channel, id, `channel${index}`, false, collector);
+  notePty(channel, id, `channel${index}`, false, collector, { list: "channels", index });
   collector.device(qemuOption("virtserialport", {
     // A virtio-serial controller has one bus, `.0`, whatever libvirt's address says.
     bus: `virtio-serial${place!.controller}.0`,
@@ -490,6 +541,9 @@ function notePty(
   alias: string,
   console: boolean,
   collector: ArgumentCollector,
+  place: ChardevPlace,
 ): void {
-  if ((chardev.type ?? "pty") === "pty") collector.ptyChardevs.push({ chardevId, alias, console });
+  if ((chardev.type ?? "pty") === "pty") {
+    collector.ptyChardevs.push({ chardevId, alias, console, place });
+  }
 }

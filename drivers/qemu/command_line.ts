@@ -16,6 +16,7 @@ import type { Accelerator } from "./accelerator.ts";
 import {
   ArgumentCollector,
   type BlockNode,
+  type ChardevSocket,
   type HostPathRequirement,
   type MachineFamily,
   type PtyChardev,
@@ -74,6 +75,10 @@ export interface CommandLine {
   blockNodes: BlockNode[];
   /** Chardevs with pty backends. */
   ptyChardevs: PtyChardev[];
+  /** `<console>`s that are the same device as a serial port, with its chardev id. */
+  sharedConsoles: { index: number; chardevId: string }[];
+  /** Socket paths the driver chose for unix character devices without one. */
+  chardevSockets: ChardevSocket[];
   /** Settings applied once QEMU runs. */
   runtime: DeviceRuntimeSettings;
   /** Whether the domain has a memory balloon (current memory can then be set at start). */
@@ -210,6 +215,8 @@ export function buildCommandLine(
     hostPaths: collector.hostPaths,
     blockNodes: collector.blockNodes,
     ptyChardevs: collector.ptyChardevs,
+    sharedConsoles: collector.sharedConsoles,
+    chardevSockets: collector.chardevSockets,
     runtime,
     balloon: devices.memballoon !== undefined && devices.memballoon.model !== "none",
   };

@@ -38,6 +38,7 @@ import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
+import { LIVE_FACTS_KEY, type LiveFacts } from "../../src/model/live_facts.ts";
 import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
 import type { BlockNode, PtyChardev } from "./argument_collector.ts";
 import type { RunningDisk } from "./block_node_facts.ts";
@@ -67,6 +68,14 @@ import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
 import type { QmpEvent } from "./qmp_protocol.ts";
 import { STATS_INTERVAL_MS_DEFAULT, StatsSampler } from "./stats_sampler.ts";
+import {
+  chardevFacts,
+  diskFacts,
+  graphicsFacts,
+  resourcePartitionOf,
+  withDetectedBackingChains,
+} from "./runtime_facts.ts";
+import { CHANNEL_SOCKET_FOLDER } from "./chardev_arguments.ts";
 
 /** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
 export const PROBE_CONNECT_TIMEOUT_MS = 3_000;
@@ -291,7 +300,9 @@ export class QemuDriver implements Driver {
     const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
     const capabilities = await this.#capabilities.get(emulatorFor(definition));
     const paths = this.#pathsFor(request.id, request.name, request.uuid);
-    const commandLine = buildCommandLine(definition, {
+    // As libvirt: the chains are read before QEMU starts, which gets one node per image.
+    const running = await withDetectedBackingChains(definition, { signal });
+    const commandLine = buildCommandLine(running, {
       emulator: capabilities.path,
       accelerator,
       monitorSocketPath: paths.monitorSocket,
@@ -324,6 +335,7 @@ export class QemuDriver implements Driver {
     try {
       await this.#connect(instance, LAUNCH_CONNECT_TIMEOUT_MS, signal);
       const ptys = await this.#ptyPaths(instance, commandLine.ptyChardevs, signal);
+      const live = await this.#liveFacts(instance, running, commandLine, ptys, signal);
       await this.#applyRuntimeSettings(instance, commandLine, signal);
       this.#instances.set(request.uuid, instance);
       return {
@@ -334,7 +346,8 @@ export class QemuDriver implements Driver {
         qemuVersion: capabilities.version,
         accelerator,
         ...recordedPaths(paths),
-        ...ptys,
+        ...ptys.record,
+        [LIVE_FACTS_KEY]: live,
       };
     } catch (error) {
       instance.translator.beginTermination();
@@ -797,22 +810,49 @@ export class QemuDriver implements Driver {
     instance.sampler.start();
   }
 
+  /** The pty paths QEMU allocated: for the runtime record, and by chardev id. */
   async #ptyPaths(
     instance: Instance,
     ptys: PtyChardev[],
     signal: AbortSignal,
-  ): Promise<Record<string, string | null>> {
-    const result: Record<string, string | null> = { consolePty: null };
-    if (ptys.length === 0) return result;
+  ): Promise<{ record: Record<string, string | null>; byChardev: Map<string, string> }> {
+    const record: Record<string, string | null> = { consolePty: null };
+    const byChardev = new Map<string, string>();
+    if (ptys.length === 0) return { record, byChardev };
     const chardevs = await this.#qmp(instance).queryChardev({ signal });
     for (const pty of ptys) {
       const filename = chardevs.find((each) => each.label === pty.chardevId)?.filename;
       if (filename === undefined || !filename.startsWith("pty:")) continue;
       const path = filename.slice("pty:".length);
-      result[`pty.${pty.alias}`] = path;
-      if (pty.console && result.consolePty === null) result.consolePty = path;
+      record[`pty.${pty.alias}`] = path;
+      byChardev.set(pty.chardevId, path);
+      if (pty.console && record.consolePty === null) record.consolePty = path;
     }
-    return result;
+    return { record, byChardev };
+  }
+
+  /** What the live XML shows beyond the definition, learnt now so replay never asks QEMU. */
+  async #liveFacts(
+    instance: Instance,
+    running: DomainDefinition,
+    commandLine: CommandLine,
+    ptys: { byChardev: Map<string, string> },
+    signal: AbortSignal,
+  ): Promise<LiveFacts> {
+    const hasVnc = running.devices.graphics.some((graphics) => graphics.type === "vnc");
+    const servers = hasVnc ? await this.#qmp(instance).queryVncServers({ signal }) : [];
+    const partition = resourcePartitionOf(instance.identity.pid);
+    return {
+      chardevs: chardevFacts(
+        commandLine.ptyChardevs,
+        commandLine.sharedConsoles,
+        commandLine.chardevSockets,
+        ptys.byChardev,
+      ),
+      graphics: graphicsFacts(running, servers),
+      disks: diskFacts(running),
+      ...(partition === undefined ? {} : { resourcePartition: partition }),
+    };
   }
 
   async #applyRuntimeSettings(
@@ -887,6 +927,7 @@ export class QemuDriver implements Driver {
     }
     removeDirectory(paths.dir);
     Deno.mkdirSync(paths.dir, { mode: 0o700 });
+    Deno.mkdirSync(`${paths.dir}/${CHANNEL_SOCKET_FOLDER}`, { mode: 0o700 });
   }
 }
 

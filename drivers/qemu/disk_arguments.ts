@@ -327,7 +327,7 @@ function addBlockNodes(
       cache: cacheJson,
       discard,
       "detect-zeroes": detectZeroes,
-      backing,
+      backing: FORMATS_WITH_BACKING.includes(format) ? backing : undefined,
     })),
   );
   const node: BlockNode = {
@@ -339,6 +339,9 @@ function addBlockNodes(
   collector.blockNodes.push(node);
   return formatNode;
 }
+
+/** Image formats whose QEMU driver takes a `backing` node (a raw node refuses the option). */
+const FORMATS_WITH_BACKING: readonly string[] = ["qcow2", "qcow", "qed", "vmdk"];
 
 /** Most images below a disk's top image that the driver opens as nodes of their own. */
 export const BACKING_LAYERS_MAX = 64;
@@ -406,7 +409,7 @@ function addBackingNodes(
         file: fileNode,
         "node-name": formatNode,
         "read-only": true,
-        backing: below,
+        backing: FORMATS_WITH_BACKING.includes(format) ? below : undefined,
       })),
     );
     below = formatNode;

@@ -199,8 +199,11 @@ export function graphicsFacts(
   if (websocket !== undefined && /^\d+$/.test(websocket.service)) {
     fact.websocket = Number(websocket.service);
   }
-  const socket = graphics.socket ?? graphics.listens.find((listen) => listen.socket)?.socket;
-  if (graphics.listen === undefined && graphics.listens.length === 0 && socket === undefined) {
+  // The driver's default applies when neither the attribute nor a <listen> names where to listen.
+  const named = graphics.listens.some((listen) =>
+    listen.type !== "address" || listen.address !== undefined
+  );
+  if (graphics.listen === undefined && graphics.socket === undefined && !named) {
     fact.listen = VNC_LISTEN_DEFAULT;
   }
   return [fact];

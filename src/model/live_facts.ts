@@ -192,7 +192,16 @@ function withGraphicsFact(graphics: Graphics, fact: LiveGraphics | undefined): G
   if (fact.websocket !== undefined) live.websocket = fact.websocket;
   if (fact.listen !== undefined) {
     live.listen ??= fact.listen;
-    if (live.listens.length === 0) live.listens = [{ type: "address", address: fact.listen }];
+    const open = live.listens.findIndex((listen) =>
+      listen.type === "address" && listen.address === undefined
+    );
+    if (open >= 0) {
+      live.listens = live.listens.map((listen, index) =>
+        index === open ? { ...listen, address: fact.listen } : listen
+      );
+    } else if (live.listens.length === 0) {
+      live.listens = [{ type: "address", address: fact.listen }];
+    }
   }
   return live;
 }

@@ -387,7 +387,8 @@ export const OPERATIONS = [
       ],
       answer: { status: 200, description: "XML", schema: "Text", media: "application/xml" },
     },
-    verbs: ["dumpxml"],
+    // virsh reads the VNC display, display URIs and console pty from the live XML.
+    verbs: ["dumpxml", "vncdisplay", "domdisplay", "ttyconsole"],
   },
   {
     name: "domain.definition",

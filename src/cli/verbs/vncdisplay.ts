@@ -1,0 +1,38 @@
+/**
+ * `vncdisplay`: the VNC display of a running domain (`127.0.0.1:0`), from its live XML as virsh
+ * reads it.
+ *
+ * @module
+ */
+
+import { parseDomainXml } from "../../xml/parse_domain.ts";
+import type { VerbArguments } from "../arguments.ts";
+import { CommandFailure, domainCommand } from "../command_failure.ts";
+import { vncDisplay } from "../display_layouts.ts";
+import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
+
+/**
+ * The `vncdisplay` verb.
+ *
+ * @example
+ * ```sh
+ * evirt vncdisplay guest   # 127.0.0.1:0
+ * ```
+ */
+export const vncdisplayVerb: Verb = {
+  name: "vncdisplay",
+  summary: "vnc display",
+  options: [DOMAIN_OPTION],
+  async run(context: VerbContext, args: VerbArguments) {
+    const reference = args.required("domain");
+    const xml = await domainCommand(reference, undefined, () => context.client.xml(reference));
+    const live = parseDomainXml(xml);
+    // The live XML carries the id exactly while the domain runs (virsh asks IsActive first).
+    if (live.id === undefined) throw new CommandFailure("Domain is not running");
+    const display = vncDisplay(live.devices.graphics);
+    if (display === undefined) {
+      throw new CommandFailure("Failed to get VNC port. Is this domain using VNC?");
+    }
+    context.print(`${display}\n`);
+  },
+};

@@ -1,11 +1,11 @@
 /**
  * `domdisplay`: the URI of a running domain's graphical display (`vnc://127.0.0.1:0`), from its
- * live XML as virsh builds it; `--include-password` asks for the secure XML.
+ * live definition as virsh builds it from the live XML; `--include-password` asks for secrets.
  *
  * @module
  */
 
-import { parseDomainXml } from "../../xml/parse_domain.ts";
+import type { DomainDefinition, Graphics } from "../../model/domain.ts";
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { CommandFailure, domainCommand } from "../command_failure.ts";
 import { DISPLAY_SCHEMES, displayUri } from "../display_layouts.ts";
@@ -44,18 +44,20 @@ export const domdisplayVerb: Verb = {
       throw new ArgumentError("Options --all and --type are mutually exclusive", "type");
     }
     const secure = args.flag("include-password");
-    const xml = await domainCommand(
+    const info = await domainCommand(reference, undefined, () => context.client.info(reference));
+    if (info.id === null) throw new CommandFailure("Domain is not running");
+    const { definition } = await domainCommand(
       reference,
       undefined,
-      () => context.client.xml(reference, { secure }),
+      () => context.client.definition(reference, { secure }),
     );
-    const live = parseDomainXml(xml);
-    if (live.id === undefined) throw new CommandFailure("Domain is not running");
+    // The secure XML is what shows passwords: without it, none is shown.
+    const graphics = secure ? definition.devices.graphics : graphicsWithoutPasswords(definition);
     const uriServer = serverOf(context.uri);
     let found = false;
     for (const scheme of DISPLAY_SCHEMES) {
       if (!all && type !== undefined && type !== scheme) continue;
-      const display = displayUri(live.devices.graphics, scheme, uriServer);
+      const display = displayUri(graphics, scheme, uriServer);
       if (display === undefined) continue;
       if (typeof display !== "string") {
         context.io.stderr(`error: ${display.message}\n`);
@@ -74,6 +76,10 @@ export const domdisplayVerb: Verb = {
     }
   },
 };
+
+function graphicsWithoutPasswords(definition: DomainDefinition): Graphics[] {
+  return definition.devices.graphics.map(({ passwd: _secret, ...rest }) => rest);
+}
 
 /** The host part of the connection URI (virsh puts it in place of a wildcard address). */
 function serverOf(uri: string): string | undefined {

@@ -1,11 +1,11 @@
 /**
- * `ttyconsole`: the pty of a domain's console (`/dev/pts/3`), from its XML as virsh reads it.
+ * `ttyconsole`: the pty of a domain's console (`/dev/pts/3`), from its definition (live
+ * when it runs), as virsh reads it from the XML.
  * Without one it fails silently, as virsh does.
  *
  * @module
  */
 
-import { parseDomainXml } from "../../xml/parse_domain.ts";
 import type { VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import { ttyConsole } from "../display_layouts.ts";
@@ -25,8 +25,12 @@ export const ttyconsoleVerb: Verb = {
   options: [DOMAIN_OPTION],
   async run(context: VerbContext, args: VerbArguments): Promise<VerbOutcome | void> {
     const reference = args.required("domain");
-    const xml = await domainCommand(reference, undefined, () => context.client.xml(reference));
-    const tty = ttyConsole(parseDomainXml(xml));
+    const { definition } = await domainCommand(
+      reference,
+      undefined,
+      () => context.client.definition(reference),
+    );
+    const tty = ttyConsole(definition);
     if (tty === undefined) return { exitCode: 1 };
     context.print(`${tty}\n`);
   },

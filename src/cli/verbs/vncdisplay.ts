@@ -1,11 +1,10 @@
 /**
- * `vncdisplay`: the VNC display of a running domain (`127.0.0.1:0`), from its live XML as virsh
- * reads it.
+ * `vncdisplay`: the VNC display of a running domain (`127.0.0.1:0`), from its live definition
+ * (virsh reads the same from the live XML).
  *
  * @module
  */
 
-import { parseDomainXml } from "../../xml/parse_domain.ts";
 import type { VerbArguments } from "../arguments.ts";
 import { CommandFailure, domainCommand } from "../command_failure.ts";
 import { vncDisplay } from "../display_layouts.ts";
@@ -25,11 +24,14 @@ export const vncdisplayVerb: Verb = {
   options: [DOMAIN_OPTION],
   async run(context: VerbContext, args: VerbArguments) {
     const reference = args.required("domain");
-    const xml = await domainCommand(reference, undefined, () => context.client.xml(reference));
-    const live = parseDomainXml(xml);
-    // The live XML carries the id exactly while the domain runs (virsh asks IsActive first).
-    if (live.id === undefined) throw new CommandFailure("Domain is not running");
-    const display = vncDisplay(live.devices.graphics);
+    const info = await domainCommand(reference, undefined, () => context.client.info(reference));
+    if (info.id === null) throw new CommandFailure("Domain is not running");
+    const { definition } = await domainCommand(
+      reference,
+      undefined,
+      () => context.client.definition(reference),
+    );
+    const display = vncDisplay(definition.devices.graphics);
     if (display === undefined) {
       throw new CommandFailure("Failed to get VNC port. Is this domain using VNC?");
     }

@@ -38,9 +38,9 @@ import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
-import { LIVE_FACTS_KEY, type LiveFacts } from "../../src/model/live_facts.ts";
+import { LIVE_FACTS_KEY } from "../../src/model/live_facts.ts";
 import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
-import type { BlockNode, PtyChardev } from "./argument_collector.ts";
+import type { BlockNode } from "./argument_collector.ts";
 import type { RunningDisk } from "./block_node_facts.ts";
 import { qmpBlockFigures } from "./qmp_block_figures.ts";
 import {
@@ -68,13 +68,7 @@ import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
 import type { QmpEvent } from "./qmp_protocol.ts";
 import { STATS_INTERVAL_MS_DEFAULT, StatsSampler } from "./stats_sampler.ts";
-import {
-  chardevFacts,
-  diskFacts,
-  graphicsFacts,
-  resourcePartitionOf,
-  withDetectedBackingChains,
-} from "./runtime_facts.ts";
+import { learnLiveFacts, queryPtyPaths, withDetectedBackingChains } from "./runtime_facts.ts";
 import { CHANNEL_SOCKET_FOLDER } from "./chardev_arguments.ts";
 
 /** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
@@ -334,8 +328,9 @@ export class QemuDriver implements Driver {
     const instance = this.#newInstance(request, identity, paths, commandLine);
     try {
       await this.#connect(instance, LAUNCH_CONNECT_TIMEOUT_MS, signal);
-      const ptys = await this.#ptyPaths(instance, commandLine.ptyChardevs, signal);
-      const live = await this.#liveFacts(instance, running, commandLine, ptys, signal);
+      const qmp = this.#qmp(instance);
+      const ptys = await queryPtyPaths(qmp, commandLine.ptyChardevs, signal);
+      const live = await learnLiveFacts(qmp, running, commandLine, identity.pid, ptys, signal);
       await this.#applyRuntimeSettings(instance, commandLine, signal);
       this.#instances.set(request.uuid, instance);
       return {
@@ -808,51 +803,6 @@ export class QemuDriver implements Driver {
       log: (message) => this.#log(`domain ${instance.name}: ${message}`),
     });
     instance.sampler.start();
-  }
-
-  /** The pty paths QEMU allocated: for the runtime record, and by chardev id. */
-  async #ptyPaths(
-    instance: Instance,
-    ptys: PtyChardev[],
-    signal: AbortSignal,
-  ): Promise<{ record: Record<string, string | null>; byChardev: Map<string, string> }> {
-    const record: Record<string, string | null> = { consolePty: null };
-    const byChardev = new Map<string, string>();
-    if (ptys.length === 0) return { record, byChardev };
-    const chardevs = await this.#qmp(instance).queryChardev({ signal });
-    for (const pty of ptys) {
-      const filename = chardevs.find((each) => each.label === pty.chardevId)?.filename;
-      if (filename === undefined || !filename.startsWith("pty:")) continue;
-      const path = filename.slice("pty:".length);
-      record[`pty.${pty.alias}`] = path;
-      byChardev.set(pty.chardevId, path);
-      if (pty.console && record.consolePty === null) record.consolePty = path;
-    }
-    return { record, byChardev };
-  }
-
-  /** What the live XML shows beyond the definition, learnt now so replay never asks QEMU. */
-  async #liveFacts(
-    instance: Instance,
-    running: DomainDefinition,
-    commandLine: CommandLine,
-    ptys: { byChardev: Map<string, string> },
-    signal: AbortSignal,
-  ): Promise<LiveFacts> {
-    const hasVnc = running.devices.graphics.some((graphics) => graphics.type === "vnc");
-    const servers = hasVnc ? await this.#qmp(instance).queryVncServers({ signal }) : [];
-    const partition = resourcePartitionOf(instance.identity.pid);
-    return {
-      chardevs: chardevFacts(
-        commandLine.ptyChardevs,
-        commandLine.sharedConsoles,
-        commandLine.chardevSockets,
-        ptys.byChardev,
-      ),
-      graphics: graphicsFacts(running, servers),
-      disks: diskFacts(running),
-      ...(partition === undefined ? {} : { resourcePartition: partition }),
-    };
   }
 
   async #applyRuntimeSettings(

@@ -16,12 +16,14 @@ import type {
   LiveBackingLayer,
   LiveChardev,
   LiveDisk,
+  LiveFacts,
   LiveGraphics,
 } from "../../src/model/live_facts.ts";
 import { type BackingLayer, readBackingChain } from "../../src/storage/backing_chain.ts";
 import type { ChardevSocket, PtyChardev } from "./argument_collector.ts";
 import { VNC_LISTEN_DEFAULT } from "./device_arguments.ts";
-import type { QmpVncServerInfo } from "./qmp_commands.ts";
+import type { CommandLine } from "./command_line.ts";
+import type { QmpCommands, QmpVncServerInfo } from "./qmp_commands.ts";
 
 /** Options of {@linkcode withDetectedBackingChains}. */
 export interface ChainDetectionOptions {
@@ -228,4 +230,80 @@ export function resourcePartitionOf(pid: number): string | undefined {
   const unified = text.split("\n").find((line) => line.startsWith("0::"));
   const path = unified?.slice(3).trim();
   return path === undefined || !path.startsWith("/") ? undefined : path;
+}
+
+/** The ptys of a started QEMU: runtime record keys (`pty.<alias>`, `consolePty`), and by chardev. */
+export interface PtyPaths {
+  /** `pty.<alias>` and `consolePty` (null when the domain has no pty console). */
+  record: Record<string, string | null>;
+  /** Each pty's path by chardev id. */
+  byChardev: Map<string, string>;
+}
+
+/**
+ * Asks QEMU (`query-chardev`) for the pty paths it allocated.
+ *
+ * @example
+ * ```ts ignore
+ * const ptys = await queryPtyPaths(qmp, commandLine.ptyChardevs, signal);
+ * ptys.record.consolePty; // "/dev/pts/3"
+ * ```
+ */
+export async function queryPtyPaths(
+  qmp: QmpCommands,
+  ptys: readonly PtyChardev[],
+  signal: AbortSignal,
+): Promise<PtyPaths> {
+  const record: Record<string, string | null> = { consolePty: null };
+  const byChardev = new Map<string, string>();
+  if (ptys.length === 0) return { record, byChardev };
+  const chardevs = await qmp.queryChardev({ signal });
+  for (const pty of ptys) {
+    const filename = chardevs.find((each) => each.label === pty.chardevId)?.filename;
+    if (filename === undefined || !filename.startsWith("pty:")) continue;
+    const path = filename.slice("pty:".length);
+    record[`pty.${pty.alias}`] = path;
+    byChardev.set(pty.chardevId, path);
+    if (pty.console && record.consolePty === null) record.consolePty = path;
+  }
+  return { record, byChardev };
+}
+
+/**
+ * Everything the live XML shows beyond the definition, learnt once QEMU runs (the VNC ports
+ * from `query-vnc-servers`), so that replay never needs to ask QEMU.
+ *
+ * @param qmp The started QEMU's monitor.
+ * @param running The definition as started (backing chains filled in).
+ * @param commandLine Its command line (ptys, shared consoles, chosen sockets).
+ * @param pid QEMU's pid (for its control group).
+ * @param ptys What {@linkcode queryPtyPaths} found.
+ *
+ * @example
+ * ```ts ignore
+ * const live = await learnLiveFacts(qmp, running, commandLine, pid, ptys, signal);
+ * ```
+ */
+export async function learnLiveFacts(
+  qmp: QmpCommands,
+  running: DomainDefinition,
+  commandLine: CommandLine,
+  pid: number,
+  ptys: PtyPaths,
+  signal: AbortSignal,
+): Promise<LiveFacts> {
+  const hasVnc = running.devices.graphics.some((graphics) => graphics.type === "vnc");
+  const servers = hasVnc ? await qmp.queryVncServers({ signal }) : [];
+  const partition = resourcePartitionOf(pid);
+  return {
+    chardevs: chardevFacts(
+      commandLine.ptyChardevs,
+      commandLine.sharedConsoles,
+      commandLine.chardevSockets,
+      ptys.byChardev,
+    ),
+    graphics: graphicsFacts(running, servers),
+    disks: diskFacts(running),
+    ...(partition === undefined ? {} : { resourcePartition: partition }),
+  };
 }

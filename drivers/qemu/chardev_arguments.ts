@@ -32,7 +32,7 @@ import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
  * ```
  */
 export function chardevBackend(
-  chardev: Pick<Chardev, "type" | "sources" | "protocol" | "log" | "target">,
+  chardev: Pick<Chardev, "type" | "sources" | "protocol" | "log">,
   id: string,
   collector: ArgumentCollector,
   where: string,
@@ -104,14 +104,15 @@ function requireSource(
 }
 
 function unixSocket(
-  chardev: Pick<Chardev, "sources" | "protocol" | "target">,
+  chardev: Pick<Chardev, "sources" | "protocol">,
   collector: ArgumentCollector,
   where: string,
   id: string,
 ): Record<string, QemuOptionValue> {
-  // A unix channel without a path gets one in the domain's runtime folder, as libvirt does.
+  // A unix device without a path gets one in the domain's runtime folder (channels are named
+  // before, as libvirt names them).
   const source = chardev.sources[0]?.path === undefined
-    ? { mode: "bind", path: chosenSocketPath(chardev, collector, where, id) }
+    ? { mode: "bind", path: chosenSocketPath(collector, where, id) }
     : chardev.sources[0];
   if (chardev.protocol !== undefined && chardev.protocol !== "raw") {
     throw refuseConfig(
@@ -135,42 +136,50 @@ export const CHANNEL_SOCKET_FOLDER = "channel";
 /** Longest Unix socket path Linux accepts, in bytes. */
 const SOCKET_PATH_MAX_BYTES = 107;
 
-/** A device's list and position from its path in the definition, e.g. `…/channel[2]`. */
+/** A device's list and position from its path in the definition, e.g. `…/serial[2]`. */
 const CHARDEV_WHERE = /^\/domain\/devices\/(serial|parallel|console|channel)\[(\d+)\]$/;
 
+/** `<chardev id>.sock` in the runtime folder, noted for the live XML. */
+function chosenSocketPath(collector: ArgumentCollector, where: string, id: string): string {
+  const path = `${collector.runtimeDir}/${id}.sock`;
+  const match = CHARDEV_WHERE.exec(where);
+  if (match !== null) {
+    const list = `${match[1]}s` as ChardevPlace["list"];
+    collector.chardevSockets.push({ place: { list, index: Number(match[2]) - 1 }, path });
+  }
+  return path;
+}
+
 /**
- * The socket of a unix character device without a path: a named virtio channel's socket is
- * `channel/<name>` in the runtime folder (libvirt: `channel/target/domain-…/<name>`, the path
- * guest agent tools look for), any other `<chardev id>.sock`. Noted for the live XML.
+ * A unix virtio channel without a path gets a socket in the runtime folder, named as libvirt
+ * names it: `channel/<target name>` (libvirt: `…/channel/target/domain-…/<name>`, the path guest
+ * agent tools look for), else `channel/vioser-CC-BB-PP.sock` by its virtio-serial place. Noted
+ * for the live XML.
  */
-function chosenSocketPath(
-  chardev: Pick<Chardev, "target">,
+function withChannelSocket(
+  channel: Chardev,
+  index: number,
+  place: VirtioSerialPlace,
   collector: ArgumentCollector,
   where: string,
-  id: string,
-): string {
-  const name = chardev.target?.type === "virtio" ? chardev.target.name : undefined;
+): Chardev {
+  const [first, ...rest] = channel.sources;
+  if (channel.type !== "unix" || first?.path !== undefined) return channel;
+  const name = channel.target?.name;
   if (name !== undefined && (name.includes("/") || name === "." || name === "..")) {
     throw refuseConfig(`${where}/target/@name`, `channel name '${name}' cannot name a socket`);
   }
-  const path = name === undefined
-    ? `${collector.runtimeDir}/${id}.sock`
-    : `${collector.runtimeDir}/${CHANNEL_SOCKET_FOLDER}/${name}`;
+  const two = (value: number) => String(value).padStart(2, "0");
+  const file = name ?? `vioser-${two(place.controller)}-00-${two(place.port)}.sock`;
+  const path = `${collector.runtimeDir}/${CHANNEL_SOCKET_FOLDER}/${file}`;
   if (new TextEncoder().encode(path).length > SOCKET_PATH_MAX_BYTES) {
     throw refuseConfig(
       `${where}/target/@name`,
       `socket path '${path}' is longer than ${SOCKET_PATH_MAX_BYTES} bytes`,
     );
   }
-  const match = CHARDEV_WHERE.exec(where);
-  if (match !== null) {
-    const place: ChardevPlace = {
-      list: `${match[1]}s` as ChardevPlace["list"],
-      index: Number(match[2]) - 1,
-    };
-    collector.chardevSockets.push({ place, path });
-  }
-  return path;
+  collector.chardevSockets.push({ place: { list: "channels", index }, path });
+  return { ...channel, sources: [{ ...first, mode: first?.mode ?? "bind", path }, ...rest] };
 }
 
 function tcpSocket(
@@ -515,7 +524,8 @@ function addChannel(
     );
   }
   const id = `charchannel${index}`;
-  collector.push("-chardev", chardevBackend(channel, id, collector, where));
+  const backend = withChannelSocket(channel, index, place!, collector, where);
+  collector.push("-chardev", chardevBackend(backend, id, collector, where));
   notePty(channel, id, `channel${index}`, false, collector, { list: "channels", index });
   collector.device(qemuOption("virtserialport", {
     // A virtio-serial controller has one bus, `.0`, whatever libvirt's address says.

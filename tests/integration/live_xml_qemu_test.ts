@@ -101,6 +101,7 @@ function runtimeFacts(live: DomainDefinition) {
     })),
     graphics: devices.graphics.map((graphics) => ({
       portTaken: (graphics.port ?? -1) >= 5900,
+      websocketTaken: graphics.websocket === undefined ? undefined : graphics.websocket >= 5700,
       autoport: graphics.autoport,
       listen: graphics.listen,
       listens: graphics.listens.map((listen) => ({ type: listen.type, address: listen.address })),
@@ -199,6 +200,7 @@ testIf(
         assert.deepEqual(facts.channels, [{ mode: "bind", socket: "org.qemu.guest_agent.0" }]);
         assert.deepEqual(facts.graphics, [{
           portTaken: true,
+          websocketTaken: undefined,
           autoport: "yes",
           listen: "127.0.0.1",
           listens: [{ type: "address", address: "127.0.0.1" }],
@@ -262,6 +264,102 @@ testIf(
         assert.equal(again.stdout, dumped.stdout);
       });
 
+      const destroyed = await evirt(service, "destroy", name);
+      assert.equal(destroyed.code, 0, destroyed.stderr);
+    } finally {
+      await killQemus(serviceQemuPids(dirs.runtimeDir));
+      await service.stop("SIGTERM");
+      await removeServiceDirs(dirs);
+      await Deno.remove(imageDir, { recursive: true });
+    }
+  },
+);
+
+function secondDomainXml(name: string, dir: string): string {
+  return `<domain type='qemu'>
+  <name>${name}</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>${guestKernelPath()}</kernel>
+    <initrd>${guestInitrdPath}</initrd>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='${dir}/base.raw'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='${dir}/solo.qcow2'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'><target dev='sda' bus='sata'/><readonly/></disk>
+    <console type='pty'><target type='virtio' port='0'/></console>
+    <channel type='unix'><source mode='bind'/><target type='virtio'/></channel>
+    <graphics type='vnc' port='-1' autoport='yes' listen='0.0.0.0' websocket='-1'/>
+  </devices>
+</domain>
+`;
+}
+
+testIf(
+  "the live XML numbers disks, names an unnamed channel and shows a wildcard VNC as libvirt",
+  guestSkipReason() ?? missing("qemu-system-x86_64", "qemu-img", "virsh"),
+  async (t) => {
+    const dirs = await serviceDirs();
+    const imageDir = await Deno.makeTempDir({ prefix: "evirt-livexml-" });
+    await Deno.chmod(imageDir, 0o755);
+    await qemuImg("create", "-f", "raw", `${imageDir}/base.raw`, "16M");
+    await qemuImg("create", "-f", "qcow2", `${imageDir}/solo.qcow2`, "16M");
+    const name = `evirt-livexml-${crypto.randomUUID().slice(0, 8)}`;
+    const xml = secondDomainXml(name, imageDir);
+    const libvirt = await libvirtLiveXml(xml, name, imageDir);
+    const service = await startServiceProcess(dirs);
+    try {
+      await Deno.writeTextFile(`${imageDir}/evirt.xml`, xml);
+      const created = await evirt(service, "create", `${imageDir}/evirt.xml`);
+      assert.equal(created.code, 0, created.stderr);
+      const dumped = await evirt(service, "dumpxml", name);
+      assert.equal(dumped.code, 0, dumped.stderr);
+      const facts = runtimeFacts(parseDomainXml(dumped.stdout));
+      await t.step("the facts are there", () => {
+        assert.deepEqual(facts.disks, [
+          { sourceIndex: 3, chain: ["end"] },
+          { sourceIndex: 2, chain: ["end"] },
+          { sourceIndex: undefined, chain: [] },
+        ]);
+        assert.deepEqual(facts.consoles, [{ tty: "pty", source: "pty" }]);
+        assert.deepEqual(facts.channels, [{ mode: "bind", socket: "vioser-00-00-01.sock" }]);
+        assert.deepEqual(facts.graphics, [{
+          portTaken: true,
+          websocketTaken: true,
+          autoport: "yes",
+          listen: "0.0.0.0",
+          listens: [{ type: "address", address: "0.0.0.0" }],
+        }]);
+      });
+      if (typeof libvirt === "string") console.error(`skip: comparison with libvirtd: ${libvirt}`);
+      await t.step({
+        name: "libvirt shows the same facts in the same places",
+        ignore: typeof libvirt === "string",
+        fn: () => {
+          if (typeof libvirt === "string") return;
+          assert.deepEqual(facts, runtimeFacts(parseDomainXml(libvirt.xml)));
+          assert.match(libvirt.vncdisplay, /^:\d+\n\n$/);
+          assert.match(libvirt.domdisplay, /^vnc:\/\/localhost:\d+\n$/);
+        },
+      });
+      await t.step("evirt's display verbs print libvirt's shapes", async () => {
+        assert.match((await evirt(service, "vncdisplay", name)).stdout, /^:\d+\n\n$/);
+        assert.match(
+          (await evirt(service, "domdisplay", name)).stdout,
+          /^vnc:\/\/localhost:\d+\n$/,
+        );
+        assert.match((await evirt(service, "ttyconsole", name)).stdout, /^\/dev\/pts\/\d+\n\n$/);
+      });
       const destroyed = await evirt(service, "destroy", name);
       assert.equal(destroyed.code, 0, destroyed.stderr);
     } finally {

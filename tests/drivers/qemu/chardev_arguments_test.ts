@@ -25,7 +25,7 @@ Deno.test("addCharacterDeviceArguments notes a serial console as sharing the ser
   assert.deepEqual(line.sharedConsoles, [{ index: 0, chardevId: "charserial0" }]);
 });
 
-Deno.test("addCharacterDeviceArguments names a named channel's socket channel/<name> in the runtime folder", () => {
+Deno.test("addCharacterDeviceArguments names a channel's socket as libvirt: its name, else its port", () => {
   const line = build(withDevices((devices) => {
     devices.channels.push({
       type: "unix",
@@ -40,7 +40,7 @@ Deno.test("addCharacterDeviceArguments names a named channel's socket channel/<n
   );
   assert.deepEqual(line.chardevSockets, [
     { place: { list: "channels", index: 0 }, path: `${runtimeDir}/channel/org.qemu.guest_agent.0` },
-    { place: { list: "channels", index: 1 }, path: `${runtimeDir}/charchannel1.sock` },
+    { place: { list: "channels", index: 1 }, path: `${runtimeDir}/channel/vioser-00-00-02.sock` },
   ]);
   assert.ok(
     valuesOf(line.args, "-chardev").some((value) =>

@@ -20,6 +20,8 @@ import type {
   LiveGraphics,
 } from "../../src/model/live_facts.ts";
 import { type BackingLayer, readBackingChain } from "../../src/storage/backing_chain.ts";
+import { Qcow2HeaderError } from "../../src/storage/qcow2_header.ts";
+import { ErrorCode, isVirtError } from "../../src/model/errors.ts";
 import type { ChardevSocket, PtyChardev } from "./argument_collector.ts";
 import { VNC_LISTEN_DEFAULT } from "./device_arguments.ts";
 import type { CommandLine } from "./command_line.ts";
@@ -40,7 +42,9 @@ export interface ChainDetectionOptions {
  * follows the image's own).
  *
  * @throws {VirtError} From {@linkcode readBackingChain}: 55 for an unnamed backing format, 67
- *   for a loop or a remote backing file, 38 when an image cannot be read.
+ *   for a loop or a remote backing file, 38 when a backing image cannot be read. A top image
+ *   that cannot be read, or an image whose header is not its format's, leaves the chain unknown
+ *   (QEMU, or the host path check, then refuses it with its own message).
  *
  * @example
  * ```ts ignore
@@ -64,10 +68,20 @@ async function withBackingChain(disk: Disk, options: ChainDetectionOptions): Pro
   const path = disk.type === "block" ? disk.source?.dev : disk.source?.file;
   const type = disk.type ?? "file";
   if (path === undefined || path === "" || (type !== "file" && type !== "block")) return disk;
-  const layers = await readBackingChain(path, disk.driver?.type ?? "raw", {
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-  });
+  let layers: BackingLayer[] | undefined;
+  try {
+    layers = await readBackingChain(path, disk.driver?.type ?? "raw", {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+  } catch (error) {
+    // As libvirt: an image that is not what its format says is QEMU's to refuse (with its own
+    // message), and a top image that cannot be opened is refused by the host path check,
+    // which names the element.
+    if (error instanceof Qcow2HeaderError) return disk;
+    if (isVirtError(error, ErrorCode.SYSTEM_ERROR) && error.where === path) return disk;
+    throw error;
+  }
   if (layers === undefined) return disk;
   return { ...disk, backingStore: nestedBackingStore(layers) };
 }

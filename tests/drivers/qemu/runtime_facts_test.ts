@@ -8,6 +8,8 @@ import {
 } from "../../../drivers/qemu/runtime_facts.ts";
 import { type Disk, type DomainDefinition, emptyDevices } from "../../../src/model/domain.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
+import { missing, testIf } from "../../support/environment.ts";
+import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 
 function definitionWith(devices: Partial<DomainDefinition["devices"]>): DomainDefinition {
   return {
@@ -130,3 +132,41 @@ Deno.test("resourcePartitionOf reads the unified control group of a process", ()
   assert.equal(partition, expected);
   assert.equal(resourcePartitionOf(2 ** 30), undefined);
 });
+
+Deno.test("withDetectedBackingChains leaves to QEMU and the path check what they refuse themselves", async () => {
+  await withTempDir("evirt-facts-", async (dir) => {
+    await Deno.writeFile(`${dir}/zeros.img`, new Uint8Array(4096));
+    const definition = definitionWith({
+      disks: [
+        disk("vda", `${dir}/zeros.img`, { driver: { type: "qcow2" } }),
+        disk("vdb", `${dir}/missing.img`, { driver: { type: "qcow2" } }),
+      ],
+    });
+    // Not a qcow2 image (QEMU says so), and a missing top image (the host path check says so).
+    assert.equal(await withDetectedBackingChains(definition), definition);
+  });
+});
+
+testIf(
+  "withDetectedBackingChains refuses a missing backing image (code 38)",
+  missing("qemu-img"),
+  async () => {
+    await withTempDir("evirt-facts-", async (dir) => {
+      const args = ["create", "-f", "qcow2", "-u", "-b", `${dir}/gone.raw`, "-F", "raw"];
+      const output = await new Deno.Command("qemu-img", {
+        args: [...args, `${dir}/top.qcow2`, "1M"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.equal(output.success, true);
+      await assert.rejects(
+        withDetectedBackingChains(
+          definitionWith({
+            disks: [disk("vda", `${dir}/top.qcow2`, { driver: { type: "qcow2" } })],
+          }),
+        ),
+        (error) => isVirtError(error, ErrorCode.SYSTEM_ERROR) && /gone\.raw/.test(error.message),
+      );
+    });
+  },
+);

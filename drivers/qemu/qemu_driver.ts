@@ -4,7 +4,10 @@
  *
  * - **Launch**: the command line (`command_line.ts`) with `-S -no-shutdown -daemonize`; host
  *   paths checked first; QEMU's start-up output in the per-domain log; the monitor connected as
- *   soon as QEMU's parent exits (the socket then listens); pty paths read with `query-chardev`.
+ *   soon as QEMU's parent exits (the socket then listens). Each disk's backing chain is read
+ *   from its images first, and QEMU gets one read-only node per image; the live XML's facts
+ *   (ptys from `query-chardev`, VNC ports, chain indexes, …: `runtime_facts.ts`) go into the
+ *   runtime record, so replay never asks QEMU.
  *   The runtime record (pid, start time, monitor socket, …) finds the process again after a
  *   service restart. QEMU runs holding its domain's claim (`instance_claim.ts`), so a second
  *   QEMU of one domain never starts; `plan` names the files before the spawn for the launch

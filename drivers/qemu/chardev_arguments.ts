@@ -151,6 +151,17 @@ function chosenSocketPath(collector: ArgumentCollector, where: string, id: strin
 }
 
 /**
+ * Whether `path` is a channel socket the driver chose for some instance of a domain:
+ * `<runtime folders>/<instance folder>/channel/<file>`, beside this instance's folder.
+ */
+function isChosenChannelPath(path: string, runtimeDir: string): boolean {
+  const folders = runtimeDir.slice(0, runtimeDir.lastIndexOf("/") + 1);
+  if (folders === "" || !path.startsWith(folders)) return false;
+  const parts = path.slice(folders.length).split("/");
+  return parts.length === 3 && parts[1] === CHANNEL_SOCKET_FOLDER && parts[2] !== "";
+}
+
+/**
  * A unix virtio channel without a path gets a socket in the runtime folder, named as libvirt
  * names it: `channel/<target name>` (libvirt: `…/channel/target/domain-…/<name>`, the path guest
  * agent tools look for), else `channel/vioser-CC-BB-PP.sock` by its virtio-serial place. Noted
@@ -164,7 +175,12 @@ function withChannelSocket(
   where: string,
 ): Chardev {
   const [first, ...rest] = channel.sources;
-  if (channel.type !== "unix" || first?.path !== undefined) return channel;
+  if (channel.type !== "unix") return channel;
+  // A path an earlier instance was given (a live XML defined again) is named anew, as libvirt
+  // drops the paths it generated when it reads a definition.
+  if (first?.path !== undefined && !isChosenChannelPath(first.path, collector.runtimeDir)) {
+    return channel;
+  }
   const name = channel.target?.name;
   if (name !== undefined && (name.includes("/") || name === "." || name === "..")) {
     throw refuseConfig(`${where}/target/@name`, `channel name '${name}' cannot name a socket`);

@@ -71,7 +71,12 @@ import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
 import type { QmpEvent } from "./qmp_protocol.ts";
 import { STATS_INTERVAL_MS_DEFAULT, StatsSampler } from "./stats_sampler.ts";
-import { learnLiveFacts, queryPtyPaths, withDetectedBackingChains } from "./runtime_facts.ts";
+import {
+  learnLiveFacts,
+  queryPtyPaths,
+  resourcePartitionOf,
+  withDetectedBackingChains,
+} from "./runtime_facts.ts";
 import { CHANNEL_SOCKET_FOLDER } from "./chardev_arguments.ts";
 
 /** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
@@ -197,6 +202,8 @@ export class QemuDriver implements Driver {
   readonly #log: (message: string) => void;
   readonly #capabilities: CapabilityCache;
   readonly #statsIntervalMs: number;
+  /** The control group QEMU runs in: the service's own (QEMU is not moved). */
+  readonly #resourcePartition = resourcePartitionOf(Deno.pid);
   readonly #instances = new Map<string, Instance>();
   readonly #dryBuilds = new WorkerPool<DryBuildRequest, DryBuildReply>(DRY_BUILD_WORKER_URL, {
     threadsMax: 1,
@@ -284,7 +291,13 @@ export class QemuDriver implements Driver {
       pidFilePath: "/run/check/qemu.pid",
       sandbox: false,
       nowMs: this.#now(),
+      ...this.#partitionContext(),
     };
+  }
+
+  #partitionContext(): { resourcePartition?: string } {
+    const partition = this.#resourcePartition;
+    return partition === undefined ? {} : { resourcePartition: partition };
   }
 
   plan(request: LaunchRequest): RuntimeRecord {
@@ -306,6 +319,7 @@ export class QemuDriver implements Driver {
       pidFilePath: paths.pidFile,
       sandbox: capabilities.sandbox,
       nowMs: this.#now(),
+      ...this.#partitionContext(),
     });
     this.#prepareDirectories(paths);
     try {
@@ -470,6 +484,7 @@ export class QemuDriver implements Driver {
       pidFilePath: paths.pidFile,
       sandbox: false,
       nowMs: this.#now(),
+      ...this.#partitionContext(),
     });
     const instance = this.#newInstance(handle, identity, paths, commandLine);
     let status: QmpRunState;

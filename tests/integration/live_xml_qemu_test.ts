@@ -264,6 +264,24 @@ testIf(
         assert.equal(again.stdout, dumped.stdout);
       });
 
+      await t.step(
+        "the live XML defined again starts, with its runtime facts named anew",
+        async () => {
+          assert.equal((await evirt(service, "destroy", name)).code, 0);
+          await Deno.writeTextFile(`${imageDir}/live.xml`, dumped.stdout);
+          const redefined = await evirt(service, "define", `${imageDir}/live.xml`);
+          assert.equal(redefined.code, 0, redefined.stderr);
+          const restarted = await evirt(service, "start", name);
+          assert.equal(restarted.code, 0, restarted.stderr);
+          const again = parseDomainXml((await evirt(service, "dumpxml", name)).stdout);
+          assert.deepEqual(runtimeFacts(again), facts);
+          assert.notEqual(
+            again.devices.channels[0].sources[0].path,
+            live.devices.channels[0].sources[0].path,
+          );
+        },
+      );
+
       const destroyed = await evirt(service, "destroy", name);
       assert.equal(destroyed.code, 0, destroyed.stderr);
     } finally {

@@ -8,6 +8,8 @@ import {
 } from "../../../drivers/qemu/runtime_facts.ts";
 import { type Disk, type DomainDefinition, emptyDevices } from "../../../src/model/domain.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
+import { withLiveFacts } from "../../../src/model/live_facts.ts";
+import { assertRefused, build } from "./_qemu_definitions.ts";
 import { missing, testIf } from "../../support/environment.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 
@@ -170,3 +172,41 @@ testIf(
     });
   },
 );
+
+Deno.test("a live definition defined again builds: chosen channel paths are named anew, the partition is QEMU's", () => {
+  const definition = definitionWith({
+    channels: [{
+      type: "unix",
+      sources: [{ mode: "bind" }],
+      target: { type: "virtio", name: "org.qemu.guest_agent.0" },
+    }],
+  });
+  const live = withLiveFacts(definition, {
+    chardevs: [{
+      list: "channels",
+      index: 0,
+      path: "/run/evirt/qemu/domain-2-vm/channel/org.qemu.guest_agent.0",
+      pty: false,
+    }],
+    resourcePartition: "/system.slice/evirt.service",
+  });
+  const context = {
+    monitorSocketPath: "/run/evirt/qemu/domain-3-vm/monitor.sock",
+    resourcePartition: "/system.slice/evirt.service",
+  };
+  const line = build(live, context);
+  assert.deepEqual(line.chardevSockets.map((socket) => socket.path), [
+    "/run/evirt/qemu/domain-3-vm/channel/org.qemu.guest_agent.0",
+  ]);
+  // A path the user chose stays.
+  const chosen = structuredClone(definition);
+  chosen.devices.channels[0].sources[0].path = "/srv/agent.sock";
+  assert.deepEqual(build(chosen, context).chardevSockets, []);
+  // Another partition than the one QEMU runs in is refused, by element.
+  assertRefused(
+    live,
+    "/domain/resource/partition",
+    /resource partition '\/system.slice\/evirt.service' is not supported/,
+    { ...context, resourcePartition: "/" },
+  );
+});

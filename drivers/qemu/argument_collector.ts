@@ -8,6 +8,7 @@
  */
 
 import type { DeviceAddress } from "../../src/model/domain.ts";
+import type { ChardevListName } from "../../src/model/live_facts.ts";
 import type { Accelerator } from "./accelerator.ts";
 import { refuseConfig } from "./config_refusal.ts";
 
@@ -57,6 +58,24 @@ export interface PtyChardev {
   alias: string;
   /** Whether it is (or doubles as) the domain's console (the first serial or console). */
   console: boolean;
+  /** The device in the definition: its list and position. */
+  place: ChardevPlace;
+}
+
+/** Where a character device is in the definition. */
+export interface ChardevPlace {
+  /** The list of `<devices>` it is in. */
+  list: ChardevListName;
+  /** Its position there. */
+  index: number;
+}
+
+/** A socket path the driver chose for a character device without one (libvirt does the same). */
+export interface ChardevSocket {
+  /** The device. */
+  place: ChardevPlace;
+  /** The socket's path. */
+  path: string;
 }
 
 /** A PCI address in QEMU's terms. */
@@ -93,6 +112,10 @@ export class ArgumentCollector {
   readonly blockNodes: BlockNode[] = [];
   /** The pty chardevs. */
   readonly ptyChardevs: PtyChardev[] = [];
+  /** `<console>`s that are the same device as a serial port: their index and its chardev id. */
+  readonly sharedConsoles: { index: number; chardevId: string }[] = [];
+  /** Socket paths the driver chose. */
+  readonly chardevSockets: ChardevSocket[] = [];
   /** The machine family. */
   readonly family: MachineFamily;
   /** The accelerator. */

@@ -11,7 +11,7 @@
  */
 
 import type { Chardev, ChardevSource } from "../../src/model/domain.ts";
-import type { ArgumentCollector } from "./argument_collector.ts";
+import type { ArgumentCollector, ChardevPlace } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { usbPlacement } from "./controller_arguments.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
@@ -109,9 +109,10 @@ function unixSocket(
   where: string,
   id: string,
 ): Record<string, QemuOptionValue> {
-  // A unix channel without a path gets one in the domain's runtime folder, as libvirt does.
+  // A unix device without a path gets one in the domain's runtime folder (channels are named
+  // before, as libvirt names them).
   const source = chardev.sources[0]?.path === undefined
-    ? { mode: "bind", path: `${collector.runtimeDir}/${id}.sock` }
+    ? { mode: "bind", path: chosenSocketPath(collector, where, id) }
     : chardev.sources[0];
   if (chardev.protocol !== undefined && chardev.protocol !== "raw") {
     throw refuseConfig(
@@ -127,6 +128,74 @@ function unixSocket(
     wait: server ? false : undefined,
     reconnect: reconnectSeconds(source, where),
   };
+}
+
+/** The folder of the domain's runtime folder that holds the sockets of named channels. */
+export const CHANNEL_SOCKET_FOLDER = "channel";
+
+/** Longest Unix socket path Linux accepts, in bytes. */
+const SOCKET_PATH_MAX_BYTES = 107;
+
+/** A device's list and position from its path in the definition, e.g. `…/serial[2]`. */
+const CHARDEV_WHERE = /^\/domain\/devices\/(serial|parallel|console|channel)\[(\d+)\]$/;
+
+/** `<chardev id>.sock` in the runtime folder, noted for the live XML. */
+function chosenSocketPath(collector: ArgumentCollector, where: string, id: string): string {
+  const path = `${collector.runtimeDir}/${id}.sock`;
+  const match = CHARDEV_WHERE.exec(where);
+  if (match !== null) {
+    const list = `${match[1]}s` as ChardevPlace["list"];
+    collector.chardevSockets.push({ place: { list, index: Number(match[2]) - 1 }, path });
+  }
+  return path;
+}
+
+/**
+ * Whether `path` is a channel socket the driver chose for some instance of a domain:
+ * `<runtime folders>/<instance folder>/channel/<file>`, beside this instance's folder.
+ */
+function isChosenChannelPath(path: string, runtimeDir: string): boolean {
+  const folders = runtimeDir.slice(0, runtimeDir.lastIndexOf("/") + 1);
+  if (folders === "" || !path.startsWith(folders)) return false;
+  const parts = path.slice(folders.length).split("/");
+  return parts.length === 3 && parts[1] === CHANNEL_SOCKET_FOLDER && parts[2] !== "";
+}
+
+/**
+ * A unix virtio channel without a path gets a socket in the runtime folder, named as libvirt
+ * names it: `channel/<target name>` (libvirt: `…/channel/target/domain-…/<name>`, the path guest
+ * agent tools look for), else `channel/vioser-CC-BB-PP.sock` by its virtio-serial place. Noted
+ * for the live XML.
+ */
+function withChannelSocket(
+  channel: Chardev,
+  index: number,
+  place: VirtioSerialPlace,
+  collector: ArgumentCollector,
+  where: string,
+): Chardev {
+  const [first, ...rest] = channel.sources;
+  if (channel.type !== "unix") return channel;
+  // A path an earlier instance was given (a live XML defined again) is named anew, as libvirt
+  // drops the paths it generated when it reads a definition.
+  if (first?.path !== undefined && !isChosenChannelPath(first.path, collector.runtimeDir)) {
+    return channel;
+  }
+  const name = channel.target?.name;
+  if (name !== undefined && (name.includes("/") || name === "." || name === "..")) {
+    throw refuseConfig(`${where}/target/@name`, `channel name '${name}' cannot name a socket`);
+  }
+  const two = (value: number) => String(value).padStart(2, "0");
+  const file = name ?? `vioser-${two(place.controller)}-00-${two(place.port)}.sock`;
+  const path = `${collector.runtimeDir}/${CHANNEL_SOCKET_FOLDER}/${file}`;
+  if (new TextEncoder().encode(path).length > SOCKET_PATH_MAX_BYTES) {
+    throw refuseConfig(
+      `${where}/target/@name`,
+      `socket path '${path}' is longer than ${SOCKET_PATH_MAX_BYTES} bytes`,
+    );
+  }
+  collector.chardevSockets.push({ place: { list: "channels", index }, path });
+  return { ...channel, sources: [{ ...first, mode: first?.mode ?? "bind", path }, ...rest] };
 }
 
 function tcpSocket(
@@ -245,7 +314,7 @@ export function addCharacterDeviceArguments(
     checkCommon(parallel, where);
     const id = `charparallel${index}`;
     collector.push("-chardev", chardevBackend(parallel, id, collector, where));
-    notePty(parallel, id, `parallel${index}`, false, collector);
+    notePty(parallel, id, `parallel${index}`, false, collector, { list: "parallels", index });
     collector.device(qemuOption("isa-parallel", { chardev: id, id: `parallel${index}` }));
   });
 }
@@ -261,7 +330,7 @@ function addSerials(serials: Chardev[], collector: ArgumentCollector): Map<numbe
     free.take(port);
     const id = `charserial${index}`;
     collector.push("-chardev", chardevBackend(serial, id, collector, where));
-    notePty(serial, id, `serial${index}`, index === 0, collector);
+    notePty(serial, id, `serial${index}`, index === 0, collector, { list: "serials", index });
     collector.device(serialDevice(serial, id, `serial${index}`, port, collector, where));
     ports.set(port, id);
   });
@@ -349,11 +418,15 @@ function addConsoles(
       const shared = serialPorts.get(port);
       if (shared !== undefined) {
         // The same device as the serial port: its pty (if any) is already noted.
+        collector.sharedConsoles.push({ index, chardevId: shared });
         return;
       }
       const id = `charserial${serialCount + index}`;
       collector.push("-chardev", chardevBackend(console, id, collector, where));
-      notePty(console, id, `serial${serialCount + index}`, serialPorts.size === 0, collector);
+      notePty(console, id, `serial${serialCount + index}`, serialPorts.size === 0, collector, {
+        list: "consoles",
+        index,
+      });
       collector.device(qemuOption("isa-serial", {
         chardev: id,
         id: `serial${serialCount + index}`,
@@ -373,7 +446,10 @@ function addConsoles(
     }
     const id = `charconsole${index}`;
     collector.push("-chardev", chardevBackend(console, id, collector, where));
-    notePty(console, id, `console${index}`, index === 0 && serialPorts.size === 0, collector);
+    notePty(console, id, `console${index}`, index === 0 && serialPorts.size === 0, collector, {
+      list: "consoles",
+      index,
+    });
     collector.device(qemuOption("virtconsole", {
       bus: "virtio-serial0.0",
       nr: virtioConsoles++ === 0 ? 0 : undefined,
@@ -464,8 +540,9 @@ function addChannel(
     );
   }
   const id = `charchannel${index}`;
-  collector.push("-chardev", chardevBackend(channel, id, collector, where));
-  notePty(channel, id, `channel${index}`, false, collector);
+  const backend = withChannelSocket(channel, index, place!, collector, where);
+  collector.push("-chardev", chardevBackend(backend, id, collector, where));
+  notePty(channel, id, `channel${index}`, false, collector, { list: "channels", index });
   collector.device(qemuOption("virtserialport", {
     // A virtio-serial controller has one bus, `.0`, whatever libvirt's address says.
     bus: `virtio-serial${place!.controller}.0`,
@@ -490,6 +567,9 @@ function notePty(
   alias: string,
   console: boolean,
   collector: ArgumentCollector,
+  place: ChardevPlace,
 ): void {
-  if ((chardev.type ?? "pty") === "pty") collector.ptyChardevs.push({ chardevId, alias, console });
+  if ((chardev.type ?? "pty") === "pty") {
+    collector.ptyChardevs.push({ chardevId, alias, console, place });
+  }
 }

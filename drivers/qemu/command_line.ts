@@ -16,6 +16,7 @@ import type { Accelerator } from "./accelerator.ts";
 import {
   ArgumentCollector,
   type BlockNode,
+  type ChardevSocket,
   type HostPathRequirement,
   type MachineFamily,
   type PtyChardev,
@@ -56,6 +57,11 @@ export interface CommandLineContext {
   sandbox: boolean;
   /** The clock, in ms since the epoch (for `<clock offset='variable'>`). */
   nowMs: number;
+  /**
+   * The control group QEMU runs in (the service's own: it does not move QEMU), which a
+   * `<resource><partition>` must name; undefined when unknown (any partition is refused).
+   */
+  resourcePartition?: string;
 }
 
 /** A built command line and what the driver needs to know about it. */
@@ -74,6 +80,10 @@ export interface CommandLine {
   blockNodes: BlockNode[];
   /** Chardevs with pty backends. */
   ptyChardevs: PtyChardev[];
+  /** `<console>`s that are the same device as a serial port, with its chardev id. */
+  sharedConsoles: { index: number; chardevId: string }[];
+  /** Socket paths the driver chose for unix character devices without one. */
+  chardevSockets: ChardevSocket[];
   /** Settings applied once QEMU runs. */
   runtime: DeviceRuntimeSettings;
   /** Whether the domain has a memory balloon (current memory can then be set at start). */
@@ -201,6 +211,7 @@ export function buildCommandLine(
   if (context.sandbox) collector.push("-sandbox", SANDBOX_OPTION);
   collector.push("-msg", "timestamp=on");
   addCommandlinePassthrough(definition, collector);
+  checkResource(definition, context.resourcePartition);
   collector.push("-daemonize", "-pidfile", context.pidFilePath);
   return {
     emulator: context.emulator,
@@ -210,6 +221,8 @@ export function buildCommandLine(
     hostPaths: collector.hostPaths,
     blockNodes: collector.blockNodes,
     ptyChardevs: collector.ptyChardevs,
+    sharedConsoles: collector.sharedConsoles,
+    chardevSockets: collector.chardevSockets,
     runtime,
     balloon: devices.memballoon !== undefined && devices.memballoon.model !== "none",
   };
@@ -253,7 +266,7 @@ function checkDomain(definition: DomainDefinition): void {
   }
   refuseExtra(definition.extra, "/domain", {
     elements: (name) =>
-      name === "memoryBacking" || name === "pm" || name === "seclabel" ||
+      name === "memoryBacking" || name === "pm" || name === "seclabel" || name === "resource" ||
       name === "iothreadids" || name.endsWith(":commandline"),
     children: (name) => name === "features",
   });
@@ -1033,6 +1046,34 @@ function addPowerManagement(definition: DomainDefinition, collector: ArgumentCol
       throw refuseConfig(where, `pm element '${child.name}' is not supported`);
     }
     collector.push("-global", `${device}.${property}=${enabled === "yes" ? 0 : 1}`);
+  }
+}
+
+/**
+ * Accepts `<resource><partition>` only where QEMU will run: evirt does not move QEMU to another
+ * control group, and the live XML shows the one it runs in, so a live XML defined again runs.
+ */
+function checkResource(definition: DomainDefinition, partition: string | undefined): void {
+  const placed = (definition.extra?.elements ?? []).find(({ element }) =>
+    element.name === "resource"
+  );
+  if (placed === undefined) return;
+  const children = elementChildren(placed.element);
+  const other = children.find((child) => child.name !== "partition");
+  if (other !== undefined || placed.element.attributes !== undefined) {
+    throw refuseConfig(
+      `/domain/resource${other === undefined ? "" : `/${other.name}`}`,
+      "only a resource partition is supported",
+    );
+  }
+  for (const child of children) {
+    const text = (child.children ?? []).filter((each) => typeof each === "string").join("");
+    if (text !== partition) {
+      throw refuseConfig(
+        "/domain/resource/partition",
+        `resource partition '${text}' is not supported: QEMU runs in '${partition ?? "(unknown)"}'`,
+      );
+    }
   }
 }
 

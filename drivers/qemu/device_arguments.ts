@@ -181,6 +181,9 @@ function addGraphics(devices: DomainDevices, collector: ArgumentCollector): void
   });
 }
 
+/** Where a VNC console listens when its definition names no address (libvirt's `vnc_listen`). */
+export const VNC_LISTEN_DEFAULT = "127.0.0.1";
+
 function vncOption(
   graphics: DomainDevices["graphics"][number],
   where: string,
@@ -211,7 +214,7 @@ function vncOption(
       `vnc listen type '${listen.type}' is not supported`,
     );
   }
-  const address = listen?.address ?? graphics.listen ?? "127.0.0.1";
+  const address = listen?.address ?? graphics.listen ?? VNC_LISTEN_DEFAULT;
   const host = address.includes(":") ? `[${address}]` : address;
   const auto = graphics.autoport === "yes" || graphics.port === undefined || graphics.port === -1;
   if (auto) return qemuOption(`${host}:0`, { to: 99, ...extras });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Disk } from "../../src/model/domain.ts";
+import type { BackingStore, Disk } from "../../src/model/domain.ts";
 import type { ArgumentCollector, BlockNode } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { usbPlacement } from "./controller_arguments.ts";
@@ -197,12 +197,6 @@ function checkDisk(disk: Disk, where: string): void {
       `disk driver '${disk.driver.name}' is not supported`,
     );
   }
-  if (disk.backingStore !== undefined && Object.keys(disk.backingStore).length > 0) {
-    throw refuseConfig(
-      `${where}/backingStore`,
-      "an explicit backing chain is not supported: QEMU follows the image's own chain",
-    );
-  }
 }
 
 function diskAlias(disk: Disk, where: string): string {
@@ -310,6 +304,7 @@ function addBlockNodes(
   const protocolDriver = disk.type === "block"
     ? (device === "cdrom" ? "host_cdrom" : "host_device")
     : "file";
+  const backing = addBackingNodes(disk.backingStore, index, collector, `${where}/backingStore`);
   collector.push(
     "-blockdev",
     JSON.stringify(withoutUndefined({
@@ -332,6 +327,7 @@ function addBlockNodes(
       cache: cacheJson,
       discard,
       "detect-zeroes": detectZeroes,
+      backing: FORMATS_WITH_BACKING.includes(format) ? backing : undefined,
     })),
   );
   const node: BlockNode = {
@@ -342,6 +338,88 @@ function addBlockNodes(
   };
   collector.blockNodes.push(node);
   return formatNode;
+}
+
+/** Image formats whose QEMU driver takes a `backing` node (a raw node refuses the option). */
+const FORMATS_WITH_BACKING: readonly string[] = ["qcow2", "qcow", "qed", "vmdk"];
+
+/** Most images below a disk's top image that the driver opens as nodes of their own. */
+export const BACKING_LAYERS_MAX = 64;
+
+/**
+ * Adds read-only nodes for a known backing chain (libvirt gives QEMU one protocol and one
+ * format node per image, so QEMU never opens a file the definition does not name), bottom
+ * first, since a node must exist before the node above names it.
+ *
+ * @returns The top's `backing`: the first layer's format node; null for a chain known to end
+ *   (`<backingStore/>`); undefined when the chain is unknown (QEMU follows the image's own).
+ */
+function addBackingNodes(
+  store: BackingStore | undefined,
+  diskIndex: number,
+  collector: ArgumentCollector,
+  where: string,
+): string | null | undefined {
+  if (store === undefined) return undefined;
+  const layers: { layer: BackingStore; where: string }[] = [];
+  let next: BackingStore | undefined = store;
+  let layerWhere = where;
+  while (next !== undefined && !isChainEnd(next)) {
+    if (layers.length >= BACKING_LAYERS_MAX) {
+      throw refuseConfig(layerWhere, `a backing chain deeper than ${BACKING_LAYERS_MAX} images`);
+    }
+    layers.push({ layer: next, where: layerWhere });
+    next = next.backingStore;
+    layerWhere = `${layerWhere}/backingStore`;
+  }
+  // Below the last layer: null when the chain is closed, undefined when QEMU opens the rest.
+  let below: string | null | undefined = next === undefined ? undefined : null;
+  for (let position = layers.length - 1; position >= 0; position--) {
+    const { layer, where: at } = layers[position];
+    refuseExtra(layer.extra, at);
+    refuseExtra(layer.source?.extra, `${at}/source`);
+    const type = layer.type ?? "file";
+    if (type !== "file" && type !== "block") {
+      throw refuseConfig(`${at}/@type`, `backing store type '${type}' is not supported`);
+    }
+    const path = type === "block" ? layer.source?.dev : layer.source?.file;
+    if (path === undefined || path === "") {
+      throw refuseConfig(`${at}/source`, "a backing store needs a source");
+    }
+    const format = layer.format ?? "raw";
+    if (!DISK_FORMATS.includes(format)) {
+      throw refuseConfig(`${at}/format/@type`, `disk format '${format}' is not supported`);
+    }
+    collector.requirePath(path, type, `${at}/source/@${type === "block" ? "dev" : "file"}`);
+    const fileNode = `drive${diskIndex}-b${position + 1}-storage`;
+    const formatNode = `drive${diskIndex}-b${position + 1}-format`;
+    collector.push(
+      "-blockdev",
+      JSON.stringify({
+        driver: type === "block" ? "host_device" : "file",
+        filename: path,
+        "node-name": fileNode,
+        "read-only": true,
+      }),
+    );
+    collector.push(
+      "-blockdev",
+      JSON.stringify(withoutUndefined({
+        driver: format,
+        file: fileNode,
+        "node-name": formatNode,
+        "read-only": true,
+        backing: FORMATS_WITH_BACKING.includes(format) ? below : undefined,
+      })),
+    );
+    below = formatNode;
+  }
+  return below;
+}
+
+/** `<backingStore/>`: the element that says the chain ends here. */
+function isChainEnd(store: BackingStore): boolean {
+  return store.type === undefined && store.source === undefined && store.format === undefined;
 }
 
 /** Error policies and the device properties they set. */

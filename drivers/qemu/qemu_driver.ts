@@ -4,7 +4,10 @@
  *
  * - **Launch**: the command line (`command_line.ts`) with `-S -no-shutdown -daemonize`; host
  *   paths checked first; QEMU's start-up output in the per-domain log; the monitor connected as
- *   soon as QEMU's parent exits (the socket then listens); pty paths read with `query-chardev`.
+ *   soon as QEMU's parent exits (the socket then listens). Each disk's backing chain is read
+ *   from its images first, and QEMU gets one read-only node per image; the live XML's facts
+ *   (ptys from `query-chardev`, VNC ports, chain indexes, …: `runtime_facts.ts`) go into the
+ *   runtime record, so replay never asks QEMU.
  *   The runtime record (pid, start time, monitor socket, …) finds the process again after a
  *   service restart. QEMU runs holding its domain's claim (`instance_claim.ts`), so a second
  *   QEMU of one domain never starts; `plan` names the files before the spawn for the launch
@@ -47,8 +50,9 @@ import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
+import { LIVE_FACTS_KEY } from "../../src/model/live_facts.ts";
 import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
-import type { BlockNode, PtyChardev } from "./argument_collector.ts";
+import type { BlockNode } from "./argument_collector.ts";
 import type { RunningDisk } from "./block_node_facts.ts";
 import { qmpBlockFigures } from "./qmp_block_figures.ts";
 import {
@@ -83,6 +87,13 @@ import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
 import type { QmpEvent } from "./qmp_protocol.ts";
 import { STATS_INTERVAL_MS_DEFAULT, StatsSampler } from "./stats_sampler.ts";
+import {
+  learnLiveFacts,
+  queryPtyPaths,
+  resourcePartitionOf,
+  withDetectedBackingChains,
+} from "./runtime_facts.ts";
+import { CHANNEL_SOCKET_FOLDER } from "./chardev_arguments.ts";
 
 /** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
 export const PROBE_CONNECT_TIMEOUT_MS = 3_000;
@@ -209,6 +220,8 @@ export class QemuDriver implements Driver {
   readonly #probes = new EmulatorProbes();
   readonly #defaultEmulator: string;
   readonly #statsIntervalMs: number;
+  /** The control group QEMU runs in: the service's own (QEMU is not moved). */
+  readonly #resourcePartition = resourcePartitionOf(Deno.pid);
   readonly #instances = new Map<string, Instance>();
   /** Instances (`uuid/id`) already marked tainted in their domain's log. */
   readonly #tainted = new Set<string>();
@@ -313,7 +326,13 @@ export class QemuDriver implements Driver {
       pidFilePath: "/run/check/qemu.pid",
       sandbox: false,
       nowMs: this.#now(),
+      ...this.#partitionContext(),
     };
+  }
+
+  #partitionContext(): { resourcePartition?: string } {
+    const partition = this.#resourcePartition;
+    return partition === undefined ? {} : { resourcePartition: partition };
   }
 
   plan(request: LaunchRequest): RuntimeRecord {
@@ -326,13 +345,16 @@ export class QemuDriver implements Driver {
     const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
     const capabilities = await this.#capabilities.get(emulatorFor(definition));
     const paths = this.#pathsFor(request.id, request.name, request.uuid);
-    const commandLine = buildCommandLine(definition, {
+    // As libvirt: the chains are read before QEMU starts, which gets one node per image.
+    const running = await withDetectedBackingChains(definition, { signal });
+    const commandLine = buildCommandLine(running, {
       emulator: capabilities.path,
       accelerator,
       monitorSocketPath: paths.monitorSocket,
       pidFilePath: paths.pidFile,
       sandbox: capabilities.sandbox,
       nowMs: this.#now(),
+      ...this.#partitionContext(),
     });
     this.#prepareDirectories(paths);
     try {
@@ -358,7 +380,9 @@ export class QemuDriver implements Driver {
     const instance = this.#newInstance(request, identity, paths, commandLine);
     try {
       await this.#connect(instance, LAUNCH_CONNECT_TIMEOUT_MS, signal);
-      const ptys = await this.#ptyPaths(instance, commandLine.ptyChardevs, signal);
+      const qmp = this.#qmp(instance);
+      const ptys = await queryPtyPaths(qmp, commandLine.ptyChardevs, signal);
+      const live = await learnLiveFacts(qmp, running, commandLine, identity.pid, ptys, signal);
       await this.#applyRuntimeSettings(instance, commandLine, signal);
       this.#instances.set(request.uuid, instance);
       return {
@@ -369,7 +393,8 @@ export class QemuDriver implements Driver {
         qemuVersion: capabilities.version,
         accelerator,
         ...recordedPaths(paths),
-        ...ptys,
+        ...ptys.record,
+        [LIVE_FACTS_KEY]: live,
       };
     } catch (error) {
       instance.translator.beginTermination();
@@ -494,6 +519,7 @@ export class QemuDriver implements Driver {
       pidFilePath: paths.pidFile,
       sandbox: false,
       nowMs: this.#now(),
+      ...this.#partitionContext(),
     });
     const instance = this.#newInstance(handle, identity, paths, commandLine);
     let status: QmpRunState;
@@ -877,24 +903,6 @@ export class QemuDriver implements Driver {
     instance.sampler.start();
   }
 
-  async #ptyPaths(
-    instance: Instance,
-    ptys: PtyChardev[],
-    signal: AbortSignal,
-  ): Promise<Record<string, string | null>> {
-    const result: Record<string, string | null> = { consolePty: null };
-    if (ptys.length === 0) return result;
-    const chardevs = await this.#qmp(instance).queryChardev({ signal });
-    for (const pty of ptys) {
-      const filename = chardevs.find((each) => each.label === pty.chardevId)?.filename;
-      if (filename === undefined || !filename.startsWith("pty:")) continue;
-      const path = filename.slice("pty:".length);
-      result[`pty.${pty.alias}`] = path;
-      if (pty.console && result.consolePty === null) result.consolePty = path;
-    }
-    return result;
-  }
-
   async #applyRuntimeSettings(
     instance: Instance,
     commandLine: CommandLine,
@@ -967,6 +975,7 @@ export class QemuDriver implements Driver {
     }
     removeDirectory(paths.dir);
     Deno.mkdirSync(paths.dir, { mode: 0o700 });
+    Deno.mkdirSync(`${paths.dir}/${CHANNEL_SOCKET_FOLDER}`, { mode: 0o700 });
   }
 }
 

@@ -233,6 +233,26 @@ export interface QmpChardevReturn {
   pty?: string;
 }
 
+/** One address a VNC server listens on (`VncServerInfo2` of `query-vnc-servers`). */
+export interface QmpVncServerAddress {
+  /** The address, e.g. `127.0.0.1`. */
+  host: string;
+  /** The port, as text. */
+  service: string;
+  /** `ipv4`, `ipv6`, `unix`, … */
+  family: string;
+  /** Whether this is the WebSocket listener. */
+  websocket: boolean;
+}
+
+/** One VNC server (`VncInfo2` of `query-vnc-servers`). */
+export interface QmpVncServerInfo {
+  /** The display's id, e.g. `default`. */
+  id: string;
+  /** The addresses it listens on. */
+  server: QmpVncServerAddress[];
+}
+
 /** One character device of `query-chardev` (`ChardevInfo`). */
 export interface QmpChardevInfo {
   /** The chardev id, e.g. `charserial0`. */
@@ -456,6 +476,23 @@ export class QmpCommands {
     for (const entry of reply) {
       if (typeof entry.label !== "string" || typeof entry.filename !== "string") {
         throw unexpected("query-chardev", entry);
+      }
+    }
+    return reply;
+  }
+
+  /** `query-vnc-servers`: every VNC server with the addresses it listens on. */
+  async queryVncServers(options: QmpCallOptions = {}): Promise<QmpVncServerInfo[]> {
+    const reply = arrayOf<QmpVncServerInfo>(
+      "query-vnc-servers",
+      await this.#monitor.execute("query-vnc-servers", undefined, options),
+    );
+    for (const entry of reply) {
+      if (!Array.isArray(entry.server)) throw unexpected("query-vnc-servers", entry);
+      for (const server of entry.server) {
+        if (typeof server.host !== "string" || typeof server.service !== "string") {
+          throw unexpected("query-vnc-servers", entry);
+        }
       }
     }
     return reply;

@@ -33,6 +33,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   destroy: () => import("./verbs/destroy.ts").then((module) => module.destroyVerb),
   domcapabilities: () =>
     import("./verbs/domcapabilities.ts").then((module) => module.domcapabilitiesVerb),
+  domdisplay: () => import("./verbs/domdisplay.ts").then((module) => module.domdisplayVerb),
   domblkinfo: () => import("./verbs/domblkinfo.ts").then((module) => module.domblkinfoVerb),
   domblklist: () => import("./verbs/domblklist.ts").then((module) => module.domblklistVerb),
   domblkstat: () => import("./verbs/domblkstat.ts").then((module) => module.domblkstatVerb),
@@ -67,8 +68,10 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   start: () => import("./verbs/start.ts").then((module) => module.startVerb),
   suspend: () => import("./verbs/suspend.ts").then((module) => module.suspendVerb),
   undefine: () => import("./verbs/undefine.ts").then((module) => module.undefineVerb),
+  ttyconsole: () => import("./verbs/ttyconsole.ts").then((module) => module.ttyconsoleVerb),
   uri: () => import("./verbs/uri.ts").then((module) => module.uriVerb),
   vcpuinfo: () => import("./verbs/vcpuinfo.ts").then((module) => module.vcpuinfoVerb),
+  vncdisplay: () => import("./verbs/vncdisplay.ts").then((module) => module.vncdisplayVerb),
   version: () => import("./verbs/version.ts").then((module) => module.versionVerb),
 };
 

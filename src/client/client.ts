@@ -266,10 +266,13 @@ export class EvirtClient {
   /** The definition as the JSON model. */
   definition(
     reference: string,
-    options: { inactive?: boolean } = {},
+    options: { inactive?: boolean; secure?: boolean } = {},
   ): Promise<{ modelVersion: number; definition: DomainDefinition }> {
-    const query = options.inactive ? "?inactive=true" : "";
-    return this.#json("GET", `${pathOf("domain.definition", { ref: reference })}${query}`);
+    const query = new URLSearchParams();
+    if (options.inactive) query.set("inactive", "true");
+    if (options.secure) query.set("secure", "true");
+    const text = query.size === 0 ? "" : `?${query}`;
+    return this.#json("GET", `${pathOf("domain.definition", { ref: reference })}${text}`);
   }
 
   /** The title, description, or a namespace's metadata element (as XML). */

@@ -10,6 +10,7 @@
 
 import type { DomainDefinition, XmlElement } from "./domain.ts";
 import type { IoErrorActionName, WatchdogActionName } from "./lifecycle.ts";
+import type { LiveFacts } from "./live_facts.ts";
 
 export type { IoErrorActionName, WatchdogActionName };
 
@@ -186,8 +187,11 @@ export type DomainFact = {
   [T in DomainFactType]: { type: T; body: DomainFactBodies[T] };
 }[DomainFactType];
 
-/** Driver-specific data needed to find a running domain again (pid, monitor socket, …). */
-export type RuntimeRecord = { [key: string]: string | number | boolean | null };
+/**
+ * Driver-specific data needed to find a running domain again (pid, monitor socket, …), and,
+ * under `live` ({@linkcode LiveFacts}), what the instance's live XML shows beyond its definition.
+ */
+export type RuntimeRecord = { [key: string]: string | number | boolean | null | LiveFacts };
 
 /** Names of running reasons used in facts. */
 export type RunningReasonName = "booted" | "unpaused" | "restored" | "wakeup" | "unknown";

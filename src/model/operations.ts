@@ -413,7 +413,7 @@ export const OPERATIONS = [
       query: [],
       answer: { status: 200, description: "Info", schema: "DomainInfo" },
     },
-    verbs: ["dominfo", "domid", "domname", "domuuid"],
+    verbs: ["dominfo", "domid", "domname", "domuuid", "vncdisplay", "domdisplay"],
   },
   {
     name: "domain.undefine",
@@ -484,7 +484,9 @@ export const OPERATIONS = [
       ],
       answer: { status: 200, description: "Definition", schema: "DefinitionDocument" },
     },
-    verbs: ["dumpxml"],
+    // virsh reads the VNC display, display URIs and console pty from the live XML; evirt's
+    // verbs read the same live definition as JSON.
+    verbs: ["dumpxml", "vncdisplay", "domdisplay", "ttyconsole"],
   },
   {
     name: "domain.metadata_get",

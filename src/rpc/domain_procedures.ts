@@ -9,6 +9,7 @@
 import type { Host, ListFilter } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { formatDomainXml } from "../xml/mod.ts";
+import { liveFactsOf, withLiveFacts } from "../model/live_facts.ts";
 import { cString } from "./connect_procedures.ts";
 import {
   checkFlags,
@@ -66,7 +67,9 @@ function domainXml(host: Host, uuid: string, flags: number): string {
   checkFlags(flags, XML_FLAGS_ALL, "virDomainGetXMLDesc");
   const domain = host.context(uuid);
   const useLive = (flags & XML_FLAG_INACTIVE) === 0 && domain.live !== null;
-  const definition = useLive ? domain.live! : (domain.definition ?? domain.live!);
+  const definition = useLive
+    ? withLiveFacts(domain.live!, liveFactsOf(domain.runtime))
+    : (domain.definition ?? domain.live!);
   return formatDomainXml(definition, {
     inactive: !useLive,
     secure: (flags & XML_FLAG_SECURE) !== 0,

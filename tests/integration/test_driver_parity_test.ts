@@ -202,6 +202,11 @@ const READ_VERBS = [
   "domblkstat test vdz",
   "domblkstat test",
   "autostart test; list --autostart; autostart --disable test; list --autostart --all",
+  "vncdisplay test",
+  "ttyconsole test",
+  "domdisplay test",
+  "domdisplay --type spice test",
+  "domdisplay --all --type vnc test",
 ];
 
 Deno.test({
@@ -232,6 +237,9 @@ Deno.test({
       "domifstat test testnet0",
       "domid test",
       "domuuid test",
+      "vncdisplay test",
+      "ttyconsole test",
+      "domdisplay test",
     ];
     await assertSameAnswers(verbs.map((verb) => verb.replace(" test", " nosuch")));
   },

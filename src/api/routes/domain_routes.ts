@@ -18,6 +18,7 @@ import {
 } from "../../model/operations.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { formatDomainXml } from "../../xml/mod.ts";
+import { liveFactsOf, withLiveFacts } from "../../model/live_facts.ts";
 import { readXml } from "../../xml/xml_reader.ts";
 import { writeXml } from "../../xml/xml_writer.ts";
 import { elementNamespace } from "../../../actors/domain_machine.ts";
@@ -170,7 +171,9 @@ function domainXml(context: Context): Response {
   const secure = booleanParam(context.url, "secure") ?? false;
   checkSecureAllowed(context.role, secure, "virDomainGetXMLDesc");
   const useLive = !inactive && domain.live !== null;
-  const definition = useLive ? domain.live! : (domain.definition ?? domain.live!);
+  const definition = useLive
+    ? withLiveFacts(domain.live!, liveFactsOf(domain.runtime))
+    : (domain.definition ?? domain.live!);
   const xml = formatDomainXml(definition, {
     inactive: !useLive,
     secure,
@@ -187,7 +190,7 @@ function domainJson(context: Context): Response {
   const secure = booleanParam(context.url, "secure") ?? false;
   checkSecureAllowed(context.role, secure, "virDomainGetXMLDesc");
   const definition = !inactive && domain.live !== null
-    ? domain.live
+    ? withLiveFacts(domain.live, liveFactsOf(domain.runtime))
     : (domain.definition ?? domain.live)!;
   return jsonResponse({
     modelVersion: DOMAIN_MODEL_VERSION,

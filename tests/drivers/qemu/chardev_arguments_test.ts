@@ -13,7 +13,53 @@ Deno.test("addCharacterDeviceArguments makes a pty serial an isa-serial port 0 a
     chardevId: "charserial0",
     alias: "serial0",
     console: true,
+    place: { list: "serials", index: 0 },
   }]);
+});
+
+Deno.test("addCharacterDeviceArguments notes a serial console as sharing the serial's chardev", () => {
+  const line = build(withDevices((devices) => {
+    devices.serials.push({ type: "pty", sources: [], target: { port: 0 } });
+    devices.consoles.push({ type: "pty", sources: [], target: { type: "serial", port: 0 } });
+  }));
+  assert.deepEqual(line.sharedConsoles, [{ index: 0, chardevId: "charserial0" }]);
+});
+
+Deno.test("addCharacterDeviceArguments names a channel's socket as libvirt: its name, else its port", () => {
+  const line = build(withDevices((devices) => {
+    devices.channels.push({
+      type: "unix",
+      sources: [{ mode: "bind" }],
+      target: { type: "virtio", name: "org.qemu.guest_agent.0" },
+    });
+    devices.channels.push({ type: "unix", sources: [], target: { type: "virtio" } });
+  }));
+  const runtimeDir = line.chardevSockets[0].path.slice(
+    0,
+    -"/channel/org.qemu.guest_agent.0".length,
+  );
+  assert.deepEqual(line.chardevSockets, [
+    { place: { list: "channels", index: 0 }, path: `${runtimeDir}/channel/org.qemu.guest_agent.0` },
+    { place: { list: "channels", index: 1 }, path: `${runtimeDir}/channel/vioser-00-00-02.sock` },
+  ]);
+  assert.ok(
+    valuesOf(line.args, "-chardev").some((value) =>
+      value.includes(`path=${runtimeDir}/channel/org.qemu.guest_agent.0`)
+    ),
+  );
+});
+
+Deno.test("addCharacterDeviceArguments refuses a channel name that cannot name a socket", () => {
+  assertRefused(
+    withDevices((devices) =>
+      devices.channels.push({
+        type: "unix",
+        sources: [{ mode: "bind" }],
+        target: { type: "virtio", name: "../escape" },
+      })
+    ),
+    "/domain/devices/channel[1]/target/@name",
+  );
 });
 
 Deno.test("addCharacterDeviceArguments lets a serial console share the serial port of its number", () => {

@@ -174,7 +174,24 @@ Deno.test("addDiskArguments refuses disk types, formats and options it cannot ex
       fileDisk("vda", "virtio", { extra: { elements: [{ element: { name: "iotune" } }] } }),
       "/iotune",
     ],
-    [fileDisk("vda", "virtio", { backingStore: { type: "file", format: "raw" } }), "/backingStore"],
+    [
+      fileDisk("vda", "virtio", { backingStore: { type: "file", format: "raw" } }),
+      "/backingStore/source",
+    ],
+    [
+      fileDisk("vda", "virtio", {
+        driver: { type: "qcow2" },
+        backingStore: { type: "network", format: "raw", source: { name: "x", hosts: [] } },
+      }),
+      "/backingStore/@type",
+    ],
+    [
+      fileDisk("vda", "virtio", {
+        driver: { type: "qcow2" },
+        backingStore: { type: "file", format: "luks2", source: { file: "/b", hosts: [] } },
+      }),
+      "/backingStore/format/@type",
+    ],
     [{ type: "file", target: { dev: "vda", bus: "virtio" } }, "/source"],
   ];
   for (const [disk, path] of refusals) {
@@ -183,4 +200,66 @@ Deno.test("addDiskArguments refuses disk types, formats and options it cannot ex
       `/domain/devices/disk[1]${path}`,
     );
   }
+});
+
+Deno.test("addDiskArguments gives QEMU one read-only node pair per backing image, bottom first", () => {
+  const line = build(withDevices((devices) =>
+    devices.disks.push(fileDisk("vda", "virtio", {
+      driver: { type: "qcow2" },
+      backingStore: {
+        type: "file",
+        format: "qcow2",
+        source: { file: "/images/mid.qcow2", hosts: [] },
+        backingStore: {
+          type: "file",
+          format: "raw",
+          source: { file: "/images/base.raw", hosts: [] },
+          backingStore: {},
+        },
+      },
+    }))
+  ));
+  const nodes = valuesOf(line.args, "-blockdev").map((text) => JSON.parse(text));
+  assert.deepEqual(nodes.map((node) => [node["node-name"], node.filename ?? node.file]), [
+    ["drive0-b2-storage", "/images/base.raw"],
+    ["drive0-b2-format", "drive0-b2-storage"],
+    ["drive0-b1-storage", "/images/mid.qcow2"],
+    ["drive0-b1-format", "drive0-b1-storage"],
+    ["drive0-storage", "/images/vda.img"],
+    ["drive0-format", "drive0-storage"],
+  ]);
+  assert.deepEqual(nodes.slice(0, 4).map((node) => node["read-only"]), [true, true, true, true]);
+  // A raw node takes no `backing`; each qcow2 node names the node below it.
+  assert.equal("backing" in nodes[1], false);
+  assert.equal(nodes[3].backing, "drive0-b2-format");
+  assert.equal(nodes[5].backing, "drive0-b1-format");
+  assert.equal(nodes[5]["read-only"], false);
+  assert.deepEqual(
+    line.hostPaths.map((each) => each.path),
+    ["/images/vda.img", "/images/base.raw", "/images/mid.qcow2"],
+  );
+});
+
+Deno.test("addDiskArguments closes a chain known to end and leaves an unknown one to QEMU", () => {
+  const closed = build(
+    withDevices((devices) =>
+      devices.disks.push(fileDisk("vda", "virtio", { driver: { type: "qcow2" }, backingStore: {} }))
+    ),
+  );
+  const [, closedFormat] = valuesOf(closed.args, "-blockdev").map((text) => JSON.parse(text));
+  assert.equal(closedFormat.backing, null);
+  const open = build(
+    withDevices((devices) =>
+      devices.disks.push(fileDisk("vda", "virtio", { driver: { type: "qcow2" } }))
+    ),
+  );
+  const [, openFormat] = valuesOf(open.args, "-blockdev").map((text) => JSON.parse(text));
+  assert.equal("backing" in openFormat, false);
+  const raw = build(
+    withDevices((devices) =>
+      devices.disks.push(fileDisk("vda", "virtio", { driver: { type: "raw" }, backingStore: {} }))
+    ),
+  );
+  const [, rawFormat] = valuesOf(raw.args, "-blockdev").map((text) => JSON.parse(text));
+  assert.equal("backing" in rawFormat, false);
 });

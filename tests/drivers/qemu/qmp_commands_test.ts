@@ -189,3 +189,17 @@ Deno.test("QmpCommands.queryChardev returns labels and filenames and refuses oth
   const bad = recording({ "query-chardev": [{ label: "x" }] });
   await assert.rejects(bad.qmp.queryChardev(), QmpProtocolError);
 });
+
+Deno.test("QmpCommands.queryVncServers returns each server's addresses and refuses other shapes", async () => {
+  const servers = [{
+    id: "default",
+    server: [{ host: "127.0.0.1", service: "5900", family: "ipv4", websocket: false }],
+    clients: [],
+  }];
+  const { qmp } = recording({ "query-vnc-servers": servers });
+  assert.deepEqual(await qmp.queryVncServers(), servers);
+  const bad = recording({ "query-vnc-servers": [{ id: "default", server: [{ host: "x" }] }] });
+  await assert.rejects(bad.qmp.queryVncServers(), QmpProtocolError);
+  const noList = recording({ "query-vnc-servers": [{ id: "default" }] });
+  await assert.rejects(noList.qmp.queryVncServers(), QmpProtocolError);
+});

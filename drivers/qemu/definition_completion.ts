@@ -1,0 +1,54 @@
+/**
+ * The QEMU driver's define-time completion, as libvirt 9.0's QEMU post-parse: the versioned
+ * machine type, the implicit devices and defaults (implicit_devices.ts), then PCI addresses
+ * (pci_assignment.ts). The result is what the persistent definition records, so the guest's
+ * hardware stays the same across restarts and QEMU upgrades, and what the command line is
+ * built from.
+ *
+ * @module
+ */
+
+import type { DomainDefinition } from "../../src/model/domain.ts";
+import { addImplicitDevices, type MachineKind } from "./implicit_devices.ts";
+import { type MachineTypes, resolveMachine } from "./machine_type.ts";
+import { assignPciAddresses } from "./pci_assignment.ts";
+
+/**
+ * Completes a QEMU definition. A machine type this driver does not build for (neither i440fx
+ * nor q35) is left as it is, for the driver's check to refuse by name. Pure.
+ *
+ * @param definition A definition after the generic defaults and validation.
+ * @param machines The emulator's machine aliases and default.
+ * @returns The completed definition.
+ * @throws {VirtError} Code 27 for explicit PCI addresses that collide or do not fit; code 1
+ *   when no PCI slot is left.
+ *
+ * @example
+ * ```ts
+ * import { completeQemuDefinition } from "./definition_completion.ts";
+ * import { emptyDevices } from "../../src/model/domain.ts";
+ * const done = completeQemuDefinition({
+ *   type: "qemu", name: "vm", memoryKiB: 131072, vcpus: 1,
+ *   os: { type: "hvm", machine: "q35", boot: [] }, devices: emptyDevices(),
+ * }, { aliases: { q35: "pc-q35-7.2" } });
+ * console.log(done.os.machine, done.devices.memballoon?.address?.bus); // "pc-q35-7.2" 2
+ * ```
+ */
+export function completeQemuDefinition(
+  definition: DomainDefinition,
+  machines: MachineTypes,
+): DomainDefinition {
+  const machine = resolveMachine(definition.os.machine, machines);
+  const kind = machineKind(machine ?? "pc");
+  if (kind === undefined) return definition;
+  const withMachine: DomainDefinition = machine === undefined
+    ? definition
+    : { ...definition, os: { ...definition.os, machine } };
+  return assignPciAddresses(addImplicitDevices(withMachine, kind));
+}
+
+function machineKind(machine: string): MachineKind | undefined {
+  if (machine === "q35" || machine.startsWith("pc-q35-")) return "q35";
+  if (machine === "pc" || machine.startsWith("pc-i440fx-")) return "i440fx";
+  return undefined;
+}

@@ -281,7 +281,9 @@ function assignVirtioSerialPorts(devices: DomainDevices): void {
   }
   for (const { device, from } of users) {
     const address = device.address;
-    if (address !== undefined && (address.type !== "virtio-serial" || Number(address.port ?? "0") > 0)) {
+    if (
+      address !== undefined && (address.type !== "virtio-serial" || Number(address.port ?? "0") > 0)
+    ) {
       continue;
     }
     for (const controller of serials) {

@@ -207,9 +207,7 @@ export class AddressSet {
     if (address.bus >= this.buses.length) {
       throw new VirtError(
         code,
-        `Invalid PCI address ${text}. Only PCI buses up to ${
-          this.buses.length - 1
-        } are available`,
+        `Invalid PCI address ${text}. Only PCI buses up to ${this.buses.length - 1} are available`,
       );
     }
     const bus = this.buses[address.bus];

@@ -203,7 +203,9 @@ function reserveChipsetSlots(def: DomainDefinition, set: AddressSet, q35: boolea
     }
   }
   if (q35 && !set.slotInUse(fixed(0, 0x1b, 0))) {
-    const sound = def.devices.sounds.find((each) => each.model === "ich9" && isWanted(each.address));
+    const sound = def.devices.sounds.find((each) =>
+      each.model === "ich9" && isWanted(each.address)
+    );
     if (sound !== undefined) place(sound, fixed(0, 0x1b, 0));
   }
 }
@@ -386,7 +388,9 @@ function allUsers(def: DomainDefinition, rootKind: RootKind): PciUser[] {
   const q35 = rootKind === "pcie-root";
   const users: PciUser[] = [];
   const add = (device: Addressable, each: number) => users.push({ device, flags: each });
-  devices.disks.forEach((disk) => add(disk, disk.target.bus === "virtio" ? flags.virtio(disk.model) : 0));
+  devices.disks.forEach((disk) =>
+    add(disk, disk.target.bus === "virtio" ? flags.virtio(disk.model) : 0)
+  );
   devices.interfaces.forEach((nic) => add(nic, flags.interface(nic.model)));
   devices.sounds.forEach((sound) => add(sound, flags.sound(sound.model)));
   devices.hostdevs.forEach((hostdev) => add(hostdev, flags.pcie));
@@ -400,7 +404,9 @@ function allUsers(def: DomainDefinition, rootKind: RootKind): PciUser[] {
     )
   );
   devices.serials.forEach((serial) => add(serial, serial.target?.type === "pci-serial" ? PCI : 0));
-  devices.inputs.forEach((input) => add(input, input.bus === "virtio" ? flags.virtio(input.model) : 0));
+  devices.inputs.forEach((input) =>
+    add(input, input.bus === "virtio" ? flags.virtio(input.model) : 0)
+  );
   devices.watchdogs.forEach((watchdog) => add(watchdog, PCI));
   if (devices.memballoon !== undefined) {
     add(devices.memballoon, flags.balloon(devices.memballoon.model));

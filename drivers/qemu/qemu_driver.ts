@@ -60,6 +60,7 @@ import {
   waitForExit,
 } from "./process_state.ts";
 import { CapabilityCache } from "./qemu_capabilities.ts";
+import { completeQemuDefinition } from "./definition_completion.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
@@ -230,6 +231,18 @@ export class QemuDriver implements Driver {
   /** Whether KVM is usable on this host (decides whether `type='kvm'` can run). */
   get kvmUsable(): boolean {
     return this.#kvmUsable;
+  }
+
+  /**
+   * The definition as libvirt's QEMU driver completes it at define: the emulator's versioned
+   * machine type, implicit devices and PCI addresses (definition_completion.ts).
+   *
+   * @throws {VirtError} 38 when the emulator cannot be found or run; 27 for explicit PCI
+   *   addresses that collide.
+   */
+  async completeDefinition(definition: DomainDefinition): Promise<DomainDefinition> {
+    const capabilities = await this.#capabilities.get(emulatorFor(definition));
+    return completeQemuDefinition(definition, capabilities.machines);
   }
 
   check(definition: DomainDefinition): void {

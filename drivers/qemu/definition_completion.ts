@@ -1,7 +1,8 @@
 /**
  * The QEMU driver's define-time completion, as libvirt 9.0's QEMU post-parse: the versioned
- * machine type, the implicit devices and defaults (implicit_devices.ts), then PCI addresses
- * (pci_assignment.ts). The result is what the persistent definition records, so the guest's
+ * machine type, the emulator's path, QEMU's default CPU model written out for a TCG guest
+ * without `<cpu>` (`qemu64`, `qemu32` for i686, as libvirt writes it), the implicit devices and
+ * defaults (implicit_devices.ts), then PCI addresses (pci_assignment.ts). The result is what the persistent definition records, so the guest's
  * hardware stays the same across restarts and QEMU upgrades, and what the command line is
  * built from.
  *
@@ -19,6 +20,7 @@ import { assignPciAddresses } from "./pci_assignment.ts";
  *
  * @param definition A definition after the generic defaults and validation.
  * @param machines The emulator's machine aliases and default.
+ * @param emulator The emulator's absolute path, for a definition without `<emulator>`.
  * @returns The completed definition.
  * @throws {VirtError} Code 27 for explicit PCI addresses that collide or do not fit; code 1
  *   when no PCI slot is left.
@@ -37,14 +39,25 @@ import { assignPciAddresses } from "./pci_assignment.ts";
 export function completeQemuDefinition(
   definition: DomainDefinition,
   machines: MachineTypes,
+  emulator?: string,
 ): DomainDefinition {
   const machine = resolveMachine(definition.os.machine, machines);
   const kind = machineKind(machine ?? "pc");
   if (kind === undefined) return definition;
-  const withMachine: DomainDefinition = machine === undefined
-    ? definition
-    : { ...definition, os: { ...definition.os, machine } };
-  return assignPciAddresses(addImplicitDevices(withMachine, kind));
+  const def: DomainDefinition = structuredClone(definition);
+  if (machine !== undefined) def.os.machine = machine;
+  if (emulator !== undefined) def.devices.emulator ??= emulator;
+  if (def.type === "qemu" && def.cpu === undefined) {
+    def.cpu = {
+      mode: "custom",
+      match: "exact",
+      check: "none",
+      model: def.os.arch === "i686" ? "qemu32" : "qemu64",
+      modelFallback: "forbid",
+      features: [],
+    };
+  }
+  return assignPciAddresses(addImplicitDevices(def, kind));
 }
 
 function machineKind(machine: string): MachineKind | undefined {

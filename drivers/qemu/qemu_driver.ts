@@ -242,7 +242,7 @@ export class QemuDriver implements Driver {
    */
   async completeDefinition(definition: DomainDefinition): Promise<DomainDefinition> {
     const capabilities = await this.#capabilities.get(emulatorFor(definition));
-    return completeQemuDefinition(definition, capabilities.machines);
+    return completeQemuDefinition(definition, capabilities.machines, capabilities.path);
   }
 
   check(definition: DomainDefinition): void {

@@ -104,3 +104,64 @@ testIf(
     });
   },
 );
+
+/** Definitions that need no host files, so QEMU can start them with their completed ABI. */
+const STARTABLE = ["minimal", "i440fx_bridge"];
+const STARTABLE_Q35 = `<domain type='qemu'>
+  <name>abi13-start-q35</name>
+  <memory unit='KiB'>262144</memory>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices>
+    <interface type='user'><mac address='52:54:00:00:02:01'/><model type='virtio'/></interface>
+    <interface type='user'><mac address='52:54:00:00:02:02'/><model type='e1000'/></interface>
+    <console type='pty'/>
+    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+    <input type='tablet' bus='usb'/>
+    <sound model='ich9'/>
+    <watchdog model='i6300esb'/>
+    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
+  </devices>
+</domain>`;
+
+testIf(
+  "QEMU starts completed definitions with root ports, bridges and fixed slots",
+  missing("qemu-system-x86_64", "flock"),
+  async () => {
+    await withTempDir("evirt-abi-start-", async (dir) => {
+      const driver = await QemuDriver.create({
+        runtimeDir: `${dir}/run`,
+        logDir: `${dir}/log`,
+        log: () => {},
+      });
+      const host = await Host.open({
+        store: createMemoryStore(),
+        drivers: [driver],
+        log: () => {},
+      });
+      try {
+        const texts = [
+          ...await Promise.all(
+            STARTABLE.map((name) => Deno.readTextFile(`${CASES_DIR}/${name}.xml`)),
+          ),
+          STARTABLE_Q35,
+        ];
+        for (const [index, text] of texts.entries()) {
+          const name = `abi13-start-${index}`;
+          const definition = applyDomainDefaults(
+            parseDomainXml(text.replace(/<name>[^<]*<\/name>/, `<name>${name}</name>`)),
+          );
+          validateDomain(definition);
+          await host.define(definition);
+          await host.start(name, { paused: true });
+          try {
+            assert.equal(host.lookup(name).state, 3, `${name} runs (paused)`);
+          } finally {
+            await host.destroy(name);
+          }
+        }
+      } finally {
+        await host.close();
+      }
+    });
+  },
+);

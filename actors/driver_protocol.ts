@@ -206,6 +206,13 @@ export interface Driver {
   completeDefinition?(definition: DomainDefinition): Promise<DomainDefinition>;
 
   /**
+   * Optional: the definition an instance of `definition` runs with: what the hypervisor adds
+   * only while it runs (libvirt's QEMU driver: the device aliases). The start records it as
+   * the live definition. Pure.
+   */
+  instanceDefinition?(definition: DomainDefinition): DomainDefinition;
+
+  /**
    * Optional: the verdict of `check` computed without holding up the caller's loop (on a
    * worker thread for a large definition). A definition it accepted makes the `check` of the
    * same object at define cheap; callers run it just before define or create.

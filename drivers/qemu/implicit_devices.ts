@@ -17,7 +17,8 @@
  * - no `<source mode='bind'/>` for a unix channel without a path (the driver names it at start);
  * - serial ports as `isa-serial` with their port number, and the console tied to the first
  *   serial port (see console_compat.ts);
- * - virtio-serial ports for virtio consoles (from 0) and channels (from 1);
+ * - virtio-serial ports for channels (from 1), after those virtio consoles take (from 0; a
+ *   console's port is not written, as libvirt's);
  * - USB ports for USB devices (first free port of the first controller that has one).
  *
  * @module
@@ -281,6 +282,8 @@ function assignVirtioSerialPorts(devices: DomainDevices): void {
   }
   for (const { device, from } of users) {
     const address = device.address;
+    // A virtio console's port is reserved but not written (libvirt numbers it with nr= at start).
+    const write = from !== 0;
     if (
       address !== undefined && (address.type !== "virtio-serial" || Number(address.port ?? "0") > 0)
     ) {
@@ -295,7 +298,9 @@ function assignVirtioSerialPorts(devices: DomainDevices): void {
       while (port < limit && ports.has(port)) port++;
       if (port >= limit) continue;
       ports.add(port);
-      device.address = { type: "virtio-serial", controller: index, bus: 0, port: String(port) };
+      if (write) {
+        device.address = { type: "virtio-serial", controller: index, bus: 0, port: String(port) };
+      }
       break;
     }
   }

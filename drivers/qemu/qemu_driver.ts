@@ -61,6 +61,7 @@ import {
 } from "./process_state.ts";
 import { CapabilityCache } from "./qemu_capabilities.ts";
 import { completeQemuDefinition } from "./definition_completion.ts";
+import { assignDeviceAliases } from "./device_aliases.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
@@ -243,6 +244,11 @@ export class QemuDriver implements Driver {
   async completeDefinition(definition: DomainDefinition): Promise<DomainDefinition> {
     const capabilities = await this.#capabilities.get(emulatorFor(definition));
     return completeQemuDefinition(definition, capabilities.machines, capabilities.path);
+  }
+
+  /** The definition a running instance has: the device aliases QEMU's `-device id=` carry. */
+  instanceDefinition(definition: DomainDefinition): DomainDefinition {
+    return assignDeviceAliases(definition);
   }
 
   check(definition: DomainDefinition): void {

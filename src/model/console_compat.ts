@@ -8,7 +8,8 @@
  * - such a console whose source differs from the first serial port's is replaced by one that
  *   names the serial port;
  * - a first serial port of target type `isa-serial` (or none) without such a console gets one
- *   inserted first.
+ *   inserted first;
+ * - every console without a target port gets its position as port.
  *
  * A driver may give new serial ports its own target type and model (QEMU: `isa-serial`).
  *
@@ -62,6 +63,12 @@ export function addConsoleCompat(def: DomainDefinition, options: ConsoleCompatOp
       devices.consoles.unshift(consoleOf(devices.serials[0], { sources: [] }));
     }
   }
+  // Every other console's target port is its position.
+  devices.consoles.forEach((console, index) => {
+    if (console.target?.port !== undefined) return;
+    const { type, ...rest } = console.target ?? {};
+    console.target = JSON.parse(JSON.stringify({ type, port: index, ...rest }));
+  });
   devices.serials.forEach((serial, index) => {
     const target = { ...serial.target };
     if (options.serialTargetType !== undefined && target.type === undefined) {

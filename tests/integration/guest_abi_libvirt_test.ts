@@ -6,8 +6,9 @@
  * Only the generated uuid differs. The definitions are virt-install-style q35 and i440fx guests
  * (disk, cdrom, NIC, serial console, VNC, guest agent channel, balloon, RNG), minimal ones,
  * legacy devices (IDE, SCSI, e1000, USB tablet, ich9 sound, watchdog), 32 NICs (a bridge), and
- * explicit addresses and root ports that must be kept. Each libvirt domain has a unique
- * `abi13-` name and is undefined afterwards.
+ * explicit addresses and root ports that must be kept. A guest started in both (paused) shows
+ * the same device aliases in its live XML. Each libvirt domain has a unique `abi13-` name and
+ * is destroyed and undefined afterwards.
  */
 
 import assert from "node:assert/strict";
@@ -32,6 +33,7 @@ const CASES = [
   "q35_legacy_devices",
   "i440fx_bridge",
   "q35_explicit",
+  "q35_live",
 ];
 
 async function libvirtAnswers(): Promise<string | undefined> {
@@ -158,6 +160,63 @@ testIf(
           } finally {
             await host.destroy(name);
           }
+        }
+      } finally {
+        await host.close();
+      }
+    });
+  },
+);
+
+/** The `<alias name>` values of a domain XML, in document order. */
+function aliasesOf(xml: string): string[] {
+  return [...xml.matchAll(/<alias name='([^']*)'\/>/g)].map((match) => match[1]);
+}
+
+testIf(
+  "a started guest's live XML names its devices with libvirt 9.0's aliases",
+  skip ?? missing("flock"),
+  async () => {
+    await withTempDir("evirt-abi-live-", async (dir) => {
+      const domainName = `abi13-live-${Deno.pid}`;
+      const xml = (await Deno.readTextFile(`${CASES_DIR}/q35_live.xml`)).replaceAll(
+        "NAME",
+        domainName,
+      );
+      const path = `${dir}/${domainName}.xml`;
+      await Deno.writeTextFile(path, xml);
+      await virsh("define", path);
+      let expected: string;
+      try {
+        await virsh("start", "--paused", domainName);
+        try {
+          expected = await virsh("dumpxml", domainName);
+        } finally {
+          await virsh("destroy", domainName);
+        }
+      } finally {
+        await virsh("undefine", domainName);
+      }
+      const driver = await QemuDriver.create({
+        runtimeDir: `${dir}/run`,
+        logDir: `${dir}/log`,
+        log: () => {},
+      });
+      const host = await Host.open({
+        store: createMemoryStore(),
+        drivers: [driver],
+        log: () => {},
+      });
+      try {
+        const definition = applyDomainDefaults(parseDomainXml(xml));
+        validateDomain(definition);
+        await host.define(definition);
+        await host.start(domainName, { paused: true });
+        try {
+          const live = host.inspect(domainName).definition;
+          assert.deepEqual(aliasesOf(formatDomainXml(live)), aliasesOf(expected));
+        } finally {
+          await host.destroy(domainName);
         }
       } finally {
         await host.close();

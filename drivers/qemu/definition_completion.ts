@@ -1,8 +1,9 @@
 /**
  * The QEMU driver's define-time completion, as libvirt 9.0's QEMU post-parse: the versioned
  * machine type, the emulator's path, QEMU's default CPU model written out for a TCG guest
- * without `<cpu>` (`qemu64`, `qemu32` for i686, as libvirt writes it), the implicit devices and
- * defaults (implicit_devices.ts), then PCI addresses (pci_assignment.ts). The result is what the persistent definition records, so the guest's
+ * whose `<cpu>` names no model (`qemu64`; `qemu32` with `qemu-system-i386`, as libvirt writes
+ * it), the implicit devices and defaults (implicit_devices.ts), then PCI addresses
+ * (pci_assignment.ts). The result is what the persistent definition records, so the guest's
  * hardware stays the same across restarts and QEMU upgrades, and what the command line is
  * built from.
  *
@@ -47,14 +48,16 @@ export function completeQemuDefinition(
   const def: DomainDefinition = structuredClone(definition);
   if (machine !== undefined) def.os.machine = machine;
   if (emulator !== undefined) def.devices.emulator ??= emulator;
-  if (def.type === "qemu" && def.cpu === undefined) {
+  const cpu = def.cpu;
+  if (def.type === "qemu" && (cpu?.mode ?? "custom") === "custom" && cpu?.model === undefined) {
+    const { mode: _mode, match, check, ...rest } = cpu ?? { features: [] };
     def.cpu = {
       mode: "custom",
-      match: "exact",
-      check: "none",
-      model: def.os.arch === "i686" ? "qemu32" : "qemu64",
+      match: match ?? "exact",
+      check: check ?? "none",
+      ...rest,
+      model: (def.devices.emulator ?? "").endsWith("-i386") ? "qemu32" : "qemu64",
       modelFallback: "forbid",
-      features: [],
     };
   }
   return assignPciAddresses(addImplicitDevices(def, kind));

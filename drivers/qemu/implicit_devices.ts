@@ -26,6 +26,7 @@
 
 import type {
   Controller,
+  DeviceAddress,
   Disk,
   DomainDefinition,
   DomainDevices,
@@ -43,6 +44,14 @@ const VIDEO_VRAM_KIB: Record<string, number> = {
   vmvga: 4096,
   bochs: 16384,
   qxl: 65536,
+};
+
+/** The `<model name>` of each serial target type. */
+const SERIAL_TARGET_MODELS: Record<string, string> = {
+  "isa-serial": "isa-serial",
+  "usb-serial": "usb-serial",
+  "pci-serial": "pci-serial",
+  "isa-debug": "isa-debugcon",
 };
 
 /** USB ports of each controller model (libvirt's address set). */
@@ -104,7 +113,13 @@ export function addImplicitDevices(
       Object.keys(source).length === 1;
     if (channel.type === "unix" && channel.sources.length === 1 && bare) channel.sources = [];
   }
+  addVirtioSerialControllers(devices);
   assignVirtioSerialPorts(devices);
+  fillPciAddresses(devices);
+  for (const serial of devices.serials) {
+    const model = SERIAL_TARGET_MODELS[serial.target?.type ?? ""];
+    if (serial.target !== undefined && model !== undefined) serial.target.model ??= model;
+  }
   assignUsbPorts(devices);
   return def;
 }
@@ -165,6 +180,17 @@ function completeDisk(disk: Disk): void {
     // Keep libvirt's attribute order: name, type, then the rest.
     const { name, type, ...rest } = disk.driver;
     disk.driver = { name, type, ...rest };
+  }
+  if (disk.address?.type === "drive") {
+    const { type, controller, bus, target, unit, ...rest } = disk.address;
+    disk.address = {
+      type,
+      controller: controller ?? 0,
+      bus: bus ?? 0,
+      target: target ?? 0,
+      unit: unit ?? 0,
+      ...rest,
+    };
   }
   if (disk.address !== undefined) return;
   const bus = disk.target.bus ?? "ide";
@@ -258,6 +284,51 @@ function siblingKey(name: string, count: number): string {
 
 const VIRTIO_SERIAL_PORTS_DEFAULT = 31;
 
+/** The virtio-serial controllers that virtio channel and console addresses name. */
+function addVirtioSerialControllers(devices: DomainDevices): void {
+  for (const chardev of [...devices.consoles, ...devices.channels]) {
+    if (chardev.target?.type !== "virtio") continue;
+    const index = chardev.address?.type === "virtio-serial" ? chardev.address.controller ?? 0 : 0;
+    const exists = devices.controllers.some((each) =>
+      each.type === "virtio-serial" && each.index === index
+    );
+    if (!exists) devices.controllers.push({ type: "virtio-serial", index });
+  }
+}
+
+/** Explicit PCI addresses with libvirt's implied parts written out (domain and bus 0). */
+function fillPciAddresses(devices: DomainDevices): void {
+  const lists: { address?: DeviceAddress }[][] = [
+    devices.disks,
+    devices.controllers,
+    devices.interfaces,
+    devices.serials,
+    devices.inputs,
+    devices.videos,
+    devices.sounds,
+    devices.hostdevs,
+    devices.watchdogs,
+    devices.rngs,
+    devices.shmems,
+    devices.memballoon === undefined ? [] : [devices.memballoon],
+  ];
+  for (const device of lists.flat()) {
+    const address = device.address;
+    if (address?.type !== "pci") continue;
+    // An address with a domain, bus or slot is present (the rest 0); an empty one is wanted.
+    if (address.slot === undefined && !address.bus && !address.domain) continue;
+    const { type, domain, bus, slot, function: fn, ...rest } = address;
+    device.address = {
+      type,
+      domain: domain ?? 0,
+      bus: bus ?? 0,
+      slot: slot ?? 0,
+      function: fn ?? 0,
+      ...rest,
+    };
+  }
+}
+
 /** virtio-serial ports: virtio consoles from port 0, channels from port 1. */
 function assignVirtioSerialPorts(devices: DomainDevices): void {
   const taken = new Map<number, Set<number>>();
@@ -275,6 +346,10 @@ function assignVirtioSerialPorts(devices: DomainDevices): void {
     })),
   ];
   for (const { device } of users) {
+    if (device.address?.type === "virtio-serial") {
+      const { type, controller, bus, ...rest } = device.address;
+      device.address = { type, controller: controller ?? 0, bus: bus ?? 0, ...rest };
+    }
     const address = device.address;
     if (address?.type === "virtio-serial" && Number(address.port ?? "0") > 0) {
       taken.get(address.controller ?? 0)?.add(Number(address.port));
@@ -329,9 +404,12 @@ function assignUsbPorts(devices: DomainDevices): void {
     }
   }
   for (const device of users) {
-    if (device.address !== undefined) continue;
+    const given = device.address;
+    // No address, or a USB one that names only its bus: a port on that bus is wanted.
+    if (given !== undefined && (given.type !== "usb" || given.port !== undefined)) continue;
     for (const controller of controllers) {
       const index = controller.index ?? 0;
+      if (given?.bus !== undefined && given.bus !== index) continue;
       const ports = controller.ports ?? USB_PORTS[controller.model ?? ""];
       const used = taken.get(index)!;
       let port = 1;

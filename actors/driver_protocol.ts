@@ -215,7 +215,8 @@ export interface Driver {
   /**
    * Optional: the verdict of `check` computed without holding up the caller's loop (on a
    * worker thread for a large definition). A definition it accepted makes the `check` of the
-   * same object at define cheap; callers run it just before define or create.
+   * same object at define cheap; the host runs it on the completed definition at define and
+   * create.
    */
   checkOffLoop?(definition: DomainDefinition): Promise<void>;
 

@@ -335,6 +335,8 @@ export class Host extends DomainCommandMethods {
     if (refused !== undefined) throw refused;
     const driver = this.driverFor(definition);
     const completed = await driver.completeDefinition?.(definition) ?? definition;
+    // A large definition's dry build runs on a thread; `check` then knows its verdict.
+    await driver.checkOffLoop?.(completed);
     driver.check(completed);
     const release = this.#registry.reserve(definition.name, uuid);
     try {

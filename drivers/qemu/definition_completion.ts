@@ -63,6 +63,24 @@ export function completeQemuDefinition(
   return assignPciAddresses(addImplicitDevices(def, kind));
 }
 
+/**
+ * Whether a definition went through {@linkcode completeQemuDefinition}: completion always gives
+ * it a PCI root controller at index 0.
+ *
+ * @example
+ * ```ts
+ * import { isCompleted } from "./definition_completion.ts";
+ * import { emptyDevices } from "../../src/model/domain.ts";
+ * console.log(isCompleted({ type: "qemu", name: "vm", memoryKiB: 1, vcpus: 1, os: { type: "hvm", boot: [] }, devices: emptyDevices() })); // false
+ * ```
+ */
+export function isCompleted(definition: DomainDefinition): boolean {
+  return definition.devices.controllers.some((each) =>
+    each.type === "pci" && each.index === 0 &&
+    (each.model === "pci-root" || each.model === "pcie-root")
+  );
+}
+
 function machineKind(machine: string): MachineKind | undefined {
   if (machine === "q35" || machine.startsWith("pc-q35-")) return "q35";
   if (machine === "pc" || machine.startsWith("pc-i440fx-")) return "i440fx";

@@ -60,7 +60,8 @@ import {
   waitForExit,
 } from "./process_state.ts";
 import { CapabilityCache } from "./qemu_capabilities.ts";
-import { completeQemuDefinition } from "./definition_completion.ts";
+import { completeQemuDefinition, isCompleted } from "./definition_completion.ts";
+import type { MachineTypes } from "./machine_type.ts";
 import { assignDeviceAliases } from "./device_aliases.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
@@ -192,6 +193,8 @@ export class QemuDriver implements Driver {
   readonly #now: () => number;
   readonly #log: (message: string) => void;
   readonly #capabilities: CapabilityCache;
+  /** The default emulator's machine types, for completing a definition recorded before completion. */
+  readonly #machines: MachineTypes;
   readonly #statsIntervalMs: number;
   readonly #instances = new Map<string, Instance>();
   readonly #dryBuilds = new WorkerPool<DryBuildRequest, DryBuildReply>(DRY_BUILD_WORKER_URL, {
@@ -207,6 +210,7 @@ export class QemuDriver implements Driver {
     options: QemuDriverOptions,
     version: string,
     capabilities: CapabilityCache,
+    machines: MachineTypes,
   ) {
     this.#runtimeDir = options.runtimeDir.replace(/\/+$/, "");
     this.#logDir = options.logDir.replace(/\/+$/, "");
@@ -214,6 +218,7 @@ export class QemuDriver implements Driver {
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? ((message) => console.error(`evirt: qemu: ${message}`));
     this.#capabilities = capabilities;
+    this.#machines = machines;
     this.#statsIntervalMs = options.statsIntervalMs ?? STATS_INTERVAL_MS_DEFAULT;
     this.hypervisorVersion = version;
   }
@@ -226,7 +231,7 @@ export class QemuDriver implements Driver {
   static async create(options: QemuDriverOptions): Promise<QemuDriver> {
     const capabilities = new CapabilityCache();
     const probed = await capabilities.get(options.emulator ?? "qemu-system-x86_64");
-    return new QemuDriver(options, probed.version, capabilities);
+    return new QemuDriver(options, probed.version, capabilities, probed.machines);
   }
 
   /** Whether KVM is usable on this host (decides whether `type='kvm'` can run). */
@@ -246,9 +251,16 @@ export class QemuDriver implements Driver {
     return completeQemuDefinition(definition, capabilities.machines, capabilities.path);
   }
 
-  /** The definition a running instance has: the device aliases QEMU's `-device id=` carry. */
+  /**
+   * The definition a running instance has: the device aliases QEMU's `-device id=` carry. A
+   * definition recorded before define-time completion existed (no PCI root controller) is
+   * completed first, so it runs with libvirt's placement too.
+   */
   instanceDefinition(definition: DomainDefinition): DomainDefinition {
-    return assignDeviceAliases(definition);
+    const completed = isCompleted(definition)
+      ? definition
+      : completeQemuDefinition(definition, this.#machines);
+    return assignDeviceAliases(completed);
   }
 
   check(definition: DomainDefinition): void {

@@ -224,3 +224,30 @@ testIf(
     });
   },
 );
+
+testIf(
+  "a definition recorded before completion runs with libvirt's placement and aliases",
+  missing("qemu-system-x86_64"),
+  async () => {
+    await withTempDir("evirt-abi-legacy-", async (dir) => {
+      const driver = await QemuDriver.create({
+        runtimeDir: `${dir}/run`,
+        logDir: `${dir}/log`,
+        log: () => {},
+      });
+      try {
+        const xml = (await Deno.readTextFile(`${CASES_DIR}/q35_virt_install.xml`))
+          .replaceAll("NAME", "abi13-legacy");
+        const recorded = applyDomainDefaults(parseDomainXml(xml));
+        const live = driver.instanceDefinition(recorded);
+        assert.equal(live.os.machine, "pc-q35-7.2");
+        const nic = live.devices.interfaces[0];
+        assert.deepEqual([nic.alias, nic.address?.bus, nic.address?.slot], ["net0", 1, 0]);
+        assert.equal(live.devices.disks[0].alias, "virtio-disk0");
+        assert.deepEqual(driver.instanceDefinition(live), live);
+      } finally {
+        await driver.close();
+      }
+    });
+  },
+);

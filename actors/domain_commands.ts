@@ -170,9 +170,11 @@ export async function start(
   const driver = env.driverFor(definition);
   driver.check(definition);
   const id = env.allocateId();
-  const request = { uuid: context.uuid, name: definition.name, id, definition };
+  // What the instance runs with (the driver's runtime names added), recorded as the live one.
+  const live = driver.instanceDefinition?.(definition) ?? definition;
+  const request = { uuid: context.uuid, name: definition.name, id, definition: live };
   // The persistent definition is already in the log: record only a definition that differs.
-  const recorded = definition === context.definition ? null : definition;
+  const recorded = live === context.definition ? null : live;
   // Intent before action: what the launch will create is durable before anything is spawned.
   await job.append([{
     type: "domain.launching",

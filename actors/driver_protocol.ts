@@ -209,9 +209,26 @@ export interface Driver {
   check(definition: DomainDefinition): void;
 
   /**
+   * Optional: the definition as this driver completes it at define and create, as libvirt's
+   * post-parse does (versioned machine type, implicit devices, device addresses), before
+   * `check`; what it returns is what is recorded and run. Never has side effects.
+   *
+   * @throws {VirtError} A libvirt error (code 27 for explicit addresses that collide, …).
+   */
+  completeDefinition?(definition: DomainDefinition): Promise<DomainDefinition>;
+
+  /**
+   * Optional: the definition an instance of `definition` runs with: what the hypervisor adds
+   * only while it runs (libvirt's QEMU driver: the device aliases). The start records it as
+   * the live definition. Pure.
+   */
+  instanceDefinition?(definition: DomainDefinition): DomainDefinition;
+
+  /**
    * Optional: the verdict of `check` computed without holding up the caller's loop (on a
    * worker thread for a large definition). A definition it accepted makes the `check` of the
-   * same object at define cheap; callers run it just before define or create.
+   * same object at define cheap; the host runs it on the completed definition at define and
+   * create.
    */
   checkOffLoop?(definition: DomainDefinition): Promise<void>;
 

@@ -283,11 +283,11 @@ export class Host extends DomainCommandMethods {
     definition: DomainDefinition,
     options: CommandOptions = {},
   ): Promise<{ uuid: string; detail: "added" | "updated" }> {
-    return await this.#claiming(definition, "define", async (uuid, actor) => {
+    return await this.#claiming(definition, "define", async (uuid, actor, completed) => {
       const detail = await actor.run(
         "define",
         this.#runOptions(options),
-        (job) => commands.define(job, definition),
+        (job) => commands.define(job, completed),
       );
       return { uuid, detail };
     });
@@ -301,7 +301,7 @@ export class Host extends DomainCommandMethods {
     definition: DomainDefinition,
     options: CommandOptions & { paused?: boolean } = {},
   ): Promise<{ uuid: string }> {
-    return await this.#claiming(definition, "create", async (uuid, actor) => {
+    return await this.#claiming(definition, "create", async (uuid, actor, completed) => {
       await actor.run("create", this.#runOptions(options), async (job) => {
         if (isActive(job.snapshot)) {
           throw new VirtError(
@@ -309,7 +309,10 @@ export class Host extends DomainCommandMethods {
             `domain '${definition.name}' is already active`,
           );
         }
-        await commands.start(job, this.#env, { paused: options.paused ?? false, definition })
+        await commands.start(job, this.#env, {
+          paused: options.paused ?? false,
+          definition: completed,
+        })
           .catch((error) => endHeldStart(job, this.#env, error));
       });
       return { uuid };
@@ -319,21 +322,26 @@ export class Host extends DomainCommandMethods {
   /**
    * Runs `work` on the actor of a new or existing definition's uuid while its name is claimed:
    * refuses a closed host, a definition without a uuid, one its driver cannot run, and a name or
-   * uuid taken by another domain, all before anything is queued.
+   * uuid taken by another domain, all before anything is queued. `work` gets the definition as
+   * the driver completes it (libvirt's post-parse: machine type, implicit devices, addresses).
    */
   async #claiming<T>(
     definition: DomainDefinition,
     command: "define" | "create",
-    work: (uuid: string, actor: DomainActor) => Promise<T>,
+    work: (uuid: string, actor: DomainActor, completed: DomainDefinition) => Promise<T>,
   ): Promise<T> {
     this.#assertOpen();
     const uuid = requireUuid(definition);
     const refused = this.#heldRetry.refusal(command);
     if (refused !== undefined) throw refused;
-    this.driverFor(definition).check(definition);
+    const driver = this.driverFor(definition);
+    const completed = await driver.completeDefinition?.(definition) ?? definition;
+    // A large definition's dry build runs on a thread; `check` then knows its verdict.
+    await driver.checkOffLoop?.(completed);
+    driver.check(completed);
     const release = this.#registry.reserve(definition.name, uuid);
     try {
-      return await work(uuid, this.#registry.actorFor(uuid));
+      return await work(uuid, this.#registry.actorFor(uuid), completed);
     } finally {
       release();
     }

@@ -441,8 +441,13 @@ function addConsoles(
         `console target type '${targetType}' is not supported`,
       );
     }
-    if (console.address !== undefined) {
-      throw refuseConfig(`${where}/address`, "an address of a virtio console is not supported");
+    // The virtio-serial port define gave it (see implicit_devices.ts), else the first free.
+    const address = console.address;
+    if (address !== undefined && address.type !== "virtio-serial") {
+      throw refuseConfig(
+        `${where}/address/@type`,
+        `console address type '${address.type}' is not supported`,
+      );
     }
     const id = `charconsole${index}`;
     collector.push("-chardev", chardevBackend(console, id, collector, where));
@@ -450,9 +455,10 @@ function addConsoles(
       list: "consoles",
       index,
     });
+    const givenPort = address?.port === undefined ? undefined : Number(address.port);
     collector.device(qemuOption("virtconsole", {
-      bus: "virtio-serial0.0",
-      nr: virtioConsoles++ === 0 ? 0 : undefined,
+      bus: `virtio-serial${address?.controller ?? 0}.0`,
+      nr: givenPort ?? (virtioConsoles++ === 0 ? 0 : undefined),
       chardev: id,
       id: `console${index}`,
     }));

@@ -1,6 +1,6 @@
 /**
- * What an emulator binary can do, probed once per binary and cached: its version, and whether it
- * supports `-sandbox` (QEMU built without seccomp refuses the option). One run of
+ * What an emulator binary can do, probed once per binary and cached: its version, its machine
+ * types (`-machine help`), and whether it supports `-sandbox` (QEMU built without seccomp refuses the option). One run of
  * `EMULATOR -sandbox on -version` answers both: options are parsed in order, so an unsupported
  * `-sandbox` fails before `-version` prints.
  *
@@ -11,6 +11,7 @@
  */
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { type MachineTypes, parseMachineHelp } from "./machine_type.ts";
 
 /** How long one probe run may take, in milliseconds. */
 export const CAPABILITY_PROBE_TIMEOUT_MS = 10_000;
@@ -29,6 +30,8 @@ export interface EmulatorCapabilities {
   version: string;
   /** Whether `-sandbox` is supported. */
   sandbox: boolean;
+  /** Its machine aliases (`pc` → `pc-i440fx-7.2`) and default machine, from `-machine help`. */
+  machines: MachineTypes;
 }
 
 /**
@@ -123,9 +126,13 @@ export class CapabilityCache {
 }
 
 async function probe(path: string): Promise<EmulatorCapabilities> {
+  const help = await run(path, ["-machine", "help"]);
+  const machines = help.success ? parseMachineHelp(help.text) : { aliases: {} };
   const withSandbox = await run(path, ["-sandbox", "on", "-version"]);
   const version = parseQemuVersion(withSandbox.text);
-  if (withSandbox.success && version !== undefined) return { path, version, sandbox: true };
+  if (withSandbox.success && version !== undefined) {
+    return { path, version, sandbox: true, machines };
+  }
   const plain = await run(path, ["-version"]);
   const plainVersion = parseQemuVersion(plain.text);
   if (!plain.success || plainVersion === undefined) {
@@ -134,7 +141,7 @@ async function probe(path: string): Promise<EmulatorCapabilities> {
       `cannot determine the version of QEMU binary ${path}: ${plain.text.trim().slice(0, 200)}`,
     );
   }
-  return { path, version: plainVersion, sandbox: false };
+  return { path, version: plainVersion, sandbox: false, machines };
 }
 
 async function run(path: string, args: string[]): Promise<{ success: boolean; text: string }> {

@@ -80,6 +80,9 @@ import {
   guestOf,
   hostArch,
 } from "./qemu_domain_capabilities.ts";
+import { completeQemuDefinition, isCompleted } from "./definition_completion.ts";
+import type { MachineTypes } from "./machine_type.ts";
+import { assignDeviceAliases } from "./device_aliases.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
@@ -219,6 +222,8 @@ export class QemuDriver implements Driver {
   readonly #capabilities: CapabilityCache;
   readonly #probes = new EmulatorProbes();
   readonly #defaultEmulator: string;
+  /** The default emulator's machine types, for completing a definition recorded before completion. */
+  readonly #machines: MachineTypes;
   readonly #statsIntervalMs: number;
   /** The control group QEMU runs in: the service's own (QEMU is not moved). */
   readonly #resourcePartition = resourcePartitionOf(Deno.pid);
@@ -238,6 +243,7 @@ export class QemuDriver implements Driver {
     options: QemuDriverOptions,
     version: string,
     capabilities: CapabilityCache,
+    machines: MachineTypes,
   ) {
     this.#runtimeDir = options.runtimeDir.replace(/\/+$/, "");
     this.#logDir = options.logDir.replace(/\/+$/, "");
@@ -246,6 +252,7 @@ export class QemuDriver implements Driver {
     this.#log = options.log ?? ((message) => console.error(`evirt: qemu: ${message}`));
     this.#capabilities = capabilities;
     this.#defaultEmulator = options.emulator ?? "qemu-system-x86_64";
+    this.#machines = machines;
     this.#statsIntervalMs = options.statsIntervalMs ?? STATS_INTERVAL_MS_DEFAULT;
     this.hypervisorVersion = version;
   }
@@ -258,7 +265,7 @@ export class QemuDriver implements Driver {
   static async create(options: QemuDriverOptions): Promise<QemuDriver> {
     const capabilities = new CapabilityCache();
     const probed = await capabilities.get(options.emulator ?? "qemu-system-x86_64");
-    return new QemuDriver(options, probed.version, capabilities);
+    return new QemuDriver(options, probed.version, capabilities, probed.machines);
   }
 
   /** Whether KVM is usable on this host (decides whether `type='kvm'` can run). */
@@ -278,6 +285,30 @@ export class QemuDriver implements Driver {
         ? this.#defaultEmulator
         : emulatorForQuery(query));
     return domainCapabilitiesOf(await this.#probes.report(emulator), query, this.#kvmUsable);
+  }
+
+  /**
+   * The definition as libvirt's QEMU driver completes it at define: the emulator's versioned
+   * machine type, implicit devices and PCI addresses (definition_completion.ts).
+   *
+   * @throws {VirtError} 38 when the emulator cannot be found or run; 27 for explicit PCI
+   *   addresses that collide.
+   */
+  async completeDefinition(definition: DomainDefinition): Promise<DomainDefinition> {
+    const capabilities = await this.#capabilities.get(emulatorFor(definition));
+    return completeQemuDefinition(definition, capabilities.machines, capabilities.path);
+  }
+
+  /**
+   * The definition a running instance has: the device aliases QEMU's `-device id=` carry. A
+   * definition recorded before define-time completion existed (no PCI root controller) is
+   * completed first, so it runs with libvirt's placement too.
+   */
+  instanceDefinition(definition: DomainDefinition): DomainDefinition {
+    const completed = isCompleted(definition)
+      ? definition
+      : completeQemuDefinition(definition, this.#machines);
+    return assignDeviceAliases(completed);
   }
 
   check(definition: DomainDefinition): void {

@@ -41,6 +41,7 @@ import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import { VERSION } from "../../src/model/version.ts";
+import { completeTestDefinition } from "./test_completion.ts";
 import {
   TEST_DISK_BYTES,
   TEST_DISK_CAPACITY_BYTES,
@@ -138,6 +139,11 @@ export class TestDriver implements Driver {
   /** Host facts for `nodeinfo`. */
   nodeInfo(): NodeInfo {
     return TEST_NODE_INFO;
+  }
+
+  /** The definition as libvirt's test driver completes it at define (test_completion.ts). */
+  completeDefinition(definition: DomainDefinition): Promise<DomainDefinition> {
+    return Promise.resolve(completeTestDefinition(definition));
   }
 
   check(definition: DomainDefinition): void {

@@ -134,7 +134,6 @@ async function defineNow(request: Request, context: Context): Promise<Response> 
     maxBytes: context.env.xmlMaxBytes,
     ...readerOf(context),
   });
-  await host.driverFor(definition).checkOffLoop?.(definition);
   const { uuid, detail } = await host.define(definition, commandOptions(context));
   return jsonResponse({ uuid, name: definition.name, detail }, 201);
 }
@@ -146,7 +145,6 @@ async function createNow(request: Request, context: Context): Promise<Response> 
     maxBytes: context.env.xmlMaxBytes,
     ...readerOf(context),
   });
-  await host.driverFor(definition).checkOffLoop?.(definition);
   const { uuid } = await host.create(definition, { ...commandOptions(context), paused });
   return jsonResponse(summaryView(host.lookup(uuid)), 201);
 }

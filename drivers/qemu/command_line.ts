@@ -22,6 +22,9 @@ import {
 } from "./argument_collector.ts";
 import { addCharacterDeviceArguments, characterDeviceControllers } from "./chardev_arguments.ts";
 import { refuseConfig, refuseExtra, refuseExtrasDeep } from "./config_refusal.ts";
+import { checkPciBuses } from "./pci_bus_check.ts";
+import { checkDefinitionRules } from "./definition_rules.ts";
+import { addSysinfoArguments } from "./sysinfo_arguments.ts";
 import {
   addControllerArguments,
   type NeededController,
@@ -56,6 +59,11 @@ export interface CommandLineContext {
   sandbox: boolean;
   /** The clock, in ms since the epoch (for `<clock offset='variable'>`). */
   nowMs: number;
+  /**
+   * The build is the define-time check: what only the accelerator of the start decides (a
+   * host-passthrough CPU under TCG) is left to the start, as libvirt does. Default false.
+   */
+  atDefine?: boolean;
 }
 
 /** A built command line and what the driver needs to know about it. */
@@ -131,6 +139,8 @@ export function buildCommandLine(
   context: CommandLineContext,
 ): CommandLine {
   checkDomain(definition);
+  checkDefinitionRules(definition);
+  checkPciBuses(definition);
   const family = machineFamily(definition);
   const runtimeDir = context.monitorSocketPath.slice(0, context.monitorSocketPath.lastIndexOf("/"));
   const collector = new ArgumentCollector(family, context.accelerator, runtimeDir);
@@ -154,7 +164,7 @@ export function buildCommandLine(
     }),
   );
   collector.push("-accel", context.accelerator);
-  addCpu(definition, collector, cpuProperties);
+  addCpu(definition, collector, cpuProperties, context.atDefine ?? false);
   addMemoryAndCpus(definition, collector, backing);
   if (definition.uuid !== undefined) collector.push("-uuid", definition.uuid);
   if (definition.genid !== undefined) {
@@ -182,6 +192,7 @@ export function buildCommandLine(
   if (definition.onReboot === "destroy" || definition.onReboot === "preserve") {
     collector.push("-no-reboot");
   }
+  addSysinfoArguments(definition, collector);
   addBoot(definition, collector);
   addPowerManagement(definition, collector);
   for (const id of iothreadIds(definition)) {
@@ -254,7 +265,7 @@ function checkDomain(definition: DomainDefinition): void {
   refuseExtra(definition.extra, "/domain", {
     elements: (name) =>
       name === "memoryBacking" || name === "pm" || name === "seclabel" ||
-      name === "iothreadids" || name.endsWith(":commandline"),
+      name === "iothreadids" || name === "sysinfo" || name.endsWith(":commandline"),
     children: (name) => name === "features",
   });
   // Every other level is checked here once; the builders handle the levels they skip.
@@ -286,7 +297,10 @@ function checkDomain(definition: DomainDefinition): void {
       throw refuseConfig(where, `${what} is not supported by the qemu driver`);
     }
   }
-  if (definition.os.smbios !== undefined && definition.os.smbios !== "emulate") {
+  if (
+    definition.os.smbios !== undefined && definition.os.smbios !== "emulate" &&
+    definition.os.smbios !== "sysinfo"
+  ) {
     throw refuseConfig(
       "/domain/os/smbios/@mode",
       `smbios mode '${definition.os.smbios}' is not supported`,
@@ -519,6 +533,7 @@ function addCpu(
   definition: DomainDefinition,
   collector: ArgumentCollector,
   cpuProperties: Record<string, QemuOptionValue>,
+  atDefine: boolean,
 ): void {
   const cpu: DomainCpu | undefined = definition.cpu;
   const where = "/domain/cpu";
@@ -533,15 +548,26 @@ function addCpu(
       model = cpu?.model;
       break;
     case "host-passthrough":
-    case "host-model":
-      if (collector.accelerator !== "kvm") {
+      // libvirt accepts it at define and refuses it at start where the accelerator cannot
+      // pass the host CPU through (TCG), with this message.
+      if (collector.accelerator !== "kvm" && !atDefine) {
         throw refuseConfig(
           `${where}/@mode`,
-          `cpu mode '${cpu!.mode}' is not supported by domain type 'qemu' (it needs kvm)`,
+          `CPU mode 'host-passthrough' for ${
+            definition.os.arch ?? "x86_64"
+          } qemu domain on x86_64 host is not supported by hypervisor`,
         );
       }
       model = "host";
       if (cpu?.migratable !== undefined) cpuProperties.migratable = cpu.migratable === "on";
+      break;
+    case "host-model":
+      // Under TCG the best CPU the hypervisor offers is QEMU's `max` (libvirt names the
+      // equivalent model and features); under KVM the host's.
+      model = collector.accelerator === "kvm" ? "host" : "max";
+      if (cpu?.migratable !== undefined && model === "host") {
+        cpuProperties.migratable = cpu.migratable === "on";
+      }
       break;
     case "maximum":
       model = "max";
@@ -822,9 +848,14 @@ function clockSettings(
       rtc.base = "localtime";
       break;
     case "variable": {
-      if ((clock?.basis ?? "utc") !== "utc") {
-        throw refuseConfig(`${where}/@basis`, "clock basis 'localtime' is not supported");
+      const basis = clock?.basis ?? "utc";
+      if (basis !== "utc" && basis !== "localtime") {
+        throw refuseConfig(`${where}/@basis`, `clock basis '${basis}' is not supported`);
       }
+      // With basis 'localtime' the adjustment counts from the host's local time, as libvirt's.
+      const localOffsetMs = basis === "localtime"
+        ? -new Date(nowMs).getTimezoneOffset() * 60_000
+        : 0;
       const seconds = Number(clock?.adjustment ?? "0");
       if (!Number.isFinite(seconds)) {
         throw refuseConfig(
@@ -832,7 +863,7 @@ function clockSettings(
           `clock adjustment '${clock?.adjustment}' is not supported`,
         );
       }
-      rtc.base = qemuDate(nowMs + seconds * 1000);
+      rtc.base = qemuDate(nowMs + localOffsetMs + seconds * 1000);
       break;
     }
     case "absolute":
@@ -865,9 +896,21 @@ function clockSettings(
         break;
       case "pit":
         if (present === false) throw refuse("present");
-        if (timer.tickpolicy !== undefined) {
-          if (collector.accelerator !== "kvm") throw refuse("tickpolicy");
-          collector.push("-global", `kvm-pit.lost_tick_policy=${timer.tickpolicy}`);
+        // As libvirt: delay (the default) and discard set the in-kernel PIT's policy, which
+        // QEMU takes under TCG too (the global then names a device that is not created);
+        // catchup is the in-kernel PIT's own default; merge has no QEMU equivalent.
+        switch (timer.tickpolicy ?? "delay") {
+          case "delay":
+          case "discard":
+            collector.push("-global", `kvm-pit.lost_tick_policy=${timer.tickpolicy ?? "delay"}`);
+            break;
+          case "catchup":
+            break;
+          default:
+            throw refuseConfig(
+              `${timerWhere}/@tickpolicy`,
+              `unsupported pit tickpolicy '${timer.tickpolicy}'`,
+            );
         }
         if (
           timer.track !== undefined || timer.frequency !== undefined || timer.mode !== undefined
@@ -899,6 +942,9 @@ function qemuDate(epochMs: number): string {
 
 const BOOT_DEVICES: Record<string, string> = { hd: "c", cdrom: "d", fd: "a", network: "n" };
 
+/** Boot devices QEMU's PC machines take in `-boot order`. */
+const PC_BOOT_DEVICES_MAX = 3;
+
 function addBoot(definition: DomainDefinition, collector: ArgumentCollector): void {
   const os = definition.os;
   const devices = definition.devices;
@@ -908,6 +954,13 @@ function addBoot(definition: DomainDefinition, collector: ArgumentCollector): vo
     throw refuseConfig(
       "/domain/os/boot",
       "per-device boot elements cannot be used together with os/boot elements",
+    );
+  }
+  if (os.boot.length > PC_BOOT_DEVICES_MAX) {
+    // QEMU's PC firmware interface holds three boot devices; it refuses a longer order.
+    throw refuseConfig(
+      `/domain/os/boot[${PC_BOOT_DEVICES_MAX + 1}]`,
+      `too many boot devices for PC: at most ${PC_BOOT_DEVICES_MAX} <boot dev> elements, or use per-device <boot order>`,
     );
   }
   const order = os.boot.map((device, index) => {

@@ -278,6 +278,7 @@ export class QemuDriver implements Driver {
       pidFilePath: "/run/check/qemu.pid",
       sandbox: false,
       nowMs: this.#now(),
+      atDefine: true,
     };
   }
 

@@ -258,6 +258,15 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
     }
   }
   for (const placed of copy.extra?.elements ?? []) {
+    if (placed.element.name !== "sysinfo") continue;
+    // A firmware config entry's file must exist on the host.
+    for (const entry of placed.element.children ?? []) {
+      if (typeof entry !== "string" && entry.attributes?.file !== undefined) {
+        entry.attributes.file = placeholder(environment, "fw_cfg.dat");
+      }
+    }
+  }
+  for (const placed of copy.extra?.elements ?? []) {
     // Preallocating the tens of GiB some documents ask for is beyond a test run.
     if (placed.element.name !== "memoryBacking") continue;
     placed.element.children = placed.element.children?.filter((child) =>

@@ -1,0 +1,81 @@
+/**
+ * Rules libvirt's QEMU driver checks before it builds a command line, which evirt's QEMU driver
+ * checks at define and at start: each a {@linkcode VirtError} with libvirt's code (67,
+ * CONFIG_UNSUPPORTED) and wording, naming the element.
+ *
+ * - the architecture is one the x86 emulator runs (x86_64, i686);
+ * - a shareable writable disk uses a format that allows concurrent access (raw);
+ * - memory hotplug (`<maxMemory slots>`) needs a guest NUMA node;
+ * - UEFI (a pflash loader or `firmware='efi'`) needs ACPI on x86;
+ * - a ramfb video device has no address (it is not a PCI device).
+ *
+ * @module
+ */
+
+import type { DomainDefinition } from "../../src/model/domain.ts";
+import { refuseConfig } from "./config_refusal.ts";
+
+/** Architectures of the x86 emulator binaries. */
+const X86_ARCHES = new Set(["x86_64", "i686"]);
+
+/**
+ * Checks `definition` against the rules above.
+ *
+ * @param definition The definition, defaults applied.
+ * @throws {VirtError} CONFIG_UNSUPPORTED (67) naming the element.
+ *
+ * @example
+ * ```ts
+ * import { checkDefinitionRules } from "./definition_rules.ts";
+ * import { parseDomainXml } from "../../src/xml/mod.ts";
+ * const definition = parseDomainXml(
+ *   "<domain type='qemu'><name>vm</name><memory>65536</memory><os><type arch='alpha'>hvm</type></os></domain>",
+ * );
+ * try {
+ *   checkDefinitionRules(definition);
+ * } catch (error) {
+ *   console.log((error as { where: string }).where); // "/domain/os/type/@arch"
+ * }
+ * ```
+ */
+export function checkDefinitionRules(definition: DomainDefinition): void {
+  const arch = definition.os.arch ?? "x86_64";
+  if (!X86_ARCHES.has(arch)) {
+    const emulator = definition.devices.emulator ?? "qemu-system-x86_64";
+    throw refuseConfig(
+      "/domain/os/type/@arch",
+      `Emulator '${emulator}' does not support arch '${arch}'`,
+    );
+  }
+  definition.devices.disks.forEach((disk, index) => {
+    const format = disk.driver?.type ?? "raw";
+    if (disk.shareable === true && disk.readonly !== true && format !== "raw") {
+      throw refuseConfig(
+        `/domain/devices/disk[${index + 1}]/shareable`,
+        `shared access for disk '${disk.target.dev}' requires use of supported storage format`,
+      );
+    }
+  });
+  if (
+    definition.maxMemory !== undefined && definition.maxMemory.slots > 0 &&
+    (definition.cpu?.numa?.cells.length ?? 0) === 0
+  ) {
+    throw refuseConfig(
+      "/domain/maxMemory",
+      "At least one numa node has to be configured when enabling memory hotplug",
+    );
+  }
+  const uefi = definition.os.firmware === "efi" || definition.os.loader?.type === "pflash";
+  const acpi = definition.features !== undefined && "acpi" in definition.features;
+  if (uefi && !acpi) {
+    throw refuseConfig("/domain/os/loader", "UEFI requires ACPI on this architecture");
+  }
+  definition.devices.videos.forEach((video, index) => {
+    if (video.model?.type === "ramfb" && video.address !== undefined) {
+      throw refuseConfig(
+        `/domain/devices/video[${index + 1}]/address`,
+        "address not supported for video type ramfb",
+      );
+    }
+  });
+}

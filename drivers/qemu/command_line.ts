@@ -251,7 +251,7 @@ const EXTRA_HANDLED_BY_BUILDERS: readonly RegExp[] = [
   /^\/domain$/,
   /^\/domain\/os$/,
   /^\/domain\/devices$/,
-  /^\/domain\/devices\/(interface|controller)\[\d+\]$/,
+  /^\/domain\/devices\/(interface|controller|graphics|redirdev)\[\d+\]$/,
   /^\/domain\/cpu\/numa\/cell\[\d+\]$/,
 ];
 
@@ -924,6 +924,12 @@ function clockSettings(
         if (timer.tickpolicy !== undefined || timer.track !== undefined) throw refuse("tickpolicy");
         if (present !== undefined) cpu.kvmclock = present;
         break;
+      case "hypervclock":
+        // The Hyper-V reference time page, a CPU property (TCG provides it too).
+        if (timer.tickpolicy !== undefined || timer.track !== undefined) throw refuse("tickpolicy");
+        if (timer.frequency !== undefined || timer.mode !== undefined) throw refuse("mode");
+        if (present === true) cpu["hv-time"] = true;
+        break;
       case "tsc":
         if (timer.mode !== undefined || timer.tickpolicy !== undefined) throw refuse("mode");
         if (timer.frequency !== undefined) cpu["tsc-frequency"] = timer.frequency;
@@ -1009,15 +1015,24 @@ function addFirmware(definition: DomainDefinition, collector: ArgumentCollector)
   }
   const where = "/domain/os/loader";
   if (loader.path === undefined) throw refuseConfig(where, "a loader needs a path");
-  for (
-    const [value, attribute] of [[loader.secure, "secure"], [
-      loader.stateless,
-      "stateless",
-    ]] as const
-  ) {
-    if (value === "yes") {
-      throw refuseConfig(`${where}/@${attribute}`, `loader ${attribute}='yes' is not supported`);
+  if (loader.stateless === "yes") {
+    throw refuseConfig(`${where}/@stateless`, "loader stateless='yes' is not supported");
+  }
+  if (loader.secure === "yes") {
+    // Secure boot: the flash is writable only from SMM, which the machine must have.
+    if (collector.family !== "q35") {
+      throw refuseConfig(
+        `${where}/@secure`,
+        "Secure boot is supported with q35 machine types only",
+      );
     }
+    if (loader.type !== "pflash") {
+      throw refuseConfig(`${where}/@secure`, "Secure boot needs a pflash loader");
+    }
+    if (definition.features?.smm?.state !== "on") {
+      throw refuseConfig(`${where}/@secure`, "Secure boot requires SMM feature enabled");
+    }
+    collector.push("-global", "driver=cfi.pflash01,property=secure,value=on");
   }
   if (loader.format !== undefined && loader.format !== "raw") {
     throw refuseConfig(`${where}/@format`, `loader format '${loader.format}' is not supported`);

@@ -7,7 +7,8 @@
  * - a shareable writable disk uses a format that allows concurrent access (raw);
  * - memory hotplug (`<maxMemory slots>`) needs a guest NUMA node;
  * - UEFI (a pflash loader or `firmware='efi'`) needs ACPI on x86;
- * - a ramfb video device has no address (it is not a PCI device).
+ * - a ramfb video device has no address (it is not a PCI device);
+ * - a spicevmc character device has a SPICE display, a dbus one a D-Bus display.
  *
  * @module
  */
@@ -70,6 +71,7 @@ export function checkDefinitionRules(definition: DomainDefinition): void {
   if (uefi && !acpi) {
     throw refuseConfig("/domain/os/loader", "UEFI requires ACPI on this architecture");
   }
+  checkDisplayBackends(definition);
   definition.devices.videos.forEach((video, index) => {
     if (video.model?.type === "ramfb" && video.address !== undefined) {
       throw refuseConfig(
@@ -78,4 +80,33 @@ export function checkDefinitionRules(definition: DomainDefinition): void {
       );
     }
   });
+}
+
+/** Character device lists and their element names. */
+const CHARDEV_LISTS = [
+  ["serials", "serial"],
+  ["parallels", "parallel"],
+  ["consoles", "console"],
+  ["channels", "channel"],
+  ["redirdevs", "redirdev"],
+] as const;
+
+/** A spicevmc backend needs a SPICE display, a dbus backend a D-Bus one. */
+function checkDisplayBackends(definition: DomainDefinition): void {
+  const devices = definition.devices;
+  for (const [field, element] of CHARDEV_LISTS) {
+    devices[field].forEach((chardev, index) => {
+      const display = chardev.type === "spicevmc"
+        ? "spice"
+        : chardev.type === "dbus"
+        ? "dbus"
+        : undefined;
+      if (display === undefined) return;
+      if (devices.graphics.some((graphics) => graphics.type === display)) return;
+      throw refuseConfig(
+        `/domain/devices/${element}[${index + 1}]/@type`,
+        `a ${chardev.type} character device needs a <graphics type='${display}'> display`,
+      );
+    });
+  }
 }

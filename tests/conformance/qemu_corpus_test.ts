@@ -49,6 +49,9 @@ const MUST_RUN = [
   "misc-disable-s3",
 ];
 
+/** Bound on the disk query of one case, in milliseconds. */
+const QUERY_TIMEOUT_MS = 5_000;
+
 /** Bound on one case (start, query, destroy), in milliseconds. */
 const CASE_TIMEOUT_MS = 20_000;
 
@@ -155,7 +158,9 @@ async function runCase(
     const runtime = await driver.launch({ uuid, name, id, definition }, signal);
     launched = { pid: Number(runtime.pid), startTimeTicks: Number(runtime.startTimeTicks) };
     const handle = { uuid, name, id, definition, runtime };
-    const blocks = await driver.qmpOf(uuid).queryBlock({ signal });
+    // A generous bound: the question is whether QEMU runs the input, not how fast it answers
+    // on a machine other QEMUs share (dozens of disks take longer than the 500 ms default).
+    const blocks = await driver.qmpOf(uuid).queryBlock({ signal, timeoutMs: QUERY_TIMEOUT_MS });
     const listed = new Set(blocks.map((block) => block.inserted?.["node-name"]));
     // The driver names disk i's format node drive<i>-format; a disk without a medium has none.
     const missingDisks = definition.devices.disks.map((_, index) => `drive${index}-format`)
@@ -214,6 +219,10 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
     ...devices.parallels,
   ];
   chardevs.forEach((chardev, index) => prepareChardev(chardev, index, environment));
+  // USB redirection over a socket connects like a chardev.
+  devices.redirdevs.forEach((redirdev, index) =>
+    prepareChardev(redirdev, chardevs.length + index, environment)
+  );
   devices.rngs.forEach((rng) => {
     if (rng.backend.model === "random") rng.backend.path = "/dev/urandom";
     if (rng.backend.model === "egd") {
@@ -251,6 +260,16 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
       }
     }
   });
+  for (const placed of devices.extra?.elements ?? []) {
+    if (placed.element.name !== "filesystem") continue;
+    // The shared folder must exist on the host.
+    for (const child of placed.element.children ?? []) {
+      if (typeof child !== "string" && child.name === "source" && child.attributes?.dir) {
+        child.attributes.dir = `${environment.dir}/shared`;
+        Deno.mkdirSync(child.attributes.dir, { recursive: true });
+      }
+    }
+  }
   for (const placed of copy.os.extra?.elements ?? []) {
     if (placed.element.name !== "acpi") continue;
     for (const table of placed.element.children ?? []) {

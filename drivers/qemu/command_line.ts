@@ -25,6 +25,7 @@ import { refuseConfig, refuseExtra, refuseExtrasDeep } from "./config_refusal.ts
 import { checkPciBuses } from "./pci_bus_check.ts";
 import { checkDefinitionRules } from "./definition_rules.ts";
 import { addSysinfoArguments } from "./sysinfo_arguments.ts";
+import { addHotpluggableVcpus, initialVcpuCount, vcpuStates } from "./vcpu_hotplug.ts";
 import {
   addControllerArguments,
   type NeededController,
@@ -164,8 +165,8 @@ export function buildCommandLine(
     }),
   );
   collector.push("-accel", context.accelerator);
-  addCpu(definition, collector, cpuProperties, context.atDefine ?? false);
-  addMemoryAndCpus(definition, collector, backing);
+  const cpuModel = addCpu(definition, collector, cpuProperties, context.atDefine ?? false);
+  addMemoryAndCpus(definition, collector, backing, cpuModel, context.emulator);
   if (definition.uuid !== undefined) collector.push("-uuid", definition.uuid);
   if (definition.genid !== undefined) {
     collector.device(qemuOption("vmgenid", {
@@ -265,7 +266,8 @@ function checkDomain(definition: DomainDefinition): void {
   refuseExtra(definition.extra, "/domain", {
     elements: (name) =>
       name === "memoryBacking" || name === "pm" || name === "seclabel" ||
-      name === "iothreadids" || name === "sysinfo" || name.endsWith(":commandline"),
+      name === "iothreadids" || name === "sysinfo" || name === "vcpus" ||
+      name.endsWith(":commandline"),
     children: (name) => name === "features",
   });
   // Every other level is checked here once; the builders handle the levels they skip.
@@ -534,7 +536,7 @@ function addCpu(
   collector: ArgumentCollector,
   cpuProperties: Record<string, QemuOptionValue>,
   atDefine: boolean,
-): void {
+): string | undefined {
   const cpu: DomainCpu | undefined = definition.cpu;
   const where = "/domain/cpu";
   refuseExtra(cpu?.extra, where);
@@ -593,9 +595,10 @@ function addCpu(
   ) {
     model = definition.os.arch === "i686" ? "qemu32" : "qemu64";
   }
-  if (model === undefined) return;
+  if (model === undefined) return undefined;
   if (cpu?.modelVendorId !== undefined) cpuProperties.vendor = cpu.modelVendorId;
   collector.push("-cpu", qemuOption(model, { ...cpuProperties, ...features }));
+  return model;
 }
 
 /** `<cpu><cache level mode>`: an emulated L3 cache, none, or the host's cache (KVM). */
@@ -627,6 +630,8 @@ function addMemoryAndCpus(
   definition: DomainDefinition,
   collector: ArgumentCollector,
   backing: MemoryBackend | undefined,
+  cpuModel: string | undefined,
+  emulator: string,
 ): void {
   const cells = definition.cpu?.numa?.cells ?? [];
   const memoryMiB = cells.length > 0
@@ -642,7 +647,10 @@ function addMemoryAndCpus(
     }),
   );
   const maximum = Math.max(1, definition.vcpus);
-  const current = definition.vcpu?.current ?? maximum;
+  const states = vcpuStates(definition);
+  const current = states === undefined
+    ? definition.vcpu?.current ?? maximum
+    : initialVcpuCount(states);
   if (current > maximum || current < 1) {
     throw refuseConfig(
       "/domain/vcpu/@current",
@@ -672,6 +680,13 @@ function addMemoryAndCpus(
       threads: topology?.threads ?? 1,
     }),
   );
+  if (states !== undefined) {
+    addHotpluggableVcpus(states, cpuModel, emulator, {
+      dies: topology?.dies ?? 1,
+      cores: topology?.cores ?? 1,
+      threads: topology?.threads ?? 1,
+    }, collector);
+  }
   cells.forEach((cell, index) => addNumaCell(cell, index, collector, backing));
   // Distances name two nodes, so they follow every node.
   cells.forEach((cell, index) => addNumaDistances(cell, index, collector));

@@ -113,18 +113,23 @@ export function addControllerArguments(
     ...listed.filter(({ controller }) => controller.type === "pci")
       .sort((a, b) => (a.controller.index ?? 0) - (b.controller.index ?? 0)),
     // An ICH9 UHCI companion names its EHCI master's bus, which must exist before it.
-    ...listed.filter(({ controller }) => controller.type !== "pci")
+    ...listed.filter(({ controller }) => controller.type !== "pci" && controller.type !== "ccid")
       .sort((a, b) => companionRank(a.controller) - companionRank(b.controller)),
   ];
   for (const { controller, position } of ordered) {
     addController(controller, `/domain/devices/controller[${position + 1}]`, collector);
   }
+  // A CCID controller is a USB device: it follows the USB controllers, implicit ones included.
+  const ccids = listed.filter(({ controller }) => controller.type === "ccid");
   const present = new Set(controllers.map((each) => `${each.type}:${each.index ?? 0}`));
   for (const need of needed) {
     const key = `${need.type}:${need.index}`;
     if (present.has(key)) continue;
     present.add(key);
     addController({ type: need.type, index: need.index }, "/domain/devices", collector);
+  }
+  for (const { controller, position } of ccids) {
+    addController(controller, `/domain/devices/controller[${position + 1}]`, collector);
   }
 }
 

@@ -12,6 +12,7 @@ import { chardevBackend } from "./chardev_arguments.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { usbPlacement } from "./controller_arguments.ts";
 import { addFilesystemArguments } from "./filesystem_arguments.ts";
+import { addSmartcardArguments } from "./smartcard_arguments.ts";
 import {
   addRedirdevs,
   addRemoteDisplay,
@@ -43,7 +44,7 @@ export interface DeviceRuntimeSettings {
 export function deviceControllers(devices: DomainDevices): { type: string; index: number }[] {
   const usb = devices.inputs.some((input) => input.bus === "usb") ||
     devices.sounds.some((sound) => sound.model === "usb") || devices.hubs.length > 0 ||
-    devices.redirdevs.length > 0;
+    devices.redirdevs.length > 0 || devices.smartcards.length > 0;
   return usb ? [{ type: "usb", index: 0 }] : [];
 }
 
@@ -68,6 +69,7 @@ export function addDeviceArguments(
   addGraphics(devices, collector);
   addRedirdevs(devices, collector);
   addFilesystemArguments(devices, collector);
+  addSmartcardArguments(devices, collector);
   addVideos(devices, collector);
   addSound(devices, collector);
   addWatchdog(devices, collector);
@@ -80,7 +82,6 @@ export function addDeviceArguments(
 function refuseUnsupportedDevices(devices: DomainDevices): void {
   const lists: [unknown[], string, string][] = [
     [devices.hostdevs, "hostdev", "host devices"],
-    [devices.smartcards, "smartcard", "smartcards"],
     [devices.tpms, "tpm", "TPM devices"],
     [devices.shmems, "shmem", "shared memory devices"],
   ];

@@ -220,8 +220,8 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
   ];
   chardevs.forEach((chardev, index) => prepareChardev(chardev, index, environment));
   // USB redirection over a socket connects like a chardev.
-  devices.redirdevs.forEach((redirdev, index) =>
-    prepareChardev(redirdev, chardevs.length + index, environment)
+  [...devices.redirdevs, ...devices.smartcards].forEach((device, index) =>
+    prepareChardev(device, chardevs.length + index, environment)
   );
   devices.rngs.forEach((rng) => {
     if (rng.backend.model === "random") rng.backend.path = "/dev/urandom";

@@ -163,10 +163,8 @@ function addInput(input: Input, index: number, collector: ArgumentCollector): vo
 }
 
 function addGraphics(devices: DomainDevices, collector: ArgumentCollector): void {
-  // No local display: only remote ones (VNC, SPICE) or a D-Bus one, which replaces it.
-  if (!devices.graphics.some((graphics) => graphics.type === "dbus")) {
-    collector.push("-display", "none");
-  }
+  // No display at all: say so (a remote display, VNC or SPICE, keeps QEMU from opening one).
+  if (devices.graphics.length === 0) collector.push("-display", "none");
   let vncs = 0;
   devices.graphics.forEach((graphics, index) => {
     const where = `/domain/devices/graphics[${index + 1}]`;

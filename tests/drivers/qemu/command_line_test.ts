@@ -166,9 +166,13 @@ Deno.test("buildCommandLine maps rtc and hpet timers and refuses timers it canno
   assert.deepEqual(valuesOf(args, "-rtc"), ["base=utc,driftfix=slew,clock=vm"]);
   assert.ok(valuesOf(args, "-machine")[0].endsWith(",hpet=off"));
   assertRefused(
-    qemuDefinition({ clock: { offset: "utc", timers: [{ name: "hypervclock", present: "yes" }] } }),
+    qemuDefinition({ clock: { offset: "utc", timers: [{ name: "armvtimer", present: "yes" }] } }),
     "/domain/clock/timer[1]/@name",
   );
+  const hyperv = build(
+    qemuDefinition({ clock: { offset: "utc", timers: [{ name: "hypervclock", present: "yes" }] } }),
+  );
+  assert.deepEqual(valuesOf(hyperv.args, "-cpu"), ["qemu64,hv-time=on"]);
   assertRefused(
     qemuDefinition({ clock: { offset: "utc", timers: [{ name: "pit", tickpolicy: "merge" }] } }),
     "/domain/clock/timer[1]/@tickpolicy",

@@ -23,7 +23,8 @@ import {
 import { addCharacterDeviceArguments, characterDeviceControllers } from "./chardev_arguments.ts";
 import { refuseConfig, refuseExtra, refuseExtrasDeep } from "./config_refusal.ts";
 import { checkPciBuses } from "./pci_bus_check.ts";
-import { checkDefinitionRules } from "./definition_rules.ts";
+import { checkCpuNames, checkDefinitionRules } from "./definition_rules.ts";
+import type { CpuNames } from "./qemu_capabilities.ts";
 import { addSysinfoArguments } from "./sysinfo_arguments.ts";
 import { addHotpluggableVcpus, initialVcpuCount, vcpuStates } from "./vcpu_hotplug.ts";
 import {
@@ -65,6 +66,8 @@ export interface CommandLineContext {
    * host-passthrough CPU under TCG) is left to the start, as libvirt does. Default false.
    */
   atDefine?: boolean;
+  /** The CPU models and flags the emulator knows; undefined: not checked. */
+  cpuNames?: CpuNames;
 }
 
 /** A built command line and what the driver needs to know about it. */
@@ -166,6 +169,7 @@ export function buildCommandLine(
   );
   collector.push("-accel", context.accelerator);
   const cpuModel = addCpu(definition, collector, cpuProperties, context.atDefine ?? false);
+  if (context.cpuNames !== undefined) checkCpuNames(definition, context.cpuNames);
   addMemoryAndCpus(definition, collector, backing, cpuModel, context.emulator);
   if (definition.uuid !== undefined) collector.push("-uuid", definition.uuid);
   if (definition.genid !== undefined) {

@@ -8,13 +8,15 @@
  * - memory hotplug (`<maxMemory slots>`) needs a guest NUMA node;
  * - UEFI (a pflash loader or `firmware='efi'`) needs ACPI on x86;
  * - a ramfb video device has no address (it is not a PCI device);
- * - a spicevmc character device has a SPICE display, a dbus one a D-Bus display.
+ * - a spicevmc character device has a SPICE display, a dbus one a D-Bus display;
+ * - `checkCpuNames`: the CPU model and features are names the emulator still has.
  *
  * @module
  */
 
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { refuseConfig } from "./config_refusal.ts";
+import type { CpuNames } from "./qemu_capabilities.ts";
 
 /** Architectures of the x86 emulator binaries. */
 const X86_ARCHES = new Set(["x86_64", "i686"]);
@@ -109,4 +111,53 @@ function checkDisplayBackends(definition: DomainDefinition): void {
       );
     });
   }
+}
+
+/** libvirt CPU feature names that QEMU spells differently. */
+const QEMU_FEATURE_NAMES: Record<string, string> = { pclmuldq: "pclmulqdq", cmt: "cqm" };
+
+/**
+ * The custom CPU model and every CPU feature must be names the emulator still has (QEMU drops
+ * models and flags over time, and then refuses to start).
+ *
+ * @param definition The definition.
+ * @param names What the emulator's `-cpu help` lists.
+ * @throws {VirtError} CONFIG_UNSUPPORTED (67) naming the model or feature.
+ *
+ * @example
+ * ```ts
+ * import { checkCpuNames } from "./definition_rules.ts";
+ * import { parseDomainXml } from "../../src/xml/mod.ts";
+ * const definition = parseDomainXml(
+ *   "<domain type='qemu'><name>vm</name><memory>65536</memory><os><type>hvm</type></os>" +
+ *     "<cpu><model>qemu64</model><feature policy='require' name='osxsave'/></cpu></domain>",
+ * );
+ * const names = { models: new Set(["qemu64"]), flags: new Set(["sse4.2"]) };
+ * try {
+ *   checkCpuNames(definition, names);
+ * } catch (error) {
+ *   console.log((error as { where: string }).where); // "/domain/cpu/feature[1]/@name"
+ * }
+ * ```
+ */
+export function checkCpuNames(definition: DomainDefinition, names: CpuNames): void {
+  const cpu = definition.cpu;
+  if (cpu === undefined) return;
+  if (
+    (cpu.mode ?? "custom") === "custom" && cpu.model !== undefined && !names.models.has(cpu.model)
+  ) {
+    throw refuseConfig(
+      "/domain/cpu/model",
+      `CPU model '${cpu.model}' is not supported by this QEMU binary`,
+    );
+  }
+  cpu.features.forEach((feature, index) => {
+    const name = (QEMU_FEATURE_NAMES[feature.name] ?? feature.name).replaceAll("_", "-");
+    // QEMU refuses a property it does not have, whether it is to be set on or off.
+    if (names.flags.has(name)) return;
+    throw refuseConfig(
+      `/domain/cpu/feature[${index + 1}]/@name`,
+      `CPU feature '${feature.name}' is not supported by this QEMU binary`,
+    );
+  });
 }

@@ -279,6 +279,7 @@ export class QemuDriver implements Driver {
       sandbox: false,
       nowMs: this.#now(),
       atDefine: true,
+      cpuNames: this.#capabilities.known(emulatorFor(definition))?.cpuNames,
     };
   }
 
@@ -298,6 +299,7 @@ export class QemuDriver implements Driver {
       monitorSocketPath: paths.monitorSocket,
       pidFilePath: paths.pidFile,
       sandbox: capabilities.sandbox,
+      cpuNames: capabilities.cpuNames,
       nowMs: this.#now(),
     });
     this.#prepareDirectories(paths);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkDefinitionRules } from "../../../drivers/qemu/definition_rules.ts";
+import { checkCpuNames, checkDefinitionRules } from "../../../drivers/qemu/definition_rules.ts";
 import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
 import { parseDomainXml } from "../../../src/xml/mod.ts";
 
@@ -64,4 +64,27 @@ Deno.test("checkDefinitionRules refuses an address on a ramfb video device", () 
     "/domain/devices/video[1]/address",
     /^address not supported for video type ramfb$/,
   );
+});
+
+Deno.test("checkCpuNames refuses a CPU model or feature the emulator no longer has", () => {
+  const names = { models: new Set(["qemu64", "Haswell"]), flags: new Set(["lahf-lm", "sse4.2"]) };
+  const cpu = (model: string, feature: string) =>
+    parseDomainXml(
+      `<domain type='qemu'><name>a</name><memory>65536</memory><os><type>hvm</type></os>` +
+        `<cpu><model>${model}</model><feature policy='disable' name='${feature}'/></cpu></domain>`,
+    );
+  // libvirt's underscore spelling is QEMU's dash one.
+  checkCpuNames(cpu("Haswell", "lahf_lm"), names);
+  assert.throws(() => checkCpuNames(cpu("Icelake-Client", "sse4.2"), names), (error: unknown) => {
+    assert.ok(error instanceof VirtError);
+    assert.equal(error.where, "/domain/cpu/model");
+    return true;
+  });
+  // Even to switch it off: QEMU refuses a property it does not have.
+  assert.throws(() => checkCpuNames(cpu("qemu64", "osxsave"), names), (error: unknown) => {
+    assert.ok(error instanceof VirtError);
+    assert.equal(error.code, ErrorCode.CONFIG_UNSUPPORTED);
+    assert.equal(error.where, "/domain/cpu/feature[1]/@name");
+    return true;
+  });
 });

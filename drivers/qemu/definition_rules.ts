@@ -6,6 +6,7 @@
  * - the architecture is one the x86 emulator runs (x86_64, i686);
  * - a shareable writable disk uses a format that allows concurrent access (raw);
  * - memory hotplug (`<maxMemory slots>`) needs a guest NUMA node;
+ * - memory sizes still fit once aligned to 1 MiB (2^63 bytes at most);
  * - UEFI (a pflash loader or `firmware='efi'`) needs ACPI on x86;
  * - a ramfb video device has no address (it is not a PCI device);
  * - a spicevmc character device has a SPICE display, a dbus one a D-Bus display;
@@ -68,6 +69,7 @@ export function checkDefinitionRules(definition: DomainDefinition): void {
       "At least one numa node has to be configured when enabling memory hotplug",
     );
   }
+  checkAlignedMemory(definition);
   const uefi = definition.os.firmware === "efi" || definition.os.loader?.type === "pflash";
   const acpi = definition.features !== undefined && "acpi" in definition.features;
   if (uefi && !acpi) {
@@ -160,4 +162,33 @@ export function checkCpuNames(definition: DomainDefinition, names: CpuNames): vo
       `CPU feature '${feature.name}' is not supported by this QEMU binary`,
     );
   });
+}
+
+/** libvirt aligns memory sizes to 1 MiB for QEMU; sizes are in KiB. */
+const MEMORY_ALIGNMENT_KIB = 1024;
+
+/** The largest memory size libvirt accepts on a 64-bit host, in KiB (2^63 bytes, in KiB). */
+const MEMORY_MAX_KIB = 2 ** 53 - 1;
+
+/** Memory sizes must still fit once rounded up to QEMU's alignment, as libvirt checks. */
+function checkAlignedMemory(definition: DomainDefinition): void {
+  const align = (kib: number) => Math.ceil(kib / MEMORY_ALIGNMENT_KIB) * MEMORY_ALIGNMENT_KIB;
+  const cells = definition.cpu?.numa?.cells ?? [];
+  cells.forEach((cell, index) => {
+    if (align(cell.memoryKiB) > MEMORY_MAX_KIB) {
+      throw refuseConfig(
+        `/domain/cpu/numa/cell[${index + 1}]/@memory`,
+        `memory size of NUMA node '${index}' overflowed after alignment`,
+      );
+    }
+  });
+  const initial = cells.length > 0
+    ? cells.reduce((sum, cell) => sum + align(cell.memoryKiB), 0)
+    : align(definition.memoryKiB);
+  if (initial > MEMORY_MAX_KIB) {
+    throw refuseConfig("/domain/memory", "initial memory size overflowed after alignment");
+  }
+  if (definition.maxMemory !== undefined && align(definition.maxMemory.kib) > MEMORY_MAX_KIB) {
+    throw refuseConfig("/domain/maxMemory", "maximum memory size overflowed after alignment");
+  }
 }

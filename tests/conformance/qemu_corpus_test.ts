@@ -28,7 +28,7 @@ import { killAll } from "../integration/_qemu_guest.ts";
 const CONCURRENCY = Number(Deno.env.get("EVIRT_CORPUS_CONCURRENCY") ?? "2");
 
 /** The least number of accepted inputs the driver must run (of the 170 libvirt accepts). */
-const ACCEPTED_FLOOR = 100;
+const ACCEPTED_FLOOR = 121;
 
 /** Inputs the driver must run. */
 const MUST_RUN = [

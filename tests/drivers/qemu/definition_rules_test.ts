@@ -88,3 +88,17 @@ Deno.test("checkCpuNames refuses a CPU model or feature the emulator no longer h
     return true;
   });
 });
+
+Deno.test("checkDefinitionRules refuses memory sizes that overflow once aligned to 1 MiB", () => {
+  const cell = (kib: string) =>
+    domain({
+      top: `<cpu><numa><cell id='0' cpus='0' memory='${kib}' unit='KiB'/></numa></cpu>`,
+    });
+  assert.throws(() => checkDefinitionRules(cell("9007199254740991")), (error: unknown) => {
+    assert.ok(error instanceof VirtError);
+    assert.equal(error.where, "/domain/cpu/numa/cell[1]/@memory");
+    assert.match(error.message, /memory size of NUMA node '0' overflowed after alignment/);
+    return true;
+  });
+  checkDefinitionRules(cell("1048576"));
+});

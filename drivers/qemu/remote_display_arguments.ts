@@ -128,12 +128,24 @@ function imageCompression(
   properties["image-compression"] = compression;
 }
 
+/** How long a port handed out stays reserved for the QEMU about to listen on it, in ms. */
+const PORT_RESERVATION_MS = 30_000;
+
+/** Ports handed out recently, by the time they were (two starts at once get different ones). */
+const reservedPorts = new Map<number, number>();
+
 /** The first port from 5900 nobody listens on here (libvirt's allocator does the same). */
 function freeSpicePort(): number {
+  const now = Date.now();
+  for (const [port, since] of reservedPorts) {
+    if (now - since > PORT_RESERVATION_MS) reservedPorts.delete(port);
+  }
   for (let port = SPICE_PORT_MIN; port <= SPICE_PORT_MAX; port++) {
+    if (reservedPorts.has(port)) continue;
     try {
       const listener = Deno.listen({ hostname: "0.0.0.0", port });
       listener.close();
+      reservedPorts.set(port, now);
       return port;
     } catch {
       // Taken: try the next one.

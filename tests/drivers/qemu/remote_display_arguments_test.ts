@@ -27,6 +27,10 @@ Deno.test("an automatic SPICE port is one nobody listens on", () => {
   assert.ok(port >= 5900);
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   listener.close();
+  // A second start right after gets another port, before the first QEMU listens on its own.
+  const again =
+    valuesOf(build(domain("<graphics type='spice' autoport='yes'/>")).args, "-spice")[0];
+  assert.notEqual(Number(/port=(\d+)/.exec(again)![1]), port);
 });
 
 Deno.test("a SPICE password is refused by attribute, never dropped", () => {

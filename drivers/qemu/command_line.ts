@@ -27,6 +27,7 @@ import { checkCpuNames, checkDefinitionRules } from "./definition_rules.ts";
 import type { CpuNames } from "./qemu_capabilities.ts";
 import { addSysinfoArguments } from "./sysinfo_arguments.ts";
 import { addHotpluggableVcpus, initialVcpuCount, vcpuStates } from "./vcpu_hotplug.ts";
+import { numaCellBindings } from "./numa_tune.ts";
 import {
   addControllerArguments,
   type NeededController,
@@ -286,7 +287,6 @@ function checkDomain(definition: DomainDefinition): void {
   refuseExtra(definition.os.extra, "/domain/os", { elements: (name) => name === "acpi" });
   const unsupported: [unknown, string, string][] = [
     [definition.cputune, "/domain/cputune", "cputune"],
-    [definition.numatune, "/domain/numatune", "numatune"],
     [definition.os.firmware, "/domain/os/@firmware", "firmware autoselection"],
     [definition.os.firmwareFeatures, "/domain/os/firmware", "firmware features"],
     [definition.os.dtb, "/domain/os/dtb", "a device tree"],
@@ -691,7 +691,10 @@ function addMemoryAndCpus(
       threads: topology?.threads ?? 1,
     }, collector);
   }
-  cells.forEach((cell, index) => addNumaCell(cell, index, collector, backing));
+  const bindings = numaCellBindings(definition);
+  cells.forEach((cell, index) =>
+    addNumaCell(cell, index, collector, backing, bindings.get(cell.id ?? index))
+  );
   // Distances name two nodes, so they follow every node.
   cells.forEach((cell, index) => addNumaDistances(cell, index, collector));
 }
@@ -709,6 +712,7 @@ function addNumaCell(
   index: number,
   collector: ArgumentCollector,
   backing: MemoryBackend | undefined,
+  binding: string | undefined,
 ): void {
   const where = `/domain/cpu/numa/cell[${index + 1}]`;
   refuseExtra(cell.extra, where, { elements: (name) => name === "distances" });
@@ -717,16 +721,15 @@ function addNumaCell(
   }
   const backend = backing ?? { type: "memory-backend-ram" };
   const id = `ram-node${cell.id ?? index}`;
-  collector.push(
-    "-object",
-    qemuOption(backend.type, {
-      id,
-      size: `${mib(cell.memoryKiB)}M`,
-      "mem-path": backend.memPath,
-      share: cell.memAccess === undefined ? backend.share : cell.memAccess === "shared",
-      prealloc: backend.prealloc,
-    }),
-  );
+  const object = qemuOption(backend.type, {
+    id,
+    size: `${mib(cell.memoryKiB)}M`,
+    "mem-path": backend.memPath,
+    share: cell.memAccess === undefined ? backend.share : cell.memAccess === "shared",
+    prealloc: backend.prealloc,
+  });
+  // The host binding (numa_tune.ts) repeats the host-nodes key, which a record cannot hold.
+  collector.push("-object", binding === undefined ? object : `${object},${binding}`);
   const cpus = (cell.cpus ?? "").split(",").filter((range) => range !== "")
     .map((range) => `,cpus=${range}`).join("");
   collector.push("-numa", `node,nodeid=${cell.id ?? index}${cpus},memdev=${id}`);

@@ -26,7 +26,9 @@ export type HostPathKind =
   /** A listening Unix socket that must exist. */
   | "socket"
   /** A path QEMU creates: its folder must exist. */
-  | "creatable";
+  | "creatable"
+  /** A directory that must exist (a shared folder). */
+  | "directory";
 
 /** A host path the driver checks before starting QEMU. */
 export interface HostPathRequirement {

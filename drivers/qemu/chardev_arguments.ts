@@ -71,6 +71,13 @@ export function chardevBackend(
       collector.requirePath(source.path!, "char", `${where}/source/@path`);
       return qemuOption("serial", { id, path: source.path, ...log });
     }
+    case "spicevmc":
+      // The SPICE agent channel (definition_rules.ts checks that a SPICE display exists).
+      return qemuOption("spicevmc", { id, name: "vdagent", ...log });
+    case "dbus": {
+      const source = requireSource(chardev.sources[0], "channel", where);
+      return qemuOption("dbus", { id, name: source.channel, ...log });
+    }
     default:
       throw refuseConfig(
         `${where}/@type`,
@@ -94,7 +101,7 @@ function logOptions(
 
 function requireSource(
   source: ChardevSource | undefined,
-  field: "path" | "host",
+  field: "path" | "host" | "channel",
   where: string,
 ): ChardevSource {
   if (source === undefined || source[field] === undefined) {
@@ -555,7 +562,8 @@ function addChannel(
     nr: place!.port,
     chardev: id,
     id: `channel${index}`,
-    name: channel.target?.name,
+    // libvirt names a SPICE agent channel without a name as the agent expects.
+    name: channel.target?.name ?? (channel.type === "spicevmc" ? "com.redhat.spice.0" : undefined),
   }));
 }
 

@@ -23,6 +23,12 @@ import {
 } from "./argument_collector.ts";
 import { addCharacterDeviceArguments, characterDeviceControllers } from "./chardev_arguments.ts";
 import { refuseConfig, refuseExtra, refuseExtrasDeep } from "./config_refusal.ts";
+import { checkPciBuses } from "./pci_bus_check.ts";
+import { checkCpuNames, checkDefinitionRules } from "./definition_rules.ts";
+import type { CpuNames } from "./qemu_capabilities.ts";
+import { addSysinfoArguments } from "./sysinfo_arguments.ts";
+import { addHotpluggableVcpus, initialVcpuCount, vcpuStates } from "./vcpu_hotplug.ts";
+import { numaCellBindings } from "./numa_tune.ts";
 import {
   addControllerArguments,
   type NeededController,
@@ -62,6 +68,13 @@ export interface CommandLineContext {
    * `<resource><partition>` must name; undefined when unknown (any partition is refused).
    */
   resourcePartition?: string;
+  /**
+   * The build is the define-time check: what only the accelerator of the start decides (a
+   * host-passthrough CPU under TCG) is left to the start, as libvirt does. Default false.
+   */
+  atDefine?: boolean;
+  /** The CPU models and flags the emulator knows; undefined: not checked. */
+  cpuNames?: CpuNames;
 }
 
 /** A built command line and what the driver needs to know about it. */
@@ -141,6 +154,8 @@ export function buildCommandLine(
   context: CommandLineContext,
 ): CommandLine {
   checkDomain(definition);
+  checkDefinitionRules(definition);
+  checkPciBuses(definition);
   const family = machineFamily(definition);
   const runtimeDir = context.monitorSocketPath.slice(0, context.monitorSocketPath.lastIndexOf("/"));
   const collector = new ArgumentCollector(family, context.accelerator, runtimeDir);
@@ -164,8 +179,9 @@ export function buildCommandLine(
     }),
   );
   collector.push("-accel", context.accelerator);
-  addCpu(definition, collector, cpuProperties);
-  addMemoryAndCpus(definition, collector, backing);
+  const cpuModel = addCpu(definition, collector, cpuProperties, context.atDefine ?? false);
+  if (context.cpuNames !== undefined) checkCpuNames(definition, context.cpuNames);
+  addMemoryAndCpus(definition, collector, backing, cpuModel, context.emulator);
   if (definition.uuid !== undefined) collector.push("-uuid", definition.uuid);
   if (definition.genid !== undefined) {
     collector.device(qemuOption("vmgenid", {
@@ -192,6 +208,7 @@ export function buildCommandLine(
   if (definition.onReboot === "destroy" || definition.onReboot === "preserve") {
     collector.push("-no-reboot");
   }
+  addSysinfoArguments(definition, collector);
   addBoot(definition, collector);
   addPowerManagement(definition, collector);
   for (const id of iothreadIds(definition)) {
@@ -253,7 +270,7 @@ const EXTRA_HANDLED_BY_BUILDERS: readonly RegExp[] = [
   /^\/domain$/,
   /^\/domain\/os$/,
   /^\/domain\/devices$/,
-  /^\/domain\/devices\/(interface|controller)\[\d+\]$/,
+  /^\/domain\/devices\/(interface|controller|graphics|redirdev)\[\d+\]$/,
   /^\/domain\/cpu\/numa\/cell\[\d+\]$/,
 ];
 
@@ -267,7 +284,8 @@ function checkDomain(definition: DomainDefinition): void {
   refuseExtra(definition.extra, "/domain", {
     elements: (name) =>
       name === "memoryBacking" || name === "pm" || name === "seclabel" || name === "resource" ||
-      name === "iothreadids" || name.endsWith(":commandline"),
+      name === "iothreadids" || name === "sysinfo" || name === "vcpus" ||
+      name.endsWith(":commandline"),
     children: (name) => name === "features",
   });
   // Every other level is checked here once; the builders handle the levels they skip.
@@ -282,7 +300,6 @@ function checkDomain(definition: DomainDefinition): void {
   refuseExtra(definition.os.extra, "/domain/os", { elements: (name) => name === "acpi" });
   const unsupported: [unknown, string, string][] = [
     [definition.cputune, "/domain/cputune", "cputune"],
-    [definition.numatune, "/domain/numatune", "numatune"],
     [definition.os.firmware, "/domain/os/@firmware", "firmware autoselection"],
     [definition.os.firmwareFeatures, "/domain/os/firmware", "firmware features"],
     [definition.os.dtb, "/domain/os/dtb", "a device tree"],
@@ -299,7 +316,10 @@ function checkDomain(definition: DomainDefinition): void {
       throw refuseConfig(where, `${what} is not supported by the qemu driver`);
     }
   }
-  if (definition.os.smbios !== undefined && definition.os.smbios !== "emulate") {
+  if (
+    definition.os.smbios !== undefined && definition.os.smbios !== "emulate" &&
+    definition.os.smbios !== "sysinfo"
+  ) {
     throw refuseConfig(
       "/domain/os/smbios/@mode",
       `smbios mode '${definition.os.smbios}' is not supported`,
@@ -532,7 +552,8 @@ function addCpu(
   definition: DomainDefinition,
   collector: ArgumentCollector,
   cpuProperties: Record<string, QemuOptionValue>,
-): void {
+  atDefine: boolean,
+): string | undefined {
   const cpu: DomainCpu | undefined = definition.cpu;
   const where = "/domain/cpu";
   refuseExtra(cpu?.extra, where);
@@ -546,15 +567,26 @@ function addCpu(
       model = cpu?.model;
       break;
     case "host-passthrough":
-    case "host-model":
-      if (collector.accelerator !== "kvm") {
+      // libvirt accepts it at define and refuses it at start where the accelerator cannot
+      // pass the host CPU through (TCG), with this message.
+      if (collector.accelerator !== "kvm" && !atDefine) {
         throw refuseConfig(
           `${where}/@mode`,
-          `cpu mode '${cpu!.mode}' is not supported by domain type 'qemu' (it needs kvm)`,
+          `CPU mode 'host-passthrough' for ${
+            definition.os.arch ?? "x86_64"
+          } qemu domain on x86_64 host is not supported by hypervisor`,
         );
       }
       model = "host";
       if (cpu?.migratable !== undefined) cpuProperties.migratable = cpu.migratable === "on";
+      break;
+    case "host-model":
+      // Under TCG the best CPU the hypervisor offers is QEMU's `max` (libvirt names the
+      // equivalent model and features); under KVM the host's.
+      model = collector.accelerator === "kvm" ? "host" : "max";
+      if (cpu?.migratable !== undefined && model === "host") {
+        cpuProperties.migratable = cpu.migratable === "on";
+      }
       break;
     case "maximum":
       model = "max";
@@ -580,9 +612,10 @@ function addCpu(
   ) {
     model = definition.os.arch === "i686" ? "qemu32" : "qemu64";
   }
-  if (model === undefined) return;
+  if (model === undefined) return undefined;
   if (cpu?.modelVendorId !== undefined) cpuProperties.vendor = cpu.modelVendorId;
   collector.push("-cpu", qemuOption(model, { ...cpuProperties, ...features }));
+  return model;
 }
 
 /** `<cpu><cache level mode>`: an emulated L3 cache, none, or the host's cache (KVM). */
@@ -614,6 +647,8 @@ function addMemoryAndCpus(
   definition: DomainDefinition,
   collector: ArgumentCollector,
   backing: MemoryBackend | undefined,
+  cpuModel: string | undefined,
+  emulator: string,
 ): void {
   const cells = definition.cpu?.numa?.cells ?? [];
   const memoryMiB = cells.length > 0
@@ -629,7 +664,10 @@ function addMemoryAndCpus(
     }),
   );
   const maximum = Math.max(1, definition.vcpus);
-  const current = definition.vcpu?.current ?? maximum;
+  const states = vcpuStates(definition);
+  const current = states === undefined
+    ? definition.vcpu?.current ?? maximum
+    : initialVcpuCount(states);
   if (current > maximum || current < 1) {
     throw refuseConfig(
       "/domain/vcpu/@current",
@@ -659,7 +697,17 @@ function addMemoryAndCpus(
       threads: topology?.threads ?? 1,
     }),
   );
-  cells.forEach((cell, index) => addNumaCell(cell, index, collector, backing));
+  if (states !== undefined) {
+    addHotpluggableVcpus(states, cpuModel, emulator, {
+      dies: topology?.dies ?? 1,
+      cores: topology?.cores ?? 1,
+      threads: topology?.threads ?? 1,
+    }, collector);
+  }
+  const bindings = numaCellBindings(definition);
+  cells.forEach((cell, index) =>
+    addNumaCell(cell, index, collector, backing, bindings.get(cell.id ?? index))
+  );
   // Distances name two nodes, so they follow every node.
   cells.forEach((cell, index) => addNumaDistances(cell, index, collector));
 }
@@ -677,6 +725,7 @@ function addNumaCell(
   index: number,
   collector: ArgumentCollector,
   backing: MemoryBackend | undefined,
+  binding: string | undefined,
 ): void {
   const where = `/domain/cpu/numa/cell[${index + 1}]`;
   refuseExtra(cell.extra, where, { elements: (name) => name === "distances" });
@@ -685,16 +734,15 @@ function addNumaCell(
   }
   const backend = backing ?? { type: "memory-backend-ram" };
   const id = `ram-node${cell.id ?? index}`;
-  collector.push(
-    "-object",
-    qemuOption(backend.type, {
-      id,
-      size: `${mib(cell.memoryKiB)}M`,
-      "mem-path": backend.memPath,
-      share: cell.memAccess === undefined ? backend.share : cell.memAccess === "shared",
-      prealloc: backend.prealloc,
-    }),
-  );
+  const object = qemuOption(backend.type, {
+    id,
+    size: `${mib(cell.memoryKiB)}M`,
+    "mem-path": backend.memPath,
+    share: cell.memAccess === undefined ? backend.share : cell.memAccess === "shared",
+    prealloc: backend.prealloc,
+  });
+  // The host binding (numa_tune.ts) repeats the host-nodes key, which a record cannot hold.
+  collector.push("-object", binding === undefined ? object : `${object},${binding}`);
   const cpus = (cell.cpus ?? "").split(",").filter((range) => range !== "")
     .map((range) => `,cpus=${range}`).join("");
   collector.push("-numa", `node,nodeid=${cell.id ?? index}${cpus},memdev=${id}`);
@@ -835,9 +883,14 @@ function clockSettings(
       rtc.base = "localtime";
       break;
     case "variable": {
-      if ((clock?.basis ?? "utc") !== "utc") {
-        throw refuseConfig(`${where}/@basis`, "clock basis 'localtime' is not supported");
+      const basis = clock?.basis ?? "utc";
+      if (basis !== "utc" && basis !== "localtime") {
+        throw refuseConfig(`${where}/@basis`, `clock basis '${basis}' is not supported`);
       }
+      // With basis 'localtime' the adjustment counts from the host's local time, as libvirt's.
+      const localOffsetMs = basis === "localtime"
+        ? -new Date(nowMs).getTimezoneOffset() * 60_000
+        : 0;
       const seconds = Number(clock?.adjustment ?? "0");
       if (!Number.isFinite(seconds)) {
         throw refuseConfig(
@@ -845,7 +898,7 @@ function clockSettings(
           `clock adjustment '${clock?.adjustment}' is not supported`,
         );
       }
-      rtc.base = qemuDate(nowMs + seconds * 1000);
+      rtc.base = qemuDate(nowMs + localOffsetMs + seconds * 1000);
       break;
     }
     case "absolute":
@@ -878,9 +931,21 @@ function clockSettings(
         break;
       case "pit":
         if (present === false) throw refuse("present");
-        if (timer.tickpolicy !== undefined) {
-          if (collector.accelerator !== "kvm") throw refuse("tickpolicy");
-          collector.push("-global", `kvm-pit.lost_tick_policy=${timer.tickpolicy}`);
+        // As libvirt: delay (the default) and discard set the in-kernel PIT's policy, which
+        // QEMU takes under TCG too (the global then names a device that is not created);
+        // catchup is the in-kernel PIT's own default; merge has no QEMU equivalent.
+        switch (timer.tickpolicy ?? "delay") {
+          case "delay":
+          case "discard":
+            collector.push("-global", `kvm-pit.lost_tick_policy=${timer.tickpolicy ?? "delay"}`);
+            break;
+          case "catchup":
+            break;
+          default:
+            throw refuseConfig(
+              `${timerWhere}/@tickpolicy`,
+              `unsupported pit tickpolicy '${timer.tickpolicy}'`,
+            );
         }
         if (
           timer.track !== undefined || timer.frequency !== undefined || timer.mode !== undefined
@@ -893,6 +958,12 @@ function clockSettings(
       case "kvmclock":
         if (timer.tickpolicy !== undefined || timer.track !== undefined) throw refuse("tickpolicy");
         if (present !== undefined) cpu.kvmclock = present;
+        break;
+      case "hypervclock":
+        // The Hyper-V reference time page, a CPU property (TCG provides it too).
+        if (timer.tickpolicy !== undefined || timer.track !== undefined) throw refuse("tickpolicy");
+        if (timer.frequency !== undefined || timer.mode !== undefined) throw refuse("mode");
+        if (present === true) cpu["hv-time"] = true;
         break;
       case "tsc":
         if (timer.mode !== undefined || timer.tickpolicy !== undefined) throw refuse("mode");
@@ -912,6 +983,9 @@ function qemuDate(epochMs: number): string {
 
 const BOOT_DEVICES: Record<string, string> = { hd: "c", cdrom: "d", fd: "a", network: "n" };
 
+/** Boot devices QEMU's PC machines take in `-boot order`. */
+const PC_BOOT_DEVICES_MAX = 3;
+
 function addBoot(definition: DomainDefinition, collector: ArgumentCollector): void {
   const os = definition.os;
   const devices = definition.devices;
@@ -921,6 +995,13 @@ function addBoot(definition: DomainDefinition, collector: ArgumentCollector): vo
     throw refuseConfig(
       "/domain/os/boot",
       "per-device boot elements cannot be used together with os/boot elements",
+    );
+  }
+  if (os.boot.length > PC_BOOT_DEVICES_MAX) {
+    // QEMU's PC firmware interface holds three boot devices; it refuses a longer order.
+    throw refuseConfig(
+      `/domain/os/boot[${PC_BOOT_DEVICES_MAX + 1}]`,
+      `too many boot devices for PC: at most ${PC_BOOT_DEVICES_MAX} <boot dev> elements, or use per-device <boot order>`,
     );
   }
   const order = os.boot.map((device, index) => {
@@ -969,15 +1050,24 @@ function addFirmware(definition: DomainDefinition, collector: ArgumentCollector)
   }
   const where = "/domain/os/loader";
   if (loader.path === undefined) throw refuseConfig(where, "a loader needs a path");
-  for (
-    const [value, attribute] of [[loader.secure, "secure"], [
-      loader.stateless,
-      "stateless",
-    ]] as const
-  ) {
-    if (value === "yes") {
-      throw refuseConfig(`${where}/@${attribute}`, `loader ${attribute}='yes' is not supported`);
+  if (loader.stateless === "yes") {
+    throw refuseConfig(`${where}/@stateless`, "loader stateless='yes' is not supported");
+  }
+  if (loader.secure === "yes") {
+    // Secure boot: the flash is writable only from SMM, which the machine must have.
+    if (collector.family !== "q35") {
+      throw refuseConfig(
+        `${where}/@secure`,
+        "Secure boot is supported with q35 machine types only",
+      );
     }
+    if (loader.type !== "pflash") {
+      throw refuseConfig(`${where}/@secure`, "Secure boot needs a pflash loader");
+    }
+    if (definition.features?.smm?.state !== "on") {
+      throw refuseConfig(`${where}/@secure`, "Secure boot requires SMM feature enabled");
+    }
+    collector.push("-global", "driver=cfi.pflash01,property=secure,value=on");
   }
   if (loader.format !== undefined && loader.format !== "raw") {
     throw refuseConfig(`${where}/@format`, `loader format '${loader.format}' is not supported`);

@@ -112,11 +112,15 @@ export function addControllerArguments(
   const ordered = [
     ...listed.filter(({ controller }) => controller.type === "pci")
       .sort((a, b) => (a.controller.index ?? 0) - (b.controller.index ?? 0)),
-    ...listed.filter(({ controller }) => controller.type !== "pci"),
+    // An ICH9 UHCI companion names its EHCI master's bus, which must exist before it.
+    ...listed.filter(({ controller }) => controller.type !== "pci" && controller.type !== "ccid")
+      .sort((a, b) => companionRank(a.controller) - companionRank(b.controller)),
   ];
   for (const { controller, position } of ordered) {
     addController(controller, `/domain/devices/controller[${position + 1}]`, collector);
   }
+  // A CCID controller is a USB device: it follows the USB controllers, implicit ones included.
+  const ccids = listed.filter(({ controller }) => controller.type === "ccid");
   const present = new Set(controllers.map((each) => `${each.type}:${each.index ?? 0}`));
   for (const need of needed) {
     const key = `${need.type}:${need.index}`;
@@ -124,6 +128,14 @@ export function addControllerArguments(
     present.add(key);
     addController({ type: need.type, index: need.index }, "/domain/devices", collector);
   }
+  for (const { controller, position } of ccids) {
+    addController(controller, `/domain/devices/controller[${position + 1}]`, collector);
+  }
+}
+
+/** 1 for a USB companion controller, 0 for any other: companions go after every master. */
+function companionRank(controller: Controller): number {
+  return controller.type === "usb" && controller.model?.startsWith("ich9-uhci") === true ? 1 : 0;
 }
 
 function addController(controller: Controller, where: string, collector: ArgumentCollector): void {

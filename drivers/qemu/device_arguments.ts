@@ -11,10 +11,17 @@ import type { ArgumentCollector } from "./argument_collector.ts";
 import { chardevBackend } from "./chardev_arguments.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { usbPlacement } from "./controller_arguments.ts";
+import { addFilesystemArguments } from "./filesystem_arguments.ts";
+import { addSmartcardArguments } from "./smartcard_arguments.ts";
+import {
+  addRedirdevs,
+  addRemoteDisplay,
+  REMOTE_DISPLAY_TYPES,
+} from "./remote_display_arguments.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
 
 /** Device elements the typed model keeps in `devices.extra` that this file handles. */
-export const HANDLED_EXTRA_DEVICES: readonly string[] = ["audio", "panic"];
+export const HANDLED_EXTRA_DEVICES: readonly string[] = ["audio", "panic", "filesystem"];
 
 /** What the caller must do after start for devices set up at run time. */
 export interface DeviceRuntimeSettings {
@@ -36,7 +43,8 @@ export interface DeviceRuntimeSettings {
  */
 export function deviceControllers(devices: DomainDevices): { type: string; index: number }[] {
   const usb = devices.inputs.some((input) => input.bus === "usb") ||
-    devices.sounds.some((sound) => sound.model === "usb") || devices.hubs.length > 0;
+    devices.sounds.some((sound) => sound.model === "usb") || devices.hubs.length > 0 ||
+    devices.redirdevs.length > 0 || devices.smartcards.length > 0;
   return usb ? [{ type: "usb", index: 0 }] : [];
 }
 
@@ -59,6 +67,9 @@ export function addDeviceArguments(
   addHubs(devices, collector);
   devices.inputs.forEach((input, index) => addInput(input, index, collector));
   addGraphics(devices, collector);
+  addRedirdevs(devices, collector);
+  addFilesystemArguments(devices, collector);
+  addSmartcardArguments(devices, collector);
   addVideos(devices, collector);
   addSound(devices, collector);
   addWatchdog(devices, collector);
@@ -71,8 +82,6 @@ export function addDeviceArguments(
 function refuseUnsupportedDevices(devices: DomainDevices): void {
   const lists: [unknown[], string, string][] = [
     [devices.hostdevs, "hostdev", "host devices"],
-    [devices.smartcards, "smartcard", "smartcards"],
-    [devices.redirdevs, "redirdev", "USB redirection"],
     [devices.tpms, "tpm", "TPM devices"],
     [devices.shmems, "shmem", "shared memory devices"],
   ];
@@ -154,16 +163,22 @@ function addInput(input: Input, index: number, collector: ArgumentCollector): vo
 }
 
 function addGraphics(devices: DomainDevices, collector: ArgumentCollector): void {
-  if (devices.graphics.length === 0) {
-    collector.push("-display", "none");
-    return;
-  }
+  // No display at all: say so (a remote display, VNC or SPICE, keeps QEMU from opening one).
+  if (devices.graphics.length === 0) collector.push("-display", "none");
+  let vncs = 0;
   devices.graphics.forEach((graphics, index) => {
     const where = `/domain/devices/graphics[${index + 1}]`;
+    if (REMOTE_DISPLAY_TYPES.includes(graphics.type)) {
+      if (devices.graphics.slice(0, index).some((other) => other.type === graphics.type)) {
+        throw refuseConfig(where, `only one ${graphics.type} display is supported`);
+      }
+      addRemoteDisplay(graphics, where, collector);
+      return;
+    }
     if (graphics.type !== "vnc") {
       throw refuseConfig(`${where}/@type`, `graphics type '${graphics.type}' is not supported`);
     }
-    if (index > 0) throw refuseConfig(where, "only one vnc display is supported");
+    if (vncs++ > 0) throw refuseConfig(where, "only one vnc display is supported");
     refuseExtra(graphics.extra, where);
     const unsupported: [unknown, string][] = [
       [graphics.passwd, "@passwd"],

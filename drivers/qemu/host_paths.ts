@@ -15,6 +15,7 @@ const KIND_NAMES: Record<HostPathKind, string> = {
   char: "a character device",
   socket: "a unix socket",
   creatable: "a path in an existing directory",
+  directory: "a directory",
 };
 
 /**

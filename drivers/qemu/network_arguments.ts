@@ -261,6 +261,24 @@ const VIRTIO_DRIVER: Record<string, string> = {
   ioeventfd: "ioeventfd",
 };
 
+/** QEMU's bounds of a virtio-net queue size. */
+const QUEUE_SIZE_MIN = 256;
+const QUEUE_SIZE_MAX = 1024;
+
+/** A virtio-net queue size QEMU takes: a power of two from 256 to 1024. */
+function checkQueueSize(name: string, value: string, where: string): void {
+  const size = Number(value);
+  if (
+    !Number.isSafeInteger(size) || size < QUEUE_SIZE_MIN || size > QUEUE_SIZE_MAX ||
+    (size & (size - 1)) !== 0
+  ) {
+    throw refuseConfig(
+      where,
+      `${name} '${value}' is not supported: QEMU takes a power of two from ${QUEUE_SIZE_MIN} to ${QUEUE_SIZE_MAX}`,
+    );
+  }
+}
+
 function nicDevice(
   nic: NetInterface,
   index: number,
@@ -289,6 +307,9 @@ function nicDevice(
         `${where}/driver/@${name}`,
         `interface driver attribute '${name}' is not supported`,
       );
+    }
+    if (name === "rx_queue_size" || name === "tx_queue_size") {
+      checkQueueSize(name, value, `${where}/driver/@${name}`);
     }
     // libvirt's txmode 'iothread' is QEMU's bottom-half transmit.
     properties[property] = name === "txmode" && value === "iothread" ? "bh" : value;

@@ -1,6 +1,8 @@
 /**
  * What an emulator binary can do, probed once per binary and cached: its version, its machine
- * types (`-machine help`), and whether it supports `-sandbox` (QEMU built without seccomp refuses the option). One run of
+ * types (`-machine help`), whether it supports `-sandbox` (QEMU built without seccomp refuses the
+ * option), and the CPU models and flags `-cpu help` lists (QEMU refuses a name it no longer has).
+ * One run of
  * `EMULATOR -sandbox on -version` answers both: options are parsed in order, so an unsupported
  * `-sandbox` fails before `-version` prints.
  *
@@ -32,6 +34,39 @@ export interface EmulatorCapabilities {
   sandbox: boolean;
   /** Its machine aliases (`pc` → `pc-i440fx-7.2`) and default machine, from `-machine help`. */
   machines: MachineTypes;
+  /** The CPU models and CPUID flag names `-cpu help` lists; undefined when it lists none. */
+  cpuNames?: CpuNames;
+}
+
+/** What `-cpu` takes: model names (with versions and aliases) and CPUID flag names. */
+export interface CpuNames {
+  models: ReadonlySet<string>;
+  flags: ReadonlySet<string>;
+}
+
+/**
+ * Parses `-cpu help` output of an x86 QEMU: `x86 NAME …` model lines, then the words after
+ * `Recognized CPUID flags:`.
+ *
+ * @returns The names, or undefined when the text lists no model.
+ *
+ * @example
+ * ```ts
+ * import { parseCpuHelp } from "./qemu_capabilities.ts";
+ * const names = parseCpuHelp("x86 Haswell   Intel Core\nx86 qemu64\n\nRecognized CPUID flags:\n  3dnow abm\n");
+ * console.log([...names!.models], [...names!.flags]); // ["Haswell", "qemu64"] ["3dnow", "abm"]
+ * ```
+ */
+export function parseCpuHelp(text: string): CpuNames | undefined {
+  const [modelPart, flagPart = ""] = text.split("Recognized CPUID flags:");
+  const models = new Set<string>();
+  for (const line of modelPart.split("\n")) {
+    const match = /^x86\s+(\S+)/.exec(line);
+    if (match !== null) models.add(match[1]);
+  }
+  if (models.size === 0) return undefined;
+  const flags = new Set(flagPart.split(/\s+/).filter((word) => word !== "" && !word.endsWith(":")));
+  return { models, flags };
 }
 
 /**
@@ -93,6 +128,23 @@ export function parseQemuVersion(text: string): string | undefined {
  */
 export class CapabilityCache {
   readonly #entries = new Map<string, Promise<EmulatorCapabilities>>();
+  /** Probed capabilities by the name or path asked for, for synchronous checks. */
+  readonly #settled = new Map<string, EmulatorCapabilities>();
+
+  /**
+   * The capabilities of an emulator probed already (by `get`), or undefined.
+   *
+   * @param emulator The name or path `get` was given.
+   */
+  known(emulator: string): EmulatorCapabilities | undefined {
+    const byName = this.#settled.get(emulator);
+    if (byName !== undefined) return byName;
+    try {
+      return this.#settled.get(resolveEmulator(emulator));
+    } catch {
+      return undefined;
+    }
+  }
 
   /**
    * The capabilities of an emulator, probed on first use.
@@ -121,6 +173,11 @@ export class CapabilityCache {
       // A failed probe is not remembered: the next start tries again.
       entry.catch(() => this.#entries.delete(key));
     }
+    if (this.#settled.size >= CAPABILITY_CACHE_MAX) this.#settled.clear();
+    entry.then((capabilities) => {
+      this.#settled.set(emulator, capabilities);
+      this.#settled.set(capabilities.path, capabilities);
+    }, () => {});
     return entry;
   }
 }
@@ -128,10 +185,18 @@ export class CapabilityCache {
 async function probe(path: string): Promise<EmulatorCapabilities> {
   const help = await run(path, ["-machine", "help"]);
   const machines = help.success ? parseMachineHelp(help.text) : { aliases: {} };
+  const cpuHelp = await run(path, ["-cpu", "help"]);
+  const cpuNames = cpuHelp.success ? parseCpuHelp(cpuHelp.text) : undefined;
   const withSandbox = await run(path, ["-sandbox", "on", "-version"]);
   const version = parseQemuVersion(withSandbox.text);
   if (withSandbox.success && version !== undefined) {
-    return { path, version, sandbox: true, machines };
+    return {
+      path,
+      version,
+      sandbox: true,
+      machines,
+      ...(cpuNames === undefined ? {} : { cpuNames }),
+    };
   }
   const plain = await run(path, ["-version"]);
   const plainVersion = parseQemuVersion(plain.text);
@@ -141,7 +206,13 @@ async function probe(path: string): Promise<EmulatorCapabilities> {
       `cannot determine the version of QEMU binary ${path}: ${plain.text.trim().slice(0, 200)}`,
     );
   }
-  return { path, version: plainVersion, sandbox: false, machines };
+  return {
+    path,
+    version: plainVersion,
+    sandbox: false,
+    machines,
+    ...(cpuNames === undefined ? {} : { cpuNames }),
+  };
 }
 
 async function run(path: string, args: string[]): Promise<{ success: boolean; text: string }> {

@@ -358,6 +358,8 @@ export class QemuDriver implements Driver {
       sandbox: false,
       nowMs: this.#now(),
       ...this.#partitionContext(),
+      atDefine: true,
+      cpuNames: this.#capabilities.known(emulatorFor(definition))?.cpuNames,
     };
   }
 
@@ -384,6 +386,7 @@ export class QemuDriver implements Driver {
       monitorSocketPath: paths.monitorSocket,
       pidFilePath: paths.pidFile,
       sandbox: capabilities.sandbox,
+      cpuNames: capabilities.cpuNames,
       nowMs: this.#now(),
       ...this.#partitionContext(),
     });

@@ -355,7 +355,8 @@ export class TestDriver implements Driver {
 
   /**
    * The simulated storage: every path is a fully allocated image of {@linkcode TEST_DISK_BYTES}
-   * whose qcow2 header (when declared qcow2) gives the same virtual size.
+   * whose qcow2 header (when declared qcow2) gives the same virtual size; an inactive disk's
+   * block info is libvirt's test driver's fixed figures, as a running one's.
    */
   storageAccess(): BlockStorageAccess {
     return {
@@ -365,6 +366,19 @@ export class TestDriver implements Driver {
         } catch (error) {
           return Promise.reject(error);
         }
+      },
+      // libvirt's test driver answers the running figures for an inactive domain too.
+      inactiveBlockInfo: (source) => {
+        try {
+          testStorage(source.path);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return Promise.resolve({
+          capacityBytes: TEST_DISK_CAPACITY_BYTES,
+          allocationBytes: TEST_DISK_BYTES,
+          physicalBytes: TEST_DISK_BYTES,
+        });
       },
       readQcow2Header: async (path) => {
         testStorage(path);

@@ -301,17 +301,38 @@ function addSmartcardControllers(devices: DomainDevices): void {
   }
 }
 
+/** USB2 controllers: an ICH9 EHCI master and its UHCI companions share one index. */
+const USB2_MODELS = new Set(["ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3"]);
+
 function assignControllerIndexes(controllers: Controller[]): void {
   const used = new Set(controllers.map((controller) => `${controller.type}/${controller.index}`));
-  const nextFree = new Map<string, number>();
-  for (const controller of controllers) {
-    if (controller.index !== undefined) continue;
-    let index = nextFree.get(controller.type) ?? 0;
+  controllers.forEach((controller, position) => {
+    if (controller.index !== undefined) return;
+    const group = usb2GroupIndex(controllers, position);
+    if (group !== undefined) {
+      controller.index = group;
+      return;
+    }
+    let index = 0;
     while (used.has(`${controller.type}/${index}`)) index++;
     controller.index = index;
     used.add(`${controller.type}/${index}`);
-    nextFree.set(controller.type, index + 1);
-  }
+  });
+}
+
+/**
+ * libvirt's exception to "the lowest unused index": a USB2 controller without an index right
+ * after another USB2 controller joins its group, unless the group has this model already.
+ */
+function usb2GroupIndex(controllers: Controller[], position: number): number | undefined {
+  const controller = controllers[position];
+  if (controller.type !== "usb" || !USB2_MODELS.has(controller.model ?? "")) return undefined;
+  const previous = controllers.slice(0, position).findLast((each) => each.type === "usb");
+  if (previous === undefined || !USB2_MODELS.has(previous.model ?? "")) return undefined;
+  const taken = controllers.some((each) =>
+    each.type === "usb" && each.index === previous.index && each.model === controller.model
+  );
+  return taken ? undefined : previous.index;
 }
 
 /** libvirt keeps the primary video first and marks it. */

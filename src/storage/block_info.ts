@@ -45,6 +45,11 @@ export interface BlockStorageAccess {
   readStorage: StorageReader;
   /** The qcow2 header at the start of a path. Default {@linkcode readQcow2Header}. */
   readQcow2Header: (path: string) => Promise<Qcow2Header>;
+  /**
+   * A simulated storage's own block info of a disk of an inactive domain, instead of the rules
+   * below (libvirt's test driver answers fixed figures in every state).
+   */
+  inactiveBlockInfo?: (source: InactiveDiskSource) => Promise<BlockInfo>;
 }
 
 const REAL_STORAGE: BlockStorageAccess = {
@@ -84,6 +89,7 @@ export async function blockInfoInactive(
   source: InactiveDiskSource,
   access: BlockStorageAccess = REAL_STORAGE,
 ): Promise<BlockInfo> {
+  if (access.inactiveBlockInfo !== undefined) return await access.inactiveBlockInfo(source);
   const format = diskFormat(source);
   const storage = await access.readStorage(source.path);
   const capacityBytes = format === "qcow2"

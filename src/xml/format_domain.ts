@@ -56,8 +56,15 @@ export function formatDomainXml(def: DomainDefinition, options: FormatDomainOpti
   if (options.inactive === true || options.secure !== true) {
     view.devices = deviceView(def.devices, options.inactive === true, options.secure === true);
   }
-  return writeXml(encodeElement(DOMAIN, view as unknown as Record<string, unknown>, "domain"));
+  const text = writeXml(
+    encodeElement(DOMAIN, view as unknown as Record<string, unknown>, "domain"),
+  );
+  // libvirt writes the domain's devices element with an open and a close tag, even when empty.
+  return text.replace(EMPTY_DEVICES, "\n  <devices>\n  </devices>\n");
 }
+
+/** The domain's own `<devices/>` (a child of the root, so indented by two spaces). */
+const EMPTY_DEVICES = /\n {2}<devices\/>\n/;
 
 /** The devices as formatted: without passwords unless secure, without runtime aliases when inactive. */
 function deviceView(devices: DomainDevices, inactive: boolean, secure: boolean): DomainDevices {

@@ -53,7 +53,7 @@ export function validateAddresses(def: DomainDefinition): void {
   );
   validateDiskAddresses(devices);
   validateControllers(def);
-  validateUsb(devices, addressed.filter(({ address }) => address.type === "usb"));
+  validateUsb(def, addressed.filter(({ address }) => address.type === "usb"));
 }
 
 function addressedDevices(devices: DomainDevices): Addressed[] {
@@ -160,9 +160,65 @@ function validateControllers(def: DomainDefinition): void {
   }
   validatePciRoot(def.os.machine, pci.get(0));
   controllers.forEach((controller, index) => {
+    const where = `/domain/devices/controller[${index + 1}]`;
+    if (controller.type === "usb") validateUsbPorts(controller, where);
     if (controller.type !== "pci") return;
-    validatePciPlug(controller, pci, `/domain/devices/controller[${index + 1}]/address`);
+    if (
+      (controller.model === "pci-root" || controller.model === "pcie-root") &&
+      controller.address !== undefined
+    ) {
+      throw invalid(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        "pci-root and pcie-root controllers should not have an address",
+        `${where}/address`,
+      );
+    }
+    validatePciPlug(controller, pci, `${where}/address`);
   });
+}
+
+/** Most ports an xHCI controller offers (QEMU's limit). */
+const XHCI_PORTS_MAX = 15;
+
+function validateUsbPorts(controller: Controller, where: string): void {
+  const model = controller.model ?? "";
+  if (model.endsWith("xhci") && (controller.ports ?? 0) > XHCI_PORTS_MAX) {
+    throw invalid(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `'${model}' controller only supports up to '${XHCI_PORTS_MAX}' ports`,
+      `${where}/@ports`,
+    );
+  }
+}
+
+/** Ports of a USB hub device. */
+const USB_HUB_PORTS = 8;
+
+/**
+ * Ports of a USB controller model (libvirt's table); companions add none to their master's
+ * six. `machine` decides the default model: xHCI on q35, PIIX3 UHCI otherwise.
+ */
+function usbControllerPorts(controller: Controller, machine: string | undefined): number {
+  const model = controller.model ?? (/q35/.test(machine ?? "") ? "qemu-xhci" : "piix3-uhci");
+  switch (model) {
+    case "piix3-uhci":
+    case "piix4-uhci":
+    case "vt82c686b-uhci":
+      return 2;
+    case "ehci":
+    case "ich9-ehci1":
+      return 6;
+    case "pci-ohci":
+      return 3;
+    case "nec-xhci":
+    case "qemu-xhci":
+      return controller.ports ?? 4;
+    case "qusb1":
+    case "qusb2":
+      return controller.ports ?? 8;
+    default:
+      return 0;
+  }
 }
 
 function validatePciRoot(machine: string | undefined, root: Controller | undefined): void {
@@ -204,12 +260,18 @@ function validatePciPlug(
   );
 }
 
-function validateUsb(devices: DomainDevices, usb: Addressed[]): void {
-  const buses = new Set(
-    devices.controllers.filter((controller) => controller.type === "usb").map((controller) =>
-      controller.index ?? 0
-    ),
-  );
+function validateUsb(def: DomainDefinition, usb: Addressed[]): void {
+  const devices = def.devices;
+  // Ports of each bus: the largest count among the controllers of that index.
+  const buses = new Map<number, number>();
+  for (const controller of devices.controllers) {
+    if (controller.type !== "usb") continue;
+    const index = controller.index ?? 0;
+    buses.set(
+      index,
+      Math.max(buses.get(index) ?? 0, usbControllerPorts(controller, def.os.machine)),
+    );
+  }
   const hubPorts = new Set(
     devices.hubs.filter((hub) => hub.address?.type === "usb").map((hub) =>
       `${hub.address!.bus ?? 0}/${hub.address!.port}`
@@ -227,15 +289,34 @@ function validateUsb(devices: DomainDevices, usb: Addressed[]): void {
     const port = address.port;
     if (port === undefined) continue;
     const parts = port.split(".");
+    // A controller model whose port count evirt does not know is not checked for range.
+    const controllerPorts = buses.get(bus) ?? 0;
     for (let depth = 1; depth < parts.length; depth++) {
       const hub = parts.slice(0, depth).join(".");
-      if (!hubPorts.has(`${bus}/${hub}`)) {
+      const ports = depth === 1 ? controllerPorts : USB_HUB_PORTS;
+      if (ports > 0 && Number(parts[depth - 1]) > ports) {
         throw invalid(
           ErrorCode.XML_ERROR,
-          `there is no hub at port ${hub} in USB address bus: ${bus} port: ${port}`,
+          `port ${parts[depth - 1]} out of range in USB address bus: ${bus} port: ${port}`,
           where,
         );
       }
+      if (!hubPorts.has(`${bus}/${hub}`)) {
+        throw invalid(
+          ErrorCode.XML_ERROR,
+          `there is no hub at port ${parts[depth - 1]} in USB address bus: ${bus} port: ${port}`,
+          where,
+        );
+      }
+    }
+    const last = Number(parts[parts.length - 1]);
+    const lastPorts = parts.length === 1 ? controllerPorts : USB_HUB_PORTS;
+    if (lastPorts > 0 && last > lastPorts) {
+      throw invalid(
+        ErrorCode.XML_ERROR,
+        `requested USB port ${port} not present on USB bus ${bus}`,
+        where,
+      );
     }
   }
   rejectDoubleUse(

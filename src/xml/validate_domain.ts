@@ -7,7 +7,7 @@
  * - counts (devices per kind, I/O threads, NUMA cells) within src/model/device_limits.ts,
  *   first (67);
  * - identity: the name as libvirt's QEMU driver accepts it (validate_name.ts: 21, 27, 35,
- *   38); the UUID is well-formed (27);
+ *   38); the UUID is well-formed (27) and is the sysinfo system uuid, if one is given (35);
  * - memory: given directly or by NUMA cells; `maxMemory` not below it (27);
  * - vCPUs: `current` not above the count (27);
  * - NUMA: one cell per id from 0 in order, CPU ids within the vCPU count; `<numatune>`
@@ -25,7 +25,8 @@
  *   and with a timeout (27);
  * - graphics: the `listen`/`socket` attribute matches the first `<listen>`; network listens
  *   name a network (27);
- * - interfaces: MAC addresses are unicast and well-formed (27);
+ * - interfaces: MAC addresses are unicast and well-formed (27); virtio queue sizes are powers
+ *   of two (67);
  * - other devices: one primary video, `none` video alone, no duplicate host device, mdev
  *   address types, shmem size (27, 67);
  * - with `live`: device aliases are unique (runtime data libvirt ignores in inactive XML).
@@ -103,6 +104,31 @@ function validateIdentity(def: DomainDefinition): void {
   validateDomainName(def.name);
   if (def.uuid !== undefined && !UUID_PATTERN.test(def.uuid)) {
     throw invalid(ErrorCode.XML_ERROR, `malformed uuid element '${def.uuid}'`, "/domain/uuid");
+  }
+  validateSysinfoUuid(def);
+}
+
+/** The uuid entry of `<sysinfo type='smbios'><system>` must be the domain's uuid. */
+function validateSysinfoUuid(def: DomainDefinition): void {
+  if (def.uuid === undefined) return;
+  const normal = (uuid: string) => uuid.replaceAll("-", "").toLowerCase();
+  for (const { element } of def.extra?.elements ?? []) {
+    if (element.name !== "sysinfo" || element.attributes?.type !== "smbios") continue;
+    for (const system of element.children ?? []) {
+      if (typeof system === "string" || system.name !== "system") continue;
+      for (const entry of system.children ?? []) {
+        if (typeof entry === "string" || entry.attributes?.name !== "uuid") continue;
+        const text = (entry.children ?? []).filter((part) => typeof part === "string").join("")
+          .trim();
+        if (normal(text) !== normal(def.uuid)) {
+          throw invalid(
+            ErrorCode.XML_DETAIL,
+            "UUID mismatch between <uuid> and <sysinfo>",
+            "/domain/sysinfo/system/entry",
+          );
+        }
+      }
+    }
   }
 }
 
@@ -327,6 +353,18 @@ function validateGraphics(devices: DomainDevices): void {
 
 function validateOtherDevices(devices: DomainDevices): void {
   devices.interfaces.forEach((net, index) => {
+    if (net.model?.startsWith("virtio") === true) {
+      for (const name of ["rx_queue_size", "tx_queue_size"]) {
+        const size = Number(net.driver?.[name] ?? "0");
+        if (size !== 0 && (!Number.isSafeInteger(size) || size < 0 || (size & (size - 1)) !== 0)) {
+          throw invalid(
+            ErrorCode.CONFIG_UNSUPPORTED,
+            `${name} has to be a power of two`,
+            `/domain/devices/interface[${index + 1}]/driver/@${name}`,
+          );
+        }
+      }
+    }
     if (net.mac === undefined) return;
     const where = `/domain/devices/interface[${index + 1}]/mac`;
     if (!MAC_PATTERN.test(net.mac)) {

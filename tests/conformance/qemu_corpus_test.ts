@@ -28,7 +28,7 @@ import { killAll } from "../integration/_qemu_guest.ts";
 const CONCURRENCY = Number(Deno.env.get("EVIRT_CORPUS_CONCURRENCY") ?? "2");
 
 /** The least number of accepted inputs the driver must run (of the 170 libvirt accepts). */
-const ACCEPTED_FLOOR = 100;
+const ACCEPTED_FLOOR = 121;
 
 /** Inputs the driver must run. */
 const MUST_RUN = [
@@ -48,6 +48,9 @@ const MUST_RUN = [
   "balloon-device",
   "misc-disable-s3",
 ];
+
+/** Bound on the disk query of one case, in milliseconds. */
+const QUERY_TIMEOUT_MS = 5_000;
 
 /** Bound on one case (start, query, destroy), in milliseconds. */
 const CASE_TIMEOUT_MS = 20_000;
@@ -155,7 +158,9 @@ async function runCase(
     const runtime = await driver.launch({ uuid, name, id, definition }, signal);
     launched = { pid: Number(runtime.pid), startTimeTicks: Number(runtime.startTimeTicks) };
     const handle = { uuid, name, id, definition, runtime };
-    const blocks = await driver.qmpOf(uuid).queryBlock({ signal });
+    // A generous bound: the question is whether QEMU runs the input, not how fast it answers
+    // on a machine other QEMUs share (dozens of disks take longer than the 500 ms default).
+    const blocks = await driver.qmpOf(uuid).queryBlock({ signal, timeoutMs: QUERY_TIMEOUT_MS });
     const listed = new Set(blocks.map((block) => block.inserted?.["node-name"]));
     // The driver names disk i's format node drive<i>-format; a disk without a medium has none.
     const missingDisks = definition.devices.disks.map((_, index) => `drive${index}-format`)
@@ -214,6 +219,10 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
     ...devices.parallels,
   ];
   chardevs.forEach((chardev, index) => prepareChardev(chardev, index, environment));
+  // USB redirection over a socket connects like a chardev.
+  [...devices.redirdevs, ...devices.smartcards].forEach((device, index) =>
+    prepareChardev(device, chardevs.length + index, environment)
+  );
   devices.rngs.forEach((rng) => {
     if (rng.backend.model === "random") rng.backend.path = "/dev/urandom";
     if (rng.backend.model === "egd") {
@@ -251,10 +260,29 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
       }
     }
   });
+  for (const placed of devices.extra?.elements ?? []) {
+    if (placed.element.name !== "filesystem") continue;
+    // The shared folder must exist on the host.
+    for (const child of placed.element.children ?? []) {
+      if (typeof child !== "string" && child.name === "source" && child.attributes?.dir) {
+        child.attributes.dir = `${environment.dir}/shared`;
+        Deno.mkdirSync(child.attributes.dir, { recursive: true });
+      }
+    }
+  }
   for (const placed of copy.os.extra?.elements ?? []) {
     if (placed.element.name !== "acpi") continue;
     for (const table of placed.element.children ?? []) {
       if (typeof table !== "string") table.children = [placeholder(environment, "acpi-table.dat")];
+    }
+  }
+  for (const placed of copy.extra?.elements ?? []) {
+    if (placed.element.name !== "sysinfo") continue;
+    // A firmware config entry's file must exist on the host.
+    for (const entry of placed.element.children ?? []) {
+      if (typeof entry !== "string" && entry.attributes?.file !== undefined) {
+        entry.attributes.file = placeholder(environment, "fw_cfg.dat");
+      }
     }
   }
   for (const placed of copy.extra?.elements ?? []) {

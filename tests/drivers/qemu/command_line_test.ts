@@ -98,10 +98,44 @@ Deno.test("buildCommandLine gives cpu features on or off by policy", () => {
   ]);
 });
 
-Deno.test("buildCommandLine refuses host CPU modes under TCG and uses -cpu host under KVM", () => {
+Deno.test("buildCommandLine leaves host-passthrough under TCG to the start and uses -cpu host under KVM", () => {
   const definition = qemuDefinition({ cpu: { mode: "host-passthrough", features: [] } });
-  assertRefused(definition, "/domain/cpu/@mode", /needs kvm/);
+  assertRefused(
+    definition,
+    "/domain/cpu/@mode",
+    /^CPU mode 'host-passthrough' for x86_64 qemu domain on x86_64 host is not supported by hypervisor$/,
+  );
+  // The define-time check accepts it, as libvirt does.
+  assert.deepEqual(valuesOf(build(definition, { atDefine: true }).args, "-cpu"), ["host"]);
   assert.deepEqual(valuesOf(build(definition, { accelerator: "kvm" }).args, "-cpu"), ["host"]);
+});
+
+Deno.test("buildCommandLine gives host-model the best CPU of the accelerator, with its features", () => {
+  const definition = qemuDefinition({
+    cpu: { mode: "host-model", features: [{ name: "invtsc", policy: "require" }] },
+  });
+  assert.deepEqual(valuesOf(build(definition).args, "-cpu"), ["max,invtsc=on"]);
+  assert.deepEqual(valuesOf(build(definition, { accelerator: "kvm" }).args, "-cpu"), [
+    "host,invtsc=on",
+  ]);
+});
+
+Deno.test("buildCommandLine refuses more than three PC boot devices by element", () => {
+  const definition = qemuDefinition();
+  definition.os.boot = ["hd", "cdrom", "network", "fd"];
+  assertRefused(definition, "/domain/os/boot[4]", /too many boot devices for PC/);
+  definition.os.boot = ["hd", "cdrom", "network"];
+  assert.deepEqual(valuesOf(build(definition).args, "-boot"), ["order=cdn,strict=on"]);
+});
+
+Deno.test("buildCommandLine counts a variable clock from local time with basis localtime", () => {
+  const line = build(qemuDefinition({
+    clock: { offset: "variable", basis: "localtime", adjustment: "0", timers: [] },
+  }));
+  const offsetMs = -new Date(TEST_CONTEXT.nowMs).getTimezoneOffset() * 60_000;
+  assert.deepEqual(valuesOf(line.args, "-rtc"), [
+    `base=${new Date(TEST_CONTEXT.nowMs + offsetMs).toISOString().slice(0, 19)}`,
+  ]);
 });
 
 Deno.test("buildCommandLine writes the clock offset to -rtc", () => {
@@ -132,13 +166,31 @@ Deno.test("buildCommandLine maps rtc and hpet timers and refuses timers it canno
   assert.deepEqual(valuesOf(args, "-rtc"), ["base=utc,driftfix=slew,clock=vm"]);
   assert.ok(valuesOf(args, "-machine")[0].endsWith(",hpet=off"));
   assertRefused(
-    qemuDefinition({ clock: { offset: "utc", timers: [{ name: "hypervclock", present: "yes" }] } }),
+    qemuDefinition({ clock: { offset: "utc", timers: [{ name: "armvtimer", present: "yes" }] } }),
     "/domain/clock/timer[1]/@name",
   );
-  assertRefused(
-    qemuDefinition({ clock: { offset: "utc", timers: [{ name: "pit", tickpolicy: "delay" }] } }),
-    "/domain/clock/timer[1]/@tickpolicy",
+  const hyperv = build(
+    qemuDefinition({ clock: { offset: "utc", timers: [{ name: "hypervclock", present: "yes" }] } }),
   );
+  assert.deepEqual(valuesOf(hyperv.args, "-cpu"), ["qemu64,hv-time=on"]);
+  assertRefused(
+    qemuDefinition({ clock: { offset: "utc", timers: [{ name: "pit", tickpolicy: "merge" }] } }),
+    "/domain/clock/timer[1]/@tickpolicy",
+    /^unsupported pit tickpolicy 'merge'$/,
+  );
+});
+
+Deno.test("buildCommandLine sets the PIT's lost tick policy as libvirt does, under TCG too", () => {
+  const pit = (tickpolicy?: string) =>
+    valuesOf(
+      build(qemuDefinition({ clock: { offset: "utc", timers: [{ name: "pit", tickpolicy }] } }))
+        .args,
+      "-global",
+    );
+  assert.deepEqual(pit("delay"), ["kvm-pit.lost_tick_policy=delay"]);
+  assert.deepEqual(pit(undefined), ["kvm-pit.lost_tick_policy=delay"]);
+  assert.deepEqual(pit("discard"), ["kvm-pit.lost_tick_policy=discard"]);
+  assert.deepEqual(pit("catchup"), []);
 });
 
 Deno.test("buildCommandLine adds direct kernel boot and checks its paths", () => {
@@ -303,7 +355,7 @@ Deno.test("buildCommandLine refuses what it cannot express, naming the element",
   );
   assertRefused(
     qemuDefinition({ extra: { elements: [{ element: { name: "sysinfo" } }] } }),
-    "/domain/sysinfo",
+    "/domain/sysinfo[1]/@type",
   );
   assertRefused(
     qemuDefinition({

@@ -89,3 +89,16 @@ Deno.test("scsiModels defaults needed SCSI controllers to the LSI model", () => 
   ]);
   assert.deepEqual([...models], [[1, "virtio-scsi"], [0, SCSI_MODEL_DEFAULT]]);
 });
+
+Deno.test("ICH9 UHCI companions follow their EHCI master on the command line, whatever the XML order", () => {
+  const definition = withDevices((devices) => {
+    devices.controllers = [
+      { type: "usb", index: 0, model: "ich9-uhci1" },
+      { type: "usb", index: 0, model: "ich9-ehci1" },
+    ];
+  });
+  const devices = valuesOf(build(definition).args, "-device");
+  const master = devices.findIndex((device) => device.startsWith("ich9-usb-ehci1,"));
+  const companion = devices.findIndex((device) => device.startsWith("ich9-usb-uhci1,"));
+  assert.ok(master >= 0 && master < companion, devices.join("\n"));
+});

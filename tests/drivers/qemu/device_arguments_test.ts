@@ -39,7 +39,7 @@ Deno.test("addDeviceArguments makes VNC listen on an automatic display with a de
 
 Deno.test("addDeviceArguments refuses other graphics and a VNC password", () => {
   assertRefused(
-    withDevices((devices) => devices.graphics.push({ type: "spice", listens: [] })),
+    withDevices((devices) => devices.graphics.push({ type: "sdl", listens: [] })),
     "/domain/devices/graphics[1]/@type",
   );
   assertRefused(
@@ -159,7 +159,7 @@ Deno.test("addDeviceArguments refuses host devices and unknown device elements",
         elements: [{ element: { name: "filesystem", attributes: { type: "mount" } } }],
       };
     }),
-    "/domain/devices/filesystem",
+    "/domain/devices/filesystem[1]/source",
   );
 });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   CapabilityCache,
+  parseCpuHelp,
   parseQemuVersion,
   resolveEmulator,
 } from "../../../drivers/qemu/qemu_capabilities.ts";
@@ -55,4 +56,15 @@ Deno.test("CapabilityCache refuses a binary that prints no QEMU version", async 
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("parseCpuHelp reads the models and the CPUID flags of -cpu help", () => {
+  const names = parseCpuHelp(
+    "Available CPUs:\nx86 486                   (alias configured by machine type)\n" +
+      "x86 Haswell-v1            Intel Core Processor (Haswell)\n\nRecognized CPUID flags:\n" +
+      "  3dnow 3dnowext abm\n  sse4.1 sse4.2\n",
+  );
+  assert.deepEqual([...names!.models], ["486", "Haswell-v1"]);
+  assert.deepEqual([...names!.flags], ["3dnow", "3dnowext", "abm", "sse4.1", "sse4.2"]);
+  assert.equal(parseCpuHelp("nothing here"), undefined);
 });

@@ -175,3 +175,31 @@ Deno.test("applyDomainDefaults refuses a scheduler that names a vCPU twice", () 
       error.code === 27 && error.where === "/domain/cputune/vcpusched[2]",
   );
 });
+
+Deno.test("applyDomainDefaults gives USB2 companions without an index their group's, as libvirt", () => {
+  const def = parseDomainXml(
+    `<domain type='qemu'><name>d</name><memory>1024</memory><os><type machine='q35'>hvm</type></os><devices>
+    <controller type='usb' model='ich9-ehci1'/><controller type='usb' model='ich9-uhci1'/>
+    <controller type='usb' model='ich9-uhci2'/><controller type='usb' model='ich9-ehci1'/>
+    <controller type='usb' model='ich9-uhci1'/><controller type='usb' model='ich9-uhci1'/>
+    <controller type='usb' model='nec-xhci'/><controller type='usb' model='ich9-uhci1'/>
+    </devices></domain>`,
+  );
+  const devices = applyDomainDefaults(def, fixed).devices;
+  assert.deepStrictEqual(
+    devices.controllers.filter((item) => item.type === "usb").map((item) =>
+      `${item.model}:${item.index}`
+    ),
+    [
+      "ich9-ehci1:0",
+      "ich9-uhci1:0",
+      "ich9-uhci2:0",
+      "ich9-ehci1:1",
+      "ich9-uhci1:1",
+      // A second UHCI1 cannot join group 1: it starts its own; after the xHCI a new one too.
+      "ich9-uhci1:2",
+      "nec-xhci:3",
+      "ich9-uhci1:4",
+    ],
+  );
+});

@@ -231,3 +231,14 @@ Deno.test("formatDomainXml writes graphics passwords only when secure", () => {
     "formatting does not change the definition",
   );
 });
+
+Deno.test("formatDomainXml writes an empty devices element with open and close tags, as libvirt", () => {
+  const text = formatDomainXml(
+    parseDomainXml(
+      "<domain type='test'><name>t</name><memory>1024</memory><os><type>hvm</type></os><devices/></domain>",
+    ),
+  );
+  assert.ok(text.endsWith("  <devices>\n  </devices>\n</domain>\n"), text);
+  // Read back, it is the same definition.
+  assert.deepEqual(parseDomainXml(text).devices.disks, []);
+});

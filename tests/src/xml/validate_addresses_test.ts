@@ -85,3 +85,49 @@ Deno.test("validateAddresses refuses drive addresses used twice on one bus and n
     /Invalid address type 'pci'/,
   );
 });
+
+Deno.test("validateAddresses refuses USB ports beyond their controller or hub", () => {
+  const usb = (controller: string, devices: string) =>
+    validateAddresses(domain("pc", `${controller}${devices}`));
+  const uhci = "<controller type='usb' index='0' model='piix3-uhci'/>";
+  const tablet = (port: string) =>
+    `<input type='tablet' bus='usb'><address type='usb' bus='0' port='${port}'/></input>`;
+  assert.throws(() => usb(uhci, tablet("3")), /requested USB port 3 not present on USB bus 0$/);
+  usb(uhci, tablet("2"));
+  const hub = "<hub type='usb'><address type='usb' bus='0' port='1'/></hub>";
+  assert.throws(
+    () => usb(uhci, hub + tablet("1.9")),
+    /requested USB port 1.9 not present on USB bus 0$/,
+  );
+  usb(uhci, hub + tablet("1.8"));
+  assert.throws(
+    () => usb(uhci, tablet("3.1")),
+    /port 3 out of range in USB address bus: 0 port: 3.1$/,
+  );
+  // q35's default controller is an xHCI with four ports.
+  assert.throws(
+    () => validateAddresses(domain("q35", "<controller type='usb' index='0'/>" + tablet("5"))),
+    /not present/,
+  );
+});
+
+Deno.test("validateAddresses refuses an xHCI controller with more than 15 ports", () => {
+  assert.throws(
+    () => validateAddresses(domain("pc", "<controller type='usb' model='nec-xhci' ports='16'/>")),
+    /'nec-xhci' controller only supports up to '15' ports$/,
+  );
+  validateAddresses(domain("pc", "<controller type='usb' model='qemu-xhci' ports='15'/>"));
+});
+
+Deno.test("validateAddresses refuses an address on a PCI root controller", () => {
+  assert.throws(
+    () =>
+      validateAddresses(
+        domain(
+          "pc",
+          "<controller type='pci' index='0' model='pci-root'><address type='pci' bus='0' slot='3'/></controller>",
+        ),
+      ),
+    /pci-root and pcie-root controllers should not have an address$/,
+  );
+});

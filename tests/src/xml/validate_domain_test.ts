@@ -161,3 +161,29 @@ Deno.test("validateDomain checks unique device aliases only for live XML", () =>
   validateDomain(def);
   assert.equal(refusal(def, { live: true }).message, "non unique alias detected: dup");
 });
+
+Deno.test("validateDomain refuses virtio queue sizes that are not powers of two", () => {
+  const def = valid();
+  def.devices.interfaces[0].model = "virtio";
+  def.devices.interfaces[0].driver = { rx_queue_size: "300" };
+  const error = refusal(def);
+  assert.equal(error.code, 67);
+  assert.equal(error.message, "rx_queue_size has to be a power of two");
+  assert.equal(error.where, "/domain/devices/interface[1]/driver/@rx_queue_size");
+  def.devices.interfaces[0].driver = { rx_queue_size: "512", tx_queue_size: "256" };
+  validateDomain(def);
+});
+
+Deno.test("validateDomain refuses a sysinfo system uuid other than the domain's", () => {
+  const sysinfo = (uuid: string) =>
+    `<sysinfo type='smbios'><system><entry name='uuid'>${uuid}</entry></system></sysinfo>`;
+  const other = parseDomainXml(
+    VALID.replace("<os>", sysinfo("c7a5fdbd-edaf-9455-926a-d65c16db1809") + "<os>"),
+  );
+  const error = refusal(other);
+  assert.equal(error.code, 35);
+  assert.equal(error.message, "UUID mismatch between <uuid> and <sysinfo>");
+  validateDomain(
+    parseDomainXml(VALID.replace("<os>", sysinfo("0d3c1c54-7b0e-4f5e-9f3a-3a6c2f0b9e11") + "<os>")),
+  );
+});

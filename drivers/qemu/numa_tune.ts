@@ -1,0 +1,111 @@
+/**
+ * `<numatune>` as QEMU gives it: with guest NUMA cells, each cell's RAM backend is bound to the
+ * host nodes of its `<memnode>` (else of `<memory>`) with the mode's policy (strict → `bind`,
+ * preferred, interleave; restrictive sets none, as libvirt leaves it to cgroups). The host
+ * nodes must exist here (libvirt's "NUMA node N is unavailable", code 67). Binding without guest
+ * cells and automatic placement need cgroups and numad, which evirt does not use: refused by
+ * element.
+ *
+ * @module
+ */
+
+import type { DomainDefinition } from "../../src/model/domain.ts";
+import { formatCpuSet, parseCpuSet } from "../../src/model/cpu_set.ts";
+import { refuseConfig } from "./config_refusal.ts";
+
+/** libvirt's memory modes and QEMU's memory backend policies (restrictive: none). */
+const POLICIES: Record<string, string | undefined> = {
+  strict: "bind",
+  preferred: "preferred",
+  interleave: "interleave",
+  restrictive: undefined,
+};
+
+/** Where the host's online NUMA nodes are listed. */
+const ONLINE_NODES_PATH = "/sys/devices/system/node/online";
+
+/** The host nodes and policy of one cell's RAM backend, as `-object` option text. */
+export type CellBinding = string;
+
+/**
+ * Checks `<numatune>` and gives each guest cell's binding (`host-nodes=…,policy=…`), by cell id.
+ *
+ * @param definition The definition.
+ * @param onlineText The host's online node list (default: read from sysfs; `"0"` if absent).
+ * @returns The option text per cell id; empty when there is no `<numatune>`.
+ * @throws {VirtError} 67 naming the element that cannot be applied here.
+ *
+ * @example
+ * ```ts
+ * import { numaCellBindings } from "./numa_tune.ts";
+ * import { parseDomainXml } from "../../src/xml/mod.ts";
+ * const definition = parseDomainXml(
+ *   "<domain type='qemu'><name>vm</name><memory>131072</memory><vcpu>1</vcpu>" +
+ *     "<numatune><memory mode='strict' nodeset='0'/></numatune><os><type>hvm</type></os>" +
+ *     "<cpu><numa><cell id='0' cpus='0' memory='131072'/></numa></cpu></domain>",
+ * );
+ * console.log(numaCellBindings(definition, "0").get(0)); // "host-nodes=0,policy=bind"
+ * ```
+ */
+export function numaCellBindings(
+  definition: DomainDefinition,
+  onlineText?: string,
+): Map<number, CellBinding> {
+  const bindings = new Map<number, CellBinding>();
+  const tune = definition.numatune;
+  if (tune === undefined) return bindings;
+  const where = "/domain/numatune";
+  if (tune.memory?.placement === "auto") {
+    throw refuseConfig(
+      `${where}/memory/@placement`,
+      "automatic NUMA placement needs numad, which evirt does not use",
+    );
+  }
+  const cells = definition.cpu?.numa?.cells ?? [];
+  if (cells.length === 0) {
+    throw refuseConfig(
+      `${where}/memory`,
+      "binding memory without guest NUMA cells needs cgroups, which evirt does not use",
+    );
+  }
+  const online = new Set(parseCpuSet((onlineText ?? readOnlineNodes()).trim() || "0"));
+  const binding = (mode: string | undefined, nodeset: string | undefined, at: string) => {
+    const policy = POLICIES[mode ?? "strict"];
+    if (!((mode ?? "strict") in POLICIES)) {
+      throw refuseConfig(`${at}/@mode`, `numatune mode '${mode}' is not supported`);
+    }
+    if (nodeset === undefined || policy === undefined) return undefined;
+    const nodes = parseCpuSet(nodeset);
+    if (nodes.length === 0) {
+      throw refuseConfig(`${at}/@nodeset`, `Invalid value of 'nodeset': ${nodeset}`);
+    }
+    const missingNode = nodes.find((node) => !online.has(node));
+    if (missingNode !== undefined) {
+      throw refuseConfig(`${at}/@nodeset`, `NUMA node ${missingNode} is unavailable`);
+    }
+    // One host-nodes key per range: QEMU's option syntax repeats a list's key.
+    const ranges = formatCpuSet(nodes).split(",").map((range) => `host-nodes=${range}`);
+    return `${ranges.join(",")},policy=${policy}`;
+  };
+  const whole = binding(tune.memory?.mode, tune.memory?.nodeset, `${where}/memory`);
+  cells.forEach((cell, index) => {
+    const id = cell.id ?? index;
+    const memnodeIndex = tune.memnodes.findIndex((memnode) => memnode.cellid === id);
+    const cellBinding = memnodeIndex < 0 ? whole : binding(
+      tune.memnodes[memnodeIndex].mode,
+      tune.memnodes[memnodeIndex].nodeset,
+      `${where}/memnode[${memnodeIndex + 1}]`,
+    );
+    if (cellBinding !== undefined) bindings.set(id, cellBinding);
+  });
+  return bindings;
+}
+
+function readOnlineNodes(): string {
+  try {
+    return Deno.readTextFileSync(ONLINE_NODES_PATH);
+  } catch {
+    // No NUMA support in the kernel: one node, 0.
+    return "0";
+  }
+}

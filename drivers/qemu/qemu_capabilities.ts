@@ -10,6 +10,7 @@
  * @module
  */
 
+import { SANDBOX_OPTION } from "./command_line.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 
 /** How long one probe run may take, in milliseconds. */
@@ -123,7 +124,8 @@ export class CapabilityCache {
 }
 
 async function probe(path: string): Promise<EmulatorCapabilities> {
-  const withSandbox = await run(path, ["-sandbox", "on", "-version"]);
+  // The whole option: a QEMU that lacks one of its sets refuses it.
+  const withSandbox = await run(path, ["-sandbox", SANDBOX_OPTION, "-version"]);
   const version = parseQemuVersion(withSandbox.text);
   if (withSandbox.success && version !== undefined) return { path, version, sandbox: true };
   const plain = await run(path, ["-version"]);

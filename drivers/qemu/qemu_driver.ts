@@ -1,8 +1,9 @@
 /**
- * The QEMU driver: runs domains of type `qemu` (TCG) and `kvm` as daemonized QEMU processes
+ * The QEMU driver: runs domains of type `qemu` (TCG) and `kvm` as detached QEMU processes
  * controlled over QMP, and reports what it observes (driver protocol, reference §3).
  *
- * - **Launch**: the command line (`command_line.ts`) with `-S -no-shutdown -daemonize`; host
+ * - **Launch**: the command line (`command_line.ts`) with `-S -no-shutdown`, started detached
+ *   and confined (`qemu_process.ts`; the QEMU user, its files given to it, `dac_*.ts`); host
  *   paths checked first; QEMU's start-up output in the per-domain log; the monitor connected as
  *   soon as QEMU's parent exits (the socket then listens); pty paths read with `query-chardev`.
  *   The runtime record (pid, start time, monitor socket, …) finds the process again after a
@@ -50,7 +51,18 @@ import {
 } from "./command_line.ts";
 import type { DryBuildReply, DryBuildRequest } from "./dry_build_worker.ts";
 import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
+import { resolveDacSettings } from "./dac_identity.ts";
+import {
+  dacPlanFor,
+  dacRecord,
+  giveBackFiles,
+  labelFiles,
+  recordedDacPaths,
+} from "./dac_labelling.ts";
+import type { OwnerIds } from "./dac_ownership.ts";
+import type { DacSettings } from "./dac_policy.ts";
 import { checkHostPaths } from "./host_paths.ts";
+import { loadQemuConfinement } from "../../src/config/qemu_confinement.ts";
 import { findClaimedQemu } from "./instance_adoption.ts";
 import { claimPathFor } from "./instance_claim.ts";
 import {
@@ -61,7 +73,7 @@ import {
 } from "./process_state.ts";
 import { CapabilityCache } from "./qemu_capabilities.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
-import { endQemu, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
+import { endQemu, QEMU_START_TIMEOUT_MS, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
 import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
@@ -70,9 +82,6 @@ import { STATS_INTERVAL_MS_DEFAULT, StatsSampler } from "./stats_sampler.ts";
 
 /** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
 export const PROBE_CONNECT_TIMEOUT_MS = 3_000;
-
-/** Bound on connecting to a freshly started QEMU's monitor, in milliseconds. */
-export const LAUNCH_CONNECT_TIMEOUT_MS = 5_000;
 
 /** How long QEMU may take to be gone after its monitor hit end of file, in milliseconds. */
 export const EOF_EXIT_WAIT_MS = 2_000;
@@ -122,6 +131,11 @@ export interface QemuDriverOptions {
    * {@linkcode STATS_INTERVAL_MS_DEFAULT}.
    */
   statsIntervalMs?: number;
+  /**
+   * Who QEMU runs as and whether its files are given to it. Default: from the environment
+   * (`src/config/qemu_confinement.ts`), as the service's user when it is not root.
+   */
+  dac?: DacSettings;
 }
 
 /** The files of one running domain. */
@@ -169,6 +183,8 @@ interface Instance {
   released: boolean;
   /** The process is known to be gone. */
   ended: boolean;
+  /** The files given to QEMU, given back once it is gone. */
+  dacPaths: string[];
 }
 
 /**
@@ -191,6 +207,7 @@ export class QemuDriver implements Driver {
   readonly #log: (message: string) => void;
   readonly #capabilities: CapabilityCache;
   readonly #statsIntervalMs: number;
+  readonly #dac: DacSettings;
   readonly #instances = new Map<string, Instance>();
   readonly #dryBuilds = new WorkerPool<DryBuildRequest, DryBuildReply>(DRY_BUILD_WORKER_URL, {
     threadsMax: 1,
@@ -205,7 +222,9 @@ export class QemuDriver implements Driver {
     options: QemuDriverOptions,
     version: string,
     capabilities: CapabilityCache,
+    dac: DacSettings,
   ) {
+    this.#dac = dac;
     this.#runtimeDir = options.runtimeDir.replace(/\/+$/, "");
     this.#logDir = options.logDir.replace(/\/+$/, "");
     this.#kvmUsable = options.kvmUsable ?? isKvmUsable(readKvmEvidence());
@@ -217,14 +236,24 @@ export class QemuDriver implements Driver {
   }
 
   /**
-   * Creates the driver and probes the default emulator (version, sandbox support).
+   * Creates the driver, probes the default emulator (version, sandbox support) and resolves
+   * the QEMU user (creating evirt's own where needed, `dac_identity.ts`).
    *
-   * @throws {VirtError} SYSTEM_ERROR (38) when the default emulator cannot be found or run.
+   * @throws {VirtError} SYSTEM_ERROR (38) when the default emulator cannot be found or run;
+   *   INVALID_ARG (8) when the configured QEMU user or group does not exist.
    */
   static async create(options: QemuDriverOptions): Promise<QemuDriver> {
     const capabilities = new CapabilityCache();
     const probed = await capabilities.get(options.emulator ?? "qemu-system-x86_64");
-    return new QemuDriver(options, probed.version, capabilities);
+    const log = options.log ?? ((message) => console.error(`evirt: qemu: ${message}`));
+    const dac = options.dac ??
+      await resolveDacSettings(loadQemuConfinement(Deno.env.toObject()), Deno.uid() ?? -1, log);
+    return new QemuDriver(options, probed.version, capabilities, dac);
+  }
+
+  /** Who QEMU runs as by default and whether files are given to it. */
+  get dacSettings(): DacSettings {
+    return this.#dac;
   }
 
   /** Whether KVM is usable on this host (decides whether `type='kvm'` can run). */
@@ -283,7 +312,14 @@ export class QemuDriver implements Driver {
 
   plan(request: LaunchRequest): RuntimeRecord {
     const paths = this.#pathsFor(request.id, request.name, request.uuid);
-    return { driver: "qemu", ...recordedPaths(paths) };
+    const commandLine = buildCommandLine(request.definition, {
+      ...this.#checkContext(request.definition),
+      monitorSocketPath: paths.monitorSocket,
+      pidFilePath: paths.pidFile,
+    });
+    // The files given to QEMU are named before any is chowned: recovery gives them back.
+    const dac = dacPlanFor(request.definition, commandLine.hostPaths, this.#dac);
+    return { driver: "qemu", ...recordedPaths(paths), ...dacRecord(dac) };
   }
 
   async launch(request: LaunchRequest, signal: AbortSignal): Promise<RuntimeRecord> {
@@ -299,30 +335,52 @@ export class QemuDriver implements Driver {
       sandbox: capabilities.sandbox,
       nowMs: this.#now(),
     });
-    this.#prepareDirectories(paths);
+    const dac = dacPlanFor(definition, commandLine.hostPaths, this.#dac);
+    const runAs = dac.policy.runAs;
+    this.#prepareDirectories(paths, runAs);
     try {
       checkHostPaths(commandLine.hostPaths);
+      labelFiles(dac, request.uuid, this.#log);
     } catch (error) {
       removeDirectory(paths.dir);
       throw error;
     }
-    const identity = await spawnQemu({
-      emulator: capabilities.path,
-      args: commandLine.args,
-      pidFilePath: paths.pidFile,
-      env: commandLine.env,
-      ...(commandLine.cpuset === undefined ? {} : { cpuset: commandLine.cpuset }),
-      homeDir: paths.dir,
-      logPath: paths.logPath,
-      claimPath: paths.claimPath,
-      name: request.name,
-    }, signal).catch((error) => {
+    const giveBack = () =>
+      giveBackFiles(dac.targets.map((target) => target.path), request.uuid, this.#log);
+    let instance: Instance | undefined;
+    const identity = await spawnQemu(
+      {
+        emulator: capabilities.path,
+        args: commandLine.args,
+        pidFilePath: paths.pidFile,
+        env: commandLine.env,
+        ...(commandLine.cpuset === undefined ? {} : { cpuset: commandLine.cpuset }),
+        homeDir: paths.dir,
+        logPath: paths.logPath,
+        claimPath: paths.claimPath,
+        name: request.name,
+        ...(runAs === undefined ? {} : { runAs }),
+      },
+      signal,
+      // QEMU has initialised once its monitor answers (it greets from its main loop).
+      async (started, startSignal) => {
+        instance = this.#newInstance(
+          request,
+          started,
+          paths,
+          commandLine,
+          dac.targets.map((target) => target.path),
+        );
+        await this.#connect(instance, QEMU_START_TIMEOUT_MS, startSignal);
+      },
+    ).catch((error) => {
+      if (instance !== undefined) this.#release(instance);
+      giveBack();
       removeDirectory(paths.dir);
       throw error;
     });
-    const instance = this.#newInstance(request, identity, paths, commandLine);
+    if (instance === undefined) throw new Error("QEMU started without its monitor connection");
     try {
-      await this.#connect(instance, LAUNCH_CONNECT_TIMEOUT_MS, signal);
       const ptys = await this.#ptyPaths(instance, commandLine.ptyChardevs, signal);
       await this.#applyRuntimeSettings(instance, commandLine, signal);
       this.#instances.set(request.uuid, instance);
@@ -334,6 +392,7 @@ export class QemuDriver implements Driver {
         qemuVersion: capabilities.version,
         accelerator,
         ...recordedPaths(paths),
+        ...dacRecord(dac),
         ...ptys,
       };
     } catch (error) {
@@ -341,6 +400,7 @@ export class QemuDriver implements Driver {
       await this.#quietMonitor(instance);
       await endQemu(identity, { graceful: false }, AbortSignal.timeout(15_000)).catch(() => {});
       this.#release(instance);
+      giveBack();
       removeDirectory(paths.dir);
       throw error;
     }
@@ -354,6 +414,8 @@ export class QemuDriver implements Driver {
     const paths = pathsOf(planned);
     const found = await findClaimedQemu(paths, signal);
     if (found === undefined) {
+      // The launch may have given files to QEMU before the crash: give them back.
+      giveBackFiles(recordedDacPaths(planned), request.uuid, this.#log);
       removeDirectory(paths.dir);
       return undefined;
     }
@@ -441,12 +503,14 @@ export class QemuDriver implements Driver {
       const dir = handle.runtime.runtimeDir;
       if (typeof dir === "string") removeDirectory(dir);
     }
+    giveBackFiles(recordedDacPaths(handle.runtime), handle.uuid, this.#log);
   }
 
   async probe(handle: DomainHandle, signal: AbortSignal): Promise<Reality> {
     const identity = identityOf(handle.runtime);
     const paths = pathsOf(handle.runtime);
     if (isProcessGone(identity.pid, identity.startTimeTicks)) {
+      giveBackFiles(recordedDacPaths(handle.runtime), handle.uuid, this.#log);
       removeDirectory(paths.dir);
       return { kind: "gone" };
     }
@@ -460,7 +524,13 @@ export class QemuDriver implements Driver {
       sandbox: false,
       nowMs: this.#now(),
     });
-    const instance = this.#newInstance(handle, identity, paths, commandLine);
+    const instance = this.#newInstance(
+      handle,
+      identity,
+      paths,
+      commandLine,
+      recordedDacPaths(handle.runtime),
+    );
     let status: QmpRunState;
     try {
       await this.#connect(instance, PROBE_CONNECT_TIMEOUT_MS, signal);
@@ -468,6 +538,7 @@ export class QemuDriver implements Driver {
     } catch (error) {
       this.#release(instance);
       if (isProcessGone(identity.pid, identity.startTimeTicks)) {
+        giveBackFiles(recordedDacPaths(handle.runtime), handle.uuid, this.#log);
         removeDirectory(paths.dir);
         return { kind: "gone" };
       }
@@ -596,6 +667,7 @@ export class QemuDriver implements Driver {
     identity: QemuIdentity,
     paths: DomainPaths,
     commandLine: CommandLine,
+    dacPaths: string[],
   ): Instance {
     Deno.mkdirSync(this.#logDir, { recursive: true, mode: 0o700 });
     return {
@@ -619,6 +691,7 @@ export class QemuDriver implements Driver {
       sampler: undefined,
       released: false,
       ended: false,
+      dacPaths,
     };
   }
 
@@ -728,6 +801,7 @@ export class QemuDriver implements Driver {
         instance.paths.logPath,
         `${new Date(this.#now()).toISOString()} qemu (pid ${pid}) exited without being asked\n`,
       );
+      giveBackFiles(instance.dacPaths, instance.uuid, this.#log);
       this.#emit(instance, {
         kind: "stopped",
         reason: instance.translator.shutdownSeen ? "shutdown" : "crashed",
@@ -859,12 +933,16 @@ export class QemuDriver implements Driver {
     };
   }
 
-  #prepareDirectories(paths: DomainPaths): void {
+  #prepareDirectories(paths: DomainPaths, runAs: OwnerIds | undefined): void {
     Deno.mkdirSync(this.#logDir, { recursive: true, mode: 0o700 });
-    Deno.mkdirSync(paths.dir.slice(0, paths.dir.lastIndexOf("/")), {
-      recursive: true,
-      mode: 0o700,
-    });
+    const qemuDir = paths.dir.slice(0, paths.dir.lastIndexOf("/"));
+    Deno.mkdirSync(qemuDir, { recursive: true, mode: 0o700 });
+    // A confined QEMU must reach its own folder: the runtime folder (as libvirt's /run/libvirt)
+    // and the driver's are searchable by others, not listable.
+    if (runAs !== undefined) {
+      Deno.chmodSync(this.#runtimeDir, (Deno.statSync(this.#runtimeDir).mode ?? 0o700) | 0o111);
+      Deno.chmodSync(qemuDir, 0o711);
+    }
     Deno.mkdirSync(paths.claimPath.slice(0, paths.claimPath.lastIndexOf("/")), {
       recursive: true,
       mode: 0o700,
@@ -887,6 +965,8 @@ export class QemuDriver implements Driver {
     }
     removeDirectory(paths.dir);
     Deno.mkdirSync(paths.dir, { mode: 0o700 });
+    // The domain's folder is QEMU's: it makes its monitor socket and pid file there.
+    if (runAs !== undefined) Deno.chownSync(paths.dir, runAs.uid, runAs.gid);
   }
 }
 

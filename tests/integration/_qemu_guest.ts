@@ -77,7 +77,9 @@ export interface QemuRig {
 
 /** Opens a rig; `close()` it in `finally`. */
 export async function openQemuRig(): Promise<QemuRig> {
+  // Searchable by the QEMU user (it runs unprivileged): its runtime folder is inside.
   const dir = Deno.makeTempDirSync({ prefix: "evirt-qemu-it-" });
+  Deno.chmodSync(dir, 0o711);
   const driver = await QemuDriver.create({
     runtimeDir: `${dir}/run`,
     logDir: `${dir}/log`,

@@ -24,7 +24,7 @@
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { refuseConfig } from "./config_refusal.ts";
 import { CLAIM_CONFLICT_EXIT_CODE, claimConflict, claimedCommand } from "./instance_claim.ts";
-import { isProcessGone, readPidFile, readProcessStat, waitForExit } from "./process_state.ts";
+import { isProcessGone, readProcessStat, waitForExit } from "./process_state.ts";
 import { appendQemuLog, QEMU_OUTPUT_MAX_BYTES, startLines } from "./qemu_log_file.ts";
 
 /** How long QEMU may take to initialise until `whenStarted` succeeds, in milliseconds. */
@@ -38,9 +38,6 @@ export const KILL_WAIT_MS = 5_000;
 
 /** Pause between two looks at `/proc` while waiting for an exit, in milliseconds. */
 export const EXIT_POLL_INTERVAL_MS = 1;
-
-/** Pause between two looks for the pid file without `whenStarted`, in milliseconds. */
-const PID_FILE_POLL_INTERVAL_MS = 5;
 
 /** How long a QEMU that failed its start may take to exit before it is taken as alive, in ms. */
 const FAILED_START_EXIT_WAIT_MS = 1_000;
@@ -129,8 +126,9 @@ export function detachedCommand(request: QemuSpawnRequest): string[] {
 }
 
 /**
- * Starts QEMU detached and waits until it has initialised: until `whenStarted` resolves, or,
- * without it, until QEMU has written its pid file.
+ * Starts QEMU detached and waits until it has initialised: until `whenStarted` resolves (QEMU
+ * writes its pid file before it has checked its devices, so only its monitor's greeting, sent
+ * from its main loop, says it has).
  *
  * @param request The command and where to log.
  * @param signal Aborts the start (the half-started QEMU is killed).
@@ -146,13 +144,13 @@ export function detachedCommand(request: QemuSpawnRequest): string[] {
  *
  * @example
  * ```ts ignore
- * const { pid } = await spawnQemu({ emulator, args, pidFilePath, env: {}, homeDir, logPath }, signal);
+ * const { pid } = await spawnQemu(request, signal, (qemu, signal) => connectMonitor(qemu, signal));
  * ```
  */
 export async function spawnQemu(
   request: QemuSpawnRequest,
   signal: AbortSignal,
-  whenStarted?: (identity: QemuIdentity, signal: AbortSignal) => Promise<void>,
+  whenStarted: (identity: QemuIdentity, signal: AbortSignal) => Promise<void>,
 ): Promise<QemuIdentity> {
   const env = {
     LC_ALL: "C",
@@ -196,9 +194,7 @@ export async function spawnQemu(
     gone.signal,
     AbortSignal.timeout(QEMU_START_TIMEOUT_MS),
   ]);
-  const started = whenStarted === undefined
-    ? pidFileWritten(request.pidFilePath, child.pid, deadline)
-    : whenStarted(identity, deadline);
+  const started = whenStarted(identity, deadline);
   let startError: unknown;
   const outcome = await Promise.race([
     started.then(() => "started" as const, (error) => {
@@ -259,19 +255,6 @@ function startFailure(
     ErrorCode.INTERNAL_ERROR,
     `process exited while connecting to monitor: ${message}`,
   );
-}
-
-/** Waits until QEMU wrote its own pid in its pid file. */
-async function pidFileWritten(path: string, pid: number, signal: AbortSignal): Promise<void> {
-  // Bounded by `signal`, which carries the start timeout.
-  while (!signal.aborted) {
-    const written = await readPidFile(path).catch(() => undefined);
-    if (written === pid) return;
-    await new Promise((resolve) => setTimeout(resolve, PID_FILE_POLL_INTERVAL_MS));
-  }
-  throw new VirtError(ErrorCode.OPERATION_ABORTED, "start of qemu aborted", {
-    cause: signal.reason,
-  });
 }
 
 function fileSize(path: string): number {

@@ -107,6 +107,7 @@ testIf(
   guestSkipReason() ?? missing("qemu-system-x86_64"),
   async () => {
     const base = Deno.makeTempDirSync({ prefix: "evirt-restart-" });
+    Deno.chmodSync(base, 0o711); // Searchable by the unprivileged QEMU user.
     const dirs = { state: `${base}/state`, run: `${base}/run`, log: `${base}/log` };
     Deno.mkdirSync(dirs.state);
     const qemus: { pid: number; startTimeTicks: number }[] = [];

@@ -21,6 +21,7 @@ import {
   type DacSettings,
   type LabelTarget,
   labelTargets,
+  refuseUnconfinable,
 } from "./dac_policy.ts";
 
 /** Runtime record keys of the confinement. */
@@ -48,7 +49,8 @@ export interface DacPlan {
  * The plan of a domain's start: its policy and every file to give to QEMU, backing images
  * included. Reads the images' headers; changes nothing.
  *
- * @throws {VirtError} What the seclabel rules throw (`dac_policy.ts`).
+ * @throws {VirtError} What the seclabel rules throw (`dac_policy.ts`); 67 for a tap interface
+ *   of a confined QEMU.
  *
  * @example
  * ```ts ignore
@@ -61,6 +63,7 @@ export function dacPlanFor(
   settings: DacSettings,
 ): DacPlan {
   const policy = dacPolicy(definition, settings, resolveOwner);
+  refuseUnconfinable(definition, policy);
   const targets: LabelTarget[] = [];
   for (const target of labelTargets(definition, hostPaths, policy, resolveOwner)) {
     targets.push(target);

@@ -214,6 +214,29 @@ export function dacPolicy(
   };
 }
 
+/**
+ * Refuses what a confined QEMU cannot do itself: a tap (`<interface type='ethernet'>`) is made
+ * through `/dev/net/tun`, which takes root. libvirt makes the tap itself and passes QEMU its
+ * descriptor; evirt does not (yet), so such a domain runs only unconfined
+ * (`<seclabel type='none'/>`).
+ *
+ * @throws {VirtError} CONFIG_UNSUPPORTED (67) naming the first such interface.
+ *
+ * @example
+ * ```ts ignore
+ * refuseUnconfinable(definition, policy);
+ * ```
+ */
+export function refuseUnconfinable(definition: DomainDefinition, policy: DacPolicy): void {
+  if (policy.runAs === undefined || policy.runAs.uid === 0) return;
+  const index = definition.devices.interfaces.findIndex((nic) => nic.type === "ethernet");
+  if (index < 0) return;
+  throw refuseConfig(
+    `/domain/devices/interface[${index + 1}]`,
+    `a tap interface needs root to open /dev/net/tun, and qemu runs as +${policy.runAs.uid}:+${policy.runAs.gid}: give the domain <seclabel type='none'/> to run it unconfined`,
+  );
+}
+
 /** Which host paths of a command line are given to QEMU, by where the definition names them. */
 const LABELLED_PATHS: readonly RegExp[] = [
   /^\/domain\/devices\/disk\[\d+\]\/source\/@(file|dev)$/,

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { dacPolicy, domainSeclabel, labelTargets } from "../../../drivers/qemu/dac_policy.ts";
+import {
+  dacPolicy,
+  domainSeclabel,
+  labelTargets,
+  refuseUnconfinable,
+} from "../../../drivers/qemu/dac_policy.ts";
 import type { DomainDefinition, XmlElement } from "../../../src/model/domain.ts";
 import { ErrorCode, type ErrorCodeValue, isVirtError } from "../../../src/model/errors.ts";
 import { qemuDefinition } from "./_qemu_definitions.ts";
@@ -143,4 +148,17 @@ Deno.test("labelTargets picks disks, kernel and file chardevs; skips sockets, lo
     ["/boot/vmlinux", false],
     ["/logs/serial.log", true],
   ]);
+});
+
+Deno.test("refuseUnconfinable refuses a tap interface of a confined QEMU, naming it", () => {
+  const definition = qemuDefinition();
+  definition.devices.interfaces.push({ type: "user" }, { type: "ethernet", target: { dev: "t0" } });
+  assert.throws(
+    () => refuseUnconfinable(definition, dacPolicy(definition, SETTINGS, numeric)),
+    (error) =>
+      isVirtError(error, ErrorCode.CONFIG_UNSUPPORTED) &&
+      error.where === "/domain/devices/interface[2]",
+  );
+  const unconfined = { ...definition, extra: withSeclabel({ type: "none" }).extra };
+  refuseUnconfinable(unconfined, dacPolicy(unconfined, SETTINGS, numeric));
 });

@@ -241,6 +241,7 @@ export function refuseUnconfinable(definition: DomainDefinition, policy: DacPoli
 const LABELLED_PATHS: readonly RegExp[] = [
   /^\/domain\/devices\/disk\[\d+\]\/source\/@(file|dev)$/,
   /^\/domain\/os\/(kernel|initrd|nvram|dtb)$/,
+  /^\/domain\/os\/acpi\/table\[\d+\]$/,
   /^\/domain\/devices\/(serial|parallel|console|channel)\[\d+\]\/(source\/@path|log\/@file)$/,
 ];
 
@@ -253,7 +254,8 @@ const CHARDEV_LISTS = {
 
 /**
  * The host files QEMU is given for a command line's host paths (disk images, kernel, initrd,
- * nvram, chardev files, devices and client sockets), as libvirt's `SetAllLabel` picks them.
+ * nvram, ACPI tables, chardev files, devices and client sockets), as libvirt's `SetAllLabel`
+ * picks them.
  * Listening sockets are created by QEMU itself; the firmware (loader) is read-only and left as
  * it is, as libvirt leaves it. Backing images are added by the caller.
  *

@@ -10,12 +10,14 @@
  */
 
 import type { DomainDefinition } from "../../src/model/domain.ts";
+import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import type { HostPathRequirement } from "./argument_collector.ts";
 import { resolveOwner } from "./dac_identity.ts";
 import { backingImagePaths } from "./dac_image_chain.ts";
-import { formatOwner, labelPath, restorePath } from "./dac_ownership.ts";
+import { formatOwner, labelPath, type OwnerIds, restorePath } from "./dac_ownership.ts";
 import {
+  chardevTypeAt,
   type DacPolicy,
   dacPolicy,
   type DacSettings,
@@ -28,6 +30,8 @@ import {
 export const DAC_RECORD_KEYS = {
   /** JSON array of the files given to QEMU. */
   paths: "dacPaths",
+  /** JSON array of `[requested, actual]` listening sockets QEMU makes in its own folder. */
+  socketLinks: "dacSocketLinks",
   /** The seclabel's type. */
   type: "seclabelType",
   /** Whether files are relabelled (`yes`/`no`). */
@@ -38,11 +42,21 @@ export const DAC_RECORD_KEYS = {
   imageLabel: "seclabelImageLabel",
 } as const;
 
+/** A listening socket QEMU makes in its own folder, reached through a link where it was asked. */
+export interface SocketLink {
+  /** Where the definition puts the socket (a folder the QEMU user cannot write). */
+  requested: string;
+  /** Where QEMU makes it: the domain's runtime folder. */
+  actual: string;
+}
+
 /** A domain's confinement plan. */
 export interface DacPlan {
   policy: DacPolicy;
   /** The files given to QEMU (backing images included), in order. */
   targets: LabelTarget[];
+  /** Listening sockets moved into the domain's folder. */
+  socketLinks: SocketLink[];
 }
 
 /**
@@ -61,6 +75,7 @@ export function dacPlanFor(
   definition: DomainDefinition,
   hostPaths: readonly HostPathRequirement[],
   settings: DacSettings,
+  domainDir?: string,
 ): DacPlan {
   const policy = dacPolicy(definition, settings, resolveOwner);
   refuseUnconfinable(definition, policy);
@@ -79,7 +94,131 @@ export function dacPlanFor(
       });
     }
   }
-  return { policy, targets };
+  const socketLinks = domainDir === undefined || policy.runAs === undefined
+    ? []
+    : listeningSocketLinks(definition, hostPaths, policy.runAs, domainDir);
+  return { policy, targets, socketLinks };
+}
+
+/**
+ * The listening sockets (chardevs, VNC) a confined QEMU cannot make where the definition puts
+ * them, because it may not write that folder. libvirt makes such sockets itself and passes QEMU
+ * their descriptors; evirt has QEMU make them in the domain's runtime folder and links the
+ * requested path to them once QEMU runs.
+ */
+function listeningSocketLinks(
+  definition: DomainDefinition,
+  hostPaths: readonly HostPathRequirement[],
+  runAs: OwnerIds,
+  domainDir: string,
+): SocketLink[] {
+  const links: SocketLink[] = [];
+  for (const { path, kind, where } of hostPaths) {
+    if (kind !== "creatable") continue;
+    const listening =
+      (/\/source\/@path$/.test(where) && chardevTypeAt(definition, where) === "unix") ||
+      /^\/domain\/devices\/graphics\[\d+\]\/@socket$/.test(where);
+    if (!listening || path.startsWith(`${domainDir}/`)) continue;
+    if (canWriteFolder(path.slice(0, path.lastIndexOf("/")) || "/", runAs)) continue;
+    links.push({ requested: path, actual: `${domainDir}/socket-${links.length}.sock` });
+  }
+  return links;
+}
+
+function canWriteFolder(folder: string, user: OwnerIds): boolean {
+  try {
+    const info = Deno.statSync(folder);
+    const mode = info.mode ?? 0;
+    if (info.uid === user.uid) return (mode & 0o300) === 0o300;
+    if (info.gid === user.gid) return (mode & 0o030) === 0o030;
+    return (mode & 0o003) === 0o003;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Points the command line's listening sockets at where QEMU makes them (`plan.socketLinks`).
+ *
+ * @example
+ * ```ts ignore
+ * const args = redirectSockets(commandLine.args, plan.socketLinks);
+ * ```
+ */
+export function redirectSockets(args: readonly string[], links: readonly SocketLink[]): string[] {
+  if (links.length === 0) return [...args];
+  return args.map((arg) => {
+    let result = arg;
+    for (const { requested, actual } of links) {
+      const from = requested.replaceAll(",", ",,");
+      const to = actual.replaceAll(",", ",,");
+      for (const prefix of ["path=", "unix:"]) {
+        if (result.startsWith(`${prefix}${from}`) || result.includes(`,${prefix}${from}`)) {
+          result = result.replace(`${prefix}${from}`, `${prefix}${to}`);
+        }
+      }
+    }
+    return result;
+  });
+}
+
+/**
+ * Links each requested socket path to the socket QEMU made (a stale socket or link there is
+ * replaced; anything else is left and reported).
+ *
+ * @throws {VirtError} SYSTEM_ERROR (38) when a link cannot be made.
+ */
+export function linkSockets(links: readonly SocketLink[]): void {
+  for (const { requested, actual } of links) {
+    try {
+      const existing = Deno.lstatSync(requested);
+      if (!existing.isSymlink && existing.isSocket !== true) {
+        throw new VirtError(
+          ErrorCode.SYSTEM_ERROR,
+          `cannot link socket '${requested}': the path exists and is not a socket`,
+          { where: requested },
+        );
+      }
+      Deno.removeSync(requested);
+    } catch (error) {
+      if (error instanceof VirtError) throw error;
+    }
+    try {
+      Deno.symlinkSync(actual, requested);
+    } catch (error) {
+      throw new VirtError(
+        ErrorCode.SYSTEM_ERROR,
+        `cannot link socket '${requested}' to '${actual}': ${(error as Error).message}`,
+        { where: requested, cause: error },
+      );
+    }
+  }
+}
+
+/** Removes the links {@linkcode linkSockets} made (only links that still point where it did). */
+export function unlinkSockets(links: readonly SocketLink[]): void {
+  for (const { requested, actual } of links) {
+    try {
+      if (Deno.readLinkSync(requested) === actual) Deno.removeSync(requested);
+    } catch {
+      // Gone already, or replaced by someone else: not ours to remove.
+    }
+  }
+}
+
+/** The socket links a runtime record names. */
+export function recordedSocketLinks(runtime: RuntimeRecord): SocketLink[] {
+  const text = runtime[DAC_RECORD_KEYS.socketLinks];
+  if (typeof text !== "string") return [];
+  try {
+    const pairs = JSON.parse(text);
+    return Array.isArray(pairs)
+      ? pairs.filter((pair) => Array.isArray(pair) && pair.length === 2)
+        .map(([requested, actual]) => ({ requested: String(requested), actual: String(actual) }))
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -94,6 +233,9 @@ export function dacRecord(plan: DacPlan): RuntimeRecord {
   const { policy, targets } = plan;
   return {
     [DAC_RECORD_KEYS.paths]: JSON.stringify([...new Set(targets.map((target) => target.path))]),
+    [DAC_RECORD_KEYS.socketLinks]: JSON.stringify(
+      plan.socketLinks.map((link) => [link.requested, link.actual]),
+    ),
     [DAC_RECORD_KEYS.type]: policy.seclabel.type,
     [DAC_RECORD_KEYS.relabel]: policy.seclabel.relabel ? "yes" : "no",
     [DAC_RECORD_KEYS.label]: policy.runAs === undefined ? null : formatOwner(policy.runAs),
@@ -196,4 +338,54 @@ export function giveBackFiles(
       log(`Unable to restore security label on ${path}: ${(error as Error).message}`);
     }
   }
+}
+
+/** What a running domain was given: files, and socket links made for it. */
+export interface GivenResources {
+  /** Files given to QEMU. */
+  paths: string[];
+  /** Links to the listening sockets it made in its own folder. */
+  socketLinks: SocketLink[];
+}
+
+/**
+ * What a plan gives.
+ *
+ * @example
+ * ```ts ignore
+ * giveBack(givenByPlan(plan), uuid, log);
+ * ```
+ */
+export function givenByPlan(plan: DacPlan): GivenResources {
+  return { paths: plan.targets.map((target) => target.path), socketLinks: plan.socketLinks };
+}
+
+/**
+ * What a runtime record (or a launch intent) says was given.
+ *
+ * @example
+ * ```ts ignore
+ * giveBack(givenByRecord(handle.runtime), uuid, log);
+ * ```
+ */
+export function givenByRecord(runtime: RuntimeRecord): GivenResources {
+  return { paths: recordedDacPaths(runtime), socketLinks: recordedSocketLinks(runtime) };
+}
+
+/**
+ * Gives everything back once QEMU is gone: the socket links are removed and the files given
+ * back. Never throws (see {@linkcode giveBackFiles}).
+ *
+ * @example
+ * ```ts ignore
+ * giveBack(givenByRecord(handle.runtime), handle.uuid, log);
+ * ```
+ */
+export function giveBack(
+  given: GivenResources,
+  holder: string,
+  log: (message: string) => void,
+): void {
+  unlinkSockets(given.socketLinks);
+  giveBackFiles(given.paths, holder, log);
 }

@@ -300,10 +300,23 @@ export function labelTargets(
 
 function isFileChardev(definition: DomainDefinition, where: string): boolean {
   if (where.endsWith("/log/@file")) return true;
+  return chardevTypeAt(definition, where) === "file";
+}
+
+/**
+ * The type of the character device a host path's `where` names (`file`, `unix`, …), or
+ * undefined when it names none.
+ *
+ * @example
+ * ```ts ignore
+ * chardevTypeAt(definition, "/domain/devices/serial[2]/source/@path"); // "unix"
+ * ```
+ */
+export function chardevTypeAt(definition: DomainDefinition, where: string): string | undefined {
   const match = /^\/domain\/devices\/(serial|parallel|console|channel)\[(\d+)\]/.exec(where);
-  if (match === null) return false;
+  if (match === null) return undefined;
   const list = definition.devices[CHARDEV_LISTS[match[1] as keyof typeof CHARDEV_LISTS]];
-  return list[Number(match[2]) - 1]?.type === "file";
+  return list[Number(match[2]) - 1]?.type;
 }
 
 /**

@@ -55,9 +55,13 @@ import { resolveDacSettings } from "./dac_identity.ts";
 import {
   dacPlanFor,
   dacRecord,
-  giveBackFiles,
+  giveBack,
+  givenByPlan,
+  givenByRecord,
+  type GivenResources,
   labelFiles,
-  recordedDacPaths,
+  linkSockets,
+  redirectSockets,
 } from "./dac_labelling.ts";
 import type { OwnerIds } from "./dac_ownership.ts";
 import type { DacSettings } from "./dac_policy.ts";
@@ -183,8 +187,8 @@ interface Instance {
   released: boolean;
   /** The process is known to be gone. */
   ended: boolean;
-  /** The files given to QEMU, given back once it is gone. */
-  dacPaths: string[];
+  /** What QEMU was given (files, socket links), given back once it is gone. */
+  given: GivenResources;
 }
 
 /**
@@ -318,7 +322,7 @@ export class QemuDriver implements Driver {
       pidFilePath: paths.pidFile,
     });
     // The files given to QEMU are named before any is chowned: recovery gives them back.
-    const dac = dacPlanFor(request.definition, commandLine.hostPaths, this.#dac);
+    const dac = dacPlanFor(request.definition, commandLine.hostPaths, this.#dac, paths.dir);
     return { driver: "qemu", ...recordedPaths(paths), ...dacRecord(dac) };
   }
 
@@ -335,7 +339,7 @@ export class QemuDriver implements Driver {
       sandbox: capabilities.sandbox,
       nowMs: this.#now(),
     });
-    const dac = dacPlanFor(definition, commandLine.hostPaths, this.#dac);
+    const dac = dacPlanFor(definition, commandLine.hostPaths, this.#dac, paths.dir);
     const runAs = dac.policy.runAs;
     this.#prepareDirectories(paths, runAs);
     try {
@@ -345,13 +349,12 @@ export class QemuDriver implements Driver {
       removeDirectory(paths.dir);
       throw error;
     }
-    const giveBack = () =>
-      giveBackFiles(dac.targets.map((target) => target.path), request.uuid, this.#log);
+    const giveAllBack = () => giveBack(givenByPlan(dac), request.uuid, this.#log);
     let instance: Instance | undefined;
     const identity = await spawnQemu(
       {
         emulator: capabilities.path,
-        args: commandLine.args,
+        args: redirectSockets(commandLine.args, dac.socketLinks),
         pidFilePath: paths.pidFile,
         env: commandLine.env,
         ...(commandLine.cpuset === undefined ? {} : { cpuset: commandLine.cpuset }),
@@ -369,18 +372,19 @@ export class QemuDriver implements Driver {
           started,
           paths,
           commandLine,
-          dac.targets.map((target) => target.path),
+          givenByPlan(dac),
         );
         await this.#connect(instance, QEMU_START_TIMEOUT_MS, startSignal);
       },
     ).catch((error) => {
       if (instance !== undefined) this.#release(instance);
-      giveBack();
+      giveAllBack();
       removeDirectory(paths.dir);
       throw error;
     });
     if (instance === undefined) throw new Error("QEMU started without its monitor connection");
     try {
+      linkSockets(dac.socketLinks);
       const ptys = await this.#ptyPaths(instance, commandLine.ptyChardevs, signal);
       await this.#applyRuntimeSettings(instance, commandLine, signal);
       this.#instances.set(request.uuid, instance);
@@ -400,7 +404,7 @@ export class QemuDriver implements Driver {
       await this.#quietMonitor(instance);
       await endQemu(identity, { graceful: false }, AbortSignal.timeout(15_000)).catch(() => {});
       this.#release(instance);
-      giveBack();
+      giveAllBack();
       removeDirectory(paths.dir);
       throw error;
     }
@@ -415,7 +419,7 @@ export class QemuDriver implements Driver {
     const found = await findClaimedQemu(paths, signal);
     if (found === undefined) {
       // The launch may have given files to QEMU before the crash: give them back.
-      giveBackFiles(recordedDacPaths(planned), request.uuid, this.#log);
+      giveBack(givenByRecord(planned), request.uuid, this.#log);
       removeDirectory(paths.dir);
       return undefined;
     }
@@ -503,14 +507,14 @@ export class QemuDriver implements Driver {
       const dir = handle.runtime.runtimeDir;
       if (typeof dir === "string") removeDirectory(dir);
     }
-    giveBackFiles(recordedDacPaths(handle.runtime), handle.uuid, this.#log);
+    giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
   }
 
   async probe(handle: DomainHandle, signal: AbortSignal): Promise<Reality> {
     const identity = identityOf(handle.runtime);
     const paths = pathsOf(handle.runtime);
     if (isProcessGone(identity.pid, identity.startTimeTicks)) {
-      giveBackFiles(recordedDacPaths(handle.runtime), handle.uuid, this.#log);
+      giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
       removeDirectory(paths.dir);
       return { kind: "gone" };
     }
@@ -529,7 +533,7 @@ export class QemuDriver implements Driver {
       identity,
       paths,
       commandLine,
-      recordedDacPaths(handle.runtime),
+      givenByRecord(handle.runtime),
     );
     let status: QmpRunState;
     try {
@@ -538,7 +542,7 @@ export class QemuDriver implements Driver {
     } catch (error) {
       this.#release(instance);
       if (isProcessGone(identity.pid, identity.startTimeTicks)) {
-        giveBackFiles(recordedDacPaths(handle.runtime), handle.uuid, this.#log);
+        giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
         removeDirectory(paths.dir);
         return { kind: "gone" };
       }
@@ -667,7 +671,7 @@ export class QemuDriver implements Driver {
     identity: QemuIdentity,
     paths: DomainPaths,
     commandLine: CommandLine,
-    dacPaths: string[],
+    given: GivenResources,
   ): Instance {
     Deno.mkdirSync(this.#logDir, { recursive: true, mode: 0o700 });
     return {
@@ -691,7 +695,7 @@ export class QemuDriver implements Driver {
       sampler: undefined,
       released: false,
       ended: false,
-      dacPaths,
+      given,
     };
   }
 
@@ -801,7 +805,7 @@ export class QemuDriver implements Driver {
         instance.paths.logPath,
         `${new Date(this.#now()).toISOString()} qemu (pid ${pid}) exited without being asked\n`,
       );
-      giveBackFiles(instance.dacPaths, instance.uuid, this.#log);
+      giveBack(instance.given, instance.uuid, this.#log);
       this.#emit(instance, {
         kind: "stopped",
         reason: instance.translator.shutdownSeen ? "shutdown" : "crashed",

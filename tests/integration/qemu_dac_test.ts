@@ -264,3 +264,30 @@ testIf(
     }
   },
 );
+
+testIf(
+  "QemuDriver links a listening socket QEMU may not make where asked to the one it makes in its folder",
+  skip,
+  async () => {
+    const rig = await openQemuRig();
+    try {
+      const requested = `${rig.dir}/serial.sock`;
+      const definition = guestDefinition("listening", { serial: "pty" });
+      definition.devices.serials.push({
+        type: "unix",
+        sources: [{ mode: "bind", path: requested }],
+      });
+      await rig.host.define(definition);
+      await rig.host.start("listening");
+      const link = Deno.lstatSync(requested);
+      assert.ok(link.isSymlink, "the requested path leads to QEMU's socket");
+      assert.ok(Deno.statSync(requested).isSocket);
+      const connection = await Deno.connect({ transport: "unix", path: requested });
+      connection.close();
+      await rig.host.destroy("listening");
+      assert.throws(() => Deno.lstatSync(requested), Deno.errors.NotFound, "the link goes too");
+    } finally {
+      await rig.close();
+    }
+  },
+);

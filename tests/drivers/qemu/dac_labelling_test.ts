@@ -84,6 +84,7 @@ testIf(
       const label = QEMU_USER;
       const plan = {
         policy: planOf(qemuDefinition()).policy,
+        socketLinks: [],
         targets: [
           {
             path: `${dir}/a.img`,

@@ -126,6 +126,12 @@ testIf(
       assert.deepEqual(status.Uid.split(/\s+/).map(Number), Array(4).fill(user.uid));
       assert.deepEqual(status.Gid.split(/\s+/).map(Number), Array(4).fill(user.gid));
       assert.notEqual(user.uid, 0);
+      // With the user's supplementary groups, as libvirt's virSetUIDGID (initgroups).
+      const idGroups = new TextDecoder().decode(
+        new Deno.Command("id", { args: ["-G", String(user.uid)], stdout: "piped" }).outputSync()
+          .stdout,
+      ).trim().split(/\s+/).map(Number).sort();
+      assert.deepEqual(status.Groups.split(/\s+/).map(Number).sort(), idGroups);
       assert.equal(status.Seccomp, "2", "QEMU runs under a seccomp filter");
       const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
       assert.equal(cmdline[cmdline.indexOf("-sandbox") + 1], SANDBOX_OPTION);

@@ -4,8 +4,8 @@
  *
  * - **Launch**: the command line (`command_line.ts`) with `-S -no-shutdown`, started detached
  *   and confined (`qemu_process.ts`; the QEMU user, its files given to it, `dac_*.ts`); host
- *   paths checked first; QEMU's start-up output in the per-domain log; the monitor connected as
- *   soon as QEMU's parent exits (the socket then listens); pty paths read with `query-chardev`.
+ *   paths checked first; QEMU's output in the per-domain log; the start done once the monitor
+ *   greets (QEMU has then checked its devices); pty paths read with `query-chardev`.
  *   The runtime record (pid, start time, monitor socket, …) finds the process again after a
  *   service restart. QEMU runs holding its domain's claim (`instance_claim.ts`), so a second
  *   QEMU of one domain never starts; `plan` names the files before the spawn for the launch

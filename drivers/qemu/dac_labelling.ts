@@ -153,13 +153,17 @@ export function redirectSockets(args: readonly string[], links: readonly SocketL
       const from = requested.replaceAll(",", ",,");
       const to = actual.replaceAll(",", ",,");
       for (const prefix of ["path=", "unix:"]) {
-        if (result.startsWith(`${prefix}${from}`) || result.includes(`,${prefix}${from}`)) {
-          result = result.replace(`${prefix}${from}`, `${prefix}${to}`);
-        }
+        result = replaceOption(result, `${prefix}${from}`, `${prefix}${to}`);
       }
     }
     return result;
   });
+}
+
+/** Replaces `from` where it is a whole option of `arg` (at its start or after a comma, up to a comma or the end). */
+function replaceOption(arg: string, from: string, to: string): string {
+  const options = arg.split(/(?<!,),(?!,)/);
+  return options.map((option) => option === from ? to : option).join(",");
 }
 
 /**

@@ -6,6 +6,8 @@ import {
   labelFiles,
   liveSeclabelOf,
   recordedDacPaths,
+  recordedSocketLinks,
+  redirectSockets,
 } from "../../../drivers/qemu/dac_labelling.ts";
 import { DAC_XATTR_NAME, labelPath } from "../../../drivers/qemu/dac_ownership.ts";
 import { getXattr } from "../../../drivers/qemu/dac_xattr.ts";
@@ -145,3 +147,26 @@ testIf(
     }
   },
 );
+
+Deno.test("redirectSockets moves a listening socket into QEMU's folder and the record keeps the link", () => {
+  const links = [{ requested: "/srv/a,b.sock", actual: "/run/evirt/qemu/d1/socket-0.sock" }];
+  assert.deepEqual(
+    redirectSockets([
+      "-chardev",
+      "socket,id=charserial0,path=/srv/a,,b.sock,server=on,wait=off",
+      "-vnc",
+      "unix:/srv/a,,b.sock",
+      "-chardev",
+      "socket,id=charserial1,path=/srv/a,,b.sock.other,server=on",
+    ], links).slice(1),
+    [
+      "socket,id=charserial0,path=/run/evirt/qemu/d1/socket-0.sock,server=on,wait=off",
+      "-vnc",
+      "unix:/run/evirt/qemu/d1/socket-0.sock",
+      "-chardev",
+      "socket,id=charserial1,path=/srv/a,,b.sock.other,server=on",
+    ],
+  );
+  const plan = { ...planOf(qemuDefinition()), socketLinks: links };
+  assert.deepEqual(recordedSocketLinks(dacRecord(plan)), links);
+});

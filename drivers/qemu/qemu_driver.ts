@@ -5,7 +5,8 @@
  * - **Launch**: the command line (`command_line.ts`) with `-S -no-shutdown`, started detached
  *   and confined (`qemu_process.ts`; the QEMU user, its files given to it, `dac_*.ts`); host
  *   paths checked first; QEMU's output in the per-domain log; the start done once the monitor
- *   greets (QEMU has then checked its devices); pty paths read with `query-chardev`.
+ *   answers a command (QEMU's main loop runs: its devices are set up); pty paths read with
+ *   `query-chardev`.
  *   The runtime record (pid, start time, monitor socket, …) finds the process again after a
  *   service restart. QEMU runs holding its domain's claim (`instance_claim.ts`), so a second
  *   QEMU of one domain never starts; `plan` names the files before the spawn for the launch
@@ -365,7 +366,7 @@ export class QemuDriver implements Driver {
         ...(runAs === undefined ? {} : { runAs }),
       },
       signal,
-      // QEMU has initialised once its monitor answers (it greets from its main loop).
+      // QEMU has initialised once its monitor answers a command.
       async (started, startSignal) => {
         instance = this.#newInstance(
           request,
@@ -375,6 +376,12 @@ export class QemuDriver implements Driver {
           givenByPlan(dac),
         );
         await this.#connect(instance, QEMU_START_TIMEOUT_MS, startSignal);
+        // The greeting can come from the monitor's I/O thread while QEMU still sets up its
+        // devices; a command answers only from the main loop, once that is done.
+        await this.#qmp(instance).queryStatus({
+          timeoutMs: QEMU_START_TIMEOUT_MS,
+          signal: startSignal,
+        });
       },
     ).catch((error) => {
       if (instance !== undefined) this.#release(instance);

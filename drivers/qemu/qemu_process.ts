@@ -127,8 +127,8 @@ export function detachedCommand(request: QemuSpawnRequest): string[] {
 
 /**
  * Starts QEMU detached and waits until it has initialised: until `whenStarted` resolves (QEMU
- * writes its pid file before it has checked its devices, so only its monitor's greeting, sent
- * from its main loop, says it has).
+ * writes its pid file before it has checked its devices, so only its monitor, answering a
+ * command from its main loop, says it has).
  *
  * @param request The command and where to log.
  * @param signal Aborts the start (the half-started QEMU is killed).

@@ -215,10 +215,8 @@ export function dacPolicy(
 }
 
 /**
- * Refuses what a confined QEMU cannot do itself: a tap (`<interface type='ethernet'>`) is made
- * through `/dev/net/tun`, which takes root. libvirt makes the tap itself and passes QEMU its
- * descriptor; evirt does not (yet), so such a domain runs only unconfined
- * (`<seclabel type='none'/>`).
+ * Refuses what evirt cannot give a confined QEMU: a tap (`<interface type='ethernet'>`) with
+ * several queues (the service attaches one descriptor per tap, `dac_tap.ts`).
  *
  * @throws {VirtError} CONFIG_UNSUPPORTED (67) naming the first such interface.
  *
@@ -229,11 +227,13 @@ export function dacPolicy(
  */
 export function refuseUnconfinable(definition: DomainDefinition, policy: DacPolicy): void {
   if (policy.runAs === undefined || policy.runAs.uid === 0) return;
-  const index = definition.devices.interfaces.findIndex((nic) => nic.type === "ethernet");
+  const index = definition.devices.interfaces.findIndex((nic) =>
+    nic.type === "ethernet" && Number(nic.driver?.queues ?? "1") > 1
+  );
   if (index < 0) return;
   throw refuseConfig(
-    `/domain/devices/interface[${index + 1}]`,
-    `a tap interface needs root to open /dev/net/tun, and qemu runs as +${policy.runAs.uid}:+${policy.runAs.gid}: give the domain <seclabel type='none'/> to run it unconfined`,
+    `/domain/devices/interface[${index + 1}]/driver/@queues`,
+    "a multiqueue tap of a confined qemu is not supported: give the domain <seclabel type='none'/>",
   );
 }
 

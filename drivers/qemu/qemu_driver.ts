@@ -66,6 +66,7 @@ import {
 } from "./dac_labelling.ts";
 import type { OwnerIds } from "./dac_ownership.ts";
 import type { DacSettings } from "./dac_policy.ts";
+import { attachTaps } from "./dac_tap.ts";
 import { checkHostPaths } from "./host_paths.ts";
 import { loadQemuConfinement } from "../../src/config/qemu_confinement.ts";
 import { findClaimedQemu } from "./instance_adoption.ts";
@@ -351,11 +352,25 @@ export class QemuDriver implements Driver {
       throw error;
     }
     const giveAllBack = () => giveBack(givenByPlan(dac), request.uuid, this.#log);
+    let args = redirectSockets(commandLine.args, dac.socketLinks);
+    let inheritedFds: number[] = [];
+    if (runAs !== undefined && runAs.uid !== 0) {
+      // QEMU cannot open /dev/net/tun: the taps are attached here and handed down, in the same
+      // synchronous run as the spawn (no await until spawnQemu has spawned).
+      try {
+        ({ args, fds: inheritedFds } = attachTaps(definition, args));
+      } catch (error) {
+        giveAllBack();
+        removeDirectory(paths.dir);
+        throw error;
+      }
+    }
     let instance: Instance | undefined;
     const identity = await spawnQemu(
       {
         emulator: capabilities.path,
-        args: redirectSockets(commandLine.args, dac.socketLinks),
+        args,
+        inheritedFds,
         pidFilePath: paths.pidFile,
         env: commandLine.env,
         ...(commandLine.cpuset === undefined ? {} : { cpuset: commandLine.cpuset }),

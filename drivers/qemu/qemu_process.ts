@@ -23,6 +23,7 @@
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { refuseConfig } from "./config_refusal.ts";
+import { closeFds } from "./dac_tap.ts";
 import { CLAIM_CONFLICT_EXIT_CODE, claimConflict, claimedCommand } from "./instance_claim.ts";
 import { isProcessGone, readProcessStat, waitForExit } from "./process_state.ts";
 import { appendQemuLog, QEMU_OUTPUT_MAX_BYTES, startLines } from "./qemu_log_file.ts";
@@ -81,6 +82,11 @@ export interface QemuSpawnRequest {
   name?: string;
   /** Who QEMU runs as; undefined: as the service. */
   runAs?: ProcessCredentials;
+  /**
+   * Descriptors QEMU inherits (taps the service attached, `dac_tap.ts`): closed in the service
+   * right after the spawn.
+   */
+  inheritedFds?: number[];
 }
 
 /** A started QEMU process. */
@@ -158,11 +164,18 @@ export async function spawnQemu(
     HOME: request.homeDir,
     ...request.env,
   };
-  const argv = detachedCommand(request);
-  appendQemuLog(request.logPath, startLines(new Date(), env, argv));
+  let argv: string[];
+  try {
+    argv = detachedCommand(request);
+    appendQemuLog(request.logPath, startLines(new Date(), env, argv));
+  } catch (error) {
+    closeFds(request.inheritedFds ?? []);
+    throw error;
+  }
   const logOffset = fileSize(request.logPath);
   let child: Deno.ChildProcess;
   try {
+    // Spawned in the same synchronous run that opened the inherited descriptors.
     child = new Deno.Command("sh", {
       args: ["-c", DETACH_SCRIPT, "evirt-qemu", request.logPath, ...argv],
       clearEnv: true,
@@ -177,6 +190,8 @@ export async function spawnQemu(
       `cannot run ${argv[0]}: ${(error as Error).message}`,
       { cause: error },
     );
+  } finally {
+    closeFds(request.inheritedFds ?? []);
   }
   // The service may exit while QEMU runs on; the status is still collected while it lives.
   child.unref();

@@ -437,10 +437,6 @@ testIf(
         model: "virtio",
         target: { dev: tap },
       });
-      // QEMU makes the tap itself, which takes root: the domain runs unconfined.
-      definition.extra = {
-        elements: [{ element: { name: "seclabel", attributes: { type: "none" } } }],
-      };
       await rig.client.define({ definition });
       await rig.client.action("nic", "start");
       // The host sends on the tap (ARP for an address nobody has): the guest's receive side.

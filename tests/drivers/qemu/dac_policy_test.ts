@@ -150,14 +150,17 @@ Deno.test("labelTargets picks disks, kernel and file chardevs; skips sockets, lo
   ]);
 });
 
-Deno.test("refuseUnconfinable refuses a tap interface of a confined QEMU, naming it", () => {
+Deno.test("refuseUnconfinable refuses a multiqueue tap of a confined QEMU, naming it", () => {
   const definition = qemuDefinition();
-  definition.devices.interfaces.push({ type: "user" }, { type: "ethernet", target: { dev: "t0" } });
+  definition.devices.interfaces.push(
+    { type: "ethernet", target: { dev: "t0" } },
+    { type: "ethernet", target: { dev: "t1" }, driver: { queues: "2" } },
+  );
   assert.throws(
     () => refuseUnconfinable(definition, dacPolicy(definition, SETTINGS, numeric)),
     (error) =>
       isVirtError(error, ErrorCode.CONFIG_UNSUPPORTED) &&
-      error.where === "/domain/devices/interface[2]",
+      error.where === "/domain/devices/interface[2]/driver/@queues",
   );
   const unconfined = { ...definition, extra: withSeclabel({ type: "none" }).extra };
   refuseUnconfinable(unconfined, dacPolicy(unconfined, SETTINGS, numeric));

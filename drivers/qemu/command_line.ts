@@ -204,10 +204,7 @@ export function buildCommandLine(
   addNetworkArguments(devices.interfaces, collector);
   addCharacterDeviceArguments(devices, collector);
   const runtime = addDeviceArguments(devices, collector);
-  if (context.sandbox) {
-    refuseSpawningDevices(definition);
-    collector.push("-sandbox", SANDBOX_OPTION);
-  }
+  if (context.sandbox) collector.push("-sandbox", SANDBOX_OPTION);
   collector.push("-msg", "timestamp=on");
   addCommandlinePassthrough(definition, collector);
   collector.push("-pidfile", context.pidFilePath);
@@ -222,22 +219,6 @@ export function buildCommandLine(
     runtime,
     balloon: devices.memballoon !== undefined && devices.memballoon.model !== "none",
   };
-}
-
-/**
- * The sandbox denies QEMU every fork and exec (`spawn=deny`): an interface's `<script>`, which
- * QEMU would run on its tap, cannot run (libvirt runs it itself).
- */
-function refuseSpawningDevices(definition: DomainDefinition): void {
-  definition.devices.interfaces.forEach((nic, index) => {
-    const script = nic.extra?.elements?.some((placed) => placed.element.name === "script");
-    if (nic.type === "ethernet" && script) {
-      throw refuseConfig(
-        `/domain/devices/interface[${index + 1}]/script`,
-        "qemu's sandbox forbids it to run an interface script (spawn=deny)",
-      );
-    }
-  });
 }
 
 /**

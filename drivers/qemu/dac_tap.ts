@@ -1,7 +1,8 @@
 /**
  * Tap devices for a confined QEMU, made by the service as libvirt makes them: `/dev/net/tun`
  * takes root, so the service opens it, attaches the tap (`TUNSETIFF`) and QEMU inherits the
- * descriptor (`-netdev tap,fd=N`); for vhost, `/dev/vhost-net` likewise (`vhostfd=N`). The
+ * descriptor (`-netdev tap,fd=N`); for vhost, `/dev/vhost-net` likewise (`vhostfd=N`). An
+ * interface's `<script>` is run by the service too (QEMU's sandbox forbids it to exec). The
  * descriptors are opened without close-on-exec right before QEMU is spawned and closed in the
  * service right after, in one synchronous run, so no other child inherits them.
  *
@@ -10,6 +11,7 @@
 
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { refuseConfig } from "./config_refusal.ts";
 import { qemuOption } from "./qemu_option.ts";
 
 /** `TUNSETIFF`. */
@@ -134,9 +136,10 @@ export function closeFds(fds: readonly number[]): void {
 export function attachTaps(
   definition: DomainDefinition,
   args: readonly string[],
-): { args: string[]; fds: number[] } {
+): { args: string[]; fds: number[]; scripts: InterfaceScript[] } {
   const result = [...args];
   const fds: number[] = [];
+  const scripts: InterfaceScript[] = [];
   try {
     definition.devices.interfaces.forEach((nic, index) => {
       if (nic.type !== "ethernet") return;
@@ -151,6 +154,9 @@ export function attachTaps(
       const vhost = /(^|,)vhost=on(,|$)/.test(result[position]);
       const vhostFd = vhost ? openVhostNet(where) : undefined;
       if (vhostFd !== undefined) fds.push(vhostFd);
+      const script = nic.extra?.elements?.find((placed) => placed.element.name === "script")
+        ?.element.attributes?.path;
+      if (script !== undefined) scripts.push({ path: script, tap: tap.name });
       result[position] = qemuOption("tap", {
         id,
         fd: String(tap.fd),
@@ -162,5 +168,72 @@ export function attachTaps(
     closeFds(fds);
     throw error;
   }
-  return { args: result, fds };
+  return { args: result, fds, scripts };
+}
+
+/** An interface's `<script>`, run by the service with the tap's name (as libvirt does). */
+export interface InterfaceScript {
+  path: string;
+  tap: string;
+}
+
+/** Longest run of an interface script, in ms. */
+export const INTERFACE_SCRIPT_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs each interface's script with its tap's name, once QEMU runs (paused) and the service no
+ * longer holds the taps' descriptors.
+ *
+ * @throws {VirtError} INTERNAL_ERROR (1) as libvirt's for a script that fails or times out.
+ *
+ * @example
+ * ```ts ignore
+ * await runInterfaceScripts([{ path: "/etc/qemu-ifup", tap: "vnet0" }]);
+ * ```
+ */
+export async function runInterfaceScripts(scripts: readonly InterfaceScript[]): Promise<void> {
+  for (const { path, tap } of scripts) {
+    let output: Deno.CommandOutput;
+    try {
+      output = await new Deno.Command(path, {
+        args: [tap],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+        signal: AbortSignal.timeout(INTERFACE_SCRIPT_TIMEOUT_MS),
+      }).output();
+    } catch (error) {
+      throw new VirtError(
+        ErrorCode.INTERNAL_ERROR,
+        `Cannot run ${path} ${tap}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    if (!output.success) {
+      throw new VirtError(
+        ErrorCode.INTERNAL_ERROR,
+        `Child process (${path} ${tap}) unexpected exit status ${output.code}: ${
+          new TextDecoder().decode(output.stderr).trim()
+        }`,
+      );
+    }
+  }
+}
+
+/**
+ * Refuses an interface `<script>` where QEMU would have to run it under its sandbox, which
+ * denies it every exec (`spawn=deny`): an unprivileged service cannot make taps to run it itself.
+ *
+ * @throws {VirtError} CONFIG_UNSUPPORTED (67) naming the script.
+ */
+export function refuseSandboxedScripts(definition: DomainDefinition): void {
+  definition.devices.interfaces.forEach((nic, index) => {
+    const script = nic.extra?.elements?.some((placed) => placed.element.name === "script");
+    if (nic.type === "ethernet" && script) {
+      throw refuseConfig(
+        `/domain/devices/interface[${index + 1}]/script`,
+        "qemu's sandbox forbids it to run an interface script (spawn=deny)",
+      );
+    }
+  });
 }

@@ -66,7 +66,12 @@ import {
 } from "./dac_labelling.ts";
 import type { OwnerIds } from "./dac_ownership.ts";
 import type { DacSettings } from "./dac_policy.ts";
-import { attachTaps } from "./dac_tap.ts";
+import {
+  attachTaps,
+  type InterfaceScript,
+  refuseSandboxedScripts,
+  runInterfaceScripts,
+} from "./dac_tap.ts";
 import { checkHostPaths } from "./host_paths.ts";
 import { loadQemuConfinement } from "../../src/config/qemu_confinement.ts";
 import { findClaimedQemu } from "./instance_adoption.ts";
@@ -354,16 +359,20 @@ export class QemuDriver implements Driver {
     const giveAllBack = () => giveBack(givenByPlan(dac), request.uuid, this.#log);
     let args = redirectSockets(commandLine.args, dac.socketLinks);
     let inheritedFds: number[] = [];
-    if (runAs !== undefined && runAs.uid !== 0) {
-      // QEMU cannot open /dev/net/tun: the taps are attached here and handed down, in the same
-      // synchronous run as the spawn (no await until spawnQemu has spawned).
-      try {
-        ({ args, fds: inheritedFds } = attachTaps(definition, args));
-      } catch (error) {
-        giveAllBack();
-        removeDirectory(paths.dir);
-        throw error;
+    let scripts: InterfaceScript[] = [];
+    try {
+      if (this.#dac.user !== undefined) {
+        // As libvirt, the root service makes the taps (a confined QEMU cannot open
+        // /dev/net/tun) and hands them down in the same synchronous run as the spawn (no await
+        // until spawnQemu has spawned); it runs their scripts too (the sandbox forbids QEMU).
+        ({ args, fds: inheritedFds, scripts } = attachTaps(definition, args));
+      } else if (capabilities.sandbox) {
+        refuseSandboxedScripts(definition);
       }
+    } catch (error) {
+      giveAllBack();
+      removeDirectory(paths.dir);
+      throw error;
     }
     let instance: Instance | undefined;
     const identity = await spawnQemu(
@@ -407,6 +416,7 @@ export class QemuDriver implements Driver {
     if (instance === undefined) throw new Error("QEMU started without its monitor connection");
     try {
       linkSockets(dac.socketLinks);
+      await runInterfaceScripts(scripts);
       const ptys = await this.#ptyPaths(instance, commandLine.ptyChardevs, signal);
       await this.#applyRuntimeSettings(instance, commandLine, signal);
       this.#instances.set(request.uuid, instance);

@@ -369,14 +369,3 @@ Deno.test("machineFamily tells i440fx and q35 machine types apart", () => {
   );
   assert.equal(machineFamily(qemuDefinition({ os: { type: "hvm", boot: [] } })), "i440fx");
 });
-
-Deno.test("buildCommandLine refuses an interface script under the sandbox, which denies spawning", () => {
-  const definition = qemuDefinition();
-  definition.devices.interfaces.push({
-    type: "ethernet",
-    target: { dev: "tap9" },
-    extra: { elements: [{ element: { name: "script", attributes: { path: "/etc/qemu-ifup" } } }] },
-  });
-  assert.equal(TEST_CONTEXT.sandbox, true);
-  assertRefused(definition, "/domain/devices/interface[1]/script");
-});

@@ -90,18 +90,14 @@ Deno.test("addNetworkArguments refuses interface types, models and options it ca
 });
 
 Deno.test("addNetworkArguments lets QEMU run an ethernet interface's script on its tap", () => {
-  // Only without the sandbox, which denies QEMU every exec (command_line_test).
-  const line = build(
-    withDevices((devices) =>
-      devices.interfaces.push({
-        type: "ethernet",
-        extra: {
-          elements: [{ element: { name: "script", attributes: { path: "/etc/qemu-ifup" } } }],
-        },
-      })
-    ),
-    { sandbox: false },
-  );
+  const line = build(withDevices((devices) =>
+    devices.interfaces.push({
+      type: "ethernet",
+      extra: {
+        elements: [{ element: { name: "script", attributes: { path: "/etc/qemu-ifup" } } }],
+      },
+    })
+  ));
   assert.deepEqual(valuesOf(line.args, "-netdev"), [
     "tap,id=hostnet0,script=/etc/qemu-ifup,downscript=no",
   ]);

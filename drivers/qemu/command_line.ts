@@ -4,7 +4,7 @@
  *
  * The command line follows what libvirt generates for QEMU 7.2 (`-blockdev` disks, `-device`
  * for everything, `-S -no-shutdown`, the monitor as a Unix socket chardev), plus
- * `-daemonize -pidfile` so QEMU outlives the service. Everything in the definition is either
+ * `-pidfile` (the driver detaches QEMU so it outlives the service). Everything in the definition is either
  * expressed or refused with code 67 naming the element: nothing is silently dropped.
  *
  * @module
@@ -39,6 +39,7 @@ import {
   deviceControllers,
   type DeviceRuntimeSettings,
 } from "./device_arguments.ts";
+import { diskSeclabel, domainSeclabel } from "./dac_policy.ts";
 import { addDiskArguments, diskController } from "./disk_arguments.ts";
 import { addNetworkArguments } from "./network_arguments.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
@@ -46,8 +47,13 @@ import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
 /** The namespace of libvirt's `<qemu:commandline>` passthrough. */
 export const QEMU_COMMANDLINE_NAMESPACE = "http://libvirt.org/schemas/domain/qemu/1.0";
 
-/** The sandbox QEMU runs in where it supports `-sandbox` (spawn and privilege changes stay allowed: `-daemonize` needs them). */
-export const SANDBOX_OPTION = "on,obsolete=deny,resourcecontrol=deny";
+/**
+ * The seccomp sandbox QEMU runs in where it supports `-sandbox`: libvirt's `seccomp_sandbox`
+ * default. QEMU cannot fork, exec, change its ids or its scheduling once it runs (which is why
+ * it is detached by the driver instead of `-daemonize`d).
+ */
+export const SANDBOX_OPTION =
+  "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
 
 /** Where the command line runs. */
 export interface CommandLineContext {
@@ -57,7 +63,7 @@ export interface CommandLineContext {
   accelerator: Accelerator;
   /** The monitor's Unix socket. */
   monitorSocketPath: string;
-  /** The pid file `-daemonize` writes. */
+  /** The pid file QEMU writes. */
   pidFilePath: string;
   /** Whether the emulator supports `-sandbox`. */
   sandbox: boolean;
@@ -229,7 +235,7 @@ export function buildCommandLine(
   collector.push("-msg", "timestamp=on");
   addCommandlinePassthrough(definition, collector);
   checkResource(definition, context.resourcePartition);
-  collector.push("-daemonize", "-pidfile", context.pidFilePath);
+  collector.push("-pidfile", context.pidFilePath);
   return {
     emulator: context.emulator,
     args: collector.args,
@@ -271,6 +277,7 @@ const EXTRA_HANDLED_BY_BUILDERS: readonly RegExp[] = [
   /^\/domain\/os$/,
   /^\/domain\/devices$/,
   /^\/domain\/devices\/(interface|controller|graphics|redirdev)\[\d+\]$/,
+  /^\/domain\/devices\/disk\[\d+\]\/source$/,
   /^\/domain\/cpu\/numa\/cell\[\d+\]$/,
 ];
 
@@ -1167,23 +1174,16 @@ function checkResource(definition: DomainDefinition, partition: string | undefin
   }
 }
 
-/** Handles `<seclabel>` (only "none" is accepted) and `<qemu:commandline>` passthrough. */
+/** Checks `<seclabel>` (`dac_policy.ts` applies it) and handles `<qemu:commandline>` passthrough. */
 function addCommandlinePassthrough(
   definition: DomainDefinition,
   collector: ArgumentCollector,
 ): void {
   const domainAttributes = definition.extra?.attributes ?? {};
+  domainSeclabel(definition);
+  definition.devices.disks.forEach((_disk, index) => diskSeclabel(definition, index));
   (definition.extra?.elements ?? []).forEach(({ element }) => {
-    if (element.name === "seclabel") {
-      const { type, model } = element.attributes ?? {};
-      if ((type ?? "none") !== "none" && model !== "none") {
-        throw refuseConfig(
-          "/domain/seclabel",
-          "security labels are not supported by the qemu driver",
-        );
-      }
-      return;
-    }
+    if (element.name === "seclabel") return;
     if (!element.name.endsWith(":commandline")) return;
     const prefix = element.name.slice(0, element.name.indexOf(":"));
     const namespace = element.attributes?.[`xmlns:${prefix}`] ??
@@ -1196,7 +1196,7 @@ function addCommandlinePassthrough(
       const local = child.name.slice(child.name.indexOf(":") + 1);
       const attributes = child.attributes ?? {};
       if (local === "arg") {
-        // Raw arguments could undo what evirt relies on (the monitor, -daemonize, the sandbox).
+        // Raw arguments could undo what evirt relies on (the monitor, the pid file, the sandbox).
         throw refuseConfig(
           `${where}/${child.name}`,
           "passing raw arguments to QEMU is not supported by evirt",

@@ -169,7 +169,10 @@ export function diskController(
 
 function checkDisk(disk: Disk, where: string): void {
   refuseExtra(disk.extra, where);
-  refuseExtra(disk.source?.extra, `${where}/source`);
+  // A DAC seclabel of the image is applied by dac_policy.ts.
+  refuseExtra(disk.source?.extra, `${where}/source`, {
+    elements: (name) => name === "seclabel",
+  });
   const type = disk.type ?? "file";
   if (type !== "file" && type !== "block") {
     throw refuseConfig(`${where}/@type`, `disk type '${type}' is not supported`);

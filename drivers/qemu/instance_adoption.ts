@@ -4,7 +4,7 @@
  * spawn and the record, or even while QEMU was still daemonizing.
  *
  * The domain's claim (`instance_claim.ts`) says whether any QEMU of it lives; the planned pid
- * file, written by QEMU itself once daemonized, says which process it is, and that process is
+ * file, written by QEMU itself as it starts, says which process it is, and that process is
  * checked to hold the claim, so neither a reused pid nor an unrelated process is adopted.
  *
  * @module

@@ -3,7 +3,7 @@
  * exclusive `flock` on the domain's claim file (`<runtime>/qemu/claims/<uuid>.lock`).
  *
  * The lock is taken by `flock --no-fork`, which then execs QEMU: the locked descriptor is
- * inherited by QEMU and by the daemon it forks with `-daemonize`, so the claim is held by QEMU
+ * inherited through the exec chain by QEMU (`qemu_process.ts`), so the claim is held by QEMU
  * itself. It survives the service's death and is released by the kernel only when the last QEMU
  * holding it is gone. A second start of the domain, by this service or a restarted one, fails
  * at once (`--nonblock`) while any QEMU of the domain lives — also one whose pid nobody recorded.

@@ -216,7 +216,7 @@ export async function waitForExit(pid: number, options: WaitForExitOptions): Pro
 }
 
 /**
- * Reads the pid file QEMU writes with `-daemonize -pidfile PATH`.
+ * Reads the pid file QEMU writes with `-pidfile PATH`.
  *
  * @param path The pid file.
  * @returns The pid.

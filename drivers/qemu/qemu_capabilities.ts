@@ -12,6 +12,7 @@
  * @module
  */
 
+import { SANDBOX_OPTION } from "./command_line.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { type MachineTypes, parseMachineHelp } from "./machine_type.ts";
 
@@ -187,7 +188,8 @@ async function probe(path: string): Promise<EmulatorCapabilities> {
   const machines = help.success ? parseMachineHelp(help.text) : { aliases: {} };
   const cpuHelp = await run(path, ["-cpu", "help"]);
   const cpuNames = cpuHelp.success ? parseCpuHelp(cpuHelp.text) : undefined;
-  const withSandbox = await run(path, ["-sandbox", "on", "-version"]);
+  // The whole option: a QEMU that lacks one of its sets refuses it.
+  const withSandbox = await run(path, ["-sandbox", SANDBOX_OPTION, "-version"]);
   const version = parseQemuVersion(withSandbox.text);
   if (withSandbox.success && version !== undefined) {
     return {

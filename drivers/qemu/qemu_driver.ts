@@ -1,13 +1,14 @@
 /**
- * The QEMU driver: runs domains of type `qemu` (TCG) and `kvm` as daemonized QEMU processes
+ * The QEMU driver: runs domains of type `qemu` (TCG) and `kvm` as detached QEMU processes
  * controlled over QMP, and reports what it observes (driver protocol, reference §3).
  *
- * - **Launch**: the command line (`command_line.ts`) with `-S -no-shutdown -daemonize`; host
- *   paths checked first; QEMU's start-up output in the per-domain log; the monitor connected as
- *   soon as QEMU's parent exits (the socket then listens). Each disk's backing chain is read
- *   from its images first, and QEMU gets one read-only node per image; the live XML's facts
- *   (ptys from `query-chardev`, VNC ports, chain indexes, …: `runtime_facts.ts`) go into the
- *   runtime record, so replay never asks QEMU.
+ * - **Launch**: the command line (`command_line.ts`) with `-S -no-shutdown`, started detached
+ *   and confined (`qemu_process.ts`; the QEMU user, its files given to it, `dac_*.ts`); host
+ *   paths checked first; QEMU's output in the per-domain log; the start done once the monitor
+ *   answers a command (QEMU's main loop runs: its devices are set up). Each disk's backing chain
+ *   is read from its images first, and QEMU gets one read-only node per image; the live XML's
+ *   facts (ptys from `query-chardev`, VNC ports, chain indexes, …: `runtime_facts.ts`) go into
+ *   the runtime record, so replay never asks QEMU.
  *   The runtime record (pid, start time, monitor socket, …) finds the process again after a
  *   service restart. QEMU runs holding its domain's claim (`instance_claim.ts`), so a second
  *   QEMU of one domain never starts; `plan` names the files before the spawn for the launch
@@ -63,7 +64,28 @@ import {
 } from "./command_line.ts";
 import type { DryBuildReply, DryBuildRequest } from "./dry_build_worker.ts";
 import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
+import { resolveDacSettings } from "./dac_identity.ts";
+import {
+  dacPlanFor,
+  dacRecord,
+  giveBack,
+  givenByPlan,
+  givenByRecord,
+  type GivenResources,
+  labelFiles,
+  linkSockets,
+  redirectSockets,
+} from "./dac_labelling.ts";
+import type { OwnerIds } from "./dac_ownership.ts";
+import type { DacSettings } from "./dac_policy.ts";
+import {
+  attachTaps,
+  type InterfaceScript,
+  refuseSandboxedScripts,
+  runInterfaceScripts,
+} from "./dac_tap.ts";
 import { checkHostPaths } from "./host_paths.ts";
+import { loadQemuConfinement } from "../../src/config/qemu_confinement.ts";
 import { findClaimedQemu } from "./instance_adoption.ts";
 import { claimPathFor } from "./instance_claim.ts";
 import {
@@ -84,7 +106,7 @@ import { completeQemuDefinition, isCompleted } from "./definition_completion.ts"
 import type { MachineTypes } from "./machine_type.ts";
 import { assignDeviceAliases } from "./device_aliases.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
-import { endQemu, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
+import { endQemu, QEMU_START_TIMEOUT_MS, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
 import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
@@ -100,9 +122,6 @@ import { CHANNEL_SOCKET_FOLDER } from "./chardev_arguments.ts";
 
 /** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
 export const PROBE_CONNECT_TIMEOUT_MS = 3_000;
-
-/** Bound on connecting to a freshly started QEMU's monitor, in milliseconds. */
-export const LAUNCH_CONNECT_TIMEOUT_MS = 5_000;
 
 /** How long QEMU may take to be gone after its monitor hit end of file, in milliseconds. */
 export const EOF_EXIT_WAIT_MS = 2_000;
@@ -152,6 +171,11 @@ export interface QemuDriverOptions {
    * {@linkcode STATS_INTERVAL_MS_DEFAULT}.
    */
   statsIntervalMs?: number;
+  /**
+   * Who QEMU runs as and whether its files are given to it. Default: from the environment
+   * (`src/config/qemu_confinement.ts`), as the service's user when it is not root.
+   */
+  dac?: DacSettings;
 }
 
 /** The files of one running domain. */
@@ -199,6 +223,8 @@ interface Instance {
   released: boolean;
   /** The process is known to be gone. */
   ended: boolean;
+  /** What QEMU was given (files, socket links), given back once it is gone. */
+  given: GivenResources;
 }
 
 /**
@@ -227,6 +253,7 @@ export class QemuDriver implements Driver {
   readonly #statsIntervalMs: number;
   /** The control group QEMU runs in: the service's own (QEMU is not moved). */
   readonly #resourcePartition = resourcePartitionOf(Deno.pid);
+  readonly #dac: DacSettings;
   readonly #instances = new Map<string, Instance>();
   /** Instances (`uuid/id`) already marked tainted in their domain's log. */
   readonly #tainted = new Set<string>();
@@ -244,7 +271,9 @@ export class QemuDriver implements Driver {
     version: string,
     capabilities: CapabilityCache,
     machines: MachineTypes,
+    dac: DacSettings,
   ) {
+    this.#dac = dac;
     this.#runtimeDir = options.runtimeDir.replace(/\/+$/, "");
     this.#logDir = options.logDir.replace(/\/+$/, "");
     this.#kvmUsable = options.kvmUsable ?? isKvmUsable(readKvmEvidence());
@@ -258,14 +287,24 @@ export class QemuDriver implements Driver {
   }
 
   /**
-   * Creates the driver and probes the default emulator (version, sandbox support).
+   * Creates the driver, probes the default emulator (version, sandbox support) and resolves
+   * the QEMU user (creating evirt's own where needed, `dac_identity.ts`).
    *
-   * @throws {VirtError} SYSTEM_ERROR (38) when the default emulator cannot be found or run.
+   * @throws {VirtError} SYSTEM_ERROR (38) when the default emulator cannot be found or run;
+   *   INVALID_ARG (8) when the configured QEMU user or group does not exist.
    */
   static async create(options: QemuDriverOptions): Promise<QemuDriver> {
     const capabilities = new CapabilityCache();
     const probed = await capabilities.get(options.emulator ?? "qemu-system-x86_64");
-    return new QemuDriver(options, probed.version, capabilities, probed.machines);
+    const log = options.log ?? ((message) => console.error(`evirt: qemu: ${message}`));
+    const dac = options.dac ??
+      await resolveDacSettings(loadQemuConfinement(Deno.env.toObject()), Deno.uid() ?? -1, log);
+    return new QemuDriver(options, probed.version, capabilities, probed.machines, dac);
+  }
+
+  /** Who QEMU runs as by default and whether files are given to it. */
+  get dacSettings(): DacSettings {
+    return this.#dac;
   }
 
   /** Whether KVM is usable on this host (decides whether `type='kvm'` can run). */
@@ -370,7 +409,14 @@ export class QemuDriver implements Driver {
 
   plan(request: LaunchRequest): RuntimeRecord {
     const paths = this.#pathsFor(request.id, request.name, request.uuid);
-    return { driver: "qemu", ...recordedPaths(paths) };
+    const commandLine = buildCommandLine(request.definition, {
+      ...this.#checkContext(request.definition),
+      monitorSocketPath: paths.monitorSocket,
+      pidFilePath: paths.pidFile,
+    });
+    // The files given to QEMU are named before any is chowned: recovery gives them back.
+    const dac = dacPlanFor(request.definition, commandLine.hostPaths, this.#dac, paths.dir);
+    return { driver: "qemu", ...recordedPaths(paths), ...dacRecord(dac) };
   }
 
   async launch(request: LaunchRequest, signal: AbortSignal): Promise<RuntimeRecord> {
@@ -390,30 +436,77 @@ export class QemuDriver implements Driver {
       nowMs: this.#now(),
       ...this.#partitionContext(),
     });
-    this.#prepareDirectories(paths);
+    const dac = dacPlanFor(definition, commandLine.hostPaths, this.#dac, paths.dir);
+    const runAs = dac.policy.runAs;
+    this.#prepareDirectories(paths, runAs);
     try {
       checkHostPaths(commandLine.hostPaths);
+      labelFiles(dac, request.uuid, this.#log);
     } catch (error) {
       removeDirectory(paths.dir);
       throw error;
     }
-    const identity = await spawnQemu({
-      emulator: capabilities.path,
-      args: commandLine.args,
-      pidFilePath: paths.pidFile,
-      env: commandLine.env,
-      ...(commandLine.cpuset === undefined ? {} : { cpuset: commandLine.cpuset }),
-      homeDir: paths.dir,
-      logPath: paths.logPath,
-      claimPath: paths.claimPath,
-      name: request.name,
-    }, signal).catch((error) => {
+    const giveAllBack = () => giveBack(givenByPlan(dac), request.uuid, this.#log);
+    let args = redirectSockets(commandLine.args, dac.socketLinks);
+    let inheritedFds: number[] = [];
+    let scripts: InterfaceScript[] = [];
+    try {
+      if (this.#dac.user !== undefined) {
+        // As libvirt, the root service makes the taps (a confined QEMU cannot open
+        // /dev/net/tun) and hands them down in the same synchronous run as the spawn (no await
+        // until spawnQemu has spawned); it runs their scripts too (the sandbox forbids QEMU).
+        ({ args, fds: inheritedFds, scripts } = attachTaps(definition, args));
+      } else if (capabilities.sandbox) {
+        refuseSandboxedScripts(definition);
+      }
+    } catch (error) {
+      giveAllBack();
+      removeDirectory(paths.dir);
+      throw error;
+    }
+    let instance: Instance | undefined;
+    const identity = await spawnQemu(
+      {
+        emulator: capabilities.path,
+        args,
+        inheritedFds,
+        pidFilePath: paths.pidFile,
+        env: commandLine.env,
+        ...(commandLine.cpuset === undefined ? {} : { cpuset: commandLine.cpuset }),
+        homeDir: paths.dir,
+        logPath: paths.logPath,
+        claimPath: paths.claimPath,
+        name: request.name,
+        ...(runAs === undefined ? {} : { runAs }),
+      },
+      signal,
+      // QEMU has initialised once its monitor answers a command.
+      async (started, startSignal) => {
+        instance = this.#newInstance(
+          request,
+          started,
+          paths,
+          commandLine,
+          givenByPlan(dac),
+        );
+        await this.#connect(instance, QEMU_START_TIMEOUT_MS, startSignal);
+        // The greeting can come from the monitor's I/O thread while QEMU still sets up its
+        // devices; a command answers only from the main loop, once that is done.
+        await this.#qmp(instance).queryStatus({
+          timeoutMs: QEMU_START_TIMEOUT_MS,
+          signal: startSignal,
+        });
+      },
+    ).catch((error) => {
+      if (instance !== undefined) this.#release(instance);
+      giveAllBack();
       removeDirectory(paths.dir);
       throw error;
     });
-    const instance = this.#newInstance(request, identity, paths, commandLine);
+    if (instance === undefined) throw new Error("QEMU started without its monitor connection");
     try {
-      await this.#connect(instance, LAUNCH_CONNECT_TIMEOUT_MS, signal);
+      linkSockets(dac.socketLinks);
+      await runInterfaceScripts(scripts);
       const qmp = this.#qmp(instance);
       const ptys = await queryPtyPaths(qmp, commandLine.ptyChardevs, signal);
       const live = await learnLiveFacts(qmp, running, commandLine, identity.pid, ptys, signal);
@@ -427,6 +520,7 @@ export class QemuDriver implements Driver {
         qemuVersion: capabilities.version,
         accelerator,
         ...recordedPaths(paths),
+        ...dacRecord(dac),
         ...ptys.record,
         [LIVE_FACTS_KEY]: live,
       };
@@ -435,6 +529,7 @@ export class QemuDriver implements Driver {
       await this.#quietMonitor(instance);
       await endQemu(identity, { graceful: false }, AbortSignal.timeout(15_000)).catch(() => {});
       this.#release(instance);
+      giveAllBack();
       removeDirectory(paths.dir);
       throw error;
     }
@@ -448,6 +543,8 @@ export class QemuDriver implements Driver {
     const paths = pathsOf(planned);
     const found = await findClaimedQemu(paths, signal);
     if (found === undefined) {
+      // The launch may have given files to QEMU before the crash: give them back.
+      giveBack(givenByRecord(planned), request.uuid, this.#log);
       removeDirectory(paths.dir);
       return undefined;
     }
@@ -535,12 +632,14 @@ export class QemuDriver implements Driver {
       const dir = handle.runtime.runtimeDir;
       if (typeof dir === "string") removeDirectory(dir);
     }
+    giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
   }
 
   async probe(handle: DomainHandle, signal: AbortSignal): Promise<Reality> {
     const identity = identityOf(handle.runtime);
     const paths = pathsOf(handle.runtime);
     if (isProcessGone(identity.pid, identity.startTimeTicks)) {
+      giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
       removeDirectory(paths.dir);
       return { kind: "gone" };
     }
@@ -555,7 +654,13 @@ export class QemuDriver implements Driver {
       nowMs: this.#now(),
       ...this.#partitionContext(),
     });
-    const instance = this.#newInstance(handle, identity, paths, commandLine);
+    const instance = this.#newInstance(
+      handle,
+      identity,
+      paths,
+      commandLine,
+      givenByRecord(handle.runtime),
+    );
     let status: QmpRunState;
     try {
       await this.#connect(instance, PROBE_CONNECT_TIMEOUT_MS, signal);
@@ -563,6 +668,7 @@ export class QemuDriver implements Driver {
     } catch (error) {
       this.#release(instance);
       if (isProcessGone(identity.pid, identity.startTimeTicks)) {
+        giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
         removeDirectory(paths.dir);
         return { kind: "gone" };
       }
@@ -736,6 +842,7 @@ export class QemuDriver implements Driver {
     identity: QemuIdentity,
     paths: DomainPaths,
     commandLine: CommandLine,
+    given: GivenResources,
   ): Instance {
     Deno.mkdirSync(this.#logDir, { recursive: true, mode: 0o700 });
     return {
@@ -759,6 +866,7 @@ export class QemuDriver implements Driver {
       sampler: undefined,
       released: false,
       ended: false,
+      given,
     };
   }
 
@@ -868,6 +976,7 @@ export class QemuDriver implements Driver {
         instance.paths.logPath,
         `${new Date(this.#now()).toISOString()} qemu (pid ${pid}) exited without being asked\n`,
       );
+      giveBack(instance.given, instance.uuid, this.#log);
       this.#emit(instance, {
         kind: "stopped",
         reason: instance.translator.shutdownSeen ? "shutdown" : "crashed",
@@ -981,12 +1090,16 @@ export class QemuDriver implements Driver {
     };
   }
 
-  #prepareDirectories(paths: DomainPaths): void {
+  #prepareDirectories(paths: DomainPaths, runAs: OwnerIds | undefined): void {
     Deno.mkdirSync(this.#logDir, { recursive: true, mode: 0o700 });
-    Deno.mkdirSync(paths.dir.slice(0, paths.dir.lastIndexOf("/")), {
-      recursive: true,
-      mode: 0o700,
-    });
+    const qemuDir = paths.dir.slice(0, paths.dir.lastIndexOf("/"));
+    Deno.mkdirSync(qemuDir, { recursive: true, mode: 0o700 });
+    // A confined QEMU must reach its own folder: the runtime folder (as libvirt's /run/libvirt)
+    // and the driver's are searchable by others, not listable.
+    if (runAs !== undefined) {
+      Deno.chmodSync(this.#runtimeDir, (Deno.statSync(this.#runtimeDir).mode ?? 0o700) | 0o111);
+      Deno.chmodSync(qemuDir, 0o711);
+    }
     Deno.mkdirSync(paths.claimPath.slice(0, paths.claimPath.lastIndexOf("/")), {
       recursive: true,
       mode: 0o700,
@@ -1010,6 +1123,12 @@ export class QemuDriver implements Driver {
     removeDirectory(paths.dir);
     Deno.mkdirSync(paths.dir, { mode: 0o700 });
     Deno.mkdirSync(`${paths.dir}/${CHANNEL_SOCKET_FOLDER}`, { mode: 0o700 });
+    // The domain's folder is QEMU's: it makes its monitor socket, pid file and channel sockets
+    // there.
+    if (runAs !== undefined) {
+      Deno.chownSync(paths.dir, runAs.uid, runAs.gid);
+      Deno.chownSync(`${paths.dir}/${CHANNEL_SOCKET_FOLDER}`, runAs.uid, runAs.gid);
+    }
   }
 }
 

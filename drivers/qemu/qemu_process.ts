@@ -1,31 +1,37 @@
 /**
  * Starting and ending a QEMU process.
  *
- * Start: QEMU runs with `-daemonize -pidfile`, so it is re-parented away from the service and
- * outlives it. The spawned parent exits once the daemon has finished initialising (its monitor
- * socket listens), which is the moment to connect: no polling for the socket. What QEMU printed
- * until then (warnings; on failure its error) goes to the per-domain log and, on failure, into
- * the error. The daemon's identity is its pid and start time (`/proc/PID/stat`), so a reused pid
- * is never mistaken for it.
+ * Start: QEMU runs in a session of its own (`setsid`), so it outlives the service and is not hit
+ * by signals to the service's process group. It is not `-daemonize`d: QEMU's seccomp sandbox
+ * with `spawn=deny` forbids the fork that daemonizing needs, so, as libvirt does, the process is
+ * detached before QEMU is executed. The chain exec'd is `sh` (QEMU's stdout and stderr appended
+ * to the per-domain log) → `setsid` → `flock` (the domain's claim, `instance_claim.ts`) →
+ * `setpriv` (the QEMU user and group, when confined) → `taskset` (a cpuset) → QEMU: every step
+ * execs the next, so the spawned pid is QEMU's. The start is done once `whenStarted` (the
+ * driver's monitor connection) succeeds; if QEMU exits first, what it printed to the log since
+ * the start becomes the error, as libvirt's "process exited while connecting to monitor". The
+ * process's identity is its pid and start time (`/proc/PID/stat`), so a reused pid is never
+ * mistaken for it.
  *
  * End: SIGTERM, then waiting for the exit by looking at `/proc/PID/stat` every
- * {@linkcode EXIT_POLL_INTERVAL_MS} (an exited daemon is a zombie until PID 1 reaps it, so
- * `kill(pid, 0)` cannot tell; reference §6); SIGKILL after {@linkcode TERMINATE_GRACE_MS}. Never
- * QMP `quit`.
+ * {@linkcode EXIT_POLL_INTERVAL_MS} (an exited QEMU of an earlier service is a zombie until
+ * PID 1 reaps it, so `kill(pid, 0)` cannot tell; reference §6); SIGKILL after
+ * {@linkcode TERMINATE_GRACE_MS}. Never QMP `quit`.
  *
  * @module
  */
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { refuseConfig } from "./config_refusal.ts";
+import { closeFds } from "./dac_tap.ts";
 import { CLAIM_CONFLICT_EXIT_CODE, claimConflict, claimedCommand } from "./instance_claim.ts";
-import { isProcessGone, readPidFile, readProcessStat, waitForExit } from "./process_state.ts";
+import { isProcessGone, readProcessStat, waitForExit } from "./process_state.ts";
 import { appendQemuLog, QEMU_OUTPUT_MAX_BYTES, startLines } from "./qemu_log_file.ts";
 
-/** How long QEMU may take to initialise until its parent exits, in milliseconds. */
+/** How long QEMU may take to initialise until `whenStarted` succeeds, in milliseconds. */
 export const QEMU_START_TIMEOUT_MS = 30_000;
 
-/** How long QEMU has to exit after SIGTERM before SIGKILL, in milliseconds. */
+/** How long SIGTERM has to end QEMU before SIGKILL, in milliseconds. */
 export const TERMINATE_GRACE_MS = 5_000;
 
 /** How long to wait for the exit after SIGKILL, in milliseconds. */
@@ -34,14 +40,28 @@ export const KILL_WAIT_MS = 5_000;
 /** Pause between two looks at `/proc` while waiting for an exit, in milliseconds. */
 export const EXIT_POLL_INTERVAL_MS = 1;
 
+/** How long a QEMU that failed its start may take to exit before it is taken as alive, in ms. */
+const FAILED_START_EXIT_WAIT_MS = 1_000;
+
 /** Where the online CPU list is. */
 const ONLINE_CPUS_PATH = "/sys/devices/system/cpu/online";
+
+/** The shell step: QEMU's output appended to the log (`$1`), then the rest exec'd. */
+const DETACH_SCRIPT = 'log=$1; shift; exec "$@" >>"$log" 2>&1 </dev/null';
+
+/** The user, group and supplementary groups QEMU runs with. */
+export interface ProcessCredentials {
+  uid: number;
+  gid: number;
+  /** True: the user's supplementary groups (`initgroups`); false: none. */
+  initGroups: boolean;
+}
 
 /** What {@linkcode spawnQemu} needs. */
 export interface QemuSpawnRequest {
   /** The emulator's absolute path. */
   emulator: string;
-  /** Its arguments, including `-daemonize -pidfile PIDFILE`. */
+  /** Its arguments, including `-pidfile PIDFILE` (and not `-daemonize`). */
   args: string[];
   /** The pid file named in `args`. */
   pidFilePath: string;
@@ -60,9 +80,16 @@ export interface QemuSpawnRequest {
   claimPath?: string;
   /** The domain's name, for the error of a held claim. */
   name?: string;
+  /** Who QEMU runs as; undefined: as the service. */
+  runAs?: ProcessCredentials;
+  /**
+   * Descriptors QEMU inherits (taps the service attached, `dac_tap.ts`): closed in the service
+   * right after the spawn.
+   */
+  inheritedFds?: number[];
 }
 
-/** A started QEMU daemon. */
+/** A started QEMU process. */
 export interface QemuIdentity {
   /** Its pid. */
   pid: number;
@@ -71,24 +98,65 @@ export interface QemuIdentity {
 }
 
 /**
- * Starts QEMU daemonized and waits until it has initialised.
+ * The command line that runs QEMU detached, holding the claim, as the QEMU user (without the
+ * `sh` step that redirects its output).
+ *
+ * @example
+ * ```ts
+ * import { detachedCommand } from "./qemu_process.ts";
+ * const argv = detachedCommand({
+ *   emulator: "qemu-system-x86_64", args: ["-S"], pidFilePath: "/run/vm/qemu.pid", env: {},
+ *   homeDir: "/run/vm", logPath: "/var/log/vm.log", runAs: { uid: 64055, gid: 64055, initGroups: true },
+ * });
+ * console.log(argv.join(" "));
+ * // "setsid setpriv --reuid=64055 --regid=64055 --init-groups -- qemu-system-x86_64 -S"
+ * ```
+ */
+export function detachedCommand(request: QemuSpawnRequest): string[] {
+  const qemuArgv = request.cpuset === undefined
+    ? [request.emulator, ...request.args]
+    : ["taskset", "-c", onlineCpuList(request.cpuset), request.emulator, ...request.args];
+  const runAs = request.runAs;
+  const dropped = runAs === undefined ? qemuArgv : [
+    "setpriv",
+    `--reuid=${runAs.uid}`,
+    `--regid=${runAs.gid}`,
+    runAs.initGroups ? "--init-groups" : "--clear-groups",
+    "--",
+    ...qemuArgv,
+  ];
+  const claimed = request.claimPath === undefined
+    ? dropped
+    : claimedCommand(request.claimPath, dropped);
+  return ["setsid", ...claimed];
+}
+
+/**
+ * Starts QEMU detached and waits until it has initialised: until `whenStarted` resolves (QEMU
+ * writes its pid file before it has checked its devices, so only its monitor, answering a
+ * command from its main loop, says it has).
  *
  * @param request The command and where to log.
  * @param signal Aborts the start (the half-started QEMU is killed).
- * @returns The daemon's pid and start time.
+ * @param whenStarted Connects to the new QEMU (its monitor), within the start timeout (its
+ *   signal also fires when QEMU exits); a QEMU that exits meanwhile makes the start fail with
+ *   its own message.
+ * @returns The process's pid and start time.
  * @throws {VirtError} OPERATION_FAILED (9) when another process holds the domain's claim;
- *   INTERNAL_ERROR (1) with QEMU's own message when it fails to start;
+ *   INTERNAL_ERROR (1) with QEMU's own message when it exits while starting;
  *   CONFIG_UNSUPPORTED (67) when `cpuset` names no online host CPU; SYSTEM_ERROR (38) when the
- *   binary cannot run; OPERATION_ABORTED (78) when aborted.
+ *   binary cannot run; OPERATION_ABORTED (78) when aborted; what `whenStarted` throws while
+ *   QEMU lives (QEMU is then killed).
  *
  * @example
  * ```ts ignore
- * const { pid } = await spawnQemu({ emulator, args, pidFilePath, env: {}, homeDir, logPath }, signal);
+ * const { pid } = await spawnQemu(request, signal, (qemu, signal) => connectMonitor(qemu, signal));
  * ```
  */
 export async function spawnQemu(
   request: QemuSpawnRequest,
   signal: AbortSignal,
+  whenStarted: (identity: QemuIdentity, signal: AbortSignal) => Promise<void>,
 ): Promise<QemuIdentity> {
   const env = {
     LC_ALL: "C",
@@ -96,85 +164,145 @@ export async function spawnQemu(
     HOME: request.homeDir,
     ...request.env,
   };
-  const qemuArgv = request.cpuset === undefined
-    ? [request.emulator, ...request.args]
-    : ["taskset", "-c", onlineCpuList(request.cpuset), request.emulator, ...request.args];
-  const argv = request.claimPath === undefined
-    ? qemuArgv
-    : claimedCommand(request.claimPath, qemuArgv);
-  appendQemuLog(request.logPath, startLines(new Date(), env, argv));
-  let output: Deno.CommandOutput;
+  let argv: string[];
   try {
-    output = await new Deno.Command(argv[0], {
-      args: argv.slice(1),
+    argv = detachedCommand(request);
+    appendQemuLog(request.logPath, startLines(new Date(), env, argv));
+  } catch (error) {
+    closeFds(request.inheritedFds ?? []);
+    throw error;
+  }
+  const logOffset = fileSize(request.logPath);
+  let child: Deno.ChildProcess;
+  try {
+    // Spawned in the same synchronous run that opened the inherited descriptors.
+    child = new Deno.Command("sh", {
+      args: ["-c", DETACH_SCRIPT, "evirt-qemu", request.logPath, ...argv],
       clearEnv: true,
       env,
       stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.any([signal, AbortSignal.timeout(QEMU_START_TIMEOUT_MS)]),
-    }).output();
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
   } catch (error) {
-    await killFromPidFile(request.pidFilePath);
-    if (signal.aborted) {
-      throw new VirtError(ErrorCode.OPERATION_ABORTED, "start of qemu aborted", { cause: error });
-    }
     throw new VirtError(
       ErrorCode.SYSTEM_ERROR,
       `cannot run ${argv[0]}: ${(error as Error).message}`,
       { cause: error },
     );
+  } finally {
+    closeFds(request.inheritedFds ?? []);
   }
-  const said = qemuOutput(output);
-  if (said.length > 0) appendQemuLog(request.logPath, said);
-  if (request.claimPath !== undefined && output.code === CLAIM_CONFLICT_EXIT_CODE) {
+  // The service may exit while QEMU runs on; the status is still collected while it lives.
+  child.unref();
+  let exitStatus: Deno.CommandStatus | undefined;
+  const exited = child.status.then((status) => {
+    exitStatus = status;
+    return status;
+  });
+  const stat = readProcessStat(child.pid);
+  const identity = { pid: child.pid, startTimeTicks: stat?.startTimeTicks ?? 0 };
+  const gone = new AbortController();
+  exited.then(() => gone.abort(new Error("qemu exited")));
+  const deadline = AbortSignal.any([
+    signal,
+    gone.signal,
+    AbortSignal.timeout(QEMU_START_TIMEOUT_MS),
+  ]);
+  const started = whenStarted(identity, deadline);
+  let startError: unknown;
+  const outcome = await Promise.race([
+    started.then(() => "started" as const, (error) => {
+      startError = error;
+      return "failed" as const;
+    }),
+    exited.then(() => "exited" as const),
+  ]);
+  if (outcome === "started") {
+    if (stat === undefined) throw startFailure(request, logOffset, exitStatus);
+    return identity;
+  }
+  if (outcome === "failed") {
+    // The connection failed: QEMU probably exited (with its reason in the log).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const exitedToo = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), FAILED_START_EXIT_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!exitedToo) {
+      await endQemu(identity, { graceful: false }, AbortSignal.timeout(KILL_WAIT_MS * 2))
+        .catch(() => {});
+      if (signal.aborted) {
+        throw new VirtError(ErrorCode.OPERATION_ABORTED, "start of qemu aborted", {
+          cause: startError,
+        });
+      }
+      throw startError;
+    }
+  } else {
+    // Whatever whenStarted was doing is moot now.
+    started.catch(() => {});
+  }
+  const status = await exited;
+  if (request.claimPath !== undefined && status.code === CLAIM_CONFLICT_EXIT_CODE) {
     throw claimConflict(request.name ?? "?", request.claimPath);
   }
-  if (!output.success) {
-    // QEMU notes each pty it opened on stderr: not part of an error.
-    const message = new TextDecoder().decode(said).split("\n")
-      .filter((line) => !line.startsWith("char device redirected to ")).join("\n").trim() ||
-      `exit status ${output.code}${output.signal === null ? "" : ` (signal ${output.signal})`}`;
-    throw new VirtError(
-      ErrorCode.INTERNAL_ERROR,
-      `process exited while connecting to monitor: ${message}`,
-    );
-  }
-  const pid = await readPidFile(request.pidFilePath);
-  const stat = readProcessStat(pid);
-  if (stat === undefined || stat.state === "Z" || stat.state === "X") {
-    throw new VirtError(
-      ErrorCode.INTERNAL_ERROR,
-      `qemu (pid ${pid}) exited right after it started`,
-    );
-  }
-  return { pid, startTimeTicks: stat.startTimeTicks };
+  throw startFailure(request, logOffset, status);
 }
 
-/** QEMU's stdout and stderr, bounded. */
-function qemuOutput(output: Deno.CommandOutput): Uint8Array {
-  const joined = new Uint8Array(output.stdout.length + output.stderr.length);
-  joined.set(output.stdout, 0);
-  joined.set(output.stderr, output.stdout.length);
-  return joined.subarray(Math.max(0, joined.length - QEMU_OUTPUT_MAX_BYTES));
+/** The error of a QEMU that exited while starting: what it printed since the start. */
+function startFailure(
+  request: QemuSpawnRequest,
+  logOffset: number,
+  status: Deno.CommandStatus | undefined,
+): VirtError {
+  const said = readLogSince(request.logPath, logOffset);
+  // QEMU notes each pty it opened on stderr: not part of an error.
+  const message = said.split("\n")
+    .filter((line) => !line.startsWith("char device redirected to ")).join("\n").trim() ||
+    (status === undefined
+      ? "exited right after it started"
+      : `exit status ${status.code}${status.signal === null ? "" : ` (signal ${status.signal})`}`);
+  return new VirtError(
+    ErrorCode.INTERNAL_ERROR,
+    `process exited while connecting to monitor: ${message}`,
+  );
 }
 
-/** When a start was cut short, the daemon may exist already: end it. */
-async function killFromPidFile(pidFilePath: string): Promise<void> {
-  let pid: number;
+function fileSize(path: string): number {
   try {
-    pid = await readPidFile(pidFilePath);
+    return Deno.statSync(path).size;
   } catch {
-    return;
+    return 0;
   }
-  const stat = readProcessStat(pid);
-  if (stat === undefined) return;
-  await endQemu(
-    { pid, startTimeTicks: stat.startTimeTicks },
-    { graceful: false },
-    AbortSignal.timeout(KILL_WAIT_MS * 2),
-  )
-    .catch(() => {});
+}
+
+/** What the log got since `offset`, the last {@linkcode QEMU_OUTPUT_MAX_BYTES} of it. */
+function readLogSince(path: string, offset: number): string {
+  try {
+    const file = Deno.openSync(path, { read: true });
+    try {
+      const size = file.statSync().size;
+      const start = Math.max(offset, size - QEMU_OUTPUT_MAX_BYTES);
+      if (size <= start) return "";
+      file.seekSync(start, Deno.SeekMode.Start);
+      const buffer = new Uint8Array(size - start);
+      let filled = 0;
+      while (filled < buffer.length) {
+        const count = file.readSync(buffer.subarray(filled));
+        if (count === null || count === 0) break;
+        filled += count;
+      }
+      return new TextDecoder().decode(buffer.subarray(0, filled));
+    } finally {
+      file.close();
+    }
+  } catch {
+    return "";
+  }
 }
 
 /**

@@ -83,6 +83,7 @@ testIf(
   missing(`${folder}`, "qemu-system-x86_64", "qemu-img"),
   async () => {
     const root = Deno.makeTempDirSync({ prefix: "evirt-corpus-" });
+    Deno.chmodSync(root, 0o711); // Searchable by the unprivileged QEMU user.
     const driver = await QemuDriver.create({
       runtimeDir: `${root}/run`,
       logDir: `${root}/log`,

@@ -7,6 +7,7 @@
  */
 
 import { Host } from "../../actors/host.ts";
+import { giveBack, givenByRecord } from "../../drivers/qemu/dac_labelling.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import { isProcessGone, readProcessStat, waitForExit } from "../../drivers/qemu/process_state.ts";
 import type { EventStore } from "../../src/log/event_store.ts";
@@ -77,7 +78,9 @@ export interface QemuRig {
 
 /** Opens a rig; `close()` it in `finally`. */
 export async function openQemuRig(): Promise<QemuRig> {
+  // Searchable by the QEMU user (it runs unprivileged): its runtime folder is inside.
   const dir = Deno.makeTempDirSync({ prefix: "evirt-qemu-it-" });
+  Deno.chmodSync(dir, 0o711);
   const driver = await QemuDriver.create({
     runtimeDir: `${dir}/run`,
     logDir: `${dir}/log`,
@@ -85,13 +88,13 @@ export async function openQemuRig(): Promise<QemuRig> {
   });
   const store = createMemoryStore();
   const host = await Host.open({ store, drivers: [driver], log: () => {} });
-  const started = new Set<{ pid: number; startTimeTicks: number }>();
-  host.onApplied((_uuid, applied) => {
+  const started = new Set<StartedQemu>();
+  host.onApplied((uuid, applied) => {
     for (const { fact } of applied) {
       if (fact.type !== "domain.launched") continue;
       const { pid, startTimeTicks } = fact.body.runtime;
       if (typeof pid === "number" && typeof startTimeTicks === "number") {
-        started.add({ pid, startTimeTicks });
+        started.add({ pid, startTimeTicks, given: { uuid, runtime: fact.body.runtime } });
       }
     }
   });
@@ -129,18 +132,29 @@ export function processOf(runtime: RuntimeRecord): { pid: number; startTimeTicks
   return { pid, startTimeTicks };
 }
 
-/** Sends SIGKILL to each recorded QEMU that still exists and waits for it to be gone. */
-export async function killAll(
-  processes: Iterable<{ pid: number; startTimeTicks: number }>,
-): Promise<void> {
-  for (const { pid, startTimeTicks } of processes) {
-    if (isProcessGone(pid, startTimeTicks)) continue;
-    if (readProcessStat(pid)?.startTimeTicks !== startTimeTicks) continue;
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      // It exited in between.
+/** A QEMU a test started; with `given`, what its domain's start gave it (files, sockets). */
+export interface StartedQemu {
+  pid: number;
+  startTimeTicks: number;
+  given?: { uuid: string; runtime: RuntimeRecord };
+}
+
+/**
+ * Sends SIGKILL to each recorded QEMU that still exists and waits for it to be gone; then gives
+ * back what its start gave it (no service is left to do it, as recovery would).
+ */
+export async function killAll(processes: Iterable<StartedQemu>): Promise<void> {
+  for (const { pid, startTimeTicks, given } of processes) {
+    if (
+      !isProcessGone(pid, startTimeTicks) && readProcessStat(pid)?.startTimeTicks === startTimeTicks
+    ) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // It exited in between.
+      }
+      await waitForExit(pid, { startTimeTicks, timeoutMs: TEARDOWN_EXIT_TIMEOUT_MS });
     }
-    await waitForExit(pid, { startTimeTicks, timeoutMs: TEARDOWN_EXIT_TIMEOUT_MS });
+    if (given !== undefined) giveBack(givenByRecord(given.runtime), given.uuid, () => {});
   }
 }

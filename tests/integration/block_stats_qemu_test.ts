@@ -61,6 +61,7 @@ interface Rig {
 
 async function openRig(): Promise<Rig> {
   const dir = await Deno.makeTempDir({ prefix: "evirt-stats-it-" });
+  Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
   const driver = await QemuDriver.create({
     runtimeDir: `${dir}/run`,
     logDir: `${dir}/log`,

@@ -76,6 +76,7 @@ async function withQemuOnFullableDisk(
   fn: (tmpfs: SmallTmpfs, dirs: Dirs, seen: (host: Host, name: string) => number) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "evirt-full-disk-qemu-" });
+  Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
   const started = new Set<{ pid: number; startTimeTicks: number }>();
   const seen = (host: Host, name: string) => {
     const pid = host.context(name).runtime?.pid;

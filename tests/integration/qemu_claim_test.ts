@@ -30,6 +30,7 @@ testIf(
   skip,
   async () => {
     const dir = Deno.makeTempDirSync({ prefix: "evirt-claim-it-" });
+    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
     const started: { pid: number; startTimeTicks: number }[] = [];
     const first = await driverIn(dir);
     const second = await driverIn(dir);
@@ -64,6 +65,7 @@ testIf(
   skip,
   async () => {
     const dir = Deno.makeTempDirSync({ prefix: "evirt-claim-it-" });
+    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
     const started: { pid: number; startTimeTicks: number }[] = [];
     const store = createMemoryStore();
     const crashed = await driverIn(dir);

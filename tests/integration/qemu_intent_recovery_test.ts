@@ -77,6 +77,7 @@ testIf(
   skip,
   async () => {
     const dir = Deno.makeTempDirSync({ prefix: "evirt-intent-it-" });
+    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
     const store = createMemoryStore();
     const started: { pid: number; startTimeTicks: number }[] = [];
     let host: Host | undefined = await openHost(dir, store);
@@ -122,6 +123,7 @@ testIf(
   skip,
   async () => {
     const dir = Deno.makeTempDirSync({ prefix: "evirt-intent-it-" });
+    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
     const store = createMemoryStore();
     const started: { pid: number; startTimeTicks: number }[] = [];
     let host: Host | undefined = await openHost(dir, store);

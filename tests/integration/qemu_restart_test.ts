@@ -107,12 +107,21 @@ testIf(
   guestSkipReason() ?? missing("qemu-system-x86_64"),
   async () => {
     const base = Deno.makeTempDirSync({ prefix: "evirt-restart-" });
+    Deno.chmodSync(base, 0o711); // Searchable by the unprivileged QEMU user.
     const dirs = { state: `${base}/state`, run: `${base}/run`, log: `${base}/log` };
     Deno.mkdirSync(dirs.state);
     const qemus: { pid: number; startTimeTicks: number }[] = [];
     let first: HostProcess | undefined = new HostProcess(dirs);
     let second: HostProcess | undefined;
     try {
+      // The serial logs exist already, with an owner of their own: the files given to QEMU
+      // (as root; an unprivileged service runs QEMU as itself and gives nothing).
+      const confined = Deno.uid() === 0;
+      for (const name of confined ? ["kept", "lost"] : []) {
+        Deno.writeFileSync(`${base}/${name}.serial`, new Uint8Array());
+        Deno.chownSync(`${base}/${name}.serial`, 1234, 2345);
+        Deno.chmodSync(`${base}/${name}.serial`, 0o640);
+      }
       for (const name of ["kept", "lost"]) {
         await first.request("define", {
           definition: guestDefinition(name, { serial: { file: `${base}/${name}.serial` } }),
@@ -125,6 +134,11 @@ testIf(
         qemus.push({ pid: each.pid!, startTimeTicks: each.startTimeTicks! });
       }
       assert.equal(kept.state, DomainState.RUNNING);
+      const qemuUid = Deno.statSync(`/proc/${lost.pid}`).uid;
+      if (confined) {
+        assert.notEqual(qemuUid, 0, "QEMU does not run as root");
+        assert.equal(Deno.statSync(`${base}/lost.serial`).uid, qemuUid, "given to QEMU's user");
+      }
       const eventsBefore = await first.request<string[]>("events");
 
       await first.kill();
@@ -142,6 +156,15 @@ testIf(
       assert.deepEqual(keptAfter, kept, "same process, same state and reason");
       const lostAfter = await second.request<Lookup>("lookup", { name: "lost" });
       assert.deepEqual([lostAfter.state, lostAfter.pid], [DomainState.SHUTOFF, null]);
+      if (confined) {
+        // Recovery gave the dead guest's files back; the living guest keeps its own.
+        const lostSerial = Deno.statSync(`${base}/lost.serial`);
+        assert.deepEqual(
+          [lostSerial.uid, lostSerial.gid, lostSerial.mode! & 0o777],
+          [1234, 2345, 0o640],
+        );
+        assert.equal(Deno.statSync(`${base}/kept.serial`).uid, qemuUid);
+      }
       const eventsAfter = await second.request<string[]>("events");
       assert.deepEqual(eventsAfter.slice(0, eventsBefore.length), eventsBefore);
       assert.deepEqual(eventsAfter.slice(eventsBefore.length), ["Stopped Failed"]);

@@ -39,6 +39,7 @@ export interface ServiceDirs {
 /** Makes fresh state and runtime directories. */
 export async function serviceDirs(): Promise<ServiceDirs> {
   const base = await Deno.makeTempDir({ prefix: "evirt-e2e-" });
+  Deno.chmodSync(base, 0o711); // Searchable by the unprivileged QEMU user.
   await Deno.mkdir(`${base}/state`);
   await Deno.mkdir(`${base}/run`);
   return { stateDir: `${base}/state`, runtimeDir: `${base}/run` };

@@ -15,7 +15,7 @@ import {
   withDevices,
 } from "./_qemu_definitions.ts";
 
-Deno.test("buildCommandLine starts paused, without defaults, with the monitor socket and -daemonize", () => {
+Deno.test("buildCommandLine starts paused, without defaults, with the monitor socket and a pid file", () => {
   const { args, emulator } = build(qemuDefinition());
   assert.equal(emulator, TEST_CONTEXT.emulator);
   assert.deepEqual(args.slice(0, 3), ["-name", "guest=vm,debug-threads=on", "-S"]);
@@ -28,7 +28,9 @@ Deno.test("buildCommandLine starts paused, without defaults, with the monitor so
   ]);
   assert.ok(valuesOf(args, "-chardev")[0].includes(`path=${TEST_CONTEXT.monitorSocketPath}`));
   assert.deepEqual(valuesOf(args, "-mon"), ["chardev=charmonitor,id=monitor,mode=control"]);
-  assert.deepEqual(args.slice(-3), ["-daemonize", "-pidfile", TEST_CONTEXT.pidFilePath]);
+  assert.deepEqual(args.slice(-2), ["-pidfile", TEST_CONTEXT.pidFilePath]);
+  // QEMU's sandbox denies the fork that -daemonize needs: the driver detaches QEMU itself.
+  assert.equal(args.includes("-daemonize"), false);
   assert.deepEqual(valuesOf(args, "-uuid"), ["c7a5fdbd-edaf-9455-926a-d65c16db1809"]);
   assert.deepEqual(valuesOf(args, "-display"), ["none"]);
 });
@@ -365,7 +367,7 @@ Deno.test("buildCommandLine refuses what it cannot express, naming the element",
         }],
       },
     }),
-    "/domain/seclabel",
+    "/domain/seclabel/@model",
   );
   assertRefused(qemuDefinition({ os: { type: "xen", boot: [] } }), "/domain/os/type");
   assertRefused(

@@ -39,6 +39,7 @@ testIf(
   missing("qemu-system-x86_64"),
   async () => {
     const dir = Deno.makeTempDirSync();
+    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
     try {
       const driver = await QemuDriver.create({
         runtimeDir: `${dir}/run`,
@@ -91,6 +92,7 @@ testIf(
   missing("qemu-system-x86_64"),
   async () => {
     const dir = Deno.makeTempDirSync();
+    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
     try {
       const driver = await QemuDriver.create({ runtimeDir: `${dir}/run`, logDir: `${dir}/log` });
       const handle = { uuid: "u", name: "ghost", id: 9, definition: qemuDefinition(), runtime: {} };
@@ -117,6 +119,7 @@ testIf(
   missing("qemu-system-x86_64"),
   async () => {
     const dir = Deno.makeTempDirSync();
+    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
     const driver = await QemuDriver.create({
       runtimeDir: `${dir}/run`,
       logDir: `${dir}/log`,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { buildCommandLine } from "../../../drivers/qemu/command_line.ts";
 import { isProcessGone, readProcessStat } from "../../../drivers/qemu/process_state.ts";
+import { QmpMonitor } from "../../../drivers/qemu/qmp_monitor.ts";
 import { endQemu, onlineCpuList, spawnQemu } from "../../../drivers/qemu/qemu_process.ts";
 import { ErrorCode, isVirtError, VirtError } from "../../../src/model/errors.ts";
 import { missing, testIf } from "../../support/environment.ts";
@@ -46,10 +47,11 @@ Deno.test("endQemu refuses when a graceful end fails and sends SIGKILL otherwise
 });
 
 testIf(
-  "spawnQemu starts QEMU daemonized, logs its command line and QEMU's failures",
+  "spawnQemu starts QEMU detached in its own session, logs its command line and QEMU's failures",
   missing("qemu-system-x86_64"),
   async () => {
     const dir = Deno.makeTempDirSync({ prefix: "evirt-spawn-" });
+    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
     try {
       const paths = { monitorSocketPath: `${dir}/monitor.sock`, pidFilePath: `${dir}/qemu.pid` };
       const line = buildCommandLine(qemuDefinition(), {
@@ -67,18 +69,38 @@ testIf(
         homeDir: dir,
         logPath: `${dir}/vm.log`,
       };
-      const identity = await spawnQemu(request, AbortSignal.timeout(10_000));
-      assert.equal(readProcessStat(identity.pid)?.ppid === Deno.pid, false, "re-parented");
+      // Started once its monitor greets, as the driver waits for it.
+      const greeted = async (_: unknown, signal: AbortSignal) => {
+        const monitor = await QmpMonitor.connect(paths.monitorSocketPath, {
+          connectTimeoutMs: 10_000,
+          signal,
+        });
+        await monitor.close();
+      };
+      const identity = await spawnQemu(request, AbortSignal.timeout(10_000), greeted);
+      // Its own session (so signals to the service's group miss it): field 6 of /proc/PID/stat.
+      const stat = Deno.readTextFileSync(`/proc/${identity.pid}/stat`);
+      const session = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+      assert.equal(session, identity.pid, "a session leader");
+      assert.equal(
+        readProcessStat(identity.pid)?.comm.startsWith("qemu"),
+        true,
+        "the pid is QEMU's",
+      );
       assert.ok(Deno.statSync(paths.monitorSocketPath).isSocket);
       await endQemu(identity, { graceful: false }, AbortSignal.timeout(10_000));
       assert.ok(isProcessGone(identity.pid, identity.startTimeTicks));
-      assert.match(Deno.readTextFileSync(`${dir}/vm.log`), /starting up\nLC_ALL=C .*-daemonize/);
+      assert.match(
+        Deno.readTextFileSync(`${dir}/vm.log`),
+        /starting up\nLC_ALL=C .*setsid .*-pidfile/,
+      );
 
       const failing = {
         ...request,
-        args: [...line.args.slice(0, -3), "-device", "no-such-device", ...line.args.slice(-3)],
+        args: [...line.args.slice(0, -2), "-device", "no-such-device", ...line.args.slice(-2)],
       };
-      const error = await spawnQemu(failing, AbortSignal.timeout(10_000)).catch((caught) => caught);
+      const error = await spawnQemu(failing, AbortSignal.timeout(10_000), greeted)
+        .catch((caught) => caught);
       assert.ok(isVirtError(error, ErrorCode.INTERNAL_ERROR), String(error));
       assert.match(error.message, /^process exited while connecting to monitor: .*no-such-device/);
     } finally {

@@ -74,6 +74,7 @@ import {
   type GivenResources,
   labelFiles,
   linkSockets,
+  liveSeclabelOf,
   redirectSockets,
 } from "./dac_labelling.ts";
 import type { OwnerIds } from "./dac_ownership.ts";
@@ -509,7 +510,10 @@ export class QemuDriver implements Driver {
       await runInterfaceScripts(scripts);
       const qmp = this.#qmp(instance);
       const ptys = await queryPtyPaths(qmp, commandLine.ptyChardevs, signal);
-      const live = await learnLiveFacts(qmp, running, commandLine, identity.pid, ptys, signal);
+      const learnt = await learnLiveFacts(qmp, running, commandLine, identity.pid, ptys, signal);
+      // The DAC label QEMU runs with replaces the definition's `<seclabel>`, as libvirt's.
+      const seclabel = liveSeclabelOf(dacRecord(dac));
+      const live = seclabel === undefined ? learnt : { ...learnt, seclabels: [seclabel] };
       await this.#applyRuntimeSettings(instance, commandLine, signal);
       this.#instances.set(request.uuid, instance);
       return {

@@ -109,6 +109,15 @@ function runtimeFacts(live: DomainDefinition) {
     resource: resource?.element.children?.map((child) =>
       typeof child === "string" ? "text" : child.name
     ),
+    seclabels: (live.extra?.elements ?? []).filter(({ element }) => element.name === "seclabel")
+      .map(({ element }) => ({
+        ...element.attributes,
+        ...Object.fromEntries(
+          (element.children ?? []).flatMap((child) =>
+            typeof child === "string" ? [] : [[child.name, child.children?.join("")]]
+          ),
+        ),
+      })),
   };
 }
 
@@ -206,6 +215,13 @@ testIf(
           listens: [{ type: "address", address: "127.0.0.1" }],
         }]);
         assert.deepEqual(facts.resource, ["partition"]);
+        if (Deno.uid() === 0) {
+          // A root service runs QEMU as its DAC user and shows the label, as libvirt's.
+          assert.deepEqual(facts.seclabels.map(({ type, model }) => [type, model]), [[
+            "dynamic",
+            "dac",
+          ]]);
+        }
       });
 
       await t.step("QEMU got one read-only node per backing image", async () => {

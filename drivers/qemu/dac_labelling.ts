@@ -14,7 +14,6 @@ import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import type { HostPathRequirement } from "./argument_collector.ts";
 import { resolveOwner } from "./dac_identity.ts";
-import { backingImagePaths } from "./dac_image_chain.ts";
 import { formatOwner, labelPath, type OwnerIds, restorePath } from "./dac_ownership.ts";
 import {
   chardevTypeAt,
@@ -61,7 +60,7 @@ export interface DacPlan {
 
 /**
  * The plan of a domain's start: its policy and every file to give to QEMU, backing images
- * included. Reads the images' headers; changes nothing.
+ * included (the definition's chain: give it the one read from the images). Changes nothing.
  *
  * @throws {VirtError} What the seclabel rules throw (`dac_policy.ts`); 67 for a tap interface
  *   of a confined QEMU.
@@ -79,21 +78,9 @@ export function dacPlanFor(
 ): DacPlan {
   const policy = dacPolicy(definition, settings, resolveOwner);
   refuseUnconfinable(definition, policy);
-  const targets: LabelTarget[] = [];
-  for (const target of labelTargets(definition, hostPaths, policy, resolveOwner)) {
-    targets.push(target);
-    const disk = /^\/domain\/devices\/disk\[(\d+)\]/.exec(target.where);
-    if (disk === null) continue;
-    const format = definition.devices.disks[Number(disk[1]) - 1]?.driver?.type ?? "raw";
-    for (const path of backingImagePaths(target.path, format)) {
-      targets.push({
-        path,
-        where: `${target.where} (backing)`,
-        label: target.label,
-        create: false,
-      });
-    }
-  }
+  // The disks' backing images are in hostPaths: the definition's chain, as read from the
+  // images before the start (src/storage/backing_chain.ts), is QEMU's node per image.
+  const targets = labelTargets(definition, hostPaths, policy, resolveOwner);
   const socketLinks = domainDir === undefined || policy.runAs === undefined
     ? []
     : listeningSocketLinks(definition, hostPaths, policy.runAs, domainDir);

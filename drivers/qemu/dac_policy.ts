@@ -239,7 +239,7 @@ export function refuseUnconfinable(definition: DomainDefinition, policy: DacPoli
 
 /** Which host paths of a command line are given to QEMU, by where the definition names them. */
 const LABELLED_PATHS: readonly RegExp[] = [
-  /^\/domain\/devices\/disk\[\d+\]\/source\/@(file|dev)$/,
+  /^\/domain\/devices\/disk\[\d+\]\/(backingStore\/)*source\/@(file|dev)$/,
   /^\/domain\/os\/(kernel|initrd|nvram|dtb)$/,
   /^\/domain\/os\/acpi\/table\[\d+\]$/,
   /^\/domain\/devices\/(serial|parallel|console|channel)\[\d+\]\/(source\/@path|log\/@file)$/,

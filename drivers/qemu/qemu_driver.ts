@@ -437,7 +437,7 @@ export class QemuDriver implements Driver {
       nowMs: this.#now(),
       ...this.#partitionContext(),
     });
-    const dac = dacPlanFor(definition, commandLine.hostPaths, this.#dac, paths.dir);
+    const dac = dacPlanFor(running, commandLine.hostPaths, this.#dac, paths.dir);
     const runAs = dac.policy.runAs;
     this.#prepareDirectories(paths, runAs);
     try {

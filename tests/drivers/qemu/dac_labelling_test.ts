@@ -13,6 +13,7 @@ import { DAC_XATTR_NAME, labelPath } from "../../../drivers/qemu/dac_ownership.t
 import { getXattr } from "../../../drivers/qemu/dac_xattr.ts";
 import { QemuDriver } from "../../../drivers/qemu/qemu_driver.ts";
 import { buildCommandLine } from "../../../drivers/qemu/command_line.ts";
+import { withDetectedBackingChains } from "../../../drivers/qemu/runtime_facts.ts";
 import { missing, testIf } from "../../support/environment.ts";
 import { qemuDefinition, TEST_CONTEXT } from "./_qemu_definitions.ts";
 
@@ -37,10 +38,15 @@ function planOf(definition: ReturnType<typeof qemuDefinition>) {
   return dacPlanFor(definition, line.hostPaths, SETTINGS);
 }
 
+/** The plan of a start: the chain read from the images first, as the driver's launch does. */
+async function startPlanOf(definition: ReturnType<typeof qemuDefinition>) {
+  return planOf(await withDetectedBackingChains(definition));
+}
+
 testIf(
   "dacPlanFor names the disk and its whole backing chain, and the record lists them",
   missing("qemu-img"),
-  () => {
+  async () => {
     const dir = Deno.makeTempDirSync({ prefix: "evirt-dac-plan-" });
     try {
       const run = (args: string[]) =>
@@ -48,16 +54,20 @@ testIf(
       run(["create", "-f", "raw", `${dir}/base.raw`, "1M"]);
       run(["create", "-f", "qcow2", "-F", "raw", "-b", "base.raw", `${dir}/mid.qcow2`]);
       run(["create", "-f", "qcow2", "-F", "qcow2", "-b", `${dir}/mid.qcow2`, `${dir}/top.qcow2`]);
-      const plan = planOf(diskDefinition(`${dir}/top.qcow2`, "qcow2"));
-      assert.deepEqual(plan.targets.map((target) => target.path), [
-        `${dir}/top.qcow2`,
-        `${dir}/mid.qcow2`,
+      const plan = await startPlanOf(diskDefinition(`${dir}/top.qcow2`, "qcow2"));
+      // QEMU's nodes are made bottom first: the order of giving does not matter.
+      assert.deepEqual(plan.targets.map((target) => target.path).sort(), [
         `${dir}/base.raw`,
+        `${dir}/mid.qcow2`,
+        `${dir}/top.qcow2`,
       ]);
       assert.deepEqual(recordedDacPaths(dacRecord(plan)), plan.targets.map((each) => each.path));
       // An image the definition calls raw is never read for a backing name (a guest writes it).
       run(["create", "-f", "qcow2", "-b", `${dir}/base.raw`, "-F", "raw", `${dir}/named.qcow2`]);
-      assert.equal(planOf(diskDefinition(`${dir}/named.qcow2`, "raw")).targets.length, 1);
+      assert.equal(
+        (await startPlanOf(diskDefinition(`${dir}/named.qcow2`, "raw"))).targets.length,
+        1,
+      );
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }

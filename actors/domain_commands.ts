@@ -12,6 +12,7 @@
 
 import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
+import { agentChannelIndex } from "../src/model/guest_agent_channel.ts";
 import type {
   DefinedDetail,
   DomainFact,
@@ -277,9 +278,7 @@ export const AGENT_SHUTDOWN_TIMEOUT_MS = 5_000;
 
 /** The `org.qemu.guest_agent.0` virtio channel of a definition, if any. */
 function hasAgentChannel(handle: DomainHandle): boolean {
-  return handle.definition.devices.channels.some((channel) =>
-    channel.target?.type === "virtio" && channel.target.name === "org.qemu.guest_agent.0"
-  );
+  return agentChannelIndex(handle.definition) !== -1;
 }
 
 /** Refuses agent mode without an agent channel unless ACPI may be used instead (libvirt). */

@@ -128,3 +128,86 @@ export async function agentCommand(
   }
   return await driver.agentCommand(handle, command, seconds * 1000, signal);
 }
+
+/** A JSON.parse reviver that reads an integer beyond 2^53 from its source text, as a bigint. */
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== "number" || Number.isSafeInteger(value)) return value;
+  const source = context?.source;
+  return source !== undefined && /^-?\d+$/.test(source) ? BigInt(source) : value;
+}
+
+/**
+ * Runs one agent command for a typed query and answers its `return` value, with libvirt's
+ * errors: the agent's own error as code 1 `unable to execute QEMU agent command '…': …`, a reply
+ * without `return` as code 1 too.
+ */
+async function agentQuery(
+  inspection: DomainInspection,
+  execute: string,
+  signal: AbortSignal,
+): Promise<unknown> {
+  const text = await agentCommand(
+    inspection,
+    JSON.stringify({ execute }),
+    AGENT_TIMEOUT_SECONDS_DEFAULT,
+    signal,
+  );
+  let reply: { return?: unknown; error?: { desc?: unknown } };
+  try {
+    // Integers beyond 2^53 (the guest's clock in ns) are kept exact, as bigints.
+    reply = JSON.parse(text, exactIntegers);
+  } catch {
+    throw new VirtError(ErrorCode.INTERNAL_ERROR, `malformed reply of agent command '${execute}'`);
+  }
+  if (reply.error !== undefined) {
+    throw new VirtError(
+      ErrorCode.INTERNAL_ERROR,
+      `unable to execute QEMU agent command '${execute}': ${String(reply.error.desc ?? "error")}`,
+    );
+  }
+  if (!("return" in reply)) {
+    throw new VirtError(ErrorCode.INTERNAL_ERROR, `agent command '${execute}' returned nothing`);
+  }
+  return reply.return;
+}
+
+/**
+ * The guest's clock as its agent reads it (`virsh domtime`, agent `guest-get-time`).
+ *
+ * @throws {VirtError} Code 55 when not running, 74 without an agent channel, 86 when the agent
+ *   does not answer, 1 for an agent error or a reply that is not a time.
+ */
+export async function guestTime(
+  inspection: DomainInspection,
+  signal: AbortSignal,
+): Promise<{ seconds: number; nseconds: number }> {
+  const value = await agentQuery(inspection, "guest-get-time", signal);
+  const ns = typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : value;
+  if (typeof ns !== "bigint" || ns < 0n) {
+    throw new VirtError(ErrorCode.INTERNAL_ERROR, "malformed return value of 'guest-get-time'");
+  }
+  return { seconds: Number(ns / 1_000_000_000n), nseconds: Number(ns % 1_000_000_000n) };
+}
+
+/**
+ * The guest's host name as its agent tells it (`virsh domhostname`, agent
+ * `guest-get-host-name`).
+ *
+ * @throws {VirtError} As {@linkcode guestTime}.
+ */
+export async function guestHostname(
+  inspection: DomainInspection,
+  signal: AbortSignal,
+): Promise<string> {
+  const value = await agentQuery(inspection, "guest-get-host-name", signal) as {
+    "host-name"?: unknown;
+  } | null;
+  const name = value?.["host-name"];
+  if (typeof name !== "string") {
+    throw new VirtError(
+      ErrorCode.INTERNAL_ERROR,
+      "malformed return value of 'guest-get-host-name'",
+    );
+  }
+  return name;
+}

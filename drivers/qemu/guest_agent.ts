@@ -11,9 +11,10 @@
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
+import { agentChannelIndex } from "../../src/model/guest_agent_channel.ts";
+import { liveFactsOf } from "../../src/model/live_facts.ts";
 
-/** The virtio channel name of the QEMU guest agent. */
-export const GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0";
+export { GUEST_AGENT_CHANNEL } from "../../src/model/guest_agent_channel.ts";
 
 /** Largest agent reply accepted, in bytes. */
 export const AGENT_REPLY_MAX_BYTES = 16 * 1024 * 1024;
@@ -35,12 +36,9 @@ export function agentSocketPath(
   definition: DomainDefinition,
   runtime: RuntimeRecord,
 ): string | undefined {
-  const channels = definition.devices.channels;
-  const index = channels.findIndex((channel) =>
-    channel.target?.type === "virtio" && channel.target.name === GUEST_AGENT_CHANNEL
-  );
+  const index = agentChannelIndex(definition);
   if (index === -1) return undefined;
-  const channel = channels[index];
+  const channel = definition.devices.channels[index];
   if (channel.type !== "unix") {
     throw new VirtError(
       ErrorCode.ARGUMENT_UNSUPPORTED,
@@ -49,8 +47,10 @@ export function agentSocketPath(
   }
   const path = channel.sources[0]?.path;
   if (path !== undefined) return path;
-  const dir = runtime.runtimeDir;
-  return typeof dir === "string" ? `${dir}/charchannel${index}.sock` : undefined;
+  // A socket without a path: the one the driver named at start, in the live facts.
+  return liveFactsOf(runtime)?.chardevs?.find((chardev) =>
+    chardev.list === "channels" && chardev.index === index
+  )?.path;
 }
 
 function notResponding(detail: string): VirtError {

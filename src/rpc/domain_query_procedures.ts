@@ -8,12 +8,18 @@
  * @module
  */
 
+import {
+  AGENT_TIMEOUT_SECONDS_DEFAULT,
+  guestHostname,
+  guestTime,
+} from "../../actors/guest_commands.ts";
 import type { Host } from "../../actors/host.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import { agentChannelIndex } from "../model/guest_agent_channel.ts";
 import { parseCpuSet } from "../model/cpu_set.ts";
 import { checkFlags, domainFlagsArgs, domainRead, lookupWire } from "./domain_lookup.ts";
-import type { ProcedureTable } from "./procedure.ts";
+import type { Procedure, ProcedureTable } from "./procedure.ts";
 import type { RpcTarget } from "./rpc_target.ts";
 import { domainType, nonnullString, typedParamType, type WireDomain } from "./protocol.ts";
 import { x } from "./xdr.ts";
@@ -31,7 +37,6 @@ const CPUMAP_MAX = 2048;
 const CPUMAPS_MAX = 8_388_608;
 const IOTHREAD_INFO_MAX = 16_384;
 /** The channel name of the QEMU guest agent. */
-const GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0";
 
 /**
  * Which definition a `VIR_DOMAIN_AFFECT_*` read looks at, as libvirt decides: the live one when
@@ -95,22 +100,28 @@ function iothreadIds(definition: DomainDefinition): number[] {
   return ids;
 }
 
+/** How long a typed agent query (`domtime`, `domhostname`) may take on the wire, in ms. */
+const AGENT_QUERY_TIMEOUT_MS = (AGENT_TIMEOUT_SECONDS_DEFAULT + 1) * 1000;
+
 /**
- * Refuses a query only the guest agent answers, as libvirt does for a domain without one: not
- * running (55), no agent channel (74); evirt does not speak to an agent that is configured.
+ * Refuses a query only the guest agent answers that evirt does not put to one (`domfsinfo`,
+ * `guestinfo`), with libvirt's answers where it has them: not running (55), no agent channel
+ * (74); with a channel, code 3.
  */
-function refuseAgentQuery(host: Host, uuid: string): never {
+function refuseAgentQuery(host: Host, uuid: string, api: string): never {
   const inspection = host.inspect(uuid);
   if (!inspection.summary.active) {
     throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
   }
-  const hasAgent = inspection.definition.devices.channels.some((channel) =>
-    channel.target?.type === "virtio" && channel.target.name === GUEST_AGENT_CHANNEL
-  );
-  if (!hasAgent) {
+  if (agentChannelIndex(inspection.definition) === -1) {
     throw new VirtError(ErrorCode.ARGUMENT_UNSUPPORTED, "QEMU guest agent is not configured");
   }
-  throw new VirtError(ErrorCode.NO_SUPPORT, "evirt does not speak to the QEMU guest agent");
+  throw new VirtError(ErrorCode.NO_SUPPORT, api);
+}
+
+/** A call that may talk to the guest agent: read-write connections only, as libvirt's policy. */
+function agentQueryProcedure(procedure: Procedure): Procedure {
+  return { ...procedure, readOnly: false };
 }
 
 /** The domain query procedures. */
@@ -177,26 +188,30 @@ export const DOMAIN_QUERY_PROCEDURES: ProcedureTable = {
       return { info, ret: info.length };
     },
   },
-  virDomainGetTime: domainRead(
+  virDomainGetTime: agentQueryProcedure(domainRead(
     337,
     x.struct(["seconds", x.hyper], ["nseconds", x.uint]),
     (host, uuid, args) => {
       checkFlags(args.flags ?? 0, 0, "virDomainGetTime");
-      refuseAgentQuery(host, uuid);
+      return guestTime(host.inspect(uuid), AbortSignal.timeout(AGENT_QUERY_TIMEOUT_MS));
     },
     domainFlagsArgs,
-  ),
-  virDomainGetHostname: domainRead(
+  )),
+  virDomainGetHostname: agentQueryProcedure(domainRead(
     277,
     x.struct(["hostname", nonnullString]),
-    (host, uuid, args) => {
+    async (host, uuid, args) => {
       // VIR_DOMAIN_GET_HOSTNAME_AGENT (2); the DHCP lease source (1) needs networks evirt lacks.
       checkFlags(args.flags ?? 0, 2, "virDomainGetHostname");
-      refuseAgentQuery(host, uuid);
+      const hostname = await guestHostname(
+        host.inspect(uuid),
+        AbortSignal.timeout(AGENT_QUERY_TIMEOUT_MS),
+      );
+      return { hostname };
     },
     domainFlagsArgs,
-  ),
-  virDomainGetFSInfo: domainRead(
+  )),
+  virDomainGetFSInfo: agentQueryProcedure(domainRead(
     349,
     x.struct(
       [
@@ -215,20 +230,21 @@ export const DOMAIN_QUERY_PROCEDURES: ProcedureTable = {
     ),
     (host, uuid, args) => {
       checkFlags(args.flags ?? 0, 0, "virDomainGetFSInfo");
-      refuseAgentQuery(host, uuid);
+      refuseAgentQuery(host, uuid, "virDomainGetFSInfo");
     },
     domainFlagsArgs,
-  ),
+  )),
   virDomainGetGuestInfo: {
     proc: 418,
-    readOnly: true,
+    // As every call that may talk to the guest agent: read-write connections only (libvirt).
+    readOnly: false,
     args: x.struct(["dom", domainType], ["types", x.uint], ["flags", x.uint]),
     ret: x.struct(["params", x.array(typedParamType, 2048)]),
     handler: (args: { dom: WireDomain; types: number; flags: number }, context) => {
       const { host } = context.target();
       const { uuid } = lookupWire(host, args.dom);
       checkFlags(args.flags, 0, "virDomainGetGuestInfo");
-      refuseAgentQuery(host, uuid);
+      refuseAgentQuery(host, uuid, "virDomainGetGuestInfo");
     },
   },
 };

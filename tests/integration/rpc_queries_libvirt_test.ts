@@ -103,6 +103,16 @@ testIf(
           assert.equal(normalized(shown(ours)), normalized(shown(theirs)));
         });
       }
+      // Calls that may talk to the guest agent need a read-write connection (libvirt's policy).
+      const evirtReadOnly = socketUri(`${dirs.runtimeDir}/libvirt-sock-ro`);
+      for (const verb of ["domtime", "domhostname", "domfsinfo", "guestinfo"]) {
+        await t.step(`${verb} on a read-only connection`, async () => {
+          const ours = await runVirsh(evirtReadOnly, [verb, name]);
+          const theirs = await runVirsh(LIBVIRTD_URI, ["-r", verb, name]);
+          assert.match(shown(theirs), /read only access prevents/);
+          assert.equal(shown(ours), shown(theirs));
+        });
+      }
     } finally {
       if (definedInLibvirt) await runVirsh(LIBVIRTD_URI, ["undefine", name]);
       await service.stop("SIGTERM");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { LiveFacts } from "../../../src/model/live_facts.ts";
 import { agentSocketPath, runAgentCommand } from "../../../drivers/qemu/guest_agent.ts";
 import { isVirtError } from "../../../src/model/errors.ts";
 import { emptyDevices } from "../../../src/model/domain.ts";
@@ -126,7 +127,7 @@ Deno.test("runAgentCommand refuses a command that is not JSON with execute (code
   );
 });
 
-Deno.test("agentSocketPath finds the agent channel's socket, named or in the runtime folder", () => {
+Deno.test("agentSocketPath finds the agent channel's socket, named or as the start named it", () => {
   const devices = emptyDevices();
   const definition = {
     type: "qemu",
@@ -143,7 +144,11 @@ Deno.test("agentSocketPath finds the agent channel's socket, named or in the run
     sources: [],
     target: { type: "virtio", name: "org.qemu.guest_agent.0" },
   });
-  assert.equal(agentSocketPath(definition, { runtimeDir: "/run/x" }), "/run/x/charchannel1.sock");
+  assert.equal(agentSocketPath(definition, { runtimeDir: "/run/x" }), undefined);
+  const live: LiveFacts = {
+    chardevs: [{ list: "channels", index: 1, path: "/run/x/channel/ga", pty: false }],
+  };
+  assert.equal(agentSocketPath(definition, { runtimeDir: "/run/x", live }), "/run/x/channel/ga");
   devices.channels[1].sources.push({ mode: "bind", path: "/var/lib/ga.sock" });
   assert.equal(agentSocketPath(definition, { runtimeDir: "/run/x" }), "/var/lib/ga.sock");
 });

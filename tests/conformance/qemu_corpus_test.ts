@@ -23,6 +23,7 @@ import { parseDomainXml } from "../../src/xml/mod.ts";
 import { corpusDir, missing, testIf } from "../support/environment.ts";
 import { guestInitrdPath, guestKernelPath } from "../support/guest.ts";
 import { killAll } from "../integration/_qemu_guest.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
 
 /** QEMU processes started at once. */
 const CONCURRENCY = Number(Deno.env.get("EVIRT_CORPUS_CONCURRENCY") ?? "2");
@@ -82,8 +83,7 @@ testIf(
   "QemuDriver runs or refuses by element every libvirt-accepted corpus input",
   missing(`${folder}`, "qemu-system-x86_64", "qemu-img"),
   async () => {
-    const root = Deno.makeTempDirSync({ prefix: "evirt-corpus-" });
-    Deno.chmodSync(root, 0o711); // Searchable by the unprivileged QEMU user.
+    const root = searchableTempDirSync("evirt-corpus-");
     const driver = await QemuDriver.create({
       runtimeDir: `${root}/run`,
       logDir: `${root}/log`,

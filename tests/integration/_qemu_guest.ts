@@ -16,6 +16,7 @@ import { type DomainDefinition, emptyDevices } from "../../src/model/domain.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import { reasonName, stateName } from "../../src/model/lifecycle.ts";
 import { guestInitrdPath, guestKernelCmdline, guestKernelPath } from "../support/guest.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
 
 /** How long a QEMU process may take to exit after SIGKILL during teardown, in milliseconds. */
 const TEARDOWN_EXIT_TIMEOUT_MS = 5_000;
@@ -79,8 +80,7 @@ export interface QemuRig {
 /** Opens a rig; `close()` it in `finally`. */
 export async function openQemuRig(): Promise<QemuRig> {
   // Searchable by the QEMU user (it runs unprivileged): its runtime folder is inside.
-  const dir = Deno.makeTempDirSync({ prefix: "evirt-qemu-it-" });
-  Deno.chmodSync(dir, 0o711);
+  const dir = searchableTempDirSync("evirt-qemu-it-");
   const driver = await QemuDriver.create({
     runtimeDir: `${dir}/run`,
     logDir: `${dir}/log`,

@@ -36,6 +36,7 @@ import {
   waitForSerialMarker,
 } from "../support/guest.ts";
 import { guestDefinition, killAll } from "./_qemu_guest.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -60,8 +61,7 @@ interface Rig {
 }
 
 async function openRig(): Promise<Rig> {
-  const dir = await Deno.makeTempDir({ prefix: "evirt-stats-it-" });
-  Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
+  const dir = searchableTempDirSync("evirt-stats-it-");
   const driver = await QemuDriver.create({
     runtimeDir: `${dir}/run`,
     logDir: `${dir}/log`,

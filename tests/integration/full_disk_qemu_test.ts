@@ -20,6 +20,7 @@ import { guestSkipReason } from "../support/guest.ts";
 import { rejection } from "../support/rejection.ts";
 import { type SmallTmpfs, TMPFS_SKIP_REASON, withSmallTmpfs } from "../support/small_tmpfs.ts";
 import { guestDefinition, killAll } from "./_qemu_guest.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
 
 /** Size of the state directory's file system, in KiB. */
 const STATE_FS_KIB = 4096;
@@ -75,8 +76,7 @@ async function openRig(dirs: Dirs): Promise<Rig> {
 async function withQemuOnFullableDisk(
   fn: (tmpfs: SmallTmpfs, dirs: Dirs, seen: (host: Host, name: string) => number) => Promise<void>,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "evirt-full-disk-qemu-" });
-  Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
+  const dir = searchableTempDirSync("evirt-full-disk-qemu-");
   const started = new Set<{ pid: number; startTimeTicks: number }>();
   const seen = (host: Host, name: string) => {
     const pid = host.context(name).runtime?.pid;

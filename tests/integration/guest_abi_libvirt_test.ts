@@ -103,7 +103,7 @@ testIf(
         await host.close();
       }
       assert.deepEqual(differences, []);
-    });
+    }, { searchable: true });
   },
 );
 
@@ -164,7 +164,7 @@ testIf(
       } finally {
         await host.close();
       }
-    });
+    }, { searchable: true });
   },
 );
 
@@ -221,7 +221,7 @@ testIf(
       } finally {
         await host.close();
       }
-    });
+    }, { searchable: true });
   },
 );
 
@@ -248,6 +248,6 @@ testIf(
       } finally {
         await driver.close();
       }
-    });
+    }, { searchable: true });
   },
 );

@@ -18,6 +18,7 @@ import { reasonName, stateName } from "../../src/model/lifecycle.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { guestSkipReason } from "../support/guest.ts";
 import { guestDefinition, killAll, processOf } from "./_qemu_guest.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
 
 const skip = guestSkipReason() ?? missing("qemu-system-x86_64", "flock");
 
@@ -29,8 +30,7 @@ testIf(
   "QemuDriver refuses a second QEMU of a domain while one lives, recorded or not",
   skip,
   async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "evirt-claim-it-" });
-    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
+    const dir = searchableTempDirSync("evirt-claim-it-");
     const started: { pid: number; startTimeTicks: number }[] = [];
     const first = await driverIn(dir);
     const second = await driverIn(dir);
@@ -64,8 +64,7 @@ testIf(
   "Host recovery adopts a QEMU spawned before its start was recorded, and a retry starts one QEMU",
   skip,
   async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "evirt-claim-it-" });
-    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
+    const dir = searchableTempDirSync("evirt-claim-it-");
     const started: { pid: number; startTimeTicks: number }[] = [];
     const store = createMemoryStore();
     const crashed = await driverIn(dir);

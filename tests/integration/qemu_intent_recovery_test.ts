@@ -24,6 +24,7 @@ import {
   waitForSerialMarker,
 } from "../support/guest.ts";
 import { guestDefinition, killAll, processOf } from "./_qemu_guest.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
 
 /** Bound on QEMU reaching a run state, in ms. */
 const STATUS_TIMEOUT_MS = 15_000;
@@ -76,8 +77,7 @@ testIf(
   "a reboot cut short by a crash is finished after the restart, not taken for a shutdown",
   skip,
   async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "evirt-intent-it-" });
-    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
+    const dir = searchableTempDirSync("evirt-intent-it-");
     const store = createMemoryStore();
     const started: { pid: number; startTimeTicks: number }[] = [];
     let host: Host | undefined = await openHost(dir, store);
@@ -122,8 +122,7 @@ testIf(
   "a destroy cut short by a crash is recorded destroyed, whether QEMU died or not",
   skip,
   async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "evirt-intent-it-" });
-    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
+    const dir = searchableTempDirSync("evirt-intent-it-");
     const store = createMemoryStore();
     const started: { pid: number; startTimeTicks: number }[] = [];
     let host: Host | undefined = await openHost(dir, store);

@@ -7,6 +7,7 @@
 
 import { EvirtClient, unixTransport } from "../../src/client/client.ts";
 import { repoDir } from "./environment.ts";
+import { searchableTempDirSync } from "./temp_dir.ts";
 
 /** Longest a service may take to accept connections, in ms. */
 const READY_TIMEOUT_MS = 30_000;
@@ -38,8 +39,7 @@ export interface ServiceDirs {
 
 /** Makes fresh state and runtime directories. */
 export async function serviceDirs(): Promise<ServiceDirs> {
-  const base = await Deno.makeTempDir({ prefix: "evirt-e2e-" });
-  Deno.chmodSync(base, 0o711); // Searchable by the unprivileged QEMU user.
+  const base = searchableTempDirSync("evirt-e2e-");
   await Deno.mkdir(`${base}/state`);
   await Deno.mkdir(`${base}/run`);
   return { stateDir: `${base}/state`, runtimeDir: `${base}/run` };

@@ -7,6 +7,7 @@ import {
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 import { missing, testIf } from "../../support/environment.ts";
 import { qemuDefinition, withDevices } from "./_qemu_definitions.ts";
+import { searchableTempDirSync } from "../../support/temp_dir.ts";
 
 Deno.test("realityOf maps QEMU run states as reference §3 says", () => {
   assert.deepEqual(realityOf("running"), { kind: "running" });
@@ -38,8 +39,7 @@ testIf(
   "QemuDriver.check refuses by element without touching the host",
   missing("qemu-system-x86_64"),
   async () => {
-    const dir = Deno.makeTempDirSync();
-    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
+    const dir = searchableTempDirSync();
     try {
       const driver = await QemuDriver.create({
         runtimeDir: `${dir}/run`,
@@ -91,8 +91,7 @@ testIf(
   "QemuDriver refuses to act on a domain it does not run",
   missing("qemu-system-x86_64"),
   async () => {
-    const dir = Deno.makeTempDirSync();
-    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
+    const dir = searchableTempDirSync();
     try {
       const driver = await QemuDriver.create({ runtimeDir: `${dir}/run`, logDir: `${dir}/log` });
       const handle = { uuid: "u", name: "ghost", id: 9, definition: qemuDefinition(), runtime: {} };
@@ -118,8 +117,7 @@ testIf(
   "QemuDriver.checkOffLoop gives check's verdict for a large definition, from a thread",
   missing("qemu-system-x86_64"),
   async () => {
-    const dir = Deno.makeTempDirSync();
-    Deno.chmodSync(dir, 0o711); // Searchable by the unprivileged QEMU user.
+    const dir = searchableTempDirSync();
     const driver = await QemuDriver.create({
       runtimeDir: `${dir}/run`,
       logDir: `${dir}/log`,

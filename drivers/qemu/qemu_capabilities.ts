@@ -15,6 +15,7 @@
 import { SANDBOX_OPTION } from "./command_line.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { type MachineTypes, parseMachineHelp } from "./machine_type.ts";
+import { BinaryProbeCache } from "./binary_probe_cache.ts";
 
 /** How long one probe run may take, in milliseconds. */
 export const CAPABILITY_PROBE_TIMEOUT_MS = 10_000;
@@ -128,7 +129,11 @@ export function parseQemuVersion(text: string): string | undefined {
  * ```
  */
 export class CapabilityCache {
-  readonly #entries = new Map<string, Promise<EmulatorCapabilities>>();
+  readonly #probes = new BinaryProbeCache(
+    CAPABILITY_CACHE_MAX,
+    (name) => resolveEmulator(name),
+    probe,
+  );
   /** Probed capabilities by the name or path asked for, for synchronous checks. */
   readonly #settled = new Map<string, EmulatorCapabilities>();
 
@@ -155,25 +160,7 @@ export class CapabilityCache {
    *   INTERNAL_ERROR (1) when it does not print a QEMU version.
    */
   get(emulator: string): Promise<EmulatorCapabilities> {
-    let path: string;
-    let key: string;
-    try {
-      path = resolveEmulator(emulator);
-      const info = Deno.statSync(path);
-      key = `${path}\0${info.size}\0${info.mtime?.getTime() ?? 0}`;
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    let entry = this.#entries.get(key);
-    if (entry === undefined) {
-      entry = probe(path);
-      if (this.#entries.size >= CAPABILITY_CACHE_MAX) {
-        this.#entries.delete(this.#entries.keys().next().value!);
-      }
-      this.#entries.set(key, entry);
-      // A failed probe is not remembered: the next start tries again.
-      entry.catch(() => this.#entries.delete(key));
-    }
+    const entry = this.#probes.get(emulator);
     if (this.#settled.size >= CAPABILITY_CACHE_MAX) this.#settled.clear();
     entry.then((capabilities) => {
       this.#settled.set(emulator, capabilities);

@@ -25,6 +25,7 @@ import type {
   MachineCapability,
 } from "../../src/model/capabilities.ts";
 import { CAPABILITY_PROBE_TIMEOUT_MS, resolveEmulator } from "./qemu_capabilities.ts";
+import { BinaryProbeCache } from "./binary_probe_cache.ts";
 
 /** Largest QMP answer kept from one probe, in bytes (QEMU 7.2 answers about 70 KiB). */
 export const QMP_PROBE_OUTPUT_MAX_BYTES = 4 * 1024 * 1024;
@@ -79,7 +80,11 @@ export function archOfEmulator(path: string): string | undefined {
  * ```
  */
 export class EmulatorProbes {
-  readonly #entries = new Map<string, Promise<EmulatorReport>>();
+  readonly #probes = new BinaryProbeCache(
+    PROBE_CACHE_MAX,
+    (name) => resolveEmulator(name),
+    probeQmp,
+  );
 
   /**
    * The report of an emulator, asked on first use.
@@ -88,25 +93,7 @@ export class EmulatorProbes {
    *   when its QMP answer is not what QEMU answers.
    */
   report(emulator: string): Promise<EmulatorReport> {
-    let path: string;
-    let key: string;
-    try {
-      path = resolveEmulator(emulator);
-      const info = Deno.statSync(path);
-      key = `${path}\0${info.size}\0${info.mtime?.getTime() ?? 0}`;
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    let entry = this.#entries.get(key);
-    if (entry === undefined) {
-      entry = probeQmp(path);
-      if (this.#entries.size >= PROBE_CACHE_MAX) {
-        this.#entries.delete(this.#entries.keys().next().value!);
-      }
-      this.#entries.set(key, entry);
-      entry.catch(() => this.#entries.delete(key));
-    }
-    return entry;
+    return this.#probes.get(emulator);
   }
 }
 

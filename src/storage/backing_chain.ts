@@ -13,7 +13,7 @@
  */
 
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { parseQcow2Header, Qcow2HeaderError } from "./qcow2_header.ts";
+import { parseQcow2Header, Qcow2HeaderError, readFileStart } from "./qcow2_header.ts";
 import {
   type StorageReadOptions,
   storageSystemError,
@@ -148,7 +148,11 @@ export async function readBackingChain(
   let current = { path, format };
   for (let depth = 1; current.format !== "raw"; depth++) {
     if (current.format !== "qcow2") return undefined;
-    const bytes = await withStorageDeadline(current.path, readStart(current.path), options);
+    const bytes = await withStorageDeadline(
+      current.path,
+      readFileStart(current.path, BACKING_HEADER_READ_BYTES),
+      options,
+    );
     const reference = parseBackingReference(bytes, current.path);
     if (reference === undefined) break;
     if (depth >= BACKING_CHAIN_LAYERS_MAX) {
@@ -208,29 +212,5 @@ async function kindOf(path: string): Promise<"file" | "block"> {
     return (await Deno.stat(path)).isBlockDevice ? "block" : "file";
   } catch (error) {
     throw storageSystemError(`cannot access backing file '${path}'`, path, error);
-  }
-}
-
-async function readStart(path: string): Promise<Uint8Array> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true, write: false });
-  } catch (error) {
-    throw storageSystemError(`cannot open file '${path}'`, path, error);
-  }
-  try {
-    const buffer = new Uint8Array(BACKING_HEADER_READ_BYTES);
-    let filledBytes = 0;
-    // read() may return fewer bytes than asked; each round makes progress or ends the file.
-    while (filledBytes < buffer.length) {
-      const count = await file.read(buffer.subarray(filledBytes));
-      if (count === null || count === 0) break;
-      filledBytes += count;
-    }
-    return buffer.subarray(0, filledBytes);
-  } catch (error) {
-    throw storageSystemError(`cannot read header of '${path}'`, path, error);
-  } finally {
-    file.close();
   }
 }

@@ -169,12 +169,17 @@ export function readQcow2Header(
   path: string,
   options: StorageReadOptions = {},
 ): Promise<Qcow2Header> {
-  return withStorageDeadline(path, readHead(path), options).then((bytes) =>
-    parseQcow2Header(bytes, path)
-  );
+  return withStorageDeadline(path, readFileStart(path, QCOW2_HEADER_READ_BYTES), options).then((
+    bytes,
+  ) => parseQcow2Header(bytes, path));
 }
 
-async function readHead(path: string): Promise<Uint8Array> {
+/**
+ * The first `maxBytes` bytes of a file (fewer for a shorter file), for reading an image header.
+ *
+ * @throws {VirtError} SYSTEM_ERROR (38) naming the file when it cannot be opened or read.
+ */
+export async function readFileStart(path: string, maxBytes: number): Promise<Uint8Array> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true, write: false });
@@ -182,7 +187,7 @@ async function readHead(path: string): Promise<Uint8Array> {
     throw storageSystemError(`cannot open file '${path}'`, path, error);
   }
   try {
-    const buffer = new Uint8Array(QCOW2_HEADER_READ_BYTES);
+    const buffer = new Uint8Array(maxBytes);
     let filledBytes = 0;
     // read() may return fewer bytes than asked; each round makes progress or ends the file.
     while (filledBytes < buffer.length) {

@@ -1065,8 +1065,10 @@ export const OPERATIONS = [
       { api: "virDomainGetFSInfo", procedure: 349, remoteName: "REMOTE_PROC_DOMAIN_GET_FSINFO" },
       { api: "virDomainGetGuestInfo", procedure: 418 },
     ],
-    access: "read-only",
-    summary: "Guest agent queries: refused as libvirt refuses them without an agent",
+    // libvirt's policy: a call that may reach the guest agent needs a read-write connection.
+    access: "read-write",
+    summary:
+      "Guest agent queries: time and host name asked of the agent; file systems and guest info refused",
     http: null,
     verbs: [],
   },

@@ -19,6 +19,9 @@ const FUNCTION_LAST = 7;
 /** Most PCI buses a guest can have (bus numbers are 8 bits). */
 const BUSES_MAX = 256;
 
+/** libvirt's message when no bus has a free slot for a device. */
+export const NO_MORE_SLOTS = "No more available PCI slots";
+
 /** Connect flags, as libvirt's `VIR_PCI_CONNECT_*`: what a device plugs into, what a bus takes. */
 export const HOTPLUGGABLE = 1 << 0;
 export const AUTOASSIGN = 1 << 1;
@@ -188,7 +191,7 @@ export class AddressSet {
       );
     }
     if (this.buses.length + add > BUSES_MAX) {
-      throw new VirtError(ErrorCode.INTERNAL_ERROR, "No more available PCI slots");
+      throw new VirtError(ErrorCode.INTERNAL_ERROR, NO_MORE_SLOTS);
     }
     let remaining = add;
     if (needBridgePort) {
@@ -265,7 +268,7 @@ export class AddressSet {
       address.slot = this.buses[address.bus].minSlot;
       return address;
     }
-    throw new VirtError(ErrorCode.INTERNAL_ERROR, "No more available PCI slots");
+    throw new VirtError(ErrorCode.INTERNAL_ERROR, NO_MORE_SLOTS);
   }
 
   #freeOnBus(busIndex: number, flags: number, fn: number): Address | undefined {

@@ -41,6 +41,7 @@ import {
   controllerConnectFlags,
   isPresent,
   isWanted,
+  NO_MORE_SLOTS,
   PCI_DEVICE,
   PCI_MODEL_NAMES,
   PCIE_DEVICE,
@@ -99,15 +100,26 @@ export function assignPciAddresses(definition: DomainDefinition): DomainDefiniti
   const dry = addressSetOf(def, maxIndex + 1, rootKind, true);
   reserveChipsetSlots(def, dry, q35);
   if (!q35 && dry.buses.some((bus) => !dry.fullyReserved(bus))) dry.reserveNext(PCI);
-  placeDevices(def, dry, rootKind);
-  if (maxIndex <= 0 && dry.buses.length > maxIndex + 1 && q35) {
-    dry.reserveNext(PCIE_DEVICE | AUTOASSIGN);
-  }
-  for (let index = 1; index < dry.buses.length; index++) {
-    if (pciControllers().some((each) => each.index === index)) continue;
-    const model = dry.buses[index].model;
-    def.devices.controllers.push({ type: "pci", index, model });
-    dry.reserveNext(controllerConnectFlags(model));
+  try {
+    placeDevices(def, dry, rootKind);
+    if (maxIndex <= 0 && dry.buses.length > maxIndex + 1 && q35) {
+      dry.reserveNext(PCIE_DEVICE | AUTOASSIGN);
+    }
+    for (let index = 1; index < dry.buses.length; index++) {
+      if (pciControllers().some((each) => each.index === index)) continue;
+      const model = dry.buses[index].model;
+      def.devices.controllers.push({ type: "pci", index, model });
+      try {
+        dry.reserveNext(controllerConnectFlags(model));
+      } catch (error) {
+        if (!(error instanceof VirtError)) throw error;
+        throw noSlotForController(model);
+      }
+    }
+  } catch (error) {
+    // More buses than a guest can have: libvirt names the controller it could not add.
+    if (!(error instanceof VirtError) || error.message !== NO_MORE_SLOTS) throw error;
+    throw noSlotForController(q35 ? "pcie-root-port" : "pci-bridge");
   }
 
   // Real pass: the same placement over every bus, writing the addresses.
@@ -117,6 +129,14 @@ export function assignPciAddresses(definition: DomainDefinition): DomainDefiniti
   markMultifunction(def);
   for (const controller of pciControllers()) setControllerDefaults(controller);
   return def;
+}
+
+/** libvirt's refusal when a PCI controller the devices need finds no slot of its own. */
+function noSlotForController(model: string): VirtError {
+  return new VirtError(
+    ErrorCode.INTERNAL_ERROR,
+    `a PCI slot is needed to connect a PCI controller model='${model}', but none is available, and it cannot be automatically added`,
+  );
 }
 
 /** The address set of a pass: buses from the PCI controllers, explicit addresses reserved. */

@@ -60,7 +60,8 @@ export function completeQemuDefinition(
       modelFallback: "forbid",
     };
   }
-  return assignPciAddresses(addImplicitDevices(def, kind));
+  // `def` is this call's own copy: the steps change it in place.
+  return assignPciAddresses(addImplicitDevices(def, kind, { owned: true }), { owned: true });
 }
 
 /**

@@ -66,6 +66,12 @@ const USB_PORTS: Record<string, number> = {
   "nec-xhci": 4,
 };
 
+/** How a completion step treats the definition it is given. */
+export interface CompletionStepOptions {
+  /** The caller's own copy, changed in place (no copy made); default false: left as it was. */
+  owned?: boolean;
+}
+
 /**
  * Returns `definition` with the QEMU driver's implicit devices and defaults (see the module
  * notes). Pure: `definition` is not changed.
@@ -88,8 +94,9 @@ const USB_PORTS: Record<string, number> = {
 export function addImplicitDevices(
   definition: DomainDefinition,
   kind: MachineKind,
+  options: CompletionStepOptions = {},
 ): DomainDefinition {
-  const def = structuredClone(definition);
+  const def = options.owned ? definition : structuredClone(definition);
   const devices = def.devices;
   addControllers(devices, kind);
   for (const disk of devices.disks) completeDisk(disk);

@@ -33,6 +33,7 @@ import type {
   WithExtra,
 } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import type { CompletionStepOptions } from "./implicit_devices.ts";
 import {
   type Address,
   AddressSet,
@@ -87,8 +88,11 @@ const PCI = PCI_DEVICE | AUTOASSIGN;
  * console.log(done.devices.memballoon?.address?.slot); // 2
  * ```
  */
-export function assignPciAddresses(definition: DomainDefinition): DomainDefinition {
-  const def = structuredClone(definition);
+export function assignPciAddresses(
+  definition: DomainDefinition,
+  options: CompletionStepOptions = {},
+): DomainDefinition {
+  const def = options.owned ? definition : structuredClone(definition);
   const root = def.devices.controllers.find((each) => each.type === "pci" && each.index === 0);
   if (root?.model !== "pci-root" && root?.model !== "pcie-root") return def;
   const rootKind: RootKind = root.model;
@@ -105,8 +109,9 @@ export function assignPciAddresses(definition: DomainDefinition): DomainDefiniti
     if (maxIndex <= 0 && dry.buses.length > maxIndex + 1 && q35) {
       dry.reserveNext(PCIE_DEVICE | AUTOASSIGN);
     }
+    const named = new Set(pciControllers().map((each) => each.index ?? 0));
     for (let index = 1; index < dry.buses.length; index++) {
-      if (pciControllers().some((each) => each.index === index)) continue;
+      if (named.has(index)) continue;
       const model = dry.buses[index].model;
       def.devices.controllers.push({ type: "pci", index, model });
       try {

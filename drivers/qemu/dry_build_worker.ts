@@ -1,6 +1,7 @@
 /**
- * The worker thread behind `QemuDriver.checkOffLoop`: the define-time dry build of a large
- * definition's command line, beside the service's main loop instead of on it.
+ * The worker thread behind `QemuDriver.completeDefinition` and `checkOffLoop` for a large
+ * definition: the define-time completion (machine type, implicit devices, PCI addresses) and the
+ * dry build of its command line, beside the service's main loop instead of on it.
  *
  * Message in: {@linkcode DryBuildRequest}. Message out: {@linkcode DryBuildReply}.
  *
@@ -14,15 +15,22 @@ import {
   type WorkerErrorReply,
 } from "../../src/workers/worker_pool.ts";
 import { buildCommandLine, type CommandLineContext } from "./command_line.ts";
+import { completeQemuDefinition } from "./definition_completion.ts";
+import type { MachineTypes } from "./machine_type.ts";
 
-/** A definition and the context its dry build uses. */
+/** A definition and the context its dry build uses; with `complete`, completed first. */
 export interface DryBuildRequest {
   definition: DomainDefinition;
   context: CommandLineContext;
+  /** Complete the definition first (define-time completion) with these machine types. */
+  complete?: { machines: MachineTypes; emulator: string };
 }
 
-/** Whether the command line could be built, or the refusal it threw. */
-export type DryBuildReply = { ok: true } | WorkerErrorReply;
+/**
+ * Whether the command line could be built (of the completed definition, which comes back when
+ * completion was asked for), or the refusal it threw.
+ */
+export type DryBuildReply = { ok: true; completed?: DomainDefinition } | WorkerErrorReply;
 
 /**
  * Answers one request (exported so it can be tested without a thread).
@@ -38,8 +46,18 @@ export type DryBuildReply = { ok: true } | WorkerErrorReply;
  */
 export function answerDryBuild(request: DryBuildRequest): DryBuildReply {
   try {
-    buildCommandLine(request.definition, request.context);
-    return { ok: true };
+    const { complete } = request;
+    if (complete === undefined) {
+      buildCommandLine(request.definition, request.context);
+      return { ok: true };
+    }
+    const completed = completeQemuDefinition(
+      request.definition,
+      complete.machines,
+      complete.emulator,
+    );
+    buildCommandLine(completed, request.context);
+    return { ok: true, completed };
   } catch (error) {
     return replyOfError(error);
   }

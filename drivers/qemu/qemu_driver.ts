@@ -336,7 +336,20 @@ export class QemuDriver implements Driver {
    */
   async completeDefinition(definition: DomainDefinition): Promise<DomainDefinition> {
     const capabilities = await this.#capabilities.get(emulatorFor(definition));
-    return completeQemuDefinition(definition, capabilities.machines, capabilities.path);
+    if (deviceCount(definition.devices) <= DRY_BUILD_INLINE_DEVICES_MAX) {
+      return completeQemuDefinition(definition, capabilities.machines, capabilities.path);
+    }
+    // A large definition is completed and built on the thread in one trip; the completed object
+    // is remembered as built, so the define's checkOffLoop and check of it are free.
+    const reply = await this.#dryBuilds.run({
+      definition,
+      context: this.#checkContext(definition),
+      complete: { machines: capabilities.machines, emulator: capabilities.path },
+    });
+    if (!reply.ok) throw errorOfReply(reply);
+    const completed = reply.completed ?? definition;
+    this.#builtOffLoop.add(completed);
+    return completed;
   }
 
   /**
@@ -366,6 +379,7 @@ export class QemuDriver implements Driver {
    * @throws {VirtError} What `check` throws; 87, 68 or 78 from the thread pool.
    */
   async checkOffLoop(definition: DomainDefinition): Promise<void> {
+    if (this.#builtOffLoop.has(definition)) return;
     const context = this.#checkContext(definition);
     if (deviceCount(definition.devices) <= DRY_BUILD_INLINE_DEVICES_MAX) return;
     const reply = await this.#dryBuilds.run({ definition, context });

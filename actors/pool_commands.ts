@@ -5,7 +5,8 @@
  *
  * Each command checks the pool's state with libvirt's codes and messages first, then records
  * an intent before it changes the host, then the outcome (or `storage.intent_abandoned` when the
- * change failed and nothing is left of it). Only `dir` pools have a backend so far.
+ * change failed and nothing is left of it). The work on the host is the pool type's backend
+ * (`dir`, `fs`, `logical`: src/storage/pool_backend.ts).
  *
  * @module
  */
@@ -14,17 +15,8 @@ import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import type { VolumeRecord } from "../src/model/storage_facts.ts";
 import type { PoolFigures } from "../src/model/storage_pool.ts";
 import type { VolumeDefinition } from "../src/model/storage_volume.ts";
-import {
-  buildPoolDirectory,
-  checkPoolDirectory,
-  createVolumeFile,
-  poolDirectoryFigures,
-  removePoolDirectory,
-  removeVolumeFile,
-  resizeVolumeFile,
-  scanPoolDirectory,
-  wipeVolumeFile,
-} from "../src/storage/dir_pool.ts";
+import type { PoolDefinition } from "../src/model/storage_pool.ts";
+import { type BuildMode, type PoolBackend, poolBackendOf } from "../src/storage/pool_backend.ts";
 import { volumeDetails } from "../src/storage/volume_details.ts";
 import { probeVolume } from "../src/storage/volume_probe.ts";
 import { formatPoolXml } from "../src/xml/format_storage_pool.ts";
@@ -111,6 +103,15 @@ function targetOf(actor: PoolActor): string {
   return path;
 }
 
+function backendOf(actor: PoolActor): { definition: PoolDefinition; backend: PoolBackend } {
+  const definition = definitionOf(actor);
+  return { definition, backend: poolBackendOf(definition) };
+}
+
+function buildModeOf(overwrite: boolean, noOverwrite: boolean): BuildMode {
+  return overwrite ? "overwrite" : noOverwrite ? "no-overwrite" : "default";
+}
+
 function safeBytes(value: bigint, what: string): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new VirtError(ErrorCode.OVERFLOW, `${what} ${value} is larger than evirt supports`);
@@ -143,15 +144,23 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     return await actor.run("build", async () => {
       requireInactive(actor, "already");
-      await this.#build(actor, (flags & BUILD_OVERWRITE) !== 0);
+      await this.#build(
+        actor,
+        buildModeOf((flags & BUILD_OVERWRITE) !== 0, (flags & BUILD_NO_OVERWRITE) !== 0),
+      );
     });
   }
 
-  async #build(actor: PoolActor, overwrite: boolean): Promise<void> {
+  async #build(actor: PoolActor, mode: BuildMode): Promise<void> {
     const path = targetOf(actor);
-    await actor.append([{ type: "pool.building", body: { path, overwrite } }]);
+    const { definition, backend } = backendOf(actor);
+    const formatting = backend.formatting(definition, mode);
+    await actor.append([{
+      type: "pool.building",
+      body: { path, overwrite: mode === "overwrite", ...(formatting ?? {}) },
+    }]);
     try {
-      await buildPoolDirectory(path, definitionOf(actor).targetPermissions);
+      await backend.build(definition, mode);
     } catch (error) {
       await actor.append([{ type: "storage.intent_abandoned", body: { intent: "build" } }]);
       throw error;
@@ -181,13 +190,33 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     return await actor.run("start", async () => {
       requireInactive(actor, "already");
-      if (flags !== 0) await this.#build(actor, (flags & START_WITH_BUILD_OVERWRITE) !== 0);
-      const path = targetOf(actor);
-      await checkPoolDirectory(path);
-      const volumes = await scanPoolDirectory(path);
+      if (flags !== 0) {
+        await this.#build(
+          actor,
+          buildModeOf(
+            (flags & START_WITH_BUILD_OVERWRITE) !== 0,
+            (flags & START_WITH_BUILD_NO_OVERWRITE) !== 0,
+          ),
+        );
+      }
+      const { definition, backend } = backendOf(actor);
+      const command = backend.startCommand(definition);
+      if (command !== undefined) await actor.append([{ type: "pool.starting", body: { command } }]);
+      let volumes: VolumeRecord[];
+      try {
+        await backend.start(definition);
+        volumes = await backend.scan(definition);
+      } catch (error) {
+        if (command !== undefined) {
+          // A mount or activation that did happen is undone, so the pool is wholly inactive.
+          if (await backend.isStarted(definition)) await backend.stop(definition).catch(() => {});
+          await actor.append([{ type: "storage.intent_abandoned", body: { intent: "start" } }]);
+        }
+        throw error;
+      }
       await actor.append([
         { type: "pool.started", body: {} },
-        { type: "pool.refreshed", body: { volumes: volumes.map((volume) => volume.record) } },
+        { type: "pool.refreshed", body: { volumes } },
       ]);
     });
   }
@@ -203,6 +232,17 @@ export class PoolCommands {
     await actor.run("destroy", async () => {
       requireActive(actor);
       forget = !actor.snapshot.context.persistent;
+      const { definition, backend } = backendOf(actor);
+      const command = backend.stopCommand(definition);
+      if (command !== undefined) {
+        await actor.append([{ type: "pool.stopping", body: { command } }]);
+        try {
+          await backend.stop(definition);
+        } catch (error) {
+          await actor.append([{ type: "storage.intent_abandoned", body: { intent: "stop" } }]);
+          throw error;
+        }
+      }
       await actor.append([{ type: "pool.stopped", body: {} }]);
     });
     if (forget) await this.#pools.undefine(uuid);
@@ -220,8 +260,9 @@ export class PoolCommands {
       requireInactive(actor, "still");
       const path = targetOf(actor);
       await actor.append([{ type: "pool.deleting", body: { path } }]);
+      const { definition, backend } = backendOf(actor);
       try {
-        await removePoolDirectory(path);
+        await backend.remove(definition);
       } catch (error) {
         await actor.append([{ type: "storage.intent_abandoned", body: { intent: "delete" } }]);
         throw error;
@@ -246,14 +287,29 @@ export class PoolCommands {
 
   /** Lists the directory; unless `always`, records nothing when the volumes are as known. */
   async #refresh(actor: PoolActor, always: boolean): Promise<void> {
+    const { definition, backend } = backendOf(actor);
     try {
-      const volumes = await scanPoolDirectory(targetOf(actor));
-      const records = volumes.map((volume) => volume.record);
+      if (definition.type !== "dir" && !(await backend.isStarted(definition))) {
+        throw new VirtError(
+          ErrorCode.SYSTEM_ERROR,
+          definition.type === "fs"
+            ? `storage pool '${definition.name}': '${
+              definition.source.devices[0]?.path
+            }' is not mounted on '${definition.targetPath}'`
+            : `storage pool '${definition.name}': volume group '${
+              definition.source.name ?? definition.name
+            }' is not there`,
+        );
+      }
+      const records = await backend.scan(definition);
       const unchanged = poolStateName(actor.snapshot) === "running" && sameVolumes(actor, records);
       if (unchanged && !always) return;
       await actor.append([{ type: "pool.refreshed", body: { volumes: records } }]);
     } catch (error) {
-      if (!(error instanceof VirtError) || error.code !== ErrorCode.SYSTEM_ERROR) throw error;
+      if (
+        !(error instanceof VirtError) ||
+        (error.code !== ErrorCode.SYSTEM_ERROR && error.code !== ErrorCode.INTERNAL_ERROR)
+      ) throw error;
       if (poolStateName(actor.snapshot) !== "inaccessible") {
         await actor.append([{ type: "pool.inaccessible", body: { reason: error.message } }]);
       }
@@ -284,7 +340,8 @@ export class PoolCommands {
     if (!isPoolActive(actor.snapshot)) {
       return { state, figures: { capacityBytes: 0n, allocationBytes: 0n, availableBytes: 0n } };
     }
-    return { state, figures: await poolDirectoryFigures(targetOf(actor)) };
+    const { definition, backend } = backendOf(actor);
+    return { state, figures: await backend.figures(definition) };
   }
 
   /** The pool's XML: the running definition with live figures, or (inactive) the next one. */
@@ -472,9 +529,10 @@ export class PoolCommands {
             ...(backing?.format === undefined ? {} : { backingFormat: backing.format }),
           },
         }]);
+        const { definition: pool, backend } = backendOf(actor);
         let record: VolumeRecord;
         try {
-          record = await createVolumeFile(dir, definition.name, {
+          record = await backend.createVolume(pool, definition.name, {
             path,
             format,
             ...(backing !== undefined && definition.capacityBytes === 0n ? {} : { capacityBytes }),
@@ -492,7 +550,7 @@ export class PoolCommands {
         } catch (error) {
           // A file the failed create made is half-made: it goes, unless it was there before.
           if (!(error instanceof VirtError && error.code === ErrorCode.STORAGE_VOL_EXIST)) {
-            await removeVolumeFile(path).catch(() => {});
+            await backend.removeVolume(path).catch(() => {});
           }
           await actor.append([{ type: "storage.intent_abandoned", body: { intent: "create" } }]);
           throw error;
@@ -516,7 +574,7 @@ export class PoolCommands {
       const volume = this.volume(uuid, name);
       await actor.append([{ type: "volume.deleting", body: { name, path: volume.path } }]);
       try {
-        await removeVolumeFile(volume.path);
+        await backendOf(actor).backend.removeVolume(volume.path);
       } catch (error) {
         await actor.append([{ type: "storage.intent_abandoned", body: { intent: "remove" } }]);
         throw error;
@@ -536,6 +594,12 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     return await actor.run(`vol-resize ${name}`, async () => {
       const volume = this.volume(uuid, name);
+      if (definitionOf(actor).type === "logical") {
+        throw new VirtError(
+          ErrorCode.NO_SUPPORT,
+          "storage pool does not support changing of volume capacity",
+        );
+      }
       const current = BigInt(volume.capacityBytes);
       const shrink = (flags & RESIZE_SHRINK) !== 0;
       let target = capacity;
@@ -558,7 +622,7 @@ export class PoolCommands {
       await actor.append([{ type: "volume.resizing", body: { name, capacityBytes } }]);
       let record: VolumeRecord;
       try {
-        record = await resizeVolumeFile(volume, capacityBytes, shrink);
+        record = await backendOf(actor).backend.resizeVolume(volume, capacityBytes, shrink);
       } catch (error) {
         await actor.append([{ type: "storage.intent_abandoned", body: { intent: "resize" } }]);
         throw error;
@@ -589,10 +653,16 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     return await actor.run(`vol-wipe ${name}`, async () => {
       const volume = this.volume(uuid, name);
+      if (volume.sparse === true) {
+        throw new VirtError(
+          ErrorCode.NO_SUPPORT,
+          `logical volume '${volume.path}' is sparse, volume wipe not supported`,
+        );
+      }
       await actor.append([{ type: "volume.wiping", body: { name, algorithm: "zero" } }]);
       let record: VolumeRecord;
       try {
-        record = await wipeVolumeFile(volume);
+        record = await backendOf(actor).backend.wipeVolume(volume);
       } catch (error) {
         await actor.append([{ type: "storage.intent_abandoned", body: { intent: "wipe" } }]);
         throw error;
@@ -637,41 +707,59 @@ export class PoolCommands {
     if (intent === null) return;
     const name = definitionOf(actor).name;
     log(`pool '${name}': finishing ${intent.kind} interrupted by a restart`);
+    const { definition, backend } = backendOf(actor);
+    const abandon = () =>
+      actor.append([{ type: "storage.intent_abandoned", body: { intent: intent.kind } }]);
     switch (intent.kind) {
       case "build": {
-        // Building again is harmless: the directory is made or adjusted.
-        try {
-          await buildPoolDirectory(intent.body.path, definitionOf(actor).targetPermissions);
-          await actor.append([{ type: "pool.built", body: {} }]);
-        } catch {
-          await actor.append([{ type: "storage.intent_abandoned", body: { intent: "build" } }]);
+        const { format, devices } = intent.body;
+        const formatting = format === undefined ? undefined : { format, devices: devices ?? [] };
+        if (formatting === undefined) {
+          // Making the directory again is harmless: it is made or adjusted.
+          const made = await backend.build(definition, "default").then(() => true, () => false);
+          await (made ? actor.append([{ type: "pool.built", body: {} }]) : abandon());
+          return;
         }
+        // A format is never run twice: the device holds what was asked, or the build is void.
+        const built = await backend.isBuilt(definition, formatting).catch(() => false);
+        await (built ? actor.append([{ type: "pool.built", body: {} }]) : abandon());
+        return;
+      }
+      case "start": {
+        // A mount or activation a crash left behind is found and adopted.
+        const started = await backend.isStarted(definition).catch(() => false);
+        await (started ? actor.append([{ type: "pool.started", body: {} }]) : abandon());
+        return;
+      }
+      case "stop": {
+        const stopped = await backend.stop(definition).then(() => true, () => false);
+        await (stopped ? actor.append([{ type: "pool.stopped", body: {} }]) : abandon());
         return;
       }
       case "delete": {
-        const gone = await Deno.stat(intent.body.path).then(() => false, () => true);
-        await actor.append([
-          gone
-            ? { type: "pool.deleted", body: {} }
-            : { type: "storage.intent_abandoned", body: { intent: "delete" } },
-        ]);
+        const gone = await backend.isRemoved(definition).catch(() => false);
+        await (gone ? actor.append([{ type: "pool.deleted", body: {} }]) : abandon());
         return;
       }
       case "create": {
-        // The file may be half-written: it is never counted as a volume.
-        await removeVolumeFile(intent.body.path).catch(() => {});
-        await actor.append([{ type: "storage.intent_abandoned", body: { intent: "create" } }]);
+        // The file or LV may be half-made: it is never counted as a volume, it is removed.
+        await backend.removeVolume(intent.body.path).catch((error) => {
+          log(`pool '${name}': cannot remove half-made volume: ${String(error)}`);
+        });
+        await abandon();
         return;
       }
       case "remove": {
-        await removeVolumeFile(intent.body.path);
-        await actor.append([{ type: "volume.deleted", body: { name: intent.body.name } }]);
+        const removed = await backend.removeVolume(intent.body.path).then(() => true, () => false);
+        await (removed
+          ? actor.append([{ type: "volume.deleted", body: { name: intent.body.name } }])
+          : abandon());
         return;
       }
       case "resize":
       case "wipe": {
         // The refresh that follows records the volume as it now is.
-        await actor.append([{ type: "storage.intent_abandoned", body: { intent: intent.kind } }]);
+        await abandon();
         return;
       }
     }

@@ -23,6 +23,8 @@ import { type PoolDefinition, PoolState, type PoolStateValue } from "../src/mode
 /** A pending intent: its kind and the fact body that declared it. */
 export type PoolIntent =
   | { kind: "build"; body: StorageFactBodies["pool.building"] }
+  | { kind: "start"; body: StorageFactBodies["pool.starting"] }
+  | { kind: "stop"; body: StorageFactBodies["pool.stopping"] }
   | { kind: "delete"; body: StorageFactBodies["pool.deleting"] }
   | { kind: "create"; body: StorageFactBodies["volume.creating"] }
   | { kind: "remove"; body: StorageFactBodies["volume.deleting"] }
@@ -51,6 +53,8 @@ export interface PoolContext {
 
 const INTENT_OF: Partial<Record<StorageFactType, StorageIntentKind>> = {
   "pool.building": "build",
+  "pool.starting": "start",
+  "pool.stopping": "stop",
   "pool.deleting": "delete",
   "volume.creating": "create",
   "volume.deleting": "remove",
@@ -166,7 +170,8 @@ export const poolMachine = setup({
         "pool.defined": { actions: "recordDefinition" },
         "pool.undefined": { target: "nonexistent", actions: "forget" },
         "pool.building": { target: "building", actions: "recordIntent" },
-        "pool.started": { target: "running" },
+        "pool.starting": { actions: "recordIntent" },
+        "pool.started": { target: "running", actions: "forgetIntent" },
         "pool.deleting": { actions: "recordIntent" },
         "pool.deleted": { actions: "forgetIntent" },
         "pool.autostart_changed": { actions: "recordAutostart" },
@@ -189,6 +194,7 @@ export const poolMachine = setup({
 function activeTransitions() {
   return {
     "pool.defined": { actions: "recordNextDefinition" as const },
+    "pool.stopping": { actions: "recordIntent" as const },
     "pool.stopped": { target: "#pool.inactive", actions: "recordStopped" as const },
     "pool.refreshed": { target: "#pool.running", actions: "recordRefresh" as const },
     "pool.inaccessible": { target: "#pool.inaccessible", actions: "recordInaccessible" as const },

@@ -319,7 +319,15 @@ export async function scanVolumeGroup(definition: PoolDefinition): Promise<Volum
  * @throws {VirtError} Code 1 when vgs fails or prints something else.
  */
 export async function volumeGroupFigures(definition: PoolDefinition): Promise<PoolFigures> {
-  const output = await runStorageCommand(vgsArgv(definition), 60_000);
+  return parseVgs(await runStorageCommand(vgsArgv(definition), 60_000));
+}
+
+/**
+ * Parses `vgs` output as {@linkcode vgsArgv} asks for it.
+ *
+ * @throws {VirtError} Code 1 when it is something else.
+ */
+export function parseVgs(output: string): PoolFigures {
   const match = /^\s*(\S+):([0-9]+):?\s*$/m.exec(output);
   if (match === null || !/^[0-9]+$/.test(match[1])) {
     throw new VirtError(ErrorCode.INTERNAL_ERROR, `cannot parse vgs output '${output.trim()}'`);

@@ -12,7 +12,7 @@
 
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { VolumeRecord } from "../model/storage_facts.ts";
-import type { PoolDefinition, PoolFigures } from "../model/storage_pool.ts";
+import type { PoolDefinition, PoolFigures, PoolType } from "../model/storage_pool.ts";
 import { probeDeviceSignature } from "./device_probe.ts";
 import {
   buildPoolDirectory,
@@ -221,4 +221,8 @@ export function poolBackendOf(definition: PoolDefinition): PoolBackend {
 }
 
 /** Pool types with a backend. */
-export const POOL_TYPES_WITH_BACKEND: ReadonlySet<string> = new Set(["dir", "fs", "logical"]);
+export const POOL_TYPES_WITH_BACKEND: ReadonlySet<PoolType> = new Set<PoolType>([
+  "dir",
+  "fs",
+  "logical",
+]);

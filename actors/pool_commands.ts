@@ -239,8 +239,11 @@ export class PoolCommands {
         try {
           await backend.stop(definition);
         } catch (error) {
-          await actor.append([{ type: "storage.intent_abandoned", body: { intent: "stop" } }]);
-          throw error;
+          // A source already gone (an inaccessible pool) is stopped all the same.
+          if (await backend.isStarted(definition).catch(() => true)) {
+            await actor.append([{ type: "storage.intent_abandoned", body: { intent: "stop" } }]);
+            throw error;
+          }
         }
       }
       await actor.append([{ type: "pool.stopped", body: {} }]);
@@ -337,7 +340,8 @@ export class PoolCommands {
   async info(uuid: string): Promise<PoolInfo> {
     const actor = this.#pools.byUuid(uuid);
     const state = poolStateOf(actor.snapshot);
-    if (!isPoolActive(actor.snapshot)) {
+    // An inaccessible pool's source cannot be measured: its figures are zero.
+    if (!isPoolActive(actor.snapshot) || poolStateName(actor.snapshot) === "inaccessible") {
       return { state, figures: { capacityBytes: 0n, allocationBytes: 0n, availableBytes: 0n } };
     }
     const { definition, backend } = backendOf(actor);

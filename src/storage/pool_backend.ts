@@ -164,8 +164,9 @@ const LOGICAL_BACKEND: PoolBackend = {
   isBuilt: (definition) => volumeGroupExists(definition),
   startCommand: (definition) => vgchangeArgv(definition, true),
   start: (definition) => startVolumeGroup(definition),
-  isStarted: async (definition) =>
-    !(await pathGone(targetOf(definition))) && await volumeGroupExists(definition),
+  // Not libvirt's check (target exists and the group matches): LVM makes /dev/VG only for a
+  // group with an active volume, so an empty group would look stopped.
+  isStarted: (definition) => volumeGroupExists(definition),
   stopCommand: (definition) => vgchangeArgv(definition, false),
   stop: (definition) => stopVolumeGroup(definition),
   remove: (definition) => deleteVolumeGroup(definition),

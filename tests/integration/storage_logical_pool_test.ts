@@ -99,10 +99,35 @@ testIf(
       assert.equal(figures.availableBytes, vgs[1]);
       assert.equal(figures.allocationBytes, vgs[0] - vgs[1]);
       assert.ok(figures.capacityBytes > 100n * 1024n * 1024n, "two 64 MiB devices");
+      await pools.commands.refresh(pool.uuid);
+      const restarted = await StoragePools.open({ store });
+      assert.equal(poolStateName(restarted.actors()[0].snapshot), "running", "an empty group runs");
       await pools.commands.destroy(pool.uuid);
       await pools.commands.delete(pool.uuid, 0);
       assert.deepEqual(await physicalVolumes(group), []);
       for (const device of devices) assert.deepEqual(await probeDeviceSignature(device), {});
+      await store.close();
+    });
+  },
+);
+
+testIf(
+  "a logical pool whose volume group vanished is inaccessible, and destroy stops it",
+  SKIP,
+  async () => {
+    await withDevices(async (_dir, loops, group) => {
+      const store = createMemoryStore({ factTypes: STORAGE_FACT_TYPES });
+      const pools = await StoragePools.open({ store });
+      const pool = await pools.define(logicalPoolXml(group, [loops[0].device]));
+      await pools.commands.start(pool.uuid, 1);
+      await runStorageCommand(["vgremove", "-f", group]);
+      await assert.rejects(pools.commands.refresh(pool.uuid), {
+        code: 38,
+        message: `storage pool '${group}': volume group '${group}' is not there`,
+      });
+      assert.equal((await pools.commands.info(pool.uuid)).state, 4);
+      await pools.commands.destroy(pool.uuid);
+      assert.equal(poolStateName(pools.actors()[0].snapshot), "inactive");
       await store.close();
     });
   },

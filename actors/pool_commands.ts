@@ -214,9 +214,13 @@ export class PoolCommands {
         }
         throw error;
       }
+      const degradation = await backend.degradation(definition).catch(() => undefined);
       await actor.append([
         { type: "pool.started", body: {} },
         { type: "pool.refreshed", body: { volumes } },
+        ...(degradation === undefined
+          ? []
+          : [{ type: "pool.degraded" as const, body: { reason: degradation } }]),
       ]);
     });
   }
@@ -305,9 +309,16 @@ export class PoolCommands {
         );
       }
       const records = await backend.scan(definition);
-      const unchanged = poolStateName(actor.snapshot) === "running" && sameVolumes(actor, records);
+      const degradation = await backend.degradation(definition);
+      const unchanged = poolStateName(actor.snapshot) === "running" &&
+        degradation === undefined && sameVolumes(actor, records);
       if (unchanged && !always) return;
-      await actor.append([{ type: "pool.refreshed", body: { volumes: records } }]);
+      await actor.append([
+        { type: "pool.refreshed", body: { volumes: records } },
+        ...(degradation === undefined
+          ? []
+          : [{ type: "pool.degraded" as const, body: { reason: degradation } }]),
+      ]);
     } catch (error) {
       if (
         !(error instanceof VirtError) ||

@@ -47,7 +47,7 @@ export interface PoolContext {
   volumes: Record<string, VolumeRecord>;
   /** What was about to happen when last recorded; null when nothing is pending. */
   intent: PoolIntent | null;
-  /** Why a running pool became inaccessible. */
+  /** Why a running pool became inaccessible or degraded. */
   inaccessibleReason: string | null;
 }
 
@@ -115,6 +115,9 @@ export const poolMachine = setup({
     recordInaccessible: assign(({ event }) => ({
       inaccessibleReason: bodyOf(event, "pool.inaccessible").reason,
       volumes: {},
+    })),
+    recordDegraded: assign(({ event }) => ({
+      inaccessibleReason: bodyOf(event, "pool.degraded").reason,
     })),
     recordAutostart: assign(({ event }) => ({
       autostart: bodyOf(event, "pool.autostart_changed").autostart,
@@ -198,6 +201,7 @@ function activeTransitions() {
     "pool.stopped": { target: "#pool.inactive", actions: "recordStopped" as const },
     "pool.refreshed": { target: "#pool.running", actions: "recordRefresh" as const },
     "pool.inaccessible": { target: "#pool.inaccessible", actions: "recordInaccessible" as const },
+    "pool.degraded": { target: "#pool.degraded", actions: "recordDegraded" as const },
     "pool.autostart_changed": { actions: "recordAutostart" as const },
     "volume.creating": { actions: "recordIntent" as const },
     "volume.created": { actions: "recordVolume" as const },

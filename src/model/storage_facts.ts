@@ -98,6 +98,8 @@ export interface StorageFactBodies {
   "pool.refreshed": { volumes: VolumeRecord[] };
   /** A running pool's target cannot be read. */
   "pool.inaccessible": { reason: string };
+  /** A running pool works with part of its source missing (a volume group lacking a device). */
+  "pool.degraded": { reason: string };
   /** Autostart was switched on or off. */
   "pool.autostart_changed": { autostart: boolean };
   /** Intent: a volume is about to be made. */
@@ -155,6 +157,7 @@ export const STORAGE_FACT_KINDS: Readonly<
   "pool.deleted": "happening",
   "pool.refreshed": "happening",
   "pool.inaccessible": "happening",
+  "pool.degraded": "happening",
   "pool.autostart_changed": "decision",
   "volume.creating": "intent",
   "volume.created": "happening",

@@ -217,6 +217,23 @@ export async function checkVolumeGroup(definition: PoolDefinition): Promise<void
   }
 }
 
+/**
+ * Why the volume group is degraded — LVM marks it partial when a physical volume is missing —
+ * or undefined when it is whole.
+ *
+ * @throws {VirtError} Code 1 when vgs fails.
+ */
+export async function volumeGroupDegradation(
+  definition: PoolDefinition,
+): Promise<string | undefined> {
+  const name = volumeGroupOf(definition);
+  const attributes = (await runStorageCommand(
+    ["vgs", "--noheadings", "-o", "vg_attr", name],
+    60_000,
+  )).trim();
+  return attributes[3] === "p" ? `volume group '${name}' is missing a physical volume` : undefined;
+}
+
 /** Whether the volume group exists with the pool's devices (recovery's question). */
 export async function volumeGroupExists(definition: PoolDefinition): Promise<boolean> {
   return await checkVolumeGroup(definition).then(() => true, () => false);

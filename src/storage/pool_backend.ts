@@ -44,6 +44,7 @@ import {
   startVolumeGroup,
   stopVolumeGroup,
   vgchangeArgv,
+  volumeGroupDegradation,
   volumeGroupExists,
   volumeGroupFigures,
   wipeLogicalVolume,
@@ -81,6 +82,8 @@ export interface PoolBackend {
   remove(definition: PoolDefinition): Promise<void>;
   /** Whether an interrupted delete took effect. */
   isRemoved(definition: PoolDefinition): Promise<boolean>;
+  /** Why the running pool is degraded (part of its source missing), or undefined. */
+  degradation(definition: PoolDefinition): Promise<string | undefined>;
   /** The volumes now there. */
   scan(definition: PoolDefinition): Promise<VolumeRecord[]>;
   /** Capacity, allocation, available. */
@@ -122,6 +125,7 @@ const DIR_BACKEND: PoolBackend = {
   stop: () => Promise.resolve(),
   remove: (definition) => removePoolDirectory(targetOf(definition)),
   isRemoved: (definition) => pathGone(targetOf(definition)),
+  degradation: () => Promise.resolve(undefined),
   scan: async (definition) =>
     (await scanPoolDirectory(targetOf(definition))).map((volume) => volume.record),
   figures: (definition) => poolDirectoryFigures(targetOf(definition)),
@@ -171,6 +175,7 @@ const LOGICAL_BACKEND: PoolBackend = {
   stop: (definition) => stopVolumeGroup(definition),
   remove: (definition) => deleteVolumeGroup(definition),
   isRemoved: async (definition) => !(await volumeGroupExists(definition)),
+  degradation: (definition) => volumeGroupDegradation(definition),
   scan: (definition) => scanVolumeGroup(definition),
   figures: (definition) => volumeGroupFigures(definition),
   createVolume: async (definition, name, plan, source) => {

@@ -134,6 +134,41 @@ testIf(
 );
 
 testIf(
+  "a logical pool missing one of its devices is degraded, and whole again once it returns",
+  SKIP,
+  async () => {
+    await withDevices(async (_dir, loops, group) => {
+      const store = createMemoryStore({ factTypes: STORAGE_FACT_TYPES });
+      const pools = await StoragePools.open({ store });
+      const pool = await pools.define(logicalPoolXml(group, loops.map((loop) => loop.device)));
+      await pools.commands.start(pool.uuid, 1);
+      assert.equal((await pools.commands.info(pool.uuid)).state, 2);
+      const detached = await new Deno.Command("losetup", { args: ["-d", loops[1].device] })
+        .output();
+      assert.equal(detached.code, 0);
+      // Cleanup must not detach the old number, which another process may take from now on.
+      const gone = loops.splice(1, 1)[0];
+      await pools.commands.refresh(pool.uuid);
+      assert.equal(poolStateName(pools.actors()[0].snapshot), "degraded");
+      assert.equal((await pools.commands.info(pool.uuid)).state, 3);
+      assert.equal(
+        pools.actors()[0].snapshot.context.inaccessibleReason,
+        `volume group '${group}' is missing a physical volume`,
+      );
+      // The device comes back (on whichever loop device is free; LVM finds it by its uuid).
+      const back = await new Deno.Command("losetup", { args: ["-f", "--show", gone.image] })
+        .output();
+      assert.equal(back.code, 0);
+      loops.push({ device: new TextDecoder().decode(back.stdout).trim(), image: gone.image });
+      await pools.commands.refresh(pool.uuid);
+      assert.equal(poolStateName(pools.actors()[0].snapshot), "running");
+      await pools.commands.destroy(pool.uuid);
+      await store.close();
+    });
+  },
+);
+
+testIf(
   "a logical pool refuses a device holding a file system unless --overwrite",
   SKIP,
   async () => {

@@ -3,6 +3,10 @@
  * `lvcreate`, …) under a deadline and reports a failure as libvirt does: `Child process (ARGV)
  * unexpected exit status N: STDERR` (code 1).
  *
+ * A bare program name is run from the first of /sbin, /bin, /usr/sbin, /usr/bin that has it,
+ * which is where Debian's libvirt 9.0 was built to find them (`/sbin/lvcreate`, `/bin/mount`),
+ * so its error messages name the same path.
+ *
  * LVM waits for udev to make device nodes; where no udev runs (a container) it is told not to
  * (`DM_DISABLE_UDEV=1`), so its commands finish and make the nodes themselves.
  *
@@ -25,6 +29,32 @@ export interface StorageCommandOutput {
   stdout: string;
   /** Its standard error (bounded). */
   stderr: string;
+}
+
+/** Where a bare program name is looked up, in order. */
+const PROGRAM_DIRS = ["/sbin", "/bin", "/usr/sbin", "/usr/bin"];
+
+const programPaths = new Map<string, string>();
+
+/** The absolute path `program` runs from (itself when it has a `/` or is found nowhere). */
+export function programPath(program: string): string {
+  if (program.includes("/")) return program;
+  let path = programPaths.get(program);
+  if (path === undefined) {
+    path = program;
+    for (const dir of PROGRAM_DIRS) {
+      try {
+        if (Deno.statSync(`${dir}/${program}`).isFile) {
+          path = `${dir}/${program}`;
+          break;
+        }
+      } catch {
+        // Not in this directory.
+      }
+    }
+    programPaths.set(program, path);
+  }
+  return path;
 }
 
 let udevRuns: boolean | undefined;
@@ -54,7 +84,7 @@ export async function runStorageTool(
 ): Promise<StorageCommandOutput> {
   let output: Deno.CommandOutput;
   try {
-    output = await new Deno.Command(argv[0], {
+    output = await new Deno.Command(programPath(argv[0]), {
       args: argv.slice(1),
       env: environment(),
       stdin: "null",
@@ -96,8 +126,8 @@ export async function runStorageCommand(
     throw new VirtError(
       ErrorCode.INTERNAL_ERROR,
       `Child process (${
-        argv.join(" ")
-      }) unexpected exit status ${output.code}: ${output.stderr.trim()}`,
+        [programPath(argv[0]), ...argv.slice(1)].join(" ")
+      }) unexpected exit status ${output.code}: ${output.stderr}`,
     );
   }
   return output.stdout;

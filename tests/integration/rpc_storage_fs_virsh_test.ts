@@ -180,6 +180,21 @@ testIf(
         same(...await both("pool-refresh", name), "pool-refresh");
       });
 
+      await t.step(
+        "vol-create-as runs libvirt's lvcreate: same outcome, same message",
+        async () => {
+          // Without the kernel's device-mapper (a container) both fail the same way.
+          for (const extra of [[], ["--allocation", "0"]]) {
+            const [mine, theirs] = await both("vol-create-as", name, "lv1", "8M", ...extra);
+            same(mine, theirs, `vol-create-as ${extra.join(" ")}`);
+            if (mine.code !== 0) continue;
+            same(...await both("vol-list", "--details", name), "vol-list --details with a volume");
+            same(...await both("vol-info", "--pool", name, "lv1"), "vol-info lv1");
+            same(...await both("vol-delete", "--pool", name, "lv1"), "vol-delete lv1");
+          }
+        },
+      );
+
       await t.step("destroy, delete (the group goes), undefine", async () => {
         same(...await both("pool-destroy", name), "pool-destroy");
         same(...await both("pool-delete", name), "pool-delete");

@@ -363,10 +363,26 @@ export class PoolCommands {
   async xml(uuid: string, inactive: boolean): Promise<string> {
     const actor = this.#pools.byUuid(uuid);
     const context = actor.snapshot.context;
-    const definition = inactive
-      ? context.nextDefinition ?? definitionOf(actor)
-      : definitionOf(actor);
+    let definition = inactive ? context.nextDefinition ?? definitionOf(actor) : definitionOf(actor);
     const { figures } = await this.info(uuid);
+    const running = poolStateName(actor.snapshot) === "running" ||
+      poolStateName(actor.snapshot) === "degraded";
+    if (!inactive && running && (definition.type === "dir" || definition.type === "fs")) {
+      // libvirt's live XML of a directory-backed pool shows the target as it is (after a mount,
+      // the file system's root), not as defined.
+      const stat = await Deno.stat(targetOf(actor)).catch(() => undefined);
+      if (stat?.mode != null && stat.uid !== null && stat.gid !== null) {
+        definition = {
+          ...definition,
+          targetPermissions: {
+            ...definition.targetPermissions,
+            mode: stat.mode & 0o777,
+            owner: stat.uid,
+            group: stat.gid,
+          },
+        };
+      }
+    }
     return formatPoolXml(definition, figures);
   }
 

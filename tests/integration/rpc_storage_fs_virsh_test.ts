@@ -3,7 +3,7 @@
  * the same pool XML (same name and uuid) on two loop devices of the same size, each daemon
  * formatting its own with `pool-build --no-overwrite` and mounting it with `pool-start`.
  * `pool-build` (twice: the second is refused), `pool-start`, `pool-info`, `vol-list --details`
- * and `vol-info` print the same, the target path aside; `pool-destroy` unmounts both. The same
+ * `vol-info` and `pool-dumpxml` print the same, the target path aside; `pool-destroy` unmounts both. The same
  * for a `logical` pool (volume group side only: pvcreate, vgcreate, vgchange, vgs, vgremove).
  *
  * @module
@@ -94,6 +94,7 @@ testIf(
           same(...await both("vol-info", "--pool", name, volume), `vol-info ${volume}`);
         }
         same(...await both("pool-info", name), "pool-info with a volume");
+        same(...await both("pool-dumpxml", name), "pool-dumpxml");
       });
 
       await t.step("destroy unmounts, undefine", async () => {
@@ -178,6 +179,7 @@ testIf(
         same(...await both("pool-info", name), "pool-info");
         same(...await both("vol-list", "--details", name), "vol-list --details");
         same(...await both("pool-refresh", name), "pool-refresh");
+        same(...await both("pool-dumpxml", name), "pool-dumpxml");
       });
 
       await t.step(

@@ -23,6 +23,7 @@ import { formatPoolXml } from "../src/xml/format_storage_pool.ts";
 import { formatVolumeXml } from "../src/xml/format_storage_volume.ts";
 import { parseVolumeXml } from "../src/xml/parse_storage_volume.ts";
 import { definitionOf, type PoolActor } from "./pool_actor.ts";
+import { finishPoolIntent } from "./pool_recovery.ts";
 import { isPoolActive, poolStateName, poolStateOf } from "./pool_machine.ts";
 import type { StoragePools } from "./storage_pools.ts";
 
@@ -712,7 +713,7 @@ export class PoolCommands {
   async reconcileAll(log: (message: string) => void): Promise<void> {
     for (const actor of this.#pools.actors()) {
       await actor.run("reconcile", async () => {
-        await this.#finishIntent(actor, log);
+        await finishPoolIntent(actor, log);
         if (isPoolActive(actor.snapshot)) {
           await this.#refresh(actor, false).catch((error) => {
             log(`pool '${definitionOf(actor).name}' is inaccessible: ${String(error)}`);
@@ -730,69 +731,6 @@ export class PoolCommands {
       await this.start(actor.uuid, 0).catch((error) => {
         log(`autostart of pool '${definitionOf(actor).name}' failed: ${String(error)}`);
       });
-    }
-  }
-
-  async #finishIntent(actor: PoolActor, log: (message: string) => void): Promise<void> {
-    const intent = actor.snapshot.context.intent;
-    if (intent === null) return;
-    const name = definitionOf(actor).name;
-    log(`pool '${name}': finishing ${intent.kind} interrupted by a restart`);
-    const { definition, backend } = backendOf(actor);
-    const abandon = () =>
-      actor.append([{ type: "storage.intent_abandoned", body: { intent: intent.kind } }]);
-    switch (intent.kind) {
-      case "build": {
-        const { format, devices } = intent.body;
-        const formatting = format === undefined ? undefined : { format, devices: devices ?? [] };
-        if (formatting === undefined) {
-          // Making the directory again is harmless: it is made or adjusted.
-          const made = await backend.build(definition, "default").then(() => true, () => false);
-          await (made ? actor.append([{ type: "pool.built", body: {} }]) : abandon());
-          return;
-        }
-        // A format is never run twice: the device holds what was asked, or the build is void.
-        const built = await backend.isBuilt(definition, formatting).catch(() => false);
-        await (built ? actor.append([{ type: "pool.built", body: {} }]) : abandon());
-        return;
-      }
-      case "start": {
-        // A mount or activation a crash left behind is found and adopted.
-        const started = await backend.isStarted(definition).catch(() => false);
-        await (started ? actor.append([{ type: "pool.started", body: {} }]) : abandon());
-        return;
-      }
-      case "stop": {
-        const stopped = await backend.stop(definition).then(() => true, () => false);
-        await (stopped ? actor.append([{ type: "pool.stopped", body: {} }]) : abandon());
-        return;
-      }
-      case "delete": {
-        const gone = await backend.isRemoved(definition).catch(() => false);
-        await (gone ? actor.append([{ type: "pool.deleted", body: {} }]) : abandon());
-        return;
-      }
-      case "create": {
-        // The file or LV may be half-made: it is never counted as a volume, it is removed.
-        await backend.removeVolume(intent.body.path).catch((error) => {
-          log(`pool '${name}': cannot remove half-made volume: ${String(error)}`);
-        });
-        await abandon();
-        return;
-      }
-      case "remove": {
-        const removed = await backend.removeVolume(intent.body.path).then(() => true, () => false);
-        await (removed
-          ? actor.append([{ type: "volume.deleted", body: { name: intent.body.name } }])
-          : abandon());
-        return;
-      }
-      case "resize":
-      case "wipe": {
-        // The refresh that follows records the volume as it now is.
-        await abandon();
-        return;
-      }
     }
   }
 }

@@ -221,7 +221,17 @@ testIf(
       assert.equal(facts.at(-1)?.type, "pool.built");
       await third.commands.start(pool.uuid, 0);
       assert.equal(poolStateName(third.actors()[0].snapshot), "running");
-      await third.commands.destroy(pool.uuid);
+      // Crash after a volume create's intent: whatever LVM made is removed, nothing counted.
+      await third.actors()[0].append([{
+        type: "volume.creating",
+        body: { name: "lv1", path: `/dev/${group}/lv1`, format: "raw", capacityBytes: 8388608 },
+      }]);
+      const fourth = await StoragePools.open({ store });
+      assert.equal(fourth.actors()[0].snapshot.context.intent, null);
+      assert.deepEqual(fourth.commands.volumes(pool.uuid), []);
+      const lvs = await runStorageCommand(["lvs", "--noheadings", "-o", "lv_name", group]);
+      assert.equal(lvs.trim(), "");
+      await fourth.commands.destroy(pool.uuid);
       await store.close();
     });
   },

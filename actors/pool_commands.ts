@@ -5,7 +5,8 @@
  *
  * Each command checks the pool's state with libvirt's codes and messages first, then records
  * an intent before it changes the host, then the outcome (or `storage.intent_abandoned` when the
- * change failed and nothing is left of it). Only `dir` pools have a backend so far.
+ * change failed and nothing is left of it). The work on the host is the pool type's backend
+ * (`dir`, `fs`, `logical`: src/storage/pool_backend.ts).
  *
  * @module
  */
@@ -14,23 +15,15 @@ import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import type { VolumeRecord } from "../src/model/storage_facts.ts";
 import type { PoolFigures } from "../src/model/storage_pool.ts";
 import type { VolumeDefinition } from "../src/model/storage_volume.ts";
-import {
-  buildPoolDirectory,
-  checkPoolDirectory,
-  createVolumeFile,
-  poolDirectoryFigures,
-  removePoolDirectory,
-  removeVolumeFile,
-  resizeVolumeFile,
-  scanPoolDirectory,
-  wipeVolumeFile,
-} from "../src/storage/dir_pool.ts";
+import type { PoolDefinition } from "../src/model/storage_pool.ts";
+import { type BuildMode, type PoolBackend, poolBackendOf } from "../src/storage/pool_backend.ts";
 import { volumeDetails } from "../src/storage/volume_details.ts";
 import { probeVolume } from "../src/storage/volume_probe.ts";
 import { formatPoolXml } from "../src/xml/format_storage_pool.ts";
 import { formatVolumeXml } from "../src/xml/format_storage_volume.ts";
 import { parseVolumeXml } from "../src/xml/parse_storage_volume.ts";
 import { definitionOf, type PoolActor } from "./pool_actor.ts";
+import { finishPoolIntent } from "./pool_recovery.ts";
 import { isPoolActive, poolStateName, poolStateOf } from "./pool_machine.ts";
 import type { StoragePools } from "./storage_pools.ts";
 
@@ -111,6 +104,15 @@ function targetOf(actor: PoolActor): string {
   return path;
 }
 
+function backendOf(actor: PoolActor): { definition: PoolDefinition; backend: PoolBackend } {
+  const definition = definitionOf(actor);
+  return { definition, backend: poolBackendOf(definition) };
+}
+
+function buildModeOf(overwrite: boolean, noOverwrite: boolean): BuildMode {
+  return overwrite ? "overwrite" : noOverwrite ? "no-overwrite" : "default";
+}
+
 function safeBytes(value: bigint, what: string): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new VirtError(ErrorCode.OVERFLOW, `${what} ${value} is larger than evirt supports`);
@@ -143,15 +145,23 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     return await actor.run("build", async () => {
       requireInactive(actor, "already");
-      await this.#build(actor, (flags & BUILD_OVERWRITE) !== 0);
+      await this.#build(
+        actor,
+        buildModeOf((flags & BUILD_OVERWRITE) !== 0, (flags & BUILD_NO_OVERWRITE) !== 0),
+      );
     });
   }
 
-  async #build(actor: PoolActor, overwrite: boolean): Promise<void> {
+  async #build(actor: PoolActor, mode: BuildMode): Promise<void> {
     const path = targetOf(actor);
-    await actor.append([{ type: "pool.building", body: { path, overwrite } }]);
+    const { definition, backend } = backendOf(actor);
+    const formatting = backend.formatting(definition, mode);
+    await actor.append([{
+      type: "pool.building",
+      body: { path, overwrite: mode === "overwrite", ...(formatting ?? {}) },
+    }]);
     try {
-      await buildPoolDirectory(path, definitionOf(actor).targetPermissions);
+      await backend.build(definition, mode);
     } catch (error) {
       await actor.append([{ type: "storage.intent_abandoned", body: { intent: "build" } }]);
       throw error;
@@ -181,13 +191,37 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     return await actor.run("start", async () => {
       requireInactive(actor, "already");
-      if (flags !== 0) await this.#build(actor, (flags & START_WITH_BUILD_OVERWRITE) !== 0);
-      const path = targetOf(actor);
-      await checkPoolDirectory(path);
-      const volumes = await scanPoolDirectory(path);
+      if (flags !== 0) {
+        await this.#build(
+          actor,
+          buildModeOf(
+            (flags & START_WITH_BUILD_OVERWRITE) !== 0,
+            (flags & START_WITH_BUILD_NO_OVERWRITE) !== 0,
+          ),
+        );
+      }
+      const { definition, backend } = backendOf(actor);
+      const command = backend.startCommand(definition);
+      if (command !== undefined) await actor.append([{ type: "pool.starting", body: { command } }]);
+      let volumes: VolumeRecord[];
+      try {
+        await backend.start(definition);
+        volumes = await backend.scan(definition);
+      } catch (error) {
+        if (command !== undefined) {
+          // A mount or activation that did happen is undone, so the pool is wholly inactive.
+          if (await backend.isStarted(definition)) await backend.stop(definition).catch(() => {});
+          await actor.append([{ type: "storage.intent_abandoned", body: { intent: "start" } }]);
+        }
+        throw error;
+      }
+      const degradation = await backend.degradation(definition).catch(() => undefined);
       await actor.append([
         { type: "pool.started", body: {} },
-        { type: "pool.refreshed", body: { volumes: volumes.map((volume) => volume.record) } },
+        { type: "pool.refreshed", body: { volumes } },
+        ...(degradation === undefined
+          ? []
+          : [{ type: "pool.degraded" as const, body: { reason: degradation } }]),
       ]);
     });
   }
@@ -203,6 +237,20 @@ export class PoolCommands {
     await actor.run("destroy", async () => {
       requireActive(actor);
       forget = !actor.snapshot.context.persistent;
+      const { definition, backend } = backendOf(actor);
+      const command = backend.stopCommand(definition);
+      if (command !== undefined) {
+        await actor.append([{ type: "pool.stopping", body: { command } }]);
+        try {
+          await backend.stop(definition);
+        } catch (error) {
+          // A source already gone (an inaccessible pool) is stopped all the same.
+          if (await backend.isStarted(definition).catch(() => true)) {
+            await actor.append([{ type: "storage.intent_abandoned", body: { intent: "stop" } }]);
+            throw error;
+          }
+        }
+      }
       await actor.append([{ type: "pool.stopped", body: {} }]);
     });
     if (forget) await this.#pools.undefine(uuid);
@@ -220,8 +268,9 @@ export class PoolCommands {
       requireInactive(actor, "still");
       const path = targetOf(actor);
       await actor.append([{ type: "pool.deleting", body: { path } }]);
+      const { definition, backend } = backendOf(actor);
       try {
-        await removePoolDirectory(path);
+        await backend.remove(definition);
       } catch (error) {
         await actor.append([{ type: "storage.intent_abandoned", body: { intent: "delete" } }]);
         throw error;
@@ -246,14 +295,36 @@ export class PoolCommands {
 
   /** Lists the directory; unless `always`, records nothing when the volumes are as known. */
   async #refresh(actor: PoolActor, always: boolean): Promise<void> {
+    const { definition, backend } = backendOf(actor);
     try {
-      const volumes = await scanPoolDirectory(targetOf(actor));
-      const records = volumes.map((volume) => volume.record);
-      const unchanged = poolStateName(actor.snapshot) === "running" && sameVolumes(actor, records);
+      if (definition.type !== "dir" && !(await backend.isStarted(definition))) {
+        throw new VirtError(
+          ErrorCode.SYSTEM_ERROR,
+          definition.type === "fs"
+            ? `storage pool '${definition.name}': '${
+              definition.source.devices[0]?.path
+            }' is not mounted on '${definition.targetPath}'`
+            : `storage pool '${definition.name}': volume group '${
+              definition.source.name ?? definition.name
+            }' is not there`,
+        );
+      }
+      const records = await backend.scan(definition);
+      const degradation = await backend.degradation(definition);
+      const unchanged = poolStateName(actor.snapshot) === "running" &&
+        degradation === undefined && sameVolumes(actor, records);
       if (unchanged && !always) return;
-      await actor.append([{ type: "pool.refreshed", body: { volumes: records } }]);
+      await actor.append([
+        { type: "pool.refreshed", body: { volumes: records } },
+        ...(degradation === undefined
+          ? []
+          : [{ type: "pool.degraded" as const, body: { reason: degradation } }]),
+      ]);
     } catch (error) {
-      if (!(error instanceof VirtError) || error.code !== ErrorCode.SYSTEM_ERROR) throw error;
+      if (
+        !(error instanceof VirtError) ||
+        (error.code !== ErrorCode.SYSTEM_ERROR && error.code !== ErrorCode.INTERNAL_ERROR)
+      ) throw error;
       if (poolStateName(actor.snapshot) !== "inaccessible") {
         await actor.append([{ type: "pool.inaccessible", body: { reason: error.message } }]);
       }
@@ -281,20 +352,38 @@ export class PoolCommands {
   async info(uuid: string): Promise<PoolInfo> {
     const actor = this.#pools.byUuid(uuid);
     const state = poolStateOf(actor.snapshot);
-    if (!isPoolActive(actor.snapshot)) {
+    // An inaccessible pool's source cannot be measured: its figures are zero.
+    if (!isPoolActive(actor.snapshot) || poolStateName(actor.snapshot) === "inaccessible") {
       return { state, figures: { capacityBytes: 0n, allocationBytes: 0n, availableBytes: 0n } };
     }
-    return { state, figures: await poolDirectoryFigures(targetOf(actor)) };
+    const { definition, backend } = backendOf(actor);
+    return { state, figures: await backend.figures(definition) };
   }
 
   /** The pool's XML: the running definition with live figures, or (inactive) the next one. */
   async xml(uuid: string, inactive: boolean): Promise<string> {
     const actor = this.#pools.byUuid(uuid);
     const context = actor.snapshot.context;
-    const definition = inactive
-      ? context.nextDefinition ?? definitionOf(actor)
-      : definitionOf(actor);
+    let definition = inactive ? context.nextDefinition ?? definitionOf(actor) : definitionOf(actor);
     const { figures } = await this.info(uuid);
+    const running = poolStateName(actor.snapshot) === "running" ||
+      poolStateName(actor.snapshot) === "degraded";
+    if (!inactive && running && (definition.type === "dir" || definition.type === "fs")) {
+      // libvirt's live XML of a directory-backed pool shows the target as it is (after a mount,
+      // the file system's root), not as defined.
+      const stat = await Deno.stat(targetOf(actor)).catch(() => undefined);
+      if (stat?.mode != null && stat.uid !== null && stat.gid !== null) {
+        definition = {
+          ...definition,
+          targetPermissions: {
+            ...definition.targetPermissions,
+            mode: stat.mode & 0o777,
+            owner: stat.uid,
+            group: stat.gid,
+          },
+        };
+      }
+    }
     return formatPoolXml(definition, figures);
   }
 
@@ -472,9 +561,10 @@ export class PoolCommands {
             ...(backing?.format === undefined ? {} : { backingFormat: backing.format }),
           },
         }]);
+        const { definition: pool, backend } = backendOf(actor);
         let record: VolumeRecord;
         try {
-          record = await createVolumeFile(dir, definition.name, {
+          record = await backend.createVolume(pool, definition.name, {
             path,
             format,
             ...(backing !== undefined && definition.capacityBytes === 0n ? {} : { capacityBytes }),
@@ -492,7 +582,7 @@ export class PoolCommands {
         } catch (error) {
           // A file the failed create made is half-made: it goes, unless it was there before.
           if (!(error instanceof VirtError && error.code === ErrorCode.STORAGE_VOL_EXIST)) {
-            await removeVolumeFile(path).catch(() => {});
+            await backend.removeVolume(path).catch(() => {});
           }
           await actor.append([{ type: "storage.intent_abandoned", body: { intent: "create" } }]);
           throw error;
@@ -516,7 +606,7 @@ export class PoolCommands {
       const volume = this.volume(uuid, name);
       await actor.append([{ type: "volume.deleting", body: { name, path: volume.path } }]);
       try {
-        await removeVolumeFile(volume.path);
+        await backendOf(actor).backend.removeVolume(volume.path);
       } catch (error) {
         await actor.append([{ type: "storage.intent_abandoned", body: { intent: "remove" } }]);
         throw error;
@@ -536,6 +626,12 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     return await actor.run(`vol-resize ${name}`, async () => {
       const volume = this.volume(uuid, name);
+      if (definitionOf(actor).type === "logical") {
+        throw new VirtError(
+          ErrorCode.NO_SUPPORT,
+          "storage pool does not support changing of volume capacity",
+        );
+      }
       const current = BigInt(volume.capacityBytes);
       const shrink = (flags & RESIZE_SHRINK) !== 0;
       let target = capacity;
@@ -558,7 +654,7 @@ export class PoolCommands {
       await actor.append([{ type: "volume.resizing", body: { name, capacityBytes } }]);
       let record: VolumeRecord;
       try {
-        record = await resizeVolumeFile(volume, capacityBytes, shrink);
+        record = await backendOf(actor).backend.resizeVolume(volume, capacityBytes, shrink);
       } catch (error) {
         await actor.append([{ type: "storage.intent_abandoned", body: { intent: "resize" } }]);
         throw error;
@@ -589,10 +685,16 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     return await actor.run(`vol-wipe ${name}`, async () => {
       const volume = this.volume(uuid, name);
+      if (volume.sparse === true) {
+        throw new VirtError(
+          ErrorCode.NO_SUPPORT,
+          `logical volume '${volume.path}' is sparse, volume wipe not supported`,
+        );
+      }
       await actor.append([{ type: "volume.wiping", body: { name, algorithm: "zero" } }]);
       let record: VolumeRecord;
       try {
-        record = await wipeVolumeFile(volume);
+        record = await backendOf(actor).backend.wipeVolume(volume);
       } catch (error) {
         await actor.append([{ type: "storage.intent_abandoned", body: { intent: "wipe" } }]);
         throw error;
@@ -611,7 +713,7 @@ export class PoolCommands {
   async reconcileAll(log: (message: string) => void): Promise<void> {
     for (const actor of this.#pools.actors()) {
       await actor.run("reconcile", async () => {
-        await this.#finishIntent(actor, log);
+        await finishPoolIntent(actor, log);
         if (isPoolActive(actor.snapshot)) {
           await this.#refresh(actor, false).catch((error) => {
             log(`pool '${definitionOf(actor).name}' is inaccessible: ${String(error)}`);
@@ -629,51 +731,6 @@ export class PoolCommands {
       await this.start(actor.uuid, 0).catch((error) => {
         log(`autostart of pool '${definitionOf(actor).name}' failed: ${String(error)}`);
       });
-    }
-  }
-
-  async #finishIntent(actor: PoolActor, log: (message: string) => void): Promise<void> {
-    const intent = actor.snapshot.context.intent;
-    if (intent === null) return;
-    const name = definitionOf(actor).name;
-    log(`pool '${name}': finishing ${intent.kind} interrupted by a restart`);
-    switch (intent.kind) {
-      case "build": {
-        // Building again is harmless: the directory is made or adjusted.
-        try {
-          await buildPoolDirectory(intent.body.path, definitionOf(actor).targetPermissions);
-          await actor.append([{ type: "pool.built", body: {} }]);
-        } catch {
-          await actor.append([{ type: "storage.intent_abandoned", body: { intent: "build" } }]);
-        }
-        return;
-      }
-      case "delete": {
-        const gone = await Deno.stat(intent.body.path).then(() => false, () => true);
-        await actor.append([
-          gone
-            ? { type: "pool.deleted", body: {} }
-            : { type: "storage.intent_abandoned", body: { intent: "delete" } },
-        ]);
-        return;
-      }
-      case "create": {
-        // The file may be half-written: it is never counted as a volume.
-        await removeVolumeFile(intent.body.path).catch(() => {});
-        await actor.append([{ type: "storage.intent_abandoned", body: { intent: "create" } }]);
-        return;
-      }
-      case "remove": {
-        await removeVolumeFile(intent.body.path);
-        await actor.append([{ type: "volume.deleted", body: { name: intent.body.name } }]);
-        return;
-      }
-      case "resize":
-      case "wipe": {
-        // The refresh that follows records the volume as it now is.
-        await actor.append([{ type: "storage.intent_abandoned", body: { intent: intent.kind } }]);
-        return;
-      }
     }
   }
 }

@@ -23,6 +23,8 @@ import { type PoolDefinition, PoolState, type PoolStateValue } from "../src/mode
 /** A pending intent: its kind and the fact body that declared it. */
 export type PoolIntent =
   | { kind: "build"; body: StorageFactBodies["pool.building"] }
+  | { kind: "start"; body: StorageFactBodies["pool.starting"] }
+  | { kind: "stop"; body: StorageFactBodies["pool.stopping"] }
   | { kind: "delete"; body: StorageFactBodies["pool.deleting"] }
   | { kind: "create"; body: StorageFactBodies["volume.creating"] }
   | { kind: "remove"; body: StorageFactBodies["volume.deleting"] }
@@ -45,12 +47,14 @@ export interface PoolContext {
   volumes: Record<string, VolumeRecord>;
   /** What was about to happen when last recorded; null when nothing is pending. */
   intent: PoolIntent | null;
-  /** Why a running pool became inaccessible. */
+  /** Why a running pool became inaccessible or degraded. */
   inaccessibleReason: string | null;
 }
 
 const INTENT_OF: Partial<Record<StorageFactType, StorageIntentKind>> = {
   "pool.building": "build",
+  "pool.starting": "start",
+  "pool.stopping": "stop",
   "pool.deleting": "delete",
   "volume.creating": "create",
   "volume.deleting": "remove",
@@ -112,6 +116,9 @@ export const poolMachine = setup({
       inaccessibleReason: bodyOf(event, "pool.inaccessible").reason,
       volumes: {},
     })),
+    recordDegraded: assign(({ event }) => ({
+      inaccessibleReason: bodyOf(event, "pool.degraded").reason,
+    })),
     recordAutostart: assign(({ event }) => ({
       autostart: bodyOf(event, "pool.autostart_changed").autostart,
     })),
@@ -166,7 +173,8 @@ export const poolMachine = setup({
         "pool.defined": { actions: "recordDefinition" },
         "pool.undefined": { target: "nonexistent", actions: "forget" },
         "pool.building": { target: "building", actions: "recordIntent" },
-        "pool.started": { target: "running" },
+        "pool.starting": { actions: "recordIntent" },
+        "pool.started": { target: "running", actions: "forgetIntent" },
         "pool.deleting": { actions: "recordIntent" },
         "pool.deleted": { actions: "forgetIntent" },
         "pool.autostart_changed": { actions: "recordAutostart" },
@@ -189,9 +197,11 @@ export const poolMachine = setup({
 function activeTransitions() {
   return {
     "pool.defined": { actions: "recordNextDefinition" as const },
+    "pool.stopping": { actions: "recordIntent" as const },
     "pool.stopped": { target: "#pool.inactive", actions: "recordStopped" as const },
     "pool.refreshed": { target: "#pool.running", actions: "recordRefresh" as const },
     "pool.inaccessible": { target: "#pool.inaccessible", actions: "recordInaccessible" as const },
+    "pool.degraded": { target: "#pool.degraded", actions: "recordDegraded" as const },
     "pool.autostart_changed": { actions: "recordAutostart" as const },
     "volume.creating": { actions: "recordIntent" as const },
     "volume.created": { actions: "recordVolume" as const },

@@ -16,6 +16,7 @@ import {
   uuidOfPoolStream,
 } from "../src/model/storage_facts.ts";
 import { type PoolDefinition, PoolState, type PoolStateValue } from "../src/model/storage_pool.ts";
+import { POOL_TYPES_WITH_BACKEND } from "../src/storage/pool_backend.ts";
 import { parsePoolXml } from "../src/xml/parse_storage_pool.ts";
 import { type AppliedStorageFact, definitionOf, PoolActor } from "./pool_actor.ts";
 
@@ -58,9 +59,6 @@ export interface StoragePoolsOptions {
   /** Start autostart pools (the first service start since boot). */
   autostart?: boolean;
 }
-
-/** Pool types evirt has a backend for. */
-const SUPPORTED_TYPES: ReadonlySet<string> = new Set(["dir"]);
 
 /** libvirt's numbers of the pool types, for its "missing backend" message. */
 const TYPE_NUMBERS: Readonly<Record<string, number>> = {
@@ -299,7 +297,7 @@ export class StoragePools {
 
   #checkedDefinition(xml: string): PoolDefinition {
     const definition = parsePoolXml(xml, { maxBytes: POOL_XML_MAX_BYTES });
-    if (!SUPPORTED_TYPES.has(definition.type)) {
+    if (!POOL_TYPES_WITH_BACKEND.has(definition.type)) {
       throw new VirtError(
         ErrorCode.INTERNAL_ERROR,
         `missing backend for pool type ${TYPE_NUMBERS[definition.type]} (${definition.type})`,

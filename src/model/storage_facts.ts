@@ -42,6 +42,8 @@ export interface VolumeRecord {
   backingPath?: string;
   /** Backing file format, when known. */
   backingFormat?: string;
+  /** A sparse logical volume (a snapshot with a virtual size), which libvirt will not wipe. */
+  sparse?: boolean;
 }
 
 /** What a volume create will make. */
@@ -72,12 +74,20 @@ export interface StorageFactBodies {
   "pool.defined": { definition: PoolDefinition; detail: "added" | "updated"; persistent: boolean };
   /** The pool's definition was removed. */
   "pool.undefined": Record<string, never>;
-  /** Intent: the pool's target is about to be made (mkdir, mode, owner). */
-  "pool.building": { path: string; overwrite: boolean };
+  /**
+   * Intent: the pool's target is about to be made (mkdir, mode, owner) and, when `format` is
+   * set, `devices` formatted with it (`mkfs` for `fs`, `pvcreate` + `vgcreate` for `logical`,
+   * whose `format` is blkid's `LVM2_member`).
+   */
+  "pool.building": { path: string; overwrite: boolean; format?: string; devices?: string[] };
   /** The target exists as the definition asks. */
   "pool.built": Record<string, never>;
+  /** Intent: the pool's source is about to be mounted or activated (`mount`, `vgchange -aly`). */
+  "pool.starting": { command: string[] };
   /** The pool is active (its target checked). */
   "pool.started": Record<string, never>;
+  /** Intent: the pool's source is about to be unmounted or deactivated. */
+  "pool.stopping": { command: string[] };
   /** The pool is inactive. */
   "pool.stopped": Record<string, never>;
   /** Intent: the pool's target is about to be removed. */
@@ -88,6 +98,8 @@ export interface StorageFactBodies {
   "pool.refreshed": { volumes: VolumeRecord[] };
   /** A running pool's target cannot be read. */
   "pool.inaccessible": { reason: string };
+  /** A running pool works with part of its source missing (a volume group lacking a device). */
+  "pool.degraded": { reason: string };
   /** Autostart was switched on or off. */
   "pool.autostart_changed": { autostart: boolean };
   /** Intent: a volume is about to be made. */
@@ -111,7 +123,15 @@ export interface StorageFactBodies {
 }
 
 /** The kinds of intent a pool may have pending. */
-export type StorageIntentKind = "build" | "delete" | "create" | "remove" | "resize" | "wipe";
+export type StorageIntentKind =
+  | "build"
+  | "start"
+  | "stop"
+  | "delete"
+  | "create"
+  | "remove"
+  | "resize"
+  | "wipe";
 
 /** Every storage fact type. */
 export type StorageFactType = keyof StorageFactBodies;
@@ -129,12 +149,15 @@ export const STORAGE_FACT_KINDS: Readonly<
   "pool.undefined": "decision",
   "pool.building": "intent",
   "pool.built": "happening",
+  "pool.starting": "intent",
   "pool.started": "happening",
+  "pool.stopping": "intent",
   "pool.stopped": "happening",
   "pool.deleting": "intent",
   "pool.deleted": "happening",
   "pool.refreshed": "happening",
   "pool.inaccessible": "happening",
+  "pool.degraded": "happening",
   "pool.autostart_changed": "decision",
   "volume.creating": "intent",
   "volume.created": "happening",

@@ -12,6 +12,7 @@ import type { PoolSummary, StoragePools } from "../../actors/storage_pools.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { VolumeRecord } from "../model/storage_facts.ts";
 import type { PoolType } from "../model/storage_pool.ts";
+import { POOL_TYPES_WITH_BACKEND } from "../storage/pool_backend.ts";
 import { formatPoolCapabilities } from "../xml/format_pool_capabilities.ts";
 import { checkFlags } from "./domain_lookup.ts";
 import type { CallContext, Procedure, ProcedureTable } from "./procedure.ts";
@@ -152,7 +153,7 @@ function poolAction(
 }
 
 /** The pool types evirt has a backend for. */
-const SUPPORTED_POOL_TYPES: ReadonlySet<PoolType> = new Set(["dir"]);
+const SUPPORTED_POOL_TYPES: ReadonlySet<PoolType> = POOL_TYPES_WITH_BACKEND;
 
 /** The pool procedures. */
 const POOL_PROCEDURES: ProcedureTable = {

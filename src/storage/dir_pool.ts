@@ -133,8 +133,8 @@ export async function scanPoolDirectory(path: string): Promise<ProbedVolume[]> {
 
 /**
  * The file system figures of the pool's directory, as libvirt computes them from statvfs:
- * capacity = blocks × fragment size, allocation = (blocks − free) × size, available = blocks
- * available to unprivileged users × size.
+ * capacity = blocks × fragment size, available = free blocks × size (root's reserve included,
+ * as libvirt counts it: f_bfree, not f_bavail), allocation = capacity − available.
  *
  * @throws {VirtError} Code 38 when `stat -f` fails.
  */
@@ -154,11 +154,11 @@ export async function poolDirectoryFigures(path: string): Promise<PoolFigures> {
   if (output.code !== 0 || fields.length !== 4) {
     throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot statvfs path '${path}'`, { where: path });
   }
-  const [size, blocks, free, available] = fields;
+  const [size, blocks, free] = fields;
   return {
     capacityBytes: blocks * size,
     allocationBytes: (blocks - free) * size,
-    availableBytes: available * size,
+    availableBytes: free * size,
   };
 }
 

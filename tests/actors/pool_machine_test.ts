@@ -74,3 +74,48 @@ Deno.test("poolMachine refuses facts that do not apply: undefine or volume creat
   assert.equal(poolAccepts(running, { type: "pool.undefined", body: {} }), false);
   assert.throws(() => applyPoolFact(running, { type: "pool.undefined", body: {} }));
 });
+
+Deno.test("poolMachine keeps a mount intent until the pool starts or the intent is abandoned", () => {
+  const command = ["mount", "-o", "nodev,nosuid,noexec", "-t", "ext4", "/dev/loop0", "/p"];
+  const starting = fold([defined, { type: "pool.starting", body: { command } }]);
+  assert.equal(poolStateOf(starting), 0, "inactive until the mount is recorded");
+  assert.equal(starting.context.intent?.kind, "start");
+  const running = applyPoolFact(starting, { type: "pool.started", body: {} });
+  assert.equal(poolStateOf(running), 2);
+  assert.equal(running.context.intent, null);
+  const abandoned = applyPoolFact(starting, {
+    type: "storage.intent_abandoned",
+    body: { intent: "start" },
+  });
+  assert.equal(poolStateOf(abandoned), 0);
+  assert.equal(abandoned.context.intent, null);
+});
+
+Deno.test("poolMachine keeps an unmount intent while running; the stop clears it", () => {
+  const stopping = fold([defined, { type: "pool.started", body: {} }, {
+    type: "pool.stopping",
+    body: { command: ["umount", "/p"] },
+  }]);
+  assert.equal(poolStateOf(stopping), 2);
+  assert.equal(stopping.context.intent?.kind, "stop");
+  const stopped = applyPoolFact(stopping, { type: "pool.stopped", body: {} });
+  assert.equal(poolStateOf(stopped), 0);
+  assert.equal(stopped.context.intent, null);
+});
+
+Deno.test("poolMachine marks a running pool degraded (3) and a whole refresh runs it again", () => {
+  const degraded = fold([defined, { type: "pool.started", body: {} }, {
+    type: "pool.degraded",
+    body: { reason: "volume group 'vg' is missing a physical volume" },
+  }]);
+  assert.equal(poolStateOf(degraded), 3);
+  assert.ok(isPoolActive(degraded));
+  assert.equal(
+    degraded.context.inaccessibleReason,
+    "volume group 'vg' is missing a physical volume",
+  );
+  const whole = applyPoolFact(degraded, { type: "pool.refreshed", body: { volumes: [] } });
+  assert.equal(poolStateOf(whole), 2);
+  assert.equal(whole.context.inaccessibleReason, null);
+  assert.ok(!poolAccepts(fold([defined]), { type: "pool.degraded", body: { reason: "x" } }));
+});

@@ -143,8 +143,8 @@ Deno.test("StoragePools refuses bad input with libvirt's codes and changes nothi
     await assert.rejects(pools.define(poolXml("q", `${dir}/p`)), { code: 9 });
     await assert.rejects(pools.define(poolXml("p/x", `${dir}/x`)), { code: 27 });
     await assert.rejects(
-      pools.define("<pool type='logical'><name>vg</name></pool>"),
-      { code: 1, message: "missing backend for pool type 3 (logical)" },
+      pools.define("<pool type='zfs'><name>zp</name><source><name>zp</name></source></pool>"),
+      { code: 1, message: "missing backend for pool type 12 (zfs)" },
     );
     assert.equal(store.headPosition(), head, "nothing was recorded");
     assert.deepEqual([...Deno.readDirSync(`${dir}/p`)], []);

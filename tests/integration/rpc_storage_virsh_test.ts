@@ -207,12 +207,12 @@ testIf(
         assert.equal(after.stdout, `${name}\n\n`, "a transient pool is gone once stopped");
       });
 
-      await t.step("pool-capabilities names dir as the one supported type", async () => {
+      await t.step("pool-capabilities names dir, fs, logical as supported", async () => {
         const capabilities = await evirt("pool-capabilities");
         assert.equal(capabilities.code, 0, capabilities.stderr);
         const supported = [...capabilities.stdout.matchAll(/type='([a-z-]+)' supported='yes'/g)]
           .map((match) => match[1]);
-        assert.deepEqual(supported, ["dir"]);
+        assert.deepEqual(supported, ["dir", "fs", "logical"]);
       });
 
       await t.step("undefine", async () => {

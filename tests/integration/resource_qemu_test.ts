@@ -162,6 +162,9 @@ testIf(
         /requested vcpus is greater than max allowable vcpus for the live domain: 4 > 3/,
       );
 
+      // A guest still bringing the new vCPU up may miss the eject request (libvirt then times
+      // out after 5 s too): give it a moment, as a user would.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       await setLive(2);
       assert.equal(await present(), 2, "the guest released the hot-plugged vCPU");
       assert.equal(vcpuCountOf(inspect(), AFFECT_LIVE), 2);

@@ -281,7 +281,13 @@ export function checkVcpuCountFlags(
     "qemuDomainGetVcpusFlags",
   );
   if ((flags & VCPU_GUEST) === 0) return;
-  if (live === null) throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+  if (live === null) {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      "vCPU count provided by the guest agent can only be requested for live domains",
+      { where: "flags" },
+    );
+  }
   if (agentChannelIndex(live) < 0) {
     throw new VirtError(ErrorCode.ARGUMENT_UNSUPPORTED, "QEMU guest agent is not configured");
   }

@@ -129,7 +129,8 @@ export function checkMemoryArgument(memoryKiB: number, api: string): void {
 /**
  * The public API's checks of a vCPU count and its flags (`virDomainSetVcpus*`).
  *
- * @throws {VirtError} 8 for zero or `--maximum` without `--config`, 82 above 65535.
+ * @throws {VirtError} 8 for zero, `--maximum` without `--config` or `--guest` with it, 82 above
+ *   65535.
  */
 export function checkVcpuArgument(count: number, flags: number, api: string): void {
   if (!Number.isSafeInteger(count) || count < 0) {
@@ -145,6 +146,13 @@ export function checkVcpuArgument(count: number, flags: number, api: string): vo
   }
   if (count > 0xffff) {
     throw new VirtError(ErrorCode.OVERFLOW, `input too large: ${count}`, { where: "nvcpus" });
+  }
+  if ((flags & VCPU_GUEST) !== 0 && (flags & AFFECT_CONFIG) !== 0) {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      "Flags 'VIR_DOMAIN_VCPU_GUEST' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
+      { where: "flags", bare: true },
+    );
   }
   if ((flags & MAXIMUM) !== 0 && (flags & AFFECT_CONFIG) === 0) {
     throw new VirtError(

@@ -169,14 +169,16 @@ function presentIds(slots: HotpluggableCpu[], topology: Topology): Set<number> {
 /**
  * Makes `count` vCPUs present in the instance and answers the live definition that results.
  *
+ * @param unplugTimeoutMs How long the guest may take to release a vCPU (libvirt's 5 s).
  * @throws {VirtError} 9 when the count cannot be reached by hotplug, or an unplug the guest did
- *   not finish within {@linkcode VCPU_UNPLUG_TIMEOUT_MS}; QEMU's refusal of `device_add`.
+ *   not finish in time; QEMU's refusal of `device_add`.
  */
 export async function setLiveVcpus(
   qmp: QmpExecutor,
   definition: DomainDefinition,
   count: number,
   signal: AbortSignal,
+  unplugTimeoutMs: number = VCPU_UNPLUG_TIMEOUT_MS,
 ): Promise<DomainDefinition> {
   const topology = topologyOf(definition);
   const plan = planVcpus(definition, await querySlots(qmp, signal), count);
@@ -188,7 +190,7 @@ export async function setLiveVcpus(
   }
   for (const id of plan.remove) {
     await qmp.execute("device_del", { id: `vcpu${id}` }, { signal });
-    const deadline = Date.now() + VCPU_UNPLUG_TIMEOUT_MS;
+    const deadline = Date.now() + unplugTimeoutMs;
     while (presentIds(await querySlots(qmp, signal), topology).has(id)) {
       if (Date.now() >= deadline) {
         throw new VirtError(

@@ -18,6 +18,8 @@ import {
   checkMemoryArgument,
   checkResourceFlags,
   checkVcpuArgument,
+  currentMemoryOf,
+  currentVcpusOf,
   diskIndexByName,
   MAXIMUM,
   maxVcpusOf,
@@ -37,8 +39,8 @@ import { agentChannelIndex } from "../src/model/guest_agent_channel.ts";
 import type { JobContext } from "./domain_actor.ts";
 import type { DomainInspection } from "./domain_inspection.ts";
 import { type CommandEnvironment, handleOf } from "./domain_commands.ts";
-import { isActive, statePath } from "./domain_machine.ts";
-import type { DomainHandle, Driver } from "./driver_protocol.ts";
+import { isActive, pendingIntent, statePath } from "./domain_machine.ts";
+import type { DomainHandle, Driver, Reality } from "./driver_protocol.ts";
 
 /** The domain's driver (of its instance when it runs) and whether it is libvirt's test driver. */
 function driverOf(job: JobContext, env: CommandEnvironment): { driver: Driver; test: boolean } {
@@ -357,4 +359,69 @@ export function vcpuCountOf(inspection: DomainInspection, flags: number): number
   const live = inspection.handle?.definition ?? null;
   if (inspection.driver !== undefined) checkVcpuCountFlags(inspection.driver, live, flags);
   return vcpuCount(flags, { live, config: inspection.persistentDefinition });
+}
+
+/**
+ * Finishes a live change the service was asking the hypervisor for when it died (its
+ * `domain.live_changing` has no outcome): the change is asked again, as each sets a target
+ * (balloon size, vCPU count, disk size) that asking twice leaves the same, and its outcome is
+ * recorded; a driver that refuses abandons the intent. Nothing to do for a gone instance: its
+ * stop clears the intent.
+ *
+ * @example
+ * ```ts ignore
+ * await finishInterruptedLiveChange(job, driver, handle, reality, log);
+ * ```
+ */
+export async function finishInterruptedLiveChange(
+  job: JobContext,
+  driver: Driver,
+  handle: DomainHandle,
+  reality: Reality,
+  log: (message: string) => void,
+): Promise<void> {
+  const intent = pendingIntent(job.snapshot);
+  if (intent?.kind !== "live_change" || reality.kind === "gone") return;
+  const { kind: _kind, ...body } = intent;
+  log(`domain ${handle.name}: asking again for its interrupted ${intent.change} change`);
+  try {
+    const definition = await redoLiveChange(driver, handle, body, job.signal);
+    await job.append([{ type: "domain.live_changed", body: { ...body, definition } }]);
+  } catch (error) {
+    log(
+      `domain ${handle.name}: cannot finish its ${intent.change} change: ${
+        (error as Error).message
+      }`,
+    );
+    await job.append([{ type: "domain.intent_abandoned", body: { intent: "live_change" } }]);
+  }
+}
+
+async function redoLiveChange(
+  driver: Driver,
+  handle: DomainHandle,
+  intent: DomainFactBodies["domain.live_changing"],
+  signal: AbortSignal,
+): Promise<DomainDefinition> {
+  switch (intent.change) {
+    case "memory": {
+      if (driver.setMemory === undefined) throw unsupported("virDomainSetMemoryFlags");
+      await driver.setMemory(handle, currentMemoryOf(intent.definition), signal);
+      return intent.definition;
+    }
+    case "vcpus": {
+      if (driver.setVcpus === undefined) throw unsupported("virDomainSetVcpusFlags");
+      return await driver.setVcpus(handle, currentVcpusOf(intent.definition), signal);
+    }
+    case "disk_size": {
+      if (driver.resizeBlock === undefined || intent.disk === undefined) {
+        throw unsupported("virDomainBlockResize");
+      }
+      const index = diskIndexByName(handle.definition, intent.disk.target);
+      await driver.resizeBlock(handle, index, BigInt(intent.disk.sizeBytes), signal);
+      return handle.definition;
+    }
+    default:
+      throw new Error(`no live change '${intent.change}' to finish`);
+  }
 }

@@ -7,6 +7,7 @@ import { createMemoryStore } from "../../src/log/memory_store.ts";
 import { AFFECT_CONFIG, AFFECT_LIVE, MAXIMUM } from "../../src/model/domain_resources.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { isVirtError } from "../../src/model/errors.ts";
+import { domainStream } from "../../src/model/facts.ts";
 import { testDefinition } from "../support/domains.ts";
 
 async function open(store = createMemoryStore(), driver = new TestDriver()) {
@@ -150,6 +151,35 @@ Deno.test("a restarted host shows the live memory and vCPUs the log recorded", a
     assert.equal(vcpuCountOf(inspection, AFFECT_LIVE), 3);
     assert.equal(vcpuCountOf(inspection, AFFECT_CONFIG), 4);
     assert.equal(second.host.context("vm").definition?.currentMemoryKiB, 400_000);
+  } finally {
+    await second.host.close();
+  }
+});
+
+Deno.test("a live change the service died in is asked again after restart, and recorded", async () => {
+  const first = await open();
+  await first.host.define(testDefinition("vm"));
+  await first.host.start("vm");
+  const { uuid } = first.host.lookup("vm");
+  const live = first.host.context("vm").live!;
+  await first.host.close();
+  // The service died after recording the intent, before the driver acted.
+  await first.store.append(domainStream(uuid), [{
+    type: "domain.live_changing",
+    body: JSON.parse(JSON.stringify({
+      definition: { ...live, currentMemoryKiB: 100_000 },
+      change: "memory",
+    })),
+  }], "any");
+  const second = await open(first.store);
+  try {
+    await second.host.idle();
+    const inspection = second.host.inspect("vm");
+    assert.equal(inspection.driver?.info(inspection.handle!).memoryKiB, 100_000);
+    assert.equal(second.host.context("vm").live?.currentMemoryKiB, 100_000);
+    assert.equal(second.host.context("vm").intent ?? null, null);
+    const types = (await first.store.readAll({ afterPosition: 0 })).map((fact) => fact.type);
+    assert.equal(types.at(-1), "domain.live_changed");
   } finally {
     await second.host.close();
   }

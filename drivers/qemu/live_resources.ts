@@ -170,8 +170,8 @@ function presentIds(slots: HotpluggableCpu[], topology: Topology): Set<number> {
  * Makes `count` vCPUs present in the instance and answers the live definition that results.
  *
  * @param unplugTimeoutMs How long the guest may take to release a vCPU (libvirt's 5 s).
- * @throws {VirtError} 9 when the count cannot be reached by hotplug, or an unplug the guest did
- *   not finish in time; QEMU's refusal of `device_add`.
+ * @throws {VirtError} 9 when the count cannot be reached by hotplug, 68 (libvirt's words) when
+ *   the guest did not release a vCPU in time; QEMU's refusal of `device_add`.
  */
 export async function setLiveVcpus(
   qmp: QmpExecutor,
@@ -194,7 +194,7 @@ export async function setLiveVcpus(
     while (presentIds(await querySlots(qmp, signal), topology).has(id)) {
       if (Date.now() >= deadline) {
         throw new VirtError(
-          ErrorCode.OPERATION_FAILED,
+          ErrorCode.OPERATION_TIMEOUT,
           "vcpu unplug request timed out. Unplug result must be manually inspected in the domain",
         );
       }

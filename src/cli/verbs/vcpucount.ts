@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ErrorCode, isVirtError } from "../../model/errors.ts";
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { CommandFailure, domainCommand } from "../command_failure.ts";
 import { metadataScope, SCOPE_OPTIONS } from "../metadata_scope.ts";
@@ -52,11 +53,15 @@ export const vcpucountVerb: Verb = {
         ...(args.flag("maximum") ? { maximum: true } : {}),
         ...(args.flag("guest") ? { guest: true } : {}),
       };
-      const failure = flags.guest ? "Failed to retrieve vCPU count from the guest" : undefined;
       const count = await domainCommand(
         reference,
-        failure,
-        () => client.vcpuCount(reference, flags),
+        undefined,
+        () =>
+          client.vcpuCount(reference, flags).catch((error) => {
+            // virsh names the guest query's failure, but not a missing agent (seen with 9.0).
+            if (!flags.guest || isVirtError(error, ErrorCode.ARGUMENT_UNSUPPORTED)) throw error;
+            throw new CommandFailure("Failed to retrieve vCPU count from the guest", error);
+          }),
       );
       context.print(`${count}\n`);
       return;

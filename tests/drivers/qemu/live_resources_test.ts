@@ -113,7 +113,7 @@ Deno.test("setLiveVcpus answers libvirt's timeout when the guest does not releas
   await assert.rejects(
     setLiveVcpus(executor, live, 1, AbortSignal.timeout(20_000), 300),
     (error: unknown) =>
-      isVirtError(error, 9) &&
+      isVirtError(error, 68) &&
       (error as Error).message ===
         "vcpu unplug request timed out. Unplug result must be manually inspected in the domain",
   );

@@ -10,6 +10,7 @@ import { endHeldStart } from "./held_facts_followup.ts";
 import type { DomainCommandName } from "../src/model/operations.ts";
 import type { JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
+import * as resources from "./resource_commands.ts";
 
 /** The commands that run on an existing domain, found by reference. */
 export type DomainJobName = Exclude<DomainCommandName, "define">;
@@ -26,6 +27,9 @@ export interface DomainCommandArguments {
   resume: Record<string, never>;
   autostart: { autostart: boolean };
   rename: { newName: string };
+  setmem: resources.MemoryRequest;
+  setvcpus: resources.VcpuRequest;
+  blockresize: resources.BlockResizeRequest;
   metadata: {
     change: Parameters<typeof commands.setMetadata>[1];
     scope: commands.MetadataScope;
@@ -67,4 +71,7 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   autostart: (job, env, args) => commands.setAutostart(job, env, args.autostart),
   metadata: (job, _env, args) => commands.setMetadata(job, args.change, args.scope),
   rename: (job, env, args) => commands.rename(job, env, args.newName),
+  setmem: (job, env, args) => resources.setMemory(job, env, args),
+  setvcpus: (job, env, args) => resources.setVcpus(job, env, args),
+  blockresize: (job, env, args) => resources.blockResize(job, env, args),
 };

@@ -55,7 +55,8 @@ export type DomainIntent =
   | ({ kind: "launch" } & DomainFactBodies["domain.launching"])
   | ({ kind: "end" } & DomainFactBodies["domain.ending"])
   | { kind: "reboot" }
-  | { kind: "reset" };
+  | { kind: "reset" }
+  | ({ kind: "live_change" } & DomainFactBodies["domain.live_changing"]);
 
 /** The domain's pending intent, or null. */
 export function pendingIntent(snapshot: DomainSnapshot): DomainIntent | null {
@@ -201,6 +202,16 @@ export const domainMachine = setup({
       return { name: to, definition };
     }),
     recordDeadline: assign(({ event }) => ({ deadline: body(event, "domain.deadline_set") })),
+    recordConfigChange: assign(({ event }) => ({
+      definition: body(event, "domain.config_changed").definition,
+    })),
+    recordLiveChanging: assign(({ event }) => ({
+      intent: { kind: "live_change" as const, ...body(event, "domain.live_changing") },
+    })),
+    recordLiveChange: assign(({ event, context }) => ({
+      live: body(event, "domain.live_changed").definition,
+      intent: context.intent?.kind === "live_change" ? null : context.intent ?? null,
+    })),
   },
   guards: {
     isTransient: ({ context }) => !context.persistent,
@@ -230,7 +241,17 @@ export const domainMachine = setup({
         "domain.autostart_changed": { actions: "recordAutostart" },
         "domain.metadata_changed": { actions: "recordMetadata" },
         "domain.renamed": { actions: "recordRename" },
-        ...commands("define", "undefine", "start", "autostart", "metadata", "rename"),
+        "domain.config_changed": { actions: "recordConfigChange" },
+        ...commands(
+          "define",
+          "undefine",
+          "start",
+          "autostart",
+          "metadata",
+          "rename",
+          "setmem",
+          "setvcpus",
+        ),
       },
     },
     active: {
@@ -240,13 +261,25 @@ export const domainMachine = setup({
         "domain.autostart_changed": { actions: "recordAutostart" },
         "domain.metadata_changed": { actions: "recordMetadata" },
         "domain.deadline_set": { actions: "recordDeadline" },
+        "domain.config_changed": { actions: "recordConfigChange" },
+        "domain.live_changing": { actions: "recordLiveChanging" },
+        "domain.live_changed": { actions: "recordLiveChange" },
         "domain.ending": { actions: "recordEnding" },
         "domain.intent_abandoned": { actions: "forgetIntent" },
         "domain.stopped": [
           { guard: "isTransient", target: "nonexistent", actions: "recordStopped" },
           { target: "shutoff", actions: "recordStopped" },
         ],
-        ...commands("define", "undefine", "destroy", "autostart", "metadata"),
+        ...commands(
+          "define",
+          "undefine",
+          "destroy",
+          "autostart",
+          "metadata",
+          "setmem",
+          "setvcpus",
+          "blockresize",
+        ),
       },
       initial: "starting",
       states: {

@@ -401,6 +401,34 @@ export interface Driver {
     signal: AbortSignal,
   ): Promise<string>;
 
+  /**
+   * Asks the guest to hold `memoryKiB` (the balloon's target; QEMU: `balloon`). Resolves once
+   * the hypervisor took the request; the guest reaches the size later (balloon observations).
+   * Absent: the live memory cannot change (code 3).
+   *
+   * @throws {VirtError} Code 55 when the instance has no balloon.
+   */
+  setMemory?(handle: DomainHandle, memoryKiB: number, signal: AbortSignal): Promise<void>;
+
+  /**
+   * Makes `count` vCPUs of the instance present (QEMU: `device_add` / `device_del` of vCPU
+   * devices) and answers the live definition that results. Absent: code 3.
+   *
+   * @throws {VirtError} Code 9 when hotpluggable vCPUs cannot reach `count`, 8 above the maximum.
+   */
+  setVcpus?(handle: DomainHandle, count: number, signal: AbortSignal): Promise<DomainDefinition>;
+
+  /**
+   * Resizes the instance's disk at `diskIndex` of its live definition to `sizeBytes` (QEMU:
+   * `block_resize`). Absent: code 3, as libvirt's test driver answers.
+   */
+  resizeBlock?(
+    handle: DomainHandle,
+    diskIndex: number,
+    sizeBytes: bigint,
+    signal: AbortSignal,
+  ): Promise<void>;
+
   /** Releases the driver (monitors, timers). Running instances keep running. */
   close(): Promise<void>;
 }

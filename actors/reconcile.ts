@@ -13,6 +13,7 @@ import {
   finishInterruptedReboot,
   recoverLaunches,
 } from "./host_recovery_intents.ts";
+import { finishInterruptedLiveChange } from "./resource_commands.ts";
 import type { DomainActor, JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
 import { isActive, pausedReasonNumber, stateOf, statePath } from "./domain_machine.ts";
@@ -72,6 +73,8 @@ export async function reconcile(actor: DomainActor, env: ReconcileEnvironment): 
     await actor.run("reconcile", { kind: "recovery" }, async (job) => {
       const handle = commands.handleOf(job.snapshot);
       const reality = await driver.probe(handle, AbortSignal.timeout(RECONCILE_TIMEOUT_MS));
+      // A live change (balloon, vCPUs, disk size) the crash interrupted is asked again.
+      await finishInterruptedLiveChange(job, driver, handle, reality, env.log);
       // An end or reboot the crash interrupted is finished with its own reason first.
       const settled = await finishInterruptedEnd(job, driver, handle, reality, env.log) ||
         await finishInterruptedReboot(job, driver, handle, reality, env.log);

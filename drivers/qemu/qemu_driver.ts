@@ -111,6 +111,7 @@ import { endQemu, QEMU_START_TIMEOUT_MS, type QemuIdentity, spawnQemu } from "./
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
 import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
+import { resizeRunningDisk, setLiveVcpus } from "./live_resources.ts";
 import type { QmpEvent } from "./qmp_protocol.ts";
 import { STATS_INTERVAL_MS_DEFAULT, StatsSampler } from "./stats_sampler.ts";
 import {
@@ -793,6 +794,38 @@ export class QemuDriver implements Driver {
     signal: AbortSignal,
   ): Promise<void> {
     await this.qmpOf(handle.uuid).sendKey(keys.qnums, keys.holdTimeMs, { signal });
+  }
+
+  /** QMP `balloon`: the guest is asked to hold `memoryKiB`; BALLOON_CHANGE tells when it does. */
+  async setMemory(handle: DomainHandle, memoryKiB: number, signal: AbortSignal): Promise<void> {
+    await this.qmpOf(handle.uuid).balloon(memoryKiB * 1024, { signal });
+  }
+
+  /** vCPU hotplug and unplug to `count` present vCPUs (`live_resources.ts`). */
+  setVcpus(handle: DomainHandle, count: number, signal: AbortSignal): Promise<DomainDefinition> {
+    this.qmpOf(handle.uuid);
+    const monitor = this.#instances.get(handle.uuid)!.monitor!;
+    return setLiveVcpus(monitor, handle.definition, count, signal);
+  }
+
+  /** QMP `block_resize` of the disk at `diskIndex` of the live definition. */
+  async resizeBlock(
+    handle: DomainHandle,
+    diskIndex: number,
+    sizeBytes: bigint,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.qmpOf(handle.uuid);
+    const instance = this.#instances.get(handle.uuid)!;
+    const target = handle.definition.devices.disks[diskIndex]?.target.dev;
+    const disk = instance.disks.find((each) => each.target === target);
+    if (disk === undefined) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `disk '${target}' was not found in the domain config`,
+      );
+    }
+    await resizeRunningDisk(instance.monitor!, disk, sizeBytes, signal);
   }
 
   /** QMP `screendump` into the domain's runtime folder, read back and removed (PPM). */

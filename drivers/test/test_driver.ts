@@ -38,6 +38,7 @@ import { testScreenshotPng } from "./test_screenshot.ts";
 import type { BlockStorageAccess } from "../../src/storage/block_info.ts";
 import type { GuestCapability, HostCapability } from "../../src/model/capabilities.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
+import { withCurrentVcpus } from "../../src/model/domain_resources.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import { VERSION } from "../../src/model/version.ts";
@@ -295,6 +296,18 @@ export class TestDriver implements Driver {
   unwatch(uuid: string): void {
     const instance = this.#instances.get(uuid);
     if (instance !== undefined) instance.sink = undefined;
+  }
+
+  /** As libvirt's test driver: the live current memory is set at once (no guest to ask). */
+  setMemory(handle: DomainHandle, memoryKiB: number): Promise<void> {
+    this.#instance(handle).memoryKiB = memoryKiB;
+    return Promise.resolve();
+  }
+
+  /** As libvirt's test driver: the live vCPU count is set at once, any vCPU being hotpluggable. */
+  setVcpus(handle: DomainHandle, count: number): Promise<DomainDefinition> {
+    this.#instance(handle).vcpus = count;
+    return Promise.resolve(withCurrentVcpus(handle.definition, count));
   }
 
   info(handle: DomainHandle): InstanceInfo {

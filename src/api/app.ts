@@ -25,6 +25,7 @@ import { Router } from "./router.ts";
 import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
 import { guestRoutes } from "./routes/guest_routes.ts";
+import { resourceRoutes } from "./routes/resource_routes.ts";
 import { statsRoutes } from "./routes/stats_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 
@@ -64,6 +65,7 @@ export function createApi(env: ApiEnvironment): Api {
   statsRoutes(add);
   eventRoutes(add);
   guestRoutes(add);
+  resourceRoutes(add);
   assertEveryRouteServed(rowByRoute);
 
   async function handle(

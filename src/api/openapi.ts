@@ -389,6 +389,11 @@ export const OPENAPI_DOCUMENT = {
         properties: { modelVersion: { type: "integer" }, definition: ref("DomainDefinition") },
       },
       Metadata: { type: "object" },
+      VcpuCount: {
+        type: "object",
+        required: ["count"],
+        properties: { count: { type: "integer", description: "The vCPU count asked for" } },
+      },
       ConsolePath: { type: "object", properties: { path: { type: "string" } } },
       Text: { type: "string" },
       Binary: { type: "string", format: "binary" },

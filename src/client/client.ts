@@ -12,7 +12,7 @@
 
 import type { ListFilter } from "../model/domain_list.ts";
 import type { DomainDefinition } from "../model/domain.ts";
-import { ErrorCode, type ErrorCodeValue, VirtError } from "../model/errors.ts";
+import { ErrorCode, type ErrorCodeValue, libvirtMessage, VirtError } from "../model/errors.ts";
 import { type DomainActionName, pathOf } from "../model/operations.ts";
 import { type UnixHttpRequest, unixHttpRequest } from "./unix_http.ts";
 import type {
@@ -334,6 +334,66 @@ export class EvirtClient {
     return this.#json("POST", `${pathOf("domain.rename", { ref: reference })}?${query}`);
   }
 
+  /** `setmem`: the current memory in KiB (live through the balloon, or the config's). */
+  async setMemory(
+    reference: string,
+    memoryKiB: number,
+    scope: { live?: boolean; config?: boolean } = {},
+  ): Promise<void> {
+    const query = resourceQuery({ kib: memoryKiB, ...scope });
+    await this.#request("POST", `${pathOf("domain.set_memory", { ref: reference })}?${query}`);
+  }
+
+  /** `setmaxmem`: the maximum memory in KiB (of the persistent definition). */
+  async setMaxMemory(
+    reference: string,
+    memoryKiB: number,
+    scope: { live?: boolean; config?: boolean } = {},
+  ): Promise<void> {
+    const query = resourceQuery({ kib: memoryKiB, ...scope });
+    await this.#request("POST", `${pathOf("domain.set_max_memory", { ref: reference })}?${query}`);
+  }
+
+  /** `setvcpus`: the vCPU count (live by hotplug, the config's, or its maximum). */
+  async setVcpus(
+    reference: string,
+    count: number,
+    flags: {
+      live?: boolean;
+      config?: boolean;
+      maximum?: boolean;
+      guest?: boolean;
+      hotpluggable?: boolean;
+    } = {},
+  ): Promise<void> {
+    const query = resourceQuery({ count, ...flags });
+    await this.#request("POST", `${pathOf("domain.set_vcpus", { ref: reference })}?${query}`);
+  }
+
+  /** `vcpucount`: one vCPU count (current or maximum, live or config). */
+  async vcpuCount(
+    reference: string,
+    flags: { live?: boolean; config?: boolean; maximum?: boolean; guest?: boolean } = {},
+  ): Promise<number> {
+    const query = resourceQuery(flags);
+    const body = await this.#json<{ count: number }>(
+      "GET",
+      `${pathOf("domain.vcpu_count", { ref: reference })}?${query}`,
+    );
+    return body.count;
+  }
+
+  /** `blockresize`: the disk's new size (KiB, or bytes with `bytes`). */
+  async blockResize(
+    reference: string,
+    disk: string,
+    size: bigint,
+    options: { bytes?: boolean } = {},
+  ): Promise<void> {
+    const query = resourceQuery({ disk, size: size.toString(), ...options });
+    await this.#request("POST", `${pathOf("domain.block_resize", { ref: reference })}?${query}`);
+  }
+
   /** `send-key`: presses keys (codes of `codeset`) together, held `holdTimeMs` (0: default). */
   async sendKey(
     reference: string,
@@ -616,11 +676,13 @@ async function errorOf(response: ClientResponse): Promise<VirtError> {
     const { error } = JSON.parse(text) as {
       error: { code: number; detail?: string; message: string; where?: string };
     };
-    return new VirtError(
-      error.code as ErrorCodeValue,
-      error.detail ?? error.message,
-      error.where === undefined ? {} : { where: error.where },
-    );
+    // A message the service sent without its code's prefix stays without it.
+    const bare = error.detail !== undefined && error.message === error.detail &&
+      libvirtMessage(error.code, error.detail) !== error.detail;
+    return new VirtError(error.code as ErrorCodeValue, error.detail ?? error.message, {
+      ...(error.where === undefined ? {} : { where: error.where }),
+      ...(bare ? { bare } : {}),
+    });
   } catch {
     return new VirtError(
       ErrorCode.RPC,
@@ -714,4 +776,14 @@ export function httpTransport(token?: string): Transport {
     if (token !== undefined) request.headers.set("authorization", `Bearer ${token}`);
     return fetch(request);
   };
+}
+
+/** A query of the given values, flags only when true. */
+function resourceQuery(values: Record<string, string | number | boolean | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined || value === false) continue;
+    query.set(name, value === true ? "true" : String(value));
+  }
+  return query.toString();
 }

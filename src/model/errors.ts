@@ -80,6 +80,12 @@ export interface VirtErrorOptions {
    * test driver refuses some as internal errors, code 1): the API answers HTTP 409, not 500.
    */
   stateConflict?: boolean;
+  /**
+   * libvirt reports the message without its code's prefix (its argument checks:
+   * `unsupported flags (0x8) in function …`, `… must not be zero`, `Flags … are mutually
+   * exclusive`), so the full message is the message itself.
+   */
+  bare?: boolean;
 }
 
 /**
@@ -99,6 +105,8 @@ export class VirtError extends Error {
   readonly where?: string;
   /** Whether the error refuses a command in the current state (see {@linkcode VirtErrorOptions}). */
   readonly stateConflict: boolean;
+  /** Whether the full message is the message itself (see {@linkcode VirtErrorOptions}). */
+  readonly bare: boolean;
 
   /**
    * @param code The libvirt error number.
@@ -110,11 +118,13 @@ export class VirtError extends Error {
     this.name = "VirtError";
     this.code = code;
     this.stateConflict = options.stateConflict ?? false;
+    this.bare = options.bare ?? false;
     if (options.where !== undefined) this.where = options.where;
   }
 
   /** The message as libvirt prints it: the code's prefix, then the detail. */
   get fullMessage(): string {
+    if (this.bare) return this.message;
     return libvirtMessage(this.code, this.message);
   }
 

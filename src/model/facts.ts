@@ -174,10 +174,38 @@ export interface DomainFactBodies {
   };
   /** A device was removed from the guest. */
   "domain.device_removed": { alias: string };
+  /**
+   * The persistent definition's memory or vCPU counts changed (`setmem --config`, `setmaxmem`,
+   * `setvcpus --config`): the new definition.
+   */
+  "domain.config_changed": { definition: DomainDefinition; change: ResourceChange };
+  /**
+   * Intent: the hypervisor is about to change the running instance (balloon target, vCPU
+   * hotplug, disk size) so that it matches `definition`.
+   */
+  "domain.live_changing": {
+    definition: DomainDefinition;
+    change: ResourceChange;
+    /** For `disk_size`: the disk's target and its new size in bytes (a decimal string). */
+    disk?: { target: string; sizeBytes: string };
+  };
+  /**
+   * The running instance changed (or, for the test hypervisor, was changed): its live
+   * definition is now `definition`, which a restarted service shows without asking QEMU.
+   */
+  "domain.live_changed": {
+    definition: DomainDefinition;
+    change: ResourceChange;
+    /** For `disk_size`: the disk's target and its new size in bytes (a decimal string). */
+    disk?: { target: string; sizeBytes: string };
+  };
 }
 
+/** What a resource change was: the verb's subject. */
+export type ResourceChange = "memory" | "max_memory" | "vcpus" | "max_vcpus" | "disk_size";
+
 /** The kinds of intent a domain may have pending (see {@linkcode DomainFactBodies}). */
-export type IntentKind = "launch" | "end" | "reboot" | "reset";
+export type IntentKind = "launch" | "end" | "reboot" | "reset" | "live_change";
 
 /** Every domain fact type. */
 export type DomainFactType = keyof DomainFactBodies;
@@ -247,6 +275,9 @@ export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>>
   "domain.watchdog_fired": "happening",
   "domain.io_error": "happening",
   "domain.device_removed": "happening",
+  "domain.config_changed": "decision",
+  "domain.live_changing": "intent",
+  "domain.live_changed": "happening",
   "domain.launching": "intent",
   "domain.ending": "intent",
   "domain.rebooting": "intent",

@@ -213,6 +213,10 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
   "domain.device_removed": {
     event: (body) => other(EventId.DEVICE_REMOVED, { alias: body.alias }),
   },
+  // libvirt tells no event for setmem, setmaxmem, setvcpus or blockresize.
+  "domain.config_changed": {},
+  "domain.live_changing": {},
+  "domain.live_changed": {},
 };
 
 /** The row of a fact's type, typed for that fact's body. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { vcpuCountOf } from "../../actors/resource_commands.ts";
 import type { Host, ListFilter } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { formatDomainXml } from "../xml/mod.ts";
@@ -50,9 +51,6 @@ const XML_FLAG_SECURE = 1;
 const XML_FLAG_INACTIVE = 2;
 const XML_FLAGS_ALL = 1 | 2 | 4 | 8;
 
-/** `VIR_DOMAIN_AFFECT_CONFIG`. */
-const AFFECT_CONFIG = 2;
-
 function listFilter(flags: number): ListFilter | undefined {
   checkFlags(flags, LIST_FLAGS_ALL, "virConnectListAllDomains");
   for (const [have, haveNot] of NONE_HAVE_PAIRS) {
@@ -78,14 +76,8 @@ function domainXml(host: Host, uuid: string, flags: number): string {
 }
 
 function vcpuCount(host: Host, uuid: string, flags: number): number {
-  // VIR_DOMAIN_AFFECT_LIVE 1, AFFECT_CONFIG 2, VCPU_MAXIMUM 4, VCPU_GUEST 8 (refused: no agent).
-  checkFlags(flags, 1 | 2 | 4, "virDomainGetVcpusFlags");
-  const inspection = host.inspect(uuid);
-  const definition = (flags & AFFECT_CONFIG) !== 0
-    ? inspection.persistentDefinition ?? inspection.definition
-    : inspection.definition;
-  if ((flags & 4) !== 0) return Math.max(1, definition.vcpus);
-  return definition.vcpu?.current ?? Math.max(1, definition.vcpus);
+  // VIR_DOMAIN_AFFECT_LIVE 1, AFFECT_CONFIG 2, VCPU_MAXIMUM 4, VCPU_GUEST 8: the driver's checks.
+  return vcpuCountOf(host.inspect(uuid), flags);
 }
 
 /** The domain procedures. */

@@ -12,6 +12,7 @@ import { DOMAIN_QUERY_PROCEDURES } from "./domain_query_procedures.ts";
 import { EVENT_PROCEDURES } from "./event_procedures.ts";
 import { HOST_PROCEDURES } from "./host_procedures.ts";
 import { GUEST_PROCEDURES } from "./guest_procedures.ts";
+import { RESOURCE_PROCEDURES } from "./resource_procedures.ts";
 import { LIFECYCLE_PROCEDURES } from "./lifecycle_procedures.ts";
 import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
@@ -42,6 +43,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...STORAGE_PROCEDURES,
   ...POOL_EVENT_PROCEDURES,
   ...GUEST_PROCEDURES,
+  ...RESOURCE_PROCEDURES,
 };
 
 /**

@@ -6,7 +6,18 @@ import { type Operation, OPERATIONS } from "../../src/model/operations.ts";
 Deno.test("the commands refused while facts are held come from the operations table", () => {
   assert.deepEqual(
     [...REFUSED_WHILE_HELD].sort(),
-    ["create", "reboot", "reset", "resume", "shutdown", "start", "suspend"],
+    [
+      "blockresize",
+      "create",
+      "reboot",
+      "reset",
+      "resume",
+      "setmem",
+      "setvcpus",
+      "shutdown",
+      "start",
+      "suspend",
+    ],
   );
   // Ending a guest and recording definitions stay possible.
   for (const allowed of ["destroy", "define", "undefine"]) {

@@ -1,0 +1,121 @@
+/**
+ * The routes that change a domain's resources: `setmem`, `setmaxmem`, `setvcpus`,
+ * `blockresize`, and the `vcpucount` read. Each change is a job in the domain's queue
+ * (`actors/resource_commands.ts`); the flags are libvirt's, given as query flags.
+ *
+ * @module
+ */
+
+import { vcpuCountOf } from "../../../actors/resource_commands.ts";
+import {
+  AFFECT_CONFIG,
+  AFFECT_LIVE,
+  BLOCK_RESIZE_BYTES,
+  MAXIMUM,
+  VCPU_GUEST,
+  VCPU_HOTPLUGGABLE,
+} from "../../model/domain_resources.ts";
+import { ErrorCode, VirtError } from "../../model/errors.ts";
+import { QUEUE_TIMEOUT_MAX_MS } from "../../model/operations.ts";
+import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
+import { jsonResponse } from "../http_errors.ts";
+import { booleanParam, numberParam } from "./domain_routes.ts";
+
+type Context = RouteContext & ApiRequestContext;
+
+/** The flags the query names, as libvirt's bits. */
+function flagsOf(url: URL, bits: Record<string, number>): number {
+  let flags = 0;
+  for (const [name, bit] of Object.entries(bits)) {
+    if (booleanParam(url, name) === true) flags |= bit;
+  }
+  return flags;
+}
+
+function requiredNumber(url: URL, name: string, max: number): number {
+  const value = numberParam(url, name, 0, max);
+  if (value === undefined || !Number.isInteger(value)) {
+    throw new VirtError(ErrorCode.INVALID_ARG, `${name} must be given as an integer`, {
+      where: name,
+    });
+  }
+  return value;
+}
+
+function queueOptions(context: Context) {
+  const queueTimeoutMs = numberParam(context.url, "queue_timeout_ms", 0, QUEUE_TIMEOUT_MAX_MS);
+  return { signal: context.signal, ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }) };
+}
+
+/** A decimal size that may exceed 2^53 (block sizes in bytes). */
+function sizeParam(url: URL): bigint {
+  const text = url.searchParams.get("size") ?? "";
+  if (!/^[0-9]{1,20}$/.test(text) || BigInt(text) >= 1n << 64n) {
+    throw new VirtError(ErrorCode.INVALID_ARG, `size must be a decimal integer, got '${text}'`, {
+      where: "size",
+    });
+  }
+  return BigInt(text);
+}
+
+const MEMORY_FLAGS = { live: AFFECT_LIVE, config: AFFECT_CONFIG };
+const VCPU_FLAGS = {
+  live: AFFECT_LIVE,
+  config: AFFECT_CONFIG,
+  maximum: MAXIMUM,
+  guest: VCPU_GUEST,
+  hotpluggable: VCPU_HOTPLUGGABLE,
+};
+
+/** Registers the routes. */
+export function resourceRoutes(add: RouteAdder): void {
+  add("domain.set_memory", async (_request, context) => {
+    const { host } = context.env;
+    const memoryKiB = requiredNumber(context.url, "kib", Number.MAX_SAFE_INTEGER);
+    const flags = flagsOf(context.url, MEMORY_FLAGS);
+    const api = "virDomainSetMemoryFlags";
+    const { uuid } = host.lookup(context.params.ref);
+    await host.command("setmem", uuid, { memoryKiB, flags, api }, queueOptions(context));
+    return new Response(null, { status: 204 });
+  });
+  add("domain.set_max_memory", async (_request, context) => {
+    const { host } = context.env;
+    const memoryKiB = requiredNumber(context.url, "kib", Number.MAX_SAFE_INTEGER);
+    const flags = flagsOf(context.url, MEMORY_FLAGS) | MAXIMUM;
+    const api = "virDomainSetMemoryFlags";
+    const { uuid } = host.lookup(context.params.ref);
+    await host.command("setmem", uuid, { memoryKiB, flags, api }, queueOptions(context));
+    return new Response(null, { status: 204 });
+  });
+  add("domain.set_vcpus", async (_request, context) => {
+    const { host } = context.env;
+    const count = requiredNumber(context.url, "count", 0xffff);
+    const flags = flagsOf(context.url, VCPU_FLAGS);
+    const api = "virDomainSetVcpusFlags";
+    const { uuid } = host.lookup(context.params.ref);
+    await host.command("setvcpus", uuid, { count, flags, api }, queueOptions(context));
+    return new Response(null, { status: 204 });
+  });
+  add("domain.vcpu_count", (_request, context) => {
+    const flags = flagsOf(context.url, {
+      live: AFFECT_LIVE,
+      config: AFFECT_CONFIG,
+      maximum: MAXIMUM,
+      guest: VCPU_GUEST,
+    });
+    const inspection = context.env.host.inspect(context.params.ref);
+    return jsonResponse({ count: vcpuCountOf(inspection, flags) });
+  });
+  add("domain.block_resize", async (_request, context) => {
+    const { host } = context.env;
+    const disk = context.url.searchParams.get("disk") ?? "";
+    if (disk === "") {
+      throw new VirtError(ErrorCode.INVALID_ARG, "disk must be given", { where: "disk" });
+    }
+    const size = sizeParam(context.url);
+    const flags = booleanParam(context.url, "bytes") === true ? BLOCK_RESIZE_BYTES : 0;
+    const { uuid } = host.lookup(context.params.ref);
+    await host.command("blockresize", uuid, { disk, size, flags }, queueOptions(context));
+    return new Response(null, { status: 204 });
+  });
+}

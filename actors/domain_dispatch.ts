@@ -10,6 +10,7 @@ import { endHeldStart } from "./held_facts_followup.ts";
 import type { DomainCommandName } from "../src/model/operations.ts";
 import type { JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
+import { changeDevice, type DeviceCommand } from "./device_commands.ts";
 
 /** The commands that run on an existing domain, found by reference. */
 export type DomainJobName = Exclude<DomainCommandName, "define">;
@@ -30,6 +31,7 @@ export interface DomainCommandArguments {
     change: Parameters<typeof commands.setMetadata>[1];
     scope: commands.MetadataScope;
   };
+  device: DeviceCommand;
 }
 
 /** A command's runner: the job it does in the domain's queue. */
@@ -67,4 +69,5 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   autostart: (job, env, args) => commands.setAutostart(job, env, args.autostart),
   metadata: (job, _env, args) => commands.setMetadata(job, args.change, args.scope),
   rename: (job, env, args) => commands.rename(job, env, args.newName),
+  device: (job, env, args) => changeDevice(job, env, args),
 };

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { deviceRoutes } from "./routes/device_routes.ts";
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import {
   deniedCallOf,
@@ -64,6 +65,7 @@ export function createApi(env: ApiEnvironment): Api {
   statsRoutes(add);
   eventRoutes(add);
   guestRoutes(add);
+  deviceRoutes(add);
   assertEveryRouteServed(rowByRoute);
 
   async function handle(

@@ -58,6 +58,12 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     },
   },
   MetadataChange: { required: true, content: json(ref("MetadataChange")) },
+  DeviceXml: {
+    required: true,
+    content: {
+      "application/xml": { schema: { type: "string", description: "One libvirt device element" } },
+    },
+  },
   CommandText: {
     required: true,
     content: { "text/plain": { schema: { type: "string", description: "The command" } } },
@@ -389,6 +395,17 @@ export const OPENAPI_DOCUMENT = {
         properties: { modelVersion: { type: "integer" }, definition: ref("DomainDefinition") },
       },
       Metadata: { type: "object" },
+      DeviceChange: {
+        type: "object",
+        required: ["pending"],
+        properties: {
+          pending: {
+            type: "array",
+            items: { type: "string" },
+            description: "Aliases the guest was asked to release and has not yet",
+          },
+        },
+      },
       ConsolePath: { type: "object", properties: { path: { type: "string" } } },
       Text: { type: "string" },
       Binary: { type: "string", format: "binary" },

@@ -213,6 +213,15 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
   "domain.device_removed": {
     event: (body) => other(EventId.DEVICE_REMOVED, { alias: body.alias }),
   },
+  "domain.device_config_changed": {},
+  "domain.device_attached": {
+    event: (body) => other(EventId.DEVICE_ADDED, { alias: body.alias }),
+  },
+  "domain.device_updated": {},
+  "domain.device_removal_requested": {},
+  "domain.device_removal_failed": {
+    event: (body) => other(EventId.DEVICE_REMOVAL_FAILED, { alias: body.alias }),
+  },
 };
 
 /** The row of a fact's type, typed for that fact's body. */

@@ -7,7 +7,6 @@
  */
 
 import type { XmlElement } from "../model/xml_extra.ts";
-import { readXml } from "../xml/xml_reader.ts";
 import { ArgumentError, type OptionSpec, type VerbArguments } from "./arguments.ts";
 import type { VerbContext } from "./verb.ts";
 
@@ -68,6 +67,12 @@ function childOf(element: XmlElement, name: string): XmlElement | undefined {
   );
 }
 
+/** A disk element as XML text (the XML writer is loaded when first needed). */
+export async function elementXml(element: XmlElement): Promise<string> {
+  const { writeXml } = await import("../xml/xml_writer.ts");
+  return writeXml(element);
+}
+
 /** The source path a disk element names (`file`, `dev`, `dir` or `name`), if any. */
 export function diskSourcePath(disk: XmlElement): string | undefined {
   const source = childOf(disk, "source")?.attributes;
@@ -88,6 +93,8 @@ export async function findDisk(
   removableOnly: boolean,
 ): Promise<XmlElement> {
   const inactive = scope.config === true && scope.live !== true;
+  // Loaded here, not at startup: the CLI's verbs import no XML code until one needs it.
+  const { readXml } = await import("../xml/xml_reader.ts");
   const domain = readXml(await context.client.xml(reference, { inactive }));
   const devices = childOf(domain, "devices");
   const disks = (devices?.children ?? []).filter((child): child is XmlElement =>

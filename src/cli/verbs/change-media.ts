@@ -8,9 +8,14 @@
 
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { CommandFailure } from "../command_failure.ts";
-import { DEVICE_SCOPE_OPTIONS, deviceScope, diskSourcePath, findDisk } from "../device_scope.ts";
+import {
+  DEVICE_SCOPE_OPTIONS,
+  deviceScope,
+  diskSourcePath,
+  elementXml,
+  findDisk,
+} from "../device_scope.ts";
 import type { XmlElement } from "../../model/xml_extra.ts";
-import { writeXml } from "../../xml/xml_writer.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
 
 type Action = "eject" | "insert" | "update";
@@ -90,7 +95,7 @@ export const changeMediaVerb: Verb = {
     if (action === "insert" && present) {
       throw new CommandFailure(`The disk device '${path}' already has media`);
     }
-    const xml = writeXml(withMedium(disk, action === "eject" ? undefined : source));
+    const xml = await elementXml(withMedium(disk, action === "eject" ? undefined : source));
     if (args.flag("print-xml")) {
       context.print(`${xml}\n`);
       return;

@@ -7,8 +7,7 @@
 
 import type { VerbArguments } from "../arguments.ts";
 import { CommandFailure } from "../command_failure.ts";
-import { DEVICE_SCOPE_OPTIONS, deviceScope, findDisk } from "../device_scope.ts";
-import { writeXml } from "../../xml/xml_writer.ts";
+import { DEVICE_SCOPE_OPTIONS, deviceScope, elementXml, findDisk } from "../device_scope.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
 
 /**
@@ -38,7 +37,7 @@ export const detachDiskVerb: Verb = {
     const reference = args.required("domain");
     const scope = await deviceScope(context, args, reference, true);
     const disk = await findDisk(context, reference, args.required("target"), scope, false);
-    const xml = writeXml(disk);
+    const xml = await elementXml(disk);
     if (args.flag("print-xml")) {
       context.print(`${xml}\n`);
       return;

@@ -108,6 +108,36 @@ export function diskInsertPosition(disks: readonly Disk[], disk: Disk): number {
   return at === -1 ? disks.length : at;
 }
 
+/** libvirt's bus for a disk target without one, by the target's prefix (its XML parser's rule). */
+const BUS_OF_PREFIX: readonly [string, string][] = [
+  ["hd", "ide"],
+  ["sd", "scsi"],
+  ["vd", "virtio"],
+  ["xvd", "xen"],
+  ["ubd", "uml"],
+  ["fd", "fdc"],
+];
+
+/**
+ * A disk as libvirt's parser completes a device element: `device='disk'` when absent, and the
+ * bus its target's prefix implies (`vdb`: virtio; a floppy: fdc; otherwise ide).
+ *
+ * @example
+ * ```ts
+ * import { withDiskDefaults } from "./device_edit.ts";
+ * console.log(withDiskDefaults({ target: { dev: "vdb" } }).target.bus); // "virtio"
+ * ```
+ */
+export function withDiskDefaults(disk: Disk): Disk {
+  const copy = structuredClone(disk);
+  copy.device ??= "disk";
+  if (copy.target.bus === undefined) {
+    const found = BUS_OF_PREFIX.find(([prefix]) => copy.target.dev.startsWith(prefix));
+    copy.target.bus = copy.device === "floppy" ? "fdc" : found?.[1] ?? "ide";
+  }
+  return copy;
+}
+
 /** The position of the disk with target `dev`, or -1. */
 export function diskIndexByTarget(definition: DomainDefinition, dev: string): number {
   return definition.devices.disks.findIndex((disk) => disk.target.dev === dev);
@@ -168,7 +198,7 @@ export function attachDevice(
   scope: "persistent" | "live",
 ): DomainDefinition {
   if (list === "disks") {
-    const disk = device as Disk;
+    const disk = withDiskDefaults(device as Disk);
     if (diskIndexByTarget(definition, disk.target.dev) !== -1) {
       throw new VirtError(
         ErrorCode.OPERATION_INVALID,
@@ -257,7 +287,7 @@ export function updateDevice(
 ): DomainDefinition {
   const position = devicePosition(definition, list, device, "update", scope);
   const old = definition.devices.disks[position];
-  const disk = structuredClone(device as Disk);
+  const disk = withDiskDefaults(device as Disk);
   if (disk.address === undefined && old.address !== undefined) disk.address = old.address;
   if (scope === "live" && old.alias !== undefined) disk.alias = old.alias;
   return withDevices(definition, (devices) => {

@@ -77,9 +77,7 @@ export async function changeDevice(
   if (driver.attachDevice === undefined) {
     throw new VirtError(
       ErrorCode.NO_SUPPORT,
-      `this function is not supported by the connection driver: ${
-        command.api ?? APIS[command.action]
-      }`,
+      command.api ?? APIS[command.action],
     );
   }
   if (live && !active) throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
@@ -135,7 +133,7 @@ async function liveChange(
     if (driver.updateDevice === undefined) {
       throw new VirtError(
         ErrorCode.NO_SUPPORT,
-        `this function is not supported by the connection driver: virDomainUpdateDeviceFlags`,
+        "virDomainUpdateDeviceFlags",
       );
     }
     const { live, alias } = await driver.updateDevice(handle, command.change, {

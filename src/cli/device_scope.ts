@@ -22,6 +22,8 @@ export const DEVICE_SCOPE_OPTIONS: readonly OptionSpec[] = [
 export interface DeviceScope {
   live?: boolean;
   config?: boolean;
+  /** virsh's call without flags (the running guest; errors name the API without `Flags`). */
+  legacy?: boolean;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function deviceScope(
     config = true;
     if ((await context.client.info(reference)).active) live = true;
   }
-  if (!live && !config && !args.flag("current") && legacyLive) live = true;
+  if (!live && !config && !args.flag("current") && legacyLive) return { legacy: true };
   return { ...(live ? { live: true } : {}), ...(config ? { config: true } : {}) };
 }
 

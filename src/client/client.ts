@@ -318,7 +318,7 @@ export class EvirtClient {
     reference: string,
     action: "attach" | "detach" | "update",
     xml: string,
-    scope: { live?: boolean; config?: boolean; force?: boolean } = {},
+    scope: { live?: boolean; config?: boolean; force?: boolean; legacy?: boolean } = {},
   ): Promise<{ pending: string[] }> {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(scope)) {

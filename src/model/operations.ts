@@ -131,6 +131,12 @@ const DEVICE_SCOPE_FLAGS: readonly OperationParameter[] = [
   flag("config", "Change the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
 ];
 
+/** virsh's call without flags (`virDomainAttachDevice`): the running guest, errors name it. */
+const LEGACY_DEVICE_CALL: OperationParameter = flag(
+  "legacy",
+  "As the call without flags: the running guest only; errors name virDomainAttachDevice / virDomainDetachDevice",
+);
+
 /** Longest `?wait=` and `?timeout=` accepted, in seconds. */
 export const WAIT_MAX_SECONDS = 3600;
 
@@ -547,7 +553,7 @@ export const OPERATIONS = [
     http: {
       method: "POST",
       path: "/v1/domains/:ref/devices",
-      query: DEVICE_SCOPE_FLAGS,
+      query: [...DEVICE_SCOPE_FLAGS, LEGACY_DEVICE_CALL],
       body: "DeviceXml",
       answer: { status: 200, description: "Attached", schema: "DeviceChange" },
       queued: true,
@@ -568,7 +574,7 @@ export const OPERATIONS = [
     http: {
       method: "POST",
       path: "/v1/domains/:ref/devices/detach",
-      query: DEVICE_SCOPE_FLAGS,
+      query: [...DEVICE_SCOPE_FLAGS, LEGACY_DEVICE_CALL],
       body: "DeviceXml",
       answer: { status: 200, description: "Detached or pending", schema: "DeviceChange" },
       queued: true,

@@ -15,6 +15,12 @@ import { booleanParam, commandOptions } from "./domain_routes.ts";
 
 type Context = RouteContext & ApiRequestContext;
 
+const LEGACY_APIS: Record<DeviceAction, string> = {
+  attach: "virDomainAttachDevice",
+  detach: "virDomainDetachDevice",
+  update: "virDomainUpdateDeviceFlags",
+};
+
 /** Registers the device routes. */
 export function deviceRoutes(add: RouteAdder): void {
   add("domain.attach_device", (request, context) => changeDevice("attach", request, context));
@@ -33,9 +39,12 @@ async function changeDevice(
   const live = booleanParam(context.url, "live");
   const config = booleanParam(context.url, "config");
   const force = action === "update" ? booleanParam(context.url, "force") : undefined;
+  // The call without flags acts on the running guest and names its own API in errors.
+  const legacy = action !== "update" && booleanParam(context.url, "legacy") === true;
   const pending = await host.changeDevice(summary.uuid, {
     action,
     change,
+    ...(legacy ? { live: true, api: LEGACY_APIS[action] } : {}),
     ...(live === undefined ? {} : { live }),
     ...(config === undefined ? {} : { config }),
     ...(force === undefined ? {} : { force }),

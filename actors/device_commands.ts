@@ -174,6 +174,30 @@ async function liveChange(
   }
 }
 
+/**
+ * After a service restart: records the removal of each pending device the driver finds gone
+ * (the guest let go of it while nobody listened); the others stay pending and complete on the
+ * DEVICE_DELETED still to come.
+ */
+export async function finishPendingRemovals(
+  job: JobContext,
+  driver: Driver,
+  timeoutMs: number,
+  log: (message: string) => void,
+): Promise<void> {
+  const pending = job.snapshot.context.removals ?? [];
+  if (pending.length === 0 || driver.deviceGone === undefined || !isActive(job.snapshot)) return;
+  for (const alias of pending) {
+    const handle = handleOf(job.snapshot);
+    if (await driver.deviceGone(handle, alias, AbortSignal.timeout(timeoutMs))) {
+      log(`domain ${handle.name}: device '${alias}' was removed while the service was down`);
+      await job.append([{ type: "domain.device_removed", body: { alias } }]);
+    } else {
+      log(`domain ${handle.name}: removal of device '${alias}' is still in progress`);
+    }
+  }
+}
+
 /** What {@linkcode awaitRemovals} reads of the host. */
 export interface RemovalSource {
   /** The aliases still pending removal for a domain. */

@@ -445,6 +445,12 @@ export interface Driver {
     signal: AbortSignal,
   ): Promise<LiveDeviceChange>;
 
+  /**
+   * Optional: whether the device with `alias` is gone from a running instance (asked after a
+   * service restart for removals still pending: the guest may have let go of it meanwhile).
+   */
+  deviceGone?(handle: DomainHandle, alias: string, signal: AbortSignal): Promise<boolean>;
+
   /** Releases the driver (monitors, timers). Running instances keep running. */
   close(): Promise<void>;
 }

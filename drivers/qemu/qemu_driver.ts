@@ -820,6 +820,11 @@ export class QemuDriver implements Driver {
     return this.#hotplug.update(this.#instance(handle), handle, change, options, signal);
   }
 
+  /** Whether the device is gone from QEMU (`qom-get` of its path finds nothing). */
+  deviceGone(handle: DomainHandle, alias: string, signal: AbortSignal): Promise<boolean> {
+    return this.#hotplug.gone(this.#instance(handle), alias, signal);
+  }
+
   /** A raw QMP or HMP command; the first one of an instance taints the domain in its log. */
   async monitorCommand(
     handle: DomainHandle,

@@ -28,6 +28,7 @@ import {
 } from "./device_hotplug.ts";
 import { checkHostPaths } from "./host_paths.ts";
 import type { QmpCommands } from "./qmp_commands.ts";
+import { QmpCommandError } from "./qmp_errors.ts";
 
 /** Most unplugs awaiting the guest whose block nodes are remembered (oldest forgotten first). */
 export const PENDING_UNPLUGS_MAX = 1024;
@@ -142,6 +143,21 @@ export class QemuHotplug<I extends HotplugInstance> {
     } catch (error) {
       this.#deps.log(`domain ${instance.name}: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * Whether the device with `alias` is gone from QEMU; when it is, what its unplug left (its
+   * disk's block figures, its nodes) is cleaned up as on DEVICE_DELETED.
+   */
+  async gone(instance: I, alias: string, signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.#deps.qmp(instance).qomGet(`/machine/peripheral/${alias}`, "type", { signal });
+      return false;
+    } catch (error) {
+      if (!(error instanceof QmpCommandError) || error.class !== "DeviceNotFound") throw error;
+    }
+    await this.deviceDeleted(instance, alias);
+    return true;
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
- * The device verbs through virsh, side by side: the same virsh commands run against evirt's
- * libvirt socket and against libvirtd 9.0 (`qemu:///system`) on the same inactive QEMU domain
+ * The device verbs through virsh and evirt's CLI, side by side: the same commands run by virsh
+ * against evirt's libvirt socket, by evirt's own CLI, and by virsh against libvirtd 9.0 (`qemu:///system`) on the same inactive QEMU domain
  * print the same output and the same errors (attach-disk, a target in use, `--live` of an
  * inactive domain, detach-disk of a missing target, change-media insert and eject, an eject of
  * an empty drive, update-device and detach-device of a missing target), and leave the same
@@ -13,7 +13,13 @@
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import { LIBVIRTD_SOCKET, oracleVirsh } from "../support/libvirtd.ts";
-import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
+import { type CliRun, runEvirt } from "../support/cli_process.ts";
+import {
+  removeServiceDirs,
+  serviceDirs,
+  type ServiceProcess,
+  startServiceProcess,
+} from "../support/service_process.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
 
 const skip = missing("virsh", LIBVIRTD_SOCKET, "qemu-system-x86_64");
@@ -36,6 +42,10 @@ function domainXml(name: string, dir: string): string {
   </devices>
 </domain>
 `;
+}
+
+function evirt(service: ServiceProcess, ...args: string[]): Promise<CliRun> {
+  return runEvirt(args, { ...service.env, EVIRT_DEFAULT_URI: "evirt:///system" });
 }
 
 /** The `<disk>` elements of a domain XML, as text. */
@@ -86,18 +96,27 @@ testIf(
         ["detach-device", name, `${dir}/vdz.xml`],
         ["detach-device", name, `${dir}/vdz.xml`, "--config", "--current"],
       ];
+      // evirt's own CLI runs the same commands on a twin domain of the service.
+      const twin = `${name}-cli`;
+      Deno.writeTextFileSync(`${dir}/twin.xml`, domainXml(twin, dir));
+      assert.equal((await evirt(service, "define", `${dir}/twin.xml`)).code, 0);
       for (const args of commands) {
         const [ours, theirs] = [await runVirsh(uri, args), await oracleVirsh(args)];
+        const cli = await evirt(service, ...args.map((arg) => arg === name ? twin : arg));
         const what = args.join(" ").replaceAll(dir, "DIR");
-        assert.equal(ours.code, theirs.code, `${what}: exit code\n${ours.stderr}`);
-        assert.equal(ours.stdout, theirs.stdout, `${what}: stdout`);
-        assert.equal(ours.stderr, theirs.stderr, `${what}: stderr`);
+        for (const [who, run] of [["virsh over evirt", ours], ["evirt", cli]] as const) {
+          assert.equal(run.code, theirs.code, `${who}: ${what}: exit code\n${run.stderr}`);
+          assert.equal(run.stdout, theirs.stdout, `${who}: ${what}: stdout`);
+          assert.equal(run.stderr, theirs.stderr, `${who}: ${what}: stderr`);
+        }
       }
       const [ours, theirs] = [
         await runVirsh(uri, ["dumpxml", "--inactive", name]),
         await oracleVirsh(["dumpxml", "--inactive", name]),
       ];
       assert.deepEqual(disks(ours.stdout), disks(theirs.stdout));
+      const cli = await evirt(service, "dumpxml", "--inactive", `${name}-cli`);
+      assert.deepEqual(disks(cli.stdout), disks(theirs.stdout), "evirt's CLI");
       assert.equal(disks(ours.stdout).length, 3, "vda, vdb and the cdrom");
     } finally {
       if (defined) await oracleVirsh(["undefine", name]);

@@ -108,6 +108,7 @@ export const changeMediaVerb: Verb = {
     } catch (error) {
       throw new CommandFailure(`Failed to complete action ${action} on media`, error);
     }
-    context.printExtra(`${DONE[action]}\n`);
+    // virsh prints it without a newline: its empty line after each command ends the line.
+    context.printExtra(DONE[action]);
   },
 };

@@ -6,7 +6,7 @@ import { type Operation, OPERATIONS } from "../../src/model/operations.ts";
 Deno.test("the commands refused while facts are held come from the operations table", () => {
   assert.deepEqual(
     [...REFUSED_WHILE_HELD].sort(),
-    ["create", "reboot", "reset", "resume", "shutdown", "start", "suspend"],
+    ["create", "device", "reboot", "reset", "resume", "shutdown", "start", "suspend"],
   );
   // Ending a guest and recording definitions stay possible.
   for (const allowed of ["destroy", "define", "undefine"]) {

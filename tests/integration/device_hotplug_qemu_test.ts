@@ -211,6 +211,18 @@ testIf(
         "QEMU has no such device any more",
       );
 
+      // The unplugged disk's nodes were removed: the same disk plugs in again under its alias.
+      await rig.host.changeDevice("hotplug", {
+        action: "attach",
+        change: parseDeviceXml(diskXml(disk, "vdb")),
+        live: true,
+      });
+      assert.equal(
+        (await qmp.queryBlock()).find((block) => block.qdev?.includes("virtio-disk1"))?.inserted
+          ?.file,
+        disk,
+      );
+
       // Change media: insert, then eject.
       await rig.host.changeDevice("hotplug", {
         action: "update",

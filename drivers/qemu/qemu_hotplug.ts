@@ -15,6 +15,7 @@ import {
   diskIndexByTarget,
   unsupportedChange,
   updateDevice,
+  withDiskDefaults,
 } from "../../src/model/device_edit.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { HostPathRequirement } from "./argument_collector.ts";
@@ -81,7 +82,7 @@ export class QemuHotplug<I extends HotplugInstance> {
     signal: AbortSignal,
   ): Promise<LiveDeviceChange> {
     if (change.list !== "disks") throw unsupportedChange("attach", change.list, "live");
-    const disk = change.device as Disk;
+    const disk = withDiskDefaults(change.device as Disk);
     checkDiskHotplug(disk);
     const added = attachDevice(handle.definition, "disks", disk, "live");
     const live = this.#deps.instanceDefinition(await this.#deps.complete(added));

@@ -21,6 +21,7 @@ import {
   detachDevice,
   type DeviceAction,
   devicePosition,
+  deviceWithAlias,
   updateDevice,
 } from "../src/model/device_edit.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
@@ -37,7 +38,10 @@ export const DEVICE_REMOVAL_WAIT_MS = 5000;
 /** What a device command takes. */
 export interface DeviceCommand {
   action: DeviceAction;
-  change: DeviceChange;
+  /** The device as given (its XML, decoded); absent when `alias` names it. */
+  change?: DeviceChange;
+  /** `detach-device-alias`: the device with this alias in each definition changed. */
+  alias?: string;
   /** `--live` (VIR_DOMAIN_AFFECT_LIVE). */
   live?: boolean;
   /** `--config` (VIR_DOMAIN_AFFECT_CONFIG). */
@@ -89,9 +93,9 @@ export async function changeDevice(
   }
   // The persistent change is decided first, so a refusal there changes nothing live either.
   const persistent = config && context.definition !== null
-    ? await persistentChange(driver, context.definition, command)
+    ? await persistentChange(driver, context.definition, resolved(context.definition, command))
     : undefined;
-  if (live) await liveChange(job, driver, command);
+  if (live) await liveChange(job, driver, resolved(handleOf(job.snapshot).definition, command));
   if (persistent !== undefined) {
     await job.append([{
       type: "domain.device_config_changed",
@@ -100,11 +104,30 @@ export async function changeDevice(
   }
 }
 
+/** A command whose device is given, from `definition` when an alias names it. */
+type ResolvedCommand = DeviceCommand & { change: DeviceChange };
+
+/**
+ * The command with its device: as given, or the device of `definition` with the alias.
+ *
+ * @throws {VirtError} Code 1, libvirt's "no device found with alias …".
+ */
+function resolved(definition: DomainDefinition, command: DeviceCommand): ResolvedCommand {
+  if (command.change !== undefined) return command as ResolvedCommand;
+  const alias = command.alias ?? "";
+  const found = deviceWithAlias(definition, alias);
+  if (found === undefined) {
+    throw new VirtError(ErrorCode.INTERNAL_ERROR, `no device found with alias ${alias}`);
+  }
+  const device = (definition.devices[found.list] as DeviceChange["device"][])[found.position];
+  return { ...command, change: { list: found.list, device } };
+}
+
 /** The persistent definition after the change, checked and completed as define does. */
 async function persistentChange(
   driver: Driver,
   definition: DomainDefinition,
-  command: DeviceCommand,
+  command: ResolvedCommand,
 ): Promise<DomainDefinition> {
   const { list, device } = command.change;
   const changed = applyDomainDefaults(
@@ -120,7 +143,7 @@ async function persistentChange(
 async function liveChange(
   job: JobContext,
   driver: Driver,
-  command: DeviceCommand,
+  command: ResolvedCommand,
 ): Promise<void> {
   const handle = handleOf(job.snapshot);
   const { list, device } = command.change;

@@ -46,6 +46,7 @@ const PATH_PARAMETERS: Record<string, { description: string }> = {
   ref: { description: "Domain name, uuid (with or without dashes) or id of a running domain" },
   disk: { description: "Disk target (vda) or source path (URL-encoded)" },
   iface: { description: "Host device name (e.g. the tap) or MAC address" },
+  alias: { description: "Device alias, e.g. virtio-disk1 or a user's ua-…" },
 };
 
 /** The request bodies rows name. */

@@ -29,6 +29,8 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "change-media": () => import("./verbs/change-media.ts").then((module) => module.changeMediaVerb),
   "detach-device": () =>
     import("./verbs/detach-device.ts").then((module) => module.detachDeviceVerb),
+  "detach-device-alias": () =>
+    import("./verbs/detach-device-alias.ts").then((module) => module.detachDeviceAliasVerb),
   "detach-disk": () => import("./verbs/detach-disk.ts").then((module) => module.detachDiskVerb),
   "update-device": () =>
     import("./verbs/update-device.ts").then((module) => module.updateDeviceVerb),

@@ -337,6 +337,26 @@ export class EvirtClient {
     });
   }
 
+  /**
+   * Detaches the device with `alias` (`detach-device-alias`); a live removal is asked of the
+   * guest and answered at once, its alias then listed as pending.
+   */
+  detachDeviceAlias(
+    reference: string,
+    alias: string,
+    scope: { live?: boolean; config?: boolean } = {},
+  ): Promise<{ pending: string[] }> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(scope)) {
+      if (value !== undefined) params.set(name, String(value));
+    }
+    const query = params.size === 0 ? "" : `?${params}`;
+    return this.#json(
+      "POST",
+      `${pathOf("domain.detach_device_alias", { ref: reference, alias })}${query}`,
+    );
+  }
+
   /** The host path of a running domain's pty console (read-write access only). */
   async consolePath(reference: string, device?: string): Promise<string> {
     const query = device === undefined ? "" : `?device=${encodeURIComponent(device)}`;

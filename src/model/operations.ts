@@ -584,6 +584,23 @@ export const OPERATIONS = [
     refusedWhileFactsHeld: true,
   },
   {
+    name: "domain.detach_device_alias",
+    object: "domain",
+    libvirt: [{ api: "virDomainDetachDeviceAlias", procedure: 392 }],
+    access: "read-write",
+    summary: "Remove the device with an alias (live: asks the guest and answers at once)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/devices/:alias/detach",
+      query: DEVICE_SCOPE_FLAGS,
+      answer: { status: 200, description: "Detached or pending", schema: "DeviceChange" },
+      queued: true,
+    },
+    verbs: ["detach-device-alias"],
+    command: "device",
+    refusedWhileFactsHeld: true,
+  },
+  {
     name: "domain.update_device",
     object: "domain",
     libvirt: [{ api: "virDomainUpdateDeviceFlags", procedure: 174 }],

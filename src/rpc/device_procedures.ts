@@ -67,4 +67,21 @@ export const DEVICE_PROCEDURES: ProcedureTable = {
   virDomainDetachDevice: procedure(13, "detach", "virDomainDetachDevice", false),
   virDomainDetachDeviceFlags: procedure(161, "detach", "virDomainDetachDeviceFlags", true),
   virDomainUpdateDeviceFlags: procedure(174, "update", "virDomainUpdateDeviceFlags", true),
+  virDomainDetachDeviceAlias: {
+    proc: 392,
+    readOnly: false,
+    args: x.struct(["dom", domainType], ["alias", nonnullString], ["flags", x.uint]),
+    ret: x.void,
+    handler: async (args: { dom: WireDomain; alias: string; flags: number }, context) => {
+      const { host } = context.target();
+      checkFlags(args.flags, AFFECT_LIVE | AFFECT_CONFIG, "virDomainDetachDeviceAlias");
+      await host.changeDevice(lookupWire(host, args.dom).uuid, {
+        action: "detach",
+        alias: args.alias,
+        api: "virDomainDetachDeviceAlias",
+        ...((args.flags & AFFECT_LIVE) !== 0 ? { live: true } : {}),
+        ...((args.flags & AFFECT_CONFIG) !== 0 ? { config: true } : {}),
+      });
+    },
+  },
 };

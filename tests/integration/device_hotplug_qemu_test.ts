@@ -223,6 +223,22 @@ testIf(
         disk,
       );
 
+      // By alias: asked of the guest and answered at once; the removal follows.
+      assert.deepEqual(
+        await rig.host.changeDevice("hotplug", {
+          action: "detach",
+          alias: "virtio-disk1",
+          live: true,
+        }),
+        ["virtio-disk1"],
+      );
+      const removedBy = performance.now() + DEVICE_REMOVAL_WAIT_MS;
+      // Bounded by libvirt's 5 s: the guest acknowledged in well under a second above.
+      while ((rig.host.context("hotplug").removals ?? []).length > 0) {
+        assert.ok(performance.now() < removedBy, "the guest let go of the disk");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+
       // Change media: insert, then eject.
       await rig.host.changeDevice("hotplug", {
         action: "update",

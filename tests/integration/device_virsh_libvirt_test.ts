@@ -95,6 +95,9 @@ testIf(
         ["detach-device", name, `${dir}/vdz.xml`, "--config"],
         ["detach-device", name, `${dir}/vdz.xml`],
         ["detach-device", name, `${dir}/vdz.xml`, "--config", "--current"],
+        ["detach-device-alias", name, "nosuch", "--config"],
+        ["detach-device-alias", name, "nosuch"],
+        ["detach-device-alias", name, "ua-x", "--live"],
       ];
       // evirt's own CLI runs the same commands on a twin domain of the service.
       const twin = `${name}-cli`;

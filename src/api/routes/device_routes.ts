@@ -26,6 +26,19 @@ export function deviceRoutes(add: RouteAdder): void {
   add("domain.attach_device", (request, context) => changeDevice("attach", request, context));
   add("domain.detach_device", (request, context) => changeDevice("detach", request, context));
   add("domain.update_device", (request, context) => changeDevice("update", request, context));
+  add("domain.detach_device_alias", async (_request, context) => {
+    const { host } = context.env;
+    const summary = host.lookup(context.params.ref);
+    const live = booleanParam(context.url, "live");
+    const config = booleanParam(context.url, "config");
+    const pending = await host.changeDevice(summary.uuid, {
+      action: "detach",
+      alias: context.params.alias,
+      ...(live === undefined ? {} : { live }),
+      ...(config === undefined ? {} : { config }),
+    }, commandOptions(context));
+    return jsonResponse({ pending });
+  });
 }
 
 async function changeDevice(

@@ -158,6 +158,13 @@ function interfaceIndex(definition: DomainDefinition, wanted: NetInterface): num
     }
     return 0;
   }
+  const matching = interfaces.filter((each) => each.mac?.toLowerCase() === mac);
+  if (matching.length > 1) {
+    throw new VirtError(
+      ErrorCode.OPERATION_FAILED,
+      `multiple devices matching MAC address ${wanted.mac} found`,
+    );
+  }
   const position = interfaces.findIndex((each) => each.mac?.toLowerCase() === mac);
   if (position === -1) {
     throw new VirtError(
@@ -210,14 +217,8 @@ export function attachDevice(
     });
   }
   if (list === "interfaces") {
+    // libvirt's config attach takes a MAC address another interface has (define does too).
     const wanted = device as NetInterface;
-    const mac = wanted.mac?.toLowerCase();
-    if (
-      mac !== undefined &&
-      definition.devices.interfaces.some((each) => each.mac?.toLowerCase() === mac)
-    ) {
-      throw new VirtError(ErrorCode.OPERATION_INVALID, `mac ${wanted.mac} already exists`);
-    }
     return withDevices(definition, (devices) => {
       devices.interfaces.push(structuredClone(wanted));
     });

@@ -132,3 +132,26 @@ Deno.test("a device leaves the definition by its alias; an unknown alias changes
   );
   assert.equal(withoutAlias(live, "nothing"), live);
 });
+
+Deno.test("interfaces: a MAC in use is taken as libvirt takes it; detach matches by MAC", () => {
+  const nic = { type: "user", mac: "52:54:00:11:22:33" };
+  const once = attachDevice(definition([]), "interfaces", nic, "persistent");
+  const twice = attachDevice(once, "interfaces", nic, "persistent");
+  assert.equal(twice.devices.interfaces.length, 2);
+  assert.deepEqual(
+    detachDevice(once, "interfaces", { type: "user", mac: "52:54:00:11:22:33" }, "persistent")
+      .devices.interfaces,
+    [],
+  );
+  assert.throws(
+    () => detachDevice(twice, "interfaces", nic, "persistent"),
+    (error) =>
+      isVirtError(error, ErrorCode.OPERATION_FAILED) &&
+      error.message === "multiple devices matching MAC address 52:54:00:11:22:33 found",
+  );
+  assert.throws(
+    () =>
+      detachDevice(once, "interfaces", { type: "user", mac: "52:54:00:00:00:99" }, "persistent"),
+    (error) => isVirtError(error, ErrorCode.DEVICE_MISSING),
+  );
+});

@@ -71,6 +71,7 @@ import {
   dacPlanFor,
   dacRecord,
   giveBack,
+  giveBackFiles,
   givenByPlan,
   givenByRecord,
   type GivenResources,
@@ -264,6 +265,12 @@ export class QemuDriver implements Driver {
     complete: (definition) => this.completeDefinition(definition),
     instanceDefinition: (definition) => this.instanceDefinition(definition),
     commandLine: (definition) => buildCommandLine(definition, this.#checkContext(definition)),
+    label: (instance, definition, hostPaths) => {
+      const plan = dacPlanFor(definition, hostPaths, this.#dac);
+      labelFiles(plan, instance.uuid, this.#log);
+      return plan.targets.map((target) => target.path);
+    },
+    giveBack: (uuid, paths) => giveBackFiles(paths, uuid, this.#log),
     log: (message) => this.#log(message),
   });
   /** Instances (`uuid/id`) already marked tainted in their domain's log. */
@@ -647,6 +654,7 @@ export class QemuDriver implements Driver {
       if (typeof dir === "string") removeDirectory(dir);
     }
     giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
+    this.#hotplug.ended(handle.uuid);
   }
 
   async probe(handle: DomainHandle, signal: AbortSignal): Promise<Reality> {
@@ -1023,6 +1031,7 @@ export class QemuDriver implements Driver {
         `${new Date(this.#now()).toISOString()} qemu (pid ${pid}) exited without being asked\n`,
       );
       giveBack(instance.given, instance.uuid, this.#log);
+      this.#hotplug.ended(instance.uuid);
       this.#emit(instance, {
         kind: "stopped",
         reason: instance.translator.shutdownSeen ? "shutdown" : "crashed",

@@ -48,6 +48,13 @@ export interface HotplugDependencies<I extends HotplugInstance> {
   complete(definition: DomainDefinition): Promise<DomainDefinition>;
   instanceDefinition(definition: DomainDefinition): DomainDefinition;
   commandLine(definition: DomainDefinition): { args: string[]; hostPaths: HostPathRequirement[] };
+  /**
+   * Gives the files of `hostPaths` to a confined QEMU as a start gives them (DAC labels);
+   * answers the paths given.
+   */
+  label(instance: I, definition: DomainDefinition, hostPaths: HostPathRequirement[]): string[];
+  /** Gives files back (the last holder restores the original owner); never throws. */
+  giveBack(uuid: string, paths: readonly string[]): void;
   log(message: string): void;
 }
 
@@ -64,6 +71,8 @@ export class QemuHotplug<I extends HotplugInstance> {
   readonly #deps: HotplugDependencies<I>;
   /** Block nodes of each device being unplugged, by `uuid/alias`. */
   readonly #unplugging = new Map<string, string[]>();
+  /** Files given to QEMU for each plugged disk, by domain uuid, then alias. */
+  readonly #labelled = new Map<string, Map<string, string[]>>();
 
   constructor(deps: HotplugDependencies<I>) {
     this.#deps = deps;
@@ -89,14 +98,23 @@ export class QemuHotplug<I extends HotplugInstance> {
     const position = diskIndexByTarget(live, disk.target.dev);
     const commandLine = this.#deps.commandLine(live);
     const where = `/domain/devices/disk[${position + 1}]`;
-    checkHostPaths(commandLine.hostPaths.filter((each) => each.where.startsWith(`${where}/`)));
-    const plugged = await plugDisk(
-      this.#deps.qmp(instance),
-      live,
-      position,
-      commandLine.args,
-      { signal },
-    );
+    const hostPaths = commandLine.hostPaths.filter((each) => each.where.startsWith(`${where}/`));
+    checkHostPaths(hostPaths);
+    const given = this.#deps.label(instance, live, hostPaths);
+    let plugged;
+    try {
+      plugged = await plugDisk(this.#deps.qmp(instance), live, position, commandLine.args, {
+        signal,
+      });
+    } catch (error) {
+      this.#deps.giveBack(instance.uuid, given);
+      throw error;
+    }
+    if (given.length > 0) {
+      const byAlias = this.#labelled.get(instance.uuid) ?? new Map<string, string[]>();
+      byAlias.set(plugged.alias, given);
+      this.#labelled.set(instance.uuid, byAlias);
+    }
     instance.disks.splice(position, 0, plugged.running);
     return { live, alias: plugged.alias };
   }
@@ -132,6 +150,11 @@ export class QemuHotplug<I extends HotplugInstance> {
     const key = `${instance.uuid}/${alias}`;
     const noted = this.#unplugging.get(key);
     this.#unplugging.delete(key);
+    const given = this.#labelled.get(instance.uuid)?.get(alias);
+    if (given !== undefined) {
+      this.#labelled.get(instance.uuid)?.delete(alias);
+      this.#deps.giveBack(instance.uuid, given);
+    }
     const nodes = noted ?? [`${alias}-format`, `${alias}-storage`];
     try {
       const failures = await removeNodes(this.#deps.qmp(instance), nodes, {});
@@ -144,6 +167,16 @@ export class QemuHotplug<I extends HotplugInstance> {
     } catch (error) {
       this.#deps.log(`domain ${instance.name}: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * The instance ended: gives back the files of disks it had plugged (those of its start are
+   * given back from its runtime record).
+   */
+  ended(uuid: string): void {
+    const byAlias = this.#labelled.get(uuid);
+    this.#labelled.delete(uuid);
+    for (const paths of byAlias?.values() ?? []) this.#deps.giveBack(uuid, paths);
   }
 
   /**

@@ -59,11 +59,10 @@ function cdromXml(path: string | undefined): string {
     `<target dev='hdc' bus='ide'/><readonly/></disk>`;
 }
 
-function image(path: string, sizeBytes: number): void {
+function image(path: string, sizeBytes: number, mode = 0o600): void {
   using file = Deno.openSync(path, { create: true, write: true });
   file.truncateSync(sizeBytes);
-  // QEMU runs as an unprivileged user when the service is root: hotplug gives it no label.
-  Deno.chmodSync(path, 0o666);
+  Deno.chmodSync(path, mode);
 }
 
 testIf(
@@ -82,7 +81,8 @@ testIf(
       const disk = `${rig.dir}/data.img`;
       const iso = `${rig.dir}/medium.iso`;
       image(disk, 16 * 1024 * 1024);
-      image(iso, 1024 * 1024);
+      // The medium change gives QEMU no file of its own: it must be readable as it is.
+      image(iso, 1024 * 1024, 0o644);
       await rig.host.define(definition);
       await rig.host.start("hotplug");
       await waitForSerialMarker(serial, GUEST_READY_MARKER, { timeoutMs: GUEST_BOOT_TIMEOUT_MS });
@@ -170,6 +170,9 @@ testIf(
       const plugged = blocks.find((block) => block.qdev?.includes("virtio-disk1"));
       assert.equal(plugged?.inserted?.file, disk);
       await waitForSerialMarker(serial, guestWriteDoneMarker(WRITE), { timeoutMs: 10_000 });
+      // A root service gives the image (0600, root's) to the unprivileged QEMU, as at start.
+      const confined = Deno.uid() === 0;
+      if (confined) assert.notEqual(Deno.statSync(disk).uid, 0, "given to QEMU's user");
       // The guest's kernel log (not quiet here) names the 16 MiB disk it found.
       assert.match(
         readSerialLog(serial),
@@ -203,6 +206,7 @@ testIf(
         false,
       );
       assert.deepEqual(rig.host.context("hotplug").removals, []);
+      if (confined) assert.equal(Deno.statSync(disk).uid, 0, "given back once removed");
       const names = (await rig.store.readStream(`domain/${uuid}`)).map((entry) => entry.type);
       const requested = names.indexOf("domain.device_removal_requested");
       assert.ok(requested !== -1 && names.indexOf("domain.device_removed") > requested);

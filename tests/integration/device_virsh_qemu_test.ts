@@ -26,11 +26,11 @@ import { guestDefinition } from "./_qemu_guest.ts";
 
 const skip = guestSkipReason() ?? missing("qemu-system-x86_64", "virsh");
 
-function image(path: string, sizeBytes: number): void {
+function image(path: string, sizeBytes: number, mode = 0o600): void {
   using file = Deno.openSync(path, { create: true, write: true });
   file.truncateSync(sizeBytes);
-  // QEMU runs as an unprivileged user when the service is root: hotplug gives it no label.
-  Deno.chmodSync(path, 0o666);
+  // A root service gives a plugged image to the unprivileged QEMU as a start does.
+  Deno.chmodSync(path, mode);
 }
 
 testIf(
@@ -55,7 +55,8 @@ testIf(
         readonly: true,
       });
       for (const name of ["b.img", "c.img"]) image(`${base}/${name}`, 8 * 1024 * 1024);
-      image(`${base}/d.iso`, 1024 * 1024);
+      // A medium change gives QEMU no file: the medium must be readable as it is.
+      image(`${base}/d.iso`, 1024 * 1024, 0o644);
       await service.client.define({ definition });
       assert.equal((await runVirsh(uri, ["start", "plugged"])).code, 0);
       await waitForSerialMarker(serial, GUEST_READY_MARKER, { timeoutMs: GUEST_BOOT_TIMEOUT_MS });

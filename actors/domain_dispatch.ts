@@ -11,6 +11,7 @@ import type { DomainCommandName } from "../src/model/operations.ts";
 import type { JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
 import * as resources from "./resource_commands.ts";
+import { changeDevice, type DeviceCommand } from "./device_commands.ts";
 
 /** The commands that run on an existing domain, found by reference. */
 export type DomainJobName = Exclude<DomainCommandName, "define">;
@@ -34,6 +35,7 @@ export interface DomainCommandArguments {
     change: Parameters<typeof commands.setMetadata>[1];
     scope: commands.MetadataScope;
   };
+  device: DeviceCommand;
 }
 
 /** A command's runner: the job it does in the domain's queue. */
@@ -74,4 +76,5 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   setmem: (job, env, args) => resources.setMemory(job, env, args),
   setvcpus: (job, env, args) => resources.setVcpus(job, env, args),
   blockresize: (job, env, args) => resources.blockResize(job, env, args),
+  device: (job, env, args) => changeDevice(job, env, args),
 };

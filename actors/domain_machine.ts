@@ -17,6 +17,7 @@ import type { DomainCommandName } from "../src/model/operations.ts";
 import type { Deadline, DomainFact, DomainFactBodies, RuntimeRecord } from "../src/model/facts.ts";
 import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
 import { pausedReasonNumber, stateAfter } from "../src/model/lifecycle_table.ts";
+import { withoutAlias } from "../src/model/device_edit.ts";
 
 export { pausedReasonNumber };
 
@@ -48,6 +49,11 @@ export interface DomainContext {
    * snapshots older than intents: read it with {@linkcode pendingIntent}.)
    */
   intent?: DomainIntent | null;
+  /**
+   * Aliases of devices the guest was asked to release and has not yet (`device_del` sent, no
+   * DEVICE_DELETED yet). (Absent in snapshots older than device changes: none.)
+   */
+  removals?: string[];
 }
 
 /** A pending intent: a launch (its plan) or an end (the shut-off reason it will have). */
@@ -76,6 +82,7 @@ function blankContext(name: string): Omit<DomainContext, "uuid"> {
     runtime: null,
     deadline: null,
     intent: null,
+    removals: [],
   };
 }
 
@@ -107,7 +114,16 @@ const NOTES = {
   "domain.rtc_changed": {},
   "domain.watchdog_fired": {},
   "domain.io_error": {},
-  "domain.device_removed": {},
+  "domain.device_removed": { actions: "recordRemoval" },
+} as const;
+
+/** Device changes of a running instance, accepted in every active state. */
+const LIVE_DEVICE_FACTS = {
+  "domain.device_attached": { actions: "recordLiveDevices" },
+  "domain.device_updated": { actions: "recordLiveDevices" },
+  "domain.device_removal_requested": { actions: "recordRemovalRequest" },
+  "domain.device_removal_failed": { actions: "forgetRemovalRequest" },
+  "domain.device_removed": { actions: "recordRemoval" },
 } as const;
 
 /** The reset intent, accepted wherever `reset` is. */
@@ -167,6 +183,7 @@ export const domainMachine = setup({
         persistent: launched.persistent || context.persistent,
         reason,
         intent: null,
+        removals: [],
       };
     }),
     recordReason: assign(({ event }) => ({ reason: reasonAfter(event) })),
@@ -191,7 +208,30 @@ export const domainMachine = setup({
       runtime: null,
       deadline: null,
       intent: null,
+      removals: [],
     })),
+    recordDeviceConfig: assign(({ event }) => ({
+      definition: body(event, "domain.device_config_changed").definition,
+    })),
+    recordLiveDevices: assign(({ event }) => ({
+      live: (event as { body: { live: DomainDefinition } }).body.live,
+    })),
+    recordRemovalRequest: assign(({ event, context }) => {
+      const { alias } = body(event, "domain.device_removal_requested");
+      const pending = (context.removals ?? []).filter((each) => each !== alias);
+      return { removals: [...pending, alias] };
+    }),
+    forgetRemovalRequest: assign(({ event, context }) => {
+      const { alias } = body(event, "domain.device_removal_failed");
+      return { removals: (context.removals ?? []).filter((each) => each !== alias) };
+    }),
+    recordRemoval: assign(({ event, context }) => {
+      const { alias } = body(event, "domain.device_removed");
+      return {
+        live: context.live === null ? null : withoutAlias(context.live, alias),
+        removals: (context.removals ?? []).filter((each) => each !== alias),
+      };
+    }),
     recordAutostart: assign(({ event }) => ({
       autostart: body(event, "domain.autostart_changed").autostart,
     })),
@@ -242,6 +282,7 @@ export const domainMachine = setup({
         "domain.metadata_changed": { actions: "recordMetadata" },
         "domain.renamed": { actions: "recordRename" },
         "domain.config_changed": { actions: "recordConfigChange" },
+        "domain.device_config_changed": { actions: "recordDeviceConfig" },
         ...commands(
           "define",
           "undefine",
@@ -251,6 +292,7 @@ export const domainMachine = setup({
           "rename",
           "setmem",
           "setvcpus",
+          "device",
         ),
       },
     },
@@ -266,6 +308,8 @@ export const domainMachine = setup({
         "domain.live_changed": { actions: "recordLiveChange" },
         "domain.ending": { actions: "recordEnding" },
         "domain.intent_abandoned": { actions: "forgetIntent" },
+        "domain.device_config_changed": { actions: "recordDeviceConfig" },
+        ...LIVE_DEVICE_FACTS,
         "domain.stopped": [
           { guard: "isTransient", target: "nonexistent", actions: "recordStopped" },
           { target: "shutoff", actions: "recordStopped" },
@@ -279,6 +323,7 @@ export const domainMachine = setup({
           "setmem",
           "setvcpus",
           "blockresize",
+          "device",
         ),
       },
       initial: "starting",

@@ -19,6 +19,7 @@ import type {
   HostCapability,
 } from "../src/model/capabilities.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
+import type { DeviceListName, DeviceOf } from "../src/model/device_edit.ts";
 import type { PausedReasonName, RuntimeRecord } from "../src/model/facts.ts";
 import type { Observation } from "../src/model/observation.ts";
 import type { SecurityDescription } from "../src/model/domain_list.ts";
@@ -61,6 +62,18 @@ export type Reality =
   | { kind: "shutdown" }
   /** The guest panicked and the process is preserved. */
   | { kind: "crashed" };
+
+/** A device named by an attach, detach or update: its `<devices>` list and the decoded device. */
+export interface DeviceChange {
+  list: DeviceListName;
+  device: DeviceOf<DeviceListName>;
+}
+
+/** What a live device change left: the instance's new live definition and the device's alias. */
+export interface LiveDeviceChange {
+  live: DomainDefinition;
+  alias: string;
+}
 
 /** Receives a driver's observations, in the order they happened. */
 export type ObservationSink = (uuid: string, observation: Observation) => void;
@@ -428,6 +441,43 @@ export interface Driver {
     sizeBytes: bigint,
     signal: AbortSignal,
   ): Promise<void>;
+
+  /**
+   * Optional: plugs a device into a running instance (`attach-device --live`) and answers the
+   * live definition with it, completed and aliased as at start. Absent: the driver has no
+   * device changes at all (libvirt's test driver), and every device call answers code 3.
+   *
+   * @throws {VirtError} 84 for a device it does not hotplug; 9 with the hypervisor's answer.
+   */
+  attachDevice?(
+    handle: DomainHandle,
+    change: DeviceChange,
+    signal: AbortSignal,
+  ): Promise<LiveDeviceChange>;
+
+  /**
+   * Optional: asks the guest to release the device with `alias` (QEMU `device_del`); resolves
+   * once asked. Its removal is reported as a `device_removed` observation whenever the guest
+   * lets go of it.
+   */
+  detachDevice?(handle: DomainHandle, alias: string, signal: AbortSignal): Promise<void>;
+
+  /**
+   * Optional: changes a device of a running instance in place (a cdrom's or floppy's medium)
+   * and answers the new live definition.
+   */
+  updateDevice?(
+    handle: DomainHandle,
+    change: DeviceChange,
+    options: { force: boolean },
+    signal: AbortSignal,
+  ): Promise<LiveDeviceChange>;
+
+  /**
+   * Optional: whether the device with `alias` is gone from a running instance (asked after a
+   * service restart for removals still pending: the guest may have let go of it meanwhile).
+   */
+  deviceGone?(handle: DomainHandle, alias: string, signal: AbortSignal): Promise<boolean>;
 
   /** Releases the driver (monitors, timers). Running instances keep running. */
   close(): Promise<void>;

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { awaitRemovals, type DeviceCommand } from "./device_commands.ts";
 import type { EventStore } from "../src/log/event_store.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import {
@@ -362,6 +363,33 @@ export class Host extends DomainCommandMethods {
   ): Promise<void> {
     const runner = DOMAIN_JOBS[name] as DomainJobRunner<Name>;
     return this.#command(reference, name, options, (job) => runner(job, this.#env, args));
+  }
+
+  /**
+   * Runs a device command (`attach-device`, `detach-device`, `update-device`); a live detach
+   * then waits up to libvirt's 5 s for the guest to release the device, outside the domain's
+   * queue (the guest's DEVICE_DELETED is recorded by a job of that queue).
+   *
+   * @returns The aliases still pending removal after the wait (empty: all removed).
+   */
+  async changeDevice(
+    reference: string,
+    command: DeviceCommand,
+    options: CommandOptions = {},
+  ): Promise<string[]> {
+    const { uuid } = this.lookup(reference);
+    const pending = (id: string): readonly string[] =>
+      this.#registry.get(id)?.snapshot.context.removals ?? [];
+    const before = pending(uuid);
+    await this.command("device", uuid, command, options);
+    if (command.action !== "detach") return [];
+    // libvirt's detach by alias does not wait for the guest: it answers once asked.
+    if (command.alias !== undefined) return pending(uuid).filter((each) => !before.includes(each));
+    const source = {
+      pending,
+      onApplied: (listener: (id: string) => void) => this.onApplied(listener),
+    };
+    return await awaitRemovals(source, uuid, before);
   }
 
   /**

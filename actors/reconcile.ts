@@ -7,6 +7,7 @@
  * @module
  */
 
+import { finishPendingRemovals } from "./device_commands.ts";
 import { endInstance } from "./domain_intents.ts";
 import {
   finishInterruptedEnd,
@@ -79,6 +80,7 @@ export async function reconcile(actor: DomainActor, env: ReconcileEnvironment): 
       const settled = await finishInterruptedEnd(job, driver, handle, reality, env.log) ||
         await finishInterruptedReboot(job, driver, handle, reality, env.log);
       if (!settled) await correct(job, env, driver, handle, reality);
+      await finishPendingRemovals(job, driver, RECONCILE_TIMEOUT_MS, env.log);
       if (isActive(job.snapshot)) {
         driver.watch(commands.handleOf(job.snapshot), env.commands.sink);
       }

@@ -28,11 +28,13 @@
 
 import type {
   BlockSample,
+  DeviceChange,
   DomainHandle,
   Driver,
   InstanceInfo,
   InstanceSamples,
   LaunchRequest,
+  LiveDeviceChange,
   Observation,
   ObservationSink,
   Reality,
@@ -69,6 +71,7 @@ import {
   dacPlanFor,
   dacRecord,
   giveBack,
+  giveBackFiles,
   givenByPlan,
   givenByRecord,
   type GivenResources,
@@ -121,6 +124,7 @@ import {
   withDetectedBackingChains,
 } from "./runtime_facts.ts";
 import { CHANNEL_SOCKET_FOLDER } from "./chardev_arguments.ts";
+import { QemuHotplug } from "./qemu_hotplug.ts";
 
 /** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
 export const PROBE_CONNECT_TIMEOUT_MS = 3_000;
@@ -257,6 +261,19 @@ export class QemuDriver implements Driver {
   readonly #resourcePartition = resourcePartitionOf(Deno.pid);
   readonly #dac: DacSettings;
   readonly #instances = new Map<string, Instance>();
+  readonly #hotplug = new QemuHotplug<Instance>({
+    qmp: (instance) => this.#qmp(instance),
+    complete: (definition) => this.completeDefinition(definition),
+    instanceDefinition: (definition) => this.instanceDefinition(definition),
+    commandLine: (definition) => buildCommandLine(definition, this.#checkContext(definition)),
+    label: (instance, definition, hostPaths) => {
+      const plan = dacPlanFor(definition, hostPaths, this.#dac);
+      labelFiles(plan, instance.uuid, this.#log);
+      return plan.targets.map((target) => target.path);
+    },
+    giveBack: (uuid, paths) => giveBackFiles(paths, uuid, this.#log),
+    log: (message) => this.#log(message),
+  });
   /** Instances (`uuid/id`) already marked tainted in their domain's log. */
   readonly #tainted = new Set<string>();
   readonly #dryBuilds = new WorkerPool<DryBuildRequest, DryBuildReply>(DRY_BUILD_WORKER_URL, {
@@ -652,6 +669,7 @@ export class QemuDriver implements Driver {
       if (typeof dir === "string") removeDirectory(dir);
     }
     giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
+    this.#hotplug.ended(handle.uuid);
   }
 
   async probe(handle: DomainHandle, signal: AbortSignal): Promise<Reality> {
@@ -833,6 +851,35 @@ export class QemuDriver implements Driver {
     return await takeScreenshot(this.qmpOf(handle.uuid), handle.runtime, screen, signal);
   }
 
+  /** Plugs a disk into the running guest (`blockdev-add`, `device_add`): device_hotplug.ts. */
+  attachDevice(
+    handle: DomainHandle,
+    change: DeviceChange,
+    signal: AbortSignal,
+  ): Promise<LiveDeviceChange> {
+    return this.#hotplug.attach(this.#instance(handle), handle, change, signal);
+  }
+
+  /** Asks the guest to release a device (`device_del`); DEVICE_DELETED reports its removal. */
+  detachDevice(handle: DomainHandle, alias: string, signal: AbortSignal): Promise<void> {
+    return this.#hotplug.detach(this.#instance(handle), alias, signal);
+  }
+
+  /** Changes a cdrom's or floppy's medium in the running guest. */
+  updateDevice(
+    handle: DomainHandle,
+    change: DeviceChange,
+    options: { force: boolean },
+    signal: AbortSignal,
+  ): Promise<LiveDeviceChange> {
+    return this.#hotplug.update(this.#instance(handle), handle, change, options, signal);
+  }
+
+  /** Whether the device is gone from QEMU (`qom-get` of its path finds nothing). */
+  deviceGone(handle: DomainHandle, alias: string, signal: AbortSignal): Promise<boolean> {
+    return this.#hotplug.gone(this.#instance(handle), alias, signal);
+  }
+
   /** A raw QMP or HMP command; the first one of an instance taints the domain in its log. */
   async monitorCommand(
     handle: DomainHandle,
@@ -981,6 +1028,9 @@ export class QemuDriver implements Driver {
     if (event.event === "BALLOON_CHANGE" && typeof event.data.actual === "number") {
       instance.balloonKiB = Math.floor(event.data.actual / 1024);
     }
+    if (event.event === "DEVICE_DELETED" && typeof event.data.device === "string") {
+      await this.#hotplug.deviceDeleted(instance, event.data.device);
+    }
     const translation = instance.translator.translate(event);
     for (const observation of translation.observations) this.#emit(instance, observation);
     if (translation.fakeReboot) await this.#fakeReboot(instance);
@@ -1028,6 +1078,7 @@ export class QemuDriver implements Driver {
         `${new Date(this.#now()).toISOString()} qemu (pid ${pid}) exited without being asked\n`,
       );
       giveBack(instance.given, instance.uuid, this.#log);
+      this.#hotplug.ended(instance.uuid);
       this.#emit(instance, {
         kind: "stopped",
         reason: instance.translator.shutdownSeen ? "shutdown" : "crashed",

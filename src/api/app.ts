@@ -9,6 +9,7 @@
  * @module
  */
 
+import { deviceRoutes } from "./routes/device_routes.ts";
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import {
   deniedCallOf,
@@ -66,6 +67,7 @@ export function createApi(env: ApiEnvironment): Api {
   eventRoutes(add);
   guestRoutes(add);
   resourceRoutes(add);
+  deviceRoutes(add);
   assertEveryRouteServed(rowByRoute);
 
   async function handle(

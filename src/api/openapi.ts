@@ -46,6 +46,7 @@ const PATH_PARAMETERS: Record<string, { description: string }> = {
   ref: { description: "Domain name, uuid (with or without dashes) or id of a running domain" },
   disk: { description: "Disk target (vda) or source path (URL-encoded)" },
   iface: { description: "Host device name (e.g. the tap) or MAC address" },
+  alias: { description: "Device alias, e.g. virtio-disk1 or a user's ua-…" },
 };
 
 /** The request bodies rows name. */
@@ -58,6 +59,12 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     },
   },
   MetadataChange: { required: true, content: json(ref("MetadataChange")) },
+  DeviceXml: {
+    required: true,
+    content: {
+      "application/xml": { schema: { type: "string", description: "One libvirt device element" } },
+    },
+  },
   CommandText: {
     required: true,
     content: { "text/plain": { schema: { type: "string", description: "The command" } } },
@@ -393,6 +400,17 @@ export const OPENAPI_DOCUMENT = {
         type: "object",
         required: ["count"],
         properties: { count: { type: "integer", description: "The vCPU count asked for" } },
+      },
+      DeviceChange: {
+        type: "object",
+        required: ["pending"],
+        properties: {
+          pending: {
+            type: "array",
+            items: { type: "string" },
+            description: "Aliases the guest was asked to release and has not yet",
+          },
+        },
       },
       ConsolePath: { type: "object", properties: { path: { type: "string" } } },
       Text: { type: "string" },

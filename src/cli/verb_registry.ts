@@ -23,6 +23,17 @@ export type VerbName = OperationVerb | (typeof CLI_ONLY_VERBS)[number];
 
 /** Loads each verb's module on demand. */
 export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } = {
+  "attach-device": () =>
+    import("./verbs/attach-device.ts").then((module) => module.attachDeviceVerb),
+  "attach-disk": () => import("./verbs/attach-disk.ts").then((module) => module.attachDiskVerb),
+  "change-media": () => import("./verbs/change-media.ts").then((module) => module.changeMediaVerb),
+  "detach-device": () =>
+    import("./verbs/detach-device.ts").then((module) => module.detachDeviceVerb),
+  "detach-device-alias": () =>
+    import("./verbs/detach-device-alias.ts").then((module) => module.detachDeviceAliasVerb),
+  "detach-disk": () => import("./verbs/detach-disk.ts").then((module) => module.detachDiskVerb),
+  "update-device": () =>
+    import("./verbs/update-device.ts").then((module) => module.updateDeviceVerb),
   autostart: () => import("./verbs/autostart.ts").then((module) => module.autostartVerb),
   capabilities: () => import("./verbs/capabilities.ts").then((module) => module.capabilitiesVerb),
   console: () => import("./verbs/console.ts").then((module) => module.consoleVerb),

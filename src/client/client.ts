@@ -309,6 +309,54 @@ export class EvirtClient {
     );
   }
 
+  /**
+   * Attaches, detaches or updates one device given as libvirt device XML (`live` / `config` as
+   * virsh's; neither: the domain's current state). A detach answers the aliases whose removal
+   * the guest had not finished within libvirt's 5 s.
+   */
+  changeDevice(
+    reference: string,
+    action: "attach" | "detach" | "update",
+    xml: string,
+    scope: { live?: boolean; config?: boolean; force?: boolean; legacy?: boolean } = {},
+  ): Promise<{ pending: string[] }> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(scope)) {
+      if (value !== undefined) params.set(name, String(value));
+    }
+    const query = params.size === 0 ? "" : `?${params}`;
+    const operation = action === "attach"
+      ? "domain.attach_device"
+      : action === "detach"
+      ? "domain.detach_device"
+      : "domain.update_device";
+    const method = action === "update" ? "PUT" : "POST";
+    return this.#json(method, `${pathOf(operation, { ref: reference })}${query}`, {
+      body: xml,
+      type: "application/xml",
+    });
+  }
+
+  /**
+   * Detaches the device with `alias` (`detach-device-alias`); a live removal is asked of the
+   * guest and answered at once, its alias then listed as pending.
+   */
+  detachDeviceAlias(
+    reference: string,
+    alias: string,
+    scope: { live?: boolean; config?: boolean } = {},
+  ): Promise<{ pending: string[] }> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(scope)) {
+      if (value !== undefined) params.set(name, String(value));
+    }
+    const query = params.size === 0 ? "" : `?${params}`;
+    return this.#json(
+      "POST",
+      `${pathOf("domain.detach_device_alias", { ref: reference, alias })}${query}`,
+    );
+  }
+
   /** The host path of a running domain's pty console (read-write access only). */
   async consolePath(reference: string, device?: string): Promise<string> {
     const query = device === undefined ? "" : `?device=${encodeURIComponent(device)}`;

@@ -11,6 +11,7 @@
 import type { DomainDefinition, XmlElement } from "./domain.ts";
 import type { IoErrorActionName, WatchdogActionName } from "./lifecycle.ts";
 import type { LiveFacts } from "./live_facts.ts";
+import type { DeviceAction } from "./device_edit.ts";
 
 export type { IoErrorActionName, WatchdogActionName };
 
@@ -172,7 +173,10 @@ export interface DomainFactBodies {
     action: IoErrorActionName;
     reason: string;
   };
-  /** A device was removed from the guest. */
+  /**
+   * A device was removed from the guest (QEMU's DEVICE_DELETED): it leaves the live definition
+   * and its pending removal ends.
+   */
   "domain.device_removed": { alias: string };
   /**
    * The persistent definition's memory or vCPU counts changed (`setmem --config`, `setmaxmem`,
@@ -199,6 +203,22 @@ export interface DomainFactBodies {
     /** For `disk_size`: the disk's target and its new size in bytes (a decimal string). */
     disk?: { target: string; sizeBytes: string };
   };
+  /**
+   * The persistent definition gained, lost or replaced a device (`attach-device --config`, …):
+   * the whole new definition, completed as define completes it.
+   */
+  "domain.device_config_changed": { action: DeviceAction; definition: DomainDefinition };
+  /** A device was plugged into the running guest: the new live definition and its alias. */
+  "domain.device_attached": { alias: string; live: DomainDefinition };
+  /** A device of the running guest changed (a removable medium): the new live definition. */
+  "domain.device_updated": { alias: string; live: DomainDefinition };
+  /**
+   * Intent: the guest is about to be asked to release the device with `alias` (`device_del`);
+   * it stays pending until the guest's DEVICE_DELETED is recorded as `domain.device_removed`.
+   */
+  "domain.device_removal_requested": { alias: string };
+  /** The guest was not asked after all, or refused: the device stays, no removal is pending. */
+  "domain.device_removal_failed": { alias: string };
 }
 
 /** What a resource change was: the verb's subject. */
@@ -278,6 +298,11 @@ export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>>
   "domain.config_changed": "decision",
   "domain.live_changing": "intent",
   "domain.live_changed": "happening",
+  "domain.device_config_changed": "decision",
+  "domain.device_attached": "happening",
+  "domain.device_updated": "happening",
+  "domain.device_removal_requested": "intent",
+  "domain.device_removal_failed": "happening",
   "domain.launching": "intent",
   "domain.ending": "intent",
   "domain.rebooting": "intent",

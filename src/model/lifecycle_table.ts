@@ -217,6 +217,15 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
   "domain.config_changed": {},
   "domain.live_changing": {},
   "domain.live_changed": {},
+  "domain.device_config_changed": {},
+  "domain.device_attached": {
+    event: (body) => other(EventId.DEVICE_ADDED, { alias: body.alias }),
+  },
+  "domain.device_updated": {},
+  "domain.device_removal_requested": {},
+  "domain.device_removal_failed": {
+    event: (body) => other(EventId.DEVICE_REMOVAL_FAILED, { alias: body.alias }),
+  },
 };
 
 /** The row of a fact's type, typed for that fact's body. */

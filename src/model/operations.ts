@@ -85,7 +85,7 @@ export interface OperationRoute {
   /** Query parameters, in the order the OpenAPI document lists them. */
   query: readonly OperationParameter[];
   /** The request body, by the name the OpenAPI document gives it; none when absent. */
-  body?: "definition" | "MetadataChange" | "Autostart" | "CommandText";
+  body?: "definition" | "MetadataChange" | "Autostart" | "CommandText" | "DeviceXml";
   answer: OperationAnswer;
   /** Runs a job in the domain's queue: takes `queue_timeout_ms`, may answer 503 (busy). */
   queued?: boolean;
@@ -124,6 +124,18 @@ const flag = (name: string, description: string, libvirtFlag?: string): Operatio
   description,
   ...(libvirtFlag === undefined ? {} : { flag: libvirtFlag }),
 });
+
+/** `--live` / `--config` of the device operations (neither: `--current`). */
+const DEVICE_SCOPE_FLAGS: readonly OperationParameter[] = [
+  flag("live", "Change the running guest", "VIR_DOMAIN_AFFECT_LIVE"),
+  flag("config", "Change the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
+];
+
+/** virsh's call without flags (`virDomainAttachDevice`): the running guest, errors name it. */
+const LEGACY_DEVICE_CALL: OperationParameter = flag(
+  "legacy",
+  "As the call without flags: the running guest only; errors name virDomainAttachDevice / virDomainDetachDevice",
+);
 
 /** Longest `?wait=` and `?timeout=` accepted, in seconds. */
 export const WAIT_MAX_SECONDS = 3600;
@@ -528,6 +540,86 @@ export const OPERATIONS = [
     },
     verbs: ["metadata", "desc"],
     command: "metadata",
+  },
+  {
+    name: "domain.attach_device",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainAttachDeviceFlags", procedure: 160 },
+      { api: "virDomainAttachDevice", procedure: 8 },
+    ],
+    access: "read-write",
+    summary: "Add a device to the running guest and/or the persistent definition",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/devices",
+      query: [...DEVICE_SCOPE_FLAGS, LEGACY_DEVICE_CALL],
+      body: "DeviceXml",
+      answer: { status: 200, description: "Attached", schema: "DeviceChange" },
+      queued: true,
+    },
+    verbs: ["attach-device", "attach-disk"],
+    command: "device",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.detach_device",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainDetachDeviceFlags", procedure: 161 },
+      { api: "virDomainDetachDevice", procedure: 13 },
+    ],
+    access: "read-write",
+    summary: "Remove a device (live removal waits up to 5 s for the guest, then stays pending)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/devices/detach",
+      query: [...DEVICE_SCOPE_FLAGS, LEGACY_DEVICE_CALL],
+      body: "DeviceXml",
+      answer: { status: 200, description: "Detached or pending", schema: "DeviceChange" },
+      queued: true,
+    },
+    verbs: ["detach-device", "detach-disk"],
+    command: "device",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.detach_device_alias",
+    object: "domain",
+    libvirt: [{ api: "virDomainDetachDeviceAlias", procedure: 392 }],
+    access: "read-write",
+    summary: "Remove the device with an alias (live: asks the guest and answers at once)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/devices/:alias/detach",
+      query: DEVICE_SCOPE_FLAGS,
+      answer: { status: 200, description: "Detached or pending", schema: "DeviceChange" },
+      queued: true,
+    },
+    verbs: ["detach-device-alias"],
+    command: "device",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.update_device",
+    object: "domain",
+    libvirt: [{ api: "virDomainUpdateDeviceFlags", procedure: 174 }],
+    access: "read-write",
+    summary: "Replace a device's settings (a cdrom or floppy medium: change-media)",
+    http: {
+      method: "PUT",
+      path: "/v1/domains/:ref/devices",
+      query: [
+        ...DEVICE_SCOPE_FLAGS,
+        flag("force", "Force a locked tray open", "VIR_DOMAIN_DEVICE_MODIFY_FORCE"),
+      ],
+      body: "DeviceXml",
+      answer: { status: 200, description: "Updated", schema: "DeviceChange" },
+      queued: true,
+    },
+    verbs: ["update-device", "change-media"],
+    command: "device",
+    refusedWhileFactsHeld: true,
   },
   {
     name: "domain.autostart",

@@ -102,6 +102,16 @@ export const EVENT_WIRES: ReadonlyMap<number, EventWire> = new Map<number, Event
     callbackProc: 333,
     legacyProc: 311,
   }],
+  [EventId.DEVICE_ADDED, {
+    body: x.struct(dom, ["devAlias", nonnullString]),
+    callbackProc: 354,
+    flat: true,
+  }],
+  [EventId.DEVICE_REMOVAL_FAILED, {
+    body: x.struct(dom, ["devAlias", nonnullString]),
+    callbackProc: 367,
+    flat: true,
+  }],
   [EventId.METADATA_CHANGE, {
     body: x.struct(dom, ["type", x.int], ["nsuri", optionalString]),
     callbackProc: 379,
@@ -173,6 +183,13 @@ export function wireEventsOf(message: EventMessage): WireEvent[] {
       return [{ eventId: EventId.BALLOON_CHANGE, fields: { actual: Number(data.actual ?? 0) } }];
     case EventId.DEVICE_REMOVED:
       return [{ eventId: EventId.DEVICE_REMOVED, fields: { devAlias: String(data.alias ?? "") } }];
+    case EventId.DEVICE_ADDED:
+      return [{ eventId: EventId.DEVICE_ADDED, fields: { devAlias: String(data.alias ?? "") } }];
+    case EventId.DEVICE_REMOVAL_FAILED:
+      return [{
+        eventId: EventId.DEVICE_REMOVAL_FAILED,
+        fields: { devAlias: String(data.alias ?? "") },
+      }];
     case EventId.METADATA_CHANGE:
       return [{
         eventId: EventId.METADATA_CHANGE,

@@ -7,6 +7,7 @@
  */
 
 import { CONNECT_PROCEDURES } from "./connect_procedures.ts";
+import { DEVICE_PROCEDURES } from "./device_procedures.ts";
 import { DOMAIN_PROCEDURES } from "./domain_procedures.ts";
 import { DOMAIN_QUERY_PROCEDURES } from "./domain_query_procedures.ts";
 import { EVENT_PROCEDURES } from "./event_procedures.ts";
@@ -37,6 +38,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...DOMAIN_QUERY_PROCEDURES,
   ...TUNING_PROCEDURES,
   ...METADATA_PROCEDURES,
+  ...DEVICE_PROCEDURES,
   ...LIFECYCLE_PROCEDURES,
   ...STATS_PROCEDURES,
   ...EVENT_PROCEDURES,

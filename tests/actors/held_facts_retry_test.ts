@@ -9,6 +9,7 @@ Deno.test("the commands refused while facts are held come from the operations ta
     [
       "blockresize",
       "create",
+      "device",
       "reboot",
       "reset",
       "resume",

@@ -354,3 +354,32 @@ Deno.test({
     ]);
   },
 });
+
+Deno.test({
+  name: "test:///default: the device verbs answer as libvirt's test driver (which has none)",
+  ignore,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "evirt-device-parity-" });
+    try {
+      const file = `${dir}/disk.xml`;
+      Deno.writeTextFileSync(
+        file,
+        `<disk type='file'><source file='${dir}/b.img'/><target dev='vdb'/></disk>\n`,
+      );
+      await assertSameAnswers([
+        `attach-disk test ${dir}/b.img vdb --config; domblklist test`,
+        `attach-disk test ${dir}/b.img vdb; domblklist test`,
+        `attach-disk test ${dir}/b.img vdb --print-xml`,
+        "detach-disk test vda --config",
+        "detach-disk test vdz",
+        "change-media test vda --eject",
+        `attach-device test ${file} --live`,
+        `detach-device test ${file}`,
+        `update-device test ${file} --config`,
+        `destroy test; attach-device test ${file}; attach-device test ${file} --current`,
+      ]);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});

@@ -406,7 +406,8 @@ function waitForFact(host: Host, uuid: string, type: string, seconds: number): P
 }
 
 /** The queue timeout the caller asked for, and the request's signal: a caller that left is not served. */
-function commandOptions(context: Context): CommandOptions {
+/** The queue options of a request: its signal and `queue_timeout_ms`. */
+export function commandOptions(context: Context): CommandOptions {
   const queueTimeoutMs = numberParam(context.url, "queue_timeout_ms", 0, QUEUE_TIMEOUT_MAX_MS);
   return {
     signal: context.signal,

@@ -382,8 +382,9 @@ Deno.test("API OpenAPI document lists every route and every documented route ans
         assert.ok(path.includes("metadata"), `${route} answered 404`);
       }
       // The test hypervisor, as libvirt's test driver, has no summary block statistics (code 84),
-      // no domain capabilities, QEMU monitor or guest agent (code 3).
+      // no domain capabilities, QEMU monitor, guest agent or device changes (code 3).
       const unimplemented = (route === "GET /v1/domains/:ref/blocks/stats" ||
+        route.includes("/devices") ||
         route === "GET /v1/host/domain-capabilities" ||
         route.endsWith("/qemu-monitor-command") || route.endsWith("/qemu-agent-command")) &&
         response.status === 501;

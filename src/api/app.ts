@@ -26,6 +26,7 @@ import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
 import { guestRoutes } from "./routes/guest_routes.ts";
 import { statsRoutes } from "./routes/stats_routes.ts";
+import { storageRoutes } from "./routes/storage_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 
 /** The API application. */
@@ -64,6 +65,7 @@ export function createApi(env: ApiEnvironment): Api {
   statsRoutes(add);
   eventRoutes(add);
   guestRoutes(add);
+  storageRoutes(add);
   assertEveryRouteServed(rowByRoute);
 
   async function handle(

@@ -46,6 +46,8 @@ const PATH_PARAMETERS: Record<string, { description: string }> = {
   ref: { description: "Domain name, uuid (with or without dashes) or id of a running domain" },
   disk: { description: "Disk target (vda) or source path (URL-encoded)" },
   iface: { description: "Host device name (e.g. the tap) or MAC address" },
+  pool: { description: "Storage pool name or uuid" },
+  volume: { description: "Volume name in the pool (URL-encoded)" },
 };
 
 /** The request bodies rows name. */
@@ -58,6 +60,12 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     },
   },
   MetadataChange: { required: true, content: json(ref("MetadataChange")) },
+  StorageXml: {
+    required: true,
+    content: {
+      "application/xml": { schema: { type: "string", description: "Pool or volume XML" } },
+    },
+  },
   CommandText: {
     required: true,
     content: { "text/plain": { schema: { type: "string", description: "The command" } } },
@@ -86,6 +94,54 @@ const EXTRAS: Record<string, { description?: string; responses?: Record<string, 
       "410": { description: "The position was pruned: list again", content: json(ref("Error")) },
     },
   },
+};
+
+const poolSummary = {
+  type: "object",
+  properties: {
+    uuid: { type: "string" },
+    name: { type: "string" },
+    type: { type: "string", description: "Pool type (dir, …)" },
+    state: { type: "integer", description: "virStoragePoolState" },
+    stateName: { type: "string" },
+    active: { type: "boolean" },
+    persistent: { type: "boolean" },
+    autostart: { type: "boolean" },
+  },
+};
+const volume = {
+  type: "object",
+  properties: {
+    pool: { type: "string" },
+    poolUuid: { type: "string" },
+    name: { type: "string" },
+    key: { type: "string" },
+    path: { type: "string" },
+    type: { type: "integer", description: "virStorageVolType" },
+    typeName: { type: "string" },
+    format: { type: "string" },
+    capacityBytes: { type: "integer" },
+    allocationBytes: { type: "integer" },
+    physicalBytes: { type: "integer" },
+  },
+};
+
+/** The storage answers' schemas. */
+const STORAGE_SCHEMAS = {
+  PoolSummary: poolSummary,
+  PoolList: { type: "object", properties: { pools: { type: "array", items: poolSummary } } },
+  PoolInfo: {
+    ...poolSummary,
+    properties: {
+      ...poolSummary.properties,
+      capacityBytes: { type: "integer" },
+      allocationBytes: { type: "integer" },
+      availableBytes: { type: "integer" },
+    },
+  },
+  Volume: volume,
+  VolumeList: { type: "object", properties: { volumes: { type: "array", items: volume } } },
+  VolumePath: { type: "object", properties: { path: { type: "string" } } },
 };
 
 function pathParameters(path: string): unknown[] {
@@ -163,6 +219,7 @@ export const OPENAPI_DOCUMENT = {
   paths: paths(),
   components: {
     schemas: {
+      ...STORAGE_SCHEMAS,
       Error: {
         type: "object",
         properties: {

@@ -545,6 +545,18 @@ export class EvirtClient {
     }
   }
 
+  /**
+   * Sends one request and returns the answer, a failure as a {@linkcode VirtError}: for the
+   * clients of other resources (`storage_client.ts`) built on this one.
+   */
+  request(
+    method: string,
+    path: string,
+    body?: { body: string; type: string },
+  ): Promise<ClientResponse> {
+    return this.#request(method, path, body);
+  }
+
   async #json<T>(
     method: string,
     path: string,

@@ -85,7 +85,7 @@ export interface OperationRoute {
   /** Query parameters, in the order the OpenAPI document lists them. */
   query: readonly OperationParameter[];
   /** The request body, by the name the OpenAPI document gives it; none when absent. */
-  body?: "definition" | "MetadataChange" | "Autostart" | "CommandText";
+  body?: "definition" | "MetadataChange" | "Autostart" | "CommandText" | "StorageXml";
   answer: OperationAnswer;
   /** Runs a job in the domain's queue: takes `queue_timeout_ms`, may answer 503 (busy). */
   queued?: boolean;
@@ -1115,7 +1115,7 @@ export const OPERATIONS = [
     },
     verbs: ["event"],
   },
-  // --- storage pools and volumes (libvirt's protocol only so far) ---------------------------
+  // --- storage pools and volumes ---------------------------------------------------------------
   {
     name: "pool.list",
     object: "pool",
@@ -1128,8 +1128,17 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "List storage pools",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools",
+      query: [],
+      answer: {
+        status: 200,
+        description: "Every pool (filters are the caller's)",
+        schema: "PoolList",
+      },
+    },
+    verbs: ["pool-list"],
   },
   {
     name: "pool.lookup",
@@ -1156,8 +1165,17 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A storage pool's state, figures and flags",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool",
+      query: [],
+      answer: {
+        status: 200,
+        description: "The pool's state, flags and figures",
+        schema: "PoolInfo",
+      },
+    },
+    verbs: ["pool-info", "pool-list"],
   },
   {
     name: "pool.dumpxml",
@@ -1167,8 +1185,18 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A storage pool's XML",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/xml",
+      query: [{
+        name: "inactive",
+        type: "boolean",
+        description: "The definition the next start uses",
+        flag: "VIR_STORAGE_XML_INACTIVE",
+      }],
+      answer: { status: 200, description: "Pool XML", media: "application/xml" },
+    },
+    verbs: ["pool-dumpxml"],
   },
   {
     name: "pool.define",
@@ -1178,8 +1206,14 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Define or redefine a persistent storage pool",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools",
+      query: [],
+      body: "StorageXml",
+      answer: { status: 201, description: "The pool defined", schema: "PoolSummary" },
+    },
+    verbs: ["pool-define"],
   },
   {
     name: "pool.create",
@@ -1189,8 +1223,29 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Create and start a transient storage pool",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/create",
+      query: [{
+        name: "build",
+        type: "boolean",
+        description: "Build the target first",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD",
+      }, {
+        name: "overwrite",
+        type: "boolean",
+        description: "Build, overwriting",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE",
+      }, {
+        name: "no_overwrite",
+        type: "boolean",
+        description: "Build, never overwriting",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE",
+      }],
+      body: "StorageXml",
+      answer: { status: 201, description: "The pool created and started", schema: "PoolSummary" },
+    },
+    verbs: ["pool-create"],
   },
   {
     name: "pool.build",
@@ -1200,8 +1255,23 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Build a storage pool's target",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/actions/build",
+      query: [{
+        name: "overwrite",
+        type: "boolean",
+        description: "Overwrite what is there",
+        flag: "VIR_STORAGE_POOL_BUILD_OVERWRITE",
+      }, {
+        name: "no_overwrite",
+        type: "boolean",
+        description: "Refuse to overwrite",
+        flag: "VIR_STORAGE_POOL_BUILD_NO_OVERWRITE",
+      }],
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-build"],
   },
   {
     name: "pool.start",
@@ -1211,8 +1281,28 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Start a storage pool",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/actions/start",
+      query: [{
+        name: "build",
+        type: "boolean",
+        description: "Build the target first",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD",
+      }, {
+        name: "overwrite",
+        type: "boolean",
+        description: "Build, overwriting",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE",
+      }, {
+        name: "no_overwrite",
+        type: "boolean",
+        description: "Build, never overwriting",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE",
+      }],
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-start"],
   },
   {
     name: "pool.destroy",
@@ -1222,8 +1312,13 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Stop a storage pool",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/actions/destroy",
+      query: [],
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-destroy"],
   },
   {
     name: "pool.delete",
@@ -1233,8 +1328,13 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Remove a storage pool's target",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/actions/delete",
+      query: [],
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-delete"],
   },
   {
     name: "pool.undefine",
@@ -1244,8 +1344,13 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Remove a storage pool's definition",
-    http: null,
-    verbs: [],
+    http: {
+      method: "DELETE",
+      path: "/v1/pools/:pool",
+      query: [],
+      answer: { status: 204, description: "Undefined" },
+    },
+    verbs: ["pool-undefine"],
   },
   {
     name: "pool.refresh",
@@ -1255,8 +1360,13 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "List a storage pool's volumes again",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/actions/refresh",
+      query: [],
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-refresh"],
   },
   {
     name: "pool.autostart",
@@ -1266,8 +1376,14 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Set a storage pool's autostart flag",
-    http: null,
-    verbs: [],
+    http: {
+      method: "PUT",
+      path: "/v1/pools/:pool/autostart",
+      query: [],
+      body: "Autostart",
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-autostart"],
   },
   {
     name: "volume.list",
@@ -1279,8 +1395,13 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "List a storage pool's volumes",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes",
+      query: [],
+      answer: { status: 200, description: "The pool's volumes, by name", schema: "VolumeList" },
+    },
+    verbs: ["vol-list"],
   },
   {
     name: "volume.lookup",
@@ -1292,8 +1413,17 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "Find a volume by name, key or path",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/volumes",
+      query: [{ name: "key", type: "string", description: "The volume's key" }, {
+        name: "path",
+        type: "string",
+        description: "The volume's path",
+      }],
+      answer: { status: 200, description: "The volume", schema: "Volume" },
+    },
+    verbs: ["vol-name", "vol-pool", "vol-key"],
   },
   {
     name: "volume.info",
@@ -1304,8 +1434,13 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A volume's type, capacity and allocation",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes/:volume",
+      query: [],
+      answer: { status: 200, description: "The volume", schema: "Volume" },
+    },
+    verbs: ["vol-info", "vol-key"],
   },
   {
     name: "volume.dumpxml",
@@ -1315,8 +1450,13 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A volume's XML",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes/:volume/xml",
+      query: [],
+      answer: { status: 200, description: "Volume XML", media: "application/xml" },
+    },
+    verbs: ["vol-dumpxml"],
   },
   {
     name: "volume.path",
@@ -1326,8 +1466,13 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A volume's path",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes/:volume/path",
+      query: [],
+      answer: { status: 200, description: "The volume's path", schema: "VolumePath" },
+    },
+    verbs: ["vol-path"],
   },
   {
     name: "volume.create",
@@ -1337,8 +1482,19 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Create a volume from XML",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/volumes",
+      query: [{
+        name: "prealloc_metadata",
+        type: "boolean",
+        description: "Preallocate qcow2 metadata",
+        flag: "VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA",
+      }],
+      body: "StorageXml",
+      answer: { status: 201, description: "The volume made", schema: "Volume" },
+    },
+    verbs: ["vol-create", "vol-create-as"],
   },
   {
     name: "volume.delete",
@@ -1348,8 +1504,13 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Remove a volume",
-    http: null,
-    verbs: [],
+    http: {
+      method: "DELETE",
+      path: "/v1/pools/:pool/volumes/:volume",
+      query: [],
+      answer: { status: 204, description: "Deleted" },
+    },
+    verbs: ["vol-delete"],
   },
   {
     name: "volume.resize",
@@ -1359,8 +1520,33 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Change a volume's capacity",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/volumes/:volume/actions/resize",
+      query: [{
+        name: "capacity",
+        type: "string",
+        description: "New capacity (or change, with delta) in bytes",
+        required: true,
+      }, {
+        name: "allocate",
+        type: "boolean",
+        description: "Allocate the new space",
+        flag: "VIR_STORAGE_VOL_RESIZE_ALLOCATE",
+      }, {
+        name: "delta",
+        type: "boolean",
+        description: "The capacity is a change",
+        flag: "VIR_STORAGE_VOL_RESIZE_DELTA",
+      }, {
+        name: "shrink",
+        type: "boolean",
+        description: "Allow shrinking",
+        flag: "VIR_STORAGE_VOL_RESIZE_SHRINK",
+      }],
+      answer: { status: 200, description: "The volume after it", schema: "Volume" },
+    },
+    verbs: ["vol-resize"],
   },
   {
     name: "volume.wipe",
@@ -1371,8 +1557,29 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Wipe a volume's content",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/volumes/:volume/actions/wipe",
+      query: [{
+        name: "algorithm",
+        type: "string",
+        description: "libvirt's wipe algorithm",
+        values: [
+          "zero",
+          "nnsa",
+          "dod",
+          "bsi",
+          "gutmann",
+          "schneier",
+          "pfitzner7",
+          "pfitzner33",
+          "random",
+          "trim",
+        ],
+      }],
+      answer: { status: 200, description: "The volume after it", schema: "Volume" },
+    },
+    verbs: ["vol-wipe"],
   },
   {
     name: "pool.events",
@@ -1392,8 +1599,23 @@ export const OPERATIONS = [
     libvirt: [{ api: "virStorageVolCreateXMLFrom", procedure: 125 }],
     access: "read-write",
     summary: "Create a volume as a copy of another (qemu-img convert, holes kept)",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/volumes/:volume/actions/clone",
+      query: [{
+        name: "prealloc_metadata",
+        type: "boolean",
+        description: "Preallocate qcow2 metadata",
+        flag: "VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA",
+      }, {
+        name: "target_pool",
+        type: "string",
+        description: "The pool the copy goes to (default: the source's)",
+      }],
+      body: "StorageXml",
+      answer: { status: 201, description: "The copy", schema: "Volume" },
+    },
+    verbs: ["vol-clone", "vol-create-from"],
   },
   {
     name: "pool.capabilities",

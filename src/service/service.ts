@@ -87,6 +87,7 @@ export async function startService(
     // (which cover only a prefix every domain actor has applied).
     storageStore = await openStorageStore(config.stateDir);
     const storage = await StoragePools.open({ store: storageStore, autostart, log });
+    core.attachStorage(storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
     core.definitionReader.prestart();
     // The HTTP pools are held under half the descriptor limit and each libvirt-protocol socket

@@ -12,7 +12,7 @@
 
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import type { VolumeRecord } from "../src/model/storage_facts.ts";
-import type { PoolFigures } from "../src/model/storage_pool.ts";
+import type { PoolDefinition, PoolFigures, StoragePermissions } from "../src/model/storage_pool.ts";
 import type { VolumeDefinition } from "../src/model/storage_volume.ts";
 import {
   buildPoolDirectory,
@@ -116,6 +116,22 @@ function safeBytes(value: bigint, what: string): number {
     throw new VirtError(ErrorCode.OVERFLOW, `${what} ${value} is larger than evirt supports`);
   }
   return Number(value);
+}
+
+/** A pool's target permissions with the directory's mode, owner and group, as it is now. */
+async function directoryPermissions(definition: PoolDefinition): Promise<StoragePermissions> {
+  if (definition.targetPath === undefined) return definition.targetPermissions;
+  try {
+    const info = await Deno.stat(definition.targetPath);
+    return {
+      ...definition.targetPermissions,
+      ...(info.mode === null ? {} : { mode: info.mode & 0o777 }),
+      ...(info.uid === null ? {} : { owner: info.uid }),
+      ...(info.gid === null ? {} : { group: info.gid }),
+    };
+  } catch {
+    return definition.targetPermissions;
+  }
 }
 
 /** The commands of every pool (see the module doc). */
@@ -295,7 +311,12 @@ export class PoolCommands {
       ? context.nextDefinition ?? definitionOf(actor)
       : definitionOf(actor);
     const { figures } = await this.info(uuid);
-    return formatPoolXml(definition, figures);
+    // A running pool's definition carries its directory's mode and ownership, as libvirt's
+    // refresh writes them into it (the next definition, if any, stays as given).
+    const refreshed = isPoolActive(actor.snapshot) && definition === definitionOf(actor)
+      ? { ...definition, targetPermissions: await directoryPermissions(definition) }
+      : definition;
+    return formatPoolXml(refreshed, figures);
   }
 
   /**

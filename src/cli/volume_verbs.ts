@@ -36,7 +36,11 @@ export const volListVerb: Verb = {
   async run(context: VerbContext, args: VerbArguments) {
     const reference = args.required("pool");
     const volumes = byName(
-      await poolCommand(reference, undefined, () => storageOf(context).volumes(reference)),
+      await poolCommand(
+        reference,
+        "Failed to list volumes",
+        () => storageOf(context).volumes(reference),
+      ),
     );
     if (args.flag("json")) context.json(volumes);
     else context.print(formatVolumeList(volumes, args.flag("details"), context.quiet));

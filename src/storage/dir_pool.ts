@@ -133,14 +133,15 @@ export async function scanPoolDirectory(path: string): Promise<ProbedVolume[]> {
 
 /**
  * The file system figures of the pool's directory, as libvirt computes them from statvfs:
- * capacity = blocks × fragment size, allocation = (blocks − free) × size, available = blocks
- * available to unprivileged users × size.
+ * capacity = blocks × fragment size, available = free blocks × size (libvirt 9.0 counts the
+ * root-reserved blocks as available: `f_bfree`, not `f_bavail`), allocation = capacity −
+ * available.
  *
  * @throws {VirtError} Code 38 when `stat -f` fails.
  */
 export async function poolDirectoryFigures(path: string): Promise<PoolFigures> {
   const output = await new Deno.Command("stat", {
-    args: ["-f", "-c", "%S %b %f %a", path],
+    args: ["-f", "-c", "%S %b %f", path],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -151,14 +152,14 @@ export async function poolDirectoryFigures(path: string): Promise<PoolFigures> {
   const fields = new TextDecoder().decode(output.stdout).trim().split(" ").map((field) =>
     BigInt(/^\d+$/.test(field) ? field : "0")
   );
-  if (output.code !== 0 || fields.length !== 4) {
+  if (output.code !== 0 || fields.length !== 3) {
     throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot statvfs path '${path}'`, { where: path });
   }
-  const [size, blocks, free, available] = fields;
+  const [size, blocks, free] = fields;
   return {
     capacityBytes: blocks * size,
     allocationBytes: (blocks - free) * size,
-    availableBytes: available * size,
+    availableBytes: free * size,
   };
 }
 

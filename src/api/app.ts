@@ -107,11 +107,9 @@ export function createApi(env: ApiEnvironment): Api {
         new VirtError(ErrorCode.OPERATION_DENIED, `read only access prevents ${operation}`),
       );
     }
-    const metered = budgetedRequest(
-      request,
-      env.bodies,
-      Math.max(env.xmlMaxBytes, env.bodyMaxBytes),
-    );
+    const metered = row.http.rawBody
+      ? { request, release: () => {} }
+      : budgetedRequest(request, env.bodies, Math.max(env.xmlMaxBytes, env.bodyMaxBytes));
     // Streams run until the caller leaves; anything else also ends at the request timeout, and
     // its signal tells the host commands it runs that nobody waits for them any more.
     const expired = new AbortController();

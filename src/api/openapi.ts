@@ -60,6 +60,10 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     },
   },
   MetadataChange: { required: true, content: json(ref("MetadataChange")) },
+  VolumeContent: {
+    required: true,
+    content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+  },
   StorageXml: {
     required: true,
     content: {
@@ -142,6 +146,10 @@ const STORAGE_SCHEMAS = {
   Volume: volume,
   VolumeList: { type: "object", properties: { volumes: { type: "array", items: volume } } },
   VolumePath: { type: "object", properties: { path: { type: "string" } } },
+  VolumeTransfer: {
+    type: "object",
+    properties: { bytes: { type: "integer", description: "Bytes written" }, volume },
+  },
 };
 
 function pathParameters(path: string): unknown[] {

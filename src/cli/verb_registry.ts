@@ -98,6 +98,8 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "vol-delete": () => import("./verbs/vol-delete.ts").then((module) => module.volDeleteVerb),
   "vol-wipe": () => import("./verbs/vol-wipe.ts").then((module) => module.volWipeVerb),
   "vol-resize": () => import("./verbs/vol-resize.ts").then((module) => module.volResizeVerb),
+  "vol-upload": () => import("./verbs/vol-upload.ts").then((module) => module.volUploadVerb),
+  "vol-download": () => import("./verbs/vol-download.ts").then((module) => module.volDownloadVerb),
   ttyconsole: () => import("./verbs/ttyconsole.ts").then((module) => module.ttyconsoleVerb),
   uri: () => import("./verbs/uri.ts").then((module) => module.uriVerb),
   vcpuinfo: () => import("./verbs/vcpuinfo.ts").then((module) => module.vcpuinfoVerb),

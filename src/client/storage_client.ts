@@ -151,6 +151,40 @@ export class StorageClient {
     return this.#json("POST", pathOf("volume.wipe", { pool, volume }) + query({ algorithm }));
   }
 
+  /**
+   * Writes `stream` into a volume from `offset` (`vol-upload`); `sparse`: zero blocks become
+   * holes and the volume after `offset` is exactly the stream.
+   */
+  async upload(
+    pool: string,
+    volume: string,
+    stream: ReadableStream<Uint8Array>,
+    options: { offset?: number; length?: number; sparse?: boolean; size?: number } = {},
+  ): Promise<{ bytes: number; volume: VolumeView }> {
+    const path = pathOf("volume.upload", { pool, volume }) + query({
+      offset: options.offset ? String(options.offset) : undefined,
+      length: options.length ? String(options.length) : undefined,
+      sparse: options.sparse,
+    });
+    const response = await this.#client.requestStream("PUT", path, stream, options.size);
+    return await response.json() as { bytes: number; volume: VolumeView };
+  }
+
+  /** A volume's bytes from `offset` (`vol-download`), as a stream. */
+  async download(
+    pool: string,
+    volume: string,
+    options: { offset?: number; length?: number } = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    const path = pathOf("volume.download", { pool, volume }) + query({
+      offset: options.offset ? String(options.offset) : undefined,
+      length: options.length ? String(options.length) : undefined,
+    });
+    const response = await this.#client.request("GET", path);
+    if (response.body === null) return new ReadableStream({ start: (c) => c.close() });
+    return response.body;
+  }
+
   /** Changes a volume's capacity (bytes; with `delta` a change). */
   resizeVolume(
     pool: string,

@@ -85,12 +85,23 @@ export interface OperationRoute {
   /** Query parameters, in the order the OpenAPI document lists them. */
   query: readonly OperationParameter[];
   /** The request body, by the name the OpenAPI document gives it; none when absent. */
-  body?: "definition" | "MetadataChange" | "Autostart" | "CommandText" | "StorageXml";
+  body?:
+    | "definition"
+    | "MetadataChange"
+    | "Autostart"
+    | "CommandText"
+    | "StorageXml"
+    | "VolumeContent";
   answer: OperationAnswer;
   /** Runs a job in the domain's queue: takes `queue_timeout_ms`, may answer 503 (busy). */
   queued?: boolean;
   /** Streams without the request timeout (event streams). */
   streaming?: boolean;
+  /**
+   * The request body streams to its destination (a volume upload): it is not held against the
+   * request body budget, and its size is the route's own bound.
+   */
+  rawBody?: true;
 }
 
 /** One operation. */
@@ -1625,6 +1636,64 @@ export const OPERATIONS = [
     summary: "Pool types this host supports and their formats",
     http: null,
     verbs: [],
+  },
+  {
+    name: "volume.upload",
+    object: "volume",
+    libvirt: [{ api: "virStorageVolUpload", procedure: 208 }],
+    access: "read-write",
+    summary: "Write a volume's content from a stream (a job: other volume calls get code 55)",
+    http: {
+      method: "PUT",
+      path: "/v1/pools/:pool/volumes/:volume/content",
+      query: [
+        { name: "offset", type: "integer", description: "Where to start writing, bytes", min: 0 },
+        {
+          name: "length",
+          type: "integer",
+          description: "Most bytes to write (0: to the stream's end)",
+          min: 0,
+        },
+        {
+          name: "sparse",
+          type: "boolean",
+          description: "Zero blocks become holes (the volume after offset is exactly the stream)",
+          flag: "VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM",
+        },
+      ],
+      body: "VolumeContent",
+      answer: {
+        status: 200,
+        description: "Bytes written and the volume",
+        schema: "VolumeTransfer",
+      },
+      streaming: true,
+      rawBody: true,
+    },
+    verbs: ["vol-upload"],
+  },
+  {
+    name: "volume.download",
+    object: "volume",
+    libvirt: [{ api: "virStorageVolDownload", procedure: 209 }],
+    access: "read-write",
+    summary: "Read a volume's content as a stream (a job: other volume calls get code 55)",
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes/:volume/content",
+      query: [
+        { name: "offset", type: "integer", description: "Where to start reading, bytes", min: 0 },
+        {
+          name: "length",
+          type: "integer",
+          description: "Most bytes to read (0: to the end)",
+          min: 0,
+        },
+      ],
+      answer: { status: 200, description: "The bytes", media: "application/octet-stream" },
+      streaming: true,
+    },
+    verbs: ["vol-download"],
   },
 ] as const satisfies readonly Operation[];
 

@@ -143,6 +143,23 @@ const RESIZE_FLAGS = { allocate: 1, delta: 2, shrink: 4 };
 /** `VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA`. */
 const CREATE_FLAGS = { prealloc_metadata: 1 };
 
+/** A non-negative whole number of bytes from the query, 0 when absent. */
+function byteCount(context: Context, name: string): number {
+  const text = context.url.searchParams.get(name);
+  if (text === null || text === "") return 0;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
+    throw new VirtError(ErrorCode.INVALID_ARG, `${name} must be a number of bytes, not '${text}'`, {
+      where: name,
+    });
+  }
+  return value;
+}
+
+function rangeOf(context: Context) {
+  return { offset: byteCount(context, "offset"), length: byteCount(context, "length") };
+}
+
 /** Registers the storage routes. */
 export function storageRoutes(add: RouteAdder): void {
   add("pool.list", (_request, context) => {
@@ -277,6 +294,32 @@ export function storageRoutes(add: RouteAdder): void {
     }
     await storage.commands.wipeVolume(pool.uuid, name, algorithm, 0);
     return currentVolume(context);
+  });
+  add("volume.upload", async (request, context) => {
+    const { storage, pool, name } = volumeOf(context);
+    if (request.body === null) {
+      throw new VirtError(ErrorCode.INVALID_ARG, "an upload needs a body", { where: "body" });
+    }
+    const bytes = await storage.commands.uploadVolume(
+      pool.uuid,
+      name,
+      request.body,
+      rangeOf(context),
+      flag(context, "sparse"),
+    );
+    const volume = volumeView(storage, pool, storage.commands.volume(pool.uuid, name));
+    return jsonResponse({ bytes, volume });
+  });
+  add("volume.download", async (_request, context) => {
+    const { storage, pool, name } = volumeOf(context);
+    const { stream, bytes } = await storage.commands.downloadVolume(
+      pool.uuid,
+      name,
+      rangeOf(context),
+    );
+    return new Response(stream, {
+      headers: { "content-type": "application/octet-stream", "content-length": String(bytes) },
+    });
   });
   add("volume.resize", async (_request, context) => {
     const { storage, pool, name } = volumeOf(context);

@@ -87,6 +87,48 @@ testIf(
         "b.qcow2",
       ]);
 
+      // Upload and download, and a volume busy with a transfer refuses other calls at once.
+      await client.createVolume(
+        "p",
+        "<volume><name>r.raw</name><capacity>2097152</capacity></volume>",
+      );
+      const content = new Uint8Array(1 << 20).map((_, index) => index % 253);
+      const uploaded = await client.upload("p", "r.raw", ReadableStream.from([content]), {
+        offset: 4096,
+      });
+      assert.equal(uploaded.bytes, content.length);
+      assert.equal(uploaded.volume.capacityBytes, 2 << 20);
+      const download = await client.download("p", "r.raw", {
+        offset: 4096,
+        length: content.length,
+      });
+      const reader = download.getReader();
+      const first = await reader.read();
+      assert.ok(!first.done);
+      await assert.rejects(
+        () => client.deleteVolume("p", "r.raw"),
+        (error) =>
+          isVirtError(error, ErrorCode.OPERATION_INVALID) && /still in use/.test(String(error)),
+      );
+      await assert.rejects(
+        () => client.upload("p", "r.raw", ReadableStream.from([content])),
+        (error) => isVirtError(error, ErrorCode.OPERATION_INVALID),
+      );
+      const received: Uint8Array[] = [first.value!];
+      for (;;) {
+        const next = await reader.read();
+        if (next.done) break;
+        received.push(next.value);
+      }
+      const joined = new Uint8Array(received.reduce((sum, each) => sum + each.length, 0));
+      let at = 0;
+      for (const each of received) {
+        joined.set(each, at);
+        at += each.length;
+      }
+      assert.deepEqual(joined, content);
+      await client.deleteVolume("p", "r.raw");
+
       // Refusals: codes as libvirt's, nothing changed.
       await refusedWith(ErrorCode.NO_STORAGE_POOL, () => client.poolInfo("nope"));
       await refusedWith(ErrorCode.NO_STORAGE_VOL, () => client.volume("p", "nope"));

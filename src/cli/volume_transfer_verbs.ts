@@ -8,6 +8,7 @@
  * @module
  */
 
+import { ErrorCode, isVirtError } from "../model/errors.ts";
 import { isZero } from "../storage/volume_transfer.ts";
 import type { VerbArguments } from "./arguments.ts";
 import { CommandFailure } from "./command_failure.ts";
@@ -41,13 +42,13 @@ export const volUploadVerb: Verb = {
     let file: Deno.FsFile;
     try {
       file = await Deno.open(path, { read: true });
-    } catch (error) {
-      throw new CommandFailure(`cannot read ${path}`, error);
+    } catch {
+      throw new CommandFailure(`cannot read ${path}`);
     }
     const { offset, length } = transferOptions(args);
     try {
-      const size = (await file.stat()).size;
-      const bytes = length === 0 ? size : Math.min(length, size);
+      // The whole file is sent, as virsh does: past `--length` the service refuses the rest.
+      const bytes = (await file.stat()).size;
       let left = bytes;
       const stream = new ReadableStream<Uint8Array>({
         async pull(controller) {
@@ -71,7 +72,12 @@ export const volUploadVerb: Verb = {
         sparse: args.flag("sparse"),
         size: bytes,
       }).catch((error) => {
-        throw new CommandFailure(`cannot upload to volume ${name}`, error);
+        // A failure while the bytes flow is virsh's "send" failure; before, its "upload" one.
+        const sending = isVirtError(error, ErrorCode.SYSTEM_ERROR);
+        throw new CommandFailure(
+          `cannot ${sending ? "send data" : "upload"} to volume ${name}`,
+          error,
+        );
       });
     } finally {
       file.close();
@@ -96,8 +102,8 @@ export const volDownloadVerb: Verb = {
     let file: Deno.FsFile;
     try {
       file = await Deno.open(path, { write: true, create: true, truncate: true });
-    } catch (error) {
-      throw new CommandFailure(`cannot create ${path}`, error);
+    } catch {
+      throw new CommandFailure(`cannot create ${path}`);
     }
     const sparse = args.flag("sparse");
     try {

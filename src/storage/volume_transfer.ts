@@ -47,8 +47,8 @@ export function isZero(chunk: Uint8Array): boolean {
  * old length. Only without `range.length`, so no byte past the written range is lost.
  *
  * @returns The bytes taken from the stream.
- * @throws {VirtError} Code 8 when the stream is longer than `range.length`, or sparse is asked
- *   with a length; code 38 when the file cannot be written.
+ * @throws {VirtError} Code 38 when the stream is longer than `range.length` (what fits is
+ *   written) or the file cannot be written; code 8 when sparse is asked with a length.
  */
 export async function writeVolumeRange(
   path: string,
@@ -74,14 +74,11 @@ export async function writeVolumeRange(
     const oldLength = (await file.stat()).size;
     if (sparse) await file.truncate(range.offset);
     await file.seek(range.offset, Deno.SeekMode.Start);
-    for await (const chunk of body) {
-      if (range.length !== 0 && written + chunk.byteLength > range.length) {
-        throw new VirtError(
-          ErrorCode.INVALID_ARG,
-          `the stream is longer than the ${range.length} bytes asked`,
-          { where: "length" },
-        );
-      }
+    for await (const whole of body) {
+      // Past the length asked, the bytes that fit are written and the rest refused, as
+      // libvirt's stream does (ENOSPC).
+      const room = range.length === 0 ? whole.byteLength : range.length - written;
+      const chunk = whole.byteLength > room ? whole.subarray(0, room) : whole;
       if (sparse && isZero(chunk)) {
         await file.seek(chunk.byteLength, Deno.SeekMode.Current);
       } else {
@@ -89,6 +86,14 @@ export async function writeVolumeRange(
         while (rest.byteLength > 0) rest = rest.subarray(await file.write(rest));
       }
       written += chunk.byteLength;
+      if (chunk !== whole) {
+        await file.syncData();
+        throw new VirtError(
+          ErrorCode.SYSTEM_ERROR,
+          "cannot write to stream: No space left on device",
+          { where: "length" },
+        );
+      }
     }
     const end = range.offset + written;
     if (sparse) await file.truncate(Math.max(end, oldLength));

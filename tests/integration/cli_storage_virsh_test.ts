@@ -140,6 +140,50 @@ testIf(
         await same(["vol-list", name]);
       });
 
+      await t.step("vol-upload and vol-download move the same bytes", async () => {
+        const source = `${base}/upload.img`;
+        const bytes = new Uint8Array(1 << 20);
+        bytes.fill(7, 0, 65536);
+        bytes.fill(3, bytes.length - 4096);
+        await Deno.writeFile(source, bytes);
+        await same(["vol-upload", "--pool", name, "a.raw", source]);
+        await same([
+          "vol-upload",
+          "--pool",
+          name,
+          "a.raw",
+          source,
+          "--offset",
+          "4096",
+          "--length",
+          "512",
+        ]);
+        const expected = bytes.slice();
+        expected.set(bytes.subarray(0, 512), 4096);
+        for (const sparse of [[], ["--sparse"]]) {
+          // Each side downloads to its own file (the path maps as the pool's does).
+          const target = `${theirDir}-down-${sparse.length}.img`;
+          const [mine, theirs] = await both(
+            "vol-download",
+            "--pool",
+            name,
+            "a.raw",
+            target,
+            ...sparse,
+          );
+          assertSame(mine, theirs, `vol-download ${sparse.join(" ")}`);
+          assert.deepEqual(await Deno.readFile(target), expected, "libvirtd's download");
+          const own = target.replace(theirDir, mineDir);
+          assert.deepEqual(await Deno.readFile(own), expected, "evirt's download");
+          if (sparse.length > 0) {
+            const holes = await Deno.stat(own);
+            assert.ok(holes.blocks! * 512 < bytes.length, `sparse: ${holes.blocks! * 512} bytes`);
+          }
+        }
+        await same(["vol-download", "--pool", name, "a.raw", `${base}/no/such/dir`]);
+        await same(["vol-upload", "--pool", name, "a.raw", `${base}/no-such-file`]);
+      });
+
       await t.step("refused commands fail with virsh's lines", async () => {
         for (
           const args of [

@@ -30,10 +30,11 @@ export interface TransferRange {
  */
 export function isZero(chunk: Uint8Array): boolean {
   let index = 0;
-  if (chunk.byteOffset % 8 === 0) {
-    const words = new BigUint64Array(chunk.buffer, chunk.byteOffset, chunk.byteLength >>> 3);
-    for (const word of words) if (word !== 0n) return false;
-    index = words.length * 8;
+  if (chunk.byteOffset % 4 === 0) {
+    // Whole words as plain numbers (BigInt words would cost far more than they save).
+    const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength >>> 2);
+    for (let word = 0; word < words.length; word++) if (words[word] !== 0) return false;
+    index = words.length * 4;
   }
   for (; index < chunk.byteLength; index++) if (chunk[index] !== 0) return false;
   return true;

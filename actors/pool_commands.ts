@@ -145,6 +145,11 @@ export class PoolCommands {
   readonly #pools: StoragePools;
   /** The uploads and downloads volumes are busy with. */
   readonly jobs: VolumeJobs = new VolumeJobs();
+  /**
+   * The running domains that use a volume (pool name, volume name, path), when the service
+   * has domains: such a volume is not deleted.
+   */
+  volumeUsers: ((pool: string, volume: string, path: string) => string[]) | undefined;
 
   /** @param pools The registry the commands look pools up in. */
   constructor(pools: StoragePools) {
@@ -545,6 +550,12 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     return await actor.run(`vol-delete ${name}`, async () => {
       const volume = this.volume(uuid, name);
+      const users = this.volumeUsers?.(definitionOf(actor).name, name, volume.path) ?? [];
+      if (users.length > 0) {
+        throw new VirtError(ErrorCode.OPERATION_INVALID, `volume '${name}' is still in use.`, {
+          where: `domain ${users[0]}`,
+        });
+      }
       await actor.append([{ type: "volume.deleting", body: { name, path: volume.path } }]);
       try {
         await removeVolumeFile(volume.path);

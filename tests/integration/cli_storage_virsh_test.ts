@@ -1,7 +1,8 @@
 /**
  * evirt's own CLI (`evirt pool-*`, `vol-*` over evirt's HTTP API) prints what `virsh` prints for
  * the running libvirtd 9.0 on the same pool XML and the same directory: infos, lists, paths,
- * keys, XML, the success messages of every change, and the failure lines of refused commands.
+ * keys, XML, the success messages of every change, and the failure lines of refused commands;
+ * uploads and downloads move the same bytes (and virsh downloads over evirt's libvirt socket).
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { type CliRun, runEvirt } from "../support/cli_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { LIBVIRTD_SOCKET, ORACLE_PREFIX, oracleVirsh } from "../support/libvirtd.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
+import { runVirsh, socketUri } from "../support/virsh.ts";
 
 /** Sizes that move while other programs write to the same file system are masked. */
 function maskSizes(text: string): string {
@@ -180,6 +182,16 @@ testIf(
             assert.ok(holes.blocks! * 512 < bytes.length, `sparse: ${holes.blocks! * 512} bytes`);
           }
         }
+        // virsh over evirt's libvirt socket downloads the same bytes (virStorageVolDownload).
+        const overRpc = await runVirsh(socketUri(`${dirs.runtimeDir}/libvirt-sock`), [
+          "vol-download",
+          "--pool",
+          name,
+          "a.raw",
+          `${base}/rpc-down.img`,
+        ]);
+        assert.equal(overRpc.code, 0, overRpc.stderr);
+        assert.deepEqual(await Deno.readFile(`${base}/rpc-down.img`), expected);
         await same(["vol-download", "--pool", name, "a.raw", `${base}/no/such/dir`]);
         await same(["vol-upload", "--pool", name, "a.raw", `${base}/no-such-file`]);
       });

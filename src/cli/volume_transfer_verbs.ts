@@ -3,7 +3,7 @@
  * API (never held whole in memory). `--sparse` keeps holes: an upload sends zero blocks the
  * service writes as holes, a download writes zero blocks as holes in the local file (as
  * `cp --sparse=always`). The bytes still travel over the connection: evirt's API has no hole
- * messages (libvirt's sparse streams) yet.
+ * messages (libvirt's sparse streams) yet. On a terminal, stderr shows the MiB moved so far.
  *
  * @module
  */
@@ -20,6 +20,16 @@ const RANGE_OPTIONS = [
   { name: "length", kind: "integer", help: "amount of data to upload" },
   { name: "sparse", kind: "bool", help: "preserve sparseness of volume" },
 ] as const;
+
+const MIB = 1024 * 1024;
+
+/** The progress label: MiB moved so far, of how many when known. */
+function moved(verb: string, bytes: number, total?: number): string {
+  const done = (bytes / MIB).toFixed(0);
+  return total === undefined
+    ? `${verb} ${done} MiB`
+    : `${verb} ${done} of ${(total / MIB).toFixed(0)} MiB`;
+}
 
 function transferOptions(args: VerbArguments) {
   return { offset: args.integer("offset") ?? 0, length: args.integer("length") ?? 0 };
@@ -63,9 +73,11 @@ export const volUploadVerb: Verb = {
             return;
           }
           left -= count;
+          context.progress.relabel(moved("uploading", bytes - left, bytes));
           controller.enqueue(buffer.subarray(0, count));
         },
       }, { highWaterMark: 0 });
+      context.progress.start(moved("uploading", 0, bytes));
       await storageOf(context).upload(volume.poolUuid, volume.name, stream, {
         offset,
         length,
@@ -80,6 +92,7 @@ export const volUploadVerb: Verb = {
         );
       });
     } finally {
+      context.progress.stop();
       file.close();
     }
   },
@@ -113,6 +126,7 @@ export const volDownloadVerb: Verb = {
         transferOptions(args),
       );
       let total = 0;
+      context.progress.start(moved("downloading", 0));
       for await (const chunk of stream) {
         if (sparse && isZero(chunk)) {
           await file.seek(chunk.byteLength, Deno.SeekMode.Current);
@@ -121,11 +135,13 @@ export const volDownloadVerb: Verb = {
           while (rest.byteLength > 0) rest = rest.subarray(await file.write(rest));
         }
         total += chunk.byteLength;
+        context.progress.relabel(moved("downloading", total));
       }
       if (sparse) await file.truncate(total);
     } catch (error) {
       throw new CommandFailure(`cannot download from volume ${name}`, error);
     } finally {
+      context.progress.stop();
       file.close();
     }
   },

@@ -48,6 +48,7 @@ testIf(
   </devices>
 </domain>`,
       });
+      const owner = (await Deno.stat(volume.path)).uid;
       await service.client.action(name, "start");
       const [pid] = serviceQemuPids(dirs.runtimeDir);
       const argv = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0");
@@ -63,6 +64,8 @@ testIf(
         (error) => isVirtError(error, ErrorCode.OPERATION_INVALID),
       );
       await service.client.action(name, "destroy");
+      // The volume's owner is given back once QEMU is gone, as for a file disk.
+      assert.equal((await Deno.stat(volume.path)).uid, owner);
       await storage.deleteVolume("vq", "d.qcow2");
     } finally {
       await killQemus(serviceQemuPids(dirs.runtimeDir));

@@ -549,6 +549,8 @@ export class PoolCommands {
     this.jobs.check(uuid, name);
     const actor = this.#pools.byUuid(uuid);
     return await actor.run(`vol-delete ${name}`, async () => {
+      // Again in the queue: a transfer may have begun while this call waited its turn.
+      this.jobs.check(uuid, name);
       const volume = this.volume(uuid, name);
       const users = this.volumeUsers?.(definitionOf(actor).name, name, volume.path) ?? [];
       if (users.length > 0) {

@@ -32,6 +32,7 @@ import { formatVolumeXml } from "../src/xml/format_storage_volume.ts";
 import { parseVolumeXml } from "../src/xml/parse_storage_volume.ts";
 import { definitionOf, type PoolActor } from "./pool_actor.ts";
 import { VolumeJobs } from "./volume_jobs.ts";
+import type { SparsePiece } from "../src/storage/sparse_stream.ts";
 import {
   readVolumeRange,
   type TransferRange,
@@ -662,7 +663,7 @@ export class PoolCommands {
   async uploadVolume(
     uuid: string,
     name: string,
-    body: ReadableStream<Uint8Array>,
+    body: AsyncIterable<SparsePiece>,
     range: TransferRange,
     sparse: boolean,
   ): Promise<number> {

@@ -361,7 +361,8 @@ async function writeResponse(
  */
 function isStream(response: Response): boolean {
   const type = response.headers.get("content-type") ?? "";
-  return type.startsWith("text/event-stream") || type.startsWith("application/octet-stream");
+  return type.startsWith("text/event-stream") || type.startsWith("application/octet-stream") ||
+    type.startsWith("application/x-evirt-sparse-stream");
 }
 
 function chunkOf(value: Uint8Array): Uint8Array {

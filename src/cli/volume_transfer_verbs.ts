@@ -2,8 +2,9 @@
  * `vol-upload` and `vol-download`: a volume's bytes from or to a local file, streamed over the
  * API (never held whole in memory). `--sparse` keeps holes: an upload sends zero blocks the
  * service writes as holes, a download writes zero blocks as holes in the local file (as
- * `cp --sparse=always`). The bytes still travel over the connection: evirt's API has no hole
- * messages (libvirt's sparse streams) yet. On a terminal, stderr shows the MiB moved so far.
+ * `cp --sparse=always`), and they never cross the connection: both ends speak evirt's sparse
+ * stream (`src/storage/sparse_stream.ts`), holes as records. On a terminal, stderr shows the
+ * MiB moved so far.
  *
  * @module
  */
@@ -120,14 +121,20 @@ export const volDownloadVerb: Verb = {
     }
     const sparse = args.flag("sparse");
     try {
-      const stream = await storageOf(context).download(
-        volume.poolUuid,
-        volume.name,
-        transferOptions(args),
-      );
+      const stream = await storageOf(context).download(volume.poolUuid, volume.name, {
+        ...transferOptions(args),
+        sparse,
+      });
       let total = 0;
       context.progress.start(moved("downloading", 0));
       for await (const chunk of stream) {
+        if (typeof chunk === "number") {
+          // A hole the service did not send: it stays a hole here.
+          await file.seek(chunk, Deno.SeekMode.Current);
+          total += chunk;
+          context.progress.relabel(moved("downloading", total));
+          continue;
+        }
         if (sparse && isZero(chunk)) {
           await file.seek(chunk.byteLength, Deno.SeekMode.Current);
         } else {

@@ -563,8 +563,9 @@ export class EvirtClient {
     path: string,
     stream: ReadableStream<Uint8Array>,
     length?: number,
+    type = "application/octet-stream",
   ): Promise<ClientResponse> {
-    const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+    const headers: Record<string, string> = { "content-type": type };
     let response: ClientResponse;
     try {
       const transport = this.#transport;

@@ -7,6 +7,12 @@
 
 import type { PoolInfoView, PoolSummaryView, VolumeView } from "../api/storage_views.ts";
 import { pathOf } from "../model/operations.ts";
+import {
+  decodeSparse,
+  encodeSparse,
+  SPARSE_STREAM_MEDIA,
+  type SparsePiece,
+} from "../storage/sparse_stream.ts";
 import type { EvirtClient } from "./client.ts";
 
 /** Pool start and create options (`VIR_STORAGE_POOL_CREATE_WITH_BUILD*`). */
@@ -166,23 +172,36 @@ export class StorageClient {
       length: options.length ? String(options.length) : undefined,
       sparse: options.sparse,
     });
-    const response = await this.#client.requestStream("PUT", path, stream, options.size);
+    // Sparse: zero blocks go as hole records, never as zeros over the connection.
+    const response = options.sparse
+      ? await this.#client.requestStream(
+        "PUT",
+        path,
+        encodeSparse(stream),
+        undefined,
+        SPARSE_STREAM_MEDIA,
+      )
+      : await this.#client.requestStream("PUT", path, stream, options.size);
     return await response.json() as { bytes: number; volume: VolumeView };
   }
 
-  /** A volume's bytes from `offset` (`vol-download`), as a stream. */
+  /**
+   * A volume's bytes from `offset` (`vol-download`), as they arrive: byte chunks, and with
+   * `sparse` holes as their lengths (numbers).
+   */
   async download(
     pool: string,
     volume: string,
-    options: { offset?: number; length?: number } = {},
-  ): Promise<ReadableStream<Uint8Array>> {
+    options: { offset?: number; length?: number; sparse?: boolean } = {},
+  ): Promise<AsyncIterable<SparsePiece>> {
     const path = pathOf("volume.download", { pool, volume }) + query({
       offset: options.offset ? String(options.offset) : undefined,
       length: options.length ? String(options.length) : undefined,
+      sparse: options.sparse,
     });
     const response = await this.#client.request("GET", path);
-    if (response.body === null) return new ReadableStream({ start: (c) => c.close() });
-    return response.body;
+    const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    return options.sparse ? decodeSparse(body) : body;
   }
 
   /** Changes a volume's capacity (bytes; with `delta` a change). */

@@ -1689,6 +1689,12 @@ export const OPERATIONS = [
           description: "Most bytes to read (0: to the end)",
           min: 0,
         },
+        {
+          name: "sparse",
+          type: "boolean",
+          description: "Zero blocks as hole records (application/x-evirt-sparse-stream)",
+          flag: "VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM",
+        },
       ],
       answer: { status: 200, description: "The bytes", media: "application/octet-stream" },
       streaming: true,

@@ -7,6 +7,7 @@
  */
 
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import type { SparsePiece } from "./sparse_stream.ts";
 
 /** Bytes read from the file per download chunk. */
 export const TRANSFER_CHUNK_BYTES = 1024 * 1024;
@@ -41,7 +42,8 @@ export function isZero(chunk: Uint8Array): boolean {
 }
 
 /**
- * Writes `body` into the file at `path` from `range.offset`.
+ * Writes `body` into the file at `path` from `range.offset`: bytes, and in a sparse upload also
+ * holes (a sparse stream's, `sparse_stream.ts`).
  *
  * Sparse: the file from the offset on becomes exactly the stream, zero chunks as holes
  * (`cp --sparse=always`): the file is cut at the offset first, then grown back to at least its
@@ -53,7 +55,7 @@ export function isZero(chunk: Uint8Array): boolean {
  */
 export async function writeVolumeRange(
   path: string,
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<SparsePiece>,
   range: TransferRange,
   sparse: boolean,
 ): Promise<number> {
@@ -75,7 +77,17 @@ export async function writeVolumeRange(
     const oldLength = (await file.stat()).size;
     if (sparse) await file.truncate(range.offset);
     await file.seek(range.offset, Deno.SeekMode.Start);
-    for await (const whole of body) {
+    for await (const piece of body) {
+      if (typeof piece === "number") {
+        // A hole of a sparse stream: only in a sparse upload, where the file was cut first.
+        if (!sparse) {
+          throw new VirtError(ErrorCode.INVALID_ARG, "a hole in a plain upload", { where: "body" });
+        }
+        await file.seek(piece, Deno.SeekMode.Current);
+        written += piece;
+        continue;
+      }
+      const whole = piece;
       // Past the length asked, the bytes that fit are written and the rest refused, as
       // libvirt's stream does (ENOSPC).
       const room = range.length === 0 ? whole.byteLength : range.length - written;

@@ -11,6 +11,7 @@ import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { VolumeRecord } from "../../model/storage_facts.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
+import { decodeSparse, encodeSparse, SPARSE_STREAM_MEDIA } from "../../storage/sparse_stream.ts";
 import { readBodyText, readJsonObject } from "../request_body.ts";
 import type { PoolInfoView, PoolSummaryView, VolumeView } from "../storage_views.ts";
 
@@ -300,12 +301,14 @@ export function storageRoutes(add: RouteAdder): void {
     if (request.body === null) {
       throw new VirtError(ErrorCode.INVALID_ARG, "an upload needs a body", { where: "body" });
     }
+    // A sparse stream carries holes as records (always a sparse upload); else the bytes.
+    const framed = (request.headers.get("content-type") ?? "").startsWith(SPARSE_STREAM_MEDIA);
     const bytes = await storage.commands.uploadVolume(
       pool.uuid,
       name,
-      request.body,
+      framed ? decodeSparse(request.body) : request.body,
       rangeOf(context),
-      flag(context, "sparse"),
+      framed || flag(context, "sparse"),
     );
     const volume = volumeView(storage, pool, storage.commands.volume(pool.uuid, name));
     return jsonResponse({ bytes, volume });
@@ -317,8 +320,13 @@ export function storageRoutes(add: RouteAdder): void {
       name,
       rangeOf(context),
     );
-    return new Response(stream, {
-      headers: { "content-type": "application/octet-stream", "content-length": String(bytes) },
+    // Asked sparse, zero blocks go as hole records; the byte count travels in a header.
+    const sparse = flag(context, "sparse");
+    return new Response(sparse ? encodeSparse(stream) : stream, {
+      headers: {
+        "content-type": sparse ? SPARSE_STREAM_MEDIA : "application/octet-stream",
+        "x-evirt-content-bytes": String(bytes),
+      },
     });
   });
   add("volume.resize", async (_request, context) => {

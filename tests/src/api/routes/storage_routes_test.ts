@@ -29,6 +29,16 @@ async function core(): Promise<ServiceCore> {
   });
 }
 
+function joinBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(chunks.reduce((sum, each) => sum + each.length, 0));
+  let at = 0;
+  for (const each of chunks) {
+    joined.set(each, at);
+    at += each.length;
+  }
+  return joined;
+}
+
 async function refusedWith(code: number, call: () => Promise<unknown>): Promise<void> {
   await assert.rejects(call, (error) => isVirtError(error, code));
 }
@@ -102,8 +112,8 @@ testIf(
         offset: 4096,
         length: content.length,
       });
-      const reader = download.getReader();
-      const first = await reader.read();
+      const iterator = download[Symbol.asyncIterator]();
+      const first = await iterator.next();
       assert.ok(!first.done);
       await assert.rejects(
         () => client.deleteVolume("p", "r.raw"),
@@ -114,19 +124,39 @@ testIf(
         () => client.upload("p", "r.raw", ReadableStream.from([content])),
         (error) => isVirtError(error, ErrorCode.OPERATION_INVALID),
       );
-      const received: Uint8Array[] = [first.value!];
+      const received: Uint8Array[] = [first.value as Uint8Array];
       for (;;) {
-        const next = await reader.read();
+        const next = await iterator.next();
         if (next.done) break;
-        received.push(next.value);
+        received.push(next.value as Uint8Array);
       }
-      const joined = new Uint8Array(received.reduce((sum, each) => sum + each.length, 0));
+      assert.deepEqual(joinBytes(received), content);
+
+      // Sparse both ways: zero blocks travel as hole records and stay holes.
+      const image = new Uint8Array(2 << 20);
+      image.fill(9, 0, 4096);
+      const sparseUp = await client.upload("p", "r.raw", ReadableStream.from([image]), {
+        sparse: true,
+      });
+      assert.equal(sparseUp.bytes, image.length);
+      assert.ok(sparseUp.volume.allocationBytes < 1 << 20, `${sparseUp.volume.allocationBytes}`);
+      const pieces: (Uint8Array | number)[] = [];
+      for await (const piece of await client.download("p", "r.raw", { sparse: true })) {
+        pieces.push(piece);
+      }
+      const holes = pieces.filter((piece) => typeof piece === "number") as number[];
+      assert.ok(holes.reduce((sum, each) => sum + each, 0) >= 1 << 20, JSON.stringify(holes));
+      const rebuilt = new Uint8Array(image.length);
       let at = 0;
-      for (const each of received) {
-        joined.set(each, at);
-        at += each.length;
+      for (const piece of pieces) {
+        if (typeof piece === "number") at += piece;
+        else {
+          rebuilt.set(piece, at);
+          at += piece.length;
+        }
       }
-      assert.deepEqual(joined, content);
+      assert.equal(at, image.length);
+      assert.deepEqual(rebuilt, image);
       await client.deleteVolume("p", "r.raw");
 
       // Refusals: codes as libvirt's, nothing changed.

@@ -6,8 +6,9 @@
  * the median wall time of `EVIRT_BENCH_TRANSFER_RUNS` runs (3), the throughput over the image's
  * length, and evirt's share of the `cp` figure. The image (`EVIRT_BENCH_TRANSFER_MIB`, 2048 MiB)
  * holds one MiB of random data every 16 MiB; the rest is holes. Both transfers run with
- * `--sparse`: zero blocks become holes at the destination, but they still travel over the
- * socket (evirt's API has no hole messages).
+ * `--sparse`: zero blocks cross the socket as hole records and stay holes at the destination,
+ * but each side still reads the holes as zeros and tests them (no `SEEK_HOLE` here), where `cp`
+ * skips them. Wall times include the CLI process's start.
  *
  * @module
  */

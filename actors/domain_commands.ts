@@ -10,6 +10,7 @@
  * @module
  */
 
+import { type VolumeResolver, withVolumeDisks } from "./volume_disks.ts";
 import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { agentChannelIndex } from "../src/model/guest_agent_channel.ts";
@@ -52,6 +53,8 @@ export interface CommandEnvironment {
    * @throws {VirtError} Code 55 when another domain has the name.
    */
   claimNewName(name: string, uuid: string): () => void;
+  /** Finds a storage pool's volume for a `<disk type='volume'>` at start (libvirt's errors). */
+  resolveVolume?: VolumeResolver;
 }
 
 const NOT_RUNNING = "domain is not running";
@@ -173,7 +176,9 @@ export async function start(
   const id = env.allocateId();
   // What the instance runs with (the driver's runtime names added), recorded as the live one.
   const live = driver.instanceDefinition?.(definition) ?? definition;
-  const request = { uuid: context.uuid, name: definition.name, id, definition: live };
+  // The launch gets volume disks as their files; the live definition keeps them as written.
+  const launched = withVolumeDisks(live, env.resolveVolume);
+  const request = { uuid: context.uuid, name: definition.name, id, definition: launched };
   // The persistent definition is already in the log: record only a definition that differs.
   const recorded = live === context.definition ? null : live;
   // Intent before action: what the launch will create is durable before anything is spawned.

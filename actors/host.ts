@@ -19,6 +19,7 @@
  */
 
 import { awaitRemovals, type DeviceCommand } from "./device_commands.ts";
+import { usesVolume, type VolumeResolver } from "./volume_disks.ts";
 import type { EventStore } from "../src/log/event_store.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import {
@@ -107,6 +108,7 @@ export class Host extends DomainCommandMethods {
   readonly #env: commands.CommandEnvironment;
   readonly #heldRetry: HeldFactsRetry;
   #closed = false;
+  #volumeResolver: VolumeResolver | undefined;
 
   private constructor(options: HostOptions) {
     super();
@@ -160,6 +162,15 @@ export class Host extends DomainCommandMethods {
       now,
       armDeadline: (uuid, atMs) => this.#router.armDeadline(uuid, atMs),
       claimNewName: (name, uuid) => this.#registry.claimNewName(name, uuid),
+      resolveVolume: (pool, volume) => {
+        if (this.#volumeResolver === undefined) {
+          throw new VirtError(
+            ErrorCode.CONFIG_UNSUPPORTED,
+            `storage pool '${pool}' of volume '${volume}': this host has no storage pools`,
+          );
+        }
+        return this.#volumeResolver(pool, volume);
+      },
     };
   }
 
@@ -232,6 +243,22 @@ export class Host extends DomainCommandMethods {
   lookup(reference: string): DomainSummary {
     const actor = this.#registry.actorOf(reference);
     return summarize(actor.snapshot, actor.held);
+  }
+
+  /** Gives the host the storage pools' volumes, for `<disk type='volume'>` at start. */
+  setVolumeResolver(resolver: VolumeResolver): void {
+    this.#volumeResolver = resolver;
+  }
+
+  /**
+   * The names of the active domains whose running definition uses a pool's volume (as a
+   * volume disk, or its path as a file or block disk).
+   */
+  domainsUsingVolume(pool: string, volume: string, path: string): string[] {
+    return this.#registry.actors().filter((actor) => {
+      const live = actor.snapshot.context.live;
+      return live !== null && usesVolume(live, pool, volume, path);
+    }).map((actor) => actor.snapshot.context.name);
   }
 
   /** A domain's snapshot context (definitions, runtime) by reference. */

@@ -13,9 +13,8 @@
 
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import type { VolumeRecord } from "../src/model/storage_facts.ts";
-import type { PoolFigures } from "../src/model/storage_pool.ts";
+import type { PoolDefinition, PoolFigures } from "../src/model/storage_pool.ts";
 import type { VolumeDefinition } from "../src/model/storage_volume.ts";
-import type { PoolDefinition } from "../src/model/storage_pool.ts";
 import { type BuildMode, type PoolBackend, poolBackendOf } from "../src/storage/pool_backend.ts";
 import { volumeDetails } from "../src/storage/volume_details.ts";
 import { probeVolume } from "../src/storage/volume_probe.ts";
@@ -24,6 +23,13 @@ import { formatVolumeXml } from "../src/xml/format_storage_volume.ts";
 import { parseVolumeXml } from "../src/xml/parse_storage_volume.ts";
 import { definitionOf, type PoolActor } from "./pool_actor.ts";
 import { finishPoolIntent } from "./pool_recovery.ts";
+import { VolumeJobs } from "./volume_jobs.ts";
+import type { SparsePiece } from "../src/storage/sparse_stream.ts";
+import {
+  readVolumeRange,
+  type TransferRange,
+  writeVolumeRange,
+} from "../src/storage/volume_transfer.ts";
 import { isPoolActive, poolStateName, poolStateOf } from "./pool_machine.ts";
 import type { StoragePools } from "./storage_pools.ts";
 
@@ -123,6 +129,13 @@ function safeBytes(value: bigint, what: string): number {
 /** The commands of every pool (see the module doc). */
 export class PoolCommands {
   readonly #pools: StoragePools;
+  /** The uploads and downloads volumes are busy with. */
+  readonly jobs: VolumeJobs = new VolumeJobs();
+  /**
+   * The running domains that use a volume (pool name, volume name, path), when the service
+   * has domains: such a volume is not deleted.
+   */
+  volumeUsers: ((pool: string, volume: string, path: string) => string[]) | undefined;
 
   /** @param pools The registry the commands look pools up in. */
   constructor(pools: StoragePools) {
@@ -514,6 +527,7 @@ export class PoolCommands {
     flags: number,
   ): Promise<VolumeRecord> {
     checkFlags(flags, VOLUME_PREALLOC_METADATA, "virStorageVolCreateXMLFrom");
+    this.jobs.check(source.pool, source.name);
     const original = this.volume(source.pool, source.name);
     return await this.#createVolume(uuid, xml, flags, original);
   }
@@ -601,9 +615,18 @@ export class PoolCommands {
    */
   async deleteVolume(uuid: string, name: string, flags: number): Promise<void> {
     checkFlags(flags, 0, "virStorageVolDelete");
+    this.jobs.check(uuid, name);
     const actor = this.#pools.byUuid(uuid);
     return await actor.run(`vol-delete ${name}`, async () => {
+      // Again in the queue: a transfer may have begun while this call waited its turn.
+      this.jobs.check(uuid, name);
       const volume = this.volume(uuid, name);
+      const users = this.volumeUsers?.(definitionOf(actor).name, name, volume.path) ?? [];
+      if (users.length > 0) {
+        throw new VirtError(ErrorCode.OPERATION_INVALID, `volume '${name}' is still in use.`, {
+          where: `domain ${users[0]}`,
+        });
+      }
       await actor.append([{ type: "volume.deleting", body: { name, path: volume.path } }]);
       try {
         await backendOf(actor).backend.removeVolume(volume.path);
@@ -623,6 +646,7 @@ export class PoolCommands {
    */
   async resizeVolume(uuid: string, name: string, capacity: bigint, flags: number): Promise<void> {
     checkFlags(flags, RESIZE_ALLOCATE | RESIZE_DELTA | RESIZE_SHRINK, "virStorageVolResize");
+    this.jobs.check(uuid, name);
     const actor = this.#pools.byUuid(uuid);
     return await actor.run(`vol-resize ${name}`, async () => {
       const volume = this.volume(uuid, name);
@@ -676,6 +700,7 @@ export class PoolCommands {
    */
   async wipeVolume(uuid: string, name: string, algorithm: number, flags: number): Promise<void> {
     checkFlags(flags, 0, "virStorageVolWipePattern");
+    this.jobs.check(uuid, name);
     if (algorithm !== 0) {
       throw new VirtError(
         ErrorCode.ARGUMENT_UNSUPPORTED,
@@ -704,6 +729,54 @@ export class PoolCommands {
         body: { name, allocationBytes: record.allocationBytes },
       }]);
     });
+  }
+
+  /**
+   * Writes a stream into a volume (`vol-upload`), as a job on the volume: other calls on it are
+   * refused meanwhile; calls on other volumes run. The pool is refreshed after, so the log
+   * records the volume's new figures.
+   *
+   * @returns The bytes written.
+   * @throws {VirtError} Code 55 when the pool is inactive or the volume busy, 50 when missing,
+   *   8 for a bad range, 38 when the file cannot be written.
+   */
+  async uploadVolume(
+    uuid: string,
+    name: string,
+    body: AsyncIterable<SparsePiece>,
+    range: TransferRange,
+    sparse: boolean,
+  ): Promise<number> {
+    const volume = this.volume(uuid, name);
+    const { end } = this.jobs.begin(uuid, name, "vol-upload");
+    try {
+      const written = await writeVolumeRange(volume.path, body, range, sparse);
+      await this.refresh(uuid);
+      return written;
+    } finally {
+      end();
+    }
+  }
+
+  /**
+   * A volume's bytes as a stream (`vol-download`), as a job on the volume until the stream ends
+   * or is cancelled.
+   *
+   * @throws {VirtError} As {@linkcode uploadVolume}.
+   */
+  async downloadVolume(
+    uuid: string,
+    name: string,
+    range: TransferRange,
+  ): Promise<{ stream: ReadableStream<Uint8Array>; bytes: number }> {
+    const volume = this.volume(uuid, name);
+    const { end } = this.jobs.begin(uuid, name, "vol-download");
+    try {
+      return await readVolumeRange(volume.path, range, end);
+    } catch (error) {
+      end();
+      throw error;
+    }
   }
 
   /**

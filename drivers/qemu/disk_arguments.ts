@@ -174,7 +174,8 @@ function checkDisk(disk: Disk, where: string): void {
     elements: (name) => name === "seclabel",
   });
   const type = disk.type ?? "file";
-  if (type !== "file" && type !== "block") {
+  // A volume disk is launched as its volume's file or block device (actors/volume_disks.ts).
+  if (type !== "file" && type !== "block" && type !== "volume") {
     throw refuseConfig(`${where}/@type`, `disk type '${type}' is not supported`);
   }
   const device = disk.device ?? "disk";
@@ -228,6 +229,11 @@ function diskAlias(disk: Disk, where: string): string {
 }
 
 function sourcePath(disk: Disk): string | undefined {
+  // A volume disk still unresolved is a define-time check: it stands for its pool's volume (the
+  // launch gets it as the volume's file, actors/volume_disks.ts).
+  if (disk.type === "volume" && disk.source?.pool !== undefined) {
+    return `${disk.source.pool}/${disk.source.volume ?? ""}`;
+  }
   return disk.type === "block" ? disk.source?.dev : disk.source?.file;
 }
 

@@ -6,6 +6,7 @@
  */
 
 import type { Host } from "../../actors/host.ts";
+import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
 import type { DefinitionReaderPool } from "./definition_reader.ts";
@@ -43,6 +44,8 @@ export interface ApiEnvironment {
   nodeInfo(): NodeInfo;
   /** Ends every event stream when aborted (service shutdown). */
   shutdownSignal: AbortSignal;
+  /** The storage pools; absent where the service has none (the in-process test hypervisor). */
+  storage?: StoragePools;
   /** Worker threads that read large definitions off the main loop; absent: read in place. */
   definitionReader?: DefinitionReaderPool;
   /**

@@ -28,6 +28,7 @@ import { eventRoutes } from "./routes/event_routes.ts";
 import { guestRoutes } from "./routes/guest_routes.ts";
 import { resourceRoutes } from "./routes/resource_routes.ts";
 import { statsRoutes } from "./routes/stats_routes.ts";
+import { storageRoutes } from "./routes/storage_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 
 /** The API application. */
@@ -68,6 +69,7 @@ export function createApi(env: ApiEnvironment): Api {
   guestRoutes(add);
   resourceRoutes(add);
   deviceRoutes(add);
+  storageRoutes(add);
   assertEveryRouteServed(rowByRoute);
 
   async function handle(
@@ -109,11 +111,9 @@ export function createApi(env: ApiEnvironment): Api {
         new VirtError(ErrorCode.OPERATION_DENIED, `read only access prevents ${operation}`),
       );
     }
-    const metered = budgetedRequest(
-      request,
-      env.bodies,
-      Math.max(env.xmlMaxBytes, env.bodyMaxBytes),
-    );
+    const metered = row.http.rawBody
+      ? { request, release: () => {} }
+      : budgetedRequest(request, env.bodies, Math.max(env.xmlMaxBytes, env.bodyMaxBytes));
     // Streams run until the caller leaves; anything else also ends at the request timeout, and
     // its signal tells the host commands it runs that nobody waits for them any more.
     const expired = new AbortController();

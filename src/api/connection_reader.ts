@@ -15,8 +15,12 @@ export class ReadTimeoutError extends Error {
   }
 }
 
-/** Bytes read per call. */
-const READ_CHUNK_BYTES = 16 * 1024;
+/**
+ * Bytes read per call, at most. A small request still holds only what arrived (the buffer grows
+ * by what a read returns); a streamed upload moves in fewer, larger pieces (16 KiB reads made a
+ * volume upload three times slower).
+ */
+const READ_CHUNK_BYTES = 64 * 1024;
 
 /**
  * A connection's incoming bytes, buffered. At most one read is in flight; a read started to

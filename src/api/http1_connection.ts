@@ -355,9 +355,14 @@ async function writeResponse(
   }
 }
 
-/** Whether an answer streams until the client leaves (the event stream): sent chunk by chunk. */
+/**
+ * Whether an answer is sent chunk by chunk as it is made: the event stream (until the client
+ * leaves) and byte streams (a volume's content), never gathered whole in memory.
+ */
 function isStream(response: Response): boolean {
-  return (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  const type = response.headers.get("content-type") ?? "";
+  return type.startsWith("text/event-stream") || type.startsWith("application/octet-stream") ||
+    type.startsWith("application/x-evirt-sparse-stream");
 }
 
 function chunkOf(value: Uint8Array): Uint8Array {

@@ -47,6 +47,8 @@ const PATH_PARAMETERS: Record<string, { description: string }> = {
   disk: { description: "Disk target (vda) or source path (URL-encoded)" },
   iface: { description: "Host device name (e.g. the tap) or MAC address" },
   alias: { description: "Device alias, e.g. virtio-disk1 or a user's ua-…" },
+  pool: { description: "Storage pool name or uuid" },
+  volume: { description: "Volume name in the pool (URL-encoded)" },
 };
 
 /** The request bodies rows name. */
@@ -63,6 +65,16 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     required: true,
     content: {
       "application/xml": { schema: { type: "string", description: "One libvirt device element" } },
+    },
+  },
+  VolumeContent: {
+    required: true,
+    content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+  },
+  StorageXml: {
+    required: true,
+    content: {
+      "application/xml": { schema: { type: "string", description: "Pool or volume XML" } },
     },
   },
   CommandText: {
@@ -92,6 +104,58 @@ const EXTRAS: Record<string, { description?: string; responses?: Record<string, 
       "101": { description: "WebSocket: one JSON Event per text message" },
       "410": { description: "The position was pruned: list again", content: json(ref("Error")) },
     },
+  },
+};
+
+const poolSummary = {
+  type: "object",
+  properties: {
+    uuid: { type: "string" },
+    name: { type: "string" },
+    type: { type: "string", description: "Pool type (dir, …)" },
+    state: { type: "integer", description: "virStoragePoolState" },
+    stateName: { type: "string" },
+    active: { type: "boolean" },
+    persistent: { type: "boolean" },
+    autostart: { type: "boolean" },
+  },
+};
+const volume = {
+  type: "object",
+  properties: {
+    pool: { type: "string" },
+    poolUuid: { type: "string" },
+    name: { type: "string" },
+    key: { type: "string" },
+    path: { type: "string" },
+    type: { type: "integer", description: "virStorageVolType" },
+    typeName: { type: "string" },
+    format: { type: "string" },
+    capacityBytes: { type: "integer" },
+    allocationBytes: { type: "integer" },
+    physicalBytes: { type: "integer" },
+  },
+};
+
+/** The storage answers' schemas. */
+const STORAGE_SCHEMAS = {
+  PoolSummary: poolSummary,
+  PoolList: { type: "object", properties: { pools: { type: "array", items: poolSummary } } },
+  PoolInfo: {
+    ...poolSummary,
+    properties: {
+      ...poolSummary.properties,
+      capacityBytes: { type: "integer" },
+      allocationBytes: { type: "integer" },
+      availableBytes: { type: "integer" },
+    },
+  },
+  Volume: volume,
+  VolumeList: { type: "object", properties: { volumes: { type: "array", items: volume } } },
+  VolumePath: { type: "object", properties: { path: { type: "string" } } },
+  VolumeTransfer: {
+    type: "object",
+    properties: { bytes: { type: "integer", description: "Bytes written" }, volume },
   },
 };
 
@@ -170,6 +234,7 @@ export const OPENAPI_DOCUMENT = {
   paths: paths(),
   components: {
     schemas: {
+      ...STORAGE_SCHEMAS,
       Error: {
         type: "object",
         properties: {

@@ -43,7 +43,8 @@ export async function readDomainDocument(
   }
 }
 
-async function readBoundedText(path: string, maxBytes: number): Promise<string> {
+/** Reads `path` as text, refusing it past `maxBytes` (`Failed to open/read file …`). */
+export async function readBoundedText(path: string, maxBytes: number): Promise<string> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });

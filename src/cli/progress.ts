@@ -71,6 +71,11 @@ export class Progress {
     this.#timer = first;
   }
 
+  /** Changes the label of a started line (shown at the next redraw), e.g. bytes moved so far. */
+  relabel(label: string): void {
+    this.#label = label.slice(0, PROGRESS_LABEL_MAX);
+  }
+
   /** Erases the line and stops redrawing it. */
   stop(): void {
     if (this.#timer !== undefined) {

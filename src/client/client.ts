@@ -653,6 +653,57 @@ export class EvirtClient {
     }
   }
 
+  /**
+   * Sends one request and returns the answer, a failure as a {@linkcode VirtError}: for the
+   * clients of other resources (`storage_client.ts`) built on this one.
+   */
+  request(
+    method: string,
+    path: string,
+    body?: { body: string; type: string },
+  ): Promise<ClientResponse> {
+    return this.#request(method, path, body);
+  }
+
+  /** Sends a request whose body is streamed (uploads); `length` frames it when known. */
+  async requestStream(
+    method: string,
+    path: string,
+    stream: ReadableStream<Uint8Array>,
+    length?: number,
+    type = "application/octet-stream",
+  ): Promise<ClientResponse> {
+    const headers: Record<string, string> = { "content-type": type };
+    let response: ClientResponse;
+    try {
+      const transport = this.#transport;
+      response = typeof transport !== "function"
+        ? await transport.direct({
+          method,
+          target: path,
+          headers,
+          bodyStream: stream,
+          ...(length === undefined ? {} : { bodyLength: length }),
+        })
+        : await transport(
+          new Request(`${this.#base}${path}`, {
+            method,
+            headers: length === undefined ? headers : { ...headers, "content-length": `${length}` },
+            body: stream,
+            duplex: "half",
+          } as RequestInit),
+        );
+    } catch (error) {
+      throw new VirtError(
+        ErrorCode.NO_CONNECT,
+        `cannot reach the evirt service: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    if (!response.ok) throw await errorOf(response);
+    return response;
+  }
+
   async #json<T>(
     method: string,
     path: string,

@@ -20,6 +20,10 @@ export interface UnixHttpRequest {
   target: string;
   headers?: Record<string, string>;
   body?: string;
+  /** A body sent as it is read (uploads): with `bodyLength` framed by it, else chunked. */
+  bodyStream?: ReadableStream<Uint8Array>;
+  /** The bytes `bodyStream` carries, when known. */
+  bodyLength?: number;
   signal?: AbortSignal;
 }
 
@@ -86,6 +90,9 @@ export async function unixHttpRequest(
   };
   try {
     await writeAll(conn, encodeRequest(request));
+    if (request.bodyStream !== undefined) {
+      await writeBodyStream(conn, request.bodyStream, request.bodyLength === undefined);
+    }
     const reader = new ConnReader(conn);
     const head = await readHead(reader);
     const chunks = bodyChunks(reader, head, request.method === "HEAD");
@@ -107,12 +114,48 @@ function encodeRequest(request: UnixHttpRequest): Uint8Array {
     head += `${name}: ${value}\r\n`;
   }
   if (body !== undefined) head += `content-length: ${body.length}\r\n`;
+  else if (request.bodyStream !== undefined) {
+    head += request.bodyLength === undefined
+      ? "transfer-encoding: chunked\r\n"
+      : `content-length: ${request.bodyLength}\r\n`;
+  }
   const headBytes = encoder.encode(`${head}\r\n`);
   if (body === undefined) return headBytes;
   const bytes = new Uint8Array(headBytes.length + body.length);
   bytes.set(headBytes);
   bytes.set(body, headBytes.length);
   return bytes;
+}
+
+/**
+ * Sends a streamed body, chunk by chunk as it is read. A service that answers before the end
+ * (a refusal) closes its side: the write then fails, and its answer is read all the same.
+ */
+async function writeBodyStream(
+  conn: Deno.Conn,
+  body: ReadableStream<Uint8Array>,
+  chunked: boolean,
+): Promise<void> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (value.byteLength === 0) continue;
+      if (chunked) await writeAll(conn, encoder.encode(`${value.byteLength.toString(16)}\r\n`));
+      await writeAll(conn, value);
+      if (chunked) await writeAll(conn, encoder.encode("\r\n"));
+    }
+    if (chunked) await writeAll(conn, encoder.encode("0\r\n\r\n"));
+  } catch (error) {
+    if (
+      !(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)
+    ) {
+      throw error;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

@@ -85,12 +85,24 @@ export interface OperationRoute {
   /** Query parameters, in the order the OpenAPI document lists them. */
   query: readonly OperationParameter[];
   /** The request body, by the name the OpenAPI document gives it; none when absent. */
-  body?: "definition" | "MetadataChange" | "Autostart" | "CommandText" | "DeviceXml";
+  body?:
+    | "definition"
+    | "MetadataChange"
+    | "Autostart"
+    | "CommandText"
+    | "DeviceXml"
+    | "StorageXml"
+    | "VolumeContent";
   answer: OperationAnswer;
   /** Runs a job in the domain's queue: takes `queue_timeout_ms`, may answer 503 (busy). */
   queued?: boolean;
   /** Streams without the request timeout (event streams). */
   streaming?: boolean;
+  /**
+   * The request body streams to its destination (a volume upload): it is not held against the
+   * request body budget, and its size is the route's own bound.
+   */
+  rawBody?: true;
 }
 
 /** One operation. */
@@ -1352,7 +1364,7 @@ export const OPERATIONS = [
     },
     verbs: ["event"],
   },
-  // --- storage pools and volumes (libvirt's protocol only so far) ---------------------------
+  // --- storage pools and volumes ---------------------------------------------------------------
   {
     name: "pool.list",
     object: "pool",
@@ -1365,8 +1377,17 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "List storage pools",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools",
+      query: [],
+      answer: {
+        status: 200,
+        description: "Every pool (filters are the caller's)",
+        schema: "PoolList",
+      },
+    },
+    verbs: ["pool-list"],
   },
   {
     name: "pool.lookup",
@@ -1393,8 +1414,17 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A storage pool's state, figures and flags",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool",
+      query: [],
+      answer: {
+        status: 200,
+        description: "The pool's state, flags and figures",
+        schema: "PoolInfo",
+      },
+    },
+    verbs: ["pool-info", "pool-list"],
   },
   {
     name: "pool.dumpxml",
@@ -1404,8 +1434,18 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A storage pool's XML",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/xml",
+      query: [{
+        name: "inactive",
+        type: "boolean",
+        description: "The definition the next start uses",
+        flag: "VIR_STORAGE_XML_INACTIVE",
+      }],
+      answer: { status: 200, description: "Pool XML", media: "application/xml" },
+    },
+    verbs: ["pool-dumpxml"],
   },
   {
     name: "pool.define",
@@ -1415,8 +1455,14 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Define or redefine a persistent storage pool",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools",
+      query: [],
+      body: "StorageXml",
+      answer: { status: 201, description: "The pool defined", schema: "PoolSummary" },
+    },
+    verbs: ["pool-define"],
   },
   {
     name: "pool.create",
@@ -1426,8 +1472,29 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Create and start a transient storage pool",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/create",
+      query: [{
+        name: "build",
+        type: "boolean",
+        description: "Build the target first",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD",
+      }, {
+        name: "overwrite",
+        type: "boolean",
+        description: "Build, overwriting",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE",
+      }, {
+        name: "no_overwrite",
+        type: "boolean",
+        description: "Build, never overwriting",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE",
+      }],
+      body: "StorageXml",
+      answer: { status: 201, description: "The pool created and started", schema: "PoolSummary" },
+    },
+    verbs: ["pool-create"],
   },
   {
     name: "pool.build",
@@ -1437,8 +1504,23 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Build a storage pool's target",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/actions/build",
+      query: [{
+        name: "overwrite",
+        type: "boolean",
+        description: "Overwrite what is there",
+        flag: "VIR_STORAGE_POOL_BUILD_OVERWRITE",
+      }, {
+        name: "no_overwrite",
+        type: "boolean",
+        description: "Refuse to overwrite",
+        flag: "VIR_STORAGE_POOL_BUILD_NO_OVERWRITE",
+      }],
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-build"],
   },
   {
     name: "pool.start",
@@ -1448,8 +1530,28 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Start a storage pool",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/actions/start",
+      query: [{
+        name: "build",
+        type: "boolean",
+        description: "Build the target first",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD",
+      }, {
+        name: "overwrite",
+        type: "boolean",
+        description: "Build, overwriting",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE",
+      }, {
+        name: "no_overwrite",
+        type: "boolean",
+        description: "Build, never overwriting",
+        flag: "VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE",
+      }],
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-start"],
   },
   {
     name: "pool.destroy",
@@ -1459,8 +1561,13 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Stop a storage pool",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/actions/destroy",
+      query: [],
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-destroy"],
   },
   {
     name: "pool.delete",
@@ -1470,8 +1577,13 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Remove a storage pool's target",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/actions/delete",
+      query: [],
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-delete"],
   },
   {
     name: "pool.undefine",
@@ -1481,8 +1593,13 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Remove a storage pool's definition",
-    http: null,
-    verbs: [],
+    http: {
+      method: "DELETE",
+      path: "/v1/pools/:pool",
+      query: [],
+      answer: { status: 204, description: "Undefined" },
+    },
+    verbs: ["pool-undefine"],
   },
   {
     name: "pool.refresh",
@@ -1492,8 +1609,13 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "List a storage pool's volumes again",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/actions/refresh",
+      query: [],
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-refresh"],
   },
   {
     name: "pool.autostart",
@@ -1503,8 +1625,14 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Set a storage pool's autostart flag",
-    http: null,
-    verbs: [],
+    http: {
+      method: "PUT",
+      path: "/v1/pools/:pool/autostart",
+      query: [],
+      body: "Autostart",
+      answer: { status: 200, description: "The pool after it", schema: "PoolSummary" },
+    },
+    verbs: ["pool-autostart"],
   },
   {
     name: "volume.list",
@@ -1516,8 +1644,13 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "List a storage pool's volumes",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes",
+      query: [],
+      answer: { status: 200, description: "The pool's volumes, by name", schema: "VolumeList" },
+    },
+    verbs: ["vol-list"],
   },
   {
     name: "volume.lookup",
@@ -1529,8 +1662,17 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "Find a volume by name, key or path",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/volumes",
+      query: [{ name: "key", type: "string", description: "The volume's key" }, {
+        name: "path",
+        type: "string",
+        description: "The volume's path",
+      }],
+      answer: { status: 200, description: "The volume", schema: "Volume" },
+    },
+    verbs: ["vol-name", "vol-pool", "vol-key"],
   },
   {
     name: "volume.info",
@@ -1541,8 +1683,13 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A volume's type, capacity and allocation",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes/:volume",
+      query: [],
+      answer: { status: 200, description: "The volume", schema: "Volume" },
+    },
+    verbs: ["vol-info", "vol-key"],
   },
   {
     name: "volume.dumpxml",
@@ -1552,8 +1699,13 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A volume's XML",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes/:volume/xml",
+      query: [],
+      answer: { status: 200, description: "Volume XML", media: "application/xml" },
+    },
+    verbs: ["vol-dumpxml"],
   },
   {
     name: "volume.path",
@@ -1563,8 +1715,13 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A volume's path",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes/:volume/path",
+      query: [],
+      answer: { status: 200, description: "The volume's path", schema: "VolumePath" },
+    },
+    verbs: ["vol-path"],
   },
   {
     name: "volume.create",
@@ -1574,8 +1731,19 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Create a volume from XML",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/volumes",
+      query: [{
+        name: "prealloc_metadata",
+        type: "boolean",
+        description: "Preallocate qcow2 metadata",
+        flag: "VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA",
+      }],
+      body: "StorageXml",
+      answer: { status: 201, description: "The volume made", schema: "Volume" },
+    },
+    verbs: ["vol-create", "vol-create-as"],
   },
   {
     name: "volume.delete",
@@ -1585,8 +1753,13 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Remove a volume",
-    http: null,
-    verbs: [],
+    http: {
+      method: "DELETE",
+      path: "/v1/pools/:pool/volumes/:volume",
+      query: [],
+      answer: { status: 204, description: "Deleted" },
+    },
+    verbs: ["vol-delete"],
   },
   {
     name: "volume.resize",
@@ -1596,8 +1769,33 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Change a volume's capacity",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/volumes/:volume/actions/resize",
+      query: [{
+        name: "capacity",
+        type: "string",
+        description: "New capacity (or change, with delta) in bytes",
+        required: true,
+      }, {
+        name: "allocate",
+        type: "boolean",
+        description: "Allocate the new space",
+        flag: "VIR_STORAGE_VOL_RESIZE_ALLOCATE",
+      }, {
+        name: "delta",
+        type: "boolean",
+        description: "The capacity is a change",
+        flag: "VIR_STORAGE_VOL_RESIZE_DELTA",
+      }, {
+        name: "shrink",
+        type: "boolean",
+        description: "Allow shrinking",
+        flag: "VIR_STORAGE_VOL_RESIZE_SHRINK",
+      }],
+      answer: { status: 200, description: "The volume after it", schema: "Volume" },
+    },
+    verbs: ["vol-resize"],
   },
   {
     name: "volume.wipe",
@@ -1608,8 +1806,29 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Wipe a volume's content",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/volumes/:volume/actions/wipe",
+      query: [{
+        name: "algorithm",
+        type: "string",
+        description: "libvirt's wipe algorithm",
+        values: [
+          "zero",
+          "nnsa",
+          "dod",
+          "bsi",
+          "gutmann",
+          "schneier",
+          "pfitzner7",
+          "pfitzner33",
+          "random",
+          "trim",
+        ],
+      }],
+      answer: { status: 200, description: "The volume after it", schema: "Volume" },
+    },
+    verbs: ["vol-wipe"],
   },
   {
     name: "pool.events",
@@ -1629,8 +1848,23 @@ export const OPERATIONS = [
     libvirt: [{ api: "virStorageVolCreateXMLFrom", procedure: 125 }],
     access: "read-write",
     summary: "Create a volume as a copy of another (qemu-img convert, holes kept)",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/pools/:pool/volumes/:volume/actions/clone",
+      query: [{
+        name: "prealloc_metadata",
+        type: "boolean",
+        description: "Preallocate qcow2 metadata",
+        flag: "VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA",
+      }, {
+        name: "target_pool",
+        type: "string",
+        description: "The pool the copy goes to (default: the source's)",
+      }],
+      body: "StorageXml",
+      answer: { status: 201, description: "The copy", schema: "Volume" },
+    },
+    verbs: ["vol-clone", "vol-create-from"],
   },
   {
     name: "pool.capabilities",
@@ -1640,6 +1874,70 @@ export const OPERATIONS = [
     summary: "Pool types this host supports and their formats",
     http: null,
     verbs: [],
+  },
+  {
+    name: "volume.upload",
+    object: "volume",
+    libvirt: [{ api: "virStorageVolUpload", procedure: 208 }],
+    access: "read-write",
+    summary: "Write a volume's content from a stream (a job: other volume calls get code 55)",
+    http: {
+      method: "PUT",
+      path: "/v1/pools/:pool/volumes/:volume/content",
+      query: [
+        { name: "offset", type: "integer", description: "Where to start writing, bytes", min: 0 },
+        {
+          name: "length",
+          type: "integer",
+          description: "Most bytes to write (0: to the stream's end)",
+          min: 0,
+        },
+        {
+          name: "sparse",
+          type: "boolean",
+          description: "Zero blocks become holes (the volume after offset is exactly the stream)",
+          flag: "VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM",
+        },
+      ],
+      body: "VolumeContent",
+      answer: {
+        status: 200,
+        description: "Bytes written and the volume",
+        schema: "VolumeTransfer",
+      },
+      streaming: true,
+      rawBody: true,
+    },
+    verbs: ["vol-upload"],
+  },
+  {
+    name: "volume.download",
+    object: "volume",
+    libvirt: [{ api: "virStorageVolDownload", procedure: 209 }],
+    access: "read-write",
+    summary: "Read a volume's content as a stream (a job: other volume calls get code 55)",
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes/:volume/content",
+      query: [
+        { name: "offset", type: "integer", description: "Where to start reading, bytes", min: 0 },
+        {
+          name: "length",
+          type: "integer",
+          description: "Most bytes to read (0: to the end)",
+          min: 0,
+        },
+        {
+          name: "sparse",
+          type: "boolean",
+          description: "Zero blocks as hole records (application/x-evirt-sparse-stream)",
+          flag: "VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM",
+        },
+      ],
+      answer: { status: 200, description: "The bytes", media: "application/octet-stream" },
+      streaming: true,
+    },
+    verbs: ["vol-download"],
   },
 ] as const satisfies readonly Operation[];
 

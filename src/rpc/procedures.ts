@@ -20,6 +20,7 @@ import type { Procedure, ProcedureTable } from "./procedure.ts";
 import { STATS_PROCEDURES } from "./stats_procedures.ts";
 import { TUNING_PROCEDURES } from "./tuning_procedures.ts";
 import { STORAGE_PROCEDURES } from "./storage_procedures.ts";
+import { VOLUME_TRANSFER_PROCEDURES } from "./volume_transfer_procedures.ts";
 import { POOL_EVENT_PROCEDURES } from "./storage_events.ts";
 
 /**
@@ -43,6 +44,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...STATS_PROCEDURES,
   ...EVENT_PROCEDURES,
   ...STORAGE_PROCEDURES,
+  ...VOLUME_TRANSFER_PROCEDURES,
   ...POOL_EVENT_PROCEDURES,
   ...GUEST_PROCEDURES,
   ...RESOURCE_PROCEDURES,

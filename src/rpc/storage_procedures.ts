@@ -26,7 +26,7 @@ export const STORAGE_VOL_LIST_MAX = 16_384;
 /** `remote_nonnull_storage_pool`. */
 const poolType: XdrType = x.struct(["name", nonnullString], ["uuid", uuidType]);
 /** `remote_nonnull_storage_vol`. */
-const volumeType: XdrType = x.struct(
+export const volumeType: XdrType = x.struct(
   ["pool", nonnullString],
   ["name", nonnullString],
   ["key", nonnullString],
@@ -37,7 +37,7 @@ interface WirePool {
   uuid: Uint8Array;
 }
 
-interface WireVolume {
+export interface WireVolume {
   pool: string;
   name: string;
   key: string;
@@ -79,7 +79,7 @@ const LIST_FLAGS_ALL = 0xfffff;
 /** `VIR_STORAGE_XML_INACTIVE`. */
 const XML_INACTIVE = 1;
 
-function storageOf(context: CallContext, api: string): StoragePools {
+export function storageOf(context: CallContext, api: string): StoragePools {
   const storage = context.target().storage;
   if (storage === undefined) {
     throw new VirtError(ErrorCode.NO_SUPPORT, api);
@@ -100,7 +100,10 @@ function wireVolume(poolName: string, volume: VolumeRecord): WireVolume {
   return { pool: poolName, name: volume.name, key: volume.path };
 }
 
-function volumeOf(storage: StoragePools, volume: WireVolume): { uuid: string; name: string } {
+export function volumeOf(
+  storage: StoragePools,
+  volume: WireVolume,
+): { uuid: string; name: string } {
   const pool = storage.summary(storage.byName(volume.pool));
   storage.commands.volume(pool.uuid, volume.name);
   return { uuid: pool.uuid, name: volume.name };

@@ -15,6 +15,8 @@ import { openSqliteStore } from "../log/sqlite_store.ts";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
 import { StoragePools } from "../../actors/storage_pools.ts";
+import type { Host } from "../../actors/host.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { EventStore } from "../log/event_store.ts";
 import { readNodeInfo } from "./node_info.ts";
 import { RPC_CONNECTIONS_MAX, type RpcServer, serveRpc } from "../rpc/server.ts";
@@ -87,6 +89,8 @@ export async function startService(
     // (which cover only a prefix every domain actor has applied).
     storageStore = await openStorageStore(config.stateDir);
     const storage = await StoragePools.open({ store: storageStore, autostart, log });
+    core.attachStorage(storage);
+    linkStorage(core.host, storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
     core.definitionReader.prestart();
     // The HTTP pools are held under half the descriptor limit and each libvirt-protocol socket
@@ -148,6 +152,27 @@ export async function startService(
     else await store.close();
     throw error;
   }
+}
+
+/**
+ * Domains and volumes meet: a `<disk type='volume'>` resolves to its volume at start (libvirt's
+ * errors for a missing or inactive pool, a missing volume), and a volume a running domain uses
+ * is not deleted.
+ */
+function linkStorage(host: Host, storage: StoragePools): void {
+  host.setVolumeResolver((pool, volume) => {
+    const summary = storage.summary(storage.byName(pool));
+    if (!summary.active) {
+      throw new VirtError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        `storage pool '${pool}' containing volume '${volume}' is not active`,
+      );
+    }
+    const record = storage.commands.volume(summary.uuid, volume);
+    return { type: record.type, path: record.path };
+  });
+  storage.commands.volumeUsers = (pool, volume, path) =>
+    host.domainsUsingVolume(pool, volume, path);
 }
 
 /** The storage pools' log, in its own folder of the state directory. */

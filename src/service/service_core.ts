@@ -10,6 +10,8 @@ import type { Driver } from "../../actors/driver_protocol.ts";
 import { Host } from "../../actors/host.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { type Api, createApi } from "../api/app.ts";
+import type { ApiEnvironment } from "../api/api_context.ts";
+import type { StoragePools } from "../../actors/storage_pools.ts";
 import { LARGE_DEFINITION_WAIT_MS, LARGE_DEFINITIONS_MAX } from "../api/routes/domain_routes.ts";
 import { DefinitionReaderPool } from "../api/definition_reader.ts";
 import { EventHub } from "../projections/event_hub.ts";
@@ -47,6 +49,8 @@ export interface ServiceCore {
   bodies: BodyBudget;
   /** The bound on large definitions defined at once (exposed for diagnostics and tests). */
   largeDefinitions: BodyBudget;
+  /** Gives the API the storage pools (opened after the core, on their own log). */
+  attachStorage(storage: StoragePools): void;
   /** Ends every event stream (so listeners can drain), without closing anything else. */
   endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
@@ -88,7 +92,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     LARGE_DEFINITION_WAIT_MS,
     "{held} large definitions are being defined; {wanted} more would pass the limit of {max}",
   );
-  const api = createApi({
+  const environment: ApiEnvironment = {
     host,
     store: options.store,
     metrics,
@@ -103,7 +107,8 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     shutdownSignal: shutdown.signal,
     definitionReader,
     largeDefinitions,
-  });
+  };
+  const api = createApi(environment);
   return {
     host,
     store: options.store,
@@ -112,6 +117,9 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     hub,
     bodies,
     largeDefinitions,
+    attachStorage(storage) {
+      environment.storage = storage;
+    },
     endStreams() {
       shutdown.abort();
     },

@@ -140,7 +140,7 @@ export async function scanPoolDirectory(path: string): Promise<ProbedVolume[]> {
  */
 export async function poolDirectoryFigures(path: string): Promise<PoolFigures> {
   const output = await new Deno.Command("stat", {
-    args: ["-f", "-c", "%S %b %f %a", path],
+    args: ["-f", "-c", "%S %b %f", path],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -151,7 +151,7 @@ export async function poolDirectoryFigures(path: string): Promise<PoolFigures> {
   const fields = new TextDecoder().decode(output.stdout).trim().split(" ").map((field) =>
     BigInt(/^\d+$/.test(field) ? field : "0")
   );
-  if (output.code !== 0 || fields.length !== 4) {
+  if (output.code !== 0 || fields.length !== 3) {
     throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot statvfs path '${path}'`, { where: path });
   }
   const [size, blocks, free] = fields;

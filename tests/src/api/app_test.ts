@@ -5,6 +5,8 @@ import { TestDriver } from "../../../drivers/test/test_driver.ts";
 import { EvirtClient, parseSse } from "../../../src/client/client.ts";
 import { isVirtError } from "../../../src/model/errors.ts";
 import { OPENAPI_DOCUMENT } from "../../../src/api/openapi.ts";
+import { StoragePools } from "../../../actors/storage_pools.ts";
+import { STORAGE_FACT_TYPES } from "../../../src/model/storage_facts.ts";
 
 const XML = (name: string, uuid?: string) =>
   `<domain type='test'>
@@ -350,6 +352,18 @@ Deno.test("API OpenAPI document lists every route and every documented route ans
   await withService(async (service) => {
     const client = clientOf(service);
     await client.define({ xml: XML("web") });
+    // A running dir pool `p` holding `v.raw`, for the storage routes.
+    const poolDir = await Deno.makeTempDir({ prefix: "evirt-app-pool-" });
+    const storage = await StoragePools.open({
+      store: createMemoryStore({ factTypes: STORAGE_FACT_TYPES }),
+    });
+    service.attachStorage(storage);
+    const pool = await storage.define(
+      `<pool type='dir'><name>p</name><target><path>${poolDir}</path></target></pool>`,
+    );
+    await storage.commands.start(pool.uuid, 0);
+    await Deno.writeFile(`${poolDir}/v.raw`, new Uint8Array(4096));
+    await storage.commands.refresh(pool.uuid);
     const documented = new Set<string>();
     for (const [path, operations] of Object.entries(OPENAPI_DOCUMENT.paths)) {
       for (const method of Object.keys(operations)) {
@@ -358,13 +372,15 @@ Deno.test("API OpenAPI document lists every route and every documented route ans
     }
     const routed = new Set(service.api.routes.map((route) => `${route.method} ${route.pattern}`));
     assert.deepEqual([...routed].sort(), [...documented].sort());
-    // Undefine last: it removes the domain the other routes work on.
-    const order = [...documented].sort((a, b) =>
-      Number(a.startsWith("DELETE")) - Number(b.startsWith("DELETE"))
-    );
+    // Deletes last, and the undefines after them: they remove what the other routes work on.
+    const rank = (route: string) =>
+      route === "DELETE /v1/pools/:pool" || route === "DELETE /v1/domains/:ref"
+        ? 2
+        : Number(route.startsWith("DELETE"));
+    const order = [...documented].sort((a, b) => rank(a) - rank(b));
     for (const route of order) {
       const [method, pattern] = route.split(" ");
-      const path = pattern.replace(":ref", "web");
+      const path = pattern.replace(":ref", "web").replace(":pool", "p").replace(":volume", "v.raw");
       const controller = new AbortController();
       const response = await service.api.handle(
         new Request(`http://evirt${path}${path.includes("metadata") ? "?type=title" : ""}`, {
@@ -390,6 +406,8 @@ Deno.test("API OpenAPI document lists every route and every documented route ans
         response.status === 501;
       assert.ok(response.status < 500 || unimplemented, `${route} answered ${response.status}`);
     }
+    await storage.close();
+    await Deno.remove(poolDir, { recursive: true });
   });
 });
 

@@ -49,3 +49,15 @@ Deno.test("Progress shortens a long label to fit a terminal row", async () => {
   progress.stop();
   assert.ok(written.startsWith(`\r\x1b[K${"x".repeat(60)}… 0s`), JSON.stringify(written));
 });
+
+Deno.test("Progress redraws a relabelled line with its new label", async () => {
+  let written = "";
+  const progress = new Progress((text) => written += text, true, { delayMs: 1, tickMs: 5 });
+  progress.start("uploading 0 of 4 MiB");
+  await sleep(20);
+  progress.relabel("uploading 3 of 4 MiB");
+  await sleep(30);
+  progress.stop();
+  assert.ok(written.includes("uploading 0 of 4 MiB… 0s"), JSON.stringify(written));
+  assert.ok(written.includes("uploading 3 of 4 MiB… 0s"), JSON.stringify(written));
+});

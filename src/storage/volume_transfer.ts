@@ -1,0 +1,194 @@
+/**
+ * A volume's bytes to and from a stream: an upload writes a stream into the file at an offset
+ * (zero blocks as holes when asked), a download reads a range of the file as a stream pulled
+ * chunk by chunk, so neither holds more than one chunk in memory.
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import type { SparsePiece } from "./sparse_stream.ts";
+
+/** Bytes read from the file per download chunk. */
+export const TRANSFER_CHUNK_BYTES = 1024 * 1024;
+
+/** Where and how much to transfer. */
+export interface TransferRange {
+  /** First byte, from the file's start. */
+  offset: number;
+  /** Most bytes (0: to the stream's or the file's end). */
+  length: number;
+}
+
+/**
+ * Whether every byte of `chunk` is zero.
+ *
+ * @example
+ * ```ts
+ * import { isZero } from "./volume_transfer.ts";
+ * console.log(isZero(new Uint8Array(8)), isZero(new Uint8Array([0, 1]))); // true false
+ * ```
+ */
+export function isZero(chunk: Uint8Array): boolean {
+  let index = 0;
+  if (chunk.byteOffset % 4 === 0) {
+    // Whole words as plain numbers (BigInt words would cost far more than they save).
+    const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength >>> 2);
+    for (let word = 0; word < words.length; word++) if (words[word] !== 0) return false;
+    index = words.length * 4;
+  }
+  for (; index < chunk.byteLength; index++) if (chunk[index] !== 0) return false;
+  return true;
+}
+
+/**
+ * Writes `body` into the file at `path` from `range.offset`: bytes, and in a sparse upload also
+ * holes (a sparse stream's, `sparse_stream.ts`).
+ *
+ * Sparse: the file from the offset on becomes exactly the stream, zero chunks as holes
+ * (`cp --sparse=always`): the file is cut at the offset first, then grown back to at least its
+ * old length. Only without `range.length`, so no byte past the written range is lost.
+ *
+ * @returns The bytes taken from the stream.
+ * @throws {VirtError} Code 38 when the stream is longer than `range.length` (what fits is
+ *   written) or the file cannot be written; code 8 when sparse is asked with a length.
+ */
+export async function writeVolumeRange(
+  path: string,
+  body: AsyncIterable<SparsePiece>,
+  range: TransferRange,
+  sparse: boolean,
+): Promise<number> {
+  if (sparse && range.length !== 0) {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      "a sparse upload writes to the volume's end: it takes no length",
+      { where: "length" },
+    );
+  }
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true });
+  } catch (error) {
+    throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot open volume '${path}': ${error}`);
+  }
+  let written = 0;
+  try {
+    const oldLength = (await file.stat()).size;
+    if (sparse) await file.truncate(range.offset);
+    await file.seek(range.offset, Deno.SeekMode.Start);
+    for await (const piece of body) {
+      if (typeof piece === "number") {
+        // A hole of a sparse stream: only in a sparse upload, where the file was cut first.
+        if (!sparse) {
+          throw new VirtError(ErrorCode.INVALID_ARG, "a hole in a plain upload", { where: "body" });
+        }
+        await file.seek(piece, Deno.SeekMode.Current);
+        written += piece;
+        continue;
+      }
+      const whole = piece;
+      // Past the length asked, the bytes that fit are written and the rest refused, as
+      // libvirt's stream does (ENOSPC).
+      const room = range.length === 0 ? whole.byteLength : range.length - written;
+      const chunk = whole.byteLength > room ? whole.subarray(0, room) : whole;
+      if (sparse && isZero(chunk)) {
+        await file.seek(chunk.byteLength, Deno.SeekMode.Current);
+      } else {
+        let rest = chunk;
+        while (rest.byteLength > 0) rest = rest.subarray(await file.write(rest));
+      }
+      written += chunk.byteLength;
+      if (chunk !== whole) {
+        await file.syncData();
+        throw new VirtError(
+          ErrorCode.SYSTEM_ERROR,
+          "cannot write to stream: No space left on device",
+          { where: "length" },
+        );
+      }
+    }
+    const end = range.offset + written;
+    if (sparse) await file.truncate(Math.max(end, oldLength));
+    await file.syncData();
+    return written;
+  } catch (error) {
+    if (error instanceof VirtError) throw error;
+    throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot write volume '${path}': ${error}`);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * The bytes of the file at `path` in `range`, as a stream pulled one chunk at a time; `done`
+ * is called once when it ends, fails or is cancelled.
+ *
+ * @returns The stream and how many bytes it will carry.
+ * @throws {VirtError} Code 38 when the file cannot be opened, 8 when the offset is past its end.
+ */
+export async function readVolumeRange(
+  path: string,
+  range: TransferRange,
+  done: () => void,
+): Promise<{ stream: ReadableStream<Uint8Array>; bytes: number }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot open volume '${path}': ${error}`);
+  }
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    file.close();
+    done();
+  };
+  try {
+    const size = (await file.stat()).size;
+    if (range.offset > size) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `offset ${range.offset} is past the volume's end (${size} bytes)`,
+        { where: "offset" },
+      );
+    }
+    const available = size - range.offset;
+    const bytes = range.length === 0 ? available : Math.min(range.length, available);
+    await file.seek(range.offset, Deno.SeekMode.Start);
+    let left = bytes;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          if (left === 0) {
+            finish();
+            controller.close();
+            return;
+          }
+          const buffer = new Uint8Array(Math.min(TRANSFER_CHUNK_BYTES, left));
+          const count = await file.read(buffer);
+          if (count === null) {
+            finish();
+            controller.error(
+              new VirtError(ErrorCode.SYSTEM_ERROR, `volume '${path}' ended early`),
+            );
+            return;
+          }
+          left -= count;
+          controller.enqueue(buffer.subarray(0, count));
+        } catch (error) {
+          finish();
+          controller.error(error);
+        }
+      },
+      cancel() {
+        finish();
+      },
+    }, { highWaterMark: 0 });
+    return { stream, bytes };
+  } catch (error) {
+    finish();
+    throw error;
+  }
+}

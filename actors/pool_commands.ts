@@ -381,9 +381,10 @@ export class PoolCommands {
     const { figures } = await this.info(uuid);
     const running = poolStateName(actor.snapshot) === "running" ||
       poolStateName(actor.snapshot) === "degraded";
-    if (!inactive && running && (definition.type === "dir" || definition.type === "fs")) {
-      // libvirt's live XML of a directory-backed pool shows the target as it is (after a mount,
-      // the file system's root), not as defined.
+    // libvirt's refresh writes the target as it is (after a mount, the file system's root) into
+    // the running definition, which `--inactive` shows too while no next definition waits.
+    const current = definition === definitionOf(actor);
+    if (current && running && (definition.type === "dir" || definition.type === "fs")) {
       const stat = await Deno.stat(targetOf(actor)).catch(() => undefined);
       if (stat?.mode != null && stat.uid !== null && stat.gid !== null) {
         definition = {

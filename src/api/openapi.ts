@@ -367,6 +367,22 @@ export const OPENAPI_DOCUMENT = {
           physicalBytes: { type: "integer" },
         },
       },
+      DiskErrors: {
+        type: "object",
+        properties: {
+          disks: { type: "integer" },
+          errors: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                target: { type: "string" },
+                error: { type: "string", enum: ["unspecified", "no-space"] },
+              },
+            },
+          },
+        },
+      },
       BlockStats: {
         type: "object",
         properties: {

@@ -45,6 +45,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   domcapabilities: () =>
     import("./verbs/domcapabilities.ts").then((module) => module.domcapabilitiesVerb),
   domdisplay: () => import("./verbs/domdisplay.ts").then((module) => module.domdisplayVerb),
+  domblkerror: () => import("./verbs/domblkerror.ts").then((module) => module.domblkerrorVerb),
   domblkinfo: () => import("./verbs/domblkinfo.ts").then((module) => module.domblkinfoVerb),
   domblklist: () => import("./verbs/domblklist.ts").then((module) => module.domblklistVerb),
   domblkstat: () => import("./verbs/domblkstat.ts").then((module) => module.domblkstatVerb),

@@ -850,6 +850,21 @@ export const OPERATIONS = [
     verbs: ["domblkinfo"],
   },
   {
+    name: "domain.disk_errors",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetDiskErrors", procedure: 263 }],
+    access: "read-only",
+    summary:
+      "The disks of a running domain whose I/O failed (no space on the host, or another error), asked live",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/blocks/errors",
+      query: [],
+      answer: { status: 200, description: "Disk errors", schema: "DiskErrors" },
+    },
+    verbs: ["domblkerror"],
+  },
+  {
     name: "domain.block_stats_total",
     object: "domain",
     libvirt: [{ api: "virDomainBlockStats", procedure: 64 }],

@@ -1,0 +1,136 @@
+/**
+ * Attribute readers shared by the network XML parsers: libvirt's yes/no tristates, unsigned
+ * numbers, addresses, MACs and PCI addresses, each failing with libvirt's code and message
+ * and the attribute's path.
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import { formatIp, type IpAddress, parseIp } from "../model/ip_address.ts";
+import type { PciAddress, YesNo } from "../model/network.ts";
+import type { XmlElement } from "../model/xml_extra.ts";
+
+/**
+ * A yes/no attribute (virXMLPropTristateBool); absent is undefined.
+ *
+ * @throws {VirtError} Code 27 for any other value.
+ *
+ * @example
+ * ```ts
+ * import { readTristate } from "./network_xml_values.ts";
+ * console.log(readTristate({ name: "dns", attributes: { enable: "no" } }, "enable", "/network/dns")); // "no"
+ * ```
+ */
+export function readTristate(
+  element: XmlElement | undefined,
+  name: string,
+  where: string,
+): YesNo | undefined {
+  const text = element?.attributes?.[name];
+  if (text === undefined) return undefined;
+  if (text === "yes" || text === "no") return text;
+  throw new VirtError(
+    ErrorCode.XML_ERROR,
+    `Invalid value for attribute '${name}' in element '${element?.name}': '${text}'.`,
+    { where: `${where}/@${name}` },
+  );
+}
+
+/**
+ * An unsigned decimal attribute (virXMLPropUInt and friends, 32 bits unless `max` says more).
+ *
+ * @throws {VirtError} Code 27 for a malformed or out-of-range value.
+ */
+export function readUnsigned(
+  element: XmlElement | undefined,
+  name: string,
+  where: string,
+  max = 2 ** 32 - 1,
+): number | undefined {
+  const text = element?.attributes?.[name];
+  if (text === undefined) return undefined;
+  const value = /^\s*\+?\d+\s*$/.test(text) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(value) || value > max) {
+    throw new VirtError(
+      ErrorCode.XML_ERROR,
+      `Invalid value for attribute '${name}' in element '${element?.name}': '${text}'. Expected non-negative integer value`,
+      { where: `${where}/@${name}` },
+    );
+  }
+  return value;
+}
+
+/**
+ * Parses a numeric address as libvirt's virSocketAddrParse does.
+ *
+ * @throws {VirtError} Code 38 `Cannot parse socket address …`, as libvirt reports it.
+ */
+export function readAddress(text: string, where: string): IpAddress {
+  const address = parseIp(text);
+  if (address === undefined) {
+    throw new VirtError(
+      ErrorCode.SYSTEM_ERROR,
+      `Cannot parse socket address '${text}': Name or service not known`,
+      { where },
+    );
+  }
+  return address;
+}
+
+/** An address parsed and written back in libvirt's form. */
+export function canonicalAddress(text: string, where: string): string {
+  return formatIp(readAddress(text, where));
+}
+
+const PCI_LIMITS: readonly [keyof PciAddress, number][] = [
+  ["domain", 0xffff],
+  ["bus", 0xff],
+  ["slot", 0x1f],
+  ["function", 7],
+];
+
+function readCNumber(text: string): number {
+  const trimmed = text.trim();
+  if (/^0[xX][0-9a-fA-F]+$/.test(trimmed)) return parseInt(trimmed.slice(2), 16);
+  if (/^0[0-7]*$/.test(trimmed)) return parseInt(trimmed, 8);
+  if (/^[1-9]\d*$/.test(trimmed)) return Number(trimmed);
+  return NaN;
+}
+
+/**
+ * A `<address type='pci' domain bus slot function>` (virPCIDeviceAddressParseXML).
+ *
+ * @throws {VirtError} Code 1 for a part that does not parse, 67 for one out of range, as libvirt.
+ */
+export function readPciAddress(element: XmlElement, where: string): PciAddress {
+  const address: PciAddress = { domain: 0, bus: 0, slot: 0, function: 0 };
+  for (const [part, max] of PCI_LIMITS) {
+    const text = element.attributes?.[part];
+    if (text === undefined) continue;
+    const value = readCNumber(text);
+    if (!Number.isSafeInteger(value) || value > 2 ** 32 - 1) {
+      throw new VirtError(
+        ErrorCode.INTERNAL_ERROR,
+        `Cannot parse <address> '${part}' attribute`,
+        { where: `${where}/@${part}` },
+      );
+    }
+    if (value > max) {
+      const shown = part === "function" ? `0x${value.toString(16)}` : `0x${value.toString(16)}`;
+      throw new VirtError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        `Invalid PCI address ${part}='${shown}', must be <= 0x${max.toString(16).toUpperCase()}`,
+        { where: `${where}/@${part}` },
+      );
+    }
+    address[part] = value;
+  }
+  return address;
+}
+
+/** Two PCI addresses are the same device. */
+export function samePciAddress(first: PciAddress, second: PciAddress): boolean {
+  return first.domain === second.domain && first.bus === second.bus &&
+    first.slot === second.slot && first.function === second.function;
+}

@@ -83,11 +83,11 @@ export function canonicalAddress(text: string, where: string): string {
   return formatIp(readAddress(text, where));
 }
 
-const PCI_LIMITS: readonly [keyof PciAddress, number][] = [
-  ["domain", 0xffff],
-  ["bus", 0xff],
-  ["slot", 0x1f],
-  ["function", 7],
+const PCI_LIMITS: readonly [keyof PciAddress, number, string][] = [
+  ["domain", 0xffff, "0xFFFF"],
+  ["bus", 0xff, "0xFF"],
+  ["slot", 0x1f, "0x1F"],
+  ["function", 7, "7"],
 ];
 
 function readCNumber(text: string): number {
@@ -99,13 +99,15 @@ function readCNumber(text: string): number {
 }
 
 /**
- * A `<address type='pci' domain bus slot function>` (virPCIDeviceAddressParseXML).
+ * A `<address type='pci' domain bus slot function>` (virPCIDeviceAddressParseXML and
+ * virPCIDeviceAddressIsValid).
  *
- * @throws {VirtError} Code 1 for a part that does not parse, 67 for one out of range, as libvirt.
+ * @throws {VirtError} Code 1 for a part that does not parse, 27 for one out of range or an
+ *   address with only a function, as libvirt.
  */
 export function readPciAddress(element: XmlElement, where: string): PciAddress {
   const address: PciAddress = { domain: 0, bus: 0, slot: 0, function: 0 };
-  for (const [part, max] of PCI_LIMITS) {
+  for (const [part] of PCI_LIMITS) {
     const text = element.attributes?.[part];
     if (text === undefined) continue;
     const value = readCNumber(text);
@@ -116,15 +118,26 @@ export function readPciAddress(element: XmlElement, where: string): PciAddress {
         { where: `${where}/@${part}` },
       );
     }
-    if (value > max) {
-      const shown = part === "function" ? `0x${value.toString(16)}` : `0x${value.toString(16)}`;
+    address[part] = value;
+  }
+  const empty = address.domain === 0 && address.bus === 0 && address.slot === 0 &&
+    address.function === 0;
+  if (empty) return address;
+  for (const [part, max, shown] of PCI_LIMITS) {
+    if (address[part] > max) {
       throw new VirtError(
-        ErrorCode.CONFIG_UNSUPPORTED,
-        `Invalid PCI address ${part}='${shown}', must be <= 0x${max.toString(16).toUpperCase()}`,
+        ErrorCode.XML_ERROR,
+        `Invalid PCI address ${part}=0x${address[part].toString(16)}, must be <= ${shown}`,
         { where: `${where}/@${part}` },
       );
     }
-    address[part] = value;
+  }
+  if (address.domain === 0 && address.bus === 0 && address.slot === 0) {
+    throw new VirtError(
+      ErrorCode.XML_ERROR,
+      "Invalid PCI address 0000:00:00, at least one of domain, bus, or slot must be > 0",
+      { where },
+    );
   }
   return address;
 }

@@ -44,8 +44,6 @@ import { readXml, type XmlReadOptions } from "./xml_reader.ts";
 const NETWORK_CHILDREN = [
   "name",
   "uuid",
-  "title",
-  "description",
   "metadata",
   "forward",
   "bridge",
@@ -157,17 +155,6 @@ export function parseNetworkElement(root: XmlElement): NetworkDefinition {
 }
 
 function readHeader(root: XmlElement, definition: NetworkDefinition): void {
-  const title = childText(root, "title");
-  if (title !== undefined) {
-    if (title.includes("\n")) {
-      throw new VirtError(ErrorCode.XML_ERROR, "Network title can't contain newlines", {
-        where: "/network/title",
-      });
-    }
-    definition.title = title;
-  }
-  const description = childText(root, "description");
-  if (description !== undefined) definition.description = description;
   const ipv6 = attributeOf(root, "ipv6");
   if (ipv6 !== undefined) {
     if (ipv6 !== "yes" && ipv6 !== "no") {
@@ -204,21 +191,12 @@ function parseDomain(
 ): NetworkDomain | undefined {
   if (element === undefined) return undefined;
   const where = "/network/domain";
-  refuseUnknown(element, where, [], ["name", "localOnly", "register"]);
+  refuseUnknown(element, where, [], ["name", "localOnly"]);
   const localOnly = readTristate(element, "localOnly", where);
-  const register = readTristate(element, "register", where);
-  if (register === "yes" && localOnly !== "yes") {
-    throw new VirtError(
-      ErrorCode.CONFIG_UNSUPPORTED,
-      `attribute 'register=yes' in <domain> element requires 'localOnly=yes' in network ${networkName}`,
-      { where: `${where}/@register` },
-    );
-  }
   const name = element.attributes?.name;
   if (name === undefined) return undefined;
   const domain: NetworkDomain = { name };
   if (localOnly !== undefined) domain.localOnly = localOnly;
-  if (register !== undefined) domain.register = register;
   return domain;
 }
 
@@ -416,9 +394,9 @@ function checkAgainstMode(
 }
 
 function readMetadata(root: XmlElement, definition: NetworkDefinition): void {
+  // libvirt 9.0 keeps <metadata> whenever it is there, an empty one too.
   const metadata = firstChild(root, "metadata");
-  if (metadata === undefined || elementsOf(metadata).length === 0) return;
-  definition.metadata = structuredClone(metadata);
+  if (metadata !== undefined) definition.metadata = structuredClone(metadata);
 }
 
 /** The prefix the document binds to the dnsmasq namespace URI, if it declares one. */

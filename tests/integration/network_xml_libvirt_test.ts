@@ -102,6 +102,20 @@ const OWN_CASES: Record<string, string> = {
     "port='70000'/></dns><ip address='10.0.0.1' prefix='24'/></network>",
   "route-not-network": "<network><name>NAME</name><forward mode='route'/><ip address='10.0.0.1' " +
     "prefix='24'/><route address='10.9.0.0' gateway='10.0.0.5'/></network>",
+  "openvswitch-vlans": "<network><name>NAME</name><forward mode='bridge'/><bridge name='ovsbr0'/>" +
+    "<vlan trunk='yes'><tag id='2' nativeMode='untagged'/><tag id='3'/></vlan>" +
+    "<virtualport type='openvswitch'><parameters interfaceid='09B11C53-8b5c-4eeb-8f00-d84eaa0aaa3b' " +
+    "profileid='p1'/></virtualport><portgroup name='bob' default='yes'><vlan trunk='yes'>" +
+    "<tag id='666'/></vlan></portgroup><portgroup name='alice' trustGuestRxFilters='no'><vlan>" +
+    "<tag id='777'/><tag id='888' nativeMode='tagged'/></vlan></portgroup></network>",
+  "openvswitch-untyped-portgroup": "<network><name>NAME</name><forward mode='bridge'/>" +
+    "<bridge name='ovsbr0'/><virtualport type='openvswitch'/><portgroup name='bob' default='yes'>" +
+    "<virtualport><parameters profileid='bob-profile' " +
+    "interfaceid='09b11c53-8b5c-4eeb-8f00-d84eaa0aaa3b' managerid='5' typeid='6' typeidversion='7' " +
+    "instanceid='09b11c53-8b5c-4eeb-8f00-d84eaa0aaa3c'/></virtualport></portgroup></network>",
+  "vepa-qbg": "<network><name>NAME</name><forward mode='vepa'><interface dev='eth1'/></forward>" +
+    "<virtualport type='802.1Qbg'><parameters managerid='0x0b' typeid='0' typeidversion='010' " +
+    "instanceid='09b11c53-8b5c-4eeb-8f00-d84eaa0aaa3c'/></virtualport></network>",
   "default-portgroups": "<network><name>NAME</name><portgroup name='a' default='yes'/>" +
     "<portgroup name='b' default='yes'/></network>",
 };

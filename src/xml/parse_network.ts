@@ -396,7 +396,30 @@ function checkAgainstMode(
 function readMetadata(root: XmlElement, definition: NetworkDefinition): void {
   // libvirt 9.0 keeps <metadata> whenever it is there, an empty one too.
   const metadata = firstChild(root, "metadata");
-  if (metadata !== undefined) definition.metadata = structuredClone(metadata);
+  if (metadata === undefined) return;
+  const copy: XmlElement = structuredClone(metadata);
+  // Like libxml2's node copy, prefixes declared on <network> and used inside are declared
+  // on the copy, in the order they are first used.
+  const added: Record<string, string> = {};
+  const visit = (element: XmlElement, declared: Set<string>): void => {
+    const here = new Set(declared);
+    for (const name of Object.keys(element.attributes ?? {})) {
+      if (name.startsWith("xmlns:")) here.add(name.slice("xmlns:".length));
+    }
+    for (const name of [element.name, ...Object.keys(element.attributes ?? {})]) {
+      const colon = name.indexOf(":");
+      if (colon < 0 || name.startsWith("xmlns")) continue;
+      const prefix = name.slice(0, colon);
+      const uri = root.attributes?.[`xmlns:${prefix}`];
+      if (!here.has(prefix) && uri !== undefined && !(prefix in added)) added[prefix] = uri;
+    }
+    for (const child of elementsOf(element)) visit(child, here);
+  };
+  visit(copy, new Set());
+  for (const [prefix, uri] of Object.entries(added)) {
+    (copy.attributes ??= {})[`xmlns:${prefix}`] = uri;
+  }
+  definition.metadata = copy;
 }
 
 /** The prefix the document binds to the dnsmasq namespace URI, if it declares one. */

@@ -49,6 +49,9 @@ const OWN_CASES: Record<string, string> = {
   metadata: "<network><name>NAME</name><metadata><app1:foo xmlns:app1='http://foo.org/'>fooish" +
     "</app1:foo><app2:bar xmlns:app2='http://bar.com/' maman='baz'>barish</app2:bar></metadata>" +
     "<forward mode='bridge'/><bridge name='br0'/></network>",
+  "metadata-namespaces": "<network xmlns:app1='http://foo.org/'><name>NAME</name>" +
+    "<metadata xmlns:app2='http://bar.com/'><app1:foo>fooish<app1:inner a='1'/></app1:foo>" +
+    "<app2:bar><app2:x>1</app2:x><app2:y/></app2:bar></metadata></network>",
   "empty-metadata": "<network><name>NAME</name><metadata/></network>",
   "nat-ranges": "<network ipv6='yes' trustGuestRxFilters='yes'><name>NAME</name>" +
     "<forward dev='eth1' mode='nat'><nat><address start='10.20.30.40' end='10.20.30.44'/>" +

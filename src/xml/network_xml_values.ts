@@ -90,12 +90,39 @@ const PCI_LIMITS: readonly [keyof PciAddress, number, string][] = [
   ["function", 7, "7"],
 ];
 
-function readCNumber(text: string): number {
+/**
+ * A number as C's `strtoul(text, …, 0)` reads it: `0x` hex, `0` octal, else decimal.
+ *
+ * @returns The value, or NaN when the text is not such a number.
+ *
+ * @example
+ * ```ts
+ * import { readCNumber } from "./network_xml_values.ts";
+ * console.log(readCNumber("0x1f"), readCNumber("010"), readCNumber("9")); // 31 8 9
+ * ```
+ */
+export function readCNumber(text: string): number {
   const trimmed = text.trim();
   if (/^0[xX][0-9a-fA-F]+$/.test(trimmed)) return parseInt(trimmed.slice(2), 16);
   if (/^0[0-7]*$/.test(trimmed)) return parseInt(trimmed, 8);
-  if (/^[1-9]\d*$/.test(trimmed)) return Number(trimmed);
+  if (/^\+?[1-9]\d*$/.test(trimmed)) return Number(trimmed);
   return NaN;
+}
+
+/**
+ * A PCI address as libvirt prints it in messages: `dddd:bb:ss.f`.
+ *
+ * @example
+ * ```ts
+ * import { pciAddressText } from "./network_xml_values.ts";
+ * console.log(pciAddressText({ domain: 0, bus: 3, slot: 0, function: 1 })); // "0000:03:00.1"
+ * ```
+ */
+export function pciAddressText(address: PciAddress): string {
+  const hex = (value: number, digits: number) => value.toString(16).padStart(digits, "0");
+  return `${hex(address.domain, 4)}:${hex(address.bus, 2)}:${hex(address.slot, 2)}.${
+    address.function.toString(16)
+  }`;
 }
 
 /**

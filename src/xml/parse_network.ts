@@ -168,7 +168,7 @@ function readHeader(root: XmlElement, definition: NetworkDefinition): void {
   }
   const trust = readTristate(root, "trustGuestRxFilters", "/network");
   if (trust !== undefined) definition.trustGuestRxFilters = trust;
-  const domain = parseDomain(firstChild(root, "domain"), definition.name);
+  const domain = parseDomain(firstChild(root, "domain"));
   if (domain !== undefined) definition.domain = domain;
   const bandwidth = firstChild(root, "bandwidth");
   if (bandwidth !== undefined) {
@@ -185,10 +185,7 @@ function readHeader(root: XmlElement, definition: NetworkDefinition): void {
   }
 }
 
-function parseDomain(
-  element: XmlElement | undefined,
-  networkName: string,
-): NetworkDomain | undefined {
+function parseDomain(element: XmlElement | undefined): NetworkDomain | undefined {
   if (element === undefined) return undefined;
   const where = "/network/domain";
   refuseUnknown(element, where, [], ["name", "localOnly"]);

@@ -16,6 +16,7 @@ import {
   type VlanTag,
 } from "../model/network.ts";
 import type { XmlElement } from "../model/xml_extra.ts";
+import { readCNumber } from "./network_xml_values.ts";
 import {
   attributeOf,
   childrenNamed,
@@ -222,11 +223,7 @@ function readPortNumber(
 ): number | undefined {
   const text = attributeOf(parameters, name);
   if (text === undefined) return undefined;
-  const trimmed = text.trim();
-  let value = NaN;
-  if (/^0[xX][0-9a-fA-F]+$/.test(trimmed)) value = parseInt(trimmed.slice(2), 16);
-  else if (/^0[0-7]*$/.test(trimmed)) value = parseInt(trimmed, 8);
-  else if (/^\+?[1-9]\d*$/.test(trimmed)) value = Number(trimmed);
+  const value = readCNumber(text);
   if (!Number.isSafeInteger(value) || value > 2 ** 32 - 1) {
     throw new VirtError(ErrorCode.XML_ERROR, `cannot parse value of ${name} parameter`, {
       where: `${where}/@${name}`,

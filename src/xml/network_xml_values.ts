@@ -83,12 +83,14 @@ export function canonicalAddress(text: string, where: string): string {
   return formatIp(readAddress(text, where));
 }
 
-const PCI_LIMITS: readonly [keyof PciAddress, number, string][] = [
-  ["domain", 0xffff, "0xFFFF"],
-  ["bus", 0xff, "0xFF"],
-  ["slot", 0x1f, "0x1F"],
-  ["function", 7, "7"],
+/** libvirt 9.0's limits on PCI address parts and how its messages show them (no domain limit). */
+const PCI_LIMITS: readonly [keyof PciAddress, number, (value: number) => string][] = [
+  ["bus", 0xff, (value) => `bus='0x${value.toString(16)}', must be <= 0xFF`],
+  ["slot", 0x1f, (value) => `slot='0x${value.toString(16)}', must be <= 0x1F`],
+  ["function", 7, (value) => `function=0x${value.toString(16)}, must be <= 7`],
 ];
+
+const PCI_PARTS: readonly (keyof PciAddress)[] = ["domain", "bus", "slot", "function"];
 
 /**
  * A number as C's `strtoul(text, …, 0)` reads it: `0x` hex, `0` octal, else decimal.
@@ -129,42 +131,33 @@ export function pciAddressText(address: PciAddress): string {
  * A `<address type='pci' domain bus slot function>` (virPCIDeviceAddressParseXML and
  * virPCIDeviceAddressIsValid).
  *
- * @throws {VirtError} Code 1 for a part that does not parse, 27 for one out of range or an
- *   address with only a function, as libvirt.
+ * @throws {VirtError} Code 27 for a part that does not parse or one out of range, as libvirt.
  */
 export function readPciAddress(element: XmlElement, where: string): PciAddress {
   const address: PciAddress = { domain: 0, bus: 0, slot: 0, function: 0 };
-  for (const [part] of PCI_LIMITS) {
+  for (const part of PCI_PARTS) {
     const text = element.attributes?.[part];
     if (text === undefined) continue;
     const value = readCNumber(text);
     if (!Number.isSafeInteger(value) || value > 2 ** 32 - 1) {
       throw new VirtError(
-        ErrorCode.INTERNAL_ERROR,
-        `Cannot parse <address> '${part}' attribute`,
+        ErrorCode.XML_ERROR,
+        `Invalid value for attribute '${part}' in element '${element.name}': '${text}'. Expected non-negative integer value`,
         { where: `${where}/@${part}` },
       );
     }
     address[part] = value;
   }
-  const empty = address.domain === 0 && address.bus === 0 && address.slot === 0 &&
-    address.function === 0;
-  if (empty) return address;
-  for (const [part, max, shown] of PCI_LIMITS) {
+  // libvirt checks an address only when its domain, bus or slot is set.
+  if (address.domain === 0 && address.bus === 0 && address.slot === 0) return address;
+  for (const [part, max, describe] of PCI_LIMITS) {
     if (address[part] > max) {
       throw new VirtError(
         ErrorCode.XML_ERROR,
-        `Invalid PCI address ${part}=0x${address[part].toString(16)}, must be <= ${shown}`,
+        `Invalid PCI address ${describe(address[part])}`,
         { where: `${where}/@${part}` },
       );
     }
-  }
-  if (address.domain === 0 && address.bus === 0 && address.slot === 0) {
-    throw new VirtError(
-      ErrorCode.XML_ERROR,
-      "Invalid PCI address 0000:00:00, at least one of domain, bus, or slot must be > 0",
-      { where },
-    );
   }
   return address;
 }

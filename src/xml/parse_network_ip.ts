@@ -277,6 +277,13 @@ export function rangeSize(
     fail(`mismatch of address family in range ${startText} - ${endText}`);
   }
   if (network !== undefined) {
+    if (start.family !== network.address.family) {
+      fail(
+        `mismatch of address family in range ${startText} - ${endText} for network ${
+          formatIp(network.address)
+        }`,
+      );
+    }
     const base = network.prefix;
     const netText = `${formatIp(network.address)}/${base ?? -1}`;
     if (base === undefined) {

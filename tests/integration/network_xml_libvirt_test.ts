@@ -79,6 +79,8 @@ const OWN_CASES: Record<string, string> = {
     "<range start='10.0.255.0' end='10.1.0.10'/></dhcp></ip></network>",
   "range-reversed": "<network><name>NAME</name><ip address='10.0.0.1' prefix='8'><dhcp>" +
     "<range start='10.0.0.9' end='10.0.0.2'/></dhcp></ip></network>",
+  "range-other-family": "<network><name>NAME</name><ip address='10.0.0.1' prefix='24'><dhcp>" +
+    "<range start='fd00::2' end='fd00::9'/></dhcp></ip></network>",
   "range-outside": "<network><name>NAME</name><ip address='10.0.0.1' prefix='24'><dhcp>" +
     "<range start='10.0.1.2' end='10.0.1.9'/></dhcp></ip></network>",
   "lease-too-short": "<network><name>NAME</name><ip address='10.0.0.1' prefix='24'><dhcp>" +
@@ -99,6 +101,10 @@ const OWN_CASES: Record<string, string> = {
     "</virtualport></network>",
   "pci-function": "<network><name>NAME</name><forward mode='hostdev'><address type='pci' " +
     "domain='0' bus='3' slot='0' function='9'/></forward></network>",
+  "pci-slot": "<network><name>NAME</name><forward mode='hostdev'><address type='pci' " +
+    "domain='0' bus='3' slot='0x20' function='1'/></forward></network>",
+  "pci-bad-bus": "<network><name>NAME</name><forward mode='hostdev'><address type='pci' " +
+    "domain='0' bus='x3' slot='0' function='1'/></forward></network>",
   "bandwidth-twice": "<network><name>NAME</name><bandwidth><inbound average='5'/>" +
     "<inbound average='6'/></bandwidth></network>",
   "srv-port-range": "<network><name>NAME</name><dns><srv service='s' protocol='tcp' target='t' " +

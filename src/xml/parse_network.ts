@@ -369,7 +369,7 @@ function checkAgainstMode(
     const stpGiven = attributeOf(bridgeElement, "stp") !== undefined;
     if (bridge.delay > 0 || stpGiven || bridge.zone !== undefined) {
       fail(
-        `bridge delay/stp/zone options only allowed in open, route, nat, and isolated mode, not in ${mode} (network '${name}')`,
+        `bridge delay/stp/zone options only allowed in route, nat, and isolated mode, not in ${mode} (network '${name}')`,
         "/network/bridge",
       );
     }

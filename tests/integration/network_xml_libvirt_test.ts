@@ -105,6 +105,10 @@ const OWN_CASES: Record<string, string> = {
     "domain='0' bus='3' slot='0x20' function='1'/></forward></network>",
   "pci-bad-bus": "<network><name>NAME</name><forward mode='hostdev'><address type='pci' " +
     "domain='0' bus='x3' slot='0' function='1'/></forward></network>",
+  "bridge-stp": "<network><name>NAME</name><forward mode='bridge'/><bridge name='br0' stp='on'/>" +
+    "</network>",
+  "open-mtu": "<network><name>NAME</name><forward mode='open'/><mtu size='9000'/>" +
+    "<ip address='10.0.0.1' prefix='24'/></network>",
   "bandwidth-twice": "<network><name>NAME</name><bandwidth><inbound average='5'/>" +
     "<inbound average='6'/></bandwidth></network>",
   "srv-port-range": "<network><name>NAME</name><dns><srv service='s' protocol='tcp' target='t' " +

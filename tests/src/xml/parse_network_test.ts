@@ -166,7 +166,7 @@ Deno.test("parseNetworkXml() refuses bridge settings and MTU a forward mode cann
   refused(
     network("<forward mode='bridge'/><bridge name='br0' stp='on'/>"),
     27,
-    "bridge delay/stp/zone options only allowed in open, route, nat, and isolated mode, not in bridge (network 'net')",
+    "bridge delay/stp/zone options only allowed in route, nat, and isolated mode, not in bridge (network 'net')",
   );
   refused(
     network("<forward mode='bridge'/><bridge name='br0'/><mtu size='9000'/>"),

@@ -94,6 +94,8 @@ export function parseNetworkElement(root: XmlElement): NetworkDefinition {
   }
   const dnsmasqPrefix = namespacePrefix(root);
   const dnsmasqChild = dnsmasqPrefix === undefined ? [] : [`${dnsmasqPrefix}:options`];
+  // `connections` is a live count libvirt writes in the active XML and ignores on input, so an
+  // active dump can be defined again.
   refuseUnknown(root, "/network", [...NETWORK_CHILDREN, ...dnsmasqChild], [
     "ipv6",
     "trustGuestRxFilters",

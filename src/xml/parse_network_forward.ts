@@ -143,6 +143,7 @@ function readInterfaces(
   const names: string[] = dev === undefined ? [] : [dev];
   elements.forEach((element, index) => {
     const at = `${where}/interface[${index + 1}]`;
+    // `connections` is a live count, ignored on input as libvirt does.
     refuseUnknown(element, at, [], ["dev", "connections"]);
     const name = attributeOf(element, "dev");
     if (name === undefined) {

@@ -109,6 +109,8 @@ const OWN_CASES: Record<string, string> = {
     "</network>",
   "open-mtu": "<network><name>NAME</name><forward mode='open'/><mtu size='9000'/>" +
     "<ip address='10.0.0.1' prefix='24'/></network>",
+  "ipv4-short-forms": "<network><name>NAME</name><ip address='010.0.0.1' prefix='8'/>" +
+    "<ip address='11.1' prefix='8'/></network>",
   "bandwidth-twice": "<network><name>NAME</name><bandwidth><inbound average='5'/>" +
     "<inbound average='6'/></bandwidth></network>",
   "srv-port-range": "<network><name>NAME</name><dns><srv service='s' protocol='tcp' target='t' " +

@@ -12,11 +12,7 @@
  */
 
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
-import type {
-  StorageFact,
-  VolumeJobKind,
-  VolumeRecord,
-} from "../src/model/storage_facts.ts";
+import type { StorageFact, VolumeJobKind, VolumeRecord } from "../src/model/storage_facts.ts";
 import type { PoolDefinition, PoolFigures } from "../src/model/storage_pool.ts";
 import type { VolumeDefinition } from "../src/model/storage_volume.ts";
 import { type BuildMode, type PoolBackend, poolBackendOf } from "../src/storage/pool_backend.ts";
@@ -672,11 +668,14 @@ export class PoolCommands {
         // A copy or a filled file takes long: it runs as a job, outside the queue.
         const filled = format === "raw" && backing === undefined && allocationBytes > 0;
         if (source !== undefined || filled) {
-          const bytesTotal = source?.record.capacityBytes ?? Math.min(allocationBytes, capacityBytes);
+          const bytesTotal = source?.record.capacityBytes ??
+            Math.min(allocationBytes, capacityBytes);
           const handle = this.jobs.begin(uuid, definition.name, verb, {
             makesVolume: true,
             bytesTotal,
-            ...(source === undefined ? {} : { source: { pool: source.pool, name: source.record.name } }),
+            ...(source === undefined
+              ? {}
+              : { source: { pool: source.pool, name: source.record.name } }),
           });
           try {
             await actor.append([{
@@ -726,15 +725,21 @@ export class PoolCommands {
     if (started.done) return started.record;
     const { handle, run, path, name } = started.job;
     const { backend } = backendOf(actor);
-    return await this.#runVolumeJob(actor, handle, name, source === undefined ? "create" : "clone", {
-      work: run,
-      finish: (record) => [{ type: "volume.created", body: { volume: record } }],
-      // The half-made file goes, unless it was there before the job.
-      undo: (error) =>
-        error instanceof VirtError && error.code === ErrorCode.STORAGE_VOL_EXIST
-          ? Promise.resolve(false)
-          : backend.removeVolume(path).then(() => true),
-    });
+    return await this.#runVolumeJob(
+      actor,
+      handle,
+      name,
+      source === undefined ? "create" : "clone",
+      {
+        work: run,
+        finish: (record) => [{ type: "volume.created", body: { volume: record } }],
+        // The half-made file goes, unless it was there before the job.
+        undo: (error) =>
+          error instanceof VirtError && error.code === ErrorCode.STORAGE_VOL_EXIST
+            ? Promise.resolve(false)
+            : backend.removeVolume(path).then(() => true),
+      },
+    );
   }
 
   /**

@@ -126,8 +126,11 @@ export class VolumeJobs {
     pool: string,
     volume: string,
     name: string,
-    options: { makesVolume?: boolean; bytesTotal?: number; source?: { pool: string; name: string } } =
-      {},
+    options: {
+      makesVolume?: boolean;
+      bytesTotal?: number;
+      source?: { pool: string; name: string };
+    } = {},
   ): VolumeJobHandle {
     this.check(pool, volume);
     if (options.source !== undefined) this.check(options.source.pool, options.source.name, "read");

@@ -19,12 +19,12 @@ import {
   checkPoolDirectory,
   createVolumeFile,
   type DirVolumeCreate,
-  type VolumeWork,
   poolDirectoryFigures,
   removePoolDirectory,
   removeVolumeFile,
   resizeVolumeFile,
   scanPoolDirectory,
+  type VolumeWork,
   wipeVolumeFile,
 } from "./dir_pool.ts";
 import {
@@ -189,14 +189,17 @@ const LOGICAL_BACKEND: PoolBackend = {
     }, plan.permissions);
     if (source === undefined) return made;
     try {
-      await runQemuImgJob(qemuImgConvertArgs(source.path, source.format, { ...plan, format: "raw" }), {
-        ...(work?.signal === undefined ? {} : { signal: work.signal }),
-        onPercent: (percent) =>
-          work?.onProgress?.(
-            Math.floor(source.capacityBytes * percent / 100),
-            source.capacityBytes,
-          ),
-      });
+      await runQemuImgJob(
+        qemuImgConvertArgs(source.path, source.format, { ...plan, format: "raw" }),
+        {
+          ...(work?.signal === undefined ? {} : { signal: work.signal }),
+          onPercent: (percent) =>
+            work?.onProgress?.(
+              Math.floor(source.capacityBytes * percent / 100),
+              source.capacityBytes,
+            ),
+        },
+      );
     } catch (error) {
       await removeLogicalVolume(made.path).catch(() => {});
       throw error;

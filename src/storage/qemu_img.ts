@@ -253,7 +253,9 @@ export async function runQemuImgJob(
   if (status.code !== 0) {
     throw new VirtError(
       ErrorCode.INTERNAL_ERROR,
-      `Child process (qemu-img ${args.join(" ")}) unexpected exit status ${status.code}: ${message.trim()}`,
+      `Child process (qemu-img ${
+        args.join(" ")
+      }) unexpected exit status ${status.code}: ${message.trim()}`,
     );
   }
 }

@@ -100,82 +100,93 @@ function assertCode(code: number, pattern?: RegExp) {
   };
 }
 
-testIf("clones of two volumes run at once: each starts before the other ends", qemuImgSkip, async () => {
-  await withPool(async ({ pools, uuid, path, store }) => {
-    await writeData(`${path}/a.raw`, SOURCE_BYTES);
-    await writeData(`${path}/b.raw`, SOURCE_BYTES);
-    await pools.commands.refresh(uuid);
-    await Promise.all([
-      pools.commands.cloneVolume(uuid, volumeXml("a-copy", 0), { pool: uuid, name: "a.raw" }, 0),
-      pools.commands.cloneVolume(uuid, volumeXml("b-copy", 0), { pool: uuid, name: "b.raw" }, 0),
-    ]);
-    const log = await facts(store, uuid);
-    const at = (type: string, name: string) =>
-      log.findIndex((fact) =>
-        fact.type === type &&
-        (fact.body.name ?? (fact.body.volume as { name?: string } | undefined)?.name) === name
-      );
-    const started = [at("volume.job_started", "a-copy"), at("volume.job_started", "b-copy")];
-    const ended = [at("volume.created", "a-copy"), at("volume.created", "b-copy")];
-    assert.ok(started.every((index) => index >= 0) && ended.every((index) => index >= 0));
-    assert.ok(Math.max(...started) < Math.min(...ended), "both jobs were under way together");
-    assert.deepEqual(pools.commands.volumes(uuid).map((volume) => volume.name), [
-      "a-copy",
-      "a.raw",
-      "b-copy",
-      "b.raw",
-    ]);
-    assert.equal(pools.actors()[0].snapshot.context.jobs["a-copy"], undefined);
-    const copy = await Deno.readFile(`${path}/b-copy`);
-    assert.equal(copy.length, SOURCE_BYTES);
-    assert.equal(copy[SOURCE_BYTES - 1], 0xab);
-  });
-});
+testIf(
+  "clones of two volumes run at once: each starts before the other ends",
+  qemuImgSkip,
+  async () => {
+    await withPool(async ({ pools, uuid, path, store }) => {
+      await writeData(`${path}/a.raw`, SOURCE_BYTES);
+      await writeData(`${path}/b.raw`, SOURCE_BYTES);
+      await pools.commands.refresh(uuid);
+      await Promise.all([
+        pools.commands.cloneVolume(uuid, volumeXml("a-copy", 0), { pool: uuid, name: "a.raw" }, 0),
+        pools.commands.cloneVolume(uuid, volumeXml("b-copy", 0), { pool: uuid, name: "b.raw" }, 0),
+      ]);
+      const log = await facts(store, uuid);
+      const at = (type: string, name: string) =>
+        log.findIndex((fact) =>
+          fact.type === type &&
+          (fact.body.name ?? (fact.body.volume as { name?: string } | undefined)?.name) === name
+        );
+      const started = [at("volume.job_started", "a-copy"), at("volume.job_started", "b-copy")];
+      const ended = [at("volume.created", "a-copy"), at("volume.created", "b-copy")];
+      assert.ok(started.every((index) => index >= 0) && ended.every((index) => index >= 0));
+      assert.ok(Math.max(...started) < Math.min(...ended), "both jobs were under way together");
+      assert.deepEqual(pools.commands.volumes(uuid).map((volume) => volume.name), [
+        "a-copy",
+        "a.raw",
+        "b-copy",
+        "b.raw",
+      ]);
+      assert.equal(pools.actors()[0].snapshot.context.jobs["a-copy"], undefined);
+      const copy = await Deno.readFile(`${path}/b-copy`);
+      assert.equal(copy.length, SOURCE_BYTES);
+      assert.equal(copy[SOURCE_BYTES - 1], 0xab);
+    });
+  },
+);
 
-testIf("a clone's target and source are busy with its name; the queue stays free", qemuImgSkip, async () => {
-  await withPool(async ({ pools, uuid, path }) => {
-    await writeData(`${path}/a.raw`, SOURCE_BYTES);
-    await Deno.writeFile(`${path}/other.raw`, new Uint8Array(4096));
-    await pools.commands.refresh(uuid);
-    const cloning = pools.commands.cloneVolume(
-      uuid,
-      volumeXml("c", 0),
-      { pool: uuid, name: "a.raw" },
-      0,
-    );
-    const job = await jobOf(pools, uuid, "c");
-    assert.equal(job.name, "vol-clone");
-    assert.equal(job.bytesTotal, SOURCE_BYTES);
-    const inUse = assertCode(ErrorCode.OPERATION_INVALID, /'a\.raw' is still in use\..*vol-clone/);
-    await assert.rejects(pools.commands.deleteVolume(uuid, "a.raw", 0), inUse);
-    await assert.rejects(pools.commands.wipeVolume(uuid, "a.raw", 0, 0), inUse);
-    await assert.rejects(pools.commands.resizeVolume(uuid, "a.raw", 1n << 30n, 0), inUse);
-    // Reads of the source go on.
-    assert.equal(pools.commands.volumeInfo(uuid, "a.raw").capacityBytes, SOURCE_BYTES);
-    const allocating = assertCode(ErrorCode.OPERATION_INVALID, /'c' is still being allocated\./);
-    assert.throws(() => pools.commands.volume(uuid, "c"), allocating);
-    await assert.rejects(pools.commands.deleteVolume(uuid, "c", 0), allocating);
-    await assert.rejects(
-      pools.commands.createVolume(uuid, volumeXml("c", 4096), 0),
-      assertCode(ErrorCode.STORAGE_VOL_EXIST),
-    );
-    await assert.rejects(
-      pools.commands.refresh(uuid),
-      assertCode(ErrorCode.OPERATION_INVALID, /asynchronous jobs running/),
-    );
-    await assert.rejects(
-      pools.commands.destroy(uuid),
-      assertCode(ErrorCode.OPERATION_INVALID, /asynchronous jobs running/),
-    );
-    // Another volume of the pool is served while the clone runs (the queue is not held).
-    assert.equal(pools.commands.volumeJob(uuid, "c").job?.name, "vol-clone");
-    await pools.commands.resizeVolume(uuid, "other.raw", 8192n, 0);
-    assert.notEqual(pools.commands.volumeJob(uuid, "c").job, null, "still cloning meanwhile");
-    await cloning;
-    assert.equal(pools.commands.volumeJob(uuid, "c").job, null);
-    await pools.commands.deleteVolume(uuid, "a.raw", 0);
-  });
-});
+testIf(
+  "a clone's target and source are busy with its name; the queue stays free",
+  qemuImgSkip,
+  async () => {
+    await withPool(async ({ pools, uuid, path }) => {
+      await writeData(`${path}/a.raw`, SOURCE_BYTES);
+      await Deno.writeFile(`${path}/other.raw`, new Uint8Array(4096));
+      await pools.commands.refresh(uuid);
+      const cloning = pools.commands.cloneVolume(
+        uuid,
+        volumeXml("c", 0),
+        { pool: uuid, name: "a.raw" },
+        0,
+      );
+      const job = await jobOf(pools, uuid, "c");
+      assert.equal(job.name, "vol-clone");
+      assert.equal(job.bytesTotal, SOURCE_BYTES);
+      const inUse = assertCode(
+        ErrorCode.OPERATION_INVALID,
+        /'a\.raw' is still in use\..*vol-clone/,
+      );
+      await assert.rejects(pools.commands.deleteVolume(uuid, "a.raw", 0), inUse);
+      await assert.rejects(pools.commands.wipeVolume(uuid, "a.raw", 0, 0), inUse);
+      await assert.rejects(pools.commands.resizeVolume(uuid, "a.raw", 1n << 30n, 0), inUse);
+      // Reads of the source go on.
+      assert.equal(pools.commands.volumeInfo(uuid, "a.raw").capacityBytes, SOURCE_BYTES);
+      const allocating = assertCode(ErrorCode.OPERATION_INVALID, /'c' is still being allocated\./);
+      assert.throws(() => pools.commands.volume(uuid, "c"), allocating);
+      await assert.rejects(pools.commands.deleteVolume(uuid, "c", 0), allocating);
+      await assert.rejects(
+        pools.commands.createVolume(uuid, volumeXml("c", 4096), 0),
+        assertCode(ErrorCode.STORAGE_VOL_EXIST),
+      );
+      await assert.rejects(
+        pools.commands.refresh(uuid),
+        assertCode(ErrorCode.OPERATION_INVALID, /asynchronous jobs running/),
+      );
+      await assert.rejects(
+        pools.commands.destroy(uuid),
+        assertCode(ErrorCode.OPERATION_INVALID, /asynchronous jobs running/),
+      );
+      // Another volume of the pool is served while the clone runs (the queue is not held).
+      assert.equal(pools.commands.volumeJob(uuid, "c").job?.name, "vol-clone");
+      await pools.commands.resizeVolume(uuid, "other.raw", 8192n, 0);
+      assert.notEqual(pools.commands.volumeJob(uuid, "c").job, null, "still cloning meanwhile");
+      await cloning;
+      assert.equal(pools.commands.volumeJob(uuid, "c").job, null);
+      await pools.commands.deleteVolume(uuid, "a.raw", 0);
+    });
+  },
+);
 
 testIf("a cancelled clone removes its half-made volume and records it", qemuImgSkip, async () => {
   await withPool(async ({ pools, uuid, path, store }) => {
@@ -208,71 +219,79 @@ testIf("a cancelled clone removes its half-made volume and records it", qemuImgS
   });
 });
 
-testIf("a wipe reports growing progress; cancelled, it leaves the volume and records it", qemuImgSkip, async () => {
-  await withPool(async ({ pools, uuid, path, store }) => {
-    await writeData(`${path}/w.raw`, SOURCE_BYTES);
-    await pools.commands.refresh(uuid);
-    const wiping = pools.commands.wipeVolume(uuid, "w.raw", 0, 0);
-    const seen: number[] = [];
-    const deadline = Date.now() + WAIT_MS;
-    while (seen.length < 2 && Date.now() < deadline) {
-      const done = pools.commands.volumeJob(uuid, "w.raw").job?.bytesDone ?? 0;
-      if (done > 0 && done !== seen.at(-1)) seen.push(done);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-    assert.equal(seen.length, 2, `progress seen: ${seen}`);
-    assert.ok(seen[0] < seen[1] && seen[1] < SOURCE_BYTES, `progress grows: ${seen}`);
-    pools.commands.cancelVolumeJob(uuid, "w.raw");
-    await assert.rejects(wiping, assertCode(ErrorCode.OPERATION_ABORTED));
-    assert.equal((await Deno.stat(`${path}/w.raw`)).size, SOURCE_BYTES, "the volume stays");
-    assert.deepEqual(pools.commands.volumes(uuid).map((volume) => volume.name), ["w.raw"]);
-    const ended = (await facts(store, uuid)).find((fact) => fact.type === "volume.job_ended")!;
-    assert.deepEqual([ended.body.outcome, ended.body.removed], ["cancelled", false]);
-    assert.match(String(ended.body.reason), /part zeroed/);
-    // A wipe let run to its end zeroes the volume.
-    await pools.commands.wipeVolume(uuid, "w.raw", 0, 0);
-    const bytes = await Deno.readFile(`${path}/w.raw`);
-    assert.ok(bytes.every((byte) => byte === 0));
-  });
-});
-
-testIf("a filled create is a job with progress; a clone's progress grows too", qemuImgSkip, async () => {
-  await withPool(async ({ pools, uuid, path }) => {
-    const creating = pools.commands.createVolume(
-      uuid,
-      volumeXml("full", SOURCE_BYTES, SOURCE_BYTES),
-      0,
-    );
-    const job = await jobOf(pools, uuid, "full");
-    assert.equal(job.name, "vol-create");
-    assert.equal(job.bytesTotal, SOURCE_BYTES);
-    await creating;
-    assert.ok((await Deno.stat(`${path}/full`)).blocks! * 512 >= SOURCE_BYTES, "filled");
-    await writeData(`${path}/a.raw`, SOURCE_BYTES);
-    await pools.commands.refresh(uuid);
-    const cloning = pools.commands.cloneVolume(
-      uuid,
-      volumeXml("c", 0, 0, "qcow2"),
-      { pool: uuid, name: "a.raw" },
-      0,
-    );
-    const seen = new Set<number>();
-    await jobOf(pools, uuid, "c");
-    for (let view = pools.commands.volumeJob(uuid, "c"); view.job !== null;) {
-      seen.add(view.job.bytesDone);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      try {
-        view = pools.commands.volumeJob(uuid, "c");
-      } catch {
-        break;
+testIf(
+  "a wipe reports growing progress; cancelled, it leaves the volume and records it",
+  qemuImgSkip,
+  async () => {
+    await withPool(async ({ pools, uuid, path, store }) => {
+      await writeData(`${path}/w.raw`, SOURCE_BYTES);
+      await pools.commands.refresh(uuid);
+      const wiping = pools.commands.wipeVolume(uuid, "w.raw", 0, 0);
+      const seen: number[] = [];
+      const deadline = Date.now() + WAIT_MS;
+      while (seen.length < 2 && Date.now() < deadline) {
+        const done = pools.commands.volumeJob(uuid, "w.raw").job?.bytesDone ?? 0;
+        if (done > 0 && done !== seen.at(-1)) seen.push(done);
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
-    }
-    await cloning;
-    const values = [...seen].filter((value) => value > 0);
-    assert.ok(values.length >= 1, `qemu-img progress was heard: ${[...seen]}`);
-    assert.ok(values.every((value) => value <= SOURCE_BYTES));
-  });
-});
+      assert.equal(seen.length, 2, `progress seen: ${seen}`);
+      assert.ok(seen[0] < seen[1] && seen[1] < SOURCE_BYTES, `progress grows: ${seen}`);
+      pools.commands.cancelVolumeJob(uuid, "w.raw");
+      await assert.rejects(wiping, assertCode(ErrorCode.OPERATION_ABORTED));
+      assert.equal((await Deno.stat(`${path}/w.raw`)).size, SOURCE_BYTES, "the volume stays");
+      assert.deepEqual(pools.commands.volumes(uuid).map((volume) => volume.name), ["w.raw"]);
+      const ended = (await facts(store, uuid)).find((fact) => fact.type === "volume.job_ended")!;
+      assert.deepEqual([ended.body.outcome, ended.body.removed], ["cancelled", false]);
+      assert.match(String(ended.body.reason), /part zeroed/);
+      // A wipe let run to its end zeroes the volume.
+      await pools.commands.wipeVolume(uuid, "w.raw", 0, 0);
+      const bytes = await Deno.readFile(`${path}/w.raw`);
+      assert.ok(bytes.every((byte) => byte === 0));
+    });
+  },
+);
+
+testIf(
+  "a filled create is a job with progress; a clone's progress grows too",
+  qemuImgSkip,
+  async () => {
+    await withPool(async ({ pools, uuid, path }) => {
+      const creating = pools.commands.createVolume(
+        uuid,
+        volumeXml("full", SOURCE_BYTES, SOURCE_BYTES),
+        0,
+      );
+      const job = await jobOf(pools, uuid, "full");
+      assert.equal(job.name, "vol-create");
+      assert.equal(job.bytesTotal, SOURCE_BYTES);
+      await creating;
+      assert.ok((await Deno.stat(`${path}/full`)).blocks! * 512 >= SOURCE_BYTES, "filled");
+      await writeData(`${path}/a.raw`, SOURCE_BYTES);
+      await pools.commands.refresh(uuid);
+      const cloning = pools.commands.cloneVolume(
+        uuid,
+        volumeXml("c", 0, 0, "qcow2"),
+        { pool: uuid, name: "a.raw" },
+        0,
+      );
+      const seen = new Set<number>();
+      await jobOf(pools, uuid, "c");
+      for (let view = pools.commands.volumeJob(uuid, "c"); view.job !== null;) {
+        seen.add(view.job.bytesDone);
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        try {
+          view = pools.commands.volumeJob(uuid, "c");
+        } catch {
+          break;
+        }
+      }
+      await cloning;
+      const values = [...seen].filter((value) => value > 0);
+      assert.ok(values.length >= 1, `qemu-img progress was heard: ${[...seen]}`);
+      assert.ok(values.every((value) => value <= SOURCE_BYTES));
+    });
+  },
+);
 
 testIf("bad clone input gets libvirt's codes and changes nothing", qemuImgSkip, async () => {
   await withPool(async ({ pools, uuid, path, store }) => {
@@ -304,54 +323,58 @@ testIf("bad clone input gets libvirt's codes and changes nothing", qemuImgSkip, 
   });
 });
 
-testIf("recovery removes a clone a crash cut and keeps a volume an upload was writing", qemuImgSkip, async () => {
-  await withTempDir("evirt-voljobs-", async (dir) => {
-    const store = createMemoryStore({ factTypes: STORAGE_FACT_TYPES });
-    const first = await StoragePools.open({ store });
-    const path = `${dir}/p`;
-    const pool = await first.define(
-      `<pool type='dir'><name>p</name><target><path>${path}</path></target></pool>`,
-    );
-    await first.commands.start(pool.uuid, 1);
-    await first.commands.createVolume(pool.uuid, volumeXml("up.raw", 8192), 0);
-    // What a crash leaves: two intents recorded, a half-made copy and a half-written volume.
-    const actor = first.byUuid(pool.uuid);
-    await actor.append([
-      {
-        type: "volume.job_started",
-        body: {
-          name: "half",
-          job: "clone",
-          path: `${path}/half`,
-          plan: { name: "half", path: `${path}/half`, format: "raw", capacityBytes: 65536 },
-          source: { pool: pool.uuid, name: "up.raw" },
-          bytesTotal: 65536,
+testIf(
+  "recovery removes a clone a crash cut and keeps a volume an upload was writing",
+  qemuImgSkip,
+  async () => {
+    await withTempDir("evirt-voljobs-", async (dir) => {
+      const store = createMemoryStore({ factTypes: STORAGE_FACT_TYPES });
+      const first = await StoragePools.open({ store });
+      const path = `${dir}/p`;
+      const pool = await first.define(
+        `<pool type='dir'><name>p</name><target><path>${path}</path></target></pool>`,
+      );
+      await first.commands.start(pool.uuid, 1);
+      await first.commands.createVolume(pool.uuid, volumeXml("up.raw", 8192), 0);
+      // What a crash leaves: two intents recorded, a half-made copy and a half-written volume.
+      const actor = first.byUuid(pool.uuid);
+      await actor.append([
+        {
+          type: "volume.job_started",
+          body: {
+            name: "half",
+            job: "clone",
+            path: `${path}/half`,
+            plan: { name: "half", path: `${path}/half`, format: "raw", capacityBytes: 65536 },
+            source: { pool: pool.uuid, name: "up.raw" },
+            bytesTotal: 65536,
+          },
         },
-      },
-      {
-        type: "volume.job_started",
-        body: { name: "up.raw", job: "upload", path: `${path}/up.raw`, bytesTotal: 8192 },
-      },
-    ]);
-    await Deno.writeFile(`${path}/half`, new Uint8Array(4096).fill(7));
-    await Deno.writeFile(`${path}/up.raw`, new Uint8Array(4096).fill(9));
+        {
+          type: "volume.job_started",
+          body: { name: "up.raw", job: "upload", path: `${path}/up.raw`, bytesTotal: 8192 },
+        },
+      ]);
+      await Deno.writeFile(`${path}/half`, new Uint8Array(4096).fill(7));
+      await Deno.writeFile(`${path}/up.raw`, new Uint8Array(4096).fill(9));
 
-    const second = await StoragePools.open({ store });
-    assert.deepEqual(second.commands.volumes(pool.uuid).map((volume) => volume.name), [
-      "up.raw",
-    ]);
-    await assert.rejects(Deno.stat(`${path}/half`), Deno.errors.NotFound);
-    assert.equal((await Deno.readFile(`${path}/up.raw`))[0], 9, "the upload's bytes stay");
-    assert.deepEqual(second.actors()[0].snapshot.context.jobs, {});
-    const ended = (await facts(store, pool.uuid)).filter((fact) =>
-      fact.type === "volume.job_ended"
-    ).map((fact) => [fact.body.name, fact.body.outcome, fact.body.removed]);
-    assert.deepEqual(ended, [["half", "interrupted", true], ["up.raw", "interrupted", false]]);
-    // pool-refresh agrees with what recovery left.
-    await second.commands.refresh(pool.uuid);
-    assert.deepEqual(second.commands.volumes(pool.uuid).map((volume) => volume.name), [
-      "up.raw",
-    ]);
-    await store.close();
-  });
-});
+      const second = await StoragePools.open({ store });
+      assert.deepEqual(second.commands.volumes(pool.uuid).map((volume) => volume.name), [
+        "up.raw",
+      ]);
+      await assert.rejects(Deno.stat(`${path}/half`), Deno.errors.NotFound);
+      assert.equal((await Deno.readFile(`${path}/up.raw`))[0], 9, "the upload's bytes stay");
+      assert.deepEqual(second.actors()[0].snapshot.context.jobs, {});
+      const ended = (await facts(store, pool.uuid)).filter((fact) =>
+        fact.type === "volume.job_ended"
+      ).map((fact) => [fact.body.name, fact.body.outcome, fact.body.removed]);
+      assert.deepEqual(ended, [["half", "interrupted", true], ["up.raw", "interrupted", false]]);
+      // pool-refresh agrees with what recovery left.
+      await second.commands.refresh(pool.uuid);
+      assert.deepEqual(second.commands.volumes(pool.uuid).map((volume) => volume.name), [
+        "up.raw",
+      ]);
+      await store.close();
+    });
+  },
+);

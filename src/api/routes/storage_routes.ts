@@ -13,12 +13,7 @@ import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context
 import { jsonResponse } from "../http_errors.ts";
 import { decodeSparse, encodeSparse, SPARSE_STREAM_MEDIA } from "../../storage/sparse_stream.ts";
 import { readBodyText, readJsonObject } from "../request_body.ts";
-import type {
-  PoolInfoView,
-  PoolSummaryView,
-  VolumeJobView,
-  VolumeView,
-} from "../storage_views.ts";
+import type { PoolInfoView, PoolSummaryView, VolumeJobView, VolumeView } from "../storage_views.ts";
 
 type Context = RouteContext & ApiRequestContext;
 

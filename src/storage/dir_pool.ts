@@ -17,6 +17,7 @@ import {
   qemuImgConvertArgs,
   type QemuImgCreate,
   qemuImgCreateArgs,
+  type QemuImgJob,
   qemuImgResizeArgs,
   runQemuImg,
   runQemuImgJob,
@@ -171,6 +172,17 @@ export interface VolumeWork {
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
+/**
+ * The qemu-img job of a copy of `totalBytes`: cancelled by `work`'s signal, its percentages
+ * told to `work` as bytes.
+ */
+export function copyJobOf(work: VolumeWork | undefined, totalBytes: number): QemuImgJob {
+  return {
+    ...(work?.signal === undefined ? {} : { signal: work.signal }),
+    onPercent: (percent) => work?.onProgress?.(Math.floor(totalBytes * percent / 100), totalBytes),
+  };
+}
+
 /** What a volume create makes in a directory pool. */
 export interface DirVolumeCreate extends QemuImgCreate {
   /** Bytes to allocate up front (raw files): the rest stays sparse. */
@@ -199,14 +211,10 @@ export async function createVolumeFile(
     if (await exists(plan.path)) {
       throw new VirtError(ErrorCode.STORAGE_VOL_EXIST, `'${name}'`, { where: plan.path });
     }
-    await runQemuImgJob(qemuImgConvertArgs(source.path, source.format, plan), {
-      ...(work.signal === undefined ? {} : { signal: work.signal }),
-      onPercent: (percent) =>
-        work.onProgress?.(
-          Math.floor(source.capacityBytes * percent / 100),
-          source.capacityBytes,
-        ),
-    });
+    await runQemuImgJob(
+      qemuImgConvertArgs(source.path, source.format, plan),
+      copyJobOf(work, source.capacityBytes),
+    );
     if (plan.capacityBytes !== undefined && plan.capacityBytes > source.capacityBytes) {
       await runQemuImg(qemuImgResizeArgs(plan.path, plan.capacityBytes, false));
     }

@@ -17,6 +17,7 @@ import { probeDeviceSignature } from "./device_probe.ts";
 import {
   buildPoolDirectory,
   checkPoolDirectory,
+  copyJobOf,
   createVolumeFile,
   type DirVolumeCreate,
   poolDirectoryFigures,
@@ -191,14 +192,7 @@ const LOGICAL_BACKEND: PoolBackend = {
     try {
       await runQemuImgJob(
         qemuImgConvertArgs(source.path, source.format, { ...plan, format: "raw" }),
-        {
-          ...(work?.signal === undefined ? {} : { signal: work.signal }),
-          onPercent: (percent) =>
-            work?.onProgress?.(
-              Math.floor(source.capacityBytes * percent / 100),
-              source.capacityBytes,
-            ),
-        },
+        copyJobOf(work, source.capacityBytes),
       );
     } catch (error) {
       await removeLogicalVolume(made.path).catch(() => {});

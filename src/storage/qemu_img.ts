@@ -130,31 +130,35 @@ export async function runQemuImg(args: string[], timeoutMs = QEMU_IMG_TIMEOUT_MS
     }).output();
   } catch (error) {
     if (error instanceof DOMException && error.name === "TimeoutError") {
-      throw new VirtError(
-        ErrorCode.OPERATION_TIMEOUT,
-        `qemu-img ${args[0]} took over ${timeoutMs} ms`,
-      );
+      throw timeoutError(args, timeoutMs);
     }
-    throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot run qemu-img: ${String(error)}`, {
-      cause: error,
-    });
+    throw cannotRun(error);
   }
-  if (output.signal !== null) {
-    throw new VirtError(
-      ErrorCode.OPERATION_TIMEOUT,
-      `qemu-img ${args[0]} took over ${timeoutMs} ms`,
-    );
-  }
+  if (output.signal !== null) throw timeoutError(args, timeoutMs);
   if (output.code !== 0) {
-    const message = new TextDecoder().decode(output.stderr.subarray(0, QEMU_IMG_OUTPUT_MAX_BYTES))
-      .trim();
-    throw new VirtError(
-      ErrorCode.INTERNAL_ERROR,
-      `Child process (qemu-img ${
-        args.join(" ")
-      }) unexpected exit status ${output.code}: ${message}`,
-    );
+    throw exitError(args, output.code, output.stderr.subarray(0, QEMU_IMG_OUTPUT_MAX_BYTES));
   }
+}
+
+function timeoutError(args: string[], timeoutMs: number): VirtError {
+  return new VirtError(
+    ErrorCode.OPERATION_TIMEOUT,
+    `qemu-img ${args[0]} took over ${timeoutMs} ms`,
+  );
+}
+
+function cannotRun(error: unknown): VirtError {
+  return new VirtError(ErrorCode.SYSTEM_ERROR, `cannot run qemu-img: ${String(error)}`, {
+    cause: error,
+  });
+}
+
+function exitError(args: string[], code: number, stderr: Uint8Array): VirtError {
+  const message = new TextDecoder().decode(stderr).trim();
+  return new VirtError(
+    ErrorCode.INTERNAL_ERROR,
+    `Child process (qemu-img ${args.join(" ")}) unexpected exit status ${code}: ${message}`,
+  );
 }
 
 /** Longest a `qemu-img convert` of a clone may take, in ms (a large image copies for long). */
@@ -210,9 +214,7 @@ export async function runQemuImgJob(
       signal,
     }).spawn();
   } catch (error) {
-    throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot run qemu-img: ${String(error)}`, {
-      cause: error,
-    });
+    throw cannotRun(error);
   }
   const reading = (async () => {
     const decoder = new TextDecoder();

@@ -98,6 +98,21 @@ export class VolumeJobs {
     return count;
   }
 
+  /** How many jobs run. */
+  get size(): number {
+    return this.#jobs.size;
+  }
+
+  /** Asks every job to stop (the service is closing); each ends and records how on its own. */
+  cancelAll(): void {
+    for (const [key, entry] of this.#jobs) {
+      entry.job.cancelled = true;
+      entry.controller.abort(
+        new VirtError(ErrorCode.OPERATION_ABORTED, `${entry.job.name} of '${key}': closing`),
+      );
+    }
+  }
+
   /**
    * Asks the job on the volume to stop; it ends (and records how) on its own.
    *

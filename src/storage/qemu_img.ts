@@ -202,8 +202,6 @@ export async function runQemuImgJob(
   timeoutMs = QEMU_IMG_CONVERT_TIMEOUT_MS,
 ): Promise<void> {
   job.signal?.throwIfAborted();
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = job.signal === undefined ? timeout : AbortSignal.any([job.signal, timeout]);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("qemu-img", {
@@ -211,11 +209,24 @@ export async function runQemuImgJob(
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      signal,
     }).spawn();
   } catch (error) {
     throw cannotRun(error);
   }
+  // Killed by hand on a cancel or past the deadline: the run then reports why.
+  let timedOut = false;
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It has exited already.
+    }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, timeoutMs);
+  job.signal?.addEventListener("abort", kill, { once: true });
   const reading = (async () => {
     const decoder = new TextDecoder();
     // Only a short tail is kept between chunks: a progress figure split across two reads.
@@ -242,22 +253,17 @@ export async function runQemuImgJob(
       joined.set(part, offset);
       offset += part.length;
     }
-    return new TextDecoder().decode(joined);
+    return joined;
   })();
-  const [status, , message] = await Promise.all([child.status, reading, errors]);
+  let status: Deno.CommandStatus;
+  let stderr: Uint8Array;
+  try {
+    [status, , stderr] = await Promise.all([child.status, reading, errors]);
+  } finally {
+    clearTimeout(timer);
+    job.signal?.removeEventListener("abort", kill);
+  }
   if (job.signal?.aborted === true) throw job.signal.reason;
-  if (timeout.aborted || status.signal !== null) {
-    throw new VirtError(
-      ErrorCode.OPERATION_TIMEOUT,
-      `qemu-img ${args[0]} took over ${timeoutMs} ms`,
-    );
-  }
-  if (status.code !== 0) {
-    throw new VirtError(
-      ErrorCode.INTERNAL_ERROR,
-      `Child process (qemu-img ${
-        args.join(" ")
-      }) unexpected exit status ${status.code}: ${message.trim()}`,
-    );
-  }
+  if (timedOut || status.signal !== null) throw timeoutError(args, timeoutMs);
+  if (status.code !== 0) throw exitError(args, status.code, stderr);
 }

@@ -293,6 +293,34 @@ testIf(
   },
 );
 
+testIf(
+  "closing the pools cancels a running clone, which removes its copy and records it",
+  qemuImgSkip,
+  async () => {
+    await withPool(async ({ pools, uuid, path, store }) => {
+      await writeData(`${path}/a.raw`, SOURCE_BYTES);
+      await pools.commands.refresh(uuid);
+      const cloning = pools.commands.cloneVolume(
+        uuid,
+        volumeXml("c", 0),
+        { pool: uuid, name: "a.raw" },
+        0,
+      );
+      await jobOf(pools, uuid, "c");
+      const refused = assert.rejects(cloning, assertCode(ErrorCode.OPERATION_ABORTED));
+      await pools.close();
+      await refused;
+      await assert.rejects(Deno.stat(`${path}/c`), Deno.errors.NotFound);
+      const last = (await facts(store, uuid)).at(-1)!;
+      assert.deepEqual([last.type, last.body.outcome, last.body.removed], [
+        "volume.job_ended",
+        "cancelled",
+        true,
+      ]);
+    });
+  },
+);
+
 testIf("bad clone input gets libvirt's codes and changes nothing", qemuImgSkip, async () => {
   await withPool(async ({ pools, uuid, path, store }) => {
     await Deno.writeFile(`${path}/a.raw`, new Uint8Array(65536).fill(1));

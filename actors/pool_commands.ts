@@ -1,7 +1,10 @@
 /**
  * The commands on one storage pool and its volumes, each a job in the pool's queue: build,
- * start, destroy, delete, refresh, autostart, and volume create, delete, resize and wipe; plus
- * the reads (info, XML, volume lookups) and recovery's reconciliation.
+ * start, destroy, delete, refresh, autostart, and volume create, delete and resize; plus the
+ * reads (info, XML, volume lookups, a volume's job) and recovery's reconciliation. The long
+ * volume operations — a clone, a create that fills its file, a wipe, an upload — record their
+ * intent in the queue and run outside it as volume jobs (`volume_job_runner.ts`,
+ * `volume_jobs.ts`), so other volumes of the pool are served meanwhile.
  *
  * Each command checks the pool's state with libvirt's codes and messages first, then records
  * an intent before it changes the host, then the outcome (or `storage.intent_abandoned` when the
@@ -12,7 +15,7 @@
  */
 
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
-import type { StorageFact, VolumeJobKind, VolumeRecord } from "../src/model/storage_facts.ts";
+import type { VolumeRecord } from "../src/model/storage_facts.ts";
 import type { PoolDefinition, PoolFigures } from "../src/model/storage_pool.ts";
 import type { VolumeDefinition } from "../src/model/storage_volume.ts";
 import { type BuildMode, type PoolBackend, poolBackendOf } from "../src/storage/pool_backend.ts";
@@ -23,7 +26,8 @@ import { formatVolumeXml } from "../src/xml/format_storage_volume.ts";
 import { parseVolumeXml } from "../src/xml/parse_storage_volume.ts";
 import { definitionOf, type PoolActor } from "./pool_actor.ts";
 import { finishPoolIntent, finishVolumeJobs } from "./pool_recovery.ts";
-import { type VolumeJob, type VolumeJobHandle, VolumeJobs } from "./volume_jobs.ts";
+import { type VolumeJob, VolumeJobs } from "./volume_jobs.ts";
+import { beginVolumeJob, countedPieces, runVolumeJob } from "./volume_job_runner.ts";
 import type { VolumeWork } from "../src/storage/dir_pool.ts";
 import type { SparsePiece } from "../src/storage/sparse_stream.ts";
 import {
@@ -47,12 +51,6 @@ const VOLUME_PREALLOC_METADATA = 1;
 const RESIZE_ALLOCATE = 1;
 const RESIZE_DELTA = 2;
 const RESIZE_SHRINK = 4;
-
-/**
- * How long a finished volume job waits for its turn in the pool's queue to record its end, in
- * ms: the work is done, so it waits longer than a caller would.
- */
-const JOB_RECORD_TIMEOUT_MS = 120_000;
 
 /** libvirt's volume type numbers (virStorageVolType). */
 const VOLUME_TYPE_NUMBERS: Readonly<Record<string, number>> = {
@@ -725,7 +723,7 @@ export class PoolCommands {
     if (started.done) return started.record;
     const { handle, run, path, name } = started.job;
     const { backend } = backendOf(actor);
-    return await this.#runVolumeJob(
+    return await runVolumeJob(
       actor,
       handle,
       name,
@@ -740,57 +738,6 @@ export class PoolCommands {
             : backend.removeVolume(path).then(() => true),
       },
     );
-  }
-
-  /**
-   * Runs a volume job's work outside the pool's queue, then records its end in the queue: its
-   * own facts when it succeeds, `volume.job_ended` when it fails or is cancelled (after `undo`,
-   * which tells whether it removed a half-made volume).
-   */
-  async #runVolumeJob<T>(
-    actor: PoolActor,
-    handle: VolumeJobHandle,
-    name: string,
-    kind: VolumeJobKind,
-    steps: {
-      work: (work: VolumeWork) => Promise<T>;
-      finish: (result: T) => StorageFact[];
-      undo?: (error: unknown) => Promise<boolean>;
-      reason?: string;
-      refresh?: boolean;
-    },
-  ): Promise<T> {
-    try {
-      let result: T;
-      try {
-        result = await steps.work({ signal: handle.signal, onProgress: handle.progress });
-      } catch (error) {
-        const removed = await (steps.undo?.(error) ?? Promise.resolve(false)).catch(() => false);
-        const cancelled = handle.signal.aborted;
-        await actor.run(`${handle.job.name} ${name}: end`, async () => {
-          await actor.append([{
-            type: "volume.job_ended",
-            body: {
-              name,
-              job: kind,
-              outcome: cancelled ? "cancelled" : "failed",
-              removed,
-              bytesDone: handle.job.bytesDone,
-              reason: steps.reason ?? (cancelled ? "cancelled" : String(error)).slice(0, 1024),
-            },
-          }]);
-          if (steps.refresh === true) await this.#refresh(actor, false).catch(() => {});
-        }, JOB_RECORD_TIMEOUT_MS);
-        throw error;
-      }
-      await actor.run(`${handle.job.name} ${name}: end`, async () => {
-        await actor.append(steps.finish(result));
-        if (steps.refresh === true) await this.#refresh(actor, false);
-      }, JOB_RECORD_TIMEOUT_MS);
-      return result;
-    } finally {
-      handle.end();
-    }
   }
 
   /**
@@ -903,39 +850,17 @@ export class PoolCommands {
           `logical volume '${volume.path}' is sparse, volume wipe not supported`,
         );
       }
-      return { volume, handle: await this.#beginJob(actor, volume, "wipe", "vol-wipe") };
+      return { volume, handle: await beginVolumeJob(actor, this.jobs, volume, "wipe", "vol-wipe") };
     });
-    await this.#runVolumeJob(actor, handle, name, "wipe", {
+    await runVolumeJob(actor, handle, name, "wipe", {
       work: (work) => backendOf(actor).backend.wipeVolume(volume, work),
       finish: (record) => [{
         type: "volume.wiped",
         body: { name, allocationBytes: record.allocationBytes },
       }],
       reason: "the wipe did not finish: the volume is part zeroed",
-      refresh: true,
+      refresh: () => this.#refresh(actor, false),
     });
-  }
-
-  /** In the queue: marks the volume busy and records the job's intent. */
-  async #beginJob(
-    actor: PoolActor,
-    volume: VolumeRecord,
-    kind: VolumeJobKind,
-    verb: string,
-  ): Promise<VolumeJobHandle> {
-    this.jobs.check(actor.uuid, volume.name);
-    const bytesTotal = volume.physicalBytes ?? volume.capacityBytes;
-    const handle = this.jobs.begin(actor.uuid, volume.name, verb, { bytesTotal });
-    try {
-      await actor.append([{
-        type: "volume.job_started",
-        body: { name: volume.name, job: kind, path: volume.path, bytesTotal },
-      }]);
-    } catch (error) {
-      handle.end();
-      throw error;
-    }
-    return handle;
   }
 
   /**
@@ -967,17 +892,20 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     const { volume, handle } = await actor.run(`vol-upload ${name}`, async () => {
       const volume = this.volume(uuid, name);
-      return { volume, handle: await this.#beginJob(actor, volume, "upload", "vol-upload") };
+      return {
+        volume,
+        handle: await beginVolumeJob(actor, this.jobs, volume, "upload", "vol-upload"),
+      };
     });
     if (range.length > 0) handle.progress(0, range.length);
-    return await this.#runVolumeJob(actor, handle, name, "upload", {
-      work: (work) => writeVolumeRange(volume.path, counted(body, work), range, sparse),
+    return await runVolumeJob(actor, handle, name, "upload", {
+      work: (work) => writeVolumeRange(volume.path, countedPieces(body, work), range, sparse),
       finish: (bytes) => [{
         type: "volume.job_ended",
         body: { name, job: "upload", outcome: "done", removed: false, bytesDone: bytes },
       }],
       reason: "the upload did not finish: the volume holds what was written",
-      refresh: true,
+      refresh: () => this.#refresh(actor, false),
     });
   }
 
@@ -1031,20 +959,6 @@ export class PoolCommands {
         log(`autostart of pool '${definitionOf(actor).name}' failed: ${String(error)}`);
       });
     }
-  }
-}
-
-/** The pieces of `body`, stopped by the job's cancel, their bytes counted as its progress. */
-async function* counted(
-  body: AsyncIterable<SparsePiece>,
-  work: VolumeWork,
-): AsyncIterable<SparsePiece> {
-  let bytes = 0;
-  for await (const piece of body) {
-    work.signal?.throwIfAborted();
-    yield piece;
-    bytes += typeof piece === "number" ? piece : piece.byteLength;
-    work.onProgress?.(bytes, 0);
   }
 }
 

@@ -331,9 +331,12 @@ export class PoolCommands {
       !makingOnly || jobMakesVolume(job.job)
     );
     if (jobs.length > 0 || (!makingOnly && this.jobs.countIn(actor.uuid) > 0)) {
+      // libvirt's code for it is 1 (internal error), not 55.
       throw new VirtError(
-        ErrorCode.OPERATION_INVALID,
-        `pool '${definitionOf(actor).name}' has asynchronous jobs running.`,
+        ErrorCode.INTERNAL_ERROR,
+        `pool '${definitionOf(actor).name}' has asynchronous jobs running.${
+          this.jobs.busyText(actor.uuid)
+        }`,
       );
     }
   }

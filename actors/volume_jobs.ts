@@ -91,6 +91,14 @@ export class VolumeJobs {
     return this.#jobs.get(`${pool}/${volume}`)?.job;
   }
 
+  /** What the pool is busy with, as a busy error ends (` (busy with … since …)`), or "". */
+  busyText(pool: string): string {
+    for (const [key, entry] of this.#jobs) {
+      if (key.startsWith(`${pool}/`)) return ` (${busyText(entry.job)})`;
+    }
+    return "";
+  }
+
   /** How many jobs run on volumes of `pool`. */
   countIn(pool: string): number {
     let count = 0;

@@ -171,11 +171,11 @@ testIf(
       );
       await assert.rejects(
         pools.commands.refresh(uuid),
-        assertCode(ErrorCode.OPERATION_INVALID, /asynchronous jobs running/),
+        assertCode(ErrorCode.INTERNAL_ERROR, /asynchronous jobs running\. \(busy with vol-clone/),
       );
       await assert.rejects(
         pools.commands.destroy(uuid),
-        assertCode(ErrorCode.OPERATION_INVALID, /asynchronous jobs running/),
+        assertCode(ErrorCode.INTERNAL_ERROR, /asynchronous jobs running\. \(busy with vol-clone/),
       );
       // Another volume of the pool is served while the clone runs (the queue is not held).
       assert.equal(pools.commands.volumeJob(uuid, "c").job?.name, "vol-clone");

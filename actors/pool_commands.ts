@@ -667,7 +667,9 @@ export class PoolCommands {
         };
         const { definition: pool, backend } = backendOf(actor);
         // A copy or a filled file takes long: it runs as a job, outside the queue.
-        const filled = format === "raw" && backing === undefined && allocationBytes > 0;
+        // (A logical volume is allocated by lvcreate at once: no fill, no job.)
+        const filled = pool.type !== "logical" && format === "raw" && backing === undefined &&
+          allocationBytes > 0;
         if (source !== undefined || filled) {
           const bytesTotal = source?.record.capacityBytes ??
             Math.min(allocationBytes, capacityBytes);

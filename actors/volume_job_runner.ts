@@ -117,7 +117,8 @@ export async function runVolumeJob<T>(
 }
 
 /**
- * The pieces of `body`, stopped by the job's cancel, their bytes counted as its progress.
+ * The pieces of `body`, stopped by the job's cancel (at once, even while the sender is silent),
+ * their bytes counted as its progress.
  *
  * @example
  * ```ts ignore
@@ -128,11 +129,25 @@ export async function* countedPieces(
   body: AsyncIterable<SparsePiece>,
   work: VolumeWork,
 ): AsyncIterable<SparsePiece> {
+  const signal = work.signal;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    if (signal?.aborted === true) reject(signal.reason);
+    signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  // Raced below; a cancel after the last piece is nobody's error.
+  aborted.catch(() => {});
+  const iterator = body[Symbol.asyncIterator]();
   let bytes = 0;
-  for await (const piece of body) {
-    work.signal?.throwIfAborted();
-    yield piece;
-    bytes += typeof piece === "number" ? piece : piece.byteLength;
-    work.onProgress?.(bytes, 0);
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done === true) return;
+      yield next.value;
+      bytes += typeof next.value === "number" ? next.value : next.value.byteLength;
+      work.onProgress?.(bytes, 0);
+    }
+  } finally {
+    // Not awaited: a sender that is silent would hold the return as long as it is.
+    iterator.return?.()?.catch(() => {});
   }
 }

@@ -321,6 +321,51 @@ testIf(
   },
 );
 
+testIf(
+  "a cancelled upload keeps what it wrote and records that it did not finish",
+  qemuImgSkip,
+  async () => {
+    await withPool(async ({ pools, uuid, path, store }) => {
+      await pools.commands.createVolume(uuid, volumeXml("u.raw", 8 << 20), 0);
+      let release = () => {};
+      const held = new Promise<void>((resolve) => release = resolve);
+      async function* body() {
+        yield new Uint8Array(1 << 20).fill(0x42);
+        yield new Uint8Array(1 << 20).fill(0x42);
+        await held;
+        yield new Uint8Array(1 << 20).fill(0x43);
+      }
+      const uploading = pools.commands.uploadVolume(uuid, "u.raw", body(), {
+        offset: 0,
+        length: 0,
+      }, false);
+      const refused = assert.rejects(uploading, assertCode(ErrorCode.OPERATION_ABORTED));
+      const deadline = Date.now() + WAIT_MS;
+      while ((pools.commands.volumeJob(uuid, "u.raw").job?.bytesDone ?? 0) < 2 << 20) {
+        assert.ok(Date.now() < deadline, "the upload progressed");
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+      assert.equal(pools.commands.volumeJob(uuid, "u.raw").job?.name, "vol-upload");
+      // The sender is silent: the cancel stops the upload all the same.
+      pools.commands.cancelVolumeJob(uuid, "u.raw");
+      await refused;
+      release();
+      const bytes = await Deno.readFile(`${path}/u.raw`);
+      assert.equal(bytes[(2 << 20) - 1], 0x42, "what was written stays");
+      assert.equal(bytes[2 << 20], 0, "nothing after the cancel");
+      const ended = (await facts(store, uuid)).find((fact) => fact.type === "volume.job_ended")!;
+      assert.deepEqual([ended.body.job, ended.body.outcome, ended.body.removed], [
+        "upload",
+        "cancelled",
+        false,
+      ]);
+      assert.match(String(ended.body.reason), /upload did not finish/);
+      assert.deepEqual(pools.commands.volumes(uuid).map((volume) => volume.name), ["u.raw"]);
+      assert.equal(pools.commands.volumeJob(uuid, "u.raw").job, null);
+    });
+  },
+);
+
 testIf("bad clone input gets libvirt's codes and changes nothing", qemuImgSkip, async () => {
   await withPool(async ({ pools, uuid, path, store }) => {
     await Deno.writeFile(`${path}/a.raw`, new Uint8Array(65536).fill(1));

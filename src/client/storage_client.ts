@@ -5,7 +5,12 @@
  * @module
  */
 
-import type { PoolInfoView, PoolSummaryView, VolumeView } from "../api/storage_views.ts";
+import type {
+  PoolInfoView,
+  PoolSummaryView,
+  VolumeJobView,
+  VolumeView,
+} from "../api/storage_views.ts";
 import { pathOf } from "../model/operations.ts";
 import {
   decodeSparse,
@@ -202,6 +207,16 @@ export class StorageClient {
     const response = await this.#client.request("GET", path);
     const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
     return options.sparse ? decodeSparse(body) : body;
+  }
+
+  /** The job a volume is busy with (`job` null when idle). */
+  volumeJob(pool: string, volume: string): Promise<VolumeJobView> {
+    return this.#json("GET", pathOf("volume.job", { pool, volume }));
+  }
+
+  /** Cancels the job a volume is busy with; answers the job as it was cancelled. */
+  cancelVolumeJob(pool: string, volume: string): Promise<VolumeJobView> {
+    return this.#json("DELETE", pathOf("volume.job_cancel", { pool, volume }));
   }
 
   /** Changes a volume's capacity (bytes; with `delta` a change). */

@@ -1954,6 +1954,36 @@ export const OPERATIONS = [
     },
     verbs: ["vol-download"],
   },
+  {
+    name: "volume.job",
+    object: "volume",
+    libvirt: [],
+    access: "read-only",
+    summary:
+      "The long job a volume is busy with (create, clone, wipe, upload, download): bytes done of the total, since when (evirt's; libvirt's storage calls just block)",
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes/:volume/job",
+      query: [],
+      answer: { status: 200, description: "The job, or null when idle", schema: "VolumeJob" },
+    },
+    verbs: ["vol-job", "vol-clone", "vol-create-from", "vol-create-as", "vol-wipe"],
+  },
+  {
+    name: "volume.job_cancel",
+    object: "volume",
+    libvirt: [],
+    access: "read-write",
+    summary:
+      "Cancel a volume's job: a create or clone removes its half-made volume; a wipe or upload leaves the volume as it is (either recorded)",
+    http: {
+      method: "DELETE",
+      path: "/v1/pools/:pool/volumes/:volume/job",
+      query: [],
+      answer: { status: 200, description: "The job as it was cancelled", schema: "VolumeJob" },
+    },
+    verbs: ["vol-job"],
+  },
 ] as const satisfies readonly Operation[];
 
 /** The rows as they are typed, for type-level derivations. */

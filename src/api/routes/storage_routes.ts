@@ -13,7 +13,7 @@ import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context
 import { jsonResponse } from "../http_errors.ts";
 import { decodeSparse, encodeSparse, SPARSE_STREAM_MEDIA } from "../../storage/sparse_stream.ts";
 import { readBodyText, readJsonObject } from "../request_body.ts";
-import type { PoolInfoView, PoolSummaryView, VolumeView } from "../storage_views.ts";
+import type { PoolInfoView, PoolSummaryView, VolumeJobView, VolumeView } from "../storage_views.ts";
 
 type Context = RouteContext & ApiRequestContext;
 
@@ -328,6 +328,31 @@ export function storageRoutes(add: RouteAdder): void {
         "x-evirt-content-bytes": String(bytes),
       },
     });
+  });
+  const jobView = (pool: PoolSummary, view: ReturnType<StoragePools["commands"]["volumeJob"]>) => {
+    const job = view.job;
+    const shown: VolumeJobView = {
+      pool: pool.name,
+      volume: view.volume,
+      job: job === null ? null : {
+        name: job.name,
+        sinceMs: job.sinceMs,
+        bytesDone: job.bytesDone,
+        bytesTotal: job.bytesTotal,
+        cancelled: job.cancelled,
+      },
+    };
+    return jsonResponse(shown);
+  };
+  add("volume.job", (_request, context) => {
+    const storage = storageOf(context);
+    const pool = poolOf(storage, context.params.pool);
+    return jobView(pool, storage.commands.volumeJob(pool.uuid, context.params.volume));
+  });
+  add("volume.job_cancel", (_request, context) => {
+    const storage = storageOf(context);
+    const pool = poolOf(storage, context.params.pool);
+    return jobView(pool, storage.commands.cancelVolumeJob(pool.uuid, context.params.volume));
   });
   add("volume.resize", async (_request, context) => {
     const { storage, pool, name } = volumeOf(context);

@@ -10,7 +10,8 @@
  */
 
 import { ErrorCode, isVirtError } from "../model/errors.ts";
-import { isZero } from "../storage/volume_transfer.ts";
+import type { SparsePiece } from "../storage/sparse_stream.ts";
+import { isZero, readVolumeRange } from "../storage/volume_transfer.ts";
 import type { VerbArguments } from "./arguments.ts";
 import { CommandFailure } from "./command_failure.ts";
 import { findVolume, storageOf, VOLUME_OPTIONS } from "./storage_verb_support.ts";
@@ -50,39 +51,40 @@ export const volUploadVerb: Verb = {
     const name = args.required("vol");
     const path = args.required("file");
     const volume = await findVolume(context, name, args.text("pool"));
-    let file: Deno.FsFile;
+    const sparse = args.flag("sparse");
+    let source: { stream: ReadableStream<SparsePiece>; bytes: number };
     try {
-      file = await Deno.open(path, { read: true });
+      // The whole file is sent, as virsh does: past `--length` the service refuses the rest.
+      // Sparse, the file's holes are skipped unread and go as hole records.
+      source = await readVolumeRange(path, { offset: 0, length: 0 }, () => {}, {
+        holes: sparse,
+      });
     } catch {
       throw new CommandFailure(`cannot read ${path}`);
     }
     const { offset, length } = transferOptions(args);
+    const bytes = source.bytes;
+    const reader = source.stream.getReader();
+    let sent = 0;
+    const counted = new ReadableStream<SparsePiece>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          return;
+        }
+        sent += typeof value === "number" ? value : value.byteLength;
+        context.progress.relabel(moved("uploading", sent, bytes));
+        controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    }, { highWaterMark: 0 });
     try {
-      // The whole file is sent, as virsh does: past `--length` the service refuses the rest.
-      const bytes = (await file.stat()).size;
-      let left = bytes;
-      const stream = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          if (left === 0) {
-            controller.close();
-            return;
-          }
-          const buffer = new Uint8Array(Math.min(1024 * 1024, left));
-          const count = await file.read(buffer);
-          if (count === null) {
-            controller.error(new Error(`${path} ended early`));
-            return;
-          }
-          left -= count;
-          context.progress.relabel(moved("uploading", bytes - left, bytes));
-          controller.enqueue(buffer.subarray(0, count));
-        },
-      }, { highWaterMark: 0 });
       context.progress.start(moved("uploading", 0, bytes));
-      await storageOf(context).upload(volume.poolUuid, volume.name, stream, {
+      await storageOf(context).upload(volume.poolUuid, volume.name, counted, {
         offset,
         length,
-        sparse: args.flag("sparse"),
+        sparse,
         size: bytes,
       }).catch((error) => {
         // A failure while the bytes flow is virsh's "send" failure; before, its "upload" one.
@@ -94,7 +96,8 @@ export const volUploadVerb: Verb = {
       });
     } finally {
       context.progress.stop();
-      file.close();
+      // Closes the file if the upload ended before the stream did.
+      await reader.cancel().catch(() => {});
     }
   },
 };

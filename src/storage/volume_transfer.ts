@@ -7,6 +7,7 @@
  */
 
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import { openFileExtents } from "./file_extents.ts";
 import type { SparsePiece } from "./sparse_stream.ts";
 
 /** Bytes read from the file per download chunk. */
@@ -120,28 +121,61 @@ export async function writeVolumeRange(
   }
 }
 
+/** How a read range is streamed. */
+export interface ReadOptions {
+  /**
+   * Holes found in the file's hole map (`file_extents.ts`) come as their lengths (numbers),
+   * unread; else every byte is read and sent.
+   */
+  holes?: boolean;
+}
+
 /**
  * The bytes of the file at `path` in `range`, as a stream pulled one chunk at a time; `done`
- * is called once when it ends, fails or is cancelled.
+ * is called once when it ends, fails or is cancelled. With `holes`, the file's holes come as
+ * their lengths and are never read.
  *
- * @returns The stream and how many bytes it will carry.
+ * @returns The stream and how many bytes it will carry (holes counted).
  * @throws {VirtError} Code 38 when the file cannot be opened, 8 when the offset is past its end.
+ *
+ * @example
+ * ```ts ignore
+ * const { stream } = await readVolumeRange("/pool/a.raw", { offset: 0, length: 0 }, () => {}, {
+ *   holes: true,
+ * });
+ * for await (const piece of stream) console.log(typeof piece === "number" ? "hole" : "data");
+ * ```
  */
+export function readVolumeRange(
+  path: string,
+  range: TransferRange,
+  done: () => void,
+  options: ReadOptions & { holes: true },
+): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }>;
+export function readVolumeRange(
+  path: string,
+  range: TransferRange,
+  done: () => void,
+  options?: ReadOptions,
+): Promise<{ stream: ReadableStream<Uint8Array>; bytes: number }>;
 export async function readVolumeRange(
   path: string,
   range: TransferRange,
   done: () => void,
-): Promise<{ stream: ReadableStream<Uint8Array>; bytes: number }> {
+  options: ReadOptions = {},
+): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
   } catch (error) {
     throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot open volume '${path}': ${error}`);
   }
+  const extents = options.holes ? openFileExtents(path) : undefined;
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
+    extents?.close();
     file.close();
     done();
   };
@@ -156,17 +190,32 @@ export async function readVolumeRange(
     }
     const available = size - range.offset;
     const bytes = range.length === 0 ? available : Math.min(range.length, available);
+    const end = range.offset + bytes;
     await file.seek(range.offset, Deno.SeekMode.Start);
-    let left = bytes;
-    const stream = new ReadableStream<Uint8Array>({
+    let at = range.offset;
+    /** Where the current run of data ends (without a hole map: the range's end). */
+    let dataEnd = extents === undefined ? end : at;
+    const stream = new ReadableStream<SparsePiece>({
       async pull(controller) {
         try {
-          if (left === 0) {
+          if (at === end) {
             finish();
             controller.close();
             return;
           }
-          const buffer = new Uint8Array(Math.min(TRANSFER_CHUNK_BYTES, left));
+          if (at === dataEnd && extents !== undefined) {
+            const data = extents.nextData(at, end);
+            const holeEnd = data?.start ?? end;
+            if (holeEnd > at) {
+              // A hole: its length only, and the file position moves past it.
+              controller.enqueue(holeEnd - at);
+              at = holeEnd;
+              if (data !== null) await file.seek(at, Deno.SeekMode.Start);
+            }
+            dataEnd = data?.end ?? end;
+            if (data === null) return;
+          }
+          const buffer = new Uint8Array(Math.min(TRANSFER_CHUNK_BYTES, dataEnd - at));
           const count = await file.read(buffer);
           if (count === null) {
             finish();
@@ -175,7 +224,7 @@ export async function readVolumeRange(
             );
             return;
           }
-          left -= count;
+          at += count;
           controller.enqueue(buffer.subarray(0, count));
         } catch (error) {
           finish();

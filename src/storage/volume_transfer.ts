@@ -10,7 +10,7 @@ import { ErrorCode, VirtError } from "../model/errors.ts";
 import { openFileExtents } from "./file_extents.ts";
 import type { SparsePiece } from "./sparse_stream.ts";
 
-/** Bytes read from the file per download chunk. */
+/** Bytes read from the file per download chunk, and gathered before a write in an upload. */
 export const TRANSFER_CHUNK_BYTES = 1024 * 1024;
 
 /** Where and how much to transfer. */
@@ -78,12 +78,22 @@ export async function writeVolumeRange(
     const oldLength = (await file.stat()).size;
     if (sparse) await file.truncate(range.offset);
     await file.seek(range.offset, Deno.SeekMode.Start);
+    // Small pieces (a connection's chunks) are gathered into one write of up to a chunk: one
+    // system call per chunk rather than per piece.
+    const gathered = new Uint8Array(TRANSFER_CHUNK_BYTES);
+    let gatheredBytes = 0;
+    const flush = async () => {
+      let rest = gathered.subarray(0, gatheredBytes);
+      while (rest.byteLength > 0) rest = rest.subarray(await file.write(rest));
+      gatheredBytes = 0;
+    };
     for await (const piece of body) {
       if (typeof piece === "number") {
         // A hole of a sparse stream: only in a sparse upload, where the file was cut first.
         if (!sparse) {
           throw new VirtError(ErrorCode.INVALID_ARG, "a hole in a plain upload", { where: "body" });
         }
+        await flush();
         await file.seek(piece, Deno.SeekMode.Current);
         written += piece;
         continue;
@@ -94,13 +104,24 @@ export async function writeVolumeRange(
       const room = range.length === 0 ? whole.byteLength : range.length - written;
       const chunk = whole.byteLength > room ? whole.subarray(0, room) : whole;
       if (sparse && isZero(chunk)) {
+        await flush();
         await file.seek(chunk.byteLength, Deno.SeekMode.Current);
+      } else if (gatheredBytes + chunk.byteLength <= gathered.byteLength) {
+        gathered.set(chunk, gatheredBytes);
+        gatheredBytes += chunk.byteLength;
       } else {
-        let rest = chunk;
-        while (rest.byteLength > 0) rest = rest.subarray(await file.write(rest));
+        await flush();
+        if (chunk.byteLength < gathered.byteLength) {
+          gathered.set(chunk);
+          gatheredBytes = chunk.byteLength;
+        } else {
+          let rest = chunk;
+          while (rest.byteLength > 0) rest = rest.subarray(await file.write(rest));
+        }
       }
       written += chunk.byteLength;
       if (chunk !== whole) {
+        await flush();
         await file.syncData();
         throw new VirtError(
           ErrorCode.SYSTEM_ERROR,
@@ -109,6 +130,7 @@ export async function writeVolumeRange(
         );
       }
     }
+    await flush();
     const end = range.offset + written;
     if (sparse) await file.truncate(Math.max(end, oldLength));
     await file.syncData();

@@ -56,8 +56,10 @@ export const volUploadVerb: Verb = {
     try {
       // The whole file is sent, as virsh does: past `--length` the service refuses the rest.
       // Sparse, the file's holes are skipped unread and go as hole records.
+      // The client writes each chunk to its socket before it asks for the next: one buffer serves.
       source = await readVolumeRange(path, { offset: 0, length: 0 }, () => {}, {
         holes: sparse,
+        reuseBuffer: true,
       });
     } catch {
       throw new CommandFailure(`cannot read ${path}`);

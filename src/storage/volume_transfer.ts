@@ -150,6 +150,12 @@ export interface ReadOptions {
    * unread; else every byte is read and sent.
    */
   holes?: boolean;
+  /**
+   * Every chunk is read into the same buffer: only for a consumer that is done with a chunk
+   * before it asks for the next (one that writes each to a socket before reading on). A fresh
+   * process then touches one chunk of new memory, not one per chunk.
+   */
+  reuseBuffer?: boolean;
 }
 
 /**
@@ -217,6 +223,7 @@ export async function readVolumeRange(
     let at = range.offset;
     /** Where the current run of data ends (without a hole map: the range's end). */
     let dataEnd = extents === undefined ? end : at;
+    const shared = options.reuseBuffer ? new Uint8Array(TRANSFER_CHUNK_BYTES) : undefined;
     const stream = new ReadableStream<SparsePiece>({
       async pull(controller) {
         try {
@@ -237,7 +244,8 @@ export async function readVolumeRange(
             dataEnd = data?.end ?? end;
             if (data === null) return;
           }
-          const buffer = new Uint8Array(Math.min(TRANSFER_CHUNK_BYTES, dataEnd - at));
+          const length = Math.min(TRANSFER_CHUNK_BYTES, dataEnd - at);
+          const buffer = shared?.subarray(0, length) ?? new Uint8Array(length);
           const count = await file.read(buffer);
           if (count === null) {
             finish();

@@ -141,3 +141,31 @@ for (const shape of sparseShapes()) {
     });
   });
 }
+
+Deno.test("a read into one reused buffer gives each chunk's bytes until the next is asked", async () => {
+  await withTempDir("evirt-transfer-", async (dir) => {
+    const path = `${dir}/v.raw`;
+    const bytes = new Uint8Array(TRANSFER_CHUNK_BYTES * 2 + 10).map((_, index) => index % 253);
+    await Deno.writeFile(path, bytes);
+    const { stream } = await readVolumeRange(path, { offset: 0, length: 0 }, () => {}, {
+      reuseBuffer: true,
+    });
+    const got: number[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for await (const chunk of stream) {
+      buffers.add(chunk.buffer);
+      got.push(...chunk.slice(0, 3), chunk.length);
+    }
+    assert.equal(buffers.size, 1);
+    assert.deepEqual(got, [
+      0,
+      1,
+      2,
+      TRANSFER_CHUNK_BYTES,
+      ...[...bytes.subarray(TRANSFER_CHUNK_BYTES, TRANSFER_CHUNK_BYTES + 3)],
+      TRANSFER_CHUNK_BYTES,
+      ...bytes.subarray(2 * TRANSFER_CHUNK_BYTES, 2 * TRANSFER_CHUNK_BYTES + 3),
+      10,
+    ]);
+  });
+});

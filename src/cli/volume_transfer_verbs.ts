@@ -1,17 +1,17 @@
 /**
  * `vol-upload` and `vol-download`: a volume's bytes from or to a local file, streamed over the
- * API (never held whole in memory). `--sparse` keeps holes: an upload sends zero blocks the
- * service writes as holes, a download writes zero blocks as holes in the local file (as
- * `cp --sparse=always`), and they never cross the connection: both ends speak evirt's sparse
- * stream (`src/storage/sparse_stream.ts`), holes as records. On a terminal, stderr shows the
- * MiB moved so far.
+ * API (never held whole in memory). `--sparse` keeps holes: an upload sends the file's holes
+ * (its hole map, unread) and zero blocks, which the service leaves as holes; a download leaves
+ * holes and zero blocks as holes in the local file (as `cp --sparse=always`); they never cross
+ * the connection: both ends speak evirt's sparse stream (`src/storage/sparse_stream.ts`), holes
+ * as records. On a terminal, stderr shows the MiB moved so far.
  *
  * @module
  */
 
 import { ErrorCode, isVirtError } from "../model/errors.ts";
 import type { SparsePiece } from "../storage/sparse_stream.ts";
-import { isZero, readVolumeRange } from "../storage/volume_transfer.ts";
+import { readVolumeRange, writeVolumeRange } from "../storage/volume_transfer.ts";
 import type { VerbArguments } from "./arguments.ts";
 import { CommandFailure } from "./command_failure.ts";
 import { findVolume, storageOf, VOLUME_OPTIONS } from "./storage_verb_support.ts";
@@ -118,9 +118,8 @@ export const volDownloadVerb: Verb = {
     const name = args.required("vol");
     const path = args.required("file");
     const volume = await findVolume(context, name, args.text("pool"));
-    let file: Deno.FsFile;
     try {
-      file = await Deno.open(path, { write: true, create: true, truncate: true });
+      (await Deno.open(path, { write: true, create: true, truncate: true })).close();
     } catch {
       throw new CommandFailure(`cannot create ${path}`);
     }
@@ -130,31 +129,22 @@ export const volDownloadVerb: Verb = {
         ...transferOptions(args),
         sparse,
       });
-      let total = 0;
       context.progress.start(moved("downloading", 0));
-      for await (const chunk of stream) {
-        if (typeof chunk === "number") {
-          // A hole the service did not send: it stays a hole here.
-          await file.seek(chunk, Deno.SeekMode.Current);
-          total += chunk;
+      let total = 0;
+      const counted = async function* () {
+        for await (const piece of stream) {
+          total += typeof piece === "number" ? piece : piece.byteLength;
           context.progress.relabel(moved("downloading", total));
-          continue;
+          yield piece;
         }
-        if (sparse && isZero(chunk)) {
-          await file.seek(chunk.byteLength, Deno.SeekMode.Current);
-        } else {
-          let rest = chunk;
-          while (rest.byteLength > 0) rest = rest.subarray(await file.write(rest));
-        }
-        total += chunk.byteLength;
-        context.progress.relabel(moved("downloading", total));
-      }
-      if (sparse) await file.truncate(total);
+      };
+      // Written as the service writes an upload: holes and zero blocks (sparse) stay holes,
+      // small pieces are gathered; not synced, as `virsh` and `cp` leave a copy.
+      await writeVolumeRange(path, counted(), { offset: 0, length: 0 }, sparse, { sync: false });
     } catch (error) {
       throw new CommandFailure(`cannot download from volume ${name}`, error);
     } finally {
       context.progress.stop();
-      file.close();
     }
   },
 };

@@ -50,6 +50,9 @@ export function isZero(chunk: Uint8Array): boolean {
  * (`cp --sparse=always`): the file is cut at the offset first, then grown back to at least its
  * old length. Only without `range.length`, so no byte past the written range is lost.
  *
+ * The data is synced before this returns, unless `options.sync` is false (a local copy, as
+ * `cp` makes it).
+ *
  * @returns The bytes taken from the stream.
  * @throws {VirtError} Code 38 when the stream is longer than `range.length` (what fits is
  *   written) or the file cannot be written; code 8 when sparse is asked with a length.
@@ -59,6 +62,7 @@ export async function writeVolumeRange(
   body: AsyncIterable<SparsePiece>,
   range: TransferRange,
   sparse: boolean,
+  options: { sync?: boolean } = {},
 ): Promise<number> {
   if (sparse && range.length !== 0) {
     throw new VirtError(
@@ -133,7 +137,7 @@ export async function writeVolumeRange(
     await flush();
     const end = range.offset + written;
     if (sparse) await file.truncate(Math.max(end, oldLength));
-    await file.syncData();
+    if (options.sync ?? true) await file.syncData();
     return written;
   } catch (error) {
     if (error instanceof VirtError) throw error;

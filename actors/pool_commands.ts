@@ -916,21 +916,33 @@ export class PoolCommands {
 
   /**
    * A volume's bytes as a stream (`vol-download`), as a job on the volume until the stream ends
-   * or is cancelled.
+   * or is cancelled. With `holes`, the file's holes come as their lengths, unread.
    *
    * @throws {VirtError} As {@linkcode uploadVolume}.
    */
+  downloadVolume(
+    uuid: string,
+    name: string,
+    range: TransferRange,
+  ): Promise<{ stream: ReadableStream<Uint8Array>; bytes: number }>;
+  downloadVolume(
+    uuid: string,
+    name: string,
+    range: TransferRange,
+    options: { holes: true },
+  ): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }>;
   async downloadVolume(
     uuid: string,
     name: string,
     range: TransferRange,
-  ): Promise<{ stream: ReadableStream<Uint8Array>; bytes: number }> {
+    options: { holes?: boolean } = {},
+  ): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }> {
     const volume = this.volume(uuid, name);
     const { end } = this.jobs.begin(uuid, name, "vol-download", {
       bytesTotal: volume.physicalBytes ?? volume.capacityBytes,
     });
     try {
-      return await readVolumeRange(volume.path, range, end);
+      return await readVolumeRange(volume.path, range, end, options);
     } catch (error) {
       end();
       throw error;

@@ -13,6 +13,7 @@ import type {
 } from "../api/storage_views.ts";
 import { pathOf } from "../model/operations.ts";
 import {
+  bytesOnly,
   decodeSparse,
   encodeSparse,
   SPARSE_STREAM_MEDIA,
@@ -163,13 +164,14 @@ export class StorageClient {
   }
 
   /**
-   * Writes `stream` into a volume from `offset` (`vol-upload`); `sparse`: zero blocks become
-   * holes and the volume after `offset` is exactly the stream.
+   * Writes `stream` into a volume from `offset` (`vol-upload`); `sparse`: holes (numbers in the
+   * stream) and zero blocks become holes and the volume after `offset` is exactly the stream.
+   * A plain upload takes bytes only.
    */
   async upload(
     pool: string,
     volume: string,
-    stream: ReadableStream<Uint8Array>,
+    stream: ReadableStream<SparsePiece>,
     options: { offset?: number; length?: number; sparse?: boolean; size?: number } = {},
   ): Promise<{ bytes: number; volume: VolumeView }> {
     const path = pathOf("volume.upload", { pool, volume }) + query({
@@ -186,7 +188,7 @@ export class StorageClient {
         undefined,
         SPARSE_STREAM_MEDIA,
       )
-      : await this.#client.requestStream("PUT", path, stream, options.size);
+      : await this.#client.requestStream("PUT", path, bytesOnly(stream), options.size);
     return await response.json() as { bytes: number; volume: VolumeView };
   }
 

@@ -315,14 +315,16 @@ export function storageRoutes(add: RouteAdder): void {
   });
   add("volume.download", async (_request, context) => {
     const { storage, pool, name } = volumeOf(context);
-    const { stream, bytes } = await storage.commands.downloadVolume(
-      pool.uuid,
-      name,
-      rangeOf(context),
-    );
-    // Asked sparse, zero blocks go as hole records; the byte count travels in a header.
+    // Asked sparse, the file's holes (unread) and zero blocks go as hole records; the byte
+    // count travels in a header.
     const sparse = flag(context, "sparse");
-    return new Response(sparse ? encodeSparse(stream) : stream, {
+    const range = rangeOf(context);
+    const { body, bytes } = sparse
+      ? await storage.commands.downloadVolume(pool.uuid, name, range, { holes: true })
+        .then(({ stream, bytes }) => ({ body: encodeSparse(stream), bytes }))
+      : await storage.commands.downloadVolume(pool.uuid, name, range)
+        .then(({ stream, bytes }) => ({ body: stream, bytes }));
+    return new Response(body, {
       headers: {
         "content-type": sparse ? SPARSE_STREAM_MEDIA : "application/octet-stream",
         "x-evirt-content-bytes": String(bytes),

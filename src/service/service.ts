@@ -39,6 +39,13 @@ export interface RunningService extends ServiceCore {
   server: ApiServer;
   /** The libvirt-protocol listeners (`libvirt-sock`, `libvirt-sock-ro`). */
   rpc: RpcServer;
+  /**
+   * Reloads what can change while running: the TCP tokens file is read again. Returns what was
+   * done, for the log; a refused file keeps the tokens in use.
+   *
+   * @throws {ConfigError} When the tokens file is unreadable or invalid.
+   */
+  reload(): Promise<string>;
   /** Stops listening, then closes the core. Running VMs keep running. */
   stop(): Promise<void>;
 }
@@ -135,6 +142,14 @@ export async function startService(
       ...running,
       server,
       rpc,
+      async reload() {
+        if (config.tokensFile === null || config.listen === null) {
+          return "nothing to reload (no TCP listener with EVIRT_TOKENS_FILE)";
+        }
+        const next = await readTokens(config.tokensFile);
+        server.replaceTokens(next);
+        return `tokens re-read from ${config.tokensFile}: ${next.length}`;
+      },
       async stop() {
         // Event streams never end by themselves: end them first, or the listeners' shutdown
         // would wait for them forever.

@@ -60,7 +60,13 @@ export function verbHelp(verb: Verb): string {
 
   SYNOPSIS
     ${synopsis}
-${lines.length === 0 ? "" : `\n  OPTIONS\n${lines.join("")}`}`;
+${lines.length === 0 ? "" : `\n  OPTIONS\n${lines.join("")}`}${
+    verb.description === undefined ? "" : `\n  DESCRIPTION\n${indent(verb.description)}`
+  }`;
+}
+
+function indent(text: string): string {
+  return text.trimEnd().split("\n").map((line) => line === "" ? "\n" : `    ${line}\n`).join("");
 }
 
 function valueName(option: OptionSpec): string {

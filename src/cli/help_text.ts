@@ -75,6 +75,7 @@ function valueName(option: OptionSpec): string {
 
 function synopsisWord(option: OptionSpec): string {
   if (option.kind === "bool") return `[--${option.name}]`;
+  if (option.bareValue !== undefined) return `[--${option.name}[=${valueName(option)}]]`;
   const word = option.positional || option.rest
     ? `[--${option.name}] ${valueName(option)}`
     : `--${option.name} ${valueName(option)}`;
@@ -83,6 +84,7 @@ function synopsisWord(option: OptionSpec): string {
 
 function optionLabel(option: OptionSpec): string {
   if (option.kind === "bool") return `--${option.name}`;
+  if (option.bareValue !== undefined) return `--${option.name}[=${valueName(option)}]`;
   return option.positional || option.rest
     ? `[--${option.name}] ${valueName(option)}`
     : `--${option.name} ${valueName(option)}`;

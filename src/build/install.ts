@@ -2,6 +2,9 @@
  * The `install` task: puts an `evirt` command on PATH and, where systemd runs (or when asked), an
  * `evirt.service` unit beside it.
  *
+ * Beside it go the man page (`ROOT/share/man/man1/evirt.1`) and the completion scripts
+ * (`ROOT/share/bash-completion/completions/evirt`, `ROOT/share/zsh/site-functions/_evirt`).
+ *
  * The command is the shim `deno install --global` writes (no download: it runs this checkout's
  * sources with the Deno running the task), with two changes and why:
  * - its `exec deno` becomes the absolute path of this Deno, because a Deno fetched by `npx` is not
@@ -20,6 +23,10 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadProcessConfig } from "../config/config.ts";
 import { systemdUnit } from "./systemd_unit.ts";
+import { bashCompletion, zshCompletion } from "../cli/completion.ts";
+import { manPage } from "../cli/man_page.ts";
+import { loadAllVerbs } from "../cli/verb_registry.ts";
+import { VERSION } from "../model/version.ts";
 
 const NAME = "evirt";
 const REPO_DIR = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -118,6 +125,11 @@ async function run(args: string[]): Promise<number> {
   await Deno.writeTextFile(command, fixShim(await Deno.readTextFile(command)), { mode: 0o755 });
   await Deno.remove(`${binDir}/.${NAME}`, { recursive: true }).catch(() => {});
   console.log(`install: ${command} (runs ${ENTRY} with ${Deno.execPath()})`);
+  for (const [file, text] of await documentation(targets.root)) {
+    await Deno.mkdir(file.slice(0, file.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(file, text, { mode: 0o644 });
+    console.log(`install: ${file}`);
+  }
   const path = (Deno.env.get("PATH") ?? "").split(":");
   if (!path.includes(binDir)) console.log(`install: note: ${binDir} is not on PATH`);
   if (targets.unitDir === null) {
@@ -143,6 +155,16 @@ async function run(args: string[]): Promise<number> {
     console.log(`install: start it with 'systemctl enable --now ${NAME}'`);
   }
   return 0;
+}
+
+/** The man page and the completion scripts, by where they go under `root`. */
+async function documentation(root: string): Promise<[string, string][]> {
+  const verbs = await loadAllVerbs();
+  return [
+    [`${root}/share/man/man1/${NAME}.1`, manPage(verbs, VERSION)],
+    [`${root}/share/bash-completion/completions/${NAME}`, bashCompletion(verbs)],
+    [`${root}/share/zsh/site-functions/_${NAME}`, zshCompletion(verbs)],
+  ];
 }
 
 /**

@@ -117,6 +117,13 @@ Deno.test("the install task installs an evirt command that runs from anywhere", 
     }).output();
     assert.equal(version.code, 0);
     assert.match(new TextDecoder().decode(version.stdout), /^Compiled against library: evirt /);
+    for (
+      const file of [
+        "share/man/man1/evirt.1",
+        "share/bash-completion/completions/evirt",
+        "share/zsh/site-functions/_evirt",
+      ]
+    ) assert.ok((await Deno.stat(`${dir}/root/${file}`)).size > 0, file);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -132,8 +139,10 @@ testIf(
       const unit = await Deno.readTextFile(`${dir}/units/evirt.service`);
       assert.ok(unit.includes(`ExecStart=${dir}/root/bin/evirt daemon`));
       assert.ok(unit.includes(`Environment=EVIRT_STATE_DIR=${dir}/state`));
+      // Documentation=man:evirt(1) is checked too: the page installed beside the command.
       const verify = await new Deno.Command("systemd-analyze", {
-        args: ["verify", "--man=no", `${dir}/units/evirt.service`],
+        args: ["verify", `${dir}/units/evirt.service`],
+        env: { MANPATH: `${dir}/root/share/man` },
         stdout: "piped",
         stderr: "piped",
         signal: AbortSignal.timeout(60_000),

@@ -21,6 +21,10 @@ import { VERSION } from "../model/version.ts";
 import { hasControllingTerminal, launchChain, watchLaunchChain } from "./launch_chain.ts";
 import { systemdNotifier } from "./sd_notify.ts";
 import { SERVICE_HELP } from "./service_help.ts";
+import { createLogger, type Logger, logSettings } from "./logger.ts";
+
+/** The service's lines before the log settings are read (and when they are invalid). */
+let logger: Logger = createLogger({ format: "text", level: "info", sink: writeErr });
 
 /**
  * Runs the service until a stop signal; returns the process exit code.
@@ -45,6 +49,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
   }
   let loaded;
   try {
+    logger = createLogger({ ...logSettings(Deno.env.toObject()), sink: writeErr });
     loaded = loadProcessConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -63,10 +68,20 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
   const notifier = systemdNotifier(Deno.env.get("NOTIFY_SOCKET"), config.runtimeDir, log);
   let service: RunningService;
   try {
-    const drivers = await serviceDrivers(config, log);
+    const drivers = await serviceDrivers(config, logger.component("qemu"));
     service = await startService(config, {
       drivers,
       log,
+      logFor: (component) => logger.component(component),
+      onRequest: ({ requestId, method, route, role, status, durationMs }) =>
+        logger.write(status >= 500 ? "error" : "debug", "api", "call", {
+          method,
+          route,
+          role,
+          status,
+          durationMs,
+          requestId,
+        }),
       openTestHypervisor: () =>
         openTestHypervisor({ xmlMaxBytes: config.xmlMaxBytes, log: () => {} }),
     });
@@ -156,12 +171,17 @@ function listenForStop(): StopRequest {
   };
 }
 
-/**
- * Writes one `evirt: …` line to stderr. A terminal that hung up or a closed pipe must not stop a
- * stop half-way, so a failed write is dropped.
- */
+/** Writes one line of the service's own (component `service`). */
 function log(message: string): void {
-  writeAll(Deno.stderr, `evirt: ${message}\n`);
+  logger.component("service")(message);
+}
+
+/**
+ * Writes to stderr. A terminal that hung up or a closed pipe must not stop a stop half-way, so a
+ * failed write is dropped.
+ */
+function writeErr(text: string): void {
+  writeAll(Deno.stderr, text);
 }
 
 function writeOut(text: string): void {

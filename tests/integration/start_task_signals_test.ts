@@ -61,7 +61,7 @@ async function launchStartTask(): Promise<StartTask> {
     await Deno.remove(base, { recursive: true });
   };
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!/evirt: ready:/.test(stderr)) {
+  while (!/ service: ready:/.test(stderr)) {
     if (Date.now() > deadline) {
       await cleanUp();
       throw new Error(`the start task was not ready within ${READY_TIMEOUT_MS} ms:\n${stderr}`);
@@ -97,7 +97,7 @@ async function serviceExit(task: StartTask): Promise<void> {
 }
 
 function assertStoppedCleanly(task: StartTask): void {
-  assert.match(task.log(), /evirt: stopped\n/);
+  assert.match(task.log(), / service: stopped\n/);
   const left = [...Deno.readDirSync(task.runtimeDir)].map((entry) => entry.name)
     .filter((name) => name.includes("sock"));
   assert.deepEqual(left, [], `sockets left behind in ${task.runtimeDir}`);
@@ -116,7 +116,7 @@ testIf("SIGTERM to the npx of the start task stops the service cleanly", SKIP, a
     await serviceExit(task);
     assertStoppedCleanly(task);
     // npm passes the SIGTERM to `sh` only; the service saw its launcher go.
-    assert.match(task.log(), /evirt: launcher .* exited: stopping/);
+    assert.match(task.log(), / service: launcher .* exited: stopping/);
   } finally {
     await task.cleanUp();
   }
@@ -128,7 +128,7 @@ testIf("Ctrl-C (SIGINT to the group) stops the start task's service cleanly", SK
     Deno.kill(-task.npx.pid, "SIGINT");
     await serviceExit(task);
     assertStoppedCleanly(task);
-    assert.match(task.log(), /evirt: SIGINT: stopping/);
+    assert.match(task.log(), / service: SIGINT: stopping/);
   } finally {
     await task.cleanUp();
   }

@@ -70,5 +70,11 @@ Deno.test("the service entry refuses an unknown argument before starting", async
     "--frobnicate",
   ]);
   assert.equal(code, 1);
-  assert.equal(stderr, "evirt: error: unknown argument '--frobnicate' (see --help)\n");
+  assert.match(stderr, /^\S+Z error service: unknown argument '--frobnicate' \(see --help\)\n$/);
+});
+
+Deno.test("the service entry refuses an unknown EVIRT_LOG_FORMAT, naming the variable", async () => {
+  const { code, stderr } = await runMain({ EVIRT_LOG_FORMAT: "xml" });
+  assert.equal(code, 1);
+  assert.match(stderr, /error service: EVIRT_LOG_FORMAT must be text or json, got 'xml'\n$/);
 });

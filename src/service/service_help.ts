@@ -30,6 +30,8 @@ and reconcile are done, then tells systemd it is ready when $NOTIFY_SOCKET is se
     EVIRT_RUNTIME_DIR   sockets and QEMU runtime files
     EVIRT_LISTEN        also serve the API over TCP at HOST:PORT (bearer tokens required)
     EVIRT_TOKENS_FILE   tokens for TCP: lines 'read-write TOKEN' / 'read-only TOKEN' (16+ chars)
+    EVIRT_LOG_FORMAT    text (default) or json
+    EVIRT_LOG_LEVEL     debug (one line per API call), info (default), warn or error
     NOTIFY_SOCKET       systemd's notify socket (set by systemd for Type=notify)
     (every variable, with its default, is listed in the README)
 

@@ -28,6 +28,8 @@ interface StartTask {
   servicePid: number;
   runtimeDir: string;
   log(): string;
+  /** Resolves once every process of the task has closed its stderr (the whole log is read). */
+  logEnded: Promise<void>;
   /** Kills what is left (by the process group) and removes the directories. */
   cleanUp(): Promise<void>;
 }
@@ -70,7 +72,7 @@ async function launchStartTask(): Promise<StartTask> {
   }
   const pid = Number(/starting \(pid (\d+)\)/.exec(stderr)?.[1]);
   assert.ok(Number.isInteger(pid) && pid > 0, stderr);
-  return { npx, servicePid: pid, runtimeDir, log: () => stderr, cleanUp };
+  return { npx, servicePid: pid, runtimeDir, log: () => stderr, logEnded: reading, cleanUp };
 }
 
 /** Whether `pid` still runs (a zombie has exited). */
@@ -96,7 +98,14 @@ async function serviceExit(task: StartTask): Promise<void> {
   }
 }
 
-function assertStoppedCleanly(task: StartTask): void {
+async function assertStoppedCleanly(task: StartTask): Promise<void> {
+  // The service has exited; what it wrote last may still be in the pipe.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    task.logEnded,
+    new Promise((resolve) => timer = setTimeout(resolve, STOP_TIMEOUT_MS)),
+  ]);
+  clearTimeout(timer);
   assert.match(task.log(), / service: stopped\n/);
   const left = [...Deno.readDirSync(task.runtimeDir)].map((entry) => entry.name)
     .filter((name) => name.includes("sock"));
@@ -114,7 +123,7 @@ testIf("SIGTERM to the npx of the start task stops the service cleanly", SKIP, a
   try {
     Deno.kill(task.npx.pid, "SIGTERM");
     await serviceExit(task);
-    assertStoppedCleanly(task);
+    await assertStoppedCleanly(task);
     // npm passes the SIGTERM to `sh` only; the service saw its launcher go.
     assert.match(task.log(), / service: launcher .* exited: stopping/);
   } finally {
@@ -127,7 +136,7 @@ testIf("Ctrl-C (SIGINT to the group) stops the start task's service cleanly", SK
   try {
     Deno.kill(-task.npx.pid, "SIGINT");
     await serviceExit(task);
-    assertStoppedCleanly(task);
+    await assertStoppedCleanly(task);
     assert.match(task.log(), / service: SIGINT: stopping/);
   } finally {
     await task.cleanUp();

@@ -23,7 +23,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadProcessConfig } from "../config/config.ts";
 import { systemdUnit } from "./systemd_unit.ts";
-import { bashCompletion, zshCompletion } from "../cli/completion.ts";
+import { bashCompletion, shellWord, zshCompletion } from "../cli/completion.ts";
 import { manPage } from "../cli/man_page.ts";
 import { loadAllVerbs } from "../cli/verb_registry.ts";
 import { VERSION } from "../model/version.ts";
@@ -94,8 +94,7 @@ async function run(args: string[]): Promise<number> {
   try {
     targets = installTargets(args, Deno.env.toObject(), {
       uid: Deno.uid() ?? -1,
-      // systemd's own test for "systemd is the init" (sd_booted).
-      systemd: exists("/run/systemd/system"),
+      systemd: systemdIsInit(),
     });
     config = loadProcessConfig().config;
   } catch (error) {
@@ -176,19 +175,15 @@ export function fixShim(shim: string): string {
   if (line < 0) throw new Error(`Unexpected shim from deno install:\n${shim}`);
   const lines = shim.split("\n");
   lines[line] = lines[line]
-    .replace(/^exec deno /, `exec ${shellQuote(Deno.execPath())} `)
-    .replace(/--config (?:'[^']*'|\S+)/, `--config ${shellQuote(CONFIG)}`);
+    .replace(/^exec deno /, `exec ${shellWord(Deno.execPath())} `)
+    .replace(/--config (?:'[^']*'|\S+)/, `--config ${shellWord(CONFIG)}`);
   return lines.join("\n");
 }
 
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
-}
-
-function exists(path: string): boolean {
+/** systemd's own test that it is the init (`sd_booted`): its runtime folder exists. */
+function systemdIsInit(): boolean {
   try {
-    Deno.statSync(path);
-    return true;
+    return Deno.statSync("/run/systemd/system").isDirectory;
   } catch {
     return false;
   }

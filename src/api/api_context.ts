@@ -55,6 +55,21 @@ export interface ApiEnvironment {
    * memory under many concurrent large defines. Absent: no bound.
    */
   largeDefinitions?: BodyBudget;
+  /** Told of every answered call (for the service's log); absent: calls are not logged. */
+  onRequest?: (record: ApiRequestRecord) => void;
+}
+
+/** One answered API call. */
+export interface ApiRequestRecord {
+  /** Also sent as the `X-Request-Id` response header. */
+  requestId: string;
+  method: string;
+  /** The route's pattern (`/v1/domains/:ref`), or the path when no route matched. */
+  route: string;
+  role: Role;
+  status: number;
+  /** Until the answer's head (an event stream goes on after it), in ms. */
+  durationMs: number;
 }
 
 /** What a handler receives besides the request. */

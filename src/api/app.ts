@@ -77,9 +77,40 @@ export function createApi(env: ApiEnvironment): Api {
     role: Role,
     connection?: ConnectionHandle,
   ): Promise<Response> {
+    const startedMs = performance.now();
+    const given = request.headers.get("x-request-id");
+    const requestId = given !== null && REQUEST_ID_PATTERN.test(given) ? given : newRequestId();
+    const answered = { route: "" };
+    let response = await route(request, role, answered, connection);
+    try {
+      response.headers.set("x-request-id", requestId);
+    } catch {
+      // Immutable headers (a response made elsewhere): copy it with the header.
+      const headers = new Headers(response.headers);
+      headers.set("x-request-id", requestId);
+      response = new Response(response.body, { status: response.status, headers });
+    }
+    env.onRequest?.({
+      requestId,
+      method: request.method,
+      route: answered.route,
+      role,
+      status: response.status,
+      durationMs: Math.round((performance.now() - startedMs) * 1000) / 1000,
+    });
+    return response;
+  }
+
+  async function route(
+    request: Request,
+    role: Role,
+    answered: { route: string },
+    connection?: ConnectionHandle,
+  ): Promise<Response> {
     env.metrics.request();
     const url = new URL(request.url);
     const match = router.match(request.method, url.pathname);
+    answered.route = match.kind === "found" ? match.pattern : url.pathname;
     if (match.kind === "not_found") {
       return fail(
         new VirtError(ErrorCode.INVALID_ARG, `no such resource '${url.pathname}'`, {
@@ -168,6 +199,18 @@ function assertEveryRouteServed(rowByRoute: Map<string, Operation>): void {
 
 /** The operations table's routed names, for tests that walk every route. */
 export type { RoutedOperationName };
+
+/** A caller's own `X-Request-Id` is kept when it is this tame; otherwise one is made. */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+let requestSequence = 0;
+const requestPrefix = crypto.randomUUID().slice(0, 8);
+
+/** A request id unique to this service's life: a random prefix and a sequence number. */
+function newRequestId(): string {
+  requestSequence += 1;
+  return `${requestPrefix}-${requestSequence.toString(36)}`;
+}
 
 /** A `?wait=SECONDS` request may take that much longer than the request timeout. */
 function waitMs(url: URL): number {

@@ -54,6 +54,8 @@ export interface ApiServer {
   tcpPort?: number;
   /** The connection pools (held, capacity, refused), for metrics and tests. */
   connections: ConnectionGate;
+  /** Replaces the tokens TCP accepts (a configuration reload); later requests use the new ones. */
+  replaceTokens(tokens: ApiToken[]): void;
   /** Stops accepting, waits for open responses to end, removes the socket files. */
   shutdown(): Promise<void>;
 }
@@ -122,8 +124,9 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
       options.onListen?.(`unix:${socket.path} (${socket.role})`);
     }
     let tcpPort: number | undefined;
+    let tokens: ApiToken[] = [];
     if (options.tcp !== undefined) {
-      const { tokens } = options.tcp;
+      tokens = options.tcp.tokens;
       const listener = Deno.listen({ hostname: options.tcp.hostname, port: options.tcp.port });
       listeners.push(listener);
       const address = listener.addr as Deno.NetAddr;
@@ -161,6 +164,9 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
     return {
       ...(tcpPort === undefined ? {} : { tcpPort }),
       connections: gate,
+      replaceTokens(next) {
+        tokens = next;
+      },
       async shutdown() {
         await stopAll();
         for (const socket of sockets) await removeIfPresent(socket.path);

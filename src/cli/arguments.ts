@@ -31,6 +31,11 @@ export interface OptionSpec {
   min?: number;
   /** For integers: the largest value accepted. Default `Number.MAX_SAFE_INTEGER`. */
   max?: number;
+  /**
+   * The value of the option given bare (`--wait`); a value then comes only as `--wait=VALUE`, so
+   * the next word stays a word of its own.
+   */
+  bareValue?: number;
 }
 
 /**
@@ -157,6 +162,10 @@ export function parseVerbArguments(
           throw new ArgumentError(`option --${name} does not take a value`, `--${name}`);
         }
         values.set(name, true);
+        continue;
+      }
+      if (spec.bareValue !== undefined && equals === -1) {
+        values.set(name, spec.bareValue);
         continue;
       }
       let text: string;

@@ -33,7 +33,7 @@ export interface DomainActionSpec {
   /** What the progress line says while waiting, e.g. `starting domain`. */
   progress: string;
   /** virsh's success line for the domain's name, e.g. `Domain 'x' started`. */
-  done: (name: string) => string;
+  done: (name: string, args: VerbArguments) => string;
   /** virsh's failure line for the domain's name, e.g. `Failed to start domain 'x'`. */
   failed: (name: string) => string;
   /**
@@ -70,7 +70,7 @@ export function domainActionVerb(spec: DomainActionSpec): Verb {
       } catch (error) {
         throw await failure(context, reference, spec, error);
       }
-      context.printExtra(`${spec.done(result.name)}\n`);
+      context.printExtra(`${spec.done(result.name, args)}\n`);
     },
   };
 }

@@ -69,6 +69,8 @@ export interface Verb {
   name: string;
   /** One line for `help`. */
   summary: string;
+  /** More text for `VERB --help` and the man page, after the options (plain lines). */
+  description?: string;
   /** The options, in virsh's order (data options are filled from plain words in this order). */
   options: readonly OptionSpec[];
   /** A read command: gets `--json`, which prints the API view instead of virsh's layout. */

@@ -14,9 +14,10 @@ import type { Verb } from "./verb.ts";
 
 /**
  * Verbs that are no operation of the service: `daemon` runs the service itself, `log` checks,
- * exports and imports the event log of a state directory offline.
+ * exports and imports the event log of a state directory offline, `completion` and `man` print
+ * the shell completion scripts and the man page generated from this table.
  */
-export const CLI_ONLY_VERBS = ["daemon", "log"] as const;
+export const CLI_ONLY_VERBS = ["completion", "daemon", "log", "man"] as const;
 
 /** Every verb's name. */
 export type VerbName = OperationVerb | (typeof CLI_ONLY_VERBS)[number];
@@ -38,7 +39,9 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   capabilities: () => import("./verbs/capabilities.ts").then((module) => module.capabilitiesVerb),
   console: () => import("./verbs/console.ts").then((module) => module.consoleVerb),
   create: () => import("./verbs/create.ts").then((module) => module.createVerb),
+  completion: () => import("./verbs/completion.ts").then((module) => module.completionVerb),
   daemon: () => import("./verbs/daemon.ts").then((module) => module.daemonVerb),
+  man: () => import("./verbs/man.ts").then((module) => module.manVerb),
   define: () => import("./verbs/define.ts").then((module) => module.defineVerb),
   desc: () => import("./verbs/desc.ts").then((module) => module.descVerb),
   destroy: () => import("./verbs/destroy.ts").then((module) => module.destroyVerb),

@@ -23,7 +23,12 @@ import { RPC_CONNECTIONS_MAX, type RpcServer, serveRpc } from "../rpc/server.ts"
 import { descriptorLimit } from "../api/connection_limits.ts";
 import type { SharedService } from "../rpc/rpc_target.ts";
 import { libvirtSocketPaths } from "../rpc/socket_paths.ts";
-import { createServiceCore, EVENT_STREAM_DEFAULTS, type ServiceCore } from "./service_core.ts";
+import {
+  createServiceCore,
+  EVENT_STREAM_DEFAULTS,
+  type ServiceCore,
+  type ServiceCoreOptions,
+} from "./service_core.ts";
 
 export {
   BODY_MAX_BYTES,
@@ -39,6 +44,13 @@ export interface RunningService extends ServiceCore {
   server: ApiServer;
   /** The libvirt-protocol listeners (`libvirt-sock`, `libvirt-sock-ro`). */
   rpc: RpcServer;
+  /**
+   * Reloads what can change while running: the TCP tokens file is read again. Returns what was
+   * done, for the log; a refused file keeps the tokens in use.
+   *
+   * @throws {ConfigError} When the tokens file is unreadable or invalid.
+   */
+  reload(): Promise<string>;
   /** Stops listening, then closes the core. Running VMs keep running. */
   stop(): Promise<void>;
 }
@@ -49,6 +61,13 @@ export interface StartServiceOptions {
   drivers?: Driver[];
   events?: Partial<EventStreamSettings>;
   log?: (message: string) => void;
+  /**
+   * A log function per component (`host`, `storage`, `api`, `rpc`); default: `log` for all.
+   * The service's structured log uses it to name where a line comes from.
+   */
+  logFor?: (component: string) => (message: string) => void;
+  /** Told of every answered API call. */
+  onRequest?: ServiceCoreOptions["onRequest"];
   /** Opens a private `test:///default` hypervisor per libvirt-protocol connection. */
   openTestHypervisor?: SharedService["openTestHypervisor"];
 }
@@ -64,6 +83,7 @@ export async function startService(
   options: StartServiceOptions = {},
 ): Promise<RunningService> {
   const log = options.log ?? ((message: string) => console.error(`evirt: ${message}`));
+  const logFor = options.logFor ?? (() => log);
   await Deno.mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   const store = await openSqliteStore(config.stateDir, {
     retention: config.retention,
@@ -83,12 +103,17 @@ export async function startService(
       requestBodiesMaxBytes: config.requestBodiesMaxBytes,
       autostart,
       ...(options.events === undefined ? {} : { events: options.events }),
-      log,
+      ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
+      log: logFor("host"),
     });
     // Storage pools have their own log: their facts never hold back the domain log's snapshots
     // (which cover only a prefix every domain actor has applied).
     storageStore = await openStorageStore(config.stateDir);
-    const storage = await StoragePools.open({ store: storageStore, autostart, log });
+    const storage = await StoragePools.open({
+      store: storageStore,
+      autostart,
+      log: logFor("storage"),
+    });
     core.attachStorage(storage);
     linkStorage(core.host, storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
@@ -101,9 +126,9 @@ export async function startService(
       socketPath: config.socketPath,
       readOnlySocketPath: config.readOnlySocketPath,
       ...(config.listen === null ? {} : { tcp: { ...config.listen, tokens } }),
-      onListen: (address) => log(`listening on ${address}`),
+      onListen: (address) => logFor("api")(`listening on ${address}`),
       limits: config.connections,
-      log,
+      log: logFor("api"),
     });
     core.metrics.attachConnections(server.connections);
     const rpc = await serveRpc({
@@ -123,8 +148,8 @@ export async function startService(
           ? {}
           : { openTestHypervisor: options.openTestHypervisor }),
       },
-      log,
-      onListen: (address) => log(`listening on ${address}`),
+      log: logFor("rpc"),
+      onListen: (address) => logFor("rpc")(`listening on ${address}`),
     }).catch(async (error) => {
       await server.shutdown();
       throw error;
@@ -135,6 +160,14 @@ export async function startService(
       ...running,
       server,
       rpc,
+      async reload() {
+        if (config.tokensFile === null || config.listen === null) {
+          return "nothing to reload (no TCP listener with EVIRT_TOKENS_FILE)";
+        }
+        const next = await readTokens(config.tokensFile);
+        server.replaceTokens(next);
+        return `tokens re-read from ${config.tokensFile}: ${next.length}`;
+      },
       async stop() {
         // Event streams never end by themselves: end them first, or the listeners' shutdown
         // would wait for them forever.

@@ -69,6 +69,8 @@ export interface ServiceCoreOptions {
   nodeInfo?: () => ReturnType<typeof readNodeInfo>;
   hostname?: () => string;
   log?: (message: string) => void;
+  /** Told of every answered API call (the service logs them). */
+  onRequest?: ApiEnvironment["onRequest"];
 }
 
 /** Opens the host over a store and builds the API on it. */
@@ -107,6 +109,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     shutdownSignal: shutdown.signal,
     definitionReader,
     largeDefinitions,
+    ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
   };
   const api = createApi(environment);
   return {

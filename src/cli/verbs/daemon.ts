@@ -1,11 +1,12 @@
 /**
- * `daemon`: runs the service in the foreground, as `deno task start` does, so the single compiled
- * binary is both the CLI and the service.
+ * `daemon`: runs the service in the foreground, as `deno task start` does, so the installed
+ * `evirt` command (and the single compiled binary) is both the CLI and the service.
  *
  * @module
  */
 
 import { main } from "../../service/main.ts";
+import { SERVICE_HELP } from "../../service/service_help.ts";
 import type { Verb, VerbOutcome } from "../verb.ts";
 
 /**
@@ -13,15 +14,17 @@ import type { Verb, VerbOutcome } from "../verb.ts";
  *
  * @example
  * ```sh
- * ./evirt daemon        # until SIGTERM or SIGINT
+ * evirt daemon          # until SIGTERM or SIGINT
+ * evirt daemon --help   # prints the help, starts nothing
  * ```
  */
 export const daemonVerb: Verb = {
   name: "daemon",
   summary: "run the evirt service in the foreground (as `deno task start`)",
+  description: SERVICE_HELP,
   offline: true,
   options: [],
   async run(): Promise<VerbOutcome> {
-    return { exitCode: await main() };
+    return { exitCode: await main([]) };
   },
 };

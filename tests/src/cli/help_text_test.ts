@@ -31,3 +31,11 @@ Deno.test("VERBS has one verb per name, each with a summary", () => {
   assert.equal(new Set(names).size, names.length);
   for (const verb of VERBS) assert.ok(verb.summary.length > 0, verb.name);
 });
+
+Deno.test("verbHelp of daemon describes the service: environment and signals", async () => {
+  const { daemonVerb } = await import("../../../src/cli/verbs/daemon.ts");
+  const text = verbHelp(daemonVerb);
+  assert.match(text, /^ {2}NAME\n {4}daemon - run the evirt service/);
+  assert.match(text, /\n {2}DESCRIPTION\n {4}usage: evirt daemon/);
+  assert.match(text, /SIGTERM, SIGINT {5}stop/);
+});

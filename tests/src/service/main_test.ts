@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 
+const MAIN = new URL("../../../src/service/main.ts", import.meta.url).pathname;
+
 /** Runs the service entry in a child with `env`; its exit code and standard error. */
-async function runMain(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+async function runMain(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ code: number; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", new URL("../../../src/service/main.ts", import.meta.url).pathname],
+    args: ["run", "--allow-all", MAIN, ...args],
     env,
     stdout: "piped",
     stderr: "piped",
@@ -38,4 +43,38 @@ Deno.test("the service refuses a 0-byte event log while QEMU runtime records exi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the service entry's --help prints its usage and starts nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evirt-main-" });
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", MAIN, "--help"],
+      env: { EVIRT_STATE_DIR: `${dir}/state`, EVIRT_RUNTIME_DIR: `${dir}/run` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0);
+    const stdout = new TextDecoder().decode(output.stdout);
+    assert.match(stdout, /^usage: evirt daemon/);
+    assert.match(stdout, /SIGHUP/);
+    assert.equal(new TextDecoder().decode(output.stderr), "");
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the service entry refuses an unknown argument before starting", async () => {
+  const { code, stderr } = await runMain({ EVIRT_STATE_DIR: "/nonexistent/never" }, [
+    "--frobnicate",
+  ]);
+  assert.equal(code, 1);
+  assert.match(stderr, /^\S+Z error service: unknown argument '--frobnicate' \(see --help\)\n$/);
+});
+
+Deno.test("the service entry refuses an unknown EVIRT_LOG_FORMAT, naming the variable", async () => {
+  const { code, stderr } = await runMain({ EVIRT_LOG_FORMAT: "xml" });
+  assert.equal(code, 1);
+  assert.match(stderr, /error service: EVIRT_LOG_FORMAT must be text or json, got 'xml'\n$/);
 });

@@ -49,3 +49,41 @@ Deno.test("startService accepts a tokens file only its owner can read", async ()
     }
   });
 });
+
+Deno.test("reload re-reads the tokens file: the new token is accepted, the old one refused", async () => {
+  await withTokensFile(0o600, async (config, path) => {
+    const service = await startService(config, { log: () => {} });
+    try {
+      const url = `http://127.0.0.1:${service.server.tcpPort}/v1/version`;
+      const status = async (token: string) => {
+        const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+        await response.body?.cancel();
+        return response.status;
+      };
+      assert.equal(await status("ro-token-0123456789abcdef"), 200);
+      await Deno.writeTextFile(path, "read-only next-token-0123456789abcdef\n");
+      assert.match(await service.reload(), /tokens re-read from .*: 1$/);
+      assert.equal(await status("next-token-0123456789abcdef"), 200);
+      assert.equal(await status("ro-token-0123456789abcdef"), 401);
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
+Deno.test("reload refuses an invalid tokens file and keeps the tokens in use", async () => {
+  await withTokensFile(0o600, async (config, path) => {
+    const service = await startService(config, { log: () => {} });
+    try {
+      await Deno.writeTextFile(path, "read-only short\n");
+      await assert.rejects(() => service.reload(), /16 characters or more/);
+      const response = await fetch(`http://127.0.0.1:${service.server.tcpPort}/v1/version`, {
+        headers: { authorization: "Bearer ro-token-0123456789abcdef" },
+      });
+      await response.body?.cancel();
+      assert.equal(response.status, 200);
+    } finally {
+      await service.stop();
+    }
+  });
+});

@@ -62,7 +62,8 @@ export type DomainIntent =
   | ({ kind: "end" } & DomainFactBodies["domain.ending"])
   | { kind: "reboot" }
   | { kind: "reset" }
-  | ({ kind: "live_change" } & DomainFactBodies["domain.live_changing"]);
+  | ({ kind: "live_change" } & DomainFactBodies["domain.live_changing"])
+  | ({ kind: "save" } & DomainFactBodies["domain.saving"]);
 
 /** The domain's pending intent, or null. */
 export function pendingIntent(snapshot: DomainSnapshot): DomainIntent | null {
@@ -245,6 +246,9 @@ export const domainMachine = setup({
     recordConfigChange: assign(({ event }) => ({
       definition: body(event, "domain.config_changed").definition,
     })),
+    recordSaving: assign(({ event }) => ({
+      intent: { kind: "save" as const, ...body(event, "domain.saving") },
+    })),
     recordLiveChanging: assign(({ event }) => ({
       intent: { kind: "live_change" as const, ...body(event, "domain.live_changing") },
     })),
@@ -305,6 +309,7 @@ export const domainMachine = setup({
         "domain.deadline_set": { actions: "recordDeadline" },
         "domain.config_changed": { actions: "recordConfigChange" },
         "domain.live_changing": { actions: "recordLiveChanging" },
+        "domain.saving": { actions: "recordSaving" },
         "domain.live_changed": { actions: "recordLiveChange" },
         "domain.ending": { actions: "recordEnding" },
         "domain.intent_abandoned": { actions: "forgetIntent" },
@@ -349,7 +354,7 @@ export const domainMachine = setup({
               { guard: "bootsAgain", actions: ["recordReason", "forgetRebootIntent"] },
               { actions: "forgetRebootIntent" },
             ],
-            ...commands("shutdown", "reboot", "reset", "suspend", "resume"),
+            ...commands("shutdown", "reboot", "reset", "suspend", "resume", "save"),
           },
         },
         paused: {
@@ -371,7 +376,7 @@ export const domainMachine = setup({
               },
               { actions: "forgetRebootIntent" },
             ],
-            ...commands("reboot", "reset", "suspend", "resume"),
+            ...commands("reboot", "reset", "suspend", "resume", "save"),
           },
         },
         shuttingDown: {

@@ -87,6 +87,7 @@ export interface OperationRoute {
   /** The request body, by the name the OpenAPI document gives it; none when absent. */
   body?:
     | "definition"
+    | "OptionalDefinition"
     | "MetadataChange"
     | "Autostart"
     | "CommandText"
@@ -199,6 +200,27 @@ const STATS_QUERY: readonly OperationParameter[] = [
     "backing",
     "Backing chains (not supported: code 74)",
     "VIR_CONNECT_GET_ALL_DOMAINS_STATS_BACKING",
+  ),
+];
+
+/** The save image a save, restore or save-image call names. */
+const SAVE_IMAGE_QUERY: readonly OperationParameter[] = [
+  {
+    name: "file",
+    type: "string",
+    description: "The save image's path on the host",
+    required: true,
+  },
+];
+
+/** The flags of save and restore. */
+const SAVE_FLAGS: readonly OperationParameter[] = [
+  flag("running", "Restore running", "VIR_DOMAIN_SAVE_RUNNING"),
+  flag("paused", "Restore paused", "VIR_DOMAIN_SAVE_PAUSED"),
+  flag(
+    "bypass_cache",
+    "Bypass the host's file cache (refused here)",
+    "VIR_DOMAIN_SAVE_BYPASS_CACHE",
   ),
 ];
 
@@ -818,6 +840,79 @@ export const OPERATIONS = [
     verbs: ["resume"],
     command: "resume",
     refusedWhileFactsHeld: true,
+  },
+  // --- save and restore (save images; managed save) ---------------------------------------------
+  {
+    name: "domain.save",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainSave", procedure: 55 },
+      { api: "virDomainSaveFlags", procedure: 232 },
+    ],
+    access: "read-write",
+    summary: "Write the guest's state to a save image (libvirt's layout) and end the instance",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/save",
+      query: [...SAVE_IMAGE_QUERY, ...SAVE_FLAGS],
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["save"],
+    command: "save",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.restore",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainRestore", procedure: 54 },
+      { api: "virDomainRestoreFlags", procedure: 233 },
+    ],
+    access: "read-write",
+    // Refused while facts are held as `create` is: it claims the domain through the same door.
+    summary: "Start a domain from a save image (an optional body replaces its definition)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/restore",
+      query: [...SAVE_IMAGE_QUERY, ...SAVE_FLAGS],
+      body: "OptionalDefinition",
+      answer: { status: 201, description: "Restored", schema: "DomainSummary" },
+      queued: true,
+    },
+    verbs: ["restore"],
+  },
+  {
+    name: "domain.save_image_xml",
+    object: "domain",
+    libvirt: [{ api: "virDomainSaveImageGetXMLDesc", procedure: 235 }],
+    access: "read-only",
+    summary: "The domain XML a save image carries",
+    http: {
+      method: "GET",
+      path: "/v1/save-images/xml",
+      query: [
+        ...SAVE_IMAGE_QUERY,
+        flag("secure", "Include passwords", "VIR_DOMAIN_SAVE_IMAGE_XML_SECURE"),
+      ],
+      answer: { status: 200, description: "XML", schema: "Text", media: "application/xml" },
+    },
+    verbs: ["save-image-dumpxml"],
+  },
+  {
+    name: "domain.save_image_define",
+    object: "domain",
+    libvirt: [{ api: "virDomainSaveImageDefineXML", procedure: 236 }],
+    access: "read-write",
+    summary: "Replace the domain XML a save image carries (same domain, fits the image's room)",
+    http: {
+      method: "PUT",
+      path: "/v1/save-images/xml",
+      query: [...SAVE_IMAGE_QUERY, ...SAVE_FLAGS.slice(0, 2)],
+      body: "definition",
+      answer: { status: 204, description: "Replaced" },
+    },
+    verbs: ["save-image-define"],
   },
   // --- block info and statistics ----------------------------------------------------------------
   {

@@ -13,6 +13,7 @@ Deno.test("the commands refused while facts are held come from the operations ta
       "reboot",
       "reset",
       "resume",
+      "save",
       "setmem",
       "setvcpus",
       "shutdown",

@@ -1,0 +1,202 @@
+/**
+ * Save (`virDomainSaveFlags`, `virDomainManagedSave`): the guest's state written to a save image
+ * in libvirt's layout, then the instance ended, as libvirt's QEMU driver does:
+ *
+ * 1. intent `domain.saving` (the image's path, whether the guest ran) before anything is done;
+ * 2. a running guest is paused: SUSPENDED/paused, paused (saving);
+ * 3. the driver writes the image (partial magic first, complete once synced);
+ * 4. the instance ends: STOPPED/saved, shut off (saved).
+ *
+ * A failed write removes the partial image and runs the guest again if it ran (running (save
+ * canceled)), and the intent is abandoned. After a crash, recovery
+ * (`host_recovery_intents.ts`, {@linkcode settleInterruptedSave}) finishes a save whose image is
+ * complete and undoes one whose image is not.
+ *
+ * @module
+ */
+
+import type { DomainDefinition } from "../src/model/domain.ts";
+import { ErrorCode, VirtError } from "../src/model/errors.ts";
+import { formatDomainXml } from "../src/xml/mod.ts";
+import { readSaveHeader } from "../src/storage/save_image.ts";
+import { PausedReason } from "../src/model/lifecycle.ts";
+import type { JobContext } from "./domain_actor.ts";
+import { type CommandEnvironment, handleOf, requireCommand } from "./domain_commands.ts";
+import { abandonIntent, endInstance } from "./domain_intents.ts";
+import { isActive, pendingIntent, statePath } from "./domain_machine.ts";
+import type { DomainHandle, Driver, Reality } from "./driver_protocol.ts";
+
+/** What a save takes besides the domain. */
+export interface SaveArguments {
+  /** The image's path. */
+  path: string;
+  /** The definition the image carries instead of the live one (`--xml`); same name and uuid. */
+  definition?: DomainDefinition;
+  /** Restore running (`--running`), whatever the guest does now. */
+  running?: boolean;
+  /** Restore paused (`--paused`). */
+  paused?: boolean;
+  /** `--bypass-cache`: not available here (refused, as libvirt where O_DIRECT is missing). */
+  bypassCache?: boolean;
+  /** The image is the service's managed save image (`virDomainManagedSave`). */
+  managed?: boolean;
+  /** The API named in errors. */
+  api?: string;
+}
+
+/**
+ * The flag checks libvirt makes before anything else.
+ *
+ * @throws {VirtError} 8 for `running` with `paused`; 9 for `bypassCache`.
+ */
+export function checkSaveFlags(
+  args: { running?: boolean; paused?: boolean; bypassCache?: boolean },
+): void {
+  if (args.running === true && args.paused === true) {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      "Flags 'VIR_DOMAIN_SAVE_RUNNING' and 'VIR_DOMAIN_SAVE_PAUSED' are mutually exclusive",
+    );
+  }
+  if (args.bypassCache === true) {
+    // Deno opens no file with O_DIRECT, so the cache cannot be bypassed: refuse rather than
+    // pretend, with libvirt's words for a system without it.
+    throw new VirtError(ErrorCode.OPERATION_FAILED, "bypass cache unsupported by this system");
+  }
+}
+
+/**
+ * The domain XML an image carries: the live definition (or `definition`, which must name the
+ * same domain), as libvirt's inactive, secure format.
+ *
+ * @throws {VirtError} 67 when `definition` names another domain (libvirt's ABI check).
+ */
+export function imageXml(live: DomainDefinition, definition?: DomainDefinition): string {
+  const chosen = definition ?? live;
+  if (chosen.uuid !== live.uuid) {
+    throw new VirtError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `Target domain uuid ${chosen.uuid} does not match source ${live.uuid}`,
+    );
+  }
+  if (chosen.name !== live.name) {
+    throw new VirtError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `Target domain name '${chosen.name}' does not match source '${live.name}'`,
+    );
+  }
+  return formatDomainXml(chosen, { inactive: true, secure: true });
+}
+
+/** Saves the running or paused instance to `args.path` and ends it (see the module). */
+export async function save(
+  job: JobContext,
+  env: CommandEnvironment,
+  args: SaveArguments,
+): Promise<void> {
+  checkSaveFlags(args);
+  requireCommand(job.snapshot, "save");
+  const handle = handleOf(job.snapshot);
+  const driver = env.driverFor(handle.definition);
+  const saveState = driver.saveState?.bind(driver);
+  if (saveState === undefined) {
+    throw new VirtError(
+      ErrorCode.NO_SUPPORT,
+      `this function is not supported by the connection driver: ${
+        args.api ?? "virDomainSaveFlags"
+      }`,
+    );
+  }
+  const xml = imageXml(handle.definition, args.definition);
+  const running = statePath(job.snapshot) === "active.running";
+  const wasRunning = args.running === true ? true : args.paused === true ? false : running;
+  await job.append([{
+    type: "domain.saving",
+    body: { path: args.path, wasRunning, managed: args.managed === true },
+  }]);
+  try {
+    if (running) {
+      await driver.pause(handle, job.signal);
+      await job.append([{ type: "domain.suspended", body: { detail: "paused", reason: "save" } }]);
+    }
+    await saveState(handle, { path: args.path, xml, wasRunning }, job.signal);
+  } catch (error) {
+    await cancelSave(job, driver, handle, running);
+    throw error;
+  }
+  await endInstance(job, driver, handle, { detail: "saved", reason: "saved" });
+}
+
+/** Runs the guest again if the save paused it, and closes the intent. */
+async function cancelSave(
+  job: JobContext,
+  driver: Driver,
+  handle: DomainHandle,
+  ranBefore: boolean,
+): Promise<void> {
+  if (ranBefore && statePath(job.snapshot) === "active.paused") {
+    try {
+      await driver.resume(handle, job.signal);
+      await job.append([{
+        type: "domain.resumed",
+        body: { detail: "unpaused", reason: "save_canceled" },
+      }]);
+    } catch {
+      // The guest stays paused (saving); the intent is closed below all the same.
+    }
+  }
+  await abandonIntent(job, "save");
+}
+
+/**
+ * After a service restart, settles a save the service was carrying out: a complete image means
+ * the save happened (the instance is ended, STOPPED/saved); a partial or missing one is removed,
+ * and a guest the save had paused runs again (running (save canceled)).
+ *
+ * @returns True when the domain is now recorded shut off; false when the usual reconcile follows.
+ *
+ * @example
+ * ```ts ignore
+ * if (await settleInterruptedSave(job, driver, handle, reality, log)) return;
+ * ```
+ */
+export async function settleInterruptedSave(
+  job: JobContext,
+  driver: Driver,
+  handle: DomainHandle,
+  reality: Reality,
+  log: (message: string) => void,
+): Promise<boolean> {
+  const intent = pendingIntent(job.snapshot);
+  if (intent?.kind !== "save" || !isActive(job.snapshot)) return false;
+  const complete = await readSaveHeader(intent.path).then(() => true, () => false);
+  if (complete) {
+    log(`domain ${handle.name}: its save to '${intent.path}' was complete; finishing it`);
+    if (reality.kind === "gone") {
+      driver.unwatch(handle.uuid);
+      await job.append([{ type: "domain.stopped", body: { detail: "saved", reason: "saved" } }]);
+    } else {
+      await endInstance(job, driver, handle, { detail: "saved", reason: "saved" });
+    }
+    return true;
+  }
+  try {
+    await Deno.remove(intent.path);
+    log(`domain ${handle.name}: removed the partial save image '${intent.path}'`);
+  } catch {
+    // Never created.
+  }
+  const pausedBySave = statePath(job.snapshot) === "active.paused" && reality.kind === "paused";
+  if (pausedBySave && job.snapshot.context.reason === PausedReason.SAVE) {
+    await driver.resume(handle, job.signal).then(
+      () =>
+        job.append([{
+          type: "domain.resumed",
+          body: { detail: "unpaused", reason: "save_canceled" },
+        }]),
+      (error) => log(`domain ${handle.name}: cannot run again after its save: ${error.message}`),
+    );
+  }
+  await job.append([{ type: "domain.intent_abandoned", body: { intent: "save" } }]);
+  return false;
+}

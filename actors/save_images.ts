@@ -46,7 +46,25 @@ export async function readSaveImage(path: string): Promise<SaveImage> {
       `compressed save images (format ${header.compressed}) are not supported`,
     );
   }
-  return { header, definition: definitionOfXml(header.xml) };
+  return { header, definition: withoutPlacement(definitionOfXml(header.xml)) };
+}
+
+/**
+ * The definition without the `<resource><partition>` the saving daemon placed its QEMU in
+ * (libvirtd writes its default `/machine` into a running domain's XML): placement belongs to
+ * the host that runs the guest, and evirt runs QEMU where the service runs.
+ */
+function withoutPlacement(definition: DomainDefinition): DomainDefinition {
+  const elements = definition.extra?.elements;
+  if (elements === undefined) return definition;
+  const kept = elements.filter(({ element }) =>
+    element.name !== "resource" || element.attributes !== undefined ||
+    (element.children ?? []).some((child) =>
+      typeof child !== "string" && child.name !== "partition"
+    )
+  );
+  if (kept.length === elements.length) return definition;
+  return { ...definition, extra: { ...definition.extra, elements: kept } };
 }
 
 /** The definition an image's (or a caller's) XML gives, with defaults and checks. */

@@ -153,7 +153,8 @@ async function cancelSave(
  * the save happened (the instance is ended, STOPPED/saved); a partial or missing one is removed,
  * and a guest the save had paused runs again (running (save canceled)).
  *
- * @returns True when the domain is now recorded shut off; false when the usual reconcile follows.
+ * @returns True when the record now matches the instance (saved and ended, or run again); false
+ *   when the usual reconcile follows.
  *
  * @example
  * ```ts ignore
@@ -186,17 +187,22 @@ export async function settleInterruptedSave(
   } catch {
     // Never created.
   }
-  const pausedBySave = statePath(job.snapshot) === "active.paused" && reality.kind === "paused";
-  if (pausedBySave && job.snapshot.context.reason === PausedReason.SAVE) {
-    await driver.resume(handle, job.signal).then(
-      () =>
-        job.append([{
-          type: "domain.resumed",
-          body: { detail: "unpaused", reason: "save_canceled" },
-        }]),
-      (error) => log(`domain ${handle.name}: cannot run again after its save: ${error.message}`),
-    );
+  const pausedBySave = statePath(job.snapshot) === "active.paused" && reality.kind === "paused" &&
+    job.snapshot.context.reason === PausedReason.SAVE;
+  let resumed = false;
+  if (pausedBySave) {
+    try {
+      await driver.resume(handle, job.signal);
+      await job.append([{
+        type: "domain.resumed",
+        body: { detail: "unpaused", reason: "save_canceled" },
+      }]);
+      resumed = true;
+    } catch (error) {
+      log(`domain ${handle.name}: cannot run again after its save: ${(error as Error).message}`);
+    }
   }
   await job.append([{ type: "domain.intent_abandoned", body: { intent: "save" } }]);
-  return false;
+  // Resumed: the record matches QEMU now (the probe's answer is out of date).
+  return resumed;
 }

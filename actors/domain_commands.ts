@@ -55,6 +55,8 @@ export interface CommandEnvironment {
   claimNewName(name: string, uuid: string): () => void;
   /** Finds a storage pool's volume for a `<disk type='volume'>` at start (libvirt's errors). */
   resolveVolume?: VolumeResolver;
+  /** Where managed save images live (the service's state folder); absent: no managed save. */
+  managedSaveDir?: string;
 }
 
 const NOT_RUNNING = "domain is not running";
@@ -155,6 +157,13 @@ export async function define(
 /** Removes the persistent definition; an active domain continues as transient. */
 export async function undefine(job: JobContext, env: CommandEnvironment): Promise<void> {
   if (ruleCommand(job.snapshot, "undefine", driverNameOf(job.snapshot, env)) === "nothing") return;
+  const managedSave = job.snapshot.context.managedSave;
+  if (managedSave !== null && managedSave !== undefined) {
+    throw new VirtError(
+      ErrorCode.OPERATION_INVALID,
+      "Refusing to undefine while domain managed save image exists",
+    );
+  }
   await job.append([{ type: "domain.undefined", body: {} }]);
 }
 

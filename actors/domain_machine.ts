@@ -54,6 +54,11 @@ export interface DomainContext {
    * DEVICE_DELETED yet). (Absent in snapshots older than device changes: none.)
    */
   removals?: string[];
+  /**
+   * The path of the domain's managed save image, which its next start restores; null or absent
+   * when it has none.
+   */
+  managedSave?: string | null;
 }
 
 /** A pending intent: a launch (its plan) or an end (the shut-off reason it will have). */
@@ -249,6 +254,10 @@ export const domainMachine = setup({
     recordSaving: assign(({ event }) => ({
       intent: { kind: "save" as const, ...body(event, "domain.saving") },
     })),
+    recordManagedSave: assign(({ event }) => ({
+      managedSave: body(event, "domain.managed_save_recorded").path,
+    })),
+    forgetManagedSave: assign({ managedSave: null }),
     recordLiveChanging: assign(({ event }) => ({
       intent: { kind: "live_change" as const, ...body(event, "domain.live_changing") },
     })),
@@ -287,10 +296,12 @@ export const domainMachine = setup({
         "domain.renamed": { actions: "recordRename" },
         "domain.config_changed": { actions: "recordConfigChange" },
         "domain.device_config_changed": { actions: "recordDeviceConfig" },
+        "domain.managed_save_removed": { actions: "forgetManagedSave" },
         ...commands(
           "define",
           "undefine",
           "start",
+          "managedsave_remove",
           "autostart",
           "metadata",
           "rename",
@@ -310,6 +321,8 @@ export const domainMachine = setup({
         "domain.config_changed": { actions: "recordConfigChange" },
         "domain.live_changing": { actions: "recordLiveChanging" },
         "domain.saving": { actions: "recordSaving" },
+        "domain.managed_save_recorded": { actions: "recordManagedSave" },
+        "domain.managed_save_removed": { actions: "forgetManagedSave" },
         "domain.live_changed": { actions: "recordLiveChange" },
         "domain.ending": { actions: "recordEnding" },
         "domain.intent_abandoned": { actions: "forgetIntent" },
@@ -354,7 +367,7 @@ export const domainMachine = setup({
               { guard: "bootsAgain", actions: ["recordReason", "forgetRebootIntent"] },
               { actions: "forgetRebootIntent" },
             ],
-            ...commands("shutdown", "reboot", "reset", "suspend", "resume", "save"),
+            ...commands("shutdown", "reboot", "reset", "suspend", "resume", "save", "managedsave"),
           },
         },
         paused: {
@@ -376,7 +389,7 @@ export const domainMachine = setup({
               },
               { actions: "forgetRebootIntent" },
             ],
-            ...commands("reboot", "reset", "suspend", "resume", "save"),
+            ...commands("reboot", "reset", "suspend", "resume", "save", "managedsave"),
           },
         },
         shuttingDown: {

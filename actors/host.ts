@@ -88,6 +88,8 @@ export interface HostOptions {
   autostart?: boolean;
   /** Where operational messages go (reconcile results, background failures). Default: stderr. */
   log?: (message: string) => void;
+  /** Where managed save images live; absent: managed save answers code 3. */
+  managedSaveDir?: string;
 }
 
 /**
@@ -174,6 +176,7 @@ export class Host extends DomainCommandMethods {
         }
         return this.#volumeResolver(pool, volume);
       },
+      ...(options.managedSaveDir === undefined ? {} : { managedSaveDir: options.managedSaveDir }),
     };
   }
 

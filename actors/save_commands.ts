@@ -21,7 +21,8 @@ import { formatDomainXml } from "../src/xml/mod.ts";
 import { readSaveHeader } from "../src/storage/save_image.ts";
 import { PausedReason } from "../src/model/lifecycle.ts";
 import type { JobContext } from "./domain_actor.ts";
-import { type CommandEnvironment, handleOf, requireCommand } from "./domain_commands.ts";
+import { type CommandEnvironment, handleOf, requireCommand, start } from "./domain_commands.ts";
+import { readSaveImage } from "./save_images.ts";
 import { abandonIntent, endInstance } from "./domain_intents.ts";
 import { isActive, pendingIntent, statePath } from "./domain_machine.ts";
 import type { DomainHandle, Driver, Reality } from "./driver_protocol.ts";
@@ -124,7 +125,104 @@ export async function save(
     await cancelSave(job, driver, handle, running);
     throw error;
   }
+  if (args.managed === true) {
+    await job.append([{ type: "domain.managed_save_recorded", body: { path: args.path } }]);
+  }
   await endInstance(job, driver, handle, { detail: "saved", reason: "saved" });
+}
+
+/** The managed save image of a domain, under the service's own folder (as libvirt's). */
+export function managedSavePath(env: CommandEnvironment, name: string): string {
+  if (env.managedSaveDir === undefined) {
+    throw new VirtError(
+      ErrorCode.NO_SUPPORT,
+      "this function is not supported by the connection driver: virDomainManagedSave",
+    );
+  }
+  return `${env.managedSaveDir}/${name}.save`;
+}
+
+/**
+ * Saves the domain to its managed save image (`virDomainManagedSave`): a persistent domain
+ * only; its next start restores it.
+ */
+export async function managedSave(
+  job: JobContext,
+  env: CommandEnvironment,
+  args: { running?: boolean; paused?: boolean; bypassCache?: boolean },
+): Promise<void> {
+  checkSaveFlags(args);
+  requireCommand(job.snapshot, "managedsave");
+  if (!job.snapshot.context.persistent) {
+    throw new VirtError(
+      ErrorCode.OPERATION_INVALID,
+      "cannot do managed save for transient domain",
+    );
+  }
+  const path = managedSavePath(env, job.snapshot.context.name);
+  await Deno.mkdir(env.managedSaveDir!, { recursive: true, mode: 0o700 });
+  await save(job, env, { ...args, path, managed: true, api: "virDomainManagedSave" });
+}
+
+/** Removes the managed save image (`virDomainManagedSaveRemove`); none: nothing to do. */
+export async function removeManagedSave(job: JobContext): Promise<void> {
+  requireCommand(job.snapshot, "managedsave_remove");
+  const path = job.snapshot.context.managedSave;
+  if (path === null || path === undefined) return;
+  await removeImage(path);
+  await job.append([{ type: "domain.managed_save_removed", body: {} }]);
+}
+
+async function removeImage(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new VirtError(
+        ErrorCode.SYSTEM_ERROR,
+        `Failed to remove managed save file '${path}': ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/**
+ * Starts a defined domain: from its managed save image when it has one (as libvirt: the guest
+ * continues, STARTED/restored, and the image is removed), unless `forceBoot` discards it.
+ */
+export async function startDomain(
+  job: JobContext,
+  env: CommandEnvironment,
+  args: { paused: boolean; forceBoot?: boolean },
+): Promise<void> {
+  const path = job.snapshot.context.managedSave;
+  const imagePresent = path !== null && path !== undefined &&
+    await Deno.stat(path).then(() => true, () => false);
+  if (path !== null && path !== undefined && (args.forceBoot === true || !imagePresent)) {
+    requireCommand(job.snapshot, "start");
+    await removeImage(path);
+    await job.append([{ type: "domain.managed_save_removed", body: {} }]);
+  }
+  if (!imagePresent || args.forceBoot === true) {
+    await start(job, env, { paused: args.paused });
+    return;
+  }
+  requireCommand(job.snapshot, "start");
+  const image = await readSaveImage(path!);
+  const paused = args.paused || !image.header.wasRunning;
+  await start(job, env, {
+    paused,
+    definition: image.definition,
+    restore: {
+      path: path!,
+      offset: image.header.streamOffset,
+      paused,
+      pausedDetail: args.paused ? "paused" : "restored",
+    },
+  });
+  await removeImage(path!);
+  await job.append([{ type: "domain.managed_save_removed", body: {} }]);
 }
 
 /** Runs the guest again if the save paused it, and closes the intent. */
@@ -173,6 +271,9 @@ export async function settleInterruptedSave(
   const complete = await readSaveHeader(intent.path).then(() => true, () => false);
   if (complete) {
     log(`domain ${handle.name}: its save to '${intent.path}' was complete; finishing it`);
+    if (intent.managed && job.snapshot.context.managedSave !== intent.path) {
+      await job.append([{ type: "domain.managed_save_recorded", body: { path: intent.path } }]);
+    }
     if (reality.kind === "gone") {
       driver.unwatch(handle.uuid);
       await job.append([{ type: "domain.stopped", body: { detail: "saved", reason: "saved" } }]);

@@ -102,3 +102,15 @@ export async function defineSaveImage(
   const wasRunning = flags.running === true ? true : flags.paused === true ? false : undefined;
   await rewriteSaveHeader(path, xml, wasRunning);
 }
+
+/**
+ * The path of a domain's managed save image.
+ *
+ * @throws {VirtError} 55 when it has none (libvirt's words).
+ */
+export function requireManagedSave(path: string | null | undefined): string {
+  if (path === null || path === undefined) {
+    throw new VirtError(ErrorCode.OPERATION_INVALID, "domain does not have managed save image");
+  }
+  return path;
+}

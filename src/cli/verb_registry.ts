@@ -34,6 +34,13 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "detach-disk": () => import("./verbs/detach-disk.ts").then((module) => module.detachDiskVerb),
   "update-device": () =>
     import("./verbs/update-device.ts").then((module) => module.updateDeviceVerb),
+  managedsave: () => import("./verbs/managedsave.ts").then((module) => module.managedsaveVerb),
+  "managedsave-remove": () =>
+    import("./verbs/managedsave-remove.ts").then((module) => module.managedsaveRemoveVerb),
+  "managedsave-dumpxml": () =>
+    import("./verbs/managedsave-dumpxml.ts").then((module) => module.managedsaveDumpxmlVerb),
+  "managedsave-define": () =>
+    import("./verbs/managedsave-define.ts").then((module) => module.managedsaveDefineVerb),
   save: () => import("./verbs/save.ts").then((module) => module.saveVerb),
   restore: () => import("./verbs/restore.ts").then((module) => module.restoreVerb),
   "save-image-dumpxml": () =>

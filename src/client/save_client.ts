@@ -16,15 +16,15 @@ export interface SaveFlags {
   bypassCache?: boolean;
 }
 
-function query(file: string, values: Record<string, boolean | undefined>): string {
-  const params = new URLSearchParams({ file });
+function query(file: string | undefined, values: Record<string, boolean | undefined>): string {
+  const params = new URLSearchParams(file === undefined ? {} : { file });
   for (const [name, value] of Object.entries(values)) {
     if (value === true) params.set(name, "true");
   }
-  return `?${params}`;
+  return params.size === 0 ? "" : `?${params}`;
 }
 
-function flagQuery(file: string, flags: SaveFlags): string {
+function flagQuery(file: string | undefined, flags: SaveFlags): string {
   return query(file, {
     running: flags.running,
     paused: flags.paused,
@@ -79,5 +79,42 @@ export class SaveClient {
   async define(file: string, xml: string, flags: SaveFlags = {}): Promise<void> {
     const path = `${pathOf("domain.save_image_define")}${flagQuery(file, flags)}`;
     await this.#client.request("PUT", path, xmlBody(xml));
+  }
+
+  /** Saves a domain to its managed save image. */
+  async managedSave(reference: string, flags: SaveFlags = {}): Promise<void> {
+    const path = pathOf("domain.managed_save", { ref: reference });
+    const query = flagQuery(undefined, flags);
+    await this.#client.request("POST", `${path}${query}`);
+  }
+
+  /** The domain XML of a domain's managed save image (code 55 without one). */
+  async managedSaveXml(reference: string, secure = false): Promise<string> {
+    const path = pathOf("domain.managed_save_xml", { ref: reference });
+    return await (await this.#client.request("GET", `${path}${secure ? "?secure=true" : ""}`))
+      .text();
+  }
+
+  /** Whether a domain has a managed save image. */
+  async hasManagedSave(reference: string): Promise<boolean> {
+    try {
+      await this.managedSaveXml(reference);
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === 55) return false;
+      throw error;
+    }
+  }
+
+  /** Replaces the domain XML of a domain's managed save image. */
+  async managedSaveDefine(reference: string, xml: string, flags: SaveFlags = {}): Promise<void> {
+    const path = pathOf("domain.managed_save_define", { ref: reference });
+    const query = flagQuery(undefined, flags);
+    await this.#client.request("PUT", `${path}${query}`, xmlBody(xml));
+  }
+
+  /** Removes a domain's managed save image. */
+  async managedSaveRemove(reference: string): Promise<void> {
+    await this.#client.request("DELETE", pathOf("domain.managed_save_remove", { ref: reference }));
   }
 }

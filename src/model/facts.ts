@@ -227,6 +227,10 @@ export interface DomainFactBodies {
    * finished; partial or missing, it is removed and the guest left as it was.
    */
   "domain.saving": { path: string; wasRunning: boolean; managed: boolean };
+  /** The domain's managed save image at `path` is complete: the next start restores it. */
+  "domain.managed_save_recorded": { path: string };
+  /** The managed save image was restored, discarded (`--force-boot`) or removed. */
+  "domain.managed_save_removed": Record<string, never>;
 }
 
 /** What a resource change was: the verb's subject. */
@@ -323,6 +327,8 @@ export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>>
   "domain.resetting": "intent",
   "domain.intent_abandoned": "intent",
   "domain.saving": "intent",
+  "domain.managed_save_recorded": "happening",
+  "domain.managed_save_removed": "decision",
 };
 
 /** Every domain fact type, for validation of facts read from the log. */

@@ -195,6 +195,8 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
   "domain.intent_abandoned": {},
   // Save intent (save_commands.ts): no state of its own, no libvirt event.
   "domain.saving": {},
+  "domain.managed_save_recorded": {},
+  "domain.managed_save_removed": {},
   "domain.balloon_changed": {
     event: (body) => other(EventId.BALLOON_CHANGE, { actual: body.actualKiB }),
   },

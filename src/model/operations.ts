@@ -177,6 +177,16 @@ const LIST_FILTERS: readonly OperationParameter[] = [
   flag("other", "Only domains in other states", "VIR_CONNECT_LIST_DOMAINS_OTHER"),
   flag("autostart", "Only autostart domains", "VIR_CONNECT_LIST_DOMAINS_AUTOSTART"),
   flag("no_autostart", "Only domains without autostart", "VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART"),
+  flag(
+    "managed_save",
+    "Only domains with a managed save image",
+    "VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE",
+  ),
+  flag(
+    "no_managed_save",
+    "Only domains without a managed save image",
+    "VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE",
+  ),
 ];
 
 const STATS_QUERY: readonly OperationParameter[] = [
@@ -702,7 +712,10 @@ export const OPERATIONS = [
     http: {
       method: "POST",
       path: "/v1/domains/:ref/actions/start",
-      query: [flag("paused", "Start with the CPUs paused", "VIR_DOMAIN_START_PAUSED")],
+      query: [
+        flag("paused", "Start with the CPUs paused", "VIR_DOMAIN_START_PAUSED"),
+        flag("force_boot", "Discard a managed save image and boot", "VIR_DOMAIN_START_FORCE_BOOT"),
+      ],
       answer: ACTION_ANSWER,
       queued: true,
     },
@@ -913,6 +926,71 @@ export const OPERATIONS = [
       answer: { status: 204, description: "Replaced" },
     },
     verbs: ["save-image-define"],
+  },
+  {
+    name: "domain.managed_save",
+    object: "domain",
+    libvirt: [{ api: "virDomainManagedSave", procedure: 182 }],
+    access: "read-write",
+    summary: "Save the guest to its managed save image, which the next start restores",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/managed-save",
+      query: SAVE_FLAGS,
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["managedsave"],
+    command: "managedsave",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.managed_save_xml",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainHasManagedSaveImage", procedure: 183 },
+      { api: "virDomainManagedSaveGetXMLDesc", procedure: 388 },
+    ],
+    access: "read-only",
+    summary: "The domain XML of the managed save image (code 55 without one)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/managed-save",
+      query: [flag("secure", "Include passwords", "VIR_DOMAIN_SAVE_IMAGE_XML_SECURE")],
+      answer: { status: 200, description: "XML", schema: "Text", media: "application/xml" },
+    },
+    verbs: ["managedsave-dumpxml"],
+  },
+  {
+    name: "domain.managed_save_define",
+    object: "domain",
+    libvirt: [{ api: "virDomainManagedSaveDefineXML", procedure: 389 }],
+    access: "read-write",
+    summary: "Replace the domain XML of the managed save image",
+    http: {
+      method: "PUT",
+      path: "/v1/domains/:ref/managed-save",
+      query: SAVE_FLAGS.slice(0, 2),
+      body: "definition",
+      answer: { status: 204, description: "Replaced" },
+    },
+    verbs: ["managedsave-define"],
+  },
+  {
+    name: "domain.managed_save_remove",
+    object: "domain",
+    libvirt: [{ api: "virDomainManagedSaveRemove", procedure: 184 }],
+    access: "read-write",
+    summary: "Remove the managed save image (none: nothing to do)",
+    http: {
+      method: "DELETE",
+      path: "/v1/domains/:ref/managed-save",
+      query: [],
+      answer: { status: 204, description: "Removed" },
+      queued: true,
+    },
+    verbs: ["managedsave-remove"],
+    command: "managedsave_remove",
   },
   // --- block info and statistics ----------------------------------------------------------------
   {

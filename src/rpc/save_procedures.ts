@@ -8,9 +8,15 @@
  */
 
 import type { Host } from "../../actors/host.ts";
-import { defineSaveImage, saveImageXml } from "../../actors/save_images.ts";
+import { defineSaveImage, requireManagedSave, saveImageXml } from "../../actors/save_images.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { checkFlags, definitionFromXml, lookupWire } from "./domain_lookup.ts";
+import {
+  checkFlags,
+  definitionFromXml,
+  type DomainArgs,
+  domainFlagsArgs,
+  lookupWire,
+} from "./domain_lookup.ts";
 import type { ProcedureTable } from "./procedure.ts";
 import { domainType, nonnullString, optionalString, type WireDomain } from "./protocol.ts";
 import { x } from "./xdr.ts";
@@ -49,6 +55,79 @@ interface RestoreCall {
 
 /** The save and restore procedures. */
 export const SAVE_PROCEDURES: ProcedureTable = {
+  virDomainManagedSave: {
+    proc: 182,
+    readOnly: false,
+    args: domainFlagsArgs,
+    ret: x.void,
+    handler: async (call: DomainArgs, context) => {
+      const flags = call.flags ?? 0;
+      checkFlags(flags, SAVE_FLAGS_ALL, "virDomainManagedSave");
+      const { host } = context.target();
+      await host.command("managedsave", lookupWire(host, call.dom).uuid, saveFlags(flags));
+    },
+  },
+  virDomainHasManagedSaveImage: {
+    proc: 183,
+    readOnly: true,
+    args: domainFlagsArgs,
+    ret: x.struct(["result", x.int]),
+    handler: (call: DomainArgs, context) => {
+      checkFlags(call.flags ?? 0, 0, "virDomainHasManagedSaveImage");
+      const { host } = context.target();
+      const path = host.context(lookupWire(host, call.dom).uuid).managedSave;
+      return { result: path === null || path === undefined ? 0 : 1 };
+    },
+  },
+  virDomainManagedSaveRemove: {
+    proc: 184,
+    readOnly: false,
+    args: domainFlagsArgs,
+    ret: x.void,
+    handler: async (call: DomainArgs, context) => {
+      checkFlags(call.flags ?? 0, 0, "virDomainManagedSaveRemove");
+      const { host } = context.target();
+      await host.command("managedsave_remove", lookupWire(host, call.dom).uuid, {});
+    },
+  },
+  virDomainManagedSaveGetXMLDesc: {
+    proc: 388,
+    readOnly: true,
+    args: domainFlagsArgs,
+    ret: x.struct(["xml", nonnullString]),
+    handler: async (call: DomainArgs, context) => {
+      const flags = call.flags ?? 0;
+      checkFlags(flags, IMAGE_XML_SECURE, "virDomainManagedSaveGetXMLDesc");
+      const secure = (flags & IMAGE_XML_SECURE) !== 0;
+      if (context.readOnly && secure) {
+        throw new VirtError(
+          ErrorCode.OPERATION_DENIED,
+          "virDomainManagedSaveGetXMLDesc with secure flag",
+        );
+      }
+      const { host } = context.target();
+      const path = requireManagedSave(host.context(lookupWire(host, call.dom).uuid).managedSave);
+      return { xml: await saveImageXml(path, secure) };
+    },
+  },
+  virDomainManagedSaveDefineXML: {
+    proc: 389,
+    readOnly: false,
+    args: x.struct(["dom", domainType], ["dxml", optionalString], ["flags", x.uint]),
+    ret: x.void,
+    handler: async (call: { dom: WireDomain; dxml: string | null; flags: number }, context) => {
+      checkFlags(call.flags, SAVE_RUNNING | SAVE_PAUSED, "virDomainManagedSaveDefineXML");
+      const target = context.target();
+      const path = requireManagedSave(
+        target.host.context(lookupWire(target.host, call.dom).uuid).managedSave,
+      );
+      if (call.dxml === null) {
+        throw new VirtError(ErrorCode.INVALID_ARG, "dxml must not be NULL");
+      }
+      const definition = definitionFromXml(call.dxml, target.xmlMaxBytes, false);
+      await defineSaveImage(path, definition, saveFlags(call.flags));
+    },
+  },
   virDomainSave: {
     proc: 55,
     readOnly: false,

@@ -69,6 +69,8 @@ export interface ServiceCoreOptions {
   nodeInfo?: () => ReturnType<typeof readNodeInfo>;
   hostname?: () => string;
   log?: (message: string) => void;
+  /** Where managed save images live; absent: managed save answers code 3. */
+  managedSaveDir?: string;
 }
 
 /** Opens the host over a store and builds the API on it. */
@@ -78,6 +80,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     drivers: options.drivers,
     autostart: options.autostart ?? false,
     ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.managedSaveDir === undefined ? {} : { managedSaveDir: options.managedSaveDir }),
   });
   const metrics = new Metrics();
   const shutdown = new AbortController();

@@ -22,7 +22,12 @@ import {
   readSerialLog,
   waitForSerialMarker,
 } from "../support/guest.ts";
-import { guestDefinition, openQemuRig, type QemuRig } from "./_qemu_guest.ts";
+import { guestDefinition, killAll, openQemuRig, processOf, type QemuRig } from "./_qemu_guest.ts";
+import { Host } from "../../actors/host.ts";
+import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
+import { createMemoryStore } from "../../src/log/memory_store.ts";
+import { reasonName, stateName } from "../../src/model/lifecycle.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
 
 /** Bound on a state change the guest brings about, in milliseconds. */
 const STATE_TIMEOUT_MS = 15_000;
@@ -180,3 +185,81 @@ testIf(
     }
   },
 );
+
+testIf(
+  "managed save: kept across a service restart, the next start restores it (one boot); force-boot discards it",
+  skip,
+  async () => {
+    const dir = searchableTempDirSync("evirt-managed-save-");
+    const store = createMemoryStore();
+    const started: { pid: number; startTimeTicks: number }[] = [];
+    const open = async () => {
+      const driver = await QemuDriver.create({
+        runtimeDir: `${dir}/run`,
+        logDir: `${dir}/log`,
+        log: () => {},
+      });
+      return await Host.open({
+        store,
+        drivers: [driver],
+        log: () => {},
+        managedSaveDir: `${dir}/save`,
+      });
+    };
+    let host: Host | undefined = await open();
+    try {
+      const serial = `${dir}/serial.log`;
+      const diskPath = `${dir}/disk.raw`;
+      Deno.writeFileSync(diskPath, new Uint8Array(0));
+      Deno.truncateSync(diskPath, 8 * 1024 * 1024);
+      await host.define(savedGuest("kept", serial, diskPath));
+      await host.start("kept");
+      started.push(processOf(host.context("kept").runtime!));
+      await waitForSerialMarker(serial, GUEST_READY_MARKER, { timeoutMs: GUEST_BOOT_TIMEOUT_MS });
+      await host.command("managedsave", "kept", {});
+      const image = `${dir}/save/kept.save`;
+      assert.equal((await readSaveHeader(image)).complete, true);
+      assert.equal(host.lookup("kept").managedSave, true);
+      assert.deepEqual(host.list({ managedSave: true }).map((domain) => domain.name), ["kept"]);
+      await assert.rejects(
+        () => host!.undefine("kept"),
+        (error) =>
+          isVirtError(error, ErrorCode.OPERATION_INVALID) &&
+          error.message === "Refusing to undefine while domain managed save image exists",
+      );
+
+      await host.close();
+      host = await open();
+      assert.equal(host.lookup("kept").managedSave, true, "kept across a restart");
+      const before = store.headPosition();
+      await host.start("kept");
+      started.push(processOf(host.context("kept").runtime!));
+      assert.equal(stateText(host, "kept"), "running (restored)");
+      assert.deepEqual(await loggedEvents(store, before), ["Started Restored"]);
+      assert.equal(host.lookup("kept").managedSave, false);
+      assert.throws(() => Deno.statSync(image), Deno.errors.NotFound, "the image is removed");
+
+      // Saved again and started with force-boot: the image is discarded and the guest boots.
+      await host.command("managedsave", "kept", {});
+      await host.command("start", "kept", { forceBoot: true });
+      started.push(processOf(host.context("kept").runtime!));
+      assert.equal(stateText(host, "kept"), "running (booted)");
+      assert.throws(() => Deno.statSync(image), Deno.errors.NotFound);
+      await waitForSerialMarker(serial, GUEST_READY_MARKER, {
+        timeoutMs: GUEST_BOOT_TIMEOUT_MS,
+        count: 2,
+      });
+      const log = readSerialLog(serial);
+      assert.equal(count(log, GUEST_READY_MARKER), 2, "one boot, restored, then one forced boot");
+    } finally {
+      await host?.close();
+      await killAll(started);
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+function stateText(host: Host, name: string): string {
+  const summary = host.lookup(name);
+  return `${stateName(summary.state)} (${reasonName(summary.state, summary.reason)})`;
+}

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { defineSaveImage, saveImageXml } from "../../../actors/save_images.ts";
+import { defineSaveImage, requireManagedSave, saveImageXml } from "../../../actors/save_images.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { readDefinition } from "../definition_reader.ts";
@@ -86,6 +86,33 @@ export function saveRoutes(add: RouteAdder): void {
     checkSecureAllowed(context.role, secure, "virDomainSaveImageGetXMLDesc");
     const xml = await saveImageXml(fileParam(context.url), secure);
     return new Response(xml, { headers: { "content-type": "application/xml" } });
+  });
+  add("domain.managed_save", async (_request, context: Context) => {
+    const { host } = context.env;
+    const summary = host.lookup(context.params.ref);
+    await host.command("managedsave", summary.uuid, flagsOf(context.url), commandOptions(context));
+    return jsonResponse({ ...summaryView(host.lookup(summary.uuid)), exists: true });
+  });
+  add("domain.managed_save_xml", async (_request, context: Context) => {
+    const secure = booleanParam(context.url, "secure") ?? false;
+    checkSecureAllowed(context.role, secure, "virDomainManagedSaveGetXMLDesc");
+    const path = requireManagedSave(context.env.host.context(context.params.ref).managedSave);
+    const xml = await saveImageXml(path, secure);
+    return new Response(xml, { headers: { "content-type": "application/xml" } });
+  });
+  add("domain.managed_save_define", async (request, context: Context) => {
+    const path = requireManagedSave(context.env.host.context(context.params.ref).managedSave);
+    const definition = await definitionFromRequest(request, {
+      maxBytes: context.env.xmlMaxBytes,
+    });
+    await defineSaveImage(path, definition, flagsOf(context.url));
+    return new Response(null, { status: 204 });
+  });
+  add("domain.managed_save_remove", async (_request, context: Context) => {
+    const { host } = context.env;
+    const summary = host.lookup(context.params.ref);
+    await host.command("managedsave_remove", summary.uuid, {}, commandOptions(context));
+    return new Response(null, { status: 204 });
   });
   add("domain.save_image_define", async (request, context: Context) => {
     const file = fileParam(context.url);

@@ -98,10 +98,10 @@ export const LIST_FILTER_NAMES: readonly (keyof ListFilter)[] = [
   "paused",
   "shutoff",
   "other",
-  "autostart",
-  "noAutostart",
   "managedSave",
   "noManagedSave",
+  "autostart",
+  "noAutostart",
 ];
 
 /**

@@ -175,8 +175,6 @@ const LIST_FILTERS: readonly OperationParameter[] = [
   flag("paused", "Only paused domains", "VIR_CONNECT_LIST_DOMAINS_PAUSED"),
   flag("shutoff", "Only shut off domains", "VIR_CONNECT_LIST_DOMAINS_SHUTOFF"),
   flag("other", "Only domains in other states", "VIR_CONNECT_LIST_DOMAINS_OTHER"),
-  flag("autostart", "Only autostart domains", "VIR_CONNECT_LIST_DOMAINS_AUTOSTART"),
-  flag("no_autostart", "Only domains without autostart", "VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART"),
   flag(
     "managed_save",
     "Only domains with a managed save image",
@@ -187,6 +185,8 @@ const LIST_FILTERS: readonly OperationParameter[] = [
     "Only domains without a managed save image",
     "VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE",
   ),
+  flag("autostart", "Only autostart domains", "VIR_CONNECT_LIST_DOMAINS_AUTOSTART"),
+  flag("no_autostart", "Only domains without autostart", "VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART"),
 ];
 
 const STATS_QUERY: readonly OperationParameter[] = [

@@ -10,6 +10,7 @@ Deno.test("the commands refused while facts are held come from the operations ta
       "blockresize",
       "create",
       "device",
+      "managedsave",
       "reboot",
       "reset",
       "resume",

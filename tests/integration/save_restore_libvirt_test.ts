@@ -118,3 +118,51 @@ testIf(
     }
   },
 );
+
+testIf(
+  "virsh's managed save verbs over evirt's socket: managedsave, dominfo, list, dumpxml, start restores, remove",
+  missing("virsh", "qemu-system-x86_64") ?? guestSkipReason(),
+  async () => {
+    const dirs = await serviceDirs();
+    const dir = dirs.stateDir.replace(/\/state$/, "");
+    Deno.copyFileSync(guestKernelPath()!, `${dir}/vmlinux`);
+    Deno.copyFileSync(guestInitrdPath, `${dir}/initrd.gz`);
+    const name = "kept";
+    Deno.writeTextFileSync(`${dir}/guest.xml`, guestXml(name, dir));
+    const serial = `${dir}/serial.log`;
+    const service = await startServiceProcess(dirs);
+    const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
+    const virsh = (...args: string[]) => runVirsh(uri, args);
+    try {
+      assert.equal((await virsh("define", `${dir}/guest.xml`)).code, 0);
+      assert.equal((await virsh("start", name)).code, 0);
+      await waitForSerialMarker(serial, GUEST_READY_MARKER, { timeoutMs: GUEST_BOOT_TIMEOUT_MS });
+      const none = await virsh("managedsave-remove", name);
+      assert.equal(none.stdout, `Domain '${name}' has no manage save image; removal skipped\n`);
+      const saved = await virsh("managedsave", name);
+      assert.equal(saved.code, 0, saved.stderr);
+      assert.equal(saved.stdout, `\nDomain '${name}' state saved by libvirt\n\n`);
+      assert.match((await virsh("dominfo", name)).stdout, /^Managed save:\s+yes$/m);
+      assert.match((await virsh("list", "--all", "--with-managed-save")).stdout, / kept +shut off/);
+      assert.doesNotMatch((await virsh("list", "--all", "--without-managed-save")).stdout, /kept/);
+      assert.match((await virsh("managedsave-dumpxml", name)).stdout, /<name>kept<\/name>/);
+      const refused = await virsh("undefine", name);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /Refusing to undefine while domain managed save image exists/);
+      const started = await virsh("start", name);
+      assert.equal(started.code, 0, started.stderr);
+      assert.equal((await virsh("domstate", name, "--reason")).stdout, "running (restored)\n\n");
+      assert.match((await virsh("dominfo", name)).stdout, /^Managed save:\s+no$/m);
+      const missingImage = await virsh("managedsave-dumpxml", name);
+      assert.match(missingImage.stderr, /domain does not have managed save image/);
+      // The guest carries on: its power button handler answers, and it booted once.
+      assert.equal((await virsh("shutdown", name)).code, 0);
+      await waitForSerialMarker(serial, GUEST_POWERDOWN_MARKER, { timeoutMs: 15_000 });
+      assert.equal(count(readSerialLog(serial), GUEST_READY_MARKER), 1);
+    } finally {
+      await killQemus(serviceQemuPids(dirs.runtimeDir));
+      await service.stop("SIGTERM");
+      await removeServiceDirs(dirs);
+    }
+  },
+);

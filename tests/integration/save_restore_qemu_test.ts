@@ -199,12 +199,19 @@ testIf(
         logDir: `${dir}/log`,
         log: () => {},
       });
-      return await Host.open({
+      const opened = await Host.open({
         store,
         drivers: [driver],
         log: () => {},
         managedSaveDir: `${dir}/save`,
       });
+      // Every QEMU launched is killed in `finally`, even one whose start then failed.
+      opened.onApplied((_uuid, applied) => {
+        for (const { fact } of applied) {
+          if (fact.type === "domain.launched") started.push(processOf(fact.body.runtime));
+        }
+      });
+      return opened;
     };
     let host: Host | undefined = await open();
     try {
@@ -214,7 +221,6 @@ testIf(
       Deno.truncateSync(diskPath, 8 * 1024 * 1024);
       await host.define(savedGuest("kept", serial, diskPath));
       await host.start("kept");
-      started.push(processOf(host.context("kept").runtime!));
       await waitForSerialMarker(serial, GUEST_READY_MARKER, { timeoutMs: GUEST_BOOT_TIMEOUT_MS });
       await host.command("managedsave", "kept", {});
       const image = `${dir}/save/kept.save`;
@@ -233,7 +239,6 @@ testIf(
       assert.equal(host.lookup("kept").managedSave, true, "kept across a restart");
       const before = store.headPosition();
       await host.start("kept");
-      started.push(processOf(host.context("kept").runtime!));
       assert.equal(stateText(host, "kept"), "running (restored)");
       assert.deepEqual(await loggedEvents(store, before), ["Started Restored"]);
       assert.equal(host.lookup("kept").managedSave, false);
@@ -242,7 +247,6 @@ testIf(
       // Saved again and started with force-boot: the image is discarded and the guest boots.
       await host.command("managedsave", "kept", {});
       await host.command("start", "kept", { forceBoot: true });
-      started.push(processOf(host.context("kept").runtime!));
       assert.equal(stateText(host, "kept"), "running (booted)");
       assert.throws(() => Deno.statSync(image), Deno.errors.NotFound);
       await waitForSerialMarker(serial, GUEST_READY_MARKER, {

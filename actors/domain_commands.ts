@@ -55,6 +55,8 @@ export interface CommandEnvironment {
   claimNewName(name: string, uuid: string): () => void;
   /** Finds a storage pool's volume for a `<disk type='volume'>` at start (libvirt's errors). */
   resolveVolume?: VolumeResolver;
+  /** Where managed save images live (the service's state folder); absent: no managed save. */
+  managedSaveDir?: string;
 }
 
 const NOT_RUNNING = "domain is not running";
@@ -155,6 +157,13 @@ export async function define(
 /** Removes the persistent definition; an active domain continues as transient. */
 export async function undefine(job: JobContext, env: CommandEnvironment): Promise<void> {
   if (ruleCommand(job.snapshot, "undefine", driverNameOf(job.snapshot, env)) === "nothing") return;
+  const managedSave = job.snapshot.context.managedSave;
+  if (managedSave !== null && managedSave !== undefined) {
+    throw new VirtError(
+      ErrorCode.OPERATION_INVALID,
+      "Refusing to undefine while domain managed save image exists",
+    );
+  }
   await job.append([{ type: "domain.undefined", body: {} }]);
 }
 
@@ -165,7 +174,7 @@ export async function undefine(job: JobContext, env: CommandEnvironment): Promis
 export async function start(
   job: JobContext,
   env: CommandEnvironment,
-  options: { paused: boolean; definition?: DomainDefinition },
+  options: { paused: boolean; definition?: DomainDefinition; restore?: RestoreImage },
 ): Promise<void> {
   const { context } = job.snapshot;
   const definition = options.definition ?? context.definition;
@@ -178,7 +187,13 @@ export async function start(
   const live = driver.instanceDefinition?.(definition) ?? definition;
   // The launch gets volume disks as their files; the live definition keeps them as written.
   const launched = withVolumeDisks(live, env.resolveVolume);
-  const request = { uuid: context.uuid, name: definition.name, id, definition: launched };
+  const request = {
+    uuid: context.uuid,
+    name: definition.name,
+    id,
+    definition: launched,
+    ...(options.restore === undefined ? {} : { incoming: true }),
+  };
   // The persistent definition is already in the log: record only a definition that differs.
   const recorded = live === context.definition ? null : live;
   // Intent before action: what the launch will create is durable before anything is spawned.
@@ -216,6 +231,11 @@ export async function start(
     throw error;
   }
   const handle = handleOf(job.snapshot);
+  if (options.restore !== undefined) {
+    await loadImage(job, driver, handle, options.restore);
+    driver.watch(handle, env.sink);
+    return;
+  }
   driver.watch(handle, env.sink);
   if (options.paused) {
     await job.append([
@@ -231,6 +251,56 @@ export async function start(
     throw error;
   }
   await job.append([{ type: "domain.started", body: { detail: "booted", reason: "booted" } }]);
+}
+
+/** A save image a start restores: where its stream is, and whether the guest runs after. */
+export interface RestoreImage {
+  path: string;
+  /** Where the stream starts in the file, in bytes. */
+  offset: number;
+  /** Leave the CPUs stopped. */
+  paused: boolean;
+  /** libvirt's SUSPENDED detail when paused: `paused` when asked for, `restored` otherwise. */
+  pausedDetail: "paused" | "restored";
+}
+
+/**
+ * Loads a save image into a launched instance and records the outcome as libvirt's restore:
+ * STARTED/restored, then either running (restored) or SUSPENDED and paused (migrating). A
+ * stream the hypervisor refuses ends the instance (STOPPED/failed).
+ */
+async function loadImage(
+  job: JobContext,
+  driver: Driver,
+  handle: DomainHandle,
+  image: RestoreImage,
+): Promise<void> {
+  const restoreState = driver.restoreState?.bind(driver);
+  try {
+    if (restoreState === undefined) {
+      throw new VirtError(
+        ErrorCode.NO_SUPPORT,
+        "this function is not supported by the connection driver: virDomainRestore",
+      );
+    }
+    await restoreState(handle, { path: image.path, offset: image.offset }, job.signal);
+    if (!image.paused) await driver.resume(handle, job.signal);
+  } catch (error) {
+    await endInstance(job, driver, handle, { detail: "failed", reason: "failed" });
+    throw error;
+  }
+  const started: DomainFact = {
+    type: "domain.started",
+    body: { detail: "restored", reason: "restored" },
+  };
+  if (!image.paused) {
+    await job.append([started]);
+    return;
+  }
+  await job.append([
+    started,
+    { type: "domain.suspended", body: { detail: image.pausedDetail, reason: "migration" } },
+  ]);
 }
 
 /**

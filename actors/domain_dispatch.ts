@@ -12,6 +12,13 @@ import type { JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
 import * as resources from "./resource_commands.ts";
 import { changeDevice, type DeviceCommand } from "./device_commands.ts";
+import {
+  managedSave,
+  removeManagedSave,
+  save,
+  type SaveArguments,
+  startDomain,
+} from "./save_commands.ts";
 
 /** The commands that run on an existing domain, found by reference. */
 export type DomainJobName = Exclude<DomainCommandName, "define">;
@@ -19,7 +26,7 @@ export type DomainJobName = Exclude<DomainCommandName, "define">;
 /** What each command takes besides the domain. */
 export interface DomainCommandArguments {
   undefine: Record<string, never>;
-  start: { paused?: boolean };
+  start: { paused?: boolean; forceBoot?: boolean };
   shutdown: { timeoutMs?: number; mode?: commands.ShutdownMode };
   destroy: { graceful?: boolean };
   reboot: { mode?: commands.ShutdownMode };
@@ -36,6 +43,9 @@ export interface DomainCommandArguments {
     scope: commands.MetadataScope;
   };
   device: DeviceCommand;
+  save: SaveArguments;
+  managedsave: { running?: boolean; paused?: boolean; bypassCache?: boolean };
+  managedsave_remove: Record<string, never>;
 }
 
 /** A command's runner: the job it does in the domain's queue. */
@@ -57,7 +67,7 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   undefine: (job, env) => commands.undefine(job, env),
   // A start whose launch the log refuses ends that instance at once (held_facts_followup.ts).
   start: (job, env, args) =>
-    commands.start(job, env, { paused: args.paused ?? false })
+    startDomain(job, env, { paused: args.paused ?? false, forceBoot: args.forceBoot ?? false })
       .catch((error) => endHeldStart(job, env, error)),
   shutdown: (job, env, args) =>
     commands.shutdown(job, env, {
@@ -77,4 +87,7 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   setvcpus: (job, env, args) => resources.setVcpus(job, env, args),
   blockresize: (job, env, args) => resources.blockResize(job, env, args),
   device: (job, env, args) => changeDevice(job, env, args),
+  save: (job, env, args) => save(job, env, args),
+  managedsave: (job, env, args) => managedSave(job, env, args),
+  managedsave_remove: (job) => removeManagedSave(job),
 };

@@ -54,6 +54,11 @@ export interface DomainContext {
    * DEVICE_DELETED yet). (Absent in snapshots older than device changes: none.)
    */
   removals?: string[];
+  /**
+   * The path of the domain's managed save image, which its next start restores; null or absent
+   * when it has none.
+   */
+  managedSave?: string | null;
 }
 
 /** A pending intent: a launch (its plan) or an end (the shut-off reason it will have). */
@@ -62,7 +67,8 @@ export type DomainIntent =
   | ({ kind: "end" } & DomainFactBodies["domain.ending"])
   | { kind: "reboot" }
   | { kind: "reset" }
-  | ({ kind: "live_change" } & DomainFactBodies["domain.live_changing"]);
+  | ({ kind: "live_change" } & DomainFactBodies["domain.live_changing"])
+  | ({ kind: "save" } & DomainFactBodies["domain.saving"]);
 
 /** The domain's pending intent, or null. */
 export function pendingIntent(snapshot: DomainSnapshot): DomainIntent | null {
@@ -245,6 +251,13 @@ export const domainMachine = setup({
     recordConfigChange: assign(({ event }) => ({
       definition: body(event, "domain.config_changed").definition,
     })),
+    recordSaving: assign(({ event }) => ({
+      intent: { kind: "save" as const, ...body(event, "domain.saving") },
+    })),
+    recordManagedSave: assign(({ event }) => ({
+      managedSave: body(event, "domain.managed_save_recorded").path,
+    })),
+    forgetManagedSave: assign({ managedSave: null }),
     recordLiveChanging: assign(({ event }) => ({
       intent: { kind: "live_change" as const, ...body(event, "domain.live_changing") },
     })),
@@ -283,10 +296,12 @@ export const domainMachine = setup({
         "domain.renamed": { actions: "recordRename" },
         "domain.config_changed": { actions: "recordConfigChange" },
         "domain.device_config_changed": { actions: "recordDeviceConfig" },
+        "domain.managed_save_removed": { actions: "forgetManagedSave" },
         ...commands(
           "define",
           "undefine",
           "start",
+          "managedsave_remove",
           "autostart",
           "metadata",
           "rename",
@@ -305,6 +320,9 @@ export const domainMachine = setup({
         "domain.deadline_set": { actions: "recordDeadline" },
         "domain.config_changed": { actions: "recordConfigChange" },
         "domain.live_changing": { actions: "recordLiveChanging" },
+        "domain.saving": { actions: "recordSaving" },
+        "domain.managed_save_recorded": { actions: "recordManagedSave" },
+        "domain.managed_save_removed": { actions: "forgetManagedSave" },
         "domain.live_changed": { actions: "recordLiveChange" },
         "domain.ending": { actions: "recordEnding" },
         "domain.intent_abandoned": { actions: "forgetIntent" },
@@ -349,7 +367,7 @@ export const domainMachine = setup({
               { guard: "bootsAgain", actions: ["recordReason", "forgetRebootIntent"] },
               { actions: "forgetRebootIntent" },
             ],
-            ...commands("shutdown", "reboot", "reset", "suspend", "resume"),
+            ...commands("shutdown", "reboot", "reset", "suspend", "resume", "save", "managedsave"),
           },
         },
         paused: {
@@ -371,7 +389,7 @@ export const domainMachine = setup({
               },
               { actions: "forgetRebootIntent" },
             ],
-            ...commands("reboot", "reset", "suspend", "resume"),
+            ...commands("reboot", "reset", "suspend", "resume", "save", "managedsave"),
           },
         },
         shuttingDown: {

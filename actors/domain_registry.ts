@@ -256,6 +256,7 @@ export function summarize(
     persistent: context.persistent,
     autostart: context.autostart,
     active: isActive(snapshot),
+    managedSave: context.managedSave !== null && context.managedSave !== undefined,
     pendingFacts,
   };
 }

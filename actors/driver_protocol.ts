@@ -46,6 +46,21 @@ export interface LaunchRequest {
   name: string;
   id: number;
   definition: DomainDefinition;
+  /**
+   * The instance will receive a saved state (`restore`): QEMU starts with `-incoming defer`
+   * and waits for {@linkcode Driver.restoreState}. Absent: a fresh boot.
+   */
+  incoming?: boolean;
+}
+
+/** What a save writes beside the guest's state: the image's header and data. */
+export interface SaveRequest {
+  /** The image's path (created or truncated by the service). */
+  path: string;
+  /** The domain XML the image carries. */
+  xml: string;
+  /** Whether the guest ran before the save paused it. */
+  wasRunning: boolean;
 }
 
 /** Where an instance really is, as a driver finds it after a service restart. */
@@ -485,6 +500,28 @@ export interface Driver {
    * service restart for removals still pending: the guest may have let go of it meanwhile).
    */
   deviceGone?(handle: DomainHandle, alias: string, signal: AbortSignal): Promise<boolean>;
+
+  /**
+   * Optional: writes the stopped instance's state into a save image at `request.path` (libvirt's
+   * layout, `src/storage/save_image.ts`): the header first with the partial magic, the
+   * hypervisor's stream, then the complete magic once the stream is synced. A failed save
+   * removes the partial file and leaves the instance as it was (paused). Absent: code 3.
+   *
+   * @throws {VirtError} 38 when the file cannot be created; 9 when the hypervisor fails.
+   */
+  saveState?(handle: DomainHandle, request: SaveRequest, signal: AbortSignal): Promise<void>;
+
+  /**
+   * Optional: loads the stream of a save image (from byte `offset` of `path`) into an instance
+   * launched with `incoming`; its CPUs stay stopped. Absent: code 3.
+   *
+   * @throws {VirtError} 9 when the hypervisor refuses the stream (a truncated or foreign one).
+   */
+  restoreState?(
+    handle: DomainHandle,
+    image: { path: string; offset: number },
+    signal: AbortSignal,
+  ): Promise<void>;
 
   /** Releases the driver (monitors, timers). Running instances keep running. */
   close(): Promise<void>;

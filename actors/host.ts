@@ -31,6 +31,7 @@ import {
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { type AppliedFact, DomainActor, type JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
+import type { RestoreImage } from "./domain_commands.ts";
 import { type CommandOptions, DomainCommandMethods } from "./domain_command_methods.ts";
 import {
   DOMAIN_JOBS,
@@ -56,6 +57,8 @@ import { reconcileAll, resync } from "./reconcile.ts";
 import { endHeldStart, finishInterruptedJob } from "./held_facts_followup.ts";
 import { HeldFactsRetry } from "./held_facts_retry.ts";
 import type { DomainFact } from "../src/model/facts.ts";
+import { checkSaveFlags, imageXml } from "./save_commands.ts";
+import { readSaveImage } from "./save_images.ts";
 
 export {
   type DomainInfo,
@@ -85,6 +88,8 @@ export interface HostOptions {
   autostart?: boolean;
   /** Where operational messages go (reconcile results, background failures). Default: stderr. */
   log?: (message: string) => void;
+  /** Where managed save images live; absent: managed save answers code 3. */
+  managedSaveDir?: string;
 }
 
 /**
@@ -171,6 +176,7 @@ export class Host extends DomainCommandMethods {
         }
         return this.#volumeResolver(pool, volume);
       },
+      ...(options.managedSaveDir === undefined ? {} : { managedSaveDir: options.managedSaveDir }),
     };
   }
 
@@ -341,6 +347,50 @@ export class Host extends DomainCommandMethods {
           paused: options.paused ?? false,
           definition: completed,
         })
+          .catch((error) => endHeldStart(job, this.#env, error));
+      });
+      return { uuid };
+    });
+  }
+
+  /**
+   * Restores a save image (`virDomainRestoreFlags`): its domain (or `definition`, which must
+   * name the same one) starts from the image's state, as a transient domain unless it is
+   * defined. The guest runs if it ran when saved, unless `paused` (or `running` says so).
+   *
+   * @throws {VirtError} The image's errors (9, 38); 55 when the domain is active; 9 when the
+   *   hypervisor refuses the stream (the instance is then ended, STOPPED/failed).
+   */
+  async restore(
+    path: string,
+    options: CommandOptions & {
+      definition?: DomainDefinition;
+      running?: boolean;
+      paused?: boolean;
+      bypassCache?: boolean;
+    } = {},
+  ): Promise<{ uuid: string }> {
+    checkSaveFlags(options);
+    const image = await readSaveImage(path);
+    if (options.definition !== undefined) imageXml(image.definition, options.definition);
+    const definition = options.definition ?? image.definition;
+    const paused = options.paused === true ||
+      (options.running !== true && !image.header.wasRunning);
+    const restore: RestoreImage = {
+      path,
+      offset: image.header.streamOffset,
+      paused,
+      pausedDetail: options.paused === true ? "paused" : "restored",
+    };
+    return await this.#claiming(definition, "create", async (uuid, actor, completed) => {
+      await actor.run("restore", this.#runOptions(options), async (job) => {
+        if (isActive(job.snapshot)) {
+          throw new VirtError(
+            ErrorCode.OPERATION_INVALID,
+            `domain '${definition.name}' is already active`,
+          );
+        }
+        await commands.start(job, this.#env, { paused, definition: completed, restore })
           .catch((error) => endHeldStart(job, this.#env, error));
       });
       return { uuid };

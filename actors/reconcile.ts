@@ -15,6 +15,7 @@ import {
   recoverLaunches,
 } from "./host_recovery_intents.ts";
 import { finishInterruptedLiveChange } from "./resource_commands.ts";
+import { settleInterruptedSave } from "./save_commands.ts";
 import type { DomainActor, JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
 import { isActive, pausedReasonNumber, stateOf, statePath } from "./domain_machine.ts";
@@ -78,6 +79,7 @@ export async function reconcile(actor: DomainActor, env: ReconcileEnvironment): 
       await finishInterruptedLiveChange(job, driver, handle, reality, env.log);
       // An end or reboot the crash interrupted is finished with its own reason first.
       const settled = await finishInterruptedEnd(job, driver, handle, reality, env.log) ||
+        await settleInterruptedSave(job, driver, handle, reality, env.log) ||
         await finishInterruptedReboot(job, driver, handle, reality, env.log);
       if (!settled) await correct(job, env, driver, handle, reality);
       await finishPendingRemovals(job, driver, RECONCILE_TIMEOUT_MS, env.log);

@@ -87,6 +87,8 @@ export interface CommandLineContext {
   atDefine?: boolean;
   /** The CPU models and flags the emulator knows; undefined: not checked. */
   cpuNames?: CpuNames;
+  /** QEMU waits for a migration stream (`-incoming defer`): a restore. Default false. */
+  incoming?: boolean;
 }
 
 /** A built command line and what the driver needs to know about it. */
@@ -215,6 +217,7 @@ export function buildCommandLine(
   );
   collector.push("-rtc", qemuOption(undefined, rtc));
   collector.push("-no-shutdown");
+  if (context.incoming === true) collector.push("-incoming", "defer");
   // A reboot that ends (destroy) or freezes (preserve) the domain must stop QEMU instead of
   // resetting it; the guest's SHUTDOWN (reason guest-reset) then lets the actor apply on_reboot.
   if (definition.onReboot === "destroy" || definition.onReboot === "preserve") {

@@ -38,8 +38,10 @@ import type {
   Observation,
   ObservationSink,
   Reality,
+  SaveRequest,
   Screenshot,
 } from "../../actors/driver_protocol.ts";
+import { readSaveImage, writeSaveImage } from "./save_restore.ts";
 import type {
   DomainCapabilities,
   DomainCapabilitiesQuery,
@@ -470,6 +472,7 @@ export class QemuDriver implements Driver {
       cpuNames: capabilities.cpuNames,
       nowMs: this.#now(),
       ...this.#partitionContext(),
+      ...(request.incoming === true ? { incoming: true } : {}),
     });
     const dac = dacPlanFor(running, commandLine.hostPaths, this.#dac, paths.dir);
     const runAs = dac.policy.runAs;
@@ -886,6 +889,24 @@ export class QemuDriver implements Driver {
   /** Whether the device is gone from QEMU (`qom-get` of its path finds nothing). */
   deviceGone(handle: DomainHandle, alias: string, signal: AbortSignal): Promise<boolean> {
     return this.#hotplug.gone(this.#instance(handle), alias, signal);
+  }
+
+  /** Writes the stopped instance's state into a save image (`save_restore.ts`). */
+  async saveState(handle: DomainHandle, request: SaveRequest, signal: AbortSignal): Promise<void> {
+    const instance = this.#instance(handle);
+    if (instance.monitor === undefined) this.#qmp(instance);
+    await writeSaveImage(instance.monitor!, instance.paths.dir, request, signal);
+  }
+
+  /** Loads a save image's stream into an instance launched with `incoming`. */
+  async restoreState(
+    handle: DomainHandle,
+    image: { path: string; offset: number },
+    signal: AbortSignal,
+  ): Promise<void> {
+    const instance = this.#instance(handle);
+    if (instance.monitor === undefined) this.#qmp(instance);
+    await readSaveImage(instance.monitor!, instance.paths.dir, image, signal);
   }
 
   /** A raw QMP or HMP command; the first one of an instance taints the domain in its log. */

@@ -60,6 +60,13 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
       "application/json": { schema: ref("DomainDefinition") },
     },
   },
+  OptionalDefinition: {
+    required: false,
+    content: {
+      "application/xml": { schema: { type: "string", description: "libvirt domain XML" } },
+      "application/json": { schema: ref("DomainDefinition") },
+    },
+  },
   MetadataChange: { required: true, content: json(ref("MetadataChange")) },
   DeviceXml: {
     required: true,

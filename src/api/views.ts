@@ -27,6 +27,8 @@ export interface DomainSummaryView {
   persistent: boolean;
   autostart: boolean;
   active: boolean;
+  /** Whether it has a managed save image, which its next start restores. */
+  managedSave: boolean;
   /**
    * Facts of what the hypervisor did that the event log has refused so far (a full disk): the
    * state above already shows them; they are written, in order, once the log accepts writes,
@@ -111,6 +113,7 @@ export function summaryView(summary: DomainSummary): DomainSummaryView {
     persistent: summary.persistent,
     autostart: summary.autostart,
     active: summary.active,
+    managedSave: summary.managedSave === true,
     pendingFacts: summary.pendingFacts === null ? null : {
       facts: summary.pendingFacts.facts,
       cause: summary.pendingFacts.cause,

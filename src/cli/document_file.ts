@@ -5,6 +5,7 @@
  * @module
  */
 
+import { systemReason as fileErrorReason } from "../storage/save_image.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { CommandFailure } from "./command_failure.ts";
@@ -76,9 +77,6 @@ export async function readBoundedText(path: string, maxBytes: number): Promise<s
 }
 
 function systemReason(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "No such file or directory";
-  if (error instanceof Deno.errors.PermissionDenied) return "Permission denied";
-  if (error instanceof Deno.errors.IsADirectory) return "Is a directory";
   if (error instanceof TypeError) return "not valid UTF-8 text";
-  return (error as Error).message;
+  return fileErrorReason(error);
 }

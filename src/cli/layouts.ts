@@ -170,7 +170,7 @@ export function formatDomainInfo(
     ["Used memory:", `${info.memoryKiB} KiB`],
     ["Persistent:", info.persistent ? "yes" : "no"],
     ["Autostart:", info.autostart ? "enable" : "disable"],
-    ["Managed save:", "no"],
+    ["Managed save:", info.managedSave === true ? "yes" : "no"],
   );
   if (security.model !== "") {
     lines.push(["Security model:", security.model], ["Security DOI:", security.doi]);

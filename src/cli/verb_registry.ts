@@ -35,6 +35,19 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "detach-disk": () => import("./verbs/detach-disk.ts").then((module) => module.detachDiskVerb),
   "update-device": () =>
     import("./verbs/update-device.ts").then((module) => module.updateDeviceVerb),
+  managedsave: () => import("./verbs/managedsave.ts").then((module) => module.managedsaveVerb),
+  "managedsave-remove": () =>
+    import("./verbs/managedsave-remove.ts").then((module) => module.managedsaveRemoveVerb),
+  "managedsave-dumpxml": () =>
+    import("./verbs/managedsave-dumpxml.ts").then((module) => module.managedsaveDumpxmlVerb),
+  "managedsave-define": () =>
+    import("./verbs/managedsave-define.ts").then((module) => module.managedsaveDefineVerb),
+  save: () => import("./verbs/save.ts").then((module) => module.saveVerb),
+  restore: () => import("./verbs/restore.ts").then((module) => module.restoreVerb),
+  "save-image-dumpxml": () =>
+    import("./verbs/save-image-dumpxml.ts").then((module) => module.saveImageDumpxmlVerb),
+  "save-image-define": () =>
+    import("./verbs/save-image-define.ts").then((module) => module.saveImageDefineVerb),
   autostart: () => import("./verbs/autostart.ts").then((module) => module.autostartVerb),
   capabilities: () => import("./verbs/capabilities.ts").then((module) => module.capabilitiesVerb),
   console: () => import("./verbs/console.ts").then((module) => module.consoleVerb),

@@ -219,6 +219,8 @@ export class EvirtClient {
     action: DomainActionName,
     options: {
       paused?: boolean;
+      /** start: discard a managed save image and boot. */
+      forceBoot?: boolean;
       graceful?: boolean;
       waitSeconds?: number;
       timeoutSeconds?: number;
@@ -230,6 +232,7 @@ export class EvirtClient {
     const query = new URLSearchParams();
     if (options.mode !== undefined) query.set("mode", options.mode);
     if (options.paused) query.set("paused", "true");
+    if (options.forceBoot) query.set("force_boot", "true");
     if (options.graceful) query.set("graceful", "true");
     if (options.waitSeconds !== undefined) query.set("wait", String(options.waitSeconds));
     if (options.timeoutSeconds !== undefined) query.set("timeout", String(options.timeoutSeconds));

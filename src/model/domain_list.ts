@@ -19,6 +19,8 @@ export interface DomainSummary {
   persistent: boolean;
   autostart: boolean;
   active: boolean;
+  /** Whether it has a managed save image (absent: no). */
+  managedSave?: boolean;
   /** Facts of what the hypervisor did that the log has refused so far; null when none. */
   pendingFacts: HeldFactsSummary | null;
 }
@@ -80,6 +82,10 @@ export interface ListFilter {
   other?: boolean;
   autostart?: boolean;
   noAutostart?: boolean;
+  /** With a managed save image (`VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE`). */
+  managedSave?: boolean;
+  /** Without one (`VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE`). */
+  noManagedSave?: boolean;
 }
 
 /** Every filter of {@linkcode ListFilter}, in libvirt's flag order. */
@@ -92,6 +98,8 @@ export const LIST_FILTER_NAMES: readonly (keyof ListFilter)[] = [
   "paused",
   "shutoff",
   "other",
+  "managedSave",
+  "noManagedSave",
   "autostart",
   "noAutostart",
 ];
@@ -114,6 +122,7 @@ export function matchesListFilter(summary: DomainSummary, filter: ListFilter): b
     [filter.active, filter.inactive, summary.active],
     [filter.persistent, filter.transient, summary.persistent],
     [filter.autostart, filter.noAutostart, summary.autostart],
+    [filter.managedSave, filter.noManagedSave, summary.managedSave === true],
   ];
   for (const [yes, no, value] of pairs) {
     if ((yes || no) && !((yes && value) || (no && !value))) return false;

@@ -219,13 +219,25 @@ export interface DomainFactBodies {
   "domain.device_removal_requested": { alias: string };
   /** The guest was not asked after all, or refused: the device stays, no removal is pending. */
   "domain.device_removal_failed": { alias: string };
+  // --- save and restore (save_commands.ts) -------------------------------------------------
+  /**
+   * Intent: the instance's state is about to be written to the save image at `path` (a
+   * `managed` one is the service's own). Until `domain.stopped` (saved) or
+   * `domain.intent_abandoned`, a restarted service looks at the image: complete, the save is
+   * finished; partial or missing, it is removed and the guest left as it was.
+   */
+  "domain.saving": { path: string; wasRunning: boolean; managed: boolean };
+  /** The domain's managed save image at `path` is complete: the next start restores it. */
+  "domain.managed_save_recorded": { path: string };
+  /** The managed save image was restored, discarded (`--force-boot`) or removed. */
+  "domain.managed_save_removed": Record<string, never>;
 }
 
 /** What a resource change was: the verb's subject. */
 export type ResourceChange = "memory" | "max_memory" | "vcpus" | "max_vcpus" | "disk_size";
 
 /** The kinds of intent a domain may have pending (see {@linkcode DomainFactBodies}). */
-export type IntentKind = "launch" | "end" | "reboot" | "reset" | "live_change";
+export type IntentKind = "launch" | "end" | "reboot" | "reset" | "live_change" | "save";
 
 /** Every domain fact type. */
 export type DomainFactType = keyof DomainFactBodies;
@@ -242,7 +254,13 @@ export type DomainFact = {
 export type RuntimeRecord = { [key: string]: string | number | boolean | null | LiveFacts };
 
 /** Names of running reasons used in facts. */
-export type RunningReasonName = "booted" | "unpaused" | "restored" | "wakeup" | "unknown";
+export type RunningReasonName =
+  | "booted"
+  | "unpaused"
+  | "restored"
+  | "wakeup"
+  | "save_canceled"
+  | "unknown";
 /** Names of paused reasons used in facts. */
 export type PausedReasonName =
   | "user"
@@ -308,6 +326,9 @@ export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>>
   "domain.rebooting": "intent",
   "domain.resetting": "intent",
   "domain.intent_abandoned": "intent",
+  "domain.saving": "intent",
+  "domain.managed_save_recorded": "happening",
+  "domain.managed_save_removed": "decision",
 };
 
 /** Every domain fact type, for validation of facts read from the log. */

@@ -73,6 +73,7 @@ const RUNNING_REASONS: Record<DomainFactBodies["domain.started"]["reason"], numb
   unpaused: RunningReason.UNPAUSED,
   restored: RunningReason.RESTORED,
   wakeup: RunningReason.WAKEUP,
+  save_canceled: RunningReason.SAVE_CANCELED,
   unknown: RunningReason.UNKNOWN,
 };
 
@@ -192,6 +193,10 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
   "domain.rebooting": {},
   "domain.resetting": {},
   "domain.intent_abandoned": {},
+  // Save intent (save_commands.ts): no state of its own, no libvirt event.
+  "domain.saving": {},
+  "domain.managed_save_recorded": {},
+  "domain.managed_save_removed": {},
   "domain.balloon_changed": {
     event: (body) => other(EventId.BALLOON_CHANGE, { actual: body.actualKiB }),
   },

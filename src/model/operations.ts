@@ -87,6 +87,7 @@ export interface OperationRoute {
   /** The request body, by the name the OpenAPI document gives it; none when absent. */
   body?:
     | "definition"
+    | "OptionalDefinition"
     | "MetadataChange"
     | "Autostart"
     | "CommandText"
@@ -174,6 +175,16 @@ const LIST_FILTERS: readonly OperationParameter[] = [
   flag("paused", "Only paused domains", "VIR_CONNECT_LIST_DOMAINS_PAUSED"),
   flag("shutoff", "Only shut off domains", "VIR_CONNECT_LIST_DOMAINS_SHUTOFF"),
   flag("other", "Only domains in other states", "VIR_CONNECT_LIST_DOMAINS_OTHER"),
+  flag(
+    "managed_save",
+    "Only domains with a managed save image",
+    "VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE",
+  ),
+  flag(
+    "no_managed_save",
+    "Only domains without a managed save image",
+    "VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE",
+  ),
   flag("autostart", "Only autostart domains", "VIR_CONNECT_LIST_DOMAINS_AUTOSTART"),
   flag("no_autostart", "Only domains without autostart", "VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART"),
 ];
@@ -199,6 +210,27 @@ const STATS_QUERY: readonly OperationParameter[] = [
     "backing",
     "Backing chains (not supported: code 74)",
     "VIR_CONNECT_GET_ALL_DOMAINS_STATS_BACKING",
+  ),
+];
+
+/** The save image a save, restore or save-image call names. */
+const SAVE_IMAGE_QUERY: readonly OperationParameter[] = [
+  {
+    name: "file",
+    type: "string",
+    description: "The save image's path on the host",
+    required: true,
+  },
+];
+
+/** The flags of save and restore. */
+const SAVE_FLAGS: readonly OperationParameter[] = [
+  flag("running", "Restore running", "VIR_DOMAIN_SAVE_RUNNING"),
+  flag("paused", "Restore paused", "VIR_DOMAIN_SAVE_PAUSED"),
+  flag(
+    "bypass_cache",
+    "Bypass the host's file cache (refused here)",
+    "VIR_DOMAIN_SAVE_BYPASS_CACHE",
   ),
 ];
 
@@ -680,7 +712,10 @@ export const OPERATIONS = [
     http: {
       method: "POST",
       path: "/v1/domains/:ref/actions/start",
-      query: [flag("paused", "Start with the CPUs paused", "VIR_DOMAIN_START_PAUSED")],
+      query: [
+        flag("paused", "Start with the CPUs paused", "VIR_DOMAIN_START_PAUSED"),
+        flag("force_boot", "Discard a managed save image and boot", "VIR_DOMAIN_START_FORCE_BOOT"),
+      ],
       answer: ACTION_ANSWER,
       queued: true,
     },
@@ -818,6 +853,144 @@ export const OPERATIONS = [
     verbs: ["resume"],
     command: "resume",
     refusedWhileFactsHeld: true,
+  },
+  // --- save and restore (save images; managed save) ---------------------------------------------
+  {
+    name: "domain.save",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainSave", procedure: 55 },
+      { api: "virDomainSaveFlags", procedure: 232 },
+    ],
+    access: "read-write",
+    summary: "Write the guest's state to a save image (libvirt's layout) and end the instance",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/save",
+      query: [...SAVE_IMAGE_QUERY, ...SAVE_FLAGS],
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["save"],
+    command: "save",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.restore",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainRestore", procedure: 54 },
+      { api: "virDomainRestoreFlags", procedure: 233 },
+    ],
+    access: "read-write",
+    // Refused while facts are held as `create` is: it claims the domain through the same door.
+    summary: "Start a domain from a save image (an optional body replaces its definition)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/restore",
+      query: [...SAVE_IMAGE_QUERY, ...SAVE_FLAGS],
+      body: "OptionalDefinition",
+      answer: { status: 201, description: "Restored", schema: "DomainSummary" },
+      queued: true,
+    },
+    verbs: ["restore"],
+  },
+  {
+    name: "domain.save_image_xml",
+    object: "domain",
+    libvirt: [{ api: "virDomainSaveImageGetXMLDesc", procedure: 235 }],
+    access: "read-only",
+    summary: "The domain XML a save image carries",
+    http: {
+      method: "GET",
+      path: "/v1/save-images/xml",
+      query: [
+        ...SAVE_IMAGE_QUERY,
+        flag("secure", "Include passwords", "VIR_DOMAIN_SAVE_IMAGE_XML_SECURE"),
+      ],
+      answer: { status: 200, description: "XML", schema: "Text", media: "application/xml" },
+    },
+    verbs: ["save-image-dumpxml"],
+  },
+  {
+    name: "domain.save_image_define",
+    object: "domain",
+    libvirt: [{ api: "virDomainSaveImageDefineXML", procedure: 236 }],
+    access: "read-write",
+    summary: "Replace the domain XML a save image carries (same domain, fits the image's room)",
+    http: {
+      method: "PUT",
+      path: "/v1/save-images/xml",
+      query: [...SAVE_IMAGE_QUERY, ...SAVE_FLAGS.slice(0, 2)],
+      body: "definition",
+      answer: { status: 204, description: "Replaced" },
+    },
+    verbs: ["save-image-define"],
+  },
+  {
+    name: "domain.managed_save",
+    object: "domain",
+    libvirt: [{ api: "virDomainManagedSave", procedure: 182 }],
+    access: "read-write",
+    summary: "Save the guest to its managed save image, which the next start restores",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/managed-save",
+      query: SAVE_FLAGS,
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["managedsave"],
+    command: "managedsave",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.managed_save_xml",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainHasManagedSaveImage", procedure: 183 },
+      { api: "virDomainManagedSaveGetXMLDesc", procedure: 388 },
+    ],
+    access: "read-only",
+    summary: "The domain XML of the managed save image (code 55 without one)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/managed-save",
+      query: [flag("secure", "Include passwords", "VIR_DOMAIN_SAVE_IMAGE_XML_SECURE")],
+      answer: { status: 200, description: "XML", schema: "Text", media: "application/xml" },
+    },
+    verbs: ["managedsave-dumpxml"],
+  },
+  {
+    name: "domain.managed_save_define",
+    object: "domain",
+    libvirt: [{ api: "virDomainManagedSaveDefineXML", procedure: 389 }],
+    access: "read-write",
+    summary: "Replace the domain XML of the managed save image",
+    http: {
+      method: "PUT",
+      path: "/v1/domains/:ref/managed-save",
+      query: SAVE_FLAGS.slice(0, 2),
+      body: "definition",
+      answer: { status: 204, description: "Replaced" },
+    },
+    verbs: ["managedsave-define"],
+  },
+  {
+    name: "domain.managed_save_remove",
+    object: "domain",
+    libvirt: [{ api: "virDomainManagedSaveRemove", procedure: 184 }],
+    access: "read-write",
+    summary: "Remove the managed save image (none: nothing to do)",
+    http: {
+      method: "DELETE",
+      path: "/v1/domains/:ref/managed-save",
+      query: [],
+      answer: { status: 204, description: "Removed" },
+      queued: true,
+    },
+    verbs: ["managedsave-remove"],
+    command: "managedsave_remove",
   },
   // --- block info and statistics ----------------------------------------------------------------
   {

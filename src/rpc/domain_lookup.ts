@@ -107,6 +107,8 @@ export const LIST_FLAG_FILTERS: ReadonlyArray<[number, keyof ListFilter]> = [
   [32, "paused"],
   [64, "shutoff"],
   [128, "other"],
+  [256, "managedSave"],
+  [512, "noManagedSave"],
   [1024, "autostart"],
   [2048, "noAutostart"],
 ];

@@ -34,11 +34,10 @@ import {
 import { x } from "./xdr.ts";
 
 /**
- * Filter pairs evirt answers without a filter: no domain has a managed save image (256 / 512),
- * a snapshot (4096 / 8192) or a checkpoint (16384 / 32768), since evirt has none of these yet.
+ * Filter pairs evirt answers without a filter: no domain has a snapshot (4096 / 8192) or a
+ * checkpoint (16384 / 32768), since evirt has none of these yet.
  */
 const NONE_HAVE_PAIRS: ReadonlyArray<[number, number]> = [
-  [256, 512],
   [4096, 8192],
   [16384, 32768],
 ];

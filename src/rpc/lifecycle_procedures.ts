@@ -22,6 +22,8 @@ import { x, type XdrType } from "./xdr.ts";
 
 /** `VIR_DOMAIN_START_PAUSED`. */
 const START_PAUSED = 1;
+/** `VIR_DOMAIN_START_FORCE_BOOT`: discard a managed save image. */
+const START_FORCE_BOOT = 8;
 /** `VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN | VIR_DOMAIN_SHUTDOWN_GUEST_AGENT` (reboot's alike). */
 const ACPI_OR_AGENT = 3;
 
@@ -113,10 +115,13 @@ export const LIFECYCLE_PROCEDURES: ProcedureTable = {
     args: domainFlagsArgs,
     ret: domainRet,
     handler: async (args: { dom: WireDomain; flags: number }, context) => {
-      checkFlags(args.flags, START_PAUSED, "virDomainCreateWithFlags");
+      checkFlags(args.flags, START_PAUSED | START_FORCE_BOOT, "virDomainCreateWithFlags");
       const { host } = context.target();
       const { uuid } = lookupWire(host, args.dom);
-      await host.start(uuid, { paused: (args.flags & START_PAUSED) !== 0 });
+      await host.command("start", uuid, {
+        paused: (args.flags & START_PAUSED) !== 0,
+        forceBoot: (args.flags & START_FORCE_BOOT) !== 0,
+      });
       return { dom: wireDomain(host.lookup(uuid)) };
     },
   },

@@ -22,6 +22,7 @@ import { TUNING_PROCEDURES } from "./tuning_procedures.ts";
 import { STORAGE_PROCEDURES } from "./storage_procedures.ts";
 import { VOLUME_TRANSFER_PROCEDURES } from "./volume_transfer_procedures.ts";
 import { POOL_EVENT_PROCEDURES } from "./storage_events.ts";
+import { SAVE_PROCEDURES } from "./save_procedures.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -48,6 +49,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...POOL_EVENT_PROCEDURES,
   ...GUEST_PROCEDURES,
   ...RESOURCE_PROCEDURES,
+  ...SAVE_PROCEDURES,
 };
 
 /**

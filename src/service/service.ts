@@ -105,6 +105,8 @@ export async function startService(
       ...(options.events === undefined ? {} : { events: options.events }),
       ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
       log: logFor("host"),
+      // As libvirt's /var/lib/libvirt/qemu/save: the service keeps the images with its state.
+      managedSaveDir: `${config.stateDir}/save`,
     });
     // Storage pools have their own log: their facts never hold back the domain log's snapshots
     // (which cover only a prefix every domain actor has applied).

@@ -71,6 +71,8 @@ export interface ServiceCoreOptions {
   log?: (message: string) => void;
   /** Told of every answered API call (the service logs them). */
   onRequest?: ApiEnvironment["onRequest"];
+  /** Where managed save images live; absent: managed save answers code 3. */
+  managedSaveDir?: string;
 }
 
 /** Opens the host over a store and builds the API on it. */
@@ -80,6 +82,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     drivers: options.drivers,
     autostart: options.autostart ?? false,
     ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.managedSaveDir === undefined ? {} : { managedSaveDir: options.managedSaveDir }),
   });
   const metrics = new Metrics();
   const shutdown = new AbortController();

@@ -87,7 +87,12 @@ export async function openQemuRig(): Promise<QemuRig> {
     log: () => {},
   });
   const store = createMemoryStore();
-  const host = await Host.open({ store, drivers: [driver], log: () => {} });
+  const host = await Host.open({
+    store,
+    drivers: [driver],
+    log: () => {},
+    managedSaveDir: `${dir}/save`,
+  });
   const started = new Set<StartedQemu>();
   host.onApplied((uuid, applied) => {
     for (const { fact } of applied) {

@@ -324,6 +324,7 @@ async function runAction(action: DomainActionName, context: Context): Promise<Re
     case "start":
       await host.command("start", summary.uuid, {
         paused: booleanParam(url, "paused") ?? false,
+        forceBoot: booleanParam(url, "force_boot") ?? false,
       }, options);
       break;
     case "shutdown": {

@@ -24,15 +24,15 @@ const FILTERS: readonly [string, keyof ListDomainsFilter, string][] = [
   ["state-paused", "paused", "list domains in paused state"],
   ["state-shutoff", "shutoff", "list domains in shutoff state"],
   ["state-other", "other", "list domains in other states"],
+  ["with-managed-save", "managedSave", "list domains with managed save state"],
+  ["without-managed-save", "noManagedSave", "list domains without managed save"],
 ];
 
 /**
- * virsh's filters on saved state evirt does not keep: no domain has snapshots, checkpoints or a
- * managed save image, so a `--with-…` filter matches none and a `--without-…` filter every one.
+ * virsh's filters on saved state evirt does not keep: no domain has snapshots or checkpoints,
+ * so a `--with-…` filter matches none and a `--without-…` filter every one.
  */
 const ABSENT_STATE_FILTERS: readonly [string, boolean, string][] = [
-  ["with-managed-save", false, "list domains with managed save state"],
-  ["without-managed-save", true, "list domains without managed save"],
   ["with-snapshot", false, "list domains with existing snapshot"],
   ["without-snapshot", true, "list domains without a snapshot"],
   ["with-checkpoint", false, "list domains with existing checkpoint"],

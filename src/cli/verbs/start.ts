@@ -18,8 +18,11 @@ export const startVerb = domainActionVerb({
   name: "start",
   action: "start",
   summary: "start a (previously defined) inactive domain",
-  options: [{ name: "paused", kind: "bool", help: "leave the guest paused after start" }],
-  actionOptions: (args) => ({ paused: args.flag("paused") }),
+  options: [
+    { name: "paused", kind: "bool", help: "leave the guest paused after start" },
+    { name: "force-boot", kind: "bool", help: "force fresh boot by discarding any managed save" },
+  ],
+  actionOptions: (args) => ({ paused: args.flag("paused"), forceBoot: args.flag("force-boot") }),
   progress: "starting domain",
   done: (name) => `Domain '${name}' started`,
   failed: (name) => `Failed to start domain '${name}'`,

@@ -26,6 +26,7 @@ function summary(overrides: Partial<DomainSummaryView> = {}): DomainSummaryView 
     persistent: true,
     autostart: false,
     active: true,
+    managedSave: false,
     pendingFacts: null,
     ...overrides,
   };

@@ -59,7 +59,7 @@ Deno.test("matchesListFilter requires every group to hold", () => {
 });
 
 Deno.test("LIST_FILTER_NAMES names every filter once, in libvirt's flag order", () => {
-  assert.equal(new Set(LIST_FILTER_NAMES).size, 10);
+  assert.equal(new Set(LIST_FILTER_NAMES).size, 12);
   assert.equal(LIST_FILTER_NAMES[0], "active");
   assert.equal(LIST_FILTER_NAMES.at(-1), "noAutostart");
 });

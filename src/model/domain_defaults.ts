@@ -362,7 +362,17 @@ function applyGraphics(graphics: Graphics): void {
   }
 }
 
-function randomMac(): string {
+/**
+ * A new MAC address as libvirt makes one for an interface without: `52:54:00` (QEMU's range)
+ * and three random bytes.
+ *
+ * @example
+ * ```ts
+ * import { randomMac } from "./domain_defaults.ts";
+ * console.log(randomMac().startsWith("52:54:00:")); // true
+ * ```
+ */
+export function randomMac(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(3));
   return ["52", "54", "00", ...[...bytes].map((byte) => byte.toString(16).padStart(2, "0"))].join(
     ":",

@@ -53,6 +53,6 @@ export const domifGetlinkVerb: Verb = {
       throw new ArgumentError(`Interface (${byMac ? "mac" : "dev"}: ${name}) not found.`, name);
     }
     if (matching.length > 1) throw new ArgumentError("multiple matching interfaces found", name);
-    context.print(`${name} ${interfaceLink(matching[0]) ?? "up"}\n`);
+    context.print(`${name} ${interfaceLink(matching[0]) ?? "up"}`);
   },
 };

@@ -23,8 +23,23 @@ import {
   readSerialLog,
   waitForSerialMarker,
 } from "../support/guest.ts";
-import { guestDefinition, openQemuRig, type QemuRig } from "./_qemu_guest.ts";
-import type { QmpCommands } from "../../drivers/qemu/qmp_commands.ts";
+import {
+  guestDefinition,
+  killAll,
+  openQemuRig,
+  processOf,
+  type QemuRig,
+  type StartedQemu,
+} from "./_qemu_guest.ts";
+import { DEVICE_REMOVAL_WAIT_MS } from "../../actors/device_commands.ts";
+import { Host } from "../../actors/host.ts";
+import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
+import { QmpCommands } from "../../drivers/qemu/qmp_commands.ts";
+import { QmpMonitor } from "../../drivers/qemu/qmp_monitor.ts";
+import type { EventStore } from "../../src/log/event_store.ts";
+import { createMemoryStore } from "../../src/log/memory_store.ts";
+import { loggedEvents } from "../support/domains.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
 
 const skip = guestSkipReason() ?? missing("qemu-system-x86_64");
 
@@ -252,13 +267,27 @@ testIf(
       assert.ok((await pciDevices(qmp)).has("net0"));
 
       // --config: the definition only, completed as define completes it.
-      await attach(nicXml({ mac: "52:54:00:00:00:03" }), { config: true });
+      await attach(nicXml({ mac: "52:54:00:00:00:03", extra: "<link state='down'/>" }), {
+        config: true,
+      });
       const persistent = rig.host.context("nics").definition!.devices.interfaces;
       assert.equal(persistent.length, 1);
       assert.equal(persistent[0].mac, "52:54:00:00:00:03");
       assert.equal(persistent[0].address?.type, "pci");
       assert.equal(rig.host.context("nics").live!.devices.interfaces.length, 1, "live unchanged");
       assert.equal((await pciDevices(qmp)).has("net1"), false);
+
+      // The next start runs it, its link brought down once QEMU runs (QMP set_link).
+      await rig.host.destroy("nics");
+      await rig.host.start("nics");
+      const restarted = rig.host.context("nics").live!.devices.interfaces;
+      assert.deepEqual(restarted.map((each) => [each.alias, each.link]), [["net0", "down"]]);
+      assert.ok((await pciDevices(rig.driver.qmpOf(uuid))).has("net0"));
+      const transcript = Deno.readTextFileSync(`${rig.dir}/log/nics.qmp.log`);
+      assert.match(
+        transcript.split("\n").slice(-200).join("\n"),
+        /QUERY \{"execute":"set_link","arguments":\{"name":"net0","up":false\}/,
+      );
       console.error(
         `interface hotplug figures: attach ${
           attachMs.toFixed(0)
@@ -266,6 +295,98 @@ testIf(
       );
     } finally {
       await rig.close();
+    }
+  },
+);
+
+testIf(
+  "a NIC removal the guest finishes while the service is down is recorded after the restart, its backend removed",
+  skip,
+  async () => {
+    const dir = searchableTempDirSync("evirt-nic-restart-");
+    const started = new Set<StartedQemu>();
+    let driver: QemuDriver | undefined;
+    const open = async (store: EventStore) => {
+      driver = await QemuDriver.create({
+        runtimeDir: `${dir}/run`,
+        logDir: `${dir}/log`,
+        log: () => {},
+      });
+      const host = await Host.open({ store, drivers: [driver], log: () => {} });
+      host.onApplied((uuid, applied) => {
+        for (const { fact } of applied) {
+          if (fact.type === "domain.launched") {
+            started.add({
+              ...processOf(fact.body.runtime),
+              given: { uuid, runtime: fact.body.runtime },
+            });
+          }
+        }
+      });
+      return host;
+    };
+    const store = createMemoryStore();
+    let host = await open(store);
+    try {
+      const serial = `${dir}/serial.log`;
+      const definition = guestDefinition("unplugnic", { serial: { file: serial } });
+      definition.os.machine = "pc";
+      definition.devices.interfaces.push(
+        parseDeviceXml(nicXml({ mac: "52:54:00:00:00:11" })).device as NetInterface,
+      );
+      await host.define(definition);
+      await host.start("unplugnic");
+      await waitForSerialMarker(serial, GUEST_READY_MARKER, { timeoutMs: GUEST_BOOT_TIMEOUT_MS });
+      // A paused guest cannot answer: the removal stays pending past libvirt's 5 s.
+      await host.suspend("unplugnic");
+      const waited = performance.now();
+      const pending = await host.changeDevice("unplugnic", {
+        action: "detach",
+        change: parseDeviceXml(nicXml({ mac: "52:54:00:00:00:11" })),
+        live: true,
+      });
+      assert.deepEqual(pending, ["net0"]);
+      assert.ok(performance.now() - waited >= DEVICE_REMOVAL_WAIT_MS - 50, "waited libvirt's 5 s");
+      const uuid = host.lookup("unplugnic").uuid;
+      const runtime = host.context("unplugnic").runtime!;
+      await host.close();
+
+      // The service is down; the guest runs again and lets go of the NIC.
+      const monitor = await QmpMonitor.connect(String(runtime.monitorSocket));
+      try {
+        const qmp = new QmpCommands(monitor);
+        await qmp.cont();
+        const deadline = performance.now() + 15_000;
+        // Bounded by the deadline: the guest's ACPI eject takes well under a second.
+        while (performance.now() < deadline) {
+          const gone = await qmp.qomGet("/machine/peripheral/net0", "type").then(
+            () => false,
+            () => true,
+          );
+          if (gone) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.match(await qmp.humanMonitorCommand("info network"), /hostnet0/, "still there");
+      } finally {
+        await monitor.close();
+      }
+
+      const before = (await loggedEvents(store)).length;
+      host = await open(store);
+      await host.idle();
+      const context = host.context("unplugnic");
+      assert.deepEqual(context.removals, []);
+      assert.deepEqual(context.live!.devices.interfaces, []);
+      assert.ok(
+        (await loggedEvents(store)).slice(before).includes("device-removed"),
+        "DEVICE_REMOVED after the restart",
+      );
+      const network = await driver!.qmpOf(uuid).humanMonitorCommand("info network");
+      assert.doesNotMatch(network, /hostnet0/, "its backend was removed after the restart");
+    } finally {
+      await host.close();
+      await killAll(started);
+      Deno.removeSync(dir, { recursive: true });
     }
   },
 );

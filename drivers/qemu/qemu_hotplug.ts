@@ -153,6 +153,11 @@ export class QemuHotplug<I extends HotplugInstance> {
       : nextInterfaceAlias(before);
     const added = attachDevice(handle.definition, "interfaces", { ...nic, alias }, "live");
     const live = this.#deps.instanceDefinition(await this.#deps.complete(added));
+    // A NIC goes in a free slot of the buses QEMU has: completion adding a bus (a root port
+    // on q35 once the spare ones are taken) means there is none, libvirt's refusal.
+    if (live.devices.controllers.length > handle.definition.devices.controllers.length) {
+      throw new VirtError(ErrorCode.INTERNAL_ERROR, "No more available PCI slots");
+    }
     // Aliases by position would rename the running NICs after an unplug: keep theirs.
     live.devices.interfaces.forEach((each, position) => {
       each.alias = position < before.length ? before[position].alias : alias;
@@ -160,7 +165,11 @@ export class QemuHotplug<I extends HotplugInstance> {
     const position = before.length;
     const commandLine = this.#deps.commandLine(live);
     const where = `/domain/devices/interface[${position + 1}]`;
-    checkHostPaths(commandLine.hostPaths.filter((each) => each.where.startsWith(where)));
+    checkHostPaths(
+      commandLine.hostPaths.filter((each) =>
+        each.where === where || each.where.startsWith(`${where}/`)
+      ),
+    );
     const backend = commandLine.netdevs[position];
     const device = deviceOption(commandLine.args, alias);
     if (backend === undefined || device === undefined) {

@@ -390,3 +390,39 @@ testIf(
     }
   },
 );
+
+testIf(
+  "on q35 a NIC takes the spare root port; with none left, libvirt's refusal and nothing changes",
+  skip,
+  async () => {
+    const rig = await openQemuRig();
+    try {
+      const serial = `${rig.dir}/serial.log`;
+      await rig.host.define(guestDefinition("q35nic", { serial: { file: serial } }));
+      await rig.host.start("q35nic");
+      await waitForSerialMarker(serial, GUEST_READY_MARKER, { timeoutMs: GUEST_BOOT_TIMEOUT_MS });
+      const qmp = rig.driver.qmpOf(rig.host.lookup("q35nic").uuid);
+      const attach = () =>
+        rig.host.changeDevice("q35nic", {
+          action: "attach",
+          change: parseDeviceXml(nicXml()),
+          live: true,
+        });
+      await attach();
+      const nic = rig.host.context("q35nic").live!.devices.interfaces[0];
+      assert.ok((nic.address?.bus ?? 0) > 0, "behind a root port");
+      const before = (await rig.store.readAll({ afterPosition: 0 })).length;
+      await expectRefusal(
+        rig,
+        "no free slot",
+        attach,
+        ErrorCode.INTERNAL_ERROR,
+        "No more available PCI slots",
+      );
+      assert.equal((await rig.store.readAll({ afterPosition: 0 })).length, before);
+      assert.doesNotMatch(await qmp.humanMonitorCommand("info network"), /hostnet1/);
+    } finally {
+      await rig.close();
+    }
+  },
+);

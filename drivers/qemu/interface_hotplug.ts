@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { DeviceAddress, NetInterface } from "../../src/model/domain.ts";
+import type { NetInterface } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { NetdevBackend } from "./argument_collector.ts";
 import { addDevice } from "./device_hotplug.ts";
@@ -84,10 +84,6 @@ function refused(message: string): VirtError {
   return new VirtError(ErrorCode.OPERATION_UNSUPPORTED, message);
 }
 
-function sameAddress(left: DeviceAddress | undefined, right: DeviceAddress | undefined): boolean {
-  return JSON.stringify(left ?? null) === JSON.stringify(right ?? null);
-}
-
 function placed(nic: NetInterface, name: string): unknown {
   return (nic.extra?.elements ?? []).filter((each) => each.element.name === name)
     .map((each) => each.element);
@@ -136,7 +132,7 @@ export function changedInterface(old: NetInterface, next: NetInterface): NetInte
   if ((next.target?.dev ?? old.target?.dev) !== old.target?.dev) {
     throw refused("cannot modify network device tap name");
   }
-  if (!sameAddress(next.address ?? old.address, old.address)) {
+  if (!same(next.address ?? old.address, old.address)) {
     throw refused("cannot modify network device guest PCI address");
   }
   if ((next.alias ?? old.alias) !== old.alias) throw refused("cannot modify network device alias");

@@ -7,27 +7,16 @@
  */
 
 import type { XmlElement } from "../model/xml_extra.ts";
+import { childOf, domainDevices } from "./device_scope.ts";
 import type { VerbContext } from "./verb.ts";
 
-function childOf(element: XmlElement, name: string): XmlElement | undefined {
-  return element.children?.find((child): child is XmlElement =>
-    typeof child !== "string" && child.name === name
-  );
-}
-
 /** The `<interface>` elements of the domain's XML (the inactive XML with `inactive`). */
-export async function domainInterfaces(
+export function domainInterfaces(
   context: VerbContext,
   reference: string,
   inactive: boolean,
 ): Promise<XmlElement[]> {
-  // Loaded here, not at startup: the CLI's verbs import no XML code until one needs it.
-  const { readXml } = await import("../xml/xml_reader.ts");
-  const domain = readXml(await context.client.xml(reference, { inactive }));
-  const devices = childOf(domain, "devices");
-  return (devices?.children ?? []).filter((child): child is XmlElement =>
-    typeof child !== "string" && child.name === "interface"
-  );
+  return domainDevices(context, reference, inactive, "interface");
 }
 
 /** An interface element's MAC address (`<mac address>`), if any. */

@@ -109,6 +109,39 @@ testIf(
       assert.doesNotMatch((await runVirsh(uri, ["dumpxml", "nic"])).stdout, /<interface/);
       const gone = await runVirsh(uri, ["domif-getlink", "nic", MAC]);
       assert.match(gone.stderr, new RegExp(`Interface \\(mac: ${MAC}\\) not found`));
+
+      // --persistent of a running guest: the definition first, then the guest, as virsh 9.0
+      // (whose second pass finds no such interface in the guest).
+      for (
+        const [who, run] of [["virsh", (...args: string[]) => runVirsh(uri, args)], [
+          "evirt",
+          evirt,
+        ]] as const
+      ) {
+        Deno.writeTextFileSync(
+          xmlPath,
+          `<interface type='user'><mac address='${MAC_EVIRT}'/></interface>`,
+        );
+        assert.equal((await run("attach-device", "nic", xmlPath, "--config")).code, 0, who);
+        const both = await run(
+          "detach-interface",
+          "nic",
+          "user",
+          "--persistent",
+          "--mac",
+          MAC_EVIRT,
+        );
+        assert.equal(
+          both.stderr,
+          "error: No interface found whose type is user\nerror: Failed to detach interface\n",
+          who,
+        );
+        assert.doesNotMatch(
+          (await evirt("dumpxml", "--inactive", "nic")).stdout,
+          /<interface/,
+          `${who}: the definition lost it`,
+        );
+      }
     } finally {
       const pids = serviceQemuPids(dirs.runtimeDir);
       await service.stop("SIGTERM");

@@ -1,14 +1,20 @@
 /**
- * `detach-interface`: finds the interface by type (and `--mac`) in the domain's XML (the
- * inactive XML when `--config` or `--persistent` is given) and detaches it, as virsh 9.0 does;
- * its refusals name what was not found, then "Failed to detach interface".
+ * `detach-interface`: finds the interface by type (and `--mac`) in the domain's XML and
+ * detaches it, as virsh 9.0 does: from the definition (the inactive XML) with `--config` or
+ * `--persistent`, then from the running guest (the live XML) unless only the definition was
+ * asked for; its refusals name what was not found, then "Failed to detach interface".
  *
  * @module
  */
 
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { CommandFailure } from "../command_failure.ts";
-import { DEVICE_SCOPE_OPTIONS, deviceScope, elementXml } from "../device_scope.ts";
+import {
+  DEVICE_SCOPE_OPTIONS,
+  type DeviceScope,
+  deviceScope,
+  elementXml,
+} from "../device_scope.ts";
 import { domainInterfaces, interfaceMac, sameMac } from "../interface_lookup.ts";
 import type { XmlElement } from "../../model/xml_extra.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
@@ -87,19 +93,33 @@ export const detachInterfaceVerb: Verb = {
       );
     }
     const scope = await deviceScope(context, args, reference, true);
-    const interfaces = await domainInterfaces(context, reference, scope.config === true);
-    const found = pickInterface(interfaces, args.required("type"), args.text("mac"));
-    const xml = await elementXml(found);
-    if (args.flag("print-xml")) {
-      context.print(`${xml}\n`);
-      return;
+    const type = args.required("type");
+    const mac = args.text("mac");
+    // virsh 9.0 detaches in two passes: from the definition (found in the inactive XML, config
+    // only), then from the running guest (found in the live XML) unless only the definition
+    // was asked for.
+    const passes: { inactive: boolean; scope: DeviceScope }[] = [];
+    if (scope.config === true) passes.push({ inactive: true, scope: { config: true } });
+    if (scope.config !== true || scope.live === true) {
+      passes.push({ inactive: false, scope: scope.live === true ? { live: true } : scope });
     }
-    let pending: string[];
-    try {
-      ({ pending } = await context.client.changeDevice(reference, "detach", xml, scope));
-    } catch (error) {
-      throw new CommandFailure(FAILED, error);
+    const pending: string[] = [];
+    for (const pass of passes) {
+      const interfaces = await domainInterfaces(context, reference, pass.inactive);
+      const xml = await elementXml(pickInterface(interfaces, type, mac));
+      if (args.flag("print-xml")) {
+        context.print(`${xml}\n`);
+        continue;
+      }
+      try {
+        pending.push(
+          ...(await context.client.changeDevice(reference, "detach", xml, pass.scope)).pending,
+        );
+      } catch (error) {
+        throw new CommandFailure(FAILED, error);
+      }
     }
+    if (args.flag("print-xml")) return;
     if (pending.length > 0) context.warn(`removal of ${pending.join(", ")} is in progress`);
     context.printExtra("Interface detached successfully\n");
   },

@@ -408,9 +408,19 @@ testIf(
           change: parseDeviceXml(nicXml()),
           live: true,
         });
-      await attach();
+      // Live and persistent at once, no MAC given: one MAC made for both.
+      await rig.host.changeDevice("q35nic", {
+        action: "attach",
+        change: parseDeviceXml(nicXml()),
+        live: true,
+        config: true,
+      });
       const nic = rig.host.context("q35nic").live!.devices.interfaces[0];
       assert.ok((nic.address?.bus ?? 0) > 0, "behind a root port");
+      const saved = rig.host.context("q35nic").definition!.devices.interfaces;
+      assert.equal(saved.length, 1);
+      assert.match(saved[0].mac ?? "", /^52:54:00:/);
+      assert.equal(saved[0].mac, nic.mac, "the same MAC live and persistent");
       const before = (await rig.store.readAll({ afterPosition: 0 })).length;
       await expectRefusal(
         rig,

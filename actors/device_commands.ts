@@ -15,7 +15,8 @@
  */
 
 import type { DomainDefinition, NetInterface } from "../src/model/domain.ts";
-import { applyDomainDefaults, randomMac } from "../src/model/domain_defaults.ts";
+import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
+import { randomMac } from "../src/model/mac_address.ts";
 import {
   attachDevice,
   detachDevice,

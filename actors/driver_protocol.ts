@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { BlockFigures } from "../src/storage/block_figures.ts";
+import type { BlockFigures, DiskError } from "../src/storage/block_figures.ts";
 import type { BlockStorageAccess } from "../src/storage/block_info.ts";
 import type { StorageInfo } from "../src/storage/storage_info.ts";
 import type {
@@ -340,6 +340,13 @@ export interface Driver {
    * a timeout error (code 68), never a hang.
    */
   blockQuery(handle: DomainHandle, signal: AbortSignal): Promise<BlockSample>;
+
+  /**
+   * The disks of a running instance whose I/O failed (`virDomainGetDiskErrors`), in the live
+   * definition's order, asked now within the driver's query timeouts; disks without an error
+   * are left out.
+   */
+  diskErrors(handle: DomainHandle, signal: AbortSignal): Promise<DiskError[]>;
 
   /**
    * How block info reads the storage of this driver's disks; absent: the host's file system.

@@ -1,7 +1,10 @@
 /**
  * The commands on one storage pool and its volumes, each a job in the pool's queue: build,
- * start, destroy, delete, refresh, autostart, and volume create, delete, resize and wipe; plus
- * the reads (info, XML, volume lookups) and recovery's reconciliation.
+ * start, destroy, delete, refresh, autostart, and volume create, delete and resize; plus the
+ * reads (info, XML, volume lookups, a volume's job) and recovery's reconciliation. The long
+ * volume operations — a clone, a create that fills its file, a wipe, an upload — record their
+ * intent in the queue and run outside it as volume jobs (`volume_job_runner.ts`,
+ * `volume_jobs.ts`), so other volumes of the pool are served meanwhile.
  *
  * Each command checks the pool's state with libvirt's codes and messages first, then records
  * an intent before it changes the host, then the outcome (or `storage.intent_abandoned` when the
@@ -22,15 +25,17 @@ import { formatPoolXml } from "../src/xml/format_storage_pool.ts";
 import { formatVolumeXml } from "../src/xml/format_storage_volume.ts";
 import { parseVolumeXml } from "../src/xml/parse_storage_volume.ts";
 import { definitionOf, type PoolActor } from "./pool_actor.ts";
-import { finishPoolIntent } from "./pool_recovery.ts";
-import { VolumeJobs } from "./volume_jobs.ts";
+import { finishPoolIntent, finishVolumeJobs } from "./pool_recovery.ts";
+import { type VolumeJob, VolumeJobs } from "./volume_jobs.ts";
+import { beginVolumeJob, countedPieces, runVolumeJob } from "./volume_job_runner.ts";
+import type { VolumeWork } from "../src/storage/dir_pool.ts";
 import type { SparsePiece } from "../src/storage/sparse_stream.ts";
 import {
   readVolumeRange,
   type TransferRange,
   writeVolumeRange,
 } from "../src/storage/volume_transfer.ts";
-import { isPoolActive, poolStateName, poolStateOf } from "./pool_machine.ts";
+import { isPoolActive, jobMakesVolume, poolStateName, poolStateOf } from "./pool_machine.ts";
 import type { StoragePools } from "./storage_pools.ts";
 
 /** `VIR_STORAGE_POOL_BUILD_NO_OVERWRITE`, `_OVERWRITE`. */
@@ -61,6 +66,15 @@ const VOLUME_TYPE_NUMBERS: Readonly<Record<string, number>> = {
 export interface PoolInfo {
   state: number;
   figures: PoolFigures;
+}
+
+/** The job a volume is busy with, as the job view shows it (evirt's; libvirt has none). */
+export interface VolumeJobView {
+  /** The pool's uuid. */
+  pool: string;
+  volume: string;
+  /** The job, or null when the volume is idle. */
+  job: VolumeJob | null;
 }
 
 /** A volume's info, as `virStorageVolGetInfo` answers it. */
@@ -249,6 +263,7 @@ export class PoolCommands {
     let forget = false;
     await actor.run("destroy", async () => {
       requireActive(actor);
+      this.#refuseWhileJobs(actor, false);
       forget = !actor.snapshot.context.persistent;
       const { definition, backend } = backendOf(actor);
       const command = backend.stopCommand(definition);
@@ -302,8 +317,28 @@ export class PoolCommands {
     const actor = this.#pools.byUuid(uuid);
     return await actor.run("refresh", async () => {
       requireActive(actor);
+      this.#refuseWhileJobs(actor, true);
       await this.#refresh(actor, true);
     });
+  }
+
+  /**
+   * Refuses while volume jobs run in the pool, as libvirt refuses with asynchronous jobs: a
+   * refresh only while volumes are being made (it would count them), a stop while any runs.
+   */
+  #refuseWhileJobs(actor: PoolActor, makingOnly: boolean): void {
+    const jobs = Object.values(actor.snapshot.context.jobs).filter((job) =>
+      !makingOnly || jobMakesVolume(job.job)
+    );
+    if (jobs.length > 0 || (!makingOnly && this.jobs.countIn(actor.uuid) > 0)) {
+      // libvirt's code for it is 1 (internal error), not 55.
+      throw new VirtError(
+        ErrorCode.INTERNAL_ERROR,
+        `pool '${definitionOf(actor).name}' has asynchronous jobs running.${
+          this.jobs.busyText(actor.uuid)
+        }`,
+      );
+    }
   }
 
   /** Lists the directory; unless `always`, records nothing when the volumes are as known. */
@@ -322,7 +357,11 @@ export class PoolCommands {
             }' is not there`,
         );
       }
-      const records = await backend.scan(definition);
+      // A volume a job is still making is not counted: it is half-made until its job ends.
+      const making = actor.snapshot.context.jobs;
+      const records = (await backend.scan(definition)).filter((record) =>
+        making[record.name] === undefined || !jobMakesVolume(making[record.name].job)
+      );
       const degradation = await backend.degradation(definition);
       const unchanged = poolStateName(actor.snapshot) === "running" &&
         degradation === undefined && sameVolumes(actor, records);
@@ -424,9 +463,36 @@ export class PoolCommands {
     requireActive(actor);
     const volume = actor.snapshot.context.volumes[name];
     if (volume === undefined) {
+      // A volume a job is making is refused as busy, not as missing.
+      this.jobs.check(uuid, name, "read");
       throw new VirtError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching name '${name}'`);
     }
     return volume;
+  }
+
+  /**
+   * The job a volume is busy with (evirt's job view).
+   *
+   * @throws {VirtError} Code 55 when the pool is not active, 50 when there is no such volume.
+   */
+  volumeJob(uuid: string, name: string): VolumeJobView {
+    const job = this.jobs.job(uuid, name);
+    if (job === undefined) this.volume(uuid, name);
+    return { pool: uuid, volume: name, job: job === undefined ? null : { ...job } };
+  }
+
+  /**
+   * Cancels the job on a volume: a create or clone removes its half-made volume, a wipe or an
+   * upload leaves the volume as it is; either records how it ended. The job's own caller gets
+   * code 78 (operation aborted).
+   *
+   * @returns The job as it was when cancelled.
+   * @throws {VirtError} Code 55 when no job runs on the volume, 50 when there is no such volume.
+   */
+  cancelVolumeJob(uuid: string, name: string): VolumeJobView {
+    if (this.jobs.job(uuid, name) === undefined) this.volume(uuid, name);
+    const job = this.jobs.cancel(uuid, name);
+    return { pool: uuid, volume: name, job: { ...job } };
   }
 
   /**
@@ -517,7 +583,8 @@ export class PoolCommands {
   /**
    * Creates a volume as a copy of another (`vol-clone`, `vol-create-from`): `qemu-img convert`
    * from the source's format to the new volume's, holes kept; a capacity below the source's is
-   * raised to it, as libvirt does.
+   * raised to it, as libvirt does. It runs as a job on the new volume (see
+   * {@linkcode createVolume}); the source is in use meanwhile (calls that change it are refused).
    *
    * @throws {VirtError} As {@linkcode createVolume}; code 50 when the source is missing.
    */
@@ -528,28 +595,31 @@ export class PoolCommands {
     flags: number,
   ): Promise<VolumeRecord> {
     checkFlags(flags, VOLUME_PREALLOC_METADATA, "virStorageVolCreateXMLFrom");
-    this.jobs.check(source.pool, source.name);
+    this.jobs.check(source.pool, source.name, "read");
     const original = this.volume(source.pool, source.name);
-    return await this.#createVolume(uuid, xml, flags, original);
+    return await this.#createVolume(uuid, xml, flags, { pool: source.pool, record: original });
   }
 
   async #createVolume(
     uuid: string,
     xml: string,
     flags: number,
-    source: VolumeRecord | undefined,
+    source: { pool: string; record: VolumeRecord } | undefined,
   ): Promise<VolumeRecord> {
     const actor = this.#pools.byUuid(uuid);
-    return await actor.run(
-      source === undefined ? "vol-create" : `vol-clone ${source.name}`,
+    const verb = source === undefined ? "vol-create" : "vol-clone";
+    const started = await actor.run(
+      source === undefined ? "vol-create" : `vol-clone ${source.record.name}`,
       async () => {
         requireActive(actor);
         const definition = parseVolumeXml(xml, definitionOf(actor).type, {
           capacity: source === undefined ? "optional-with-backing" : "optional",
           maxBytes: 1024 * 1024,
         });
-        if (source !== undefined && definition.capacityBytes < BigInt(source.capacityBytes)) {
-          definition.capacityBytes = BigInt(source.capacityBytes);
+        if (
+          source !== undefined && definition.capacityBytes < BigInt(source.record.capacityBytes)
+        ) {
+          definition.capacityBytes = BigInt(source.record.capacityBytes);
         }
         if (definition.name.includes("/")) {
           throw new VirtError(
@@ -557,43 +627,92 @@ export class PoolCommands {
             `volume name '${definition.name}' cannot contain '/'`,
           );
         }
-        if (actor.snapshot.context.volumes[definition.name] !== undefined) {
+        if (
+          actor.snapshot.context.volumes[definition.name] !== undefined ||
+          actor.snapshot.context.jobs[definition.name] !== undefined ||
+          this.jobs.job(uuid, definition.name) !== undefined
+        ) {
           throw new VirtError(ErrorCode.STORAGE_VOL_EXIST, `'${definition.name}'`);
         }
+        // Again in the queue: the source may have become busy while this call waited.
+        if (source !== undefined) this.jobs.check(source.pool, source.record.name, "read");
         const dir = targetOf(actor);
         const path = `${dir}/${definition.name}`;
         const format = definition.format ?? "raw";
         const capacityBytes = safeBytes(definition.capacityBytes, "capacity");
+        const allocationBytes = safeBytes(definition.allocationBytes, "allocation");
         const backing = definition.backingStore;
-        await actor.append([{
-          type: "volume.creating",
-          body: {
-            name: definition.name,
-            path,
-            format,
-            capacityBytes,
-            ...(backing === undefined ? {} : { backingPath: backing.path }),
-            ...(backing?.format === undefined ? {} : { backingFormat: backing.format }),
-          },
-        }]);
+        const plan = {
+          name: definition.name,
+          path,
+          format,
+          capacityBytes,
+          ...(backing === undefined ? {} : { backingPath: backing.path }),
+          ...(backing?.format === undefined ? {} : { backingFormat: backing.format }),
+        };
+        const request = {
+          path,
+          format,
+          ...(backing !== undefined && definition.capacityBytes === 0n ? {} : { capacityBytes }),
+          ...(backing === undefined
+            ? {}
+            : { backing: { path: backing.path, format: backing.format ?? "raw" } }),
+          preallocateMetadata: (flags & VOLUME_PREALLOC_METADATA) !== 0,
+          nocow: definition.nocow,
+          ...(definition.compat === undefined ? {} : { compat: definition.compat }),
+          clusterSizeBytes: safeBytes(definition.clusterSizeBytes, "cluster size"),
+          features: definition.features ?? [],
+          allocationBytes,
+          permissions: definition.permissions,
+        };
         const { definition: pool, backend } = backendOf(actor);
+        // A copy or a filled file takes long: it runs as a job, outside the queue.
+        // (A logical volume is allocated by lvcreate at once: no fill, no job.)
+        const filled = pool.type !== "logical" && format === "raw" && backing === undefined &&
+          allocationBytes > 0;
+        if (source !== undefined || filled) {
+          const bytesTotal = source?.record.capacityBytes ??
+            Math.min(allocationBytes, capacityBytes);
+          const handle = this.jobs.begin(uuid, definition.name, verb, {
+            makesVolume: true,
+            bytesTotal,
+            ...(source === undefined
+              ? {}
+              : { source: { pool: source.pool, name: source.record.name } }),
+          });
+          try {
+            await actor.append([{
+              type: "volume.job_started",
+              body: {
+                name: definition.name,
+                job: source === undefined ? "create" : "clone",
+                path,
+                plan,
+                ...(source === undefined
+                  ? {}
+                  : { source: { pool: source.pool, name: source.record.name } }),
+                bytesTotal,
+              },
+            }]);
+          } catch (error) {
+            handle.end();
+            throw error;
+          }
+          return {
+            done: false as const,
+            job: {
+              handle,
+              run: (work: VolumeWork) =>
+                backend.createVolume(pool, definition.name, request, source?.record, work),
+              path,
+              name: definition.name,
+            },
+          };
+        }
+        await actor.append([{ type: "volume.creating", body: plan }]);
         let record: VolumeRecord;
         try {
-          record = await backend.createVolume(pool, definition.name, {
-            path,
-            format,
-            ...(backing !== undefined && definition.capacityBytes === 0n ? {} : { capacityBytes }),
-            ...(backing === undefined
-              ? {}
-              : { backing: { path: backing.path, format: backing.format ?? "raw" } }),
-            preallocateMetadata: (flags & VOLUME_PREALLOC_METADATA) !== 0,
-            nocow: definition.nocow,
-            ...(definition.compat === undefined ? {} : { compat: definition.compat }),
-            clusterSizeBytes: safeBytes(definition.clusterSizeBytes, "cluster size"),
-            features: definition.features ?? [],
-            allocationBytes: safeBytes(definition.allocationBytes, "allocation"),
-            permissions: definition.permissions,
-          }, source);
+          record = await backend.createVolume(pool, definition.name, request, undefined);
         } catch (error) {
           // A file the failed create made is half-made: it goes, unless it was there before.
           if (!(error instanceof VirtError && error.code === ErrorCode.STORAGE_VOL_EXIST)) {
@@ -603,7 +722,25 @@ export class PoolCommands {
           throw error;
         }
         await actor.append([{ type: "volume.created", body: { volume: record } }]);
-        return record;
+        return { done: true as const, record };
+      },
+    );
+    if (started.done) return started.record;
+    const { handle, run, path, name } = started.job;
+    const { backend } = backendOf(actor);
+    return await runVolumeJob(
+      actor,
+      handle,
+      name,
+      source === undefined ? "create" : "clone",
+      {
+        work: run,
+        finish: (record) => [{ type: "volume.created", body: { volume: record } }],
+        // The half-made file goes, unless it was there before the job.
+        undo: (error) =>
+          error instanceof VirtError && error.code === ErrorCode.STORAGE_VOL_EXIST
+            ? Promise.resolve(false)
+            : backend.removeVolume(path).then(() => true),
       },
     );
   }
@@ -696,8 +833,9 @@ export class PoolCommands {
   }
 
   /**
-   * Wipes a volume with zeros (`vol-wipe`; algorithm 0). Other algorithms need `scrub`, which
-   * evirt does not run: code 74.
+   * Wipes a volume with zeros (`vol-wipe`; algorithm 0), as a job on the volume: other calls on
+   * it are refused meanwhile; a cancel leaves it part zeroed and records so. Other algorithms
+   * need `scrub`, which evirt does not run: code 74.
    */
   async wipeVolume(uuid: string, name: string, algorithm: number, flags: number): Promise<void> {
     checkFlags(flags, 0, "virStorageVolWipePattern");
@@ -709,7 +847,7 @@ export class PoolCommands {
       );
     }
     const actor = this.#pools.byUuid(uuid);
-    return await actor.run(`vol-wipe ${name}`, async () => {
+    const { volume, handle } = await actor.run(`vol-wipe ${name}`, async () => {
       const volume = this.volume(uuid, name);
       if (volume.sparse === true) {
         throw new VirtError(
@@ -717,29 +855,28 @@ export class PoolCommands {
           `logical volume '${volume.path}' is sparse, volume wipe not supported`,
         );
       }
-      await actor.append([{ type: "volume.wiping", body: { name, algorithm: "zero" } }]);
-      let record: VolumeRecord;
-      try {
-        record = await backendOf(actor).backend.wipeVolume(volume);
-      } catch (error) {
-        await actor.append([{ type: "storage.intent_abandoned", body: { intent: "wipe" } }]);
-        throw error;
-      }
-      await actor.append([{
+      return { volume, handle: await beginVolumeJob(actor, this.jobs, volume, "wipe", "vol-wipe") };
+    });
+    await runVolumeJob(actor, handle, name, "wipe", {
+      work: (work) => backendOf(actor).backend.wipeVolume(volume, work),
+      finish: (record) => [{
         type: "volume.wiped",
         body: { name, allocationBytes: record.allocationBytes },
-      }]);
+      }],
+      reason: "the wipe did not finish: the volume is part zeroed",
+      refresh: () => this.#refresh(actor, false),
     });
   }
 
   /**
    * Writes a stream into a volume (`vol-upload`), as a job on the volume: other calls on it are
    * refused meanwhile; calls on other volumes run. The pool is refreshed after, so the log
-   * records the volume's new figures.
+   * records the volume's new figures; an upload cut short (cancel, error, crash) leaves the
+   * volume with what was written, recorded as such.
    *
    * @returns The bytes written.
    * @throws {VirtError} Code 55 when the pool is inactive or the volume busy, 50 when missing,
-   *   8 for a bad range, 38 when the file cannot be written.
+   *   8 for a bad range, 38 when the file cannot be written, 78 when cancelled.
    */
   async uploadVolume(
     uuid: string,
@@ -748,32 +885,64 @@ export class PoolCommands {
     range: TransferRange,
     sparse: boolean,
   ): Promise<number> {
-    const volume = this.volume(uuid, name);
-    const { end } = this.jobs.begin(uuid, name, "vol-upload");
-    try {
-      const written = await writeVolumeRange(volume.path, body, range, sparse);
-      await this.refresh(uuid);
-      return written;
-    } finally {
-      end();
+    this.jobs.check(uuid, name);
+    this.volume(uuid, name);
+    if (sparse && range.length !== 0) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        "a sparse upload writes to the volume's end: it takes no length",
+        { where: "length" },
+      );
     }
+    const actor = this.#pools.byUuid(uuid);
+    const { volume, handle } = await actor.run(`vol-upload ${name}`, async () => {
+      const volume = this.volume(uuid, name);
+      return {
+        volume,
+        handle: await beginVolumeJob(actor, this.jobs, volume, "upload", "vol-upload"),
+      };
+    });
+    if (range.length > 0) handle.progress(0, range.length);
+    return await runVolumeJob(actor, handle, name, "upload", {
+      work: (work) => writeVolumeRange(volume.path, countedPieces(body, work), range, sparse),
+      finish: (bytes) => [{
+        type: "volume.job_ended",
+        body: { name, job: "upload", outcome: "done", removed: false, bytesDone: bytes },
+      }],
+      reason: "the upload did not finish: the volume holds what was written",
+      refresh: () => this.#refresh(actor, false),
+    });
   }
 
   /**
    * A volume's bytes as a stream (`vol-download`), as a job on the volume until the stream ends
-   * or is cancelled.
+   * or is cancelled. With `holes`, the file's holes come as their lengths, unread.
    *
    * @throws {VirtError} As {@linkcode uploadVolume}.
    */
+  downloadVolume(
+    uuid: string,
+    name: string,
+    range: TransferRange,
+  ): Promise<{ stream: ReadableStream<Uint8Array>; bytes: number }>;
+  downloadVolume(
+    uuid: string,
+    name: string,
+    range: TransferRange,
+    options: { holes: true },
+  ): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }>;
   async downloadVolume(
     uuid: string,
     name: string,
     range: TransferRange,
-  ): Promise<{ stream: ReadableStream<Uint8Array>; bytes: number }> {
+    options: { holes?: boolean } = {},
+  ): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }> {
     const volume = this.volume(uuid, name);
-    const { end } = this.jobs.begin(uuid, name, "vol-download");
+    const { end } = this.jobs.begin(uuid, name, "vol-download", {
+      bytesTotal: volume.physicalBytes ?? volume.capacityBytes,
+    });
     try {
-      return await readVolumeRange(volume.path, range, end);
+      return await readVolumeRange(volume.path, range, end, options);
     } catch (error) {
       end();
       throw error;
@@ -788,6 +957,7 @@ export class PoolCommands {
     for (const actor of this.#pools.actors()) {
       await actor.run("reconcile", async () => {
         await finishPoolIntent(actor, log);
+        await finishVolumeJobs(actor, log);
         if (isPoolActive(actor.snapshot)) {
           await this.#refresh(actor, false).catch((error) => {
             log(`pool '${definitionOf(actor).name}' is inaccessible: ${String(error)}`);

@@ -16,6 +16,7 @@ import {
   type StorageFactBodies,
   type StorageFactType,
   type StorageIntentKind,
+  type VolumeJobKind,
   type VolumeRecord,
 } from "../src/model/storage_facts.ts";
 import { type PoolDefinition, PoolState, type PoolStateValue } from "../src/model/storage_pool.ts";
@@ -30,6 +31,17 @@ export type PoolIntent =
   | { kind: "remove"; body: StorageFactBodies["volume.deleting"] }
   | { kind: "resize"; body: StorageFactBodies["volume.resizing"] }
   | { kind: "wipe"; body: StorageFactBodies["volume.wiping"] };
+
+/** A volume job whose intent is recorded and whose end is not (recovery finishes it). */
+export interface PoolVolumeJob {
+  job: VolumeJobKind;
+  body: StorageFactBodies["volume.job_started"];
+}
+
+/** Whether a job makes its volume (a create or clone): until it ends the volume is not counted. */
+export function jobMakesVolume(kind: VolumeJobKind): boolean {
+  return kind === "create" || kind === "clone";
+}
 
 /** What the machine knows about one pool. Plain JSON. */
 export interface PoolContext {
@@ -47,6 +59,8 @@ export interface PoolContext {
   volumes: Record<string, VolumeRecord>;
   /** What was about to happen when last recorded; null when nothing is pending. */
   intent: PoolIntent | null;
+  /** The volume jobs under way, by volume name (they run beside the queue's intent). */
+  jobs: Record<string, PoolVolumeJob>;
   /** Why a running pool became inaccessible or degraded. */
   inaccessibleReason: string | null;
 }
@@ -104,6 +118,7 @@ export const poolMachine = setup({
       nextDefinition: null,
       volumes: {},
       intent: null,
+      jobs: {},
       inaccessibleReason: null,
     })),
     recordRefresh: assign(({ event }) => ({
@@ -124,8 +139,22 @@ export const poolMachine = setup({
     })),
     recordVolume: assign(({ event, context }) => {
       const { volume } = bodyOf(event, "volume.created");
+      // A job's volume ends its job; a create from the queue ends the queue's intent.
+      if (context.jobs[volume.name] !== undefined) {
+        return {
+          volumes: { ...context.volumes, [volume.name]: volume },
+          jobs: withoutJob(context.jobs, volume.name),
+        };
+      }
       return { volumes: { ...context.volumes, [volume.name]: volume }, intent: null };
     }),
+    recordJob: assign(({ event, context }) => {
+      const body = bodyOf(event, "volume.job_started");
+      return { jobs: { ...context.jobs, [body.name]: { job: body.job, body } } };
+    }),
+    forgetJob: assign(({ event, context }) => ({
+      jobs: withoutJob(context.jobs, bodyOf(event, "volume.job_ended").name),
+    })),
     removeVolume: assign(({ event, context }) => {
       const { name } = bodyOf(event, "volume.deleted");
       const volumes = { ...context.volumes };
@@ -144,10 +173,13 @@ export const poolMachine = setup({
     wipeVolume: assign(({ event, context }) => {
       const { name, allocationBytes } = bodyOf(event, "volume.wiped");
       const volume = context.volumes[name];
-      if (volume === undefined) return { intent: null };
+      const ended = context.jobs[name] === undefined
+        ? { intent: null }
+        : { jobs: withoutJob(context.jobs, name) };
+      if (volume === undefined) return ended;
       return {
         volumes: { ...context.volumes, [name]: { ...volume, allocationBytes } },
-        intent: null,
+        ...ended,
       };
     }),
   },
@@ -161,6 +193,7 @@ export const poolMachine = setup({
     autostart: false,
     volumes: {},
     intent: null,
+    jobs: {},
     inaccessibleReason: null,
   }),
   initial: "nonexistent",
@@ -211,8 +244,19 @@ function activeTransitions() {
     "volume.resized": { actions: "resizeVolume" as const },
     "volume.wiping": { actions: "recordIntent" as const },
     "volume.wiped": { actions: "wipeVolume" as const },
+    "volume.job_started": { actions: "recordJob" as const },
+    "volume.job_ended": { actions: "forgetJob" as const },
     "storage.intent_abandoned": { actions: "forgetIntent" as const },
   };
+}
+
+function withoutJob(
+  jobs: Record<string, PoolVolumeJob>,
+  name: string,
+): Record<string, PoolVolumeJob> {
+  const rest = { ...jobs };
+  delete rest[name];
+  return rest;
 }
 
 /** A pool's machine snapshot. */

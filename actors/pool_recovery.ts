@@ -2,13 +2,16 @@
  * Recovery of one storage pool after a restart: the intent a crash left pending is finished or
  * undone from what the host shows — a mount or volume group that exists is adopted, a format is
  * never run twice (the device holds what was asked, or the build is void), a half-made volume
- * file or logical volume is removed, an interrupted volume removal is finished.
+ * file or logical volume is removed, an interrupted volume removal is finished; a volume job
+ * cut by the crash is ended (the volume it was making removed, one it was writing kept).
  *
  * @module
  */
 
+import type { VolumeJobKind } from "../src/model/storage_facts.ts";
 import { poolBackendOf } from "../src/storage/pool_backend.ts";
 import { definitionOf, type PoolActor } from "./pool_actor.ts";
+import { jobMakesVolume } from "./pool_machine.ts";
 
 /**
  * Finishes or undoes the pool's pending intent, recording the outcome; nothing when none is
@@ -78,5 +81,48 @@ export async function finishPoolIntent(
       await abandon();
       return;
     }
+  }
+}
+
+/** What recovery says of a job a restart cut, by kind, when the volume stays. */
+const INTERRUPTED_REASONS: Readonly<Record<VolumeJobKind, string>> = {
+  create: "the create was cut by a restart: the half-made volume was removed",
+  clone: "the clone was cut by a restart: the half-made copy was removed",
+  wipe: "the wipe was cut by a restart: the volume is part zeroed",
+  upload: "the upload was cut by a restart: the volume holds what was written before it",
+};
+
+/**
+ * Ends every volume job a crash left under way, recording how: a volume a create or clone was
+ * making is half-made, so it is removed and never counted; a volume being wiped or uploaded
+ * stays as the job left it (libvirt has no notion of either). The refresh that follows records
+ * the volumes as they now are.
+ */
+export async function finishVolumeJobs(
+  actor: PoolActor,
+  log: (message: string) => void,
+): Promise<void> {
+  const name = definitionOf(actor).name;
+  const backend = poolBackendOf(definitionOf(actor));
+  for (const pending of Object.values(actor.snapshot.context.jobs)) {
+    const { body } = pending;
+    log(`pool '${name}': ending the ${pending.job} of volume '${body.name}' cut by a restart`);
+    let removed = false;
+    if (jobMakesVolume(pending.job)) {
+      removed = await backend.removeVolume(body.path).then(() => true, (error) => {
+        log(`pool '${name}': cannot remove half-made volume '${body.name}': ${String(error)}`);
+        return false;
+      });
+    }
+    await actor.append([{
+      type: "volume.job_ended",
+      body: {
+        name: body.name,
+        job: pending.job,
+        outcome: "interrupted",
+        removed,
+        reason: INTERRUPTED_REASONS[pending.job],
+      },
+    }]);
   }
 }

@@ -339,9 +339,18 @@ export class StoragePools {
     return job;
   }
 
-  /** Waits for running jobs (at service close). */
+  /**
+   * Cancels the volume jobs (each records how it ended) and waits for them and the queues'
+   * jobs (at service close), at most `timeoutMs`.
+   */
   async close(timeoutMs = 5_000): Promise<void> {
-    await Promise.all(this.actors().map((actor) => actor.idle(timeoutMs)));
+    const deadline = Date.now() + timeoutMs;
+    this.commands.jobs.cancelAll();
+    while (this.commands.jobs.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const leftMs = Math.max(0, deadline - Date.now());
+    await Promise.all(this.actors().map((actor) => actor.idle(leftMs)));
   }
 }
 

@@ -1,20 +1,29 @@
 /**
- * `vol-upload` / `vol-download` of a 2 GiB sparse image through evirt's CLI and API, beside
- * `cp --sparse=always` of the same file measured in the same run (the physical limit here).
+ * `vol-upload` / `vol-download` of a 2 GiB sparse image, beside `cp --sparse=always` of the same
+ * file measured in the same run (the physical limit here; goal: evirt at 80 % of its throughput)
+ * and, where the system libvirtd answers, `virsh` against libvirtd on a pool of its own.
  *
- * As a script (`deno run -A bench/volume_transfer_bench.ts`) it prints, for each of the three,
- * the median wall time of `EVIRT_BENCH_TRANSFER_RUNS` runs (3), the throughput over the image's
- * length, and evirt's share of the `cp` figure. The image (`EVIRT_BENCH_TRANSFER_MIB`, 2048 MiB)
- * holds one MiB of random data every 16 MiB; the rest is holes. Both transfers run with
- * `--sparse`: zero blocks cross the socket as hole records and stay holes at the destination,
- * but each side still reads the holes as zeros and tests them (no `SEEK_HOLE` here), where `cp`
- * skips them. Wall times include the CLI process's start.
+ * As a script (`deno run -A bench/volume_transfer_bench.ts`) it prints, for each, the median
+ * wall time of `EVIRT_BENCH_TRANSFER_RUNS` runs (3), the throughput over the image's length, and
+ * its share of the `cp` figure. The image (`EVIRT_BENCH_TRANSFER_MIB`, 2048 MiB) holds one MiB of
+ * random data every 16 MiB; the rest is holes. Every transfer is sparse: holes are found in the
+ * file's hole map (`SEEK_DATA`/`SEEK_HOLE`), never read, and cross the connection as hole
+ * records (evirt's API) or hole messages (libvirt's protocol). Rows:
+ * - `evirt` CLI over evirt's API, and `virsh` over evirt's libvirt socket: whole processes, start
+ *   included, the volume's data made durable (fsync) before the upload is answered;
+ * - the typed client in this process (no process start): the transfer itself;
+ * - `virsh` against libvirtd on the same image (same process start), where it answers.
  *
  * @module
  */
 
 import { parsePositiveInteger } from "../src/config/config.ts";
+import { StorageClient } from "../src/client/storage_client.ts";
+import { readVolumeRange } from "../src/storage/volume_transfer.ts";
 import { runEvirt } from "../tests/support/cli_process.ts";
+import { exists } from "../tests/support/environment.ts";
+import { LIBVIRTD_SOCKET, LIBVIRTD_URI } from "../tests/support/libvirtd.ts";
+import { runVirsh, socketUri } from "../tests/support/virsh.ts";
 import {
   removeServiceDirs,
   serviceDirs,
@@ -56,6 +65,11 @@ async function ok(args: string[], env: Record<string, string>): Promise<void> {
   if (run.code !== 0) throw new Error(`evirt ${args.join(" ")}: ${run.stderr}`);
 }
 
+async function virsh(uri: string, args: string[]): Promise<void> {
+  const run = await runVirsh(uri, args);
+  if (run.code !== 0) throw new Error(`virsh ${args.join(" ")}: ${run.stderr}`);
+}
+
 async function command(program: string, args: string[]): Promise<void> {
   const output = await new Deno.Command(program, { args, stdout: "null", stderr: "piped" })
     .output();
@@ -68,7 +82,7 @@ function line(what: string, seconds: number[], baseline?: number): string {
   const wall = median(seconds);
   const rate = BYTES / 1024 ** 2 / wall;
   const share = baseline === undefined ? "" : `, ${(100 * baseline / wall).toFixed(0)} % of cp`;
-  return `${what.padEnd(28)} median ${wall.toFixed(2)} s, ${rate.toFixed(0)} MiB/s${share}`;
+  return `${what.padEnd(40)} median ${wall.toFixed(2)} s, ${rate.toFixed(0)} MiB/s${share}`;
 }
 
 if (import.meta.main) {
@@ -86,29 +100,118 @@ if (import.meta.main) {
     );
     await ok(["pool-create", poolXml, "--build"], env);
     await ok(["vol-create-as", "bench", "v.raw", `${BYTES}`], env);
-    const cp: number[] = [];
-    const upload: number[] = [];
-    const download: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      cp.push(await timed(() => command("cp", ["--sparse=always", image, `${base}/copy.raw`])));
-      await Deno.remove(`${base}/copy.raw`);
-      upload.push(
-        await timed(() => ok(["vol-upload", "--pool", "bench", "v.raw", image, "--sparse"], env)),
-      );
-      download.push(
-        await timed(() =>
-          ok(["vol-download", "--pool", "bench", "v.raw", `${base}/down.raw`, "--sparse"], env)
-        ),
-      );
-      await command("cmp", [image, `${base}/down.raw`]);
-      await Deno.remove(`${base}/down.raw`);
+    await ok(["vol-create-as", "bench", "r.raw", `${BYTES}`], env);
+    const evirtRpc = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
+    const storage = new StorageClient(service.client);
+    const libvirtd = exists(LIBVIRTD_SOCKET)
+      ? `evirt-bench-t-${crypto.randomUUID().slice(0, 8)}`
+      : "";
+    if (libvirtd !== "") {
+      await Deno.mkdir(`${base}/libvirtd`);
+      await Deno.chmod(base, 0o755);
+      await virsh(LIBVIRTD_URI, [
+        "pool-create-as",
+        libvirtd,
+        "dir",
+        "--target",
+        `${base}/libvirtd`,
+      ]);
+      await virsh(LIBVIRTD_URI, ["vol-create-as", libvirtd, "v.raw", `${BYTES}`]);
     }
-    const copied = median(cp);
+    const figures = new Map<string, number[]>();
+    const measure = async (what: string, run: () => Promise<void>, check?: string) => {
+      const seconds = await timed(run);
+      figures.set(what, [...figures.get(what) ?? [], seconds]);
+      if (check !== undefined) {
+        await command("cmp", [image, check]);
+        await Deno.remove(check);
+      }
+    };
+    try {
+      for (let run = 0; run < RUNS; run++) {
+        await measure(
+          "cp --sparse=always",
+          () => command("cp", ["--sparse=always", image, `${base}/copy.raw`]),
+          `${base}/copy.raw`,
+        );
+        await measure(
+          "evirt vol-upload --sparse",
+          () => ok(["vol-upload", "--pool", "bench", "v.raw", image, "--sparse"], env),
+        );
+        await measure(
+          "evirt vol-download --sparse",
+          () =>
+            ok(["vol-download", "--pool", "bench", "v.raw", `${base}/down.raw`, "--sparse"], env),
+          `${base}/down.raw`,
+        );
+        await measure("client upload (in process)", async () => {
+          const { stream } = await readVolumeRange(image, { offset: 0, length: 0 }, () => {}, {
+            holes: true,
+          });
+          await storage.upload("bench", "v.raw", stream, { sparse: true });
+        });
+        await measure("client download (in process)", async () => {
+          const file = await Deno.open(`${base}/down.raw`, { write: true, create: true });
+          try {
+            for await (const piece of await storage.download("bench", "v.raw", { sparse: true })) {
+              if (typeof piece === "number") await file.seek(piece, Deno.SeekMode.Current);
+              else {for (let rest = piece; rest.length > 0;) {
+                  rest = rest.subarray(await file.write(rest));
+                }}
+            }
+            await file.truncate(BYTES);
+          } finally {
+            file.close();
+          }
+        }, `${base}/down.raw`);
+        await measure(
+          "virsh vol-upload --sparse (evirt)",
+          () => virsh(evirtRpc, ["vol-upload", "--pool", "bench", "r.raw", image, "--sparse"]),
+        );
+        await measure(
+          "virsh vol-download --sparse (evirt)",
+          () =>
+            virsh(evirtRpc, [
+              "vol-download",
+              "--pool",
+              "bench",
+              "r.raw",
+              `${base}/down.raw`,
+              "--sparse",
+            ]),
+          `${base}/down.raw`,
+        );
+        if (libvirtd !== "") {
+          await measure(
+            "virsh vol-upload --sparse (libvirtd)",
+            () =>
+              virsh(LIBVIRTD_URI, ["vol-upload", "--pool", libvirtd, "v.raw", image, "--sparse"]),
+          );
+          await measure(
+            "virsh vol-download --sparse (libvirtd)",
+            () =>
+              virsh(LIBVIRTD_URI, [
+                "vol-download",
+                "--pool",
+                libvirtd,
+                "v.raw",
+                `${base}/down.raw`,
+                "--sparse",
+              ]),
+            `${base}/down.raw`,
+          );
+        }
+      }
+    } finally {
+      if (libvirtd !== "") await virsh(LIBVIRTD_URI, ["pool-destroy", libvirtd]).catch(() => {});
+    }
+    const copied = median(figures.get("cp --sparse=always")!);
     const allocated = (await Deno.stat(`${base}/pool/v.raw`)).blocks! * 512;
     console.log(`${MIB} MiB sparse image, ${RUNS} runs, one MiB of data every 16 MiB`);
-    console.log(line("cp --sparse=always", cp));
-    console.log(line("evirt vol-upload --sparse", upload, copied));
-    console.log(line("evirt vol-download --sparse", download, copied));
+    for (const [what, seconds] of figures) {
+      console.log(line(what, seconds, what.startsWith("cp ") ? undefined : copied));
+    }
+    if (libvirtd === "") console.log(`libvirtd: no socket at ${LIBVIRTD_SOCKET}`);
     console.log(`volume allocation after upload: ${(allocated / 1024 ** 2).toFixed(0)} MiB`);
   } finally {
     await ok(["pool-destroy", "bench"], env).catch(() => {});

@@ -173,7 +173,7 @@ function findEntry(
 }
 
 /** QEMU reports a device's QOM path; a virtio device's block backend sits one level below it. */
-function qdevMatches(qdev: string, id: string): boolean {
+export function qdevMatches(qdev: string, id: string): boolean {
   const path = `/machine/peripheral/${id}`;
   return qdev === id || qdev === path || qdev.startsWith(`${path}/`);
 }

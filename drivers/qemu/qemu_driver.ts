@@ -58,6 +58,8 @@ import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
 import type { BlockNode } from "./argument_collector.ts";
 import type { RunningDisk } from "./block_node_facts.ts";
 import { qmpBlockFigures } from "./qmp_block_figures.ts";
+import { diskErrorsOf } from "./qmp_disk_errors.ts";
+import type { DiskError } from "../../src/storage/block_figures.ts";
 import {
   buildCommandLine,
   type CommandLine,
@@ -773,6 +775,12 @@ export class QemuDriver implements Driver {
       disks: instance.disks.map((disk) => qmpBlockFigures(replies, disk)),
       containers: {},
     };
+  }
+
+  async diskErrors(handle: DomainHandle, signal: AbortSignal): Promise<DiskError[]> {
+    const instance = this.#instance(handle);
+    const blocks = await this.#qmp(instance).queryBlock({ signal });
+    return diskErrorsOf(blocks, instance.disks);
   }
 
   /**

@@ -36,6 +36,7 @@ import type {
 } from "../../actors/driver_protocol.ts";
 import { testScreenshotPng } from "./test_screenshot.ts";
 import type { BlockStorageAccess } from "../../src/storage/block_info.ts";
+import type { DiskError } from "../../src/storage/block_figures.ts";
 import type { GuestCapability, HostCapability } from "../../src/model/capabilities.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { withCurrentVcpus } from "../../src/model/domain_resources.ts";
@@ -53,6 +54,7 @@ import {
   TEST_RSS_KIB,
   TEST_VCPU_TIME_DIVISOR,
   testBlockSample,
+  testDiskErrors,
   testInterfaces,
   testStorage,
 } from "./test_figures.ts";
@@ -361,6 +363,15 @@ export class TestDriver implements Driver {
     try {
       this.#instance(handle);
       return Promise.resolve(testBlockSample(handle.definition, this.#now() * 1000));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  diskErrors(handle: DomainHandle): Promise<DiskError[]> {
+    try {
+      this.#instance(handle);
+      return Promise.resolve(testDiskErrors(handle.definition));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -14,6 +14,7 @@ import {
   unreportedDisk,
 } from "../../src/storage/block_figures.ts";
 import type { StorageInfo } from "../../src/storage/storage_info.ts";
+import type { DiskError, DiskErrorKind } from "../../src/storage/block_figures.ts";
 import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 
@@ -94,6 +95,20 @@ export function testStorage(path: string): StorageInfo {
 function diskPath(disk: Disk): string | undefined {
   const path = disk.type === "block" ? disk.source?.dev : disk.source?.file;
   return path === undefined || path === "" ? undefined : path;
+}
+
+/** The simulated disk errors' kinds, taken in turn: libvirt's test driver's pattern. */
+const TEST_DISK_ERRORS: readonly DiskErrorKind[] = ["unspecified", "no-space"];
+
+/**
+ * The simulated disk errors: as libvirt's test driver, every disk reports one, the first
+ * `unspecified`, the next `no-space`, and so on in turn.
+ */
+export function testDiskErrors(definition: DomainDefinition): DiskError[] {
+  return definition.devices.disks.map((disk, index) => ({
+    target: disk.target.dev,
+    error: TEST_DISK_ERRORS[index % TEST_DISK_ERRORS.length],
+  }));
 }
 
 /**

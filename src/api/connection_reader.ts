@@ -101,11 +101,17 @@ export class ConnectionReader {
   /** One read into the buffer, shared by every caller waiting while it is in flight. */
   #readOnce(): Promise<void> {
     this.#pending ??= (async () => {
-      const chunk = new Uint8Array(READ_CHUNK_BYTES);
+      // Nothing buffered (a body streaming through): the read lands in the buffer itself,
+      // sparing a copy; nothing else touches the buffer while the read is in flight.
+      const direct = this.#start === this.#end;
+      const chunk = direct ? this.#buffer : new Uint8Array(READ_CHUNK_BYTES);
       try {
         const count = await this.#conn.read(chunk);
         if (count === null) this.#eof = true;
-        else this.#append(chunk.subarray(0, count));
+        else if (direct) {
+          this.#start = 0;
+          this.#end = count;
+        } else this.#append(chunk.subarray(0, count));
       } catch {
         // A reset, or the connection closed under the read, ends the stream like an EOF.
         this.#eof = true;

@@ -157,6 +157,24 @@ const STORAGE_SCHEMAS = {
     type: "object",
     properties: { bytes: { type: "integer", description: "Bytes written" }, volume },
   },
+  VolumeJob: {
+    type: "object",
+    properties: {
+      pool: { type: "string" },
+      volume: { type: "string" },
+      job: {
+        type: "object",
+        nullable: true,
+        properties: {
+          name: { type: "string", description: "The verb running it (vol-clone, vol-wipe, …)" },
+          sinceMs: { type: "integer", description: "When it began, ms since the epoch" },
+          bytesDone: { type: "integer" },
+          bytesTotal: { type: "integer", description: "0 when unknown" },
+          cancelled: { type: "boolean" },
+        },
+      },
+    },
+  },
 };
 
 function pathParameters(path: string): unknown[] {
@@ -365,6 +383,22 @@ export const OPENAPI_DOCUMENT = {
           capacityBytes: { type: "integer" },
           allocationBytes: { type: "integer" },
           physicalBytes: { type: "integer" },
+        },
+      },
+      DiskErrors: {
+        type: "object",
+        properties: {
+          disks: { type: "integer" },
+          errors: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                target: { type: "string" },
+                error: { type: "string", enum: ["unspecified", "no-space"] },
+              },
+            },
+          },
         },
       },
       BlockStats: {

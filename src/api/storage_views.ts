@@ -45,3 +45,20 @@ export interface VolumeView {
   /** A file's length. */
   physicalBytes: number;
 }
+
+/** The job a volume is busy with (evirt's job view; libvirt has none). */
+export interface VolumeJobView {
+  /** The pool's name. */
+  pool: string;
+  volume: string;
+  /** The job, or null when the volume is idle. */
+  job: {
+    /** The verb running it: `vol-clone`, `vol-create`, `vol-wipe`, `vol-upload`, `vol-download`. */
+    name: string;
+    sinceMs: number;
+    bytesDone: number;
+    /** 0 when unknown. */
+    bytesTotal: number;
+    cancelled: boolean;
+  } | null;
+}

@@ -49,6 +49,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   domcapabilities: () =>
     import("./verbs/domcapabilities.ts").then((module) => module.domcapabilitiesVerb),
   domdisplay: () => import("./verbs/domdisplay.ts").then((module) => module.domdisplayVerb),
+  domblkerror: () => import("./verbs/domblkerror.ts").then((module) => module.domblkerrorVerb),
   domblkinfo: () => import("./verbs/domblkinfo.ts").then((module) => module.domblkinfoVerb),
   domblklist: () => import("./verbs/domblklist.ts").then((module) => module.domblklistVerb),
   domblkstat: () => import("./verbs/domblkstat.ts").then((module) => module.domblkstatVerb),
@@ -124,6 +125,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "vol-resize": () => import("./verbs/vol-resize.ts").then((module) => module.volResizeVerb),
   "vol-upload": () => import("./verbs/vol-upload.ts").then((module) => module.volUploadVerb),
   "vol-download": () => import("./verbs/vol-download.ts").then((module) => module.volDownloadVerb),
+  "vol-job": () => import("./verbs/vol-job.ts").then((module) => module.volJobVerb),
   ttyconsole: () => import("./verbs/ttyconsole.ts").then((module) => module.ttyconsoleVerb),
   uri: () => import("./verbs/uri.ts").then((module) => module.uriVerb),
   vcpuinfo: () => import("./verbs/vcpuinfo.ts").then((module) => module.vcpuinfoVerb),

@@ -1,16 +1,17 @@
 /**
  * `vol-upload` and `vol-download`: a volume's bytes from or to a local file, streamed over the
- * API (never held whole in memory). `--sparse` keeps holes: an upload sends zero blocks the
- * service writes as holes, a download writes zero blocks as holes in the local file (as
- * `cp --sparse=always`), and they never cross the connection: both ends speak evirt's sparse
- * stream (`src/storage/sparse_stream.ts`), holes as records. On a terminal, stderr shows the
- * MiB moved so far.
+ * API (never held whole in memory). `--sparse` keeps holes: an upload sends the file's holes
+ * (its hole map, unread) and zero blocks, which the service leaves as holes; a download leaves
+ * holes and zero blocks as holes in the local file (as `cp --sparse=always`); they never cross
+ * the connection: both ends speak evirt's sparse stream (`src/storage/sparse_stream.ts`), holes
+ * as records. On a terminal, stderr shows the MiB moved so far.
  *
  * @module
  */
 
 import { ErrorCode, isVirtError } from "../model/errors.ts";
-import { isZero } from "../storage/volume_transfer.ts";
+import type { SparsePiece } from "../storage/sparse_stream.ts";
+import { readVolumeRange, writeVolumeRange } from "../storage/volume_transfer.ts";
 import type { VerbArguments } from "./arguments.ts";
 import { CommandFailure } from "./command_failure.ts";
 import { findVolume, storageOf, VOLUME_OPTIONS } from "./storage_verb_support.ts";
@@ -50,39 +51,42 @@ export const volUploadVerb: Verb = {
     const name = args.required("vol");
     const path = args.required("file");
     const volume = await findVolume(context, name, args.text("pool"));
-    let file: Deno.FsFile;
+    const sparse = args.flag("sparse");
+    let source: { stream: ReadableStream<SparsePiece>; bytes: number };
     try {
-      file = await Deno.open(path, { read: true });
+      // The whole file is sent, as virsh does: past `--length` the service refuses the rest.
+      // Sparse, the file's holes are skipped unread and go as hole records.
+      // The client writes each chunk to its socket before it asks for the next: one buffer serves.
+      source = await readVolumeRange(path, { offset: 0, length: 0 }, () => {}, {
+        holes: sparse,
+        reuseBuffer: true,
+      });
     } catch {
       throw new CommandFailure(`cannot read ${path}`);
     }
     const { offset, length } = transferOptions(args);
+    const bytes = source.bytes;
+    const reader = source.stream.getReader();
+    let sent = 0;
+    const counted = new ReadableStream<SparsePiece>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          return;
+        }
+        sent += typeof value === "number" ? value : value.byteLength;
+        context.progress.relabel(moved("uploading", sent, bytes));
+        controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    }, { highWaterMark: 0 });
     try {
-      // The whole file is sent, as virsh does: past `--length` the service refuses the rest.
-      const bytes = (await file.stat()).size;
-      let left = bytes;
-      const stream = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          if (left === 0) {
-            controller.close();
-            return;
-          }
-          const buffer = new Uint8Array(Math.min(1024 * 1024, left));
-          const count = await file.read(buffer);
-          if (count === null) {
-            controller.error(new Error(`${path} ended early`));
-            return;
-          }
-          left -= count;
-          context.progress.relabel(moved("uploading", bytes - left, bytes));
-          controller.enqueue(buffer.subarray(0, count));
-        },
-      }, { highWaterMark: 0 });
       context.progress.start(moved("uploading", 0, bytes));
-      await storageOf(context).upload(volume.poolUuid, volume.name, stream, {
+      await storageOf(context).upload(volume.poolUuid, volume.name, counted, {
         offset,
         length,
-        sparse: args.flag("sparse"),
+        sparse,
         size: bytes,
       }).catch((error) => {
         // A failure while the bytes flow is virsh's "send" failure; before, its "upload" one.
@@ -94,7 +98,8 @@ export const volUploadVerb: Verb = {
       });
     } finally {
       context.progress.stop();
-      file.close();
+      // Closes the file if the upload ended before the stream did.
+      await reader.cancel().catch(() => {});
     }
   },
 };
@@ -113,9 +118,8 @@ export const volDownloadVerb: Verb = {
     const name = args.required("vol");
     const path = args.required("file");
     const volume = await findVolume(context, name, args.text("pool"));
-    let file: Deno.FsFile;
     try {
-      file = await Deno.open(path, { write: true, create: true, truncate: true });
+      (await Deno.open(path, { write: true, create: true, truncate: true })).close();
     } catch {
       throw new CommandFailure(`cannot create ${path}`);
     }
@@ -125,31 +129,22 @@ export const volDownloadVerb: Verb = {
         ...transferOptions(args),
         sparse,
       });
-      let total = 0;
       context.progress.start(moved("downloading", 0));
-      for await (const chunk of stream) {
-        if (typeof chunk === "number") {
-          // A hole the service did not send: it stays a hole here.
-          await file.seek(chunk, Deno.SeekMode.Current);
-          total += chunk;
+      let total = 0;
+      const counted = async function* () {
+        for await (const piece of stream) {
+          total += typeof piece === "number" ? piece : piece.byteLength;
           context.progress.relabel(moved("downloading", total));
-          continue;
+          yield piece;
         }
-        if (sparse && isZero(chunk)) {
-          await file.seek(chunk.byteLength, Deno.SeekMode.Current);
-        } else {
-          let rest = chunk;
-          while (rest.byteLength > 0) rest = rest.subarray(await file.write(rest));
-        }
-        total += chunk.byteLength;
-        context.progress.relabel(moved("downloading", total));
-      }
-      if (sparse) await file.truncate(total);
+      };
+      // Written as the service writes an upload: holes and zero blocks (sparse) stay holes,
+      // small pieces are gathered; not synced, as `virsh` and `cp` leave a copy.
+      await writeVolumeRange(path, counted(), { offset: 0, length: 0 }, sparse, { sync: false });
     } catch (error) {
       throw new CommandFailure(`cannot download from volume ${name}`, error);
     } finally {
       context.progress.stop();
-      file.close();
     }
   },
 };

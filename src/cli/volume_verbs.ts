@@ -22,6 +22,12 @@ import {
   VOLUME_OPTIONS,
 } from "./storage_verb_support.ts";
 import type { Verb, VerbContext } from "./verb.ts";
+import { duringVolumeJob } from "./volume_job_verbs.ts";
+
+/** The volume name of a volume XML document, for the progress line (empty when absent). */
+function nameInXml(xml: string): string {
+  return /<name>\s*([^<]*?)\s*<\/name>/.exec(xml)?.[1] ?? "";
+}
 
 /** The `vol-list` verb. */
 export const volListVerb: Verb = {
@@ -244,7 +250,13 @@ export const volCreateAsVerb: Verb = {
     await poolCommand(
       reference,
       `Failed to create vol ${name}`,
-      () => storageOf(context).createVolume(reference, xml, args.flag("prealloc-metadata")),
+      () =>
+        duringVolumeJob(
+          context,
+          { pool: reference, volume: name },
+          "allocating",
+          storageOf(context).createVolume(reference, xml, args.flag("prealloc-metadata")),
+        ),
     );
     context.printExtra(`Vol ${name} created\n`);
   },
@@ -280,10 +292,15 @@ export const volCreateFromVerb: Verb = {
       reference,
       `Failed to create vol from ${file}`,
       () =>
-        storageOf(context).cloneVolume(input.poolUuid, input.name, xml, {
-          targetPool: reference,
-          preallocMetadata: args.flag("prealloc-metadata"),
-        }),
+        duringVolumeJob(
+          context,
+          { pool: reference, volume: nameInXml(xml) },
+          "copying",
+          storageOf(context).cloneVolume(input.poolUuid, input.name, xml, {
+            targetPool: reference,
+            preallocMetadata: args.flag("prealloc-metadata"),
+          }),
+        ),
     );
     context.printExtra(`Vol ${made.name} created from input vol ${input.name}\n`);
   },
@@ -316,9 +333,14 @@ export const volCloneVerb: Verb = {
       source.pool,
       `Failed to clone vol from ${name}`,
       () =>
-        storage.cloneVolume(source.poolUuid, source.name, xml, {
-          preallocMetadata: args.flag("prealloc-metadata"),
-        }),
+        duringVolumeJob(
+          context,
+          { pool: source.poolUuid, volume: newName },
+          "cloning",
+          storage.cloneVolume(source.poolUuid, source.name, xml, {
+            preallocMetadata: args.flag("prealloc-metadata"),
+          }),
+        ),
     );
     context.printExtra(`Vol ${newName} cloned from ${source.name}\n`);
   },
@@ -383,7 +405,13 @@ export const volWipeVerb: Verb = {
     await poolCommand(
       volume.pool,
       `Failed to wipe vol ${name}`,
-      () => storageOf(context).wipeVolume(volume.poolUuid, volume.name, algorithm),
+      () =>
+        duringVolumeJob(
+          context,
+          { pool: volume.poolUuid, volume: volume.name },
+          "wiping",
+          storageOf(context).wipeVolume(volume.poolUuid, volume.name, algorithm),
+        ),
     );
     context.printExtra(`Vol ${name} wiped\n`);
   },

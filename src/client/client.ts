@@ -28,7 +28,11 @@ import type { BlockListView } from "../projections/block_list.ts";
 import type { BlockStatsView } from "../projections/block_stats.ts";
 import type { InterfaceStatsView } from "../projections/interface_stats.ts";
 import type { MemoryStatsView } from "../projections/memory_stats.ts";
-import type { BlockInfoView, DomainStatsRecord } from "../projections/stats_reader.ts";
+import type {
+  BlockInfoView,
+  DiskErrorsView,
+  DomainStatsRecord,
+} from "../projections/stats_reader.ts";
 import type { VcpusView } from "../projections/vcpu_info.ts";
 import type { InterfaceListView } from "../projections/interface_list.ts";
 
@@ -515,6 +519,11 @@ export class EvirtClient {
   /** `domblkinfo`: capacity, allocation and physical size of a disk (target or source path). */
   blockInfo(reference: string, disk: string): Promise<BlockInfoView> {
     return this.#json("GET", pathOf("domain.block_info", { ref: reference, disk }));
+  }
+
+  /** `domblkerror`: the disks of a running domain whose I/O failed. */
+  diskErrors(reference: string): Promise<DiskErrorsView> {
+    return this.#json("GET", pathOf("domain.disk_errors", { ref: reference }));
   }
 
   /** `domblkstat`: a disk's I/O counters, or without a disk the sum over all disks. */

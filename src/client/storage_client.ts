@@ -5,9 +5,15 @@
  * @module
  */
 
-import type { PoolInfoView, PoolSummaryView, VolumeView } from "../api/storage_views.ts";
+import type {
+  PoolInfoView,
+  PoolSummaryView,
+  VolumeJobView,
+  VolumeView,
+} from "../api/storage_views.ts";
 import { pathOf } from "../model/operations.ts";
 import {
+  bytesOnly,
   decodeSparse,
   encodeSparse,
   SPARSE_STREAM_MEDIA,
@@ -158,13 +164,14 @@ export class StorageClient {
   }
 
   /**
-   * Writes `stream` into a volume from `offset` (`vol-upload`); `sparse`: zero blocks become
-   * holes and the volume after `offset` is exactly the stream.
+   * Writes `stream` into a volume from `offset` (`vol-upload`); `sparse`: holes (numbers in the
+   * stream) and zero blocks become holes and the volume after `offset` is exactly the stream.
+   * A plain upload takes bytes only.
    */
   async upload(
     pool: string,
     volume: string,
-    stream: ReadableStream<Uint8Array>,
+    stream: ReadableStream<SparsePiece>,
     options: { offset?: number; length?: number; sparse?: boolean; size?: number } = {},
   ): Promise<{ bytes: number; volume: VolumeView }> {
     const path = pathOf("volume.upload", { pool, volume }) + query({
@@ -181,7 +188,7 @@ export class StorageClient {
         undefined,
         SPARSE_STREAM_MEDIA,
       )
-      : await this.#client.requestStream("PUT", path, stream, options.size);
+      : await this.#client.requestStream("PUT", path, bytesOnly(stream), options.size);
     return await response.json() as { bytes: number; volume: VolumeView };
   }
 
@@ -202,6 +209,16 @@ export class StorageClient {
     const response = await this.#client.request("GET", path);
     const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
     return options.sparse ? decodeSparse(body) : body;
+  }
+
+  /** The job a volume is busy with (`job` null when idle). */
+  volumeJob(pool: string, volume: string): Promise<VolumeJobView> {
+    return this.#json("GET", pathOf("volume.job", { pool, volume }));
+  }
+
+  /** Cancels the job a volume is busy with; answers the job as it was cancelled. */
+  cancelVolumeJob(pool: string, volume: string): Promise<VolumeJobView> {
+    return this.#json("DELETE", pathOf("volume.job_cancel", { pool, volume }));
   }
 
   /** Changes a volume's capacity (bytes; with `delta` a change). */

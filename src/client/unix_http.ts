@@ -189,6 +189,11 @@ class ConnReader {
     const chunk = new Uint8Array(READ_BYTES);
     const count = await this.#conn.read(chunk);
     if (count === null) return false;
+    if (this.#buffer.length === 0) {
+      // Nothing left over (a body streaming through): the read itself is the buffer, uncopied.
+      this.#buffer = chunk.subarray(0, count);
+      return true;
+    }
     const next = new Uint8Array(this.#buffer.length + count);
     next.set(this.#buffer);
     next.set(chunk.subarray(0, count), this.#buffer.length);

@@ -31,6 +31,7 @@
  * @module
  */
 
+import { randomMac } from "./mac_address.ts";
 import { type CpuSetBudget, cpuSetBudget, formatCpuSet, parseCpuSet } from "./cpu_set.ts";
 import { ErrorCode, VirtError } from "./errors.ts";
 import type {
@@ -360,21 +361,4 @@ function applyGraphics(graphics: Graphics): void {
     graphics.autoport ??= graphics.port === undefined || graphics.port === -1 ? "yes" : "no";
     if (graphics.autoport === "yes") graphics.port = -1;
   }
-}
-
-/**
- * A new MAC address as libvirt makes one for an interface without: `52:54:00` (QEMU's range)
- * and three random bytes.
- *
- * @example
- * ```ts
- * import { randomMac } from "./domain_defaults.ts";
- * console.log(randomMac().startsWith("52:54:00:")); // true
- * ```
- */
-export function randomMac(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(3));
-  return ["52", "54", "00", ...[...bytes].map((byte) => byte.toString(16).padStart(2, "0"))].join(
-    ":",
-  );
 }

@@ -851,6 +851,21 @@ export const OPERATIONS = [
     verbs: ["domblkinfo"],
   },
   {
+    name: "domain.disk_errors",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetDiskErrors", procedure: 263 }],
+    access: "read-only",
+    summary:
+      "The disks of a running domain whose I/O failed (no space on the host, or another error), asked live",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/blocks/errors",
+      query: [],
+      answer: { status: 200, description: "Disk errors", schema: "DiskErrors" },
+    },
+    verbs: ["domblkerror"],
+  },
+  {
     name: "domain.block_stats_total",
     object: "domain",
     libvirt: [{ api: "virDomainBlockStats", procedure: 64 }],
@@ -1939,6 +1954,36 @@ export const OPERATIONS = [
       streaming: true,
     },
     verbs: ["vol-download"],
+  },
+  {
+    name: "volume.job",
+    object: "volume",
+    libvirt: [],
+    access: "read-only",
+    summary:
+      "The long job a volume is busy with (create, clone, wipe, upload, download): bytes done of the total, since when (evirt's; libvirt's storage calls just block)",
+    http: {
+      method: "GET",
+      path: "/v1/pools/:pool/volumes/:volume/job",
+      query: [],
+      answer: { status: 200, description: "The job, or null when idle", schema: "VolumeJob" },
+    },
+    verbs: ["vol-job", "vol-clone", "vol-create-from", "vol-create-as", "vol-wipe"],
+  },
+  {
+    name: "volume.job_cancel",
+    object: "volume",
+    libvirt: [],
+    access: "read-write",
+    summary:
+      "Cancel a volume's job: a create or clone removes its half-made volume; a wipe or upload leaves the volume as it is (either recorded)",
+    http: {
+      method: "DELETE",
+      path: "/v1/pools/:pool/volumes/:volume/job",
+      query: [],
+      answer: { status: 200, description: "The job as it was cancelled", schema: "VolumeJob" },
+    },
+    verbs: ["vol-job"],
   },
 ] as const satisfies readonly Operation[];
 

@@ -62,6 +62,15 @@ export interface VolumePlan {
   backingFormat?: string;
 }
 
+/**
+ * The long volume operations that run as jobs outside the pool's queue: a create that fills
+ * the file (an allocation asked), a clone (`qemu-img convert`), a wipe, an upload.
+ */
+export type VolumeJobKind = "create" | "clone" | "wipe" | "upload";
+
+/** How a volume job ended when it did not end with its own fact (`volume.created`, `.wiped`). */
+export type VolumeJobOutcome = "done" | "cancelled" | "failed" | "interrupted";
+
 /** Wipe algorithms (virStorageVolWipeAlgorithm) evirt runs: zero-filling only. */
 export type WipeAlgorithm = "zero";
 
@@ -118,6 +127,34 @@ export interface StorageFactBodies {
   "volume.wiping": { name: string; algorithm: WipeAlgorithm };
   /** The volume's content is wiped. */
   "volume.wiped": { name: string; allocationBytes: number };
+  /**
+   * Intent: a long job on volume `name` is about to change `path` (a create or clone makes it:
+   * `plan` says what; a wipe or upload writes it). Until the job ends the volume is busy; a
+   * volume being made is not counted in the pool.
+   */
+  "volume.job_started": {
+    name: string;
+    job: VolumeJobKind;
+    path: string;
+    plan?: VolumePlan;
+    /** A clone's source volume (pool uuid and name). */
+    source?: { pool: string; name: string };
+    /** Bytes the job will move, when known. */
+    bytesTotal?: number;
+  };
+  /**
+   * A volume job ended without its own fact: an upload done, or any job cancelled, failed or
+   * cut by a restart. `removed`: the half-made volume of a create or clone was removed; a
+   * wiped or uploaded volume stays as the job left it (`reason` says how).
+   */
+  "volume.job_ended": {
+    name: string;
+    job: VolumeJobKind;
+    outcome: VolumeJobOutcome;
+    removed: boolean;
+    bytesDone?: number;
+    reason?: string;
+  };
   /** The pending intent ended without its action taking effect (or was undone). */
   "storage.intent_abandoned": { intent: StorageIntentKind };
 }
@@ -167,6 +204,8 @@ export const STORAGE_FACT_KINDS: Readonly<
   "volume.resized": "happening",
   "volume.wiping": "intent",
   "volume.wiped": "happening",
+  "volume.job_started": "intent",
+  "volume.job_ended": "happening",
   "storage.intent_abandoned": "intent",
 };
 

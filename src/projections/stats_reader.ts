@@ -21,6 +21,7 @@ import {
   blockInfoRunning,
   type BlockStorageAccess,
 } from "../storage/block_info.ts";
+import type { DiskError } from "../storage/block_figures.ts";
 import { readQcow2Header } from "../storage/qcow2_header.ts";
 import { readStorageInfo } from "../storage/storage_info.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
@@ -54,6 +55,14 @@ const HOST_STORAGE: BlockStorageAccess = {
   readStorage: (path) => readStorageInfo(path),
   readQcow2Header: (path) => readQcow2Header(path),
 };
+
+/** The answer of `GET /v1/domains/{ref}/blocks/errors`: `virDomainGetDiskErrors`. */
+export interface DiskErrorsView {
+  /** How many disks the running domain has (libvirt's answer when no room for errors is given). */
+  disks: number;
+  /** The disks whose I/O failed, in the definition's order. */
+  errors: DiskError[];
+}
 
 /** What `virConnectGetAllDomainStats` / `virDomainListGetStats` are asked. */
 export interface StatsRequest {
@@ -265,6 +274,23 @@ export class StatsReader {
     }
     const format = disk.driver?.type ?? "raw";
     return { target, ...await blockInfoInactive({ path: source, format }, access) };
+  }
+
+  /**
+   * `virDomainGetDiskErrors`: the disks of a running domain whose I/O failed, asked of its driver
+   * now (bounded by the driver's query timeouts and `signal`).
+   *
+   * @throws {VirtError} OPERATION_INVALID when the domain is not running; OPERATION_TIMEOUT when
+   *   the monitor does not answer in time.
+   */
+  async diskErrors(reference: string, signal: AbortSignal): Promise<DiskErrorsView> {
+    const inspection = this.#host.inspect(reference);
+    const { driver, handle } = inspection;
+    if (handle === undefined || driver === undefined) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+    }
+    const errors = await driver.diskErrors(handle, signal);
+    return { disks: inspection.definition.devices.disks.length, errors };
   }
 
   /**

@@ -1,12 +1,14 @@
 /**
  * One client connection of libvirt's protocol: reads packets, answers keepalive pings,
  * dispatches calls through the procedure table (several at once, replies matched by serial),
- * relays domain events from the log's tail, and carries console streams.
+ * relays domain events from the log's tail, and carries streams (consoles, volume uploads and
+ * downloads, holes of sparse streams as their own messages).
  *
  * Bounds: calls in flight (the socket is not read while they are at the maximum, so a client
  * cannot queue unbounded work), bytes waiting to be written (an event subscriber whose queue
  * stays full for the stall time is disconnected, as a stalled SSE subscriber is dropped), and
- * the framing limits of `packet.ts`. Input that breaks framing closes this connection with a
+ * the framing limits of `packet.ts`, and stream bytes the client sent that are not yet written
+ * (the socket is not read while they are at their bound). Input that breaks framing closes this connection with a
  * logged reason; a bad call gets an error reply; neither touches anything else.
  *
  * This file is over 400 lines because the connection's read loop, write queue, event relay and
@@ -48,7 +50,7 @@ import {
   type WireDomain,
 } from "./protocol.ts";
 import { openRpcTarget, type RpcTarget, type SharedService } from "./rpc_target.ts";
-import { decodeXdr, encodeXdr, XdrError } from "./xdr.ts";
+import { decodeXdr, encodeXdr, x, XdrError } from "./xdr.ts";
 import { concatBytes } from "../model/byte_chunks.ts";
 
 /** Limits of one connection. */
@@ -79,10 +81,26 @@ const EVENT_BATCH_MAX = 256;
 const EVENT_WAIT_MS = 1000;
 /** How long replies or a stream may wait for a client that does not read, before it opened a target, in ms. */
 const STREAM_STALL_MS_DEFAULT = 30_000;
+/** Stream bytes received and not yet written, past which the socket is not read. */
+const STREAM_BACKLOG_BYTES_MAX = 8 * 1024 * 1024;
+/** A sparse stream's hole message body (`virNetStreamHole`). */
+const streamHoleType = x.struct(["length", x.hyper], ["flags", x.uint]);
 /** Most bytes gathered into one socket write. */
 const WRITE_COALESCE_BYTES_MAX = 256 * 1024;
 /** How often a full outgoing queue is looked at again, in ms. */
 const DRAIN_POLL_MS = 10;
+
+/** A stream of a call: its source, and what the client sent that is still being written. */
+interface OpenStream {
+  source: StreamSource;
+  proc: number;
+  /** The client's packets, applied one after the other. */
+  chain: Promise<void>;
+  /** Bytes in `chain` not yet written. */
+  backlogBytes: number;
+  /** Set once a write failed: later packets are dropped, the error was answered. */
+  failed: boolean;
+}
 
 interface Registration {
   eventId: number;
@@ -133,7 +151,10 @@ export class RpcConnection {
   #poolUnsubscribe: (() => void) | undefined;
   #nextCallbackId = 0;
   #relay: Promise<void> | undefined;
-  readonly #streams = new Map<number, { source: StreamSource; proc: number }>();
+  readonly #streams = new Map<number, OpenStream>();
+  /** Stream bytes received and not yet written, over every stream. */
+  #streamBacklogBytes = 0;
+  #backlogDrained: (() => void) | undefined;
 
   /** @param conn The accepted socket. */
   constructor(conn: Deno.Conn, options: ConnectionOptions) {
@@ -163,6 +184,13 @@ export class RpcConnection {
         if (!await this.#waitForRoom(stallMs)) {
           this.#options.log(
             `rpc ${this.#options.label}: closing connection: replies unread for ${stallMs} ms`,
+          );
+          break;
+        }
+        // Nor while stream bytes wait to be written: an upload is paced by its disk.
+        if (!await this.#waitForStreamBacklog(stallMs)) {
+          this.#options.log(
+            `rpc ${this.#options.label}: closing connection: stream data unwritten for ${stallMs} ms`,
           );
           break;
         }
@@ -234,6 +262,7 @@ export class RpcConnection {
         this.#call(header, body);
         return;
       case MessageType.STREAM:
+      case MessageType.STREAM_HOLE:
         this.#streamPacket(header, body);
         return;
       default:
@@ -564,7 +593,15 @@ export class RpcConnection {
   }
 
   #startStream(header: MessageHeader, source: StreamSource): void {
-    this.#streams.set(header.serial, { source, proc: header.proc });
+    this.#streams.set(header.serial, {
+      source,
+      proc: header.proc,
+      chain: Promise.resolve(),
+      backlogBytes: 0,
+      failed: false,
+    });
+    const read = source.read?.bind(source);
+    if (read === undefined) return;
     const streamHeader = (status: number): MessageHeader => ({
       ...header,
       type: MessageType.STREAM,
@@ -582,13 +619,22 @@ export class RpcConnection {
             await this.close();
             return;
           }
-          const chunk = await source.read();
+          const chunk = await read();
           if (!this.#streams.has(header.serial)) return;
           if (chunk === null) {
             // End of data is an empty data packet, as libvirtd sends it; the stream stays until
             // the client's finish, which is answered OK (`#streamPacket`).
             this.#send(streamHeader(MessageStatus.CONTINUE), new Uint8Array());
             return;
+          }
+          if (typeof chunk === "number") {
+            if (chunk > 0) {
+              this.#send(
+                { ...header, type: MessageType.STREAM_HOLE, status: MessageStatus.CONTINUE },
+                encodeXdr(streamHoleType, { length: BigInt(chunk), flags: 0 }),
+              );
+            }
+            continue;
           }
           for (let offset = 0; offset < chunk.length; offset += STREAM_CHUNK_MAX_BYTES) {
             this.#send(
@@ -610,28 +656,87 @@ export class RpcConnection {
     })();
   }
 
-  /** A stream packet from the client: data for the stream, its finish, or its abort. */
+  /** Waits until the stream backlog is below its bound; false when it stayed full too long. */
+  async #waitForStreamBacklog(stallMs: number): Promise<boolean> {
+    if (this.#streamBacklogBytes < STREAM_BACKLOG_BYTES_MAX) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const drained = new Promise<boolean>((resolve) => {
+      this.#backlogDrained = () => resolve(true);
+      timer = setTimeout(() => resolve(false), stallMs);
+    });
+    try {
+      return await drained || this.#streamBacklogBytes < STREAM_BACKLOG_BYTES_MAX;
+    } finally {
+      clearTimeout(timer);
+      this.#backlogDrained = undefined;
+    }
+  }
+
+  /**
+   * A stream packet from the client: data, a hole, the finish or the abort. Data and holes are
+   * applied in order, each after the one before; the finish is answered once they are written.
+   */
   #streamPacket(header: MessageHeader, body: Uint8Array): void {
     const stream = this.#streams.get(header.serial);
-    if (stream === undefined) return;
+    if (stream === undefined || stream.failed) return;
     const reply = (status: number, replyBody: Uint8Array) =>
       this.#send({ ...header, type: MessageType.STREAM, status }, replyBody);
-    if (header.status === MessageStatus.CONTINUE) {
-      stream.source.write(body).catch((error) => {
-        this.#options.log(
-          `rpc ${this.#options.label}: stream write failed: ${(error as Error).message}`,
-        );
+    const fail = (error: unknown) => {
+      if (stream.failed || !this.#streams.has(header.serial)) return;
+      stream.failed = true;
+      this.#streams.delete(header.serial);
+      stream.source.close();
+      const failure = isVirtError(error)
+        ? error
+        : new VirtError(ErrorCode.SYSTEM_ERROR, (error as Error).message);
+      reply(MessageStatus.ERROR, this.#errorBody(failure, ERROR_DOMAIN_QEMU));
+    };
+    const apply = (step: () => Promise<void>, bytes: number) => {
+      stream.backlogBytes += bytes;
+      this.#streamBacklogBytes += bytes;
+      stream.chain = stream.chain.then(step).catch(fail).finally(() => {
+        stream.backlogBytes -= bytes;
+        this.#streamBacklogBytes -= bytes;
+        if (this.#streamBacklogBytes < STREAM_BACKLOG_BYTES_MAX) this.#backlogDrained?.();
       });
+    };
+    if (header.type === MessageType.STREAM_HOLE) {
+      let length: number;
+      try {
+        const hole = decodeXdr(streamHoleType, body).value as { length: bigint };
+        if (stream.source.writeHole === undefined) {
+          throw new VirtError(ErrorCode.RPC, "Unexpected stream hole");
+        }
+        if (hole.length < 0n || hole.length > BigInt(Number.MAX_SAFE_INTEGER)) {
+          throw new VirtError(ErrorCode.RPC, `stream hole of ${hole.length} bytes`);
+        }
+        length = Number(hole.length);
+      } catch (error) {
+        fail(error instanceof XdrError ? new VirtError(ErrorCode.RPC, error.message) : error);
+        return;
+      }
+      apply(() => stream.source.writeHole!(length), 0);
+      return;
+    }
+    if (header.status === MessageStatus.CONTINUE) {
+      apply(() => stream.source.write(body), body.length);
+      return;
+    }
+    if (header.status === MessageStatus.OK) {
+      // The finish: answered once everything before it is written and the source agrees.
+      apply(async () => {
+        await stream.source.finish?.();
+        if (stream.failed) return;
+        this.#streams.delete(header.serial);
+        stream.source.close();
+        reply(MessageStatus.OK, new Uint8Array());
+      }, 0);
       return;
     }
     this.#streams.delete(header.serial);
     stream.source.close();
-    if (header.status === MessageStatus.OK) {
-      reply(MessageStatus.OK, new Uint8Array());
-    } else {
-      const aborted = new VirtError(ErrorCode.RPC, "stream aborted at client request");
-      reply(MessageStatus.ERROR, this.#errorBody(aborted, ERROR_DOMAIN_RPC));
-    }
+    const aborted = new VirtError(ErrorCode.RPC, "stream aborted at client request");
+    reply(MessageStatus.ERROR, this.#errorBody(aborted, ERROR_DOMAIN_RPC));
   }
 
   #errorBody(error: VirtError, domain: number): Uint8Array {

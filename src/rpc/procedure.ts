@@ -10,13 +10,28 @@
 import type { RpcTarget } from "./rpc_target.ts";
 import type { XdrType } from "./xdr.ts";
 
-/** A console (or other) byte stream a procedure hands to its connection. */
+/**
+ * A console (or other) byte stream a procedure hands to its connection. The connection calls
+ * `write`, `writeHole` and `finish` one at a time, in the order the client sent them, each
+ * after the one before has settled.
+ */
 export interface StreamSource {
-  /** Reads the next chunk; null at the end. Rejects when the stream fails. */
-  read(): Promise<Uint8Array | null>;
-  /** Writes bytes the client sent. */
+  /**
+   * Reads the next chunk; a number is a hole of that many bytes (sent as a hole message: only
+   * for a client that asked for a sparse stream); null at the end. Rejects when the stream fails.
+   * Absent: the stream only receives (an upload).
+   */
+  read?(): Promise<Uint8Array | number | null>;
+  /** Writes bytes the client sent; rejects when they cannot be written. */
   write(bytes: Uint8Array): Promise<void>;
-  /** Releases the stream; idempotent. */
+  /** Takes a hole the client sent; absent: the stream takes no holes (an RPC error). */
+  writeHole?(lengthBytes: number): Promise<void>;
+  /**
+   * The client's finish: resolves once what it sent is written (absent: at once); a rejection
+   * is the stream's error answer.
+   */
+  finish?(): Promise<void>;
+  /** Releases the stream (without a finish: abandons what was written); idempotent. */
   close(): void;
 }
 

@@ -59,6 +59,21 @@ export interface BlockFault {
   where: string;
 }
 
+/**
+ * Why a disk of a running instance stopped doing I/O (libvirt's `virDomainDiskErrorCode` beyond
+ * "none"): `no-space` when the host ran out of room for the image, `unspecified` for any other
+ * failure.
+ */
+export type DiskErrorKind = "unspecified" | "no-space";
+
+/** A disk whose I/O failed since the instance started or last resumed. */
+export interface DiskError {
+  /** The disk's target, e.g. `vda`. */
+  target: string;
+  /** What went wrong. */
+  error: DiskErrorKind;
+}
+
 /** One disk's figures from a running instance. */
 export interface BlockFigures {
   /** The disk's target, e.g. `vda`. */

@@ -17,8 +17,10 @@ import {
   qemuImgConvertArgs,
   type QemuImgCreate,
   qemuImgCreateArgs,
+  type QemuImgJob,
   qemuImgResizeArgs,
   runQemuImg,
+  runQemuImgJob,
 } from "./qemu_img.ts";
 import { storageSystemError } from "./storage_info.ts";
 import { type ProbedVolume, probeVolume } from "./volume_probe.ts";
@@ -162,6 +164,25 @@ export async function poolDirectoryFigures(path: string): Promise<PoolFigures> {
   };
 }
 
+/** What a long volume operation is told and tells: a cancel, and its progress. */
+export interface VolumeWork {
+  /** Stops the work between two writes (or kills qemu-img); it rejects with the reason. */
+  signal?: AbortSignal;
+  /** Called with the bytes done so far of the total. */
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
+
+/**
+ * The qemu-img job of a copy of `totalBytes`: cancelled by `work`'s signal, its percentages
+ * told to `work` as bytes.
+ */
+export function copyJobOf(work: VolumeWork | undefined, totalBytes: number): QemuImgJob {
+  return {
+    ...(work?.signal === undefined ? {} : { signal: work.signal }),
+    onPercent: (percent) => work?.onProgress?.(Math.floor(totalBytes * percent / 100), totalBytes),
+  };
+}
+
 /** What a volume create makes in a directory pool. */
 export interface DirVolumeCreate extends QemuImgCreate {
   /** Bytes to allocate up front (raw files): the rest stays sparse. */
@@ -183,18 +204,22 @@ export async function createVolumeFile(
   name: string,
   plan: DirVolumeCreate,
   source?: VolumeRecord,
+  work: VolumeWork = {},
 ): Promise<VolumeRecord> {
   const mode = plan.permissions.mode ?? VOLUME_MODE_DEFAULT;
   if (source !== undefined) {
     if (await exists(plan.path)) {
       throw new VirtError(ErrorCode.STORAGE_VOL_EXIST, `'${name}'`, { where: plan.path });
     }
-    await runQemuImg(qemuImgConvertArgs(source.path, source.format, plan));
+    await runQemuImgJob(
+      qemuImgConvertArgs(source.path, source.format, plan),
+      copyJobOf(work, source.capacityBytes),
+    );
     if (plan.capacityBytes !== undefined && plan.capacityBytes > source.capacityBytes) {
       await runQemuImg(qemuImgResizeArgs(plan.path, plan.capacityBytes, false));
     }
   } else if (plan.format === "raw" && plan.backing === undefined) {
-    await createRawFile(plan.path, plan.capacityBytes ?? 0, plan.allocationBytes, mode);
+    await createRawFile(plan.path, plan.capacityBytes ?? 0, plan.allocationBytes, mode, work);
   } else {
     if (await exists(plan.path)) {
       throw new VirtError(ErrorCode.STORAGE_VOL_EXIST, `'${name}'`, { where: plan.path });
@@ -221,6 +246,7 @@ async function createRawFile(
   capacityBytes: number,
   allocationBytes: number,
   mode: number,
+  work: VolumeWork,
 ): Promise<void> {
   let file: Deno.FsFile;
   try {
@@ -240,24 +266,32 @@ async function createRawFile(
   try {
     await file.truncate(capacityBytes);
     const toAllocate = Math.min(allocationBytes, capacityBytes);
-    if (toAllocate > 0) await zeroRange(file, 0, toAllocate);
+    if (toAllocate > 0) await zeroRange(file, 0, toAllocate, work);
     await file.syncData();
   } catch (error) {
+    if (work.signal?.aborted === true) throw work.signal.reason;
     throw storageSystemError(`cannot fill file '${path}'`, path, error);
   } finally {
     file.close();
   }
 }
 
-async function zeroRange(file: Deno.FsFile, startBytes: number, endBytes: number): Promise<void> {
+async function zeroRange(
+  file: Deno.FsFile,
+  startBytes: number,
+  endBytes: number,
+  work: VolumeWork,
+): Promise<void> {
   const zeros = new Uint8Array(ZERO_CHUNK_BYTES);
   await file.seek(startBytes, Deno.SeekMode.Start);
   let position = startBytes;
   while (position < endBytes) {
+    work.signal?.throwIfAborted();
     const chunk = zeros.subarray(0, Math.min(ZERO_CHUNK_BYTES, endBytes - position));
     let written = 0;
     while (written < chunk.length) written += await file.write(chunk.subarray(written));
     position += chunk.length;
+    work.onProgress?.(position - startBytes, endBytes - startBytes);
   }
 }
 
@@ -317,7 +351,10 @@ export async function resizeVolumeFile(
  * @returns The volume as probed afterwards (a wiped qcow2 image reads as raw).
  * @throws {VirtError} Code 38 when it fails.
  */
-export async function wipeVolumeFile(volume: VolumeRecord): Promise<VolumeRecord> {
+export async function wipeVolumeFile(
+  volume: VolumeRecord,
+  work: VolumeWork = {},
+): Promise<VolumeRecord> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(volume.path, { read: true, write: true });
@@ -331,11 +368,14 @@ export async function wipeVolumeFile(volume: VolumeRecord): Promise<VolumeRecord
     if (allocatedBytes < lengthBytes) {
       await file.truncate(0);
       await file.truncate(lengthBytes);
+      work.onProgress?.(lengthBytes, lengthBytes);
     } else {
-      await zeroRange(file, 0, lengthBytes);
+      await zeroRange(file, 0, lengthBytes, work);
     }
     await file.syncData();
   } catch (error) {
+    // A cancelled wipe leaves the volume as it is: part zeroed.
+    if (work.signal?.aborted === true) throw work.signal.reason;
     throw storageSystemError(`cannot wipe volume '${volume.path}'`, volume.path, error);
   } finally {
     file.close();

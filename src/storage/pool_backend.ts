@@ -17,6 +17,7 @@ import { probeDeviceSignature } from "./device_probe.ts";
 import {
   buildPoolDirectory,
   checkPoolDirectory,
+  copyJobOf,
   createVolumeFile,
   type DirVolumeCreate,
   poolDirectoryFigures,
@@ -24,6 +25,7 @@ import {
   removeVolumeFile,
   resizeVolumeFile,
   scanPoolDirectory,
+  type VolumeWork,
   wipeVolumeFile,
 } from "./dir_pool.ts";
 import {
@@ -49,7 +51,7 @@ import {
   volumeGroupFigures,
   wipeLogicalVolume,
 } from "./logical_pool.ts";
-import { qemuImgConvertArgs, runQemuImg } from "./qemu_img.ts";
+import { qemuImgConvertArgs, runQemuImgJob } from "./qemu_img.ts";
 
 /** How `pool-build` was asked to treat what is on the devices. */
 export type BuildMode = "default" | "overwrite" | "no-overwrite";
@@ -88,19 +90,20 @@ export interface PoolBackend {
   scan(definition: PoolDefinition): Promise<VolumeRecord[]>;
   /** Capacity, allocation, available. */
   figures(definition: PoolDefinition): Promise<PoolFigures>;
-  /** Makes a volume (a copy of `source` when given). */
+  /** Makes a volume (a copy of `source` when given); `work` cancels it and hears progress. */
   createVolume(
     definition: PoolDefinition,
     name: string,
     plan: DirVolumeCreate,
     source?: VolumeRecord,
+    work?: VolumeWork,
   ): Promise<VolumeRecord>;
   /** Removes a volume; one already gone is not an error. */
   removeVolume(path: string): Promise<void>;
   /** Changes a volume's capacity. */
   resizeVolume(volume: VolumeRecord, capacityBytes: number, shrink: boolean): Promise<VolumeRecord>;
-  /** Zero-fills a volume. */
-  wipeVolume(volume: VolumeRecord): Promise<VolumeRecord>;
+  /** Zero-fills a volume; `work` cancels it (the volume stays part zeroed) and hears progress. */
+  wipeVolume(volume: VolumeRecord, work?: VolumeWork): Promise<VolumeRecord>;
 }
 
 function targetOf(definition: PoolDefinition): string {
@@ -129,8 +132,8 @@ const DIR_BACKEND: PoolBackend = {
   scan: async (definition) =>
     (await scanPoolDirectory(targetOf(definition))).map((volume) => volume.record),
   figures: (definition) => poolDirectoryFigures(targetOf(definition)),
-  createVolume: (definition, name, plan, source) =>
-    createVolumeFile(targetOf(definition), name, plan, source),
+  createVolume: (definition, name, plan, source, work) =>
+    createVolumeFile(targetOf(definition), name, plan, source, work),
   removeVolume: removeVolumeFile,
   resizeVolume: resizeVolumeFile,
   wipeVolume: wipeVolumeFile,
@@ -178,7 +181,7 @@ const LOGICAL_BACKEND: PoolBackend = {
   degradation: (definition) => volumeGroupDegradation(definition),
   scan: (definition) => scanVolumeGroup(definition),
   figures: (definition) => volumeGroupFigures(definition),
-  createVolume: async (definition, name, plan, source) => {
+  createVolume: async (definition, name, plan, source, work) => {
     const made = await createLogicalVolume(definition, {
       name,
       capacityBytes: plan.capacityBytes ?? 0,
@@ -187,7 +190,10 @@ const LOGICAL_BACKEND: PoolBackend = {
     }, plan.permissions);
     if (source === undefined) return made;
     try {
-      await runQemuImg(qemuImgConvertArgs(source.path, source.format, { ...plan, format: "raw" }));
+      await runQemuImgJob(
+        qemuImgConvertArgs(source.path, source.format, { ...plan, format: "raw" }),
+        copyJobOf(work, source.capacityBytes),
+      );
     } catch (error) {
       await removeLogicalVolume(made.path).catch(() => {});
       throw error;

@@ -130,29 +130,140 @@ export async function runQemuImg(args: string[], timeoutMs = QEMU_IMG_TIMEOUT_MS
     }).output();
   } catch (error) {
     if (error instanceof DOMException && error.name === "TimeoutError") {
-      throw new VirtError(
-        ErrorCode.OPERATION_TIMEOUT,
-        `qemu-img ${args[0]} took over ${timeoutMs} ms`,
-      );
+      throw timeoutError(args, timeoutMs);
     }
-    throw new VirtError(ErrorCode.SYSTEM_ERROR, `cannot run qemu-img: ${String(error)}`, {
-      cause: error,
-    });
+    throw cannotRun(error);
   }
-  if (output.signal !== null) {
-    throw new VirtError(
-      ErrorCode.OPERATION_TIMEOUT,
-      `qemu-img ${args[0]} took over ${timeoutMs} ms`,
-    );
-  }
+  if (output.signal !== null) throw timeoutError(args, timeoutMs);
   if (output.code !== 0) {
-    const message = new TextDecoder().decode(output.stderr.subarray(0, QEMU_IMG_OUTPUT_MAX_BYTES))
-      .trim();
-    throw new VirtError(
-      ErrorCode.INTERNAL_ERROR,
-      `Child process (qemu-img ${
-        args.join(" ")
-      }) unexpected exit status ${output.code}: ${message}`,
-    );
+    throw exitError(args, output.code, output.stderr.subarray(0, QEMU_IMG_OUTPUT_MAX_BYTES));
   }
+}
+
+function timeoutError(args: string[], timeoutMs: number): VirtError {
+  return new VirtError(
+    ErrorCode.OPERATION_TIMEOUT,
+    `qemu-img ${args[0]} took over ${timeoutMs} ms`,
+  );
+}
+
+function cannotRun(error: unknown): VirtError {
+  return new VirtError(ErrorCode.SYSTEM_ERROR, `cannot run qemu-img: ${String(error)}`, {
+    cause: error,
+  });
+}
+
+function exitError(args: string[], code: number, stderr: Uint8Array): VirtError {
+  const message = new TextDecoder().decode(stderr).trim();
+  return new VirtError(
+    ErrorCode.INTERNAL_ERROR,
+    `Child process (qemu-img ${args.join(" ")}) unexpected exit status ${code}: ${message}`,
+  );
+}
+
+/** Longest a `qemu-img convert` of a clone may take, in ms (a large image copies for long). */
+export const QEMU_IMG_CONVERT_TIMEOUT_MS = 6 * 60 * 60 * 1000;
+
+/** What a long qemu-img run is told and tells: a cancel, and its progress. */
+export interface QemuImgJob {
+  /** Stops the run (qemu-img is killed); the run rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called with the percentage done (0–100) as qemu-img prints it (`-p`). */
+  onPercent?: (percent: number) => void;
+}
+
+/**
+ * The percentages in a piece of `qemu-img -p` output (`    (12.50/100%)\r`).
+ *
+ * @example
+ * ```ts
+ * import { progressPercents } from "./qemu_img.ts";
+ * console.log(progressPercents("    (0.00/100%)\r    (12.50/100%)\r")); // [0, 12.5]
+ * ```
+ */
+export function progressPercents(text: string): number[] {
+  const percents: number[] = [];
+  for (const match of text.matchAll(/\((\d{1,3}(?:\.\d+)?)\/100%\)/g)) {
+    const percent = Number(match[1]);
+    if (percent >= 0 && percent <= 100) percents.push(percent);
+  }
+  return percents;
+}
+
+/**
+ * Runs `qemu-img ARGS` as a job: with `-p` after the subcommand so it reports progress, which
+ * `job.onPercent` hears; `job.signal` kills it.
+ *
+ * @throws {VirtError} As {@linkcode runQemuImg}; the signal's reason when cancelled.
+ */
+export async function runQemuImgJob(
+  args: string[],
+  job: QemuImgJob,
+  timeoutMs = QEMU_IMG_CONVERT_TIMEOUT_MS,
+): Promise<void> {
+  job.signal?.throwIfAborted();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("qemu-img", {
+      args: [args[0], "-p", ...args.slice(1)],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    throw cannotRun(error);
+  }
+  // Killed by hand on a cancel or past the deadline: the run then reports why.
+  let timedOut = false;
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It has exited already.
+    }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, timeoutMs);
+  job.signal?.addEventListener("abort", kill, { once: true });
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    // Only a short tail is kept between chunks: a progress figure split across two reads.
+    let tail = "";
+    for await (const chunk of child.stdout) {
+      const text = tail + decoder.decode(chunk, { stream: true });
+      const percents = progressPercents(text);
+      if (percents.length > 0) job.onPercent?.(percents[percents.length - 1]);
+      tail = text.slice(-32);
+    }
+  })();
+  const errors = (async () => {
+    const kept: Uint8Array[] = [];
+    let keptBytes = 0;
+    for await (const chunk of child.stderr) {
+      if (keptBytes < QEMU_IMG_OUTPUT_MAX_BYTES) {
+        kept.push(chunk.subarray(0, QEMU_IMG_OUTPUT_MAX_BYTES - keptBytes));
+        keptBytes += kept[kept.length - 1].length;
+      }
+    }
+    const joined = new Uint8Array(keptBytes);
+    let offset = 0;
+    for (const part of kept) {
+      joined.set(part, offset);
+      offset += part.length;
+    }
+    return joined;
+  })();
+  let status: Deno.CommandStatus;
+  let stderr: Uint8Array;
+  try {
+    [status, , stderr] = await Promise.all([child.status, reading, errors]);
+  } finally {
+    clearTimeout(timer);
+    job.signal?.removeEventListener("abort", kill);
+  }
+  if (job.signal?.aborted === true) throw job.signal.reason;
+  if (timedOut || status.signal !== null) throw timeoutError(args, timeoutMs);
+  if (status.code !== 0) throw exitError(args, status.code, stderr);
 }

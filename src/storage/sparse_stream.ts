@@ -35,7 +35,8 @@ function head(type: number, length: number): Uint8Array {
 }
 
 /**
- * Encodes content chunks as a sparse stream: zero chunks become holes.
+ * Encodes content as a sparse stream: holes (numbers, as a hole map gives them) and zero
+ * blocks of the byte chunks become hole records, the rest data records.
  *
  * @example
  * ```ts
@@ -46,7 +47,7 @@ function head(type: number, length: number): Uint8Array {
  * console.log(bytes); // 9: one hole record
  * ```
  */
-export function encodeSparse(source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+export function encodeSparse(source: ReadableStream<SparsePiece>): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   let hole = 0;
   return new ReadableStream<Uint8Array>({
@@ -58,6 +59,10 @@ export function encodeSparse(source: ReadableStream<Uint8Array>): ReadableStream
           hole = 0;
           controller.close();
           return;
+        }
+        if (typeof value === "number") {
+          hole += value;
+          continue;
         }
         // Block by block: a run of data blocks is one record, a run of zero blocks one hole.
         let sent = false;
@@ -142,4 +147,30 @@ export async function* decodeSparse(
       where: "body",
     });
   }
+}
+
+/**
+ * The bytes of a content stream that carries no holes (a plain transfer's): a hole in it fails
+ * the stream.
+ *
+ * @example
+ * ```ts
+ * import { bytesOnly } from "./sparse_stream.ts";
+ * const stream = bytesOnly(ReadableStream.from([new Uint8Array([1, 2])]));
+ * for await (const chunk of stream) console.log(chunk.length); // 2
+ * ```
+ */
+export function bytesOnly(source: ReadableStream<SparsePiece>): ReadableStream<Uint8Array> {
+  return source.pipeThrough(
+    new TransformStream<SparsePiece, Uint8Array>({
+      transform(piece, controller) {
+        if (typeof piece !== "number") controller.enqueue(piece);
+        else {
+          controller.error(
+            new VirtError(ErrorCode.INVALID_ARG, "a hole in a plain transfer", { where: "body" }),
+          );
+        }
+      },
+    }),
+  );
 }

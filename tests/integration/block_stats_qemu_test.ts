@@ -472,3 +472,63 @@ testIf(
     }
   },
 );
+
+/** Mounting a small tmpfs needs root and `mount`. */
+const tmpfsSkip = skip ?? (Deno.uid() === 0 ? missing("mount", "umount") : "needs root to mount");
+
+testIf(
+  "domblkerror: a guest writing past the host's free space pauses with an I/O error and its disk reports no space",
+  tmpfsSkip,
+  async () => {
+    const rig = await openRig();
+    const small = searchableTempDirSync("evirt-full-disk-");
+    try {
+      await run("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", small]);
+      // 64 MiB for the guest on a file system of 4 MiB: the guest's 8 MiB write cannot land.
+      const image = `${small}/vda.raw`;
+      await run("truncate", ["-s", "64M", image]);
+      const serial = `${rig.dir}/serial.log`;
+      await rig.client.define({
+        definition: guestWithDisks("full", serial, [fileDisk("vda", image, "raw")], [
+          { device: "vda", offsetMib: 0, lengthMib: 8 },
+        ]),
+      });
+      assert.deepEqual(await rig.cli("domblkerror", "full"), {
+        code: 1,
+        stdout: "\n",
+        stderr: "error: Requested operation is not valid: domain is not running\n",
+      });
+      await rig.client.action("full", "start");
+      assert.deepEqual(await rig.cli("domblkerror", "full"), {
+        code: 0,
+        stdout: "No errors found\n\n",
+        stderr: "",
+      });
+      await waitForSerialMarker(serial, "GUEST-READY", { timeoutMs: GUEST_BOOT_TIMEOUT_MS });
+      const deadline = Date.now() + WRITE_TIMEOUT_MS;
+      let state = "";
+      while (Date.now() < deadline && !state.startsWith("paused")) {
+        state = (await rig.cli("domstate", "--reason", "full")).stdout.trim();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(state, "paused (I/O error)");
+      assert.deepEqual(await rig.cli("domblkerror", "full"), {
+        code: 0,
+        stdout: "vda: no space\n\n",
+        stderr: "",
+      });
+      assert.deepEqual(await rig.client.diskErrors("full"), {
+        disks: 1,
+        errors: [{ target: "vda", error: "no-space" }],
+      });
+      await rig.client.action("full", "destroy");
+    } finally {
+      try {
+        await rig.close();
+      } finally {
+        await run("umount", [small]).catch(() => {});
+        await Deno.remove(small, { recursive: true });
+      }
+    }
+  },
+);

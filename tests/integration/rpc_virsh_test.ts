@@ -104,6 +104,7 @@ testIf(
             ["dumpxml", "db"],
             ["domblkinfo", "web", "vda"],
             ["domblkinfo", "db", "vda"],
+            ["domblkerror", "web"],
             ["domblklist", "web"],
             ["domstats", "web"],
             ["domstats", "--state", "--vcpu"],

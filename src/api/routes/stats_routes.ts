@@ -37,6 +37,10 @@ export function statsRoutes(add: RouteAdder): void {
     const info = await reader(context).blockInfo(context.params.ref, context.params.disk, signal);
     return jsonResponse(info);
   });
+  add("domain.disk_errors", async (_request, context) => {
+    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(BLOCK_INFO_TIMEOUT_MS)]);
+    return jsonResponse(await reader(context).diskErrors(context.params.ref, signal));
+  });
   add("domain.block_stats_total", async (_request, context) => {
     return jsonResponse(await reader(context).blockStats(context.params.ref));
   });

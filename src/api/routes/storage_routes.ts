@@ -13,7 +13,7 @@ import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context
 import { jsonResponse } from "../http_errors.ts";
 import { decodeSparse, encodeSparse, SPARSE_STREAM_MEDIA } from "../../storage/sparse_stream.ts";
 import { readBodyText, readJsonObject } from "../request_body.ts";
-import type { PoolInfoView, PoolSummaryView, VolumeView } from "../storage_views.ts";
+import type { PoolInfoView, PoolSummaryView, VolumeJobView, VolumeView } from "../storage_views.ts";
 
 type Context = RouteContext & ApiRequestContext;
 
@@ -315,19 +315,46 @@ export function storageRoutes(add: RouteAdder): void {
   });
   add("volume.download", async (_request, context) => {
     const { storage, pool, name } = volumeOf(context);
-    const { stream, bytes } = await storage.commands.downloadVolume(
-      pool.uuid,
-      name,
-      rangeOf(context),
-    );
-    // Asked sparse, zero blocks go as hole records; the byte count travels in a header.
+    // Asked sparse, the file's holes (unread) and zero blocks go as hole records; the byte
+    // count travels in a header.
     const sparse = flag(context, "sparse");
-    return new Response(sparse ? encodeSparse(stream) : stream, {
+    const range = rangeOf(context);
+    const { body, bytes } = sparse
+      ? await storage.commands.downloadVolume(pool.uuid, name, range, { holes: true })
+        .then(({ stream, bytes }) => ({ body: encodeSparse(stream), bytes }))
+      : await storage.commands.downloadVolume(pool.uuid, name, range)
+        .then(({ stream, bytes }) => ({ body: stream, bytes }));
+    return new Response(body, {
       headers: {
         "content-type": sparse ? SPARSE_STREAM_MEDIA : "application/octet-stream",
         "x-evirt-content-bytes": String(bytes),
       },
     });
+  });
+  const jobView = (pool: PoolSummary, view: ReturnType<StoragePools["commands"]["volumeJob"]>) => {
+    const job = view.job;
+    const shown: VolumeJobView = {
+      pool: pool.name,
+      volume: view.volume,
+      job: job === null ? null : {
+        name: job.name,
+        sinceMs: job.sinceMs,
+        bytesDone: job.bytesDone,
+        bytesTotal: job.bytesTotal,
+        cancelled: job.cancelled,
+      },
+    };
+    return jsonResponse(shown);
+  };
+  add("volume.job", (_request, context) => {
+    const storage = storageOf(context);
+    const pool = poolOf(storage, context.params.pool);
+    return jobView(pool, storage.commands.volumeJob(pool.uuid, context.params.volume));
+  });
+  add("volume.job_cancel", (_request, context) => {
+    const storage = storageOf(context);
+    const pool = poolOf(storage, context.params.pool);
+    return jobView(pool, storage.commands.cancelVolumeJob(pool.uuid, context.params.volume));
   });
   add("volume.resize", async (_request, context) => {
     const { storage, pool, name } = volumeOf(context);

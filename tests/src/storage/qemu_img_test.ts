@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  progressPercents,
   qemuImgConvertArgs,
   qemuImgCreateArgs,
   qemuImgResizeArgs,
@@ -79,4 +80,13 @@ Deno.test("qemuImgCreateArgs rounds the size up to whole KiB", () => {
 Deno.test("qemuImgResizeArgs adds --shrink only when asked", () => {
   assert.deepEqual(qemuImgResizeArgs("/a", 10, false), ["resize", "/a", "10"]);
   assert.deepEqual(qemuImgResizeArgs("/a", 10, true), ["resize", "--shrink", "/a", "10"]);
+});
+
+Deno.test("progressPercents reads qemu-img -p figures and ignores anything else", () => {
+  assert.deepEqual(progressPercents("    (0.00/100%)\r    (1.01/100%)\r    (100.00/100%)\r"), [
+    0,
+    1.01,
+    100,
+  ]);
+  assert.deepEqual(progressPercents("(250.00/100%) (abc/100%) 12%"), []);
 });

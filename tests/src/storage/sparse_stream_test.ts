@@ -60,3 +60,13 @@ Deno.test("decodeSparse refuses a stream cut inside a record or of an unknown ty
     (error) => isVirtError(error, ErrorCode.INVALID_ARG),
   );
 });
+
+Deno.test("encodeSparse joins the holes it is given with zero blocks into one record", async () => {
+  const wire = await bytesOf(
+    encodeSparse(
+      ReadableStream.from<Uint8Array | number>([5, new Uint8Array(65536), 7, new Uint8Array([9])]),
+    ),
+  );
+  assert.equal(wire.length, 9 + 9 + 1);
+  assert.deepEqual(await piecesOf(wire, 1000), [65548, new Uint8Array([9])]);
+});

@@ -1,6 +1,6 @@
 /**
  * Volume transfers: zero detection, uploads at an offset (plain and sparse, bounded by a
- * length) and downloads of a range pulled chunk by chunk.
+ * length) and downloads of a range pulled chunk by chunk, the file's holes skipped unread.
  *
  * @module
  */
@@ -13,6 +13,7 @@ import {
   TRANSFER_CHUNK_BYTES,
   writeVolumeRange,
 } from "../../../src/storage/volume_transfer.ts";
+import { sparseBytes, sparseShapes, writeSparseFile } from "../../support/sparse_files.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
 
 function streamOf(...chunks: Uint8Array[]): ReadableStream<Uint8Array> {
@@ -108,5 +109,63 @@ Deno.test("a download streams its range and calls done once at the end", async (
       (error) => isVirtError(error, ErrorCode.INVALID_ARG),
     );
     assert.equal(done, 2);
+  });
+});
+
+for (const shape of sparseShapes()) {
+  Deno.test(`a read with holes skips them unread and keeps every byte: ${shape.name}`, async () => {
+    await withTempDir("evirt-transfer-", async (dir) => {
+      const path = `${dir}/v.raw`;
+      await writeSparseFile(path, shape);
+      const expected = sparseBytes(shape);
+      for (const range of [{ offset: 0, length: 0 }, { offset: 4095, length: 3 * 1024 * 1024 }]) {
+        const { stream, bytes } = await readVolumeRange(path, range, () => {}, { holes: true });
+        const got = new Uint8Array(bytes);
+        let at = 0;
+        let read = 0;
+        for await (const piece of stream) {
+          if (typeof piece === "number") at += piece;
+          else {
+            got.set(piece, at);
+            at += piece.length;
+            read += piece.length;
+          }
+        }
+        const end = Math.min(expected.length, range.offset + (range.length || expected.length));
+        assert.equal(at, end - range.offset);
+        assert.deepEqual(got, expected.subarray(range.offset, end));
+        // Only the runs of data were read: for a sparse file, far less than its length.
+        const written = shape.data.reduce((sum, piece) => sum + piece.bytes.length, 0);
+        if (written < shape.sizeBytes) assert.ok(read <= written + 4 * 65536, `${read} read`);
+      }
+    });
+  });
+}
+
+Deno.test("a read into one reused buffer gives each chunk's bytes until the next is asked", async () => {
+  await withTempDir("evirt-transfer-", async (dir) => {
+    const path = `${dir}/v.raw`;
+    const bytes = new Uint8Array(TRANSFER_CHUNK_BYTES * 2 + 10).map((_, index) => index % 253);
+    await Deno.writeFile(path, bytes);
+    const { stream } = await readVolumeRange(path, { offset: 0, length: 0 }, () => {}, {
+      reuseBuffer: true,
+    });
+    const got: number[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for await (const chunk of stream) {
+      buffers.add(chunk.buffer);
+      got.push(...chunk.slice(0, 3), chunk.length);
+    }
+    assert.equal(buffers.size, 1);
+    assert.deepEqual(got, [
+      0,
+      1,
+      2,
+      TRANSFER_CHUNK_BYTES,
+      ...[...bytes.subarray(TRANSFER_CHUNK_BYTES, TRANSFER_CHUNK_BYTES + 3)],
+      TRANSFER_CHUNK_BYTES,
+      ...bytes.subarray(2 * TRANSFER_CHUNK_BYTES, 2 * TRANSFER_CHUNK_BYTES + 3),
+      10,
+    ]);
   });
 });

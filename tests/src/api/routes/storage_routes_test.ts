@@ -124,6 +124,12 @@ testIf(
         () => client.upload("p", "r.raw", ReadableStream.from([content])),
         (error) => isVirtError(error, ErrorCode.OPERATION_INVALID),
       );
+      // The job view names the transfer; cancel is refused to a read-only caller.
+      const job = await readOnly.volumeJob("p", "r.raw");
+      assert.equal(job.pool, "p");
+      assert.equal(job.job?.name, "vol-download");
+      assert.equal(job.job?.bytesTotal, 2 << 20);
+      await refusedWith(ErrorCode.OPERATION_DENIED, () => readOnly.cancelVolumeJob("p", "r.raw"));
       const received: Uint8Array[] = [first.value as Uint8Array];
       for (;;) {
         const next = await iterator.next();
@@ -131,6 +137,13 @@ testIf(
         received.push(next.value as Uint8Array);
       }
       assert.deepEqual(joinBytes(received), content);
+      assert.deepEqual(await client.volumeJob("p", "r.raw"), {
+        pool: "p",
+        volume: "r.raw",
+        job: null,
+      });
+      await refusedWith(ErrorCode.OPERATION_INVALID, () => client.cancelVolumeJob("p", "r.raw"));
+      await refusedWith(ErrorCode.NO_STORAGE_VOL, () => client.volumeJob("p", "nope"));
 
       // Sparse both ways: zero blocks travel as hole records and stay holes.
       const image = new Uint8Array(2 << 20);

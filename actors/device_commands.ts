@@ -14,8 +14,9 @@
  * @module
  */
 
-import type { DomainDefinition } from "../src/model/domain.ts";
+import type { DomainDefinition, NetInterface } from "../src/model/domain.ts";
 import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
+import { randomMac } from "../src/model/mac_address.ts";
 import {
   attachDevice,
   detachDevice,
@@ -67,6 +68,7 @@ export async function changeDevice(
   command: DeviceCommand,
 ): Promise<void> {
   requireCommand(job.snapshot, "device");
+  command = withMacAddress(command);
   const { context } = job.snapshot;
   const active = isActive(job.snapshot);
   let live = command.live ?? false;
@@ -102,6 +104,18 @@ export async function changeDevice(
       body: { action: command.action, definition: persistent },
     }]);
   }
+}
+
+/**
+ * An interface attached without a MAC address gets one (libvirt's parser makes it), the same
+ * for the running guest and the persistent definition.
+ */
+function withMacAddress(command: DeviceCommand): DeviceCommand {
+  const change = command.change;
+  if (command.action !== "attach" || change?.list !== "interfaces") return command;
+  const nic = change.device as NetInterface;
+  if (nic.mac !== undefined) return command;
+  return { ...command, change: { list: change.list, device: { ...nic, mac: randomMac() } } };
 }
 
 /** A command whose device is given, from `definition` when an alias names it. */
@@ -148,6 +162,10 @@ async function liveChange(
   const handle = handleOf(job.snapshot);
   const { list, device } = command.change;
   if (command.action === "attach") {
+    // The device is checked as a define checks it (a MAC address that is no unicast one).
+    if (list === "interfaces") {
+      validateDomain(attachDevice(handle.definition, list, device, "live"));
+    }
     const { live, alias } = await driver.attachDevice!(handle, command.change, job.signal);
     await job.append([{ type: "domain.device_attached", body: { alias, live } }]);
     return;

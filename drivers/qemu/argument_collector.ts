@@ -80,6 +80,23 @@ export interface ChardevSocket {
   path: string;
 }
 
+/**
+ * An interface's network backend as `-netdev` gets it, kept whole so a hotplug can give QEMU
+ * the same backend through `netdev_add`.
+ */
+export interface NetdevBackend {
+  /** The NIC's device id (its alias, e.g. `net0`). */
+  deviceId: string;
+  /** The backend id (`host` + the device id, e.g. `hostnet0`). */
+  id: string;
+  /** The backend type: `user`, `tap`, `socket`. */
+  type: string;
+  /** The backend's options after `id`, in command-line order; undefined ones are not given. */
+  options: Record<string, string | number | boolean | undefined>;
+  /** Whether the NIC's link starts down (`<link state='down'/>`: QMP `set_link` once it runs). */
+  linkDown: boolean;
+}
+
 /** A PCI address in QEMU's terms. */
 export interface PciPlacement {
   /** The bus id, e.g. `pci.0`, `pcie.0`, `pci.3`. */
@@ -118,6 +135,8 @@ export class ArgumentCollector {
   readonly sharedConsoles: { index: number; chardevId: string }[] = [];
   /** Socket paths the driver chose. */
   readonly chardevSockets: ChardevSocket[] = [];
+  /** The interfaces' network backends, in order. */
+  readonly netdevs: NetdevBackend[] = [];
   /** The machine family. */
   readonly family: MachineFamily;
   /** The accelerator. */

@@ -19,6 +19,7 @@ import {
   type ChardevSocket,
   type HostPathRequirement,
   type MachineFamily,
+  type NetdevBackend,
   type PtyChardev,
 } from "./argument_collector.ts";
 import { addCharacterDeviceArguments, characterDeviceControllers } from "./chardev_arguments.ts";
@@ -107,6 +108,8 @@ export interface CommandLine {
   blockNodes: BlockNode[];
   /** Chardevs with pty backends. */
   ptyChardevs: PtyChardev[];
+  /** The interfaces' network backends (for hotplug and link states). */
+  netdevs: NetdevBackend[];
   /** `<console>`s that are the same device as a serial port, with its chardev id. */
   sharedConsoles: { index: number; chardevId: string }[];
   /** Socket paths the driver chose for unix character devices without one. */
@@ -253,6 +256,7 @@ export function buildCommandLine(
     hostPaths: collector.hostPaths,
     blockNodes: collector.blockNodes,
     ptyChardevs: collector.ptyChardevs,
+    netdevs: collector.netdevs,
     sharedConsoles: collector.sharedConsoles,
     chardevSockets: collector.chardevSockets,
     runtime,

@@ -94,13 +94,7 @@ export async function plugDisk(
       await qmp.blockdevAdd(node, options);
       added.push(node["node-name"]);
     }
-    const answer = await qmp.humanMonitorCommand(`device_add ${device}`, options);
-    if (answer.trim() !== "") {
-      throw new VirtError(
-        ErrorCode.OPERATION_FAILED,
-        `internal error: unable to execute QEMU command 'device_add': ${answer.trim()}`,
-      );
-    }
+    await addDevice(qmp, device, options);
   } catch (error) {
     await removeNodes(qmp, added.reverse(), options);
     throw error;
@@ -116,6 +110,26 @@ export async function plugDisk(
       ...(path === undefined ? {} : { path }),
     },
   };
+}
+
+/**
+ * Adds a device from its `-device` option text (HMP `device_add` takes that syntax, so a
+ * hotplugged device gets exactly what a start gives it).
+ *
+ * @throws {VirtError} 9 with QEMU's answer.
+ */
+export async function addDevice(
+  qmp: QmpCommands,
+  device: string,
+  options: QmpCallOptions,
+): Promise<void> {
+  const answer = await qmp.humanMonitorCommand(`device_add ${device}`, options);
+  if (answer.trim() !== "") {
+    throw new VirtError(
+      ErrorCode.OPERATION_FAILED,
+      `internal error: unable to execute QEMU command 'device_add': ${answer.trim()}`,
+    );
+  }
 }
 
 /**

@@ -47,18 +47,31 @@ export function addNetworkArguments(
 ): void {
   interfaces.forEach((nic, index) => {
     const where = `/domain/devices/interface[${index + 1}]`;
-    const netdevId = `hostnet${index}`;
-    collector.push("-netdev", netdevOption(nic, netdevId, collector, where));
-    collector.device(nicDevice(nic, index, netdevId, collector, where));
+    // The alias a running instance gave it (`netN`, or a user's `ua-…`), as libvirt names the
+    // device and its backend (`host` + alias); a definition without aliases counts positions.
+    const deviceId = nic.alias ?? `net${index}`;
+    const netdevId = nic.alias === undefined || nic.alias.startsWith("ua-")
+      ? `hostnet${index}`
+      : `host${nic.alias}`;
+    const { type, options } = netdevBackend(nic, collector, where);
+    collector.push("-netdev", qemuOption(type, { id: netdevId, ...options }));
+    collector.netdevs.push({
+      deviceId,
+      id: netdevId,
+      type,
+      options,
+      linkDown: nic.link === "down",
+    });
+    collector.device(nicDevice(nic, deviceId, netdevId, collector, where));
   });
 }
 
-function netdevOption(
+/** The `-netdev` backend of an interface: its type and its options after `id`. */
+function netdevBackend(
   nic: NetInterface,
-  id: string,
   collector: ArgumentCollector,
   where: string,
-): string {
+): { type: string; options: Record<string, QemuOptionValue> } {
   refuseExtra(nic.extra, where, {
     elements: (name) =>
       (name === "ip" && nic.type === "user") || name === "rom" ||
@@ -74,13 +87,13 @@ function netdevOption(
       if (nic.source !== undefined) {
         throw refuseConfig(`${where}/source`, "a user-mode interface takes no source");
       }
-      return qemuOption("user", { id, ...userAddresses(nic, where) });
+      return { type: "user", options: userAddresses(nic, where) };
     }
     case "client":
     case "server":
     case "mcast":
     case "udp":
-      return qemuOption("socket", { id, ...socketBackend(nic, where) });
+      return { type: "socket", options: socketBackend(nic, where) };
     case "ethernet": {
       if (nic.source !== undefined) {
         throw refuseConfig(`${where}/source`, "an ethernet interface takes no source");
@@ -92,15 +105,17 @@ function netdevOption(
       const script = nic.extra?.elements?.find((placed) => placed.element.name === "script")
         ?.element.attributes?.path;
       if (script !== undefined) collector.requirePath(script, "file", `${where}/script/@path`);
-      return qemuOption("tap", {
-        id,
-        ifname: nic.target?.dev,
-        // QEMU runs the script with the tap's name once it exists, as libvirt does.
-        script: script ?? "no",
-        downscript: "no",
-        vhost: nic.driver?.name === "vhost" ? true : undefined,
-        queues: queues > 1 ? queues : undefined,
-      });
+      return {
+        type: "tap",
+        options: {
+          ifname: nic.target?.dev,
+          // QEMU runs the script with the tap's name once it exists, as libvirt does.
+          script: script ?? "no",
+          downscript: "no",
+          vhost: nic.driver?.name === "vhost" ? true : undefined,
+          queues: queues > 1 ? queues : undefined,
+        },
+      };
     }
     default:
       throw refuseConfig(
@@ -281,7 +296,7 @@ function checkQueueSize(name: string, value: string, where: string): void {
 
 function nicDevice(
   nic: NetInterface,
-  index: number,
+  deviceId: string,
   netdevId: string,
   collector: ArgumentCollector,
   where: string,
@@ -314,7 +329,8 @@ function nicDevice(
     // libvirt's txmode 'iothread' is QEMU's bottom-half transmit.
     properties[property] = name === "txmode" && value === "iothread" ? "bh" : value;
   }
-  if (nic.link !== undefined && nic.link !== "up") {
+  // A link down is set once QEMU runs (QMP `set_link`), as libvirt does.
+  if (nic.link !== undefined && nic.link !== "up" && nic.link !== "down") {
     throw refuseConfig(`${where}/link/@state`, `link state '${nic.link}' is not supported`);
   }
   if (nic.mtu !== undefined && !virtio) {
@@ -334,7 +350,7 @@ function nicDevice(
     vectors: queues > 1 ? 2 * queues + 2 : undefined,
     host_mtu: nic.mtu,
     netdev: netdevId,
-    id: nic.alias !== undefined && nic.alias.startsWith("ua-") ? nic.alias : `net${index}`,
+    id: deviceId,
     mac: nic.mac,
     bootindex: nic.boot?.order,
     bus: placement.bus,

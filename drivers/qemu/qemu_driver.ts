@@ -1187,6 +1187,10 @@ export class QemuDriver implements Driver {
     if (period !== undefined) {
       await qmp.qomSet("balloon0", "guest-stats-polling-interval", period, { signal });
     }
+    // libvirt brings a link that starts down down once QEMU runs: `-device` has no such switch.
+    for (const netdev of commandLine.netdevs) {
+      if (netdev.linkDown) await qmp.setLink(netdev.deviceId, false, { signal });
+    }
     const definition = instance.definition;
     const currentKiB = definition.currentMemoryKiB;
     if (commandLine.balloon && currentKiB !== undefined && currentKiB < definition.memoryKiB) {

@@ -8,7 +8,7 @@
  */
 
 import type { DeviceChange, DomainHandle, LiveDeviceChange } from "../../actors/driver_protocol.ts";
-import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
+import type { Disk, DomainDefinition, NetInterface } from "../../src/model/domain.ts";
 import {
   attachDevice,
   devicePosition,
@@ -18,7 +18,7 @@ import {
   withDiskDefaults,
 } from "../../src/model/device_edit.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
-import type { HostPathRequirement } from "./argument_collector.ts";
+import type { HostPathRequirement, NetdevBackend } from "./argument_collector.ts";
 import type { RunningDisk } from "./block_node_facts.ts";
 import {
   changeMedium,
@@ -28,6 +28,12 @@ import {
   removeNodes,
 } from "./device_hotplug.ts";
 import { checkHostPaths } from "./host_paths.ts";
+import {
+  changedInterface,
+  netdevOfInterface,
+  nextInterfaceAlias,
+  plugInterface,
+} from "./interface_hotplug.ts";
 import type { QmpCommands } from "./qmp_commands.ts";
 import { QmpCommandError } from "./qmp_errors.ts";
 
@@ -47,7 +53,11 @@ export interface HotplugDependencies<I extends HotplugInstance> {
   qmp(instance: I): QmpCommands;
   complete(definition: DomainDefinition): Promise<DomainDefinition>;
   instanceDefinition(definition: DomainDefinition): DomainDefinition;
-  commandLine(definition: DomainDefinition): { args: string[]; hostPaths: HostPathRequirement[] };
+  commandLine(definition: DomainDefinition): {
+    args: string[];
+    hostPaths: HostPathRequirement[];
+    netdevs: NetdevBackend[];
+  };
   /**
    * Gives the files of `hostPaths` to a confined QEMU as a start gives them (DAC labels);
    * answers the paths given.
@@ -71,6 +81,8 @@ export class QemuHotplug<I extends HotplugInstance> {
   readonly #deps: HotplugDependencies<I>;
   /** Block nodes of each device being unplugged, by `uuid/alias`. */
   readonly #unplugging = new Map<string, string[]>();
+  /** The network backend of each NIC being unplugged, by `uuid/alias`. */
+  readonly #unpluggingNetdevs = new Map<string, string>();
   /** Files given to QEMU for each plugged disk, by domain uuid, then alias. */
   readonly #labelled = new Map<string, Map<string, string[]>>();
 
@@ -90,6 +102,9 @@ export class QemuHotplug<I extends HotplugInstance> {
     change: DeviceChange,
     signal: AbortSignal,
   ): Promise<LiveDeviceChange> {
+    if (change.list === "interfaces") {
+      return await this.#attachInterface(instance, handle, change.device as NetInterface, signal);
+    }
     if (change.list !== "disks") throw unsupportedChange("attach", change.list, "live");
     const disk = withDiskDefaults(change.device as Disk);
     checkDiskHotplug(disk);
@@ -120,21 +135,73 @@ export class QemuHotplug<I extends HotplugInstance> {
   }
 
   /**
-   * Asks the guest to release the device with `alias`, having noted its block nodes for
-   * removal once it is gone.
+   * Plugs a NIC: the live definition with it (its alias libvirt's next `netN`, its PCI slot
+   * assigned as at define), then its backend and device from the start's builder.
+   *
+   * @throws {VirtError} 67 for an interface type or setting the driver does not build (the
+   *   start's refusal); the host path's error; 9 with QEMU's answer.
+   */
+  async #attachInterface(
+    instance: I,
+    handle: DomainHandle,
+    nic: NetInterface,
+    signal: AbortSignal,
+  ): Promise<LiveDeviceChange> {
+    const before = handle.definition.devices.interfaces;
+    const alias = nic.alias !== undefined && nic.alias.startsWith("ua-")
+      ? nic.alias
+      : nextInterfaceAlias(before);
+    const added = attachDevice(handle.definition, "interfaces", { ...nic, alias }, "live");
+    const live = this.#deps.instanceDefinition(await this.#deps.complete(added));
+    // A NIC goes in a free slot of the buses QEMU has: completion adding a bus (a root port
+    // on q35 once the spare ones are taken) means there is none, libvirt's refusal.
+    if (live.devices.controllers.length > handle.definition.devices.controllers.length) {
+      throw new VirtError(ErrorCode.INTERNAL_ERROR, "No more available PCI slots");
+    }
+    // Aliases by position would rename the running NICs after an unplug: keep theirs.
+    live.devices.interfaces.forEach((each, position) => {
+      each.alias = position < before.length ? before[position].alias : alias;
+    });
+    const position = before.length;
+    const commandLine = this.#deps.commandLine(live);
+    const where = `/domain/devices/interface[${position + 1}]`;
+    checkHostPaths(
+      commandLine.hostPaths.filter((each) =>
+        each.where === where || each.where.startsWith(`${where}/`)
+      ),
+    );
+    const backend = commandLine.netdevs[position];
+    const device = deviceOption(commandLine.args, alias);
+    if (backend === undefined || device === undefined) {
+      throw new Error(`no -netdev or -device for ${alias} in the command line`);
+    }
+    await plugInterface(this.#deps.qmp(instance), backend, device, { signal });
+    return { live, alias };
+  }
+
+  /**
+   * Asks the guest to release the device with `alias`, having noted its block nodes (or its
+   * network backend) for removal once it is gone.
    */
   async detach(instance: I, alias: string, signal: AbortSignal): Promise<void> {
     const qmp = this.#deps.qmp(instance);
-    const nodes = await nodesOfDevice(qmp, alias, { signal });
     const key = `${instance.uuid}/${alias}`;
-    if (this.#unplugging.size >= PENDING_UNPLUGS_MAX) {
-      this.#unplugging.delete(this.#unplugging.keys().next().value as string);
+    const nic = instance.disks.every((disk) => disk.qdevId !== alias)
+      ? await netdevOfInterface(qmp, alias, { signal }).catch(() => undefined)
+      : undefined;
+    const nodes = nic === undefined ? await nodesOfDevice(qmp, alias, { signal }) : [];
+    for (const pending of [this.#unplugging, this.#unpluggingNetdevs] as Map<string, unknown>[]) {
+      if (pending.size >= PENDING_UNPLUGS_MAX) {
+        pending.delete(pending.keys().next().value as string);
+      }
     }
     this.#unplugging.set(key, nodes);
+    if (nic !== undefined) this.#unpluggingNetdevs.set(key, nic);
     try {
       await qmp.deviceDel(alias, { signal });
     } catch (error) {
       this.#unplugging.delete(key);
+      this.#unpluggingNetdevs.delete(key);
       throw error;
     }
   }
@@ -145,7 +212,10 @@ export class QemuHotplug<I extends HotplugInstance> {
    */
   async deviceDeleted(instance: I, alias: string): Promise<void> {
     const index = instance.disks.findIndex((disk) => disk.qdevId === alias);
-    if (index === -1) return;
+    if (index === -1) {
+      await this.#interfaceDeleted(instance, alias);
+      return;
+    }
     instance.disks.splice(index, 1);
     const key = `${instance.uuid}/${alias}`;
     const noted = this.#unplugging.get(key);
@@ -166,6 +236,28 @@ export class QemuHotplug<I extends HotplugInstance> {
       }
     } catch (error) {
       this.#deps.log(`domain ${instance.name}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * A NIC is gone: its network backend is removed (after a service restart it was not noted:
+   * libvirt's name, `host` + the alias, is tried, and its absence is no failure).
+   */
+  async #interfaceDeleted(instance: I, alias: string): Promise<void> {
+    const key = `${instance.uuid}/${alias}`;
+    const noted = this.#unpluggingNetdevs.get(key);
+    this.#unpluggingNetdevs.delete(key);
+    this.#unplugging.delete(key);
+    try {
+      await this.#deps.qmp(instance).netdevDel(noted ?? `host${alias}`);
+    } catch (error) {
+      if (noted !== undefined) {
+        this.#deps.log(
+          `domain ${instance.name}: network backend ${noted} left after unplug: ${
+            (error as Error).message
+          }`,
+        );
+      }
     }
   }
 
@@ -207,6 +299,9 @@ export class QemuHotplug<I extends HotplugInstance> {
     options: { force: boolean },
     signal: AbortSignal,
   ): Promise<LiveDeviceChange> {
+    if (change.list === "interfaces") {
+      return await this.#updateInterface(instance, handle, change.device as NetInterface, signal);
+    }
     if (change.list !== "disks") throw unsupportedChange("update", change.list, "live");
     const disk = change.device as Disk;
     const position = devicePosition(handle.definition, "disks", disk, "update", "live");
@@ -238,4 +333,36 @@ export class QemuHotplug<I extends HotplugInstance> {
     }
     return { live, alias };
   }
+
+  /**
+   * Changes a running NIC as libvirt does live: its link state (`set_link`); see
+   * {@linkcode changedInterface} for what is refused.
+   */
+  async #updateInterface(
+    instance: I,
+    handle: DomainHandle,
+    nic: NetInterface,
+    signal: AbortSignal,
+  ): Promise<LiveDeviceChange> {
+    const position = devicePosition(handle.definition, "interfaces", nic, "update", "live");
+    const old = handle.definition.devices.interfaces[position];
+    const changed = changedInterface(old, nic);
+    const alias = old.alias ?? "";
+    const up = (changed.link ?? "up") !== "down";
+    if (up !== ((old.link ?? "up") !== "down") || changed.link !== old.link) {
+      await this.#deps.qmp(instance).setLink(alias, up, { signal });
+    }
+    const live = structuredClone(handle.definition);
+    live.devices.interfaces[position] = changed;
+    return { live, alias };
+  }
+}
+
+/** The `-device` option with id `alias` among `args`, or undefined. */
+function deviceOption(args: readonly string[], alias: string): string | undefined {
+  const pattern = new RegExp(`(^|,)id=${alias.replace(/[.]/g, "\\.")}(,|$)`);
+  for (let index = 0; index + 1 < args.length; index++) {
+    if (args[index] === "-device" && pattern.test(args[index + 1])) return args[index + 1];
+  }
+  return undefined;
 }

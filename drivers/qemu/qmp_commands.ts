@@ -560,6 +560,18 @@ export class QmpCommands {
   }
 
   /**
+   * `set_link`: sets the link of a NIC (by its device id) up or down, as a cable plugged in or
+   * pulled out.
+   *
+   * @param name The NIC's device id, e.g. `net1`.
+   */
+  async setLink(name: string, up: boolean, options: QmpCallOptions = {}): Promise<void> {
+    requireId("name", name);
+    if (typeof up !== "boolean") throw invalid("up", `invalid up '${String(up)}'`);
+    await this.#monitor.execute("set_link", { name, up }, options);
+  }
+
+  /**
    * `chardev-add`: adds a character device.
    *
    * @param id A well-formed chardev id.

@@ -63,7 +63,8 @@ function isRemovable(disk: XmlElement): boolean {
   return device === "cdrom" || device === "floppy";
 }
 
-function childOf(element: XmlElement, name: string): XmlElement | undefined {
+/** The first child element of `element` named `name`, if any. */
+export function childOf(element: XmlElement, name: string): XmlElement | undefined {
   return element.children?.find((child): child is XmlElement =>
     typeof child !== "string" && child.name === name
   );
@@ -95,13 +96,7 @@ export async function findDisk(
   removableOnly: boolean,
 ): Promise<XmlElement> {
   const inactive = scope.config === true && scope.live !== true;
-  // Loaded here, not at startup: the CLI's verbs import no XML code until one needs it.
-  const { readXml } = await import("../xml/xml_reader.ts");
-  const domain = readXml(await context.client.xml(reference, { inactive }));
-  const devices = childOf(domain, "devices");
-  const disks = (devices?.children ?? []).filter((child): child is XmlElement =>
-    typeof child !== "string" && child.name === "disk"
-  );
+  const disks = await domainDevices(context, reference, inactive, "disk");
   const found = disks.find((disk) =>
     (!removableOnly || isRemovable(disk)) &&
     (childOf(disk, "target")?.attributes?.dev === name || diskSourcePath(disk) === name)
@@ -110,4 +105,20 @@ export async function findDisk(
     throw new ArgumentError(`No disk found whose source path or target is ${name}`, name);
   }
   return found;
+}
+
+/** The device elements named `name` (`disk`, `interface`) of the domain's XML (live or inactive). */
+export async function domainDevices(
+  context: VerbContext,
+  reference: string,
+  inactive: boolean,
+  name: string,
+): Promise<XmlElement[]> {
+  // Loaded here, not at startup: the CLI's verbs import no XML code until one needs it.
+  const { readXml } = await import("../xml/xml_reader.ts");
+  const domain = readXml(await context.client.xml(reference, { inactive }));
+  const devices = childOf(domain, "devices");
+  return (devices?.children ?? []).filter((child): child is XmlElement =>
+    typeof child !== "string" && child.name === name
+  );
 }

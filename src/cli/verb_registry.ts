@@ -27,12 +27,16 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "attach-device": () =>
     import("./verbs/attach-device.ts").then((module) => module.attachDeviceVerb),
   "attach-disk": () => import("./verbs/attach-disk.ts").then((module) => module.attachDiskVerb),
+  "attach-interface": () =>
+    import("./verbs/attach-interface.ts").then((module) => module.attachInterfaceVerb),
   "change-media": () => import("./verbs/change-media.ts").then((module) => module.changeMediaVerb),
   "detach-device": () =>
     import("./verbs/detach-device.ts").then((module) => module.detachDeviceVerb),
   "detach-device-alias": () =>
     import("./verbs/detach-device-alias.ts").then((module) => module.detachDeviceAliasVerb),
   "detach-disk": () => import("./verbs/detach-disk.ts").then((module) => module.detachDiskVerb),
+  "detach-interface": () =>
+    import("./verbs/detach-interface.ts").then((module) => module.detachInterfaceVerb),
   "update-device": () =>
     import("./verbs/update-device.ts").then((module) => module.updateDeviceVerb),
   managedsave: () => import("./verbs/managedsave.ts").then((module) => module.managedsaveVerb),
@@ -66,6 +70,10 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   domblklist: () => import("./verbs/domblklist.ts").then((module) => module.domblklistVerb),
   domblkstat: () => import("./verbs/domblkstat.ts").then((module) => module.domblkstatVerb),
   domiflist: () => import("./verbs/domiflist.ts").then((module) => module.domiflistVerb),
+  "domif-getlink": () =>
+    import("./verbs/domif-getlink.ts").then((module) => module.domifGetlinkVerb),
+  "domif-setlink": () =>
+    import("./verbs/domif-setlink.ts").then((module) => module.domifSetlinkVerb),
   domrename: () => import("./verbs/domrename.ts").then((module) => module.domrenameVerb),
   edit: () => import("./verbs/edit.ts").then((module) => module.editVerb),
   "qemu-agent-command": () =>

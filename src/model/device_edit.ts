@@ -4,13 +4,20 @@
  * (`qemuDomain{Attach,Detach,Update}DeviceConfig`) and as a live change leaves the live one.
  * Pure: every function returns a new definition and never touches its input.
  *
- * Disks are matched by target (`vdb`), interfaces by MAC address; other device kinds are
+ * Disks are matched by target (`vdb`), interfaces by MAC address, PCI address and (live)
+ * alias, as libvirt 9.0 matches them; other device kinds are
  * refused with libvirt's code 84 for the kinds evirt does not change yet.
  *
  * @module
  */
 
-import type { Disk, DomainDefinition, DomainDevices, NetInterface } from "./domain.ts";
+import type {
+  DeviceAddress,
+  Disk,
+  DomainDefinition,
+  DomainDevices,
+  NetInterface,
+} from "./domain.ts";
 import { ErrorCode, VirtError } from "./errors.ts";
 
 /** The `<devices>` lists a device element can go in. */
@@ -143,36 +150,55 @@ export function diskIndexByTarget(definition: DomainDefinition, dev: string): nu
   return definition.devices.disks.findIndex((disk) => disk.target.dev === dev);
 }
 
-function interfaceIndex(definition: DomainDefinition, wanted: NetInterface): number {
-  const interfaces = definition.devices.interfaces;
+/** A PCI address as libvirt writes it in messages (`0000:00:07.0`). */
+function pciAddressText(address: DeviceAddress): string {
+  const hex = (value: number | undefined, width: number) =>
+    (value ?? 0).toString(16).padStart(width, "0");
+  return `${hex(address.domain, 4)}:${hex(address.bus, 2)}:${hex(address.slot, 2)}.${
+    (address.function ?? 0).toString(16)
+  }`;
+}
+
+function sameAddress(left: DeviceAddress, right: DeviceAddress | undefined): boolean {
+  return right !== undefined && right.type === left.type &&
+    (right.domain ?? 0) === (left.domain ?? 0) && (right.bus ?? 0) === (left.bus ?? 0) &&
+    (right.slot ?? 0) === (left.slot ?? 0) && (right.function ?? 0) === (left.function ?? 0);
+}
+
+/**
+ * The position of the interface `wanted` names (libvirt's `virDomainNetFindIdx`): those with
+ * its MAC address, its PCI address and (live) its alias, each when given.
+ *
+ * @throws {VirtError} 9 "multiple matching devices found"; 99 for none.
+ */
+function interfaceIndex(
+  definition: DomainDefinition,
+  wanted: NetInterface,
+  scope: "persistent" | "live",
+): number {
   const mac = wanted.mac?.toLowerCase();
-  if (mac === undefined) {
-    if (interfaces.length > 1) {
-      throw new VirtError(
-        ErrorCode.OPERATION_FAILED,
-        "multiple devices matching MAC address (none given) found",
-      );
-    }
-    if (interfaces.length === 0) {
-      throw new VirtError(ErrorCode.DEVICE_MISSING, "no device matching MAC address found");
-    }
-    return 0;
-  }
-  const matching = interfaces.filter((each) => each.mac?.toLowerCase() === mac);
+  const pci = wanted.address?.type === "pci" ? wanted.address : undefined;
+  // An inactive definition has no aliases to match (libvirt reads none from such a device).
+  const alias = scope === "live" ? wanted.alias : undefined;
+  const matching: number[] = [];
+  definition.devices.interfaces.forEach((each, position) => {
+    if (mac !== undefined && each.mac?.toLowerCase() !== mac) return;
+    if (pci !== undefined && !sameAddress(pci, each.address)) return;
+    if (alias !== undefined && each.alias !== alias) return;
+    matching.push(position);
+  });
   if (matching.length > 1) {
-    throw new VirtError(
-      ErrorCode.OPERATION_FAILED,
-      `multiple devices matching MAC address ${wanted.mac} found`,
-    );
+    throw new VirtError(ErrorCode.OPERATION_FAILED, "multiple matching devices found");
   }
-  const position = interfaces.findIndex((each) => each.mac?.toLowerCase() === mac);
-  if (position === -1) {
+  if (matching.length === 0) {
+    const none = "(<null>)";
     throw new VirtError(
       ErrorCode.DEVICE_MISSING,
-      `no device matching MAC address ${wanted.mac} found`,
+      `no device found at address '${pci === undefined ? none : pciAddressText(pci)}' ` +
+        `matching MAC address '${wanted.mac ?? none}' and alias '${alias ?? none}'`,
     );
   }
-  return position;
+  return matching[0];
 }
 
 function withDevices(
@@ -251,8 +277,8 @@ export function devicePosition(
     }
     return position;
   }
-  if (list === "interfaces" && action === "detach") {
-    return interfaceIndex(definition, device as NetInterface);
+  if (list === "interfaces" && action !== "attach") {
+    return interfaceIndex(definition, device as NetInterface, scope);
   }
   throw unsupportedChange(action, list, scope);
 }
@@ -275,10 +301,12 @@ export function detachDevice(
 }
 
 /**
- * The definition with a disk replaced by the new one of the same target, which keeps the old
- * one's address when it names none (libvirt's config update).
+ * The definition with a disk replaced by the new one of the same target, or an interface by
+ * the new one it matches (by MAC, PCI address, alias), which keeps the old one's address (and
+ * MAC) when it names none (libvirt's config update).
  *
- * @throws {VirtError} 8 for a target that is not there; 84 for a kind evirt does not update.
+ * @throws {VirtError} 8 for a target that is not there; 99 / 9 for an interface that matches
+ *   none / several; 84 for a kind evirt does not update.
  */
 export function updateDevice(
   definition: DomainDefinition,
@@ -287,6 +315,19 @@ export function updateDevice(
   scope: "persistent" | "live",
 ): DomainDefinition {
   const position = devicePosition(definition, list, device, "update", scope);
+  if (list === "interfaces") {
+    const previous = definition.devices.interfaces[position];
+    const nic = structuredClone(device as NetInterface);
+    // What the new element leaves out that libvirt completes from the old one.
+    nic.mac ??= previous.mac;
+    if (nic.address === undefined && previous.address !== undefined) {
+      nic.address = previous.address;
+    }
+    if (scope === "live" && previous.alias !== undefined) nic.alias = previous.alias;
+    return withDevices(definition, (devices) => {
+      devices.interfaces[position] = nic;
+    });
+  }
   const old = definition.devices.disks[position];
   const disk = withDiskDefaults(device as Disk);
   if (disk.address === undefined && old.address !== undefined) disk.address = old.address;

@@ -379,6 +379,17 @@ Deno.test({
         `detach-device test ${file}`,
         `update-device test ${file} --config`,
         `destroy test; attach-device test ${file}; attach-device test ${file} --current`,
+        "attach-interface test network default --config",
+        "attach-interface test user x",
+        "attach-interface test bridge br0 --model virtio --print-xml",
+        "detach-interface test network --config",
+        "detach-interface test bridge",
+        "domif-getlink test aa:bb:cc:dd:ee:ff",
+        "domif-getlink test testnet0 --config",
+        "domif-getlink test 52:54:00:00:00:99",
+        "domif-setlink test aa:bb:cc:dd:ee:ff down",
+        "domif-setlink test aa:bb:cc:dd:ee:ff sideways",
+        "domif-setlink test nosuch up",
       ]);
     } finally {
       Deno.removeSync(dir, { recursive: true });

@@ -73,7 +73,7 @@ Deno.test("addNetworkArguments refuses interface types, models and options it ca
     "/domain/devices/interface[1]/model/@type",
   );
   assertRefused(
-    withDevices((devices) => devices.interfaces.push({ type: "user", link: "down" })),
+    withDevices((devices) => devices.interfaces.push({ type: "user", link: "sideways" })),
     "/domain/devices/interface[1]/link/@state",
   );
   assertRefused(
@@ -121,4 +121,20 @@ Deno.test("addNetworkArguments makes client, server and mcast interfaces socket 
     ),
     "/domain/devices/interface[1]/source/@address",
   );
+});
+
+Deno.test("addNetworkArguments keeps each backend whole for netdev_add and notes a link that starts down", () => {
+  const line = build(withDevices((devices) => {
+    devices.interfaces.push({ type: "user", link: "down", alias: "net3" });
+    devices.interfaces.push({ type: "user", alias: "ua-uplink" });
+  }));
+  assert.deepEqual(valuesOf(line.args, "-netdev"), ["user,id=hostnet3", "user,id=hostnet1"]);
+  assert.deepEqual(
+    line.netdevs.map(({ deviceId, id, type, linkDown }) => ({ deviceId, id, type, linkDown })),
+    [
+      { deviceId: "net3", id: "hostnet3", type: "user", linkDown: true },
+      { deviceId: "ua-uplink", id: "hostnet1", type: "user", linkDown: false },
+    ],
+  );
+  assert.match(valuesOf(line.args, "-device").join(" "), /netdev=hostnet3,id=net3/);
 });

@@ -141,6 +141,19 @@ Deno.test("QmpCommands block, device, netdev and chardev changes send their argu
   ]);
 });
 
+Deno.test("QmpCommands.setLink sends the NIC's id and the link as a boolean", async () => {
+  const { calls, qmp } = recording();
+  await qmp.setLink("net1", false);
+  await qmp.setLink("net1", true);
+  assert.deepEqual(calls.map((call) => [call.execute, call.args]), [
+    ["set_link", { name: "net1", up: false }],
+    ["set_link", { name: "net1", up: true }],
+  ]);
+  await assertInvalid(qmp.setLink("a b", true), "name");
+  await assertInvalid(qmp.setLink("net1", "down" as never), "up");
+  assert.equal(calls.length, 2, "nothing sent for a malformed call");
+});
+
 Deno.test("QmpCommands refuse malformed ids and node names before sending", async () => {
   const { calls, qmp } = recording();
   await assertInvalid(qmp.blockdevAdd({ driver: "file", "node-name": "1bad" }), "node-name");

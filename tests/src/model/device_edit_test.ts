@@ -116,10 +116,10 @@ Deno.test("kinds evirt does not change are refused with libvirt's code 84", () =
       error.message === "persistent attach of device 'sound' is not supported",
   );
   assert.throws(
-    () => updateDevice(definition([]), "interfaces", { type: "user" } as never, "live"),
+    () => updateDevice(definition([]), "sounds", { model: "ich9" } as never, "live"),
     (error) =>
       isVirtError(error, ErrorCode.OPERATION_UNSUPPORTED) &&
-      error.message === "live update of device 'net' is not supported",
+      error.message === "live update of device 'sound' is not supported",
   );
 });
 
@@ -147,11 +147,66 @@ Deno.test("interfaces: a MAC in use is taken as libvirt takes it; detach matches
     () => detachDevice(twice, "interfaces", nic, "persistent"),
     (error) =>
       isVirtError(error, ErrorCode.OPERATION_FAILED) &&
-      error.message === "multiple devices matching MAC address 52:54:00:11:22:33 found",
+      error.message === "multiple matching devices found",
   );
   assert.throws(
     () =>
       detachDevice(once, "interfaces", { type: "user", mac: "52:54:00:00:00:99" }, "persistent"),
-    (error) => isVirtError(error, ErrorCode.DEVICE_MISSING),
+    (error) =>
+      isVirtError(error, ErrorCode.DEVICE_MISSING) &&
+      error.message ===
+        "no device found at address '(<null>)' matching MAC address '52:54:00:00:00:99' and alias '(<null>)'",
   );
+});
+
+Deno.test("interfaces: a PCI address and (live) an alias narrow the match, as libvirt 9.0's", () => {
+  const pci = (slot: number) => ({ type: "pci", domain: 0, bus: 0, slot, function: 0 });
+  const live = definition([]);
+  live.devices.interfaces.push(
+    { type: "user", mac: "52:54:00:11:22:33", alias: "net0", address: pci(3) },
+    { type: "user", mac: "52:54:00:11:22:33", alias: "net1", address: pci(4) },
+  );
+  const byAddress = detachDevice(
+    live,
+    "interfaces",
+    { type: "user", mac: "52:54:00:11:22:33", address: pci(4) },
+    "live",
+  );
+  assert.deepEqual(byAddress.devices.interfaces.map((each) => each.alias), ["net0"]);
+  const byAlias = detachDevice(live, "interfaces", { type: "user", alias: "net0" }, "live");
+  assert.deepEqual(byAlias.devices.interfaces.map((each) => each.alias), ["net1"]);
+  assert.throws(
+    () =>
+      detachDevice(
+        live,
+        "interfaces",
+        { type: "user", mac: "52:54:00:11:22:33", address: pci(7) },
+        "live",
+      ),
+    (error) =>
+      isVirtError(error, ErrorCode.DEVICE_MISSING) &&
+      error.message ===
+        "no device found at address '0000:00:07.0' matching MAC address '52:54:00:11:22:33' and alias '(<null>)'",
+  );
+});
+
+Deno.test("interfaces: a config update replaces the one it matches, keeping its address and MAC", () => {
+  const before = definition([]);
+  const address = { type: "pci", domain: 0, bus: 0, slot: 3, function: 0 };
+  before.devices.interfaces.push({
+    type: "user",
+    mac: "52:54:00:11:22:33",
+    model: "virtio",
+    address,
+  });
+  const after = updateDevice(
+    before,
+    "interfaces",
+    { type: "user", mac: "52:54:00:11:22:33", model: "virtio", link: "down" },
+    "persistent",
+  );
+  assert.deepEqual(after.devices.interfaces, [
+    { type: "user", mac: "52:54:00:11:22:33", model: "virtio", link: "down", address },
+  ]);
+  assert.equal(before.devices.interfaces[0].link, undefined, "the input is untouched");
 });

@@ -19,7 +19,7 @@
  * @module
  */
 
-/** The kinds of object an operation acts on (pool, volume, network and snapshot come later). */
+/** The kinds of object an operation acts on (snapshot comes later). */
 export type ObjectKind = "host" | "domain" | "pool" | "volume" | "network" | "snapshot";
 
 /** Who may run an operation: `read-only` callers can list, read and subscribe; nothing else. */
@@ -1839,6 +1839,129 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "Storage pool lifecycle and refresh events",
+    http: null,
+    verbs: [],
+  },
+  // --- virtual networks ------------------------------------------------------------------------
+  {
+    name: "network.list",
+    object: "network",
+    libvirt: [
+      { api: "virConnectListAllNetworks", procedure: 283 },
+      { api: "virConnectNumOfNetworks", procedure: 52 },
+      { api: "virConnectListNetworks", procedure: 38 },
+      { api: "virConnectNumOfDefinedNetworks", procedure: 50 },
+      { api: "virConnectListDefinedNetworks", procedure: 36 },
+    ],
+    access: "read-only",
+    summary: "List virtual networks",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.lookup",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkLookupByName", procedure: 46 },
+      { api: "virNetworkLookupByUUID", procedure: 47 },
+    ],
+    access: "read-only",
+    summary: "Find a virtual network by name or uuid",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.info",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkIsActive", procedure: 152 },
+      { api: "virNetworkIsPersistent", procedure: 153 },
+      { api: "virNetworkGetAutostart", procedure: 44 },
+      { api: "virNetworkGetBridgeName", procedure: 45 },
+    ],
+    access: "read-only",
+    summary: "A virtual network's state, flags and bridge",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.dumpxml",
+    object: "network",
+    libvirt: [{ api: "virNetworkGetXMLDesc", procedure: 43 }],
+    access: "read-only",
+    summary: "A virtual network's XML",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.define",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkDefineXML", procedure: 41 },
+      { api: "virNetworkDefineXMLFlags", procedure: 432 },
+    ],
+    access: "read-write",
+    summary: "Define or redefine a persistent virtual network",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.create",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkCreateXML", procedure: 40 },
+      { api: "virNetworkCreateXMLFlags", procedure: 437 },
+    ],
+    access: "read-write",
+    summary: "Create and start a transient virtual network",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.start",
+    object: "network",
+    libvirt: [{ api: "virNetworkCreate", procedure: 39 }],
+    access: "read-write",
+    summary: "Start a virtual network",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.destroy",
+    object: "network",
+    libvirt: [{ api: "virNetworkDestroy", procedure: 42 }],
+    access: "read-write",
+    summary: "Stop a virtual network",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.undefine",
+    object: "network",
+    libvirt: [{ api: "virNetworkUndefine", procedure: 49 }],
+    access: "read-write",
+    summary: "Remove a virtual network's persistent definition",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.autostart",
+    object: "network",
+    libvirt: [{ api: "virNetworkSetAutostart", procedure: 48 }],
+    access: "read-write",
+    summary: "Set a virtual network's autostart flag",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.events",
+    object: "network",
+    libvirt: [
+      { api: "virConnectNetworkEventRegisterAny", procedure: 313 },
+      { api: "virConnectNetworkEventDeregisterAny", procedure: 314 },
+    ],
+    access: "read-only",
+    summary: "Virtual network lifecycle events",
     http: null,
     verbs: [],
   },

@@ -22,6 +22,8 @@ import { TUNING_PROCEDURES } from "./tuning_procedures.ts";
 import { STORAGE_PROCEDURES } from "./storage_procedures.ts";
 import { VOLUME_TRANSFER_PROCEDURES } from "./volume_transfer_procedures.ts";
 import { POOL_EVENT_PROCEDURES } from "./storage_events.ts";
+import { NETWORK_PROCEDURES } from "./network_procedures.ts";
+import { NETWORK_EVENT_PROCEDURES } from "./network_events.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -46,6 +48,8 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...STORAGE_PROCEDURES,
   ...VOLUME_TRANSFER_PROCEDURES,
   ...POOL_EVENT_PROCEDURES,
+  ...NETWORK_PROCEDURES,
+  ...NETWORK_EVENT_PROCEDURES,
   ...GUEST_PROCEDURES,
   ...RESOURCE_PROCEDURES,
 };

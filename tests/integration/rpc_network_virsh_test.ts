@@ -187,3 +187,57 @@ testIf(
     }
   },
 );
+
+/** Runs `virsh net-event --event lifecycle` until it times out and returns its output. */
+async function networkEvents(uri: string, seconds: number): Promise<Deno.CommandOutput> {
+  return await new Deno.Command("virsh", {
+    args: ["-c", uri, "net-event", "--event", "lifecycle", "--loop", "--timeout", String(seconds)],
+    env: { LIBVIRT_DEFAULT_URI: "", VIRSH_DEFAULT_CONNECT_URI: "" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout((seconds + 20) * 1000),
+  }).output();
+}
+
+testIf(
+  "virsh net-event prints evirt's network events as it prints libvirtd's",
+  missing("virsh", LIBVIRTD_SOCKET),
+  async () => {
+    const dirs = await serviceDirs();
+    const base = dirs.stateDir.replace(/\/state$/, "");
+    const name = `${prefix}events`;
+    const service = await startServiceProcess(dirs);
+    const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
+    let oracleDefined = false;
+    try {
+      const xmlPath = `${base}/net.xml`;
+      await Deno.writeTextFile(
+        xmlPath,
+        `<network><name>${name}</name><uuid>${crypto.randomUUID()}</uuid>` +
+          `<bridge name='evn${tag}e'/><mac address='52:54:00:12:34:0e'/></network>`,
+      );
+      const watching = [networkEvents(uri, 10), networkEvents("qemu:///system", 10)];
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      for (const run of [(args: string[]) => runVirsh(uri, args), oracleVirsh]) {
+        for (
+          const args of [["net-define", xmlPath], ["net-define", xmlPath], ["net-undefine", name]]
+        ) {
+          const done = await run(args);
+          assert.equal(done.code, 0, `${args.join(" ")}: ${done.stderr}`);
+          if (run === oracleVirsh) oracleDefined = args[0] !== "net-undefine";
+        }
+      }
+      const outputs = await Promise.all(watching);
+      const [mine, theirs] = outputs.map((output) =>
+        new TextDecoder().decode(output.stdout).split("\n").filter((line) => line.includes(name))
+      );
+      assert.equal(mine.length, 3, new TextDecoder().decode(outputs[0].stderr));
+      assert.deepEqual(mine, theirs);
+    } finally {
+      if (oracleDefined) await oracleVirsh(["net-undefine", name]);
+      await service.stop("SIGTERM");
+      await removeServiceDirs(dirs);
+    }
+  },
+);

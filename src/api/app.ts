@@ -29,6 +29,7 @@ import { guestRoutes } from "./routes/guest_routes.ts";
 import { resourceRoutes } from "./routes/resource_routes.ts";
 import { statsRoutes } from "./routes/stats_routes.ts";
 import { storageRoutes } from "./routes/storage_routes.ts";
+import { networkRoutes } from "./routes/network_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 
 /** The API application. */
@@ -70,6 +71,7 @@ export function createApi(env: ApiEnvironment): Api {
   resourceRoutes(add);
   deviceRoutes(add);
   storageRoutes(add);
+  networkRoutes(add);
   assertEveryRouteServed(rowByRoute);
 
   async function handle(

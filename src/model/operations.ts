@@ -92,6 +92,7 @@ export interface OperationRoute {
     | "CommandText"
     | "DeviceXml"
     | "StorageXml"
+    | "NetworkXml"
     | "VolumeContent";
   answer: OperationAnswer;
   /** Runs a job in the domain's queue: takes `queue_timeout_ms`, may answer 503 (busy). */
@@ -1855,8 +1856,17 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "List virtual networks",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/networks",
+      query: [],
+      answer: {
+        status: 200,
+        description: "Every network (filters are the caller's)",
+        schema: "NetworkList",
+      },
+    },
+    verbs: ["net-list"],
   },
   {
     name: "network.lookup",
@@ -1881,8 +1891,17 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A virtual network's state, flags and bridge",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/networks/:network",
+      query: [],
+      answer: {
+        status: 200,
+        description: "The network's state, flags and bridge",
+        schema: "NetworkSummary",
+      },
+    },
+    verbs: ["net-info", "net-uuid", "net-name", "net-edit"],
   },
   {
     name: "network.dumpxml",
@@ -1890,8 +1909,18 @@ export const OPERATIONS = [
     libvirt: [{ api: "virNetworkGetXMLDesc", procedure: 43 }],
     access: "read-only",
     summary: "A virtual network's XML",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/networks/:network/xml",
+      query: [{
+        name: "inactive",
+        type: "boolean",
+        description: "The definition the next start uses",
+        flag: "VIR_NETWORK_XML_INACTIVE",
+      }],
+      answer: { status: 200, description: "Network XML", media: "application/xml" },
+    },
+    verbs: ["net-dumpxml", "net-edit"],
   },
   {
     name: "network.define",
@@ -1902,8 +1931,14 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Define or redefine a persistent virtual network",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/networks",
+      query: [],
+      body: "NetworkXml",
+      answer: { status: 201, description: "The network defined", schema: "NetworkSummary" },
+    },
+    verbs: ["net-define", "net-edit"],
   },
   {
     name: "network.create",
@@ -1914,8 +1949,18 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary: "Create and start a transient virtual network",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/networks/create",
+      query: [],
+      body: "NetworkXml",
+      answer: {
+        status: 201,
+        description: "The network created and started",
+        schema: "NetworkSummary",
+      },
+    },
+    verbs: ["net-create"],
   },
   {
     name: "network.start",
@@ -1923,8 +1968,13 @@ export const OPERATIONS = [
     libvirt: [{ api: "virNetworkCreate", procedure: 39 }],
     access: "read-write",
     summary: "Start a virtual network",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/networks/:network/actions/start",
+      query: [],
+      answer: { status: 200, description: "The network after it", schema: "NetworkSummary" },
+    },
+    verbs: ["net-start"],
   },
   {
     name: "network.destroy",
@@ -1932,8 +1982,13 @@ export const OPERATIONS = [
     libvirt: [{ api: "virNetworkDestroy", procedure: 42 }],
     access: "read-write",
     summary: "Stop a virtual network",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/networks/:network/actions/destroy",
+      query: [],
+      answer: { status: 200, description: "The network after it", schema: "NetworkSummary" },
+    },
+    verbs: ["net-destroy"],
   },
   {
     name: "network.undefine",
@@ -1941,8 +1996,13 @@ export const OPERATIONS = [
     libvirt: [{ api: "virNetworkUndefine", procedure: 49 }],
     access: "read-write",
     summary: "Remove a virtual network's persistent definition",
-    http: null,
-    verbs: [],
+    http: {
+      method: "DELETE",
+      path: "/v1/networks/:network",
+      query: [],
+      answer: { status: 204, description: "Undefined" },
+    },
+    verbs: ["net-undefine"],
   },
   {
     name: "network.autostart",
@@ -1950,8 +2010,14 @@ export const OPERATIONS = [
     libvirt: [{ api: "virNetworkSetAutostart", procedure: 48 }],
     access: "read-write",
     summary: "Set a virtual network's autostart flag",
-    http: null,
-    verbs: [],
+    http: {
+      method: "PUT",
+      path: "/v1/networks/:network/autostart",
+      query: [],
+      body: "Autostart",
+      answer: { status: 200, description: "The network after it", schema: "NetworkSummary" },
+    },
+    verbs: ["net-autostart"],
   },
   {
     name: "network.events",

@@ -95,6 +95,7 @@ export async function startService(
     // Networks too: one stream per network, in a log of their own.
     networkStore = await openSideStore(config.stateDir, "network", NETWORK_FACT_TYPES);
     const networks = await Networks.open({ store: networkStore, autostart, log });
+    core.attachNetworks(networks);
     core.attachStorage(storage);
     linkStorage(core.host, storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.

@@ -71,6 +71,11 @@ export class StreamActor<S, F extends StreamFact> {
   readonly #onApplied: (facts: AppliedFact<F>[]) => void;
   #snapshot: S;
   #version = 0;
+  /**
+   * Whether `#version` is the stream's: false for an actor made afresh for a uuid whose stream
+   * may already hold the facts of an earlier life (undefined, then forgotten by the registry).
+   */
+  #versionKnown = false;
   readonly #queue: Job[] = [];
   #current: { name: string; sinceMs: number } | undefined;
   #draining = false;
@@ -103,6 +108,7 @@ export class StreamActor<S, F extends StreamFact> {
   replay(fact: F, version: number): void {
     this.#snapshot = this.#kind.apply(this.#snapshot, fact);
     this.#version = version;
+    this.#versionKnown = true;
   }
 
   /**
@@ -114,6 +120,10 @@ export class StreamActor<S, F extends StreamFact> {
   async append(facts: F[]): Promise<void> {
     if (facts.length === 0) return;
     const next = facts.reduce((snapshot, fact) => this.#kind.apply(snapshot, fact), this.#snapshot);
+    if (!this.#versionKnown) {
+      this.#version = await this.#store.streamVersion(this.#kind.stream(this.uuid));
+      this.#versionKnown = true;
+    }
     const result = await this.#store.append(
       this.#kind.stream(this.uuid),
       facts.map((fact) => ({ type: fact.type, body: fact.body as never })),

@@ -70,14 +70,14 @@ function byName(networks: readonly NetworkView[]): NetworkView[] {
   });
 }
 
-/** `virsh net-list`: the table, or `--name` / `--uuid` lines, and the closing blank line. */
+/** `virsh net-list`: the table, or `--name` / `--uuid` lines. */
 export function formatNetworkList(
   networks: readonly NetworkView[],
   column: "table" | "name" | "uuid",
   quiet: boolean,
 ): string {
   if (column !== "table") {
-    return networks.map((net) => `${column === "name" ? net.name : net.uuid}\n`).join("") + "\n";
+    return networks.map((net) => `${column === "name" ? net.name : net.uuid}\n`).join("");
   }
   return formatTable(
     ["Name", "State", "Autostart", "Persistent"],
@@ -88,7 +88,7 @@ export function formatNetworkList(
       yesNo(net.persistent),
     ]),
     !quiet,
-  ) + "\n";
+  );
 }
 
 /** `virsh net-info`. */

@@ -156,3 +156,17 @@ Deno.test("the network machine: a running network keeps its next definition; tra
   assert.equal(networkStateName(snapshot), "nonexistent");
   assert.throws(() => applyNetworkFact(snapshot, { type: "network.started", body: {} }));
 });
+
+Deno.test("a network undefined and defined again with the same uuid continues its stream", async () => {
+  const store = createMemoryStore({ factTypes: NETWORK_FACT_TYPES });
+  const networks = await Networks.open({ store, ...noHost });
+  await networks.define(networkXml("a", UUID_A));
+  await networks.undefine(UUID_A);
+  await networks.define(networkXml("a", UUID_A));
+  assert.deepEqual(networks.list().map((net) => net.name), ["a"]);
+  const replayed = await Networks.open({ store, ...noHost });
+  await replayed.undefine(UUID_A);
+  await replayed.define(networkXml("b", UUID_A));
+  assert.deepEqual(replayed.list().map((net) => net.name), ["b"]);
+  await store.close();
+});

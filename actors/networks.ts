@@ -12,7 +12,8 @@
 
 import type { EventStore } from "../src/log/event_store.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
-import type { NetworkDefinition } from "../src/model/network.ts";
+import { hasManagedBridge, type NetworkDefinition } from "../src/model/network.ts";
+import { routeCollision } from "../src/model/network_route_collision.ts";
 import { checkNetworkRunnable, completeNetworkDefinition } from "../src/model/network_defaults.ts";
 import {
   isNetworkFactType,
@@ -84,6 +85,20 @@ export interface NetworksOptions {
   autostart?: boolean;
   /** Whether a host network device of this name exists (skipped when picking `virbrN`). */
   hostLinkExists?: (name: string) => boolean;
+  /** The host's IPv4 routes, as `/proc/net/route` prints them (checked at start). */
+  routeTable?: () => string;
+}
+
+/** Most bytes of `/proc/net/route` read. */
+const ROUTE_TABLE_MAX_BYTES = 8 * 1024 * 1024;
+
+/** The text of `/proc/net/route` (empty where it cannot be read). */
+function procRouteTable(): string {
+  try {
+    return Deno.readTextFileSync("/proc/net/route").slice(0, ROUTE_TABLE_MAX_BYTES);
+  } catch {
+    return "";
+  }
 }
 
 /** Whether `/sys/class/net/<name>` exists. */
@@ -109,6 +124,7 @@ function sysfsLinkExists(name: string): boolean {
 export class Networks {
   readonly #store: EventStore;
   readonly #hostLinkExists: (name: string) => boolean;
+  readonly #routeTable: () => string;
   readonly #actors = new Map<string, NetworkActor>();
   readonly #listeners = new FactListeners<AppliedNetworkFact>(
     NETWORK_LISTENERS_MAX,
@@ -120,6 +136,7 @@ export class Networks {
   private constructor(options: NetworksOptions) {
     this.#store = options.store;
     this.#hostLinkExists = options.hostLinkExists ?? sysfsLinkExists;
+    this.#routeTable = options.routeTable ?? procRouteTable;
   }
 
   /** Replays the log's network streams and finishes what a crash left pending. */
@@ -269,7 +286,7 @@ export class Networks {
           `network is already active as '${nameOf(existing)}'`,
         );
       }
-      checkNetworkRunnable(definition);
+      this.#checkStartable(definition);
       throw noRuntime(definition.name);
     });
   }
@@ -298,7 +315,8 @@ export class Networks {
    * no network runtime; nothing is recorded.
    *
    * @throws {VirtError} Code 55 when it is active; 67 for a forward mode evirt cannot run;
-   *   84 (no network runtime).
+   *   1 when a host route already covers one of its subnets (libvirt's check: another running
+   *   network's included); 84 (no network runtime).
    */
   start(uuid: string): Promise<void> {
     const actor = this.byUuid(uuid);
@@ -307,9 +325,22 @@ export class Networks {
         throw new VirtError(ErrorCode.OPERATION_INVALID, "network is already active");
       }
       const definition = definitionOf(actor);
-      checkNetworkRunnable(definition);
+      this.#checkStartable(definition);
       throw noRuntime(definition.name);
     });
+  }
+
+  /** libvirt's checks before a start: a mode evirt runs, no host route on its subnets. */
+  #checkStartable(definition: NetworkDefinition): void {
+    checkNetworkRunnable(definition);
+    if (!hasManagedBridge(definition)) return;
+    const iface = routeCollision(definition, this.#routeTable());
+    if (iface !== undefined) {
+      throw new VirtError(
+        ErrorCode.INTERNAL_ERROR,
+        `Network is already in use by interface ${iface}`,
+      );
+    }
   }
 
   /**

@@ -170,3 +170,21 @@ Deno.test("a network undefined and defined again with the same uuid continues it
   assert.deepEqual(replayed.list().map((net) => net.name), ["b"]);
   await store.close();
 });
+
+Deno.test("a start is refused as libvirt refuses it when a host route covers the network's subnet", async () => {
+  const store = createMemoryStore({ factTypes: NETWORK_FACT_TYPES });
+  const routeTable = () =>
+    "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n" +
+    "br-other\t0000FB0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\n";
+  const networks = await Networks.open({ store, ...noHost, routeTable });
+  await networks.define(networkXml("a", UUID_A, "<ip address='10.251.0.1' prefix='24'/>"));
+  await networks.define(networkXml("b", UUID_B, "<ip address='10.252.0.1' prefix='24'/>"));
+  const head = store.headPosition();
+  assert.deepEqual(await code(networks.start(UUID_A)), [
+    1,
+    "internal error: Network is already in use by interface br-other",
+  ]);
+  assert.equal((await code(networks.start(UUID_B)))[0], 84, "no collision: the runtime refusal");
+  assert.equal(store.headPosition(), head);
+  await store.close();
+});

@@ -14,6 +14,8 @@ import { ArgumentError, type OptionSpec, type VerbArguments } from "./arguments.
 import { CommandFailure } from "./command_failure.ts";
 import { readBoundedText } from "./document_file.ts";
 import { formatTable } from "./layouts.ts";
+import { labelled, yesNo } from "./storage_layouts.ts";
+import { byName } from "./storage_verb_support.ts";
 import { printXml } from "./pool_verbs.ts";
 import type { Verb, VerbContext } from "./verb.ts";
 import { editDocument } from "./verbs/edit.ts";
@@ -59,17 +61,6 @@ async function networkCommand<T>(
   }
 }
 
-const yesNo = (value: boolean) => value ? "yes" : "no";
-
-/** Networks sorted as virsh lists them (by name, ignoring case). */
-function byName(networks: readonly NetworkView[]): NetworkView[] {
-  return [...networks].sort((a, b) => {
-    const left = a.name.toLowerCase();
-    const right = b.name.toLowerCase();
-    return left < right ? -1 : left > right ? 1 : 0;
-  });
-}
-
 /** `virsh net-list`: the table, or `--name` / `--uuid` lines. */
 export function formatNetworkList(
   networks: readonly NetworkView[],
@@ -101,7 +92,7 @@ export function formatNetworkInfo(network: NetworkView): string {
     ["Autostart:", yesNo(network.autostart)],
   ];
   if (network.bridge !== undefined) lines.push(["Bridge:", network.bridge]);
-  return lines.map(([label, value]) => `${label.padEnd(15)} ${value}\n`).join("");
+  return labelled(lines);
 }
 
 /** The `net-list` verb. */

@@ -172,8 +172,7 @@ function forwarderLines(dns: NetworkDns): string[] {
     let line = "server=";
     if (forwarder.domain !== undefined) line += `/${forwarder.domain}/`;
     if (forwarder.addr !== undefined) {
-      // A port is part of the address in libvirt's socket address, written as addr#port.
-      line += forwarder.port === undefined ? forwarder.addr : `${forwarder.addr}#${forwarder.port}`;
+      line += forwarder.addr;
       if (forwarder.domain === undefined) noResolv = true;
     } else {
       line += "#";

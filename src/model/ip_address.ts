@@ -37,13 +37,14 @@ const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
  * ```
  */
 export function parseIp(text: string): IpAddress | undefined {
-  const v4 = parseIpv4(text);
+  const v4 = parseInetAton(text);
   if (v4 !== undefined) return { family: "ipv4", value: v4 };
   const v6 = parseIpv6(text);
   if (v6 !== undefined) return { family: "ipv6", value: v6 };
   return undefined;
 }
 
+/** A strict dotted quad of decimal octets (the IPv4 tail of an IPv6 address). */
 function parseIpv4(text: string): bigint | undefined {
   const match = IPV4_PATTERN.exec(text);
   if (match === null) return undefined;
@@ -54,6 +55,38 @@ function parseIpv4(text: string): bigint | undefined {
     value = (value << 8n) | BigInt(octet);
   }
   return value;
+}
+
+const INET_ATON_PART = /^(0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*)$/;
+
+/**
+ * An IPv4 address as glibc's numeric `getaddrinfo` (inet_aton) reads it, which libvirt uses:
+ * one to four parts, each decimal, octal (leading `0`) or hex (`0x`), the last filling the
+ * remaining bytes (`10.1` is 10.0.0.1, `010.0.0.1` is 8.0.0.1).
+ */
+function parseInetAton(text: string): bigint | undefined {
+  const parts = text.split(".");
+  if (parts.length > 4) return undefined;
+  const values: bigint[] = [];
+  for (const part of parts) {
+    if (!INET_ATON_PART.test(part)) return undefined;
+    const lower = part.toLowerCase();
+    const value = lower.startsWith("0x")
+      ? BigInt(lower.length === 2 ? "0" : lower)
+      : lower.length > 1 && lower.startsWith("0")
+      ? BigInt(`0o${lower.slice(1)}`)
+      : BigInt(lower);
+    values.push(value);
+  }
+  const last = values.length - 1;
+  const lastBits = BigInt(32 - 8 * last);
+  let value = 0n;
+  for (let index = 0; index < last; index++) {
+    if (values[index] > 255n) return undefined;
+    value = (value << 8n) | values[index];
+  }
+  if (values[last] >= (1n << lastBits)) return undefined;
+  return (value << lastBits) | values[last];
 }
 
 function parseIpv6(text: string): bigint | undefined {

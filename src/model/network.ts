@@ -120,8 +120,6 @@ export interface DnsForwarder {
   domain?: string;
   /** The server's address. */
   addr?: string;
-  /** The server's port. */
-  port?: number;
 }
 
 /** A DNS `<txt>` record. */
@@ -311,8 +309,6 @@ export interface NetworkDomain {
   name: string;
   /** Answer the domain's names locally only. */
   localOnly?: YesNo;
-  /** Register guests' names in it. */
-  register?: YesNo;
 }
 
 /** The dnsmasq namespace URI of `<dnsmasq:options>`. */
@@ -328,11 +324,7 @@ export interface NetworkDefinition {
   ipv6?: boolean;
   /** `trustGuestRxFilters`. */
   trustGuestRxFilters?: YesNo;
-  /** `<title>`. */
-  title?: string;
-  /** `<description>`. */
-  description?: string;
-  /** `<metadata>`, when it holds elements. */
+  /** `<metadata>` as written. */
   metadata?: XmlElement;
   /** `<forward>`; absent is an isolated network (libvirt's mode `none`). */
   forward?: NetworkForward;

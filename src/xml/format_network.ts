@@ -59,20 +59,15 @@ export function formatNetworkXml(
   out.open(`${root}>`);
   out.line(`<name>${escapeXml(network.name)}</name>`);
   out.line(`<uuid>${network.uuid}</uuid>`);
-  if (network.title !== undefined) out.line(`<title>${escapeXml(network.title)}</title>`);
-  if (network.description !== undefined) {
-    out.line(`<description>${escapeXml(network.description)}</description>`);
-  }
   if (network.metadata !== undefined) formatMetadata(out, network.metadata);
   if (network.forward !== undefined) formatForward(out, network.forward, options.inactive ?? false);
   formatBridge(out, network);
   if (network.mtu !== undefined) out.line(`<mtu size='${network.mtu}'/>`);
   if (network.mac !== undefined) out.line(`<mac address='${network.mac}'/>`);
   if (network.domain !== undefined) {
-    const { name, localOnly, register } = network.domain;
+    const { name, localOnly } = network.domain;
     let line = `<domain name='${escapeXml(name)}'`;
     if (localOnly !== undefined) line += ` localOnly='${localOnly}'`;
-    if (register !== undefined) line += ` register='${register}'`;
     out.line(`${line}/>`);
   }
   formatDns(out, network.dns);
@@ -175,10 +170,7 @@ function formatDns(out: LineBuffer, dns: NetworkDns): void {
   for (const forwarder of dns.forwarders) {
     let text = "<forwarder";
     if (forwarder.domain !== undefined) text += ` domain='${escapeXml(forwarder.domain)}'`;
-    if (forwarder.addr !== undefined) {
-      text += ` addr='${forwarder.addr}'`;
-      if (forwarder.port !== undefined) text += ` port='${forwarder.port}'`;
-    }
+    if (forwarder.addr !== undefined) text += ` addr='${forwarder.addr}'`;
     out.line(`${text}/>`);
   }
   for (const txt of dns.txts) {
@@ -280,12 +272,7 @@ function formatPortGroup(out: LineBuffer, group: PortGroup): void {
 
 /** `<metadata>` as libxml2 dumps it (libvirt copies the node): double-quoted attributes. */
 function formatMetadata(out: LineBuffer, metadata: XmlElement): void {
-  out.open("<metadata>");
-  for (const child of metadata.children ?? []) {
-    if (typeof child === "string") continue;
-    dumpElement(out, child);
-  }
-  out.close("</metadata>");
+  dumpElement(out, metadata);
 }
 
 function dumpElement(out: LineBuffer, element: XmlElement): void {

@@ -62,8 +62,13 @@ export function formatVirtualPort(out: LineBuffer, port: VirtualPort | undefined
   if (withProfile && port.profileId !== undefined) {
     attributes += ` profileid='${escapeXml(port.profileId)}'`;
   }
-  out.open(type === undefined ? "<virtualport>" : `<virtualport type='${type}'>`);
-  if (attributes !== "") out.line(`<parameters${attributes}/>`);
+  const start = type === undefined ? "<virtualport" : `<virtualport type='${type}'`;
+  if (attributes === "") {
+    out.line(`${start}/>`);
+    return;
+  }
+  out.open(`${start}>`);
+  out.line(`<parameters${attributes}/>`);
   out.close("</virtualport>");
 }
 

@@ -44,8 +44,6 @@ import { readXml, type XmlReadOptions } from "./xml_reader.ts";
 const NETWORK_CHILDREN = [
   "name",
   "uuid",
-  "title",
-  "description",
   "metadata",
   "forward",
   "bridge",
@@ -96,6 +94,8 @@ export function parseNetworkElement(root: XmlElement): NetworkDefinition {
   }
   const dnsmasqPrefix = namespacePrefix(root);
   const dnsmasqChild = dnsmasqPrefix === undefined ? [] : [`${dnsmasqPrefix}:options`];
+  // `connections` is a live count libvirt writes in the active XML and ignores on input, so an
+  // active dump can be defined again.
   refuseUnknown(root, "/network", [...NETWORK_CHILDREN, ...dnsmasqChild], [
     "ipv6",
     "trustGuestRxFilters",
@@ -157,17 +157,6 @@ export function parseNetworkElement(root: XmlElement): NetworkDefinition {
 }
 
 function readHeader(root: XmlElement, definition: NetworkDefinition): void {
-  const title = childText(root, "title");
-  if (title !== undefined) {
-    if (title.includes("\n")) {
-      throw new VirtError(ErrorCode.XML_ERROR, "Network title can't contain newlines", {
-        where: "/network/title",
-      });
-    }
-    definition.title = title;
-  }
-  const description = childText(root, "description");
-  if (description !== undefined) definition.description = description;
   const ipv6 = attributeOf(root, "ipv6");
   if (ipv6 !== undefined) {
     if (ipv6 !== "yes" && ipv6 !== "no") {
@@ -181,7 +170,7 @@ function readHeader(root: XmlElement, definition: NetworkDefinition): void {
   }
   const trust = readTristate(root, "trustGuestRxFilters", "/network");
   if (trust !== undefined) definition.trustGuestRxFilters = trust;
-  const domain = parseDomain(firstChild(root, "domain"), definition.name);
+  const domain = parseDomain(firstChild(root, "domain"));
   if (domain !== undefined) definition.domain = domain;
   const bandwidth = firstChild(root, "bandwidth");
   if (bandwidth !== undefined) {
@@ -198,27 +187,15 @@ function readHeader(root: XmlElement, definition: NetworkDefinition): void {
   }
 }
 
-function parseDomain(
-  element: XmlElement | undefined,
-  networkName: string,
-): NetworkDomain | undefined {
+function parseDomain(element: XmlElement | undefined): NetworkDomain | undefined {
   if (element === undefined) return undefined;
   const where = "/network/domain";
-  refuseUnknown(element, where, [], ["name", "localOnly", "register"]);
+  refuseUnknown(element, where, [], ["name", "localOnly"]);
   const localOnly = readTristate(element, "localOnly", where);
-  const register = readTristate(element, "register", where);
-  if (register === "yes" && localOnly !== "yes") {
-    throw new VirtError(
-      ErrorCode.CONFIG_UNSUPPORTED,
-      `attribute 'register=yes' in <domain> element requires 'localOnly=yes' in network ${networkName}`,
-      { where: `${where}/@register` },
-    );
-  }
   const name = element.attributes?.name;
   if (name === undefined) return undefined;
   const domain: NetworkDomain = { name };
   if (localOnly !== undefined) domain.localOnly = localOnly;
-  if (register !== undefined) domain.register = register;
   return domain;
 }
 
@@ -394,7 +371,7 @@ function checkAgainstMode(
     const stpGiven = attributeOf(bridgeElement, "stp") !== undefined;
     if (bridge.delay > 0 || stpGiven || bridge.zone !== undefined) {
       fail(
-        `bridge delay/stp/zone options only allowed in open, route, nat, and isolated mode, not in ${mode} (network '${name}')`,
+        `bridge delay/stp/zone options only allowed in route, nat, and isolated mode, not in ${mode} (network '${name}')`,
         "/network/bridge",
       );
     }
@@ -416,9 +393,32 @@ function checkAgainstMode(
 }
 
 function readMetadata(root: XmlElement, definition: NetworkDefinition): void {
+  // libvirt 9.0 keeps <metadata> whenever it is there, an empty one too.
   const metadata = firstChild(root, "metadata");
-  if (metadata === undefined || elementsOf(metadata).length === 0) return;
-  definition.metadata = structuredClone(metadata);
+  if (metadata === undefined) return;
+  const copy: XmlElement = structuredClone(metadata);
+  // Like libxml2's node copy, prefixes declared on <network> and used inside are declared
+  // on the copy, in the order they are first used.
+  const added: Record<string, string> = {};
+  const visit = (element: XmlElement, declared: Set<string>): void => {
+    const here = new Set(declared);
+    for (const name of Object.keys(element.attributes ?? {})) {
+      if (name.startsWith("xmlns:")) here.add(name.slice("xmlns:".length));
+    }
+    for (const name of [element.name, ...Object.keys(element.attributes ?? {})]) {
+      const colon = name.indexOf(":");
+      if (colon < 0 || name.startsWith("xmlns")) continue;
+      const prefix = name.slice(0, colon);
+      const uri = root.attributes?.[`xmlns:${prefix}`];
+      if (!here.has(prefix) && uri !== undefined && !(prefix in added)) added[prefix] = uri;
+    }
+    for (const child of elementsOf(element)) visit(child, here);
+  };
+  visit(copy, new Set());
+  for (const [prefix, uri] of Object.entries(added)) {
+    (copy.attributes ??= {})[`xmlns:${prefix}`] = uri;
+  }
+  definition.metadata = copy;
 }
 
 /** The prefix the document binds to the dnsmasq namespace URI, if it declares one. */

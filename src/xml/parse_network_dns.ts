@@ -69,7 +69,7 @@ export function parseNetworkDns(
 }
 
 function parseForwarder(element: XmlElement, networkName: string, where: string): DnsForwarder {
-  refuseUnknown(element, where, [], ["addr", "port", "domain"]);
+  refuseUnknown(element, where, [], ["addr", "domain"]);
   const forwarder: DnsForwarder = {};
   const domain = element.attributes?.domain;
   if (domain !== undefined) forwarder.domain = domain;
@@ -84,8 +84,6 @@ function parseForwarder(element: XmlElement, networkName: string, where: string)
       );
     }
     forwarder.addr = formatIp(address);
-    const port = readForwarderPort(element, where);
-    if (port !== undefined) forwarder.port = port;
   }
   if (addr === undefined && domain === undefined) {
     throw new VirtError(
@@ -97,35 +95,7 @@ function parseForwarder(element: XmlElement, networkName: string, where: string)
   const ordered: DnsForwarder = {};
   if (forwarder.domain !== undefined) ordered.domain = forwarder.domain;
   if (forwarder.addr !== undefined) ordered.addr = forwarder.addr;
-  if (forwarder.port !== undefined) ordered.port = forwarder.port;
   return ordered;
-}
-
-function readForwarderPort(element: XmlElement, where: string): number | undefined {
-  const text = element.attributes?.port;
-  if (text === undefined) return undefined;
-  const at = `${where}/@port`;
-  const value = /^\s*[+-]?\d+\s*$/.test(text) ? Number(text.trim()) : NaN;
-  const prefix = `Invalid value for attribute 'port' in element 'forwarder'`;
-  if (!Number.isSafeInteger(value) || value > 2 ** 31 - 1 || value < -(2 ** 31)) {
-    throw new VirtError(ErrorCode.XML_ERROR, `${prefix}: '${text}'. Expected integer value`, {
-      where: at,
-    });
-  }
-  if (value === 0) {
-    throw new VirtError(ErrorCode.XML_ERROR, `${prefix}: Zero is not permitted`, { where: at });
-  }
-  if (value < 0) {
-    throw new VirtError(
-      ErrorCode.XML_ERROR,
-      `${prefix}: '${text}'. Expected non-negative value`,
-      { where: at },
-    );
-  }
-  if (value > 65535) {
-    throw new VirtError(ErrorCode.INVALID_ARG, `port '${value}' out of range`, { where: at });
-  }
-  return value;
 }
 
 function parseDnsHost(element: XmlElement, networkName: string, where: string): DnsHost {

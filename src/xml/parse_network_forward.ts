@@ -16,7 +16,12 @@ import {
   type PciAddress,
 } from "../model/network.ts";
 import type { XmlElement } from "../model/xml_extra.ts";
-import { readPciAddress, readTristate, samePciAddress } from "./network_xml_values.ts";
+import {
+  pciAddressText,
+  readPciAddress,
+  readTristate,
+  samePciAddress,
+} from "./network_xml_values.ts";
 import { rangeSize } from "./parse_network_ip.ts";
 import { attributeOf, childrenNamed, firstChild, refuseUnknown } from "./storage_xml_common.ts";
 
@@ -138,6 +143,7 @@ function readInterfaces(
   const names: string[] = dev === undefined ? [] : [dev];
   elements.forEach((element, index) => {
     const at = `${where}/interface[${index + 1}]`;
+    // `connections` is a live count, ignored on input as libvirt does.
     refuseUnknown(element, at, [], ["dev", "connections"]);
     const name = attributeOf(element, "dev");
     if (name === undefined) {
@@ -192,9 +198,7 @@ function readAddresses(elements: XmlElement[], networkName: string, where: strin
     }
     const address = readPciAddress(element, at);
     if (addresses.some((seen) => samePciAddress(seen, address))) {
-      const shown = `${hex(address.domain, 4)}:${hex(address.bus, 2)}:${hex(address.slot, 2)}.${
-        address.function.toString(16)
-      }`;
+      const shown = pciAddressText(address);
       throw new VirtError(
         ErrorCode.XML_ERROR,
         `PCI device '${shown}' can only be listed once in network ${networkName}`,
@@ -204,10 +208,6 @@ function readAddresses(elements: XmlElement[], networkName: string, where: strin
     addresses.push(address);
   });
   return addresses;
-}
-
-function hex(value: number, digits: number): string {
-  return value.toString(16).padStart(digits, "0");
 }
 
 function parseNat(

@@ -253,7 +253,7 @@ function parseRange(
  * neither its network nor its broadcast address; not larger than libvirt counts (IPv4 ranges
  * share their first two octets, IPv6 ranges their first 96 bits); not reversed.
  *
- * @throws {VirtError} Code 67 with libvirt's message (1 for a network without a prefix).
+ * @throws {VirtError} Code 1 with libvirt's message (libvirt 9.0 reports these as internal errors).
  *
  * @example
  * ```ts
@@ -271,12 +271,19 @@ export function rangeSize(
   const startText = formatIp(start);
   const endText = formatIp(end);
   const fail = (message: string): never => {
-    throw new VirtError(ErrorCode.CONFIG_UNSUPPORTED, message, { where });
+    throw new VirtError(ErrorCode.INTERNAL_ERROR, message, { where });
   };
   if (start.family !== end.family) {
     fail(`mismatch of address family in range ${startText} - ${endText}`);
   }
   if (network !== undefined) {
+    if (start.family !== network.address.family) {
+      fail(
+        `mismatch of address family in range ${startText} - ${endText} for network ${
+          formatIp(network.address)
+        }`,
+      );
+    }
     const base = network.prefix;
     const netText = `${formatIp(network.address)}/${base ?? -1}`;
     if (base === undefined) {
@@ -306,7 +313,7 @@ export function rangeSize(
   }
   const fixedBits = start.family === "ipv4" ? 16n : 32n;
   if ((start.value >> fixedBits) !== (end.value >> fixedBits)) {
-    fail(`range ${startText} - ${endText} too large`);
+    fail(`range ${startText} - ${endText} is too large (> 65535)`);
   }
   const size = end.value - start.value + 1n;
   if (size <= 0n) fail(`range ${startText} - ${endText} is reversed `);

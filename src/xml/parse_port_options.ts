@@ -16,6 +16,7 @@ import {
   type VlanTag,
 } from "../model/network.ts";
 import type { XmlElement } from "../model/xml_extra.ts";
+import { readCNumber } from "./network_xml_values.ts";
 import {
   attributeOf,
   childrenNamed,
@@ -56,12 +57,19 @@ export function parseVlan(element: XmlElement, where: string): Vlan {
   const tags: VlanTag[] = tagElements.map((tag, index) => {
     const at = `${where}/tag[${index + 1}]`;
     refuseUnknown(tag, at, [], ["id", "nativeMode"]);
-    const text = attributeOf(tag, "id");
-    const id = text !== undefined && /^\s*\+?\d+$/.test(text) ? Number(text.trim()) : NaN;
-    if (!Number.isSafeInteger(id)) {
-      throw new VirtError(ErrorCode.XML_ERROR, "missing or invalid vlan tag id attribute", {
-        where: `${at}/@id`,
+    const text = tag.attributes?.id;
+    if (text === undefined) {
+      throw new VirtError(ErrorCode.XML_ERROR, "Missing required attribute 'id' in element 'tag'", {
+        where: at,
       });
+    }
+    const id = /^\s*\+?\d+\s*$/.test(text) ? Number(text.trim()) : NaN;
+    if (!Number.isSafeInteger(id) || id > 2 ** 32 - 1) {
+      throw new VirtError(
+        ErrorCode.XML_ERROR,
+        `Invalid value for attribute 'id' in element 'tag': '${text}'. Expected non-negative integer value`,
+        { where: `${at}/@id` },
+      );
     }
     if (id > VLAN_ID_MAX) {
       throw new VirtError(
@@ -70,17 +78,17 @@ export function parseVlan(element: XmlElement, where: string): Vlan {
         { where: `${at}/@id` },
       );
     }
-    const mode = attributeOf(tag, "nativeMode");
+    const mode = tag.attributes?.nativeMode;
     if (mode === undefined) return { id };
-    if (native) {
-      throw new VirtError(ErrorCode.XML_ERROR, "duplicate native vlan setting", { where: at });
-    }
     if (mode !== "tagged" && mode !== "untagged") {
       throw new VirtError(
-        ErrorCode.CONFIG_UNSUPPORTED,
-        `Invalid "nativeMode='${mode}'" in vlan <tag> element`,
+        ErrorCode.XML_ERROR,
+        `Invalid value for attribute 'nativeMode' in element 'tag': '${mode}'.`,
         { where: `${at}/@nativeMode` },
       );
+    }
+    if (native) {
+      throw new VirtError(ErrorCode.XML_ERROR, "duplicate native vlan setting", { where: at });
     }
     native = true;
     return { id, nativeMode: mode };
@@ -148,9 +156,7 @@ export function parseVirtualPort(
     }
     port.type = type;
   } else if (requireType) {
-    throw new VirtError(ErrorCode.CONFIG_UNSUPPORTED, "missing required virtualport type", {
-      where,
-    });
+    throw new VirtError(ErrorCode.XML_ERROR, "missing required virtualport type", { where });
   }
   const parameters = firstChild(element, "parameters");
   if (parameters === undefined) return port;
@@ -217,11 +223,7 @@ function readPortNumber(
 ): number | undefined {
   const text = attributeOf(parameters, name);
   if (text === undefined) return undefined;
-  const trimmed = text.trim();
-  let value = NaN;
-  if (/^0[xX][0-9a-fA-F]+$/.test(trimmed)) value = parseInt(trimmed.slice(2), 16);
-  else if (/^0[0-7]*$/.test(trimmed)) value = parseInt(trimmed, 8);
-  else if (/^\+?[1-9]\d*$/.test(trimmed)) value = Number(trimmed);
+  const value = readCNumber(text);
   if (!Number.isSafeInteger(value) || value > 2 ** 32 - 1) {
     throw new VirtError(ErrorCode.XML_ERROR, `cannot parse value of ${name} parameter`, {
       where: `${where}/@${name}`,
@@ -250,8 +252,8 @@ function refuseExtraParameters(port: VirtualPort, parameters: XmlElement, where:
   for (const name of Object.keys(parameters.attributes ?? {})) {
     if (allowed.includes(name) || attributeOf(parameters, name) === undefined) continue;
     throw new VirtError(
-      ErrorCode.CONFIG_UNSUPPORTED,
-      `extra ${name} specified for <virtualport type='${port.type}'>`,
+      ErrorCode.XML_ERROR,
+      `extra ${name} unsupported in <virtualport type='${port.type}'>`,
       { where: `${where}/@${name}` },
     );
   }
@@ -284,7 +286,7 @@ export function parseBandwidth(
     const elements = childrenNamed(element, direction);
     if (elements.length > 1) {
       throw new VirtError(
-        ErrorCode.XML_ERROR,
+        ErrorCode.XML_DETAIL,
         `Only one child <${direction}> element allowed`,
         { where: `${where}/${direction}[2]` },
       );

@@ -64,13 +64,13 @@ Deno.test("dnsmasqConfiguration() writes forwarders, with no-resolv when one tak
   const lines = configLines(
     "<forward mode='nat'/><bridge name='virbr7'/><dns><forwarder addr='8.8.8.8'/>" +
       "<forwarder domain='example.com' addr='192.168.1.1'/><forwarder domain='local.lan'/>" +
-      "<forwarder addr='9.9.9.9' port='5353'/></dns><ip address='10.0.0.1' prefix='24'/>",
+      "<forwarder addr='9.9.9.9'/></dns><ip address='10.0.0.1' prefix='24'/>",
   );
   assert.deepEqual(lines.slice(1, 6), [
     "server=8.8.8.8",
     "server=/example.com/192.168.1.1",
     "server=/local.lan/#",
-    "server=9.9.9.9#5353",
+    "server=9.9.9.9",
     "no-resolv",
   ]);
 });
@@ -185,7 +185,7 @@ testIf(
       const bodies = [
         "<bridge name='virbr7'/><ip address='10.0.0.1' prefix='24'><dhcp><range start='10.0.0.2' end='10.0.0.9'><lease expiry='0'/></range></dhcp><tftp root='/srv'/></ip>",
         "<forward mode='nat'/><bridge name='virbr7'/><mtu size='9000'/><domain name='e.com' localOnly='yes'/>" +
-        "<dns forwardPlainNames='no'><forwarder addr='9.9.9.9' port='5353'/><txt name='t' value='v'/>" +
+        "<dns forwardPlainNames='no'><forwarder addr='9.9.9.9'/><txt name='t' value='v'/>" +
         "<srv service='www' protocol='tcp' target='w.e.com' port='80'/></dns>" +
         "<ip address='10.0.0.1' prefix='24' localPtr='yes'><dhcp><range start='10.0.0.2' end='10.0.0.9'/><bootp file='pxe.img' server='10.0.0.3'/></dhcp></ip>" +
         "<ip family='ipv6' address='fd00::1' prefix='64'><dhcp><range start='fd00::10' end='fd00::ff'/></dhcp></ip>",

@@ -19,8 +19,20 @@ function canonical(text: string): string | undefined {
 Deno.test("parseIp() reads dotted quads and refuses octets over 255", () => {
   assert.deepEqual(parseIp("192.168.122.1"), { family: "ipv4", value: 0xc0a87a01n });
   assert.equal(parseIp("192.168.122.256"), undefined);
-  assert.equal(parseIp("192.168.122"), undefined);
   assert.equal(parseIp("1.2.3.4.5"), undefined);
+  assert.equal(parseIp("1..2"), undefined);
+  assert.equal(parseIp("1.2.3.x"), undefined);
+});
+
+Deno.test("parseIp() reads IPv4 as glibc's inet_aton does: short, octal and hex forms", () => {
+  assert.equal(canonical("010.0.0.1"), "8.0.0.1");
+  assert.equal(canonical("10.1"), "10.0.0.1");
+  assert.equal(canonical("192.168.1"), "192.168.0.1");
+  assert.equal(canonical("0x7f.1"), "127.0.0.1");
+  assert.equal(canonical("3232266753"), "192.168.122.1");
+  assert.equal(parseIp("10.0.0.09"), undefined);
+  assert.equal(parseIp("10.256.1"), undefined);
+  assert.equal(parseIp("10.0.65536"), undefined);
 });
 
 Deno.test("parseIp() reads IPv6 with :: and an IPv4 tail, and refuses malformed ones", () => {

@@ -30,7 +30,7 @@ Deno.test("formatNetworkXml() writes NAT ranges, bandwidth, routes and DNS in li
   const xml = roundTrip(
     "<bandwidth><inbound average='1000' peak='5000' burst='1024'/><outbound average='128'/></bandwidth>" +
       "<forward mode='nat'><nat><address start='10.20.30.40' end='10.20.30.44'/><port start='60000' end='65432'/></nat></forward>" +
-      "<dns><forwarder domain='example.com' addr='8.8.8.8' port='5353'/><txt name='t' value='v'/></dns>" +
+      "<dns><forwarder domain='example.com' addr='8.8.8.8'/><txt name='t' value='v'/></dns>" +
       "<ip address='10.1.1.1' prefix='24'/><route address='10.9.0.0' prefix='16' gateway='10.1.1.2' metric='3'/>",
   );
   assert.equal(
@@ -46,7 +46,7 @@ Deno.test("formatNetworkXml() writes NAT ranges, bandwidth, routes and DNS in li
   </forward>
   <bridge stp='on' delay='0'/>
   <dns>
-    <forwarder domain='example.com' addr='8.8.8.8' port='5353'/>
+    <forwarder domain='example.com' addr='8.8.8.8'/>
     <txt name='t' value='v'/>
   </dns>
   <bandwidth>

@@ -13,7 +13,7 @@
 import type { EventStore } from "../src/log/event_store.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { hasManagedBridge, type NetworkDefinition } from "../src/model/network.ts";
-import { routeCollision } from "../src/model/network_route_collision.ts";
+import { checkRouteCollision, parseProcNetRoute } from "../drivers/network/route_collision.ts";
 import { checkNetworkRunnable, completeNetworkDefinition } from "../src/model/network_defaults.ts";
 import {
   isNetworkFactType,
@@ -315,8 +315,8 @@ export class Networks {
    * no network runtime; nothing is recorded.
    *
    * @throws {VirtError} Code 55 when it is active; 67 for a forward mode evirt cannot run;
-   *   1 when a host route already covers one of its subnets (libvirt's check: another running
-   *   network's included); 84 (no network runtime).
+   *   1 when a host route already covers one of its subnets or static routes (libvirt's check:
+   *   another running network's included); 84 (no network runtime).
    */
   start(uuid: string): Promise<void> {
     const actor = this.byUuid(uuid);
@@ -330,17 +330,14 @@ export class Networks {
     });
   }
 
-  /** libvirt's checks before a start: a mode evirt runs, no host route on its subnets. */
+  /**
+   * libvirt's checks before a start: a mode evirt runs, no host route on its subnets or static
+   * routes (`drivers/network/route_collision.ts`).
+   */
   #checkStartable(definition: NetworkDefinition): void {
     checkNetworkRunnable(definition);
     if (!hasManagedBridge(definition)) return;
-    const iface = routeCollision(definition, this.#routeTable());
-    if (iface !== undefined) {
-      throw new VirtError(
-        ErrorCode.INTERNAL_ERROR,
-        `Network is already in use by interface ${iface}`,
-      );
-    }
+    checkRouteCollision(definition, parseProcNetRoute(this.#routeTable()));
   }
 
   /**

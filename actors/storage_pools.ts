@@ -16,6 +16,7 @@ import {
   uuidOfPoolStream,
 } from "../src/model/storage_facts.ts";
 import { type PoolDefinition, PoolState, type PoolStateValue } from "../src/model/storage_pool.ts";
+import { FactListeners, replayStreams } from "./stream_actor.ts";
 import { POOL_TYPES_WITH_BACKEND } from "../src/storage/pool_backend.ts";
 import { parsePoolXml } from "../src/xml/parse_storage_pool.ts";
 import { type AppliedStorageFact, definitionOf, PoolActor } from "./pool_actor.ts";
@@ -29,9 +30,6 @@ export const POOL_LISTENERS_MAX = 4096;
 
 /** Most pools the service keeps. */
 export const POOLS_MAX = 4096;
-
-/** Facts read per page at recovery. */
-const RECOVERY_PAGE_FACTS = 1000;
 
 /** Largest pool XML accepted, in bytes. */
 export const POOL_XML_MAX_BYTES = 1024 * 1024;
@@ -92,7 +90,10 @@ export class StoragePools {
   readonly #store: EventStore;
   readonly #onApplied: (facts: AppliedStorageFact[]) => void;
   readonly #actors = new Map<string, PoolActor>();
-  readonly #listeners = new Set<(facts: AppliedStorageFact[]) => void>();
+  readonly #listeners = new FactListeners<AppliedStorageFact>(
+    POOL_LISTENERS_MAX,
+    "storage event listeners",
+  );
   /** Serialises define/create/undefine, which look at every pool. */
   #registryJob: Promise<unknown> = Promise.resolve();
   /** The commands on one pool and its volumes. */
@@ -117,22 +118,12 @@ export class StoragePools {
   }
 
   async #replay(): Promise<void> {
-    let position = 0;
-    const head = this.#store.headPosition();
-    while (position < head) {
-      const facts = await this.#store.readAll({
-        afterPosition: position,
-        limit: RECOVERY_PAGE_FACTS,
-      });
-      if (facts.length === 0) break;
-      for (const stored of facts) {
-        position = stored.position;
-        const uuid = uuidOfPoolStream(stored.stream);
-        if (uuid === undefined || !isStorageFactType(stored.type)) continue;
-        const fact = { type: stored.type, body: stored.body } as StorageFact;
-        this.#actorFor(uuid).replay(fact, stored.version);
-      }
-    }
+    await replayStreams<StorageFact>(
+      this.#store,
+      uuidOfPoolStream,
+      isStorageFactType,
+      (uuid) => this.#actorFor(uuid),
+    );
     for (const [uuid, actor] of this.#actors) {
       if (poolStateName(actor.snapshot) === "nonexistent") this.#actors.delete(uuid);
     }
@@ -149,7 +140,7 @@ export class StoragePools {
 
   #publish(facts: AppliedStorageFact[]): void {
     this.#onApplied(facts);
-    for (const listener of this.#listeners) listener(facts);
+    this.#listeners.publish(facts);
   }
 
   /**
@@ -159,14 +150,7 @@ export class StoragePools {
    * @throws {VirtError} Code 87 beyond {@linkcode POOL_LISTENERS_MAX} listeners.
    */
   subscribe(listener: (facts: AppliedStorageFact[]) => void): () => void {
-    if (this.#listeners.size >= POOL_LISTENERS_MAX) {
-      throw new VirtError(
-        ErrorCode.RESOURCE_BUSY,
-        `at most ${POOL_LISTENERS_MAX} storage event listeners`,
-      );
-    }
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   /** Every existing pool's actor. */

@@ -7,6 +7,7 @@
 
 import type { Host } from "../../actors/host.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
+import type { Networks } from "../../actors/networks.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
 import type { DefinitionReaderPool } from "./definition_reader.ts";
@@ -46,6 +47,8 @@ export interface ApiEnvironment {
   shutdownSignal: AbortSignal;
   /** The storage pools; absent where the service has none (the in-process test hypervisor). */
   storage?: StoragePools;
+  /** The virtual networks; absent where the service has none (the in-process test hypervisor). */
+  networks?: Networks;
   /** Worker threads that read large definitions off the main loop; absent: read in place. */
   definitionReader?: DefinitionReaderPool;
   /**

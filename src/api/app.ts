@@ -30,6 +30,7 @@ import { resourceRoutes } from "./routes/resource_routes.ts";
 import { statsRoutes } from "./routes/stats_routes.ts";
 import { storageRoutes } from "./routes/storage_routes.ts";
 import { saveRoutes } from "./routes/save_routes.ts";
+import { networkRoutes } from "./routes/network_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 
 /** The API application. */
@@ -72,6 +73,7 @@ export function createApi(env: ApiEnvironment): Api {
   deviceRoutes(add);
   storageRoutes(add);
   saveRoutes(add);
+  networkRoutes(add);
   assertEveryRouteServed(rowByRoute);
 
   async function handle(

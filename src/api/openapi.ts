@@ -49,6 +49,7 @@ const PATH_PARAMETERS: Record<string, { description: string }> = {
   alias: { description: "Device alias, e.g. virtio-disk1 or a user's ua-…" },
   pool: { description: "Storage pool name or uuid" },
   volume: { description: "Volume name in the pool (URL-encoded)" },
+  network: { description: "Network name or uuid (with or without dashes)" },
 };
 
 /** The request bodies rows name. */
@@ -82,6 +83,12 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     required: true,
     content: {
       "application/xml": { schema: { type: "string", description: "Pool or volume XML" } },
+    },
+  },
+  NetworkXml: {
+    required: true,
+    content: {
+      "application/xml": { schema: { type: "string", description: "Network XML" } },
     },
   },
   CommandText: {
@@ -144,8 +151,25 @@ const volume = {
   },
 };
 
-/** The storage answers' schemas. */
+const networkSummary = {
+  type: "object",
+  properties: {
+    uuid: { type: "string" },
+    name: { type: "string" },
+    active: { type: "boolean" },
+    persistent: { type: "boolean" },
+    autostart: { type: "boolean" },
+    bridge: { type: "string", description: "The bridge's name, where it has one" },
+  },
+};
+
+/** The storage and network answers' schemas. */
 const STORAGE_SCHEMAS = {
+  NetworkSummary: networkSummary,
+  NetworkList: {
+    type: "object",
+    properties: { networks: { type: "array", items: networkSummary } },
+  },
   PoolSummary: poolSummary,
   PoolList: { type: "object", properties: { pools: { type: "array", items: poolSummary } } },
   PoolInfo: {

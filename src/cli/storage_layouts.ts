@@ -1,6 +1,6 @@
 /**
  * What the storage verbs print, in virsh's layouts: `pool-info`, `pool-list`, `vol-info`,
- * `vol-list`, sizes as `vshPrettyCapacity` scales them, and the XML `vol-create-as` builds.
+ * `vol-list` (and the labels and flags `net-info`, `net-list` share), sizes as `vshPrettyCapacity` scales them, and the XML `vol-create-as` builds.
  *
  * @module
  */
@@ -11,7 +11,8 @@ import { formatTable } from "./layouts.ts";
 const LABEL_WIDTH = 15;
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
 
-function labelled(lines: readonly [string, string][]): string {
+/** Lines of `Label:` and value, the label padded as virsh's info verbs pad it. */
+export function labelled(lines: readonly [string, string][]): string {
   return lines.map(([label, value]) => `${label.padEnd(LABEL_WIDTH)} ${value}\n`).join("");
 }
 
@@ -35,7 +36,8 @@ export function prettyCapacity(bytes: number): string {
   return `${value.toFixed(2)} ${UNITS[unit]}`;
 }
 
-function yesNo(value: boolean): string {
+/** `yes` or `no`, as virsh prints flags. */
+export function yesNo(value: boolean): string {
   return value ? "yes" : "no";
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { PoolSummaryView, VolumeView } from "../api/storage_views.ts";
+import type { VolumeView } from "../api/storage_views.ts";
 import { StorageClient } from "../client/storage_client.ts";
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import { unitBytes } from "../model/units.ts";
@@ -131,8 +131,8 @@ export function parseVolumeSize(text: string): bigint {
   return bytes;
 }
 
-/** Pools sorted as virsh lists them (by name, ignoring case). */
-export function byName<T extends PoolSummaryView | VolumeView>(items: readonly T[]): T[] {
+/** Pools, volumes or networks sorted as virsh lists them (by name, ignoring case). */
+export function byName<T extends { name: string }>(items: readonly T[]): T[] {
   return [...items].sort((a, b) => {
     const left = a.name.toLowerCase();
     const right = b.name.toLowerCase();

@@ -19,7 +19,7 @@
  * @module
  */
 
-/** The kinds of object an operation acts on (pool, volume, network and snapshot come later). */
+/** The kinds of object an operation acts on (snapshot comes later). */
 export type ObjectKind = "host" | "domain" | "pool" | "volume" | "network" | "snapshot";
 
 /** Who may run an operation: `read-only` callers can list, read and subscribe; nothing else. */
@@ -93,6 +93,7 @@ export interface OperationRoute {
     | "CommandText"
     | "DeviceXml"
     | "StorageXml"
+    | "NetworkXml"
     | "VolumeContent";
   answer: OperationAnswer;
   /** Runs a job in the domain's queue: takes `queue_timeout_ms`, may answer 503 (busy). */
@@ -2028,6 +2029,194 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "Storage pool lifecycle and refresh events",
+    http: null,
+    verbs: [],
+  },
+  // --- virtual networks ------------------------------------------------------------------------
+  {
+    name: "network.list",
+    object: "network",
+    libvirt: [
+      { api: "virConnectListAllNetworks", procedure: 283 },
+      { api: "virConnectNumOfNetworks", procedure: 52 },
+      { api: "virConnectListNetworks", procedure: 38 },
+      { api: "virConnectNumOfDefinedNetworks", procedure: 50 },
+      { api: "virConnectListDefinedNetworks", procedure: 36 },
+    ],
+    access: "read-only",
+    summary: "List virtual networks",
+    http: {
+      method: "GET",
+      path: "/v1/networks",
+      query: [],
+      answer: {
+        status: 200,
+        description: "Every network (filters are the caller's)",
+        schema: "NetworkList",
+      },
+    },
+    verbs: ["net-list"],
+  },
+  {
+    name: "network.lookup",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkLookupByName", procedure: 46 },
+      { api: "virNetworkLookupByUUID", procedure: 47 },
+    ],
+    access: "read-only",
+    summary: "Find a virtual network by name or uuid",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.info",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkIsActive", procedure: 152 },
+      { api: "virNetworkIsPersistent", procedure: 153 },
+      { api: "virNetworkGetAutostart", procedure: 44 },
+      { api: "virNetworkGetBridgeName", procedure: 45 },
+    ],
+    access: "read-only",
+    summary: "A virtual network's state, flags and bridge",
+    http: {
+      method: "GET",
+      path: "/v1/networks/:network",
+      query: [],
+      answer: {
+        status: 200,
+        description: "The network's state, flags and bridge",
+        schema: "NetworkSummary",
+      },
+    },
+    verbs: ["net-info", "net-uuid", "net-name", "net-edit"],
+  },
+  {
+    name: "network.dumpxml",
+    object: "network",
+    libvirt: [{ api: "virNetworkGetXMLDesc", procedure: 43 }],
+    access: "read-only",
+    summary: "A virtual network's XML",
+    http: {
+      method: "GET",
+      path: "/v1/networks/:network/xml",
+      query: [{
+        name: "inactive",
+        type: "boolean",
+        description: "The definition the next start uses",
+        flag: "VIR_NETWORK_XML_INACTIVE",
+      }],
+      answer: { status: 200, description: "Network XML", media: "application/xml" },
+    },
+    verbs: ["net-dumpxml", "net-edit"],
+  },
+  {
+    name: "network.define",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkDefineXML", procedure: 41 },
+      { api: "virNetworkDefineXMLFlags", procedure: 432 },
+    ],
+    access: "read-write",
+    summary: "Define or redefine a persistent virtual network",
+    http: {
+      method: "POST",
+      path: "/v1/networks",
+      query: [],
+      body: "NetworkXml",
+      answer: { status: 201, description: "The network defined", schema: "NetworkSummary" },
+    },
+    verbs: ["net-define", "net-edit"],
+  },
+  {
+    name: "network.create",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkCreateXML", procedure: 40 },
+      { api: "virNetworkCreateXMLFlags", procedure: 437 },
+    ],
+    access: "read-write",
+    summary: "Create and start a transient virtual network",
+    http: {
+      method: "POST",
+      path: "/v1/networks/create",
+      query: [],
+      body: "NetworkXml",
+      answer: {
+        status: 201,
+        description: "The network created and started",
+        schema: "NetworkSummary",
+      },
+    },
+    verbs: ["net-create"],
+  },
+  {
+    name: "network.start",
+    object: "network",
+    libvirt: [{ api: "virNetworkCreate", procedure: 39 }],
+    access: "read-write",
+    summary: "Start a virtual network",
+    http: {
+      method: "POST",
+      path: "/v1/networks/:network/actions/start",
+      query: [],
+      answer: { status: 200, description: "The network after it", schema: "NetworkSummary" },
+    },
+    verbs: ["net-start"],
+  },
+  {
+    name: "network.destroy",
+    object: "network",
+    libvirt: [{ api: "virNetworkDestroy", procedure: 42 }],
+    access: "read-write",
+    summary: "Stop a virtual network",
+    http: {
+      method: "POST",
+      path: "/v1/networks/:network/actions/destroy",
+      query: [],
+      answer: { status: 200, description: "The network after it", schema: "NetworkSummary" },
+    },
+    verbs: ["net-destroy"],
+  },
+  {
+    name: "network.undefine",
+    object: "network",
+    libvirt: [{ api: "virNetworkUndefine", procedure: 49 }],
+    access: "read-write",
+    summary: "Remove a virtual network's persistent definition",
+    http: {
+      method: "DELETE",
+      path: "/v1/networks/:network",
+      query: [],
+      answer: { status: 204, description: "Undefined" },
+    },
+    verbs: ["net-undefine"],
+  },
+  {
+    name: "network.autostart",
+    object: "network",
+    libvirt: [{ api: "virNetworkSetAutostart", procedure: 48 }],
+    access: "read-write",
+    summary: "Set a virtual network's autostart flag",
+    http: {
+      method: "PUT",
+      path: "/v1/networks/:network/autostart",
+      query: [],
+      body: "Autostart",
+      answer: { status: 200, description: "The network after it", schema: "NetworkSummary" },
+    },
+    verbs: ["net-autostart"],
+  },
+  {
+    name: "network.events",
+    object: "network",
+    libvirt: [
+      { api: "virConnectNetworkEventRegisterAny", procedure: 313 },
+      { api: "virConnectNetworkEventDeregisterAny", procedure: 314 },
+    ],
+    access: "read-only",
+    summary: "Virtual network lifecycle events",
     http: null,
     verbs: [],
   },

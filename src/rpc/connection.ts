@@ -19,6 +19,8 @@
 
 import type { Host } from "../../actors/host.ts";
 import { POOL_EVENT_LIFECYCLE, POOL_EVENT_REFRESH, poolEventsOf } from "./storage_events.ts";
+import { NETWORK_EVENT_LIFECYCLE, networkEventsOf } from "./network_events.ts";
+import type { EventObjectKind, ObjectEvent } from "./object_events.ts";
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import { PositionPrunedError } from "../log/errors.ts";
 import { CONNECT_READ_ONLY } from "./connect_procedures.ts";
@@ -146,9 +148,12 @@ export class RpcConnection {
   #queuedBytes = 0;
   #writing: Promise<void> | undefined;
   readonly #registrations = new Map<number, Registration>();
-  /** Storage pool event callbacks: id → event id and pool (null: every pool). */
-  readonly #poolRegistrations = new Map<number, { eventId: number; uuid: string | null }>();
-  #poolUnsubscribe: (() => void) | undefined;
+  /** Storage pool and network event callbacks: id → kind, event id and object (null: all). */
+  readonly #objectRegistrations = new Map<
+    number,
+    { kind: EventObjectKind; eventId: number; uuid: string | null }
+  >();
+  readonly #objectUnsubscribe = new Map<EventObjectKind, () => void>();
   #nextCallbackId = 0;
   #relay: Promise<void> | undefined;
   readonly #streams = new Map<number, OpenStream>();
@@ -224,7 +229,7 @@ export class RpcConnection {
     for (const { source } of this.#streams.values()) source.close();
     this.#streams.clear();
     this.#registrations.clear();
-    this.#clearPoolRegistrations();
+    this.#clearObjectRegistrations();
     try {
       this.#conn.close();
     } catch {
@@ -410,14 +415,14 @@ export class RpcConnection {
         const target = connection.#target;
         connection.#target = undefined;
         connection.#registrations.clear();
-        connection.#clearPoolRegistrations();
+        connection.#clearObjectRegistrations();
         await target?.close();
       },
       registerEvent: (eventId, uuid, withCallbackId) =>
         this.#register(eventId, uuid, withCallbackId),
       deregisterEvent: (id, withCallbackId) => this.#deregister(id, withCallbackId),
-      registerPoolEvent: (eventId, uuid) => this.#registerPoolEvent(eventId, uuid),
-      deregisterPoolEvent: (id) => this.#deregisterPoolEvent(id),
+      registerObjectEvent: (kind, eventId, uuid) => this.#registerObjectEvent(kind, eventId, uuid),
+      deregisterObjectEvent: (kind, id) => this.#deregisterObjectEvent(kind, id),
       startStream: (source) => {
         if (connection.#streams.size >= connection.#options.limits.streamsMax) {
           source.close();
@@ -472,18 +477,43 @@ export class RpcConnection {
     );
   }
 
-  #registerPoolEvent(eventId: number, uuid: string | null): number {
-    if (eventId !== POOL_EVENT_LIFECYCLE && eventId !== POOL_EVENT_REFRESH) {
+  /** Where the events of each kind of object come from, and which event ids it has. */
+  #eventSource(kind: EventObjectKind): {
+    eventIds: readonly number[];
+    api: string;
+    subscribe: ((listener: (events: ObjectEvent[]) => void) => () => void) | undefined;
+  } {
+    if (kind === "pool") {
+      const storage = this.#target?.storage;
+      return {
+        eventIds: [POOL_EVENT_LIFECYCLE, POOL_EVENT_REFRESH],
+        api: "virConnectStoragePoolEventRegisterAny",
+        subscribe: storage === undefined
+          ? undefined
+          : (listener) => storage.subscribe((applied) => listener(poolEventsOf(applied))),
+      };
+    }
+    const networks = this.#target?.networks;
+    return {
+      eventIds: [NETWORK_EVENT_LIFECYCLE],
+      api: "virConnectNetworkEventRegisterAny",
+      subscribe: networks === undefined
+        ? undefined
+        : (listener) => networks.subscribe((applied) => listener(networkEventsOf(applied))),
+    };
+  }
+
+  #registerObjectEvent(kind: EventObjectKind, eventId: number, uuid: string | null): number {
+    const source = this.#eventSource(kind);
+    if (!source.eventIds.includes(eventId)) {
       throw new VirtError(ErrorCode.INVALID_ARG, `unsupported event ID ${eventId}`, {
         where: "eventID",
       });
     }
-    const storage = this.#target?.storage;
-    if (storage === undefined) {
-      throw new VirtError(ErrorCode.NO_SUPPORT, "virConnectStoragePoolEventRegisterAny");
-    }
+    const subscribe = source.subscribe;
+    if (subscribe === undefined) throw new VirtError(ErrorCode.NO_SUPPORT, source.api);
     if (
-      this.#registrations.size + this.#poolRegistrations.size >=
+      this.#registrations.size + this.#objectRegistrations.size >=
         this.#options.limits.eventCallbacksMax
     ) {
       throw new VirtError(
@@ -492,36 +522,47 @@ export class RpcConnection {
       );
     }
     const id = this.#nextCallbackId++;
-    this.#poolRegistrations.set(id, { eventId, uuid });
-    this.#poolUnsubscribe ??= storage.subscribe((applied) => {
-      for (const event of poolEventsOf(applied)) {
-        for (const [callbackId, registration] of this.#poolRegistrations) {
-          if (registration.eventId !== event.eventId) continue;
-          if (registration.uuid !== null && registration.uuid !== event.uuid) continue;
-          // A client that does not read its events is dropped, as the domain relay does.
-          if (this.#queuedBytes >= this.#options.limits.outgoingBytesMax) {
-            this.#options.log(`rpc ${this.#options.label}: closing connection: event queue full`);
-            void this.close();
-            return;
-          }
-          this.#sendPacket(event.packet(callbackId));
-        }
-      }
-    });
+    this.#objectRegistrations.set(id, { kind, eventId, uuid });
+    if (!this.#objectUnsubscribe.has(kind)) {
+      this.#objectUnsubscribe.set(
+        kind,
+        subscribe((events) => this.#sendObjectEvents(kind, events)),
+      );
+    }
     return id;
   }
 
-  #deregisterPoolEvent(id: number): void {
-    if (!this.#poolRegistrations.delete(id)) {
-      throw new VirtError(ErrorCode.INVALID_ARG, `callback ${id} not registered`);
+  #sendObjectEvents(kind: EventObjectKind, events: ObjectEvent[]): void {
+    for (const event of events) {
+      for (const [callbackId, registration] of this.#objectRegistrations) {
+        if (registration.kind !== kind || registration.eventId !== event.eventId) continue;
+        if (registration.uuid !== null && registration.uuid !== event.uuid) continue;
+        // A client that does not read its events is dropped, as the domain relay does.
+        if (this.#queuedBytes >= this.#options.limits.outgoingBytesMax) {
+          this.#options.log(`rpc ${this.#options.label}: closing connection: event queue full`);
+          void this.close();
+          return;
+        }
+        this.#sendPacket(event.packet(callbackId));
+      }
     }
-    if (this.#poolRegistrations.size === 0) this.#clearPoolRegistrations();
   }
 
-  #clearPoolRegistrations(): void {
-    this.#poolRegistrations.clear();
-    this.#poolUnsubscribe?.();
-    this.#poolUnsubscribe = undefined;
+  #deregisterObjectEvent(kind: EventObjectKind, id: number): void {
+    if (this.#objectRegistrations.get(id)?.kind !== kind) {
+      throw new VirtError(ErrorCode.INVALID_ARG, `callback ${id} not registered`);
+    }
+    this.#objectRegistrations.delete(id);
+    if ([...this.#objectRegistrations.values()].every((entry) => entry.kind !== kind)) {
+      this.#objectUnsubscribe.get(kind)?.();
+      this.#objectUnsubscribe.delete(kind);
+    }
+  }
+
+  #clearObjectRegistrations(): void {
+    this.#objectRegistrations.clear();
+    for (const unsubscribe of this.#objectUnsubscribe.values()) unsubscribe();
+    this.#objectUnsubscribe.clear();
   }
 
   /**

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { EventObjectKind } from "./object_events.ts";
 import type { RpcTarget } from "./rpc_target.ts";
 import type { XdrType } from "./xdr.ts";
 
@@ -55,10 +56,13 @@ export interface CallContext {
   registerEvent(eventId: number, domainUuid: string | null, withCallbackId: boolean): number;
   /** Removes an event callback by id (new style) or by event id (old style). */
   deregisterEvent(id: number, withCallbackId: boolean): void;
-  /** Registers a storage pool event callback (one pool's uuid, or null: every pool); its id. */
-  registerPoolEvent(eventId: number, poolUuid: string | null): number;
-  /** Removes a storage pool event callback by id. */
-  deregisterPoolEvent(callbackId: number): void;
+  /**
+   * Registers a storage pool or network event callback (one object's uuid, or null: every
+   * object of the kind); its id.
+   */
+  registerObjectEvent(kind: EventObjectKind, eventId: number, uuid: string | null): number;
+  /** Removes a storage pool or network event callback by id. */
+  deregisterObjectEvent(kind: EventObjectKind, callbackId: number): void;
   /** Starts a stream on this call's serial once the reply is sent. */
   startStream(source: StreamSource): void;
 }

@@ -23,6 +23,8 @@ import { STORAGE_PROCEDURES } from "./storage_procedures.ts";
 import { VOLUME_TRANSFER_PROCEDURES } from "./volume_transfer_procedures.ts";
 import { POOL_EVENT_PROCEDURES } from "./storage_events.ts";
 import { SAVE_PROCEDURES } from "./save_procedures.ts";
+import { NETWORK_PROCEDURES } from "./network_procedures.ts";
+import { NETWORK_EVENT_PROCEDURES } from "./network_events.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -47,6 +49,8 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...STORAGE_PROCEDURES,
   ...VOLUME_TRANSFER_PROCEDURES,
   ...POOL_EVENT_PROCEDURES,
+  ...NETWORK_PROCEDURES,
+  ...NETWORK_EVENT_PROCEDURES,
   ...GUEST_PROCEDURES,
   ...RESOURCE_PROCEDURES,
   ...SAVE_PROCEDURES,

@@ -8,6 +8,7 @@
 
 import type { Host } from "../../actors/host.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
+import type { Networks } from "../../actors/networks.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventHub } from "../projections/event_hub.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
@@ -23,6 +24,8 @@ export interface RpcTarget {
   host: Host;
   /** The storage pools; absent where the target has none (`test:///default`). */
   storage?: StoragePools;
+  /** The virtual networks; absent where the target has none (`test:///default`). */
+  networks?: Networks;
   /** The one reader of the log's tail that events come from. */
   hub: EventHub;
   /** Bounds of event subscribers (shared with the SSE stream). */
@@ -46,7 +49,7 @@ export interface TestHypervisor {
 export interface SharedService extends
   Pick<
     RpcTarget,
-    "host" | "storage" | "hub" | "events" | "xmlMaxBytes" | "hostname" | "nodeInfo"
+    "host" | "storage" | "networks" | "hub" | "events" | "xmlMaxBytes" | "hostname" | "nodeInfo"
   > {
   /**
    * Opens a fresh `test:///default` hypervisor for one connection. Injected by the service
@@ -88,6 +91,7 @@ export async function openRpcTarget(
       hypervisorType: "QEMU",
       host: service.host,
       ...(service.storage === undefined ? {} : { storage: service.storage }),
+      ...(service.networks === undefined ? {} : { networks: service.networks }),
       hub: service.hub,
       events: service.events,
       xmlMaxBytes: service.xmlMaxBytes,

@@ -8,18 +8,10 @@
  */
 
 import type { AppliedStorageFact } from "../../actors/pool_actor.ts";
-import { encodePacket } from "./packet.ts";
+import { eventPacket, type ObjectEvent } from "./object_events.ts";
 import type { ProcedureTable } from "./procedure.ts";
-import {
-  MessageStatus,
-  MessageType,
-  nonnullString,
-  REMOTE_PROGRAM,
-  REMOTE_PROTOCOL_VERSION,
-  uuidBytes,
-  uuidType,
-} from "./protocol.ts";
-import { encodeXdr, x } from "./xdr.ts";
+import { nonnullString, uuidBytes, uuidType } from "./protocol.ts";
+import { x } from "./xdr.ts";
 
 /** `VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE`, `VIR_STORAGE_POOL_EVENT_ID_REFRESH`. */
 export const POOL_EVENT_LIFECYCLE = 0;
@@ -49,11 +41,7 @@ const lifecycleMessage = x.struct(
 const refreshMessage = x.struct(["callbackID", x.int], ["pool", poolType]);
 
 /** One event a batch of facts makes: its event id, pool, and its packet for a callback id. */
-export interface PoolEvent {
-  eventId: number;
-  uuid: string;
-  packet(callbackId: number): Uint8Array;
-}
+export type PoolEvent = ObjectEvent;
 
 /**
  * The events of freshly applied facts. A refresh recorded with a start is part of the start,
@@ -74,7 +62,7 @@ export function poolEventsOf(applied: AppliedStorageFact[]): PoolEvent[] {
         eventId: POOL_EVENT_LIFECYCLE,
         uuid: entry.uuid,
         packet: (callbackId) =>
-          message(PROC_LIFECYCLE, lifecycleMessage, {
+          eventPacket(PROC_LIFECYCLE, lifecycleMessage, {
             callbackID: callbackId,
             pool,
             event: lifecycle,
@@ -88,22 +76,11 @@ export function poolEventsOf(applied: AppliedStorageFact[]): PoolEvent[] {
         eventId: POOL_EVENT_REFRESH,
         uuid: entry.uuid,
         packet: (callbackId) =>
-          message(PROC_REFRESH, refreshMessage, { callbackID: callbackId, pool }),
+          eventPacket(PROC_REFRESH, refreshMessage, { callbackID: callbackId, pool }),
       });
     }
   });
   return events;
-}
-
-function message(proc: number, type: ReturnType<typeof x.struct>, value: unknown): Uint8Array {
-  return encodePacket({
-    prog: REMOTE_PROGRAM,
-    vers: REMOTE_PROTOCOL_VERSION,
-    proc,
-    type: MessageType.MESSAGE,
-    serial: 0,
-    status: MessageStatus.OK,
-  }, encodeXdr(type, value));
 }
 
 /** The registration procedures. */
@@ -121,7 +98,7 @@ export const POOL_EVENT_PROCEDURES: ProcedureTable = {
       const uuid = args.pool === null || storage === undefined
         ? null
         : storage.byName(args.pool.name).uuid;
-      return { callbackID: context.registerPoolEvent(args.eventID, uuid) };
+      return { callbackID: context.registerObjectEvent("pool", args.eventID, uuid) };
     },
   },
   virConnectStoragePoolEventDeregisterAny: {
@@ -131,7 +108,7 @@ export const POOL_EVENT_PROCEDURES: ProcedureTable = {
     ret: x.void,
     handler: (args: { callbackID: number }, context) => {
       context.target();
-      context.deregisterPoolEvent(args.callbackID);
+      context.deregisterObjectEvent("pool", args.callbackID);
     },
   },
 };

@@ -17,6 +17,7 @@ import { formatPoolCapabilities } from "../xml/format_pool_capabilities.ts";
 import { checkFlags } from "./domain_lookup.ts";
 import type { CallContext, Procedure, ProcedureTable } from "./procedure.ts";
 import { nonnullString, uuidBytes, uuidText, uuidType } from "./protocol.ts";
+import { activeNames, matchesStateFlags } from "./object_list.ts";
 import { x, type XdrType } from "./xdr.ts";
 
 /** `REMOTE_STORAGE_POOL_LIST_MAX`, `REMOTE_STORAGE_VOL_LIST_MAX`. */
@@ -50,13 +51,6 @@ const volumeArgs = x.struct(["vol", volumeType]);
 const volumeFlagsArgs = x.struct(["vol", volumeType], ["flags", x.uint]);
 const volumeRet = x.struct(["vol", volumeType]);
 
-/** virConnectListAllStoragePools filters, by flag. */
-const LIST_INACTIVE = 1;
-const LIST_ACTIVE = 2;
-const LIST_PERSISTENT = 4;
-const LIST_TRANSIENT = 8;
-const LIST_AUTOSTART = 16;
-const LIST_NO_AUTOSTART = 32;
 /** The pool type filters, from `VIR_CONNECT_LIST_STORAGE_POOLS_DIR` (64) on, by type. */
 const LIST_TYPE_FLAGS: ReadonlyArray<[number, string]> = [
   [64, "dir"],
@@ -110,27 +104,13 @@ export function volumeOf(
 }
 
 function matches(summary: PoolSummary, flags: number): boolean {
-  const pairs: [number, number, boolean][] = [
-    [LIST_ACTIVE, LIST_INACTIVE, summary.active],
-    [LIST_PERSISTENT, LIST_TRANSIENT, summary.persistent],
-    [LIST_AUTOSTART, LIST_NO_AUTOSTART, summary.autostart],
-  ];
-  for (const [yes, no, value] of pairs) {
-    const wantYes = (flags & yes) !== 0;
-    const wantNo = (flags & no) !== 0;
-    if (wantYes !== wantNo && value !== wantYes) return false;
-  }
+  if (!matchesStateFlags(summary, flags)) return false;
   const types = LIST_TYPE_FLAGS.filter(([bit]) => (flags & bit) !== 0).map(([, type]) => type);
   return types.length === 0 || types.includes(summary.type);
 }
 
 function names(storage: StoragePools, active: boolean, max: number): string[] {
-  if (max < 0 || max > STORAGE_POOL_LIST_MAX) {
-    throw new VirtError(ErrorCode.RPC, `too many storage pools requested (${max})`);
-  }
-  return storage.list().filter((pool) => pool.active === active).slice(0, max).map((pool) =>
-    pool.name
-  );
+  return activeNames(storage.list(), active, max, STORAGE_POOL_LIST_MAX);
 }
 
 /** A pool action: look the pool up, check flags, act. */

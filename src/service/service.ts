@@ -14,7 +14,9 @@ import { type Config, ConfigError, parseTokens } from "../config/config.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
+import { NETWORK_FACT_TYPES } from "../model/network_facts.ts";
 import { StoragePools } from "../../actors/storage_pools.ts";
+import { Networks } from "../../actors/networks.ts";
 import type { Host } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { EventStore } from "../log/event_store.ts";
@@ -92,6 +94,7 @@ export async function startService(
   });
   let core: ServiceCore | undefined;
   let storageStore: EventStore | undefined;
+  let networkStore: EventStore | undefined;
   try {
     const tokens = config.tokensFile === null ? [] : await readTokens(config.tokensFile);
     await Deno.mkdir(config.runtimeDir, { recursive: true, mode: 0o755 });
@@ -110,12 +113,20 @@ export async function startService(
     });
     // Storage pools have their own log: their facts never hold back the domain log's snapshots
     // (which cover only a prefix every domain actor has applied).
-    storageStore = await openStorageStore(config.stateDir);
+    storageStore = await openSideStore(config.stateDir, "storage", STORAGE_FACT_TYPES);
     const storage = await StoragePools.open({
       store: storageStore,
       autostart,
       log: logFor("storage"),
     });
+    // Networks too: one stream per network, in a log of their own.
+    networkStore = await openSideStore(config.stateDir, "network", NETWORK_FACT_TYPES);
+    const networks = await Networks.open({
+      store: networkStore,
+      autostart,
+      log: logFor("network"),
+    });
+    core.attachNetworks(networks);
     core.attachStorage(storage);
     linkStorage(core.host, storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
@@ -141,6 +152,7 @@ export async function startService(
       service: {
         host: core.host,
         storage,
+        networks,
         hub: core.hub,
         events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
         xmlMaxBytes: config.xmlMaxBytes,
@@ -158,6 +170,7 @@ export async function startService(
     });
     const running = core;
     const runningStorageStore = storageStore;
+    const runningNetworkStore = networkStore;
     return {
       ...running,
       server,
@@ -178,11 +191,14 @@ export async function startService(
         await server.shutdown();
         await storage.close();
         await runningStorageStore.close();
+        await networks.close();
+        await runningNetworkStore.close();
         await running.close();
       },
     };
   } catch (error) {
     await storageStore?.close();
+    await networkStore?.close();
     if (core !== undefined) await core.close();
     else await store.close();
     throw error;
@@ -210,11 +226,15 @@ function linkStorage(host: Host, storage: StoragePools): void {
     host.domainsUsingVolume(pool, volume, path);
 }
 
-/** The storage pools' log, in its own folder of the state directory. */
-async function openStorageStore(stateDir: string): Promise<EventStore> {
-  const dir = `${stateDir}/storage`;
+/** A log of its own (storage pools', networks'), in its folder of the state directory. */
+async function openSideStore(
+  stateDir: string,
+  folder: string,
+  factTypes: readonly string[],
+): Promise<EventStore> {
+  const dir = `${stateDir}/${folder}`;
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  return await openSqliteStore(dir, { factTypes: STORAGE_FACT_TYPES });
+  return await openSqliteStore(dir, { factTypes });
 }
 
 /** Runtime records named at most, when a refused start lists them. */

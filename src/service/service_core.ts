@@ -12,6 +12,7 @@ import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { type Api, createApi } from "../api/app.ts";
 import type { ApiEnvironment } from "../api/api_context.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
+import type { Networks } from "../../actors/networks.ts";
 import { LARGE_DEFINITION_WAIT_MS, LARGE_DEFINITIONS_MAX } from "../api/routes/domain_routes.ts";
 import { DefinitionReaderPool } from "../api/definition_reader.ts";
 import { EventHub } from "../projections/event_hub.ts";
@@ -51,6 +52,8 @@ export interface ServiceCore {
   largeDefinitions: BodyBudget;
   /** Gives the API the storage pools (opened after the core, on their own log). */
   attachStorage(storage: StoragePools): void;
+  /** Gives the API the networks (opened after the core, on their own log). */
+  attachNetworks(networks: Networks): void;
   /** Ends every event stream (so listeners can drain), without closing anything else. */
   endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
@@ -125,6 +128,9 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     largeDefinitions,
     attachStorage(storage) {
       environment.storage = storage;
+    },
+    attachNetworks(networks) {
+      environment.networks = networks;
     },
     endStreams() {
       shutdown.abort();

@@ -12,13 +12,16 @@ import type { VolumeRecord } from "../../model/storage_facts.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
 import { decodeSparse, encodeSparse, SPARSE_STREAM_MEDIA } from "../../storage/sparse_stream.ts";
-import { readBodyText, readJsonObject } from "../request_body.ts";
+import {
+  autostartBody,
+  byUuidOrName,
+  queryFlag,
+  xmlBody,
+  xmlResponse,
+} from "./object_route_support.ts";
 import type { PoolInfoView, PoolSummaryView, VolumeJobView, VolumeView } from "../storage_views.ts";
 
 type Context = RouteContext & ApiRequestContext;
-
-/** Largest pool or volume XML accepted, in bytes (as the RPC procedures' bound). */
-const STORAGE_XML_MAX_BYTES = 1024 * 1024;
 
 /** libvirt's pool state names, by number. */
 const POOL_STATE_NAMES = ["inactive", "building", "running", "degraded", "inaccessible"];
@@ -40,8 +43,6 @@ const WIPE_ALGORITHMS = [
   "trim",
 ];
 
-const UUID_PATTERN = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
 function storageOf(context: Context): StoragePools {
   const storage = context.env.storage;
   if (storage === undefined) {
@@ -52,18 +53,11 @@ function storageOf(context: Context): StoragePools {
 
 /** The pool `:pool` names: by uuid first, then by name, as virsh looks a pool up. */
 function poolOf(storage: StoragePools, reference: string): PoolSummary {
-  if (UUID_PATTERN.test(reference)) {
-    const dashed = reference.replace(/-/g, "").replace(
-      /^(.{8})(.{4})(.{4})(.{4})(.{12})$/,
-      "$1-$2-$3-$4-$5",
-    );
-    try {
-      return storage.summary(storage.byUuid(dashed));
-    } catch {
-      // Not a uuid of ours: a pool may be named like one.
-    }
-  }
-  return storage.summary(storage.byName(reference));
+  return storage.summary(byUuidOrName(
+    reference,
+    (uuid) => storage.byUuid(uuid),
+    (name) => storage.byName(name),
+  ));
 }
 
 /** A pool as the API shows it. */
@@ -97,28 +91,10 @@ function volumeView(storage: StoragePools, pool: PoolSummary, record: VolumeReco
   };
 }
 
-function flag(context: Context, name: string): boolean {
-  const value = context.url.searchParams.get(name);
-  if (value === null) return false;
-  if (value === "" || value === "true" || value === "1") return true;
-  if (value === "false" || value === "0") return false;
-  throw new VirtError(ErrorCode.INVALID_ARG, `${name} must be true or false, not '${value}'`, {
-    where: name,
-  });
-}
-
 function flags(context: Context, bits: Readonly<Record<string, number>>): number {
   let result = 0;
-  for (const [name, bit] of Object.entries(bits)) if (flag(context, name)) result |= bit;
+  for (const [name, bit] of Object.entries(bits)) if (queryFlag(context, name)) result |= bit;
   return result;
-}
-
-function xmlResponse(xml: string): Response {
-  return new Response(xml, { headers: { "content-type": "application/xml" } });
-}
-
-async function xmlBody(request: Request): Promise<string> {
-  return await readBodyText(request, STORAGE_XML_MAX_BYTES);
 }
 
 /** The volume `:pool`/`:volume` name. */
@@ -182,7 +158,7 @@ export function storageRoutes(add: RouteAdder): void {
   add("pool.dumpxml", async (_request, context) => {
     const storage = storageOf(context);
     const pool = poolOf(storage, context.params.pool);
-    return xmlResponse(await storage.commands.xml(pool.uuid, flag(context, "inactive")));
+    return xmlResponse(await storage.commands.xml(pool.uuid, queryFlag(context, "inactive")));
   });
   add("pool.define", async (request, context) => {
     const storage = storageOf(context);
@@ -215,14 +191,9 @@ export function storageRoutes(add: RouteAdder): void {
   });
   add("pool.autostart", async (request, context) => {
     const storage = storageOf(context);
-    const body = await readJsonObject(request, context.env.bodyMaxBytes);
-    if (typeof body.autostart !== "boolean") {
-      throw new VirtError(ErrorCode.INVALID_ARG, "autostart must be true or false", {
-        where: "autostart",
-      });
-    }
+    const autostart = await autostartBody(request, context.env.bodyMaxBytes);
     const pool = poolOf(storage, context.params.pool);
-    await storage.commands.setAutostart(pool.uuid, body.autostart);
+    await storage.commands.setAutostart(pool.uuid, autostart);
     return jsonResponse(poolSummaryView(storage.summary(storage.byUuid(pool.uuid))));
   });
   add("volume.list", (_request, context) => {
@@ -308,7 +279,7 @@ export function storageRoutes(add: RouteAdder): void {
       name,
       framed ? decodeSparse(request.body) : request.body,
       rangeOf(context),
-      framed || flag(context, "sparse"),
+      framed || queryFlag(context, "sparse"),
     );
     const volume = volumeView(storage, pool, storage.commands.volume(pool.uuid, name));
     return jsonResponse({ bytes, volume });
@@ -317,7 +288,7 @@ export function storageRoutes(add: RouteAdder): void {
     const { storage, pool, name } = volumeOf(context);
     // Asked sparse, the file's holes (unread) and zero blocks go as hole records; the byte
     // count travels in a header.
-    const sparse = flag(context, "sparse");
+    const sparse = queryFlag(context, "sparse");
     const range = rangeOf(context);
     const { body, bytes } = sparse
       ? await storage.commands.downloadVolume(pool.uuid, name, range, { holes: true })

@@ -38,33 +38,63 @@ export const editVerb: Verb = {
       () => context.client.xml(reference, { inactive: true, secure: true }),
     );
     const name = await context.client.info(reference).then((info) => info.name, () => reference);
-    const file = await Deno.makeTempFile({ prefix: `evirt-${safe(name)}-`, suffix: ".xml" });
-    try {
-      await Deno.writeTextFile(file, original);
-      let edit = true;
-      for (let round = 0; round < REEDITS_MAX; round++) {
-        if (edit) await runEditor(context, file);
-        const edited = await Deno.readTextFile(file);
-        if (edited === original) {
-          context.printExtra(`Domain '${name}' XML configuration not changed.\n`);
-          return;
-        }
-        try {
-          const defined = await context.client.define({ xml: edited });
-          context.printExtra(`Domain '${defined.name}' XML configuration edited.\n`);
-          return;
-        } catch (error) {
-          const answer = await askReedit(context, error);
-          if (answer === "n") throw new CommandFailure("Failed.", error);
-          edit = answer === "y";
-        }
-      }
-      throw new CommandFailure(`Failed: more than ${REEDITS_MAX} attempts`);
-    } finally {
-      await Deno.remove(file).catch(() => {});
-    }
+    await editDocument(context, {
+      name,
+      original,
+      define: async (xml) => (await context.client.define({ xml })).name,
+      notChanged: (name) => `Domain '${name}' XML configuration not changed.\n`,
+      edited: (name) => `Domain '${name}' XML configuration edited.\n`,
+    });
   },
 };
+
+/** What {@linkcode editDocument} edits and how it says so. */
+export interface EditedDocument {
+  /** The object's name (for the file name and the messages). */
+  name: string;
+  /** The document as the service gave it. */
+  original: string;
+  /** Defines the edited document; the defined object's name. */
+  define(xml: string): Promise<string>;
+  /** The line for an unchanged document. */
+  notChanged(name: string): string;
+  /** The line for an edited one. */
+  edited(name: string): string;
+}
+
+/**
+ * virsh's edit loop: the document in a temporary file, the editor, then a define of the
+ * result; unchanged defines nothing; a refusal asks again on a terminal.
+ *
+ * @throws {CommandFailure} `Failed.` with the refusal, or the editor's failure.
+ */
+export async function editDocument(context: VerbContext, document: EditedDocument): Promise<void> {
+  const { name, original } = document;
+  const file = await Deno.makeTempFile({ prefix: `evirt-${safe(name)}-`, suffix: ".xml" });
+  try {
+    await Deno.writeTextFile(file, original);
+    let edit = true;
+    for (let round = 0; round < REEDITS_MAX; round++) {
+      if (edit) await runEditor(context, file);
+      const edited = await Deno.readTextFile(file);
+      if (edited === original) {
+        context.printExtra(document.notChanged(name));
+        return;
+      }
+      try {
+        context.printExtra(document.edited(await document.define(edited)));
+        return;
+      } catch (error) {
+        const answer = await askReedit(context, error);
+        if (answer === "n") throw new CommandFailure("Failed.", error);
+        edit = answer === "y";
+      }
+    }
+    throw new CommandFailure(`Failed: more than ${REEDITS_MAX} attempts`);
+  } finally {
+    await Deno.remove(file).catch(() => {});
+  }
+}
 
 function safe(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 32);

@@ -1,0 +1,171 @@
+/**
+ * A virtual network's life as an XState v5 machine: libvirt's network states (inactive,
+ * active), persistent or transient, autostart, the definition in force and the one recorded
+ * for its next start, and its pending intent, folded from the network's facts.
+ *
+ * The machine is pure and its events are the facts of the log: the same `transition()` folds the
+ * log at recovery and applies each new fact live, so replay equals the live fold.
+ *
+ * @module
+ */
+
+import { assign, initialTransition, setup, transition } from "xstate";
+import type { NetworkDefinition } from "../src/model/network.ts";
+import type {
+  NetworkFact,
+  NetworkFactBodies,
+  NetworkFactType,
+  NetworkIntentKind,
+} from "../src/model/network_facts.ts";
+
+/** What the machine knows about one network. Plain JSON. */
+export interface NetworkContext {
+  /** The network's uuid, fixed for its life. */
+  uuid: string;
+  /** Its definition; null before it is defined. */
+  definition: NetworkDefinition | null;
+  /** A definition recorded while the network ran, in force once it stops (libvirt's newDef). */
+  nextDefinition: NetworkDefinition | null;
+  /** Whether it has a persistent definition (false: made by `net-create`, or undefined live). */
+  persistent: boolean;
+  /** Whether it starts with the service. */
+  autostart: boolean;
+  /** What was about to happen when last recorded; null when nothing is pending. */
+  intent: { kind: NetworkIntentKind; bridge: string } | null;
+}
+
+function bodyOf<T extends NetworkFactType>(event: NetworkFact, type: T): NetworkFactBodies[T] {
+  if (event.type !== type) throw new Error(`Expected ${type}, got ${event.type}`);
+  return event.body as NetworkFactBodies[T];
+}
+
+/**
+ * The network machine. Input: the network's uuid.
+ *
+ * @example
+ * ```ts ignore
+ * let [snapshot] = initialTransition(networkMachine, { uuid });
+ * [snapshot] = transition(networkMachine, snapshot, { type: "network.defined", body: { definition, detail: "added", persistent: true } });
+ * ```
+ */
+export const networkMachine = setup({
+  types: {
+    context: {} as NetworkContext,
+    events: {} as NetworkFact,
+    input: {} as { uuid: string },
+  },
+  guards: {
+    transient: ({ context }) => !context.persistent,
+  },
+  actions: {
+    recordDefinition: assign(({ event }) => ({
+      definition: bodyOf(event, "network.defined").definition,
+      persistent: bodyOf(event, "network.defined").persistent,
+      nextDefinition: null,
+    })),
+    recordNextDefinition: assign(({ event, context }) => ({
+      nextDefinition: bodyOf(event, "network.defined").definition,
+      persistent: context.persistent || bodyOf(event, "network.defined").persistent,
+    })),
+    forget: assign({ definition: null, nextDefinition: null, autostart: false, intent: null }),
+    makeTransient: assign({ persistent: false, nextDefinition: null, autostart: false }),
+    recordStarting: assign(({ event }) => ({
+      intent: { kind: "start" as const, bridge: bodyOf(event, "network.starting").bridge },
+    })),
+    recordStopping: assign(({ event }) => ({
+      intent: { kind: "stop" as const, bridge: bodyOf(event, "network.stopping").bridge },
+    })),
+    forgetIntent: assign({ intent: null }),
+    recordStopped: assign(({ context }) => ({
+      definition: context.nextDefinition ?? context.definition,
+      nextDefinition: null,
+      intent: null,
+    })),
+    recordAutostart: assign(({ event }) => ({
+      autostart: bodyOf(event, "network.autostart_changed").autostart,
+    })),
+  },
+}).createMachine({
+  id: "network",
+  context: ({ input }) => ({
+    uuid: input.uuid,
+    definition: null,
+    nextDefinition: null,
+    persistent: false,
+    autostart: false,
+    intent: null,
+  }),
+  initial: "nonexistent",
+  states: {
+    nonexistent: {
+      on: { "network.defined": { target: "inactive", actions: "recordDefinition" } },
+    },
+    inactive: {
+      on: {
+        "network.defined": { actions: "recordDefinition" },
+        "network.undefined": { target: "nonexistent", actions: "forget" },
+        "network.starting": { actions: "recordStarting" },
+        "network.started": { target: "active", actions: "forgetIntent" },
+        "network.autostart_changed": { actions: "recordAutostart" },
+        "network.intent_abandoned": { actions: "forgetIntent" },
+      },
+    },
+    active: {
+      on: {
+        "network.defined": { actions: "recordNextDefinition" },
+        "network.undefined": { actions: "makeTransient" },
+        "network.stopping": { actions: "recordStopping" },
+        "network.stopped": [
+          { guard: "transient", target: "nonexistent", actions: "forget" },
+          { target: "inactive", actions: "recordStopped" },
+        ],
+        "network.autostart_changed": { actions: "recordAutostart" },
+        "network.intent_abandoned": { actions: "forgetIntent" },
+      },
+    },
+  },
+});
+
+/** A network's machine snapshot. */
+export type NetworkSnapshot = ReturnType<typeof networkMachine.getInitialSnapshot>;
+
+/** The machine's state name (`nonexistent`, `inactive`, `active`). */
+export function networkStateName(snapshot: NetworkSnapshot): string {
+  return snapshot.value as string;
+}
+
+/** Whether the network is active. */
+export function isNetworkActive(snapshot: NetworkSnapshot): boolean {
+  return networkStateName(snapshot) === "active";
+}
+
+/** A fresh snapshot of a network that does not exist yet. */
+export function newNetworkSnapshot(uuid: string): NetworkSnapshot {
+  const [snapshot] = initialTransition(networkMachine, { uuid });
+  return snapshot;
+}
+
+/** Whether the machine has a transition for `fact` now. */
+export function networkAccepts(snapshot: NetworkSnapshot, fact: NetworkFact): boolean {
+  return (networkMachine as unknown as {
+    getTransitionData(snapshot: NetworkSnapshot, event: NetworkFact): unknown[];
+  }).getTransitionData(snapshot, fact).length > 0;
+}
+
+/**
+ * Applies one fact with XState's pure `transition()`.
+ *
+ * @throws {Error} When the fact does not apply in the current state (the log and the machine
+ *   disagree: a programming error).
+ */
+export function applyNetworkFact(snapshot: NetworkSnapshot, fact: NetworkFact): NetworkSnapshot {
+  if (!networkAccepts(snapshot, fact)) {
+    throw new Error(
+      `Fact ${fact.type} does not apply to network ${snapshot.context.uuid} in state ${
+        networkStateName(snapshot)
+      }`,
+    );
+  }
+  const [next] = transition(networkMachine, snapshot, fact);
+  return next;
+}

@@ -1,0 +1,493 @@
+/**
+ * Every virtual network of the service: their actors (one stream each), lookups by name and
+ * uuid, define, create, undefine, start, destroy, autostart and the XML, with libvirt 9.0's
+ * checks, codes and messages; and recovery — replay of the network streams with the same fold
+ * as live, then each intent a crash left pending is finished or undone.
+ *
+ * evirt has no network runtime yet (bridge, dnsmasq, firewall rules): a start is refused with
+ * code 84 after every check libvirt makes first, and nothing is recorded or changed.
+ *
+ * @module
+ */
+
+import type { EventStore } from "../src/log/event_store.ts";
+import { ErrorCode, VirtError } from "../src/model/errors.ts";
+import { hasManagedBridge, type NetworkDefinition } from "../src/model/network.ts";
+import { checkRouteCollision, parseProcNetRoute } from "../drivers/network/route_collision.ts";
+import { checkNetworkRunnable, completeNetworkDefinition } from "../src/model/network_defaults.ts";
+import {
+  isNetworkFactType,
+  type NetworkFact,
+  networkStream,
+  uuidOfNetworkStream,
+} from "../src/model/network_facts.ts";
+import { formatNetworkXml } from "../src/xml/format_network.ts";
+import { parseNetworkXml } from "../src/xml/parse_network.ts";
+import {
+  applyNetworkFact,
+  isNetworkActive,
+  type NetworkSnapshot,
+  networkStateName,
+  newNetworkSnapshot,
+} from "./network_machine.ts";
+import {
+  type AppliedFact,
+  FactListeners,
+  replayStreams,
+  StreamActor,
+  type StreamKind,
+} from "./stream_actor.ts";
+
+/** Most listeners {@linkcode Networks.subscribe} keeps (one per event-watching connection). */
+export const NETWORK_LISTENERS_MAX = 4096;
+
+/** Most networks the service keeps. */
+export const NETWORKS_MAX = 4096;
+
+/** Largest network XML accepted, in bytes. */
+export const NETWORK_XML_MAX_BYTES = 1024 * 1024;
+
+/** `VIR_NETWORK_XML_INACTIVE`. */
+export const NETWORK_XML_INACTIVE = 1;
+
+/** A network fact as it was applied. */
+export type AppliedNetworkFact = AppliedFact<NetworkFact>;
+
+/** One network's actor. */
+export type NetworkActor = StreamActor<NetworkSnapshot, NetworkFact>;
+
+const NETWORK_KIND: StreamKind<NetworkSnapshot, NetworkFact> = {
+  label: "network",
+  stream: networkStream,
+  initial: newNetworkSnapshot,
+  apply: applyNetworkFact,
+  nameOf: (snapshot) => snapshot.context.definition?.name,
+};
+
+/** One network as a list shows it. */
+export interface NetworkSummary {
+  uuid: string;
+  name: string;
+  active: boolean;
+  persistent: boolean;
+  autostart: boolean;
+  /** The bridge's name, where the network has one. */
+  bridge?: string;
+}
+
+/** Options of {@linkcode Networks.open}. */
+export interface NetworksOptions {
+  /** The log. */
+  store: EventStore;
+  /** Where recovery reports what it corrected. */
+  log?: (message: string) => void;
+  /** Start autostart networks (the first service start since boot). */
+  autostart?: boolean;
+  /** Whether a host network device of this name exists (skipped when picking `virbrN`). */
+  hostLinkExists?: (name: string) => boolean;
+  /** The host's IPv4 routes, as `/proc/net/route` prints them (checked at start). */
+  routeTable?: () => string;
+}
+
+/** Most bytes of `/proc/net/route` read. */
+const ROUTE_TABLE_MAX_BYTES = 8 * 1024 * 1024;
+
+/** The text of `/proc/net/route` (empty where it cannot be read). */
+function procRouteTable(): string {
+  try {
+    return Deno.readTextFileSync("/proc/net/route").slice(0, ROUTE_TABLE_MAX_BYTES);
+  } catch {
+    return "";
+  }
+}
+
+/** Whether `/sys/class/net/<name>` exists. */
+function sysfsLinkExists(name: string): boolean {
+  try {
+    Deno.statSync(`/sys/class/net/${name}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The service's networks.
+ *
+ * @example
+ * ```ts ignore
+ * const networks = await Networks.open({ store });
+ * const summary = await networks.define("<network><name>n</name></network>");
+ * console.log(networks.xml(summary.uuid, 0));
+ * ```
+ */
+export class Networks {
+  readonly #store: EventStore;
+  readonly #hostLinkExists: (name: string) => boolean;
+  readonly #routeTable: () => string;
+  readonly #actors = new Map<string, NetworkActor>();
+  readonly #listeners = new FactListeners<AppliedNetworkFact>(
+    NETWORK_LISTENERS_MAX,
+    "network event listeners",
+  );
+  /** Serialises define/create/undefine, which look at every network. */
+  #registryJob: Promise<unknown> = Promise.resolve();
+
+  private constructor(options: NetworksOptions) {
+    this.#store = options.store;
+    this.#hostLinkExists = options.hostLinkExists ?? sysfsLinkExists;
+    this.#routeTable = options.routeTable ?? procRouteTable;
+  }
+
+  /** Replays the log's network streams and finishes what a crash left pending. */
+  static async open(options: NetworksOptions): Promise<Networks> {
+    const networks = new Networks(options);
+    await replayStreams<NetworkFact>(
+      networks.#store,
+      uuidOfNetworkStream,
+      isNetworkFactType,
+      (uuid) => networks.#actorFor(uuid),
+    );
+    for (const [uuid, actor] of networks.#actors) {
+      if (networkStateName(actor.snapshot) === "nonexistent") networks.#actors.delete(uuid);
+    }
+    const log = options.log ?? (() => {});
+    await networks.#reconcile(log);
+    if (options.autostart === true) await networks.#autostartAll(log);
+    return networks;
+  }
+
+  /**
+   * An intent left pending: evirt has no network runtime, so nothing was made on the host and
+   * the intent is recorded as abandoned.
+   */
+  async #reconcile(log: (message: string) => void): Promise<void> {
+    for (const actor of this.actors()) {
+      const intent = actor.snapshot.context.intent;
+      if (intent === null) continue;
+      log(`network '${nameOf(actor)}': ${intent.kind} interrupted by a restart is abandoned`);
+      await actor.run(
+        "reconcile",
+        () => actor.append([{ type: "network.intent_abandoned", body: { intent: intent.kind } }]),
+      );
+    }
+  }
+
+  async #autostartAll(log: (message: string) => void): Promise<void> {
+    for (const actor of this.actors()) {
+      if (!actor.snapshot.context.autostart || isNetworkActive(actor.snapshot)) continue;
+      await this.start(actor.uuid).catch((error) => {
+        log(`autostart of network '${nameOf(actor)}' failed: ${String(error)}`);
+      });
+    }
+  }
+
+  #actorFor(uuid: string): NetworkActor {
+    let actor = this.#actors.get(uuid);
+    if (actor === undefined) {
+      actor = new StreamActor(uuid, this.#store, NETWORK_KIND, (facts) => {
+        this.#listeners.publish(facts);
+      });
+      this.#actors.set(uuid, actor);
+    }
+    return actor;
+  }
+
+  /**
+   * Tells `listener` of every fact made durable from now on (live only). Returns the function
+   * that stops it.
+   *
+   * @throws {VirtError} Code 87 beyond {@linkcode NETWORK_LISTENERS_MAX} listeners.
+   */
+  subscribe(listener: (facts: AppliedNetworkFact[]) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  /** Every existing network's actor. */
+  actors(): NetworkActor[] {
+    return [...this.#actors.values()].filter((actor) =>
+      networkStateName(actor.snapshot) !== "nonexistent"
+    );
+  }
+
+  /** Every network, sorted by name. */
+  list(): NetworkSummary[] {
+    return this.actors().map(summaryOf).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    );
+  }
+
+  /**
+   * The network named `name`.
+   *
+   * @throws {VirtError} Code 43 `no network with matching name '…'`.
+   */
+  byName(name: string): NetworkActor {
+    const actor = this.actors().find((candidate) => nameOf(candidate) === name);
+    if (actor === undefined) {
+      throw new VirtError(ErrorCode.NO_NETWORK, `no network with matching name '${name}'`);
+    }
+    return actor;
+  }
+
+  /**
+   * The network with `uuid`.
+   *
+   * @throws {VirtError} Code 43 `no network with matching uuid '…'`.
+   */
+  byUuid(uuid: string): NetworkActor {
+    const actor = this.#actors.get(uuid.toLowerCase());
+    if (actor === undefined || networkStateName(actor.snapshot) === "nonexistent") {
+      throw new VirtError(ErrorCode.NO_NETWORK, `no network with matching uuid '${uuid}'`);
+    }
+    return actor;
+  }
+
+  /** The summary of one network. */
+  summary(actor: NetworkActor): NetworkSummary {
+    return summaryOf(actor);
+  }
+
+  /**
+   * Defines (or redefines) a persistent network from XML (`net-define`). Redefining a running
+   * network records the definition its next start uses.
+   *
+   * @throws {VirtError} The parser's and completion's errors (a bridge name in use: code 1);
+   *   code 9 for a name or uuid taken by another network.
+   */
+  define(xml: string): Promise<NetworkSummary> {
+    return this.#exclusive(async () => {
+      const definition = this.#checkedDefinition(xml);
+      const existing = this.#existing(definition.uuid);
+      const actor = this.#actorFor(definition.uuid);
+      await actor.run("define", () =>
+        actor.append([{
+          type: "network.defined",
+          body: { definition, detail: existing ? "updated" : "added", persistent: true },
+        }]));
+      return summaryOf(actor);
+    });
+  }
+
+  /**
+   * Creates and starts a transient network from XML (`net-create`). Refused after libvirt's
+   * checks while evirt has no network runtime; nothing is recorded.
+   *
+   * @throws {VirtError} As {@linkcode define}; code 55 when the network is active; code 84
+   *   (no network runtime).
+   */
+  create(xml: string): Promise<NetworkSummary> {
+    return this.#exclusive(() => {
+      const definition = this.#checkedDefinition(xml);
+      const existing = this.#actors.get(definition.uuid);
+      if (existing !== undefined && isNetworkActive(existing.snapshot)) {
+        throw new VirtError(
+          ErrorCode.OPERATION_INVALID,
+          `network is already active as '${nameOf(existing)}'`,
+        );
+      }
+      this.#checkStartable(definition);
+      throw noRuntime(definition.name);
+    });
+  }
+
+  /**
+   * Removes a network's persistent definition (`net-undefine`): an inactive network is gone;
+   * a running one runs on as transient.
+   *
+   * @throws {VirtError} Code 55 for a transient network.
+   */
+  undefine(uuid: string): Promise<void> {
+    return this.#exclusive(async () => {
+      const actor = this.byUuid(uuid);
+      await actor.run("undefine", async () => {
+        if (!actor.snapshot.context.persistent) {
+          throw new VirtError(ErrorCode.OPERATION_INVALID, "can't undefine transient network");
+        }
+        await actor.append([{ type: "network.undefined", body: {} }]);
+      });
+      if (networkStateName(actor.snapshot) === "nonexistent") this.#actors.delete(actor.uuid);
+    });
+  }
+
+  /**
+   * Starts an inactive network (`net-start`). Refused after libvirt's checks while evirt has
+   * no network runtime; nothing is recorded.
+   *
+   * @throws {VirtError} Code 55 when it is active; 67 for a forward mode evirt cannot run;
+   *   1 when a host route already covers one of its subnets or static routes (libvirt's check:
+   *   another running network's included); 84 (no network runtime).
+   */
+  start(uuid: string): Promise<void> {
+    const actor = this.byUuid(uuid);
+    return actor.run("start", () => {
+      if (isNetworkActive(actor.snapshot)) {
+        throw new VirtError(ErrorCode.OPERATION_INVALID, "network is already active");
+      }
+      const definition = definitionOf(actor);
+      this.#checkStartable(definition);
+      throw noRuntime(definition.name);
+    });
+  }
+
+  /**
+   * libvirt's checks before a start: a mode evirt runs, no host route on its subnets or static
+   * routes (`drivers/network/route_collision.ts`).
+   */
+  #checkStartable(definition: NetworkDefinition): void {
+    checkNetworkRunnable(definition);
+    if (!hasManagedBridge(definition)) return;
+    checkRouteCollision(definition, parseProcNetRoute(this.#routeTable()));
+  }
+
+  /**
+   * Stops an active network (`net-destroy`).
+   *
+   * @throws {VirtError} Code 55 when it is not active; 84 (no network runtime).
+   */
+  destroy(uuid: string): Promise<void> {
+    const actor = this.byUuid(uuid);
+    return actor.run("destroy", () => {
+      if (!isNetworkActive(actor.snapshot)) {
+        throw new VirtError(
+          ErrorCode.OPERATION_INVALID,
+          `network '${nameOf(actor)}' is not active`,
+        );
+      }
+      throw noRuntime(nameOf(actor));
+    });
+  }
+
+  /**
+   * Sets the autostart flag (`net-autostart`).
+   *
+   * @throws {VirtError} Code 55 for a transient network.
+   */
+  setAutostart(uuid: string, autostart: boolean): Promise<void> {
+    const actor = this.byUuid(uuid);
+    return actor.run("autostart", async () => {
+      if (!actor.snapshot.context.persistent) {
+        throw new VirtError(
+          ErrorCode.OPERATION_INVALID,
+          "cannot set autostart for transient network",
+        );
+      }
+      if (actor.snapshot.context.autostart === autostart) return;
+      await actor.append([{ type: "network.autostart_changed", body: { autostart } }]);
+    });
+  }
+
+  /**
+   * A network's XML; with {@linkcode NETWORK_XML_INACTIVE}, the definition its next start uses.
+   */
+  xml(uuid: string, flags: number): string {
+    const actor = this.byUuid(uuid);
+    const context = actor.snapshot.context;
+    const inactive = (flags & NETWORK_XML_INACTIVE) !== 0;
+    const definition = inactive && context.nextDefinition !== null
+      ? context.nextDefinition
+      : definitionOf(actor);
+    return formatNetworkXml(definition, { inactive });
+  }
+
+  /**
+   * The network's bridge name (`virNetworkGetBridgeName`).
+   *
+   * @throws {VirtError} Code 1 when it has none (a direct-mode network).
+   */
+  bridgeName(uuid: string): string {
+    const actor = this.byUuid(uuid);
+    const bridge = definitionOf(actor).bridge.name;
+    if (bridge === undefined) {
+      throw new VirtError(
+        ErrorCode.INTERNAL_ERROR,
+        `network '${nameOf(actor)}' does not have a bridge name.`,
+      );
+    }
+    return bridge;
+  }
+
+  #existing(uuid: string): boolean {
+    const actor = this.#actors.get(uuid);
+    return actor !== undefined && networkStateName(actor.snapshot) !== "nonexistent";
+  }
+
+  #checkedDefinition(xml: string): NetworkDefinition {
+    const parsed = parseNetworkXml(xml, { maxBytes: NETWORK_XML_MAX_BYTES });
+    const otherNetworks = this.actors().flatMap((actor) => {
+      const { definition, nextDefinition } = actor.snapshot.context;
+      return [definition, nextDefinition].flatMap((each) =>
+        each === null ? [] : [{
+          name: each.name,
+          ...(each.bridge.name === undefined ? {} : { bridge: each.bridge.name }),
+        }]
+      );
+    });
+    const definition = completeNetworkDefinition(parsed, {
+      otherNetworks,
+      hostLinkExists: this.#hostLinkExists,
+    });
+    for (const actor of this.actors()) {
+      const other = definitionOf(actor);
+      if (other.uuid === definition.uuid && other.name !== definition.name) {
+        throw new VirtError(
+          ErrorCode.OPERATION_FAILED,
+          `network '${other.name}' is already defined with uuid ${other.uuid}`,
+        );
+      }
+      if (other.name === definition.name && other.uuid !== definition.uuid) {
+        throw new VirtError(
+          ErrorCode.OPERATION_FAILED,
+          `network '${other.name}' already exists with uuid ${other.uuid}`,
+        );
+      }
+    }
+    if (this.actors().length >= NETWORKS_MAX && !this.#existing(definition.uuid)) {
+      throw new VirtError(ErrorCode.OPERATION_FAILED, `too many networks (${NETWORKS_MAX})`);
+    }
+    return definition;
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const job = this.#registryJob.then(work, work);
+    this.#registryJob = job.catch(() => {});
+    return job;
+  }
+
+  /** Waits for running jobs (at service close). */
+  async close(timeoutMs = 5_000): Promise<void> {
+    await Promise.all(this.actors().map((actor) => actor.idle(timeoutMs)));
+  }
+}
+
+/** The refusal of a start while evirt has no network runtime. */
+function noRuntime(name: string): VirtError {
+  return new VirtError(
+    ErrorCode.OPERATION_UNSUPPORTED,
+    `cannot start network '${name}': evirt's network runtime (bridge, dnsmasq, firewall rules) is not available yet`,
+  );
+}
+
+/** A network's definition in force (every existing network has one). */
+export function definitionOf(actor: NetworkActor): NetworkDefinition {
+  const definition = actor.snapshot.context.definition;
+  if (definition === null) throw new Error(`Network ${actor.uuid} has no definition`);
+  return definition;
+}
+
+function nameOf(actor: NetworkActor): string {
+  return definitionOf(actor).name;
+}
+
+function summaryOf(actor: NetworkActor): NetworkSummary {
+  const definition = definitionOf(actor);
+  const context = actor.snapshot.context;
+  return {
+    uuid: actor.uuid,
+    name: definition.name,
+    active: isNetworkActive(actor.snapshot),
+    persistent: context.persistent,
+    autostart: context.autostart,
+    ...(definition.bridge.name === undefined ? {} : { bridge: definition.bridge.name }),
+  };
+}

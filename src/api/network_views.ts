@@ -1,0 +1,16 @@
+/**
+ * The JSON view of a virtual network the API answers and the client reads.
+ *
+ * @module
+ */
+
+/** A network as lists, lookups and actions answer it. */
+export interface NetworkView {
+  uuid: string;
+  name: string;
+  active: boolean;
+  persistent: boolean;
+  autostart: boolean;
+  /** The bridge's name, where the network has one. */
+  bridge?: string;
+}

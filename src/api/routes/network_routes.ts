@@ -1,0 +1,90 @@
+/**
+ * Virtual network routes: the same network registry libvirt's protocol reaches
+ * (`src/rpc/network_procedures.ts`), over HTTP. A network is named by uuid or name
+ * (`:network`).
+ *
+ * @module
+ */
+
+import type { Networks } from "../../../actors/networks.ts";
+import type { NetworkView } from "../network_views.ts";
+import { NETWORK_XML_INACTIVE } from "../../../actors/networks.ts";
+import { ErrorCode, VirtError } from "../../model/errors.ts";
+import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
+import { jsonResponse } from "../http_errors.ts";
+import {
+  autostartBody,
+  byUuidOrName,
+  queryFlag,
+  xmlBody,
+  xmlResponse,
+} from "./object_route_support.ts";
+
+type Context = RouteContext & ApiRequestContext;
+
+function networksOf(context: Context): Networks {
+  const networks = context.env.networks;
+  if (networks === undefined) {
+    throw new VirtError(ErrorCode.NO_SUPPORT, "this connection has no networks");
+  }
+  return networks;
+}
+
+/** The network `:network` names. */
+function networkOf(networks: Networks, reference: string): NetworkView {
+  return networks.summary(byUuidOrName(
+    reference,
+    (uuid) => networks.byUuid(uuid),
+    (name) => networks.byName(name),
+  ));
+}
+
+function current(networks: Networks, uuid: string): Response {
+  return jsonResponse(networks.summary(networks.byUuid(uuid)));
+}
+
+/** Registers the network routes. */
+export function networkRoutes(add: RouteAdder): void {
+  add("network.list", (_request, context) => {
+    return jsonResponse({ networks: networksOf(context).list() });
+  });
+  add("network.info", (_request, context) => {
+    return jsonResponse(networkOf(networksOf(context), context.params.network));
+  });
+  add("network.dumpxml", (_request, context) => {
+    const networks = networksOf(context);
+    const network = networkOf(networks, context.params.network);
+    const flags = queryFlag(context, "inactive") ? NETWORK_XML_INACTIVE : 0;
+    return xmlResponse(networks.xml(network.uuid, flags));
+  });
+  add("network.define", async (request, context) => {
+    return jsonResponse(await networksOf(context).define(await xmlBody(request)), 201);
+  });
+  add("network.create", async (request, context) => {
+    return jsonResponse(await networksOf(context).create(await xmlBody(request)), 201);
+  });
+  add("network.start", async (_request, context) => {
+    const networks = networksOf(context);
+    const { uuid } = networkOf(networks, context.params.network);
+    await networks.start(uuid);
+    return current(networks, uuid);
+  });
+  add("network.destroy", async (_request, context) => {
+    const networks = networksOf(context);
+    const { uuid } = networkOf(networks, context.params.network);
+    await networks.destroy(uuid);
+    return current(networks, uuid);
+  });
+  add("network.undefine", async (_request, context) => {
+    const networks = networksOf(context);
+    await networks.undefine(networkOf(networks, context.params.network).uuid);
+    return new Response(null, { status: 204 });
+  });
+  add("network.autostart", async (request, context) => {
+    const networks = networksOf(context);
+    const autostart = await autostartBody(request, context.env.bodyMaxBytes);
+    const { uuid } = networkOf(networks, context.params.network);
+    await networks.setAutostart(uuid, autostart);
+    return current(networks, uuid);
+  });
+}

@@ -1,0 +1,338 @@
+/**
+ * The network verbs (`net-list`, `net-info`, `net-uuid`, `net-name`, `net-dumpxml`,
+ * `net-define`, `net-create`, `net-start`, `net-destroy`, `net-undefine`, `net-autostart`,
+ * `net-edit`), with virsh's options, messages and failure lines. Each has its file in `verbs/`
+ * that the registry loads.
+ *
+ * @module
+ */
+
+import type { NetworkView } from "../api/network_views.ts";
+import { NetworkClient } from "../client/network_client.ts";
+import { ErrorCode, isVirtError } from "../model/errors.ts";
+import { ArgumentError, type OptionSpec, type VerbArguments } from "./arguments.ts";
+import { CommandFailure } from "./command_failure.ts";
+import { readBoundedText } from "./document_file.ts";
+import { formatTable } from "./layouts.ts";
+import { labelled, yesNo } from "./storage_layouts.ts";
+import { byName } from "./storage_verb_support.ts";
+import { printXml } from "./pool_verbs.ts";
+import type { Verb, VerbContext } from "./verb.ts";
+import { editDocument } from "./verbs/edit.ts";
+
+/** virsh's `<network>` data option. */
+const NETWORK_OPTION: OptionSpec = {
+  name: "network",
+  kind: "string",
+  positional: true,
+  required: true,
+  help: "network name or uuid",
+};
+
+const FILE_OPTION: OptionSpec = {
+  name: "file",
+  kind: "string",
+  positional: true,
+  required: true,
+  help: "file containing an XML network description",
+};
+
+function networksOf(context: VerbContext): NetworkClient {
+  return new NetworkClient(context.client);
+}
+
+/**
+ * Runs a network command: a missing network becomes `failed to get network 'REF'` and
+ * libvirt's message, any other failure `line` (when given) and the message.
+ */
+async function networkCommand<T>(
+  reference: string,
+  line: string | undefined,
+  command: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await command();
+  } catch (error) {
+    if (isVirtError(error, ErrorCode.NO_NETWORK)) {
+      throw new CommandFailure(`failed to get network '${reference}'`, error);
+    }
+    if (line === undefined || isVirtError(error, ErrorCode.NO_CONNECT)) throw error;
+    throw new CommandFailure(line, error);
+  }
+}
+
+/** `virsh net-list`: the table, or `--name` / `--uuid` lines. */
+export function formatNetworkList(
+  networks: readonly NetworkView[],
+  column: "table" | "name" | "uuid",
+  quiet: boolean,
+): string {
+  if (column !== "table") {
+    return networks.map((net) => `${column === "name" ? net.name : net.uuid}\n`).join("");
+  }
+  return formatTable(
+    ["Name", "State", "Autostart", "Persistent"],
+    networks.map((net) => [
+      net.name,
+      net.active ? "active" : "inactive",
+      yesNo(net.autostart),
+      yesNo(net.persistent),
+    ]),
+    !quiet,
+  );
+}
+
+/** `virsh net-info`. */
+export function formatNetworkInfo(network: NetworkView): string {
+  const lines: [string, string][] = [
+    ["Name:", network.name],
+    ["UUID:", network.uuid],
+    ["Active:", yesNo(network.active)],
+    ["Persistent:", yesNo(network.persistent)],
+    ["Autostart:", yesNo(network.autostart)],
+  ];
+  if (network.bridge !== undefined) lines.push(["Bridge:", network.bridge]);
+  return labelled(lines);
+}
+
+/** The `net-list` verb. */
+export const netListVerb: Verb = {
+  name: "net-list",
+  summary: "list networks",
+  json: true,
+  options: [
+    { name: "inactive", kind: "bool", help: "list inactive networks" },
+    { name: "all", kind: "bool", help: "list inactive & active networks" },
+    { name: "persistent", kind: "bool", help: "list persistent networks" },
+    { name: "transient", kind: "bool", help: "list transient networks" },
+    { name: "autostart", kind: "bool", help: "list networks with autostart enabled" },
+    { name: "no-autostart", kind: "bool", help: "list networks with autostart disabled" },
+    { name: "uuid", kind: "bool", help: "list uuid's only" },
+    { name: "name", kind: "bool", help: "list network names only" },
+    { name: "table", kind: "bool", help: "list table (default)" },
+  ],
+  async run(context: VerbContext, args: VerbArguments) {
+    const columns = ["table", "name", "uuid"].filter((each) => args.flag(each));
+    if (columns.length > 1) {
+      throw new ArgumentError(
+        "Only one argument from --table, --name and --uuid may be specified.",
+        columns[1],
+      );
+    }
+    const all = args.flag("all");
+    const inactive = args.flag("inactive");
+    const pair = (yes: boolean, no: boolean, value: boolean) => yes === no || value === yes;
+    const networks = byName(await networksOf(context).list()).filter((net) =>
+      (all || (inactive ? !net.active : net.active)) &&
+      pair(args.flag("persistent"), args.flag("transient"), net.persistent) &&
+      pair(args.flag("autostart"), args.flag("no-autostart"), net.autostart)
+    );
+    if (args.flag("json")) {
+      context.json(networks);
+      return;
+    }
+    const column = (columns[0] ?? "table") as "table" | "name" | "uuid";
+    context.print(formatNetworkList(networks, column, context.quiet));
+  },
+};
+
+/** The `net-info` verb. */
+export const netInfoVerb: Verb = {
+  name: "net-info",
+  summary: "network information",
+  json: true,
+  options: [NETWORK_OPTION],
+  async run(context: VerbContext, args: VerbArguments) {
+    const reference = args.required("network");
+    const info = await networkCommand(
+      reference,
+      undefined,
+      () => networksOf(context).info(reference),
+    );
+    if (args.flag("json")) context.json(info);
+    else context.print(formatNetworkInfo(info));
+  },
+};
+
+/** A verb that prints one field of a network found by name or uuid. */
+function fieldVerb(name: string, summary: string, help: string, field: "uuid" | "name"): Verb {
+  return {
+    name,
+    summary,
+    options: [{ ...NETWORK_OPTION, help }],
+    async run(context: VerbContext, args: VerbArguments) {
+      const reference = args.required("network");
+      const info = await networkCommand(
+        reference,
+        undefined,
+        () => networksOf(context).info(reference),
+      );
+      context.print(`${info[field]}\n`);
+    },
+  };
+}
+
+/** The `net-uuid` verb. */
+export const netUuidVerb: Verb = fieldVerb(
+  "net-uuid",
+  "convert a network name to network UUID",
+  "network name",
+  "uuid",
+);
+
+/** The `net-name` verb. */
+export const netNameVerb: Verb = fieldVerb(
+  "net-name",
+  "convert a network UUID to network name",
+  "network uuid",
+  "name",
+);
+
+/** The `net-dumpxml` verb. */
+export const netDumpxmlVerb: Verb = {
+  name: "net-dumpxml",
+  summary: "network information in XML",
+  options: [
+    NETWORK_OPTION,
+    { name: "inactive", kind: "bool", help: "show inactive defined XML" },
+    { name: "xpath", kind: "string", help: "xpath expression to filter the XML document" },
+    { name: "wrap", kind: "bool", help: "wrap xpath results in an common root element" },
+  ],
+  async run(context: VerbContext, args: VerbArguments) {
+    const reference = args.required("network");
+    const xml = await networkCommand(
+      reference,
+      undefined,
+      () => networksOf(context).xml(reference, args.flag("inactive")),
+    );
+    await printXml(context, args, xml);
+  },
+};
+
+/** The `net-define` verb. */
+export const netDefineVerb: Verb = {
+  name: "net-define",
+  summary: "define an inactive persistent virtual network or modify " +
+    "an existing persistent one from an XML file",
+  options: [FILE_OPTION, {
+    name: "validate",
+    kind: "bool",
+    help: "validate the XML against the schema",
+  }],
+  async run(context: VerbContext, args: VerbArguments) {
+    const file = args.required("file");
+    const xml = await readBoundedText(file, context.xmlMaxBytes);
+    const network = await networkCommand(
+      file,
+      `Failed to define network from ${file}`,
+      () => networksOf(context).define(xml),
+    );
+    context.printExtra(`Network ${network.name} defined from ${file}\n`);
+  },
+};
+
+/** The `net-create` verb. */
+export const netCreateVerb: Verb = {
+  name: "net-create",
+  summary: "create a network from an XML file",
+  options: [FILE_OPTION, {
+    name: "validate",
+    kind: "bool",
+    help: "validate the XML against the schema",
+  }],
+  async run(context: VerbContext, args: VerbArguments) {
+    const file = args.required("file");
+    const xml = await readBoundedText(file, context.xmlMaxBytes);
+    const network = await networkCommand(
+      file,
+      `Failed to create network from ${file}`,
+      () => networksOf(context).create(xml),
+    );
+    context.printExtra(`Network ${network.name} created from ${file}\n`);
+  },
+};
+
+/** A verb that starts or stops a network and says so as virsh does. */
+function actionVerb(action: "start" | "destroy", summary: string, done: string): Verb {
+  return {
+    name: `net-${action}`,
+    summary,
+    options: [NETWORK_OPTION],
+    async run(context: VerbContext, args: VerbArguments) {
+      const reference = args.required("network");
+      await networkCommand(
+        reference,
+        `Failed to ${action} network ${reference}`,
+        () => networksOf(context).action(reference, action),
+      );
+      context.printExtra(`Network ${reference} ${done}\n`);
+    },
+  };
+}
+
+/** The `net-start` verb. */
+export const netStartVerb: Verb = actionVerb(
+  "start",
+  "start a (previously defined) inactive network",
+  "started",
+);
+
+/** The `net-destroy` verb. */
+export const netDestroyVerb: Verb = actionVerb(
+  "destroy",
+  "destroy (stop) a network",
+  "destroyed",
+);
+
+/** The `net-undefine` verb. */
+export const netUndefineVerb: Verb = {
+  name: "net-undefine",
+  summary: "undefine a persistent network",
+  options: [NETWORK_OPTION],
+  async run(context: VerbContext, args: VerbArguments) {
+    const reference = args.required("network");
+    await networkCommand(
+      reference,
+      `Failed to undefine network ${reference}`,
+      () => networksOf(context).undefine(reference),
+    );
+    context.printExtra(`Network ${reference} has been undefined\n`);
+  },
+};
+
+/** The `net-autostart` verb. */
+export const netAutostartVerb: Verb = {
+  name: "net-autostart",
+  summary: "autostart a network",
+  options: [NETWORK_OPTION, { name: "disable", kind: "bool", help: "disable autostarting" }],
+  async run(context: VerbContext, args: VerbArguments) {
+    const reference = args.required("network");
+    const enable = !args.flag("disable");
+    const mark = enable ? "mark" : "unmark";
+    await networkCommand(
+      reference,
+      `failed to ${mark} network ${reference} as autostarted`,
+      () => networksOf(context).setAutostart(reference, enable),
+    );
+    context.printExtra(`Network ${reference} ${mark}ed as autostarted\n`);
+  },
+};
+
+/** The `net-edit` verb: the inactive XML in the editor, then a define. */
+export const netEditVerb: Verb = {
+  name: "net-edit",
+  summary: "edit XML configuration for a network",
+  options: [NETWORK_OPTION],
+  async run(context: VerbContext, args: VerbArguments) {
+    const reference = args.required("network");
+    const networks = networksOf(context);
+    const info = await networkCommand(reference, undefined, () => networks.info(reference));
+    await editDocument(context, {
+      name: info.name,
+      original: await networks.xml(info.uuid, true),
+      define: async (xml) => (await networks.define(xml)).name,
+      notChanged: (name) => `Network ${name} XML configuration not changed.\n`,
+      edited: (name) => `Network ${name} XML configuration edited.\n`,
+    });
+  },
+};

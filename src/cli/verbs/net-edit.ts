@@ -1,0 +1,7 @@
+/**
+ * `net-edit`: see `../network_verbs.ts`, where the network verbs share their lookups and layouts.
+ *
+ * @module
+ */
+
+export { netEditVerb } from "../network_verbs.ts";

@@ -1,0 +1,88 @@
+/**
+ * The facts of a virtual network's life, as stored in the event log: one stream per network
+ * (`network/<uuid>`), so one network's history folds in order.
+ *
+ * Facts say what happened. Anything that will change the host (a bridge made, dnsmasq spawned,
+ * firewall rules loaded, and their removal) is preceded by an intent naming what will exist,
+ * so a crash at any instant leaves a log recovery can finish or undo from.
+ *
+ * @module
+ */
+
+import type { NetworkDefinition } from "./network.ts";
+
+/** The stream of the network with `uuid`. */
+export function networkStream(uuid: string): string {
+  return `network/${uuid}`;
+}
+
+/** The uuid of a network stream, or undefined for another stream. */
+export function uuidOfNetworkStream(stream: string): string | undefined {
+  return stream.startsWith("network/") ? stream.slice("network/".length) : undefined;
+}
+
+/** The kinds of intent a network may have pending. */
+export type NetworkIntentKind = "start" | "stop";
+
+/** The body of each network fact type. */
+export interface NetworkFactBodies {
+  /**
+   * A network definition was added or replaced. `persistent` is false for a network created
+   * from XML without a definition (`net-create`): it is forgotten when it stops. Redefining a
+   * running network records the definition its next start uses.
+   */
+  "network.defined": {
+    definition: NetworkDefinition;
+    detail: "added" | "updated";
+    persistent: boolean;
+  };
+  /**
+   * The persistent definition was removed: an inactive network is gone, a running one runs on
+   * as a transient network.
+   */
+  "network.undefined": Record<string, never>;
+  /** Intent: the network's bridge is about to be made and its services started. */
+  "network.starting": { bridge: string };
+  /** The network runs. */
+  "network.started": Record<string, never>;
+  /** Intent: the network's services and bridge are about to be removed. */
+  "network.stopping": { bridge: string };
+  /** The network is stopped (a transient one is gone). */
+  "network.stopped": Record<string, never>;
+  /** Autostart was switched on or off. */
+  "network.autostart_changed": { autostart: boolean };
+  /** The pending intent ended without its action taking effect (or was undone). */
+  "network.intent_abandoned": { intent: NetworkIntentKind };
+}
+
+/** Every network fact type. */
+export type NetworkFactType = keyof NetworkFactBodies;
+
+/** A network fact: its type and body. */
+export type NetworkFact = {
+  [T in NetworkFactType]: { type: T; body: NetworkFactBodies[T] };
+}[NetworkFactType];
+
+/** What each fact records (see `facts.ts`): a decision, an intent, or a happening. */
+export const NETWORK_FACT_KINDS: Readonly<
+  Record<NetworkFactType, "decision" | "intent" | "happening">
+> = {
+  "network.defined": "decision",
+  "network.undefined": "decision",
+  "network.starting": "intent",
+  "network.started": "happening",
+  "network.stopping": "intent",
+  "network.stopped": "happening",
+  "network.autostart_changed": "decision",
+  "network.intent_abandoned": "intent",
+};
+
+/** Every network fact type, for validation of facts read from the log. */
+export const NETWORK_FACT_TYPES: readonly NetworkFactType[] = Object.keys(
+  NETWORK_FACT_KINDS,
+) as NetworkFactType[];
+
+/** Whether `type` is a network fact type. */
+export function isNetworkFactType(type: string): type is NetworkFactType {
+  return (NETWORK_FACT_TYPES as readonly string[]).includes(type);
+}

@@ -12,6 +12,7 @@ import type { JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
 import * as resources from "./resource_commands.ts";
 import { changeDevice, type DeviceCommand } from "./device_commands.ts";
+import { type BlockJobCommand, runBlockJobCommand } from "./block_job_commands.ts";
 
 /** The commands that run on an existing domain, found by reference. */
 export type DomainJobName = Exclude<DomainCommandName, "define">;
@@ -36,6 +37,7 @@ export interface DomainCommandArguments {
     scope: commands.MetadataScope;
   };
   device: DeviceCommand;
+  blockjob: BlockJobCommand;
 }
 
 /** A command's runner: the job it does in the domain's queue. */
@@ -77,4 +79,5 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   setvcpus: (job, env, args) => resources.setVcpus(job, env, args),
   blockresize: (job, env, args) => resources.blockResize(job, env, args),
   device: (job, env, args) => changeDevice(job, env, args),
+  blockjob: (job, env, args) => runBlockJobCommand(job, env, args),
 };

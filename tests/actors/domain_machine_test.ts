@@ -396,13 +396,34 @@ Deno.test("lifecycle table: every observation kind has a fact the machine accept
     watchdog: { kind: "watchdog", action: "none" },
     io_error: { kind: "io_error", srcPath: "", devAlias: "", action: "none", reason: "" },
     device_removed: { kind: "device_removed", alias: "x" },
+    block_job: { kind: "block_job", disk: "vda", status: "completed" },
   };
   assert.deepEqual(kinds.toSorted(), Object.keys(samples).toSorted());
   const pmsuspended = fold([{ type: "domain.pmsuspended", body: { detail: "memory" } }], running);
+  const layer = { type: "file" as const, path: "/i/a.qcow2", format: "qcow2", index: 0 };
+  const copying = fold([{
+    type: "domain.block_job_starting",
+    body: {
+      disk: "vda",
+      type: "copy",
+      path: layer.path,
+      result: { top: layer, backing: [] },
+      bandwidthBytes: "0",
+    },
+  }], running);
   for (const kind of kinds) {
-    const fact = factOfObservation(samples[kind], { shuttingDown: false });
+    const fact = factOfObservation(samples[kind], {
+      shuttingDown: false,
+      blockJobs: copying.context.blockJobs,
+    });
     const paused = fold([userPaused], running);
-    const where = kind === "wakeup" ? pmsuspended : kind === "resumed" ? paused : running;
+    const where = kind === "wakeup"
+      ? pmsuspended
+      : kind === "resumed"
+      ? paused
+      : kind === "block_job"
+      ? copying
+      : running;
     assert.ok(accepts(where, fact), `${kind} → ${fact.type}`);
   }
 });

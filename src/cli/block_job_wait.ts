@@ -1,0 +1,88 @@
+/**
+ * What `blockcommit`, `blockpull` and `blockcopy` share with `--wait`: polling the disk's job
+ * (`blockjob --info`) until it is synchronized (a copy, an active commit) or gone (a commit or
+ * pull that finished), with virsh's progress line on stderr under `--verbose`, and virsh's
+ * `--bandwidth` argument.
+ *
+ * @module
+ */
+
+import { BLOCK_JOB_LABELS, progressLine } from "../model/block_jobs.ts";
+import { ArgumentError, type VerbArguments } from "./arguments.ts";
+import type { OptionSpec } from "./arguments.ts";
+import type { VerbContext } from "./verb.ts";
+
+/** How often a waiting verb asks for its job, in ms (virsh: 500). */
+export const BLOCK_JOB_POLL_MS = 500;
+
+/** The longest wait without `--timeout`, in ms. */
+export const BLOCK_JOB_WAIT_MAX_MS = 24 * 3600 * 1000;
+
+/** How a wait ended. */
+export type BlockJobWaitEnd = "ready" | "gone" | "timeout";
+
+/** The `--wait`, `--verbose`, `--timeout`, `--async` options, as virsh words them. */
+export const WAIT_OPTIONS: readonly OptionSpec[] = [
+  { name: "wait", kind: "bool", help: "wait for job to complete" },
+  { name: "verbose", kind: "bool", help: "with --wait, display the progress" },
+  {
+    name: "timeout",
+    kind: "integer",
+    help: "implies --wait, abort if copy exceeds timeout (in seconds)",
+  },
+  { name: "async", kind: "bool", help: "with --wait, don't wait for cancel to finish" },
+];
+
+/** virsh's `--bandwidth` (MiB/s, or bytes/s with `--bytes`), as a decimal. */
+export function bandwidthOption(args: VerbArguments): bigint | undefined {
+  const text = args.text("bandwidth");
+  if (text === undefined) return undefined;
+  if (!/^[0-9]{1,20}$/.test(text)) {
+    throw new ArgumentError(
+      `Scaled numeric value '${text}' for <--bandwidth> option is malformed or out of range`,
+      "--bandwidth",
+    );
+  }
+  return BigInt(text);
+}
+
+/**
+ * Polls the disk's job until `until` (ready: synchronized; gone: ended), printing progress
+ * under `verbose`.
+ *
+ * @returns How it ended; `timeout` after `timeoutMs` (the job is left running).
+ */
+export async function waitForBlockJob(
+  context: VerbContext,
+  reference: string,
+  disk: string,
+  options: { until: "ready" | "gone"; verbose: boolean; timeoutMs: number | undefined },
+): Promise<BlockJobWaitEnd> {
+  const deadline = Date.now() +
+    Math.min(options.timeoutMs ?? BLOCK_JOB_WAIT_MAX_MS, BLOCK_JOB_WAIT_MAX_MS);
+  let label: string = BLOCK_JOB_LABELS[0];
+  for (;;) {
+    const info = await context.client.blockJobInfo(reference, disk, { bytes: true });
+    if (!info.found) {
+      if (options.verbose) context.io.stderr(`\r${progressLine(label, 0n, 1n)}`);
+      return "gone";
+    }
+    label = BLOCK_JOB_LABELS[info.type] ?? BLOCK_JOB_LABELS[0];
+    if (options.verbose) {
+      context.io.stderr(`\r${progressLine(label, info.end - info.cur, info.end)}`);
+    }
+    if (options.until === "ready" && info.end > 0n && info.cur === info.end) return "ready";
+    if (Date.now() >= deadline) return "timeout";
+    await new Promise((resolve) => setTimeout(resolve, BLOCK_JOB_POLL_MS));
+  }
+}
+
+/** `--timeout` in ms (it implies `--wait`); undefined when absent. */
+export function timeoutOption(args: VerbArguments): number | undefined {
+  const seconds = args.integer("timeout");
+  if (seconds === undefined) return undefined;
+  if (seconds < 1) {
+    throw new ArgumentError("invalid timeout", "--timeout");
+  }
+  return seconds * 1000;
+}

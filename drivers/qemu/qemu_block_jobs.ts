@@ -134,7 +134,8 @@ export async function startChainJob(
   request: Extract<BlockJobRequest, { kind: "commit" | "pull" }>,
   signal: AbortSignal,
 ): Promise<void> {
-  const byPath = formatNodesByPath(await namedNodes(qmp, signal));
+  const nodes = await namedNodes(qmp, signal);
+  const byPath = formatNodesByPath(nodes);
   const root = nodeOf(byPath, request.chain[0], request.disk);
   const common = {
     "job-id": jobIdOf(request.disk),
@@ -143,6 +144,8 @@ export async function startChainJob(
     ...speedOf(request.bandwidthBytes),
   };
   if (request.kind === "commit") {
+    // The base is opened read-only as a backing image; the commit writes into it.
+    await reopenReadWrite(qmp, nodes, request, request.base, signal);
     await qmp.execute("block-commit", {
       ...common,
       "top-node": nodeOf(byPath, request.chain[request.top], request.disk),
@@ -154,6 +157,58 @@ export async function startChainJob(
     ? {}
     : { "base-node": nodeOf(byPath, request.chain[request.base], request.disk) };
   await qmp.execute("block-stream", { ...common, ...base }, { signal });
+}
+
+/**
+ * Makes a backing image writable (`blockdev-reopen` of its protocol and format nodes with
+ * `read-only` off), as libvirt does before a commit into it: the nodes were opened read-only
+ * explicitly, which QEMU does not lift by itself. Every option of the nodes is given again, as
+ * the command wants; the format node keeps its backing node.
+ *
+ * @throws {VirtError} 9 when an image of the chain is not open in QEMU; QEMU's refusal.
+ */
+async function reopenReadWrite(
+  qmp: QmpExecutor,
+  nodes: readonly QmpBlockDeviceInfo[],
+  request: { disk: string; chain: ChainLayer[] },
+  position: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const layer = request.chain[position];
+  const format = formatNodesByPath(nodes).get(layer.path);
+  if (format === undefined || !format.ro) return;
+  const protocol = nodes.find((node) =>
+    PROTOCOL_DRIVERS.has(node.drv) && node.file === layer.path && node["node-name"] !== undefined
+  );
+  if (protocol === undefined) {
+    throw new VirtError(
+      ErrorCode.OPERATION_FAILED,
+      `image '${layer.path}' of disk '${request.disk}' is not open in the instance`,
+    );
+  }
+  const below = request.chain[position + 1];
+  const backing = FORMATS_WITH_BACKING.has(format.drv)
+    ? {
+      backing: below === undefined ? null : nodeOf(formatNodesByPath(nodes), below, request.disk),
+    }
+    : {};
+  await qmp.execute("blockdev-reopen", {
+    options: [
+      {
+        driver: protocol.drv,
+        filename: layer.path,
+        "node-name": protocol["node-name"],
+        "read-only": false,
+      },
+      {
+        driver: format.drv,
+        file: protocol["node-name"],
+        "node-name": format["node-name"],
+        "read-only": false,
+        ...backing,
+      },
+    ],
+  }, { signal });
 }
 
 /** Node names for a copy of `disk` that no node has yet. */
@@ -235,6 +290,37 @@ export async function startCopy(
     throw error;
   }
   return { nodes: names, given, created };
+}
+
+/** Most rounds of {@linkcode pruneLeftNodes}: one per image of the longest chain and its file. */
+const PRUNE_ROUNDS_MAX = 2 * 65;
+
+/**
+ * After a pivot, removes the nodes of the images the disk left (the old top of an active
+ * commit, the whole old chain of a full copy), as libvirt does: QEMU keeps them, linked to their
+ * backing nodes, which then count as used and refuse a later job ("Need a root block node").
+ * Only nodes opened on `paths` are tried; a node still used refuses and stays. Rounds repeat
+ * while one removes something (a format node first frees its file node).
+ */
+export async function pruneLeftNodes(
+  qmp: QmpExecutor,
+  paths: readonly string[],
+): Promise<void> {
+  for (let round = 0; round < PRUNE_ROUNDS_MAX; round++) {
+    const nodes = await namedNodes(qmp, AbortSignal.timeout(5_000));
+    let removed = 0;
+    for (const node of nodes) {
+      const name = node["node-name"];
+      if (name === undefined || !paths.includes(node.file)) continue;
+      try {
+        await qmp.execute("blockdev-del", { "node-name": name });
+        removed++;
+      } catch {
+        // Still used (the disk's chain, or a parent not removed yet).
+      }
+    }
+    if (removed === 0) return;
+  }
 }
 
 /** Removes nodes nothing uses any more, last added first; a refusal leaves that node. */

@@ -129,6 +129,7 @@ import {
   diskOfJobId,
   dismissJob,
   endJob,
+  pruneLeftNodes,
   queryJobs,
   removeNodes,
   setJobSpeed,
@@ -286,6 +287,10 @@ export class QemuDriver implements Driver {
     giveBack: (uuid, paths) => giveBackFiles(paths, uuid, this.#log),
     log: (message) => this.#log(message),
   });
+  /** Block job ends held until their job concludes, by `uuid/disk`. */
+  readonly #jobEnds = new Map<string, QmpEvent>();
+  /** The chains the disks had when this service started a job on them, by uuid, then disk. */
+  readonly #jobChains = new Map<string, Map<string, string[]>>();
   /** Copies this service started, by domain uuid, then disk: their nodes and given files. */
   readonly #copies = new Map<string, Map<string, StartedCopy>>();
   /** Instances (`uuid/id`) already marked tainted in their domain's log. */
@@ -899,6 +904,9 @@ export class QemuDriver implements Driver {
     const instance = this.#instance(handle);
     this.#qmp(instance);
     const monitor = instance.monitor!;
+    const chains = this.#jobChains.get(handle.uuid) ?? new Map<string, string[]>();
+    chains.set(request.disk, request.chain.map((layer) => layer.path));
+    this.#jobChains.set(handle.uuid, chains);
     if (request.kind !== "copy") {
       await startChainJob(monitor, request, signal);
       return;
@@ -966,6 +974,48 @@ export class QemuDriver implements Driver {
     });
   }
 
+  /**
+   * A block job's end (BLOCK_JOB_COMPLETED or _CANCELLED) is held until QEMU concludes the job
+   * (JOB_STATUS_CHANGE concluded): then the job is dismissed, the nodes it left are removed (an
+   * abandoned copy's, or the images a pivot left), and only then is the end reported, so the
+   * next job on the disk finds QEMU's graph as the end left it.
+   *
+   * @returns Whether the event was taken here (held, or the conclusion it waited for).
+   */
+  async #holdJobEnd(instance: Instance, event: QmpEvent): Promise<boolean> {
+    const ending = event.event === "BLOCK_JOB_COMPLETED" || event.event === "BLOCK_JOB_CANCELLED";
+    const id = ending ? event.data.device : event.data.id;
+    const disk = typeof id === "string" ? diskOfJobId(id) : undefined;
+    if (disk === undefined) return false;
+    const key = `${instance.uuid}/${disk}`;
+    if (ending) {
+      this.#jobEnds.set(key, event);
+      return true;
+    }
+    if (event.event !== "JOB_STATUS_CHANGE" || event.data.status !== "concluded") return false;
+    const end = this.#jobEnds.get(key);
+    if (end === undefined) return true;
+    this.#jobEnds.delete(key);
+    const monitor = instance.monitor;
+    const chain = this.#jobChains.get(instance.uuid)?.get(disk);
+    this.#jobChains.get(instance.uuid)?.delete(disk);
+    const done = end.event === "BLOCK_JOB_COMPLETED" && end.data.error === undefined;
+    try {
+      if (monitor !== undefined) await dismissJob(monitor, disk);
+      // A pivoted copy keeps its files given until the instance ends.
+      if (!done) await this.#copyAbandoned(instance, disk);
+      if (done && chain !== undefined && monitor !== undefined) {
+        await pruneLeftNodes(monitor, chain);
+      }
+    } catch (error) {
+      this.#log(`domain ${instance.name}: ${(error as Error).message}`);
+    }
+    for (const observation of instance.translator.translate(end).observations) {
+      this.#emit(instance, observation);
+    }
+    return true;
+  }
+
   /** A copy ended without pivoting: its nodes leave QEMU and its files are given back. */
   async #copyAbandoned(instance: Instance, disk: string): Promise<void> {
     const copy = this.#copies.get(instance.uuid)?.get(disk);
@@ -981,6 +1031,7 @@ export class QemuDriver implements Driver {
   #copiesEnded(uuid: string): void {
     const byDisk = this.#copies.get(uuid);
     this.#copies.delete(uuid);
+    this.#jobChains.delete(uuid);
     for (const copy of byDisk?.values() ?? []) giveBackFiles(copy.given, uuid, this.#log);
   }
 
@@ -1140,16 +1191,7 @@ export class QemuDriver implements Driver {
     if (event.event === "DEVICE_DELETED" && typeof event.data.device === "string") {
       await this.#hotplug.deviceDeleted(instance, event.data.device);
     }
-    const jobDisk = typeof event.data.device === "string"
-      ? diskOfJobId(event.data.device)
-      : undefined;
-    if (jobDisk !== undefined) {
-      const pivoted = event.event === "BLOCK_JOB_COMPLETED" && event.data.error === undefined;
-      const ended = event.event === "BLOCK_JOB_CANCELLED" || event.event === "BLOCK_JOB_COMPLETED";
-      // A pivoted copy keeps its files given until the instance ends.
-      if (ended && !pivoted) await this.#copyAbandoned(instance, jobDisk);
-      if (ended && instance.monitor !== undefined) await dismissJob(instance.monitor, jobDisk);
-    }
+    if (await this.#holdJobEnd(instance, event)) return;
     const translation = instance.translator.translate(event);
     for (const observation of translation.observations) this.#emit(instance, observation);
     if (translation.fakeReboot) await this.#fakeReboot(instance);

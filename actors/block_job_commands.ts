@@ -62,7 +62,15 @@ export type BlockJobCommand =
     bandwidth: bigint;
     flags: number;
   }
-  | { action: "pull"; disk: string; base?: string; bandwidth: bigint; flags: number }
+  | {
+    action: "pull";
+    disk: string;
+    base?: string;
+    bandwidth: bigint;
+    flags: number;
+    /** The libvirt call that asked (its name is in a refusal): default virDomainBlockPull. */
+    api?: string;
+  }
   | {
     action: "copy";
     disk: string;
@@ -73,6 +81,8 @@ export type BlockJobCommand =
     flags: number;
     granularityBytes?: number;
     bufferBytes?: bigint;
+    /** The libvirt call that asked (its name is in a refusal): default virDomainBlockCopy. */
+    api?: string;
   }
   | { action: "abort"; disk: string; flags: number }
   | { action: "speed"; disk: string; bandwidth: bigint; flags: number };
@@ -117,7 +127,8 @@ export async function runBlockJobCommand(
   env: CommandEnvironment,
   command: BlockJobCommand,
 ): Promise<void> {
-  const driver = blockJobDriver(job, env, API_OF[command.action]);
+  const api = "api" in command && command.api !== undefined ? command.api : API_OF[command.action];
+  const driver = blockJobDriver(job, env, api);
   switch (command.action) {
     case "commit":
       return await startCommit(job, driver, command);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { BLOCK_JOB_LABELS, progressLine } from "../model/block_jobs.ts";
+import { progressLine } from "../model/block_jobs.ts";
 import { ArgumentError, type VerbArguments } from "./arguments.ts";
 import type { OptionSpec } from "./arguments.ts";
 import type { VerbContext } from "./verb.ts";
@@ -56,18 +56,23 @@ export async function waitForBlockJob(
   context: VerbContext,
   reference: string,
   disk: string,
-  options: { until: "ready" | "gone"; verbose: boolean; timeoutMs: number | undefined },
+  options: {
+    until: "ready" | "gone";
+    verbose: boolean;
+    timeoutMs: number | undefined;
+    /** virsh's label of the wait: `Block commit`, `Block Pull`, `Block Copy`. */
+    label: string;
+  },
 ): Promise<BlockJobWaitEnd> {
   const deadline = Date.now() +
     Math.min(options.timeoutMs ?? BLOCK_JOB_WAIT_MAX_MS, BLOCK_JOB_WAIT_MAX_MS);
-  let label: string = BLOCK_JOB_LABELS[0];
+  const label = options.label;
   for (;;) {
     const info = await context.client.blockJobInfo(reference, disk, { bytes: true });
     if (!info.found) {
       if (options.verbose) context.io.stderr(`\r${progressLine(label, 0n, 1n)}`);
       return "gone";
     }
-    label = BLOCK_JOB_LABELS[info.type] ?? BLOCK_JOB_LABELS[0];
     if (options.verbose) {
       context.io.stderr(`\r${progressLine(label, info.end - info.cur, info.end)}`);
     }

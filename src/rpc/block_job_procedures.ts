@@ -39,11 +39,13 @@ async function pull(
   context: Context,
   dom: WireDomain,
   request: { disk: string; base: string | null; bandwidth: bigint; flags: number },
+  api: string,
 ): Promise<void> {
   const { host } = context.target();
   const { uuid } = lookupWire(host, dom);
   await host.command("blockjob", uuid, {
     action: "pull",
+    api,
     disk: request.disk,
     ...(request.base === null ? {} : { base: request.base }),
     bandwidth: request.bandwidth,
@@ -88,6 +90,7 @@ async function rebaseCopy(
   const { uuid } = lookupWire(host, args.dom);
   await host.command("blockjob", uuid, {
     action: "copy",
+    api: "virDomainBlockRebase",
     disk: args.path,
     destination,
     bandwidthBytes: bytes ? args.bandwidth : args.bandwidth << 20n,
@@ -95,9 +98,16 @@ async function rebaseCopy(
   });
 }
 
-/** The destination of `virDomainBlockCopy`'s disk XML: its source and format. */
+/**
+ * The destination of `virDomainBlockCopy`'s disk XML: its source and format. libvirt reads only
+ * the source of it (virsh sends no `<target>`), so a placeholder target is given to the device
+ * parser, which wants one, when the document has none.
+ */
 function copyDestination(xml: string): CopyDestination {
-  const parsed = parseDeviceXml(xml);
+  const withTarget = /<target[\s/>]/.test(xml)
+    ? xml
+    : xml.replace(/<\/disk>\s*$/, "<target dev='vdz'/></disk>");
+  const parsed = parseDeviceXml(withTarget);
   if (parsed.list !== "disks") {
     throw new VirtError(ErrorCode.XML_ERROR, "the destination must be a <disk> element", {
       where: "destxml",
@@ -221,7 +231,7 @@ export const BLOCK_JOB_PROCEDURES: ProcedureTable = {
           { where: "flags", bare: true },
         );
       }
-      await pull(context, args.dom, { disk: args.path, base: null, ...args });
+      await pull(context, args.dom, { disk: args.path, base: null, ...args }, "virDomainBlockPull");
     },
   },
   virDomainBlockRebase: {
@@ -246,7 +256,7 @@ export const BLOCK_JOB_PROCEDURES: ProcedureTable = {
       context,
     ) => {
       if ((args.flags & BlockRebaseFlag.COPY) !== 0) return await rebaseCopy(context, args);
-      await pull(context, args.dom, { disk: args.path, ...args });
+      await pull(context, args.dom, { disk: args.path, ...args }, "virDomainBlockRebase");
     },
   },
   virDomainBlockCopy: {

@@ -97,6 +97,7 @@ export const blockcommitVerb: Verb = {
       until: active ? "ready" : "gone",
       verbose: args.flag("verbose"),
       timeoutMs,
+      label: "Block commit",
     });
     if (end === "timeout") {
       await context.client.blockJobAbort(reference, path, { async: args.flag("async") });

@@ -121,6 +121,7 @@ export const blockcopyVerb: Verb = {
       until: "ready",
       verbose: args.flag("verbose"),
       timeoutMs,
+      label: "Block Copy",
     });
     if (end === "timeout") {
       await context.client.blockJobAbort(reference, path, { async: args.flag("async") });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { BLOCK_JOB_LABELS, BLOCK_JOB_TYPES, progressLine } from "../../model/block_jobs.ts";
+import { BLOCK_JOB_LABELS, progressLine } from "../../model/block_jobs.ts";
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import { bandwidthOption } from "../block_job_wait.ts";

@@ -65,6 +65,7 @@ export const blockpullVerb: Verb = {
       until: "gone",
       verbose: args.flag("verbose"),
       timeoutMs,
+      label: "Block Pull",
     });
     if (end === "timeout") {
       await context.client.blockJobAbort(reference, path, { async: args.flag("async") });

@@ -111,15 +111,14 @@ export const blockjobVerb: Verb = {
       if (!raw) context.printExtra(`No current block job for ${path}`);
       return;
     }
+    // virsh names the type by its label in both layouts.
+    const label = BLOCK_JOB_LABELS[job.type] ?? BLOCK_JOB_LABELS[0];
     if (raw) {
       context.print(
-        ` type=${
-          BLOCK_JOB_TYPES[job.type] ?? "unknown"
-        }\n bandwidth=${job.bandwidth}\n cur=${job.cur}\n end=${job.end}\n`,
+        ` type=${label}\n bandwidth=${job.bandwidth}\n cur=${job.cur}\n end=${job.end}\n`,
       );
       return;
     }
-    const label = BLOCK_JOB_LABELS[job.type] ?? BLOCK_JOB_LABELS[0];
     context.io.stderr(`\r${progressLine(label, job.end - job.cur, job.end)}`);
     const speed = job.bandwidth === 0n
       ? ""

@@ -26,6 +26,8 @@ import {
   waitForSerialMarker,
 } from "../support/guest.ts";
 import { guestDefinition, openQemuRig, type QemuRig } from "./_qemu_guest.ts";
+import { Host } from "../../actors/host.ts";
+import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 
 const skip = guestSkipReason() ?? missing("qemu-system-x86_64") ?? missing("qemu-img");
 
@@ -354,6 +356,82 @@ testIf(
       assert.equal(pulled["backing-filename"], undefined, "the pull flattened the chain");
       await qemuImg("compare", "-q", "-f", "qcow2", "-F", "raw", vdb.top, vdb.base);
     } finally {
+      await rig.close();
+    }
+  },
+);
+
+testIf(
+  "a block job outlives the service: a new service finds it running in QEMU, then records its pivot",
+  skip,
+  async () => {
+    const rig = await openQemuRig();
+    let second: Host | undefined;
+    try {
+      const vda = await chain(rig.dir, "vda");
+      // Every byte of the base written, so the copy has 16 MiB to move under its limit.
+      using file = Deno.openSync(vda.base, { write: true });
+      file.writeSync(new Uint8Array(IMAGE_BYTES).fill(PATTERN));
+      const serial = `${rig.dir}/serial.log`;
+      const definition = guestDefinition("bjr", { serial: { file: serial } });
+      definition.devices.disks.push({
+        type: "file",
+        device: "disk",
+        driver: { name: "qemu", type: "qcow2" },
+        source: { file: vda.top, hosts: [] },
+        target: { dev: "vda", bus: "virtio" },
+      });
+      await rig.host.define(definition);
+      await rig.host.start("bjr");
+      const { uuid } = rig.host.lookup("bjr");
+      const copy = `${rig.dir}/copy.qcow2`;
+      await rig.host.command("blockjob", uuid, {
+        action: "copy",
+        disk: "vda",
+        destination: { path: copy, type: "file", format: "qcow2" },
+        bandwidthBytes: 64n * 1024n,
+        bufferBytes: 64n * 1024n,
+        flags: BlockCopyFlag.TRANSIENT_JOB,
+      });
+      assert.equal(rig.host.context("bjr").blockJobs?.vda?.phase, "running");
+      await rig.host.close();
+
+      // Another service on the same log: QEMU still copies; reconcile finds the job.
+      const driver = await QemuDriver.create({
+        runtimeDir: `${rig.dir}/run`,
+        logDir: `${rig.dir}/log`,
+        log: () => {},
+      });
+      second = await Host.open({ store: rig.store, drivers: [driver], log: () => {} });
+      const found = second.context("bjr").blockJobs?.vda;
+      assert.equal(found?.type, "copy");
+      assert.notEqual(found?.phase, "starting");
+      const jobs = await driver.blockJobs(
+        { ...rig.host.inspect("bjr").handle!, runtime: second.context("bjr").runtime! },
+        AbortSignal.timeout(5_000),
+      );
+      assert.equal(jobs.length, 1, "QEMU still runs the copy");
+      await second.command("blockjob", uuid, {
+        action: "speed",
+        disk: "vda",
+        bandwidth: 0n,
+        flags: 0,
+      });
+      const deadline = Date.now() + WAIT_MS;
+      while (second.context("bjr").blockJobs?.vda?.phase !== "ready") {
+        assert.ok(Date.now() < deadline, "the copy becomes ready under the new service");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await second.endBlockJob("bjr", { disk: "vda", flags: BlockJobAbortFlag.PIVOT });
+      assert.equal(second.context("bjr").live?.devices.disks[0].source?.file, copy);
+      const log = await facts(rig);
+      assert.deepEqual(blockJobEvents(log, "vda").slice(-3), [
+        "block-job-2 type=2 status=3",
+        "block_job_ending",
+        "block-job-2 type=2 status=0",
+      ]);
+    } finally {
+      await second?.close();
       await rig.close();
     }
   },

@@ -24,7 +24,6 @@ import {
   BlockRebaseFlag,
   type ChainLayer,
   checkBlockJobDisk,
-  checkBlockJobFlags,
   commitResult,
   copyResult,
   diskChain,
@@ -34,6 +33,7 @@ import {
   reportedProgress,
   writtenChain,
 } from "../src/model/block_jobs.ts";
+import { checkResourceFlags as checkBlockJobFlags } from "../src/model/domain_resources.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import type { BlockJobStart } from "../src/model/facts.ts";
 import type { JobContext } from "./domain_actor.ts";

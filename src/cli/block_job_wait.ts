@@ -10,6 +10,7 @@
 import { progressLine } from "../model/block_jobs.ts";
 import { ArgumentError, type VerbArguments } from "./arguments.ts";
 import type { OptionSpec } from "./arguments.ts";
+import { domainCommand } from "./command_failure.ts";
 import type { VerbContext } from "./verb.ts";
 
 /** How often a waiting verb asks for its job, in ms (virsh: 500). */
@@ -20,6 +21,36 @@ export const BLOCK_JOB_WAIT_MAX_MS = 24 * 3600 * 1000;
 
 /** How a wait ended. */
 export type BlockJobWaitEnd = "ready" | "gone" | "timeout";
+
+/** The disk a block job verb names (virsh's `<path>`). */
+export const DISK_PATH_OPTION: OptionSpec = {
+  name: "path",
+  kind: "string",
+  positional: true,
+  required: true,
+  help: "fully-qualified path of disk",
+};
+
+/** `--bandwidth`. */
+export const BANDWIDTH_OPTION: OptionSpec = {
+  name: "bandwidth",
+  kind: "string",
+  help: "bandwidth limit in MiB/s",
+};
+
+/** `--bytes`. */
+export const BYTES_OPTION: OptionSpec = {
+  name: "bytes",
+  kind: "bool",
+  help: "the bandwidth is in bytes rather than MiB/s",
+};
+
+/** `--keep-relative`. */
+export const KEEP_RELATIVE_OPTION: OptionSpec = {
+  name: "keep-relative",
+  kind: "bool",
+  help: "keep the backing chain relatively referenced",
+};
 
 /** The `--wait`, `--verbose`, `--timeout`, `--async` options, as virsh words them. */
 export const WAIT_OPTIONS: readonly OptionSpec[] = [
@@ -90,4 +121,40 @@ export function timeoutOption(args: VerbArguments): number | undefined {
     throw new ArgumentError("invalid timeout", "--timeout");
   }
   return seconds * 1000;
+}
+
+/**
+ * Ends a synchronized job after a wait, as virsh: `pivot` switches the disk to the job's result,
+ * `finish` ends it keeping the disk as it was; then prints `message`.
+ *
+ * @throws The failure virsh reports: `failed to pivot job for disk …` / `failed to finish job …`.
+ */
+export async function endAfterWait(
+  context: VerbContext,
+  reference: string,
+  disk: string,
+  how: "pivot" | "finish",
+  message: string,
+): Promise<void> {
+  await domainCommand(
+    reference,
+    `failed to ${how} job for disk ${disk}`,
+    () => context.client.blockJobAbort(reference, disk, { pivot: how === "pivot" }),
+  );
+  context.printExtra(message);
+}
+
+/**
+ * After a wait that outlasted `--timeout`: the job is aborted (waiting for its end unless
+ * `--async`), as virsh does, and `message` printed.
+ */
+export async function abortAfterTimeout(
+  context: VerbContext,
+  reference: string,
+  disk: string,
+  async: boolean,
+  message: string,
+): Promise<void> {
+  await context.client.blockJobAbort(reference, disk, { async });
+  context.printExtra(message);
 }

@@ -92,22 +92,6 @@ export const BLOCK_JOB_BANDWIDTH_BYTES = 1;
 export const BANDWIDTH_MIB_MAX = (1n << 43n) - 1n;
 
 /**
- * Refuses flags outside `allowed` as libvirt's `virCheckFlags` does.
- *
- * @throws {VirtError} Code 8 `unsupported flags (0x…) in function NAME`.
- */
-export function checkBlockJobFlags(flags: number, allowed: number, functionName: string): void {
-  const unknown = flags & ~allowed;
-  if (unknown !== 0) {
-    throw new VirtError(
-      ErrorCode.INVALID_ARG,
-      `unsupported flags (0x${unknown.toString(16)}) in function ${functionName}`,
-      { where: "flags", bare: true },
-    );
-  }
-}
-
-/**
  * A bandwidth argument in bytes/s: MiB/s unless `bytes`.
  *
  * @throws {VirtError} Code 82 `bandwidth must be less than 8796093022207` for MiB/s figures

@@ -12,6 +12,7 @@
 import { blockJobInfo, type CopyDestination } from "../../actors/block_job_commands.ts";
 import { BANDWIDTH_MIB_MAX, BlockRebaseFlag } from "../model/block_jobs.ts";
 import type { Disk } from "../model/domain.ts";
+import { checkResourceFlags } from "../model/domain_resources.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { parseDeviceXml } from "../xml/parse_device.ts";
 import { lookupWire } from "./domain_lookup.ts";
@@ -221,16 +222,7 @@ export const BLOCK_JOB_PROCEDURES: ProcedureTable = {
       context,
     ) => {
       // virDomainBlockPull takes only the bandwidth-in-bytes flag.
-      const known = BlockRebaseFlag.BANDWIDTH_BYTES;
-      if ((args.flags & ~known) !== 0) {
-        throw new VirtError(
-          ErrorCode.INVALID_ARG,
-          `unsupported flags (0x${
-            (args.flags & ~known).toString(16)
-          }) in function qemuDomainBlockPull`,
-          { where: "flags", bare: true },
-        );
-      }
+      checkResourceFlags(args.flags, BlockRebaseFlag.BANDWIDTH_BYTES, "qemuDomainBlockPull");
       await pull(context, args.dom, { disk: args.path, base: null, ...args }, "virDomainBlockPull");
     },
   },

@@ -16,25 +16,10 @@ import {
   BlockRebaseFlag,
 } from "../../model/block_jobs.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
-import { QUEUE_TIMEOUT_MAX_MS } from "../../model/operations.ts";
-import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
+import type { RouteAdder } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
 import { booleanParam, numberParam } from "./domain_routes.ts";
-
-type Context = RouteContext & ApiRequestContext;
-
-function flagsOf(url: URL, bits: Record<string, number>): number {
-  let flags = 0;
-  for (const [name, bit] of Object.entries(bits)) {
-    if (booleanParam(url, name) === true) flags |= bit;
-  }
-  return flags;
-}
-
-function queueOptions(context: Context) {
-  const queueTimeoutMs = numberParam(context.url, "queue_timeout_ms", 0, QUEUE_TIMEOUT_MAX_MS);
-  return { signal: context.signal, ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }) };
-}
+import { flagsOf, queueOptions } from "./resource_routes.ts";
 
 function requiredText(url: URL, name: string): string {
   const value = url.searchParams.get(name) ?? "";

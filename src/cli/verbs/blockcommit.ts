@@ -10,7 +10,13 @@
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import {
+  abortAfterTimeout,
+  BANDWIDTH_OPTION,
   bandwidthOption,
+  BYTES_OPTION,
+  DISK_PATH_OPTION,
+  endAfterWait,
+  KEEP_RELATIVE_OPTION,
   timeoutOption,
   WAIT_OPTIONS,
   waitForBlockJob,
@@ -30,14 +36,8 @@ export const blockcommitVerb: Verb = {
   summary: "Start a block commit operation.",
   options: [
     DOMAIN_OPTION,
-    {
-      name: "path",
-      kind: "string",
-      positional: true,
-      required: true,
-      help: "fully-qualified path of disk",
-    },
-    { name: "bandwidth", kind: "string", help: "bandwidth limit in MiB/s" },
+    DISK_PATH_OPTION,
+    BANDWIDTH_OPTION,
     {
       name: "base",
       kind: "string",
@@ -54,8 +54,8 @@ export const blockcommitVerb: Verb = {
       kind: "bool",
       help: "implies --active --wait, quit when commit is synced",
     },
-    { name: "keep-relative", kind: "bool", help: "keep the backing chain relatively referenced" },
-    { name: "bytes", kind: "bool", help: "the bandwidth is in bytes rather than MiB/s" },
+    KEEP_RELATIVE_OPTION,
+    BYTES_OPTION,
   ],
   async run(context: VerbContext, args: VerbArguments) {
     const reference = args.required("domain");
@@ -100,26 +100,21 @@ export const blockcommitVerb: Verb = {
       label: "Block commit",
     });
     if (end === "timeout") {
-      await context.client.blockJobAbort(reference, path, { async: args.flag("async") });
-      context.printExtra("\nCommit aborted\n");
+      await abortAfterTimeout(context, reference, path, args.flag("async"), "\nCommit aborted\n");
       return;
     }
     if (!active) {
       context.printExtra("\nCommit complete\n");
     } else if (pivot) {
-      await domainCommand(
-        reference,
-        `failed to pivot job for disk ${path}`,
-        () => context.client.blockJobAbort(reference, path, { pivot: true }),
-      );
-      context.printExtra("\nSuccessfully pivoted\n");
+      await endAfterWait(context, reference, path, "pivot", "\nSuccessfully pivoted\n");
     } else if (keepOverlay) {
-      await domainCommand(
+      await endAfterWait(
+        context,
         reference,
-        `failed to finish job for disk ${path}`,
-        () => context.client.blockJobAbort(reference, path),
+        path,
+        "finish",
+        "\nCommit complete, overlay image kept\n",
       );
-      context.printExtra("\nCommit complete, overlay image kept\n");
     } else {
       context.printExtra("\nNow in synchronized phase\n");
     }

@@ -9,7 +9,11 @@
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import {
+  abortAfterTimeout,
+  BANDWIDTH_OPTION,
   bandwidthOption,
+  BYTES_OPTION,
+  endAfterWait,
   timeoutOption,
   WAIT_OPTIONS,
   waitForBlockJob,
@@ -37,7 +41,7 @@ export const blockcopyVerb: Verb = {
       help: "fully-qualified path of source disk",
     },
     { name: "dest", kind: "string", positional: true, help: "path of the copy to create" },
-    { name: "bandwidth", kind: "string", help: "bandwidth limit in MiB/s" },
+    BANDWIDTH_OPTION,
     { name: "shallow", kind: "bool", help: "make the copy share a backing chain" },
     { name: "reuse-external", kind: "bool", help: "reuse existing destination" },
     { name: "raw", kind: "bool", help: "use raw destination file" },
@@ -56,7 +60,7 @@ export const blockcopyVerb: Verb = {
       help: "power-of-two granularity to use during the copy",
     },
     { name: "buf-size", kind: "string", help: "maximum amount of in-flight data during the copy" },
-    { name: "bytes", kind: "bool", help: "the bandwidth is in bytes rather than MiB/s" },
+    BYTES_OPTION,
     {
       name: "transient-job",
       kind: "bool",
@@ -124,26 +128,15 @@ export const blockcopyVerb: Verb = {
       label: "Block Copy",
     });
     if (end === "timeout") {
-      await context.client.blockJobAbort(reference, path, { async: args.flag("async") });
-      context.printExtra("\nCopy aborted\n");
+      await abortAfterTimeout(context, reference, path, args.flag("async"), "\nCopy aborted\n");
       return;
     }
     if (end === "gone") {
       context.printExtra("\nCopy failed\n");
     } else if (pivot) {
-      await domainCommand(
-        reference,
-        `failed to pivot job for disk ${path}`,
-        () => context.client.blockJobAbort(reference, path, { pivot: true }),
-      );
-      context.printExtra("\nSuccessfully pivoted\n");
+      await endAfterWait(context, reference, path, "pivot", "\nSuccessfully pivoted\n");
     } else if (finish) {
-      await domainCommand(
-        reference,
-        `failed to finish job for disk ${path}`,
-        () => context.client.blockJobAbort(reference, path),
-      );
-      context.printExtra("\nSuccessfully copied\n");
+      await endAfterWait(context, reference, path, "finish", "\nSuccessfully copied\n");
     } else {
       context.printExtra("\nNow in mirroring phase\n");
     }

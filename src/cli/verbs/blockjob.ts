@@ -9,7 +9,7 @@
 import { BLOCK_JOB_LABELS, progressLine } from "../../model/block_jobs.ts";
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
-import { bandwidthOption } from "../block_job_wait.ts";
+import { bandwidthOption, DISK_PATH_OPTION } from "../block_job_wait.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
 
 /** virsh's scaled figure of a speed: the value in the largest unit it reaches. */
@@ -38,13 +38,7 @@ export const blockjobVerb: Verb = {
   json: true,
   options: [
     DOMAIN_OPTION,
-    {
-      name: "path",
-      kind: "string",
-      positional: true,
-      required: true,
-      help: "fully-qualified path of disk",
-    },
+    DISK_PATH_OPTION,
     { name: "abort", kind: "bool", help: "abort the active job on the specified disk" },
     { name: "async", kind: "bool", help: "implies --abort; request but don't wait for job end" },
     {

@@ -8,7 +8,12 @@
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import {
+  abortAfterTimeout,
+  BANDWIDTH_OPTION,
   bandwidthOption,
+  BYTES_OPTION,
+  DISK_PATH_OPTION,
+  KEEP_RELATIVE_OPTION,
   timeoutOption,
   WAIT_OPTIONS,
   waitForBlockJob,
@@ -28,18 +33,12 @@ export const blockpullVerb: Verb = {
   summary: "Populate a disk from its backing image.",
   options: [
     DOMAIN_OPTION,
-    {
-      name: "path",
-      kind: "string",
-      positional: true,
-      required: true,
-      help: "fully-qualified path of disk",
-    },
-    { name: "bandwidth", kind: "string", help: "bandwidth limit in MiB/s" },
+    DISK_PATH_OPTION,
+    BANDWIDTH_OPTION,
     { name: "base", kind: "string", help: "path of backing file in chain for a partial pull" },
     ...WAIT_OPTIONS,
-    { name: "keep-relative", kind: "bool", help: "keep the backing chain relatively referenced" },
-    { name: "bytes", kind: "bool", help: "the bandwidth is in bytes rather than MiB/s" },
+    KEEP_RELATIVE_OPTION,
+    BYTES_OPTION,
   ],
   async run(context: VerbContext, args: VerbArguments) {
     const reference = args.required("domain");
@@ -68,8 +67,7 @@ export const blockpullVerb: Verb = {
       label: "Block Pull",
     });
     if (end === "timeout") {
-      await context.client.blockJobAbort(reference, path, { async: args.flag("async") });
-      context.printExtra("\nPull aborted\n");
+      await abortAfterTimeout(context, reference, path, args.flag("async"), "\nPull aborted\n");
       return;
     }
     context.printExtra("\nPull complete\n");

@@ -77,6 +77,8 @@ export function blockJobRoutes(add: RouteAdder): void {
     const { uuid } = host.lookup(context.params.ref);
     await host.command("blockjob", uuid, {
       action: "pull",
+      // The call virsh makes for the same request, whose name a refusal carries.
+      api: base === undefined ? "virDomainBlockPull" : "virDomainBlockRebase",
       disk: requiredText(url, "disk"),
       ...(base === undefined ? {} : { base }),
       bandwidth: unsignedParam(url, "bandwidth"),
@@ -95,9 +97,20 @@ export function blockJobRoutes(add: RouteAdder): void {
     const bufferText = optionalText(url, "buf_size");
     const bytes = booleanParam(url, "bytes") === true;
     const bandwidth = unsignedParam(url, "bandwidth");
+    const flags = flagsOf(url, {
+      shallow: BlockCopyFlag.SHALLOW,
+      reuse_external: BlockCopyFlag.REUSE_EXT,
+      transient_job: BlockCopyFlag.TRANSIENT_JOB,
+      synchronous_writes: BlockCopyFlag.SYNCHRONOUS_WRITES,
+    });
+    // virsh asks virDomainBlockRebase unless the request needs virDomainBlockCopy's own
+    // parameters; a refusal names the call.
+    const ownParameters = granularity !== undefined || bufferText !== undefined ||
+      (flags & (BlockCopyFlag.TRANSIENT_JOB | BlockCopyFlag.SYNCHRONOUS_WRITES)) !== 0;
     const { uuid } = host.lookup(context.params.ref);
     await host.command("blockjob", uuid, {
       action: "copy",
+      api: ownParameters ? "virDomainBlockCopy" : "virDomainBlockRebase",
       disk: requiredText(url, "disk"),
       destination: {
         path: requiredText(url, "dest"),
@@ -105,12 +118,7 @@ export function blockJobRoutes(add: RouteAdder): void {
         type: booleanParam(url, "blockdev") === true ? "block" : "file",
       },
       bandwidthBytes: bytes ? bandwidth : bandwidth << 20n,
-      flags: flagsOf(url, {
-        shallow: BlockCopyFlag.SHALLOW,
-        reuse_external: BlockCopyFlag.REUSE_EXT,
-        transient_job: BlockCopyFlag.TRANSIENT_JOB,
-        synchronous_writes: BlockCopyFlag.SYNCHRONOUS_WRITES,
-      }),
+      flags,
       ...(granularity === undefined ? {} : { granularityBytes: granularity }),
       ...(bufferText === undefined ? {} : { bufferBytes: unsignedParam(url, "buf_size") }),
     }, queueOptions(context));

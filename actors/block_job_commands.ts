@@ -422,7 +422,7 @@ async function abortJob(
   try {
     await driver.endBlockJob!(handleOf(job.snapshot), disk, { pivot }, job.signal);
   } catch (error) {
-    // The job runs on as before: the ending intent is taken back by a fresh phase.
+    // The job runs on as before: the ending intent is taken back (its phase restored).
     await job.append([{ type: "domain.block_job_started", body: { disk } }]);
     throw error;
   }
@@ -534,10 +534,12 @@ export async function reconcileBlockJobs(
   for (const entry of entries) {
     const found = jobs.find((each) => each.disk === entry.disk);
     if (found !== undefined && !found.concluded) {
-      if (entry.phase === "starting") {
+      // Started, or an end asked that QEMU did not carry out (the job runs on): ask again.
+      if (entry.phase === "starting" || entry.phase === "ending") {
         await job.append([{ type: "domain.block_job_started", body: { disk: entry.disk } }]);
       }
-      if (found.ready === true && entry.phase !== "ready" && entry.phase !== "ending") {
+      const phase = job.snapshot.context.blockJobs?.[entry.disk]?.phase;
+      if (found.ready === true && phase === "running") {
         await job.append([{
           type: "domain.block_job_ready",
           body: { disk: entry.disk, type: entry.type, path: entry.path },

@@ -77,6 +77,8 @@ export interface BlockJobEntry extends BlockJobStart {
   phase: "starting" | "running" | "ready" | "ending";
   /** While ending: whether a pivot was asked (else an abort). */
   pivot?: boolean;
+  /** While ending: whether the job was ready (it is again if the end is not carried out). */
+  wasReady?: boolean;
 }
 
 /** A pending intent: a launch (its plan) or an end (the shut-off reason it will have). */
@@ -280,9 +282,19 @@ export const domainMachine = setup({
       const { disk } = (event as { body: { disk: string } }).body;
       const entry = context.blockJobs?.[disk];
       if (entry === undefined) return {};
-      const next: BlockJobEntry = event.type === "domain.block_job_ending"
-        ? { ...entry, phase: "ending", pivot: body(event, "domain.block_job_ending").pivot }
-        : { ...entry, phase: event.type === "domain.block_job_ready" ? "ready" : "running" };
+      let next: BlockJobEntry;
+      if (event.type === "domain.block_job_ending") {
+        const { pivot } = body(event, "domain.block_job_ending");
+        next = { ...entry, phase: "ending", pivot, wasReady: entry.phase === "ready" };
+      } else if (event.type === "domain.block_job_ready") {
+        next = { ...entry, phase: "ready" };
+      } else {
+        // Started again after an end that was not carried out: back where it was.
+        const ready = entry.phase === "ending" && entry.wasReady === true;
+        next = { ...entry, phase: ready ? "ready" : "running" };
+        delete next.pivot;
+        delete next.wasReady;
+      }
       return { blockJobs: { ...context.blockJobs, [disk]: next } };
     }),
     recordBlockJobEnd: assign(({ event, context }) => {

@@ -21,7 +21,7 @@ import type {
   DomainFactBodies,
   RuntimeRecord,
 } from "../src/model/facts.ts";
-import { withBlockJobApplied } from "../src/model/block_jobs.ts";
+import { withBlockJobApplied, withConfigFollowing } from "../src/model/block_jobs.ts";
 import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
 import { pausedReasonNumber, stateAfter } from "../src/model/lifecycle_table.ts";
 import { withoutAlias } from "../src/model/device_edit.ts";
@@ -306,7 +306,10 @@ export const domainMachine = setup({
         body(event, "domain.block_job_ended").status === "completed";
       if (!completed || entry === undefined || context.live === null) return { blockJobs: jobs };
       const applied = withBlockJobApplied(context.live, context.runtime, disk, entry.result);
-      return { blockJobs: jobs, live: applied.live, runtime: applied.runtime };
+      const definition = context.definition === null
+        ? null
+        : withConfigFollowing(context.definition, disk, entry.path, entry.type, entry.result);
+      return { blockJobs: jobs, live: applied.live, runtime: applied.runtime, definition };
     }),
     recordAutostart: assign(({ event }) => ({
       autostart: body(event, "domain.autostart_changed").autostart,

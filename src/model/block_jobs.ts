@@ -522,3 +522,34 @@ export function progressLine(label: string, remaining: bigint, total: bigint): s
   }
   return `${label}: [${String(percent).padStart(3, " ")} %]`;
 }
+
+/**
+ * The persistent definition after a job completed, as libvirt 9.0 keeps it in step
+ * (`qemuBlockJobRewriteConfigDiskSource`, `qemuBlockJobClearConfigChain`): where its disk still
+ * names the image the job started from, a pivot (copy, active commit) moves its source to the
+ * result's top image, and any job drops the chain it wrote (the images changed). Otherwise the
+ * definition is left as it is.
+ *
+ * @example
+ * ```ts ignore
+ * const next = withConfigFollowing(definition, "vda", "/i/top.qcow2", "copy", result);
+ * ```
+ */
+export function withConfigFollowing(
+  definition: DomainDefinition,
+  target: string,
+  startPath: string,
+  type: BlockJobType,
+  result: BlockJobResult,
+): DomainDefinition {
+  const index = definition.devices.disks.findIndex((disk) => disk.target.dev === target);
+  if (index < 0) return definition;
+  const disk = definition.devices.disks[index];
+  if (diskPath(disk) !== startPath) return definition;
+  const pivot = type === "copy" || type === "active_commit";
+  const next: Disk = pivot ? withJobResult(disk, result) : { ...disk };
+  delete next.backingStore;
+  const disks = [...definition.devices.disks];
+  disks[index] = next;
+  return { ...definition, devices: { ...definition.devices, disks } };
+}

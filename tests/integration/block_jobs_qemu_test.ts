@@ -277,6 +277,10 @@ testIf(
       let live = rig.host.context("bj").live!;
       assert.equal(live.devices.disks[0].source?.file, vda.base, "the disk runs on the base");
       assert.equal(live.devices.disks[0].driver?.type, "raw");
+      // As libvirt, the persistent definition follows the pivot (its disk named the same image).
+      const config = rig.host.context("bj").definition!;
+      assert.equal(config.devices.disks[0].source?.file, vda.base);
+      assert.equal(config.devices.disks[1].source?.file, vdb.top, "a pull keeps the source");
       const inQemu = await rig.driver.qmpOf(uuid).queryBlock();
       assert.ok(inQemu.some((block) => block.inserted?.file === vda.base), "QEMU runs on the base");
 
@@ -319,6 +323,7 @@ testIf(
       live = rig.host.context("bj").live!;
       assert.equal(live.devices.disks[0].source?.file, copy, "the live definition names the copy");
       assert.equal(live.devices.disks[0].driver?.type, "qcow2");
+      assert.equal(rig.host.context("bj").definition!.devices.disks[0].source?.file, copy);
       const afterPivot = await rig.driver.qmpOf(uuid).queryBlock();
       assert.ok(afterPivot.some((block) => block.inserted?.file === copy), "QEMU runs on the copy");
 

@@ -11,6 +11,7 @@ import {
   pullResult,
   reportedProgress,
   withBlockJobApplied,
+  withConfigFollowing,
 } from "../../../src/model/block_jobs.ts";
 import { emptyDevices } from "../../../src/model/domain.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
@@ -169,4 +170,23 @@ Deno.test("progressLine prints virsh's percentage, never 100 before the end", ()
   assert.equal(progressLine("Block Commit", 50n, 100n), "Block Commit: [ 50 %]");
   assert.equal(progressLine("Block Copy", 1n, 100000n), "Block Copy: [ 99 %]");
   assert.equal(progressLine("Block Pull", 0n, 0n), "Block Pull: [100 %]");
+});
+
+Deno.test("withConfigFollowing moves the persistent disk with a pivot, only where it named the job's image", () => {
+  const devices = emptyDevices();
+  devices.disks.push({
+    type: "file",
+    driver: { name: "qemu", type: "qcow2" },
+    source: { file: "/i/top.qcow2", hosts: [] },
+    target: { dev: "vda", bus: "virtio" },
+  });
+  const definition = { devices } as unknown as Parameters<typeof withConfigFollowing>[0];
+  const result = { top: layer("/i/copy.raw", 4, "raw"), backing: [] };
+  const moved = withConfigFollowing(definition, "vda", "/i/top.qcow2", "copy", result);
+  assert.equal(moved.devices.disks[0].source?.file, "/i/copy.raw");
+  assert.equal(moved.devices.disks[0].driver?.type, "raw");
+  const pulled = withConfigFollowing(definition, "vda", "/i/top.qcow2", "pull", result);
+  assert.equal(pulled.devices.disks[0].source?.file, "/i/top.qcow2", "a pull keeps the source");
+  const other = withConfigFollowing(definition, "vda", "/i/else.qcow2", "copy", result);
+  assert.equal(other, definition, "a disk that names another image is left alone");
 });

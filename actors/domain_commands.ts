@@ -596,6 +596,7 @@ function definitionOf(snapshot: DomainSnapshot): DomainDefinition {
 function factsFor(snapshot: DomainSnapshot, observation: Observation): DomainFact[] | undefined {
   const fact = factOfObservation(observation, {
     shuttingDown: statePath(snapshot) === "active.shuttingDown",
+    blockJobs: snapshot.context.blockJobs ?? {},
   });
   if (!accepts(snapshot, fact)) return undefined;
   return [fact];

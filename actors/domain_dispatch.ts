@@ -19,6 +19,7 @@ import {
   type SaveArguments,
   startDomain,
 } from "./save_commands.ts";
+import { type BlockJobCommand, runBlockJobCommand } from "./block_job_commands.ts";
 
 /** The commands that run on an existing domain, found by reference. */
 export type DomainJobName = Exclude<DomainCommandName, "define">;
@@ -46,6 +47,7 @@ export interface DomainCommandArguments {
   save: SaveArguments;
   managedsave: { running?: boolean; paused?: boolean; bypassCache?: boolean };
   managedsave_remove: Record<string, never>;
+  blockjob: BlockJobCommand;
 }
 
 /** A command's runner: the job it does in the domain's queue. */
@@ -90,4 +92,5 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   save: (job, env, args) => save(job, env, args),
   managedsave: (job, env, args) => managedSave(job, env, args),
   managedsave_remove: (job) => removeManagedSave(job),
+  blockjob: (job, env, args) => runBlockJobCommand(job, env, args),
 };

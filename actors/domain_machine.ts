@@ -14,7 +14,14 @@
 import { assign, setup, transition } from "xstate";
 import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
 import type { DomainCommandName } from "../src/model/operations.ts";
-import type { Deadline, DomainFact, DomainFactBodies, RuntimeRecord } from "../src/model/facts.ts";
+import type {
+  BlockJobStart,
+  Deadline,
+  DomainFact,
+  DomainFactBodies,
+  RuntimeRecord,
+} from "../src/model/facts.ts";
+import { withBlockJobApplied, withConfigFollowing } from "../src/model/block_jobs.ts";
 import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
 import { pausedReasonNumber, stateAfter } from "../src/model/lifecycle_table.ts";
 import { withoutAlias } from "../src/model/device_edit.ts";
@@ -59,6 +66,24 @@ export interface DomainContext {
    * when it has none.
    */
   managedSave?: string | null;
+  /**
+   * The block jobs of the running instance, by disk target, from their start's intent until
+   * they end. (Absent in snapshots older than block jobs: none.)
+   */
+  blockJobs?: Record<string, BlockJobEntry>;
+}
+
+/** A block job the domain runs: what it is, and how far it got. */
+export interface BlockJobEntry extends BlockJobStart {
+  /**
+   * `starting` (intent recorded, not yet known to run), `running`, `ready` (synchronized: may
+   * pivot), `ending` (pivot or abort asked).
+   */
+  phase: "starting" | "running" | "ready" | "ending";
+  /** While ending: whether a pivot was asked (else an abort). */
+  pivot?: boolean;
+  /** While ending: whether the job was ready (it is again if the end is not carried out). */
+  wasReady?: boolean;
 }
 
 /** A pending intent: a launch (its plan) or an end (the shut-off reason it will have). */
@@ -89,6 +114,7 @@ function blankContext(name: string): Omit<DomainContext, "uuid"> {
     deadline: null,
     intent: null,
     removals: [],
+    blockJobs: {},
   };
 }
 
@@ -130,6 +156,19 @@ const LIVE_DEVICE_FACTS = {
   "domain.device_removal_requested": { actions: "recordRemovalRequest" },
   "domain.device_removal_failed": { actions: "forgetRemovalRequest" },
   "domain.device_removed": { actions: "recordRemoval" },
+} as const;
+
+/**
+ * Block job facts, accepted in every active state; all but the start's intent only for a job
+ * the domain runs (a job started by hand through the monitor is not the domain's).
+ */
+const BLOCK_JOB_FACTS = {
+  "domain.block_job_starting": { actions: "recordBlockJobStarting" },
+  "domain.block_job_started": { guard: "hasBlockJob", actions: "recordBlockJobPhase" },
+  "domain.block_job_ready": { guard: "hasBlockJob", actions: "recordBlockJobPhase" },
+  "domain.block_job_ending": { guard: "hasBlockJob", actions: "recordBlockJobPhase" },
+  "domain.block_job_ended": { guard: "hasBlockJob", actions: "recordBlockJobEnd" },
+  "domain.block_job_abandoned": { guard: "hasBlockJob", actions: "recordBlockJobEnd" },
 } as const;
 
 /** The reset intent, accepted wherever `reset` is. */
@@ -190,6 +229,7 @@ export const domainMachine = setup({
         reason,
         intent: null,
         removals: [],
+        blockJobs: {},
       };
     }),
     recordReason: assign(({ event }) => ({ reason: reasonAfter(event) })),
@@ -215,6 +255,7 @@ export const domainMachine = setup({
       deadline: null,
       intent: null,
       removals: [],
+      blockJobs: {},
     })),
     recordDeviceConfig: assign(({ event }) => ({
       definition: body(event, "domain.device_config_changed").definition,
@@ -237,6 +278,44 @@ export const domainMachine = setup({
         live: context.live === null ? null : withoutAlias(context.live, alias),
         removals: (context.removals ?? []).filter((each) => each !== alias),
       };
+    }),
+    recordBlockJobStarting: assign(({ event, context }) => {
+      const start = body(event, "domain.block_job_starting");
+      const entry: BlockJobEntry = { ...start, phase: "starting" };
+      return { blockJobs: { ...(context.blockJobs ?? {}), [start.disk]: entry } };
+    }),
+    recordBlockJobPhase: assign(({ event, context }) => {
+      const { disk } = (event as { body: { disk: string } }).body;
+      const entry = context.blockJobs?.[disk];
+      if (entry === undefined) return {};
+      let next: BlockJobEntry;
+      if (event.type === "domain.block_job_ending") {
+        const { pivot } = body(event, "domain.block_job_ending");
+        next = { ...entry, phase: "ending", pivot, wasReady: entry.phase === "ready" };
+      } else if (event.type === "domain.block_job_ready") {
+        next = { ...entry, phase: "ready" };
+      } else {
+        // Started again after an end that was not carried out: back where it was.
+        const ready = entry.phase === "ending" && entry.wasReady === true;
+        next = { ...entry, phase: ready ? "ready" : "running" };
+        delete next.pivot;
+        delete next.wasReady;
+      }
+      return { blockJobs: { ...context.blockJobs, [disk]: next } };
+    }),
+    recordBlockJobEnd: assign(({ event, context }) => {
+      const { disk } = (event as { body: { disk: string } }).body;
+      const jobs = { ...(context.blockJobs ?? {}) };
+      const entry = jobs[disk];
+      delete jobs[disk];
+      const completed = event.type === "domain.block_job_ended" &&
+        body(event, "domain.block_job_ended").status === "completed";
+      if (!completed || entry === undefined || context.live === null) return { blockJobs: jobs };
+      const applied = withBlockJobApplied(context.live, context.runtime, disk, entry.result);
+      const definition = context.definition === null
+        ? null
+        : withConfigFollowing(context.definition, disk, entry.path, entry.type, entry.result);
+      return { blockJobs: jobs, live: applied.live, runtime: applied.runtime, definition };
     }),
     recordAutostart: assign(({ event }) => ({
       autostart: body(event, "domain.autostart_changed").autostart,
@@ -268,6 +347,8 @@ export const domainMachine = setup({
   },
   guards: {
     isTransient: ({ context }) => !context.persistent,
+    hasBlockJob: ({ context, event }) =>
+      context.blockJobs?.[(event as { body: { disk: string } }).body.disk] !== undefined,
     bootsAgain: ({ event }) => stateAfter(event as DomainFact) !== undefined,
   },
 }).createMachine({
@@ -328,6 +409,7 @@ export const domainMachine = setup({
         "domain.intent_abandoned": { actions: "forgetIntent" },
         "domain.device_config_changed": { actions: "recordDeviceConfig" },
         ...LIVE_DEVICE_FACTS,
+        ...BLOCK_JOB_FACTS,
         "domain.stopped": [
           { guard: "isTransient", target: "nonexistent", actions: "recordStopped" },
           { target: "shutoff", actions: "recordStopped" },
@@ -341,6 +423,7 @@ export const domainMachine = setup({
           "setmem",
           "setvcpus",
           "blockresize",
+          "blockjob",
           "device",
         ),
       },

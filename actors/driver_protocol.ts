@@ -23,6 +23,7 @@ import type { DeviceListName, DeviceOf } from "../src/model/device_edit.ts";
 import type { PausedReasonName, RuntimeRecord } from "../src/model/facts.ts";
 import type { Observation } from "../src/model/observation.ts";
 import type { SecurityDescription } from "../src/model/domain_list.ts";
+import type { ChainLayer } from "../src/model/block_jobs.ts";
 
 /** What a driver needs to act on a running instance. */
 export interface DomainHandle {
@@ -88,6 +89,53 @@ export interface DeviceChange {
 export interface LiveDeviceChange {
   live: DomainDefinition;
   alias: string;
+}
+
+/** What every block job names: the disk (target and position) and its chain, top first. */
+interface BlockJobDisk {
+  disk: string;
+  diskIndex: number;
+  chain: ChainLayer[];
+  /** The speed limit in bytes/s; 0 for none. */
+  bandwidthBytes: bigint;
+}
+
+/**
+ * A block job to start, in evirt's terms: a commit of the images from `top` down to just above
+ * `base` into `base` (positions in the chain; top 0 is an active commit, which waits to be
+ * pivoted), a pull into the top of everything above `base` (undefined: the whole chain), or a
+ * copy of the disk to `destination` (shallow: the top image only, over the same backing images;
+ * `reuse`: the destination exists, else the driver makes it), which waits to be pivoted.
+ */
+export type BlockJobRequest =
+  | BlockJobDisk & { kind: "commit"; top: number; base: number }
+  | BlockJobDisk & { kind: "pull"; base: number | undefined }
+  | BlockJobDisk & {
+    kind: "copy";
+    destination: ChainLayer;
+    shallow: boolean;
+    reuse: boolean;
+    /** Dirty bitmap granularity in bytes; absent: the hypervisor's default. */
+    granularityBytes?: number;
+    /** Copy buffer size in bytes; absent: the hypervisor's default. */
+    bufferBytes?: bigint;
+  };
+
+/** A running block job as the hypervisor reports it. */
+export interface BlockJobInfo {
+  /** The disk's target. */
+  disk: string;
+  /** Work done and total, in the hypervisor's units (bytes). */
+  cur: bigint;
+  end: bigint;
+  /** The speed limit in bytes/s; 0 for none. */
+  bandwidthBytes: bigint;
+  /** Whether it is synchronized (for jobs that have the phase); absent: it has none. */
+  ready?: boolean;
+  /** Whether it has ended (concluded) and waits only to be reported. */
+  concluded: boolean;
+  /** Why a concluded job failed; absent: it did not. */
+  error?: string;
 }
 
 /** Receives a driver's observations, in the order they happened. */
@@ -463,6 +511,51 @@ export interface Driver {
     sizeBytes: bigint,
     signal: AbortSignal,
   ): Promise<void>;
+
+  /**
+   * Optional: starts a block job on a disk of a running instance; resolves once it runs. Its
+   * synchronized phase and its end are reported as `block_job` observations. Absent: the
+   * driver has no block jobs (code 3, as libvirt's test driver answers).
+   *
+   * @throws {VirtError} The hypervisor's refusal; a destination it made is removed again.
+   */
+  startBlockJob?(
+    handle: DomainHandle,
+    request: BlockJobRequest,
+    signal: AbortSignal,
+  ): Promise<void>;
+
+  /** Optional (with `startBlockJob`): the block jobs the instance runs now. */
+  blockJobs?(handle: DomainHandle, signal: AbortSignal): Promise<BlockJobInfo[]>;
+
+  /**
+   * Optional (with `startBlockJob`): ends the disk's block job, switching the disk to the job's
+   * result (`pivot`) or cancelling it; resolves once asked. The end is reported as a
+   * `block_job` observation.
+   */
+  endBlockJob?(
+    handle: DomainHandle,
+    disk: string,
+    options: { pivot: boolean },
+    signal: AbortSignal,
+  ): Promise<void>;
+
+  /** Optional (with `startBlockJob`): sets the disk's block job's speed limit (0: none). */
+  setBlockJobSpeed?(
+    handle: DomainHandle,
+    disk: string,
+    bandwidthBytes: bigint,
+    signal: AbortSignal,
+  ): Promise<void>;
+
+  /** Optional (with `startBlockJob`): forgets a disk's concluded job whose end was recorded. */
+  dismissBlockJob?(handle: DomainHandle, disk: string): Promise<void>;
+
+  /**
+   * Optional: removes a copy destination a block job made that is no longer used (a copy that
+   * did not start, or was aborted, after a service restart).
+   */
+  removeBlockJobFile?(handle: DomainHandle, path: string): Promise<void>;
 
   /**
    * Optional: plugs a device into a running instance (`attach-device --live`) and answers the

@@ -33,6 +33,8 @@ import { type AppliedFact, DomainActor, type JobContext } from "./domain_actor.t
 import * as commands from "./domain_commands.ts";
 import type { RestoreImage } from "./domain_commands.ts";
 import { type CommandOptions, DomainCommandMethods } from "./domain_command_methods.ts";
+import { awaitBlockJobEnd } from "./block_job_commands.ts";
+import { BlockJobAbortFlag, blockJobDiskIndex } from "../src/model/block_jobs.ts";
 import {
   DOMAIN_JOBS,
   type DomainCommandArguments,
@@ -467,6 +469,34 @@ export class Host extends DomainCommandMethods {
       onApplied: (listener: (id: string) => void) => this.onApplied(listener),
     };
     return await awaitRemovals(source, uuid, before);
+  }
+
+  /**
+   * Ends a disk's block job (`blockjob --abort`, `--pivot`): asks in the domain's queue, then,
+   * unless `async`, waits outside it for the job's end, as libvirt's synchronous abort.
+   *
+   * @throws {VirtError} The command's refusals; 9 for a pivot that failed; 68 when the job does
+   *   not end within `BLOCK_JOB_END_WAIT_MS` (block_job_commands.ts).
+   */
+  async endBlockJob(
+    reference: string,
+    request: { disk: string; flags: number },
+    options: CommandOptions = {},
+  ): Promise<void> {
+    const { uuid } = this.lookup(reference);
+    const jobs = (id: string) => this.#registry.get(id)?.snapshot.context.blockJobs;
+    await this.command("blockjob", uuid, { action: "abort", ...request }, options);
+    if ((request.flags & BlockJobAbortFlag.ASYNC) !== 0) return;
+    const live = this.#registry.get(uuid)?.snapshot.context.live;
+    if (live === null || live === undefined) return;
+    const disk = live.devices.disks[blockJobDiskIndex(live, request.disk)].target.dev;
+    const pivot = (request.flags & BlockJobAbortFlag.PIVOT) !== 0;
+    await awaitBlockJobEnd(
+      { jobs, onApplied: (listener) => this.onApplied(listener) },
+      uuid,
+      disk,
+      pivot,
+    );
   }
 
   /**

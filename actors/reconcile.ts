@@ -16,6 +16,7 @@ import {
 } from "./host_recovery_intents.ts";
 import { finishInterruptedLiveChange } from "./resource_commands.ts";
 import { settleInterruptedSave } from "./save_commands.ts";
+import { reconcileBlockJobs } from "./block_job_commands.ts";
 import type { DomainActor, JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
 import { isActive, pausedReasonNumber, stateOf, statePath } from "./domain_machine.ts";
@@ -83,6 +84,10 @@ export async function reconcile(actor: DomainActor, env: ReconcileEnvironment): 
         await finishInterruptedReboot(job, driver, handle, reality, env.log);
       if (!settled) await correct(job, env, driver, handle, reality);
       await finishPendingRemovals(job, driver, RECONCILE_TIMEOUT_MS, env.log);
+      // Block jobs run on in the hypervisor: found again, or their missed end recorded.
+      if (isActive(job.snapshot)) {
+        await reconcileBlockJobs(job, driver, commands.handleOf(job.snapshot), reality, env.log);
+      }
       if (isActive(job.snapshot)) {
         driver.watch(commands.handleOf(job.snapshot), env.commands.sink);
       }

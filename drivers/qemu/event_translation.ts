@@ -24,6 +24,8 @@
  * - **Panic.** GUEST_PANICKED becomes `crashed`; the STOP or SHUTDOWN (reason guest-panic) QEMU
  *   then emits belongs to it and is dropped.
  * - **Termination.** Once the driver ends the process, every event is dropped.
+ * - **Block jobs.** BLOCK_JOB_READY, BLOCK_JOB_COMPLETED (failed when it carries an error) and
+ *   BLOCK_JOB_CANCELLED of evirt's jobs (their id names the disk) become `block_job`.
  * - POWERDOWN (the driver's own request) is dropped; the other events map one to one.
  *
  * @module
@@ -33,6 +35,7 @@ import type { Observation } from "../../actors/driver_protocol.ts";
 import type { IoErrorActionName, PausedReasonName } from "../../src/model/facts.ts";
 import { WATCHDOG_ACTIONS } from "../../src/model/lifecycle.ts";
 import { QmpEventName } from "./qmp_events.ts";
+import { diskOfJobId } from "./qemu_block_jobs.ts";
 import type { QmpEvent } from "./qmp_protocol.ts";
 
 /** RESETs closer together than this are one reset, in milliseconds. */
@@ -210,6 +213,10 @@ export class EventTranslator {
         return typeof data.device === "string" && data.device !== ""
           ? observe({ kind: "device_removed", alias: data.device })
           : none;
+      case QmpEventName.BLOCK_JOB_READY:
+      case QmpEventName.BLOCK_JOB_COMPLETED:
+      case QmpEventName.BLOCK_JOB_CANCELLED:
+        return observe(...blockJobObservation(event.event, data));
       case QmpEventName.BALLOON_CHANGE:
         return typeof data.actual === "number"
           ? observe({ kind: "balloon", actualKiB: Math.floor(data.actual / 1024) })
@@ -312,6 +319,20 @@ export class EventTranslator {
   fakeRebootDone(): void {
     this.#shutdownSeen = false;
   }
+}
+
+/** A block job event of one of evirt's jobs (named after its disk); others are not ours. */
+function blockJobObservation(name: string, data: Record<string, unknown>): Observation[] {
+  const disk = typeof data.device === "string" ? diskOfJobId(data.device) : undefined;
+  if (disk === undefined) return [];
+  if (name === QmpEventName.BLOCK_JOB_READY) return [{ kind: "block_job", disk, status: "ready" }];
+  if (name === QmpEventName.BLOCK_JOB_CANCELLED) {
+    return [{ kind: "block_job", disk, status: "canceled" }];
+  }
+  if (typeof data.error === "string") {
+    return [{ kind: "block_job", disk, status: "failed", error: data.error }];
+  }
+  return [{ kind: "block_job", disk, status: "completed" }];
 }
 
 /**

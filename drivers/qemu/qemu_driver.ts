@@ -129,6 +129,19 @@ import {
 } from "./runtime_facts.ts";
 import { CHANNEL_SOCKET_FOLDER } from "./chardev_arguments.ts";
 import { QemuHotplug } from "./qemu_hotplug.ts";
+import {
+  diskOfJobId,
+  dismissJob,
+  endJob,
+  pruneLeftNodes,
+  queryJobs,
+  removeNodes,
+  setJobSpeed,
+  startChainJob,
+  startCopy,
+  type StartedCopy,
+} from "./qemu_block_jobs.ts";
+import type { BlockJobInfo, BlockJobRequest } from "../../actors/driver_protocol.ts";
 
 /** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
 export const PROBE_CONNECT_TIMEOUT_MS = 3_000;
@@ -278,6 +291,12 @@ export class QemuDriver implements Driver {
     giveBack: (uuid, paths) => giveBackFiles(paths, uuid, this.#log),
     log: (message) => this.#log(message),
   });
+  /** Block job ends held until their job concludes, by `uuid/disk`. */
+  readonly #jobEnds = new Map<string, QmpEvent>();
+  /** The chains the disks had when this service started a job on them, by uuid, then disk. */
+  readonly #jobChains = new Map<string, Map<string, string[]>>();
+  /** Copies this service started, by domain uuid, then disk: their nodes and given files. */
+  readonly #copies = new Map<string, Map<string, StartedCopy>>();
   /** Instances (`uuid/id`) already marked tainted in their domain's log. */
   readonly #tainted = new Set<string>();
   readonly #dryBuilds = new WorkerPool<DryBuildRequest, DryBuildReply>(DRY_BUILD_WORKER_URL, {
@@ -675,6 +694,7 @@ export class QemuDriver implements Driver {
     }
     giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
     this.#hotplug.ended(handle.uuid);
+    this.#copiesEnded(handle.uuid);
   }
 
   async probe(handle: DomainHandle, signal: AbortSignal): Promise<Reality> {
@@ -886,6 +906,146 @@ export class QemuDriver implements Driver {
     return this.#hotplug.update(this.#instance(handle), handle, change, options, signal);
   }
 
+  /** Starts a commit, pull or copy (`qemu_block_jobs.ts`); resolves once QEMU runs it. */
+  async startBlockJob(
+    handle: DomainHandle,
+    request: BlockJobRequest,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const instance = this.#instance(handle);
+    this.#qmp(instance);
+    const monitor = instance.monitor!;
+    const chains = this.#jobChains.get(handle.uuid) ?? new Map<string, string[]>();
+    chains.set(request.disk, request.chain.map((layer) => layer.path));
+    this.#jobChains.set(handle.uuid, chains);
+    if (request.kind !== "copy") {
+      await startChainJob(monitor, request, signal);
+      return;
+    }
+    const where = `/domain/devices/disk[${request.diskIndex + 1}]/source/@${
+      request.destination.type === "block" ? "dev" : "file"
+    }`;
+    const started = await startCopy(monitor, request, {
+      signal,
+      label: (layer) => {
+        const hostPaths = [{ path: layer.path, kind: layer.type, where }];
+        const plan = dacPlanFor(handle.definition, hostPaths, this.#dac);
+        labelFiles(plan, instance.uuid, this.#log);
+        return plan.targets.map((target) => target.path);
+      },
+      giveBack: (paths) => giveBackFiles(paths, instance.uuid, this.#log),
+    });
+    const byDisk = this.#copies.get(handle.uuid) ?? new Map<string, StartedCopy>();
+    byDisk.set(request.disk, started);
+    this.#copies.set(handle.uuid, byDisk);
+  }
+
+  /** evirt's block jobs QEMU runs (`query-block-jobs`). */
+  blockJobs(handle: DomainHandle, signal: AbortSignal): Promise<BlockJobInfo[]> {
+    const instance = this.#instance(handle);
+    this.#qmp(instance);
+    return queryJobs(instance.monitor!, signal);
+  }
+
+  /** Pivots (`block-job-complete`) or cancels (`block-job-cancel`) a disk's block job. */
+  async endBlockJob(
+    handle: DomainHandle,
+    disk: string,
+    options: { pivot: boolean },
+    signal: AbortSignal,
+  ): Promise<void> {
+    const instance = this.#instance(handle);
+    this.#qmp(instance);
+    await endJob(instance.monitor!, disk, options.pivot, signal);
+  }
+
+  /** `block-job-set-speed` of a disk's block job. */
+  async setBlockJobSpeed(
+    handle: DomainHandle,
+    disk: string,
+    bandwidthBytes: bigint,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const instance = this.#instance(handle);
+    this.#qmp(instance);
+    await setJobSpeed(instance.monitor!, disk, bandwidthBytes, signal);
+  }
+
+  /** `job-dismiss` of a disk's concluded job (after a service restart). */
+  async dismissBlockJob(handle: DomainHandle, disk: string): Promise<void> {
+    const instance = this.#instance(handle);
+    this.#qmp(instance);
+    await dismissJob(instance.monitor!, disk);
+  }
+
+  /** Removes a copy destination a job made and no longer uses (after a service restart). */
+  async removeBlockJobFile(_handle: DomainHandle, path: string): Promise<void> {
+    await Deno.remove(path).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+  }
+
+  /**
+   * A block job's end (BLOCK_JOB_COMPLETED or _CANCELLED) is held until QEMU concludes the job
+   * (JOB_STATUS_CHANGE concluded): then the job is dismissed, the nodes it left are removed (an
+   * abandoned copy's, or the images a pivot left), and only then is the end reported, so the
+   * next job on the disk finds QEMU's graph as the end left it.
+   *
+   * @returns Whether the event was taken here (held, or the conclusion it waited for).
+   */
+  async #holdJobEnd(instance: Instance, event: QmpEvent): Promise<boolean> {
+    const ending = event.event === "BLOCK_JOB_COMPLETED" || event.event === "BLOCK_JOB_CANCELLED";
+    const id = ending ? event.data.device : event.data.id;
+    const disk = typeof id === "string" ? diskOfJobId(id) : undefined;
+    if (disk === undefined) return false;
+    const key = `${instance.uuid}/${disk}`;
+    if (ending) {
+      this.#jobEnds.set(key, event);
+      return true;
+    }
+    if (event.event !== "JOB_STATUS_CHANGE" || event.data.status !== "concluded") return false;
+    const end = this.#jobEnds.get(key);
+    if (end === undefined) return true;
+    this.#jobEnds.delete(key);
+    const monitor = instance.monitor;
+    const chain = this.#jobChains.get(instance.uuid)?.get(disk);
+    this.#jobChains.get(instance.uuid)?.delete(disk);
+    const done = end.event === "BLOCK_JOB_COMPLETED" && end.data.error === undefined;
+    try {
+      if (monitor !== undefined) await dismissJob(monitor, disk);
+      // A pivoted copy keeps its files given until the instance ends.
+      if (!done) await this.#copyAbandoned(instance, disk);
+      if (done && chain !== undefined && monitor !== undefined) {
+        await pruneLeftNodes(monitor, chain);
+      }
+    } catch (error) {
+      this.#log(`domain ${instance.name}: ${(error as Error).message}`);
+    }
+    for (const observation of instance.translator.translate(end).observations) {
+      this.#emit(instance, observation);
+    }
+    return true;
+  }
+
+  /** A copy ended without pivoting: its nodes leave QEMU and its files are given back. */
+  async #copyAbandoned(instance: Instance, disk: string): Promise<void> {
+    const copy = this.#copies.get(instance.uuid)?.get(disk);
+    if (copy === undefined) return;
+    this.#copies.get(instance.uuid)?.delete(disk);
+    if (instance.monitor !== undefined) {
+      await removeNodes(instance.monitor, [copy.nodes.format, copy.nodes.storage]);
+    }
+    giveBackFiles(copy.given, instance.uuid, this.#log);
+  }
+
+  /** The instance ended: the files its copies were given are given back. */
+  #copiesEnded(uuid: string): void {
+    const byDisk = this.#copies.get(uuid);
+    this.#copies.delete(uuid);
+    this.#jobChains.delete(uuid);
+    for (const copy of byDisk?.values() ?? []) giveBackFiles(copy.given, uuid, this.#log);
+  }
+
   /** Whether the device is gone from QEMU (`qom-get` of its path finds nothing). */
   deviceGone(handle: DomainHandle, alias: string, signal: AbortSignal): Promise<boolean> {
     return this.#hotplug.gone(this.#instance(handle), alias, signal);
@@ -1060,6 +1220,7 @@ export class QemuDriver implements Driver {
     if (event.event === "DEVICE_DELETED" && typeof event.data.device === "string") {
       await this.#hotplug.deviceDeleted(instance, event.data.device);
     }
+    if (await this.#holdJobEnd(instance, event)) return;
     const translation = instance.translator.translate(event);
     for (const observation of translation.observations) this.#emit(instance, observation);
     if (translation.fakeReboot) await this.#fakeReboot(instance);

@@ -38,6 +38,12 @@ export const QmpEventName = {
   BALLOON_CHANGE: "BALLOON_CHANGE",
   /** The guest changed its RTC. */
   RTC_CHANGE: "RTC_CHANGE",
+  /** A block job reached its synchronized phase (mirror, active commit). */
+  BLOCK_JOB_READY: "BLOCK_JOB_READY",
+  /** A block job ended, done or (with `error`) failed. */
+  BLOCK_JOB_COMPLETED: "BLOCK_JOB_COMPLETED",
+  /** A block job was cancelled. */
+  BLOCK_JOB_CANCELLED: "BLOCK_JOB_CANCELLED",
 } as const;
 
 /** One of {@linkcode QmpEventName}'s values. */

@@ -27,6 +27,7 @@ import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
 import { guestRoutes } from "./routes/guest_routes.ts";
 import { resourceRoutes } from "./routes/resource_routes.ts";
+import { blockJobRoutes } from "./routes/block_job_routes.ts";
 import { statsRoutes } from "./routes/stats_routes.ts";
 import { storageRoutes } from "./routes/storage_routes.ts";
 import { saveRoutes } from "./routes/save_routes.ts";
@@ -70,6 +71,7 @@ export function createApi(env: ApiEnvironment): Api {
   eventRoutes(add);
   guestRoutes(add);
   resourceRoutes(add);
+  blockJobRoutes(add);
   deviceRoutes(add);
   storageRoutes(add);
   saveRoutes(add);

@@ -526,6 +526,17 @@ export const OPENAPI_DOCUMENT = {
         properties: { modelVersion: { type: "integer" }, definition: ref("DomainDefinition") },
       },
       Metadata: { type: "object" },
+      BlockJobInfo: {
+        type: "object",
+        required: ["found", "type", "bandwidth", "cur", "end"],
+        properties: {
+          found: { type: "boolean", description: "Whether the disk has a block job" },
+          type: { type: "integer", description: "libvirt's job type (1 pull … 4 active commit)" },
+          bandwidth: { type: "string", description: "Speed limit: MiB/s, or bytes/s with bytes" },
+          cur: { type: "string", description: "Work done (bytes, a decimal string)" },
+          end: { type: "string", description: "Work in all (bytes, a decimal string)" },
+        },
+      },
       VcpuCount: {
         type: "object",
         required: ["count"],

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { BLOCK_JOB_LABELS, BLOCK_JOB_STATUSES } from "../model/block_jobs.ts";
 import type {
   DomainInfoView,
   DomainSummaryView,
@@ -328,6 +329,12 @@ function eventText(message: EventMessage): string {
     case "device-added":
     case "device-removal-failed":
       return `${head}: ${data.alias ?? "(null)"}`;
+    case "block-job-2": {
+      // virsh: the job's label, the disk's target, the status.
+      const label = BLOCK_JOB_LABELS[Number(data.type)] ?? BLOCK_JOB_LABELS[0];
+      const status = BLOCK_JOB_STATUSES[Number(data.status)] ?? "unknown";
+      return `${head}: ${label} for ${data.disk ?? "(null)"} ${status}`;
+    }
     case "metadata-change":
       return `${head}: type ${METADATA_KINDS[Number(data.type)] ?? "unsupported value"}, uri ${
         data.nsuri ?? "(null)"

@@ -449,6 +449,116 @@ export class EvirtClient {
     await this.#request("POST", `${pathOf("domain.block_resize", { ref: reference })}?${query}`);
   }
 
+  /** `blockcommit`: starts a commit of the disk's images (bandwidth MiB/s unless `bytes`). */
+  async blockCommit(
+    reference: string,
+    disk: string,
+    options: {
+      base?: string;
+      top?: string;
+      bandwidth?: bigint;
+      shallow?: boolean;
+      delete?: boolean;
+      active?: boolean;
+      relative?: boolean;
+      bytes?: boolean;
+    } = {},
+  ): Promise<void> {
+    const query = resourceQuery({ disk, ...options, bandwidth: options.bandwidth?.toString() });
+    await this.#request("POST", `${pathOf("domain.block_commit", { ref: reference })}?${query}`);
+  }
+
+  /** `blockpull`: starts a pull into the disk's top (bandwidth MiB/s unless `bytes`). */
+  async blockPull(
+    reference: string,
+    disk: string,
+    options: { base?: string; bandwidth?: bigint; relative?: boolean; bytes?: boolean } = {},
+  ): Promise<void> {
+    const query = resourceQuery({ disk, ...options, bandwidth: options.bandwidth?.toString() });
+    await this.#request("POST", `${pathOf("domain.block_pull", { ref: reference })}?${query}`);
+  }
+
+  /** `blockcopy`: starts a copy of the disk to `dest` (bandwidth MiB/s unless `bytes`). */
+  async blockCopy(
+    reference: string,
+    disk: string,
+    dest: string,
+    options: {
+      format?: string;
+      blockdev?: boolean;
+      bandwidth?: bigint;
+      granularity?: number;
+      bufSize?: bigint;
+      shallow?: boolean;
+      reuseExternal?: boolean;
+      transientJob?: boolean;
+      synchronousWrites?: boolean;
+      bytes?: boolean;
+    } = {},
+  ): Promise<void> {
+    const query = resourceQuery({
+      disk,
+      dest,
+      format: options.format,
+      blockdev: options.blockdev,
+      bandwidth: options.bandwidth?.toString(),
+      granularity: options.granularity,
+      buf_size: options.bufSize?.toString(),
+      shallow: options.shallow,
+      reuse_external: options.reuseExternal,
+      transient_job: options.transientJob,
+      synchronous_writes: options.synchronousWrites,
+      bytes: options.bytes,
+    });
+    await this.#request("POST", `${pathOf("domain.block_copy", { ref: reference })}?${query}`);
+  }
+
+  /** `blockjob --info`: the disk's block job (bandwidth MiB/s unless `bytes`). */
+  async blockJobInfo(
+    reference: string,
+    disk: string,
+    options: { bytes?: boolean } = {},
+  ): Promise<{ found: boolean; type: number; bandwidth: bigint; cur: bigint; end: bigint }> {
+    const query = resourceQuery({ disk, ...options });
+    const body = await this.#json<
+      { found: boolean; type: number; bandwidth: string; cur: string; end: string }
+    >("GET", `${pathOf("domain.block_job_info", { ref: reference })}?${query}`);
+    return {
+      found: body.found,
+      type: body.type,
+      bandwidth: BigInt(body.bandwidth),
+      cur: BigInt(body.cur),
+      end: BigInt(body.end),
+    };
+  }
+
+  /** `blockjob --abort` / `--pivot`: ends the disk's block job (waits unless `async`). */
+  async blockJobAbort(
+    reference: string,
+    disk: string,
+    options: { async?: boolean; pivot?: boolean } = {},
+  ): Promise<void> {
+    const query = resourceQuery({ disk, ...options });
+    await this.#request(
+      "POST",
+      `${pathOf("domain.block_job_abort", { ref: reference })}?${query}`,
+    );
+  }
+
+  /** `blockjob --bandwidth`: the disk's block job's speed limit (MiB/s unless `bytes`). */
+  async blockJobSetSpeed(
+    reference: string,
+    disk: string,
+    bandwidth: bigint,
+    options: { bytes?: boolean } = {},
+  ): Promise<void> {
+    const query = resourceQuery({ disk, bandwidth: bandwidth.toString(), ...options });
+    await this.#request(
+      "POST",
+      `${pathOf("domain.block_job_set_speed", { ref: reference })}?${query}`,
+    );
+  }
+
   /** `send-key`: presses keys (codes of `codeset`) together, held `holdTimeMs` (0: default). */
   async sendKey(
     reference: string,

@@ -12,6 +12,7 @@ import type { DomainDefinition, XmlElement } from "./domain.ts";
 import type { IoErrorActionName, WatchdogActionName } from "./lifecycle.ts";
 import type { LiveFacts } from "./live_facts.ts";
 import type { DeviceAction } from "./device_edit.ts";
+import type { BlockJobResult, BlockJobType, ChainLayer } from "./block_jobs.ts";
 
 export type { IoErrorActionName, WatchdogActionName };
 
@@ -231,6 +232,49 @@ export interface DomainFactBodies {
   "domain.managed_save_recorded": { path: string };
   /** The managed save image was restored, discarded (`--force-boot`) or removed. */
   "domain.managed_save_removed": Record<string, never>;
+  // --- block jobs (block_job_commands.ts) -------------------------------------------------
+  /**
+   * Intent: a block job is about to start on the disk `disk` (its target): what it is, the
+   * disk's source path (which BLOCK_JOB events name), the chain the disk has once the job
+   * completes, and a copy's destination (`created` when the job makes it, so a job that does
+   * not start removes it again).
+   */
+  "domain.block_job_starting": BlockJobStart;
+  /** The hypervisor runs the block job of `disk`. */
+  "domain.block_job_started": { disk: string };
+  /** The block job of `disk` reached its synchronized phase: it may be pivoted or aborted. */
+  "domain.block_job_ready": { disk: string; type: BlockJobType; path: string };
+  /** Intent: the block job of `disk` is about to be ended: pivoted, or aborted. */
+  "domain.block_job_ending": { disk: string; pivot: boolean };
+  /**
+   * The block job of `disk` ended: `completed` (a commit or pull done, a copy or active commit
+   * pivoted: the disk now has the job's result), `failed` (with the hypervisor's error) or
+   * `canceled`.
+   */
+  "domain.block_job_ended": {
+    disk: string;
+    type: BlockJobType;
+    path: string;
+    status: "completed" | "failed" | "canceled";
+    error?: string;
+  };
+  /** The block job of `disk` did not start after all (the hypervisor refused): nothing runs. */
+  "domain.block_job_abandoned": { disk: string };
+}
+
+/** What a block job that is about to start is (the body of `domain.block_job_starting`). */
+export interface BlockJobStart {
+  /** The disk's target, e.g. `vda`. */
+  disk: string;
+  type: BlockJobType;
+  /** The disk's source path when the job started. */
+  path: string;
+  /** The disk's chain once the job completes. */
+  result: BlockJobResult;
+  /** A copy's destination; `created` when the job makes the file. */
+  destination?: ChainLayer & { created: boolean };
+  /** The speed limit in bytes/s (a decimal string), 0 for none. */
+  bandwidthBytes: string;
 }
 
 /** What a resource change was: the verb's subject. */
@@ -321,6 +365,12 @@ export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>>
   "domain.device_updated": "happening",
   "domain.device_removal_requested": "intent",
   "domain.device_removal_failed": "happening",
+  "domain.block_job_starting": "intent",
+  "domain.block_job_started": "happening",
+  "domain.block_job_ready": "happening",
+  "domain.block_job_ending": "intent",
+  "domain.block_job_ended": "happening",
+  "domain.block_job_abandoned": "intent",
   "domain.launching": "intent",
   "domain.ending": "intent",
   "domain.rebooting": "intent",

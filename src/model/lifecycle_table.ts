@@ -35,6 +35,7 @@ import {
   WATCHDOG_ACTIONS,
 } from "./lifecycle.ts";
 import type { Observation, ObservationKind } from "./observation.ts";
+import { BLOCK_JOB_STATUSES, BLOCK_JOB_TYPES, type BlockJobType } from "./block_jobs.ts";
 
 /** The libvirt event a fact is: its event id, and for lifecycle events the type and detail. */
 export interface LibvirtEvent {
@@ -231,7 +232,27 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
   "domain.device_removal_failed": {
     event: (body) => other(EventId.DEVICE_REMOVAL_FAILED, { alias: body.alias }),
   },
+  // libvirt tells each block job event twice: BLOCK_JOB (the disk's path) and BLOCK_JOB_2 (its
+  // target); the event stream carries the second with both, the RPC layer sends both.
+  "domain.block_job_starting": {},
+  "domain.block_job_started": {},
+  "domain.block_job_ready": { event: (body) => blockJobEvent(body, "ready") },
+  "domain.block_job_ending": {},
+  "domain.block_job_ended": { event: (body) => blockJobEvent(body, body.status) },
+  "domain.block_job_abandoned": {},
 };
+
+function blockJobEvent(
+  job: { disk: string; path: string; type: BlockJobType },
+  status: typeof BLOCK_JOB_STATUSES[number],
+): LibvirtEvent {
+  return other(EventId.BLOCK_JOB_2, {
+    disk: job.disk,
+    path: job.path,
+    type: BLOCK_JOB_TYPES.indexOf(job.type),
+    status: BLOCK_JOB_STATUSES.indexOf(status),
+  });
+}
 
 /** The row of a fact's type, typed for that fact's body. */
 function rowOf(fact: DomainFact): FactRow<DomainFactType> {
@@ -287,6 +308,8 @@ export function pausedReasonNumber(
 export interface ObservedDuring {
   /** The guest had shut down (the domain is in shutdown): a process exit is a clean stop. */
   shuttingDown: boolean;
+  /** The block jobs the domain runs, by disk target: their type and the path events name. */
+  blockJobs?: Readonly<Record<string, { type: BlockJobType; path: string }>>;
 }
 
 /** Builds the fact one observation kind is. */
@@ -345,6 +368,21 @@ export const OBSERVATION_FACTS: { readonly [K in ObservationKind]: ObservationRo
     type: "domain.device_removed",
     body: { alias: observation.alias },
   }),
+  // A job the domain does not run (started by hand through the monitor) names type `pull` and
+  // no path here; the machine refuses facts of jobs it does not know, so none is recorded.
+  block_job: (observation, during) => {
+    const job = during.blockJobs?.[observation.disk] ?? { type: "pull" as const, path: "" };
+    const named = { disk: observation.disk, type: job.type, path: job.path };
+    if (observation.status === "ready") return { type: "domain.block_job_ready", body: named };
+    return {
+      type: "domain.block_job_ended",
+      body: {
+        ...named,
+        status: observation.status,
+        ...(observation.error === undefined ? {} : { error: observation.error }),
+      },
+    };
+  },
 };
 
 /**

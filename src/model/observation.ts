@@ -36,7 +36,17 @@ export type Observation =
     action: IoErrorActionName;
     reason: string;
   }
-  | { kind: "device_removed"; alias: string };
+  | { kind: "device_removed"; alias: string }
+  /**
+   * A block job of the disk `disk` (its target) reached its synchronized phase (`ready`) or
+   * ended; `error` says why a failed one failed.
+   */
+  | {
+    kind: "block_job";
+    disk: string;
+    status: "ready" | "completed" | "failed" | "canceled";
+    error?: string;
+  };
 
 /** Every observation kind. */
 export type ObservationKind = Observation["kind"];

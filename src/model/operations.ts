@@ -139,6 +139,21 @@ const flag = (name: string, description: string, libvirtFlag?: string): Operatio
   ...(libvirtFlag === undefined ? {} : { flag: libvirtFlag }),
 });
 
+/** The disk a block job operation names. */
+const BLOCK_JOB_DISK: OperationParameter = {
+  name: "disk",
+  type: "string",
+  description: "The disk's target (vda) or source path",
+  required: true,
+};
+
+/** A block job's speed limit. */
+const BLOCK_JOB_BANDWIDTH: OperationParameter = {
+  name: "bandwidth",
+  type: "string",
+  description: "The speed limit, a decimal integer: MiB/s, or bytes/s with bytes; 0 none",
+};
+
 /** `--live` / `--config` of the device operations (neither: `--current`). */
 const DEVICE_SCOPE_FLAGS: readonly OperationParameter[] = [
   flag("live", "Change the running guest", "VIR_DOMAIN_AFFECT_LIVE"),
@@ -1330,6 +1345,187 @@ export const OPERATIONS = [
     },
     verbs: ["blockresize"],
     command: "blockresize",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.block_commit",
+    object: "domain",
+    libvirt: [{ api: "virDomainBlockCommit", procedure: 290 }],
+    access: "read-write",
+    summary: "Commit images of a running disk's chain into a lower one (a block job)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/block-commit",
+      query: [
+        BLOCK_JOB_DISK,
+        {
+          name: "base",
+          type: "string",
+          description: "The image to commit into (path or target[index]); default the bottom",
+        },
+        {
+          name: "top",
+          type: "string",
+          description: "The highest image committed (path or target[index]); default the top",
+        },
+        BLOCK_JOB_BANDWIDTH,
+        flag(
+          "shallow",
+          "The base is the image right below the top",
+          "VIR_DOMAIN_BLOCK_COMMIT_SHALLOW",
+        ),
+        flag("delete", "Delete the committed images", "VIR_DOMAIN_BLOCK_COMMIT_DELETE"),
+        flag("active", "Commit the active layer (pivot to end)", "VIR_DOMAIN_BLOCK_COMMIT_ACTIVE"),
+        flag("relative", "Keep relative backing names", "VIR_DOMAIN_BLOCK_COMMIT_RELATIVE"),
+        flag("bytes", "The bandwidth is in bytes/s", "VIR_DOMAIN_BLOCK_COMMIT_BANDWIDTH_BYTES"),
+      ],
+      answer: { status: 204, description: "The job runs" },
+      queued: true,
+    },
+    verbs: ["blockcommit"],
+    command: "blockjob",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.block_pull",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainBlockPull", procedure: 240 },
+      { api: "virDomainBlockRebase", procedure: 266 },
+    ],
+    access: "read-write",
+    summary: "Pull the images of a running disk's chain into its top (a block job)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/block-pull",
+      query: [
+        BLOCK_JOB_DISK,
+        {
+          name: "base",
+          type: "string",
+          description: "The image that stays below the top (path or target[index]); default none",
+        },
+        BLOCK_JOB_BANDWIDTH,
+        flag("relative", "Keep relative backing names", "VIR_DOMAIN_BLOCK_REBASE_RELATIVE"),
+        flag("bytes", "The bandwidth is in bytes/s", "VIR_DOMAIN_BLOCK_REBASE_BANDWIDTH_BYTES"),
+      ],
+      answer: { status: 204, description: "The job runs" },
+      queued: true,
+    },
+    verbs: ["blockpull"],
+    command: "blockjob",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.block_copy",
+    object: "domain",
+    libvirt: [{ api: "virDomainBlockCopy", procedure: 345 }],
+    access: "read-write",
+    summary: "Copy a running disk to a new image, which it may then pivot to (a block job)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/block-copy",
+      query: [
+        BLOCK_JOB_DISK,
+        {
+          name: "dest",
+          type: "string",
+          description: "The destination's absolute path",
+          required: true,
+        },
+        {
+          name: "format",
+          type: "string",
+          description: "The destination's format; default the disk's (or probed with reuse)",
+        },
+        flag("blockdev", "The destination is a block device"),
+        BLOCK_JOB_BANDWIDTH,
+        {
+          name: "granularity",
+          type: "integer",
+          description: "The dirty bitmap's granularity in bytes (a power of two)",
+          min: 0,
+          max: 0xffffffff,
+        },
+        {
+          name: "buf_size",
+          type: "string",
+          description: "The copy buffer's size in bytes (a decimal integer)",
+        },
+        flag("shallow", "Copy only the top image", "VIR_DOMAIN_BLOCK_COPY_SHALLOW"),
+        flag("reuse_external", "The destination exists", "VIR_DOMAIN_BLOCK_COPY_REUSE_EXT"),
+        flag("transient_job", "The job need not survive", "VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB"),
+        flag(
+          "synchronous_writes",
+          "Guest writes wait for the destination",
+          "VIR_DOMAIN_BLOCK_COPY_SYNCHRONOUS_WRITES",
+        ),
+        flag("bytes", "The bandwidth is in bytes/s (always, for this call)"),
+      ],
+      answer: { status: 204, description: "The job runs" },
+      queued: true,
+    },
+    verbs: ["blockcopy"],
+    command: "blockjob",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.block_job_info",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetBlockJobInfo", procedure: 238 }],
+    access: "read-only",
+    summary: "The block job of a running disk: its type, progress and speed limit",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/block-job",
+      query: [
+        BLOCK_JOB_DISK,
+        flag("bytes", "The bandwidth in bytes/s", "VIR_DOMAIN_BLOCK_JOB_INFO_BANDWIDTH_BYTES"),
+      ],
+      answer: { status: 200, description: "The job, or found false", schema: "BlockJobInfo" },
+    },
+    verbs: ["blockjob", "blockcommit", "blockpull", "blockcopy"],
+  },
+  {
+    name: "domain.block_job_abort",
+    object: "domain",
+    libvirt: [{ api: "virDomainBlockJobAbort", procedure: 237 }],
+    access: "read-write",
+    summary: "End a running disk's block job: cancel it, or pivot to its result",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/block-job/abort",
+      query: [
+        BLOCK_JOB_DISK,
+        flag("async", "Answer once asked, not once ended", "VIR_DOMAIN_BLOCK_JOB_ABORT_ASYNC"),
+        flag("pivot", "Switch the disk to the job's result", "VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT"),
+      ],
+      answer: { status: 204, description: "Ended (or asked to, with async)" },
+      queued: true,
+    },
+    verbs: ["blockjob", "blockcommit", "blockcopy"],
+    command: "blockjob",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.block_job_set_speed",
+    object: "domain",
+    libvirt: [{ api: "virDomainBlockJobSetSpeed", procedure: 239 }],
+    access: "read-write",
+    summary: "Set the speed limit of a running disk's block job",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/block-job/speed",
+      query: [
+        BLOCK_JOB_DISK,
+        { ...BLOCK_JOB_BANDWIDTH, required: true },
+        flag("bytes", "The bandwidth is in bytes/s", "VIR_DOMAIN_BLOCK_JOB_SPEED_BANDWIDTH_BYTES"),
+      ],
+      answer: { status: 204, description: "Set" },
+      queued: true,
+    },
+    verbs: ["blockjob"],
+    command: "blockjob",
     refusedWhileFactsHeld: true,
   },
   {

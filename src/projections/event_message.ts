@@ -73,7 +73,10 @@ export function eventMessage(
 export function passes(message: EventMessage, filter: EventFilter): boolean {
   if (filter.uuids !== undefined && !filter.uuids.has(message.domain.uuid)) return false;
   if (filter.events !== undefined) {
-    return message.event !== null && filter.events.has(message.event);
+    if (message.event === null) return false;
+    // A block job event is libvirt's BLOCK_JOB and BLOCK_JOB_2 at once (one message carries both).
+    if (message.event === "block-job-2" && filter.events.has("block-job")) return true;
+    return filter.events.has(message.event);
   }
   return true;
 }

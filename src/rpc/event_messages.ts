@@ -74,6 +74,16 @@ export const EVENT_WIRES: ReadonlyMap<number, EventWire> = new Map<number, Event
     callbackProc: 324,
     legacyProc: 195,
   }],
+  [EventId.BLOCK_JOB, {
+    body: x.struct(dom, ["path", nonnullString], ["type", x.int], ["status", x.int]),
+    callbackProc: 326,
+    legacyProc: 241,
+  }],
+  [EventId.BLOCK_JOB_2, {
+    body: x.struct(dom, ["dst", nonnullString], ["type", x.int], ["status", x.int]),
+    callbackProc: 339,
+    flat: true,
+  }],
   [EventId.PMWAKEUP, {
     body: x.struct(dom),
     callbackProc: 329,
@@ -177,6 +187,14 @@ export function wireEventsOf(message: EventMessage): WireEvent[] {
           eventId: EventId.IO_ERROR_REASON,
           fields: { ...base, reason: String(data.reason ?? "") },
         },
+      ];
+    }
+    case EventId.BLOCK_JOB_2: {
+      // libvirt tells each block job event both ways: by the disk's path and by its target.
+      const job = { type: Number(data.type ?? 0), status: Number(data.status ?? 0) };
+      return [
+        { eventId: EventId.BLOCK_JOB, fields: { path: String(data.path ?? ""), ...job } },
+        { eventId: EventId.BLOCK_JOB_2, fields: { dst: String(data.disk ?? ""), ...job } },
       ];
     }
     case EventId.BALLOON_CHANGE:

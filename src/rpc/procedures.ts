@@ -14,6 +14,7 @@ import { EVENT_PROCEDURES } from "./event_procedures.ts";
 import { HOST_PROCEDURES } from "./host_procedures.ts";
 import { GUEST_PROCEDURES } from "./guest_procedures.ts";
 import { RESOURCE_PROCEDURES } from "./resource_procedures.ts";
+import { BLOCK_JOB_PROCEDURES } from "./block_job_procedures.ts";
 import { LIFECYCLE_PROCEDURES } from "./lifecycle_procedures.ts";
 import { METADATA_PROCEDURES } from "./metadata_procedures.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
@@ -41,6 +42,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...DOMAIN_PROCEDURES,
   ...DOMAIN_QUERY_PROCEDURES,
   ...TUNING_PROCEDURES,
+  ...BLOCK_JOB_PROCEDURES,
   ...METADATA_PROCEDURES,
   ...DEVICE_PROCEDURES,
   ...LIFECYCLE_PROCEDURES,

@@ -396,13 +396,34 @@ Deno.test("lifecycle table: every observation kind has a fact the machine accept
     watchdog: { kind: "watchdog", action: "none" },
     io_error: { kind: "io_error", srcPath: "", devAlias: "", action: "none", reason: "" },
     device_removed: { kind: "device_removed", alias: "x" },
+    block_job: { kind: "block_job", disk: "vda", status: "completed" },
   };
   assert.deepEqual(kinds.toSorted(), Object.keys(samples).toSorted());
   const pmsuspended = fold([{ type: "domain.pmsuspended", body: { detail: "memory" } }], running);
+  const layer = { type: "file" as const, path: "/i/a.qcow2", format: "qcow2", index: 0 };
+  const copying = fold([{
+    type: "domain.block_job_starting",
+    body: {
+      disk: "vda",
+      type: "copy",
+      path: layer.path,
+      result: { top: layer, backing: [] },
+      bandwidthBytes: "0",
+    },
+  }], running);
   for (const kind of kinds) {
-    const fact = factOfObservation(samples[kind], { shuttingDown: false });
+    const fact = factOfObservation(samples[kind], {
+      shuttingDown: false,
+      blockJobs: copying.context.blockJobs,
+    });
     const paused = fold([userPaused], running);
-    const where = kind === "wakeup" ? pmsuspended : kind === "resumed" ? paused : running;
+    const where = kind === "wakeup"
+      ? pmsuspended
+      : kind === "resumed"
+      ? paused
+      : kind === "block_job"
+      ? copying
+      : running;
     assert.ok(accepts(where, fact), `${kind} → ${fact.type}`);
   }
 });
@@ -632,4 +653,40 @@ Deno.test("domain machine: a reset that ends a reboot boots the guest, even a pa
   const paused = fold(START.paused);
   const reset = fold(observed(paused, { kind: "reset" }), paused);
   assert.deepEqual(stateOf(reset), { state: PAUSED, reason: 1 });
+});
+
+Deno.test("domain machine: a block job's end that was not carried out restores its phase", () => {
+  const layer = { type: "file" as const, path: "/i/a.qcow2", format: "qcow2", index: 0 };
+  const copy = { type: "file" as const, path: "/i/b.qcow2", format: "qcow2", index: 5 };
+  let snapshot = fold([{
+    type: "domain.block_job_starting",
+    body: {
+      disk: "vda",
+      type: "copy",
+      path: layer.path,
+      result: { top: copy, backing: [] },
+      bandwidthBytes: "0",
+    },
+  }], fold(START.running));
+  snapshot = fold([
+    { type: "domain.block_job_started", body: { disk: "vda" } },
+    { type: "domain.block_job_ready", body: { disk: "vda", type: "copy", path: layer.path } },
+    { type: "domain.block_job_ending", body: { disk: "vda", pivot: true } },
+  ], snapshot);
+  assert.equal(snapshot.context.blockJobs?.vda?.phase, "ending");
+  const restored = fold([{ type: "domain.block_job_started", body: { disk: "vda" } }], snapshot);
+  assert.equal(restored.context.blockJobs?.vda?.phase, "ready");
+  const ended = fold([{
+    type: "domain.block_job_ended",
+    body: { disk: "vda", type: "copy", path: layer.path, status: "completed" },
+  }], snapshot);
+  assert.equal(ended.context.blockJobs?.vda, undefined);
+  assert.deepEqual(
+    accepts(ended, {
+      type: "domain.block_job_ready",
+      body: { disk: "vda", type: "copy", path: "" },
+    }),
+    false,
+    "no fact of a job the domain does not run",
+  );
 });

@@ -7,6 +7,7 @@ Deno.test("the commands refused while facts are held come from the operations ta
   assert.deepEqual(
     [...REFUSED_WHILE_HELD].sort(),
     [
+      "blockjob",
       "blockresize",
       "create",
       "device",

@@ -124,3 +124,22 @@ Deno.test({
     ]);
   },
 });
+
+Deno.test({
+  name:
+    "test:///default: blockcommit, blockpull, blockcopy and blockjob are refused as libvirt's test driver refuses them",
+  ignore,
+  async fn() {
+    await assertSameAnswers([
+      "blockcommit test vda",
+      "blockcommit test vda --active --pivot",
+      "blockpull test vda",
+      "blockpull test vda --base /x",
+      "blockcopy test vda /tmp/evirt-never.img",
+      "blockcopy test vda /tmp/evirt-never.img --transient-job",
+      "blockjob test vda",
+      "blockjob test vda --abort",
+      "blockjob test vda --bandwidth 5",
+    ]);
+  },
+});

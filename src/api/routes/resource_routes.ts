@@ -24,7 +24,7 @@ import { booleanParam, numberParam } from "./domain_routes.ts";
 type Context = RouteContext & ApiRequestContext;
 
 /** The flags the query names, as libvirt's bits. */
-function flagsOf(url: URL, bits: Record<string, number>): number {
+export function flagsOf(url: URL, bits: Record<string, number>): number {
   let flags = 0;
   for (const [name, bit] of Object.entries(bits)) {
     if (booleanParam(url, name) === true) flags |= bit;
@@ -42,7 +42,8 @@ function requiredNumber(url: URL, name: string, max: number): number {
   return value;
 }
 
-function queueOptions(context: Context) {
+/** The queue options of a route's job: the request's signal and its `queue_timeout_ms`. */
+export function queueOptions(context: Context) {
   const queueTimeoutMs = numberParam(context.url, "queue_timeout_ms", 0, QUEUE_TIMEOUT_MAX_MS);
   return { signal: context.signal, ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }) };
 }

@@ -265,3 +265,27 @@ Deno.test("eventMs converts a QMP timestamp to milliseconds", () => {
     12345.678,
   );
 });
+
+Deno.test("EventTranslator reports evirt's block job events by disk; a failure keeps QEMU's error", () => {
+  const translator = new EventTranslator({ running: true, rebootEndsDomain: false });
+  const timestamp = { seconds: 1, microseconds: 0 };
+  const job = (event: string, data: Record<string, unknown> = {}) =>
+    translator.translate({ event, data: { device: "evirt-blockjob-vdb", ...data }, timestamp })
+      .observations;
+  assert.deepEqual(job("BLOCK_JOB_READY"), [{ kind: "block_job", disk: "vdb", status: "ready" }]);
+  assert.deepEqual(job("BLOCK_JOB_COMPLETED"), [
+    { kind: "block_job", disk: "vdb", status: "completed" },
+  ]);
+  assert.deepEqual(job("BLOCK_JOB_COMPLETED", { error: "Input/output error" }), [
+    { kind: "block_job", disk: "vdb", status: "failed", error: "Input/output error" },
+  ]);
+  assert.deepEqual(job("BLOCK_JOB_CANCELLED"), [
+    { kind: "block_job", disk: "vdb", status: "canceled" },
+  ]);
+  const foreign = translator.translate({
+    event: "BLOCK_JOB_COMPLETED",
+    data: { device: "drive-virtio-disk0" },
+    timestamp,
+  });
+  assert.deepEqual(foreign.observations, [], "a job started by hand is not evirt's");
+});

@@ -295,6 +295,14 @@ Deno.test("formatEvent prints the other event ids as virsh", () => {
       "event 'metadata-change' for domain 'test': type title, uri (null)",
     ],
     [{ event: "pm-wakeup", eventId: 11 }, "event 'pm-wakeup' for domain 'test'"],
+    [
+      {
+        event: "block-job-2",
+        eventId: 16,
+        data: { disk: "vda", path: "/i/a.qcow2", type: 4, status: 3 },
+      },
+      "event 'block-job-2' for domain 'test': Active Block Commit for vda ready",
+    ],
   ];
   for (const [overrides, expected] of cases) {
     assert.equal(formatEvent(event(overrides), false), `${expected}\n`);

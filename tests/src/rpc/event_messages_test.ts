@@ -128,3 +128,39 @@ Deno.test("the metadata change event exists only with callback ids", () => {
     { callbackID: 9, dom: DOMAIN, type: 1, nsuri: null },
   );
 });
+
+Deno.test("wireEventsOf makes a block job event both BLOCK_JOB (path) and BLOCK_JOB_2 (target)", () => {
+  const events = wireEventsOf(message({
+    eventId: 16,
+    event: "block-job-2",
+    data: { disk: "vda", path: "/i/top.qcow2", type: 4, status: 3 },
+  }));
+  assert.deepEqual(events, [
+    { eventId: 8, fields: { path: "/i/top.qcow2", type: 4, status: 3 } },
+    { eventId: 16, fields: { dst: "vda", type: 4, status: 3 } },
+  ]);
+});
+
+Deno.test("encodedEvents sends BLOCK_JOB_2 flat, callback id first, as remote_domain_event_block_job_2_msg", () => {
+  const entry = message({
+    eventId: 16,
+    event: "block-job-2",
+    data: { disk: "vda", path: "/i/top.qcow2", type: 2, status: 0 },
+  });
+  const encoded = encodedEvents({}, entry, () => DOMAIN);
+  assert.deepEqual(encoded.map((event) => [event.eventId, event.callbackProc]), [[8, 326], [
+    16,
+    339,
+  ]]);
+  assert.equal(encoded[1].legacyPacket, undefined, "BLOCK_JOB_2 exists only with callback ids");
+  const packet = unpack(callbackPacket(encoded[1], 5));
+  assert.equal(packet.header.proc, 339);
+  const body = decodeXdr(
+    x.struct(["callbackID", x.int], ["dom", domainType], ["dst", x.string(4096)], ["type", x.int], [
+      "status",
+      x.int,
+    ]),
+    packet.body,
+  ).value as { callbackID: number; dst: string; type: number; status: number };
+  assert.deepEqual([body.callbackID, body.dst, body.type, body.status], [5, "vda", 2, 0]);
+});

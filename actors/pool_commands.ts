@@ -27,7 +27,7 @@ import { parseVolumeXml } from "../src/xml/parse_storage_volume.ts";
 import { definitionOf, type PoolActor } from "./pool_actor.ts";
 import { finishPoolIntent, finishVolumeJobs } from "./pool_recovery.ts";
 import { type VolumeJob, VolumeJobs } from "./volume_jobs.ts";
-import { beginVolumeJob, countedPieces, runVolumeJob } from "./volume_job_runner.ts";
+import { beginVolumeJob, cancellablePieces, runVolumeJob } from "./volume_job_runner.ts";
 import type { VolumeWork } from "../src/storage/dir_pool.ts";
 import type { SparsePiece } from "../src/storage/sparse_stream.ts";
 import {
@@ -904,7 +904,10 @@ export class PoolCommands {
     });
     if (range.length > 0) handle.progress(0, range.length);
     return await runVolumeJob(actor, handle, name, "upload", {
-      work: (work) => writeVolumeRange(volume.path, countedPieces(body, work), range, sparse),
+      work: (work) =>
+        writeVolumeRange(volume.path, cancellablePieces(body, work), range, sparse, {
+          onWritten: (bytes) => work.onProgress?.(bytes, 0),
+        }),
       finish: (bytes) => [{
         type: "volume.job_ended",
         body: { name, job: "upload", outcome: "done", removed: false, bytesDone: bytes },

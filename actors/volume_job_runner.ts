@@ -117,15 +117,17 @@ export async function runVolumeJob<T>(
 }
 
 /**
- * The pieces of `body`, stopped by the job's cancel (at once, even while the sender is silent),
- * their bytes counted as its progress.
+ * The pieces of `body`, stopped by the job's cancel (at once, even while the sender is silent).
+ * Progress is counted by the writer, as bytes reach the file.
  *
  * @example
  * ```ts ignore
- * await writeVolumeRange(path, countedPieces(body, work), range, sparse);
+ * await writeVolumeRange(path, cancellablePieces(body, work), range, sparse, {
+ *   onWritten: (bytes) => work.onProgress?.(bytes, 0),
+ * });
  * ```
  */
-export async function* countedPieces(
+export async function* cancellablePieces(
   body: AsyncIterable<SparsePiece>,
   work: VolumeWork,
 ): AsyncIterable<SparsePiece> {
@@ -137,14 +139,11 @@ export async function* countedPieces(
   // Raced below; a cancel after the last piece is nobody's error.
   aborted.catch(() => {});
   const iterator = body[Symbol.asyncIterator]();
-  let bytes = 0;
   try {
     for (;;) {
       const next = await Promise.race([iterator.next(), aborted]);
       if (next.done === true) return;
       yield next.value;
-      bytes += typeof next.value === "number" ? next.value : next.value.byteLength;
-      work.onProgress?.(bytes, 0);
     }
   } finally {
     // Not awaited: a sender that is silent would hold the return as long as it is.

@@ -62,7 +62,11 @@ export async function writeVolumeRange(
   body: AsyncIterable<SparsePiece>,
   range: TransferRange,
   sparse: boolean,
-  options: { sync?: boolean } = {},
+  options: {
+    sync?: boolean;
+    /** Told the bytes passed to the file so far (holes included), after each write or seek. */
+    onWritten?: (bytes: number) => void;
+  } = {},
 ): Promise<number> {
   if (sparse && range.length !== 0) {
     throw new VirtError(
@@ -100,6 +104,7 @@ export async function writeVolumeRange(
         await flush();
         await file.seek(piece, Deno.SeekMode.Current);
         written += piece;
+        options.onWritten?.(written);
         continue;
       }
       const whole = piece;
@@ -124,6 +129,8 @@ export async function writeVolumeRange(
         }
       }
       written += chunk.byteLength;
+      // What is gathered is not in the file yet: progress counts what is.
+      options.onWritten?.(written - gatheredBytes);
       if (chunk !== whole) {
         await flush();
         await file.syncData();
@@ -135,6 +142,7 @@ export async function writeVolumeRange(
       }
     }
     await flush();
+    options.onWritten?.(written);
     const end = range.offset + written;
     if (sparse) await file.truncate(Math.max(end, oldLength));
     if (options.sync ?? true) await file.syncData();

@@ -146,10 +146,13 @@ async function withSourcePool(
 /** Waits until the volume has a job with bytes done (the job is under way). */
 async function jobUnderWay(storage: StorageClient, volume: string): Promise<boolean> {
   const deadline = Date.now() + KILL_WAIT_MS;
+  let seen = false;
   while (Date.now() < deadline) {
     const view = await storage.volumeJob("p", volume).catch(() => undefined);
     if (view?.job != null && view.job.bytesDone > 0) return true;
-    if (view !== undefined && view.job === null) return false;
+    // No job yet is a job not begun; no job after one was seen is a job that ended.
+    if (view?.job != null) seen = true;
+    else if (view !== undefined && seen) return false;
     await new Promise((resolve) => setTimeout(resolve, KILL_POLL_MS));
   }
   return false;

@@ -9,9 +9,15 @@
 
 import type { NetworkView } from "../api/network_views.ts";
 import { NetworkClient } from "../client/network_client.ts";
-import { ErrorCode, isVirtError } from "../model/errors.ts";
+import { ErrorCode } from "../model/errors.ts";
 import { ArgumentError, type OptionSpec, type VerbArguments } from "./arguments.ts";
-import { CommandFailure } from "./command_failure.ts";
+import {
+  autostartVerb,
+  type ObjectCommand,
+  objectCommand,
+  type ObjectKindWords,
+  undefineVerb,
+} from "./object_verbs.ts";
 import { readBoundedText } from "./document_file.ts";
 import { formatTable } from "./layouts.ts";
 import { labelled, yesNo } from "./storage_layouts.ts";
@@ -41,25 +47,16 @@ function networksOf(context: VerbContext): NetworkClient {
   return new NetworkClient(context.client);
 }
 
-/**
- * Runs a network command: a missing network becomes `failed to get network 'REF'` and
- * libvirt's message, any other failure `line` (when given) and the message.
- */
-async function networkCommand<T>(
-  reference: string,
-  line: string | undefined,
-  command: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await command();
-  } catch (error) {
-    if (isVirtError(error, ErrorCode.NO_NETWORK)) {
-      throw new CommandFailure(`failed to get network '${reference}'`, error);
-    }
-    if (line === undefined || isVirtError(error, ErrorCode.NO_CONNECT)) throw error;
-    throw new CommandFailure(line, error);
-  }
-}
+/** Runs a network command: a missing network is `failed to get network 'REF'`. */
+const networkCommand: ObjectCommand = objectCommand("network", ErrorCode.NO_NETWORK);
+
+/** Networks, as the shared object verbs name them. */
+const NETWORK_WORDS: ObjectKindWords = {
+  prefix: "net",
+  noun: "network",
+  option: NETWORK_OPTION,
+  command: networkCommand,
+};
 
 /** `virsh net-list`: the table, or `--name` / `--uuid` lines. */
 export function formatNetworkList(
@@ -285,38 +282,17 @@ export const netDestroyVerb: Verb = actionVerb(
 );
 
 /** The `net-undefine` verb. */
-export const netUndefineVerb: Verb = {
-  name: "net-undefine",
-  summary: "undefine a persistent network",
-  options: [NETWORK_OPTION],
-  async run(context: VerbContext, args: VerbArguments) {
-    const reference = args.required("network");
-    await networkCommand(
-      reference,
-      `Failed to undefine network ${reference}`,
-      () => networksOf(context).undefine(reference),
-    );
-    context.printExtra(`Network ${reference} has been undefined\n`);
-  },
-};
+export const netUndefineVerb: Verb = undefineVerb(
+  NETWORK_WORDS,
+  "undefine a persistent network",
+  (context, reference) => networksOf(context).undefine(reference),
+);
 
 /** The `net-autostart` verb. */
-export const netAutostartVerb: Verb = {
-  name: "net-autostart",
-  summary: "autostart a network",
-  options: [NETWORK_OPTION, { name: "disable", kind: "bool", help: "disable autostarting" }],
-  async run(context: VerbContext, args: VerbArguments) {
-    const reference = args.required("network");
-    const enable = !args.flag("disable");
-    const mark = enable ? "mark" : "unmark";
-    await networkCommand(
-      reference,
-      `failed to ${mark} network ${reference} as autostarted`,
-      () => networksOf(context).setAutostart(reference, enable),
-    );
-    context.printExtra(`Network ${reference} ${mark}ed as autostarted\n`);
-  },
-};
+export const netAutostartVerb: Verb = autostartVerb(
+  NETWORK_WORDS,
+  (context, reference, enable) => networksOf(context).setAutostart(reference, enable),
+);
 
 /** The `net-edit` verb: the inactive XML in the editor, then a define. */
 export const netEditVerb: Verb = {

@@ -11,7 +11,8 @@ import type { PoolInfoView } from "../api/storage_views.ts";
 import { ArgumentError, type VerbArguments } from "./arguments.ts";
 import { readBoundedText } from "./document_file.ts";
 import { formatPoolInfo, formatPoolList } from "./storage_layouts.ts";
-import { byName, POOL_OPTION, poolCommand, storageOf } from "./storage_verb_support.ts";
+import { byName, POOL_OPTION, POOL_WORDS, poolCommand, storageOf } from "./storage_verb_support.ts";
+import { autostartVerb, undefineVerb } from "./object_verbs.ts";
 import type { Verb, VerbContext } from "./verb.ts";
 
 /** The `pool-list` verb. */
@@ -274,35 +275,14 @@ export const poolRefreshVerb: Verb = poolActionVerb({
 });
 
 /** The `pool-undefine` verb. */
-export const poolUndefineVerb: Verb = {
-  name: "pool-undefine",
-  summary: "undefine an inactive pool",
-  options: [POOL_OPTION],
-  async run(context: VerbContext, args: VerbArguments) {
-    const reference = args.required("pool");
-    await poolCommand(
-      reference,
-      `Failed to undefine pool ${reference}`,
-      () => storageOf(context).undefinePool(reference),
-    );
-    context.printExtra(`Pool ${reference} has been undefined\n`);
-  },
-};
+export const poolUndefineVerb: Verb = undefineVerb(
+  POOL_WORDS,
+  "undefine an inactive pool",
+  (context, reference) => storageOf(context).undefinePool(reference),
+);
 
 /** The `pool-autostart` verb. */
-export const poolAutostartVerb: Verb = {
-  name: "pool-autostart",
-  summary: "autostart a pool",
-  options: [POOL_OPTION, { name: "disable", kind: "bool", help: "disable autostarting" }],
-  async run(context: VerbContext, args: VerbArguments) {
-    const reference = args.required("pool");
-    const enable = !args.flag("disable");
-    const mark = enable ? "mark" : "unmark";
-    await poolCommand(
-      reference,
-      `failed to ${mark} pool ${reference} as autostarted`,
-      () => storageOf(context).setPoolAutostart(reference, enable),
-    );
-    context.printExtra(`Pool ${reference} ${mark}ed as autostarted\n`);
-  },
-};
+export const poolAutostartVerb: Verb = autostartVerb(
+  POOL_WORDS,
+  (context, reference, enable) => storageOf(context).setPoolAutostart(reference, enable),
+);

@@ -12,6 +12,7 @@ import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import { unitBytes } from "../model/units.ts";
 import type { OptionSpec } from "./arguments.ts";
 import { CommandFailure } from "./command_failure.ts";
+import { type ObjectCommand, objectCommand, type ObjectKindWords } from "./object_verbs.ts";
 import type { VerbContext } from "./verb.ts";
 
 /** virsh's `<pool>` data option. */
@@ -34,25 +35,16 @@ export function storageOf(context: VerbContext): StorageClient {
   return new StorageClient(context.client);
 }
 
-/**
- * Runs a pool command: a missing pool becomes `failed to get pool 'REF'` and libvirt's message,
- * any other failure `line` (when given) and the message.
- */
-export async function poolCommand<T>(
-  reference: string,
-  line: string | undefined,
-  command: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await command();
-  } catch (error) {
-    if (isVirtError(error, ErrorCode.NO_STORAGE_POOL)) {
-      throw new CommandFailure(`failed to get pool '${reference}'`, error);
-    }
-    if (line === undefined || isVirtError(error, ErrorCode.NO_CONNECT)) throw error;
-    throw new CommandFailure(line, error);
-  }
-}
+/** Runs a pool command: a missing pool is `failed to get pool 'REF'` (see `objectCommand`). */
+export const poolCommand: ObjectCommand = objectCommand("pool", ErrorCode.NO_STORAGE_POOL);
+
+/** Pools, as the shared object verbs name them. */
+export const POOL_WORDS: ObjectKindWords = {
+  prefix: "pool",
+  noun: "pool",
+  option: POOL_OPTION,
+  command: poolCommand,
+};
 
 /**
  * The volume `name` names, as virsh finds it: by name in `pool` when one is given, else (or

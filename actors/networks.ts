@@ -423,11 +423,22 @@ export class Networks {
 
   /**
    * libvirt's checks before a start: a mode evirt runs, no host route on its subnets or static
-   * routes (`drivers/network/route_collision.ts`).
+   * routes (`drivers/network/route_collision.ts`); and a `bridge` network's host bridge exists.
    */
   #checkStartable(definition: NetworkDefinition): void {
     checkNetworkRunnable(definition);
-    if (!hasManagedBridge(definition)) return;
+    if (!hasManagedBridge(definition)) {
+      // `bridge` mode: the host bridge must exist (evirt makes nothing for it).
+      const bridge = definition.bridge.name ?? "";
+      if (this.#runtime !== undefined && !this.#hostLinkExists(`${bridge}/bridge`)) {
+        throw new VirtError(
+          ErrorCode.INTERNAL_ERROR,
+          `cannot start network '${definition.name}': host bridge '${bridge}' does not exist`,
+          { where: "/network/bridge/@name" },
+        );
+      }
+      return;
+    }
     checkRouteCollision(definition, parseProcNetRoute(this.#routeTable()));
   }
 

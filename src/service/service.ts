@@ -127,7 +127,9 @@ export async function startService(
       autostart,
       log: logFor("network"),
       // dnsmasq's files beside the bridges they serve: both are gone after a reboot.
-      runtime: new NetworkRuntime(`${config.runtimeDir}/network`),
+      ...(config.networkRuntime
+        ? { runtime: new NetworkRuntime(`${config.runtimeDir}/network`) }
+        : {}),
     });
     core.attachNetworks(networks);
     core.attachStorage(storage);

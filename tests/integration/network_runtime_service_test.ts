@@ -22,6 +22,8 @@ import {
 } from "../support/service_process.ts";
 
 const NAME = "evtsvc";
+/** The service's network runtime is on: it runs inside the test's namespace. */
+const RUNTIME_ON = { EVIRT_NETWORK_RUNTIME: "on" };
 const BRIDGE = "evtsvc0";
 
 function natXml(uuid: string): string {
@@ -50,7 +52,11 @@ testIf(
         const launcher = ["ip", "netns", "exec", ns.name];
         const linksBefore = await ns.links();
         const tablesBefore = await ns.tables();
-        let service: ServiceProcess | undefined = await startServiceProcess(dirs, {}, launcher);
+        let service: ServiceProcess | undefined = await startServiceProcess(
+          dirs,
+          RUNTIME_ON,
+          launcher,
+        );
         const evirt = (...args: string[]) =>
           runEvirt(args, { ...service!.env, EVIRT_DEFAULT_URI: "evirt:///system" });
         try {
@@ -84,7 +90,7 @@ testIf(
 
           // Killed outright and restarted: the network is re-adopted as it runs.
           await service.stop("SIGKILL");
-          service = await startServiceProcess(dirs, {}, launcher);
+          service = await startServiceProcess(dirs, RUNTIME_ON, launcher);
           const info = await evirt("net-info", NAME);
           assert.match(info.stdout, /^Active: +yes$/m, info.stderr);
           assert.ok(alive(pid), "the same dnsmasq runs");

@@ -5,14 +5,16 @@
  * DHCP 67) and the network's nftables chains; a service killed with SIGKILL and restarted
  * re-adopts it (same dnsmasq pid); `net-destroy` leaves the namespace's links and tables as
  * they were; a start refused on the host (bridge name taken) leaves nothing; `net-create`
- * runs a transient network that `net-destroy` forgets.
+ * runs a transient network that `net-destroy` forgets; `virsh` over evirt's libvirt socket
+ * starts and destroys one too.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { runEvirt } from "../support/cli_process.ts";
-import { testIf } from "../support/environment.ts";
+import { missing, testIf } from "../support/environment.ts";
+import { runVirsh, socketUri } from "../support/virsh.ts";
 import { netnsSkipReason, withNetns } from "../support/netns.ts";
 import {
   removeServiceDirs,
@@ -143,6 +145,59 @@ testIf(
           assert.deepEqual(await ns.tables(), tablesBefore);
         } finally {
           await service?.stop("SIGTERM");
+        }
+      });
+    } finally {
+      await removeServiceDirs(dirs);
+    }
+  },
+  { sanitizeResources: false, sanitizeOps: false },
+);
+
+testIf(
+  "virsh starts and destroys an isolated network of a service in a namespace",
+  netnsSkipReason() ?? missing("virsh"),
+  async () => {
+    const dirs = await serviceDirs();
+    const base = dirs.stateDir.replace(/\/state$/, "");
+    try {
+      await withNetns(async (ns) => {
+        const linksBefore = await ns.links();
+        const tablesBefore = await ns.tables();
+        const service = await startServiceProcess(dirs, RUNTIME_ON, [
+          "ip",
+          "netns",
+          "exec",
+          ns.name,
+        ]);
+        const virsh = (...args: string[]) =>
+          runVirsh(socketUri(`${dirs.runtimeDir}/libvirt-sock`), args);
+        try {
+          const xmlPath = `${base}/isolated.xml`;
+          await Deno.writeTextFile(
+            xmlPath,
+            `<network><name>evtiso</name><uuid>${crypto.randomUUID()}</uuid>` +
+              `<bridge name='evtiso0'/><ip address='10.214.5.1' prefix='24'>` +
+              `<dhcp><range start='10.214.5.10' end='10.214.5.20'/></dhcp></ip></network>`,
+          );
+          assert.equal((await virsh("net-define", xmlPath)).code, 0);
+          const started = await virsh("net-start", "evtiso");
+          assert.equal(started.stdout, "Network evtiso started\n\n", started.stderr);
+          assert.match((await virsh("net-info", "evtiso")).stdout, /^Active: +yes$/m);
+          assert.ok((await ns.links()).includes("evtiso0"));
+          assert.match(
+            (await ns.exec(["ss", "-H", "-lnup"])).stdout,
+            /10\.214\.5\.1(%evtiso0)?:53\b/,
+          );
+          const again = await virsh("net-start", "evtiso");
+          assert.match(again.stderr, /network is already active/);
+          const destroyed = await virsh("net-destroy", "evtiso");
+          assert.equal(destroyed.stdout, "Network evtiso destroyed\n\n", destroyed.stderr);
+          assert.deepEqual(await ns.links(), linksBefore);
+          assert.deepEqual(await ns.tables(), tablesBefore);
+          assert.equal((await ns.exec(["ss", "-H", "-lnup"])).stdout.trim(), "");
+        } finally {
+          await service.stop("SIGTERM");
         }
       });
     } finally {

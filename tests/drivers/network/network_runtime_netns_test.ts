@@ -120,6 +120,13 @@ testIf("network runtime: a nat network runs in a namespace and stops clean", ski
       assert.deepEqual(await ns.tables(), tablesBefore);
       assert.equal((await ns.exec(["ss", "-H", "-lnup"])).stdout.trim(), "");
 
+      // What a restart would report of a network recorded running whose parts are gone.
+      const lost = await step(ns, dir, "check", NAT_XML, started.ok);
+      assert.deepEqual(lost.ok, {
+        intact: false,
+        problems: ["bridge 'evtbr0' is gone", `dnsmasq (pid ${dnsmasq.pid}) is no longer running`],
+      });
+
       // Stopping what is stopped changes nothing and succeeds.
       const twice = await step(ns, dir, "stop", NAT_XML, started.ok);
       assert.equal(twice.error, undefined);

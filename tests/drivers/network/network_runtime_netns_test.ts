@@ -227,3 +227,50 @@ testIf(
   },
   { sanitizeResources: false, sanitizeOps: false },
 );
+
+testIf("network runtime: route, open and host-bridge modes", skip, async () => {
+  await withTempDir("evirt-netrt-", (dir) =>
+    withNetns(async (ns) => {
+      const linksBefore = await ns.links();
+      const tablesBefore = await ns.tables();
+      const route = `<network><name>evt-route</name><forward mode='route'/>` +
+        `<bridge name='evtbr2'/><ip address='10.213.9.1' prefix='24'/></network>`;
+      const routed = await step(ns, dir, "start", route);
+      assert.equal(routed.error, undefined, routed.error?.message);
+      const table = (await ns.exec(["nft", "list", "table", "inet", "evirt"])).stdout;
+      assert.match(table, /chain br_evtbr2_forward /);
+      assert.doesNotMatch(table, /masquerade/);
+      assert.equal((await ns.exec(["cat", "/proc/sys/net/ipv4/ip_forward"])).stdout.trim(), "1");
+
+      // open: the bridge and dnsmasq, no firewall chains of its own.
+      const open = `<network><name>evt-open</name><forward mode='open'/>` +
+        `<bridge name='evtbr3'/><ip address='10.213.10.1' prefix='24'/></network>`;
+      const opened = await step(ns, dir, "start", open);
+      assert.equal(opened.error, undefined, opened.error?.message);
+      assert.doesNotMatch(
+        (await ns.exec(["nft", "list", "table", "inet", "evirt"])).stdout,
+        /br_evtbr3_/,
+      );
+      assert.ok(opened.ok?.dnsmasq !== undefined && alive(opened.ok.dnsmasq.pid));
+
+      // bridge: the host bridge must exist; nothing is made or removed.
+      const host = `<network><name>evt-host</name><forward mode='bridge'/>` +
+        `<bridge name='evthost0'/></network>`;
+      const absent = await step(ns, dir, "start", host);
+      assert.equal(absent.error?.code, 1);
+      assert.match(absent.error!.message, /host bridge 'evthost0' does not exist/);
+      assert.equal((await ns.exec(["ip", "link", "add", "evthost0", "type", "bridge"])).code, 0);
+      const withHost = await ns.links();
+      assert.deepEqual((await step(ns, dir, "start", host)).ok, {});
+      assert.deepEqual((await step(ns, dir, "stop", host)).ok, null);
+      assert.deepEqual(await ns.links(), withHost, "the host bridge stays");
+      await ns.exec(["ip", "link", "del", "evthost0"]);
+
+      // The table goes only with the last network's chains.
+      assert.equal((await step(ns, dir, "stop", open, opened.ok)).error, undefined);
+      assert.ok((await ns.tables()).includes("table inet evirt"));
+      assert.equal((await step(ns, dir, "stop", route, routed.ok)).error, undefined);
+      assert.deepEqual(await ns.links(), linksBefore);
+      assert.deepEqual(await ns.tables(), tablesBefore);
+    }), { searchable: true });
+}, { sanitizeResources: false, sanitizeOps: false });

@@ -32,6 +32,8 @@ export interface NetworkContext {
   autostart: boolean;
   /** What was about to happen when last recorded; null when nothing is pending. */
   intent: { kind: NetworkIntentKind; bridge: string } | null;
+  /** The running network's dnsmasq (pid and start time), where it has one. */
+  dnsmasq: { pid: number; startTimeTicks: number } | null;
 }
 
 function bodyOf<T extends NetworkFactType>(event: NetworkFact, type: T): NetworkFactBodies[T] {
@@ -67,7 +69,13 @@ export const networkMachine = setup({
       nextDefinition: bodyOf(event, "network.defined").definition,
       persistent: context.persistent || bodyOf(event, "network.defined").persistent,
     })),
-    forget: assign({ definition: null, nextDefinition: null, autostart: false, intent: null }),
+    forget: assign({
+      definition: null,
+      nextDefinition: null,
+      autostart: false,
+      intent: null,
+      dnsmasq: null,
+    }),
     makeTransient: assign({ persistent: false, nextDefinition: null, autostart: false }),
     recordStarting: assign(({ event }) => ({
       intent: { kind: "start" as const, bridge: bodyOf(event, "network.starting").bridge },
@@ -76,10 +84,15 @@ export const networkMachine = setup({
       intent: { kind: "stop" as const, bridge: bodyOf(event, "network.stopping").bridge },
     })),
     forgetIntent: assign({ intent: null }),
+    recordStarted: assign(({ event }) => ({
+      intent: null,
+      dnsmasq: bodyOf(event, "network.started").dnsmasq ?? null,
+    })),
     recordStopped: assign(({ context }) => ({
       definition: context.nextDefinition ?? context.definition,
       nextDefinition: null,
       intent: null,
+      dnsmasq: null,
     })),
     recordAutostart: assign(({ event }) => ({
       autostart: bodyOf(event, "network.autostart_changed").autostart,
@@ -94,6 +107,7 @@ export const networkMachine = setup({
     persistent: false,
     autostart: false,
     intent: null,
+    dnsmasq: null,
   }),
   initial: "nonexistent",
   states: {
@@ -105,7 +119,7 @@ export const networkMachine = setup({
         "network.defined": { actions: "recordDefinition" },
         "network.undefined": { target: "nonexistent", actions: "forget" },
         "network.starting": { actions: "recordStarting" },
-        "network.started": { target: "active", actions: "forgetIntent" },
+        "network.started": { target: "active", actions: "recordStarted" },
         "network.autostart_changed": { actions: "recordAutostart" },
         "network.intent_abandoned": { actions: "forgetIntent" },
       },

@@ -4,8 +4,12 @@
  * checks, codes and messages; and recovery — replay of the network streams with the same fold
  * as live, then each intent a crash left pending is finished or undone.
  *
- * evirt has no network runtime yet (bridge, dnsmasq, firewall rules): a start is refused with
- * code 84 after every check libvirt makes first, and nothing is recorded or changed.
+ * A start records its intent, makes the network (`drivers/network/network_runtime.ts`: bridge,
+ * dnsmasq, firewall rules) and records it started with its dnsmasq's identity; a failed start
+ * is undone and recorded abandoned. A stop likewise. At open, a network recorded running is
+ * re-adopted when its bridge and dnsmasq (same pid, same start time) are still there, and
+ * reported otherwise; a pending start is undone, a pending stop finished. Without a runtime
+ * (tests of the bookkeeping alone) a start is refused with code 84 after libvirt's checks.
  *
  * @module
  */
@@ -13,6 +17,7 @@
 import type { EventStore } from "../src/log/event_store.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { hasManagedBridge, type NetworkDefinition } from "../src/model/network.ts";
+import type { NetworkRuntime } from "../drivers/network/network_runtime.ts";
 import { checkRouteCollision, parseProcNetRoute } from "../drivers/network/route_collision.ts";
 import { checkNetworkRunnable, completeNetworkDefinition } from "../src/model/network_defaults.ts";
 import {
@@ -87,7 +92,12 @@ export interface NetworksOptions {
   hostLinkExists?: (name: string) => boolean;
   /** The host's IPv4 routes, as `/proc/net/route` prints them (checked at start). */
   routeTable?: () => string;
+  /** What makes and removes running networks; without it a start is refused (code 84). */
+  runtime?: NetworkRunner;
 }
+
+/** The part of {@linkcode NetworkRuntime} the networks use. */
+export type NetworkRunner = Pick<NetworkRuntime, "start" | "stop" | "check">;
 
 /** Most bytes of `/proc/net/route` read. */
 const ROUTE_TABLE_MAX_BYTES = 8 * 1024 * 1024;
@@ -125,6 +135,7 @@ export class Networks {
   readonly #store: EventStore;
   readonly #hostLinkExists: (name: string) => boolean;
   readonly #routeTable: () => string;
+  readonly #runtime: NetworkRunner | undefined;
   readonly #actors = new Map<string, NetworkActor>();
   readonly #listeners = new FactListeners<AppliedNetworkFact>(
     NETWORK_LISTENERS_MAX,
@@ -137,6 +148,7 @@ export class Networks {
     this.#store = options.store;
     this.#hostLinkExists = options.hostLinkExists ?? sysfsLinkExists;
     this.#routeTable = options.routeTable ?? procRouteTable;
+    this.#runtime = options.runtime;
   }
 
   /** Replays the log's network streams and finishes what a crash left pending. */
@@ -158,18 +170,50 @@ export class Networks {
   }
 
   /**
-   * An intent left pending: evirt has no network runtime, so nothing was made on the host and
-   * the intent is recorded as abandoned.
+   * What a restart found: a pending start is undone (whatever of the network exists is
+   * removed) and recorded abandoned, a transient network then forgotten; a pending stop is
+   * finished; a running network is re-adopted when it is intact, reported otherwise.
    */
   async #reconcile(log: (message: string) => void): Promise<void> {
+    const runtime = this.#runtime;
     for (const actor of this.actors()) {
-      const intent = actor.snapshot.context.intent;
-      if (intent === null) continue;
-      log(`network '${nameOf(actor)}': ${intent.kind} interrupted by a restart is abandoned`);
-      await actor.run(
-        "reconcile",
-        () => actor.append([{ type: "network.intent_abandoned", body: { intent: intent.kind } }]),
-      );
+      const context = actor.snapshot.context;
+      const intent = context.intent;
+      const name = nameOf(actor);
+      if (intent === null) {
+        if (!isNetworkActive(actor.snapshot) || runtime === undefined) continue;
+        const state = context.dnsmasq === null ? {} : { dnsmasq: context.dnsmasq };
+        const check = runtime.check(definitionOf(actor), state);
+        if (!check.intact) log(`network '${name}' runs incomplete: ${check.problems.join("; ")}`);
+        continue;
+      }
+      await actor.run("reconcile", async () => {
+        if (intent.kind === "stop" && runtime !== undefined) {
+          const state = context.dnsmasq === null ? {} : { dnsmasq: context.dnsmasq };
+          try {
+            await runtime.stop(definitionOf(actor), state);
+            log(`network '${name}': stop interrupted by a restart is finished`);
+            await actor.append([{ type: "network.stopped", body: {} }]);
+            return;
+          } catch (error) {
+            log(`network '${name}': stop interrupted by a restart failed again: ${String(error)}`);
+          }
+        } else if (intent.kind === "start" && runtime !== undefined) {
+          await runtime.stop(definitionOf(actor), {}).catch((error) => {
+            log(`network '${name}': undoing an interrupted start failed: ${String(error)}`);
+          });
+        }
+        log(`network '${name}': ${intent.kind} interrupted by a restart is abandoned`);
+        const facts: NetworkFact[] = [{
+          type: "network.intent_abandoned",
+          body: { intent: intent.kind },
+        }];
+        if (intent.kind === "start" && !context.persistent && !isNetworkActive(actor.snapshot)) {
+          facts.push({ type: "network.undefined", body: {} });
+        }
+        await actor.append(facts);
+      });
+      if (networkStateName(actor.snapshot) === "nonexistent") this.#actors.delete(actor.uuid);
     }
   }
 
@@ -270,14 +314,14 @@ export class Networks {
   }
 
   /**
-   * Creates and starts a transient network from XML (`net-create`). Refused after libvirt's
-   * checks while evirt has no network runtime; nothing is recorded.
+   * Creates and starts a transient network from XML (`net-create`); an inactive network of the
+   * same name and uuid starts with this definition, which it keeps.
    *
-   * @throws {VirtError} As {@linkcode define}; code 55 when the network is active; code 84
-   *   (no network runtime).
+   * @throws {VirtError} As {@linkcode define}; code 55 when the network is active; as
+   *   {@linkcode start}.
    */
   create(xml: string): Promise<NetworkSummary> {
-    return this.#exclusive(() => {
+    return this.#exclusive(async () => {
       const definition = this.#checkedDefinition(xml);
       const existing = this.#actors.get(definition.uuid);
       if (existing !== undefined && isNetworkActive(existing.snapshot)) {
@@ -287,8 +331,53 @@ export class Networks {
         );
       }
       this.#checkStartable(definition);
-      throw noRuntime(definition.name);
+      const runtime = this.#runtime;
+      if (runtime === undefined) throw noRuntime(definition.name);
+      const known = this.#existing(definition.uuid);
+      const actor = this.#actorFor(definition.uuid);
+      await actor.run("create", async () => {
+        const persistent = known && actor.snapshot.context.persistent;
+        await this.#startWith(actor, definition, runtime, [{
+          type: "network.defined",
+          body: { definition, detail: known ? "updated" : "added", persistent },
+        }]);
+      });
+      if (networkStateName(actor.snapshot) === "nonexistent") this.#actors.delete(actor.uuid);
+      return summaryOf(actor);
     });
+  }
+
+  /**
+   * Records the start intent (after `before`), makes the network and records it started; on
+   * failure (the runtime has undone its steps) records the start abandoned, and forgets a
+   * transient network.
+   */
+  async #startWith(
+    actor: NetworkActor,
+    definition: NetworkDefinition,
+    runtime: NetworkRunner,
+    before: NetworkFact[] = [],
+  ): Promise<void> {
+    await actor.append([...before, {
+      type: "network.starting",
+      body: { bridge: definition.bridge.name ?? "" },
+    }]);
+    let state;
+    try {
+      state = await runtime.start(definition);
+    } catch (error) {
+      const facts: NetworkFact[] = [{
+        type: "network.intent_abandoned",
+        body: { intent: "start" },
+      }];
+      if (!actor.snapshot.context.persistent) facts.push({ type: "network.undefined", body: {} });
+      await actor.append(facts);
+      throw error;
+    }
+    await actor.append([{
+      type: "network.started",
+      body: state.dnsmasq === undefined ? {} : { dnsmasq: state.dnsmasq },
+    }]);
   }
 
   /**
@@ -311,50 +400,82 @@ export class Networks {
   }
 
   /**
-   * Starts an inactive network (`net-start`). Refused after libvirt's checks while evirt has
-   * no network runtime; nothing is recorded.
+   * Starts an inactive network (`net-start`): the intent is recorded, the network made, and
+   * it is recorded started; a failed start is undone and recorded abandoned.
    *
    * @throws {VirtError} Code 55 when it is active; 67 for a forward mode evirt cannot run;
    *   1 when a host route already covers one of its subnets or static routes (libvirt's check:
-   *   another running network's included); 84 (no network runtime).
+   *   another running network's included); 38 when a step on the host fails (a bridge name
+   *   in use); 84 without a runtime.
    */
   start(uuid: string): Promise<void> {
     const actor = this.byUuid(uuid);
-    return actor.run("start", () => {
+    return actor.run("start", async () => {
       if (isNetworkActive(actor.snapshot)) {
         throw new VirtError(ErrorCode.OPERATION_INVALID, "network is already active");
       }
       const definition = definitionOf(actor);
       this.#checkStartable(definition);
-      throw noRuntime(definition.name);
+      if (this.#runtime === undefined) throw noRuntime(definition.name);
+      await this.#startWith(actor, definition, this.#runtime);
     });
   }
 
   /**
    * libvirt's checks before a start: a mode evirt runs, no host route on its subnets or static
-   * routes (`drivers/network/route_collision.ts`).
+   * routes (`drivers/network/route_collision.ts`); and a `bridge` network's host bridge exists.
    */
   #checkStartable(definition: NetworkDefinition): void {
     checkNetworkRunnable(definition);
-    if (!hasManagedBridge(definition)) return;
+    if (!hasManagedBridge(definition)) {
+      // `bridge` mode: the host bridge must exist (evirt makes nothing for it).
+      const bridge = definition.bridge.name ?? "";
+      if (this.#runtime !== undefined && !this.#hostLinkExists(`${bridge}/bridge`)) {
+        throw new VirtError(
+          ErrorCode.INTERNAL_ERROR,
+          `cannot start network '${definition.name}': host bridge '${bridge}' does not exist`,
+          { where: "/network/bridge/@name" },
+        );
+      }
+      return;
+    }
     checkRouteCollision(definition, parseProcNetRoute(this.#routeTable()));
   }
 
   /**
-   * Stops an active network (`net-destroy`).
+   * Stops an active network (`net-destroy`): the intent is recorded, the network removed, and
+   * it is recorded stopped (a transient one is gone). A failed removal is recorded abandoned:
+   * the network stays active.
    *
-   * @throws {VirtError} Code 55 when it is not active; 84 (no network runtime).
+   * @throws {VirtError} Code 55 when it is not active; 38 when a removal fails; 84 without a
+   *   runtime.
    */
   destroy(uuid: string): Promise<void> {
     const actor = this.byUuid(uuid);
-    return actor.run("destroy", () => {
+    return actor.run("destroy", async () => {
       if (!isNetworkActive(actor.snapshot)) {
         throw new VirtError(
           ErrorCode.OPERATION_INVALID,
           `network '${nameOf(actor)}' is not active`,
         );
       }
-      throw noRuntime(nameOf(actor));
+      const runtime = this.#runtime;
+      if (runtime === undefined) throw noRuntime(nameOf(actor));
+      const definition = definitionOf(actor);
+      const dnsmasq = actor.snapshot.context.dnsmasq;
+      await actor.append([{
+        type: "network.stopping",
+        body: { bridge: definition.bridge.name ?? "" },
+      }]);
+      try {
+        await runtime.stop(definition, dnsmasq === null ? {} : { dnsmasq });
+      } catch (error) {
+        await actor.append([{ type: "network.intent_abandoned", body: { intent: "stop" } }]);
+        throw error;
+      }
+      await actor.append([{ type: "network.stopped", body: {} }]);
+    }).then(() => {
+      if (networkStateName(actor.snapshot) === "nonexistent") this.#actors.delete(actor.uuid);
     });
   }
 
@@ -460,11 +581,11 @@ export class Networks {
   }
 }
 
-/** The refusal of a start while evirt has no network runtime. */
+/** The refusal of a start where the service has no network runtime. */
 function noRuntime(name: string): VirtError {
   return new VirtError(
     ErrorCode.OPERATION_UNSUPPORTED,
-    `cannot start network '${name}': evirt's network runtime (bridge, dnsmasq, firewall rules) is not available yet`,
+    `cannot start network '${name}': this service has no network runtime (bridge, dnsmasq, firewall rules)`,
   );
 }
 

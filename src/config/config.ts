@@ -20,6 +20,7 @@
  * | `EVIRT_HEADER_TIMEOUT_MS` | time a request head may take to arrive | 10000 |
  * | `EVIRT_IDLE_TIMEOUT_MS` | time a connection may idle, or a body or answer stall | 60000 |
  * | `EVIRT_REQUEST_HEAD_MAX_BYTES` | largest request line plus headers | 65536 |
+ * | `EVIRT_NETWORK_RUNTIME` | `on`: `net-start` makes bridges, dnsmasq and firewall rules; `off`: starts are refused (code 84) | `on` |
  * | `EVIRT_REQUEST_BODIES_MAX_BYTES` | request body bytes held at once by all requests together | 67108864 |
  *
  * The service socket is `$EVIRT_RUNTIME_DIR/evirt.sock`, the read-only one `evirt-ro.sock`.
@@ -56,6 +57,8 @@ export interface Config {
   connections: ConnectionLimits;
   /** Request body bytes all requests may hold at once (`EVIRT_REQUEST_BODIES_MAX_BYTES`). */
   requestBodiesMaxBytes: number;
+  /** Whether networks start on the host (`EVIRT_NETWORK_RUNTIME`); off, starts are refused. */
+  networkRuntime: boolean;
 }
 
 /** Where the configuration came from, for messages: one entry per field. */
@@ -181,6 +184,13 @@ export function loadConfig(
       `must be at least EVIRT_XML_MAX_BYTES (${xmlMaxBytes}), got '${requestBodiesMaxBytes}'`,
     );
   }
+  const runtimeText = env.EVIRT_NETWORK_RUNTIME;
+  if (
+    runtimeText !== undefined && runtimeText !== "" && runtimeText !== "on" && runtimeText !== "off"
+  ) {
+    throw new ConfigError("EVIRT_NETWORK_RUNTIME", `must be 'on' or 'off', got '${runtimeText}'`);
+  }
+  const networkRuntime = runtimeText !== "off";
   if (listen !== null && tokensFile === null) {
     throw new ConfigError("EVIRT_LISTEN", "needs EVIRT_TOKENS_FILE: TCP access requires tokens");
   }
@@ -198,6 +208,7 @@ export function loadConfig(
       statsIntervalMs,
       connections,
       requestBodiesMaxBytes,
+      networkRuntime,
     },
     sources: {
       stateDir: state.source,
@@ -218,6 +229,7 @@ export function loadConfig(
       requestBodiesMaxBytes: env.EVIRT_REQUEST_BODIES_MAX_BYTES
         ? "EVIRT_REQUEST_BODIES_MAX_BYTES"
         : "default",
+      networkRuntime: runtimeText ? "EVIRT_NETWORK_RUNTIME" : "default",
     },
   };
 }

@@ -43,8 +43,8 @@ export interface NetworkFactBodies {
   "network.undefined": Record<string, never>;
   /** Intent: the network's bridge is about to be made and its services started. */
   "network.starting": { bridge: string };
-  /** The network runs. */
-  "network.started": Record<string, never>;
+  /** The network runs; `dnsmasq` identifies its dnsmasq (pid and start time, clock ticks). */
+  "network.started": { dnsmasq?: { pid: number; startTimeTicks: number } };
   /** Intent: the network's services and bridge are about to be removed. */
   "network.stopping": { bridge: string };
   /** The network is stopped (a transient one is gone). */

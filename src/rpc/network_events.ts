@@ -47,6 +47,9 @@ export function networkEventsOf(applied: AppliedNetworkFact[]): ObjectEvent[] {
   return applied.flatMap((entry) => {
     const lifecycle = LIFECYCLE_OF[entry.fact.type];
     if (lifecycle === undefined) return [];
+    // `net-create` records a transient definition before its start: libvirt reports only the
+    // start.
+    if (entry.fact.type === "network.defined" && !entry.fact.body.persistent) return [];
     const net = { name: entry.name, uuid: uuidBytes(entry.uuid) };
     return [{
       eventId: NETWORK_EVENT_LIFECYCLE,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { NetworkRuntime } from "../../drivers/network/network_runtime.ts";
 import type { Driver } from "../../actors/driver_protocol.ts";
 import { TestDriver } from "../../drivers/test/test_driver.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
@@ -125,6 +126,10 @@ export async function startService(
       store: networkStore,
       autostart,
       log: logFor("network"),
+      // dnsmasq's files beside the bridges they serve: both are gone after a reboot.
+      ...(config.networkRuntime
+        ? { runtime: new NetworkRuntime(`${config.runtimeDir}/network`) }
+        : {}),
     });
     core.attachNetworks(networks);
     core.attachStorage(storage);

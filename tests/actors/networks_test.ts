@@ -91,8 +91,8 @@ Deno.test("Networks refuses what libvirt refuses, with its codes, and records no
   ]);
   assert.deepEqual(await code(networks.start(UUID_A)), [
     84,
-    "Operation not supported: cannot start network 'a': evirt's network runtime (bridge, " +
-    "dnsmasq, firewall rules) is not available yet",
+    "Operation not supported: cannot start network 'a': this service has no network runtime " +
+    "(bridge, dnsmasq, firewall rules)",
   ]);
   assert.equal((await code(networks.create(networkXml("z", UUID_B))))[0], 84);
   assert.deepEqual(await code(networks.destroy(UUID_A)), [

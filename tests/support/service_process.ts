@@ -63,6 +63,9 @@ export async function startServiceProcess(
   const env = {
     EVIRT_STATE_DIR: dirs.stateDir,
     EVIRT_RUNTIME_DIR: dirs.runtimeDir,
+    // A test service never makes networks on the host's network: only a test that runs it in
+    // a namespace of its own (tests/support/netns.ts) turns the network runtime on.
+    EVIRT_NETWORK_RUNTIME: "off",
     ...extraEnv,
   };
   const command = [...launcher, Deno.execPath(), "run", "-A", `${repoDir}/src/service/main.ts`];

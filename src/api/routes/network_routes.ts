@@ -71,9 +71,11 @@ export function networkRoutes(add: RouteAdder): void {
   });
   add("network.destroy", async (_request, context) => {
     const networks = networksOf(context);
-    const { uuid } = networkOf(networks, context.params.network);
-    await networks.destroy(uuid);
-    return current(networks, uuid);
+    const known = networkOf(networks, context.params.network);
+    await networks.destroy(known.uuid);
+    // A transient network is gone once stopped: its last summary, inactive.
+    const kept = networks.list().some((network) => network.uuid === known.uuid);
+    return kept ? current(networks, known.uuid) : jsonResponse({ ...known, active: false });
   });
   add("network.undefine", async (_request, context) => {
     const networks = networksOf(context);

@@ -120,3 +120,21 @@ Deno.test("loadConfig() reads the statistics interval within its range", () => {
     );
   }
 });
+
+Deno.test("loadConfig() reads whether the network runtime is on", () => {
+  assert.equal(loadConfig({ HOME: "/h" }, USER).config.networkRuntime, true);
+  assert.equal(loadConfig({ HOME: "/h" }, USER).sources.networkRuntime, "default");
+  const off = loadConfig({ HOME: "/h", EVIRT_NETWORK_RUNTIME: "off" }, USER);
+  assert.equal(off.config.networkRuntime, false);
+  assert.equal(off.sources.networkRuntime, "EVIRT_NETWORK_RUNTIME");
+  assert.equal(
+    loadConfig({ HOME: "/h", EVIRT_NETWORK_RUNTIME: "on" }, USER).config.networkRuntime,
+    true,
+  );
+  assert.throws(
+    () => loadConfig({ HOME: "/h", EVIRT_NETWORK_RUNTIME: "yes" }, USER),
+    (error) =>
+      error instanceof ConfigError && error.where === "EVIRT_NETWORK_RUNTIME" &&
+      /must be 'on' or 'off', got 'yes'/.test(error.message),
+  );
+});

@@ -11,7 +11,8 @@
  * @module
  */
 
-import { assign, setup, transition } from "xstate";
+import { assign, setup } from "xstate";
+import { factFold } from "./fact_fold.ts";
 import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
 import type { DomainCommandName } from "../src/model/operations.ts";
 import type {
@@ -593,19 +594,19 @@ export function exists(snapshot: DomainSnapshot): boolean {
   return statePath(snapshot) !== "nonexistent";
 }
 
+const domainFold = factFold<DomainSnapshot, DomainMachineEvent>(
+  domainMachine,
+  "domain",
+  (snapshot) => statePath(snapshot),
+);
+
 /**
  * Whether the machine has a transition for `event` in the current state: for a command, whether
  * the command is valid now; for a fact, whether it may be applied.
  */
 export function accepts(snapshot: DomainSnapshot, event: DomainMachineEvent): boolean {
-  return transitionsFor(snapshot, event).length > 0;
+  return domainFold.accepts(snapshot, event);
 }
-
-/** XState's own lookup of the enabled transitions, typed loosely: its generic signature is huge. */
-const transitionsFor = (snapshot: DomainSnapshot, event: DomainMachineEvent): unknown[] =>
-  (domainMachine as unknown as {
-    getTransitionData(snapshot: DomainSnapshot, event: DomainMachineEvent): unknown[];
-  }).getTransitionData(snapshot, event);
 
 /**
  * Applies one fact to a snapshot with XState's pure `transition()`.
@@ -614,13 +615,5 @@ const transitionsFor = (snapshot: DomainSnapshot, event: DomainMachineEvent): un
  *   disagree, which is a programming error.
  */
 export function applyFact(snapshot: DomainSnapshot, fact: DomainFact): DomainSnapshot {
-  if (!accepts(snapshot, fact)) {
-    throw new Error(
-      `Fact ${fact.type} does not apply to domain ${snapshot.context.uuid} in state ${
-        statePath(snapshot)
-      }`,
-    );
-  }
-  const [next] = transition(domainMachine, snapshot, fact);
-  return next;
+  return domainFold.apply(snapshot, fact);
 }

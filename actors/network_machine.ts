@@ -9,7 +9,8 @@
  * @module
  */
 
-import { assign, initialTransition, setup, transition } from "xstate";
+import { assign, initialTransition, setup } from "xstate";
+import { factFold } from "./fact_fold.ts";
 import type { NetworkDefinition } from "../src/model/network.ts";
 import type {
   NetworkFact,
@@ -159,27 +160,20 @@ export function newNetworkSnapshot(uuid: string): NetworkSnapshot {
   return snapshot;
 }
 
+const networkFold = factFold<NetworkSnapshot, NetworkFact>(
+  networkMachine,
+  "network",
+  networkStateName,
+);
+
 /** Whether the machine has a transition for `fact` now. */
-export function networkAccepts(snapshot: NetworkSnapshot, fact: NetworkFact): boolean {
-  return (networkMachine as unknown as {
-    getTransitionData(snapshot: NetworkSnapshot, event: NetworkFact): unknown[];
-  }).getTransitionData(snapshot, fact).length > 0;
-}
+export const networkAccepts: (snapshot: NetworkSnapshot, fact: NetworkFact) => boolean =
+  networkFold.accepts;
 
 /**
  * Applies one fact with XState's pure `transition()`.
  *
- * @throws {Error} When the fact does not apply in the current state (the log and the machine
- *   disagree: a programming error).
+ * @throws {Error} When the fact does not apply in the current state (a programming error).
  */
-export function applyNetworkFact(snapshot: NetworkSnapshot, fact: NetworkFact): NetworkSnapshot {
-  if (!networkAccepts(snapshot, fact)) {
-    throw new Error(
-      `Fact ${fact.type} does not apply to network ${snapshot.context.uuid} in state ${
-        networkStateName(snapshot)
-      }`,
-    );
-  }
-  const [next] = transition(networkMachine, snapshot, fact);
-  return next;
-}
+export const applyNetworkFact: (snapshot: NetworkSnapshot, fact: NetworkFact) => NetworkSnapshot =
+  networkFold.apply;

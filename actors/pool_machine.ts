@@ -10,7 +10,8 @@
  * @module
  */
 
-import { assign, initialTransition, setup, transition } from "xstate";
+import { assign, initialTransition, setup } from "xstate";
+import { factFold } from "./fact_fold.ts";
 import {
   type StorageFact,
   type StorageFactBodies,
@@ -293,27 +294,15 @@ export function newPoolSnapshot(uuid: string): PoolSnapshot {
   return snapshot;
 }
 
+const poolFold = factFold<PoolSnapshot, StorageFact>(poolMachine, "pool", poolStateName);
+
 /** Whether the machine has a transition for `fact` now. */
-export function poolAccepts(snapshot: PoolSnapshot, fact: StorageFact): boolean {
-  return (poolMachine as unknown as {
-    getTransitionData(snapshot: PoolSnapshot, event: StorageFact): unknown[];
-  }).getTransitionData(snapshot, fact).length > 0;
-}
+export const poolAccepts: (snapshot: PoolSnapshot, fact: StorageFact) => boolean = poolFold.accepts;
 
 /**
  * Applies one fact with XState's pure `transition()`.
  *
- * @throws {Error} When the fact does not apply in the current state (the log and the machine
- *   disagree: a programming error).
+ * @throws {Error} When the fact does not apply in the current state (a programming error).
  */
-export function applyPoolFact(snapshot: PoolSnapshot, fact: StorageFact): PoolSnapshot {
-  if (!poolAccepts(snapshot, fact)) {
-    throw new Error(
-      `Fact ${fact.type} does not apply to pool ${snapshot.context.uuid} in state ${
-        poolStateName(snapshot)
-      }`,
-    );
-  }
-  const [next] = transition(poolMachine, snapshot, fact);
-  return next;
-}
+export const applyPoolFact: (snapshot: PoolSnapshot, fact: StorageFact) => PoolSnapshot =
+  poolFold.apply;

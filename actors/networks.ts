@@ -28,6 +28,7 @@ import {
 } from "../src/model/network_facts.ts";
 import { formatNetworkXml } from "../src/xml/format_network.ts";
 import { parseNetworkXml } from "../src/xml/parse_network.ts";
+import { ObjectRegistry } from "./object_registry.ts";
 import {
   applyNetworkFact,
   isNetworkActive,
@@ -136,13 +137,18 @@ export class Networks {
   readonly #hostLinkExists: (name: string) => boolean;
   readonly #routeTable: () => string;
   readonly #runtime: NetworkRunner | undefined;
-  readonly #actors = new Map<string, NetworkActor>();
+  readonly #registry: ObjectRegistry<NetworkActor> = new ObjectRegistry({
+    noun: "network",
+    missing: ErrorCode.NO_NETWORK,
+    make: (uuid) =>
+      new StreamActor(uuid, this.#store, NETWORK_KIND, (facts) => this.#listeners.publish(facts)),
+    exists: (actor) => networkStateName(actor.snapshot) !== "nonexistent",
+    nameOf,
+  });
   readonly #listeners = new FactListeners<AppliedNetworkFact>(
     NETWORK_LISTENERS_MAX,
     "network event listeners",
   );
-  /** Serialises define/create/undefine, which look at every network. */
-  #registryJob: Promise<unknown> = Promise.resolve();
 
   private constructor(options: NetworksOptions) {
     this.#store = options.store;
@@ -158,11 +164,9 @@ export class Networks {
       networks.#store,
       uuidOfNetworkStream,
       isNetworkFactType,
-      (uuid) => networks.#actorFor(uuid),
+      (uuid) => networks.#registry.actorFor(uuid),
     );
-    for (const [uuid, actor] of networks.#actors) {
-      if (networkStateName(actor.snapshot) === "nonexistent") networks.#actors.delete(uuid);
-    }
+    networks.#registry.forgetGone();
     const log = options.log ?? (() => {});
     await networks.#reconcile(log);
     if (options.autostart === true) await networks.#autostartAll(log);
@@ -213,7 +217,7 @@ export class Networks {
         }
         await actor.append(facts);
       });
-      if (networkStateName(actor.snapshot) === "nonexistent") this.#actors.delete(actor.uuid);
+      this.#registry.forgetIfGone(actor);
     }
   }
 
@@ -224,17 +228,6 @@ export class Networks {
         log(`autostart of network '${nameOf(actor)}' failed: ${String(error)}`);
       });
     }
-  }
-
-  #actorFor(uuid: string): NetworkActor {
-    let actor = this.#actors.get(uuid);
-    if (actor === undefined) {
-      actor = new StreamActor(uuid, this.#store, NETWORK_KIND, (facts) => {
-        this.#listeners.publish(facts);
-      });
-      this.#actors.set(uuid, actor);
-    }
-    return actor;
   }
 
   /**
@@ -249,16 +242,12 @@ export class Networks {
 
   /** Every existing network's actor. */
   actors(): NetworkActor[] {
-    return [...this.#actors.values()].filter((actor) =>
-      networkStateName(actor.snapshot) !== "nonexistent"
-    );
+    return this.#registry.actors();
   }
 
   /** Every network, sorted by name. */
   list(): NetworkSummary[] {
-    return this.actors().map(summaryOf).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-    );
+    return this.#registry.list(summaryOf);
   }
 
   /**
@@ -267,11 +256,7 @@ export class Networks {
    * @throws {VirtError} Code 43 `no network with matching name '…'`.
    */
   byName(name: string): NetworkActor {
-    const actor = this.actors().find((candidate) => nameOf(candidate) === name);
-    if (actor === undefined) {
-      throw new VirtError(ErrorCode.NO_NETWORK, `no network with matching name '${name}'`);
-    }
-    return actor;
+    return this.#registry.byName(name);
   }
 
   /**
@@ -280,11 +265,7 @@ export class Networks {
    * @throws {VirtError} Code 43 `no network with matching uuid '…'`.
    */
   byUuid(uuid: string): NetworkActor {
-    const actor = this.#actors.get(uuid.toLowerCase());
-    if (actor === undefined || networkStateName(actor.snapshot) === "nonexistent") {
-      throw new VirtError(ErrorCode.NO_NETWORK, `no network with matching uuid '${uuid}'`);
-    }
-    return actor;
+    return this.#registry.byUuid(uuid);
   }
 
   /** The summary of one network. */
@@ -300,10 +281,10 @@ export class Networks {
    *   code 9 for a name or uuid taken by another network.
    */
   define(xml: string): Promise<NetworkSummary> {
-    return this.#exclusive(async () => {
+    return this.#registry.exclusive(async () => {
       const definition = this.#checkedDefinition(xml);
-      const existing = this.#existing(definition.uuid);
-      const actor = this.#actorFor(definition.uuid);
+      const existing = this.#registry.existing(definition.uuid) !== undefined;
+      const actor = this.#registry.actorFor(definition.uuid);
       await actor.run("define", () =>
         actor.append([{
           type: "network.defined",
@@ -321,9 +302,9 @@ export class Networks {
    *   {@linkcode start}.
    */
   create(xml: string): Promise<NetworkSummary> {
-    return this.#exclusive(async () => {
+    return this.#registry.exclusive(async () => {
       const definition = this.#checkedDefinition(xml);
-      const existing = this.#actors.get(definition.uuid);
+      const existing = this.#registry.existing(definition.uuid);
       if (existing !== undefined && isNetworkActive(existing.snapshot)) {
         throw new VirtError(
           ErrorCode.OPERATION_INVALID,
@@ -333,8 +314,8 @@ export class Networks {
       this.#checkStartable(definition);
       const runtime = this.#runtime;
       if (runtime === undefined) throw noRuntime(definition.name);
-      const known = this.#existing(definition.uuid);
-      const actor = this.#actorFor(definition.uuid);
+      const known = this.#registry.existing(definition.uuid) !== undefined;
+      const actor = this.#registry.actorFor(definition.uuid);
       await actor.run("create", async () => {
         const persistent = known && actor.snapshot.context.persistent;
         await this.#startWith(actor, definition, runtime, [{
@@ -342,7 +323,7 @@ export class Networks {
           body: { definition, detail: known ? "updated" : "added", persistent },
         }]);
       });
-      if (networkStateName(actor.snapshot) === "nonexistent") this.#actors.delete(actor.uuid);
+      this.#registry.forgetIfGone(actor);
       return summaryOf(actor);
     });
   }
@@ -387,7 +368,7 @@ export class Networks {
    * @throws {VirtError} Code 55 for a transient network.
    */
   undefine(uuid: string): Promise<void> {
-    return this.#exclusive(async () => {
+    return this.#registry.exclusive(async () => {
       const actor = this.byUuid(uuid);
       await actor.run("undefine", async () => {
         if (!actor.snapshot.context.persistent) {
@@ -395,7 +376,7 @@ export class Networks {
         }
         await actor.append([{ type: "network.undefined", body: {} }]);
       });
-      if (networkStateName(actor.snapshot) === "nonexistent") this.#actors.delete(actor.uuid);
+      this.#registry.forgetIfGone(actor);
     });
   }
 
@@ -475,7 +456,7 @@ export class Networks {
       }
       await actor.append([{ type: "network.stopped", body: {} }]);
     }).then(() => {
-      if (networkStateName(actor.snapshot) === "nonexistent") this.#actors.delete(actor.uuid);
+      this.#registry.forgetIfGone(actor);
     });
   }
 
@@ -528,11 +509,6 @@ export class Networks {
     return bridge;
   }
 
-  #existing(uuid: string): boolean {
-    const actor = this.#actors.get(uuid);
-    return actor !== undefined && networkStateName(actor.snapshot) !== "nonexistent";
-  }
-
   #checkedDefinition(xml: string): NetworkDefinition {
     const parsed = parseNetworkXml(xml, { maxBytes: NETWORK_XML_MAX_BYTES });
     const otherNetworks = this.actors().flatMap((actor) => {
@@ -563,16 +539,12 @@ export class Networks {
         );
       }
     }
-    if (this.actors().length >= NETWORKS_MAX && !this.#existing(definition.uuid)) {
+    if (
+      this.actors().length >= NETWORKS_MAX && this.#registry.existing(definition.uuid) === undefined
+    ) {
       throw new VirtError(ErrorCode.OPERATION_FAILED, `too many networks (${NETWORKS_MAX})`);
     }
     return definition;
-  }
-
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const job = this.#registryJob.then(work, work);
-    this.#registryJob = job.catch(() => {});
-    return job;
   }
 
   /** Waits for running jobs (at service close). */

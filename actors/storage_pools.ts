@@ -17,6 +17,7 @@ import {
 } from "../src/model/storage_facts.ts";
 import { type PoolDefinition, PoolState, type PoolStateValue } from "../src/model/storage_pool.ts";
 import { FactListeners, replayStreams } from "./stream_actor.ts";
+import { ObjectRegistry } from "./object_registry.ts";
 import { POOL_TYPES_WITH_BACKEND } from "../src/storage/pool_backend.ts";
 import { parsePoolXml } from "../src/xml/parse_storage_pool.ts";
 import { type AppliedStorageFact, definitionOf, PoolActor } from "./pool_actor.ts";
@@ -89,13 +90,17 @@ const TYPE_NUMBERS: Readonly<Record<string, number>> = {
 export class StoragePools {
   readonly #store: EventStore;
   readonly #onApplied: (facts: AppliedStorageFact[]) => void;
-  readonly #actors = new Map<string, PoolActor>();
+  readonly #registry: ObjectRegistry<PoolActor> = new ObjectRegistry({
+    noun: "storage pool",
+    missing: ErrorCode.NO_STORAGE_POOL,
+    make: (uuid) => new PoolActor(uuid, this.#store, (facts) => this.#publish(facts)),
+    exists: (actor) => poolStateName(actor.snapshot) !== "nonexistent",
+    nameOf: (actor) => definitionOf(actor).name,
+  });
   readonly #listeners = new FactListeners<AppliedStorageFact>(
     POOL_LISTENERS_MAX,
     "storage event listeners",
   );
-  /** Serialises define/create/undefine, which look at every pool. */
-  #registryJob: Promise<unknown> = Promise.resolve();
   /** The commands on one pool and its volumes. */
   readonly commands: PoolCommands;
 
@@ -122,20 +127,9 @@ export class StoragePools {
       this.#store,
       uuidOfPoolStream,
       isStorageFactType,
-      (uuid) => this.#actorFor(uuid),
+      (uuid) => this.#registry.actorFor(uuid),
     );
-    for (const [uuid, actor] of this.#actors) {
-      if (poolStateName(actor.snapshot) === "nonexistent") this.#actors.delete(uuid);
-    }
-  }
-
-  #actorFor(uuid: string): PoolActor {
-    let actor = this.#actors.get(uuid);
-    if (actor === undefined) {
-      actor = new PoolActor(uuid, this.#store, (facts) => this.#publish(facts));
-      this.#actors.set(uuid, actor);
-    }
-    return actor;
+    this.#registry.forgetGone();
   }
 
   #publish(facts: AppliedStorageFact[]): void {
@@ -155,16 +149,12 @@ export class StoragePools {
 
   /** Every existing pool's actor. */
   actors(): PoolActor[] {
-    return [...this.#actors.values()].filter((actor) =>
-      poolStateName(actor.snapshot) !== "nonexistent"
-    );
+    return this.#registry.actors();
   }
 
   /** Every pool, sorted by name. */
   list(): PoolSummary[] {
-    return this.actors().map(summaryOf).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-    );
+    return this.#registry.list(summaryOf);
   }
 
   /**
@@ -173,14 +163,7 @@ export class StoragePools {
    * @throws {VirtError} Code 49 `no storage pool with matching name '…'`.
    */
   byName(name: string): PoolActor {
-    const actor = this.actors().find((candidate) => definitionOf(candidate).name === name);
-    if (actor === undefined) {
-      throw new VirtError(
-        ErrorCode.NO_STORAGE_POOL,
-        `no storage pool with matching name '${name}'`,
-      );
-    }
-    return actor;
+    return this.#registry.byName(name);
   }
 
   /**
@@ -189,14 +172,7 @@ export class StoragePools {
    * @throws {VirtError} Code 49 `no storage pool with matching uuid '…'`.
    */
   byUuid(uuid: string): PoolActor {
-    const actor = this.#actors.get(uuid.toLowerCase());
-    if (actor === undefined || poolStateName(actor.snapshot) === "nonexistent") {
-      throw new VirtError(
-        ErrorCode.NO_STORAGE_POOL,
-        `no storage pool with matching uuid '${uuid}'`,
-      );
-    }
-    return actor;
+    return this.#registry.byUuid(uuid);
   }
 
   /** The summary of one pool. */
@@ -211,11 +187,10 @@ export class StoragePools {
    *   a target another pool uses; code 1 for a type evirt has no backend for.
    */
   define(xml: string): Promise<PoolSummary> {
-    return this.#exclusive(async () => {
+    return this.#registry.exclusive(async () => {
       const definition = this.#checkedDefinition(xml);
-      const existing = this.#actors.get(definition.uuid);
-      const added = existing === undefined || poolStateName(existing.snapshot) === "nonexistent";
-      const actor = this.#actorFor(definition.uuid);
+      const added = this.#registry.existing(definition.uuid) === undefined;
+      const actor = this.#registry.actorFor(definition.uuid);
       await actor.run("define", () =>
         actor.append([{
           type: "pool.defined",
@@ -231,18 +206,15 @@ export class StoragePools {
    * @throws {VirtError} As {@linkcode define}, code 9 when a pool of that name or uuid exists.
    */
   create(xml: string, build: boolean): Promise<PoolSummary> {
-    return this.#exclusive(async () => {
+    return this.#registry.exclusive(async () => {
       const definition = this.#checkedDefinition(xml);
-      if (
-        this.#actors.has(definition.uuid) &&
-        poolStateName(this.#actors.get(definition.uuid)!.snapshot) !== "nonexistent"
-      ) {
+      if (this.#registry.existing(definition.uuid) !== undefined) {
         throw new VirtError(
           ErrorCode.OPERATION_FAILED,
           `pool '${definition.name}' already exists with uuid ${definition.uuid}`,
         );
       }
-      const actor = this.#actorFor(definition.uuid);
+      const actor = this.#registry.actorFor(definition.uuid);
       await actor.run("create", () =>
         actor.append([{
           type: "pool.defined",
@@ -264,7 +236,7 @@ export class StoragePools {
    * @throws {VirtError} Code 55 while it is active.
    */
   undefine(uuid: string): Promise<void> {
-    return this.#exclusive(async () => {
+    return this.#registry.exclusive(async () => {
       const actor = this.byUuid(uuid);
       await actor.run("undefine", async () => {
         if (isPoolActive(actor.snapshot)) {
@@ -275,7 +247,7 @@ export class StoragePools {
         }
         await actor.append([{ type: "pool.undefined", body: {} }]);
       });
-      this.#actors.delete(actor.uuid);
+      this.#registry.forgetIfGone(actor);
     });
   }
 
@@ -311,16 +283,12 @@ export class StoragePools {
         );
       }
     }
-    if (this.actors().length >= POOLS_MAX && !this.#actors.has(definition.uuid)) {
+    if (
+      this.actors().length >= POOLS_MAX && this.#registry.existing(definition.uuid) === undefined
+    ) {
       throw new VirtError(ErrorCode.OPERATION_FAILED, `too many storage pools (${POOLS_MAX})`);
     }
     return definition;
-  }
-
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const job = this.#registryJob.then(work, work);
-    this.#registryJob = job.catch(() => {});
-    return job;
   }
 
   /**

@@ -32,11 +32,7 @@ function networksOf(context: Context): Networks {
 
 /** The network `:network` names. */
 function networkOf(networks: Networks, reference: string): NetworkView {
-  return networks.summary(byUuidOrName(
-    reference,
-    (uuid) => networks.byUuid(uuid),
-    (name) => networks.byName(name),
-  ));
+  return networks.summary(byUuidOrName(networks, reference));
 }
 
 function current(networks: Networks, uuid: string): Response {

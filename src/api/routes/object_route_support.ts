@@ -19,9 +19,8 @@ const UUID_PATTERN = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a
  * an object up; a name that looks like a uuid of no object is tried as a name.
  */
 export function byUuidOrName<T>(
+  objects: { byUuid(uuid: string): T; byName(name: string): T },
   reference: string,
-  byUuid: (uuid: string) => T,
-  byName: (name: string) => T,
 ): T {
   if (UUID_PATTERN.test(reference)) {
     const dashed = reference.replace(/-/g, "").replace(
@@ -29,12 +28,12 @@ export function byUuidOrName<T>(
       "$1-$2-$3-$4-$5",
     );
     try {
-      return byUuid(dashed);
+      return objects.byUuid(dashed);
     } catch {
       // Not a uuid of ours: an object may be named like one.
     }
   }
-  return byName(reference);
+  return objects.byName(reference);
 }
 
 /**

@@ -53,11 +53,7 @@ function storageOf(context: Context): StoragePools {
 
 /** The pool `:pool` names: by uuid first, then by name, as virsh looks a pool up. */
 function poolOf(storage: StoragePools, reference: string): PoolSummary {
-  return storage.summary(byUuidOrName(
-    reference,
-    (uuid) => storage.byUuid(uuid),
-    (name) => storage.byName(name),
-  ));
+  return storage.summary(byUuidOrName(storage, reference));
 }
 
 /** A pool as the API shows it. */

@@ -94,15 +94,7 @@ export async function openQemuRig(): Promise<QemuRig> {
     managedSaveDir: `${dir}/save`,
   });
   const started = new Set<StartedQemu>();
-  host.onApplied((uuid, applied) => {
-    for (const { fact } of applied) {
-      if (fact.type !== "domain.launched") continue;
-      const { pid, startTimeTicks } = fact.body.runtime;
-      if (typeof pid === "number" && typeof startTimeTicks === "number") {
-        started.add({ pid, startTimeTicks, given: { uuid, runtime: fact.body.runtime } });
-      }
-    }
-  });
+  recordLaunches(host, started);
   return {
     dir,
     driver,
@@ -142,6 +134,22 @@ export interface StartedQemu {
   pid: number;
   startTimeTicks: number;
   given?: { uuid: string; runtime: RuntimeRecord };
+}
+
+/**
+ * Adds to `started` every QEMU `host` launches from now on, with what its start gave it, for
+ * {@linkcode killAll} in a test's `finally`.
+ */
+export function recordLaunches(host: Host, started: Set<StartedQemu>): void {
+  host.onApplied((uuid, applied) => {
+    for (const { fact } of applied) {
+      if (fact.type !== "domain.launched") continue;
+      const { pid, startTimeTicks } = fact.body.runtime;
+      if (typeof pid === "number" && typeof startTimeTicks === "number") {
+        started.add({ pid, startTimeTicks, given: { uuid, runtime: fact.body.runtime } });
+      }
+    }
+  });
 }
 
 /**

@@ -28,7 +28,7 @@ import {
   guestDefinition,
   killAll,
   openQemuRig,
-  processOf,
+  recordLaunches,
   type StartedQemu,
 } from "./_qemu_guest.ts";
 import { DEVICE_REMOVAL_WAIT_MS } from "../../actors/device_commands.ts";
@@ -284,16 +284,7 @@ testIf(
         log: () => {},
       });
       const host = await Host.open({ store, drivers: [driver], log: () => {} });
-      host.onApplied((uuid, applied) => {
-        for (const { fact } of applied) {
-          if (fact.type === "domain.launched") {
-            started.add({
-              ...processOf(fact.body.runtime),
-              given: { uuid, runtime: fact.body.runtime },
-            });
-          }
-        }
-      });
+      recordLaunches(host, started);
       return host;
     };
     const store = createMemoryStore();

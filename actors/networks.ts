@@ -17,7 +17,7 @@
 import type { EventStore } from "../src/log/event_store.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { hasManagedBridge, type NetworkDefinition } from "../src/model/network.ts";
-import type { NetworkRuntime } from "../drivers/network/network_runtime.ts";
+import { linkExists, type NetworkRuntime } from "../drivers/network/network_runtime.ts";
 import { checkRouteCollision, parseProcNetRoute } from "../drivers/network/route_collision.ts";
 import { checkNetworkRunnable, completeNetworkDefinition } from "../src/model/network_defaults.ts";
 import {
@@ -112,16 +112,6 @@ function procRouteTable(): string {
   }
 }
 
-/** Whether `/sys/class/net/<name>` exists. */
-function sysfsLinkExists(name: string): boolean {
-  try {
-    Deno.statSync(`/sys/class/net/${name}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The service's networks.
  *
@@ -152,7 +142,7 @@ export class Networks {
 
   private constructor(options: NetworksOptions) {
     this.#store = options.store;
-    this.#hostLinkExists = options.hostLinkExists ?? sysfsLinkExists;
+    this.#hostLinkExists = options.hostLinkExists ?? linkExists;
     this.#routeTable = options.routeTable ?? procRouteTable;
     this.#runtime = options.runtime;
   }

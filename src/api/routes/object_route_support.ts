@@ -7,6 +7,7 @@
 
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { RouteContext } from "../api_context.ts";
+import { booleanParam } from "./domain_routes.ts";
 import { readBodyText, readJsonObject } from "../request_body.ts";
 
 /** Largest pool, volume or network XML accepted, in bytes (as the RPC procedures' bound). */
@@ -42,13 +43,7 @@ export function byUuidOrName<T>(
  * @throws {VirtError} Code 8 for another value, naming the parameter.
  */
 export function queryFlag(context: RouteContext, name: string): boolean {
-  const value = context.url.searchParams.get(name);
-  if (value === null) return false;
-  if (value === "" || value === "true" || value === "1") return true;
-  if (value === "false" || value === "0") return false;
-  throw new VirtError(ErrorCode.INVALID_ARG, `${name} must be true or false, not '${value}'`, {
-    where: name,
-  });
+  return booleanParam(context.url, name) ?? false;
 }
 
 /** An XML answer. */

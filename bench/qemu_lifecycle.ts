@@ -24,7 +24,7 @@ import {
   readPidFile,
   readProcessStat,
   waitForExit,
-} from "../drivers/qemu/process_state.ts";
+} from "../src/host/process_state.ts";
 import { QmpCommands } from "../drivers/qemu/qmp_commands.ts";
 import { QmpMonitor } from "../drivers/qemu/qmp_monitor.ts";
 import { QemuDriver } from "../drivers/qemu/qemu_driver.ts";

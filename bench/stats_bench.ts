@@ -26,7 +26,7 @@
 
 import { median, medianSummary } from "./_figures.ts";
 import { Host } from "../actors/host.ts";
-import { isProcessGone, waitForExit } from "../drivers/qemu/process_state.ts";
+import { isProcessGone, waitForExit } from "../src/host/process_state.ts";
 import { QemuDriver } from "../drivers/qemu/qemu_driver.ts";
 import { TestDriver } from "../drivers/test/test_driver.ts";
 import { parsePositiveInteger } from "../src/config/config.ts";

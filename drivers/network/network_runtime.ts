@@ -20,6 +20,7 @@
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { effectivePrefix, parseIp } from "../../src/model/ip_address.ts";
 import { hasManagedBridge, type NetworkDefinition } from "../../src/model/network.ts";
+import { readProcessStat } from "../../src/host/process_state.ts";
 import { dnsmasqCommand, dnsmasqConfiguration, needsDnsmasq } from "./dnsmasq_config.ts";
 import { NFT_TABLE, nftablesRemoval, nftablesRuleset } from "./nftables_ruleset.ts";
 
@@ -137,13 +138,9 @@ function readSmall(path: string): string | undefined {
  * runs (gone, or a zombie).
  */
 export function processStartTime(pid: number): number | undefined {
-  const text = readSmall(`/proc/${pid}/stat`);
-  if (text === undefined) return undefined;
-  // The command name is in parentheses and may hold any character: count after the last ')'.
-  const after = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  if (after[0] === "Z" || after[0] === "X") return undefined;
-  const ticks = Number(after[19]);
-  return Number.isSafeInteger(ticks) ? ticks : undefined;
+  const stat = readProcessStat(pid);
+  if (stat === undefined || stat.state === "Z" || stat.state === "X") return undefined;
+  return stat.startTimeTicks;
 }
 
 /** Whether a link of this name exists in the namespace. */

@@ -12,7 +12,7 @@
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { holdsClaim, isClaimHeld } from "./instance_claim.ts";
-import { readPidFile, readProcessStat } from "./process_state.ts";
+import { readPidFile, readProcessStat } from "../../src/host/process_state.ts";
 import type { QemuIdentity } from "./qemu_process.ts";
 
 /**

@@ -10,7 +10,7 @@
  */
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
-import { CLOCK_TICKS_PER_SECOND } from "./process_state.ts";
+import { CLOCK_TICKS_PER_SECOND } from "../../src/host/process_state.ts";
 
 /** Bytes per page of `stat`'s `rss` (4 KiB on x86-64 and arm64 with 4 KiB pages). */
 export const PAGE_BYTES = 4096;

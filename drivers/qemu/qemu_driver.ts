@@ -101,7 +101,7 @@ import {
   isProcessGone,
   readProcessStat,
   waitForExit,
-} from "./process_state.ts";
+} from "../../src/host/process_state.ts";
 import { CapabilityCache } from "./qemu_capabilities.ts";
 import {
   domainCapabilitiesOf,

@@ -25,7 +25,7 @@ import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { refuseConfig } from "./config_refusal.ts";
 import { closeFds } from "./dac_tap.ts";
 import { CLAIM_CONFLICT_EXIT_CODE, claimConflict, claimedCommand } from "./instance_claim.ts";
-import { isProcessGone, readProcessStat, waitForExit } from "./process_state.ts";
+import { isProcessGone, readProcessStat, waitForExit } from "../../src/host/process_state.ts";
 import { appendQemuLog, QEMU_OUTPUT_MAX_BYTES, startLines } from "./qemu_log_file.ts";
 
 /** How long QEMU may take to initialise until `whenStarted` succeeds, in milliseconds. */

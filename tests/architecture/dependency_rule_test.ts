@@ -27,6 +27,8 @@ const LAYERS: Layer[] = [
   { name: "workers", prefixes: ["src/workers/"], height: 1 },
   // Listener plumbing (the accept loop) that the api and rpc peers both serve connections with.
   { name: "net", prefixes: ["src/net/"], height: 1 },
+  // The host's processes as /proc shows them (QEMU, dnsmasq, the service's own launchers).
+  { name: "host", prefixes: ["src/host/"], height: 1 },
   { name: "xml", prefixes: ["src/xml/"], height: 2 },
   { name: "storage", prefixes: ["src/storage/"], height: 3 },
   { name: "log", prefixes: ["src/log/"], height: 3 },

@@ -9,7 +9,7 @@
 import { Host } from "../../actors/host.ts";
 import { giveBack, givenByRecord } from "../../drivers/qemu/dac_labelling.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
-import { isProcessGone, readProcessStat, waitForExit } from "../../drivers/qemu/process_state.ts";
+import { isProcessGone, readProcessStat, waitForExit } from "../../src/host/process_state.ts";
 import type { EventStore } from "../../src/log/event_store.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";
 import { type DomainDefinition, emptyDevices } from "../../src/model/domain.ts";

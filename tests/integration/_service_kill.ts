@@ -22,7 +22,7 @@
  * @module
  */
 
-import { readProcessStat, waitForExit } from "../../drivers/qemu/process_state.ts";
+import { readProcessStat, waitForExit } from "../../src/host/process_state.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import {
   removeServiceDirs,

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { Host } from "../../actors/host.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
-import { isProcessGone, readProcessStat, waitForExit } from "../../drivers/qemu/process_state.ts";
+import { isProcessGone, readProcessStat, waitForExit } from "../../src/host/process_state.ts";
 import type { EventStore } from "../../src/log/event_store.ts";
 import { openSqliteStore } from "../../src/log/sqlite_store.ts";
 import { ErrorCode, isVirtError } from "../../src/model/errors.ts";

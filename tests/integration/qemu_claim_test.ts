@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { Host } from "../../actors/host.ts";
 import { claimPathFor, isClaimHeld } from "../../drivers/qemu/instance_claim.ts";
-import { isProcessGone } from "../../drivers/qemu/process_state.ts";
+import { isProcessGone } from "../../src/host/process_state.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";
 import { ErrorCode, isVirtError } from "../../src/model/errors.ts";

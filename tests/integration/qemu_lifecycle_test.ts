@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { claimPathFor, isClaimHeld } from "../../drivers/qemu/instance_claim.ts";
-import { isProcessGone, readProcessStat } from "../../drivers/qemu/process_state.ts";
+import { isProcessGone, readProcessStat } from "../../src/host/process_state.ts";
 import { ErrorCode, isVirtError } from "../../src/model/errors.ts";
 import { DomainState } from "../../src/model/lifecycle.ts";
 import { loggedEvents } from "../support/domains.ts";

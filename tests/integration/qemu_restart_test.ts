@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { isProcessGone } from "../../drivers/qemu/process_state.ts";
+import { isProcessGone } from "../../src/host/process_state.ts";
 import { DomainState } from "../../src/model/lifecycle.ts";
 import { missing, repoDir, testIf } from "../support/environment.ts";
 import { guestSkipReason } from "../support/guest.ts";

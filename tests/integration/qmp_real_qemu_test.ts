@@ -3,7 +3,7 @@ import { QmpCommands } from "../../drivers/qemu/qmp_commands.ts";
 import { QmpCommandError, QmpTimeoutError } from "../../drivers/qemu/qmp_errors.ts";
 import { shutdownData } from "../../drivers/qemu/qmp_events.ts";
 import { QmpMonitor } from "../../drivers/qemu/qmp_monitor.ts";
-import { readProcessStat, waitForExit } from "../../drivers/qemu/process_state.ts";
+import { readProcessStat, waitForExit } from "../../src/host/process_state.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { startTestQemu } from "../support/test_qemu.ts";
 

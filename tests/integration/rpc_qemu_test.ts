@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { readProcessStat, waitForExit } from "../../drivers/qemu/process_state.ts";
+import { readProcessStat, waitForExit } from "../../src/host/process_state.ts";
 import { runChild } from "../support/child_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import {

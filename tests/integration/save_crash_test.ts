@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { Host } from "../../actors/host.ts";
-import { isProcessGone } from "../../drivers/qemu/process_state.ts";
+import { isProcessGone } from "../../src/host/process_state.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import { QmpCommands } from "../../drivers/qemu/qmp_commands.ts";
 import { QmpMonitor } from "../../drivers/qemu/qmp_monitor.ts";

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { readProcessStat, waitForExit } from "../../drivers/qemu/process_state.ts";
+import { readProcessStat, waitForExit } from "../../src/host/process_state.ts";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { waitForExit } from "../../drivers/qemu/process_state.ts";
+import { waitForExit } from "../../src/host/process_state.ts";
 
 /** How long a QEMU may take to exit after a teardown SIGKILL, in ms. */
 export const QEMU_EXIT_TIMEOUT_MS = 5000;

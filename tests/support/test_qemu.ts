@@ -10,7 +10,7 @@
 import { QmpLog } from "../../drivers/qemu/qmp_log.ts";
 import { QmpMonitor } from "../../drivers/qemu/qmp_monitor.ts";
 import type { QmpEvent } from "../../drivers/qemu/qmp_protocol.ts";
-import { readPidFile, readProcessStat, waitForExit } from "../../drivers/qemu/process_state.ts";
+import { readPidFile, readProcessStat, waitForExit } from "../../src/host/process_state.ts";
 
 /** How long QEMU may take to start and open its monitor, in milliseconds. */
 export const TEST_QEMU_START_TIMEOUT_MS = 10_000;

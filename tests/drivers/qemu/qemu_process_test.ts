@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { buildCommandLine } from "../../../drivers/qemu/command_line.ts";
-import { isProcessGone, readProcessStat } from "../../../drivers/qemu/process_state.ts";
+import { isProcessGone, readProcessStat } from "../../../src/host/process_state.ts";
 import { QmpMonitor } from "../../../drivers/qemu/qmp_monitor.ts";
 import { endQemu, onlineCpuList, spawnQemu } from "../../../drivers/qemu/qemu_process.ts";
 import { ErrorCode, isVirtError, VirtError } from "../../../src/model/errors.ts";

@@ -1,28 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  goneLauncher,
-  parseProcessStat,
-  watchLaunchChain,
-} from "../../../src/service/launch_chain.ts";
-
-Deno.test("parseProcessStat reads the fields after a command name holding spaces and parentheses", () => {
-  const stat = parseProcessStat(
-    "4242 (a (b) c) S 41 40 39 34816 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 777 1 1",
-  );
-  assert.deepEqual(stat, {
-    pid: 4242,
-    command: "a (b) c",
-    state: "S",
-    parentPid: 41,
-    processGroup: 40,
-    terminal: 34816,
-    startTicks: 777,
-  });
-});
-
-Deno.test("parseProcessStat refuses a line without a command name", () => {
-  assert.throws(() => parseProcessStat("garbage"), /Cannot parse process stat/);
-});
+import { goneLauncher, watchLaunchChain } from "../../../src/service/launch_chain.ts";
 
 /**
  * Runs a probe under `sh -c 'deno eval PROBE & sleep N'` in a new session: sh leads the process

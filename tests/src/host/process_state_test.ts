@@ -5,7 +5,7 @@ import {
   readPidFile,
   readProcessStat,
   waitForExit,
-} from "../../../drivers/qemu/process_state.ts";
+} from "../../../src/host/process_state.ts";
 import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
 
 /** Spawns `sleep SECONDS`; the caller kills and awaits it. */
@@ -58,10 +58,23 @@ Deno.test("parseProcessStat finds fields after an executable name with spaces an
     comm: "qemu (x) y",
     state: "S",
     ppid: 42,
+    processGroup: 1,
+    terminal: 0,
     startTimeTicks: 987654,
     userTimeTicks: 31,
     systemTimeTicks: 5,
   });
+});
+
+Deno.test("parseProcessStat reads a launcher's group and terminal after a name with parentheses", () => {
+  const stat = parseProcessStat(
+    4242,
+    "4242 (a (b) c) S 41 40 39 34816 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 777 1 1",
+  );
+  assert.deepEqual(
+    [stat.comm, stat.state, stat.ppid, stat.processGroup, stat.terminal, stat.startTimeTicks],
+    ["a (b) c", "S", 41, 40, 34816, 777],
+  );
 });
 
 Deno.test("parseProcessStat refuses text that is not a stat line for the pid", () => {

@@ -1,5 +1,6 @@
 /**
- * Whether a QEMU process still exists, from `/proc/PID/stat` (Linux only).
+ * Whether a process evirt watches still exists (a QEMU, a network's dnsmasq, the launchers of
+ * the service itself), from `/proc/PID/stat` (Linux only).
  *
  * Why not `kill(pid, 0)`: a daemonized QEMU is re-parented to PID 1, which on evirt's machines
  * reaps orphans only every ~1.8 s, so an exited QEMU lingers as a zombie (state `Z`) that
@@ -10,7 +11,7 @@
  * @module
  */
 
-import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
 
 /** Pause between two looks at `/proc` while waiting for an exit, in milliseconds. */
 export const PROCESS_EXIT_POLL_INTERVAL_MS = 5;
@@ -31,6 +32,10 @@ export interface ProcessStat {
   state: string;
   /** The parent's pid (1 for a daemonized QEMU). */
   ppid: number;
+  /** The process group (field 5, `pgrp`). */
+  processGroup: number;
+  /** The controlling terminal's device number (field 7, `tty_nr`); 0 without one. */
+  terminal: number;
   /** When the process started, in clock ticks since boot: with the pid, its identity. */
   startTimeTicks: number;
   /** CPU time spent in user mode, in clock ticks (field 14, `utime`). */
@@ -91,12 +96,15 @@ export function parseProcessStat(pid: number, text: string): ProcessStat {
   const statePid = Number(text.slice(0, Math.max(open, 0)).trim());
   // Field 3 (state) is fields[0], so field N is fields[N - 3]: ppid 4, starttime 22.
   const ppid = Number(fields[1]);
+  const processGroup = Number(fields[2]);
+  const terminal = Number(fields[4]);
   const startTimeTicks = Number(fields[19]);
   const userTimeTicks = Number(fields[11]);
   const systemTimeTicks = Number(fields[12]);
   if (
     open < 0 || statePid !== pid || fields.length < 20 || !/^[A-Za-z]$/.test(fields[0]) ||
-    !Number.isSafeInteger(ppid) || !Number.isSafeInteger(startTimeTicks) ||
+    !Number.isSafeInteger(ppid) || !Number.isSafeInteger(processGroup) ||
+    !Number.isSafeInteger(terminal) || !Number.isSafeInteger(startTimeTicks) ||
     !Number.isSafeInteger(userTimeTicks) || !Number.isSafeInteger(systemTimeTicks)
   ) {
     throw new VirtError(
@@ -109,6 +117,8 @@ export function parseProcessStat(pid: number, text: string): ProcessStat {
     comm: text.slice(open + 1, close),
     state: fields[0],
     ppid,
+    processGroup,
+    terminal,
     startTimeTicks,
     userTimeTicks,
     systemTimeTicks,

@@ -13,6 +13,7 @@ import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
 import { type Config, ConfigError, parseTokens } from "../config/config.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
+import { openNatsStore } from "../log/nats_store.ts";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
 import { NETWORK_FACT_TYPES } from "../model/network_facts.ts";
@@ -88,11 +89,18 @@ export async function startService(
   const log = options.log ?? ((message: string) => console.error(`evirt: ${message}`));
   const logFor = options.logFor ?? (() => log);
   await Deno.mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const store = await openSqliteStore(config.stateDir, {
-    retention: config.retention,
-    factTypes: DOMAIN_FACT_TYPES,
-    runtimeRecords: runtimeRecords(config.runtimeDir),
-  });
+  const store = config.natsLog === null
+    ? await openSqliteStore(config.stateDir, {
+      retention: config.retention,
+      factTypes: DOMAIN_FACT_TYPES,
+      runtimeRecords: runtimeRecords(config.runtimeDir),
+    })
+    : await openNatsStore({
+      ...config.natsLog,
+      stateDir: config.stateDir,
+      retention: config.retention,
+      factTypes: DOMAIN_FACT_TYPES,
+    });
   let core: ServiceCore | undefined;
   let storageStore: EventStore | undefined;
   let networkStore: EventStore | undefined;
@@ -114,14 +122,14 @@ export async function startService(
     });
     // Storage pools have their own log: their facts never hold back the domain log's snapshots
     // (which cover only a prefix every domain actor has applied).
-    storageStore = await openSideStore(config.stateDir, "storage", STORAGE_FACT_TYPES);
+    storageStore = await openSideStore(config, "storage", STORAGE_FACT_TYPES);
     const storage = await StoragePools.open({
       store: storageStore,
       autostart,
       log: logFor("storage"),
     });
     // Networks too: one stream per network, in a log of their own.
-    networkStore = await openSideStore(config.stateDir, "network", NETWORK_FACT_TYPES);
+    networkStore = await openSideStore(config, "network", NETWORK_FACT_TYPES);
     const networks = await Networks.open({
       store: networkStore,
       autostart,
@@ -231,15 +239,26 @@ function linkStorage(host: Host, storage: StoragePools): void {
     host.domainsUsingVolume(pool, volume, path);
 }
 
-/** A log of its own (storage pools', networks'), in its folder of the state directory. */
+/**
+ * A log of its own (storage pools', networks'): in its folder of the state directory, or on
+ * JetStream as the host's `-storage` / `-network` log.
+ */
 async function openSideStore(
-  stateDir: string,
+  config: Config,
   folder: string,
   factTypes: readonly string[],
 ): Promise<EventStore> {
-  const dir = `${stateDir}/${folder}`;
+  const dir = `${config.stateDir}/${folder}`;
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  return await openSqliteStore(dir, { factTypes });
+  if (config.natsLog === null) return await openSqliteStore(dir, { factTypes });
+  const { servers, host, replicas } = config.natsLog;
+  return await openNatsStore({
+    servers,
+    host: `${host}-${folder}`,
+    replicas,
+    stateDir: dir,
+    factTypes,
+  });
 }
 
 /** Runtime records named at most, when a refused start lists them. */

@@ -15,9 +15,12 @@
  * Each facts publish expects the subject's last sequence to be the one this store last wrote
  * (`Nats-Expected-Last-Subject-Sequence`): a second writer on the same host log — a stale
  * service, a copy started by mistake — is refused, and the store then refuses every later append
- * instead of writing on from a history it no longer holds. A publish that times out has an
- * unknown outcome: the store refuses further appends until it is reopened and has read back what
- * is really there.
+ * instead of writing on from a history it no longer holds. A publish whose answer is lost (a node
+ * died, a leader is being elected) is sent again until `timeoutMs`: the expected sequence makes the
+ * retry safe, since a first try that landed makes the retry fail and the subject's last message is
+ * then ours. When the deadline passes with the outcome still unknown, the appenders get an error;
+ * had the write landed after all, the next commit finds the sequence moved and the store stops as
+ * superseded, so memory and the stream never disagree silently.
  *
  * Reads are served from a copy of the retained log in memory (read back at open, extended on each
  * acknowledged commit), bounded by `memoryMaxBytes`: use retention with this store. JetStream is
@@ -79,6 +82,13 @@ export const NATS_MEMORY_MAX_BYTES_DEFAULT = 1024 * 1024 * 1024;
 
 /** Room kept below the server's `max_payload` for a part's headers. */
 const PART_HEADROOM_BYTES = 4096;
+
+/** Pause between two tries of a publish whose answer was lost. */
+const PUBLISH_RETRY_MS = 250;
+
+/** Publish failures worth a retry: the server did not answer, or answered that it cannot yet. */
+const RETRYABLE_PUBLISH =
+  /unknown|timeout|timed out|no responders|disconnect|unavailable|503|not enabled|leader/i;
 
 /** The format version of every message this store writes. */
 const FORMAT = "1";
@@ -213,6 +223,11 @@ class NatsStorage implements FactStorage {
   /** The facts subject's last sequence this store knows: the next publish expects it. */
   #lastFactsSeq = 0;
   #groups: GroupRecord[] = [];
+  /** This open's id in group ids, so a group is told from another writer's at the same position. */
+  readonly #writer = crypto.randomUUID().slice(0, 8);
+  get #attemptMs(): number {
+    return attemptMs(this.#settings.timeoutMs);
+  }
   #snapshots: SnapshotRecord[] = [];
 
   private constructor(
@@ -222,7 +237,7 @@ class NatsStorage implements FactStorage {
   ) {
     this.#connection = connection;
     this.#manager = manager;
-    this.#client = jetstream(connection, { timeout: settings.timeoutMs });
+    this.#client = jetstream(connection, { timeout: attemptMs(settings.timeoutMs) });
     this.#settings = settings;
     this.streamName = `EVIRT_LOG_${settings.host}`;
     const prefix = `evirt.log.${settings.host}`;
@@ -237,7 +252,7 @@ class NatsStorage implements FactStorage {
   }
 
   static async open(connection: NatsConnection, settings: StorageSettings): Promise<NatsStorage> {
-    const manager = await jetstreamManager(connection, { timeout: settings.timeoutMs });
+    const manager = await jetstreamManager(connection, { timeout: attemptMs(settings.timeoutMs) });
     const storage = new NatsStorage(connection, manager, settings);
     await storage.#ensureStream();
     await storage.#readBack();
@@ -257,16 +272,18 @@ class NatsStorage implements FactStorage {
       }
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      await this.#manager.streams.add({
-        name: this.streamName,
-        subjects,
-        num_replicas: this.#settings.replicas,
-        // Facts are never dropped by JetStream's limits: only retention purges them.
-        max_msgs: -1,
-        max_bytes: -1,
-        max_age: 0,
-        allow_direct: true,
-      });
+      // A cluster that is still forming has no peers to place replicas on yet: wait for it.
+      await retryUntil(Date.now() + this.#settings.timeoutMs, () =>
+        this.#manager.streams.add({
+          name: this.streamName,
+          subjects,
+          num_replicas: this.#settings.replicas,
+          // Facts are never dropped by JetStream's limits: only retention purges them.
+          max_msgs: -1,
+          max_bytes: -1,
+          max_age: 0,
+          allow_direct: true,
+        }));
     }
   }
 
@@ -278,21 +295,21 @@ class NatsStorage implements FactStorage {
     let retained: RetainedDocument | undefined;
     const partials = new Map<string, PartialGroup>();
     if (info.state.messages > 0) {
-      const consumer = await this.#client.consumers.get(this.streamName, {
-        opt_start_seq: info.state.first_seq,
-      });
-      const deadline = Date.now() + this.#settings.timeoutMs;
+      let deadline = Date.now() + this.#settings.timeoutMs;
+      const consumer = await retryUntil(
+        deadline,
+        () => this.#client.consumers.get(this.streamName, { opt_start_seq: info.state.first_seq }),
+      );
       let seq = 0;
       while (seq < lastSeq) {
         if (Date.now() > deadline) {
           throw new Error(
-            `reading ${this.streamName} back took longer than ${this.#settings.timeoutMs} ms`,
+            `reading ${this.streamName} back made no progress for ${this.#settings.timeoutMs} ms`,
           );
         }
         const batch = await consumer.fetch({ max_messages: 1000, expires: 2000 });
-        let got = 0;
         for await (const message of batch) {
-          got++;
+          deadline = Date.now() + this.#settings.timeoutMs;
           seq = message.seq;
           const group = collectPart(message, partials);
           if (group !== undefined) {
@@ -314,9 +331,6 @@ class NatsStorage implements FactStorage {
           }
           if (message.subject === this.#subjects.facts) this.#lastFactsSeq = seq;
           if (seq >= lastSeq) break;
-        }
-        if (got === 0 && seq < lastSeq) {
-          throw new Error(`${this.streamName} ended at sequence ${seq} of ${lastSeq}`);
         }
       }
     }
@@ -496,18 +510,66 @@ class NatsStorage implements FactStorage {
     part: { id: string; index: number; count: number; expect?: number },
   ): Promise<number> {
     const header = natsHeaders();
+    const id = `${part.id}.${this.#writer}`;
+    const partText = `${part.index + 1}/${part.count}`;
     header.set("Evirt-Format", FORMAT);
-    header.set("Evirt-Group", part.id);
-    header.set("Evirt-Part", `${part.index + 1}/${part.count}`);
+    header.set("Evirt-Group", id);
+    header.set("Evirt-Part", partText);
+    // A publish whose answer is lost (a node dies, a leader is being elected) is sent again
+    // until the deadline. The expected sequence makes that safe: if the first try landed, the
+    // retry is refused, and the subject's last message, ours, says so.
+    const deadline = Date.now() + this.#settings.timeoutMs;
+    for (let attempt = 0;; attempt++) {
+      try {
+        const ack = await this.#client.publish(subject, data, {
+          headers: header,
+          // Tries short enough that a request lost with a dead node leaves time for more.
+          timeout: Math.max(1, Math.min(this.#attemptMs, deadline - Date.now())),
+          expect: part.expect === undefined ? undefined : { lastSubjectSequence: part.expect },
+        });
+        return ack.seq;
+      } catch (error) {
+        const failure = describePublishFailure(error, this.streamName);
+        const landed = attempt > 0 && /superseded/.test(failure.message)
+          ? await this.#landed(subject, id, partText)
+          : undefined;
+        if (landed !== undefined) return landed;
+        if (!RETRYABLE_PUBLISH.test(failure.message) || Date.now() >= deadline) throw failure;
+        await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS));
+      }
+    }
+  }
+
+  /** The sequence of `subject`'s last message when it is this part of this group, else undefined. */
+  async #landed(subject: string, id: string, part: string): Promise<number | undefined> {
     try {
-      const ack = await this.#client.publish(subject, data, {
-        headers: header,
-        timeout: this.#settings.timeoutMs,
-        expect: part.expect === undefined ? undefined : { lastSubjectSequence: part.expect },
+      const last = await this.#manager.streams.getMessage(this.streamName, {
+        last_by_subj: subject,
       });
-      return ack.seq;
+      const ours = last?.header.get("Evirt-Group") === id && last.header.get("Evirt-Part") === part;
+      return ours ? last.seq : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * The longest one request may take: a fifth of the whole deadline, at least 2 s, so a request
+ * lost with a dead node leaves time to try again on another.
+ */
+function attemptMs(timeoutMs: number): number {
+  return Math.min(timeoutMs, Math.max(2000, Math.round(timeoutMs / 5)));
+}
+
+/** Runs `action` until it succeeds or `deadline` passes (then its last error is thrown). */
+async function retryUntil<T>(deadline: number, action: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await action();
     } catch (error) {
-      throw describePublishFailure(error, this.streamName);
+      if (Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS));
     }
   }
 }
@@ -564,7 +626,7 @@ function isNotFound(error: unknown): boolean {
 
 /**
  * Says what a failed publish means for the log: another writer (the store must stop), an
- * unknown outcome (the store must stop until it reads back), or a passing failure.
+ * unknown outcome (worth a retry while the deadline allows), or another failure.
  */
 function describePublishFailure(error: unknown, stream: string): Error {
   const message = error instanceof Error ? error.message : String(error);
@@ -574,11 +636,10 @@ function describePublishFailure(error: unknown, stream: string): Error {
       { cause: error },
     );
   }
-  if (/timeout|timed out|disconnect|closed/i.test(message)) {
-    return new Error(
-      `the outcome of a write to ${stream} is unknown (${message}): this log was superseded until reopened`,
-      { cause: error },
-    );
+  if (RETRYABLE_PUBLISH.test(message)) {
+    return new Error(`the outcome of a write to ${stream} is unknown (${message})`, {
+      cause: error,
+    });
   }
   return error instanceof Error ? error : new Error(message);
 }

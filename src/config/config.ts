@@ -25,6 +25,7 @@
  * | `EVIRT_LOG` | where the event log lives: `sqlite` (a file in the state directory) or `nats://HOST:PORT[,nats://…]` (NATS JetStream) | `sqlite` |
  * | `EVIRT_HOST` | this host's name in a shared log: letters, digits, `-`, `_` | the machine's host name |
  * | `EVIRT_LOG_REPLICAS` | JetStream replicas of a new log stream (3 in a cluster) | 1 |
+ * | `EVIRT_HOST_TTL_MS` | how long a host's heartbeat stays valid before the fleet marks it lost (the first host to create the fleet's bucket sets it) | 10000 |
  *
  * The service socket is `$EVIRT_RUNTIME_DIR/evirt.sock`, the read-only one `evirt-ro.sock`.
  *
@@ -66,7 +67,7 @@ export interface Config {
    * The event log on NATS JetStream (`EVIRT_LOG=nats://…`, `EVIRT_HOST`, `EVIRT_LOG_REPLICAS`),
    * or null for the embedded SQLite file.
    */
-  natsLog: { servers: string; host: string; replicas: number } | null;
+  natsLog: { servers: string; host: string; replicas: number; hostTtlMs: number } | null;
 }
 
 /** Where the configuration came from, for messages: one entry per field. */
@@ -294,7 +295,11 @@ function parseLogLocation(
   if (replicas > 5) {
     throw new ConfigError("EVIRT_LOG_REPLICAS", `must be from 1 to 5, got '${replicas}'`);
   }
-  return { servers: servers.join(","), host, replicas };
+  const hostTtlMs = parsePositiveInteger(env, "EVIRT_HOST_TTL_MS", 10_000);
+  if (hostTtlMs < 1000) {
+    throw new ConfigError("EVIRT_HOST_TTL_MS", `must be at least 1000, got '${hostTtlMs}'`);
+  }
+  return { servers: servers.join(","), host, replicas, hostTtlMs };
 }
 
 /**

@@ -13,7 +13,9 @@ import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
 import { type Config, ConfigError, parseTokens } from "../config/config.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
-import { openNatsStore } from "../log/nats_store.ts";
+import { NATS_TIMEOUT_MS_DEFAULT, openNatsStore } from "../log/nats_store.ts";
+import { type HostIdentity, HostRegistry } from "../log/host_registry.ts";
+import { connect } from "@nats-io/transport-node";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
 import { NETWORK_FACT_TYPES } from "../model/network_facts.ts";
@@ -104,6 +106,7 @@ export async function startService(
   let core: ServiceCore | undefined;
   let storageStore: EventStore | undefined;
   let networkStore: EventStore | undefined;
+  let fleet: Fleet | undefined;
   try {
     const tokens = config.tokensFile === null ? [] : await readTokens(config.tokensFile);
     await Deno.mkdir(config.runtimeDir, { recursive: true, mode: 0o755 });
@@ -141,6 +144,16 @@ export async function startService(
     });
     core.attachNetworks(networks);
     core.attachStorage(storage);
+    if (config.natsLog !== null) {
+      const node = readNodeInfo();
+      fleet = await openFleet(config.natsLog, {
+        name: config.natsLog.host,
+        drivers: core.host.drivers.flatMap((driver) => [...driver.domainTypes]),
+        cpus: node.cpus,
+        memoryKiB: node.memoryKiB,
+      }, logFor("fleet"));
+      core.attachFleet(fleet.registry);
+    }
     linkStorage(core.host, storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
     core.definitionReader.prestart();
@@ -184,6 +197,7 @@ export async function startService(
     const running = core;
     const runningStorageStore = storageStore;
     const runningNetworkStore = networkStore;
+    const runningFleet = fleet;
     return {
       ...running,
       server,
@@ -206,10 +220,12 @@ export async function startService(
         await runningStorageStore.close();
         await networks.close();
         await runningNetworkStore.close();
+        await runningFleet?.close();
         await running.close();
       },
     };
   } catch (error) {
+    await fleet?.close();
     await storageStore?.close();
     await networkStore?.close();
     if (core !== undefined) await core.close();
@@ -259,6 +275,43 @@ async function openSideStore(
     stateDir: dir,
     factTypes,
   });
+}
+
+/** This host in the fleet of its NATS log: its registration, heartbeat and view of the others. */
+interface Fleet {
+  registry: HostRegistry;
+  close(): Promise<void>;
+}
+
+/** Registers this host on the NATS server of its log; logs every host it marks lost. */
+async function openFleet(
+  log: NonNullable<Config["natsLog"]>,
+  identity: HostIdentity,
+  say: (message: string) => void,
+): Promise<Fleet> {
+  const connection = await connect({
+    servers: log.servers.split(","),
+    name: `evirt-${log.host}-fleet`,
+    timeout: NATS_TIMEOUT_MS_DEFAULT,
+  });
+  try {
+    const registry = await HostRegistry.open(connection, {
+      identity,
+      ttlMs: log.hostTtlMs,
+      onChange: (change) => say(`host ${change.host} is ${change.state}: its heartbeat stopped`),
+    });
+    say(`host ${identity.name} registered (heartbeat valid ${registry.ttlMs} ms)`);
+    return {
+      registry,
+      async close() {
+        await registry.close();
+        await connection.close();
+      },
+    };
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
 }
 
 /** Runtime records named at most, when a refused start lists them. */

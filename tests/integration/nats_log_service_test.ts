@@ -12,6 +12,7 @@ import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { missing, testIf } from "../support/environment.ts";
 import { startNatsServer } from "../support/nats_server.ts";
+import { runEvirt } from "../support/cli_process.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 
 const XML = (name: string) =>
@@ -59,6 +60,8 @@ testIf(
           "EVIRT_LOG_nodeA",
           "EVIRT_LOG_nodeA-network",
           "EVIRT_LOG_nodeA-storage",
+          "KV_evirt_hosts",
+          "KV_evirt_hosts_alive",
         ]);
       } finally {
         await connection.close();
@@ -98,6 +101,76 @@ testIf(
       await removeServiceDirs(first);
       await removeServiceDirs(second);
       await server.stop();
+    }
+  },
+);
+
+testIf(
+  "evirt host list: two services on one NATS server, one SIGKILLed is lost, then alive again",
+  missing("nats-server"),
+  async () => {
+    const server = await startNatsServer();
+    const dirsA = await serviceDirs();
+    const dirsB = await serviceDirs();
+    const common = { EVIRT_LOG: server.url, EVIRT_HOST_TTL_MS: "1500" };
+    try {
+      const a = await startServiceProcess(dirsA, { ...common, EVIRT_HOST: "alpha" });
+      let b = await startServiceProcess(dirsB, { ...common, EVIRT_HOST: "beta" });
+      try {
+        const states = async () => {
+          const run = await runEvirt(["host", "list", "--json"], a.env);
+          assert.equal(run.code, 0, run.stderr);
+          return (JSON.parse(run.stdout) as { name: string; state: string }[])
+            .map((host) => `${host.name}:${host.state}`);
+        };
+        assert.deepEqual(await states(), ["alpha:alive", "beta:alive"]);
+        const table = await runEvirt(["host", "list"], a.env);
+        assert.match(
+          table.stdout,
+          /^ Name +State +Drivers +CPUs +Memory +Last heartbeat +Since\n-+\n/,
+        );
+        assert.match(table.stdout, /\n alpha +alive +test/);
+        await b.stop("SIGKILL");
+        const deadline = Date.now() + 10_000;
+        // The listing shows beta lost as soon as its heartbeat is stale; alpha records it (and
+        // logs it) at its next beat.
+        while (
+          (await states()).join() !== "alpha:alive,beta:lost" ||
+          !/host beta is lost: its heartbeat stopped/.test(a.log())
+        ) {
+          assert.ok(Date.now() < deadline, `beta was never seen lost:\n${a.log()}`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        b = await startServiceProcess(dirsB, { ...common, EVIRT_HOST: "beta" });
+        assert.deepEqual(await states(), ["alpha:alive", "beta:alive"]);
+      } finally {
+        await a.stop("SIGKILL");
+        await b.stop("SIGKILL");
+      }
+    } finally {
+      await removeServiceDirs(dirsA);
+      await removeServiceDirs(dirsB);
+      await server.stop();
+    }
+  },
+);
+
+testIf(
+  "evirt host list on a local (SQLite) log answers code 3",
+  undefined,
+  async () => {
+    const dirs = await serviceDirs();
+    try {
+      const service = await startServiceProcess(dirs);
+      try {
+        const run = await runEvirt(["host", "list"], service.env);
+        assert.equal(run.code, 1);
+        assert.match(run.stderr, /not supported.*belongs to no fleet/);
+      } finally {
+        await service.stop("SIGKILL");
+      }
+    } finally {
+      await removeServiceDirs(dirs);
     }
   },
 );

@@ -63,4 +63,3 @@ export function addImplicitControllers(disks: readonly Disk[], controllers: Cont
     }
   }
 }
-

@@ -17,7 +17,7 @@ import type {
   NetInterface,
   XmlElement,
 } from "../../src/model/domain.ts";
-import { ErrorCode } from "../../src/model/errors.ts";
+import { ErrorCode, type VirtError } from "../../src/model/errors.ts";
 import { formatMac, parseMac } from "../../src/model/mac_address.ts";
 import { toKiB } from "../../src/model/units.ts";
 import { formatVmxFileName } from "./datastore_path.ts";
@@ -62,7 +62,11 @@ export function domainToVmx(definition: DomainDefinition, context: VmxWriteConte
   const out: string[] = [];
   const line = (name: string, value: string | number) => out.push(`${name} = "${value}"`);
   if (def.type !== "vmware") {
-    throw vmxError(`Expecting virt type to be 'vmware' but found '${def.type}'`, ErrorCode.INTERNAL_ERROR, "/domain/@type");
+    throw vmxError(
+      `Expecting virt type to be 'vmware' but found '${def.type}'`,
+      ErrorCode.INTERNAL_ERROR,
+      "/domain/@type",
+    );
   }
   line(".encoding", "UTF-8");
   line("config.version", "8");
@@ -79,7 +83,11 @@ export function domainToVmx(definition: DomainDefinition, context: VmxWriteConte
   const smbios = def.os.smbios;
   if (smbios === "host") line("smbios.reflecthost", "true");
   else if (smbios !== undefined && smbios !== "emulate") {
-    throw vmxError(`Unsupported SMBIOS mode '${smbios}'`, ErrorCode.CONFIG_UNSUPPORTED, "/domain/os/smbios");
+    throw vmxError(
+      `Unsupported SMBIOS mode '${smbios}'`,
+      ErrorCode.CONFIG_UNSUPPORTED,
+      "/domain/os/smbios",
+    );
   }
   if (def.uuid === undefined || def.uuid === ZERO_UUID) line("uuid.action", "create");
   else line("uuid.bios", vmxUuid(def.uuid));
@@ -96,7 +104,11 @@ export function domainToVmx(definition: DomainDefinition, context: VmxWriteConte
   writeCpus(def, line);
   for (const graphics of def.devices.graphics) {
     if (graphics.type !== "vnc") {
-      throw vmxError(`Unsupported graphics type '${graphics.type}'`, ErrorCode.CONFIG_UNSUPPORTED, "/domain/devices/graphics");
+      throw vmxError(
+        `Unsupported graphics type '${graphics.type}'`,
+        ErrorCode.CONFIG_UNSUPPORTED,
+        "/domain/devices/graphics",
+      );
     }
     line("RemoteDisplay.vnc.enabled", "true");
     if (graphics.autoport !== "yes" && graphics.port !== undefined) {
@@ -127,9 +139,14 @@ export function domainToVmx(definition: DomainDefinition, context: VmxWriteConte
     const where = `/domain/devices/disk[${index + 1}]`;
     const device = disk.device ?? "disk";
     if (device === "floppy") writeFloppy(disk, floppyPresent, line, where);
-    else if (device === "disk" || device === "cdrom" || device === "lun") writeDisk(disk, line, where);
-    else {
-      throw vmxError(`Unsupported disk device type '${device}'`, ErrorCode.CONFIG_UNSUPPORTED, where);
+    else if (device === "disk" || device === "cdrom" || device === "lun") {
+      writeDisk(disk, line, where);
+    } else {
+      throw vmxError(
+        `Unsupported disk device type '${device}'`,
+        ErrorCode.CONFIG_UNSUPPORTED,
+        where,
+      );
     }
   });
   floppyPresent.forEach((present, unit) => {
@@ -149,16 +166,28 @@ export function domainToVmx(definition: DomainDefinition, context: VmxWriteConte
 
   const videos = def.devices.videos;
   if (videos.length > 1) {
-    throw vmxError("No support for multiple video devices", ErrorCode.INTERNAL_ERROR, "/domain/devices/video[2]");
+    throw vmxError(
+      "No support for multiple video devices",
+      ErrorCode.INTERNAL_ERROR,
+      "/domain/devices/video[2]",
+    );
   }
   if (videos.length === 1) {
     const model = videos[0].model;
     const type = model?.type ?? "vmvga";
     if (type !== "vmvga") {
-      throw vmxError(`Unsupported video device type '${type}'`, ErrorCode.CONFIG_UNSUPPORTED, "/domain/devices/video");
+      throw vmxError(
+        `Unsupported video device type '${type}'`,
+        ErrorCode.CONFIG_UNSUPPORTED,
+        "/domain/devices/video",
+      );
     }
     if ((model?.heads ?? 1) > 1) {
-      throw vmxError("Multi-head video devices are unsupported", ErrorCode.CONFIG_UNSUPPORTED, "/domain/devices/video");
+      throw vmxError(
+        "Multi-head video devices are unsupported",
+        ErrorCode.CONFIG_UNSUPPORTED,
+        "/domain/devices/video",
+      );
     }
     const vramKiB = Math.ceil((model?.vram ?? 0) / 64) * 64;
     line("svga.vramSize", vramKiB * 1024);
@@ -237,9 +266,14 @@ function minGuarantee(def: DomainDefinition): number {
     typeof child !== "string" && child.name === "min_guarantee"
   );
   if (element === undefined) return 0;
-  const text = (element.children ?? []).filter((child) => typeof child === "string").join("").trim();
+  const text = (element.children ?? []).filter((child) => typeof child === "string").join("")
+    .trim();
   if (!/^[0-9]+$/.test(text)) {
-    throw vmxError(`invalid value '${text}' of memtune/min_guarantee`, ErrorCode.XML_ERROR, "/domain/memtune/min_guarantee");
+    throw vmxError(
+      `invalid value '${text}' of memtune/min_guarantee`,
+      ErrorCode.XML_ERROR,
+      "/domain/memtune/min_guarantee",
+    );
   }
   return Math.min(toKiB(BigInt(text), element.attributes?.unit), def.memoryKiB);
 }
@@ -258,16 +292,28 @@ function writeCpus(def: DomainDefinition, line: Line): void {
   if (cpu !== undefined) {
     const mode = cpu.mode ?? "custom";
     if (mode !== "custom") {
-      throw vmxError(`Expecting domain XML CPU mode 'custom' but found '${mode}'`, ErrorCode.INTERNAL_ERROR, "/domain/cpu/@mode");
+      throw vmxError(
+        `Expecting domain XML CPU mode 'custom' but found '${mode}'`,
+        ErrorCode.INTERNAL_ERROR,
+        "/domain/cpu/@mode",
+      );
     }
     const topology = cpu.topology;
     const sockets = topology?.sockets ?? 0;
     const cores = topology?.cores ?? 0;
     if ((topology?.threads ?? 0) !== 1) {
-      throw vmxError("Only 1 thread per core is supported", ErrorCode.CONFIG_UNSUPPORTED, "/domain/cpu/topology");
+      throw vmxError(
+        "Only 1 thread per core is supported",
+        ErrorCode.CONFIG_UNSUPPORTED,
+        "/domain/cpu/topology",
+      );
     }
     if ((topology?.dies ?? 1) !== 1) {
-      throw vmxError("Only 1 die per socket is supported", ErrorCode.CONFIG_UNSUPPORTED, "/domain/cpu/topology");
+      throw vmxError(
+        "Only 1 die per socket is supported",
+        ErrorCode.CONFIG_UNSUPPORTED,
+        "/domain/cpu/topology",
+      );
     }
     if (sockets * cores !== vcpus) {
       throw vmxError(
@@ -310,7 +356,11 @@ function verifyDiskAddress(disk: Disk, index: number): void {
   const where = `/domain/devices/disk[${index + 1}]/address`;
   const address = disk.address;
   if (address?.type !== "drive") {
-    throw vmxError(`Unsupported disk address type '${address?.type ?? "none"}'`, ErrorCode.CONFIG_UNSUPPORTED, where);
+    throw vmxError(
+      `Unsupported disk address type '${address?.type ?? "none"}'`,
+      ErrorCode.CONFIG_UNSUPPORTED,
+      where,
+    );
   }
   const bus = disk.target.bus ?? "ide";
   const controller = address.controller ?? 0;
@@ -369,13 +419,21 @@ function applyLegacyScsiDriverName(controllers: Controller[], disk: Disk): void 
   if (disk.target.bus !== "scsi" || driver === undefined) return;
   const model = driver.toLowerCase();
   if (!XML_SCSI_MODELS.has(model)) {
-    throw vmxError(`Unknown driver name '${driver}'`, ErrorCode.INTERNAL_ERROR, "/domain/devices/disk/driver/@name");
+    throw vmxError(
+      `Unknown driver name '${driver}'`,
+      ErrorCode.INTERNAL_ERROR,
+      "/domain/devices/disk/driver/@name",
+    );
   }
   const index = disk.address?.controller ?? 0;
   // libvirt takes the first controller of that index, whatever its type.
   const controller = controllers.find((each) => (each.index ?? 0) === index);
   if (controller === undefined) {
-    throw vmxError(`Missing SCSI controller for index ${index}`, ErrorCode.INTERNAL_ERROR, "/domain/devices/controller");
+    throw vmxError(
+      `Missing SCSI controller for index ${index}`,
+      ErrorCode.INTERNAL_ERROR,
+      "/domain/devices/controller",
+    );
   }
   if (controller.model === undefined) controller.model = model;
   else if (controller.model !== model) {
@@ -424,9 +482,8 @@ function gatherScsiControllers(
   return present;
 }
 
-/** The controller (or IDE bus) and unit a target name stands for on VMware. */
-function controllerAndUnit(dev: string, bus: string, where: string): [number, number] {
-  const prefix = bus === "scsi" ? "sd" : "hd";
+/** The index of a target name that must start with `prefix`. */
+function diskIndexOf(dev: string, prefix: string, where: string): number {
   if (!dev.startsWith(prefix)) {
     throw vmxError(
       `Expecting domain XML attribute 'dev' of entry 'devices/disk/target' to start with '${prefix}'`,
@@ -436,17 +493,36 @@ function controllerAndUnit(dev: string, bus: string, where: string): [number, nu
   }
   const index = diskTargetIndex(dev);
   if (index < 0) {
-    throw vmxError(`Could not parse valid disk index from '${dev}'`, ErrorCode.INTERNAL_ERROR, where);
+    throw vmxError(
+      `Could not parse valid disk index from '${dev}'`,
+      ErrorCode.INTERNAL_ERROR,
+      where,
+    );
   }
+  return index;
+}
+
+/** The controller (or IDE bus) and unit a target name stands for on VMware. */
+function controllerAndUnit(dev: string, bus: string, where: string): [number, number] {
+  const prefix = bus === "scsi" ? "sd" : "hd";
+  const index = diskIndexOf(dev, prefix, where);
   if (bus === "scsi") {
     if (index >= 4 * 15) {
-      throw vmxError(`SCSI disk index (parsed from '${dev}') is too large`, ErrorCode.INTERNAL_ERROR, where);
+      throw vmxError(
+        `SCSI disk index (parsed from '${dev}') is too large`,
+        ErrorCode.INTERNAL_ERROR,
+        where,
+      );
     }
     const unit = index % 15;
     return [Math.trunc(index / 15), unit >= 7 ? unit + 1 : unit];
   }
   if (index >= 2 * 2) {
-    throw vmxError(`IDE disk index (parsed from '${dev}') is too large`, ErrorCode.INTERNAL_ERROR, where);
+    throw vmxError(
+      `IDE disk index (parsed from '${dev}') is too large`,
+      ErrorCode.INTERNAL_ERROR,
+      where,
+    );
   }
   return [Math.trunc(index / 2), index % 2];
 }
@@ -463,17 +539,28 @@ function writeDisk(disk: Disk, line: Line, where: string): void {
     );
   }
   if (bus !== "scsi" && bus !== "ide") {
-    throw vmxError(`Unsupported bus type '${bus}' for ${device}`, ErrorCode.CONFIG_UNSUPPORTED, where);
+    throw vmxError(
+      `Unsupported bus type '${bus}' for ${device}`,
+      ErrorCode.CONFIG_UNSUPPORTED,
+      where,
+    );
   }
   const [controller, unit] = controllerAndUnit(disk.target.dev, bus, where);
   const source = type === "file" ? disk.source?.file : disk.source?.dev;
   let deviceType: string;
-  if (device === "disk" && type === "file") deviceType = bus === "scsi" ? "scsi-hardDisk" : "ata-hardDisk";
-  else if (device === "cdrom") deviceType = type === "file" ? "cdrom-image" : "atapi-cdrom";
+  if (device === "disk" && type === "file") {
+    deviceType = bus === "scsi" ? "scsi-hardDisk" : "ata-hardDisk";
+  } else if (device === "cdrom") deviceType = type === "file" ? "cdrom-image" : "atapi-cdrom";
   else if (device === "lun") {
-    deviceType = bus === "scsi" && source?.startsWith("/vmfs/devices/cdrom/") ? "scsi-passthru" : "cdrom-raw";
+    deviceType = bus === "scsi" && source?.startsWith("/vmfs/devices/cdrom/")
+      ? "scsi-passthru"
+      : "cdrom-raw";
   } else {
-    throw vmxError(`${bus} ${device} '${disk.target.dev}' has an unsupported type '${type}'`, ErrorCode.CONFIG_UNSUPPORTED, where);
+    throw vmxError(
+      `${bus} ${device} '${disk.target.dev}' has an unsupported type '${type}'`,
+      ErrorCode.CONFIG_UNSUPPORTED,
+      where,
+    );
   }
   const prefix = `${bus}${controller}:${unit}`;
   line(`${prefix}.present`, "true");
@@ -494,7 +581,11 @@ function writeDisk(disk: Disk, line: Line, where: string): void {
       fileName = "emptyBackingString";
     }
     if (fileName === undefined) {
-      throw vmxError(`${bus} ${device} '${disk.target.dev}' has no source file`, ErrorCode.INTERNAL_ERROR, where);
+      throw vmxError(
+        `${bus} ${device} '${disk.target.dev}' has no source file`,
+        ErrorCode.INTERNAL_ERROR,
+        where,
+      );
     }
     line(`${prefix}.fileName`, fileName);
   } else if (source === undefined && disk.source?.startupPolicy === "optional") {
@@ -502,7 +593,11 @@ function writeDisk(disk: Disk, line: Line, where: string): void {
     line(`${prefix}.fileName`, "auto detect");
   } else {
     if (source === undefined) {
-      throw vmxError(`${bus} ${device} '${disk.target.dev}' has no source device`, ErrorCode.INTERNAL_ERROR, where);
+      throw vmxError(
+        `${bus} ${device} '${disk.target.dev}' has no source device`,
+        ErrorCode.INTERNAL_ERROR,
+        where,
+      );
     }
     line(`${prefix}.fileName`, source);
   }
@@ -522,17 +617,13 @@ function writeDisk(disk: Disk, line: Line, where: string): void {
 
 function writeFloppy(disk: Disk, present: boolean[], line: Line, where: string): void {
   const dev = disk.target.dev;
-  if (!dev.startsWith("fd")) {
+  const unit = diskIndexOf(dev, "fd", where);
+  if (unit >= 2) {
     throw vmxError(
-      "Expecting domain XML attribute 'dev' of entry 'devices/disk/target' to start with 'fd'",
+      `Floppy disk index (parsed from '${dev}') is too large`,
       ErrorCode.INTERNAL_ERROR,
       where,
     );
-  }
-  const unit = diskTargetIndex(dev);
-  if (unit < 0) throw vmxError(`Could not parse valid disk index from '${dev}'`, ErrorCode.INTERNAL_ERROR, where);
-  if (unit >= 2) {
-    throw vmxError(`Floppy disk index (parsed from '${dev}') is too large`, ErrorCode.INTERNAL_ERROR, where);
   }
   present[unit] = true;
   line(`floppy${unit}.present`, "true");
@@ -540,7 +631,9 @@ function writeFloppy(disk: Disk, present: boolean[], line: Line, where: string):
   if (type === "file") {
     line(`floppy${unit}.fileType`, "file");
     const source = disk.source?.file;
-    if (source !== undefined) line(`floppy${unit}.fileName`, fileNameOf(source, `${where}/source/@file`));
+    if (source !== undefined) {
+      line(`floppy${unit}.fileName`, fileNameOf(source, `${where}/source/@file`));
+    }
   } else if (type === "block") {
     line(`floppy${unit}.fileType`, "device");
     if (disk.source?.dev !== undefined) line(`floppy${unit}.fileName`, disk.source.dev);
@@ -556,7 +649,11 @@ function writeFloppy(disk: Disk, present: boolean[], line: Line, where: string):
 function fileNameOf(source: string, where: string): string {
   const fileName = formatVmxFileName(source);
   if (fileName === undefined) {
-    throw vmxError(`Could not map '${source}' to a datastore path`, ErrorCode.INTERNAL_ERROR, where);
+    throw vmxError(
+      `Could not map '${source}' to a datastore path`,
+      ErrorCode.INTERNAL_ERROR,
+      where,
+    );
   }
   return fileName;
 }
@@ -570,7 +667,11 @@ function childOf(element: XmlElement, name: string): XmlElement | undefined {
 function writeSharedFolder(element: XmlElement, number: number, line: Line): void {
   const type = element.attributes?.type ?? "mount";
   if (type !== "mount") {
-    throw vmxError("Only 'mount' filesystem type is supported", ErrorCode.CONFIG_UNSUPPORTED, `/domain/devices/filesystem[${number + 1}]`);
+    throw vmxError(
+      "Only 'mount' filesystem type is supported",
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `/domain/devices/filesystem[${number + 1}]`,
+    );
   }
   const prefix = `sharedFolder${number}`;
   line(`${prefix}.present`, "true");
@@ -584,16 +685,27 @@ function writeSharedFolder(element: XmlElement, number: number, line: Line): voi
 const NET_MODELS = new Set(["vlance", "vmxnet", "vmxnet2", "vmxnet3", "e1000", "e1000e"]);
 
 function xmlEscape(text: string): string {
-  return text.replace(/[&<>"']/g, (char) =>
-    ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[char]!);
+  return text.replace(
+    /[&<>"']/g,
+    (char) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[char]!,
+  );
 }
 
-function writeEthernet(net: NetInterface, index: number, hardwareVersion: number, line: Line): void {
+function writeEthernet(
+  net: NetInterface,
+  index: number,
+  hardwareVersion: number,
+  line: Line,
+): void {
   const where = `/domain/devices/interface[${index + 1}]`;
   // Before hardware version 7 (ESX 4.0) a machine has at most 4 NICs, from then on 10.
   const limit = hardwareVersion >= 7 ? 9 : 3;
   if (index > limit) {
-    throw vmxError(`Ethernet controller index ${index} out of [0..${limit}] range`, ErrorCode.INTERNAL_ERROR, where);
+    throw vmxError(
+      `Ethernet controller index ${index} out of [0..${limit}] range`,
+      ErrorCode.INTERNAL_ERROR,
+      where,
+    );
   }
   const prefix = `ethernet${index}`;
   line(`${prefix}.present`, "true");
@@ -629,7 +741,11 @@ function writeEthernet(net: NetInterface, index: number, hardwareVersion: number
     line(`${prefix}.dvs.portgroupId`, xmlEscape(source.portgroupid ?? ""));
     line(`${prefix}.dvs.connectionId`, Number(source.connectionid ?? 0));
   } else if (net.type !== "null") {
-    throw vmxError(`Unsupported net type '${net.type}'`, ErrorCode.CONFIG_UNSUPPORTED, `${where}/@type`);
+    throw vmxError(
+      `Unsupported net type '${net.type}'`,
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `${where}/@type`,
+    );
   }
 
   const bytes = parseMac(net.mac ?? "00:00:00:00:00:00") ?? [0, 0, 0, 0, 0, 0];
@@ -663,7 +779,9 @@ function writeEthernet(net: NetInterface, index: number, hardwareVersion: number
     line(`${prefix}.addressType`, "static");
     line(`${prefix}.address`, mac);
   }
-  if (macCheck !== undefined) line(`${prefix}.checkMACAddress`, macCheck === "yes" ? "true" : "false");
+  if (macCheck !== undefined) {
+    line(`${prefix}.checkMACAddress`, macCheck === "yes" ? "true" : "false");
+  }
 }
 
 const TCP_SCHEMES: ReadonlyMap<string, string> = new Map([
@@ -676,9 +794,37 @@ const TCP_SCHEMES: ReadonlyMap<string, string> = new Map([
 function portOf(chardev: Chardev, kind: string, max: number): number {
   const port = chardev.target?.port ?? 0;
   if (port > max) {
-    throw vmxError(`${kind} port index ${port} out of [0..${max}] range`, ErrorCode.INTERNAL_ERROR, `/domain/devices/${kind.toLowerCase()}/target/@port`);
+    throw vmxError(
+      `${kind} port index ${port} out of [0..${max}] range`,
+      ErrorCode.INTERNAL_ERROR,
+      `/domain/devices/${kind.toLowerCase()}/target/@port`,
+    );
   }
   return port;
+}
+
+/** The `device` and `file` kinds serial and parallel ports share; false for another kind. */
+function writePortFile(chardev: Chardev, prefix: string, kind: string, line: Line): boolean {
+  const path = chardev.sources[0]?.path;
+  if (chardev.type === "dev") {
+    line(`${prefix}.fileType`, "device");
+    line(`${prefix}.fileName`, path ?? "(null)");
+    return true;
+  }
+  if (chardev.type === "file") {
+    line(`${prefix}.fileType`, "file");
+    line(`${prefix}.fileName`, fileNameOf(path ?? "", `/domain/devices/${kind}/source/@path`));
+    return true;
+  }
+  return false;
+}
+
+function unsupportedChardev(chardev: Chardev, kind: string): VirtError {
+  return vmxError(
+    `Unsupported character device type '${chardev.type ?? "pty"}'`,
+    ErrorCode.CONFIG_UNSUPPORTED,
+    `/domain/devices/${kind}/@type`,
+  );
 }
 
 function writeSerial(serial: Chardev, line: Line): void {
@@ -686,20 +832,15 @@ function writeSerial(serial: Chardev, line: Line): void {
   const prefix = `serial${port}`;
   const source = serial.sources[0];
   line(`${prefix}.present`, "true");
-  const type = serial.type ?? "pty";
-  if (type === "dev") {
-    line(`${prefix}.fileType`, "device");
-    line(`${prefix}.fileName`, source?.path ?? "(null)");
-  } else if (type === "file") {
-    line(`${prefix}.fileType`, "file");
-    line(`${prefix}.fileName`, fileNameOf(source?.path ?? "", `/domain/devices/serial/source/@path`));
-  } else if (type === "pipe") {
+  if (writePortFile(serial, prefix, "serial", line)) {
+    // written
+  } else if (serial.type === "pipe") {
     line(`${prefix}.fileType`, "pipe");
     // The VI client's defaults: libvirt's XML cannot say which end the VM is.
     line(`${prefix}.pipe.endPoint`, "client");
     line(`${prefix}.tryNoRxLoss`, "false");
     line(`${prefix}.fileName`, source?.path ?? "(null)");
-  } else if (type === "tcp") {
+  } else if (serial.type === "tcp") {
     const scheme = TCP_SCHEMES.get(serial.protocol ?? "raw");
     if (scheme === undefined) {
       throw vmxError(
@@ -709,27 +850,21 @@ function writeSerial(serial: Chardev, line: Line): void {
       );
     }
     line(`${prefix}.fileType`, "network");
-    line(`${prefix}.fileName`, `${scheme}://${source?.host ?? "(null)"}:${source?.service ?? "(null)"}`);
+    line(
+      `${prefix}.fileName`,
+      `${scheme}://${source?.host ?? "(null)"}:${source?.service ?? "(null)"}`,
+    );
     line(`${prefix}.network.endPoint`, source?.mode === "bind" ? "server" : "client");
   } else {
-    throw vmxError(`Unsupported character device type '${type}'`, ErrorCode.CONFIG_UNSUPPORTED, "/domain/devices/serial/@type");
+    throw unsupportedChardev(serial, "serial");
   }
   line(`${prefix}.yieldOnMsrRead`, "true");
 }
 
 function writeParallel(parallel: Chardev, line: Line): void {
-  const port = portOf(parallel, "Parallel", 2);
-  const prefix = `parallel${port}`;
-  const source = parallel.sources[0];
+  const prefix = `parallel${portOf(parallel, "Parallel", 2)}`;
   line(`${prefix}.present`, "true");
-  const type = parallel.type ?? "pty";
-  if (type === "dev") {
-    line(`${prefix}.fileType`, "device");
-    line(`${prefix}.fileName`, source?.path ?? "(null)");
-  } else if (type === "file") {
-    line(`${prefix}.fileType`, "file");
-    line(`${prefix}.fileName`, fileNameOf(source?.path ?? "", "/domain/devices/parallel/source/@path"));
-  } else {
-    throw vmxError(`Unsupported character device type '${type}'`, ErrorCode.CONFIG_UNSUPPORTED, "/domain/devices/parallel/@type");
+  if (!writePortFile(parallel, prefix, "parallel", line)) {
+    throw unsupportedChardev(parallel, "parallel");
   }
 }

@@ -50,7 +50,10 @@ export class VmxEntries {
  */
 export function readVmx(text: string): VmxEntries {
   if (text.length > VMX_MAX_CHARS) {
-    throw new VirtError(ErrorCode.INTERNAL_ERROR, `VMX text longer than ${VMX_MAX_CHARS} characters`);
+    throw new VirtError(
+      ErrorCode.INTERNAL_ERROR,
+      `VMX text longer than ${VMX_MAX_CHARS} characters`,
+    );
   }
   const entries = new VmxEntries();
   const length = text.length;

@@ -55,7 +55,6 @@ export interface VmxReadContext {
   moref?: string;
 }
 
-
 /**
  * Converts `.vmx` text to a domain definition.
  *
@@ -155,7 +154,11 @@ export function vmxToDomain(text: string, context: VmxReadContext = {}): DomainD
   const firmware = vmxString(vmx, "firmware");
   if (firmware !== undefined) {
     if (firmware !== "efi") {
-      throw vmxError(`VMX entry 'firmware' has unknown value '${firmware}'`, ErrorCode.INTERNAL_ERROR, "firmware");
+      throw vmxError(
+        `VMX entry 'firmware' has unknown value '${firmware}'`,
+        ErrorCode.INTERNAL_ERROR,
+        "firmware",
+      );
     }
     def.os.firmware = "efi";
   }
@@ -177,7 +180,11 @@ function recode(text: string, encoding: string): string {
   try {
     decoder = new TextDecoder(encoding);
   } catch {
-    throw vmxError(`Unsupported encoding '${encoding}' of the VMX text`, ErrorCode.INTERNAL_ERROR, ".encoding");
+    throw vmxError(
+      `Unsupported encoding '${encoding}' of the VMX text`,
+      ErrorCode.INTERNAL_ERROR,
+      ".encoding",
+    );
   }
   const bytes = new Uint8Array(text.length);
   for (let index = 0; index < text.length; index++) {
@@ -196,7 +203,11 @@ function maxEthernetIndex(vmx: VmxEntries): number {
     const match = /^\s*([+-]?[0-9]+)\./.exec(name.slice("ethernet".length));
     const index = match === null ? -1 : Number(match[1]);
     if (match === null || index < 0) {
-      throw vmxError(`failed to parse the index of the VMX key '${name}'`, ErrorCode.INTERNAL_ERROR, name);
+      throw vmxError(
+        `failed to parse the index of the VMX key '${name}'`,
+        ErrorCode.INTERNAL_ERROR,
+        name,
+      );
     }
     max = Math.max(max, index);
   }
@@ -210,19 +221,16 @@ function readIdentity(vmx: VmxEntries, def: DomainDefinition): void {
   } else {
     const canonical = canonicalUuid(uuid);
     if (canonical === undefined) {
-      throw vmxError(`Could not parse UUID from string '${uuid}'`, ErrorCode.INTERNAL_ERROR, "uuid.bios");
+      throw vmxError(
+        `Could not parse UUID from string '${uuid}'`,
+        ErrorCode.INTERNAL_ERROR,
+        "uuid.bios",
+      );
     }
     def.uuid = canonical;
   }
   const name = vmxString(vmx, "displayName");
-  if (name !== undefined) {
-    const percent = unescapeHex(name, "%");
-    const plain = percent === undefined ? undefined : unescapeHex(percent, "|");
-    if (plain === undefined) {
-      throw vmxError("VMX entry 'name' contains invalid escape sequence", ErrorCode.INTERNAL_ERROR, "displayName");
-    }
-    def.name = plain;
-  }
+  if (name !== undefined) def.name = unescaped(name, ["%", "|"], "displayName", "name");
   const genid = vmxLong(vmx, "vm.genid", 0);
   const genidX = vmxLong(vmx, "vm.genidX", 0);
   if (genid !== 0 || genidX !== 0) {
@@ -231,16 +239,22 @@ function readIdentity(vmx: VmxEntries, def: DomainDefinition): void {
   }
   const annotation = vmxString(vmx, "annotation");
   if (annotation !== undefined) {
-    const description = unescapeHex(annotation, "|");
-    if (description === undefined) {
-      throw vmxError(
-        "VMX entry 'annotation' contains invalid escape sequence",
-        ErrorCode.INTERNAL_ERROR,
-        "annotation",
-      );
-    }
-    def.description = description;
+    def.description = unescaped(annotation, ["|"], "annotation", "annotation");
   }
+}
+
+/** A value with its `cXX` escapes undone, one escape character after the other. */
+function unescaped(value: string, escapes: string[], entry: string, label: string): string {
+  let text: string | undefined = value;
+  for (const escape of escapes) text = text === undefined ? undefined : unescapeHex(text, escape);
+  if (text === undefined) {
+    throw vmxError(
+      `VMX entry '${label}' contains invalid escape sequence`,
+      ErrorCode.INTERNAL_ERROR,
+      entry,
+    );
+  }
+  return text;
 }
 
 function readMemory(vmx: VmxEntries, def: DomainDefinition): void {
@@ -350,15 +364,8 @@ function readCpus(vmx: VmxEntries, def: DomainDefinition): void {
       }
       value = Number(shares.trim());
     }
-    def.cputune = {
-      shares: value,
-      vcpupins: [],
-      iothreadpins: [],
-      vcpuscheds: [],
-      iothreadscheds: [],
-      cachetunes: [],
-      memorytunes: [],
-    };
+    const lists = { vcpupins: [], iothreadpins: [], vcpuscheds: [], iothreadscheds: [] };
+    def.cputune = { shares: value, ...lists, cachetunes: [], memorytunes: [] };
   }
 }
 
@@ -478,9 +485,9 @@ function readDisk(
   const writeThrough = vmxBoolean(vmx, `${prefix}.writeThrough`, false);
   const notHandled = () =>
     vmxError(
-      `Invalid or not yet handled value '${fileName ?? "<null>"}' for VMX entry '${fileNameName}' for device type '${
-        deviceType ?? "unknown"
-      }'`,
+      `Invalid or not yet handled value '${
+        fileName ?? "<null>"
+      }' for VMX entry '${fileNameName}' for device type '${deviceType ?? "unknown"}'`,
       ErrorCode.INTERNAL_ERROR,
       fileNameName,
     );
@@ -489,6 +496,15 @@ function readDisk(
     if (!result.ok) throw vmxError(result.reason, ErrorCode.INTERNAL_ERROR, fileNameName);
     return result.source;
   };
+  const requireImageType = () => {
+    if (deviceType !== undefined && !equalsCase(deviceType, "cdrom-image")) {
+      throw vmxError(
+        `Expecting VMX entry '${deviceTypeName}' to be 'cdrom-image' but found '${deviceType}'`,
+        ErrorCode.INTERNAL_ERROR,
+        deviceTypeName,
+      );
+    }
+  };
   const disk: Disk = { device, target: { dev, bus } };
   let source: string | undefined;
   let sourceKind: "file" | "dev" = "file";
@@ -496,7 +512,8 @@ function readDisk(
 
   if (device === "disk") {
     if (
-      fileName === undefined || endsWithCase(fileName, ".iso") || fileName === "emptyBackingString" ||
+      fileName === undefined || endsWithCase(fileName, ".iso") ||
+      fileName === "emptyBackingString" ||
       equalsCase(deviceType, "atapi-cdrom") || equalsCase(deviceType, "cdrom-raw") ||
       equalsCase(deviceType, "cdrom-image") ||
       (equalsCase(deviceType, "scsi-passthru") && fileName.startsWith("/vmfs/devices/cdrom/"))
@@ -505,14 +522,19 @@ function readDisk(
     }
     if (!endsWithCase(fileName, ".vmdk")) throw notHandled();
     if (deviceType !== undefined) {
-      if (bus === "scsi" && !equalsCase(deviceType, "scsi-hardDisk") && !equalsCase(deviceType, "disk")) {
+      if (
+        bus === "scsi" && !equalsCase(deviceType, "scsi-hardDisk") &&
+        !equalsCase(deviceType, "disk")
+      ) {
         throw vmxError(
           `Expecting VMX entry '${deviceTypeName}' to be 'scsi-hardDisk' or 'disk' but found '${deviceType}'`,
           ErrorCode.INTERNAL_ERROR,
           deviceTypeName,
         );
       }
-      if (bus === "ide" && !equalsCase(deviceType, "ata-hardDisk") && !equalsCase(deviceType, "disk")) {
+      if (
+        bus === "ide" && !equalsCase(deviceType, "ata-hardDisk") && !equalsCase(deviceType, "disk")
+      ) {
         throw vmxError(
           `Expecting VMX entry '${deviceTypeName}' to be 'ata-hardDisk' or 'disk' but found '${deviceType}'`,
           ErrorCode.INTERNAL_ERROR,
@@ -523,18 +545,14 @@ function readDisk(
     disk.type = "file";
     source = mapped(false);
     if (writeThrough) disk.driver = { cache: "writethrough" };
-    if (mode !== undefined && mode.toLowerCase() === "independent-nonpersistent") disk.transient = true;
+    if (mode !== undefined && mode.toLowerCase() === "independent-nonpersistent") {
+      disk.transient = true;
+    }
   } else if (device === "cdrom") {
     disk.readonly = true;
     if (fileName !== undefined && endsWithCase(fileName, ".vmdk")) return undefined;
     if (fileName !== undefined && endsWithCase(fileName, ".iso")) {
-      if (deviceType !== undefined && !equalsCase(deviceType, "cdrom-image")) {
-        throw vmxError(
-          `Expecting VMX entry '${deviceTypeName}' to be 'cdrom-image' but found '${deviceType}'`,
-          ErrorCode.INTERNAL_ERROR,
-          deviceTypeName,
-        );
-      }
+      requireImageType();
       disk.type = "file";
       source = mapped(true);
     } else if (equalsCase(deviceType, "atapi-cdrom") || equalsCase(deviceType, "cdrom-raw")) {
@@ -554,13 +572,7 @@ function readDisk(
       sourceKind = "dev";
       source = fileName;
     } else if (fileName === "emptyBackingString") {
-      if (deviceType !== undefined && !equalsCase(deviceType, "cdrom-image")) {
-        throw vmxError(
-          `Expecting VMX entry '${deviceTypeName}' to be 'cdrom-image' but found '${deviceType}'`,
-          ErrorCode.INTERNAL_ERROR,
-          deviceTypeName,
-        );
-      }
+      requireImageType();
       disk.type = "file";
     } else {
       throw notHandled();
@@ -647,7 +659,9 @@ function readEthernet(vmx: VmxEntries, index: number): NetInterface | undefined 
     return formatMac(bytes);
   };
   const addressTypeLower = addressType?.toLowerCase();
-  if (addressTypeLower === undefined || addressTypeLower === "generated" || addressTypeLower === "vpx") {
+  if (
+    addressTypeLower === undefined || addressTypeLower === "generated" || addressTypeLower === "vpx"
+  ) {
     if (generated !== undefined) mac = macOf(generated, generatedName);
     if (addressType !== undefined) macType = "generated";
   } else if (addressTypeLower === "static") {
@@ -694,7 +708,11 @@ function readEthernet(vmx: VmxEntries, index: number): NetInterface | undefined 
   if (switchId !== undefined) {
     const switchUuid = canonicalUuid(switchId);
     if (switchUuid === undefined) {
-      throw vmxError(`Could not parse UUID from string '${switchId}'`, ErrorCode.INTERNAL_ERROR, `${prefix}.dvs.switchId`);
+      throw vmxError(
+        `Could not parse UUID from string '${switchId}'`,
+        ErrorCode.INTERNAL_ERROR,
+        `${prefix}.dvs.switchId`,
+      );
     }
     const portgroupId = vmxString(vmx, `${prefix}.dvs.portgroupId`, true)!;
     const portId = vmxLong(vmx, `${prefix}.dvs.portId`, 0, true);
@@ -767,7 +785,11 @@ function readSerial(vmx: VmxEntries, port: number, exists: DatastoreLookup): Cha
     return { type: "dev", sources: fileName === undefined ? [] : [{ path: fileName }], target };
   }
   if (kind === "file") {
-    return { type: "file", sources: [{ path: mappedFile(fileName, fileNameName, exists) }], target };
+    return {
+      type: "file",
+      sources: [{ path: mappedFile(fileName, fileNameName, exists) }],
+      target,
+    };
   }
   if (kind === "pipe") {
     // Client/server and VM/application pipe ends are not expressible in domain XML.
@@ -776,7 +798,11 @@ function readSerial(vmx: VmxEntries, port: number, exists: DatastoreLookup): Cha
   if (kind === "network") {
     const uri = parseUri(fileName ?? "", fileNameName);
     if (uri.port === undefined) {
-      throw vmxError(`VMX entry '${fileNameName}' doesn't contain a port part`, ErrorCode.INTERNAL_ERROR, fileNameName);
+      throw vmxError(
+        `VMX entry '${fileNameName}' doesn't contain a port part`,
+        ErrorCode.INTERNAL_ERROR,
+        fileNameName,
+      );
     }
     const protocol = uri.scheme === undefined ? "raw" : TCP_PROTOCOLS.get(uri.scheme.toLowerCase());
     if (protocol === undefined) {
@@ -824,7 +850,11 @@ function readParallel(vmx: VmxEntries, port: number, exists: DatastoreLookup): C
   const kind = fileType.toLowerCase();
   if (kind === "device") return { type: "dev", sources: [{ path: fileName }], target };
   if (kind === "file") {
-    return { type: "file", sources: [{ path: mappedFile(fileName, fileNameName, exists) }], target };
+    return {
+      type: "file",
+      sources: [{ path: mappedFile(fileName, fileNameName, exists) }],
+      target,
+    };
   }
   throw vmxError(
     `Expecting VMX entry '${fileTypeName}' to be 'device' or 'file' but found '${fileType}'`,
@@ -844,8 +874,9 @@ function mappedFile(fileName: string | undefined, name: string, exists: Datastor
 
 /** The scheme, host and port of a `scheme://host:port` URI; the port absent when not given or 0. */
 function parseUri(text: string, name: string): { scheme?: string; host?: string; port?: number } {
-  const match = /^(?:([A-Za-z][A-Za-z0-9+.\-]*):)?\/\/(\[[^\]]*\]|[^/:?#]*)(?::([0-9]*))?(?:[/?#].*)?$/
-    .exec(text);
+  const match =
+    /^(?:([A-Za-z][A-Za-z0-9+.\-]*):)?\/\/(\[[^\]]*\]|[^/:?#]*)(?::([0-9]*))?(?:[/?#].*)?$/
+      .exec(text);
   if (match === null) {
     throw vmxError(`Unable to parse URI ${text}`, ErrorCode.INTERNAL_ERROR, name);
   }
@@ -859,7 +890,11 @@ function parseUri(text: string, name: string): { scheme?: string; host?: string;
 }
 
 /** The elements the typed model does not cover, placed where libvirt writes them. */
-function placeExtras(def: DomainDefinition, folders: SharedFolder[], context: VmxReadContext): void {
+function placeExtras(
+  def: DomainDefinition,
+  folders: SharedFolder[],
+  context: VmxReadContext,
+): void {
   const devices = def.devices;
   if (folders.length > 0) {
     const lastKey = (name: string, count: number) => count === 1 ? name : `${name}[${count}]`;

@@ -12,8 +12,10 @@ import type { VmxEntries } from "./vmx_text.ts";
 /** A conversion refusal as libvirt reports it (code 1 unless said otherwise). */
 export function vmxError(
   message: string,
-  code: typeof ErrorCode.INTERNAL_ERROR | typeof ErrorCode.CONFIG_UNSUPPORTED | typeof ErrorCode.XML_ERROR =
-    ErrorCode.INTERNAL_ERROR,
+  code:
+    | typeof ErrorCode.INTERNAL_ERROR
+    | typeof ErrorCode.CONFIG_UNSUPPORTED
+    | typeof ErrorCode.XML_ERROR = ErrorCode.INTERNAL_ERROR,
   where?: string,
 ): VirtError {
   return new VirtError(code, message, where === undefined ? {} : { where });
@@ -34,7 +36,11 @@ export function vmxLong(vmx: VmxEntries, name: string, fallback: number, require
   if (value === undefined) return fallback;
   if (value.toLowerCase() === "unlimited") return -1;
   if (!/^\s*[+-]?[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw vmxError(`Config entry '${name}' must represent an integer value`, ErrorCode.INTERNAL_ERROR, name);
+    throw vmxError(
+      `Config entry '${name}' must represent an integer value`,
+      ErrorCode.INTERNAL_ERROR,
+      name,
+    );
   }
   return Number(value);
 }

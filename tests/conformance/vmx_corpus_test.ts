@@ -1,0 +1,145 @@
+/**
+ * libvirt's VMX corpus (`vmx2xmldata`, `xml2vmxdata`), both directions, with the conversion
+ * context libvirt's `vmx2xmltest` and `xml2vmxtest` give it:
+ *
+ * - `.vmx` → XML: file names map to datastore paths, bare names to `[datastore] directory/`;
+ *   a datastore named `missing` or a path starting `missing` does not exist; the
+ *   `datacenterpath` case runs with datacenter path `folder1/folder2/datacenter1`. Every
+ *   `NAME.vmx` with a `NAME.xml` must convert to XML equal to it; a `NAME.vmx` without one is
+ *   a file libvirt refuses, and must be refused.
+ * - XML → `.vmx`: datastore paths map back to `/vmfs/volumes/…`; a SCSI controller of model
+ *   `auto` is detected as `lsilogic`; the virtual hardware version is the one libvirt's test
+ *   passes, which its expected file records (`virtualHW.version`). The text must equal
+ *   libvirt's byte for byte; an XML without a `.vmx` is one libvirt refuses.
+ *
+ * Each direction prints: cases, equal, rejected as libvirt rejects, differing (listed).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { domainToVmx, vmxToDomain } from "../../drivers/vmware/mod.ts";
+import type { DatastoreLookup } from "../../drivers/vmware/mod.ts";
+import { VirtError } from "../../src/model/errors.ts";
+import { formatDomainXml } from "../../src/xml/format_domain.ts";
+import { parseDomainXml } from "../../src/xml/parse_domain.ts";
+import { corpusDir, exists, missing, testIf } from "../support/environment.ts";
+import { xmlDifference } from "./xml_corpus.ts";
+
+const VMX2XML = `${corpusDir}/vmx2xmldata`;
+const XML2VMX = `${corpusDir}/xml2vmxdata`;
+
+/** libvirt's test datastore: everything exists except what is called "missing". */
+const testDatastore: DatastoreLookup = (datastore, path) =>
+  datastore !== "missing" && !path.startsWith("missing");
+
+/** The datacenter path libvirt's vmx2xml test gives its `datacenterpath` case. */
+const DATACENTER_CASES: ReadonlyMap<string, string> = new Map([
+  ["datacenterpath", "folder1/folder2/datacenter1"],
+]);
+
+interface Tally {
+  cases: number;
+  equal: string[];
+  rejected: string[];
+  differing: string[];
+}
+
+function names(folder: string, suffix: string): string[] {
+  return [...Deno.readDirSync(folder)].map((entry) => entry.name)
+    .filter((name) => name.endsWith(suffix)).map((name) => name.slice(0, -suffix.length)).sort();
+}
+
+/**
+ * Runs every case: `expected` is libvirt's output (undefined: libvirt refuses the input),
+ * `convert` evirt's, `compare` says where they differ. Prints and returns the tally.
+ */
+function runCases(
+  direction: string,
+  cases: string[],
+  expected: (name: string) => string | undefined,
+  convert: (name: string, expected: string | undefined) => string,
+  compare: (expected: string, actual: string) => string | undefined,
+): Tally {
+  const tally: Tally = { cases: cases.length, equal: [], rejected: [], differing: [] };
+  for (const name of cases) {
+    const want = expected(name);
+    let got: string;
+    try {
+      got = convert(name, want);
+    } catch (error) {
+      if (!(error instanceof VirtError)) throw error;
+      if (want === undefined) tally.rejected.push(name);
+      else tally.differing.push(`${name}: refused (${error.message})`);
+      continue;
+    }
+    const difference = want === undefined ? "accepted, libvirt refuses it" : compare(want, got);
+    if (difference === undefined) tally.equal.push(name);
+    else tally.differing.push(`${name}: ${difference}`);
+  }
+  console.log(
+    `${direction}: ${tally.cases} cases, ${tally.equal.length} equal, ${tally.rejected.length} ` +
+      `rejected as libvirt rejects, ${tally.differing.length} differing`,
+  );
+  for (const line of tally.differing) console.log(`  differing: ${line}`);
+  return tally;
+}
+
+function readIfPresent(path: string): string | undefined {
+  return exists(path) ? Deno.readTextFileSync(path) : undefined;
+}
+
+/** The first line where two texts differ. */
+function lineDifference(expected: string, actual: string): string | undefined {
+  if (expected === actual) return undefined;
+  const got = actual.split("\n");
+  const want = expected.split("\n");
+  const line = got.findIndex((each, index) => each !== want[index]);
+  return `line ${line + 1} '${got[line]}' instead of '${want[line]}'`;
+}
+
+testIf(
+  "every vmx2xmldata case converts to libvirt's XML or is refused as libvirt refuses it",
+  missing(VMX2XML),
+  () => {
+    const tally = runCases(
+      "vmx2xml",
+      names(VMX2XML, ".vmx"),
+      (name) => readIfPresent(`${VMX2XML}/${name}.xml`),
+      (name) => {
+        const datacenterPath = DATACENTER_CASES.get(name);
+        const def = vmxToDomain(Deno.readTextFileSync(`${VMX2XML}/${name}.vmx`), {
+          exists: testDatastore,
+          ...(datacenterPath === undefined ? {} : { datacenterPath }),
+        });
+        return formatDomainXml(def, { secure: true });
+      },
+      xmlDifference,
+    );
+    assert.deepEqual(tally.differing, []);
+    assert.ok(tally.cases >= 30, `only ${tally.cases} cases`);
+  },
+);
+
+testIf(
+  "every xml2vmxdata case converts to libvirt's .vmx or is refused as libvirt refuses it",
+  missing(XML2VMX),
+  () => {
+    const tally = runCases(
+      "xml2vmx",
+      names(XML2VMX, ".xml"),
+      (name) => readIfPresent(`${XML2VMX}/${name}.vmx`),
+      (name, expected) => {
+        const version = /^virtualHW\.version = "([0-9]+)"$/m.exec(expected ?? "")?.[1] ?? "4";
+        const def = parseDomainXml(Deno.readTextFileSync(`${XML2VMX}/${name}.xml`));
+        return domainToVmx(def, {
+          hardwareVersion: Number(version),
+          autodetectScsiModel: () => "lsilogic",
+        });
+      },
+      lineDifference,
+    );
+    assert.deepEqual(tally.differing, []);
+    assert.ok(tally.cases >= 30, `only ${tally.cases} cases`);
+  },
+);

@@ -1,0 +1,148 @@
+/**
+ * `vmware-vmx` conversion throughput on libvirt's VMX corpus (`vmx2xmldata`, `xml2vmxdata`
+ * under `../shared/corpus/libvirt`, or `EVIRT_SHARED_DIR`), beside a same-run baseline: parse +
+ * format of the same domain XML alone.
+ *
+ * As a script (`deno run -A bench/vmx_bench.ts`) it prints conversions/s on one core for each
+ * direction and its baseline:
+ * - `.vmx` → XML (read the `.vmx`, convert, format the XML), against parse + format of the XML
+ *   libvirt gives for the same files;
+ * - XML → `.vmx` (parse the XML, convert), against parse + format of the same XML.
+ * `EVIRT_BENCH_VMX_ROUNDS` sets how many times the corpus is run through (default 200).
+ *
+ * Under `deno bench` it registers the same four steps, one file per iteration, each direction a
+ * group with its baseline first.
+ *
+ * @module
+ */
+
+import { parsePositiveInteger } from "../src/config/config.ts";
+import { domainToVmx, vmxToDomain } from "../drivers/vmware/mod.ts";
+import { formatDomainXml, parseDomainXml } from "../src/xml/mod.ts";
+
+const ROUNDS_DEFAULT = 200;
+
+const sharedFolder = Deno.env.get("EVIRT_SHARED_DIR") ||
+  new URL("../../shared", import.meta.url).pathname;
+const corpusFolder = `${sharedFolder}/corpus/libvirt`;
+
+/** The texts of `folder/*suffix` with a sibling `*pair`, sorted; empty when there is no corpus. */
+function load(folder: string, suffix: string, pair: string): [string, string][] {
+  try {
+    const names = [...Deno.readDirSync(`${corpusFolder}/${folder}`)].map((entry) => entry.name);
+    return names.filter((name) => name.endsWith(suffix)).sort().flatMap((name) => {
+      const base = `${corpusFolder}/${folder}/${name.slice(0, -suffix.length)}`;
+      try {
+        return [[
+          Deno.readTextFileSync(`${base}${suffix}`),
+          Deno.readTextFileSync(`${base}${pair}`),
+        ]];
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** One group: a conversion and its baseline, each taking one corpus document. */
+interface Group {
+  name: string;
+  inputs: string[];
+  baseline: [string, (text: string) => unknown];
+  conversion: [string, (text: string) => unknown];
+}
+
+function groups(): Group[] {
+  const vmx2xml = load("vmx2xmldata", ".vmx", ".xml");
+  const xml2vmx = load("xml2vmxdata", ".xml", ".vmx").map(([xml, vmx]) => {
+    const version = Number(/^virtualHW\.version = "([0-9]+)"$/m.exec(vmx)?.[1] ?? 4);
+    return { xml, version };
+  });
+  const versions = new Map(xml2vmx.map(({ xml, version }) => [xml, version]));
+  const parseFormat = (text: string) => formatDomainXml(parseDomainXml(text));
+  // libvirt's XML for each .vmx: the baseline parses and formats what the conversion produces.
+  const expectedXml = new Map(vmx2xml);
+  return [
+    {
+      name: ".vmx → XML",
+      inputs: vmx2xml.map(([vmx]) => vmx),
+      baseline: [
+        "baseline: parse + format of the same XML",
+        (vmx) => parseFormat(expectedXml.get(vmx)!),
+      ],
+      conversion: [".vmx → definition → XML", (vmx) => formatDomainXml(vmxToDomain(vmx))],
+    },
+    {
+      name: "XML → .vmx",
+      inputs: xml2vmx.map(({ xml }) => xml),
+      baseline: ["baseline: parse + format of the same XML", parseFormat],
+      conversion: ["XML → definition → .vmx", (xml) =>
+        domainToVmx(parseDomainXml(xml), {
+          hardwareVersion: versions.get(xml)!,
+          autodetectScsiModel: () => "lsilogic",
+        })],
+    },
+  ];
+}
+
+function perSecond(inputs: string[], rounds: number, step: (text: string) => unknown): number {
+  // Warm up until the JIT has settled: a tenth of the measured rounds.
+  for (let round = 0; round < Math.max(1, rounds / 10); round++) {
+    for (const text of inputs) step(text);
+  }
+  const started = performance.now();
+  for (let round = 0; round < rounds; round++) {
+    for (const text of inputs) step(text);
+  }
+  return (inputs.length * rounds) / ((performance.now() - started) / 1000);
+}
+
+function printFigures(): void {
+  const all = groups();
+  if (all.every((group) => group.inputs.length === 0)) {
+    console.log(`vmx bench: no corpus under ${corpusFolder}; nothing measured`);
+    return;
+  }
+  const rounds = parsePositiveInteger(
+    Deno.env.toObject(),
+    "EVIRT_BENCH_VMX_ROUNDS",
+    ROUNDS_DEFAULT,
+  );
+  console.log(`vmx bench: ${rounds} rounds`);
+  for (const group of all) {
+    console.log(`  ${group.name} (${group.inputs.length} corpus files)`);
+    const baseline = perSecond(group.inputs, rounds, group.baseline[1]);
+    const rate = perSecond(group.inputs, rounds, group.conversion[1]);
+    for (
+      const [name, value] of [[group.baseline[0], baseline], [group.conversion[0], rate]] as const
+    ) {
+      console.log(
+        `    ${name.padEnd(44)} ${Math.round(value).toString().padStart(8)} /s  ${
+          (value / baseline).toFixed(2)
+        }x baseline`,
+      );
+    }
+  }
+}
+
+if (import.meta.main) {
+  printFigures();
+} else {
+  for (const group of groups()) {
+    let next = 0;
+    const document = () => group.inputs[next++ % group.inputs.length];
+    for (const [name, step] of [group.baseline, group.conversion]) {
+      Deno.bench({
+        name,
+        group: `${group.name}, one corpus file per iteration`,
+        baseline: name.startsWith("baseline"),
+        ignore: group.inputs.length === 0,
+        fn: () => {
+          step(document());
+        },
+      });
+    }
+  }
+}

@@ -8,7 +8,7 @@
  */
 
 import type { DomainDefinition } from "../src/model/domain.ts";
-import { bhyveToNative } from "../drivers/bhyve/mod.ts";
+import { bhyveArgvToDomain, bhyveToNative } from "../drivers/bhyve/mod.ts";
 import { vmwareVmxFormat } from "../drivers/vmware/mod.ts";
 
 /** One native format: either direction may be absent (libvirt then answers code 3). */
@@ -23,6 +23,8 @@ export interface NativeFormat {
 export const NATIVE_FORMATS: ReadonlyMap<string, NativeFormat> = new Map<string, NativeFormat>([
   // Each driver adds its entry here: ["format-name", { fromNative, toNative }].
   ["vmware-vmx", vmwareVmxFormat()],
-  // bhyve command lines → XML is not built yet: that direction answers code 3.
-  ["bhyve-argv", { toNative: (definition) => bhyveToNative(definition) }],
+  ["bhyve-argv", {
+    fromNative: (text) => bhyveArgvToDomain(text),
+    toNative: (definition) => bhyveToNative(definition),
+  }],
 ]);

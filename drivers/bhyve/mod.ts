@@ -1,7 +1,8 @@
 /**
- * The bhyve driver's conversions: domain XML → the `bhyve` and loader command lines
- * (libvirt's native format `bhyve-argv`, XML → native only here). bhyve runs on FreeBSD, not
- * here; this is what `domxml-to-native bhyve-argv` and every start on a FreeBSD host go through.
+ * The bhyve driver's conversions, libvirt's native format `bhyve-argv` both ways: domain XML →
+ * the `bhyve` and loader command lines (what `domxml-to-native bhyve-argv` and every start on a
+ * FreeBSD host go through), and command lines → domain XML (`domxml-from-native`). bhyve runs
+ * on FreeBSD, not here.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { commandText } from "./command_text.ts";
 export { type BhyveCapabilities, FULL_BHYVE_CAPABILITIES } from "./bhyve_capabilities.ts";
 export { type BhyveCommandOptions, type BhyveCommands, bhyveCommands } from "./bhyve_argv.ts";
 export { bhyveDefaults } from "./bhyve_defaults.ts";
+export { type BhyveArgvOptions, bhyveArgvToDomain } from "./argv_to_domain.ts";
 export { fillBhyveFirmware } from "./bhyve_firmware.ts";
 export { commandText } from "./command_text.ts";
 

@@ -24,10 +24,10 @@ import {
   fillBhyveFirmware,
   FULL_BHYVE_CAPABILITIES,
 } from "../../drivers/bhyve/mod.ts";
-import { VirtError } from "../../src/model/errors.ts";
 import { parseDomainXml } from "../../src/xml/parse_domain.ts";
 import { validateDomain } from "../../src/xml/validate_domain.ts";
 import { corpusDir, exists, missing, testIf } from "../support/environment.ts";
+import { lineDifference, names, readIfPresent, runCases } from "./native_corpus.ts";
 
 const FOLDER = `${corpusDir}/bhyvexml2argvdata`;
 
@@ -50,30 +50,27 @@ function capabilitiesFor(name: string): BhyveCapabilities {
   return caps;
 }
 
-function readIfPresent(path: string): string | undefined {
-  return exists(path) ? Deno.readTextFileSync(path) : undefined;
-}
-
 testIf(
   "every bhyvexml2argvdata case gives libvirt's command lines or is refused as libvirt refuses it",
   missing(FOLDER),
   () => {
-    const names = [...Deno.readDirSync(FOLDER)].map((entry) => entry.name)
-      .filter((name) => name.endsWith(".xml")).map((name) =>
-        name.slice("bhyvexml2argv-".length, -4)
-      )
-      .sort();
-    const equal: string[] = [];
-    const rejected: string[] = [];
-    const differing: string[] = [];
-    for (const name of names) {
-      const base = `${FOLDER}/bhyvexml2argv-${name}`;
-      const args = readIfPresent(`${base}.args`);
-      let actual: { args: string; ldargs: string; devmap?: string };
-      try {
+    const tally = runCases(
+      "bhyvexml2argv",
+      names(FOLDER, ".xml"),
+      (base) => {
+        // The three files libvirt compares, as one text: bhyve, loader, grub device map.
+        const args = readIfPresent(`${FOLDER}/${base}.args`);
+        if (args === undefined) return undefined;
+        const ldargs = readIfPresent(`${FOLDER}/${base}.ldargs`) ?? "";
+        const devmap = readIfPresent(`${FOLDER}/${base}.devmap`);
+        return [args.trimEnd(), ldargs.trimEnd(), ...(devmap === undefined ? [] : [devmap.trim()])]
+          .join("\n--\n");
+      },
+      (base) => {
+        const name = base.slice("bhyvexml2argv-".length);
         const capabilities = capabilitiesFor(name);
         // libvirt's parse includes its define-time checks.
-        const parsed = parseDomainXml(Deno.readTextFileSync(`${base}.xml`));
+        const parsed = parseDomainXml(Deno.readTextFileSync(`${FOLDER}/${base}.xml`));
         validateDomain(parsed);
         const def = bhyveDefaults(parsed, {
           capabilities,
@@ -90,38 +87,15 @@ testIf(
           autoPort: 5900,
         });
         const layout = { linebreaks: true, stripProgramPath: true };
-        actual = {
-          args: commandText(commands.bhyve, layout),
-          ldargs: commands.load === undefined ? "dummy" : commandText(commands.load, layout),
-          ...(commands.deviceMap === undefined ? {} : { devmap: commands.deviceMap.trim() }),
-        };
-      } catch (error) {
-        if (!(error instanceof VirtError)) throw error;
-        if (args === undefined) rejected.push(`${name} (${error.message})`);
-        else differing.push(`${name}: refused (${error.message})`);
-        continue;
-      }
-      if (args === undefined) {
-        differing.push(`${name}: accepted, libvirt refuses it`);
-        continue;
-      }
-      const problems: string[] = [];
-      if (actual.args !== args.trimEnd()) problems.push(`args:\n${actual.args}`);
-      const ldargs = readIfPresent(`${base}.ldargs`)?.trimEnd();
-      if (actual.ldargs !== ldargs) problems.push(`ldargs:\n${actual.ldargs}`);
-      const devmap = readIfPresent(`${base}.devmap`)?.trim();
-      if (devmap !== undefined && actual.devmap !== devmap) {
-        problems.push(`devmap:\n${actual.devmap}`);
-      }
-      if (problems.length === 0) equal.push(name);
-      else differing.push(`${name}: ${problems.join("\n")}`);
-    }
-    console.log(
-      `bhyvexml2argv: ${names.length} cases, ${equal.length} equal, ${rejected.length} rejected ` +
-        `as libvirt rejects, ${differing.length} differing`,
+        const load = commands.load === undefined ? "dummy" : commandText(commands.load, layout);
+        const devmap = exists(`${FOLDER}/${base}.devmap`) || commands.deviceMap !== undefined
+          ? [(commands.deviceMap ?? "").trim()]
+          : [];
+        return [commandText(commands.bhyve, layout), load, ...devmap].join("\n--\n");
+      },
+      lineDifference,
     );
-    for (const line of rejected) console.log(`  rejected: ${line}`);
-    for (const line of differing) console.log(`  differing: ${line}`);
-    assert.deepEqual(differing, []);
+    assert.deepEqual(tally.differing, []);
+    assert.ok(tally.cases >= 25, `only ${tally.cases} cases`);
   },
 );

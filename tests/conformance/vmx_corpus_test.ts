@@ -20,10 +20,10 @@
 import assert from "node:assert/strict";
 import { domainToVmx, vmxToDomain } from "../../drivers/vmware/mod.ts";
 import type { DatastoreLookup } from "../../drivers/vmware/mod.ts";
-import { VirtError } from "../../src/model/errors.ts";
 import { formatDomainXml } from "../../src/xml/format_domain.ts";
 import { parseDomainXml } from "../../src/xml/parse_domain.ts";
-import { corpusDir, exists, missing, testIf } from "../support/environment.ts";
+import { corpusDir, missing, testIf } from "../support/environment.ts";
+import { lineDifference, names, readIfPresent, runCases } from "./native_corpus.ts";
 import { xmlDifference } from "./xml_corpus.ts";
 
 const VMX2XML = `${corpusDir}/vmx2xmldata`;
@@ -37,66 +37,6 @@ const testDatastore: DatastoreLookup = (datastore, path) =>
 const DATACENTER_CASES: ReadonlyMap<string, string> = new Map([
   ["datacenterpath", "folder1/folder2/datacenter1"],
 ]);
-
-interface Tally {
-  cases: number;
-  equal: string[];
-  rejected: string[];
-  differing: string[];
-}
-
-function names(folder: string, suffix: string): string[] {
-  return [...Deno.readDirSync(folder)].map((entry) => entry.name)
-    .filter((name) => name.endsWith(suffix)).map((name) => name.slice(0, -suffix.length)).sort();
-}
-
-/**
- * Runs every case: `expected` is libvirt's output (undefined: libvirt refuses the input),
- * `convert` evirt's, `compare` says where they differ. Prints and returns the tally.
- */
-function runCases(
-  direction: string,
-  cases: string[],
-  expected: (name: string) => string | undefined,
-  convert: (name: string, expected: string | undefined) => string,
-  compare: (expected: string, actual: string) => string | undefined,
-): Tally {
-  const tally: Tally = { cases: cases.length, equal: [], rejected: [], differing: [] };
-  for (const name of cases) {
-    const want = expected(name);
-    let got: string;
-    try {
-      got = convert(name, want);
-    } catch (error) {
-      if (!(error instanceof VirtError)) throw error;
-      if (want === undefined) tally.rejected.push(name);
-      else tally.differing.push(`${name}: refused (${error.message})`);
-      continue;
-    }
-    const difference = want === undefined ? "accepted, libvirt refuses it" : compare(want, got);
-    if (difference === undefined) tally.equal.push(name);
-    else tally.differing.push(`${name}: ${difference}`);
-  }
-  console.log(
-    `${direction}: ${tally.cases} cases, ${tally.equal.length} equal, ${tally.rejected.length} ` +
-      `rejected as libvirt rejects, ${tally.differing.length} differing`,
-  );
-  for (const line of tally.differing) console.log(`  differing: ${line}`);
-  return tally;
-}
-
-function readIfPresent(path: string): string | undefined {
-  return exists(path) ? Deno.readTextFileSync(path) : undefined;
-}
-
-/** The first line where two texts differ. */
-function lineDifference(expected: string, actual: string): string | undefined {
-  if (expected === actual) return undefined;
-  const got = actual.split("\n");
-  const want = expected.split("\n");
-  const line = got.findIndex((each, index) => each !== want[index]);
-  return `line ${line + 1} '${got[line]}' instead of '${want[line]}'`;
-}
 
 testIf(
   "every vmx2xmldata case converts to libvirt's XML or is refused as libvirt refuses it",

@@ -116,12 +116,36 @@ Deno.test("command text quotes shell metacharacters and breaks before options an
   );
 });
 
-Deno.test("bhyve-argv converts to native only: loader line, then the bhyve line", () => {
+Deno.test("bhyve-argv to native gives the loader line, then the bhyve line", () => {
   const format = NATIVE_FORMATS.get("bhyve-argv");
-  assert.equal(format?.fromNative, undefined);
   const text = format!.toNative!(parseDomainXml(domain(SATA_DISK)));
   assert.deepEqual(text.split("\n"), [
     "/usr/sbin/bhyveload -m 214 -d /vm/disk.img vm",
     "/usr/sbin/bhyve -c 2 -m 214 -u -H -P -s 0:0,hostbridge -s 2:0,ahci,hd:/vm/disk.img vm",
   ]);
+});
+
+Deno.test("bhyve-argv from native reads what the to-native lines say", () => {
+  const format = NATIVE_FORMATS.get("bhyve-argv")!;
+  const text = format.toNative!(parseDomainXml(domain(SATA_DISK + NIC)));
+  const def = format.fromNative!(text.replaceAll("-s 2:0,ahci,hd:", "-s 2:0,ahci-hd,"));
+  assert.deepEqual(
+    [def.name, def.vcpus, def.memoryKiB, def.clock?.offset],
+    ["vm", 2, 219136, "utc"],
+  );
+  assert.deepEqual(def.devices.disks[0].source?.file, "/vm/disk.img");
+  assert.deepEqual(
+    [def.devices.interfaces[0].mac, def.devices.interfaces[0].target?.dev],
+    ["52:54:00:00:00:01", "tap0"],
+  );
+});
+
+Deno.test("bhyve-argv from native refuses a loader that names another VM", () => {
+  assert.throws(
+    () =>
+      NATIVE_FORMATS.get("bhyve-argv")!.fromNative!(
+        "/usr/sbin/bhyveload -m 214 -d /vm.img other\n/usr/sbin/bhyve -c 1 -m 214 -H -P vm",
+      ),
+    (error: unknown) => error instanceof VirtError && error.code === ErrorCode.OPERATION_FAILED,
+  );
 });

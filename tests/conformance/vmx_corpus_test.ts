@@ -12,7 +12,10 @@
  *   passes, which its expected file records (`virtualHW.version`). The text must equal
  *   libvirt's byte for byte; an XML without a `.vmx` is one libvirt refuses.
  *
- * Each direction prints: cases, equal, rejected as libvirt rejects, differing (listed).
+ * Each direction prints: cases, equal, rejected as libvirt rejects, differing (listed). A third
+ * test takes libvirt's XML of every vmx2xmldata case through `.vmx` and back: it must come back
+ * unchanged, except where libvirt's XML → `.vmx` refuses it (SCSI units beyond 15, which only
+ * hardware version 13's wider buses have).
  *
  * @module
  */
@@ -20,6 +23,7 @@
 import assert from "node:assert/strict";
 import { domainToVmx, vmxToDomain } from "../../drivers/vmware/mod.ts";
 import type { DatastoreLookup } from "../../drivers/vmware/mod.ts";
+import { VirtError } from "../../src/model/errors.ts";
 import { formatDomainXml } from "../../src/xml/format_domain.ts";
 import { parseDomainXml } from "../../src/xml/parse_domain.ts";
 import { corpusDir, missing, testIf } from "../support/environment.ts";
@@ -81,5 +85,41 @@ testIf(
     );
     assert.deepEqual(tally.differing, []);
     assert.ok(tally.cases >= 30, `only ${tally.cases} cases`);
+  },
+);
+
+testIf(
+  "libvirt's XML for every vmx2xmldata case survives XML → .vmx → XML unchanged",
+  missing(VMX2XML),
+  () => {
+    const changed: string[] = [];
+    let refused = 0;
+    const cases = names(VMX2XML, ".xml");
+    for (const name of cases) {
+      const xml = Deno.readTextFileSync(`${VMX2XML}/${name}.xml`);
+      const def = parseDomainXml(xml);
+      // libvirt's XML side addresses 15 disks a SCSI bus; wider buses (hardware 13) are refused.
+      const wide = def.devices.disks.some((disk) => (disk.address?.unit ?? 0) > 15);
+      let back: string;
+      try {
+        back = formatDomainXml(vmxToDomain(domainToVmx(def, { hardwareVersion: 7 })), {
+          secure: true,
+        });
+      } catch (error) {
+        if (wide && error instanceof VirtError) refused++;
+        else changed.push(`${name}: refused (${(error as Error).message})`);
+        continue;
+      }
+      if (wide) changed.push(`${name}: a disk beyond unit 15 was accepted`);
+      const difference = xmlDifference(xml, back);
+      if (difference !== undefined) changed.push(`${name}: ${difference}`);
+    }
+    console.log(
+      `vmx round trip: ${cases.length} cases, ${
+        cases.length - refused - changed.length
+      } unchanged, ` +
+        `${refused} refused (SCSI units beyond 15), ${changed.length} changed`,
+    );
+    assert.deepEqual(changed, []);
   },
 );

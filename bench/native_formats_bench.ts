@@ -1,17 +1,18 @@
 /**
- * `vmware-vmx` conversion throughput on libvirt's VMX corpus (`vmx2xmldata`, `xml2vmxdata`
- * under `../shared/corpus/libvirt`, or `EVIRT_SHARED_DIR`), beside a same-run baseline: parse +
- * format of the same domain XML alone.
+ * Native-format conversion throughput on libvirt's corpora (under `../shared/corpus/libvirt`, or
+ * `EVIRT_SHARED_DIR`), each beside a same-run baseline: parse + format of the same domain XML
+ * alone.
  *
- * As a script (`deno run -A bench/vmx_bench.ts`) it prints conversions/s on one core for each
- * direction and its baseline:
- * - `.vmx` → XML (read the `.vmx`, convert, format the XML), against parse + format of the XML
- *   libvirt gives for the same files;
- * - XML → `.vmx` (parse the XML, convert), against parse + format of the same XML.
+ * As a script (`deno run -A bench/native_formats_bench.ts`) it prints conversions/s on one core:
+ * - `vmware-vmx`, `.vmx` → XML (`vmx2xmldata`: read, convert, format), against parse + format of
+ *   the XML libvirt gives for the same files; XML → `.vmx` (`xml2vmxdata`: parse, convert);
+ * - `bhyve-argv`, XML → command lines (`bhyvexml2argvdata`: parse, complete, build, write) and
+ *   command lines → XML (`bhyveargv2xmldata`: read, format), against parse + format of the
+ *   corpus XML.
  * Each figure is the best of three passes alternating with its baseline (the machine may be
- * shared); `EVIRT_BENCH_VMX_ROUNDS` sets how many times a pass runs the corpus (default 200).
+ * shared); `EVIRT_BENCH_NATIVE_ROUNDS` sets how many times a pass runs the corpus (default 200).
  *
- * Under `deno bench` it registers the same four steps, one file per iteration, each direction a
+ * Under `deno bench` it registers the same steps, one file per iteration, each direction a
  * group with its baseline first.
  *
  * @module
@@ -19,6 +20,7 @@
 
 import { itemsPerSecond } from "./_figures.ts";
 import { parsePositiveInteger } from "../src/config/config.ts";
+import { bhyveArgvToDomain, bhyveToNative } from "../drivers/bhyve/mod.ts";
 import { domainToVmx, vmxToDomain } from "../drivers/vmware/mod.ts";
 import { formatDomainXml, parseDomainXml } from "../src/xml/mod.ts";
 
@@ -66,8 +68,19 @@ function groups(): Group[] {
   });
   const versions = new Map(xml2vmx.map(({ xml, version }) => [xml, version]));
   const parseFormat = (text: string) => formatDomainXml(parseDomainXml(text));
-  // libvirt's XML for each .vmx: the baseline parses and formats what the conversion produces.
+  // libvirt's XML for each native file: the baseline parses and formats what the conversion gives.
   const expectedXml = new Map(vmx2xml);
+  const argv2xml = load("bhyveargv2xmldata", ".args", ".xml");
+  const argvXml = new Map(argv2xml);
+  // The definitions bhyve takes with every binary feature (the corpus also holds refusals).
+  const xml2argv = load("bhyvexml2argvdata", ".xml", ".args").map(([xml]) => xml).filter((xml) => {
+    try {
+      bhyveToNative(parseDomainXml(xml));
+      return true;
+    } catch {
+      return false;
+    }
+  });
   return [
     {
       name: ".vmx → XML",
@@ -88,23 +101,41 @@ function groups(): Group[] {
           autodetectScsiModel: () => "lsilogic",
         })],
     },
+    {
+      name: "bhyve XML → command lines",
+      inputs: xml2argv,
+      baseline: ["baseline: parse + format of the same XML", parseFormat],
+      conversion: [
+        "XML → definition → bhyve, loader lines",
+        (xml) => bhyveToNative(parseDomainXml(xml)),
+      ],
+    },
+    {
+      name: "bhyve command lines → XML",
+      inputs: argv2xml.map(([args]) => args),
+      baseline: [
+        "baseline: parse + format of the same XML",
+        (args) => parseFormat(argvXml.get(args)!),
+      ],
+      conversion: ["lines → definition → XML", (args) => formatDomainXml(bhyveArgvToDomain(args))],
+    },
   ];
 }
 
 function printFigures(): void {
   const all = groups();
   if (all.every((group) => group.inputs.length === 0)) {
-    console.log(`vmx bench: no corpus under ${corpusFolder}; nothing measured`);
+    console.log(`native formats bench: no corpus under ${corpusFolder}; nothing measured`);
     return;
   }
   const rounds = parsePositiveInteger(
     Deno.env.toObject(),
-    "EVIRT_BENCH_VMX_ROUNDS",
+    "EVIRT_BENCH_NATIVE_ROUNDS",
     ROUNDS_DEFAULT,
   );
   // Warm up until the JIT has settled: a tenth of the measured rounds.
   const warmup = Math.max(1, rounds / 10);
-  console.log(`vmx bench: ${rounds} rounds`);
+  console.log(`native formats bench: ${rounds} rounds`);
   for (const group of all) {
     console.log(`  ${group.name} (${group.inputs.length} corpus files)`);
     // The machine is shared: alternate the two, three times, and keep each one's best pass.

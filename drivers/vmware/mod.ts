@@ -18,6 +18,7 @@ import { type VmxReadContext, vmxToDomain } from "./vmx_to_domain.ts";
 export { domainToVmx, type VmxWriteContext } from "./domain_to_vmx.ts";
 export { VMWARE_NAMESPACE, type VmxReadContext, vmxToDomain } from "./vmx_to_domain.ts";
 export { type DatastoreLookup, EVERY_FILE_EXISTS } from "./datastore_path.ts";
+export { vmxTextFromBytes } from "./vmx_text.ts";
 
 /** The virtual hardware version written when the caller names none. */
 export const DEFAULT_HARDWARE_VERSION = 7;

@@ -12,6 +12,30 @@ import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 /** The largest `.vmx` text read, in characters (real files are a few KiB). */
 export const VMX_MAX_CHARS = 1024 * 1024;
 
+/**
+ * The text of a `.vmx` file from its bytes: UTF-8 when they are valid UTF-8, else one character
+ * per byte, which the conversion decodes again by the file's `.encoding` (VMware writes, for
+ * example, `windows-1252`).
+ *
+ * @example
+ * ```ts
+ * import { vmxTextFromBytes } from "./vmx_text.ts";
+ * console.log(vmxTextFromBytes(new Uint8Array([0x41, 0xd6])).charCodeAt(1)); // 214
+ * ```
+ */
+export function vmxTextFromBytes(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    let text = "";
+    // Chunks keep the argument list of fromCharCode short.
+    for (let at = 0; at < bytes.length; at += 8192) {
+      text += String.fromCharCode(...bytes.subarray(at, at + 8192));
+    }
+    return text;
+  }
+}
+
 /** The entries of a `.vmx` file, looked up by name without regard to case. */
 export class VmxEntries {
   readonly #values = new Map<string, string>();

@@ -174,7 +174,11 @@ export function vmxToDomain(text: string, context: VmxReadContext = {}): DomainD
   return def;
 }
 
-/** The text decoded as `encoding`, when it came in as one byte per character. */
+/**
+ * The text decoded as `encoding`, when it came in as one character per byte
+ * (`vmxTextFromBytes` of a file that is not UTF-8); text with wider characters was decoded
+ * already and is kept.
+ */
 function recode(text: string, encoding: string): string {
   let decoder: TextDecoder;
   try {

@@ -21,7 +21,7 @@
  */
 
 import assert from "node:assert/strict";
-import { domainToVmx, vmxToDomain } from "../../drivers/vmware/mod.ts";
+import { domainToVmx, vmxTextFromBytes, vmxToDomain } from "../../drivers/vmware/mod.ts";
 import type { DatastoreLookup } from "../../drivers/vmware/mod.ts";
 import { VirtError } from "../../src/model/errors.ts";
 import { formatDomainXml } from "../../src/xml/format_domain.ts";
@@ -52,7 +52,7 @@ testIf(
       (name) => readIfPresent(`${VMX2XML}/${name}.xml`),
       (name) => {
         const datacenterPath = DATACENTER_CASES.get(name);
-        const def = vmxToDomain(Deno.readTextFileSync(`${VMX2XML}/${name}.vmx`), {
+        const def = vmxToDomain(vmxTextFromBytes(Deno.readFileSync(`${VMX2XML}/${name}.vmx`)), {
           exists: testDatastore,
           ...(datacenterPath === undefined ? {} : { datacenterPath }),
         });

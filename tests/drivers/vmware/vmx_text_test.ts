@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readVmx } from "../../../drivers/vmware/vmx_text.ts";
+import { readVmx, vmxTextFromBytes } from "../../../drivers/vmware/vmx_text.ts";
+import { vmxToDomain } from "../../../drivers/vmware/vmx_to_domain.ts";
 import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
 
 Deno.test("vmx names are looked up without regard to case and the first entry wins", () => {
@@ -26,4 +27,16 @@ Deno.test("vmx refuses unquoted numbers, lists and unterminated strings with the
       return true;
     });
   }
+});
+
+Deno.test("a .vmx file in windows-1252 is read by its declared encoding", () => {
+  const bytes = new Uint8Array([
+    ...new TextEncoder().encode('.encoding = "windows-1252"\nconfig.version = "8"\n'),
+    ...new TextEncoder().encode('virtualHW.version = "4"\nannotation = "'),
+    0xd6,
+    0x80,
+    ...new TextEncoder().encode('"\n'),
+  ]);
+  const def = vmxToDomain(vmxTextFromBytes(bytes));
+  assert.equal(def.description, "€Ö");
 });

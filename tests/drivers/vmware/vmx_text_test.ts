@@ -33,8 +33,8 @@ Deno.test("a .vmx file in windows-1252 is read by its declared encoding", () => 
   const bytes = new Uint8Array([
     ...new TextEncoder().encode('.encoding = "windows-1252"\nconfig.version = "8"\n'),
     ...new TextEncoder().encode('virtualHW.version = "4"\nannotation = "'),
-    0xd6,
     0x80,
+    0xd6,
     ...new TextEncoder().encode('"\n'),
   ]);
   const def = vmxToDomain(vmxTextFromBytes(bytes));

@@ -201,7 +201,7 @@ function bhyveArgv(def: DomainDefinition, options: BhyveCommandOptions): string[
   const filesystems = (def.devices.extra?.elements ?? []).filter((each) =>
     each.element.name === "filesystem"
   );
-  for (const placed of filesystems) argv.push("-s", filesystemArgument(placed.element, caps));
+  for (const placed of filesystems) argv.push("-s", filesystemArgument(placed.element));
   const serial = def.devices.serials[0];
   if (serial !== undefined) {
     if (serial.type !== "nmdm") {
@@ -388,7 +388,7 @@ function soundArgument(def: DomainDefinition, sound: Sound, caps: BhyveCapabilit
   return `${slotOf(sound.address)},hda${parameters}`;
 }
 
-function filesystemArgument(element: XmlElement, caps: BhyveCapabilities): string {
+function filesystemArgument(element: XmlElement): string {
   const type = element.attributes?.type ?? "mount";
   if (type !== "mount") {
     throw unsupported(`unsupported filesystem type '${type}'`, "/domain/devices/filesystem/@type");
@@ -410,12 +410,6 @@ function filesystemArgument(element: XmlElement, caps: BhyveCapabilities): strin
     throw unsupported(
       `unsupported filesystem accessmode '${accessmode}'`,
       "/domain/devices/filesystem/@accessmode",
-    );
-  }
-  if (!caps.virtio9p) {
-    throw unsupported(
-      "virtio-9p is not supported by given bhyve binary",
-      "/domain/devices/filesystem",
     );
   }
   const address = fsAddress(element)?.attributes ?? {};
@@ -516,7 +510,8 @@ function grubCommand(
     if (serial.type !== "nmdm") {
       throw unsupported("only nmdm console types are supported", "/domain/devices/serial");
     }
-    load.push("--cons-dev", serial.sources[0]?.slave ?? "");
+    // libvirt passes the nmdm end it reads as the port's path: the master.
+    load.push("--cons-dev", serial.sources[0]?.master ?? "");
   }
   load.push(def.name);
   return { load, deviceMap };

@@ -18,7 +18,7 @@ export interface BhyveCapabilities {
   lpcBootrom: boolean;
   /** The `fbuf` frame buffer (VNC). */
   fbuf: boolean;
-  /** The `xhci` USB controller (tablet). */
+  /** The `xhci` USB controller (tablet); probed, but libvirt 9.0 builds the device regardless. */
   xhci: boolean;
   /** `-c cpus=…,sockets=…,cores=…,threads=…`. */
   cpuTopology: boolean;
@@ -26,7 +26,7 @@ export interface BhyveCapabilities {
   soundHda: boolean;
   /** `password=` of the frame buffer. */
   vncPassword: boolean;
-  /** `virtio-9p` file system sharing. */
+  /** `virtio-9p` file system sharing; probed, but libvirt 9.0 builds the device regardless. */
   virtio9p: boolean;
   /** `grub-bhyve --cons-dev`. */
   grubConsoleDevice: boolean;

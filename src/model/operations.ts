@@ -1737,11 +1737,18 @@ export const OPERATIONS = [
       query: [
         {
           name: "since",
-          type: "integer",
-          description: "Resume strictly after this position (0: from the beginning)",
-          min: 0,
+          type: "string",
+          description:
+            "Resume strictly after this position (0: from the beginning); with scope=fleet, SEQ:INDEX",
         },
         { name: "Last-Event-ID", type: "string", description: "Resume position", in: "header" },
+        {
+          name: "scope",
+          type: "string",
+          description:
+            "local (this host's log) or fleet (every host of a NATS log; ids and since are SEQ:INDEX)",
+          values: ["local", "fleet"],
+        },
         {
           name: "domain",
           type: "string",

@@ -8,6 +8,7 @@
  */
 
 import type { DomainDefinition } from "../src/model/domain.ts";
+import { XEN_NATIVE_FORMATS } from "../drivers/xen/xen_native_formats.ts";
 
 /** One native format: either direction may be absent (libvirt then answers code 3). */
 export interface NativeFormat {
@@ -20,4 +21,5 @@ export interface NativeFormat {
 /** Every native format by its libvirt name (`xen-xl`, `xen-xm`, `vmware-vmx`, `bhyve-argv`, `lxc-tools`, …). */
 export const NATIVE_FORMATS: ReadonlyMap<string, NativeFormat> = new Map<string, NativeFormat>([
   // Each driver adds its entry here: ["format-name", { fromNative, toNative }].
+  ...XEN_NATIVE_FORMATS,
 ]);

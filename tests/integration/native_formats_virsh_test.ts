@@ -1,0 +1,147 @@
+/**
+ * `domxml-from-native` / `domxml-to-native` end to end: the real `virsh` over evirt's RPC
+ * socket (procedures 135 and 136) prints what evirt's own CLI prints for libvirt's Xen corpus
+ * files, both directions and `--domain`; an unknown format answers libvirt's code 8 (compared
+ * with libvirtd's own answer where it runs), and the read-only socket refuses (code 29).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { type CliRun, runEvirt } from "../support/cli_process.ts";
+import { corpusDir, missing, testIf } from "../support/environment.ts";
+import { libvirtdSkipReason, oracleVirsh } from "../support/libvirtd.ts";
+import {
+  removeServiceDirs,
+  serviceDirs,
+  type ServiceProcess,
+  startServiceProcess,
+} from "../support/service_process.ts";
+import { runVirsh, socketUri } from "../support/virsh.ts";
+
+function evirt(service: ServiceProcess, ...args: string[]): Promise<CliRun> {
+  return runEvirt(args, { ...service.env, EVIRT_DEFAULT_URI: "evirt:///system" });
+}
+
+const XL = `${corpusDir}/xlconfigdata`;
+const XM = `${corpusDir}/xmconfigdata`;
+
+testIf(
+  "virsh converts native configurations through evirt as evirt's CLI does",
+  missing("virsh", XL, XM),
+  async (t) => {
+    const dirs = await serviceDirs();
+    const base = dirs.stateDir.replace(/\/state$/, "");
+    const service = await startServiceProcess(dirs);
+    const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
+    const readOnlyUri = socketUri(`${dirs.runtimeDir}/libvirt-sock-ro`);
+    const both = async (...args: string[]) => {
+      const [viaRpc, viaCli] = [await runVirsh(uri, args), await evirt(service, ...args)];
+      return { viaRpc, viaCli };
+    };
+    try {
+      await t.step("cfg → XML, both dialects, equals evirt's CLI and libvirt's file", async () => {
+        for (
+          const [format, file] of [
+            ["xen-xl", `${XL}/test-fullvirt-ovmf.cfg`],
+            ["xen-xl", `${XL}/test-paravirt-cmdline.cfg`],
+            ["xen-xm", `${XM}/test-fullvirt-serial-tcp.cfg`],
+          ]
+        ) {
+          const { viaRpc, viaCli } = await both("domxml-from-native", format, file);
+          assert.equal(viaRpc.code, 0, viaRpc.stderr);
+          assert.equal(viaCli.code, 0, viaCli.stderr);
+          assert.equal(viaRpc.stdout, viaCli.stdout);
+          assert.match(viaRpc.stdout, /^<domain type='xen'>\n/);
+        }
+      });
+
+      await t.step("XML → cfg equals libvirt's expected file", async () => {
+        for (
+          const [format, stem] of [
+            ["xen-xl", `${XL}/test-paravirt-cmdline`],
+            ["xen-xm", `${XM}/test-fullvirt-serial-tcp`],
+          ]
+        ) {
+          const { viaRpc, viaCli } = await both("domxml-to-native", format, `${stem}.xml`);
+          assert.equal(viaRpc.code, 0, viaRpc.stderr);
+          assert.equal(viaCli.code, 0, viaCli.stderr);
+          const expected = await Deno.readTextFile(`${stem}.cfg`);
+          assert.equal(viaRpc.stdout, `${expected}\n`);
+          assert.equal(viaCli.stdout, viaRpc.stdout);
+        }
+      });
+
+      await t.step("--domain converts a defined domain's XML", async () => {
+        const xml = `<domain type='test'><name>native</name><memory>524288</memory>` +
+          `<os><type>hvm</type></os></domain>`;
+        await Deno.writeTextFile(`${base}/native.xml`, xml);
+        const define = await runVirsh(uri, ["define", `${base}/native.xml`]);
+        assert.equal(define.code, 0, define.stderr);
+        const { viaRpc, viaCli } = await both("domxml-to-native", "xen-xl", "--domain", "native");
+        assert.equal(viaRpc.code, 0, viaRpc.stderr);
+        assert.equal(viaCli.stdout, viaRpc.stdout);
+        assert.match(viaRpc.stdout, /^name = "native"\nuuid = /);
+        assert.match(viaRpc.stdout, /\nbuilder = "hvm"\n/);
+      });
+
+      await t.step("an unknown format answers libvirt's code 8 message", async () => {
+        const { viaRpc, viaCli } = await both(
+          "domxml-to-native",
+          "no-such-format",
+          `${XL}/test-paravirt-cmdline.xml`,
+        );
+        assert.equal(viaRpc.code, 1);
+        assert.equal(viaRpc.stderr.trim(), "error: invalid argument: unsupported config type no-such-format");
+        assert.equal(viaCli.code, 1);
+        assert.match(viaCli.stderr, /invalid argument: unsupported config type no-such-format/);
+        const fromNative = await runVirsh(uri, [
+          "domxml-from-native",
+          "no-such-format",
+          `${XL}/test-paravirt-cmdline.cfg`,
+        ]);
+        assert.equal(
+          fromNative.stderr.trim(),
+          "error: invalid argument: unsupported config type no-such-format",
+        );
+      });
+
+      await t.step("a configuration libvirt refuses is refused with its code", async () => {
+        await Deno.writeTextFile(`${base}/bad.cfg`, 'name = "bad"\ntype = "nonsense"\n');
+        const run = await runVirsh(uri, ["domxml-from-native", "xen-xl", `${base}/bad.cfg`]);
+        assert.equal(run.code, 1);
+        assert.equal(
+          run.stderr.trim(),
+          "error: unsupported configuration: type nonsense is not supported",
+        );
+      });
+
+      await t.step("the read-only socket refuses both conversions (code 29)", async () => {
+        const run = await runVirsh(readOnlyUri, [
+          "domxml-from-native",
+          "xen-xl",
+          `${XL}/test-paravirt-cmdline.cfg`,
+        ]);
+        assert.equal(run.code, 1);
+        assert.match(run.stderr, /operation forbidden/);
+      });
+    } finally {
+      await service.stop("SIGTERM");
+      await removeServiceDirs(dirs);
+    }
+  },
+);
+
+testIf(
+  "an unknown to-native format fails as libvirtd 9.0 fails it",
+  libvirtdSkipReason ?? missing(XL),
+  async () => {
+    const run = await oracleVirsh([
+      "domxml-to-native",
+      "no-such-format",
+      `${XL}/test-paravirt-cmdline.xml`,
+    ]);
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr.trim(), "error: invalid argument: unsupported config type no-such-format");
+  },
+);

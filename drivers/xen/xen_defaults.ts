@@ -71,7 +71,10 @@ export function applyXenDefaults(definition: DomainDefinition): void {
   const indexes = new Map<string, number>();
   for (const controller of devices.controllers) {
     if (controller.index !== undefined) {
-      indexes.set(controller.type, Math.max(indexes.get(controller.type) ?? 0, controller.index + 1));
+      indexes.set(
+        controller.type,
+        Math.max(indexes.get(controller.type) ?? 0, controller.index + 1),
+      );
     }
   }
   for (const controller of devices.controllers) {
@@ -127,7 +130,9 @@ function assignDriveAddresses(definition: DomainDefinition): void {
       ...needed.filter((entry) => entry.type === type).map((entry) => entry.index),
     );
     for (let index = 0; index <= highest; index++) {
-      if (!controllers.some((controller) => controller.type === type && controller.index === index)) {
+      if (
+        !controllers.some((controller) => controller.type === type && controller.index === index)
+      ) {
         controllers.push({ type, index });
       }
     }

@@ -218,7 +218,11 @@ function formatPci(out: XenConfWriter, definition: DomainDefinition): void {
     const number = (text: string | undefined) => text === undefined ? 0 : Number(text);
     const hex = (value: number, width: number) => value.toString(16).padStart(width, "0");
     const filtering = hostdev.source?.extra?.attributes?.writeFiltering;
-    const permissive = filtering === "yes" ? ",permissive=0" : filtering === "no" ? ",permissive=1" : "";
+    const permissive = filtering === "yes"
+      ? ",permissive=0"
+      : filtering === "no"
+      ? ",permissive=1"
+      : "";
     entries.push(
       `${hex(number(address.domain), 4)}:${hex(number(address.bus), 2)}:${
         hex(number(address.slot), 2)
@@ -257,7 +261,9 @@ export function formatCharSource(chardev: Chardev): string {
     }
     case "unix": {
       const unix = chardev.sources[0];
-      return `unix:${escapeSexpr(unix?.path ?? "")}${unix?.mode === "bind" ? ",server,nowait" : ""}`;
+      return `unix:${escapeSexpr(unix?.path ?? "")}${
+        unix?.mode === "bind" ? ",server,nowait" : ""
+      }`;
     }
     default:
       throw unsupported(`unsupported chr device type '${type}'`, "serial");

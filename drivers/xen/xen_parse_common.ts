@@ -149,9 +149,13 @@ function parseCpus(conf: XenConf, definition: DomainDefinition): void {
   let maximum = count;
   if (conf.value("maxvcpus") !== undefined) maximum = conf.unsigned("maxvcpus", 0);
   if (maximum < 1) {
-    throw new VirtError(ErrorCode.INVALID_ARG, "domain configuration does not support vcpu count 0", {
-      where: "vcpus",
-    });
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      "domain configuration does not support vcpu count 0",
+      {
+        where: "vcpus",
+      },
+    );
   }
   definition.vcpus = maximum;
   definition.vcpu = { placement: "static" };
@@ -426,9 +430,7 @@ function parsePci(entry: string): DomainDefinition["devices"]["hostdevs"][number
         slot: hex(slot, 2),
         function: hex(func, 1),
       },
-      ...(writeFiltering === undefined
-        ? {}
-        : { extra: { attributes: { writeFiltering } } }),
+      ...(writeFiltering === undefined ? {} : { extra: { attributes: { writeFiltering } } }),
     },
   };
 }
@@ -620,7 +622,11 @@ export function parseCharSource(value: string): Chardev {
 
 function parseCharDevices(conf: XenConf, definition: DomainDefinition, dialect: XenDialect) {
   if (!isHvm(definition)) {
-    definition.devices.consoles.push({ type: "pty", sources: [], target: { type: "xen", port: 0 } });
+    definition.devices.consoles.push({
+      type: "pty",
+      sources: [],
+      target: { type: "xen", port: 0 },
+    });
     return;
   }
   const parallel = conf.string("parallel");

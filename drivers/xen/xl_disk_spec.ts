@@ -136,8 +136,17 @@ export function parseXlDiskSpec(spec: string): XlDiskSpec {
         if (!BACKENDS.has(value)) fail(spec, `unknown value for backendtype: ${value}`);
         result.backendtype = value;
       } else if (
-        !["backend", "script", "colo-host", "colo-port", "colo-export", "active-disk",
-          "hidden-disk", "specification", "transport"].includes(key)
+        ![
+          "backend",
+          "script",
+          "colo-host",
+          "colo-port",
+          "colo-export",
+          "active-disk",
+          "hidden-disk",
+          "specification",
+          "transport",
+        ].includes(key)
       ) {
         fail(spec, `unknown parameter '${key}'`);
       }

@@ -49,7 +49,7 @@ function formatOs(out: XenConfWriter, definition: DomainDefinition): void {
     const loader = os.loader;
     if (
       loader?.type === "pflash" && loader.path !== undefined &&
-      loader.path.startsWith(XEN_FIRMWARE_DIR) || os.firmware === "efi"
+        loader.path.startsWith(XEN_FIRMWARE_DIR) || os.firmware === "efi"
     ) {
       out.string("bios", "ovmf");
     }
@@ -196,7 +196,12 @@ function formatDisk(disk: Disk): string {
   }
   const driver = disk.driver?.name;
   if (driver !== undefined) {
-    const backends: Record<string, string> = { qemu: "qdisk", file: "qdisk", tap: "tap", phy: "phy" };
+    const backends: Record<string, string> = {
+      qemu: "qdisk",
+      file: "qdisk",
+      tap: "tap",
+      phy: "phy",
+    };
     text += `,backendtype=${backends[driver] ?? ""}`;
   }
   if (disk.device === "cdrom") text += ",devtype=cdrom";
@@ -314,7 +319,8 @@ function formatDeviceModelArgs(out: XenConfWriter, definition: DomainDefinition)
     );
   if (commandline === undefined) return;
   const args = (commandline.children ?? []).flatMap((child) =>
-    typeof child !== "string" && child.name.endsWith(":arg") && child.attributes?.value !== undefined
+    typeof child !== "string" && child.name.endsWith(":arg") &&
+      child.attributes?.value !== undefined
       ? [child.attributes.value]
       : []
   );

@@ -10,7 +10,12 @@ import { formatCpuSet } from "../../src/model/cpu_set.ts";
 import { parseXenConf, XenConf } from "./xen_conf.ts";
 import { isHvm, parseCommon, parseCpuSetOrFail } from "./xen_parse_common.ts";
 import { parseXlDiskSpec } from "./xl_disk_spec.ts";
-import { applyXenDefaults, parseBootOrder, XEN_FIRMWARE_DIR, XEN_HVMLOADER } from "./xen_defaults.ts";
+import {
+  applyXenDefaults,
+  parseBootOrder,
+  XEN_FIRMWARE_DIR,
+  XEN_HVMLOADER,
+} from "./xen_defaults.ts";
 import { addExtraElement, xmlElement } from "./xen_extra.ts";
 import { libxlFeatureName } from "./xen_cpuid.ts";
 
@@ -250,9 +255,7 @@ function parseVnuma(conf: XenConf, definition: DomainDefinition): void {
 }
 
 function xenbusController(definition: DomainDefinition): Controller {
-  let controller = definition.devices.controllers.find((candidate) =>
-    candidate.type === "xenbus"
-  );
+  let controller = definition.devices.controllers.find((candidate) => candidate.type === "xenbus");
   if (controller === undefined) {
     controller = { type: "xenbus", index: 0 };
     definition.devices.controllers.push(controller);
@@ -393,12 +396,20 @@ function parseSpice(conf: XenConf, definition: DomainDefinition): void {
     graphics.listens.push({ type: "address", address: host });
   }
   if (!conf.bool("spicedisable_ticketing", 0)) graphics.passwd = conf.requiredString("spicepasswd");
-  addExtraElement(graphics, xmlElement("mouse", {
-    mode: conf.bool("spiceagent_mouse", 0) ? "client" : "server",
-  }), host === undefined ? undefined : "listen");
-  addExtraElement(graphics, xmlElement("clipboard", {
-    copypaste: conf.bool("spice_clipboard_sharing", 0) ? "yes" : "no",
-  }), "mouse");
+  addExtraElement(
+    graphics,
+    xmlElement("mouse", {
+      mode: conf.bool("spiceagent_mouse", 0) ? "client" : "server",
+    }),
+    host === undefined ? undefined : "listen",
+  );
+  addExtraElement(
+    graphics,
+    xmlElement("clipboard", {
+      copypaste: conf.bool("spice_clipboard_sharing", 0) ? "yes" : "no",
+    }),
+    "mouse",
+  );
   definition.devices.graphics = [graphics];
 }
 
@@ -413,7 +424,11 @@ function parseInputs(conf: XenConf, definition: DomainDefinition): void {
         where: "usbdevice",
       });
     }
-    const types: Record<string, string> = { mouse: "mouse", tablet: "tablet", keyboard: "keyboard" };
+    const types: Record<string, string> = {
+      mouse: "mouse",
+      tablet: "tablet",
+      keyboard: "keyboard",
+    };
     const type = types[item.value];
     if (type !== undefined) definition.devices.inputs.push({ type, bus: "usb" });
   }
@@ -446,7 +461,9 @@ function parseUsbHostdevs(conf: XenConf, definition: DomainDefinition): void {
     if (pairs === undefined) continue;
     const bus = hexNumber(pairs.get("hostbus"));
     const device = hexNumber(pairs.get("hostaddr"));
-    if ((pairs.has("hostbus") && bus === undefined) || (pairs.has("hostaddr") && device === undefined)) {
+    if (
+      (pairs.has("hostbus") && bus === undefined) || (pairs.has("hostaddr") && device === undefined)
+    ) {
       continue;
     }
     definition.devices.hostdevs.push({

@@ -50,7 +50,11 @@ export function xmToDefinition(text: string): DomainDefinition {
   parseDisks(conf, definition);
   if (isHvm(definition)) {
     const device = conf.string("usbdevice");
-    const types: Record<string, string> = { mouse: "mouse", tablet: "tablet", keyboard: "keyboard" };
+    const types: Record<string, string> = {
+      mouse: "mouse",
+      tablet: "tablet",
+      keyboard: "keyboard",
+    };
     if (device !== undefined && types[device] !== undefined) {
       definition.devices.inputs.push({ type: types[device], bus: "usb" });
     }

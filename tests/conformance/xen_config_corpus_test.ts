@@ -125,9 +125,17 @@ function runFolder(folder: string, format: string, cases: Record<string, Directi
   const converter = NATIVE_FORMATS.get(format);
   assert.ok(converter?.fromNative && converter.toNative, `${format} is registered`);
   const dir = `${corpusDir}/${folder}`;
-  const result: FolderResult = { cases: 0, equal: 0, rejected: 0, differing: [], notLibvirtCases: [] };
+  const result: FolderResult = {
+    cases: 0,
+    equal: 0,
+    rejected: 0,
+    differing: [],
+    notLibvirtCases: [],
+  };
   const present = new Set(
-    [...Deno.readDirSync(dir)].map((entry) => entry.name.replace(/^test-/, "").replace(/\.(cfg|xml)$/, "")),
+    [...Deno.readDirSync(dir)].map((entry) =>
+      entry.name.replace(/^test-/, "").replace(/\.(cfg|xml)$/, "")
+    ),
   );
   for (const name of [...present].sort()) {
     const direction = cases[name];

@@ -92,7 +92,10 @@ testIf(
           `${XL}/test-paravirt-cmdline.xml`,
         );
         assert.equal(viaRpc.code, 1);
-        assert.equal(viaRpc.stderr.trim(), "error: invalid argument: unsupported config type no-such-format");
+        assert.equal(
+          viaRpc.stderr.trim(),
+          "error: invalid argument: unsupported config type no-such-format",
+        );
         assert.equal(viaCli.code, 1);
         assert.match(viaCli.stderr, /invalid argument: unsupported config type no-such-format/);
         const fromNative = await runVirsh(uri, [
@@ -142,6 +145,9 @@ testIf(
       `${XL}/test-paravirt-cmdline.xml`,
     ]);
     assert.equal(run.code, 1);
-    assert.equal(run.stderr.trim(), "error: invalid argument: unsupported config type no-such-format");
+    assert.equal(
+      run.stderr.trim(),
+      "error: invalid argument: unsupported config type no-such-format",
+    );
   },
 );

@@ -9,7 +9,8 @@
 
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { formatDomainXml, parseDomainXml } from "../src/xml/mod.ts";
-import { NATIVE_FORMATS, type NativeFormat } from "./native_formats.ts";
+import type { Driver } from "./driver_protocol.ts";
+import { NATIVE_FORMATS, type NativeFormat, type NativeFormatDrivers } from "./native_formats.ts";
 
 /** The most bytes of native configuration or domain XML one conversion reads. */
 export const NATIVE_CONFIG_MAX_BYTES = 10 * 1024 * 1024;
@@ -64,28 +65,53 @@ export function domainXmlFromNative(
 }
 
 /**
+ * The drivers' side of a conversion: the command line of the driver that runs a definition's
+ * type, where that driver can build one; libvirt's code 3 otherwise.
+ */
+export function driverCommandLines(drivers: readonly Driver[]): NativeFormatDrivers {
+  return {
+    commandLine(definition) {
+      const driver = drivers.find((candidate) =>
+        candidate.domainTypes.includes(definition.type) &&
+        candidate.nativeCommandLine !== undefined
+      );
+      if (driver?.nativeCommandLine === undefined) {
+        throw new VirtError(ErrorCode.NO_SUPPORT, "virConnectDomainXMLToNative", {
+          where: "/domain/@type",
+        });
+      }
+      return driver.nativeCommandLine(definition);
+    },
+  };
+}
+
+/** No driver: what formats written from the definition alone are given (code 3 if asked). */
+export const NO_DRIVERS: NativeFormatDrivers = driverCommandLines([]);
+
+/**
  * Domain XML as a native configuration.
  *
  * @example
  * ```ts
  * import { domainXmlToNative } from "./native_conversion.ts";
  * const xml = "<domain type='xen'><name>g</name><memory>524288</memory><os><type>linux</type></os></domain>";
- * domainXmlToNative("xen-xl", xml).startsWith('name = "g"'); // true
+ * (await domainXmlToNative("xen-xl", xml)).startsWith('name = "g"'); // true
  * ```
  *
  * @throws {VirtError} Code 8 for an unknown format, 3 when the format cannot be written, 27 for
  *   malformed XML, and the format's refusals (67 for what it cannot express).
  */
-export function domainXmlToNative(
+export async function domainXmlToNative(
   formatName: string,
   xml: string,
   maxBytes: number = NATIVE_CONFIG_MAX_BYTES,
-): string {
+  drivers: NativeFormatDrivers = NO_DRIVERS,
+): Promise<string> {
   const format = formatOf(formatName);
   if (format.toNative === undefined) {
     throw new VirtError(ErrorCode.NO_SUPPORT, "virConnectDomainXMLToNative", {
       where: "nativeFormat",
     });
   }
-  return format.toNative(parseDomainXml(xml, { maxBytes }));
+  return await format.toNative(parseDomainXml(xml, { maxBytes }), drivers);
 }

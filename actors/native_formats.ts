@@ -8,18 +8,39 @@
  */
 
 import type { DomainDefinition } from "../src/model/domain.ts";
+import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
+import { validateDomain } from "../src/xml/mod.ts";
 import { XEN_NATIVE_FORMATS } from "../drivers/xen/xen_native_formats.ts";
+
+/** What a format may ask of the host's drivers (a command line only a driver can build). */
+export interface NativeFormatDrivers {
+  /** The command line the driver running `definition`'s type would start it with. */
+  commandLine(definition: DomainDefinition): Promise<string>;
+}
 
 /** One native format: either direction may be absent (libvirt then answers code 3). */
 export interface NativeFormat {
   /** The native configuration text → a domain definition (throws `VirtError` on bad input). */
   fromNative?(text: string): DomainDefinition;
-  /** A domain definition → the native configuration text (throws `VirtError` when inexpressible). */
-  toNative?(definition: DomainDefinition): string;
+  /**
+   * A domain definition → the native configuration text (throws `VirtError` when
+   * inexpressible); `drivers` serves formats only a running driver can write (`qemu-argv`).
+   */
+  toNative?(definition: DomainDefinition, drivers: NativeFormatDrivers): string | Promise<string>;
 }
+
+/** `qemu-argv`: the QEMU driver's command line of a complete, validated definition. */
+const QEMU_ARGV: NativeFormat = {
+  toNative(definition, drivers) {
+    const complete = applyDomainDefaults(definition);
+    validateDomain(complete);
+    return drivers.commandLine(complete);
+  },
+};
 
 /** Every native format by its libvirt name (`xen-xl`, `xen-xm`, `vmware-vmx`, `bhyve-argv`, `lxc-tools`, …). */
 export const NATIVE_FORMATS: ReadonlyMap<string, NativeFormat> = new Map<string, NativeFormat>([
   // Each driver adds its entry here: ["format-name", { fromNative, toNative }].
+  ["qemu-argv", QEMU_ARGV],
   ...XEN_NATIVE_FORMATS,
 ]);

@@ -6,7 +6,11 @@
  * @module
  */
 
-import { domainXmlFromNative, domainXmlToNative } from "../../actors/native_conversion.ts";
+import {
+  domainXmlFromNative,
+  domainXmlToNative,
+  driverCommandLines,
+} from "../../actors/native_conversion.ts";
 import { checkFlags } from "./domain_lookup.ts";
 import type { ProcedureTable } from "./procedure.ts";
 import { nonnullString } from "./protocol.ts";
@@ -40,12 +44,17 @@ export const NATIVE_PROCEDURES: ProcedureTable = {
       x.uint,
     ]),
     ret: x.struct(["nativeConfig", nonnullString]),
-    handler: (args: { nativeFormat: string; domainXml: string; flags: number }, context) => {
+    handler: async (
+      args: { nativeFormat: string; domainXml: string; flags: number },
+      context,
+    ) => {
       checkFlags(args.flags, 0, "virConnectDomainXMLToNative");
-      const nativeConfig = domainXmlToNative(
+      const target = context.target();
+      const nativeConfig = await domainXmlToNative(
         args.nativeFormat,
         args.domainXml,
-        context.target().xmlMaxBytes,
+        target.xmlMaxBytes,
+        driverCommandLines(target.host.drivers),
       );
       return { nativeConfig };
     },

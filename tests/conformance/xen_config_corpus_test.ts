@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { formatDomainXml, parseDomainXml } from "../../src/xml/mod.ts";
 import { NATIVE_FORMATS } from "../../actors/native_formats.ts";
+import { NO_DRIVERS } from "../../actors/native_conversion.ts";
 import { corpusDir, exists } from "../support/environment.ts";
 import { xmlDifference } from "./xml_corpus.ts";
 
@@ -121,7 +122,7 @@ interface FolderResult {
   notLibvirtCases: string[];
 }
 
-function runFolder(folder: string, format: string, cases: Record<string, Direction>) {
+async function runFolder(folder: string, format: string, cases: Record<string, Direction>) {
   const converter = NATIVE_FORMATS.get(format);
   assert.ok(converter?.fromNative && converter.toNative, `${format} is registered`);
   const dir = `${corpusDir}/${folder}`;
@@ -167,7 +168,7 @@ function runFolder(folder: string, format: string, cases: Record<string, Directi
       result.cases++;
       const id = `${name} (XML → cfg)`;
       try {
-        const got = converter.toNative(parseDomainXml(xml));
+        const got = await converter.toNative(parseDomainXml(xml), NO_DRIVERS);
         if (got === cfg) result.equal++;
         else result.differing.push(`${id}: ${firstLineDifference(cfg, got)}`);
       } catch (error) {
@@ -212,8 +213,8 @@ for (
   Deno.test({
     name: `${format}: every ${folder} case converts as libvirt 9.0 does`,
     ignore: skip !== undefined,
-    fn() {
-      const result = runFolder(folder, format, cases);
+    async fn() {
+      const result = await runFolder(folder, format, cases);
       report(folder, result);
       assert.ok(result.cases > 0, "the corpus holds libvirt cases");
       assert.deepEqual(result.differing, []);

@@ -24,6 +24,24 @@ function evirt(service: ServiceProcess, ...args: string[]): Promise<CliRun> {
 }
 
 const XL = `${corpusDir}/xlconfigdata`;
+
+/** A QEMU guest whose command line both libvirtd and evirt write. */
+const QEMU_XML = `<domain type='qemu'><name>argv</name><memory>65536</memory>` +
+  `<uuid>0757be23-9af0-4f15-9dc3-175e174c7684</uuid>` +
+  `<os><type arch='x86_64'>hvm</type></os></domain>`;
+
+/**
+ * Parts of the command line libvirtd 9.0 writes for {@linkcode QEMU_XML} that evirt's has too
+ * (not all of it: evirt writes memory as `-m size=64M` where libvirtd 9.0 writes `-m 64`).
+ */
+const QEMU_ARGV_PARTS = [
+  " -name guest=argv,debug-threads=on -S ",
+  " -machine pc-i440fx-",
+  " -accel tcg ",
+  " -smp 1,sockets=1,cores=1,threads=1 ",
+  " -uuid 0757be23-9af0-4f15-9dc3-175e174c7684 ",
+  " -no-user-config -nodefaults ",
+];
 const XM = `${corpusDir}/xmconfigdata`;
 
 testIf(
@@ -83,6 +101,23 @@ testIf(
         assert.equal(viaCli.stdout, viaRpc.stdout);
         assert.match(viaRpc.stdout, /^name = "native"\nuuid = /);
         assert.match(viaRpc.stdout, /\nbuilder = "hvm"\n/);
+      });
+
+      await t.step({
+        name: "qemu-argv: the QEMU driver's command line of a definition",
+        ignore: missing("qemu-system-x86_64") !== undefined,
+        fn: async () => {
+          await Deno.writeTextFile(`${base}/argv.xml`, QEMU_XML);
+          const { viaRpc, viaCli } = await both(
+            "domxml-to-native",
+            "qemu-argv",
+            `${base}/argv.xml`,
+          );
+          assert.equal(viaRpc.code, 0, viaRpc.stderr);
+          assert.equal(viaCli.code, 0, viaCli.stderr);
+          assert.equal(viaCli.stdout, viaRpc.stdout);
+          for (const part of QEMU_ARGV_PARTS) assert.ok(viaRpc.stdout.includes(part), part);
+        },
       });
 
       await t.step("an unknown format answers libvirt's code 8 message", async () => {
@@ -149,5 +184,21 @@ testIf(
       run.stderr.trim(),
       "error: invalid argument: unsupported config type no-such-format",
     );
+  },
+);
+
+testIf(
+  "qemu-argv holds what libvirtd 9.0 writes for the same definition",
+  libvirtdSkipReason ?? missing("qemu-system-x86_64"),
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/argv.xml`, QEMU_XML);
+      const run = await oracleVirsh(["domxml-to-native", "qemu-argv", `${dir}/argv.xml`]);
+      assert.equal(run.code, 0, run.stderr);
+      for (const part of QEMU_ARGV_PARTS) assert.ok(run.stdout.includes(part), part);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );

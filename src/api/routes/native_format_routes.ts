@@ -6,7 +6,11 @@
  * @module
  */
 
-import { domainXmlFromNative, domainXmlToNative } from "../../../actors/native_conversion.ts";
+import {
+  domainXmlFromNative,
+  domainXmlToNative,
+  driverCommandLines,
+} from "../../../actors/native_conversion.ts";
 import type { RouteAdder } from "../api_context.ts";
 import { readBodyText } from "../request_body.ts";
 
@@ -20,7 +24,8 @@ export function nativeFormatRoutes(add: RouteAdder): void {
   });
   add("host.domain_xml_to_native", async (request, { env, params }) => {
     const xml = await readBodyText(request, env.xmlMaxBytes);
-    return new Response(domainXmlToNative(params.format, xml, env.xmlMaxBytes), {
+    const drivers = driverCommandLines(env.host.drivers);
+    return new Response(await domainXmlToNative(params.format, xml, env.xmlMaxBytes, drivers), {
       headers: { "content-type": "text/plain; charset=utf-8" },
     });
   });

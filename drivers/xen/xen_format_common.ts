@@ -26,15 +26,17 @@ export function formatCommon(
   out.string("uuid", definition.uuid ?? "00000000-0000-0000-0000-000000000000");
   out.number("maxmem", Math.ceil(definition.memoryKiB / 1024));
   out.number("memory", Math.ceil((definition.currentMemoryKiB ?? definition.memoryKiB) / 1024));
-  const current = definition.vcpu?.current ?? definition.vcpus;
-  if (current < definition.vcpus) out.number("maxvcpus", definition.vcpus);
+  // libvirt's post-parse defaults of a document without them: one vCPU, on_crash destroy.
+  const maximum = Math.max(definition.vcpus, 1);
+  const current = definition.vcpu?.current ?? maximum;
+  if (current < maximum) out.number("maxvcpus", maximum);
   out.number("vcpus", current);
   if (definition.vcpu?.cpuset !== undefined) out.string("cpus", definition.vcpu.cpuset);
   formatFeatures(out, definition, hvm);
   formatClock(out, definition, hvm);
   out.string("on_poweroff", definition.onPoweroff ?? "destroy");
   out.string("on_reboot", definition.onReboot ?? "restart");
-  out.string("on_crash", definition.onCrash ?? "restart");
+  out.string("on_crash", definition.onCrash ?? "destroy");
   if (definition.devices.emulator !== undefined) {
     out.string("device_model_override", definition.devices.emulator);
   }

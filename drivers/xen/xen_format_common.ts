@@ -23,7 +23,8 @@ export function formatCommon(
 ): void {
   const hvm = definition.os.type === "hvm";
   out.string("name", definition.name);
-  out.string("uuid", definition.uuid ?? "00000000-0000-0000-0000-000000000000");
+  // libvirt's parse gives a definition without one a random UUID.
+  out.string("uuid", definition.uuid ?? crypto.randomUUID());
   out.number("maxmem", Math.ceil(definition.memoryKiB / 1024));
   out.number("memory", Math.ceil((definition.currentMemoryKiB ?? definition.memoryKiB) / 1024));
   // libvirt's post-parse defaults of a document without them: one vCPU, on_crash destroy.
@@ -289,7 +290,7 @@ function formatCharDevices(
     "parallel",
     devices.parallels.length > 0 ? formatCharSource(devices.parallels[0]) : "none",
   );
-  const serials = devices.serials;
+  const serials = withSerialPorts(devices.serials);
   if (serials.length === 0) {
     out.string("serial", "none");
     return;
@@ -308,4 +309,21 @@ function formatCharDevices(
     entries.push(serial === undefined ? "none" : formatCharSource(serial));
   }
   out.strings("serial", entries);
+}
+
+/**
+ * Serial ports with their target port: one without gets one more than the highest port before
+ * it, as libvirt's parser numbers them.
+ */
+export function withSerialPorts(serials: readonly Chardev[]): Chardev[] {
+  const numbered: Chardev[] = [];
+  for (const serial of serials) {
+    if (serial.target?.port !== undefined) {
+      numbered.push(serial);
+      continue;
+    }
+    const highest = Math.max(-1, ...numbered.map((each) => each.target?.port ?? -1));
+    numbered.push({ ...serial, target: { ...serial.target, port: highest + 1 } });
+  }
+  return numbered;
 }

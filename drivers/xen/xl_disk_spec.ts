@@ -60,7 +60,8 @@ function setFormat(spec: string, result: Partial<XlDiskSpec>, value: string): vo
 }
 
 function setAccess(spec: string, result: Partial<XlDiskSpec>, value: string): void {
-  if (value === "" || value === "rw" || value === "w") result.readwrite = true;
+  // libvirt writes `!` for a shareable disk; it reads back as read-write.
+  if (["", "rw", "w", "!", "w!", "rw!"].includes(value)) result.readwrite = true;
   else if (value === "r" || value === "ro") result.readwrite = false;
   else fail(spec, `unknown value for access: ${value}`);
 }

@@ -95,14 +95,24 @@ function parseOs(conf: XenConf, definition: DomainDefinition): void {
   } else {
     definition.os.loader = { path: XEN_HVMLOADER };
   }
+  setKernel(conf, definition);
   const slic = conf.string("acpi_firmware");
   if (slic !== undefined) {
+    // libvirt writes <acpi> after the kernel, initrd and cmdline, before the boot order.
+    const os = definition.os;
+    const after = os.cmdline !== undefined
+      ? "cmdline"
+      : os.initrd !== undefined
+      ? "initrd"
+      : os.kernel !== undefined
+      ? "kernel"
+      : "loader";
     addExtraElement(
-      definition.os,
+      os,
       xmlElement("acpi", undefined, [xmlElement("table", { type: "slic" }, [slic])]),
+      after,
     );
   }
-  setKernel(conf, definition);
   definition.os.boot = parseBootOrder(conf.string("boot") ?? "c");
   const nested = conf.bool("nestedhvm", -1);
   if (nested !== -1) {

@@ -8,7 +8,8 @@
  */
 
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
-import { formatDomainXml, parseDomainXml } from "../src/xml/mod.ts";
+import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
+import { formatDomainXml, parseDomainXml, validateDomain } from "../src/xml/mod.ts";
 import type { Driver } from "./driver_protocol.ts";
 import { NATIVE_FORMATS, type NativeFormat, type NativeFormatDrivers } from "./native_formats.ts";
 
@@ -113,5 +114,9 @@ export async function domainXmlToNative(
       where: "nativeFormat",
     });
   }
-  return await format.toNative(parseDomainXml(xml, { maxBytes }), drivers);
+  const definition = parseDomainXml(xml, { maxBytes });
+  // libvirt parses the document with its defaults and validates it before converting; the
+  // conversion itself reads the document as written (its defaults are the format's).
+  validateDomain(applyDomainDefaults(definition));
+  return await format.toNative(definition, drivers);
 }

@@ -203,10 +203,7 @@ function parseFeatures(conf: XenConf, definition: DomainDefinition): void {
   const passthrough = conf.string("passthrough");
   if (passthrough !== undefined) {
     if (passthrough === "disabled") {
-      definition.features ??= {};
-      definition.features.xen = { state: "off" };
-      addXenFeature(definition, xmlElement("passthrough", { state: "off" }));
-      definition.features.xen = {};
+      // libvirt records the Xen features off, and writes no <xen> element for features off.
     } else if (passthrough === "enabled") {
       addXenFeature(definition, xmlElement("passthrough", { state: "on" }));
     } else if (passthrough === "sync_pt" || passthrough === "share_pt") {

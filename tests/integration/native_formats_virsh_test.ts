@@ -154,6 +154,21 @@ testIf(
         );
       });
 
+      await t.step("test:///default answers code 3, as libvirt's test driver", async () => {
+        const testUri = socketUri(`${dirs.runtimeDir}/libvirt-sock`, "test", "default");
+        const args = ["domxml-from-native", "xen-xl", `${XL}/test-paravirt-cmdline.cfg`];
+        const [viaEvirt, viaLibvirt] = [
+          await runVirsh(testUri, args),
+          await runVirsh("test:///default", args),
+        ];
+        assert.equal(viaEvirt.code, 1);
+        assert.equal(viaEvirt.stderr, viaLibvirt.stderr);
+        assert.match(
+          viaEvirt.stderr,
+          /not supported by the connection driver: virConnectDomainXMLFromNative/,
+        );
+      });
+
       await t.step("the read-only socket refuses both conversions (code 29)", async () => {
         const run = await runVirsh(readOnlyUri, [
           "domxml-from-native",

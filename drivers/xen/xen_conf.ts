@@ -14,7 +14,7 @@ import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 
 /** A value in a Xen configuration file. */
 export type XenConfValue =
-  | { kind: "number"; value: number }
+  | { kind: "number"; value: number; signed?: true }
   | { kind: "string"; value: string }
   | { kind: "list"; items: XenConfValue[] };
 
@@ -142,7 +142,12 @@ class ConfReader {
     const char = this.#current();
     if (char === '"' || char === "'") return { kind: "string", value: this.#string() };
     if (char === "[") return this.#list(depth);
-    if (/[0-9+-]/.test(char)) return { kind: "number", value: this.#number() };
+    if (/[0-9+-]/.test(char)) {
+      // A leading '-' makes a signed number, which libvirt's unsigned and boolean getters refuse.
+      return char === "-"
+        ? { kind: "number", value: this.#number(), signed: true }
+        : { kind: "number", value: this.#number() };
+    }
     this.#fail("expecting a value");
   }
 
@@ -247,7 +252,7 @@ export class XenConf {
   bool(name: string, fallback: number): number {
     const value = this.value(name);
     if (value === undefined) return fallback;
-    if (value.kind === "number") return value.value !== 0 ? 1 : 0;
+    if (value.kind === "number" && value.signed !== true) return value.value !== 0 ? 1 : 0;
     if (value.kind === "string") return value.value === "1" ? 1 : 0;
     throw malformed(name);
   }
@@ -256,7 +261,7 @@ export class XenConf {
   unsigned(name: string, fallback: number): number {
     const value = this.value(name);
     if (value === undefined) return fallback;
-    if (value.kind === "number") return value.value;
+    if (value.kind === "number" && value.signed !== true) return value.value;
     if (value.kind === "string" && /^\s*[0-9]+$/.test(value.value)) return Number(value.value);
     throw malformed(name);
   }

@@ -15,7 +15,7 @@ import {
   type NetInterface,
 } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
-import { parseMac } from "../../src/model/mac_address.ts";
+import { formatMac, parseMac } from "../../src/model/mac_address.ts";
 import { parseIp } from "../../src/model/ip_address.ts";
 import { formatCpuSet, parseCpuSet } from "../../src/model/cpu_set.ts";
 import type { XenConf } from "./xen_conf.ts";
@@ -125,8 +125,11 @@ function parseGuestType(conf: XenConf, definition: DomainDefinition): void {
 function parseMemory(conf: XenConf, definition: DomainDefinition): void {
   const currentMiB = conf.unsigned("memory", MIN_XEN_GUEST_MIB * 2);
   const maxMiB = conf.unsigned("maxmem", currentMiB);
-  definition.currentMemoryKiB = currentMiB * 1024;
   definition.memoryKiB = maxMiB * 1024;
+  // libvirt's post-parse: a balloon target above the maximum (or none) is the maximum.
+  definition.currentMemoryKiB = currentMiB === 0 || currentMiB > maxMiB
+    ? definition.memoryKiB
+    : currentMiB * 1024;
 }
 
 function parseLifecycle(conf: XenConf, definition: DomainDefinition): void {
@@ -159,6 +162,7 @@ function parseCpus(conf: XenConf, definition: DomainDefinition): void {
   }
   definition.vcpus = maximum;
   definition.vcpu = { placement: "static" };
+  // A maxvcpus below vcpus drops the vCPUs above it (libvirt's virDomainDefSetVcpusMax).
   if (count < maximum) definition.vcpu.current = count;
   const cpus = conf.string("cpus");
   if (cpus !== undefined) definition.vcpu.cpuset = formatCpuSet(parseCpuSetOrFail(cpus, "cpus"));
@@ -274,7 +278,7 @@ function parseVif(entry: string, vifTypename: string): NetInterface {
         where: "vif",
       });
     }
-    net.mac = bytes.map((byte) => byte.toString(16).padStart(2, "0")).join(":");
+    net.mac = formatMac(bytes);
   }
   let openvswitch: { tags: number[]; trunk: boolean } | undefined;
   if (bridged && keys.bridge !== undefined) {

@@ -17,7 +17,7 @@ Deno.test("xen conf: numbers, strings of every quoting, nested lists and comment
     "vnuma",
   ]);
   assert.deepEqual(settings[1].value, { kind: "number", value: 2 });
-  assert.deepEqual(settings[2].value, { kind: "number", value: -1 });
+  assert.deepEqual(settings[2].value, { kind: "number", value: -1, signed: true });
   assert.deepEqual(settings[3].value, { kind: "string", value: '/boot/"k"' });
   assert.deepEqual(settings[4].value, { kind: "string", value: "two\nlines" });
   const vnuma = settings[5].value;
@@ -55,4 +55,14 @@ Deno.test("xen conf: the writer quotes as libvirt and replaces a setting in plac
     out.text(),
     'name = "g"\nvcpus = 2\nquote = \'say "hi"\'\ndisk = [ "a", "b" ]\n',
   );
+});
+
+Deno.test("xen conf: a negative number is malformed where libvirt wants an unsigned or boolean", () => {
+  const conf = new XenConf(parseXenConf("rtc_timeoffset = -3600\nacpi = -1\nvcpus = 2\n"));
+  assert.throws(
+    () => conf.unsigned("rtc_timeoffset", 0),
+    /config value rtc_timeoffset was malformed/,
+  );
+  assert.throws(() => conf.bool("acpi", 1), /config value acpi was malformed/);
+  assert.equal(conf.unsigned("vcpus", 1), 2);
 });

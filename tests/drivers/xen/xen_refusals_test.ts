@@ -97,3 +97,13 @@ Deno.test("xen: a PV guest gets libvirt's implicit devices; HVM gets PAE and PS/
   assert.deepEqual(hvm.devices.inputs.map((input) => input.bus), ["ps2", "ps2"]);
   assert.equal(hvm.os.loader?.type, "rom");
 });
+
+Deno.test("xen: memory above maxmem is the maximum; maxvcpus below vcpus wins", () => {
+  const definition = xlToDefinition(
+    `${base}memory = 1024\nmaxmem = 512\nvcpus = 4\nmaxvcpus = 2\n`,
+  );
+  assert.equal(definition.memoryKiB, 512 * 1024);
+  assert.equal(definition.currentMemoryKiB, 512 * 1024);
+  assert.equal(definition.vcpus, 2);
+  assert.equal(definition.vcpu?.current, undefined);
+});

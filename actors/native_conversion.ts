@@ -11,7 +11,8 @@ import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
 import { formatDomainXml, parseDomainXml, validateDomain } from "../src/xml/mod.ts";
 import type { Driver } from "./driver_protocol.ts";
-import { NATIVE_FORMATS, type NativeFormat, type NativeFormatDrivers } from "./native_formats.ts";
+import type { Networks } from "./networks.ts";
+import { NATIVE_FORMATS, type NativeFormat, type NativeFormatHost } from "./native_formats.ts";
 
 /** The most bytes of native configuration or domain XML one conversion reads. */
 export const NATIVE_CONFIG_MAX_BYTES = 10 * 1024 * 1024;
@@ -66,10 +67,14 @@ export function domainXmlFromNative(
 }
 
 /**
- * The drivers' side of a conversion: the command line of the driver that runs a definition's
- * type, where that driver can build one; libvirt's code 3 otherwise.
+ * The host's side of a conversion: the command line of the driver that runs a definition's
+ * type, where that driver builds one (libvirt's code 3 otherwise), and the bridge of a virtual
+ * network (code 43, `Network not found: NAME`, when there is none).
  */
-export function driverCommandLines(drivers: readonly Driver[]): NativeFormatDrivers {
+export function nativeFormatHost(
+  drivers: readonly Driver[],
+  networks?: Pick<Networks, "byName" | "bridgeName" | "summary">,
+): NativeFormatHost {
   return {
     commandLine(definition) {
       const driver = drivers.find((candidate) =>
@@ -83,11 +88,21 @@ export function driverCommandLines(drivers: readonly Driver[]): NativeFormatDriv
       }
       return driver.nativeCommandLine(definition);
     },
+    networkBridge(name) {
+      let uuid: string;
+      try {
+        if (networks === undefined) throw new Error("no networks");
+        uuid = networks.summary(networks.byName(name)).uuid;
+      } catch {
+        throw new VirtError(ErrorCode.NO_NETWORK, name, { where: "/domain/devices/interface" });
+      }
+      return networks.bridgeName(uuid);
+    },
   };
 }
 
-/** No driver: what formats written from the definition alone are given (code 3 if asked). */
-export const NO_DRIVERS: NativeFormatDrivers = driverCommandLines([]);
+/** No driver and no network: what tests of formats written from the definition alone give. */
+export const NO_HOST: NativeFormatHost = nativeFormatHost([]);
 
 /**
  * Domain XML as a native configuration.
@@ -106,7 +121,7 @@ export async function domainXmlToNative(
   formatName: string,
   xml: string,
   maxBytes: number = NATIVE_CONFIG_MAX_BYTES,
-  drivers: NativeFormatDrivers = NO_DRIVERS,
+  host: NativeFormatHost = NO_HOST,
 ): Promise<string> {
   const format = formatOf(formatName);
   if (format.toNative === undefined) {
@@ -118,5 +133,5 @@ export async function domainXmlToNative(
   // libvirt parses the document with its defaults and validates it before converting; the
   // conversion itself reads the document as written (its defaults are the format's).
   validateDomain(applyDomainDefaults(definition));
-  return await format.toNative(definition, drivers);
+  return await format.toNative(definition, host);
 }

@@ -12,10 +12,16 @@ import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
 import { validateDomain } from "../src/xml/mod.ts";
 import { XEN_NATIVE_FORMATS } from "../drivers/xen/xen_native_formats.ts";
 
-/** What a format may ask of the host's drivers (a command line only a driver can build). */
-export interface NativeFormatDrivers {
+/** What a format may ask of the host: a command line only a driver builds, a network's bridge. */
+export interface NativeFormatHost {
   /** The command line the driver running `definition`'s type would start it with. */
   commandLine(definition: DomainDefinition): Promise<string>;
+  /**
+   * The bridge of the virtual network `name` (an interface of type `network`).
+   *
+   * @throws {VirtError} Code 43 when there is no such network.
+   */
+  networkBridge(name: string): string;
 }
 
 /** One native format: either direction may be absent (libvirt then answers code 3). */
@@ -24,17 +30,17 @@ export interface NativeFormat {
   fromNative?(text: string): DomainDefinition;
   /**
    * A domain definition → the native configuration text (throws `VirtError` when
-   * inexpressible); `drivers` serves formats only a running driver can write (`qemu-argv`).
+   * inexpressible); `host` serves what only the host knows (`qemu-argv`, network bridges).
    */
-  toNative?(definition: DomainDefinition, drivers: NativeFormatDrivers): string | Promise<string>;
+  toNative?(definition: DomainDefinition, host: NativeFormatHost): string | Promise<string>;
 }
 
 /** `qemu-argv`: the QEMU driver's command line of a complete, validated definition. */
 const QEMU_ARGV: NativeFormat = {
-  toNative(definition, drivers) {
+  toNative(definition, host) {
     const complete = applyDomainDefaults(definition);
     validateDomain(complete);
-    return drivers.commandLine(complete);
+    return host.commandLine(complete);
   },
 };
 

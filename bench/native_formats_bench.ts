@@ -17,7 +17,7 @@
 import { parsePositiveInteger } from "../src/config/config.ts";
 import { formatDomainXml, parseDomainXml } from "../src/xml/mod.ts";
 import { NATIVE_FORMATS } from "../actors/native_formats.ts";
-import { NO_DRIVERS } from "../actors/native_conversion.ts";
+import { NO_HOST } from "../actors/native_conversion.ts";
 
 /** Passes over each corpus per figure, unless `EVIRT_BENCH_NATIVE_ROUNDS` says otherwise. */
 const ROUNDS_DEFAULT = 200;
@@ -55,7 +55,7 @@ function loadPairs(format: string, folder: string): Pair[] {
         xml: Deno.readTextFileSync(`${stem}.xml`),
       };
       converter?.fromNative?.(pair.native);
-      converter?.toNative?.(parseDomainXml(pair.xml), NO_DRIVERS);
+      converter?.toNative?.(parseDomainXml(pair.xml), NO_HOST);
       pairs.push(pair);
     } catch {
       // A file without its partner, or one a direction refuses: not measured.
@@ -74,7 +74,7 @@ function steps(format: string): [string, (pair: Pair) => unknown][] {
       (pair) => formatDomainXml(converter.fromNative!(pair.native), { inactive: true }),
     ],
     // The Xen formats write from the definition alone: their answer is a string, not a promise.
-    [`domain XML → ${format}`, (pair) => converter.toNative!(parseDomainXml(pair.xml), NO_DRIVERS)],
+    [`domain XML → ${format}`, (pair) => converter.toNative!(parseDomainXml(pair.xml), NO_HOST)],
   ];
 }
 

@@ -15,11 +15,20 @@ function unsupported(message: string, where: string): VirtError {
   return new VirtError(ErrorCode.CONFIG_UNSUPPORTED, message, { where });
 }
 
+/** How a conversion finds the bridge of a virtual network (libvirt asks its network driver). */
+export type NetworkBridges = (name: string) => string;
+
+/** Without networks: every network is unknown (code 43, `Network not found: NAME`). */
+export const NO_NETWORKS: NetworkBridges = (name) => {
+  throw new VirtError(ErrorCode.NO_NETWORK, name, { where: "/domain/devices/interface" });
+};
+
 /** Writes the common settings. */
 export function formatCommon(
   out: XenConfWriter,
   definition: DomainDefinition,
   dialect: XenDialect,
+  bridges: NetworkBridges = NO_NETWORKS,
 ): void {
   const hvm = definition.os.type === "hvm";
   out.string("name", definition.name);
@@ -43,7 +52,7 @@ export function formatCommon(
   }
   formatFramebuffer(out, definition, hvm);
   const vifs = definition.devices.interfaces.map((net) =>
-    formatVif(net, hvm, dialect === "xl" ? "vif" : "netfront")
+    formatVif(net, hvm, dialect === "xl" ? "vif" : "netfront", bridges)
   );
   if (vifs.length > 0) out.strings("vif", vifs);
   formatPci(out, definition);
@@ -167,7 +176,12 @@ function formatFramebuffer(out: XenConfWriter, definition: DomainDefinition, hvm
   out.strings("vfb", [text]);
 }
 
-function formatVif(net: NetInterface, hvm: boolean, vifTypename: string): string {
+function formatVif(
+  net: NetInterface,
+  hvm: boolean,
+  vifTypename: string,
+  bridges: NetworkBridges,
+): string {
   let text = `mac=${net.mac ?? "00:00:00:00:00:00"}`;
   const script = extraElement(net, "script")?.attributes?.path;
   const ips = extraElements(net, "ip").map((element) => element.attributes?.address ?? "");
@@ -192,11 +206,7 @@ function formatVif(net: NetInterface, hvm: boolean, vifTypename: string): string
     if (script !== undefined) text += `,script=${script}`;
     if (ips.length > 0) text += `,ip=${ips.join(" ")}`;
   } else if (net.type === "network") {
-    throw new VirtError(
-      ErrorCode.NO_NETWORK,
-      `${net.source?.network ?? ""}`,
-      { where: "interface/source" },
-    );
+    text += `,bridge=${bridges(net.source?.network ?? "")},script=vif-bridge`;
   } else {
     throw unsupported(`Unsupported net type '${net.type}'`, "interface");
   }

@@ -7,7 +7,7 @@
 import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { type XenConfValue, XenConfWriter } from "./xen_conf.ts";
-import { formatCommon } from "./xen_format_common.ts";
+import { formatCommon, type NetworkBridges, NO_NETWORKS } from "./xen_format_common.ts";
 import { formatBootOrder, XEN_FIRMWARE_DIR } from "./xen_defaults.ts";
 import { childElements, elementText, extraElement, extraElements } from "./xen_extra.ts";
 import { libxlFeatureName } from "./xen_cpuid.ts";
@@ -23,11 +23,16 @@ import { libxlFeatureName } from "./xen_cpuid.ts";
  * definitionToXl(definition).startsWith('name = "g"'); // true
  * ```
  *
- * @throws {VirtError} Code 67 for what `xl.cfg` cannot express (as libvirt refuses it).
+ * @param bridges Finds the bridge of an interface's virtual network.
+ * @throws {VirtError} Code 67 for what `xl.cfg` cannot express (as libvirt refuses it); 43 for
+ *   an unknown network.
  */
-export function definitionToXl(definition: DomainDefinition): string {
+export function definitionToXl(
+  definition: DomainDefinition,
+  bridges: NetworkBridges = NO_NETWORKS,
+): string {
   const out = new XenConfWriter();
-  formatCommon(out, definition, "xl");
+  formatCommon(out, definition, "xl", bridges);
   formatOs(out, definition);
   formatCpuid(out, definition);
   formatVnuma(out, definition);

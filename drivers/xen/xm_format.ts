@@ -7,7 +7,7 @@
 import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { XenConfWriter } from "./xen_conf.ts";
-import { formatCommon } from "./xen_format_common.ts";
+import { formatCommon, type NetworkBridges, NO_NETWORKS } from "./xen_format_common.ts";
 import { formatBootOrder } from "./xen_defaults.ts";
 import { elementText, extraElement } from "./xen_extra.ts";
 
@@ -22,11 +22,16 @@ import { elementText, extraElement } from "./xen_extra.ts";
  * definitionToXm(definition).includes("maxmem = 512"); // true
  * ```
  *
- * @throws {VirtError} Code 67 for what an `xm` file cannot express (as libvirt refuses it).
+ * @param bridges Finds the bridge of an interface's virtual network.
+ * @throws {VirtError} Code 67 for what an `xm` file cannot express (as libvirt refuses it); 43
+ *   for an unknown network.
  */
-export function definitionToXm(definition: DomainDefinition): string {
+export function definitionToXm(
+  definition: DomainDefinition,
+  bridges: NetworkBridges = NO_NETWORKS,
+): string {
   const out = new XenConfWriter();
-  formatCommon(out, definition, "xm");
+  formatCommon(out, definition, "xm", bridges);
   const os = definition.os;
   if (os.type === "hvm") {
     out.string("builder", "hvm");

@@ -9,7 +9,7 @@
 import {
   domainXmlFromNative,
   domainXmlToNative,
-  driverCommandLines,
+  nativeFormatHost,
 } from "../../actors/native_conversion.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { checkFlags } from "./domain_lookup.ts";
@@ -65,7 +65,7 @@ export const NATIVE_PROCEDURES: ProcedureTable = {
         args.nativeFormat,
         args.domainXml,
         target.xmlMaxBytes,
-        driverCommandLines(target.host.drivers),
+        nativeFormatHost(target.host.drivers, target.networks),
       );
       return { nativeConfig };
     },

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { formatDomainXml, parseDomainXml } from "../../src/xml/mod.ts";
 import { NATIVE_FORMATS } from "../../actors/native_formats.ts";
-import { NO_DRIVERS } from "../../actors/native_conversion.ts";
+import { NO_HOST } from "../../actors/native_conversion.ts";
 import { corpusDir, exists } from "../support/environment.ts";
 import { xmlDifference } from "./xml_corpus.ts";
 
@@ -168,7 +168,7 @@ async function runFolder(folder: string, format: string, cases: Record<string, D
       result.cases++;
       const id = `${name} (XML → cfg)`;
       try {
-        const got = await converter.toNative(parseDomainXml(xml), NO_DRIVERS);
+        const got = await converter.toNative(parseDomainXml(xml), NO_HOST);
         if (got === cfg) result.equal++;
         else result.differing.push(`${id}: ${firstLineDifference(cfg, got)}`);
       } catch (error) {

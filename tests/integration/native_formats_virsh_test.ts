@@ -120,6 +120,39 @@ testIf(
         },
       });
 
+      await t.step("an interface on a virtual network takes the network's bridge", async () => {
+        await Deno.writeTextFile(
+          `${base}/natnet.xml`,
+          "<network><name>natnet</name><bridge name='virbr-nat9'/></network>",
+        );
+        const define = await runVirsh(uri, ["net-define", `${base}/natnet.xml`]);
+        assert.equal(define.code, 0, define.stderr);
+        await Deno.writeTextFile(
+          `${base}/onnet.xml`,
+          "<domain type='xen'><name>onnet</name><uuid>c7a5fdb2-cdaf-9455-926a-d65c16db1809</uuid>" +
+            "<memory>524288</memory>" +
+            "<os><type>linux</type></os><devices><interface type='network'>" +
+            "<mac address='00:16:3e:00:00:01'/><source network='natnet'/></interface>" +
+            "<interface type='network'><mac address='00:16:3e:00:00:02'/>" +
+            "<source network='nonet'/></interface></devices></domain>",
+        );
+        const { viaRpc } = await both("domxml-to-native", "xen-xl", `${base}/onnet.xml`);
+        assert.equal(viaRpc.code, 1);
+        assert.equal(viaRpc.stderr.trim(), "error: Network not found: nonet");
+        const xml = (await Deno.readTextFile(`${base}/onnet.xml`)).replace(
+          /<interface type='network'><mac address='00:16:3e:00:00:02'\/><source network='nonet'\/><\/interface>/,
+          "",
+        );
+        await Deno.writeTextFile(`${base}/onnet.xml`, xml);
+        const found = await both("domxml-to-native", "xen-xl", `${base}/onnet.xml`);
+        assert.equal(found.viaRpc.code, 0, found.viaRpc.stderr);
+        assert.equal(found.viaCli.stdout, found.viaRpc.stdout);
+        assert.match(
+          found.viaRpc.stdout,
+          /\nvif = \[ "mac=00:16:3e:00:00:01,bridge=virbr-nat9,script=vif-bridge" \]\n/,
+        );
+      });
+
       await t.step("an unknown format answers libvirt's code 8 message", async () => {
         const { viaRpc, viaCli } = await both(
           "domxml-to-native",

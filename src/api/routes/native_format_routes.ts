@@ -9,7 +9,7 @@
 import {
   domainXmlFromNative,
   domainXmlToNative,
-  driverCommandLines,
+  nativeFormatHost,
 } from "../../../actors/native_conversion.ts";
 import type { RouteAdder } from "../api_context.ts";
 import { readBodyText } from "../request_body.ts";
@@ -24,8 +24,8 @@ export function nativeFormatRoutes(add: RouteAdder): void {
   });
   add("host.domain_xml_to_native", async (request, { env, params }) => {
     const xml = await readBodyText(request, env.xmlMaxBytes);
-    const drivers = driverCommandLines(env.host.drivers);
-    return new Response(await domainXmlToNative(params.format, xml, env.xmlMaxBytes, drivers), {
+    const host = nativeFormatHost(env.host.drivers, env.networks);
+    return new Response(await domainXmlToNative(params.format, xml, env.xmlMaxBytes, host), {
       headers: { "content-type": "text/plain; charset=utf-8" },
     });
   });

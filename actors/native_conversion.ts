@@ -124,7 +124,7 @@ export async function domainXmlToNative(
   host: NativeFormatHost = NO_HOST,
 ): Promise<string> {
   const format = formatOf(formatName);
-  if (format.toNative === undefined) {
+  if (format.toNative === undefined && format.toNativeOnHost === undefined) {
     throw new VirtError(ErrorCode.NO_SUPPORT, "virConnectDomainXMLToNative", {
       where: "nativeFormat",
     });
@@ -133,5 +133,6 @@ export async function domainXmlToNative(
   // libvirt parses the document with its defaults and validates it before converting; the
   // conversion itself reads the document as written (its defaults are the format's).
   validateDomain(applyDomainDefaults(definition));
-  return await format.toNative(definition, host);
+  if (format.toNativeOnHost !== undefined) return await format.toNativeOnHost(definition, host);
+  return format.toNative!(definition, host);
 }

@@ -11,6 +11,8 @@ import type { DomainDefinition } from "../src/model/domain.ts";
 import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
 import { validateDomain } from "../src/xml/mod.ts";
 import { XEN_NATIVE_FORMATS } from "../drivers/xen/xen_native_formats.ts";
+import { bhyveArgvToDomain, bhyveToNative } from "../drivers/bhyve/mod.ts";
+import { vmwareVmxFormat } from "../drivers/vmware/mod.ts";
 
 /** What a format may ask of the host: a command line only a driver builds, a network's bridge. */
 export interface NativeFormatHost {
@@ -30,14 +32,16 @@ export interface NativeFormat {
   fromNative?(text: string): DomainDefinition;
   /**
    * A domain definition → the native configuration text (throws `VirtError` when
-   * inexpressible); `host` serves what only the host knows (`qemu-argv`, network bridges).
+   * inexpressible); `host`, when given, names what only the host knows (network bridges).
    */
-  toNative?(definition: DomainDefinition, host: NativeFormatHost): string | Promise<string>;
+  toNative?(definition: DomainDefinition, host?: NativeFormatHost): string;
+  /** A direction only the host's drivers can write (`qemu-argv`): used instead of `toNative`. */
+  toNativeOnHost?(definition: DomainDefinition, host: NativeFormatHost): Promise<string>;
 }
 
 /** `qemu-argv`: the QEMU driver's command line of a complete, validated definition. */
 const QEMU_ARGV: NativeFormat = {
-  toNative(definition, host) {
+  toNativeOnHost(definition, host) {
     const complete = applyDomainDefaults(definition);
     validateDomain(complete);
     return host.commandLine(complete);
@@ -49,4 +53,9 @@ export const NATIVE_FORMATS: ReadonlyMap<string, NativeFormat> = new Map<string,
   // Each driver adds its entry here: ["format-name", { fromNative, toNative }].
   ["qemu-argv", QEMU_ARGV],
   ...XEN_NATIVE_FORMATS,
+  ["vmware-vmx", vmwareVmxFormat()],
+  ["bhyve-argv", {
+    fromNative: (text) => bhyveArgvToDomain(text),
+    toNative: (definition) => bhyveToNative(definition),
+  }],
 ]);

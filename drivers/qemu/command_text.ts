@@ -1,30 +1,13 @@
 /**
  * A built QEMU command line as one line of shell text, the way libvirt prints it for
- * `virsh domxml-to-native qemu-argv`: the environment assignments, the binary, then the
- * arguments, each quoted for a POSIX shell only when it needs it.
+ * `virsh domxml-to-native qemu-argv`: the environment assignments, then the binary and its
+ * arguments, each quoted for a POSIX shell only where it needs it (`src/host/command_text.ts`).
  *
  * @module
  */
 
+import { commandText, shellQuote } from "../../src/host/command_text.ts";
 import type { CommandLine } from "./command_line.ts";
-
-/** Characters a shell word may hold unquoted (libvirt's `virBufferEscapeShell` leaves these). */
-const PLAIN_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * One word quoted for a POSIX shell when it needs to be.
- *
- * @example
- * ```ts
- * import { shellWord } from "./command_text.ts";
- * shellWord("-m"); // "-m"
- * shellWord("a b"); // "'a b'"
- * ```
- */
-export function shellWord(word: string): string {
-  if (PLAIN_WORD.test(word)) return word;
-  return `'${word.replaceAll("'", "'\\''")}'`;
-}
 
 /**
  * The command line as text, ending with a newline.
@@ -39,10 +22,8 @@ export function shellWord(word: string): string {
 export function commandLineText(
   line: Pick<CommandLine, "emulator" | "args" | "env">,
 ): string {
-  const words = [
-    ...Object.entries(line.env).map(([name, value]) => `${name}=${shellWord(value)}`),
-    shellWord(line.emulator),
-    ...line.args.map(shellWord),
-  ];
-  return `${words.join(" ")}\n`;
+  const assignments = Object.entries(line.env).map(([name, value]) =>
+    `${name}=${shellQuote(value)} `
+  );
+  return `${assignments.join("")}${commandText([line.emulator, ...line.args])}\n`;
 }

@@ -15,18 +15,20 @@ import { definitionToXm } from "./xm_format.ts";
 export interface XenNativeFormat {
   /** Native text → definition. */
   fromNative(text: string): DomainDefinition;
-  /** Definition → native text; `host` names the bridge of a virtual network. */
-  toNative(definition: DomainDefinition, host: { networkBridge(name: string): string }): string;
+  /** Definition → native text; `host` names the bridge of a virtual network (else code 43). */
+  toNative(definition: DomainDefinition, host?: { networkBridge(name: string): string }): string;
 }
 
 /** `xen-xl` and `xen-xm` by libvirt's format names. */
 export const XEN_NATIVE_FORMATS: ReadonlyArray<readonly [string, XenNativeFormat]> = [
   ["xen-xl", {
     fromNative: xlToDefinition,
-    toNative: (definition, host) => definitionToXl(definition, (name) => host.networkBridge(name)),
+    toNative: (definition, host) =>
+      definitionToXl(definition, host && ((name) => host.networkBridge(name))),
   }],
   ["xen-xm", {
     fromNative: xmToDefinition,
-    toNative: (definition, host) => definitionToXm(definition, (name) => host.networkBridge(name)),
+    toNative: (definition, host) =>
+      definitionToXm(definition, host && ((name) => host.networkBridge(name))),
   }],
 ];

@@ -105,6 +105,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "domxml-to-native": () =>
     import("./verbs/domxml-to-native.ts").then((module) => module.domxmlToNativeVerb),
   event: () => import("./verbs/event.ts").then((module) => module.eventVerb),
+  host: () => import("./verbs/host.ts").then((module) => module.hostVerb),
   hostname: () => import("./verbs/hostname.ts").then((module) => module.hostnameVerb),
   list: () => import("./verbs/list.ts").then((module) => module.listVerb),
   log: () => import("./verbs/log.ts").then((module) => module.logVerb),

@@ -1,7 +1,8 @@
 /**
  * libvirt's Xen configuration corpus (`xlconfigdata`, `xmconfigdata`): for every case libvirt's
  * own tests run, the conversion in the direction(s) libvirt tests equals libvirt's expected
- * file. Prints per folder: cases, equal, rejected as libvirt rejects, differing (listed).
+ * file. Prints per folder and direction (the shared runner, native_corpus.ts): cases, equal,
+ * rejected as libvirt rejects, differing (listed).
  *
  * The case list and directions are libvirt 9.0's `xlconfigtest.c` / `xmconfigtest.c`; files
  * of the corpus that neither test names are counted as not libvirt cases.
@@ -12,9 +13,9 @@
 import assert from "node:assert/strict";
 import { formatDomainXml, parseDomainXml } from "../../src/xml/mod.ts";
 import { NATIVE_FORMATS } from "../../actors/native_formats.ts";
-import { NO_HOST } from "../../actors/native_conversion.ts";
 import { corpusDir, exists } from "../support/environment.ts";
 import { xmlDifference } from "./xml_corpus.ts";
+import { lineDifference, names, runCases } from "./native_corpus.ts";
 
 type Direction = "both" | "to-native" | "from-native";
 
@@ -114,110 +115,59 @@ const XM_CASES: Record<string, Direction> = {
 const FIRMWARE_PLACEHOLDER = "/LIBXL_FIRMWARE_DIR";
 const FIRMWARE_DIR = "/usr/lib/xen/boot";
 
-interface FolderResult {
-  cases: number;
-  equal: number;
-  rejected: number;
-  differing: string[];
-  notLibvirtCases: string[];
-}
-
-async function runFolder(folder: string, format: string, cases: Record<string, Direction>) {
-  const converter = NATIVE_FORMATS.get(format);
-  assert.ok(converter?.fromNative && converter.toNative, `${format} is registered`);
-  const dir = `${corpusDir}/${folder}`;
-  const result: FolderResult = {
-    cases: 0,
-    equal: 0,
-    rejected: 0,
-    differing: [],
-    notLibvirtCases: [],
-  };
-  const present = new Set(
-    [...Deno.readDirSync(dir)].map((entry) =>
-      entry.name.replace(/^test-/, "").replace(/\.(cfg|xml)$/, "")
-    ),
+/** The case names of `folder` libvirt's test runs (a .cfg and a .xml) and those it does not. */
+function caseNames(folder: string, cases: Record<string, Direction>): [string[], string[]] {
+  const stems = [...new Set([...names(folder, ".cfg"), ...names(folder, ".xml")])].sort()
+    .map((stem) => stem.replace(/^test-/, ""));
+  const run = stems.filter((name) =>
+    cases[name] !== undefined && exists(`${folder}/test-${name}.cfg`) &&
+    exists(`${folder}/test-${name}.xml`)
   );
-  for (const name of [...present].sort()) {
-    const direction = cases[name];
-    if (direction === undefined) {
-      result.notLibvirtCases.push(name);
-      continue;
-    }
-    const cfgPath = `${dir}/test-${name}.cfg`;
-    const xmlPath = `${dir}/test-${name}.xml`;
-    if (!exists(cfgPath) || !exists(xmlPath)) {
-      result.notLibvirtCases.push(name);
-      continue;
-    }
-    const cfg = Deno.readTextFileSync(cfgPath);
-    const xml = Deno.readTextFileSync(xmlPath).replaceAll(FIRMWARE_PLACEHOLDER, FIRMWARE_DIR);
-    if (direction !== "to-native") {
-      result.cases++;
-      const id = `${name} (cfg → XML)`;
-      try {
-        const got = formatDomainXml(converter.fromNative(cfg), { inactive: true, secure: true });
-        const difference = xmlDifference(xml, got);
-        if (difference === undefined) result.equal++;
-        else result.differing.push(`${id}: ${difference}`);
-      } catch (error) {
-        result.differing.push(`${id}: refused: ${(error as Error).message}`);
-      }
-    }
-    if (direction !== "from-native") {
-      result.cases++;
-      const id = `${name} (XML → cfg)`;
-      try {
-        const got = await converter.toNative(parseDomainXml(xml), NO_HOST);
-        if (got === cfg) result.equal++;
-        else result.differing.push(`${id}: ${firstLineDifference(cfg, got)}`);
-      } catch (error) {
-        result.differing.push(`${id}: refused: ${(error as Error).message}`);
-      }
-    }
-  }
-  return result;
-}
-
-function firstLineDifference(expected: string, got: string): string {
-  const wanted = expected.split("\n");
-  const actual = got.split("\n");
-  for (let index = 0; index < Math.max(wanted.length, actual.length); index++) {
-    if (wanted[index] !== actual[index]) {
-      return `line ${index + 1}: got '${actual[index] ?? "(end)"}', expected '${
-        wanted[index] ?? "(end)"
-      }'`;
-    }
-  }
-  return "equal";
-}
-
-function report(folder: string, result: FolderResult): void {
-  console.log(
-    `${folder}: ${result.cases} cases, ${result.equal} equal, ${result.rejected} rejected as libvirt rejects, ${result.differing.length} differing`,
-  );
-  for (const line of result.differing) console.log(`  differs: ${line}`);
-  if (result.notLibvirtCases.length > 0) {
-    console.log(`  not libvirt test cases (skipped): ${result.notLibvirtCases.join(", ")}`);
-  }
+  return [run, stems.filter((name) => !run.includes(name))];
 }
 
 for (
-  const [folder, format, cases] of [
+  const [folderName, format, cases] of [
     ["xlconfigdata", "xen-xl", XL_CASES],
     ["xmconfigdata", "xen-xm", XM_CASES],
   ] as const
 ) {
-  const skip = exists(`${corpusDir}/${folder}`) ? undefined : `needs ${corpusDir}/${folder}`;
-  if (skip !== undefined) console.log(`skipping ${folder}: ${skip}`);
+  const folder = `${corpusDir}/${folderName}`;
+  const skip = exists(folder) ? undefined : `needs ${folder}`;
+  if (skip !== undefined) console.log(`skipping ${folderName}: ${skip}`);
   Deno.test({
-    name: `${format}: every ${folder} case converts as libvirt 9.0 does`,
+    name: `${format}: every ${folderName} case converts as libvirt 9.0 does`,
     ignore: skip !== undefined,
-    async fn() {
-      const result = await runFolder(folder, format, cases);
-      report(folder, result);
-      assert.ok(result.cases > 0, "the corpus holds libvirt cases");
-      assert.deepEqual(result.differing, []);
+    fn() {
+      const converter = NATIVE_FORMATS.get(format);
+      assert.ok(converter?.fromNative && converter.toNative, `${format} is registered`);
+      const [run, others] = caseNames(folder, cases);
+      if (others.length > 0) {
+        console.log(`${folderName}: not libvirt test cases: ${others.join(", ")}`);
+      }
+      const cfg = (name: string) => Deno.readTextFileSync(`${folder}/test-${name}.cfg`);
+      const xml = (name: string) =>
+        Deno.readTextFileSync(`${folder}/test-${name}.xml`).replaceAll(
+          FIRMWARE_PLACEHOLDER,
+          FIRMWARE_DIR,
+        );
+      const fromNative = runCases(
+        `${folderName} ${format} → XML`,
+        run.filter((name) => cases[name] !== "to-native"),
+        xml,
+        (name) =>
+          formatDomainXml(converter.fromNative!(cfg(name)), { inactive: true, secure: true }),
+        xmlDifference,
+      );
+      const toNative = runCases(
+        `${folderName} XML → ${format}`,
+        run.filter((name) => cases[name] !== "from-native"),
+        cfg,
+        (name) => converter.toNative!(parseDomainXml(xml(name))),
+        lineDifference,
+      );
+      assert.ok(fromNative.cases + toNative.cases > 0, "the corpus holds libvirt cases");
+      assert.deepEqual([...fromNative.differing, ...toNative.differing], []);
     },
   });
 }

@@ -101,8 +101,8 @@ export function nativeFormatHost(
   };
 }
 
-/** No driver and no network: what tests of formats written from the definition alone give. */
-export const NO_HOST: NativeFormatHost = nativeFormatHost([]);
+/** No driver and no network: the host of a conversion that names none. */
+const NO_HOST: NativeFormatHost = nativeFormatHost([]);
 
 /**
  * Domain XML as a native configuration.

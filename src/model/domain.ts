@@ -78,6 +78,10 @@ export interface DomainDefinition extends WithExtra {
   memoryDumpCore?: string;
   /** `<currentMemory>` in KiB. */
   currentMemoryKiB?: number;
+  /** `<blkiotune>`: block I/O weight and throttles. */
+  blkiotune?: BlkioTune;
+  /** `<memtune>`: memory limits. */
+  memtune?: MemTune;
   /** The `<vcpu>` count (maximum vCPUs); 0 when absent (libvirt's default is 1). */
   vcpus: number;
   /** The attributes of `<vcpu>`. */
@@ -1069,6 +1073,42 @@ export interface HostdevSource extends WithExtra {
   char?: string;
   /** `<interface>` (capabilities `net`): the host network interface moved into the container. */
   interface?: string;
+}
+
+/** `<blkiotune>`. */
+export interface BlkioTune extends WithExtra {
+  /** `<weight>`: 100–1000 (cgroup v1 blkio.weight; v2 io.weight). */
+  weight?: number;
+  /** `<device>` entries, one per host block device. */
+  devices: BlkioDevice[];
+}
+
+/** `<blkiotune><device>`: one host block device's weight and throttles. */
+export interface BlkioDevice extends WithExtra {
+  /** `<path>`: the host block device (`/dev/sda`, `/dev/block/8:0`). */
+  path?: string;
+  /** `<weight>`. */
+  weight?: number;
+  /** `<read_iops_sec>`. */
+  readIopsSec?: number;
+  /** `<write_iops_sec>`. */
+  writeIopsSec?: number;
+  /** `<read_bytes_sec>`. */
+  readBytesSec?: number;
+  /** `<write_bytes_sec>`. */
+  writeBytesSec?: number;
+}
+
+/** `<memtune>`: limits in KiB; absent means unlimited. */
+export interface MemTune extends WithExtra {
+  /** `<hard_limit>`. */
+  hardLimitKiB?: number;
+  /** `<soft_limit>`. */
+  softLimitKiB?: number;
+  /** `<swap_hard_limit>`: memory plus swap. */
+  swapHardLimitKiB?: number;
+  /** `<min_guarantee>`. */
+  minGuaranteeKiB?: number;
 }
 
 /** `<initenv name>value</initenv>`: one variable of an LXC init's environment. */

@@ -680,6 +680,28 @@ const CLOCK: ElementSpec = element(
   ],
 );
 
+/** `<blkiotune>`: block I/O weight and per-device throttles (cgroup blkio / io). */
+const BLKIOTUNE: ElementSpec = element([], [
+  flatText("weight", "weight", "uint"),
+  many("device", "devices", () =>
+    element([], [
+      flatText("path"),
+      flatText("weight", "weight", "uint"),
+      flatText("read_iops_sec", "readIopsSec", "uint"),
+      flatText("write_iops_sec", "writeIopsSec", "uint"),
+      flatText("read_bytes_sec", "readBytesSec", "uint"),
+      flatText("write_bytes_sec", "writeBytesSec", "uint"),
+    ])),
+]);
+
+/** `<memtune>`: memory limits (cgroup memory), in KiB. */
+const MEMTUNE: ElementSpec = element([], [
+  flatText("hard_limit", "hardLimitKiB", "sizeKiB"),
+  flatText("soft_limit", "softLimitKiB", "sizeKiB"),
+  flatText("swap_hard_limit", "swapHardLimitKiB", "sizeKiB"),
+  flatText("min_guarantee", "minGuaranteeKiB", "sizeKiB"),
+]);
+
 /** One range of a user namespace's id map: container ids `start`… are host ids `target`…. */
 const IDMAP_RANGE: ElementSpec = element([
   need(uint("start")),
@@ -717,6 +739,8 @@ export const DOMAIN: ElementSpec = element(
       attributes: [str("dumpCore", "memoryDumpCore")],
     },
     flatText("currentMemory", "currentMemoryKiB", "sizeKiB"),
+    object("blkiotune", () => BLKIOTUNE),
+    object("memtune", () => MEMTUNE),
     {
       kind: "flat",
       xml: "vcpu",

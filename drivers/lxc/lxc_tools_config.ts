@@ -23,8 +23,11 @@
  * - `lxc.cap.drop` → `<capabilities policy='allow'>` with those capabilities off.
  *
  * Where libvirt fails without saying why ("An error occurred, but the cause is unknown"),
- * evirt refuses with code 1 and says why. One deliberate difference: a negative `lxc.tty.max`
- * makes libvirtd 9.0 abort (it allocates that many consoles); evirt refuses it.
+ * evirt refuses with code 1 and says why. Deliberate differences: a negative `lxc.tty.max`
+ * makes libvirtd 9.0 abort (it allocates that many consoles), and more than 32 consoles are
+ * more than evirt allows; evirt refuses both (code 67). An empty `lxc.uts.name` gives a
+ * definition without a name, which formats without `<name>` where libvirt writes
+ * `<name></name>` (the model holds `""` for both).
  *
  * @module
  */

@@ -276,14 +276,14 @@ function checkOs(definition: DomainDefinition): void {
   if (os.type !== "exe") {
     throw new VirtError(
       ErrorCode.INVALID_ARG,
-      `could not find capabilities for arch=${arch} domaintype=${definition.type}`,
+      `could not find capabilities for arch=${arch} domaintype=${definition.type} `,
       { where: "/domain/os/type" },
     );
   }
   if (!LXC_ARCHES.includes(arch)) {
     throw new VirtError(
       ErrorCode.INVALID_ARG,
-      `could not find capabilities for ostype=exe arch=${arch} domaintype=${definition.type}`,
+      `could not find capabilities for ostype=exe arch=${arch} domaintype=${definition.type} `,
       { where: "/domain/os/type/@arch" },
     );
   }

@@ -5,7 +5,7 @@
  * connection.
  *
  * As libvirt's per-driver connections, `lxc:///system` sees only the host's `type='lxc'`
- * domains and `qemu:///…` all the others (`src/rpc/driver_scope.ts`); `evirt:///system` sees
+ * domains and `qemu:///…` all the others (`actors/domain_type_scope.ts`); `evirt:///system` sees
  * every domain.
  *
  * @module
@@ -19,7 +19,12 @@ import type { EventHub } from "../projections/event_hub.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { TEST_NODE_INFO } from "../../drivers/test/test_driver.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { type DomainTypeScope, scopedHost } from "./driver_scope.ts";
+import {
+  type DomainTypeScope,
+  LXC_DOMAINS,
+  NON_LXC_DOMAINS,
+  scopedHost,
+} from "../../actors/domain_type_scope.ts";
 
 /** The service pieces procedures use. */
 export interface RpcTarget {
@@ -71,16 +76,13 @@ interface ServiceView {
   scope?: DomainTypeScope;
 }
 
-const isLxc: DomainTypeScope = (type) => type === "lxc";
-const isNotLxc: DomainTypeScope = (type) => type !== "lxc";
-
 /** URIs that name the service's own host, and the view each opens. */
 const SERVICE_URIS: ReadonlyMap<string, ServiceView> = new Map([
-  ["qemu:///system", { uri: "qemu:///system", hypervisorType: "QEMU", scope: isNotLxc }],
-  ["qemu:///session", { uri: "qemu:///session", hypervisorType: "QEMU", scope: isNotLxc }],
+  ["qemu:///system", { uri: "qemu:///system", hypervisorType: "QEMU", scope: NON_LXC_DOMAINS }],
+  ["qemu:///session", { uri: "qemu:///session", hypervisorType: "QEMU", scope: NON_LXC_DOMAINS }],
   ["evirt:///system", { uri: "evirt:///system", hypervisorType: "QEMU" }],
-  ["lxc:///system", { uri: "lxc:///system", hypervisorType: "LXC", scope: isLxc }],
-  ["lxc:///", { uri: "lxc:///system", hypervisorType: "LXC", scope: isLxc }],
+  ["lxc:///system", { uri: "lxc:///system", hypervisorType: "LXC", scope: LXC_DOMAINS }],
+  ["lxc:///", { uri: "lxc:///system", hypervisorType: "LXC", scope: LXC_DOMAINS }],
 ]);
 
 /** The URI libvirt's clients send when none is given (the daemon picks its default driver). */

@@ -11,13 +11,34 @@
  * @module
  */
 
-import type { Host } from "../../actors/host.ts";
-import type { DomainDefinition } from "../model/domain.ts";
-import type { DomainSummary } from "../model/domain_list.ts";
-import { ErrorCode, VirtError } from "../model/errors.ts";
+import type { Host } from "./host.ts";
+import type { DomainDefinition } from "../src/model/domain.ts";
+import type { DomainSummary } from "../src/model/domain_list.ts";
+import { ErrorCode, VirtError } from "../src/model/errors.ts";
 
 /** Which domain types a connection sees. */
 export type DomainTypeScope = (type: string) => boolean;
+
+/** The LXC driver's connection (`lxc:///system`): containers only. */
+export const LXC_DOMAINS: DomainTypeScope = (type) => type === "lxc";
+
+/** The QEMU driver's connection (`qemu:///system`): every domain but containers. */
+export const NON_LXC_DOMAINS: DomainTypeScope = (type) => type !== "lxc";
+
+/**
+ * The scope a connection's driver name gives (`lxc`, `qemu`); undefined for every domain.
+ *
+ * @example
+ * ```ts
+ * import { scopeOfDriver } from "./domain_type_scope.ts";
+ * console.log(scopeOfDriver("lxc")?.("lxc"), scopeOfDriver("qemu")?.("lxc")); // true false
+ * ```
+ */
+export function scopeOfDriver(driver: string): DomainTypeScope | undefined {
+  if (driver === "lxc") return LXC_DOMAINS;
+  if (driver === "qemu") return NON_LXC_DOMAINS;
+  return undefined;
+}
 
 /** Host methods whose first argument names one domain (name, uuid or id). */
 const REFERENCE_METHODS: ReadonlySet<string> = new Set([

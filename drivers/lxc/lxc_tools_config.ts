@@ -41,6 +41,7 @@ import type {
   Hostdev,
   NetInterface,
 } from "../../src/model/domain.ts";
+import { LIBVIRT_ARCHES } from "../../src/model/architectures.ts";
 import { emptyDevices } from "../../src/model/domain.ts";
 import { applyDomainDefaults } from "../../src/model/domain_defaults.ts";
 import { formatCpuSet, parseCpuSet } from "../../src/model/cpu_set.ts";
@@ -77,47 +78,6 @@ const BASIC_MOUNTS = new Set([
   "/sys",
   "/sys/kernel/security",
   "/sys/fs/selinux",
-]);
-
-/** libvirt's architecture names (`virArch`). */
-const ARCHES = new Set([
-  "alpha",
-  "armv6l",
-  "armv7l",
-  "armv7b",
-  "aarch64",
-  "cris",
-  "i686",
-  "ia64",
-  "lm32",
-  "loongarch64",
-  "m68k",
-  "microblaze",
-  "microblazeel",
-  "mips",
-  "mipsel",
-  "mips64",
-  "mips64el",
-  "openrisc",
-  "parisc",
-  "parisc64",
-  "ppc",
-  "ppcle",
-  "ppc64",
-  "ppc64le",
-  "ppcemb",
-  "riscv32",
-  "riscv64",
-  "s390",
-  "s390x",
-  "sh4",
-  "sh4eb",
-  "sparc",
-  "sparc64",
-  "unicore32",
-  "x86_64",
-  "xtensa",
-  "xtensaeb",
 ]);
 
 /** The network keys libvirt knows (`virLXCNetworkConfigEntry`). */
@@ -170,7 +130,7 @@ export function lxcToolsToDomain(text: string, options: LxcToolsOptions = {}): D
   const arch = firstValue(entries, "lxc.arch");
   if (arch !== undefined) {
     const known = arch === "x86" ? "i686" : arch === "amd64" ? "x86_64" : arch;
-    if (ARCHES.has(known)) definition.os.arch = known;
+    if (LIBVIRT_ARCHES.has(known)) definition.os.arch = known;
   }
   definition.os.init = "/sbin/init";
   const name = firstValue(entries, "lxc.uts.name") ?? firstValue(entries, "lxc.utsname");

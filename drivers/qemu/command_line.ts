@@ -329,7 +329,12 @@ function checkDomain(definition: DomainDefinition): void {
     [definition.blkiotune, "/domain/blkiotune", "blkiotune"],
     [definition.featureCapabilities, "/domain/features/capabilities", "process capabilities"],
     ...definition.devices.interfaces.flatMap((net, index): [unknown, string, string][] => [
-      [net.ips, `/domain/devices/interface[${index + 1}]/ip`, "a guest-side ip"],
+      // A user-mode interface's <ip> is its slirp network (network_arguments.ts).
+      [
+        net.type === "user" ? undefined : net.ips,
+        `/domain/devices/interface[${index + 1}]/ip`,
+        "a guest-side ip",
+      ],
       [net.routes, `/domain/devices/interface[${index + 1}]/route`, "a guest-side route"],
       [net.guestDev, `/domain/devices/interface[${index + 1}]/guest`, "a guest-side device name"],
     ]),

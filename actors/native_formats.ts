@@ -25,6 +25,7 @@ export interface NativeFormatHost {
    */
   networkBridge(name: string): string;
 }
+import { lxcToolsToDomain } from "../drivers/lxc/lxc_tools_config.ts";
 
 /** One native format: either direction may be absent (libvirt then answers code 3). */
 export interface NativeFormat {
@@ -50,7 +51,6 @@ const QEMU_ARGV: NativeFormat = {
 
 /** Every native format by its libvirt name (`xen-xl`, `xen-xm`, `vmware-vmx`, `bhyve-argv`, `lxc-tools`, …). */
 export const NATIVE_FORMATS: ReadonlyMap<string, NativeFormat> = new Map<string, NativeFormat>([
-  // Each driver adds its entry here: ["format-name", { fromNative, toNative }].
   ["qemu-argv", QEMU_ARGV],
   ...XEN_NATIVE_FORMATS,
   ["vmware-vmx", vmwareVmxFormat()],
@@ -58,4 +58,6 @@ export const NATIVE_FORMATS: ReadonlyMap<string, NativeFormat> = new Map<string,
     fromNative: (text) => bhyveArgvToDomain(text),
     toNative: (definition) => bhyveToNative(definition),
   }],
+  // LXC tools configurations; libvirt's LXC driver converts them to XML only.
+  ["lxc-tools", { fromNative: (text) => lxcToolsToDomain(text) }],
 ]);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { NetInterface, XmlElement } from "../../src/model/domain.ts";
+import type { NetInterface } from "../../src/model/domain.ts";
 import type { ArgumentCollector } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
@@ -74,7 +74,7 @@ function netdevBackend(
 ): { type: string; options: Record<string, QemuOptionValue> } {
   refuseExtra(nic.extra, where, {
     elements: (name) =>
-      (name === "ip" && nic.type === "user") || name === "rom" ||
+      name === "rom" ||
       (name === "script" && nic.type === "ethernet"),
     children: (name) => name === "driver",
   });
@@ -235,18 +235,13 @@ function romProperties(nic: NetInterface, where: string): Record<string, QemuOpt
 
 function userAddresses(nic: NetInterface, where: string): Record<string, QemuOptionValue> {
   const result: Record<string, QemuOptionValue> = {};
-  const ips = (nic.extra?.elements ?? []).map((placed) => placed.element)
-    .filter((element) => element.name === "ip");
-  ips.forEach((ip: XmlElement, index) => {
-    const attributes = ip.attributes ?? {};
-    const family = attributes.family ?? (attributes.address?.includes(":") ? "ipv6" : "ipv4");
+  (nic.ips ?? []).forEach((ip, index) => {
+    const family = ip.family ?? (ip.address.includes(":") ? "ipv6" : "ipv4");
     const key = family === "ipv6" ? "ipv6-net" : "net";
-    if (attributes.address === undefined || result[key] !== undefined) {
+    if (result[key] !== undefined || ip.peer !== undefined || ip.extra !== undefined) {
       throw refuseConfig(`${where}/ip[${index + 1}]`, "one ip address per family is supported");
     }
-    result[key] = attributes.prefix === undefined
-      ? attributes.address
-      : `${attributes.address}/${attributes.prefix}`;
+    result[key] = ip.prefix === undefined ? ip.address : `${ip.address}/${ip.prefix}`;
   });
   return result;
 }

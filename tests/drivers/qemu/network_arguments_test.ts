@@ -17,22 +17,10 @@ Deno.test("addNetworkArguments passes user network addresses from <ip>", () => {
     devices.interfaces.push({
       type: "user",
       model: "virtio",
-      extra: {
-        elements: [
-          {
-            element: {
-              name: "ip",
-              attributes: { address: "172.17.2.0", family: "ipv4", prefix: "24" },
-            },
-          },
-          {
-            element: {
-              name: "ip",
-              attributes: { address: "2001:db8::", family: "ipv6", prefix: "64" },
-            },
-          },
-        ],
-      },
+      ips: [
+        { address: "172.17.2.0", family: "ipv4", prefix: 24 },
+        { address: "2001:db8::", family: "ipv6", prefix: 64 },
+      ],
     })
   ));
   assert.deepEqual(valuesOf(line.args, "-netdev"), [

@@ -175,14 +175,12 @@ export function cgroupOfRecord(record: Record<string, unknown>): CgroupPaths {
     }
     return value;
   };
-  return record.cgroupLayout === "v2"
-    ? { layout: "v2", unified: text("cgroupUnified") }
-    : {
-      layout: "v1",
-      cpuacct: text("cgroupCpuacct"),
-      memory: text("cgroupMemory"),
-      freezer: text("cgroupFreezer"),
-    };
+  return record.cgroupLayout === "v2" ? { layout: "v2", unified: text("cgroupUnified") } : {
+    layout: "v1",
+    cpuacct: text("cgroupCpuacct"),
+    memory: text("cgroupMemory"),
+    freezer: text("cgroupFreezer"),
+  };
 }
 
 function systemError(what: string, error: unknown): VirtError {
@@ -239,7 +237,9 @@ export function createCgroup(paths: CgroupPaths, memoryLimitKiB: number): void {
     }
   } catch (error) {
     for (const folder of made) removeFolder(folder);
-    throw error instanceof VirtError ? error : systemError("cannot create the container's cgroup", error);
+    throw error instanceof VirtError
+      ? error
+      : systemError("cannot create the container's cgroup", error);
   }
 }
 
@@ -305,7 +305,8 @@ export function cgroupFigures(paths: CgroupPaths): CgroupFigures | undefined {
       const cpuTimeNs = Number(readControl(`${paths.cpuacct}/cpuacct.usage`).trim());
       const stat = readControl(`${paths.cpuacct}/cpuacct.stat`);
       // cpuacct.stat counts USER_HZ ticks (100 per second).
-      const ticks = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(stat)?.[1] ?? 0);
+      const ticks = (name: string) =>
+        Number(new RegExp(`^${name} (\\d+)$`, "m").exec(stat)?.[1] ?? 0);
       return {
         cpuTimeNs,
         userNs: ticks("user") * 10_000_000,

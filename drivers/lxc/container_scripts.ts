@@ -117,18 +117,24 @@ export function setupScript(spec: ContainerSpec, options: SetupOptions): string 
     );
     if (mount.kind === "bind") {
       lines.push(
-        `[ -e ${q(mount.source)} ] || fail ${q(`filesystem source '${mount.source}' does not exist`)}`,
+        `[ -e ${q(mount.source)} ] || fail ${
+          q(`filesystem source '${mount.source}' does not exist`)
+        }`,
         `mount --bind ${q(mount.source)} ${target} || fail ${q(`cannot bind '${mount.source}'`)}`,
       );
       if (mount.readonly) {
         lines.push(
-          `mount -o remount,bind,ro ${target} || fail ${q(`cannot make '${mount.target}' read-only`)}`,
+          `mount -o remount,bind,ro ${target} || fail ${
+            q(`cannot make '${mount.target}' read-only`)
+          }`,
         );
       }
     } else {
       const size = mount.sizeKiB > 0 ? `,size=${mount.sizeKiB}k` : "";
       lines.push(
-        `mount -t tmpfs -o mode=755${size} tmpfs ${target} || fail ${q(`cannot mount a tmpfs at '${mount.target}'`)}`,
+        `mount -t tmpfs -o mode=755${size} tmpfs ${target} || fail ${
+          q(`cannot mount a tmpfs at '${mount.target}'`)
+        }`,
       );
     }
   }
@@ -159,15 +165,21 @@ export function setupScript(spec: ContainerSpec, options: SetupOptions): string 
     `exec 8<>"$RUN/${RUN_FILES.go}" || fail "cannot open the go fifo"`,
     'cd "$R" && pivot_root . . && umount -l . || fail "cannot pivot into the root"',
     "cd /",
-    `[ -d ${q(spec.initDir)} ] || fail ${q(`init folder '${spec.initDir}' does not exist in the container`)}`,
-    `[ -f ${q(spec.init)} ] && [ -x ${q(spec.init)} ] || fail ${q(`init '${spec.init}' does not exist or is not executable in the container`)}`,
+    `[ -d ${q(spec.initDir)} ] || fail ${
+      q(`init folder '${spec.initDir}' does not exist in the container`)
+    }`,
+    `[ -f ${q(spec.init)} ] && [ -x ${q(spec.init)} ] || fail ${
+      q(`init '${spec.init}' does not exist or is not executable in the container`)
+    }`,
     "echo ready >&9",
-    'read -r go <&8 || exit 1',
+    "read -r go <&8 || exit 1",
     "exec 8<&- 9>&-",
     `cd ${q(spec.initDir)}`,
     "unset RUN R tty node go",
     "export PATH=/bin:/sbin:/usr/bin:/usr/sbin TERM=linux container=lxc-libvirt",
-    `export container_uuid=${q(options.uuid)} LIBVIRT_LXC_UUID=${q(options.uuid)} LIBVIRT_LXC_NAME=${q(options.name)}`,
+    `export container_uuid=${q(options.uuid)} LIBVIRT_LXC_UUID=${
+      q(options.uuid)
+    } LIBVIRT_LXC_NAME=${q(options.name)}`,
     ...spec.initEnv.map(([name, value]) => `export ${name}=${q(value)}`),
     `exec ${[spec.init, ...spec.initArgs].map(q).join(" ")}`,
     "",

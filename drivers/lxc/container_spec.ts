@@ -213,7 +213,10 @@ export function containerSpec(definition: DomainDefinition): ContainerSpec {
   const consoles = devices.consoles;
   consoles.forEach((console, index) => {
     if ((console.type ?? "pty") !== "pty") {
-      throw refuse(`/domain/devices/console[${index + 1}]/@type`, "only pty consoles are supported");
+      throw refuse(
+        `/domain/devices/console[${index + 1}]/@type`,
+        "only pty consoles are supported",
+      );
     }
   });
   if (consoles.length > 1) {

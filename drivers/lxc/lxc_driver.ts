@@ -28,10 +28,10 @@ import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import {
-  type CgroupPaths,
   cgroupFigures,
   cgroupJoinFiles,
   cgroupOfRecord,
+  type CgroupPaths,
   cgroupPids,
   cgroupRecord,
   createCgroup,
@@ -263,7 +263,9 @@ export class LxcDriver implements Driver {
       await this.#cleanUp(runDir, cgroup, supervisor);
       return undefined;
     }
-    this.#log(`domain ${request.name}: adopting container init ${init.pid} of an interrupted start`);
+    this.#log(
+      `domain ${request.name}: adopting container init ${init.pid} of an interrupted start`,
+    );
     this.#containers.set(request.uuid, this.#newContainer(request, runDir, cgroup));
     return {
       ...planned,
@@ -293,7 +295,11 @@ export class LxcDriver implements Driver {
   #container(handle: DomainHandle): Container {
     let container = this.#containers.get(handle.uuid);
     if (container === undefined) {
-      container = this.#newContainer(handle, runDirOf(handle.runtime), cgroupOfRecord(handle.runtime));
+      container = this.#newContainer(
+        handle,
+        runDirOf(handle.runtime),
+        cgroupOfRecord(handle.runtime),
+      );
       this.#containers.set(handle.uuid, container);
     }
     return container;

@@ -31,9 +31,7 @@ function lxcDrivers(config: Config, log: (message: string) => void): Driver[] {
   const absent = ["unshare", "socat", "setsid", "mkfifo"].filter((command) =>
     findCommand(command) === undefined
   );
-  const reason = absent.length > 0
-    ? `needs ${absent.join(", ")}`
-    : LxcDriver.unavailableReason();
+  const reason = absent.length > 0 ? `needs ${absent.join(", ")}` : LxcDriver.unavailableReason();
   if (reason !== undefined) {
     log(`LXC driver off: ${reason}`);
     return [];

@@ -7,11 +7,7 @@
  */
 
 import { Host } from "../../actors/host.ts";
-import {
-  cgroupOfRecord,
-  cgroupPids,
-  removeCgroup,
-} from "../../drivers/lxc/container_cgroup.ts";
+import { cgroupOfRecord, cgroupPids, removeCgroup } from "../../drivers/lxc/container_cgroup.ts";
 import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import type { EventStore } from "../../src/log/event_store.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";
@@ -72,7 +68,10 @@ export function filesystemElement(
 }
 
 /** The test container as a domain definition. */
-export function containerDefinition(name: string, options: ContainerOptions = {}): DomainDefinition {
+export function containerDefinition(
+  name: string,
+  options: ContainerOptions = {},
+): DomainDefinition {
   counter++;
   const devices = emptyDevices();
   if (options.console ?? true) devices.consoles.push({ type: "pty", sources: [] });
@@ -156,7 +155,9 @@ export async function killContainers(records: RuntimeRecord[]): Promise<void> {
       }
       try {
         Deno.writeTextFileSync(
-          cgroup.layout === "v1" ? `${cgroup.freezer}/freezer.state` : `${cgroup.unified}/cgroup.freeze`,
+          cgroup.layout === "v1"
+            ? `${cgroup.freezer}/freezer.state`
+            : `${cgroup.unified}/cgroup.freeze`,
           cgroup.layout === "v1" ? "THAWED" : "0",
         );
       } catch {

@@ -77,58 +77,75 @@ function counterIn(path: string): number | undefined {
 
 const skip = containerSkipReason();
 
-testIf("a container's init runs as pid 1 with the domain's name as host name, seen on the console", skip, async () => {
-  const rig = await openLxcRig();
-  let console: ReturnType<typeof readConsole> | undefined;
-  try {
-    await rig.host.define(
-      containerDefinition("ct-hello", {
-        initArgs: ["first"],
-        initEnv: { EVIRT_TEST_ENV: "from-xml" },
-      }),
-    );
-    await rig.host.start("ct-hello", { paused: true });
-    assert.equal(rig.stateText("ct-hello"), "paused (user)");
-    console = readConsole(rig.host.consolePath("ct-hello"));
-    await rig.host.resume("ct-hello");
-    const line = await waitFor("the init's first line", () =>
-      /EVIRT-INIT [^\r\n]*\r?\n/.exec(console!.screen())?.[0]);
-    assert.match(line, new RegExp(`^${INIT_MARKER} pid=1 hostname=ct-hello procs=\\d+ arg1=first env=from-xml dir=/`));
-    await waitFor("counting", () => /count 3\b/.test(console!.screen()) ? true : undefined);
-    assert.equal(rig.stateText("ct-hello"), "running (unpaused)");
-  } finally {
-    console?.close();
-    await rig.close();
-  }
-});
+testIf(
+  "a container's init runs as pid 1 with the domain's name as host name, seen on the console",
+  skip,
+  async () => {
+    const rig = await openLxcRig();
+    let console: ReturnType<typeof readConsole> | undefined;
+    try {
+      await rig.host.define(
+        containerDefinition("ct-hello", {
+          initArgs: ["first"],
+          initEnv: { EVIRT_TEST_ENV: "from-xml" },
+        }),
+      );
+      await rig.host.start("ct-hello", { paused: true });
+      assert.equal(rig.stateText("ct-hello"), "paused (user)");
+      console = readConsole(rig.host.consolePath("ct-hello"));
+      await rig.host.resume("ct-hello");
+      const line = await waitFor(
+        "the init's first line",
+        () => /EVIRT-INIT [^\r\n]*\r?\n/.exec(console!.screen())?.[0],
+      );
+      assert.match(
+        line,
+        new RegExp(
+          `^${INIT_MARKER} pid=1 hostname=ct-hello procs=\\d+ arg1=first env=from-xml dir=/`,
+        ),
+      );
+      await waitFor("counting", () => /count 3\b/.test(console!.screen()) ? true : undefined);
+      assert.equal(rig.stateText("ct-hello"), "running (unpaused)");
+    } finally {
+      console?.close();
+      await rig.close();
+    }
+  },
+);
 
-testIf("suspend freezes the container (its counter stops) and resume continues it", skip, async () => {
-  const rig = await openLxcRig();
-  const data = Deno.makeTempDirSync({ prefix: "evirt-lxc-data-" });
-  try {
-    await rig.host.define(
-      containerDefinition("ct-freeze", {
-        initEnv: { EVIRT_COUNT_FILE: "/data/count" },
-        filesystems: [filesystemElement("mount", "/data", { dir: data })],
-      }),
-    );
-    await rig.host.start("ct-freeze");
-    const count = `${data}/count`;
-    await waitFor("the counter", () => (counterIn(count) ?? 0) >= 2 ? true : undefined);
-    await rig.host.suspend("ct-freeze");
-    assert.equal(rig.stateText("ct-freeze"), "paused (user)");
-    const frozenAt = counterIn(count);
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    assert.equal(counterIn(count), frozenAt, "the counter moved while frozen");
-    await rig.host.resume("ct-freeze");
-    assert.equal(rig.stateText("ct-freeze"), "running (unpaused)");
-    await waitFor("the counter to move again", () =>
-      (counterIn(count) ?? 0) > (frozenAt ?? 0) ? true : undefined);
-  } finally {
-    await rig.close();
-    Deno.removeSync(data, { recursive: true });
-  }
-});
+testIf(
+  "suspend freezes the container (its counter stops) and resume continues it",
+  skip,
+  async () => {
+    const rig = await openLxcRig();
+    const data = Deno.makeTempDirSync({ prefix: "evirt-lxc-data-" });
+    try {
+      await rig.host.define(
+        containerDefinition("ct-freeze", {
+          initEnv: { EVIRT_COUNT_FILE: "/data/count" },
+          filesystems: [filesystemElement("mount", "/data", { dir: data })],
+        }),
+      );
+      await rig.host.start("ct-freeze");
+      const count = `${data}/count`;
+      await waitFor("the counter", () => (counterIn(count) ?? 0) >= 2 ? true : undefined);
+      await rig.host.suspend("ct-freeze");
+      assert.equal(rig.stateText("ct-freeze"), "paused (user)");
+      const frozenAt = counterIn(count);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(counterIn(count), frozenAt, "the counter moved while frozen");
+      await rig.host.resume("ct-freeze");
+      assert.equal(rig.stateText("ct-freeze"), "running (unpaused)");
+      await waitFor(
+        "the counter to move again",
+        () => (counterIn(count) ?? 0) > (frozenAt ?? 0) ? true : undefined,
+      );
+    } finally {
+      await rig.close();
+      Deno.removeSync(data, { recursive: true });
+    }
+  },
+);
 
 testIf("shutdown signals the init, which ends cleanly: shut off (shutdown)", skip, async () => {
   const rig = await openLxcRig();
@@ -137,8 +154,10 @@ testIf("shutdown signals the init, which ends cleanly: shut off (shutdown)", ski
     await rig.host.start("ct-shutdown");
     const runtime = rig.runtime("ct-shutdown");
     await rig.host.shutdown("ct-shutdown");
-    await waitFor("shut off", () =>
-      rig.stateText("ct-shutdown") === "shut off (shutdown)" ? true : undefined);
+    await waitFor(
+      "shut off",
+      () => rig.stateText("ct-shutdown") === "shut off (shutdown)" ? true : undefined,
+    );
     assert.deepEqual(cgroupPids(cgroupOfRecord(runtime)), []);
     assert.equal(LxcDriver.supervisorAlive(runtime), false);
   } finally {
@@ -177,46 +196,52 @@ testIf("destroy kills every process of the container's cgroup", skip, async () =
   }
 });
 
-testIf("the memory limit is a cgroup limit: a process allocating past it is killed", skip, async () => {
-  const rig = await openLxcRig();
-  const data = Deno.makeTempDirSync({ prefix: "evirt-lxc-data-" });
-  try {
-    await rig.host.define(
-      containerDefinition("ct-memory", {
-        memoryKiB: 32 * 1024,
-        init: "/bin/sh",
-        initArgs: [
-          "-c",
-          // 96 MiB held in a shell variable by a subshell; the init itself stays small.
-          "(v=$(head -c 100663296 /dev/zero | tr '\\0' a); echo survived > /data/result); echo done >> /data/result; while :; do sleep 1; done",
-        ],
-        filesystems: [filesystemElement("mount", "/data", { dir: data })],
-      }),
-    );
-    await rig.host.start("ct-memory");
-    const cgroup = cgroupOfRecord(rig.runtime("ct-memory"));
-    const limit = Number(
-      Deno.readTextFileSync(
-        cgroup.layout === "v1" ? `${cgroup.memory}/memory.limit_in_bytes` : `${cgroup.unified}/memory.max`,
-      ).trim(),
-    );
-    assert.equal(limit, 32 * 1024 * 1024);
-    const result = await waitFor("the allocation's end", () => {
-      try {
-        const text = Deno.readTextFileSync(`${data}/result`);
-        return text.includes("done") ? text : undefined;
-      } catch {
-        return undefined;
-      }
-    });
-    assert.equal(result.includes("survived"), false, "the allocation was not stopped");
-    assert.ok(memoryLimitHits(cgroup) > 0, "the cgroup counted no OOM kill");
-    assert.equal(rig.stateText("ct-memory"), "running (booted)");
-  } finally {
-    await rig.close();
-    Deno.removeSync(data, { recursive: true });
-  }
-});
+testIf(
+  "the memory limit is a cgroup limit: a process allocating past it is killed",
+  skip,
+  async () => {
+    const rig = await openLxcRig();
+    const data = Deno.makeTempDirSync({ prefix: "evirt-lxc-data-" });
+    try {
+      await rig.host.define(
+        containerDefinition("ct-memory", {
+          memoryKiB: 32 * 1024,
+          init: "/bin/sh",
+          initArgs: [
+            "-c",
+            // 96 MiB held in a shell variable by a subshell; the init itself stays small.
+            "(v=$(head -c 100663296 /dev/zero | tr '\\0' a); echo survived > /data/result); echo done >> /data/result; while :; do sleep 1; done",
+          ],
+          filesystems: [filesystemElement("mount", "/data", { dir: data })],
+        }),
+      );
+      await rig.host.start("ct-memory");
+      const cgroup = cgroupOfRecord(rig.runtime("ct-memory"));
+      const limit = Number(
+        Deno.readTextFileSync(
+          cgroup.layout === "v1"
+            ? `${cgroup.memory}/memory.limit_in_bytes`
+            : `${cgroup.unified}/memory.max`,
+        ).trim(),
+      );
+      assert.equal(limit, 32 * 1024 * 1024);
+      const result = await waitFor("the allocation's end", () => {
+        try {
+          const text = Deno.readTextFileSync(`${data}/result`);
+          return text.includes("done") ? text : undefined;
+        } catch {
+          return undefined;
+        }
+      });
+      assert.equal(result.includes("survived"), false, "the allocation was not stopped");
+      assert.ok(memoryLimitHits(cgroup) > 0, "the cgroup counted no OOM kill");
+      assert.equal(rig.stateText("ct-memory"), "running (booted)");
+    } finally {
+      await rig.close();
+      Deno.removeSync(data, { recursive: true });
+    }
+  },
+);
 
 function mountinfo(): string[] {
   // Mount ids and the optional fields stay; only the set of mounts is compared.
@@ -224,48 +249,60 @@ function mountinfo(): string[] {
     .sort();
 }
 
-testIf("bad input is refused with a clear error and leaves nothing mounted or running", skip, async () => {
-  const rig = await openLxcRig();
-  const before = mountinfo();
-  try {
-    const cases: Array<{ name: string; options: Parameters<typeof containerDefinition>[1]; code: number; message: RegExp; atDefine: boolean }> = [
-      {
-        name: "ct-no-init",
-        options: { init: "/sbin/no-such-init" },
-        code: 9,
-        message: /init '\/sbin\/no-such-init' does not exist/,
-        atDefine: false,
-      },
-      {
-        name: "ct-no-root",
-        options: { rootDir: `${rig.dir}/no-such-root` },
-        code: 9,
-        message: /root filesystem '.*no-such-root' cannot be used/,
-        atDefine: false,
-      },
-      {
-        name: "ct-escape",
-        options: { filesystems: [filesystemElement("ram", "/tmp/../../etc", { usage: "1024" })] },
-        code: 67,
-        message: /leaves the container's root file system/,
-        atDefine: true,
-      },
-    ];
-    for (const { name, options, code, message, atDefine } of cases) {
-      const attempt = async () => {
-        await rig.host.define(containerDefinition(name, options));
-        await rig.host.start(name);
-      };
-      await assert.rejects(attempt, (error) => {
-        assert.ok(isVirtError(error, code), `${name}: ${error}`);
-        assert.match((error as Error).message, message);
-        return true;
-      });
-      if (!atDefine) assert.equal(rig.stateText(name), "shut off (unknown)");
-      assert.deepEqual(mountinfo(), before, `${name} left mounts`);
+testIf(
+  "bad input is refused with a clear error and leaves nothing mounted or running",
+  skip,
+  async () => {
+    const rig = await openLxcRig();
+    const before = mountinfo();
+    try {
+      const cases: Array<
+        {
+          name: string;
+          options: Parameters<typeof containerDefinition>[1];
+          code: number;
+          message: RegExp;
+          atDefine: boolean;
+        }
+      > = [
+        {
+          name: "ct-no-init",
+          options: { init: "/sbin/no-such-init" },
+          code: 9,
+          message: /init '\/sbin\/no-such-init' does not exist/,
+          atDefine: false,
+        },
+        {
+          name: "ct-no-root",
+          options: { rootDir: `${rig.dir}/no-such-root` },
+          code: 9,
+          message: /root filesystem '.*no-such-root' cannot be used/,
+          atDefine: false,
+        },
+        {
+          name: "ct-escape",
+          options: { filesystems: [filesystemElement("ram", "/tmp/../../etc", { usage: "1024" })] },
+          code: 67,
+          message: /leaves the container's root file system/,
+          atDefine: true,
+        },
+      ];
+      for (const { name, options, code, message, atDefine } of cases) {
+        const attempt = async () => {
+          await rig.host.define(containerDefinition(name, options));
+          await rig.host.start(name);
+        };
+        await assert.rejects(attempt, (error) => {
+          assert.ok(isVirtError(error, code), `${name}: ${error}`);
+          assert.match((error as Error).message, message);
+          return true;
+        });
+        if (!atDefine) assert.equal(rig.stateText(name), "shut off (unknown)");
+        assert.deepEqual(mountinfo(), before, `${name} left mounts`);
+      }
+      assert.deepEqual([...Deno.readDirSync(`${rig.dir}/run/lxc`)], [], "runtime folders left");
+    } finally {
+      await rig.close();
     }
-    assert.deepEqual([...Deno.readDirSync(`${rig.dir}/run/lxc`)], [], "runtime folders left");
-  } finally {
-    await rig.close();
-  }
-});
+  },
+);

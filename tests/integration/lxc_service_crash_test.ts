@@ -9,8 +9,8 @@ import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import {
   removeServiceDirs,
-  type ServiceProcess,
   serviceDirs,
+  type ServiceProcess,
   startServiceProcess,
 } from "../support/service_process.ts";
 import { testIf } from "../support/environment.ts";

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { containerPath, containerSpec, DEFAULT_INIT } from "../../../drivers/lxc/container_spec.ts";
+import { isVirtError } from "../../../src/model/errors.ts";
+import { containerDefinition, filesystemElement } from "../../integration/_lxc_rig.ts";
+
+Deno.test("containerSpec reads init, initarg, initenv, the root and the mounts", () => {
+  const spec = containerSpec(
+    containerDefinition("spec", {
+      rootDir: "/srv/root",
+      init: "/bin/sh",
+      initArgs: ["-c", "echo hi"],
+      initEnv: { A: "1" },
+      memoryKiB: 2048,
+      filesystems: [
+        filesystemElement("mount", "/data", { dir: "/srv/data" }, true),
+        filesystemElement("ram", "/run", { usage: "4", units: "MiB" }),
+      ],
+    }),
+  );
+  assert.deepEqual(spec, {
+    rootDir: "/srv/root",
+    rootReadonly: false,
+    mounts: [
+      { kind: "bind", source: "/srv/data", target: "/data", readonly: true },
+      { kind: "ram", target: "/run", sizeKiB: 4096 },
+    ],
+    init: "/bin/sh",
+    initArgs: ["-c", "echo hi"],
+    initEnv: [["A", "1"]],
+    initDir: "/",
+    hostname: "spec",
+    memoryLimitKiB: 2048,
+    console: true,
+  });
+});
+
+Deno.test("containerSpec gives libvirt's /sbin/init when <init> is absent", () => {
+  const definition = containerDefinition("default-init");
+  delete definition.os.init;
+  assert.equal(containerSpec(definition).init, DEFAULT_INIT);
+});
+
+Deno.test("a filesystem target that climbs out of the root is refused with code 67 and its place", () => {
+  assert.throws(
+    () =>
+      containerSpec(containerDefinition("escape", {
+        filesystems: [filesystemElement("mount", "/a/../../etc", { dir: "/srv" })],
+      })),
+    (error) =>
+      isVirtError(error, 67) && error.where === "/domain/devices/filesystem[2]/target/@dir",
+  );
+});
+
+Deno.test("a relative filesystem target is refused", () => {
+  assert.throws(() => containerPath("etc", "/x"), (error) => isVirtError(error, 67));
+});
+
+Deno.test("a definition without a root filesystem is refused", () => {
+  const definition = containerDefinition("rootless");
+  definition.devices.extra = {};
+  assert.throws(() => containerSpec(definition), /needs a root filesystem/);
+});
+
+Deno.test("os type other than exe is refused at /domain/os/type", () => {
+  const definition = containerDefinition("hvm");
+  definition.os.type = "hvm";
+  assert.throws(
+    () => containerSpec(definition),
+    (error) => isVirtError(error, 67) && error.where === "/domain/os/type",
+  );
+});
+
+Deno.test("an interface is refused until containers get veth pairs", () => {
+  const definition = containerDefinition("net");
+  definition.devices.interfaces.push({ type: "ethernet" } as never);
+  assert.throws(() => containerSpec(definition), /<interface> is not supported/);
+});

@@ -324,6 +324,15 @@ function checkDomain(definition: DomainDefinition): void {
     [definition.os.firmwareFeatures, "/domain/os/firmware", "firmware features"],
     [definition.os.dtb, "/domain/os/dtb", "a device tree"],
     [definition.os.init, "/domain/os/init", "an init program"],
+    [definition.idmap, "/domain/idmap", "an id map"],
+    [definition.memtune, "/domain/memtune", "memtune"],
+    [definition.blkiotune, "/domain/blkiotune", "blkiotune"],
+    [definition.featureCapabilities, "/domain/features/capabilities", "process capabilities"],
+    ...definition.devices.interfaces.flatMap((net, index): [unknown, string, string][] => [
+      [net.ips, `/domain/devices/interface[${index + 1}]/ip`, "a guest-side ip"],
+      [net.routes, `/domain/devices/interface[${index + 1}]/route`, "a guest-side route"],
+      [net.guestDev, `/domain/devices/interface[${index + 1}]/guest`, "a guest-side device name"],
+    ]),
     [definition.onLockfailure, "/domain/on_lockfailure", "on_lockfailure"],
     [
       definition.vcpu?.placement === "auto" ? "auto" : undefined,

@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { DomainDevices } from "../../src/model/domain.ts";
-import type { XmlElement } from "../../src/model/xml_extra.ts";
+import type { DomainDevices, Filesystem } from "../../src/model/domain.ts";
+import type { XmlExtra } from "../../src/model/xml_extra.ts";
 import type { ArgumentCollector } from "./argument_collector.ts";
 import { refuseConfig } from "./config_refusal.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
@@ -28,14 +28,11 @@ const NINEP_DEVICES: Record<string, string> = {
   "virtio-non-transitional": "virtio-9p-pci",
 };
 
-/** Attributes of `<filesystem>` this module takes. */
-const FILESYSTEM_ATTRIBUTES = new Set(["type", "accessmode", "model", "fmode", "dmode"]);
-
-/** Child elements of `<filesystem>` this module takes. */
-const FILESYSTEM_CHILDREN = new Set(["source", "target", "readonly", "driver", "alias", "address"]);
+/** Typed parts of `<filesystem>` QEMU's 9p transport has no use for. */
+const UNUSED_PARTS = ["multidevs", "alias"] as const;
 
 /**
- * Adds the arguments of every `<filesystem>` in `devices.extra`.
+ * Adds the arguments of every `<filesystem>`.
  *
  * @throws {VirtError} 67 naming what QEMU cannot be given here.
  *
@@ -45,38 +42,30 @@ const FILESYSTEM_CHILDREN = new Set(["source", "target", "readonly", "driver", "
  * ```
  */
 export function addFilesystemArguments(devices: DomainDevices, collector: ArgumentCollector): void {
-  const filesystems = (devices.extra?.elements ?? []).map((placed) => placed.element)
-    .filter((element) => element.name === "filesystem");
-  filesystems.forEach((filesystem, index) => addFilesystem(filesystem, index, collector));
+  (devices.filesystems ?? []).forEach((filesystem, index) =>
+    addFilesystem(filesystem, index, collector)
+  );
 }
 
-function addFilesystem(filesystem: XmlElement, index: number, collector: ArgumentCollector): void {
+function addFilesystem(filesystem: Filesystem, index: number, collector: ArgumentCollector): void {
   const where = `/domain/devices/filesystem[${index + 1}]`;
-  const attributes = filesystem.attributes ?? {};
-  for (const name of Object.keys(attributes)) {
-    if (!FILESYSTEM_ATTRIBUTES.has(name)) {
-      throw refuseConfig(`${where}/@${name}`, `filesystem attribute '${name}' is not supported`);
-    }
-  }
-  const children = (filesystem.children ?? []).filter((child): child is XmlElement =>
-    typeof child !== "string"
-  );
-  for (const child of children) {
-    if (!FILESYSTEM_CHILDREN.has(child.name)) {
+  refuseUntyped(filesystem.extra, where);
+  for (const part of UNUSED_PARTS) {
+    if (filesystem[part] !== undefined) {
       throw refuseConfig(
-        `${where}/${child.name}`,
-        `filesystem element '${child.name}' is not supported`,
+        `${where}/${part === "alias" ? "alias" : `@${part}`}`,
+        `filesystem ${part === "alias" ? "element" : "attribute"} '${part}' is not supported`,
       );
     }
   }
-  const child = (name: string) => children.find((each) => each.name === name);
-  const type = attributes.type ?? "mount";
+  const type = filesystem.type ?? "mount";
   if (type !== "mount") {
     throw refuseConfig(`${where}/@type`, `filesystem type '${type}' is not supported`);
   }
-  const driver = child("driver")?.attributes ?? {};
-  for (const name of Object.keys(driver)) {
-    if (name !== "type") {
+  const driver = filesystem.driver ?? {};
+  refuseUntyped(driver.extra, `${where}/driver`);
+  for (const name of ["format", "name", "wrpolicy", "queue"] as const) {
+    if (driver[name] !== undefined) {
       throw refuseConfig(
         `${where}/driver/@${name}`,
         `filesystem driver attribute '${name}' is not supported`,
@@ -91,22 +80,22 @@ function addFilesystem(filesystem: XmlElement, index: number, collector: Argumen
         : `filesystem driver type '${driver.type}' is not supported`,
     );
   }
-  const securityModel = SECURITY_MODELS[attributes.accessmode ?? "passthrough"];
+  const securityModel = SECURITY_MODELS[filesystem.accessmode ?? "passthrough"];
   if (securityModel === undefined) {
     throw refuseConfig(
       `${where}/@accessmode`,
-      `filesystem accessmode '${attributes.accessmode}' is not supported`,
+      `filesystem accessmode '${filesystem.accessmode}' is not supported`,
     );
   }
-  const device = NINEP_DEVICES[attributes.model ?? "virtio"];
+  const device = NINEP_DEVICES[filesystem.model ?? "virtio"];
   if (device === undefined) {
     throw refuseConfig(
       `${where}/@model`,
-      `filesystem model '${attributes.model}' is not supported`,
+      `filesystem model '${filesystem.model}' is not supported`,
     );
   }
-  const source = child("source")?.attributes?.dir;
-  const target = child("target")?.attributes?.dir;
+  const source = filesystem.source?.dir;
+  const target = filesystem.target?.dir;
   if (source === undefined) {
     throw refuseConfig(`${where}/source`, "a filesystem needs a source dir");
   }
@@ -119,23 +108,12 @@ function addFilesystem(filesystem: XmlElement, index: number, collector: Argumen
     security_model: securityModel,
     id: `fsdev-${id}`,
     path: source,
-    readonly: child("readonly") === undefined ? undefined : true,
-    fmode: attributes.fmode,
-    dmode: attributes.dmode,
+    readonly: filesystem.readonly === true ? true : undefined,
+    fmode: filesystem.fmode,
+    dmode: filesystem.dmode,
   };
   collector.push("-fsdev", qemuOption("local", fsdev));
-  const address = child("address")?.attributes;
-  const placement = collector.pciPlacement(
-    address === undefined ? undefined : {
-      type: address.type ?? "pci",
-      domain: numberOf(address.domain),
-      bus: numberOf(address.bus),
-      slot: numberOf(address.slot),
-      function: numberOf(address.function),
-      multifunction: address.multifunction,
-    },
-    where,
-  );
+  const placement = collector.pciPlacement(filesystem.address, where);
   collector.device(qemuOption(device, {
     id,
     fsdev: `fsdev-${id}`,
@@ -146,6 +124,18 @@ function addFilesystem(filesystem: XmlElement, index: number, collector: Argumen
   }));
 }
 
-function numberOf(text: string | undefined): number | undefined {
-  return text === undefined ? undefined : Number(text);
+/** Refuses what the model kept verbatim: an attribute or element this module does not know. */
+function refuseUntyped(extra: XmlExtra | undefined, where: string): void {
+  const attribute = Object.keys(extra?.attributes ?? {})[0];
+  if (attribute !== undefined) {
+    throw refuseConfig(
+      `${where}/@${attribute}`,
+      `filesystem attribute '${attribute}' is not supported`,
+    );
+  }
+  const element = extra?.elements?.[0]?.element.name ??
+    Object.keys(extra?.children ?? {})[0];
+  if (element !== undefined) {
+    throw refuseConfig(`${where}/${element}`, `filesystem element '${element}' is not supported`);
+  }
 }

@@ -78,6 +78,10 @@ export interface DomainDefinition extends WithExtra {
   memoryDumpCore?: string;
   /** `<currentMemory>` in KiB. */
   currentMemoryKiB?: number;
+  /** `<blkiotune>`: block I/O weight and throttles. */
+  blkiotune?: BlkioTune;
+  /** `<memtune>`: memory limits. */
+  memtune?: MemTune;
   /** The `<vcpu>` count (maximum vCPUs); 0 when absent (libvirt's default is 1). */
   vcpus: number;
   /** The attributes of `<vcpu>`. */
@@ -96,6 +100,14 @@ export interface DomainDefinition extends WithExtra {
    * flags, smm's tseg) are kept in `extra.children.features.children[name]`.
    */
   features?: Record<string, Record<string, string>>;
+  /**
+   * `<features><capabilities>`'s toggles (LXC): each process capability by name (`mknod`,
+   * `sys_module`, …) → its `state` (`on` / `off`), in document order; the policy is
+   * `features.capabilities.policy`. Present only when the document names some.
+   */
+  featureCapabilities?: Record<string, string>;
+  /** `<idmap>`: the user namespace's id maps (LXC). */
+  idmap?: IdMap;
   /** `<cpu>`. */
   cpu?: DomainCpu;
   /** `<clock>`. */
@@ -296,6 +308,16 @@ export interface DomainOs extends WithExtra {
   dtb?: string;
   /** `<init>` (containers). */
   init?: string;
+  /** `<initarg>` (LXC `exe`): the init's arguments, in order; present only when some are given. */
+  initargs?: string[];
+  /** `<initenv name>value</initenv>` (LXC `exe`): the init's environment; present only when given. */
+  initenvs?: InitEnv[];
+  /** `<initdir>` (LXC `exe`): the init's working directory. */
+  initdir?: string;
+  /** `<inituser>` (LXC `exe`): the user (name or number) the init runs as. */
+  inituser?: string;
+  /** `<initgroup>` (LXC `exe`): the group (name or number) the init runs as. */
+  initgroup?: string;
   /** `<boot dev=…>` in order: hd, cdrom, fd, network. */
   boot: string[];
   /** `<bootmenu enable timeout>`. */
@@ -477,6 +499,8 @@ export interface DomainDevices extends WithExtra {
   disks: Disk[];
   /** `<controller>`. */
   controllers: Controller[];
+  /** `<filesystem>`: present only when the document has some. */
+  filesystems?: Filesystem[];
   /** `<interface>`. */
   interfaces: NetInterface[];
   /** `<smartcard>`. */
@@ -721,6 +745,12 @@ export interface NetInterface extends WithExtra {
   mac?: string;
   /** `<source …>` attributes: `network`, `bridge`, `dev` + `mode` (direct), `portgroup`, … */
   source?: Record<string, string>;
+  /** `<ip>`: addresses the guest side is given (LXC); present only when some are. */
+  ips?: GuestIp[];
+  /** `<route>`: routes the guest side is given (LXC); present only when some are. */
+  routes?: GuestRoute[];
+  /** `<guest dev>`: the device name inside the guest (LXC: the container's end of the veth). */
+  guestDev?: string;
   /** `<model type>`: virtio, e1000, rtl8139, … */
   model?: string;
   /** `<target dev managed>`: the host-side device. */
@@ -1004,6 +1034,10 @@ export interface Hostdev extends WithExtra {
   source?: HostdevSource;
   /** `<driver name>` (pci): vfio, kvm, xen. */
   driverName?: string;
+  /** `<ip>` (capabilities `net`): addresses given to the interface in the container. */
+  ips?: GuestIp[];
+  /** `<route>` (capabilities `net`): routes given in the container. */
+  routes?: GuestRoute[];
   /** `<readonly/>`. */
   readonly?: boolean;
   /** `<shareable/>`. */
@@ -1033,6 +1067,170 @@ export interface HostdevSource extends WithExtra {
   address?: Record<string, string>;
   /** `<adapter name>` (scsi). */
   adapter?: string;
+  /** `<block>` (capabilities `storage`): the host block device. */
+  block?: string;
+  /** `<char>` (capabilities `misc`): the host character device. */
+  char?: string;
+  /** `<interface>` (capabilities `net`): the host network interface moved into the container. */
+  interface?: string;
+}
+
+/** `<blkiotune>`. */
+export interface BlkioTune extends WithExtra {
+  /** `<weight>`: 100–1000 (cgroup v1 blkio.weight; v2 io.weight). */
+  weight?: number;
+  /** `<device>` entries, one per host block device. */
+  devices: BlkioDevice[];
+}
+
+/** `<blkiotune><device>`: one host block device's weight and throttles. */
+export interface BlkioDevice extends WithExtra {
+  /** `<path>`: the host block device (`/dev/sda`, `/dev/block/8:0`). */
+  path?: string;
+  /** `<weight>`. */
+  weight?: number;
+  /** `<read_iops_sec>`. */
+  readIopsSec?: number;
+  /** `<write_iops_sec>`. */
+  writeIopsSec?: number;
+  /** `<read_bytes_sec>`. */
+  readBytesSec?: number;
+  /** `<write_bytes_sec>`. */
+  writeBytesSec?: number;
+}
+
+/** `<memtune>`: limits in KiB; absent means unlimited. */
+export interface MemTune extends WithExtra {
+  /** `<hard_limit>`. */
+  hardLimitKiB?: number;
+  /** `<soft_limit>`. */
+  softLimitKiB?: number;
+  /** `<swap_hard_limit>`: memory plus swap. */
+  swapHardLimitKiB?: number;
+  /** `<min_guarantee>`. */
+  minGuaranteeKiB?: number;
+}
+
+/** `<initenv name>value</initenv>`: one variable of an LXC init's environment. */
+export interface InitEnv extends WithExtra {
+  /** `name`. */
+  name: string;
+  /** The text; absent for an empty value. */
+  value?: string;
+}
+
+/** `<idmap>`: a user namespace's uid and gid maps. */
+export interface IdMap extends WithExtra {
+  /** `<uid>` ranges. */
+  uids: IdMapRange[];
+  /** `<gid>` ranges. */
+  gids: IdMapRange[];
+}
+
+/** `<uid start target count>` / `<gid …>`: ids `start`… in the container are `target`… on the host. */
+export interface IdMapRange extends WithExtra {
+  /** `start`: the first id inside the container. */
+  start: number;
+  /** `target`: the host id it maps to. */
+  target: number;
+  /** `count`: how many ids. */
+  count: number;
+}
+
+/** `<ip address family prefix peer>` given to a guest-side interface. */
+export interface GuestIp extends WithExtra {
+  /** `address`. */
+  address: string;
+  /** `family`: ipv4 / ipv6. */
+  family?: string;
+  /** `prefix`. */
+  prefix?: number;
+  /** `peer`. */
+  peer?: string;
+}
+
+/** `<route family address netmask prefix gateway metric>` given to a guest-side interface. */
+export interface GuestRoute extends WithExtra {
+  /** `family`: ipv4 / ipv6. */
+  family?: string;
+  /** `address`: the destination network. */
+  address: string;
+  /** `netmask`. */
+  netmask?: string;
+  /** `prefix`. */
+  prefix?: number;
+  /** `gateway`. */
+  gateway: string;
+  /** `metric`. */
+  metric?: number;
+}
+
+/**
+ * `<filesystem>`: a host directory, block device, image file or RAM filesystem in the guest.
+ * For LXC: `mount` (bind mount of `source.dir`), `block` (`source.dev`), `file` (`source.file`
+ * image), `ram` (tmpfs of `source.usageKiB`), `bind` (`source.dir` of the container itself).
+ */
+export interface Filesystem extends WithExtra {
+  /** `type`: mount (libvirt's default when absent), block, file, template, ram, bind, volume. */
+  type?: string;
+  /** `accessmode`: passthrough (libvirt's default), mapped, squash. */
+  accessmode?: string;
+  /** `model` (QEMU 9p): virtio, virtio-transitional, virtio-non-transitional. */
+  model?: string;
+  /** `multidevs` (QEMU 9p). */
+  multidevs?: string;
+  /** `fmode` (QEMU 9p, mapped). */
+  fmode?: string;
+  /** `dmode` (QEMU 9p, mapped). */
+  dmode?: string;
+  /** `<driver>`. */
+  driver?: FilesystemDriver;
+  /** `<source>`. */
+  source?: FilesystemSource;
+  /** `<target dir>`. */
+  target?: FilesystemTarget;
+  /** `<readonly/>`. */
+  readonly?: boolean;
+  /** `<alias name>`. */
+  alias?: string;
+  /** `<address>`. */
+  address?: DeviceAddress;
+}
+
+/** `<filesystem><driver>`. */
+export interface FilesystemDriver extends WithExtra {
+  /** `type`: path, handle, loop, nbd, ploop, virtiofs. */
+  type?: string;
+  /** `format` (loop/nbd images): raw, qcow2, … */
+  format?: string;
+  /** `name`. */
+  name?: string;
+  /** `wrpolicy`: immediate. */
+  wrpolicy?: string;
+  /** `queue` (virtiofs). */
+  queue?: number;
+}
+
+/** `<filesystem><source>`: which attribute applies follows the filesystem type. */
+export interface FilesystemSource extends WithExtra {
+  /** `dir` (mount, bind). */
+  dir?: string;
+  /** `file` (file). */
+  file?: string;
+  /** `dev` (block). */
+  dev?: string;
+  /** `name` (template, volume). */
+  name?: string;
+  /** `socket` (virtiofs). */
+  socket?: string;
+  /** `usage` (ram) in KiB, whatever `units` the XML used. */
+  usageKiB?: number;
+}
+
+/** `<filesystem><target dir>`. */
+export interface FilesystemTarget extends WithExtra {
+  /** `dir`: where it appears in the guest. */
+  dir?: string;
 }
 
 /** `<hub type>`: a USB hub. */

@@ -112,7 +112,10 @@ function addChild(
         child.field,
         child.many === true ? (item, at) => checkArray(item, at, check) : check,
       );
-      if (child.many === true || child.required === true || child.implied === true) {
+      if (
+        (child.many === true && child.optional !== true) || child.required === true ||
+        child.implied === true
+      ) {
         required.add(child.field);
       }
       return;
@@ -136,7 +139,7 @@ function addChild(
         (item, at) =>
           checkArray(item, at, (entry, entryAt) => checkValue(child.value, entry, entryAt)),
       );
-      required.add(child.field);
+      if (child.optional !== true) required.add(child.field);
       return;
     case "flag":
       allowed.set(child.field, (item, at) => {
@@ -153,6 +156,14 @@ function addChild(
           checkAttributes(attributes, `${at}/${escape(name)}`);
         }
       });
+      if (child.toggles !== undefined) {
+        allowed.set(child.toggles.field, (item, at) => {
+          checkAttributes(item, at);
+          for (const name of Object.keys(asObject(item, at))) {
+            checkName(name, `${at}/${escape(name)}`);
+          }
+        });
+      }
       return;
     case "elements":
       allowed.set(

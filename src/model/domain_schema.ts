@@ -74,12 +74,32 @@ export type ChildSpec =
     required?: boolean;
     /** Always present: a missing element reads as an empty one (and is formatted, as libvirt does). */
     implied?: boolean;
+    /** With `many`: the array is present only when the element occurs (fields added after version 1 of the JSON form). */
+    optional?: boolean;
   }
   | { kind: "flat"; xml: string; text?: ValueSpec; attributes: ValueSpec[] }
-  | { kind: "list"; xml: string; field: string; attribute?: string; value: ValueKind }
+  | {
+    kind: "list";
+    xml: string;
+    field: string;
+    attribute?: string;
+    value: ValueKind;
+    /** The array is present only when the element occurs (fields added after version 1 of the JSON form). */
+    optional?: boolean;
+  }
   | { kind: "flag"; xml: string; field: string }
   | { kind: "attributes"; xml: string; field: string }
-  | { kind: "map"; xml: string; field: string }
+  | {
+    kind: "map";
+    xml: string;
+    field: string;
+    /**
+     * One child of the map whose own children are toggles (`<capabilities><mknod state='on'/>`):
+     * each toggle's `attribute` goes, by the toggle's element name, into the record `field` of
+     * the parent object.
+     */
+    toggles?: { feature: string; field: string; attribute: string };
+  }
   | { kind: "elements"; xml: string; field: string }
   | { kind: "wrapped"; xml: string; field: string; item: string; spec: () => ElementSpec };
 
@@ -107,6 +127,9 @@ function object(xml: string, spec: () => ElementSpec, field = camel(xml)): Child
 }
 function many(xml: string, field: string, spec: () => ElementSpec): ChildSpec {
   return { kind: "object", xml, field, spec, many: true };
+}
+function optionalMany(xml: string, field: string, spec: () => ElementSpec): ChildSpec {
+  return { kind: "object", xml, field, spec, many: true, optional: true };
 }
 function flatText(xml: string, field = camel(xml), value: ValueKind = "string"): ChildSpec {
   return { kind: "flat", xml, text: textOf(field, value), attributes: [] };
@@ -250,12 +273,36 @@ const CONTROLLER: ElementSpec = element(
   ],
 );
 
+/** `<ip>` of an interface or a capabilities hostdev (the address the container's side gets). */
+const GUEST_IP: ElementSpec = element([
+  need(str("address")),
+  str("family"),
+  uint("prefix"),
+  str("peer"),
+]);
+
+/** `<route>` of an interface or a capabilities hostdev. */
+const GUEST_ROUTE: ElementSpec = element([
+  str("family"),
+  need(str("address")),
+  str("netmask"),
+  uint("prefix"),
+  need(str("gateway")),
+  uint("metric"),
+]);
+
+const guestIps = optionalMany("ip", "ips", () => GUEST_IP);
+const guestRoutes = optionalMany("route", "routes", () => GUEST_ROUTE);
+
 const INTERFACE: ElementSpec = element(
   [need(str("type")), str("trustGuestRxFilters")],
   [
     flatAttribute("mac", "address", "mac"),
     attributes("source"),
+    guestIps,
+    guestRoutes,
     object("target", () => element([str("dev"), str("managed")])),
+    flatAttribute("guest", "dev", "guestDev"),
     flatAttribute("model", "type", "model"),
     attributes("driver"),
     flatAttribute("link", "state", "link"),
@@ -390,6 +437,9 @@ const HOSTDEV_SOURCE: ElementSpec = element(
     flatAttribute("product", "id", "product"),
     flatAttribute("adapter", "name", "adapter"),
     attributes("address"),
+    flatText("block"),
+    flatText("char"),
+    flatText("interface"),
   ],
 );
 
@@ -398,6 +448,8 @@ const HOSTDEV: ElementSpec = element(
   [
     flatAttribute("driver", "name", "driverName"),
     object("source", () => HOSTDEV_SOURCE),
+    guestIps,
+    guestRoutes,
     flag("readonly"),
     flag("shareable"),
     boot,
@@ -458,11 +510,35 @@ const SHMEM: ElementSpec = element(
   ],
 );
 
+const FILESYSTEM: ElementSpec = element(
+  [str("type"), str("accessmode"), str("model"), str("multidevs"), str("fmode"), str("dmode")],
+  [
+    object(
+      "driver",
+      () => element([str("type"), str("format"), str("name"), str("wrpolicy"), uint("queue")]),
+    ),
+    object("source", () =>
+      element([
+        str("dir"),
+        str("file"),
+        str("dev"),
+        str("name"),
+        str("socket"),
+        { xml: "usage", field: "usageKiB", value: "sizeKiB", unitAttribute: "units" },
+      ])),
+    object("target", () => element([str("dir")])),
+    flag("readonly"),
+    alias,
+    address,
+  ],
+);
+
 /** `<devices>`, in the order libvirt formats device kinds. */
 export const DEVICES: ElementSpec = element([], [
   flatText("emulator"),
   many("disk", "disks", () => DISK),
   many("controller", "controllers", () => CONTROLLER),
+  optionalMany("filesystem", "filesystems", () => FILESYSTEM),
   many("interface", "interfaces", () => INTERFACE),
   many("smartcard", "smartcards", () => SMARTCARD),
   many("serial", "serials", () => CHARDEV),
@@ -546,6 +622,11 @@ const OS: ElementSpec = element([str("firmware")], [
   flatText("cmdline"),
   flatText("dtb"),
   flatText("init"),
+  { kind: "list", xml: "initarg", field: "initargs", value: "string", optional: true },
+  optionalMany("initenv", "initenvs", () => element([need(str("name"))], [], textOf("value"))),
+  flatText("initdir"),
+  flatText("inituser"),
+  flatText("initgroup"),
   { kind: "list", xml: "boot", field: "boot", attribute: "dev", value: "string" },
   object("bootmenu", () => element([need(str("enable")), uint("timeout")])),
   flatAttribute("smbios", "mode", "smbios"),
@@ -599,6 +680,41 @@ const CLOCK: ElementSpec = element(
   ],
 );
 
+/** `<blkiotune>`: block I/O weight and per-device throttles (cgroup blkio / io). */
+const BLKIOTUNE: ElementSpec = element([], [
+  flatText("weight", "weight", "uint"),
+  many("device", "devices", () =>
+    element([], [
+      flatText("path"),
+      flatText("weight", "weight", "uint"),
+      flatText("read_iops_sec", "readIopsSec", "uint"),
+      flatText("write_iops_sec", "writeIopsSec", "uint"),
+      flatText("read_bytes_sec", "readBytesSec", "uint"),
+      flatText("write_bytes_sec", "writeBytesSec", "uint"),
+    ])),
+]);
+
+/** `<memtune>`: memory limits (cgroup memory), in KiB. */
+const MEMTUNE: ElementSpec = element([], [
+  flatText("hard_limit", "hardLimitKiB", "sizeKiB"),
+  flatText("soft_limit", "softLimitKiB", "sizeKiB"),
+  flatText("swap_hard_limit", "swapHardLimitKiB", "sizeKiB"),
+  flatText("min_guarantee", "minGuaranteeKiB", "sizeKiB"),
+]);
+
+/** One range of a user namespace's id map: container ids `start`… are host ids `target`…. */
+const IDMAP_RANGE: ElementSpec = element([
+  need(uint("start")),
+  need(uint("target")),
+  need(uint("count")),
+]);
+
+/** `<idmap>` (LXC user namespace). */
+const IDMAP: ElementSpec = element([], [
+  many("uid", "uids", () => IDMAP_RANGE),
+  many("gid", "gids", () => IDMAP_RANGE),
+]);
+
 /** `<domain>`: the root of the mapping, children in libvirt's order. */
 export const DOMAIN: ElementSpec = element(
   [need(str("type")), uint("id")],
@@ -623,6 +739,8 @@ export const DOMAIN: ElementSpec = element(
       attributes: [str("dumpCore", "memoryDumpCore")],
     },
     flatText("currentMemory", "currentMemoryKiB", "sizeKiB"),
+    object("blkiotune", () => BLKIOTUNE),
+    object("memtune", () => MEMTUNE),
     {
       kind: "flat",
       xml: "vcpu",
@@ -637,7 +755,13 @@ export const DOMAIN: ElementSpec = element(
     object("cputune", () => CPUTUNE),
     object("numatune", () => NUMATUNE),
     { kind: "object", xml: "os", field: "os", spec: () => OS, required: true },
-    { kind: "map", xml: "features", field: "features" },
+    object("idmap", () => IDMAP),
+    {
+      kind: "map",
+      xml: "features",
+      field: "features",
+      toggles: { feature: "capabilities", field: "featureCapabilities", attribute: "state" },
+    },
     object("cpu", () => CPU),
     object("clock", () => CLOCK),
     flatText("on_poweroff"),

@@ -14,8 +14,6 @@
 import type { Host } from "../../actors/host.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
-import { toKiB } from "../model/units.ts";
-import type { XmlElement } from "../model/xml_extra.ts";
 import { affected } from "./domain_query_procedures.ts";
 import { checkFlags, lookupWire } from "./domain_lookup.ts";
 import type { ProcedureTable } from "./procedure.ts";
@@ -82,33 +80,18 @@ function schedulerParams(host: Host, uuid: string, flags: number): WireTypedPara
   ];
 }
 
-/** A child element of an untyped top-level element (`<memtune><hard_limit>`), if any. */
-function extraChild(definition: DomainDefinition, parent: string, name: string) {
-  const element = (definition.extra?.elements ?? []).map((placed) => placed.element)
-    .find((candidate) => candidate.name === parent);
-  return (element?.children ?? []).find((child): child is XmlElement =>
-    typeof child !== "string" && child.name === name
-  );
-}
-
-function textOf(element: XmlElement): string {
-  return (element.children ?? []).filter((child) => typeof child === "string").join("").trim();
-}
-
 function memoryParams(definition: DomainDefinition): WireTypedParam[] {
-  return ["hard_limit", "soft_limit", "swap_hard_limit"].map((name) => {
-    const element = extraChild(definition, "memtune", name);
-    if (element === undefined || !/^\d+$/.test(textOf(element))) {
-      return ullong(name, MEMORY_UNLIMITED);
-    }
-    return ullong(name, toKiB(BigInt(textOf(element)), element.attributes?.unit));
-  });
+  const tune = definition.memtune;
+  return [
+    ullong("hard_limit", tune?.hardLimitKiB ?? MEMORY_UNLIMITED),
+    ullong("soft_limit", tune?.softLimitKiB ?? MEMORY_UNLIMITED),
+    ullong("swap_hard_limit", tune?.swapHardLimitKiB ?? MEMORY_UNLIMITED),
+  ];
 }
 
 function blkioParams(definition: DomainDefinition): WireTypedParam[] {
-  const weight = extraChild(definition, "blkiotune", "weight");
   return [
-    uint("weight", weight === undefined ? 0 : Number(textOf(weight)) || 0),
+    uint("weight", definition.blkiotune?.weight ?? 0),
     ...[
       "device_weight",
       "device_read_iops_sec",

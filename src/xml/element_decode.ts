@@ -15,7 +15,7 @@
 
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { ChildSpec, ElementSpec, ValueSpec } from "../model/domain_schema.ts";
-import type { XmlElement, XmlExtra, XmlPlacedElement } from "../model/xml_extra.ts";
+import type { XmlContent, XmlElement, XmlExtra, XmlPlacedElement } from "../model/xml_extra.ts";
 import { anchorsIn, formattedOrder, siblingKey } from "./placement.ts";
 import { childSpec, type SpecIndex, specIndex } from "./spec_index.ts";
 import { readValue } from "./xml_values.ts";
@@ -179,7 +179,7 @@ function decodeSingle(
       keepLeftovers(extra, child.name, leftovers(child, anyAttribute, false));
       return true;
     case "map":
-      decodeMap(description.field, child, model, extra);
+      decodeMap(description, child, model, extra);
       return true;
     case "elements":
       model[description.field] = (child.children ?? []).filter((item) => typeof item !== "string");
@@ -260,7 +260,14 @@ function decodeListItem(
 }
 
 /** `<features>`: each child by name → its attributes; their content stays in leftovers. */
-function decodeMap(field: string, child: XmlElement, model: Model, extra: XmlExtra): void {
+function decodeMap(
+  description: ChildSpec & { kind: "map" },
+  child: XmlElement,
+  model: Model,
+  extra: XmlExtra,
+): void {
+  const field = description.field;
+  const toggles = description.toggles;
   const map: Record<string, Record<string, string>> = {};
   const mapExtra: XmlExtra = {};
   if (child.attributes !== undefined) mapExtra.attributes = { ...child.attributes };
@@ -275,7 +282,10 @@ function decodeMap(field: string, child: XmlElement, model: Model, extra: XmlExt
     const key = siblingKey(entry.name, count);
     if (count === 1) {
       map[entry.name] = { ...entry.attributes };
-      keepLeftovers(mapExtra, entry.name, leftovers(entry, anyAttribute, false));
+      const content = toggles?.feature === entry.name
+        ? decodeToggles(toggles, entry, model)
+        : entry;
+      keepLeftovers(mapExtra, entry.name, leftovers(content, anyAttribute, false));
     } else {
       (mapExtra.elements ??= []).push(placed(previousKey, entry));
     }
@@ -283,6 +293,32 @@ function decodeMap(field: string, child: XmlElement, model: Model, extra: XmlExt
   }
   model[field] = map;
   keepLeftovers(extra, child.name, hasContent(mapExtra) ? mapExtra : undefined);
+}
+
+/**
+ * The toggles of a map entry (`<capabilities><mknod state='on'/>`) into the record the map's
+ * description names; returns the entry without them (what is left is kept verbatim). A toggle
+ * with anything beyond its one attribute, or named twice, stays verbatim.
+ */
+function decodeToggles(
+  toggles: { field: string; attribute: string },
+  entry: XmlElement,
+  model: Model,
+): XmlElement {
+  const states: Record<string, string> = {};
+  const rest: XmlContent[] = [];
+  for (const item of entry.children ?? []) {
+    const attributes = typeof item === "string" ? undefined : item.attributes;
+    const simple = typeof item !== "string" && attributes !== undefined &&
+      (item.children ?? []).every((inner) => typeof inner === "string" && inner.trim() === "") &&
+      Object.keys(attributes).length === 1 && attributes[toggles.attribute] !== undefined &&
+      !Object.hasOwn(states, item.name);
+    if (simple) states[item.name] = attributes[toggles.attribute];
+    else rest.push(item);
+  }
+  if (Object.keys(states).length > 0) model[toggles.field] = states;
+  const { children: _toggles, ...bare } = entry;
+  return rest.length === 0 ? bare : { ...bare, children: rest };
 }
 
 /** A wrapper element whose `item` children are objects of one array (`<firmware>`). */
@@ -386,7 +422,7 @@ function completeChildren(
       case "object":
         if (model[description.field] !== undefined) break;
         if (description.many === true) {
-          model[description.field] = [];
+          if (description.optional !== true) model[description.field] = [];
         } else if (description.implied === true) {
           model[description.field] = decodeElement(
             childSpec(description),
@@ -398,7 +434,9 @@ function completeChildren(
         }
         break;
       case "list":
-        if (model[description.field] === undefined) model[description.field] = [];
+        if (model[description.field] === undefined && description.optional !== true) {
+          model[description.field] = [];
+        }
         break;
       case "flat": {
         const text = description.text;

@@ -112,7 +112,7 @@ function encodeChild(
       encodeFlat(description, model, leftovers, children);
       return;
     case "list":
-      (value as (string | number)[]).forEach((item, index) => {
+      ((value ?? []) as (string | number)[]).forEach((item, index) => {
         const key = index === 0 ? description.xml : `${description.xml}[${index + 1}]`;
         const written = writeValue(description.value, item);
         const element: XmlElement = description.attribute === undefined
@@ -137,8 +137,9 @@ function encodeChild(
       if (value !== undefined) {
         children.push(
           encodeMap(
-            description.xml,
+            description,
             value as Record<string, Record<string, string>>,
+            model,
             leftovers?.[description.xml],
           ),
         );
@@ -206,15 +207,28 @@ function encodeFlat(
 }
 
 function encodeMap(
-  name: string,
+  description: ChildSpec & { kind: "map" },
   map: Record<string, Record<string, string>>,
+  model: Model,
   extra: XmlExtra | undefined,
 ): XmlElement {
   const children: XmlContent[] = [];
+  const toggles = description.toggles;
   for (const key in map) {
-    children.push(withLeftovers(attributesElement(key, map[key]), extra?.children?.[key]));
+    const element = attributesElement(key, map[key]);
+    const states = toggles?.feature === key
+      ? model[toggles.field] as Record<string, string> | undefined
+      : undefined;
+    if (toggles !== undefined && states !== undefined) {
+      const items: XmlElement[] = [];
+      for (const name in states) {
+        items.push({ name, attributes: { [toggles.attribute]: states[name] } });
+      }
+      if (items.length > 0) element.children = items;
+    }
+    children.push(withLeftovers(element, extra?.children?.[key]));
   }
-  const element: XmlElement = { name };
+  const element: XmlElement = { name: description.xml };
   finish(element, {}, extra?.text === undefined ? children : [extra.text, ...children], extra);
   return element;
 }

@@ -4,15 +4,11 @@
  * the console; the memory limit. Everything the driver cannot honour is refused here, by
  * element (code 67), before anything exists; so is a mount whose target would leave the root.
  *
- * `<initarg>`, `<initenv>`, `<initdir>` and `<filesystem>` are read from the definition's kept
- * XML (`extra`) where the typed model has no field for them.
- *
  * @module
  */
 
-import type { DomainDefinition } from "../../src/model/domain.ts";
+import type { DomainDefinition, Filesystem } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
-import type { XmlContent, XmlElement } from "../../src/model/xml_extra.ts";
 
 /** libvirt's init when `<os>` names none. */
 export const DEFAULT_INIT = "/sbin/init";
@@ -52,17 +48,6 @@ function refuse(where: string, message: string): VirtError {
   return new VirtError(ErrorCode.CONFIG_UNSUPPORTED, message, { where });
 }
 
-function textOf(element: XmlElement): string {
-  return (element.children ?? []).filter((child): child is string => typeof child === "string")
-    .join("");
-}
-
-function childElements(element: XmlElement, name: string): XmlElement[] {
-  return (element.children ?? []).filter((child: XmlContent): child is XmlElement =>
-    typeof child !== "string" && child.name === name
-  );
-}
-
 /**
  * A path inside the container, absolute and without `.`/`..` components, so it cannot leave
  * the root once joined to it.
@@ -92,42 +77,18 @@ function hostPath(path: string | undefined, where: string): string {
   return path;
 }
 
-/** A size with libvirt's units, in KiB. */
-function sizeKiB(element: XmlElement, where: string): number {
-  const text = textOf(element).trim();
-  if (!/^\d+$/.test(text)) throw refuse(where, `'${text}' is not a size`);
-  const factors: Record<string, number> = {
-    b: 1 / 1024,
-    bytes: 1 / 1024,
-    k: 1,
-    kib: 1,
-    kb: 1000 / 1024,
-    m: 1024,
-    mib: 1024,
-    mb: 1e6 / 1024,
-    g: 1024 * 1024,
-    gib: 1024 * 1024,
-    gb: 1e9 / 1024,
-  };
-  const unit = (element.attributes?.unit ?? "KiB").toLowerCase();
-  const factor = factors[unit];
-  if (factor === undefined) throw refuse(`${where}/@unit`, `unknown unit '${unit}'`);
-  return Math.ceil(Number(text) * factor);
-}
-
 function readMount(
-  element: XmlElement,
+  filesystem: Filesystem,
   index: number,
 ): { mount: ContainerMount; rootDir?: string } {
   const where = `/domain/devices/filesystem[${index + 1}]`;
-  const type = element.attributes?.type ?? "mount";
-  const target = childElements(element, "target")[0]?.attributes?.dir;
+  const type = filesystem.type ?? "mount";
+  const target = filesystem.target?.dir;
   if (target === undefined) throw refuse(`${where}/target`, "a filesystem needs a target dir");
   const targetPath = containerPath(target, `${where}/target/@dir`);
-  const readonly = childElements(element, "readonly").length > 0;
-  const source = childElements(element, "source")[0];
+  const readonly = filesystem.readonly === true;
   if (type === "mount") {
-    const sourceDir = hostPath(source?.attributes?.dir, `${where}/source/@dir`);
+    const sourceDir = hostPath(filesystem.source?.dir, `${where}/source/@dir`);
     return {
       mount: { kind: "bind", source: sourceDir, target: targetPath, readonly },
       ...(targetPath === "/" ? { rootDir: sourceDir } : {}),
@@ -135,13 +96,9 @@ function readMount(
   }
   if (type === "ram") {
     if (targetPath === "/") throw refuse(`${where}/@type`, "a ram filesystem cannot be the root");
-    const usage = source?.attributes?.usage;
-    const kib = usage === undefined ? 0 : sizeKiB({
-      name: "usage",
-      attributes: source?.attributes?.units === undefined ? {} : { unit: source.attributes.units },
-      children: [usage],
-    }, `${where}/source/@usage`);
-    return { mount: { kind: "ram", target: targetPath, sizeKiB: kib } };
+    return {
+      mount: { kind: "ram", target: targetPath, sizeKiB: filesystem.source?.usageKiB ?? 0 },
+    };
   }
   throw refuse(`${where}/@type`, `filesystem type '${type}' is not supported by the lxc driver`);
 }
@@ -161,38 +118,32 @@ export function containerSpec(definition: DomainDefinition): ContainerSpec {
   if (definition.os.type !== "exe") {
     throw refuse("/domain/os/type", `os type '${definition.os.type}' is not 'exe'`);
   }
-  const osElements = (definition.os.extra?.elements ?? []).map((placed) => placed.element);
-  const init = containerPath(definition.os.init ?? DEFAULT_INIT, "/domain/os/init");
-  const initArgs = osElements.filter((element) => element.name === "initarg").map(textOf);
-  const initEnv = osElements.filter((element) => element.name === "initenv").map(
-    (element, index): [string, string] => {
-      const name = element.attributes?.name ?? "";
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-        throw refuse(`/domain/os/initenv[${index + 1}]/@name`, `'${name}' is not a variable name`);
-      }
-      return [name, textOf(element)];
-    },
-  );
-  const initDirElement = osElements.find((element) => element.name === "initdir");
-  const initDir = initDirElement === undefined
-    ? "/"
-    : containerPath(textOf(initDirElement), "/domain/os/initdir");
-  for (const name of ["inituser", "initgroup"]) {
-    if (osElements.some((element) => element.name === name)) {
-      throw refuse(`/domain/os/${name}`, `<${name}> is not supported by the lxc driver yet`);
+  const os = definition.os;
+  const init = containerPath(os.init ?? DEFAULT_INIT, "/domain/os/init");
+  const initArgs = os.initargs ?? [];
+  const initEnv = (os.initenvs ?? []).map(({ name, value }, index): [string, string] => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw refuse(`/domain/os/initenv[${index + 1}]/@name`, `'${name}' is not a variable name`);
     }
+    return [name, value ?? ""];
+  });
+  const initDir = os.initdir === undefined ? "/" : containerPath(os.initdir, "/domain/os/initdir");
+  if (os.inituser !== undefined) {
+    throw refuse("/domain/os/inituser", "<inituser> is not supported by the lxc driver yet");
+  }
+  if (os.initgroup !== undefined) {
+    throw refuse("/domain/os/initgroup", "<initgroup> is not supported by the lxc driver yet");
   }
   const devices = definition.devices;
-  const filesystems = (devices.extra?.elements ?? []).map((placed) => placed.element)
-    .filter((element) => element.name === "filesystem");
+  const filesystems = devices.filesystems ?? [];
   if (filesystems.length > MOUNTS_MAX) {
     throw refuse("/domain/devices/filesystem", `more than ${MOUNTS_MAX} filesystems`);
   }
   let rootDir: string | undefined;
   let rootReadonly = false;
   const mounts: ContainerMount[] = [];
-  filesystems.forEach((element, index) => {
-    const read = readMount(element, index);
+  filesystems.forEach((filesystem, index) => {
+    const read = readMount(filesystem, index);
     if (read.rootDir !== undefined) {
       if (rootDir !== undefined) {
         throw refuse(`/domain/devices/filesystem[${index + 1}]/target`, "a second root filesystem");
@@ -237,6 +188,18 @@ export function containerSpec(definition: DomainDefinition): ContainerSpec {
 }
 
 function refuseUnsupportedDevices(definition: DomainDefinition): void {
+  if (definition.idmap !== undefined) {
+    throw refuse(
+      "/domain/idmap",
+      "<idmap> (a user namespace) is not supported by the lxc driver yet",
+    );
+  }
+  if (definition.featureCapabilities !== undefined) {
+    throw refuse(
+      "/domain/features/capabilities",
+      "<features><capabilities> is not supported by the lxc driver yet",
+    );
+  }
   const devices = definition.devices;
   const lists: Array<[string, unknown[]]> = [
     ["disk", devices.disks],

@@ -11,9 +11,13 @@ import { cgroupOfRecord, cgroupPids, removeCgroup } from "../../drivers/lxc/cont
 import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import type { EventStore } from "../../src/log/event_store.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";
-import { type DomainDefinition, emptyDevices } from "../../src/model/domain.ts";
+import {
+  type DomainDefinition,
+  emptyDevices,
+  type Filesystem,
+  type FilesystemSource,
+} from "../../src/model/domain.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
-import type { XmlElement } from "../../src/model/xml_extra.ts";
 import { reasonName, stateName } from "../../src/model/lifecycle.ts";
 import { cacheDir, exists, missing, repoDir } from "../support/environment.ts";
 
@@ -43,27 +47,25 @@ export interface ContainerOptions {
   init?: string;
   initArgs?: string[];
   initEnv?: Record<string, string>;
-  /** Extra `<filesystem>` elements. */
-  filesystems?: XmlElement[];
+  /** Further `<filesystem>`s. */
+  filesystems?: Filesystem[];
   memoryKiB?: number;
   console?: boolean;
 }
 
-/** A `<filesystem>` element as the XML parser keeps it. */
+/** A `<filesystem>`: a bind mount of `source.dir`, or a tmpfs of `source.usageKiB`. */
 export function filesystemElement(
   type: "mount" | "ram",
   target: string,
-  source: Record<string, string>,
+  source: FilesystemSource,
   readonly = false,
-): XmlElement {
+): Filesystem {
   return {
-    name: "filesystem",
-    attributes: { type, accessmode: "passthrough" },
-    children: [
-      { name: "source", attributes: source },
-      { name: "target", attributes: { dir: target } },
-      ...(readonly ? [{ name: "readonly" }] : []),
-    ],
+    type,
+    accessmode: "passthrough",
+    source,
+    target: { dir: target },
+    ...(readonly ? { readonly: true } : {}),
   };
 }
 
@@ -79,20 +81,8 @@ export function containerDefinition(
     filesystemElement("mount", "/", { dir: options.rootDir ?? rootfsDir }),
     ...(options.filesystems ?? []),
   ];
-  devices.extra = {
-    elements: filesystems.map((element, index) => ({
-      ...(index === 0 ? {} : { after: index === 1 ? "filesystem" : `filesystem[${index}]` }),
-      element,
-    })),
-  };
-  const osElements: XmlElement[] = [
-    ...(options.initArgs ?? []).map((arg) => ({ name: "initarg", children: [arg] })),
-    ...Object.entries(options.initEnv ?? {}).map(([key, value]) => ({
-      name: "initenv",
-      attributes: { name: key },
-      children: [value],
-    })),
-  ];
+  devices.filesystems = filesystems;
+  const initenvs = Object.entries(options.initEnv ?? {}).map(([name, value]) => ({ name, value }));
   return {
     type: "lxc",
     name,
@@ -105,9 +95,8 @@ export function containerDefinition(
       type: "exe",
       init: options.init ?? TEST_INIT,
       boot: [],
-      ...(osElements.length === 0 ? {} : {
-        extra: { elements: osElements.map((element) => ({ element })) },
-      }),
+      ...(options.initArgs === undefined ? {} : { initargs: options.initArgs }),
+      ...(initenvs.length === 0 ? {} : { initenvs }),
     },
     onPoweroff: "destroy",
     onReboot: "restart",

@@ -149,18 +149,25 @@ testIf(
 
 testIf("shutdown signals the init, which ends cleanly: shut off (shutdown)", skip, async () => {
   const rig = await openLxcRig();
+  let console: ReturnType<typeof readConsole> | undefined;
   try {
     await rig.host.define(containerDefinition("ct-shutdown"));
     await rig.host.start("ct-shutdown");
     const runtime = rig.runtime("ct-shutdown");
+    // As with libvirt: a SIGTERM that reaches the init (pid 1 of its namespace) before it set
+    // its handler is ignored, so the shutdown waits until the init runs its loop.
+    console = readConsole(rig.host.consolePath("ct-shutdown"));
+    await waitFor("counting", () => /count 1\b/.test(console!.screen()) ? true : undefined);
     await rig.host.shutdown("ct-shutdown");
     await waitFor(
       "shut off",
       () => rig.stateText("ct-shutdown") === "shut off (shutdown)" ? true : undefined,
     );
+    assert.match(console.screen(), /EVIRT-INIT-STOP/);
     assert.deepEqual(cgroupPids(cgroupOfRecord(runtime)), []);
     assert.equal(LxcDriver.supervisorAlive(runtime), false);
   } finally {
+    console?.close();
     await rig.close();
   }
 });
@@ -281,7 +288,9 @@ testIf(
         },
         {
           name: "ct-escape",
-          options: { filesystems: [filesystemElement("ram", "/tmp/../../etc", { usage: "1024" })] },
+          options: {
+            filesystems: [filesystemElement("ram", "/tmp/../../etc", { usageKiB: 1024 })],
+          },
           code: 67,
           message: /leaves the container's root file system/,
           atDefine: true,

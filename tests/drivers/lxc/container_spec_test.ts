@@ -13,7 +13,7 @@ Deno.test("containerSpec reads init, initarg, initenv, the root and the mounts",
       memoryKiB: 2048,
       filesystems: [
         filesystemElement("mount", "/data", { dir: "/srv/data" }, true),
-        filesystemElement("ram", "/run", { usage: "4", units: "MiB" }),
+        filesystemElement("ram", "/run", { usageKiB: 4096 }),
       ],
     }),
   );
@@ -57,7 +57,7 @@ Deno.test("a relative filesystem target is refused", () => {
 
 Deno.test("a definition without a root filesystem is refused", () => {
   const definition = containerDefinition("rootless");
-  definition.devices.extra = {};
+  definition.devices.filesystems = [];
   assert.throws(() => containerSpec(definition), /needs a root filesystem/);
 });
 

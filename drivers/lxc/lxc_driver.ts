@@ -50,6 +50,7 @@ import {
   readRunFile,
   releaseInit,
   RUN_DIR_PATTERN,
+  SETUP_TIMEOUT_MS,
   spawnSupervisor,
   waitForReady,
 } from "./container_process.ts";
@@ -89,7 +90,7 @@ interface Container {
   ending: boolean;
   /** The end was observed or made: no more observations. */
   ended: boolean;
-  /** A reboot is under way: the next ready run gets its go and a reset is reported. */
+  /** A restart is under way: the end of the old init is not the container's end. */
   rebooting: boolean;
 }
 
@@ -344,18 +345,43 @@ export class LxcDriver implements Driver {
     return Promise.resolve();
   }
 
-  reset(handle: DomainHandle, signal: AbortSignal): Promise<void> {
-    return this.reboot(handle, signal);
+  /** Restarts the container now (its init and every process): resolves once the new init runs. */
+  async reset(handle: DomainHandle, signal: AbortSignal): Promise<void> {
+    await this.#restart(this.#container(handle), signal);
   }
 
-  async reboot(handle: DomainHandle, signal: AbortSignal): Promise<void> {
+  /**
+   * As libvirt's LXC driver without `/dev/initctl`: the container is restarted (every process
+   * killed, the namespaces and mounts made again, a new init); the REBOOT is reported as a
+   * `reset` observation once the new init runs.
+   */
+  reboot(handle: DomainHandle): Promise<void> {
     const container = this.#container(handle);
-    // The supervisor starts the container again when it finds this file after the init ended.
-    Deno.writeTextFileSync(`${container.runDir}/${RUN_FILES.reboot}`, "");
-    removeFolder(`${container.runDir}/${RUN_FILES.status}`);
-    removeFolder(`${container.runDir}/released`);
+    this.#restart(container, AbortSignal.timeout(SETUP_TIMEOUT_MS + 30_000)).then(
+      () => container.sink?.(container.uuid, { kind: "reset", booted: true }),
+      (error) => this.#log(`container ${container.name}: reboot failed: ${error.message}`),
+    );
+    return Promise.resolve();
+  }
+
+  async #restart(container: Container, signal: AbortSignal): Promise<void> {
+    const supervisor = findSupervisor(container.runDir);
+    if (supervisor === undefined) {
+      throw new VirtError(ErrorCode.OPERATION_FAILED, "the container's supervisor is gone");
+    }
     container.rebooting = true;
-    await killCgroup(container.cgroup, 0, signal);
+    try {
+      // The supervisor starts the container again when it finds this file after the init ended.
+      Deno.writeTextFileSync(`${container.runDir}/${RUN_FILES.reboot}`, "");
+      removeFolder(`${container.runDir}/${RUN_FILES.status}`);
+      removeFolder(`${container.runDir}/released`);
+      await killCgroup(container.cgroup, 0, signal);
+      await waitForReady(container.runDir, supervisor.pid, signal);
+      await releaseInit(container.runDir);
+      Deno.writeTextFileSync(`${container.runDir}/released`, "");
+    } finally {
+      container.rebooting = false;
+    }
   }
 
   async terminate(
@@ -423,18 +449,7 @@ export class LxcDriver implements Driver {
 
   /** One look at a watched container: its init's end, or the end of a reboot. */
   #look(container: Container): void {
-    if (container.ending || container.ended) return;
-    if (container.rebooting) {
-      if (readRunFile(container.runDir, RUN_FILES.status)?.trim() === "ready") {
-        container.rebooting = false;
-        releaseInit(container.runDir).then(() => {
-          Deno.writeTextFileSync(`${container.runDir}/released`, "");
-          container.sink?.(container.uuid, { kind: "reset", booted: true });
-        }).catch((error) => this.#log(`container ${container.name}: ${error.message}`));
-        return;
-      }
-      if (findSupervisor(container.runDir) !== undefined) return;
-    }
+    if (container.ending || container.ended || container.rebooting) return;
     const exit = readRunFile(container.runDir, RUN_FILES.exit);
     const supervisorGone = findSupervisor(container.runDir) === undefined;
     if (exit === undefined && !supervisorGone) return;

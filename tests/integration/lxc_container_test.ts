@@ -315,3 +315,42 @@ testIf(
     }
   },
 );
+
+testIf(
+  "reboot starts the container again: a new init, one REBOOT, still running",
+  skip,
+  async () => {
+    const rig = await openLxcRig();
+    let console: ReturnType<typeof readConsole> | undefined;
+    const facts: string[] = [];
+    rig.host.onApplied((_uuid, applied) => {
+      for (const { fact } of applied) facts.push(fact.type);
+    });
+    try {
+      await rig.host.define(containerDefinition("ct-reboot"));
+      await rig.host.start("ct-reboot");
+      console = readConsole(rig.host.consolePath("ct-reboot"));
+      await waitFor("counting", () => /count 1\b/.test(console!.screen()) ? true : undefined);
+      const before = LxcDriver.initOf(rig.runtime("ct-reboot"));
+      assert.ok(before !== undefined);
+      await rig.host.reboot("ct-reboot");
+      await waitFor("the REBOOT", () => facts.includes("domain.rebooted") ? true : undefined);
+      const after = LxcDriver.initOf(rig.runtime("ct-reboot"));
+      assert.ok(after !== undefined && after.pid !== before.pid, "the init was not replaced");
+      assert.ok(isProcessGone(before.pid, before.startTimeTicks));
+      await waitFor(
+        "the new init on the same console",
+        () =>
+          (console!.screen().match(/EVIRT-INIT pid=1 hostname=ct-reboot/g) ?? []).length === 2
+            ? true
+            : undefined,
+      );
+      assert.equal(facts.filter((type) => type === "domain.rebooted").length, 1);
+      assert.equal(facts.includes("domain.stopped"), false);
+      assert.equal(rig.stateText("ct-reboot"), "running (booted)");
+    } finally {
+      console?.close();
+      await rig.close();
+    }
+  },
+);

@@ -108,6 +108,21 @@ function runDirOf(record: RuntimeRecord): string {
   return dir;
 }
 
+/** The record of a running container: the plan, its supervisor and its init at launch. */
+function launchedRecord(
+  planned: RuntimeRecord,
+  supervisor: ProcessIdentity,
+  init: ProcessIdentity,
+): RuntimeRecord {
+  return {
+    ...planned,
+    supervisorPid: supervisor.pid,
+    supervisorStartTimeTicks: supervisor.startTimeTicks,
+    pid: init.pid,
+    startTimeTicks: init.startTimeTicks,
+  };
+}
+
 function removeFolder(path: string): void {
   try {
     Deno.removeSync(path, { recursive: true });
@@ -234,13 +249,7 @@ export class LxcDriver implements Driver {
         throw new VirtError(ErrorCode.OPERATION_FAILED, "the container's init vanished at start");
       }
       this.#containers.set(request.uuid, this.#newContainer(request, runDir, cgroup));
-      return {
-        ...planned,
-        supervisorPid: supervisor.pid,
-        supervisorStartTimeTicks: supervisor.startTimeTicks,
-        pid: init.pid,
-        startTimeTicks: init.startTimeTicks,
-      };
+      return launchedRecord(planned, supervisor, init);
     } catch (error) {
       await this.#cleanUp(runDir, cgroup, supervisor ?? findSupervisor(runDir));
       throw error;
@@ -268,13 +277,7 @@ export class LxcDriver implements Driver {
       `domain ${request.name}: adopting container init ${init.pid} of an interrupted start`,
     );
     this.#containers.set(request.uuid, this.#newContainer(request, runDir, cgroup));
-    return {
-      ...planned,
-      supervisorPid: supervisor.pid,
-      supervisorStartTimeTicks: supervisor.startTimeTicks,
-      pid: init.pid,
-      startTimeTicks: init.startTimeTicks,
-    };
+    return launchedRecord(planned, supervisor, init);
   }
 
   #newContainer(

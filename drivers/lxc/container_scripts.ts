@@ -40,9 +40,27 @@ export const RUN_FILES = {
   reboot: "reboot",
   /** The console's host-side pty (a symlink to `/dev/pts/N`). */
   console: "console",
+  /** The folder copied into the container's `/dev` (see {@linkcode makeDevSkeleton}). */
+  devSkeleton: "dev",
   /** The supervisor's own log (socat's messages). */
   log: "supervisor.log",
 } as const;
+
+/**
+ * Makes the skeleton of a container's `/dev` in the runtime folder: `pts/`, the `ptmx`, `fd`
+ * and standard stream symlinks, and the console's mount point (the device nodes are copied
+ * from the host's `/dev` by the setup).
+ */
+export function makeDevSkeleton(runDir: string): void {
+  const dir = `${runDir}/${RUN_FILES.devSkeleton}`;
+  Deno.mkdirSync(`${dir}/pts`, { recursive: true });
+  Deno.symlinkSync("pts/ptmx", `${dir}/ptmx`);
+  Deno.symlinkSync("/proc/self/fd", `${dir}/fd`);
+  Deno.symlinkSync("/proc/self/fd/0", `${dir}/stdin`);
+  Deno.symlinkSync("/proc/self/fd/1", `${dir}/stdout`);
+  Deno.symlinkSync("/proc/self/fd/2", `${dir}/stderr`);
+  Deno.writeTextFileSync(`${dir}/console`, "");
+}
 
 /** Quotes a word for the POSIX shell. */
 export function shellQuote(word: string): string {
@@ -62,22 +80,24 @@ export function supervisorScript(runDir: string, console: boolean): string {
     "#!/bin/sh",
     "# evirt lxc supervisor: runs the container, records how its init ended.",
     `RUN=${run}`,
-    // The host side of the console stays open here, so reading it never fails while no client
-    // is attached.
     'echo "$$" > "$RUN/supervisor.pid"',
-    // socat makes the link as it opens its first address; wait for it (bounded: 5 s).
+    // The host side of the console stays open here (fd 5), so reading it never fails while no
+    // client is attached. socat makes the link as it opens its first address; wait for it
+    // (bounded: 5 s).
     console
       ? `i=0; while [ ! -e "$RUN/${RUN_FILES.console}" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; exec 5<>"$RUN/${RUN_FILES.console}"`
       : "exec 5</dev/null",
     "exec 3<&0",
     "while :; do",
-    `  rm -f "$RUN/${RUN_FILES.reboot}" "$RUN/${RUN_FILES.exit}"`,
     `  unshare --pid --mount --uts --ipc --net --fork --kill-child --propagation private /bin/sh "$RUN/${RUN_FILES.setup}" <&3 3<&- 5<&- &`,
     "  child=$!",
-    `  echo "$child" > "$RUN/${RUN_FILES.unsharePid}.tmp" && mv "$RUN/${RUN_FILES.unsharePid}.tmp" "$RUN/${RUN_FILES.unsharePid}"`,
+    // One write of a few bytes: a reader sees the whole pid or an empty file, and retries.
+    `  echo "$child" > "$RUN/${RUN_FILES.unsharePid}"`,
     '  while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || break; done',
+    // A restart asked for: start again, and write no exit status (the container did not end).
+    `  if [ -e "$RUN/${RUN_FILES.reboot}" ]; then rm -f "$RUN/${RUN_FILES.reboot}"; continue; fi`,
     `  echo "$code" > "$RUN/${RUN_FILES.exit}"`,
-    `  [ -e "$RUN/${RUN_FILES.reboot}" ] || break`,
+    "  break",
     "done",
     "",
   ].join("\n");
@@ -139,29 +159,27 @@ export function setupScript(spec: ContainerSpec, options: SetupOptions): string 
     }
   }
   lines.push(
-    'mkdir -p "$R/proc" "$R/sys" "$R/dev" || fail "cannot make /proc, /sys, /dev"',
+    'for d in proc sys dev; do [ -d "$R/$d" ] || mkdir "$R/$d" || fail "cannot make /$d"; done',
     'mount -t proc -o nosuid,nodev,noexec proc "$R/proc" || fail "cannot mount /proc"',
     'mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys" || fail "cannot mount /sys"',
     'mount -t tmpfs -o mode=755,size=64k,nosuid devfs "$R/dev" || fail "cannot mount /dev"',
-    'for node in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do',
-    "  set -- $node",
-    '  mknod -m 666 "$R/dev/$1" c "$2" "$3" || fail "cannot make /dev/$1"',
-    "done",
-    'mkdir -p "$R/dev/pts" && mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$R/dev/pts" || fail "cannot mount /dev/pts"',
-    'ln -s pts/ptmx "$R/dev/ptmx" && ln -s /proc/self/fd "$R/dev/fd"',
-    'ln -s /proc/self/fd/0 "$R/dev/stdin" && ln -s /proc/self/fd/1 "$R/dev/stdout" && ln -s /proc/self/fd/2 "$R/dev/stderr"',
+    // One copy (each command costs a process): the host's device nodes and the driver's
+    // skeleton (pts/, the symlinks, the console's mount point).
+    `cp -a /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty "$RUN/${RUN_FILES.devSkeleton}/." "$R/dev/" || fail "cannot populate /dev"`,
+    'mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$R/dev/pts" || fail "cannot mount /dev/pts"',
   );
   if (spec.console) {
     lines.push(
       'tty=$(tty) || fail "the console is not a terminal"',
-      'touch "$R/dev/console" && mount --bind "$tty" "$R/dev/console" || fail "cannot bind the console"',
+      'mount --bind "$tty" "$R/dev/console" || fail "cannot bind the console"',
     );
   }
   if (spec.rootReadonly) {
     lines.push('mount -o remount,bind,ro "$R" || fail "cannot make the root read-only"');
   }
   lines.push(
-    `hostname ${q(spec.hostname)} || fail "cannot set the host name"`,
+    // The container's own UTS namespace, through its /proc (a builtin echo, not a process).
+    `echo ${q(spec.hostname)} > "$R/proc/sys/kernel/hostname" || fail "cannot set the host name"`,
     `exec 8<>"$RUN/${RUN_FILES.go}" || fail "cannot open the go fifo"`,
     'cd "$R" && pivot_root . . && umount -l . || fail "cannot pivot into the root"',
     "cd /",
@@ -175,7 +193,7 @@ export function setupScript(spec: ContainerSpec, options: SetupOptions): string 
     "read -r go <&8 || exit 1",
     "exec 8<&- 9>&-",
     `cd ${q(spec.initDir)}`,
-    "unset RUN R tty node go",
+    "unset RUN R tty go d",
     "export PATH=/bin:/sbin:/usr/bin:/usr/sbin TERM=linux container=lxc-libvirt",
     `export container_uuid=${q(options.uuid)} LIBVIRT_LXC_UUID=${
       q(options.uuid)

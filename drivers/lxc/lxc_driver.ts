@@ -54,7 +54,7 @@ import {
   spawnSupervisor,
   waitForReady,
 } from "./container_process.ts";
-import { RUN_FILES, setupScript, supervisorScript } from "./container_scripts.ts";
+import { makeDevSkeleton, RUN_FILES, setupScript, supervisorScript } from "./container_scripts.ts";
 import { containerSpec } from "./container_spec.ts";
 
 /** How often a watched container is looked at, in ms. */
@@ -227,6 +227,7 @@ export class LxcDriver implements Driver {
     let supervisor: ProcessIdentity | undefined;
     try {
       await makeFifo(`${runDir}/${RUN_FILES.go}`);
+      makeDevSkeleton(runDir);
       Deno.writeTextFileSync(
         `${runDir}/${RUN_FILES.setup}`,
         setupScript(spec, {

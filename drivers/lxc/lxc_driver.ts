@@ -460,9 +460,9 @@ export class LxcDriver implements Driver {
     if (exit !== undefined && !supervisorGone && cgroupPids(container.cgroup).length > 0) return;
     container.ended = true;
     this.#stopWatching(container);
-    // As libvirt's LXC controller: an init that exits with status 0 shut the container down;
-    // any other end is a failure.
-    const reason = exit?.trim() === "0" ? "shutdown" : "crashed";
+    // As libvirt 9.0's LXC controller: whatever way the init ended (exit status or signal), the
+    // container shut down; only a supervisor gone without recording the end is a failure.
+    const reason = exit !== undefined ? "shutdown" : "crashed";
     const sink = container.sink;
     void this.#cleanUp(container.runDir, container.cgroup, findSupervisor(container.runDir))
       .finally(() => {

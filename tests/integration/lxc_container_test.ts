@@ -354,3 +354,27 @@ testIf(
     }
   },
 );
+
+testIf(
+  "an init that exits on its own, whatever its status, leaves shut off (shutdown) as libvirt's controller",
+  skip,
+  async () => {
+    const rig = await openLxcRig();
+    try {
+      await rig.host.define(
+        containerDefinition("ct-exit", { init: "/bin/sh", initArgs: ["-c", "sleep 0.2; exit 3"] }),
+      );
+      await rig.host.start("ct-exit");
+      const runtime = rig.runtime("ct-exit");
+      await waitFor(
+        "shut off",
+        () => rig.stateText("ct-exit").startsWith("shut off") ? true : undefined,
+      );
+      assert.equal(rig.stateText("ct-exit"), "shut off (shutdown)");
+      assert.deepEqual(cgroupPids(cgroupOfRecord(runtime)), []);
+      assert.equal(LxcDriver.supervisorAlive(runtime), false);
+    } finally {
+      await rig.close();
+    }
+  },
+);

@@ -191,9 +191,13 @@ export async function waitForReady(
   }
 }
 
-/** Lets a ready container's init run (writes the go on its fifo, whose reader holds it open). */
+/**
+ * Lets a ready container's init run: writes the go on its fifo, which the waiting setup holds
+ * open. Opened for reading and writing, which never blocks on a fifo (a write-only open would
+ * wait for a reader for ever).
+ */
 export async function releaseInit(runDir: string): Promise<void> {
-  const file = await Deno.open(`${runDir}/${RUN_FILES.go}`, { write: true });
+  const file = await Deno.open(`${runDir}/${RUN_FILES.go}`, { read: true, write: true });
   try {
     await file.write(new TextEncoder().encode("go\n"));
   } finally {

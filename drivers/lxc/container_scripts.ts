@@ -36,6 +36,8 @@ export const RUN_FILES = {
   unsharePid: "unshare.pid",
   /** The exit status of the last container run. */
   exit: "exit",
+  /** Present while the guest's own reboot (its init died of SIGHUP) waits for its go. */
+  guestReboot: "guest-reboot",
   /** Present while a reboot is asked for. */
   reboot: "reboot",
   /** The console's host-side pty (a symlink to `/dev/pts/N`). */
@@ -96,6 +98,10 @@ export function supervisorScript(runDir: string, console: boolean): string {
     '  while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || break; done',
     // A restart asked for: start again, and write no exit status (the container did not end).
     `  if [ -e "$RUN/${RUN_FILES.reboot}" ]; then rm -f "$RUN/${RUN_FILES.reboot}"; continue; fi`,
+    // An init killed by SIGHUP asks for a reboot, as libvirt's controller takes it (unshare
+    // dies of its child's signal: 128 + 1). The old status is emptied before the mark, so the
+    // driver waits for the new run's `ready` before it gives the go.
+    `  if [ "$code" = 129 ]; then : > "$RUN/${RUN_FILES.status}"; : > "$RUN/${RUN_FILES.guestReboot}"; continue; fi`,
     `  echo "$code" > "$RUN/${RUN_FILES.exit}"`,
     "  break",
     "done",

@@ -454,6 +454,10 @@ export class LxcDriver implements Driver {
   /** One look at a watched container: its init's end, or the end of a reboot. */
   #look(container: Container): void {
     if (container.ending || container.ended || container.rebooting) return;
+    if (readRunFile(container.runDir, RUN_FILES.guestReboot) !== undefined) {
+      this.#finishGuestReboot(container);
+      return;
+    }
     const exit = readRunFile(container.runDir, RUN_FILES.exit);
     const supervisorGone = findSupervisor(container.runDir) === undefined;
     if (exit === undefined && !supervisorGone) return;
@@ -469,6 +473,18 @@ export class LxcDriver implements Driver {
         this.#containers.delete(container.uuid);
         sink?.(container.uuid, { kind: "stopped", reason });
       });
+  }
+
+  /** The init asked for a reboot (died of SIGHUP): once the new run is ready, its go. */
+  #finishGuestReboot(container: Container): void {
+    if (readRunFile(container.runDir, RUN_FILES.status)?.trim() !== "ready") return;
+    container.rebooting = true;
+    releaseInit(container.runDir).then(() => {
+      Deno.writeTextFileSync(`${container.runDir}/released`, "");
+      removeFolder(`${container.runDir}/${RUN_FILES.guestReboot}`);
+      container.sink?.(container.uuid, { kind: "reset", booted: true });
+    }).catch((error) => this.#log(`container ${container.name}: reboot failed: ${error.message}`))
+      .finally(() => container.rebooting = false);
   }
 
   #stopWatching(container: Container): void {

@@ -378,3 +378,44 @@ testIf(
     }
   },
 );
+
+testIf(
+  "a reboot inside the container (init killed by SIGHUP) starts it again with one REBOOT",
+  skip,
+  async () => {
+    const rig = await openLxcRig();
+    const data = Deno.makeTempDirSync({ prefix: "evirt-lxc-data-" });
+    const facts: string[] = [];
+    rig.host.onApplied((_uuid, applied) => {
+      for (const { fact } of applied) facts.push(fact.type);
+    });
+    try {
+      await rig.host.define(
+        containerDefinition("ct-guest-reboot", {
+          init: "/bin/sh",
+          initArgs: [
+            "-c",
+            // reboot(2) in a pid namespace ends its init with SIGHUP.
+            "echo booted >> /data/boots; sleep 0.2; [ $(wc -l < /data/boots) -lt 2 ] && reboot -f; while :; do sleep 1; done",
+          ],
+          filesystems: [filesystemElement("mount", "/data", { dir: data })],
+        }),
+      );
+      await rig.host.start("ct-guest-reboot");
+      await waitFor("the REBOOT", () => facts.includes("domain.rebooted") ? true : undefined);
+      await waitFor("the second boot", () => {
+        try {
+          return Deno.readTextFileSync(`${data}/boots`).split("\n").length === 3 ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      });
+      assert.equal(facts.filter((type) => type === "domain.rebooted").length, 1);
+      assert.equal(facts.includes("domain.stopped"), false);
+      assert.equal(rig.stateText("ct-guest-reboot"), "running (booted)");
+    } finally {
+      await rig.close();
+      Deno.removeSync(data, { recursive: true });
+    }
+  },
+);

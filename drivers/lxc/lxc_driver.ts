@@ -24,6 +24,7 @@ import type {
   Reality,
 } from "../../actors/driver_protocol.ts";
 import type { DiskError } from "../../src/storage/block_figures.ts";
+import type { GuestCapability } from "../../src/model/capabilities.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
@@ -547,6 +548,21 @@ export class LxcDriver implements Driver {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * The capabilities' `<guest>`: `exe` on the host's architecture (libvirt's LXC driver also
+   * lists i686 on x86_64 hosts, for a 32-bit personality this driver does not set).
+   */
+  guests(): Promise<GuestCapability[]> {
+    const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
+    return Promise.resolve([{
+      osType: "exe",
+      arch,
+      wordsize: 64,
+      machines: [],
+      domainTypes: ["lxc"],
+    }]);
   }
 
   /** The container's init now (after a reboot it is another process than at launch). */

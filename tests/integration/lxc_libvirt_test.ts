@@ -1,7 +1,7 @@
 /**
  * The same container XML in evirt's LXC driver and in libvirt 9.0's (`lxc:///system`, Debian's
  * `libvirt-daemon-driver-lxc`): `dominfo` of the defined domain agrees line by line, and so
- * does the state after a start. Skipped with a reason when libvirtd's LXC driver does not
+ * does the state after a start; both capabilities list an `exe` guest of domain type lxc. Skipped with a reason when libvirtd's LXC driver does not
  * answer. The domain defined in libvirtd is undefined in `finally`.
  */
 
@@ -66,6 +66,13 @@ testIf("dominfo and states of a container agree with libvirt's LXC driver", skip
     const expectedState = await virsh("domstate", "--reason", NAME);
     const actualState = await evirt(service, "domstate", "--reason", NAME);
     assert.equal(actualState.stdout, expectedState.stdout);
+    // Both list an `exe` guest of domain type lxc on the host's architecture.
+    const guestOf = (text: string) =>
+      /<guest>\s*<os_type>exe<\/os_type>\s*<arch name='x86_64'>[\s\S]*?<\/guest>/.exec(text)?.[0];
+    const evirtGuest = guestOf((await evirt(service, "capabilities")).stdout);
+    const libvirtGuest = guestOf((await virsh("capabilities")).stdout);
+    assert.ok(evirtGuest?.includes("<domain type='lxc'/>"), `evirt: ${evirtGuest}`);
+    assert.ok(libvirtGuest?.includes("<domain type='lxc'/>"), `libvirt: ${libvirtGuest}`);
     // Running: libvirt 9.0's LXC controller cannot start a container on a host whose cgroup v2
     // hierarchy is mounted beside v1 controllers (it fails to bind /sys/fs/cgroup/unified); the
     // running comparison is then reported, not asserted.

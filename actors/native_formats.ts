@@ -8,6 +8,7 @@
  */
 
 import type { DomainDefinition } from "../src/model/domain.ts";
+import { lxcToolsToDomain } from "../drivers/lxc/lxc_tools_config.ts";
 
 /** One native format: either direction may be absent (libvirt then answers code 3). */
 export interface NativeFormat {
@@ -20,4 +21,6 @@ export interface NativeFormat {
 /** Every native format by its libvirt name (`xen-xl`, `xen-xm`, `vmware-vmx`, `bhyve-argv`, `lxc-tools`, …). */
 export const NATIVE_FORMATS: ReadonlyMap<string, NativeFormat> = new Map<string, NativeFormat>([
   // Each driver adds its entry here: ["format-name", { fromNative, toNative }].
+  // LXC tools configurations; libvirt's LXC driver converts them to XML only.
+  ["lxc-tools", { fromNative: (text) => lxcToolsToDomain(text) }],
 ]);

@@ -11,6 +11,8 @@
 
 import { deviceRoutes } from "./routes/device_routes.ts";
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
+import { DRIVER_HEADER } from "../model/connection_driver.ts";
+import { scopedHost, scopeOfDriver } from "../../actors/domain_type_scope.ts";
 import {
   deniedCallOf,
   type Operation,
@@ -162,7 +164,7 @@ export function createApi(env: ApiEnvironment): Api {
         params: match.params,
         url,
         role,
-        env,
+        env: envOfDriver(env, request.headers.get(DRIVER_HEADER)),
         signal,
         ...(connection === undefined ? {} : { connection }),
       };
@@ -192,6 +194,23 @@ export function createApi(env: ApiEnvironment): Api {
   }
 
   return { handle, routes: router.routes };
+}
+
+/**
+ * The environment a request on a driver's connection sees: the host limited to that driver's
+ * domains (`x-evirt-driver: lxc`); every domain without the header.
+ *
+ * @throws {VirtError} NO_CONNECT (5) for a driver evirt does not serve.
+ */
+function envOfDriver(env: ApiEnvironment, driver: string | null): ApiEnvironment {
+  if (driver === null) return env;
+  const scope = scopeOfDriver(driver);
+  if (scope === undefined) {
+    throw new VirtError(ErrorCode.NO_CONNECT, `no connection driver available for '${driver}'`, {
+      where: DRIVER_HEADER,
+    });
+  }
+  return { ...env, host: scopedHost(env.host, scope) };
 }
 
 /** Every routed operation of the table must have been given a handler, once. */

@@ -5,6 +5,7 @@
  * | --- | --- |
  * | `test:///default` | in process: a fresh test hypervisor per invocation (no service, as virsh) |
  * | `evirt:///system` | the service's unix socket `$EVIRT_RUNTIME_DIR/evirt.sock`; with `-r` `evirt-ro.sock` |
+ * | `lxc:///system` | the same socket, seeing only the LXC driver's domains (containers), as libvirt's per-driver connections do |
  * | `http(s)://host:port` | TCP; the bearer token comes from `--token`, else `EVIRT_TOKEN` |
  *
  * Over TCP the token decides the role (the service maps tokens to roles); `-r` cannot raise or
@@ -15,8 +16,15 @@
 
 import type { Role } from "../api/api_context.ts";
 import type { Api } from "../api/app.ts";
-import { EvirtClient, httpTransport, type Transport, unixTransport } from "../client/client.ts";
+import {
+  type DirectTransport,
+  EvirtClient,
+  httpTransport,
+  type Transport,
+  unixTransport,
+} from "../client/client.ts";
 import { loadConfig } from "../config/config.ts";
+import { DRIVER_HEADER, DRIVER_URIS } from "../model/connection_driver.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 
 /** An open connection. */
@@ -74,10 +82,12 @@ export async function openConnection(options: ConnectionOptions): Promise<Connec
     return { uri: options.uri, client: new EvirtClient(transport), close: () => core.close() };
   }
   if (options.uri === "evirt:///system") return await openSocket(options);
+  const driver = DRIVER_URIS.get(options.uri);
+  if (driver !== undefined) return await openSocket(options, driver);
   return openHttp(options);
 }
 
-async function openSocket(options: ConnectionOptions): Promise<Connection> {
+async function openSocket(options: ConnectionOptions, driver?: string): Promise<Connection> {
   const { config } = loadConfig(options.env, { uid: options.uid });
   const path = options.readOnly ? config.readOnlySocketPath : config.socketPath;
   try {
@@ -97,10 +107,19 @@ async function openSocket(options: ConnectionOptions): Promise<Connection> {
       cause: error,
     });
   }
+  const transport = unixTransport(path);
   return {
     uri: options.uri,
-    client: new EvirtClient(unixTransport(path)),
+    client: new EvirtClient(driver === undefined ? transport : withDriver(transport, driver)),
     close: () => Promise.resolve(),
+  };
+}
+
+/** Names the connection's driver in every request, so the service shows only its domains. */
+function withDriver(transport: DirectTransport, driver: string): DirectTransport {
+  return {
+    direct: (request) =>
+      transport.direct({ ...request, headers: { ...request.headers, [DRIVER_HEADER]: driver } }),
   };
 }
 

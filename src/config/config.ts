@@ -30,6 +30,7 @@
 
 import { CONNECTION_LIMITS_DEFAULT, type ConnectionLimits } from "./connection_settings.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import { DRIVER_URIS } from "../model/connection_driver.ts";
 
 /** The resolved configuration. Every path is absolute. */
 export interface Config {
@@ -265,7 +266,8 @@ export function parsePositiveInteger(
 }
 
 /**
- * Checks a connection URI: `test:///default`, `evirt:///system`, or `http(s)://host:port[/]`.
+ * Checks a connection URI: `test:///default`, `evirt:///system`, a driver's connection to the
+ * service (`lxc:///system`), or `http(s)://host:port[/]`.
  *
  * @param variable The variable or flag the URI came from, for the error.
  * @param text The URI.
@@ -273,7 +275,9 @@ export function parsePositiveInteger(
  * @throws {ConfigError} When the URI is not one evirt can connect to.
  */
 export function validateUri(variable: string, text: string): string {
-  if (text === "test:///default" || text === "evirt:///system") return text;
+  if (text === "test:///default" || text === "evirt:///system" || DRIVER_URIS.has(text)) {
+    return text;
+  }
   let url: URL;
   try {
     url = new URL(text);
@@ -285,7 +289,7 @@ export function validateUri(variable: string, text: string): string {
   }
   throw new ConfigError(
     variable,
-    `has an unsupported URI '${text}' (expected test:///default, evirt:///system or http://host:port)`,
+    `has an unsupported URI '${text}' (expected test:///default, evirt:///system, lxc:///system or http://host:port)`,
   );
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { LIBVIRT_ARCHES } from "../model/architectures.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { type NodeStat, readCpuStats, readMemoryStats } from "../projections/node_stats.ts";
 import { checkFlags } from "./domain_lookup.ts";
@@ -24,47 +25,6 @@ const CPU_MODELS_MAX = 8192;
 const QEMU_MAX_VCPUS = 16;
 /** libvirt's test driver's answer. */
 const TEST_MAX_VCPUS = 32;
-
-/** Architecture names libvirt knows (`virArch`), for `cpu-models`' refusal of others. */
-const KNOWN_ARCHES: ReadonlySet<string> = new Set([
-  "alpha",
-  "armv6l",
-  "armv7l",
-  "armv7b",
-  "aarch64",
-  "cris",
-  "i686",
-  "ia64",
-  "lm32",
-  "loongarch64",
-  "m68k",
-  "microblaze",
-  "microblazeel",
-  "mips",
-  "mipsel",
-  "mips64",
-  "mips64el",
-  "openrisc",
-  "parisc",
-  "parisc64",
-  "ppc",
-  "ppcle",
-  "ppc64",
-  "ppc64le",
-  "ppcemb",
-  "riscv32",
-  "riscv64",
-  "s390",
-  "s390x",
-  "sh4",
-  "sh4eb",
-  "sparc",
-  "sparc64",
-  "unicore32",
-  "x86_64",
-  "xtensa",
-  "xtensaeb",
-]);
 
 const nodeStatsRet = x.struct(
   ["params", x.array(x.struct(["field", nonnullString], ["value", x.uhyper]), NODE_STATS_MAX)],
@@ -149,7 +109,7 @@ export const HOST_PROCEDURES: ProcedureTable = {
     handler: async (args: { arch: string; need_results: number; flags: number }, context) => {
       const { host } = context.target();
       checkFlags(args.flags, 0, "virConnectGetCPUModelNames");
-      if (!KNOWN_ARCHES.has(args.arch)) {
+      if (!LIBVIRT_ARCHES.has(args.arch)) {
         throw new VirtError(ErrorCode.INVALID_ARG, `cannot find architecture ${args.arch}`, {
           where: "arch",
         });

@@ -1,7 +1,12 @@
 /**
  * What an RPC connection is opened to: the service's own host (`qemu:///system`,
- * `qemu:///session`, `evirt:///system`) or, for `test:///default`, a fresh in-memory test
- * hypervisor owned by that one connection, as libvirt's test driver is per connection.
+ * `qemu:///session`, `evirt:///system`, `lxc:///system`) or, for `test:///default`, a fresh
+ * in-memory test hypervisor owned by that one connection, as libvirt's test driver is per
+ * connection.
+ *
+ * As libvirt's per-driver connections, `lxc:///system` sees only the host's `type='lxc'`
+ * domains and `qemu:///…` all the others (`actors/domain_type_scope.ts`); `evirt:///system` sees
+ * every domain.
  *
  * @module
  */
@@ -14,12 +19,18 @@ import type { EventHub } from "../projections/event_hub.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { TEST_NODE_INFO } from "../../drivers/test/test_driver.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import {
+  type DomainTypeScope,
+  LXC_DOMAINS,
+  NON_LXC_DOMAINS,
+  scopedHost,
+} from "../../actors/domain_type_scope.ts";
 
 /** The service pieces procedures use. */
 export interface RpcTarget {
   /** The URI the client opened, as `virConnectGetURI` answers it. */
   uri: string;
-  /** `virConnectGetType`: `QEMU` or `Test`. */
+  /** `virConnectGetType`: `QEMU`, `LXC` or `Test`. */
   hypervisorType: string;
   host: Host;
   /** The storage pools; absent where the target has none (`test:///default`). */
@@ -58,11 +69,20 @@ export interface SharedService extends
   openTestHypervisor?: () => Promise<TestHypervisor>;
 }
 
-/** URIs that name the service's own host. */
-const SERVICE_URIS: ReadonlySet<string> = new Set([
-  "qemu:///system",
-  "qemu:///session",
-  "evirt:///system",
+/** A view of the service's host: the URI it answers with, its type name, which domains it sees. */
+interface ServiceView {
+  uri: string;
+  hypervisorType: string;
+  scope?: DomainTypeScope;
+}
+
+/** URIs that name the service's own host, and the view each opens. */
+const SERVICE_URIS: ReadonlyMap<string, ServiceView> = new Map([
+  ["qemu:///system", { uri: "qemu:///system", hypervisorType: "QEMU", scope: NON_LXC_DOMAINS }],
+  ["qemu:///session", { uri: "qemu:///session", hypervisorType: "QEMU", scope: NON_LXC_DOMAINS }],
+  ["evirt:///system", { uri: "evirt:///system", hypervisorType: "QEMU" }],
+  ["lxc:///system", { uri: "lxc:///system", hypervisorType: "LXC", scope: LXC_DOMAINS }],
+  ["lxc:///", { uri: "lxc:///system", hypervisorType: "LXC", scope: LXC_DOMAINS }],
 ]);
 
 /** The URI libvirt's clients send when none is given (the daemon picks its default driver). */
@@ -85,11 +105,12 @@ export async function openRpcTarget(
   service: SharedService,
 ): Promise<RpcTarget> {
   const uri = name === null || name === "" ? DEFAULT_URI : name.replace(/\?.*$/, "");
-  if (SERVICE_URIS.has(uri)) {
+  const view = SERVICE_URIS.get(uri);
+  if (view !== undefined) {
     return {
-      uri,
-      hypervisorType: "QEMU",
-      host: service.host,
+      uri: view.uri,
+      hypervisorType: view.hypervisorType,
+      host: view.scope === undefined ? service.host : scopedHost(service.host, view.scope),
       ...(service.storage === undefined ? {} : { storage: service.storage }),
       ...(service.networks === undefined ? {} : { networks: service.networks }),
       hub: service.hub,

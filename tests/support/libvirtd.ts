@@ -25,3 +25,22 @@ export const libvirtdSkipReason: string | undefined = missing("virsh", LIBVIRTD_
 export function oracleVirsh(args: string[]): Promise<VirshRun> {
   return runVirsh(LIBVIRTD_URI, args);
 }
+
+/** The URI of the system libvirtd's LXC driver. */
+export const LIBVIRTD_LXC_URI = "lxc:///system";
+
+/** libvirt's LXC connection driver (Debian's `libvirt-daemon-driver-lxc`). */
+const LXC_DRIVER_MODULE =
+  "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_lxc.so";
+
+/** Why libvirtd's LXC driver cannot be asked here, or undefined when it can. */
+export const lxcOracleSkipReason: string | undefined = missing(
+  "virsh",
+  LIBVIRTD_SOCKET,
+  LXC_DRIVER_MODULE,
+);
+
+/** Runs virsh against the system libvirtd's LXC driver. */
+export function lxcOracleVirsh(args: string[]): Promise<VirshRun> {
+  return runVirsh(LIBVIRTD_LXC_URI, args);
+}

@@ -10,9 +10,6 @@
 import type { DomainDefinition, Filesystem } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 
-/** libvirt's init when `<os>` names none. */
-export const DEFAULT_INIT = "/sbin/init";
-
 /** Most mounts one container may have. */
 export const MOUNTS_MAX = 64;
 
@@ -119,7 +116,13 @@ export function containerSpec(definition: DomainDefinition): ContainerSpec {
     throw refuse("/domain/os/type", `os type '${definition.os.type}' is not 'exe'`);
   }
   const os = definition.os;
-  const init = containerPath(os.init ?? DEFAULT_INIT, "/domain/os/init");
+  if (os.init === undefined) {
+    // libvirt's wording (`lxc_definition_rules.ts` refuses it at define already).
+    throw new VirtError(ErrorCode.XML_ERROR, "init binary must be specified", {
+      where: "/domain/os/init",
+    });
+  }
+  const init = containerPath(os.init, "/domain/os/init");
   const initArgs = os.initargs ?? [];
   const initEnv = (os.initenvs ?? []).map(({ name, value }, index): [string, string] => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {

@@ -57,6 +57,7 @@ import {
 } from "./container_process.ts";
 import { makeDevSkeleton, RUN_FILES, setupScript, supervisorScript } from "./container_scripts.ts";
 import { containerSpec } from "./container_spec.ts";
+import { checkLxcDefinition, completeLxcDefinition } from "./lxc_definition_rules.ts";
 
 /** How often a watched container is looked at, in ms. */
 export const WATCH_INTERVAL_MS = 200;
@@ -93,6 +94,11 @@ interface Container {
   ended: boolean;
   /** A restart is under way: the end of the old init is not the container's end. */
   rebooting: boolean;
+}
+
+/** The host's architecture in libvirt's name. */
+function hostArch(): string {
+  return Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
 }
 
 /** The hypervisor version libvirt's LXC driver reports: the kernel release, as `x.y.z`. */
@@ -183,7 +189,14 @@ export class LxcDriver implements Driver {
     return undefined;
   }
 
+  /** libvirt's LXC post-parse (`lxc_definition_rules.ts`): arch, emulator, console targets, … */
+  completeDefinition(definition: DomainDefinition): Promise<DomainDefinition> {
+    return Promise.resolve(completeLxcDefinition(definition, { hostArch: hostArch() }));
+  }
+
+  /** libvirt's refusals of an LXC definition, then what this driver cannot run yet (67). */
   check(definition: DomainDefinition): void {
+    checkLxcDefinition(definition);
     containerSpec(definition);
   }
 

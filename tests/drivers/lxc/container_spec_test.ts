@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { containerPath, containerSpec, DEFAULT_INIT } from "../../../drivers/lxc/container_spec.ts";
+import { containerPath, containerSpec } from "../../../drivers/lxc/container_spec.ts";
 import { isVirtError } from "../../../src/model/errors.ts";
 import { containerDefinition, filesystemElement } from "../../integration/_lxc_rig.ts";
 
@@ -34,10 +34,13 @@ Deno.test("containerSpec reads init, initarg, initenv, the root and the mounts",
   });
 });
 
-Deno.test("containerSpec gives libvirt's /sbin/init when <init> is absent", () => {
-  const definition = containerDefinition("default-init");
+Deno.test("containerSpec refuses a definition without <init>, in libvirt's words", () => {
+  const definition = containerDefinition("no-init");
   delete definition.os.init;
-  assert.equal(containerSpec(definition).init, DEFAULT_INIT);
+  assert.throws(
+    () => containerSpec(definition),
+    (error) => isVirtError(error, 27) && error.message === "init binary must be specified",
+  );
 });
 
 Deno.test("a filesystem target that climbs out of the root is refused with code 67 and its place", () => {

@@ -1,11 +1,13 @@
 /**
  * The drivers the service hosts besides the always-on test hypervisor: QEMU when
- * `qemu-system-x86_64` can be found and answers.
+ * `qemu-system-x86_64` can be found and answers; LXC when the host can run containers (root,
+ * namespaces, a usable cgroup layout, `unshare` and `socat`).
  *
  * @module
  */
 
 import type { Driver } from "../../actors/driver_protocol.ts";
+import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import type { Config } from "../config/config.ts";
 import { findCommand } from "./find_command.ts";
@@ -21,6 +23,25 @@ export async function serviceDrivers(
   config: Config,
   log: (message: string) => void,
 ): Promise<Driver[]> {
+  return [...await qemuDrivers(config, log), ...lxcDrivers(config, log)];
+}
+
+/** The LXC driver when this host can run containers; a host that cannot says why. */
+function lxcDrivers(config: Config, log: (message: string) => void): Driver[] {
+  const absent = ["unshare", "socat", "setsid", "mkfifo"].filter((command) =>
+    findCommand(command) === undefined
+  );
+  const reason = absent.length > 0 ? `needs ${absent.join(", ")}` : LxcDriver.unavailableReason();
+  if (reason !== undefined) {
+    log(`LXC driver off: ${reason}`);
+    return [];
+  }
+  const driver = new LxcDriver({ runtimeDir: config.runtimeDir, log });
+  log(`LXC driver on (kernel ${driver.hypervisorVersion})`);
+  return [driver];
+}
+
+async function qemuDrivers(config: Config, log: (message: string) => void): Promise<Driver[]> {
   if (findCommand(QEMU_EMULATOR) === undefined) {
     log(`${QEMU_EMULATOR} not found: the qemu and kvm domain types are off`);
     return [];

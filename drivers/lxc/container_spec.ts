@@ -1,0 +1,218 @@
+/**
+ * What a `<domain type='lxc'>` definition asks of a container, in the driver's own terms: the
+ * init and its arguments, environment and folder; the root file system and the other mounts;
+ * the console; the memory limit. Everything the driver cannot honour is refused here, by
+ * element (code 67), before anything exists; so is a mount whose target would leave the root.
+ *
+ * @module
+ */
+
+import type { DomainDefinition, Filesystem } from "../../src/model/domain.ts";
+import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+
+/** Most mounts one container may have. */
+export const MOUNTS_MAX = 64;
+
+/** One mount inside the container, below its root. */
+export type ContainerMount =
+  /** A host folder bound at `target` (read-only when `readonly`). */
+  | { kind: "bind"; source: string; target: string; readonly: boolean }
+  /** A tmpfs of `sizeKiB` (0: the kernel's default) at `target`. */
+  | { kind: "ram"; target: string; sizeKiB: number };
+
+/** A container as its definition describes it. */
+export interface ContainerSpec {
+  /** The host folder that becomes `/`. */
+  rootDir: string;
+  rootReadonly: boolean;
+  /** Further mounts, in document order (after the root). */
+  mounts: ContainerMount[];
+  init: string;
+  initArgs: string[];
+  /** `<initenv name>` values, in document order. */
+  initEnv: Array<[string, string]>;
+  /** `<initdir>`; `/` when absent. */
+  initDir: string;
+  /** The UTS host name: the domain's name. */
+  hostname: string;
+  /** The cgroup memory limit in KiB (`<memory>`); 0: none. */
+  memoryLimitKiB: number;
+  /** Whether the container has a `<console type='pty'>`. */
+  console: boolean;
+}
+
+function refuse(where: string, message: string): VirtError {
+  return new VirtError(ErrorCode.CONFIG_UNSUPPORTED, message, { where });
+}
+
+/**
+ * A path inside the container, absolute and without `.`/`..` components, so it cannot leave
+ * the root once joined to it.
+ *
+ * @throws {VirtError} CONFIG_UNSUPPORTED (67) at `where` for a relative path or one that climbs.
+ */
+export function containerPath(path: string, where: string): string {
+  if (!path.startsWith("/")) {
+    throw refuse(where, `'${path}' is not an absolute path inside the container`);
+  }
+  const parts = path.split("/").filter((part) => part !== "" && part !== ".");
+  if (parts.includes("..")) {
+    throw refuse(where, `'${path}' leaves the container's root file system`);
+  }
+  if (parts.some((part) => part.includes("\0"))) {
+    throw refuse(where, `'${path}' contains a NUL character`);
+  }
+  return `/${parts.join("/")}`;
+}
+
+/** A host path the driver passes to the setup: absolute, without NUL or newline. */
+function hostPath(path: string | undefined, where: string): string {
+  if (path === undefined || path === "") throw refuse(where, "the source folder is missing");
+  if (!path.startsWith("/") || /[\0\n]/.test(path)) {
+    throw refuse(where, `'${path}' is not an absolute host path`);
+  }
+  return path;
+}
+
+function readMount(
+  filesystem: Filesystem,
+  index: number,
+): { mount: ContainerMount; rootDir?: string } {
+  const where = `/domain/devices/filesystem[${index + 1}]`;
+  const type = filesystem.type ?? "mount";
+  const target = filesystem.target?.dir;
+  if (target === undefined) throw refuse(`${where}/target`, "a filesystem needs a target dir");
+  const targetPath = containerPath(target, `${where}/target/@dir`);
+  const readonly = filesystem.readonly === true;
+  if (type === "mount") {
+    const sourceDir = hostPath(filesystem.source?.dir, `${where}/source/@dir`);
+    return {
+      mount: { kind: "bind", source: sourceDir, target: targetPath, readonly },
+      ...(targetPath === "/" ? { rootDir: sourceDir } : {}),
+    };
+  }
+  if (type === "ram") {
+    if (targetPath === "/") throw refuse(`${where}/@type`, "a ram filesystem cannot be the root");
+    return {
+      mount: { kind: "ram", target: targetPath, sizeKiB: filesystem.source?.usageKiB ?? 0 },
+    };
+  }
+  throw refuse(`${where}/@type`, `filesystem type '${type}' is not supported by the lxc driver`);
+}
+
+/**
+ * Reads what the container needs from a definition.
+ *
+ * @throws {VirtError} CONFIG_UNSUPPORTED (67) naming the element the driver cannot honour.
+ *
+ * @example
+ * ```ts ignore
+ * const spec = containerSpec(definition);
+ * console.log(spec.init, spec.rootDir);
+ * ```
+ */
+export function containerSpec(definition: DomainDefinition): ContainerSpec {
+  if (definition.os.type !== "exe") {
+    throw refuse("/domain/os/type", `os type '${definition.os.type}' is not 'exe'`);
+  }
+  const os = definition.os;
+  if (os.init === undefined) {
+    // libvirt's wording (`lxc_definition_rules.ts` refuses it at define already).
+    throw new VirtError(ErrorCode.XML_ERROR, "init binary must be specified", {
+      where: "/domain/os/init",
+    });
+  }
+  const init = containerPath(os.init, "/domain/os/init");
+  const initArgs = os.initargs ?? [];
+  const initEnv = (os.initenvs ?? []).map(({ name, value }, index): [string, string] => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw refuse(`/domain/os/initenv[${index + 1}]/@name`, `'${name}' is not a variable name`);
+    }
+    return [name, value ?? ""];
+  });
+  const initDir = os.initdir === undefined ? "/" : containerPath(os.initdir, "/domain/os/initdir");
+  if (os.inituser !== undefined) {
+    throw refuse("/domain/os/inituser", "<inituser> is not supported by the lxc driver yet");
+  }
+  if (os.initgroup !== undefined) {
+    throw refuse("/domain/os/initgroup", "<initgroup> is not supported by the lxc driver yet");
+  }
+  const devices = definition.devices;
+  const filesystems = devices.filesystems ?? [];
+  if (filesystems.length > MOUNTS_MAX) {
+    throw refuse("/domain/devices/filesystem", `more than ${MOUNTS_MAX} filesystems`);
+  }
+  let rootDir: string | undefined;
+  let rootReadonly = false;
+  const mounts: ContainerMount[] = [];
+  filesystems.forEach((filesystem, index) => {
+    const read = readMount(filesystem, index);
+    if (read.rootDir !== undefined) {
+      if (rootDir !== undefined) {
+        throw refuse(`/domain/devices/filesystem[${index + 1}]/target`, "a second root filesystem");
+      }
+      rootDir = read.rootDir;
+      rootReadonly = read.mount.kind === "bind" && read.mount.readonly;
+    } else {
+      mounts.push(read.mount);
+    }
+  });
+  if (rootDir === undefined) {
+    throw refuse(
+      "/domain/devices/filesystem",
+      "the lxc driver needs a root filesystem (<filesystem type='mount'> with <target dir='/'/>)",
+    );
+  }
+  refuseUnsupportedDevices(definition);
+  const consoles = devices.consoles;
+  consoles.forEach((console, index) => {
+    if ((console.type ?? "pty") !== "pty") {
+      throw refuse(
+        `/domain/devices/console[${index + 1}]/@type`,
+        "only pty consoles are supported",
+      );
+    }
+  });
+  if (consoles.length > 1) {
+    throw refuse("/domain/devices/console[2]", "only one console is supported");
+  }
+  return {
+    rootDir,
+    rootReadonly,
+    mounts,
+    init,
+    initArgs,
+    initEnv,
+    initDir,
+    hostname: definition.name,
+    memoryLimitKiB: definition.memoryKiB,
+    console: consoles.length === 1,
+  };
+}
+
+function refuseUnsupportedDevices(definition: DomainDefinition): void {
+  if (definition.idmap !== undefined) {
+    throw refuse(
+      "/domain/idmap",
+      "<idmap> (a user namespace) is not supported by the lxc driver yet",
+    );
+  }
+  if (definition.featureCapabilities !== undefined) {
+    throw refuse(
+      "/domain/features/capabilities",
+      "<features><capabilities> is not supported by the lxc driver yet",
+    );
+  }
+  const devices = definition.devices;
+  const lists: Array<[string, unknown[]]> = [
+    ["disk", devices.disks],
+    ["interface", devices.interfaces],
+    ["hostdev", devices.hostdevs],
+    ["serial", devices.serials],
+  ];
+  for (const [name, list] of lists) {
+    if (list.length > 0) {
+      throw refuse(`/domain/devices/${name}`, `<${name}> is not supported by the lxc driver yet`);
+    }
+  }
+}

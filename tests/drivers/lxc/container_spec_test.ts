@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { containerPath, containerSpec } from "../../../drivers/lxc/container_spec.ts";
+import { isVirtError } from "../../../src/model/errors.ts";
+import { containerDefinition, filesystemElement } from "../../integration/_lxc_rig.ts";
+
+Deno.test("containerSpec reads init, initarg, initenv, the root and the mounts", () => {
+  const spec = containerSpec(
+    containerDefinition("spec", {
+      rootDir: "/srv/root",
+      init: "/bin/sh",
+      initArgs: ["-c", "echo hi"],
+      initEnv: { A: "1" },
+      memoryKiB: 2048,
+      filesystems: [
+        filesystemElement("mount", "/data", { dir: "/srv/data" }, true),
+        filesystemElement("ram", "/run", { usageKiB: 4096 }),
+      ],
+    }),
+  );
+  assert.deepEqual(spec, {
+    rootDir: "/srv/root",
+    rootReadonly: false,
+    mounts: [
+      { kind: "bind", source: "/srv/data", target: "/data", readonly: true },
+      { kind: "ram", target: "/run", sizeKiB: 4096 },
+    ],
+    init: "/bin/sh",
+    initArgs: ["-c", "echo hi"],
+    initEnv: [["A", "1"]],
+    initDir: "/",
+    hostname: "spec",
+    memoryLimitKiB: 2048,
+    console: true,
+  });
+});
+
+Deno.test("containerSpec refuses a definition without <init>, in libvirt's words", () => {
+  const definition = containerDefinition("no-init");
+  delete definition.os.init;
+  assert.throws(
+    () => containerSpec(definition),
+    (error) => isVirtError(error, 27) && error.message === "init binary must be specified",
+  );
+});
+
+Deno.test("a filesystem target that climbs out of the root is refused with code 67 and its place", () => {
+  assert.throws(
+    () =>
+      containerSpec(containerDefinition("escape", {
+        filesystems: [filesystemElement("mount", "/a/../../etc", { dir: "/srv" })],
+      })),
+    (error) =>
+      isVirtError(error, 67) && error.where === "/domain/devices/filesystem[2]/target/@dir",
+  );
+});
+
+Deno.test("a relative filesystem target is refused", () => {
+  assert.throws(() => containerPath("etc", "/x"), (error) => isVirtError(error, 67));
+});
+
+Deno.test("a definition without a root filesystem is refused", () => {
+  const definition = containerDefinition("rootless");
+  definition.devices.filesystems = [];
+  assert.throws(() => containerSpec(definition), /needs a root filesystem/);
+});
+
+Deno.test("os type other than exe is refused at /domain/os/type", () => {
+  const definition = containerDefinition("hvm");
+  definition.os.type = "hvm";
+  assert.throws(
+    () => containerSpec(definition),
+    (error) => isVirtError(error, 67) && error.where === "/domain/os/type",
+  );
+});
+
+Deno.test("an interface is refused until containers get veth pairs", () => {
+  const definition = containerDefinition("net");
+  definition.devices.interfaces.push({ type: "ethernet" } as never);
+  assert.throws(() => containerSpec(definition), /<interface> is not supported/);
+});

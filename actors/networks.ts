@@ -499,6 +499,37 @@ export class Networks {
     return bridge;
   }
 
+  /**
+   * The bridge a guest's `<interface type='network'>` joins at start or hotplug: the running
+   * network's own bridge, or the host bridge of a `bridge`-mode network.
+   *
+   * @throws {VirtError} Code 43 for no such network; 55 `network '…' is not active` (libvirt's
+   *   port allocation); 67 for a forward mode whose guests need a device pool (macvtap, hostdev).
+   *
+   * @example
+   * ```ts ignore
+   * const bridge = networks.guestBridge("default"); // "virbr0"
+   * ```
+   */
+  guestBridge(name: string): string {
+    const actor = this.byName(name);
+    if (!isNetworkActive(actor.snapshot)) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, `network '${name}' is not active`);
+    }
+    const definition = definitionOf(actor);
+    const bridge = definition.bridge.name;
+    const mode = definition.forward?.mode;
+    const onBridge = mode === undefined || hasManagedBridge(definition) ||
+      (mode === "bridge" && definition.forward?.interfaces.length === 0);
+    if (!onBridge || bridge === undefined) {
+      throw new VirtError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        `guests of network '${name}' (forward mode '${mode}') need a device pool, which evirt does not run`,
+      );
+    }
+    return bridge;
+  }
+
   #checkedDefinition(xml: string): NetworkDefinition {
     const parsed = parseNetworkXml(xml, { maxBytes: NETWORK_XML_MAX_BYTES });
     const otherNetworks = this.actors().flatMap((actor) => {

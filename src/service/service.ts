@@ -132,6 +132,8 @@ export async function startService(
         : {}),
     });
     core.attachNetworks(networks);
+    // Guests' `<interface type='network'>` join their network's bridge.
+    core.host.setNetworkResolver((network) => ({ bridge: networks.guestBridge(network) }));
     core.attachStorage(storage);
     linkStorage(core.host, storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.

@@ -218,8 +218,14 @@ export function makeBridgePort(
       ["create tap device", () => libc().ioctl(fd, BigInt(TUNSETIFF), request)],
       ["make tap device persistent", () => libc().ioctl_value(fd, BigInt(TUNSETPERSIST), 1n)],
       ...(owner === undefined ? [] : [
-        ["set tap device owner", () => libc().ioctl_value(fd, BigInt(TUNSETOWNER), BigInt(owner.uid))],
-        ["set tap device group", () => libc().ioctl_value(fd, BigInt(TUNSETGROUP), BigInt(owner.gid))],
+        [
+          "set tap device owner",
+          () => libc().ioctl_value(fd, BigInt(TUNSETOWNER), BigInt(owner.uid)),
+        ],
+        [
+          "set tap device group",
+          () => libc().ioctl_value(fd, BigInt(TUNSETGROUP), BigInt(owner.gid)),
+        ],
       ] as [string, () => number][]),
     ];
     for (const [step, call] of calls) {
@@ -340,6 +346,44 @@ function deleteTapQuietly(name: string): void {
     deleteTap(name);
   } catch {
     // Reported by the caller's own error.
+  }
+}
+
+/**
+ * Refuses to hotplug a tap QEMU would have to open itself (`netdev_add tap,ifname=…` opens
+ * `/dev/net/tun`) when QEMU runs as a user the device does not let read and write: the service
+ * passes descriptors only at start (it cannot hand one over QEMU's monitor).
+ *
+ * @throws {VirtError} OPERATION_UNSUPPORTED (84) naming the user and the device's mode.
+ *
+ * @example
+ * ```ts ignore
+ * refuseUnopenableTun({ uid: 64055, gid: 64055 }, "/domain/devices/interface[2]");
+ * ```
+ */
+export function refuseUnopenableTun(
+  owner: { uid: number; gid: number } | undefined,
+  where: string,
+): void {
+  if (owner === undefined || owner.uid === 0) return;
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(TUN_DEVICE);
+  } catch {
+    return; // Missing: the tap's own creation reports it.
+  }
+  const mode = info.mode ?? 0;
+  const readWrite = (shift: number) => ((mode >> shift) & 0o6) === 0o6;
+  const usable = readWrite(0) || (info.uid === owner.uid && readWrite(6)) ||
+    (info.gid === owner.gid && readWrite(3));
+  if (!usable) {
+    throw new VirtError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      `cannot hotplug a tap interface: QEMU runs as uid ${owner.uid}, which cannot open ${TUN_DEVICE} (mode ${
+        (mode & 0o777).toString(8)
+      }), and evirt passes tap descriptors only at start`,
+      { where },
+    );
   }
 }
 

@@ -91,6 +91,7 @@ import {
   type InterfaceScript,
   makeBridgePort,
   refuseSandboxedScripts,
+  refuseUnopenableTun,
   runInterfaceScripts,
 } from "./dac_tap.ts";
 import { checkHostPaths } from "./host_paths.ts";
@@ -296,8 +297,11 @@ export class QemuDriver implements Driver {
       return plan.targets.map((target) => target.path);
     },
     giveBack: (uuid, paths) => giveBackFiles(paths, uuid, this.#log),
-    makeTap: (definition, port, where) =>
-      makeBridgePort(port, dacPlanFor(definition, [], this.#dac).policy.runAs, where),
+    makeTap: (definition, port, where) => {
+      const owner = dacPlanFor(definition, [], this.#dac).policy.runAs;
+      refuseUnopenableTun(owner, where);
+      makeBridgePort(port, owner, where);
+    },
     removeTap: (name) => removeTap(name, this.#log),
     log: (message) => this.#log(message),
   });

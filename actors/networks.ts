@@ -519,7 +519,7 @@ export class Networks {
     const definition = definitionOf(actor);
     const bridge = definition.bridge.name;
     const mode = definition.forward?.mode;
-    const onBridge = mode === undefined || hasManagedBridge(definition) ||
+    const onBridge = hasManagedBridge(definition) ||
       (mode === "bridge" && definition.forward?.interfaces.length === 0);
     if (!onBridge || bridge === undefined) {
       throw new VirtError(

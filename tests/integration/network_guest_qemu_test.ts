@@ -116,7 +116,9 @@ async function withNetworkService(
         }, () => service!);
       } finally {
         // Destroyed, so the guest files its QEMU was given are given back.
-        if (service !== undefined) await evirt("destroy", "g1");
+        for (const name of ["g1", "ga", "gb"]) {
+          if (service !== undefined) await evirt("destroy", name);
+        }
         await service?.stop("SIGTERM");
       }
     });
@@ -268,6 +270,68 @@ testIf(
       await waitForLinks(ns, [...linksNetwork, ...taps].sort());
       assert.equal((await evirt("destroy", "g1")).code, 0);
       await waitForLinks(ns, linksNetwork);
+    });
+  },
+  { sanitizeResources: false, sanitizeOps: false },
+);
+
+/** The NAT network of the proof: two static hosts (the guests' fixed addresses) and a range. */
+function natXml(): string {
+  return `<network><name>${NETWORK}</name><uuid>${crypto.randomUUID()}</uuid>` +
+    `<forward mode='nat'/><bridge name='${BRIDGE}'/><ip address='10.214.7.1' prefix='24'><dhcp>` +
+    `<range start='10.214.7.100' end='10.214.7.120'/>` +
+    `<host mac='52:54:00:6b:00:01' name='ga' ip='10.214.7.11'/>` +
+    `<host mac='52:54:00:6b:00:02' name='gb' ip='10.214.7.12'/>` +
+    `</dhcp></ip></network>`;
+}
+
+/** A guest with one virtio NIC on the network, asking DHCP for its address and pinging `peer`. */
+function dhcpGuest(name: string, mac: string, serialPath: string, peer: string) {
+  const definition = guestDefinition(name, { serial: { file: serialPath } });
+  definition.os.cmdline =
+    `${definition.os.cmdline} evirt.net=dhcp evirt.hostname=${name} evirt.ping=${peer}`;
+  definition.devices.interfaces.push({
+    type: "network",
+    mac,
+    source: { network: NETWORK },
+    model: "virtio",
+  });
+  return definition;
+}
+
+/** How long a guest may take from start to its lease and a ping answered, in ms. */
+const GUEST_NETWORK_TIMEOUT_MS = 90_000;
+
+testIf(
+  "two guests on a nat network get their fixed addresses from its dnsmasq and ping each other",
+  skip,
+  async () => {
+    await withNetworkService({}, async (_ns, evirt, base, _restart, service) => {
+      await Deno.writeTextFile(`${base}/nat.xml`, natXml());
+      assert.equal((await evirt("net-undefine", NETWORK)).code, 0);
+      assert.equal((await evirt("net-define", `${base}/nat.xml`)).code, 0);
+      assert.equal((await evirt("net-start", NETWORK)).code, 0);
+      const guests = [
+        { name: "ga", mac: "52:54:00:6b:00:01", ip: "10.214.7.11", peer: "10.214.7.12" },
+        { name: "gb", mac: "52:54:00:6b:00:02", ip: "10.214.7.12", peer: "10.214.7.11" },
+      ];
+      for (const guest of guests) {
+        await service().client.define({
+          definition: dhcpGuest(guest.name, guest.mac, `${base}/${guest.name}.log`, guest.peer),
+        });
+        const started = await evirt("start", guest.name);
+        assert.equal(started.code, 0, started.stderr);
+      }
+      for (const guest of guests) {
+        const serial = `${base}/${guest.name}.log`;
+        await waitForSerialMarker(serial, `EVIRT-IP ${guest.ip}`, {
+          timeoutMs: GUEST_NETWORK_TIMEOUT_MS,
+        });
+        await waitForSerialMarker(serial, `EVIRT-PING-OK ${guest.peer}`, {
+          timeoutMs: GUEST_NETWORK_TIMEOUT_MS,
+        });
+      }
+      for (const guest of guests) assert.equal((await evirt("destroy", guest.name)).code, 0);
     });
   },
   { sanitizeResources: false, sanitizeOps: false },

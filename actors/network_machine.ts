@@ -108,7 +108,10 @@ export const networkMachine = setup({
       leaseOffset: 0,
     })),
     recordLeases: assign(({ event, context }) => ({
-      leases: applyLeaseEvents(context.leases ?? [], bodyOf(event, "network.leases_changed").events),
+      leases: applyLeaseEvents(
+        context.leases ?? [],
+        bodyOf(event, "network.leases_changed").events,
+      ),
       leaseOffset: bodyOf(event, "network.leases_changed").offset,
     })),
     recordAutostart: assign(({ event }) => ({

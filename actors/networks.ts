@@ -629,19 +629,14 @@ export class Networks {
 
   /**
    * The leases of a running network that have not expired, the newest reports read first
-   * (`virNetworkGetDHCPLeases`); with `mac`, that MAC address's only.
+   * (`virNetworkGetDHCPLeases`); with `mac`, that MAC address's only (compared without case).
    *
-   * @throws {VirtError} Code 43 for no such network; 55 when it is not active (libvirt's
-   *   `network '…' is not active`).
+   * @throws {VirtError} Code 43 for no such network.
    */
   async leases(uuid: string, mac?: string): Promise<NetworkLeaseView[]> {
     const actor = this.byUuid(uuid);
-    if (!isNetworkActive(actor.snapshot)) {
-      throw new VirtError(
-        ErrorCode.OPERATION_INVALID,
-        `network '${nameOf(actor)}' is not active`,
-      );
-    }
+    // As libvirt, whose lease file goes with the network: an inactive one has none.
+    if (!isNetworkActive(actor.snapshot)) return [];
     await this.ingestLeases(uuid);
     const definition = definitionOf(actor);
     const nowSeconds = Math.floor(this.#now() / 1000);

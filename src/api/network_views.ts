@@ -4,6 +4,8 @@
  * @module
  */
 
+export type { NetworkLeaseView } from "../../actors/networks.ts";
+
 /** A network as lists, lookups and actions answer it. */
 export interface NetworkView {
   uuid: string;

@@ -170,6 +170,28 @@ const STORAGE_SCHEMAS = {
     type: "object",
     properties: { networks: { type: "array", items: networkSummary } },
   },
+  NetworkLeases: {
+    type: "object",
+    properties: {
+      leases: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: {
+            iface: { type: "string" },
+            expiryTime: { type: "integer", description: "Seconds since the epoch; 0: never" },
+            type: { type: "string", enum: ["ipv4", "ipv6"] },
+            mac: { type: "string" },
+            iaid: { type: "string" },
+            ipaddr: { type: "string" },
+            prefix: { type: "integer" },
+            hostname: { type: "string" },
+            clientid: { type: "string" },
+          },
+        },
+      },
+    },
+  },
   PoolSummary: poolSummary,
   PoolList: { type: "object", properties: { pools: { type: "array", items: poolSummary } } },
   PoolInfo: {

@@ -114,6 +114,8 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   suspend: () => import("./verbs/suspend.ts").then((module) => module.suspendVerb),
   undefine: () => import("./verbs/undefine.ts").then((module) => module.undefineVerb),
   "net-list": () => import("./verbs/net-list.ts").then((module) => module.netListVerb),
+  "net-dhcp-leases": () =>
+    import("./verbs/net-dhcp-leases.ts").then((module) => module.netDhcpLeasesVerb),
   "net-info": () => import("./verbs/net-info.ts").then((module) => module.netInfoVerb),
   "net-uuid": () => import("./verbs/net-uuid.ts").then((module) => module.netUuidVerb),
   "net-name": () => import("./verbs/net-name.ts").then((module) => module.netNameVerb),

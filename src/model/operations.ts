@@ -2405,6 +2405,24 @@ export const OPERATIONS = [
     verbs: ["net-autostart"],
   },
   {
+    name: "network.dhcp_leases",
+    object: "network",
+    libvirt: [{ api: "virNetworkGetDHCPLeases", procedure: 341 }],
+    access: "read-only",
+    summary: "A running virtual network's DHCP leases",
+    http: {
+      method: "GET",
+      path: "/v1/networks/:network/leases",
+      query: [{ name: "mac", type: "string", description: "Only this MAC address's leases" }],
+      answer: {
+        status: 200,
+        description: "The leases dnsmasq granted that have not expired",
+        schema: "NetworkLeases",
+      },
+    },
+    verbs: ["net-dhcp-leases"],
+  },
+  {
     name: "network.events",
     object: "network",
     libvirt: [

@@ -11,6 +11,7 @@
 
 import assert from "node:assert/strict";
 import { runEvirt } from "../support/cli_process.ts";
+import { runVirsh, socketUri } from "../support/virsh.ts";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
@@ -330,6 +331,34 @@ testIf(
         await waitForSerialMarker(serial, `EVIRT-PING-OK ${guest.peer}`, {
           timeoutMs: GUEST_NETWORK_TIMEOUT_MS,
         });
+      }
+      // dnsmasq's lease script reported both leases: net-dhcp-leases lists them, as virsh
+      // over evirt's libvirt socket does.
+      const table = (await evirt("net-dhcp-leases", NETWORK)).stdout;
+      const rows = table.split("\n").slice(2).filter((line) => line.trim() !== "");
+      assert.equal(rows.length, 2, table);
+      for (const [index, guest] of guests.entries()) {
+        assert.match(
+          rows[index],
+          new RegExp(
+            `^ \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d   ${guest.mac}   ipv4       ` +
+              `${guest.ip.replaceAll(".", "\\.")}/24   ${guest.name} +-?`,
+          ),
+        );
+      }
+      assert.match(
+        table,
+        /^ Expiry Time +MAC address +Protocol +IP address +Hostname +Client ID or DUID$/m,
+      );
+      const one = (await evirt("net-dhcp-leases", NETWORK, "--mac", "52:54:00:6B:00:02")).stdout;
+      assert.equal(one.split("\n").slice(2).filter((line) => line.trim() !== "").length, 1);
+      assert.match(one, /10\.214\.7\.12\/24/);
+      if (missing("virsh") === undefined) {
+        const virsh = await runVirsh(socketUri(`${service().runtimeDir}/libvirt-sock`), [
+          "net-dhcp-leases",
+          NETWORK,
+        ]);
+        assert.equal(virsh.stdout, table, virsh.stderr);
       }
       for (const guest of guests) assert.equal((await evirt("destroy", guest.name)).code, 0);
     });

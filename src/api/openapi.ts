@@ -585,6 +585,32 @@ export const OPENAPI_DOCUMENT = {
           reply: { type: "string", description: "The reply, as the monitor or agent gave it" },
         },
       },
+      InterfaceAddresses: {
+        type: "object",
+        properties: {
+          interfaces: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                name: { type: "string", description: "The host-side device (tap)" },
+                hwaddr: { type: "string" },
+                addrs: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      type: { type: "string", enum: ["ipv4", "ipv6"] },
+                      addr: { type: "string" },
+                      prefix: { type: "integer" },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
       InterfaceList: {
         type: "object",
         properties: {

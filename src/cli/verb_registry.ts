@@ -69,6 +69,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   domblkinfo: () => import("./verbs/domblkinfo.ts").then((module) => module.domblkinfoVerb),
   domblklist: () => import("./verbs/domblklist.ts").then((module) => module.domblklistVerb),
   domblkstat: () => import("./verbs/domblkstat.ts").then((module) => module.domblkstatVerb),
+  domifaddr: () => import("./verbs/domifaddr.ts").then((module) => module.domifaddrVerb),
   domiflist: () => import("./verbs/domiflist.ts").then((module) => module.domiflistVerb),
   "domif-getlink": () =>
     import("./verbs/domif-getlink.ts").then((module) => module.domifGetlinkVerb),

@@ -1179,6 +1179,25 @@ export const OPERATIONS = [
     verbs: ["domiflist"],
   },
   {
+    name: "domain.interface_addresses",
+    object: "domain",
+    libvirt: [{ api: "virDomainInterfaceAddresses", procedure: 353 }],
+    access: "read-only",
+    summary: "A running domain's interface addresses (virsh domifaddr)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/interface-addresses",
+      query: [{
+        name: "source",
+        type: "string",
+        description: "Where the addresses come from (evirt answers lease)",
+        values: ["lease", "agent", "arp"],
+      }],
+      answer: { status: 200, description: "Interfaces", schema: "InterfaceAddresses" },
+    },
+    verbs: ["domifaddr"],
+  },
+  {
     name: "domain.edit",
     object: "domain",
     // The client reads the XML (domain.xml), runs $EDITOR and defines the result (domain.define).

@@ -360,7 +360,31 @@ testIf(
         ]);
         assert.equal(virsh.stdout, table, virsh.stderr);
       }
+      // domifaddr: each guest's tap with its leased address, as virsh prints it.
+      const ga = guests[0];
+      const id = Number((await evirt("domid", ga.name)).stdout.trim());
+      const addresses = await evirt("domifaddr", ga.name);
+      assert.equal(
+        addresses.stdout,
+        " Name       MAC address          Protocol     Address\n" +
+          `${"-".repeat(79)}\n` +
+          ` vnet${id}n0    ${ga.mac}    ipv4         ${ga.ip}/24\n\n`,
+        addresses.stderr,
+      );
+      const arp = await evirt("domifaddr", ga.name, "--source", "arp");
+      assert.match(arp.stderr, /Failed to query for interfaces addresses/);
+      if (missing("virsh") === undefined) {
+        const virsh = await runVirsh(socketUri(`${service().runtimeDir}/libvirt-sock`), [
+          "domifaddr",
+          ga.name,
+          "--source",
+          "lease",
+        ]);
+        assert.equal(virsh.stdout, addresses.stdout, virsh.stderr);
+      }
       for (const guest of guests) assert.equal((await evirt("destroy", guest.name)).code, 0);
+      const stopped = await evirt("domifaddr", ga.name);
+      assert.match(stopped.stderr, /Requested operation is not valid: domain is not running/);
     });
   },
   { sanitizeResources: false, sanitizeOps: false },

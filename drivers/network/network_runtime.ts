@@ -18,6 +18,7 @@
  */
 
 import { LEASE_SCRIPT } from "../../src/model/network_leases.ts";
+import { linkExists } from "../../src/host/net_links.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { effectivePrefix, parseIp } from "../../src/model/ip_address.ts";
 import { hasManagedBridge, type NetworkDefinition } from "../../src/model/network.ts";
@@ -144,15 +145,7 @@ export function processStartTime(pid: number): number | undefined {
   return stat.startTimeTicks;
 }
 
-/** Whether a link of this name exists in the namespace. */
-export function linkExists(name: string): boolean {
-  try {
-    Deno.statSync(`/sys/class/net/${name}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { linkExists };
 
 /** dnsmasq's lease-change script, one for every network, in the state folder. */
 const LEASE_SCRIPT_NAME = "lease-script";

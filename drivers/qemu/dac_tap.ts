@@ -12,6 +12,7 @@
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { isBridgedInterface } from "../../src/model/tap_names.ts";
+import { linkExists } from "../../src/host/net_links.ts";
 import { refuseConfig } from "./config_refusal.ts";
 import { qemuOption } from "./qemu_option.ts";
 
@@ -150,20 +151,6 @@ function interfaceRequest(name: string): Uint8Array<ArrayBuffer> {
   return request;
 }
 
-/** The directory of a host link in sysfs. */
-function linkDirectory(name: string): string {
-  return `/sys/class/net/${name}`;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A tap on a bridge for an interface of type `network` or `bridge` (libvirt's
  * `virNetDevTapCreateInBridgePort`), made by the service before QEMU runs or hotplugs it.
@@ -203,7 +190,7 @@ export function makeBridgePort(
       where,
     });
   }
-  if (exists(linkDirectory(port.tap))) {
+  if (linkExists(port.tap)) {
     throw new VirtError(
       ErrorCode.SYSTEM_ERROR,
       `Unable to create tap device ${port.tap}: File exists`,
@@ -320,7 +307,7 @@ function joinBridge(port: BridgePort, where: string): void {
  * ```
  */
 export function deleteTap(name: string): boolean {
-  if (name.includes("/") || !exists(`${linkDirectory(name)}/tun_flags`)) return false;
+  if (name.includes("/") || !linkExists(`${name}/tun_flags`)) return false;
   const where = `tap ${name}`;
   const fd = openDevice(TUN_DEVICE, where, O_RDWR | O_CLOEXEC);
   try {
@@ -404,7 +391,7 @@ export function tapsNamed(prefix: string): string[] {
   try {
     for (const entry of Deno.readDirSync("/sys/class/net")) {
       if (++scanned > LINKS_SCANNED_MAX) break;
-      if (entry.name.startsWith(prefix) && exists(`${linkDirectory(entry.name)}/tun_flags`)) {
+      if (entry.name.startsWith(prefix) && linkExists(`${entry.name}/tun_flags`)) {
         found.push(entry.name);
       }
     }

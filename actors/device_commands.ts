@@ -31,6 +31,7 @@ import { validateDomain } from "../src/xml/validate_domain.ts";
 import type { JobContext } from "./domain_actor.ts";
 import { type CommandEnvironment, handleOf, requireCommand } from "./domain_commands.ts";
 import { isActive } from "./domain_machine.ts";
+import { runningInterface } from "./network_interfaces.ts";
 import type { DeviceChange, Driver } from "./driver_protocol.ts";
 
 /** libvirt's wait for a guest to release a device (`qemuDomainWaitForDeviceRemoval`), in ms. */
@@ -97,7 +98,9 @@ export async function changeDevice(
   const persistent = config && context.definition !== null
     ? await persistentChange(driver, context.definition, resolved(context.definition, command))
     : undefined;
-  if (live) await liveChange(job, driver, resolved(handleOf(job.snapshot).definition, command));
+  if (live) {
+    await liveChange(job, env, driver, resolved(handleOf(job.snapshot).definition, command));
+  }
   if (persistent !== undefined) {
     await job.append([{
       type: "domain.device_config_changed",
@@ -156,17 +159,32 @@ async function persistentChange(
 
 async function liveChange(
   job: JobContext,
+  env: CommandEnvironment,
   driver: Driver,
   command: ResolvedCommand,
 ): Promise<void> {
   const handle = handleOf(job.snapshot);
   const { list, device } = command.change;
   if (command.action === "attach") {
+    let change = command.change;
     // The device is checked as a define checks it (a MAC address that is no unicast one).
     if (list === "interfaces") {
       validateDomain(attachDevice(handle.definition, list, device, "live"));
+      // On a network or bridge: its bridge and tap name, as at start.
+      if (driver.bridgesInterfaces === true) {
+        const interfaces = handle.definition.devices.interfaces;
+        change = {
+          list,
+          device: runningInterface(
+            device as NetInterface,
+            handle.id,
+            interfaces,
+            env.resolveNetwork,
+          ),
+        };
+      }
     }
-    const { live, alias } = await driver.attachDevice!(handle, command.change, job.signal);
+    const { live, alias } = await driver.attachDevice!(handle, change, job.signal);
     await job.append([{ type: "domain.device_attached", body: { alias, live } }]);
     return;
   }

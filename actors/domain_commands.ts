@@ -11,6 +11,7 @@
  */
 
 import { type VolumeResolver, withVolumeDisks } from "./volume_disks.ts";
+import { type NetworkResolver, withNetworkInterfaces } from "./network_interfaces.ts";
 import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { agentChannelIndex } from "../src/model/guest_agent_channel.ts";
@@ -55,6 +56,8 @@ export interface CommandEnvironment {
   claimNewName(name: string, uuid: string): () => void;
   /** Finds a storage pool's volume for a `<disk type='volume'>` at start (libvirt's errors). */
   resolveVolume?: VolumeResolver;
+  /** Finds a network's bridge for `<interface type='network'>` (libvirt's errors). */
+  resolveNetwork?: NetworkResolver;
   /** Where managed save images live (the service's state folder); absent: no managed save. */
   managedSaveDir?: string;
 }
@@ -184,7 +187,11 @@ export async function start(
   driver.check(definition);
   const id = env.allocateId();
   // What the instance runs with (the driver's runtime names added), recorded as the live one.
-  const live = driver.instanceDefinition?.(definition) ?? definition;
+  const instance = driver.instanceDefinition?.(definition) ?? definition;
+  // Interfaces on networks and bridges get their bridge and tap name, shown in the live XML.
+  const live = driver.bridgesInterfaces === true
+    ? withNetworkInterfaces(instance, id, env.resolveNetwork)
+    : instance;
   // The launch gets volume disks as their files; the live definition keeps them as written.
   const launched = withVolumeDisks(live, env.resolveVolume);
   const request = {

@@ -318,6 +318,14 @@ export interface Driver {
   checkOffLoop?(definition: DomainDefinition): Promise<void>;
 
   /**
+   * Whether the driver runs interfaces of type `network` and `bridge` on a bridge (a tap each):
+   * the host then gives them their network's bridge and a tap name at start and hotplug
+   * (`actors/network_interfaces.ts`). Absent: they are run as the driver runs them (libvirt's
+   * test driver keeps them as written).
+   */
+  readonly bridgesInterfaces?: boolean;
+
+  /**
    * Where an instance of `request` will live (runtime directory, pid file, monitor, claim), for
    * the intent recorded before {@linkcode Driver.launch}. Pure: creates nothing.
    */

@@ -20,6 +20,7 @@
 
 import { awaitRemovals, type DeviceCommand } from "./device_commands.ts";
 import { usesVolume, type VolumeResolver } from "./volume_disks.ts";
+import type { NetworkResolver } from "./network_interfaces.ts";
 import type { EventStore } from "../src/log/event_store.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import {
@@ -116,6 +117,7 @@ export class Host extends DomainCommandMethods {
   readonly #heldRetry: HeldFactsRetry;
   #closed = false;
   #volumeResolver: VolumeResolver | undefined;
+  #networkResolver: NetworkResolver | undefined;
 
   private constructor(options: HostOptions) {
     super();
@@ -177,6 +179,15 @@ export class Host extends DomainCommandMethods {
           );
         }
         return this.#volumeResolver(pool, volume);
+      },
+      resolveNetwork: (network) => {
+        if (this.#networkResolver === undefined) {
+          throw new VirtError(
+            ErrorCode.CONFIG_UNSUPPORTED,
+            `network '${network}': this host has no networks`,
+          );
+        }
+        return this.#networkResolver(network);
       },
       ...(options.managedSaveDir === undefined ? {} : { managedSaveDir: options.managedSaveDir }),
     };
@@ -251,6 +262,14 @@ export class Host extends DomainCommandMethods {
   lookup(reference: string): DomainSummary {
     const actor = this.#registry.actorOf(reference);
     return summarize(actor.snapshot, actor.held);
+  }
+
+  /**
+   * Gives the host the networks' bridges, for `<interface type='network'>` at start and
+   * hotplug.
+   */
+  setNetworkResolver(resolver: NetworkResolver): void {
+    this.#networkResolver = resolver;
   }
 
   /** Gives the host the storage pools' volumes, for `<disk type='volume'>` at start. */

@@ -11,6 +11,7 @@
 
 import { assign, initialTransition, setup } from "xstate";
 import { factFold } from "./fact_fold.ts";
+import { applyLeaseEvents, type NetworkLease } from "../src/model/network_leases.ts";
 import type { NetworkDefinition } from "../src/model/network.ts";
 import type {
   NetworkFact,
@@ -35,6 +36,10 @@ export interface NetworkContext {
   intent: { kind: NetworkIntentKind; bridge: string } | null;
   /** The running network's dnsmasq (pid and start time), where it has one. */
   dnsmasq: { pid: number; startTimeTicks: number } | null;
+  /** The running network's DHCP leases (absent in snapshots recorded before leases). */
+  leases?: NetworkLease[];
+  /** Where reading the lease script's output continues, in bytes. */
+  leaseOffset?: number;
 }
 
 function bodyOf<T extends NetworkFactType>(event: NetworkFact, type: T): NetworkFactBodies[T] {
@@ -76,6 +81,8 @@ export const networkMachine = setup({
       autostart: false,
       intent: null,
       dnsmasq: null,
+      leases: [],
+      leaseOffset: 0,
     }),
     makeTransient: assign({ persistent: false, nextDefinition: null, autostart: false }),
     recordStarting: assign(({ event }) => ({
@@ -88,12 +95,24 @@ export const networkMachine = setup({
     recordStarted: assign(({ event }) => ({
       intent: null,
       dnsmasq: bodyOf(event, "network.started").dnsmasq ?? null,
+      // A new dnsmasq: no lease yet, its script's output read from the start.
+      leases: [],
+      leaseOffset: 0,
     })),
     recordStopped: assign(({ context }) => ({
       definition: context.nextDefinition ?? context.definition,
       nextDefinition: null,
       intent: null,
       dnsmasq: null,
+      leases: [],
+      leaseOffset: 0,
+    })),
+    recordLeases: assign(({ event, context }) => ({
+      leases: applyLeaseEvents(
+        context.leases ?? [],
+        bodyOf(event, "network.leases_changed").events,
+      ),
+      leaseOffset: bodyOf(event, "network.leases_changed").offset,
     })),
     recordAutostart: assign(({ event }) => ({
       autostart: bodyOf(event, "network.autostart_changed").autostart,
@@ -136,6 +155,7 @@ export const networkMachine = setup({
         ],
         "network.autostart_changed": { actions: "recordAutostart" },
         "network.intent_abandoned": { actions: "forgetIntent" },
+        "network.leases_changed": { actions: "recordLeases" },
       },
     },
   },

@@ -27,6 +27,8 @@ import {
   uuidOfNetworkStream,
 } from "../src/model/network_facts.ts";
 import { formatNetworkXml } from "../src/xml/format_network.ts";
+import { type NetworkLease, parseLeaseEvents } from "../src/model/network_leases.ts";
+import { effectivePrefix, inNetwork, parseIp } from "../src/model/ip_address.ts";
 import { parseNetworkXml } from "../src/xml/parse_network.ts";
 import { ObjectRegistry } from "./object_registry.ts";
 import {
@@ -95,10 +97,37 @@ export interface NetworksOptions {
   routeTable?: () => string;
   /** What makes and removes running networks; without it a start is refused (code 84). */
   runtime?: NetworkRunner;
+  /** The clock, in ms since the epoch (lease expiry). */
+  now?: () => number;
+  /** How often running networks' lease changes are read; 0: only when leases are asked for. */
+  leasePollIntervalMs?: number;
 }
 
 /** The part of {@linkcode NetworkRuntime} the networks use. */
-export type NetworkRunner = Pick<NetworkRuntime, "start" | "stop" | "check">;
+export type NetworkRunner =
+  & Pick<NetworkRuntime, "start" | "stop" | "check">
+  & Partial<Pick<NetworkRuntime, "leaseEventsPath">>;
+
+/** Most bytes of a lease script's output read at once (the rest on the next read). */
+const LEASE_EVENTS_READ_MAX_BYTES = 256 * 1024;
+
+/** How often running networks' lease changes are read into the log, in ms. */
+export const LEASE_POLL_INTERVAL_MS = 1000;
+
+/** A lease as `net-dhcp-leases` shows it (`virNetworkDHCPLease`). */
+export interface NetworkLeaseView {
+  /** The bridge. */
+  iface: string;
+  /** Seconds since the epoch; 0: never. */
+  expiryTime: number;
+  type: "ipv4" | "ipv6";
+  mac: string;
+  iaid?: string;
+  ipaddr: string;
+  prefix: number;
+  hostname?: string;
+  clientid?: string;
+}
 
 /** Most bytes of `/proc/net/route` read. */
 const ROUTE_TABLE_MAX_BYTES = 8 * 1024 * 1024;
@@ -127,6 +156,8 @@ export class Networks {
   readonly #hostLinkExists: (name: string) => boolean;
   readonly #routeTable: () => string;
   readonly #runtime: NetworkRunner | undefined;
+  readonly #now: () => number;
+  #leaseTimer: ReturnType<typeof setInterval> | undefined;
   readonly #registry: ObjectRegistry<NetworkActor> = new ObjectRegistry({
     noun: "network",
     missing: ErrorCode.NO_NETWORK,
@@ -145,6 +176,7 @@ export class Networks {
     this.#hostLinkExists = options.hostLinkExists ?? linkExists;
     this.#routeTable = options.routeTable ?? procRouteTable;
     this.#runtime = options.runtime;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Replays the log's network streams and finishes what a crash left pending. */
@@ -160,6 +192,10 @@ export class Networks {
     const log = options.log ?? (() => {});
     await networks.#reconcile(log);
     if (options.autostart === true) await networks.#autostartAll(log);
+    const interval = options.leasePollIntervalMs ?? 0;
+    if (interval > 0 && options.runtime?.leaseEventsPath !== undefined) {
+      networks.#pollLeases(interval, log);
+    }
     return networks;
   }
 
@@ -499,6 +535,37 @@ export class Networks {
     return bridge;
   }
 
+  /**
+   * The bridge a guest's `<interface type='network'>` joins at start or hotplug: the running
+   * network's own bridge, or the host bridge of a `bridge`-mode network.
+   *
+   * @throws {VirtError} Code 43 for no such network; 55 `network '…' is not active` (libvirt's
+   *   port allocation); 67 for a forward mode whose guests need a device pool (macvtap, hostdev).
+   *
+   * @example
+   * ```ts ignore
+   * const bridge = networks.guestBridge("default"); // "virbr0"
+   * ```
+   */
+  guestBridge(name: string): string {
+    const actor = this.byName(name);
+    if (!isNetworkActive(actor.snapshot)) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, `network '${name}' is not active`);
+    }
+    const definition = definitionOf(actor);
+    const bridge = definition.bridge.name;
+    const mode = definition.forward?.mode;
+    const onBridge = hasManagedBridge(definition) ||
+      (mode === "bridge" && definition.forward?.interfaces.length === 0);
+    if (!onBridge || bridge === undefined) {
+      throw new VirtError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        `guests of network '${name}' (forward mode '${mode}') need a device pool, which evirt does not run`,
+      );
+    }
+    return bridge;
+  }
+
   #checkedDefinition(xml: string): NetworkDefinition {
     const parsed = parseNetworkXml(xml, { maxBytes: NETWORK_XML_MAX_BYTES });
     const otherNetworks = this.actors().flatMap((actor) => {
@@ -537,8 +604,67 @@ export class Networks {
     return definition;
   }
 
+  /**
+   * Records what the network's dnsmasq reported since the last reading (its lease script's new
+   * complete lines) as one `network.leases_changed` fact. Nothing for a network that is not
+   * running or has no lease script output.
+   */
+  ingestLeases(uuid: string): Promise<void> {
+    const actor = this.byUuid(uuid);
+    const path = this.#runtime?.leaseEventsPath?.(nameOf(actor));
+    if (path === undefined || !isNetworkActive(actor.snapshot)) return Promise.resolve();
+    return actor.run("leases", async () => {
+      if (!isNetworkActive(actor.snapshot)) return;
+      const offset = actor.snapshot.context.leaseOffset ?? 0;
+      const text = readFrom(path, offset, LEASE_EVENTS_READ_MAX_BYTES);
+      if (text === undefined) return;
+      const { events, consumedBytes } = parseLeaseEvents(text);
+      if (consumedBytes === 0) return;
+      await actor.append([{
+        type: "network.leases_changed",
+        body: { events, offset: offset + consumedBytes },
+      }]);
+    });
+  }
+
+  /**
+   * The leases of a running network that have not expired, the newest reports read first
+   * (`virNetworkGetDHCPLeases`); with `mac`, that MAC address's only (compared without case).
+   *
+   * @throws {VirtError} Code 43 for no such network.
+   */
+  async leases(uuid: string, mac?: string): Promise<NetworkLeaseView[]> {
+    const actor = this.byUuid(uuid);
+    // As libvirt, whose lease file goes with the network: an inactive one has none.
+    if (!isNetworkActive(actor.snapshot)) return [];
+    await this.ingestLeases(uuid);
+    const definition = definitionOf(actor);
+    const nowSeconds = Math.floor(this.#now() / 1000);
+    const wanted = mac?.toLowerCase();
+    return (actor.snapshot.context.leases ?? [])
+      .filter((lease) => lease.expirySeconds === 0 || lease.expirySeconds > nowSeconds)
+      .filter((lease) => wanted === undefined || lease.mac === wanted)
+      .map((lease) => leaseView(definition, lease));
+  }
+
+  /** Reads every running network's lease changes into the log, every `intervalMs`. */
+  #pollLeases(intervalMs: number, log: (message: string) => void): void {
+    const timer = setInterval(() => {
+      for (const actor of this.actors()) {
+        if (!isNetworkActive(actor.snapshot)) continue;
+        this.ingestLeases(actor.uuid).catch((error) =>
+          log(`network ${nameOf(actor)}: cannot record its leases: ${(error as Error).message}`)
+        );
+      }
+    }, intervalMs);
+    Deno.unrefTimer(timer);
+    this.#leaseTimer = timer;
+  }
+
   /** Waits for running jobs (at service close). */
   async close(timeoutMs = 5_000): Promise<void> {
+    if (this.#leaseTimer !== undefined) clearInterval(this.#leaseTimer);
+    this.#leaseTimer = undefined;
     await Promise.all(this.actors().map((actor) => actor.idle(timeoutMs)));
   }
 }
@@ -549,6 +675,58 @@ function noRuntime(name: string): VirtError {
     ErrorCode.OPERATION_UNSUPPORTED,
     `cannot start network '${name}': this service has no network runtime (bridge, dnsmasq, firewall rules)`,
   );
+}
+
+/** Up to `maxBytes` of a file from `offset`; undefined when it cannot be read. */
+function readFrom(path: string, offset: number, maxBytes: number): string | undefined {
+  let file: Deno.FsFile | undefined;
+  try {
+    file = Deno.openSync(path, { read: true });
+    file.seekSync(offset, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(maxBytes);
+    let filled = 0;
+    while (filled < maxBytes) {
+      const read = file.readSync(buffer.subarray(filled));
+      if (read === null || read === 0) break;
+      filled += read;
+    }
+    return new TextDecoder().decode(buffer.subarray(0, filled));
+  } catch {
+    return undefined;
+  } finally {
+    file?.close();
+  }
+}
+
+/** A lease with its prefix (the network's IP element holding the address) and bridge. */
+function leaseView(definition: NetworkDefinition, lease: NetworkLease): NetworkLeaseView {
+  const ipv6 = lease.ip.includes(":");
+  const family = ipv6 ? "ipv6" : "ipv4";
+  const address = parseIp(lease.ip);
+  let prefix = ipv6 ? 64 : 24;
+  for (const ip of definition.ips) {
+    const network = parseIp(ip.address);
+    if (network === undefined || address === undefined || network.family !== address.family) {
+      continue;
+    }
+    const netmask = ip.netmask === undefined ? undefined : parseIp(ip.netmask);
+    const bits = effectivePrefix(network, netmask, ip.prefix);
+    if (bits !== undefined && inNetwork(address, network, bits)) {
+      prefix = bits;
+      break;
+    }
+  }
+  return {
+    iface: definition.bridge.name ?? "",
+    expiryTime: lease.expirySeconds,
+    type: family,
+    mac: lease.mac,
+    ...(lease.iaid === undefined ? {} : { iaid: lease.iaid }),
+    ipaddr: lease.ip,
+    prefix,
+    ...(lease.hostname === undefined ? {} : { hostname: lease.hostname }),
+    ...(lease.clientId === undefined ? {} : { clientid: lease.clientId }),
+  };
 }
 
 /** A network's definition in force (every existing network has one). */

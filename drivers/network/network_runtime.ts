@@ -17,6 +17,8 @@
  * @module
  */
 
+import { LEASE_SCRIPT } from "../../src/model/network_leases.ts";
+import { linkExists } from "../../src/host/net_links.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { effectivePrefix, parseIp } from "../../src/model/ip_address.ts";
 import { hasManagedBridge, type NetworkDefinition } from "../../src/model/network.ts";
@@ -143,15 +145,10 @@ export function processStartTime(pid: number): number | undefined {
   return stat.startTimeTicks;
 }
 
-/** Whether a link of this name exists in the namespace. */
-export function linkExists(name: string): boolean {
-  try {
-    Deno.statSync(`/sys/class/net/${name}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { linkExists };
+
+/** dnsmasq's lease-change script, one for every network, in the state folder. */
+const LEASE_SCRIPT_NAME = "lease-script";
 
 /** The file names of one network's dnsmasq under the state folder. */
 function dnsmasqPaths(stateDir: string, name: string) {
@@ -160,6 +157,7 @@ function dnsmasqPaths(stateDir: string, name: string) {
     pid: `${stateDir}/${name}.pid`,
     hosts: `${stateDir}/${name}.hostsfile`,
     addnHosts: `${stateDir}/${name}.addnhosts`,
+    leaseEvents: `${stateDir}/${name}.lease-events`,
   };
 }
 
@@ -174,6 +172,14 @@ function dnsmasqPaths(stateDir: string, name: string) {
  * ```
  */
 export class NetworkRuntime {
+  /**
+   * Where a running network's dnsmasq reports its lease changes (one line per event, see
+   * `src/model/network_leases.ts`).
+   */
+  leaseEventsPath(name: string): string {
+    return dnsmasqPaths(this.#stateDir, name).leaseEvents;
+  }
+
   readonly #stateDir: string;
   /** Serialises nft scripts: the shared table is removed only when no network's chain is left. */
   #nftJob: Promise<unknown> = Promise.resolve();
@@ -280,11 +286,21 @@ export class NetworkRuntime {
     await Deno.writeTextFile(files.addnHostsPath, files.addnHosts, { mode: 0o644 });
     await Deno.writeTextFile(paths.config, files.config, { mode: 0o644 });
     await Deno.remove(paths.pid).catch(() => {});
-    // evirt has no lease script yet: dnsmasq's own lease handling is off (--leasefile-ro) as
-    // in libvirt, and no script is named.
-    const command = dnsmasqCommand({ configPath: paths.config, leaseScriptPath: "", bridge });
-    const args = command.args.filter((arg) => !arg.startsWith("--dhcp-script="));
-    await must(`cannot start dnsmasq for ${bridge}`, DNSMASQ_PATH, args, { env: command.env });
+    // As libvirt: dnsmasq keeps no lease file (--leasefile-ro) and reports every lease change
+    // to a script, whose lines the service records (network_leases.ts); a new dnsmasq starts
+    // a new file.
+    const leaseScript = `${this.#stateDir}/${LEASE_SCRIPT_NAME}`;
+    await Deno.writeTextFile(leaseScript, LEASE_SCRIPT, { mode: 0o755 });
+    await Deno.chmod(leaseScript, 0o755);
+    await Deno.writeTextFile(paths.leaseEvents, "", { mode: 0o644 });
+    const command = dnsmasqCommand({
+      configPath: paths.config,
+      leaseScriptPath: leaseScript,
+      bridge,
+    });
+    await must(`cannot start dnsmasq for ${bridge}`, DNSMASQ_PATH, command.args, {
+      env: { ...command.env, EVIRT_LEASE_EVENTS: paths.leaseEvents },
+    });
     // dnsmasq has daemonized; its pid file is written before the parent exits.
     const pid = Number(readSmall(paths.pid)?.trim());
     const startTimeTicks = Number.isSafeInteger(pid) && pid > 0 ? processStartTime(pid) : undefined;
@@ -321,7 +337,7 @@ export class NetworkRuntime {
     if (!hasManagedBridge(definition) || bridge === undefined) return;
     const paths = dnsmasqPaths(this.#stateDir, definition.name);
     await this.#stopDnsmasq(paths, state.dnsmasq);
-    for (const path of [paths.config, paths.pid, paths.hosts, paths.addnHosts]) {
+    for (const path of [paths.config, paths.pid, paths.hosts, paths.addnHosts, paths.leaseEvents]) {
       await Deno.remove(path).catch((error) => {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       });

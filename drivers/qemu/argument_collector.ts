@@ -95,6 +95,19 @@ export interface NetdevBackend {
   options: Record<string, string | number | boolean | undefined>;
   /** Whether the NIC's link starts down (`<link state='down'/>`: QMP `set_link` once it runs). */
   linkDown: boolean;
+  /** The tap the service puts on a bridge for it (`network` and `bridge` interfaces). */
+  bridgePort?: BridgePortPlan;
+}
+
+/**
+ * The tap of a `network` or `bridge` interface, as far as the definition says: a started
+ * instance's has every field but `mtu` (the bridge's MTU unless the interface sets one).
+ */
+export interface BridgePortPlan {
+  tap?: string;
+  bridge?: string;
+  mac?: string;
+  mtu?: number;
 }
 
 /** A PCI address in QEMU's terms. */

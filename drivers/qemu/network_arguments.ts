@@ -1,14 +1,14 @@
 /**
- * QEMU arguments for `<interface>`: a `-netdev` backend (user-mode networking, or a tap device
- * through `/dev/net/tun` for `ethernet`) and the NIC `-device`. Interfaces that need libvirt's
- * own network or bridge management (`network`, `bridge`, `direct`, vhost-user, host devices) are
- * refused.
+ * QEMU arguments for `<interface>`: a `-netdev` backend (user-mode networking, a tap device
+ * through `/dev/net/tun` for `ethernet`, or the tap the service puts on a bridge for `network`
+ * and `bridge`) and the NIC `-device`. `direct`, vhost-user and host devices are refused.
  *
  * @module
  */
 
 import type { NetInterface } from "../../src/model/domain.ts";
-import type { ArgumentCollector } from "./argument_collector.ts";
+import { isBridgedInterface } from "../../src/model/tap_names.ts";
+import type { ArgumentCollector, BridgePortPlan } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
 
@@ -61,6 +61,7 @@ export function addNetworkArguments(
       type,
       options,
       linkDown: nic.link === "down",
+      ...(isBridgedInterface(nic) ? { bridgePort: bridgePortOf(nic, where) } : {}),
     });
     collector.device(nicDevice(nic, deviceId, netdevId, collector, where));
   });
@@ -117,12 +118,44 @@ function netdevBackend(
         },
       };
     }
+    case "network":
+    case "bridge":
+      // The service makes the tap on the bridge before QEMU attaches to it by name.
+      return {
+        type: "tap",
+        options: {
+          ifname: nic.target?.dev,
+          script: "no",
+          downscript: "no",
+          vhost: nic.driver?.name === "vhost" ? true : undefined,
+        },
+      };
     default:
       throw refuseConfig(
         `${where}/@type`,
         `network interface type '${nic.type}' is not supported by the qemu driver`,
       );
   }
+}
+
+/**
+ * The tap an interface of type `network` or `bridge` needs on its bridge. The bridge and tap
+ * name of a `network` interface are known once the host resolved it for a start (absent in a
+ * define's check); a `bridge` interface names its bridge itself.
+ *
+ * @throws {VirtError} 67 for a `bridge` interface without one.
+ */
+function bridgePortOf(nic: NetInterface, where: string): BridgePortPlan {
+  const bridge = nic.source?.bridge;
+  if (nic.type === "bridge" && bridge === undefined) {
+    throw refuseConfig(`${where}/source/@bridge`, "an interface of type 'bridge' needs a bridge");
+  }
+  return {
+    ...(nic.target?.dev === undefined ? {} : { tap: nic.target.dev }),
+    ...(bridge === undefined ? {} : { bridge }),
+    ...(nic.mac === undefined ? {} : { mac: nic.mac }),
+    ...(nic.mtu === undefined ? {} : { mtu: nic.mtu }),
+  };
 }
 
 /** `-netdev socket` options of client, server, mcast and udp interfaces. */
@@ -305,7 +338,8 @@ function nicDevice(
   const properties: Record<string, QemuOptionValue> = {};
   for (const [name, value] of Object.entries(nic.driver ?? {})) {
     if (name === "name") {
-      if (value !== "qemu" && !(value === "vhost" && virtio && nic.type === "ethernet")) {
+      const tap = nic.type === "ethernet" || isBridgedInterface(nic);
+      if (value !== "qemu" && !(value === "vhost" && virtio && tap)) {
         throw refuseConfig(`${where}/driver/@name`, `interface driver '${value}' is not supported`);
       }
       continue;

@@ -89,10 +89,14 @@ import type { DacSettings } from "./dac_policy.ts";
 import {
   attachTaps,
   type InterfaceScript,
+  makeBridgePort,
   refuseSandboxedScripts,
+  refuseUnopenableTun,
   runInterfaceScripts,
 } from "./dac_tap.ts";
 import { checkHostPaths } from "./host_paths.ts";
+import { makeBridgePorts, removeInstanceTaps, removeTap, tapNamesOf } from "./bridge_ports.ts";
+import { isBridgedInterface } from "../../src/model/tap_names.ts";
 import { loadQemuConfinement } from "../../src/config/qemu_confinement.ts";
 import { findClaimedQemu } from "./instance_adoption.ts";
 import { claimPathFor } from "./instance_claim.ts";
@@ -229,6 +233,8 @@ function recordedPaths(paths: DomainPaths) {
 interface Instance {
   uuid: string;
   name: string;
+  /** The instance's id (its taps' names start with it). */
+  id: number;
   identity: QemuIdentity;
   paths: DomainPaths;
   definition: DomainDefinition;
@@ -263,6 +269,8 @@ interface Instance {
 export class QemuDriver implements Driver {
   readonly name = "qemu";
   readonly domainTypes: readonly string[] = ["qemu", "kvm"];
+  /** `network` and `bridge` interfaces run on a tap the service puts on their bridge. */
+  readonly bridgesInterfaces = true;
   readonly hypervisorVersion: string;
   readonly #runtimeDir: string;
   readonly #logDir: string;
@@ -290,6 +298,12 @@ export class QemuDriver implements Driver {
       return plan.targets.map((target) => target.path);
     },
     giveBack: (uuid, paths) => giveBackFiles(paths, uuid, this.#log),
+    makeTap: (definition, port, where) => {
+      const owner = dacPlanFor(definition, [], this.#dac).policy.runAs;
+      refuseUnopenableTun(owner, where);
+      makeBridgePort(port, owner, where);
+    },
+    removeTap: (name) => removeTap(name, this.#log),
     log: (message) => this.#log(message),
   });
   /** Block job ends held until their job concludes, by `uuid/disk`. */
@@ -494,7 +508,14 @@ export class QemuDriver implements Driver {
     });
     // The files given to QEMU are named before any is chowned: recovery gives them back.
     const dac = dacPlanFor(request.definition, commandLine.hostPaths, this.#dac, paths.dir);
-    return { driver: "qemu", ...recordedPaths(paths), ...dacRecord(dac) };
+    // The taps to be made on bridges are named too: recovery removes what a crash left.
+    const taps = tapNamesOf(commandLine.netdevs);
+    return {
+      driver: "qemu",
+      ...recordedPaths(paths),
+      ...dacRecord(dac),
+      ...(taps.length === 0 ? {} : { taps: taps.join(",") }),
+    };
   }
 
   async launch(request: LaunchRequest, signal: AbortSignal): Promise<RuntimeRecord> {
@@ -525,11 +546,20 @@ export class QemuDriver implements Driver {
       removeDirectory(paths.dir);
       throw error;
     }
-    const giveAllBack = () => giveBack(givenByPlan(dac), request.uuid, this.#log);
+    let portsMade = false;
+    const giveAllBack = () => {
+      giveBack(givenByPlan(dac), request.uuid, this.#log);
+      if (portsMade) {
+        for (const tap of tapNamesOf(commandLine.netdevs)) removeTap(tap, this.#log);
+      }
+    };
     let args = redirectSockets(commandLine.args, dac.socketLinks);
     let inheritedFds: number[] = [];
     let scripts: InterfaceScript[] = [];
     try {
+      // As libvirt: the service puts a tap on each interface's bridge before QEMU runs.
+      makeBridgePorts(commandLine.netdevs, runAs);
+      portsMade = true;
       if (this.#dac.user !== undefined) {
         // As libvirt, the root service makes the taps (a confined QEMU cannot open
         // /dev/net/tun) and hands them down in the same synchronous run as the spawn (no await
@@ -625,8 +655,9 @@ export class QemuDriver implements Driver {
     const paths = pathsOf(planned);
     const found = await findClaimedQemu(paths, signal);
     if (found === undefined) {
-      // The launch may have given files to QEMU before the crash: give them back.
+      // The launch may have given files to QEMU and made taps before the crash: undo both.
       giveBack(givenByRecord(planned), request.uuid, this.#log);
+      removeInstanceTaps(request.id, undefined, this.#log);
       removeDirectory(paths.dir);
       return undefined;
     }
@@ -715,6 +746,7 @@ export class QemuDriver implements Driver {
       if (typeof dir === "string") removeDirectory(dir);
     }
     giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
+    removeInstanceTaps(handle.id, handle.definition, this.#log);
     this.#hotplug.ended(handle.uuid);
     this.#copiesEnded(handle.uuid);
   }
@@ -724,6 +756,7 @@ export class QemuDriver implements Driver {
     const paths = pathsOf(handle.runtime);
     if (isProcessGone(identity.pid, identity.startTimeTicks)) {
       giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
+      removeInstanceTaps(handle.id, handle.definition, this.#log);
       removeDirectory(paths.dir);
       return { kind: "gone" };
     }
@@ -753,6 +786,7 @@ export class QemuDriver implements Driver {
       this.#release(instance);
       if (isProcessGone(identity.pid, identity.startTimeTicks)) {
         giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
+        removeInstanceTaps(handle.id, handle.definition, this.#log);
         removeDirectory(paths.dir);
         return { kind: "gone" };
       }
@@ -915,7 +949,9 @@ export class QemuDriver implements Driver {
 
   /** Asks the guest to release a device (`device_del`); DEVICE_DELETED reports its removal. */
   detachDevice(handle: DomainHandle, alias: string, signal: AbortSignal): Promise<void> {
-    return this.#hotplug.detach(this.#instance(handle), alias, signal);
+    const nic = handle.definition.devices.interfaces.find((each) => each.alias === alias);
+    const tap = nic !== undefined && isBridgedInterface(nic) ? nic.target?.dev : undefined;
+    return this.#hotplug.detach(this.#instance(handle), alias, signal, tap);
   }
 
   /** Changes a cdrom's or floppy's medium in the running guest. */
@@ -1147,7 +1183,7 @@ export class QemuDriver implements Driver {
   // --- instances ---------------------------------------------------------------------------
 
   #newInstance(
-    request: { uuid: string; name: string; definition: DomainDefinition },
+    request: { uuid: string; name: string; id: number; definition: DomainDefinition },
     identity: QemuIdentity,
     paths: DomainPaths,
     commandLine: CommandLine,
@@ -1157,6 +1193,7 @@ export class QemuDriver implements Driver {
     return {
       uuid: request.uuid,
       name: request.name,
+      id: request.id,
       identity,
       paths,
       definition: request.definition,
@@ -1290,6 +1327,7 @@ export class QemuDriver implements Driver {
         `${new Date(this.#now()).toISOString()} qemu (pid ${pid}) exited without being asked\n`,
       );
       giveBack(instance.given, instance.uuid, this.#log);
+      removeInstanceTaps(instance.id, instance.definition, this.#log);
       this.#hotplug.ended(instance.uuid);
       this.#emit(instance, {
         kind: "stopped",

@@ -28,6 +28,8 @@ import {
   removeNodes,
 } from "./device_hotplug.ts";
 import { checkHostPaths } from "./host_paths.ts";
+import { bridgePortOf } from "./bridge_ports.ts";
+import type { BridgePort } from "./dac_tap.ts";
 import {
   changedInterface,
   netdevOfInterface,
@@ -65,6 +67,10 @@ export interface HotplugDependencies<I extends HotplugInstance> {
   label(instance: I, definition: DomainDefinition, hostPaths: HostPathRequirement[]): string[];
   /** Gives files back (the last holder restores the original owner); never throws. */
   giveBack(uuid: string, paths: readonly string[]): void;
+  /** Puts a plugged NIC's tap on its bridge (owned by the instance's QEMU user). */
+  makeTap(definition: DomainDefinition, port: BridgePort, where: string): void;
+  /** Removes a tap once QEMU let go of it; never throws. */
+  removeTap(name: string): void;
   log(message: string): void;
 }
 
@@ -83,6 +89,8 @@ export class QemuHotplug<I extends HotplugInstance> {
   readonly #unplugging = new Map<string, string[]>();
   /** The network backend of each NIC being unplugged, by `uuid/alias`. */
   readonly #unpluggingNetdevs = new Map<string, string>();
+  /** The tap on a bridge of each NIC being unplugged, by `uuid/alias`. */
+  readonly #unpluggingTaps = new Map<string, string>();
   /** Files given to QEMU for each plugged disk, by domain uuid, then alias. */
   readonly #labelled = new Map<string, Map<string, string[]>>();
 
@@ -175,7 +183,15 @@ export class QemuHotplug<I extends HotplugInstance> {
     if (backend === undefined || device === undefined) {
       throw new Error(`no -netdev or -device for ${alias} in the command line`);
     }
-    await plugInterface(this.#deps.qmp(instance), backend, device, { signal });
+    // Its tap on the bridge first (a `network` or `bridge` interface), removed if QEMU refuses.
+    const port = bridgePortOf(backend, where);
+    if (port !== undefined) this.#deps.makeTap(live, port, where);
+    try {
+      await plugInterface(this.#deps.qmp(instance), backend, device, { signal });
+    } catch (error) {
+      if (port !== undefined) this.#deps.removeTap(port.tap);
+      throw error;
+    }
     return { live, alias };
   }
 
@@ -183,25 +199,28 @@ export class QemuHotplug<I extends HotplugInstance> {
    * Asks the guest to release the device with `alias`, having noted its block nodes (or its
    * network backend) for removal once it is gone.
    */
-  async detach(instance: I, alias: string, signal: AbortSignal): Promise<void> {
+  async detach(instance: I, alias: string, signal: AbortSignal, tap?: string): Promise<void> {
     const qmp = this.#deps.qmp(instance);
     const key = `${instance.uuid}/${alias}`;
     const nic = instance.disks.every((disk) => disk.qdevId !== alias)
       ? await netdevOfInterface(qmp, alias, { signal }).catch(() => undefined)
       : undefined;
     const nodes = nic === undefined ? await nodesOfDevice(qmp, alias, { signal }) : [];
-    for (const pending of [this.#unplugging, this.#unpluggingNetdevs] as Map<string, unknown>[]) {
+    const maps = [this.#unplugging, this.#unpluggingNetdevs, this.#unpluggingTaps];
+    for (const pending of maps as Map<string, unknown>[]) {
       if (pending.size >= PENDING_UNPLUGS_MAX) {
         pending.delete(pending.keys().next().value as string);
       }
     }
     this.#unplugging.set(key, nodes);
     if (nic !== undefined) this.#unpluggingNetdevs.set(key, nic);
+    if (tap !== undefined) this.#unpluggingTaps.set(key, tap);
     try {
       await qmp.deviceDel(alias, { signal });
     } catch (error) {
       this.#unplugging.delete(key);
       this.#unpluggingNetdevs.delete(key);
+      this.#unpluggingTaps.delete(key);
       throw error;
     }
   }
@@ -241,12 +260,15 @@ export class QemuHotplug<I extends HotplugInstance> {
 
   /**
    * A NIC is gone: its network backend is removed (after a service restart it was not noted:
-   * libvirt's name, `host` + the alias, is tried, and its absence is no failure).
+   * libvirt's name, `host` + the alias, is tried, and its absence is no failure), then its tap
+   * on a bridge (one not noted before a restart stays until the instance ends).
    */
   async #interfaceDeleted(instance: I, alias: string): Promise<void> {
     const key = `${instance.uuid}/${alias}`;
     const noted = this.#unpluggingNetdevs.get(key);
+    const tap = this.#unpluggingTaps.get(key);
     this.#unpluggingNetdevs.delete(key);
+    this.#unpluggingTaps.delete(key);
     this.#unplugging.delete(key);
     try {
       await this.#deps.qmp(instance).netdevDel(noted ?? `host${alias}`);
@@ -259,6 +281,8 @@ export class QemuHotplug<I extends HotplugInstance> {
         );
       }
     }
+    // QEMU closed the tap with its backend: the persistent tap the service made goes too.
+    if (tap !== undefined) this.#deps.removeTap(tap);
   }
 
   /**

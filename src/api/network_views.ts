@@ -4,6 +4,9 @@
  * @module
  */
 
+export type { NetworkLeaseView } from "../../actors/networks.ts";
+export type { InterfaceAddresses } from "../../actors/interface_addresses.ts";
+
 /** A network as lists, lookups and actions answer it. */
 export interface NetworkView {
   uuid: string;

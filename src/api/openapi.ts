@@ -183,6 +183,28 @@ const STORAGE_SCHEMAS = {
     type: "object",
     properties: { networks: { type: "array", items: networkSummary } },
   },
+  NetworkLeases: {
+    type: "object",
+    properties: {
+      leases: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: {
+            iface: { type: "string" },
+            expiryTime: { type: "integer", description: "Seconds since the epoch; 0: never" },
+            type: { type: "string", enum: ["ipv4", "ipv6"] },
+            mac: { type: "string" },
+            iaid: { type: "string" },
+            ipaddr: { type: "string" },
+            prefix: { type: "integer" },
+            hostname: { type: "string" },
+            clientid: { type: "string" },
+          },
+        },
+      },
+    },
+  },
   PoolSummary: poolSummary,
   PoolList: { type: "object", properties: { pools: { type: "array", items: poolSummary } } },
   PoolInfo: {
@@ -574,6 +596,32 @@ export const OPENAPI_DOCUMENT = {
         required: ["reply"],
         properties: {
           reply: { type: "string", description: "The reply, as the monitor or agent gave it" },
+        },
+      },
+      InterfaceAddresses: {
+        type: "object",
+        properties: {
+          interfaces: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                name: { type: "string", description: "The host-side device (tap)" },
+                hwaddr: { type: "string" },
+                addrs: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      type: { type: "string", enum: ["ipv4", "ipv6"] },
+                      addr: { type: "string" },
+                      prefix: { type: "integer" },
+                    },
+                  },
+                },
+              },
+            },
+          },
         },
       },
       InterfaceList: {

@@ -39,7 +39,7 @@ export interface DomainActionSpec {
   /**
    * virsh's only line when it finds the domain already in the state the verb leads to (it checks
    * before calling, e.g. `start`'s "Domain is already active"); used when the API refuses the
-   * action as invalid in the current state (code 55).
+   * action as invalid (code 55) and the domain is active.
    */
   alreadyInState?: string;
 }
@@ -86,9 +86,13 @@ async function failure(
     return new CommandFailure(`failed to get domain '${reference}'`);
   }
   if (isVirtError(error, ErrorCode.NO_CONNECT)) return error;
-  if (spec.alreadyInState !== undefined && isVirtError(error, ErrorCode.OPERATION_INVALID)) {
+  const info = await context.client.info(reference).catch(() => undefined);
+  // Only a domain that is active: another refusal (a guest's network not running) is the API's.
+  if (
+    spec.alreadyInState !== undefined && isVirtError(error, ErrorCode.OPERATION_INVALID) &&
+    info?.active === true
+  ) {
     return new CommandFailure(spec.alreadyInState);
   }
-  const name = await context.client.info(reference).then((info) => info.name, () => reference);
-  return new CommandFailure(spec.failed(name), error);
+  return new CommandFailure(spec.failed(info?.name ?? reference), error);
 }

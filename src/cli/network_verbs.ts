@@ -1,13 +1,13 @@
 /**
  * The network verbs (`net-list`, `net-info`, `net-uuid`, `net-name`, `net-dumpxml`,
  * `net-define`, `net-create`, `net-start`, `net-destroy`, `net-undefine`, `net-autostart`,
- * `net-edit`), with virsh's options, messages and failure lines. Each has its file in `verbs/`
+ * `net-edit`, `net-dhcp-leases`), with virsh's options, messages and failure lines. Each has its file in `verbs/`
  * that the registry loads.
  *
  * @module
  */
 
-import type { NetworkView } from "../api/network_views.ts";
+import type { NetworkLeaseView, NetworkView } from "../api/network_views.ts";
 import { NetworkClient } from "../client/network_client.ts";
 import { ErrorCode } from "../model/errors.ts";
 import { ArgumentError, type OptionSpec, type VerbArguments } from "./arguments.ts";
@@ -293,6 +293,56 @@ export const netAutostartVerb: Verb = autostartVerb(
   NETWORK_WORDS,
   (context, reference, enable) => networksOf(context).setAutostart(reference, enable),
 );
+
+/** A lease's expiry as virsh prints it: `%Y-%m-%d %H:%M:%S` in local time. */
+function expiryText(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  const two = (value: number) => String(value).padStart(2, "0");
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ` +
+    `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
+/** `virsh net-dhcp-leases`: its table, sorted by MAC address as virsh sorts it. */
+export function formatNetworkLeases(leases: readonly NetworkLeaseView[], quiet: boolean): string {
+  const sorted = [...leases].sort((a, b) =>
+    a.mac.toLowerCase() < b.mac.toLowerCase()
+      ? -1
+      : a.mac.toLowerCase() > b.mac.toLowerCase()
+      ? 1
+      : 0
+  );
+  return formatTable(
+    ["Expiry Time", "MAC address", "Protocol", "IP address", "Hostname", "Client ID or DUID"],
+    sorted.map((lease) => [
+      expiryText(lease.expiryTime),
+      lease.mac || "-",
+      lease.type,
+      `${lease.ipaddr}/${lease.prefix}`,
+      lease.hostname ?? "-",
+      lease.clientid ?? "-",
+    ]),
+    !quiet,
+  );
+}
+
+/** The `net-dhcp-leases` verb. */
+export const netDhcpLeasesVerb: Verb = {
+  name: "net-dhcp-leases",
+  summary: "print lease info for a given network",
+  json: true,
+  options: [NETWORK_OPTION, { name: "mac", kind: "string", help: "MAC address" }],
+  async run(context: VerbContext, args: VerbArguments) {
+    const reference = args.required("network");
+    const mac = args.text("mac");
+    const leases = await networkCommand(
+      reference,
+      `Failed to get leases info for ${reference}`,
+      () => networksOf(context).leases(reference, mac),
+    );
+    if (args.flag("json")) context.json(leases);
+    else context.print(formatNetworkLeases(leases, context.quiet));
+  },
+};
 
 /** The `net-edit` verb: the inactive XML in the editor, then a define. */
 export const netEditVerb: Verb = {

@@ -69,6 +69,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   domblkinfo: () => import("./verbs/domblkinfo.ts").then((module) => module.domblkinfoVerb),
   domblklist: () => import("./verbs/domblklist.ts").then((module) => module.domblklistVerb),
   domblkstat: () => import("./verbs/domblkstat.ts").then((module) => module.domblkstatVerb),
+  domifaddr: () => import("./verbs/domifaddr.ts").then((module) => module.domifaddrVerb),
   domiflist: () => import("./verbs/domiflist.ts").then((module) => module.domiflistVerb),
   "domif-getlink": () =>
     import("./verbs/domif-getlink.ts").then((module) => module.domifGetlinkVerb),
@@ -119,6 +120,8 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   suspend: () => import("./verbs/suspend.ts").then((module) => module.suspendVerb),
   undefine: () => import("./verbs/undefine.ts").then((module) => module.undefineVerb),
   "net-list": () => import("./verbs/net-list.ts").then((module) => module.netListVerb),
+  "net-dhcp-leases": () =>
+    import("./verbs/net-dhcp-leases.ts").then((module) => module.netDhcpLeasesVerb),
   "net-info": () => import("./verbs/net-info.ts").then((module) => module.netInfoVerb),
   "net-uuid": () => import("./verbs/net-uuid.ts").then((module) => module.netUuidVerb),
   "net-name": () => import("./verbs/net-name.ts").then((module) => module.netNameVerb),

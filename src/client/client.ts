@@ -36,6 +36,7 @@ import type {
 } from "../projections/stats_reader.ts";
 import type { VcpusView } from "../projections/vcpu_info.ts";
 import type { InterfaceListView } from "../projections/interface_list.ts";
+import type { InterfaceAddresses } from "../api/network_views.ts";
 
 /** Sends one request and returns the response (any transport). */
 export type Transport = (request: Request) => Promise<Response>;
@@ -400,6 +401,16 @@ export class EvirtClient {
   ): Promise<InterfaceListView> {
     const query = options.inactive ? "?inactive=true" : "";
     return this.#json("GET", `${pathOf("domain.interface_list", { ref: reference })}${query}`);
+  }
+
+  /** `domifaddr`: a running domain's interface addresses from `source` (default lease). */
+  async interfaceAddresses(
+    reference: string,
+    source?: string,
+  ): Promise<InterfaceAddresses[]> {
+    const query = source === undefined ? "" : `?${new URLSearchParams({ source })}`;
+    const path = `${pathOf("domain.interface_addresses", { ref: reference })}${query}`;
+    return (await this.#json<{ interfaces: InterfaceAddresses[] }>("GET", path)).interfaces;
   }
 
   /** `domrename`: renames an inactive persistent domain. */

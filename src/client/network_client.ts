@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { NetworkView } from "../api/network_views.ts";
+import type { NetworkLeaseView, NetworkView } from "../api/network_views.ts";
 import { pathOf } from "../model/operations.ts";
 import type { EvirtClient } from "./client.ts";
 
@@ -45,6 +45,13 @@ export class NetworkClient {
   /** A network by name or uuid. */
   info(network: string): Promise<NetworkView> {
     return this.#json("GET", pathOf("network.info", { network }));
+  }
+
+  /** A network's unexpired DHCP leases; with `mac`, that MAC address's only. */
+  async leases(network: string, mac?: string): Promise<NetworkLeaseView[]> {
+    const query = mac === undefined ? "" : `?mac=${encodeURIComponent(mac)}`;
+    const path = pathOf("network.dhcp_leases", { network }) + query;
+    return (await this.#json<{ leases: NetworkLeaseView[] }>("GET", path)).leases;
   }
 
   /** A network's XML; `inactive`: the definition its next start uses. */

@@ -10,6 +10,7 @@
  */
 
 import type { NetworkDefinition } from "./network.ts";
+import type { LeaseEvent } from "./network_leases.ts";
 
 /** The stream of the network with `uuid`. */
 export function networkStream(uuid: string): string {
@@ -51,6 +52,11 @@ export interface NetworkFactBodies {
   "network.stopped": Record<string, never>;
   /** Autostart was switched on or off. */
   "network.autostart_changed": { autostart: boolean };
+  /**
+   * dnsmasq granted, renewed or released leases (its lease script's events, in order);
+   * `offset` is where the service's reading of the script's output continues.
+   */
+  "network.leases_changed": { events: LeaseEvent[]; offset: number };
   /** The pending intent ended without its action taking effect (or was undone). */
   "network.intent_abandoned": { intent: NetworkIntentKind };
 }
@@ -74,6 +80,7 @@ export const NETWORK_FACT_KINDS: Readonly<
   "network.stopping": "intent",
   "network.stopped": "happening",
   "network.autostart_changed": "decision",
+  "network.leases_changed": "happening",
   "network.intent_abandoned": "intent",
 };
 

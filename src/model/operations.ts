@@ -1236,6 +1236,25 @@ export const OPERATIONS = [
     verbs: ["domiflist"],
   },
   {
+    name: "domain.interface_addresses",
+    object: "domain",
+    libvirt: [{ api: "virDomainInterfaceAddresses", procedure: 353 }],
+    access: "read-only",
+    summary: "A running domain's interface addresses (virsh domifaddr)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/interface-addresses",
+      query: [{
+        name: "source",
+        type: "string",
+        description: "Where the addresses come from (evirt answers lease)",
+        values: ["lease", "agent", "arp"],
+      }],
+      answer: { status: 200, description: "Interfaces", schema: "InterfaceAddresses" },
+    },
+    verbs: ["domifaddr"],
+  },
+  {
     name: "domain.edit",
     object: "domain",
     // The client reads the XML (domain.xml), runs $EDITOR and defines the result (domain.define).
@@ -2467,6 +2486,24 @@ export const OPERATIONS = [
       answer: { status: 200, description: "The network after it", schema: "NetworkSummary" },
     },
     verbs: ["net-autostart"],
+  },
+  {
+    name: "network.dhcp_leases",
+    object: "network",
+    libvirt: [{ api: "virNetworkGetDHCPLeases", procedure: 341 }],
+    access: "read-only",
+    summary: "A running virtual network's DHCP leases",
+    http: {
+      method: "GET",
+      path: "/v1/networks/:network/leases",
+      query: [{ name: "mac", type: "string", description: "Only this MAC address's leases" }],
+      answer: {
+        status: 200,
+        description: "The leases dnsmasq granted that have not expired",
+        schema: "NetworkLeases",
+      },
+    },
+    verbs: ["net-dhcp-leases"],
   },
   {
     name: "network.events",

@@ -27,8 +27,12 @@ export interface InterfaceListView {
   interfaces: InterfaceListRow[];
 }
 
-/** The source attributes virsh reads, in its order. */
-const SOURCE_ATTRIBUTES = ["bridge", "dev", "network", "name", "path"] as const;
+/**
+ * The source attributes virsh reads (an XPath union, whose string is the first of them in
+ * document order: a running `network` interface's `<source network='…' bridge='…'/>` shows the
+ * network).
+ */
+const SOURCE_ATTRIBUTES = new Set(["bridge", "dev", "network", "name", "path"]);
 
 /**
  * The interfaces of a definition in their order.
@@ -46,9 +50,9 @@ const SOURCE_ATTRIBUTES = ["bridge", "dev", "network", "name", "path"] as const;
  */
 export function interfaceList(definition: DomainDefinition): InterfaceListRow[] {
   return definition.devices.interfaces.map((nic) => {
-    const source = SOURCE_ATTRIBUTES.map((name) => nic.source?.[name]).find((value) =>
-      value !== undefined && value !== ""
-    );
+    const source = Object.entries(nic.source ?? {}).find(([name, value]) =>
+      SOURCE_ATTRIBUTES.has(name) && value !== ""
+    )?.[1];
     return {
       interface: nic.target?.dev || "-",
       type: nic.type,

@@ -6,6 +6,11 @@
  */
 
 import { screenshot, sendKey } from "../../actors/guest_commands.ts";
+import {
+  ADDRESS_SOURCES,
+  type AddressSource,
+  interfaceAddresses,
+} from "../../actors/interface_addresses.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { codesetOfNumber, SEND_KEY_MAX_KEYS } from "../model/keycodes.ts";
 import { checkFlags, lookupWire } from "./domain_lookup.ts";
@@ -37,8 +42,56 @@ function bytesStream(data: Uint8Array): StreamSource {
   };
 }
 
+/** `REMOTE_DOMAIN_INTERFACE_MAX`, `REMOTE_DOMAIN_IP_ADDR_MAX`. */
+const DOMAIN_INTERFACE_MAX = 2048;
+const DOMAIN_IP_ADDR_MAX = 2048;
+
+/** `remote_domain_interface`. */
+const interfaceType = x.struct(
+  ["name", nonnullString],
+  ["hwaddr", x.optional(nonnullString)],
+  [
+    "addrs",
+    x.array(
+      x.struct(["type", x.int], ["addr", nonnullString], ["prefix", x.uint]),
+      DOMAIN_IP_ADDR_MAX,
+    ),
+  ],
+);
+
 /** The procedures. */
 export const GUEST_PROCEDURES: ProcedureTable = {
+  virDomainInterfaceAddresses: {
+    proc: 353,
+    readOnly: true,
+    args: x.struct(["dom", domainType], ["source", x.uint], ["flags", x.uint]),
+    ret: x.struct(["ifaces", x.array(interfaceType, DOMAIN_INTERFACE_MAX)]),
+    handler: async (args: { dom: WireDomain; source: number; flags: number }, context) => {
+      checkFlags(args.flags, 0, "virDomainInterfaceAddresses");
+      const source = (Object.keys(ADDRESS_SOURCES) as AddressSource[])
+        .find((name) => ADDRESS_SOURCES[name] === args.source);
+      if (source === undefined) {
+        throw new VirtError(
+          ErrorCode.INVALID_ARG,
+          `Unknown IP address data source ${args.source}`,
+        );
+      }
+      const { host, networks } = context.target();
+      const inspection = host.inspect(lookupWire(host, args.dom).uuid);
+      const interfaces = await interfaceAddresses(inspection.handle?.definition, networks, source);
+      return {
+        ifaces: interfaces.slice(0, DOMAIN_INTERFACE_MAX).map((iface) => ({
+          name: iface.name,
+          hwaddr: iface.hwaddr,
+          addrs: iface.addrs.map((address) => ({
+            type: address.type === "ipv4" ? 0 : 1,
+            addr: address.addr,
+            prefix: address.prefix,
+          })),
+        })),
+      };
+    },
+  },
   virDomainSendKey: {
     proc: 226,
     readOnly: false,

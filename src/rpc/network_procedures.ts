@@ -12,7 +12,7 @@ import { NETWORK_XML_INACTIVE } from "../../actors/networks.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { checkFlags } from "./domain_lookup.ts";
 import type { CallContext, Procedure, ProcedureTable } from "./procedure.ts";
-import { nonnullString, uuidBytes, uuidText, uuidType } from "./protocol.ts";
+import { nonnullString, optionalString, uuidBytes, uuidText, uuidType } from "./protocol.ts";
 import { activeNames, matchesStateFlags, STATE_LIST_FLAGS } from "./object_list.ts";
 import { x, type XdrType } from "./xdr.ts";
 
@@ -128,7 +128,57 @@ const count = (active: boolean, proc: number, api: string): Procedure => ({
 });
 
 /** The network procedures. */
+/** `REMOTE_NETWORK_DHCP_LEASES_MAX`. */
+export const NETWORK_DHCP_LEASES_MAX = 65_536;
+
+/** `remote_network_dhcp_lease`. */
+const leaseType: XdrType = x.struct(
+  ["iface", nonnullString],
+  ["expirytime", x.hyper],
+  ["type", x.int],
+  ["mac", optionalString],
+  ["iaid", optionalString],
+  ["ipaddr", nonnullString],
+  ["prefix", x.uint],
+  ["hostname", optionalString],
+  ["clientid", optionalString],
+);
+
+/** `VIR_IP_ADDR_TYPE_IPV4`, `VIR_IP_ADDR_TYPE_IPV6`. */
+const IP_ADDR_TYPES = { ipv4: 0, ipv6: 1 } as const;
+
 export const NETWORK_PROCEDURES: ProcedureTable = {
+  virNetworkGetDHCPLeases: {
+    proc: 341,
+    readOnly: true,
+    args: x.struct(
+      ["net", networkType],
+      ["mac", optionalString],
+      ["need_results", x.int],
+      ["flags", x.uint],
+    ),
+    ret: x.struct(["leases", x.array(leaseType, NETWORK_DHCP_LEASES_MAX)], ["ret", x.uint]),
+    handler: async (
+      args: { net: WireNetwork; mac: string | null; need_results: number; flags: number },
+      context,
+    ) => {
+      checkFlags(args.flags, 0, "virNetworkGetDHCPLeases");
+      const networks = networksOf(context, "virNetworkGetDHCPLeases");
+      const leases = await networks.leases(uuidOf(networks, args.net), args.mac ?? undefined);
+      const wireLeases = leases.slice(0, NETWORK_DHCP_LEASES_MAX).map((lease) => ({
+        iface: lease.iface,
+        expirytime: lease.expiryTime,
+        type: IP_ADDR_TYPES[lease.type],
+        mac: lease.mac,
+        iaid: lease.iaid ?? null,
+        ipaddr: lease.ipaddr,
+        prefix: lease.prefix,
+        hostname: lease.hostname ?? null,
+        clientid: lease.clientid ?? null,
+      }));
+      return { leases: args.need_results ? wireLeases : [], ret: wireLeases.length };
+    },
+  },
   virConnectListAllNetworks: {
     proc: 283,
     readOnly: true,

@@ -22,7 +22,7 @@ import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
 import { NETWORK_FACT_TYPES } from "../model/network_facts.ts";
 import { StoragePools } from "../../actors/storage_pools.ts";
-import { Networks } from "../../actors/networks.ts";
+import { LEASE_POLL_INTERVAL_MS, Networks } from "../../actors/networks.ts";
 import type { Host } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { EventStore } from "../log/event_store.ts";
@@ -143,8 +143,12 @@ export async function startService(
       ...(config.networkRuntime
         ? { runtime: new NetworkRuntime(`${config.runtimeDir}/network`) }
         : {}),
+      // dnsmasq's lease changes are recorded as they come (a fact a second at most).
+      leasePollIntervalMs: LEASE_POLL_INTERVAL_MS,
     });
     core.attachNetworks(networks);
+    // Guests' `<interface type='network'>` join their network's bridge.
+    core.host.setNetworkResolver((network) => ({ bridge: networks.guestBridge(network) }));
     core.attachStorage(storage);
     if (config.natsLog !== null) {
       const node = readNodeInfo();

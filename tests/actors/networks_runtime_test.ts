@@ -146,3 +146,22 @@ Deno.test("a restart undoes a pending start, finishes a pending stop, checks run
   assert.equal(afterStart.byUuid(UUID_B).snapshot.context.intent, null);
   await store.close();
 });
+
+Deno.test("a guest joins the bridge of a running network; libvirt's errors otherwise", async () => {
+  const store = createMemoryStore({ factTypes: NETWORK_FACT_TYPES });
+  const { runner } = recordingRunner();
+  const networks = await Networks.open({ store, ...noHost, runtime: runner });
+  await networks.define(networkXml("a", UUID_A));
+  assert.throws(() => networks.guestBridge("nosuch"), {
+    code: ErrorCode.NO_NETWORK,
+    message: "no network with matching name 'nosuch'",
+  });
+  assert.throws(() => networks.guestBridge("a"), {
+    code: ErrorCode.OPERATION_INVALID,
+    message: "network 'a' is not active",
+  });
+  await networks.start(UUID_A);
+  assert.equal(networks.guestBridge("a"), "br-a");
+  await networks.destroy(UUID_A);
+  await store.close();
+});

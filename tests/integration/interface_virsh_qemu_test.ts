@@ -67,11 +67,11 @@ testIf(
       assert.doesNotMatch((await evirt("dumpxml", "--inactive", "nic")).stdout, /<interface/);
 
       // virsh's refusals for a type evirt does not run, and a model libvirt does not change live.
-      const refused = await runVirsh(uri, ["attach-interface", "nic", "network", "default"]);
+      const refused = await runVirsh(uri, ["attach-interface", "nic", "direct", "eth0"]);
       assert.notEqual(refused.code, 0);
       assert.match(
         refused.stderr,
-        /Failed to attach interface\nerror: unsupported configuration: network interface type 'network' is not supported by the qemu driver/,
+        /Failed to attach interface\nerror: unsupported configuration: network interface type 'direct' is not supported by the qemu driver/,
       );
       Deno.writeTextFileSync(
         xmlPath,

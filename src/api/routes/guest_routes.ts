@@ -11,6 +11,11 @@ import {
   screenshot,
   sendKey,
 } from "../../../actors/guest_commands.ts";
+import {
+  ADDRESS_SOURCES,
+  type AddressSource,
+  interfaceAddresses,
+} from "../../../actors/interface_addresses.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { type Codeset, isCodeset } from "../../model/keycodes.ts";
 import { QUEUE_TIMEOUT_MAX_MS } from "../../model/operations.ts";
@@ -38,6 +43,21 @@ export function guestRoutes(add: RouteAdder): void {
       ? (inspection.persistentDefinition ?? inspection.definition)
       : inspection.definition;
     return jsonResponse({ interfaces: interfaceList(definition) });
+  });
+  add("domain.interface_addresses", async (_request, context) => {
+    const source = context.url.searchParams.get("source") ?? "lease";
+    if (!Object.hasOwn(ADDRESS_SOURCES, source)) {
+      throw new VirtError(ErrorCode.INVALID_ARG, `Unknown data source '${source}'`, {
+        where: "source",
+      });
+    }
+    const inspection = context.env.host.inspect(context.params.ref);
+    const interfaces = await interfaceAddresses(
+      inspection.handle?.definition,
+      context.env.networks,
+      source as AddressSource,
+    );
+    return jsonResponse({ interfaces });
   });
   add("domain.rename", async (_request, context) => {
     const { host } = context.env;

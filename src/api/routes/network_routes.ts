@@ -53,6 +53,12 @@ export function networkRoutes(add: RouteAdder): void {
     const flags = queryFlag(context, "inactive") ? NETWORK_XML_INACTIVE : 0;
     return xmlResponse(networks.xml(network.uuid, flags));
   });
+  add("network.dhcp_leases", async (_request, context) => {
+    const networks = networksOf(context);
+    const { uuid } = networkOf(networks, context.params.network);
+    const mac = context.url.searchParams.get("mac") ?? undefined;
+    return jsonResponse({ leases: await networks.leases(uuid, mac) });
+  });
   add("network.define", async (request, context) => {
     return jsonResponse(await networksOf(context).define(await xmlBody(request)), 201);
   });

@@ -52,9 +52,13 @@ Deno.test("addNetworkArguments makes an ethernet interface a tap netdev through 
 Deno.test("addNetworkArguments refuses interface types, models and options it cannot run", () => {
   assertRefused(
     withDevices((devices) =>
-      devices.interfaces.push({ type: "network", source: { network: "default" } })
+      devices.interfaces.push({ type: "direct", source: { dev: "eth0", mode: "vepa" } })
     ),
     "/domain/devices/interface[1]/@type",
+  );
+  assertRefused(
+    withDevices((devices) => devices.interfaces.push({ type: "bridge", source: {} })),
+    "/domain/devices/interface[1]/source/@bridge",
   );
   assertRefused(
     withDevices((devices) => devices.interfaces.push({ type: "user", model: "spark" })),
@@ -75,6 +79,36 @@ Deno.test("addNetworkArguments refuses interface types, models and options it ca
     ),
     "/domain/devices/interface[1]/script",
   );
+});
+
+Deno.test("addNetworkArguments attaches a network or bridge interface to the tap the service makes", () => {
+  const line = build(withDevices((devices) => {
+    devices.interfaces.push(
+      {
+        type: "network",
+        mac: "52:54:00:00:00:01",
+        source: { network: "default", bridge: "virbr0" },
+        target: { dev: "vnet4n0" },
+        model: "virtio",
+        driver: { name: "vhost" },
+      },
+      {
+        type: "bridge",
+        mac: "52:54:00:00:00:02",
+        source: { bridge: "br0" },
+        model: "virtio",
+        mtu: 9000,
+      },
+    );
+  }));
+  assert.deepEqual(valuesOf(line.args, "-netdev"), [
+    "tap,id=hostnet0,ifname=vnet4n0,script=no,downscript=no,vhost=on",
+    "tap,id=hostnet1,script=no,downscript=no",
+  ]);
+  assert.deepEqual(line.netdevs.map((backend) => backend.bridgePort), [
+    { tap: "vnet4n0", bridge: "virbr0", mac: "52:54:00:00:00:01" },
+    { bridge: "br0", mac: "52:54:00:00:00:02", mtu: 9000 },
+  ]);
 });
 
 Deno.test("addNetworkArguments lets QEMU run an ethernet interface's script on its tap", () => {

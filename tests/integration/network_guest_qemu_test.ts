@@ -1,0 +1,391 @@
+/**
+ * Real QEMU guests on evirt's networks, the service running inside a network namespace of the
+ * test's own (`ip netns exec`): a guest's `<interface type='network'>` and `type='bridge'` get a
+ * tap on the network's bridge (attached by QEMU, shown in the live XML), a hotplugged one gets
+ * its own and loses it at unplug, and every tap is gone once the guest is destroyed — also
+ * after the service was killed and restarted in between. A network that does not exist or does
+ * not run refuses the start with libvirt's errors and leaves no link behind.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { runEvirt } from "../support/cli_process.ts";
+import { runVirsh, socketUri } from "../support/virsh.ts";
+import { missing, testIf } from "../support/environment.ts";
+import {
+  GUEST_BOOT_TIMEOUT_MS,
+  GUEST_READY_MARKER,
+  guestSkipReason,
+  waitForSerialMarker,
+} from "../support/guest.ts";
+import { netnsSkipReason, type TestNamespace, withNetns } from "../support/netns.ts";
+import {
+  removeServiceDirs,
+  serviceDirs,
+  type ServiceProcess,
+  startServiceProcess,
+} from "../support/service_process.ts";
+import { guestDefinition } from "./_qemu_guest.ts";
+
+const NETWORK = "evtg";
+const BRIDGE = "evtg0";
+const RUNTIME_ON = { EVIRT_NETWORK_RUNTIME: "on" };
+/** How long a tap may take to go after QEMU let go of it, in ms. */
+const TAP_GONE_TIMEOUT_MS = 10_000;
+
+const skip = netnsSkipReason() ?? guestSkipReason() ?? missing("qemu-system-x86_64");
+
+function networkXml(): string {
+  return `<network><name>${NETWORK}</name><uuid>${crypto.randomUUID()}</uuid>` +
+    `<bridge name='${BRIDGE}'/><ip address='10.214.6.1' prefix='24'>` +
+    `<dhcp><range start='10.214.6.10' end='10.214.6.20'/></dhcp></ip></network>`;
+}
+
+/** The links on `bridge` in the namespace: name and whether it has carrier (QEMU holds it). */
+async function bridgePorts(
+  ns: TestNamespace,
+  bridge: string,
+): Promise<{ name: string; attached: boolean; mac: string }[]> {
+  const listed = await ns.exec(["ip", "-j", "link", "show", "master", bridge]);
+  assert.equal(listed.code, 0, listed.stderr);
+  const links = JSON.parse(listed.stdout || "[]") as {
+    ifname: string;
+    flags: string[];
+    address: string;
+  }[];
+  return links.map((link) => ({
+    name: link.ifname,
+    attached: link.flags.includes("LOWER_UP"),
+    mac: link.address,
+  })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+async function waitForLinks(ns: TestNamespace, expected: string[]): Promise<void> {
+  const deadline = Date.now() + TAP_GONE_TIMEOUT_MS;
+  for (;;) {
+    const links = await ns.links();
+    if (JSON.stringify(links) === JSON.stringify(expected)) return;
+    if (Date.now() > deadline) assert.deepEqual(links, expected);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The guest on the network and on its bridge (i440fx: its kernel acknowledges PCI unplug). */
+function guestOnNetwork(name: string, serialPath: string, network = NETWORK) {
+  const definition = guestDefinition(name, { serial: { file: serialPath } });
+  definition.os.machine = "pc";
+  definition.devices.interfaces.push(
+    {
+      type: "network",
+      mac: "52:54:00:6a:00:01",
+      source: { network },
+      model: "virtio",
+    },
+    { type: "bridge", mac: "52:54:00:6a:00:02", source: { bridge: BRIDGE }, model: "virtio" },
+  );
+  return definition;
+}
+
+/** A service in a namespace of its own with the network defined; `fn` gets the CLI. */
+async function withNetworkService(
+  extraEnv: Record<string, string>,
+  fn: (
+    ns: TestNamespace,
+    evirt: (...args: string[]) => ReturnType<typeof runEvirt>,
+    base: string,
+    restart: () => Promise<void>,
+    service: () => ServiceProcess,
+  ) => Promise<void>,
+): Promise<void> {
+  const dirs = await serviceDirs();
+  const base = dirs.stateDir.replace(/\/state$/, "");
+  try {
+    await withNetns(async (ns) => {
+      const launcher = ["ip", "netns", "exec", ns.name];
+      const env = { ...RUNTIME_ON, ...extraEnv };
+      let service: ServiceProcess | undefined = await startServiceProcess(dirs, env, launcher);
+      const evirt = (...args: string[]) =>
+        runEvirt(args, { ...service!.env, EVIRT_DEFAULT_URI: "evirt:///system" });
+      try {
+        await Deno.writeTextFile(`${base}/net.xml`, networkXml());
+        assert.equal((await evirt("net-define", `${base}/net.xml`)).code, 0);
+        await fn(ns, evirt, base, async () => {
+          await service!.stop("SIGKILL");
+          service = undefined;
+          service = await startServiceProcess(dirs, env, launcher);
+        }, () => service!);
+      } finally {
+        // Destroyed, so the guest files its QEMU was given are given back.
+        for (const name of ["g1", "ga", "gb"]) {
+          if (service !== undefined) await evirt("destroy", name);
+        }
+        await service?.stop("SIGTERM");
+      }
+    });
+  } finally {
+    await removeServiceDirs(dirs);
+  }
+}
+
+/** Whether every user may open the tun device (Debian's default; a container's may not). */
+function tunOpenByAll(): boolean {
+  try {
+    return ((Deno.statSync("/dev/net/tun").mode ?? 0) & 0o006) === 0o006;
+  } catch {
+    return false;
+  }
+}
+
+testIf(
+  "a guest's network and bridge interfaces get taps on the bridge, removed by destroy, also after a service restart",
+  skip,
+  async () => {
+    await withNetworkService({}, async (ns, evirt, base, restart, service) => {
+      await service().client.define({ definition: guestOnNetwork("g1", `${base}/g1.log`) });
+      await service().client.define({
+        definition: guestOnNetwork("g2", `${base}/g2.log`, "nosuch"),
+      });
+      const linksIdle = await ns.links();
+
+      // The network does not run, or does not exist: libvirt's errors, nothing made.
+      const inactive = await evirt("start", "g1");
+      assert.equal(
+        inactive.stderr,
+        "error: Failed to start domain 'g1'\n" +
+          "error: Requested operation is not valid: network 'evtg' is not active\n",
+      );
+      const unknown = await evirt("start", "g2");
+      assert.equal(
+        unknown.stderr,
+        "error: Failed to start domain 'g2'\n" +
+          "error: Network not found: no network with matching name 'nosuch'\n",
+      );
+      assert.deepEqual(await ns.links(), linksIdle);
+      assert.match((await evirt("domstate", "g1")).stdout, /^shut off/);
+
+      assert.equal((await evirt("net-start", NETWORK)).code, 0);
+      const linksNetwork = await ns.links();
+      const started = await evirt("start", "g1");
+      assert.equal(started.code, 0, started.stderr);
+      const id = Number((await evirt("domid", "g1")).stdout.trim());
+      const taps = [`vnet${id}n0`, `vnet${id}n1`];
+      // Both taps on the bridge, held by QEMU, with the guest's MAC address behind fe.
+      assert.deepEqual(await bridgePorts(ns, BRIDGE), [
+        { name: taps[0], attached: true, mac: "fe:54:00:6a:00:01" },
+        { name: taps[1], attached: true, mac: "fe:54:00:6a:00:02" },
+      ]);
+      const live = (await evirt("dumpxml", "g1")).stdout;
+      assert.match(live, new RegExp(`<source network='${NETWORK}' bridge='${BRIDGE}'/>`));
+      assert.match(live, new RegExp(`<target dev='${taps[0]}'/>`));
+      assert.match(
+        live,
+        new RegExp(`<source bridge='${BRIDGE}'/>\\s*<target dev='${taps[1]}'/>`),
+      );
+      const inactiveXml = (await evirt("dumpxml", "--inactive", "g1")).stdout;
+      assert.doesNotMatch(inactiveXml, /<target dev='vnet/);
+      const domiflist = (await evirt("domiflist", "g1")).stdout;
+      assert.match(
+        domiflist,
+        new RegExp(`^ ${taps[0]} +network +${NETWORK} +virtio +52:54:00:6a:00:01$`, "m"),
+      );
+      assert.match(
+        domiflist,
+        new RegExp(`^ ${taps[1]} +bridge +${BRIDGE} +virtio +52:54:00:6a:00:02$`, "m"),
+      );
+      if (!tunOpenByAll()) {
+        // A confined QEMU cannot open the tun device here: a hotplug is refused, nothing made.
+        const refused = await evirt("attach-interface", "g1", "network", NETWORK);
+        assert.match(refused.stderr, /cannot open \/dev\/net\/tun/);
+        assert.deepEqual(await ns.links(), [...linksNetwork, ...taps].sort());
+      }
+
+      // Killed and restarted: the guest keeps its taps; destroyed, they go.
+      await restart();
+      assert.match((await evirt("domstate", "g1")).stdout, /^running/);
+      assert.equal((await bridgePorts(ns, BRIDGE)).filter((port) => port.attached).length, 2);
+      const destroyed = await evirt("destroy", "g1");
+      assert.equal(destroyed.code, 0, destroyed.stderr);
+      await waitForLinks(ns, linksNetwork);
+      assert.equal((await evirt("net-destroy", NETWORK)).code, 0);
+      assert.deepEqual(await ns.links(), linksIdle);
+    });
+  },
+  { sanitizeResources: false, sanitizeOps: false },
+);
+
+testIf(
+  "an interface hotplugged on a network gets a tap on its bridge and loses it at unplug",
+  skip,
+  async () => {
+    // QEMU runs as root here, so it opens the tun device itself as netdev_add asks it to.
+    await withNetworkService({ EVIRT_QEMU_USER: "+0" }, async (ns, evirt, base, _, service) => {
+      assert.equal((await evirt("net-start", NETWORK)).code, 0);
+      const linksNetwork = await ns.links();
+      await service().client.define({ definition: guestOnNetwork("g1", `${base}/g1.log`) });
+      const started = await evirt("start", "g1");
+      assert.equal(started.code, 0, started.stderr);
+      const id = Number((await evirt("domid", "g1")).stdout.trim());
+      const taps = [`vnet${id}n0`, `vnet${id}n1`];
+
+      // The guest acknowledges an unplug once its kernel runs.
+      await waitForSerialMarker(`${base}/g1.log`, GUEST_READY_MARKER, {
+        timeoutMs: GUEST_BOOT_TIMEOUT_MS,
+      });
+      const refused = await evirt("attach-interface", "g1", "network", "nosuch");
+      assert.match(
+        refused.stderr,
+        /Network not found: no network with matching name 'nosuch'/,
+      );
+      const attached = await evirt(
+        "attach-interface",
+        "g1",
+        "network",
+        NETWORK,
+        "--model",
+        "virtio",
+        "--mac",
+        "52:54:00:6a:00:03",
+      );
+      assert.equal(attached.code, 0, attached.stderr);
+      const plugged = `vnet${id}n2`;
+      assert.deepEqual(await bridgePorts(ns, BRIDGE), [
+        { name: taps[0], attached: true, mac: "fe:54:00:6a:00:01" },
+        { name: taps[1], attached: true, mac: "fe:54:00:6a:00:02" },
+        { name: plugged, attached: true, mac: "fe:54:00:6a:00:03" },
+      ]);
+      assert.match(
+        (await evirt("dumpxml", "g1")).stdout,
+        new RegExp(
+          `<source network='${NETWORK}' bridge='${BRIDGE}'/>\\s*<target dev='${plugged}'/>`,
+        ),
+      );
+      const detached = await evirt(
+        "detach-interface",
+        "g1",
+        "network",
+        "--mac",
+        "52:54:00:6a:00:03",
+      );
+      assert.equal(detached.stdout, "Interface detached successfully\n\n", detached.stderr);
+      await waitForLinks(ns, [...linksNetwork, ...taps].sort());
+      assert.equal((await evirt("destroy", "g1")).code, 0);
+      await waitForLinks(ns, linksNetwork);
+    });
+  },
+  { sanitizeResources: false, sanitizeOps: false },
+);
+
+/** The NAT network of the proof: two static hosts (the guests' fixed addresses) and a range. */
+function natXml(): string {
+  return `<network><name>${NETWORK}</name><uuid>${crypto.randomUUID()}</uuid>` +
+    `<forward mode='nat'/><bridge name='${BRIDGE}'/><ip address='10.214.7.1' prefix='24'><dhcp>` +
+    `<range start='10.214.7.100' end='10.214.7.120'/>` +
+    `<host mac='52:54:00:6b:00:01' name='ga' ip='10.214.7.11'/>` +
+    `<host mac='52:54:00:6b:00:02' name='gb' ip='10.214.7.12'/>` +
+    `</dhcp></ip></network>`;
+}
+
+/** A guest with one virtio NIC on the network, asking DHCP for its address and pinging `peer`. */
+function dhcpGuest(name: string, mac: string, serialPath: string, peer: string) {
+  const definition = guestDefinition(name, { serial: { file: serialPath } });
+  definition.os.cmdline =
+    `${definition.os.cmdline} evirt.net=dhcp evirt.hostname=${name} evirt.ping=${peer}`;
+  definition.devices.interfaces.push({
+    type: "network",
+    mac,
+    source: { network: NETWORK },
+    model: "virtio",
+  });
+  return definition;
+}
+
+/** How long a guest may take from start to its lease and a ping answered, in ms. */
+const GUEST_NETWORK_TIMEOUT_MS = 90_000;
+
+testIf(
+  "two guests on a nat network get their fixed addresses from its dnsmasq and ping each other",
+  skip,
+  async () => {
+    await withNetworkService({}, async (_ns, evirt, base, _restart, service) => {
+      await Deno.writeTextFile(`${base}/nat.xml`, natXml());
+      assert.equal((await evirt("net-undefine", NETWORK)).code, 0);
+      assert.equal((await evirt("net-define", `${base}/nat.xml`)).code, 0);
+      assert.equal((await evirt("net-start", NETWORK)).code, 0);
+      const guests = [
+        { name: "ga", mac: "52:54:00:6b:00:01", ip: "10.214.7.11", peer: "10.214.7.12" },
+        { name: "gb", mac: "52:54:00:6b:00:02", ip: "10.214.7.12", peer: "10.214.7.11" },
+      ];
+      for (const guest of guests) {
+        await service().client.define({
+          definition: dhcpGuest(guest.name, guest.mac, `${base}/${guest.name}.log`, guest.peer),
+        });
+        const started = await evirt("start", guest.name);
+        assert.equal(started.code, 0, started.stderr);
+      }
+      for (const guest of guests) {
+        const serial = `${base}/${guest.name}.log`;
+        await waitForSerialMarker(serial, `EVIRT-IP ${guest.ip}`, {
+          timeoutMs: GUEST_NETWORK_TIMEOUT_MS,
+        });
+        await waitForSerialMarker(serial, `EVIRT-PING-OK ${guest.peer}`, {
+          timeoutMs: GUEST_NETWORK_TIMEOUT_MS,
+        });
+      }
+      // dnsmasq's lease script reported both leases: net-dhcp-leases lists them, as virsh
+      // over evirt's libvirt socket does.
+      const table = (await evirt("net-dhcp-leases", NETWORK)).stdout;
+      const rows = table.split("\n").slice(2).filter((line) => line.trim() !== "");
+      assert.equal(rows.length, 2, table);
+      for (const [index, guest] of guests.entries()) {
+        assert.match(
+          rows[index],
+          new RegExp(
+            `^ \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d   ${guest.mac}   ipv4       ` +
+              `${guest.ip.replaceAll(".", "\\.")}/24   ${guest.name} +-?`,
+          ),
+        );
+      }
+      assert.match(
+        table,
+        /^ Expiry Time +MAC address +Protocol +IP address +Hostname +Client ID or DUID$/m,
+      );
+      const one = (await evirt("net-dhcp-leases", NETWORK, "--mac", "52:54:00:6B:00:02")).stdout;
+      assert.equal(one.split("\n").slice(2).filter((line) => line.trim() !== "").length, 1);
+      assert.match(one, /10\.214\.7\.12\/24/);
+      if (missing("virsh") === undefined) {
+        const virsh = await runVirsh(socketUri(`${service().runtimeDir}/libvirt-sock`), [
+          "net-dhcp-leases",
+          NETWORK,
+        ]);
+        assert.equal(virsh.stdout, table, virsh.stderr);
+      }
+      // domifaddr: each guest's tap with its leased address, as virsh prints it.
+      const ga = guests[0];
+      const id = Number((await evirt("domid", ga.name)).stdout.trim());
+      const addresses = await evirt("domifaddr", ga.name);
+      assert.equal(
+        addresses.stdout,
+        " Name       MAC address          Protocol     Address\n" +
+          `${"-".repeat(79)}\n` +
+          ` vnet${id}n0    ${ga.mac}    ipv4         ${ga.ip}/24\n\n`,
+        addresses.stderr,
+      );
+      const arp = await evirt("domifaddr", ga.name, "--source", "arp");
+      assert.match(arp.stderr, /Failed to query for interfaces addresses/);
+      if (missing("virsh") === undefined) {
+        const virsh = await runVirsh(socketUri(`${service().runtimeDir}/libvirt-sock`), [
+          "domifaddr",
+          ga.name,
+          "--source",
+          "lease",
+        ]);
+        assert.equal(virsh.stdout, addresses.stdout, virsh.stderr);
+      }
+      for (const guest of guests) assert.equal((await evirt("destroy", guest.name)).code, 0);
+      const stopped = await evirt("domifaddr", ga.name);
+      assert.match(stopped.stderr, /Requested operation is not valid: domain is not running/);
+    });
+  },
+  { sanitizeResources: false, sanitizeOps: false },
+);

@@ -52,7 +52,7 @@ export interface SnapshotDisk {
   /** The new image's format (`<driver type=…>`). */
   format?: string;
   /** `<driver><metadata_cache><max_size>` in bytes. */
-  metadataCacheMaxBytes?: bigint;
+  metadataCacheMaxBytes?: number;
   /** `<source>` as written (hosts, seclabels), kept for the round trip; absent when empty. */
   source?: XmlElement;
 }

@@ -346,11 +346,14 @@ function readDriver(driver: XmlElement | undefined, disk: SnapshotDisk, where: s
   if (cache === undefined) return;
   for (const maxSize of childrenNamed(cache, "max_size").slice(0, 1)) {
     const text = textOf(maxSize)?.trim() ?? "";
-    disk.metadataCacheMaxBytes = parseSize(
-      text,
-      attributeOf(maxSize, "unit"),
-      `${where}/metadata_cache/max_size`,
-    );
+    const bytes = parseSize(text, attributeOf(maxSize, "unit"), `${where}/metadata_cache/max_size`);
+    if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new VirtError(ErrorCode.XML_ERROR, `metadata cache size '${text}' is too large`, {
+        where: `${where}/metadata_cache/max_size`,
+      });
+    }
+    // A number, not a bigint: the definition is stored as JSON in the log.
+    disk.metadataCacheMaxBytes = Number(bytes);
   }
 }
 

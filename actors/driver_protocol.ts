@@ -93,8 +93,15 @@ export interface SnapshotDriver {
    * (`<inactiveDomain>`), as libvirt's QEMU driver does (its test driver does not).
    */
   readonly keepsInactiveDefinition: boolean;
-  /** The libvirt function its flag errors name (`qemuDomainSnapshotCreateXML`). */
+  /** The libvirt function its creation's flag errors name (`qemuDomainSnapshotCreateXML`). */
   readonly createFunction: string;
+  /** The libvirt function its deletion's flag errors name (`qemuDomainSnapshotDelete`). */
+  readonly deleteFunction: string;
+  /**
+   * The snapshots are metadata only (libvirt's test driver): there is no snapshot without its
+   * record, so `--no-metadata` and `--metadata` are refused as that driver refuses them.
+   */
+  readonly metadataOnly: boolean;
   /**
    * Refuses disks that cannot take an internal snapshot (libvirt's checks: qcow2 only).
    *

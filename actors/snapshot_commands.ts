@@ -138,10 +138,10 @@ function targetOf(job: JobContext, definition: DomainDefinition): SnapshotTarget
   return isActive(job.snapshot) ? { definition, handle: handleOf(job.snapshot) } : { definition };
 }
 
-function refuseFlags(flags: number, driver: SnapshotDriver): never {
+function refuseFlags(flags: number, driver: SnapshotDriver, api = driver.createFunction): never {
   throw new VirtError(
     ErrorCode.INVALID_ARG,
-    `unsupported flags (0x${flags.toString(16)}) in function ${driver.createFunction}`,
+    `unsupported flags (0x${flags.toString(16)}) in function ${api}`,
     { bare: true },
   );
 }
@@ -247,7 +247,7 @@ function checkCreateFlags(flags: SnapshotCreateFlags, driver: SnapshotDriver): v
   if (flags.diskOnly === true && driver.createExternal === undefined) {
     refuseFlags(SNAPSHOT_CREATE_FLAG_BITS.diskOnly, driver);
   }
-  if (flags.noMetadata === true && driver.createExternal === undefined) {
+  if (flags.noMetadata === true && driver.metadataOnly) {
     // libvirt's test driver keeps snapshots only as metadata, so refuses to keep none.
     refuseFlags(SNAPSHOT_CREATE_FLAG_BITS.noMetadata, driver);
   }
@@ -725,6 +725,11 @@ async function deleteSnapshot(
   }
   requireCommand(job.snapshot, "snapshot");
   const tree = snapshotTreeOf(job.snapshot);
+  if (request.metadataOnly === true) {
+    const driver = driverSnapshots(env, currentDefinition(job));
+    // libvirt's flag number of VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY.
+    if (driver.metadataOnly) refuseFlags(2, driver, driver.deleteFunction);
+  }
   const snapshot = findSnapshot(tree, request.name);
   const below = request.children === true || request.childrenOnly === true
     ? descendantsOf(tree, request.name)

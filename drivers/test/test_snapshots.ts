@@ -22,6 +22,8 @@ import type { SnapshotDriver } from "../../actors/driver_protocol.ts";
 export const TEST_SNAPSHOTS: SnapshotDriver = {
   keepsInactiveDefinition: false,
   createFunction: "testDomainSnapshotCreateXML",
+  deleteFunction: "testDomainSnapshotDelete",
+  metadataOnly: true,
   // Every simulated disk takes an internal snapshot, as libvirt's test driver accepts any.
   checkInternal: () => {},
   // Nothing is written: the simulated images have no content (see the module).

@@ -19,23 +19,9 @@ import { formatSnapshotXml } from "../src/xml/format_snapshot.ts";
 import type { DomainContext } from "./domain_machine.ts";
 import { EMPTY_SNAPSHOT_TREE } from "../src/model/snapshot_tree.ts";
 import { findSnapshot } from "./snapshot_commands.ts";
+import type { SnapshotView } from "../src/model/snapshot.ts";
 
-/** One snapshot as `snapshot-info` and `snapshot-list` show it. */
-export interface SnapshotView {
-  name: string;
-  /** The domain's name. */
-  domain: string;
-  parent: string | null;
-  current: boolean;
-  state: string;
-  location: "internal" | "external";
-  creationTimeSeconds: number;
-  description?: string;
-  children: number;
-  descendants: number;
-  /** Every snapshot evirt lists has its record (a `--no-metadata` one is not listed). */
-  metadata: true;
-}
+export type { SnapshotView };
 
 /** The snapshot tree of a domain's context. */
 export function treeOfContext(context: DomainContext): SnapshotTree {

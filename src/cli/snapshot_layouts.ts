@@ -7,10 +7,9 @@
  */
 
 import type { SnapshotView } from "../client/snapshot_client.ts";
-import { escapeXml } from "../xml/storage_xml_common.ts";
 import { ArgumentError } from "./arguments.ts";
 import { formatTable } from "./layouts.ts";
-import { labelled, yesNo } from "./storage_layouts.ts";
+import { escapeXml, labelled, yesNo } from "./storage_layouts.ts";
 
 /** virsh's order of snapshots: by name, ignoring case (vshSnapSorter). */
 export function compareSnapshotNames(first: string, second: string): number {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SnapshotView } from "../../actors/snapshot_queries.ts";
+import type { SnapshotView } from "../model/snapshot.ts";
 import { pathOf } from "../model/operations.ts";
 import type { EvirtClient } from "./client.ts";
 

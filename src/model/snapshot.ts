@@ -82,3 +82,20 @@ export interface SnapshotDefinition {
   /** The driver's `<cookie>` (CPU model, helpers), kept as written. */
   cookie?: XmlElement;
 }
+
+/** One snapshot as `snapshot-info` and `snapshot-list` show it. */
+export interface SnapshotView {
+  name: string;
+  /** The domain's name. */
+  domain: string;
+  parent: string | null;
+  current: boolean;
+  state: string;
+  location: "internal" | "external";
+  creationTimeSeconds: number;
+  description?: string;
+  children: number;
+  descendants: number;
+  /** Every snapshot evirt lists has its record (a `--no-metadata` one is not listed). */
+  metadata: true;
+}

@@ -15,7 +15,6 @@ import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { agentChannelIndex } from "../src/model/guest_agent_channel.ts";
 import type {
-  DefinedDetail,
   DomainFact,
   DomainFactBodies,
   RuntimeRecord,

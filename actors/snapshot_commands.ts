@@ -206,7 +206,7 @@ async function createSnapshot(
   const stored: StoredSnapshot = { definition };
   const metadata = flags.noMetadata !== true;
   if (external) {
-    await createExternal(job, env, driver, stored, flags, metadata);
+    await createExternal(job, driver, stored, flags, metadata);
   } else {
     await createInternal(job, env, driver, stored, metadata);
   }
@@ -419,7 +419,6 @@ async function createInternal(
 
 async function createExternal(
   job: JobContext,
-  env: CommandEnvironment,
   driver: SnapshotDriver,
   stored: StoredSnapshot,
   flags: SnapshotCreateFlags,

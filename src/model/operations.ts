@@ -1057,7 +1057,7 @@ export const OPERATIONS = [
       answer: { status: 201, description: "Created", schema: "SnapshotName" },
       queued: true,
     },
-    verbs: ["snapshot-create", "snapshot-create-as", "snapshot-current"],
+    verbs: ["snapshot-create", "snapshot-create-as", "snapshot-current", "snapshot-edit"],
     command: "snapshot",
     refusedWhileFactsHeld: true,
   },
@@ -1099,7 +1099,7 @@ export const OPERATIONS = [
       query: [],
       answer: { status: 200, description: "The snapshot", schema: "SnapshotView" },
     },
-    verbs: ["snapshot-info", "snapshot-parent"],
+    verbs: ["snapshot-info", "snapshot-parent", "snapshot-edit"],
   },
   {
     name: "snapshot.xml",
@@ -1113,7 +1113,7 @@ export const OPERATIONS = [
       query: [flag("secure", "Include passwords", "VIR_DOMAIN_SNAPSHOT_XML_SECURE")],
       answer: { status: 200, description: "XML", schema: "Text", media: "application/xml" },
     },
-    verbs: ["snapshot-dumpxml", "snapshot-current"],
+    verbs: ["snapshot-dumpxml", "snapshot-current", "snapshot-edit"],
   },
   {
     name: "snapshot.current",

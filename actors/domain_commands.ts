@@ -16,7 +16,6 @@ import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { agentChannelIndex } from "../src/model/guest_agent_channel.ts";
 import type {
-  DefinedDetail,
   DomainFact,
   DomainFactBodies,
   RuntimeRecord,
@@ -150,9 +149,9 @@ export function handleOf(snapshot: DomainSnapshot): DomainHandle {
 export async function define(
   job: JobContext,
   definition: DomainDefinition,
-): Promise<DefinedDetail> {
+): Promise<"added" | "updated"> {
   requireCommand(job.snapshot, "define");
-  const detail: DefinedDetail = job.snapshot.context.persistent ? "updated" : "added";
+  const detail: "added" | "updated" = job.snapshot.context.persistent ? "updated" : "added";
   await job.append([{ type: "domain.defined", body: { definition, detail } }]);
   return detail;
 }
@@ -167,6 +166,14 @@ export async function undefine(job: JobContext, env: CommandEnvironment): Promis
       "Refusing to undefine while domain managed save image exists",
     );
   }
+  const snapshots = Object.keys(job.snapshot.context.snapshots?.snapshots ?? {}).length;
+  if (snapshots > 0 && !isActive(job.snapshot)) {
+    // libvirt keeps snapshot metadata only with a definition to revert to.
+    throw new VirtError(
+      ErrorCode.OPERATION_INVALID,
+      `cannot delete inactive domain with ${snapshots} snapshots`,
+    );
+  }
   await job.append([{ type: "domain.undefined", body: {} }]);
 }
 
@@ -177,7 +184,12 @@ export async function undefine(job: JobContext, env: CommandEnvironment): Promis
 export async function start(
   job: JobContext,
   env: CommandEnvironment,
-  options: { paused: boolean; definition?: DomainDefinition; restore?: RestoreImage },
+  options: {
+    paused: boolean;
+    definition?: DomainDefinition;
+    restore?: RestoreImage;
+    fromSnapshot?: SnapshotStart;
+  },
 ): Promise<void> {
   const { context } = job.snapshot;
   const definition = options.definition ?? context.definition;
@@ -200,6 +212,9 @@ export async function start(
     id,
     definition: launched,
     ...(options.restore === undefined ? {} : { incoming: true }),
+    ...(options.fromSnapshot?.name === undefined
+      ? {}
+      : { loadSnapshot: options.fromSnapshot.name }),
   };
   // The persistent definition is already in the log: record only a definition that differs.
   const recorded = live === context.definition ? null : live;
@@ -244,6 +259,10 @@ export async function start(
     return;
   }
   driver.watch(handle, env.sink);
+  if (options.fromSnapshot !== undefined) {
+    await runFromSnapshot(job, driver, handle, options.fromSnapshot);
+    return;
+  }
   if (options.paused) {
     await job.append([
       { type: "domain.started", body: { detail: "booted", reason: "booted" } },
@@ -258,6 +277,56 @@ export async function start(
     throw error;
   }
   await job.append([{ type: "domain.started", body: { detail: "booted", reason: "booted" } }]);
+}
+
+/** A start by a snapshot's revert (libvirt's STARTED/from_snapshot). */
+export interface SnapshotStart {
+  /** The internal snapshot the instance loads (memory and disks); absent: a fresh boot. */
+  name?: string;
+  /** Leave the CPUs stopped: SUSPENDED/from_snapshot. */
+  paused: boolean;
+  /**
+   * The snapshot had no memory: the guest boots (running (booted), or paused (user)), as
+   * libvirt's start after reverting disks only.
+   */
+  inactive: boolean;
+}
+
+/**
+ * Records a revert's start as libvirt does: STARTED/from_snapshot, then either the CPUs run
+ * (running (from snapshot); running (booted) for a snapshot without memory) or
+ * SUSPENDED/from_snapshot leaves them stopped. A guest whose CPUs cannot run is ended
+ * (STOPPED/failed).
+ */
+async function runFromSnapshot(
+  job: JobContext,
+  driver: Driver,
+  handle: DomainHandle,
+  start: SnapshotStart,
+): Promise<void> {
+  if (!start.paused) {
+    try {
+      await driver.resume(handle, job.signal);
+    } catch (error) {
+      await endInstance(job, driver, handle, { detail: "failed", reason: "failed" });
+      throw error;
+    }
+  }
+  const started: DomainFact = {
+    type: "domain.started",
+    body: { detail: "from_snapshot", reason: start.inactive ? "booted" : "from_snapshot" },
+  };
+  if (!start.paused) {
+    await job.append([started]);
+    return;
+  }
+  await job.append([
+    started,
+    {
+      type: "domain.suspended",
+      body: { detail: "from_snapshot", reason: start.inactive ? "user" : "from_snapshot" },
+    },
+  ]);
 }
 
 /** A save image a start restores: where its stream is, and whether the guest runs after. */

@@ -20,6 +20,7 @@ import {
   startDomain,
 } from "./save_commands.ts";
 import { type BlockJobCommand, runBlockJobCommand } from "./block_job_commands.ts";
+import { runSnapshotCommand, type SnapshotCommand } from "./snapshot_commands.ts";
 
 /** The commands that run on an existing domain, found by reference. */
 export type DomainJobName = Exclude<DomainCommandName, "define">;
@@ -48,6 +49,7 @@ export interface DomainCommandArguments {
   managedsave: { running?: boolean; paused?: boolean; bypassCache?: boolean };
   managedsave_remove: Record<string, never>;
   blockjob: BlockJobCommand;
+  snapshot: SnapshotCommand;
 }
 
 /** A command's runner: the job it does in the domain's queue. */
@@ -93,4 +95,5 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   managedsave: (job, env, args) => managedSave(job, env, args),
   managedsave_remove: (job) => removeManagedSave(job),
   blockjob: (job, env, args) => runBlockJobCommand(job, env, args),
+  snapshot: (job, env, args) => runSnapshotCommand(job, env, args),
 };

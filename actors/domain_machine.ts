@@ -22,10 +22,24 @@ import type {
   DomainFactBodies,
   RuntimeRecord,
 } from "../src/model/facts.ts";
-import { withBlockJobApplied, withConfigFollowing } from "../src/model/block_jobs.ts";
+import {
+  type ChainLayer,
+  diskChain,
+  withBlockJobApplied,
+  withConfigFollowing,
+  withJobResult,
+  writtenChain,
+} from "../src/model/block_jobs.ts";
 import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
 import { pausedReasonNumber, stateAfter } from "../src/model/lifecycle_table.ts";
 import { withoutAlias } from "../src/model/device_edit.ts";
+import {
+  EMPTY_SNAPSHOT_TREE,
+  type SnapshotTree,
+  withCurrent,
+  withoutSnapshots,
+  withSnapshot,
+} from "../src/model/snapshot_tree.ts";
 
 export { pausedReasonNumber };
 
@@ -72,6 +86,16 @@ export interface DomainContext {
    * they end. (Absent in snapshots older than block jobs: none.)
    */
   blockJobs?: Record<string, BlockJobEntry>;
+  /**
+   * The domain's snapshots and the current one. (Absent in snapshots older than snapshots:
+   * none; read it with {@linkcode snapshotTreeOf}.)
+   */
+  snapshots?: SnapshotTree;
+}
+
+/** The domain's snapshot tree (empty when it has none). */
+export function snapshotTreeOf(snapshot: DomainSnapshot): SnapshotTree {
+  return snapshot.context.snapshots ?? EMPTY_SNAPSHOT_TREE;
 }
 
 /** A block job the domain runs: what it is, and how far it got. */
@@ -94,7 +118,10 @@ export type DomainIntent =
   | { kind: "reboot" }
   | { kind: "reset" }
   | ({ kind: "live_change" } & DomainFactBodies["domain.live_changing"])
-  | ({ kind: "save" } & DomainFactBodies["domain.saving"]);
+  | ({ kind: "save" } & DomainFactBodies["domain.saving"])
+  | ({ kind: "snapshot_create" } & DomainFactBodies["domain.snapshot_creating"])
+  | ({ kind: "snapshot_revert" } & DomainFactBodies["domain.snapshot_reverting"])
+  | ({ kind: "snapshot_delete" } & DomainFactBodies["domain.snapshot_deleting"]);
 
 /** The domain's pending intent, or null. */
 export function pendingIntent(snapshot: DomainSnapshot): DomainIntent | null {
@@ -181,6 +208,20 @@ const RESET_INTENT = {
 const REBOOT_INTENTS = {
   ...RESET_INTENT,
   "domain.rebooting": { actions: "recordRebooting" },
+} as const;
+
+/**
+ * Snapshot facts, accepted whether the domain runs or not (a revert stops and starts the
+ * instance with facts of their own).
+ */
+const SNAPSHOT_FACTS = {
+  "domain.snapshot_creating": { actions: "recordSnapshotIntent" },
+  "domain.snapshot_reverting": { actions: "recordSnapshotIntent" },
+  "domain.snapshot_deleting": { actions: "recordSnapshotIntent" },
+  "domain.snapshot_created": { actions: "recordSnapshotCreated" },
+  "domain.snapshot_reverted": { actions: "recordSnapshotReverted" },
+  "domain.snapshot_deleted": { actions: "recordSnapshotDeleted" },
+  "domain.snapshot_current_changed": { actions: "recordSnapshotCurrent" },
 } as const;
 
 /** Commands accepted in a state (targetless: they only answer {@linkcode accepts}). */
@@ -338,6 +379,47 @@ export const domainMachine = setup({
       managedSave: body(event, "domain.managed_save_recorded").path,
     })),
     forgetManagedSave: assign({ managedSave: null }),
+    recordSnapshotIntent: assign(({ event }) => {
+      if (event.type === "domain.snapshot_creating") {
+        return { intent: { kind: "snapshot_create" as const, ...event.body } };
+      }
+      if (event.type === "domain.snapshot_reverting") {
+        return { intent: { kind: "snapshot_revert" as const, ...event.body } };
+      }
+      return {
+        intent: { kind: "snapshot_delete" as const, ...body(event, "domain.snapshot_deleting") },
+      };
+    }),
+    recordSnapshotCreated: assign(({ event, context }) => {
+      const created = body(event, "domain.snapshot_created");
+      const tree = context.snapshots ?? EMPTY_SNAPSHOT_TREE;
+      const moved = withOverlays(context, created.overlays ?? [], created.live === true);
+      return {
+        snapshots: created.metadata ? withSnapshot(tree, created.snapshot, created.current) : tree,
+        intent: context.intent?.kind === "snapshot_create" ? null : context.intent ?? null,
+        ...moved,
+      };
+    }),
+    recordSnapshotReverted: assign(({ event, context }) => ({
+      snapshots: withCurrent(
+        context.snapshots ?? EMPTY_SNAPSHOT_TREE,
+        body(event, "domain.snapshot_reverted").name,
+      ),
+      intent: context.intent?.kind === "snapshot_revert" ? null : context.intent ?? null,
+    })),
+    recordSnapshotDeleted: assign(({ event, context }) => ({
+      snapshots: withoutSnapshots(
+        context.snapshots ?? EMPTY_SNAPSHOT_TREE,
+        body(event, "domain.snapshot_deleted").names,
+      ),
+      intent: context.intent?.kind === "snapshot_delete" ? null : context.intent ?? null,
+    })),
+    recordSnapshotCurrent: assign(({ event, context }) => ({
+      snapshots: withCurrent(
+        context.snapshots ?? EMPTY_SNAPSHOT_TREE,
+        body(event, "domain.snapshot_current_changed").name,
+      ),
+    })),
     recordLiveChanging: assign(({ event }) => ({
       intent: { kind: "live_change" as const, ...body(event, "domain.live_changing") },
     })),
@@ -363,6 +445,7 @@ export const domainMachine = setup({
         "domain.launching": { actions: "recordLaunching" },
         "domain.launched": { target: "active.starting", actions: "recordLaunch" },
         "domain.intent_abandoned": { actions: "forgetIntent" },
+        ...SNAPSHOT_FACTS,
         ...commands("define"),
       },
     },
@@ -379,10 +462,12 @@ export const domainMachine = setup({
         "domain.config_changed": { actions: "recordConfigChange" },
         "domain.device_config_changed": { actions: "recordDeviceConfig" },
         "domain.managed_save_removed": { actions: "forgetManagedSave" },
+        ...SNAPSHOT_FACTS,
         ...commands(
           "define",
           "undefine",
           "start",
+          "snapshot",
           "managedsave_remove",
           "autostart",
           "metadata",
@@ -411,6 +496,7 @@ export const domainMachine = setup({
         "domain.device_config_changed": { actions: "recordDeviceConfig" },
         ...LIVE_DEVICE_FACTS,
         ...BLOCK_JOB_FACTS,
+        ...SNAPSHOT_FACTS,
         "domain.stopped": [
           { guard: "isTransient", target: "nonexistent", actions: "recordStopped" },
           { target: "shutoff", actions: "recordStopped" },
@@ -426,6 +512,7 @@ export const domainMachine = setup({
           "blockresize",
           "blockjob",
           "device",
+          "snapshot",
         ),
       },
       initial: "starting",
@@ -505,6 +592,43 @@ export const domainMachine = setup({
     },
   },
 });
+
+/**
+ * The definitions once external snapshot overlays are the disks' tops: the persistent one's
+ * disks point at the overlays, and (when `live`) the instance's disks too, with their old chain
+ * below.
+ */
+function withOverlays(
+  context: DomainContext,
+  overlays: readonly { disk: string; top: ChainLayer }[],
+  live: boolean,
+): Partial<DomainContext> {
+  if (overlays.length === 0) return {};
+  let definition = context.definition;
+  let liveDefinition = context.live;
+  let runtime = context.runtime;
+  for (const { disk, top } of overlays) {
+    if (definition !== null) {
+      const index = definition.devices.disks.findIndex((each) => each.target.dev === disk);
+      if (index >= 0) {
+        const disks = [...definition.devices.disks];
+        const old = disks[index];
+        disks[index] = withJobResult(old, { top, backing: writtenChain(old) });
+        definition = { ...definition, devices: { ...definition.devices, disks } };
+      }
+    }
+    if (live && liveDefinition !== null) {
+      const index = liveDefinition.devices.disks.findIndex((each) => each.target.dev === disk);
+      if (index >= 0) {
+        const backing = diskChain(liveDefinition, runtime, index);
+        const applied = withBlockJobApplied(liveDefinition, runtime, disk, { top, backing });
+        liveDefinition = applied.live;
+        runtime = applied.runtime;
+      }
+    }
+  }
+  return { definition, live: liveDefinition, runtime };
+}
 
 function applyMetadata(context: DomainContext, event: DomainMachineEvent): Partial<DomainContext> {
   const change = body(event, "domain.metadata_changed");

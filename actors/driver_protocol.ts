@@ -52,6 +52,97 @@ export interface LaunchRequest {
    * and waits for {@linkcode Driver.restoreState}. Absent: a fresh boot.
    */
   incoming?: boolean;
+  /**
+   * The instance starts from the internal snapshot of this name (QEMU's `-loadvm`): its disks
+   * and memory as the snapshot holds them. Absent: a fresh boot.
+   */
+  loadSnapshot?: string;
+}
+
+/** What a snapshot acts on: the definition whose disks it names, and the instance if one runs. */
+export interface SnapshotTarget {
+  /** The definition whose disks hold (or will hold) the snapshot. */
+  definition: DomainDefinition;
+  /** The running instance, when there is one (a running guest's snapshot takes its memory). */
+  handle?: DomainHandle;
+}
+
+/** One new overlay of an external disk snapshot: the disk's new top, backed by its old one. */
+export interface SnapshotOverlay {
+  /** The disk's target (`vda`). */
+  disk: string;
+  /** The new image's path. */
+  path: string;
+  /** The new image's format (`qcow2`). */
+  format: string;
+  /** The image it is backed by: the disk's source before the snapshot. */
+  backingPath: string;
+  /** The backing image's format. */
+  backingFormat: string;
+  /** The file exists already and is used as it is (`--reuse-external`). */
+  reuse: boolean;
+}
+
+/**
+ * Snapshots of a driver's disks (and memory). An internal snapshot lives inside qcow2 images
+ * under the snapshot's name; an external one is a new overlay on each disk.
+ */
+export interface SnapshotDriver {
+  /**
+   * Whether a snapshot of a running persistent domain keeps its persistent definition too
+   * (`<inactiveDomain>`), as libvirt's QEMU driver does (its test driver does not).
+   */
+  readonly keepsInactiveDefinition: boolean;
+  /** The libvirt function its creation's flag errors name (`qemuDomainSnapshotCreateXML`). */
+  readonly createFunction: string;
+  /** The libvirt function its deletion's flag errors name (`qemuDomainSnapshotDelete`). */
+  readonly deleteFunction: string;
+  /**
+   * The snapshots are metadata only (libvirt's test driver): there is no snapshot without its
+   * record, so `--no-metadata` and `--metadata` are refused as that driver refuses them.
+   */
+  readonly metadataOnly: boolean;
+  /**
+   * Refuses disks that cannot take an internal snapshot (libvirt's checks: qcow2 only).
+   *
+   * @throws {VirtError} Code 67 naming the disk.
+   */
+  checkInternal(definition: DomainDefinition, disks: readonly string[]): void;
+  /**
+   * Takes the internal snapshot `name` of the disks `disks` (targets); of a running instance
+   * with its memory state (QEMU's `snapshot-save` job), of a shut-off one with `qemu-img
+   * snapshot -c`.
+   */
+  createInternal(
+    target: SnapshotTarget,
+    name: string,
+    disks: readonly string[],
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Rewrites the shut-off disks `disks` to the internal snapshot `name` (`qemu-img snapshot -a`). */
+  revertInternal(
+    definition: DomainDefinition,
+    name: string,
+    disks: readonly string[],
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Removes the internal snapshot `name` from the disks `disks` (running or not). */
+  deleteInternal(
+    target: SnapshotTarget,
+    name: string,
+    disks: readonly string[],
+    signal: AbortSignal,
+  ): Promise<void>;
+  /**
+   * Optional: creates the overlays and, for a running instance, makes them the disks' tops
+   * (QEMU's `blockdev-snapshot`). A failure removes the overlays it created. Absent: disk-only
+   * snapshots are refused (as libvirt's test driver refuses them).
+   */
+  createExternal?(
+    target: SnapshotTarget,
+    overlays: readonly SnapshotOverlay[],
+    signal: AbortSignal,
+  ): Promise<void>;
 }
 
 /** What a save writes beside the guest's state: the image's header and data. */
@@ -632,6 +723,9 @@ export interface Driver {
     image: { path: string; offset: number },
     signal: AbortSignal,
   ): Promise<void>;
+
+  /** Optional: snapshots of the driver's domains. Absent: code 3. */
+  readonly snapshots?: SnapshotDriver;
 
   /** Releases the driver (monitors, timers). Running instances keep running. */
   close(): Promise<void>;

@@ -16,6 +16,7 @@ import {
 } from "./host_recovery_intents.ts";
 import { finishInterruptedLiveChange } from "./resource_commands.ts";
 import { settleInterruptedSave } from "./save_commands.ts";
+import { recoverSnapshotIntents } from "./snapshot_recovery.ts";
 import { reconcileBlockJobs } from "./block_job_commands.ts";
 import type { DomainActor, JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
@@ -58,6 +59,12 @@ export async function reconcileAll(
     const batch = active.slice(index, index + RECONCILE_CONCURRENCY_MAX);
     await Promise.all(batch.map((actor) => reconcile(actor, env)));
   }
+  // Snapshots begun but not recorded (or deletions not finished): undone or finished.
+  await recoverSnapshotIntents(
+    [...actors],
+    (definition) => env.driverOfType(definition.type),
+    env.log,
+  );
 }
 
 /** Probes one active domain and records what differs; then watches it if still active. */

@@ -90,6 +90,8 @@ export interface CommandLineContext {
   cpuNames?: CpuNames;
   /** QEMU waits for a migration stream (`-incoming defer`): a restore. Default false. */
   incoming?: boolean;
+  /** QEMU starts from this internal snapshot (`-loadvm`): a snapshot's revert. */
+  loadSnapshot?: string;
 }
 
 /** A built command line and what the driver needs to know about it. */
@@ -221,6 +223,7 @@ export function buildCommandLine(
   collector.push("-rtc", qemuOption(undefined, rtc));
   collector.push("-no-shutdown");
   if (context.incoming === true) collector.push("-incoming", "defer");
+  if (context.loadSnapshot !== undefined) collector.push("-loadvm", context.loadSnapshot);
   // A reboot that ends (destroy) or freezes (preserve) the domain must stop QEMU instead of
   // resetting it; the guest's SHUTDOWN (reason guest-reset) then lets the actor apply on_reboot.
   if (definition.onReboot === "destroy" || definition.onReboot === "preserve") {

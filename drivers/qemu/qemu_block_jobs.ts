@@ -85,7 +85,11 @@ export interface StartedCopy {
   created: string | undefined;
 }
 
-async function namedNodes(qmp: QmpExecutor, signal: AbortSignal): Promise<QmpBlockDeviceInfo[]> {
+/** Every block node of the instance (`query-named-block-nodes`, flat). */
+export async function namedNodes(
+  qmp: QmpExecutor,
+  signal: AbortSignal,
+): Promise<QmpBlockDeviceInfo[]> {
   const reply = await qmp.execute("query-named-block-nodes", { flat: true }, { signal });
   if (!Array.isArray(reply)) {
     throw new VirtError(ErrorCode.INTERNAL_ERROR, "query-named-block-nodes reply was not an array");
@@ -94,7 +98,9 @@ async function namedNodes(qmp: QmpExecutor, signal: AbortSignal): Promise<QmpBlo
 }
 
 /** The format node opened on each path (the first one QEMU lists). */
-function formatNodesByPath(nodes: readonly QmpBlockDeviceInfo[]): Map<string, QmpBlockDeviceInfo> {
+export function formatNodesByPath(
+  nodes: readonly QmpBlockDeviceInfo[],
+): Map<string, QmpBlockDeviceInfo> {
   const byPath = new Map<string, QmpBlockDeviceInfo>();
   for (const node of nodes) {
     if (PROTOCOL_DRIVERS.has(node.drv) || node["node-name"] === undefined) continue;
@@ -103,7 +109,16 @@ function formatNodesByPath(nodes: readonly QmpBlockDeviceInfo[]): Map<string, Qm
   return byPath;
 }
 
-function nodeOf(byPath: Map<string, QmpBlockDeviceInfo>, layer: ChainLayer, disk: string): string {
+/**
+ * The format node opened on `layer`'s path.
+ *
+ * @throws {VirtError} Code 9 when the instance has not opened it.
+ */
+export function nodeOf(
+  byPath: Map<string, QmpBlockDeviceInfo>,
+  layer: ChainLayer,
+  disk: string,
+): string {
   const node = byPath.get(layer.path)?.["node-name"];
   if (node === undefined) {
     throw new VirtError(

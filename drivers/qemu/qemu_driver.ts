@@ -26,6 +26,7 @@
  * @module
  */
 
+import { qemuSnapshots } from "./qemu_snapshots.ts";
 import type {
   BlockSample,
   DeviceChange,
@@ -146,7 +147,11 @@ import {
   startCopy,
   type StartedCopy,
 } from "./qemu_block_jobs.ts";
-import type { BlockJobInfo, BlockJobRequest } from "../../actors/driver_protocol.ts";
+import type {
+  BlockJobInfo,
+  BlockJobRequest,
+  SnapshotDriver,
+} from "../../actors/driver_protocol.ts";
 
 /** Bound on connecting to a recorded monitor during a probe, in milliseconds. */
 export const PROBE_CONNECT_TIMEOUT_MS = 3_000;
@@ -305,6 +310,27 @@ export class QemuDriver implements Driver {
     },
     removeTap: (name) => removeTap(name, this.#log),
     log: (message) => this.#log(message),
+  });
+  /** Internal and external snapshots (`qemu_snapshots.ts`). */
+  readonly snapshots: SnapshotDriver = qemuSnapshots({
+    monitorOf: (target) => {
+      const instance = this.#instance(target.handle!);
+      this.#qmp(instance);
+      return instance.monitor!;
+    },
+    label: (target, overlay) => {
+      const disks = target.definition.devices.disks;
+      const index = disks.findIndex((disk) => disk.target.dev === overlay.disk);
+      const where = `/domain/devices/disk[${index + 1}]/source/@file`;
+      const plan = dacPlanFor(
+        target.definition,
+        [{ path: overlay.path, kind: "file", where }],
+        this.#dac,
+      );
+      labelFiles(plan, target.handle?.uuid ?? target.definition.uuid ?? "", this.#log);
+      return plan.targets.map((each) => each.path);
+    },
+    giveBack: (target, paths) => giveBackFiles(paths, target.handle?.uuid ?? "", this.#log),
   });
   /** Block job ends held until their job concludes, by `uuid/disk`. */
   readonly #jobEnds = new Map<string, QmpEvent>();
@@ -535,6 +561,7 @@ export class QemuDriver implements Driver {
       nowMs: this.#now(),
       ...this.#partitionContext(),
       ...(request.incoming === true ? { incoming: true } : {}),
+      ...(request.loadSnapshot === undefined ? {} : { loadSnapshot: request.loadSnapshot }),
     });
     const dac = dacPlanFor(running, commandLine.hostPaths, this.#dac, paths.dir);
     const runAs = dac.policy.runAs;

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { TEST_SNAPSHOTS } from "./test_snapshots.ts";
 import type {
   BlockSample,
   DomainDescription,
@@ -113,6 +114,8 @@ export class TestDriver implements Driver {
   readonly hypervisorVersion: string = VERSION;
   /** As libvirt's test driver: `domblkstat` needs a disk. */
   readonly sumsBlockStats = false;
+  /** Snapshots as libvirt's test driver keeps them: metadata only (`test_snapshots.ts`). */
+  readonly snapshots = TEST_SNAPSHOTS;
   readonly #latencies: TestLatencies;
   readonly #now: () => number;
   readonly #asLibvirtTestDriver: boolean;

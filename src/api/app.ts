@@ -33,6 +33,7 @@ import { blockJobRoutes } from "./routes/block_job_routes.ts";
 import { statsRoutes } from "./routes/stats_routes.ts";
 import { storageRoutes } from "./routes/storage_routes.ts";
 import { saveRoutes } from "./routes/save_routes.ts";
+import { snapshotRoutes } from "./routes/snapshot_routes.ts";
 import { networkRoutes } from "./routes/network_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 import { nativeFormatRoutes } from "./routes/native_format_routes.ts";
@@ -79,6 +80,7 @@ export function createApi(env: ApiEnvironment): Api {
   deviceRoutes(add);
   storageRoutes(add);
   saveRoutes(add);
+  snapshotRoutes(add);
   networkRoutes(add);
   assertEveryRouteServed(rowByRoute);
 

@@ -24,6 +24,8 @@ const STATUS_BY_CODE: ReadonlyMap<number, number> = new Map([
   [ErrorCode.NO_STORAGE_VOL, 404],
   [ErrorCode.DEVICE_MISSING, 404],
   [ErrorCode.NO_DOMAIN_METADATA, 404],
+  [ErrorCode.NO_DOMAIN_SNAPSHOT, 404],
+  [ErrorCode.SNAPSHOT_REVERT_RISKY, 409],
   [ErrorCode.OPERATION_INVALID, 409],
   [ErrorCode.OPERATION_FAILED, 409],
   [ErrorCode.DOM_EXIST, 409],

@@ -51,6 +51,7 @@ const PATH_PARAMETERS: Record<string, { description: string }> = {
   volume: { description: "Volume name in the pool (URL-encoded)" },
   network: { description: "Network name or uuid (with or without dashes)" },
   format: { description: "A native configuration format: xen-xl, xen-xm, vmware-vmx, …" },
+  snapshot: { description: "Snapshot name (URL-encoded)" },
 };
 
 /** The request bodies rows name. */
@@ -102,6 +103,12 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     required: true,
     content: {
       "application/xml": { schema: { type: "string", description: "libvirt domain XML" } },
+    },
+  },
+  SnapshotXml: {
+    required: true,
+    content: {
+      "application/xml": { schema: { type: "string", description: "<domainsnapshot> XML" } },
     },
   },
   CommandText: {
@@ -590,6 +597,28 @@ export const OPENAPI_DOCUMENT = {
       },
       ConsolePath: { type: "object", properties: { path: { type: "string" } } },
       Text: { type: "string" },
+      SnapshotName: {
+        type: "object",
+        required: ["name"],
+        properties: { name: { type: "string" } },
+      },
+      SnapshotView: {
+        type: "object",
+        properties: {
+          name: { type: "string" },
+          domain: { type: "string" },
+          parent: { type: ["string", "null"] },
+          current: { type: "boolean" },
+          state: { type: "string", description: "running, paused, shutoff, disk-snapshot, …" },
+          location: { type: "string", enum: ["internal", "external"] },
+          creationTimeSeconds: { type: "integer" },
+          description: { type: "string" },
+          children: { type: "integer" },
+          descendants: { type: "integer" },
+          metadata: { type: "boolean" },
+        },
+      },
+      SnapshotList: { type: "array", items: ref("SnapshotView") },
       Binary: { type: "string", format: "binary" },
       CommandReply: {
         type: "object",

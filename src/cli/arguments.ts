@@ -27,6 +27,11 @@ export interface OptionSpec {
   required?: boolean;
   /** Takes every remaining plain word (virsh's argv options), joined by spaces. */
   rest?: boolean;
+  /**
+   * May be given more than once (virsh's argv options given as `--diskspec A --diskspec B`):
+   * every value, with the plain words of a `rest` option, is in {@linkcode VerbArguments.list}.
+   */
+  repeatable?: boolean;
   /** For integers: the smallest value accepted. Default 0. */
   min?: number;
   /** For integers: the largest value accepted. Default `Number.MAX_SAFE_INTEGER`. */
@@ -141,6 +146,7 @@ export function parseVerbArguments(
   const values = new Map<string, string | number | boolean>();
   const positional = specs.filter((spec) => spec.positional || spec.rest);
   const restWords: string[] = [];
+  const repeated = new Map<string, string[]>();
   let restSpec: OptionSpec | undefined;
   let dataOnly = false;
   for (let index = 0; index < words.length; index++) {
@@ -156,7 +162,9 @@ export function parseVerbArguments(
       if (spec === undefined) {
         throw new ArgumentError(`command '${verb}' doesn't support option --${name}`, `--${name}`);
       }
-      if (values.has(name)) throw new ArgumentError(`option --${name} already seen`, `--${name}`);
+      if (values.has(name) && !spec.repeatable) {
+        throw new ArgumentError(`option --${name} already seen`, `--${name}`);
+      }
       if (spec.kind === "bool") {
         if (equals !== -1) {
           throw new ArgumentError(`option --${name} does not take a value`, `--${name}`);
@@ -175,6 +183,11 @@ export function parseVerbArguments(
         if (index + 1 >= words.length) throw missingValue(spec);
         text = words[++index];
       }
+      if (spec.repeatable) {
+        repeated.set(name, [...(repeated.get(name) ?? []), text]);
+        values.set(name, (repeated.get(name) ?? []).join(" "));
+        continue;
+      }
       values.set(name, convert(spec, text));
       continue;
     }
@@ -182,7 +195,9 @@ export function parseVerbArguments(
       restWords.push(word);
       continue;
     }
-    const next = positional.find((spec) => !values.has(spec.name));
+    const next = positional.find((spec) =>
+      !values.has(spec.name) || (spec.rest === true && spec.repeatable === true)
+    );
     if (next === undefined) throw new ArgumentError(`unexpected data '${word}'`, word);
     if (next.rest) {
       restSpec = next;
@@ -191,10 +206,11 @@ export function parseVerbArguments(
       values.set(next.name, convert(next, word));
     }
   }
-  const restLists = new Map<string, readonly string[]>();
+  const restLists = new Map<string, readonly string[]>(repeated);
   if (restSpec !== undefined) {
-    values.set(restSpec.name, restWords.join(" "));
-    restLists.set(restSpec.name, restWords);
+    const all = [...(repeated.get(restSpec.name) ?? []), ...restWords];
+    values.set(restSpec.name, all.join(" "));
+    restLists.set(restSpec.name, all);
   }
   for (const spec of specs) {
     if (spec.required && !values.has(spec.name)) {

@@ -141,7 +141,8 @@ export function formatVolumeList(
   );
 }
 
-function escapeXml(text: string): string {
+/** Escapes text or an attribute value of a document a verb builds (`'` quoted). */
+export function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
     .replace(/'/g, "&apos;").replace(/"/g, "&quot;");
 }

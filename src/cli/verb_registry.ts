@@ -37,6 +37,26 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "detach-disk": () => import("./verbs/detach-disk.ts").then((module) => module.detachDiskVerb),
   "detach-interface": () =>
     import("./verbs/detach-interface.ts").then((module) => module.detachInterfaceVerb),
+  "snapshot-create": () =>
+    import("./verbs/snapshot-create.ts").then((module) => module.snapshotCreateVerb),
+  "snapshot-create-as": () =>
+    import("./verbs/snapshot-create-as.ts").then((module) => module.snapshotCreateAsVerb),
+  "snapshot-current": () =>
+    import("./verbs/snapshot-current.ts").then((module) => module.snapshotCurrentVerb),
+  "snapshot-delete": () =>
+    import("./verbs/snapshot-delete.ts").then((module) => module.snapshotDeleteVerb),
+  "snapshot-edit": () =>
+    import("./verbs/snapshot-edit.ts").then((module) => module.snapshotEditVerb),
+  "snapshot-dumpxml": () =>
+    import("./verbs/snapshot-dumpxml.ts").then((module) => module.snapshotDumpxmlVerb),
+  "snapshot-info": () =>
+    import("./verbs/snapshot-info.ts").then((module) => module.snapshotInfoVerb),
+  "snapshot-list": () =>
+    import("./verbs/snapshot-list.ts").then((module) => module.snapshotListVerb),
+  "snapshot-parent": () =>
+    import("./verbs/snapshot-parent.ts").then((module) => module.snapshotParentVerb),
+  "snapshot-revert": () =>
+    import("./verbs/snapshot-revert.ts").then((module) => module.snapshotRevertVerb),
   "update-device": () =>
     import("./verbs/update-device.ts").then((module) => module.updateDeviceVerb),
   managedsave: () => import("./verbs/managedsave.ts").then((module) => module.managedsaveVerb),

@@ -13,6 +13,7 @@ import type { IoErrorActionName, WatchdogActionName } from "./lifecycle.ts";
 import type { LiveFacts } from "./live_facts.ts";
 import type { DeviceAction } from "./device_edit.ts";
 import type { BlockJobResult, BlockJobType, ChainLayer } from "./block_jobs.ts";
+import type { StoredSnapshot } from "./snapshot_tree.ts";
 
 export type { IoErrorActionName, WatchdogActionName };
 
@@ -27,7 +28,7 @@ export function uuidOfStream(stream: string): string | undefined {
 }
 
 /** Detail names of a DEFINED event. */
-export type DefinedDetail = "added" | "updated";
+export type DefinedDetail = "added" | "updated" | "from_snapshot";
 /** Detail names of a STARTED event. */
 export type StartedDetail = "booted" | "migrated" | "restored" | "from_snapshot" | "wakeup";
 /** Detail names of a SUSPENDED event. */
@@ -260,6 +261,43 @@ export interface DomainFactBodies {
   };
   /** The block job of `disk` did not start after all (the hypervisor refused): nothing runs. */
   "domain.block_job_abandoned": { disk: string };
+  // --- snapshots (snapshot_commands.ts) -----------------------------------------------------
+  /**
+   * Intent: the snapshot `name` is about to be taken (`internal`: inside the disk images, and
+   * the memory of a running guest; else new overlay files `overlays`, created by the snapshot).
+   * Until `domain.snapshot_created` or `domain.intent_abandoned`, a restarted service removes
+   * the overlays it finds and the internal snapshot of that name from the images.
+   */
+  "domain.snapshot_creating": { name: string; internal: boolean; overlays: string[] };
+  /**
+   * The snapshot was taken: its complete definition, whether it is recorded (a `--no-metadata`
+   * snapshot exists only in the images) and whether it became current; for an external
+   * snapshot, each disk's new top image (the persistent definition and, when `live`, the
+   * running instance's disks now point at the overlays, their old images below).
+   */
+  "domain.snapshot_created": {
+    snapshot: StoredSnapshot;
+    metadata: boolean;
+    current: boolean;
+    overlays?: { disk: string; top: ChainLayer }[];
+    live?: boolean;
+  };
+  /** Intent: the domain is about to be reverted to the snapshot `name` (its disks rewritten). */
+  "domain.snapshot_reverting": { name: string };
+  /** The domain was reverted to the snapshot `name`, which is now current. */
+  "domain.snapshot_reverted": { name: string };
+  /**
+   * Intent: the snapshots `names` are about to be removed from the disk images (not for a
+   * `--metadata` delete, which touches no image).
+   */
+  "domain.snapshot_deleting": { names: string[] };
+  /**
+   * The snapshots `names` are gone: their children go to the nearest survivor above, and a
+   * deleted current snapshot passes `current` up.
+   */
+  "domain.snapshot_deleted": { names: string[] };
+  /** The current snapshot changed without a revert (`snapshot-current NAME`); null: none. */
+  "domain.snapshot_current_changed": { name: string | null };
 }
 
 /** What a block job that is about to start is (the body of `domain.block_job_starting`). */
@@ -281,7 +319,16 @@ export interface BlockJobStart {
 export type ResourceChange = "memory" | "max_memory" | "vcpus" | "max_vcpus" | "disk_size";
 
 /** The kinds of intent a domain may have pending (see {@linkcode DomainFactBodies}). */
-export type IntentKind = "launch" | "end" | "reboot" | "reset" | "live_change" | "save";
+export type IntentKind =
+  | "launch"
+  | "end"
+  | "reboot"
+  | "reset"
+  | "live_change"
+  | "save"
+  | "snapshot_create"
+  | "snapshot_revert"
+  | "snapshot_delete";
 
 /** Every domain fact type. */
 export type DomainFactType = keyof DomainFactBodies;
@@ -304,6 +351,7 @@ export type RunningReasonName =
   | "restored"
   | "wakeup"
   | "save_canceled"
+  | "from_snapshot"
   | "unknown";
 /** Names of paused reasons used in facts. */
 export type PausedReasonName =
@@ -312,6 +360,8 @@ export type PausedReasonName =
   | "watchdog"
   | "migration"
   | "save"
+  | "snapshot"
+  | "from_snapshot"
   | "shutting_down"
   | "crashed"
   | "starting_up"
@@ -324,6 +374,7 @@ export type ShutoffReasonName =
   | "saved"
   | "failed"
   | "daemon"
+  | "from_snapshot"
   | "unknown";
 // The libvirt event of each fact is in the lifecycle table, beside the state it leads to.
 export { type LibvirtEvent, libvirtEventOf } from "./lifecycle_table.ts";
@@ -379,6 +430,13 @@ export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>>
   "domain.saving": "intent",
   "domain.managed_save_recorded": "happening",
   "domain.managed_save_removed": "decision",
+  "domain.snapshot_creating": "intent",
+  "domain.snapshot_created": "happening",
+  "domain.snapshot_reverting": "intent",
+  "domain.snapshot_reverted": "happening",
+  "domain.snapshot_deleting": "intent",
+  "domain.snapshot_deleted": "happening",
+  "domain.snapshot_current_changed": "decision",
 };
 
 /** Every domain fact type, for validation of facts read from the log. */

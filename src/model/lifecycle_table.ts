@@ -75,6 +75,7 @@ const RUNNING_REASONS: Record<DomainFactBodies["domain.started"]["reason"], numb
   restored: RunningReason.RESTORED,
   wakeup: RunningReason.WAKEUP,
   save_canceled: RunningReason.SAVE_CANCELED,
+  from_snapshot: RunningReason.FROM_SNAPSHOT,
   unknown: RunningReason.UNKNOWN,
 };
 
@@ -84,6 +85,8 @@ const PAUSED_REASONS: Record<DomainFactBodies["domain.suspended"]["reason"], num
   watchdog: PausedReason.WATCHDOG,
   migration: PausedReason.MIGRATION,
   save: PausedReason.SAVE,
+  snapshot: PausedReason.SNAPSHOT,
+  from_snapshot: PausedReason.FROM_SNAPSHOT,
   shutting_down: PausedReason.SHUTTING_DOWN,
   crashed: PausedReason.CRASHED,
   starting_up: PausedReason.STARTING_UP,
@@ -97,6 +100,7 @@ const SHUTOFF_REASONS: Record<DomainFactBodies["domain.stopped"]["reason"], numb
   saved: ShutoffReason.SAVED,
   failed: ShutoffReason.FAILED,
   daemon: ShutoffReason.DAEMON,
+  from_snapshot: ShutoffReason.FROM_SNAPSHOT,
   unknown: ShutoffReason.UNKNOWN,
 };
 
@@ -107,6 +111,8 @@ const SUSPENDED_DETAILS: Record<DomainFactBodies["domain.suspended"]["reason"], 
   watchdog: "watchdog",
   migration: "migrated",
   save: "paused",
+  snapshot: "paused",
+  from_snapshot: "from_snapshot",
   shutting_down: "paused",
   crashed: "paused",
   starting_up: "paused",
@@ -240,6 +246,15 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
   "domain.block_job_ending": {},
   "domain.block_job_ended": { event: (body) => blockJobEvent(body, body.status) },
   "domain.block_job_abandoned": {},
+  // Snapshots: the tree is bookkeeping (libvirt tells no event for it); a revert's state changes
+  // are their own facts (DEFINED, STOPPED, STARTED, SUSPENDED with detail from_snapshot).
+  "domain.snapshot_creating": {},
+  "domain.snapshot_created": {},
+  "domain.snapshot_reverting": {},
+  "domain.snapshot_reverted": {},
+  "domain.snapshot_deleting": {},
+  "domain.snapshot_deleted": {},
+  "domain.snapshot_current_changed": {},
 };
 
 function blockJobEvent(

@@ -19,7 +19,7 @@
  * @module
  */
 
-/** The kinds of object an operation acts on (snapshot comes later). */
+/** The kinds of object an operation acts on. */
 export type ObjectKind = "host" | "domain" | "pool" | "volume" | "network" | "snapshot";
 
 /** Who may run an operation: `read-only` callers can list, read and subscribe; nothing else. */
@@ -96,6 +96,7 @@ export interface OperationRoute {
     | "DeviceXml"
     | "StorageXml"
     | "NetworkXml"
+    | "SnapshotXml"
     | "VolumeContent";
   answer: OperationAnswer;
   /** Runs a job in the domain's queue: takes `queue_timeout_ms`, may answer 503 (busy). */
@@ -250,6 +251,37 @@ const SAVE_FLAGS: readonly OperationParameter[] = [
     "Bypass the host's file cache (refused here)",
     "VIR_DOMAIN_SAVE_BYPASS_CACHE",
   ),
+];
+
+/** The flags of a snapshot's creation (VIR_DOMAIN_SNAPSHOT_CREATE_*). */
+const SNAPSHOT_CREATE_FLAGS: readonly OperationParameter[] = [
+  flag("redefine", "Record a stored document as it is", "VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE"),
+  flag("current", "With redefine: make it current", "VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT"),
+  flag("no_metadata", "Keep no record of it", "VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA"),
+  flag("halt", "Stop the domain after", "VIR_DOMAIN_SNAPSHOT_CREATE_HALT"),
+  flag("disk_only", "Disks only, as new overlays", "VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY"),
+  flag("reuse_external", "Use existing overlay files", "VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT"),
+  flag("quiesce", "Freeze the guest's file systems", "VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE"),
+  flag("atomic", "All disks or none", "VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC"),
+  flag("live", "Without pausing the guest", "VIR_DOMAIN_SNAPSHOT_CREATE_LIVE"),
+  flag("validate", "Check the document against the schema", "VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE"),
+];
+
+/** libvirt's snapshot list filters (VIR_DOMAIN_SNAPSHOT_LIST_*) and the snapshot to start from. */
+const SNAPSHOT_LIST_FILTERS: readonly OperationParameter[] = [
+  { name: "from", type: "string", description: "List the children of this snapshot" },
+  flag("descendants", "With from: every descendant", "VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS"),
+  flag("roots", "Only snapshots without a parent", "VIR_DOMAIN_SNAPSHOT_LIST_ROOTS"),
+  flag("topological", "Parents before children", "VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL"),
+  flag("leaves", "Only snapshots without children", "VIR_DOMAIN_SNAPSHOT_LIST_LEAVES"),
+  flag("no_leaves", "Only snapshots with children", "VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES"),
+  flag("metadata", "Only snapshots with metadata", "VIR_DOMAIN_SNAPSHOT_LIST_METADATA"),
+  flag("no_metadata", "Only snapshots without metadata", "VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA"),
+  flag("inactive", "Only snapshots of a shut-off domain", "VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE"),
+  flag("active", "Only snapshots with memory", "VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE"),
+  flag("disk_only", "Only disk-only snapshots", "VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY"),
+  flag("internal", "Only internal snapshots", "VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL"),
+  flag("external", "Only external snapshots", "VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL"),
 ];
 
 const ACTION_ANSWER: OperationAnswer = { status: 200, description: "Done", schema: "ActionResult" };
@@ -1065,6 +1097,144 @@ export const OPERATIONS = [
     },
     verbs: ["managedsave-remove"],
     command: "managedsave_remove",
+  },
+  // --- snapshots ------------------------------------------------------------------------------
+  {
+    name: "snapshot.create",
+    object: "snapshot",
+    libvirt: [{ api: "virDomainSnapshotCreateXML", procedure: 185 }],
+    access: "read-write",
+    summary:
+      "Take a snapshot (or, with redefine, record a stored one) from a <domainsnapshot> document",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/snapshots",
+      query: SNAPSHOT_CREATE_FLAGS,
+      body: "SnapshotXml",
+      answer: { status: 201, description: "Created", schema: "SnapshotName" },
+      queued: true,
+    },
+    verbs: ["snapshot-create", "snapshot-create-as", "snapshot-current", "snapshot-edit"],
+    command: "snapshot",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "snapshot.list",
+    object: "snapshot",
+    libvirt: [
+      { api: "virDomainListAllSnapshots", procedure: 274 },
+      { api: "virDomainSnapshotNum", procedure: 187 },
+      { api: "virDomainSnapshotListNames", procedure: 188 },
+      { api: "virDomainSnapshotListAllChildren", procedure: 275 },
+      { api: "virDomainSnapshotNumChildren", procedure: 246 },
+      { api: "virDomainSnapshotListChildrenNames", procedure: 247 },
+    ],
+    access: "read-only",
+    summary: "The domain's snapshots (or the children of one), filtered as libvirt's list flags",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/snapshots",
+      query: SNAPSHOT_LIST_FILTERS,
+      answer: { status: 200, description: "Snapshots", schema: "SnapshotList" },
+    },
+    verbs: ["snapshot-list"],
+  },
+  {
+    name: "snapshot.info",
+    object: "snapshot",
+    libvirt: [
+      { api: "virDomainSnapshotLookupByName", procedure: 189 },
+      { api: "virDomainSnapshotGetParent", procedure: 244 },
+      { api: "virDomainSnapshotIsCurrent", procedure: 271 },
+      { api: "virDomainSnapshotHasMetadata", procedure: 272 },
+    ],
+    access: "read-only",
+    summary: "One snapshot: state, location, parent, whether current, children and descendants",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/snapshots/:snapshot",
+      query: [],
+      answer: { status: 200, description: "The snapshot", schema: "SnapshotView" },
+    },
+    verbs: ["snapshot-info", "snapshot-parent", "snapshot-edit"],
+  },
+  {
+    name: "snapshot.xml",
+    object: "snapshot",
+    libvirt: [{ api: "virDomainSnapshotGetXMLDesc", procedure: 186 }],
+    access: "read-only",
+    summary: "A snapshot's <domainsnapshot> document",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/snapshots/:snapshot/xml",
+      query: [flag("secure", "Include passwords", "VIR_DOMAIN_SNAPSHOT_XML_SECURE")],
+      answer: { status: 200, description: "XML", schema: "Text", media: "application/xml" },
+    },
+    verbs: ["snapshot-dumpxml", "snapshot-current", "snapshot-edit"],
+  },
+  {
+    name: "snapshot.current",
+    object: "snapshot",
+    libvirt: [
+      { api: "virDomainSnapshotCurrent", procedure: 191 },
+      { api: "virDomainHasCurrentSnapshot", procedure: 190 },
+    ],
+    access: "read-only",
+    summary: "The domain's current snapshot (code 72 without one)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/current-snapshot",
+      query: [],
+      answer: { status: 200, description: "The snapshot", schema: "SnapshotView" },
+    },
+    verbs: ["snapshot-current", "snapshot-info", "snapshot-list"],
+  },
+  {
+    name: "snapshot.revert",
+    object: "snapshot",
+    libvirt: [{ api: "virDomainRevertToSnapshot", procedure: 192 }],
+    access: "read-write",
+    summary:
+      "Bring the domain back to a snapshot (its disks, its definition and, with memory, its run)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/snapshots/:snapshot/revert",
+      query: [
+        flag("running", "Run after the revert", "VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING"),
+        flag("paused", "Leave paused after the revert", "VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED"),
+        flag("force", "Revert despite the risks libvirt names", "VIR_DOMAIN_SNAPSHOT_REVERT_FORCE"),
+      ],
+      answer: ACTION_ANSWER,
+      queued: true,
+    },
+    verbs: ["snapshot-revert"],
+    command: "snapshot",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "snapshot.delete",
+    object: "snapshot",
+    libvirt: [{ api: "virDomainSnapshotDelete", procedure: 193 }],
+    access: "read-write",
+    summary: "Delete a snapshot (and its descendants, or only them); metadata: leave the images",
+    http: {
+      method: "DELETE",
+      path: "/v1/domains/:ref/snapshots/:snapshot",
+      query: [
+        flag("children", "Its descendants too", "VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN"),
+        flag("children_only", "Only its descendants", "VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY"),
+        flag(
+          "metadata",
+          "Only the record; the images keep it",
+          "VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY",
+        ),
+      ],
+      answer: { status: 204, description: "Deleted" },
+      queued: true,
+    },
+    verbs: ["snapshot-delete"],
+    command: "snapshot",
+    refusedWhileFactsHeld: true,
   },
   // --- block info and statistics ----------------------------------------------------------------
   {

@@ -24,6 +24,7 @@ import { STORAGE_PROCEDURES } from "./storage_procedures.ts";
 import { VOLUME_TRANSFER_PROCEDURES } from "./volume_transfer_procedures.ts";
 import { POOL_EVENT_PROCEDURES } from "./storage_events.ts";
 import { SAVE_PROCEDURES } from "./save_procedures.ts";
+import { SNAPSHOT_PROCEDURES } from "./snapshot_procedures.ts";
 import { NETWORK_PROCEDURES } from "./network_procedures.ts";
 import { NETWORK_EVENT_PROCEDURES } from "./network_events.ts";
 import { NATIVE_PROCEDURES } from "./native_procedures.ts";
@@ -47,6 +48,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...METADATA_PROCEDURES,
   ...DEVICE_PROCEDURES,
   ...LIFECYCLE_PROCEDURES,
+  ...SNAPSHOT_PROCEDURES,
   ...STATS_PROCEDURES,
   ...EVENT_PROCEDURES,
   ...STORAGE_PROCEDURES,

@@ -8,6 +8,7 @@
 import type { Driver } from "../../actors/driver_protocol.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import type { Config } from "../config/config.ts";
+import type { QemuConfinementConfig } from "../config/qemu_confinement.ts";
 import { findCommand } from "./find_command.ts";
 
 /** The emulator whose presence turns the QEMU driver on. */
@@ -20,6 +21,7 @@ const QEMU_EMULATOR = "qemu-system-x86_64";
 export async function serviceDrivers(
   config: Config,
   log: (message: string) => void,
+  confinement?: QemuConfinementConfig,
 ): Promise<Driver[]> {
   if (findCommand(QEMU_EMULATOR) === undefined) {
     log(`${QEMU_EMULATOR} not found: the qemu and kvm domain types are off`);
@@ -31,6 +33,7 @@ export async function serviceDrivers(
       logDir: `${config.stateDir}/log/qemu`,
       statsIntervalMs: config.statsIntervalMs,
       log,
+      ...(confinement === undefined ? {} : { confinement }),
     });
     // Its dry-build thread's start stalls the loop: pay for it before callers are accepted.
     driver.prestartChecks();

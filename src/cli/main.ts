@@ -96,7 +96,7 @@ export async function runCli(words: string[], io: CliIo = processIo()): Promise<
       planned.push({ verb, args: parseVerbArguments(verb.name, verbOptions(verb), verbWords) });
     }
     // The configuration file's values under the variables: default URI, socket, XML limit.
-    env = layerConfigFile(io.env, io.uid).env;
+    env = (await layerConfigFile(io.env, io.uid)).env;
     uri = options.connect === undefined ? defaultUri(env) : validateUri("-c", options.connect);
     xmlMaxBytes = parsePositiveInteger(env, "EVIRT_XML_MAX_BYTES", XML_MAX_BYTES_DEFAULT);
   } catch (error) {

@@ -1,5 +1,6 @@
 /**
- * evirt's configuration, read from the environment.
+ * evirt's configuration, read from the environment. The configuration file (`config_file.ts`) is
+ * layered under it by `layered_config.ts`; this module reads only the variables.
  *
  * The variable names are a contract with outside scripts and later code; keep them:
  *

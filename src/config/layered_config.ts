@@ -13,13 +13,8 @@ import {
   type ConfigSources,
   loadConfig,
 } from "./config.ts";
-import {
-  CONFIG_FILE_MAX_BYTES,
-  CONFIG_KEYS,
-  configFileLocation,
-  type ConfigFileValues,
-  parseConfigFile,
-} from "./config_file.ts";
+import { CONFIG_FILE_MAX_BYTES, CONFIG_KEYS, configFileLocation } from "./config_keys.ts";
+import type { ConfigFileValues } from "./config_file.ts";
 import { loadQemuConfinement, type QemuConfinementConfig } from "./qemu_confinement.ts";
 import { type LogFormat, type LogLevel, logSettings } from "./log_settings.ts";
 
@@ -79,19 +74,19 @@ export interface LayeredConfigOptions {
  * @example
  * ```ts
  * import { loadLayeredConfig } from "./layered_config.ts";
- * const layered = loadLayeredConfig({ HOME: "/home/u", EVIRT_LOG_LEVEL: "debug" }, { uid: 1000 }, {
+ * const layered = await loadLayeredConfig({ HOME: "/home/u", EVIRT_LOG_LEVEL: "debug" }, { uid: 1000 }, {
  *   readFile: () => 'state_dir = "/srv/evirt"\nlog_level = "warn"\n',
  * });
  * console.log(layered.config.stateDir, layered.log.level); // "/srv/evirt" "debug"
  * console.log(layered.settings[0].source); // "/home/u/.config/evirt/evirt.toml:1"
  * ```
  */
-export function loadLayeredConfig(
+export async function loadLayeredConfig(
   env: Record<string, string | undefined>,
   host: ConfigHost,
   options: LayeredConfigOptions = {},
-): LayeredConfig {
-  const { env: merged, file, status } = layerConfigFile(env, host.uid, options);
+): Promise<LayeredConfig> {
+  const { env: merged, file, status } = await layerConfigFile(env, host.uid, options);
   const set = (variable: string) => env[variable] !== undefined && env[variable] !== "";
   const fromFile = (variable: string): string | null =>
     file !== null && !set(variable) && file.lines[variable] !== undefined
@@ -120,9 +115,7 @@ export function loadLayeredConfig(
     key,
     variable,
     value: values[key],
-    source: set(variable)
-      ? variable
-      : fromFile(variable) ?? (derived[variable] ? `default (${derived[variable]})` : "default"),
+    source: set(variable) ? variable : fromFile(variable) ?? defaultSource(derived[variable]),
   }));
   return { config, sources, log, qemuConfinement, env: merged, file: status, settings };
 }
@@ -138,21 +131,21 @@ export function loadLayeredConfig(
  * @example
  * ```ts
  * import { layerConfigFile } from "./layered_config.ts";
- * const { env } = layerConfigFile({ EVIRT_CONFIG: "/etc/e.toml" }, 1000, {
+ * const { env } = await layerConfigFile({ EVIRT_CONFIG: "/etc/e.toml" }, 1000, {
  *   readFile: () => 'default_uri = "test:///default"\n',
  * });
  * console.log(env.EVIRT_DEFAULT_URI); // "test:///default"
  * ```
  */
-export function layerConfigFile(
+export async function layerConfigFile(
   env: Record<string, string | undefined>,
   uid: number,
   options: LayeredConfigOptions = {},
-): {
+): Promise<{
   env: Record<string, string | undefined>;
   file: ConfigFileValues | null;
   status: ConfigFileStatus | null;
-} {
+}> {
   const location = configFileLocation(env, uid, options.configFile);
   if (location === null) return { env, file: null, status: null };
   const text = (options.readFile ?? readConfigFile)(location.path);
@@ -162,7 +155,10 @@ export function layerConfigFile(
       `names a file that does not exist: '${location.path}'`,
     );
   }
-  const file = text === null ? null : parseConfigFile(location.path, text);
+  // The TOML parser is loaded only for a file that exists: most CLI calls have none.
+  const file = text === null
+    ? null
+    : (await import("./config_file.ts")).parseConfigFile(location.path, text);
   const merged: Record<string, string | undefined> = { ...env };
   for (const [variable, value] of Object.entries(file?.values ?? {})) {
     if (env[variable] === undefined || env[variable] === "") merged[variable] = value;
@@ -180,10 +176,16 @@ export function layerConfigFile(
  * @param configFile The file named by `--config`, if any.
  * @throws {ConfigError} As {@linkcode loadLayeredConfig}.
  */
-export function loadProcessLayeredConfig(configFile?: string): LayeredConfig {
+export function loadProcessLayeredConfig(configFile?: string): Promise<LayeredConfig> {
   return loadLayeredConfig(Deno.env.toObject(), { uid: Deno.uid() ?? -1 }, {
     ...(configFile === undefined ? {} : { configFile }),
   });
+}
+
+/** `default`, with what a derived default came from (`default (HOME)`). */
+function defaultSource(derivedFrom: string | undefined): string {
+  if (derivedFrom === undefined) return "default";
+  return derivedFrom.startsWith("default") ? derivedFrom : `default (${derivedFrom})`;
 }
 
 function effectiveValues(

@@ -60,7 +60,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
   }
   let loaded;
   try {
-    loaded = loadProcessLayeredConfig(configFile);
+    loaded = await loadProcessLayeredConfig(configFile);
     logger = createLogger({ ...loaded.log, sink: writeErr });
   } catch (error) {
     if (error instanceof ConfigError) {

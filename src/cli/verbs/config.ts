@@ -28,21 +28,20 @@ export const configVerb: Verb = {
     { name: "config", kind: "string", help: "the configuration file (default: $EVIRT_CONFIG)" },
     { name: "json", kind: "bool", help: "print the file and settings as JSON" },
   ],
-  run(context: VerbContext, args: VerbArguments): Promise<void> {
+  async run(context: VerbContext, args: VerbArguments): Promise<void> {
     const action = args.text("action")!;
     if (action !== "show") {
       throw new ArgumentError(`unknown config action '${action}': expected show`, "action");
     }
     const file = args.text("config");
-    const layered = loadLayeredConfig(context.io.env, { uid: context.io.uid }, {
+    const layered = await loadLayeredConfig(context.io.env, { uid: context.io.uid }, {
       ...(file === undefined ? {} : { configFile: file }),
     });
     if (args.flag("json")) {
       context.json({ file: layered.file, settings: layered.settings });
-      return Promise.resolve();
+      return;
     }
     context.print(formatConfig(layered.file, layered.settings));
-    return Promise.resolve();
   },
 };
 

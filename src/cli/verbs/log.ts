@@ -54,7 +54,7 @@ export const logVerb: Verb = {
         "action",
       );
     }
-    const { stateDir } = loadLayeredConfig(context.io.env, { uid: context.io.uid }).config;
+    const { stateDir } = (await loadLayeredConfig(context.io.env, { uid: context.io.uid })).config;
     if (action === "check") {
       if (args.text("file") !== undefined) {
         throw new ArgumentError(`unexpected data '${args.text("file")}'`, "file");

@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../../src/config/config.ts";
-import {
-  CONFIG_KEYS,
-  configFileLocation,
-  parseConfigFile,
-} from "../../../src/config/config_file.ts";
+import { parseConfigFile } from "../../../src/config/config_file.ts";
+import { CONFIG_KEYS, configFileLocation } from "../../../src/config/config_keys.ts";
 
 const FILE = "/etc/evirt/evirt.toml";
 

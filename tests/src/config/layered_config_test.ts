@@ -12,12 +12,12 @@ function withFile(text: string | null) {
   };
 }
 
-function setting(layered: ReturnType<typeof loadLayeredConfig>, key: string) {
+function setting(layered: Awaited<ReturnType<typeof loadLayeredConfig>>, key: string) {
   return layered.settings.find((each) => each.key === key);
 }
 
-Deno.test("the environment overrides the file, which overrides the defaults", () => {
-  const layered = loadLayeredConfig(
+Deno.test("the environment overrides the file, which overrides the defaults", async () => {
+  const layered = await loadLayeredConfig(
     { HOME, EVIRT_STATS_INTERVAL_MS: "2000" },
     USER,
     withFile('stats_interval_ms = 5000\nxml_max_bytes = 1048576\nlog_level = "warn"\n'),
@@ -49,8 +49,8 @@ Deno.test("the environment overrides the file, which overrides the defaults", ()
   assert.deepEqual(layered.file, { path: DEFAULT_FILE, source: "HOME", present: true });
 });
 
-Deno.test("an empty variable does not hide the file's value", () => {
-  const layered = loadLayeredConfig(
+Deno.test("an empty variable does not hide the file's value", async () => {
+  const layered = await loadLayeredConfig(
     { HOME, EVIRT_LOG_FORMAT: "" },
     USER,
     withFile('log_format = "json"\n'),
@@ -59,8 +59,8 @@ Deno.test("an empty variable does not hide the file's value", () => {
   assert.equal(setting(layered, "log_format")?.source, `${DEFAULT_FILE}:1`);
 });
 
-Deno.test("a bad value from the file is refused naming the file, line and key", () => {
-  assert.throws(
+Deno.test("a bad value from the file is refused naming the file, line and key", async () => {
+  await assert.rejects(
     () =>
       loadLayeredConfig(
         { HOME },
@@ -71,18 +71,18 @@ Deno.test("a bad value from the file is refused naming the file, line and key", 
       error instanceof ConfigError && error.where === `${DEFAULT_FILE}:3` &&
       error.message === `${DEFAULT_FILE}:3: header_timeout_ms must be at least 100, got '5'`,
   );
-  assert.throws(
+  await assert.rejects(
     () => loadLayeredConfig({ HOME }, USER, withFile('log_level = "loud"\n')),
     (error: unknown) =>
       error instanceof ConfigError &&
       error.message ===
         `${DEFAULT_FILE}:1: log_level must be one of debug, info, warn, error, got 'loud'`,
   );
-  assert.throws(
+  await assert.rejects(
     () => loadLayeredConfig({ HOME }, USER, withFile('qemu_user = "no such user!"\n')),
     (error: unknown) => error instanceof ConfigError && error.where === `${DEFAULT_FILE}:1`,
   );
-  assert.throws(
+  await assert.rejects(
     () => loadLayeredConfig({ HOME }, USER, withFile('state_dir = "relative"\n')),
     (error: unknown) =>
       error instanceof ConfigError &&
@@ -90,8 +90,8 @@ Deno.test("a bad value from the file is refused naming the file, line and key", 
   );
 });
 
-Deno.test("a bad value from the environment still names the variable, not the file", () => {
-  assert.throws(
+Deno.test("a bad value from the environment still names the variable, not the file", async () => {
+  await assert.rejects(
     () =>
       loadLayeredConfig(
         { HOME, EVIRT_XML_MAX_BYTES: "0" },
@@ -104,24 +104,24 @@ Deno.test("a bad value from the environment still names the variable, not the fi
   );
 });
 
-Deno.test("a file named by EVIRT_CONFIG or --config must exist; the default may be absent", () => {
-  assert.throws(
+Deno.test("a file named by EVIRT_CONFIG or --config must exist; the default may be absent", async () => {
+  await assert.rejects(
     () => loadLayeredConfig({ HOME, EVIRT_CONFIG: "/missing.toml" }, USER, withFile(null)),
     (error: unknown) =>
       error instanceof ConfigError &&
       error.message === "EVIRT_CONFIG names a file that does not exist: '/missing.toml'",
   );
-  assert.throws(
+  await assert.rejects(
     () => loadLayeredConfig({ HOME }, USER, { ...withFile(null), configFile: "/missing.toml" }),
     /--config names a file that does not exist/,
   );
-  const layered = loadLayeredConfig({ HOME }, USER, withFile(null));
+  const layered = await loadLayeredConfig({ HOME }, USER, withFile(null));
   assert.deepEqual(layered.file, { path: DEFAULT_FILE, source: "HOME", present: false });
   assert.ok(layered.settings.every((each) => each.source.startsWith("default")));
 });
 
-Deno.test("the file's values reach every reader: QEMU confinement, listen and network runtime", () => {
-  const layered = loadLayeredConfig(
+Deno.test("the file's values reach every reader: QEMU confinement, listen and network runtime", async () => {
+  const layered = await loadLayeredConfig(
     { HOME, EVIRT_CONFIG: "/e.toml" },
     USER,
     withFile(
@@ -147,10 +147,10 @@ Deno.test("the file's values reach every reader: QEMU confinement, listen and ne
   assert.equal(layered.env.EVIRT_QEMU_USER, "+107");
 });
 
-Deno.test("a file that cannot be read as a file is refused naming it", () => {
+Deno.test("a file that cannot be read as a file is refused naming it", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "evirt-config-" });
   try {
-    assert.throws(
+    await assert.rejects(
       () => loadLayeredConfig({ HOME, EVIRT_CONFIG: dir }, USER),
       (error: unknown) => error instanceof ConfigError && error.where === dir,
     );

@@ -1,8 +1,10 @@
 /**
  * The metric families of Debian's `prometheus-libvirt-exporter` (kumina's libvirt_exporter
  * 0.2.0), with its names, types and label names, so a dashboard built on it reads evirt as is:
- * `libvirt_up`, `libvirt_domain_info_*`, `libvirt_domain_block_stats_*`,
- * `libvirt_domain_interface_stats_*`. Where that exporter has nothing, the families of its most
+ * `libvirt_up`, `libvirt_domains_number`, `libvirt_domain_info_*`, `libvirt_domain_state_code`,
+ * `libvirt_domain_block_stats_*`, `libvirt_domain_interface_stats_*`, each domain's series
+ * labelled with its `domain` name and `uuid` as that build writes them (its Nova labels,
+ * behind a flag, are not written). Where that exporter has nothing, the families of its most
  * used descendant (the libvirt-exporter of AlexZzz and Tinkoff) are added under their names: a
  * state gauge per domain (`libvirt_domain_info_vstate`), per-vCPU time, wait and state
  * (`libvirt_domain_vcpu_*`), and a disk's allocation, capacity and physical size.
@@ -43,6 +45,7 @@ const DOMAIN_RULES: readonly KeyRule[] = [
   },
   { family: "libvirt_domain_info_virtual_cpus", key: "vcpu.current", factor: 1 },
   { family: "libvirt_domain_info_cpu_time_seconds_total", key: "cpu.time", factor: NS_TO_S },
+  { family: "libvirt_domain_state_code", key: "state.state", factor: 1 },
 ];
 
 const BLOCK_RULES: readonly KeyRule[] = [
@@ -95,6 +98,12 @@ export const LIBVIRT_FAMILIES: readonly {
     help: "Whether scraping libvirt's metrics was successful.",
     labels: [],
   },
+  {
+    name: "libvirt_domains_number",
+    type: "gauge",
+    help: "Number of domains.",
+    labels: [],
+  },
   ...[
     [
       "libvirt_domain_info_maximum_memory_bytes",
@@ -108,23 +117,25 @@ export const LIBVIRT_FAMILIES: readonly {
       "counter",
       "Amount of CPU time used by the domain, in seconds.",
     ],
-    [
-      "libvirt_domain_info_vstate",
-      "gauge",
-      "Virtual domain state (libvirt's virDomainState): 0 no state, 1 running, 2 blocked, 3 paused, " +
-      "4 being shut down, 5 shut off, 6 crashed, 7 suspended by guest power management.",
-    ],
+    ["libvirt_domain_state_code", "gauge", "State of the domain."],
   ].map(([name, type, help]) => ({
     name,
     type: type as "counter" | "gauge",
     help,
-    labels: ["domain"],
+    labels: ["domain", "uuid"],
   })),
+  {
+    name: "libvirt_domain_info_vstate",
+    type: "gauge",
+    help: "Virtual domain state (libvirt's virDomainState): 0 no state, 1 running, 2 blocked, " +
+      "3 paused, 4 being shut down, 5 shut off, 6 crashed, 7 suspended by guest power management.",
+    labels: ["domain"],
+  },
   ...BLOCK_RULES.map((rule) => ({
     name: rule.family,
     type: "counter" as const,
     help: blockHelp(rule.key),
-    labels: ["domain", "source_file", "target_device"],
+    labels: ["domain", "source_file", "target_device", "uuid"],
   })),
   ...BLOCK_SIZE_RULES.map((rule) => ({
     name: rule.family,
@@ -140,7 +151,7 @@ export const LIBVIRT_FAMILIES: readonly {
     name: rule.family,
     type: "counter" as const,
     help: interfaceHelp(rule.family),
-    labels: ["domain", "source_bridge", "target_device"],
+    labels: ["domain", "source_bridge", "target_device", "uuid"],
   })),
   ...VCPU_RULES.map((rule) => ({
     name: rule.family,
@@ -203,6 +214,7 @@ export function libvirtFamilies(
   const add = (family: string, labels: Record<string, string>, value: number) =>
     samples.get(family)!.push({ labels, value });
   add("libvirt_up", {}, 1);
+  add("libvirt_domains_number", {}, records.length);
   for (const summary of host.list()) {
     add("libvirt_domain_info_vstate", { domain: summary.name }, summary.state);
   }
@@ -221,6 +233,7 @@ function addRecord(
   add: (family: string, labels: Record<string, string>, value: number) => void,
 ): void {
   const domain = record.name;
+  const uuid = record.uuid;
   const values = new Map<string, number | string>();
   for (const { key, value } of record.stats) {
     if (typeof value === "number" || typeof value === "string") values.set(key, value);
@@ -235,7 +248,7 @@ function addRecord(
   };
   for (const rule of DOMAIN_RULES) {
     const value = number(rule.key);
-    if (value !== undefined) add(rule.family, { domain }, value * rule.factor);
+    if (value !== undefined) add(rule.family, { domain, uuid }, value * rule.factor);
   }
   const bridges = interfaceBridges(host, record.uuid);
   const count = (prefix: string) => number(`${prefix}.count`) ?? 0;
@@ -248,7 +261,7 @@ function addRecord(
       if (value === undefined) continue;
       add(
         rule.family,
-        { domain, source_file: sourceFile, target_device: device },
+        { domain, source_file: sourceFile, target_device: device, uuid },
         value * rule.factor,
       );
     }
@@ -260,7 +273,12 @@ function addRecord(
   for (let index = 0; index < count("net"); index++) {
     const device = text(`net.${index}.name`);
     if (device === undefined) continue;
-    const labels = { domain, source_bridge: bridges.get(device) ?? "", target_device: device };
+    const labels = {
+      domain,
+      source_bridge: bridges.get(device) ?? "",
+      target_device: device,
+      uuid,
+    };
     for (const rule of INTERFACE_RULES) {
       const value = number(`net.${index}.${rule.key}`);
       if (value !== undefined) add(rule.family, labels, value);

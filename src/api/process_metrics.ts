@@ -28,7 +28,10 @@ export function processFamilies(): MetricFamily[] {
   const stat = readProcessStat(Deno.pid);
   const status = readKeyed(`${PROC}/self/status`, /^(\w+):\s+(\d+) kB$/);
   const bootSeconds = readKeyed(`${PROC}/stat`, /^(btime) (\d+)$/).get("btime");
-  const maxFds = /^Max open files\s+(\d+)/m.exec(readText(`${PROC}/self/limits`) ?? "")?.[1];
+  const limits = readText(`${PROC}/self/limits`) ?? "";
+  const maxFds = /^Max open files\s+(\d+)/m.exec(limits)?.[1];
+  // Go's client writes -1 for an unlimited address space.
+  const maxAddress = /^Max address space\s+(\d+|unlimited)/m.exec(limits)?.[1];
   const openFds = countEntries(`${PROC}/self/fd`);
   const gauge = (name: string, help: string, value: number | undefined): MetricFamily => ({
     name,
@@ -55,6 +58,11 @@ export function processFamilies(): MetricFamily[] {
       "process_virtual_memory_bytes",
       "Virtual memory size in bytes.",
       kib(status.get("VmSize")),
+    ),
+    gauge(
+      "process_virtual_memory_max_bytes",
+      "Maximum amount of virtual memory available in bytes.",
+      maxAddress === undefined ? undefined : maxAddress === "unlimited" ? -1 : Number(maxAddress),
     ),
     gauge("process_open_fds", "Number of open file descriptors.", openFds),
     gauge(

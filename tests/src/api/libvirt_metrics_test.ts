@@ -64,8 +64,11 @@ function value(
   name: string,
   labels: Record<string, string>,
 ): number | undefined {
+  // The labels given, and a uuid beside them where the family has one.
   return family(families, name).samples.find((sample) =>
-    JSON.stringify(sample.labels) === JSON.stringify(labels)
+    Object.keys(sample.labels).filter((label) => label !== "uuid").length ===
+      Object.keys(labels).length &&
+    Object.entries(labels).every(([label, text]) => sample.labels[label] === text)
   )?.value;
 }
 
@@ -100,6 +103,12 @@ Deno.test("the libvirt exporter families carry the running domain's figures and 
   );
   assert.equal(value(families, "libvirt_domain_info_vstate", { domain: "web" }), 1);
   assert.equal(value(families, "libvirt_domain_info_vstate", { domain: "idle" }), 5);
+  assert.equal(value(families, "libvirt_domain_state_code", { domain: "web" }), 1);
+  assert.equal(value(families, "libvirt_domains_number", {}), 1);
+  assert.match(
+    family(families, "libvirt_domain_info_virtual_cpus").samples[0].labels.uuid,
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  );
   assert.equal(
     value(families, "libvirt_domain_info_virtual_cpus", { domain: "idle" }),
     undefined,

@@ -4,15 +4,21 @@
  * the views are checked against at compile time, so the document cannot drift from what the
  * routes return. The API tests validate answers against them with TypeBox's `Value.Check`.
  *
- * Moved here so far: the error answer, `version`, `hostname`/`nodeinfo`, a domain's summary and
- * the domain list, and the top level of the domain definition; the other schemas are still
- * literals in `openapi.ts`.
+ * Moved here so far: the error answer, `version`, `hostname`/`nodeinfo`, a domain's summary,
+ * info and state, the domain list, and the top level of the domain definition; the other schemas
+ * are still literals in `openapi.ts`.
  *
  * @module
  */
 
 import { FormatRegistry, type Static, type TSchema, Type } from "@sinclair/typebox";
-import type { DomainSummaryView, HostView, VersionView } from "./views.ts";
+import type {
+  DomainInfoView,
+  DomainSummaryView,
+  HostView,
+  StateView,
+  VersionView,
+} from "./views.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 
 /** The error answer: libvirt's error number and name, the message as libvirt prints it. */
@@ -78,6 +84,34 @@ export const DomainSummarySchema = Type.Object({
   ], { description: "Facts the event log has refused so far (a full disk); null when none" }),
 }, { $id: "DomainSummary" });
 
+/** `GET /v1/domains/{ref}/state`: `domstate --reason`. */
+export const StateSchema = Type.Object({
+  state: Type.Integer({ description: "libvirt virDomainState" }),
+  stateName: Type.String(),
+  reason: Type.Integer(),
+  reasonName: Type.String(),
+});
+
+/** `GET /v1/domains/{ref}`: `dominfo`, the summary and the figures. */
+export const DomainInfoSchema = Type.Composite([
+  DomainSummarySchema,
+  Type.Object({
+    type: Type.String({ description: "The hypervisor type, e.g. qemu" }),
+    osType: Type.String({ description: "The guest OS type, e.g. hvm" }),
+    maxMemoryKiB: Type.Integer(),
+    memoryKiB: Type.Integer(),
+    vcpus: Type.Integer(),
+    cpuTimeNs: Type.Integer({ description: "CPU time consumed, in ns" }),
+    security: Type.Optional(Type.Object({
+      model: Type.String(),
+      doi: Type.String(),
+      label: Type.Optional(Type.String()),
+    })),
+    title: Type.Optional(Type.String()),
+    description: Type.Optional(Type.String()),
+  }),
+]);
+
 /** `GET /v1/domains`. */
 export const DomainListSchema = Type.Object({
   domains: Type.Array(Type.Ref("DomainSummary")),
@@ -137,6 +171,8 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   Version: VersionSchema,
   Host: HostSchema,
   DomainSummary: DomainSummarySchema,
+  DomainInfo: DomainInfoSchema,
+  State: StateSchema,
   DomainList: DomainListSchema,
   DomainDefinition: DomainDefinitionSchema,
 };
@@ -171,6 +207,8 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _version: Same<Static<typeof VersionSchema>, VersionView> = true;
 const _host: Same<Static<typeof HostSchema>, HostView> = true;
 const _summary: Same<Static<typeof DomainSummarySchema>, DomainSummaryView> = true;
+const _info: Same<Static<typeof DomainInfoSchema>, DomainInfoView> = true;
+const _state: Same<Static<typeof StateSchema>, StateView> = true;
 const _definition: DomainDefinition extends Static<typeof DomainDefinitionSchema> ? true : false =
   true;
-void [_version, _host, _summary, _definition];
+void [_version, _host, _summary, _info, _state, _definition];

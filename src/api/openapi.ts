@@ -307,38 +307,6 @@ export const OPENAPI_DOCUMENT = {
     schemas: {
       ...STORAGE_SCHEMAS,
       ...componentSchemas(),
-      DomainInfo: {
-        allOf: [ref("DomainSummary"), {
-          type: "object",
-          properties: {
-            type: { type: "string" },
-            osType: { type: "string" },
-            maxMemoryKiB: { type: "integer" },
-            memoryKiB: { type: "integer" },
-            vcpus: { type: "integer" },
-            cpuTimeNs: { type: "integer" },
-            security: {
-              type: "object",
-              properties: {
-                model: { type: "string" },
-                doi: { type: "string" },
-                label: { type: "string" },
-              },
-            },
-            title: { type: "string" },
-            description: { type: "string" },
-          },
-        }],
-      },
-      State: {
-        type: "object",
-        properties: {
-          state: { type: "integer" },
-          stateName: { type: "string" },
-          reason: { type: "integer" },
-          reasonName: { type: "string" },
-        },
-      },
       ActionResult: {
         allOf: [ref("DomainSummary"), {
           type: "object",

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
-import { createMemoryStore } from "../../../src/log/memory_store.ts";
-import { createServiceCore, type ServiceCore } from "../../../src/service/service.ts";
-import { TestDriver } from "../../../drivers/test/test_driver.ts";
+import { withTestCore } from "../../support/test_core.ts";
 import {
   API_SCHEMAS,
   DomainSummarySchema,
@@ -17,32 +15,6 @@ registerSchemaFormats();
 const XML = (name: string) =>
   `<domain type='test'><name>${name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>` +
   `<os><type>hvm</type></os><devices/></domain>`;
-
-async function withService(fn: (service: ServiceCore) => Promise<void>): Promise<void> {
-  const service = await createServiceCore({
-    store: createMemoryStore(),
-    drivers: [new TestDriver()],
-    xmlMaxBytes: 64 * 1024,
-    events: { heartbeatMs: 60_000 },
-    nodeInfo: () => ({
-      model: "x86_64",
-      memoryKiB: 1,
-      cpus: 1,
-      mhz: 1,
-      nodes: 1,
-      sockets: 1,
-      cores: 1,
-      threads: 1,
-    }),
-    hostname: () => "node1",
-    log: () => {},
-  });
-  try {
-    await fn(service);
-  } finally {
-    await service.close();
-  }
-}
 
 /** Asserts that `value` is valid by `schema`, listing TypeBox's errors when not. */
 function assertValid(schema: TSchema, value: unknown, what: string): void {
@@ -63,7 +35,7 @@ function documentedSchema(path: string, method: string, status: string): string 
 }
 
 Deno.test("every GET answering a TypeBox schema answers what its schema says", async () => {
-  await withService(async (service) => {
+  await withTestCore(async (service) => {
     const post = new Request("http://evirt/v1/domains", {
       method: "POST",
       headers: { "content-type": "application/xml" },
@@ -93,7 +65,7 @@ Deno.test("every GET answering a TypeBox schema answers what its schema says", a
 });
 
 Deno.test("a create answers a DomainSummary and an error answers the Error schema", async () => {
-  await withService(async (service) => {
+  await withTestCore(async (service) => {
     assert.equal(documentedSchema("/v1/domains/create", "post", "201"), "DomainSummary");
     const created = await service.api.handle(
       new Request("http://evirt/v1/domains/create", {

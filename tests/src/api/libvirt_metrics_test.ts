@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { createMemoryStore } from "../../../src/log/memory_store.ts";
-import { createServiceCore, type ServiceCore } from "../../../src/service/service.ts";
-import { TestDriver } from "../../../drivers/test/test_driver.ts";
+import { withTestCore } from "../../support/test_core.ts";
 import { EvirtClient } from "../../../src/client/client.ts";
 import { LIBVIRT_FAMILIES } from "../../../src/api/libvirt_metrics.ts";
 import { type ParsedFamily, parsePrometheusText } from "../../support/prometheus_text.ts";
@@ -33,24 +31,15 @@ const IDLE = `<domain type='test'>
 </domain>`;
 
 /** A service with `web` running (a disk, a bridged interface, 2 vCPUs) and `idle` shut off. */
-async function scrape(): Promise<string> {
-  const service: ServiceCore = await createServiceCore({
-    store: createMemoryStore(),
-    drivers: [new TestDriver()],
-    xmlMaxBytes: 64 * 1024,
-    events: { heartbeatMs: 60_000 },
-    log: () => {},
-  });
-  try {
+function scrape(): Promise<string> {
+  return withTestCore(async (service) => {
     const client = new EvirtClient((request) => service.api.handle(request, "read-only"));
     const writer = new EvirtClient((request) => service.api.handle(request, "read-write"));
     await writer.define({ xml: WEB });
     await writer.define({ xml: IDLE });
     await writer.action("web", "start");
     return await client.metrics();
-  } finally {
-    await service.close();
-  }
+  });
 }
 
 function family(families: Map<string, ParsedFamily>, name: string): ParsedFamily {

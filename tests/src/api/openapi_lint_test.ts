@@ -6,9 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createMemoryStore } from "../../../src/log/memory_store.ts";
-import { createServiceCore } from "../../../src/service/service.ts";
-import { TestDriver } from "../../../drivers/test/test_driver.ts";
+import { withTestCore } from "../../support/test_core.ts";
 import { missing, testIf } from "../../support/environment.ts";
 
 /** The pinned Redocly CLI (2.77.0 installs here; see the README's dependency list). */
@@ -20,21 +18,17 @@ testIf(
   "redocly lint passes the served OpenAPI document with no error or warning",
   missing("npx"),
   async () => {
-    const service = await createServiceCore({
-      store: createMemoryStore(),
-      drivers: [new TestDriver()],
-      xmlMaxBytes: 64 * 1024,
-      events: { heartbeatMs: 60_000 },
-      log: () => {},
-    });
-    const dir = await Deno.makeTempDir({ prefix: "evirt-openapi-" });
-    try {
+    const document = await withTestCore(async (service) => {
       const response = await service.api.handle(
         new Request("http://evirt/v1/openapi.json"),
         "read-only",
       );
       assert.equal(response.status, 200);
-      await Deno.writeTextFile(`${dir}/openapi.json`, await response.text());
+      return await response.text();
+    });
+    const dir = await Deno.makeTempDir({ prefix: "evirt-openapi-" });
+    try {
+      await Deno.writeTextFile(`${dir}/openapi.json`, document);
       const output = await new Deno.Command("npx", {
         args: [
           "-y",
@@ -61,7 +55,6 @@ testIf(
       assert.deepEqual(report.totals, { ...report.totals, errors: 0, warnings: 0 });
       assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
     } finally {
-      await service.close();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { CONFIG_KEYS } from "../../config/config_keys.ts";
 import { loadLayeredConfig } from "../../config/layered_config.ts";
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import type { Verb, VerbContext } from "../verb.ts";
@@ -26,7 +27,11 @@ export const configVerb: Verb = {
   options: [
     { name: "action", kind: "string", positional: true, required: true, help: "show" },
     { name: "config", kind: "string", help: "the configuration file (default: $EVIRT_CONFIG)" },
-    { name: "json", kind: "bool", help: "print the file and settings as JSON" },
+    {
+      name: "json",
+      kind: "bool",
+      help: "print the file and settings (with each key's meaning and default) as JSON",
+    },
   ],
   async run(context: VerbContext, args: VerbArguments): Promise<void> {
     const action = args.text("action")!;
@@ -38,7 +43,12 @@ export const configVerb: Verb = {
       ...(file === undefined ? {} : { configFile: file }),
     });
     if (args.flag("json")) {
-      context.json({ file: layered.file, settings: layered.settings });
+      // With each key's meaning and default, so scripts need not read the README.
+      const settings = layered.settings.map((setting) => {
+        const { defaultText, help } = CONFIG_KEYS.find((each) => each.key === setting.key)!;
+        return { ...setting, default: defaultText, help };
+      });
+      context.json({ file: layered.file, settings });
       return;
     }
     context.print(formatConfig(layered.file, layered.settings));

@@ -57,6 +57,8 @@ Deno.test("config show --json gives the file and the settings", async () => {
         variable: "EVIRT_STATS_INTERVAL_MS",
         value: "250",
         source: `${path}:1`,
+        default: "1000",
+        help: "time between two statistics samples of a running QEMU domain",
       },
     );
   });

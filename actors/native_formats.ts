@@ -8,6 +8,8 @@
  */
 
 import type { DomainDefinition } from "../src/model/domain.ts";
+import { bhyveArgvToDomain, bhyveToNative } from "../drivers/bhyve/mod.ts";
+import { vmwareVmxFormat } from "../drivers/vmware/mod.ts";
 
 /** One native format: either direction may be absent (libvirt then answers code 3). */
 export interface NativeFormat {
@@ -20,4 +22,9 @@ export interface NativeFormat {
 /** Every native format by its libvirt name (`xen-xl`, `xen-xm`, `vmware-vmx`, `bhyve-argv`, `lxc-tools`, …). */
 export const NATIVE_FORMATS: ReadonlyMap<string, NativeFormat> = new Map<string, NativeFormat>([
   // Each driver adds its entry here: ["format-name", { fromNative, toNative }].
+  ["vmware-vmx", vmwareVmxFormat()],
+  ["bhyve-argv", {
+    fromNative: (text) => bhyveArgvToDomain(text),
+    toNative: (definition) => bhyveToNative(definition),
+  }],
 ]);

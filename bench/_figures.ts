@@ -29,3 +29,23 @@ export function percentileSummary(values: readonly number[]): string {
     percentile(sorted, 0.99).toFixed(2)
   } ms, max ${sorted[sorted.length - 1].toFixed(2)} ms`;
 }
+
+/**
+ * Items per second of `step` over `inputs`, `rounds` times through, after `warmupRounds`
+ * unmeasured passes (JIT warm-up).
+ */
+export function itemsPerSecond<T>(
+  inputs: readonly T[],
+  rounds: number,
+  step: (input: T) => unknown,
+  warmupRounds = 1,
+): number {
+  for (let round = 0; round < warmupRounds; round++) {
+    for (const input of inputs) step(input);
+  }
+  const started = performance.now();
+  for (let round = 0; round < rounds; round++) {
+    for (const input of inputs) step(input);
+  }
+  return (inputs.length * rounds) / ((performance.now() - started) / 1000);
+}

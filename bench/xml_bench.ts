@@ -17,6 +17,7 @@
  */
 
 import { XMLParser } from "fast-xml-parser";
+import { itemsPerSecond } from "./_figures.ts";
 import { parsePositiveInteger } from "../src/config/config.ts";
 import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
@@ -80,15 +81,6 @@ function steps(parsed: Map<string, DomainDefinition>): [string, (text: string) =
   ];
 }
 
-function perSecond(corpus: string[], rounds: number, step: (text: string) => unknown): number {
-  for (const text of corpus) step(text); // warm up
-  const started = performance.now();
-  for (let round = 0; round < rounds; round++) {
-    for (const text of corpus) step(text);
-  }
-  return (corpus.length * rounds) / ((performance.now() - started) / 1000);
-}
-
 function printFigures(): void {
   const corpus = loadCorpus();
   if (corpus.length === 0) {
@@ -109,7 +101,7 @@ function printFigures(): void {
   );
   let baseline = 0;
   for (const [name, step] of steps(parsed)) {
-    const rate = perSecond(corpus, rounds, step);
+    const rate = itemsPerSecond(corpus, rounds, step);
     if (baseline === 0) baseline = rate;
     const ratio = (rate / baseline).toFixed(2);
     const goal = name === "parse + validate + format"

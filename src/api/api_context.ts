@@ -10,6 +10,7 @@ import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
+import type { FleetHost } from "../log/host_registry.ts";
 import type { DefinitionReaderPool } from "./definition_reader.ts";
 import type { BodyBudget } from "./body_budget.ts";
 import type { EventHub } from "../projections/event_hub.ts";
@@ -43,6 +44,8 @@ export interface ApiEnvironment {
   hostname(): string;
   /** The host's hardware, for `nodeinfo`. */
   nodeInfo(): NodeInfo;
+  /** The hosts sharing the NATS log; absent when the log is local (SQLite): code 3. */
+  fleet?: { hosts(): Promise<FleetHost[]> };
   /** Ends every event stream when aborted (service shutdown). */
   shutdownSignal: AbortSignal;
   /** The storage pools; absent where the service has none (the in-process test hypervisor). */

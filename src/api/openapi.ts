@@ -520,6 +520,37 @@ export const OPENAPI_DOCUMENT = {
         },
       },
       OpenApi: { type: "object" },
+      FleetHosts: {
+        type: "object",
+        required: ["hosts"],
+        properties: {
+          hosts: {
+            type: "array",
+            items: {
+              type: "object",
+              required: [
+                "name",
+                "state",
+                "drivers",
+                "cpus",
+                "memoryKiB",
+                "startedAtMs",
+                "heartbeatAtMs",
+              ],
+              properties: {
+                name: { type: "string" },
+                state: { type: "string", enum: ["alive", "lost"] },
+                drivers: { type: "array", items: { type: "string" } },
+                cpus: { type: "integer" },
+                memoryKiB: { type: "integer" },
+                startedAtMs: { type: "integer" },
+                heartbeatAtMs: { type: "integer" },
+                lostAtMs: { type: "integer" },
+              },
+            },
+          },
+        },
+      },
       Event: {
         type: "object",
         properties: {

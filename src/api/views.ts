@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { FleetHost } from "../log/host_registry.ts";
 import type { DomainInfo, DomainSummary } from "../model/domain_list.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 export type { EventMessage } from "../projections/event_message.ts";
@@ -90,6 +91,11 @@ export interface VersionView {
 export interface HostView {
   hostname: string;
   node: NodeInfo;
+}
+
+/** The hosts sharing the service's NATS log (`GET /v1/fleet/hosts`). */
+export interface FleetHostsView {
+  hosts: FleetHost[];
 }
 
 /** The result of a define (`virDomainDefineXML`). */

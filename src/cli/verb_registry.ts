@@ -102,6 +102,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   domuuid: () => import("./verbs/domuuid.ts").then((module) => module.domuuidVerb),
   dumpxml: () => import("./verbs/dumpxml.ts").then((module) => module.dumpxmlVerb),
   event: () => import("./verbs/event.ts").then((module) => module.eventVerb),
+  host: () => import("./verbs/host.ts").then((module) => module.hostVerb),
   hostname: () => import("./verbs/hostname.ts").then((module) => module.hostnameVerb),
   list: () => import("./verbs/list.ts").then((module) => module.listVerb),
   log: () => import("./verbs/log.ts").then((module) => module.logVerb),

@@ -20,6 +20,7 @@ import type {
   DomainInfoView,
   DomainSummaryView,
   EventMessage,
+  FleetHostsView,
   HostView,
   StateView,
   VersionView,
@@ -149,6 +150,11 @@ export class EvirtClient {
   }
 
   /** Hostname and node information. */
+  /** The hosts sharing the service's NATS log (code 3 when its log is local). */
+  fleetHosts(): Promise<FleetHostsView> {
+    return this.#json("GET", pathOf("host.fleet_hosts"));
+  }
+
   host(): Promise<HostView> {
     return this.#json("GET", pathOf("host.describe"));
   }

@@ -23,6 +23,10 @@
  * | `EVIRT_REQUEST_HEAD_MAX_BYTES` | largest request line plus headers | 65536 |
  * | `EVIRT_NETWORK_RUNTIME` | `on`: `net-start` makes bridges, dnsmasq and firewall rules; `off`: starts are refused (code 84) | `on` |
  * | `EVIRT_REQUEST_BODIES_MAX_BYTES` | request body bytes held at once by all requests together | 67108864 |
+ * | `EVIRT_LOG` | where the event log lives: `sqlite` (a file in the state directory) or `nats://HOST:PORT[,nats://…]` (NATS JetStream) | `sqlite` |
+ * | `EVIRT_HOST` | this host's name in a shared log: letters, digits, `-`, `_` | the machine's host name |
+ * | `EVIRT_LOG_REPLICAS` | JetStream replicas of a new log stream (3 in a cluster) | 1 |
+ * | `EVIRT_HOST_TTL_MS` | how long a host's heartbeat stays valid before the fleet marks it lost (the first host to create the fleet's bucket sets it) | 10000 |
  *
  * The service socket is `$EVIRT_RUNTIME_DIR/evirt.sock`, the read-only one `evirt-ro.sock`.
  *
@@ -60,6 +64,11 @@ export interface Config {
   requestBodiesMaxBytes: number;
   /** Whether networks start on the host (`EVIRT_NETWORK_RUNTIME`); off, starts are refused. */
   networkRuntime: boolean;
+  /**
+   * The event log on NATS JetStream (`EVIRT_LOG=nats://…`, `EVIRT_HOST`, `EVIRT_LOG_REPLICAS`),
+   * or null for the embedded SQLite file.
+   */
+  natsLog: { servers: string; host: string; replicas: number; hostTtlMs: number } | null;
 }
 
 /** Where the configuration came from, for messages: one entry per field. */
@@ -69,6 +78,8 @@ export type ConfigSources = Record<keyof Config, string>;
 export interface ConfigHost {
   /** The effective user id; 0 selects root's defaults. */
   uid: number;
+  /** The machine's host name, the default of `EVIRT_HOST`. Default `localhost`. */
+  hostname?: string;
 }
 
 /** The URI used when `EVIRT_DEFAULT_URI` is unset: the local service. */
@@ -205,6 +216,7 @@ export function loadConfig(
     throw new ConfigError("EVIRT_NETWORK_RUNTIME", `must be 'on' or 'off', got '${runtimeText}'`);
   }
   const networkRuntime = runtimeText !== "off";
+  const natsLog = parseLogLocation(env, host.hostname ?? "localhost");
   if (listen !== null && tokensFile === null) {
     throw new ConfigError("EVIRT_LISTEN", "needs EVIRT_TOKENS_FILE: TCP access requires tokens");
   }
@@ -223,6 +235,7 @@ export function loadConfig(
       connections,
       requestBodiesMaxBytes,
       networkRuntime,
+      natsLog,
     },
     sources: {
       stateDir: state.source,
@@ -244,6 +257,7 @@ export function loadConfig(
         ? "EVIRT_REQUEST_BODIES_MAX_BYTES"
         : "default",
       networkRuntime: runtimeText ? "EVIRT_NETWORK_RUNTIME" : "default",
+      natsLog: env.EVIRT_LOG ? "EVIRT_LOG" : "default (sqlite)",
     },
   };
 }
@@ -254,7 +268,52 @@ export function loadConfig(
  * @throws {ConfigError} When a variable has an invalid value.
  */
 export function loadProcessConfig(): { config: Config; sources: ConfigSources } {
-  return loadConfig(Deno.env.toObject(), { uid: Deno.uid() ?? -1 });
+  return loadConfig(Deno.env.toObject(), { uid: Deno.uid() ?? -1, hostname: Deno.hostname() });
+}
+
+/** A host name as `EVIRT_HOST` accepts it. */
+const HOST_NAME_PATTERN = /^[A-Za-z0-9_-]{1,48}$/;
+
+/** Reads `EVIRT_LOG`, `EVIRT_HOST` and `EVIRT_LOG_REPLICAS`: null for the SQLite log. */
+function parseLogLocation(
+  env: Record<string, string | undefined>,
+  hostname: string,
+): Config["natsLog"] {
+  const text = env.EVIRT_LOG;
+  if (text === undefined || text === "" || text === "sqlite") return null;
+  const servers = text.split(",").map((server) => server.trim());
+  for (const server of servers) {
+    let url: URL | undefined;
+    try {
+      url = new URL(server);
+    } catch {
+      url = undefined;
+    }
+    if (url?.protocol !== "nats:" || url.hostname === "" || url.pathname !== "") {
+      throw new ConfigError(
+        "EVIRT_LOG",
+        `must be 'sqlite' or nats://HOST:PORT[,nats://HOST:PORT…], got '${text}'`,
+      );
+    }
+  }
+  // The machine's name, cut to what a JetStream subject token and stream name allow.
+  const host = env.EVIRT_HOST ||
+    hostname.split(".")[0].replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 48);
+  if (!HOST_NAME_PATTERN.test(host)) {
+    throw new ConfigError(
+      "EVIRT_HOST",
+      `must be 1 to 48 letters, digits, '-' or '_', got '${host}'`,
+    );
+  }
+  const replicas = parsePositiveInteger(env, "EVIRT_LOG_REPLICAS", 1);
+  if (replicas > 5) {
+    throw new ConfigError("EVIRT_LOG_REPLICAS", `must be from 1 to 5, got '${replicas}'`);
+  }
+  const hostTtlMs = parsePositiveInteger(env, "EVIRT_HOST_TTL_MS", 10_000);
+  if (hostTtlMs < 1000) {
+    throw new ConfigError("EVIRT_HOST_TTL_MS", `must be at least 1000, got '${hostTtlMs}'`);
+  }
+  return { servers: servers.join(","), host, replicas, hostTtlMs };
 }
 
 /**

@@ -177,7 +177,10 @@ export async function layerConfigFile(
  * @throws {ConfigError} As {@linkcode loadLayeredConfig}.
  */
 export function loadProcessLayeredConfig(configFile?: string): Promise<LayeredConfig> {
-  return loadLayeredConfig(Deno.env.toObject(), { uid: Deno.uid() ?? -1 }, {
+  return loadLayeredConfig(Deno.env.toObject(), {
+    uid: Deno.uid() ?? -1,
+    hostname: Deno.hostname(),
+  }, {
     ...(configFile === undefined ? {} : { configFile }),
   });
 }
@@ -223,6 +226,10 @@ function effectiveValues(
     request_head_max_bytes: String(connections.headMaxBytes),
     request_bodies_max_bytes: String(config.requestBodiesMaxBytes),
     network_runtime: String(config.networkRuntime),
+    log: config.natsLog?.servers ?? "sqlite",
+    host: config.natsLog?.host ?? "unused (sqlite log)",
+    log_replicas: config.natsLog === null ? "unused (sqlite log)" : String(config.natsLog.replicas),
+    host_ttl_ms: config.natsLog === null ? "unused (sqlite log)" : String(config.natsLog.hostTtlMs),
     log_format: log.format,
     log_level: log.level,
     qemu_user: qemu.user ?? "default",

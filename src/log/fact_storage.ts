@@ -1,6 +1,7 @@
 /**
- * The synchronous storage under a {@linkcode LogStore}: rows in, rows out, each write one atomic
- * and (for a file) durable transaction. Checking arguments, versions, upcasting, group commit and
+ * The storage under a {@linkcode LogStore}: rows in, rows out, each write one atomic and durable
+ * transaction. Reads are synchronous; writes may finish later (a remote log acknowledges over the
+ * network), and the store then waits for them before it acknowledges anything. Checking arguments, versions, upcasting, group commit and
  * subscriptions live above it, so every storage behaves the same.
  *
  * @module
@@ -41,8 +42,9 @@ export interface StorageHead {
 }
 
 /**
- * A synchronous store of facts and snapshots. Each method either completes fully or throws and
- * changes nothing.
+ * A store of facts and snapshots. Each method either completes fully or throws (or rejects) and
+ * changes nothing. A write that returns a promise is complete once the promise resolves; the
+ * store calls no other write until then.
  *
  * @example Reading the head
  * ```ts ignore
@@ -60,7 +62,10 @@ export interface FactStorage {
    * Writes `facts` (consecutive positions after the head) and the streams' new versions in one
    * transaction, returning once it is durable.
    */
-  commit(facts: readonly StoredFact[], streamVersions: ReadonlyMap<string, number>): void;
+  commit(
+    facts: readonly StoredFact[],
+    streamVersions: ReadonlyMap<string, number>,
+  ): void | Promise<void>;
   /**
    * Facts strictly after `afterPosition`, in position order, at most `limit`, and only those that
    * start within `maxBytes` of the first one's body: the bodies' total length (JSON text length in
@@ -72,15 +77,15 @@ export interface FactStorage {
   /** The position of the first fact appended at or after `timestampMs`, or undefined. */
   firstPositionAtOrAfter(timestampMs: number): number | undefined;
   /** Removes every fact at or below `position` and records `position + 1` as the oldest. */
-  removeThrough(position: number): number;
+  removeThrough(position: number): number | Promise<number>;
   /** Stores a snapshot and drops all but the newest `keepMax` snapshots. */
-  saveSnapshot(snapshot: StoredSnapshot, keepMax: number): void;
+  saveSnapshot(snapshot: StoredSnapshot, keepMax: number): void | Promise<void>;
   /** The snapshot with the highest position (newest of equals), or undefined. */
   loadSnapshot(): StoredSnapshot | undefined;
   /** The position of {@linkcode FactStorage.loadSnapshot}'s snapshot, without its state. */
   latestSnapshotPosition(): number | undefined;
   /** Removes every snapshot. */
-  deleteSnapshots(): void;
+  deleteSnapshots(): void | Promise<void>;
   /** Releases the storage; no other method is called afterwards. */
-  close(): void;
+  close(): void | Promise<void>;
 }

@@ -82,7 +82,7 @@ export const RECENT_FACTS_MAX = 256;
 export const RECENT_BODY_CHARS_MAX = 8 * 1024 * 1024;
 
 /**
- * An {@linkcode EventStore} over a synchronous {@linkcode FactStorage}. Appends wait in a bounded
+ * An {@linkcode EventStore} over a {@linkcode FactStorage}. Appends wait in a bounded
  * queue; the queue is committed as one transaction on the next turn of the event loop, so every
  * append made while the previous commit ran shares the next one.
  *
@@ -117,6 +117,8 @@ export class LogStore implements EventStore {
   #recent: RecentFact[] = [];
   #recentBodyChars = 0;
   #flushScheduled = false;
+  /** A commit the storage has not finished yet (an asynchronous storage); none starts meanwhile. */
+  #inFlight: Promise<void> | undefined;
   #failure: EventStoreWriteError | undefined;
   #closing: Promise<void> | undefined;
 
@@ -273,13 +275,16 @@ export class LogStore implements EventStore {
       );
       const stateJson = encodeJsonText(snapshot.state, "snapshot.state", SNAPSHOT_STATE_MAX_BYTES);
       const saved = { position, timestampMs: this.#now(), stateJson };
-      this.#storage.saveSnapshot(
+      const saving = this.#storage.saveSnapshot(
         { ...saved, checksum: snapshotChecksum(saved) },
         SNAPSHOTS_KEPT_MAX,
       );
-      if (this.#retention.maxAgeMs !== undefined || this.#retention.keepMax !== undefined) {
-        this.#pruneWith(this.#retention);
-      }
+      const retain = (): void | Promise<void> => {
+        if (this.#retention.maxAgeMs === undefined && this.#retention.keepMax === undefined) return;
+        const pruned = this.#pruneWith(this.#retention);
+        if (pruned instanceof Promise) return pruned.then(() => {});
+      };
+      return saving instanceof Promise ? saving.then(retain) : retain();
     });
   }
 
@@ -310,7 +315,7 @@ export class LogStore implements EventStore {
           } were pruned and live on only in them`,
         );
       }
-      this.#storage.deleteSnapshots();
+      return this.#storage.deleteSnapshots();
     });
   }
 
@@ -322,42 +327,52 @@ export class LogStore implements EventStore {
   }
 
   close(): Promise<void> {
-    // The executor runs at once, so the store is closed before close() returns.
-    this.#closing ??= new Promise<void>((resolve) => {
-      this.#shutDown();
-      resolve();
-    });
+    // With a synchronous storage the store is closed before close() returns.
+    this.#closing ??= this.#run("cannot close the event log", () => this.#shutDown(), false);
     return this.#closing;
   }
 
-  #shutDown(): void {
+  #shutDown(): void | Promise<void> {
     // Pending appends were promised a commit: give them one before the storage goes.
-    while (this.#pending.length > 0 && this.#failure === undefined) this.#flush();
+    while (
+      this.#inFlight === undefined && this.#pending.length > 0 && this.#failure === undefined
+    ) {
+      this.#flush();
+    }
+    if (this.#inFlight !== undefined) return this.#inFlight.then(() => this.#shutDown());
     for (const pending of this.#pending.splice(0)) pending.reject(new StoreClosedError());
     this.#recent = [];
     this.#recentBodyChars = 0;
     this.#headSignal.close();
+    let closing: void | Promise<void>;
     try {
-      this.#storage.close();
-    } finally {
+      closing = this.#storage.close();
+    } catch (error) {
       this.#release();
+      throw error;
     }
+    if (!(closing instanceof Promise)) return this.#release();
+    return closing.finally(() => this.#release());
   }
 
   /**
    * Runs a synchronous storage operation as a promise. Typed errors pass through; anything else
    * (a SQLite I/O error) becomes a SYSTEM_ERROR saying what could not be done.
    */
-  #run<T>(failure: string, action: () => T): Promise<T> {
-    try {
-      this.#checkOpen();
-      return Promise.resolve(action());
-    } catch (error) {
-      if (error instanceof VirtError) return Promise.reject(error);
+  #run<T>(failure: string, action: () => T | Promise<T>, open = true): Promise<T> {
+    const describe = (error: unknown): Error => {
+      if (error instanceof VirtError) return error;
       const message = error instanceof Error ? error.message : String(error);
-      return Promise.reject(
-        new VirtError(ErrorCode.SYSTEM_ERROR, `${failure}: ${message}`, { cause: error }),
-      );
+      return new VirtError(ErrorCode.SYSTEM_ERROR, `${failure}: ${message}`, { cause: error });
+    };
+    try {
+      if (open) this.#checkOpen();
+      const result = action();
+      return result instanceof Promise
+        ? result.catch((error) => Promise.reject(describe(error)))
+        : Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(describe(error));
     }
   }
 
@@ -500,7 +515,7 @@ export class LogStore implements EventStore {
     }
   }
 
-  #pruneWith(policy: RetentionPolicy): PruneResult {
+  #pruneWith(policy: RetentionPolicy): PruneResult | Promise<PruneResult> {
     const snapshotPosition = this.#storage.latestSnapshotPosition();
     const cutoffs: number[] = [];
     if (policy.keepMax !== undefined) cutoffs.push(this.#head - policy.keepMax);
@@ -513,9 +528,12 @@ export class LogStore implements EventStore {
     }
     const cutoff = Math.min(Math.max(...cutoffs), snapshotPosition);
     if (cutoff < this.#oldest) return { removed: 0, oldestPosition: this.#oldest };
-    const removed = this.#storage.removeThrough(cutoff);
-    this.#oldest = cutoff + 1;
-    return { removed, oldestPosition: this.#oldest };
+    const removing = this.#storage.removeThrough(cutoff);
+    const removed = (count: number): PruneResult => {
+      this.#oldest = Math.max(this.#oldest, cutoff + 1);
+      return { removed: count, oldestPosition: this.#oldest };
+    };
+    return removing instanceof Promise ? removing.then(removed) : removed(removing);
   }
 
   #scheduleFlush(): void {
@@ -525,8 +543,9 @@ export class LogStore implements EventStore {
     // their next appends first; setTimeout(0) would add a clamped delay per commit.
     setImmediate(() => {
       this.#flushScheduled = false;
-      if (this.#closing === undefined) this.#flush();
-      if (this.#pending.length > 0 && this.#closing === undefined) this.#scheduleFlush();
+      if (this.#closing !== undefined || this.#inFlight !== undefined) return;
+      this.#flush();
+      if (this.#pending.length > 0 && this.#inFlight === undefined) this.#scheduleFlush();
     });
   }
 
@@ -538,23 +557,51 @@ export class LogStore implements EventStore {
     const bodies: JsonValue[] = [];
     const accepted: AcceptedAppend[] = [];
     const timestampMs = Math.max(this.#now(), this.#lastTimestampMs);
+    let committing: void | Promise<void> = undefined;
     try {
       for (const pending of batch) {
         const placed = this.#place(pending, versions, rows, bodies, timestampMs);
         if (placed instanceof VersionConflictError) pending.reject(placed);
         else accepted.push({ pending, results: placed });
       }
-      if (rows.length > 0) this.#storage.commit(rows, versions);
+      if (rows.length > 0) committing = this.#storage.commit(rows, versions);
     } catch (error) {
-      // Reading versions or writing failed: the storage rolled the transaction back, so nothing
-      // of this batch is acknowledged. Appends still queued get their own try: a full disk or a
-      // lock passes. Only a damaged log refuses every later append (EventStoreWriteError says).
-      const failure = new EventStoreWriteError(error);
-      const refused = failure.failure.retryable ? batch : [...batch, ...this.#pending.splice(0)];
-      if (!failure.failure.retryable) this.#failure = failure;
-      for (const pending of refused) pending.reject(failure);
+      this.#refuse(batch, error);
       return;
     }
+    if (!(committing instanceof Promise)) {
+      this.#acknowledge(rows, bodies, accepted, timestampMs);
+      return;
+    }
+    // An asynchronous storage: nothing is acknowledged, and no other batch placed, until it is durable.
+    this.#inFlight = committing.then(
+      () => this.#acknowledge(rows, bodies, accepted, timestampMs),
+      (error) => this.#refuse(accepted.map(({ pending }) => pending), error),
+    ).finally(() => {
+      this.#inFlight = undefined;
+      if (this.#pending.length > 0 && this.#closing === undefined) this.#scheduleFlush();
+    });
+  }
+
+  /**
+   * Reading versions or writing failed: the storage rolled the transaction back, so nothing of
+   * the batch is acknowledged. Appends still queued get their own try: a full disk or a lock
+   * passes. Only a damaged log refuses every later append (EventStoreWriteError says).
+   */
+  #refuse(batch: readonly PendingAppend[], error: unknown): void {
+    const failure = new EventStoreWriteError(error);
+    const refused = failure.failure.retryable ? batch : [...batch, ...this.#pending.splice(0)];
+    if (!failure.failure.retryable) this.#failure = failure;
+    for (const pending of refused) pending.reject(failure);
+  }
+
+  /** The batch is durable: advances the head and answers its appenders. */
+  #acknowledge(
+    rows: readonly StoredFact[],
+    bodies: readonly JsonValue[],
+    accepted: readonly AcceptedAppend[],
+    timestampMs: number,
+  ): void {
     if (rows.length === 0) return;
     this.#head += rows.length;
     this.#lastTimestampMs = timestampMs;

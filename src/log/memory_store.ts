@@ -41,9 +41,18 @@ export function createMemoryStore(options: EventStoreOptions = {}): EventStore {
  */
 export class MemoryStorage implements FactStorage {
   #facts: StoredFact[] = [];
-  #oldest = 1;
+  #oldest: number;
   #streams = new Map<string, { version: number; facts: StoredFact[] }>();
   #snapshots: StoredSnapshot[] = [];
+
+  /**
+   * @param oldestPosition Where the log starts: 1, or past facts retention removed elsewhere.
+   * @param streamVersions Versions of streams whose facts lie before `oldestPosition`.
+   */
+  constructor(oldestPosition = 1, streamVersions: Iterable<[string, number]> = []) {
+    this.#oldest = oldestPosition;
+    for (const [name, version] of streamVersions) this.#streams.set(name, { version, facts: [] });
+  }
 
   head(): StorageHead {
     const last = this.#facts.at(-1);
@@ -56,6 +65,11 @@ export class MemoryStorage implements FactStorage {
 
   streamVersion(stream: string): number {
     return this.#streams.get(stream)?.version ?? 0;
+  }
+
+  /** Every stream's version. */
+  streamVersions(): Map<string, number> {
+    return new Map([...this.#streams].map(([name, stream]) => [name, stream.version]));
   }
 
   commit(facts: readonly StoredFact[], streamVersions: ReadonlyMap<string, number>): void {

@@ -17,6 +17,7 @@ export type WriteFailureKind =
   | "io_error"
   | "locked"
   | "damaged"
+  | "superseded"
   | "other";
 
 /** A failed write, classified. */
@@ -25,7 +26,7 @@ export interface WriteFailure {
   kind: WriteFailureKind;
   /** The cause in words, e.g. `no space left on device`. */
   description: string;
-  /** Whether a later write may succeed without a restart (every kind but `damaged`). */
+  /** Whether a later write may succeed without a restart (every kind but `damaged` and `superseded`). */
   retryable: boolean;
   /** The storage's own message, e.g. SQLite's `database or disk is full`. */
   detail: string;
@@ -34,6 +35,8 @@ export interface WriteFailure {
 /** Patterns of each kind, matched against the storage's message in lower case; first match wins. */
 const PATTERNS: readonly [WriteFailureKind, string, RegExp][] = [
   ["damaged", "the log file is damaged", /malformed|not a database|corrupt/],
+  // A remote log another writer appended to, or whose last write has an unknown outcome.
+  ["superseded", "another writer holds the log", /superseded/],
   ["disk_full", "no space left on device", /disk is full|no space left|enospc|quota/],
   ["read_only", "the file system is read-only", /readonly|read-only|erofs/],
   ["io_error", "an I/O error on the log file", /i\/o error|eio\b|ioerr/],
@@ -57,7 +60,9 @@ export function classifyWriteFailure(error: unknown): WriteFailure {
   const detail = error instanceof Error ? error.message : String(error);
   const text = detail.toLowerCase();
   for (const [kind, description, pattern] of PATTERNS) {
-    if (pattern.test(text)) return { kind, description, retryable: kind !== "damaged", detail };
+    if (pattern.test(text)) {
+      return { kind, description, retryable: kind !== "damaged" && kind !== "superseded", detail };
+    }
   }
   return { kind: "other", description: detail, retryable: true, detail };
 }

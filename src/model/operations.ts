@@ -307,6 +307,21 @@ export const OPERATIONS = [
     verbs: ["hostname", "nodeinfo"],
   },
   {
+    name: "host.fleet_hosts",
+    object: "host",
+    libvirt: [],
+    access: "read-only",
+    summary:
+      "The hosts sharing this service's NATS log: each one's drivers, capacity, heartbeat, and whether it is alive or lost",
+    http: {
+      method: "GET",
+      path: "/v1/fleet/hosts",
+      query: [],
+      answer: { status: 200, description: "Fleet hosts", schema: "FleetHosts" },
+    },
+    verbs: ["host"],
+  },
+  {
     name: "host.uri",
     object: "host",
     libvirt: [{ api: "virConnectGetURI", procedure: 110 }],

@@ -13,6 +13,9 @@ import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
 import { type Config, ConfigError, parseTokens } from "../config/config.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
+import { NATS_TIMEOUT_MS_DEFAULT, openNatsStore } from "../log/nats_store.ts";
+import { type HostIdentity, HostRegistry } from "../log/host_registry.ts";
+import { connect } from "@nats-io/transport-node";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
 import { NETWORK_FACT_TYPES } from "../model/network_facts.ts";
@@ -88,14 +91,22 @@ export async function startService(
   const log = options.log ?? ((message: string) => console.error(`evirt: ${message}`));
   const logFor = options.logFor ?? (() => log);
   await Deno.mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const store = await openSqliteStore(config.stateDir, {
-    retention: config.retention,
-    factTypes: DOMAIN_FACT_TYPES,
-    runtimeRecords: runtimeRecords(config.runtimeDir),
-  });
+  const store = config.natsLog === null
+    ? await openSqliteStore(config.stateDir, {
+      retention: config.retention,
+      factTypes: DOMAIN_FACT_TYPES,
+      runtimeRecords: runtimeRecords(config.runtimeDir),
+    })
+    : await openNatsStore({
+      ...config.natsLog,
+      stateDir: config.stateDir,
+      retention: config.retention,
+      factTypes: DOMAIN_FACT_TYPES,
+    });
   let core: ServiceCore | undefined;
   let storageStore: EventStore | undefined;
   let networkStore: EventStore | undefined;
+  let fleet: Fleet | undefined;
   try {
     const tokens = config.tokensFile === null ? [] : await readTokens(config.tokensFile);
     await Deno.mkdir(config.runtimeDir, { recursive: true, mode: 0o755 });
@@ -114,14 +125,14 @@ export async function startService(
     });
     // Storage pools have their own log: their facts never hold back the domain log's snapshots
     // (which cover only a prefix every domain actor has applied).
-    storageStore = await openSideStore(config.stateDir, "storage", STORAGE_FACT_TYPES);
+    storageStore = await openSideStore(config, "storage", STORAGE_FACT_TYPES);
     const storage = await StoragePools.open({
       store: storageStore,
       autostart,
       log: logFor("storage"),
     });
     // Networks too: one stream per network, in a log of their own.
-    networkStore = await openSideStore(config.stateDir, "network", NETWORK_FACT_TYPES);
+    networkStore = await openSideStore(config, "network", NETWORK_FACT_TYPES);
     const networks = await Networks.open({
       store: networkStore,
       autostart,
@@ -133,6 +144,16 @@ export async function startService(
     });
     core.attachNetworks(networks);
     core.attachStorage(storage);
+    if (config.natsLog !== null) {
+      const node = readNodeInfo();
+      fleet = await openFleet(config.natsLog, {
+        name: config.natsLog.host,
+        drivers: core.host.drivers.flatMap((driver) => [...driver.domainTypes]),
+        cpus: node.cpus,
+        memoryKiB: node.memoryKiB,
+      }, logFor("fleet"));
+      core.attachFleet(fleet.registry);
+    }
     linkStorage(core.host, storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
     core.definitionReader.prestart();
@@ -176,6 +197,7 @@ export async function startService(
     const running = core;
     const runningStorageStore = storageStore;
     const runningNetworkStore = networkStore;
+    const runningFleet = fleet;
     return {
       ...running,
       server,
@@ -198,10 +220,12 @@ export async function startService(
         await runningStorageStore.close();
         await networks.close();
         await runningNetworkStore.close();
+        await runningFleet?.close();
         await running.close();
       },
     };
   } catch (error) {
+    await fleet?.close();
     await storageStore?.close();
     await networkStore?.close();
     if (core !== undefined) await core.close();
@@ -231,15 +255,63 @@ function linkStorage(host: Host, storage: StoragePools): void {
     host.domainsUsingVolume(pool, volume, path);
 }
 
-/** A log of its own (storage pools', networks'), in its folder of the state directory. */
+/**
+ * A log of its own (storage pools', networks'): in its folder of the state directory, or on
+ * JetStream as the host's `-storage` / `-network` log.
+ */
 async function openSideStore(
-  stateDir: string,
+  config: Config,
   folder: string,
   factTypes: readonly string[],
 ): Promise<EventStore> {
-  const dir = `${stateDir}/${folder}`;
+  const dir = `${config.stateDir}/${folder}`;
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  return await openSqliteStore(dir, { factTypes });
+  if (config.natsLog === null) return await openSqliteStore(dir, { factTypes });
+  const { servers, host, replicas } = config.natsLog;
+  return await openNatsStore({
+    servers,
+    host: `${host}-${folder}`,
+    replicas,
+    stateDir: dir,
+    factTypes,
+  });
+}
+
+/** This host in the fleet of its NATS log: its registration, heartbeat and view of the others. */
+interface Fleet {
+  registry: HostRegistry;
+  close(): Promise<void>;
+}
+
+/** Registers this host on the NATS server of its log; logs every host it marks lost. */
+async function openFleet(
+  log: NonNullable<Config["natsLog"]>,
+  identity: HostIdentity,
+  say: (message: string) => void,
+): Promise<Fleet> {
+  const connection = await connect({
+    servers: log.servers.split(","),
+    name: `evirt-${log.host}-fleet`,
+    timeout: NATS_TIMEOUT_MS_DEFAULT,
+  });
+  try {
+    const registry = await HostRegistry.open(connection, {
+      identity,
+      ttlMs: log.hostTtlMs,
+      onChange: (change) => say(`host ${change.host} is ${change.state}: its heartbeat stopped`),
+    });
+    say(`host ${identity.name} registered (heartbeat valid ${registry.ttlMs} ms)`);
+    return {
+      registry,
+      async close() {
+        await registry.close();
+        await connection.close();
+      },
+    };
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
 }
 
 /** Runtime records named at most, when a refused start lists them. */

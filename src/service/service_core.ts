@@ -54,6 +54,8 @@ export interface ServiceCore {
   attachStorage(storage: StoragePools): void;
   /** Gives the API the networks (opened after the core, on their own log). */
   attachNetworks(networks: Networks): void;
+  /** Answers `GET /v1/fleet/hosts` from the fleet's host registry (a NATS log only). */
+  attachFleet(fleet: NonNullable<ApiEnvironment["fleet"]>): void;
   /** Ends every event stream (so listeners can drain), without closing anything else. */
   endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
@@ -131,6 +133,9 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     },
     attachNetworks(networks) {
       environment.networks = networks;
+    },
+    attachFleet(fleet) {
+      environment.fleet = fleet;
     },
     endStreams() {
       shutdown.abort();

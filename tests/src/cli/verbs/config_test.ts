@@ -38,7 +38,7 @@ Deno.test("config show prints every key with its value and source, the environme
       source: "EVIRT_DEFAULT_URI",
     });
     assert.deepEqual(rows.get("listen"), { value: "off", source: "default" });
-    assert.equal(rows.size, 22);
+    assert.equal(rows.size, 26);
   });
 });
 

@@ -98,7 +98,10 @@ import {
 import { checkHostPaths } from "./host_paths.ts";
 import { makeBridgePorts, removeInstanceTaps, removeTap, tapNamesOf } from "./bridge_ports.ts";
 import { isBridgedInterface } from "../../src/model/tap_names.ts";
-import { loadQemuConfinement } from "../../src/config/qemu_confinement.ts";
+import {
+  loadQemuConfinement,
+  type QemuConfinementConfig,
+} from "../../src/config/qemu_confinement.ts";
 import { findClaimedQemu } from "./instance_adoption.ts";
 import { claimPathFor } from "./instance_claim.ts";
 import {
@@ -209,6 +212,11 @@ export interface QemuDriverOptions {
    * (`src/config/qemu_confinement.ts`), as the service's user when it is not root.
    */
   dac?: DacSettings;
+  /**
+   * The QEMU user and group settings `dac` is resolved from when it is not given. Default: from
+   * the environment (the service passes the configuration file's layered over it).
+   */
+  confinement?: QemuConfinementConfig;
 }
 
 /** The files of one running domain. */
@@ -381,7 +389,11 @@ export class QemuDriver implements Driver {
     const probed = await capabilities.get(options.emulator ?? "qemu-system-x86_64");
     const log = options.log ?? ((message) => console.error(`evirt: qemu: ${message}`));
     const dac = options.dac ??
-      await resolveDacSettings(loadQemuConfinement(Deno.env.toObject()), Deno.uid() ?? -1, log);
+      await resolveDacSettings(
+        options.confinement ?? loadQemuConfinement(Deno.env.toObject()),
+        Deno.uid() ?? -1,
+        log,
+      );
     return new QemuDriver(options, probed.version, capabilities, probed.machines, dac);
   }
 

@@ -73,7 +73,8 @@ export class Metrics {
       pendingFacts += domain.pendingFacts?.facts ?? 0;
     }
     STATE_NAMES.forEach((name, state) => {
-      lines.push(`evirt_domains{state="${name}"} ${byState.get(state) ?? 0}`);
+      // Label values without spaces (`shut_off`): dashboards match them without quoting.
+      lines.push(`evirt_domains{state="${name.replaceAll(" ", "_")}"} ${byState.get(state) ?? 0}`);
     });
     family("evirt_operations_total", "counter", "API operations by outcome.");
     for (const [key, count] of [...this.#operations].sort()) {

@@ -16,6 +16,7 @@ import {
   QUEUE_TIMEOUT_PARAMETER,
 } from "../model/operations.ts";
 import { VERSION } from "../model/version.ts";
+import { componentSchemas } from "./api_schemas.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ "application/json": { schema } });
@@ -236,8 +237,7 @@ const STORAGE_SCHEMAS = {
       pool: { type: "string" },
       volume: { type: "string" },
       job: {
-        type: "object",
-        nullable: true,
+        type: ["object", "null"],
         properties: {
           name: { type: "string", description: "The verb running it (vol-clone, vol-wipe, …)" },
           sinceMs: { type: "integer", description: "When it began, ms since the epoch" },
@@ -296,7 +296,7 @@ function pathItem(row: Operation, http: OperationRoute): Record<string, unknown>
           : { content: { [answer.media ?? "application/json"]: { schema: ref(answer.schema) } } }),
       },
       ...extra.responses,
-      ...(row.object === "host" ? {} : errorResponses),
+      ...(row.object === "host" ? { "401": errorResponses["401"] } : errorResponses),
     },
   };
 }
@@ -321,87 +321,34 @@ export const OPENAPI_DOCUMENT = {
     version: VERSION,
     description:
       "Virtualization manager in the spirit of libvirt. Errors carry libvirt's error numbers.",
+    license: { name: "MIT", identifier: "MIT" },
   },
+  servers: [
+    {
+      url: "http://{host}:{port}",
+      description: "The TCP listener (EVIRT_LISTEN): every call needs a bearer token. The " +
+        "unix sockets $EVIRT_RUNTIME_DIR/evirt.sock (read-write) and evirt-ro.sock (read-only) " +
+        "serve the same paths without one.",
+      variables: {
+        host: { default: "localhost" },
+        port: { default: "8080" },
+      },
+    },
+  ],
+  // A token over TCP; none over the unix sockets, whose file modes decide who may call.
+  security: [{ bearerToken: [] }, {}],
   paths: paths(),
   components: {
+    securitySchemes: {
+      bearerToken: {
+        type: "http",
+        scheme: "bearer",
+        description: "A token of EVIRT_TOKENS_FILE: read-write or read-only",
+      },
+    },
     schemas: {
       ...STORAGE_SCHEMAS,
-      Error: {
-        type: "object",
-        properties: {
-          error: {
-            type: "object",
-            required: ["code", "name", "message"],
-            properties: {
-              code: { type: "integer", description: "libvirt virErrorNumber" },
-              name: { type: "string" },
-              message: { type: "string", description: "As libvirt prints it" },
-              detail: { type: "string" },
-              where: { type: "string", description: "Where in the input the problem is" },
-            },
-          },
-        },
-      },
-      DomainSummary: {
-        type: "object",
-        properties: {
-          uuid: { type: "string" },
-          name: { type: "string" },
-          id: { type: ["integer", "null"] },
-          state: { type: "integer" },
-          stateName: { type: "string" },
-          reason: { type: "integer" },
-          reasonName: { type: "string" },
-          persistent: { type: "boolean" },
-          autostart: { type: "boolean" },
-          active: { type: "boolean" },
-          pendingFacts: {
-            description: "Facts the event log has refused so far (a full disk); null when none",
-            oneOf: [{ type: "null" }, {
-              type: "object",
-              properties: {
-                facts: { type: "integer" },
-                cause: { type: "string" },
-                since: { type: "string", format: "date-time" },
-                needsReconcile: { type: "boolean" },
-                dropped: { type: "integer" },
-              },
-            }],
-          },
-        },
-      },
-      DomainInfo: {
-        allOf: [ref("DomainSummary"), {
-          type: "object",
-          properties: {
-            type: { type: "string" },
-            osType: { type: "string" },
-            maxMemoryKiB: { type: "integer" },
-            memoryKiB: { type: "integer" },
-            vcpus: { type: "integer" },
-            cpuTimeNs: { type: "integer" },
-            security: {
-              type: "object",
-              properties: {
-                model: { type: "string" },
-                doi: { type: "string" },
-                label: { type: "string" },
-              },
-            },
-            title: { type: "string" },
-            description: { type: "string" },
-          },
-        }],
-      },
-      State: {
-        type: "object",
-        properties: {
-          state: { type: "integer" },
-          stateName: { type: "string" },
-          reason: { type: "integer" },
-          reasonName: { type: "string" },
-        },
-      },
+      ...componentSchemas(),
       ActionResult: {
         allOf: [ref("DomainSummary"), {
           type: "object",
@@ -550,15 +497,6 @@ export const OPENAPI_DOCUMENT = {
           },
         },
       },
-      DomainDefinition: {
-        type: "object",
-        description: "The typed domain model (src/model/domain.ts), model version 1",
-        required: ["type", "name", "memoryKiB", "vcpus", "os", "devices"],
-      },
-      DomainList: {
-        type: "object",
-        properties: { domains: { type: "array", items: ref("DomainSummary") } },
-      },
       StatsRecords: {
         type: "object",
         properties: { records: { type: "array", items: ref("StatsRecord") } },
@@ -672,8 +610,6 @@ export const OPENAPI_DOCUMENT = {
         },
       },
       OpenApi: { type: "object" },
-      Version: { type: "object" },
-      Host: { type: "object" },
       FleetHosts: {
         type: "object",
         required: ["hosts"],

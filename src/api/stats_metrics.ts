@@ -191,7 +191,26 @@ function blockFamilies(): Family[] {
  * ```
  */
 export async function renderStatsMetrics(reader: StatsReader): Promise<string> {
-  const records = await reader.domainStats({ filter: { active: true }, nowait: true });
+  return renderStatsRecords(await metricsRecords(reader));
+}
+
+/**
+ * The statistics records a scrape shows: the running domains', from the samples held (never
+ * waiting for a monitor).
+ */
+export function metricsRecords(reader: StatsReader): Promise<DomainStatsRecord[]> {
+  return reader.domainStats({ filter: { active: true }, nowait: true });
+}
+
+/**
+ * The statistics series of `records`, in the Prometheus text format.
+ *
+ * @example
+ * ```ts ignore
+ * const text = renderStatsRecords(await metricsRecords(new StatsReader(host)));
+ * ```
+ */
+export function renderStatsRecords(records: readonly DomainStatsRecord[]): string {
   const lines: string[] = [];
   lines.push(
     "# HELP evirt_domain_sample_age_seconds Age of the samples behind a domain's statistics.",

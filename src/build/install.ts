@@ -10,7 +10,8 @@
  * - its `exec deno` becomes the absolute path of this Deno, because a Deno fetched by `npx` is not
  *   on PATH;
  * - its `--config` names this checkout's `deno.json` instead of the copy `deno install` makes,
- *   which loses the import map and the `node_modules` beside it (so `xstate` would not resolve).
+ *   which loses the import map and the `node_modules` beside it (so `xstate` would not resolve);
+ *   the `--import-map` the install step needed goes (the configuration's serves at run time).
  *
  * Where: `EVIRT_INSTALL_ROOT` (or `--root DIR`), the command going to `DIR/bin/evirt`; default
  * `/usr/local` as root, else `~/.local`. The unit goes to `EVIRT_INSTALL_UNIT_DIR` (or
@@ -21,7 +22,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError, loadProcessConfig } from "../config/config.ts";
+import { ConfigError } from "../config/config.ts";
+import { loadProcessLayeredConfig } from "../config/layered_config.ts";
 import { systemdUnit } from "./systemd_unit.ts";
 import { bashCompletion, shellWord, zshCompletion } from "../cli/completion.ts";
 import { manPage } from "../cli/man_page.ts";
@@ -32,6 +34,8 @@ const NAME = "evirt";
 const REPO_DIR = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const ENTRY = `${REPO_DIR}/src/cli/main.ts`;
 const CONFIG = `${REPO_DIR}/deno.json`;
+/** Given apart: `deno install` ignores a configuration file's `importMap` while it checks. */
+const IMPORT_MAP = `${REPO_DIR}/import_map.json`;
 const SYSTEM_UNIT_DIR = "/etc/systemd/system";
 /** Longest `deno install` or `systemctl daemon-reload` may take, in ms. */
 const STEP_TIMEOUT_MS = 120_000;
@@ -96,7 +100,7 @@ async function run(args: string[]): Promise<number> {
       uid: Deno.uid() ?? -1,
       systemd: systemdIsInit(),
     });
-    config = loadProcessConfig().config;
+    config = (await loadProcessLayeredConfig()).config;
   } catch (error) {
     console.error(`install: error: ${(error as Error).message}`);
     return 1;
@@ -111,6 +115,8 @@ async function run(args: string[]): Promise<number> {
     "--allow-all",
     "--config",
     CONFIG,
+    "--import-map",
+    IMPORT_MAP,
     "--root",
     targets.root,
     "--name",
@@ -176,7 +182,9 @@ export function fixShim(shim: string): string {
   const lines = shim.split("\n");
   lines[line] = lines[line]
     .replace(/^exec deno /, `exec ${shellWord(Deno.execPath())} `)
-    .replace(/--config (?:'[^']*'|\S+)/, `--config ${shellWord(CONFIG)}`);
+    .replace(/--config (?:'[^']*'|\S+)/, `--config ${shellWord(CONFIG)}`)
+    // The configuration's import map serves at run time; naming both makes Deno warn each run.
+    .replace(/ --import-map (?:'[^']*'|\S+)/, "");
   return lines.join("\n");
 }
 

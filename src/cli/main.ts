@@ -18,6 +18,7 @@ import {
 import { CommandFailure, errorLines } from "./command_failure.ts";
 import { isCommandString, splitCommandString } from "./command_chain.ts";
 import { openConnection } from "./connection.ts";
+import { layerConfigFile } from "../config/layered_config.ts";
 import { Progress } from "./progress.ts";
 import type { CliIo, Verb, VerbContext } from "./verb.ts";
 import { verbOptions } from "./verb.ts";
@@ -82,6 +83,7 @@ export async function runCli(words: string[], io: CliIo = processIo()): Promise<
   const planned: PlannedCommand[] = [];
   let uri: string;
   let xmlMaxBytes: number;
+  let env: Record<string, string | undefined>;
   try {
     for (const [name, ...verbWords] of commands) {
       const verb = await loadVerb(name);
@@ -93,12 +95,14 @@ export async function runCli(words: string[], io: CliIo = processIo()): Promise<
       }
       planned.push({ verb, args: parseVerbArguments(verb.name, verbOptions(verb), verbWords) });
     }
-    uri = options.connect === undefined ? defaultUri(io.env) : validateUri("-c", options.connect);
-    xmlMaxBytes = parsePositiveInteger(io.env, "EVIRT_XML_MAX_BYTES", XML_MAX_BYTES_DEFAULT);
+    // The configuration file's values under the variables: default URI, socket, XML limit.
+    env = (await layerConfigFile(io.env, io.uid)).env;
+    uri = options.connect === undefined ? defaultUri(env) : validateUri("-c", options.connect);
+    xmlMaxBytes = parsePositiveInteger(env, "EVIRT_XML_MAX_BYTES", XML_MAX_BYTES_DEFAULT);
   } catch (error) {
     return report(io, error);
   }
-  return await runCommands(io, options, planned, uri, xmlMaxBytes);
+  return await runCommands(io, options, planned, uri, xmlMaxBytes, env);
 }
 
 /** A command whose verb and arguments were checked before anything ran. */
@@ -117,6 +121,7 @@ async function runCommands(
   planned: PlannedCommand[],
   uri: string,
   xmlMaxBytes: number,
+  env: Record<string, string | undefined>,
 ): Promise<number> {
   const connect = io.connect ?? openConnection;
   const needed = planned.some(({ verb }) => !verb.offline);
@@ -124,7 +129,7 @@ async function runCommands(
     uri,
     readOnly: options.readonly,
     ...(options.token === undefined ? {} : { token: options.token }),
-    env: io.env,
+    env,
     uid: io.uid,
     xmlMaxBytes,
     warn: (message) => io.stderr(`warning: ${message}\n`),

@@ -14,10 +14,11 @@ import type { Verb } from "./verb.ts";
 
 /**
  * Verbs that are no operation of the service: `daemon` runs the service itself, `log` checks,
- * exports and imports the event log of a state directory offline, `completion` and `man` print
- * the shell completion scripts and the man page generated from this table.
+ * exports and imports the event log of a state directory offline, `config` shows the effective
+ * configuration, `completion` and `man` print the shell completion scripts and the man page
+ * generated from this table.
  */
-export const CLI_ONLY_VERBS = ["completion", "daemon", "log", "man"] as const;
+export const CLI_ONLY_VERBS = ["completion", "config", "daemon", "log", "man"] as const;
 
 /** Every verb's name. */
 export type VerbName = OperationVerb | (typeof CLI_ONLY_VERBS)[number];
@@ -130,6 +131,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   hostname: () => import("./verbs/hostname.ts").then((module) => module.hostnameVerb),
   list: () => import("./verbs/list.ts").then((module) => module.listVerb),
   log: () => import("./verbs/log.ts").then((module) => module.logVerb),
+  config: () => import("./verbs/config.ts").then((module) => module.configVerb),
   metadata: () => import("./verbs/metadata.ts").then((module) => module.metadataVerb),
   nodeinfo: () => import("./verbs/nodeinfo.ts").then((module) => module.nodeinfoVerb),
   reboot: () => import("./verbs/reboot.ts").then((module) => module.rebootVerb),

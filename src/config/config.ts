@@ -1,5 +1,6 @@
 /**
- * evirt's configuration, read from the environment.
+ * evirt's configuration, read from the environment. The configuration file (`config_file.ts`) is
+ * layered under it by `layered_config.ts`; this module reads only the variables.
  *
  * The variable names are a contract with outside scripts and later code; keep them:
  *
@@ -118,13 +119,26 @@ const UNIX_SOCKET_PATH_MAX_BYTES = 107;
  */
 export class ConfigError extends VirtError {
   /**
-   * @param variable The environment variable at fault.
+   * @param variable The environment variable (or configuration key) at fault.
    * @param problem What is wrong with its value, completing "VARIABLE …".
+   * @param where Where the value was read; default the variable itself. A value from the
+   *   configuration file is located as `FILE:LINE`.
    */
-  constructor(variable: string, problem: string) {
-    super(ErrorCode.INVALID_ARG, `${variable} ${problem}`, { where: variable });
+  constructor(variable: string, problem: string, where: string = variable) {
+    super(
+      ErrorCode.INVALID_ARG,
+      where === variable ? `${variable} ${problem}` : `${where}: ${variable} ${problem}`,
+      { where },
+    );
     this.name = "ConfigError";
+    this.variable = variable;
+    this.problem = problem;
   }
+
+  /** The variable or key at fault. */
+  readonly variable: string;
+  /** What is wrong with its value. */
+  readonly problem: string;
 }
 
 /**

@@ -12,16 +12,15 @@
  * @module
  */
 
-import { ConfigError } from "../config/config.ts";
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "../config/log_settings.ts";
 
-/** The levels, least severe first. */
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-/** A level of {@linkcode LOG_LEVELS}. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
-/** The formats of `EVIRT_LOG_FORMAT`. */
-export const LOG_FORMATS = ["text", "json"] as const;
-/** A format of {@linkcode LOG_FORMATS}. */
-export type LogFormat = (typeof LOG_FORMATS)[number];
+export {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+  logSettings,
+} from "../config/log_settings.ts";
 
 /** Extra fields of one line (an API call's method, route, status, …). */
 export type LogFields = Record<string, string | number | boolean>;
@@ -114,26 +113,4 @@ function readMessage(
     return { level, subject: { pool: pool[1] }, rest, body: rest.slice(pool[0].length) };
   }
   return { level, subject: {}, rest, body: rest };
-}
-
-/**
- * The format and level from the environment.
- *
- * @throws {ConfigError} When `EVIRT_LOG_FORMAT` or `EVIRT_LOG_LEVEL` has another value.
- */
-export function logSettings(
-  env: Record<string, string | undefined>,
-): { format: LogFormat; level: LogLevel } {
-  const format = env.EVIRT_LOG_FORMAT || "text";
-  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
-    throw new ConfigError("EVIRT_LOG_FORMAT", `must be text or json, got '${format}'`);
-  }
-  const level = env.EVIRT_LOG_LEVEL || "info";
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new ConfigError(
-      "EVIRT_LOG_LEVEL",
-      `must be one of ${LOG_LEVELS.join(", ")}, got '${level}'`,
-    );
-  }
-  return { format: format as LogFormat, level: level as LogLevel };
 }

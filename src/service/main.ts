@@ -12,7 +12,8 @@
  * @module
  */
 
-import { ConfigError, loadProcessConfig } from "../config/config.ts";
+import { ConfigError } from "../config/config.ts";
+import { loadProcessLayeredConfig } from "../config/layered_config.ts";
 import { isVirtError } from "../model/errors.ts";
 import { openTestHypervisor } from "./test_hypervisor.ts";
 import { type RunningService, startService } from "./service.ts";
@@ -21,7 +22,7 @@ import { VERSION } from "../model/version.ts";
 import { hasControllingTerminal, launchChain, watchLaunchChain } from "./launch_chain.ts";
 import { systemdNotifier } from "./sd_notify.ts";
 import { SERVICE_HELP } from "./service_help.ts";
-import { createLogger, type Logger, logSettings } from "./logger.ts";
+import { createLogger, type Logger } from "./logger.ts";
 
 /** The service's lines before the log settings are read (and when they are invalid). */
 let logger: Logger = createLogger({ format: "text", level: "info", sink: writeErr });
@@ -33,7 +34,9 @@ let logger: Logger = createLogger({ format: "text", level: "info", sink: writeEr
  *   argument is refused.
  */
 export async function main(args: readonly string[] = Deno.args): Promise<number> {
-  for (const arg of args) {
+  let configFile: string | undefined;
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index];
     if (arg === "--help" || arg === "-h") {
       writeOut(SERVICE_HELP);
       return 0;
@@ -42,15 +45,23 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
       writeOut(`${VERSION}\n`);
       return 0;
     }
-  }
-  if (args.length > 0) {
-    log(`error: unknown argument '${args[0]}' (see --help)`);
-    return 1;
+    if (arg === "--config" && index + 1 < args.length) {
+      configFile = args[++index];
+    } else if (arg.startsWith("--config=")) {
+      configFile = arg.slice("--config=".length);
+    } else {
+      log(
+        arg === "--config"
+          ? "error: --config needs a FILE"
+          : `error: unknown argument '${arg}' (see --help)`,
+      );
+      return 1;
+    }
   }
   let loaded;
   try {
-    logger = createLogger({ ...logSettings(Deno.env.toObject()), sink: writeErr });
-    loaded = loadProcessConfig();
+    loaded = await loadProcessLayeredConfig(configFile);
+    logger = createLogger({ ...loaded.log, sink: writeErr });
   } catch (error) {
     if (error instanceof ConfigError) {
       log(`error: ${error.message}`);
@@ -65,10 +76,15 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
   log(
     `evirt ${VERSION} starting (pid ${Deno.pid}); state ${config.stateDir}, runtime ${config.runtimeDir}`,
   );
+  if (loaded.file?.present) log(`configuration file ${loaded.file.path}`);
   const notifier = systemdNotifier(Deno.env.get("NOTIFY_SOCKET"), config.runtimeDir, log);
   let service: RunningService;
   try {
-    const drivers = await serviceDrivers(config, logger.component("qemu"));
+    const drivers = await serviceDrivers(
+      config,
+      logger.component("qemu"),
+      loaded.qemuConfinement,
+    );
     service = await startService(config, {
       drivers,
       log,

@@ -10,6 +10,7 @@ import type { Driver } from "../../actors/driver_protocol.ts";
 import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import type { Config } from "../config/config.ts";
+import type { QemuConfinementConfig } from "../config/qemu_confinement.ts";
 import { findCommand } from "./find_command.ts";
 
 /** The emulator whose presence turns the QEMU driver on. */
@@ -22,8 +23,9 @@ const QEMU_EMULATOR = "qemu-system-x86_64";
 export async function serviceDrivers(
   config: Config,
   log: (message: string) => void,
+  confinement?: QemuConfinementConfig,
 ): Promise<Driver[]> {
-  return [...await qemuDrivers(config, log), ...lxcDrivers(config, log)];
+  return [...await qemuDrivers(config, log, confinement), ...lxcDrivers(config, log)];
 }
 
 /** The LXC driver when this host can run containers; a host that cannot says why. */
@@ -41,7 +43,11 @@ function lxcDrivers(config: Config, log: (message: string) => void): Driver[] {
   return [driver];
 }
 
-async function qemuDrivers(config: Config, log: (message: string) => void): Promise<Driver[]> {
+async function qemuDrivers(
+  config: Config,
+  log: (message: string) => void,
+  confinement: QemuConfinementConfig | undefined,
+): Promise<Driver[]> {
   if (findCommand(QEMU_EMULATOR) === undefined) {
     log(`${QEMU_EMULATOR} not found: the qemu and kvm domain types are off`);
     return [];
@@ -52,6 +58,7 @@ async function qemuDrivers(config: Config, log: (message: string) => void): Prom
       logDir: `${config.stateDir}/log/qemu`,
       statsIntervalMs: config.statsIntervalMs,
       log,
+      ...(confinement === undefined ? {} : { confinement }),
     });
     // Its dry-build thread's start stalls the loop: pay for it before callers are accepted.
     driver.prestartChecks();

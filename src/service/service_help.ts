@@ -10,11 +10,11 @@
  *
  * @example
  * ```ts
- * console.log(SERVICE_HELP.split("\n")[0]); // "usage: evirt daemon [--help] [--version]"
+ * console.log(SERVICE_HELP.split("\n")[0]); // "usage: evirt daemon [--help] [--version] [--config FILE]"
  * ```
  */
-export const SERVICE_HELP = `usage: evirt daemon [--help] [--version]
-       deno run --allow-all src/service/main.ts [--help] [--version]
+export const SERVICE_HELP = `usage: evirt daemon [--help] [--version] [--config FILE]
+       deno run --allow-all src/service/main.ts [--help] [--version] [--config FILE]
 
 Runs the evirt service in the foreground until a stop signal. It accepts connections once replay
 and reconcile are done, then tells systemd it is ready when $NOTIFY_SOCKET is set.
@@ -25,7 +25,14 @@ and reconcile are done, then tells systemd it is ready when $NOTIFY_SOCKET is se
     libvirt-sock        libvirt's protocol, read-write
     libvirt-sock-ro     libvirt's protocol, read-only
 
+  configuration file (TOML; 'evirt config show' prints the effective values and their sources):
+    --config FILE, else $EVIRT_CONFIG, else /etc/evirt/evirt.toml as root and
+    $XDG_CONFIG_HOME/evirt/evirt.toml (else ~/.config/evirt/evirt.toml) as a user. Its keys are
+    the variables below in lower case without EVIRT_ (state_dir, listen, etc.); a variable that is
+    set overrides its key. An unknown key or a bad value stops the start, naming FILE:LINE.
+
   environment:
+    EVIRT_CONFIG        the configuration file
     EVIRT_STATE_DIR     event log and durable state
     EVIRT_RUNTIME_DIR   sockets and QEMU runtime files
     EVIRT_LISTEN        also serve the API over TCP at HOST:PORT (bearer tokens required)
@@ -37,8 +44,8 @@ and reconcile are done, then tells systemd it is ready when $NOTIFY_SOCKET is se
 
   signals:
     SIGTERM, SIGINT     stop: listeners close, sockets are removed, running VMs keep running
-    SIGHUP              reload (re-read EVIRT_TOKENS_FILE); with a controlling terminal, the
-                        terminal hung up: stop
+    SIGHUP              reload: re-read the tokens file (other settings need a restart);
+                        with a controlling terminal, the terminal hung up: stop
   The service also stops when a process that launched it in its process group exits (npx or
   deno task killed by a signal they do not pass on).
 `;

@@ -15,7 +15,10 @@ import { VERSION } from "../../model/version.ts";
 import type { RouteAdder } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
 import { OPENAPI_DOCUMENT } from "../openapi.ts";
-import { renderStatsMetrics } from "../stats_metrics.ts";
+import { metricsRecords, renderStatsRecords } from "../stats_metrics.ts";
+import { libvirtFamilies } from "../libvirt_metrics.ts";
+import { processFamilies } from "../process_metrics.ts";
+import { renderFamilies } from "../prometheus_text.ts";
 import type { FleetHostsView, HostView, VersionView } from "../views.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 
@@ -67,11 +70,13 @@ export function systemRoutes(add: RouteAdder): void {
   add("host.openapi", () => jsonResponse(OPENAPI_DOCUMENT));
   add(
     "host.metrics",
-    async (_request, { env }) =>
-      new Response(
-        env.metrics.render(env.host, env.store) +
-          await renderStatsMetrics(new StatsReader(env.host)),
+    async (_request, { env }) => {
+      const records = await metricsRecords(new StatsReader(env.host));
+      return new Response(
+        env.metrics.render(env.host, env.store) + renderStatsRecords(records) +
+          renderFamilies([...libvirtFamilies(env.host, records), ...processFamilies()]),
         { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
-      ),
+      );
+    },
   );
 }

@@ -7,7 +7,8 @@
 
 import { main } from "../../service/main.ts";
 import { SERVICE_HELP } from "../../service/service_help.ts";
-import type { Verb, VerbOutcome } from "../verb.ts";
+import type { VerbArguments } from "../arguments.ts";
+import type { Verb, VerbContext, VerbOutcome } from "../verb.ts";
 
 /**
  * The `daemon` verb.
@@ -23,8 +24,11 @@ export const daemonVerb: Verb = {
   summary: "run the evirt service in the foreground (as `deno task start`)",
   description: SERVICE_HELP,
   offline: true,
-  options: [],
-  async run(): Promise<VerbOutcome> {
-    return { exitCode: await main([]) };
+  options: [
+    { name: "config", kind: "string", help: "the configuration file (default: $EVIRT_CONFIG)" },
+  ],
+  async run(_context: VerbContext, args: VerbArguments): Promise<VerbOutcome> {
+    const file = args.text("config");
+    return { exitCode: await main(file === undefined ? [] : ["--config", file]) };
   },
 };

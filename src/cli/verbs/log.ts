@@ -9,7 +9,7 @@
  * @module
  */
 
-import { loadConfig } from "../../config/config.ts";
+import { loadLayeredConfig } from "../../config/layered_config.ts";
 import { exportLog } from "../../log/log_export.ts";
 import { importLog } from "../../log/log_import.ts";
 import { checkLog, type LogCheckReport } from "../../log/log_check.ts";
@@ -54,7 +54,7 @@ export const logVerb: Verb = {
         "action",
       );
     }
-    const { stateDir } = loadConfig(context.io.env, { uid: context.io.uid }).config;
+    const { stateDir } = (await loadLayeredConfig(context.io.env, { uid: context.io.uid })).config;
     if (action === "check") {
       if (args.text("file") !== undefined) {
         throw new ArgumentError(`unexpected data '${args.text("file")}'`, "file");

@@ -70,6 +70,17 @@ Deno.test("fixShim runs this Deno by its path with this checkout's deno.json", (
   assert.ok(fixed.endsWith("'file:///x/src/cli/main.ts' \"$@\"\n"));
 });
 
+Deno.test("fixShim drops the --import-map the install step needed (Deno warns when both are named)", () => {
+  const shim = "#!/bin/sh\n" +
+    "exec deno run --allow-all --import-map 'file:///x/import_map.json' --config /r/deno.json " +
+    "'file:///x/src/cli/main.ts' \"$@\"\n";
+  assert.equal(
+    fixShim(shim),
+    `#!/bin/sh\nexec '${Deno.execPath()}' run --allow-all --config '${repoDir}/deno.json' ` +
+      "'file:///x/src/cli/main.ts' \"$@\"\n",
+  );
+});
+
 /** Runs the install task into temporary folders; returns them and its output. */
 async function install(): Promise<{ dir: string; code: number; output: string }> {
   const dir = await Deno.makeTempDir({ prefix: "evirt-install-" });

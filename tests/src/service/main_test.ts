@@ -78,3 +78,34 @@ Deno.test("the service entry refuses an unknown EVIRT_LOG_FORMAT, naming the var
   assert.equal(code, 1);
   assert.match(stderr, /error service: EVIRT_LOG_FORMAT must be text or json, got 'xml'\n$/);
 });
+
+Deno.test("the service refuses a configuration file with a bad value, naming file, line and key", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "evirt-main-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/evirt.toml`,
+      `state_dir = "${dir}/state"\nrequest_head_max_bytes = 10\n`,
+    );
+    const { code, stderr } = await runMain({ EVIRT_RUNTIME_DIR: `${dir}/run` }, [
+      "--config",
+      `${dir}/evirt.toml`,
+    ]);
+    assert.equal(code, 1);
+    assert.match(
+      stderr,
+      /error service: \S+\/evirt\.toml:2: request_head_max_bytes must be at least 4096, got '10'\n$/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((entry) => entry.name), ["evirt.toml"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the service refuses EVIRT_CONFIG naming a file that does not exist", async () => {
+  const { code, stderr } = await runMain({ EVIRT_CONFIG: "/nonexistent/evirt.toml" });
+  assert.equal(code, 1);
+  assert.match(
+    stderr,
+    /error service: EVIRT_CONFIG names a file that does not exist: '\/nonexistent\/evirt\.toml'\n$/,
+  );
+});

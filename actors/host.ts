@@ -179,6 +179,7 @@ export class Host extends DomainCommandMethods {
         return this.#volumeResolver(pool, volume);
       },
       ...(options.managedSaveDir === undefined ? {} : { managedSaveDir: options.managedSaveDir }),
+      log: this.#log,
     };
   }
 

@@ -571,6 +571,11 @@ export interface Disk extends WithExtra {
   source?: DiskSource;
   /** `<backingStore>`: the next image of the chain; `{}` marks the end of a known chain. */
   backingStore?: BackingStore;
+  /**
+   * `<mirror>`: output only, in the live XML while a block copy or an active commit runs (see
+   * `withBlockJobMirrors` in block_jobs.ts); ignored on input, as libvirt ignores it.
+   */
+  mirror?: DiskMirror;
   /** `<target dev bus>`. */
   target: DiskTarget;
   /** `<readonly/>`. */
@@ -655,6 +660,24 @@ export interface SourceHost extends WithExtra {
   transport?: string;
   /** `socket`: a unix socket path. */
   socket?: string;
+}
+
+/** `<mirror>` of a disk: where a block job writes (a copy's destination, an active commit's base). */
+export interface DiskMirror extends WithExtra {
+  /** `type`: `file` or `block`. */
+  type: string;
+  /** `file`: a copy's destination (libvirt's older form, kept beside `<source>`). */
+  file?: string;
+  /** `format`: a copy's destination format (the older form). */
+  fileFormat?: string;
+  /** `job`: `copy` or `active-commit`. */
+  job: string;
+  /** `ready`: `yes` once synchronized, `abort` or `pivot` while being ended. */
+  ready?: string;
+  /** `<format type>`. */
+  format?: string;
+  /** `<source>`, with its image index. */
+  source?: DiskSource;
 }
 
 /** `<backingStore>`: one layer of a backing chain; all fields absent for `<backingStore/>`. */

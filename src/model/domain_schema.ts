@@ -193,6 +193,11 @@ const BACKING_STORE: ElementSpec = element(
   ],
 );
 
+const DISK_MIRROR: ElementSpec = element(
+  [str("type"), str("file"), str("format", "fileFormat"), str("job"), str("ready")],
+  [flatAttribute("format", "type", "format"), object("source", () => DISK_SOURCE)],
+);
+
 const DISK: ElementSpec = element(
   [str("type"), str("device"), str("model"), str("rawio"), str("sgio"), str("snapshot")],
   [
@@ -211,6 +216,7 @@ const DISK: ElementSpec = element(
       ])),
     object("source", () => DISK_SOURCE),
     object("backingStore", () => BACKING_STORE),
+    object("mirror", () => DISK_MIRROR),
     {
       kind: "object",
       xml: "target",

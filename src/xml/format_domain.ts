@@ -71,6 +71,14 @@ function deviceView(devices: DomainDevices, inactive: boolean, secure: boolean):
   const view = { ...devices } as unknown as Record<string, unknown>;
   if (!secure) view.graphics = graphicsWithoutPasswords(devices.graphics);
   if (inactive) {
+    // A running block job's `<mirror>` is live only.
+    if (devices.disks.some((disk) => disk.mirror !== undefined)) {
+      view.disks = devices.disks.map((disk) => {
+        if (disk.mirror === undefined) return disk;
+        const { mirror: _live, ...rest } = disk;
+        return rest;
+      });
+    }
     for (const [key, value] of Object.entries(view)) {
       if (Array.isArray(value)) view[key] = value.map(withoutRuntimeAlias);
       else if (key === "memballoon" && value !== undefined) view[key] = withoutRuntimeAlias(value);

@@ -33,6 +33,7 @@ import { beginVolumeJob, cancellablePieces, runVolumeJob } from "./volume_job_ru
 import type { VolumeWork } from "../src/storage/dir_pool.ts";
 import type { SparsePiece } from "../src/storage/sparse_stream.ts";
 import {
+  type ReadOptions,
   readVolumeRange,
   type TransferRange,
   writeVolumeRange,
@@ -932,7 +933,9 @@ export class PoolCommands {
 
   /**
    * A volume's bytes as a stream (`vol-download`), as a job on the volume until the stream ends
-   * or is cancelled. With `holes`, the file's holes come as their lengths, unread.
+   * or is cancelled. With `holes`, the file's holes come as their lengths, unread; with
+   * `reuseBuffer`, for a consumer done with each chunk before it asks for the next (see
+   * `readVolumeRange`).
    *
    * @throws {VirtError} As {@linkcode uploadVolume}.
    */
@@ -945,13 +948,13 @@ export class PoolCommands {
     uuid: string,
     name: string,
     range: TransferRange,
-    options: { holes: true },
+    options: { holes: true; reuseBuffer?: boolean },
   ): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }>;
   async downloadVolume(
     uuid: string,
     name: string,
     range: TransferRange,
-    options: { holes?: boolean } = {},
+    options: ReadOptions = {},
   ): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }> {
     const volume = this.volume(uuid, name);
     const { end } = this.jobs.begin(uuid, name, "vol-download", {

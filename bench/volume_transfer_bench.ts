@@ -5,8 +5,10 @@
  *
  * As a script (`deno run -A bench/volume_transfer_bench.ts`) it prints, for each, the median
  * wall time of `EVIRT_BENCH_TRANSFER_RUNS` runs (3), the throughput over the image's length, and
- * its share of the `cp` figure. The image (`EVIRT_BENCH_TRANSFER_MIB`, 2048 MiB) holds one MiB of
- * random data every 16 MiB; the rest is holes. Every transfer is sparse: holes are found in the
+ * its share of the `cp` figure, and for evirt's rows the CPU time the service spent (user +
+ * system, from /proc; steadier than wall time on a busy machine). The image
+ * (`EVIRT_BENCH_TRANSFER_MIB`, 2048 MiB) holds one MiB of random data every 16 MiB; the rest is
+ * holes. Every transfer is sparse: holes are found in the
  * file's hole map (`SEEK_DATA`/`SEEK_HOLE`), never read, and cross the connection as hole
  * records (evirt's API) or hole messages (libvirt's protocol). Rows:
  * - `evirt` CLI over evirt's API, and `virsh` over evirt's libvirt socket: whole processes, start
@@ -78,6 +80,17 @@ async function command(program: string, args: string[]): Promise<void> {
   }
 }
 
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc: a figure that, unlike the
+ * wall time, does not grow with what else the machine runs.
+ */
+function processCpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticksPerSecond = 100;
+  return (Number(fields[11]) + Number(fields[12])) * 1000 / ticksPerSecond;
+}
+
 function line(what: string, seconds: number[], baseline?: number): string {
   const wall = median(seconds);
   const rate = BYTES / 1024 ** 2 / wall;
@@ -119,9 +132,15 @@ if (import.meta.main) {
       await virsh(LIBVIRTD_URI, ["vol-create-as", libvirtd, "v.raw", `${BYTES}`]);
     }
     const figures = new Map<string, number[]>();
+    const serviceCpu = new Map<string, number[]>();
     const measure = async (what: string, run: () => Promise<void>, check?: string) => {
+      const cpuBefore = processCpuMs(service.child.pid);
       const seconds = await timed(run);
       figures.set(what, [...figures.get(what) ?? [], seconds]);
+      if (!what.includes("libvirtd") && !what.startsWith("cp ")) {
+        const spent = processCpuMs(service.child.pid) - cpuBefore;
+        serviceCpu.set(what, [...serviceCpu.get(what) ?? [], spent]);
+      }
       if (check !== undefined) {
         await command("cmp", [image, check]);
         await Deno.remove(check);
@@ -209,7 +228,9 @@ if (import.meta.main) {
     const allocated = (await Deno.stat(`${base}/pool/v.raw`)).blocks! * 512;
     console.log(`${MIB} MiB sparse image, ${RUNS} runs, one MiB of data every 16 MiB`);
     for (const [what, seconds] of figures) {
-      console.log(line(what, seconds, what.startsWith("cp ") ? undefined : copied));
+      const cpu = serviceCpu.get(what);
+      const spent = cpu === undefined ? "" : `; evirt service CPU ${median(cpu).toFixed(0)} ms`;
+      console.log(line(what, seconds, what.startsWith("cp ") ? undefined : copied) + spent);
     }
     if (libvirtd === "") console.log(`libvirtd: no socket at ${LIBVIRTD_SOCKET}`);
     console.log(`volume allocation after upload: ${(allocated / 1024 ** 2).toFixed(0)} MiB`);

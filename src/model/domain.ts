@@ -21,6 +21,7 @@
  */
 
 import type { XmlElement, XmlExtra } from "./xml_extra.ts";
+import type { PerfEvent } from "./perf_events.ts";
 
 export type { XmlContent, XmlElement, XmlExtra, XmlPlacedElement } from "./xml_extra.ts";
 
@@ -108,6 +109,8 @@ export interface DomainDefinition extends WithExtra {
   onCrash?: string;
   /** `<on_lockfailure>`. */
   onLockfailure?: string;
+  /** `<perf>`: the perf events asked for (see perf_events.ts). */
+  perf?: PerfEvent[];
   /** `<devices>`. */
   devices: DomainDevices;
 }

@@ -650,6 +650,13 @@ export const DOMAIN: ElementSpec = element(
     flatText("on_reboot"),
     flatText("on_crash"),
     flatText("on_lockfailure"),
+    {
+      kind: "wrapped",
+      xml: "perf",
+      field: "perf",
+      item: "event",
+      spec: () => element([need(str("name")), need(str("enabled"))]),
+    },
     { kind: "object", xml: "devices", field: "devices", spec: () => DEVICES, implied: true },
   ],
 );

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { perfEventsInOrder } from "../model/perf_events.ts";
 import type { DomainDefinition, DomainDevices, Graphics } from "../model/domain.ts";
 import { DOMAIN } from "../model/domain_schema.ts";
 import { encodeElement } from "./element_encode.ts";
@@ -51,6 +52,7 @@ const USER_ALIAS_PREFIX = "ua-";
  */
 export function formatDomainXml(def: DomainDefinition, options: FormatDomainOptions = {}): string {
   const view: DomainDefinition = { ...def };
+  if (view.perf !== undefined) view.perf = perfEventsInOrder(view.perf);
   if (options.inactive === true) delete view.id;
   else if (options.id !== undefined) view.id = options.id;
   if (options.inactive === true || options.secure !== true) {

@@ -64,7 +64,9 @@ async function makeImage(path: string): Promise<void> {
 
 async function ok(args: string[], env: Record<string, string>): Promise<void> {
   const run = await runEvirt(args, env);
-  if (run.code !== 0) throw new Error(`evirt ${args.join(" ")}: ${run.stderr}`);
+  if (run.code !== 0) {
+    throw new Error(`evirt ${args.join(" ")}: exit ${run.code}: ${run.stderr}${run.stdout}`);
+  }
 }
 
 async function virsh(uri: string, args: string[]): Promise<void> {

@@ -325,6 +325,12 @@ function checkDomain(definition: DomainDefinition): void {
     [definition.os.dtb, "/domain/os/dtb", "a device tree"],
     [definition.os.init, "/domain/os/init", "an init program"],
     [definition.onLockfailure, "/domain/on_lockfailure", "on_lockfailure"],
+    // The driver counts no perf events: one asked for is refused (one switched off asks nothing).
+    [
+      definition.perf?.some((event) => event.enabled === "yes") ? "perf" : undefined,
+      "/domain/perf",
+      "perf events",
+    ],
     [
       definition.vcpu?.placement === "auto" ? "auto" : undefined,
       "/domain/vcpu/@placement",

@@ -179,22 +179,20 @@ async function startCommit(
     throw notRunning();
   }
   const { handle, index, disk, chain } = runningDisk(job, command.disk);
-  if ((command.flags & BlockCommitFlag.DELETE) !== 0) {
-    throw new VirtError(
-      ErrorCode.ARGUMENT_UNSUPPORTED,
-      "deleting committed images is not supported",
-      {
-        where: "flags",
-      },
-    );
-  }
   const plan = planCommit(chain, disk.target.dev, command);
+  // As libvirt's: the images from the top down to the base (kept) that are files.
+  const deleteImages = (command.flags & BlockCommitFlag.DELETE) === 0
+    ? undefined
+    : chain.slice(plan.top, plan.base).filter((layer) => layer.type === "file").map((layer) =>
+      layer.path
+    );
   await startJob(job, driver, handle, {
     disk: disk.target.dev,
     type: plan.type,
     path: chain[0].path,
     result: commitResult(chain, plan),
     bandwidthBytes: speed.toString(),
+    ...(deleteImages === undefined ? {} : { deleteImages }),
   }, {
     kind: "commit",
     disk: disk.target.dev,
@@ -566,6 +564,35 @@ export async function reconcileBlockJobs(
       },
     }]);
     if (found !== undefined) await driver.dismissBlockJob?.(handle, entry.disk);
+    const ended = job.snapshot.context.blockJobs?.[entry.disk] === undefined;
+    if (ended && missedOutcome(entry, found).status === "completed") {
+      await deleteCommittedImages(driver, handle, entry, log);
+    }
+  }
+}
+
+/**
+ * Deletes the images a completed commit took out of the chain when it was asked to
+ * (`blockcommit --delete`, recorded in the job's start): as libvirt, an image that cannot be
+ * removed is only logged, the job's success stands.
+ */
+export async function deleteCommittedImages(
+  driver: Driver,
+  handle: DomainHandle,
+  entry: Pick<BlockJobEntry, "disk" | "deleteImages">,
+  log: (message: string) => void,
+): Promise<void> {
+  for (const path of entry.deleteImages ?? []) {
+    try {
+      if (driver.removeBlockJobFile === undefined) throw new Error("the driver removes no images");
+      await driver.removeBlockJobFile(handle, path);
+    } catch (error) {
+      log(
+        `domain ${handle.name}: unable to remove snapshot image file '${path}' of ${entry.disk}: ${
+          (error as Error).message
+        }`,
+      );
+    }
   }
 }
 

@@ -26,6 +26,7 @@ import { type CommandRuling, commandRuling, rulesFamily } from "./command_rules.
 import type { JobContext } from "./domain_actor.ts";
 import { abandonIntent, endInstance, recordEnding } from "./domain_intents.ts";
 import { FactsHeldError } from "./held_facts.ts";
+import { deleteCommittedImages } from "./block_job_commands.ts";
 import {
   accepts,
   type DomainCommandName,
@@ -59,6 +60,8 @@ export interface CommandEnvironment {
   resolveNetwork?: NetworkResolver;
   /** Where managed save images live (the service's state folder); absent: no managed save. */
   managedSaveDir?: string;
+  /** Where what went wrong beside a command's outcome is told (default: stderr). */
+  log?: (message: string) => void;
 }
 
 const NOT_RUNNING = "domain is not running";
@@ -642,7 +645,23 @@ export async function observe(
 ): Promise<void> {
   const facts = factsFor(job.snapshot, observation);
   if (facts === undefined) return;
+  const blockJob = observation.kind === "block_job"
+    ? job.snapshot.context.blockJobs?.[observation.disk]
+    : undefined;
   await job.append(facts);
+  if (
+    observation.kind === "block_job" && observation.status === "completed" &&
+    blockJob?.deleteImages !== undefined && isActive(job.snapshot)
+  ) {
+    // `blockcommit --delete`: the committed images go once the job's success is durable.
+    const handle = handleOf(job.snapshot);
+    await deleteCommittedImages(
+      env.driverFor(handle.definition),
+      handle,
+      blockJob,
+      env.log ?? ((message) => console.error(`evirt: ${message}`)),
+    );
+  }
   if (observation.kind === "stopped") {
     env.driverFor(definitionOf(job.snapshot)).unwatch(job.snapshot.context.uuid);
     return;

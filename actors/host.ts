@@ -190,6 +190,7 @@ export class Host extends DomainCommandMethods {
         return this.#networkResolver(network);
       },
       ...(options.managedSaveDir === undefined ? {} : { managedSaveDir: options.managedSaveDir }),
+      log: this.#log,
     };
   }
 

@@ -21,6 +21,8 @@ import type { VolumeDefinition } from "../src/model/storage_volume.ts";
 import { type BuildMode, type PoolBackend, poolBackendOf } from "../src/storage/pool_backend.ts";
 import { volumeDetails } from "../src/storage/volume_details.ts";
 import { probeVolume } from "../src/storage/volume_probe.ts";
+import { PoolScanner } from "../src/storage/pool_scanner.ts";
+import { noVolumeChanges, type VolumeChanges } from "../src/storage/volume_changes.ts";
 import { formatPoolXml } from "../src/xml/format_storage_pool.ts";
 import { formatVolumeXml } from "../src/xml/format_storage_volume.ts";
 import { parseVolumeXml } from "../src/xml/parse_storage_volume.ts";
@@ -31,6 +33,7 @@ import { beginVolumeJob, cancellablePieces, runVolumeJob } from "./volume_job_ru
 import type { VolumeWork } from "../src/storage/dir_pool.ts";
 import type { SparsePiece } from "../src/storage/sparse_stream.ts";
 import {
+  type ReadOptions,
   readVolumeRange,
   type TransferRange,
   writeVolumeRange,
@@ -145,6 +148,8 @@ export class PoolCommands {
   readonly #pools: StoragePools;
   /** The uploads and downloads volumes are busy with. */
   readonly jobs: VolumeJobs = new VolumeJobs();
+  /** The worker thread that lists pool directories (closed with the pools). */
+  readonly scanner: PoolScanner = new PoolScanner();
   /**
    * The running domains that use a volume (pool name, volume name, path), when the service
    * has domains: such a volume is not deleted.
@@ -230,10 +235,11 @@ export class PoolCommands {
       const { definition, backend } = backendOf(actor);
       const command = backend.startCommand(definition);
       if (command !== undefined) await actor.append([{ type: "pool.starting", body: { command } }]);
-      let volumes: VolumeRecord[];
+      let changes: VolumeChanges;
       try {
         await backend.start(definition);
-        volumes = await backend.scan(definition);
+        // An inactive pool knows no volumes: every one found is a change.
+        changes = await backend.scanChanges(definition, {}, this.scanner);
       } catch (error) {
         if (command !== undefined) {
           // A mount or activation that did happen is undone, so the pool is wholly inactive.
@@ -245,7 +251,7 @@ export class PoolCommands {
       const degradation = await backend.degradation(definition).catch(() => undefined);
       await actor.append([
         { type: "pool.started", body: {} },
-        { type: "pool.refreshed", body: { volumes } },
+        { type: "pool.refreshed", body: changes },
         ...(degradation === undefined
           ? []
           : [{ type: "pool.degraded" as const, body: { reason: degradation } }]),
@@ -359,15 +365,23 @@ export class PoolCommands {
       }
       // A volume a job is still making is not counted: it is half-made until its job ends.
       const making = actor.snapshot.context.jobs;
-      const records = (await backend.scan(definition)).filter((record) =>
-        making[record.name] === undefined || !jobMakesVolume(making[record.name].job)
+      const found = await backend.scanChanges(
+        definition,
+        actor.snapshot.context.volumes,
+        this.scanner,
       );
+      const changes: VolumeChanges = {
+        changed: found.changed.filter((record) =>
+          making[record.name] === undefined || !jobMakesVolume(making[record.name].job)
+        ),
+        removed: found.removed,
+      };
       const degradation = await backend.degradation(definition);
       const unchanged = poolStateName(actor.snapshot) === "running" &&
-        degradation === undefined && sameVolumes(actor, records);
+        degradation === undefined && noVolumeChanges(changes);
       if (unchanged && !always) return;
       await actor.append([
-        { type: "pool.refreshed", body: { volumes: records } },
+        { type: "pool.refreshed", body: changes },
         ...(degradation === undefined
           ? []
           : [{ type: "pool.degraded" as const, body: { reason: degradation } }]),
@@ -919,7 +933,9 @@ export class PoolCommands {
 
   /**
    * A volume's bytes as a stream (`vol-download`), as a job on the volume until the stream ends
-   * or is cancelled. With `holes`, the file's holes come as their lengths, unread.
+   * or is cancelled. With `holes`, the file's holes come as their lengths, unread; with
+   * `reuseBuffer`, for a consumer done with each chunk before it asks for the next (see
+   * `readVolumeRange`).
    *
    * @throws {VirtError} As {@linkcode uploadVolume}.
    */
@@ -932,13 +948,13 @@ export class PoolCommands {
     uuid: string,
     name: string,
     range: TransferRange,
-    options: { holes: true },
+    options: { holes: true; reuseBuffer?: boolean },
   ): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }>;
   async downloadVolume(
     uuid: string,
     name: string,
     range: TransferRange,
-    options: { holes?: boolean } = {},
+    options: ReadOptions = {},
   ): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }> {
     const volume = this.volume(uuid, name);
     const { end } = this.jobs.begin(uuid, name, "vol-download", {
@@ -980,10 +996,4 @@ export class PoolCommands {
       });
     }
   }
-}
-
-function sameVolumes(actor: PoolActor, records: VolumeRecord[]): boolean {
-  const known = actor.snapshot.context.volumes;
-  if (Object.keys(known).length !== records.length) return false;
-  return records.every((record) => JSON.stringify(known[record.name]) === JSON.stringify(record));
 }

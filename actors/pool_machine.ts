@@ -122,12 +122,24 @@ export const poolMachine = setup({
       jobs: {},
       inaccessibleReason: null,
     })),
-    recordRefresh: assign(({ event }) => ({
-      volumes: Object.fromEntries(
-        bodyOf(event, "pool.refreshed").volumes.map((volume) => [volume.name, volume]),
-      ),
-      inaccessibleReason: null,
-    })),
+    recordRefresh: assign(({ event, context }) => {
+      const body = bodyOf(event, "pool.refreshed");
+      if ("volumes" in body) {
+        return {
+          volumes: Object.fromEntries(body.volumes.map((volume) => [volume.name, volume])),
+          inaccessibleReason: null,
+        };
+      }
+      // Only the changes: the known set is patched (copied once per fact, not per volume); an
+      // empty change keeps the very object, which tells the scanner nothing changed.
+      if (body.changed.length === 0 && body.removed.length === 0) {
+        return { inaccessibleReason: null };
+      }
+      const volumes = { ...context.volumes };
+      for (const name of body.removed) delete volumes[name];
+      for (const volume of body.changed) volumes[volume.name] = volume;
+      return { volumes, inaccessibleReason: null };
+    }),
     recordInaccessible: assign(({ event }) => ({
       inaccessibleReason: bodyOf(event, "pool.inaccessible").reason,
       volumes: {},

@@ -303,6 +303,7 @@ export class StoragePools {
     }
     const leftMs = Math.max(0, deadline - Date.now());
     await Promise.all(this.actors().map((actor) => actor.idle(leftMs)));
+    this.commands.scanner.close();
   }
 }
 

@@ -5,8 +5,10 @@
  *
  * As a script (`deno run -A bench/volume_transfer_bench.ts`) it prints, for each, the median
  * wall time of `EVIRT_BENCH_TRANSFER_RUNS` runs (3), the throughput over the image's length, and
- * its share of the `cp` figure. The image (`EVIRT_BENCH_TRANSFER_MIB`, 2048 MiB) holds one MiB of
- * random data every 16 MiB; the rest is holes. Every transfer is sparse: holes are found in the
+ * its share of the `cp` figure, and for evirt's rows the CPU time the service spent (user +
+ * system, from /proc; steadier than wall time on a busy machine). The image
+ * (`EVIRT_BENCH_TRANSFER_MIB`, 2048 MiB) holds one MiB of random data every 16 MiB; the rest is
+ * holes. Every transfer is sparse: holes are found in the
  * file's hole map (`SEEK_DATA`/`SEEK_HOLE`), never read, and cross the connection as hole
  * records (evirt's API) or hole messages (libvirt's protocol). Rows:
  * - `evirt` CLI over evirt's API, and `virsh` over evirt's libvirt socket: whole processes, start
@@ -62,7 +64,9 @@ async function makeImage(path: string): Promise<void> {
 
 async function ok(args: string[], env: Record<string, string>): Promise<void> {
   const run = await runEvirt(args, env);
-  if (run.code !== 0) throw new Error(`evirt ${args.join(" ")}: ${run.stderr}`);
+  if (run.code !== 0) {
+    throw new Error(`evirt ${args.join(" ")}: exit ${run.code}: ${run.stderr}${run.stdout}`);
+  }
 }
 
 async function virsh(uri: string, args: string[]): Promise<void> {
@@ -76,6 +80,17 @@ async function command(program: string, args: string[]): Promise<void> {
   if (!output.success) {
     throw new Error(`${program} ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
   }
+}
+
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc: a figure that, unlike the
+ * wall time, does not grow with what else the machine runs.
+ */
+function processCpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticksPerSecond = 100;
+  return (Number(fields[11]) + Number(fields[12])) * 1000 / ticksPerSecond;
 }
 
 function line(what: string, seconds: number[], baseline?: number): string {
@@ -99,8 +114,10 @@ if (import.meta.main) {
       `<pool type='dir'><name>bench</name><target><path>${base}/pool</path></target></pool>`,
     );
     await ok(["pool-create", poolXml, "--build"], env);
-    await ok(["vol-create-as", "bench", "v.raw", `${BYTES}`], env);
-    await ok(["vol-create-as", "bench", "r.raw", `${BYTES}`], env);
+    // Sparse (allocation 0): a fully allocated 2 GiB file is not what is measured, and writing
+    // it can outlast the CLI's timeout on a busy machine.
+    await ok(["vol-create-as", "bench", "v.raw", `${BYTES}`, "--allocation", "0"], env);
+    await ok(["vol-create-as", "bench", "r.raw", `${BYTES}`, "--allocation", "0"], env);
     const evirtRpc = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
     const storage = new StorageClient(service.client);
     const libvirtd = exists(LIBVIRTD_SOCKET)
@@ -116,12 +133,25 @@ if (import.meta.main) {
         "--target",
         `${base}/libvirtd`,
       ]);
-      await virsh(LIBVIRTD_URI, ["vol-create-as", libvirtd, "v.raw", `${BYTES}`]);
+      await virsh(LIBVIRTD_URI, [
+        "vol-create-as",
+        libvirtd,
+        "v.raw",
+        `${BYTES}`,
+        "--allocation",
+        "0",
+      ]);
     }
     const figures = new Map<string, number[]>();
+    const serviceCpu = new Map<string, number[]>();
     const measure = async (what: string, run: () => Promise<void>, check?: string) => {
+      const cpuBefore = processCpuMs(service.child.pid);
       const seconds = await timed(run);
       figures.set(what, [...figures.get(what) ?? [], seconds]);
+      if (!what.includes("libvirtd") && !what.startsWith("cp ")) {
+        const spent = processCpuMs(service.child.pid) - cpuBefore;
+        serviceCpu.set(what, [...serviceCpu.get(what) ?? [], spent]);
+      }
       if (check !== undefined) {
         await command("cmp", [image, check]);
         await Deno.remove(check);
@@ -209,7 +239,9 @@ if (import.meta.main) {
     const allocated = (await Deno.stat(`${base}/pool/v.raw`)).blocks! * 512;
     console.log(`${MIB} MiB sparse image, ${RUNS} runs, one MiB of data every 16 MiB`);
     for (const [what, seconds] of figures) {
-      console.log(line(what, seconds, what.startsWith("cp ") ? undefined : copied));
+      const cpu = serviceCpu.get(what);
+      const spent = cpu === undefined ? "" : `; evirt service CPU ${median(cpu).toFixed(0)} ms`;
+      console.log(line(what, seconds, what.startsWith("cp ") ? undefined : copied) + spent);
     }
     if (libvirtd === "") console.log(`libvirtd: no socket at ${LIBVIRTD_SOCKET}`);
     console.log(`volume allocation after upload: ${(allocated / 1024 ** 2).toFixed(0)} MiB`);

@@ -44,6 +44,11 @@ export const QmpEventName = {
   BLOCK_JOB_COMPLETED: "BLOCK_JOB_COMPLETED",
   /** A block job was cancelled. */
   BLOCK_JOB_CANCELLED: "BLOCK_JOB_CANCELLED",
+  /**
+   * A block job hit an I/O error (`operation` read or write) and acted on it by its `on-error`
+   * policy (`action`: report, ignore, stop).
+   */
+  BLOCK_JOB_ERROR: "BLOCK_JOB_ERROR",
 } as const;
 
 /** One of {@linkcode QmpEventName}'s values. */

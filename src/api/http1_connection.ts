@@ -343,7 +343,14 @@ async function writeResponse(
       const { done, value } = await bodyReader.read();
       if (done) break;
       if (value.byteLength === 0) continue;
-      await writeAll(conn, chunkOf(value), timeoutMs);
+      if (value.byteLength < CHUNK_COPY_MAX_BYTES) {
+        await writeAll(conn, chunkOf(value), timeoutMs);
+      } else {
+        // A large chunk (a volume's data) goes as it is between its framing: no copy of it.
+        await writeAll(conn, encoder.encode(`${value.byteLength.toString(16)}\r\n`), timeoutMs);
+        await writeAll(conn, value, timeoutMs);
+        await writeAll(conn, CRLF, timeoutMs);
+      }
     }
     await writeAll(conn, encoder.encode("0\r\n\r\n"), timeoutMs);
   } catch (error) {
@@ -364,6 +371,11 @@ function isStream(response: Response): boolean {
   return type.startsWith("text/event-stream") || type.startsWith("application/octet-stream") ||
     type.startsWith("application/x-evirt-sparse-stream");
 }
+
+/** Chunks smaller than this go out in one write with their framing (copied); larger ones uncopied. */
+const CHUNK_COPY_MAX_BYTES = 64 * 1024;
+
+const CRLF = new Uint8Array([13, 10]);
 
 function chunkOf(value: Uint8Array): Uint8Array {
   const prefix = encoder.encode(`${value.byteLength.toString(16)}\r\n`);

@@ -15,7 +15,11 @@ import { VERSION } from "../model/version.ts";
 const OUTPUT = "evirt";
 const ENTRY = "src/cli/main.ts";
 /** Worker modules are loaded by URL at run time: the compiler must be told to embed them. */
-const WORKERS = ["src/api/definition_worker.ts", "drivers/qemu/dry_build_worker.ts"];
+const WORKERS = [
+  "src/api/definition_worker.ts",
+  "drivers/qemu/dry_build_worker.ts",
+  "src/storage/pool_scan_worker.ts",
+];
 /** How long the built binary may take to answer `--version` before it is judged broken. */
 const VERSION_TIMEOUT_MS = 10_000;
 /**

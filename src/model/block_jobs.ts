@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { BackingStore, Disk, DomainDefinition } from "./domain.ts";
+import type { BackingStore, Disk, DiskMirror, DiskSource, DomainDefinition } from "./domain.ts";
 import { ErrorCode, VirtError } from "./errors.ts";
 import type { RuntimeRecord } from "./facts.ts";
 import { LIVE_FACTS_KEY, type LiveDisk, liveFactsOf } from "./live_facts.ts";
@@ -552,4 +552,64 @@ export function withConfigFollowing(
   const disks = [...definition.devices.disks];
   disks[index] = next;
   return { ...definition, devices: { ...definition.devices, disks } };
+}
+
+/** What {@linkcode withBlockJobMirrors} reads of a running job. */
+export interface MirroredJob {
+  disk: string;
+  type: BlockJobType;
+  result: BlockJobResult;
+  destination?: ChainLayer;
+  phase: "starting" | "running" | "ready" | "ending";
+  pivot?: boolean;
+}
+
+/**
+ * The live definition with each disk's `<mirror>` while a copy or an active commit runs on it,
+ * as libvirt shows it: the copy's destination (also as the older `file` and `format`
+ * attributes) or the commit's base, with `job`, and `ready='yes'` once synchronized (`pivot` or
+ * `abort` while being ended). Other jobs have no mirror. Pure.
+ *
+ * @example
+ * ```ts ignore
+ * const shown = withBlockJobMirrors(live, context.blockJobs);
+ * ```
+ */
+export function withBlockJobMirrors(
+  definition: DomainDefinition,
+  jobs: Readonly<Record<string, MirroredJob>> | undefined,
+): DomainDefinition {
+  const mirrored = Object.values(jobs ?? {}).filter((job) =>
+    job.type === "copy" || job.type === "active_commit"
+  );
+  if (mirrored.length === 0) return definition;
+  const disks = definition.devices.disks.map((disk) => {
+    const job = mirrored.find((each) => each.disk === disk.target.dev);
+    if (job === undefined) return disk;
+    const copy = job.type === "copy";
+    const layer = copy ? job.destination : job.result.top;
+    if (layer === undefined) return disk;
+    const source: DiskSource = layer.type === "block"
+      ? { dev: layer.path, hosts: [] }
+      : { file: layer.path, hosts: [] };
+    if (layer.index > 0) source.index = layer.index;
+    const mirror: DiskMirror = {
+      type: layer.type,
+      ...(copy ? { file: layer.path, fileFormat: layer.format } : {}),
+      job: copy ? "copy" : "active-commit",
+      format: layer.format,
+      source,
+    };
+    const ready = mirrorState(job);
+    if (ready !== undefined) mirror.ready = ready;
+    return { ...disk, mirror };
+  });
+  return { ...definition, devices: { ...definition.devices, disks } };
+}
+
+/** libvirt's mirror state of a job: `yes` when ready, `pivot`/`abort` while being ended. */
+function mirrorState(job: MirroredJob): string | undefined {
+  if (job.phase === "ready") return "yes";
+  if (job.phase === "ending") return job.pivot === true ? "pivot" : "abort";
+  return undefined;
 }

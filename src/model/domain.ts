@@ -21,6 +21,7 @@
  */
 
 import type { XmlElement, XmlExtra } from "./xml_extra.ts";
+import type { PerfEvent } from "./perf_events.ts";
 
 export type { XmlContent, XmlElement, XmlExtra, XmlPlacedElement } from "./xml_extra.ts";
 
@@ -120,6 +121,8 @@ export interface DomainDefinition extends WithExtra {
   onCrash?: string;
   /** `<on_lockfailure>`. */
   onLockfailure?: string;
+  /** `<perf>`: the perf events asked for (see perf_events.ts). */
+  perf?: PerfEvent[];
   /** `<devices>`. */
   devices: DomainDevices;
 }
@@ -595,6 +598,11 @@ export interface Disk extends WithExtra {
   source?: DiskSource;
   /** `<backingStore>`: the next image of the chain; `{}` marks the end of a known chain. */
   backingStore?: BackingStore;
+  /**
+   * `<mirror>`: output only, in the live XML while a block copy or an active commit runs (see
+   * `withBlockJobMirrors` in block_jobs.ts); ignored on input, as libvirt ignores it.
+   */
+  mirror?: DiskMirror;
   /** `<target dev bus>`. */
   target: DiskTarget;
   /** `<readonly/>`. */
@@ -679,6 +687,24 @@ export interface SourceHost extends WithExtra {
   transport?: string;
   /** `socket`: a unix socket path. */
   socket?: string;
+}
+
+/** `<mirror>` of a disk: where a block job writes (a copy's destination, an active commit's base). */
+export interface DiskMirror extends WithExtra {
+  /** `type`: `file` or `block`. */
+  type: string;
+  /** `file`: a copy's destination (libvirt's older form, kept beside `<source>`). */
+  file?: string;
+  /** `format`: a copy's destination format (the older form). */
+  fileFormat?: string;
+  /** `job`: `copy` or `active-commit`. */
+  job: string;
+  /** `ready`: `yes` once synchronized, `abort` or `pivot` while being ended. */
+  ready?: string;
+  /** `<format type>`. */
+  format?: string;
+  /** `<source>`, with its image index. */
+  source?: DiskSource;
 }
 
 /** `<backingStore>`: one layer of a backing chain; all fields absent for `<backingStore/>`. */

@@ -216,6 +216,11 @@ const BACKING_STORE: ElementSpec = element(
   ],
 );
 
+const DISK_MIRROR: ElementSpec = element(
+  [str("type"), str("file"), str("format", "fileFormat"), str("job"), str("ready")],
+  [flatAttribute("format", "type", "format"), object("source", () => DISK_SOURCE)],
+);
+
 const DISK: ElementSpec = element(
   [str("type"), str("device"), str("model"), str("rawio"), str("sgio"), str("snapshot")],
   [
@@ -234,6 +239,7 @@ const DISK: ElementSpec = element(
       ])),
     object("source", () => DISK_SOURCE),
     object("backingStore", () => BACKING_STORE),
+    object("mirror", () => DISK_MIRROR),
     {
       kind: "object",
       xml: "target",
@@ -768,6 +774,13 @@ export const DOMAIN: ElementSpec = element(
     flatText("on_reboot"),
     flatText("on_crash"),
     flatText("on_lockfailure"),
+    {
+      kind: "wrapped",
+      xml: "perf",
+      field: "perf",
+      item: "event",
+      spec: () => element([need(str("name")), need(str("enabled"))]),
+    },
     { kind: "object", xml: "devices", field: "devices", spec: () => DEVICES, implied: true },
   ],
 );

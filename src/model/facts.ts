@@ -313,6 +313,11 @@ export interface BlockJobStart {
   destination?: ChainLayer & { created: boolean };
   /** The speed limit in bytes/s (a decimal string), 0 for none. */
   bandwidthBytes: string;
+  /**
+   * A commit's images (files) that leave the chain, deleted once the job completes
+   * (`blockcommit --delete`; after the pivot of an active commit); absent: none are.
+   */
+  deleteImages?: string[];
 }
 
 /** What a resource change was: the verb's subject. */

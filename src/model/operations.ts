@@ -1936,6 +1936,15 @@ export const OPERATIONS = [
     verbs: [],
   },
   {
+    name: "domain.perf_events",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetPerfEvents", procedure: 365 }],
+    access: "read-only",
+    summary: "Which perf events are enabled, live or in the persistent config",
+    http: null,
+    verbs: [],
+  },
+  {
     name: "domain.guest_agent",
     object: "domain",
     libvirt: [

@@ -103,8 +103,12 @@ export interface StorageFactBodies {
   "pool.deleting": { path: string };
   /** The target is gone. */
   "pool.deleted": Record<string, never>;
-  /** A refresh found these volumes (the whole set: others are gone). */
-  "pool.refreshed": { volumes: VolumeRecord[] };
+  /**
+   * A listing of the pool: `volumes` is the whole set (others are gone), as logs written before
+   * refreshes recorded changes have it; otherwise only what changed since the volumes known —
+   * `changed` appeared or differ, `removed` are gone (a start's listing is all `changed`).
+   */
+  "pool.refreshed": { volumes: VolumeRecord[] } | { changed: VolumeRecord[]; removed: string[] };
   /** A running pool's target cannot be read. */
   "pool.inaccessible": { reason: string };
   /** A running pool works with part of its source missing (a volume group lacking a device). */

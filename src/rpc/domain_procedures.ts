@@ -10,6 +10,7 @@ import { vcpuCountOf } from "../../actors/resource_commands.ts";
 import type { Host, ListFilter } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { formatDomainXml } from "../xml/mod.ts";
+import { withBlockJobMirrors } from "../model/block_jobs.ts";
 import { liveFactsOf, withLiveFacts } from "../model/live_facts.ts";
 import { cString } from "./connect_procedures.ts";
 import {
@@ -65,7 +66,10 @@ function domainXml(host: Host, uuid: string, flags: number): string {
   const domain = host.context(uuid);
   const useLive = (flags & XML_FLAG_INACTIVE) === 0 && domain.live !== null;
   const definition = useLive
-    ? withLiveFacts(domain.live!, liveFactsOf(domain.runtime))
+    ? withBlockJobMirrors(
+      withLiveFacts(domain.live!, liveFactsOf(domain.runtime)),
+      domain.blockJobs,
+    )
     : (domain.definition ?? domain.live!);
   return formatDomainXml(definition, {
     inactive: !useLive,

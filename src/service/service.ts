@@ -163,6 +163,7 @@ export async function startService(
     linkStorage(core.host, storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
     core.definitionReader.prestart();
+    storage.commands.scanner.prestart();
     // The HTTP pools are held under half the descriptor limit and each libvirt-protocol socket
     // under an eighth, so a flood of one listener cannot leave the others without descriptors.
     const descriptorsMax = descriptorLimit();

@@ -24,7 +24,6 @@ import {
   removePoolDirectory,
   removeVolumeFile,
   resizeVolumeFile,
-  scanPoolDirectory,
   type VolumeWork,
   wipeVolumeFile,
 } from "./dir_pool.ts";
@@ -52,6 +51,8 @@ import {
   wipeLogicalVolume,
 } from "./logical_pool.ts";
 import { qemuImgConvertArgs, runQemuImgJob } from "./qemu_img.ts";
+import type { PoolScanner } from "./pool_scanner.ts";
+import { type VolumeChanges, volumeChanges } from "./volume_changes.ts";
 
 /** How `pool-build` was asked to treat what is on the devices. */
 export type BuildMode = "default" | "overwrite" | "no-overwrite";
@@ -86,8 +87,12 @@ export interface PoolBackend {
   isRemoved(definition: PoolDefinition): Promise<boolean>;
   /** Why the running pool is degraded (part of its source missing), or undefined. */
   degradation(definition: PoolDefinition): Promise<string | undefined>;
-  /** The volumes now there. */
-  scan(definition: PoolDefinition): Promise<VolumeRecord[]>;
+  /** The volumes now there, as the changes against `known` (a directory scans on `scanner`'s thread). */
+  scanChanges(
+    definition: PoolDefinition,
+    known: Record<string, VolumeRecord>,
+    scanner: PoolScanner,
+  ): Promise<VolumeChanges>;
   /** Capacity, allocation, available. */
   figures(definition: PoolDefinition): Promise<PoolFigures>;
   /** Makes a volume (a copy of `source` when given); `work` cancels it and hears progress. */
@@ -129,8 +134,8 @@ const DIR_BACKEND: PoolBackend = {
   remove: (definition) => removePoolDirectory(targetOf(definition)),
   isRemoved: (definition) => pathGone(targetOf(definition)),
   degradation: () => Promise.resolve(undefined),
-  scan: async (definition) =>
-    (await scanPoolDirectory(targetOf(definition))).map((volume) => volume.record),
+  scanChanges: async (definition, known, scanner) =>
+    (await scanner.changes(targetOf(definition), known)).changes,
   figures: (definition) => poolDirectoryFigures(targetOf(definition)),
   createVolume: (definition, name, plan, source, work) =>
     createVolumeFile(targetOf(definition), name, plan, source, work),
@@ -179,7 +184,7 @@ const LOGICAL_BACKEND: PoolBackend = {
   remove: (definition) => deleteVolumeGroup(definition),
   isRemoved: async (definition) => !(await volumeGroupExists(definition)),
   degradation: (definition) => volumeGroupDegradation(definition),
-  scan: (definition) => scanVolumeGroup(definition),
+  scanChanges: async (definition, known) => volumeChanges(known, await scanVolumeGroup(definition)),
   figures: (definition) => volumeGroupFigures(definition),
   createVolume: async (definition, name, plan, source, work) => {
     const made = await createLogicalVolume(definition, {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { perfEventsInOrder } from "../model/perf_events.ts";
 import type { DomainDefinition, DomainDevices, Graphics } from "../model/domain.ts";
 import { DOMAIN } from "../model/domain_schema.ts";
 import { encodeElement } from "./element_encode.ts";
@@ -51,6 +52,7 @@ const USER_ALIAS_PREFIX = "ua-";
  */
 export function formatDomainXml(def: DomainDefinition, options: FormatDomainOptions = {}): string {
   const view: DomainDefinition = { ...def };
+  if (view.perf !== undefined) view.perf = perfEventsInOrder(view.perf);
   if (options.inactive === true) delete view.id;
   else if (options.id !== undefined) view.id = options.id;
   if (options.inactive === true || options.secure !== true) {
@@ -71,6 +73,14 @@ function deviceView(devices: DomainDevices, inactive: boolean, secure: boolean):
   const view = { ...devices } as unknown as Record<string, unknown>;
   if (!secure) view.graphics = graphicsWithoutPasswords(devices.graphics);
   if (inactive) {
+    // A running block job's `<mirror>` is live only.
+    if (devices.disks.some((disk) => disk.mirror !== undefined)) {
+      view.disks = devices.disks.map((disk) => {
+        if (disk.mirror === undefined) return disk;
+        const { mirror: _live, ...rest } = disk;
+        return rest;
+      });
+    }
     for (const [key, value] of Object.entries(view)) {
       if (Array.isArray(value)) view[key] = value.map(withoutRuntimeAlias);
       else if (key === "memballoon" && value !== undefined) view[key] = withoutRuntimeAlias(value);

@@ -42,5 +42,14 @@ export function parseDomainXml(text: string, options: ParseDomainOptions = {}): 
       { where: `/${root.name}` },
     );
   }
-  return decodeElement(DOMAIN, root, "/domain") as unknown as DomainDefinition;
+  const definition = decodeElement(DOMAIN, root, "/domain") as unknown as DomainDefinition;
+  // `<mirror>` is output only (a running block job's): libvirt ignores it on input.
+  if (definition.devices.disks.some((disk) => disk.mirror !== undefined)) {
+    definition.devices.disks = definition.devices.disks.map((disk) => {
+      if (disk.mirror === undefined) return disk;
+      const { mirror: _ignored, ...rest } = disk;
+      return rest;
+    });
+  }
+  return definition;
 }

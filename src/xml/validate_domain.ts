@@ -34,6 +34,7 @@
  * @module
  */
 
+import { checkPerfEvents } from "../model/perf_events.ts";
 import type { DeviceAddress, DomainDefinition, DomainDevices } from "../model/domain.ts";
 import { type CpuSetBudget, cpuSetBudget } from "../model/cpu_set.ts";
 import { ErrorCode } from "../model/errors.ts";
@@ -86,6 +87,7 @@ export function validateDomain(def: DomainDefinition, options: ValidateDomainOpt
   const budget = cpuSetBudget();
   validateNuma(def, budget);
   validateBoot(def);
+  if (def.perf !== undefined) checkPerfEvents(def.perf);
   if (def.cputune !== undefined) validateTunes(def.cputune, budget);
   validateDisks(def.devices);
   validateAddresses(def);

@@ -119,3 +119,25 @@ Deno.test("poolMachine marks a running pool degraded (3) and a whole refresh run
   assert.equal(whole.context.inaccessibleReason, null);
   assert.ok(!poolAccepts(fold([defined]), { type: "pool.degraded", body: { reason: "x" } }));
 });
+
+Deno.test("poolMachine patches the known volumes with a refresh's changes", () => {
+  const volume = (name: string, capacityBytes: number) => ({
+    name,
+    type: "file",
+    path: `/p/${name}`,
+    format: "raw",
+    capacityBytes,
+    allocationBytes: 0,
+  });
+  const running = fold([defined, { type: "pool.started", body: {} }, {
+    type: "pool.refreshed",
+    body: { volumes: [volume("a", 1), volume("b", 1)] },
+  }]);
+  const patched = applyPoolFact(running, {
+    type: "pool.refreshed",
+    body: { changed: [volume("b", 2), volume("c", 3)], removed: ["a"] },
+  });
+  assert.deepEqual(Object.keys(patched.context.volumes).sort(), ["b", "c"]);
+  assert.equal(patched.context.volumes.b.capacityBytes, 2);
+  assert.deepEqual(Object.keys(running.context.volumes).sort(), ["a", "b"], "the fold is pure");
+});

@@ -88,6 +88,45 @@ Deno.test("StoragePools recovery refreshes running pools: files made or removed 
   });
 });
 
+Deno.test("StoragePools refresh records only the volumes that appeared, changed or went", async () => {
+  await withTempDir("evirt-pools-", async (dir) => {
+    const store = createMemoryStore({ factTypes: STORAGE_FACT_TYPES });
+    const pools = await StoragePools.open({ store });
+    const pool = await pools.define(poolXml("p", `${dir}/p`));
+    await Deno.mkdir(`${dir}/p`);
+    for (const name of ["a", "b", "c"]) await Deno.writeFile(`${dir}/p/${name}`, new Uint8Array(8));
+    await pools.commands.start(pool.uuid, 0);
+    const lastRefresh = async () => {
+      const facts = await store.readAll({ afterPosition: 0 });
+      const fact = facts.findLast((entry) => entry.type === "pool.refreshed");
+      return fact?.body as { changed: { name: string }[]; removed: string[] };
+    };
+    assert.deepEqual((await lastRefresh()).changed.map((volume) => volume.name), ["a", "b", "c"]);
+    // Unchanged: the explicit refresh still records (its event), but nothing in it.
+    await pools.commands.refresh(pool.uuid);
+    assert.deepEqual(await lastRefresh(), { changed: [], removed: [] });
+    await Deno.remove(`${dir}/p/a`);
+    await Deno.writeFile(`${dir}/p/b`, new Uint8Array(4096));
+    await Deno.writeFile(`${dir}/p/d`, new Uint8Array(8));
+    await pools.commands.refresh(pool.uuid);
+    const changes = await lastRefresh();
+    assert.deepEqual(changes.changed.map((volume) => volume.name), ["b", "d"]);
+    assert.deepEqual(changes.removed, ["a"]);
+    assert.deepEqual(pools.commands.volumes(pool.uuid).map((volume) => volume.name), [
+      "b",
+      "c",
+      "d",
+    ]);
+    assert.equal(pools.commands.volume(pool.uuid, "b").capacityBytes, 4096);
+    // Replay folds the changes to the same set.
+    const replayed = await StoragePools.open({ store });
+    assert.deepEqual(replayed.commands.volumes(pool.uuid), pools.commands.volumes(pool.uuid));
+    await pools.close();
+    await replayed.close();
+    await store.close();
+  });
+});
+
 Deno.test("StoragePools recovery removes the half-made file of an interrupted volume create", async () => {
   await withTempDir("evirt-pools-", async (dir) => {
     const store = createMemoryStore({ factTypes: STORAGE_FACT_TYPES });

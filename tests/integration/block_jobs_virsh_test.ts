@@ -170,6 +170,21 @@ testIf(
         "65536",
       ]);
       assert.equal(started.stdout, "Block Copy started\n", started.stderr);
+      // While it runs the live XML has libvirt's <mirror> (not ready: no `ready`), the inactive
+      // XML none.
+      const mirrored = (await runVirsh(uri, ["dumpxml", "bjv"])).stdout;
+      assert.match(
+        mirrored,
+        new RegExp(
+          `<mirror type='file' file='${slow}' format='qcow2' job='copy'>\\s*` +
+            `<format type='qcow2'/>\\s*<source file='${slow}' index='\\d+'/>\\s*</mirror>\\s*` +
+            `<target dev='vdb'`,
+        ),
+      );
+      assert.doesNotMatch(
+        (await runVirsh(uri, ["dumpxml", "bjv", "--inactive"])).stdout,
+        /<mirror/,
+      );
       const info = await runVirsh(uri, ["blockjob", "bjv", "vdb", "--info"]);
       assert.equal(info.code, 0, info.stderr);
       assert.match(info.stderr, /^\rBlock Copy: \[ *\d+ %\]$/);

@@ -18,6 +18,7 @@ import {
 } from "../../model/operations.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { formatDomainXml } from "../../xml/mod.ts";
+import { withBlockJobMirrors } from "../../model/block_jobs.ts";
 import { liveFactsOf, withLiveFacts } from "../../model/live_facts.ts";
 import { readXml } from "../../xml/xml_reader.ts";
 import { writeXml } from "../../xml/xml_writer.ts";
@@ -170,7 +171,10 @@ function domainXml(context: Context): Response {
   checkSecureAllowed(context.role, secure, "virDomainGetXMLDesc");
   const useLive = !inactive && domain.live !== null;
   const definition = useLive
-    ? withLiveFacts(domain.live!, liveFactsOf(domain.runtime))
+    ? withBlockJobMirrors(
+      withLiveFacts(domain.live!, liveFactsOf(domain.runtime)),
+      domain.blockJobs,
+    )
     : (domain.definition ?? domain.live!);
   const xml = formatDomainXml(definition, {
     inactive: !useLive,
@@ -188,7 +192,7 @@ function domainJson(context: Context): Response {
   const secure = booleanParam(context.url, "secure") ?? false;
   checkSecureAllowed(context.role, secure, "virDomainGetXMLDesc");
   const definition = !inactive && domain.live !== null
-    ? withLiveFacts(domain.live, liveFactsOf(domain.runtime))
+    ? withBlockJobMirrors(withLiveFacts(domain.live, liveFactsOf(domain.runtime)), domain.blockJobs)
     : (domain.definition ?? domain.live)!;
   return jsonResponse({
     modelVersion: DOMAIN_MODEL_VERSION,

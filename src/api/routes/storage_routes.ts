@@ -287,7 +287,11 @@ export function storageRoutes(add: RouteAdder): void {
     const sparse = queryFlag(context, "sparse");
     const range = rangeOf(context);
     const { body, bytes } = sparse
-      ? await storage.commands.downloadVolume(pool.uuid, name, range, { holes: true })
+      // The connection writes each chunk before it reads the next: one buffer serves them all.
+      ? await storage.commands.downloadVolume(pool.uuid, name, range, {
+        holes: true,
+        reuseBuffer: true,
+      })
         .then(({ stream, bytes }) => ({ body: encodeSparse(stream), bytes }))
       : await storage.commands.downloadVolume(pool.uuid, name, range)
         .then(({ stream, bytes }) => ({ body: stream, bytes }));

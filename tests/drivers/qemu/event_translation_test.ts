@@ -289,3 +289,27 @@ Deno.test("EventTranslator reports evirt's block job events by disk; a failure k
   });
   assert.deepEqual(foreign.observations, [], "a job started by hand is not evirt's");
 });
+
+Deno.test("EventTranslator reports a block job's I/O error by the job's failed end, as libvirt does", () => {
+  const translator = new EventTranslator({ running: true, rebootEndsDomain: false });
+  const timestamp = { seconds: 1, microseconds: 0 };
+  const error = translator.translate({
+    event: "BLOCK_JOB_ERROR",
+    data: { device: "evirt-blockjob-vda", operation: "write", action: "report" },
+    timestamp,
+  });
+  assert.deepEqual(error, { observations: [], fakeReboot: false }, "no observation of its own");
+  const end = translator.translate({
+    event: "BLOCK_JOB_COMPLETED",
+    data: { device: "evirt-blockjob-vda", error: "No space left on device" },
+    timestamp,
+  });
+  assert.deepEqual(end.observations, [
+    { kind: "block_job", disk: "vda", status: "failed", error: "No space left on device" },
+  ]);
+  // The guest keeps running: the job's error is no STOP reason.
+  assert.deepEqual(
+    translator.translate({ event: "STOP", data: {}, timestamp }).observations,
+    [{ kind: "paused", reason: "unknown" }],
+  );
+});

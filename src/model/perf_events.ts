@@ -1,0 +1,97 @@
+/**
+ * A domain's perf events (`<perf><event name enabled/></perf>`): the host's performance counters
+ * libvirt can count for the guest's process (`virsh perf`, the `perf.*` domain stats). Names,
+ * their order (libvirt's `virPerfEventType`, in which the XML lists them) and libvirt's checks.
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "./errors.ts";
+
+/** libvirt 9.0's perf event names, in its enum's order (the order its XML writes them). */
+export const PERF_EVENT_NAMES = [
+  "cmt",
+  "mbmt",
+  "mbml",
+  "cpu_cycles",
+  "instructions",
+  "cache_references",
+  "cache_misses",
+  "branch_instructions",
+  "branch_misses",
+  "bus_cycles",
+  "stalled_cycles_frontend",
+  "stalled_cycles_backend",
+  "ref_cpu_cycles",
+  "cpu_clock",
+  "task_clock",
+  "page_faults",
+  "context_switches",
+  "cpu_migrations",
+  "page_faults_min",
+  "page_faults_maj",
+  "alignment_faults",
+  "emulation_faults",
+] as const;
+
+/** One `<event>` of `<perf>`. */
+export interface PerfEvent {
+  /** One of {@linkcode PERF_EVENT_NAMES}. */
+  name: string;
+  /** `yes` or `no`. */
+  enabled: string;
+}
+
+/**
+ * Checks a definition's perf events as libvirt's parser does: a known name, `enabled` yes or
+ * no, no event twice.
+ *
+ * @throws {VirtError} Code 27 (XML error) at `/domain/perf/event[N]`.
+ *
+ * @example
+ * ```ts
+ * import { checkPerfEvents } from "./perf_events.ts";
+ * checkPerfEvents([{ name: "cmt", enabled: "yes" }]); // no error
+ * ```
+ */
+export function checkPerfEvents(events: readonly PerfEvent[]): void {
+  const seen = new Set<string>();
+  events.forEach((event, index) => {
+    const where = `/domain/perf/event[${index + 1}]`;
+    if (!(PERF_EVENT_NAMES as readonly string[]).includes(event.name)) {
+      // libvirt's message has the stray leading quote too.
+      throw new VirtError(ErrorCode.XML_ERROR, `'unsupported perf event '${event.name}'`, {
+        where,
+      });
+    }
+    if (seen.has(event.name)) {
+      throw new VirtError(
+        ErrorCode.XML_ERROR,
+        `perf event '${event.name}' was already specified`,
+        { where },
+      );
+    }
+    seen.add(event.name);
+    if (event.enabled !== "yes" && event.enabled !== "no") {
+      throw new VirtError(
+        ErrorCode.XML_ERROR,
+        `Invalid value for attribute 'enabled' in element 'event': '${event.enabled}'.`,
+        { where: `${where}/@enabled` },
+      );
+    }
+  });
+}
+
+/**
+ * The events in libvirt's order (its formatter walks its enum, whatever order they came in).
+ *
+ * @example
+ * ```ts
+ * import { perfEventsInOrder } from "./perf_events.ts";
+ * console.log(perfEventsInOrder([{ name: "mbmt", enabled: "no" }, { name: "cmt", enabled: "yes" }])[0].name); // "cmt"
+ * ```
+ */
+export function perfEventsInOrder(events: readonly PerfEvent[]): PerfEvent[] {
+  const rank = (name: string) => (PERF_EVENT_NAMES as readonly string[]).indexOf(name);
+  return [...events].sort((a, b) => rank(a.name) - rank(b.name));
+}

@@ -238,7 +238,8 @@ function withSecurityHeaders(response: Response): Response {
   const headers = new Headers(response.headers);
   headers.set("content-security-policy", CONTENT_SECURITY_POLICY);
   headers.set("x-content-type-options", "nosniff");
-  headers.set("referrer-policy", "no-referrer");
+  // Not `no-referrer`: with it a browser sends `Origin: null` on a form post, which the login refuses.
+  headers.set("referrer-policy", "same-origin");
   headers.set("x-frame-options", "DENY");
   return new Response(response.body, { status: response.status, headers });
 }

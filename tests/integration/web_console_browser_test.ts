@@ -12,8 +12,8 @@ import { runEvirt } from "../support/cli_process.ts";
 import { cacheDir, findCommand, missing, testIf } from "../support/environment.ts";
 import {
   removeServiceDirs,
-  type ServiceProcess,
   serviceDirs,
+  type ServiceProcess,
   startServiceProcess,
 } from "../support/service_process.ts";
 

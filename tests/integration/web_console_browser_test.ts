@@ -1,10 +1,12 @@
 /**
  * The web console in a real browser: Playwright (`playwright-core`, no bundled browsers) drives
  * Debian's `chromium` against the real service listening on a loopback TCP port with a tokens
- * file, over test-hypervisor domains. Screenshots go to `.cache/screenshots/`.
+ * file, over test-hypervisor domains; axe-core checks each page for serious violations.
+ * Screenshots go to `.cache/screenshots/`.
  */
 
 import assert from "node:assert/strict";
+import axe from "axe-core";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { CSRF_HEADER } from "../../src/api/web/web_sessions.ts";
 import { CONTENT_SECURITY_POLICY } from "../../src/api/web/web_console.ts";
@@ -23,9 +25,30 @@ const SCREENSHOTS = `${cacheDir}/screenshots`;
 /** Longest a page may take to show what the test waits for, in ms. */
 const PAGE_WAIT_MS = 15_000;
 
-function domainXml(name: string): string {
+/** Bytes of the disk file web-b names (sparse). */
+const DISK_BYTES = 64 * 1024 * 1024;
+
+function domainXml(name: string, diskPath?: string): string {
+  const disk = diskPath === undefined ? "" : `<disk type='file' device='disk'>` +
+    `<source file='${diskPath}'/><target dev='vda' bus='virtio'/></disk>`;
   return `<domain type='test'><name>${name}</name><memory unit='MiB'>256</memory>` +
-    `<vcpu>1</vcpu><os><type>hvm</type></os><devices/></domain>`;
+    `<vcpu>1</vcpu><os><type>hvm</type></os><devices>${disk}</devices></domain>`;
+}
+
+/**
+ * axe-core's serious and critical violations on the page as it stands (the library is evaluated
+ * through the DevTools protocol, which the page's Content-Security-Policy does not govern).
+ */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axe.source);
+  const found = await page.evaluate(
+    "axe.run(document).then((r) => ({ passed: r.passes.length, serious: r.violations" +
+      ".filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + " +
+      "': ' + v.help + ' (' + v.nodes.map((n) => n.target.join(' ')).join(', ') + ')') }))",
+  ) as { passed: number; serious: string[] };
+  // The check ran: axe found rules the page passes.
+  assert.ok(found.passed > 10, `axe passed only ${found.passed} rules`);
+  return found.serious;
 }
 
 /** The TCP port the service logged it listens on. */
@@ -41,6 +64,9 @@ async function login(browser: Browser, origin: string, token: string): Promise<P
   page.setDefaultTimeout(PAGE_WAIT_MS);
   const first = await page.goto(`${origin}/`);
   assert.equal(first?.headers()["content-security-policy"], CONTENT_SECURITY_POLICY);
+  await page.waitForSelector("#login");
+  await page.screenshot({ path: `${SCREENSHOTS}/login.png` });
+  assert.deepEqual(await seriousViolations(page), []);
   await page.fill("#token", token);
   await Promise.all([page.waitForURL(`${origin}/`), page.click("#login button[type=submit]")]);
   await page.waitForSelector("body[data-ready=host]");
@@ -57,7 +83,7 @@ async function waitText(page: Page, selector: string, text: string): Promise<voi
 const chromiumPath = findCommand("chromium");
 
 testIf(
-  "web console in chromium: live list, actions with history, errors, read-only and CSRF refusals",
+  "web console in chromium: live list, actions with history, errors, read-only and CSRF refusals, axe-core",
   missing("chromium"),
   async () => {
     const dirs = await serviceDirs();
@@ -74,7 +100,11 @@ testIf(
     });
     let browser: Browser | undefined;
     try {
-      for (const name of ["web-a", "web-b"]) await service.client.define({ xml: domainXml(name) });
+      const diskPath = `${dirs.stateDir}/../web-b.img`;
+      await Deno.writeFile(diskPath, new Uint8Array(0));
+      await Deno.truncate(diskPath, DISK_BYTES);
+      await service.client.define({ xml: domainXml("web-a") });
+      await service.client.define({ xml: domainXml("web-b", diskPath) });
       const origin = `http://127.0.0.1:${tcpPortOf(service)}`;
       browser = await chromium.launch({
         executablePath: chromiumPath,
@@ -101,11 +131,18 @@ testIf(
       await waitText(page, 'tr[data-name="web-a"] [data-field=reason]', "booted");
       await waitText(page, '#counts [data-state="running"]', "1");
       await page.screenshot({ path: `${SCREENSHOTS}/host.png`, fullPage: true });
+      assert.deepEqual(await seriousViolations(page), []);
 
       // A start from the domain page changes its state, and the event shows in its history.
       await page.goto(`${origin}/#/domain/web-b`);
       await page.waitForSelector("body[data-ready=domain]");
       await page.waitForSelector('#history tr[data-fact="domain.defined"]');
+      // Block info per disk, as the API answers it (the test hypervisor's figures).
+      const block = await service.client.blockInfo("web-b", "vda");
+      const cells = [block.capacityBytes, block.allocationBytes, block.physicalBytes];
+      for (const [index, bytes] of cells.entries()) {
+        await waitText(page, `#disks tr[data-target="vda"] td:nth-child(${index + 3})`, `${bytes}`);
+      }
       await page.click('button[data-action="start"]');
       await waitText(page, "#summary [data-field=state]", "running");
       await page.waitForSelector('#history tr[data-fact="domain.started"]');
@@ -117,6 +154,7 @@ testIf(
       await page.waitForSelector("#error[data-code='55']");
       assert.match(await page.textContent("#error") ?? "", /domain is already running/);
       await page.screenshot({ path: `${SCREENSHOTS}/domain.png`, fullPage: true });
+      assert.deepEqual(await seriousViolations(page), []);
 
       // A mutating request with the cookie but without the session's CSRF header is refused.
       const forged = await page.evaluate(async () => {
@@ -155,6 +193,12 @@ testIf(
       assert.equal(refused.body.error.code, 29);
       assert.match(refused.body.error.message, /read only access prevents virDomainDestroy/);
       await readOnly.screenshot({ path: `${SCREENSHOTS}/domain-read-only.png`, fullPage: true });
+      assert.deepEqual(await seriousViolations(readOnly), []);
+      // The check can fail: an input without a label is one axe calls critical.
+      await readOnly.evaluate(
+        "document.getElementById('main').append(document.createElement('input'))",
+      );
+      assert.match((await seriousViolations(readOnly)).join("\n"), /^label: /m);
     } finally {
       await browser?.close();
       await service.stop("SIGTERM");

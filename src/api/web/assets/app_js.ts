@@ -125,14 +125,34 @@ function route() {
   return hostPage();
 }
 
-/** Follows the event stream; calls onMessage with each parsed message. Returns a stop function. */
-function follow(query, onMessage, onOpen) {
-  const source = new EventSource("/v1/events" + query, { withCredentials: true });
-  source.addEventListener("open", () => { if (onOpen) onOpen(); });
-  source.addEventListener("message", (event) => onMessage(JSON.parse(event.data)));
-  source.addEventListener("dropped", (event) => {
-    showError({ message: "event stream dropped: " + JSON.parse(event.data).reason });
-  });
+/**
+ * Follows the event stream; calls onMessage with each parsed message, once per position (a
+ * reconnect may resend). When the stream refuses query (a history older than retention answers
+ * 410), it follows fallbackQuery instead. Returns a stop function.
+ */
+function follow(query, onMessage, onOpen, fallbackQuery) {
+  let lastPosition = -1;
+  let source = null;
+  const open = (text, fallback) => {
+    let opened = false;
+    source = new EventSource("/v1/events" + text, { withCredentials: true });
+    source.addEventListener("open", () => { opened = true; if (onOpen) onOpen(); });
+    source.addEventListener("message", (event) => {
+      const message = JSON.parse(event.data);
+      if (message.position <= lastPosition) return;
+      lastPosition = message.position;
+      onMessage(message);
+    });
+    source.addEventListener("dropped", (event) => {
+      showError({ message: "event stream dropped: " + JSON.parse(event.data).reason });
+    });
+    source.addEventListener("error", () => {
+      if (!opened && source.readyState === EventSource.CLOSED && fallback !== undefined) {
+        open(fallback, undefined);
+      }
+    });
+  };
+  open(query, fallbackQuery);
   return () => source.close();
 }
 
@@ -296,7 +316,7 @@ async function domainPage(ref) {
       el("td", { text: detail }),
     ]));
     if (document.body.dataset.ready === "domain") refreshInfo();
-  }, () => { document.body.dataset.ready = "domain"; });
+  }, () => { document.body.dataset.ready = "domain"; }, "?domain=" + encodeURIComponent(info.uuid));
 }
 
 async function loadXml(uuid) {

@@ -301,6 +301,15 @@ export interface Driver {
   instanceDefinition?(definition: DomainDefinition): DomainDefinition;
 
   /**
+   * Optional: the command line an instance of `definition` would run with, as one line of
+   * shell text (libvirt's `domxml-to-native qemu-argv`), after the driver's define-time
+   * completion. Starts nothing, touches no file.
+   *
+   * @throws {VirtError} What `completeDefinition` and `check` throw.
+   */
+  nativeCommandLine?(definition: DomainDefinition): Promise<string>;
+
+  /**
    * Optional: the verdict of `check` computed without holding up the caller's loop (on a
    * worker thread for a large definition). A definition it accepted makes the `check` of the
    * same object at define cheap; the host runs it on the completed definition at define and

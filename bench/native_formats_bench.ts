@@ -8,7 +8,10 @@
  *   the XML libvirt gives for the same files; XML → `.vmx` (`xml2vmxdata`: parse, convert);
  * - `bhyve-argv`, XML → command lines (`bhyvexml2argvdata`: parse, complete, build, write) and
  *   command lines → XML (`bhyveargv2xmldata`: read, format), against parse + format of the
- *   corpus XML.
+ *   corpus XML;
+ * - `xen-xl` and `xen-xm`, `xl.cfg`/`xm` → XML and XML → `xl.cfg`/`xm` (`xlconfigdata`,
+ *   `xmconfigdata`: the cases that convert both ways), against parse + format of the XML of the
+ *   same case.
  * Each figure is the best of three passes alternating with its baseline (the machine may be
  * shared); `EVIRT_BENCH_NATIVE_ROUNDS` sets how many times a pass runs the corpus (default 200).
  *
@@ -22,6 +25,11 @@ import { itemsPerSecond } from "./_figures.ts";
 import { parsePositiveInteger } from "../src/config/config.ts";
 import { bhyveArgvToDomain, bhyveToNative } from "../drivers/bhyve/mod.ts";
 import { domainToVmx, vmxToDomain } from "../drivers/vmware/mod.ts";
+import { xlToDefinition } from "../drivers/xen/xl_parse.ts";
+import { definitionToXl } from "../drivers/xen/xl_format.ts";
+import { xmToDefinition } from "../drivers/xen/xm_parse.ts";
+import { definitionToXm } from "../drivers/xen/xm_format.ts";
+import type { DomainDefinition } from "../src/model/domain.ts";
 import { formatDomainXml, parseDomainXml } from "../src/xml/mod.ts";
 
 const ROUNDS_DEFAULT = 200;
@@ -58,6 +66,40 @@ interface Group {
   inputs: string[];
   baseline: [string, (text: string) => unknown];
   conversion: [string, (text: string) => unknown];
+}
+
+/** The two groups of a Xen dialect: its cases that convert both ways, each direction. */
+function xenGroups(
+  format: string,
+  folder: string,
+  read: (text: string) => DomainDefinition,
+  write: (definition: DomainDefinition) => string,
+): Group[] {
+  const pairs = load(folder, ".cfg", ".xml").filter(([cfg, xml]) => {
+    try {
+      read(cfg);
+      write(parseDomainXml(xml));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const xmlOf = new Map(pairs);
+  const parseFormat = (text: string) => formatDomainXml(parseDomainXml(text));
+  return [
+    {
+      name: `${format} → XML`,
+      inputs: pairs.map(([cfg]) => cfg),
+      baseline: ["baseline: parse + format of the same XML", (cfg) => parseFormat(xmlOf.get(cfg)!)],
+      conversion: [`${format} → definition → XML`, (cfg) => formatDomainXml(read(cfg))],
+    },
+    {
+      name: `XML → ${format}`,
+      inputs: pairs.map(([, xml]) => xml),
+      baseline: ["baseline: parse + format of the same XML", parseFormat],
+      conversion: [`XML → definition → ${format}`, (xml) => write(parseDomainXml(xml))],
+    },
+  ];
 }
 
 function groups(): Group[] {
@@ -119,6 +161,18 @@ function groups(): Group[] {
       ],
       conversion: ["lines → definition → XML", (args) => formatDomainXml(bhyveArgvToDomain(args))],
     },
+    ...xenGroups(
+      "xen-xl",
+      "xlconfigdata",
+      xlToDefinition,
+      (definition) => definitionToXl(definition),
+    ),
+    ...xenGroups(
+      "xen-xm",
+      "xmconfigdata",
+      xmToDefinition,
+      (definition) => definitionToXm(definition),
+    ),
   ];
 }
 

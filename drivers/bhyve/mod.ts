@@ -11,14 +11,14 @@ import type { DomainDefinition } from "../../src/model/domain.ts";
 import { type BhyveCapabilities, FULL_BHYVE_CAPABILITIES } from "./bhyve_capabilities.ts";
 import { bhyveCommands } from "./bhyve_argv.ts";
 import { bhyveDefaults } from "./bhyve_defaults.ts";
-import { commandText } from "./command_text.ts";
+import { commandText } from "../../src/host/command_text.ts";
 
 export { type BhyveCapabilities, FULL_BHYVE_CAPABILITIES } from "./bhyve_capabilities.ts";
 export { type BhyveCommandOptions, type BhyveCommands, bhyveCommands } from "./bhyve_argv.ts";
 export { bhyveDefaults } from "./bhyve_defaults.ts";
 export { type BhyveArgvOptions, bhyveArgvToDomain } from "./argv_to_domain.ts";
 export { fillBhyveFirmware } from "./bhyve_firmware.ts";
-export { commandText } from "./command_text.ts";
+export { commandText } from "../../src/host/command_text.ts";
 
 /**
  * `domxml-to-native bhyve-argv`: the loader's command line (unless the guest boots from UEFI

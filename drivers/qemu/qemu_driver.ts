@@ -113,6 +113,7 @@ import {
 import { completeQemuDefinition, isCompleted } from "./definition_completion.ts";
 import type { MachineTypes } from "./machine_type.ts";
 import { assignDeviceAliases } from "./device_aliases.ts";
+import { commandLineText } from "./command_text.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, QEMU_START_TIMEOUT_MS, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
@@ -426,6 +427,27 @@ export class QemuDriver implements Driver {
     const reply = await this.#dryBuilds.run({ definition, context });
     if (!reply.ok) throw errorOfReply(reply);
     this.#builtOffLoop.add(definition);
+  }
+
+  /**
+   * The command line a start of `definition` would run, as shell text: completed and given
+   * its aliases as at define and start, built with the emulator's capabilities and the paths
+   * of a domain not yet running (id -1). Starts nothing, creates no file.
+   */
+  async nativeCommandLine(definition: DomainDefinition): Promise<string> {
+    const instance = this.instanceDefinition(await this.completeDefinition(definition));
+    const capabilities = await this.#capabilities.get(emulatorFor(instance));
+    const paths = this.#pathsFor(-1, instance.name, instance.uuid ?? "");
+    return commandLineText(buildCommandLine(instance, {
+      emulator: capabilities.path,
+      accelerator: acceleratorFor(instance.type, this.#kvmUsable),
+      monitorSocketPath: paths.monitorSocket,
+      pidFilePath: paths.pidFile,
+      sandbox: capabilities.sandbox,
+      cpuNames: capabilities.cpuNames,
+      nowMs: this.#now(),
+      ...this.#partitionContext(),
+    }));
   }
 
   /** Starts the dry-build thread now (it stalls the loop once): before callers are accepted. */

@@ -11,6 +11,7 @@ import type { Networks } from "../../actors/networks.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
 import type { FleetHost } from "../log/host_registry.ts";
+import type { FleetFact, FleetPosition } from "../log/fleet_stream.ts";
 import type { DefinitionReaderPool } from "./definition_reader.ts";
 import type { BodyBudget } from "./body_budget.ts";
 import type { EventHub } from "../projections/event_hub.ts";
@@ -45,7 +46,11 @@ export interface ApiEnvironment {
   /** The host's hardware, for `nodeinfo`. */
   nodeInfo(): NodeInfo;
   /** The hosts sharing the NATS log; absent when the log is local (SQLite): code 3. */
-  fleet?: { hosts(): Promise<FleetHost[]> };
+  fleet?: {
+    hosts(): Promise<FleetHost[]>;
+    /** Every host's facts in the fleet stream's order, after `after` (from the start when undefined). */
+    follow(after: FleetPosition | undefined, signal: AbortSignal): AsyncIterable<FleetFact>;
+  };
   /** Ends every event stream when aborted (service shutdown). */
   shutdownSignal: AbortSignal;
   /** The storage pools; absent where the service has none (the in-process test hypervisor). */

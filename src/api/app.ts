@@ -33,6 +33,7 @@ import { storageRoutes } from "./routes/storage_routes.ts";
 import { saveRoutes } from "./routes/save_routes.ts";
 import { networkRoutes } from "./routes/network_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
+import { nativeFormatRoutes } from "./routes/native_format_routes.ts";
 
 /** The API application. */
 export interface Api {
@@ -66,6 +67,7 @@ export function createApi(env: ApiEnvironment): Api {
     rowByRoute.set(key, row);
   };
   systemRoutes(add);
+  nativeFormatRoutes(add);
   domainRoutes(add);
   statsRoutes(add);
   eventRoutes(add);

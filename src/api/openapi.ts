@@ -50,6 +50,7 @@ const PATH_PARAMETERS: Record<string, { description: string }> = {
   pool: { description: "Storage pool name or uuid" },
   volume: { description: "Volume name in the pool (URL-encoded)" },
   network: { description: "Network name or uuid (with or without dashes)" },
+  format: { description: "A native configuration format: xen-xl, xen-xm, vmware-vmx, …" },
 };
 
 /** The request bodies rows name. */
@@ -89,6 +90,18 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     required: true,
     content: {
       "application/xml": { schema: { type: "string", description: "Network XML" } },
+    },
+  },
+  NativeConfig: {
+    required: true,
+    content: {
+      "text/plain": { schema: { type: "string", description: "The native configuration" } },
+    },
+  },
+  DomainXml: {
+    required: true,
+    content: {
+      "application/xml": { schema: { type: "string", description: "libvirt domain XML" } },
     },
   },
   CommandText: {

@@ -100,6 +100,10 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   domstats: () => import("./verbs/domstats.ts").then((module) => module.domstatsVerb),
   domuuid: () => import("./verbs/domuuid.ts").then((module) => module.domuuidVerb),
   dumpxml: () => import("./verbs/dumpxml.ts").then((module) => module.dumpxmlVerb),
+  "domxml-from-native": () =>
+    import("./verbs/domxml-from-native.ts").then((module) => module.domxmlFromNativeVerb),
+  "domxml-to-native": () =>
+    import("./verbs/domxml-to-native.ts").then((module) => module.domxmlToNativeVerb),
   event: () => import("./verbs/event.ts").then((module) => module.eventVerb),
   host: () => import("./verbs/host.ts").then((module) => module.hostVerb),
   hostname: () => import("./verbs/hostname.ts").then((module) => module.hostnameVerb),

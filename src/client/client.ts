@@ -177,6 +177,19 @@ export class EvirtClient {
     return await (await this.#request("GET", path)).text();
   }
 
+  /** A native configuration as domain XML (`virsh domxml-from-native FORMAT FILE`). */
+  async domainXmlFromNative(format: string, config: string): Promise<string> {
+    const path = pathOf("host.domain_xml_from_native", { format });
+    return await (await this.#request("POST", path, { body: config, type: "text/plain" })).text();
+  }
+
+  /** Domain XML as a native configuration (`virsh domxml-to-native FORMAT FILE`). */
+  async domainXmlToNative(format: string, xml: string): Promise<string> {
+    const path = pathOf("host.domain_xml_to_native", { format });
+    return await (await this.#request("POST", path, { body: xml, type: "application/xml" }))
+      .text();
+  }
+
   /** Domains matching libvirt's list filters. */
   async listDomains(filter: ListDomainsFilter = {}): Promise<DomainSummaryView[]> {
     const query = new URLSearchParams();

@@ -40,12 +40,12 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
-  type JsMsg,
 } from "@nats-io/jetstream";
 import type { EventStore, EventStoreOptions } from "./event_store.ts";
 import { EventStoreArgumentError, EventStoreCorruptError } from "./errors.ts";
 import type { FactStorage, StorageHead, StoredFact, StoredSnapshot } from "./fact_storage.ts";
 import { LogStore } from "./log_store.ts";
+import { collectPart, joinParts, type PartialGroup } from "./nats_groups.ts";
 import { acquireStateLock } from "./state_lock.ts";
 import { MemoryStorage } from "./memory_store.ts";
 
@@ -186,14 +186,6 @@ interface StorageSettings {
   memoryMaxBytes: number;
 }
 
-/** A part of a group being read back. */
-interface PartialGroup {
-  id: string;
-  parts: Uint8Array[];
-  count: number;
-  firstSeq: number;
-}
-
 /** A snapshot's place in the stream: what `saveSnapshot` purges below. */
 interface SnapshotRecord {
   snapshot: StoredSnapshot;
@@ -313,7 +305,7 @@ class NatsStorage implements FactStorage {
           seq = message.seq;
           const group = collectPart(message, partials);
           if (group !== undefined) {
-            const text = new TextDecoder().decode(concat(group.parts));
+            const text = new TextDecoder().decode(joinParts(group.parts));
             if (message.subject === this.#subjects.facts) {
               factGroups.push({
                 document: parseDocument<CommitDocument>(text, seq),
@@ -572,38 +564,6 @@ async function retryUntil<T>(deadline: number, action: () => Promise<T>): Promis
       await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS));
     }
   }
-}
-
-/** Adds a message to its group; returns the group once its last part arrived. */
-function collectPart(
-  message: JsMsg,
-  partials: Map<string, PartialGroup>,
-): PartialGroup | undefined {
-  const id = message.headers?.get("Evirt-Group") ?? "";
-  const [index, count] = (message.headers?.get("Evirt-Part") ?? "1/1").split("/").map(Number);
-  const key = message.subject;
-  if (index === 1) partials.set(key, { id, parts: [], count, firstSeq: message.seq });
-  const group = partials.get(key);
-  // A part without its beginning belongs to a group cut short by a crash: never acknowledged.
-  if (group === undefined || group.id !== id || group.parts.length !== index - 1) {
-    partials.delete(key);
-    return undefined;
-  }
-  group.parts.push(message.data);
-  if (group.parts.length < group.count) return undefined;
-  partials.delete(key);
-  return group;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function parseDocument<T>(text: string, seq: number): T {

@@ -91,6 +91,8 @@ export interface OperationRoute {
     | "MetadataChange"
     | "Autostart"
     | "CommandText"
+    | "NativeConfig"
+    | "DomainXml"
     | "DeviceXml"
     | "StorageXml"
     | "NetworkXml"
@@ -372,6 +374,46 @@ export const OPERATIONS = [
       },
     },
     verbs: ["domcapabilities"],
+  },
+  {
+    name: "host.domain_xml_from_native",
+    object: "host",
+    libvirt: [{ api: "virConnectDomainXMLFromNative", procedure: 135 }],
+    access: "read-write",
+    summary: "A hypervisor's native configuration (xen-xl, xen-xm, …) as domain XML",
+    http: {
+      method: "POST",
+      path: "/v1/native-formats/:format/domain-xml",
+      query: [],
+      body: "NativeConfig",
+      answer: {
+        status: 200,
+        description: "Domain XML",
+        schema: "Text",
+        media: "application/xml",
+      },
+    },
+    verbs: ["domxml-from-native"],
+  },
+  {
+    name: "host.domain_xml_to_native",
+    object: "host",
+    libvirt: [{ api: "virConnectDomainXMLToNative", procedure: 136 }],
+    access: "read-write",
+    summary: "Domain XML as a hypervisor's native configuration (xen-xl, xen-xm, …)",
+    http: {
+      method: "POST",
+      path: "/v1/native-formats/:format/native-config",
+      query: [],
+      body: "DomainXml",
+      answer: {
+        status: 200,
+        description: "The native configuration",
+        schema: "Text",
+        media: "text/plain",
+      },
+    },
+    verbs: ["domxml-to-native"],
   },
   {
     name: "host.node_stats",
@@ -1737,11 +1779,18 @@ export const OPERATIONS = [
       query: [
         {
           name: "since",
-          type: "integer",
-          description: "Resume strictly after this position (0: from the beginning)",
-          min: 0,
+          type: "string",
+          description:
+            "Resume strictly after this position (0: from the beginning); with scope=fleet, SEQ:INDEX",
         },
         { name: "Last-Event-ID", type: "string", description: "Resume position", in: "header" },
+        {
+          name: "scope",
+          type: "string",
+          description:
+            "local (this host's log) or fleet (every host of a NATS log; ids and since are SEQ:INDEX)",
+          values: ["local", "fleet"],
+        },
         {
           name: "domain",
           type: "string",

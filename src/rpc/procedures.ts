@@ -26,6 +26,7 @@ import { POOL_EVENT_PROCEDURES } from "./storage_events.ts";
 import { SAVE_PROCEDURES } from "./save_procedures.ts";
 import { NETWORK_PROCEDURES } from "./network_procedures.ts";
 import { NETWORK_EVENT_PROCEDURES } from "./network_events.ts";
+import { NATIVE_PROCEDURES } from "./native_procedures.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -56,6 +57,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...GUEST_PROCEDURES,
   ...RESOURCE_PROCEDURES,
   ...SAVE_PROCEDURES,
+  ...NATIVE_PROCEDURES,
 };
 
 /**

@@ -12,9 +12,11 @@ import { TestDriver } from "../../drivers/test/test_driver.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { type ApiServer, type ApiToken, serveApi } from "../api/server.ts";
 import { type Config, ConfigError, parseTokens } from "../config/config.ts";
+import type { ApiEnvironment } from "../api/api_context.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
 import { NATS_TIMEOUT_MS_DEFAULT, openNatsStore } from "../log/nats_store.ts";
 import { type HostIdentity, HostRegistry } from "../log/host_registry.ts";
+import { followFleet, joinFleetStream } from "../log/fleet_stream.ts";
 import { connect } from "@nats-io/transport-node";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
@@ -279,7 +281,7 @@ async function openSideStore(
 
 /** This host in the fleet of its NATS log: its registration, heartbeat and view of the others. */
 interface Fleet {
-  registry: HostRegistry;
+  registry: NonNullable<ApiEnvironment["fleet"]>;
   close(): Promise<void>;
 }
 
@@ -301,8 +303,17 @@ async function openFleet(
       onChange: (change) => say(`host ${change.host} is ${change.state}: its heartbeat stopped`),
     });
     say(`host ${identity.name} registered (heartbeat valid ${registry.ttlMs} ms)`);
+    await joinFleetStream(
+      connection,
+      `EVIRT_LOG_${log.host}`,
+      `evirt.log.${log.host}.facts`,
+      log.replicas,
+    );
     return {
-      registry,
+      registry: {
+        hosts: () => registry.hosts(),
+        follow: (after, signal) => followFleet(connection, after, signal),
+      },
       async close() {
         await registry.close();
         await connection.close();

@@ -13,6 +13,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { missing, testIf } from "../support/environment.ts";
 import { startNatsServer } from "../support/nats_server.ts";
 import { runEvirt } from "../support/cli_process.ts";
+import { unixHttpRequest } from "../../src/client/unix_http.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 
 const XML = (name: string) =>
@@ -143,6 +144,93 @@ testIf(
         }
         b = await startServiceProcess(dirsB, { ...common, EVIRT_HOST: "beta" });
         assert.deepEqual(await states(), ["alpha:alive", "beta:alive"]);
+      } finally {
+        await a.stop("SIGKILL");
+        await b.stop("SIGKILL");
+      }
+    } finally {
+      await removeServiceDirs(dirsA);
+      await removeServiceDirs(dirsB);
+      await server.stop();
+    }
+  },
+);
+
+/** Reads SSE data messages of `path` over the service's socket until `count` arrived. */
+async function readEvents(
+  runtimeDir: string,
+  path: string,
+  count: number,
+): Promise<{ id: string; data: Record<string, unknown> }[]> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 15_000);
+  let text = "";
+  try {
+    const response = await unixHttpRequest(`${runtimeDir}/evirt.sock`, {
+      method: "GET",
+      target: path,
+      signal: controller.signal,
+    });
+    if (response.status !== 200) throw new Error(`${response.status} ${await response.text()}`);
+    const messages: { id: string; data: Record<string, unknown> }[] = [];
+    text = "";
+    for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      let end;
+      while ((end = text.indexOf("\n\n")) !== -1) {
+        const block = text.slice(0, end);
+        text = text.slice(end + 2);
+        const id = /^id: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (id !== undefined && data !== undefined) messages.push({ id, data: JSON.parse(data) });
+      }
+      if (messages.length >= count) break;
+    }
+    controller.abort();
+    return messages;
+  } catch (error) {
+    throw new Error(`${error}; read so far: ${JSON.stringify(text)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+testIf(
+  "the fleet event stream: both hosts' facts in one order from either host, resumable by SEQ:INDEX",
+  missing("nats-server"),
+  async () => {
+    const server = await startNatsServer();
+    const dirsA = await serviceDirs();
+    const dirsB = await serviceDirs();
+    try {
+      const a = await startServiceProcess(dirsA, { EVIRT_LOG: server.url, EVIRT_HOST: "east" });
+      const b = await startServiceProcess(dirsB, { EVIRT_LOG: server.url, EVIRT_HOST: "west" });
+      try {
+        await a.client.define({ xml: XML("one") });
+        await b.client.define({ xml: XML("two") });
+        await a.client.action("one", "start");
+        const fromA = await readEvents(a.runtimeDir, "/v1/events?scope=fleet&since=0", 3);
+        const fromB = await readEvents(b.runtimeDir, "/v1/events?scope=fleet&since=0", 3);
+        const summary = (messages: typeof fromA) =>
+          messages.map(({ data }) =>
+            `${data.host} ${(data.domain as { name: string }).name} ${data.fact}`
+          );
+        assert.deepEqual(summary(fromA), [
+          "east one domain.defined",
+          "west two domain.defined",
+          "east one domain.launching",
+        ]);
+        assert.deepEqual(fromB.map((message) => message.id), fromA.map((message) => message.id));
+        // Resuming after the first message from the other host gives the rest.
+        const resumed = await readEvents(
+          b.runtimeDir,
+          `/v1/events?scope=fleet&since=${fromA[0].id}`,
+          2,
+        );
+        assert.deepEqual(resumed.map((message) => message.id), fromA.slice(1).map((m) => m.id));
+        const refused = await readEvents(a.runtimeDir, "/v1/events?scope=fleet&since=x", 1)
+          .catch((error) => error);
+        assert.match(String(refused), /SEQ:INDEX/);
       } finally {
         await a.stop("SIGKILL");
         await b.stop("SIGKILL");

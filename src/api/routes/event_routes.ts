@@ -9,6 +9,7 @@ import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { EVENT_IDS } from "../../model/lifecycle.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { type EventFilter, serveWebSocket, sseStream } from "../event_stream.ts";
+import { fleetEventsResponse } from "../fleet_events.ts";
 
 type Context = RouteContext & ApiRequestContext;
 
@@ -19,6 +20,15 @@ export function eventRoutes(add: RouteAdder): void {
 
 function events(request: Request, context: Context): Response {
   const { env } = context;
+  const scope = context.url.searchParams.get("scope") ?? "local";
+  if (scope === "fleet") return fleetEventsResponse(env, request, context.url);
+  if (scope !== "local") {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      `scope must be 'local' or 'fleet', got '${scope}'`,
+      { where: "scope" },
+    );
+  }
   const afterPosition = resumePosition(request, context.url, env.store.headPosition());
   const filter = eventFilter(context);
   const oldest = env.store.oldestPosition();

@@ -1,5 +1,6 @@
 /**
- * A command line as text, as libvirt writes one (`virCommandToString`): arguments quoted for
+ * A command line as text, as libvirt writes one (`virCommandToString`), for every driver that
+ * prints one (bhyve-argv, qemu-argv): arguments quoted for
  * a POSIX shell where they hold a metacharacter, optionally one option a line (`\` line
  * breaks, an option's values staying on its line) and the program without its directory.
  *

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { acceptLoop } from "../net/accept_loop.ts";
 import { removeIfPresent, removeStaleSocket } from "../net/stale_socket.ts";
@@ -23,6 +23,8 @@ import {
 } from "./connection_limits.ts";
 import { errorResponse } from "./http_errors.ts";
 import { answerAndClose, type ConnectionHandler, serveConnection } from "./http1_connection.ts";
+import { authorizeCookie, handleWebConsole, isWebConsolePath } from "./web/web_console.ts";
+import { tokenDigest, WebSessions } from "./web/web_sessions.ts";
 
 /** A bearer token and the role it grants. */
 export interface ApiToken {
@@ -114,8 +116,11 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
       const listener = Deno.listen({ transport: "unix", path: socket.path });
       listeners.push(listener);
       Deno.chmodSync(socket.path, socket.mode);
+      // The web console runs as the socket's role, as any other caller on it.
       const handler: ConnectionHandler = (request, connection) =>
-        api.handle(request, socket.role, connection);
+        isWebConsolePath(new URL(request.url).pathname)
+          ? handleWebConsole(request, { kind: "unix", role: socket.role })
+          : api.handle(request, socket.role, connection);
       loops.push(acceptLoop(listener, loopOptions(`unix:${socket.path}`), (conn) => {
         const slot = gate.acquire(socket.role);
         if (slot === undefined) return refuse(conn, socket.role, gate);
@@ -125,6 +130,7 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
     }
     let tcpPort: number | undefined;
     let tokens: ApiToken[] = [];
+    const sessions = new WebSessions(() => tokens);
     if (options.tcp !== undefined) {
       tokens = options.tcp.tokens;
       const listener = Deno.listen({ hostname: options.tcp.hostname, port: options.tcp.port });
@@ -138,7 +144,14 @@ export async function serveApi(api: Api, options: ListenOptions): Promise<ApiSer
         if (first === undefined) return refuse(conn, "unauthenticated", gate);
         let slot = first;
         const handler: ConnectionHandler = (request, connection) => {
-          const role = roleOfBearer(request.headers.get("authorization"), tokens);
+          if (isWebConsolePath(new URL(request.url).pathname)) {
+            return handleWebConsole(request, { kind: "tcp", sessions });
+          }
+          const bearer = request.headers.get("authorization");
+          // A browser's session cookie stands for a token when no bearer header is sent.
+          const cookie = bearer === null ? authorizeCookie(request, sessions) : undefined;
+          if (cookie !== undefined && "refusal" in cookie) return Promise.resolve(cookie.refusal);
+          const role = cookie?.role ?? roleOfBearer(bearer, tokens);
           if (role === undefined) {
             return Promise.resolve(errorResponse(
               new VirtError(ErrorCode.AUTH_FAILED, "a valid bearer token is required"),
@@ -227,14 +240,12 @@ async function refuse(conn: Deno.Conn, pool: ConnectionPool, gate: ConnectionGat
 export function roleOfBearer(header: string | null, tokens: ApiToken[]): Role | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
   if (match === null) return undefined;
-  const offered = digest(match[1]);
+  const offered = tokenDigest(match[1]);
   let role: Role | undefined;
   for (const token of tokens) {
-    if (timingSafeEqual(offered, digest(token.token)) && role === undefined) role = token.role;
+    if (timingSafeEqual(offered, tokenDigest(token.token)) && role === undefined) {
+      role = token.role;
+    }
   }
   return role;
-}
-
-function digest(text: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(text).digest());
 }

@@ -1,0 +1,361 @@
+/**
+ * The web console's script: a small page app over the API and its event stream. Pages: the host
+ * (node info, domain counts by state, the domain list whose state and reason follow the event
+ * stream) and a domain (summary, definition XML, block info per disk, its event history from the
+ * log, and the actions the caller's role allows). Every element is built with DOM calls, never
+ * from HTML text, so names and messages from the service cannot inject markup.
+ *
+ * Kept as a string (no backquote, no dollar-brace inside) so the service and a compiled binary
+ * carry it without a build step.
+ *
+ * @module
+ */
+
+/** `GET /ui/app.js`. */
+export const APP_JS = String.raw`
+"use strict";
+const CSRF_HEADER = "x-evirt-csrf";
+const ACTIONS = ["start", "shutdown", "reboot", "suspend", "resume", "destroy"];
+const session = { role: "read-only", csrf: null, transport: "unix" };
+let stopPage = () => {};
+
+function el(tag, attributes, children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "text") node.textContent = String(value);
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children || []) {
+    if (child !== null && child !== undefined) {
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+  }
+  return node;
+}
+
+function main() { return document.getElementById("main"); }
+
+function showError(error) {
+  const box = document.getElementById("error");
+  box.replaceChildren();
+  if (error === null) return;
+  box.append(el("strong", { text: error.code === undefined ? "error" : "error " + error.code }));
+  if (error.name) box.append(" (" + error.name + ")");
+  box.append(": " + error.message);
+  box.dataset.code = error.code === undefined ? "" : String(error.code);
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const detail = body && body.error ? body.error : { message: "HTTP " + status };
+    super(detail.message);
+    this.status = status;
+    this.code = detail.code;
+    this.name = detail.name || "";
+  }
+}
+
+async function api(method, path, accept) {
+  const headers = { accept: accept || "application/json" };
+  if (session.csrf !== null && method !== "GET") headers[CSRF_HEADER] = session.csrf;
+  const response = await fetch(path, { method, headers, credentials: "same-origin" });
+  if (!response.ok) {
+    let body = null;
+    try { body = await response.json(); } catch { body = null; }
+    throw new ApiError(response.status, body);
+  }
+  if (accept === "text") return await response.text();
+  const text = await response.text();
+  return text === "" ? null : JSON.parse(text);
+}
+
+function domainPath(ref) { return "/v1/domains/" + encodeURIComponent(ref); }
+
+function stateClass(stateName) { return "state-" + String(stateName).replace(/[^a-z]+/g, "-"); }
+
+function stateCell(summary) {
+  return el("td", { class: stateClass(summary.stateName), "data-field": "state" }, [
+    summary.stateName,
+  ]);
+}
+
+async function boot() {
+  try {
+    const answer = await fetch("/ui/session", { credentials: "same-origin" });
+    if (answer.status === 401) return showLogin();
+    if (!answer.ok) throw new ApiError(answer.status, await answer.json());
+    Object.assign(session, await answer.json());
+  } catch (error) {
+    main().replaceChildren(el("p", { text: "The service did not answer: " + error.message }));
+    return;
+  }
+  document.getElementById("who").textContent = "role: " + session.role;
+  const logout = document.getElementById("logout");
+  logout.hidden = session.transport !== "tcp";
+  logout.addEventListener("click", async () => {
+    await fetch("/ui/logout", { method: "POST", headers: { [CSRF_HEADER]: session.csrf } });
+    location.reload();
+  });
+  addEventListener("hashchange", route);
+  route();
+}
+
+function showLogin() {
+  const failed = new URLSearchParams(location.search).get("login") === "failed";
+  main().replaceChildren(
+    el("h1", { text: "Log in to evirt" }),
+    failed ? el("p", { role: "alert", text: "That token is not accepted." }) : null,
+    el("form", { method: "post", action: "/ui/login", id: "login" }, [
+      el("label", { for: "token", text: "API token" }),
+      el("input", { id: "token", name: "token", type: "password", autocomplete: "current-password", required: true }),
+      el("button", { type: "submit", text: "Log in" }),
+    ]),
+  );
+}
+
+function route() {
+  stopPage();
+  stopPage = () => {};
+  showError(null);
+  const hash = location.hash.replace(/^#/, "");
+  const match = /^\/domain\/(.+)$/.exec(hash);
+  if (match !== null) return domainPage(decodeURIComponent(match[1]));
+  return hostPage();
+}
+
+/**
+ * Follows the event stream; calls onMessage with each parsed message, once per position (a
+ * reconnect may resend). When the stream refuses query (a history older than retention answers
+ * 410), it follows fallbackQuery instead. Returns a stop function.
+ */
+function follow(query, onMessage, onOpen, fallbackQuery) {
+  let lastPosition = -1;
+  let source = null;
+  const open = (text, fallback) => {
+    let opened = false;
+    source = new EventSource("/v1/events" + text, { withCredentials: true });
+    source.addEventListener("open", () => { opened = true; if (onOpen) onOpen(); });
+    source.addEventListener("message", (event) => {
+      const message = JSON.parse(event.data);
+      if (message.position <= lastPosition) return;
+      lastPosition = message.position;
+      onMessage(message);
+    });
+    source.addEventListener("dropped", (event) => {
+      showError({ message: "event stream dropped: " + JSON.parse(event.data).reason });
+    });
+    source.addEventListener("error", () => {
+      if (!opened && source.readyState === EventSource.CLOSED && fallback !== undefined) {
+        open(fallback, undefined);
+      }
+    });
+  };
+  open(query, fallbackQuery);
+  return () => source.close();
+}
+
+async function hostPage() {
+  const rows = new Map();
+  const counts = el("dl", { id: "counts" });
+  const body = el("tbody", { id: "domains" });
+  main().replaceChildren(
+    el("h1", { text: "Host" }),
+    el("dl", { id: "node" }),
+    el("h2", { text: "Domains by state" }),
+    counts,
+    el("h2", { text: "Domains" }),
+    el("table", { "aria-label": "domains" }, [
+      el("thead", {}, [el("tr", {}, [
+        el("th", { scope: "col", text: "Id" }),
+        el("th", { scope: "col", text: "Name" }),
+        el("th", { scope: "col", text: "State" }),
+        el("th", { scope: "col", text: "Reason" }),
+        el("th", { scope: "col", text: "Autostart" }),
+        el("th", { scope: "col", text: "Persistent" }),
+      ])]),
+      body,
+    ]),
+  );
+  const pending = new Map();
+  const render = (summary) => {
+    const row = el("tr", { "data-uuid": summary.uuid, "data-name": summary.name }, [
+      el("td", { text: summary.id === null ? "-" : summary.id }),
+      el("td", {}, [el("a", { href: "#/domain/" + encodeURIComponent(summary.name), text: summary.name })]),
+      stateCell(summary),
+      el("td", { "data-field": "reason", text: summary.reasonName }),
+      el("td", { text: summary.autostart ? "yes" : "no" }),
+      el("td", { text: summary.persistent ? "yes" : "no" }),
+    ]);
+    const old = rows.get(summary.uuid);
+    rows.set(summary.uuid, { summary, row });
+    if (old) old.row.replaceWith(row); else body.append(row);
+  };
+  const renderCounts = () => {
+    const byState = new Map();
+    for (const { summary } of rows.values()) {
+      byState.set(summary.stateName, (byState.get(summary.stateName) || 0) + 1);
+    }
+    counts.replaceChildren(...[...byState].sort().flatMap(([name, count]) => [
+      el("dt", { text: name }), el("dd", { "data-state": name, text: count }),
+    ]));
+  };
+  // One fetch per domain at a time: messages arriving meanwhile ask for one more after it.
+  const refresh = async (uuid) => {
+    if (pending.has(uuid)) { pending.set(uuid, true); return; }
+    pending.set(uuid, false);
+    try {
+      render(await api("GET", domainPath(uuid)));
+    } catch (error) {
+      if (error.code === 42) { const old = rows.get(uuid); if (old) old.row.remove(); rows.delete(uuid); }
+      else showError(error);
+    }
+    renderCounts();
+    const again = pending.get(uuid);
+    pending.delete(uuid);
+    if (again) refresh(uuid);
+  };
+  let listed = false;
+  const early = new Set();
+  stopPage = follow("", (message) => {
+    if (listed) refresh(message.domain.uuid); else early.add(message.domain.uuid);
+  }, async () => {
+    if (listed) return;
+    // The stream is open before the list is read, so no change between them is missed.
+    const [host, list] = await Promise.all([api("GET", "/v1/host"), api("GET", "/v1/domains")]);
+    const node = document.getElementById("node");
+    node.replaceChildren(...[
+      ["Hostname", host.hostname], ["CPU model", host.node.model], ["CPUs", host.node.cpus],
+      ["Memory", Math.round(host.node.memoryKiB / 1024) + " MiB"], ["MHz", host.node.mhz],
+      ["NUMA cells", host.node.nodes],
+    ].flatMap(([name, value]) => [el("dt", { text: name }), el("dd", { text: value })]));
+    for (const summary of list.domains) render(summary);
+    listed = true;
+    renderCounts();
+    for (const uuid of early) refresh(uuid);
+    document.body.dataset.ready = "host";
+  });
+}
+
+async function domainPage(ref) {
+  let info;
+  try {
+    info = await api("GET", domainPath(ref));
+  } catch (error) {
+    main().replaceChildren(el("h1", { text: ref }), el("p", { text: "Not found." }));
+    showError(error);
+    return;
+  }
+  const summary = el("dl", { id: "summary" });
+  const status = el("p", { id: "status", "aria-live": "polite" });
+  const history = el("tbody", { id: "history" });
+  const actions = el("div", { id: "actions" });
+  if (session.role === "read-write") {
+    for (const action of ACTIONS) {
+      actions.append(el("button", {
+        type: "button", "data-action": action, text: action,
+        onclick: () => runAction(info.uuid, action, status),
+      }));
+    }
+  }
+  main().replaceChildren(
+    el("p", {}, [el("a", { href: "#/", text: "← all domains" })]),
+    el("h1", { text: info.name }),
+    summary,
+    session.role === "read-write" ? el("h2", { text: "Actions" }) : null,
+    actions,
+    status,
+    el("h2", { text: "Disks" }),
+    el("table", { "aria-label": "disks" }, [
+      el("thead", {}, [el("tr", {}, [
+        el("th", { scope: "col", text: "Target" }), el("th", { scope: "col", text: "Source" }),
+        el("th", { scope: "col", text: "Capacity" }), el("th", { scope: "col", text: "Allocation" }),
+        el("th", { scope: "col", text: "Physical" }),
+      ])]),
+      el("tbody", { id: "disks" }),
+    ]),
+    el("h2", { text: "Event history" }),
+    el("table", { "aria-label": "event history" }, [
+      el("thead", {}, [el("tr", {}, [
+        el("th", { scope: "col", text: "Position" }), el("th", { scope: "col", text: "Time" }),
+        el("th", { scope: "col", text: "Fact" }), el("th", { scope: "col", text: "Event" }),
+        el("th", { scope: "col", text: "Detail" }),
+      ])]),
+      history,
+    ]),
+    el("h2", { text: "Definition" }),
+    el("pre", { id: "xml", tabindex: "0", "aria-label": "domain XML" }),
+  );
+  const showInfo = (view) => {
+    info = view;
+    summary.replaceChildren(...[
+      ["UUID", view.uuid], ["Id", view.id === null ? "-" : view.id], ["Type", view.type],
+      ["OS type", view.osType], ["State", view.stateName], ["Reason", view.reasonName],
+      ["vCPUs", view.vcpus], ["Memory", Math.round(view.memoryKiB / 1024) + " MiB"],
+      ["Max memory", Math.round(view.maxMemoryKiB / 1024) + " MiB"],
+      ["Persistent", view.persistent ? "yes" : "no"], ["Autostart", view.autostart ? "yes" : "no"],
+    ].flatMap(([name, value]) => [
+      el("dt", { text: name }),
+      el("dd", { "data-field": name.toLowerCase(), text: value }),
+    ]));
+  };
+  showInfo(info);
+  loadXml(info.uuid);
+  loadDisks(info.uuid);
+  const refreshInfo = async () => {
+    try { showInfo(await api("GET", domainPath(info.uuid))); loadXml(info.uuid); } catch (error) { showError(error); }
+  };
+  stopPage = follow("?since=0&domain=" + encodeURIComponent(info.uuid), (message) => {
+    const detail = message.lifecycle
+      ? message.lifecycle.typeName + " / " + message.lifecycle.detailName
+      : message.data ? JSON.stringify(message.data) : "";
+    history.prepend(el("tr", { "data-fact": message.fact }, [
+      el("td", { text: message.position }), el("td", { text: message.time }),
+      el("td", { text: message.fact }), el("td", { text: message.event || "" }),
+      el("td", { text: detail }),
+    ]));
+    if (document.body.dataset.ready === "domain") refreshInfo();
+  }, () => { document.body.dataset.ready = "domain"; }, "?domain=" + encodeURIComponent(info.uuid));
+}
+
+async function loadXml(uuid) {
+  try {
+    document.getElementById("xml").textContent = await api("GET", domainPath(uuid) + "/xml", "text");
+  } catch (error) { showError(error); }
+}
+
+async function loadDisks(uuid) {
+  const body = document.getElementById("disks");
+  try {
+    const list = await api("GET", domainPath(uuid) + "/blocks");
+    for (const disk of list.disks) {
+      const row = el("tr", { "data-target": disk.target }, [
+        el("td", { text: disk.target }), el("td", { text: disk.source === null ? "-" : disk.source }),
+      ]);
+      body.append(row);
+      try {
+        const info = await api("GET", domainPath(uuid) + "/blocks/" + encodeURIComponent(disk.target) + "/info");
+        row.append(el("td", { text: info.capacityBytes }), el("td", { text: info.allocationBytes }),
+          el("td", { text: info.physicalBytes }));
+      } catch (error) {
+        row.append(el("td", { colspan: "3", text: "error " + error.code + ": " + error.message }));
+      }
+    }
+  } catch (error) { showError(error); }
+}
+
+async function runAction(uuid, action, status) {
+  showError(null);
+  status.textContent = action + "…";
+  try {
+    await api("POST", domainPath(uuid) + "/actions/" + action);
+    status.textContent = action + " done";
+  } catch (error) {
+    status.textContent = action + " failed";
+    showError(error);
+  }
+}
+
+boot();
+`;

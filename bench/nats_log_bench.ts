@@ -7,20 +7,15 @@
  * @module
  */
 
-import { connect } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { parsePositiveInteger } from "../src/config/config.ts";
 import type { EventStore } from "../src/log/event_store.ts";
 import { openNatsStore } from "../src/log/nats_store.ts";
-import { startNatsCluster, startNatsServer } from "../tests/support/nats_server.ts";
+import { jetStreamReady, startNatsCluster, startNatsServer } from "../tests/support/nats_server.ts";
 import { measureAppends } from "./_appends.ts";
 import { withSqliteStore } from "./_temp_store.ts";
 
 const APPEND_FACTS_DEFAULT = 5_000;
 const WRITERS_MANY = 64;
-/** Longest wait for a new cluster to elect its JetStream leader. */
-const CLUSTER_READY_TIMEOUT_MS = 30_000;
-
 let opened = 0;
 
 /** Runs `fn` on a fresh JetStream log (a host of its own) on `servers`, then closes it. */
@@ -34,25 +29,6 @@ async function withNatsStore<T>(
     return await fn(store);
   } finally {
     await store.close();
-  }
-}
-
-/** Waits until the cluster's JetStream answers (a meta leader is elected). */
-async function clusterReady(servers: string): Promise<void> {
-  const deadline = Date.now() + CLUSTER_READY_TIMEOUT_MS;
-  const connection = await connect({ servers: servers.split(",") });
-  try {
-    for (;;) {
-      try {
-        await (await jetstreamManager(connection)).getAccountInfo();
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
-  } finally {
-    await connection.close();
   }
 }
 
@@ -86,7 +62,7 @@ async function main(): Promise<void> {
   const cluster = await startNatsCluster(3);
   let clusterOne, clusterMany;
   try {
-    await clusterReady(cluster.urls);
+    await jetStreamReady(cluster.urls);
     clusterOne = await withNatsStore(cluster.urls, 3, (store) => measureAppends(store, 1, total));
     clusterMany = await withNatsStore(
       cluster.urls,

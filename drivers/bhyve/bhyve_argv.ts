@@ -16,6 +16,7 @@ import type {
   XmlElement,
 } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { filesystemElements } from "../../src/xml/filesystem_elements.ts";
 import type { BhyveCapabilities } from "./bhyve_capabilities.ts";
 import { domainText, fsAddress } from "./bhyve_defaults.ts";
 
@@ -198,10 +199,9 @@ function bhyveArgv(def: DomainDefinition, options: BhyveCommandOptions): string[
     argv.push("-s", framebufferArgument(def, graphics[0], videos[0], options));
   }
   for (const sound of def.devices.sounds) argv.push("-s", soundArgument(def, sound, caps));
-  const filesystems = (def.devices.extra?.elements ?? []).filter((each) =>
-    each.element.name === "filesystem"
-  );
-  for (const placed of filesystems) argv.push("-s", filesystemArgument(placed.element));
+  for (const element of filesystemElements(def.devices)) {
+    argv.push("-s", filesystemArgument(element));
+  }
   const serial = def.devices.serials[0];
   if (serial !== undefined) {
     if (serial.type !== "nmdm") {

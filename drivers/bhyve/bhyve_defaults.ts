@@ -135,6 +135,7 @@ function assignPciSlots(def: DomainDefinition): void {
     ...devices.hostdevs,
     ...devices.serials,
     ...devices.consoles,
+    ...devices.filesystems ?? [],
   ].map((device) => device.address);
   const filesystems = (devices.extra?.elements ?? []).filter((placed) =>
     placed.element.name === "filesystem"
@@ -190,6 +191,9 @@ function assignPciSlots(def: DomainDefinition): void {
   }
   for (const video of devices.videos) if (wantsPciAddress(video.address)) video.address = next();
   for (const sound of devices.sounds) if (wantsPciAddress(sound.address)) sound.address = next();
+  for (const filesystem of devices.filesystems ?? []) {
+    if (filesystem.address === undefined) filesystem.address = next();
+  }
   for (const placed of filesystems) {
     if (fsAddress(placed.element) === undefined) {
       const slot = next().slot!;

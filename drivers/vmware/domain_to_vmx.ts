@@ -20,6 +20,7 @@ import type {
 import { ErrorCode, type VirtError } from "../../src/model/errors.ts";
 import { formatMac, parseMac } from "../../src/model/mac_address.ts";
 import { toKiB } from "../../src/model/units.ts";
+import { filesystemElements } from "../../src/xml/filesystem_elements.ts";
 import { formatVmxFileName } from "./datastore_path.ts";
 import { addImplicitControllers, driveAddress, SCSI_WIDE_MAX_UNIT } from "./disk_addresses.ts";
 import { videoRamKiB } from "./video_ram.ts";
@@ -153,14 +154,12 @@ export function domainToVmx(definition: DomainDefinition, context: VmxWriteConte
     if (!present) line(`floppy${unit}.present`, "false");
   });
 
-  const filesystems = (def.devices.extra?.elements ?? []).filter((placed) =>
-    placed.element.name === "filesystem"
-  );
+  const filesystems = filesystemElements(def.devices);
   if (filesystems.length > 0) {
     line("isolation.tools.hgfs.disable", "false");
     line("sharedFolder.maxNum", filesystems.length);
   }
-  filesystems.forEach((placed, number) => writeSharedFolder(placed.element, number, line));
+  filesystems.forEach((element, number) => writeSharedFolder(element, number, line));
 
   def.devices.interfaces.forEach((net, index) => writeEthernet(net, index, hardwareVersion, line));
 
@@ -261,6 +260,8 @@ function numberPorts(chardevs: Chardev[]): void {
 }
 
 function minGuarantee(def: DomainDefinition): number {
+  const typed = def.memtune?.minGuaranteeKiB;
+  if (typed !== undefined) return Math.min(typed, def.memoryKiB);
   const memtune = def.extra?.elements?.find((placed) => placed.element.name === "memtune");
   const element = memtune?.element.children?.find((child): child is XmlElement =>
     typeof child !== "string" && child.name === "min_guarantee"

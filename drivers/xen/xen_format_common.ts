@@ -184,7 +184,11 @@ function formatVif(
 ): string {
   let text = `mac=${net.mac ?? "00:00:00:00:00:00"}`;
   const script = extraElement(net, "script")?.attributes?.path;
-  const ips = extraElements(net, "ip").map((element) => element.attributes?.address ?? "");
+  // Addresses typed by the model (`ips`, as parsed from XML) or kept in order as read from a file.
+  const ips = [
+    ...(net.ips ?? []).map((ip) => ip.address),
+    ...extraElements(net, "ip").map((element) => element.attributes?.address ?? ""),
+  ];
   if (net.type === "bridge") {
     const openvswitch = extraElement(net, "virtualport")?.attributes?.type === "openvswitch";
     let bridge = `,bridge=${net.source?.bridge ?? ""}`;

@@ -6,31 +6,15 @@
 
 import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { STORAGE_FORMATS } from "../../src/model/storage_pool.ts";
 import { parseXenConf, XenConf } from "./xen_conf.ts";
 import { isHvm, parseCommon } from "./xen_parse_common.ts";
 import { applyXenDefaults, parseBootOrder } from "./xen_defaults.ts";
 import { addExtraElement, xmlElement } from "./xen_extra.ts";
 import { busOf } from "./xl_parse.ts";
 
-const STORAGE_FORMATS = new Set([
-  "raw",
-  "dir",
-  "bochs",
-  "cloop",
-  "dmg",
-  "iso",
-  "vpc",
-  "vdi",
-  "fat",
-  "vhd",
-  "ploop",
-  "cow",
-  "qcow",
-  "qcow2",
-  "qed",
-  "vmdk",
-  "luks",
-]);
+/** The formats an `xm` disk may name: libvirt's storage formats, and `luks`. */
+const XM_DISK_FORMATS: ReadonlySet<string> = new Set([...STORAGE_FORMATS, "luks"]);
 
 /**
  * Reads an `xm` configuration file into a domain definition.
@@ -132,7 +116,7 @@ function parseDisk(entry: string, definition: DomainDefinition): Disk | undefine
       if (subColon === -1) return undefined;
       const subtype = source.slice(0, subColon);
       format = subtype === "aio" ? "raw" : subtype;
-      if (!STORAGE_FORMATS.has(format)) {
+      if (!XM_DISK_FORMATS.has(format)) {
         throw new VirtError(ErrorCode.INTERNAL_ERROR, `Unknown driver type ${source}`, {
           where: "disk",
         });

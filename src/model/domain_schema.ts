@@ -516,7 +516,7 @@ const SHMEM: ElementSpec = element(
   ],
 );
 
-const FILESYSTEM: ElementSpec = element(
+export const FILESYSTEM: ElementSpec = element(
   [str("type"), str("accessmode"), str("model"), str("multidevs"), str("fmode"), str("dmode")],
   [
     object(

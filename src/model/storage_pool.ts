@@ -54,6 +54,11 @@ export const FILE_FORMATS = [
   "vmdk",
 ] as const;
 
+/** libvirt's storage formats other than `none`: what a disk's or a snapshot's `format` may name. */
+export const STORAGE_FORMATS: ReadonlySet<string> = new Set(
+  FILE_FORMATS.filter((format) => format !== "none"),
+);
+
 /** Partition formats of volumes in a `disk` pool (virStorageVolFormatDisk). */
 export const DISK_VOLUME_FORMATS = [
   "none",

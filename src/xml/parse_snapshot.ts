@@ -22,6 +22,7 @@ import {
   type SnapshotState,
 } from "../model/snapshot.ts";
 import type { XmlElement } from "../model/xml_extra.ts";
+import { STORAGE_FORMATS } from "../model/storage_pool.ts";
 import { decodeElement } from "./element_decode.ts";
 import {
   attributeOf,
@@ -356,23 +357,3 @@ function readDriver(driver: XmlElement | undefined, disk: SnapshotDisk, where: s
     disk.metadataCacheMaxBytes = Number(bytes);
   }
 }
-
-/** libvirt's storage formats (virStorageFileFormat) other than `none`. */
-const STORAGE_FORMATS: ReadonlySet<string> = new Set([
-  "raw",
-  "dir",
-  "bochs",
-  "cloop",
-  "dmg",
-  "iso",
-  "vpc",
-  "vdi",
-  "fat",
-  "vhd",
-  "ploop",
-  "cow",
-  "qcow",
-  "qcow2",
-  "qed",
-  "vmdk",
-]);

@@ -5,6 +5,9 @@
  * @module
  */
 
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+
 /** A running test server. */
 export interface NatsServer {
   /** `nats://127.0.0.1:PORT`. */
@@ -14,6 +17,9 @@ export interface NatsServer {
   /** Kills the server (SIGKILL when `hard`) and removes its store. */
   stop(hard?: boolean): Promise<void>;
 }
+
+/** Longest wait for a new cluster to elect its JetStream leader. */
+const CLUSTER_READY_TIMEOUT_MS = 30_000;
 
 /** Longest wait for the server to accept connections. */
 const READY_TIMEOUT_MS = 10_000;
@@ -126,4 +132,23 @@ function freePorts(count: number): number[] {
   const ports = listeners.map((listener) => (listener.addr as Deno.NetAddr).port);
   for (const listener of listeners) listener.close();
   return ports;
+}
+
+/** Waits until JetStream answers on `servers` (a new cluster has elected its meta leader). */
+export async function jetStreamReady(servers: string): Promise<void> {
+  const deadline = Date.now() + CLUSTER_READY_TIMEOUT_MS;
+  const connection = await connect({ servers: servers.split(",") });
+  try {
+    for (;;) {
+      try {
+        await (await jetstreamManager(connection)).getAccountInfo();
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  } finally {
+    await connection.close();
+  }
 }

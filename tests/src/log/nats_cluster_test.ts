@@ -10,29 +10,8 @@ import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { openNatsStore } from "../../../src/log/nats_store.ts";
 import { missing, testIf } from "../../support/environment.ts";
-import { startNatsCluster } from "../../support/nats_server.ts";
+import { jetStreamReady, startNatsCluster } from "../../support/nats_server.ts";
 import { noted } from "./event_store_contract.ts";
-
-/** Longest wait for the new cluster to elect its JetStream leader. */
-const READY_TIMEOUT_MS = 30_000;
-
-async function clusterReady(servers: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  const connection = await connect({ servers: servers.split(",") });
-  try {
-    for (;;) {
-      try {
-        await (await jetstreamManager(connection)).getAccountInfo();
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
-  } finally {
-    await connection.close();
-  }
-}
 
 /** The name (`n1`…) of the node leading `stream`. */
 async function streamLeader(servers: string, stream: string): Promise<string> {
@@ -53,7 +32,7 @@ testIf(
   async () => {
     const cluster = await startNatsCluster(3);
     try {
-      await clusterReady(cluster.urls);
+      await jetStreamReady(cluster.urls);
       const store = await openNatsStore({
         servers: cluster.urls,
         host: "cluster",

@@ -155,9 +155,7 @@ Deno.test("addDeviceArguments refuses host devices and unknown device elements",
   );
   assertRefused(
     withDevices((devices) => {
-      devices.extra = {
-        elements: [{ element: { name: "filesystem", attributes: { type: "mount" } } }],
-      };
+      devices.filesystems = [{ type: "mount" }];
     }),
     "/domain/devices/filesystem[1]/source",
   );

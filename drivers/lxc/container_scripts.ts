@@ -40,6 +40,11 @@ export const RUN_FILES = {
   guestReboot: "guest-reboot",
   /** Present while a reboot is asked for. */
   reboot: "reboot",
+  /**
+   * Present while the driver still kills the old run's processes: the supervisor waits for its
+   * removal before starting the new run, whose processes the killing would otherwise catch.
+   */
+  rebootHold: "reboot-hold",
   /** The console's host-side pty (a symlink to `/dev/pts/N`). */
   console: "console",
   /** The folder copied into the container's `/dev` (see {@linkcode makeDevSkeleton}). */
@@ -97,7 +102,11 @@ export function supervisorScript(runDir: string, console: boolean): string {
     `  echo "$child" > "$RUN/${RUN_FILES.unsharePid}"`,
     '  while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || break; done',
     // A restart asked for: start again, and write no exit status (the container did not end).
-    `  if [ -e "$RUN/${RUN_FILES.reboot}" ]; then rm -f "$RUN/${RUN_FILES.reboot}"; continue; fi`,
+    `  if [ -e "$RUN/${RUN_FILES.reboot}" ]; then`,
+    // Bounded (30 s): the driver removes the hold once the old run's cgroup is empty.
+    `    i=0; while [ -e "$RUN/${RUN_FILES.rebootHold}" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done`,
+    `    rm -f "$RUN/${RUN_FILES.reboot}"; continue`,
+    "  fi",
     // An init killed by SIGHUP asks for a reboot, as libvirt's controller takes it (unshare
     // dies of its child's signal: 128 + 1). The old status is emptied before the mark, so the
     // driver waits for the new run's `ready` before it gives the go.

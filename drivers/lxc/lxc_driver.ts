@@ -389,11 +389,17 @@ export class LxcDriver implements Driver {
     }
     container.rebooting = true;
     try {
-      // The supervisor starts the container again when it finds this file after the init ended.
+      // The supervisor starts the container again when it finds this file after the init ended,
+      // once the hold is gone: the new run must not join the cgroup while it is being emptied.
+      Deno.writeTextFileSync(`${container.runDir}/${RUN_FILES.rebootHold}`, "");
       Deno.writeTextFileSync(`${container.runDir}/${RUN_FILES.reboot}`, "");
       removeFolder(`${container.runDir}/${RUN_FILES.status}`);
       removeFolder(`${container.runDir}/released`);
-      await killCgroup(container.cgroup, 0, signal);
+      try {
+        await killCgroup(container.cgroup, 0, signal);
+      } finally {
+        removeFolder(`${container.runDir}/${RUN_FILES.rebootHold}`);
+      }
       await waitForReady(container.runDir, supervisor.pid, signal);
       await releaseInit(container.runDir);
       Deno.writeTextFileSync(`${container.runDir}/released`, "");

@@ -58,6 +58,7 @@ testIf(
           streams.push(info.config.name);
         }
         assert.deepEqual(streams.sort(), [
+          "EVIRT_FLEET",
           "EVIRT_LOG_nodeA",
           "EVIRT_LOG_nodeA-network",
           "EVIRT_LOG_nodeA-storage",

@@ -222,7 +222,15 @@ testIf(
     await withNetworkService({ EVIRT_QEMU_USER: "+0" }, async (ns, evirt, base, _, service) => {
       assert.equal((await evirt("net-start", NETWORK)).code, 0);
       const linksNetwork = await ns.links();
-      await service().client.define({ definition: guestOnNetwork("g1", `${base}/g1.log`) });
+      // QEMU as root must not share the guest's files with the confined QEMUs of other tests
+      // (their DAC ownership records would refuse a second owner): a copy of its own.
+      const definition = guestOnNetwork("g1", `${base}/g1.log`);
+      for (const key of ["kernel", "initrd"] as const) {
+        const copy = `${base}/${key}`;
+        Deno.copyFileSync(definition.os[key]!, copy);
+        definition.os[key] = copy;
+      }
+      await service().client.define({ definition });
       const started = await evirt("start", "g1");
       assert.equal(started.code, 0, started.stderr);
       const id = Number((await evirt("domid", "g1")).stdout.trim());

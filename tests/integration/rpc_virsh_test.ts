@@ -220,7 +220,7 @@ testIf(
       await t.step(
         "an unimplemented procedure answers code 3, not a dropped connection",
         async () => {
-          const run = await runVirsh(uri, ["perf", "web"]);
+          const run = await runVirsh(uri, ["domlaunchsecinfo", "web"]);
           assert.equal(run.code, 1);
           assert.match(run.stderr, /this function is not supported by the connection driver/);
         },

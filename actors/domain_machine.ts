@@ -12,7 +12,7 @@
  */
 
 import { assign, setup } from "xstate";
-import { factFold } from "./fact_fold.ts";
+import { factBodyReader, factFold } from "./fact_fold.ts";
 import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
 import type { DomainCommandName } from "../src/model/operations.ts";
 import type {
@@ -159,13 +159,7 @@ function reasonAfter(event: DomainMachineEvent): number {
   return after.reason;
 }
 
-function body<T extends keyof DomainFactBodies>(
-  event: DomainMachineEvent,
-  type: T,
-): DomainFactBodies[T] {
-  if (event.type !== type) throw new TypeError(`Expected ${type}, got ${event.type}`);
-  return (event as unknown as { body: DomainFactBodies[T] }).body;
-}
+const body = factBodyReader<DomainFactBodies>();
 
 /** Informational facts: accepted while active, change nothing the machine tracks. */
 const NOTES = {

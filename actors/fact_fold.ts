@@ -63,3 +63,24 @@ export function factFold<
     },
   };
 }
+
+/**
+ * The body reader of one fact vocabulary: `bodyOf(event, type)` is the event's body as the
+ * vocabulary types it, after checking the event is of that type (a machine action wired to the
+ * wrong event is a programming error, thrown as a `TypeError`).
+ *
+ * @example
+ * ```ts ignore
+ * const bodyOf = factBodyReader<StorageFactBodies>();
+ * const { definition } = bodyOf(event, "pool.defined");
+ * ```
+ */
+export function factBodyReader<Bodies>(): <T extends keyof Bodies & string>(
+  event: { type: string },
+  type: T,
+) => Bodies[T] {
+  return (event, type) => {
+    if (event.type !== type) throw new TypeError(`Expected ${type}, got ${event.type}`);
+    return (event as unknown as { body: Bodies[typeof type] }).body;
+  };
+}

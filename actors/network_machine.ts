@@ -10,13 +10,12 @@
  */
 
 import { assign, initialTransition, setup } from "xstate";
-import { factFold } from "./fact_fold.ts";
+import { factBodyReader, factFold } from "./fact_fold.ts";
 import { applyLeaseEvents, type NetworkLease } from "../src/model/network_leases.ts";
 import type { NetworkDefinition } from "../src/model/network.ts";
 import type {
   NetworkFact,
   NetworkFactBodies,
-  NetworkFactType,
   NetworkIntentKind,
 } from "../src/model/network_facts.ts";
 
@@ -42,10 +41,7 @@ export interface NetworkContext {
   leaseOffset?: number;
 }
 
-function bodyOf<T extends NetworkFactType>(event: NetworkFact, type: T): NetworkFactBodies[T] {
-  if (event.type !== type) throw new Error(`Expected ${type}, got ${event.type}`);
-  return event.body as NetworkFactBodies[T];
-}
+const bodyOf = factBodyReader<NetworkFactBodies>();
 
 /**
  * The network machine. Input: the network's uuid.

@@ -11,7 +11,7 @@
  */
 
 import { assign, initialTransition, setup } from "xstate";
-import { factFold } from "./fact_fold.ts";
+import { factBodyReader, factFold } from "./fact_fold.ts";
 import {
   type StorageFact,
   type StorageFactBodies,
@@ -77,10 +77,7 @@ const INTENT_OF: Partial<Record<StorageFactType, StorageIntentKind>> = {
   "volume.wiping": "wipe",
 };
 
-function bodyOf<T extends StorageFactType>(event: StorageFact, type: T): StorageFactBodies[T] {
-  if (event.type !== type) throw new Error(`Expected ${type}, got ${event.type}`);
-  return event.body as StorageFactBodies[T];
-}
+const bodyOf = factBodyReader<StorageFactBodies>();
 
 /**
  * The pool machine. Input: the pool's uuid.

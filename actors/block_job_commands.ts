@@ -39,7 +39,8 @@ import type { BlockJobStart } from "../src/model/facts.ts";
 import type { JobContext } from "./domain_actor.ts";
 import type { DomainInspection } from "./domain_inspection.ts";
 import { type CommandEnvironment, handleOf } from "./domain_commands.ts";
-import { type BlockJobEntry, type DomainContext, isActive, statePath } from "./domain_machine.ts";
+import { type BlockJobEntry, type DomainContext, isActive } from "./domain_machine.ts";
+import { driverOf } from "./resource_commands.ts";
 import type { BlockJobRequest, DomainHandle, Driver, Reality } from "./driver_protocol.ts";
 
 /** A copy's destination as the caller names it. */
@@ -101,13 +102,7 @@ const API_OF: Record<BlockJobCommand["action"], string> = {
 
 /** The domain's driver, refusing as libvirt's test driver when it has no block jobs. */
 function blockJobDriver(job: JobContext, env: CommandEnvironment, api: string): Driver {
-  const { context } = job.snapshot;
-  if (statePath(job.snapshot) === "nonexistent") {
-    throw new VirtError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${context.uuid}'`);
-  }
-  const definition = context.live ?? context.definition;
-  if (definition === null) throw new Error(`Domain ${context.uuid} has no definition`);
-  const driver = env.driverFor(definition);
+  const { driver } = driverOf(job, env);
   if (driver.startBlockJob === undefined) throw unsupported(api);
   return driver;
 }

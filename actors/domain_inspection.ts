@@ -11,7 +11,7 @@ import type { DomainDefinition } from "../src/model/domain.ts";
 import type { DomainInfo, DomainSummary } from "../src/model/domain_list.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { handleOf } from "./domain_commands.ts";
-import { type DomainSnapshot, isActive } from "./domain_machine.ts";
+import { currentDefinition, type DomainSnapshot, isActive } from "./domain_machine.ts";
 import { summarize } from "./domain_registry.ts";
 import type { DomainHandle, Driver } from "./driver_protocol.ts";
 
@@ -45,8 +45,7 @@ export function inspectDomain(
   pendingFacts: HeldFactsSummary | null = null,
 ): DomainInspection {
   const { context } = snapshot;
-  const definition = context.live ?? context.definition;
-  if (definition === null) throw new Error(`Domain ${context.uuid} has no definition`);
+  const definition = currentDefinition(snapshot);
   const active = isActive(snapshot) && context.runtime !== null && context.id !== null;
   return {
     summary: summarize(snapshot, pendingFacts),

@@ -702,6 +702,18 @@ export function stateOf(snapshot: DomainSnapshot): { state: DomainStateValue; re
   return { state: STATE_OF_PATH[statePath(snapshot)], reason: snapshot.context.reason };
 }
 
+/**
+ * The definition the domain has now: the running instance's, else the persistent one.
+ *
+ * @throws {Error} For a snapshot with neither (a domain not yet defined: a programming error).
+ */
+export function currentDefinition(snapshot: DomainSnapshot): DomainDefinition {
+  const { context } = snapshot;
+  const definition = context.live ?? context.definition;
+  if (definition === null) throw new Error(`Domain ${context.uuid} has no definition`);
+  return definition;
+}
+
 /** Whether the domain has a running instance (any active state). */
 export function isActive(snapshot: DomainSnapshot): boolean {
   return statePath(snapshot).startsWith("active.");

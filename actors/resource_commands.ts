@@ -39,18 +39,25 @@ import { agentChannelIndex } from "../src/model/guest_agent_channel.ts";
 import type { JobContext } from "./domain_actor.ts";
 import type { DomainInspection } from "./domain_inspection.ts";
 import { type CommandEnvironment, handleOf } from "./domain_commands.ts";
-import { isActive, pendingIntent, statePath } from "./domain_machine.ts";
+import { currentDefinition, isActive, pendingIntent, statePath } from "./domain_machine.ts";
 import type { DomainHandle, Driver, Reality } from "./driver_protocol.ts";
 
-/** The domain's driver (of its instance when it runs) and whether it is libvirt's test driver. */
-function driverOf(job: JobContext, env: CommandEnvironment): { driver: Driver; test: boolean } {
-  const { context } = job.snapshot;
+/**
+ * The domain's driver (of its instance when it runs) and whether it is libvirt's test driver.
+ *
+ * @throws {VirtError} Code 42 when the domain no longer exists.
+ */
+export function driverOf(
+  job: JobContext,
+  env: CommandEnvironment,
+): { driver: Driver; test: boolean } {
   if (statePath(job.snapshot) === "nonexistent") {
-    throw new VirtError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${context.uuid}'`);
+    throw new VirtError(
+      ErrorCode.NO_DOMAIN,
+      `no domain with matching uuid '${job.snapshot.context.uuid}'`,
+    );
   }
-  const definition = context.live ?? context.definition;
-  if (definition === null) throw new Error(`Domain ${context.uuid} has no definition`);
-  const driver = env.driverFor(definition);
+  const driver = env.driverFor(currentDefinition(job.snapshot));
   return { driver, test: driver.name === "test" };
 }
 

@@ -35,7 +35,7 @@ import { parseSnapshotXml } from "../src/xml/parse_snapshot.ts";
 import type { JobContext } from "./domain_actor.ts";
 import { type CommandEnvironment, handleOf, requireCommand, start } from "./domain_commands.ts";
 import { abandonIntent, endInstance } from "./domain_intents.ts";
-import { isActive, snapshotTreeOf, statePath } from "./domain_machine.ts";
+import { currentDefinition, isActive, snapshotTreeOf, statePath } from "./domain_machine.ts";
 import type { SnapshotDriver, SnapshotOverlay, SnapshotTarget } from "./driver_protocol.ts";
 
 /** The flags of a snapshot's creation (VIR_DOMAIN_SNAPSHOT_CREATE_*). */
@@ -126,14 +126,6 @@ function driverSnapshots(env: CommandEnvironment, definition: DomainDefinition):
   return snapshots;
 }
 
-/** The definition the domain has now: the running one, else the persistent one. */
-function currentDefinition(job: JobContext): DomainDefinition {
-  const { context } = job.snapshot;
-  const definition = context.live ?? context.definition;
-  if (definition === null) throw new Error(`Domain ${context.uuid} has no definition`);
-  return definition;
-}
-
 function targetOf(job: JobContext, definition: DomainDefinition): SnapshotTarget {
   return isActive(job.snapshot) ? { definition, handle: handleOf(job.snapshot) } : { definition };
 }
@@ -154,7 +146,7 @@ async function createSnapshot(
   answer: { name?: string },
 ): Promise<void> {
   requireCommand(job.snapshot, "snapshot");
-  const domain = currentDefinition(job);
+  const domain = currentDefinition(job.snapshot);
   const driver = driverSnapshots(env, domain);
   checkCreateFlags(flags, driver);
   if (flags.redefine === true) {
@@ -725,7 +717,7 @@ async function deleteSnapshot(
   requireCommand(job.snapshot, "snapshot");
   const tree = snapshotTreeOf(job.snapshot);
   if (request.metadataOnly === true) {
-    const driver = driverSnapshots(env, currentDefinition(job));
+    const driver = driverSnapshots(env, currentDefinition(job.snapshot));
     // libvirt's flag number of VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY.
     if (driver.metadataOnly) refuseFlags(2, driver, driver.deleteFunction);
   }
@@ -748,7 +740,7 @@ async function deleteSnapshot(
     await job.append([{ type: "domain.snapshot_deleted", body: { names } }]);
     return;
   }
-  const domain = snapshot.definition.domain ?? currentDefinition(job);
+  const domain = snapshot.definition.domain ?? currentDefinition(job.snapshot);
   const driver = driverSnapshots(env, domain);
   await job.append([{ type: "domain.snapshot_deleting", body: { names } }]);
   // Children first, so a failure part way leaves a tree whose survivors still have parents;
@@ -760,8 +752,8 @@ async function deleteSnapshot(
       const disks = disksIn(stored, "internal");
       if (disks.length > 0) {
         const target = isActive(job.snapshot)
-          ? { definition: currentDefinition(job), handle: handleOf(job.snapshot) }
-          : { definition: stored.domain ?? currentDefinition(job) };
+          ? { definition: currentDefinition(job.snapshot), handle: handleOf(job.snapshot) }
+          : { definition: stored.domain ?? currentDefinition(job.snapshot) };
         await driver.deleteInternal(target, name, disks, job.signal);
       }
       removed.push(name);

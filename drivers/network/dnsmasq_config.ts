@@ -16,11 +16,12 @@ import {
   networkOf,
   parseIp,
 } from "../../src/model/ip_address.ts";
-import type {
-  DhcpLease,
-  NetworkDefinition,
-  NetworkDns,
-  NetworkIp,
+import {
+  bridgeNameOf,
+  type DhcpLease,
+  type NetworkDefinition,
+  type NetworkDns,
+  type NetworkIp,
 } from "../../src/model/network.ts";
 
 /** Where the files of a network's dnsmasq live, for {@linkcode dnsmasqConfiguration}. */
@@ -96,16 +97,7 @@ export function dnsmasqConfiguration(
   definition: NetworkDefinition,
   paths: DnsmasqPaths,
 ): DnsmasqFiles {
-  const bridge = definition.bridge.name;
-  if (bridge === undefined) {
-    throw new VirtError(
-      ErrorCode.INTERNAL_ERROR,
-      `network '${definition.name}' has no bridge name`,
-      {
-        where: "/network/bridge/@name",
-      },
-    );
-  }
+  const bridge = bridgeNameOf(definition);
   const dns = definition.dns;
   const wantDns = dns.enable !== "no";
   const lines: string[] = [

@@ -21,7 +21,7 @@ import { LEASE_SCRIPT } from "../../src/model/network_leases.ts";
 import { linkExists } from "../../src/host/net_links.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { effectivePrefix, parseIp } from "../../src/model/ip_address.ts";
-import { hasManagedBridge, type NetworkDefinition } from "../../src/model/network.ts";
+import { bridgeNameOf, hasManagedBridge, type NetworkDefinition } from "../../src/model/network.ts";
 import { readProcessStat } from "../../src/host/process_state.ts";
 import { dnsmasqCommand, dnsmasqConfiguration, needsDnsmasq } from "./dnsmasq_config.ts";
 import { NFT_TABLE, nftablesRemoval, nftablesRuleset } from "./nftables_ruleset.ts";
@@ -198,8 +198,8 @@ export class NetworkRuntime {
    *   bridge name is taken; code 1 for a `bridge` network whose host bridge does not exist.
    */
   async start(definition: NetworkDefinition): Promise<NetworkRuntimeState> {
-    const bridge = definition.bridge.name;
     if (!hasManagedBridge(definition)) {
+      const bridge = definition.bridge.name;
       if (bridge === undefined || !linkExists(`${bridge}/bridge`)) {
         throw new VirtError(
           ErrorCode.INTERNAL_ERROR,
@@ -209,13 +209,7 @@ export class NetworkRuntime {
       }
       return {};
     }
-    if (bridge === undefined) {
-      throw new VirtError(
-        ErrorCode.INTERNAL_ERROR,
-        `network '${definition.name}' has no bridge name`,
-        { where: "/network/bridge/@name" },
-      );
-    }
+    const bridge = bridgeNameOf(definition);
     if (linkExists(bridge)) {
       throw new VirtError(
         ErrorCode.SYSTEM_ERROR,

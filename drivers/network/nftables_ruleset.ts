@@ -28,7 +28,7 @@ import {
   networkOf,
   parseIp,
 } from "../../src/model/ip_address.ts";
-import type { NetworkDefinition, NetworkIp } from "../../src/model/network.ts";
+import { bridgeNameOf, type NetworkDefinition, type NetworkIp } from "../../src/model/network.ts";
 
 /** The nftables table (family `inet`) that holds every evirt network's chains. */
 export const NFT_TABLE = "evirt";
@@ -128,16 +128,7 @@ function quote(name: string): string {
 export function nftablesRuleset(definition: NetworkDefinition): string {
   const mode = definition.forward?.mode ?? "none";
   if (mode !== "none" && mode !== "nat" && mode !== "route") return "";
-  const bridge = definition.bridge.name;
-  if (bridge === undefined) {
-    throw new VirtError(
-      ErrorCode.INTERNAL_ERROR,
-      `network '${definition.name}' has no bridge name`,
-      {
-        where: "/network/bridge/@name",
-      },
-    );
-  }
+  const bridge = bridgeNameOf(definition);
   const chains = networkChainNames(bridge);
   const rules: Record<Hook, string[]> = { input: [], output: [], forward: [], postrouting: [] };
   const br = quote(bridge);

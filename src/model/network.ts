@@ -9,6 +9,7 @@
  * @module
  */
 
+import { ErrorCode, VirtError } from "./errors.ts";
 import type { XmlElement } from "./xml_extra.ts";
 
 /** Forward modes, in libvirt's enum order (virNetworkForwardType, `none` left out). */
@@ -383,4 +384,22 @@ export function forwardModeOf(
 export function hasManagedBridge(definition: Pick<NetworkDefinition, "forward">): boolean {
   const mode = definition.forward?.mode;
   return mode === undefined || MANAGED_FORWARD_MODES.includes(mode);
+}
+
+/**
+ * The name of the bridge a completed definition runs on.
+ *
+ * @throws {VirtError} Code 1 when it has none (completion names every managed bridge, so this is
+ *   a definition that skipped it).
+ */
+export function bridgeNameOf(definition: Pick<NetworkDefinition, "name" | "bridge">): string {
+  const bridge = definition.bridge.name;
+  if (bridge === undefined) {
+    throw new VirtError(
+      ErrorCode.INTERNAL_ERROR,
+      `network '${definition.name}' has no bridge name`,
+      { where: "/network/bridge/@name" },
+    );
+  }
+  return bridge;
 }

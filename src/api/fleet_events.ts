@@ -66,6 +66,8 @@ export function fleetEventsResponse(env: ApiEnvironment, request: Request, url: 
     if (stop.signal.aborted) return;
     stop.abort();
     subscribers--;
+    // The service's signal outlives every subscriber: leave nothing on it.
+    env.shutdownSignal.removeEventListener("abort", ended);
   };
   env.shutdownSignal.addEventListener("abort", ended, { once: true });
   const facts = fleet.follow(after, stop.signal)[Symbol.asyncIterator]();

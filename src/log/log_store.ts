@@ -356,23 +356,18 @@ export class LogStore implements EventStore {
   }
 
   /**
-   * Runs a synchronous storage operation as a promise. Typed errors pass through; anything else
+   * Runs a storage operation (synchronous, or finishing later) as a promise. Typed errors pass through; anything else
    * (a SQLite I/O error) becomes a SYSTEM_ERROR saying what could not be done.
    */
   #run<T>(failure: string, action: () => T | Promise<T>, open = true): Promise<T> {
-    const describe = (error: unknown): Error => {
-      if (error instanceof VirtError) return error;
-      const message = error instanceof Error ? error.message : String(error);
-      return new VirtError(ErrorCode.SYSTEM_ERROR, `${failure}: ${message}`, { cause: error });
-    };
     try {
       if (open) this.#checkOpen();
       const result = action();
       return result instanceof Promise
-        ? result.catch((error) => Promise.reject(describe(error)))
+        ? result.catch((error) => Promise.reject(storageFailure(failure, error)))
         : Promise.resolve(result);
     } catch (error) {
-      return Promise.reject(describe(error));
+      return Promise.reject(storageFailure(failure, error));
     }
   }
 
@@ -674,6 +669,13 @@ export class LogStore implements EventStore {
     for (const body of placedBodies) bodies.push(body);
     return results;
   }
+}
+
+/** A storage error as the store reports it: typed errors as they are, others as code 38. */
+function storageFailure(failure: string, error: unknown): Error {
+  if (error instanceof VirtError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new VirtError(ErrorCode.SYSTEM_ERROR, `${failure}: ${message}`, { cause: error });
 }
 
 /** Checks the `factTypes` option: undefined (any type), or an array of type names. */

@@ -356,8 +356,8 @@ export class LogStore implements EventStore {
   }
 
   /**
-   * Runs a storage operation (synchronous, or finishing later) as a promise. Typed errors pass through; anything else
-   * (a SQLite I/O error) becomes a SYSTEM_ERROR saying what could not be done.
+   * Runs a storage operation (synchronous, or finishing later) as a promise. Typed errors pass
+   * through; anything else (a SQLite I/O error) becomes a SYSTEM_ERROR saying what failed.
    */
   #run<T>(failure: string, action: () => T | Promise<T>, open = true): Promise<T> {
     try {

@@ -22,7 +22,7 @@ import { readBoundedText } from "./document_file.ts";
 import { formatTable } from "./layouts.ts";
 import { labelled, yesNo } from "./storage_layouts.ts";
 import { byName } from "./storage_verb_support.ts";
-import { printXml } from "./pool_verbs.ts";
+import { printXml, XPATH_OPTIONS } from "./xml_output.ts";
 import type { Verb, VerbContext } from "./verb.ts";
 import { editDocument } from "./verbs/edit.ts";
 
@@ -192,8 +192,7 @@ export const netDumpxmlVerb: Verb = {
   options: [
     NETWORK_OPTION,
     { name: "inactive", kind: "bool", help: "show inactive defined XML" },
-    { name: "xpath", kind: "string", help: "xpath expression to filter the XML document" },
-    { name: "wrap", kind: "bool", help: "wrap xpath results in an common root element" },
+    ...XPATH_OPTIONS,
   ],
   async run(context: VerbContext, args: VerbArguments) {
     const reference = args.required("network");

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { printXml, XPATH_OPTIONS } from "./xml_output.ts";
 import type { PoolInfoView } from "../api/storage_views.ts";
 import { ArgumentError, type VerbArguments } from "./arguments.ts";
 import { readBoundedText } from "./document_file.ts";
@@ -95,8 +96,7 @@ export const poolDumpxmlVerb: Verb = {
   options: [
     POOL_OPTION,
     { name: "inactive", kind: "bool", help: "show inactive defined XML" },
-    { name: "xpath", kind: "string", help: "xpath expression to filter the XML document" },
-    { name: "wrap", kind: "bool", help: "wrap xpath results in an common root element" },
+    ...XPATH_OPTIONS,
   ],
   async run(context: VerbContext, args: VerbArguments) {
     const reference = args.required("pool");
@@ -108,27 +108,6 @@ export const poolDumpxmlVerb: Verb = {
     await printXml(context, args, xml);
   },
 };
-
-/** Prints an XML document, or with `--xpath` the nodes it selects (as `dumpxml`). */
-export async function printXml(
-  context: VerbContext,
-  args: VerbArguments,
-  xml: string,
-): Promise<void> {
-  const xpath = args.text("xpath");
-  if (xpath === undefined) {
-    context.print(xml.endsWith("\n") ? xml : `${xml}\n`);
-    return;
-  }
-  // Loaded only here: the XML reader brings its npm parser.
-  const { readXml } = await import("../xml/xml_reader.ts");
-  const { evaluateXPath, formatXPathNode, wrapXPathNodes } = await import(
-    "../xml/xpath_subset.ts"
-  );
-  const nodes = evaluateXPath(readXml(xml), xpath);
-  if (args.flag("wrap")) context.print(`${wrapXPathNodes(nodes)}\n`);
-  else for (const node of nodes) context.print(`${formatXPathNode(node)}\n`);
-}
 
 const FILE_OPTION = {
   name: "file",

@@ -10,7 +10,7 @@
 import { ArgumentError, type VerbArguments } from "./arguments.ts";
 import { CommandFailure } from "./command_failure.ts";
 import { readBoundedText } from "./document_file.ts";
-import { printXml } from "./pool_verbs.ts";
+import { printXml, XPATH_OPTIONS } from "./xml_output.ts";
 import { formatVolumeInfo, formatVolumeList, volumeRequestXml } from "./storage_layouts.ts";
 import {
   byName,
@@ -84,8 +84,7 @@ export const volDumpxmlVerb: Verb = {
   summary: "vol information in XML",
   options: [
     ...VOLUME_OPTIONS,
-    { name: "xpath", kind: "string", help: "xpath expression to filter the XML document" },
-    { name: "wrap", kind: "bool", help: "wrap xpath results in an common root element" },
+    ...XPATH_OPTIONS,
   ],
   async run(context: VerbContext, args: VerbArguments) {
     const volume = await findVolume(context, args.required("vol"), args.text("pool"));

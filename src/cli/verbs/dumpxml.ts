@@ -10,6 +10,7 @@
 import type { VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
+import { printXml, XPATH_OPTIONS } from "../xml_output.ts";
 
 /**
  * The `dumpxml` verb.
@@ -31,8 +32,7 @@ export const dumpxmlVerb: Verb = {
       kind: "bool",
       help: "include security sensitive information in XML dump",
     },
-    { name: "xpath", kind: "string", help: "xpath expression to filter the XML document" },
-    { name: "wrap", kind: "bool", help: "wrap xpath results in an common root element" },
+    ...XPATH_OPTIONS,
   ],
   async run(context: VerbContext, args: VerbArguments) {
     const reference = args.required("domain");
@@ -51,18 +51,6 @@ export const dumpxmlVerb: Verb = {
       undefined,
       () => context.client.xml(reference, { inactive, secure: args.flag("security-info") }),
     );
-    const xpath = args.text("xpath");
-    if (xpath !== undefined) {
-      // Loaded only here: the XML reader brings its npm parser, which plain dumpxml never needs.
-      const { readXml } = await import("../../xml/xml_reader.ts");
-      const { evaluateXPath, formatXPathNode, wrapXPathNodes } = await import(
-        "../../xml/xpath_subset.ts"
-      );
-      const nodes = evaluateXPath(readXml(xml), xpath);
-      if (args.flag("wrap")) context.print(`${wrapXPathNodes(nodes)}\n`);
-      else for (const node of nodes) context.print(`${formatXPathNode(node)}\n`);
-      return;
-    }
-    context.print(xml.endsWith("\n") ? xml : `${xml}\n`);
+    await printXml(context, args, xml);
   },
 };

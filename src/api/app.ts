@@ -25,6 +25,7 @@ import { budgetedRequest } from "./body_budget.ts";
 import { errorResponse } from "./http_errors.ts";
 import type { ConnectionHandle } from "./http1_connection.ts";
 import { Router } from "./router.ts";
+import { validateQuery } from "./request_schemas.ts";
 import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
 import { guestRoutes } from "./routes/guest_routes.ts";
@@ -164,6 +165,7 @@ export function createApi(env: ApiEnvironment): Api {
       ? request.signal
       : AbortSignal.any([request.signal, expired.signal]);
     try {
+      validateQuery(row, url);
       const context = {
         params: match.params,
         url,

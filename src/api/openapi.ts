@@ -13,8 +13,8 @@ import {
   type OperationParameter,
   type OperationRoute,
   OPERATIONS,
-  QUEUE_TIMEOUT_PARAMETER,
 } from "../model/operations.ts";
+import { parameterSchema, queryParameters } from "./request_schemas.ts";
 import { VERSION } from "../model/version.ts";
 import { componentSchemas } from "./api_schemas.ts";
 
@@ -259,12 +259,10 @@ function pathParameters(path: string): unknown[] {
   });
 }
 
+/** A parameter as the document lists it, its schema the one requests are validated by. */
 function queryParameter(parameter: OperationParameter): unknown {
-  const schema: Record<string, unknown> = parameter.values === undefined
-    ? { type: parameter.type }
-    : { enum: parameter.values };
-  if (parameter.min !== undefined) schema.minimum = parameter.min;
-  if (parameter.max !== undefined) schema.maximum = parameter.max;
+  // The JSON round trip drops TypeBox's symbol keys.
+  const schema = JSON.parse(JSON.stringify(parameterSchema(parameter)));
   return {
     name: parameter.name,
     in: parameter.in ?? "query",
@@ -280,7 +278,8 @@ function pathItem(row: Operation, http: OperationRoute): Record<string, unknown>
   const { answer } = http;
   const apis = row.libvirt.map((call) => call.api).join(", ");
   const extra = EXTRAS[row.name] ?? {};
-  const query = http.queued ? [QUEUE_TIMEOUT_PARAMETER, ...http.query] : http.query;
+  const headers = http.query.filter((parameter) => parameter.in === "header");
+  const query = [...queryParameters(row), ...headers];
   return {
     operationId: row.name,
     summary: apis === "" ? row.summary : `${row.summary} (${apis})`,

@@ -87,11 +87,11 @@ export function querySchema(row: Operation): TObject {
  *
  * @example
  * ```ts
- * import { operationRow } from "../model/operations.ts";
+ * import { operation } from "../model/operations.ts";
  * import { validateQuery } from "./request_schemas.ts";
- * validateQuery(operationRow("domain.list"), new URL("http://evirt/v1/domains?active=1"));
+ * validateQuery(operation("domain.list"), new URL("http://evirt/v1/domains?active=1"));
  * try {
- *   validateQuery(operationRow("domain.list"), new URL("http://evirt/v1/domains?activ=1"));
+ *   validateQuery(operation("domain.list"), new URL("http://evirt/v1/domains?activ=1"));
  * } catch (error) {
  *   console.log((error as Error).message); // "unknown parameter 'activ' for GET /v1/domains"
  * }

@@ -190,8 +190,23 @@ export const API_SCHEMAS: Record<string, TSchema> = {
  * ```
  */
 export function componentSchemas(): Record<string, unknown> {
+  return plainSchemas(API_SCHEMAS);
+}
+
+/**
+ * TypeBox schemas as the document's plain JSON: a `$ref` by `$id` written as
+ * `#/components/schemas/NAME` (and the `$id` dropped), symbol keys dropped by the JSON round trip.
+ *
+ * @example
+ * ```ts
+ * import { Type } from "@sinclair/typebox";
+ * import { plainSchemas } from "./api_schemas.ts";
+ * console.log(plainSchemas({ Name: Type.String() })); // { Name: { type: "string" } }
+ * ```
+ */
+export function plainSchemas(schemas: Record<string, TSchema>): Record<string, unknown> {
   return JSON.parse(
-    JSON.stringify(API_SCHEMAS),
+    JSON.stringify(schemas),
     (key, value) => {
       // TypeBox names a referenced schema by `$id`; the document names it by its place.
       if (key === "$id") return undefined;

@@ -14,9 +14,9 @@ import {
   type OperationRoute,
   OPERATIONS,
 } from "../model/operations.ts";
-import { parameterSchema, queryParameters } from "./request_schemas.ts";
+import { BODY_SCHEMAS, parameterSchema, queryParameters } from "./request_schemas.ts";
 import { VERSION } from "../model/version.ts";
-import { componentSchemas } from "./api_schemas.ts";
+import { componentSchemas, plainSchemas } from "./api_schemas.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ "application/json": { schema } });
@@ -116,14 +116,7 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     required: true,
     content: { "text/plain": { schema: { type: "string", description: "The command" } } },
   },
-  Autostart: {
-    required: true,
-    content: json({
-      type: "object",
-      required: ["autostart"],
-      properties: { autostart: { type: "boolean" } },
-    }),
-  },
+  Autostart: { required: true, content: json(ref("Autostart")) },
 };
 
 /** What a few routes add to the table's row (longer descriptions, answers besides success). */
@@ -261,8 +254,7 @@ function pathParameters(path: string): unknown[] {
 
 /** A parameter as the document lists it, its schema the one requests are validated by. */
 function queryParameter(parameter: OperationParameter): unknown {
-  // The JSON round trip drops TypeBox's symbol keys.
-  const schema = JSON.parse(JSON.stringify(parameterSchema(parameter)));
+  const schema = plainSchemas({ schema: parameterSchema(parameter) }).schema;
   return {
     name: parameter.name,
     in: parameter.in ?? "query",
@@ -348,6 +340,7 @@ export const OPENAPI_DOCUMENT = {
     schemas: {
       ...STORAGE_SCHEMAS,
       ...componentSchemas(),
+      ...plainSchemas(BODY_SCHEMAS),
       ActionResult: {
         allOf: [ref("DomainSummary"), {
           type: "object",
@@ -362,21 +355,7 @@ export const OPENAPI_DOCUMENT = {
           detail: { enum: ["added", "updated"] },
         },
       },
-      MetadataChange: {
-        type: "object",
-        required: ["type"],
-        properties: {
-          type: { enum: ["title", "description", "element"] },
-          value: {
-            type: ["string", "null"],
-            description: "Text, or the element's XML; null removes",
-          },
-          uri: { type: "string" },
-          key: { type: "string" },
-          live: { type: "boolean" },
-          config: { type: "boolean" },
-        },
-      },
+
       BlockList: {
         type: "object",
         properties: {

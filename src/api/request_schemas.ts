@@ -10,11 +10,14 @@
  * Query strings carry text: a value is read as its parameter's type first (`true`/`1`/empty and
  * `false`/`0` for booleans, decimal numbers for numbers), then checked by the schema.
  *
+ * JSON request bodies have their schemas here too ({@linkcode BODY_SCHEMAS}): the handler reads
+ * a body through {@linkcode checkBody}, and the document lists the same schema.
+ *
  * @module
  */
 
-import { type TObject, type TSchema, Type } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
+import { Kind, type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
+import { Value, ValueErrorType } from "@sinclair/typebox/value";
 import {
   type Operation,
   type OperationParameter,
@@ -169,5 +172,75 @@ function expectation(parameter: OperationParameter, url: URL): string {
       return parameter.values === undefined
         ? `${name} is not valid, got '${got}'`
         : `${name} must be one of ${parameter.values.join(", ")}, got '${got}'`;
+  }
+}
+
+/** `PUT …/autostart` of domains, pools and networks. */
+export const AutostartSchema = Type.Object({
+  autostart: Type.Boolean({ description: "Start it when the service starts" }),
+}, { additionalProperties: false });
+
+/** `PUT /v1/domains/{ref}/metadata`: `virDomainSetMetadata`. */
+export const MetadataChangeSchema = Type.Object({
+  type: Type.Union([Type.Literal("title"), Type.Literal("description"), Type.Literal("element")]),
+  value: Type.Optional(Type.Union([Type.String(), Type.Null()], {
+    description: "Text, or the element's XML; null or empty removes",
+  })),
+  uri: Type.Optional(Type.String({ description: "The element's namespace" })),
+  key: Type.Optional(Type.String({ description: "The element's namespace prefix" })),
+  live: Type.Optional(Type.Boolean()),
+  config: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
+/** The JSON request bodies by the name rows give them. */
+export const BODY_SCHEMAS = {
+  Autostart: AutostartSchema,
+  MetadataChange: MetadataChangeSchema,
+} as const;
+
+/**
+ * A JSON body checked against its schema.
+ *
+ * @throws {VirtError} INVALID_ARG (8), located at the member, on the first problem.
+ *
+ * @example
+ * ```ts
+ * import { AutostartSchema, checkBody } from "./request_schemas.ts";
+ * console.log(checkBody(AutostartSchema, { autostart: true }).autostart); // true
+ * ```
+ */
+export function checkBody<T extends TSchema>(schema: T, body: unknown): Static<T> {
+  if (Value.Check(schema, body)) return body;
+  const first = Value.Errors(schema, body).First();
+  const name = first?.path.split("/").filter((part) => part !== "").join(".") ?? "";
+  if (first === undefined || name === "") {
+    throw new VirtError(ErrorCode.INVALID_ARG, "JSON body does not match its schema", {
+      where: "body",
+    });
+  }
+  const problem = first.type === ValueErrorType.ObjectAdditionalProperties
+    ? `unknown member '${name}'`
+    : first.type === ValueErrorType.ObjectRequiredProperty
+    ? `${name} is required`
+    : `${name} ${expected(first.schema)}`;
+  throw new VirtError(ErrorCode.INVALID_ARG, problem, { where: name });
+}
+
+/** What a member's schema takes, in words. */
+function expected(schema: TSchema): string {
+  switch (schema[Kind]) {
+    case "Boolean":
+      return "must be true or false";
+    case "String":
+      return "must be a string";
+    case "Union": {
+      const members = (schema as unknown as { anyOf: TSchema[] }).anyOf;
+      if (members.every((member) => member[Kind] === "Literal")) {
+        return `must be one of ${members.map((member) => member.const).join(", ")}`;
+      }
+      return `must be ${members.map((member) => String(member[Kind]).toLowerCase()).join(" or ")}`;
+    }
+    default:
+      return `must be ${String(schema[Kind]).toLowerCase()}`;
   }
 }

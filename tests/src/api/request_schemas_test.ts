@@ -137,3 +137,82 @@ Deno.test("the OpenAPI document lists each query parameter with the schema reque
   }
   assert.ok(compared > 100, `compared ${compared} parameters`);
 });
+
+Deno.test("a JSON body its schema refuses is answered with code 8 at the member and changes nothing", async () => {
+  await withTestCore(async (service) => {
+    const send = async (method: string, path: string, body: unknown) => {
+      const response = await service.api.handle(
+        new Request(`http://evirt${path}`, {
+          method,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }),
+        "read-write",
+      );
+      return {
+        status: response.status,
+        body: response.status === 204 ? {} : await response.json(),
+      };
+    };
+    const created = await service.api.handle(
+      new Request("http://evirt/v1/domains", {
+        method: "POST",
+        headers: { "content-type": "application/xml" },
+        body: XML("meta"),
+      }),
+      "read-write",
+    );
+    assert.equal(created.status, 201);
+    const refused = async (method: string, path: string, body: unknown) => {
+      const { status, body: answer } = await send(method, path, body);
+      return {
+        status,
+        detail: answer.error?.detail,
+        where: answer.error?.where,
+        code: answer.error?.code,
+      };
+    };
+    assert.deepEqual(await refused("PUT", "/v1/domains/meta/autostart", { autostart: "yes" }), {
+      status: 400,
+      code: 8,
+      detail: "autostart must be true or false",
+      where: "autostart",
+    });
+    assert.deepEqual(await refused("PUT", "/v1/domains/meta/autostart", {}), {
+      status: 400,
+      code: 8,
+      detail: "autostart is required",
+      where: "autostart",
+    });
+    assert.deepEqual(
+      await refused("PUT", "/v1/domains/meta/autostart", { autostart: true, boot: 1 }),
+      { status: 400, code: 8, detail: "unknown member 'boot'", where: "boot" },
+    );
+    assert.deepEqual(
+      await refused("PUT", "/v1/domains/meta/metadata", { type: "colour", value: "x" }),
+      {
+        status: 400,
+        code: 8,
+        detail: "type must be one of title, description, element",
+        where: "type",
+      },
+    );
+    assert.deepEqual(
+      await refused("PUT", "/v1/domains/meta/metadata", { type: "title", value: 7 }),
+      { status: 400, code: 8, detail: "value must be string or null", where: "value" },
+    );
+    // Nothing changed; a valid body is served.
+    const info = await service.api.handle(new Request("http://evirt/v1/domains/meta"), "read-only");
+    const view = await info.json();
+    assert.equal(view.autostart, false);
+    assert.equal(view.title, undefined);
+    assert.equal(
+      (await send("PUT", "/v1/domains/meta/metadata", { type: "title", value: "Web" })).status,
+      204,
+    );
+    assert.equal(
+      (await send("PUT", "/v1/domains/meta/autostart", { autostart: true })).status,
+      200,
+    );
+  });
+});

@@ -226,6 +226,7 @@ function effectiveValues(
     request_head_max_bytes: String(connections.headMaxBytes),
     request_bodies_max_bytes: String(config.requestBodiesMaxBytes),
     network_runtime: String(config.networkRuntime),
+    check_answers: String(config.checkAnswers),
     log: config.natsLog?.servers ?? "sqlite",
     host: config.natsLog?.host ?? "unused (sqlite log)",
     log_replicas: config.natsLog === null ? "unused (sqlite log)" : String(config.natsLog.replicas),

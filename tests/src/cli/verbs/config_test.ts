@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CONFIG_KEYS } from "../../../../src/config/config_keys.ts";
 import { runFresh } from "../_cli_harness.ts";
 
 /** Runs `evirt WORDS` with a configuration file holding `text`. */
@@ -38,7 +39,8 @@ Deno.test("config show prints every key with its value and source, the environme
       source: "EVIRT_DEFAULT_URI",
     });
     assert.deepEqual(rows.get("listen"), { value: "off", source: "default" });
-    assert.equal(rows.size, 26);
+    assert.equal(rows.size, CONFIG_KEYS.length);
+    assert.deepEqual(rows.get("check_answers"), { value: "false", source: "default" });
   });
 });
 

@@ -9,6 +9,7 @@
 
 import type { DomainDefinition, Filesystem } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { checkInterfaces } from "./container_network.ts";
 
 /** Most mounts one container may have. */
 export const MOUNTS_MAX = 64;
@@ -164,6 +165,7 @@ export function containerSpec(definition: DomainDefinition): ContainerSpec {
     );
   }
   refuseUnsupportedDevices(definition);
+  checkInterfaces(definition);
   const consoles = devices.consoles;
   consoles.forEach((console, index) => {
     if ((console.type ?? "pty") !== "pty") {
@@ -206,7 +208,6 @@ function refuseUnsupportedDevices(definition: DomainDefinition): void {
   const devices = definition.devices;
   const lists: Array<[string, unknown[]]> = [
     ["disk", devices.disks],
-    ["interface", devices.interfaces],
     ["hostdev", devices.hostdevs],
     ["serial", devices.serials],
   ];

@@ -19,6 +19,7 @@ import type {
   Driver,
   InstanceInfo,
   InstanceSamples,
+  InterfaceSample,
   LaunchRequest,
   ObservationSink,
   Reality,
@@ -57,6 +58,14 @@ import {
 } from "./container_process.ts";
 import { makeDevSkeleton, RUN_FILES, setupScript, supervisorScript } from "./container_scripts.ts";
 import { containerSpec } from "./container_spec.ts";
+import {
+  type ContainerLink,
+  containerLinks,
+  createLinks,
+  namespaceLinks,
+  removeLinks,
+  withGuestNames,
+} from "./container_network.ts";
 import { checkLxcDefinition, completeLxcDefinition } from "./lxc_definition_rules.ts";
 
 /** How often a watched container is looked at, in ms. */
@@ -94,6 +103,8 @@ interface Container {
   ended: boolean;
   /** A restart is under way: the end of the old init is not the container's end. */
   rebooting: boolean;
+  /** Its veth pairs (made again at each restart: they end with the namespace). */
+  links: ContainerLink[];
 }
 
 /** The host's architecture in libvirt's name. */
@@ -128,6 +139,12 @@ function launchedRecord(
     pid: init.pid,
     startTimeTicks: init.startTimeTicks,
   };
+}
+
+/** The host ends of a container's veth pairs, as the runtime record lists them. */
+function linksOfRecord(record: RuntimeRecord): string[] {
+  const links = record.links;
+  return typeof links === "string" ? links.split(" ").filter((name) => name !== "") : [];
 }
 
 function removeFolder(path: string): void {
@@ -200,11 +217,25 @@ export class LxcDriver implements Driver {
     containerSpec(definition);
   }
 
+  /**
+   * Interfaces run on a bridge (`network`, `bridge`): the host gives them their bridge and the
+   * name of their host end at start, as it gives the QEMU driver its taps.
+   */
+  readonly bridgesInterfaces = true;
+
+  /** The live definition: every interface with its name inside the container (`eth0`, …). */
+  instanceDefinition(definition: DomainDefinition): DomainDefinition {
+    return withGuestNames(definition);
+  }
+
   plan(request: LaunchRequest): RuntimeRecord {
+    const links = containerLinks(request.definition, request.id);
     return {
       driver: "lxc",
       runDir: `${this.#runtimeDir}/${request.uuid}`,
       ...cgroupRecord(planHostCgroup(request.uuid)),
+      // Intent: the host ends of the veth pairs the start will make.
+      ...(links.length === 0 ? {} : { links: links.map((link) => link.hostDev).join(" ") }),
     };
   }
 
@@ -230,6 +261,15 @@ export class LxcDriver implements Driver {
     const planned = this.plan(request);
     const runDir = runDirOf(planned);
     const cgroup = cgroupOfRecord(planned);
+    const links = containerLinks(request.definition, request.id);
+    const taken = links.find((link) => namespaceLinks().has(link.hostDev));
+    if (taken !== undefined) {
+      throw new VirtError(
+        ErrorCode.SYSTEM_ERROR,
+        `Unable to create veth device ${taken.hostDev}: File exists`,
+        { where: `${taken.where}/target/@dev` },
+      );
+    }
     if (cgroupPids(cgroup).length > 0 || findSupervisor(runDir) !== undefined) {
       throw new VirtError(
         ErrorCode.OPERATION_FAILED,
@@ -263,10 +303,16 @@ export class LxcDriver implements Driver {
       if (supervisor === undefined || init === undefined) {
         throw new VirtError(ErrorCode.OPERATION_FAILED, "the container's init vanished at start");
       }
+      await createLinks(links, init.pid);
       this.#containers.set(request.uuid, this.#newContainer(request, runDir, cgroup));
       return launchedRecord(planned, supervisor, init);
     } catch (error) {
-      await this.#cleanUp(runDir, cgroup, supervisor ?? findSupervisor(runDir));
+      await this.#cleanUp(
+        runDir,
+        cgroup,
+        supervisor ?? findSupervisor(runDir),
+        linksOfRecord(planned),
+      );
       throw error;
     }
   }
@@ -285,7 +331,7 @@ export class LxcDriver implements Driver {
     }
     const init = findInit(runDir);
     if (init === undefined || supervisor === undefined) {
-      await this.#cleanUp(runDir, cgroup, supervisor);
+      await this.#cleanUp(runDir, cgroup, supervisor, linksOfRecord(planned));
       return undefined;
     }
     this.#log(
@@ -296,7 +342,7 @@ export class LxcDriver implements Driver {
   }
 
   #newContainer(
-    request: { uuid: string; name: string },
+    request: { uuid: string; name: string; id: number; definition: DomainDefinition },
     runDir: string,
     cgroup: CgroupPaths,
   ): Container {
@@ -308,6 +354,7 @@ export class LxcDriver implements Driver {
       ending: false,
       ended: false,
       rebooting: false,
+      links: containerLinks(request.definition, request.id),
     };
   }
 
@@ -328,6 +375,7 @@ export class LxcDriver implements Driver {
     runDir: string,
     cgroup: CgroupPaths,
     supervisor: ProcessIdentity | undefined,
+    links: readonly string[],
   ): Promise<void> {
     const signal = AbortSignal.timeout(30_000);
     try {
@@ -336,6 +384,9 @@ export class LxcDriver implements Driver {
     } catch (error) {
       this.#log(`container cleanup in ${runDir}: ${(error as Error).message}`);
     }
+    // The namespace is gone with its processes, and the kernel removes the pairs with it;
+    // whatever is left in the host's namespace (a start that failed halfway) goes here.
+    await removeLinks(links);
     removeCgroup(cgroup);
     removeFolder(runDir);
   }
@@ -401,11 +452,23 @@ export class LxcDriver implements Driver {
         removeFolder(`${container.runDir}/${RUN_FILES.rebootHold}`);
       }
       await waitForReady(container.runDir, supervisor.pid, signal);
+      await this.#remakeLinks(container);
       await releaseInit(container.runDir);
       Deno.writeTextFileSync(`${container.runDir}/released`, "");
     } finally {
       container.rebooting = false;
     }
+  }
+
+  /** The new run of a restarted container gets its interfaces again (the old ones ended). */
+  async #remakeLinks(container: Container): Promise<void> {
+    if (container.links.length === 0) return;
+    const init = findInit(container.runDir);
+    if (init === undefined) {
+      throw new VirtError(ErrorCode.OPERATION_FAILED, "the container's init vanished at restart");
+    }
+    await removeLinks(container.links.map((link) => link.hostDev));
+    await createLinks(container.links, init.pid);
   }
 
   async terminate(
@@ -439,6 +502,7 @@ export class LxcDriver implements Driver {
     this.#stopWatching(container);
     const supervisor = findSupervisor(container.runDir);
     await endProcess(supervisor, SUPERVISOR_EXIT_MS, signal).catch(() => {});
+    await removeLinks(container.links.map((link) => link.hostDev));
     removeCgroup(container.cgroup);
     removeFolder(container.runDir);
     this.#containers.delete(handle.uuid);
@@ -456,7 +520,12 @@ export class LxcDriver implements Driver {
     if (cgroupPids(container.cgroup).length === 0 || findInit(container.runDir) === undefined) {
       if (cleanGone) {
         this.#containers.delete(container.uuid);
-        void this.#cleanUp(container.runDir, container.cgroup, findSupervisor(container.runDir));
+        void this.#cleanUp(
+          container.runDir,
+          container.cgroup,
+          findSupervisor(container.runDir),
+          container.links.map((link) => link.hostDev),
+        );
       }
       return { kind: "gone" };
     }
@@ -488,18 +557,22 @@ export class LxcDriver implements Driver {
     // container shut down; only a supervisor gone without recording the end is a failure.
     const reason = exit !== undefined ? "shutdown" : "crashed";
     const sink = container.sink;
-    void this.#cleanUp(container.runDir, container.cgroup, findSupervisor(container.runDir))
-      .finally(() => {
-        this.#containers.delete(container.uuid);
-        sink?.(container.uuid, { kind: "stopped", reason });
-      });
+    void this.#cleanUp(
+      container.runDir,
+      container.cgroup,
+      findSupervisor(container.runDir),
+      container.links.map((link) => link.hostDev),
+    ).finally(() => {
+      this.#containers.delete(container.uuid);
+      sink?.(container.uuid, { kind: "stopped", reason });
+    });
   }
 
   /** The init asked for a reboot (died of SIGHUP): once the new run is ready, its go. */
   #finishGuestReboot(container: Container): void {
     if (readRunFile(container.runDir, RUN_FILES.status)?.trim() !== "ready") return;
     container.rebooting = true;
-    releaseInit(container.runDir).then(() => {
+    this.#remakeLinks(container).then(() => releaseInit(container.runDir)).then(() => {
       Deno.writeTextFileSync(`${container.runDir}/released`, "");
       removeFolder(`${container.runDir}/${RUN_FILES.guestReboot}`);
       container.sink?.(container.uuid, { kind: "reset", booted: true });
@@ -549,6 +622,7 @@ export class LxcDriver implements Driver {
       cpu: { timeNs: figures.cpuTimeNs, userNs: figures.userNs, systemNs: figures.systemNs },
       rssKiB: memoryKiB,
       balloonKiB: memoryKiB,
+      ...(container.links.length === 0 ? {} : { interfaces: interfaceSamples(container.links) }),
     };
   }
 
@@ -602,6 +676,34 @@ export class LxcDriver implements Driver {
     this.#containers.clear();
     return Promise.resolve();
   }
+}
+
+/**
+ * The counters of the host ends, as libvirt's LXC driver reports a veth: in the guest's view
+ * (what the host end sent, the container received) for `network` and `bridge` interfaces, in
+ * the host's for `ethernet` ones (libvirt's `virDomainNetTypeSharesHostView`).
+ */
+function interfaceSamples(links: readonly ContainerLink[]): InterfaceSample[] {
+  const present = namespaceLinks();
+  const samples: InterfaceSample[] = [];
+  links.forEach((link, index) => {
+    const host = present.get(link.hostDev);
+    if (host === undefined) return;
+    const [rx, tx] = link.bridge === undefined ? ["rx", "tx"] as const : ["tx", "rx"] as const;
+    samples.push({
+      index,
+      name: link.hostDev,
+      rxBytes: host[`${rx}Bytes`],
+      rxPackets: host[`${rx}Packets`],
+      rxErrors: host[`${rx}Errors`],
+      rxDrops: host[`${rx}Drops`],
+      txBytes: host[`${tx}Bytes`],
+      txPackets: host[`${tx}Packets`],
+      txErrors: host[`${tx}Errors`],
+      txDrops: host[`${tx}Drops`],
+    });
+  });
+  return samples;
 }
 
 async function makeFifo(path: string): Promise<void> {

@@ -7,8 +7,8 @@
  * its `<ip>` addresses and `<route>`s; the loopback comes up with it.
  *
  * The names are planned before anything is made (the runtime record lists the host ends, so a
- * recovery removes what a crash left); the container end is the host end's name with `g` for
- * `n` while it is still in the host's namespace. When the container's namespace ends the kernel
+ * recovery removes what a crash left); the container end has a temporary name of the instance's
+ * (`vnet<id>g<n>`) while it is still in the host's namespace. When the container's namespace ends the kernel
  * removes both ends; {@linkcode removeLinks} removes whatever is left in the host's namespace.
  *
  * Everything goes through `ip` (netlink, so it answers for the caller's network namespace), two
@@ -202,10 +202,11 @@ export function containerLinks(definition: DomainDefinition, id: number): Contai
     if (nic.mac === undefined || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(nic.mac)) {
       throw refuse(`${where}/mac/@address`, "the interface has no MAC address");
     }
-    // The container end's temporary name: unique in the host's namespace while it is there.
+    // The container end's temporary name, unique in the host's namespace while it is there:
+    // `g` for `n` of an instance's own name, `h` and the position for a name of the user's.
     const peerDev = hostDev.startsWith(prefix)
       ? `${prefix.slice(0, -1)}g${hostDev.slice(prefix.length)}`
-      : `${prefix.slice(0, -1)}g${index}`;
+      : `${prefix.slice(0, -1)}h${index}`;
     return {
       where,
       hostDev,

@@ -73,8 +73,13 @@ Deno.test("os type other than exe is refused at /domain/os/type", () => {
   );
 });
 
-Deno.test("an interface is refused until containers get veth pairs", () => {
+Deno.test("interfaces of types the driver makes no veth pair for are refused at the interface", () => {
   const definition = containerDefinition("net");
-  definition.devices.interfaces.push({ type: "ethernet" } as never);
-  assert.throws(() => containerSpec(definition), /<interface> is not supported/);
+  definition.devices.interfaces.push({ type: "ethernet" }, { type: "user" });
+  assert.throws(
+    () => containerSpec(definition),
+    (error) =>
+      isVirtError(error, 67) && error.where === "/domain/devices/interface[2]/@type" &&
+      /interface type 'user' is not supported/.test(error.message),
+  );
 });

@@ -21,6 +21,49 @@ export type ContainerMount =
   /** A tmpfs of `sizeKiB` (0: the kernel's default) at `target`. */
   | { kind: "ram"; target: string; sizeKiB: number };
 
+/** A container's cgroup limits besides the memory limit, as its definition gives them. */
+export interface ContainerTuning {
+  softLimitKiB?: number;
+  swapHardLimitKiB?: number;
+  cpuShares?: number;
+  cpuPeriodUs?: number;
+  cpuQuotaUs?: number;
+  blkioWeight?: number;
+  /** `<blkiotune><device>`s: the host block device's path and its settings. */
+  blkioDevices: Array<{
+    path: string;
+    weight?: number;
+    readBytesSec?: number;
+    writeBytesSec?: number;
+    readIopsSec?: number;
+    writeIopsSec?: number;
+  }>;
+}
+
+/** The definition's tuning, in the driver's terms. */
+function tuningOf(definition: DomainDefinition): ContainerTuning {
+  const memtune = definition.memtune;
+  const cputune = definition.cputune;
+  const blkiotune = definition.blkiotune;
+  const tuning: ContainerTuning = { blkioDevices: [] };
+  const set = <K extends keyof ContainerTuning>(key: K, value: ContainerTuning[K] | undefined) => {
+    if (value !== undefined) tuning[key] = value;
+  };
+  set("softLimitKiB", memtune?.softLimitKiB);
+  set("swapHardLimitKiB", memtune?.swapHardLimitKiB);
+  set("cpuShares", cputune?.shares);
+  set("cpuPeriodUs", cputune?.period);
+  set("cpuQuotaUs", cputune?.quota);
+  set("blkioWeight", blkiotune?.weight);
+  (blkiotune?.devices ?? []).forEach((device, index) => {
+    const where = `/domain/blkiotune/device[${index + 1}]/path`;
+    const path = hostPath(device.path, where);
+    const { path: _path, extra: _extra, ...settings } = device;
+    tuning.blkioDevices.push({ path, ...settings });
+  });
+  return tuning;
+}
+
 /** A container as its definition describes it. */
 export interface ContainerSpec {
   /** The host folder that becomes `/`. */
@@ -36,8 +79,10 @@ export interface ContainerSpec {
   initDir: string;
   /** The UTS host name: the domain's name. */
   hostname: string;
-  /** The cgroup memory limit in KiB (`<memory>`); 0: none. */
+  /** The cgroup memory limit in KiB (`<memtune><hard_limit>`, else `<memory>`); 0: none. */
   memoryLimitKiB: number;
+  /** The other cgroup limits (`<memtune>`, `<cputune>`, `<blkiotune>`); block devices by path. */
+  tuning: ContainerTuning;
   /** Whether the container has a `<console type='pty'>`. */
   console: boolean;
 }
@@ -187,7 +232,8 @@ export function containerSpec(definition: DomainDefinition): ContainerSpec {
     initEnv,
     initDir,
     hostname: definition.name,
-    memoryLimitKiB: definition.memoryKiB,
+    memoryLimitKiB: definition.memtune?.hardLimitKiB ?? definition.memoryKiB,
+    tuning: tuningOf(definition),
     console: consoles.length === 1,
   };
 }

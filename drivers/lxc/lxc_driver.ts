@@ -13,6 +13,7 @@
  */
 
 import type {
+  AppliedTuning,
   BlockSample,
   DomainDescription,
   DomainHandle,
@@ -30,8 +31,10 @@ import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import {
+  appliedLimits,
   cgroupFigures,
   cgroupJoinFiles,
+  type CgroupLimits,
   cgroupOfRecord,
   type CgroupPaths,
   cgroupPids,
@@ -57,7 +60,7 @@ import {
   waitForReady,
 } from "./container_process.ts";
 import { makeDevSkeleton, RUN_FILES, setupScript, supervisorScript } from "./container_scripts.ts";
-import { containerSpec } from "./container_spec.ts";
+import { type ContainerSpec, containerSpec } from "./container_spec.ts";
 import {
   type ContainerLink,
   containerLinks,
@@ -295,7 +298,7 @@ export class LxcDriver implements Driver {
         `${runDir}/${RUN_FILES.supervisor}`,
         supervisorScript(runDir, spec.console),
       );
-      createCgroup(cgroup, spec.memoryLimitKiB);
+      createCgroup(cgroup, cgroupLimits(spec));
       const pid = spawnSupervisor(runDir, spec.console);
       await waitForReady(runDir, pid, signal);
       supervisor = findSupervisor(runDir);
@@ -333,6 +336,25 @@ export class LxcDriver implements Driver {
     if (init === undefined || supervisor === undefined) {
       await this.#cleanUp(runDir, cgroup, supervisor, linksOfRecord(planned));
       return undefined;
+    }
+    // A start interrupted before the interfaces were made (the init still waits for its go):
+    // make them now, as the start would have.
+    const links = containerLinks(request.definition, request.id);
+    const present = namespaceLinks();
+    if (
+      readRunFile(runDir, "released") === undefined &&
+      links.some((link) => !present.has(link.hostDev))
+    ) {
+      try {
+        await removeLinks(links.map((link) => link.hostDev));
+        await createLinks(links, init.pid);
+      } catch (error) {
+        this.#log(
+          `domain ${request.name}: interfaces of an interrupted start: ${(error as Error).message}`,
+        );
+        await this.#cleanUp(runDir, cgroup, supervisor, linksOfRecord(planned));
+        return undefined;
+      }
     }
     this.#log(
       `domain ${request.name}: adopting container init ${init.pid} of an interrupted start`,
@@ -604,6 +626,12 @@ export class LxcDriver implements Driver {
     };
   }
 
+  /** The limits the container's cgroup has now (`schedinfo`, `memtune` of a running one). */
+  appliedTuning(handle: DomainHandle): AppliedTuning | undefined {
+    const container = this.#containers.get(handle.uuid);
+    return container === undefined ? undefined : appliedLimits(container.cgroup);
+  }
+
   describe(definition: DomainDefinition): DomainDescription {
     return { osType: definition.os.type };
   }
@@ -704,6 +732,41 @@ function interfaceSamples(links: readonly ContainerLink[]): InterfaceSample[] {
     });
   });
   return samples;
+}
+
+/**
+ * The spec's limits for the cgroup, each `<blkiotune><device>` named by its `major:minor`.
+ *
+ * @throws {VirtError} OPERATION_INVALID (55) for a device path that is no block device.
+ */
+function cgroupLimits(spec: ContainerSpec): CgroupLimits {
+  const { blkioDevices, ...rest } = spec.tuning;
+  return {
+    memoryLimitKiB: spec.memoryLimitKiB,
+    ...rest,
+    blkioDevices: blkioDevices.map(({ path, ...settings }, index) => {
+      let info: Deno.FileInfo;
+      try {
+        info = Deno.statSync(path);
+      } catch (error) {
+        throw new VirtError(
+          ErrorCode.OPERATION_INVALID,
+          `Unable to stat ${path}: ${(error as Error).message}`,
+          { where: `/domain/blkiotune/device[${index + 1}]/path`, cause: error },
+        );
+      }
+      if (!info.isBlockDevice || info.rdev === null) {
+        throw new VirtError(ErrorCode.OPERATION_INVALID, `${path} is not a block device`, {
+          where: `/domain/blkiotune/device[${index + 1}]/path`,
+        });
+      }
+      // glibc's major()/minor() of a dev_t.
+      const rdev = BigInt(info.rdev);
+      const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+      const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+      return { device: `${major}:${minor}`, ...settings };
+    }),
+  };
 }
 
 async function makeFifo(path: string): Promise<void> {

@@ -30,7 +30,39 @@ Deno.test("containerSpec reads init, initarg, initenv, the root and the mounts",
     initDir: "/",
     hostname: "spec",
     memoryLimitKiB: 2048,
+    tuning: { blkioDevices: [] },
     console: true,
+  });
+});
+
+Deno.test("containerSpec reads memtune, cputune and blkiotune; the hard limit is the memory limit", () => {
+  const definition = containerDefinition("tuned", { memoryKiB: 65536 });
+  definition.memtune = { hardLimitKiB: 4096, softLimitKiB: 2048, swapHardLimitKiB: 8192 };
+  definition.cputune = {
+    shares: 512,
+    period: 100000,
+    quota: -1,
+    vcpupins: [],
+    iothreadpins: [],
+    vcpuscheds: [],
+    iothreadscheds: [],
+    cachetunes: [],
+    memorytunes: [],
+  };
+  definition.blkiotune = {
+    weight: 300,
+    devices: [{ path: "/dev/loop0", readBytesSec: 1024, writeIopsSec: 5 }],
+  };
+  const spec = containerSpec(definition);
+  assert.equal(spec.memoryLimitKiB, 4096);
+  assert.deepEqual(spec.tuning, {
+    softLimitKiB: 2048,
+    swapHardLimitKiB: 8192,
+    cpuShares: 512,
+    cpuPeriodUs: 100000,
+    cpuQuotaUs: -1,
+    blkioWeight: 300,
+    blkioDevices: [{ path: "/dev/loop0", readBytesSec: 1024, writeIopsSec: 5 }],
   });
 });
 

@@ -312,6 +312,16 @@ function fileExists(path: string): boolean {
   }
 }
 
+/** The block I/O throttles: v1's `blkio.throttle.*` file, v2's `io.max` key. */
+const THROTTLES: ReadonlyArray<
+  ["readBytesSec" | "writeBytesSec" | "readIopsSec" | "writeIopsSec", { v1: string; v2: string }]
+> = [
+  ["readBytesSec", { v1: "read_bps_device", v2: "rbps" }],
+  ["writeBytesSec", { v1: "write_bps_device", v2: "wbps" }],
+  ["readIopsSec", { v1: "read_iops_device", v2: "riops" }],
+  ["writeIopsSec", { v1: "write_iops_device", v2: "wiops" }],
+];
+
 /**
  * The control files a group's limits are written to, in order (pure but for the checks of
  * which files the kernel offers).
@@ -369,15 +379,10 @@ export function limitWrites(paths: CgroupPaths, limits: CgroupLimits): Array<[st
           if (file === undefined) throw noWeight();
           writes.push([`${blkio}/${file}`, `${device.device} ${device.weight}`]);
         }
-        const throttles: Array<[number | undefined, string]> = [
-          [device.readBytesSec, "read_bps_device"],
-          [device.writeBytesSec, "write_bps_device"],
-          [device.readIopsSec, "read_iops_device"],
-          [device.writeIopsSec, "write_iops_device"],
-        ];
-        for (const [value, name] of throttles) {
+        for (const [field, name] of THROTTLES) {
+          const value = device[field];
           if (value !== undefined) {
-            writes.push([`${blkio}/blkio.throttle.${name}`, `${device.device} ${value}`]);
+            writes.push([`${blkio}/blkio.throttle.${name.v1}`, `${device.device} ${value}`]);
           }
         }
       }
@@ -410,14 +415,8 @@ export function limitWrites(paths: CgroupPaths, limits: CgroupLimits): Array<[st
     if (device.weight !== undefined) {
       writes.push([`${unified}/io.weight`, `${device.device} ${device.weight}`]);
     }
-    const throttles: Array<[number | undefined, string]> = [
-      [device.readBytesSec, "rbps"],
-      [device.writeBytesSec, "wbps"],
-      [device.readIopsSec, "riops"],
-      [device.writeIopsSec, "wiops"],
-    ];
-    const set = throttles.filter(([value]) => value !== undefined)
-      .map(([value, name]) => `${name}=${value}`);
+    const set = THROTTLES.filter(([field]) => device[field] !== undefined)
+      .map(([field, name]) => `${name.v2}=${device[field]}`);
     if (set.length > 0) writes.push([`${unified}/io.max`, `${device.device} ${set.join(" ")}`]);
   }
   return writes;

@@ -17,6 +17,7 @@
  * @module
  */
 
+import type { InterfaceSample } from "../../actors/driver_protocol.ts";
 import type {
   DomainDefinition,
   GuestIp,
@@ -347,16 +348,7 @@ export function namespaceLinks(): Map<string, InterfaceCounters> {
 }
 
 /** A link's counters, in its own namespace's view. */
-export interface InterfaceCounters {
-  rxBytes: number;
-  rxPackets: number;
-  rxErrors: number;
-  rxDrops: number;
-  txBytes: number;
-  txPackets: number;
-  txErrors: number;
-  txDrops: number;
-}
+export type InterfaceCounters = Omit<InterfaceSample, "index" | "name">;
 
 /**
  * Deletes those of `names` that exist in the caller's namespace (deleting one end of a pair

@@ -9,6 +9,7 @@
 
 import type { DomainDefinition, Filesystem } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import type { BlkioDeviceLimits, CgroupLimits } from "./container_cgroup.ts";
 import { checkInterfaces } from "./container_network.ts";
 
 /** Most mounts one container may have. */
@@ -22,23 +23,10 @@ export type ContainerMount =
   | { kind: "ram"; target: string; sizeKiB: number };
 
 /** A container's cgroup limits besides the memory limit, as its definition gives them. */
-export interface ContainerTuning {
-  softLimitKiB?: number;
-  swapHardLimitKiB?: number;
-  cpuShares?: number;
-  cpuPeriodUs?: number;
-  cpuQuotaUs?: number;
-  blkioWeight?: number;
+export type ContainerTuning = Omit<CgroupLimits, "memoryLimitKiB" | "blkioDevices"> & {
   /** `<blkiotune><device>`s: the host block device's path and its settings. */
-  blkioDevices: Array<{
-    path: string;
-    weight?: number;
-    readBytesSec?: number;
-    writeBytesSec?: number;
-    readIopsSec?: number;
-    writeIopsSec?: number;
-  }>;
-}
+  blkioDevices: Array<Omit<BlkioDeviceLimits, "device"> & { path: string }>;
+};
 
 /** The definition's tuning, in the driver's terms. */
 function tuningOf(definition: DomainDefinition): ContainerTuning {

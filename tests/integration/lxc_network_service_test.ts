@@ -166,7 +166,9 @@ testIf(
         let stats = "";
         while (Date.now() < deadline) {
           stats = (await evirt("domifstat", "ct-onnet", hostEnd)).stdout;
-          const rx = Number(new RegExp(`^${hostEnd} rx_packets (\\d+)$`, "m").exec(stats)?.[1] ?? 0);
+          const rx = Number(
+            new RegExp(`^${hostEnd} rx_packets (\\d+)$`, "m").exec(stats)?.[1] ?? 0,
+          );
           if (rx >= 1) break;
           await new Promise((resolve) => setTimeout(resolve, 500));
         }

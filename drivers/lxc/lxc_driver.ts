@@ -265,7 +265,8 @@ export class LxcDriver implements Driver {
     const runDir = runDirOf(planned);
     const cgroup = cgroupOfRecord(planned);
     const links = containerLinks(request.definition, request.id);
-    const taken = links.find((link) => namespaceLinks().has(link.hostDev));
+    const existing = namespaceLinks();
+    const taken = links.find((link) => existing.has(link.hostDev));
     if (taken !== undefined) {
       throw new VirtError(
         ErrorCode.SYSTEM_ERROR,

@@ -326,6 +326,22 @@ export interface InstanceSamples {
   interfaces?: InterfaceSample[];
 }
 
+/**
+ * The resource limits a running instance has now, as its control groups say (libvirt's LXC
+ * driver answers `schedinfo` and `memtune` of a running container from them). Sizes in KiB;
+ * an absent limit is none.
+ */
+export interface AppliedTuning {
+  hardLimitKiB?: number;
+  softLimitKiB?: number;
+  swapHardLimitKiB?: number;
+  cpuShares?: number;
+  /** CFS period in µs. */
+  cpuPeriodUs?: number;
+  /** CFS quota in µs; -1: none. */
+  cpuQuotaUs?: number;
+}
+
 /** A screenshot: the image's bytes and its media type (`image/x-portable-pixmap`, …). */
 export interface Screenshot {
   mime: string;
@@ -407,6 +423,14 @@ export interface Driver {
    * create.
    */
   checkOffLoop?(definition: DomainDefinition): Promise<void>;
+
+  /**
+   * Optional: the limits a running instance has now (its cgroups'), for the live `schedinfo`
+   * and `memtune`; undefined when they cannot be read. Absent: the live definition answers
+   * (the driver applies no limits of its own). Drivers that answer it run libvirt's `posix`
+   * scheduler with its three parameters (`cpu_shares`, `vcpu_period`, `vcpu_quota`).
+   */
+  appliedTuning?(handle: DomainHandle): AppliedTuning | undefined;
 
   /**
    * Whether the driver runs interfaces of type `network` and `bridge` on a bridge (a tap each):

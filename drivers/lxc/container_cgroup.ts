@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { AppliedTuning } from "../../actors/driver_protocol.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 
 /** Most processes read from one `cgroup.procs`. */
@@ -22,10 +23,47 @@ const CONTROL_FILE_MAX_BYTES = 64 * 1024;
 /** The v1 controllers a container needs, by the role they play. */
 const V1_CONTROLLERS = ["cpuacct", "memory", "freezer"] as const;
 
+/** The v1 controllers a container joins when the host mounts them (`<cputune>`, `<blkiotune>`). */
+const V1_OPTIONAL_CONTROLLERS = ["cpu", "blkio"] as const;
+
 /** Which layout a group is on, and its folders. */
 export type CgroupPaths =
-  | { layout: "v1"; cpuacct: string; memory: string; freezer: string }
+  | {
+    layout: "v1";
+    cpuacct: string;
+    memory: string;
+    freezer: string;
+    /** The `cpu` controller's group (shares, CFS period and quota), when mounted. */
+    cpu?: string;
+    /** The `blkio` controller's group (weight, throttles), when mounted. */
+    blkio?: string;
+  }
   | { layout: "v2"; unified: string };
+
+/** One host block device's `<blkiotune><device>` settings, by `major:minor`. */
+export interface BlkioDeviceLimits {
+  device: string;
+  weight?: number;
+  readBytesSec?: number;
+  writeBytesSec?: number;
+  readIopsSec?: number;
+  writeIopsSec?: number;
+}
+
+/** The limits a container's group is given (`<memory>`, `<memtune>`, `<cputune>`, `<blkiotune>`). */
+export interface CgroupLimits {
+  /** The memory limit in KiB (`<memtune><hard_limit>`, else `<memory>`); 0: none. */
+  memoryLimitKiB: number;
+  softLimitKiB?: number;
+  /** Memory plus swap, in KiB. */
+  swapHardLimitKiB?: number;
+  cpuShares?: number;
+  /** CFS period and quota, in µs (a negative quota: none). */
+  cpuPeriodUs?: number;
+  cpuQuotaUs?: number;
+  blkioWeight?: number;
+  blkioDevices: BlkioDeviceLimits[];
+}
 
 /** What a container's control group answers, on either layout. */
 export interface CgroupFigures {
@@ -66,7 +104,10 @@ export function parseCgroupMounts(mountinfo: string): CgroupMounts {
     if (mountPoint === undefined || options === undefined) continue;
     if (fsType === "cgroup") {
       for (const option of options.split(",")) {
-        if ((V1_CONTROLLERS as readonly string[]).includes(option)) {
+        if (
+          (V1_CONTROLLERS as readonly string[]).includes(option) ||
+          (V1_OPTIONAL_CONTROLLERS as readonly string[]).includes(option)
+        ) {
           mounts.v1[option] ??= mountPoint;
         }
       }
@@ -116,6 +157,10 @@ export function planCgroup(
       cpuacct: under(mounts.v1.cpuacct, ownGroups.cpuacct),
       memory: under(mounts.v1.memory, ownGroups.memory),
       freezer: under(mounts.v1.freezer, ownGroups.freezer),
+      ...Object.fromEntries(
+        V1_OPTIONAL_CONTROLLERS.filter((controller) => mounts.v1[controller] !== undefined)
+          .map((controller) => [controller, under(mounts.v1[controller], ownGroups[controller])]),
+      ),
     };
   }
   if (
@@ -144,9 +189,14 @@ export function planHostCgroup(uuid: string): CgroupPaths {
   return planCgroup(uuid, mounts, own, v2Controllers);
 }
 
-/** Every folder of a group (one per v1 hierarchy, or the unified one). */
+/**
+ * Every folder of a group (one per v1 hierarchy, once where controllers share one, or the
+ * unified one).
+ */
 export function cgroupFolders(paths: CgroupPaths): string[] {
-  return paths.layout === "v1" ? [paths.cpuacct, paths.memory, paths.freezer] : [paths.unified];
+  if (paths.layout === "v2") return [paths.unified];
+  const folders = [paths.cpuacct, paths.memory, paths.freezer, paths.cpu, paths.blkio];
+  return [...new Set(folders.filter((folder) => folder !== undefined))];
 }
 
 /** The `cgroup.procs` files a process writes `0` into to join the group. */
@@ -162,6 +212,8 @@ export function cgroupRecord(paths: CgroupPaths): Record<string, string> {
       cgroupCpuacct: paths.cpuacct,
       cgroupMemory: paths.memory,
       cgroupFreezer: paths.freezer,
+      ...(paths.cpu === undefined ? {} : { cgroupCpu: paths.cpu }),
+      ...(paths.blkio === undefined ? {} : { cgroupBlkio: paths.blkio }),
     }
     : { cgroupLayout: "v2", cgroupUnified: paths.unified };
 }
@@ -180,6 +232,9 @@ export function cgroupOfRecord(record: Record<string, unknown>): CgroupPaths {
     cpuacct: text("cgroupCpuacct"),
     memory: text("cgroupMemory"),
     freezer: text("cgroupFreezer"),
+    // Absent from the records of services before `<cputune>`/`<blkiotune>` were applied.
+    ...(record.cgroupCpu === undefined ? {} : { cpu: text("cgroupCpu") }),
+    ...(record.cgroupBlkio === undefined ? {} : { blkio: text("cgroupBlkio") }),
   };
 }
 
@@ -215,32 +270,202 @@ function writeControl(path: string, value: string): void {
 }
 
 /**
- * Makes the group's folders and sets the memory limit (`<memory>`; 0: none).
+ * Makes the group's folders and sets its limits, as libvirt's LXC driver sets them: the memory
+ * limit (`<memtune><hard_limit>`, else `<memory>`), soft limit and memory-plus-swap limit; CPU
+ * shares, CFS period and quota; block I/O weight and per-device weights and throttles.
  *
- * @throws {VirtError} SYSTEM_ERROR (38) when a folder or limit cannot be written; the folders
+ * @throws {VirtError} CONFIG_UNSUPPORTED (67) when a limit needs a controller the host does
+ *   not mount; OPERATION_INVALID (55) for a block I/O weight without a scheduler that has one
+ *   (libvirt's wording); SYSTEM_ERROR (38) when a folder or limit cannot be written. The folders
  *   already made are removed again.
  */
-export function createCgroup(paths: CgroupPaths, memoryLimitKiB: number): void {
+export function createCgroup(paths: CgroupPaths, limits: CgroupLimits): void {
   const made: string[] = [];
   try {
     for (const folder of cgroupFolders(paths)) {
       Deno.mkdirSync(folder, { recursive: true });
       made.push(folder);
     }
-    if (memoryLimitKiB > 0) {
-      const bytes = String(memoryLimitKiB * 1024);
-      if (paths.layout === "v1") {
-        writeControl(`${paths.memory}/memory.limit_in_bytes`, bytes);
-      } else {
-        writeControl(`${paths.unified}/memory.max`, bytes);
-      }
-    }
+    for (const [file, value] of limitWrites(paths, limits)) writeControl(file, value);
   } catch (error) {
-    for (const folder of made) removeFolder(folder);
+    for (const folder of made.reverse()) removeFolder(folder);
     throw error instanceof VirtError
       ? error
       : systemError("cannot create the container's cgroup", error);
   }
+}
+
+function missingController(controller: string, element: string): VirtError {
+  return new VirtError(
+    ErrorCode.CONFIG_UNSUPPORTED,
+    `${element} needs the ${controller} cgroup controller, which this host does not mount`,
+    { where: `/domain/${element.slice(1, element.indexOf(">"))}` },
+  );
+}
+
+function fileExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The block I/O throttles: v1's `blkio.throttle.*` file, v2's `io.max` key. */
+const THROTTLES: ReadonlyArray<
+  ["readBytesSec" | "writeBytesSec" | "readIopsSec" | "writeIopsSec", { v1: string; v2: string }]
+> = [
+  ["readBytesSec", { v1: "read_bps_device", v2: "rbps" }],
+  ["writeBytesSec", { v1: "write_bps_device", v2: "wbps" }],
+  ["readIopsSec", { v1: "read_iops_device", v2: "riops" }],
+  ["writeIopsSec", { v1: "write_iops_device", v2: "wiops" }],
+];
+
+/**
+ * The control files a group's limits are written to, in order (pure but for the checks of
+ * which files the kernel offers).
+ */
+export function limitWrites(paths: CgroupPaths, limits: CgroupLimits): Array<[string, string]> {
+  const writes: Array<[string, string]> = [];
+  const bytes = (kib: number) => String(kib * 1024);
+  const wantsCpu = limits.cpuShares !== undefined || limits.cpuPeriodUs !== undefined ||
+    limits.cpuQuotaUs !== undefined;
+  const wantsBlkio = limits.blkioWeight !== undefined || limits.blkioDevices.length > 0;
+  const noWeight = () =>
+    new VirtError(
+      ErrorCode.OPERATION_INVALID,
+      "blkio device weight is valid only for bfq or cfq scheduler",
+      { where: "/domain/blkiotune" },
+    );
+  if (paths.layout === "v1") {
+    const memory = paths.memory;
+    if (limits.memoryLimitKiB > 0) {
+      writes.push([`${memory}/memory.limit_in_bytes`, bytes(limits.memoryLimitKiB)]);
+    }
+    if (limits.softLimitKiB !== undefined) {
+      writes.push([`${memory}/memory.soft_limit_in_bytes`, bytes(limits.softLimitKiB)]);
+    }
+    if (limits.swapHardLimitKiB !== undefined) {
+      writes.push([`${memory}/memory.memsw.limit_in_bytes`, bytes(limits.swapHardLimitKiB)]);
+    }
+    if (wantsCpu) {
+      if (paths.cpu === undefined) throw missingController("cpu", "<cputune>");
+      if (limits.cpuShares !== undefined) {
+        writes.push([`${paths.cpu}/cpu.shares`, String(limits.cpuShares)]);
+      }
+      if (limits.cpuPeriodUs !== undefined) {
+        writes.push([`${paths.cpu}/cpu.cfs_period_us`, String(limits.cpuPeriodUs)]);
+      }
+      if (limits.cpuQuotaUs !== undefined) {
+        writes.push([`${paths.cpu}/cpu.cfs_quota_us`, String(limits.cpuQuotaUs)]);
+      }
+    }
+    if (wantsBlkio) {
+      const blkio = paths.blkio;
+      if (blkio === undefined) throw missingController("blkio", "<blkiotune>");
+      // The group's own files, or its parent's while it is not made yet.
+      const parent = blkio.slice(0, blkio.lastIndexOf("/"));
+      const offered = (name: string) =>
+        fileExists(`${blkio}/${name}`) || fileExists(`${parent}/${name}`);
+      if (limits.blkioWeight !== undefined) {
+        const file = ["blkio.bfq.weight", "blkio.weight"].find(offered);
+        if (file === undefined) throw noWeight();
+        writes.push([`${blkio}/${file}`, String(limits.blkioWeight)]);
+      }
+      for (const device of limits.blkioDevices) {
+        if (device.weight !== undefined) {
+          const file = ["blkio.bfq.weight_device", "blkio.weight_device"].find(offered);
+          if (file === undefined) throw noWeight();
+          writes.push([`${blkio}/${file}`, `${device.device} ${device.weight}`]);
+        }
+        for (const [field, name] of THROTTLES) {
+          const value = device[field];
+          if (value !== undefined) {
+            writes.push([`${blkio}/blkio.throttle.${name.v1}`, `${device.device} ${value}`]);
+          }
+        }
+      }
+    }
+    return writes;
+  }
+  const unified = paths.unified;
+  if (limits.memoryLimitKiB > 0) {
+    writes.push([`${unified}/memory.max`, bytes(limits.memoryLimitKiB)]);
+  }
+  if (limits.softLimitKiB !== undefined) {
+    writes.push([`${unified}/memory.high`, bytes(limits.softLimitKiB)]);
+  }
+  if (limits.swapHardLimitKiB !== undefined) {
+    writes.push([`${unified}/memory.swap.max`, bytes(limits.swapHardLimitKiB)]);
+  }
+  if (limits.cpuShares !== undefined) {
+    writes.push([`${unified}/cpu.weight`, String(limits.cpuShares)]);
+  }
+  if (limits.cpuPeriodUs !== undefined || limits.cpuQuotaUs !== undefined) {
+    const quota = limits.cpuQuotaUs === undefined || limits.cpuQuotaUs < 0
+      ? "max"
+      : String(limits.cpuQuotaUs);
+    writes.push([`${unified}/cpu.max`, `${quota} ${limits.cpuPeriodUs ?? 100_000}`]);
+  }
+  if (limits.blkioWeight !== undefined) {
+    writes.push([`${unified}/io.weight`, `default ${limits.blkioWeight}`]);
+  }
+  for (const device of limits.blkioDevices) {
+    if (device.weight !== undefined) {
+      writes.push([`${unified}/io.weight`, `${device.device} ${device.weight}`]);
+    }
+    const set = THROTTLES.filter(([field]) => device[field] !== undefined)
+      .map(([field, name]) => `${name.v2}=${device[field]}`);
+    if (set.length > 0) writes.push([`${unified}/io.max`, `${device.device} ${set.join(" ")}`]);
+  }
+  return writes;
+}
+
+/** The kernel's "no limit" of a v1 memory control file (a page-rounded `LLONG_MAX`). */
+const V1_UNLIMITED_BYTES = 9_223_372_036_854_771_712n;
+
+/** The limits a running group has (undefined fields: unlimited, or no such controller). */
+export function appliedLimits(paths: CgroupPaths): AppliedTuning {
+  const read = (file: string): string | undefined => {
+    try {
+      return readControl(file).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const kib = (text: string | undefined): number | undefined => {
+    if (text === undefined || text === "max" || !/^\d+$/.test(text)) return undefined;
+    const value = BigInt(text);
+    return value >= V1_UNLIMITED_BYTES ? undefined : Number(value / 1024n);
+  };
+  const number = (text: string | undefined) =>
+    text === undefined || !/^-?\d+$/.test(text) ? undefined : Number(text);
+  const result: AppliedTuning = {};
+  const set = <K extends keyof AppliedTuning>(key: K, value: AppliedTuning[K]) => {
+    if (value !== undefined) result[key] = value;
+  };
+  if (paths.layout === "v1") {
+    set("hardLimitKiB", kib(read(`${paths.memory}/memory.limit_in_bytes`)));
+    set("softLimitKiB", kib(read(`${paths.memory}/memory.soft_limit_in_bytes`)));
+    set("swapHardLimitKiB", kib(read(`${paths.memory}/memory.memsw.limit_in_bytes`)));
+    if (paths.cpu !== undefined) {
+      set("cpuShares", number(read(`${paths.cpu}/cpu.shares`)));
+      set("cpuPeriodUs", number(read(`${paths.cpu}/cpu.cfs_period_us`)));
+      set("cpuQuotaUs", number(read(`${paths.cpu}/cpu.cfs_quota_us`)));
+    }
+    return result;
+  }
+  set("hardLimitKiB", kib(read(`${paths.unified}/memory.max`)));
+  set("softLimitKiB", kib(read(`${paths.unified}/memory.high`)));
+  set("swapHardLimitKiB", kib(read(`${paths.unified}/memory.swap.max`)));
+  set("cpuShares", number(read(`${paths.unified}/cpu.weight`)));
+  const max = read(`${paths.unified}/cpu.max`)?.split(" ");
+  if (max !== undefined) {
+    set("cpuQuotaUs", max[0] === "max" ? -1 : number(max[0]));
+    set("cpuPeriodUs", number(max[1]));
+  }
+  return result;
 }
 
 function removeFolder(folder: string): void {

@@ -9,6 +9,8 @@
 
 import type { DomainDefinition, Filesystem } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import type { BlkioDeviceLimits, CgroupLimits } from "./container_cgroup.ts";
+import { checkInterfaces } from "./container_network.ts";
 
 /** Most mounts one container may have. */
 export const MOUNTS_MAX = 64;
@@ -19,6 +21,36 @@ export type ContainerMount =
   | { kind: "bind"; source: string; target: string; readonly: boolean }
   /** A tmpfs of `sizeKiB` (0: the kernel's default) at `target`. */
   | { kind: "ram"; target: string; sizeKiB: number };
+
+/** A container's cgroup limits besides the memory limit, as its definition gives them. */
+export type ContainerTuning = Omit<CgroupLimits, "memoryLimitKiB" | "blkioDevices"> & {
+  /** `<blkiotune><device>`s: the host block device's path and its settings. */
+  blkioDevices: Array<Omit<BlkioDeviceLimits, "device"> & { path: string }>;
+};
+
+/** The definition's tuning, in the driver's terms. */
+function tuningOf(definition: DomainDefinition): ContainerTuning {
+  const memtune = definition.memtune;
+  const cputune = definition.cputune;
+  const blkiotune = definition.blkiotune;
+  const tuning: ContainerTuning = { blkioDevices: [] };
+  const set = <K extends keyof ContainerTuning>(key: K, value: ContainerTuning[K] | undefined) => {
+    if (value !== undefined) tuning[key] = value;
+  };
+  set("softLimitKiB", memtune?.softLimitKiB);
+  set("swapHardLimitKiB", memtune?.swapHardLimitKiB);
+  set("cpuShares", cputune?.shares);
+  set("cpuPeriodUs", cputune?.period);
+  set("cpuQuotaUs", cputune?.quota);
+  set("blkioWeight", blkiotune?.weight);
+  (blkiotune?.devices ?? []).forEach((device, index) => {
+    const where = `/domain/blkiotune/device[${index + 1}]/path`;
+    const path = hostPath(device.path, where);
+    const { path: _path, extra: _extra, ...settings } = device;
+    tuning.blkioDevices.push({ path, ...settings });
+  });
+  return tuning;
+}
 
 /** A container as its definition describes it. */
 export interface ContainerSpec {
@@ -35,8 +67,10 @@ export interface ContainerSpec {
   initDir: string;
   /** The UTS host name: the domain's name. */
   hostname: string;
-  /** The cgroup memory limit in KiB (`<memory>`); 0: none. */
+  /** The cgroup memory limit in KiB (`<memtune><hard_limit>`, else `<memory>`); 0: none. */
   memoryLimitKiB: number;
+  /** The other cgroup limits (`<memtune>`, `<cputune>`, `<blkiotune>`); block devices by path. */
+  tuning: ContainerTuning;
   /** Whether the container has a `<console type='pty'>`. */
   console: boolean;
 }
@@ -164,6 +198,7 @@ export function containerSpec(definition: DomainDefinition): ContainerSpec {
     );
   }
   refuseUnsupportedDevices(definition);
+  checkInterfaces(definition);
   const consoles = devices.consoles;
   consoles.forEach((console, index) => {
     if ((console.type ?? "pty") !== "pty") {
@@ -185,7 +220,8 @@ export function containerSpec(definition: DomainDefinition): ContainerSpec {
     initEnv,
     initDir,
     hostname: definition.name,
-    memoryLimitKiB: definition.memoryKiB,
+    memoryLimitKiB: definition.memtune?.hardLimitKiB ?? definition.memoryKiB,
+    tuning: tuningOf(definition),
     console: consoles.length === 1,
   };
 }
@@ -206,7 +242,6 @@ function refuseUnsupportedDevices(definition: DomainDefinition): void {
   const devices = definition.devices;
   const lists: Array<[string, unknown[]]> = [
     ["disk", devices.disks],
-    ["interface", devices.interfaces],
     ["hostdev", devices.hostdevs],
     ["serial", devices.serials],
   ];

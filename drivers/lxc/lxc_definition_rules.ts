@@ -163,6 +163,10 @@ export function completeLxcDefinition(
     filesystem.type ??= "mount";
     filesystem.accessmode ??= "passthrough";
   }
+  // libvirt formats an interface address's family, which it reads from the address itself.
+  for (const nic of result.devices.interfaces) {
+    for (const ip of nic.ips ?? []) ip.family ??= ip.address.includes(":") ? "ipv6" : "ipv4";
+  }
   completeFeatures(result);
   if (result.idmap !== undefined) {
     result.idmap.uids.sort(byStart);

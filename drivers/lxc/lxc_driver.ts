@@ -13,12 +13,14 @@
  */
 
 import type {
+  AppliedTuning,
   BlockSample,
   DomainDescription,
   DomainHandle,
   Driver,
   InstanceInfo,
   InstanceSamples,
+  InterfaceSample,
   LaunchRequest,
   ObservationSink,
   Reality,
@@ -29,8 +31,10 @@ import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import {
+  appliedLimits,
   cgroupFigures,
   cgroupJoinFiles,
+  type CgroupLimits,
   cgroupOfRecord,
   type CgroupPaths,
   cgroupPids,
@@ -56,7 +60,15 @@ import {
   waitForReady,
 } from "./container_process.ts";
 import { makeDevSkeleton, RUN_FILES, setupScript, supervisorScript } from "./container_scripts.ts";
-import { containerSpec } from "./container_spec.ts";
+import { type ContainerSpec, containerSpec } from "./container_spec.ts";
+import {
+  type ContainerLink,
+  containerLinks,
+  createLinks,
+  namespaceLinks,
+  removeLinks,
+  withGuestNames,
+} from "./container_network.ts";
 import { checkLxcDefinition, completeLxcDefinition } from "./lxc_definition_rules.ts";
 
 /** How often a watched container is looked at, in ms. */
@@ -94,6 +106,8 @@ interface Container {
   ended: boolean;
   /** A restart is under way: the end of the old init is not the container's end. */
   rebooting: boolean;
+  /** Its veth pairs (made again at each restart: they end with the namespace). */
+  links: ContainerLink[];
 }
 
 /** The host's architecture in libvirt's name. */
@@ -128,6 +142,12 @@ function launchedRecord(
     pid: init.pid,
     startTimeTicks: init.startTimeTicks,
   };
+}
+
+/** The host ends of a container's veth pairs, as the runtime record lists them. */
+function linksOfRecord(record: RuntimeRecord): string[] {
+  const links = record.links;
+  return typeof links === "string" ? links.split(" ").filter((name) => name !== "") : [];
 }
 
 function removeFolder(path: string): void {
@@ -200,11 +220,25 @@ export class LxcDriver implements Driver {
     containerSpec(definition);
   }
 
+  /**
+   * Interfaces run on a bridge (`network`, `bridge`): the host gives them their bridge and the
+   * name of their host end at start, as it gives the QEMU driver its taps.
+   */
+  readonly bridgesInterfaces = true;
+
+  /** The live definition: every interface with its name inside the container (`eth0`, …). */
+  instanceDefinition(definition: DomainDefinition): DomainDefinition {
+    return withGuestNames(definition);
+  }
+
   plan(request: LaunchRequest): RuntimeRecord {
+    const links = containerLinks(request.definition, request.id);
     return {
       driver: "lxc",
       runDir: `${this.#runtimeDir}/${request.uuid}`,
       ...cgroupRecord(planHostCgroup(request.uuid)),
+      // Intent: the host ends of the veth pairs the start will make.
+      ...(links.length === 0 ? {} : { links: links.map((link) => link.hostDev).join(" ") }),
     };
   }
 
@@ -230,6 +264,16 @@ export class LxcDriver implements Driver {
     const planned = this.plan(request);
     const runDir = runDirOf(planned);
     const cgroup = cgroupOfRecord(planned);
+    const links = containerLinks(request.definition, request.id);
+    const existing = namespaceLinks();
+    const taken = links.find((link) => existing.has(link.hostDev));
+    if (taken !== undefined) {
+      throw new VirtError(
+        ErrorCode.SYSTEM_ERROR,
+        `Unable to create veth device ${taken.hostDev}: File exists`,
+        { where: `${taken.where}/target/@dev` },
+      );
+    }
     if (cgroupPids(cgroup).length > 0 || findSupervisor(runDir) !== undefined) {
       throw new VirtError(
         ErrorCode.OPERATION_FAILED,
@@ -255,7 +299,7 @@ export class LxcDriver implements Driver {
         `${runDir}/${RUN_FILES.supervisor}`,
         supervisorScript(runDir, spec.console),
       );
-      createCgroup(cgroup, spec.memoryLimitKiB);
+      createCgroup(cgroup, cgroupLimits(spec));
       const pid = spawnSupervisor(runDir, spec.console);
       await waitForReady(runDir, pid, signal);
       supervisor = findSupervisor(runDir);
@@ -263,10 +307,16 @@ export class LxcDriver implements Driver {
       if (supervisor === undefined || init === undefined) {
         throw new VirtError(ErrorCode.OPERATION_FAILED, "the container's init vanished at start");
       }
+      await createLinks(links, init.pid);
       this.#containers.set(request.uuid, this.#newContainer(request, runDir, cgroup));
       return launchedRecord(planned, supervisor, init);
     } catch (error) {
-      await this.#cleanUp(runDir, cgroup, supervisor ?? findSupervisor(runDir));
+      await this.#cleanUp(
+        runDir,
+        cgroup,
+        supervisor ?? findSupervisor(runDir),
+        linksOfRecord(planned),
+      );
       throw error;
     }
   }
@@ -285,8 +335,27 @@ export class LxcDriver implements Driver {
     }
     const init = findInit(runDir);
     if (init === undefined || supervisor === undefined) {
-      await this.#cleanUp(runDir, cgroup, supervisor);
+      await this.#cleanUp(runDir, cgroup, supervisor, linksOfRecord(planned));
       return undefined;
+    }
+    // A start interrupted before the interfaces were made (the init still waits for its go):
+    // make them now, as the start would have.
+    const links = containerLinks(request.definition, request.id);
+    const present = namespaceLinks();
+    if (
+      readRunFile(runDir, "released") === undefined &&
+      links.some((link) => !present.has(link.hostDev))
+    ) {
+      try {
+        await removeLinks(links.map((link) => link.hostDev));
+        await createLinks(links, init.pid);
+      } catch (error) {
+        this.#log(
+          `domain ${request.name}: interfaces of an interrupted start: ${(error as Error).message}`,
+        );
+        await this.#cleanUp(runDir, cgroup, supervisor, linksOfRecord(planned));
+        return undefined;
+      }
     }
     this.#log(
       `domain ${request.name}: adopting container init ${init.pid} of an interrupted start`,
@@ -296,7 +365,7 @@ export class LxcDriver implements Driver {
   }
 
   #newContainer(
-    request: { uuid: string; name: string },
+    request: { uuid: string; name: string; id: number; definition: DomainDefinition },
     runDir: string,
     cgroup: CgroupPaths,
   ): Container {
@@ -308,6 +377,7 @@ export class LxcDriver implements Driver {
       ending: false,
       ended: false,
       rebooting: false,
+      links: containerLinks(request.definition, request.id),
     };
   }
 
@@ -328,6 +398,7 @@ export class LxcDriver implements Driver {
     runDir: string,
     cgroup: CgroupPaths,
     supervisor: ProcessIdentity | undefined,
+    links: readonly string[],
   ): Promise<void> {
     const signal = AbortSignal.timeout(30_000);
     try {
@@ -336,6 +407,9 @@ export class LxcDriver implements Driver {
     } catch (error) {
       this.#log(`container cleanup in ${runDir}: ${(error as Error).message}`);
     }
+    // The namespace is gone with its processes, and the kernel removes the pairs with it;
+    // whatever is left in the host's namespace (a start that failed halfway) goes here.
+    await removeLinks(links);
     removeCgroup(cgroup);
     removeFolder(runDir);
   }
@@ -401,11 +475,23 @@ export class LxcDriver implements Driver {
         removeFolder(`${container.runDir}/${RUN_FILES.rebootHold}`);
       }
       await waitForReady(container.runDir, supervisor.pid, signal);
+      await this.#remakeLinks(container);
       await releaseInit(container.runDir);
       Deno.writeTextFileSync(`${container.runDir}/released`, "");
     } finally {
       container.rebooting = false;
     }
+  }
+
+  /** The new run of a restarted container gets its interfaces again (the old ones ended). */
+  async #remakeLinks(container: Container): Promise<void> {
+    if (container.links.length === 0) return;
+    const init = findInit(container.runDir);
+    if (init === undefined) {
+      throw new VirtError(ErrorCode.OPERATION_FAILED, "the container's init vanished at restart");
+    }
+    await removeLinks(container.links.map((link) => link.hostDev));
+    await createLinks(container.links, init.pid);
   }
 
   async terminate(
@@ -439,6 +525,7 @@ export class LxcDriver implements Driver {
     this.#stopWatching(container);
     const supervisor = findSupervisor(container.runDir);
     await endProcess(supervisor, SUPERVISOR_EXIT_MS, signal).catch(() => {});
+    await removeLinks(container.links.map((link) => link.hostDev));
     removeCgroup(container.cgroup);
     removeFolder(container.runDir);
     this.#containers.delete(handle.uuid);
@@ -456,7 +543,12 @@ export class LxcDriver implements Driver {
     if (cgroupPids(container.cgroup).length === 0 || findInit(container.runDir) === undefined) {
       if (cleanGone) {
         this.#containers.delete(container.uuid);
-        void this.#cleanUp(container.runDir, container.cgroup, findSupervisor(container.runDir));
+        void this.#cleanUp(
+          container.runDir,
+          container.cgroup,
+          findSupervisor(container.runDir),
+          container.links.map((link) => link.hostDev),
+        );
       }
       return { kind: "gone" };
     }
@@ -488,18 +580,22 @@ export class LxcDriver implements Driver {
     // container shut down; only a supervisor gone without recording the end is a failure.
     const reason = exit !== undefined ? "shutdown" : "crashed";
     const sink = container.sink;
-    void this.#cleanUp(container.runDir, container.cgroup, findSupervisor(container.runDir))
-      .finally(() => {
-        this.#containers.delete(container.uuid);
-        sink?.(container.uuid, { kind: "stopped", reason });
-      });
+    void this.#cleanUp(
+      container.runDir,
+      container.cgroup,
+      findSupervisor(container.runDir),
+      container.links.map((link) => link.hostDev),
+    ).finally(() => {
+      this.#containers.delete(container.uuid);
+      sink?.(container.uuid, { kind: "stopped", reason });
+    });
   }
 
   /** The init asked for a reboot (died of SIGHUP): once the new run is ready, its go. */
   #finishGuestReboot(container: Container): void {
     if (readRunFile(container.runDir, RUN_FILES.status)?.trim() !== "ready") return;
     container.rebooting = true;
-    releaseInit(container.runDir).then(() => {
+    this.#remakeLinks(container).then(() => releaseInit(container.runDir)).then(() => {
       Deno.writeTextFileSync(`${container.runDir}/released`, "");
       removeFolder(`${container.runDir}/${RUN_FILES.guestReboot}`);
       container.sink?.(container.uuid, { kind: "reset", booted: true });
@@ -531,6 +627,12 @@ export class LxcDriver implements Driver {
     };
   }
 
+  /** The limits the container's cgroup has now (`schedinfo`, `memtune` of a running one). */
+  appliedTuning(handle: DomainHandle): AppliedTuning | undefined {
+    const container = this.#containers.get(handle.uuid);
+    return container === undefined ? undefined : appliedLimits(container.cgroup);
+  }
+
   describe(definition: DomainDefinition): DomainDescription {
     return { osType: definition.os.type };
   }
@@ -549,6 +651,7 @@ export class LxcDriver implements Driver {
       cpu: { timeNs: figures.cpuTimeNs, userNs: figures.userNs, systemNs: figures.systemNs },
       rssKiB: memoryKiB,
       balloonKiB: memoryKiB,
+      ...(container.links.length === 0 ? {} : { interfaces: interfaceSamples(container.links) }),
     };
   }
 
@@ -602,6 +705,69 @@ export class LxcDriver implements Driver {
     this.#containers.clear();
     return Promise.resolve();
   }
+}
+
+/**
+ * The counters of the host ends, as libvirt's LXC driver reports a veth: in the guest's view
+ * (what the host end sent, the container received) for `network` and `bridge` interfaces, in
+ * the host's for `ethernet` ones (libvirt's `virDomainNetTypeSharesHostView`).
+ */
+function interfaceSamples(links: readonly ContainerLink[]): InterfaceSample[] {
+  const present = namespaceLinks();
+  const samples: InterfaceSample[] = [];
+  links.forEach((link, index) => {
+    const host = present.get(link.hostDev);
+    if (host === undefined) return;
+    const [rx, tx] = link.bridge === undefined ? ["rx", "tx"] as const : ["tx", "rx"] as const;
+    samples.push({
+      index,
+      name: link.hostDev,
+      rxBytes: host[`${rx}Bytes`],
+      rxPackets: host[`${rx}Packets`],
+      rxErrors: host[`${rx}Errors`],
+      rxDrops: host[`${rx}Drops`],
+      txBytes: host[`${tx}Bytes`],
+      txPackets: host[`${tx}Packets`],
+      txErrors: host[`${tx}Errors`],
+      txDrops: host[`${tx}Drops`],
+    });
+  });
+  return samples;
+}
+
+/**
+ * The spec's limits for the cgroup, each `<blkiotune><device>` named by its `major:minor`.
+ *
+ * @throws {VirtError} OPERATION_INVALID (55) for a device path that is no block device.
+ */
+function cgroupLimits(spec: ContainerSpec): CgroupLimits {
+  const { blkioDevices, ...rest } = spec.tuning;
+  return {
+    memoryLimitKiB: spec.memoryLimitKiB,
+    ...rest,
+    blkioDevices: blkioDevices.map(({ path, ...settings }, index) => {
+      let info: Deno.FileInfo;
+      try {
+        info = Deno.statSync(path);
+      } catch (error) {
+        throw new VirtError(
+          ErrorCode.OPERATION_INVALID,
+          `Unable to stat ${path}: ${(error as Error).message}`,
+          { where: `/domain/blkiotune/device[${index + 1}]/path`, cause: error },
+        );
+      }
+      if (!info.isBlockDevice || info.rdev === null) {
+        throw new VirtError(ErrorCode.OPERATION_INVALID, `${path} is not a block device`, {
+          where: `/domain/blkiotune/device[${index + 1}]/path`,
+        });
+      }
+      // glibc's major()/minor() of a dev_t.
+      const rdev = BigInt(info.rdev);
+      const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+      const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+      return { device: `${major}:${minor}`, ...settings };
+    }),
+  };
 }
 
 async function makeFifo(path: string): Promise<void> {

@@ -3,14 +3,17 @@
  * scheduler and its parameters, memory limits, block I/O weights and NUMA memory policy, of the
  * live definition or the persistent one (`--live`, `--config`).
  *
- * evirt applies no cgroup tuning of its own (its QEMU driver refuses `<cputune>`, `<memtune>`,
+ * evirt's QEMU driver applies no cgroup tuning of its own (it refuses `<cputune>`, `<memtune>`,
  * `<blkiotune>` and `<numatune>`), so what a definition says is what is in effect, and a domain
- * without them answers libvirt's defaults: nothing limited. libvirt's test driver's scheduler
- * (`fair`, weight 50) is answered for test domains.
+ * without them answers libvirt's defaults: nothing limited. A driver that applies limits (LXC:
+ * `Driver.appliedTuning`) answers the live scheduler and memory parameters from its cgroups, with
+ * libvirt's LXC driver's three scheduler parameters. libvirt's test driver's scheduler (`fair`,
+ * weight 50) is answered for test domains.
  *
  * @module
  */
 
+import type { AppliedTuning } from "../../actors/driver_protocol.ts";
 import type { Host } from "../../actors/host.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
@@ -63,10 +66,37 @@ function isTestDomain(host: Host, uuid: string): boolean {
   return host.inspect(uuid).driver?.name === "test";
 }
 
+/** Whether the domain's driver applies limits of its own (its scheduler has three parameters). */
+function appliesTuning(host: Host, uuid: string): boolean {
+  return host.inspect(uuid).driver?.appliedTuning !== undefined;
+}
+
+/** The limits a running domain's driver applied, for a live query; undefined for a config one. */
+function appliedTuning(host: Host, uuid: string, flags: number): AppliedTuning | undefined {
+  if ((flags & 2) !== 0) return undefined;
+  const { driver, handle } = host.inspect(uuid);
+  return handle === undefined ? undefined : driver?.appliedTuning?.(handle);
+}
+
 function schedulerParams(host: Host, uuid: string, flags: number): WireTypedParam[] {
   const definition = affected(host, uuid, flags);
   if (isTestDomain(host, uuid)) return [uint("weight", 50)];
   const tune = definition.cputune;
+  if (appliesTuning(host, uuid)) {
+    const applied = appliedTuning(host, uuid, flags);
+    if (applied !== undefined) {
+      return [
+        ullong("cpu_shares", applied.cpuShares ?? 0),
+        ullong("vcpu_period", applied.cpuPeriodUs ?? 0),
+        llong("vcpu_quota", applied.cpuQuotaUs ?? 0),
+      ];
+    }
+    return [
+      ullong("cpu_shares", tune?.shares ?? 0),
+      ullong("vcpu_period", tune?.period ?? 0),
+      llong("vcpu_quota", tune?.quota ?? 0),
+    ];
+  }
   return [
     ullong("cpu_shares", tune?.shares ?? 0),
     ullong("vcpu_period", tune?.period ?? 0),
@@ -80,8 +110,11 @@ function schedulerParams(host: Host, uuid: string, flags: number): WireTypedPara
   ];
 }
 
-function memoryParams(definition: DomainDefinition): WireTypedParam[] {
-  const tune = definition.memtune;
+function memoryParams(
+  definition: DomainDefinition,
+  applied?: AppliedTuning,
+): WireTypedParam[] {
+  const tune = applied ?? definition.memtune;
   return [
     ullong("hard_limit", tune?.hardLimitKiB ?? MEMORY_UNLIMITED),
     ullong("soft_limit", tune?.softLimitKiB ?? MEMORY_UNLIMITED),
@@ -135,11 +168,11 @@ const countedArgs = x.struct(["dom", domainType], ["nparams", x.int], ["flags", 
 
 type CountedArgs = { dom: WireDomain; nparams: number; flags: number };
 
-/** A counted typed-parameter getter of one domain's definition. */
+/** A counted typed-parameter getter of one domain's definition (and its applied limits). */
 function countedRead(
   proc: number,
   api: string,
-  read: (definition: DomainDefinition) => WireTypedParam[],
+  read: (definition: DomainDefinition, applied?: AppliedTuning) => WireTypedParam[],
 ) {
   return {
     proc,
@@ -154,7 +187,11 @@ function countedRead(
       if (args.nparams === 0 && isTestDomain(host, uuid)) {
         return countedAnswer(read(host.inspect(uuid).definition), 0);
       }
-      return countedAnswer(read(affected(host, uuid, args.flags & 3)), args.nparams);
+      const definition = affected(host, uuid, args.flags & 3);
+      return countedAnswer(
+        read(definition, appliedTuning(host, uuid, args.flags & 3)),
+        args.nparams,
+      );
     },
   };
 }
@@ -169,9 +206,8 @@ export const TUNING_PROCEDURES: ProcedureTable = {
     handler: (args: { dom: WireDomain }, context) => {
       const { host } = context.target();
       const { uuid } = lookupWire(host, args.dom);
-      return isTestDomain(host, uuid)
-        ? { type: "fair", nparams: 1 }
-        : { type: "posix", nparams: 9 };
+      if (isTestDomain(host, uuid)) return { type: "fair", nparams: 1 };
+      return { type: "posix", nparams: appliesTuning(host, uuid) ? 3 : 9 };
     },
   },
   virDomainGetSchedulerParameters: {

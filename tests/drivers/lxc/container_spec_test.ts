@@ -30,7 +30,39 @@ Deno.test("containerSpec reads init, initarg, initenv, the root and the mounts",
     initDir: "/",
     hostname: "spec",
     memoryLimitKiB: 2048,
+    tuning: { blkioDevices: [] },
     console: true,
+  });
+});
+
+Deno.test("containerSpec reads memtune, cputune and blkiotune; the hard limit is the memory limit", () => {
+  const definition = containerDefinition("tuned", { memoryKiB: 65536 });
+  definition.memtune = { hardLimitKiB: 4096, softLimitKiB: 2048, swapHardLimitKiB: 8192 };
+  definition.cputune = {
+    shares: 512,
+    period: 100000,
+    quota: -1,
+    vcpupins: [],
+    iothreadpins: [],
+    vcpuscheds: [],
+    iothreadscheds: [],
+    cachetunes: [],
+    memorytunes: [],
+  };
+  definition.blkiotune = {
+    weight: 300,
+    devices: [{ path: "/dev/loop0", readBytesSec: 1024, writeIopsSec: 5 }],
+  };
+  const spec = containerSpec(definition);
+  assert.equal(spec.memoryLimitKiB, 4096);
+  assert.deepEqual(spec.tuning, {
+    softLimitKiB: 2048,
+    swapHardLimitKiB: 8192,
+    cpuShares: 512,
+    cpuPeriodUs: 100000,
+    cpuQuotaUs: -1,
+    blkioWeight: 300,
+    blkioDevices: [{ path: "/dev/loop0", readBytesSec: 1024, writeIopsSec: 5 }],
   });
 });
 
@@ -73,8 +105,13 @@ Deno.test("os type other than exe is refused at /domain/os/type", () => {
   );
 });
 
-Deno.test("an interface is refused until containers get veth pairs", () => {
+Deno.test("interfaces of types the driver makes no veth pair for are refused at the interface", () => {
   const definition = containerDefinition("net");
-  definition.devices.interfaces.push({ type: "ethernet" } as never);
-  assert.throws(() => containerSpec(definition), /<interface> is not supported/);
+  definition.devices.interfaces.push({ type: "ethernet" }, { type: "user" });
+  assert.throws(
+    () => containerSpec(definition),
+    (error) =>
+      isVirtError(error, 67) && error.where === "/domain/devices/interface[2]/@type" &&
+      /interface type 'user' is not supported/.test(error.message),
+  );
 });

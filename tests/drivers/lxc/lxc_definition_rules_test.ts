@@ -180,6 +180,25 @@ const COMPLETIONS: { name: string; xml: string; has: string[] }[] = [
     ],
   },
   {
+    name:
+      "interfaces a container runs: network, bridge, ethernet with guest names, addresses, routes",
+    xml: `${HEAD}${OS}<devices>` +
+      "<interface type='network'><source network='default'/><guest dev='lan0'/>" +
+      "<ip address='192.168.122.5' prefix='24'/><route address='10.1.0.0' prefix='16' gateway='192.168.122.1'/></interface>" +
+      "<interface type='bridge'><mac address='52:54:00:7e:00:09'/><source bridge='br0'/><mtu size='1400'/>" +
+      "<ip address='fd00::5' family='ipv6' prefix='64'/><link state='down'/></interface>" +
+      "<interface type='ethernet'><target dev='vethx0'/><ip address='10.0.0.2'/></interface>" +
+      "</devices></domain>",
+    has: [
+      "<interface type='network'>",
+      "<guest dev='lan0'/>",
+      "<ip address='192.168.122.5' family='ipv4' prefix='24'/>",
+      "<route address='10.1.0.0' prefix='16' gateway='192.168.122.1'/>",
+      "<ip address='10.0.0.2' family='ipv4'/>",
+      "<mac address='52:54:00:7e:00:09'/>",
+    ],
+  },
+  {
     name: "capabilities with the default policy and no toggle go, and so does an empty <features>",
     xml: `${HEAD}${OS}<features><capabilities/></features></domain>`,
     has: ["</os>\n  <clock offset='utc'/>"],

@@ -2,8 +2,10 @@
  * The web console's script: a small page app over the API and its event stream. Pages: the host
  * (node info, domain counts by state, the domain list whose state and reason follow the event
  * stream) and a domain (summary, definition XML, block info per disk, its event history from the
- * log, and the actions the caller's role allows). Every element is built with DOM calls, never
- * from HTML text, so names and messages from the service cannot inject markup.
+ * log, the actions the caller's role allows, undefine with a confirmation, and the serial and
+ * VNC consoles, loaded from `/ui/console.js` when opened); a read-write caller also defines a
+ * domain from pasted XML, with libvirt's error and its location shown. Every element is built with
+ * DOM calls, never from HTML text, so names and messages from the service cannot inject markup.
  *
  * Kept as a string (no backquote, no dollar-brace inside) so the service and a compiled binary
  * carry it without a build step.
@@ -44,6 +46,7 @@ function showError(error) {
   box.append(el("strong", { text: error.code === undefined ? "error" : "error " + error.code }));
   if (error.name) box.append(" (" + error.name + ")");
   box.append(": " + error.message);
+  if (error.where) box.append(el("span", { "data-field": "where", text: " (at " + error.where + ")" }));
   box.dataset.code = error.code === undefined ? "" : String(error.code);
 }
 
@@ -54,13 +57,17 @@ class ApiError extends Error {
     this.status = status;
     this.code = detail.code;
     this.name = detail.name || "";
+    this.where = detail.where;
   }
 }
 
-async function api(method, path, accept) {
+async function api(method, path, accept, body) {
   const headers = { accept: accept || "application/json" };
   if (session.csrf !== null && method !== "GET") headers[CSRF_HEADER] = session.csrf;
-  const response = await fetch(path, { method, headers, credentials: "same-origin" });
+  if (body !== undefined) headers["content-type"] = body.type;
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : body.text,
+  });
   if (!response.ok) {
     let body = null;
     try { body = await response.json(); } catch { body = null; }
@@ -177,6 +184,7 @@ async function hostPage() {
       ])]),
       body,
     ]),
+    session.role === "read-write" ? defineForm() : null,
   );
   const pending = new Map();
   const render = (summary) => {
@@ -238,6 +246,32 @@ async function hostPage() {
   });
 }
 
+function defineForm() {
+  const xml = el("textarea", { id: "define-xml", name: "xml", rows: "8", cols: "80", spellcheck: "false" });
+  const status = el("p", { id: "define-status", "aria-live": "polite" });
+  return el("section", { "aria-labelledby": "define-title" }, [
+    el("h2", { id: "define-title", text: "Define a domain" }),
+    el("form", { id: "define", onsubmit: async (event) => {
+      event.preventDefault();
+      showError(null);
+      status.textContent = "defining…";
+      try {
+        const answer = await api("POST", "/v1/domains", undefined, { type: "application/xml", text: xml.value });
+        status.textContent = "defined " + answer.name;
+        xml.value = "";
+      } catch (error) {
+        status.textContent = "not defined";
+        showError(error);
+      }
+    } }, [
+      el("label", { for: "define-xml", text: "Domain XML" }),
+      xml,
+      el("button", { type: "submit", text: "Define" }),
+    ]),
+    status,
+  ]);
+}
+
 async function domainPage(ref) {
   let info;
   try {
@@ -259,13 +293,26 @@ async function domainPage(ref) {
       }));
     }
   }
+  const stops = [];
+  const undefineBox = el("div", { id: "undefine" });
+  if (session.role === "read-write") {
+    actions.append(el("button", {
+      type: "button", "data-action": "undefine", text: "undefine…",
+      onclick: () => confirmUndefine(info, undefineBox),
+    }));
+  }
+  const serial = el("section", { id: "serial", "aria-labelledby": "serial-title" });
+  const display = el("section", { id: "display", "aria-labelledby": "display-title" });
   main().replaceChildren(
     el("p", {}, [el("a", { href: "#/", text: "← all domains" })]),
     el("h1", { text: info.name }),
     summary,
     session.role === "read-write" ? el("h2", { text: "Actions" }) : null,
     actions,
+    undefineBox,
     status,
+    serial,
+    display,
     el("h2", { text: "Disks" }),
     el("table", { "aria-label": "disks" }, [
       el("thead", {}, [el("tr", {}, [
@@ -301,12 +348,14 @@ async function domainPage(ref) {
     ]));
   };
   showInfo(info);
-  loadXml(info.uuid);
+  const consoles = consoleSections(serial, display, stops);
+  const loadAll = async () => consoles.update(info, await loadXml(info.uuid));
+  loadAll();
   loadDisks(info.uuid);
   const refreshInfo = async () => {
-    try { showInfo(await api("GET", domainPath(info.uuid))); loadXml(info.uuid); } catch (error) { showError(error); }
+    try { showInfo(await api("GET", domainPath(info.uuid))); await loadAll(); } catch (error) { showError(error); }
   };
-  stopPage = follow("?since=0&domain=" + encodeURIComponent(info.uuid), (message) => {
+  const stopEvents = follow("?since=0&domain=" + encodeURIComponent(info.uuid), (message) => {
     const detail = message.lifecycle
       ? message.lifecycle.typeName + " / " + message.lifecycle.detailName
       : message.data ? JSON.stringify(message.data) : "";
@@ -317,12 +366,108 @@ async function domainPage(ref) {
     ]));
     if (document.body.dataset.ready === "domain") refreshInfo();
   }, () => { document.body.dataset.ready = "domain"; }, "?domain=" + encodeURIComponent(info.uuid));
+  stopPage = () => { stopEvents(); for (const stop of stops) stop(); };
+}
+
+function confirmUndefine(info, box) {
+  box.replaceChildren(
+    el("p", { id: "undefine-question", text: "Undefine " + info.name + "? Its persistent definition is removed" +
+      (info.stateName === "shut off" ? "." : "; the running domain goes on as a transient one.") }),
+    el("button", { type: "button", "data-confirm": "undefine", "aria-describedby": "undefine-question", text: "Undefine " + info.name,
+      onclick: async () => {
+        showError(null);
+        try {
+          await api("DELETE", domainPath(info.uuid));
+          box.replaceChildren(el("p", { text: info.name + " undefined." }));
+          if (info.stateName === "shut off") location.hash = "#/";
+        } catch (error) { showError(error); }
+      } }),
+    el("button", { type: "button", "data-confirm": "cancel", text: "Cancel", onclick: () => box.replaceChildren() }),
+  );
+}
+
+/** The serial and VNC console sections of a domain page; update() follows its state and XML. */
+function consoleSections(serial, display, stops) {
+  let current = { serial: null, display: null };
+  let uuid = null;
+  const closeAll = () => {
+    for (const kind of ["serial", "display"]) { if (current[kind]) current[kind].close(); current[kind] = null; }
+  };
+  stops.push(closeAll);
+  const serialArea = el("div", { id: "terminal", "data-state": "closed" });
+  const force = el("input", { type: "checkbox", id: "console-force" });
+  const serialStatus = el("p", { id: "console-status", "aria-live": "polite" });
+  const openSerial = el("button", { type: "button", id: "open-console", text: "Open serial console", onclick: async () => {
+    showError(null);
+    if (current.serial) current.serial.close();
+    const module = await import("/ui/console.js");
+    serialArea.replaceChildren();
+    serialStatus.textContent = "connecting…";
+    current.serial = module.openSerialConsole({
+      container: serialArea, uuid, writer: session.role === "read-write", force: force.checked,
+      csrf: session.csrf,
+      onOpen: () => { serialArea.dataset.state = "open"; serialStatus.textContent = session.role === "read-write" ? "connected" : "connected, view only"; },
+      onClose: (event) => {
+        serialArea.dataset.state = "closed";
+        const refusal = module.refusalOf(event);
+        if (refusal !== null) { serialStatus.textContent = "refused"; showError(refusal); }
+        else if (event.code === module.CLOSE_REPLACED) serialStatus.textContent = "another session took the console over";
+        else serialStatus.textContent = "closed" + (event.reason ? ": " + event.reason : "");
+      },
+    });
+  } });
+  const displayArea = el("div", { id: "screen", "data-state": "closed" });
+  const displayStatus = el("p", { id: "display-status", "aria-live": "polite" });
+  const openDisplay = el("button", { type: "button", id: "open-display", text: "Open display", onclick: async () => {
+    showError(null);
+    if (current.display) current.display.close();
+    const module = await import("/ui/console.js");
+    displayArea.replaceChildren();
+    displayStatus.textContent = "connecting…";
+    try {
+      current.display = await module.openDisplay({
+        container: displayArea, uuid, csrf: session.csrf,
+        onOpen: () => { displayArea.dataset.state = "open"; displayStatus.textContent = "connected"; },
+        onClose: () => { displayArea.dataset.state = "closed"; displayStatus.textContent = "closed"; },
+        onRefusal: (refusal) => showError(refusal),
+      });
+    } catch (error) { displayStatus.textContent = "failed"; showError(error); }
+  } });
+  return {
+    update(info, xml) {
+      uuid = info.uuid;
+      const running = info.stateName === "running" || info.stateName === "paused";
+      const hasVnc = xml !== null && new DOMParser().parseFromString(xml, "application/xml")
+        .querySelector("devices > graphics[type=vnc]") !== null;
+      if (!running) closeAll();
+      serial.replaceChildren(
+        el("h2", { id: "serial-title", text: "Serial console" }),
+        running ? el("div", {}, [
+          session.role === "read-write"
+            ? el("label", { for: "console-force" }, [force, " take over another session (force)"])
+            : el("p", { text: "View only: a read-only session cannot type into the console." }),
+          openSerial, serialStatus,
+        ]) : el("p", { text: "The domain is not running." }),
+        serialArea,
+      );
+      display.replaceChildren(
+        el("h2", { id: "display-title", text: "Display" }),
+        !hasVnc ? el("p", { text: "The domain has no VNC display." })
+          : !running ? el("p", { text: "The domain is not running." })
+          : session.role !== "read-write" ? el("p", { text: "A read-only session cannot open the display." })
+          : el("div", {}, [openDisplay, displayStatus]),
+        displayArea,
+      );
+    },
+  };
 }
 
 async function loadXml(uuid) {
   try {
-    document.getElementById("xml").textContent = await api("GET", domainPath(uuid) + "/xml", "text");
-  } catch (error) { showError(error); }
+    const xml = await api("GET", domainPath(uuid) + "/xml", "text");
+    document.getElementById("xml").textContent = xml;
+    return xml;
+  } catch (error) { showError(error); return null; }
 }
 
 async function loadDisks(uuid) {

@@ -111,6 +111,43 @@ testIf(
       assert.equal(wrong, 403);
       assert.equal((await service.client.state("web-b")).stateName, "running");
 
+      // Define from pasted XML: libvirt's error is shown with its location, nothing is defined.
+      await page.goto(`${origin}/#/`);
+      await page.waitForSelector("body[data-ready=host]");
+      await page.fill(
+        "#define-xml",
+        domainXml("web-c").replace("<memory unit='MiB'>256</memory>", "<memory>lots</memory>"),
+      );
+      await page.click("#define button[type=submit]");
+      await waitText(page, "#define-status", "not defined");
+      assert.match(await page.getAttribute("#error", "data-code") ?? "", /^\d+$/);
+      assert.match(await page.textContent("#error [data-field=where]") ?? "", /\/domain\/memory/);
+      await page.screenshot({ path: `${SCREENSHOTS}/define-error.png`, fullPage: true });
+      assert.equal(
+        (await service.client.listDomains()).some((domain) => domain.name === "web-c"),
+        false,
+      );
+      await page.fill("#define-xml", domainXml("web-c"));
+      await page.click("#define button[type=submit]");
+      await waitText(page, "#define-status", "defined web-c");
+      await waitText(page, 'tr[data-name="web-c"] [data-field=state]', "shut off");
+      // Undefine asks first; confirmed, the domain is gone and the list follows.
+      await page.goto(`${origin}/#/domain/web-c`);
+      await page.waitForSelector("body[data-ready=domain]");
+      await page.click('button[data-action="undefine"]');
+      await page.waitForSelector('button[data-confirm="undefine"]');
+      assert.deepEqual(await seriousViolations(page), []);
+      await page.click('button[data-confirm="cancel"]');
+      assert.equal(await page.locator('button[data-confirm="undefine"]').count(), 0);
+      await page.click('button[data-action="undefine"]');
+      await page.click('button[data-confirm="undefine"]');
+      await page.waitForSelector("body[data-ready=host]");
+      await page.locator('tr[data-name="web-c"]').waitFor({ state: "detached" });
+      assert.equal(
+        (await service.client.listDomains()).some((domain) => domain.name === "web-c"),
+        false,
+      );
+
       // A read-only session sees no action buttons and the API refuses it anyway.
       const readOnly = await login(browser, origin, READ_ONLY_TOKEN);
       await readOnly.goto(`${origin}/#/domain/web-a`);

@@ -1408,6 +1408,25 @@ export const OPERATIONS = [
     verbs: ["domstats"],
   },
   {
+    name: "domain.stats_stream",
+    object: "domain",
+    libvirt: [],
+    access: "read-only",
+    summary: "A domain's statistics record as Server-Sent Events, one per new sample",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/stats/stream",
+      query: [],
+      answer: {
+        status: 200,
+        description: "The stream: a JSON StatsMessage per new sample",
+        media: "text/event-stream",
+      },
+      streaming: true,
+    },
+    verbs: [],
+  },
+  {
     name: "domain.stats_all",
     object: "domain",
     libvirt: [{ api: "virConnectGetAllDomainStats", procedure: 344 }],

@@ -2,7 +2,8 @@
  * The web console's consoles in a real browser against the real service and one real QEMU test
  * guest: the serial console (xterm.js over the service's WebSocket) shows the guest's boot text
  * and runs a typed command; a second writer is refused (code 9) unless it forces, which closes
- * the first; a read-only session views and is refused when it writes (code 29); the VNC display
+ * the first; a read-only session views and is refused when it writes (code 29); live charts follow
+ * the stats stream; the VNC display
  * (noVNC over the service's proxy to QEMU's VNC server) draws a frame on its canvas. Every QEMU
  * the service started is killed by pid in `finally`.
  */
@@ -111,6 +112,14 @@ testIf(
       await waitTerminal(page, /^web-42$/, GUEST_BOOT_TIMEOUT_MS);
       await page.screenshot({ path: `${SCREENSHOTS}/domain-serial-console.png`, fullPage: true });
       assert.deepEqual(await seriousViolations(page), []);
+
+      // Live charts follow the stats stream: rates appear from the second sample on.
+      await page.locator("#charts [data-chart=cpu]", { hasText: /^busy \d+\.\d %$/ }).waitFor();
+      await page.locator("#charts [data-chart=disk]", { hasText: /^read \d/ }).waitFor();
+      const memory = await page.textContent("#charts [data-chart=memory]") ?? "";
+      const memoryMiB = Number(/^current (\d+\.\d) MiB$/.exec(memory)?.[1]);
+      assert.ok(memoryMiB > 0 && memoryMiB <= 128, memory);
+      assert.ok(Number(await page.getAttribute("#charts", "data-samples")) >= 2);
 
       // One writer at a time: a second is refused with libvirt's code 9 and message...
       const refused = await extraSocket(page, { uuid, force: false, holdMs: 5000 });

@@ -294,6 +294,8 @@ async function domainPage(ref) {
     }
   }
   const stops = [];
+  const charts = liveCharts(info.uuid);
+  stops.push(charts.stop);
   const undefineBox = el("div", { id: "undefine" });
   if (session.role === "read-write") {
     actions.append(el("button", {
@@ -313,6 +315,8 @@ async function domainPage(ref) {
     status,
     serial,
     display,
+    el("h2", { text: "Live statistics" }),
+    charts.section,
     el("h2", { text: "Disks" }),
     el("table", { "aria-label": "disks" }, [
       el("thead", {}, [el("tr", {}, [
@@ -367,6 +371,96 @@ async function domainPage(ref) {
     if (document.body.dataset.ready === "domain") refreshInfo();
   }, () => { document.body.dataset.ready = "domain"; }, "?domain=" + encodeURIComponent(info.uuid));
   stopPage = () => { stopEvents(); for (const stop of stops) stop(); };
+}
+
+/** Points a chart keeps (one per sample). */
+const CHART_POINTS = 60;
+
+/**
+ * Live charts of a domain's CPU, memory, disk and network from the stats stream (one message
+ * per new sample): rates come from the difference of two samples' counters.
+ */
+function liveCharts(uuid) {
+  const specs = [
+    { id: "cpu", title: "CPU", unit: "%", series: ["busy"] },
+    { id: "memory", title: "Memory", unit: "MiB", series: ["current"] },
+    { id: "disk", title: "Disk", unit: "KiB/s", series: ["read", "write"] },
+    { id: "network", title: "Network", unit: "KiB/s", series: ["received", "sent"] },
+  ];
+  const charts = new Map();
+  const section = el("div", { id: "charts" });
+  for (const spec of specs) {
+    const canvas = el("canvas", { width: "320", height: "100", role: "img", "aria-label": spec.title + ": no sample yet" });
+    const value = el("p", { "data-chart": spec.id, text: "–" });
+    section.append(el("figure", {}, [el("figcaption", { text: spec.title + " (" + spec.unit + ")" }), canvas, value]));
+    charts.set(spec.id, { spec, canvas, value, points: spec.series.map(() => []) });
+  }
+  let previous = null;
+  const sum = (stats, prefix, suffix) => {
+    let total = 0;
+    const count = Number(stats[prefix + ".count"] || 0);
+    for (let index = 0; index < count; index++) total += Number(stats[prefix + "." + index + "." + suffix] || 0);
+    return total;
+  };
+  const push = (id, values) => {
+    const chart = charts.get(id);
+    values.forEach((v, index) => {
+      chart.points[index].push(v);
+      if (chart.points[index].length > CHART_POINTS) chart.points[index].shift();
+    });
+    const text = chart.spec.series.map((name, index) => name + " " + values[index].toFixed(1)).join(", ") + " " + chart.spec.unit;
+    chart.value.textContent = text;
+    chart.canvas.setAttribute("aria-label", chart.spec.title + ": " + text);
+    drawChart(chart);
+  };
+  const source = new EventSource("/v1/domains/" + encodeURIComponent(uuid) + "/stats/stream", { withCredentials: true });
+  source.addEventListener("message", (event) => {
+    const sample = JSON.parse(event.data);
+    const stats = sample.stats;
+    const memoryKiB = Number(stats["balloon.current"] || stats["balloon.rss"] || 0);
+    push("memory", [memoryKiB / 1024]);
+    const now = {
+      at: sample.takenAtMs, cpu: Number(stats["cpu.time"] || 0), vcpus: Math.max(1, Number(stats["vcpu.current"] || 1)),
+      rd: sum(stats, "block", "rd.bytes"), wr: sum(stats, "block", "wr.bytes"),
+      rx: sum(stats, "net", "rx.bytes"), tx: sum(stats, "net", "tx.bytes"),
+    };
+    if (previous !== null && now.at > previous.at) {
+      const seconds = (now.at - previous.at) / 1000;
+      const rate = (a, b) => Math.max(0, (a - b) / 1024 / seconds);
+      push("cpu", [Math.max(0, Math.min(100, (now.cpu - previous.cpu) / 1e9 / seconds / now.vcpus * 100))]);
+      push("disk", [rate(now.rd, previous.rd), rate(now.wr, previous.wr)]);
+      push("network", [rate(now.rx, previous.rx), rate(now.tx, previous.tx)]);
+    }
+    previous = now;
+    section.dataset.samples = String(Number(section.dataset.samples || 0) + 1);
+  });
+  source.addEventListener("end", (event) => {
+    source.close();
+    section.dataset.ended = JSON.parse(event.data).message || "ended";
+  });
+  return { section, stop: () => source.close() };
+}
+
+const CHART_COLOURS = ["#005fcc", "#b35900"];
+
+function drawChart(chart) {
+  const context = chart.canvas.getContext("2d");
+  const { width, height } = chart.canvas;
+  context.clearRect(0, 0, width, height);
+  context.fillStyle = "#ffffff";
+  context.fillRect(0, 0, width, height);
+  const top = Math.max(1, ...chart.points.flat());
+  chart.points.forEach((points, index) => {
+    context.strokeStyle = CHART_COLOURS[index % CHART_COLOURS.length];
+    context.lineWidth = 2;
+    context.beginPath();
+    points.forEach((v, i) => {
+      const x = (i / (CHART_POINTS - 1)) * (width - 1);
+      const y = height - 2 - (v / top) * (height - 4);
+      if (i === 0) context.moveTo(x, y); else context.lineTo(x, y);
+    });
+    context.stroke();
+  });
 }
 
 function confirmUndefine(info, box) {

@@ -213,7 +213,9 @@ Deno.test("web console: xterm.js and noVNC's modules are served from the pinned 
     const nested = await fetch(`${base}/ui/vendor/novnc/core/util/browser.js`);
     assert.equal(nested.status, 200);
     await nested.body?.cancel();
-    for (const path of ["core/../package.json", "package.json", "core/rfb.js.map", "core/none.js"]) {
+    for (
+      const path of ["core/../package.json", "package.json", "core/rfb.js.map", "core/none.js"]
+    ) {
       const refused = await fetch(`${base}/ui/vendor/novnc/${path}`);
       assert.equal(refused.status, 404, path);
       await refused.body?.cancel();

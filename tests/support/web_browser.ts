@@ -19,7 +19,10 @@ export const SCREENSHOTS = `${cacheDir}/screenshots`;
 /** Longest a page may take to show what a test waits for, in ms. */
 export const PAGE_WAIT_MS = 15_000;
 
-/** A service listening on loopback TCP with both tokens, and its console's origin. */
+/**
+ * A service listening on loopback TCP with both tokens, and its console's origin; stopped again
+ * when it does not listen on TCP in time. The caller removes `dirs`.
+ */
 export async function startWebService(
   dirs: ServiceDirs,
 ): Promise<{ service: ServiceProcess; origin: string }> {
@@ -34,7 +37,12 @@ export async function startWebService(
     EVIRT_LISTEN: "127.0.0.1:0",
     EVIRT_TOKENS_FILE: tokensPath,
   });
-  return { service, origin: `http://127.0.0.1:${await tcpPortOf(service)}` };
+  try {
+    return { service, origin: `http://127.0.0.1:${await tcpPortOf(service)}` };
+  } catch (error) {
+    await service.stop("SIGTERM");
+    throw error;
+  }
 }
 
 /** Debian's chromium, headless (without its sandbox as root: it cannot start there). */

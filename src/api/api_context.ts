@@ -17,6 +17,7 @@ import type { BodyBudget } from "./body_budget.ts";
 import type { EventHub } from "../projections/event_hub.ts";
 import type { ConnectionHandle } from "./http1_connection.ts";
 import type { Metrics } from "./metrics.ts";
+import type { SerialConsoles } from "./serial_consoles.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 export type { EventStreamSettings } from "../projections/event_hub.ts";
 import type { RoutedOperationName } from "../model/operations.ts";
@@ -72,6 +73,8 @@ export interface ApiEnvironment {
    * memory under many concurrent large defines. Absent: no bound.
    */
   largeDefinitions?: BodyBudget;
+  /** The serial console sessions (one writer per device); absent: no console socket. */
+  consoles?: SerialConsoles;
   /** Told of every answered call (for the service's log); absent: calls are not logged. */
   onRequest?: (record: ApiRequestRecord) => void;
 }

@@ -29,6 +29,7 @@ import { validateQuery } from "./request_schemas.ts";
 import { checkedAnswer } from "./answer_check.ts";
 import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
+import { consoleRoutes } from "./routes/console_routes.ts";
 import { guestRoutes } from "./routes/guest_routes.ts";
 import { resourceRoutes } from "./routes/resource_routes.ts";
 import { blockJobRoutes } from "./routes/block_job_routes.ts";
@@ -76,6 +77,7 @@ export function createApi(env: ApiEnvironment): Api {
   domainRoutes(add);
   statsRoutes(add);
   eventRoutes(add);
+  consoleRoutes(add);
   guestRoutes(add);
   resourceRoutes(add);
   blockJobRoutes(add);

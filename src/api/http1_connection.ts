@@ -19,12 +19,7 @@ import { errorResponse } from "./http_errors.ts";
 import { headEnd, headTooLarge, parseRequestHead, type RequestHead } from "./http1_head.ts";
 import { requestBody } from "./http1_body.ts";
 import { watchDeadline } from "./deadline_sweeper.ts";
-import {
-  acceptKey,
-  type EventSocket,
-  WebSocketConnection,
-  type WebSocketOptions,
-} from "./websocket_connection.ts";
+import { acceptKey, WebSocketConnection, type WebSocketOptions } from "./websocket_connection.ts";
 
 /** What a handler may do to the connection its request came on. */
 export interface ConnectionHandle {
@@ -40,7 +35,7 @@ export interface ConnectionHandle {
   upgradeWebSocket(
     request: Request,
     options?: WebSocketOptions,
-  ): { socket: EventSocket; response: Response };
+  ): { socket: WebSocketConnection; response: Response };
 }
 
 /** Answers one request that came on `connection`. */
@@ -202,6 +197,7 @@ async function serveRequest(
   }
   let upgrade: WebSocketConnection | undefined;
   let upgradeAccept: string | undefined;
+  let upgradeProtocol = "";
   const handle: ConnectionHandle = {
     close: () => {
       aborter.abort();
@@ -214,6 +210,12 @@ async function serveRequest(
         throw new VirtError(ErrorCode.INVALID_ARG, "not a valid WebSocket upgrade request", {
           where: "headers",
         });
+      }
+      if (options?.protocol !== undefined) {
+        if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(options.protocol)) {
+          throw new RangeError(`not a WebSocket subprotocol token: '${options.protocol}'`);
+        }
+        upgradeProtocol = `sec-websocket-protocol: ${options.protocol}\r\n`;
       }
       upgradeAccept = acceptKey(key);
       upgrade = new WebSocketConnection(conn, options);
@@ -249,7 +251,7 @@ async function serveRequest(
       conn,
       encoder.encode(
         "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
-          `sec-websocket-accept: ${upgradeAccept}\r\n\r\n`,
+          `sec-websocket-accept: ${upgradeAccept}\r\n${upgradeProtocol}\r\n`,
       ),
       limits.idleTimeoutMs,
     );

@@ -127,6 +127,16 @@ const EXTRAS: Record<string, { description?: string; responses?: Record<string, 
       "410": { description: "The position was pruned: list again", content: json(ref("Error")) },
     },
   },
+  "domain.console_socket": {
+    description:
+      "The domain's pty console as binary WebSocket messages both ways. A second writer is refused with code 9 (close code 4009) unless force is set, which ends the first (close code 4001). A read-only caller views; a message from it closes the socket with code 4029. Over a session cookie the CSRF token travels as the subprotocol evirt-csrf.TOKEN beside evirt.v1.",
+    responses: { "101": { description: "WebSocket: the console's bytes" } },
+  },
+  "domain.graphics_socket": {
+    description:
+      "A connection to the domain's VNC server as binary WebSocket messages both ways (what noVNC speaks). Code 55 when the domain is not running, 67 without a VNC display on an address.",
+    responses: { "101": { description: "WebSocket: RFB bytes" } },
+  },
 };
 
 function pathParameters(path: string): unknown[] {

@@ -1,8 +1,10 @@
 /**
  * The server side of a WebSocket (RFC 6455) on a connection evirt accepted itself: the event
- * stream sends text messages; from the client it takes only close, ping and pong, and refuses
- * data frames over a small bound. It offers the part of the browser `WebSocket` interface the
- * event stream uses (`send`, `close`, `bufferedAmount`, `readyState`, `open`/`close` events).
+ * stream sends text messages; the consoles (serial and VNC) send binary ones and take the
+ * client's data frames as `message` events. Client data frames are bounded (`messageMaxBytes`)
+ * and must come whole: a fragmented message cuts the connection, as one over the bound does. It
+ * offers the part of the browser `WebSocket` interface the event stream uses (`send`, `close`,
+ * `bufferedAmount`, `readyState`, `open`/`close` events).
  *
  * @module
  */
@@ -11,8 +13,10 @@ import { createHash } from "node:crypto";
 
 /** RFC 6455's fixed key suffix for the accept header. */
 const ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-/** Largest frame payload taken from a client (it only needs close and ping), in bytes. */
+/** Largest frame payload taken from a client by default (close, ping, a console's keys), in bytes. */
 const CLIENT_FRAME_MAX_BYTES = 4096;
+/** Largest `messageMaxBytes` (a frame with a 16-bit length). */
+const CLIENT_FRAME_LIMIT_BYTES = 65535;
 /** How long a closing handshake may take before the connection is cut, in ms. */
 const CLOSE_TIMEOUT_MS = 1000;
 /** Unsent bytes at which a socket is cut rather than queue more. */
@@ -24,7 +28,9 @@ const UNSENT_HARD_MAX_BYTES = 64 * 1024 * 1024;
  */
 export const WRITE_STALL_MS_DEFAULT = 30_000;
 
+const OPCODE_CONTINUATION = 0x0;
 const OPCODE_TEXT = 0x1;
+const OPCODE_BINARY = 0x2;
 const OPCODE_CLOSE = 0x8;
 const OPCODE_PING = 0x9;
 const OPCODE_PONG = 0xa;
@@ -46,6 +52,18 @@ export interface EventSocket {
   ): void;
 }
 
+/** The subprotocols a WebSocket upgrade request offers (`sec-websocket-protocol`). */
+export function offeredProtocols(request: Request): string[] {
+  return (request.headers.get("sec-websocket-protocol") ?? "").split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+/** Whether a request asks for a WebSocket upgrade. */
+export function isWebSocketUpgrade(request: Request): boolean {
+  return (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+}
+
 /** The `sec-websocket-accept` value for a client's key. */
 export function acceptKey(key: string): string {
   return createHash("sha1").update(key + ACCEPT_GUID).digest("base64");
@@ -55,6 +73,24 @@ export function acceptKey(key: string): string {
 export interface WebSocketOptions {
   /** How long one write may make no progress before the connection is cut, in ms. */
   writeStallMs?: number;
+  /** Largest client frame payload, in bytes (at most 65535). Default 4096. */
+  messageMaxBytes?: number;
+  /** The subprotocol the 101 answer names (`sec-websocket-protocol`); none by default. */
+  protocol?: string;
+}
+
+/** A client's data message, as the `message` event carries it. */
+export class SocketMessageEvent extends Event {
+  /** The payload: UTF-8 bytes for a text frame. */
+  readonly data: Uint8Array;
+  /** Whether the client sent it as a text frame. */
+  readonly text: boolean;
+
+  constructor(data: Uint8Array, text: boolean) {
+    super("message");
+    this.data = data;
+    this.text = text;
+  }
 }
 
 /**
@@ -71,6 +107,7 @@ export interface WebSocketOptions {
 export class WebSocketConnection extends EventTarget implements EventSocket {
   readonly #conn: Deno.Conn;
   readonly #writeStallMs: number;
+  readonly #messageMaxBytes: number;
   #state = 0;
   #unsent = 0;
   #writing: Promise<void> = Promise.resolve();
@@ -88,6 +125,12 @@ export class WebSocketConnection extends EventTarget implements EventSocket {
     this.#writeStallMs = options.writeStallMs ?? WRITE_STALL_MS_DEFAULT;
     if (!(this.#writeStallMs > 0)) {
       throw new RangeError(`writeStallMs must be positive, received ${this.#writeStallMs}`);
+    }
+    this.#messageMaxBytes = options.messageMaxBytes ?? CLIENT_FRAME_MAX_BYTES;
+    if (!(this.#messageMaxBytes > 0 && this.#messageMaxBytes <= CLIENT_FRAME_LIMIT_BYTES)) {
+      throw new RangeError(
+        `messageMaxBytes must be in 1..${CLIENT_FRAME_LIMIT_BYTES}, received ${this.#messageMaxBytes}`,
+      );
     }
     this.#ended = new Promise((resolve) => this.#end = resolve);
   }
@@ -121,6 +164,17 @@ export class WebSocketConnection extends EventTarget implements EventSocket {
   send(text: string): void {
     if (this.#state !== SOCKET_OPEN) return;
     this.#write(frame(OPCODE_TEXT, new TextEncoder().encode(text)));
+  }
+
+  /** Sends one binary message. */
+  sendBytes(bytes: Uint8Array): void {
+    if (this.#state !== SOCKET_OPEN) return;
+    this.#write(frame(OPCODE_BINARY, bytes));
+  }
+
+  /** Resolves once every message sent so far is written (or the connection is cut). */
+  flushed(): Promise<void> {
+    return this.#writing;
   }
 
   /** Starts the closing handshake; the connection is cut if the client does not answer. */
@@ -172,7 +226,7 @@ export class WebSocketConnection extends EventTarget implements EventSocket {
     const chunk = new Uint8Array(16 * 1024);
     try {
       for (;;) {
-        const parsed = parseFrame(buffer);
+        const parsed = parseFrame(buffer, this.#messageMaxBytes);
         if (parsed === "invalid") return this.terminate();
         if (parsed !== undefined) {
           buffer = buffer.subarray(parsed.length);
@@ -185,6 +239,15 @@ export class WebSocketConnection extends EventTarget implements EventSocket {
             return this.terminate();
           }
           if (parsed.opcode === OPCODE_PING) this.#write(frame(OPCODE_PONG, parsed.payload));
+          if (parsed.opcode === OPCODE_TEXT || parsed.opcode === OPCODE_BINARY) {
+            if (!parsed.fin) return this.terminate();
+            if (this.#state === SOCKET_OPEN) {
+              this.dispatchEvent(
+                new SocketMessageEvent(parsed.payload, parsed.opcode === OPCODE_TEXT),
+              );
+            }
+          }
+          if (parsed.opcode === OPCODE_CONTINUATION) return this.terminate();
           continue;
         }
         const count = await this.#conn.read(chunk);
@@ -223,27 +286,29 @@ function frame(opcode: number, payload: Uint8Array): Uint8Array {
 /** One client frame from the front of `buffer`; undefined when incomplete. */
 function parseFrame(
   buffer: Uint8Array,
-): { opcode: number; payload: Uint8Array; length: number } | "invalid" | undefined {
+  maxBytes: number,
+): { opcode: number; fin: boolean; payload: Uint8Array; length: number } | "invalid" | undefined {
   if (buffer.length < 2) return undefined;
+  const fin = (buffer[0] & 0x80) !== 0;
   const opcode = buffer[0] & 0x0f;
   const masked = (buffer[1] & 0x80) !== 0;
   let length = buffer[1] & 0x7f;
   let offset = 2;
-  // Clients must mask; and a client of the event stream has nothing long to say.
+  // Clients must mask; and no client of evirt has anything long to say.
   if (!masked || length === 127) return "invalid";
   if (length === 126) {
     if (buffer.length < 4) return undefined;
     length = (buffer[2] << 8) | buffer[3];
     offset = 4;
   }
-  if (length > CLIENT_FRAME_MAX_BYTES) return "invalid";
+  if (length > maxBytes) return "invalid";
   if (buffer.length < offset + 4 + length) return undefined;
   const mask = buffer.subarray(offset, offset + 4);
   const payload = new Uint8Array(length);
   for (let index = 0; index < length; index++) {
     payload[index] = buffer[offset + 4 + index] ^ mask[index % 4];
   }
-  return { opcode, payload, length: offset + 4 + length };
+  return { opcode, fin, payload, length: offset + 4 + length };
 }
 
 /** Writes all of `bytes`; rejects when one write makes no progress for `stallMs`. */

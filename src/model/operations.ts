@@ -807,6 +807,47 @@ export const OPERATIONS = [
     verbs: ["console"],
   },
   {
+    name: "domain.console_socket",
+    object: "domain",
+    // virDomainOpenConsole's stream, for a browser: read-only callers view without writing.
+    libvirt: [],
+    access: "read-only",
+    summary:
+      "The serial console over a WebSocket (binary frames both ways): one writer at a time, read-only callers view",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/console/socket",
+      query: [
+        { name: "device", type: "string", description: "Serial or console alias, e.g. serial0" },
+        {
+          name: "force",
+          type: "boolean",
+          description: "End another writer's session instead of being refused",
+          flag: "VIR_DOMAIN_CONSOLE_FORCE",
+        },
+      ],
+      answer: { status: 200, description: "Only a WebSocket upgrade is answered (101)" },
+      streaming: true,
+    },
+    verbs: [],
+  },
+  {
+    name: "domain.graphics_socket",
+    object: "domain",
+    // virDomainOpenGraphicsFD's connection, for a browser (noVNC): RFB bytes both ways.
+    libvirt: [],
+    access: "read-write",
+    summary: "The VNC display over a WebSocket (RFB in binary frames); read-write only",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/graphics/socket",
+      query: [],
+      answer: { status: 200, description: "Only a WebSocket upgrade is answered (101)" },
+      streaming: true,
+    },
+    verbs: [],
+  },
+  {
     name: "domain.start",
     object: "domain",
     libvirt: [
@@ -1365,6 +1406,25 @@ export const OPERATIONS = [
       answer: { status: 200, description: "Record", schema: "StatsRecord" },
     },
     verbs: ["domstats"],
+  },
+  {
+    name: "domain.stats_stream",
+    object: "domain",
+    libvirt: [],
+    access: "read-only",
+    summary: "A domain's statistics record as Server-Sent Events, one per new sample",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/stats/stream",
+      query: [],
+      answer: {
+        status: 200,
+        description: "The stream: a JSON StatsMessage per new sample",
+        media: "text/event-stream",
+      },
+      streaming: true,
+    },
+    verbs: [],
   },
   {
     name: "domain.stats_all",

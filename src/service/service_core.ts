@@ -10,6 +10,7 @@ import type { Driver } from "../../actors/driver_protocol.ts";
 import { Host } from "../../actors/host.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { type Api, createApi } from "../api/app.ts";
+import { SerialConsoles } from "../api/serial_consoles.ts";
 import type { ApiEnvironment } from "../api/api_context.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
@@ -117,6 +118,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     hostname: options.hostname ?? (() => Deno.hostname()),
     nodeInfo: options.nodeInfo ?? readNodeInfo,
     shutdownSignal: shutdown.signal,
+    consoles: new SerialConsoles(shutdown.signal),
     definitionReader,
     largeDefinitions,
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),

@@ -6,24 +6,21 @@
  */
 
 import assert from "node:assert/strict";
-import axe from "axe-core";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { CSRF_HEADER } from "../../src/api/web/web_sessions.ts";
-import { CONTENT_SECURITY_POLICY } from "../../src/api/web/web_console.ts";
 import { runEvirt } from "../support/cli_process.ts";
-import { cacheDir, findCommand, missing, testIf } from "../support/environment.ts";
+import { missing, testIf } from "../support/environment.ts";
+import { removeServiceDirs, serviceDirs } from "../support/service_process.ts";
 import {
-  removeServiceDirs,
-  serviceDirs,
-  type ServiceProcess,
-  startServiceProcess,
-} from "../support/service_process.ts";
-
-const READ_WRITE_TOKEN = "rw-web-console-0123456789abcdef";
-const READ_ONLY_TOKEN = "ro-web-console-0123456789abcdef";
-const SCREENSHOTS = `${cacheDir}/screenshots`;
-/** Longest a page may take to show what the test waits for, in ms. */
-const PAGE_WAIT_MS = 15_000;
+  launchChromium,
+  login,
+  READ_ONLY_TOKEN,
+  READ_WRITE_TOKEN,
+  SCREENSHOTS,
+  seriousViolations,
+  startWebService,
+  waitText,
+} from "../support/web_browser.ts";
 
 /** Bytes of the disk file web-b names (sparse). */
 const DISK_BYTES = 64 * 1024 * 1024;
@@ -35,69 +32,12 @@ function domainXml(name: string, diskPath?: string): string {
     `<vcpu>1</vcpu><os><type>hvm</type></os><devices>${disk}</devices></domain>`;
 }
 
-/**
- * axe-core's serious and critical violations on the page as it stands (the library is evaluated
- * through the DevTools protocol, which the page's Content-Security-Policy does not govern).
- */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axe.source);
-  const found = await page.evaluate(
-    "axe.run(document).then((r) => ({ passed: r.passes.length, serious: r.violations" +
-      ".filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + " +
-      "': ' + v.help + ' (' + v.nodes.map((n) => n.target.join(' ')).join(', ') + ')') }))",
-  ) as { passed: number; serious: string[] };
-  // The check ran: axe found rules the page passes.
-  assert.ok(found.passed > 10, `axe passed only ${found.passed} rules`);
-  return found.serious;
-}
-
-/** The TCP port the service logged it listens on. */
-function tcpPortOf(service: ServiceProcess): number {
-  const match = /listening on http:\/\/127\.0\.0\.1:(\d+) \(bearer tokens\)/.exec(service.log());
-  assert.ok(match !== null, `no TCP listener in the service's log:\n${service.log()}`);
-  return Number(match[1]);
-}
-
-async function login(browser: Browser, origin: string, token: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(PAGE_WAIT_MS);
-  const first = await page.goto(`${origin}/`);
-  assert.equal(first?.headers()["content-security-policy"], CONTENT_SECURITY_POLICY);
-  await page.waitForSelector("#login");
-  await page.screenshot({ path: `${SCREENSHOTS}/login.png` });
-  assert.deepEqual(await seriousViolations(page), []);
-  await page.fill("#token", token);
-  await Promise.all([page.waitForURL(`${origin}/`), page.click("#login button[type=submit]")]);
-  await page.waitForSelector("body[data-ready=host]");
-  return page;
-}
-
-/** Waits until the text of `selector` is `text`. */
-async function waitText(page: Page, selector: string, text: string): Promise<void> {
-  // Not `waitForFunction`: the console's Content-Security-Policy forbids evaluating strings.
-  const exact = new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
-  await page.locator(selector, { hasText: exact }).waitFor({ timeout: PAGE_WAIT_MS });
-}
-
-const chromiumPath = findCommand("chromium");
-
 testIf(
   "web console in chromium: live list, actions with history, errors, read-only and CSRF refusals, axe-core",
   missing("chromium"),
   async () => {
     const dirs = await serviceDirs();
-    const tokensPath = `${dirs.stateDir}/../tokens`;
-    await Deno.writeTextFile(
-      tokensPath,
-      `read-write ${READ_WRITE_TOKEN}\nread-only ${READ_ONLY_TOKEN}\n`,
-    );
-    await Deno.chmod(tokensPath, 0o600);
-    await Deno.mkdir(SCREENSHOTS, { recursive: true });
-    const service = await startServiceProcess(dirs, {
-      EVIRT_LISTEN: "127.0.0.1:0",
-      EVIRT_TOKENS_FILE: tokensPath,
-    });
+    const { service, origin } = await startWebService(dirs);
     let browser: Browser | undefined;
     try {
       const diskPath = `${dirs.stateDir}/../web-b.img`;
@@ -105,16 +45,12 @@ testIf(
       await Deno.truncate(diskPath, DISK_BYTES);
       await service.client.define({ xml: domainXml("web-a") });
       await service.client.define({ xml: domainXml("web-b", diskPath) });
-      const origin = `http://127.0.0.1:${tcpPortOf(service)}`;
-      browser = await chromium.launch({
-        executablePath: chromiumPath,
-        headless: true,
-        // Chromium's sandbox cannot start as root (CI runs as root).
-        args: Deno.uid() === 0 ? ["--no-sandbox"] : [],
-      });
+      browser = await launchChromium();
 
       // Login: the cookie is HttpOnly and SameSite=Strict.
-      const page = await login(browser, origin, READ_WRITE_TOKEN);
+      const page = await login(browser, origin, READ_WRITE_TOKEN, async (loginPage) => {
+        await loginPage.screenshot({ path: `${SCREENSHOTS}/login.png` });
+      });
       const [cookie] = await page.context().cookies();
       assert.equal(cookie.httpOnly, true);
       assert.equal(cookie.sameSite, "Strict");
@@ -174,6 +110,43 @@ testIf(
       }, CSRF_HEADER);
       assert.equal(wrong, 403);
       assert.equal((await service.client.state("web-b")).stateName, "running");
+
+      // Define from pasted XML: libvirt's error is shown with its location, nothing is defined.
+      await page.goto(`${origin}/#/`);
+      await page.waitForSelector("body[data-ready=host]");
+      await page.fill(
+        "#define-xml",
+        domainXml("web-c").replace("<memory unit='MiB'>256</memory>", "<memory>lots</memory>"),
+      );
+      await page.click("#define button[type=submit]");
+      await waitText(page, "#define-status", "not defined");
+      assert.match(await page.getAttribute("#error", "data-code") ?? "", /^\d+$/);
+      assert.match(await page.textContent("#error [data-field=where]") ?? "", /\/domain\/memory/);
+      await page.screenshot({ path: `${SCREENSHOTS}/define-error.png`, fullPage: true });
+      assert.equal(
+        (await service.client.listDomains()).some((domain) => domain.name === "web-c"),
+        false,
+      );
+      await page.fill("#define-xml", domainXml("web-c"));
+      await page.click("#define button[type=submit]");
+      await waitText(page, "#define-status", "defined web-c");
+      await waitText(page, 'tr[data-name="web-c"] [data-field=state]', "shut off");
+      // Undefine asks first; confirmed, the domain is gone and the list follows.
+      await page.goto(`${origin}/#/domain/web-c`);
+      await page.waitForSelector("body[data-ready=domain]");
+      await page.click('button[data-action="undefine"]');
+      await page.waitForSelector('button[data-confirm="undefine"]');
+      assert.deepEqual(await seriousViolations(page), []);
+      await page.click('button[data-confirm="cancel"]');
+      assert.equal(await page.locator('button[data-confirm="undefine"]').count(), 0);
+      await page.click('button[data-action="undefine"]');
+      await page.click('button[data-confirm="undefine"]');
+      await page.waitForSelector("body[data-ready=host]");
+      await page.locator('tr[data-name="web-c"]').waitFor({ state: "detached" });
+      assert.equal(
+        (await service.client.listDomains()).some((domain) => domain.name === "web-c"),
+        false,
+      );
 
       // A read-only session sees no action buttons and the API refuses it anyway.
       const readOnly = await login(browser, origin, READ_ONLY_TOKEN);

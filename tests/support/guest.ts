@@ -37,6 +37,9 @@ export const GUEST_MEMORY_MIN_MIB = 80;
 /** Printed once acpid listens: a `system_powerdown` from now on powers the guest off. */
 export const GUEST_READY_MARKER = "GUEST-READY";
 
+/** The kernel command-line switch that runs an interactive shell on the guest's console. */
+export const GUEST_SHELL_SWITCH = "evirt.shell=1";
+
 /** Printed by the ACPI power button handler before `sync; poweroff -f`. */
 export const GUEST_POWERDOWN_MARKER = "EVIRT-POWERDOWN";
 

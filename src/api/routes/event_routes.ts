@@ -9,6 +9,7 @@ import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { EVENT_IDS } from "../../model/lifecycle.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { type EventFilter, serveWebSocket, sseStream } from "../event_stream.ts";
+import { isWebSocketUpgrade } from "../websocket_connection.ts";
 import { fleetEventsResponse } from "../fleet_events.ts";
 
 type Context = RouteContext & ApiRequestContext;
@@ -48,7 +49,7 @@ function events(request: Request, context: Context): Response {
   }
   const { connection } = context;
   const cut = connection === undefined ? undefined : () => connection.close();
-  if ((request.headers.get("upgrade") ?? "").toLowerCase() === "websocket") {
+  if (isWebSocketUpgrade(request)) {
     if (connection === undefined) {
       throw new VirtError(
         ErrorCode.OPERATION_UNSUPPORTED,

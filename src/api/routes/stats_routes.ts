@@ -11,6 +11,7 @@ import { ErrorCode, VirtError } from "../../model/errors.ts";
 import { StatsReader, type StatsRequest } from "../../projections/stats_reader.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
+import { statsStream } from "../stats_stream.ts";
 import { booleanParam, listFilterOf } from "./domain_routes.ts";
 
 type Context = RouteContext & ApiRequestContext;
@@ -28,6 +29,20 @@ const STATS_FILTERS = LIST_FILTER_NAMES.filter((name) =>
 
 /** Registers the block info and statistics routes. */
 export function statsRoutes(add: RouteAdder): void {
+  add("domain.stats_stream", (_request, context) => {
+    const stream = statsStream(
+      context.env.host,
+      context.params.ref,
+      AbortSignal.any([context.signal, context.env.shutdownSignal]),
+    );
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
+  });
   add("domain.block_list", (_request, context) => {
     const inactive = booleanParam(context.url, "inactive") ?? false;
     return jsonResponse(reader(context).blockList(context.params.ref, { inactive }));

@@ -15,16 +15,31 @@
 import { concatBytes } from "../../model/byte_chunks.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { Role } from "../api_context.ts";
+import { isWebSocketUpgrade } from "../websocket_connection.ts";
 import { errorResponse, jsonResponse } from "../http_errors.ts";
 import { APP_JS } from "./assets/app_js.ts";
-import { INDEX_HTML } from "./assets/index_html.ts";
+import { CONSOLE_JS } from "./assets/console_js.ts";
+import { indexHtml } from "./assets/index_html.ts";
 import { STYLE_CSS } from "./assets/style_css.ts";
+import { NOVNC_PREFIX, novncModule, XTERM_CSS, XTERM_JS } from "./vendor_assets.ts";
 import { type Session, sessionCookie, WebSessions } from "./web_sessions.ts";
 
-/** The policy every console answer carries. */
+/**
+ * The policy every console answer carries; the page's own adds a per-answer nonce to
+ * `style-src`, which the console's script gives the `<style>` elements xterm.js makes (no
+ * inline style otherwise, no inline script ever).
+ */
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; " +
   "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; " +
   "frame-ancestors 'none'";
+
+/** The page's policy: {@linkcode CONTENT_SECURITY_POLICY} with its style nonce. */
+export function pagePolicy(styleNonce: string): string {
+  return CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'",
+    `style-src 'self' 'nonce-${styleNonce}'`,
+  );
+}
 
 /** Largest login form body read, in bytes. */
 const LOGIN_BODY_MAX_BYTES = 4096;
@@ -34,16 +49,40 @@ export type WebTransport =
   | { kind: "unix"; role: Role }
   | { kind: "tcp"; sessions: WebSessions };
 
+const JAVASCRIPT = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
+const PAGE_PATHS = new Set(["/", "/index.html"]);
+
 const ASSETS: ReadonlyMap<string, { body: string; type: string }> = new Map([
-  ["/", { body: INDEX_HTML, type: "text/html; charset=utf-8" }],
-  ["/index.html", { body: INDEX_HTML, type: "text/html; charset=utf-8" }],
-  ["/ui/app.js", { body: APP_JS, type: "text/javascript; charset=utf-8" }],
-  ["/ui/style.css", { body: STYLE_CSS, type: "text/css; charset=utf-8" }],
+  ["/ui/app.js", { body: APP_JS, type: JAVASCRIPT }],
+  ["/ui/console.js", { body: CONSOLE_JS, type: JAVASCRIPT }],
+  ["/ui/style.css", { body: STYLE_CSS, type: CSS }],
+  ["/ui/vendor/xterm.mjs", { body: XTERM_JS, type: JAVASCRIPT }],
+  ["/ui/vendor/xterm.css", { body: XTERM_CSS, type: CSS }],
 ]);
 
 /** Whether a path is the console's (not the API's). */
 export function isWebConsolePath(pathname: string): boolean {
-  return ASSETS.has(pathname) || pathname.startsWith("/ui/");
+  return PAGE_PATHS.has(pathname) || pathname.startsWith("/ui/");
+}
+
+/** A static asset by path: the page (with a fresh style nonce), a script, a style sheet. */
+async function assetOf(
+  pathname: string,
+): Promise<{ body: string; type: string; styleNonce?: string } | undefined> {
+  if (PAGE_PATHS.has(pathname)) {
+    const styleNonce = randomNonce();
+    return { body: indexHtml(styleNonce), type: "text/html; charset=utf-8", styleNonce };
+  }
+  const asset = ASSETS.get(pathname);
+  if (asset !== undefined) return asset;
+  if (!pathname.startsWith(NOVNC_PREFIX)) return undefined;
+  const source = await novncModule(pathname.slice(NOVNC_PREFIX.length));
+  return source === undefined ? undefined : { body: source, type: JAVASCRIPT };
+}
+
+function randomNonce(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18))));
 }
 
 /**
@@ -74,13 +113,18 @@ export async function handleWebConsole(
 
 async function route(request: Request, transport: WebTransport): Promise<Response> {
   const { pathname } = new URL(request.url);
-  const asset = ASSETS.get(pathname);
+  const asset = await assetOf(pathname);
   let response: Response;
   if (asset !== undefined) {
+    const headers: Record<string, string> = {
+      "content-type": asset.type,
+      "cache-control": "no-cache",
+    };
+    if (asset.styleNonce !== undefined) {
+      headers["content-security-policy"] = pagePolicy(asset.styleNonce);
+    }
     response = request.method === "GET" || request.method === "HEAD"
-      ? new Response(request.method === "HEAD" ? null : asset.body, {
-        headers: { "content-type": asset.type, "cache-control": "no-cache" },
-      })
+      ? new Response(request.method === "HEAD" ? null : asset.body, { headers })
       : methodNotAllowed(request, "GET");
   } else if (pathname === "/ui/session") {
     response = request.method === "GET" ? sessionView(request, transport) : methodNotAllowed(
@@ -125,13 +169,16 @@ export function authorizeCookie(
       ),
     };
   }
-  const safe = request.method === "GET" || request.method === "HEAD";
+  // A WebSocket (a console) writes as much as a POST does: it must show the token too.
+  const safe = (request.method === "GET" || request.method === "HEAD") &&
+    !isWebSocketUpgrade(request);
   if (!safe && !WebSessions.csrfMatches(request, session)) {
     return {
       refusal: errorResponse(
         new VirtError(
           ErrorCode.OPERATION_DENIED,
-          "a request made with the session cookie must carry its session's X-Evirt-CSRF header",
+          "a request made with the session cookie must carry its session's X-Evirt-CSRF header " +
+            "(a WebSocket: the subprotocol evirt-csrf.TOKEN)",
         ),
       ),
     };
@@ -236,7 +283,9 @@ function methodNotAllowed(request: Request, allowed: string): Response {
 
 function withSecurityHeaders(response: Response): Response {
   const headers = new Headers(response.headers);
-  headers.set("content-security-policy", CONTENT_SECURITY_POLICY);
+  if (!headers.has("content-security-policy")) {
+    headers.set("content-security-policy", CONTENT_SECURITY_POLICY);
+  }
   headers.set("x-content-type-options", "nosniff");
   // Not `no-referrer`: with it a browser sends `Origin: null` on a form post, which the login refuses.
   headers.set("referrer-policy", "same-origin");

@@ -13,11 +13,17 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Role } from "../api_context.ts";
+import { offeredProtocols } from "../websocket_connection.ts";
 
 /** The cookie naming a session. */
 export const SESSION_COOKIE = "evirt_session";
 /** The header a mutating request made with the cookie must carry. */
 export const CSRF_HEADER = "x-evirt-csrf";
+/**
+ * The WebSocket subprotocol prefix that carries the CSRF token, as a browser's `WebSocket` can
+ * send no header: `new WebSocket(url, ["evirt.v1", "evirt-csrf." + token])`.
+ */
+export const CSRF_PROTOCOL_PREFIX = "evirt-csrf.";
 /** Sessions held at once; a login beyond it drops the oldest. */
 export const SESSIONS_MAX = 1024;
 /** A session's life from its login, in ms (12 hours). */
@@ -115,9 +121,14 @@ export class WebSessions {
     this.#byId.delete(id);
   }
 
-  /** Whether a request repeats its session's CSRF token (compared in constant time). */
+  /**
+   * Whether a request repeats its session's CSRF token (compared in constant time): in the
+   * `X-Evirt-CSRF` header, or as a WebSocket subprotocol `evirt-csrf.TOKEN`.
+   */
   static csrfMatches(request: Request, session: Session): boolean {
-    const given = request.headers.get(CSRF_HEADER);
+    const offered = offeredProtocols(request).find((item) => item.startsWith(CSRF_PROTOCOL_PREFIX));
+    const given = request.headers.get(CSRF_HEADER) ??
+      offered?.slice(CSRF_PROTOCOL_PREFIX.length) ?? null;
     if (given === null) return false;
     return timingSafeEqual(tokenDigest(given), tokenDigest(session.csrf));
   }

@@ -49,10 +49,11 @@ Deno.test("OPERATIONS names, routes and libvirt APIs are each unique", () => {
 
 Deno.test("OPERATIONS: a read-only caller may run no row that changes something", () => {
   for (const row of ROUTED) {
-    // A console and a volume's content are no reads a read-only caller may make (libvirt
-    // refuses virDomainOpenConsole and virStorageVolDownload to read-only connections).
+    // A console's pty, a graphics connection and a volume's content are no reads a read-only
+    // caller may make (libvirt refuses virDomainOpenConsole, virDomainOpenGraphicsFD and
+    // virStorageVolDownload to read-only connections); the console socket lets it only view.
     const changes = row.http!.method !== "GET" || row.name === "domain.console" ||
-      row.name === "volume.download";
+      row.name === "domain.graphics_socket" || row.name === "volume.download";
     assert.equal(row.access, changes ? "read-write" : "read-only", row.name);
   }
 });

@@ -2,8 +2,10 @@
  * The web console's script: a small page app over the API and its event stream. Pages: the host
  * (node info, domain counts by state, the domain list whose state and reason follow the event
  * stream) and a domain (summary, definition XML, block info per disk, its event history from the
- * log, and the actions the caller's role allows). Every element is built with DOM calls, never
- * from HTML text, so names and messages from the service cannot inject markup.
+ * log, the actions the caller's role allows, undefine with a confirmation, and the serial and
+ * VNC consoles, loaded from `/ui/console.js` when opened); a read-write caller also defines a
+ * domain from pasted XML, with libvirt's error and its location shown. Every element is built with
+ * DOM calls, never from HTML text, so names and messages from the service cannot inject markup.
  *
  * Kept as a string (no backquote, no dollar-brace inside) so the service and a compiled binary
  * carry it without a build step.
@@ -44,6 +46,7 @@ function showError(error) {
   box.append(el("strong", { text: error.code === undefined ? "error" : "error " + error.code }));
   if (error.name) box.append(" (" + error.name + ")");
   box.append(": " + error.message);
+  if (error.where) box.append(el("span", { "data-field": "where", text: " (at " + error.where + ")" }));
   box.dataset.code = error.code === undefined ? "" : String(error.code);
 }
 
@@ -54,13 +57,17 @@ class ApiError extends Error {
     this.status = status;
     this.code = detail.code;
     this.name = detail.name || "";
+    this.where = detail.where;
   }
 }
 
-async function api(method, path, accept) {
+async function api(method, path, accept, body) {
   const headers = { accept: accept || "application/json" };
   if (session.csrf !== null && method !== "GET") headers[CSRF_HEADER] = session.csrf;
-  const response = await fetch(path, { method, headers, credentials: "same-origin" });
+  if (body !== undefined) headers["content-type"] = body.type;
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : body.text,
+  });
   if (!response.ok) {
     let body = null;
     try { body = await response.json(); } catch { body = null; }
@@ -177,6 +184,7 @@ async function hostPage() {
       ])]),
       body,
     ]),
+    session.role === "read-write" ? defineForm() : null,
   );
   const pending = new Map();
   const render = (summary) => {
@@ -238,6 +246,32 @@ async function hostPage() {
   });
 }
 
+function defineForm() {
+  const xml = el("textarea", { id: "define-xml", name: "xml", rows: "8", cols: "80", spellcheck: "false" });
+  const status = el("p", { id: "define-status", "aria-live": "polite" });
+  return el("section", { "aria-labelledby": "define-title" }, [
+    el("h2", { id: "define-title", text: "Define a domain" }),
+    el("form", { id: "define", onsubmit: async (event) => {
+      event.preventDefault();
+      showError(null);
+      status.textContent = "defining…";
+      try {
+        const answer = await api("POST", "/v1/domains", undefined, { type: "application/xml", text: xml.value });
+        status.textContent = "defined " + answer.name;
+        xml.value = "";
+      } catch (error) {
+        status.textContent = "not defined";
+        showError(error);
+      }
+    } }, [
+      el("label", { for: "define-xml", text: "Domain XML" }),
+      xml,
+      el("button", { type: "submit", text: "Define" }),
+    ]),
+    status,
+  ]);
+}
+
 async function domainPage(ref) {
   let info;
   try {
@@ -259,13 +293,30 @@ async function domainPage(ref) {
       }));
     }
   }
+  const stops = [];
+  const charts = liveCharts(info.uuid);
+  stops.push(charts.stop);
+  const undefineBox = el("div", { id: "undefine" });
+  if (session.role === "read-write") {
+    actions.append(el("button", {
+      type: "button", "data-action": "undefine", text: "undefine…",
+      onclick: () => confirmUndefine(info, undefineBox),
+    }));
+  }
+  const serial = el("section", { id: "serial", "aria-labelledby": "serial-title" });
+  const display = el("section", { id: "display", "aria-labelledby": "display-title" });
   main().replaceChildren(
     el("p", {}, [el("a", { href: "#/", text: "← all domains" })]),
     el("h1", { text: info.name }),
     summary,
     session.role === "read-write" ? el("h2", { text: "Actions" }) : null,
     actions,
+    undefineBox,
     status,
+    serial,
+    display,
+    el("h2", { text: "Live statistics" }),
+    charts.section,
     el("h2", { text: "Disks" }),
     el("table", { "aria-label": "disks" }, [
       el("thead", {}, [el("tr", {}, [
@@ -301,12 +352,14 @@ async function domainPage(ref) {
     ]));
   };
   showInfo(info);
-  loadXml(info.uuid);
+  const consoles = consoleSections(serial, display, stops);
+  const loadAll = async () => consoles.update(info, await loadXml(info.uuid));
+  loadAll();
   loadDisks(info.uuid);
   const refreshInfo = async () => {
-    try { showInfo(await api("GET", domainPath(info.uuid))); loadXml(info.uuid); } catch (error) { showError(error); }
+    try { showInfo(await api("GET", domainPath(info.uuid))); await loadAll(); } catch (error) { showError(error); }
   };
-  stopPage = follow("?since=0&domain=" + encodeURIComponent(info.uuid), (message) => {
+  const stopEvents = follow("?since=0&domain=" + encodeURIComponent(info.uuid), (message) => {
     const detail = message.lifecycle
       ? message.lifecycle.typeName + " / " + message.lifecycle.detailName
       : message.data ? JSON.stringify(message.data) : "";
@@ -317,12 +370,198 @@ async function domainPage(ref) {
     ]));
     if (document.body.dataset.ready === "domain") refreshInfo();
   }, () => { document.body.dataset.ready = "domain"; }, "?domain=" + encodeURIComponent(info.uuid));
+  stopPage = () => { stopEvents(); for (const stop of stops) stop(); };
+}
+
+/** Points a chart keeps (one per sample). */
+const CHART_POINTS = 60;
+
+/**
+ * Live charts of a domain's CPU, memory, disk and network from the stats stream (one message
+ * per new sample): rates come from the difference of two samples' counters.
+ */
+function liveCharts(uuid) {
+  const specs = [
+    { id: "cpu", title: "CPU", unit: "%", series: ["busy"] },
+    { id: "memory", title: "Memory", unit: "MiB", series: ["current"] },
+    { id: "disk", title: "Disk", unit: "KiB/s", series: ["read", "write"] },
+    { id: "network", title: "Network", unit: "KiB/s", series: ["received", "sent"] },
+  ];
+  const charts = new Map();
+  const section = el("div", { id: "charts" });
+  for (const spec of specs) {
+    const canvas = el("canvas", { width: "320", height: "100", role: "img", "aria-label": spec.title + ": no sample yet" });
+    const value = el("p", { "data-chart": spec.id, text: "–" });
+    section.append(el("figure", {}, [el("figcaption", { text: spec.title + " (" + spec.unit + ")" }), canvas, value]));
+    charts.set(spec.id, { spec, canvas, value, points: spec.series.map(() => []) });
+  }
+  let previous = null;
+  const sum = (stats, prefix, suffix) => {
+    let total = 0;
+    const count = Number(stats[prefix + ".count"] || 0);
+    for (let index = 0; index < count; index++) total += Number(stats[prefix + "." + index + "." + suffix] || 0);
+    return total;
+  };
+  const push = (id, values) => {
+    const chart = charts.get(id);
+    values.forEach((v, index) => {
+      chart.points[index].push(v);
+      if (chart.points[index].length > CHART_POINTS) chart.points[index].shift();
+    });
+    const text = chart.spec.series.map((name, index) => name + " " + values[index].toFixed(1)).join(", ") + " " + chart.spec.unit;
+    chart.value.textContent = text;
+    chart.canvas.setAttribute("aria-label", chart.spec.title + ": " + text);
+    drawChart(chart);
+  };
+  const source = new EventSource("/v1/domains/" + encodeURIComponent(uuid) + "/stats/stream", { withCredentials: true });
+  source.addEventListener("message", (event) => {
+    const sample = JSON.parse(event.data);
+    const stats = sample.stats;
+    const memoryKiB = Number(stats["balloon.current"] || stats["balloon.rss"] || 0);
+    push("memory", [memoryKiB / 1024]);
+    const now = {
+      at: sample.takenAtMs, cpu: Number(stats["cpu.time"] || 0), vcpus: Math.max(1, Number(stats["vcpu.current"] || 1)),
+      rd: sum(stats, "block", "rd.bytes"), wr: sum(stats, "block", "wr.bytes"),
+      rx: sum(stats, "net", "rx.bytes"), tx: sum(stats, "net", "tx.bytes"),
+    };
+    if (previous !== null && now.at > previous.at) {
+      const seconds = (now.at - previous.at) / 1000;
+      const rate = (a, b) => Math.max(0, (a - b) / 1024 / seconds);
+      push("cpu", [Math.max(0, Math.min(100, (now.cpu - previous.cpu) / 1e9 / seconds / now.vcpus * 100))]);
+      push("disk", [rate(now.rd, previous.rd), rate(now.wr, previous.wr)]);
+      push("network", [rate(now.rx, previous.rx), rate(now.tx, previous.tx)]);
+    }
+    previous = now;
+    section.dataset.samples = String(Number(section.dataset.samples || 0) + 1);
+  });
+  source.addEventListener("end", (event) => {
+    source.close();
+    section.dataset.ended = JSON.parse(event.data).message || "ended";
+  });
+  return { section, stop: () => source.close() };
+}
+
+const CHART_COLOURS = ["#005fcc", "#b35900"];
+
+function drawChart(chart) {
+  const context = chart.canvas.getContext("2d");
+  const { width, height } = chart.canvas;
+  context.clearRect(0, 0, width, height);
+  context.fillStyle = "#ffffff";
+  context.fillRect(0, 0, width, height);
+  const top = Math.max(1, ...chart.points.flat());
+  chart.points.forEach((points, index) => {
+    context.strokeStyle = CHART_COLOURS[index % CHART_COLOURS.length];
+    context.lineWidth = 2;
+    context.beginPath();
+    points.forEach((v, i) => {
+      const x = (i / (CHART_POINTS - 1)) * (width - 1);
+      const y = height - 2 - (v / top) * (height - 4);
+      if (i === 0) context.moveTo(x, y); else context.lineTo(x, y);
+    });
+    context.stroke();
+  });
+}
+
+function confirmUndefine(info, box) {
+  box.replaceChildren(
+    el("p", { id: "undefine-question", text: "Undefine " + info.name + "? Its persistent definition is removed" +
+      (info.stateName === "shut off" ? "." : "; the running domain goes on as a transient one.") }),
+    el("button", { type: "button", "data-confirm": "undefine", "aria-describedby": "undefine-question", text: "Undefine " + info.name,
+      onclick: async () => {
+        showError(null);
+        try {
+          await api("DELETE", domainPath(info.uuid));
+          box.replaceChildren(el("p", { text: info.name + " undefined." }));
+          if (info.stateName === "shut off") location.hash = "#/";
+        } catch (error) { showError(error); }
+      } }),
+    el("button", { type: "button", "data-confirm": "cancel", text: "Cancel", onclick: () => box.replaceChildren() }),
+  );
+}
+
+/** The serial and VNC console sections of a domain page; update() follows its state and XML. */
+function consoleSections(serial, display, stops) {
+  let current = { serial: null, display: null };
+  let uuid = null;
+  const closeAll = () => {
+    for (const kind of ["serial", "display"]) { if (current[kind]) current[kind].close(); current[kind] = null; }
+  };
+  stops.push(closeAll);
+  const serialArea = el("div", { id: "terminal", "data-state": "closed" });
+  const force = el("input", { type: "checkbox", id: "console-force" });
+  const serialStatus = el("p", { id: "console-status", "aria-live": "polite" });
+  const openSerial = el("button", { type: "button", id: "open-console", text: "Open serial console", onclick: async () => {
+    showError(null);
+    if (current.serial) current.serial.close();
+    const module = await import("/ui/console.js");
+    serialArea.replaceChildren();
+    serialStatus.textContent = "connecting…";
+    current.serial = module.openSerialConsole({
+      container: serialArea, uuid, writer: session.role === "read-write", force: force.checked,
+      csrf: session.csrf,
+      onOpen: () => { serialArea.dataset.state = "open"; serialStatus.textContent = session.role === "read-write" ? "connected" : "connected, view only"; },
+      onClose: (event) => {
+        serialArea.dataset.state = "closed";
+        const refusal = module.refusalOf(event);
+        if (refusal !== null) { serialStatus.textContent = "refused"; showError(refusal); }
+        else if (event.code === module.CLOSE_REPLACED) serialStatus.textContent = "another session took the console over";
+        else serialStatus.textContent = "closed" + (event.reason ? ": " + event.reason : "");
+      },
+    });
+  } });
+  const displayArea = el("div", { id: "screen", "data-state": "closed" });
+  const displayStatus = el("p", { id: "display-status", "aria-live": "polite" });
+  const openDisplay = el("button", { type: "button", id: "open-display", text: "Open display", onclick: async () => {
+    showError(null);
+    if (current.display) current.display.close();
+    const module = await import("/ui/console.js");
+    displayArea.replaceChildren();
+    displayStatus.textContent = "connecting…";
+    try {
+      current.display = await module.openDisplay({
+        container: displayArea, uuid, csrf: session.csrf,
+        onOpen: () => { displayArea.dataset.state = "open"; displayStatus.textContent = "connected"; },
+        onClose: () => { displayArea.dataset.state = "closed"; displayStatus.textContent = "closed"; },
+        onRefusal: (refusal) => showError(refusal),
+      });
+    } catch (error) { displayStatus.textContent = "failed"; showError(error); }
+  } });
+  return {
+    update(info, xml) {
+      uuid = info.uuid;
+      const running = info.stateName === "running" || info.stateName === "paused";
+      const hasVnc = xml !== null && new DOMParser().parseFromString(xml, "application/xml")
+        .querySelector("devices > graphics[type=vnc]") !== null;
+      if (!running) closeAll();
+      serial.replaceChildren(
+        el("h2", { id: "serial-title", text: "Serial console" }),
+        running ? el("div", {}, [
+          session.role === "read-write"
+            ? el("label", { for: "console-force" }, [force, " take over another session (force)"])
+            : el("p", { text: "View only: a read-only session cannot type into the console." }),
+          openSerial, serialStatus,
+        ]) : el("p", { text: "The domain is not running." }),
+        serialArea,
+      );
+      display.replaceChildren(
+        el("h2", { id: "display-title", text: "Display" }),
+        !hasVnc ? el("p", { text: "The domain has no VNC display." })
+          : !running ? el("p", { text: "The domain is not running." })
+          : session.role !== "read-write" ? el("p", { text: "A read-only session cannot open the display." })
+          : el("div", {}, [openDisplay, displayStatus]),
+        displayArea,
+      );
+    },
+  };
 }
 
 async function loadXml(uuid) {
   try {
-    document.getElementById("xml").textContent = await api("GET", domainPath(uuid) + "/xml", "text");
-  } catch (error) { showError(error); }
+    const xml = await api("GET", domainPath(uuid) + "/xml", "text");
+    document.getElementById("xml").textContent = xml;
+    return xml;
+  } catch (error) { showError(error); return null; }
 }
 
 async function loadDisks(uuid) {

@@ -5,12 +5,18 @@
  * @module
  */
 
-/** `GET /`. */
-export const INDEX_HTML = `<!doctype html>
+/**
+ * `GET /`, with the nonce its answer's Content-Security-Policy admits for the `<style>`
+ * elements the serial console's terminal makes.
+ */
+export function indexHtml(styleNonce: string): string {
+  if (!/^[A-Za-z0-9+/=]+$/.test(styleNonce)) throw new RangeError("a nonce is base64");
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="evirt-style-nonce" content="${styleNonce}">
 <title>evirt</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ui/style.css">
@@ -29,3 +35,4 @@ export const INDEX_HTML = `<!doctype html>
 </body>
 </html>
 `;
+}

@@ -30,4 +30,12 @@ button:focus, a:focus, input:focus { outline: 2px solid #005fcc; outline-offset:
   color: #7a0000; border: 1px solid #b00; padding: 0.6rem 1rem; }
 #status { min-height: 1.2rem; }
 label { display: block; margin: 0.4rem 0; }
+#charts { display: flex; flex-wrap: wrap; gap: 1rem; }
+#charts figure { margin: 0; }
+#charts canvas { border: 1px solid #ccc; display: block; }
+#terminal { max-width: 100%; overflow-x: auto; margin-top: 0.4rem; }
+#screen { max-width: 100%; margin-top: 0.4rem; }
+#screen canvas { max-width: 100%; }
+textarea { font-family: monospace; display: block; max-width: 100%; }
+#undefine:not(:empty) { border: 1px solid #b00; padding: 0.4rem 0.8rem; margin: 0.4rem 0; }
 `;

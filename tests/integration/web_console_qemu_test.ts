@@ -1,0 +1,204 @@
+/**
+ * The web console's consoles in a real browser against the real service and one real QEMU test
+ * guest: the serial console (xterm.js over the service's WebSocket) shows the guest's boot text
+ * and runs a typed command; a second writer is refused (code 9) unless it forces, which closes
+ * the first; a read-only session views and is refused when it writes (code 29); live charts follow
+ * the stats stream; the VNC display
+ * (noVNC over the service's proxy to QEMU's VNC server) draws a frame on its canvas. Every QEMU
+ * the service started is killed by pid in `finally`.
+ */
+
+import assert from "node:assert/strict";
+import type { Browser, Page } from "playwright-core";
+import { missing, testIf } from "../support/environment.ts";
+import {
+  GUEST_BOOT_TIMEOUT_MS,
+  GUEST_READY_MARKER,
+  GUEST_SHELL_SWITCH,
+  guestSkipReason,
+} from "../support/guest.ts";
+import { killQemus, serviceQemuPids } from "../support/service_qemus.ts";
+import { removeServiceDirs, serviceDirs } from "../support/service_process.ts";
+import {
+  launchChromium,
+  login,
+  READ_ONLY_TOKEN,
+  READ_WRITE_TOKEN,
+  SCREENSHOTS,
+  seriousViolations,
+  startWebService,
+  waitText,
+} from "../support/web_browser.ts";
+import { guestDefinition } from "./_qemu_guest.ts";
+
+/** The terminal's text as xterm.js renders it (its DOM renderer's rows). */
+async function terminalText(page: Page): Promise<string> {
+  return await page.locator("#terminal .xterm-rows").innerText();
+}
+
+/** Waits until the terminal shows a line matching `pattern`. */
+async function waitTerminal(page: Page, pattern: RegExp, timeoutMs: number): Promise<void> {
+  try {
+    await page.locator("#terminal .xterm-rows div", { hasText: pattern }).first().waitFor({
+      timeout: timeoutMs,
+    });
+  } catch (error) {
+    const text = await terminalText(page).catch(() => "(unreadable)");
+    throw new Error(`no line ${pattern} in the terminal: ${JSON.stringify(text.slice(-600))}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Opens one more console WebSocket from the page (as the page's session) and answers how it
+ * closed, after sending `send` once it is open, or after `holdMs` if nothing closed it.
+ */
+async function extraSocket(
+  page: Page,
+  options: { uuid: string; force: boolean; send?: string; holdMs: number },
+): Promise<{ opened: boolean; code: number; reason: string }> {
+  return await page.evaluate(async ({ uuid, force, send, holdMs }) => {
+    const session = await (await fetch("/ui/session")).json();
+    const protocols = session.csrf ? ["evirt.v1", "evirt-csrf." + session.csrf] : ["evirt.v1"];
+    const socket = new WebSocket(
+      `ws://${location.host}/v1/domains/${uuid}/console/socket${force ? "?force=1" : ""}`,
+      protocols,
+    );
+    let opened = false;
+    return await new Promise<{ opened: boolean; code: number; reason: string }>((resolve) => {
+      const timer = setTimeout(() => {
+        resolve({ opened, code: 0, reason: "still open" });
+        socket.close();
+      }, holdMs);
+      socket.onopen = () => {
+        opened = true;
+        if (send !== undefined) socket.send(new TextEncoder().encode(send));
+      };
+      socket.onclose = (event) => {
+        clearTimeout(timer);
+        resolve({ opened, code: event.code, reason: event.reason });
+      };
+    });
+  }, options);
+}
+
+testIf(
+  "web console with a QEMU guest: serial console in xterm.js (boot text, a typed command, one writer, force, view only) and the VNC display in noVNC",
+  guestSkipReason() ?? missing("qemu-system-x86_64", "chromium"),
+  async () => {
+    const dirs = await serviceDirs();
+    const { service, origin } = await startWebService(dirs);
+    let browser: Browser | undefined;
+    try {
+      const definition = guestDefinition("web-guest", { serial: "pty" });
+      definition.os.cmdline = `${definition.os.cmdline} ${GUEST_SHELL_SWITCH}`;
+      definition.devices.graphics.push({ type: "vnc", port: -1, autoport: "yes", listens: [] });
+      const { uuid } = await service.client.define({ definition });
+      // Paused, so the console is open before the guest prints its first line.
+      await service.client.action("web-guest", "start", { paused: true });
+      browser = await launchChromium();
+      const page = await login(browser, origin, READ_WRITE_TOKEN);
+      await page.goto(`${origin}/#/domain/web-guest`);
+      await page.waitForSelector("body[data-ready=domain]");
+      await page.click("#open-console");
+      await page.waitForSelector("#terminal[data-state=open]");
+      await service.client.action("web-guest", "resume");
+      await waitTerminal(page, new RegExp(`^${GUEST_READY_MARKER}$`), GUEST_BOOT_TIMEOUT_MS);
+
+      // A typed command runs in the guest's shell and its output shows.
+      await page.click("#terminal");
+      await page.keyboard.type("echo web-$((6*7))\n");
+      await waitTerminal(page, /^web-42$/, GUEST_BOOT_TIMEOUT_MS);
+      await page.screenshot({ path: `${SCREENSHOTS}/domain-serial-console.png`, fullPage: true });
+      assert.deepEqual(await seriousViolations(page), []);
+
+      // Live charts follow the stats stream: rates appear from the second sample on.
+      await page.locator("#charts [data-chart=cpu]", { hasText: /^busy \d+\.\d %$/ }).waitFor();
+      await page.locator("#charts [data-chart=disk]", { hasText: /^read \d/ }).waitFor();
+      const memory = await page.textContent("#charts [data-chart=memory]") ?? "";
+      const memoryMiB = Number(/^current (\d+\.\d) MiB$/.exec(memory)?.[1]);
+      assert.ok(memoryMiB > 0 && memoryMiB <= 128, memory);
+      assert.ok(Number(await page.getAttribute("#charts", "data-samples")) >= 2);
+
+      // One writer at a time: a second is refused with libvirt's code 9 and message...
+      const refused = await extraSocket(page, { uuid, force: false, holdMs: 5000 });
+      assert.equal(refused.code, 4009);
+      assert.equal(refused.reason, "Active console session exists for this domain");
+      assert.equal(await page.getAttribute("#terminal", "data-state"), "open");
+      // ...unless it forces, which ends the first session.
+      const forced = await extraSocket(page, { uuid, force: true, holdMs: 1500 });
+      assert.deepEqual(forced, { opened: true, code: 0, reason: "still open" });
+      await page.waitForSelector("#terminal[data-state=closed]");
+      await waitText(page, "#console-status", "another session took the console over");
+      // The forcing session ended when its socket closed: the page's console opens again.
+      await page.click("#open-console");
+      await page.waitForSelector("#terminal[data-state=open]");
+
+      // A read-only session views the console and is refused when it writes.
+      const readOnly = await login(browser, origin, READ_ONLY_TOKEN);
+      await readOnly.goto(`${origin}/#/domain/web-guest`);
+      await readOnly.waitForSelector("body[data-ready=domain]");
+      assert.equal(await readOnly.locator("#open-display").count(), 0);
+      await readOnly.click("#open-console");
+      await readOnly.waitForSelector("#terminal[data-state=open]");
+      await page.click("#terminal");
+      await page.keyboard.type("echo seen-by-$((40+2))-viewers\n");
+      await waitTerminal(readOnly, /^seen-by-42-viewers$/, GUEST_BOOT_TIMEOUT_MS);
+      // The writer was not displaced by the viewer.
+      assert.equal(await page.getAttribute("#terminal", "data-state"), "open");
+      const written = await extraSocket(readOnly, {
+        uuid,
+        force: true,
+        send: "echo from-read-only\r",
+        holdMs: 5000,
+      });
+      assert.equal(written.opened, true);
+      assert.equal(written.code, 4029);
+      assert.equal(written.reason, "read only access prevents virDomainOpenConsole");
+      assert.doesNotMatch(await terminalText(page), /^from-read-only$/m);
+      await readOnly.screenshot({
+        path: `${SCREENSHOTS}/domain-serial-console-read-only.png`,
+        fullPage: true,
+      });
+      assert.deepEqual(await seriousViolations(readOnly), []);
+
+      // The VNC display: noVNC connects through the service and draws a frame.
+      await page.click("#open-display");
+      await page.waitForSelector("#screen[data-state=open]");
+      const drawn = await page.locator("#screen canvas").evaluate(async (canvas) => {
+        // The test's own types have no DOM: the canvas as far as it is read here.
+        const element = canvas as unknown as {
+          width: number;
+          height: number;
+          getContext(kind: "2d"): {
+            getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+          };
+        };
+        const started = performance.now();
+        // A frame has arrived once any pixel is opaque (an untouched canvas is transparent).
+        while (performance.now() - started < 15_000) {
+          const context = element.getContext("2d")!;
+          const pixels = context.getImageData(0, 0, element.width, element.height).data;
+          for (let index = 3; index < pixels.length; index += 4) {
+            if (pixels[index] !== 0) return { width: element.width, height: element.height };
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return { width: element.width, height: element.height, empty: true };
+      });
+      assert.ok(drawn.width >= 320 && drawn.height >= 200, JSON.stringify(drawn));
+      assert.equal("empty" in drawn, false, "no frame reached the canvas");
+      await page.screenshot({ path: `${SCREENSHOTS}/domain-display.png`, fullPage: true });
+      assert.deepEqual(await seriousViolations(page), []);
+
+      await service.client.action("web-guest", "destroy");
+      await page.waitForSelector("#terminal[data-state=closed]");
+    } finally {
+      await browser?.close();
+      await killQemus(serviceQemuPids(dirs.runtimeDir));
+      await service.stop("SIGTERM");
+      await removeServiceDirs(dirs);
+    }
+  },
+);

@@ -318,6 +318,56 @@ export class NetworkRuntime {
   }
 
   /**
+   * Makes a running network's dnsmasq and firewall rules follow its updated definition
+   * (`net-update`, as libvirt's networkRefreshDhcpDaemon and networkRestartDhcpDaemon): with
+   * `refresh`, its DHCP and DNS hosts files are rewritten and it is sent SIGHUP (it rereads
+   * them); with `restart`, or where the recorded dnsmasq no longer runs, it is replaced by one
+   * started with the new configuration. The firewall chains are replaced in one nft
+   * transaction when the ruleset changed.
+   *
+   * @param previous The definition the network ran with until now (undefined when unknown,
+   *   as after a crash: the rules are then replaced whatever they were).
+   * @param definition The updated definition.
+   * @param state What the start (or last reload) recorded.
+   * @param mode How dnsmasq takes the update.
+   * @returns What runs now (a replaced dnsmasq's identity).
+   * @throws {VirtError} Code 38 when a step fails.
+   */
+  async reload(
+    previous: NetworkDefinition | undefined,
+    definition: NetworkDefinition,
+    state: NetworkRuntimeState,
+    mode: "refresh" | "restart",
+  ): Promise<NetworkRuntimeState> {
+    if (!hasManagedBridge(definition)) return state;
+    const bridge = bridgeNameOf(definition);
+    const rules = nftablesRuleset(definition);
+    // The forward mode cannot be updated, so both rulesets are empty or neither is.
+    if (rules !== "" && (previous === undefined || rules !== nftablesRuleset(previous))) {
+      await this.#nft(() =>
+        must(`cannot replace firewall rules of ${bridge}`, "nft", ["-f", "-"], {
+          input: nftablesRemoval(bridge) + rules,
+        })
+      );
+    }
+    const paths = dnsmasqPaths(this.#stateDir, definition.name);
+    const running = this.#dnsmasqOf(paths, state.dnsmasq);
+    if (mode === "refresh" && running !== undefined && needsDnsmasq(definition)) {
+      const files = dnsmasqConfiguration(definition, {
+        stateDir: this.#stateDir,
+        pidFile: paths.pid,
+      });
+      await Deno.writeTextFile(files.hostsFilePath, files.hostsFile, { mode: 0o644 });
+      await Deno.writeTextFile(files.addnHostsPath, files.addnHosts, { mode: 0o644 });
+      Deno.kill(running, "SIGHUP");
+      return state;
+    }
+    await this.#stopDnsmasq(paths, state.dnsmasq);
+    if (!needsDnsmasq(definition)) return {};
+    return { dnsmasq: await this.#startDnsmasq(definition) };
+  }
+
+  /**
    * Removes whatever of the network exists: dnsmasq (the recorded one, or the one its pid
    * file names while its command line is this network's), its files, its firewall chains (and
    * evirt's table once empty), the bridge. A `bridge` network removes nothing.

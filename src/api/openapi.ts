@@ -116,6 +116,45 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     required: true,
     content: { "text/plain": { schema: { type: "string", description: "The command" } } },
   },
+  NetworkUpdate: {
+    required: true,
+    content: json({
+      type: "object",
+      required: ["command", "section", "xml"],
+      properties: {
+        command: {
+          type: "string",
+          enum: ["modify", "delete", "add-last", "add-first"],
+          description: "virNetworkUpdateCommand",
+        },
+        section: {
+          type: "string",
+          enum: [
+            "bridge",
+            "domain",
+            "ip",
+            "ip-dhcp-host",
+            "ip-dhcp-range",
+            "forward",
+            "forward-interface",
+            "forward-pf",
+            "portgroup",
+            "dns-host",
+            "dns-txt",
+            "dns-srv",
+          ],
+          description: "virNetworkUpdateSection",
+        },
+        parentIndex: {
+          type: "integer",
+          description: "Which <ip> (from 0); -1 or absent: the one with DHCP",
+        },
+        xml: { type: "string", description: "The element to add or modify, or to match" },
+        live: { type: "boolean", description: "Affect the running network" },
+        config: { type: "boolean", description: "Affect the persistent definition" },
+      },
+    }),
+  },
   Autostart: {
     required: true,
     content: json({

@@ -12,6 +12,14 @@ import { NETWORK_XML_INACTIVE } from "../../../actors/networks.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
+import { readJsonObject } from "../request_body.ts";
+import {
+  NETWORK_UPDATE_AFFECT_CONFIG,
+  NETWORK_UPDATE_AFFECT_LIVE,
+  NETWORK_UPDATE_COMMANDS,
+  NETWORK_UPDATE_SECTIONS,
+  type NetworkUpdate,
+} from "../../xml/network_update.ts";
 import {
   autostartBody,
   byUuidOrName,
@@ -37,6 +45,41 @@ function networkOf(networks: Networks, reference: string): NetworkView {
 
 function current(networks: Networks, uuid: string): Response {
   return jsonResponse(networks.summary(networks.byUuid(uuid)));
+}
+
+/** A `NetworkUpdate` body: the update and its `VIR_NETWORK_UPDATE_AFFECT_*` flags. */
+async function updateBody(
+  request: Request,
+  bodyMaxBytes: number,
+): Promise<{ update: NetworkUpdate; flags: number }> {
+  const body = await readJsonObject(request, bodyMaxBytes);
+  const bad = (where: string, message: string): never => {
+    throw new VirtError(ErrorCode.INVALID_ARG, message, { where });
+  };
+  const command = NETWORK_UPDATE_COMMANDS[body.command as keyof typeof NETWORK_UPDATE_COMMANDS];
+  if (typeof body.command !== "string" || command === undefined || command === 0) {
+    bad("command", `unrecognized command name '${String(body.command)}'`);
+  }
+  const section = NETWORK_UPDATE_SECTIONS[body.section as keyof typeof NETWORK_UPDATE_SECTIONS];
+  if (typeof body.section !== "string" || section === undefined || section === 0) {
+    bad("section", `unrecognized section name '${String(body.section)}'`);
+  }
+  const parentIndex = body.parentIndex ?? -1;
+  if (!Number.isSafeInteger(parentIndex) || (parentIndex as number) < -1) {
+    bad("parentIndex", "parentIndex must be an integer of -1 or more");
+  }
+  if (typeof body.xml !== "string") bad("xml", "xml must be a string");
+  for (const flag of ["live", "config"]) {
+    if (body[flag] !== undefined && typeof body[flag] !== "boolean") {
+      bad(flag, `${flag} must be true or false`);
+    }
+  }
+  const flags = (body.live === true ? NETWORK_UPDATE_AFFECT_LIVE : 0) |
+    (body.config === true ? NETWORK_UPDATE_AFFECT_CONFIG : 0);
+  return {
+    update: { command, section, parentIndex: parentIndex as number, xml: body.xml as string },
+    flags,
+  };
 }
 
 /** Registers the network routes. */
@@ -83,6 +126,13 @@ export function networkRoutes(add: RouteAdder): void {
     const networks = networksOf(context);
     await networks.undefine(networkOf(networks, context.params.network).uuid);
     return new Response(null, { status: 204 });
+  });
+  add("network.update", async (request, context) => {
+    const networks = networksOf(context);
+    const { update, flags } = await updateBody(request, context.env.bodyMaxBytes);
+    const { uuid } = networkOf(networks, context.params.network);
+    await networks.update(uuid, update, flags);
+    return current(networks, uuid);
   });
   add("network.autostart", async (request, context) => {
     const networks = networksOf(context);

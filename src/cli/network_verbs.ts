@@ -412,7 +412,7 @@ export const netUpdateVerb: Verb = {
           ...(config ? { config } : {}),
         }),
     );
-    context.printExtra(`${updatedLine(network.name, config, live, after.active)}\n`);
+    context.printExtra(updatedLine(network.name, config, live, after.active));
   },
 };
 

@@ -85,7 +85,7 @@ export function updateCommandName(command: number): NetworkUpdateCommand | undef
  * @param definition The definition updated (not changed).
  * @param update The command, section, parent index and element.
  * @returns A new definition.
- * @throws {VirtError} libvirt's: code 3 for a section or command it cannot update, 27/35 for a
+ * @throws {VirtError} libvirt's: code 84 for a section or command it cannot update, 27/35 for a
  *   bad element, 55 for an entry that is missing (delete, modify) or already there (add).
  *
  * @example
@@ -104,7 +104,7 @@ export function applyNetworkUpdate(
   const next = structuredClone(definition);
   const editor = SECTION_EDITORS[update.section];
   if (editor === undefined) {
-    throw new VirtError(ErrorCode.NO_SUPPORT, "can't update unrecognized section of network");
+    throw new VirtError(ErrorCode.OPERATION_UNSUPPORTED, "can't update unrecognized section of network");
   }
   editor(next, update.command, update.parentIndex, element);
   // As libvirt's copy of the result: what cannot be written and read back is refused.
@@ -125,7 +125,7 @@ const COMMAND = NETWORK_UPDATE_COMMANDS;
 function unsupported(section: string): SectionEditor {
   return (definition) => {
     throw new VirtError(
-      ErrorCode.NO_SUPPORT,
+      ErrorCode.OPERATION_UNSUPPORTED,
       `can't update '${section}' section of network '${definition.name}'`,
     );
   };
@@ -133,7 +133,7 @@ function unsupported(section: string): SectionEditor {
 
 function unknownCommand(command: number): never {
   throw new VirtError(
-    ErrorCode.NO_SUPPORT,
+    ErrorCode.OPERATION_UNSUPPORTED,
     `unrecognized network update command code ${command}`,
   );
 }
@@ -272,7 +272,7 @@ const updateDhcpRange: SectionEditor = (definition, command, parentIndex, elemen
   const ip = ipByIndex(definition, parentIndex);
   if (command === COMMAND.modify) {
     throw new VirtError(
-      ErrorCode.NO_SUPPORT,
+      ErrorCode.OPERATION_UNSUPPORTED,
       "dhcp ranges cannot be modified, only added or deleted",
     );
   }
@@ -306,7 +306,7 @@ const updateForwardInterface: SectionEditor = (definition, command, _parentIndex
   checkElementName(definition, element, "interface");
   if (command === COMMAND.modify) {
     throw new VirtError(
-      ErrorCode.NO_SUPPORT,
+      ErrorCode.OPERATION_UNSUPPORTED,
       "forward interface entries cannot be modified, only added or deleted",
     );
   }

@@ -102,7 +102,11 @@ const UPDATES: readonly string[][] = [
   ["add", "portgroup", "<portgroup name='e'/>"],
   ["add", "portgroup", "<portgroup name='p'/>"],
   ["add", "portgroup", "<portgroup/>"],
-  ["modify", "portgroup", "<portgroup name='e'><bandwidth><inbound average='100'/></bandwidth></portgroup>"],
+  [
+    "modify",
+    "portgroup",
+    "<portgroup name='e'><bandwidth><inbound average='100'/></bandwidth></portgroup>",
+  ],
   ["delete", "portgroup", "<portgroup name='zz'/>"],
   ["delete", "portgroup", "<portgroup name='p'/>"],
   ["add", "bridge", "<bridge name='x'/>"],
@@ -115,9 +119,21 @@ const UPDATES: readonly string[][] = [
   ["add", "none", "<host/>"],
   ["frob", "ip-dhcp-host", "<host/>"],
   ["none", "ip-dhcp-host", "<host/>"],
-  ["add", "ip-dhcp-host", "<host mac='52:54:00:00:00:0b' ip='10.249.0.11'/>", "--current", "--live"],
+  [
+    "add",
+    "ip-dhcp-host",
+    "<host mac='52:54:00:00:00:0b' ip='10.249.0.11'/>",
+    "--current",
+    "--live",
+  ],
   ["add", "ip-dhcp-host", "<host mac='52:54:00:00:00:0b' ip='10.249.0.11'/>", "--config", "--live"],
-  ["add", "ip-dhcp-host", "<host mac='52:54:00:00:00:0c' ip='10.249.0.12'/>", "--parent-index", "x"],
+  [
+    "add",
+    "ip-dhcp-host",
+    "<host mac='52:54:00:00:00:0c' ip='10.249.0.12'/>",
+    "--parent-index",
+    "x",
+  ],
 ];
 
 testIf(

@@ -132,7 +132,7 @@ export const networkMachine = setup({
         mode: bodyOf(event, "network.dnsmasq_reloading").mode,
       },
     })),
-    recordReloaded: assign(({ event, context }) => {
+    recordReloaded: assign(({ event }) => {
       const dnsmasq = bodyOf(event, "network.dnsmasq_reloaded").dnsmasq;
       if (dnsmasq === undefined) return { intent: null };
       // A new dnsmasq: no lease yet, its script's output read from the start.

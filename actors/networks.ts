@@ -233,7 +233,9 @@ export class Networks {
             await this.#reload(actor, undefined, definition, intent.mode ?? "restart");
             log(`network '${name}': dnsmasq reload interrupted by a restart is finished`);
           } catch (error) {
-            log(`network '${name}': dnsmasq reload interrupted by a restart failed: ${String(error)}`);
+            log(
+              `network '${name}': dnsmasq reload interrupted by a restart failed: ${String(error)}`,
+            );
           }
           return;
         }

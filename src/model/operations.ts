@@ -2672,7 +2672,8 @@ export const OPERATIONS = [
     object: "network",
     libvirt: [{ api: "virNetworkUpdate", procedure: 291 }],
     access: "read-write",
-    summary: "Add, delete or modify one DHCP host or range, DNS record, forward interface or portgroup",
+    summary:
+      "Add, delete or modify one DHCP host or range, DNS record, forward interface or portgroup",
     http: {
       method: "POST",
       path: "/v1/networks/:network/actions/update",

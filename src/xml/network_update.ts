@@ -104,7 +104,10 @@ export function applyNetworkUpdate(
   const next = structuredClone(definition);
   const editor = SECTION_EDITORS[update.section];
   if (editor === undefined) {
-    throw new VirtError(ErrorCode.OPERATION_UNSUPPORTED, "can't update unrecognized section of network");
+    throw new VirtError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      "can't update unrecognized section of network",
+    );
   }
   editor(next, update.command, update.parentIndex, element);
   // As libvirt's copy of the result: what cannot be written and read back is refused.
@@ -225,11 +228,9 @@ const updateDhcpHost: SectionEditor = (definition, command, parentIndex, element
     );
     if (index < 0) {
       invalid(
-        `couldn't locate an existing dhcp host entry with "mac='${
-          host.mac ?? "unknown"
-        }'" "name='${nullable(host.name)}'" "ip='${
-          host.ip ?? "unknown"
-        }'" in network '${definition.name}'`,
+        `couldn't locate an existing dhcp host entry with "mac='${host.mac ?? "unknown"}'" "name='${
+          nullable(host.name)
+        }'" "ip='${host.ip ?? "unknown"}'" in network '${definition.name}'`,
       );
     }
     hosts[index] = host;

@@ -165,6 +165,44 @@ function insert<T>(list: T[], item: T, command: number): void {
   else list.push(item);
 }
 
+/**
+ * An add (refused when `matches` is not empty) or a delete (of the one entry `matches` names;
+ * refused for none, and for several when `several` is given) on `list`.
+ */
+function addOrDelete<T>(
+  list: T[],
+  item: T,
+  command: number,
+  matches: readonly number[],
+  messages: { exists: string; missing: string; several?: string },
+): void {
+  if (isAdd(command)) {
+    if (matches.length > 0) invalid(messages.exists);
+    insert(list, item, command);
+  } else if (command === COMMAND.delete) {
+    if (matches.length === 0) invalid(messages.missing);
+    if (matches.length > 1 && messages.several !== undefined) invalid(messages.several);
+    list.splice(matches[0], 1);
+  } else {
+    unknownCommand(command);
+  }
+}
+
+/** The refusal of `modify` for a section whose entries can only be added or deleted. */
+function refuseModify(command: number, entries: string): void {
+  if (command === COMMAND.modify) {
+    throw new VirtError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      `${entries} cannot be modified, only added or deleted`,
+    );
+  }
+}
+
+/** The indexes of the entries of `list` that `matches` accepts. */
+function indexesOf<T>(list: readonly T[], matches: (entry: T) => boolean): number[] {
+  return list.flatMap((entry, index) => matches(entry) ? [index] : []);
+}
+
 /** The `<ip>` whose DHCP an update works on (virNetworkIPDefByIndex). */
 function ipByIndex(definition: NetworkDefinition, parentIndex: number): NetworkIp {
   if (parentIndex >= 0) {
@@ -271,46 +309,27 @@ function hostMatches(pattern: DhcpHost, host: DhcpHost): boolean {
 const updateDhcpRange: SectionEditor = (definition, command, parentIndex, element) => {
   checkElementName(definition, element, "range");
   const ip = ipByIndex(definition, parentIndex);
-  if (command === COMMAND.modify) {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      "dhcp ranges cannot be modified, only added or deleted",
-    );
-  }
+  refuseModify(command, "dhcp ranges");
   const address = parseIp(ip.address);
   if (address === undefined) throw new Error(`network ${definition.name} has a bad <ip>`);
   const netmask = ip.netmask === undefined ? undefined : parseIp(ip.netmask);
   const prefix = effectivePrefix(address, netmask, ip.prefix);
   const range = parseRange(element, address, prefix, definition.name, "/range");
   const ranges = dhcpOf(ip).ranges;
-  const index = ranges.findIndex((each) =>
-    sameAddress(each.start, range.start) && sameAddress(each.end, range.end)
+  const matches = indexesOf(
+    ranges,
+    (each) => sameAddress(each.start, range.start) && sameAddress(each.end, range.end),
   );
-  if (isAdd(command)) {
-    if (index >= 0) {
-      invalid(
-        `there is an existing dhcp range entry in network '${definition.name}' that matches "<range start='${range.start}' end='${range.end}'/>"`,
-      );
-    }
-    insert(ranges, range, command);
-  } else if (command === COMMAND.delete) {
-    if (index < 0) {
-      invalid(`couldn't locate a matching dhcp range entry in network '${definition.name}'`);
-    }
-    ranges.splice(index, 1);
-  } else {
-    unknownCommand(command);
-  }
+  addOrDelete(ranges, range, command, matches.slice(0, 1), {
+    exists:
+      `there is an existing dhcp range entry in network '${definition.name}' that matches "<range start='${range.start}' end='${range.end}'/>"`,
+    missing: `couldn't locate a matching dhcp range entry in network '${definition.name}'`,
+  });
 };
 
 const updateForwardInterface: SectionEditor = (definition, command, _parentIndex, element) => {
   checkElementName(definition, element, "interface");
-  if (command === COMMAND.modify) {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      "forward interface entries cannot be modified, only added or deleted",
-    );
-  }
+  refuseModify(command, "forward interface entries");
   const dev = attributeOf(element, "dev");
   if (dev === undefined) {
     throw new VirtError(ErrorCode.XML_ERROR, "missing dev attribute in <interface> element", {
@@ -320,24 +339,12 @@ const updateForwardInterface: SectionEditor = (definition, command, _parentIndex
   // An isolated network has no <forward> to keep interfaces in: libvirt accepts the add and
   // its format/parse check drops it, so it is accepted here with no effect too.
   const interfaces = definition.forward?.interfaces ?? [];
-  const index = interfaces.indexOf(dev);
-  if (isAdd(command)) {
-    if (index >= 0) {
-      invalid(
-        `there is an existing interface entry in network '${definition.name}' that matches "<interface dev='${dev}'>"`,
-      );
-    }
-    insert(interfaces, dev, command);
-  } else if (command === COMMAND.delete) {
-    if (index < 0) {
-      invalid(
-        `couldn't find an interface entry in network '${definition.name}' matching <interface dev='${dev}'>`,
-      );
-    }
-    interfaces.splice(index, 1);
-  } else {
-    unknownCommand(command);
-  }
+  addOrDelete(interfaces, dev, command, indexesOf(interfaces, (each) => each === dev), {
+    exists:
+      `there is an existing interface entry in network '${definition.name}' that matches "<interface dev='${dev}'>"`,
+    missing:
+      `couldn't find an interface entry in network '${definition.name}' matching <interface dev='${dev}'>`,
+  });
 };
 
 const updatePortGroup: SectionEditor = (definition, command, _parentIndex, element) => {
@@ -370,112 +377,56 @@ const updatePortGroup: SectionEditor = (definition, command, _parentIndex, eleme
 };
 
 const updateDnsHost: SectionEditor = (definition, command, _parentIndex, element) => {
-  if (command === COMMAND.modify) {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      "DNS HOST records cannot be modified, only added or deleted",
-    );
-  }
+  refuseModify(command, "DNS HOST records");
   checkElementName(definition, element, "host");
   const adding = isAdd(command);
   const host = parseDnsHost(element, definition.name, "/host", !adding);
-  const hosts = definition.dns.hosts;
   // Adding checks the address only: several addresses may carry one name.
-  const matches = hosts.flatMap((each, index) =>
+  const matches = indexesOf(definition.dns.hosts, (each) =>
     sameAddress(host.ip, each.ip) ||
-      (!adding && host.hostnames.some((name) => each.hostnames.includes(name)))
-      ? [index]
-      : []
-  );
-  if (adding) {
-    if (matches.length > 0) {
-      invalid(
-        `there is already at least one DNS HOST record with a matching field in network ${definition.name}`,
-      );
-    }
-    insert(hosts, host, command);
-  } else if (command === COMMAND.delete) {
-    if (matches.length === 0) {
-      invalid(`couldn't locate a matching DNS HOST record in network ${definition.name}`);
-    }
-    if (matches.length > 1) {
-      invalid(`multiple matching DNS HOST records were found in network ${definition.name}`);
-    }
-    hosts.splice(matches[0], 1);
-  } else {
-    unknownCommand(command);
-  }
+    (!adding && host.hostnames.some((name) => each.hostnames.includes(name))));
+  const network = definition.name;
+  addOrDelete(definition.dns.hosts, host, command, matches, {
+    exists:
+      `there is already at least one DNS HOST record with a matching field in network ${network}`,
+    missing: `couldn't locate a matching DNS HOST record in network ${network}`,
+    several: `multiple matching DNS HOST records were found in network ${network}`,
+  });
 };
 
 const updateDnsSrv: SectionEditor = (definition, command, _parentIndex, element) => {
-  if (command === COMMAND.modify) {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      "DNS SRV records cannot be modified, only added or deleted",
-    );
-  }
+  refuseModify(command, "DNS SRV records");
   checkElementName(definition, element, "srv");
-  const adding = isAdd(command);
-  const srv = parseSrv(element, definition.name, "/srv", !adding);
-  const srvs = definition.dns.srvs;
+  const srv = parseSrv(element, definition.name, "/srv", !isAdd(command));
   const given = (value: string | undefined) => value !== undefined && value !== "";
-  const matches = srvs.flatMap((each, index) =>
-    (!given(srv.domain) || srv.domain === each.domain) &&
+  const matches = indexesOf(
+    definition.dns.srvs,
+    (each) =>
+      (!given(srv.domain) || srv.domain === each.domain) &&
       (!given(srv.service) || srv.service === each.service) &&
       (!given(srv.protocol) || srv.protocol === each.protocol) &&
-      (!given(srv.target) || srv.target === each.target)
-      ? [index]
-      : []
+      (!given(srv.target) || srv.target === each.target),
   );
-  if (adding) {
-    if (matches.length > 0) {
-      invalid(
-        `there is already at least one DNS SRV record matching all specified fields in network ${definition.name}`,
-      );
-    }
-    insert(srvs, srv, command);
-  } else if (command === COMMAND.delete) {
-    if (matches.length === 0) {
-      invalid(`couldn't locate a matching DNS SRV record in network ${definition.name}`);
-    }
-    if (matches.length > 1) {
-      invalid(
-        `multiple DNS SRV records matching all specified fields were found in network ${definition.name}`,
-      );
-    }
-    srvs.splice(matches[0], 1);
-  } else {
-    unknownCommand(command);
-  }
+  const network = definition.name;
+  addOrDelete(definition.dns.srvs, srv, command, matches, {
+    exists:
+      `there is already at least one DNS SRV record matching all specified fields in network ${network}`,
+    missing: `couldn't locate a matching DNS SRV record in network ${network}`,
+    several:
+      `multiple DNS SRV records matching all specified fields were found in network ${network}`,
+  });
 };
 
 const updateDnsTxt: SectionEditor = (definition, command, _parentIndex, element) => {
-  if (command === COMMAND.modify) {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      "DNS TXT records cannot be modified, only added or deleted",
-    );
-  }
+  refuseModify(command, "DNS TXT records");
   checkElementName(definition, element, "txt");
-  const adding = isAdd(command);
-  const txt = parseTxt(element, definition.name, "/txt", !adding);
-  const txts = definition.dns.txts;
-  const index = txts.findIndex((each) => each.name === txt.name);
-  if (adding) {
-    if (index >= 0) {
-      invalid(
-        `there is already a DNS TXT record with name '${txt.name}' in network ${definition.name}`,
-      );
-    }
-    insert(txts, txt, command);
-  } else if (command === COMMAND.delete) {
-    if (index < 0) {
-      invalid(`couldn't locate a matching DNS TXT record in network ${definition.name}`);
-    }
-    txts.splice(index, 1);
-  } else {
-    unknownCommand(command);
-  }
+  const txt = parseTxt(element, definition.name, "/txt", !isAdd(command));
+  const matches = indexesOf(definition.dns.txts, (each) => each.name === txt.name);
+  addOrDelete(definition.dns.txts, txt, command, matches, {
+    exists:
+      `there is already a DNS TXT record with name '${txt.name}' in network ${definition.name}`,
+    missing: `couldn't locate a matching DNS TXT record in network ${definition.name}`,
+  });
 };
 
 const SECTION_EDITORS: Readonly<Record<number, SectionEditor>> = {

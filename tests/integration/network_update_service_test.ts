@@ -10,6 +10,7 @@
  * @module
  */
 
+import { processRunning } from "../support/child_process.ts";
 import assert from "node:assert/strict";
 import { runEvirt } from "../support/cli_process.ts";
 import { netnsSkipReason, withNetns } from "../support/netns.ts";
@@ -45,14 +46,6 @@ answers = struct.unpack(">H", reply[6:8])[0]
 if answers > 0 and reply[-6:-4] == b"\\0\\4":
     print(socket.inet_ntoa(reply[-4:]))
 `;
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) [ZX]/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
-}
 
 testIf(
   "net-update changes a running network's dnsmasq as libvirt does, in a namespace",
@@ -99,7 +92,7 @@ testIf(
           assert.match(hostsFile, /^52:54:00:00:05:02,10\.214\.5\.3,second$/m);
           assert.match(hostsFile, /^52:54:00:00:05:01,10\.214\.5\.2,first$/m);
           assert.equal(await dnsmasqPid(), pid, "refreshed by SIGHUP, not replaced");
-          assert.ok(alive(pid));
+          assert.ok(processRunning(pid));
           for (const flags of [[], ["--inactive"]]) {
             const xml = (await evirt("net-dumpxml", ...flags, NAME)).stdout;
             assert.match(xml, /<host mac='52:54:00:00:05:02' name='second' ip='10\.214\.5\.3'\/>/);
@@ -124,8 +117,8 @@ testIf(
           assert.equal(txt.code, 0, txt.stderr);
           const replaced = await dnsmasqPid();
           assert.notEqual(replaced, pid);
-          assert.ok(!alive(pid), "the old dnsmasq is gone");
-          assert.ok(alive(replaced));
+          assert.ok(!processRunning(pid), "the old dnsmasq is gone");
+          assert.ok(processRunning(replaced));
           assert.equal(await resolve("fresh"), "10.214.5.77", "the new dnsmasq has the DNS host");
           assert.match((await evirt("net-dumpxml", NAME)).stdout, /<txt name='k' value='v'\/>/);
           assert.doesNotMatch(
@@ -145,11 +138,11 @@ testIf(
           service = await startServiceProcess(dirs, RUNTIME_ON, launcher);
           assert.match((await evirt("net-info", NAME)).stdout, /^Active: +yes$/m);
           assert.doesNotMatch(service.log(), /runs incomplete/);
-          assert.ok(alive(replaced));
+          assert.ok(processRunning(replaced));
 
           const destroyed = await evirt("net-destroy", NAME);
           assert.equal(destroyed.code, 0, destroyed.stderr);
-          assert.ok(!alive(replaced), "dnsmasq is gone");
+          assert.ok(!processRunning(replaced), "dnsmasq is gone");
           assert.deepEqual(await ns.links(), linksBefore);
           assert.deepEqual(await ns.tables(), tablesBefore);
           const after = (await evirt("net-dumpxml", NAME)).stdout;

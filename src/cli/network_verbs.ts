@@ -26,6 +26,7 @@ import { printXml, XPATH_OPTIONS } from "./xml_output.ts";
 import type { Verb, VerbContext } from "./verb.ts";
 import { editDocument } from "./verbs/edit.ts";
 import { CommandFailure } from "./command_failure.ts";
+import { metadataScope } from "./metadata_scope.ts";
 import { NETWORK_UPDATE_COMMANDS, NETWORK_UPDATE_SECTIONS } from "../xml/network_update.ts";
 
 /** virsh's `<network>` data option. */
@@ -374,14 +375,7 @@ export const netUpdateVerb: Verb = {
     { name: "current", kind: "bool", help: "affect current state of network" },
   ],
   async run(context: VerbContext, args: VerbArguments) {
-    for (const other of ["live", "config"]) {
-      if (args.flag("current") && args.flag(other)) {
-        throw new ArgumentError(
-          `Options --current and --${other} are mutually exclusive`,
-          "--current",
-        );
-      }
-    }
+    const scope = metadataScope(args);
     const reference = args.required("network");
     const networks = networksOf(context);
     const network = await networkCommand(reference, undefined, () => networks.info(reference));
@@ -397,8 +391,8 @@ export const netUpdateVerb: Verb = {
     const parentIndex = args.integer("parent-index") ?? -1;
     const given = args.required("xml");
     const xml = given.startsWith("<") ? given : await readBoundedText(given, context.xmlMaxBytes);
-    const config = args.flag("config");
-    const live = args.flag("live");
+    const config = scope.config === true;
+    const live = scope.live === true;
     const after = await networkCommand(
       reference,
       `Failed to update network ${network.name}`,
@@ -408,8 +402,7 @@ export const netUpdateVerb: Verb = {
           section,
           xml,
           parentIndex,
-          ...(live ? { live } : {}),
-          ...(config ? { config } : {}),
+          ...scope,
         }),
     );
     context.printExtra(updatedLine(network.name, config, live, after.active));

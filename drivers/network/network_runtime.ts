@@ -25,6 +25,7 @@ import { bridgeNameOf, hasManagedBridge, type NetworkDefinition } from "../../sr
 import { readProcessStat } from "../../src/host/process_state.ts";
 import { dnsmasqCommand, dnsmasqConfiguration, needsDnsmasq } from "./dnsmasq_config.ts";
 import { NFT_TABLE, nftablesRemoval, nftablesRuleset } from "./nftables_ruleset.ts";
+import { bandwidthTcCommands } from "./tc_bandwidth.ts";
 
 /** The dnsmasq binary libvirt runs. */
 export const DNSMASQ_PATH = "/usr/sbin/dnsmasq";
@@ -266,6 +267,15 @@ export class NetworkRuntime {
       await must(`cannot set address ${ip.address}/${prefix} on ${bridge}`, "ip", args);
     }
     await must(`cannot bring up ${bridge}`, "ip", ["link", "set", bridge, "up"]);
+    // The network's <bandwidth> on its bridge, as libvirt sets it: a class tree whose 1:2
+    // carries the guests' traffic; it goes with the bridge.
+    const tc = bandwidthTcCommands(bridge, definition.bandwidth, {
+      hierarchical: true,
+      swapped: true,
+    });
+    for (const args of tc) {
+      await must(`cannot set bandwidth limits on ${bridge}`, "tc", args);
+    }
   }
 
   async #startDnsmasq(definition: NetworkDefinition): Promise<ProcessIdentity> {

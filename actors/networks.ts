@@ -30,13 +30,13 @@ import { formatNetworkXml } from "../src/xml/format_network.ts";
 import { type NetworkLease, parseLeaseEvents } from "../src/model/network_leases.ts";
 import { effectivePrefix, inNetwork, parseIp } from "../src/model/ip_address.ts";
 import { parseNetworkXml } from "../src/xml/parse_network.ts";
+import { applyNetworkUpdate } from "../src/xml/network_update.ts";
 import {
-  applyNetworkUpdate,
   NETWORK_UPDATE_AFFECT_CONFIG,
   NETWORK_UPDATE_AFFECT_LIVE,
   NETWORK_UPDATE_SECTIONS,
   type NetworkUpdate,
-} from "../src/xml/network_update.ts";
+} from "../src/model/network_update.ts";
 import type { DnsmasqReloadMode } from "../src/model/network_facts.ts";
 import { ObjectRegistry } from "./object_registry.ts";
 import {

@@ -27,7 +27,7 @@ import type { Verb, VerbContext } from "./verb.ts";
 import { editDocument } from "./verbs/edit.ts";
 import { CommandFailure } from "./command_failure.ts";
 import { metadataScope } from "./metadata_scope.ts";
-import { NETWORK_UPDATE_COMMANDS, NETWORK_UPDATE_SECTIONS } from "../xml/network_update.ts";
+import { NETWORK_UPDATE_COMMANDS, NETWORK_UPDATE_SECTIONS } from "../model/network_update.ts";
 
 /** virsh's `<network>` data option. */
 const NETWORK_OPTION: OptionSpec = {

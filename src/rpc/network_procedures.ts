@@ -15,7 +15,10 @@ import type { CallContext, Procedure, ProcedureTable } from "./procedure.ts";
 import { nonnullString, optionalString, uuidBytes, uuidText, uuidType } from "./protocol.ts";
 import { activeNames, matchesStateFlags, STATE_LIST_FLAGS } from "./object_list.ts";
 import { x, type XdrType } from "./xdr.ts";
-import { NETWORK_UPDATE_AFFECT_CONFIG, NETWORK_UPDATE_AFFECT_LIVE } from "../xml/network_update.ts";
+import {
+  NETWORK_UPDATE_AFFECT_CONFIG,
+  NETWORK_UPDATE_AFFECT_LIVE,
+} from "../model/network_update.ts";
 
 /** `REMOTE_NETWORK_LIST_MAX`. */
 export const NETWORK_LIST_MAX = 16_384;

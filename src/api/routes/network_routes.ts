@@ -19,7 +19,7 @@ import {
   NETWORK_UPDATE_COMMANDS,
   NETWORK_UPDATE_SECTIONS,
   type NetworkUpdate,
-} from "../../xml/network_update.ts";
+} from "../../model/network_update.ts";
 import {
   autostartBody,
   byUuidOrName,

@@ -7,7 +7,8 @@
 
 import assert from "node:assert/strict";
 import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
-import { applyNetworkUpdate, NETWORK_UPDATE_SECTIONS } from "../../../src/xml/network_update.ts";
+import { applyNetworkUpdate } from "../../../src/xml/network_update.ts";
+import { NETWORK_UPDATE_SECTIONS } from "../../../src/model/network_update.ts";
 import { parseNetworkXml } from "../../../src/xml/parse_network.ts";
 
 const NETWORK = parseNetworkXml(

@@ -147,7 +147,7 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
         },
         parentIndex: {
           type: "integer",
-          description: "Which <ip> (from 0); -1 or absent: the one with DHCP",
+          description: "Which <ip> (from 0); negative or absent: the one with DHCP",
         },
         xml: { type: "string", description: "The element to add or modify, or to match" },
         live: { type: "boolean", description: "Affect the running network" },

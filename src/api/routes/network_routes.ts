@@ -65,8 +65,12 @@ async function updateBody(
     bad("section", `unrecognized section name '${String(body.section)}'`);
   }
   const parentIndex = body.parentIndex ?? -1;
-  if (!Number.isSafeInteger(parentIndex) || (parentIndex as number) < -1) {
-    bad("parentIndex", "parentIndex must be an integer of -1 or more");
+  // As libvirt's int: any negative index means the <ip> with DHCP.
+  if (
+    !Number.isSafeInteger(parentIndex) || (parentIndex as number) < -(2 ** 31) ||
+    (parentIndex as number) >= 2 ** 31
+  ) {
+    bad("parentIndex", "parentIndex must be a 32-bit integer");
   }
   if (typeof body.xml !== "string") bad("xml", "xml must be a string");
   for (const flag of ["live", "config"]) {

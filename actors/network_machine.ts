@@ -14,6 +14,7 @@ import { factBodyReader, factFold } from "./fact_fold.ts";
 import { applyLeaseEvents, type NetworkLease } from "../src/model/network_leases.ts";
 import type { NetworkDefinition } from "../src/model/network.ts";
 import type {
+  DnsmasqReloadMode,
   NetworkFact,
   NetworkFactBodies,
   NetworkIntentKind,
@@ -32,7 +33,7 @@ export interface NetworkContext {
   /** Whether it starts with the service. */
   autostart: boolean;
   /** What was about to happen when last recorded; null when nothing is pending. */
-  intent: { kind: NetworkIntentKind; bridge: string } | null;
+  intent: { kind: NetworkIntentKind; bridge: string; mode?: DnsmasqReloadMode } | null;
   /** The running network's dnsmasq (pid and start time), where it has one. */
   dnsmasq: { pid: number; startTimeTicks: number } | null;
   /** The running network's DHCP leases (absent in snapshots recorded before leases). */
@@ -110,6 +111,33 @@ export const networkMachine = setup({
       ),
       leaseOffset: bodyOf(event, "network.leases_changed").offset,
     })),
+    recordInactiveUpdate: assign(({ event, context }) => ({
+      definition: bodyOf(event, "network.updated").config ?? context.definition,
+    })),
+    recordActiveUpdate: assign(({ event, context }) => {
+      const { live, config } = bodyOf(event, "network.updated");
+      // A persistent network's next start keeps its definition from before a live-only update.
+      const keep = context.persistent && live !== undefined
+        ? context.nextDefinition ?? context.definition
+        : context.nextDefinition;
+      return {
+        definition: live ?? context.definition,
+        nextDefinition: config ?? keep,
+      };
+    }),
+    recordReloading: assign(({ event, context }) => ({
+      intent: {
+        kind: "reload" as const,
+        bridge: context.definition?.bridge.name ?? "",
+        mode: bodyOf(event, "network.dnsmasq_reloading").mode,
+      },
+    })),
+    recordReloaded: assign(({ event }) => {
+      const dnsmasq = bodyOf(event, "network.dnsmasq_reloaded").dnsmasq;
+      if (dnsmasq === undefined) return { intent: null };
+      // A new dnsmasq: no lease yet, its script's output read from the start.
+      return { intent: null, dnsmasq, leases: [], leaseOffset: 0 };
+    }),
     recordAutostart: assign(({ event }) => ({
       autostart: bodyOf(event, "network.autostart_changed").autostart,
     })),
@@ -134,6 +162,7 @@ export const networkMachine = setup({
       on: {
         "network.defined": { actions: "recordDefinition" },
         "network.undefined": { target: "nonexistent", actions: "forget" },
+        "network.updated": { actions: "recordInactiveUpdate" },
         "network.starting": { actions: "recordStarting" },
         "network.started": { target: "active", actions: "recordStarted" },
         "network.autostart_changed": { actions: "recordAutostart" },
@@ -144,6 +173,9 @@ export const networkMachine = setup({
       on: {
         "network.defined": { actions: "recordNextDefinition" },
         "network.undefined": { actions: "makeTransient" },
+        "network.updated": { actions: "recordActiveUpdate" },
+        "network.dnsmasq_reloading": { actions: "recordReloading" },
+        "network.dnsmasq_reloaded": { actions: "recordReloaded" },
         "network.stopping": { actions: "recordStopping" },
         "network.stopped": [
           { guard: "transient", target: "nonexistent", actions: "forget" },

@@ -30,6 +30,14 @@ import { formatNetworkXml } from "../src/xml/format_network.ts";
 import { type NetworkLease, parseLeaseEvents } from "../src/model/network_leases.ts";
 import { effectivePrefix, inNetwork, parseIp } from "../src/model/ip_address.ts";
 import { parseNetworkXml } from "../src/xml/parse_network.ts";
+import { applyNetworkUpdate } from "../src/xml/network_update.ts";
+import {
+  NETWORK_UPDATE_AFFECT_CONFIG,
+  NETWORK_UPDATE_AFFECT_LIVE,
+  NETWORK_UPDATE_SECTIONS,
+  type NetworkUpdate,
+} from "../src/model/network_update.ts";
+import type { DnsmasqReloadMode } from "../src/model/network_facts.ts";
 import { ObjectRegistry } from "./object_registry.ts";
 import {
   applyNetworkFact,
@@ -106,7 +114,7 @@ export interface NetworksOptions {
 /** The part of {@linkcode NetworkRuntime} the networks use. */
 export type NetworkRunner =
   & Pick<NetworkRuntime, "start" | "stop" | "check">
-  & Partial<Pick<NetworkRuntime, "leaseEventsPath">>;
+  & Partial<Pick<NetworkRuntime, "leaseEventsPath" | "reload">>;
 
 /** Most bytes of a lease script's output read at once (the rest on the next read). */
 const LEASE_EVENTS_READ_MAX_BYTES = 256 * 1024;
@@ -218,6 +226,19 @@ export class Networks {
         continue;
       }
       await actor.run("reconcile", async () => {
+        if (intent.kind === "reload" && runtime?.reload !== undefined) {
+          // The definition in force is already the updated one: dnsmasq is made to follow it.
+          const definition = definitionOf(actor);
+          try {
+            await this.#reload(actor, undefined, definition, intent.mode ?? "restart");
+            log(`network '${name}': dnsmasq reload interrupted by a restart is finished`);
+          } catch (error) {
+            log(
+              `network '${name}': dnsmasq reload interrupted by a restart failed: ${String(error)}`,
+            );
+          }
+          return;
+        }
         if (intent.kind === "stop" && runtime !== undefined) {
           const state = context.dnsmasq === null ? {} : { dnsmasq: context.dnsmasq };
           try {
@@ -487,6 +508,95 @@ export class Networks {
   }
 
   /**
+   * Applies one `net-update` (`virNetworkUpdate`) with libvirt's `--live`/`--config`/`--current`
+   * rules: neither flag means live for a running network, config for an inactive one. The new
+   * definitions are recorded first (with, for a live change dnsmasq must take, the intent to
+   * reload it); then dnsmasq's files are rewritten and it is sent SIGHUP, or it is replaced,
+   * as libvirt does for the section; then the reload is recorded done.
+   *
+   * @param flags `VIR_NETWORK_UPDATE_AFFECT_*` (checked by the caller).
+   * @throws {VirtError} Code 55 `network is not running` for a live change of an inactive
+   *   network, or `cannot change persistent config of a transient network`; the update's
+   *   errors (`src/xml/network_update.ts`); 38 when dnsmasq cannot take it (the definitions
+   *   stay updated, as in libvirt, and the reload is recorded abandoned).
+   */
+  update(uuid: string, update: NetworkUpdate, flags: number): Promise<void> {
+    const actor = this.byUuid(uuid);
+    return actor.run("update", async () => {
+      const context = actor.snapshot.context;
+      const active = isNetworkActive(actor.snapshot);
+      let live = (flags & NETWORK_UPDATE_AFFECT_LIVE) !== 0;
+      let config = (flags & NETWORK_UPDATE_AFFECT_CONFIG) !== 0;
+      if (!live && !config) {
+        live = active;
+        config = !active;
+      }
+      if (live && !active) {
+        throw new VirtError(ErrorCode.OPERATION_INVALID, "network is not running");
+      }
+      if (config && !context.persistent) {
+        throw new VirtError(
+          ErrorCode.OPERATION_INVALID,
+          "cannot change persistent config of a transient network",
+        );
+      }
+      const previous = definitionOf(actor);
+      const liveDefinition = live ? applyNetworkUpdate(previous, update) : undefined;
+      const configDefinition = config
+        ? applyNetworkUpdate(active ? context.nextDefinition ?? previous : previous, update)
+        : undefined;
+      const mode = liveDefinition === undefined
+        ? undefined
+        : reloadModeOf(update.section, previous, liveDefinition);
+      const runtime = this.#runtime;
+      if (mode !== undefined && runtime?.reload === undefined) throw noRuntime(nameOf(actor));
+      const facts: NetworkFact[] = [{
+        type: "network.updated",
+        body: {
+          ...(liveDefinition === undefined ? {} : { live: liveDefinition }),
+          ...(configDefinition === undefined ? {} : { config: configDefinition }),
+        },
+      }];
+      if (mode !== undefined) facts.push({ type: "network.dnsmasq_reloading", body: { mode } });
+      await actor.append(facts);
+      if (mode === undefined || liveDefinition === undefined) return;
+      await this.#reload(actor, previous, liveDefinition, mode);
+    });
+  }
+
+  /** Makes the running network's dnsmasq take the live definition and records it. */
+  async #reload(
+    actor: NetworkActor,
+    previous: NetworkDefinition | undefined,
+    definition: NetworkDefinition,
+    mode: DnsmasqReloadMode,
+  ): Promise<void> {
+    const reload = this.#runtime?.reload;
+    if (reload === undefined) throw noRuntime(definition.name);
+    const dnsmasq = actor.snapshot.context.dnsmasq;
+    let state;
+    try {
+      state = await reload.call(
+        this.#runtime,
+        previous,
+        definition,
+        dnsmasq === null ? {} : { dnsmasq },
+        mode,
+      );
+    } catch (error) {
+      await actor.append([{ type: "network.intent_abandoned", body: { intent: "reload" } }]);
+      throw error;
+    }
+    const replaced = state.dnsmasq !== undefined &&
+      (state.dnsmasq.pid !== dnsmasq?.pid ||
+        state.dnsmasq.startTimeTicks !== dnsmasq?.startTimeTicks);
+    await actor.append([{
+      type: "network.dnsmasq_reloaded",
+      body: replaced ? { dnsmasq: state.dnsmasq } : {},
+    }]);
+  }
+
+  /**
    * Sets the autostart flag (`net-autostart`).
    *
    * @throws {VirtError} Code 55 for a transient network.
@@ -666,6 +776,42 @@ export class Networks {
     if (this.#leaseTimer !== undefined) clearInterval(this.#leaseTimer);
     this.#leaseTimer = undefined;
     await Promise.all(this.actors().map((actor) => actor.idle(timeoutMs)));
+  }
+}
+
+/** Whether `ip` hands out addresses over DHCPv4 (libvirt's "listening for dhcp"). */
+function dhcpActive(definition: NetworkDefinition): boolean {
+  return definition.ips.some((ip) =>
+    !ip.address.includes(":") &&
+    ((ip.dhcp?.ranges.length ?? 0) > 0 || (ip.dhcp?.hosts.length ?? 0) > 0)
+  );
+}
+
+/**
+ * How dnsmasq takes a live update of `section` (libvirt's networkUpdate): sections on its
+ * command line or in its configuration file restart it; DHCP hosts refresh it (restart when
+ * DHCP is switched on or off); DNS hosts refresh it; other sections leave it alone.
+ */
+function reloadModeOf(
+  section: number,
+  previous: NetworkDefinition,
+  next: NetworkDefinition,
+): DnsmasqReloadMode | undefined {
+  const sections = NETWORK_UPDATE_SECTIONS;
+  switch (section) {
+    case sections["ip-dhcp-range"]:
+    case sections["dns-txt"]:
+    case sections["dns-srv"]:
+      return "restart";
+    case sections["ip-dhcp-host"]:
+      return dhcpActive(previous) === dhcpActive(next) ? "refresh" : "restart";
+    case sections["dns-host"]:
+    case sections["forward-interface"]:
+      // A forward interface changes no dnsmasq file, but may change the firewall rules, which
+      // the reload replaces.
+      return "refresh";
+    default:
+      return undefined;
   }
 }
 

@@ -25,6 +25,7 @@ import { bridgeNameOf, hasManagedBridge, type NetworkDefinition } from "../../sr
 import { readProcessStat } from "../../src/host/process_state.ts";
 import { dnsmasqCommand, dnsmasqConfiguration, needsDnsmasq } from "./dnsmasq_config.ts";
 import { NFT_TABLE, nftablesRemoval, nftablesRuleset } from "./nftables_ruleset.ts";
+import { bandwidthTcCommands } from "./tc_bandwidth.ts";
 
 /** The dnsmasq binary libvirt runs. */
 export const DNSMASQ_PATH = "/usr/sbin/dnsmasq";
@@ -266,6 +267,15 @@ export class NetworkRuntime {
       await must(`cannot set address ${ip.address}/${prefix} on ${bridge}`, "ip", args);
     }
     await must(`cannot bring up ${bridge}`, "ip", ["link", "set", bridge, "up"]);
+    // The network's <bandwidth> on its bridge, as libvirt sets it: a class tree whose 1:2
+    // carries the guests' traffic; it goes with the bridge.
+    const tc = bandwidthTcCommands(bridge, definition.bandwidth, {
+      hierarchical: true,
+      swapped: true,
+    });
+    for (const args of tc) {
+      await must(`cannot set bandwidth limits on ${bridge}`, "tc", args);
+    }
   }
 
   async #startDnsmasq(definition: NetworkDefinition): Promise<ProcessIdentity> {
@@ -315,6 +325,56 @@ export class NetworkRuntime {
     if (families.has("ipv6")) {
       await Deno.writeTextFile("/proc/sys/net/ipv6/conf/all/forwarding", "1\n");
     }
+  }
+
+  /**
+   * Makes a running network's dnsmasq and firewall rules follow its updated definition
+   * (`net-update`, as libvirt's networkRefreshDhcpDaemon and networkRestartDhcpDaemon): with
+   * `refresh`, its DHCP and DNS hosts files are rewritten and it is sent SIGHUP (it rereads
+   * them); with `restart`, or where the recorded dnsmasq no longer runs, it is replaced by one
+   * started with the new configuration. The firewall chains are replaced in one nft
+   * transaction when the ruleset changed.
+   *
+   * @param previous The definition the network ran with until now (undefined when unknown,
+   *   as after a crash: the rules are then replaced whatever they were).
+   * @param definition The updated definition.
+   * @param state What the start (or last reload) recorded.
+   * @param mode How dnsmasq takes the update.
+   * @returns What runs now (a replaced dnsmasq's identity).
+   * @throws {VirtError} Code 38 when a step fails.
+   */
+  async reload(
+    previous: NetworkDefinition | undefined,
+    definition: NetworkDefinition,
+    state: NetworkRuntimeState,
+    mode: "refresh" | "restart",
+  ): Promise<NetworkRuntimeState> {
+    if (!hasManagedBridge(definition)) return state;
+    const bridge = bridgeNameOf(definition);
+    const rules = nftablesRuleset(definition);
+    // The forward mode cannot be updated, so both rulesets are empty or neither is.
+    if (rules !== "" && (previous === undefined || rules !== nftablesRuleset(previous))) {
+      await this.#nft(() =>
+        must(`cannot replace firewall rules of ${bridge}`, "nft", ["-f", "-"], {
+          input: nftablesRemoval(bridge) + rules,
+        })
+      );
+    }
+    const paths = dnsmasqPaths(this.#stateDir, definition.name);
+    const running = this.#dnsmasqOf(paths, state.dnsmasq);
+    if (mode === "refresh" && running !== undefined && needsDnsmasq(definition)) {
+      const files = dnsmasqConfiguration(definition, {
+        stateDir: this.#stateDir,
+        pidFile: paths.pid,
+      });
+      await Deno.writeTextFile(files.hostsFilePath, files.hostsFile, { mode: 0o644 });
+      await Deno.writeTextFile(files.addnHostsPath, files.addnHosts, { mode: 0o644 });
+      Deno.kill(running, "SIGHUP");
+      return state;
+    }
+    await this.#stopDnsmasq(paths, state.dnsmasq);
+    if (!needsDnsmasq(definition)) return {};
+    return { dnsmasq: await this.#startDnsmasq(definition) };
   }
 
   /**

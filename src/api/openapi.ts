@@ -111,6 +111,7 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     content: { "text/plain": { schema: { type: "string", description: "The command" } } },
   },
   Autostart: { required: true, content: json(ref("Autostart")) },
+  NetworkUpdate: { required: true, content: json(ref("NetworkUpdate")) },
 };
 
 /** What a few routes add to the table's row (longer descriptions, answers besides success). */

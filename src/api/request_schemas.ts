@@ -24,6 +24,7 @@ import {
   QUEUE_TIMEOUT_PARAMETER,
 } from "../model/operations.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import { NETWORK_UPDATE_COMMANDS, NETWORK_UPDATE_SECTIONS } from "../model/network_update.ts";
 
 /**
  * The schema of one parameter's value (an array of them when repeatable).
@@ -192,10 +193,31 @@ export const MetadataChangeSchema = Type.Object({
   config: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 
+/** The names of a libvirt enumeration's table but its `none`, as literals. */
+function namesOf(table: Record<string, number>, description: string) {
+  const names = Object.keys(table).filter((name) => name !== "none");
+  return Type.Union(names.map((name) => Type.Literal(name)), { description });
+}
+
+/** `POST /v1/networks/{network}/actions/update`: `virNetworkUpdate`. */
+export const NetworkUpdateSchema = Type.Object({
+  command: namesOf(NETWORK_UPDATE_COMMANDS, "virNetworkUpdateCommand, as virsh names it"),
+  section: namesOf(NETWORK_UPDATE_SECTIONS, "virNetworkUpdateSection, as virsh names it"),
+  parentIndex: Type.Optional(Type.Integer({
+    minimum: -(2 ** 31),
+    maximum: 2 ** 31 - 1,
+    description: "Which <ip> (from 0); negative or absent: the one with DHCP",
+  })),
+  xml: Type.String({ description: "The element to add or modify, or to match" }),
+  live: Type.Optional(Type.Boolean({ description: "Affect the running network" })),
+  config: Type.Optional(Type.Boolean({ description: "Affect the persistent definition" })),
+}, { additionalProperties: false });
+
 /** The JSON request bodies by the name rows give them. */
 export const BODY_SCHEMAS = {
   Autostart: AutostartSchema,
   MetadataChange: MetadataChangeSchema,
+  NetworkUpdate: NetworkUpdateSchema,
 } as const;
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The network verbs (`net-list`, `net-info`, `net-uuid`, `net-name`, `net-dumpxml`,
  * `net-define`, `net-create`, `net-start`, `net-destroy`, `net-undefine`, `net-autostart`,
- * `net-edit`, `net-dhcp-leases`), with virsh's options, messages and failure lines. Each has its file in `verbs/`
- * that the registry loads.
+ * `net-edit`, `net-dhcp-leases`, `net-update`), with virsh's options, messages and failure
+ * lines. Each has its file in `verbs/` that the registry loads.
  *
  * @module
  */
@@ -25,6 +25,9 @@ import { byName } from "./storage_verb_support.ts";
 import { printXml, XPATH_OPTIONS } from "./xml_output.ts";
 import type { Verb, VerbContext } from "./verb.ts";
 import { editDocument } from "./verbs/edit.ts";
+import { CommandFailure } from "./command_failure.ts";
+import { metadataScope } from "./metadata_scope.ts";
+import { NETWORK_UPDATE_COMMANDS, NETWORK_UPDATE_SECTIONS } from "../model/network_update.ts";
 
 /** virsh's `<network>` data option. */
 const NETWORK_OPTION: OptionSpec = {
@@ -323,6 +326,88 @@ export function formatNetworkLeases(leases: readonly NetworkLeaseView[], quiet: 
     !quiet,
   );
 }
+
+/** The line virsh prints after a successful `net-update`. */
+function updatedLine(name: string, config: boolean, live: boolean, active: boolean): string {
+  if (config && live) return `Updated network ${name} persistent config and live state`;
+  if (config) return `Updated network ${name} persistent config`;
+  if (live || active) return `Updated network ${name} live state`;
+  return `Updated network ${name} persistent config`;
+}
+
+/** The `net-update` verb: one command on one section, with `--config`/`--live`/`--current`. */
+export const netUpdateVerb: Verb = {
+  name: "net-update",
+  summary: "update parts of an existing network's configuration",
+  options: [
+    NETWORK_OPTION,
+    {
+      name: "command",
+      kind: "string",
+      positional: true,
+      required: true,
+      help: "type of update (add-first, add-last (add), delete, or modify)",
+    },
+    {
+      name: "section",
+      kind: "string",
+      positional: true,
+      required: true,
+      help: "which section of network configuration to update",
+    },
+    {
+      name: "xml",
+      kind: "string",
+      positional: true,
+      required: true,
+      help:
+        "name of file containing xml (or, if it starts with '<', the complete xml element itself) to add/modify, or to be matched for search",
+    },
+    {
+      name: "parent-index",
+      kind: "integer",
+      min: -(2 ** 31),
+      max: 2 ** 31 - 1,
+      help: "which parent object to search through",
+    },
+    { name: "config", kind: "bool", help: "affect next network startup" },
+    { name: "live", kind: "bool", help: "affect running network" },
+    { name: "current", kind: "bool", help: "affect current state of network" },
+  ],
+  async run(context: VerbContext, args: VerbArguments) {
+    const scope = metadataScope(args);
+    const reference = args.required("network");
+    const networks = networksOf(context);
+    const network = await networkCommand(reference, undefined, () => networks.info(reference));
+    const commandWord = args.required("command");
+    const command = commandWord === "add" ? "add-last" : commandWord;
+    if (!(command in NETWORK_UPDATE_COMMANDS) || command === "none") {
+      throw new CommandFailure(`unrecognized command name '${commandWord}'`);
+    }
+    const section = args.required("section");
+    if (!(section in NETWORK_UPDATE_SECTIONS) || section === "none") {
+      throw new CommandFailure(`unrecognized section name '${section}'`);
+    }
+    const parentIndex = args.integer("parent-index") ?? -1;
+    const given = args.required("xml");
+    const xml = given.startsWith("<") ? given : await readBoundedText(given, context.xmlMaxBytes);
+    const config = scope.config === true;
+    const live = scope.live === true;
+    const after = await networkCommand(
+      reference,
+      `Failed to update network ${network.name}`,
+      () =>
+        networks.update(network.uuid, {
+          command,
+          section,
+          xml,
+          parentIndex,
+          ...scope,
+        }),
+    );
+    context.printExtra(updatedLine(network.name, config, live, after.active));
+  },
+};
 
 /** The `net-dhcp-leases` verb. */
 export const netDhcpLeasesVerb: Verb = {

@@ -142,6 +142,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   suspend: () => import("./verbs/suspend.ts").then((module) => module.suspendVerb),
   undefine: () => import("./verbs/undefine.ts").then((module) => module.undefineVerb),
   "net-list": () => import("./verbs/net-list.ts").then((module) => module.netListVerb),
+  "net-update": () => import("./verbs/net-update.ts").then((module) => module.netUpdateVerb),
   "net-dhcp-leases": () =>
     import("./verbs/net-dhcp-leases.ts").then((module) => module.netDhcpLeasesVerb),
   "net-info": () => import("./verbs/net-info.ts").then((module) => module.netInfoVerb),

@@ -80,6 +80,27 @@ export class NetworkClient {
     await this.#client.request("DELETE", pathOf("network.undefine", { network }));
   }
 
+  /**
+   * Applies one `net-update` to a network: `command` and `section` as virsh names them;
+   * neither `live` nor `config`: the running network if it runs, else its definition.
+   */
+  update(
+    network: string,
+    request: {
+      command: string;
+      section: string;
+      xml: string;
+      parentIndex?: number;
+      live?: boolean;
+      config?: boolean;
+    },
+  ): Promise<NetworkView> {
+    return this.#json("POST", pathOf("network.update", { network }), {
+      body: JSON.stringify(request),
+      type: "application/json",
+    });
+  }
+
   /** Sets a network's autostart flag. */
   setAutostart(network: string, autostart: boolean): Promise<NetworkView> {
     return this.#json("PUT", pathOf("network.autostart", { network }), {

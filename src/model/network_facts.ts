@@ -23,7 +23,13 @@ export function uuidOfNetworkStream(stream: string): string | undefined {
 }
 
 /** The kinds of intent a network may have pending. */
-export type NetworkIntentKind = "start" | "stop";
+export type NetworkIntentKind = "start" | "stop" | "reload";
+
+/**
+ * How a running network's dnsmasq takes an update: `refresh` rewrites its hosts files and
+ * sends SIGHUP; `restart` replaces it (its command line or configuration file changed).
+ */
+export type DnsmasqReloadMode = "refresh" | "restart";
 
 /** The body of each network fact type. */
 export interface NetworkFactBodies {
@@ -50,6 +56,19 @@ export interface NetworkFactBodies {
   "network.stopping": { bridge: string };
   /** The network is stopped (a transient one is gone). */
   "network.stopped": Record<string, never>;
+  /**
+   * `net-update` changed the definition in force (`live`, on a running network) and/or the
+   * persistent one (`config`: of an inactive network, or the one a running network's next
+   * start uses).
+   */
+  "network.updated": { live?: NetworkDefinition; config?: NetworkDefinition };
+  /**
+   * Intent: the running network's dnsmasq is about to take the live definition (its files
+   * rewritten, then SIGHUP or a new dnsmasq).
+   */
+  "network.dnsmasq_reloading": { mode: DnsmasqReloadMode };
+  /** dnsmasq took the live definition; `dnsmasq` is the new one where it was replaced. */
+  "network.dnsmasq_reloaded": { dnsmasq?: { pid: number; startTimeTicks: number } };
   /** Autostart was switched on or off. */
   "network.autostart_changed": { autostart: boolean };
   /**
@@ -79,6 +98,9 @@ export const NETWORK_FACT_KINDS: Readonly<
   "network.started": "happening",
   "network.stopping": "intent",
   "network.stopped": "happening",
+  "network.updated": "decision",
+  "network.dnsmasq_reloading": "intent",
+  "network.dnsmasq_reloaded": "happening",
   "network.autostart_changed": "decision",
   "network.leases_changed": "happening",
   "network.intent_abandoned": "intent",

@@ -96,6 +96,7 @@ export interface OperationRoute {
     | "DeviceXml"
     | "StorageXml"
     | "NetworkXml"
+    | "NetworkUpdate"
     | "SnapshotXml"
     | "VolumeContent";
   answer: OperationAnswer;
@@ -2725,6 +2726,22 @@ export const OPERATIONS = [
       answer: { status: 200, description: "The network after it", schema: "NetworkSummary" },
     },
     verbs: ["net-autostart"],
+  },
+  {
+    name: "network.update",
+    object: "network",
+    libvirt: [{ api: "virNetworkUpdate", procedure: 291 }],
+    access: "read-write",
+    summary:
+      "Add, delete or modify one DHCP host or range, DNS record, forward interface or portgroup",
+    http: {
+      method: "POST",
+      path: "/v1/networks/:network/actions/update",
+      query: [],
+      body: "NetworkUpdate",
+      answer: { status: 200, description: "The network after it", schema: "NetworkSummary" },
+    },
+    verbs: ["net-update"],
   },
   {
     name: "network.dhcp_leases",

@@ -22,6 +22,7 @@ const SUPPORTED_FEATURES: ReadonlySet<number> = new Set([
   13, // REMOTE_EVENT_CALLBACK: events carry a callback id
   14, // REMOTE_CLOSE_CALLBACK
   15, // PROGRAM_KEEPALIVE
+  16, // NETWORK_UPDATE_HAS_CORRECT_ORDER: virNetworkUpdate's command and section not swapped
 ]);
 
 /** The keepalive feature, answerable before the connection is open (as libvirt does). */

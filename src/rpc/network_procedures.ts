@@ -15,6 +15,10 @@ import type { CallContext, Procedure, ProcedureTable } from "./procedure.ts";
 import { nonnullString, optionalString, uuidBytes, uuidText, uuidType } from "./protocol.ts";
 import { activeNames, matchesStateFlags, STATE_LIST_FLAGS } from "./object_list.ts";
 import { x, type XdrType } from "./xdr.ts";
+import {
+  NETWORK_UPDATE_AFFECT_CONFIG,
+  NETWORK_UPDATE_AFFECT_LIVE,
+} from "../model/network_update.ts";
 
 /** `REMOTE_NETWORK_LIST_MAX`. */
 export const NETWORK_LIST_MAX = 16_384;
@@ -232,6 +236,45 @@ export const NETWORK_PROCEDURES: ProcedureTable = {
   virNetworkCreate: networkAction(39, "virNetworkCreate", (nets, uuid) => nets.start(uuid)),
   virNetworkDestroy: networkAction(42, "virNetworkDestroy", (nets, uuid) => nets.destroy(uuid)),
   virNetworkUndefine: networkAction(49, "virNetworkUndefine", (nets, uuid) => nets.undefine(uuid)),
+  virNetworkUpdate: {
+    proc: 291,
+    readOnly: false,
+    args: x.struct(
+      ["net", networkType],
+      ["command", x.uint],
+      ["section", x.uint],
+      ["parentIndex", x.int],
+      ["xml", nonnullString],
+      ["flags", x.uint],
+    ),
+    ret: x.void,
+    // The server announces VIR_DRV_FEATURE_NETWORK_UPDATE_HAS_CORRECT_ORDER, so clients send
+    // command and section in their own fields (older libvirt swapped them).
+    handler: async (
+      args: {
+        net: WireNetwork;
+        command: number;
+        section: number;
+        parentIndex: number;
+        xml: string;
+        flags: number;
+      },
+      context,
+    ) => {
+      checkFlags(
+        args.flags,
+        NETWORK_UPDATE_AFFECT_LIVE | NETWORK_UPDATE_AFFECT_CONFIG,
+        "networkUpdate",
+      );
+      const networks = networksOf(context, "virNetworkUpdate");
+      await networks.update(uuidOf(networks, args.net), {
+        command: args.command,
+        section: args.section,
+        parentIndex: args.parentIndex,
+        xml: args.xml,
+      }, args.flags);
+    },
+  },
   virNetworkSetAutostart: {
     proc: 48,
     readOnly: false,

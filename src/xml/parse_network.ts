@@ -271,7 +271,12 @@ function readMacAndMtu(root: XmlElement, definition: NetworkDefinition): void {
   }
 }
 
-function parsePortGroup(element: XmlElement, where: string): PortGroup {
+/**
+ * Parses a `<portgroup>` (virNetworkPortGroupParseXML).
+ *
+ * @throws {VirtError} Code 27 without a name; its options' errors.
+ */
+export function parsePortGroup(element: XmlElement, where: string): PortGroup {
   refuseUnknown(element, where, ["virtualport", "bandwidth", "vlan"], [
     "name",
     "default",

@@ -98,7 +98,18 @@ function parseForwarder(element: XmlElement, networkName: string, where: string)
   return ordered;
 }
 
-function parseDnsHost(element: XmlElement, networkName: string, where: string): DnsHost {
+/**
+ * Parses a DNS `<host>` (virNetworkDNSHostDefParseXML). `partial` (a `net-update delete`
+ * pattern) lets the address or the names be left out, but not both.
+ *
+ * @throws {VirtError} Code 35 with libvirt's messages.
+ */
+export function parseDnsHost(
+  element: XmlElement,
+  networkName: string,
+  where: string,
+  partial = false,
+): DnsHost {
   refuseUnknown(element, where, ["hostname"], ["ip"]);
   const detail = (message: string, at = where): never => {
     throw new VirtError(ErrorCode.XML_DETAIL, message, { where: at });
@@ -113,14 +124,21 @@ function parseDnsHost(element: XmlElement, networkName: string, where: string): 
     }
     return text;
   });
-  if (hostnames.length === 0) {
-    detail(`Missing hostname in network '${networkName}' DNS HOST record`);
-  }
   const ipText = element.attributes?.ip;
-  if (ipText === undefined) {
-    detail(`Missing IP address in network '${networkName}' DNS HOST record`);
+  if (partial) {
+    if (ipText === undefined && hostnames.length === 0) {
+      detail(`Missing ip and hostname in network '${networkName}' DNS HOST record`);
+    }
+  } else {
+    if (hostnames.length === 0) {
+      detail(`Missing hostname in network '${networkName}' DNS HOST record`);
+    }
+    if (ipText === undefined) {
+      detail(`Missing IP address in network '${networkName}' DNS HOST record`);
+    }
   }
-  const ip = parseIp(ipText as string);
+  if (ipText === undefined) return { ip: "", hostnames };
+  const ip = parseIp(ipText);
   if (ip === undefined) {
     detail(`Invalid IP address in network '${networkName}' DNS HOST record`, `${where}/@ip`);
   }
@@ -142,7 +160,18 @@ function checkLineBreaks(
   }
 }
 
-function parseSrv(element: XmlElement, networkName: string, where: string): DnsSrv {
+/**
+ * Parses a DNS `<srv>` (virNetworkDNSSrvDefParseXML). `partial` (a `net-update delete`
+ * pattern) lets the service and protocol be left out (then they are empty strings).
+ *
+ * @throws {VirtError} Code 35 with libvirt's messages.
+ */
+export function parseSrv(
+  element: XmlElement,
+  networkName: string,
+  where: string,
+  partial = false,
+): DnsSrv {
   refuseUnknown(element, where, [], [
     "service",
     "protocol",
@@ -155,7 +184,7 @@ function parseSrv(element: XmlElement, networkName: string, where: string): DnsS
   const detail = (message: string, at = where): never => {
     throw new VirtError(ErrorCode.XML_DETAIL, message, { where: at });
   };
-  const service = element.attributes?.service;
+  const service = element.attributes?.service ?? (partial ? "" : undefined);
   if (service === undefined) {
     detail(`missing required service attribute in DNS SRV record of network '${networkName}'`);
   }
@@ -172,7 +201,7 @@ function parseSrv(element: XmlElement, networkName: string, where: string): DnsS
       `${where}/@service`,
     );
   }
-  const protocol = element.attributes?.protocol;
+  const protocol = element.attributes?.protocol ?? (partial ? "" : undefined);
   if (protocol === undefined) {
     detail(
       `missing required protocol attribute in DNS SRV record '${serviceText}' of network '${networkName}'`,
@@ -217,7 +246,18 @@ function parseSrv(element: XmlElement, networkName: string, where: string): DnsS
   return srv;
 }
 
-function parseTxt(element: XmlElement, networkName: string, where: string): DnsTxt {
+/**
+ * Parses a DNS `<txt>` (virNetworkDNSTxtDefParseXML). `partial` (a `net-update delete`
+ * pattern) lets the value be left out (then it is an empty string).
+ *
+ * @throws {VirtError} Code 35 with libvirt's messages.
+ */
+export function parseTxt(
+  element: XmlElement,
+  networkName: string,
+  where: string,
+  partial = false,
+): DnsTxt {
   refuseUnknown(element, where, [], ["name", "value"]);
   const detail = (message: string, at = where): never => {
     throw new VirtError(ErrorCode.XML_DETAIL, message, { where: at });
@@ -232,7 +272,7 @@ function parseTxt(element: XmlElement, networkName: string, where: string): DnsT
       `${where}/@name`,
     );
   }
-  const value = element.attributes?.value;
+  const value = element.attributes?.value ?? (partial ? "" : undefined);
   if (value === undefined) {
     detail(
       `missing required value attribute in DNS TXT record named '${name}' of network ${networkName}`,

@@ -214,7 +214,12 @@ function parseDhcp(
   return dhcp;
 }
 
-function parseRange(
+/**
+ * Parses one `<range>` of an `<ip>` whose address is `network` (virNetworkDHCPRangeDefParseXML).
+ *
+ * @throws {VirtError} Code 27 for a missing bound; 1 for a range outside the network.
+ */
+export function parseRange(
   element: XmlElement,
   network: IpAddress,
   prefix: number | undefined,
@@ -322,11 +327,19 @@ export function rangeSize(
 
 const ID_CHARACTERS = /^[0-9a-fA-F:]*$/;
 
-function parseHost(
+/**
+ * Parses one DHCP `<host>` of an `<ip>` whose address is `network`
+ * (virNetworkDHCPHostDefParseXML). `partial` (a `net-update delete` pattern) lets any of
+ * mac, name and ip be left out, as long as one is given.
+ *
+ * @throws {VirtError} Code 27 with libvirt's messages.
+ */
+export function parseHost(
   element: XmlElement,
   network: IpAddress,
   networkName: string,
   where: string,
+  partial = false,
 ): DhcpHost {
   refuseUnknown(element, where, ["lease"], ["mac", "id", "name", "ip"]);
   const fail = (message: string): never => {
@@ -370,7 +383,13 @@ function parseHost(
     }
     host.ip = formatIp(ip as IpAddress);
   }
-  if (network.family === "ipv6") {
+  if (partial) {
+    if (host.mac === undefined && host.name === undefined && host.ip === undefined) {
+      fail(
+        `At least one of name, mac, or ip attribute must be specified for static host definition in network '${networkName}' `,
+      );
+    }
+  } else if (network.family === "ipv6") {
     if (host.id === undefined && host.name === undefined) {
       fail(
         `Static host definition in IPv6 network '${networkName}' must have id or name attribute`,
@@ -379,7 +398,7 @@ function parseHost(
   } else if (host.mac === undefined && host.name === undefined) {
     fail(`Static host definition in IPv4 network '${networkName}' must have mac or name attribute`);
   }
-  if (host.ip === undefined) {
+  if (host.ip === undefined && !partial) {
     fail(`Missing IP address in static host definition for network '${networkName}'`);
   }
   const lease = parseLease(firstChild(element, "lease"), `${where}/lease`);

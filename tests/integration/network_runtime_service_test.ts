@@ -11,6 +11,7 @@
  * @module
  */
 
+import { processRunning } from "../support/child_process.ts";
 import assert from "node:assert/strict";
 import { runEvirt } from "../support/cli_process.ts";
 import { missing, testIf } from "../support/environment.ts";
@@ -33,14 +34,6 @@ function natXml(uuid: string): string {
     `<bridge name='${BRIDGE}'/><mac address='52:54:00:aa:bb:01'/>` +
     `<ip address='10.214.3.1' prefix='24'><dhcp><range start='10.214.3.10' end='10.214.3.20'/>` +
     `</dhcp></ip></network>`;
-}
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) [ZX]/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
 }
 
 testIf(
@@ -80,7 +73,7 @@ testIf(
           );
           const pidFile = `${dirs.runtimeDir}/network/${NAME}.pid`;
           const pid = Number((await Deno.readTextFile(pidFile)).trim());
-          assert.ok(alive(pid), "dnsmasq runs");
+          assert.ok(processRunning(pid), "dnsmasq runs");
           const udp = (await ns.exec(["ss", "-H", "-lnup"])).stdout;
           assert.match(udp, /10\.214\.3\.1(%evtsvc0)?:53\b/);
           assert.match(udp, /:67\b/);
@@ -95,13 +88,13 @@ testIf(
           service = await startServiceProcess(dirs, RUNTIME_ON, launcher);
           const info = await evirt("net-info", NAME);
           assert.match(info.stdout, /^Active: +yes$/m, info.stderr);
-          assert.ok(alive(pid), "the same dnsmasq runs");
+          assert.ok(processRunning(pid), "the same dnsmasq runs");
           assert.equal(Number((await Deno.readTextFile(pidFile)).trim()), pid);
           assert.doesNotMatch(service.log(), /runs incomplete/);
 
           const destroyed = await evirt("net-destroy", NAME);
           assert.equal(destroyed.stdout, `Network ${NAME} destroyed\n\n`, destroyed.stderr);
-          assert.ok(!alive(pid), "dnsmasq is gone");
+          assert.ok(!processRunning(pid), "dnsmasq is gone");
           assert.deepEqual(await ns.links(), linksBefore);
           assert.deepEqual(await ns.tables(), tablesBefore);
           assert.match((await evirt("net-info", NAME)).stdout, /^Active: +no$/m);

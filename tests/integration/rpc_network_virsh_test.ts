@@ -55,6 +55,17 @@ const NETWORKS: ReadonlyArray<[string, string]> = [
     `<mac address='52:54:00:12:34:04'/><ip address='10.251.3.1' prefix='24'/>`,
   ],
   ["hostbridge", `<forward mode='bridge'/><bridge name='evh${tag}'/>`],
+  [
+    "bandwidth",
+    `<forward mode='nat'/><bridge name='evn${tag}4'/><mac address='52:54:00:12:34:05'/>` +
+    `<bandwidth><inbound average='1000' peak='5000' burst='1024'/>` +
+    `<outbound average='128' peak='256' burst='256'/></bandwidth>` +
+    `<ip address='10.251.4.1' prefix='24'/>` +
+    `<portgroup name='fast' default='yes'><bandwidth><inbound average='2000' floor='100'/>` +
+    `<outbound average='500'/></bandwidth></portgroup>` +
+    `<portgroup name='slow'><bandwidth><outbound average='10' burst='20'/></bandwidth>` +
+    `</portgroup>`,
+  ],
 ];
 
 testIf(

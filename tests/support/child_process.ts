@@ -37,3 +37,12 @@ export async function runChild(
     stderr: decoder.decode(output.stderr),
   };
 }
+
+/** Whether process `pid` runs (exists and is neither a zombie nor dead), from `/proc`. */
+export function processRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX]/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}

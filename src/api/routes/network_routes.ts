@@ -12,6 +12,17 @@ import { NETWORK_XML_INACTIVE } from "../../../actors/networks.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
+import { readJsonObject } from "../request_body.ts";
+import { checkBody, NetworkUpdateSchema } from "../request_schemas.ts";
+import {
+  NETWORK_UPDATE_AFFECT_CONFIG,
+  NETWORK_UPDATE_AFFECT_LIVE,
+  NETWORK_UPDATE_COMMANDS,
+  NETWORK_UPDATE_SECTIONS,
+  type NetworkUpdate,
+  type NetworkUpdateCommand,
+  type NetworkUpdateSection,
+} from "../../model/network_update.ts";
 import {
   autostartBody,
   byUuidOrName,
@@ -37,6 +48,26 @@ function networkOf(networks: Networks, reference: string): NetworkView {
 
 function current(networks: Networks, uuid: string): Response {
   return jsonResponse(networks.summary(networks.byUuid(uuid)));
+}
+
+/** A `NetworkUpdate` body: the update and its `VIR_NETWORK_UPDATE_AFFECT_*` flags. */
+async function updateBody(
+  request: Request,
+  bodyMaxBytes: number,
+): Promise<{ update: NetworkUpdate; flags: number }> {
+  const body = checkBody(NetworkUpdateSchema, await readJsonObject(request, bodyMaxBytes));
+  const flags = (body.live === true ? NETWORK_UPDATE_AFFECT_LIVE : 0) |
+    (body.config === true ? NETWORK_UPDATE_AFFECT_CONFIG : 0);
+  return {
+    update: {
+      // The schema admits only the tables' names.
+      command: NETWORK_UPDATE_COMMANDS[body.command as NetworkUpdateCommand],
+      section: NETWORK_UPDATE_SECTIONS[body.section as NetworkUpdateSection],
+      parentIndex: body.parentIndex ?? -1,
+      xml: body.xml,
+    },
+    flags,
+  };
 }
 
 /** Registers the network routes. */
@@ -83,6 +114,13 @@ export function networkRoutes(add: RouteAdder): void {
     const networks = networksOf(context);
     await networks.undefine(networkOf(networks, context.params.network).uuid);
     return new Response(null, { status: 204 });
+  });
+  add("network.update", async (request, context) => {
+    const networks = networksOf(context);
+    const { update, flags } = await updateBody(request, context.env.bodyMaxBytes);
+    const { uuid } = networkOf(networks, context.params.network);
+    await networks.update(uuid, update, flags);
+    return current(networks, uuid);
   });
   add("network.autostart", async (request, context) => {
     const networks = networksOf(context);

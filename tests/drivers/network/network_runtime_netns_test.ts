@@ -6,6 +6,7 @@
  * pid file (recovery of a start cut short).
  */
 
+import { processRunning } from "../../support/child_process.ts";
 import assert from "node:assert/strict";
 import { testIf } from "../../support/environment.ts";
 import { netnsSkipReason, type TestNamespace, withNetns } from "../../support/netns.ts";
@@ -57,15 +58,6 @@ async function step(
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!);
 }
 
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) [ZX]/.test(stat);
-  } catch {
-    return false;
-  }
-}
-
 testIf("network runtime: a nat network runs in a namespace and stops clean", skip, async () => {
   await withTempDir("evirt-netrt-", (dir) =>
     withNetns(async (ns) => {
@@ -75,7 +67,7 @@ testIf("network runtime: a nat network runs in a namespace and stops clean", ski
       const started = await step(ns, dir, "start", NAT_XML);
       assert.equal(started.error, undefined, started.error?.message);
       const dnsmasq = started.ok?.dnsmasq;
-      assert.ok(dnsmasq !== undefined && alive(dnsmasq.pid), "dnsmasq runs");
+      assert.ok(dnsmasq !== undefined && processRunning(dnsmasq.pid), "dnsmasq runs");
 
       const link = JSON.parse(
         (await ns.exec(["ip", "-j", "addr", "show", "dev", "evtbr0"])).stdout,
@@ -111,11 +103,11 @@ testIf("network runtime: a nat network runs in a namespace and stops clean", ski
       const again = await step(ns, dir, "start", NAT_XML);
       assert.equal(again.error?.code, 38);
       assert.match(again.error!.message, /evtbr0: File exists/);
-      assert.ok(alive(dnsmasq.pid));
+      assert.ok(processRunning(dnsmasq.pid));
 
       const stopped = await step(ns, dir, "stop", NAT_XML, started.ok);
       assert.equal(stopped.error, undefined, stopped.error?.message);
-      assert.ok(!alive(dnsmasq.pid), "dnsmasq is gone");
+      assert.ok(!processRunning(dnsmasq.pid), "dnsmasq is gone");
       assert.deepEqual(await ns.links(), linksBefore);
       assert.deepEqual(await ns.tables(), tablesBefore);
       assert.equal((await ns.exec(["ss", "-H", "-lnup"])).stdout.trim(), "");
@@ -220,7 +212,7 @@ testIf(
         // A stop with nothing recorded (a start cut short before its result was recorded).
         const stopped = await step(ns, dir, "stop", ISOLATED_XML);
         assert.equal(stopped.error, undefined, stopped.error?.message);
-        assert.ok(!alive(pid));
+        assert.ok(!processRunning(pid));
         assert.deepEqual(await ns.links(), linksBefore);
         assert.deepEqual(await ns.tables(), tablesBefore);
       }), { searchable: true });
@@ -251,7 +243,7 @@ testIf("network runtime: route, open and host-bridge modes", skip, async () => {
         (await ns.exec(["nft", "list", "table", "inet", "evirt"])).stdout,
         /br_evtbr3_/,
       );
-      assert.ok(opened.ok?.dnsmasq !== undefined && alive(opened.ok.dnsmasq.pid));
+      assert.ok(opened.ok?.dnsmasq !== undefined && processRunning(opened.ok.dnsmasq.pid));
 
       // bridge: the host bridge must exist; nothing is made or removed.
       const host = `<network><name>evt-host</name><forward mode='bridge'/>` +

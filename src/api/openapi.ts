@@ -610,6 +610,39 @@ export const OPENAPI_DOCUMENT = {
         },
       },
       OpenApi: { type: "object" },
+      FleetDomains: {
+        type: "object",
+        required: ["domains"],
+        properties: {
+          domains: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["uuid", "name", "host", "active", "sinceMs"],
+              properties: {
+                uuid: { type: "string" },
+                name: { type: "string" },
+                host: { type: "string", description: "The owner (its lease)" },
+                active: { type: "boolean", description: "Active at the lease's last change" },
+                sinceMs: { type: "integer", description: "When the owner took it" },
+                pending: {
+                  type: "boolean",
+                  description: "Given to its owner, not yet defined there",
+                },
+              },
+            },
+          },
+        },
+      },
+      Migrated: {
+        type: "object",
+        required: ["uuid", "name", "host"],
+        properties: {
+          uuid: { type: "string" },
+          name: { type: "string" },
+          host: { type: "string", description: "Where the domain is now" },
+        },
+      },
       FleetHosts: {
         type: "object",
         required: ["hosts"],

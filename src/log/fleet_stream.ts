@@ -104,16 +104,19 @@ export async function joinFleetStream(
 }
 
 /**
- * Follows the fleet stream from just after `after` (from the beginning when undefined), yielding
+ * Follows the fleet stream from just after `after` (from the beginning when undefined, from its
+ * end for `"now"`), yielding
  * every fact of every host in the stream's order; ends when `signal` aborts.
  */
 export async function* followFleet(
   connection: NatsConnection,
-  after: FleetPosition | undefined,
+  after: FleetPosition | "now" | undefined,
   signal: AbortSignal,
 ): AsyncIterable<FleetFact> {
   const manager = await jetstreamManager(connection);
   const info = await manager.streams.info(FLEET_STREAM);
+  // "now": after the stream's last message, whole (live facts only).
+  if (after === "now") after = { seq: info.state.last_seq, index: Infinity };
   const first = info.state.first_seq;
   const start = after === undefined
     ? first

@@ -18,14 +18,15 @@ export function fleetRoutes(add: RouteAdder): void {
     return jsonResponse(view);
   });
   add("domain.migrate", async (_request, context) => {
-    const fleet = fleetOf(context.env);
     const target = context.url.searchParams.get("host") ?? "";
     if (target === "") {
       throw new VirtError(ErrorCode.INVALID_ARG, "host is required: the host to move to", {
         where: "host",
       });
     }
-    if (booleanParam(context.url, "offline") !== true || fleet.moveOffline === undefined) {
+    const offline = booleanParam(context.url, "offline");
+    const fleet = fleetOf(context.env);
+    if (offline !== true || fleet.moveOffline === undefined) {
       throw new VirtError(
         ErrorCode.NO_SUPPORT,
         "live migration between evirt hosts is not supported: shut the domain off and use offline",

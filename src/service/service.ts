@@ -16,7 +16,12 @@ import type { ApiEnvironment } from "../api/api_context.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
 import { NATS_TIMEOUT_MS_DEFAULT, openNatsStore } from "../log/nats_store.ts";
 import { type HostIdentity, HostRegistry } from "../log/host_registry.ts";
-import { followFleet, joinFleetStream } from "../log/fleet_stream.ts";
+import {
+  ensureFleetStream,
+  type FleetRelay,
+  followFleet,
+  relayToFleet,
+} from "../log/fleet_stream.ts";
 import { DomainLeases } from "../log/domain_leases.ts";
 import { FleetDomains } from "./fleet_domains.ts";
 import { forwardRequest, serveForwarded } from "./fleet_forwarding.ts";
@@ -317,6 +322,7 @@ async function openFleet(
   let registry: HostRegistry | undefined;
   let leases: DomainLeases | undefined;
   let domains: FleetDomains | undefined;
+  let relay: FleetRelay | undefined;
   try {
     const hosts = await HostRegistry.open(connection, {
       identity,
@@ -325,12 +331,15 @@ async function openFleet(
     });
     registry = hosts;
     say(`host ${identity.name} registered (heartbeat valid ${hosts.ttlMs} ms)`);
-    await joinFleetStream(
+    await ensureFleetStream(connection, log.replicas);
+    const copying = await relayToFleet(
       connection,
+      log.host,
       `EVIRT_LOG_${log.host}`,
       `evirt.log.${log.host}.facts`,
-      log.replicas,
+      say,
     );
+    relay = copying;
     const table = await DomainLeases.open(connection, log.host, log.replicas);
     leases = table;
     const owned = await FleetDomains.open({
@@ -368,6 +377,7 @@ async function openFleet(
         forwarded.unsubscribe();
         await owned.close();
         await table.close();
+        await copying.stop();
         await hosts.close();
         await connection.close();
       },
@@ -375,6 +385,7 @@ async function openFleet(
   } catch (error) {
     await domains?.close();
     await leases?.close();
+    await relay?.stop();
     await registry?.close();
     await connection.close();
     throw error;

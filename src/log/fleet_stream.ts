@@ -35,6 +35,9 @@ export const FLEET_STREAM = "EVIRT_FLEET";
  */
 export const FLEET_RESUME_BACKTRACK = 4096;
 
+/** Messages a fleet reader holds ahead of what it has taken. */
+const FOLLOW_BUFFER_MESSAGES = 256;
+
 /** Longest wait for the fleet stream's configuration to take this host's source. */
 const JOIN_TIMEOUT_MS = 15_000;
 
@@ -215,9 +218,12 @@ export async function* followFleet(
   });
   const assemblies = new Map<string, PartialGroup>();
   const decoder = new TextDecoder();
-  while (!signal.aborted) {
-    const batch = await consumer.fetch({ max_messages: 256, expires: 1000 });
-    for await (const message of batch) {
+  // A bounded buffer the server refills as the reader takes messages (at the reader's pace).
+  const messages = await consumer.consume({ max_messages: FOLLOW_BUFFER_MESSAGES });
+  const onAbort = () => messages.stop();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    for await (const message of messages) {
       const group = collectPart(message, assemblies);
       if (group === undefined) continue;
       if (after !== undefined && message.seq < after.seq) continue;
@@ -231,6 +237,9 @@ export async function* followFleet(
       }
       if (signal.aborted) return;
     }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    messages.stop();
   }
 }
 

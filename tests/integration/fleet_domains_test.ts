@@ -268,7 +268,7 @@ testIf(
       // The fleet's events, read on either host, tell the move: east undefined it, west
       // defined it, then west started it.
       const events = await runEvirt(
-        ["event", "--fleet", "--all", "--loop", "--since", "0", "--timeout", "3"],
+        ["event", "--fleet", "--all", "--loop", "--since", "0", "--timeout", "5"],
         east.env,
       );
       assert.equal(events.code, 0, events.stderr);

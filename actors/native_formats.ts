@@ -13,6 +13,7 @@ import { validateDomain } from "../src/xml/mod.ts";
 import { XEN_NATIVE_FORMATS } from "../drivers/xen/xen_native_formats.ts";
 import { bhyveArgvToDomain, bhyveToNative } from "../drivers/bhyve/mod.ts";
 import { vmwareVmxFormat } from "../drivers/vmware/mod.ts";
+import { lxcToolsToDomain } from "../drivers/lxc/lxc_tools_config.ts";
 
 /** What a format may ask of the host: a command line only a driver builds, a network's bridge. */
 export interface NativeFormatHost {
@@ -25,7 +26,6 @@ export interface NativeFormatHost {
    */
   networkBridge(name: string): string;
 }
-import { lxcToolsToDomain } from "../drivers/lxc/lxc_tools_config.ts";
 
 /** One native format: either direction may be absent (libvirt then answers code 3). */
 export interface NativeFormat {

@@ -72,6 +72,12 @@ export interface ApiEnvironment {
   storage?: StoragePools;
   /** The virtual networks; absent where the service has none (the in-process test hypervisor). */
   networks?: Networks;
+  /**
+   * Check every JSON answer against the schema its row documents, answering 500 (code 1) naming
+   * the difference when it does not match: the test services' guard that the OpenAPI document
+   * says what the routes return. Off in a service (it costs a validation per answer).
+   */
+  checkAnswers?: boolean;
   /** Worker threads that read large definitions off the main loop; absent: read in place. */
   definitionReader?: DefinitionReaderPool;
   /**

@@ -4,21 +4,31 @@
  * the views are checked against at compile time, so the document cannot drift from what the
  * routes return. The API tests validate answers against them with TypeBox's `Value.Check`.
  *
- * Moved here so far: the error answer, `version`, `hostname`/`nodeinfo`, a domain's summary,
- * info and state, the domain list, and the top level of the domain definition; the other schemas
- * are still literals in `openapi.ts`.
+ * This module holds the host's and the domains' own answers; `object_schemas.ts` (pools,
+ * volumes, networks, snapshots) and `stats_schemas.ts` (disks, interfaces, memory, vCPUs,
+ * statistics) the rest, and `request_schemas.ts` the request bodies: {@linkcode API_SCHEMAS}
+ * gathers every one under its name in the document.
  *
  * @module
  */
 
 import { FormatRegistry, type Static, type TSchema, Type } from "@sinclair/typebox";
 import type {
+  DefineView,
   DomainInfoView,
   DomainSummaryView,
+  EventMessage,
+  FleetDomainsView,
+  FleetHostsView,
+  MigratedView,
   HostView,
   StateView,
   VersionView,
 } from "./views.ts";
+import type { InterfaceListRow } from "../projections/interface_list.ts";
+import { OBJECT_SCHEMAS } from "./object_schemas.ts";
+import { STATS_SCHEMAS } from "./stats_schemas.ts";
+import { BODY_SCHEMAS } from "./request_schemas.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 
 /** The error answer: libvirt's error number and name, the message as libvirt prints it. */
@@ -141,9 +151,141 @@ export const DomainDefinitionSchema = Type.Object({
   onCrash: Type.Optional(Type.String()),
   onLockfailure: Type.Optional(Type.String()),
 }, {
+  $id: "DomainDefinition",
   additionalProperties: true,
   description: "The typed domain model (src/model/domain.ts), model version 1",
 });
+
+/** A domain action's answer: the domain after it, or only its identity once it is gone. */
+export const ActionResultSchema = Type.Union([
+  Type.Composite([DomainSummarySchema, Type.Object({ exists: Type.Literal(true) })]),
+  Type.Object({
+    uuid: Type.String({ format: "uuid" }),
+    name: Type.String(),
+    exists: Type.Literal(false, { description: "A transient domain that ended" }),
+  }),
+]);
+
+/** `define`: `virDomainDefineXML`. */
+export const DefineSchema = Type.Object({
+  uuid: Type.String({ format: "uuid" }),
+  name: Type.String(),
+  detail: Type.Union([Type.Literal("added"), Type.Literal("updated")]),
+});
+
+/** `GET /v1/domains/{ref}/definition`: the typed definition and its model version. */
+export const DefinitionDocumentSchema = Type.Object({
+  modelVersion: Type.Integer(),
+  definition: Type.Ref("DomainDefinition"),
+});
+
+/** `metadata`: the title, description or an element of a namespace. */
+export const MetadataSchema = Type.Object({
+  type: Type.Union([Type.Literal("title"), Type.Literal("description"), Type.Literal("element")]),
+  uri: Type.Optional(Type.String()),
+  value: Type.String({ description: "The text, or the element's XML" }),
+});
+
+/** `blockjob --info`: `virDomainGetBlockJobInfo`. */
+export const BlockJobInfoSchema = Type.Object({
+  found: Type.Boolean({ description: "Whether the disk has a block job" }),
+  type: Type.Integer({ description: "libvirt's job type (1 pull … 4 active commit)" }),
+  bandwidth: Type.String({ description: "Speed limit: MiB/s, or bytes/s with bytes" }),
+  cur: Type.String({ description: "Work done (bytes, a decimal string)" }),
+  end: Type.String({ description: "Work in all (bytes, a decimal string)" }),
+});
+
+/** `vcpucount` with one selection. */
+export const VcpuCountSchema = Type.Object({
+  count: Type.Integer({ description: "The vCPU count asked for" }),
+});
+
+/** A device change that may wait for the guest. */
+export const DeviceChangeSchema = Type.Object({
+  pending: Type.Array(Type.String(), {
+    description: "Aliases the guest was asked to release and has not yet",
+  }),
+});
+
+/** `ttyconsole`. */
+export const ConsolePathSchema = Type.Object({ path: Type.String() });
+
+/** A monitor or agent command's reply. */
+export const CommandReplySchema = Type.Object({
+  reply: Type.String({ description: "The reply, as the monitor or agent gave it" }),
+});
+
+/** `domiflist`. */
+export const InterfaceListSchema = Type.Object({
+  interfaces: Type.Array(Type.Object({
+    interface: Type.String({ description: "Host device, or - when not known" }),
+    type: Type.String(),
+    source: Type.String(),
+    model: Type.String(),
+    mac: Type.String(),
+  })),
+});
+
+/** `GET /v1/fleet/domains`. */
+export const FleetDomainsSchema = Type.Object({
+  domains: Type.Array(Type.Object({
+    uuid: Type.String(),
+    name: Type.String(),
+    host: Type.String({ description: "The owner (its lease)" }),
+    active: Type.Boolean({ description: "Active at the lease's last change" }),
+    sinceMs: Type.Integer({ description: "When the owner took it, ms since the epoch" }),
+    pending: Type.Optional(
+      Type.Boolean({ description: "Given to its owner, not yet defined there" }),
+    ),
+  })),
+});
+
+/** `POST /v1/domains/:ref/migrate`. */
+export const MigratedSchema = Type.Object({
+  uuid: Type.String(),
+  name: Type.String(),
+  host: Type.String({ description: "Where the domain is now" }),
+});
+
+/** `GET /v1/fleet/hosts`. */
+export const FleetHostsSchema = Type.Object({
+  hosts: Type.Array(Type.Object({
+    name: Type.String(),
+    state: Type.Union([Type.Literal("alive"), Type.Literal("lost")]),
+    drivers: Type.Array(Type.String()),
+    cpus: Type.Integer(),
+    memoryKiB: Type.Integer(),
+    startedAtMs: Type.Integer(),
+    heartbeatAtMs: Type.Integer(),
+    lostAtMs: Type.Optional(Type.Integer()),
+  })),
+});
+
+/** One event of `GET /v1/events`: one fact of the log. */
+export const EventSchema = Type.Object({
+  position: Type.Integer({ description: "The fact's global position" }),
+  time: Type.String({ format: "date-time" }),
+  domain: Type.Object({ uuid: Type.String({ format: "uuid" }), name: Type.String() }),
+  fact: Type.String({ description: "The fact's type, e.g. domain.started" }),
+  eventId: Type.Union([Type.Integer(), Type.Null()]),
+  event: Type.Union([Type.String(), Type.Null()]),
+  lifecycle: Type.Optional(Type.Object({
+    type: Type.Integer(),
+    typeName: Type.String(),
+    detail: Type.Integer(),
+    detailName: Type.String(),
+  })),
+  data: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]))),
+});
+
+/** An answer that is text (XML, a command line, …) in the media type the row names. */
+export const TextSchema = Type.String();
+
+/** An answer of raw bytes (a screenshot, a volume's content). */
+export const BinarySchema = Type.String({ format: "binary" });
+
+/** The OpenAPI document itself. */
+export const OpenApiSchema = Type.Object({}, { additionalProperties: true });
 
 /**
  * Teaches TypeBox's validator the string formats these schemas use (`uuid`, `date-time`); its
@@ -165,7 +307,7 @@ export function registerSchemaFormats(): void {
   FormatRegistry.Set("date-time", (value) => !Number.isNaN(Date.parse(value)));
 }
 
-/** The schemas of this module by their name in `components.schemas`. */
+/** Every schema of the API by its name in `components.schemas`. */
 export const API_SCHEMAS: Record<string, TSchema> = {
   Error: ErrorSchema,
   Version: VersionSchema,
@@ -175,7 +317,32 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   State: StateSchema,
   DomainList: DomainListSchema,
   DomainDefinition: DomainDefinitionSchema,
+  ActionResult: ActionResultSchema,
+  Define: DefineSchema,
+  DefinitionDocument: DefinitionDocumentSchema,
+  Metadata: MetadataSchema,
+  BlockJobInfo: BlockJobInfoSchema,
+  VcpuCount: VcpuCountSchema,
+  DeviceChange: DeviceChangeSchema,
+  ConsolePath: ConsolePathSchema,
+  CommandReply: CommandReplySchema,
+  InterfaceList: InterfaceListSchema,
+  FleetHosts: FleetHostsSchema,
+  FleetDomains: FleetDomainsSchema,
+  Migrated: MigratedSchema,
+  Event: EventSchema,
+  Text: TextSchema,
+  Binary: BinarySchema,
+  OpenApi: OpenApiSchema,
+  ...OBJECT_SCHEMAS,
+  ...STATS_SCHEMAS,
+  ...BODY_SCHEMAS,
 };
+
+/** The schemas others refer to by `$ref` (those with an `$id`), for validators. */
+export const REFERENCED_SCHEMAS: TSchema[] = Object.values(API_SCHEMAS).filter((schema) =>
+  schema.$id !== undefined
+);
 
 /**
  * The schemas as plain JSON: TypeBox's `$ref: "DomainSummary"` written as the document's
@@ -190,14 +357,36 @@ export const API_SCHEMAS: Record<string, TSchema> = {
  * ```
  */
 export function componentSchemas(): Record<string, unknown> {
+  return plainSchemas(API_SCHEMAS);
+}
+
+/**
+ * TypeBox schemas as the document's plain JSON: a `$ref` by `$id` written as
+ * `#/components/schemas/NAME` (and the `$id` dropped), a tuple's items as `prefixItems`, symbol
+ * keys dropped by the JSON round trip.
+ *
+ * @example
+ * ```ts
+ * import { Type } from "@sinclair/typebox";
+ * import { plainSchemas } from "./api_schemas.ts";
+ * console.log(plainSchemas({ Name: Type.String() })); // { Name: { type: "string" } }
+ * ```
+ */
+export function plainSchemas(schemas: Record<string, TSchema>): Record<string, unknown> {
   return JSON.parse(
-    JSON.stringify(API_SCHEMAS),
+    JSON.stringify(schemas),
     (key, value) => {
       // TypeBox names a referenced schema by `$id`; the document names it by its place.
       if (key === "$id") return undefined;
-      return key === "$ref" && typeof value === "string" && !value.startsWith("#")
-        ? `#/components/schemas/${value}`
-        : value;
+      if (key === "$ref" && typeof value === "string" && !value.startsWith("#")) {
+        return `#/components/schemas/${value}`;
+      }
+      // A tuple is draft 7's `items: [...]` in TypeBox, `prefixItems` in OpenAPI 3.1.
+      if (value !== null && typeof value === "object" && Array.isArray(value.items)) {
+        const { items, additionalItems: _, ...rest } = value;
+        return { ...rest, prefixItems: items };
+      }
+      return value;
     },
   );
 }
@@ -211,4 +400,14 @@ const _info: Same<Static<typeof DomainInfoSchema>, DomainInfoView> = true;
 const _state: Same<Static<typeof StateSchema>, StateView> = true;
 const _definition: DomainDefinition extends Static<typeof DomainDefinitionSchema> ? true : false =
   true;
-void [_version, _host, _summary, _info, _state, _definition];
+const _define: Same<Static<typeof DefineSchema>, DefineView> = true;
+const _interfaces: Same<
+  Static<typeof InterfaceListSchema>["interfaces"][number],
+  InterfaceListRow
+> = true;
+const _fleet: Same<Static<typeof FleetHostsSchema>, FleetHostsView> = true;
+const _fleetDomains: Same<Static<typeof FleetDomainsSchema>, FleetDomainsView> = true;
+const _migrated: Same<Static<typeof MigratedSchema>, MigratedView> = true;
+const _event: Same<Static<typeof EventSchema>, EventMessage> = true;
+void [_version, _host, _summary, _info, _state, _definition, _define, _interfaces, _fleet, _event];
+void [_fleetDomains, _migrated];

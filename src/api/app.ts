@@ -31,6 +31,8 @@ import { budgetedRequest } from "./body_budget.ts";
 import { errorResponse } from "./http_errors.ts";
 import type { ConnectionHandle } from "./http1_connection.ts";
 import { Router } from "./router.ts";
+import { validateQuery } from "./request_schemas.ts";
+import { checkedAnswer } from "./answer_check.ts";
 import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
 import { guestRoutes } from "./routes/guest_routes.ts";
@@ -189,6 +191,7 @@ export function createApi(env: ApiEnvironment): Api {
       ? request.signal
       : AbortSignal.any([request.signal, expired.signal]);
     try {
+      validateQuery(row, url);
       const context = {
         params: match.params,
         url,
@@ -205,7 +208,7 @@ export function createApi(env: ApiEnvironment): Api {
           expired,
         );
       env.metrics.operation(operation, response.status < 400 ? "ok" : "error");
-      return response;
+      return env.checkAnswers ? await checkedAnswer(row, response) : response;
     } catch (error) {
       env.metrics.operation(operation, "error");
       return fail(error);

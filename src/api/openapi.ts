@@ -13,10 +13,10 @@ import {
   type OperationParameter,
   type OperationRoute,
   OPERATIONS,
-  QUEUE_TIMEOUT_PARAMETER,
 } from "../model/operations.ts";
+import { parameterSchema, queryParameters } from "./request_schemas.ts";
 import { VERSION } from "../model/version.ts";
-import { componentSchemas } from "./api_schemas.ts";
+import { componentSchemas, plainSchemas } from "./api_schemas.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ "application/json": { schema } });
@@ -34,12 +34,6 @@ const errorResponses = {
     content: json(ref("Error")),
   },
   "504": { description: "Timed out (code 68)", content: json(ref("Error")) },
-};
-
-const freshness = {
-  sampleAgeMs: { type: ["integer", "null"], description: "Age of the samples, ms" },
-  stale: { type: "boolean", description: "The last sampling failed: the figures are old" },
-  staleReason: { type: "string" },
 };
 
 /** The path parameters routes use, by name. */
@@ -116,14 +110,7 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     required: true,
     content: { "text/plain": { schema: { type: "string", description: "The command" } } },
   },
-  Autostart: {
-    required: true,
-    content: json({
-      type: "object",
-      required: ["autostart"],
-      properties: { autostart: { type: "boolean" } },
-    }),
-  },
+  Autostart: { required: true, content: json(ref("Autostart")) },
 };
 
 /** What a few routes add to the table's row (longer descriptions, answers besides success). */
@@ -142,114 +129,6 @@ const EXTRAS: Record<string, { description?: string; responses?: Record<string, 
   },
 };
 
-const poolSummary = {
-  type: "object",
-  properties: {
-    uuid: { type: "string" },
-    name: { type: "string" },
-    type: { type: "string", description: "Pool type (dir, …)" },
-    state: { type: "integer", description: "virStoragePoolState" },
-    stateName: { type: "string" },
-    active: { type: "boolean" },
-    persistent: { type: "boolean" },
-    autostart: { type: "boolean" },
-  },
-};
-const volume = {
-  type: "object",
-  properties: {
-    pool: { type: "string" },
-    poolUuid: { type: "string" },
-    name: { type: "string" },
-    key: { type: "string" },
-    path: { type: "string" },
-    type: { type: "integer", description: "virStorageVolType" },
-    typeName: { type: "string" },
-    format: { type: "string" },
-    capacityBytes: { type: "integer" },
-    allocationBytes: { type: "integer" },
-    physicalBytes: { type: "integer" },
-  },
-};
-
-const networkSummary = {
-  type: "object",
-  properties: {
-    uuid: { type: "string" },
-    name: { type: "string" },
-    active: { type: "boolean" },
-    persistent: { type: "boolean" },
-    autostart: { type: "boolean" },
-    bridge: { type: "string", description: "The bridge's name, where it has one" },
-  },
-};
-
-/** The storage and network answers' schemas. */
-const STORAGE_SCHEMAS = {
-  NetworkSummary: networkSummary,
-  NetworkList: {
-    type: "object",
-    properties: { networks: { type: "array", items: networkSummary } },
-  },
-  NetworkLeases: {
-    type: "object",
-    properties: {
-      leases: {
-        type: "array",
-        items: {
-          type: "object",
-          properties: {
-            iface: { type: "string" },
-            expiryTime: { type: "integer", description: "Seconds since the epoch; 0: never" },
-            type: { type: "string", enum: ["ipv4", "ipv6"] },
-            mac: { type: "string" },
-            iaid: { type: "string" },
-            ipaddr: { type: "string" },
-            prefix: { type: "integer" },
-            hostname: { type: "string" },
-            clientid: { type: "string" },
-          },
-        },
-      },
-    },
-  },
-  PoolSummary: poolSummary,
-  PoolList: { type: "object", properties: { pools: { type: "array", items: poolSummary } } },
-  PoolInfo: {
-    ...poolSummary,
-    properties: {
-      ...poolSummary.properties,
-      capacityBytes: { type: "integer" },
-      allocationBytes: { type: "integer" },
-      availableBytes: { type: "integer" },
-    },
-  },
-  Volume: volume,
-  VolumeList: { type: "object", properties: { volumes: { type: "array", items: volume } } },
-  VolumePath: { type: "object", properties: { path: { type: "string" } } },
-  VolumeTransfer: {
-    type: "object",
-    properties: { bytes: { type: "integer", description: "Bytes written" }, volume },
-  },
-  VolumeJob: {
-    type: "object",
-    properties: {
-      pool: { type: "string" },
-      volume: { type: "string" },
-      job: {
-        type: ["object", "null"],
-        properties: {
-          name: { type: "string", description: "The verb running it (vol-clone, vol-wipe, …)" },
-          sinceMs: { type: "integer", description: "When it began, ms since the epoch" },
-          bytesDone: { type: "integer" },
-          bytesTotal: { type: "integer", description: "0 when unknown" },
-          cancelled: { type: "boolean" },
-        },
-      },
-    },
-  },
-};
-
 function pathParameters(path: string): unknown[] {
   return path.split("/").filter((segment) => segment.startsWith(":")).map((segment) => {
     const name = segment.slice(1);
@@ -259,12 +138,9 @@ function pathParameters(path: string): unknown[] {
   });
 }
 
+/** A parameter as the document lists it, its schema the one requests are validated by. */
 function queryParameter(parameter: OperationParameter): unknown {
-  const schema: Record<string, unknown> = parameter.values === undefined
-    ? { type: parameter.type }
-    : { enum: parameter.values };
-  if (parameter.min !== undefined) schema.minimum = parameter.min;
-  if (parameter.max !== undefined) schema.maximum = parameter.max;
+  const schema = plainSchemas({ schema: parameterSchema(parameter) }).schema;
   return {
     name: parameter.name,
     in: parameter.in ?? "query",
@@ -280,7 +156,8 @@ function pathItem(row: Operation, http: OperationRoute): Record<string, unknown>
   const { answer } = http;
   const apis = row.libvirt.map((call) => call.api).join(", ");
   const extra = EXTRAS[row.name] ?? {};
-  const query = http.queued ? [QUEUE_TIMEOUT_PARAMETER, ...http.query] : http.query;
+  const headers = http.query.filter((parameter) => parameter.in === "header");
+  const query = [...queryParameters(row), ...headers];
   return {
     operationId: row.name,
     summary: apis === "" ? row.summary : `${row.summary} (${apis})`,
@@ -346,350 +223,6 @@ export const OPENAPI_DOCUMENT = {
         description: "A token of EVIRT_TOKENS_FILE: read-write or read-only",
       },
     },
-    schemas: {
-      ...STORAGE_SCHEMAS,
-      ...componentSchemas(),
-      ActionResult: {
-        allOf: [ref("DomainSummary"), {
-          type: "object",
-          properties: { exists: { type: "boolean" } },
-        }],
-      },
-      Define: {
-        type: "object",
-        properties: {
-          uuid: { type: "string" },
-          name: { type: "string" },
-          detail: { enum: ["added", "updated"] },
-        },
-      },
-      MetadataChange: {
-        type: "object",
-        required: ["type"],
-        properties: {
-          type: { enum: ["title", "description", "element"] },
-          value: {
-            type: ["string", "null"],
-            description: "Text, or the element's XML; null removes",
-          },
-          uri: { type: "string" },
-          key: { type: "string" },
-          live: { type: "boolean" },
-          config: { type: "boolean" },
-        },
-      },
-      BlockList: {
-        type: "object",
-        properties: {
-          disks: {
-            type: "array",
-            items: {
-              type: "object",
-              properties: {
-                type: { type: "string" },
-                device: { type: "string" },
-                target: { type: "string" },
-                source: { type: ["string", "null"] },
-                format: { type: "string" },
-              },
-            },
-          },
-        },
-      },
-      BlockInfo: {
-        type: "object",
-        properties: {
-          target: { type: "string" },
-          capacityBytes: { type: "integer" },
-          allocationBytes: { type: "integer" },
-          physicalBytes: { type: "integer" },
-        },
-      },
-      DiskErrors: {
-        type: "object",
-        properties: {
-          disks: { type: "integer" },
-          errors: {
-            type: "array",
-            items: {
-              type: "object",
-              properties: {
-                target: { type: "string" },
-                error: { type: "string", enum: ["unspecified", "no-space"] },
-              },
-            },
-          },
-        },
-      },
-      BlockStats: {
-        type: "object",
-        properties: {
-          device: { type: "string" },
-          stats: {
-            type: "array",
-            description: "[field, value]: rd_operations, rd_bytes, wr_operations, wr_bytes, …",
-            items: { type: "array" },
-          },
-          ...freshness,
-        },
-      },
-      InterfaceStats: {
-        type: "object",
-        properties: {
-          interface: { type: "string" },
-          name: { type: "string" },
-          rxBytes: { type: "integer" },
-          rxPackets: { type: "integer" },
-          rxErrors: { type: "integer" },
-          rxDrops: { type: "integer" },
-          txBytes: { type: "integer" },
-          txPackets: { type: "integer" },
-          txErrors: { type: "integer" },
-          txDrops: { type: "integer" },
-          ...freshness,
-        },
-      },
-      MemoryStats: {
-        type: "object",
-        properties: {
-          stats: {
-            type: "array",
-            description: "[tag, value]: actual, swap_in, …, rss (KiB)",
-            items: { type: "array" },
-          },
-          ...freshness,
-        },
-      },
-      Vcpus: {
-        type: "object",
-        properties: {
-          vcpus: {
-            type: "array",
-            items: {
-              type: "object",
-              properties: {
-                number: { type: "integer" },
-                state: { type: ["integer", "null"] },
-                stateName: { type: ["string", "null"] },
-                cpuTimeNs: { type: ["integer", "null"] },
-                cpu: { type: ["integer", "null"] },
-                affinity: { type: "array", items: { type: "boolean" } },
-              },
-            },
-          },
-          ...freshness,
-        },
-      },
-      StatsRecord: {
-        type: "object",
-        properties: {
-          uuid: { type: "string" },
-          name: { type: "string" },
-          ...freshness,
-          stats: {
-            type: "array",
-            description:
-              "libvirt's keys in order, e.g. {key: 'block.0.allocation', value: 106954752}",
-            items: {
-              type: "object",
-              properties: { key: { type: "string" }, value: { type: ["integer", "string"] } },
-            },
-          },
-        },
-      },
-      StatsRecords: {
-        type: "object",
-        properties: { records: { type: "array", items: ref("StatsRecord") } },
-      },
-      DefinitionDocument: {
-        type: "object",
-        properties: { modelVersion: { type: "integer" }, definition: ref("DomainDefinition") },
-      },
-      Metadata: { type: "object" },
-      BlockJobInfo: {
-        type: "object",
-        required: ["found", "type", "bandwidth", "cur", "end"],
-        properties: {
-          found: { type: "boolean", description: "Whether the disk has a block job" },
-          type: { type: "integer", description: "libvirt's job type (1 pull … 4 active commit)" },
-          bandwidth: { type: "string", description: "Speed limit: MiB/s, or bytes/s with bytes" },
-          cur: { type: "string", description: "Work done (bytes, a decimal string)" },
-          end: { type: "string", description: "Work in all (bytes, a decimal string)" },
-        },
-      },
-      VcpuCount: {
-        type: "object",
-        required: ["count"],
-        properties: { count: { type: "integer", description: "The vCPU count asked for" } },
-      },
-      DeviceChange: {
-        type: "object",
-        required: ["pending"],
-        properties: {
-          pending: {
-            type: "array",
-            items: { type: "string" },
-            description: "Aliases the guest was asked to release and has not yet",
-          },
-        },
-      },
-      ConsolePath: { type: "object", properties: { path: { type: "string" } } },
-      Text: { type: "string" },
-      SnapshotName: {
-        type: "object",
-        required: ["name"],
-        properties: { name: { type: "string" } },
-      },
-      SnapshotView: {
-        type: "object",
-        properties: {
-          name: { type: "string" },
-          domain: { type: "string" },
-          parent: { type: ["string", "null"] },
-          current: { type: "boolean" },
-          state: { type: "string", description: "running, paused, shutoff, disk-snapshot, …" },
-          location: { type: "string", enum: ["internal", "external"] },
-          creationTimeSeconds: { type: "integer" },
-          description: { type: "string" },
-          children: { type: "integer" },
-          descendants: { type: "integer" },
-          metadata: { type: "boolean" },
-        },
-      },
-      SnapshotList: { type: "array", items: ref("SnapshotView") },
-      Binary: { type: "string", format: "binary" },
-      CommandReply: {
-        type: "object",
-        required: ["reply"],
-        properties: {
-          reply: { type: "string", description: "The reply, as the monitor or agent gave it" },
-        },
-      },
-      InterfaceAddresses: {
-        type: "object",
-        properties: {
-          interfaces: {
-            type: "array",
-            items: {
-              type: "object",
-              properties: {
-                name: { type: "string", description: "The host-side device (tap)" },
-                hwaddr: { type: "string" },
-                addrs: {
-                  type: "array",
-                  items: {
-                    type: "object",
-                    properties: {
-                      type: { type: "string", enum: ["ipv4", "ipv6"] },
-                      addr: { type: "string" },
-                      prefix: { type: "integer" },
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-      InterfaceList: {
-        type: "object",
-        properties: {
-          interfaces: {
-            type: "array",
-            items: {
-              type: "object",
-              properties: {
-                interface: { type: "string", description: "Host device, or - when not known" },
-                type: { type: "string" },
-                source: { type: "string" },
-                model: { type: "string" },
-                mac: { type: "string" },
-              },
-            },
-          },
-        },
-      },
-      OpenApi: { type: "object" },
-      FleetDomains: {
-        type: "object",
-        required: ["domains"],
-        properties: {
-          domains: {
-            type: "array",
-            items: {
-              type: "object",
-              required: ["uuid", "name", "host", "active", "sinceMs"],
-              properties: {
-                uuid: { type: "string" },
-                name: { type: "string" },
-                host: { type: "string", description: "The owner (its lease)" },
-                active: { type: "boolean", description: "Active at the lease's last change" },
-                sinceMs: { type: "integer", description: "When the owner took it" },
-                pending: {
-                  type: "boolean",
-                  description: "Given to its owner, not yet defined there",
-                },
-              },
-            },
-          },
-        },
-      },
-      Migrated: {
-        type: "object",
-        required: ["uuid", "name", "host"],
-        properties: {
-          uuid: { type: "string" },
-          name: { type: "string" },
-          host: { type: "string", description: "Where the domain is now" },
-        },
-      },
-      FleetHosts: {
-        type: "object",
-        required: ["hosts"],
-        properties: {
-          hosts: {
-            type: "array",
-            items: {
-              type: "object",
-              required: [
-                "name",
-                "state",
-                "drivers",
-                "cpus",
-                "memoryKiB",
-                "startedAtMs",
-                "heartbeatAtMs",
-              ],
-              properties: {
-                name: { type: "string" },
-                state: { type: "string", enum: ["alive", "lost"] },
-                drivers: { type: "array", items: { type: "string" } },
-                cpus: { type: "integer" },
-                memoryKiB: { type: "integer" },
-                startedAtMs: { type: "integer" },
-                heartbeatAtMs: { type: "integer" },
-                lostAtMs: { type: "integer" },
-              },
-            },
-          },
-        },
-      },
-      Event: {
-        type: "object",
-        properties: {
-          position: { type: "integer" },
-          time: { type: "string" },
-          domain: {
-            type: "object",
-            properties: { uuid: { type: "string" }, name: { type: "string" } },
-          },
-          fact: { type: "string" },
-          eventId: { type: ["integer", "null"] },
-          event: { type: ["string", "null"] },
-          lifecycle: { type: "object" },
-          data: { type: "object" },
-        },
-      },
-    },
+    schemas: componentSchemas(),
   },
 };

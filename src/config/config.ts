@@ -22,6 +22,7 @@
  * | `EVIRT_IDLE_TIMEOUT_MS` | time a connection may idle, or a body or answer stall | 60000 |
  * | `EVIRT_REQUEST_HEAD_MAX_BYTES` | largest request line plus headers | 65536 |
  * | `EVIRT_NETWORK_RUNTIME` | `on`: `net-start` makes bridges, dnsmasq and firewall rules; `off`: starts are refused (code 84) | `on` |
+ * | `EVIRT_CHECK_ANSWERS` | `on`: every JSON answer is checked against the schema the OpenAPI document names for it, a mismatch answered 500 (code 1); for tests | `off` |
  * | `EVIRT_REQUEST_BODIES_MAX_BYTES` | request body bytes held at once by all requests together | 67108864 |
  * | `EVIRT_LOG` | where the event log lives: `sqlite` (a file in the state directory) or `nats://HOST:PORT[,nats://…]` (NATS JetStream) | `sqlite` |
  * | `EVIRT_HOST` | this host's name in a shared log: letters, digits, `-`, `_` | the machine's host name |
@@ -65,6 +66,8 @@ export interface Config {
   requestBodiesMaxBytes: number;
   /** Whether networks start on the host (`EVIRT_NETWORK_RUNTIME`); off, starts are refused. */
   networkRuntime: boolean;
+  /** Whether answers are checked against their schemas (`EVIRT_CHECK_ANSWERS`; tests). */
+  checkAnswers: boolean;
   /**
    * The event log on NATS JetStream (`EVIRT_LOG=nats://…`, `EVIRT_HOST`, `EVIRT_LOG_REPLICAS`),
    * or null for the embedded SQLite file.
@@ -217,6 +220,11 @@ export function loadConfig(
     throw new ConfigError("EVIRT_NETWORK_RUNTIME", `must be 'on' or 'off', got '${runtimeText}'`);
   }
   const networkRuntime = runtimeText !== "off";
+  const checkText = env.EVIRT_CHECK_ANSWERS;
+  if (checkText !== undefined && checkText !== "" && checkText !== "on" && checkText !== "off") {
+    throw new ConfigError("EVIRT_CHECK_ANSWERS", `must be 'on' or 'off', got '${checkText}'`);
+  }
+  const checkAnswers = checkText === "on";
   const natsLog = parseLogLocation(env, host.hostname ?? "localhost");
   if (listen !== null && tokensFile === null) {
     throw new ConfigError("EVIRT_LISTEN", "needs EVIRT_TOKENS_FILE: TCP access requires tokens");
@@ -236,6 +244,7 @@ export function loadConfig(
       connections,
       requestBodiesMaxBytes,
       networkRuntime,
+      checkAnswers,
       natsLog,
     },
     sources: {
@@ -258,6 +267,7 @@ export function loadConfig(
         ? "EVIRT_REQUEST_BODIES_MAX_BYTES"
         : "default",
       networkRuntime: runtimeText ? "EVIRT_NETWORK_RUNTIME" : "default",
+      checkAnswers: checkText ? "EVIRT_CHECK_ANSWERS" : "default",
       natsLog: env.EVIRT_LOG ? "EVIRT_LOG" : "default (sqlite)",
     },
   };

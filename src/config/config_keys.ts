@@ -152,6 +152,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     booleanText: ["on", "off"],
   },
   {
+    key: "check_answers",
+    variable: "EVIRT_CHECK_ANSWERS",
+    type: "boolean",
+    defaultText: "false",
+    help: "check every JSON answer against its OpenAPI schema, a mismatch answered 500 (tests)",
+    booleanText: ["on", "off"],
+  },
+  {
     key: "log",
     variable: "EVIRT_LOG",
     type: "string",

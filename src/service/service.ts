@@ -128,6 +128,7 @@ export async function startService(
       xmlMaxBytes: config.xmlMaxBytes,
       requestBodiesMaxBytes: config.requestBodiesMaxBytes,
       autostart,
+      checkAnswers: config.checkAnswers,
       ...(options.events === undefined ? {} : { events: options.events }),
       ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
       log: logFor("host"),

@@ -78,6 +78,8 @@ export interface ServiceCoreOptions {
   onRequest?: ApiEnvironment["onRequest"];
   /** Where managed save images live; absent: managed save answers code 3. */
   managedSaveDir?: string;
+  /** Check every JSON answer against its documented schema (tests; `ApiEnvironment`). */
+  checkAnswers?: boolean;
 }
 
 /** Opens the host over a store and builds the API on it. */
@@ -118,6 +120,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     definitionReader,
     largeDefinitions,
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
+    ...(options.checkAnswers ? { checkAnswers: true } : {}),
   };
   const api = createApi(environment);
   return {

@@ -70,6 +70,7 @@ async function openRig(): Promise<Rig> {
   });
   const core = await createServiceCore({
     store: createMemoryStore(),
+    checkAnswers: true,
     drivers: [driver],
     xmlMaxBytes: 1024 * 1024,
     log: () => {},

@@ -66,6 +66,8 @@ export async function startServiceProcess(
     // A test service never makes networks on the host's network: only a test that runs it in
     // a namespace of its own (tests/support/netns.ts) turns the network runtime on.
     EVIRT_NETWORK_RUNTIME: "off",
+    // Every JSON answer is checked against the schema the OpenAPI document names for it.
+    EVIRT_CHECK_ANSWERS: "on",
     ...extraEnv,
   };
   const command = [...launcher, Deno.execPath(), "run", "-A", `${repoDir}/src/service/main.ts`];

@@ -61,6 +61,8 @@ export async function startSocketService(
     store,
     drivers: [new TestDriver()],
     xmlMaxBytes: XML_MAX_BYTES,
+    // Every JSON answer is checked against the schema the OpenAPI document names for it.
+    checkAnswers: true,
     ...(options.events === undefined ? {} : { events: options.events }),
     ...(options.requestBodiesMaxBytes === undefined
       ? {}

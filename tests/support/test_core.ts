@@ -15,6 +15,8 @@ export async function withTestCore<T>(fn: (core: ServiceCore) => Promise<T>): Pr
     store: createMemoryStore(),
     drivers: [new TestDriver()],
     xmlMaxBytes: 64 * 1024,
+    // Every JSON answer is checked against the schema the OpenAPI document names for it.
+    checkAnswers: true,
     events: { heartbeatMs: 60_000 },
     nodeInfo: () => ({
       model: "x86_64",

@@ -28,6 +28,8 @@ import { checkSecureAllowed, withoutSecrets } from "../domain_secrets.ts";
 import { jsonResponse } from "../http_errors.ts";
 import { DEFINITION_INLINE_MAX_BYTES, type DefinitionReaderPool } from "../definition_reader.ts";
 import { definitionFromRequest, readJsonObject } from "../request_body.ts";
+import { AutostartSchema, checkBody, MetadataChangeSchema } from "../request_schemas.ts";
+import type { Static } from "@sinclair/typebox";
 import { infoView, stateView, summaryView } from "../views.ts";
 
 type Context = RouteContext & ApiRequestContext;
@@ -232,20 +234,15 @@ function getMetadata(context: Context): Response {
 
 async function setMetadata(request: Request, context: Context): Promise<Response> {
   const { host } = context.env;
-  const body = await readJsonObject(request, context.env.xmlMaxBytes);
+  const body = checkBody(
+    MetadataChangeSchema,
+    await readJsonObject(request, context.env.xmlMaxBytes),
+  );
   const summary = host.lookup(context.params.ref);
-  const scope = {
-    live: optionalBoolean(body, "live"),
-    config: optionalBoolean(body, "config"),
-  };
+  const scope = { live: body.live, config: body.config };
   const type = body.type;
   if (type === "title" || type === "description") {
-    const value = body.value;
-    if (value !== null && typeof value !== "string") {
-      throw new VirtError(ErrorCode.INVALID_ARG, `${type} must be a string or null`, {
-        where: "value",
-      });
-    }
+    const value = body.value ?? null;
     if (type === "title" && typeof value === "string" && value.includes("\n")) {
       throw new VirtError(ErrorCode.INVALID_ARG, "title can't contain newlines", {
         where: "value",
@@ -255,21 +252,17 @@ async function setMetadata(request: Request, context: Context): Promise<Response
       change: { kind: type, value: value === "" ? null : value },
       scope,
     }, commandOptions(context));
-  } else if (type === "element") {
+  } else {
     const change = elementChange(body);
     await host.command("metadata", summary.uuid, { change, scope }, commandOptions(context));
-  } else {
-    throw new VirtError(ErrorCode.INVALID_ARG, `unknown metadata type '${String(type)}'`, {
-      where: "type",
-    });
   }
   return new Response(null, { status: 204 });
 }
 
 /** A metadata element to set: `xml` put in namespace `uri` under prefix `key`. */
-function elementChange(body: Record<string, unknown>) {
+function elementChange(body: Static<typeof MetadataChangeSchema>) {
   const uri = body.uri;
-  if (typeof uri !== "string" || uri === "") {
+  if (uri === undefined || uri === "") {
     throw new VirtError(ErrorCode.INVALID_ARG, "metadata element needs a namespace uri", {
       where: "uri",
     });
@@ -279,14 +272,9 @@ function elementChange(body: Record<string, unknown>) {
     return { kind: "element" as const, nsuri: uri, element: null };
   }
   const key = body.key;
-  if (typeof key !== "string" || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
+  if (key === undefined || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
     throw new VirtError(ErrorCode.INVALID_ARG, "metadata element needs a valid namespace key", {
       where: "key",
-    });
-  }
-  if (typeof xml !== "string") {
-    throw new VirtError(ErrorCode.INVALID_ARG, "metadata value must be XML text", {
-      where: "value",
     });
   }
   const parsed = readXml(xml);
@@ -302,12 +290,7 @@ function elementChange(body: Record<string, unknown>) {
 
 async function setAutostart(request: Request, context: Context): Promise<Response> {
   const { host } = context.env;
-  const body = await readJsonObject(request, context.env.bodyMaxBytes);
-  if (typeof body.autostart !== "boolean") {
-    throw new VirtError(ErrorCode.INVALID_ARG, "autostart must be true or false", {
-      where: "autostart",
-    });
-  }
+  const body = checkBody(AutostartSchema, await readJsonObject(request, context.env.bodyMaxBytes));
   const summary = host.lookup(context.params.ref);
   await host.command(
     "autostart",
@@ -464,15 +447,6 @@ export function numberParam(url: URL, name: string, min: number, max: number): n
     );
   }
   return number;
-}
-
-function optionalBoolean(body: Record<string, unknown>, name: string): boolean | undefined {
-  const value = body[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== "boolean") {
-    throw new VirtError(ErrorCode.INVALID_ARG, `${name} must be true or false`, { where: name });
-  }
-  return value;
 }
 
 function snakeCase(name: string): string {

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { RouteContext } from "../api_context.ts";
 import { booleanParam } from "./domain_routes.ts";
 import { readBodyText, readJsonObject } from "../request_body.ts";
+import { AutostartSchema, checkBody } from "../request_schemas.ts";
 
 /** Largest pool, volume or network XML accepted, in bytes (as the RPC procedures' bound). */
 export const OBJECT_XML_MAX_BYTES = 1024 * 1024;
@@ -62,11 +62,5 @@ export async function xmlBody(request: Request): Promise<string> {
  * @throws {VirtError} Code 8 when it is not a boolean.
  */
 export async function autostartBody(request: Request, bodyMaxBytes: number): Promise<boolean> {
-  const body = await readJsonObject(request, bodyMaxBytes);
-  if (typeof body.autostart !== "boolean") {
-    throw new VirtError(ErrorCode.INVALID_ARG, "autostart must be true or false", {
-      where: "autostart",
-    });
-  }
-  return body.autostart;
+  return checkBody(AutostartSchema, await readJsonObject(request, bodyMaxBytes)).autostart;
 }

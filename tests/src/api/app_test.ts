@@ -23,6 +23,7 @@ const XML = (name: string, uuid?: string) =>
 async function core(): Promise<ServiceCore> {
   return await createServiceCore({
     store: createMemoryStore(),
+    checkAnswers: true,
     drivers: [new TestDriver()],
     xmlMaxBytes: 64 * 1024,
     events: { heartbeatMs: 60_000 },
@@ -430,6 +431,7 @@ Deno.test("API OpenAPI document lists every route and every documented route ans
 Deno.test("API answers 'busy' with code 87 and Retry-After when the queue deadline passes", async () => {
   const service = await createServiceCore({
     store: createMemoryStore(),
+    checkAnswers: true,
     drivers: [new TestDriver({ latencies: { launchMs: 300 } })],
     xmlMaxBytes: 64 * 1024,
     log: () => {},

@@ -10,6 +10,7 @@ const XML_MAX_BYTES = 4 * 1024 * 1024;
 async function withService(fn: (service: ServiceCore) => Promise<void>): Promise<void> {
   const service = await createServiceCore({
     store: createMemoryStore(),
+    checkAnswers: true,
     drivers: [new TestDriver()],
     xmlMaxBytes: XML_MAX_BYTES,
     log: () => {},

@@ -14,6 +14,7 @@ const TOKEN = "event-stream-test-token-0123";
 async function core(events: Partial<EventStreamSettings>): Promise<ServiceCore> {
   return await createServiceCore({
     store: createMemoryStore(),
+    checkAnswers: true,
     drivers: [new TestDriver()],
     xmlMaxBytes: 65536,
     events,

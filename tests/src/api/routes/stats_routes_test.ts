@@ -10,6 +10,7 @@ import { testDefinition } from "../../../support/domains.ts";
 async function withService(fn: (service: ServiceCore, client: EvirtClient) => Promise<void>) {
   const service = await createServiceCore({
     store: createMemoryStore(),
+    checkAnswers: true,
     drivers: [new TestDriver()],
     xmlMaxBytes: 64 * 1024,
     nodeInfo: () => ({

@@ -21,6 +21,7 @@ import { missing, testIf } from "../../../support/environment.ts";
 async function core(): Promise<ServiceCore> {
   return await createServiceCore({
     store: createMemoryStore(),
+    checkAnswers: true,
     drivers: [new TestDriver()],
     xmlMaxBytes: 64 * 1024,
     events: { heartbeatMs: 60_000 },

@@ -1,8 +1,13 @@
 /**
- * Round trip over libvirt's QEMU corpus definitions: XML → `xl.cfg`/`xm` → XML keeps every
- * field the native format can express (name, UUID, memory, vCPUs, guest type, boot order, disk
- * targets/sources/read-only, NIC MACs and bridges, graphics types, serial port types), and the
- * report names, per format, the elements it cannot carry and the definitions it refuses.
+ * Round trip over libvirt's QEMU corpus definitions, through every native format that converts
+ * both ways (`xen-xl`, `xen-xm`, `vmware-vmx`, `bhyve-argv`), by the same table the API and
+ * RPC use: XML → native → XML keeps every field the format can express (for Xen: name, UUID,
+ * memory, vCPUs, guest type, boot order, disk targets/sources/read-only, NIC MACs and bridges,
+ * graphics types, serial port types; the other formats name theirs below), and the report
+ * names, per format, the elements it cannot carry and the definitions it refuses.
+ *
+ * A definition is given the format's hypervisor type first (`vmware`, `bhyve`), as a user
+ * moving it would; the Xen formats take it as it is.
  *
  * @module
  */
@@ -10,17 +15,15 @@
 import assert from "node:assert/strict";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { parseDomainXml } from "../../src/xml/mod.ts";
-import { xlToDefinition } from "../../drivers/xen/xl_parse.ts";
-import { definitionToXl } from "../../drivers/xen/xl_format.ts";
-import { xmToDefinition } from "../../drivers/xen/xm_parse.ts";
-import { definitionToXm } from "../../drivers/xen/xm_format.ts";
+import { NATIVE_FORMATS } from "../../actors/native_formats.ts";
+import { applyDomainDefaults } from "../../src/model/domain_defaults.ts";
 import { withSerialPorts } from "../../drivers/xen/xen_format_common.ts";
 import { corpusDir, exists } from "../support/environment.ts";
 
 const FOLDER = `${corpusDir}/qemuxml2argv`;
 
 /** What both Xen formats can express, as comparable values. */
-function expressible(definition: DomainDefinition, xm: boolean): Record<string, unknown> {
+function xenExpressible(definition: DomainDefinition, xm: boolean): Record<string, unknown> {
   const hvm = definition.os.type === "hvm";
   const devices = definition.devices;
   return {
@@ -69,12 +72,59 @@ function lost(before: DomainDefinition, after: DomainDefinition): string[] {
   return names;
 }
 
-const FORMATS = [
-  { name: "xen-xl", to: definitionToXl, from: xlToDefinition, xm: false },
-  { name: "xen-xm", to: definitionToXm, from: xmToDefinition, xm: true },
+/** What a `.vmx` file carries of a definition, as comparable values. */
+function vmxExpressible(definition: DomainDefinition): Record<string, unknown> {
+  const devices = definition.devices;
+  return {
+    name: definition.name,
+    ...(definition.uuid === undefined ? {} : { uuid: definition.uuid }),
+    // `memsize` holds MiB in multiples of 4, rounded up (as libvirt writes it), of the memory
+    // the definition has once defined (guest NUMA cells give their sum).
+    memoryMiB: Math.ceil(applyDomainDefaults(definition).memoryKiB / 4096) * 4,
+    vcpus: Math.max(definition.vcpus, 1),
+    disks: devices.disks.map((disk) => ({
+      device: disk.device ?? "disk",
+      path: disk.source?.file ?? disk.source?.dev,
+    })),
+    macs: devices.interfaces.map((net) => net.mac?.toLowerCase()),
+    serials: devices.serials.map((serial) => serial.type),
+  };
+}
+
+/**
+ * What `bhyve` and loader command lines carry of a definition, as comparable values. No UUID:
+ * libvirt 9.0 writes no `-U` (it reads one back when given).
+ */
+function bhyveExpressible(definition: DomainDefinition): Record<string, unknown> {
+  const devices = definition.devices;
+  return {
+    name: definition.name,
+    memoryMiB: Math.ceil(definition.memoryKiB / 1024),
+    vcpus: Math.max(definition.vcpus, 1),
+    disks: devices.disks.map((disk) => disk.source?.file ?? disk.source?.dev),
+    macs: devices.interfaces.map((net) => net.mac?.toLowerCase()),
+  };
+}
+
+interface RoundTrip {
+  name: string;
+  /** The hypervisor type a definition is given before it is converted, if any. */
+  type?: string;
+  expressible(definition: DomainDefinition): Record<string, unknown>;
+}
+
+const FORMATS: RoundTrip[] = [
+  { name: "xen-xl", expressible: (definition) => xenExpressible(definition, false) },
+  { name: "xen-xm", expressible: (definition) => xenExpressible(definition, true) },
+  { name: "vmware-vmx", type: "vmware", expressible: vmxExpressible },
+  { name: "bhyve-argv", type: "bhyve", expressible: bhyveExpressible },
 ];
 
 for (const format of FORMATS) {
+  const native = NATIVE_FORMATS.get(format.name);
+  const to = native?.toNative;
+  const from = native?.fromNative;
+  if (to === undefined || from === undefined) throw new Error(`${format.name} converts both ways`);
   Deno.test({
     name: `${format.name}: XML → native → XML keeps what the format expresses (QEMU corpus)`,
     ignore: !exists(FOLDER),
@@ -91,9 +141,10 @@ for (const format of FORMATS) {
         } catch {
           continue;
         }
-        let native: string;
+        if (format.type !== undefined) original = { ...original, type: format.type };
+        let text: string;
         try {
-          native = format.to(original);
+          text = to(original);
         } catch (error) {
           const reason = (error as Error).message.replace(/'[^']*'/g, "'…'");
           refused.set(reason, (refused.get(reason) ?? 0) + 1);
@@ -101,7 +152,7 @@ for (const format of FORMATS) {
         }
         let back: DomainDefinition;
         try {
-          back = format.from(native);
+          back = from(text);
         } catch (error) {
           // libvirt writes some files it cannot read back (an xm HVM guest without a loader).
           const reason = `read back: ${(error as Error).message.replace(/'[^']*'/g, "'…'")}`;
@@ -109,7 +160,7 @@ for (const format of FORMATS) {
           continue;
         }
         converted++;
-        const [wanted, got] = [expressible(original, format.xm), expressible(back, format.xm)];
+        const [wanted, got] = [format.expressible(original), format.expressible(back)];
         // A definition without a UUID is given a random one on the way (as libvirt's parse does).
         if (wanted.uuid === undefined) delete got.uuid;
         try {

@@ -20,8 +20,8 @@ import type {
   EventMessage,
   FleetDomainsView,
   FleetHostsView,
-  MigratedView,
   HostView,
+  MigratedView,
   StateView,
   VersionView,
 } from "./views.ts";

@@ -2020,7 +2020,7 @@ export const OPERATIONS = [
           name: "since",
           type: "string",
           description:
-            "Resume strictly after this position (0: from the beginning); with scope=fleet, SEQ:INDEX",
+            "Resume strictly after this position (0: from the beginning); with scope=fleet, SEQ:INDEX, or now for new facts only",
         },
         { name: "Last-Event-ID", type: "string", description: "Resume position", in: "header" },
         {

@@ -234,10 +234,18 @@ export class Host extends DomainCommandMethods {
         host.#router.armDeadline(actor.uuid, deadline.atMs);
       }
     }
-    if (options.autostart) {
-      await autostartAll(host.#registry.actors(), (uuid) => host.start(uuid), host.#log);
-    }
+    if (options.autostart) await host.autostart();
     return host;
+  }
+
+  /**
+   * Starts the shut-off domains marked autostart (once per boot: `HostOptions.autostart` runs it
+   * at open; a service that must first learn which domains it owns runs it after).
+   *
+   * @returns The names of the domains started.
+   */
+  autostart(): Promise<string[]> {
+    return autostartAll(this.#registry.actors(), (uuid) => this.start(uuid), this.#log);
   }
 
   /** The driver for a definition's type. */

@@ -127,7 +127,8 @@ export async function startService(
       drivers: [new TestDriver(), ...(options.drivers ?? [])],
       xmlMaxBytes: config.xmlMaxBytes,
       requestBodiesMaxBytes: config.requestBodiesMaxBytes,
-      autostart,
+      // On a fleet's log, autostart waits until this host knows which domains it owns.
+      autostart: autostart && config.natsLog === null,
       checkAnswers: config.checkAnswers,
       ...(options.events === undefined ? {} : { events: options.events }),
       ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
@@ -174,6 +175,7 @@ export async function startService(
         logFor("fleet"),
       );
       core.attachFleet(fleet.registry);
+      if (autostart) await core.host.autostart();
     }
     linkStorage(core.host, storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.

@@ -77,6 +77,26 @@ export type { CommandOptions } from "./domain_command_methods.ts";
 /** How long a command waits in a busy domain's queue unless its caller says otherwise. */
 export const COMMAND_QUEUE_TIMEOUT_MS_DEFAULT = 10_000;
 
+/**
+ * Which domains this host may act on, when it shares a fleet (see `src/service/fleet_domains.ts`);
+ * a host without one owns every domain of its log.
+ */
+export interface DomainOwnership {
+  /**
+   * Refuses (throws) a command on a domain another host owns.
+   *
+   * @throws {VirtError} Code 87 naming the owner.
+   */
+  check(uuid: string, command: string): void;
+  /**
+   * Owns `uuid` for this host (kept when already owned) before its definition is recorded; the
+   * returned function is called once the define or create is over (done or refused).
+   *
+   * @throws {VirtError} Code 87 when another host owns it.
+   */
+  claim(uuid: string, name: string): Promise<() => void>;
+}
+
 /** Options of {@linkcode Host.open}. */
 export interface HostOptions {
   /** The event log. */
@@ -118,6 +138,7 @@ export class Host extends DomainCommandMethods {
   #closed = false;
   #volumeResolver: VolumeResolver | undefined;
   #networkResolver: NetworkResolver | undefined;
+  #ownership: DomainOwnership | undefined;
 
   private constructor(options: HostOptions) {
     super();
@@ -213,10 +234,18 @@ export class Host extends DomainCommandMethods {
         host.#router.armDeadline(actor.uuid, deadline.atMs);
       }
     }
-    if (options.autostart) {
-      await autostartAll(host.#registry.actors(), (uuid) => host.start(uuid), host.#log);
-    }
+    if (options.autostart) await host.autostart();
     return host;
+  }
+
+  /**
+   * Starts the shut-off domains marked autostart (once per boot: `HostOptions.autostart` runs it
+   * at open; a service that must first learn which domains it owns runs it after).
+   *
+   * @returns The names of the domains started.
+   */
+  autostart(): Promise<string[]> {
+    return autostartAll(this.#registry.actors(), (uuid) => this.start(uuid), this.#log);
   }
 
   /** The driver for a definition's type. */
@@ -271,6 +300,14 @@ export class Host extends DomainCommandMethods {
    */
   setNetworkResolver(resolver: NetworkResolver): void {
     this.#networkResolver = resolver;
+  }
+
+  /**
+   * Gives the host the fleet's ownership of domains: from then on a command on a domain another
+   * host owns is refused, and a new definition is owned before it is recorded.
+   */
+  setOwnership(ownership: DomainOwnership): void {
+    this.#ownership = ownership;
   }
 
   /** Gives the host the storage pools' volumes, for `<disk type='volume'>` at start. */
@@ -435,15 +472,21 @@ export class Host extends DomainCommandMethods {
     const refused = this.#heldRetry.refusal(command);
     if (refused !== undefined) throw refused;
     const driver = this.driverFor(definition);
-    const completed = await driver.completeDefinition?.(definition) ?? definition;
-    // A large definition's dry build runs on a thread; `check` then knows its verdict.
-    await driver.checkOffLoop?.(completed);
-    driver.check(completed);
-    const release = this.#registry.reserve(definition.name, uuid);
+    // Owned before anything is recorded: two hosts never both define (and run) one uuid.
+    const claimed = await this.#ownership?.claim(uuid, definition.name);
     try {
-      return await work(uuid, this.#registry.actorFor(uuid), completed);
+      const completed = await driver.completeDefinition?.(definition) ?? definition;
+      // A large definition's dry build runs on a thread; `check` then knows its verdict.
+      await driver.checkOffLoop?.(completed);
+      driver.check(completed);
+      const release = this.#registry.reserve(definition.name, uuid);
+      try {
+        return await work(uuid, this.#registry.actorFor(uuid), completed);
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      claimed?.();
     }
   }
 
@@ -585,6 +628,7 @@ export class Host extends DomainCommandMethods {
     try {
       this.#assertOpen();
       const actor = this.#registry.actorOf(reference);
+      this.#ownership?.check(actor.uuid, name);
       const refused = this.#heldRetry.refusal(name);
       if (refused !== undefined) throw refused;
       return actor.run(name, this.#runOptions(options), work);

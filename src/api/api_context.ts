@@ -12,6 +12,7 @@ import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
 import type { FleetHost } from "../log/host_registry.ts";
 import type { FleetFact, FleetPosition } from "../log/fleet_stream.ts";
+import type { FleetDomainsView } from "./views.ts";
 import type { DefinitionReaderPool } from "./definition_reader.ts";
 import type { BodyBudget } from "./body_budget.ts";
 import type { EventHub } from "../projections/event_hub.ts";
@@ -22,6 +23,9 @@ import type { EventStreamSettings } from "../projections/event_hub.ts";
 export type { EventStreamSettings } from "../projections/event_hub.ts";
 import type { RoutedOperationName } from "../model/operations.ts";
 import type { Handler, RouteContext } from "./router.ts";
+
+/** Set on a request forwarded by another host of the fleet: that host's name. */
+export const FORWARDED_HEADER = "x-evirt-forwarded-by";
 
 /** A caller's access: read-write is root-equivalent; read-only can list, read and subscribe. */
 export type Role = "read-write" | "read-only";
@@ -50,7 +54,18 @@ export interface ApiEnvironment {
   fleet?: {
     hosts(): Promise<FleetHost[]>;
     /** Every host's facts in the fleet stream's order, after `after` (from the start when undefined). */
-    follow(after: FleetPosition | undefined, signal: AbortSignal): AsyncIterable<FleetFact>;
+    follow(
+      after: FleetPosition | "now" | undefined,
+      signal: AbortSignal,
+    ): AsyncIterable<FleetFact>;
+    /** Every domain's lease (absent until the host's domains joined the fleet). */
+    domains?(): FleetDomainsView["domains"];
+    /** The host that owns the domain `reference` (name or uuid) when it is not this one. */
+    ownerElsewhere?(reference: string): string | undefined;
+    /** Answers `request` by the host `owner` (one hop). */
+    forward?(owner: string, request: Request, role: Role): Promise<Response>;
+    /** Moves a shut-off domain this host owns to `target` (`migrate --offline`). */
+    moveOffline?(reference: string, target: string): Promise<{ uuid: string; name: string }>;
   };
   /** Ends every event stream when aborted (service shutdown). */
   shutdownSignal: AbortSignal;

@@ -18,8 +18,10 @@ import type {
   DomainInfoView,
   DomainSummaryView,
   EventMessage,
+  FleetDomainsView,
   FleetHostsView,
   HostView,
+  MigratedView,
   StateView,
   VersionView,
 } from "./views.ts";
@@ -224,6 +226,27 @@ export const InterfaceListSchema = Type.Object({
   })),
 });
 
+/** `GET /v1/fleet/domains`. */
+export const FleetDomainsSchema = Type.Object({
+  domains: Type.Array(Type.Object({
+    uuid: Type.String(),
+    name: Type.String(),
+    host: Type.String({ description: "The owner (its lease)" }),
+    active: Type.Boolean({ description: "Active at the lease's last change" }),
+    sinceMs: Type.Integer({ description: "When the owner took it, ms since the epoch" }),
+    pending: Type.Optional(
+      Type.Boolean({ description: "Given to its owner, not yet defined there" }),
+    ),
+  })),
+});
+
+/** `POST /v1/domains/:ref/migrate`. */
+export const MigratedSchema = Type.Object({
+  uuid: Type.String(),
+  name: Type.String(),
+  host: Type.String({ description: "Where the domain is now" }),
+});
+
 /** `GET /v1/fleet/hosts`. */
 export const FleetHostsSchema = Type.Object({
   hosts: Type.Array(Type.Object({
@@ -305,6 +328,8 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   CommandReply: CommandReplySchema,
   InterfaceList: InterfaceListSchema,
   FleetHosts: FleetHostsSchema,
+  FleetDomains: FleetDomainsSchema,
+  Migrated: MigratedSchema,
   Event: EventSchema,
   Text: TextSchema,
   Binary: BinarySchema,
@@ -381,5 +406,8 @@ const _interfaces: Same<
   InterfaceListRow
 > = true;
 const _fleet: Same<Static<typeof FleetHostsSchema>, FleetHostsView> = true;
+const _fleetDomains: Same<Static<typeof FleetDomainsSchema>, FleetDomainsView> = true;
+const _migrated: Same<Static<typeof MigratedSchema>, MigratedView> = true;
 const _event: Same<Static<typeof EventSchema>, EventMessage> = true;
 void [_version, _host, _summary, _info, _state, _definition, _define, _interfaces, _fleet, _event];
+void [_fleetDomains, _migrated];

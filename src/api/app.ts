@@ -20,7 +20,13 @@ import {
   OPERATIONS,
   type RoutedOperationName,
 } from "../model/operations.ts";
-import type { ApiEnvironment, ApiRequestContext, Role, RouteAdder } from "./api_context.ts";
+import {
+  type ApiEnvironment,
+  type ApiRequestContext,
+  FORWARDED_HEADER,
+  type Role,
+  type RouteAdder,
+} from "./api_context.ts";
 import { budgetedRequest } from "./body_budget.ts";
 import { errorResponse } from "./http_errors.ts";
 import type { ConnectionHandle } from "./http1_connection.ts";
@@ -39,6 +45,7 @@ import { saveRoutes } from "./routes/save_routes.ts";
 import { snapshotRoutes } from "./routes/snapshot_routes.ts";
 import { networkRoutes } from "./routes/network_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
+import { fleetRoutes } from "./routes/fleet_routes.ts";
 import { nativeFormatRoutes } from "./routes/native_format_routes.ts";
 
 /** The API application. */
@@ -73,6 +80,7 @@ export function createApi(env: ApiEnvironment): Api {
     rowByRoute.set(key, row);
   };
   systemRoutes(add);
+  fleetRoutes(add);
   nativeFormatRoutes(add);
   domainRoutes(add);
   statsRoutes(add);
@@ -158,6 +166,23 @@ export function createApi(env: ApiEnvironment): Api {
         new VirtError(ErrorCode.OPERATION_DENIED, `read only access prevents ${operation}`),
       );
     }
+    const owner = ownerElsewhere(env, request, match.params);
+    if (owner !== undefined) {
+      // Another host owns the domain: it answers (one hop; streams are its own to serve).
+      if (row.http.streaming || row.http.rawBody) {
+        return fail(
+          new VirtError(
+            ErrorCode.OPERATION_INVALID,
+            `domain '${match.params.ref}' is on host '${owner}': open this stream there`,
+          ),
+        );
+      }
+      try {
+        return await env.fleet!.forward!(owner, request, role);
+      } catch (error) {
+        return fail(error);
+      }
+    }
     const metered = row.http.rawBody
       ? { request, release: () => {} }
       : budgetedRequest(request, env.bodies, Math.max(env.xmlMaxBytes, env.bodyMaxBytes));
@@ -203,6 +228,23 @@ export function createApi(env: ApiEnvironment): Api {
   }
 
   return { handle, routes: router.routes };
+}
+
+/**
+ * The host that owns the domain a request names, when it is another host of the fleet and the
+ * request was not forwarded already; undefined otherwise (this host answers).
+ */
+function ownerElsewhere(
+  env: ApiEnvironment,
+  request: Request,
+  params: Record<string, string>,
+): string | undefined {
+  const reference = params.ref;
+  if (reference === undefined || env.fleet?.ownerElsewhere === undefined) return undefined;
+  if (env.fleet.forward === undefined || request.headers.has(FORWARDED_HEADER)) return undefined;
+  // An all-digit reference is an id, which only names a domain of this host.
+  if (/^[0-9]+$/.test(reference)) return undefined;
+  return env.fleet.ownerElsewhere(reference);
 }
 
 /**

@@ -3,7 +3,8 @@
  * the order of the fleet stream, as Server-Sent Events of the same messages as the local stream
  * plus the host they come from. `id:` is `SEQ:INDEX` (the fact's commit group in the fleet stream
  * and its index there); `?since=SEQ:INDEX` or `Last-Event-ID` resume strictly after it, from any
- * host.
+ * host; `?since=now` gives only facts appended from then on; no `since` starts at the stream's
+ * beginning.
  *
  * Each subscriber pulls: the next facts are read from JetStream only when the client has taken
  * the previous ones, so what waits for a slow client is one batch.
@@ -46,11 +47,15 @@ export function fleetEventsResponse(env: ApiEnvironment, request: Request, url: 
     );
   }
   const since = url.searchParams.get("since") ?? request.headers.get("last-event-id");
-  const after = since === null ? undefined : parseFleetPosition(since.trim());
+  const after = since === null
+    ? undefined
+    : since.trim() === "now"
+    ? "now"
+    : parseFleetPosition(since.trim());
   if (since !== null && after === undefined) {
     throw new VirtError(
       ErrorCode.INVALID_ARG,
-      `a fleet position is SEQ:INDEX or SEQ, got '${since}'`,
+      `a fleet position is SEQ:INDEX, SEQ or now, got '${since}'`,
       { where: url.searchParams.has("since") ? "since" : "Last-Event-ID" },
     );
   }

@@ -9,6 +9,14 @@ import type { FleetHost } from "../log/host_registry.ts";
 import type { DomainInfo, DomainSummary } from "../model/domain_list.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 export type { EventMessage } from "../projections/event_message.ts";
+import type { EventMessage } from "../projections/event_message.ts";
+
+/**
+ * One message of the fleet event stream: the local stream's message (its `domain` and `event`
+ * absent for a fact about no domain), the host whose log it is in, and its fleet id
+ * (`SEQ:INDEX`, resumable from any host).
+ */
+export type FleetEventMessage = EventMessage & { host: string; id: string };
 import { reasonName, stateName } from "../model/lifecycle.ts";
 
 /** A domain as lists show it (`virConnectListAllDomains`). */
@@ -96,6 +104,25 @@ export interface HostView {
 /** The hosts sharing the service's NATS log (`GET /v1/fleet/hosts`). */
 export interface FleetHostsView {
   hosts: FleetHost[];
+}
+
+/** Every domain of the fleet with its owner (`GET /v1/fleet/domains`). */
+export interface FleetDomainsView {
+  domains: {
+    uuid: string;
+    name: string;
+    host: string;
+    active: boolean;
+    sinceMs: number;
+    pending?: boolean;
+  }[];
+}
+
+/** The result of a move (`POST /v1/domains/:ref/migrate`). */
+export interface MigratedView {
+  uuid: string;
+  name: string;
+  host: string;
 }
 
 /** The result of a define (`virDomainDefineXML`). */

@@ -133,6 +133,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   log: () => import("./verbs/log.ts").then((module) => module.logVerb),
   config: () => import("./verbs/config.ts").then((module) => module.configVerb),
   metadata: () => import("./verbs/metadata.ts").then((module) => module.metadataVerb),
+  migrate: () => import("./verbs/migrate.ts").then((module) => module.migrateVerb),
   nodeinfo: () => import("./verbs/nodeinfo.ts").then((module) => module.nodeinfoVerb),
   reboot: () => import("./verbs/reboot.ts").then((module) => module.rebootVerb),
   reset: () => import("./verbs/reset.ts").then((module) => module.resetVerb),

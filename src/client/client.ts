@@ -20,8 +20,11 @@ import type {
   DomainInfoView,
   DomainSummaryView,
   EventMessage,
+  FleetDomainsView,
+  FleetEventMessage,
   FleetHostsView,
   HostView,
+  MigratedView,
   StateView,
   VersionView,
 } from "../api/views.ts";
@@ -150,12 +153,23 @@ export class EvirtClient {
     return this.#json("GET", pathOf("host.version"));
   }
 
-  /** Hostname and node information. */
   /** The hosts sharing the service's NATS log (code 3 when its log is local). */
   fleetHosts(): Promise<FleetHostsView> {
     return this.#json("GET", pathOf("host.fleet_hosts"));
   }
 
+  /** Every domain of the fleet with the host that owns it (code 3 when the log is local). */
+  fleetDomains(): Promise<FleetDomainsView> {
+    return this.#json("GET", pathOf("host.fleet_domains"));
+  }
+
+  /** Moves a shut-off domain's definition and ownership to `host` of the fleet. */
+  migrateOffline(reference: string, host: string): Promise<MigratedView> {
+    const query = new URLSearchParams({ host, offline: "true" });
+    return this.#json("POST", `${pathOf("domain.migrate", { ref: reference })}?${query}`);
+  }
+
+  /** Hostname and node information. */
   host(): Promise<HostView> {
     return this.#json("GET", pathOf("host.describe"));
   }
@@ -723,17 +737,65 @@ export class EvirtClient {
    * delivered. A pruned position ends the iteration with {@linkcode StreamGoneError}.
    */
   async *events(options: FollowOptions = {}): AsyncGenerator<EventMessage> {
-    let since = options.since;
+    yield* this.#resuming(options.since, options, (since) => this.#eventStream(since, options));
+  }
+
+  /**
+   * Follows the fleet event stream (`?scope=fleet`, a NATS log only): every host's facts, each
+   * message with its host and fleet id (`SEQ:INDEX`); after a disconnect it resumes after the last
+   * id delivered. `since` is an id, or `now` (the default) for new facts only.
+   */
+  async *fleetEvents(
+    options: Omit<FollowOptions, "since" | "domains" | "events"> & { since?: string } = {},
+  ): AsyncGenerator<FleetEventMessage> {
+    yield* this.#resuming<FleetEventMessage, string>(
+      options.since ?? "now",
+      options,
+      (since) => this.#fleetStream(since ?? "now", options),
+    );
+  }
+
+  async *#fleetStream(
+    since: string,
+    options: { signal?: AbortSignal },
+  ): AsyncGenerator<{ kind: "event"; message: FleetEventMessage; resume: string }> {
+    const query = new URLSearchParams({ scope: "fleet", since });
+    const response = await this.#openStream(`${pathOf("domain.events")}?${query}`, options);
+    if (response.body === null) return;
+    try {
+      for await (const message of parseSse(response.body, options.signal)) {
+        if (message.data === "" || message.id === undefined) continue;
+        const data = JSON.parse(message.data) as Omit<FleetEventMessage, "id">;
+        yield { kind: "event", message: { ...data, id: message.id }, resume: message.id };
+      }
+    } catch (error) {
+      if (options.signal?.aborted) return;
+      if (error instanceof VirtError) throw error;
+      throw new VirtError(ErrorCode.RPC, `event stream broke: ${(error as Error).message}`);
+    }
+  }
+
+  /** Yields the messages of `open(since)`, reopening after the last one after a disconnect. */
+  async *#resuming<M, P>(
+    first: P | undefined,
+    options: FollowOptions | Omit<FollowOptions, "since">,
+    open: (
+      since: P | undefined,
+    ) => AsyncGenerator<
+      { kind: "event"; message: M; resume: P } | { kind: "dropped"; resumeAfter: P }
+    >,
+  ): AsyncGenerator<M> {
+    let since = first;
     let attempt = 0;
     const reconnect = options.reconnect ?? true;
     while (!options.signal?.aborted) {
       let reason: string;
       try {
-        for await (const item of this.#eventStream(since, options)) {
+        for await (const item of open(since)) {
           attempt = 0;
           if (options.signal?.aborted) return;
           if (item.kind === "event") {
-            since = item.message.position;
+            since = item.resume;
             yield item.message;
           } else if (item.kind === "dropped") {
             since = item.resumeAfter;
@@ -758,24 +820,14 @@ export class EvirtClient {
     since: number | undefined,
     options: FollowOptions,
   ): AsyncGenerator<
-    { kind: "event"; message: EventMessage } | { kind: "dropped"; resumeAfter: number }
+    | { kind: "event"; message: EventMessage; resume: number }
+    | { kind: "dropped"; resumeAfter: number }
   > {
     const query = new URLSearchParams();
     if (since !== undefined) query.set("since", String(since));
     for (const domain of options.domains ?? []) query.append("domain", domain);
     for (const event of options.events ?? []) query.append("event", event);
-    let response: ClientResponse;
-    try {
-      response = await this.#send("GET", `${pathOf("domain.events")}?${query}`, {
-        headers: { accept: "text/event-stream" },
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      });
-    } catch (error) {
-      throw new VirtError(
-        ErrorCode.RPC,
-        `cannot reach the event stream: ${(error as Error).message}`,
-      );
-    }
+    const response = await this.#openStream(`${pathOf("domain.events")}?${query}`, options);
     if (response.status === 410) {
       const body = await response.json().catch(() => ({})) as {
         error?: { detail?: string };
@@ -796,13 +848,35 @@ export class EvirtClient {
           return;
         }
         if (message.data === "") continue;
-        yield { kind: "event", message: JSON.parse(message.data) as EventMessage };
+        const event = JSON.parse(message.data) as EventMessage;
+        yield { kind: "event", message: event, resume: event.position };
       }
     } catch (error) {
       if (options.signal?.aborted) return;
       if (error instanceof VirtError) throw error;
       throw new VirtError(ErrorCode.RPC, `event stream broke: ${(error as Error).message}`);
     }
+  }
+
+  /** Opens an event stream; an unreachable service is code 1 (RPC: reconnect). */
+  async #openStream(
+    path: string,
+    options: { signal?: AbortSignal },
+  ): Promise<ClientResponse> {
+    let response: ClientResponse;
+    try {
+      response = await this.#send("GET", path, {
+        headers: { accept: "text/event-stream" },
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    } catch (error) {
+      throw new VirtError(
+        ErrorCode.RPC,
+        `cannot reach the event stream: ${(error as Error).message}`,
+      );
+    }
+    if (response.status !== 410 && !response.ok) throw await errorOf(response);
+    return response;
   }
 
   /**

@@ -357,6 +357,47 @@ export const OPERATIONS = [
     verbs: ["host"],
   },
   {
+    name: "host.fleet_domains",
+    object: "host",
+    libvirt: [],
+    access: "read-only",
+    summary:
+      "Every domain of the fleet sharing this service's NATS log, with the host that owns it (its lease)",
+    http: {
+      method: "GET",
+      path: "/v1/fleet/domains",
+      query: [],
+      answer: { status: 200, description: "Fleet domains", schema: "FleetDomains" },
+    },
+    verbs: ["host"],
+  },
+  {
+    name: "domain.migrate",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainMigrate3", procedure: null },
+      { api: "virDomainMigrateToURI3", procedure: null },
+    ],
+    access: "read-write",
+    summary:
+      "Move a domain to another host of the fleet; offline only: the ownership and definition of a shut-off domain",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/migrate",
+      query: [
+        {
+          name: "host",
+          type: "string",
+          description: "The host of the fleet to move it to",
+          required: true,
+        },
+        flag("offline", "Move the definition and ownership only", "VIR_MIGRATE_OFFLINE"),
+      ],
+      answer: { status: 200, description: "Moved", schema: "Migrated" },
+    },
+    verbs: ["migrate"],
+  },
+  {
     name: "host.uri",
     object: "host",
     libvirt: [{ api: "virConnectGetURI", procedure: 110 }],
@@ -2040,7 +2081,7 @@ export const OPERATIONS = [
           name: "since",
           type: "string",
           description:
-            "Resume strictly after this position (0: from the beginning); with scope=fleet, SEQ:INDEX",
+            "Resume strictly after this position (0: from the beginning); with scope=fleet, SEQ:INDEX, or now for new facts only",
         },
         { name: "Last-Event-ID", type: "string", description: "Resume position", in: "header" },
         {

@@ -16,7 +16,15 @@ import type { ApiEnvironment } from "../api/api_context.ts";
 import { openSqliteStore } from "../log/sqlite_store.ts";
 import { NATS_TIMEOUT_MS_DEFAULT, openNatsStore } from "../log/nats_store.ts";
 import { type HostIdentity, HostRegistry } from "../log/host_registry.ts";
-import { followFleet, joinFleetStream } from "../log/fleet_stream.ts";
+import {
+  ensureFleetStream,
+  type FleetRelay,
+  followFleet,
+  relayToFleet,
+} from "../log/fleet_stream.ts";
+import { DomainLeases } from "../log/domain_leases.ts";
+import { FleetDomains } from "./fleet_domains.ts";
+import { forwardRequest, serveForwarded } from "./fleet_forwarding.ts";
 import { connect } from "@nats-io/transport-node";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
@@ -34,6 +42,7 @@ import { libvirtSocketPaths } from "../rpc/socket_paths.ts";
 import {
   createServiceCore,
   EVENT_STREAM_DEFAULTS,
+  REQUEST_TIMEOUT_MS,
   type ServiceCore,
   type ServiceCoreOptions,
 } from "./service_core.ts";
@@ -118,7 +127,8 @@ export async function startService(
       drivers: [new TestDriver(), ...(options.drivers ?? [])],
       xmlMaxBytes: config.xmlMaxBytes,
       requestBodiesMaxBytes: config.requestBodiesMaxBytes,
-      autostart,
+      // On a fleet's log, autostart waits until this host knows which domains it owns.
+      autostart: autostart && config.natsLog === null,
       checkAnswers: config.checkAnswers,
       ...(options.events === undefined ? {} : { events: options.events }),
       ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
@@ -153,13 +163,19 @@ export async function startService(
     core.attachStorage(storage);
     if (config.natsLog !== null) {
       const node = readNodeInfo();
-      fleet = await openFleet(config.natsLog, {
-        name: config.natsLog.host,
-        drivers: core.host.drivers.flatMap((driver) => [...driver.domainTypes]),
-        cpus: node.cpus,
-        memoryKiB: node.memoryKiB,
-      }, logFor("fleet"));
+      fleet = await openFleet(
+        config.natsLog,
+        {
+          name: config.natsLog.host,
+          drivers: core.host.drivers.flatMap((driver) => [...driver.domainTypes]),
+          cpus: node.cpus,
+          memoryKiB: node.memoryKiB,
+        },
+        core,
+        logFor("fleet"),
+      );
       core.attachFleet(fleet.registry);
+      if (autostart) await core.host.autostart();
     }
     linkStorage(core.host, storage);
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
@@ -291,10 +307,14 @@ interface Fleet {
   close(): Promise<void>;
 }
 
-/** Registers this host on the NATS server of its log; logs every host it marks lost. */
+/**
+ * Registers this host on the NATS server of its log (logging every host it marks lost), takes
+ * the leases of its domains, and answers requests forwarded by the other hosts.
+ */
 async function openFleet(
   log: NonNullable<Config["natsLog"]>,
   identity: HostIdentity,
+  core: ServiceCore,
   say: (message: string) => void,
 ): Promise<Fleet> {
   const connection = await connect({
@@ -302,30 +322,74 @@ async function openFleet(
     name: `evirt-${log.host}-fleet`,
     timeout: NATS_TIMEOUT_MS_DEFAULT,
   });
+  let registry: HostRegistry | undefined;
+  let leases: DomainLeases | undefined;
+  let domains: FleetDomains | undefined;
+  let relay: FleetRelay | undefined;
   try {
-    const registry = await HostRegistry.open(connection, {
+    const hosts = await HostRegistry.open(connection, {
       identity,
       ttlMs: log.hostTtlMs,
       onChange: (change) => say(`host ${change.host} is ${change.state}: its heartbeat stopped`),
     });
-    say(`host ${identity.name} registered (heartbeat valid ${registry.ttlMs} ms)`);
-    await joinFleetStream(
+    registry = hosts;
+    say(`host ${identity.name} registered (heartbeat valid ${hosts.ttlMs} ms)`);
+    await ensureFleetStream(connection, log.replicas);
+    const copying = await relayToFleet(
       connection,
+      log.host,
       `EVIRT_LOG_${log.host}`,
       `evirt.log.${log.host}.facts`,
-      log.replicas,
+      say,
+    );
+    relay = copying;
+    const table = await DomainLeases.open(connection, log.host, log.replicas);
+    leases = table;
+    const owned = await FleetDomains.open({
+      host: core.host,
+      leases: table,
+      hosts: () => hosts.hosts(),
+      passIntervalMs: Math.max(100, Math.floor(hosts.ttlMs / 3)),
+      log: say,
+    });
+    domains = owned;
+    const forwarded = serveForwarded(
+      connection,
+      log.host,
+      (request, role) => core.api.handle(request, role),
     );
     return {
       registry: {
-        hosts: () => registry.hosts(),
+        hosts: () => hosts.hosts(),
         follow: (after, signal) => followFleet(connection, after, signal),
+        domains: () =>
+          table.all().map((lease) => ({
+            uuid: lease.uuid,
+            name: lease.name,
+            host: lease.owner,
+            active: lease.active,
+            sinceMs: lease.sinceMs,
+            ...(lease.pending === true ? { pending: true } : {}),
+          })),
+        ownerElsewhere: (reference) => owned.elsewhere(reference)?.owner,
+        forward: (owner, request, role) =>
+          forwardRequest(connection, log.host, owner, request, role, REQUEST_TIMEOUT_MS),
+        moveOffline: (reference, target) => owned.moveOffline(reference, target),
       },
       async close() {
-        await registry.close();
+        forwarded.unsubscribe();
+        await owned.close();
+        await table.close();
+        await copying.stop();
+        await hosts.close();
         await connection.close();
       },
     };
   } catch (error) {
+    await domains?.close();
+    await leases?.close();
+    await relay?.stop();
+    await registry?.close();
     await connection.close();
     throw error;
   }

@@ -64,6 +64,7 @@ testIf(
           "EVIRT_LOG_nodeA-storage",
           "KV_evirt_hosts",
           "KV_evirt_hosts_alive",
+          "KV_evirt_leases",
         ]);
       } finally {
         await connection.close();

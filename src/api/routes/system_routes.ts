@@ -19,8 +19,8 @@ import { metricsRecords, renderStatsRecords } from "../stats_metrics.ts";
 import { libvirtFamilies } from "../libvirt_metrics.ts";
 import { processFamilies } from "../process_metrics.ts";
 import { renderFamilies } from "../prometheus_text.ts";
+import { fleetOf } from "./fleet_routes.ts";
 import type { FleetHostsView, HostView, VersionView } from "../views.ts";
-import { ErrorCode, VirtError } from "../../model/errors.ts";
 
 function xmlResponse(xml: string): Response {
   return new Response(xml, { headers: { "content-type": "application/xml" } });
@@ -41,13 +41,7 @@ export function systemRoutes(add: RouteAdder): void {
     return jsonResponse(view);
   });
   add("host.fleet_hosts", async (_request, { env }) => {
-    if (env.fleet === undefined) {
-      throw new VirtError(
-        ErrorCode.NO_SUPPORT,
-        "this host keeps its log locally (EVIRT_LOG=sqlite): it belongs to no fleet",
-      );
-    }
-    const view: FleetHostsView = { hosts: await env.fleet.hosts() };
+    const view: FleetHostsView = { hosts: await fleetOf(env).hosts() };
     return jsonResponse(view);
   });
   add("host.describe", (_request, { env }) => {

@@ -11,7 +11,6 @@
  * @module
  */
 
-import type { EventMessage } from "../../api/views.ts";
 import { EVENT_IDS } from "../../model/lifecycle.ts";
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { CommandFailure, domainCommand } from "../command_failure.ts";
@@ -54,8 +53,14 @@ export const eventVerb: Verb = {
     { name: "timestamp", kind: "bool", help: "show timestamp for each printed event" },
     {
       name: "since",
-      kind: "integer",
-      help: "first replay the events after this log position, then follow",
+      kind: "string",
+      help:
+        "first replay the events after this log position (with --fleet: SEQ:INDEX), then follow",
+    },
+    {
+      name: "fleet",
+      kind: "bool",
+      help: "every host's events of the fleet sharing the service's NATS log, with their host",
     },
   ],
   async run(context: VerbContext, args: VerbArguments): Promise<VerbOutcome> {
@@ -71,24 +76,56 @@ export const eventVerb: Verb = {
     if (event !== undefined && !EVENT_IDS.includes(event)) {
       throw new CommandFailure(`unknown event type ${event}`);
     }
+    if (args.flag("fleet")) return await followFleet(context, args, event);
     const reference = args.text("domain");
     const uuid = reference === undefined
       ? undefined
       : (await domainCommand(reference, undefined, () => context.client.info(reference))).uuid;
-    const { ending, count, lostReason } = await follow(context, args, {
-      ...(uuid === undefined ? {} : { domains: [uuid] }),
-      ...(event === undefined ? {} : { events: [event] }),
-    });
-    if (ending === "lost") {
-      throw new CommandFailure("lost the event stream", new Error(lostReason));
-    }
-    const summary = formatEventSummary(ending, count);
-    // With --json, stdout stays one JSON document per line.
-    if (args.flag("json")) context.io.stderr(summary);
-    else context.print(summary);
-    return { exitCode: count > 0 ? 0 : 1 };
+    const since = localSince(args.text("since"));
+    const { ending, count, lostReason } = await consume(
+      context,
+      args,
+      (signal, onReconnect) =>
+        (async function* () {
+          for await (
+            const message of context.client.events({
+              ...(uuid === undefined ? {} : { domains: [uuid] }),
+              ...(event === undefined ? {} : { events: [event] }),
+              ...(since === undefined ? {} : { since }),
+              signal,
+              onReconnect,
+            })
+          ) {
+            // Bookkeeping facts (launched, autostart, deadlines) are no libvirt event.
+            if (message.event !== null) yield message;
+          }
+        })(),
+      (message) =>
+        args.flag("json")
+          ? `${JSON.stringify(message)}\n`
+          : formatEvent(message, args.flag("timestamp")),
+    );
+    return finish(context, args, ending, count, lostReason);
   },
 };
+
+/** The summary line, and the exit code: 0 when an event came. */
+function finish(
+  context: VerbContext,
+  args: VerbArguments,
+  ending: Ending,
+  count: number,
+  lostReason: string,
+): VerbOutcome {
+  if (ending === "lost") {
+    throw new CommandFailure("lost the event stream", new Error(lostReason));
+  }
+  const summary = formatEventSummary(ending, count);
+  // With --json, stdout stays one JSON document per line.
+  if (args.flag("json")) context.io.stderr(summary);
+  else context.print(summary);
+  return { exitCode: count > 0 ? 0 : 1 };
+}
 
 function checkExclusive(args: VerbArguments): void {
   const pairs: [string, string][] = [["all", "event"], ["list", "all"], ["list", "event"]];
@@ -102,10 +139,18 @@ function checkExclusive(args: VerbArguments): void {
   }
 }
 
-async function follow(
+/**
+ * Prints the messages `open` yields, one (or with `--loop` all) until `--timeout`, Ctrl-C, or
+ * the stream is lost.
+ */
+async function consume<M>(
   context: VerbContext,
   args: VerbArguments,
-  filter: { domains?: string[]; events?: string[] },
+  open: (
+    signal: AbortSignal,
+    onReconnect: (attempt: number, delayMs: number, reason: string) => void,
+  ) => AsyncIterable<M>,
+  render: (message: M) => string,
 ): Promise<{ ending: Ending; count: number; lostReason: string }> {
   const stop = new AbortController();
   let ending: Ending = "done";
@@ -120,27 +165,19 @@ async function follow(
     ? undefined
     : setTimeout(() => end("timeout"), timeoutSeconds * 1000);
   const stopListening = context.io.onInterrupt(() => end("interrupt"));
-  const since = args.integer("since");
   let count = 0;
   try {
     context.progress.start("waiting for events");
-    const stream = context.client.events({
-      ...filter,
-      ...(since === undefined ? {} : { since }),
-      signal: stop.signal,
-      onReconnect: (attempt, delayMs, reason) => {
-        context.warn(`event stream interrupted (${reason}); reconnecting in ${delayMs} ms`);
-        if (attempt > RECONNECT_ATTEMPTS_MAX) {
-          lostReason = reason;
-          end("lost");
-        }
-      },
+    const stream = open(stop.signal, (attempt, delayMs, reason) => {
+      context.warn(`event stream interrupted (${reason}); reconnecting in ${delayMs} ms`);
+      if (attempt > RECONNECT_ATTEMPTS_MAX) {
+        lostReason = reason;
+        end("lost");
+      }
     });
     for await (const message of stream) {
-      // Bookkeeping facts (launched, autostart, deadlines) are no libvirt event.
-      if (message.event === null) continue;
       context.progress.stop();
-      print(context, args, message);
+      context.print(render(message));
       count++;
       if (!args.flag("loop")) break;
       context.progress.start("waiting for events");
@@ -153,7 +190,56 @@ async function follow(
   return { ending, count, lostReason };
 }
 
-function print(context: VerbContext, args: VerbArguments, message: EventMessage): void {
-  if (args.flag("json")) context.print(`${JSON.stringify(message)}\n`);
-  else context.print(formatEvent(message, args.flag("timestamp")));
+/** `--since` of the local stream: a log position. */
+function localSince(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[0-9]{1,15}$/.test(text)) {
+    throw new ArgumentError(
+      `--since must be a log position (an integer), got '${text}'`,
+      "--since",
+    );
+  }
+  return Number(text);
+}
+
+/**
+ * `event --fleet`: the fleet stream, every host's events in one order, each line prefixed by its
+ * host; the domain (a name) and `--event` filter as they do locally.
+ */
+async function followFleet(
+  context: VerbContext,
+  args: VerbArguments,
+  event: string | undefined,
+): Promise<VerbOutcome> {
+  const domain = args.text("domain");
+  const since = args.text("since");
+  if (since !== undefined && !/^[0-9]{1,15}(:[0-9]{1,6})?$/.test(since)) {
+    throw new ArgumentError(`--since with --fleet is SEQ:INDEX, got '${since}'`, "--since");
+  }
+  const { ending, count, lostReason } = await consume(
+    context,
+    args,
+    (signal, onReconnect) =>
+      (async function* () {
+        for await (
+          const message of context.client.fleetEvents({
+            ...(since === undefined ? {} : { since }),
+            signal,
+            onReconnect,
+          })
+        ) {
+          if (message.event === undefined || message.event === null) continue;
+          if (event !== undefined && message.event !== event) continue;
+          if (
+            domain !== undefined && message.domain.name !== domain && message.domain.uuid !== domain
+          ) continue;
+          yield message;
+        }
+      })(),
+    (message) =>
+      args.flag("json")
+        ? `${JSON.stringify(message)}\n`
+        : `${message.host}: ${formatEvent(message, args.flag("timestamp"))}`,
+  );
+  return finish(context, args, ending, count, lostReason);
 }

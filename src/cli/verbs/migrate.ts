@@ -1,0 +1,67 @@
+/**
+ * `migrate`: moves a domain to another host of the fleet sharing the service's NATS log. Only
+ * `--offline` is done: the definition and ownership of a shut-off domain move (libvirt's
+ * `VIR_MIGRATE_OFFLINE` with `--persistent --undefinesource`: the destination defines it, the
+ * source no longer has it). The destination is a fleet host's name, or a URI whose host part is
+ * one (`evirt://west/system`).
+ *
+ * @module
+ */
+
+import { ArgumentError, type VerbArguments } from "../arguments.ts";
+import { domainCommand } from "../command_failure.ts";
+import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
+
+/**
+ * The `migrate` verb.
+ *
+ * @example
+ * ```sh
+ * evirt migrate --offline web west
+ * evirt migrate --offline web evirt://west/system
+ * ```
+ */
+export const migrateVerb: Verb = {
+  name: "migrate",
+  summary: "migrate domain to another host of the fleet",
+  json: true,
+  options: [
+    DOMAIN_OPTION,
+    {
+      name: "desturi",
+      kind: "string",
+      positional: true,
+      required: true,
+      help: "the fleet host to move it to: its name, or a URI naming it",
+    },
+    { name: "offline", kind: "bool", help: "move the definition of a shut-off domain only" },
+    { name: "live", kind: "bool", help: "live migration (not supported between evirt hosts)" },
+  ],
+  async run(context: VerbContext, args: VerbArguments) {
+    const reference = args.required("domain");
+    const host = hostOf(args.required("desturi"));
+    if (!args.flag("offline")) {
+      throw new ArgumentError(
+        "only --offline migration between evirt hosts is supported: shut the domain off first",
+        "--offline",
+      );
+    }
+    const moved = await domainCommand(
+      reference,
+      undefined,
+      () => context.client.migrateOffline(reference, host),
+    );
+    if (args.flag("json")) context.json(moved);
+    else context.print(`Domain '${moved.name}' moved to host '${moved.host}'\n`);
+  },
+};
+
+/** The fleet host a destination names: the name itself, or a URI's host part. */
+function hostOf(destination: string): string {
+  if (!destination.includes("://")) return destination;
+  const host = URL.parse(destination.replace(/^[a-z0-9+.-]+:/i, "http:"))?.hostname ?? "";
+  if (host === "") {
+    throw new ArgumentError(`'${destination}' names no host`, "desturi");
+  }
+  return host;
+}

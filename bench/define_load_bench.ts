@@ -58,7 +58,10 @@ async function rig(): Promise<Rig> {
     qemu.prestartChecks();
     drivers.push(qemu);
   }
-  const store = await openSqliteStore(dir);
+  // As the service opens it (src/service/service.ts), unless EVIRT_BENCH_COMMIT_THREAD=0.
+  const store = await openSqliteStore(dir, {
+    commitThread: Deno.env.get("EVIRT_BENCH_COMMIT_THREAD") !== "0",
+  });
   const core = await createServiceCore({
     store,
     drivers,

@@ -23,7 +23,9 @@
  * `EVIRT_BENCH_GAP_MS` ms (default 5). `EVIRT_BENCH_ROUNDS` (default 1) repeats the baseline and
  * the loaded phases alternately, so a machine whose load changes during the run shows it in
  * both. `EVIRT_BENCH_PHASES` picks phases by name, comma-separated: `devices` (the goal),
- * `size`, `hostile` (default all three; the baseline always runs).
+ * `size`, `hostile` (default all three; the baseline always runs). The log commits on its own
+ * thread as the service's does; `EVIRT_BENCH_COMMIT_THREAD=0` commits on the main loop instead
+ * (the figure before the thread, in the same run).
  *
  * @module
  */

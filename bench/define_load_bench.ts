@@ -17,13 +17,17 @@
  *
  * Beside each loaded phase it prints the main thread's CPU time per define (the load's work on
  * the service's loop, the version calls' own share taken out): a figure that, unlike the
- * latencies, hardly moves when other programs load the machine.
+ * latencies, hardly moves when other programs load the machine. After the `devices` phase (so
+ * warm) it also prints that figure with no version caller at all (8 s of defines alone), which
+ * needs no share taken out and is the steadiest on a busy machine.
  *
  * Sizes: `EVIRT_BENCH_CALLS` version calls per phase (default 400), one every
  * `EVIRT_BENCH_GAP_MS` ms (default 5). `EVIRT_BENCH_ROUNDS` (default 1) repeats the baseline and
  * the loaded phases alternately, so a machine whose load changes during the run shows it in
  * both. `EVIRT_BENCH_PHASES` picks phases by name, comma-separated: `devices` (the goal),
- * `size`, `hostile` (default all three; the baseline always runs).
+ * `size`, `hostile` (default all three; the baseline always runs). The log commits on its own
+ * thread as the service's does; `EVIRT_BENCH_COMMIT_THREAD=0` commits on the main loop instead
+ * (the figure before the thread, in the same run).
  *
  * @module
  */
@@ -58,7 +62,10 @@ async function rig(): Promise<Rig> {
     qemu.prestartChecks();
     drivers.push(qemu);
   }
-  const store = await openSqliteStore(dir);
+  // As the service opens it (src/service/service.ts), unless EVIRT_BENCH_COMMIT_THREAD=0.
+  const store = await openSqliteStore(dir, {
+    commitThread: Deno.env.get("EVIRT_BENCH_COMMIT_THREAD") !== "0",
+  });
   const core = await createServiceCore({
     store,
     drivers,
@@ -187,6 +194,30 @@ async function phase(
   return samples;
 }
 
+/**
+ * Main-thread CPU per define with no version caller beside it: the loop runs for `seconds` while
+ * the main thread only serves it, so the whole CPU delta is the defines' (no subtraction of a
+ * baseline, which makes this the steadiest figure on a loaded machine).
+ */
+async function cpuPerDefinePhase(
+  r: Rig,
+  label: string,
+  seconds: number,
+  load: { body: string; status: number },
+): Promise<void> {
+  const cpuBefore = mainThreadCpuMs();
+  if (cpuBefore === undefined) return;
+  const loader = await startDefineLoop(r.socketPath, load.body, load.status);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const msEach = await loader.stop();
+  const cpuMs = mainThreadCpuMs()! - cpuBefore;
+  console.log(
+    `  ${label}, alone: main-thread CPU ${
+      (cpuMs / msEach.length).toFixed(2)
+    } ms per define over ${msEach.length} defines (each ${percentileSummary(msEach)})`,
+  );
+}
+
 async function main(): Promise<void> {
   const env = Deno.env.toObject();
   const calls = parsePositiveInteger(env, "EVIRT_BENCH_CALLS", 400);
@@ -217,6 +248,10 @@ async function main(): Promise<void> {
             status: 201,
           }),
         );
+        await cpuPerDefinePhase(r, "largest definition defined in a loop", 8, {
+          body: byDevices,
+          status: 201,
+        });
       }
       if (chosen.has("size")) {
         await phase(r, "same, with a description up to the 4 MiB body limit", calls, gapMs, {

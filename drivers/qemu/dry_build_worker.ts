@@ -14,23 +14,33 @@ import {
   serveWorkerRequests,
   type WorkerErrorReply,
 } from "../../src/workers/worker_pool.ts";
+import { FACT_BODY_MAX_BYTES } from "../../src/log/event_store.ts";
+import { type KnownJsonText, prepareJsonText } from "../../src/log/json_text.ts";
 import { buildCommandLine, type CommandLineContext } from "./command_line.ts";
 import { completeQemuDefinition } from "./definition_completion.ts";
 import type { MachineTypes } from "./machine_type.ts";
 
-/** A definition and the context its dry build uses; with `complete`, completed first. */
+/**
+ * A definition (or its JSON text, which costs the sender less than a clone) and the context its
+ * dry build uses; with `complete`, completed first.
+ */
 export interface DryBuildRequest {
-  definition: DomainDefinition;
+  definition: DomainDefinition | { json: string };
   context: CommandLineContext;
   /** Complete the definition first (define-time completion) with these machine types. */
   complete?: { machines: MachineTypes; emulator: string };
 }
 
 /**
- * Whether the command line could be built (of the completed definition, which comes back when
- * completion was asked for), or the refusal it threw.
+ * Whether the command line could be built, or the refusal it threw. When completion was asked
+ * for, the completed definition comes back as its JSON text, as the log stores it (parsing it
+ * costs the main loop less than rebuilding a clone, and the define's append then reuses the
+ * text: see `rememberJsonText` in src/log/json_text.ts); as itself only when the log would refuse
+ * its JSON (the append then says why).
  */
-export type DryBuildReply = { ok: true; completed?: DomainDefinition } | WorkerErrorReply;
+export type DryBuildReply =
+  | { ok: true; completed?: DomainDefinition; completedJson?: KnownJsonText }
+  | WorkerErrorReply;
 
 /**
  * Answers one request (exported so it can be tested without a thread).
@@ -47,17 +57,23 @@ export type DryBuildReply = { ok: true; completed?: DomainDefinition } | WorkerE
 export function answerDryBuild(request: DryBuildRequest): DryBuildReply {
   try {
     const { complete } = request;
+    const definition = "json" in request.definition
+      ? JSON.parse(request.definition.json) as DomainDefinition
+      : request.definition;
     if (complete === undefined) {
-      buildCommandLine(request.definition, request.context);
+      buildCommandLine(definition, request.context);
       return { ok: true };
     }
-    const completed = completeQemuDefinition(
-      request.definition,
-      complete.machines,
-      complete.emulator,
-    );
+    const completed = completeQemuDefinition(definition, complete.machines, complete.emulator);
     buildCommandLine(completed, request.context);
-    return { ok: true, completed };
+    try {
+      return {
+        ok: true,
+        completedJson: prepareJsonText(completed, "definition", FACT_BODY_MAX_BYTES),
+      };
+    } catch {
+      return { ok: true, completed };
+    }
   } catch (error) {
     return replyOfError(error);
   }

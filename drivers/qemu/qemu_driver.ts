@@ -54,6 +54,7 @@ import { takeScreenshot } from "./screenshot.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
+import { knownJsonText, rememberJsonText } from "../../src/log/json_text.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
 import { LIVE_FACTS_KEY } from "../../src/model/live_facts.ts";
@@ -231,6 +232,18 @@ interface DomainPaths {
 }
 
 /** The runtime record's fields that name a domain's files, as `plan` and `launch` record them. */
+/**
+ * The completed definition a dry build sent back: parsed from its JSON text, which is remembered
+ * for the define's append (no second walk and encoding on the main loop), or as sent.
+ */
+function completedOf(reply: DryBuildReply & { ok: true }): DomainDefinition | undefined {
+  if (reply.completedJson === undefined) return reply.completed;
+  // JSON data by construction (checked on the thread): parsing gives the same definition.
+  const completed = JSON.parse(reply.completedJson.text) as DomainDefinition;
+  rememberJsonText(completed, reply.completedJson);
+  return completed;
+}
+
 function recordedPaths(paths: DomainPaths) {
   return {
     runtimeDir: paths.dir,
@@ -435,13 +448,15 @@ export class QemuDriver implements Driver {
     }
     // A large definition is completed and built on the thread in one trip; the completed object
     // is remembered as built, so the define's checkOffLoop and check of it are free.
+    // A definition read on a thread came with its JSON text: sending that costs less than a clone.
+    const known = knownJsonText(definition);
     const reply = await this.#dryBuilds.run({
-      definition,
+      definition: known === undefined ? definition : { json: known.text },
       context: this.#checkContext(definition),
       complete: { machines: capabilities.machines, emulator: capabilities.path },
     });
     if (!reply.ok) throw errorOfReply(reply);
-    const completed = reply.completed ?? definition;
+    const completed = completedOf(reply) ?? definition;
     this.#builtOffLoop.add(completed);
     return completed;
   }

@@ -74,6 +74,22 @@ export function rememberJsonText(value: object, known: KnownJsonText): void {
 }
 
 /**
+ * The text announced for `value` by {@linkcode rememberJsonText} and not used yet, left in place
+ * (a thread that needs the value can be sent its text instead of a clone of the value).
+ *
+ * @example
+ * ```ts
+ * import { knownJsonText, prepareJsonText, rememberJsonText } from "./json_text.ts";
+ * const definition = { name: "vm" };
+ * rememberJsonText(definition, prepareJsonText(definition, "definition", 1024));
+ * console.log(knownJsonText(definition)?.text); // '{"name":"vm"}'
+ * ```
+ */
+export function knownJsonText(value: object): KnownJsonText | undefined {
+  return knownTexts.get(value);
+}
+
+/**
  * Encodes `value` as JSON text after checking it is plain JSON data no larger than `maxBytes`.
  *
  * @param value The value to encode.

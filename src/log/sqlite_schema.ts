@@ -189,7 +189,13 @@ function upgradeFromFormat1(db: DatabaseSync, logId: string): void {
   db.exec(`PRAGMA user_version = ${DATABASE_FORMAT_VERSION}`);
 }
 
-function setPragmas(db: DatabaseSync, path: string, inMemory: boolean): void {
+/**
+ * Sets the pragmas every writing connection runs with: WAL, `synchronous=FULL`, the busy timeout
+ * and the WAL size limit (the commit thread's connection too, see sqlite_commit_thread.ts).
+ *
+ * @throws {VirtError} Code 38 when the file cannot be put in WAL mode.
+ */
+export function setPragmas(db: DatabaseSync, path: string, inMemory: boolean): void {
   const journal = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
   if (journal.journal_mode !== "wal" && !inMemory) {
     throw new VirtError(

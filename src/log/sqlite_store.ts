@@ -18,6 +18,14 @@ import type { LogMarkerWriter } from "./log_marker.ts";
 import { LogStore } from "./log_store.ts";
 import { openCheckedStorage } from "./open_checks.ts";
 import { prepareSchema, type SchemaState } from "./sqlite_schema.ts";
+import {
+  commitFacts,
+  INSERT_FACT_SQL,
+  insertFactRow,
+  inWriteTransaction,
+  UPSERT_STREAM_SQL,
+} from "./sqlite_commit.ts";
+import { SqliteCommitThread } from "./sqlite_commit_thread.ts";
 import { acquireStateLock } from "./state_lock.ts";
 
 export {
@@ -53,6 +61,12 @@ export interface SqliteStoreOptions extends EventStoreOptions {
    * present, a missing or empty log is refused instead of started as a fresh one. Default: none.
    */
   runtimeRecords?: readonly string[];
+  /**
+   * Write each commit on a worker thread with a connection of its own (sqlite_commit_thread.ts),
+   * so its writes and fsync never stall the caller's loop; the service's stores do. Default
+   * false: commits are written on the caller's thread.
+   */
+  commitThread?: boolean;
 }
 
 /*
@@ -110,7 +124,10 @@ export function openSqliteStore(
       storage = openCheckedStorage(stateDir, databasePath, options);
       keepPrivate(databasePath);
       const opened = storage;
-      const { runtimeRecords: _records, ...storeOptions } = options;
+      if (options.commitThread === true) {
+        opened.useCommitThread(new SqliteCommitThread(databasePath));
+      }
+      const { runtimeRecords: _records, commitThread: _thread, ...storeOptions } = options;
       const store = new LogStore(opened, storeOptions, () => lock.release());
       return Promise.resolve(Object.assign(store, {
         databasePath,
@@ -153,6 +170,7 @@ export class SqliteStorage implements FactStorage {
   readonly schema: SchemaState;
   #nextBodyOffset = 0;
   #marker: LogMarkerWriter | undefined;
+  #commitThread: SqliteCommitThread | undefined;
 
   /**
    * @param path The database file.
@@ -209,33 +227,33 @@ export class SqliteStorage implements FactStorage {
     return row === undefined ? 0 : row[0];
   }
 
-  commit(facts: readonly StoredFact[], streamVersions: ReadonlyMap<string, number>): void {
-    const { upsertStream } = this.#statements;
-    let bodyOffset = this.#nextBodyOffset;
-    this.#transaction(() => {
-      for (const fact of facts) {
-        bodyOffset = this.#insertFact(fact, bodyOffset);
-      }
-      for (const [stream, version] of streamVersions) upsertStream.run(stream, version);
-    });
-    this.#nextBodyOffset = bodyOffset;
-    this.#writeMarker(facts[facts.length - 1]?.position);
+  /**
+   * Writes each later commit on `thread` instead of this connection (see
+   * sqlite_commit_thread.ts); the storage owns it and closes it.
+   */
+  useCommitThread(thread: SqliteCommitThread): void {
+    this.#commitThread = thread;
   }
 
-  /** Inserts one fact row whose body starts at `bodyOffset`; returns where the next one starts. */
-  #insertFact(fact: StoredFact, bodyOffset: number): number {
-    this.#statements.insertFact.run(
-      fact.position,
-      fact.stream,
-      fact.version,
-      fact.type,
-      fact.schemaVersion,
-      fact.timestampMs,
-      fact.bodyJson,
-      fact.checksum,
-      bodyOffset,
+  commit(
+    facts: readonly StoredFact[],
+    streamVersions: ReadonlyMap<string, number>,
+  ): void | Promise<void> {
+    const thread = this.#commitThread;
+    if (thread !== undefined) {
+      return thread.commit(facts, streamVersions, this.#nextBodyOffset).then((next) => {
+        this.#nextBodyOffset = next;
+        this.#writeMarker(facts[facts.length - 1]?.position);
+      });
+    }
+    this.#nextBodyOffset = commitFacts(
+      this.#db,
+      this.#statements,
+      facts,
+      streamVersions,
+      this.#nextBodyOffset,
     );
-    return bodyOffset + fact.bodyJson.length;
+    this.#writeMarker(facts[facts.length - 1]?.position);
   }
 
   /**
@@ -274,7 +292,7 @@ export class SqliteStorage implements FactStorage {
     try {
       await body({
         fact: (fact) => {
-          bodyOffset = this.#insertFact(fact, bodyOffset);
+          bodyOffset = insertFactRow(statements, fact, bodyOffset);
         },
         stream: (name, version) => statements.upsertStream.run(name, version),
         snapshot: (snapshot) =>
@@ -378,7 +396,15 @@ export class SqliteStorage implements FactStorage {
     this.#transaction(() => this.#statements.deleteSnapshots.run());
   }
 
-  close(): void {
+  close(): void | Promise<void> {
+    const thread = this.#commitThread;
+    this.#commitThread = undefined;
+    if (thread === undefined) return this.#closeConnection();
+    // The thread's connection first, so the last one to close (this) checkpoints the WAL.
+    return thread.close().finally(() => this.#closeConnection());
+  }
+
+  #closeConnection(): void {
     try {
       this.#marker?.close();
     } finally {
@@ -388,21 +414,7 @@ export class SqliteStorage implements FactStorage {
   }
 
   #transaction(body: () => void): void {
-    // A rollback that failed last time (an I/O error) leaves a transaction open; BEGIN would
-    // then fail with a message about nesting that hides the real cause, on every later write.
-    if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      body();
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      try {
-        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      } catch {
-        // The write's own error names the cause; the next transaction retries the rollback.
-      }
-      throw error;
-    }
+    inWriteTransaction(this.#db, body);
   }
 }
 
@@ -423,14 +435,8 @@ function prepareStatements(db: DatabaseSync, format: number) {
     lastBody: prepare("SELECT body_offset, body FROM facts ORDER BY position DESC LIMIT 1"),
     // Only format 2 is ever written: a read-only format-1 connection, whose table lacks the
     // checksum column, never prepares these.
-    insertFact: prepareLater(
-      prepare,
-      `INSERT INTO facts (${factColumns(2)}, body_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    upsertStream: prepare(
-      "INSERT INTO streams (name, version) VALUES (?, ?) " +
-        "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-    ),
+    insertFact: prepareLater(prepare, INSERT_FACT_SQL),
+    upsertStream: prepare(UPSERT_STREAM_SQL),
     firstBodyOffset: prepare(
       "SELECT body_offset FROM facts WHERE position > ? ORDER BY position LIMIT 1",
     ),

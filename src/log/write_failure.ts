@@ -18,6 +18,7 @@ export type WriteFailureKind =
   | "locked"
   | "damaged"
   | "superseded"
+  | "unknown_outcome"
   | "other";
 
 /** A failed write, classified. */
@@ -26,7 +27,10 @@ export interface WriteFailure {
   kind: WriteFailureKind;
   /** The cause in words, e.g. `no space left on device`. */
   description: string;
-  /** Whether a later write may succeed without a restart (every kind but `damaged` and `superseded`). */
+  /**
+   * Whether a later write may succeed without a restart (every kind but `damaged`, `superseded`
+   * and `unknown_outcome`).
+   */
   retryable: boolean;
   /** The storage's own message, e.g. SQLite's `database or disk is full`. */
   detail: string;
@@ -34,6 +38,9 @@ export interface WriteFailure {
 
 /** Patterns of each kind, matched against the storage's message in lower case; first match wins. */
 const PATTERNS: readonly [WriteFailureKind, string, RegExp][] = [
+  // A commit thread that failed or did not answer (sqlite_commit_thread.ts): the log may hold
+  // the commit or not, so only a restart, which reads the log again, knows.
+  ["unknown_outcome", "the outcome of a write is unknown", /outcome of the commit is unknown/],
   ["damaged", "the log file is damaged", /malformed|not a database|corrupt/],
   // A remote log another writer appended to, or whose last write has an unknown outcome.
   ["superseded", "another writer holds the log", /superseded/],
@@ -61,7 +68,8 @@ export function classifyWriteFailure(error: unknown): WriteFailure {
   const text = detail.toLowerCase();
   for (const [kind, description, pattern] of PATTERNS) {
     if (pattern.test(text)) {
-      return { kind, description, retryable: kind !== "damaged" && kind !== "superseded", detail };
+      const retryable = kind !== "damaged" && kind !== "superseded" && kind !== "unknown_outcome";
+      return { kind, description, retryable, detail };
     }
   }
   return { kind: "other", description: detail, retryable: true, detail };

@@ -107,6 +107,8 @@ export async function startService(
       retention: config.retention,
       factTypes: DOMAIN_FACT_TYPES,
       runtimeRecords: runtimeRecords(config.runtimeDir),
+      // Commits (and their fsync) on a thread: a busy disk never stalls other callers.
+      commitThread: true,
     })
     : await openNatsStore({
       ...config.natsLog,
@@ -290,7 +292,7 @@ async function openSideStore(
 ): Promise<EventStore> {
   const dir = `${config.stateDir}/${folder}`;
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  if (config.natsLog === null) return await openSqliteStore(dir, { factTypes });
+  if (config.natsLog === null) return await openSqliteStore(dir, { factTypes, commitThread: true });
   const { servers, host, replicas } = config.natsLog;
   return await openNatsStore({
     servers,

@@ -5,6 +5,8 @@ import {
   realityOf,
 } from "../../../drivers/qemu/qemu_driver.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
+import { FACT_BODY_MAX_BYTES } from "../../../src/log/event_store.ts";
+import { encodeJson, prepareJsonText, rememberJsonText } from "../../../src/log/json_text.ts";
 import { missing, testIf } from "../../support/environment.ts";
 import { qemuDefinition, withDevices } from "./_qemu_definitions.ts";
 import { searchableTempDirSync } from "../../support/temp_dir.ts";
@@ -150,6 +152,42 @@ testIf(
       assert.deepEqual([offLoop.message, offLoop.where], [inPlace.message, inPlace.where]);
       // Still refused afterwards: only an accepted definition is remembered.
       assert.throws(() => driver.check(refused));
+    } finally {
+      await driver.close();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+testIf(
+  "QemuDriver.completeDefinition of a large definition read as JSON text sends that text and " +
+    "returns the completion with its text, which the define's append reuses",
+  missing("qemu-system-x86_64"),
+  async () => {
+    const dir = searchableTempDirSync();
+    const driver = await QemuDriver.create({
+      runtimeDir: `${dir}/run`,
+      logDir: `${dir}/log`,
+      kvmUsable: false,
+    });
+    try {
+      const large = () =>
+        withDevices((devices) => {
+          for (let index = 0; index <= DRY_BUILD_INLINE_DEVICES_MAX; index++) {
+            devices.interfaces.push({ type: "user", model: "virtio" });
+          }
+        });
+      // As the definition reader hands it over: parsed from its text, the text remembered.
+      const read = large();
+      rememberJsonText(read, prepareJsonText(read, "definition", FACT_BODY_MAX_BYTES));
+      const completed = await driver.completeDefinition(read);
+      // The same completion as without a text (the definition sent as a clone).
+      assert.deepEqual(completed, await driver.completeDefinition(large()));
+      assert.ok(completed.devices.controllers.length > read.devices.controllers.length);
+      // Its text is known: the fact body's encoding needs no pass over the definition.
+      const encoded = encodeJson({ definition: completed, detail: "added" }, "body", 1 << 26);
+      assert.notEqual(encoded.known, undefined);
+      assert.equal(encoded.text, JSON.stringify({ definition: completed, detail: "added" }));
     } finally {
       await driver.close();
       Deno.removeSync(dir, { recursive: true });

@@ -11,22 +11,27 @@ import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 import { noted, range, runEventStoreContract } from "./event_store_contract.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
 
-runEventStoreContract("SqliteStore", async (options) => {
-  const dir = await Deno.makeTempDir({ prefix: "evirt-log-" });
-  try {
-    const store = await openSqliteStore(dir, options);
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
+for (const commitThread of [false, true]) {
+  runEventStoreContract(
+    commitThread ? "SqliteStore (commits on a thread)" : "SqliteStore",
+    async (options) => {
+      const dir = await Deno.makeTempDir({ prefix: "evirt-log-" });
+      try {
+        const store = await openSqliteStore(dir, { ...options, commitThread });
+        return {
+          store,
+          cleanup: async () => {
+            await store.close();
+            await Deno.remove(dir, { recursive: true });
+          },
+        };
+      } catch (error) {
         await Deno.remove(dir, { recursive: true });
-      },
-    };
-  } catch (error) {
-    await Deno.remove(dir, { recursive: true });
-    throw error;
-  }
-});
+        throw error;
+      }
+    },
+  );
+}
 
 const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("evirt-log-", fn);
 

@@ -9,6 +9,12 @@ Deno.test("classifyWriteFailure() names each SQLite write failure's cause", () =
     ["database is locked", "locked", "the log file is locked by another process", true],
     ["database disk image is malformed", "damaged", "the log file is damaged", false],
     ["file is not a database", "damaged", "the log file is damaged", false],
+    [
+      "the outcome of the commit is unknown: committing to the event log took longer than 60000 ms",
+      "unknown_outcome",
+      "the outcome of a write is unknown",
+      false,
+    ],
   ];
   for (const [message, kind, description, retryable] of cases) {
     const failure = classifyWriteFailure(new Error(message));

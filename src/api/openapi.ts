@@ -517,6 +517,21 @@ export const OPENAPI_DOCUMENT = {
           end: { type: "string", description: "Work in all (bytes, a decimal string)" },
         },
       },
+      PerfEvents: {
+        type: "object",
+        required: ["events"],
+        properties: {
+          events: {
+            type: "array",
+            description: "Every perf event libvirt knows, in its order",
+            items: {
+              type: "object",
+              required: ["name", "enabled"],
+              properties: { name: { type: "string" }, enabled: { type: "boolean" } },
+            },
+          },
+        },
+      },
       VcpuCount: {
         type: "object",
         required: ["count"],

@@ -1948,7 +1948,11 @@ export const OPERATIONS = [
         flag("live", "Of the running instance", "VIR_DOMAIN_AFFECT_LIVE"),
         flag("config", "Of the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
       ],
-      answer: { status: 200, description: "Every event and whether it counts", schema: "PerfEvents" },
+      answer: {
+        status: 200,
+        description: "Every event and whether it counts",
+        schema: "PerfEvents",
+      },
     },
     verbs: ["perf"],
   },

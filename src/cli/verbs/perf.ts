@@ -11,12 +11,12 @@ import { domainCommand } from "../command_failure.ts";
 import { metadataScope, SCOPE_OPTIONS } from "../metadata_scope.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
 
-/** virsh's lines: each event padded to 15 columns, then a blank line. */
+/** virsh's lines: each event padded to 15 columns (the blank line after is every verb's). */
 function statusLines(events: ReadonlyArray<{ name: string; enabled: boolean }>): string {
   const lines = events.map(({ name, enabled }) =>
     `${name.padEnd(15)}: ${enabled ? "enabled" : "disabled"}\n`
   );
-  return `${lines.join("")}\n`;
+  return lines.join("");
 }
 
 /**

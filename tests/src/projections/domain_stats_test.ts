@@ -189,8 +189,10 @@ Deno.test("domainStats of a running domain without samples reports definition ke
 });
 
 Deno.test("domainStats reports a running domain's perf counts as perf.<event>, none when inactive", async () => {
-  const samples = { ...guestSamples(), perf: [["cpu_clock", 1044184], ["task_clock", 1082637]] } as
-    InstanceSamples;
+  const samples = {
+    ...guestSamples(),
+    perf: [["cpu_clock", 1044184], ["task_clock", 1082637]],
+  } as InstanceSamples;
   assert.deepEqual(await running(["perf"], samples), [
     { key: "perf.cpu_clock", value: 1044184 },
     { key: "perf.task_clock", value: 1082637 },

@@ -21,12 +21,6 @@ export class ReadTimeoutError extends Error {
  * volume upload three times slower).
  */
 const READ_CHUNK_BYTES = 64 * 1024;
-/**
- * The largest a streaming connection's buffer grows (doubling each time a read fills it): a
- * volume upload then moves in pieces of this size, a syscall and a copy per piece rather than
- * per 64 KiB (its service CPU fell by a third). Small requests never fill the first buffer.
- */
-const STREAM_READ_BYTES_MAX = 512 * 1024;
 
 /**
  * A connection's incoming bytes, buffered. At most one read is in flight; a read started to
@@ -117,11 +111,6 @@ export class ConnectionReader {
         else if (direct) {
           this.#start = 0;
           this.#end = count;
-          // A full buffer: a body is streaming through; read more at once next time.
-          if (count === chunk.length && chunk.length < STREAM_READ_BYTES_MAX) {
-            this.#buffer = new Uint8Array(Math.min(STREAM_READ_BYTES_MAX, chunk.length * 2));
-            this.#buffer.set(chunk.subarray(0, count));
-          }
         } else this.#append(chunk.subarray(0, count));
       } catch {
         // A reset, or the connection closed under the read, ends the stream like an EOF.

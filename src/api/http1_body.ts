@@ -13,8 +13,8 @@ import { type ConnectionReader, ReadTimeoutError } from "./connection_reader.ts"
 const CHUNK_LINE_MAX_BYTES = 1024;
 /** Trailer fields accepted after a chunked body. */
 const TRAILER_FIELDS_MAX = 32;
-/** Bytes handed to the handler per read at most (a streaming reader reads this much at once). */
-const BODY_PIECE_MAX_BYTES = 512 * 1024;
+/** Bytes handed to the handler per read at most. */
+const BODY_PIECE_MAX_BYTES = 64 * 1024;
 
 /** A request's body and whether it was read to its end. */
 export interface RequestBody {

@@ -21,6 +21,7 @@ import {
 } from "./save_commands.ts";
 import { type BlockJobCommand, runBlockJobCommand } from "./block_job_commands.ts";
 import { runSnapshotCommand, type SnapshotCommand } from "./snapshot_commands.ts";
+import { type PerfRequest, setPerfEvents } from "./perf_commands.ts";
 
 /** The commands that run on an existing domain, found by reference. */
 export type DomainJobName = Exclude<DomainCommandName, "define">;
@@ -40,6 +41,7 @@ export interface DomainCommandArguments {
   setmem: resources.MemoryRequest;
   setvcpus: resources.VcpuRequest;
   blockresize: resources.BlockResizeRequest;
+  perf: PerfRequest;
   metadata: {
     change: Parameters<typeof commands.setMetadata>[1];
     scope: commands.MetadataScope;
@@ -90,6 +92,7 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   setmem: (job, env, args) => resources.setMemory(job, env, args),
   setvcpus: (job, env, args) => resources.setVcpus(job, env, args),
   blockresize: (job, env, args) => resources.blockResize(job, env, args),
+  perf: (job, env, args) => setPerfEvents(job, env, args),
   device: (job, env, args) => changeDevice(job, env, args),
   save: (job, env, args) => save(job, env, args),
   managedsave: (job, env, args) => managedSave(job, env, args),

@@ -324,6 +324,8 @@ export interface InstanceSamples {
   block?: BlockSample;
   /** Interfaces with host-side counters. */
   interfaces?: InterfaceSample[];
+  /** The counts of the perf events counted now, in libvirt's order (`perf.<name>`). */
+  perf?: Array<[string, number]>;
 }
 
 /**
@@ -632,6 +634,14 @@ export interface Driver {
    * @throws {VirtError} Code 9 when hotpluggable vCPUs cannot reach `count`, 8 above the maximum.
    */
   setVcpus?(handle: DomainHandle, count: number, signal: AbortSignal): Promise<DomainDefinition>;
+  /**
+   * Starts or stops counting one perf event (`virDomainSetPerfEvents`) on the running instance's
+   * host process; nothing when it already is so. Absent: the driver counts none (libvirt's test
+   * driver only records them in the definition).
+   *
+   * @throws {VirtError} libvirt's words when the host refuses (codes 38, 74).
+   */
+  setPerfEvent?(handle: DomainHandle, name: string, enabled: boolean): void;
 
   /**
    * Resizes the instance's disk at `diskIndex` of its live definition to `sizeBytes` (QEMU:

@@ -72,7 +72,7 @@ function scopeOf(job: JobContext, flags: number) {
  * Records the intent, lets `act` change the running instance, then records the outcome (and
  * any config change with it). A failing `act` abandons the intent and rethrows.
  */
-async function changeLive(
+export async function changeLive(
   job: JobContext,
   intent: DomainFactBodies["domain.live_changing"],
   act: () => Promise<DomainDefinition>,
@@ -90,7 +90,8 @@ async function changeLive(
   await job.append(config === undefined ? [done] : [done, config]);
 }
 
-function configChanged(definition: DomainDefinition, change: ResourceChange): DomainFact {
+/** The `domain.config_changed` fact of a new persistent definition. */
+export function configChanged(definition: DomainDefinition, change: ResourceChange): DomainFact {
   return { type: "domain.config_changed", body: { definition, change } };
 }
 
@@ -427,6 +428,13 @@ async function redoLiveChange(
       const index = diskIndexByName(handle.definition, intent.disk.target);
       await driver.resizeBlock(handle, index, BigInt(intent.disk.sizeBytes), signal);
       return handle.definition;
+    }
+    case "perf": {
+      if (driver.setPerfEvent === undefined) throw unsupported("virDomainSetPerfEvents");
+      for (const event of intent.definition.perf ?? []) {
+        driver.setPerfEvent(handle, event.name, event.enabled === "yes");
+      }
+      return intent.definition;
     }
     default:
       throw new Error(`no live change '${intent.change}' to finish`);

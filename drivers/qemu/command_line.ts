@@ -342,12 +342,6 @@ function checkDomain(definition: DomainDefinition): void {
       [net.guestDev, `/domain/devices/interface[${index + 1}]/guest`, "a guest-side device name"],
     ]),
     [definition.onLockfailure, "/domain/on_lockfailure", "on_lockfailure"],
-    // The driver counts no perf events: one asked for is refused (one switched off asks nothing).
-    [
-      definition.perf?.some((event) => event.enabled === "yes") ? "perf" : undefined,
-      "/domain/perf",
-      "perf events",
-    ],
     [
       definition.vcpu?.placement === "auto" ? "auto" : undefined,
       "/domain/vcpu/@placement",

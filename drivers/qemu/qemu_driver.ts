@@ -73,6 +73,8 @@ import {
 import type { DryBuildReply, DryBuildRequest } from "./dry_build_worker.ts";
 import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
 import { resolveDacSettings } from "./dac_identity.ts";
+import { PerfCounters, perfCounts } from "./perf_counters.ts";
+import { enabledPerfEvents } from "../../src/model/perf_events.ts";
 import {
   dacPlanFor,
   dacRecord,
@@ -281,6 +283,8 @@ interface Instance {
   ended: boolean;
   /** What QEMU was given (files, socket links), given back once it is gone. */
   given: GivenResources;
+  /** The host's perf counters open on the process (`<perf>`, `virsh perf`). */
+  perf: PerfCounters;
 }
 
 /**
@@ -677,6 +681,8 @@ export class QemuDriver implements Driver {
       const seclabel = liveSeclabelOf(dacRecord(dac));
       const live = seclabel === undefined ? learnt : { ...learnt, seclabels: [seclabel] };
       await this.#applyRuntimeSettings(instance, commandLine, signal);
+      // As libvirt's qemuProcessEnablePerf: an event the host refuses fails the start.
+      for (const name of enabledPerfEvents(definition.perf)) instance.perf.enable(name);
       this.#instances.set(request.uuid, instance);
       return {
         driver: "qemu",
@@ -853,6 +859,15 @@ export class QemuDriver implements Driver {
       blockNodes: blockNodeMap(commandLine),
       shutdownSeen: status === "shutdown",
     });
+    // The counters died with the old service: opened again, as libvirt's qemuDomainPerfRestart
+    // (a refusal now is logged, not fatal).
+    for (const name of enabledPerfEvents(definition.perf)) {
+      try {
+        instance.perf.enable(name);
+      } catch (error) {
+        this.#log(`domain ${handle.name}: perf event ${name}: ${(error as Error).message}`);
+      }
+    }
     this.#instances.set(handle.uuid, instance);
     return reality;
   }
@@ -895,7 +910,16 @@ export class QemuDriver implements Driver {
   samples(handle: DomainHandle): InstanceSamples | undefined {
     const instance = this.#instances.get(handle.uuid);
     if (instance === undefined || instance.ended) return undefined;
-    return instance.sampler?.samples;
+    const samples = instance.sampler?.samples;
+    const perf = perfCounts(instance.perf);
+    // The counters are read now: a read of a perf counter never waits.
+    return perf.length === 0 ? samples : { takenAtMs: undefined, stale: false, ...samples, perf };
+  }
+
+  setPerfEvent(handle: DomainHandle, name: string, enabled: boolean): void {
+    const instance = this.#instance(handle);
+    if (enabled) instance.perf.enable(name);
+    else instance.perf.disable(name);
   }
 
   async blockQuery(handle: DomainHandle, signal: AbortSignal): Promise<BlockSample> {
@@ -1267,6 +1291,7 @@ export class QemuDriver implements Driver {
       released: false,
       ended: false,
       given,
+      perf: new PerfCounters(identity.pid),
     };
   }
 
@@ -1292,6 +1317,7 @@ export class QemuDriver implements Driver {
     instance.released = true;
     instance.sink = undefined;
     instance.sampler?.stop();
+    instance.perf.close();
     if (this.#instances.get(instance.uuid) === instance) this.#instances.delete(instance.uuid);
     // Closing resolves `closed` with reason `closed`, which the exit watch ignores.
     instance.monitor?.close().finally(() => instance.qmpLog.close());

@@ -195,6 +195,13 @@ export const BlockJobInfoSchema = Type.Object({
   end: Type.String({ description: "Work in all (bytes, a decimal string)" }),
 });
 
+/** `perf`: `virDomainGetPerfEvents`. */
+export const PerfEventsSchema = Type.Object({
+  events: Type.Array(Type.Object({ name: Type.String(), enabled: Type.Boolean() }), {
+    description: "Every perf event libvirt knows, in its order",
+  }),
+});
+
 /** `vcpucount` with one selection. */
 export const VcpuCountSchema = Type.Object({
   count: Type.Integer({ description: "The vCPU count asked for" }),
@@ -323,6 +330,7 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   Metadata: MetadataSchema,
   BlockJobInfo: BlockJobInfoSchema,
   VcpuCount: VcpuCountSchema,
+  PerfEvents: PerfEventsSchema,
   DeviceChange: DeviceChangeSchema,
   ConsolePath: ConsolePathSchema,
   CommandReply: CommandReplySchema,

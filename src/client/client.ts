@@ -482,6 +482,26 @@ export class EvirtClient {
     return body.count;
   }
 
+  /** `perf`: every perf event and whether it counts (live, or of the persistent config). */
+  async perfEvents(
+    reference: string,
+    scope: { live?: boolean; config?: boolean } = {},
+  ): Promise<Array<{ name: string; enabled: boolean }>> {
+    const query = resourceQuery(scope);
+    const path = `${pathOf("domain.perf_events", { ref: reference })}?${query}`;
+    return (await this.#json<{ events: Array<{ name: string; enabled: boolean }> }>("GET", path))
+      .events;
+  }
+
+  /** `perf --enable/--disable`: starts or stops counting perf events (comma-separated lists). */
+  async setPerfEvents(
+    reference: string,
+    change: { enable?: string; disable?: string; live?: boolean; config?: boolean },
+  ): Promise<void> {
+    const query = resourceQuery(change);
+    await this.#request("POST", `${pathOf("domain.set_perf_events", { ref: reference })}?${query}`);
+  }
+
   /** `blockresize`: the disk's new size (KiB, or bytes with `bytes`). */
   async blockResize(
     reference: string,

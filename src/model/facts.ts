@@ -181,13 +181,13 @@ export interface DomainFactBodies {
    */
   "domain.device_removed": { alias: string };
   /**
-   * The persistent definition's memory or vCPU counts changed (`setmem --config`, `setmaxmem`,
-   * `setvcpus --config`): the new definition.
+   * The persistent definition's memory, vCPU counts or perf events changed (`setmem --config`,
+   * `setmaxmem`, `setvcpus --config`, `perf --config`): the new definition.
    */
   "domain.config_changed": { definition: DomainDefinition; change: ResourceChange };
   /**
    * Intent: the hypervisor is about to change the running instance (balloon target, vCPU
-   * hotplug, disk size) so that it matches `definition`.
+   * hotplug, disk size, perf counters) so that it matches `definition`.
    */
   "domain.live_changing": {
     definition: DomainDefinition;
@@ -321,7 +321,13 @@ export interface BlockJobStart {
 }
 
 /** What a resource change was: the verb's subject. */
-export type ResourceChange = "memory" | "max_memory" | "vcpus" | "max_vcpus" | "disk_size";
+export type ResourceChange =
+  | "memory"
+  | "max_memory"
+  | "vcpus"
+  | "max_vcpus"
+  | "disk_size"
+  | "perf";
 
 /** The kinds of intent a domain may have pending (see {@linkcode DomainFactBodies}). */
 export type IntentKind =

@@ -214,7 +214,7 @@ const STATS_QUERY: readonly OperationParameter[] = [
     name: "groups",
     type: "string",
     description:
-      "Comma-separated groups: state, cpu-total, balloon, vcpu, interface, block (perf, iothread, memory, dirtyrate, vm are not reported); none: all",
+      "Comma-separated groups: state, cpu-total, balloon, vcpu, interface, block, perf (QEMU only; iothread, memory, dirtyrate, vm are not reported); none: all",
   },
   flag(
     "nowait",
@@ -2043,8 +2043,43 @@ export const OPERATIONS = [
     libvirt: [{ api: "virDomainGetPerfEvents", procedure: 365 }],
     access: "read-only",
     summary: "Which perf events are enabled, live or in the persistent config",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/perf",
+      query: [
+        flag("live", "Of the running instance", "VIR_DOMAIN_AFFECT_LIVE"),
+        flag("config", "Of the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
+      ],
+      answer: {
+        status: 200,
+        description: "Every event and whether it counts",
+        schema: "PerfEvents",
+      },
+    },
+    verbs: ["perf"],
+  },
+  {
+    name: "domain.set_perf_events",
+    object: "domain",
+    libvirt: [{ api: "virDomainSetPerfEvents", procedure: 366 }],
+    access: "read-write",
+    summary:
+      "Start or stop counting perf events: the host counters of the running instance, or the persistent config",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/perf",
+      query: [
+        { name: "enable", type: "string", description: "Comma-separated events to count" },
+        { name: "disable", type: "string", description: "Comma-separated events to stop counting" },
+        flag("live", "Change the running instance", "VIR_DOMAIN_AFFECT_LIVE"),
+        flag("config", "Change the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
+      ],
+      answer: { status: 204, description: "Changed" },
+      queued: true,
+    },
+    verbs: ["perf"],
+    command: "perf",
+    refusedWhileFactsHeld: true,
   },
   {
     name: "domain.guest_agent",

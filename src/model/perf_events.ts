@@ -95,3 +95,79 @@ export function perfEventsInOrder(events: readonly PerfEvent[]): PerfEvent[] {
   const rank = (name: string) => (PERF_EVENT_NAMES as readonly string[]).indexOf(name);
   return [...events].sort((a, b) => rank(a.name) - rank(b.name));
 }
+
+/** One event to switch on or off (`virDomainSetPerfEvents`' typed parameters). */
+export interface PerfSetting {
+  /** The event's name, one of {@linkcode PERF_EVENT_NAMES} once checked. */
+  name: string;
+  /** Whether to count it. */
+  enabled: boolean;
+  /** The parameter's libvirt type name as sent (`boolean` is the only one accepted). */
+  type?: string;
+}
+
+/**
+ * Checks the settings as libvirt's `virTypedParamsValidate` does: it walks them sorted by name,
+ * so the first (by name) unknown, repeated or wrongly typed one is the error.
+ *
+ * @throws {VirtError} 74 `parameter '…' not supported`; 8 for a repeated or non-boolean one.
+ *
+ * @example
+ * ```ts
+ * import { checkPerfSettings } from "./perf_events.ts";
+ * checkPerfSettings([{ name: "cpu_clock", enabled: true }]); // no error
+ * ```
+ */
+export function checkPerfSettings(settings: readonly PerfSetting[]): void {
+  const sorted = [...settings].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  sorted.forEach((setting, index) => {
+    if (!(PERF_EVENT_NAMES as readonly string[]).includes(setting.name)) {
+      throw new VirtError(
+        ErrorCode.ARGUMENT_UNSUPPORTED,
+        `parameter '${setting.name}' not supported`,
+        { where: setting.name },
+      );
+    }
+    if (index > 0 && sorted[index - 1].name === setting.name) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `parameter '${setting.name}' occurs multiple times`,
+        { where: setting.name },
+      );
+    }
+    if (setting.type !== undefined && setting.type !== "boolean") {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `invalid type '${setting.type}' for parameter '${setting.name}', expected 'boolean'`,
+        { where: setting.name },
+      );
+    }
+  });
+}
+
+/**
+ * `events` with `settings` applied: a set event is `yes` or `no` from then on (libvirt keeps a
+ * switched-off event in the XML as `enabled='no'`).
+ *
+ * @example
+ * ```ts
+ * import { withPerfSettings } from "./perf_events.ts";
+ * console.log(withPerfSettings([], [{ name: "cpu_clock", enabled: true }]));
+ * // [{ name: "cpu_clock", enabled: "yes" }]
+ * ```
+ */
+export function withPerfSettings(
+  events: readonly PerfEvent[] | undefined,
+  settings: readonly PerfSetting[],
+): PerfEvent[] {
+  const byName = new Map((events ?? []).map((event) => [event.name, event.enabled]));
+  for (const setting of settings) byName.set(setting.name, setting.enabled ? "yes" : "no");
+  return perfEventsInOrder([...byName].map(([name, enabled]) => ({ name, enabled })));
+}
+
+/** The names of the events `events` enables, in libvirt's order. */
+export function enabledPerfEvents(events: readonly PerfEvent[] | undefined): string[] {
+  return perfEventsInOrder(events ?? []).filter((event) => event.enabled === "yes").map((
+    event,
+  ) => event.name);
+}

@@ -15,6 +15,7 @@
  * | vcpu | `vcpu.current`, `vcpu.maximum`; running: `vcpu.<n>.state`, `.time`, `.wait` | counts only |
  * | interface | `net.count`, `net.<n>.name`, `net.<n>.{rx,tx}.{bytes,pkts,errs,drop}` | no |
  * | block | `block.count`, `block.<n>.name`, `.path`, counters, `allocation`, `capacity`, `physical` | from storage, non-zero only |
+ * | perf | `perf.<event>` for each event the host counts (only drivers that count, see stats_reader.ts) | no |
  *
  * @module
  */
@@ -53,6 +54,7 @@ export const SUPPORTED_STATS_GROUPS: readonly StatsGroupName[] = [
   "vcpu",
   "interface",
   "block",
+  "perf",
 ];
 
 /** One typed parameter of a stats record. */
@@ -123,6 +125,10 @@ const GROUP_FIELDS: Record<string, GroupFields> = {
   vcpu: vcpuFields,
   interface: interfaceFields,
   block: blockFields,
+  perf: (input) =>
+    input.active
+      ? (input.samples?.perf ?? []).map(([name, count]) => ({ key: `perf.${name}`, value: count }))
+      : [],
 };
 
 function cpuFields(input: DomainStatsInput): StatsField[] {

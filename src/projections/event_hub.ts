@@ -41,6 +41,8 @@ export interface HubEntry {
 
 /** Entries the ring keeps. */
 export const HUB_RING_ENTRIES_MAX = 32_768;
+/** Listeners at once (one per libvirt-protocol connection with event callbacks). */
+export const HUB_LISTENERS_MAX = 65_536;
 /** Facts read per page by a subscriber catching up from the log. */
 const CATCH_UP_PAGE_FACTS = 1000;
 
@@ -64,6 +66,7 @@ export class EventHub {
   /** Position of the newest fact the hub has seen. */
   #head: number;
   #waiters = new Set<() => void>();
+  readonly #listeners = new Set<() => void>();
   #wakeScheduled = false;
   readonly #stop = new AbortController();
   readonly #done: Promise<void>;
@@ -103,20 +106,46 @@ export class EventHub {
    * @throws {PositionPrunedError} When the log no longer holds them either.
    */
   async batchAfter(cursor: number, max: number): Promise<HubEntry[]> {
-    if (cursor >= this.#head) return [];
-    if (cursor + 1 >= this.#ringStart) {
-      const last = Math.min(this.#head, cursor + max);
-      const batch: HubEntry[] = [];
-      for (let position = cursor + 1; position <= last; position++) {
-        batch.push(this.#ring[position % HUB_RING_ENTRIES_MAX]!);
-      }
-      return batch;
-    }
+    const ring = this.entriesAfter(cursor, max);
+    if (ring !== undefined) return ring;
     const facts = await this.#store.readAll({
       afterPosition: cursor,
       limit: Math.min(max, CATCH_UP_PAGE_FACTS),
     });
     return facts.map((fact) => this.entryOf(fact));
+  }
+
+  /**
+   * Up to `max` entries strictly after `cursor` when the ring holds them (empty when nothing
+   * newer exists yet), without waiting; undefined when they must be read from the log
+   * ({@linkcode EventHub.batchAfter}).
+   */
+  entriesAfter(cursor: number, max: number): HubEntry[] | undefined {
+    if (cursor >= this.#head) return [];
+    if (cursor + 1 < this.#ringStart) return undefined;
+    const last = Math.min(this.#head, cursor + max);
+    const batch: HubEntry[] = [];
+    for (let position = cursor + 1; position <= last; position++) {
+      batch.push(this.#ring[position % HUB_RING_ENTRIES_MAX]!);
+    }
+    return batch;
+  }
+
+  /**
+   * Calls `listener` synchronously each time waiters are woken (once per burst of new facts),
+   * for subscribers that take their entries at once with {@linkcode EventHub.entriesAfter}: no
+   * promise, timer or abort listener per fact and subscriber. At most
+   * {@linkcode HUB_LISTENERS_MAX} listen at once.
+   *
+   * @returns Stops the calls.
+   * @throws {RangeError} When that many listen already.
+   */
+  listen(listener: () => void): () => void {
+    if (this.#listeners.size >= HUB_LISTENERS_MAX) {
+      throw new RangeError(`at most ${HUB_LISTENERS_MAX} hub listeners`);
+    }
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /**
@@ -205,6 +234,7 @@ export class EventHub {
   }
 
   #wakeNow(): void {
+    for (const listener of this.#listeners) listener();
     if (this.#waiters.size === 0) return;
     const waiters = [...this.#waiters];
     this.#waiters.clear();

@@ -14,7 +14,7 @@
  */
 
 import type { DomainInspection, Host, ListFilter } from "../../actors/host.ts";
-import type { BlockSample, InstanceSamples } from "../../actors/driver_protocol.ts";
+import type { BlockSample, Driver, InstanceSamples } from "../../actors/driver_protocol.ts";
 import {
   type BlockInfo,
   blockInfoInactive,
@@ -125,8 +125,9 @@ interface Freshness {
 export function statsGroups(
   names: readonly string[] | undefined,
   enforce: boolean,
+  supported: readonly StatsGroupName[] = SUPPORTED_STATS_GROUPS,
 ): StatsGroupName[] {
-  if (names === undefined || names.length === 0) return [...SUPPORTED_STATS_GROUPS];
+  if (names === undefined || names.length === 0) return [...supported];
   let unsupportedBits = 0;
   for (const name of names) {
     if (!Object.hasOwn(STATS_GROUPS, name)) {
@@ -135,7 +136,7 @@ export function statsGroups(
       });
     }
     const group = name as StatsGroupName;
-    if (!SUPPORTED_STATS_GROUPS.includes(group)) unsupportedBits |= STATS_GROUPS[group];
+    if (!supported.includes(group)) unsupportedBits |= STATS_GROUPS[group];
   }
   if (enforce && unsupportedBits !== 0) {
     throw new VirtError(
@@ -144,7 +145,16 @@ export function statsGroups(
       { where: "groups" },
     );
   }
-  return SUPPORTED_STATS_GROUPS.filter((group) => names.includes(group));
+  return supported.filter((group) => names.includes(group));
+}
+
+/**
+ * The groups a host reports: `perf` only where one of its drivers counts perf events (libvirt's
+ * test driver reports no `perf` group).
+ */
+export function hostStatsGroups(drivers: readonly Driver[]): StatsGroupName[] {
+  const counts = drivers.some((driver) => driver.setPerfEvent !== undefined);
+  return SUPPORTED_STATS_GROUPS.filter((group) => group !== "perf" || counts);
 }
 
 /**
@@ -196,7 +206,11 @@ export class StatsReader {
         { where: "backing" },
       );
     }
-    const groups = statsGroups(request.groups, request.enforce ?? false);
+    const groups = statsGroups(
+      request.groups,
+      request.enforce ?? false,
+      hostStatsGroups(this.#host.drivers),
+    );
     const inspections = request.domains !== undefined && request.domains.length > 0
       ? request.domains.map((reference) => this.#host.inspect(reference))
       : this.#host.list(request.filter ?? {}).map((summary) => this.#host.inspect(summary.uuid));

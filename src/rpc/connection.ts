@@ -23,6 +23,7 @@ import { NETWORK_EVENT_LIFECYCLE, networkEventsOf } from "./network_events.ts";
 import type { EventObjectKind, ObjectEvent } from "./object_events.ts";
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import { PositionPrunedError } from "../log/errors.ts";
+import type { HubEntry } from "../projections/event_hub.ts";
 import { CONNECT_READ_ONLY } from "./connect_procedures.ts";
 import { QEMU_PROGRAM, QEMU_PROTOCOL_VERSION } from "./qemu_procedures.ts";
 import { wireDomain } from "./domain_lookup.ts";
@@ -79,8 +80,6 @@ export const CONNECTION_LIMITS_DEFAULT: ConnectionLimits = {
 const READ_CHUNK_BYTES = 65_536;
 /** Hub entries taken per event batch. */
 const EVENT_BATCH_MAX = 256;
-/** How long the event relay waits for new facts before looking again, in ms. */
-const EVENT_WAIT_MS = 1000;
 /** How long replies or a stream may wait for a client that does not read, before it opened a target, in ms. */
 const STREAM_STALL_MS_DEFAULT = 30_000;
 /** Stream bytes received and not yet written, past which the socket is not read. */
@@ -155,7 +154,12 @@ export class RpcConnection {
   >();
   readonly #objectUnsubscribe = new Map<EventObjectKind, () => void>();
   #nextCallbackId = 0;
+  /** The async relay, while the connection catches up or waits for its client to read. */
   #relay: Promise<void> | undefined;
+  /** The position of the last fact relayed (or passed over) to this connection. */
+  #cursor = 0;
+  /** Stops the hub's calls of the live relay. */
+  #unlisten: (() => void) | undefined;
   readonly #streams = new Map<number, OpenStream>();
   /** Stream bytes received and not yet written, over every stream. */
   #streamBacklogBytes = 0;
@@ -228,6 +232,7 @@ export class RpcConnection {
     this.#slotFreed?.();
     for (const { source } of this.#streams.values()) source.close();
     this.#streams.clear();
+    this.#stopRelay();
     this.#registrations.clear();
     this.#clearObjectRegistrations();
     try {
@@ -414,6 +419,7 @@ export class RpcConnection {
       async close() {
         const target = connection.#target;
         connection.#target = undefined;
+        connection.#stopRelay();
         connection.#registrations.clear();
         connection.#clearObjectRegistrations();
         await target?.close();
@@ -457,7 +463,7 @@ export class RpcConnection {
     }
     const id = this.#nextCallbackId++;
     this.#registrations.set(id, { eventId, uuid, callbackId: withCallbackId ? id : null });
-    this.#relay ??= this.#relayEvents(this.#target!.hub.head);
+    this.#startRelay();
     return id;
   }
 
@@ -566,13 +572,54 @@ export class RpcConnection {
   }
 
   /**
-   * Follows the hub from `cursor` and sends each event to the matching registrations, never
-   * faster than the client reads: a queue that stays full for the subscriber stall time ends
-   * the connection, as the SSE stream drops a stalled subscriber.
+   * Starts relaying the events after the hub's head: live, the hub calls {@linkcode #pump} as
+   * facts arrive, which sends what its ring holds at once — no promise, timer or listener per
+   * fact. The async {@linkcode #relayEvents} takes over while the client leaves its queue full
+   * or the connection must read the log to catch up.
    */
-  async #relayEvents(cursor: number): Promise<void> {
+  #startRelay(): void {
+    if (this.#unlisten !== undefined || this.#relay !== undefined) return;
     const target = this.#target!;
-    const { hub, host, events } = target;
+    this.#cursor = target.hub.head;
+    this.#unlisten = target.hub.listen(() => this.#pump(target));
+  }
+
+  #stopRelay(): void {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+  }
+
+  /** Sends what the hub's ring holds after the cursor, now (see {@linkcode #startRelay}). */
+  #pump(target: RpcTarget): void {
+    if (this.#relay !== undefined) return;
+    if (this.#closed || this.#target !== target) {
+      this.#stopRelay();
+      return;
+    }
+    try {
+      for (;;) {
+        const batch = this.#queuedBytes >= this.#options.limits.outgoingBytesMax
+          ? undefined
+          : target.hub.entriesAfter(this.#cursor, EVENT_BATCH_MAX);
+        if (batch === undefined) {
+          this.#relay = this.#relayEvents(target);
+          return;
+        }
+        if (batch.length === 0) return;
+        this.#relayBatch(target, batch);
+      }
+    } catch (error) {
+      void this.#relayFailed(error);
+    }
+  }
+
+  /**
+   * Follows the hub from the cursor until it is caught up, never faster than the client reads:
+   * a queue that stays full for the subscriber stall time ends the connection, as the SSE
+   * stream drops a stalled subscriber. Then the live relay goes on.
+   */
+  async #relayEvents(target: RpcTarget): Promise<void> {
+    const { hub, events } = target;
     try {
       while (!this.#closed && this.#target === target) {
         if (!await this.#waitForRoom(events.subscriberStallMs)) {
@@ -582,33 +629,40 @@ export class RpcConnection {
           await this.close();
           return;
         }
-        const batch = await hub.batchAfter(cursor, EVENT_BATCH_MAX);
-        if (batch.length === 0) {
-          await hub.waitBeyond(cursor, EVENT_WAIT_MS, this.#stop.signal);
-          continue;
-        }
-        for (const entry of batch) {
-          if (entry.message === undefined || this.#registrations.size === 0) continue;
-          const message = entry.message;
-          const events = encodedEvents(entry, message, () => eventDomain(host, message.domain));
-          for (const event of events) this.#deliver(event);
-        }
-        cursor = batch[batch.length - 1].position;
+        const batch = await hub.batchAfter(this.#cursor, EVENT_BATCH_MAX);
+        if (batch.length === 0) break;
+        this.#relayBatch(target, batch);
       }
     } catch (error) {
-      if (this.#closed) return;
-      this.#options.log(
-        `rpc ${this.#options.label}: closing connection: event relay failed: ${
-          error instanceof PositionPrunedError
-            ? "fell behind log retention"
-            : (error as Error).message
-        }`,
-      );
-      await this.close();
+      await this.#relayFailed(error);
     } finally {
       // A connection closed and reopened with CONNECT_CLOSE / CONNECT_OPEN starts a new relay.
       this.#relay = undefined;
     }
+    // Facts that came while this ran woke no one: take them now.
+    if (!this.#closed && this.#target === target) this.#pump(target);
+  }
+
+  #relayBatch(target: RpcTarget, batch: readonly HubEntry[]): void {
+    for (const entry of batch) {
+      if (entry.message === undefined || this.#registrations.size === 0) continue;
+      const message = entry.message;
+      const events = encodedEvents(entry, message, () => eventDomain(target.host, message.domain));
+      for (const event of events) this.#deliver(event);
+    }
+    this.#cursor = batch[batch.length - 1].position;
+  }
+
+  async #relayFailed(error: unknown): Promise<void> {
+    if (this.#closed) return;
+    this.#options.log(
+      `rpc ${this.#options.label}: closing connection: event relay failed: ${
+        error instanceof PositionPrunedError
+          ? "fell behind log retention"
+          : (error as Error).message
+      }`,
+    );
+    await this.close();
   }
 
   #deliver(event: EncodedEvent): void {

@@ -1,11 +1,12 @@
 /**
  * The routes that change a domain's resources: `setmem`, `setmaxmem`, `setvcpus`,
- * `blockresize`, and the `vcpucount` read. Each change is a job in the domain's queue
+ * `blockresize`, `perf --enable/--disable`, and the `vcpucount` and `perf` reads. Each change is a job in the domain's queue
  * (`actors/resource_commands.ts`); the flags are libvirt's, given as query flags.
  *
  * @module
  */
 
+import { perfEventsOf } from "../../../actors/perf_commands.ts";
 import { vcpuCountOf } from "../../../actors/resource_commands.ts";
 import {
   AFFECT_CONFIG,
@@ -117,6 +118,28 @@ export function resourceRoutes(add: RouteAdder): void {
     const flags = booleanParam(context.url, "bytes") === true ? BLOCK_RESIZE_BYTES : 0;
     const { uuid } = host.lookup(context.params.ref);
     await host.command("blockresize", uuid, { disk, size, flags }, queueOptions(context));
+    return new Response(null, { status: 204 });
+  });
+  add("domain.perf_events", (_request, context) => {
+    const flags = flagsOf(context.url, MEMORY_FLAGS);
+    const events = perfEventsOf(context.env.host.inspect(context.params.ref), flags);
+    return jsonResponse({ events });
+  });
+  add("domain.set_perf_events", async (_request, context) => {
+    const { host } = context.env;
+    // As virsh: the events to enable, then those to disable, each list split at commas.
+    const listed = (name: string, enabled: boolean) =>
+      (context.url.searchParams.get(name) ?? "").split(",").filter((event) => event !== "")
+        .map((event) => ({ name: event, enabled }));
+    const settings = [...listed("enable", true), ...listed("disable", false)];
+    if (settings.length === 0) {
+      throw new VirtError(ErrorCode.INVALID_ARG, "enable or disable must name an event", {
+        where: "enable",
+      });
+    }
+    const flags = flagsOf(context.url, MEMORY_FLAGS);
+    const { uuid } = host.lookup(context.params.ref);
+    await host.command("perf", uuid, { settings, flags }, queueOptions(context));
     return new Response(null, { status: 204 });
   });
 }

@@ -187,3 +187,20 @@ Deno.test("domainStats of a running domain without samples reports definition ke
   assert.ok(keys.includes("block.0.path"));
   assert.equal(keys.some((key) => key.startsWith("cpu.") || key.includes(".rd.")), false);
 });
+
+Deno.test("domainStats reports a running domain's perf counts as perf.<event>, none when inactive", async () => {
+  const samples = {
+    ...guestSamples(),
+    perf: [["cpu_clock", 1044184], ["task_clock", 1082637]],
+  } as InstanceSamples;
+  assert.deepEqual(await running(["perf"], samples), [
+    { key: "perf.cpu_clock", value: 1044184 },
+    { key: "perf.task_clock", value: 1082637 },
+  ]);
+  assert.deepEqual(await running(["perf"]), [], "no event counted: no keys");
+  const inactive = await domainStats(
+    { state: 5, reason: 0, active: false, definition: guestDefinition(), samples },
+    ["perf"],
+  );
+  assert.deepEqual(inactive, []);
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { DomainHandle, InstanceSamples } from "../../../actors/driver_protocol.ts";
+import type { DomainHandle, Driver, InstanceSamples } from "../../../actors/driver_protocol.ts";
 import { Host } from "../../../actors/host.ts";
 import {
   TEST_DISK_BYTES,
@@ -9,7 +9,11 @@ import {
 import { createMemoryStore } from "../../../src/log/memory_store.ts";
 import { emptyDevices } from "../../../src/model/domain.ts";
 import { ErrorCode, isVirtError, VirtError } from "../../../src/model/errors.ts";
-import { statsGroups, StatsReader } from "../../../src/projections/stats_reader.ts";
+import {
+  hostStatsGroups,
+  statsGroups,
+  StatsReader,
+} from "../../../src/projections/stats_reader.ts";
 import { testDefinition } from "../../support/domains.ts";
 
 /** A test hypervisor whose samples can be held back (a first sample not taken yet) or stale. */
@@ -72,9 +76,10 @@ Deno.test("statsGroups gives every supported group by default and keeps libvirt'
     "vcpu",
     "interface",
     "block",
+    "perf",
   ]);
-  assert.deepEqual(statsGroups(["block", "perf", "state"], false), ["state", "block"]);
-  assert.deepEqual(statsGroups(["perf"], false), [], "only unsupported groups: empty records");
+  assert.deepEqual(statsGroups(["block", "iothread", "state"], false), ["state", "block"]);
+  assert.deepEqual(statsGroups(["iothread"], false), [], "only unsupported groups: empty records");
 });
 
 Deno.test("statsGroups refuses unknown groups, and with enforce unsupported ones (code 74)", () => {
@@ -83,13 +88,27 @@ Deno.test("statsGroups refuses unknown groups, and with enforce unsupported ones
     rejectsWith(ErrorCode.INVALID_ARG, "unknown stats group 'cpu'"),
   );
   assert.throws(
-    () => statsGroups(["state", "perf", "vm"], true),
+    () => statsGroups(["state", "iothread", "vm"], true),
     rejectsWith(
       ErrorCode.ARGUMENT_UNSUPPORTED,
-      "Stats types bits 0x440 are not supported by this daemon",
+      "Stats types bits 0x480 are not supported by this daemon",
     ),
   );
   assert.deepEqual(statsGroups(["state"], true), ["state"]);
+});
+
+Deno.test("a host whose drivers count no perf events reports no perf group, as libvirt's test driver", () => {
+  const supported = hostStatsGroups([{ name: "test" } as Driver]);
+  assert.equal(supported.includes("perf"), false);
+  assert.throws(
+    () => statsGroups(["perf"], true, supported),
+    rejectsWith(
+      ErrorCode.ARGUMENT_UNSUPPORTED,
+      "Stats types bits 0x40 are not supported by this daemon",
+    ),
+  );
+  const counting = { name: "qemu", setPerfEvent: () => {} } as unknown as Driver;
+  assert.deepEqual(statsGroups(["perf"], true, hostStatsGroups([counting])), ["perf"]);
 });
 
 Deno.test("StatsReader.domainStats lists filtered domains in list order with their freshness", async () => {

@@ -13,6 +13,13 @@ import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { addHotpluggableVcpus, initialVcpuCount, vcpuStates } from "./vcpu_hotplug.ts";
 import { numaCellBindings } from "./numa_tune.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
+import {
+  hugePageFolder,
+  type HugepageHost,
+  hugePageOf,
+  type HugePages,
+  hugePagesOf,
+} from "./huge_pages.ts";
 
 /** The `-machine` properties the features set; CPU properties go into `cpuProperties`. */
 export function featureProperties(
@@ -288,11 +295,35 @@ export function addMemoryAndCpus(
 }
 
 /** Memory backend settings from `<memoryBacking>`, shared by every RAM backend. */
-interface MemoryBackend {
+export interface MemoryBackend {
   type: "memory-backend-ram" | "memory-backend-memfd" | "memory-backend-file";
   memPath?: string;
   share?: boolean;
   prealloc?: boolean;
+  /** memfd from huge pages, of this size in bytes (none: the default size). */
+  hugetlb?: boolean;
+  hugetlbsize?: number;
+  /** `<hugepages>`: which guest nodes' RAM comes from huge pages, and from where. */
+  hugePages?: HugePages;
+}
+
+/** The backend of one guest node's RAM (undefined: the whole RAM of a guest without nodes). */
+function backendOf(backing: MemoryBackend | undefined, node: number | undefined): MemoryBackend {
+  const backend = backing ?? { type: "memory-backend-ram" };
+  if (backend.hugePages === undefined) return backend;
+  const page = hugePageOf(backend.hugePages, node);
+  if (page === undefined) return backend;
+  // As libvirt: huge pages are always preallocated.
+  if (backend.type === "memory-backend-memfd") {
+    return {
+      ...backend,
+      hugetlb: true,
+      ...(page.pageSizeKiB === undefined ? {} : { hugetlbsize: page.pageSizeKiB * 1024 }),
+      prealloc: true,
+    };
+  }
+  const memPath = hugePageFolder(backend.hugePages, page);
+  return { ...backend, type: "memory-backend-file", memPath, prealloc: true };
 }
 
 function addNumaCell(
@@ -307,7 +338,7 @@ function addNumaCell(
   if (cell.discard !== undefined) {
     throw refuseConfig(`${where}/@discard`, "numa cell discard is not supported");
   }
-  const backend = backing ?? { type: "memory-backend-ram" };
+  const backend = backendOf(backing, cell.id ?? index);
   const id = `ram-node${cell.id ?? index}`;
   const object = qemuOption(backend.type, {
     id,
@@ -315,6 +346,8 @@ function addNumaCell(
     "mem-path": backend.memPath,
     share: cell.memAccess === undefined ? backend.share : cell.memAccess === "shared",
     prealloc: backend.prealloc,
+    hugetlb: backend.hugetlb,
+    hugetlbsize: backend.hugetlbsize,
   });
   // The host binding (numa_tune.ts) repeats the host-nodes key, which a record cannot hold.
   collector.push("-object", binding === undefined ? object : `${object},${binding}`);
@@ -351,6 +384,7 @@ export function memoryBacking(
   definition: DomainDefinition,
   collector: ArgumentCollector,
   machine: Record<string, QemuOptionValue>,
+  hugepageHost: HugepageHost,
 ): MemoryBackend | undefined {
   const element = domainExtraElement(definition, "memoryBacking");
   if (element === undefined) return undefined;
@@ -384,6 +418,10 @@ export function memoryBacking(
         backend.share = attributes.mode === "shared";
         custom = true;
         break;
+      case "hugepages":
+        backend.hugePages = hugePagesOf(definition, child, hugepageHost);
+        custom = true;
+        break;
       case "allocation":
         if (attributes.threads !== undefined) {
           throw refuseConfig(
@@ -403,14 +441,17 @@ export function memoryBacking(
   }
   if (!custom) return undefined;
   if ((definition.cpu?.numa?.cells ?? []).length === 0) {
+    const whole = backendOf(backend, undefined);
     collector.push(
       "-object",
-      qemuOption(backend.type, {
+      qemuOption(whole.type, {
         id: "pc.ram",
         size: `${mib(definition.memoryKiB)}M`,
-        "mem-path": backend.memPath,
-        share: backend.share,
-        prealloc: backend.prealloc,
+        "mem-path": whole.memPath,
+        share: whole.share,
+        prealloc: whole.prealloc,
+        hugetlb: whole.hugetlb,
+        hugetlbsize: whole.hugetlbsize,
       }),
     );
     machine["memory-backend"] = "pc.ram";

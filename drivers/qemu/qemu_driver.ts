@@ -619,6 +619,7 @@ export class QemuDriver implements Driver {
       // As libvirt: the service puts a tap on each interface's bridge before QEMU runs.
       makeBridgePorts(commandLine.netdevs, runAs);
       portsMade = true;
+      linkSockets(dac.socketLinks.filter((link) => link.beforeStart === true));
       if (this.#dac.user !== undefined) {
         // As libvirt, the root service makes the taps (a confined QEMU cannot open
         // /dev/net/tun) and hands them down in the same synchronous run as the spawn (no await

@@ -7,7 +7,8 @@
  *
  * The host environment each document assumes is made in a temporary folder: disk images
  * (block devices become image files), chardev files and sockets (a listener for each socket
- * QEMU connects to), VNC on an automatic local port, tap devices under unique names, the test
+ * QEMU connects to), a vhost-user back end on each vhostuser interface's socket (one that
+ * answers QEMU's set-up and moves no packets), VNC on an automatic local port, tap devices under unique names, the test
  * guest's kernel for direct kernel boot, an NSS database holding the certificates an emulated
  * smartcard names. `type='kvm'` runs as `qemu` where KVM is not usable. The hugetlbfs mounts
  * huge-page memory comes from are stand-in folders (2 MiB and 1 GiB pages) of the run's
@@ -28,6 +29,11 @@ import { corpusDir, missing, testIf } from "../support/environment.ts";
 import { guestInitrdPath, guestKernelPath } from "../support/guest.ts";
 import { killAll } from "../integration/_qemu_guest.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
+import {
+  connectVhostUser,
+  listenVhostUser,
+  type VhostUserBackend,
+} from "../support/vhost_user_backend.ts";
 
 /** A memory-backed folder for the huge-page stand-ins, where the host has it. */
 const SHM = "/dev/shm";
@@ -36,7 +42,7 @@ const SHM = "/dev/shm";
 const CONCURRENCY = Number(Deno.env.get("EVIRT_CORPUS_CONCURRENCY") ?? "2");
 
 /** The least number of accepted inputs the driver must run (of the 170 libvirt accepts). */
-const ACCEPTED_FLOOR = 121;
+const ACCEPTED_FLOOR = 131;
 
 /** Inputs the driver must run. */
 const MUST_RUN = [
@@ -86,6 +92,10 @@ type Outcome =
 interface CaseEnvironment {
   dir: string;
   listeners: Deno.Listener[];
+  /** vhost-user back ends of `vhostuser` interfaces. */
+  backends: VhostUserBackend[];
+  /** Ends the case's waits (the back ends that connect to QEMU's sockets). */
+  signal: AbortSignal;
   images: Promise<void>[];
 }
 
@@ -173,7 +183,13 @@ async function runCase(
   // Many inputs share a uuid; the driver keys instances by uuid, and two run at once.
   const uuid = `00000000-0000-4000-8000-${id.toString(16).padStart(12, "0")}`;
   definition = { ...definition, uuid };
-  const environment: CaseEnvironment = { dir: `${root}/case-${id}`, listeners: [], images: [] };
+  const environment: CaseEnvironment = {
+    dir: `${root}/case-${id}`,
+    listeners: [],
+    backends: [],
+    images: [],
+    signal: AbortSignal.timeout(CASE_TIMEOUT_MS),
+  };
   Deno.mkdirSync(environment.dir);
   let launched: { pid: number; startTimeTicks: number } | undefined;
   const signal = AbortSignal.timeout(
@@ -212,6 +228,7 @@ async function runCase(
       await killAll([launched]);
     }
     for (const listener of environment.listeners) listener.close();
+    for (const backend of environment.backends) backend.close();
   }
 }
 
@@ -305,6 +322,16 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
       if (nic.type === "client") environment.listeners.push(listener);
       else listener.close();
       nic.source = { ...nic.source, address: "127.0.0.1", port };
+    }
+    if (nic.type === "vhostuser" && nic.source?.path !== undefined) {
+      // A vhost-user back end (tests/support/vhost_user_backend.ts) on the interface's socket.
+      const path = `${environment.dir}/vhost${index}.sock`;
+      nic.source = { ...nic.source, path };
+      environment.backends.push(
+        nic.source.mode === "server"
+          ? connectVhostUser(path, environment.signal)
+          : listenVhostUser(path),
+      );
     }
     for (const placed of nic.extra?.elements ?? []) {
       if (placed.element.name === "rom" && placed.element.attributes?.file !== undefined) {

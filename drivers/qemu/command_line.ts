@@ -11,6 +11,7 @@
  */
 
 import type { HugepageHost } from "./huge_pages.ts";
+import { addMemoryDevices } from "./memory_devices.ts";
 import type { HugetlbfsMount } from "./hugetlbfs_mounts.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
@@ -212,6 +213,7 @@ export function buildCommandLine(
   const cpuModel = addCpu(definition, collector, cpuProperties, context.atDefine ?? false);
   if (context.cpuNames !== undefined) checkCpuNames(definition, context.cpuNames);
   addMemoryAndCpus(definition, collector, backing, cpuModel, context.emulator);
+  addMemoryDevices(definition, collector, backing, hugepageHost);
   if (definition.uuid !== undefined) collector.push("-uuid", definition.uuid);
   if (definition.genid !== undefined) {
     collector.device(qemuOption("vmgenid", {

@@ -307,8 +307,14 @@ export interface MemoryBackend {
   hugePages?: HugePages;
 }
 
-/** The backend of one guest node's RAM (undefined: the whole RAM of a guest without nodes). */
-function backendOf(backing: MemoryBackend | undefined, node: number | undefined): MemoryBackend {
+/**
+ * The backend of one guest node's RAM (undefined: the whole RAM of a guest without nodes), as
+ * `<memoryBacking>` and its huge pages give it.
+ */
+export function backendOf(
+  backing: MemoryBackend | undefined,
+  node: number | undefined,
+): MemoryBackend {
   const backend = backing ?? { type: "memory-backend-ram" };
   if (backend.hugePages === undefined) return backend;
   const page = hugePageOf(backend.hugePages, node);

@@ -51,6 +51,7 @@ import {
   domainExtraElement,
   elementChildren,
   featureProperties,
+  kvmDirtyRingSize,
   memoryBacking,
 } from "./cpu_memory_arguments.ts";
 
@@ -209,7 +210,13 @@ export function buildCommandLine(
       ...machineProperties,
     }),
   );
-  collector.push("-accel", context.accelerator);
+  const dirtyRingSize = kvmDirtyRingSize(definition);
+  collector.push(
+    "-accel",
+    context.accelerator === "kvm" && dirtyRingSize !== undefined
+      ? qemuOption("kvm", { "dirty-ring-size": dirtyRingSize })
+      : context.accelerator,
+  );
   const cpuModel = addCpu(definition, collector, cpuProperties, context.atDefine ?? false);
   if (context.cpuNames !== undefined) checkCpuNames(definition, context.cpuNames);
   addMemoryAndCpus(definition, collector, backing, cpuModel, context.emulator);

@@ -513,3 +513,28 @@ Deno.test("machineFamily tells i440fx and q35 machine types apart", () => {
   );
   assert.equal(machineFamily(qemuDefinition({ os: { type: "hvm", boot: [] } })), "i440fx");
 });
+
+Deno.test("buildCommandLine gives KVM the dirty ring of <features><kvm><dirty-ring>, TCG none", () => {
+  const withRing = (size: string) =>
+    qemuDefinition({
+      features: { kvm: {} },
+      extra: {
+        children: {
+          features: {
+            children: {
+              kvm: {
+                elements: [{
+                  element: { name: "dirty-ring", attributes: { state: "on", size } },
+                }],
+              },
+            },
+          },
+        },
+      },
+    });
+  assert.deepEqual(valuesOf(build(withRing("4096"), { accelerator: "kvm" }).args, "-accel"), [
+    "kvm,dirty-ring-size=4096",
+  ]);
+  assert.deepEqual(valuesOf(build(withRing("4096")).args, "-accel"), ["tcg"]);
+  assertRefused(withRing("3000"), "/domain/features/kvm/dirty-ring/@size", /power of 2/);
+});

@@ -11,7 +11,7 @@ import type { DomainCpu, DomainDefinition, NumaCell, XmlElement } from "../../sr
 import { ArgumentCollector } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { addHotpluggableVcpus, initialVcpuCount, vcpuStates } from "./vcpu_hotplug.ts";
-import { numaCellBindings } from "./numa_tune.ts";
+import { numaCellBindings, wholeRamBinding } from "./numa_tune.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
 import {
   hugePageFolder,
@@ -423,11 +423,12 @@ export function memoryBacking(
   hugepageHost: HugepageHost,
 ): MemoryBackend | undefined {
   const element = domainExtraElement(definition, "memoryBacking");
-  if (element === undefined) return undefined;
+  // `<numatune>` of a guest without cells binds the whole RAM's backend.
+  const binding = wholeRamBinding(definition);
   const where = "/domain/memoryBacking";
   const backend: MemoryBackend = { type: "memory-backend-ram" };
-  let custom = false;
-  for (const child of elementChildren(element)) {
+  let custom = binding !== undefined;
+  for (const child of element === undefined ? [] : elementChildren(element)) {
     const attributes = child.attributes ?? {};
     switch (child.name) {
       case "locked":
@@ -478,18 +479,16 @@ export function memoryBacking(
   if (!custom) return undefined;
   if ((definition.cpu?.numa?.cells ?? []).length === 0) {
     const whole = backendOf(backend, undefined);
-    collector.push(
-      "-object",
-      qemuOption(whole.type, {
-        id: "pc.ram",
-        size: `${mib(definition.memoryKiB)}M`,
-        "mem-path": whole.memPath,
-        share: whole.share,
-        prealloc: whole.prealloc,
-        hugetlb: whole.hugetlb,
-        hugetlbsize: whole.hugetlbsize,
-      }),
-    );
+    const object = qemuOption(whole.type, {
+      id: "pc.ram",
+      size: `${mib(definition.memoryKiB)}M`,
+      "mem-path": whole.memPath,
+      share: whole.share,
+      prealloc: whole.prealloc,
+      hugetlb: whole.hugetlb,
+      hugetlbsize: whole.hugetlbsize,
+    });
+    collector.push("-object", binding === undefined ? object : `${object},${binding}`);
     machine["memory-backend"] = "pc.ram";
   }
   return backend;

@@ -2,9 +2,9 @@
  * `<numatune>` as QEMU gives it: with guest NUMA cells, each cell's RAM backend is bound to the
  * host nodes of its `<memnode>` (else of `<memory>`) with the mode's policy (strict → `bind`,
  * preferred, interleave; restrictive sets none, as libvirt leaves it to cgroups). The host
- * nodes must exist here (libvirt's "NUMA node N is unavailable", code 67). Binding without guest
- * cells and automatic placement need cgroups and numad, which evirt does not use: refused by
- * element.
+ * nodes must exist here (libvirt's "NUMA node N is unavailable", code 67). Without guest cells the
+ * whole RAM's backend (`pc.ram`) is bound, as libvirt 9.0 does with QEMU's memory backends.
+ * Automatic placement needs numad, which evirt does not use: refused by element.
  *
  * @module
  */
@@ -62,12 +62,8 @@ export function numaCellBindings(
     );
   }
   const cells = definition.cpu?.numa?.cells ?? [];
-  if (cells.length === 0) {
-    throw refuseConfig(
-      `${where}/memory`,
-      "binding memory without guest NUMA cells needs cgroups, which evirt does not use",
-    );
-  }
+  // Without cells the whole RAM is bound (wholeRamBinding).
+  if (cells.length === 0) return bindings;
   const online = onlineText ?? readOnlineNodes();
   const binding = (mode: string | undefined, nodeset: string | undefined, at: string) =>
     hostNodesBinding(mode, nodeset, at, online);
@@ -83,6 +79,29 @@ export function numaCellBindings(
     if (cellBinding !== undefined) bindings.set(id, cellBinding);
   });
   return bindings;
+}
+
+/**
+ * The binding of the whole RAM (`pc.ram`) of a guest without NUMA cells, as libvirt 9.0 gives
+ * it with QEMU's memory backends: `<numatune><memory>`'s node set and mode; undefined when the
+ * guest has cells or nothing binds it.
+ *
+ * @throws {VirtError} 67 for automatic placement (numad) and what {@linkcode hostNodesBinding}
+ *   refuses.
+ */
+export function wholeRamBinding(
+  definition: DomainDefinition,
+  onlineText?: string,
+): CellBinding | undefined {
+  const memory = definition.numatune?.memory;
+  if (memory === undefined || (definition.cpu?.numa?.cells ?? []).length > 0) return undefined;
+  if (memory.placement === "auto") {
+    throw refuseConfig(
+      "/domain/numatune/memory/@placement",
+      "automatic NUMA placement needs numad, which evirt does not use",
+    );
+  }
+  return hostNodesBinding(memory.mode, memory.nodeset, "/domain/numatune/memory", onlineText);
 }
 
 /**

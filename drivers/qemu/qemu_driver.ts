@@ -831,6 +831,9 @@ export class QemuDriver implements Driver {
       sandbox: false,
       nowMs: this.#now(),
       ...this.#partitionContext(),
+      // Rebuilt for the running QEMU's names (block nodes, netdevs) only: what a start asks of
+      // the host (hugetlbfs mounts, the accelerator's CPU modes) is not asked again.
+      atDefine: true,
     });
     const instance = this.#newInstance(
       handle,

@@ -1,8 +1,8 @@
 /**
  * Huge-page guest memory through the QEMU driver, on a stand-in folder for a hugetlbfs mount
  * (this host may have no huge pages): the start makes the domain's folder under the mount, names
- * it in the runtime record (so recovery can remove it) and gives QEMU its RAM from it; the
- * destroy removes the folder.
+ * it in the runtime record and gives QEMU its RAM from it; a restarted service (the mount gone)
+ * finds the guest, and its destroy removes the folder the record names.
  */
 
 import assert from "node:assert/strict";
@@ -57,13 +57,29 @@ testIf(
         ),
         commandLine.join(" "),
       );
-      await driver.terminate(
-        { ...request, runtime },
-        { graceful: false },
-        AbortSignal.timeout(CASE_TIMEOUT_MS),
-      );
-      launched = undefined;
+      // A service restarted where the mount is gone still finds the guest and, at its end,
+      // removes the folder its runtime record names.
       driver.unwatch(request.uuid);
+      const restarted = await QemuDriver.create({
+        runtimeDir: `${root}/run`,
+        logDir: `${root}/log`,
+        log: () => {},
+        hugetlbfs: [],
+      });
+      try {
+        const handle = { ...request, runtime };
+        const reality = await restarted.probe(handle, AbortSignal.timeout(CASE_TIMEOUT_MS));
+        assert.equal(reality.kind, "paused");
+        await restarted.terminate(
+          handle,
+          { graceful: false },
+          AbortSignal.timeout(CASE_TIMEOUT_MS),
+        );
+        launched = undefined;
+        restarted.unwatch(request.uuid);
+      } finally {
+        await restarted.close();
+      }
       assert.throws(() => Deno.statSync(folder), Deno.errors.NotFound);
     } finally {
       if (launched !== undefined) {

@@ -10,6 +10,9 @@
  * @module
  */
 
+import type { HugepageHost } from "./huge_pages.ts";
+import { addMemoryDevices } from "./memory_devices.ts";
+import type { HugetlbfsMount } from "./hugetlbfs_mounts.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { Accelerator } from "./accelerator.ts";
@@ -48,6 +51,7 @@ import {
   domainExtraElement,
   elementChildren,
   featureProperties,
+  kvmDirtyRingSize,
   memoryBacking,
 } from "./cpu_memory_arguments.ts";
 
@@ -88,6 +92,8 @@ export interface CommandLineContext {
   atDefine?: boolean;
   /** The CPU models and flags the emulator knows; undefined: not checked. */
   cpuNames?: CpuNames;
+  /** The host's hugetlbfs mounts, default page size first. Default none. */
+  hugetlbfs?: readonly HugetlbfsMount[];
   /** QEMU waits for a migration stream (`-incoming defer`): a restore. Default false. */
   incoming?: boolean;
   /** QEMU starts from this internal snapshot (`-loadvm`): a snapshot's revert. */
@@ -120,6 +126,8 @@ export interface CommandLine {
   runtime: DeviceRuntimeSettings;
   /** Whether the domain has a memory balloon (current memory can then be set at start). */
   balloon: boolean;
+  /** The domain's folders under hugetlbfs mounts, for QEMU's huge-page files. */
+  hugepageFolders: string[];
 }
 
 /**
@@ -186,7 +194,12 @@ export function buildCommandLine(
   // SeaBIOS writes to the serial port when the machine has no graphics (QEMU's sgabios successor).
   if (definition.os.bios?.useserial === "yes") machineProperties.graphics = false;
   const rtc = clockSettings(definition, collector, context.nowMs, machineProperties, cpuProperties);
-  const backing = memoryBacking(definition, collector, machineProperties);
+  const hugepageHost: HugepageHost = {
+    mounts: context.atDefine === true ? undefined : context.hugetlbfs ?? [],
+    folderName: runtimeDir.slice(runtimeDir.lastIndexOf("/") + 1),
+    folders: [],
+  };
+  const backing = memoryBacking(definition, collector, machineProperties, hugepageHost);
   collector.push(
     "-machine",
     qemuOption(definition.os.machine ?? "pc", {
@@ -197,10 +210,17 @@ export function buildCommandLine(
       ...machineProperties,
     }),
   );
-  collector.push("-accel", context.accelerator);
+  const dirtyRingSize = kvmDirtyRingSize(definition);
+  collector.push(
+    "-accel",
+    context.accelerator === "kvm" && dirtyRingSize !== undefined
+      ? qemuOption("kvm", { "dirty-ring-size": dirtyRingSize })
+      : context.accelerator,
+  );
   const cpuModel = addCpu(definition, collector, cpuProperties, context.atDefine ?? false);
   if (context.cpuNames !== undefined) checkCpuNames(definition, context.cpuNames);
   addMemoryAndCpus(definition, collector, backing, cpuModel, context.emulator);
+  addMemoryDevices(definition, collector, backing, hugepageHost);
   if (definition.uuid !== undefined) collector.push("-uuid", definition.uuid);
   if (definition.genid !== undefined) {
     collector.device(qemuOption("vmgenid", {
@@ -264,6 +284,7 @@ export function buildCommandLine(
     chardevSockets: collector.chardevSockets,
     runtime,
     balloon: devices.memballoon !== undefined && devices.memballoon.model !== "none",
+    hugepageFolders: hugepageHost.folders,
   };
 }
 

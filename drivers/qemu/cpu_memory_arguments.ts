@@ -11,8 +11,15 @@ import type { DomainCpu, DomainDefinition, NumaCell, XmlElement } from "../../sr
 import { ArgumentCollector } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { addHotpluggableVcpus, initialVcpuCount, vcpuStates } from "./vcpu_hotplug.ts";
-import { numaCellBindings } from "./numa_tune.ts";
+import { numaCellBindings, wholeRamBinding } from "./numa_tune.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
+import {
+  hugePageFolder,
+  type HugepageHost,
+  hugePageOf,
+  type HugePages,
+  hugePagesOf,
+} from "./huge_pages.ts";
 
 /** The `-machine` properties the features set; CPU properties go into `cpuProperties`. */
 export function featureProperties(
@@ -85,6 +92,8 @@ function addKvmFeatures(
   const leftover = definition.extra?.children?.features?.children?.kvm;
   for (const placed of leftover?.elements ?? []) {
     const element = placed.element;
+    // The dirty ring is the accelerator's (kvmDirtyRingSize).
+    if (element.name === "dirty-ring") continue;
     const property = KVM_FEATURE_PROPERTIES[element.name];
     if (property === undefined) {
       throw refuseConfig(
@@ -96,6 +105,34 @@ function addKvmFeatures(
     // <hidden state='on'/> hides KVM from the guest: the cpu's kvm property turns off.
     cpuProperties[property] = element.name === "hidden" ? !on : on;
   }
+}
+
+/** libvirt's bounds of a KVM dirty ring, in entries (a power of two between them). */
+const DIRTY_RING_MIN = 1024;
+const DIRTY_RING_MAX = 65536;
+
+/**
+ * The KVM dirty ring size `<features><kvm><dirty-ring state='on' size>` asks for (`-accel
+ * kvm,dirty-ring-size=`), or undefined; QEMU's TCG has none, so only a KVM start uses it.
+ *
+ * @throws {VirtError} 67 for a size that is not a power of two in libvirt's range.
+ */
+export function kvmDirtyRingSize(definition: DomainDefinition): number | undefined {
+  const ring = definition.extra?.children?.features?.children?.kvm?.elements?.find((placed) =>
+    placed.element.name === "dirty-ring"
+  )?.element.attributes;
+  if (ring === undefined || ring.state !== "on") return undefined;
+  const size = Number(ring.size ?? "");
+  if (
+    !Number.isSafeInteger(size) || size < DIRTY_RING_MIN || size > DIRTY_RING_MAX ||
+    (size & (size - 1)) !== 0
+  ) {
+    throw refuseConfig(
+      "/domain/features/kvm/dirty-ring/@size",
+      `dirty ring must be power of 2 and ranges [${DIRTY_RING_MIN}, ${DIRTY_RING_MAX}]`,
+    );
+  }
+  return size;
 }
 
 function noAttributes(attributes: Record<string, string>, where: string): void {
@@ -288,11 +325,41 @@ export function addMemoryAndCpus(
 }
 
 /** Memory backend settings from `<memoryBacking>`, shared by every RAM backend. */
-interface MemoryBackend {
+export interface MemoryBackend {
   type: "memory-backend-ram" | "memory-backend-memfd" | "memory-backend-file";
   memPath?: string;
   share?: boolean;
   prealloc?: boolean;
+  /** memfd from huge pages, of this size in bytes (none: the default size). */
+  hugetlb?: boolean;
+  hugetlbsize?: number;
+  /** `<hugepages>`: which guest nodes' RAM comes from huge pages, and from where. */
+  hugePages?: HugePages;
+}
+
+/**
+ * The backend of one guest node's RAM (undefined: the whole RAM of a guest without nodes), as
+ * `<memoryBacking>` and its huge pages give it.
+ */
+export function backendOf(
+  backing: MemoryBackend | undefined,
+  node: number | undefined,
+): MemoryBackend {
+  const backend = backing ?? { type: "memory-backend-ram" };
+  if (backend.hugePages === undefined) return backend;
+  const page = hugePageOf(backend.hugePages, node);
+  if (page === undefined) return backend;
+  // As libvirt: huge pages are always preallocated.
+  if (backend.type === "memory-backend-memfd") {
+    return {
+      ...backend,
+      hugetlb: true,
+      ...(page.pageSizeKiB === undefined ? {} : { hugetlbsize: page.pageSizeKiB * 1024 }),
+      prealloc: true,
+    };
+  }
+  const memPath = hugePageFolder(backend.hugePages, page);
+  return { ...backend, type: "memory-backend-file", memPath, prealloc: true };
 }
 
 function addNumaCell(
@@ -307,7 +374,7 @@ function addNumaCell(
   if (cell.discard !== undefined) {
     throw refuseConfig(`${where}/@discard`, "numa cell discard is not supported");
   }
-  const backend = backing ?? { type: "memory-backend-ram" };
+  const backend = backendOf(backing, cell.id ?? index);
   const id = `ram-node${cell.id ?? index}`;
   const object = qemuOption(backend.type, {
     id,
@@ -315,6 +382,8 @@ function addNumaCell(
     "mem-path": backend.memPath,
     share: cell.memAccess === undefined ? backend.share : cell.memAccess === "shared",
     prealloc: backend.prealloc,
+    hugetlb: backend.hugetlb,
+    hugetlbsize: backend.hugetlbsize,
   });
   // The host binding (numa_tune.ts) repeats the host-nodes key, which a record cannot hold.
   collector.push("-object", binding === undefined ? object : `${object},${binding}`);
@@ -351,13 +420,15 @@ export function memoryBacking(
   definition: DomainDefinition,
   collector: ArgumentCollector,
   machine: Record<string, QemuOptionValue>,
+  hugepageHost: HugepageHost,
 ): MemoryBackend | undefined {
   const element = domainExtraElement(definition, "memoryBacking");
-  if (element === undefined) return undefined;
+  // `<numatune>` of a guest without cells binds the whole RAM's backend.
+  const binding = wholeRamBinding(definition);
   const where = "/domain/memoryBacking";
   const backend: MemoryBackend = { type: "memory-backend-ram" };
-  let custom = false;
-  for (const child of elementChildren(element)) {
+  let custom = binding !== undefined;
+  for (const child of element === undefined ? [] : elementChildren(element)) {
     const attributes = child.attributes ?? {};
     switch (child.name) {
       case "locked":
@@ -384,6 +455,10 @@ export function memoryBacking(
         backend.share = attributes.mode === "shared";
         custom = true;
         break;
+      case "hugepages":
+        backend.hugePages = hugePagesOf(definition, child, hugepageHost);
+        custom = true;
+        break;
       case "allocation":
         if (attributes.threads !== undefined) {
           throw refuseConfig(
@@ -403,16 +478,17 @@ export function memoryBacking(
   }
   if (!custom) return undefined;
   if ((definition.cpu?.numa?.cells ?? []).length === 0) {
-    collector.push(
-      "-object",
-      qemuOption(backend.type, {
-        id: "pc.ram",
-        size: `${mib(definition.memoryKiB)}M`,
-        "mem-path": backend.memPath,
-        share: backend.share,
-        prealloc: backend.prealloc,
-      }),
-    );
+    const whole = backendOf(backend, undefined);
+    const object = qemuOption(whole.type, {
+      id: "pc.ram",
+      size: `${mib(definition.memoryKiB)}M`,
+      "mem-path": whole.memPath,
+      share: whole.share,
+      prealloc: whole.prealloc,
+      hugetlb: whole.hugetlb,
+      hugetlbsize: whole.hugetlbsize,
+    });
+    collector.push("-object", binding === undefined ? object : `${object},${binding}`);
     machine["memory-backend"] = "pc.ram";
   }
   return backend;

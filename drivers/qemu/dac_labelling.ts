@@ -47,6 +47,11 @@ export interface SocketLink {
   requested: string;
   /** Where QEMU makes it: the domain's runtime folder. */
   actual: string;
+  /**
+   * Linked before QEMU runs: QEMU waits at start for a peer on it (a vhost-user interface in
+   * server mode), so the link must be there first (it leads nowhere until QEMU listens).
+   */
+  beforeStart?: boolean;
 }
 
 /** A domain's confinement plan. */
@@ -102,14 +107,26 @@ function listeningSocketLinks(
   const links: SocketLink[] = [];
   for (const { path, kind, where } of hostPaths) {
     if (kind !== "creatable") continue;
-    const listening =
+    const vhostUser = isVhostUserSocket(definition, where);
+    const listening = vhostUser ||
       (/\/source\/@path$/.test(where) && chardevTypeAt(definition, where) === "unix") ||
       /^\/domain\/devices\/graphics\[\d+\]\/@socket$/.test(where);
     if (!listening || path.startsWith(`${domainDir}/`)) continue;
     if (canWriteFolder(path.slice(0, path.lastIndexOf("/")) || "/", runAs)) continue;
-    links.push({ requested: path, actual: `${domainDir}/socket-${links.length}.sock` });
+    links.push({
+      requested: path,
+      actual: `${domainDir}/socket-${links.length}.sock`,
+      ...(vhostUser ? { beforeStart: true } : {}),
+    });
   }
   return links;
+}
+
+/** Whether `where` is the socket path of a vhost-user interface. */
+function isVhostUserSocket(definition: DomainDefinition, where: string): boolean {
+  const match = /^\/domain\/devices\/interface\[(\d+)\]\/source\/@path$/.exec(where);
+  return match !== null &&
+    definition.devices.interfaces[Number(match[1]) - 1]?.type === "vhostuser";
 }
 
 function canWriteFolder(folder: string, user: OwnerIds): boolean {

@@ -243,6 +243,8 @@ const LABELLED_PATHS: readonly RegExp[] = [
   /^\/domain\/os\/(kernel|initrd|nvram|dtb)$/,
   /^\/domain\/os\/acpi\/table\[\d+\]$/,
   /^\/domain\/devices\/(serial|parallel|console|channel)\[\d+\]\/(source\/@path|log\/@file)$/,
+  // A vhost-user interface's socket: the back end's, which QEMU connects to (client mode).
+  /^\/domain\/devices\/interface\[\d+\]\/source\/@path$/,
 ];
 
 const CHARDEV_LISTS = {
@@ -254,7 +256,8 @@ const CHARDEV_LISTS = {
 
 /**
  * The host files QEMU is given for a command line's host paths (disk images, kernel, initrd,
- * nvram, ACPI tables, chardev files, devices and client sockets), as libvirt's `SetAllLabel`
+ * nvram, ACPI tables, chardev files, devices and client sockets, a vhost-user interface's
+ * socket), as libvirt's `SetAllLabel`
  * picks them.
  * Listening sockets are created by QEMU itself; the firmware (loader) is read-only and left as
  * it is, as libvirt leaves it. Backing images are added by the caller.

@@ -21,7 +21,13 @@ import {
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
 
 /** Device elements the typed model keeps in `devices.extra` that this file handles. */
-export const HANDLED_EXTRA_DEVICES: readonly string[] = ["audio", "panic", "filesystem"];
+export const HANDLED_EXTRA_DEVICES: readonly string[] = [
+  "audio",
+  "panic",
+  "filesystem",
+  // memory_devices.ts
+  "memory",
+];
 
 /** What the caller must do after start for devices set up at run time. */
 export interface DeviceRuntimeSettings {

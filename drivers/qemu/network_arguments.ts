@@ -1,7 +1,8 @@
 /**
  * QEMU arguments for `<interface>`: a `-netdev` backend (user-mode networking, a tap device
- * through `/dev/net/tun` for `ethernet`, or the tap the service puts on a bridge for `network`
- * and `bridge`) and the NIC `-device`. `direct`, vhost-user and host devices are refused.
+ * through `/dev/net/tun` for `ethernet`, the tap the service puts on a bridge for `network`
+ * and `bridge`, or a vhost-user back end on a Unix socket for `vhostuser`) and the NIC
+ * `-device`. `direct` and host devices are refused.
  *
  * @module
  */
@@ -53,7 +54,7 @@ export function addNetworkArguments(
     const netdevId = nic.alias === undefined || nic.alias.startsWith("ua-")
       ? `hostnet${index}`
       : `host${nic.alias}`;
-    const { type, options } = netdevBackend(nic, collector, where);
+    const { type, options } = netdevBackend(nic, collector, where, `char${deviceId}`);
     collector.push("-netdev", qemuOption(type, { id: netdevId, ...options }));
     collector.netdevs.push({
       deviceId,
@@ -72,12 +73,13 @@ function netdevBackend(
   nic: NetInterface,
   collector: ArgumentCollector,
   where: string,
+  chardevId: string,
 ): { type: string; options: Record<string, QemuOptionValue> } {
   refuseExtra(nic.extra, where, {
     elements: (name) =>
       name === "rom" ||
       (name === "script" && nic.type === "ethernet"),
-    children: (name) => name === "driver",
+    children: (name) => name === "driver" || (name === "source" && nic.type === "vhostuser"),
   });
   if (nic.trustGuestRxFilters !== undefined) {
     throw refuseConfig(`${where}/@trustGuestRxFilters`, "trustGuestRxFilters is not supported");
@@ -118,6 +120,11 @@ function netdevBackend(
         },
       };
     }
+    case "vhostuser":
+      return {
+        type: "vhost-user",
+        options: vhostUserBackend(nic, collector, where, chardevId, queues),
+      };
     case "network":
     case "bridge":
       // The service makes the tap on the bridge before QEMU attaches to it by name.
@@ -156,6 +163,72 @@ function bridgePortOf(nic: NetInterface, where: string): BridgePortPlan {
     ...(nic.mac === undefined ? {} : { mac: nic.mac }),
     ...(nic.mtu === undefined ? {} : { mtu: nic.mtu }),
   };
+}
+
+/**
+ * A vhost-user interface's socket chardev (before its `-netdev`, as libvirt's `charnetN`) and
+ * `-netdev vhost-user` options. In mode `server` QEMU listens and waits for the back end.
+ */
+function vhostUserBackend(
+  nic: NetInterface,
+  collector: ArgumentCollector,
+  where: string,
+  chardevId: string,
+  queues: number,
+): Record<string, QemuOptionValue> {
+  const source = nic.source ?? {};
+  if (source.type !== "unix") {
+    throw refuseConfig(
+      `${where}/source/@type`,
+      `vhost-user source type '${source.type ?? ""}' is not supported`,
+    );
+  }
+  if (source.path === undefined) {
+    throw refuseConfig(`${where}/source/@path`, "a vhostuser interface needs a socket path");
+  }
+  if (source.mode !== "server" && source.mode !== "client") {
+    throw refuseConfig(
+      `${where}/source/@mode`,
+      `vhost-user source mode '${source.mode ?? ""}' must be server or client`,
+    );
+  }
+  if (!(nic.model ?? "").startsWith("virtio")) {
+    throw refuseConfig(
+      `${where}/model/@type`,
+      "Wrong or no <model> 'type' attribute specified with <interface type='vhostuser'/>. vhostuser requires the virtio-net* frontend",
+    );
+  }
+  const server = source.mode === "server";
+  const reconnect = nic.extra?.children?.source?.elements?.find((placed) =>
+    placed.element.name === "reconnect"
+  )?.element.attributes;
+  refuseExtra(nic.extra?.children?.source, `${where}/source`, {
+    elements: (name) => name === "reconnect",
+  });
+  if (reconnect !== undefined && server) {
+    throw refuseConfig(
+      `${where}/source/reconnect`,
+      "chardev reconnect is possible only for connect mode",
+    );
+  }
+  const timeout = reconnect?.enabled === "yes" ? Number(reconnect.timeout) : 0;
+  if (reconnect?.enabled === "yes" && !(Number.isSafeInteger(timeout) && timeout > 0)) {
+    throw refuseConfig(
+      `${where}/source/reconnect/@timeout`,
+      "missing timeout for chardev with reconnect enabled",
+    );
+  }
+  collector.requirePath(source.path, server ? "creatable" : "socket", `${where}/source/@path`);
+  collector.push(
+    "-chardev",
+    qemuOption("socket", {
+      id: chardevId,
+      path: source.path,
+      server: server ? true : undefined,
+      reconnect: reconnect === undefined ? undefined : timeout,
+    }),
+  );
+  return { chardev: chardevId, queues: queues > 1 ? queues : undefined };
 }
 
 /** `-netdev socket` options of client, server, mcast and udp interfaces. */
@@ -286,10 +359,11 @@ function queueCount(nic: NetInterface, where: string): number {
   if (!Number.isSafeInteger(queues) || queues < 1) {
     throw refuseConfig(`${where}/driver/@queues`, `invalid queue count '${text}'`);
   }
-  if (queues > 1 && (nic.type !== "ethernet" || !(nic.model ?? "").startsWith("virtio"))) {
+  const multiqueue = nic.type === "ethernet" || nic.type === "vhostuser";
+  if (queues > 1 && (!multiqueue || !(nic.model ?? "").startsWith("virtio"))) {
     throw refuseConfig(
       `${where}/driver/@queues`,
-      "multiqueue is only supported for virtio interfaces of type ethernet",
+      "multiqueue is only supported for virtio interfaces of type ethernet or vhostuser",
     );
   }
   return queues;

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { type HugetlbfsMount, readHugetlbfsMounts } from "./hugetlbfs_mounts.ts";
 import { qemuSnapshots } from "./qemu_snapshots.ts";
 import type {
   BlockSample,
@@ -206,6 +207,11 @@ export interface QemuDriverOptions {
   /** Where operational messages go. Default: stderr. */
   log?: (message: string) => void;
   /**
+   * The hugetlbfs mounts huge-page guest memory comes from (libvirt's `hugetlbfs_mount`),
+   * default page size first. Default: those of `/proc/mounts`.
+   */
+  hugetlbfs?: HugetlbfsMount[];
+  /**
    * Time between two statistics samples of a running domain, in ms. Default
    * {@linkcode STATS_INTERVAL_MS_DEFAULT}.
    */
@@ -231,6 +237,8 @@ interface DomainPaths {
   pidFile: string;
   logPath: string;
   qmpLogPath: string;
+  /** The domain's folders under hugetlbfs mounts (QEMU's huge-page files), removed with it. */
+  hugepageFolders: string[];
 }
 
 /** The runtime record's fields that name a domain's files, as `plan` and `launch` record them. */
@@ -254,6 +262,9 @@ function recordedPaths(paths: DomainPaths) {
     claimPath: paths.claimPath,
     logPath: paths.logPath,
     qmpLogPath: paths.qmpLogPath,
+    ...(paths.hugepageFolders.length === 0
+      ? {}
+      : { hugepageFolders: JSON.stringify(paths.hugepageFolders) }),
   };
 }
 
@@ -313,6 +324,7 @@ export class QemuDriver implements Driver {
   /** The default emulator's machine types, for completing a definition recorded before completion. */
   readonly #machines: MachineTypes;
   readonly #statsIntervalMs: number;
+  readonly #hugetlbfs: readonly HugetlbfsMount[];
   /** The control group QEMU runs in: the service's own (QEMU is not moved). */
   readonly #resourcePartition = resourcePartitionOf(Deno.pid);
   readonly #dac: DacSettings;
@@ -391,6 +403,7 @@ export class QemuDriver implements Driver {
     this.#defaultEmulator = options.emulator ?? "qemu-system-x86_64";
     this.#machines = machines;
     this.#statsIntervalMs = options.statsIntervalMs ?? STATS_INTERVAL_MS_DEFAULT;
+    this.#hugetlbfs = options.hugetlbfs ?? readHugetlbfsMounts();
     this.hypervisorVersion = version;
   }
 
@@ -517,6 +530,7 @@ export class QemuDriver implements Driver {
       sandbox: capabilities.sandbox,
       cpuNames: capabilities.cpuNames,
       nowMs: this.#now(),
+      hugetlbfs: this.#hugetlbfs,
       ...this.#partitionContext(),
     }));
   }
@@ -562,7 +576,11 @@ export class QemuDriver implements Driver {
       ...this.#checkContext(request.definition),
       monitorSocketPath: paths.monitorSocket,
       pidFilePath: paths.pidFile,
+      // The start's own checks (the hugetlbfs mounts) come before its intent is recorded.
+      atDefine: false,
+      hugetlbfs: this.#hugetlbfs,
     });
+    paths.hugepageFolders = commandLine.hugepageFolders;
     // The files given to QEMU are named before any is chowned: recovery gives them back.
     const dac = dacPlanFor(request.definition, commandLine.hostPaths, this.#dac, paths.dir);
     // The taps to be made on bridges are named too: recovery removes what a crash left.
@@ -593,7 +611,9 @@ export class QemuDriver implements Driver {
       ...this.#partitionContext(),
       ...(request.incoming === true ? { incoming: true } : {}),
       ...(request.loadSnapshot === undefined ? {} : { loadSnapshot: request.loadSnapshot }),
+      hugetlbfs: this.#hugetlbfs,
     });
+    paths.hugepageFolders = commandLine.hugepageFolders;
     const dac = dacPlanFor(running, commandLine.hostPaths, this.#dac, paths.dir);
     const runAs = dac.policy.runAs;
     this.#prepareDirectories(paths, runAs);
@@ -601,7 +621,7 @@ export class QemuDriver implements Driver {
       checkHostPaths(commandLine.hostPaths);
       labelFiles(dac, request.uuid, this.#log);
     } catch (error) {
-      removeDirectory(paths.dir);
+      removeFolders(paths);
       throw error;
     }
     let portsMade = false;
@@ -618,6 +638,7 @@ export class QemuDriver implements Driver {
       // As libvirt: the service puts a tap on each interface's bridge before QEMU runs.
       makeBridgePorts(commandLine.netdevs, runAs);
       portsMade = true;
+      linkSockets(dac.socketLinks.filter((link) => link.beforeStart === true));
       if (this.#dac.user !== undefined) {
         // As libvirt, the root service makes the taps (a confined QEMU cannot open
         // /dev/net/tun) and hands them down in the same synchronous run as the spawn (no await
@@ -628,7 +649,7 @@ export class QemuDriver implements Driver {
       }
     } catch (error) {
       giveAllBack();
-      removeDirectory(paths.dir);
+      removeFolders(paths);
       throw error;
     }
     let instance: Instance | undefined;
@@ -656,18 +677,18 @@ export class QemuDriver implements Driver {
           commandLine,
           givenByPlan(dac),
         );
-        await this.#connect(instance, QEMU_START_TIMEOUT_MS, startSignal);
+        await this.#connect(instance, startTimeoutMs(running), startSignal);
         // The greeting can come from the monitor's I/O thread while QEMU still sets up its
         // devices; a command answers only from the main loop, once that is done.
         await this.#qmp(instance).queryStatus({
-          timeoutMs: QEMU_START_TIMEOUT_MS,
+          timeoutMs: startTimeoutMs(running),
           signal: startSignal,
         });
       },
     ).catch((error) => {
       if (instance !== undefined) this.#release(instance);
       giveAllBack();
-      removeDirectory(paths.dir);
+      removeFolders(paths);
       throw error;
     });
     if (instance === undefined) throw new Error("QEMU started without its monitor connection");
@@ -702,7 +723,7 @@ export class QemuDriver implements Driver {
       await endQemu(identity, { graceful: false }, AbortSignal.timeout(15_000)).catch(() => {});
       this.#release(instance);
       giveAllBack();
-      removeDirectory(paths.dir);
+      removeFolders(paths);
       throw error;
     }
   }
@@ -718,7 +739,7 @@ export class QemuDriver implements Driver {
       // The launch may have given files to QEMU and made taps before the crash: undo both.
       giveBack(givenByRecord(planned), request.uuid, this.#log);
       removeInstanceTaps(request.id, undefined, this.#log);
-      removeDirectory(paths.dir);
+      removeFolders(paths);
       return undefined;
     }
     const { definition } = request;
@@ -800,10 +821,11 @@ export class QemuDriver implements Driver {
         `${new Date(this.#now()).toISOString()} shutting down\n`,
       );
       await instance.monitor?.close();
-      removeDirectory(instance.paths.dir);
+      removeFolders(instance.paths);
     } else {
       const dir = handle.runtime.runtimeDir;
       if (typeof dir === "string") removeDirectory(dir);
+      hugepageFoldersOf(handle.runtime).forEach(removeDirectory);
     }
     giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
     removeInstanceTaps(handle.id, handle.definition, this.#log);
@@ -817,7 +839,7 @@ export class QemuDriver implements Driver {
     if (isProcessGone(identity.pid, identity.startTimeTicks)) {
       giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
       removeInstanceTaps(handle.id, handle.definition, this.#log);
-      removeDirectory(paths.dir);
+      removeFolders(paths);
       return { kind: "gone" };
     }
     const definition = handle.definition;
@@ -830,6 +852,9 @@ export class QemuDriver implements Driver {
       sandbox: false,
       nowMs: this.#now(),
       ...this.#partitionContext(),
+      // Rebuilt for the running QEMU's names (block nodes, netdevs) only: what a start asks of
+      // the host (hugetlbfs mounts, the accelerator's CPU modes) is not asked again.
+      atDefine: true,
     });
     const instance = this.#newInstance(
       handle,
@@ -847,7 +872,7 @@ export class QemuDriver implements Driver {
       if (isProcessGone(identity.pid, identity.startTimeTicks)) {
         giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
         removeInstanceTaps(handle.id, handle.definition, this.#log);
-        removeDirectory(paths.dir);
+        removeFolders(paths);
         return { kind: "gone" };
       }
       throw error;
@@ -892,7 +917,7 @@ export class QemuDriver implements Driver {
     const instance = this.#instances.get(uuid);
     if (instance === undefined) return;
     this.#release(instance);
-    if (instance.ended) removeDirectory(instance.paths.dir);
+    if (instance.ended) removeFolders(instance.paths);
   }
 
   info(handle: DomainHandle): InstanceInfo {
@@ -1518,6 +1543,7 @@ export class QemuDriver implements Driver {
     const logName = logFileStem(name);
     return {
       dir,
+      hugepageFolders: [],
       claimPath: claimPathFor(`${this.#runtimeDir}/qemu`, uuid),
       monitorSocket: `${dir}/monitor.sock`,
       pidFile: `${dir}/qemu.pid`,
@@ -1556,8 +1582,14 @@ export class QemuDriver implements Driver {
     } catch (error) {
       if (error instanceof VirtError) throw error;
     }
-    removeDirectory(paths.dir);
+    removeFolders(paths);
     Deno.mkdirSync(paths.dir, { mode: 0o700 });
+    // QEMU makes (and unlinks at once) its huge-page files in the domain's folder of a mount.
+    for (const folder of paths.hugepageFolders) {
+      Deno.mkdirSync(folder.slice(0, folder.lastIndexOf("/")), { recursive: true, mode: 0o755 });
+      Deno.mkdirSync(folder, { mode: 0o700 });
+      if (runAs !== undefined) Deno.chownSync(folder, runAs.uid, runAs.gid);
+    }
     Deno.mkdirSync(`${paths.dir}/${CHANNEL_SOCKET_FOLDER}`, { mode: 0o700 });
     // The domain's folder is QEMU's: it makes its monitor socket, pid file and channel sockets
     // there.
@@ -1570,6 +1602,29 @@ export class QemuDriver implements Driver {
 
 function byteLength(text: string): number {
   return new TextEncoder().encode(text).length;
+}
+
+/** Extra time QEMU gets to start per GiB of guest memory (preallocation), as libvirt's. */
+const START_TIMEOUT_MS_PER_GIB = 1_000;
+
+/** How long QEMU may take to answer its monitor once spawned. */
+function startTimeoutMs(definition: DomainDefinition): number {
+  const gib = Math.floor(definition.memoryKiB / (1024 * 1024));
+  return QEMU_START_TIMEOUT_MS + gib * START_TIMEOUT_MS_PER_GIB;
+}
+
+/** Removes a domain's runtime folder and its folders under hugetlbfs mounts. */
+function removeFolders(paths: DomainPaths): void {
+  removeDirectory(paths.dir);
+  paths.hugepageFolders.forEach(removeDirectory);
+}
+
+/** The hugetlbfs folders a runtime record names. */
+function hugepageFoldersOf(runtime: RuntimeRecord): string[] {
+  const text = runtime.hugepageFolders;
+  if (typeof text !== "string") return [];
+  const folders: unknown = JSON.parse(text);
+  return Array.isArray(folders) ? folders.filter((each) => typeof each === "string") : [];
 }
 
 function removeDirectory(dir: string): void {
@@ -1664,5 +1719,6 @@ function pathsOf(runtime: RuntimeRecord): DomainPaths {
     pidFile: text("pidFile"),
     logPath: text("logPath"),
     qmpLogPath: text("qmpLogPath"),
+    hugepageFolders: hugepageFoldersOf(runtime),
   };
 }

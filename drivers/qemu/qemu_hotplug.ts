@@ -147,7 +147,8 @@ export class QemuHotplug<I extends HotplugInstance> {
    * assigned as at define), then its backend and device from the start's builder.
    *
    * @throws {VirtError} 67 for an interface type or setting the driver does not build (the
-   *   start's refusal); the host path's error; 9 with QEMU's answer.
+   *   start's refusal) or does not plug (vhostuser: its chardev would need plugging first); the
+   *   host path's error; 9 with QEMU's answer.
    */
   async #attachInterface(
     instance: I,
@@ -155,6 +156,13 @@ export class QemuHotplug<I extends HotplugInstance> {
     nic: NetInterface,
     signal: AbortSignal,
   ): Promise<LiveDeviceChange> {
+    if (nic.type === "vhostuser") {
+      throw new VirtError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        "hotplugging a vhostuser interface is not supported by the qemu driver",
+        { where: "/interface/@type" },
+      );
+    }
     const before = handle.definition.devices.interfaces;
     const alias = nic.alias !== undefined && nic.alias.startsWith("ua-")
       ? nic.alias

@@ -12,6 +12,9 @@
  * - vCPUs: `current` not above the count (27);
  * - NUMA: one cell per id from 0 in order, CPU ids within the vCPU count; `<numatune>`
  *   memnodes refer to existing cells, once each, with a mode that fits (27);
+ * - huge pages: the `<page>` node sets do not overlap, at most one page has none, and each
+ *   names existing guest nodes (a lone page for node 0 of a guest without nodes is its only
+ *   page) (35);
  * - `<cputune>`: cache and memory allocations neither collide nor overlap between tunes,
  *   monitors stay inside their tune, schedulers name each vCPU once (27);
  * - disks: unique targets; device names fit the device; drive addresses unique (27, 67);
@@ -86,6 +89,7 @@ export function validateDomain(def: DomainDefinition, options: ValidateDomainOpt
   // One allowance of set ids for the whole definition bounds the work a hostile one can ask for.
   const budget = cpuSetBudget();
   validateNuma(def, budget);
+  validateHugepages(def, budget);
   validateBoot(def);
   if (def.perf !== undefined) checkPerfEvents(def.perf);
   if (def.cputune !== undefined) validateTunes(def.cputune, budget);
@@ -232,6 +236,59 @@ function validateNuma(def: DomainDefinition, budget: CpuSetBudget): void {
         "'restrictive' mode is required in memory element when mode is 'restrictive' in memnode element",
         where,
       );
+    }
+  });
+}
+
+/** libvirt's memtune check of `<memoryBacking><hugepages><page nodeset>`. */
+function validateHugepages(def: DomainDefinition, budget: CpuSetBudget): void {
+  const backing = (def.extra?.elements ?? []).find((placed) =>
+    placed.element.name === "memoryBacking"
+  );
+  const hugepages = (backing?.element.children ?? []).find((child) =>
+    typeof child !== "string" && child.name === "hugepages"
+  );
+  if (hugepages === undefined || typeof hugepages === "string") return;
+  const cells = (def.cpu?.numa?.cells ?? []).length;
+  const pages = (hugepages.children ?? []).filter((child) =>
+    typeof child !== "string" && child.name === "page"
+  ).map((child, index) => {
+    const attributes = typeof child === "string" ? {} : child.attributes ?? {};
+    const where = `/domain/memoryBacking/hugepages/page[${index + 1}]`;
+    const nodeset = attributes.nodeset;
+    return {
+      size: attributes.size ?? "",
+      where,
+      nodes: nodeset === undefined
+        ? undefined
+        : parseCpuSetAt(nodeset, `${where}/@nodeset`, budget),
+    };
+  });
+  // The parser drops the node set of a lone page for node 0 when the guest has no nodes.
+  if (cells === 0 && pages.length === 1 && pages[0].nodes?.join() === "0") {
+    pages[0].nodes = undefined;
+  }
+  pages.forEach((page, index) => {
+    for (const earlier of pages.slice(0, index)) {
+      if (page.nodes !== undefined && earlier.nodes !== undefined) {
+        if (page.nodes.some((node) => earlier.nodes!.includes(node))) {
+          throw invalid(
+            ErrorCode.XML_DETAIL,
+            `nodeset attribute of hugepages of sizes ${page.size} and ${earlier.size} intersect`,
+            page.where,
+          );
+        }
+      } else if (page.nodes === undefined && earlier.nodes === undefined) {
+        throw invalid(
+          ErrorCode.XML_DETAIL,
+          `two master hugepages detected: ${page.size} and ${earlier.size}`,
+          page.where,
+        );
+      }
+    }
+    const outside = page.nodes?.find((node) => node >= cells);
+    if (outside !== undefined) {
+      throw invalid(ErrorCode.XML_DETAIL, `hugepages: node ${outside} not found`, page.where);
     }
   });
 }

@@ -7,8 +7,13 @@
  *
  * The host environment each document assumes is made in a temporary folder: disk images
  * (block devices become image files), chardev files and sockets (a listener for each socket
- * QEMU connects to), VNC on an automatic local port, tap devices under unique names, the test
- * guest's kernel for direct kernel boot. `type='kvm'` runs as `qemu` where KVM is not usable.
+ * QEMU connects to), a vhost-user back end on each vhostuser interface's socket (one that
+ * answers QEMU's set-up and moves no packets), VNC on an automatic local port, tap devices under unique names, the test
+ * guest's kernel for direct kernel boot, an NSS database holding the certificates an emulated
+ * smartcard names. `type='kvm'` runs as `qemu` where KVM is not usable. The hugetlbfs mounts
+ * huge-page memory comes from are stand-in folders (2 MiB and 1 GiB pages) of the run's
+ * temporary folder: QEMU's `memory-backend-file` runs on them as on a hugetlbfs mount (this host
+ * may have no huge pages; what is checked is the command line QEMU accepts).
  *
  * QEMU starts run two at a time (`EVIRT_CORPUS_CONCURRENCY`); every QEMU started is ended in
  * `finally`.
@@ -24,12 +29,20 @@ import { corpusDir, missing, testIf } from "../support/environment.ts";
 import { guestInitrdPath, guestKernelPath } from "../support/guest.ts";
 import { killAll } from "../integration/_qemu_guest.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
+import {
+  connectVhostUser,
+  listenVhostUser,
+  type VhostUserBackend,
+} from "../support/vhost_user_backend.ts";
+
+/** A memory-backed folder for the huge-page stand-ins, where the host has it. */
+const SHM = "/dev/shm";
 
 /** QEMU processes started at once. */
 const CONCURRENCY = Number(Deno.env.get("EVIRT_CORPUS_CONCURRENCY") ?? "2");
 
 /** The least number of accepted inputs the driver must run (of the 170 libvirt accepts). */
-const ACCEPTED_FLOOR = 121;
+const ACCEPTED_FLOOR = 131;
 
 /** Inputs the driver must run. */
 const MUST_RUN = [
@@ -56,6 +69,9 @@ const QUERY_TIMEOUT_MS = 5_000;
 /** Bound on one case (start, query, destroy), in milliseconds. */
 const CASE_TIMEOUT_MS = 20_000;
 
+/** More time a case gets per GiB of guest memory from huge pages (QEMU preallocates it). */
+const CASE_TIMEOUT_MS_PER_HUGE_GIB = 10_000;
+
 const folder = `${corpusDir}/qemuxml2argv`;
 
 /** The inputs libvirt accepts: those with a command line. */
@@ -76,6 +92,10 @@ type Outcome =
 interface CaseEnvironment {
   dir: string;
   listeners: Deno.Listener[];
+  /** vhost-user back ends of `vhostuser` interfaces. */
+  backends: VhostUserBackend[];
+  /** Ends the case's waits (the back ends that connect to QEMU's sockets). */
+  signal: AbortSignal;
   images: Promise<void>[];
 }
 
@@ -84,10 +104,18 @@ testIf(
   missing(`${folder}`, "qemu-system-x86_64", "qemu-img"),
   async () => {
     const root = searchableTempDirSync("evirt-corpus-");
+    // Memory-backed like hugetlbfs where /dev/shm exists: preallocating there is quicker.
+    const pages = searchableTempDirSync("evirt-corpus-pages-", existsDir(SHM) ? SHM : root);
+    const hugetlbfs = [
+      { path: `${pages}/hugepages2M`, pageSizeKiB: 2048 },
+      { path: `${pages}/hugepages1G`, pageSizeKiB: 1048576 },
+    ];
+    for (const mount of hugetlbfs) Deno.mkdirSync(mount.path);
     const driver = await QemuDriver.create({
       runtimeDir: `${root}/run`,
       logDir: `${root}/log`,
       log: () => {},
+      hugetlbfs,
     });
     const names = acceptedNames();
     const outcomes = new Map<string, Outcome>();
@@ -103,6 +131,7 @@ testIf(
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     } finally {
       await driver.close();
+      Deno.removeSync(pages, { recursive: true });
       Deno.removeSync(root, { recursive: true });
     }
     report(names, outcomes);
@@ -145,13 +174,27 @@ async function runCase(
       reason: "needs the test guest's kernel (tests/fixtures/build_guest.sh)",
     };
   }
+  if (
+    definition.devices.smartcards.some((card) => card.mode === "host-certificates") &&
+    missing("certutil") !== undefined
+  ) {
+    return { kind: "not_run", reason: "needs NSS's certutil (libnss3-tools)" };
+  }
   // Many inputs share a uuid; the driver keys instances by uuid, and two run at once.
   const uuid = `00000000-0000-4000-8000-${id.toString(16).padStart(12, "0")}`;
   definition = { ...definition, uuid };
-  const environment: CaseEnvironment = { dir: `${root}/case-${id}`, listeners: [], images: [] };
+  const environment: CaseEnvironment = {
+    dir: `${root}/case-${id}`,
+    listeners: [],
+    backends: [],
+    images: [],
+    signal: AbortSignal.timeout(CASE_TIMEOUT_MS),
+  };
   Deno.mkdirSync(environment.dir);
   let launched: { pid: number; startTimeTicks: number } | undefined;
-  const signal = AbortSignal.timeout(CASE_TIMEOUT_MS);
+  const signal = AbortSignal.timeout(
+    CASE_TIMEOUT_MS + hugeGiB(definition) * CASE_TIMEOUT_MS_PER_HUGE_GIB,
+  );
   try {
     definition = prepare(definition, environment);
     await Promise.all(environment.images);
@@ -185,6 +228,26 @@ async function runCase(
       await killAll([launched]);
     }
     for (const listener of environment.listeners) listener.close();
+    for (const backend of environment.backends) backend.close();
+  }
+}
+
+/** The guest memory in GiB when it comes from huge pages, else 0. */
+function hugeGiB(definition: DomainDefinition): number {
+  const backing = definition.extra?.elements?.find((placed) =>
+    placed.element.name === "memoryBacking"
+  );
+  const huge = backing?.element.children?.some((child) =>
+    typeof child !== "string" && child.name === "hugepages"
+  );
+  return huge === true ? Math.ceil(definition.memoryKiB / (1024 * 1024)) : 0;
+}
+
+function existsDir(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
   }
 }
 
@@ -224,6 +287,11 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
   [...devices.redirdevs, ...devices.smartcards].forEach((device, index) =>
     prepareChardev(device, chardevs.length + index, environment)
   );
+  devices.smartcards.forEach((card, index) => {
+    if (card.mode === "host-certificates") {
+      card.database = certificateDatabase(environment, `nssdb${index}`, card.certificates);
+    }
+  });
   devices.rngs.forEach((rng) => {
     if (rng.backend.model === "random") rng.backend.path = "/dev/urandom";
     if (rng.backend.model === "egd") {
@@ -254,6 +322,16 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
       if (nic.type === "client") environment.listeners.push(listener);
       else listener.close();
       nic.source = { ...nic.source, address: "127.0.0.1", port };
+    }
+    if (nic.type === "vhostuser" && nic.source?.path !== undefined) {
+      // A vhost-user back end (tests/support/vhost_user_backend.ts) on the interface's socket.
+      const path = `${environment.dir}/vhost${index}.sock`;
+      nic.source = { ...nic.source, path };
+      environment.backends.push(
+        nic.source.mode === "server"
+          ? connectVhostUser(path, environment.signal)
+          : listenVhostUser(path),
+      );
     }
     for (const placed of nic.extra?.elements ?? []) {
       if (placed.element.name === "rom" && placed.element.attributes?.file !== undefined) {
@@ -339,6 +417,33 @@ function prepareChardev(
   });
 }
 
+/**
+ * An NSS database in the case's folder holding a self-signed certificate for each nickname
+ * (made with NSS's certutil), readable by QEMU's user.
+ */
+function certificateDatabase(
+  environment: CaseEnvironment,
+  name: string,
+  nicknames: string[],
+): string {
+  const dir = `${environment.dir}/${name}`;
+  Deno.mkdirSync(dir);
+  const noise = placeholder(environment, `${name}.noise`);
+  Deno.writeFileSync(noise, crypto.getRandomValues(new Uint8Array(64)));
+  const certutil = (args: string[]) => {
+    const output = new Deno.Command("certutil", { args: ["-d", `sql:${dir}`, ...args] })
+      .outputSync();
+    if (!output.success) throw new Error(`certutil: ${new TextDecoder().decode(output.stderr)}`);
+  };
+  certutil(["-N", "--empty-password"]);
+  for (const nickname of nicknames) {
+    certutil(["-S", "-n", nickname, "-s", `CN=${nickname}`, "-x", "-t", "CT,C,C", "-k", "rsa"]
+      .concat(["-g", "1024", "-z", noise, "-v", "12"]));
+  }
+  for (const entry of Deno.readDirSync(dir)) Deno.chmodSync(`${dir}/${entry.name}`, 0o644);
+  return dir;
+}
+
 function placeholder(environment: CaseEnvironment, name: string): string {
   const path = `${environment.dir}/${name}`;
   Deno.writeFileSync(path, new Uint8Array(4096));
@@ -378,7 +483,10 @@ function report(names: string[], outcomes: Map<string, Outcome>): void {
     `qemu corpus: ${names.length} inputs libvirt accepts: ${accepted.length} accepted, ${refused.length} refused, ${failed.length} failed` +
     (notRun.length === 0
       ? ""
-      : `, ${notRun.length} not run (need the test guest: ${notRun.join(", ")})`),
+      : `, ${notRun.length} not run (${
+        notRun.map((name) => `${name}: ${(outcomes.get(name) as { reason: string }).reason}`)
+          .join("; ")
+      })`),
     "refusals by element:",
     ...[...groups].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
       .map(([element, cases]) =>

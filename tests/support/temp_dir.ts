@@ -7,10 +7,14 @@
 /**
  * Makes a temporary directory named `prefix…` that the unprivileged QEMU user may pass through
  * (mode 0711): a root service runs QEMU as that user (libvirt's DAC driver), and QEMU opens its
- * pid file, monitor socket and images below the directory.
+ * pid file, monitor socket and images below the directory. `parent`: where (default: the
+ * system temporary folder).
  */
-export function searchableTempDirSync(prefix?: string): string {
-  const dir = Deno.makeTempDirSync(prefix === undefined ? {} : { prefix });
+export function searchableTempDirSync(prefix?: string, parent?: string): string {
+  const dir = Deno.makeTempDirSync({
+    ...(prefix === undefined ? {} : { prefix }),
+    ...(parent === undefined ? {} : { dir: parent }),
+  });
   Deno.chmodSync(dir, 0o711);
   return dir;
 }

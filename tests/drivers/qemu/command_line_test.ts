@@ -5,6 +5,7 @@ import {
   QEMU_COMMANDLINE_NAMESPACE,
   SANDBOX_OPTION,
 } from "../../../drivers/qemu/command_line.ts";
+import type { DomainDefinition } from "../../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
 import {
   assertRefused,
@@ -333,12 +334,92 @@ Deno.test("buildCommandLine handles <memoryBacking> locked, nosharepages and a m
     "memory-backend-memfd,id=pc.ram,size=214M,share=on",
   ]);
   assert.ok(valuesOf(args, "-machine")[0].includes("mem-merge=off,memory-backend=pc.ram"));
-  const hugepages = qemuDefinition({
+});
+
+/** Mounts of 2 MiB (the default) and 1 GiB pages. */
+const HUGETLBFS = [
+  { path: "/dev/hugepages", pageSizeKiB: 2048 },
+  { path: "/dev/hugepages1G", pageSizeKiB: 1048576 },
+];
+
+function withHugepages(
+  pages: { size?: string; nodeset?: string }[],
+  overrides: Partial<DomainDefinition> = {},
+  source?: string,
+): DomainDefinition {
+  return qemuDefinition({
+    ...overrides,
     extra: {
-      elements: [{ element: { name: "memoryBacking", children: [{ name: "hugepages" }] } }],
+      elements: [{
+        element: {
+          name: "memoryBacking",
+          children: [
+            {
+              name: "hugepages",
+              children: pages.map((attributes) => ({ name: "page", attributes })),
+            },
+            ...(source === undefined ? [] : [{ name: "source", attributes: { type: source } }]),
+          ],
+        },
+      }],
     },
   });
-  assertRefused(hugepages, "/domain/memoryBacking/hugepages");
+}
+
+Deno.test("buildCommandLine takes the RAM of <hugepages/> from the default mount, preallocated", () => {
+  const line = build(withHugepages([]), { hugetlbfs: HUGETLBFS });
+  const folder = "/dev/hugepages/libvirt/qemu/domain-1-vm";
+  assert.deepEqual(valuesOf(line.args, "-object"), [
+    `memory-backend-file,id=pc.ram,size=214M,mem-path=${folder},prealloc=on`,
+  ]);
+  assert.ok(valuesOf(line.args, "-machine")[0].endsWith("memory-backend=pc.ram"));
+  assert.deepEqual(line.hugepageFolders, [folder]);
+});
+
+Deno.test("buildCommandLine takes each NUMA node's RAM from the page whose nodeset holds it", () => {
+  const cells = [
+    { id: 0, cpus: "0", memoryKiB: 262144 },
+    { id: 1, cpus: "1", memoryKiB: 262144 },
+    { id: 2, cpus: "2", memoryKiB: 262144 },
+  ];
+  const definition = withHugepages(
+    [{ size: "1048576", nodeset: "1" }, { size: "4", nodeset: "2" }],
+    { vcpus: 3, cpu: { features: [], numa: { cells } } },
+  );
+  const line = build(definition, { hugetlbfs: HUGETLBFS });
+  // Node 0 has no page; node 2's is the ordinary page size.
+  assert.deepEqual(valuesOf(line.args, "-object"), [
+    "memory-backend-ram,id=ram-node0,size=256M",
+    "memory-backend-file,id=ram-node1,size=256M,mem-path=/dev/hugepages1G/libvirt/qemu/domain-1-vm,prealloc=on",
+    "memory-backend-ram,id=ram-node2,size=256M",
+  ]);
+  assert.deepEqual(line.hugepageFolders, ["/dev/hugepages1G/libvirt/qemu/domain-1-vm"]);
+});
+
+Deno.test("buildCommandLine asks a memfd for huge pages of the page's size", () => {
+  const line = build(withHugepages([{ size: "1048576" }], {}, "memfd"), { hugetlbfs: [] });
+  assert.deepEqual(valuesOf(line.args, "-object"), [
+    "memory-backend-memfd,id=pc.ram,size=214M,prealloc=on,hugetlb=on,hugetlbsize=1073741824",
+  ]);
+  assert.deepEqual(line.hugepageFolders, []);
+});
+
+Deno.test("buildCommandLine refuses huge pages no hugetlbfs mount has at start, not at define", () => {
+  const startRefusal = (definition: DomainDefinition, message: string) =>
+    assert.throws(() => build(definition, { hugetlbfs: HUGETLBFS.slice(0, 1) }), (error) => {
+      assert.ok(error instanceof VirtError);
+      assert.equal(error.code, ErrorCode.INTERNAL_ERROR);
+      assert.equal(error.message, message);
+      assert.equal(error.where, "/domain/memoryBacking/hugepages");
+      return true;
+    });
+  startRefusal(
+    withHugepages([{ size: "5120" }]),
+    "Unable to find any usable hugetlbfs mount for 5120 KiB",
+  );
+  assert.throws(() => build(withHugepages([])), /hugetlbfs filesystem is not mounted/);
+  const atDefine = build(withHugepages([{ size: "5120" }]), { atDefine: true });
+  assert.deepEqual(atDefine.hugepageFolders, []);
 });
 
 Deno.test("buildCommandLine refuses what it cannot express, naming the element", () => {
@@ -430,4 +511,29 @@ Deno.test("machineFamily tells i440fx and q35 machine types apart", () => {
     "q35",
   );
   assert.equal(machineFamily(qemuDefinition({ os: { type: "hvm", boot: [] } })), "i440fx");
+});
+
+Deno.test("buildCommandLine gives KVM the dirty ring of <features><kvm><dirty-ring>, TCG none", () => {
+  const withRing = (size: string) =>
+    qemuDefinition({
+      features: { kvm: {} },
+      extra: {
+        children: {
+          features: {
+            children: {
+              kvm: {
+                elements: [{
+                  element: { name: "dirty-ring", attributes: { state: "on", size } },
+                }],
+              },
+            },
+          },
+        },
+      },
+    });
+  assert.deepEqual(valuesOf(build(withRing("4096"), { accelerator: "kvm" }).args, "-accel"), [
+    "kvm,dirty-ring-size=4096",
+  ]);
+  assert.deepEqual(valuesOf(build(withRing("4096")).args, "-accel"), ["tcg"]);
+  assertRefused(withRing("3000"), "/domain/features/kvm/dirty-ring/@size", /power of 2/);
 });

@@ -160,3 +160,74 @@ Deno.test("addNetworkArguments keeps each backend whole for netdev_add and notes
   );
   assert.match(valuesOf(line.args, "-device").join(" "), /netdev=hostnet3,id=net3/);
 });
+
+Deno.test("addNetworkArguments gives a vhostuser interface a socket chardev and a vhost-user netdev", () => {
+  const line = build(withDevices((devices) => {
+    devices.interfaces.push(
+      {
+        type: "vhostuser",
+        mac: "52:54:00:ee:96:6b",
+        model: "virtio",
+        source: { type: "unix", path: "/run/vhost0.sock", mode: "server" },
+      },
+      {
+        type: "vhostuser",
+        mac: "52:54:00:ee:96:6c",
+        model: "virtio",
+        source: { type: "unix", path: "/run/vhost1.sock", mode: "client" },
+        driver: { queues: "4" },
+        extra: {
+          children: {
+            source: {
+              elements: [{
+                element: { name: "reconnect", attributes: { enabled: "yes", timeout: "10" } },
+              }],
+            },
+          },
+        },
+      },
+    );
+  }));
+  assert.deepEqual(valuesOf(line.args, "-chardev").slice(1), [
+    "socket,id=charnet0,path=/run/vhost0.sock,server=on",
+    "socket,id=charnet1,path=/run/vhost1.sock,reconnect=10",
+  ]);
+  assert.deepEqual(valuesOf(line.args, "-netdev"), [
+    "vhost-user,id=hostnet0,chardev=charnet0",
+    "vhost-user,id=hostnet1,chardev=charnet1,queues=4",
+  ]);
+  assert.deepEqual(valuesOf(line.args, "-device"), [
+    "virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:ee:96:6b,bus=pci.0,addr=0x2",
+    "virtio-net-pci,mq=on,vectors=10,netdev=hostnet1,id=net1,mac=52:54:00:ee:96:6c,bus=pci.0,addr=0x3",
+  ]);
+  // The chardev precedes the netdev that names it.
+  assert.ok(
+    line.args.indexOf("socket,id=charnet0,path=/run/vhost0.sock,server=on") <
+      line.args.indexOf("vhost-user,id=hostnet0,chardev=charnet0"),
+  );
+  assert.deepEqual(
+    line.hostPaths.filter((path) => path.path.startsWith("/run/vhost")).map((path) => path.kind),
+    ["creatable", "socket"],
+  );
+});
+
+Deno.test("addNetworkArguments refuses a vhostuser interface without a unix socket or virtio", () => {
+  const vhostuser = (source: Record<string, string>, model = "virtio") =>
+    withDevices((devices) => devices.interfaces.push({ type: "vhostuser", model, source }));
+  assertRefused(
+    vhostuser({ type: "tcp", path: "/run/v.sock", mode: "client" }),
+    "/domain/devices/interface[1]/source/@type",
+  );
+  assertRefused(
+    vhostuser({ type: "unix", mode: "client" }),
+    "/domain/devices/interface[1]/source/@path",
+  );
+  assertRefused(
+    vhostuser({ type: "unix", path: "/run/v.sock" }),
+    "/domain/devices/interface[1]/source/@mode",
+  );
+  assertRefused(
+    vhostuser({ type: "unix", path: "/run/v.sock", mode: "client" }, "e1000"),
+    "/domain/devices/interface[1]/model/@type",
+  );
+});

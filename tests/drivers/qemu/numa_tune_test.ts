@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { numaCellBindings } from "../../../drivers/qemu/numa_tune.ts";
+import { numaCellBindings, wholeRamBinding } from "../../../drivers/qemu/numa_tune.ts";
 import { ErrorCode, VirtError } from "../../../src/model/errors.ts";
 import { parseDomainXml } from "../../../src/xml/mod.ts";
 import { build, valuesOf } from "./_qemu_definitions.ts";
@@ -46,7 +46,7 @@ Deno.test("numatune on this host's node 0 reaches the -object of the cell", () =
   );
 });
 
-Deno.test("numatune refuses nodes the host lacks, numad placement and binding without cells", () => {
+Deno.test("numatune refuses nodes the host lacks and numad placement", () => {
   assertRefusedAt(
     () => numaCellBindings(domain("<memory mode='strict' nodeset='0-5,^4'/>"), "0"),
     "/domain/numatune/memory/@nodeset",
@@ -58,8 +58,25 @@ Deno.test("numatune refuses nodes the host lacks, numad placement and binding wi
     /numad/,
   );
   assertRefusedAt(
-    () => numaCellBindings(domain("<memory mode='strict' nodeset='0'/>", false), "0"),
-    "/domain/numatune/memory",
-    /cgroups/,
+    () => wholeRamBinding(domain("<memory mode='strict' placement='auto'/>", false), "0"),
+    "/domain/numatune/memory/@placement",
+    /numad/,
   );
+  assertRefusedAt(
+    () => wholeRamBinding(domain("<memory mode='strict' nodeset='1'/>", false), "0"),
+    "/domain/numatune/memory/@nodeset",
+    /NUMA node 1 is unavailable/,
+  );
+});
+
+Deno.test("numatune of a guest without cells binds the whole RAM's backend, as libvirt 9.0", () => {
+  const definition = domain("<memory mode='interleave' nodeset='0'/>", false);
+  assert.equal(numaCellBindings(definition, "0").size, 0);
+  assert.equal(wholeRamBinding(definition, "0"), "host-nodes=0,policy=interleave");
+  const line = build(domain("<memory mode='strict' nodeset='0'/>", false));
+  assert.deepEqual(valuesOf(line.args, "-object"), [
+    "memory-backend-ram,id=pc.ram,size=256M,host-nodes=0,policy=bind",
+  ]);
+  assert.ok(valuesOf(line.args, "-machine")[0].endsWith(",memory-backend=pc.ram"));
+  assert.equal(wholeRamBinding(domain("<memory mode='strict' nodeset='0'/>"), "0"), undefined);
 });

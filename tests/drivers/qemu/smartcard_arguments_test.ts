@@ -27,6 +27,43 @@ Deno.test("a passthrough smartcard is a chardev and ccid-card-passthru after its
   );
 });
 
-Deno.test("emulated smartcards are refused by mode", () => {
-  assertRefused(domain("<smartcard mode='host'/>"), "/domain/devices/smartcard[1]/@mode");
+Deno.test("a host smartcard is an NSS-emulated ccid-card-emulated on its CCID bus", () => {
+  const devices = valuesOf(build(domain("<smartcard mode='host'/>")).args, "-device");
+  assert.ok(devices.includes("usb-ccid,id=ccid0,bus=usb.0"), devices.join("\n"));
+  assert.ok(
+    devices.includes("ccid-card-emulated,backend=nss-emulated,id=smartcard0,bus=ccid0.0"),
+    devices.join("\n"),
+  );
+});
+
+Deno.test("a host-certificates smartcard names its three certificates and its database", () => {
+  const line = build(domain(
+    "<smartcard mode='host-certificates'><certificate>a</certificate><certificate>b</certificate>" +
+      "<certificate>c</certificate><database>/srv/nssdb</database></smartcard>",
+  ));
+  assert.ok(
+    valuesOf(line.args, "-device").includes(
+      "ccid-card-emulated,backend=certificates,cert1=a,cert2=b,cert3=c,db=/srv/nssdb,id=smartcard0,bus=ccid0.0",
+    ),
+  );
+  assert.deepEqual(line.hostPaths.filter((path) => path.path === "/srv/nssdb"), [
+    { path: "/srv/nssdb", kind: "directory", where: "/domain/devices/smartcard[1]/database" },
+  ]);
+  const withoutDatabase = build(domain(
+    "<smartcard mode='host-certificates'><certificate>a</certificate><certificate>b</certificate>" +
+      "<certificate>c</certificate></smartcard>",
+  ));
+  assert.ok(
+    valuesOf(withoutDatabase.args, "-device").includes(
+      "ccid-card-emulated,backend=certificates,cert1=a,cert2=b,cert3=c,id=smartcard0,bus=ccid0.0",
+    ),
+  );
+});
+
+Deno.test("smartcards of other modes or with a certificate list not three long are refused", () => {
+  assertRefused(domain("<smartcard mode='remote'/>"), "/domain/devices/smartcard[1]/@mode");
+  assertRefused(
+    domain("<smartcard mode='host-certificates'><certificate>a</certificate></smartcard>"),
+    "/domain/devices/smartcard[1]/certificate",
+  );
 });

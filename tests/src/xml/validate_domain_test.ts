@@ -136,6 +136,38 @@ Deno.test("validateDomain refuses guest NUMA cells with gaps and memnodes withou
   );
 });
 
+Deno.test("validateDomain refuses huge pages for missing nodes, overlapping or two without nodes", () => {
+  const withPages = (pages: string, cells = "") =>
+    parseDomainXml(
+      VALID.replace(
+        "<vcpu>",
+        `<memoryBacking><hugepages>${pages}</hugepages></memoryBacking><vcpu>`,
+      ).replace(
+        "</os>",
+        `</os>${cells === "" ? "" : `<cpu><numa>${cells}</numa></cpu>`}`,
+      ),
+    );
+  const twoCells = "<cell id='0' cpus='0' memory='262144'/><cell id='1' cpus='1' memory='262144'/>";
+  // A lone page for node 0 of a guest without nodes is the page of all its memory.
+  validateDomain(withPages("<page size='2048' nodeset='0'/>"));
+  validateDomain(withPages("<page size='2048' nodeset='1'/><page size='1048576'/>", twoCells));
+  const missing = refusal(withPages("<page size='2048' unit='KiB' nodeset='1'/>"));
+  assert.equal(missing.message, "hugepages: node 1 not found");
+  assert.equal(missing.where, "/domain/memoryBacking/hugepages/page[1]");
+  assert.equal(missing.code, 35);
+  assert.equal(
+    refusal(
+      withPages("<page size='2048' nodeset='0-1'/><page size='1048576' nodeset='1'/>", twoCells),
+    )
+      .message,
+    "nodeset attribute of hugepages of sizes 1048576 and 2048 intersect",
+  );
+  assert.equal(
+    refusal(withPages("<page size='2048'/><page size='1048576'/>", twoCells)).message,
+    "two master hugepages detected: 1048576 and 2048",
+  );
+});
+
 Deno.test("validateDomain refuses shmem smaller than 1 MiB", () => {
   const def = valid();
   def.devices.shmems.push({ name: "s", sizeKiB: 16 });

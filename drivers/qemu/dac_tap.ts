@@ -15,6 +15,7 @@ import { isBridgedInterface } from "../../src/model/tap_names.ts";
 import { linkExists } from "../../src/host/net_links.ts";
 import { refuseConfig } from "./config_refusal.ts";
 import { qemuOption } from "./qemu_option.ts";
+import { libcBinding } from "../../src/host/libc.ts";
 
 /** The tun/tap clone device. */
 const TUN_DEVICE = "/dev/net/tun";
@@ -56,20 +57,12 @@ const SYMBOLS = {
   ioctl_value: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-let library: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+const LIBC = libcBinding(SYMBOLS);
+const libc = LIBC.symbols;
 
-function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  library ??= Deno.dlopen("libc.so.6", SYMBOLS);
-  return library.symbols;
-}
-
-function errno(): number {
-  const pointer = libc().__errno_location();
-  return pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32();
-}
+const errno = LIBC.errno;
 
 function openDevice(path: string, where: string, flags = O_RDWR): number {
   const fd = libc().open(new TextEncoder().encode(`${path}\0`) as Uint8Array<ArrayBuffer>, flags);

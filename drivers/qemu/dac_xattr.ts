@@ -7,6 +7,8 @@
  * @module
  */
 
+import { libcBinding } from "../../src/host/libc.ts";
+
 /** Largest attribute value read, in bytes (the holder records stay far below it). */
 export const XATTR_VALUE_MAX_BYTES = 4096;
 
@@ -21,15 +23,10 @@ const SYMBOLS = {
   getxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
   setxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
   removexattr: { parameters: ["buffer", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-let library: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-
-function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  library ??= Deno.dlopen("libc.so.6", SYMBOLS);
-  return library.symbols;
-}
+const LIBC = libcBinding(SYMBOLS);
+const libc = LIBC.symbols;
 
 /** Thrown when a file system keeps no extended attributes (`EOPNOTSUPP`, `ENOSYS`). */
 export class XattrUnsupportedError extends Error {
@@ -48,10 +45,7 @@ function cString(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(`${text}\0`) as Uint8Array<ArrayBuffer>;
 }
 
-function errno(): number {
-  const pointer = libc().__errno_location();
-  return pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32();
-}
+const errno = LIBC.errno;
 
 function failure(call: string, path: string, code: number): Error {
   if (code === ENOTSUP || code === ENOSYS) return new XattrUnsupportedError(path);

@@ -16,6 +16,7 @@
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { PERF_EVENT_NAMES } from "../../src/model/perf_events.ts";
+import { libcBinding } from "../../src/host/libc.ts";
 
 /** `struct perf_event_attr`'s size in this layout (`PERF_ATTR_SIZE_VER7`). */
 const ATTR_BYTES = 128;
@@ -63,20 +64,12 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   strerror: { parameters: ["i32"], result: "pointer" },
-  __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-let library: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+const LIBC = libcBinding(SYMBOLS);
+const libc = LIBC.symbols;
 
-function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  library ??= Deno.dlopen("libc.so.6", SYMBOLS);
-  return library.symbols;
-}
-
-function errno(): number {
-  const pointer = libc().__errno_location();
-  return pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32();
-}
+const errno = LIBC.errno;
 
 /** The system's words for `code` (`No such file or directory`), as libvirt appends them. */
 function errnoText(code: number): string {

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { libcBinding } from "../host/libc.ts";
+
 /** `lseek` whence: the next offset holding data. */
 const SEEK_DATA = 3;
 /** `lseek` whence: the next offset in a hole (the file's end counts as one). */
@@ -21,26 +23,25 @@ const EINVAL = 22;
 /** `O_RDONLY | O_CLOEXEC` (Linux). */
 const OPEN_READ_FLAGS = 0o2000000;
 
-const SYMBOLS = {
+const LIBC = libcBinding({
   open: { parameters: ["buffer", "i32"], result: "i32" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
+});
 
-let library: Deno.DynamicLibrary<typeof SYMBOLS> | null | undefined;
+let usable: boolean | undefined;
 
 /** The C library's calls, or null where it cannot be opened here. */
-function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | null {
-  if (library === undefined) {
+function libc(): ReturnType<typeof LIBC.symbols> | null {
+  if (usable === undefined) {
     try {
-      library = Deno.build.os === "linux" ? Deno.dlopen("libc.so.6", SYMBOLS) : null;
+      usable = Deno.build.os === "linux" && LIBC.symbols() !== null;
     } catch {
       // No FFI permission or no such library: every file reads as all data.
-      library = null;
+      usable = false;
     }
   }
-  return library?.symbols ?? null;
+  return usable ? LIBC.symbols() : null;
 }
 
 /** One run of data: `[start, end)` in bytes from the file's start. */
@@ -91,8 +92,7 @@ export function openFileExtents(path: string): FileExtents {
   const seek = (offset: number, whence: number): number | null => {
     const result = calls.lseek(fd, BigInt(offset), whence);
     if (result >= 0n) return Number(result);
-    const pointer = calls.__errno_location();
-    const code = pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32();
+    const code = LIBC.errno();
     if (code === ENXIO) return null;
     if (code === EINVAL) {
       mapped = false;

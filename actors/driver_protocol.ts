@@ -143,6 +143,15 @@ export interface SnapshotDriver {
     overlays: readonly SnapshotOverlay[],
     signal: AbortSignal,
   ): Promise<void>;
+  /**
+   * Optional: whether the running instance's disks have the files `paths` on top (an external
+   * snapshot's overlays), asked after a crash to tell whether the snapshot happened.
+   */
+  overlaysInUse?(
+    target: SnapshotTarget,
+    paths: readonly string[],
+    signal: AbortSignal,
+  ): Promise<boolean>;
 }
 
 /** What a save writes beside the guest's state: the image's header and data. */

@@ -32,6 +32,7 @@ import {
   type StoredSnapshot,
 } from "../src/model/snapshot_tree.ts";
 import { parseSnapshotXml } from "../src/xml/parse_snapshot.ts";
+import { formatDomainXml } from "../src/xml/mod.ts";
 import type { JobContext } from "./domain_actor.ts";
 import { type CommandEnvironment, handleOf, requireCommand, start } from "./domain_commands.ts";
 import { abandonIntent, endInstance } from "./domain_intents.ts";
@@ -189,16 +190,10 @@ async function createSnapshot(
       ? { inactiveDomain: job.snapshot.context.definition }
       : {}),
   };
-  if (definition.memory === "external") {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      "external memory snapshots are not supported here; take a disk-only snapshot",
-    );
-  }
   const stored: StoredSnapshot = { definition };
   const metadata = flags.noMetadata !== true;
   if (external) {
-    await createExternal(job, driver, stored, flags, metadata);
+    await createExternal(job, env, driver, stored, flags, metadata);
   } else {
     await createInternal(job, env, driver, stored, metadata);
   }
@@ -411,6 +406,7 @@ async function createInternal(
 
 async function createExternal(
   job: JobContext,
+  env: CommandEnvironment,
   driver: SnapshotDriver,
   stored: StoredSnapshot,
   flags: SnapshotCreateFlags,
@@ -418,25 +414,23 @@ async function createExternal(
 ): Promise<void> {
   const { definition } = stored;
   const domain = definition.domain!;
-  if (disksIn(definition, "internal").length > 0) {
-    // libvirt refuses mixing internal and external disks in one snapshot.
+  if (disksIn(definition, "internal").length > 0 || definition.memory === "internal") {
+    // libvirt refuses mixing internal and external disks (or memory) in one snapshot.
     throw new VirtError(
       ErrorCode.CONFIG_UNSUPPORTED,
       "mixing internal and external targets for a snapshot is not yet supported",
     );
   }
-  if (flags.diskOnly !== true) {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      "external snapshots with memory are not supported here; take a disk-only snapshot",
-    );
-  }
+  const memoryFile = definition.memory === "external" ? definition.memoryFile : undefined;
   const overlays = overlaysOf(definition, domain, flags.reuseExternal === true);
-  if (overlays.length === 0) {
+  if (overlays.length === 0 && memoryFile === undefined) {
     throw new VirtError(
       ErrorCode.INVALID_ARG,
       "disk-only snapshots require at least one disk to be selected for snapshot",
     );
+  }
+  if (overlays.length > 0 && driver.createExternal === undefined) {
+    refuseFlags(SNAPSHOT_CREATE_FLAG_BITS.diskOnly, driver);
   }
   for (const overlay of overlays) {
     if (!overlay.reuse && await exists(overlay.path)) {
@@ -446,22 +440,42 @@ async function createExternal(
       );
     }
   }
-  const created = overlays.filter((overlay) => !overlay.reuse).map((overlay) => overlay.path);
-  await job.append([{
-    type: "domain.snapshot_creating",
-    body: { name: definition.name, internal: false, overlays: created },
-  }]);
   const target = targetOf(job, domain);
-  try {
-    await driver.createExternal!(target, overlays, job.signal);
-  } catch (error) {
-    await abandonIntent(job, "snapshot_create");
-    throw error;
-  }
+  const saveState = memoryFile === undefined ? undefined : memorySaver(env, domain);
+  const created = overlays.filter((overlay) => !overlay.reuse).map((overlay) => overlay.path);
   const tops = overlays.map((overlay) => ({
     disk: overlay.disk,
     top: { type: "file", path: overlay.path, format: overlay.format, index: 0 } as ChainLayer,
   }));
+  await job.append([{
+    type: "domain.snapshot_creating",
+    body: {
+      name: definition.name,
+      internal: false,
+      overlays: created,
+      ...(memoryFile === undefined ? {} : { memoryFile }),
+      ...(target.handle === undefined ? {} : { finish: { snapshot: stored, metadata, overlays: tops } }),
+    },
+  }]);
+  // As libvirt's QEMU driver: a running guest is paused while its memory is written, and runs
+  // again once its disks are on the overlays.
+  const paused = memoryFile !== undefined && statePath(job.snapshot) === "active.running";
+  try {
+    if (paused) await pauseForSnapshot(job, env, target);
+    if (saveState !== undefined) {
+      await saveState(target.handle!, {
+        path: memoryFile!,
+        xml: formatDomainXml(domain, { inactive: true, secure: true }),
+        wasRunning: paused,
+      }, job.signal);
+    }
+    if (overlays.length > 0) await driver.createExternal!(target, overlays, job.signal);
+  } catch (error) {
+    if (memoryFile !== undefined) await Deno.remove(memoryFile).catch(() => {});
+    if (paused) await resumeAfterSnapshot(job, env, target).catch(() => {});
+    await abandonIntent(job, "snapshot_create");
+    throw error;
+  }
   const fact: DomainFact = {
     type: "domain.snapshot_created",
     body: {
@@ -473,6 +487,40 @@ async function createExternal(
     },
   };
   await job.append([fact]);
+  if (paused && flags.halt !== true) await resumeAfterSnapshot(job, env, target);
+}
+
+/** The driver's memory saver for an external memory snapshot; refused where there is none. */
+function memorySaver(env: CommandEnvironment, domain: DomainDefinition) {
+  const driver = env.driverFor(domain);
+  if (driver.saveState === undefined) {
+    throw new VirtError(
+      ErrorCode.NO_SUPPORT,
+      "this function is not supported by the connection driver: virDomainSnapshotCreateXML",
+    );
+  }
+  return driver.saveState.bind(driver);
+}
+
+async function pauseForSnapshot(
+  job: JobContext,
+  env: CommandEnvironment,
+  target: SnapshotTarget,
+): Promise<void> {
+  await env.driverFor(target.definition).pause(target.handle!, job.signal);
+  await job.append([{ type: "domain.suspended", body: { detail: "paused", reason: "snapshot" } }]);
+}
+
+async function resumeAfterSnapshot(
+  job: JobContext,
+  env: CommandEnvironment,
+  target: SnapshotTarget,
+): Promise<void> {
+  await env.driverFor(target.definition).resume(target.handle!, job.signal);
+  await job.append([{
+    type: "domain.resumed",
+    body: { detail: "unpaused", reason: "unpaused" },
+  }]);
 }
 
 function overlaysOf(

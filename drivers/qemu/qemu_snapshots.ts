@@ -268,6 +268,14 @@ export function qemuSnapshots(host: QemuSnapshotHost): SnapshotDriver {
         throw error;
       }
     },
+    async overlaysInUse(target, paths, signal) {
+      const blocks = await host.monitorOf(target).execute("query-block", {}, { signal }) as {
+        inserted?: { file?: string };
+      }[];
+      const tops = new Set(blocks.map((block) => block.inserted?.file));
+      // One transaction moved every disk or none: any overlay on top tells.
+      return paths.some((path) => tops.has(path));
+    },
   };
 }
 

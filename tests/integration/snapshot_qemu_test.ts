@@ -32,6 +32,7 @@ import {
 import { guestDefinition, openQemuRig, type QemuRig } from "./_qemu_guest.ts";
 import { formatDomainXml } from "../../src/xml/mod.ts";
 import { liveFactsOf, withLiveFacts } from "../../src/model/live_facts.ts";
+import { readSaveImage } from "../../actors/save_images.ts";
 
 const STATE_TIMEOUT_MS = 15_000;
 const MIB = 1024 * 1024;
@@ -257,6 +258,68 @@ testIf(
       await rig.host.shutdown("ext");
       await waitForSerialMarker(serial, GUEST_POWERDOWN_MARKER, { timeoutMs: STATE_TIMEOUT_MS });
       await waitShutOff(rig, "ext");
+    } finally {
+      await rig.close();
+    }
+  },
+);
+
+testIf(
+  "external snapshot of a running guest with memory: a complete save image, the disk on its overlay",
+  skip,
+  async () => {
+    const rig = await openQemuRig();
+    try {
+      const serial = `${rig.dir}/serial.log`;
+      const image = await patternedImage(rig.dir, "mem");
+      await rig.host.define(snapshotGuest("mem", serial, image));
+      await bootAndWait(rig, "mem", serial, 1);
+      const memory = `${rig.dir}/mem.state`;
+      const overlay = `${rig.dir}/mem.top`;
+      const before = rig.store.headPosition();
+      await create(
+        rig,
+        "mem",
+        `<domainsnapshot><name>whole</name><memory snapshot='external' file='${memory}'/>` +
+          `<disks><disk name='vda' snapshot='external'><source file='${overlay}'/></disk>` +
+          `</disks></domainsnapshot>`,
+      );
+      // As libvirt 9.0: paused while the memory is written, running again after.
+      assert.equal(rig.stateText("mem"), "running (unpaused)");
+      assert.deepEqual(await loggedEvents(rig.store, before), [
+        "Suspended Paused",
+        "Resumed Unpaused",
+      ]);
+      const saved = await readSaveImage(memory);
+      assert.equal(saved.header.wasRunning, true);
+      assert.equal(saved.definition.name, "mem");
+      const context = rig.host.context("mem");
+      assert.equal(context.live!.devices.disks[0].source?.file, overlay);
+      const stored = context.snapshots!.snapshots.whole.definition;
+      assert.equal(stored.state, "running");
+      assert.equal(stored.memory, "external");
+      assert.equal(stored.memoryFile, memory);
+      assert.equal(context.intent ?? null, null);
+
+      // Disks internal beside external memory: libvirt's refusal, nothing recorded or written.
+      await assert.rejects(
+        () =>
+          create(
+            rig,
+            "mem",
+            `<domainsnapshot><name>mixed</name><memory snapshot='external' file='${memory}.2'/>` +
+              `<disks><disk name='vda' snapshot='internal'/></disks></domainsnapshot>`,
+          ),
+        (error) => isVirtError(error, ErrorCode.CONFIG_UNSUPPORTED),
+      );
+      assert.equal(rig.host.context("mem").snapshots!.snapshots.mixed, undefined);
+      assert.throws(() => Deno.statSync(`${memory}.2`), Deno.errors.NotFound);
+
+      // The guest carries on, on the overlay.
+      await rig.host.shutdown("mem");
+      await waitForSerialMarker(serial, GUEST_POWERDOWN_MARKER, { timeoutMs: STATE_TIMEOUT_MS });
+      await waitShutOff(rig, "mem");
+      assert.equal(count(readSerialLog(serial), GUEST_READY_MARKER), 1, "one boot");
     } finally {
       await rig.close();
     }

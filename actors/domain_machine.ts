@@ -91,6 +91,18 @@ export interface DomainContext {
    * none; read it with {@linkcode snapshotTreeOf}.)
    */
   snapshots?: SnapshotTree;
+  /**
+   * A revert to a snapshot begun and not finished (its intent outlives the end and launch
+   * intents the revert records on its way); null or absent when none.
+   */
+  reverting?: DomainFactBodies["domain.snapshot_reverting"] | null;
+}
+
+/** The revert the domain was carrying out when it was last recorded, or null. */
+export function pendingRevert(
+  snapshot: DomainSnapshot,
+): DomainFactBodies["domain.snapshot_reverting"] | null {
+  return snapshot.context.reverting ?? null;
 }
 
 /** The domain's snapshot tree (empty when it has none). */
@@ -275,7 +287,11 @@ export const domainMachine = setup({
     recordEnding: assign(({ event }) => ({
       intent: { kind: "end" as const, ...body(event, "domain.ending") },
     })),
-    forgetIntent: assign({ intent: null }),
+    forgetIntent: assign(({ event }) =>
+      event.type === "domain.intent_abandoned" && event.body.intent === "snapshot_revert"
+        ? { intent: null, reverting: null }
+        : { intent: null }
+    ),
     recordRebooting: assign({ intent: { kind: "reboot" as const } }),
     recordResetting: assign({ intent: { kind: "reset" as const } }),
     forgetRebootIntent: assign(({ context }) => ({
@@ -378,7 +394,10 @@ export const domainMachine = setup({
         return { intent: { kind: "snapshot_create" as const, ...event.body } };
       }
       if (event.type === "domain.snapshot_reverting") {
-        return { intent: { kind: "snapshot_revert" as const, ...event.body } };
+        return {
+          intent: { kind: "snapshot_revert" as const, ...event.body },
+          reverting: event.body,
+        };
       }
       return {
         intent: { kind: "snapshot_delete" as const, ...body(event, "domain.snapshot_deleting") },
@@ -400,6 +419,7 @@ export const domainMachine = setup({
         body(event, "domain.snapshot_reverted").name,
       ),
       intent: context.intent?.kind === "snapshot_revert" ? null : context.intent ?? null,
+      reverting: null,
     })),
     recordSnapshotDeleted: assign(({ event, context }) => ({
       snapshots: withoutSnapshots(

@@ -454,7 +454,9 @@ async function createExternal(
       internal: false,
       overlays: created,
       ...(memoryFile === undefined ? {} : { memoryFile }),
-      ...(target.handle === undefined ? {} : { finish: { snapshot: stored, metadata, overlays: tops } }),
+      ...(target.handle === undefined
+        ? {}
+        : { finish: { snapshot: stored, metadata, overlays: tops } }),
     },
   }]);
   // As libvirt's QEMU driver: a running guest is paused while its memory is written, and runs
@@ -705,7 +707,14 @@ async function revertSnapshot(
   const inactive: DomainDefinition = definition.inactiveDomain === undefined
     ? config
     : { ...definition.inactiveDomain, name: context.name };
-  await job.append([{ type: "domain.snapshot_reverting", body: { name: definition.name } }]);
+  await job.append([{
+    type: "domain.snapshot_reverting",
+    body: {
+      name: definition.name,
+      ...(request.running === true ? { running: true } : {}),
+      ...(request.paused === true ? { paused: true } : {}),
+    },
+  }]);
   try {
     if (isActive(job.snapshot)) {
       const handle = handleOf(job.snapshot);

@@ -23,6 +23,7 @@ import type {
   RuntimeRecord,
 } from "../src/model/facts.ts";
 import {
+  type BlockJobResult,
   type ChainLayer,
   diskChain,
   withBlockJobApplied,
@@ -421,13 +422,14 @@ export const domainMachine = setup({
       intent: context.intent?.kind === "snapshot_revert" ? null : context.intent ?? null,
       reverting: null,
     })),
-    recordSnapshotDeleted: assign(({ event, context }) => ({
-      snapshots: withoutSnapshots(
-        context.snapshots ?? EMPTY_SNAPSHOT_TREE,
-        body(event, "domain.snapshot_deleted").names,
-      ),
-      intent: context.intent?.kind === "snapshot_delete" ? null : context.intent ?? null,
-    })),
+    recordSnapshotDeleted: assign(({ event, context }) => {
+      const deleted = body(event, "domain.snapshot_deleted");
+      return {
+        snapshots: withoutSnapshots(context.snapshots ?? EMPTY_SNAPSHOT_TREE, deleted.names),
+        intent: context.intent?.kind === "snapshot_delete" ? null : context.intent ?? null,
+        ...withMergedChains(context, deleted.chains ?? []),
+      };
+    }),
     recordSnapshotCurrent: assign(({ event, context }) => ({
       snapshots: withCurrent(
         context.snapshots ?? EMPTY_SNAPSHOT_TREE,
@@ -639,6 +641,33 @@ function withOverlays(
         liveDefinition = applied.live;
         runtime = applied.runtime;
       }
+    }
+  }
+  return { definition, live: liveDefinition, runtime };
+}
+
+/** The chains an external snapshot's deletion left, in the definitions and the instance. */
+function withMergedChains(
+  context: DomainContext,
+  chains: readonly { disk: string; config?: BlockJobResult; live?: BlockJobResult }[],
+): Partial<DomainContext> {
+  if (chains.length === 0) return {};
+  let definition = context.definition;
+  let liveDefinition = context.live;
+  let runtime = context.runtime;
+  for (const { disk, config, live } of chains) {
+    if (config !== undefined && definition !== null) {
+      const index = definition.devices.disks.findIndex((each) => each.target.dev === disk);
+      if (index >= 0) {
+        const disks = [...definition.devices.disks];
+        disks[index] = withJobResult(disks[index], config);
+        definition = { ...definition, devices: { ...definition.devices, disks } };
+      }
+    }
+    if (live !== undefined && liveDefinition !== null) {
+      const applied = withBlockJobApplied(liveDefinition, runtime, disk, live);
+      liveDefinition = applied.live;
+      runtime = applied.runtime;
     }
   }
   return { definition, live: liveDefinition, runtime };

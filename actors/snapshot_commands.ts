@@ -37,7 +37,14 @@ import type { JobContext } from "./domain_actor.ts";
 import { type CommandEnvironment, handleOf, requireCommand, start } from "./domain_commands.ts";
 import { abandonIntent, endInstance } from "./domain_intents.ts";
 import { currentDefinition, isActive, snapshotTreeOf, statePath } from "./domain_machine.ts";
-import type { SnapshotDriver, SnapshotOverlay, SnapshotTarget } from "./driver_protocol.ts";
+import type {
+  SnapshotDriver,
+  SnapshotMerge,
+  SnapshotOverlay,
+  SnapshotTarget,
+} from "./driver_protocol.ts";
+import { type BlockJobResult, diskChain, writtenChain } from "../src/model/block_jobs.ts";
+import { readBackingChain } from "../src/storage/backing_chain.ts";
 
 /** The flags of a snapshot's creation (VIR_DOMAIN_SNAPSHOT_CREATE_*). */
 export interface SnapshotCreateFlags {
@@ -784,44 +791,150 @@ async function deleteSnapshot(
     : [];
   const names = request.childrenOnly === true ? below : [request.name, ...below];
   if (names.length === 0) return;
-  if (request.metadataOnly !== true) {
-    const external = names.filter((name) => isExternal(tree.snapshots[name].definition));
-    if (external.length > 0) {
-      throw new VirtError(
-        ErrorCode.CONFIG_UNSUPPORTED,
-        `deletion of ${external.length} external disk snapshots not supported`,
-      );
-    }
-  }
   if (request.metadataOnly === true) {
     await job.append([{ type: "domain.snapshot_deleted", body: { names } }]);
     return;
   }
+  if (below.some((name) => isExternal(tree.snapshots[name].definition))) {
+    throw new VirtError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      "deletion of external children disk snapshots not supported",
+    );
+  }
   const domain = snapshot.definition.domain ?? currentDefinition(job.snapshot);
   const driver = driverSnapshots(env, domain);
+  const target: SnapshotTarget = isActive(job.snapshot)
+    ? { definition: currentDefinition(job.snapshot), handle: handleOf(job.snapshot) }
+    : { definition: currentDefinition(job.snapshot) };
+  // Checked (and each disk's chain read) before anything is written, as libvirt 9.0.
+  const merges = new Map<string, SnapshotMerge[]>();
+  for (const name of names) {
+    if (isExternal(tree.snapshots[name].definition)) {
+      merges.set(name, await externalMerges(job, tree, name, driver));
+    }
+  }
   await job.append([{ type: "domain.snapshot_deleting", body: { names } }]);
   // Children first, so a failure part way leaves a tree whose survivors still have parents;
   // what was removed from the images before a failure leaves the tree too.
   const removed: string[] = [];
+  const chains: { disk: string; config?: BlockJobResult; live?: BlockJobResult }[] = [];
+  const record = () =>
+    job.append([{
+      type: "domain.snapshot_deleted",
+      body: { names: removed, ...(chains.length === 0 ? {} : { chains }) },
+    }]);
   try {
     for (const name of [...names].reverse()) {
       const stored = tree.snapshots[name].definition;
+      const external = merges.get(name);
+      if (external !== undefined && external.length > 0) {
+        await driver.deleteExternal!(target, external, job.signal);
+        chains.push(...external.map((merge) => mergedChain(job, merge)));
+      }
       const disks = disksIn(stored, "internal");
-      if (disks.length > 0) {
-        const target = isActive(job.snapshot)
-          ? { definition: currentDefinition(job.snapshot), handle: handleOf(job.snapshot) }
+      if (external === undefined && disks.length > 0) {
+        const internalTarget = isActive(job.snapshot)
+          ? target
           : { definition: stored.domain ?? currentDefinition(job.snapshot) };
-        await driver.deleteInternal(target, name, disks, job.signal);
+        await driver.deleteInternal(internalTarget, name, disks, job.signal);
       }
       removed.push(name);
     }
   } catch (error) {
     if (removed.length > 0) {
-      await job.append([{ type: "domain.snapshot_deleted", body: { names: removed } }]);
+      await record();
     } else {
       await abandonIntent(job, "snapshot_delete");
     }
     throw error;
   }
-  await job.append([{ type: "domain.snapshot_deleted", body: { names: removed } }]);
+  await record();
+}
+
+/**
+ * The disks' overlays an external snapshot's deletion folds (libvirt 9.0's checks): one child
+ * at most; each overlay found in its disk's chain with an image below it. A snapshot of the
+ * memory only has none: only its record goes (its memory image stays, as libvirt keeps it).
+ */
+async function externalMerges(
+  job: JobContext,
+  tree: SnapshotTree,
+  name: string,
+  driver: SnapshotDriver,
+): Promise<SnapshotMerge[]> {
+  // Snapshots that are records only (libvirt's test driver) leave with their record.
+  if (driver.metadataOnly) return [];
+  const children = Object.values(tree.snapshots).filter((each) => each.definition.parent === name);
+  if (children.length > 1) {
+    throw new VirtError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      "deletion of external disk snapshot with multiple children snapshots not supported",
+    );
+  }
+  const overlays = tree.snapshots[name].definition.disks.filter((disk) =>
+    disk.snapshot === "external" && disk.path !== undefined
+  );
+  if (overlays.length === 0) return [];
+  if (driver.deleteExternal === undefined) refuseFlags(0, driver, driver.deleteFunction);
+  const merges: SnapshotMerge[] = [];
+  for (const overlay of overlays) {
+    const chain = await chainOf(job, overlay.name);
+    const position = chain.findIndex((layer) => layer.path === overlay.path);
+    if (position < 0) {
+      throw new VirtError(
+        ErrorCode.OPERATION_FAILED,
+        "snapshot VM disk source and snapshot disk source are not the same",
+      );
+    }
+    if (position + 1 >= chain.length) {
+      throw new VirtError(
+        ErrorCode.OPERATION_FAILED,
+        "snapshot disk source and VM disk source backing store are not the same",
+      );
+    }
+    merges.push({ disk: overlay.name, chain, position });
+  }
+  return merges;
+}
+
+/** A disk's chain, top first: the running instance's, else as the shut-off disk's images say. */
+async function chainOf(job: JobContext, target: string): Promise<ChainLayer[]> {
+  const { context } = job.snapshot;
+  if (isActive(job.snapshot) && context.live !== null) {
+    const index = context.live.devices.disks.findIndex((disk) => disk.target.dev === target);
+    return index < 0 ? [] : diskChain(context.live, context.runtime, index);
+  }
+  const disk = currentDefinition(job.snapshot).devices.disks.find((each) =>
+    each.target.dev === target
+  );
+  if (disk === undefined) return [];
+  const [top] = writtenChain(disk);
+  if (top === undefined) return [];
+  const below = await readBackingChain(top.path, top.format) ?? [];
+  return [
+    top,
+    ...below.map((layer, index): ChainLayer => ({
+      type: "file",
+      path: layer.path,
+      format: layer.format,
+      index: index + 1,
+    })),
+  ];
+}
+
+/** A disk's chain once the overlay left it, for the running instance and the definition. */
+function mergedChain(
+  job: JobContext,
+  merge: SnapshotMerge,
+): { disk: string; config?: BlockJobResult; live?: BlockJobResult } {
+  const kept = merge.chain.filter((_, index) => index !== merge.position);
+  const result = { top: kept[0], backing: kept.slice(1) };
+  const { context } = job.snapshot;
+  const config = context.definition?.devices.disks.find((disk) => disk.target.dev === merge.disk);
+  const configTop = config === undefined ? undefined : writtenChain(config)[0]?.path;
+  return {
+    disk: merge.disk,
+    ...(configTop === merge.chain[0].path ? { config: result } : {}),
+    ...(isActive(job.snapshot) ? { live: result } : {}),
+  };
 }

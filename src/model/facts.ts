@@ -309,9 +309,14 @@ export interface DomainFactBodies {
   "domain.snapshot_deleting": { names: string[] };
   /**
    * The snapshots `names` are gone: their children go to the nearest survivor above, and a
-   * deleted current snapshot passes `current` up.
+   * deleted current snapshot passes `current` up. An external snapshot's overlays were folded
+   * into the images below: each disk's chain after it, in the persistent definition (`config`)
+   * and the running instance (`live`).
    */
-  "domain.snapshot_deleted": { names: string[] };
+  "domain.snapshot_deleted": {
+    names: string[];
+    chains?: { disk: string; config?: BlockJobResult; live?: BlockJobResult }[];
+  };
   /** The current snapshot changed without a revert (`snapshot-current NAME`); null: none. */
   "domain.snapshot_current_changed": { name: string | null };
 }

@@ -179,9 +179,16 @@ async function createSnapshot(
       `domain has ${SNAPSHOTS_PER_DOMAIN_MAX} snapshots already: delete some first`,
     );
   }
-  const external = diskOnly || requested.memory === "external" ||
-    requested.disks.some((disk) => disk.snapshot === "external");
-  const disks = alignDisks(requested.disks, domain, external ? "external" : "internal", name);
+  // As libvirt: only a disk-only snapshot or external memory makes the disks external by
+  // default; otherwise a disk asked external is refused (it must use the internal mode).
+  const external = diskOnly || requested.memory === "external";
+  // An external disk's new image is qcow2 unless asked otherwise, and says so (as libvirt).
+  const disks = alignDisks(requested.disks, domain, external ? "external" : "internal", name)
+    .map((disk) =>
+      disk.snapshot === "external" && disk.format === undefined
+        ? { ...disk, format: "qcow2" }
+        : disk
+    );
   const state: SnapshotState = diskOnly ? "disk-snapshot" : snapshotState(job);
   const definition: StoredSnapshot["definition"] = {
     name,

@@ -183,6 +183,11 @@ export interface SaveRequest {
   xml: string;
   /** Whether the guest ran before the save paused it. */
   wasRunning: boolean;
+  /**
+   * Written uncompressed whatever the driver's save image format (a snapshot's memory, as
+   * libvirt's `snapshot_image_format` defaults to raw).
+   */
+  raw?: boolean;
 }
 
 /** Where an instance really is, as a driver finds it after a service restart. */
@@ -750,7 +755,7 @@ export interface Driver {
    */
   restoreState?(
     handle: DomainHandle,
-    image: { path: string; offset: number },
+    image: { path: string; offset: number; compressed?: number },
     signal: AbortSignal,
   ): Promise<void>;
 

@@ -483,6 +483,7 @@ async function createExternal(
         path: memoryFile!,
         xml: formatDomainXml(domain, { inactive: true, secure: true }),
         wasRunning: paused,
+        raw: true,
       }, job.signal);
     }
     if (overlays.length > 0) await driver.createExternal!(target, overlays, job.signal);

@@ -58,6 +58,29 @@ function guestXml(name: string, uuid: string, dir: string, side: string): string
 `;
 }
 
+/**
+ * Service folders holding the guest's kernel and, per side, a fresh 8 MiB qcow2 disk and the
+ * domain's XML (one name and uuid for both sides, prefixed for libvirtd's cleanup).
+ */
+async function prepareSides(prefix: string, sides: readonly string[]) {
+  const dirs = await serviceDirs();
+  const dir = dirs.stateDir.replace(/\/state$/, "");
+  Deno.copyFileSync(guestKernelPath()!, `${dir}/vmlinux`);
+  Deno.copyFileSync(guestInitrdPath, `${dir}/initrd.gz`);
+  const name = `${ORACLE_PREFIX}${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  const uuid = crypto.randomUUID();
+  for (const side of sides) {
+    const made = await new Deno.Command("qemu-img", {
+      args: ["create", "-f", "qcow2", `${dir}/${side}.qcow2`, "8M"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.ok(made.success);
+    Deno.writeTextFileSync(`${dir}/${side}.xml`, guestXml(name, uuid, dir, side));
+  }
+  return { dirs, dir, name };
+}
+
 /** Times (table cells, seconds) replaced: each side reads its own clock. */
 function withoutTimes(text: string): string {
   return text.replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}/g, "<time>")
@@ -87,21 +110,7 @@ testIf(
   "snapshots as libvirtd 9.0 takes them: the same lists, info and documents",
   skip,
   async () => {
-    const dirs = await serviceDirs();
-    const dir = dirs.stateDir.replace(/\/state$/, "");
-    Deno.copyFileSync(guestKernelPath()!, `${dir}/vmlinux`);
-    Deno.copyFileSync(guestInitrdPath, `${dir}/initrd.gz`);
-    const name = `${ORACLE_PREFIX}snap16-${crypto.randomUUID().slice(0, 8)}`;
-    const uuid = crypto.randomUUID();
-    for (const side of ["theirs", "ours"]) {
-      const made = await new Deno.Command("qemu-img", {
-        args: ["create", "-f", "qcow2", `${dir}/${side}.qcow2`, "8M"],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      assert.ok(made.success);
-      Deno.writeTextFileSync(`${dir}/${side}.xml`, guestXml(name, uuid, dir, side));
-    }
+    const { dirs, dir, name } = await prepareSides("snap16", ["theirs", "ours"]);
     const service = await startServiceProcess(dirs);
     const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
     const ours = async (...args: string[]) => ok(await runVirsh(uri, args), `evirt ${args}`);
@@ -172,21 +181,7 @@ testIf(
   "external snapshots with memory as libvirtd 9.0 takes and deletes them: the same answers, refusals and disks",
   skip,
   async () => {
-    const dirs = await serviceDirs();
-    const dir = dirs.stateDir.replace(/\/state$/, "");
-    Deno.copyFileSync(guestKernelPath()!, `${dir}/vmlinux`);
-    Deno.copyFileSync(guestInitrdPath, `${dir}/initrd.gz`);
-    const name = `${ORACLE_PREFIX}extsnap16-${crypto.randomUUID().slice(0, 8)}`;
-    const uuid = crypto.randomUUID();
-    for (const side of ["them", "ours"]) {
-      const made = await new Deno.Command("qemu-img", {
-        args: ["create", "-f", "qcow2", `${dir}/${side}.qcow2`, "8M"],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      assert.ok(made.success);
-      Deno.writeTextFileSync(`${dir}/${side}.xml`, guestXml(name, uuid, dir, side));
-    }
+    const { dirs, dir, name } = await prepareSides("extsnap16", ["them", "ours"]);
     const service = await startServiceProcess(dirs);
     const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
     const sides = [

@@ -38,7 +38,8 @@ Deno.test("config show prints every key with its value and source, the environme
       source: "EVIRT_DEFAULT_URI",
     });
     assert.deepEqual(rows.get("listen"), { value: "off", source: "default" });
-    assert.equal(rows.size, 26);
+    assert.deepEqual(rows.get("save_image_format"), { value: "raw", source: "default" });
+    assert.equal(rows.size, 27);
   });
 });
 

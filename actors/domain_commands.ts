@@ -337,6 +337,8 @@ export interface RestoreImage {
   path: string;
   /** Where the stream starts in the file, in bytes. */
   offset: number;
+  /** The stream's compression (the header's number); absent: raw. */
+  compressed?: number;
   /** Leave the CPUs stopped. */
   paused: boolean;
   /** libvirt's SUSPENDED detail when paused: `paused` when asked for, `restored` otherwise. */
@@ -362,7 +364,11 @@ async function loadImage(
         "this function is not supported by the connection driver: virDomainRestore",
       );
     }
-    await restoreState(handle, { path: image.path, offset: image.offset }, job.signal);
+    await restoreState(
+      handle,
+      { path: image.path, offset: image.offset, compressed: image.compressed ?? 0 },
+      job.signal,
+    );
     if (!image.paused) await driver.resume(handle, job.signal);
   } catch (error) {
     await endInstance(job, driver, handle, { detail: "failed", reason: "failed" });

@@ -23,6 +23,7 @@ import type {
   RuntimeRecord,
 } from "../src/model/facts.ts";
 import {
+  type BlockJobResult,
   type ChainLayer,
   diskChain,
   withBlockJobApplied,
@@ -91,6 +92,18 @@ export interface DomainContext {
    * none; read it with {@linkcode snapshotTreeOf}.)
    */
   snapshots?: SnapshotTree;
+  /**
+   * A revert to a snapshot begun and not finished (its intent outlives the end and launch
+   * intents the revert records on its way); null or absent when none.
+   */
+  reverting?: DomainFactBodies["domain.snapshot_reverting"] | null;
+}
+
+/** The revert the domain was carrying out when it was last recorded, or null. */
+export function pendingRevert(
+  snapshot: DomainSnapshot,
+): DomainFactBodies["domain.snapshot_reverting"] | null {
+  return snapshot.context.reverting ?? null;
 }
 
 /** The domain's snapshot tree (empty when it has none). */
@@ -275,7 +288,11 @@ export const domainMachine = setup({
     recordEnding: assign(({ event }) => ({
       intent: { kind: "end" as const, ...body(event, "domain.ending") },
     })),
-    forgetIntent: assign({ intent: null }),
+    forgetIntent: assign(({ event }) =>
+      event.type === "domain.intent_abandoned" && event.body.intent === "snapshot_revert"
+        ? { intent: null, reverting: null }
+        : { intent: null }
+    ),
     recordRebooting: assign({ intent: { kind: "reboot" as const } }),
     recordResetting: assign({ intent: { kind: "reset" as const } }),
     forgetRebootIntent: assign(({ context }) => ({
@@ -378,7 +395,10 @@ export const domainMachine = setup({
         return { intent: { kind: "snapshot_create" as const, ...event.body } };
       }
       if (event.type === "domain.snapshot_reverting") {
-        return { intent: { kind: "snapshot_revert" as const, ...event.body } };
+        return {
+          intent: { kind: "snapshot_revert" as const, ...event.body },
+          reverting: event.body,
+        };
       }
       return {
         intent: { kind: "snapshot_delete" as const, ...body(event, "domain.snapshot_deleting") },
@@ -400,14 +420,16 @@ export const domainMachine = setup({
         body(event, "domain.snapshot_reverted").name,
       ),
       intent: context.intent?.kind === "snapshot_revert" ? null : context.intent ?? null,
+      reverting: null,
     })),
-    recordSnapshotDeleted: assign(({ event, context }) => ({
-      snapshots: withoutSnapshots(
-        context.snapshots ?? EMPTY_SNAPSHOT_TREE,
-        body(event, "domain.snapshot_deleted").names,
-      ),
-      intent: context.intent?.kind === "snapshot_delete" ? null : context.intent ?? null,
-    })),
+    recordSnapshotDeleted: assign(({ event, context }) => {
+      const deleted = body(event, "domain.snapshot_deleted");
+      return {
+        snapshots: withoutSnapshots(context.snapshots ?? EMPTY_SNAPSHOT_TREE, deleted.names),
+        intent: context.intent?.kind === "snapshot_delete" ? null : context.intent ?? null,
+        ...withMergedChains(context, deleted.chains ?? []),
+      };
+    }),
     recordSnapshotCurrent: assign(({ event, context }) => ({
       snapshots: withCurrent(
         context.snapshots ?? EMPTY_SNAPSHOT_TREE,
@@ -621,6 +643,33 @@ function withOverlays(
         liveDefinition = applied.live;
         runtime = applied.runtime;
       }
+    }
+  }
+  return { definition, live: liveDefinition, runtime };
+}
+
+/** The chains an external snapshot's deletion left, in the definitions and the instance. */
+function withMergedChains(
+  context: DomainContext,
+  chains: readonly { disk: string; config?: BlockJobResult; live?: BlockJobResult }[],
+): Partial<DomainContext> {
+  if (chains.length === 0) return {};
+  let definition = context.definition;
+  let liveDefinition = context.live;
+  let runtime = context.runtime;
+  for (const { disk, config, live } of chains) {
+    if (config !== undefined && definition !== null) {
+      const index = definition.devices.disks.findIndex((each) => each.target.dev === disk);
+      if (index >= 0) {
+        const disks = [...definition.devices.disks];
+        disks[index] = withJobResult(disks[index], config);
+        definition = { ...definition, devices: { ...definition.devices, disks } };
+      }
+    }
+    if (live !== undefined && liveDefinition !== null) {
+      const applied = withBlockJobApplied(liveDefinition, runtime, disk, live);
+      liveDefinition = applied.live;
+      runtime = applied.runtime;
     }
   }
   return { definition, live: liveDefinition, runtime };

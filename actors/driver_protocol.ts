@@ -83,6 +83,16 @@ export interface SnapshotOverlay {
   reuse: boolean;
 }
 
+/** One disk's overlay an external snapshot's deletion folds into the image below it. */
+export interface SnapshotMerge {
+  /** The disk's target (`vda`). */
+  disk: string;
+  /** The disk's chain, top first: the running instance's, or as a shut-off disk's images say. */
+  chain: ChainLayer[];
+  /** The overlay's position in `chain` (0: the disk's top); the image below it receives it. */
+  position: number;
+}
+
 /**
  * Snapshots of a driver's disks (and memory). An internal snapshot lives inside qcow2 images
  * under the snapshot's name; an external one is a new overlay on each disk.
@@ -143,6 +153,26 @@ export interface SnapshotDriver {
     overlays: readonly SnapshotOverlay[],
     signal: AbortSignal,
   ): Promise<void>;
+  /**
+   * Optional: folds each overlay of `merges` into the image below it and removes the overlay
+   * file, as libvirt 9.0 deletes an external snapshot: a running instance by a commit job
+   * (active, then pivoted, for a disk's top), a shut-off domain with `qemu-img commit` and the
+   * image above rebased. Absent: external snapshots are deleted only as metadata.
+   */
+  deleteExternal?(
+    target: SnapshotTarget,
+    merges: readonly SnapshotMerge[],
+    signal: AbortSignal,
+  ): Promise<void>;
+  /**
+   * Optional: whether the running instance's disks have the files `paths` on top (an external
+   * snapshot's overlays), asked after a crash to tell whether the snapshot happened.
+   */
+  overlaysInUse?(
+    target: SnapshotTarget,
+    paths: readonly string[],
+    signal: AbortSignal,
+  ): Promise<boolean>;
 }
 
 /** What a save writes beside the guest's state: the image's header and data. */
@@ -153,6 +183,11 @@ export interface SaveRequest {
   xml: string;
   /** Whether the guest ran before the save paused it. */
   wasRunning: boolean;
+  /**
+   * Written uncompressed whatever the driver's save image format (a snapshot's memory, as
+   * libvirt's `snapshot_image_format` defaults to raw).
+   */
+  raw?: boolean;
 }
 
 /** Where an instance really is, as a driver finds it after a service restart. */
@@ -754,7 +789,7 @@ export interface Driver {
    */
   restoreState?(
     handle: DomainHandle,
-    image: { path: string; offset: number },
+    image: { path: string; offset: number; compressed?: number },
     signal: AbortSignal,
   ): Promise<void>;
 

@@ -438,6 +438,7 @@ export class Host extends DomainCommandMethods {
     const restore: RestoreImage = {
       path,
       offset: image.header.streamOffset,
+      compressed: image.header.compressed,
       paused,
       pausedDetail: options.paused === true ? "paused" : "restored",
     };

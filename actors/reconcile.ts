@@ -16,7 +16,7 @@ import {
 } from "./host_recovery_intents.ts";
 import { finishInterruptedLiveChange } from "./resource_commands.ts";
 import { settleInterruptedSave } from "./save_commands.ts";
-import { recoverSnapshotIntents } from "./snapshot_recovery.ts";
+import { recoverSnapshotIntents, settleInterruptedSnapshot } from "./snapshot_recovery.ts";
 import { reconcileBlockJobs } from "./block_job_commands.ts";
 import type { DomainActor, JobContext } from "./domain_actor.ts";
 import * as commands from "./domain_commands.ts";
@@ -64,6 +64,7 @@ export async function reconcileAll(
     [...actors],
     (definition) => env.driverOfType(definition.type),
     env.log,
+    env.commands,
   );
 }
 
@@ -88,6 +89,7 @@ export async function reconcile(actor: DomainActor, env: ReconcileEnvironment): 
       // An end or reboot the crash interrupted is finished with its own reason first.
       const settled = await finishInterruptedEnd(job, driver, handle, reality, env.log) ||
         await settleInterruptedSave(job, driver, handle, reality, env.log) ||
+        await settleInterruptedSnapshot(job, driver, handle, env.log) ||
         await finishInterruptedReboot(job, driver, handle, reality, env.log);
       if (!settled) await correct(job, env, driver, handle, reality);
       await finishPendingRemovals(job, driver, RECONCILE_TIMEOUT_MS, env.log);

@@ -217,6 +217,7 @@ export async function startDomain(
     restore: {
       path: path!,
       offset: image.header.streamOffset,
+      compressed: image.header.compressed,
       paused,
       pausedDetail: args.paused ? "paused" : "restored",
     },

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { compressionCommand } from "../src/storage/save_compression.ts";
 import { checkCountLimits } from "../src/model/device_limits.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import { applyDomainDefaults } from "../src/model/domain_defaults.ts";
@@ -40,12 +41,8 @@ export interface SaveImage {
  */
 export async function readSaveImage(path: string): Promise<SaveImage> {
   const header = await readSaveHeader(path);
-  if (header.compressed !== 0) {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      `compressed save images (format ${header.compressed}) are not supported`,
-    );
-  }
+  // A number no format has is refused before anything starts.
+  compressionCommand(header.compressed, true);
   return { header, definition: withoutPlacement(definitionOfXml(header.xml)) };
 }
 

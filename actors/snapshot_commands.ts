@@ -32,11 +32,19 @@ import {
   type StoredSnapshot,
 } from "../src/model/snapshot_tree.ts";
 import { parseSnapshotXml } from "../src/xml/parse_snapshot.ts";
+import { formatDomainXml } from "../src/xml/mod.ts";
 import type { JobContext } from "./domain_actor.ts";
 import { type CommandEnvironment, handleOf, requireCommand, start } from "./domain_commands.ts";
 import { abandonIntent, endInstance } from "./domain_intents.ts";
 import { currentDefinition, isActive, snapshotTreeOf, statePath } from "./domain_machine.ts";
-import type { SnapshotDriver, SnapshotOverlay, SnapshotTarget } from "./driver_protocol.ts";
+import type {
+  SnapshotDriver,
+  SnapshotMerge,
+  SnapshotOverlay,
+  SnapshotTarget,
+} from "./driver_protocol.ts";
+import { type BlockJobResult, diskChain, writtenChain } from "../src/model/block_jobs.ts";
+import { readBackingChain } from "../src/storage/backing_chain.ts";
 
 /** The flags of a snapshot's creation (VIR_DOMAIN_SNAPSHOT_CREATE_*). */
 export interface SnapshotCreateFlags {
@@ -171,9 +179,16 @@ async function createSnapshot(
       `domain has ${SNAPSHOTS_PER_DOMAIN_MAX} snapshots already: delete some first`,
     );
   }
-  const external = diskOnly || requested.memory === "external" ||
-    requested.disks.some((disk) => disk.snapshot === "external");
-  const disks = alignDisks(requested.disks, domain, external ? "external" : "internal", name);
+  // As libvirt: only a disk-only snapshot or external memory makes the disks external by
+  // default; otherwise a disk asked external is refused (it must use the internal mode).
+  const external = diskOnly || requested.memory === "external";
+  // An external disk's new image is qcow2 unless asked otherwise, and says so (as libvirt).
+  const disks = alignDisks(requested.disks, domain, external ? "external" : "internal", name)
+    .map((disk) =>
+      disk.snapshot === "external" && disk.format === undefined
+        ? { ...disk, format: "qcow2" }
+        : disk
+    );
   const state: SnapshotState = diskOnly ? "disk-snapshot" : snapshotState(job);
   const definition: StoredSnapshot["definition"] = {
     name,
@@ -189,16 +204,10 @@ async function createSnapshot(
       ? { inactiveDomain: job.snapshot.context.definition }
       : {}),
   };
-  if (definition.memory === "external") {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      "external memory snapshots are not supported here; take a disk-only snapshot",
-    );
-  }
   const stored: StoredSnapshot = { definition };
   const metadata = flags.noMetadata !== true;
   if (external) {
-    await createExternal(job, driver, stored, flags, metadata);
+    await createExternal(job, env, driver, stored, flags, metadata);
   } else {
     await createInternal(job, env, driver, stored, metadata);
   }
@@ -411,6 +420,7 @@ async function createInternal(
 
 async function createExternal(
   job: JobContext,
+  env: CommandEnvironment,
   driver: SnapshotDriver,
   stored: StoredSnapshot,
   flags: SnapshotCreateFlags,
@@ -418,25 +428,23 @@ async function createExternal(
 ): Promise<void> {
   const { definition } = stored;
   const domain = definition.domain!;
-  if (disksIn(definition, "internal").length > 0) {
-    // libvirt refuses mixing internal and external disks in one snapshot.
+  if (disksIn(definition, "internal").length > 0 || definition.memory === "internal") {
+    // libvirt refuses mixing internal and external disks (or memory) in one snapshot.
     throw new VirtError(
       ErrorCode.CONFIG_UNSUPPORTED,
       "mixing internal and external targets for a snapshot is not yet supported",
     );
   }
-  if (flags.diskOnly !== true) {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      "external snapshots with memory are not supported here; take a disk-only snapshot",
-    );
-  }
+  const memoryFile = definition.memory === "external" ? definition.memoryFile : undefined;
   const overlays = overlaysOf(definition, domain, flags.reuseExternal === true);
-  if (overlays.length === 0) {
+  if (overlays.length === 0 && memoryFile === undefined) {
     throw new VirtError(
       ErrorCode.INVALID_ARG,
       "disk-only snapshots require at least one disk to be selected for snapshot",
     );
+  }
+  if (overlays.length > 0 && driver.createExternal === undefined) {
+    refuseFlags(SNAPSHOT_CREATE_FLAG_BITS.diskOnly, driver);
   }
   for (const overlay of overlays) {
     if (!overlay.reuse && await exists(overlay.path)) {
@@ -446,22 +454,45 @@ async function createExternal(
       );
     }
   }
-  const created = overlays.filter((overlay) => !overlay.reuse).map((overlay) => overlay.path);
-  await job.append([{
-    type: "domain.snapshot_creating",
-    body: { name: definition.name, internal: false, overlays: created },
-  }]);
   const target = targetOf(job, domain);
-  try {
-    await driver.createExternal!(target, overlays, job.signal);
-  } catch (error) {
-    await abandonIntent(job, "snapshot_create");
-    throw error;
-  }
+  const saveState = memoryFile === undefined ? undefined : memorySaver(env, domain);
+  const created = overlays.filter((overlay) => !overlay.reuse).map((overlay) => overlay.path);
   const tops = overlays.map((overlay) => ({
     disk: overlay.disk,
     top: { type: "file", path: overlay.path, format: overlay.format, index: 0 } as ChainLayer,
   }));
+  await job.append([{
+    type: "domain.snapshot_creating",
+    body: {
+      name: definition.name,
+      internal: false,
+      overlays: created,
+      ...(memoryFile === undefined ? {} : { memoryFile }),
+      ...(target.handle === undefined
+        ? {}
+        : { finish: { snapshot: stored, metadata, overlays: tops } }),
+    },
+  }]);
+  // As libvirt's QEMU driver: a running guest is paused while its memory is written, and runs
+  // again once its disks are on the overlays.
+  const paused = memoryFile !== undefined && statePath(job.snapshot) === "active.running";
+  try {
+    if (paused) await pauseForSnapshot(job, env, target);
+    if (saveState !== undefined) {
+      await saveState(target.handle!, {
+        path: memoryFile!,
+        xml: formatDomainXml(domain, { inactive: true, secure: true }),
+        wasRunning: paused,
+        raw: true,
+      }, job.signal);
+    }
+    if (overlays.length > 0) await driver.createExternal!(target, overlays, job.signal);
+  } catch (error) {
+    if (memoryFile !== undefined) await Deno.remove(memoryFile).catch(() => {});
+    if (paused) await resumeAfterSnapshot(job, env, target).catch(() => {});
+    await abandonIntent(job, "snapshot_create");
+    throw error;
+  }
   const fact: DomainFact = {
     type: "domain.snapshot_created",
     body: {
@@ -473,6 +504,40 @@ async function createExternal(
     },
   };
   await job.append([fact]);
+  if (paused && flags.halt !== true) await resumeAfterSnapshot(job, env, target);
+}
+
+/** The driver's memory saver for an external memory snapshot; refused where there is none. */
+function memorySaver(env: CommandEnvironment, domain: DomainDefinition) {
+  const driver = env.driverFor(domain);
+  if (driver.saveState === undefined) {
+    throw new VirtError(
+      ErrorCode.NO_SUPPORT,
+      "this function is not supported by the connection driver: virDomainSnapshotCreateXML",
+    );
+  }
+  return driver.saveState.bind(driver);
+}
+
+async function pauseForSnapshot(
+  job: JobContext,
+  env: CommandEnvironment,
+  target: SnapshotTarget,
+): Promise<void> {
+  await env.driverFor(target.definition).pause(target.handle!, job.signal);
+  await job.append([{ type: "domain.suspended", body: { detail: "paused", reason: "snapshot" } }]);
+}
+
+async function resumeAfterSnapshot(
+  job: JobContext,
+  env: CommandEnvironment,
+  target: SnapshotTarget,
+): Promise<void> {
+  await env.driverFor(target.definition).resume(target.handle!, job.signal);
+  await job.append([{
+    type: "domain.resumed",
+    body: { detail: "unpaused", reason: "unpaused" },
+  }]);
 }
 
 function overlaysOf(
@@ -657,7 +722,14 @@ async function revertSnapshot(
   const inactive: DomainDefinition = definition.inactiveDomain === undefined
     ? config
     : { ...definition.inactiveDomain, name: context.name };
-  await job.append([{ type: "domain.snapshot_reverting", body: { name: definition.name } }]);
+  await job.append([{
+    type: "domain.snapshot_reverting",
+    body: {
+      name: definition.name,
+      ...(request.running === true ? { running: true } : {}),
+      ...(request.paused === true ? { paused: true } : {}),
+    },
+  }]);
   try {
     if (isActive(job.snapshot)) {
       const handle = handleOf(job.snapshot);
@@ -727,44 +799,150 @@ async function deleteSnapshot(
     : [];
   const names = request.childrenOnly === true ? below : [request.name, ...below];
   if (names.length === 0) return;
-  if (request.metadataOnly !== true) {
-    const external = names.filter((name) => isExternal(tree.snapshots[name].definition));
-    if (external.length > 0) {
-      throw new VirtError(
-        ErrorCode.CONFIG_UNSUPPORTED,
-        `deletion of ${external.length} external disk snapshots not supported`,
-      );
-    }
-  }
   if (request.metadataOnly === true) {
     await job.append([{ type: "domain.snapshot_deleted", body: { names } }]);
     return;
   }
+  if (below.some((name) => isExternal(tree.snapshots[name].definition))) {
+    throw new VirtError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      "deletion of external children disk snapshots not supported",
+    );
+  }
   const domain = snapshot.definition.domain ?? currentDefinition(job.snapshot);
   const driver = driverSnapshots(env, domain);
+  const target: SnapshotTarget = isActive(job.snapshot)
+    ? { definition: currentDefinition(job.snapshot), handle: handleOf(job.snapshot) }
+    : { definition: currentDefinition(job.snapshot) };
+  // Checked (and each disk's chain read) before anything is written, as libvirt 9.0.
+  const merges = new Map<string, SnapshotMerge[]>();
+  for (const name of names) {
+    if (isExternal(tree.snapshots[name].definition)) {
+      merges.set(name, await externalMerges(job, tree, name, driver));
+    }
+  }
   await job.append([{ type: "domain.snapshot_deleting", body: { names } }]);
   // Children first, so a failure part way leaves a tree whose survivors still have parents;
   // what was removed from the images before a failure leaves the tree too.
   const removed: string[] = [];
+  const chains: { disk: string; config?: BlockJobResult; live?: BlockJobResult }[] = [];
+  const record = () =>
+    job.append([{
+      type: "domain.snapshot_deleted",
+      body: { names: removed, ...(chains.length === 0 ? {} : { chains }) },
+    }]);
   try {
     for (const name of [...names].reverse()) {
       const stored = tree.snapshots[name].definition;
+      const external = merges.get(name);
+      if (external !== undefined && external.length > 0) {
+        await driver.deleteExternal!(target, external, job.signal);
+        chains.push(...external.map((merge) => mergedChain(job, merge)));
+      }
       const disks = disksIn(stored, "internal");
-      if (disks.length > 0) {
-        const target = isActive(job.snapshot)
-          ? { definition: currentDefinition(job.snapshot), handle: handleOf(job.snapshot) }
+      if (external === undefined && disks.length > 0) {
+        const internalTarget = isActive(job.snapshot)
+          ? target
           : { definition: stored.domain ?? currentDefinition(job.snapshot) };
-        await driver.deleteInternal(target, name, disks, job.signal);
+        await driver.deleteInternal(internalTarget, name, disks, job.signal);
       }
       removed.push(name);
     }
   } catch (error) {
     if (removed.length > 0) {
-      await job.append([{ type: "domain.snapshot_deleted", body: { names: removed } }]);
+      await record();
     } else {
       await abandonIntent(job, "snapshot_delete");
     }
     throw error;
   }
-  await job.append([{ type: "domain.snapshot_deleted", body: { names: removed } }]);
+  await record();
+}
+
+/**
+ * The disks' overlays an external snapshot's deletion folds (libvirt 9.0's checks): one child
+ * at most; each overlay found in its disk's chain with an image below it. A snapshot of the
+ * memory only has none: only its record goes (its memory image stays, as libvirt keeps it).
+ */
+async function externalMerges(
+  job: JobContext,
+  tree: SnapshotTree,
+  name: string,
+  driver: SnapshotDriver,
+): Promise<SnapshotMerge[]> {
+  // Snapshots that are records only (libvirt's test driver) leave with their record.
+  if (driver.metadataOnly) return [];
+  const children = Object.values(tree.snapshots).filter((each) => each.definition.parent === name);
+  if (children.length > 1) {
+    throw new VirtError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      "deletion of external disk snapshot with multiple children snapshots not supported",
+    );
+  }
+  const overlays = tree.snapshots[name].definition.disks.filter((disk) =>
+    disk.snapshot === "external" && disk.path !== undefined
+  );
+  if (overlays.length === 0) return [];
+  if (driver.deleteExternal === undefined) refuseFlags(0, driver, driver.deleteFunction);
+  const merges: SnapshotMerge[] = [];
+  for (const overlay of overlays) {
+    const chain = await chainOf(job, overlay.name);
+    const position = chain.findIndex((layer) => layer.path === overlay.path);
+    if (position < 0) {
+      throw new VirtError(
+        ErrorCode.OPERATION_FAILED,
+        "snapshot VM disk source and snapshot disk source are not the same",
+      );
+    }
+    if (position + 1 >= chain.length) {
+      throw new VirtError(
+        ErrorCode.OPERATION_FAILED,
+        "snapshot disk source and VM disk source backing store are not the same",
+      );
+    }
+    merges.push({ disk: overlay.name, chain, position });
+  }
+  return merges;
+}
+
+/** A disk's chain, top first: the running instance's, else as the shut-off disk's images say. */
+async function chainOf(job: JobContext, target: string): Promise<ChainLayer[]> {
+  const { context } = job.snapshot;
+  if (isActive(job.snapshot) && context.live !== null) {
+    const index = context.live.devices.disks.findIndex((disk) => disk.target.dev === target);
+    return index < 0 ? [] : diskChain(context.live, context.runtime, index);
+  }
+  const disk = currentDefinition(job.snapshot).devices.disks.find((each) =>
+    each.target.dev === target
+  );
+  if (disk === undefined) return [];
+  const [top] = writtenChain(disk);
+  if (top === undefined) return [];
+  const below = await readBackingChain(top.path, top.format) ?? [];
+  return [
+    top,
+    ...below.map((layer, index): ChainLayer => ({
+      type: "file",
+      path: layer.path,
+      format: layer.format,
+      index: index + 1,
+    })),
+  ];
+}
+
+/** A disk's chain once the overlay left it, for the running instance and the definition. */
+function mergedChain(
+  job: JobContext,
+  merge: SnapshotMerge,
+): { disk: string; config?: BlockJobResult; live?: BlockJobResult } {
+  const kept = merge.chain.filter((_, index) => index !== merge.position);
+  const result = { top: kept[0], backing: kept.slice(1) };
+  const { context } = job.snapshot;
+  const config = context.definition?.devices.disks.find((disk) => disk.target.dev === merge.disk);
+  const configTop = config === undefined ? undefined : writtenChain(config)[0]?.path;
+  return {
+    disk: merge.disk,
+    ...(configTop === merge.chain[0].path ? { config: result } : {}),
+    ...(isActive(job.snapshot) ? { live: result } : {}),
+  };
 }

@@ -182,7 +182,7 @@ export async function startChainJob(
  *
  * @throws {VirtError} 9 when an image of the chain is not open in QEMU; QEMU's refusal.
  */
-async function reopenReadWrite(
+export async function reopenReadWrite(
   qmp: QmpExecutor,
   nodes: readonly QmpBlockDeviceInfo[],
   request: { disk: string; chain: ChainLayer[] },

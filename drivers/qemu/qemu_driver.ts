@@ -27,6 +27,7 @@
  */
 
 import { type HugetlbfsMount, readHugetlbfsMounts } from "./hugetlbfs_mounts.ts";
+import { saveFormatNumber, type SaveImageFormat } from "../../src/storage/save_compression.ts";
 import { qemuSnapshots } from "./qemu_snapshots.ts";
 import type {
   BlockSample,
@@ -226,6 +227,11 @@ export interface QemuDriverOptions {
    * the environment (the service passes the configuration file's layered over it).
    */
   confinement?: QemuConfinementConfig;
+  /**
+   * How save images' streams are compressed (libvirt's qemu.conf `save_image_format`):
+   * `raw`, `gzip`, `bzip2`, `xz`, `lzop` or `zstd`. Default `raw`.
+   */
+  saveImageFormat?: SaveImageFormat;
 }
 
 /** The files of one running domain. */
@@ -325,6 +331,8 @@ export class QemuDriver implements Driver {
   readonly #machines: MachineTypes;
   readonly #statsIntervalMs: number;
   readonly #hugetlbfs: readonly HugetlbfsMount[];
+  /** The header number of the save image format (`QemuDriverOptions.saveImageFormat`). */
+  readonly #saveFormatNumber: number;
   /** The control group QEMU runs in: the service's own (QEMU is not moved). */
   readonly #resourcePartition = resourcePartitionOf(Deno.pid);
   readonly #dac: DacSettings;
@@ -404,6 +412,7 @@ export class QemuDriver implements Driver {
     this.#machines = machines;
     this.#statsIntervalMs = options.statsIntervalMs ?? STATS_INTERVAL_MS_DEFAULT;
     this.#hugetlbfs = options.hugetlbfs ?? readHugetlbfsMounts();
+    this.#saveFormatNumber = saveFormatNumber(options.saveImageFormat ?? "raw");
     this.hypervisorVersion = version;
   }
 
@@ -1216,13 +1225,14 @@ export class QemuDriver implements Driver {
   async saveState(handle: DomainHandle, request: SaveRequest, signal: AbortSignal): Promise<void> {
     const instance = this.#instance(handle);
     if (instance.monitor === undefined) this.#qmp(instance);
-    await writeSaveImage(instance.monitor!, instance.paths.dir, request, signal);
+    const compressed = request.raw === true ? 0 : this.#saveFormatNumber;
+    await writeSaveImage(instance.monitor!, instance.paths.dir, request, signal, compressed);
   }
 
   /** Loads a save image's stream into an instance launched with `incoming`. */
   async restoreState(
     handle: DomainHandle,
-    image: { path: string; offset: number },
+    image: { path: string; offset: number; compressed?: number },
     signal: AbortSignal,
   ): Promise<void> {
     const instance = this.#instance(handle);

@@ -14,13 +14,20 @@
 
 import type {
   SnapshotDriver,
+  SnapshotMerge,
   SnapshotOverlay,
   SnapshotTarget,
 } from "../../actors/driver_protocol.ts";
 import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { runQemuImg } from "../../src/storage/qemu_img.ts";
-import { formatNodesByPath, namedNodes, nodeOf, removeNodes } from "./qemu_block_jobs.ts";
+import {
+  formatNodesByPath,
+  namedNodes,
+  nodeOf,
+  removeNodes,
+  reopenReadWrite,
+} from "./qemu_block_jobs.ts";
 import type { QmpExecutor } from "./qmp_commands.ts";
 
 /** Longest a snapshot job (`snapshot-save`, `snapshot-delete`) may run, in ms. */
@@ -95,12 +102,13 @@ async function topNodes(
 }
 
 /** One snapshot job's id: unique among the instance's jobs (block jobs are `evirt-block-…`). */
-function jobId(kind: "save" | "delete"): string {
+function jobId(kind: "save" | "delete" | "commit"): string {
   return `evirt-snapshot-${kind}`;
 }
 
 /**
- * Waits for the job `id` to conclude, dismisses it and throws its error, if any.
+ * Waits for the job `id` to conclude, dismisses it and throws its error, if any; a job that
+ * gets ready (an active commit) is completed (`job-complete`: the disk pivots below it).
  *
  * @throws {VirtError} Code 9 with QEMU's error; 68 past {@linkcode SNAPSHOT_JOB_TIMEOUT_MS}.
  */
@@ -116,7 +124,9 @@ async function waitForJob(qmp: QmpExecutor, id: string, signal: AbortSignal): Pr
     if (job === undefined) {
       throw new VirtError(ErrorCode.OPERATION_FAILED, `snapshot job '${id}' vanished`);
     }
-    if (job.status === "concluded" || job.status === "null") {
+    if (job.status === "ready") {
+      await qmp.execute("job-complete", { id }, { signal });
+    } else if (job.status === "concluded" || job.status === "null") {
       await qmp.execute("job-dismiss", { id }, { signal }).catch(() => {});
       if (job.error !== undefined) {
         throw new VirtError(ErrorCode.OPERATION_FAILED, job.error);
@@ -268,7 +278,86 @@ export function qemuSnapshots(host: QemuSnapshotHost): SnapshotDriver {
         throw error;
       }
     },
+    async deleteExternal(target, merges, signal) {
+      if (target.handle === undefined) {
+        for (const merge of merges) await mergeOffline(merge);
+      } else {
+        const qmp = host.monitorOf(target);
+        for (const merge of merges) await mergeLive(qmp, merge, signal);
+      }
+      const removed = merges.map((merge) => merge.chain[merge.position].path);
+      if (target.handle !== undefined) host.giveBack(target, removed);
+      for (const path of removed) await Deno.remove(path).catch(() => {});
+    },
+    async overlaysInUse(target, paths, signal) {
+      const blocks = await host.monitorOf(target).execute("query-block", {}, { signal }) as {
+        inserted?: { file?: string };
+      }[];
+      const tops = new Set(blocks.map((block) => block.inserted?.file));
+      // One transaction moved every disk or none: any overlay on top tells.
+      return paths.some((path) => tops.has(path));
+    },
   };
+}
+
+/** The overlay and the image below it that receives it; refused when there is none below. */
+function mergeLayers(merge: SnapshotMerge) {
+  const overlay = merge.chain[merge.position];
+  const below = merge.chain[merge.position + 1];
+  if (overlay === undefined || below === undefined) {
+    throw new VirtError(
+      ErrorCode.OPERATION_FAILED,
+      `snapshot disk source and VM disk source backing store are not the same for disk '${merge.disk}'`,
+    );
+  }
+  return { overlay, below, above: merge.chain[merge.position - 1] };
+}
+
+/** A shut-off disk: `qemu-img commit` into the image below, the image above rebased onto it. */
+async function mergeOffline(merge: SnapshotMerge): Promise<void> {
+  const { overlay, below, above } = mergeLayers(merge);
+  await runQemuImg(["commit", "-f", overlay.format, "-b", below.path, overlay.path]);
+  if (above !== undefined) {
+    // Unsafe rebase: the data is the same, only the name of the backing image changes.
+    await runQemuImg([
+      "rebase",
+      "-u",
+      "-f",
+      above.format,
+      "-b",
+      below.path,
+      "-F",
+      below.format,
+      above.path,
+    ]);
+  }
+}
+
+/**
+ * A running disk: a commit job of the overlay into the image below (active and completed when
+ * the overlay is the disk's top), then the overlay's nodes removed.
+ */
+async function mergeLive(qmp: QmpExecutor, merge: SnapshotMerge, signal: AbortSignal) {
+  const { overlay, below } = mergeLayers(merge);
+  const nodes = await namedNodes(qmp, signal);
+  const byPath = formatNodesByPath(nodes);
+  await reopenReadWrite(qmp, nodes, merge, merge.position + 1, signal);
+  await qmp.execute("block-commit", {
+    "job-id": jobId("commit"),
+    device: nodeOf(byPath, merge.chain[0], merge.disk),
+    "top-node": nodeOf(byPath, overlay, merge.disk),
+    "base-node": nodeOf(byPath, below, merge.disk),
+    "auto-dismiss": false,
+  }, { signal });
+  await waitForJob(qmp, jobId("commit"), signal);
+  // The overlay's format node first, then its protocol node: nothing uses them any more.
+  const left = (await namedNodes(qmp, signal)).filter((node) => node.file === overlay.path);
+  const names = [
+    ...left.filter((node) => node.drv !== "file"),
+    ...left.filter((n) => n.drv === "file"),
+  ]
+    .map((node) => node["node-name"]).filter((name): name is string => name !== undefined);
+  await removeNodes(qmp, names);
 }
 
 /** Node names for a disk's new overlay that the instance does not use yet. */

@@ -89,7 +89,7 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
  */
 export async function saveStream(
   monitor: QmpExecutor,
-  file: Deno.FsFile,
+  file: StreamSink,
   socketPath: string,
   owner: { uid: number; gid: number } | undefined,
   signal: AbortSignal,
@@ -132,7 +132,17 @@ export async function saveStream(
   }
 }
 
-async function copyToFile(connection: Deno.UnixConn, file: Deno.FsFile): Promise<number> {
+/** Where a save's stream goes: the image file, or a compressor's input. */
+export interface StreamSink {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** Where a restore's stream comes from: the image file, or an expander's output. */
+export interface StreamSource {
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+async function copyToFile(connection: Deno.UnixConn, file: StreamSink): Promise<number> {
   const buffer = new Uint8Array(CHUNK_BYTES);
   let total = 0;
   try {
@@ -153,7 +163,7 @@ async function copyToFile(connection: Deno.UnixConn, file: Deno.FsFile): Promise
 }
 
 /**
- * Feeds the migration stream of the image `path`, from `offset`, to an instance started with
+ * Feeds a migration stream (an image's, from its offset, expanded if need be) to an instance started with
  * `-incoming defer`, which listens at `socketPath` after `migrate-incoming`. Resolves once QEMU
  * says `completed` (its CPUs are then stopped).
  *
@@ -162,8 +172,7 @@ async function copyToFile(connection: Deno.UnixConn, file: Deno.FsFile): Promise
  */
 export async function restoreStream(
   monitor: QmpExecutor,
-  path: string,
-  offset: number,
+  source: StreamSource,
   socketPath: string,
   signal: AbortSignal,
 ): Promise<void> {
@@ -173,21 +182,15 @@ export async function restoreStream(
     MIGRATION_CONNECT_TIMEOUT_MS,
     "the connection to QEMU's incoming socket",
   );
-  const file = await Deno.open(path, { read: true });
   const sent = (async () => {
-    try {
-      await file.seek(offset, Deno.SeekMode.Start);
-      const buffer = new Uint8Array(CHUNK_BYTES);
-      while (true) {
-        const count = await file.read(buffer);
-        if (count === null) break;
-        let written = 0;
-        while (written < count) written += await connection.write(buffer.subarray(written, count));
-      }
-      await connection.closeWrite();
-    } finally {
-      file.close();
+    const buffer = new Uint8Array(CHUNK_BYTES);
+    while (true) {
+      const count = await source.read(buffer);
+      if (count === null) break;
+      let written = 0;
+      while (written < count) written += await connection.write(buffer.subarray(written, count));
     }
+    await connection.closeWrite();
   })();
   try {
     await waitForMigration(monitor, "restoring", signal);

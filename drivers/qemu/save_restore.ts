@@ -10,9 +10,10 @@
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { completeMagic, encodeSaveHeader, systemReason } from "../../src/storage/save_image.ts";
+import { compressionCommand } from "../../src/storage/save_compression.ts";
 import type { SaveRequest } from "../../actors/driver_protocol.ts";
 import type { QmpExecutor } from "./qmp_commands.ts";
-import { restoreStream, saveStream } from "./qmp_migration.ts";
+import { restoreStream, saveStream, type StreamSink, type StreamSource } from "./qmp_migration.ts";
 
 /** The socket a save's stream arrives on, in the instance's folder. */
 export function saveSocketPath(runtimeDir: string): string {
@@ -39,7 +40,9 @@ export async function writeSaveImage(
   runtimeDir: string,
   request: SaveRequest,
   signal: AbortSignal,
+  compressed = 0,
 ): Promise<void> {
+  const compressor = compressionCommand(compressed, false);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(request.path, {
@@ -57,11 +60,21 @@ export async function writeSaveImage(
   }
   let closed = false;
   try {
-    const header = encodeSaveHeader(request, false);
+    const header = encodeSaveHeader({ ...request, compressed }, false);
     await writeAll(file, header, request.path);
     const dir = Deno.statSync(runtimeDir);
     const owner = dir.uid === null || dir.gid === null ? undefined : { uid: dir.uid, gid: dir.gid };
-    await saveStream(monitor, file, saveSocketPath(runtimeDir), owner, signal);
+    const socket = saveSocketPath(runtimeDir);
+    if (compressor === undefined) {
+      await saveStream(monitor, file, socket, owner, signal);
+    } else {
+      await throughProgram(
+        compressor,
+        (sink) => saveStream(monitor, sink, socket, owner, signal),
+        file,
+        request.path,
+      );
+    }
     await file.sync();
     // Only now is the image complete: the magic says so, synced before the caller records it.
     await file.seek(0, Deno.SeekMode.Start);
@@ -101,11 +114,19 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array, path: string): Pro
 export async function readSaveImage(
   monitor: QmpExecutor,
   runtimeDir: string,
-  image: { path: string; offset: number },
+  image: { path: string; offset: number; compressed?: number },
   signal: AbortSignal,
 ): Promise<void> {
+  const expander = compressionCommand(image.compressed ?? 0, true);
+  const file = await Deno.open(image.path, { read: true });
   try {
-    await restoreStream(monitor, image.path, image.offset, incomingSocketPath(runtimeDir), signal);
+    await file.seek(image.offset, Deno.SeekMode.Start);
+    const socket = incomingSocketPath(runtimeDir);
+    if (expander === undefined) {
+      await restoreStream(monitor, file, socket, signal);
+    } else {
+      await fromProgram(expander, file, (source) => restoreStream(monitor, source, socket, signal));
+    }
   } catch (error) {
     if (error instanceof VirtError && error.code !== ErrorCode.INTERNAL_ERROR) throw error;
     throw new VirtError(
@@ -113,5 +134,132 @@ export async function readSaveImage(
       `job 'restoring' failed: ${(error as Error).message}`,
       { cause: error },
     );
+  } finally {
+    file.close();
   }
 }
+
+/** Starts the compression program `command`, or refuses with libvirt's words when it is absent. */
+function spawnProgram(command: string[]): Deno.ChildProcess {
+  try {
+    return new Deno.Command(command[0], {
+      args: command.slice(1),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    throw new VirtError(
+      ErrorCode.OPERATION_FAILED,
+      `Compression program for image format '${command[0]}' not found`,
+      { cause: error },
+    );
+  }
+}
+
+async function programOutcome(child: Deno.ChildProcess, stderr: Promise<string>, name: string) {
+  const status = await child.status;
+  if (!status.success) {
+    throw new VirtError(
+      ErrorCode.OPERATION_FAILED,
+      `compression program '${name}' failed (exit ${status.code}): ${(await stderr).trim()}`,
+    );
+  }
+}
+
+/**
+ * A save's stream through the compressor `command` into `file`: `run` writes the stream into the
+ * program's input; its output is appended to the file.
+ */
+async function throughProgram(
+  command: string[],
+  run: (sink: StreamSink) => Promise<unknown>,
+  file: Deno.FsFile,
+  path: string,
+): Promise<void> {
+  const child = spawnProgram(command);
+  const stderr = new Response(child.stderr).text();
+  const writer = child.stdin.getWriter();
+  const drained = (async () => {
+    for await (const chunk of child.stdout) await writeAll(file, chunk, path);
+  })();
+  try {
+    await run({
+      async write(bytes) {
+        // The stream's buffer is reused for the next chunk: the program gets a copy.
+        await writer.write(bytes.slice());
+        return bytes.length;
+      },
+    });
+    await writer.close();
+    await drained;
+  } catch (error) {
+    await writer.abort().catch(() => {});
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Ended already.
+    }
+    await drained.catch(() => {});
+    await child.status;
+    throw error;
+  }
+  await programOutcome(child, stderr, command[0]);
+}
+
+/** A restore's stream from `file` through the expander `command`, read by `run`. */
+async function fromProgram(
+  command: string[],
+  file: Deno.FsFile,
+  run: (source: StreamSource) => Promise<void>,
+): Promise<void> {
+  const child = spawnProgram(command);
+  const stderr = new Response(child.stderr).text();
+  const fed = (async () => {
+    const writer = child.stdin.getWriter();
+    try {
+      const buffer = new Uint8Array(EXPAND_CHUNK_BYTES);
+      while (true) {
+        const count = await file.read(buffer);
+        if (count === null) break;
+        await writer.write(buffer.slice(0, count));
+      }
+      await writer.close();
+    } catch {
+      await writer.abort().catch(() => {});
+    }
+  })();
+  const reader = child.stdout.getReader();
+  let pending: Uint8Array | undefined;
+  try {
+    await run({
+      async read(buffer) {
+        if (pending === undefined || pending.length === 0) {
+          const next = await reader.read();
+          if (next.done) return null;
+          pending = next.value;
+        }
+        const count = Math.min(buffer.length, pending.length);
+        buffer.set(pending.subarray(0, count));
+        pending = pending.subarray(count);
+        return count;
+      },
+    });
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Ended already.
+    }
+    await reader.cancel().catch(() => {});
+    await fed;
+    await child.status;
+    throw error;
+  }
+  await reader.cancel().catch(() => {});
+  await fed;
+  await programOutcome(child, stderr, command[0]);
+}
+
+/** Chunk read from an image into an expander, in bytes. */
+const EXPAND_CHUNK_BYTES = 1024 * 1024;

@@ -73,6 +73,8 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
     import("./verbs/save-image-dumpxml.ts").then((module) => module.saveImageDumpxmlVerb),
   "save-image-define": () =>
     import("./verbs/save-image-define.ts").then((module) => module.saveImageDefineVerb),
+  "save-image-edit": () =>
+    import("./verbs/save-image-edit.ts").then((module) => module.saveImageEditVerb),
   autostart: () => import("./verbs/autostart.ts").then((module) => module.autostartVerb),
   capabilities: () => import("./verbs/capabilities.ts").then((module) => module.capabilitiesVerb),
   console: () => import("./verbs/console.ts").then((module) => module.consoleVerb),

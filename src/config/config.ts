@@ -15,6 +15,7 @@
  * | `EVIRT_LISTEN` | also serve the API over TCP at `HOST:PORT` (bearer tokens required) | off |
  * | `EVIRT_TOKENS_FILE` | tokens for TCP: lines `read-write TOKEN` / `read-only TOKEN` | none |
  * | `EVIRT_STATS_INTERVAL_MS` | time between two statistics samples of a running QEMU domain | 1000 |
+ * | `EVIRT_SAVE_IMAGE_FORMAT` | compression of save images (libvirt's `save_image_format`): `raw`, `gzip`, `bzip2`, `xz`, `lzop`, `zstd` | `raw` |
  * | `EVIRT_CONNECTIONS_READ_WRITE_MAX` | connections of read-write callers at once | 256 |
  * | `EVIRT_CONNECTIONS_READ_ONLY_MAX` | connections of read-only callers at once | 1024 |
  * | `EVIRT_CONNECTIONS_UNAUTHENTICATED_MAX` | TCP connections before a valid token | 64 |
@@ -37,6 +38,7 @@
 import { CONNECTION_LIMITS_DEFAULT, type ConnectionLimits } from "./connection_settings.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { DRIVER_URIS } from "../model/connection_driver.ts";
+import { SAVE_IMAGE_FORMATS, type SaveImageFormat } from "../storage/save_compression.ts";
 
 /** The resolved configuration. Every path is absolute. */
 export interface Config {
@@ -60,6 +62,8 @@ export interface Config {
   tokensFile: string | null;
   /** Time between two statistics samples of a running QEMU domain, in ms (`EVIRT_STATS_INTERVAL_MS`). */
   statsIntervalMs: number;
+  /** How save images are compressed (`EVIRT_SAVE_IMAGE_FORMAT`, libvirt's `save_image_format`). */
+  saveImageFormat: SaveImageFormat;
   /** Connection bounds and timeouts of the listeners (`EVIRT_CONNECTIONS_*`, `EVIRT_*_TIMEOUT_MS`). */
   connections: ConnectionLimits;
   /** Request body bytes all requests may hold at once (`EVIRT_REQUEST_BODIES_MAX_BYTES`). */
@@ -201,6 +205,13 @@ export function loadConfig(
       `must be from ${STATS_INTERVAL_MS_MIN} to ${STATS_INTERVAL_MS_MAX}, got '${statsIntervalMs}'`,
     );
   }
+  const saveImageFormat = (env.EVIRT_SAVE_IMAGE_FORMAT || "raw") as SaveImageFormat;
+  if (!SAVE_IMAGE_FORMATS.includes(saveImageFormat)) {
+    throw new ConfigError(
+      "EVIRT_SAVE_IMAGE_FORMAT",
+      `must be one of ${SAVE_IMAGE_FORMATS.join(", ")}, got '${saveImageFormat}'`,
+    );
+  }
   const connections = connectionLimits(env);
   const requestBodiesMaxBytes = parsePositiveInteger(
     env,
@@ -241,6 +252,7 @@ export function loadConfig(
       listen,
       tokensFile,
       statsIntervalMs,
+      saveImageFormat,
       connections,
       requestBodiesMaxBytes,
       networkRuntime,
@@ -260,6 +272,7 @@ export function loadConfig(
       listen: env.EVIRT_LISTEN ? "EVIRT_LISTEN" : "default",
       tokensFile: env.EVIRT_TOKENS_FILE ? "EVIRT_TOKENS_FILE" : "default",
       statsIntervalMs: env.EVIRT_STATS_INTERVAL_MS ? "EVIRT_STATS_INTERVAL_MS" : "default",
+      saveImageFormat: env.EVIRT_SAVE_IMAGE_FORMAT ? "EVIRT_SAVE_IMAGE_FORMAT" : "default",
       connections: CONNECTION_VARIABLES.some((name) => env[name])
         ? "EVIRT_CONNECTIONS_*"
         : "default",

@@ -95,6 +95,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     help: "time between two statistics samples of a running QEMU domain",
   },
   {
+    key: "save_image_format",
+    variable: "EVIRT_SAVE_IMAGE_FORMAT",
+    type: "string",
+    defaultText: "raw",
+    help:
+      "compression of save images (libvirt's save_image_format): raw, gzip, bzip2, xz, lzop, zstd",
+  },
+  {
     key: "connections_read_write_max",
     variable: "EVIRT_CONNECTIONS_READ_WRITE_MAX",
     type: "integer",

@@ -218,6 +218,7 @@ function effectiveValues(
       }:${config.listen.port}`,
     tokens_file: config.tokensFile ?? "none",
     stats_interval_ms: String(config.statsIntervalMs),
+    save_image_format: config.saveImageFormat,
     connections_read_write_max: String(connections.readWriteMax),
     connections_read_only_max: String(connections.readOnlyMax),
     connections_unauthenticated_max: String(connections.unauthenticatedMax),

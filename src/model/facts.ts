@@ -266,9 +266,22 @@ export interface DomainFactBodies {
    * Intent: the snapshot `name` is about to be taken (`internal`: inside the disk images, and
    * the memory of a running guest; else new overlay files `overlays`, created by the snapshot).
    * Until `domain.snapshot_created` or `domain.intent_abandoned`, a restarted service removes
-   * the overlays it finds and the internal snapshot of that name from the images.
+   * the overlays it finds and the internal snapshot of that name from the images. An external
+   * snapshot of a running guest names also its memory image (`memoryFile`, removed unless
+   * complete) and the record it will append (`finish`), so that recovery can finish it once
+   * the instance has moved onto the overlays.
    */
-  "domain.snapshot_creating": { name: string; internal: boolean; overlays: string[] };
+  "domain.snapshot_creating": {
+    name: string;
+    internal: boolean;
+    overlays: string[];
+    memoryFile?: string;
+    finish?: {
+      snapshot: StoredSnapshot;
+      metadata: boolean;
+      overlays: { disk: string; top: ChainLayer }[];
+    };
+  };
   /**
    * The snapshot was taken: its complete definition, whether it is recorded (a `--no-metadata`
    * snapshot exists only in the images) and whether it became current; for an external
@@ -282,8 +295,11 @@ export interface DomainFactBodies {
     overlays?: { disk: string; top: ChainLayer }[];
     live?: boolean;
   };
-  /** Intent: the domain is about to be reverted to the snapshot `name` (its disks rewritten). */
-  "domain.snapshot_reverting": { name: string };
+  /**
+   * Intent: the domain is about to be reverted to the snapshot `name` (its disks rewritten),
+   * then run (`running`) or paused (`paused`) when asked; recovery does the revert again.
+   */
+  "domain.snapshot_reverting": { name: string; running?: boolean; paused?: boolean };
   /** The domain was reverted to the snapshot `name`, which is now current. */
   "domain.snapshot_reverted": { name: string };
   /**
@@ -293,9 +309,14 @@ export interface DomainFactBodies {
   "domain.snapshot_deleting": { names: string[] };
   /**
    * The snapshots `names` are gone: their children go to the nearest survivor above, and a
-   * deleted current snapshot passes `current` up.
+   * deleted current snapshot passes `current` up. An external snapshot's overlays were folded
+   * into the images below: each disk's chain after it, in the persistent definition (`config`)
+   * and the running instance (`live`).
    */
-  "domain.snapshot_deleted": { names: string[] };
+  "domain.snapshot_deleted": {
+    names: string[];
+    chains?: { disk: string; config?: BlockJobResult; live?: BlockJobResult }[];
+  };
   /** The current snapshot changed without a revert (`snapshot-current NAME`); null: none. */
   "domain.snapshot_current_changed": { name: string | null };
 }

@@ -1099,7 +1099,7 @@ export const OPERATIONS = [
       ],
       answer: { status: 200, description: "XML", schema: "Text", media: "application/xml" },
     },
-    verbs: ["save-image-dumpxml"],
+    verbs: ["save-image-dumpxml", "save-image-edit"],
   },
   {
     name: "domain.save_image_define",
@@ -1114,7 +1114,7 @@ export const OPERATIONS = [
       body: "definition",
       answer: { status: 204, description: "Replaced" },
     },
-    verbs: ["save-image-define"],
+    verbs: ["save-image-define", "save-image-edit"],
   },
   {
     name: "domain.managed_save",

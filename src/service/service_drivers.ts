@@ -57,6 +57,7 @@ async function qemuDrivers(
       runtimeDir: config.runtimeDir,
       logDir: `${config.stateDir}/log/qemu`,
       statsIntervalMs: config.statsIntervalMs,
+      saveImageFormat: config.saveImageFormat,
       log,
       ...(confinement === undefined ? {} : { confinement }),
     });

@@ -67,6 +67,8 @@ export interface SaveImageData {
    * the XML and cookie plus {@linkcode SAVE_PADDING_BYTES}.
    */
   dataBytes?: number;
+  /** The stream's compression (`save_compression.ts` numbers); absent: 0, raw. */
+  compressed?: number;
 }
 
 const encoder = new TextEncoder();
@@ -98,7 +100,7 @@ export function encodeSaveHeader(data: SaveImageData, complete: boolean): Uint8A
   view.setUint32(16, SAVE_VERSION, true);
   view.setUint32(20, dataBytes, true);
   view.setUint32(24, data.wasRunning ? 1 : 0, true);
-  view.setUint32(28, 0, true);
+  view.setUint32(28, data.compressed ?? 0, true);
   view.setUint32(32, cookie.length === 0 ? 0 : xml.length, true);
   bytes.set(xml, SAVE_HEADER_BYTES);
   bytes.set(cookie, SAVE_HEADER_BYTES + xml.length);

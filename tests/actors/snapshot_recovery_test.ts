@@ -1,7 +1,8 @@
 /**
  * Snapshot intents a crash left pending are settled when the host opens: a snapshot begun on a
  * shut-off domain is undone (its new overlay files removed, no snapshot recorded), a deletion
- * is finished, a revert's intent is closed; and the tree itself is folded back from the log.
+ * is finished, a revert is done again (or closed when it cannot be); and the tree itself is
+ * folded back from the log.
  */
 
 import assert from "node:assert/strict";
@@ -95,7 +96,32 @@ Deno.test("an interrupted deletion is finished; children go to the survivor abov
   }
 });
 
-Deno.test("an interrupted revert's intent is closed and the tree kept", async () => {
+Deno.test("an interrupted revert is done again: the snapshot's domain runs as asked, the snapshot current", async () => {
+  const store = createMemoryStore();
+  const definition = testDefinition("vm");
+  const snapshot = stored("a");
+  snapshot.definition.domain = definition;
+  await seed(store, definition.uuid!, [
+    { type: "domain.defined", body: { definition, detail: "added" } },
+    {
+      type: "domain.snapshot_created",
+      body: { snapshot, metadata: true, current: false },
+    },
+    { type: "domain.snapshot_reverting", body: { name: "a", running: true } },
+  ]);
+  const host = await Host.open({ store, drivers: [new TestDriver()], log: () => {} });
+  try {
+    const context = host.context("vm");
+    assert.equal(context.intent, null);
+    assert.equal(context.reverting, null);
+    assert.equal(context.snapshots!.current, "a");
+    assert.equal(host.lookup("vm").active, true, "run as the revert asked");
+  } finally {
+    await host.close();
+  }
+});
+
+Deno.test("an interrupted revert to a snapshot it cannot revert to is closed, the tree kept", async () => {
   const store = createMemoryStore();
   const definition = testDefinition("vm");
   await seed(store, definition.uuid!, [
@@ -109,6 +135,7 @@ Deno.test("an interrupted revert's intent is closed and the tree kept", async ()
   const host = await Host.open({ store, drivers: [new TestDriver()], log: () => {} });
   try {
     assert.equal(host.context("vm").intent, null);
+    assert.equal(host.context("vm").reverting, null);
     assert.deepEqual(Object.keys(host.context("vm").snapshots!.snapshots), ["a"]);
   } finally {
     await host.close();

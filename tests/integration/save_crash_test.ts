@@ -12,15 +12,11 @@
  */
 
 import assert from "node:assert/strict";
-import { Host } from "../../actors/host.ts";
+import type { Host } from "../../actors/host.ts";
 import { isProcessGone } from "../../src/host/process_state.ts";
-import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import { QmpCommands } from "../../drivers/qemu/qmp_commands.ts";
 import { QmpMonitor } from "../../drivers/qemu/qmp_monitor.ts";
-import type { EventStore } from "../../src/log/event_store.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";
-import { type DomainFact, domainStream } from "../../src/model/facts.ts";
-import { reasonName, stateName } from "../../src/model/lifecycle.ts";
 import { encodeSaveHeader, readSaveHeader } from "../../src/storage/save_image.ts";
 import { missing, testIf } from "../support/environment.ts";
 import {
@@ -33,33 +29,9 @@ import { killQemus, serviceQemuPids } from "../support/service_qemus.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
 import { guestDefinition, killAll, processOf } from "./_qemu_guest.ts";
+import { appendAsDeadService, openHost, stateText } from "./_crash_host.ts";
 
 const skip = guestSkipReason() ?? missing("qemu-system-x86_64", "flock");
-
-async function openHost(dir: string, store: EventStore): Promise<Host> {
-  const driver = await QemuDriver.create({
-    runtimeDir: `${dir}/run`,
-    logDir: `${dir}/log`,
-    log: () => {},
-  });
-  return await Host.open({ store, drivers: [driver], log: () => {} });
-}
-
-function stateText(host: Host, name: string): string {
-  const summary = host.lookup(name);
-  return `${stateName(summary.state)} (${reasonName(summary.state, summary.reason)})`;
-}
-
-/** Appends `facts` to the domain's stream as the dead service would have. */
-async function appendAsDeadService(store: EventStore, uuid: string, facts: DomainFact[]) {
-  const all = await store.readAll({ afterPosition: 0 });
-  const version = all.filter((each) => each.stream === domainStream(uuid)).length;
-  await store.append(
-    domainStream(uuid),
-    facts.map((fact) => ({ type: fact.type, body: fact.body as never })),
-    version,
-  );
-}
 
 testIf(
   "a save cut short by a crash: a partial image is removed and the guest runs again; a complete one is recorded saved",

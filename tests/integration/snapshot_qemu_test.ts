@@ -32,6 +32,7 @@ import {
 import { guestDefinition, openQemuRig, type QemuRig } from "./_qemu_guest.ts";
 import { formatDomainXml } from "../../src/xml/mod.ts";
 import { liveFactsOf, withLiveFacts } from "../../src/model/live_facts.ts";
+import { readSaveImage } from "../../actors/save_images.ts";
 
 const STATE_TIMEOUT_MS = 15_000;
 const MIB = 1024 * 1024;
@@ -257,6 +258,150 @@ testIf(
       await rig.host.shutdown("ext");
       await waitForSerialMarker(serial, GUEST_POWERDOWN_MARKER, { timeoutMs: STATE_TIMEOUT_MS });
       await waitShutOff(rig, "ext");
+    } finally {
+      await rig.close();
+    }
+  },
+);
+
+testIf(
+  "external snapshot of a running guest with memory: a complete save image, the disk on its overlay",
+  skip,
+  async () => {
+    const rig = await openQemuRig();
+    try {
+      const serial = `${rig.dir}/serial.log`;
+      const image = await patternedImage(rig.dir, "mem");
+      await rig.host.define(snapshotGuest("mem", serial, image));
+      await bootAndWait(rig, "mem", serial, 1);
+      const memory = `${rig.dir}/mem.state`;
+      const overlay = `${rig.dir}/mem.top`;
+      const before = rig.store.headPosition();
+      await create(
+        rig,
+        "mem",
+        `<domainsnapshot><name>whole</name><memory snapshot='external' file='${memory}'/>` +
+          `<disks><disk name='vda' snapshot='external'><source file='${overlay}'/></disk>` +
+          `</disks></domainsnapshot>`,
+      );
+      // As libvirt 9.0: paused while the memory is written, running again after.
+      assert.equal(rig.stateText("mem"), "running (unpaused)");
+      assert.deepEqual(await loggedEvents(rig.store, before), [
+        "Suspended Paused",
+        "Resumed Unpaused",
+      ]);
+      const saved = await readSaveImage(memory);
+      assert.equal(saved.header.wasRunning, true);
+      assert.equal(saved.definition.name, "mem");
+      const context = rig.host.context("mem");
+      assert.equal(context.live!.devices.disks[0].source?.file, overlay);
+      const stored = context.snapshots!.snapshots.whole.definition;
+      assert.equal(stored.state, "running");
+      assert.equal(stored.memory, "external");
+      assert.equal(stored.memoryFile, memory);
+      assert.equal(context.intent ?? null, null);
+
+      // Disks internal beside external memory: libvirt's refusal, nothing recorded or written.
+      await assert.rejects(
+        () =>
+          create(
+            rig,
+            "mem",
+            `<domainsnapshot><name>mixed</name><memory snapshot='external' file='${memory}.2'/>` +
+              `<disks><disk name='vda' snapshot='internal'/></disks></domainsnapshot>`,
+          ),
+        (error) => isVirtError(error, ErrorCode.CONFIG_UNSUPPORTED),
+      );
+      assert.equal(rig.host.context("mem").snapshots!.snapshots.mixed, undefined);
+      assert.throws(() => Deno.statSync(`${memory}.2`), Deno.errors.NotFound);
+
+      // The guest carries on, on the overlay.
+      await rig.host.shutdown("mem");
+      await waitForSerialMarker(serial, GUEST_POWERDOWN_MARKER, { timeoutMs: STATE_TIMEOUT_MS });
+      await waitShutOff(rig, "mem");
+      assert.equal(count(readSerialLog(serial), GUEST_READY_MARKER), 1, "one boot");
+    } finally {
+      await rig.close();
+    }
+  },
+);
+
+testIf(
+  "deleting external snapshots folds their overlays into the images below, shut off and running",
+  skip,
+  async () => {
+    const rig = await openQemuRig();
+    try {
+      const serial = `${rig.dir}/serial.log`;
+      const image = await patternedImage(rig.dir, "fold");
+      await rig.host.define(snapshotGuest("fold", serial, image));
+      const first = `${rig.dir}/fold.a`;
+      const second = `${rig.dir}/fold.b`;
+      const memory = `${rig.dir}/fold.mem`;
+      await create(rig, "fold", "<domainsnapshot><name>a</name></domainsnapshot>", {
+        diskOnly: true,
+      });
+      // The guest's boot-time write lands in the first overlay, not in the image.
+      await bootAndWait(rig, "fold", serial, 1);
+      await waitForSerialMarker(serial, guestWriteDoneMarker(WRITE), {
+        timeoutMs: GUEST_BOOT_TIMEOUT_MS,
+      });
+      await create(
+        rig,
+        "fold",
+        `<domainsnapshot><name>b</name><memory snapshot='external' file='${memory}'/>` +
+          `</domainsnapshot>`,
+      );
+      assert.equal(rig.host.context("fold").live!.devices.disks[0].source?.file, second);
+      assert.equal(await byteAtWrite(rig, image), PATTERN);
+
+      // As libvirt 9.0: external descendants are not deleted with their parent.
+      await assert.rejects(
+        () => rig.host.command("snapshot", "fold", { action: "delete", name: "a", children: true }),
+        (error) =>
+          isVirtError(error, ErrorCode.CONFIG_UNSUPPORTED) &&
+          error.message === "deletion of external children disk snapshots not supported",
+      );
+
+      // A snapshot below the top: its overlay is committed into the image, which now has the
+      // guest's write; the top overlay is backed by the image.
+      await rig.host.command("snapshot", "fold", { action: "delete", name: "a" });
+      assert.equal(await byteAtWrite(rig, image), 0, "the write is in the image");
+      assert.throws(() => Deno.statSync(first), Deno.errors.NotFound);
+      const top = JSON.parse(await qemuImg("info", "-U", "--output=json", second));
+      assert.equal(top["backing-filename"], image);
+      let context = rig.host.context("fold");
+      const liveXml = formatDomainXml(withLiveFacts(context.live!, liveFactsOf(context.runtime)));
+      assert.match(liveXml, new RegExp(`<source file='${second}'`));
+      assert.match(liveXml, new RegExp(`<backingStore type='file'[^]*<source file='${image}'`));
+      assert.doesNotMatch(liveXml, new RegExp(first));
+
+      // The current snapshot at the top: an active commit, the disk pivots onto the image.
+      await rig.host.command("snapshot", "fold", { action: "delete", name: "b" });
+      assert.throws(() => Deno.statSync(second), Deno.errors.NotFound);
+      assert.ok(Deno.statSync(memory).isFile, "the memory image stays, as libvirt keeps it");
+      context = rig.host.context("fold");
+      assert.equal(context.live!.devices.disks[0].source?.file, image);
+      assert.equal(context.definition!.devices.disks[0].source?.file, image);
+      assert.deepEqual(context.snapshots!.snapshots, {});
+      assert.equal(rig.stateText("fold"), "running (unpaused)");
+
+      // The guest carries on, on its image.
+      await rig.host.shutdown("fold");
+      await waitForSerialMarker(serial, GUEST_POWERDOWN_MARKER, { timeoutMs: STATE_TIMEOUT_MS });
+      await waitShutOff(rig, "fold");
+
+      // Shut off: `qemu-img commit` into the image, the definition back on it.
+      await create(rig, "fold", "<domainsnapshot><name>c</name></domainsnapshot>", {
+        diskOnly: true,
+      });
+      assert.equal(
+        rig.host.context("fold").definition!.devices.disks[0].source?.file,
+        `${rig.dir}/fold.c`,
+      );
+      await rig.host.command("snapshot", "fold", { action: "delete", name: "c" });
+      assert.throws(() => Deno.statSync(`${rig.dir}/fold.c`), Deno.errors.NotFound);
+      assert.equal(rig.host.context("fold").definition!.devices.disks[0].source?.file, image);
     } finally {
       await rig.close();
     }

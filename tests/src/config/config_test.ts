@@ -121,6 +121,19 @@ Deno.test("loadConfig() reads the statistics interval within its range", () => {
   }
 });
 
+Deno.test("loadConfig() reads the save image format libvirt knows", () => {
+  assert.equal(loadConfig({ HOME: "/h" }, USER).config.saveImageFormat, "raw");
+  const gzip = loadConfig({ HOME: "/h", EVIRT_SAVE_IMAGE_FORMAT: "gzip" }, USER);
+  assert.equal(gzip.config.saveImageFormat, "gzip");
+  assert.equal(gzip.sources.saveImageFormat, "EVIRT_SAVE_IMAGE_FORMAT");
+  assert.throws(
+    () => loadConfig({ HOME: "/h", EVIRT_SAVE_IMAGE_FORMAT: "lzma" }, USER),
+    (error) =>
+      error instanceof ConfigError && error.where === "EVIRT_SAVE_IMAGE_FORMAT" &&
+      /got 'lzma'/.test(error.message),
+  );
+});
+
 Deno.test("loadConfig() reads whether the network runtime is on", () => {
   assert.equal(loadConfig({ HOME: "/h" }, USER).config.networkRuntime, true);
   assert.equal(loadConfig({ HOME: "/h" }, USER).sources.networkRuntime, "default");

@@ -41,6 +41,7 @@ Deno.test("config show prints every key with its value and source, the environme
     assert.deepEqual(rows.get("listen"), { value: "off", source: "default" });
     assert.equal(rows.size, CONFIG_KEYS.length);
     assert.deepEqual(rows.get("check_answers"), { value: "false", source: "default" });
+    assert.deepEqual(rows.get("save_image_format"), { value: "raw", source: "default" });
   });
 });
 

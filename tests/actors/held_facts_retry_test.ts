@@ -12,6 +12,7 @@ Deno.test("the commands refused while facts are held come from the operations ta
       "create",
       "device",
       "managedsave",
+      "perf",
       "reboot",
       "reset",
       "resume",

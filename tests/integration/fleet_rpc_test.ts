@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import { eventually, withFleet } from "../support/fleet_services.ts";
-import { runVirsh, socketUri } from "../support/virsh.ts";
+import { assertSameOutput, runVirsh, socketUri } from "../support/virsh.ts";
 import type { ServiceProcess } from "../support/service_process.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 
@@ -51,7 +51,11 @@ testIf(
       await virshOk(west, "start", "web");
       assert.equal((await east.client.state("web")).stateName, "running");
       assert.equal((await virshOk(west, "domstate", "--reason", "web")).trim(), "running (booted)");
-      assert.equal(await virshOk(west, "dominfo", "web"), await virshOk(east, "dominfo", "web"));
+      assertSameOutput(
+        await virshOk(west, "dominfo", "web"),
+        await virshOk(east, "dominfo", "web"),
+        "dominfo",
+      );
       // A read-only connection stays read-only on the owner.
       const readOnly = await runVirsh(socketUri(`${west.runtimeDir}/libvirt-sock`), [
         "-r",
@@ -60,12 +64,13 @@ testIf(
       ]);
       assert.notEqual(readOnly.code, 0);
       assert.match(readOnly.stderr, /read only access prevents virDomainDestroy/);
-      // The owner's errors come back as they are (code and message).
-      const again = await virsh(west, "start", "web");
-      assert.notEqual(again.code, 0);
-      assert.match(again.stderr, /Requested operation is not valid: domain is already running/);
       await virshOk(west, "destroy", "web");
       assert.equal((await east.client.state("web")).stateName, "shut off");
+      // The owner's errors come back as they are (code and message).
+      const again = await virsh(west, "destroy", "web");
+      assert.notEqual(again.code, 0);
+      assert.match(again.stderr, /Requested operation is not valid: domain is not running/);
+      assert.equal(again.stderr, (await virsh(east, "destroy", "web")).stderr);
       // Lists are each host's own, as libvirt's per-host connection lists them.
       assert.doesNotMatch(await virshOk(west, "list", "--all", "--name"), /web/);
       assert.match(await virshOk(east, "list", "--all", "--name"), /^web$/m);

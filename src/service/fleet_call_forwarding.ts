@@ -13,7 +13,7 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { ErrorCode, type ErrorCodeValue, isVirtError, VirtError } from "../model/errors.ts";
 import type { ForwardedCall } from "../rpc/fleet_calls.ts";
-import { FORWARDED_IN_FLIGHT_MAX } from "./fleet_forwarding.ts";
+import { decodeBase64, encodeBase64, FORWARDED_IN_FLIGHT_MAX } from "./fleet_forwarding.ts";
 
 /** A call as the request carries it. */
 interface CallMessage {
@@ -31,15 +31,6 @@ type AnswerMessage =
 
 function subjectOf(host: string): string {
   return `evirt.rpc.${host}`;
-}
-
-/** Base64 of bytes and back (the platform's `Uint8Array` base64 methods). */
-function encodeBase64(bytes: Uint8Array): string {
-  return (bytes as Uint8Array & { toBase64(): string }).toBase64();
-}
-
-function decodeBase64(text: string): Uint8Array {
-  return (Uint8Array as unknown as { fromBase64(text: string): Uint8Array }).fromBase64(text);
 }
 
 function errorAnswer(error: unknown): AnswerMessage {

@@ -42,6 +42,8 @@ testIf(
         async () =>
           (await west.client.fleetDomains()).domains.some((domain) => domain.name === "web"),
       );
+      // West's own log has no such domain: what west answers comes from east.
+      assert.deepEqual(await west.client.listDomains(), []);
       // Reads on west answer east's, by name and by uuid.
       assert.equal((await virshOk(west, "domstate", "web")).trim(), "shut off");
       assert.equal((await virshOk(west, "domuuid", "web")).trim(), UUID);
@@ -71,6 +73,12 @@ testIf(
       assert.notEqual(again.code, 0);
       assert.match(again.stderr, /Requested operation is not valid: domain is not running/);
       assert.equal(again.stderr, (await virsh(east, "destroy", "web")).stderr);
+      // Snapshots of east's domain, through west (calls naming a snapshot's domain).
+      await virshOk(west, "snapshot-create-as", "web", "first");
+      assert.equal((await virshOk(west, "snapshot-list", "web", "--name")).trim(), "first");
+      assert.equal((await virshOk(east, "snapshot-list", "web", "--name")).trim(), "first");
+      await virshOk(west, "snapshot-delete", "web", "first");
+      assert.equal((await virshOk(east, "snapshot-list", "web", "--name")).trim(), "");
       // Lists are each host's own, as libvirt's per-host connection lists them.
       assert.doesNotMatch(await virshOk(west, "list", "--all", "--name"), /web/);
       assert.match(await virshOk(east, "list", "--all", "--name"), /^web$/m);

@@ -92,7 +92,7 @@ export interface DomainOwnership {
    * Owns `uuid` for this host (kept when already owned) before its definition is recorded; the
    * returned function is called once the define or create is over (done or refused).
    *
-   * @throws {VirtError} Code 87 when another host owns it.
+   * @throws {VirtError} Code 87 when another host owns it; 9 when another host's domain has its name.
    */
   claim(uuid: string, name: string): Promise<() => void>;
 }

@@ -34,6 +34,7 @@ import {
   EVENT_ID_MAX,
 } from "./event_messages.ts";
 import { encodePacket, FramingError, PacketReader } from "./packet.ts";
+import { domainReferenceOf } from "./fleet_calls.ts";
 import type { CallContext, Procedure, StreamSource } from "./procedure.ts";
 import {
   ERROR_DOMAIN_QEMU,
@@ -351,7 +352,9 @@ export class RpcConnection {
       return;
     }
     this.#inFlight++;
-    void this.#answer(header, api, procedure, args).finally(() => {
+    // Only the remote program's calls are carried to another host (`fleet_calls.ts`).
+    const forwardable = procedures === this.#options.procedures ? body : undefined;
+    void this.#answer(header, api, procedure, args, forwardable).finally(() => {
       this.#inFlight--;
       const freed = this.#slotFreed;
       this.#slotFreed = undefined;
@@ -364,13 +367,23 @@ export class RpcConnection {
     api: string,
     procedure: Procedure,
     args: unknown,
+    forwardable?: Uint8Array,
   ): Promise<void> {
     let stream: StreamSource | undefined;
     const context = this.#context(header.serial, (source) => stream = source);
     try {
-      if (!procedure.beforeOpen) context.target();
-      const result = await procedure.handler(args, context);
-      const body = encodeXdr(procedure.ret, result ?? null);
+      const target = procedure.beforeOpen ? undefined : context.target();
+      const fleet = forwardable === undefined ? undefined : target?.fleet;
+      const reference = fleet === undefined ? undefined : domainReferenceOf(api, args);
+      const owner = reference === undefined ? undefined : fleet!.ownerElsewhere(reference);
+      const body = owner !== undefined
+        ? await fleet!.forward(owner, {
+          uri: target!.uri,
+          proc: header.proc,
+          args: forwardable!,
+          readOnly: this.#readOnly,
+        })
+        : encodeXdr(procedure.ret, (await procedure.handler(args, context)) ?? null);
       this.#send({ ...header, type: MessageType.REPLY, status: MessageStatus.OK }, body);
       if (stream !== undefined) this.#startStream(header, stream);
     } catch (error) {

@@ -19,6 +19,7 @@ import type { EventHub } from "../projections/event_hub.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { TEST_NODE_INFO } from "../../drivers/test/test_driver.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import type { RpcFleet } from "./fleet_calls.ts";
 import {
   type DomainTypeScope,
   LXC_DOMAINS,
@@ -43,6 +44,11 @@ export interface RpcTarget {
   events: EventStreamSettings;
   /** Largest domain XML accepted, in bytes. */
   xmlMaxBytes: number;
+  /**
+   * The fleet the host belongs to: calls on another host's domains are carried out there
+   * (`fleet_calls.ts`). Absent outside a fleet and for `test:///default`.
+   */
+  fleet?: RpcFleet;
   hostname(): string;
   nodeInfo(): NodeInfo;
   /** Releases what the connection owns (the per-connection test hypervisor); idempotent. */
@@ -60,7 +66,15 @@ export interface TestHypervisor {
 export interface SharedService extends
   Pick<
     RpcTarget,
-    "host" | "storage" | "networks" | "hub" | "events" | "xmlMaxBytes" | "hostname" | "nodeInfo"
+    | "host"
+    | "storage"
+    | "networks"
+    | "hub"
+    | "events"
+    | "xmlMaxBytes"
+    | "fleet"
+    | "hostname"
+    | "nodeInfo"
   > {
   /**
    * Opens a fresh `test:///default` hypervisor for one connection. Injected by the service
@@ -116,6 +130,7 @@ export async function openRpcTarget(
       hub: service.hub,
       events: service.events,
       xmlMaxBytes: service.xmlMaxBytes,
+      ...(service.fleet === undefined ? {} : { fleet: service.fleet }),
       hostname: service.hostname,
       nodeInfo: service.nodeInfo,
       close: () => Promise.resolve(),

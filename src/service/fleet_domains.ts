@@ -6,6 +6,8 @@
  *   its lease rewritten when its name, state or definition changes; one this host undefines has
  *   its lease released.
  * - A command on a domain another host owns is refused (code 87, naming the owner).
+ * - A define of a name another host's domain has is refused (code 9), as libvirt refuses a name
+ *   its host already has.
  * - A lease this host was given (`pending`: moved here, or taken over) is defined into this
  *   host's log from the definition it carries; an inactive local copy of a domain another host
  *   owns (the source of a move, or a host that comes back after its domains were taken over) is
@@ -91,7 +93,19 @@ export class FleetDomains implements DomainOwnership {
     }
   }
 
+  /**
+   * Names are unique in the fleet, as on one libvirt host: a name another host's lease holds
+   * for another uuid is refused (code 9, as libvirt refuses a name its host already has). Two
+   * hosts defining one new name at the same instant are not kept apart (leases are per uuid).
+   */
   async claim(uuid: string, name: string): Promise<() => void> {
+    const holder = this.#leases.byName(name);
+    if (holder !== undefined && holder.uuid !== uuid && holder.owner !== this.#leases.host) {
+      throw new VirtError(
+        ErrorCode.OPERATION_FAILED,
+        `domain '${name}' already exists with uuid ${holder.uuid}`,
+      );
+    }
     this.#claiming.add(uuid);
     try {
       await this.#leases.claim(uuid, name);

@@ -35,11 +35,11 @@ interface ForwardedRequest {
 }
 
 /** Base64 of bytes and back (the platform's `Uint8Array` base64 methods). */
-function encodeBase64(bytes: Uint8Array): string {
+export function encodeBase64(bytes: Uint8Array): string {
   return (bytes as Uint8Array & { toBase64(): string }).toBase64();
 }
 
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return (Uint8Array as unknown as { fromBase64(text: string): Uint8Array<ArrayBuffer> })
     .fromBase64(text);
 }

@@ -25,7 +25,8 @@ import {
 import { DomainLeases } from "../log/domain_leases.ts";
 import { FleetDomains } from "./fleet_domains.ts";
 import { forwardRequest, serveForwarded } from "./fleet_forwarding.ts";
-import { connect } from "@nats-io/transport-node";
+import { forwardCall, serveForwardedCalls } from "./fleet_call_forwarding.ts";
+import { connect, type Subscription } from "@nats-io/transport-node";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
 import { NETWORK_FACT_TYPES } from "../model/network_facts.ts";
@@ -38,6 +39,8 @@ import { readNodeInfo } from "./node_info.ts";
 import { RPC_CONNECTIONS_MAX, type RpcServer, serveRpc } from "../rpc/server.ts";
 import { descriptorLimit } from "../api/connection_limits.ts";
 import type { SharedService } from "../rpc/rpc_target.ts";
+import { procedureIndex } from "../rpc/procedures.ts";
+import { type RpcFleet, runForwardedCall } from "../rpc/fleet_calls.ts";
 import { libvirtSocketPaths } from "../rpc/socket_paths.ts";
 import {
   createServiceCore,
@@ -196,30 +199,34 @@ export async function startService(
       log: logFor("api"),
     });
     core.metrics.attachConnections(server.connections);
+    const rpcService: SharedService = {
+      host: core.host,
+      storage,
+      networks,
+      hub: core.hub,
+      events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
+      xmlMaxBytes: config.xmlMaxBytes,
+      hostname: () => Deno.hostname(),
+      nodeInfo: readNodeInfo,
+      ...(options.openTestHypervisor === undefined
+        ? {}
+        : { openTestHypervisor: options.openTestHypervisor }),
+      ...(fleet === undefined ? {} : { fleet: fleet.rpc }),
+    };
     const rpc = await serveRpc({
       ...libvirtSocketPaths(Deno.env.toObject(), config.runtimeDir),
       connectionsMax: descriptorsMax === undefined
         ? RPC_CONNECTIONS_MAX
         : Math.max(1, Math.min(RPC_CONNECTIONS_MAX, Math.floor(descriptorsMax / 8))),
-      service: {
-        host: core.host,
-        storage,
-        networks,
-        hub: core.hub,
-        events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
-        xmlMaxBytes: config.xmlMaxBytes,
-        hostname: () => Deno.hostname(),
-        nodeInfo: readNodeInfo,
-        ...(options.openTestHypervisor === undefined
-          ? {}
-          : { openTestHypervisor: options.openTestHypervisor }),
-      },
+      service: rpcService,
       log: logFor("rpc"),
       onListen: (address) => logFor("rpc")(`listening on ${address}`),
     }).catch(async (error) => {
       await server.shutdown();
       throw error;
     });
+    // Calls of the other hosts on this host's domains are answered once its own are.
+    fleet?.answerCalls(rpcService);
     const running = core;
     const runningStorageStore = storageStore;
     const runningNetworkStore = networkStore;
@@ -306,6 +313,10 @@ async function openSideStore(
 /** This host in the fleet of its NATS log: its registration, heartbeat and view of the others. */
 interface Fleet {
   registry: NonNullable<ApiEnvironment["fleet"]>;
+  /** How libvirt-protocol calls reach the owner of another host's domain. */
+  rpc: RpcFleet;
+  /** Answers the libvirt-protocol calls other hosts forward to this one, on `service`. */
+  answerCalls(service: SharedService): void;
   close(): Promise<void>;
 }
 
@@ -355,6 +366,7 @@ async function openFleet(
       log: say,
     });
     domains = owned;
+    let calls: Subscription | undefined;
     const forwarded = serveForwarded(
       connection,
       log.host,
@@ -378,7 +390,20 @@ async function openFleet(
           forwardRequest(connection, log.host, owner, request, role, REQUEST_TIMEOUT_MS),
         moveOffline: (reference, target) => owned.moveOffline(reference, target),
       },
+      rpc: {
+        ownerElsewhere: (reference) => owned.elsewhere(reference)?.owner,
+        forward: (owner, call) => forwardCall(connection, owner, call, REQUEST_TIMEOUT_MS),
+      },
+      answerCalls(service) {
+        const procedures = procedureIndex();
+        calls ??= serveForwardedCalls(
+          connection,
+          log.host,
+          (call) => runForwardedCall(service, procedures, call, log.host),
+        );
+      },
       async close() {
+        calls?.unsubscribe();
         forwarded.unsubscribe();
         await owned.close();
         await table.close();

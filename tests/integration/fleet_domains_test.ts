@@ -12,16 +12,10 @@ import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { missing, testIf } from "../support/environment.ts";
-import { startNatsServer } from "../support/nats_server.ts";
 import { runEvirt } from "../support/cli_process.ts";
 import { unixHttpRequest } from "../../src/client/unix_http.ts";
-import {
-  removeServiceDirs,
-  type ServiceDirs,
-  serviceDirs,
-  type ServiceProcess,
-  startServiceProcess,
-} from "../support/service_process.ts";
+import type { ServiceProcess } from "../support/service_process.ts";
+import { eventually, withFleet } from "../support/fleet_services.ts";
 import { isVirtError } from "../../src/model/errors.ts";
 import { LEASES_BUCKET } from "../../src/log/domain_leases.ts";
 import { FORWARDED_HEADER } from "../../src/api/api_context.ts";
@@ -33,15 +27,6 @@ const XML = (name: string, uuid?: string) =>
 /** An error answer's body. */
 type ErrorBody = { error: { code: number; message: string } };
 
-/** Polls `probe` until it is true, for at most `ms`. */
-async function eventually(what: string, probe: () => Promise<boolean>, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    assert.ok(Date.now() < deadline, `never: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 /** `name@host` for every domain of the fleet, as `service` lists them. */
 async function fleetView(service: ServiceProcess): Promise<string[]> {
   return (await service.client.fleetDomains()).domains.map((domain) =>
@@ -52,39 +37,6 @@ async function fleetView(service: ServiceProcess): Promise<string[]> {
 /** The names of the domains in `service`'s own log. */
 async function localNames(service: ServiceProcess): Promise<string[]> {
   return (await service.client.listDomains()).map((domain) => domain.name).sort();
-}
-
-/** Runs `body` with `names.length` services on one fresh NATS server; stops all after. */
-async function withFleet(
-  names: string[],
-  body: (
-    services: ServiceProcess[],
-    restart: (index: number) => Promise<ServiceProcess>,
-    url: string,
-  ) => Promise<void>,
-): Promise<void> {
-  const server = await startNatsServer();
-  const dirs: ServiceDirs[] = [];
-  const services: ServiceProcess[] = [];
-  const env = (index: number) => ({
-    EVIRT_LOG: server.url,
-    EVIRT_HOST: names[index],
-    EVIRT_HOST_TTL_MS: "1500",
-  });
-  try {
-    for (let index = 0; index < names.length; index++) {
-      dirs.push(await serviceDirs());
-      services.push(await startServiceProcess(dirs[index], env(index)));
-    }
-    await body(services, async (index) => {
-      services[index] = await startServiceProcess(dirs[index], env(index));
-      return services[index];
-    }, server.url);
-  } finally {
-    for (const service of services) await service.stop("SIGKILL");
-    for (const each of dirs) await removeServiceDirs(each);
-    await server.stop();
-  }
 }
 
 testIf(

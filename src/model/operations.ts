@@ -2838,6 +2838,48 @@ export const OPERATIONS = [
     verbs: ["net-dhcp-leases"],
   },
   {
+    name: "network.port_create",
+    object: "network",
+    libvirt: [{ api: "virNetworkPortCreateXML", procedure: 406 }],
+    access: "read-write",
+    summary: "Allocate a port on a running virtual network from <networkport> XML",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.port_list",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkListAllPorts", procedure: 404 },
+      { api: "virNetworkPortLookupByUUID", procedure: 405 },
+    ],
+    access: "read-only",
+    summary: "A running virtual network's ports, or one by uuid",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.port_dumpxml",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkPortGetXMLDesc", procedure: 409 },
+      { api: "virNetworkPortGetParameters", procedure: 407 },
+    ],
+    access: "read-only",
+    summary: "A network port's XML and bandwidth parameters",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.port_delete",
+    object: "network",
+    libvirt: [{ api: "virNetworkPortDelete", procedure: 410 }],
+    access: "read-write",
+    summary: "Release a network port",
+    http: null,
+    verbs: [],
+  },
+  {
     name: "network.events",
     object: "network",
     libvirt: [

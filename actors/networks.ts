@@ -699,13 +699,13 @@ export class Networks {
     return actor.run("port-create", async () => {
       if (reclaim && parsed.plug === undefined) {
         throw new VirtError(
-          ErrorCode.INTERNAL_ERROR,
+          ErrorCode.INVALID_ARG,
           "Port reclaim requested but plug type is none",
         );
       }
       if (!reclaim && parsed.plug !== undefined) {
         throw new VirtError(
-          ErrorCode.INTERNAL_ERROR,
+          ErrorCode.INVALID_ARG,
           "Port reclaim not requested but plug type is not none",
         );
       }

@@ -41,9 +41,11 @@ export function parseNetworkPortXml(text: string, options: XmlReadOptions = {}):
 /** Parses a `<networkport>` element (see {@linkcode parseNetworkPortXml}). */
 export function parseNetworkPortElement(root: XmlElement): NetworkPort {
   if (root.name !== "networkport") {
-    throw new VirtError(ErrorCode.XML_ERROR, "unknown root element for network port", {
-      where: `/${root.name}`,
-    });
+    throw new VirtError(
+      ErrorCode.XML_ERROR,
+      `expecting root element of 'networkport', not '${root.name}'`,
+      { where: `/${root.name}` },
+    );
   }
   const uuid = requiredUuid(childText(root, "uuid"), "network port has no uuid", `${ROOT}/uuid`);
   const owner = firstChild(root, "owner");

@@ -710,7 +710,10 @@ export class Networks {
         );
       }
       if (!isNetworkActive(actor.snapshot)) {
-        throw new VirtError(ErrorCode.OPERATION_INVALID, `network '${nameOf(actor)}' is not active`);
+        throw new VirtError(
+          ErrorCode.OPERATION_INVALID,
+          `network '${nameOf(actor)}' is not active`,
+        );
       }
       const port = reclaim ? parsed : allocateNetworkPort(definitionOf(actor), parsed);
       const ports = actor.snapshot.context.ports ?? [];

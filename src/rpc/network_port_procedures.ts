@@ -151,4 +151,3 @@ export const NETWORK_PORT_PROCEDURES: ProcedureTable = {
     },
   },
 };
-

@@ -96,6 +96,7 @@ export interface OperationRoute {
     | "DeviceXml"
     | "StorageXml"
     | "NetworkXml"
+    | "NetworkPortXml"
     | "NetworkUpdate"
     | "SnapshotXml"
     | "VolumeContent";
@@ -2843,8 +2844,14 @@ export const OPERATIONS = [
     libvirt: [{ api: "virNetworkPortCreateXML", procedure: 406 }],
     access: "read-write",
     summary: "Allocate a port on a running virtual network from <networkport> XML",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/networks/:network/ports",
+      query: [],
+      body: "NetworkPortXml",
+      answer: { status: 201, description: "The port allocated", schema: "NetworkPortRef" },
+    },
+    verbs: ["net-port-create"],
   },
   {
     name: "network.port_list",
@@ -2855,8 +2862,13 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A running virtual network's ports, or one by uuid",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/networks/:network/ports",
+      query: [],
+      answer: { status: 200, description: "The ports, oldest first", schema: "NetworkPortList" },
+    },
+    verbs: ["net-port-list"],
   },
   {
     name: "network.port_dumpxml",
@@ -2867,8 +2879,13 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "A network port's XML and bandwidth parameters",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/networks/:network/ports/:port/xml",
+      query: [],
+      answer: { status: 200, description: "Network port XML", media: "application/xml" },
+    },
+    verbs: ["net-port-dumpxml"],
   },
   {
     name: "network.port_delete",
@@ -2876,8 +2893,13 @@ export const OPERATIONS = [
     libvirt: [{ api: "virNetworkPortDelete", procedure: 410 }],
     access: "read-write",
     summary: "Release a network port",
-    http: null,
-    verbs: [],
+    http: {
+      method: "DELETE",
+      path: "/v1/networks/:network/ports/:port",
+      query: [],
+      answer: { status: 204, description: "Released" },
+    },
+    verbs: ["net-port-delete"],
   },
   {
     name: "network.events",

@@ -5,7 +5,7 @@
  * allocation fills in (plug, portgroup bandwidth, the network's rx filter trust), the list in
  * every layout, deletion, and the refusals (a port on an inactive network, bad XML, a uuid in
  * use, a `floor` the network cannot honour, a port already plugged, no such port, a list of an
- * inactive network).
+ * inactive network). evirt's own CLI prints the same for the same commands.
  *
  * The network is `bridge` mode on a bridge that does not exist: starting it makes nothing on
  * either side (libvirtd records it; evirt's service runs in a namespace of the test's own,
@@ -16,6 +16,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runEvirt } from "../support/cli_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { LIBVIRTD_SOCKET, ORACLE_PREFIX, oracleVirsh } from "../support/libvirtd.ts";
 import { netnsSkipReason, withNetns } from "../support/netns.ts";
@@ -148,6 +149,34 @@ testIf(
           assertSame(...await both("net-port-list", name), "the ports of a stopped network");
           assertSame(...await both("net-start", name), "net-start again");
           assertSame(...await both("net-port-list", name, "--uuid"), "no port after a restart");
+
+          // evirt's own CLI, over its HTTP API, prints what virsh prints against libvirtd.
+          const env = { ...service.env, EVIRT_DEFAULT_URI: "evirt:///system" };
+          const cliSequence = [
+            ...["plain", "group", "duplicate", "floor", "plugged", "no-uuid", "root"].map((
+              key,
+            ) => ["net-port-create", name, files.get(key)!]),
+            ["net-port-list", name, "--uuid"],
+            ["net-port-dumpxml", name, first],
+            ["net-port-dumpxml", name, crypto.randomUUID()],
+            ["net-port-delete", name, second],
+            ["net-port-delete", name, second],
+            ["net-port-list", name, "--table"],
+            ["net-port-list", `${name}-none`],
+          ];
+          for (const args of cliSequence) {
+            const ours = await runEvirt(args, env);
+            const theirs = await oracleVirsh(args);
+            if (theirs.stderr.includes("failed to get network port")) {
+              // virsh 9.0 prints this failure and exits 0 (its port verbs return success when
+              // the port lookup fails); evirt's CLI prints the same line and exits 1.
+              assert.equal(ours.stderr, theirs.stderr, `evirt ${args.join(" ")}: stderr`);
+              assert.equal(ours.stdout, theirs.stdout, `evirt ${args.join(" ")}: stdout`);
+              assert.deepEqual([ours.code, theirs.code], [1, 0], `evirt ${args.join(" ")}`);
+              continue;
+            }
+            assertSame(ours, theirs, `evirt ${args.join(" ")}`);
+          }
           assertSame(...await both("net-destroy", name), "net-destroy again");
         } finally {
           await service.stop("SIGTERM");

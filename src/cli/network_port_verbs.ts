@@ -12,16 +12,9 @@ import type { OptionSpec, VerbArguments } from "./arguments.ts";
 import { CommandFailure } from "./command_failure.ts";
 import { readBoundedText } from "./document_file.ts";
 import { formatTable } from "./layouts.ts";
+import { NETWORK_OPTION } from "./network_verbs.ts";
 import { objectCommand } from "./object_verbs.ts";
 import type { Verb, VerbContext } from "./verb.ts";
-
-const NETWORK_OPTION: OptionSpec = {
-  name: "network",
-  kind: "string",
-  positional: true,
-  required: true,
-  help: "network name or uuid",
-};
 
 const PORT_OPTION: OptionSpec = {
   name: "port",

@@ -147,6 +147,12 @@ export const networkMachine = setup({
     recordPortCreated: assign(({ event, context }) => ({
       ports: [...(context.ports ?? []), bodyOf(event, "network.port_created").port],
     })),
+    recordPortUpdated: assign(({ event, context }) => {
+      const updated = bodyOf(event, "network.port_updated").port;
+      return {
+        ports: (context.ports ?? []).map((port) => port.uuid === updated.uuid ? updated : port),
+      };
+    }),
     recordPortDeleted: assign(({ event, context }) => ({
       ports: (context.ports ?? []).filter((port) =>
         port.uuid !== bodyOf(event, "network.port_deleted").uuid
@@ -199,6 +205,7 @@ export const networkMachine = setup({
         "network.intent_abandoned": { actions: "forgetIntent" },
         "network.leases_changed": { actions: "recordLeases" },
         "network.port_created": { actions: "recordPortCreated" },
+        "network.port_updated": { actions: "recordPortUpdated" },
         "network.port_deleted": { actions: "recordPortDeleted" },
       },
     },

@@ -34,7 +34,8 @@ import {
   NETWORK_PORTS_MAX,
   type NetworkPort,
 } from "../src/model/network_port.ts";
-import { allocateNetworkPort } from "../src/model/network_port_allocation.ts";
+import { allocateNetworkPort, checkFloor } from "../src/model/network_port_allocation.ts";
+import type { Bandwidth } from "../src/model/network.ts";
 import { type NetworkLease, parseLeaseEvents } from "../src/model/network_leases.ts";
 import { effectivePrefix, inNetwork, parseIp } from "../src/model/ip_address.ts";
 import { parseNetworkXml } from "../src/xml/parse_network.ts";
@@ -762,6 +763,23 @@ export class Networks {
       );
     }
     return port;
+  }
+
+  /**
+   * Replaces a port's bandwidth (`virNetworkPortSetParameters`), recorded as
+   * `network.port_updated`; `undefined` removes it.
+   *
+   * @throws {VirtError} Code 107 for no such port; a `floor` as {@linkcode checkFloor} refuses.
+   */
+  setPortBandwidth(uuid: string, portUuid: string, bandwidth: Bandwidth | undefined) {
+    const actor = this.byUuid(uuid);
+    return actor.run("port-update", async () => {
+      const { bandwidth: _old, ...rest } = this.port(uuid, portUuid);
+      const port: NetworkPort = bandwidth === undefined ? rest : { ...rest, bandwidth };
+      checkFloor(definitionOf(actor), port);
+      await actor.append([{ type: "network.port_updated", body: { port } }]);
+      return port;
+    });
   }
 
   /** A port's XML (`virNetworkPortGetXMLDesc`); see {@linkcode Networks.port}. */

@@ -85,6 +85,11 @@ export interface NetworkFactBodies {
    * so no intent precedes it. Ports end with the network.
    */
   "network.port_created": { port: NetworkPort };
+  /**
+   * A port's bandwidth was replaced (`virNetworkPortSetParameters`); `port` is the port as it
+   * now is. Nothing on the host changes (the guest's driver shapes its tap).
+   */
+  "network.port_updated": { port: NetworkPort };
   /** The port with `uuid` was released (`virNetworkPortDelete`). */
   "network.port_deleted": { uuid: string };
 }
@@ -114,6 +119,7 @@ export const NETWORK_FACT_KINDS: Readonly<
   "network.leases_changed": "happening",
   "network.intent_abandoned": "intent",
   "network.port_created": "decision",
+  "network.port_updated": "decision",
   "network.port_deleted": "decision",
 };
 

@@ -83,7 +83,13 @@ export function allocateNetworkPort(network: NetworkDefinition, port: NetworkPor
   return allocated;
 }
 
-function checkFloor(network: NetworkDefinition, port: NetworkPort): void {
+/**
+ * Refuses a port's `floor` as libvirt does where the network cannot honour it (84), and where
+ * libvirt would add a traffic class on the bridge, which evirt does not (67).
+ *
+ * @throws {VirtError} As above; nothing for a port without a floor.
+ */
+export function checkFloor(network: NetworkDefinition, port: NetworkPort): void {
   if (port.bandwidth?.inbound?.floor === undefined) return;
   if (!hasManagedBridge(network)) {
     throw new VirtError(

@@ -2888,6 +2888,15 @@ export const OPERATIONS = [
     verbs: ["net-port-dumpxml"],
   },
   {
+    name: "network.port_set_parameters",
+    object: "network",
+    libvirt: [{ api: "virNetworkPortSetParameters", procedure: 408 }],
+    access: "read-write",
+    summary: "Replace a network port's bandwidth",
+    http: null,
+    verbs: [],
+  },
+  {
     name: "network.port_delete",
     object: "network",
     libvirt: [{ api: "virNetworkPortDelete", procedure: 410 }],

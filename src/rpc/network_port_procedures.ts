@@ -1,12 +1,14 @@
 /**
  * Network port procedures of libvirt's remote program: create from XML, list, look up by uuid,
- * XML, delete and bandwidth parameters — the calls `virsh net-port-*` makes. A port travels as
+ * XML, delete and bandwidth parameters (read and set) — the calls `virsh net-port-*` makes. A port travels as
  * `remote_nonnull_network_port` (its network's handle and its own uuid).
  *
  * @module
  */
 
 import type { Networks } from "../../actors/networks.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import type { Bandwidth, BandwidthRate } from "../model/network.ts";
 import { NETWORK_PORTS_MAX, type NetworkPort } from "../model/network_port.ts";
 import { checkFlags } from "./domain_lookup.ts";
 import { networksOf, networkType, uuidOf, wire, type WireNetwork } from "./network_procedures.ts";
@@ -64,6 +66,55 @@ function bandwidthParameters(port: NetworkPort): WireTypedParam[] {
     field,
     value: { type: TypedParam.UINT, value: value ?? 0 },
   }));
+}
+
+const BANDWIDTH_FIELDS = [
+  "inbound.average",
+  "inbound.peak",
+  "inbound.floor",
+  "inbound.burst",
+  "outbound.average",
+  "outbound.peak",
+  "outbound.burst",
+] as const;
+
+/**
+ * The bandwidth a `virNetworkPortSetParameters` call asks for, as libvirt builds it: unsigned
+ * ints of the seven fields; a direction without an average (or, inbound, a floor) is dropped.
+ *
+ * @throws {VirtError} 74 for an unknown field, 8 for one of another type.
+ */
+export function bandwidthOfParameters(params: readonly WireTypedParam[]): Bandwidth | undefined {
+  const values = new Map<string, number>();
+  for (const param of params) {
+    if (!(BANDWIDTH_FIELDS as readonly string[]).includes(param.field)) {
+      throw new VirtError(
+        ErrorCode.ARGUMENT_UNSUPPORTED,
+        `parameter '${param.field}' not supported`,
+      );
+    }
+    if (param.value.type !== TypedParam.UINT) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `invalid type '${param.value.type}' for parameter '${param.field}', expected 'uint'`,
+      );
+    }
+    values.set(param.field, Number(param.value.value));
+  }
+  const rate = (direction: "inbound" | "outbound"): BandwidthRate | undefined => {
+    const picked: BandwidthRate = {};
+    for (const name of ["average", "peak", "floor", "burst"] as const) {
+      const value = values.get(`${direction}.${name}`);
+      if (value !== undefined && value > 0) picked[name] = value;
+    }
+    const kept = picked.average !== undefined ||
+      (direction === "inbound" && picked.floor !== undefined);
+    return kept ? picked : undefined;
+  };
+  const inbound = rate("inbound");
+  const outbound = rate("outbound");
+  if (inbound === undefined && outbound === undefined) return undefined;
+  return { ...(inbound ? { inbound } : {}), ...(outbound ? { outbound } : {}) };
 }
 
 /** The network port procedures. */
@@ -126,6 +177,25 @@ export const NETWORK_PORT_PROCEDURES: ProcedureTable = {
       const networks = networksOf(context, "virNetworkPortGetParameters");
       const params = bandwidthParameters(networks.port(...portOf(networks, args.port)));
       return { params, nparams: params.length };
+    },
+  },
+  virNetworkPortSetParameters: {
+    proc: 408,
+    readOnly: false,
+    args: x.struct(
+      ["port", portType],
+      ["params", x.array(typedParamType, NETWORK_PORT_PARAMETERS_MAX)],
+      ["flags", x.uint],
+    ),
+    ret: x.void,
+    handler: async (
+      args: { port: WirePort; params: WireTypedParam[]; flags: number },
+      context,
+    ) => {
+      checkFlags(args.flags, 0, "networkPortSetParameters");
+      const networks = networksOf(context, "virNetworkPortSetParameters");
+      const bandwidth = bandwidthOfParameters(args.params);
+      await networks.setPortBandwidth(...portOf(networks, args.port), bandwidth);
     },
   },
   virNetworkPortGetXMLDesc: {

@@ -13,6 +13,7 @@ import { assign, initialTransition, setup } from "xstate";
 import { factBodyReader, factFold } from "./fact_fold.ts";
 import { applyLeaseEvents, type NetworkLease } from "../src/model/network_leases.ts";
 import type { NetworkDefinition } from "../src/model/network.ts";
+import type { NetworkPort } from "../src/model/network_port.ts";
 import type {
   DnsmasqReloadMode,
   NetworkFact,
@@ -40,6 +41,8 @@ export interface NetworkContext {
   leases?: NetworkLease[];
   /** Where reading the lease script's output continues, in bytes. */
   leaseOffset?: number;
+  /** The running network's ports, in creation order (absent in snapshots from before ports). */
+  ports?: NetworkPort[];
 }
 
 const bodyOf = factBodyReader<NetworkFactBodies>();
@@ -80,6 +83,7 @@ export const networkMachine = setup({
       dnsmasq: null,
       leases: [],
       leaseOffset: 0,
+      ports: [],
     }),
     makeTransient: assign({ persistent: false, nextDefinition: null, autostart: false }),
     recordStarting: assign(({ event }) => ({
@@ -95,6 +99,7 @@ export const networkMachine = setup({
       // A new dnsmasq: no lease yet, its script's output read from the start.
       leases: [],
       leaseOffset: 0,
+      ports: [],
     })),
     recordStopped: assign(({ context }) => ({
       definition: context.nextDefinition ?? context.definition,
@@ -103,6 +108,7 @@ export const networkMachine = setup({
       dnsmasq: null,
       leases: [],
       leaseOffset: 0,
+      ports: [],
     })),
     recordLeases: assign(({ event, context }) => ({
       leases: applyLeaseEvents(
@@ -138,6 +144,20 @@ export const networkMachine = setup({
       // A new dnsmasq: no lease yet, its script's output read from the start.
       return { intent: null, dnsmasq, leases: [], leaseOffset: 0 };
     }),
+    recordPortCreated: assign(({ event, context }) => ({
+      ports: [...(context.ports ?? []), bodyOf(event, "network.port_created").port],
+    })),
+    recordPortUpdated: assign(({ event, context }) => {
+      const updated = bodyOf(event, "network.port_updated").port;
+      return {
+        ports: (context.ports ?? []).map((port) => port.uuid === updated.uuid ? updated : port),
+      };
+    }),
+    recordPortDeleted: assign(({ event, context }) => ({
+      ports: (context.ports ?? []).filter((port) =>
+        port.uuid !== bodyOf(event, "network.port_deleted").uuid
+      ),
+    })),
     recordAutostart: assign(({ event }) => ({
       autostart: bodyOf(event, "network.autostart_changed").autostart,
     })),
@@ -184,6 +204,9 @@ export const networkMachine = setup({
         "network.autostart_changed": { actions: "recordAutostart" },
         "network.intent_abandoned": { actions: "forgetIntent" },
         "network.leases_changed": { actions: "recordLeases" },
+        "network.port_created": { actions: "recordPortCreated" },
+        "network.port_updated": { actions: "recordPortUpdated" },
+        "network.port_deleted": { actions: "recordPortDeleted" },
       },
     },
   },

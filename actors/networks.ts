@@ -27,6 +27,15 @@ import {
   uuidOfNetworkStream,
 } from "../src/model/network_facts.ts";
 import { formatNetworkXml } from "../src/xml/format_network.ts";
+import { formatNetworkPortXml } from "../src/xml/format_network_port.ts";
+import { parseNetworkPortXml } from "../src/xml/parse_network_port.ts";
+import {
+  NETWORK_PORT_XML_MAX_BYTES,
+  NETWORK_PORTS_MAX,
+  type NetworkPort,
+} from "../src/model/network_port.ts";
+import { allocateNetworkPort, checkFloor } from "../src/model/network_port_allocation.ts";
+import type { Bandwidth } from "../src/model/network.ts";
 import { type NetworkLease, parseLeaseEvents } from "../src/model/network_leases.ts";
 import { effectivePrefix, inNetwork, parseIp } from "../src/model/ip_address.ts";
 import { parseNetworkXml } from "../src/xml/parse_network.ts";
@@ -674,6 +683,121 @@ export class Networks {
       );
     }
     return bridge;
+  }
+
+  /**
+   * Creates a port on a running network (`virNetworkPortCreateXML`): the XML is parsed,
+   * allocated as libvirt allocates it (portgroup, VLAN, plug) and recorded as
+   * `network.port_created`. A port that already names its plug is taken as given only with
+   * `reclaim` (a guest that ran across a restart), as in libvirt.
+   *
+   * @throws {VirtError} libvirt's codes: 55 `network '…' is not active`, 106 for a uuid in use,
+   *   1/27/67 for bad XML (see {@linkcode parseNetworkPortXml}).
+   */
+  createPort(uuid: string, xml: string, reclaim = false): Promise<NetworkPort> {
+    const actor = this.byUuid(uuid);
+    const parsed = parseNetworkPortXml(xml, { maxBytes: NETWORK_PORT_XML_MAX_BYTES });
+    return actor.run("port-create", async () => {
+      if (reclaim && parsed.plug === undefined) {
+        throw new VirtError(
+          ErrorCode.INVALID_ARG,
+          "Port reclaim requested but plug type is none",
+        );
+      }
+      if (!reclaim && parsed.plug !== undefined) {
+        throw new VirtError(
+          ErrorCode.INVALID_ARG,
+          "Port reclaim not requested but plug type is not none",
+        );
+      }
+      if (!isNetworkActive(actor.snapshot)) {
+        throw new VirtError(
+          ErrorCode.OPERATION_INVALID,
+          `network '${nameOf(actor)}' is not active`,
+        );
+      }
+      const port = reclaim ? parsed : allocateNetworkPort(definitionOf(actor), parsed);
+      const ports = actor.snapshot.context.ports ?? [];
+      if (ports.some((each) => each.uuid === port.uuid)) {
+        throw new VirtError(
+          ErrorCode.NETWORK_PORT_EXIST,
+          `Network port with UUID ${port.uuid} already exists`,
+        );
+      }
+      if (ports.length >= NETWORK_PORTS_MAX) {
+        throw new VirtError(
+          ErrorCode.OPERATION_FAILED,
+          `network '${nameOf(actor)}' has too many ports (${NETWORK_PORTS_MAX})`,
+        );
+      }
+      await actor.append([{ type: "network.port_created", body: { port } }]);
+      return port;
+    });
+  }
+
+  /**
+   * The ports of a running network, in creation order (`virNetworkListAllPorts`).
+   *
+   * @throws {VirtError} Code 55 `network '…' is not active`.
+   */
+  ports(uuid: string): NetworkPort[] {
+    const actor = this.byUuid(uuid);
+    if (!isNetworkActive(actor.snapshot)) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, `network '${nameOf(actor)}' is not active`);
+    }
+    return [...(actor.snapshot.context.ports ?? [])];
+  }
+
+  /**
+   * One port of a network, by its uuid (`virNetworkPortLookupByUUID`).
+   *
+   * @throws {VirtError} Code 107 for no such port (an inactive network has none).
+   */
+  port(uuid: string, portUuid: string): NetworkPort {
+    const actor = this.byUuid(uuid);
+    const port = (actor.snapshot.context.ports ?? []).find((each) => each.uuid === portUuid);
+    if (port === undefined || !isNetworkActive(actor.snapshot)) {
+      throw new VirtError(
+        ErrorCode.NO_NETWORK_PORT,
+        `Network port with UUID ${portUuid} does not exist`,
+      );
+    }
+    return port;
+  }
+
+  /**
+   * Replaces a port's bandwidth (`virNetworkPortSetParameters`), recorded as
+   * `network.port_updated`; `undefined` removes it.
+   *
+   * @throws {VirtError} Code 107 for no such port; a `floor` as {@linkcode checkFloor} refuses.
+   */
+  setPortBandwidth(uuid: string, portUuid: string, bandwidth: Bandwidth | undefined) {
+    const actor = this.byUuid(uuid);
+    return actor.run("port-update", async () => {
+      const { bandwidth: _old, ...rest } = this.port(uuid, portUuid);
+      const port: NetworkPort = bandwidth === undefined ? rest : { ...rest, bandwidth };
+      checkFloor(definitionOf(actor), port);
+      await actor.append([{ type: "network.port_updated", body: { port } }]);
+      return port;
+    });
+  }
+
+  /** A port's XML (`virNetworkPortGetXMLDesc`); see {@linkcode Networks.port}. */
+  portXml(uuid: string, portUuid: string): string {
+    return formatNetworkPortXml(this.port(uuid, portUuid));
+  }
+
+  /**
+   * Releases a port (`virNetworkPortDelete`), recorded as `network.port_deleted`.
+   *
+   * @throws {VirtError} Code 107 for no such port.
+   */
+  deletePort(uuid: string, portUuid: string): Promise<void> {
+    const actor = this.byUuid(uuid);
+    return actor.run("port-delete", async () => {
+      this.port(uuid, portUuid);
+      await actor.append([{ type: "network.port_deleted", body: { uuid: portUuid } }]);
+    });
   }
 
   #checkedDefinition(xml: string): NetworkDefinition {

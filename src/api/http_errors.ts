@@ -20,6 +20,8 @@ const STATUS_BY_CODE: ReadonlyMap<number, number> = new Map([
   [ErrorCode.ACCESS_DENIED, 403],
   [ErrorCode.NO_DOMAIN, 404],
   [ErrorCode.NO_NETWORK, 404],
+  [ErrorCode.NO_NETWORK_PORT, 404],
+  [ErrorCode.NETWORK_PORT_EXIST, 409],
   [ErrorCode.NO_STORAGE_POOL, 404],
   [ErrorCode.NO_STORAGE_VOL, 404],
   [ErrorCode.DEVICE_MISSING, 404],

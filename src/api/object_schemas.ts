@@ -111,6 +111,15 @@ export const NetworkLeasesSchema = Type.Object({
   })),
 });
 
+/** A network port: its uuid and its network's. */
+export const NetworkPortRefSchema = Type.Object({
+  uuid: Type.String({ description: "The port's uuid" }),
+  network: Type.String({ description: "Its network's uuid" }),
+});
+
+/** `net-port-list`. */
+export const NetworkPortListSchema = Type.Object({ ports: Type.Array(NetworkPortRefSchema) });
+
 /** `domifaddr`. */
 export const InterfaceAddressesSchema = Type.Object({
   interfaces: Type.Array(Type.Object({
@@ -158,6 +167,8 @@ export const OBJECT_SCHEMAS: Record<string, TSchema> = {
   NetworkSummary: NetworkSummarySchema,
   NetworkList: NetworkListSchema,
   NetworkLeases: NetworkLeasesSchema,
+  NetworkPortRef: NetworkPortRefSchema,
+  NetworkPortList: NetworkPortListSchema,
   InterfaceAddresses: InterfaceAddressesSchema,
   SnapshotView: SnapshotViewSchema,
   SnapshotList: SnapshotListSchema,

@@ -45,6 +45,7 @@ const PATH_PARAMETERS: Record<string, { description: string }> = {
   pool: { description: "Storage pool name or uuid" },
   volume: { description: "Volume name in the pool (URL-encoded)" },
   network: { description: "Network name or uuid (with or without dashes)" },
+  port: { description: "Network port uuid" },
   format: { description: "A native configuration format: xen-xl, xen-xm, vmware-vmx, …" },
   snapshot: { description: "Snapshot name (URL-encoded)" },
 };
@@ -86,6 +87,12 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     required: true,
     content: {
       "application/xml": { schema: { type: "string", description: "Network XML" } },
+    },
+  },
+  NetworkPortXml: {
+    required: true,
+    content: {
+      "application/xml": { schema: { type: "string", description: "Network port XML" } },
     },
   },
   NativeConfig: {

@@ -30,7 +30,7 @@ import { metadataScope } from "./metadata_scope.ts";
 import { NETWORK_UPDATE_COMMANDS, NETWORK_UPDATE_SECTIONS } from "../model/network_update.ts";
 
 /** virsh's `<network>` data option. */
-const NETWORK_OPTION: OptionSpec = {
+export const NETWORK_OPTION: OptionSpec = {
   name: "network",
   kind: "string",
   positional: true,

@@ -149,6 +149,14 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "net-update": () => import("./verbs/net-update.ts").then((module) => module.netUpdateVerb),
   "net-dhcp-leases": () =>
     import("./verbs/net-dhcp-leases.ts").then((module) => module.netDhcpLeasesVerb),
+  "net-port-create": () =>
+    import("./verbs/net-port-create.ts").then((module) => module.netPortCreateVerb),
+  "net-port-list": () =>
+    import("./verbs/net-port-list.ts").then((module) => module.netPortListVerb),
+  "net-port-dumpxml": () =>
+    import("./verbs/net-port-dumpxml.ts").then((module) => module.netPortDumpxmlVerb),
+  "net-port-delete": () =>
+    import("./verbs/net-port-delete.ts").then((module) => module.netPortDeleteVerb),
   "net-info": () => import("./verbs/net-info.ts").then((module) => module.netInfoVerb),
   "net-uuid": () => import("./verbs/net-uuid.ts").then((module) => module.netUuidVerb),
   "net-name": () => import("./verbs/net-name.ts").then((module) => module.netNameVerb),

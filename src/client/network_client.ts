@@ -7,6 +7,12 @@
 
 import type { NetworkLeaseView, NetworkView } from "../api/network_views.ts";
 import { pathOf } from "../model/operations.ts";
+
+/** A network port as the service names it: its uuid and its network's. */
+export interface NetworkPortRef {
+  uuid: string;
+  network: string;
+}
 import type { EvirtClient } from "./client.ts";
 
 const xmlBody = (xml: string) => ({ body: xml, type: "application/xml" });
@@ -52,6 +58,31 @@ export class NetworkClient {
     const query = mac === undefined ? "" : `?mac=${encodeURIComponent(mac)}`;
     const path = pathOf("network.dhcp_leases", { network }) + query;
     return (await this.#json<{ leases: NetworkLeaseView[] }>("GET", path)).leases;
+  }
+
+  /** A running network's ports (their uuids), oldest first. */
+  async ports(network: string): Promise<NetworkPortRef[]> {
+    const path = pathOf("network.port_list", { network });
+    return (await this.#json<{ ports: NetworkPortRef[] }>("GET", path)).ports;
+  }
+
+  /** Allocates a port on a running network from `<networkport>` XML. */
+  createPort(network: string, xml: string): Promise<NetworkPortRef> {
+    return this.#json("POST", pathOf("network.port_create", { network }), xmlBody(xml));
+  }
+
+  /** A network port's XML. */
+  async portXml(network: string, port: string): Promise<string> {
+    return await (await this.#client.request(
+      "GET",
+      pathOf("network.port_dumpxml", { network, port }),
+    ))
+      .text();
+  }
+
+  /** Releases a network port. */
+  async deletePort(network: string, port: string): Promise<void> {
+    await this.#client.request("DELETE", pathOf("network.port_delete", { network, port }));
   }
 
   /** A network's XML; `inactive`: the definition its next start uses. */

@@ -50,6 +50,8 @@ export const ErrorCode = {
   ACCESS_DENIED: 88,
   XML_INVALID_SCHEMA: 92,
   DEVICE_MISSING: 99,
+  NETWORK_PORT_EXIST: 106,
+  NO_NETWORK_PORT: 107,
 } as const;
 
 /** One of the libvirt error numbers in {@linkcode ErrorCode}. */
@@ -189,6 +191,8 @@ const MESSAGE_TEMPLATES: ReadonlyMap<number, string> = new Map([
   [ErrorCode.ACCESS_DENIED, "access denied: %s"],
   [ErrorCode.XML_INVALID_SCHEMA, "XML document failed to validate against schema: %s"],
   [ErrorCode.DEVICE_MISSING, "device not found: %s"],
+  [ErrorCode.NETWORK_PORT_EXIST, "network port %s exists already"],
+  [ErrorCode.NO_NETWORK_PORT, "network port not found: %s"],
 ]);
 
 /**

@@ -11,6 +11,7 @@
 
 import type { NetworkDefinition } from "./network.ts";
 import type { LeaseEvent } from "./network_leases.ts";
+import type { NetworkPort } from "./network_port.ts";
 
 /** The stream of the network with `uuid`. */
 export function networkStream(uuid: string): string {
@@ -78,6 +79,19 @@ export interface NetworkFactBodies {
   "network.leases_changed": { events: LeaseEvent[]; offset: number };
   /** The pending intent ended without its action taking effect (or was undone). */
   "network.intent_abandoned": { intent: NetworkIntentKind };
+  /**
+   * A port was allocated on the running network (`virNetworkPortCreateXML`), as it will be
+   * shown. Allocation changes nothing on the host (the guest's driver makes and plugs the tap),
+   * so no intent precedes it. Ports end with the network.
+   */
+  "network.port_created": { port: NetworkPort };
+  /**
+   * A port's bandwidth was replaced (`virNetworkPortSetParameters`); `port` is the port as it
+   * now is. Nothing on the host changes (the guest's driver shapes its tap).
+   */
+  "network.port_updated": { port: NetworkPort };
+  /** The port with `uuid` was released (`virNetworkPortDelete`). */
+  "network.port_deleted": { uuid: string };
 }
 
 /** Every network fact type. */
@@ -104,6 +118,9 @@ export const NETWORK_FACT_KINDS: Readonly<
   "network.autostart_changed": "decision",
   "network.leases_changed": "happening",
   "network.intent_abandoned": "intent",
+  "network.port_created": "decision",
+  "network.port_updated": "decision",
+  "network.port_deleted": "decision",
 };
 
 /** Every network fact type, for validation of facts read from the log. */

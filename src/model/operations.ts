@@ -96,6 +96,7 @@ export interface OperationRoute {
     | "DeviceXml"
     | "StorageXml"
     | "NetworkXml"
+    | "NetworkPortXml"
     | "NetworkUpdate"
     | "SnapshotXml"
     | "VolumeContent";
@@ -2836,6 +2837,78 @@ export const OPERATIONS = [
       },
     },
     verbs: ["net-dhcp-leases"],
+  },
+  {
+    name: "network.port_create",
+    object: "network",
+    libvirt: [{ api: "virNetworkPortCreateXML", procedure: 406 }],
+    access: "read-write",
+    summary: "Allocate a port on a running virtual network from <networkport> XML",
+    http: {
+      method: "POST",
+      path: "/v1/networks/:network/ports",
+      query: [],
+      body: "NetworkPortXml",
+      answer: { status: 201, description: "The port allocated", schema: "NetworkPortRef" },
+    },
+    verbs: ["net-port-create"],
+  },
+  {
+    name: "network.port_list",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkListAllPorts", procedure: 404 },
+      { api: "virNetworkPortLookupByUUID", procedure: 405 },
+    ],
+    access: "read-only",
+    summary: "A running virtual network's ports, or one by uuid",
+    http: {
+      method: "GET",
+      path: "/v1/networks/:network/ports",
+      query: [],
+      answer: { status: 200, description: "The ports, oldest first", schema: "NetworkPortList" },
+    },
+    verbs: ["net-port-list"],
+  },
+  {
+    name: "network.port_dumpxml",
+    object: "network",
+    libvirt: [
+      { api: "virNetworkPortGetXMLDesc", procedure: 409 },
+      { api: "virNetworkPortGetParameters", procedure: 407 },
+    ],
+    access: "read-only",
+    summary: "A network port's XML and bandwidth parameters",
+    http: {
+      method: "GET",
+      path: "/v1/networks/:network/ports/:port/xml",
+      query: [],
+      answer: { status: 200, description: "Network port XML", media: "application/xml" },
+    },
+    verbs: ["net-port-dumpxml"],
+  },
+  {
+    name: "network.port_set_parameters",
+    object: "network",
+    libvirt: [{ api: "virNetworkPortSetParameters", procedure: 408 }],
+    access: "read-write",
+    summary: "Replace a network port's bandwidth",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "network.port_delete",
+    object: "network",
+    libvirt: [{ api: "virNetworkPortDelete", procedure: 410 }],
+    access: "read-write",
+    summary: "Release a network port",
+    http: {
+      method: "DELETE",
+      path: "/v1/networks/:network/ports/:port",
+      query: [],
+      answer: { status: 204, description: "Released" },
+    },
+    verbs: ["net-port-delete"],
   },
   {
     name: "network.events",

@@ -24,9 +24,9 @@ import {
 export const NETWORK_LIST_MAX = 16_384;
 
 /** `remote_nonnull_network`. */
-const networkType: XdrType = x.struct(["name", nonnullString], ["uuid", uuidType]);
+export const networkType: XdrType = x.struct(["name", nonnullString], ["uuid", uuidType]);
 
-interface WireNetwork {
+export interface WireNetwork {
   name: string;
   uuid: Uint8Array;
 }
@@ -37,18 +37,20 @@ const networkRet = x.struct(["net", networkType]);
 /** `VIR_NETWORK_DEFINE_VALIDATE`, `VIR_NETWORK_CREATE_VALIDATE`: evirt's parser checks always. */
 const VALIDATE = 1;
 
-function networksOf(context: CallContext, api: string): Networks {
+/** The connection's networks, or code 3 naming `api` where it has none. */
+export function networksOf(context: CallContext, api: string): Networks {
   const networks = context.target().networks;
   if (networks === undefined) throw new VirtError(ErrorCode.NO_SUPPORT, api);
   return networks;
 }
 
-function wire(summary: NetworkSummary): WireNetwork {
+/** A network's wire handle. */
+export function wire(summary: NetworkSummary): WireNetwork {
   return { name: summary.name, uuid: uuidBytes(summary.uuid) };
 }
 
 /** The network a wire handle names, by uuid (the handle's identity), as libvirt looks it up. */
-function uuidOf(networks: Networks, net: WireNetwork): string {
+export function uuidOf(networks: Networks, net: WireNetwork): string {
   return networks.byUuid(uuidText(net.uuid)).uuid;
 }
 

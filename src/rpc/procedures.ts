@@ -27,6 +27,7 @@ import { POOL_EVENT_PROCEDURES } from "./storage_events.ts";
 import { SAVE_PROCEDURES } from "./save_procedures.ts";
 import { SNAPSHOT_PROCEDURES } from "./snapshot_procedures.ts";
 import { NETWORK_PROCEDURES } from "./network_procedures.ts";
+import { NETWORK_PORT_PROCEDURES } from "./network_port_procedures.ts";
 import { NETWORK_EVENT_PROCEDURES } from "./network_events.ts";
 import { NATIVE_PROCEDURES } from "./native_procedures.ts";
 
@@ -57,6 +58,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...VOLUME_TRANSFER_PROCEDURES,
   ...POOL_EVENT_PROCEDURES,
   ...NETWORK_PROCEDURES,
+  ...NETWORK_PORT_PROCEDURES,
   ...NETWORK_EVENT_PROCEDURES,
   ...GUEST_PROCEDURES,
   ...RESOURCE_PROCEDURES,

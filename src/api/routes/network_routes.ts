@@ -10,6 +10,7 @@ import type { Networks } from "../../../actors/networks.ts";
 import type { NetworkView } from "../network_views.ts";
 import { NETWORK_XML_INACTIVE } from "../../../actors/networks.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
+import { parseUuid } from "../../xml/storage_xml_common.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
 import { readJsonObject } from "../request_body.ts";
@@ -70,6 +71,15 @@ async function updateBody(
   };
 }
 
+/** A port's uuid as a path names it, in the form ports are recorded with. */
+function portUuidOf(text: string): string {
+  try {
+    return parseUuid(text, "port");
+  } catch {
+    throw new VirtError(ErrorCode.NO_NETWORK_PORT, `Network port with UUID ${text} does not exist`);
+  }
+}
+
 /** Registers the network routes. */
 export function networkRoutes(add: RouteAdder): void {
   add("network.list", (_request, context) => {
@@ -89,6 +99,29 @@ export function networkRoutes(add: RouteAdder): void {
     const { uuid } = networkOf(networks, context.params.network);
     const mac = context.url.searchParams.get("mac") ?? undefined;
     return jsonResponse({ leases: await networks.leases(uuid, mac) });
+  });
+  add("network.port_list", (_request, context) => {
+    const networks = networksOf(context);
+    const { uuid } = networkOf(networks, context.params.network);
+    const ports = networks.ports(uuid).map((port) => ({ uuid: port.uuid, network: uuid }));
+    return jsonResponse({ ports });
+  });
+  add("network.port_create", async (request, context) => {
+    const networks = networksOf(context);
+    const { uuid } = networkOf(networks, context.params.network);
+    const port = await networks.createPort(uuid, await xmlBody(request));
+    return jsonResponse({ uuid: port.uuid, network: uuid }, 201);
+  });
+  add("network.port_dumpxml", (_request, context) => {
+    const networks = networksOf(context);
+    const { uuid } = networkOf(networks, context.params.network);
+    return xmlResponse(networks.portXml(uuid, portUuidOf(context.params.port)));
+  });
+  add("network.port_delete", async (_request, context) => {
+    const networks = networksOf(context);
+    const { uuid } = networkOf(networks, context.params.network);
+    await networks.deletePort(uuid, portUuidOf(context.params.port));
+    return new Response(null, { status: 204 });
   });
   add("network.define", async (request, context) => {
     return jsonResponse(await networksOf(context).define(await xmlBody(request)), 201);

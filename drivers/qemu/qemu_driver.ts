@@ -27,7 +27,7 @@
  */
 
 import { type HugetlbfsMount, readHugetlbfsMounts } from "./hugetlbfs_mounts.ts";
-import { saveFormatNumber, type SaveImageFormat } from "../../src/storage/save_compression.ts";
+import { saveFormatNumber, type SaveImageFormat } from "../../src/model/save_image_format.ts";
 import { qemuSnapshots } from "./qemu_snapshots.ts";
 import type {
   BlockSample,

@@ -38,7 +38,7 @@
 import { CONNECTION_LIMITS_DEFAULT, type ConnectionLimits } from "./connection_settings.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { DRIVER_URIS } from "../model/connection_driver.ts";
-import { SAVE_IMAGE_FORMATS, type SaveImageFormat } from "../storage/save_compression.ts";
+import { SAVE_IMAGE_FORMATS, type SaveImageFormat } from "../model/save_image_format.ts";
 
 /** The resolved configuration. Every path is absolute. */
 export interface Config {

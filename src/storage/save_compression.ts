@@ -1,40 +1,14 @@
 /**
  * The compression of a save image's stream, as libvirt's QEMU driver names and numbers it
  * (`save_image_format` in its qemu.conf; the number in the image's header): the stream is piped
- * through the program of that name (`-c` to compress, `-dc` to expand).
+ * through the program of that name (`-c` to compress, `-dc` to expand). The names and numbers
+ * themselves are `src/model/save_image_format.ts` (the configuration reads them too).
  *
  * @module
  */
 
 import { ErrorCode, VirtError } from "../model/errors.ts";
-
-/** The formats by their number in the header (libvirt's `virQEMUSaveFormat`). */
-export const SAVE_IMAGE_FORMATS = ["raw", "gzip", "bzip2", "xz", "lzop", "zstd"] as const;
-
-/** A save image format's name. */
-export type SaveImageFormat = typeof SAVE_IMAGE_FORMATS[number];
-
-/**
- * The number of a format's name, as the header records it.
- *
- * @throws {VirtError} 67 for a name libvirt does not know.
- *
- * @example
- * ```ts
- * import { saveFormatNumber } from "./save_compression.ts";
- * console.log(saveFormatNumber("gzip")); // 1
- * ```
- */
-export function saveFormatNumber(name: string): number {
-  const number = (SAVE_IMAGE_FORMATS as readonly string[]).indexOf(name);
-  if (number < 0) {
-    throw new VirtError(
-      ErrorCode.CONFIG_UNSUPPORTED,
-      `Invalid save image format specified in configuration file: '${name}'`,
-    );
-  }
-  return number;
-}
+import { SAVE_IMAGE_FORMATS } from "../model/save_image_format.ts";
 
 /**
  * The program and its arguments that compress (`expand` false) or expand a stream of the

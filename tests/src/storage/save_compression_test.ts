@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
-import {
-  compressionCommand,
-  SAVE_IMAGE_FORMATS,
-  saveFormatNumber,
-} from "../../../src/storage/save_compression.ts";
+import { compressionCommand } from "../../../src/storage/save_compression.ts";
+import { SAVE_IMAGE_FORMATS, saveFormatNumber } from "../../../src/model/save_image_format.ts";
 
 Deno.test("save image formats carry libvirt's header numbers", () => {
   assert.deepEqual(

@@ -206,6 +206,7 @@ export async function startService(
         storage,
         networks,
         hub: core.hub,
+        consoles: core.consoles,
         events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
         xmlMaxBytes: config.xmlMaxBytes,
         hostname: () => Deno.hostname(),

@@ -12,6 +12,8 @@ import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { missing, testIf } from "../support/environment.ts";
 import { RpcReplyError, RpcTestClient } from "../support/rpc_client.ts";
+import { runChild } from "../support/child_process.ts";
+import { socketUri, VIRSH_TIMEOUT_MS } from "../support/virsh.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
   GUEST_READY_MARKER,
@@ -154,6 +156,18 @@ testIf(
             return true;
           },
         );
+        // So is the real virsh's (under script(1), which gives it the terminal it asks for).
+        if (missing("script") === undefined && missing("virsh") === undefined) {
+          const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
+          const virsh = await runChild(
+            "script",
+            ["-qec", `virsh -c '${uri}' console web-guest`, "/dev/null"],
+            { LIBVIRT_DEFAULT_URI: "", VIRSH_DEFAULT_CONNECT_URI: "" },
+            VIRSH_TIMEOUT_MS,
+          );
+          assert.notEqual(virsh.code, 0, virsh.stdout);
+          assert.match(virsh.stdout, /Active console session exists for this domain/);
+        }
         assert.equal(await page.getAttribute("#terminal", "data-state"), "open");
         await rpc.call("virDomainOpenConsole", { ...console, flags: 1 });
         await page.waitForSelector("#terminal[data-state=closed]");

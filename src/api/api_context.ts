@@ -18,7 +18,7 @@ import type { BodyBudget } from "./body_budget.ts";
 import type { EventHub } from "../projections/event_hub.ts";
 import type { ConnectionHandle } from "./http1_connection.ts";
 import type { Metrics } from "./metrics.ts";
-import type { SerialConsoles } from "./serial_consoles.ts";
+import type { SerialConsoles } from "../host/serial_consoles.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 export type { EventStreamSettings } from "../projections/event_hub.ts";
 import type { RoutedOperationName } from "../model/operations.ts";

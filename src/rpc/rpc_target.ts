@@ -16,6 +16,7 @@ import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventHub } from "../projections/event_hub.ts";
+import type { SerialConsoles } from "../host/serial_consoles.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { TEST_NODE_INFO } from "../../drivers/test/test_driver.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
@@ -40,6 +41,11 @@ export interface RpcTarget {
   networks?: Networks;
   /** The one reader of the log's tail that events come from. */
   hub: EventHub;
+  /**
+   * The service's serial console sessions (one writer per console, shared with the web
+   * console); absent where the target has none (`test:///default`).
+   */
+  consoles?: SerialConsoles;
   /** Bounds of event subscribers (shared with the SSE stream). */
   events: EventStreamSettings;
   /** Largest domain XML accepted, in bytes. */
@@ -70,6 +76,7 @@ export interface SharedService extends
     | "storage"
     | "networks"
     | "hub"
+    | "consoles"
     | "events"
     | "xmlMaxBytes"
     | "fleet"
@@ -128,6 +135,7 @@ export async function openRpcTarget(
       ...(service.storage === undefined ? {} : { storage: service.storage }),
       ...(service.networks === undefined ? {} : { networks: service.networks }),
       hub: service.hub,
+      ...(service.consoles === undefined ? {} : { consoles: service.consoles }),
       events: service.events,
       xmlMaxBytes: service.xmlMaxBytes,
       ...(service.fleet === undefined ? {} : { fleet: service.fleet }),

@@ -23,6 +23,7 @@ import {
   type WireTypedParam,
 } from "./protocol.ts";
 import { x } from "./xdr.ts";
+import { consoleStream } from "./console_stream.ts";
 
 /** How long a live block info query may take as a whole, in ms (the HTTP route's bound too). */
 export const BLOCK_INFO_TIMEOUT_MS = 10_000;
@@ -359,11 +360,17 @@ export const STATS_PROCEDURES: ProcedureTable = {
       args: { dom: WireDomain; dev_name: string | null; flags: number },
       context,
     ) => {
-      // VIR_DOMAIN_CONSOLE_FORCE 1, VIR_DOMAIN_CONSOLE_SAFE 2: a pty has no exclusive owner.
-      checkFlags(args.flags, 1 | 2, "virDomainOpenConsole");
-      const { host } = context.target();
+      // VIR_DOMAIN_CONSOLE_FORCE 1, VIR_DOMAIN_CONSOLE_SAFE 2.
+      checkFlags(args.flags, CONSOLE_FORCE | 2, "virDomainOpenConsole");
+      const { host, consoles } = context.target();
       const { uuid } = lookupWire(host, args.dom);
       const path = host.consolePath(uuid, args.dev_name ?? undefined);
+      if (consoles !== undefined) {
+        // The service's consoles: one writer at a time, shared with the web console.
+        const force = (args.flags & CONSOLE_FORCE) !== 0;
+        context.startStream(await consoleStream(consoles, uuid, path, force));
+        return;
+      }
       let file: Deno.FsFile;
       try {
         file = await Deno.open(path, { read: true, write: true });
@@ -378,7 +385,10 @@ export const STATS_PROCEDURES: ProcedureTable = {
   },
 };
 
-/** A pty as a stream source. */
+/** `VIR_DOMAIN_CONSOLE_FORCE`: end another console session rather than be refused. */
+const CONSOLE_FORCE = 1;
+
+/** A pty as a stream source (a target without shared consoles: `test:///default`). */
 function fileStream(file: Deno.FsFile): StreamSource {
   let closed = false;
   return {

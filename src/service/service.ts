@@ -204,6 +204,7 @@ export async function startService(
       storage,
       networks,
       hub: core.hub,
+      consoles: core.consoles,
       events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
       xmlMaxBytes: config.xmlMaxBytes,
       hostname: () => Deno.hostname(),

@@ -10,7 +10,7 @@ import type { Driver } from "../../actors/driver_protocol.ts";
 import { Host } from "../../actors/host.ts";
 import type { EventStreamSettings } from "../projections/event_hub.ts";
 import { type Api, createApi } from "../api/app.ts";
-import { SerialConsoles } from "../api/serial_consoles.ts";
+import { SerialConsoles } from "../host/serial_consoles.ts";
 import type { ApiEnvironment } from "../api/api_context.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
@@ -45,6 +45,8 @@ export interface ServiceCore {
   metrics: Metrics;
   /** The event hub (exposed for diagnostics and tests). */
   hub: EventHub;
+  /** The serial console sessions the web console and `virDomainOpenConsole` share. */
+  consoles: SerialConsoles;
   /** The worker threads that read large definitions (closed with the core). */
   definitionReader: DefinitionReaderPool;
   /** The bound on request body bytes in progress (exposed for diagnostics and tests). */
@@ -105,6 +107,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     LARGE_DEFINITION_WAIT_MS,
     "{held} large definitions are being defined; {wanted} more would pass the limit of {max}",
   );
+  const consoles = new SerialConsoles(shutdown.signal);
   const environment: ApiEnvironment = {
     host,
     store: options.store,
@@ -118,7 +121,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     hostname: options.hostname ?? (() => Deno.hostname()),
     nodeInfo: options.nodeInfo ?? readNodeInfo,
     shutdownSignal: shutdown.signal,
-    consoles: new SerialConsoles(shutdown.signal),
+    consoles,
     definitionReader,
     largeDefinitions,
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
@@ -129,6 +132,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     host,
     store: options.store,
     api,
+    consoles,
     metrics,
     hub,
     bodies,

@@ -27,8 +27,9 @@ const LAYERS: Layer[] = [
   { name: "workers", prefixes: ["src/workers/"], height: 1 },
   // Listener plumbing (the accept loop) that the api and rpc peers both serve connections with.
   { name: "net", prefixes: ["src/net/"], height: 1 },
-  // The host's processes as /proc shows them (QEMU, dnsmasq, the service's own launchers), and
-  // the C library calls Deno has no API for (src/host/libc.ts).
+  // The host's processes as /proc shows them (QEMU, dnsmasq, the service's own launchers), the
+  // C library calls Deno has no API for (src/host/libc.ts), and the serial console sessions on
+  // the host's ptys that the api and rpc peers share (src/host/serial_consoles.ts).
   { name: "host", prefixes: ["src/host/"], height: 1 },
   { name: "xml", prefixes: ["src/xml/"], height: 2 },
   { name: "storage", prefixes: ["src/storage/"], height: 3 },

@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import type { ListDomainsFilter } from "../../src/client/client.ts";
 import { CSRF_HEADER } from "../../src/api/web/web_sessions.ts";
 import { runEvirt } from "../support/cli_process.ts";
 import { missing, testIf } from "../support/environment.ts";
@@ -32,8 +33,33 @@ function domainXml(name: string, diskPath?: string): string {
     `<vcpu>1</vcpu><os><type>hvm</type></os><devices>${disk}</devices></domain>`;
 }
 
+/** Toggles one of the host page's list filters and waits for the list it names. */
+async function toggleFilter(page: Page, name: string): Promise<void> {
+  const form = await page.$("#filters");
+  await page.click(`#filter-${name}`);
+  await form?.waitForElementState("hidden");
+  await page.waitForSelector("body[data-ready=host]");
+}
+
+/** The names the host page lists, sorted. */
+async function shownNames(page: Page): Promise<string[]> {
+  const names = [];
+  for (const row of await page.locator("#domains tr").all()) {
+    names.push(await row.getAttribute("data-name") ?? "");
+  }
+  return names.sort();
+}
+
+/** The names the API lists with `filter`, sorted. */
+async function listedNames(
+  client: { listDomains(filter: ListDomainsFilter): Promise<{ name: string }[]> },
+  filter: ListDomainsFilter,
+): Promise<string[]> {
+  return (await client.listDomains(filter)).map((domain) => domain.name).sort();
+}
+
 testIf(
-  "web console in chromium: live list, actions with history, errors, read-only and CSRF refusals, axe-core",
+  "web console in chromium: live list, list filters, autostart switch, actions with history, errors, read-only and CSRF refusals, axe-core",
   missing("chromium"),
   async () => {
     const dirs = await serviceDirs();
@@ -68,6 +94,56 @@ testIf(
       await waitText(page, '#counts [data-state="running"]', "1");
       await page.screenshot({ path: `${SCREENSHOTS}/host.png`, fullPage: true });
       assert.deepEqual(await seriousViolations(page), []);
+
+      // virsh list's filters narrow the list as the API's list filters do.
+      await toggleFilter(page, "running");
+      assert.deepEqual(await shownNames(page), ["web-a"]);
+      assert.deepEqual(await listedNames(service.client, { running: true }), ["web-a"]);
+      await toggleFilter(page, "shutoff");
+      assert.match(page.url(), /#\/\?filter=running,shutoff$/);
+      assert.deepEqual(await shownNames(page), ["web-a", "web-b"]);
+      await toggleFilter(page, "running");
+      await toggleFilter(page, "shutoff");
+      await toggleFilter(page, "inactive");
+      assert.deepEqual(await shownNames(page), ["web-b"]);
+      assert.deepEqual(await listedNames(service.client, { inactive: true }), ["web-b"]);
+      await toggleFilter(page, "autostart");
+      assert.deepEqual(await shownNames(page), []);
+      await toggleFilter(page, "inactive");
+      assert.deepEqual(await shownNames(page), []);
+
+      // The autostart switch: a forged PUT (no CSRF header) is refused, the page's one is not,
+      // and the filtered list follows autostart changes made elsewhere.
+      const forgedAutostart = await page.evaluate(async () => {
+        const response = await fetch("/v1/domains/web-b/autostart", {
+          method: "PUT",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ autostart: true }),
+        });
+        return response.status;
+      });
+      assert.equal(forgedAutostart, 403);
+      assert.equal((await service.client.info("web-b")).autostart, false);
+      await toggleFilter(page, "autostart");
+      await page.click('input[data-autostart="web-b"]');
+      await page.waitForSelector('tr[data-name="web-b"] input[data-autostart]:checked');
+      assert.equal((await service.client.info("web-b")).autostart, true);
+      await page.goto(`${origin}/#/?filter=autostart`);
+      await page.waitForSelector("#filter-autostart:checked");
+      await page.waitForSelector("body[data-ready=host]");
+      assert.deepEqual(await shownNames(page), ["web-b"]);
+      await service.client.setAutostart("web-a", true);
+      await page.waitForSelector('tr[data-name="web-a"] input[data-autostart]:checked');
+      assert.deepEqual(await listedNames(service.client, { autostart: true }), ["web-a", "web-b"]);
+      assert.deepEqual(await seriousViolations(page), []);
+      await page.screenshot({ path: `${SCREENSHOTS}/host-filtered.png`, fullPage: true });
+      await page.click('input[data-autostart="web-b"]');
+      await page.locator('tr[data-name="web-b"]').waitFor({ state: "detached" });
+      assert.equal((await service.client.info("web-b")).autostart, false);
+      await service.client.setAutostart("web-a", false);
+      await page.locator('tr[data-name="web-a"]').waitFor({ state: "detached" });
+      await toggleFilter(page, "autostart");
+      assert.deepEqual(await shownNames(page), ["web-a", "web-b"]);
 
       // A start from the domain page changes its state, and the event shows in its history.
       await page.goto(`${origin}/#/domain/web-b`);
@@ -150,6 +226,8 @@ testIf(
 
       // A read-only session sees no action buttons and the API refuses it anyway.
       const readOnly = await login(browser, origin, READ_ONLY_TOKEN);
+      await waitText(readOnly, 'tr[data-name="web-a"] [data-field=autostart]', "no");
+      assert.equal(await readOnly.locator("input[data-autostart]").count(), 0);
       await readOnly.goto(`${origin}/#/domain/web-a`);
       await readOnly.waitForSelector("body[data-ready=domain]");
       await waitText(readOnly, "#summary [data-field=state]", "running");

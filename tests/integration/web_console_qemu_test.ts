@@ -11,6 +11,9 @@
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { missing, testIf } from "../support/environment.ts";
+import { RpcReplyError, RpcTestClient } from "../support/rpc_client.ts";
+import { runChild } from "../support/child_process.ts";
+import { socketUri, VIRSH_TIMEOUT_MS } from "../support/virsh.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
   GUEST_READY_MARKER,
@@ -84,7 +87,7 @@ async function extraSocket(
 }
 
 testIf(
-  "web console with a QEMU guest: serial console in xterm.js (boot text, a typed command, one writer, force, view only) and the VNC display in noVNC",
+  "web console with a QEMU guest: serial console in xterm.js (boot text, a typed command, one writer shared with virDomainOpenConsole, force, view only) and the VNC display in noVNC",
   guestSkipReason() ?? missing("qemu-system-x86_64", "chromium"),
   async () => {
     const dirs = await serviceDirs();
@@ -132,6 +135,50 @@ testIf(
       await page.waitForSelector("#terminal[data-state=closed]");
       await waitText(page, "#console-status", "another session took the console over");
       // The forcing session ended when its socket closed: the page's console opens again.
+      await page.click("#open-console");
+      await page.waitForSelector("#terminal[data-state=open]");
+
+      // virsh console (virDomainOpenConsole over libvirt's protocol) obeys the same rule: refused
+      // with code 9 while the page writes; VIR_DOMAIN_CONSOLE_FORCE (1) takes the console over.
+      const rpc = await RpcTestClient.connect(`${dirs.runtimeDir}/libvirt-sock`);
+      try {
+        await rpc.call("virConnectOpen", { name: "qemu:///system", flags: 0 });
+        const { dom } = await rpc.call("virDomainLookupByName", { name: "web-guest" }) as {
+          dom: unknown;
+        };
+        const console = { dom, dev_name: null };
+        await assert.rejects(
+          rpc.call("virDomainOpenConsole", { ...console, flags: 0 }),
+          (error) => {
+            assert.ok(error instanceof RpcReplyError);
+            assert.equal(error.code, 9);
+            assert.match(error.message, /Active console session exists for this domain/);
+            return true;
+          },
+        );
+        // So is the real virsh's (under script(1), which gives it the terminal it asks for).
+        if (missing("script") === undefined && missing("virsh") === undefined) {
+          const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
+          const virsh = await runChild(
+            "script",
+            ["-qec", `virsh -c '${uri}' console web-guest`, "/dev/null"],
+            { LIBVIRT_DEFAULT_URI: "", VIRSH_DEFAULT_CONNECT_URI: "" },
+            VIRSH_TIMEOUT_MS,
+          );
+          assert.notEqual(virsh.code, 0, virsh.stdout);
+          assert.match(virsh.stdout, /Active console session exists for this domain/);
+        }
+        assert.equal(await page.getAttribute("#terminal", "data-state"), "open");
+        await rpc.call("virDomainOpenConsole", { ...console, flags: 1 });
+        await page.waitForSelector("#terminal[data-state=closed]");
+        await waitText(page, "#console-status", "another session took the console over");
+        // While the RPC stream holds it, the page is refused in turn.
+        await page.click("#open-console");
+        await page.waitForSelector("#error[data-code='9']");
+      } finally {
+        await rpc.close();
+      }
+      // The RPC stream let go with its connection: the page's console opens again.
       await page.click("#open-console");
       await page.waitForSelector("#terminal[data-state=open]");
 

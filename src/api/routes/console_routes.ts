@@ -19,7 +19,7 @@ import { ErrorCode, isVirtError, VirtError } from "../../model/errors.ts";
 import { liveFactsOf, withLiveFacts } from "../../model/live_facts.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import type { ConnectionHandle } from "../http1_connection.ts";
-import type { ConsoleAttachment, ConsoleDetach } from "../serial_consoles.ts";
+import type { ConsoleAttachment, ConsoleDetach } from "../../host/serial_consoles.ts";
 import {
   isWebSocketUpgrade,
   offeredProtocols,

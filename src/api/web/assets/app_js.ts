@@ -1,7 +1,9 @@
 /**
  * The web console's script: a small page app over the API and its event stream. Pages: the host
  * (node info, domain counts by state, the domain list whose state and reason follow the event
- * stream) and a domain (summary, definition XML, block info per disk, its event history from the
+ * stream, narrowed by virsh list's filters kept in the address, e.g.
+ * `#/?filter=running,autostart`, and, for a read-write caller, an autostart switch per persistent
+ * domain) and a domain (summary, definition XML, block info per disk, its event history from the
  * log, the actions the caller's role allows, undefine with a confirmation, and the serial and
  * VNC consoles, loaded from `/ui/console.js` when opened); a read-write caller also defines a
  * domain from pasted XML, with libvirt's error and its location shown. Every element is built with
@@ -126,10 +128,97 @@ function route() {
   stopPage();
   stopPage = () => {};
   showError(null);
+  delete document.body.dataset.ready;
   const hash = location.hash.replace(/^#/, "");
   const match = /^\/domain\/(.+)$/.exec(hash);
   if (match !== null) return domainPage(decodeURIComponent(match[1]));
-  return hostPage();
+  const query = new URLSearchParams(hash.replace(/^[^?]*\??/, ""));
+  return hostPage(listFiltersOf(query.get("filter")));
+}
+
+/**
+ * virsh list's filters, named as the API's list query flags, with virsh's option for each; the
+ * page shows every domain when none is set (virsh list --all).
+ */
+const LIST_FILTERS = [
+  ["active", "active (virsh list without --all)"], ["inactive", "--inactive"],
+  ["persistent", "--persistent"], ["transient", "--transient"],
+  ["running", "--state-running"], ["paused", "--state-paused"],
+  ["shutoff", "--state-shutoff"], ["other", "--state-other"],
+  ["managed_save", "--with-managed-save"], ["no_managed_save", "--without-managed-save"],
+  ["autostart", "--autostart"], ["no_autostart", "--no-autostart"],
+];
+
+/** The set filters named in the address's filter parameter; unknown names are ignored. */
+function listFiltersOf(text) {
+  const names = new Set((text || "").split(","));
+  return new Set(LIST_FILTERS.map(([name]) => name).filter((name) => names.has(name)));
+}
+
+/** virDomainState values the state filters name. */
+const STATE_RUNNING = 1, STATE_PAUSED = 3, STATE_SHUTOFF = 5;
+
+/**
+ * Whether a domain summary passes the filters as the API's list does: within each pair and
+ * within the state group the set flags are alternatives; the groups must all hold.
+ */
+function matchesFilters(summary, filters) {
+  const pairs = [
+    ["active", "inactive", summary.active], ["persistent", "transient", summary.persistent],
+    ["autostart", "no_autostart", summary.autostart],
+    ["managed_save", "no_managed_save", summary.managedSave === true],
+  ];
+  for (const [yes, no, value] of pairs) {
+    const wantYes = filters.has(yes), wantNo = filters.has(no);
+    if ((wantYes || wantNo) && !((wantYes && value) || (wantNo && !value))) return false;
+  }
+  const states = ["running", "paused", "shutoff", "other"].filter((name) => filters.has(name));
+  if (states.length === 0) return true;
+  const state = summary.state;
+  const other = state !== STATE_RUNNING && state !== STATE_PAUSED && state !== STATE_SHUTOFF;
+  return (filters.has("running") && state === STATE_RUNNING) ||
+    (filters.has("paused") && state === STATE_PAUSED) ||
+    (filters.has("shutoff") && state === STATE_SHUTOFF) || (filters.has("other") && other);
+}
+
+/** The filter form; a change moves to the address with the new filters. */
+function filterForm(filters) {
+  const boxes = LIST_FILTERS.map(([name, option]) => {
+    const id = "filter-" + name;
+    const box = el("input", { type: "checkbox", id, name: "filter", value: name, checked: filters.has(name) });
+    return el("label", { for: id, class: "filter" }, [box, " " + option]);
+  });
+  return el("form", { id: "filters", onchange: (event) => {
+    const chosen = [...event.currentTarget.querySelectorAll("input[name=filter]:checked")].map((box) => box.value);
+    location.hash = chosen.length === 0 ? "#/" : "#/?filter=" + chosen.join(",");
+  }, onsubmit: (event) => event.preventDefault() }, [
+    el("fieldset", {}, [el("legend", { text: "Filters (virsh list)" }), ...boxes]),
+  ]);
+}
+
+/** Autostart of a listed domain: a switch for a read-write caller's persistent domain. */
+function autostartCell(summary, onChanged) {
+  if (session.role !== "read-write" || !summary.persistent) {
+    return el("td", { "data-field": "autostart", text: summary.autostart ? "yes" : "no" });
+  }
+  const box = el("input", {
+    type: "checkbox", "data-autostart": summary.name, checked: summary.autostart,
+    "aria-label": "autostart " + summary.name,
+    onchange: async () => {
+      showError(null);
+      box.disabled = true;
+      try {
+        onChanged(await api("PUT", domainPath(summary.uuid) + "/autostart", undefined, {
+          type: "application/json", text: JSON.stringify({ autostart: box.checked }),
+        }));
+      } catch (error) {
+        box.checked = !box.checked;
+        box.disabled = false;
+        showError(error);
+      }
+    },
+  });
+  return el("td", { "data-field": "autostart" }, [box]);
 }
 
 /**
@@ -163,7 +252,7 @@ function follow(query, onMessage, onOpen, fallbackQuery) {
   return () => source.close();
 }
 
-async function hostPage() {
+async function hostPage(filters) {
   const rows = new Map();
   const counts = el("dl", { id: "counts" });
   const body = el("tbody", { id: "domains" });
@@ -173,6 +262,7 @@ async function hostPage() {
     el("h2", { text: "Domains by state" }),
     counts,
     el("h2", { text: "Domains" }),
+    filterForm(filters),
     el("table", { "aria-label": "domains" }, [
       el("thead", {}, [el("tr", {}, [
         el("th", { scope: "col", text: "Id" }),
@@ -188,15 +278,19 @@ async function hostPage() {
   );
   const pending = new Map();
   const render = (summary) => {
+    const old = rows.get(summary.uuid);
+    if (!matchesFilters(summary, filters)) {
+      if (old) { old.row.remove(); rows.delete(summary.uuid); }
+      return;
+    }
     const row = el("tr", { "data-uuid": summary.uuid, "data-name": summary.name }, [
       el("td", { text: summary.id === null ? "-" : summary.id }),
       el("td", {}, [el("a", { href: "#/domain/" + encodeURIComponent(summary.name), text: summary.name })]),
       stateCell(summary),
       el("td", { "data-field": "reason", text: summary.reasonName }),
-      el("td", { text: summary.autostart ? "yes" : "no" }),
+      autostartCell(summary, (answer) => { render(answer); renderCounts(); }),
       el("td", { text: summary.persistent ? "yes" : "no" }),
     ]);
-    const old = rows.get(summary.uuid);
     rows.set(summary.uuid, { summary, row });
     if (old) old.row.replaceWith(row); else body.append(row);
   };
@@ -231,7 +325,7 @@ async function hostPage() {
   }, async () => {
     if (listed) return;
     // The stream is open before the list is read, so no change between them is missed.
-    const [host, list] = await Promise.all([api("GET", "/v1/host"), api("GET", "/v1/domains")]);
+    const [host, list] = await Promise.all([api("GET", "/v1/host"), api("GET", "/v1/domains" + listQuery(filters))]);
     const node = document.getElementById("node");
     node.replaceChildren(...[
       ["Hostname", host.hostname], ["CPU model", host.node.model], ["CPUs", host.node.cpus],
@@ -244,6 +338,14 @@ async function hostPage() {
     for (const uuid of early) refresh(uuid);
     document.body.dataset.ready = "host";
   });
+}
+
+/** The API's list query for the filters. */
+function listQuery(filters) {
+  const query = new URLSearchParams();
+  for (const name of filters) query.set(name, "true");
+  const text = query.toString();
+  return text === "" ? "" : "?" + text;
 }
 
 function defineForm() {

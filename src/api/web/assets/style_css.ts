@@ -30,6 +30,8 @@ button:focus, a:focus, input:focus { outline: 2px solid #005fcc; outline-offset:
   color: #7a0000; border: 1px solid #b00; padding: 0.6rem 1rem; }
 #status { min-height: 1.2rem; }
 label { display: block; margin: 0.4rem 0; }
+#filters fieldset { display: flex; flex-wrap: wrap; gap: 0 1.2rem; border: 1px solid #ccc; }
+#filters label.filter { margin: 0.2rem 0; font-family: monospace; }
 #charts { display: flex; flex-wrap: wrap; gap: 1rem; }
 #charts figure { margin: 0; }
 #charts canvas { border: 1px solid #ccc; display: block; }

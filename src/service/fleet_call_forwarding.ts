@@ -13,7 +13,12 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { ErrorCode, type ErrorCodeValue, isVirtError, VirtError } from "../model/errors.ts";
 import type { ForwardedCall } from "../rpc/fleet_calls.ts";
-import { decodeBase64, encodeBase64, FORWARDED_IN_FLIGHT_MAX } from "./fleet_forwarding.ts";
+import {
+  askOwner,
+  decodeBase64,
+  encodeBase64,
+  FORWARDED_IN_FLIGHT_MAX,
+} from "./fleet_forwarding.ts";
 
 /** A call as the request carries it. */
 interface CallMessage {
@@ -120,23 +125,11 @@ export async function forwardCall(
     args: encodeBase64(call.args),
     readOnly: call.readOnly,
   };
-  const text = JSON.stringify(message);
-  if (text.length > connection.info!.max_payload) {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      `this call is larger than a NATS message: connect to host '${owner}' directly`,
-    );
-  }
-  let reply;
-  try {
-    reply = await connection.request(subjectOf(owner), text, { timeout: timeoutMs });
-  } catch (error) {
-    throw new VirtError(
-      ErrorCode.SYSTEM_ERROR,
-      `host '${owner}', which owns this domain, did not answer: ${(error as Error).message}`,
-    );
-  }
-  const answer = reply.json<AnswerMessage>();
+  const answer = await askOwner<AnswerMessage>(connection, subjectOf(owner), owner, {
+    text: JSON.stringify(message),
+    what: "call",
+    timeoutMs,
+  });
   if ("result" in answer) return decodeBase64(answer.result);
   throw new VirtError(answer.code as ErrorCodeValue, answer.message, {
     bare: answer.bare,

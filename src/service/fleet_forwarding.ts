@@ -115,6 +115,39 @@ export function serveForwarded(
 }
 
 /**
+ * Sends one message to the host that owns a domain and gives its JSON answer: the request/reply
+ * both forwarders (HTTP requests, libvirt protocol calls) share.
+ *
+ * @throws {VirtError} Code 3 for a message larger than NATS carries; 38 when the owner does not
+ *   answer within `timeoutMs` (or has no service listening).
+ */
+export async function askOwner<Answer>(
+  connection: NatsConnection,
+  subject: string,
+  owner: string,
+  message: { text: string; what: "request" | "call"; timeoutMs: number },
+): Promise<Answer> {
+  if (message.text.length > connection.info!.max_payload) {
+    throw new VirtError(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      message.what === "request"
+        ? `this request is larger than a NATS message: send it to host '${owner}' directly`
+        : `this call is larger than a NATS message: connect to host '${owner}' directly`,
+    );
+  }
+  let reply;
+  try {
+    reply = await connection.request(subject, message.text, { timeout: message.timeoutMs });
+  } catch (error) {
+    throw new VirtError(
+      ErrorCode.SYSTEM_ERROR,
+      `host '${owner}', which owns this domain, did not answer: ${(error as Error).message}`,
+    );
+  }
+  return reply.json<Answer>();
+}
+
+/**
  * Forwards `request` to `owner` and gives its answer.
  *
  * @throws {VirtError} Code 3 for a request larger than a NATS message; 38 when the owner does not
@@ -143,23 +176,11 @@ export async function forwardRequest(
     role,
     from,
   };
-  const text = JSON.stringify(forwarded);
-  if (text.length > connection.info!.max_payload) {
-    throw new VirtError(
-      ErrorCode.OPERATION_UNSUPPORTED,
-      `this request is larger than a NATS message: send it to host '${owner}' directly`,
-    );
-  }
-  let reply;
-  try {
-    reply = await connection.request(subjectOf(owner), text, { timeout: timeoutMs });
-  } catch (error) {
-    throw new VirtError(
-      ErrorCode.SYSTEM_ERROR,
-      `host '${owner}', which owns this domain, did not answer: ${(error as Error).message}`,
-    );
-  }
-  const answer = reply.json<ForwardedAnswer>();
+  const answer = await askOwner<ForwardedAnswer>(connection, subjectOf(owner), owner, {
+    text: JSON.stringify(forwarded),
+    what: "request",
+    timeoutMs,
+  });
   const headers = new Headers(answer.headers);
   headers.set(ANSWERED_HEADER, owner);
   const bytes = decodeBase64(answer.body);

@@ -32,10 +32,12 @@ import type {
   Observation,
   ObservationSink,
   Reality,
+  SaveRequest,
   Screenshot,
   VcpuSample,
 } from "../../actors/driver_protocol.ts";
 import { testScreenshotPng } from "./test_screenshot.ts";
+import { readTestSaveImage, writeTestSaveImage } from "../../src/storage/test_save_image.ts";
 import type { BlockStorageAccess } from "../../src/storage/block_info.ts";
 import type { DiskError } from "../../src/storage/block_figures.ts";
 import type { GuestCapability, HostCapability } from "../../src/model/capabilities.ts";
@@ -197,6 +199,32 @@ export class TestDriver implements Driver {
       instance.running = true;
       instance.runningSinceMs = this.#now();
     }
+  }
+
+  /**
+   * Writes libvirt's test driver's image (its magic and the XML): the test hypervisor has no
+   * memory to keep, so the XML is the whole state.
+   */
+  async saveState(handle: DomainHandle, request: SaveRequest, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    this.#instance(handle);
+    await writeTestSaveImage(request.path, handle.name, request.xml);
+  }
+
+  /** Nothing to load: a test image holds no memory (its XML already defined the instance). */
+  restoreState(
+    handle: DomainHandle,
+    _image: { path: string; offset: number; compressed?: number },
+    signal: AbortSignal,
+  ): Promise<void> {
+    signal.throwIfAborted();
+    this.#instance(handle);
+    return Promise.resolve();
+  }
+
+  /** The XML of an image in libvirt's test driver's layout. */
+  readOwnSaveImage(path: string): Promise<string> {
+    return readTestSaveImage(path);
   }
 
   async pause(handle: DomainHandle, signal: AbortSignal): Promise<void> {

@@ -61,7 +61,7 @@ import { endHeldStart, finishInterruptedJob } from "./held_facts_followup.ts";
 import { HeldFactsRetry } from "./held_facts_retry.ts";
 import type { DomainFact } from "../src/model/facts.ts";
 import { checkOwnLayoutArgs, checkSaveFlags, imageXml } from "./save_commands.ts";
-import { definitionOfXml, readSaveImage } from "./save_images.ts";
+import { definitionOfXml, type OwnSaveImageReader, readSaveImage } from "./save_images.ts";
 
 export {
   type DomainInfo,
@@ -446,6 +446,15 @@ export class Host extends DomainCommandMethods {
   }
 
   /**
+   * The image reader of the host's one driver when it has its own layout (the test
+   * hypervisor's); undefined: libvirt's QEMU layout.
+   */
+  ownSaveImageReader(): OwnSaveImageReader | undefined {
+    const drivers = this.drivers;
+    return drivers.length === 1 ? drivers[0].readOwnSaveImage?.bind(drivers[0]) : undefined;
+  }
+
+  /**
    * What a restore of `path` starts: in the layout of the host's one driver when it has its own
    * (libvirt's test driver's: no flags, always running), libvirt's QEMU layout otherwise.
    */
@@ -453,8 +462,7 @@ export class Host extends DomainCommandMethods {
     path: string,
     options: { definition?: DomainDefinition; running?: boolean; paused?: boolean },
   ): Promise<{ definition: DomainDefinition; paused: boolean; restore: RestoreImage }> {
-    const drivers = this.drivers;
-    const own = drivers.length === 1 ? drivers[0].readOwnSaveImage?.bind(drivers[0]) : undefined;
+    const own = this.ownSaveImageReader();
     if (own !== undefined) {
       checkOwnLayoutArgs("testDomainRestoreFlags", options, options.definition !== undefined);
       const definition = definitionOfXml(await own(path));

@@ -16,12 +16,7 @@ import {
   rewriteSaveHeader,
   type SaveImageHeader,
 } from "../src/storage/save_image.ts";
-import {
-  isTestSaveImage,
-  readTestSaveImage,
-  TEST_SAVE_MAGIC_BYTES,
-  writeTestSaveImage,
-} from "../src/storage/test_save_image.ts";
+import { writeTestSaveImage } from "../src/storage/test_save_image.ts";
 import { formatDomainXml, parseDomainXml, validateDomain } from "../src/xml/mod.ts";
 import { checkSaveFlags, imageXml } from "./save_commands.ts";
 
@@ -83,30 +78,22 @@ export function definitionOfXml(xml: string): DomainDefinition {
  * The XML of an image, as `virsh save-image-dumpxml` prints it (inactive; passwords only with
  * `secure`).
  */
-export async function saveImageXml(path: string, secure: boolean): Promise<string> {
-  const test = await testLayoutXml(path);
-  const definition = test === undefined
+export async function saveImageXml(
+  path: string,
+  secure: boolean,
+  readOwn?: OwnSaveImageReader,
+): Promise<string> {
+  const definition = readOwn === undefined
     ? (await readSaveImage(path)).definition
-    : definitionOfXml(test);
+    : definitionOfXml(await readOwn(path));
   return formatDomainXml(definition, { inactive: true, secure });
 }
 
 /**
- * The XML of an image in libvirt's test driver's layout (`src/storage/test_save_image.ts`);
- * undefined for any other file (whose reader then answers, errors included).
+ * The reader of a host whose one driver has its own image layout (libvirt's test driver's,
+ * `Driver.readOwnSaveImage`): the image's XML.
  */
-async function testLayoutXml(path: string): Promise<string | undefined> {
-  let start: Uint8Array;
-  try {
-    using file = await Deno.open(path, { read: true });
-    start = new Uint8Array(TEST_SAVE_MAGIC_BYTES);
-    const read = await file.read(start);
-    start = start.subarray(0, read ?? 0);
-  } catch {
-    return undefined;
-  }
-  return isTestSaveImage(start) ? await readTestSaveImage(path) : undefined;
-}
+export type OwnSaveImageReader = (path: string) => Promise<string>;
 
 /**
  * Replaces the XML of an image in place (`save-image-define`): the new definition must name
@@ -118,12 +105,12 @@ export async function defineSaveImage(
   path: string,
   definition: DomainDefinition,
   flags: { running?: boolean; paused?: boolean },
+  readOwn?: OwnSaveImageReader,
 ): Promise<void> {
   checkSaveFlags(flags);
-  const test = await testLayoutXml(path);
-  if (test !== undefined) {
+  if (readOwn !== undefined) {
     // libvirt's test driver rewrites the whole file; the flags say nothing to it.
-    const live = definitionOfXml(test);
+    const live = definitionOfXml(await readOwn(path));
     await writeTestSaveImage(path, live.name, imageXml(live, definition));
     return;
   }

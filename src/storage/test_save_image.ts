@@ -15,6 +15,7 @@
  */
 
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import { readExactly } from "./save_image.ts";
 import { storageSystemError } from "./storage_info.ts";
 
 /** The magic, NUL included (libvirt writes `sizeof` of the C string). */
@@ -111,35 +112,23 @@ export async function readTestSaveImage(path: string): Promise<string> {
     // A short read at end of file leaves errno 0: libvirt's message then ends in "Success".
     const short = (what: string) =>
       new VirtError(ErrorCode.SYSTEM_ERROR, `${what} in '${path}': Success`, { where: path });
-    const magic = await readUpTo(file, TEST_SAVE_MAGIC_BYTES);
-    if (magic.length !== TEST_SAVE_MAGIC_BYTES) throw short("incomplete save header");
+    const magic = await readExactly(file, TEST_SAVE_MAGIC_BYTES);
+    if (magic === undefined) throw short("incomplete save header");
     if (!isTestSaveImage(magic)) {
       throw new VirtError(ErrorCode.INTERNAL_ERROR, "mismatched header magic", { where: path });
     }
-    const lengthBytes = await readUpTo(file, 4);
-    if (lengthBytes.length !== 4) throw short("failed to read metadata length");
+    const lengthBytes = await readExactly(file, 4);
+    if (lengthBytes === undefined) throw short("failed to read metadata length");
     const length = new DataView(lengthBytes.buffer).getInt32(0, true);
     if (length < 1 || length > TEST_SAVE_XML_MAX_BYTES) {
       throw new VirtError(ErrorCode.INTERNAL_ERROR, "length of metadata out of range", {
         where: path,
       });
     }
-    const xml = await readUpTo(file, length);
-    if (xml.length !== length) throw short("incomplete metadata");
+    const xml = await readExactly(file, length);
+    if (xml === undefined) throw short("incomplete metadata");
     return decoder.decode(xml);
   } finally {
     file.close();
   }
-}
-
-/** Up to `count` bytes from the file's position (fewer only at its end). */
-async function readUpTo(file: Deno.FsFile, count: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(count);
-  let filled = 0;
-  while (filled < count) {
-    const read = await file.read(bytes.subarray(filled));
-    if (read === null) break;
-    filled += read;
-  }
-  return bytes.subarray(0, filled);
 }

@@ -793,6 +793,16 @@ export interface Driver {
     signal: AbortSignal,
   ): Promise<void>;
 
+  /**
+   * Optional: the driver's own save-image layout (libvirt's test driver's,
+   * `src/storage/test_save_image.ts`): the domain XML of the image at `path`, with the driver's
+   * errors. Such a driver takes no save or restore flags and no replacement XML, as libvirt's
+   * test driver. Absent: libvirt's QEMU layout (`src/storage/save_image.ts`).
+   *
+   * @throws {VirtError} The layout's errors (38, 1).
+   */
+  readOwnSaveImage?(path: string): Promise<string>;
+
   /** Optional: snapshots of the driver's domains. Absent: code 3. */
   readonly snapshots?: SnapshotDriver;
 

@@ -60,8 +60,8 @@ import { reconcileAll, resync } from "./reconcile.ts";
 import { endHeldStart, finishInterruptedJob } from "./held_facts_followup.ts";
 import { HeldFactsRetry } from "./held_facts_retry.ts";
 import type { DomainFact } from "../src/model/facts.ts";
-import { checkSaveFlags, imageXml } from "./save_commands.ts";
-import { readSaveImage } from "./save_images.ts";
+import { checkOwnLayoutArgs, checkSaveFlags, imageXml } from "./save_commands.ts";
+import { definitionOfXml, type OwnSaveImageReader, readSaveImage } from "./save_images.ts";
 
 export {
   type DomainInfo,
@@ -429,19 +429,7 @@ export class Host extends DomainCommandMethods {
       bypassCache?: boolean;
     } = {},
   ): Promise<{ uuid: string }> {
-    checkSaveFlags(options);
-    const image = await readSaveImage(path);
-    if (options.definition !== undefined) imageXml(image.definition, options.definition);
-    const definition = options.definition ?? image.definition;
-    const paused = options.paused === true ||
-      (options.running !== true && !image.header.wasRunning);
-    const restore: RestoreImage = {
-      path,
-      offset: image.header.streamOffset,
-      compressed: image.header.compressed,
-      paused,
-      pausedDetail: options.paused === true ? "paused" : "restored",
-    };
+    const { definition, paused, restore } = await this.#restoreImage(path, options);
     return await this.#claiming(definition, "create", async (uuid, actor, completed) => {
       await actor.run("restore", this.#runOptions(options), async (job) => {
         if (isActive(job.snapshot)) {
@@ -455,6 +443,45 @@ export class Host extends DomainCommandMethods {
       });
       return { uuid };
     });
+  }
+
+  /**
+   * The image reader of the host's one driver when it has its own layout (the test
+   * hypervisor's); undefined: libvirt's QEMU layout.
+   */
+  ownSaveImageReader(): OwnSaveImageReader | undefined {
+    const drivers = this.drivers;
+    return drivers.length === 1 ? drivers[0].readOwnSaveImage?.bind(drivers[0]) : undefined;
+  }
+
+  /**
+   * What a restore of `path` starts: in the layout of the host's one driver when it has its own
+   * (libvirt's test driver's: no flags, always running), libvirt's QEMU layout otherwise.
+   */
+  async #restoreImage(
+    path: string,
+    options: { definition?: DomainDefinition; running?: boolean; paused?: boolean },
+  ): Promise<{ definition: DomainDefinition; paused: boolean; restore: RestoreImage }> {
+    const own = this.ownSaveImageReader();
+    if (own !== undefined) {
+      checkOwnLayoutArgs("testDomainRestoreFlags", options, options.definition !== undefined);
+      const definition = definitionOfXml(await own(path));
+      const restore: RestoreImage = { path, offset: 0, paused: false, pausedDetail: "restored" };
+      return { definition, paused: false, restore };
+    }
+    checkSaveFlags(options);
+    const image = await readSaveImage(path);
+    if (options.definition !== undefined) imageXml(image.definition, options.definition);
+    const paused = options.paused === true ||
+      (options.running !== true && !image.header.wasRunning);
+    const restore: RestoreImage = {
+      path,
+      offset: image.header.streamOffset,
+      compressed: image.header.compressed,
+      paused,
+      pausedDetail: options.paused === true ? "paused" : "restored",
+    };
+    return { definition: options.definition ?? image.definition, paused, restore };
   }
 
   /**

@@ -67,6 +67,31 @@ export function checkSaveFlags(
 }
 
 /**
+ * The checks of libvirt's test driver, which takes no save or restore flags and no replacement
+ * XML (a driver with its own image layout, {@linkcode Driver.readOwnSaveImage}).
+ *
+ * @throws {VirtError} 8 `unsupported flags (0x…) in function …`; 74 for `hasXml`.
+ */
+export function checkOwnLayoutArgs(
+  api: string,
+  args: { running?: boolean; paused?: boolean; bypassCache?: boolean },
+  hasXml: boolean,
+): void {
+  const flags = (args.bypassCache === true ? 1 : 0) | (args.running === true ? 2 : 0) |
+    (args.paused === true ? 4 : 0);
+  if (flags !== 0) {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      `unsupported flags (0x${flags.toString(16)}) in function ${api}`,
+      { where: "flags", bare: true },
+    );
+  }
+  if (hasXml) {
+    throw new VirtError(ErrorCode.ARGUMENT_UNSUPPORTED, "xml modification unsupported");
+  }
+}
+
+/**
  * The domain XML an image carries: the live definition (or `definition`, which must name the
  * same domain), as libvirt's inactive, secure format.
  *
@@ -95,6 +120,10 @@ export async function save(
   env: CommandEnvironment,
   args: SaveArguments,
 ): Promise<void> {
+  const known = job.snapshot.context.live ?? job.snapshot.context.definition;
+  if (known !== null && env.driverFor(known).readOwnSaveImage !== undefined) {
+    checkOwnLayoutArgs("testDomainSaveFlags", args, args.definition !== undefined);
+  }
   checkSaveFlags(args);
   requireCommand(job.snapshot, "save");
   const handle = handleOf(job.snapshot);

@@ -32,10 +32,12 @@ import type {
   Observation,
   ObservationSink,
   Reality,
+  SaveRequest,
   Screenshot,
   VcpuSample,
 } from "../../actors/driver_protocol.ts";
 import { testScreenshotPng } from "./test_screenshot.ts";
+import { readTestSaveImage, writeTestSaveImage } from "../../src/storage/test_save_image.ts";
 import type { BlockStorageAccess } from "../../src/storage/block_info.ts";
 import type { DiskError } from "../../src/storage/block_figures.ts";
 import type { GuestCapability, HostCapability } from "../../src/model/capabilities.ts";
@@ -119,6 +121,16 @@ export class TestDriver implements Driver {
   readonly #latencies: TestLatencies;
   readonly #now: () => number;
   readonly #asLibvirtTestDriver: boolean;
+  /**
+   * Save and restore in libvirt's test driver's image layout (`src/storage/test_save_image.ts`),
+   * only as libvirt's test driver (`asLibvirtTestDriver`): elsewhere the test hypervisor stands
+   * beside QEMU, whose layout the service's save images have.
+   */
+  readonly saveState?: Driver["saveState"];
+  /** See {@linkcode TestDriver.saveState}. */
+  readonly restoreState?: Driver["restoreState"];
+  /** See {@linkcode TestDriver.saveState}. */
+  readonly readOwnSaveImage?: Driver["readOwnSaveImage"];
   readonly #instances = new Map<string, Instance>();
 
   /**
@@ -140,6 +152,11 @@ export class TestDriver implements Driver {
     this.#latencies = { ...NO_LATENCY, ...options.latencies };
     this.#now = options.now ?? Date.now;
     this.#asLibvirtTestDriver = options.asLibvirtTestDriver ?? false;
+    if (this.#asLibvirtTestDriver) {
+      this.saveState = (handle, request, signal) => this.#saveState(handle, request, signal);
+      this.restoreState = (handle, _image, signal) => this.#restoreState(handle, signal);
+      this.readOwnSaveImage = readTestSaveImage;
+    }
   }
 
   /** Host facts for `nodeinfo`. */
@@ -197,6 +214,23 @@ export class TestDriver implements Driver {
       instance.running = true;
       instance.runningSinceMs = this.#now();
     }
+  }
+
+  /**
+   * Writes libvirt's test driver's image (its magic and the XML): the test hypervisor has no
+   * memory to keep, so the XML is the whole state.
+   */
+  async #saveState(handle: DomainHandle, request: SaveRequest, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    this.#instance(handle);
+    await writeTestSaveImage(request.path, handle.name, request.xml);
+  }
+
+  /** Nothing to load: a test image holds no memory (its XML already defined the instance). */
+  #restoreState(handle: DomainHandle, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    this.#instance(handle);
+    return Promise.resolve();
   }
 
   async pause(handle: DomainHandle, signal: AbortSignal): Promise<void> {

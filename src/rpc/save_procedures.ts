@@ -107,7 +107,7 @@ export const SAVE_PROCEDURES: ProcedureTable = {
       }
       const { host } = context.target();
       const path = requireManagedSave(host.context(lookupWire(host, call.dom).uuid).managedSave);
-      return { xml: await saveImageXml(path, secure) };
+      return { xml: await saveImageXml(path, secure, host.ownSaveImageReader()) };
     },
   },
   virDomainManagedSaveDefineXML: {
@@ -125,7 +125,12 @@ export const SAVE_PROCEDURES: ProcedureTable = {
         throw new VirtError(ErrorCode.INVALID_ARG, "dxml must not be NULL");
       }
       const definition = definitionFromXml(call.dxml, target.xmlMaxBytes, false);
-      await defineSaveImage(path, definition, saveFlags(call.flags));
+      await defineSaveImage(
+        path,
+        definition,
+        saveFlags(call.flags),
+        target.host.ownSaveImageReader(),
+      );
     },
   },
   virDomainSave: {
@@ -176,7 +181,9 @@ export const SAVE_PROCEDURES: ProcedureTable = {
           "virDomainSaveImageGetXMLDesc with secure flag",
         );
       }
-      return { xml: await saveImageXml(call.file, secure) };
+      return {
+        xml: await saveImageXml(call.file, secure, context.target().host.ownSaveImageReader()),
+      };
     },
   },
   virDomainSaveImageDefineXML: {
@@ -186,8 +193,14 @@ export const SAVE_PROCEDURES: ProcedureTable = {
     ret: x.void,
     handler: async (call: { file: string; dxml: string; flags: number }, context) => {
       checkFlags(call.flags, SAVE_RUNNING | SAVE_PAUSED, "virDomainSaveImageDefineXML");
-      const definition = definitionFromXml(call.dxml, context.target().xmlMaxBytes, false);
-      await defineSaveImage(call.file, definition, saveFlags(call.flags));
+      const target = context.target();
+      const definition = definitionFromXml(call.dxml, target.xmlMaxBytes, false);
+      await defineSaveImage(
+        call.file,
+        definition,
+        saveFlags(call.flags),
+        target.host.ownSaveImageReader(),
+      );
     },
   },
 };

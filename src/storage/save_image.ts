@@ -224,7 +224,11 @@ export function parseSaveHeader(head: Uint8Array): {
   };
 }
 
-async function readExactly(file: Deno.FsFile, bytes: number): Promise<Uint8Array | undefined> {
+/** Exactly `bytes` bytes from the file's position; undefined when the file ends first. */
+export async function readExactly(
+  file: Deno.FsFile,
+  bytes: number,
+): Promise<Uint8Array | undefined> {
   const buffer = new Uint8Array(bytes);
   let filled = 0;
   while (filled < bytes) {

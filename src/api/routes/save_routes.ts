@@ -84,7 +84,11 @@ export function saveRoutes(add: RouteAdder): void {
   add("domain.save_image_xml", async (_request, context: Context) => {
     const secure = booleanParam(context.url, "secure") ?? false;
     checkSecureAllowed(context.role, secure, "virDomainSaveImageGetXMLDesc");
-    const xml = await saveImageXml(fileParam(context.url), secure);
+    const xml = await saveImageXml(
+      fileParam(context.url),
+      secure,
+      context.env.host.ownSaveImageReader(),
+    );
     return new Response(xml, { headers: { "content-type": "application/xml" } });
   });
   add("domain.managed_save", async (_request, context: Context) => {
@@ -97,7 +101,7 @@ export function saveRoutes(add: RouteAdder): void {
     const secure = booleanParam(context.url, "secure") ?? false;
     checkSecureAllowed(context.role, secure, "virDomainManagedSaveGetXMLDesc");
     const path = requireManagedSave(context.env.host.context(context.params.ref).managedSave);
-    const xml = await saveImageXml(path, secure);
+    const xml = await saveImageXml(path, secure, context.env.host.ownSaveImageReader());
     return new Response(xml, { headers: { "content-type": "application/xml" } });
   });
   add("domain.managed_save_define", async (request, context: Context) => {
@@ -105,7 +109,12 @@ export function saveRoutes(add: RouteAdder): void {
     const definition = await definitionFromRequest(request, {
       maxBytes: context.env.xmlMaxBytes,
     });
-    await defineSaveImage(path, definition, flagsOf(context.url));
+    await defineSaveImage(
+      path,
+      definition,
+      flagsOf(context.url),
+      context.env.host.ownSaveImageReader(),
+    );
     return new Response(null, { status: 204 });
   });
   add("domain.managed_save_remove", async (_request, context: Context) => {
@@ -119,7 +128,12 @@ export function saveRoutes(add: RouteAdder): void {
     const definition = await definitionFromRequest(request, {
       maxBytes: context.env.xmlMaxBytes,
     });
-    await defineSaveImage(file, definition, flagsOf(context.url));
+    await defineSaveImage(
+      file,
+      definition,
+      flagsOf(context.url),
+      context.env.host.ownSaveImageReader(),
+    );
     return new Response(null, { status: 204 });
   });
 }

@@ -361,7 +361,7 @@ async function loadImage(
     if (restoreState === undefined) {
       throw new VirtError(
         ErrorCode.NO_SUPPORT,
-        "this function is not supported by the connection driver: virDomainRestore",
+        "virDomainRestore",
       );
     }
     await restoreState(

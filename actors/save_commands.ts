@@ -132,9 +132,7 @@ export async function save(
   if (saveState === undefined) {
     throw new VirtError(
       ErrorCode.NO_SUPPORT,
-      `this function is not supported by the connection driver: ${
-        args.api ?? "virDomainSaveFlags"
-      }`,
+      args.api ?? "virDomainSaveFlags",
     );
   }
   const xml = imageXml(handle.definition, args.definition);
@@ -165,7 +163,7 @@ export function managedSavePath(env: CommandEnvironment, name: string): string {
   if (env.managedSaveDir === undefined) {
     throw new VirtError(
       ErrorCode.NO_SUPPORT,
-      "this function is not supported by the connection driver: virDomainManagedSave",
+      "virDomainManagedSave",
     );
   }
   return `${env.managedSaveDir}/${name}.save`;

@@ -128,7 +128,7 @@ function driverSnapshots(env: CommandEnvironment, definition: DomainDefinition):
   if (snapshots === undefined) {
     throw new VirtError(
       ErrorCode.NO_SUPPORT,
-      "this function is not supported by the connection driver: virDomainSnapshotCreateXML",
+      "virDomainSnapshotCreateXML",
     );
   }
   return snapshots;
@@ -513,7 +513,7 @@ function memorySaver(env: CommandEnvironment, domain: DomainDefinition) {
   if (driver.saveState === undefined) {
     throw new VirtError(
       ErrorCode.NO_SUPPORT,
-      "this function is not supported by the connection driver: virDomainSnapshotCreateXML",
+      "virDomainSnapshotCreateXML",
     );
   }
   return driver.saveState.bind(driver);

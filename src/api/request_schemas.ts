@@ -67,21 +67,35 @@ export function queryParameters(row: Operation): readonly OperationParameter[] {
   return row.http.queued ? [QUEUE_TIMEOUT_PARAMETER, ...query] : query;
 }
 
-const querySchemas = new Map<string, TObject>();
+/** A row's query parameters by name and their object schema, made once per row. */
+interface RowQuery {
+  parameters: ReadonlyMap<string, OperationParameter>;
+  schema: TObject;
+}
 
-/** The object schema of a row's query string (made once per row). */
-export function querySchema(row: Operation): TObject {
-  let schema = querySchemas.get(row.name);
-  if (schema === undefined) {
+const rowQueries = new Map<string, RowQuery>();
+
+function rowQuery(row: Operation): RowQuery {
+  let query = rowQueries.get(row.name);
+  if (query === undefined) {
+    const parameters = queryParameters(row);
     const properties: Record<string, TSchema> = {};
-    for (const parameter of queryParameters(row)) {
+    for (const parameter of parameters) {
       const value = parameterSchema(parameter);
       properties[parameter.name] = parameter.required ? value : Type.Optional(value);
     }
-    schema = Type.Object(properties, { additionalProperties: false });
-    querySchemas.set(row.name, schema);
+    query = {
+      parameters: new Map(parameters.map((parameter) => [parameter.name, parameter])),
+      schema: Type.Object(properties, { additionalProperties: false }),
+    };
+    rowQueries.set(row.name, query);
   }
-  return schema;
+  return query;
+}
+
+/** The object schema of a row's query string (made once per row). */
+export function querySchema(row: Operation): TObject {
+  return rowQuery(row).schema;
 }
 
 /**
@@ -103,7 +117,7 @@ export function querySchema(row: Operation): TObject {
  */
 export function validateQuery(row: Operation, url: URL): void {
   if (row.http === null) return;
-  const parameters = new Map(queryParameters(row).map((parameter) => [parameter.name, parameter]));
+  const { parameters, schema } = rowQuery(row);
   const given: Record<string, unknown> = {};
   for (const name of new Set(url.searchParams.keys())) {
     const parameter = parameters.get(name);
@@ -121,7 +135,6 @@ export function validateQuery(row: Operation, url: URL): void {
     const read = values.map((value) => readValue(parameter, value));
     given[name] = parameter.repeatable ? read : read[0];
   }
-  const schema = querySchema(row);
   if (Value.Check(schema, given)) return;
   const first = Value.Errors(schema, given).First();
   const name = first?.path.split("/")[1] ?? "";

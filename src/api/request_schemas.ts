@@ -93,11 +93,6 @@ function rowQuery(row: Operation): RowQuery {
   return query;
 }
 
-/** The object schema of a row's query string (made once per row). */
-export function querySchema(row: Operation): TObject {
-  return rowQuery(row).schema;
-}
-
 /**
  * Checks a request's query string against its row's schema.
  *

@@ -311,14 +311,12 @@ function containerFileText(spec: ContainerSpec, path: string): string {
  * @throws {VirtError} as {@linkcode initIdentity}.
  */
 export function initPrivilegeArgs(spec: ContainerSpec): string[] {
-  const identity = spec.initUser === undefined && spec.initGroup === undefined
-    ? {}
-    : initIdentity(
-      spec.initUser,
-      spec.initGroup,
-      containerFileText(spec, "/etc/passwd"),
-      containerFileText(spec, "/etc/group"),
-    );
+  const identity = spec.initUser === undefined && spec.initGroup === undefined ? {} : initIdentity(
+    spec.initUser,
+    spec.initGroup,
+    containerFileText(spec, "/etc/passwd"),
+    containerFileText(spec, "/etc/group"),
+  );
   return [...capabilityArgs(spec.capabilities), ...identityArgs(identity)];
 }
 

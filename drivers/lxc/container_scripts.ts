@@ -121,12 +121,12 @@ export function supervisorScript(options: SupervisorOptions): string {
     : [
       // Bounded: the holder ends by itself after 30 s; it is killed once the container's
       // unshare has entered its namespace.
-      "  unshare --user sleep 30 </dev/null 3<&- 5<&- 2>>\"$RUN/supervisor.log\" &",
+      '  unshare --user sleep 30 </dev/null 3<&- 5<&- 2>>"$RUN/supervisor.log" &',
       "  holder=$!",
-      '  own=$(readlink /proc/self/ns/user)',
+      "  own=$(readlink /proc/self/ns/user)",
       // Bounded (5 s): until the holder has made its namespace (or is gone).
       '  i=0; while [ "$(readlink /proc/$holder/ns/user)" = "$own" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done',
-      '  userns=$(readlink /proc/$holder/ns/user)',
+      "  userns=$(readlink /proc/$holder/ns/user)",
       `  if [ -z "$userns" ] || [ "$userns" = "$own" ] || ! printf '%s' ${
         q(options.idmap.uidMap)
       } > /proc/$holder/uid_map || ! printf '%s' ${
@@ -256,7 +256,9 @@ export function setupScript(spec: ContainerSpec, options: SetupOptions): string 
   if (userns) {
     // No device node can be made in a user namespace: the host's are bound in.
     lines.push(
-      `for n in ${DEVICES.join(" ")}; do : > "$R/dev/$n" && mount --bind "/dev/$n" "$R/dev/$n" || fail "cannot bind /dev/$n"; done`,
+      `for n in ${
+        DEVICES.join(" ")
+      }; do : > "$R/dev/$n" && mount --bind "/dev/$n" "$R/dev/$n" || fail "cannot bind /dev/$n"; done`,
       `cp -R ./${RUN_FILES.devSkeleton}/. "$R/dev/" || fail "cannot populate /dev"`,
     );
   } else {
@@ -289,7 +291,7 @@ export function setupScript(spec: ContainerSpec, options: SetupOptions): string 
     "(",
     "  read -r staged <&7 || exit 1",
     "  exec 7<&- 8<&-",
-    '  cd "$R" && pivot_root . . && umount -l . || fail "cannot pivot into the root"',
+    '  cd -P "$R" && pivot_root . . && umount -l . || fail "cannot pivot into the root"',
     "  cd /",
     `  [ -d ${q(spec.initDir)} ] || fail ${
       q(`init folder '${spec.initDir}' does not exist in the container`)

@@ -250,7 +250,10 @@ function idmapOf(definition: DomainDefinition): Pick<ContainerSpec, "idmap"> {
         Number.isInteger(value) && value >= 0 && value <= 0xffffffff
       ) && range.count > 0;
       if (!fits) {
-        throw refuse(`/domain/idmap/${name}[${index + 1}]`, `the ${name} range is not one the kernel takes`);
+        throw refuse(
+          `/domain/idmap/${name}[${index + 1}]`,
+          `the ${name} range is not one the kernel takes`,
+        );
       }
     });
   }

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { isVirtError } from "../../src/model/errors.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
-import { testIf } from "../support/environment.ts";
+import { missing, testIf } from "../support/environment.ts";
 import {
   containerDefinition,
   type ContainerOptions,
@@ -260,5 +260,43 @@ testIf(
       await rig.close();
       Deno.removeSync(data, { recursive: true });
     }
+  },
+);
+
+testIf(
+  "<idmap> where the kernel refuses user namespaces: libvirt's error, nothing made",
+  skip ?? missing("unshare"),
+  async () => {
+    // A user namespace of the test's own whose limit of further user namespaces is 0: the
+    // kernel there refuses what `<idmap>` needs, as one without user namespaces does.
+    const worker = new URL("./_lxc_userns_refusal_worker.ts", import.meta.url).pathname;
+    const output = await new Deno.Command("unshare", {
+      args: [
+        "--user",
+        "--map-root-user",
+        "--",
+        "/bin/sh",
+        "-c",
+        'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"',
+        "sh",
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        worker,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.ok(output.success, stderr);
+    const result = JSON.parse(new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!);
+    assert.deepEqual(result, {
+      code: 67,
+      message: "Kernel doesn't support user namespace",
+      state: "shut off (unknown)",
+      left: [],
+    });
   },
 );

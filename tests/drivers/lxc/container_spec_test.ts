@@ -32,6 +32,11 @@ Deno.test("containerSpec reads init, initarg, initenv, the root and the mounts",
     memoryLimitKiB: 2048,
     tuning: { blkioDevices: [] },
     console: true,
+    capabilities: {
+      clearAll: false,
+      keep: [],
+      drop: ["audit_control", "mac_admin", "mknod", "sys_module", "sys_time"],
+    },
   });
 });
 

@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import { isVirtError } from "../../src/model/errors.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { missing, testIf } from "../support/environment.ts";
@@ -253,6 +254,17 @@ testIf(
         `0 ${MAPPED_ROOT} 65536`,
       );
       assert.equal(Deno.statSync(`/proc/${pid}`).uid, MAPPED_ROOT);
+      assert.equal(rig.stateText("ct-userns"), "running (booted)");
+      // A reboot makes the namespace again: a new init with the same maps.
+      Deno.removeSync(`${data}/out`);
+      await rig.host.reboot("ct-userns");
+      const again = await written(`${data}/out`);
+      assert.equal(
+        again.trim().split("\n")[0].trim().split(/\s+/).join(" "),
+        `0 ${MAPPED_ROOT} 65536`,
+      );
+      const rebooted = LxcDriver.initOf(rig.runtime("ct-userns"));
+      assert.ok(rebooted !== undefined && rebooted.pid !== pid, "the init was not replaced");
       assert.equal(rig.stateText("ct-userns"), "running (booted)");
       await rig.host.destroy("ct-userns");
       assert.equal(rig.stateText("ct-userns"), "shut off (destroyed)");

@@ -116,12 +116,14 @@ export function supervisorScript(options: SupervisorOptions): string {
     "unshare --pid --mount --uts --ipc --net --fork --kill-child --propagation private /bin/sh ./setup.sh";
   const fds =
     `<&3 3<&- 5<&- 9>"$RUN/${RUN_FILES.status}" 8<>"$RUN/${RUN_FILES.go}" 7<>"$RUN/${RUN_FILES.staged}"`;
+  const join = options.cgroupJoinFiles.map((file) => `echo 0 > ${q(file)} && `).join("");
   const start: string[] = options.idmap === undefined
     ? [`  (cd "$RUN" && exec ${unshareCommand}) ${fds} &`, "  child=$!"]
     : [
       // Bounded: the holder ends by itself after 30 s; it is killed once the container's
-      // unshare has entered its namespace.
-      '  unshare --user sleep 30 </dev/null 3<&- 5<&- 2>>"$RUN/supervisor.log" &',
+      // unshare has entered its namespace. It is in the container's cgroup, so whatever ends
+      // the container (or cleans up after a crash) ends it too.
+      `  (${join}exec unshare --user sleep 30) </dev/null 3<&- 5<&- 2>>"$RUN/supervisor.log" &`,
       "  holder=$!",
       "  own=$(readlink /proc/self/ns/user)",
       // Bounded (5 s): until the holder has made its namespace (or is gone).
@@ -137,9 +139,7 @@ export function supervisorScript(options: SupervisorOptions): string {
       `    echo 1 > "$RUN/${RUN_FILES.exit}"`,
       "    break",
       "  fi",
-      `  (${
-        options.cgroupJoinFiles.map((file) => `echo 0 > ${q(file)} && `).join("")
-      }cd "$RUN" && exec nsenter --user --target "$holder" -- ${unshareCommand}) ${fds} &`,
+      `  (${join}cd "$RUN" && exec nsenter --user --target "$holder" -- ${unshareCommand}) ${fds} &`,
       "  child=$!",
       // Bounded (5 s): until the child has entered the namespace (or is gone).
       '  i=0; while [ "$(readlink /proc/$child/ns/user)" != "$userns" ] && kill -0 "$child" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done',

@@ -32,7 +32,8 @@ export const INIT_MARKER = "EVIRT-INIT";
 
 /** Why container tests cannot run here, or undefined. */
 export function containerSkipReason(): string | undefined {
-  return LxcDriver.unavailableReason() ?? missing("unshare", "socat", "setsid", "mkfifo") ??
+  return LxcDriver.unavailableReason() ??
+    missing("unshare", "socat", "setsid", "mkfifo", "setpriv", "nsenter", "hostname") ??
     (exists(`${rootfsDir}/sbin/evirt-init`)
       ? undefined
       : `needs the busybox rootfs (bash ${repoDir}/tests/fixtures/build_rootfs.sh)`);

@@ -18,18 +18,10 @@ import {
   startServiceProcess,
 } from "../support/service_process.ts";
 import { runVirsh } from "../support/virsh.ts";
-import { missing, testIf } from "../support/environment.ts";
-import { rootfsDir, TEST_INIT } from "./_lxc_rig.ts";
+import { testIf } from "../support/environment.ts";
+import { libvirtLxcSkipReason, LXC_URI, rootfsDir, TEST_INIT } from "./_lxc_rig.ts";
 
-const LXC_URI = "lxc:///system";
 const NAME = `${ORACLE_PREFIX}ct-priv`;
-
-async function skipReason(): Promise<string | undefined> {
-  const absent = missing("virsh", "/run/libvirt/libvirt-sock");
-  if (absent !== undefined) return absent;
-  const run = await runVirsh(LXC_URI, ["version"]);
-  return run.code === 0 ? undefined : `libvirtd's LXC driver does not answer: ${run.stderr.trim()}`;
-}
 
 const XML = `<domain type='lxc'>
   <name>${NAME}</name>
@@ -70,7 +62,7 @@ function comparable(xml: string): string {
 
 testIf(
   "idmap, init user, group and folder, and capabilities round-trip as libvirt's LXC driver",
-  await skipReason(),
+  await libvirtLxcSkipReason(),
   async () => {
     const dirs = await serviceDirs();
     const xmlPath = `${dirs.stateDir}/../ct-priv.xml`;

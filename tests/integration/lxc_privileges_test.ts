@@ -16,8 +16,8 @@ import {
   type ContainerOptions,
   containerSkipReason,
   filesystemElement,
+  mappedRootSkipReason,
   openLxcRig,
-  rootfsDir,
 } from "./_lxc_rig.ts";
 
 /** Longest wait for what a container writes, in ms. */
@@ -199,21 +199,9 @@ testIf(
   },
 );
 
-/** Why the mapped root cannot reach the fixture's rootfs (a folder above it others cannot pass). */
-function rootfsUnreachable(): string | undefined {
-  let path = rootfsDir;
-  while (path !== "/" && path !== "") {
-    if (((Deno.statSync(path).mode ?? 0) & 0o001) === 0) {
-      return `${path} cannot be passed by the container's mapped root (mode o-x)`;
-    }
-    path = path.slice(0, path.lastIndexOf("/")) || "/";
-  }
-  return undefined;
-}
-
 testIf(
   "<idmap>: the container runs in a user namespace with those maps; its root's files are the mapped uid's",
-  skip ?? rootfsUnreachable(),
+  skip ?? mappedRootSkipReason(),
   async () => {
     const rig = await openLxcRig();
     const data = Deno.makeTempDirSync({ prefix: "evirt-lxc-data-" });

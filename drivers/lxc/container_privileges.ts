@@ -76,54 +76,6 @@ export function capabilityArgs(cut: CapabilityCut): string[] {
   return [`--bounding-set=${cut.drop.map((name) => `-${name}`).join(",")}`];
 }
 
-/** The mask of the kernel's capability numbers a cut leaves of a full bounding set `from`. */
-export function boundingMaskAfter(cut: CapabilityCut, from: bigint): bigint {
-  const bit = (name: string) => 1n << BigInt(CAPABILITY_NUMBERS[name]);
-  if (cut.clearAll) return cut.keep.reduce((mask, name) => mask | (from & bit(name)), 0n);
-  return cut.drop.reduce((mask, name) => mask & ~bit(name), from);
-}
-
-/** The kernel's number of each capability libvirt names (`linux/capability.h`). */
-export const CAPABILITY_NUMBERS: Readonly<Record<string, number>> = {
-  chown: 0,
-  dac_override: 1,
-  dac_read_search: 2,
-  fowner: 3,
-  fsetid: 4,
-  kill: 5,
-  setgid: 6,
-  setuid: 7,
-  setpcap: 8,
-  linux_immutable: 9,
-  net_bind_service: 10,
-  net_broadcast: 11,
-  net_admin: 12,
-  net_raw: 13,
-  ipc_lock: 14,
-  ipc_owner: 15,
-  sys_module: 16,
-  sys_rawio: 17,
-  sys_chroot: 18,
-  sys_ptrace: 19,
-  sys_pacct: 20,
-  sys_admin: 21,
-  sys_boot: 22,
-  sys_nice: 23,
-  sys_resource: 24,
-  sys_time: 25,
-  sys_tty_config: 26,
-  mknod: 27,
-  lease: 28,
-  audit_write: 29,
-  audit_control: 30,
-  setfcap: 31,
-  mac_override: 32,
-  mac_admin: 33,
-  syslog: 34,
-  wake_alarm: 35,
-  block_suspend: 36,
-};
-
 /** The ids the init runs with; an absent field stays as it is (root's). */
 export interface InitIdentity {
   uid?: number;
@@ -305,19 +257,23 @@ function containerFileText(spec: ContainerSpec, path: string): string {
 }
 
 /**
- * The `setpriv` options of a container's init: its identity, looked up in the container's
- * `/etc/passwd` and `/etc/group` (through the definition's mounts), and its capability cut.
+ * The identity of a container's init, looked up in the container's `/etc/passwd` and
+ * `/etc/group` (through the definition's mounts), and the `setpriv` options that give it that
+ * identity and its capability cut.
  *
  * @throws {VirtError} as {@linkcode initIdentity}.
  */
-export function initPrivilegeArgs(spec: ContainerSpec): string[] {
-  const identity = spec.initUser === undefined && spec.initGroup === undefined ? {} : initIdentity(
-    spec.initUser,
-    spec.initGroup,
-    containerFileText(spec, "/etc/passwd"),
-    containerFileText(spec, "/etc/group"),
-  );
-  return [...capabilityArgs(spec.capabilities), ...identityArgs(identity)];
+export function initPrivileges(spec: ContainerSpec): { args: string[]; identity: InitIdentity } {
+  const named = spec.initUser !== undefined || spec.initGroup !== undefined;
+  const identity = named
+    ? initIdentity(
+      spec.initUser,
+      spec.initGroup,
+      containerFileText(spec, "/etc/passwd"),
+      containerFileText(spec, "/etc/group"),
+    )
+    : {};
+  return { args: [...capabilityArgs(spec.capabilities), ...identityArgs(identity)], identity };
 }
 
 /** How long the user namespace probe may take, in ms. */

@@ -188,6 +188,11 @@ export interface SetupOptions {
   name: string;
   /** `setpriv` options that give the init its identity and cut its capabilities. */
   privilegeArgs: string[];
+  /**
+   * The init's uid (`<inituser>`): the console pty becomes its, for a shell's job control, as
+   * libvirt chowns it. Not in a user namespace, whose root cannot chown the host's pty.
+   */
+  initUid?: number;
 }
 
 /** The host devices a container's `/dev` has. */
@@ -278,6 +283,11 @@ export function setupScript(spec: ContainerSpec, options: SetupOptions): string 
       'tty=$(tty) || fail "the console is not a terminal"',
       'mount --bind "$tty" "$R/dev/console" || fail "cannot bind the console"',
     );
+    if (options.initUid !== undefined && !userns) {
+      lines.push(
+        `chown ${options.initUid} "$tty" || fail "cannot give the console to the init's user"`,
+      );
+    }
   }
   if (spec.rootReadonly) {
     lines.push('mount -o remount,bind,ro "$R" || fail "cannot make the root read-only"');

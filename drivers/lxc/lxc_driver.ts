@@ -66,7 +66,7 @@ import {
   setupScript,
   supervisorScript,
 } from "./container_scripts.ts";
-import { checkUserNamespaces, initPrivilegeArgs } from "./container_privileges.ts";
+import { checkUserNamespaces, initPrivileges } from "./container_privileges.ts";
 import { type ContainerSpec, containerSpec } from "./container_spec.ts";
 import {
   type ContainerLink,
@@ -287,7 +287,7 @@ export class LxcDriver implements Driver {
         `domain '${request.name}' already has a running container`,
       );
     }
-    const privilegeArgs = initPrivilegeArgs(spec);
+    const privileges = initPrivileges(spec);
     if (spec.idmap !== undefined) await checkUserNamespaces();
     removeFolder(runDir);
     Deno.mkdirSync(`${runDir}/${RUN_FILES.root}`, { recursive: true, mode: 0o700 });
@@ -305,7 +305,8 @@ export class LxcDriver implements Driver {
           cgroupJoinFiles: spec.idmap === undefined ? joinFiles : [],
           uuid: request.uuid,
           name: request.name,
-          privilegeArgs,
+          privilegeArgs: privileges.args,
+          ...(privileges.identity.uid === undefined ? {} : { initUid: privileges.identity.uid }),
         }),
       );
       Deno.writeTextFileSync(

@@ -159,7 +159,7 @@ testIf(
         "ct-user",
         data,
         "pwd > /data/out; grep -E '^(Uid|Gid|Groups|CapEff):' /proc/self/status >> /data/out",
-        { filesystems: [filesystemElement("mount", "/etc", { dir: etc }, true)] },
+        { console: true, filesystems: [filesystemElement("mount", "/etc", { dir: etc }, true)] },
       );
       definition.os = { ...definition.os, inituser: "alice", initgroup: "wheel", initdir: "/tmp" };
       await rig.host.define(definition);
@@ -174,6 +174,9 @@ testIf(
       const info = Deno.statSync(`${data}/out`);
       assert.equal(info.uid, 1234);
       assert.equal(info.gid, 10);
+      // The console is the init's user's, as libvirt chowns it.
+      const pid = rig.runtime("ct-user").pid;
+      assert.equal(Deno.statSync(Deno.readLinkSync(`/proc/${pid}/fd/0`)).uid, 1234);
       await rig.host.destroy("ct-user");
 
       // A user the container does not know: libvirt's error, nothing left running.

@@ -294,9 +294,17 @@ export function setupScript(spec: ContainerSpec, options: SetupOptions): string 
   }
   const initCommand = [spec.init, ...spec.initArgs].map(q).join(" ");
   lines.push(
-    // sethostname(2) in the container's UTS namespace (its /proc/sys is not writable by a
-    // root in a user namespace).
-    `hostname ${q(spec.hostname)} || fail "cannot set the host name"`,
+    // The container's own UTS namespace, through its /proc (a builtin echo, not a process);
+    // in a user namespace its root may not write /proc/sys, so sethostname(2) through a
+    // program: busybox's takes any name as libvirt's does, Debian's `hostname` only a valid
+    // DNS name.
+    userns
+      ? `{ busybox hostname ${q(spec.hostname)} 2>/dev/null || hostname ${
+        q(spec.hostname)
+      }; } || fail "cannot set the host name"`
+      : `echo ${
+        q(spec.hostname)
+      } > "$R/proc/sys/kernel/hostname" || fail "cannot set the host name"`,
     // The pivot, by a child, once pid 1 is the host's shell waiting for the go.
     "(",
     "  read -r staged <&7 || exit 1",

@@ -34,7 +34,7 @@ export const INIT_MARKER = "EVIRT-INIT";
 /** Why container tests cannot run here, or undefined. */
 export function containerSkipReason(): string | undefined {
   return LxcDriver.unavailableReason() ??
-    missing("unshare", "socat", "setsid", "mkfifo", "setpriv", "nsenter", "hostname") ??
+    missing("unshare", "socat", "setsid", "mkfifo", "setpriv", "nsenter") ??
     (exists(`${rootfsDir}/sbin/evirt-init`)
       ? undefined
       : `needs the busybox rootfs (bash ${repoDir}/tests/fixtures/build_rootfs.sh)`);

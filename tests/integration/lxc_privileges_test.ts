@@ -215,7 +215,7 @@ testIf(
       const definition = scripted(
         "ct-userns",
         data,
-        "cat /proc/self/uid_map /proc/self/gid_map > /data/out; touch /data/made-by-root; id -u >> /data/out; grep CapBnd /proc/1/status >> /data/out",
+        "cat /proc/self/uid_map /proc/self/gid_map > /data/out; touch /data/made-by-root; id -u >> /data/out; hostname >> /data/out; grep CapBnd /proc/1/status >> /data/out",
         { console: true },
       );
       definition.idmap = {
@@ -226,10 +226,11 @@ testIf(
       await rig.host.start("ct-userns");
       const out = await written(`${data}/out`);
       const lines = out.trim().split("\n").map((line) => line.trim().split(/\s+/).join(" "));
-      assert.deepEqual(lines.slice(0, 3), [
+      assert.deepEqual(lines.slice(0, 4), [
         `0 ${MAPPED_ROOT} 65536`,
         `0 ${MAPPED_ROOT} 65536`,
         "0",
+        "ct-userns",
       ]);
       assert.equal(
         BigInt(`0x${statusField(out, "CapBnd")}`).toString(16),

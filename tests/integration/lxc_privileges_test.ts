@@ -304,3 +304,34 @@ testIf(
     });
   },
 );
+
+testIf(
+  "<idmap> maps the kernel refuses (overlapping ranges) fail the start and leave nothing",
+  skip ?? mappedRootSkipReason(),
+  async () => {
+    const rig = await openLxcRig();
+    try {
+      const definition = containerDefinition("ct-overlap", { console: false });
+      definition.idmap = {
+        uids: [
+          { start: 0, target: MAPPED_ROOT, count: 10 },
+          { start: 5, target: 2 * MAPPED_ROOT, count: 10 },
+        ],
+        gids: [{ start: 0, target: MAPPED_ROOT, count: 10 }],
+      };
+      await rig.host.define(definition);
+      await assert.rejects(() => rig.host.start("ct-overlap"), (error: unknown) => {
+        assert.ok(isVirtError(error, 9), String(error));
+        assert.match((error as Error).message, /cannot make the container's user namespace/);
+        return true;
+      });
+      assert.equal(rig.stateText("ct-overlap"), "shut off (unknown)");
+      assert.deepEqual([...Deno.readDirSync(`${rig.dir}/run/lxc`)], [], "runtime folders left");
+      const holders = new Deno.Command("pgrep", { args: ["-f", "unshare --user sleep 30"] })
+        .outputSync();
+      assert.equal(new TextDecoder().decode(holders.stdout).trim(), "", "a holder is left");
+    } finally {
+      await rig.close();
+    }
+  },
+);

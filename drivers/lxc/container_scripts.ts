@@ -3,16 +3,19 @@
  * the instance's runtime folder before anything is spawned (pure text here).
  *
  * - `supervisor.sh` is the per-container supervisor. It outlives the service (it runs in a
- *   session of its own), runs `unshare` for the namespaces (pid, mount, uts, ipc, net) and
- *   waits for it, records the exit status of the container's init in `exit`, and starts the
- *   container again when `reboot` was asked for. It keeps the console's host-side pty open so
- *   the pty stays usable while no client is attached.
+ *   session of its own), runs `unshare` for the namespaces (pid, mount, uts, ipc, net; with
+ *   `<idmap>` inside a user namespace it made and mapped first) and waits for it, records the
+ *   exit status of the container's init in `exit`, and starts the container again when `reboot`
+ *   was asked for. It keeps the console's host-side pty open so the pty stays usable while no
+ *   client is attached, and opens the `status`, `go` and `staged` files for each run.
  * - `setup.sh` runs as pid 1 of the new namespaces: it joins the container's cgroup, builds the
  *   root (a bind of the root folder at the runtime folder's `root`, the mounts, `/proc`, `/sys`
- *   read-only, a small `/dev` with its own devpts and the console), sets the host name, pivots
- *   into the root, reports `ready` (or `error …`) in `status`, waits for the go on the `go`
- *   fifo (so a launch leaves the container's init not yet running, as QEMU's `-S`), and execs
- *   the init with its arguments, environment and folder.
+ *   read-only, a small `/dev` with its own devpts and the console), sets the host name, becomes
+ *   `setpriv` (the init's user, groups and capability cut) while a child pivots into the root
+ *   and reports `ready` (or `error …`) in `status`, waits for the go on the `go` fifo (so a
+ *   launch leaves the container's init not yet running, as QEMU's `-S`), and execs the init
+ *   with its arguments, environment and folder. The pivoting child ends as a zombie the init
+ *   reaps (pid 1 cannot wait for it across its exec).
  *
  * Every mount is made inside the new mount namespace (private propagation), so nothing of a
  * container is ever mounted in the host's namespace, whatever fails.

@@ -82,7 +82,9 @@ export const HostSummarySchema = Type.Object({
     rpc: Type.Integer({
       description: "Event callbacks registered over the libvirt protocol (domain, pool, network)",
     }),
-    fleet: Type.Integer({ description: "Subscribers of the fleet stream (/v1/events?scope=fleet)" }),
+    fleet: Type.Integer({
+      description: "Subscribers of the fleet stream (/v1/events?scope=fleet)",
+    }),
   }),
 });
 
@@ -436,5 +438,17 @@ const _fleet: Same<Static<typeof FleetHostsSchema>, FleetHostsView> = true;
 const _fleetDomains: Same<Static<typeof FleetDomainsSchema>, FleetDomainsView> = true;
 const _migrated: Same<Static<typeof MigratedSchema>, MigratedView> = true;
 const _event: Same<Static<typeof EventSchema>, EventMessage> = true;
-void [_version, _host, _hostSummary, _summary, _info, _state, _definition, _define, _interfaces, _fleet, _event];
+void [
+  _version,
+  _host,
+  _hostSummary,
+  _summary,
+  _info,
+  _state,
+  _definition,
+  _define,
+  _interfaces,
+  _fleet,
+  _event,
+];
 void [_fleetDomains, _migrated];

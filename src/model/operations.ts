@@ -883,6 +883,12 @@ export const OPERATIONS = [
           description: "End another writer's session instead of being refused",
           flag: "VIR_DOMAIN_CONSOLE_FORCE",
         },
+        {
+          name: "view",
+          type: "boolean",
+          description:
+            "Attach as a viewer even with a read-write role: never the writer, never refused for another's session",
+        },
       ],
       answer: { status: 200, description: "Only a WebSocket upgrade is answered (101)" },
       streaming: true,

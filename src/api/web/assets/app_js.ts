@@ -434,7 +434,15 @@ async function domainPage(ref) {
   const history = el("tbody", { id: "history" });
   const actions = el("div", { id: "actions" });
   const offers = el("div", { id: "offers" });
-  const progress = actionProgress(status, offers);
+  const bootBox = el("p", { id: "boot-progress", "aria-live": "polite" });
+  const boot = bootProgress(bootBox);
+  let currentXml = null;
+  const progress = actionProgress(status, offers, (action) => {
+    if (action !== "start") return;
+    const hasConsole = currentXml !== null && new DOMParser().parseFromString(currentXml, "application/xml")
+      .querySelector("devices > serial, devices > console") !== null;
+    boot.start(info.uuid, hasConsole);
+  });
   const shutdownWait = el("input", {
     type: "number", id: "shutdown-wait", min: "1", max: String(SHUTDOWN_WAIT_MAX_S), step: "1",
     value: String(SHUTDOWN_WAIT_DEFAULT_S),
@@ -448,7 +456,7 @@ async function domainPage(ref) {
     }
     actions.append(el("label", { for: "shutdown-wait" }, ["Shutdown: wait for the guest to stop (s) ", shutdownWait]));
   }
-  const stops = [progress.stop];
+  const stops = [progress.stop, boot.stop];
   const charts = liveCharts(info.uuid);
   stops.push(charts.stop);
   const undefineBox = el("div", { id: "undefine" });
@@ -468,6 +476,7 @@ async function domainPage(ref) {
     actions,
     undefineBox,
     status,
+    bootBox,
     offers,
     serial,
     display,
@@ -509,7 +518,10 @@ async function domainPage(ref) {
   };
   showInfo(info);
   const consoles = consoleSections(serial, display, stops);
-  const loadAll = async () => consoles.update(info, await loadXml(info.uuid));
+  const loadAll = async () => {
+    currentXml = await loadXml(info.uuid);
+    consoles.update(info, currentXml);
+  };
   loadAll();
   loadDisks(info.uuid);
   const refreshInfo = async () => {
@@ -635,6 +647,73 @@ function confirmUndefine(info, box) {
       } }),
     el("button", { type: "button", "data-confirm": "cancel", text: "Cancel", onclick: () => box.replaceChildren() }),
   );
+}
+
+/** How long a started guest's boot text is shown, in ms; the serial console shows the rest. */
+const BOOT_WATCH_MS = 120000;
+/** Longest boot line shown, in characters. */
+const BOOT_LINE_MAX = 200;
+
+/** A console line as text: escape sequences and control characters removed. */
+function plainLine(line) {
+  return line.replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]/g, "").replace(/[\x00-\x1f\x7f]/g, "").trim();
+}
+
+/**
+ * A started guest's boot progress: the last line its serial console printed, read over a
+ * view-only console socket (view=1: it never takes the one writer's place, so the page's own
+ * console still opens), for BOOT_WATCH_MS after the start, until the domain stops or the page
+ * leaves. A domain without a serial console shows nothing.
+ */
+function bootProgress(box) {
+  let watch = null;
+  const stop = () => { if (watch !== null) watch.close(); watch = null; };
+  const start = (uuid, hasConsole) => {
+    stop();
+    box.replaceChildren();
+    delete box.dataset.state;
+    if (!hasConsole) return;
+    box.dataset.state = "watching";
+    box.dataset.lines = "0";
+    box.textContent = "boot: waiting for the serial console…";
+    const protocols = session.csrf ? ["evirt.v1", "evirt-csrf." + session.csrf] : ["evirt.v1"];
+    const socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+      domainPath(uuid) + "/console/socket?view=1", protocols);
+    socket.binaryType = "arraybuffer";
+    const decoder = new TextDecoder();
+    let partial = "";
+    let lines = 0;
+    const end = (text) => {
+      clearTimeout(timer);
+      if (watch === mine) watch = null;
+      box.dataset.state = "ended";
+      if (text) box.textContent = text;
+      if (socket.readyState === WebSocket.CONNECTING || socket.readyState === WebSocket.OPEN) socket.close();
+    };
+    const timer = setTimeout(() => end(box.textContent + " (open the serial console for more)"), BOOT_WATCH_MS);
+    socket.addEventListener("message", (event) => {
+      partial += decoder.decode(new Uint8Array(event.data), { stream: true });
+      const complete = partial.split("\n");
+      partial = complete.pop().slice(-4 * BOOT_LINE_MAX);
+      for (const line of complete) {
+        const text = plainLine(line);
+        if (text === "") continue;
+        lines++;
+        box.dataset.lines = String(lines);
+        box.textContent = "boot: " + text.slice(0, BOOT_LINE_MAX);
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      if (watch !== mine && box.dataset.state === "ended") return;
+      // A refusal closes with 4000 plus libvirt's code, and its message as reason.
+      end(event.code > 4000 && event.code < 5000
+        ? "boot text unavailable: error " + (event.code - 4000) + ": " + event.reason
+        : lines === 0 ? "boot: the serial console closed" : "");
+    });
+    const mine = { close: () => end("") };
+    watch = mine;
+  };
+  return { start, stop };
 }
 
 /** The serial and VNC console sections of a domain page; update() follows its state and XML. */
@@ -774,9 +853,9 @@ const OPERATION_TIMEOUT = 68;
  * by the page, and the steps the domain's event stream reports, until the API answers: start
  * once the domain runs, shutdown (asked with ?wait) once the guest stopped, or libvirt's error
  * 68 when it did not in time, after which the page offers destroy. Every refusal shows libvirt's
- * code and message.
+ * code and message. onDone(action) follows each success (a start's boot text is watched then).
  */
-function actionProgress(status, offers) {
+function actionProgress(status, offers, onDone) {
   let current = null;
   let lastPosition = 0;
   const elapsed = () => Math.floor((performance.now() - current.startedMs) / 1000);
@@ -807,6 +886,7 @@ function actionProgress(status, offers) {
       await api("POST", domainPath(uuid) + "/actions/" + action + query);
       if (current !== mine) return;
       finish(long ? action + " done: " + long.done + " after " + elapsed() + " s" : action + " done");
+      onDone(action);
     } catch (error) {
       showError(error);
       if (current !== mine) return;

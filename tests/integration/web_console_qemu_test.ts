@@ -5,7 +5,8 @@
  * the first; a read-only session views and is refused when it writes (code 29); live charts follow
  * the stats stream; the VNC display
  * (noVNC over the service's proxy to QEMU's VNC server) draws a frame on its canvas; a start from
- * the page shows the boot text over a view-only console socket that leaves the writer's place free. Every QEMU
+ * the page shows the boot text over a view-only console socket that leaves the writer's place free,
+ * and a shutdown from the page waits until the guest has stopped. Every QEMU
  * the service started is killed by pid in `finally`.
  */
 
@@ -286,7 +287,17 @@ testIf(
       // The boot watch sees what the writer's session sees.
       await waitText(page, "#boot-progress", "boot: boot-5");
       assert.deepEqual(await seriousViolations(page), []);
-      await service.client.action("web-guest", "destroy");
+      // A shutdown from the page: the guest powers off on ACPI, the page waits for it to stop.
+      await page.click('button[data-action="shutdown"]');
+      await page.waitForSelector("#status[data-progress=shutdown]");
+      await page.waitForSelector("#status:not([data-progress])", {
+        timeout: GUEST_BOOT_TIMEOUT_MS,
+      });
+      assert.match(
+        await page.textContent("#status") ?? "",
+        /^shutdown done: shut off after \d+ s$/,
+      );
+      assert.equal((await service.client.state("web-guest")).stateName, "shut off");
       await page.waitForSelector("#boot-progress[data-state=ended]");
       // The disposed terminal leaves an empty (invisible) area.
       await page.waitForSelector("#terminal[data-state=closed]", { state: "attached" });

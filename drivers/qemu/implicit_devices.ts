@@ -19,7 +19,7 @@
  *   serial port (see console_compat.ts);
  * - virtio-serial ports for channels (from 1), after those virtio consoles take (from 0; a
  *   console's port is not written, as libvirt's);
- * - USB ports for USB devices (first free port of the first controller that has one).
+ * - USB ports for USB devices (usb_port_assignment.ts: hubs, depth-first, as libvirt).
  *
  * @module
  */
@@ -33,6 +33,7 @@ import type {
   XmlPlacedElement,
 } from "../../src/model/domain.ts";
 import { addConsoleCompat } from "../../src/model/console_compat.ts";
+import { assignUsbPorts } from "./usb_port_assignment.ts";
 
 /** The machine families this completion knows. */
 export type MachineKind = "i440fx" | "q35";
@@ -52,18 +53,6 @@ const SERIAL_TARGET_MODELS: Record<string, string> = {
   "usb-serial": "usb-serial",
   "pci-serial": "pci-serial",
   "isa-debug": "isa-debugcon",
-};
-
-/** USB ports of each controller model (libvirt's address set). */
-const USB_PORTS: Record<string, number> = {
-  "piix3-uhci": 2,
-  "piix4-uhci": 2,
-  "vt82c686b-uhci": 2,
-  ehci: 6,
-  "ich9-ehci1": 6,
-  "pci-ohci": 3,
-  "qemu-xhci": 4,
-  "nec-xhci": 4,
 };
 
 /** How a completion step treats the definition it is given. */
@@ -388,43 +377,3 @@ function assignVirtioSerialPorts(devices: DomainDevices): void {
   }
 }
 
-/** USB ports for USB devices: the first free port of the first controller with one. */
-function assignUsbPorts(devices: DomainDevices): void {
-  const controllers = devices.controllers.filter((each) =>
-    each.type === "usb" && USB_PORTS[each.model ?? ""] !== undefined
-  ).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
-  const taken = new Map<number, Set<string>>();
-  for (const controller of controllers) taken.set(controller.index ?? 0, new Set());
-  const users = [
-    ...devices.hubs.filter((each) => each.type === "usb"),
-    ...devices.hostdevs.filter((each) => each.type === "usb"),
-    ...devices.disks.filter((each) => each.target.bus === "usb"),
-    ...devices.controllers.filter((each) => each.type === "ccid"),
-    ...devices.inputs.filter((each) => each.bus === "usb"),
-    ...devices.serials.filter((each) => each.target?.type === "usb-serial"),
-    ...devices.sounds.filter((each) => each.model === "usb"),
-    ...devices.redirdevs,
-  ];
-  for (const device of users) {
-    if (device.address?.type === "usb" && device.address.port !== undefined) {
-      taken.get(device.address.bus ?? 0)?.add(device.address.port);
-    }
-  }
-  for (const device of users) {
-    const given = device.address;
-    // No address, or a USB one that names only its bus: a port on that bus is wanted.
-    if (given !== undefined && (given.type !== "usb" || given.port !== undefined)) continue;
-    for (const controller of controllers) {
-      const index = controller.index ?? 0;
-      if (given?.bus !== undefined && given.bus !== index) continue;
-      const ports = controller.ports ?? USB_PORTS[controller.model ?? ""];
-      const used = taken.get(index)!;
-      let port = 1;
-      while (port <= ports && used.has(String(port))) port++;
-      if (port > ports) continue;
-      used.add(String(port));
-      device.address = { type: "usb", bus: index, port: String(port) };
-      break;
-    }
-  }
-}

@@ -30,6 +30,7 @@ import type {
   Controller,
   DeviceAddress,
   DomainDefinition,
+  Hostdev,
   WithExtra,
 } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
@@ -302,9 +303,13 @@ function placeDevices(def: DomainDefinition, set: AddressSet, rootKind: RootKind
     }
     assign(disk, flagsOf.virtio(disk.model));
   }
+  // As libvirt's hostdev list: an `<interface type='hostdev'>` is a host PCI device entered
+  // when the interface is parsed, so before every `<hostdev>`.
+  for (const nic of devices.interfaces) {
+    if (nic.type === "hostdev") assign(nic, flagsOf.pcie);
+  }
   for (const hostdev of devices.hostdevs) {
-    if ((hostdev.mode ?? "subsystem") !== "subsystem") continue;
-    if (hostdev.type === "pci" || hostdev.type === "scsi_host") assign(hostdev, flagsOf.pcie);
+    if (takesPciAddress(hostdev)) assign(hostdev, flagsOf.pcie);
   }
   const balloon = devices.memballoon;
   if (balloon !== undefined) assign(balloon, flagsOf.balloon(balloon.model));
@@ -322,6 +327,16 @@ function placeDevices(def: DomainDefinition, set: AddressSet, rootKind: RootKind
   for (const serial of devices.serials) {
     if (serial.target?.type === "pci-serial") assign(serial, PCI);
   }
+}
+
+/**
+ * Whether a host device takes a guest PCI address: a subsystem PCI device, a vhost-scsi host,
+ * or a mediated device of the `vfio-pci` model (`vfio-ccw` and `vfio-ap` sit on other buses).
+ */
+function takesPciAddress(hostdev: Hostdev): boolean {
+  if ((hostdev.mode ?? "subsystem") !== "subsystem") return false;
+  if (hostdev.type === "mdev") return hostdev.model === undefined || hostdev.model === "vfio-pci";
+  return hostdev.type === "pci" || hostdev.type === "scsi_host";
 }
 
 /** The function each USB2 controller model takes in its set's slot, and its multifunction. */

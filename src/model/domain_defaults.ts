@@ -336,8 +336,14 @@ function usb2GroupIndex(controllers: Controller[], position: number): number | u
   return taken ? undefined : previous.index;
 }
 
-/** libvirt keeps the primary video first and marks it. */
+/**
+ * libvirt keeps the primary video first and marks it; it keeps `primary` as a flag, so the
+ * others carry none (`primary='no'` is not written back).
+ */
 function applyPrimaryVideo(devices: DomainDevices): void {
+  for (const video of devices.videos) {
+    if (video.model?.primary === "no") delete video.model.primary;
+  }
   const primary = devices.videos.findIndex((video) => video.model?.primary === "yes");
   if (primary > 0) devices.videos.unshift(...devices.videos.splice(primary, 1));
   const first = devices.videos[0];

@@ -3,7 +3,7 @@
  * post-parse), so the persistent definition names the hardware the guest will see:
  *
  * - controllers: a USB controller at index 0 (`piix3-uhci` on i440fx, `qemu-xhci` on q35;
- *   a USB controller without a model gets that model), the SATA controller q35 has built in,
+ *   a USB controller the document gives without a model is `piix3-uhci`), the SATA controller q35 has built in,
  *   the PCI root (`pci-root` / `pcie-root`), then the disk controllers the disks' drive
  *   addresses need (SCSI `lsilogic`, FDC, IDE, SATA), in that order and before the
  *   virtio-serial and CCID controllers the generic defaults added (libvirt appends the
@@ -126,14 +126,16 @@ function addControllers(devices: DomainDevices, kind: MachineKind): void {
   const trailing: Controller[] = [];
   while (controllers.length > 0) {
     const last = controllers[controllers.length - 1];
-    const bare = last.index === 0 && last.address === undefined && last.model === undefined &&
-      Object.keys(last).length === 2;
+    const bare = last.index !== undefined && last.address === undefined &&
+      last.model === undefined && Object.keys(last).length === 2;
     if (!bare || (last.type !== "virtio-serial" && last.type !== "ccid")) break;
     trailing.unshift(controllers.pop()!);
   }
   const usbModel = kind === "q35" ? "qemu-xhci" : "piix3-uhci";
   for (const controller of controllers) {
-    if (controller.type === "usb") controller.model ??= usbModel;
+    // As libvirt on x86: a USB controller the document names without a model is piix3-uhci,
+    // on q35 too; only the one added here follows the machine.
+    if (controller.type === "usb") controller.model ??= "piix3-uhci";
     if (controller.type === "scsi") controller.model ??= "lsilogic";
   }
   if (!controllers.some((each) => each.type === "usb" && each.index === 0)) {

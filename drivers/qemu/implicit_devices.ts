@@ -30,6 +30,7 @@ import type {
   Disk,
   DomainDefinition,
   DomainDevices,
+  Hostdev,
   XmlPlacedElement,
 } from "../../src/model/domain.ts";
 import { addConsoleCompat } from "../../src/model/console_compat.ts";
@@ -89,6 +90,7 @@ export function addImplicitDevices(
   const devices = def.devices;
   addControllers(devices, kind);
   for (const disk of devices.disks) completeDisk(disk);
+  assignScsiHostdevAddresses(devices);
   addDiskControllers(devices);
   for (const nic of devices.interfaces) {
     if (nic.model === undefined && nic.type !== "hostdev") nic.model = "rtl8139";
@@ -225,6 +227,88 @@ function addDiskControllers(devices: DomainDevices): void {
     }
   }
   controllers.push(...trailing);
+  addHostdevScsiControllers(devices);
+}
+
+/** Units of a SCSI controller a host device may take (libvirt's narrow bus). */
+const SCSI_HOSTDEV_UNITS = 7;
+
+/** The unit libvirt keeps for the controller itself, by SCSI controller model. */
+const SCSI_RESERVED_UNIT: Readonly<Record<string, number>> = {
+  lsilogic: 7,
+  vmpvscsi: 7,
+  buslogic: 7,
+  ibmvscsi: 7,
+};
+
+function isScsiHostdev(hostdev: Hostdev): boolean {
+  return (hostdev.mode ?? "subsystem") === "subsystem" && hostdev.type === "scsi";
+}
+
+/**
+ * As libvirt's hostdev post-parse: a SCSI host device without an address takes the first unit
+ * of bus 0, target 0 that no SCSI disk or host device uses, on the first controller index with
+ * one free (controllers that do not exist yet count as empty).
+ */
+function assignScsiHostdevAddresses(devices: DomainDevices): void {
+  const used = new Set<string>();
+  const key = (controller: number, unit: number) => `${controller}:${unit}`;
+  const drives = [
+    ...devices.disks.filter((disk) => disk.target.bus === "scsi").map((disk) => disk.address),
+    ...devices.hostdevs.filter(isScsiHostdev).map((hostdev) => hostdev.address),
+  ];
+  for (const address of drives) {
+    if (address?.type !== "drive" || (address.bus ?? 0) !== 0 || (address.target ?? 0) !== 0) {
+      continue;
+    }
+    used.add(key(address.controller ?? 0, address.unit ?? 0));
+  }
+  const reserved = (controller: number, unit: number) => {
+    const model = devices.controllers.find((each) =>
+      each.type === "scsi" && each.index === controller
+    )?.model;
+    return SCSI_RESERVED_UNIT[model ?? ""] === unit;
+  };
+  for (const hostdev of devices.hostdevs) {
+    if (!isScsiHostdev(hostdev) || hostdev.address !== undefined) continue;
+    // Each controller has SCSI_HOSTDEV_UNITS units; the search ends within one more controller
+    // than there are SCSI devices.
+    for (let controller = 0; controller <= drives.length; controller++) {
+      let unit = 0;
+      while (
+        unit < SCSI_HOSTDEV_UNITS && (used.has(key(controller, unit)) || reserved(controller, unit))
+      ) unit++;
+      if (unit === SCSI_HOSTDEV_UNITS) continue;
+      used.add(key(controller, unit));
+      hostdev.address = { type: "drive", controller, bus: 0, target: 0, unit };
+      break;
+    }
+  }
+}
+
+/**
+ * As libvirt's implicit controllers: SCSI controllers up to the highest index a SCSI host
+ * device's address names, of the model of the existing controller the last such device (of a
+ * new highest index) sits on.
+ */
+function addHostdevScsiControllers(devices: DomainDevices): void {
+  let highest = -1;
+  let model: string | undefined;
+  for (const hostdev of devices.hostdevs) {
+    const address = hostdev.address;
+    if (!isScsiHostdev(hostdev) || address?.type !== "drive") continue;
+    const controller = address.controller ?? 0;
+    if (controller <= highest) continue;
+    highest = controller;
+    const existing = devices.controllers.find((each) =>
+      each.type === "scsi" && each.index === controller
+    );
+    if (existing?.model !== undefined) model = existing.model;
+  }
+  for (let index = 0; index <= highest; index++) {
+    if (devices.controllers.some((each) => each.type === "scsi" && each.index === index)) continue;
+    devices.controllers.push({ type: "scsi", index, model: model ?? "lsilogic" });
+  }
 }
 
 function completeVideos(devices: DomainDevices): void {

@@ -11,7 +11,7 @@
  *   reserved), the primary video at 00:02.0; q35's SATA at 00:1f.2 (00:1f.0 and 00:1f.3
  *   reserved), the primary video at 00:01.0, an ich9 sound card at 00:1b.0, the first ich9
  *   USB2 set at 00:1d.0 (then 00:1a.0), a dmi-to-pci-bridge at 00:1e.0.
- * - Then, in this order: PCI controllers, interfaces, sound cards, other controllers (USB2
+ * - Then, in this order: PCI controllers, filesystems (9p, virtiofs), interfaces, sound cards, other controllers (USB2
  *   companions share their master's slot), virtio disks, host devices, the balloon, RNGs,
  *   watchdogs, videos, shared memory, virtio inputs, PCI serial ports. Each takes the first free
  *   slot of the first bus, in bus order, that accepts it.
@@ -30,6 +30,7 @@ import type {
   Controller,
   DeviceAddress,
   DomainDefinition,
+  Filesystem,
   Hostdev,
   WithExtra,
 } from "../../src/model/domain.ts";
@@ -280,6 +281,9 @@ function placeDevices(def: DomainDefinition, set: AddressSet, rootKind: RootKind
     if (controller.model === "pci-root" || controller.model === "pcie-root") continue;
     assign(controller, controllerConnectFlags(controller.model ?? ""));
   }
+  for (const filesystem of devices.filesystems ?? []) {
+    assign(filesystem, flagsOf.filesystem(filesystem));
+  }
   for (const nic of devices.interfaces) {
     if (nic.type !== "hostdev") assign(nic, flagsOf.interface(nic.model));
   }
@@ -309,7 +313,7 @@ function placeDevices(def: DomainDefinition, set: AddressSet, rootKind: RootKind
     if (nic.type === "hostdev") assign(nic, flagsOf.pcie);
   }
   for (const hostdev of devices.hostdevs) {
-    if (takesPciAddress(hostdev)) assign(hostdev, flagsOf.pcie);
+    if (takesPciAddress(hostdev)) assign(hostdev, flagsOf.hostdev(hostdev));
   }
   const balloon = devices.memballoon;
   if (balloon !== undefined) assign(balloon, flagsOf.balloon(balloon.model));
@@ -383,6 +387,16 @@ function deviceFlags(rootKind: RootKind) {
       if (model === "e1000e" || model === "igb" || model === undefined) return pcie;
       return PCI;
     },
+    /** A vhost-scsi host is a virtio device; other host devices are PCIe where the root is. */
+    hostdev(hostdev: Hostdev): number {
+      return hostdev.type === "scsi_host" ? virtio(hostdev.model) : pcie;
+    },
+    /** 9p shares are virtio devices, virtiofs ones PCIe; loop, nbd and ploop take no slot. */
+    filesystem(filesystem: Filesystem): number {
+      const driver = filesystem.driver?.type;
+      if (driver === "loop" || driver === "nbd" || driver === "ploop") return 0;
+      return driver === "virtiofs" ? pcie : virtio(filesystem.model);
+    },
     sound(model: string): number {
       return ["es1370", "ac97", "ich6", "ich9"].includes(model) ? PCI : 0;
     },
@@ -433,7 +447,8 @@ function allUsers(def: DomainDefinition, rootKind: RootKind): PciUser[] {
   );
   devices.interfaces.forEach((nic) => add(nic, flags.interface(nic.model)));
   devices.sounds.forEach((sound) => add(sound, flags.sound(sound.model)));
-  devices.hostdevs.forEach((hostdev) => add(hostdev, flags.pcie));
+  devices.hostdevs.forEach((hostdev) => add(hostdev, flags.hostdev(hostdev)));
+  (devices.filesystems ?? []).forEach((filesystem) => add(filesystem, flags.filesystem(filesystem)));
   devices.videos.forEach((video) => add(video, videoFlags(video.model?.type, q35)));
   devices.controllers.forEach((controller) =>
     add(

@@ -462,4 +462,3 @@ function assignVirtioSerialPorts(devices: DomainDevices): void {
     }
   }
 }
-

@@ -448,7 +448,9 @@ function allUsers(def: DomainDefinition, rootKind: RootKind): PciUser[] {
   devices.interfaces.forEach((nic) => add(nic, flags.interface(nic.model)));
   devices.sounds.forEach((sound) => add(sound, flags.sound(sound.model)));
   devices.hostdevs.forEach((hostdev) => add(hostdev, flags.hostdev(hostdev)));
-  (devices.filesystems ?? []).forEach((filesystem) => add(filesystem, flags.filesystem(filesystem)));
+  (devices.filesystems ?? []).forEach((filesystem) =>
+    add(filesystem, flags.filesystem(filesystem))
+  );
   devices.videos.forEach((video) => add(video, videoFlags(video.model?.type, q35)));
   devices.controllers.forEach((controller) =>
     add(

@@ -41,9 +41,9 @@ import type {
   ChardevSource,
   Controller,
   CpuTune,
+  Disk,
   DomainDefinition,
   DomainDevices,
-  Disk,
   Graphics,
   MemoryTune,
 } from "./domain.ts";

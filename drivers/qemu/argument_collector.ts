@@ -156,6 +156,8 @@ export class ArgumentCollector {
   readonly accelerator: Accelerator;
   /** The domain's runtime folder (for sockets the driver names itself). */
   readonly runtimeDir: string;
+  /** A D-Bus display uses the domain's private bus (`private_dbus.ts`), which the start runs. */
+  privateBus = false;
   /** Slots taken on each bus, by bus number. */
   readonly #takenSlots = new Map<number, Set<number>>();
   /** `bus:slot` of explicit addresses with a function other than 0. */

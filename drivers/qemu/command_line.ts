@@ -128,6 +128,8 @@ export interface CommandLine {
   balloon: boolean;
   /** The domain's folders under hugetlbfs mounts, for QEMU's huge-page files. */
   hugepageFolders: string[];
+  /** Whether QEMU connects to the domain's private D-Bus daemon, which must run first. */
+  privateBus: boolean;
 }
 
 /**
@@ -285,6 +287,7 @@ export function buildCommandLine(
     runtime,
     balloon: devices.memballoon !== undefined && devices.memballoon.model !== "none",
     hugepageFolders: hugepageHost.folders,
+    privateBus: collector.privateBus,
   };
 }
 

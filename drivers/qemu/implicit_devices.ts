@@ -122,15 +122,33 @@ export function addImplicitDevices(
   return def;
 }
 
+/**
+ * The controllers the generic defaults add (`type:index`): the virtio-serial controller each
+ * virtio channel or console names (0 without an address), the ccid controller of each smartcard.
+ */
+function genericallyAdded(devices: DomainDevices): Set<string> {
+  const added = new Set<string>();
+  for (const chardev of [...devices.channels, ...devices.consoles]) {
+    if (chardev.target?.type !== "virtio") continue;
+    const address = chardev.address;
+    added.add(`virtio-serial:${address?.type === "virtio-serial" ? address.controller ?? 0 : 0}`);
+  }
+  for (const card of devices.smartcards) {
+    if (card.address?.type === "ccid") added.add(`ccid:${card.address.controller ?? 0}`);
+  }
+  return added;
+}
+
 function addControllers(devices: DomainDevices, kind: MachineKind): void {
   const controllers = devices.controllers;
   // The generic defaults appended these last; libvirt adds them after the driver's own.
   const trailing: Controller[] = [];
+  const implied = genericallyAdded(devices);
   while (controllers.length > 0) {
     const last = controllers[controllers.length - 1];
     const bare = last.index !== undefined && last.address === undefined &&
       last.model === undefined && Object.keys(last).length === 2;
-    if (!bare || (last.type !== "virtio-serial" && last.type !== "ccid")) break;
+    if (!bare || !implied.has(`${last.type}:${last.index}`)) break;
     trailing.unshift(controllers.pop()!);
   }
   const usbModel = kind === "q35" ? "qemu-xhci" : "piix3-uhci";

@@ -61,6 +61,7 @@ export function privateBusConfig(files: PrivateBusFiles): string {
     "    <allow eavesdrop='true'/>",
     "    <allow own='*'/>",
     "  </policy>",
+    "  <include if_selinux_enabled='yes' selinux_root_relative='yes'>contexts/dbus_contexts</include>",
     "</busconfig>",
     "",
   ].join("\n");

@@ -128,8 +128,11 @@ export interface CommandLine {
   balloon: boolean;
   /** The domain's folders under hugetlbfs mounts, for QEMU's huge-page files. */
   hugepageFolders: string[];
-  /** Whether QEMU connects to the domain's private D-Bus daemon, which must run first. */
-  privateBus: boolean;
+  /**
+   * The address of the domain's private D-Bus daemon QEMU connects to (which must run first),
+   * or undefined when it uses none.
+   */
+  privateBusAddress?: string;
 }
 
 /**
@@ -287,7 +290,9 @@ export function buildCommandLine(
     runtime,
     balloon: devices.memballoon !== undefined && devices.memballoon.model !== "none",
     hugepageFolders: hugepageHost.folders,
-    privateBus: collector.privateBus,
+    ...(collector.privateBusAddress === undefined
+      ? {}
+      : { privateBusAddress: collector.privateBusAddress }),
   };
 }
 

@@ -644,7 +644,7 @@ export class QemuDriver implements Driver {
     let args = redirectSockets(commandLine.args, dac.socketLinks);
     let inheritedFds: number[] = [];
     let scripts: InterfaceScript[] = [];
-    if (commandLine.privateBus) {
+    if (commandLine.privateBusAddress !== undefined) {
       // The D-Bus display's bus runs before QEMU connects to it; its files are in the runtime
       // folder the intent named, and removeFolders ends it.
       try {

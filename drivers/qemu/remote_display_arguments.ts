@@ -115,7 +115,7 @@ function addDbusDisplay(graphics: Graphics, where: string, collector: ArgumentCo
   let address = attributes.address;
   if (address === undefined) {
     address = `unix:path=${privateBusFiles(collector.runtimeDir).socket}`;
-    collector.privateBus = true;
+    collector.privateBusAddress = address;
   }
   collector.push("-display", qemuOption("dbus", { addr: address }));
 }

@@ -1,14 +1,15 @@
 /**
  * A D-Bus display without p2p or an address through the QEMU driver: the start runs the
  * domain's private `dbus-daemon` from its runtime folder before QEMU, QEMU's display joins that
- * bus (it owns `org.qemu` there), and the end of the domain ends the daemon — also when a
+ * bus (it owns `org.qemu` there), the live XML names the bus as libvirt's does, and the end of the domain ends the daemon — also when a
  * restarted service ends a guest it found again.
  */
 
 import assert from "node:assert/strict";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import { applyDomainDefaults } from "../../src/model/domain_defaults.ts";
-import { parseDomainXml } from "../../src/xml/mod.ts";
+import { liveFactsOf, withLiveFacts } from "../../src/model/live_facts.ts";
+import { formatDomainXml, parseDomainXml } from "../../src/xml/mod.ts";
 import { runChild } from "../support/child_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
@@ -66,6 +67,12 @@ testIf(
       assert.ok(
         names.stdout.split("\n").some((line) => line.startsWith("org.qemu ")),
         names.stdout,
+      );
+      // The live XML names the bus, as libvirt's.
+      const live = formatDomainXml(withLiveFacts(definition, liveFactsOf(runtime)));
+      assert.ok(
+        live.includes(`<graphics type='dbus' address='unix:path=${dir}/dbus.sock'/>`),
+        live,
       );
       // A restarted service finds the guest and, at its end, ends the daemon too.
       driver.unwatch(request.uuid);

@@ -13,7 +13,7 @@
  *   USB2 set at 00:1d.0 (then 00:1a.0), a dmi-to-pci-bridge at 00:1e.0.
  * - Then, in this order: PCI controllers, filesystems (9p, virtiofs), interfaces, sound cards, other controllers (USB2
  *   companions share their master's slot), virtio disks, host devices, the balloon, RNGs,
- *   watchdogs, videos, shared memory, virtio inputs, PCI serial ports. Each takes the first free
+ *   watchdogs, videos, shared memory, virtio inputs, PCI serial ports, the vsock device. Each takes the first free
  *   slot of the first bus, in bus order, that accepts it.
  * - A dry pass first adds the buses needed (see pci_address_set.ts); on i440fx it keeps one
  *   spare slot so a bridge always finds a place, and a q35 guest that named no PCI controller
@@ -50,6 +50,7 @@ import {
   PCIE_DEVICE,
   toAddress,
 } from "./pci_address_set.ts";
+import { vsockDevice } from "./vsock_address.ts";
 
 /** Something that has (or may get) an `<address>`. */
 type Addressable = WithExtra & { address?: DeviceAddress };
@@ -331,6 +332,8 @@ function placeDevices(def: DomainDefinition, set: AddressSet, rootKind: RootKind
   for (const serial of devices.serials) {
     if (serial.target?.type === "pci-serial") assign(serial, PCI);
   }
+  const vsock = vsockDevice(devices);
+  if (vsock !== undefined) assign(vsock, flagsOf.virtio(vsock.model));
 }
 
 /**
@@ -470,6 +473,8 @@ function allUsers(def: DomainDefinition, rootKind: RootKind): PciUser[] {
   }
   devices.rngs.forEach((rng) => add(rng, flags.virtio(rng.model)));
   devices.shmems.forEach((shmem) => add(shmem, PCI));
+  const vsock = vsockDevice(devices);
+  if (vsock !== undefined) add(vsock, flags.virtio(vsock.model));
   return users;
 }
 

@@ -164,3 +164,22 @@ Deno.test("only the primary video carries primary='yes'; primary='no' is not kep
   );
   assert.deepEqual(done.devices.videos.map((each) => each.model?.primary), ["yes", undefined]);
 });
+
+Deno.test("a vsock device takes the next PCI slot after the other devices, kept in its element", () => {
+  const done = complete(
+    "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>" +
+      "<vsock model='virtio'><cid auto='no' address='4'/></vsock>",
+  );
+  assert.equal(pci(done.devices.rngs[0].address), "0:3.0");
+  const vsock = done.devices.extra?.elements?.find((placed) => placed.element.name === "vsock");
+  const address = vsock?.element.children?.find((child) =>
+    typeof child !== "string" && child.name === "address"
+  );
+  assert.deepEqual(typeof address === "string" ? undefined : address?.attributes, {
+    type: "pci",
+    domain: "0x0000",
+    bus: "0x00",
+    slot: "0x04",
+    function: "0x0",
+  });
+});

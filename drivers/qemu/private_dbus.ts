@@ -11,7 +11,7 @@
  */
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
-import type { ProcessCredentials } from "./qemu_process.ts";
+import { asUser, type ProcessCredentials } from "./qemu_process.ts";
 
 /** The files of a domain's private bus, all in its runtime folder. */
 export interface PrivateBusFiles {
@@ -87,14 +87,7 @@ export async function startPrivateBus(
 ): Promise<void> {
   Deno.writeTextFileSync(files.config, privateBusConfig(files));
   const daemon = ["dbus-daemon", `--config-file=${files.config}`, "--fork"];
-  const argv = runAs === undefined ? daemon : [
-    "setpriv",
-    `--reuid=${runAs.uid}`,
-    `--regid=${runAs.gid}`,
-    runAs.initGroups ? "--init-groups" : "--clear-groups",
-    "--",
-    ...daemon,
-  ];
+  const argv = asUser(runAs, daemon);
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command(argv[0], {

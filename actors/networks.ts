@@ -438,7 +438,8 @@ export class Networks {
 
   /**
    * Starts an inactive network (`net-start`): the intent is recorded, the network made, and
-   * it is recorded started; a failed start is undone and recorded abandoned.
+   * it is recorded started; a failed start is undone and recorded abandoned. A running network
+   * whose dnsmasq died gets a new one, handed the leases the log holds.
    *
    * @throws {VirtError} Code 55 when it is active; 67 for a forward mode evirt cannot run;
    *   1 when a host route already covers one of its subnets or static routes (libvirt's check:
@@ -449,6 +450,7 @@ export class Networks {
     const actor = this.byUuid(uuid);
     return actor.run("start", async () => {
       if (isNetworkActive(actor.snapshot)) {
+        if (await this.#restartDeadDnsmasq(actor)) return;
         throw new VirtError(ErrorCode.OPERATION_INVALID, "network is already active");
       }
       const definition = definitionOf(actor);
@@ -456,6 +458,24 @@ export class Networks {
       if (this.#runtime === undefined) throw noRuntime(definition.name);
       await this.#startWith(actor, definition, this.#runtime);
     });
+  }
+
+  /**
+   * A running network whose dnsmasq died (and nothing else) gets a new one, with the leases
+   * the log holds: the intent to reload is recorded first, as for `net-update`. False when
+   * its dnsmasq runs (or it has none, or something else is missing).
+   */
+  async #restartDeadDnsmasq(actor: NetworkActor): Promise<boolean> {
+    const runtime = this.#runtime;
+    const dnsmasq = actor.snapshot.context.dnsmasq;
+    if (runtime?.reload === undefined || dnsmasq === null) return false;
+    const definition = definitionOf(actor);
+    const check = runtime.check(definition, { dnsmasq });
+    const dead = `dnsmasq (pid ${dnsmasq.pid}) is no longer running`;
+    if (check.intact || check.problems.some((problem) => problem !== dead)) return false;
+    await actor.append([{ type: "network.dnsmasq_reloading", body: { mode: "restart" } }]);
+    await this.#reload(actor, definition, definition, "restart");
+    return true;
   }
 
   /**
@@ -583,6 +603,8 @@ export class Networks {
     const reload = this.#runtime?.reload;
     if (reload === undefined) throw noRuntime(definition.name);
     const dnsmasq = actor.snapshot.context.dnsmasq;
+    // What the old dnsmasq reported last is recorded first: a new one gets every lease.
+    await this.#ingestNow(actor);
     let state;
     try {
       state = await reload.call(
@@ -591,6 +613,7 @@ export class Networks {
         definition,
         dnsmasq === null ? {} : { dnsmasq },
         mode,
+        actor.snapshot.context.leases ?? [],
       );
     } catch (error) {
       await actor.append([{ type: "network.intent_abandoned", body: { intent: "reload" } }]);
@@ -847,18 +870,22 @@ export class Networks {
     const actor = this.byUuid(uuid);
     const path = this.#runtime?.leaseEventsPath?.(nameOf(actor));
     if (path === undefined || !isNetworkActive(actor.snapshot)) return Promise.resolve();
-    return actor.run("leases", async () => {
-      if (!isNetworkActive(actor.snapshot)) return;
-      const offset = actor.snapshot.context.leaseOffset ?? 0;
-      const text = readFrom(path, offset, LEASE_EVENTS_READ_MAX_BYTES);
-      if (text === undefined) return;
-      const { events, consumedBytes } = parseLeaseEvents(text);
-      if (consumedBytes === 0) return;
-      await actor.append([{
-        type: "network.leases_changed",
-        body: { events, offset: offset + consumedBytes },
-      }]);
-    });
+    return actor.run("leases", () => this.#ingestNow(actor));
+  }
+
+  /** {@linkcode ingestLeases}'s work, within a job of the network's actor. */
+  async #ingestNow(actor: NetworkActor): Promise<void> {
+    const path = this.#runtime?.leaseEventsPath?.(nameOf(actor));
+    if (path === undefined || !isNetworkActive(actor.snapshot)) return;
+    const offset = actor.snapshot.context.leaseOffset ?? 0;
+    const text = readFrom(path, offset, LEASE_EVENTS_READ_MAX_BYTES);
+    if (text === undefined) return;
+    const { events, consumedBytes } = parseLeaseEvents(text);
+    if (consumedBytes === 0) return;
+    await actor.append([{
+      type: "network.leases_changed",
+      body: { events, offset: offset + consumedBytes },
+    }]);
   }
 
   /**

@@ -720,42 +720,84 @@ export class Networks {
   createPort(uuid: string, xml: string, reclaim = false): Promise<NetworkPort> {
     const actor = this.byUuid(uuid);
     const parsed = parseNetworkPortXml(xml, { maxBytes: NETWORK_PORT_XML_MAX_BYTES });
-    return actor.run("port-create", async () => {
-      if (reclaim && parsed.plug === undefined) {
-        throw new VirtError(
-          ErrorCode.INVALID_ARG,
-          "Port reclaim requested but plug type is none",
-        );
-      }
-      if (!reclaim && parsed.plug !== undefined) {
-        throw new VirtError(
-          ErrorCode.INVALID_ARG,
-          "Port reclaim not requested but plug type is not none",
-        );
-      }
-      if (!isNetworkActive(actor.snapshot)) {
-        throw new VirtError(
-          ErrorCode.OPERATION_INVALID,
-          `network '${nameOf(actor)}' is not active`,
-        );
-      }
-      const port = reclaim ? parsed : allocateNetworkPort(definitionOf(actor), parsed);
-      const ports = actor.snapshot.context.ports ?? [];
-      if (ports.some((each) => each.uuid === port.uuid)) {
-        throw new VirtError(
-          ErrorCode.NETWORK_PORT_EXIST,
-          `Network port with UUID ${port.uuid} already exists`,
-        );
-      }
-      if (ports.length >= NETWORK_PORTS_MAX) {
-        throw new VirtError(
-          ErrorCode.OPERATION_FAILED,
-          `network '${nameOf(actor)}' has too many ports (${NETWORK_PORTS_MAX})`,
-        );
-      }
-      await actor.append([{ type: "network.port_created", body: { port } }]);
-      return port;
-    });
+    return actor.run("port-create", () => this.#addPort(actor, parsed, reclaim));
+  }
+
+  /**
+   * Creates the port of a guest's `<interface type='network'>` on the network named `name`,
+   * as libvirt's QEMU driver does at start (virNetworkPortCreateXML of the port it builds from
+   * the interface); durable when it resolves. With `reclaim`, a port that names its plug is
+   * recorded again as given (a guest that ran on while the network's ports were lost).
+   *
+   * @throws {VirtError} As {@linkcode createPort}; code 43 for no such network.
+   */
+  createGuestPort(name: string, port: NetworkPort, reclaim = false): Promise<NetworkPort> {
+    const actor = this.byName(name);
+    return actor.run("port-create", () => this.#addPort(actor, port, reclaim));
+  }
+
+  /** {@linkcode createPort}'s work, within a job of the network's actor. */
+  async #addPort(actor: NetworkActor, given: NetworkPort, reclaim: boolean): Promise<NetworkPort> {
+    if (reclaim && given.plug === undefined) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        "Port reclaim requested but plug type is none",
+      );
+    }
+    if (!reclaim && given.plug !== undefined) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        "Port reclaim not requested but plug type is not none",
+      );
+    }
+    if (!isNetworkActive(actor.snapshot)) {
+      throw new VirtError(
+        ErrorCode.OPERATION_INVALID,
+        `network '${nameOf(actor)}' is not active`,
+      );
+    }
+    const port = reclaim ? given : allocateNetworkPort(definitionOf(actor), given);
+    const ports = actor.snapshot.context.ports ?? [];
+    if (ports.some((each) => each.uuid === port.uuid)) {
+      throw new VirtError(
+        ErrorCode.NETWORK_PORT_EXIST,
+        `Network port with UUID ${port.uuid} already exists`,
+      );
+    }
+    if (ports.length >= NETWORK_PORTS_MAX) {
+      throw new VirtError(
+        ErrorCode.OPERATION_FAILED,
+        `network '${nameOf(actor)}' has too many ports (${NETWORK_PORTS_MAX})`,
+      );
+    }
+    await actor.append([{ type: "network.port_created", body: { port } }]);
+    return port;
+  }
+
+  /**
+   * Every port of every running network, with its network's name (for reconciling guests'
+   * ports with the guests that run).
+   */
+  allPorts(): { network: string; port: NetworkPort }[] {
+    return this.actors().filter((actor) => isNetworkActive(actor.snapshot)).flatMap((actor) =>
+      (actor.snapshot.context.ports ?? []).map((port) => ({ network: nameOf(actor), port }))
+    );
+  }
+
+  /**
+   * Deletes ports by network name and port uuid (a guest's, once it stopped); a port or
+   * network that is gone already is skipped.
+   */
+  async releasePorts(ports: readonly { network: string; portid: string }[]): Promise<void> {
+    for (const { network, portid } of ports) {
+      const actor = this.#registry.actors().find((each) => nameOf(each) === network);
+      if (actor === undefined) continue;
+      await actor.run("port-delete", async () => {
+        const held = actor.snapshot.context.ports ?? [];
+        if (!isNetworkActive(actor.snapshot) || !held.some((port) => port.uuid === portid)) return;
+        await actor.append([{ type: "network.port_deleted", body: { uuid: portid } }]);
+      });
+    }
   }
 
   /**

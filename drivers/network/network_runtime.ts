@@ -25,7 +25,7 @@ import { bridgeNameOf, hasManagedBridge, type NetworkDefinition } from "../../sr
 import { readProcessStat } from "../../src/host/process_state.ts";
 import { dnsmasqCommand, dnsmasqConfiguration, needsDnsmasq } from "./dnsmasq_config.ts";
 import { NFT_TABLE, nftablesRemoval, nftablesRuleset } from "./nftables_ruleset.ts";
-import { bandwidthTcCommands } from "./tc_bandwidth.ts";
+import { bandwidthTcCommands } from "../../src/host/tc_bandwidth.ts";
 
 /** The dnsmasq binary libvirt runs. */
 export const DNSMASQ_PATH = "/usr/sbin/dnsmasq";

@@ -101,7 +101,14 @@ import {
   runInterfaceScripts,
 } from "./dac_tap.ts";
 import { checkHostPaths } from "./host_paths.ts";
-import { makeBridgePorts, removeInstanceTaps, removeTap, tapNamesOf } from "./bridge_ports.ts";
+import {
+  bridgePortsOf,
+  makeBridgePorts,
+  removeInstanceTaps,
+  removeTap,
+  shapeBridgePorts,
+  tapNamesOf,
+} from "./bridge_ports.ts";
 import { isBridgedInterface } from "../../src/model/tap_names.ts";
 import {
   loadQemuConfinement,
@@ -348,10 +355,16 @@ export class QemuDriver implements Driver {
       return plan.targets.map((target) => target.path);
     },
     giveBack: (uuid, paths) => giveBackFiles(paths, uuid, this.#log),
-    makeTap: (definition, port, where) => {
+    makeTap: async (definition, port, where) => {
       const owner = dacPlanFor(definition, [], this.#dac).policy.runAs;
       refuseUnopenableTun(owner, where);
       makeBridgePort(port, owner, where);
+      try {
+        await shapeBridgePorts([port]);
+      } catch (error) {
+        removeTap(port.tap, this.#log);
+        throw error;
+      }
     },
     removeTap: (name) => removeTap(name, this.#log),
     log: (message) => this.#log(message),
@@ -647,6 +660,8 @@ export class QemuDriver implements Driver {
       // As libvirt: the service puts a tap on each interface's bridge before QEMU runs.
       makeBridgePorts(commandLine.netdevs, runAs);
       portsMade = true;
+      // Their <bandwidth> as tc rules, as libvirt sets them before QEMU runs.
+      await shapeBridgePorts(bridgePortsOf(commandLine.netdevs));
       linkSockets(dac.socketLinks.filter((link) => link.beforeStart === true));
       if (this.#dac.user !== undefined) {
         // As libvirt, the root service makes the taps (a confined QEMU cannot open

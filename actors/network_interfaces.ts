@@ -12,6 +12,7 @@ import type { DomainDefinition, NetInterface } from "../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { isBridgedInterface, nextTapName } from "../src/model/tap_names.ts";
 import type { NetworkPort } from "../src/model/network_port.ts";
+import type { Bandwidth } from "../src/model/network.ts";
 import { interfaceBandwidthOf, withInterfaceBandwidth } from "../src/xml/interface_bandwidth.ts";
 
 /** The bridge a network's guests join (throws libvirt's errors: code 43, 55, 67). */
@@ -106,6 +107,13 @@ export interface NetworkPortBinder {
    * @throws {VirtError} The network's refusals (43, 55, 67, 84, 106).
    */
   create(network: string, port: NetworkPort, reclaim?: boolean): Promise<NetworkPort>;
+  /**
+   * Replaces a port's bandwidth (virNetworkPortSetParameters, as `domiftune --live` on a
+   * network interface); undefined removes it.
+   *
+   * @throws {VirtError} The network's refusals (107, 84 for a `floor`).
+   */
+  update(network: string, portid: string, bandwidth: Bandwidth | undefined): Promise<void>;
   /** Deletes ports; one already gone is skipped. */
   release(ports: readonly PlacedPort[]): Promise<void>;
   /** Every port of the running networks. */
@@ -295,7 +303,9 @@ export async function reconcileNetworkPorts(
       };
       try {
         await binder.create(network, port, true);
-        done.push(`network '${network}': port ${portid} of running guest '${domain.name}' reclaimed`);
+        done.push(
+          `network '${network}': port ${portid} of running guest '${domain.name}' reclaimed`,
+        );
       } catch (error) {
         done.push(
           `network '${network}': port ${portid} of running guest '${domain.name}' cannot be reclaimed: ${

@@ -58,6 +58,8 @@ import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
 import { knownJsonText, rememberJsonText } from "../../src/log/json_text.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import type { Bandwidth } from "../../src/model/network.ts";
+import { clearBandwidth, setBandwidth } from "../../src/host/tc_bandwidth.ts";
 import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
 import { LIVE_FACTS_KEY } from "../../src/model/live_facts.ts";
 import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
@@ -963,6 +965,25 @@ export class QemuDriver implements Driver {
     const perf = perfCounts(instance.perf);
     // The counters are read now: a read of a perf counter never waits.
     return perf.length === 0 ? samples : { takenAtMs: undefined, stale: false, ...samples, perf };
+  }
+
+  async setInterfaceBandwidth(
+    handle: DomainHandle,
+    index: number,
+    bandwidth: Bandwidth | undefined,
+  ): Promise<void> {
+    this.#instance(handle);
+    const nic = handle.definition.devices.interfaces[index];
+    const tap = nic?.target?.dev;
+    // As libvirt's QEMU driver for the types evirt runs on a tap of its own.
+    if (nic === undefined || !isBridgedInterface(nic) || tap === undefined) {
+      throw new VirtError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        `Setting bandwidth on interfaces of type '${nic?.type ?? ""}' is not implemented yet`,
+      );
+    }
+    if (bandwidth === undefined) await clearBandwidth(tap);
+    else await setBandwidth(tap, bandwidth, { hierarchical: false, swapped: true });
   }
 
   setPerfEvent(handle: DomainHandle, name: string, enabled: boolean): void {

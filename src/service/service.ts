@@ -170,6 +170,9 @@ export async function startService(
     core.host.setNetworkPorts({
       create: (network, port, reclaim) => networks.createGuestPort(network, port, reclaim),
       release: (ports) => networks.releasePorts(ports),
+      update: async (network, portid, bandwidth) => {
+        await networks.setPortBandwidth(networks.byName(network).uuid, portid, bandwidth);
+      },
       all: () => networks.allPorts(),
     });
     await core.host.reconcileNetworkPorts();

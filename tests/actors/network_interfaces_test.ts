@@ -107,6 +107,7 @@ function memoryBinder(failOn?: string) {
       ports.push({ network, port: allocated });
       return Promise.resolve(allocated);
     },
+    update: () => Promise.resolve(),
     release(released) {
       for (const { portid } of released) {
         const at = ports.findIndex(({ port }) => port.uuid === portid);
@@ -172,6 +173,7 @@ Deno.test("a port's bandwidth from its portgroup is what the driver is given, th
         plug: { type: "network", bridge: "virbr0" },
       }),
     release: () => Promise.resolve(),
+    update: () => Promise.resolve(),
     all: () => [],
   };
   const definition = definitionWith([

@@ -171,5 +171,6 @@ function tuned(definition: DomainDefinition, request: InterfaceTuneRequest) {
 }
 
 function bandwidthOf(nic: NetInterface, index: number): Bandwidth | undefined {
-  return interfaceBandwidthOf(nic, `/domain/devices/interface[${index + 1}]`);
+  // As libvirt's domiftune, which writes a floor on any interface and reads it back.
+  return interfaceBandwidthOf(nic, `/domain/devices/interface[${index + 1}]`, true);
 }

@@ -151,9 +151,13 @@ export function rateSettings(
   }
   const [average, peak, burst, floor = 0] = values;
   if (average === 0 && (peak !== 0 || burst !== 0) && floor === 0) {
-    throw new VirtError(ErrorCode.INVALID_ARG, `${direction} average is mandatory`, {
-      where: direction,
-    });
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      direction === "inbound"
+        ? "either inbound average or floor is mandatory"
+        : "outbound average is mandatory",
+      { where: direction },
+    );
   }
   const settings: { name: InterfaceTuneParameter; value: number }[] = [
     { name: `${direction}.average`, value: average },

@@ -15,6 +15,8 @@ import { parseBandwidth } from "./parse_port_options.ts";
  * The interface's `<bandwidth>`, or undefined when it has none (or an empty one).
  *
  * @param where The interface's path, for errors (`/domain/devices/interface[1]`).
+ * @param allowFloor Whether a `floor` is taken (libvirt: on a `network` interface; and in
+ *   whatever `domiftune --config` wrote).
  * @throws {VirtError} libvirt's codes and messages for a bad `<bandwidth>` (27, 35).
  *
  * @example
@@ -27,10 +29,14 @@ import { parseBandwidth } from "./parse_port_options.ts";
  * console.log(interfaceBandwidthOf(nic, "/domain/devices/interface[1]")); // { inbound: { average: 100 } }
  * ```
  */
-export function interfaceBandwidthOf(nic: NetInterface, where: string): Bandwidth | undefined {
+export function interfaceBandwidthOf(
+  nic: NetInterface,
+  where: string,
+  allowFloor = nic.type === "network",
+): Bandwidth | undefined {
   const element = bandwidthElementOf(nic);
   if (element === undefined) return undefined;
-  return parseBandwidth(element, `${where}/bandwidth`, nic.type === "network");
+  return parseBandwidth(element, `${where}/bandwidth`, allowFloor);
 }
 
 /** The interface's `<bandwidth>` element as written, or undefined. */

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { VerbArguments } from "../arguments.ts";
+import { ArgumentError, type VerbArguments } from "../arguments.ts";
+import { parseRate } from "./attach-interface.ts";
 import { domainCommand, domainFailure } from "../command_failure.ts";
 import { metadataScope, SCOPE_OPTIONS } from "../metadata_scope.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
@@ -43,6 +44,19 @@ export const domiftuneVerb: Verb = {
     const scope = metadataScope(args);
     const inbound = args.text("inbound");
     const outbound = args.text("outbound");
+    // virsh's own checks of the rates, before it asks anything.
+    for (const [direction, text] of [["inbound", inbound], ["outbound", outbound]] as const) {
+      if (text === undefined) continue;
+      const rate = parseRate(text, `--${direction}`);
+      if (rate.average === 0 && rate.floor === 0 && (rate.peak !== 0 || rate.burst !== 0)) {
+        throw new ArgumentError(
+          direction === "inbound"
+            ? "either inbound average or floor is mandatory"
+            : "outbound average is mandatory",
+          `--${direction}`,
+        );
+      }
+    }
     if (inbound === undefined && outbound === undefined) {
       // virsh asks twice: the count (where the scope is refused), then the values (where an
       // unknown interface is); its first line names the call that failed.

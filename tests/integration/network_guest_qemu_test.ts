@@ -663,6 +663,76 @@ testIf(
       );
       assert.deepEqual(await ns.links(), linksBefore);
       assert.deepEqual(await portsOf(evirt), []);
+
+      // domiftune on the running guest: read live; a change goes to the port and the tap, or,
+      // where tc cannot, is refused with tc's error and leaves tap, port and XML as they were.
+      await service().client.define({
+        definition: { ...portGuest(base, NETWORK), uuid: shaped.uuid },
+      });
+      assert.equal((await evirt("start", "gp")).code, 0);
+      const id = Number((await evirt("domid", "gp")).stdout.trim());
+      const tap = `vnet${id}n0`;
+      const [portid] = await portsOf(evirt);
+      const zeros = "inbound.average: 0\ninbound.peak   : 0\ninbound.burst  : 0\n" +
+        "inbound.floor  : 0\noutbound.average: 0\noutbound.peak  : 0\noutbound.burst : 0\n\n";
+      assert.equal((await evirt("domiftune", "gp", PORT_MAC)).stdout, zeros);
+      if (missing("virsh") === undefined) {
+        const uri = socketUri(`${service().runtimeDir}/libvirt-sock`);
+        assert.equal((await runVirsh(uri, ["domiftune", "gp", tap])).stdout, zeros);
+      }
+      const tuned = await evirt(
+        "domiftune",
+        "gp",
+        PORT_MAC,
+        "--live",
+        "--inbound",
+        "1000,2000,256",
+      );
+      if (shapes) {
+        assert.equal(tuned.code, 0, tuned.stderr);
+        assert.match(
+          (await ns.exec(["tc", "qdisc", "show", "dev", tap])).stdout,
+          /qdisc htb 1: root/,
+        );
+        assert.match(
+          (await evirt("net-port-dumpxml", NETWORK, portid)).stdout,
+          /<inbound average='1000' peak='2000' burst='256'\/>/,
+        );
+        assert.match((await evirt("domiftune", "gp", tap)).stdout, /^inbound.average: 1000$/m);
+      } else {
+        assert.match(
+          tuned.stderr,
+          new RegExp(
+            "^error: Unable to set interface parameters\\n" +
+              `error: internal error: Child process \\(tc qdisc add dev ${tap} parent 1:1 ` +
+              "handle 2: sfq perturb 10\\) unexpected exit status 2: Error: Specified qdisc " +
+              "kind is unknown\\.\\n$",
+          ),
+        );
+        assert.equal((await evirt("domiftune", "gp", PORT_MAC)).stdout, zeros);
+        assert.doesNotMatch((await evirt("dumpxml", "gp")).stdout, /<bandwidth>/);
+        assert.doesNotMatch(
+          (await evirt("net-port-dumpxml", NETWORK, portid)).stdout,
+          /<bandwidth>/,
+        );
+        assert.doesNotMatch((await ns.exec(["tc", "qdisc", "show", "dev", tap])).stdout, /htb/);
+      }
+      // A floor on the running interface: the network refuses it (no inbound QoS).
+      const floorLive = await evirt(
+        "domiftune",
+        "gp",
+        PORT_MAC,
+        "--live",
+        "--inbound",
+        "100,0,0,50",
+      );
+      assert.equal(
+        floorLive.stderr,
+        "error: Unable to set interface parameters\n" +
+          `error: Operation not supported: Invalid use of 'floor' on interface with MAC address ${PORT_MAC} - network '${NETWORK}' has no inbound QoS set\n`,
+      );
+      assert.equal((await evirt("destroy", "gp")).code, 0);
+      await waitForPorts(evirt, 0);
     });
   },
   { sanitizeResources: false, sanitizeOps: false },

@@ -11,7 +11,7 @@ import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { parseRate } from "./attach-interface.ts";
 import { domainCommand, domainFailure } from "../command_failure.ts";
 import { metadataScope, SCOPE_OPTIONS } from "../metadata_scope.ts";
-import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
+import { DOMAIN_OPTION, INTERFACE_OPTION, type Verb, type VerbContext } from "../verb.ts";
 
 /**
  * The `domiftune` verb.
@@ -27,13 +27,7 @@ export const domiftuneVerb: Verb = {
   summary: "get/set parameters of a virtual interface",
   options: [
     DOMAIN_OPTION,
-    {
-      name: "interface",
-      kind: "string",
-      positional: true,
-      required: true,
-      help: "interface device (MAC Address)",
-    },
+    INTERFACE_OPTION,
     { name: "inbound", kind: "string", help: "control domain's incoming traffics" },
     { name: "outbound", kind: "string", help: "control domain's outgoing traffics" },
     ...SCOPE_OPTIONS,

@@ -70,9 +70,10 @@ function guest() {
 
 Deno.test("a guest's port is made before its launch is recorded, named live, and gone at destroy", async () => {
   const driver = new BridgingTestDriver();
-  let host: Host | undefined;
-  const { binder, ports, seen } = binderFor(() => host);
-  host = await Host.open({ store: createMemoryStore(), drivers: [driver], log: () => {} });
+  const opened: { host?: Host } = {};
+  const { binder, ports, seen } = binderFor(() => opened.host);
+  const host = await Host.open({ store: createMemoryStore(), drivers: [driver], log: () => {} });
+  opened.host = host;
   host.setNetworkResolver(() => ({ bridge: "br0" }));
   host.setNetworkPorts(binder);
   const { uuid } = await host.define(guest());

@@ -8,6 +8,7 @@
  */
 
 import type { DeviceAddress } from "../../src/model/domain.ts";
+import type { Bandwidth } from "../../src/model/network.ts";
 import type { ChardevListName } from "../../src/model/live_facts.ts";
 import type { Accelerator } from "./accelerator.ts";
 import { refuseConfig } from "./config_refusal.ts";
@@ -108,6 +109,8 @@ export interface BridgePortPlan {
   bridge?: string;
   mac?: string;
   mtu?: number;
+  /** `<bandwidth>` (the network port's, for a `network` interface), shaped on the tap. */
+  bandwidth?: Bandwidth;
 }
 
 /** A PCI address in QEMU's terms. */

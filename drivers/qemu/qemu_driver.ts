@@ -58,6 +58,8 @@ import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
 import { knownJsonText, rememberJsonText } from "../../src/log/json_text.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import type { Bandwidth } from "../../src/model/network.ts";
+import { clearBandwidth, setBandwidth } from "../../src/host/tc_bandwidth.ts";
 import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
 import { LIVE_FACTS_KEY } from "../../src/model/live_facts.ts";
 import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
@@ -101,7 +103,14 @@ import {
   runInterfaceScripts,
 } from "./dac_tap.ts";
 import { checkHostPaths } from "./host_paths.ts";
-import { makeBridgePorts, removeInstanceTaps, removeTap, tapNamesOf } from "./bridge_ports.ts";
+import {
+  bridgePortsOf,
+  makeBridgePorts,
+  removeInstanceTaps,
+  removeTap,
+  shapeBridgePorts,
+  tapNamesOf,
+} from "./bridge_ports.ts";
 import { isBridgedInterface } from "../../src/model/tap_names.ts";
 import {
   loadQemuConfinement,
@@ -349,10 +358,16 @@ export class QemuDriver implements Driver {
       return plan.targets.map((target) => target.path);
     },
     giveBack: (uuid, paths) => giveBackFiles(paths, uuid, this.#log),
-    makeTap: (definition, port, where) => {
+    makeTap: async (definition, port, where) => {
       const owner = dacPlanFor(definition, [], this.#dac).policy.runAs;
       refuseUnopenableTun(owner, where);
       makeBridgePort(port, owner, where);
+      try {
+        await shapeBridgePorts([port]);
+      } catch (error) {
+        removeTap(port.tap, this.#log);
+        throw error;
+      }
     },
     removeTap: (name) => removeTap(name, this.#log),
     log: (message) => this.#log(message),
@@ -659,6 +674,8 @@ export class QemuDriver implements Driver {
       // As libvirt: the service puts a tap on each interface's bridge before QEMU runs.
       makeBridgePorts(commandLine.netdevs, runAs);
       portsMade = true;
+      // Their <bandwidth> as tc rules, as libvirt sets them before QEMU runs.
+      await shapeBridgePorts(bridgePortsOf(commandLine.netdevs));
       linkSockets(dac.socketLinks.filter((link) => link.beforeStart === true));
       if (this.#dac.user !== undefined) {
         // As libvirt, the root service makes the taps (a confined QEMU cannot open
@@ -960,6 +977,25 @@ export class QemuDriver implements Driver {
     const perf = perfCounts(instance.perf);
     // The counters are read now: a read of a perf counter never waits.
     return perf.length === 0 ? samples : { takenAtMs: undefined, stale: false, ...samples, perf };
+  }
+
+  async setInterfaceBandwidth(
+    handle: DomainHandle,
+    index: number,
+    bandwidth: Bandwidth | undefined,
+  ): Promise<void> {
+    this.#instance(handle);
+    const nic = handle.definition.devices.interfaces[index];
+    const tap = nic?.target?.dev;
+    // As libvirt's QEMU driver for the types evirt runs on a tap of its own.
+    if (nic === undefined || !isBridgedInterface(nic) || tap === undefined) {
+      throw new VirtError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        `Setting bandwidth on interfaces of type '${nic?.type ?? ""}' is not implemented yet`,
+      );
+    }
+    if (bandwidth === undefined) await clearBandwidth(tap);
+    else await setBandwidth(tap, bandwidth, { hierarchical: false, swapped: true });
   }
 
   setPerfEvent(handle: DomainHandle, name: string, enabled: boolean): void {

@@ -221,6 +221,13 @@ export const PerfEventsSchema = Type.Object({
   }),
 });
 
+/** `domiftune`: `virDomainGetInterfaceParameters`. */
+export const InterfaceParametersSchema = Type.Object({
+  parameters: Type.Array(Type.Object({ name: Type.String(), value: Type.Integer() }), {
+    description: "inbound.average … outbound.burst, in libvirt's order (KiB/s, KiB; 0: unset)",
+  }),
+});
+
 /** `vcpucount` with one selection. */
 export const VcpuCountSchema = Type.Object({
   count: Type.Integer({ description: "The vCPU count asked for" }),
@@ -351,6 +358,7 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   BlockJobInfo: BlockJobInfoSchema,
   VcpuCount: VcpuCountSchema,
   PerfEvents: PerfEventsSchema,
+  InterfaceParameters: InterfaceParametersSchema,
   DeviceChange: DeviceChangeSchema,
   ConsolePath: ConsolePathSchema,
   CommandReply: CommandReplySchema,

@@ -59,6 +59,8 @@ export interface ServiceCore {
   attachNetworks(networks: Networks): void;
   /** Answers `GET /v1/fleet/hosts` from the fleet's host registry (a NATS log only). */
   attachFleet(fleet: NonNullable<ApiEnvironment["fleet"]>): void;
+  /** Gives the API the stops and starts of the host's guests (the service's only). */
+  attachGuests(guests: NonNullable<ApiEnvironment["guests"]>): void;
   /** Ends every event stream (so listeners can drain), without closing anything else. */
   endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
@@ -145,6 +147,9 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     },
     attachFleet(fleet) {
       environment.fleet = fleet;
+    },
+    attachGuests(guests) {
+      environment.guests = guests;
     },
     endStreams() {
       shutdown.abort();

@@ -39,7 +39,7 @@ async function followPass(context: VerbContext, first: GuestsView): Promise<Verb
     const pass = view.pass;
     if (pass === null) return {};
     for (const line of pass.lines.slice(Math.max(0, printed - pass.firstLine))) {
-      context.print(line);
+      context.print(`${line}\n`);
     }
     printed = pass.lineCount;
     if (!pass.running) return pass.failed ? { exitCode: 1 } : {};
@@ -65,9 +65,11 @@ function printGuests(context: VerbContext, view: GuestsView): void {
   const pass = view.pass;
   if (pass === null) return;
   context.print(
-    `Last ${pass.kind} (${pass.action}), ${pass.running ? "running" : pass.failed ? "failed" : "done"}:`,
+    `Last ${pass.kind} (${pass.action}), ${
+      pass.running ? "running" : pass.failed ? "failed" : "done"
+    }:\n`,
   );
-  for (const line of pass.lines) context.print(line);
+  for (const line of pass.lines) context.print(`${line}\n`);
 }
 
 /** A time as `YYYY-MM-DD HH:MM:SS` (UTC), or `-` for none. */

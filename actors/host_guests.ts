@@ -389,7 +389,10 @@ export class HostGuests {
       this.#say(pass, `${label}done`);
     } catch (error) {
       pass.failed = true;
-      this.#say(pass, `error: Failed to save domain '${guest.name}' state: ${(error as Error).message}`);
+      this.#say(
+        pass,
+        `error: Failed to save domain '${guest.name}' state: ${(error as Error).message}`,
+      );
     }
     await reporting;
   }
@@ -470,7 +473,10 @@ export class HostGuests {
       return true;
     } catch (error) {
       pass.failed = true;
-      this.#say(pass, `error: Failed to shutdown domain '${guest.name}': ${(error as Error).message}`);
+      this.#say(
+        pass,
+        `error: Failed to shutdown domain '${guest.name}': ${(error as Error).message}`,
+      );
       return false;
     }
   }

@@ -70,7 +70,9 @@ Type=notify
 ExecStart=${settings.command} daemon
 ExecReload=/bin/kill -HUP $MAINPID
 ${
-    stopGuests === true ? `ExecStop=${settings.command} host shutdown-guests\n` : ""
+    stopGuests === true
+      ? `ExecStop=${settings.command} host shutdown-guests\n`
+      : ""
   }Environment=EVIRT_STATE_DIR=${settings.stateDir}
 Environment=EVIRT_RUNTIME_DIR=${settings.runtimeDir}
 Environment=NO_COLOR=1

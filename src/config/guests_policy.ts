@@ -149,7 +149,9 @@ function count(
   if (!(value >= min && value <= max)) {
     throw new ConfigError(
       variable,
-      `must be an integer from ${min} to ${max}, got '${text}'${why === undefined ? "" : ` (${why})`}`,
+      `must be an integer from ${min} to ${max}, got '${text}'${
+        why === undefined ? "" : ` (${why})`
+      }`,
     );
   }
   return value;

@@ -67,7 +67,9 @@ async function waitForCount(serial: string, above: number): Promise<number[]> {
     const counts = serialCounts(readSerialLog(serial));
     if (counts.length > 0 && counts[counts.length - 1] > above) return counts;
     if (Date.now() > deadline) {
-      throw new Error(`no count above ${above}: ${JSON.stringify(readSerialLog(serial).slice(-300))}`);
+      throw new Error(
+        `no count above ${above}: ${JSON.stringify(readSerialLog(serial).slice(-300))}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -92,7 +94,9 @@ async function waitForStartPass(service: ServiceProcess): Promise<string[]> {
   for (;;) {
     const view = await service.client.guests({ waitSeconds: 1 });
     if (view.pass !== null && !view.pass.running) return view.pass.lines;
-    if (Date.now() > deadline) throw new Error(`the start pass still runs: ${JSON.stringify(view)}`);
+    if (Date.now() > deadline) {
+      throw new Error(`the start pass still runs: ${JSON.stringify(view)}`);
+    }
   }
 }
 

@@ -25,6 +25,16 @@ Deno.test("systemdUnit is Type=notify, keeps guests on restart and reloads with 
   assert.doesNotMatch(unit, /RuntimeDirectory/);
 });
 
+Deno.test("systemdUnit stops the host's guests first only when installed with a guests policy", () => {
+  const plain = systemdUnit(UNIT);
+  assert.doesNotMatch(plain, /ExecStop/, "a stop of the unit touches no guest");
+  assert.ok(plain.split("\n").includes("TimeoutStopSec=60"));
+  const withGuests = systemdUnit({ ...UNIT, stopGuests: true });
+  assert.ok(withGuests.split("\n").includes("ExecStop=/usr/local/bin/evirt host shutdown-guests"));
+  // As libvirt-guests.service: each guest's save or shutdown is bounded by the service.
+  assert.ok(withGuests.split("\n").includes("TimeoutStopSec=0"));
+});
+
 Deno.test("systemdUnit refuses a path systemd would read as syntax", () => {
   assert.throws(
     () => systemdUnit({ ...UNIT, stateDir: "/var/lib/my evirt" }),

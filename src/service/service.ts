@@ -42,8 +42,7 @@ import type { SharedService } from "../rpc/rpc_target.ts";
 import { procedureIndex } from "../rpc/procedures.ts";
 import { type RpcFleet, runForwardedCall } from "../rpc/fleet_calls.ts";
 import { libvirtSocketPaths } from "../rpc/socket_paths.ts";
-import { HostGuests } from "../../actors/host_guests.ts";
-import { GUESTS_POLICY_DEFAULT, type GuestsPolicy } from "../config/guests_policy.ts";
+import type { GuestsPolicy } from "../config/guests_policy.ts";
 import {
   createServiceCore,
   EVENT_STREAM_DEFAULTS,
@@ -145,6 +144,8 @@ export async function startService(
       ...(options.events === undefined ? {} : { events: options.events }),
       ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
       log: logFor("host"),
+      ...(options.guests === undefined ? {} : { guests: options.guests }),
+      guestsLog: logFor("guests"),
       // As libvirt's /var/lib/libvirt/qemu/save: the service keeps the images with its state.
       managedSaveDir: `${config.stateDir}/save`,
     });
@@ -238,12 +239,7 @@ export async function startService(
     // libvirt-guests' start, once the service answers (it runs after libvirtd is up): the
     // guests the last stop listed are started (after autostart, so none is started twice), or
     // the list is dropped, as `on_boot` says.
-    const guests = new HostGuests({
-      host: core.host,
-      policy: options.guests ?? GUESTS_POLICY_DEFAULT,
-      log: logFor("guests"),
-    });
-    core.attachGuests(guests);
+    const { guests } = core;
     guests.start();
     const running = core;
     const runningStorageStore = storageStore;

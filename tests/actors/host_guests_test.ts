@@ -206,3 +206,48 @@ Deno.test("a second stop while one runs is refused; the view's lines follow from
     await close(r);
   }
 });
+
+Deno.test("the list is the domains' own facts: it survives a restart of the host and its snapshot", async () => {
+  const store = createMemoryStore();
+  const open = () => Host.open({ store, drivers: [new TestDriver()], log: () => {} });
+  let host = await open();
+  try {
+    await host.define(testDefinition("a"));
+    await host.start("a");
+    const guests = new HostGuests({ host, policy: { ...GUESTS_POLICY_DEFAULT } });
+    await guests.stop();
+    await guests.close();
+    assert.equal(await host.saveSnapshot(), true);
+    await host.close();
+    host = await open();
+    const again = new HostGuests({ host, policy: { ...GUESTS_POLICY_DEFAULT, onBoot: "start" } });
+    assert.deepEqual(again.listed().map((each) => [each.name, each.action, each.active]), [
+      ["a", "shutdown", false],
+    ]);
+    again.start();
+    await again.settled();
+    assert.equal(host.lookup("a").active, true);
+    assert.deepEqual(again.listed(), []);
+    await again.close();
+  } finally {
+    await host.close();
+  }
+});
+
+Deno.test("SYNC_TIME asks the guest agent after each start and reports its error without failing", async () => {
+  const r = await rig({ onShutdown: "shutdown", onBoot: "start", syncTime: true });
+  try {
+    await running(r, "a");
+    await r.guests.stop();
+    await r.guests.settled();
+    r.guests.start();
+    await r.guests.settled();
+    const pass = r.guests.view().pass!;
+    assert.equal(pass.lines[1], "Resuming guest a: done");
+    // The test hypervisor has no guest agent: virsh's error is shown, the status kept.
+    assert.match(pass.lines[2], /^error: a: /);
+    assert.equal(pass.failed, false);
+  } finally {
+    await close(r);
+  }
+});

@@ -92,7 +92,9 @@ Deno.test("fixShim drops the --import-map the install step needed (Deno warns wh
 });
 
 /** Runs the install task into temporary folders; returns them and its output. */
-async function install(): Promise<{ dir: string; code: number; output: string }> {
+async function install(
+  extraEnv: Record<string, string> = {},
+): Promise<{ dir: string; code: number; output: string }> {
   const dir = await Deno.makeTempDir({ prefix: "evirt-install-" });
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["task", "install"],
@@ -102,6 +104,7 @@ async function install(): Promise<{ dir: string; code: number; output: string }>
       EVIRT_INSTALL_UNIT_DIR: `${dir}/units`,
       EVIRT_STATE_DIR: `${dir}/state`,
       EVIRT_RUNTIME_DIR: `${dir}/run`,
+      ...extraEnv,
     },
     stdin: "null",
     stdout: "piped",
@@ -151,14 +154,15 @@ Deno.test("the install task installs an evirt command that runs from anywhere", 
 });
 
 testIf(
-  "the installed evirt.service passes systemd-analyze verify",
+  "the installed evirt.service (with a guests policy: its ExecStop) passes systemd-analyze verify",
   missing("systemd-analyze"),
   async () => {
-    const { dir, code, output } = await install();
+    const { dir, code, output } = await install({ EVIRT_ON_SHUTDOWN: "suspend" });
     try {
       assert.equal(code, 0, output);
       const unit = await Deno.readTextFile(`${dir}/units/evirt.service`);
       assert.ok(unit.includes(`ExecStart=${dir}/root/bin/evirt daemon`));
+      assert.ok(unit.includes(`ExecStop=${dir}/root/bin/evirt host shutdown-guests`));
       assert.ok(unit.includes(`Environment=EVIRT_STATE_DIR=${dir}/state`));
       // Documentation=man:evirt(1) is checked too: the page installed beside the command.
       const verify = await new Deno.Command("systemd-analyze", {

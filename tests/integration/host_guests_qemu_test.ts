@@ -162,6 +162,11 @@ testIf(
         [["plain", "suspend", true], ["auto", "suspend", true]],
       );
 
+      const status = await runEvirt(["host", "guests"], service.env);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /^ plain +\S+ +suspend +managed save$/m);
+      assert.match(status.stdout, /^ auto +\S+ +suspend +managed save$/m);
+
       await service.stop("SIGTERM");
       service = undefined;
       simulateBoot(dirs);
@@ -206,6 +211,21 @@ testIf(
       await waitForSerialMarker(politeSerial, GUEST_READY_MARKER, {
         timeoutMs: GUEST_BOOT_TIMEOUT_MS,
       });
+
+      const bad = await runEvirt(
+        ["host", "shutdown-guests", "--on-shutdown", "hibernate"],
+        service.env,
+      );
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /unknown on-shutdown 'hibernate': expected suspend or shutdown/);
+      const refused = await service.client.request("POST", "/v1/host/guests/stop?on_shutdown=x")
+        .then(() => "answered", (error) => String(error));
+      assert.match(
+        refused,
+        /on_shutdown/,
+        "the API refuses an unknown on_shutdown, nothing listed",
+      );
+      assert.deepEqual((await service.client.guests()).listed, []);
 
       const serial = await runEvirt(["host", "shutdown-guests"], service.env);
       // libvirt-guests' serial shutdown reports the timeout and keeps its status.

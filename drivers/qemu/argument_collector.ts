@@ -156,6 +156,11 @@ export class ArgumentCollector {
   readonly accelerator: Accelerator;
   /** The domain's runtime folder (for sockets the driver names itself). */
   readonly runtimeDir: string;
+  /**
+   * The address of the domain's private bus (`private_dbus.ts`) a D-Bus display uses, which the
+   * start runs; undefined when none does.
+   */
+  privateBusAddress: string | undefined = undefined;
   /** Slots taken on each bus, by bus number. */
   readonly #takenSlots = new Map<number, Set<number>>();
   /** `bus:slot` of explicit addresses with a function other than 0. */

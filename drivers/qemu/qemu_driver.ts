@@ -129,6 +129,7 @@ import { assignDeviceAliases } from "./device_aliases.ts";
 import { commandLineText } from "./command_text.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, QEMU_START_TIMEOUT_MS, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
+import { privateBusFiles, startPrivateBus, stopPrivateBus } from "./private_dbus.ts";
 import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
 import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
@@ -643,6 +644,17 @@ export class QemuDriver implements Driver {
     let args = redirectSockets(commandLine.args, dac.socketLinks);
     let inheritedFds: number[] = [];
     let scripts: InterfaceScript[] = [];
+    if (commandLine.privateBusAddress !== undefined) {
+      // The D-Bus display's bus runs before QEMU connects to it; its files are in the runtime
+      // folder the intent named, and removeFolders ends it.
+      try {
+        await startPrivateBus(privateBusFiles(paths.dir), runAs, signal);
+      } catch (error) {
+        giveBack(givenByPlan(dac), request.uuid, this.#log);
+        removeFolders(paths);
+        throw error;
+      }
+    }
     try {
       // As libvirt: the service puts a tap on each interface's bridge before QEMU runs.
       makeBridgePorts(commandLine.netdevs, runAs);
@@ -833,7 +845,7 @@ export class QemuDriver implements Driver {
       removeFolders(instance.paths);
     } else {
       const dir = handle.runtime.runtimeDir;
-      if (typeof dir === "string") removeDirectory(dir);
+      if (typeof dir === "string") removeRuntimeFolder(dir);
       hugepageFoldersOf(handle.runtime).forEach(removeDirectory);
     }
     giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
@@ -1623,10 +1635,19 @@ function startTimeoutMs(definition: DomainDefinition): number {
   return QEMU_START_TIMEOUT_MS + gib * START_TIMEOUT_MS_PER_GIB;
 }
 
-/** Removes a domain's runtime folder and its folders under hugetlbfs mounts. */
+/**
+ * Removes a domain's runtime folder (ending the private D-Bus daemon whose files are in it) and
+ * its folders under hugetlbfs mounts.
+ */
 function removeFolders(paths: DomainPaths): void {
-  removeDirectory(paths.dir);
+  removeRuntimeFolder(paths.dir);
   paths.hugepageFolders.forEach(removeDirectory);
+}
+
+/** Removes a domain's runtime folder, ending the private D-Bus daemon it holds first. */
+function removeRuntimeFolder(dir: string): void {
+  stopPrivateBus(privateBusFiles(dir));
+  removeDirectory(dir);
 }
 
 /** The hugetlbfs folders a runtime record names. */

@@ -20,6 +20,7 @@ import type {
   EventMessage,
   FleetDomainsView,
   FleetHostsView,
+  HostSummaryView,
   HostView,
   MigratedView,
   StateView,
@@ -67,6 +68,24 @@ export const HostSchema = Type.Object({
     cores: Type.Integer(),
     threads: Type.Integer(),
     cpuMapCpus: Type.Optional(Type.Integer()),
+  }),
+});
+
+/** `GET /v1/host/summary`: the log's position and the event stream's subscribers by kind. */
+export const HostSummarySchema = Type.Object({
+  log: Type.Object({
+    position: Type.Integer({ description: "Position of the last durable fact (0: none yet)" }),
+    oldestPosition: Type.Integer({ description: "Oldest position still readable" }),
+  }),
+  subscribers: Type.Object({
+    sse: Type.Integer({ description: "Server-Sent Events subscribers of /v1/events" }),
+    websocket: Type.Integer({ description: "WebSocket subscribers of /v1/events" }),
+    rpc: Type.Integer({
+      description: "Event callbacks registered over the libvirt protocol (domain, pool, network)",
+    }),
+    fleet: Type.Integer({
+      description: "Subscribers of the fleet stream (/v1/events?scope=fleet)",
+    }),
   }),
 });
 
@@ -351,6 +370,7 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   Error: ErrorSchema,
   Version: VersionSchema,
   Host: HostSchema,
+  HostSummary: HostSummarySchema,
   DomainSummary: DomainSummarySchema,
   DomainInfo: DomainInfoSchema,
   State: StateSchema,
@@ -436,6 +456,7 @@ export function plainSchemas(schemas: Record<string, TSchema>): Record<string, u
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _version: Same<Static<typeof VersionSchema>, VersionView> = true;
 const _host: Same<Static<typeof HostSchema>, HostView> = true;
+const _hostSummary: Same<Static<typeof HostSummarySchema>, HostSummaryView> = true;
 const _summary: Same<Static<typeof DomainSummarySchema>, DomainSummaryView> = true;
 const _info: Same<Static<typeof DomainInfoSchema>, DomainInfoView> = true;
 const _state: Same<Static<typeof StateSchema>, StateView> = true;
@@ -450,6 +471,18 @@ const _fleet: Same<Static<typeof FleetHostsSchema>, FleetHostsView> = true;
 const _fleetDomains: Same<Static<typeof FleetDomainsSchema>, FleetDomainsView> = true;
 const _migrated: Same<Static<typeof MigratedSchema>, MigratedView> = true;
 const _event: Same<Static<typeof EventSchema>, EventMessage> = true;
-void [_version, _host, _summary, _info, _state, _definition, _define, _interfaces, _fleet, _event];
+void [
+  _version,
+  _host,
+  _hostSummary,
+  _summary,
+  _info,
+  _state,
+  _definition,
+  _define,
+  _interfaces,
+  _fleet,
+  _event,
+];
 const _guests: Same<Static<typeof GuestsSchema>, GuestsView> = true;
 void [_fleetDomains, _migrated, _guests];

@@ -11,6 +11,7 @@ import type { NodeInfo } from "../../actors/driver_protocol.ts";
 export type { GuestsView } from "../../actors/host_guests.ts";
 export type { EventMessage } from "../projections/event_message.ts";
 import type { EventMessage } from "../projections/event_message.ts";
+import type { SubscriberCounts } from "./metrics.ts";
 
 /**
  * One message of the fleet event stream: the local stream's message (its `domain` and `event`
@@ -100,6 +101,12 @@ export interface VersionView {
 export interface HostView {
   hostname: string;
   node: NodeInfo;
+}
+
+/** The log's position and the event stream's subscribers (`GET /v1/host/summary`). */
+export interface HostSummaryView {
+  log: { position: number; oldestPosition: number };
+  subscribers: SubscriberCounts;
 }
 
 /** The hosts sharing the service's NATS log (`GET /v1/fleet/hosts`). */

@@ -24,6 +24,7 @@ import type {
   FleetEventMessage,
   FleetHostsView,
   GuestsView,
+  HostSummaryView,
   HostView,
   MigratedView,
   StateView,
@@ -199,6 +200,11 @@ export class EvirtClient {
   /** Hostname and node information. */
   host(): Promise<HostView> {
     return this.#json("GET", pathOf("host.describe"));
+  }
+
+  /** The log's position and the event stream's subscribers by kind. */
+  hostSummary(): Promise<HostSummaryView> {
+    return this.#json("GET", pathOf("host.summary"));
   }
 
   /** The capabilities XML (`virsh capabilities`). */

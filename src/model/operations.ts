@@ -343,6 +343,21 @@ export const OPERATIONS = [
     verbs: ["hostname", "nodeinfo"],
   },
   {
+    name: "host.summary",
+    object: "host",
+    libvirt: [],
+    access: "read-only",
+    summary:
+      "The log's position (its last fact) and the event stream's subscribers by kind: what the web console's host page shows",
+    http: {
+      method: "GET",
+      path: "/v1/host/summary",
+      query: [],
+      answer: { status: 200, description: "Host summary", schema: "HostSummary" },
+    },
+    verbs: [],
+  },
+  {
     name: "host.fleet_hosts",
     object: "host",
     libvirt: [],
@@ -933,6 +948,12 @@ export const OPERATIONS = [
           type: "boolean",
           description: "End another writer's session instead of being refused",
           flag: "VIR_DOMAIN_CONSOLE_FORCE",
+        },
+        {
+          name: "view",
+          type: "boolean",
+          description:
+            "Attach as a viewer even with a read-write role: never the writer, never refused for another's session",
         },
       ],
       answer: { status: 200, description: "Only a WebSocket upgrade is answered (101)" },

@@ -207,6 +207,7 @@ export async function startService(
       log: logFor("api"),
     });
     core.metrics.attachConnections(server.connections);
+    const metrics = core.metrics;
     const rpcService: SharedService = {
       host: core.host,
       storage,
@@ -217,6 +218,7 @@ export async function startService(
       xmlMaxBytes: config.xmlMaxBytes,
       hostname: () => Deno.hostname(),
       nodeInfo: readNodeInfo,
+      eventCallbacks: (delta) => metrics.subscriber(delta, "rpc"),
       ...(options.openTestHypervisor === undefined
         ? {}
         : { openTestHypervisor: options.openTestHypervisor }),

@@ -83,6 +83,11 @@ export interface DomainContext {
    */
   managedSave?: string | null;
   /**
+   * Whether the domain is on the host's guests list (libvirt-guests' list of guests to start
+   * again), with what the stop does to it; null or absent when it is not.
+   */
+  guestsListed?: DomainFactBodies["domain.guests_listed"] | null;
+  /**
    * The block jobs of the running instance, by disk target, from their start's intent until
    * they end. (Absent in snapshots older than block jobs: none.)
    */
@@ -390,6 +395,10 @@ export const domainMachine = setup({
       managedSave: body(event, "domain.managed_save_recorded").path,
     })),
     forgetManagedSave: assign({ managedSave: null }),
+    recordGuestsListed: assign(({ event }) => ({
+      guestsListed: body(event, "domain.guests_listed"),
+    })),
+    forgetGuestsListed: assign({ guestsListed: null }),
     recordSnapshotIntent: assign(({ event }) => {
       if (event.type === "domain.snapshot_creating") {
         return { intent: { kind: "snapshot_create" as const, ...event.body } };
@@ -461,6 +470,7 @@ export const domainMachine = setup({
         "domain.launching": { actions: "recordLaunching" },
         "domain.launched": { target: "active.starting", actions: "recordLaunch" },
         "domain.intent_abandoned": { actions: "forgetIntent" },
+        "domain.guests_unlisted": { actions: "forgetGuestsListed" },
         ...SNAPSHOT_FACTS,
         ...commands("define"),
       },
@@ -478,6 +488,7 @@ export const domainMachine = setup({
         "domain.config_changed": { actions: "recordConfigChange" },
         "domain.device_config_changed": { actions: "recordDeviceConfig" },
         "domain.managed_save_removed": { actions: "forgetManagedSave" },
+        "domain.guests_unlisted": { actions: "forgetGuestsListed" },
         ...SNAPSHOT_FACTS,
         ...commands(
           "define",
@@ -508,6 +519,8 @@ export const domainMachine = setup({
         "domain.saving": { actions: "recordSaving" },
         "domain.managed_save_recorded": { actions: "recordManagedSave" },
         "domain.managed_save_removed": { actions: "forgetManagedSave" },
+        "domain.guests_listed": { actions: "recordGuestsListed" },
+        "domain.guests_unlisted": { actions: "forgetGuestsListed" },
         "domain.live_changed": { actions: "recordLiveChange" },
         "domain.ending": { actions: "recordEnding" },
         "domain.intent_abandoned": { actions: "forgetIntent" },

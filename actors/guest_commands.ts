@@ -190,6 +190,19 @@ export async function guestTime(
 }
 
 /**
+ * Sets the guest's clock from its own hardware clock (`virsh domtime --sync`, agent
+ * `guest-set-time` without a time, as libvirt sends it).
+ *
+ * @throws {VirtError} As {@linkcode guestTime}.
+ */
+export async function syncGuestTime(
+  inspection: DomainInspection,
+  signal: AbortSignal,
+): Promise<void> {
+  await agentQuery(inspection, "guest-set-time", signal);
+}
+
+/**
  * The guest's host name as its agent tells it (`virsh domhostname`, agent
  * `guest-get-host-name`).
  *

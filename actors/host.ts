@@ -729,12 +729,28 @@ export class Host extends DomainCommandMethods {
     );
   }
 
-  #command(
+  /**
+   * Runs `work` in a domain's queue as the job `name`, refused as a command would be (a closed
+   * host, a domain another host owns): the door of host-wide passes that record facts of a
+   * domain's own (`host_guests.ts`).
+   *
+   * @throws {VirtError} Code 42 when there is no such domain, 87 when it stays busy.
+   */
+  runJob<T>(
+    reference: string,
+    name: string,
+    work: (job: JobContext) => Promise<T>,
+    options: CommandOptions = {},
+  ): Promise<T> {
+    return this.#command(reference, name, options, work);
+  }
+
+  #command<T>(
     reference: string,
     name: string,
     options: CommandOptions,
-    work: (job: JobContext) => Promise<void>,
-  ): Promise<void> {
+    work: (job: JobContext) => Promise<T>,
+  ): Promise<T> {
     try {
       this.#assertOpen();
       const actor = this.#registry.actorOf(reference);

@@ -18,6 +18,7 @@
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { QmpExecutor } from "./qmp_commands.ts";
 import { isRecord } from "./qmp_protocol.ts";
+import { QMP_ACTION_TIMEOUT_MS } from "./qmp_monitor.ts";
 
 /** Longest a save or restore stream may take, in ms. */
 export const MIGRATION_TIMEOUT_MS = 600_000;
@@ -37,7 +38,13 @@ interface MigrationStatus {
 }
 
 async function queryMigrate(monitor: QmpExecutor, signal: AbortSignal): Promise<MigrationStatus> {
-  const reply = await monitor.execute<unknown>("query-migrate", undefined, { signal });
+  // While QEMU writes the stream its monitor answers late on a busy host (seen past the query
+  // class's 500 ms under TCG with the CPUs shared): a slow poll must not fail the whole save,
+  // whose own deadline bounds the wait.
+  const reply = await monitor.execute<unknown>("query-migrate", undefined, {
+    signal,
+    timeoutMs: QMP_ACTION_TIMEOUT_MS,
+  });
   if (!isRecord(reply)) return { status: "none" };
   return {
     status: typeof reply.status === "string" ? reply.status : "none",

@@ -8,6 +8,7 @@
 import type { Host } from "../../actors/host.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
+import type { HostGuests } from "../../actors/host_guests.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
 import type { FleetHost } from "../log/host_registry.ts";
@@ -67,6 +68,8 @@ export interface ApiEnvironment {
     /** Moves a shut-off domain this host owns to `target` (`migrate --offline`). */
     moveOffline?(reference: string, target: string): Promise<{ uuid: string; name: string }>;
   };
+  /** The stops and starts of the host's guests; absent without a service (code 3). */
+  guests?: HostGuests;
   /** Ends every event stream when aborted (service shutdown). */
   shutdownSignal: AbortSignal;
   /** The storage pools; absent where the service has none (the in-process test hypervisor). */

@@ -31,6 +31,7 @@ import { OBJECT_SCHEMAS } from "./object_schemas.ts";
 import { STATS_SCHEMAS } from "./stats_schemas.ts";
 import { BODY_SCHEMAS } from "./request_schemas.ts";
 import type { DomainDefinition } from "../model/domain.ts";
+import type { GuestsView } from "../../actors/host_guests.ts";
 
 /** The error answer: libvirt's error number and name, the message as libvirt prints it. */
 export const ErrorSchema = Type.Object({
@@ -294,6 +295,37 @@ export const FleetHostsSchema = Type.Object({
   })),
 });
 
+/** `GET /v1/host/guests`: the host's guests list and its last pass (actors/host_guests.ts). */
+export const GuestsSchema = Type.Object({
+  listed: Type.Array(Type.Object({
+    uuid: Type.String(),
+    name: Type.String(),
+    action: Type.Union([Type.Literal("suspend"), Type.Literal("shutdown")]),
+    order: Type.Integer(),
+    active: Type.Boolean(),
+    managedSave: Type.Boolean(),
+  })),
+  pass: Type.Union([
+    Type.Object({
+      kind: Type.Union([Type.Literal("stop"), Type.Literal("start")]),
+      action: Type.Union([
+        Type.Literal("suspend"),
+        Type.Literal("shutdown"),
+        Type.Literal("start"),
+        Type.Literal("ignore"),
+      ]),
+      running: Type.Boolean(),
+      failed: Type.Boolean({ description: "libvirt-guests would exit with 1" }),
+      startedAtMs: Type.Integer(),
+      endedAtMs: Type.Union([Type.Integer(), Type.Null()]),
+      lines: Type.Array(Type.String(), { description: "libvirt-guests' lines" }),
+      firstLine: Type.Integer({ description: "The index of lines[0]" }),
+      lineCount: Type.Integer(),
+    }),
+    Type.Null(),
+  ]),
+});
+
 /** One event of `GET /v1/events`: one fact of the log. */
 export const EventSchema = Type.Object({
   position: Type.Integer({ description: "The fact's global position" }),
@@ -364,6 +396,7 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   CommandReply: CommandReplySchema,
   InterfaceList: InterfaceListSchema,
   FleetHosts: FleetHostsSchema,
+  Guests: GuestsSchema,
   FleetDomains: FleetDomainsSchema,
   Migrated: MigratedSchema,
   Event: EventSchema,
@@ -459,4 +492,5 @@ void [
   _fleet,
   _event,
 ];
-void [_fleetDomains, _migrated];
+const _guests: Same<Static<typeof GuestsSchema>, GuestsView> = true;
+void [_fleetDomains, _migrated, _guests];

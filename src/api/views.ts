@@ -8,6 +8,7 @@
 import type { FleetHost } from "../log/host_registry.ts";
 import type { DomainInfo, DomainSummary } from "../model/domain_list.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
+export type { GuestsView } from "../../actors/host_guests.ts";
 export type { EventMessage } from "../projections/event_message.ts";
 import type { EventMessage } from "../projections/event_message.ts";
 import type { SubscriberCounts } from "./metrics.ts";

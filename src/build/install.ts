@@ -95,12 +95,18 @@ export function installTargets(
 async function run(args: string[]): Promise<number> {
   let targets: InstallTargets;
   let config;
+  let stopGuests = false;
   try {
     targets = installTargets(args, Deno.env.toObject(), {
       uid: Deno.uid() ?? -1,
       systemd: systemdIsInit(),
     });
-    config = (await loadProcessLayeredConfig()).config;
+    const layered = await loadProcessLayeredConfig();
+    config = layered.config;
+    // "Installed with the policy": the installing configuration says what a stop does.
+    stopGuests = layered.settings.some((each) =>
+      each.key === "on_shutdown" && !each.source.startsWith("default")
+    );
   } catch (error) {
     console.error(`install: error: ${(error as Error).message}`);
     return 1;
@@ -143,7 +149,12 @@ async function run(args: string[]): Promise<number> {
   }
   let unit: string;
   try {
-    unit = systemdUnit({ command, stateDir: config.stateDir, runtimeDir: config.runtimeDir });
+    unit = systemdUnit({
+      command,
+      stateDir: config.stateDir,
+      runtimeDir: config.runtimeDir,
+      stopGuests,
+    });
   } catch (error) {
     console.error(`install: error: ${(error as Error).message}`);
     return 1;
@@ -152,6 +163,9 @@ async function run(args: string[]): Promise<number> {
   const unitPath = `${targets.unitDir}/${NAME}.service`;
   await Deno.writeTextFile(unitPath, unit, { mode: 0o644 });
   console.log(`install: ${unitPath}`);
+  if (stopGuests) {
+    console.log("install: its ExecStop runs 'evirt host shutdown-guests' (on_shutdown is set)");
+  }
   if (targets.unitDir === SYSTEM_UNIT_DIR) {
     const reload = await runStep("systemctl", ["daemon-reload"]);
     if (!reload.success) {

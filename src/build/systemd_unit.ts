@@ -8,6 +8,11 @@
  *   (libvirtd's unit does the same).
  * - `ExecReload`: SIGHUP, which re-reads the tokens file (the service has no terminal under systemd,
  *   so SIGHUP means "reload" to it).
+ * - `ExecStop`, only when installed with a guests policy (`on_shutdown` set in the installing
+ *   configuration): `evirt host shutdown-guests` saves or shuts down the running guests before
+ *   the service gets its SIGTERM, as libvirt-guests.service does before libvirtd stops, and with
+ *   its `TimeoutStopSec=0` (each guest's save or shutdown is bounded by the service). Without
+ *   it, a stop or restart of the unit never touches a guest.
  * - The state and runtime directories are written out as the installing configuration resolved
  *   them, so the unit and `deno task start` use the same log. No `RuntimeDirectory=`: systemd would
  *   empty it at stop, and it holds the running guests' QMP sockets.
@@ -23,6 +28,8 @@ export interface UnitSettings {
   stateDir: string;
   /** `EVIRT_RUNTIME_DIR` of the service (absolute). */
   runtimeDir: string;
+  /** Stop the host's guests (`evirt host shutdown-guests`) before the service stops. */
+  stopGuests?: boolean;
 }
 
 /** Characters a path in the unit may not hold: systemd would read them as syntax. */
@@ -44,7 +51,8 @@ const UNSAFE_IN_UNIT = /["'\\\s%$;]/;
  * ```
  */
 export function systemdUnit(settings: UnitSettings): string {
-  for (const [name, path] of Object.entries(settings)) {
+  const { stopGuests, ...paths } = settings;
+  for (const [name, path] of Object.entries(paths)) {
     if (!path.startsWith("/") || UNSAFE_IN_UNIT.test(path)) {
       throw new TypeError(
         `Cannot write ${name} into a systemd unit: '${path}' must be absolute, without spaces, ` +
@@ -61,13 +69,17 @@ After=local-fs.target network.target
 Type=notify
 ExecStart=${settings.command} daemon
 ExecReload=/bin/kill -HUP $MAINPID
-Environment=EVIRT_STATE_DIR=${settings.stateDir}
+${
+    stopGuests === true
+      ? `ExecStop=${settings.command} host shutdown-guests\n`
+      : ""
+  }Environment=EVIRT_STATE_DIR=${settings.stateDir}
 Environment=EVIRT_RUNTIME_DIR=${settings.runtimeDir}
 Environment=NO_COLOR=1
 KillMode=process
 Restart=on-failure
 TimeoutStartSec=300
-TimeoutStopSec=60
+TimeoutStopSec=${stopGuests === true ? "0" : "60"}
 
 [Install]
 WantedBy=multi-user.target

@@ -23,6 +23,7 @@ import type {
   FleetDomainsView,
   FleetEventMessage,
   FleetHostsView,
+  GuestsView,
   HostSummaryView,
   HostView,
   MigratedView,
@@ -152,6 +153,32 @@ export class EvirtClient {
   /** Service and hypervisor versions. */
   version(): Promise<VersionView> {
     return this.#json("GET", pathOf("host.version"));
+  }
+
+  /**
+   * The host's guests list and the last stop's or start's lines from `after` on; with
+   * `waitSeconds`, answered once a new line comes or the pass ends (or the wait is over).
+   */
+  guests(options: { after?: number; waitSeconds?: number } = {}): Promise<GuestsView> {
+    const query = new URLSearchParams();
+    if (options.after !== undefined) query.set("after", String(options.after));
+    if (options.waitSeconds !== undefined) query.set("wait", String(options.waitSeconds));
+    const text = query.toString();
+    return this.#json("GET", `${pathOf("host.guests")}${text === "" ? "" : `?${text}`}`);
+  }
+
+  /**
+   * Stops the host's guests as libvirt-guests does (`onShutdown`, else the service's
+   * `on_shutdown`); answers once the list is recorded, the pass running on.
+   */
+  stopGuests(onShutdown?: "suspend" | "shutdown"): Promise<GuestsView> {
+    const query = onShutdown === undefined ? "" : `?on_shutdown=${onShutdown}`;
+    return this.#json("POST", `${pathOf("host.stop_guests")}${query}`);
+  }
+
+  /** Starts the listed guests as libvirt-guests does at boot (the service's `on_boot`). */
+  startGuests(): Promise<GuestsView> {
+    return this.#json("POST", pathOf("host.start_guests"));
   }
 
   /** The hosts sharing the service's NATS log (code 3 when its log is local). */

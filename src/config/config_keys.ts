@@ -235,6 +235,57 @@ export const CONFIG_KEYS = [
     help: "give disk images to the QEMU user while it runs",
     booleanText: ["1", "0"],
   },
+  {
+    key: "on_boot",
+    variable: "EVIRT_ON_BOOT",
+    type: "string",
+    defaultText: "ignore",
+    help: "libvirt-guests' ON_BOOT: start (the guests listed at the last stop) or ignore",
+  },
+  {
+    key: "on_shutdown",
+    variable: "EVIRT_ON_SHUTDOWN",
+    type: "string",
+    defaultText: "shutdown",
+    help: "libvirt-guests' ON_SHUTDOWN: what 'host shutdown-guests' does, suspend or shutdown",
+  },
+  {
+    key: "parallel_shutdown",
+    variable: "EVIRT_PARALLEL_SHUTDOWN",
+    type: "integer",
+    defaultText: "0",
+    help: "libvirt-guests' PARALLEL_SHUTDOWN: guests shut down at once (0: one after the other)",
+  },
+  {
+    key: "shutdown_timeout",
+    variable: "EVIRT_SHUTDOWN_TIMEOUT",
+    type: "integer",
+    defaultText: "300",
+    help: "libvirt-guests' SHUTDOWN_TIMEOUT: seconds a guest (or, in parallel, all) may take",
+  },
+  {
+    key: "start_delay",
+    variable: "EVIRT_START_DELAY",
+    type: "integer",
+    defaultText: "0",
+    help: "libvirt-guests' START_DELAY: seconds between two guests' starts",
+  },
+  {
+    key: "bypass_cache",
+    variable: "EVIRT_BYPASS_CACHE",
+    type: "boolean",
+    defaultText: "false",
+    help: "libvirt-guests' BYPASS_CACHE (only false: no O_DIRECT here)",
+    booleanText: ["1", "0"],
+  },
+  {
+    key: "sync_time",
+    variable: "EVIRT_SYNC_TIME",
+    type: "boolean",
+    defaultText: "false",
+    help: "libvirt-guests' SYNC_TIME: the guest agent sets the clock after a start",
+    booleanText: ["1", "0"],
+  },
 ] as const satisfies readonly ConfigKey[];
 
 /** The name of one key of {@linkcode CONFIG_KEYS}. */

@@ -22,6 +22,7 @@ import {
 import type { ConfigFileValues } from "./config_file.ts";
 import { loadQemuConfinement, type QemuConfinementConfig } from "./qemu_confinement.ts";
 import { type LogFormat, type LogLevel, logSettings } from "./log_settings.ts";
+import { type GuestsPolicy, loadGuestsPolicy } from "./guests_policy.ts";
 
 /** One key's effective value and where it came from. */
 export interface ConfigSetting {
@@ -52,6 +53,8 @@ export interface LayeredConfig {
   log: { format: LogFormat; level: LogLevel };
   /** Who QEMU runs as (`qemu_user`, `qemu_group`, `qemu_dynamic_ownership`). */
   qemuConfinement: QemuConfinementConfig;
+  /** What stops and starts of the host's guests do (libvirt-guests' settings). */
+  guests: GuestsPolicy;
   /** The environment with the file's values under the variables it does not set. */
   env: Record<string, string | undefined>;
   /** The file looked for, or null when there is no default location (no HOME). */
@@ -111,7 +114,8 @@ export async function loadLayeredConfig(
   const { config, sources } = located(() => loadConfig(merged, host));
   const log = located(() => logSettings(merged));
   const qemuConfinement = located(() => loadQemuConfinement(merged));
-  const values = effectiveValues(config, log, qemuConfinement);
+  const guests = located(() => loadGuestsPolicy(merged));
+  const values = effectiveValues(config, log, qemuConfinement, guests);
   const derived: Record<string, string> = {
     EVIRT_STATE_DIR: sources.stateDir,
     EVIRT_RUNTIME_DIR: sources.runtimeDir,
@@ -122,7 +126,7 @@ export async function loadLayeredConfig(
     value: values[key],
     source: set(variable) ? variable : fromFile(variable) ?? defaultSource(derived[variable]),
   }));
-  return { config, sources, log, qemuConfinement, env: merged, file: status, settings };
+  return { config, sources, log, qemuConfinement, guests, env: merged, file: status, settings };
 }
 
 /**
@@ -201,6 +205,7 @@ function effectiveValues(
   config: Config,
   log: { format: LogFormat; level: LogLevel },
   qemu: QemuConfinementConfig,
+  guests: GuestsPolicy,
 ): Record<ConfigKeyName, string> {
   const { connections } = config;
   const dayMs = 24 * 60 * 60 * 1000;
@@ -243,6 +248,13 @@ function effectiveValues(
     qemu_user: qemu.user ?? "default",
     qemu_group: qemu.group ?? "default",
     qemu_dynamic_ownership: String(qemu.dynamicOwnership),
+    on_boot: guests.onBoot,
+    on_shutdown: guests.onShutdown,
+    parallel_shutdown: String(guests.parallelShutdown),
+    shutdown_timeout: String(guests.shutdownTimeoutSeconds),
+    start_delay: String(guests.startDelaySeconds),
+    bypass_cache: String(guests.bypassCache),
+    sync_time: String(guests.syncTime),
   };
 }
 

@@ -233,6 +233,20 @@ export interface DomainFactBodies {
   "domain.managed_save_recorded": { path: string };
   /** The managed save image was restored, discarded (`--force-boot`) or removed. */
   "domain.managed_save_removed": Record<string, never>;
+  // --- the host's guests stopped and started again (host_guests.ts, libvirt-guests) ---------
+  /**
+   * Intent: the host's guests are being stopped (libvirt-guests' `ON_SHUTDOWN`) and this active
+   * domain is on the list: it is about to be managed-saved (`suspend`) or shut down
+   * (`shutdown`). Recorded for every guest of the list before any is acted on; the next start
+   * with `ON_BOOT=start` starts it again (a managed save image is restored), unless it is
+   * active by then. `order` is its place in the list.
+   */
+  "domain.guests_listed": { action: GuestsStopAction; order: number };
+  /**
+   * The domain left the host's guests list at a start of the host's guests: started again,
+   * already active, not started (its start failed, or `ON_BOOT=ignore`), or gone.
+   */
+  "domain.guests_unlisted": { outcome: GuestsStartOutcome };
   // --- block jobs (block_job_commands.ts) -------------------------------------------------
   /**
    * Intent: a block job is about to start on the disk `disk` (its target): what it is, the
@@ -340,6 +354,12 @@ export interface BlockJobStart {
    */
   deleteImages?: string[];
 }
+
+/** What the stop of the host's guests does to each (libvirt-guests' `ON_SHUTDOWN`). */
+export type GuestsStopAction = "suspend" | "shutdown";
+
+/** What the start of the host's guests did with a listed one. */
+export type GuestsStartOutcome = "started" | "already_active" | "failed" | "ignored" | "gone";
 
 /** What a resource change was: the verb's subject. */
 export type ResourceChange =
@@ -463,6 +483,8 @@ export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>>
   "domain.saving": "intent",
   "domain.managed_save_recorded": "happening",
   "domain.managed_save_removed": "decision",
+  "domain.guests_listed": "intent",
+  "domain.guests_unlisted": "decision",
   "domain.snapshot_creating": "intent",
   "domain.snapshot_created": "happening",
   "domain.snapshot_reverting": "intent",

@@ -204,6 +204,9 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
   "domain.saving": {},
   "domain.managed_save_recorded": {},
   "domain.managed_save_removed": {},
+  // The host's guests list (host_guests.ts): no state of its own, no libvirt event.
+  "domain.guests_listed": {},
+  "domain.guests_unlisted": {},
   "domain.balloon_changed": {
     event: (body) => other(EventId.BALLOON_CHANGE, { actual: body.actualKiB }),
   },

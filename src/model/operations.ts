@@ -388,6 +388,72 @@ export const OPERATIONS = [
     verbs: ["host"],
   },
   {
+    name: "host.guests",
+    object: "host",
+    libvirt: [],
+    access: "read-only",
+    summary:
+      "The host's guests list (libvirt-guests': the guests its last stop saved or shut down, started again at the service's start with on_boot = start) and the last stop's or start's lines",
+    http: {
+      method: "GET",
+      path: "/v1/host/guests",
+      query: [
+        {
+          name: "after",
+          type: "integer",
+          description: "Only the pass's lines from this index on",
+          min: 0,
+        },
+        {
+          name: "wait",
+          type: "integer",
+          description: "Seconds to wait for a line after `after` or the pass's end",
+          min: 0,
+          max: 60,
+        },
+      ],
+      answer: { status: 200, description: "The list and the last pass", schema: "Guests" },
+    },
+    verbs: ["host"],
+  },
+  {
+    name: "host.stop_guests",
+    object: "host",
+    libvirt: [],
+    access: "read-write",
+    summary:
+      "Stop the host's guests as libvirt-guests does (on_shutdown: managed save or shutdown): answers once the list is recorded; the pass runs on",
+    http: {
+      method: "POST",
+      path: "/v1/host/guests/stop",
+      query: [
+        {
+          name: "on_shutdown",
+          type: "string",
+          description: "This stop's on_shutdown instead of the configured one",
+          values: ["suspend", "shutdown"],
+        },
+      ],
+      answer: { status: 200, description: "The list and the pass", schema: "Guests" },
+    },
+    verbs: ["host"],
+  },
+  {
+    name: "host.start_guests",
+    object: "host",
+    libvirt: [],
+    access: "read-write",
+    summary:
+      "Start the listed guests as libvirt-guests does at boot (on_boot: start them, or drop the list); the pass runs on",
+    http: {
+      method: "POST",
+      path: "/v1/host/guests/start",
+      query: [],
+      answer: { status: 200, description: "The list and the pass", schema: "Guests" },
+    },
+    verbs: ["host"],
+  },
+  {
     name: "domain.migrate",
     object: "domain",
     libvirt: [

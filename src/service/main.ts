@@ -98,6 +98,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
           durationMs,
           requestId,
         }),
+      guests: loaded.guests,
       openTestHypervisor: () =>
         openTestHypervisor({ xmlMaxBytes: config.xmlMaxBytes, log: () => {} }),
     });

@@ -42,6 +42,7 @@ import type { SharedService } from "../rpc/rpc_target.ts";
 import { procedureIndex } from "../rpc/procedures.ts";
 import { type RpcFleet, runForwardedCall } from "../rpc/fleet_calls.ts";
 import { libvirtSocketPaths } from "../rpc/socket_paths.ts";
+import type { GuestsPolicy } from "../config/guests_policy.ts";
 import {
   createServiceCore,
   EVENT_STREAM_DEFAULTS,
@@ -90,6 +91,11 @@ export interface StartServiceOptions {
   onRequest?: ServiceCoreOptions["onRequest"];
   /** Opens a private `test:///default` hypervisor per libvirt-protocol connection. */
   openTestHypervisor?: SharedService["openTestHypervisor"];
+  /**
+   * What stops and starts of the host's guests do (libvirt-guests' settings). Default its
+   * defaults: the listed guests are not started (`on_boot = ignore`).
+   */
+  guests?: GuestsPolicy;
 }
 
 /**
@@ -138,6 +144,8 @@ export async function startService(
       ...(options.events === undefined ? {} : { events: options.events }),
       ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
       log: logFor("host"),
+      ...(options.guests === undefined ? {} : { guests: options.guests }),
+      guestsLog: logFor("guests"),
       // As libvirt's /var/lib/libvirt/qemu/save: the service keeps the images with its state.
       managedSaveDir: `${config.stateDir}/save`,
     });
@@ -241,6 +249,11 @@ export async function startService(
     });
     // Calls of the other hosts on this host's domains are answered once its own are.
     fleet?.answerCalls(rpcService);
+    // libvirt-guests' start, once the service answers (it runs after libvirtd is up): the
+    // guests the last stop listed are started (after autostart, so none is started twice), or
+    // the list is dropped, as `on_boot` says.
+    const { guests } = core;
+    guests.start();
     const running = core;
     const runningStorageStore = storageStore;
     const runningNetworkStore = networkStore;
@@ -261,6 +274,8 @@ export async function startService(
         // Event streams never end by themselves: end them first, or the listeners' shutdown
         // would wait for them forever.
         running.endStreams();
+        // The guest being saved, shut down or started is finished; no further one is begun.
+        await guests.close();
         await rpc.shutdown();
         await server.shutdown();
         await storage.close();

@@ -22,6 +22,8 @@ import { BodyBudget } from "../api/body_budget.ts";
 import { REQUEST_BODIES_MAX_BYTES_DEFAULT } from "../config/config.ts";
 import type { EventStore } from "../log/event_store.ts";
 import { readNodeInfo } from "./node_info.ts";
+import { HostGuests } from "../../actors/host_guests.ts";
+import { GUESTS_POLICY_DEFAULT, type GuestsPolicy } from "../config/guests_policy.ts";
 
 /** Defaults of the event stream. */
 export const EVENT_STREAM_DEFAULTS: EventStreamSettings = {
@@ -59,6 +61,8 @@ export interface ServiceCore {
   attachNetworks(networks: Networks): void;
   /** Answers `GET /v1/fleet/hosts` from the fleet's host registry (a NATS log only). */
   attachFleet(fleet: NonNullable<ApiEnvironment["fleet"]>): void;
+  /** The stops and starts of the host's guests (libvirt-guests' behaviour). */
+  guests: HostGuests;
   /** Ends every event stream (so listeners can drain), without closing anything else. */
   endStreams(): void;
   /** Ends event streams, closes the host (instances keep running) and the log. */
@@ -83,6 +87,10 @@ export interface ServiceCoreOptions {
   managedSaveDir?: string;
   /** Check every JSON answer against its documented schema (tests; `ApiEnvironment`). */
   checkAnswers?: boolean;
+  /** What stops and starts of the host's guests do. Default libvirt-guests' defaults. */
+  guests?: GuestsPolicy;
+  /** Where the lines of the host's guests' stops and starts go (libvirt-guests' output). */
+  guestsLog?: (line: string) => void;
 }
 
 /** Opens the host over a store and builds the API on it. */
@@ -108,6 +116,11 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     "{held} large definitions are being defined; {wanted} more would pass the limit of {max}",
   );
   const consoles = new SerialConsoles(shutdown.signal);
+  const guests = new HostGuests({
+    host,
+    policy: options.guests ?? GUESTS_POLICY_DEFAULT,
+    ...(options.guestsLog === undefined ? {} : { log: options.guestsLog }),
+  });
   const environment: ApiEnvironment = {
     host,
     store: options.store,
@@ -124,6 +137,7 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     consoles,
     definitionReader,
     largeDefinitions,
+    guests,
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
     ...(options.checkAnswers ? { checkAnswers: true } : {}),
   };
@@ -146,12 +160,14 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     attachFleet(fleet) {
       environment.fleet = fleet;
     },
+    guests,
     endStreams() {
       shutdown.abort();
     },
     definitionReader,
     async close() {
       shutdown.abort();
+      await guests.close();
       definitionReader.close();
       await hub.close();
       await host.close();

@@ -40,6 +40,30 @@ export const GUEST_READY_MARKER = "GUEST-READY";
 /** The kernel command-line switch that runs an interactive shell on the guest's console. */
 export const GUEST_SHELL_SWITCH = "evirt.shell=1";
 
+/**
+ * The kernel command-line switch that makes the guest count on its console: `EVIRT-COUNT N`,
+ * one line every 200 ms from 1 at boot.
+ */
+export const GUEST_COUNT_SWITCH = "evirt.count=1";
+
+/**
+ * The numbers of the complete `EVIRT-COUNT N` lines of a serial log, in order.
+ *
+ * @example
+ * ```ts
+ * serialCounts("EVIRT-COUNT 1\nEVIRT-COUNT 2\nEVIRT-CO"); // [1, 2]
+ * ```
+ */
+export function serialCounts(text: string): number[] {
+  const counts: number[] = [];
+  // The text after the last newline may be a line still being written ("EVIRT-COUNT 1" of 12).
+  for (const line of text.split("\n").slice(0, -1)) {
+    const match = /^EVIRT-COUNT ([0-9]{1,9})$/.exec(line.trim());
+    if (match !== null) counts.push(Number(match[1]));
+  }
+  return counts;
+}
+
 /** Printed by the ACPI power button handler before `sync; poweroff -f`. */
 export const GUEST_POWERDOWN_MARKER = "EVIRT-POWERDOWN";
 

@@ -25,6 +25,16 @@ Deno.test("systemdUnit is Type=notify, keeps guests on restart and reloads with 
   assert.doesNotMatch(unit, /RuntimeDirectory/);
 });
 
+Deno.test("systemdUnit stops the host's guests first only when installed with a guests policy", () => {
+  const plain = systemdUnit(UNIT);
+  assert.doesNotMatch(plain, /ExecStop/, "a stop of the unit touches no guest");
+  assert.ok(plain.split("\n").includes("TimeoutStopSec=60"));
+  const withGuests = systemdUnit({ ...UNIT, stopGuests: true });
+  assert.ok(withGuests.split("\n").includes("ExecStop=/usr/local/bin/evirt host shutdown-guests"));
+  // As libvirt-guests.service: each guest's save or shutdown is bounded by the service.
+  assert.ok(withGuests.split("\n").includes("TimeoutStopSec=0"));
+});
+
 Deno.test("systemdUnit refuses a path systemd would read as syntax", () => {
   assert.throws(
     () => systemdUnit({ ...UNIT, stateDir: "/var/lib/my evirt" }),
@@ -82,7 +92,9 @@ Deno.test("fixShim drops the --import-map the install step needed (Deno warns wh
 });
 
 /** Runs the install task into temporary folders; returns them and its output. */
-async function install(): Promise<{ dir: string; code: number; output: string }> {
+async function install(
+  extraEnv: Record<string, string> = {},
+): Promise<{ dir: string; code: number; output: string }> {
   const dir = await Deno.makeTempDir({ prefix: "evirt-install-" });
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["task", "install"],
@@ -92,6 +104,7 @@ async function install(): Promise<{ dir: string; code: number; output: string }>
       EVIRT_INSTALL_UNIT_DIR: `${dir}/units`,
       EVIRT_STATE_DIR: `${dir}/state`,
       EVIRT_RUNTIME_DIR: `${dir}/run`,
+      ...extraEnv,
     },
     stdin: "null",
     stdout: "piped",
@@ -141,14 +154,15 @@ Deno.test("the install task installs an evirt command that runs from anywhere", 
 });
 
 testIf(
-  "the installed evirt.service passes systemd-analyze verify",
+  "the installed evirt.service (with a guests policy: its ExecStop) passes systemd-analyze verify",
   missing("systemd-analyze"),
   async () => {
-    const { dir, code, output } = await install();
+    const { dir, code, output } = await install({ EVIRT_ON_SHUTDOWN: "suspend" });
     try {
       assert.equal(code, 0, output);
       const unit = await Deno.readTextFile(`${dir}/units/evirt.service`);
       assert.ok(unit.includes(`ExecStart=${dir}/root/bin/evirt daemon`));
+      assert.ok(unit.includes(`ExecStop=${dir}/root/bin/evirt host shutdown-guests`));
       assert.ok(unit.includes(`Environment=EVIRT_STATE_DIR=${dir}/state`));
       // Documentation=man:evirt(1) is checked too: the page installed beside the command.
       const verify = await new Deno.Command("systemd-analyze", {

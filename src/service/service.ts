@@ -138,8 +138,8 @@ export async function startService(
       drivers: [new TestDriver(), ...(options.drivers ?? [])],
       xmlMaxBytes: config.xmlMaxBytes,
       requestBodiesMaxBytes: config.requestBodiesMaxBytes,
-      // On a fleet's log, autostart waits until this host knows which domains it owns.
-      autostart: autostart && config.natsLog === null,
+      // Domains autostart below, once their networks, pools and volumes are there.
+      autostart: false,
       checkAnswers: config.checkAnswers,
       ...(options.events === undefined ? {} : { events: options.events }),
       ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
@@ -199,9 +199,11 @@ export async function startService(
         logFor("fleet"),
       );
       core.attachFleet(fleet.registry);
-      if (autostart) await core.host.autostart();
     }
     linkStorage(core.host, storage);
+    // As libvirt's drivers do in turn: networks and pools autostarted above, then the domains
+    // that use them (on a fleet's log, once this host knows which domains it owns).
+    if (autostart) await core.host.autostart();
     // A reader thread's start stalls the loop: pay for it before any caller is accepted.
     core.definitionReader.prestart();
     storage.commands.scanner.prestart();

@@ -455,6 +455,17 @@ export class Host extends DomainCommandMethods {
   }
 
   /**
+   * For a call on a managed save image (`api`): what {@linkcode requireManagedSave} needs to
+   * refuse it on a host whose one driver keeps managed saves without an image.
+   */
+  imagelessManagedSave(api: string): { api: string } | undefined {
+    const drivers = this.drivers;
+    return drivers.length === 1 && drivers[0].managedSaveWithoutImage === true
+      ? { api }
+      : undefined;
+  }
+
+  /**
    * What a restore of `path` starts: in the layout of the host's one driver when it has its own
    * (libvirt's test driver's: no flags, always running), libvirt's QEMU layout otherwise.
    */

@@ -100,12 +100,20 @@ export function saveRoutes(add: RouteAdder): void {
   add("domain.managed_save_xml", async (_request, context: Context) => {
     const secure = booleanParam(context.url, "secure") ?? false;
     checkSecureAllowed(context.role, secure, "virDomainManagedSaveGetXMLDesc");
-    const path = requireManagedSave(context.env.host.context(context.params.ref).managedSave);
+    const { host } = context.env;
+    const path = requireManagedSave(
+      host.context(context.params.ref).managedSave,
+      host.imagelessManagedSave("virDomainManagedSaveGetXMLDesc"),
+    );
     const xml = await saveImageXml(path, secure, context.env.host.ownSaveImageReader());
     return new Response(xml, { headers: { "content-type": "application/xml" } });
   });
   add("domain.managed_save_define", async (request, context: Context) => {
-    const path = requireManagedSave(context.env.host.context(context.params.ref).managedSave);
+    const { host } = context.env;
+    const path = requireManagedSave(
+      host.context(context.params.ref).managedSave,
+      host.imagelessManagedSave("virDomainManagedSaveDefineXML"),
+    );
     const definition = await definitionFromRequest(request, {
       maxBytes: context.env.xmlMaxBytes,
     });

@@ -13,7 +13,14 @@ import { completeMagic, encodeSaveHeader, systemReason } from "../../src/storage
 import { compressionCommand } from "../../src/storage/save_compression.ts";
 import type { SaveRequest } from "../../actors/driver_protocol.ts";
 import type { QmpExecutor } from "./qmp_commands.ts";
-import { restoreStream, saveStream, type StreamSink, type StreamSource } from "./qmp_migration.ts";
+import type { StreamCounter } from "./migration_jobs.ts";
+import {
+  restoreStream,
+  SAVE_BANDWIDTH_BYTES_PER_SECOND,
+  saveStream,
+  type StreamSink,
+  type StreamSource,
+} from "./qmp_migration.ts";
 
 /** The socket a save's stream arrives on, in the instance's folder. */
 export function saveSocketPath(runtimeDir: string): string {
@@ -40,8 +47,10 @@ export async function writeSaveImage(
   runtimeDir: string,
   request: SaveRequest,
   signal: AbortSignal,
-  compressed = 0,
+  options: { compressed?: number; bandwidthBytesPerSecond?: number } = {},
 ): Promise<void> {
+  const compressed = options.compressed ?? 0;
+  const bandwidth = options.bandwidthBytesPerSecond ?? SAVE_BANDWIDTH_BYTES_PER_SECOND;
   const compressor = compressionCommand(compressed, false);
   let file: Deno.FsFile;
   try {
@@ -66,11 +75,11 @@ export async function writeSaveImage(
     const owner = dir.uid === null || dir.gid === null ? undefined : { uid: dir.uid, gid: dir.gid };
     const socket = saveSocketPath(runtimeDir);
     if (compressor === undefined) {
-      await saveStream(monitor, file, socket, owner, signal);
+      await saveStream(monitor, file, socket, owner, signal, bandwidth);
     } else {
       await throughProgram(
         compressor,
-        (sink) => saveStream(monitor, sink, socket, owner, signal),
+        (sink) => saveStream(monitor, sink, socket, owner, signal, bandwidth),
         file,
         request.path,
       );
@@ -116,16 +125,30 @@ export async function readSaveImage(
   runtimeDir: string,
   image: { path: string; offset: number; compressed?: number },
   signal: AbortSignal,
+  counter: StreamCounter = { sentBytes: 0, totalBytes: 0 },
 ): Promise<void> {
   const expander = compressionCommand(image.compressed ?? 0, true);
   const file = await Deno.open(image.path, { read: true });
   try {
+    counter.totalBytes = Math.max(0, (await file.stat()).size - image.offset);
     await file.seek(image.offset, Deno.SeekMode.Start);
+    // What is read from the image is what the restore's progress counts.
+    const counted: StreamSource = {
+      async read(buffer) {
+        const count = await file.read(buffer);
+        if (count !== null) counter.sentBytes += count;
+        return count;
+      },
+    };
     const socket = incomingSocketPath(runtimeDir);
     if (expander === undefined) {
-      await restoreStream(monitor, file, socket, signal);
+      await restoreStream(monitor, counted, socket, signal);
     } else {
-      await fromProgram(expander, file, (source) => restoreStream(monitor, source, socket, signal));
+      await fromProgram(
+        expander,
+        counted,
+        (source) => restoreStream(monitor, source, socket, signal),
+      );
     }
   } catch (error) {
     if (error instanceof VirtError && error.code !== ErrorCode.INTERNAL_ERROR) throw error;
@@ -210,7 +233,7 @@ async function throughProgram(
 /** A restore's stream from `file` through the expander `command`, read by `run`. */
 async function fromProgram(
   command: string[],
-  file: Deno.FsFile,
+  file: StreamSource,
   run: (source: StreamSource) => Promise<void>,
 ): Promise<void> {
   const child = spawnProgram(command);

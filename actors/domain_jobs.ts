@@ -1,0 +1,62 @@
+/**
+ * A domain's background job (a save or restore) as `domjobinfo` and `domjobabort` see it,
+ * answered beside the domain's queue, which the job itself holds: the driver reports the
+ * progress and cancels (QEMU `query-migrate`, `migrate_cancel`). The cancelled save then fails
+ * in its own command, which removes the partial image and runs the guest again
+ * (`save_commands.ts`), so nothing here changes the log.
+ *
+ * @module
+ */
+
+import { ErrorCode, VirtError } from "../src/model/errors.ts";
+import type { DomainInspection } from "./domain_inspection.ts";
+import type { DomainJobStats } from "./driver_protocol.ts";
+
+/** Longest a job query or cancel may take at the driver, in ms. */
+export const JOB_QUERY_TIMEOUT_MS = 10_000;
+
+/**
+ * The domain's running job (or with `completed` its last completed one); null: none.
+ *
+ * @throws {VirtError} 55 for the running job of an inactive domain (libvirt's words).
+ *
+ * @example
+ * ```ts ignore
+ * const stats = await domainJobStats(host.inspect("web"), { completed: false });
+ * ```
+ */
+export async function domainJobStats(
+  inspection: DomainInspection,
+  options: { completed: boolean; keepCompleted?: boolean },
+): Promise<DomainJobStats | null> {
+  if (!options.completed && !inspection.summary.active) {
+    throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+  }
+  const jobStats = inspection.driver?.jobStats?.bind(inspection.driver);
+  if (jobStats === undefined) return null;
+  return await jobStats(
+    inspection.summary.uuid,
+    options,
+    AbortSignal.timeout(JOB_QUERY_TIMEOUT_MS),
+  );
+}
+
+/**
+ * Cancels the domain's running save (`virDomainAbortJob`); resolves once asked (the save's own
+ * call then fails with code 78).
+ *
+ * @throws {VirtError} 55 when the domain is not running, has no job, or restores (libvirt's
+ *   words).
+ */
+export async function abortDomainJob(inspection: DomainInspection): Promise<void> {
+  if (!inspection.summary.active) {
+    throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+  }
+  const abortJob = inspection.driver?.abortJob?.bind(inspection.driver);
+  const found = abortJob === undefined
+    ? null
+    : await abortJob(inspection.summary.uuid, AbortSignal.timeout(JOB_QUERY_TIMEOUT_MS));
+  if (found === null) {
+    throw new VirtError(ErrorCode.OPERATION_INVALID, "no job is active on the domain");
+  }
+}

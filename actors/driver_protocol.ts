@@ -220,6 +220,8 @@ export interface SaveRequest {
    * libvirt's `snapshot_image_format` defaults to raw).
    */
   raw?: boolean;
+  /** Write the image past the page cache (`--bypass-cache`, O_DIRECT). */
+  bypassCache?: boolean;
 }
 
 /** Where an instance really is, as a driver finds it after a service restart. */
@@ -821,7 +823,7 @@ export interface Driver {
    */
   restoreState?(
     handle: DomainHandle,
-    image: { path: string; offset: number; compressed?: number },
+    image: { path: string; offset: number; compressed?: number; bypassCache?: boolean },
     signal: AbortSignal,
   ): Promise<void>;
 

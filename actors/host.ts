@@ -471,7 +471,12 @@ export class Host extends DomainCommandMethods {
    */
   async #restoreImage(
     path: string,
-    options: { definition?: DomainDefinition; running?: boolean; paused?: boolean },
+    options: {
+      definition?: DomainDefinition;
+      running?: boolean;
+      paused?: boolean;
+      bypassCache?: boolean;
+    },
   ): Promise<{ definition: DomainDefinition; paused: boolean; restore: RestoreImage }> {
     const own = this.ownSaveImageReader();
     if (own !== undefined) {
@@ -491,6 +496,7 @@ export class Host extends DomainCommandMethods {
       compressed: image.header.compressed,
       paused,
       pausedDetail: options.paused === true ? "paused" : "restored",
+      ...(options.bypassCache === true ? { bypassCache: true } : {}),
     };
     return { definition: options.definition ?? image.definition, paused, restore };
   }

@@ -37,7 +37,7 @@ export interface SaveArguments {
   running?: boolean;
   /** Restore paused (`--paused`). */
   paused?: boolean;
-  /** `--bypass-cache`: not available here (refused, as libvirt where O_DIRECT is missing). */
+  /** `--bypass-cache`: the image is written past the page cache (O_DIRECT). */
   bypassCache?: boolean;
   /** The image is the service's managed save image (`virDomainManagedSave`). */
   managed?: boolean;
@@ -48,7 +48,7 @@ export interface SaveArguments {
 /**
  * The flag checks libvirt makes before anything else.
  *
- * @throws {VirtError} 8 for `running` with `paused`; 9 for `bypassCache`.
+ * @throws {VirtError} 8 for `running` with `paused`.
  */
 export function checkSaveFlags(
   args: { running?: boolean; paused?: boolean; bypassCache?: boolean },
@@ -58,11 +58,6 @@ export function checkSaveFlags(
       ErrorCode.INVALID_ARG,
       "Flags 'VIR_DOMAIN_SAVE_RUNNING' and 'VIR_DOMAIN_SAVE_PAUSED' are mutually exclusive",
     );
-  }
-  if (args.bypassCache === true) {
-    // Deno opens no file with O_DIRECT, so the cache cannot be bypassed: refuse rather than
-    // pretend, with libvirt's words for a system without it.
-    throw new VirtError(ErrorCode.OPERATION_FAILED, "bypass cache unsupported by this system");
   }
 }
 
@@ -147,7 +142,12 @@ export async function save(
       await driver.pause(handle, job.signal);
       await job.append([{ type: "domain.suspended", body: { detail: "paused", reason: "save" } }]);
     }
-    await saveState(handle, { path: args.path, xml, wasRunning }, job.signal);
+    await saveState(handle, {
+      path: args.path,
+      xml,
+      wasRunning,
+      ...(args.bypassCache === true ? { bypassCache: true } : {}),
+    }, job.signal);
   } catch (error) {
     await cancelSave(job, driver, handle, running);
     throw error;

@@ -1270,7 +1270,7 @@ export class QemuDriver implements Driver {
   /** Loads a save image's stream into an instance launched with `incoming`. */
   async restoreState(
     handle: DomainHandle,
-    image: { path: string; offset: number; compressed?: number },
+    image: { path: string; offset: number; compressed?: number; bypassCache?: boolean },
     signal: AbortSignal,
   ): Promise<void> {
     const instance = this.#instance(handle);

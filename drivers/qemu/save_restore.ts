@@ -13,6 +13,7 @@ import { completeMagic, encodeSaveHeader, systemReason } from "../../src/storage
 import { compressionCommand } from "../../src/storage/save_compression.ts";
 import type { SaveRequest } from "../../actors/driver_protocol.ts";
 import type { QmpExecutor } from "./qmp_commands.ts";
+import { openDirectReader, openDirectWriter } from "./direct_io.ts";
 import type { StreamCounter } from "./migration_jobs.ts";
 import {
   restoreStream,
@@ -68,22 +69,27 @@ export async function writeSaveImage(
     );
   }
   let closed = false;
+  // `--bypass-cache`: the header and stream go through the O_DIRECT helper (`direct_io.ts`);
+  // the complete magic, one small write at the end, through the file as usual (as libvirt).
+  const direct = request.bypassCache === true ? openDirectWriter(request.path) : undefined;
+  const sink: StreamSink = direct ?? file;
   try {
     const header = encodeSaveHeader({ ...request, compressed }, false);
-    await writeAll(file, header, request.path);
+    await writeAll(sink, header, request.path);
     const dir = Deno.statSync(runtimeDir);
     const owner = dir.uid === null || dir.gid === null ? undefined : { uid: dir.uid, gid: dir.gid };
     const socket = saveSocketPath(runtimeDir);
     if (compressor === undefined) {
-      await saveStream(monitor, file, socket, owner, signal, bandwidth);
+      await saveStream(monitor, sink, socket, owner, signal, bandwidth);
     } else {
       await throughProgram(
         compressor,
-        (sink) => saveStream(monitor, sink, socket, owner, signal, bandwidth),
-        file,
+        (programSink) => saveStream(monitor, programSink, socket, owner, signal, bandwidth),
+        sink,
         request.path,
       );
     }
+    if (direct !== undefined) await direct.close();
     await file.sync();
     // Only now is the image complete: the magic says so, synced before the caller records it.
     await file.seek(0, Deno.SeekMode.Start);
@@ -92,6 +98,7 @@ export async function writeSaveImage(
     file.close();
     closed = true;
   } catch (error) {
+    await direct?.abort();
     if (!closed) file.close();
     try {
       Deno.removeSync(request.path);
@@ -102,7 +109,7 @@ export async function writeSaveImage(
   }
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array, path: string): Promise<void> {
+async function writeAll(file: StreamSink, bytes: Uint8Array, path: string): Promise<void> {
   try {
     let written = 0;
     while (written < bytes.length) written += await file.write(bytes.subarray(written));
@@ -123,15 +130,20 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array, path: string): Pro
 export async function readSaveImage(
   monitor: QmpExecutor,
   runtimeDir: string,
-  image: { path: string; offset: number; compressed?: number },
+  image: { path: string; offset: number; compressed?: number; bypassCache?: boolean },
   signal: AbortSignal,
   counter: StreamCounter = { sentBytes: 0, totalBytes: 0 },
 ): Promise<void> {
   const expander = compressionCommand(image.compressed ?? 0, true);
-  const file = await Deno.open(image.path, { read: true });
+  const opened = await Deno.open(image.path, { read: true });
+  // `--bypass-cache`: the stream is read through the O_DIRECT helper (`direct_io.ts`).
+  const direct = image.bypassCache === true
+    ? openDirectReader(image.path, image.offset)
+    : undefined;
+  const file: StreamSource = direct ?? opened;
   try {
-    counter.totalBytes = Math.max(0, (await file.stat()).size - image.offset);
-    await file.seek(image.offset, Deno.SeekMode.Start);
+    counter.totalBytes = Math.max(0, (await opened.stat()).size - image.offset);
+    if (direct === undefined) await opened.seek(image.offset, Deno.SeekMode.Start);
     // What is read from the image is what the restore's progress counts.
     const counted: StreamSource = {
       async read(buffer) {
@@ -158,7 +170,8 @@ export async function readSaveImage(
       { cause: error },
     );
   } finally {
-    file.close();
+    await direct?.close().catch(() => {});
+    opened.close();
   }
 }
 
@@ -197,7 +210,7 @@ async function programOutcome(child: Deno.ChildProcess, stderr: Promise<string>,
 async function throughProgram(
   command: string[],
   run: (sink: StreamSink) => Promise<unknown>,
-  file: Deno.FsFile,
+  file: StreamSink,
   path: string,
 ): Promise<void> {
   const child = spawnProgram(command);

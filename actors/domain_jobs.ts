@@ -12,6 +12,30 @@ import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import type { DomainInspection } from "./domain_inspection.ts";
 import type { DomainJobStats } from "./driver_protocol.ts";
 
+/** `virDomainJobType`: none, unbounded (running), completed, failed, cancelled. */
+export const JobType = {
+  NONE: 0,
+  UNBOUNDED: 2,
+  COMPLETED: 3,
+  FAILED: 4,
+  CANCELLED: 5,
+} as const;
+
+/** The job type of `stats` (none when there is no job). */
+export function jobTypeOf(stats: DomainJobStats | null): number {
+  if (stats === null) return JobType.NONE;
+  switch (stats.status) {
+    case "active":
+      return JobType.UNBOUNDED;
+    case "completed":
+      return JobType.COMPLETED;
+    case "failed":
+      return JobType.FAILED;
+    case "cancelled":
+      return JobType.CANCELLED;
+  }
+}
+
 /** Longest a job query or cancel may take at the driver, in ms. */
 export const JOB_QUERY_TIMEOUT_MS = 10_000;
 

@@ -202,6 +202,40 @@ export const PerfEventsSchema = Type.Object({
   }),
 });
 
+/** `domjobinfo`: a save's or restore's statistics (sizes in bytes, times in ms). */
+export const DomainJobSchema = Type.Object({
+  type: Type.Integer({ description: "virDomainJobType: 0 none, 2 unbounded, 3 completed" }),
+  job: Type.Union([
+    Type.Null(),
+    Type.Object({
+      operation: Type.Union([Type.Literal("save"), Type.Literal("restore")]),
+      status: Type.Union([
+        Type.Literal("active"),
+        Type.Literal("completed"),
+        Type.Literal("failed"),
+        Type.Literal("cancelled"),
+      ]),
+      timeElapsedMs: Type.Integer({ minimum: 0 }),
+      dataTotal: Type.Integer({ minimum: 0 }),
+      dataProcessed: Type.Integer({ minimum: 0 }),
+      dataRemaining: Type.Integer({ minimum: 0 }),
+      memoryTotal: Type.Integer({ minimum: 0 }),
+      memoryProcessed: Type.Integer({ minimum: 0 }),
+      memoryRemaining: Type.Integer({ minimum: 0 }),
+      memoryConstant: Type.Integer({ minimum: 0 }),
+      memoryNormal: Type.Integer({ minimum: 0 }),
+      memoryNormalBytes: Type.Integer({ minimum: 0 }),
+      memoryBps: Type.Integer({ minimum: 0 }),
+      memoryDirtyRate: Type.Integer({ minimum: 0 }),
+      memoryPageSize: Type.Integer({ minimum: 0 }),
+      memoryIteration: Type.Integer({ minimum: 0 }),
+      memoryPostcopyRequests: Type.Integer({ minimum: 0 }),
+      setupTimeMs: Type.Integer({ minimum: 0 }),
+      downtimeMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    }),
+  ]),
+});
+
 /** `vcpucount` with one selection. */
 export const VcpuCountSchema = Type.Object({
   count: Type.Integer({ description: "The vCPU count asked for" }),
@@ -331,6 +365,7 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   BlockJobInfo: BlockJobInfoSchema,
   VcpuCount: VcpuCountSchema,
   PerfEvents: PerfEventsSchema,
+  DomainJob: DomainJobSchema,
   DeviceChange: DeviceChangeSchema,
   ConsolePath: ConsolePathSchema,
   CommandReply: CommandReplySchema,

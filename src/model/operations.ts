@@ -2003,8 +2003,24 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "The domain's save or restore under way (or the last completed one): its progress",
-    http: null,
-    verbs: [],
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/job",
+      query: [
+        flag("completed", "The last completed job instead", "VIR_DOMAIN_JOB_STATS_COMPLETED"),
+        flag(
+          "keep_completed",
+          "Keep the completed job's statistics for the next call",
+          "VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED",
+        ),
+      ],
+      answer: {
+        status: 200,
+        description: "The job (null: none) and its libvirt job type",
+        schema: "DomainJob",
+      },
+    },
+    verbs: ["domjobinfo"],
   },
   {
     name: "domain.abort_job",
@@ -2012,8 +2028,13 @@ export const OPERATIONS = [
     libvirt: [{ api: "virDomainAbortJob", procedure: 164 }],
     access: "read-write",
     summary: "Cancel the domain's save under way; the guest keeps running as it was",
-    http: null,
-    verbs: [],
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/job/abort",
+      query: [],
+      answer: { status: 204, description: "Asked; the save's own call fails with code 78" },
+    },
+    verbs: ["domjobabort"],
   },
   {
     name: "domain.pin_info",

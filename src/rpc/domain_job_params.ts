@@ -7,37 +7,14 @@
  */
 
 import type { DomainJobStats } from "../../actors/driver_protocol.ts";
+import { jobTypeOf } from "../../actors/domain_jobs.ts";
 import { TypedParam, type WireTypedParam } from "./protocol.ts";
-
-/** `virDomainJobType`: none, unbounded (running), completed, failed, cancelled. */
-export const JobType = {
-  NONE: 0,
-  UNBOUNDED: 2,
-  COMPLETED: 3,
-  FAILED: 4,
-  CANCELLED: 5,
-} as const;
 
 /** `virDomainJobOperation` of a save and of a restore. */
 const JOB_OPERATION: Readonly<Record<DomainJobStats["operation"], number>> = {
   save: 2,
   restore: 3,
 };
-
-/** The job type of `stats` (none when there is no job). */
-export function jobTypeOf(stats: DomainJobStats | null): number {
-  if (stats === null) return JobType.NONE;
-  switch (stats.status) {
-    case "active":
-      return JobType.UNBOUNDED;
-    case "completed":
-      return JobType.COMPLETED;
-    case "failed":
-      return JobType.FAILED;
-    case "cancelled":
-      return JobType.CANCELLED;
-  }
-}
 
 /** `virDomainGetJobStats`'s parameters for `stats`, in libvirt's order. */
 export function jobParams(stats: DomainJobStats): WireTypedParam[] {

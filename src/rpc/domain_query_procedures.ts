@@ -8,8 +8,8 @@
  * @module
  */
 
-import { abortDomainJob, domainJobStats } from "../../actors/domain_jobs.ts";
-import { jobParams, jobTypeOf } from "./domain_job_params.ts";
+import { abortDomainJob, domainJobStats, jobTypeOf } from "../../actors/domain_jobs.ts";
+import { jobParams } from "./domain_job_params.ts";
 import {
   AGENT_TIMEOUT_SECONDS_DEFAULT,
   guestHostname,

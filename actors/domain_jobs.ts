@@ -69,12 +69,22 @@ export async function domainJobStats(
  * Cancels the domain's running save (`virDomainAbortJob`); resolves once asked (the save's own
  * call then fails with code 78).
  *
- * @throws {VirtError} 55 when the domain is not running, has no job, or restores (libvirt's
- *   words).
+ * @throws {VirtError} 55 when the domain is not running, has no job, restores, or `postcopy`
+ *   is asked (libvirt's words).
  */
-export async function abortDomainJob(inspection: DomainInspection): Promise<void> {
+export async function abortDomainJob(
+  inspection: DomainInspection,
+  options: { postcopy?: boolean } = {},
+): Promise<void> {
   if (!inspection.summary.active) {
     throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+  }
+  if (options.postcopy === true) {
+    // evirt runs no outgoing migration: no job is one in post-copy mode.
+    throw new VirtError(
+      ErrorCode.OPERATION_INVALID,
+      "current job is not outgoing migration in post-copy mode",
+    );
   }
   const abortJob = inspection.driver?.abortJob?.bind(inspection.driver);
   const found = abortJob === undefined

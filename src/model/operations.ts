@@ -2025,7 +2025,10 @@ export const OPERATIONS = [
   {
     name: "domain.abort_job",
     object: "domain",
-    libvirt: [{ api: "virDomainAbortJob", procedure: 164 }],
+    libvirt: [
+      { api: "virDomainAbortJob", procedure: 164 },
+      { api: "virDomainAbortJobFlags", procedure: 442 },
+    ],
     access: "read-write",
     summary: "Cancel the domain's save under way; the guest keeps running as it was",
     http: {

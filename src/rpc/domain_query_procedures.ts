@@ -32,6 +32,8 @@ const AFFECT_CONFIG = 2;
 /** `VIR_DOMAIN_JOB_STATS_COMPLETED`, `VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED`. */
 const JOB_STATS_COMPLETED = 1;
 const JOB_STATS_KEEP_COMPLETED = 2;
+/** `VIR_DOMAIN_ABORT_JOB_POSTCOPY`. */
+const ABORT_JOB_POSTCOPY = 1;
 /** `REMOTE_CPUMAP_MAX`, `REMOTE_CPUMAPS_MAX`, `REMOTE_IOTHREAD_INFO_MAX`. */
 const CPUMAP_MAX = 2048;
 const CPUMAPS_MAX = 8_388_608;
@@ -149,6 +151,20 @@ export const DOMAIN_QUERY_PROCEDURES: ProcedureTable = {
     handler: async (args: { dom: WireDomain }, context) => {
       const { host } = context.target();
       await abortDomainJob(host.inspect(lookupWire(host, args.dom).uuid));
+    },
+  },
+  // `domjobabort --postcopy`: VIR_DOMAIN_ABORT_JOB_POSTCOPY (1).
+  virDomainAbortJobFlags: {
+    proc: 442,
+    readOnly: false,
+    args: domainFlagsArgs,
+    ret: x.void,
+    handler: async (args: { dom: WireDomain; flags: number }, context) => {
+      checkFlags(args.flags, ABORT_JOB_POSTCOPY, "virDomainAbortJobFlags");
+      const { host } = context.target();
+      await abortDomainJob(host.inspect(lookupWire(host, args.dom).uuid), {
+        postcopy: (args.flags & ABORT_JOB_POSTCOPY) !== 0,
+      });
     },
   },
   virDomainGetEmulatorPinInfo: {

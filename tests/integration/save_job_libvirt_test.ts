@@ -86,6 +86,7 @@ testIf(
           printed(await virsh(["domjobinfo", name])),
           printed(await virsh(["domjobinfo", name, "--completed"])),
           printed(await virsh(["domjobabort", name])),
+          printed(await virsh(["domjobabort", name, "--postcopy"])),
         ];
         const saved = await virsh(["save", name, `${dir}/${side}.save`]);
         assert.equal(saved.code, 0, saved.stderr);

@@ -3,8 +3,9 @@
  * guest under real QEMU and the save's stream capped (`EVIRT_SAVE_MAX_BANDWIDTH_MIB`) so that it
  * lasts: while `virsh save` runs, `domjobinfo` shows an unbounded Save job whose data grows;
  * `domjobabort` cancels it, the save fails with libvirt's code 78 words, the partial image is
- * gone and the guest runs on (running (save canceled)); a save left to finish is then shown by
- * `domjobinfo --completed` once, and not again.
+ * gone and the guest runs on (running (save canceled)), and so for a managed save, which leaves
+ * none recorded; `evirt save --verbose` on a terminal draws virsh's progress, and the save is
+ * then shown by `domjobinfo --completed` (evirt's lines the same as virsh's) once, and not again.
  *
  * @module
  */
@@ -71,10 +72,10 @@ function bytesOf(text: string | undefined): number {
   return Number(match[1]) * scale;
 }
 
-/** Starts `virsh save` without waiting for it. */
-function startSave(uri: string, name: string, path: string) {
+/** Starts `virsh save` (or with no `path`, `virsh managedsave`) without waiting for it. */
+function startSave(uri: string, name: string, path?: string) {
   const child = new Deno.Command("virsh", {
-    args: ["-c", uri, "save", name, path],
+    args: ["-c", uri, ...(path === undefined ? ["managedsave", name] : ["save", name, path])],
     env: { LC_ALL: "C", LIBVIRT_DEFAULT_URI: "" },
     stdout: "piped",
     stderr: "piped",
@@ -157,6 +158,19 @@ testIf(
       assert.equal(
         (await virsh("domjobinfo", name, "--completed")).stdout,
         "Job type:         None        \n\n",
+      );
+
+      // An aborted managed save leaves no managed save behind.
+      const managed = startSave(uri, name);
+      await awaitSaveProgress(uri, name);
+      assert.equal((await virsh("domjobabort", name)).code, 0);
+      const managedFailed = await managed;
+      assert.equal(managedFailed.code, 1);
+      assert.match(managedFailed.stderr, /operation aborted: job 'saving' canceled by client/);
+      assert.match((await virsh("dominfo", name)).stdout, /^Managed save:\s+no$/m);
+      assert.equal(
+        (await virsh("domstate", name, "--reason")).stdout,
+        "running (save canceled)\n\n",
       );
 
       // evirt's own verbs answer as virsh's with no job.

@@ -403,6 +403,8 @@ export interface RestoreImage {
   paused: boolean;
   /** libvirt's SUSPENDED detail when paused: `paused` when asked for, `restored` otherwise. */
   pausedDetail: "paused" | "restored";
+  /** Read the image past the page cache (`--bypass-cache`). */
+  bypassCache?: boolean;
 }
 
 /**
@@ -426,7 +428,12 @@ async function loadImage(
     }
     await restoreState(
       handle,
-      { path: image.path, offset: image.offset, compressed: image.compressed ?? 0 },
+      {
+        path: image.path,
+        offset: image.offset,
+        compressed: image.compressed ?? 0,
+        ...(image.bypassCache === true ? { bypassCache: true } : {}),
+      },
       job.signal,
     );
     if (!image.paused) await driver.resume(handle, job.signal);

@@ -177,6 +177,38 @@ export interface SnapshotDriver {
 }
 
 /** What a save writes beside the guest's state: the image's header and data. */
+/**
+ * A save's or restore's progress (libvirt's `VIR_DOMAIN_JOB_*` statistics of a job writing or
+ * reading QEMU's migration stream); sizes in bytes, times in ms.
+ */
+export interface DomainJobStats {
+  /** `save` (`VIR_DOMAIN_JOB_OPERATION_SAVE` 2) or `restore` (3). */
+  operation: "save" | "restore";
+  /** Still running, or how it ended. */
+  status: "active" | "completed" | "failed" | "cancelled";
+  timeElapsedMs: number;
+  dataTotal: number;
+  dataProcessed: number;
+  dataRemaining: number;
+  memoryTotal: number;
+  memoryProcessed: number;
+  memoryRemaining: number;
+  /** Pages all of one byte (QEMU's `duplicate`). */
+  memoryConstant: number;
+  memoryNormal: number;
+  memoryNormalBytes: number;
+  /** Bytes per second. */
+  memoryBps: number;
+  /** Pages dirtied per second. */
+  memoryDirtyRate: number;
+  memoryPageSize: number;
+  memoryIteration: number;
+  memoryPostcopyRequests: number;
+  setupTimeMs: number;
+  /** Expected downtime while active, the downtime once completed; absent: not known. */
+  downtimeMs?: number;
+}
+
 export interface SaveRequest {
   /** The image's path (created or truncated by the service). */
   path: string;
@@ -189,6 +221,8 @@ export interface SaveRequest {
    * libvirt's `snapshot_image_format` defaults to raw).
    */
   raw?: boolean;
+  /** Write the image past the page cache (`--bypass-cache`, O_DIRECT). */
+  bypassCache?: boolean;
 }
 
 /** Where an instance really is, as a driver finds it after a service restart. */
@@ -804,7 +838,7 @@ export interface Driver {
    */
   restoreState?(
     handle: DomainHandle,
-    image: { path: string; offset: number; compressed?: number },
+    image: { path: string; offset: number; compressed?: number; bypassCache?: boolean },
     signal: AbortSignal,
   ): Promise<void>;
 
@@ -817,6 +851,33 @@ export interface Driver {
    * @throws {VirtError} The layout's errors (38, 1).
    */
   readOwnSaveImage?(path: string): Promise<string>;
+
+  /**
+   * Optional (with `saveState`): the statistics of the save or restore the instance of `uuid`
+   * runs now, or with `completed` of the last one that completed; null: none. Answered beside
+   * the domain's queue (the save holds it).
+   */
+  jobStats?(
+    uuid: string,
+    options: { completed: boolean; keepCompleted?: boolean },
+    signal: AbortSignal,
+  ): Promise<DomainJobStats | null>;
+
+  /**
+   * Optional (with `saveState`): cancels the save the instance of `uuid` runs (QEMU
+   * `migrate_cancel`); the save then fails with code 78 and leaves the guest as it was.
+   *
+   * @returns The operation of the job found ("save" when cancelled), or null when there is none.
+   * @throws {VirtError} 55 for a restore (libvirt: a start cannot be aborted).
+   */
+  abortJob?(uuid: string, signal: AbortSignal): Promise<"save" | null>;
+
+  /**
+   * Optional: a managed save keeps no image, only a mark on the domain (libvirt's test
+   * driver): the instance ends (STOPPED/saved), the next start boots afresh and clears the mark,
+   * and no call reads or changes an image (code 3).
+   */
+  readonly managedSaveWithoutImage?: boolean;
 
   /** Optional: snapshots of the driver's domains. Absent: code 3. */
   readonly snapshots?: SnapshotDriver;

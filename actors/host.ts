@@ -503,12 +503,28 @@ export class Host extends DomainCommandMethods {
   }
 
   /**
+   * For a call on a managed save image (`api`): what {@linkcode requireManagedSave} needs to
+   * refuse it on a host whose one driver keeps managed saves without an image.
+   */
+  imagelessManagedSave(api: string): { api: string } | undefined {
+    const drivers = this.drivers;
+    return drivers.length === 1 && drivers[0].managedSaveWithoutImage === true
+      ? { api }
+      : undefined;
+  }
+
+  /**
    * What a restore of `path` starts: in the layout of the host's one driver when it has its own
    * (libvirt's test driver's: no flags, always running), libvirt's QEMU layout otherwise.
    */
   async #restoreImage(
     path: string,
-    options: { definition?: DomainDefinition; running?: boolean; paused?: boolean },
+    options: {
+      definition?: DomainDefinition;
+      running?: boolean;
+      paused?: boolean;
+      bypassCache?: boolean;
+    },
   ): Promise<{ definition: DomainDefinition; paused: boolean; restore: RestoreImage }> {
     const own = this.ownSaveImageReader();
     if (own !== undefined) {
@@ -528,6 +544,7 @@ export class Host extends DomainCommandMethods {
       compressed: image.header.compressed,
       paused,
       pausedDetail: options.paused === true ? "paused" : "restored",
+      ...(options.bypassCache === true ? { bypassCache: true } : {}),
     };
     return { definition: options.definition ?? image.definition, paused, restore };
   }

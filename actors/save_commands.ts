@@ -22,7 +22,7 @@ import { readSaveHeader } from "../src/storage/save_image.ts";
 import { PausedReason } from "../src/model/lifecycle.ts";
 import type { JobContext } from "./domain_actor.ts";
 import { type CommandEnvironment, handleOf, requireCommand, start } from "./domain_commands.ts";
-import { readSaveImage } from "./save_images.ts";
+import { MANAGED_SAVE_WITHOUT_IMAGE, readSaveImage } from "./save_images.ts";
 import { abandonIntent, endInstance } from "./domain_intents.ts";
 import { isActive, pendingIntent, statePath } from "./domain_machine.ts";
 import type { DomainHandle, Driver, Reality } from "./driver_protocol.ts";
@@ -37,7 +37,7 @@ export interface SaveArguments {
   running?: boolean;
   /** Restore paused (`--paused`). */
   paused?: boolean;
-  /** `--bypass-cache`: not available here (refused, as libvirt where O_DIRECT is missing). */
+  /** `--bypass-cache`: the image is written past the page cache (O_DIRECT). */
   bypassCache?: boolean;
   /** The image is the service's managed save image (`virDomainManagedSave`). */
   managed?: boolean;
@@ -48,7 +48,7 @@ export interface SaveArguments {
 /**
  * The flag checks libvirt makes before anything else.
  *
- * @throws {VirtError} 8 for `running` with `paused`; 9 for `bypassCache`.
+ * @throws {VirtError} 8 for `running` with `paused`.
  */
 export function checkSaveFlags(
   args: { running?: boolean; paused?: boolean; bypassCache?: boolean },
@@ -58,11 +58,6 @@ export function checkSaveFlags(
       ErrorCode.INVALID_ARG,
       "Flags 'VIR_DOMAIN_SAVE_RUNNING' and 'VIR_DOMAIN_SAVE_PAUSED' are mutually exclusive",
     );
-  }
-  if (args.bypassCache === true) {
-    // Deno opens no file with O_DIRECT, so the cache cannot be bypassed: refuse rather than
-    // pretend, with libvirt's words for a system without it.
-    throw new VirtError(ErrorCode.OPERATION_FAILED, "bypass cache unsupported by this system");
   }
 }
 
@@ -147,7 +142,12 @@ export async function save(
       await driver.pause(handle, job.signal);
       await job.append([{ type: "domain.suspended", body: { detail: "paused", reason: "save" } }]);
     }
-    await saveState(handle, { path: args.path, xml, wasRunning }, job.signal);
+    await saveState(handle, {
+      path: args.path,
+      xml,
+      wasRunning,
+      ...(args.bypassCache === true ? { bypassCache: true } : {}),
+    }, job.signal);
   } catch (error) {
     await cancelSave(job, driver, handle, running);
     throw error;
@@ -178,6 +178,11 @@ export async function managedSave(
   env: CommandEnvironment,
   args: { running?: boolean; paused?: boolean; bypassCache?: boolean },
 ): Promise<void> {
+  const known = job.snapshot.context.live ?? job.snapshot.context.definition;
+  if (known !== null && env.driverFor(known).managedSaveWithoutImage === true) {
+    await markManagedSave(job, env);
+    return;
+  }
   checkSaveFlags(args);
   requireCommand(job.snapshot, "managedsave");
   if (!job.snapshot.context.persistent) {
@@ -191,6 +196,29 @@ export async function managedSave(
   await save(job, env, { ...args, path, managed: true, api: "virDomainManagedSave" });
 }
 
+/**
+ * The managed save of a driver that keeps no image (libvirt's test driver): every save flag is
+ * taken and none matters; the instance ends (STOPPED/saved) with the mark recorded first.
+ */
+async function markManagedSave(job: JobContext, env: CommandEnvironment): Promise<void> {
+  requireCommand(job.snapshot, "managedsave");
+  if (!job.snapshot.context.persistent) {
+    throw new VirtError(
+      ErrorCode.OPERATION_INVALID,
+      "cannot do managed save for transient domain",
+    );
+  }
+  const handle = handleOf(job.snapshot);
+  await job.append([{
+    type: "domain.managed_save_recorded",
+    body: { path: MANAGED_SAVE_WITHOUT_IMAGE },
+  }]);
+  await endInstance(job, env.driverFor(handle.definition), handle, {
+    detail: "saved",
+    reason: "saved",
+  });
+}
+
 /** Removes the managed save image (`virDomainManagedSaveRemove`); none: nothing to do. */
 export async function removeManagedSave(job: JobContext): Promise<void> {
   requireCommand(job.snapshot, "managedsave_remove");
@@ -201,6 +229,7 @@ export async function removeManagedSave(job: JobContext): Promise<void> {
 }
 
 async function removeImage(path: string): Promise<void> {
+  if (path === MANAGED_SAVE_WITHOUT_IMAGE) return;
   try {
     await Deno.remove(path);
   } catch (error) {
@@ -224,7 +253,7 @@ export async function startDomain(
   args: { paused: boolean; forceBoot?: boolean },
 ): Promise<void> {
   const path = job.snapshot.context.managedSave;
-  const imagePresent = path !== null && path !== undefined &&
+  const imagePresent = path !== null && path !== undefined && path !== MANAGED_SAVE_WITHOUT_IMAGE &&
     await Deno.stat(path).then(() => true, () => false);
   if (path !== null && path !== undefined && (args.forceBoot === true || !imagePresent)) {
     requireCommand(job.snapshot, "start");

@@ -121,12 +121,23 @@ export async function defineSaveImage(
 }
 
 /**
- * The path of a domain's managed save image.
- *
- * @throws {VirtError} 55 when it has none (libvirt's words).
+ * The path recorded for a managed save that keeps no image (`domain.managed_save_recorded`):
+ * libvirt's test driver keeps the managed save as a flag on the domain.
  */
-export function requireManagedSave(path: string | null | undefined): string {
-  if (path === null || path === undefined) {
+export const MANAGED_SAVE_WITHOUT_IMAGE = "";
+
+/**
+ * The path of a domain's managed save image. A driver whose managed save keeps no image
+ * (libvirt's test driver, `imageless`) has no call that reads or changes one: code 3 for `api`.
+ *
+ * @throws {VirtError} 3 for an imageless driver; 55 when the domain has none (libvirt's words).
+ */
+export function requireManagedSave(
+  path: string | null | undefined,
+  imageless?: { api: string },
+): string {
+  if (imageless !== undefined) throw new VirtError(ErrorCode.NO_SUPPORT, imageless.api);
+  if (path === null || path === undefined || path === MANAGED_SAVE_WITHOUT_IMAGE) {
     throw new VirtError(ErrorCode.OPERATION_INVALID, "domain does not have managed save image");
   }
   return path;

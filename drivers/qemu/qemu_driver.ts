@@ -33,6 +33,7 @@ import type {
   BlockSample,
   DeviceChange,
   DomainHandle,
+  DomainJobStats,
   Driver,
   InstanceInfo,
   InstanceSamples,
@@ -45,6 +46,8 @@ import type {
   Screenshot,
 } from "../../actors/driver_protocol.ts";
 import { readSaveImage, writeSaveImage } from "./save_restore.ts";
+import { MigrationJobs } from "./migration_jobs.ts";
+import { SAVE_BANDWIDTH_BYTES_PER_SECOND } from "./qmp_migration.ts";
 import type {
   DomainCapabilities,
   DomainCapabilitiesQuery,
@@ -242,6 +245,11 @@ export interface QemuDriverOptions {
    * `raw`, `gzip`, `bzip2`, `xz`, `lzop` or `zstd`. Default `raw`.
    */
   saveImageFormat?: SaveImageFormat;
+  /**
+   * A save's stream cap (QEMU's migration `max-bandwidth`), in bytes per second. Default:
+   * {@linkcode SAVE_BANDWIDTH_BYTES_PER_SECOND} (uncapped, as libvirt).
+   */
+  saveBandwidthBytesPerSecond?: number;
 }
 
 /** The files of one running domain. */
@@ -343,6 +351,9 @@ export class QemuDriver implements Driver {
   readonly #hugetlbfs: readonly HugetlbfsMount[];
   /** The header number of the save image format (`QemuDriverOptions.saveImageFormat`). */
   readonly #saveFormatNumber: number;
+  readonly #saveBandwidthBytesPerSecond: number;
+  /** Saves and restores under way, and the last completed one of each instance. */
+  readonly #migrationJobs = new MigrationJobs();
   /** The control group QEMU runs in: the service's own (QEMU is not moved). */
   readonly #resourcePartition = resourcePartitionOf(Deno.pid);
   readonly #dac: DacSettings;
@@ -429,6 +440,8 @@ export class QemuDriver implements Driver {
     this.#statsIntervalMs = options.statsIntervalMs ?? STATS_INTERVAL_MS_DEFAULT;
     this.#hugetlbfs = options.hugetlbfs ?? readHugetlbfsMounts();
     this.#saveFormatNumber = saveFormatNumber(options.saveImageFormat ?? "raw");
+    this.#saveBandwidthBytesPerSecond = options.saveBandwidthBytesPerSecond ??
+      SAVE_BANDWIDTH_BYTES_PER_SECOND;
     this.hypervisorVersion = version;
   }
 
@@ -620,6 +633,7 @@ export class QemuDriver implements Driver {
 
   async launch(request: LaunchRequest, signal: AbortSignal): Promise<RuntimeRecord> {
     const { definition } = request;
+    this.#migrationJobs.forget(request.uuid);
     const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
     const capabilities = await this.#capabilities.get(emulatorFor(definition));
     const paths = this.#pathsFor(request.id, request.name, request.uuid);
@@ -1274,18 +1288,49 @@ export class QemuDriver implements Driver {
     const instance = this.#instance(handle);
     if (instance.monitor === undefined) this.#qmp(instance);
     const compressed = request.raw === true ? 0 : this.#saveFormatNumber;
-    await writeSaveImage(instance.monitor!, instance.paths.dir, request, signal, compressed);
+    const monitor = instance.monitor!;
+    await this.#migrationJobs.run(
+      handle.uuid,
+      { operation: "save", monitor },
+      () =>
+        writeSaveImage(monitor, instance.paths.dir, request, signal, {
+          compressed,
+          bandwidthBytesPerSecond: this.#saveBandwidthBytesPerSecond,
+        }),
+      signal,
+    );
+  }
+
+  /** The running (or last completed) save's or restore's statistics (`migration_jobs.ts`). */
+  jobStats(
+    uuid: string,
+    options: { completed: boolean; keepCompleted?: boolean },
+    signal: AbortSignal,
+  ): Promise<DomainJobStats | null> {
+    return this.#migrationJobs.stats(uuid, options, signal);
+  }
+
+  /** Cancels the instance's save (`migration_jobs.ts`). */
+  abortJob(uuid: string, signal: AbortSignal): Promise<"save" | null> {
+    return this.#migrationJobs.abort(uuid, signal);
   }
 
   /** Loads a save image's stream into an instance launched with `incoming`. */
   async restoreState(
     handle: DomainHandle,
-    image: { path: string; offset: number; compressed?: number },
+    image: { path: string; offset: number; compressed?: number; bypassCache?: boolean },
     signal: AbortSignal,
   ): Promise<void> {
     const instance = this.#instance(handle);
     if (instance.monitor === undefined) this.#qmp(instance);
-    await readSaveImage(instance.monitor!, instance.paths.dir, image, signal);
+    const monitor = instance.monitor!;
+    const counter = { sentBytes: 0, totalBytes: 0 };
+    await this.#migrationJobs.run(
+      handle.uuid,
+      { operation: "restore", monitor, counter },
+      () => readSaveImage(monitor, instance.paths.dir, image, signal, counter),
+      signal,
+    );
   }
 
   /** A raw QMP or HMP command; the first one of an instance taints the domain in its log. */

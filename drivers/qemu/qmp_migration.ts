@@ -63,7 +63,11 @@ async function waitForMigration(
     signal.throwIfAborted();
     const { status, error } = await queryMigrate(monitor, signal);
     if (status === "completed") return;
-    if (status === "failed" || status === "cancelled") {
+    if (status === "cancelled") {
+      // libvirt's words for a job `domjobabort` (QMP `migrate_cancel`) ended.
+      throw new VirtError(ErrorCode.OPERATION_ABORTED, `job '${job}' canceled by client`);
+    }
+    if (status === "failed") {
       throw new VirtError(
         ErrorCode.OPERATION_FAILED,
         `job '${job}' failed${error === undefined ? "" : `: ${error}`}`,
@@ -100,6 +104,7 @@ export async function saveStream(
   socketPath: string,
   owner: { uid: number; gid: number } | undefined,
   signal: AbortSignal,
+  bandwidthBytesPerSecond = SAVE_BANDWIDTH_BYTES_PER_SECOND,
 ): Promise<number> {
   try {
     Deno.removeSync(socketPath);
@@ -111,7 +116,7 @@ export async function saveStream(
     if (owner !== undefined) Deno.chownSync(socketPath, owner.uid, owner.gid);
     Deno.chmodSync(socketPath, 0o600);
     await monitor.execute("migrate-set-parameters", {
-      "max-bandwidth": SAVE_BANDWIDTH_BYTES_PER_SECOND,
+      "max-bandwidth": bandwidthBytesPerSecond,
     }, { signal });
     const accepted = listener.accept();
     await monitor.execute("migrate", { uri: `unix:${socketPath}` }, { signal });
@@ -124,7 +129,11 @@ export async function saveStream(
     try {
       await waitForMigration(monitor, "saving", signal);
     } catch (error) {
-      connection.close();
+      try {
+        connection.close();
+      } catch {
+        // The copy closed it already (QEMU ended the stream, as on `migrate_cancel`).
+      }
       await copied.catch(() => 0);
       throw error;
     }

@@ -13,7 +13,15 @@ import { completeMagic, encodeSaveHeader, systemReason } from "../../src/storage
 import { compressionCommand } from "../../src/storage/save_compression.ts";
 import type { SaveRequest } from "../../actors/driver_protocol.ts";
 import type { QmpExecutor } from "./qmp_commands.ts";
-import { restoreStream, saveStream, type StreamSink, type StreamSource } from "./qmp_migration.ts";
+import { openDirectReader, openDirectWriter } from "./direct_io.ts";
+import type { StreamCounter } from "./migration_jobs.ts";
+import {
+  restoreStream,
+  SAVE_BANDWIDTH_BYTES_PER_SECOND,
+  saveStream,
+  type StreamSink,
+  type StreamSource,
+} from "./qmp_migration.ts";
 
 /** The socket a save's stream arrives on, in the instance's folder. */
 export function saveSocketPath(runtimeDir: string): string {
@@ -40,8 +48,10 @@ export async function writeSaveImage(
   runtimeDir: string,
   request: SaveRequest,
   signal: AbortSignal,
-  compressed = 0,
+  options: { compressed?: number; bandwidthBytesPerSecond?: number } = {},
 ): Promise<void> {
+  const compressed = options.compressed ?? 0;
+  const bandwidth = options.bandwidthBytesPerSecond ?? SAVE_BANDWIDTH_BYTES_PER_SECOND;
   const compressor = compressionCommand(compressed, false);
   let file: Deno.FsFile;
   try {
@@ -59,22 +69,27 @@ export async function writeSaveImage(
     );
   }
   let closed = false;
+  // `--bypass-cache`: the header and stream go through the O_DIRECT helper (`direct_io.ts`);
+  // the complete magic, one small write at the end, through the file as usual (as libvirt).
+  const direct = request.bypassCache === true ? openDirectWriter(request.path) : undefined;
+  const sink: StreamSink = direct ?? file;
   try {
     const header = encodeSaveHeader({ ...request, compressed }, false);
-    await writeAll(file, header, request.path);
+    await writeAll(sink, header, request.path);
     const dir = Deno.statSync(runtimeDir);
     const owner = dir.uid === null || dir.gid === null ? undefined : { uid: dir.uid, gid: dir.gid };
     const socket = saveSocketPath(runtimeDir);
     if (compressor === undefined) {
-      await saveStream(monitor, file, socket, owner, signal);
+      await saveStream(monitor, sink, socket, owner, signal, bandwidth);
     } else {
       await throughProgram(
         compressor,
-        (sink) => saveStream(monitor, sink, socket, owner, signal),
-        file,
+        (programSink) => saveStream(monitor, programSink, socket, owner, signal, bandwidth),
+        sink,
         request.path,
       );
     }
+    if (direct !== undefined) await direct.close();
     await file.sync();
     // Only now is the image complete: the magic says so, synced before the caller records it.
     await file.seek(0, Deno.SeekMode.Start);
@@ -83,6 +98,7 @@ export async function writeSaveImage(
     file.close();
     closed = true;
   } catch (error) {
+    await direct?.abort();
     if (!closed) file.close();
     try {
       Deno.removeSync(request.path);
@@ -93,7 +109,7 @@ export async function writeSaveImage(
   }
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array, path: string): Promise<void> {
+async function writeAll(file: StreamSink, bytes: Uint8Array, path: string): Promise<void> {
   try {
     let written = 0;
     while (written < bytes.length) written += await file.write(bytes.subarray(written));
@@ -114,18 +130,37 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array, path: string): Pro
 export async function readSaveImage(
   monitor: QmpExecutor,
   runtimeDir: string,
-  image: { path: string; offset: number; compressed?: number },
+  image: { path: string; offset: number; compressed?: number; bypassCache?: boolean },
   signal: AbortSignal,
+  counter: StreamCounter = { sentBytes: 0, totalBytes: 0 },
 ): Promise<void> {
   const expander = compressionCommand(image.compressed ?? 0, true);
-  const file = await Deno.open(image.path, { read: true });
+  const opened = await Deno.open(image.path, { read: true });
+  // `--bypass-cache`: the stream is read through the O_DIRECT helper (`direct_io.ts`).
+  const direct = image.bypassCache === true
+    ? openDirectReader(image.path, image.offset)
+    : undefined;
+  const file: StreamSource = direct ?? opened;
   try {
-    await file.seek(image.offset, Deno.SeekMode.Start);
+    counter.totalBytes = Math.max(0, (await opened.stat()).size - image.offset);
+    if (direct === undefined) await opened.seek(image.offset, Deno.SeekMode.Start);
+    // What is read from the image is what the restore's progress counts.
+    const counted: StreamSource = {
+      async read(buffer) {
+        const count = await file.read(buffer);
+        if (count !== null) counter.sentBytes += count;
+        return count;
+      },
+    };
     const socket = incomingSocketPath(runtimeDir);
     if (expander === undefined) {
-      await restoreStream(monitor, file, socket, signal);
+      await restoreStream(monitor, counted, socket, signal);
     } else {
-      await fromProgram(expander, file, (source) => restoreStream(monitor, source, socket, signal));
+      await fromProgram(
+        expander,
+        counted,
+        (source) => restoreStream(monitor, source, socket, signal),
+      );
     }
   } catch (error) {
     if (error instanceof VirtError && error.code !== ErrorCode.INTERNAL_ERROR) throw error;
@@ -135,7 +170,8 @@ export async function readSaveImage(
       { cause: error },
     );
   } finally {
-    file.close();
+    await direct?.close().catch(() => {});
+    opened.close();
   }
 }
 
@@ -174,7 +210,7 @@ async function programOutcome(child: Deno.ChildProcess, stderr: Promise<string>,
 async function throughProgram(
   command: string[],
   run: (sink: StreamSink) => Promise<unknown>,
-  file: Deno.FsFile,
+  file: StreamSink,
   path: string,
 ): Promise<void> {
   const child = spawnProgram(command);
@@ -210,7 +246,7 @@ async function throughProgram(
 /** A restore's stream from `file` through the expander `command`, read by `run`. */
 async function fromProgram(
   command: string[],
-  file: Deno.FsFile,
+  file: StreamSource,
   run: (source: StreamSource) => Promise<void>,
 ): Promise<void> {
   const child = spawnProgram(command);

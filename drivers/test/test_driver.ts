@@ -131,6 +131,8 @@ export class TestDriver implements Driver {
   readonly restoreState?: Driver["restoreState"];
   /** See {@linkcode TestDriver.saveState}. */
   readonly readOwnSaveImage?: Driver["readOwnSaveImage"];
+  /** See {@linkcode TestDriver.saveState}: libvirt's test driver marks a managed save only. */
+  readonly managedSaveWithoutImage?: boolean;
   readonly #instances = new Map<string, Instance>();
 
   /**
@@ -156,6 +158,7 @@ export class TestDriver implements Driver {
       this.saveState = (handle, request, signal) => this.#saveState(handle, request, signal);
       this.restoreState = (handle, _image, signal) => this.#restoreState(handle, signal);
       this.readOwnSaveImage = readTestSaveImage;
+      this.managedSaveWithoutImage = true;
     }
   }
 

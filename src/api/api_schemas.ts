@@ -227,6 +227,38 @@ export const InterfaceParametersSchema = Type.Object({
   parameters: Type.Array(Type.Object({ name: Type.String(), value: Type.Integer() }), {
     description: "inbound.average … outbound.burst, in libvirt's order (KiB/s, KiB; 0: unset)",
   }),
+/** `domjobinfo`: a save's or restore's statistics (sizes in bytes, times in ms). */
+export const DomainJobSchema = Type.Object({
+  type: Type.Integer({ description: "virDomainJobType: 0 none, 2 unbounded, 3 completed" }),
+  job: Type.Union([
+    Type.Null(),
+    Type.Object({
+      operation: Type.Union([Type.Literal("save"), Type.Literal("restore")]),
+      status: Type.Union([
+        Type.Literal("active"),
+        Type.Literal("completed"),
+        Type.Literal("failed"),
+        Type.Literal("cancelled"),
+      ]),
+      timeElapsedMs: Type.Integer({ minimum: 0 }),
+      dataTotal: Type.Integer({ minimum: 0 }),
+      dataProcessed: Type.Integer({ minimum: 0 }),
+      dataRemaining: Type.Integer({ minimum: 0 }),
+      memoryTotal: Type.Integer({ minimum: 0 }),
+      memoryProcessed: Type.Integer({ minimum: 0 }),
+      memoryRemaining: Type.Integer({ minimum: 0 }),
+      memoryConstant: Type.Integer({ minimum: 0 }),
+      memoryNormal: Type.Integer({ minimum: 0 }),
+      memoryNormalBytes: Type.Integer({ minimum: 0 }),
+      memoryBps: Type.Integer({ minimum: 0 }),
+      memoryDirtyRate: Type.Integer({ minimum: 0 }),
+      memoryPageSize: Type.Integer({ minimum: 0 }),
+      memoryIteration: Type.Integer({ minimum: 0 }),
+      memoryPostcopyRequests: Type.Integer({ minimum: 0 }),
+      setupTimeMs: Type.Integer({ minimum: 0 }),
+      downtimeMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    }),
+  ]),
 });
 
 /** `vcpucount` with one selection. */
@@ -391,6 +423,7 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   VcpuCount: VcpuCountSchema,
   PerfEvents: PerfEventsSchema,
   InterfaceParameters: InterfaceParametersSchema,
+  DomainJob: DomainJobSchema,
   DeviceChange: DeviceChangeSchema,
   ConsolePath: ConsolePathSchema,
   CommandReply: CommandReplySchema,

@@ -26,14 +26,14 @@ export function labelled(lines: readonly [string, string][]): string {
  * // "10.00 MiB" "196.00 KiB" "0.00 B"
  * ```
  */
-export function prettyCapacity(bytes: number): string {
+export function prettyCapacity(bytes: number, decimals = 2): string {
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < UNITS.length - 1) {
     value /= 1024;
     unit++;
   }
-  return `${value.toFixed(2)} ${UNITS[unit]}`;
+  return `${value.toFixed(decimals)} ${UNITS[unit]}`;
 }
 
 /** `yes` or `no`, as virsh prints flags. */

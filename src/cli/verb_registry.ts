@@ -108,6 +108,8 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "send-key": () => import("./verbs/send-key.ts").then((module) => module.sendKeyVerb),
   perf: () => import("./verbs/perf.ts").then((module) => module.perfVerb),
   domiftune: () => import("./verbs/domiftune.ts").then((module) => module.domiftuneVerb),
+  domjobinfo: () => import("./verbs/domjobinfo.ts").then((module) => module.domjobinfoVerb),
+  domjobabort: () => import("./verbs/domjobabort.ts").then((module) => module.domjobabortVerb),
   setmem: () => import("./verbs/setmem.ts").then((module) => module.setmemVerb),
   setmaxmem: () => import("./verbs/setmaxmem.ts").then((module) => module.setmaxmemVerb),
   setvcpus: () => import("./verbs/setvcpus.ts").then((module) => module.setvcpusVerb),

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Static } from "@sinclair/typebox";
+import type { DomainJobSchema } from "../api/api_schemas.ts";
 import type { DomainSummaryView } from "../api/views.ts";
 import { pathOf } from "../model/operations.ts";
 import type { EvirtClient } from "./client.ts";
@@ -31,6 +33,9 @@ function flagQuery(file: string | undefined, flags: SaveFlags): string {
     bypass_cache: flags.bypassCache,
   });
 }
+
+/** `domjobinfo`'s answer: the libvirt job type and the job (null: none). */
+export type DomainJobView = Static<typeof DomainJobSchema>;
 
 const xmlBody = (xml: string) => ({ body: xml, type: "application/xml" });
 
@@ -111,6 +116,22 @@ export class SaveClient {
     const path = pathOf("domain.managed_save_define", { ref: reference });
     const query = flagQuery(undefined, flags);
     await this.#client.request("PUT", `${path}${query}`, xmlBody(xml));
+  }
+
+  /** `domjobinfo`: the domain's save or restore under way, or its last completed save. */
+  async jobInfo(
+    reference: string,
+    options: { completed?: boolean; keepCompleted?: boolean } = {},
+  ): Promise<DomainJobView> {
+    const path = `${pathOf("domain.job_info", { ref: reference })}${
+      query(undefined, { completed: options.completed, keep_completed: options.keepCompleted })
+    }`;
+    return await (await this.#client.request("GET", path)).json() as DomainJobView;
+  }
+
+  /** `domjobabort`: cancels the domain's save under way. */
+  async abortJob(reference: string): Promise<void> {
+    await this.#client.request("POST", pathOf("domain.abort_job", { ref: reference }));
   }
 
   /** Removes a domain's managed save image. */

@@ -16,6 +16,7 @@
  * | `EVIRT_TOKENS_FILE` | tokens for TCP: lines `read-write TOKEN` / `read-only TOKEN` | none |
  * | `EVIRT_STATS_INTERVAL_MS` | time between two statistics samples of a running QEMU domain | 1000 |
  * | `EVIRT_SAVE_IMAGE_FORMAT` | compression of save images (libvirt's `save_image_format`): `raw`, `gzip`, `bzip2`, `xz`, `lzop`, `zstd` | `raw` |
+ * | `EVIRT_SAVE_MAX_BANDWIDTH_MIB` | cap on a save's stream (QEMU's migration `max-bandwidth`), in MiB/s, to spare the disk (libvirt saves uncapped) | off |
  * | `EVIRT_CONNECTIONS_READ_WRITE_MAX` | connections of read-write callers at once | 256 |
  * | `EVIRT_CONNECTIONS_READ_ONLY_MAX` | connections of read-only callers at once | 1024 |
  * | `EVIRT_CONNECTIONS_UNAUTHENTICATED_MAX` | TCP connections before a valid token | 64 |
@@ -64,6 +65,8 @@ export interface Config {
   statsIntervalMs: number;
   /** How save images are compressed (`EVIRT_SAVE_IMAGE_FORMAT`, libvirt's `save_image_format`). */
   saveImageFormat: SaveImageFormat;
+  /** A save's stream cap in MiB/s (`EVIRT_SAVE_MAX_BANDWIDTH_MIB`); null: uncapped. */
+  saveMaxBandwidthMiB: number | null;
   /** Connection bounds and timeouts of the listeners (`EVIRT_CONNECTIONS_*`, `EVIRT_*_TIMEOUT_MS`). */
   connections: ConnectionLimits;
   /** Request body bytes all requests may hold at once (`EVIRT_REQUEST_BODIES_MAX_BYTES`). */
@@ -212,6 +215,9 @@ export function loadConfig(
       `must be one of ${SAVE_IMAGE_FORMATS.join(", ")}, got '${saveImageFormat}'`,
     );
   }
+  const saveMaxBandwidthMiB = env.EVIRT_SAVE_MAX_BANDWIDTH_MIB
+    ? parsePositiveInteger(env, "EVIRT_SAVE_MAX_BANDWIDTH_MIB", 1)
+    : null;
   const connections = connectionLimits(env);
   const requestBodiesMaxBytes = parsePositiveInteger(
     env,
@@ -253,6 +259,7 @@ export function loadConfig(
       tokensFile,
       statsIntervalMs,
       saveImageFormat,
+      saveMaxBandwidthMiB,
       connections,
       requestBodiesMaxBytes,
       networkRuntime,
@@ -273,6 +280,9 @@ export function loadConfig(
       tokensFile: env.EVIRT_TOKENS_FILE ? "EVIRT_TOKENS_FILE" : "default",
       statsIntervalMs: env.EVIRT_STATS_INTERVAL_MS ? "EVIRT_STATS_INTERVAL_MS" : "default",
       saveImageFormat: env.EVIRT_SAVE_IMAGE_FORMAT ? "EVIRT_SAVE_IMAGE_FORMAT" : "default",
+      saveMaxBandwidthMiB: env.EVIRT_SAVE_MAX_BANDWIDTH_MIB
+        ? "EVIRT_SAVE_MAX_BANDWIDTH_MIB"
+        : "default (off)",
       connections: CONNECTION_VARIABLES.some((name) => env[name])
         ? "EVIRT_CONNECTIONS_*"
         : "default",

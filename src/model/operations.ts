@@ -2089,9 +2089,42 @@ export const OPERATIONS = [
       { api: "virDomainGetJobStats", procedure: 298 },
     ],
     access: "read-only",
-    summary: "The domain's background job: none, since evirt runs no migration, save or dump",
-    http: null,
-    verbs: [],
+    summary: "The domain's save or restore under way (or the last completed one): its progress",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/job",
+      query: [
+        flag("completed", "The last completed job instead", "VIR_DOMAIN_JOB_STATS_COMPLETED"),
+        flag(
+          "keep_completed",
+          "Keep the completed job's statistics for the next call",
+          "VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED",
+        ),
+      ],
+      answer: {
+        status: 200,
+        description: "The job (null: none) and its libvirt job type",
+        schema: "DomainJob",
+      },
+    },
+    verbs: ["domjobinfo"],
+  },
+  {
+    name: "domain.abort_job",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainAbortJob", procedure: 164 },
+      { api: "virDomainAbortJobFlags", procedure: 442 },
+    ],
+    access: "read-write",
+    summary: "Cancel the domain's save under way; the guest keeps running as it was",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/job/abort",
+      query: [],
+      answer: { status: 204, description: "Asked; the save's own call fails with code 78" },
+    },
+    verbs: ["domjobabort"],
   },
   {
     name: "domain.pin_info",

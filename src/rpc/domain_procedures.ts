@@ -6,6 +6,8 @@
  * @module
  */
 
+import { domainJobStats } from "../../actors/domain_jobs.ts";
+import { jobInfoOf } from "./domain_job_params.ts";
 import { vcpuCountOf } from "../../actors/resource_commands.ts";
 import type { Host, ListFilter } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
@@ -344,26 +346,8 @@ export const DOMAIN_PROCEDURES: ProcedureTable = {
         return [names[index], x.uhyper] as const;
       }),
     ),
-    // evirt has no background jobs (migration, dump, save): VIR_DOMAIN_JOB_NONE.
-    (host, uuid) => {
-      if (!host.lookup(uuid).active) {
-        throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
-      }
-      return {
-        type: 0,
-        timeElapsed: 0,
-        timeRemaining: 0,
-        dataTotal: 0,
-        dataProcessed: 0,
-        dataRemaining: 0,
-        memTotal: 0,
-        memProcessed: 0,
-        memRemaining: 0,
-        fileTotal: 0,
-        fileProcessed: 0,
-        fileRemaining: 0,
-      };
-    },
+    // A save's or restore's progress (`domain_jobs.ts`); none: VIR_DOMAIN_JOB_NONE.
+    async (host, uuid) => jobInfoOf(await domainJobStats(host.inspect(uuid), { completed: false })),
   ),
 };
 

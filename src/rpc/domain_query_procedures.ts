@@ -8,6 +8,8 @@
  * @module
  */
 
+import { abortDomainJob, domainJobStats, jobTypeOf } from "../../actors/domain_jobs.ts";
+import { jobParams } from "./domain_job_params.ts";
 import {
   AGENT_TIMEOUT_SECONDS_DEFAULT,
   guestHostname,
@@ -30,8 +32,8 @@ const AFFECT_CONFIG = 2;
 /** `VIR_DOMAIN_JOB_STATS_COMPLETED`, `VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED`. */
 const JOB_STATS_COMPLETED = 1;
 const JOB_STATS_KEEP_COMPLETED = 2;
-/** `VIR_DOMAIN_JOB_NONE`. */
-const JOB_NONE = 0;
+/** `VIR_DOMAIN_ABORT_JOB_POSTCOPY`. */
+const ABORT_JOB_POSTCOPY = 1;
 /** `REMOTE_CPUMAP_MAX`, `REMOTE_CPUMAPS_MAX`, `REMOTE_IOTHREAD_INFO_MAX`. */
 const CPUMAP_MAX = 2048;
 const CPUMAPS_MAX = 8_388_608;
@@ -129,17 +131,42 @@ export const DOMAIN_QUERY_PROCEDURES: ProcedureTable = {
   virDomainGetJobStats: domainRead(
     298,
     x.struct(["type", x.int], ["params", x.array(typedParamType, 64)]),
-    (host, uuid, args) => {
+    async (host, uuid, args) => {
       const flags = args.flags ?? 0;
       checkFlags(flags, JOB_STATS_COMPLETED | JOB_STATS_KEEP_COMPLETED, "virDomainGetJobStats");
-      // No job ever completes (evirt has no migration, save or dump), so none is kept either.
-      if ((flags & JOB_STATS_COMPLETED) === 0 && !host.lookup(uuid).active) {
-        throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
-      }
-      return { type: JOB_NONE, params: [] };
+      const stats = await domainJobStats(host.inspect(uuid), {
+        completed: (flags & JOB_STATS_COMPLETED) !== 0,
+        keepCompleted: (flags & JOB_STATS_KEEP_COMPLETED) !== 0,
+      });
+      return { type: jobTypeOf(stats), params: stats === null ? [] : jobParams(stats) };
     },
     domainFlagsArgs,
   ),
+  // A save's cancel (`domjobabort`): its own call then fails with code 78.
+  virDomainAbortJob: {
+    proc: 164,
+    readOnly: false,
+    args: x.struct(["dom", domainType]),
+    ret: x.void,
+    handler: async (args: { dom: WireDomain }, context) => {
+      const { host } = context.target();
+      await abortDomainJob(host.inspect(lookupWire(host, args.dom).uuid));
+    },
+  },
+  // `domjobabort --postcopy`: VIR_DOMAIN_ABORT_JOB_POSTCOPY (1).
+  virDomainAbortJobFlags: {
+    proc: 442,
+    readOnly: false,
+    args: domainFlagsArgs,
+    ret: x.void,
+    handler: async (args: { dom: WireDomain; flags: number }, context) => {
+      checkFlags(args.flags, ABORT_JOB_POSTCOPY, "virDomainAbortJobFlags");
+      const { host } = context.target();
+      await abortDomainJob(host.inspect(lookupWire(host, args.dom).uuid), {
+        postcopy: (args.flags & ABORT_JOB_POSTCOPY) !== 0,
+      });
+    },
+  },
   virDomainGetEmulatorPinInfo: {
     proc: 280,
     readOnly: true,

@@ -106,7 +106,10 @@ export const SAVE_PROCEDURES: ProcedureTable = {
         );
       }
       const { host } = context.target();
-      const path = requireManagedSave(host.context(lookupWire(host, call.dom).uuid).managedSave);
+      const path = requireManagedSave(
+        host.context(lookupWire(host, call.dom).uuid).managedSave,
+        host.imagelessManagedSave("virDomainManagedSaveGetXMLDesc"),
+      );
       return { xml: await saveImageXml(path, secure, host.ownSaveImageReader()) };
     },
   },
@@ -120,6 +123,7 @@ export const SAVE_PROCEDURES: ProcedureTable = {
       const target = context.target();
       const path = requireManagedSave(
         target.host.context(lookupWire(target.host, call.dom).uuid).managedSave,
+        target.host.imagelessManagedSave("virDomainManagedSaveDefineXML"),
       );
       if (call.dxml === null) {
         throw new VirtError(ErrorCode.INVALID_ARG, "dxml must not be NULL");

@@ -58,6 +58,9 @@ async function qemuDrivers(
       logDir: `${config.stateDir}/log/qemu`,
       statsIntervalMs: config.statsIntervalMs,
       saveImageFormat: config.saveImageFormat,
+      ...(config.saveMaxBandwidthMiB === null
+        ? {}
+        : { saveBandwidthBytesPerSecond: config.saveMaxBandwidthMiB * 1024 * 1024 }),
       log,
       ...(confinement === undefined ? {} : { confinement }),
     });

@@ -8,6 +8,7 @@
  */
 
 import { defineSaveImage, requireManagedSave, saveImageXml } from "../../../actors/save_images.ts";
+import { abortDomainJob, domainJobStats, jobTypeOf } from "../../../actors/domain_jobs.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { readDefinition } from "../definition_reader.ts";
@@ -100,12 +101,20 @@ export function saveRoutes(add: RouteAdder): void {
   add("domain.managed_save_xml", async (_request, context: Context) => {
     const secure = booleanParam(context.url, "secure") ?? false;
     checkSecureAllowed(context.role, secure, "virDomainManagedSaveGetXMLDesc");
-    const path = requireManagedSave(context.env.host.context(context.params.ref).managedSave);
+    const { host } = context.env;
+    const path = requireManagedSave(
+      host.context(context.params.ref).managedSave,
+      host.imagelessManagedSave("virDomainManagedSaveGetXMLDesc"),
+    );
     const xml = await saveImageXml(path, secure, context.env.host.ownSaveImageReader());
     return new Response(xml, { headers: { "content-type": "application/xml" } });
   });
   add("domain.managed_save_define", async (request, context: Context) => {
-    const path = requireManagedSave(context.env.host.context(context.params.ref).managedSave);
+    const { host } = context.env;
+    const path = requireManagedSave(
+      host.context(context.params.ref).managedSave,
+      host.imagelessManagedSave("virDomainManagedSaveDefineXML"),
+    );
     const definition = await definitionFromRequest(request, {
       maxBytes: context.env.xmlMaxBytes,
     });
@@ -115,6 +124,17 @@ export function saveRoutes(add: RouteAdder): void {
       flagsOf(context.url),
       context.env.host.ownSaveImageReader(),
     );
+    return new Response(null, { status: 204 });
+  });
+  add("domain.job_info", async (_request, context: Context) => {
+    const stats = await domainJobStats(context.env.host.inspect(context.params.ref), {
+      completed: booleanParam(context.url, "completed") ?? false,
+      keepCompleted: booleanParam(context.url, "keep_completed") ?? false,
+    });
+    return jsonResponse({ type: jobTypeOf(stats), job: stats });
+  });
+  add("domain.abort_job", async (_request, context: Context) => {
+    await abortDomainJob(context.env.host.inspect(context.params.ref));
     return new Response(null, { status: 204 });
   });
   add("domain.managed_save_remove", async (_request, context: Context) => {

@@ -8,6 +8,7 @@
 import { SaveClient } from "../../client/save_client.ts";
 import type { VerbArguments } from "../arguments.ts";
 import { CommandFailure } from "../command_failure.ts";
+import { watchJob } from "../job_watch.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
 import { exclusiveRunningPaused, SAVE_FLAG_OPTIONS } from "./save.ts";
 
@@ -25,14 +26,21 @@ export const managedsaveVerb: Verb = {
   options: [
     DOMAIN_OPTION,
     { name: "bypass-cache", kind: "bool", help: "avoid file system cache when saving" },
+    { name: "verbose", kind: "bool", help: "display the progress of save" },
     ...SAVE_FLAG_OPTIONS,
   ],
   async run(context: VerbContext, args: VerbArguments) {
     exclusiveRunningPaused(args);
     const reference = args.required("domain");
     try {
-      await context.progress.during(
-        `saving domain '${reference}'`,
+      await watchJob(
+        context,
+        reference,
+        {
+          label: "Managedsave",
+          verbose: args.flag("verbose"),
+          quietLabel: `saving domain '${reference}'`,
+        },
         new SaveClient(context.client).managedSave(reference, {
           running: args.flag("running"),
           paused: args.flag("paused"),

@@ -8,6 +8,7 @@
 import { SaveClient } from "../../client/save_client.ts";
 import type { OptionSpec, VerbArguments } from "../arguments.ts";
 import { CommandFailure } from "../command_failure.ts";
+import { watchJob } from "../job_watch.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
 
 /** The flags `save`, `restore` and `save-image-define` share with virsh. */
@@ -45,14 +46,21 @@ export const saveVerb: Verb = {
     },
     { name: "bypass-cache", kind: "bool", help: "avoid file system cache when saving" },
     ...SAVE_FLAG_OPTIONS,
+    { name: "verbose", kind: "bool", help: "display the progress of save" },
   ],
   async run(context: VerbContext, args: VerbArguments) {
     exclusiveRunningPaused(args);
     const reference = args.required("domain");
     const file = args.required("file");
     try {
-      await context.progress.during(
-        `saving domain '${reference}'`,
+      await watchJob(
+        context,
+        reference,
+        {
+          label: "Save",
+          verbose: args.flag("verbose"),
+          quietLabel: `saving domain '${reference}'`,
+        },
         new SaveClient(context.client).save(reference, file, {
           running: args.flag("running"),
           paused: args.flag("paused"),

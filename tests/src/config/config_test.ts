@@ -134,6 +134,19 @@ Deno.test("loadConfig() reads the save image format libvirt knows", () => {
   );
 });
 
+Deno.test("loadConfig() reads a save's stream cap in MiB/s; unset, a save is uncapped", () => {
+  assert.equal(loadConfig({ HOME: "/h" }, USER).config.saveMaxBandwidthMiB, null);
+  const capped = loadConfig({ HOME: "/h", EVIRT_SAVE_MAX_BANDWIDTH_MIB: "64" }, USER);
+  assert.equal(capped.config.saveMaxBandwidthMiB, 64);
+  assert.equal(capped.sources.saveMaxBandwidthMiB, "EVIRT_SAVE_MAX_BANDWIDTH_MIB");
+  for (const bad of ["0", "-1", "fast"]) {
+    assert.throws(
+      () => loadConfig({ HOME: "/h", EVIRT_SAVE_MAX_BANDWIDTH_MIB: bad }, USER),
+      (error) => error instanceof ConfigError && error.where === "EVIRT_SAVE_MAX_BANDWIDTH_MIB",
+    );
+  }
+});
+
 Deno.test("loadConfig() reads whether the network runtime is on", () => {
   assert.equal(loadConfig({ HOME: "/h" }, USER).config.networkRuntime, true);
   assert.equal(loadConfig({ HOME: "/h" }, USER).sources.networkRuntime, "default");

@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
-import { runLibvirtTestVirsh, runVirsh, socketUri } from "../support/virsh.ts";
+import { SAVE_RUNS, testDriverVirsh } from "../support/test_driver_oracle.ts";
+import { runVirsh, socketUri } from "../support/virsh.ts";
 
 /**
  * Command strings run on both sides. `managedsave` runs `--verbose`: libvirt 9.0's virsh often
@@ -58,7 +59,7 @@ testIf(
       const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`, "test", "default");
       const differences: string[] = [];
       for (const sequence of SEQUENCES) {
-        const expected = await runLibvirtTestVirsh(sequence);
+        const expected = await testDriverVirsh(sequence, {}, SAVE_RUNS);
         assert.ok(expected.code <= 127, `libvirt's virsh hung on: ${sequence}`);
         const actual = await runVirsh(uri, [sequence]);
         try {

@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 import { withTempDir } from "../support/temp_dir.ts";
-import { runLibvirtTestVirsh, runVirsh, socketUri } from "../support/virsh.ts";
+import { SAVE_RUNS, testDriverVirsh } from "../support/test_driver_oracle.ts";
+import { runVirsh, socketUri } from "../support/virsh.ts";
 
 /** Command strings; `DIR` is a temporary folder, `SIDE` the image name of the side running. */
 const SEQUENCES = [
@@ -66,7 +67,7 @@ testIf(
         for (const sequence of SEQUENCES) {
           const command = (side: string) =>
             sequence.replaceAll("DIR", dir).replaceAll("SIDE", side);
-          const expected = await runLibvirtTestVirsh(command("libvirt"));
+          const expected = await testDriverVirsh(command("libvirt"), {}, SAVE_RUNS);
           assert.ok(expected.code <= 127, `libvirt's virsh hung on: ${sequence}`);
           // evirt's answers name its image where libvirt's name theirs: compared in libvirt's.
           const actual = await runVirsh(uri, [command("evirt")]);
@@ -88,7 +89,7 @@ testIf(
           "save-image-dumpxml DIR/OTHER.img";
         const evirtSaved = crossed.replaceAll("DIR", dir).replaceAll("OTHER", "evirt");
         const libvirtSaved = crossed.replaceAll("DIR", dir).replaceAll("OTHER", "libvirt");
-        const byLibvirt = await runLibvirtTestVirsh(evirtSaved);
+        const byLibvirt = await testDriverVirsh(evirtSaved, {}, SAVE_RUNS);
         const byEvirt = await runVirsh(uri, [libvirtSaved]);
         assert.equal(byLibvirt.code, 0, byLibvirt.stderr);
         assert.equal(byEvirt.code, 0, byEvirt.stderr);

@@ -20,31 +20,6 @@ export function socketUri(path: string, driver = "qemu", name = "system"): strin
   return `${driver}+unix:///${name}?socket=${path}`;
 }
 
-/** How long one run of libvirt's own virsh on `test:///default` may take, in ms. */
-const LIBVIRT_TEST_VIRSH_TIMEOUT_MS = 6_000;
-/** Runs of libvirt's own virsh on `test:///default` tried before giving up on one that hangs. */
-const LIBVIRT_TEST_VIRSH_TRIES = 6;
-
-/**
- * `virsh -c test:///default COMMANDS` (libvirt's own test driver, in virsh's process): libvirt
- * 9.0's virsh now and then never returns from a `save` or `managedsave` there (its job-watching
- * loop), so a run the timeout killed (code above 127) is tried again, a bounded number of times;
- * the last run is answered whatever it was.
- */
-export async function runLibvirtTestVirsh(commands: string): Promise<VirshRun> {
-  let run: VirshRun | undefined;
-  for (let attempt = 0; attempt < LIBVIRT_TEST_VIRSH_TRIES; attempt++) {
-    run = await runChild(
-      "virsh",
-      ["-c", "test:///default", commands],
-      { LC_ALL: "C", LANG: "C" },
-      LIBVIRT_TEST_VIRSH_TIMEOUT_MS,
-    );
-    if (run.code <= 127) return run;
-  }
-  return run!;
-}
-
 /** Runs virsh with `args` on `uri`. */
 export function runVirsh(uri: string, args: string[]): Promise<VirshRun> {
   return runChild(

@@ -227,6 +227,8 @@ export const InterfaceParametersSchema = Type.Object({
   parameters: Type.Array(Type.Object({ name: Type.String(), value: Type.Integer() }), {
     description: "inbound.average … outbound.burst, in libvirt's order (KiB/s, KiB; 0: unset)",
   }),
+});
+
 /** `domjobinfo`: a save's or restore's statistics (sizes in bytes, times in ms). */
 export const DomainJobSchema = Type.Object({
   type: Type.Integer({ description: "virDomainJobType: 0 none, 2 unbounded, 3 completed" }),

@@ -8,6 +8,7 @@
 import { EvirtClient, unixTransport } from "../../src/client/client.ts";
 import { repoDir } from "./environment.ts";
 import { searchableTempDirSync } from "./temp_dir.ts";
+import { SERVICE_V8_FLAGS } from "../../src/service/memory_settings.ts";
 
 /** Longest a service may take to accept connections, in ms. */
 const READY_TIMEOUT_MS = 30_000;
@@ -70,7 +71,15 @@ export async function startServiceProcess(
     EVIRT_CHECK_ANSWERS: "on",
     ...extraEnv,
   };
-  const command = [...launcher, Deno.execPath(), "run", "-A", `${repoDir}/src/service/main.ts`];
+  const command = [
+    ...launcher,
+    Deno.execPath(),
+    "run",
+    "-A",
+    // As `deno task start` and the compiled binary run it.
+    `--v8-flags=${SERVICE_V8_FLAGS}`,
+    `${repoDir}/src/service/main.ts`,
+  ];
   const child = new Deno.Command(command[0], {
     args: command.slice(1),
     env,

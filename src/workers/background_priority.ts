@@ -1,58 +1,46 @@
 /**
  * Background scheduling for the service's worker threads: a thread that does one request's
  * CPU-heavy work (reading a large definition, a dry build, a log commit) runs as a batch thread
- * with a higher nice value than the main loop, so the kernel never lets it preempt the main loop
- * when it wakes, and gives the main loop the larger share of a busy core. Without it, handing a
- * large definition to a thread on a loaded host let the thread take the core the main loop was
- * on: other callers' requests waited out the thread's whole slice (tens of ms).
+ * (`SCHED_BATCH`), which the kernel never lets preempt the running main loop when the thread is
+ * woken by a message. Without it, handing a definition to a thread on a busy host often gave the
+ * thread the core the main loop was on: the `postMessage` call itself took 3–38 ms (measured),
+ * and other callers' requests waited that long.
  *
- * On Linux the nice value and the policy belong to each thread (`setpriority` and
- * `sched_setscheduler` with id 0 change the calling thread only), so the main loop keeps its own.
+ * The thread keeps its nice value, so its share of a busy host is the same as before: a lower
+ * one (nice 5 was tried) left a 2 MB definition unread after its 30-second limit on a host loaded
+ * ten times over its cores.
+ *
+ * On Linux the policy belongs to each thread (`sched_setscheduler` with id 0 changes the calling
+ * thread only), so the main loop keeps its own.
  *
  * @module
  */
 
 import { libcBinding } from "../host/libc.ts";
 
-/** The nice value of background threads (the main loop keeps its own, usually 0). */
-export const BACKGROUND_NICE = 10;
-
 /** Linux's `SCHED_BATCH`: no wakeup preemption, scheduled as CPU-bound. */
-const SCHED_BATCH = 3;
-const PRIO_PROCESS = 0;
+export const SCHED_BATCH = 3;
 
 const LIBC = libcBinding({
-  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
   sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
 });
 
-/** What {@linkcode runInBackground} changed (false where the host refused or is not Linux). */
-export interface BackgroundPriority {
-  batch: boolean;
-  nice: boolean;
-}
-
 /**
- * Makes the calling thread a background thread (see the module notes). Best effort: a host that
- * refuses (no FFI, not Linux) leaves the thread as it was, which is only slower for others.
+ * Makes the calling thread a batch thread (see the module notes); answers whether it is one now.
+ * Best effort: a host that refuses (no FFI, not Linux) leaves the thread as it was.
  *
  * @example
  * ```ts ignore
  * import { runInBackground } from "./background_priority.ts";
- * console.log(runInBackground()); // { batch: true, nice: true } on Linux
+ * console.log(runInBackground()); // true on Linux
  * ```
  */
-export function runInBackground(): BackgroundPriority {
+export function runInBackground(): boolean {
   try {
-    const libc = LIBC.symbols();
     // struct sched_param { int sched_priority; } = 0, as SCHED_BATCH requires.
-    const batch = libc.sched_setscheduler(0, SCHED_BATCH, new Uint8Array(4)) === 0;
-    // Never above the thread's own priority: a service started nicer than that keeps its value.
-    const target = Math.max(threadScheduling().nice, BACKGROUND_NICE);
-    const nice = libc.setpriority(PRIO_PROCESS, 0, target) === 0;
-    return { batch, nice };
+    return LIBC.symbols().sched_setscheduler(0, SCHED_BATCH, new Uint8Array(4)) === 0;
   } catch {
-    return { batch: false, nice: false };
+    return false;
   }
 }
 

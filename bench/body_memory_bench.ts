@@ -106,10 +106,17 @@ if (import.meta.main) {
   const bounded = await run(16 * DEFINE_MIB * 1024 * 1024);
   console.log(line(`budget ${16 * DEFINE_MIB} MiB (default): `, bounded));
   const peakMiB = bounded.afterKiB / 1024;
+  const defined = bounded.codes.get("201") ?? 0;
+  // Fewer definitions kept is less memory: the goal is judged only when every define got in.
+  const verdict = defined < DEFINES
+    ? `not judged: ${defined} of ${DEFINES} defines answered 201`
+    : peakMiB <= GOAL_PEAK_MIB
+    ? "met"
+    : "missed";
   console.log(
-    `  goal peak ≤ ${GOAL_PEAK_MIB} MiB with the default budget: ${
-      peakMiB <= GOAL_PEAK_MIB ? "met" : "missed"
-    } (${peakMiB.toFixed(0)} MiB; load ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")})`,
+    `  goal peak ≤ ${GOAL_PEAK_MIB} MiB with the default budget: ${verdict} (${
+      peakMiB.toFixed(0)
+    } MiB; load ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")})`,
   );
   const tight = await run(2 * DEFINE_MIB * 1024 * 1024);
   console.log(line(`budget ${2 * DEFINE_MIB} MiB:           `, tight));

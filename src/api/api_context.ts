@@ -82,11 +82,10 @@ export interface ApiEnvironment {
   /** Worker threads that read large definitions off the main loop; absent: read in place. */
   definitionReader?: DefinitionReaderPool;
   /**
-   * The body bytes of large definitions (bodies over `DEFINITION_INLINE_MAX_BYTES`; one of
-   * unknown length counts as the whole budget) defined or created at once: what one holds while
-   * it is parsed, checked, recorded and snapshotted is many times its body, so this bounds the
-   * service's memory under many concurrent large defines. The service sizes it to its largest
-   * accepted definition. Absent: no bound.
+   * How many large definitions (bodies over `DEFINITION_INLINE_MAX_BYTES`, or of unknown length)
+   * are defined or created at once, counted one each: what one holds while it is parsed,
+   * checked, recorded and snapshotted is many times its body, so this bounds the service's
+   * memory under many concurrent large defines. Absent: no bound.
    */
   largeDefinitions?: BodyBudget;
   /** The serial console sessions (one writer per device); absent: no console socket. */

@@ -14,7 +14,7 @@ import { SerialConsoles } from "../host/serial_consoles.ts";
 import type { ApiEnvironment } from "../api/api_context.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
-import { LARGE_DEFINITION_WAIT_MS } from "../api/routes/domain_routes.ts";
+import { LARGE_DEFINITION_WAIT_MS, LARGE_DEFINITIONS_MAX } from "../api/routes/domain_routes.ts";
 import { DefinitionReaderPool } from "../api/definition_reader.ts";
 import { EventHub } from "../projections/event_hub.ts";
 import { Metrics } from "../api/metrics.ts";
@@ -102,12 +102,10 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     options.requestBodiesMaxBytes ??
       Math.max(REQUEST_BODIES_MAX_BYTES_DEFAULT, options.xmlMaxBytes),
   );
-  // The largest accepted definition is processed alone; smaller large ones share the room.
   const largeDefinitions = new BodyBudget(
-    options.xmlMaxBytes,
+    LARGE_DEFINITIONS_MAX,
     LARGE_DEFINITION_WAIT_MS,
-    "large definitions being defined hold {held} body bytes; {wanted} more would pass the " +
-      "limit of {max}",
+    "{held} large definitions are being defined; {wanted} more would pass the limit of {max}",
   );
   const consoles = new SerialConsoles(shutdown.signal);
   const environment: ApiEnvironment = {

@@ -100,14 +100,13 @@ function readerOf(context: Context): { reader?: DefinitionReaderPool } {
   return reader === undefined ? {} : { reader };
 }
 
+/** Large definitions processed at once (see `ApiEnvironment.largeDefinitions`). */
+export const LARGE_DEFINITIONS_MAX = 2;
+
 /** How long a large definition waits for its turn, in ms, before code 87. */
 export const LARGE_DEFINITION_WAIT_MS = 30_000;
 
-/**
- * Runs `work` holding its body's share of the large-definition budget when the request's body
- * is large: its declared length, or the whole budget when no length is declared (capped at the
- * budget, so the largest accepted body runs alone rather than never).
- */
+/** Runs `work` holding a turn among large definitions when the request's body is large. */
 async function inTurn(
   request: Request,
   context: Context,
@@ -116,14 +115,11 @@ async function inTurn(
   const turns = context.env.largeDefinitions;
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (turns === undefined || declared <= DEFINITION_INLINE_MAX_BYTES) return await work();
-  const bytes = Number.isSafeInteger(declared)
-    ? Math.min(declared, turns.maxBytes)
-    : turns.maxBytes;
-  await turns.take(bytes);
+  await turns.take(1);
   try {
     return await work();
   } finally {
-    turns.give(bytes);
+    turns.give(1);
   }
 }
 

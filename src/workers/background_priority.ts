@@ -1,14 +1,15 @@
 /**
  * Background scheduling for the service's worker threads: a thread that does one request's
  * CPU-heavy work (reading a large definition, a dry build, a log commit) runs as a batch thread
- * (`SCHED_BATCH`), which the kernel never lets preempt the running main loop when the thread is
- * woken by a message. Without it, handing a definition to a thread on a busy host often gave the
- * thread the core the main loop was on: the `postMessage` call itself took 3–38 ms (measured),
- * and other callers' requests waited that long.
+ * (`SCHED_BATCH`), which the kernel does not let preempt the running main loop when a message
+ * wakes it. On a host with load average 10–18 on 2 cores, handing a message to a thread blocked
+ * the main loop for p90 17–26 ms without it and 9–18 ms with it (`postMessage` timed around the
+ * call, bench/define_load_bench.ts, 2 runs each); the version calls' p99 did not differ
+ * measurably: there the other programs' load sets the tail.
  *
  * The thread keeps its nice value, so its share of a busy host is the same as before: a lower
- * one (nice 5 was tried) left a 2 MB definition unread after its 30-second limit on a host loaded
- * ten times over its cores.
+ * one (nice 5 was tried) left a 2 MB definition unread after its 30-second limit at a host load
+ * average of about 20 on 2 cores.
  *
  * On Linux the policy belongs to each thread (`sched_setscheduler` with id 0 changes the calling
  * thread only), so the main loop keeps its own.

@@ -28,20 +28,32 @@ export async function readBodyBytes(request: Request, maxBytes: number): Promise
   }
   if (request.body === null) return new Uint8Array();
   const reader = request.body.getReader();
+  // A declared length gets its buffer at once and each piece is copied in as it arrives, so a
+  // large body is held once, not as pieces and again joined.
+  const length = declared === null ? Number.NaN : Number(declared);
+  const whole = Number.isSafeInteger(length) && length > 0 ? new Uint8Array(length) : undefined;
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
+    if (total + value.byteLength > maxBytes) {
       await reader.cancel().catch(() => {});
       throw tooLarge(maxBytes);
     }
-    chunks.push(value);
+    if (whole !== undefined && total + value.byteLength <= whole.byteLength) {
+      whole.set(value, total);
+    } else {
+      // No length declared, or more bytes than it said: joined at the end.
+      if (whole !== undefined && chunks.length === 0) chunks.push(whole.subarray(0, total));
+      chunks.push(value);
+    }
+    total += value.byteLength;
   }
+  if (whole !== undefined && chunks.length === 0 && total === whole.byteLength) return whole;
   // Always joined into a buffer of its own, even from one chunk (which may be a view into the
   // connection's buffer): the caller may move it to a worker thread.
+  if (whole !== undefined && chunks.length === 0) chunks.push(whole.subarray(0, total));
   return concatBytes(chunks, total);
 }
 

@@ -11,6 +11,7 @@
 
 import { removeIfPresent } from "../net/stale_socket.ts";
 import { VERSION } from "../model/version.ts";
+import { SERVICE_V8_FLAGS } from "../service/memory_settings.ts";
 
 const OUTPUT = "evirt";
 const ENTRY = "src/cli/main.ts";
@@ -42,6 +43,8 @@ export function compileArgs(output: string): string[] {
   return [
     "compile",
     ...PERMISSIONS,
+    // The service's memory settings (src/service/memory_settings.ts): `evirt daemon` runs it.
+    `--v8-flags=${SERVICE_V8_FLAGS}`,
     ...WORKERS.flatMap((worker) => ["--include", worker]),
     "--output",
     output,

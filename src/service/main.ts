@@ -23,6 +23,7 @@ import { hasControllingTerminal, launchChain, watchLaunchChain } from "./launch_
 import { systemdNotifier } from "./sd_notify.ts";
 import { SERVICE_HELP } from "./service_help.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { applyMemorySettings, memorySettingsLine } from "./memory_settings.ts";
 
 /** The service's lines before the log settings are read (and when they are invalid). */
 let logger: Logger = createLogger({ format: "text", level: "info", sink: writeErr });
@@ -58,6 +59,8 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
       return 1;
     }
   }
+  // Before any worker thread starts (see memory_settings.ts).
+  const memory = applyMemorySettings();
   let loaded;
   try {
     loaded = await loadProcessLayeredConfig(configFile);
@@ -77,6 +80,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
     `evirt ${VERSION} starting (pid ${Deno.pid}); state ${config.stateDir}, runtime ${config.runtimeDir}`,
   );
   if (loaded.file?.present) log(`configuration file ${loaded.file.path}`);
+  log(memorySettingsLine(memory));
   const notifier = systemdNotifier(Deno.env.get("NOTIFY_SOCKET"), config.runtimeDir, log);
   let service: RunningService;
   try {

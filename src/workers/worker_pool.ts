@@ -15,6 +15,7 @@
  */
 
 import { ErrorCode, VirtError } from "../model/errors.ts";
+import { runInBackground } from "./background_priority.ts";
 
 /** Limits of a {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -240,8 +241,9 @@ export function replyOfError(error: unknown): WorkerErrorReply {
 }
 
 /**
- * Installs `answer` as the message handler when this module runs as a worker thread; does
- * nothing on the main thread (where tests import worker modules).
+ * Installs `answer` as the message handler when this module runs as a worker thread, and makes
+ * the thread a background thread (src/workers/background_priority.ts: it never preempts the
+ * service's main loop); does nothing on the main thread (where tests import worker modules).
  *
  * @example
  * ```ts
@@ -254,6 +256,7 @@ export function serveWorkerRequests<Request, Reply>(answer: (request: Request) =
   const inWorker = global.DedicatedWorkerGlobalScope !== undefined &&
     globalThis instanceof global.DedicatedWorkerGlobalScope;
   if (!inWorker) return;
+  runInBackground();
   const scope = globalThis as unknown as {
     onmessage: ((event: MessageEvent<Request>) => void) | null;
     postMessage(message: Reply): void;

@@ -8,6 +8,7 @@
 import { EvirtClient, unixTransport } from "../../src/client/client.ts";
 import { repoDir } from "./environment.ts";
 import { searchableTempDirSync } from "./temp_dir.ts";
+import { SERVICE_V8_FLAGS } from "../../src/service/memory_settings.ts";
 
 /** Longest a service may take to accept connections, in ms. */
 const READY_TIMEOUT_MS = 30_000;
@@ -50,11 +51,12 @@ export async function removeServiceDirs(dirs: ServiceDirs): Promise<void> {
   await Deno.remove(dirs.stateDir.replace(/\/state$/, ""), { recursive: true });
 }
 
-/** The service from source: `deno run -A src/service/main.ts`. */
+/** The service from source, as `deno task start` and the compiled binary run it. */
 export const SERVICE_FROM_SOURCE: readonly string[] = [
   Deno.execPath(),
   "run",
   "-A",
+  `--v8-flags=${SERVICE_V8_FLAGS}`,
   `${repoDir}/src/service/main.ts`,
 ];
 

@@ -38,6 +38,7 @@ import type {
   InstanceSamples,
   LaunchRequest,
   LiveDeviceChange,
+  MigrationDriver,
   Observation,
   ObservationSink,
   Reality,
@@ -129,7 +130,16 @@ import { assignDeviceAliases } from "./device_aliases.ts";
 import { commandLineText } from "./command_text.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, QEMU_START_TIMEOUT_MS, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
-import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
+import { QmpCommands, type QmpExecutor, type QmpRunState } from "./qmp_commands.ts";
+import {
+  cancelMigration,
+  listenForMigration,
+  migrationProgress,
+  migrationSpeed,
+  sendMigration,
+  tuneMigration,
+  waitForOutcome,
+} from "./live_migration.ts";
 import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
 import { resizeRunningDisk, setLiveVcpus } from "./live_resources.ts";
@@ -377,6 +387,37 @@ export class QemuDriver implements Driver {
     },
     giveBack: (target, paths) => giveBackFiles(paths, target.handle?.uuid ?? "", this.#log),
   });
+  /** Live migration to and from another host's QEMU (`live_migration.ts`). */
+  readonly migration: MigrationDriver = {
+    listen: (handle, address, port, signal) =>
+      listenForMigration(this.#monitorOf(handle), address, port, signal),
+    send: async (handle, target, signal) => {
+      const instance = this.#instance(handle);
+      const monitor = this.#monitorOf(handle);
+      // QEMU stops the CPUs itself at the switch-over: that STOP is the migration's, not news.
+      const undo = instance.translator.ownPause();
+      try {
+        return await sendMigration(monitor, target, signal);
+      } catch (error) {
+        undo();
+        throw error;
+      }
+    },
+    received: async (handle, timeoutMs, signal) => {
+      await waitForOutcome(this.#monitorOf(handle), "incoming migration", signal, timeoutMs);
+    },
+    progress: (handle, signal) => migrationProgress(this.#monitorOf(handle), signal),
+    cancel: (handle, signal) => cancelMigration(this.#monitorOf(handle), signal),
+    tune: (handle, tuning, signal) => tuneMigration(this.#monitorOf(handle), tuning, signal),
+    speed: (handle, signal) => migrationSpeed(this.#monitorOf(handle), signal),
+    resync: async (handle, signal) => {
+      const instance = this.#instance(handle);
+      const { running } = await this.#qmp(instance).queryStatus({ signal });
+      if (running) instance.translator.ownResume();
+      else instance.translator.ownPause();
+      return running;
+    },
+  };
   /** Block job ends held until their job concludes, by `uuid/disk`. */
   readonly #jobEnds = new Map<string, QmpEvent>();
   /** The chains the disks had when this service started a job on them, by uuid, then disk. */
@@ -1336,6 +1377,13 @@ export class QemuDriver implements Driver {
       throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
     }
     return instance;
+  }
+
+  /** The raw monitor of a running instance (connected if need be). */
+  #monitorOf(handle: DomainHandle): QmpExecutor {
+    const instance = this.#instance(handle);
+    this.#qmp(instance);
+    return instance.monitor!;
   }
 
   #qmp(instance: Instance): QmpCommands {

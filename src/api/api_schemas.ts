@@ -252,6 +252,15 @@ export const MigratedSchema = Type.Object({
   uuid: Type.String(),
   name: Type.String(),
   host: Type.String({ description: "Where the domain is now" }),
+  totalTimeMs: Type.Optional(
+    Type.Integer({ description: "A live migration's total time (QEMU's figure), ms" }),
+  ),
+  downtimeMs: Type.Optional(
+    Type.Integer({ description: "A live migration's guest downtime (QEMU's figure), ms" }),
+  ),
+  memoryProcessedBytes: Type.Optional(
+    Type.Integer({ description: "A live migration's memory sent, bytes" }),
+  ),
 });
 
 /** `GET /v1/fleet/hosts`. */

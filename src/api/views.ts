@@ -123,6 +123,12 @@ export interface MigratedView {
   uuid: string;
   name: string;
   host: string;
+  /** A live migration's total time, from QEMU's figures, in ms. */
+  totalTimeMs?: number;
+  /** A live migration's downtime of the guest, from QEMU's figures, in ms. */
+  downtimeMs?: number;
+  /** A live migration's memory sent, in bytes. */
+  memoryProcessedBytes?: number;
 }
 
 /** The result of a define (`virDomainDefineXML`). */

@@ -169,6 +169,18 @@ export class EvirtClient {
     return this.#json("POST", `${pathOf("domain.migrate", { ref: reference })}?${query}`);
   }
 
+  /** Moves a running domain to `host` of the fleet (a live migration); QEMU's figures. */
+  migrateLive(
+    reference: string,
+    host: string,
+    options: { bandwidthMiB?: number; maxDowntimeMs?: number } = {},
+  ): Promise<MigratedView> {
+    const query = new URLSearchParams({ host, live: "true" });
+    if (options.bandwidthMiB !== undefined) query.set("bandwidth", `${options.bandwidthMiB}`);
+    if (options.maxDowntimeMs !== undefined) query.set("max_downtime", `${options.maxDowntimeMs}`);
+    return this.#json("POST", `${pathOf("domain.migrate", { ref: reference })}?${query}`);
+  }
+
   /** Hostname and node information. */
   host(): Promise<HostView> {
     return this.#json("GET", pathOf("host.describe"));

@@ -233,6 +233,17 @@ export interface DomainFactBodies {
   "domain.managed_save_recorded": { path: string };
   /** The managed save image was restored, discarded (`--force-boot`) or removed. */
   "domain.managed_save_removed": Record<string, never>;
+  // --- live migration between fleet hosts (migration_commands.ts) --------------------------
+  /**
+   * Intent: the domain's running instance takes part in the live migration `migration`: sent
+   * to (`out`) or received from (`in`) the fleet host `host`, the receiving QEMU listening on
+   * loopback TCP `port` (`in` only: recorded before the instance is spawned). Until
+   * `domain.migration_ended`, a restarted service settles it by the domain's lease: the host
+   * the lease names has the guest; the other ends its instance.
+   */
+  "domain.migrating": { migration: string; direction: "in" | "out"; host: string; port?: number };
+  /** The migration ended: the guest moved (`completed`), or stayed on the source. */
+  "domain.migration_ended": { migration: string; outcome: "completed" | "cancelled" | "failed" };
   // --- block jobs (block_job_commands.ts) -------------------------------------------------
   /**
    * Intent: a block job is about to start on the disk `disk` (its target): what it is, the
@@ -384,6 +395,8 @@ export type RunningReasonName =
   | "wakeup"
   | "save_canceled"
   | "from_snapshot"
+  | "migrated"
+  | "migration_canceled"
   | "unknown";
 /** Names of paused reasons used in facts. */
 export type PausedReasonName =
@@ -405,6 +418,7 @@ export type ShutoffReasonName =
   | "crashed"
   | "saved"
   | "failed"
+  | "migrated"
   | "daemon"
   | "from_snapshot"
   | "unknown";
@@ -462,6 +476,8 @@ export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>>
   "domain.saving": "intent",
   "domain.managed_save_recorded": "happening",
   "domain.managed_save_removed": "decision",
+  "domain.migrating": "intent",
+  "domain.migration_ended": "happening",
   "domain.snapshot_creating": "intent",
   "domain.snapshot_created": "happening",
   "domain.snapshot_reverting": "intent",

@@ -381,7 +381,7 @@ export const OPERATIONS = [
     ],
     access: "read-write",
     summary:
-      "Move a domain to another host of the fleet; offline only: the ownership and definition of a shut-off domain",
+      "Move a domain to another host of the fleet: offline (the ownership and definition of a shut-off domain) or live (a running QEMU guest, its state sent over loopback TCP)",
     http: {
       method: "POST",
       path: "/v1/domains/:ref/migrate",
@@ -393,6 +393,17 @@ export const OPERATIONS = [
           required: true,
         },
         flag("offline", "Move the definition and ownership only", "VIR_MIGRATE_OFFLINE"),
+        flag("live", "Move the running guest", "VIR_MIGRATE_LIVE"),
+        {
+          name: "bandwidth",
+          type: "integer",
+          description: "Bandwidth limit in MiB/s (VIR_MIGRATE_PARAM_BANDWIDTH); default unlimited",
+        },
+        {
+          name: "max_downtime",
+          type: "integer",
+          description: "Longest downtime allowed, in ms (virDomainMigrateSetMaxDowntime)",
+        },
       ],
       answer: { status: 200, description: "Moved", schema: "Migrated" },
     },

@@ -24,6 +24,7 @@ import {
 } from "../log/fleet_stream.ts";
 import { DomainLeases } from "../log/domain_leases.ts";
 import { FleetDomains } from "./fleet_domains.ts";
+import { FleetMigrations } from "./fleet_migration.ts";
 import { forwardRequest, serveForwarded } from "./fleet_forwarding.ts";
 import { forwardCall, serveForwardedCalls } from "./fleet_call_forwarding.ts";
 import { connect, type Subscription } from "@nats-io/transport-node";
@@ -339,6 +340,7 @@ async function openFleet(
   let registry: HostRegistry | undefined;
   let leases: DomainLeases | undefined;
   let domains: FleetDomains | undefined;
+  let migrations: FleetMigrations | undefined;
   let relay: FleetRelay | undefined;
   try {
     const hosts = await HostRegistry.open(connection, {
@@ -367,6 +369,15 @@ async function openFleet(
       log: say,
     });
     domains = owned;
+    const live = await FleetMigrations.open({
+      connection,
+      host: core.host,
+      domains: owned,
+      leases: table,
+      hosts: () => hosts.hosts(),
+      log: say,
+    });
+    migrations = live;
     let calls: Subscription | undefined;
     const forwarded = serveForwarded(
       connection,
@@ -390,6 +401,7 @@ async function openFleet(
         forward: (owner, request, role) =>
           forwardRequest(connection, log.host, owner, request, role, REQUEST_TIMEOUT_MS),
         moveOffline: (reference, target) => owned.moveOffline(reference, target),
+        moveLive: (reference, target, tuning) => live.moveLive(reference, target, tuning),
       },
       rpc: {
         ownerElsewhere: (reference) => owned.elsewhere(reference)?.owner,
@@ -406,6 +418,7 @@ async function openFleet(
       async close() {
         calls?.unsubscribe();
         forwarded.unsubscribe();
+        await live.close();
         await owned.close();
         await table.close();
         await copying.stop();
@@ -414,6 +427,7 @@ async function openFleet(
       },
     };
   } catch (error) {
+    await migrations?.close();
     await domains?.close();
     await leases?.close();
     await relay?.stop();

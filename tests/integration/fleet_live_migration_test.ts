@@ -1,0 +1,140 @@
+/**
+ * Live migration between two real services of one fleet (one NATS server the test starts): the
+ * test guest counts on its serial console (`evirt.count=1`, into a file both QEMUs append to:
+ * the disk-less guest shares nothing else), moves from east to west while counting, and counts
+ * on from where it was. Each host tells libvirt's events of its side, the lease names west, and
+ * east no longer has the domain.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { missing, testIf } from "../support/environment.ts";
+import { guestSkipReason } from "../support/guest.ts";
+import { eventually, withFleet } from "../support/fleet_services.ts";
+import { runEvirt } from "../support/cli_process.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
+import type { ServiceProcess } from "../support/service_process.ts";
+import { guestDefinition } from "./_qemu_guest.ts";
+import { formatDomainXml } from "../../src/xml/mod.ts";
+import { isVirtError } from "../../src/model/errors.ts";
+
+/** Longest wait for the guest's counting to reach a number, in ms. */
+const COUNT_TIMEOUT_MS = 60_000;
+
+/** The numbers the guest printed so far, in order. */
+function counts(path: string): number[] {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return [];
+  }
+  return [...text.matchAll(/^EVIRT-COUNT (\d+)\r?$/gm)].map((match) => Number(match[1]));
+}
+
+async function countReaches(path: string, least: number): Promise<number> {
+  await eventually(`the guest counts to ${least}`, async () => {
+    const seen = counts(path);
+    return seen.length > 0 && seen[seen.length - 1] >= least;
+  }, COUNT_TIMEOUT_MS);
+  const seen = counts(path);
+  return seen[seen.length - 1];
+}
+
+/** Collects `service`'s lifecycle events of `name` as `TYPE/detail` until `signal` ends. */
+function collectLifecycle(
+  service: ServiceProcess,
+  name: string,
+  signal: AbortSignal,
+): string[] {
+  const seen: string[] = [];
+  (async () => {
+    try {
+      for await (
+        const message of service.client.events({ events: ["lifecycle"], signal, reconnect: false })
+      ) {
+        if (message.domain.name !== name || message.lifecycle === undefined) continue;
+        seen.push(`${message.lifecycle.typeName}/${message.lifecycle.detailName}`);
+      }
+    } catch {
+      // Ended by the signal.
+    }
+  })();
+  return seen;
+}
+
+testIf(
+  "fleet: a counting guest is live-migrated east → west and counts on; libvirt's events on both sides",
+  guestSkipReason() ?? missing("qemu-system-x86_64") ?? missing("nats-server"),
+  async () => {
+    const dir = searchableTempDirSync("evirt-live-migration-");
+    const serial = `${dir}/serial.log`;
+    const definition = guestDefinition("mover", { serial: { file: serial } });
+    definition.os.cmdline = `${definition.os.cmdline} evirt.count=1`;
+    definition.devices.serials[0].sources[0].append = "on";
+    const stop = new AbortController();
+    try {
+      await withFleet(["east", "west"], async ([east, west]) => {
+        await east.client.define({ xml: formatDomainXml(definition) });
+        const eastEvents = collectLifecycle(east, "mover", stop.signal);
+        const westEvents = collectLifecycle(west, "mover", stop.signal);
+        await east.client.action("mover", "start");
+        const before = await countReaches(serial, 10);
+
+        const run = await runEvirt(["migrate", "--live", "mover", "west", "--json"], east.env);
+        assert.equal(run.code, 0, run.stderr);
+        const moved = JSON.parse(run.stdout);
+        assert.equal(moved.host, "west");
+        assert.ok(moved.totalTimeMs > 0, run.stdout);
+        assert.ok(typeof moved.downtimeMs === "number", run.stdout);
+
+        // The guest counts on west from where it was: never from 1 again, no step back.
+        const after = await countReaches(serial, before + 10);
+        const seen = counts(serial);
+        assert.equal(seen.filter((count) => count === 1).length, 1, `one boot: ${seen}`);
+        for (let index = 1; index < seen.length; index++) {
+          assert.ok(seen[index] > seen[index - 1], `counts in order: ${seen.join(" ")}`);
+        }
+        assert.ok(after >= before + 10);
+
+        assert.equal((await west.client.state("mover")).stateName, "running");
+        await eventually("east no longer has mover", async () => {
+          const names = (await east.client.listDomains()).map((domain) => domain.name);
+          return !names.includes("mover");
+        });
+        await eventually(
+          "the lease names west",
+          async () =>
+            (await east.client.fleetDomains()).domains.some((domain) =>
+              domain.name === "mover" && domain.host === "west" && domain.active
+            ),
+        );
+        // East answers for it through west.
+        assert.equal((await east.client.state("mover")).stateName, "running");
+        await eventually("both sides' events", async () => {
+          return eastEvents.includes("Stopped/Migrated") && westEvents.includes("Resumed/Migrated");
+        });
+        assert.deepEqual(eastEvents, [
+          "Started/Booted",
+          "Suspended/Migrated",
+          "Stopped/Migrated",
+          "Undefined/Removed",
+        ].slice(0, eastEvents.length));
+        assert.deepEqual(
+          westEvents.filter((event) => !event.startsWith("Defined/")),
+          ["Started/Migrated", "Resumed/Migrated"],
+        );
+
+        // A live migration of a shut-off domain, or to an unknown host, is refused: nothing moves.
+        const refused = await west.client.migrateLive("mover", "nowhere").catch((error) => error);
+        assert.ok(isVirtError(refused) && refused.code === 55, String(refused));
+        assert.equal((await west.client.state("mover")).stateName, "running");
+        await west.client.action("mover", "destroy");
+      });
+    } finally {
+      stop.abort();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);

@@ -115,12 +115,11 @@ testIf(
         await eventually("both sides' events", async () => {
           return eastEvents.includes("Stopped/Migrated") && westEvents.includes("Resumed/Migrated");
         });
-        assert.deepEqual(eastEvents, [
+        assert.deepEqual(eastEvents.slice(0, 3), [
           "Started/Booted",
           "Suspended/Migrated",
           "Stopped/Migrated",
-          "Undefined/Removed",
-        ].slice(0, eastEvents.length));
+        ]);
         assert.deepEqual(
           westEvents.filter((event) => !event.startsWith("Defined/")),
           ["Started/Migrated", "Resumed/Migrated"],

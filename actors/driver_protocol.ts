@@ -241,8 +241,10 @@ export interface MigrationDriver {
   cancel(handle: DomainHandle, signal: AbortSignal): Promise<void>;
   /** Sets the downtime limit or bandwidth. */
   tune(handle: DomainHandle, tuning: MigrationTuning, signal: AbortSignal): Promise<void>;
-  /** The bandwidth limit, in MiB/s. */
-  speed(handle: DomainHandle, signal: AbortSignal): Promise<number>;
+  /** The downtime limit and bandwidth limit in force. */
+  limits(handle: DomainHandle, signal: AbortSignal): Promise<Required<MigrationTuning>>;
+  /** The last progress polled of the migration the instance of `uuid` sends now; none: undefined. */
+  current(uuid: string): MigrationProgress | undefined;
   /**
    * After a send that did not complete (or whose end was not carried through): the driver
    * takes the CPUs' state from the hypervisor again (they run unless stopped).

@@ -51,7 +51,12 @@ import {
 } from "./domain_inspection.ts";
 import { DomainRegistry, summarize } from "./domain_registry.ts";
 import { waitForDomain } from "./domain_waits.ts";
-import type { DomainHandle, Driver, MigrationDriver } from "./driver_protocol.ts";
+import type {
+  DomainHandle,
+  Driver,
+  MigrationDriver,
+  MigrationProgress,
+} from "./driver_protocol.ts";
 import { autostartAll } from "./autostart.ts";
 import { recoverFromLog } from "./host_recovery.ts";
 import { SNAPSHOT_EVERY_FACTS_DEFAULT, SnapshotKeeper } from "./host_snapshots.ts";
@@ -495,6 +500,22 @@ export class Host extends DomainCommandMethods {
       throw new VirtError(ErrorCode.NO_SUPPORT, "virDomainGetJobStats");
     }
     return { migration, handle };
+  }
+
+  /**
+   * The last figures of the outgoing migration a running domain takes part in; undefined when
+   * none is in flight.
+   *
+   * @throws {VirtError} 42 for no such domain; 55 when it is not running.
+   */
+  migrationProgress(reference: string): MigrationProgress | undefined {
+    const snapshot = this.#registry.actorOf(reference).snapshot;
+    if (!isActive(snapshot)) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+    }
+    const definition = snapshot.context.live ?? snapshot.context.definition;
+    if (definition === null) return undefined;
+    return this.driverFor(definition).migration?.current(snapshot.context.uuid);
   }
 
   /**

@@ -74,11 +74,17 @@ export async function tuneMigration(
   await monitor.execute("migrate-set-parameters", parameters, { signal });
 }
 
-/** The bandwidth limit, in MiB/s (`query-migrate-parameters`). */
-export async function migrationSpeed(monitor: QmpExecutor, signal: AbortSignal): Promise<number> {
+/** The downtime limit (ms) and bandwidth limit (MiB/s) in force (`query-migrate-parameters`). */
+export async function migrationLimits(
+  monitor: QmpExecutor,
+  signal: AbortSignal,
+): Promise<Required<MigrationTuning>> {
   const reply = await monitor.execute<unknown>("query-migrate-parameters", undefined, { signal });
-  const bytes = isRecord(reply) ? figure(reply, "max-bandwidth") ?? 0 : 0;
-  return Math.floor(bytes / MIB);
+  const parameters = isRecord(reply) ? reply : {};
+  return {
+    maxDowntimeMs: figure(parameters, "downtime-limit") ?? 0,
+    bandwidthMiB: Math.floor((figure(parameters, "max-bandwidth") ?? 0) / MIB),
+  };
 }
 
 /** Makes an instance started with `-incoming defer` listen for the stream on `address:port`. */
@@ -94,7 +100,7 @@ export async function listenForMigration(
 /**
  * Sends the running instance's state to `address:port` and resolves once QEMU says
  * `completed` (the source's CPUs are then stopped). `onStarted` runs once QEMU accepted the
- * `migrate`.
+ * `migrate`; `onProgress` is told each poll's figures.
  *
  * @throws {VirtError} OPERATION_FAILED with QEMU's reason when it fails; OPERATION_ABORTED when
  *   it was cancelled (`domjobabort`); OPERATION_TIMEOUT past {@linkcode MIGRATION_TIMEOUT_MS}.
@@ -103,9 +109,10 @@ export async function sendMigration(
   monitor: QmpExecutor,
   target: { address: string; port: number },
   signal: AbortSignal,
+  onProgress?: (progress: MigrationProgress) => void,
 ): Promise<MigrationProgress> {
   await monitor.execute("migrate", { uri: `tcp:${target.address}:${target.port}` }, { signal });
-  return await waitForOutcome(monitor, "outgoing migration", signal);
+  return await waitForOutcome(monitor, "outgoing migration", signal, MIGRATION_TIMEOUT_MS, onProgress);
 }
 
 /** Polls `query-migrate` until `completed`; `failed` or `cancelled` reject. */
@@ -114,11 +121,13 @@ export async function waitForOutcome(
   job: string,
   signal: AbortSignal,
   timeoutMs = MIGRATION_TIMEOUT_MS,
+  onProgress?: (progress: MigrationProgress) => void,
 ): Promise<MigrationProgress> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     signal.throwIfAborted();
     const progress = await migrationProgress(monitor, signal);
+    if (progress !== null) onProgress?.(progress);
     if (progress?.status === "completed") return progress;
     if (progress?.status === "cancelled") {
       throw new VirtError(ErrorCode.OPERATION_ABORTED, `${job}: operation aborted: canceled by client`);

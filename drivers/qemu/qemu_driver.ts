@@ -39,12 +39,14 @@ import type {
   LaunchRequest,
   LiveDeviceChange,
   MigrationDriver,
+  MigrationProgress,
   Observation,
   ObservationSink,
   Reality,
   SaveRequest,
   Screenshot,
 } from "../../actors/driver_protocol.ts";
+import { UNLIMITED_BANDWIDTH_MIB } from "../../actors/driver_protocol.ts";
 import { readSaveImage, writeSaveImage } from "./save_restore.ts";
 import type {
   DomainCapabilities,
@@ -135,7 +137,7 @@ import {
   cancelMigration,
   listenForMigration,
   migrationProgress,
-  migrationSpeed,
+  migrationLimits,
   sendMigration,
   tuneMigration,
   waitForOutcome,
@@ -387,6 +389,13 @@ export class QemuDriver implements Driver {
     },
     giveBack: (target, paths) => giveBackFiles(paths, target.handle?.uuid ?? "", this.#log),
   });
+  /**
+   * The migration bandwidth asked for per uuid (`migrate-setspeed`), MiB/s; absent: libvirt's
+   * unlimited. At most one entry per domain the driver ran.
+   */
+  readonly #bandwidth = new Map<string, number>();
+  /** The last progress of each outgoing migration in flight, by uuid. */
+  readonly #migrating = new Map<string, MigrationProgress>();
   /** Live migration to and from another host's QEMU (`live_migration.ts`). */
   readonly migration: MigrationDriver = {
     listen: (handle, address, port, signal) =>
@@ -395,12 +404,22 @@ export class QemuDriver implements Driver {
       const instance = this.#instance(handle);
       const monitor = this.#monitorOf(handle);
       // QEMU stops the CPUs itself at the switch-over: that STOP is the migration's, not news.
+      await tuneMigration(monitor, {
+        bandwidthMiB: this.#bandwidth.get(handle.uuid) ?? UNLIMITED_BANDWIDTH_MIB,
+      }, signal);
       const undo = instance.translator.ownPause();
       try {
-        return await sendMigration(monitor, target, signal);
+        return await sendMigration(
+          monitor,
+          target,
+          signal,
+          (progress) => this.#migrating.set(handle.uuid, progress),
+        );
       } catch (error) {
         undo();
         throw error;
+      } finally {
+        this.#migrating.delete(handle.uuid);
       }
     },
     received: async (handle, timeoutMs, signal) => {
@@ -408,8 +427,17 @@ export class QemuDriver implements Driver {
     },
     progress: (handle, signal) => migrationProgress(this.#monitorOf(handle), signal),
     cancel: (handle, signal) => cancelMigration(this.#monitorOf(handle), signal),
-    tune: (handle, tuning, signal) => tuneMigration(this.#monitorOf(handle), tuning, signal),
-    speed: (handle, signal) => migrationSpeed(this.#monitorOf(handle), signal),
+    tune: async (handle, tuning, signal) => {
+      await tuneMigration(this.#monitorOf(handle), tuning, signal);
+      if (tuning.bandwidthMiB !== undefined) {
+        this.#bandwidth.set(handle.uuid, tuning.bandwidthMiB);
+      }
+    },
+    limits: async (handle, signal) => ({
+      maxDowntimeMs: (await migrationLimits(this.#monitorOf(handle), signal)).maxDowntimeMs,
+      bandwidthMiB: this.#bandwidth.get(handle.uuid) ?? UNLIMITED_BANDWIDTH_MIB,
+    }),
+    current: (uuid) => this.#migrating.get(uuid),
     resync: async (handle, signal) => {
       const instance = this.#instance(handle);
       const { running } = await this.#qmp(instance).queryStatus({ signal });

@@ -21,7 +21,9 @@ import type {
   FleetDomainsView,
   FleetHostsView,
   HostView,
+  JobInfoView,
   MigratedView,
+  MigrateLimitsView,
   StateView,
   VersionView,
 } from "./views.ts";
@@ -263,6 +265,20 @@ export const MigratedSchema = Type.Object({
   ),
 });
 
+/** `GET /v1/domains/:ref/job`. */
+export const JobInfoSchema = Type.Object({
+  type: Type.Integer({ description: "libvirt's job type: 0 none, 2 unbounded (a migration)" }),
+  stats: Type.Record(Type.String(), Type.Number(), {
+    description: "libvirt's VIR_DOMAIN_JOB_* figures by name",
+  }),
+});
+
+/** `GET /v1/domains/:ref/migrate/limits`. */
+export const MigrateLimitsSchema = Type.Object({
+  bandwidth: Type.Integer({ description: "MiB/s" }),
+  maxDowntime: Type.Integer({ description: "ms" }),
+});
+
 /** `GET /v1/fleet/hosts`. */
 export const FleetHostsSchema = Type.Object({
   hosts: Type.Array(Type.Object({
@@ -338,6 +354,8 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   DefinitionDocument: DefinitionDocumentSchema,
   Metadata: MetadataSchema,
   BlockJobInfo: BlockJobInfoSchema,
+  JobInfo: JobInfoSchema,
+  MigrateLimits: MigrateLimitsSchema,
   VcpuCount: VcpuCountSchema,
   PerfEvents: PerfEventsSchema,
   DeviceChange: DeviceChangeSchema,
@@ -423,6 +441,8 @@ const _interfaces: Same<
   InterfaceListRow
 > = true;
 const _fleet: Same<Static<typeof FleetHostsSchema>, FleetHostsView> = true;
+const _job: Same<Static<typeof JobInfoSchema>, JobInfoView> = true;
+const _limits: Same<Static<typeof MigrateLimitsSchema>, MigrateLimitsView> = true;
 const _fleetDomains: Same<Static<typeof FleetDomainsSchema>, FleetDomainsView> = true;
 const _migrated: Same<Static<typeof MigratedSchema>, MigratedView> = true;
 const _event: Same<Static<typeof EventSchema>, EventMessage> = true;

@@ -46,6 +46,7 @@ import { snapshotRoutes } from "./routes/snapshot_routes.ts";
 import { networkRoutes } from "./routes/network_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 import { fleetRoutes } from "./routes/fleet_routes.ts";
+import { migrationJobRoutes } from "./routes/migration_job_routes.ts";
 import { nativeFormatRoutes } from "./routes/native_format_routes.ts";
 
 /** The API application. */
@@ -81,6 +82,7 @@ export function createApi(env: ApiEnvironment): Api {
   };
   systemRoutes(add);
   fleetRoutes(add);
+  migrationJobRoutes(add);
   nativeFormatRoutes(add);
   domainRoutes(add);
   statsRoutes(add);

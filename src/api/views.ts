@@ -131,6 +131,22 @@ export interface MigratedView {
   memoryProcessedBytes?: number;
 }
 
+/** A domain's background job (`GET /v1/domains/:ref/job`, `domjobinfo`). */
+export interface JobInfoView {
+  /** libvirt's job type: 0 none, 2 unbounded (a live migration). */
+  type: number;
+  /** libvirt's `VIR_DOMAIN_JOB_*` figures by name (`time_elapsed`, `memory_processed`, …). */
+  stats: Record<string, number>;
+}
+
+/** A running domain's live migration limits (`GET /v1/domains/:ref/migrate/limits`). */
+export interface MigrateLimitsView {
+  /** MiB/s. */
+  bandwidth: number;
+  /** ms. */
+  maxDowntime: number;
+}
+
 /** The result of a define (`virDomainDefineXML`). */
 export interface DefineView {
   uuid: string;

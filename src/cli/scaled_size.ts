@@ -61,3 +61,24 @@ export function scaledSize(
   }
   return value * scale;
 }
+
+/**
+ * virsh's scaled figure (`vshPrettyCapacity` printed with three decimals): the value in the
+ * largest binary unit it reaches.
+ *
+ * @example
+ * ```ts
+ * import { prettyFigure } from "./scaled_size.ts";
+ * console.log(prettyFigure(1048576)); // "1.000 MiB"
+ * ```
+ */
+export function prettyFigure(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(3)} ${units[unit]}`;
+}

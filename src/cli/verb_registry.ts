@@ -117,6 +117,8 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   blockcopy: () => import("./verbs/blockcopy.ts").then((module) => module.blockcopyVerb),
   blockjob: () => import("./verbs/blockjob.ts").then((module) => module.blockjobVerb),
   domid: () => import("./verbs/domid.ts").then((module) => module.domidVerb),
+  domjobinfo: () => import("./verbs/domjobinfo.ts").then((module) => module.domjobinfoVerb),
+  domjobabort: () => import("./verbs/domjobabort.ts").then((module) => module.domjobabortVerb),
   domifstat: () => import("./verbs/domifstat.ts").then((module) => module.domifstatVerb),
   dominfo: () => import("./verbs/dominfo.ts").then((module) => module.dominfoVerb),
   dommemstat: () => import("./verbs/dommemstat.ts").then((module) => module.dommemstatVerb),
@@ -137,6 +139,14 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   config: () => import("./verbs/config.ts").then((module) => module.configVerb),
   metadata: () => import("./verbs/metadata.ts").then((module) => module.metadataVerb),
   migrate: () => import("./verbs/migrate.ts").then((module) => module.migrateVerb),
+  "migrate-setspeed": () =>
+    import("./verbs/migrate-setspeed.ts").then((module) => module.migrateSetspeedVerb),
+  "migrate-getspeed": () =>
+    import("./verbs/migrate-getspeed.ts").then((module) => module.migrateGetspeedVerb),
+  "migrate-setmaxdowntime": () =>
+    import("./verbs/migrate-setmaxdowntime.ts").then((module) => module.migrateSetmaxdowntimeVerb),
+  "migrate-getmaxdowntime": () =>
+    import("./verbs/migrate-getmaxdowntime.ts").then((module) => module.migrateGetmaxdowntimeVerb),
   nodeinfo: () => import("./verbs/nodeinfo.ts").then((module) => module.nodeinfoVerb),
   reboot: () => import("./verbs/reboot.ts").then((module) => module.rebootVerb),
   reset: () => import("./verbs/reset.ts").then((module) => module.resetVerb),

@@ -24,7 +24,9 @@ import type {
   FleetEventMessage,
   FleetHostsView,
   HostView,
+  JobInfoView,
   MigratedView,
+  MigrateLimitsView,
   StateView,
   VersionView,
 } from "../api/views.ts";
@@ -179,6 +181,35 @@ export class EvirtClient {
     if (options.bandwidthMiB !== undefined) query.set("bandwidth", `${options.bandwidthMiB}`);
     if (options.maxDowntimeMs !== undefined) query.set("max_downtime", `${options.maxDowntimeMs}`);
     return this.#json("POST", `${pathOf("domain.migrate", { ref: reference })}?${query}`);
+  }
+
+  /** `domjobinfo`: the domain's background job (its outgoing live migration), or type 0. */
+  jobInfo(reference: string): Promise<JobInfoView> {
+    return this.#json("GET", pathOf("domain.job_info", { ref: reference }));
+  }
+
+  /** `domjobabort`: cancels the domain's outgoing live migration. */
+  async abortJob(reference: string): Promise<void> {
+    await this.#request("POST", pathOf("domain.job_abort", { ref: reference }));
+  }
+
+  /** `migrate-getspeed`, `migrate-getmaxdowntime`: a running domain's migration limits. */
+  migrateLimits(reference: string): Promise<MigrateLimitsView> {
+    return this.#json("GET", pathOf("domain.migrate_limits", { ref: reference }));
+  }
+
+  /** `migrate-setspeed` (MiB/s), `migrate-setmaxdowntime` (ms). */
+  async setMigrateLimits(
+    reference: string,
+    limits: { bandwidth?: number; maxDowntime?: number },
+  ): Promise<void> {
+    const query = new URLSearchParams();
+    if (limits.bandwidth !== undefined) query.set("bandwidth", `${limits.bandwidth}`);
+    if (limits.maxDowntime !== undefined) query.set("max_downtime", `${limits.maxDowntime}`);
+    await this.#request(
+      "POST",
+      `${pathOf("domain.migrate_limits_set", { ref: reference })}?${query}`,
+    );
   }
 
   /** Hostname and node information. */

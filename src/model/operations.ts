@@ -2013,9 +2013,75 @@ export const OPERATIONS = [
       { api: "virDomainGetJobStats", procedure: 298 },
     ],
     access: "read-only",
-    summary: "The domain's background job: none, since evirt runs no migration, save or dump",
-    http: null,
-    verbs: [],
+    summary:
+      "The domain's background job: its outgoing live migration's progress (QEMU's figures), or none",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/job",
+      query: [],
+      answer: { status: 200, description: "The job (type 0: none)", schema: "JobInfo" },
+    },
+    verbs: ["domjobinfo"],
+  },
+  {
+    name: "domain.job_abort",
+    object: "domain",
+    libvirt: [{ api: "virDomainAbortJob", procedure: 164 }],
+    access: "read-write",
+    summary: "Cancel the domain's outgoing live migration: the guest runs on here",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/job/abort",
+      query: [],
+      answer: { status: 204, description: "Cancelled" },
+    },
+    verbs: ["domjobabort"],
+  },
+  {
+    name: "domain.migrate_limits",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainMigrateGetMaxSpeed", procedure: 242 },
+      { api: "virDomainMigrateGetMaxDowntime", procedure: 387 },
+    ],
+    access: "read-only",
+    summary: "A running domain's live migration limits: bandwidth (MiB/s) and downtime (ms)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/migrate/limits",
+      query: [],
+      answer: { status: 200, description: "The limits", schema: "MigrateLimits" },
+    },
+    verbs: ["migrate-getspeed", "migrate-getmaxdowntime"],
+  },
+  {
+    name: "domain.migrate_limits_set",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainMigrateSetMaxSpeed", procedure: 207 },
+      { api: "virDomainMigrateSetMaxDowntime", procedure: 166 },
+    ],
+    access: "read-write",
+    summary:
+      "Set a running domain's live migration limits (for the next migration, or the one in flight)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/migrate/limits",
+      query: [
+        {
+          name: "bandwidth",
+          type: "integer",
+          description: "Bandwidth limit in MiB/s",
+        },
+        {
+          name: "max_downtime",
+          type: "integer",
+          description: "Longest downtime allowed, in ms",
+        },
+      ],
+      answer: { status: 204, description: "Set" },
+    },
+    verbs: ["migrate-setspeed", "migrate-setmaxdowntime"],
   },
   {
     name: "domain.pin_info",

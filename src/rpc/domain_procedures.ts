@@ -7,6 +7,7 @@
  */
 
 import { vcpuCountOf } from "../../actors/resource_commands.ts";
+import { jobStats, statOf } from "../../actors/migration_jobs.ts";
 import type { Host, ListFilter } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { formatDomainXml } from "../xml/mod.ts";
@@ -344,21 +345,20 @@ export const DOMAIN_PROCEDURES: ProcedureTable = {
         return [names[index], x.uhyper] as const;
       }),
     ),
-    // evirt has no background jobs (migration, dump, save): VIR_DOMAIN_JOB_NONE.
+    // evirt's one background job is an outgoing live migration; none: VIR_DOMAIN_JOB_NONE.
     (host, uuid) => {
-      if (!host.lookup(uuid).active) {
-        throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
-      }
+      const stats = jobStats(host, uuid);
+      const stat = (name: string) => statOf(stats, name);
       return {
-        type: 0,
-        timeElapsed: 0,
+        type: stats.type,
+        timeElapsed: stat("time_elapsed"),
         timeRemaining: 0,
-        dataTotal: 0,
-        dataProcessed: 0,
-        dataRemaining: 0,
-        memTotal: 0,
-        memProcessed: 0,
-        memRemaining: 0,
+        dataTotal: stat("data_total"),
+        dataProcessed: stat("data_processed"),
+        dataRemaining: stat("data_remaining"),
+        memTotal: stat("memory_total"),
+        memProcessed: stat("memory_processed"),
+        memRemaining: stat("memory_remaining"),
         fileTotal: 0,
         fileProcessed: 0,
         fileRemaining: 0,

@@ -2,8 +2,8 @@
  * Domain queries virsh makes beside `dominfo`: job statistics (`domjobinfo`, also
  * `--completed`), emulator and I/O thread pinning (`emulatorpin`, `iothreadinfo`), and the
  * queries libvirt answers through the QEMU guest agent (`domtime`, `domhostname`, `domfsinfo`,
- * `guestinfo`). evirt runs no background jobs and speaks to no guest agent, so these answer as
- * libvirt does for a domain without either: no job (type none), and the agent refusals.
+ * `guestinfo`). evirt's one background job is an outgoing live migration (its figures from
+ * `actors/migration_jobs.ts`, else no job: type none).
  *
  * @module
  */
@@ -21,7 +21,14 @@ import { parseCpuSet } from "../model/cpu_set.ts";
 import { checkFlags, domainFlagsArgs, domainRead, lookupWire } from "./domain_lookup.ts";
 import type { Procedure, ProcedureTable } from "./procedure.ts";
 import type { RpcTarget } from "./rpc_target.ts";
-import { domainType, nonnullString, typedParamType, type WireDomain } from "./protocol.ts";
+import {
+  domainType,
+  nonnullString,
+  TypedParam,
+  typedParamType,
+  type WireDomain,
+} from "./protocol.ts";
+import { jobStats } from "../../actors/migration_jobs.ts";
 import { x } from "./xdr.ts";
 
 /** `VIR_DOMAIN_AFFECT_LIVE`, `VIR_DOMAIN_AFFECT_CONFIG`. */
@@ -132,11 +139,18 @@ export const DOMAIN_QUERY_PROCEDURES: ProcedureTable = {
     (host, uuid, args) => {
       const flags = args.flags ?? 0;
       checkFlags(flags, JOB_STATS_COMPLETED | JOB_STATS_KEEP_COMPLETED, "virDomainGetJobStats");
-      // No job ever completes (evirt has no migration, save or dump), so none is kept either.
-      if ((flags & JOB_STATS_COMPLETED) === 0 && !host.lookup(uuid).active) {
-        throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
-      }
-      return { type: JOB_NONE, params: [] };
+      // A completed job's figures are not kept (the source of a migration is gone after it).
+      if ((flags & JOB_STATS_COMPLETED) !== 0) return { type: JOB_NONE, params: [] };
+      const stats = jobStats(host, uuid);
+      return {
+        type: stats.type,
+        params: stats.params.map(([field, value]) => ({
+          field,
+          value: field === "operation"
+            ? { type: TypedParam.INT, value }
+            : { type: TypedParam.ULLONG, value: BigInt(value) },
+        })),
+      };
     },
     domainFlagsArgs,
   ),

@@ -140,9 +140,9 @@ export class FleetMigrations {
     }
     await leases.claim(summary.uuid, summary.name);
     const { migration: control, handle } = host.migrationControl(summary.uuid);
-    // libvirt's default: no bandwidth limit, unless one was set (migrate-setspeed).
-    const signal = AbortSignal.timeout(PEER_TIMEOUT_MS);
-    await control.tune(handle, tuning, signal);
+    // Limits given with the migration replace those set before (migrate-setspeed); none given:
+    // those, else libvirt's default (no bandwidth limit).
+    await control.tune(handle, tuning, AbortSignal.timeout(PEER_TIMEOUT_MS));
     const migration = crypto.randomUUID();
     const context = host.context(summary.uuid);
     const peer = this.#peer(target, migration, summary.uuid, {

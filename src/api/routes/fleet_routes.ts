@@ -45,9 +45,9 @@ export function fleetRoutes(add: RouteAdder): void {
     const bandwidth = numberParam(context.url, "bandwidth", 0, UNLIMITED_BANDWIDTH_MIB);
     const maxDowntime = numberParam(context.url, "max_downtime", 1, 2 ** 31 - 1);
     const view: MigratedView = await fleet.moveLive(context.params.ref, target, {
-      bandwidthMiB: bandwidth === undefined || bandwidth === 0
-        ? UNLIMITED_BANDWIDTH_MIB
-        : bandwidth,
+      ...(bandwidth === undefined
+        ? {}
+        : { bandwidthMiB: bandwidth === 0 ? UNLIMITED_BANDWIDTH_MIB : bandwidth }),
       ...(maxDowntime === undefined ? {} : { maxDowntimeMs: maxDowntime }),
     });
     return jsonResponse(view);

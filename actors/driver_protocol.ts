@@ -247,9 +247,13 @@ export interface MigrationDriver {
   current(uuid: string): MigrationProgress | undefined;
   /**
    * After a send that did not complete (or whose end was not carried through): the driver
-   * takes the CPUs' state from the hypervisor again (they run unless stopped).
+   * takes the CPUs' state from the hypervisor again. `stoppedByMigration`: the CPUs were
+   * stopped by the migration's switch-over (and stay stopped until resumed).
    */
-  resync(handle: DomainHandle, signal: AbortSignal): Promise<boolean>;
+  resync(
+    handle: DomainHandle,
+    signal: AbortSignal,
+  ): Promise<{ running: boolean; stoppedByMigration: boolean }>;
 }
 
 /** What a save writes beside the guest's state: the image's header and data. */

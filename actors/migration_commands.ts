@@ -205,14 +205,16 @@ async function settleSource(
   if (isActive(job.snapshot)) {
     const { handle, driver, migration: driverMigration } = sourceParts(job, env);
     await driverMigration.cancel(handle, job.signal).catch(() => {});
-    const running = await driverMigration.resync(handle, job.signal);
+    const { running, stoppedByMigration } = await driverMigration.resync(handle, job.signal);
     const path = statePath(job.snapshot);
     if (!running && path === "active.running") {
       // Stopped by the switch-over before its SUSPENDED was recorded: it runs on, as recorded.
       await driver.resume(handle, job.signal);
     } else if (
       !running && path === "active.paused" &&
-      (resume || job.snapshot.context.reason === PausedReason.MIGRATION)
+      (resume || job.snapshot.context.reason === PausedReason.MIGRATION ||
+        // Stopped by the switch-over, then found paused by a restarted service's reconcile.
+        (stoppedByMigration && job.snapshot.context.reason === PausedReason.UNKNOWN))
     ) {
       await driver.resume(handle, job.signal);
       await job.append([{

@@ -22,6 +22,12 @@ import { MIGRATION_POLL_MS, MIGRATION_TIMEOUT_MS } from "./qmp_migration.ts";
 
 const MIB = 1024 * 1024;
 
+/**
+ * Reply timeout of the migration's queries, in ms: QEMU answers its monitor late while the
+ * migration thread holds the big lock (the default query timeout is far shorter).
+ */
+export const MIGRATION_QUERY_TIMEOUT_MS = 10_000;
+
 function figure(record: Record<string, unknown>, key: string): number | undefined {
   const value = record[key];
   return typeof value === "number" ? value : undefined;
@@ -32,7 +38,10 @@ export async function migrationProgress(
   monitor: QmpExecutor,
   signal: AbortSignal,
 ): Promise<MigrationProgress | null> {
-  const reply = await monitor.execute<unknown>("query-migrate", undefined, { signal });
+  const reply = await monitor.execute<unknown>("query-migrate", undefined, {
+    signal,
+    timeoutMs: MIGRATION_QUERY_TIMEOUT_MS,
+  });
   if (!isRecord(reply) || typeof reply.status !== "string") return null;
   const ram = isRecord(reply.ram) ? reply.ram : {};
   const progress: MigrationProgress = {
@@ -79,7 +88,10 @@ export async function migrationLimits(
   monitor: QmpExecutor,
   signal: AbortSignal,
 ): Promise<Required<MigrationTuning>> {
-  const reply = await monitor.execute<unknown>("query-migrate-parameters", undefined, { signal });
+  const reply = await monitor.execute<unknown>("query-migrate-parameters", undefined, {
+    signal,
+    timeoutMs: MIGRATION_QUERY_TIMEOUT_MS,
+  });
   const parameters = isRecord(reply) ? reply : {};
   return {
     maxDowntimeMs: figure(parameters, "downtime-limit") ?? 0,
@@ -112,8 +124,29 @@ export async function sendMigration(
   onProgress?: (progress: MigrationProgress) => void,
 ): Promise<MigrationProgress> {
   await monitor.execute("migrate", { uri: `tcp:${target.address}:${target.port}` }, { signal });
-  return await waitForOutcome(monitor, "outgoing migration", signal, MIGRATION_TIMEOUT_MS, onProgress);
+  try {
+    return await waitForOutcome(
+      monitor,
+      "outgoing migration",
+      signal,
+      MIGRATION_TIMEOUT_MS,
+      onProgress,
+    );
+  } catch (error) {
+    // Given up on (a timeout, the monitor, the caller): QEMU must not go on sending.
+    if (!(error instanceof VirtError && ENDED_BY_QEMU.has(error.code))) {
+      await cancelMigration(monitor, AbortSignal.timeout(MIGRATION_QUERY_TIMEOUT_MS))
+        .catch(() => {});
+    }
+    throw error;
+  }
 }
+
+/** The codes of a migration QEMU itself ended (failed, cancelled). */
+const ENDED_BY_QEMU: ReadonlySet<number> = new Set([
+  ErrorCode.OPERATION_FAILED,
+  ErrorCode.OPERATION_ABORTED,
+]);
 
 /** Polls `query-migrate` until `completed`; `failed` or `cancelled` reject. */
 export async function waitForOutcome(
@@ -130,7 +163,10 @@ export async function waitForOutcome(
     if (progress !== null) onProgress?.(progress);
     if (progress?.status === "completed") return progress;
     if (progress?.status === "cancelled") {
-      throw new VirtError(ErrorCode.OPERATION_ABORTED, `${job}: operation aborted: canceled by client`);
+      throw new VirtError(
+        ErrorCode.OPERATION_ABORTED,
+        `${job}: operation aborted: canceled by client`,
+      );
     }
     if (progress?.status === "failed") {
       throw new VirtError(
@@ -145,5 +181,8 @@ export async function waitForOutcome(
 
 /** Cancels the migration in flight (`migrate_cancel`); none: nothing happens. */
 export async function cancelMigration(monitor: QmpExecutor, signal: AbortSignal): Promise<void> {
-  await monitor.execute("migrate_cancel", undefined, { signal });
+  await monitor.execute("migrate_cancel", undefined, {
+    signal,
+    timeoutMs: MIGRATION_QUERY_TIMEOUT_MS,
+  });
 }

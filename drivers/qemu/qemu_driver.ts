@@ -136,8 +136,8 @@ import { QmpCommands, type QmpExecutor, type QmpRunState } from "./qmp_commands.
 import {
   cancelMigration,
   listenForMigration,
-  migrationProgress,
   migrationLimits,
+  migrationProgress,
   sendMigration,
   tuneMigration,
   waitForOutcome,
@@ -440,10 +440,13 @@ export class QemuDriver implements Driver {
     current: (uuid) => this.#migrating.get(uuid),
     resync: async (handle, signal) => {
       const instance = this.#instance(handle);
-      const { running } = await this.#qmp(instance).queryStatus({ signal });
+      const { running, status } = await this.#qmp(instance).queryStatus({ signal });
       if (running) instance.translator.ownResume();
       else instance.translator.ownPause();
-      return running;
+      return {
+        running,
+        stoppedByMigration: status === "postmigrate" || status === "finish-migrate",
+      };
     },
   };
   /** Block job ends held until their job concludes, by `uuid/disk`. */

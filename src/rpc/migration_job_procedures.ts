@@ -7,11 +7,7 @@
  * @module
  */
 
-import {
-  abortJob,
-  migrationLimits,
-  setMigrationLimits,
-} from "../../actors/migration_jobs.ts";
+import { abortJob, migrationLimits, setMigrationLimits } from "../../actors/migration_jobs.ts";
 import { UNLIMITED_BANDWIDTH_MIB } from "../../actors/driver_protocol.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { checkFlags, domainArgs, domainFlagsArgs, lookupWire } from "./domain_lookup.ts";

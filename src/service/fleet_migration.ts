@@ -24,10 +24,10 @@ import type { MigrationProgress, MigrationTuning } from "../../actors/driver_pro
 import {
   abortIn,
   finishIn,
-  type MigrationLease,
-  type MigrationPeer,
   migrateIn,
   migrateOut,
+  type MigrationLease,
+  type MigrationPeer,
   settleMigration,
 } from "../../actors/migration_commands.ts";
 import { MIGRATION_TIMEOUT_MS } from "../../drivers/qemu/qmp_migration.ts";
@@ -59,7 +59,6 @@ type PeerAnswer = { port?: number } | { code: number; message: string };
 function subjectOf(host: string): string {
   return `evirt.migrate.${host}`;
 }
-
 
 /** Options of {@linkcode FleetMigrations.open}. */
 export interface FleetMigrationsOptions {

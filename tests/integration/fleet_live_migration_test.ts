@@ -19,6 +19,9 @@ import { guestDefinition } from "./_qemu_guest.ts";
 import { formatDomainXml } from "../../src/xml/mod.ts";
 import { isVirtError } from "../../src/model/errors.ts";
 
+/** The bandwidth that keeps a migration of the test guest in flight for many seconds, MiB/s. */
+const SLOW_MIB = 1;
+
 /** Longest wait for the guest's counting to reach a number, in ms. */
 const COUNT_TIMEOUT_MS = 60_000;
 
@@ -64,15 +67,65 @@ function collectLifecycle(
   return seen;
 }
 
+/** The pids of the QEMU processes running the domain `uuid` (found by their command line). */
+function qemuPids(uuid: string): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const line = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      if (line.includes("qemu-system") && line.includes(uuid)) pids.push(Number(entry.name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+/** A counting test guest's definition, its serial console appended to `serial`. */
+function countingGuest(serial: string) {
+  const definition = guestDefinition("mover", { serial: { file: serial } });
+  definition.os.cmdline = `${definition.os.cmdline} evirt.count=1`;
+  definition.devices.serials[0].sources[0].append = "on";
+  return definition;
+}
+
+/** Waits until east's migration of mover is in flight (domjobinfo shows memory sent). */
+async function migrationInFlight(east: ServiceProcess): Promise<void> {
+  await eventually("the migration is in flight", async () => {
+    const job = await east.client.jobInfo("mover");
+    return job.type === 2 && (job.stats.memory_processed ?? 0) > 0;
+  }, 30_000);
+}
+
+/** The guest stayed on east: it runs and counts on there, west has no copy nor QEMU. */
+async function stayedOnEast(
+  east: ServiceProcess,
+  west: ServiceProcess,
+  serial: string,
+  uuid: string,
+): Promise<void> {
+  assert.equal((await east.client.state("mover")).stateName, "running");
+  const now = counts(serial).at(-1) ?? 0;
+  await countReaches(serial, now + 5);
+  await eventually("west has no copy of mover", async () => {
+    const names = (await west.client.listDomains()).map((domain) => domain.name);
+    return !names.includes("mover");
+  });
+  await eventually("one QEMU runs mover", () => Promise.resolve(qemuPids(uuid).length === 1));
+  const leases = (await west.client.fleetDomains()).domains;
+  assert.ok(leases.some((lease) => lease.name === "mover" && lease.host === "east"));
+  const seen = counts(serial);
+  assert.equal(seen.filter((count) => count === 1).length, 1, `one boot: ${seen}`);
+}
+
 testIf(
   "fleet: a counting guest is live-migrated east → west and counts on; libvirt's events on both sides",
   guestSkipReason() ?? missing("qemu-system-x86_64") ?? missing("nats-server"),
   async () => {
     const dir = searchableTempDirSync("evirt-live-migration-");
     const serial = `${dir}/serial.log`;
-    const definition = guestDefinition("mover", { serial: { file: serial } });
-    definition.os.cmdline = `${definition.os.cmdline} evirt.count=1`;
-    definition.devices.serials[0].sources[0].append = "on";
+    const definition = countingGuest(serial);
     const stop = new AbortController();
     try {
       await withFleet(["east", "west"], async ([east, west]) => {
@@ -137,3 +190,115 @@ testIf(
     }
   },
 );
+
+testIf(
+  "fleet: domjobinfo follows a live migration, migrate-setspeed slows it, domjobabort cancels it: the guest stays",
+  guestSkipReason() ?? missing("qemu-system-x86_64") ?? missing("nats-server"),
+  async () => {
+    const dir = searchableTempDirSync("evirt-live-migration-");
+    const serial = `${dir}/serial.log`;
+    const definition = countingGuest(serial);
+    const stop = new AbortController();
+    try {
+      await withFleet(["east", "west"], async ([east, west]) => {
+        await east.client.define({ xml: formatDomainXml(definition) });
+        const westEvents = collectLifecycle(west, "mover", stop.signal);
+        await east.client.action("mover", "start");
+        await countReaches(serial, 5);
+        // libvirt's defaults: no bandwidth limit; QEMU's 300 ms downtime.
+        let run = await runEvirt(["migrate-getspeed", "mover"], east.env);
+        assert.equal(run.stdout, "8796093022207\n\n", run.stderr);
+        run = await runEvirt(["migrate-getmaxdowntime", "mover"], west.env);
+        assert.equal(run.stdout, "300\n\n", run.stderr);
+        assert.equal(
+          (await runEvirt(["domjobinfo", "mover"], east.env)).stdout,
+          "Job type:         None        \n\n",
+        );
+        run = await runEvirt(["migrate-setspeed", "mover", `${SLOW_MIB}`], east.env);
+        assert.equal(run.code, 0, run.stderr);
+        run = await runEvirt(["migrate-setmaxdowntime", "mover", "50"], east.env);
+        assert.equal(run.code, 0, run.stderr);
+        assert.deepEqual(await east.client.migrateLimits("mover"), {
+          bandwidth: SLOW_MIB,
+          maxDowntime: 50,
+        });
+        const moving = east.client.migrateLive("mover", "west").then(
+          () => undefined,
+          (error) => error,
+        );
+        await migrationInFlight(east);
+        // Asked through west, answered by east (the owner).
+        run = await runEvirt(["domjobinfo", "mover"], west.env);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(
+          run.stdout,
+          /^Job type: +Unbounded +\nOperation: +Outgoing migration *\nTime elapsed: +\d+ +ms\n/,
+        );
+        assert.match(run.stdout, /\nMemory processed: +[\d.]+ [KMG]?i?B\n/);
+        assert.match(run.stdout, /\nMemory total: +12\d\.\d{3} MiB\n/);
+        run = await runEvirt(["domjobabort", "mover"], east.env);
+        assert.equal(run.code, 0, run.stderr);
+        const failure = await moving;
+        assert.ok(isVirtError(failure) && failure.code === 78, String(failure));
+        await stayedOnEast(east, west, serial, definition.uuid!);
+        const job = await east.client.jobInfo("mover");
+        assert.equal(job.type, 0);
+        await eventually(
+          "west's events",
+          () => Promise.resolve(westEvents.includes("Stopped/Failed")),
+        );
+        assert.deepEqual(
+          westEvents.filter((event) =>
+            !event.startsWith("Defined/") && !event.startsWith("Undefined/")
+          ),
+          ["Started/Migrated", "Stopped/Failed"],
+        );
+        await east.client.action("mover", "destroy");
+      });
+    } finally {
+      stop.abort();
+      for (const pid of qemuPids(definition.uuid!)) Deno.kill(pid, "SIGKILL");
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+for (const crashed of ["source", "destination"] as const) {
+  testIf(
+    `fleet: the ${crashed}'s service killed mid-migration and restarted: the guest runs on the source only`,
+    guestSkipReason() ?? missing("qemu-system-x86_64") ?? missing("nats-server"),
+    async () => {
+      const dir = searchableTempDirSync("evirt-live-migration-");
+      const serial = `${dir}/serial.log`;
+      const definition = countingGuest(serial);
+      try {
+        await withFleet(["east", "west"], async (services, restart) => {
+          const [east] = services;
+          await east.client.define({ xml: formatDomainXml(definition) });
+          await east.client.action("mover", "start");
+          await countReaches(serial, 5);
+          await east.client.setMigrateLimits("mover", { bandwidth: SLOW_MIB });
+          const moving = east.client.migrateLive("mover", "west").then(
+            () => undefined,
+            (error) => error,
+          );
+          await migrationInFlight(east);
+          const index = crashed === "source" ? 0 : 1;
+          await services[index].stop("SIGKILL");
+          if (crashed === "destination") {
+            // The source cancels (its destination is gone): the guest runs on at east.
+            await east.client.abortJob("mover");
+          }
+          const failure = await moving;
+          assert.ok(failure !== undefined, "the migration did not complete");
+          await restart(index);
+          await stayedOnEast(services[0], services[1], serial, definition.uuid!);
+          await services[0].client.action("mover", "destroy");
+        });
+      } finally {
+        for (const pid of qemuPids(definition.uuid!)) Deno.kill(pid, "SIGKILL");
+        Deno.removeSync(dir, { recursive: true });
+      }
+    },
+  );
+}

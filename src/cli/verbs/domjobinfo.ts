@@ -27,10 +27,9 @@ const OPERATIONS = [
   "Snapshot delete",
 ];
 
-/** One `Label: value` line as virsh pads it (`%-17s %-12s`). */
+/** One `Label: value` line as virsh pads it (`%-17s %-12s`, then the unit). */
 function line(label: string, value: string, unit = ""): string {
-  return `${label.padEnd(17)} ${unit === "" ? value.padEnd(12) : `${value.padEnd(12)} ${unit}`}`
-    .trimEnd() + "\n";
+  return `${label.padEnd(17)} ${value.padEnd(12)}${unit === "" ? "" : ` ${unit}`}\n`;
 }
 
 /** virsh's layout of a job. */
@@ -82,6 +81,6 @@ export const domjobinfoVerb: Verb = {
     const reference = args.required("domain");
     const view = await domainCommand(reference, undefined, () => context.client.jobInfo(reference));
     if (args.flag("json")) context.json(view);
-    else context.print(`${formatJobInfo(view)}\n`);
+    else context.print(formatJobInfo(view));
   },
 };

@@ -37,9 +37,9 @@ function counts(path: string): number[] {
 }
 
 async function countReaches(path: string, least: number): Promise<number> {
-  await eventually(`the guest counts to ${least}`, async () => {
+  await eventually(`the guest counts to ${least}`, () => {
     const seen = counts(path);
-    return seen.length > 0 && seen[seen.length - 1] >= least;
+    return Promise.resolve(seen.length > 0 && seen[seen.length - 1] >= least);
   }, COUNT_TIMEOUT_MS);
   const seen = counts(path);
   return seen[seen.length - 1];
@@ -165,9 +165,10 @@ testIf(
         );
         // East answers for it through west.
         assert.equal((await east.client.state("mover")).stateName, "running");
-        await eventually("both sides' events", async () => {
-          return eastEvents.includes("Stopped/Migrated") && westEvents.includes("Resumed/Migrated");
-        });
+        await eventually("both sides' events", () =>
+          Promise.resolve(
+            eastEvents.includes("Stopped/Migrated") && westEvents.includes("Resumed/Migrated"),
+          ));
         assert.deepEqual(eastEvents.slice(0, 3), [
           "Started/Booted",
           "Suspended/Migrated",

@@ -377,7 +377,8 @@ export const OPERATIONS = [
     object: "domain",
     libvirt: [
       { api: "virDomainMigrate3", procedure: null },
-      { api: "virDomainMigrateToURI3", procedure: null },
+      // virsh migrate --p2p: virDomainMigrateToURI3 calls Perform3Params on the source alone.
+      { api: "virDomainMigratePerform3Params", procedure: 305 },
     ],
     access: "read-write",
     summary:

@@ -11,6 +11,7 @@ import { DEVICE_PROCEDURES } from "./device_procedures.ts";
 import { DOMAIN_PROCEDURES } from "./domain_procedures.ts";
 import { DOMAIN_QUERY_PROCEDURES } from "./domain_query_procedures.ts";
 import { MIGRATION_JOB_PROCEDURES } from "./migration_job_procedures.ts";
+import { MIGRATION_PROCEDURES } from "./migration_procedures.ts";
 import { EVENT_PROCEDURES } from "./event_procedures.ts";
 import { HOST_PROCEDURES } from "./host_procedures.ts";
 import { GUEST_PROCEDURES } from "./guest_procedures.ts";
@@ -47,6 +48,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...DOMAIN_PROCEDURES,
   ...DOMAIN_QUERY_PROCEDURES,
   ...MIGRATION_JOB_PROCEDURES,
+  ...MIGRATION_PROCEDURES,
   ...TUNING_PROCEDURES,
   ...PERF_PROCEDURES,
   ...BLOCK_JOB_PROCEDURES,

@@ -406,6 +406,8 @@ async function openFleet(
       rpc: {
         ownerElsewhere: (reference) => owned.elsewhere(reference)?.owner,
         forward: (owner, call) => forwardCall(connection, owner, call, REQUEST_TIMEOUT_MS),
+        moveLive: (reference, target, tuning) => live.moveLive(reference, target, tuning),
+        moveOffline: (reference, target) => owned.moveOffline(reference, target),
       },
       answerCalls(service) {
         const procedures = procedureIndex();

@@ -13,6 +13,7 @@ import { missing, testIf } from "../support/environment.ts";
 import { guestSkipReason } from "../support/guest.ts";
 import { eventually, withFleet } from "../support/fleet_services.ts";
 import { runEvirt } from "../support/cli_process.ts";
+import { runVirsh, socketUri } from "../support/virsh.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
 import type { ServiceProcess } from "../support/service_process.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
@@ -179,11 +180,30 @@ testIf(
           ["Started/Migrated", "Resumed/Migrated"],
         );
 
-        // A live migration of a shut-off domain, or to an unknown host, is refused: nothing moves.
+        // A live migration to an unknown host is refused: nothing moves.
         const refused = await west.client.migrateLive("mover", "nowhere").catch((error) => error);
         assert.ok(isVirtError(refused) && refused.code === 55, String(refused));
         assert.equal((await west.client.state("mover")).stateName, "running");
-        await west.client.action("mover", "destroy");
+
+        // And back with libvirt's own client: `virsh migrate --live --p2p` on west's socket.
+        if (missing("virsh") === undefined) {
+          const back = await runVirsh(socketUri(`${west.runtimeDir}/libvirt-sock`), [
+            "migrate",
+            "--live",
+            "--p2p",
+            "mover",
+            "qemu+ssh://east/system",
+          ]);
+          assert.equal(back.code, 0, back.stderr);
+          assert.equal((await east.client.state("mover")).stateName, "running");
+          await countReaches(serial, after + 10);
+          assert.equal(counts(serial).filter((count) => count === 1).length, 1);
+          await eventually("west no longer has mover", async () => {
+            const names = (await west.client.listDomains()).map((domain) => domain.name);
+            return !names.includes("mover");
+          });
+        }
+        await east.client.action("mover", "destroy");
       });
     } finally {
       stop.abort();

@@ -11,6 +11,7 @@
  */
 
 import { ArgumentError, type VerbArguments } from "../arguments.ts";
+import { fleetHostOf } from "../../model/fleet_host_uri.ts";
 import { domainCommand } from "../command_failure.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
 
@@ -69,12 +70,9 @@ export const migrateVerb: Verb = {
   },
 };
 
-/** The fleet host a destination names: the name itself, or a URI's host part. */
+/** The fleet host a destination names (`fleet_host_uri.ts`), as an argument error. */
 function hostOf(destination: string): string {
-  if (!destination.includes("://")) return destination;
-  const host = URL.parse(destination.replace(/^[a-z0-9+.-]+:/i, "http:"))?.hostname ?? "";
-  if (host === "") {
-    throw new ArgumentError(`'${destination}' names no host`, "desturi");
-  }
+  const host = fleetHostOf(destination);
+  if (host === undefined) throw new ArgumentError(`'${destination}' names no host`, "desturi");
   return host;
 }

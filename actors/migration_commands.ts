@@ -361,9 +361,10 @@ export async function settleMigration(
   if (pending === null) return undefined;
   if (pending.direction === "out") {
     if (!isActive(job.snapshot)) {
+      const moved = (await lease.read())?.owner === pending.host;
       await job.append([{
         type: "domain.migration_ended",
-        body: { migration: pending.migration, outcome: "failed" },
+        body: { migration: pending.migration, outcome: moved ? "completed" : "failed" },
       }]);
       return `its migration to '${pending.host}' ended with its instance`;
     }

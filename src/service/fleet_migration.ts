@@ -64,7 +64,6 @@ function subjectOf(host: string): string {
 export interface FleetMigrationsOptions {
   connection: NatsConnection;
   host: Host;
-  domains: FleetDomains;
   leases: DomainLeases;
   hosts(): Promise<FleetHost[]>;
   log: (message: string) => void;
@@ -73,37 +72,57 @@ export interface FleetMigrationsOptions {
 /** This host's live migrations, as source and as destination. */
 export class FleetMigrations {
   readonly #options: FleetMigrationsOptions;
-  readonly #subscription: Subscription;
+  #subscription: Subscription | undefined;
+  #domains: FleetDomains | undefined;
   /** Receiving instances by migration: their uuid and the timer that ends them. */
   readonly #incoming = new Map<string, { uuid: string; timer: ReturnType<typeof setTimeout> }>();
   #inFlight = 0;
 
   private constructor(options: FleetMigrationsOptions) {
     this.#options = options;
-    this.#subscription = options.connection.subscribe(subjectOf(options.leases.host), {
-      callback: (error, message) => {
-        if (error !== null) return;
-        const respond = (answer: PeerAnswer) => message.respond(JSON.stringify(answer));
-        if (this.#inFlight >= MIGRATIONS_IN_FLIGHT_MAX) {
-          respond(answerOf(
-            new VirtError(ErrorCode.RESOURCE_BUSY, "too many migration requests in progress"),
-          ));
-          return;
-        }
-        this.#inFlight++;
-        this.#answer(message.json<PeerRequest>()).then(
-          (answer) => respond(answer),
-          (failure) => respond(answerOf(failure)),
-        ).finally(() => this.#inFlight--);
-      },
-    });
   }
 
-  /** Answers the other hosts' migration requests; settles this host's pending migrations. */
+  /**
+   * Settles this host's pending migrations (after a restart: by the lease, the host it names
+   * has the guest), before the fleet's domains are brought in step with the leases.
+   */
   static async open(options: FleetMigrationsOptions): Promise<FleetMigrations> {
     const migrations = new FleetMigrations(options);
     await migrations.settle();
     return migrations;
+  }
+
+  /** Answers the other hosts' migration requests; moves this host's domains with `domains`. */
+  serve(domains: FleetDomains): void {
+    this.#domains = domains;
+    this.#subscription ??= this.#options.connection.subscribe(
+      subjectOf(this.#options.leases.host),
+      {
+        callback: (error, message) => {
+          if (error !== null) return;
+          const respond = (answer: PeerAnswer) => message.respond(JSON.stringify(answer));
+          if (this.#inFlight >= MIGRATIONS_IN_FLIGHT_MAX) {
+            respond(answerOf(
+              new VirtError(ErrorCode.RESOURCE_BUSY, "too many migration requests in progress"),
+            ));
+            return;
+          }
+          this.#inFlight++;
+          this.#answer(message.json<PeerRequest>()).then(
+            (answer) => respond(answer),
+            (failure) => respond(answerOf(failure)),
+          ).finally(() => this.#inFlight--);
+        },
+      },
+    );
+  }
+
+  /** The fleet's domains of this host (set by {@linkcode serve}). */
+  #fleet(): FleetDomains {
+    if (this.#domains === undefined) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, "this host does not serve migrations yet");
+    }
+    return this.#domains;
   }
 
   /**
@@ -117,9 +136,9 @@ export class FleetMigrations {
     target: string,
     tuning: MigrationTuning = {},
   ): Promise<MigratedView> {
-    const { host, domains, leases } = this.#options;
+    const { host, leases } = this.#options;
     const summary = host.lookup(reference);
-    domains.check(summary.uuid, "migrate");
+    this.#fleet().check(summary.uuid, "migrate");
     if (!summary.active) {
       throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
     }
@@ -189,7 +208,7 @@ export class FleetMigrations {
 
   /** Stops answering; receiving instances whose source has not finished are ended. */
   async close(): Promise<void> {
-    this.#subscription.unsubscribe();
+    this.#subscription?.unsubscribe();
     for (const [migration, entry] of [...this.#incoming]) {
       clearTimeout(entry.timer);
       await this.#abortIncoming(migration, entry.uuid, "failed").catch(() => {});
@@ -268,7 +287,8 @@ export class FleetMigrations {
 
   /** A destination's answer to one request of a source. */
   async #answer(request: PeerRequest): Promise<PeerAnswer> {
-    const { host, domains, leases } = this.#options;
+    const { host, leases } = this.#options;
+    const domains = this.#fleet();
     switch (request.op) {
       case "prepare": {
         const uuid = request.live.uuid!;
@@ -348,7 +368,7 @@ export class FleetMigrations {
     } catch (error) {
       if (!isVirtError(error) || error.code !== ErrorCode.NO_DOMAIN) throw error;
     } finally {
-      this.#options.domains.endIncoming(uuid);
+      this.#domains?.endIncoming(uuid);
     }
   }
 }

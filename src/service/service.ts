@@ -361,6 +361,16 @@ async function openFleet(
     relay = copying;
     const table = await DomainLeases.open(connection, log.host, log.replicas);
     leases = table;
+    // Migrations a restart interrupted are settled first, by the lease: the host it names has
+    // the guest (before the leases and the host's copies are brought in step).
+    const live = await FleetMigrations.open({
+      connection,
+      host: core.host,
+      leases: table,
+      hosts: () => hosts.hosts(),
+      log: say,
+    });
+    migrations = live;
     const owned = await FleetDomains.open({
       host: core.host,
       leases: table,
@@ -369,15 +379,7 @@ async function openFleet(
       log: say,
     });
     domains = owned;
-    const live = await FleetMigrations.open({
-      connection,
-      host: core.host,
-      domains: owned,
-      leases: table,
-      hosts: () => hosts.hosts(),
-      log: say,
-    });
-    migrations = live;
+    live.serve(owned);
     let calls: Subscription | undefined;
     const forwarded = serveForwarded(
       connection,

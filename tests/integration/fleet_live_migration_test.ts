@@ -312,8 +312,15 @@ for (const crashed of ["source", "destination"] as const) {
           }
           const failure = await moving;
           assert.ok(failure !== undefined, "the migration did not complete");
-          await restart(index);
+          const restarted = await restart(index);
           await stayedOnEast(services[0], services[1], serial, definition.uuid!);
+          // The restarted service settled the migration its log had pending, by the lease.
+          assert.match(
+            restarted.log(),
+            crashed === "source"
+              ? /its migration to 'west' was not committed: the guest runs on here/
+              : /its migration from 'east' was not committed: its instance here is ended/,
+          );
           await services[0].client.action("mover", "destroy");
         });
       } finally {

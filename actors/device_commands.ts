@@ -31,8 +31,8 @@ import { validateDomain } from "../src/xml/validate_domain.ts";
 import type { JobContext } from "./domain_actor.ts";
 import { type CommandEnvironment, handleOf, requireCommand } from "./domain_commands.ts";
 import { isActive } from "./domain_machine.ts";
-import { runningInterface } from "./network_interfaces.ts";
-import type { DeviceChange, Driver } from "./driver_protocol.ts";
+import { plugPort, runningInterface } from "./network_interfaces.ts";
+import type { DeviceChange, DomainHandle, Driver } from "./driver_protocol.ts";
 
 /** libvirt's wait for a guest to release a device (`qemuDomainWaitForDeviceRemoval`), in ms. */
 export const DEVICE_REMOVAL_WAIT_MS = 5000;
@@ -157,6 +157,17 @@ async function persistentChange(
   return completed;
 }
 
+/** Plugs a device into the running instance and records it attached. */
+async function attachAndRecord(
+  job: JobContext,
+  driver: Driver,
+  handle: DomainHandle,
+  change: DeviceChange,
+): Promise<void> {
+  const { live, alias } = await driver.attachDevice!(handle, change, job.signal);
+  await job.append([{ type: "domain.device_attached", body: { alias, live } }]);
+}
+
 async function liveChange(
   job: JobContext,
   env: CommandEnvironment,
@@ -173,19 +184,37 @@ async function liveChange(
       // On a network or bridge: its bridge and tap name, as at start.
       if (driver.bridgesInterfaces === true) {
         const interfaces = handle.definition.devices.interfaces;
-        change = {
-          list,
-          device: runningInterface(
-            device as NetInterface,
-            handle.id,
-            interfaces,
-            env.resolveNetwork,
-          ),
-        };
+        const running = runningInterface(
+          device as NetInterface,
+          handle.id,
+          interfaces,
+          env.resolveNetwork,
+        );
+        change = { list, device: running };
+        // A network interface gets its port first, as at start (released if the plug fails).
+        const network = running.type === "network" ? running.source?.network : undefined;
+        if (network !== undefined && env.networkPorts !== undefined) {
+          const plugged = await plugPort(
+            running,
+            network,
+            { uuid: handle.uuid, name: handle.name },
+            interfaces.length,
+            env.networkPorts,
+          );
+          change = { list, device: plugged.live };
+          const binder = env.networkPorts;
+          const portid = plugged.port.uuid;
+          try {
+            await attachAndRecord(job, driver, handle, change);
+          } catch (error) {
+            await binder.release([{ network, portid }]).catch(() => {});
+            throw error;
+          }
+          return;
+        }
       }
     }
-    const { live, alias } = await driver.attachDevice!(handle, change, job.signal);
-    await job.append([{ type: "domain.device_attached", body: { alias, live } }]);
+    await attachAndRecord(job, driver, handle, change);
     return;
   }
   if (command.action === "update") {

@@ -11,7 +11,13 @@
  */
 
 import { type VolumeResolver, withVolumeDisks } from "./volume_disks.ts";
-import { type NetworkResolver, withNetworkInterfaces } from "./network_interfaces.ts";
+import {
+  type NetworkPortBinder,
+  type NetworkResolver,
+  type PlacedPort,
+  withNetworkInterfaces,
+  withNetworkPorts,
+} from "./network_interfaces.ts";
 import type { DomainDefinition, XmlElement } from "../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import { agentChannelIndex } from "../src/model/guest_agent_channel.ts";
@@ -58,6 +64,8 @@ export interface CommandEnvironment {
   resolveVolume?: VolumeResolver;
   /** Finds a network's bridge for `<interface type='network'>` (libvirt's errors). */
   resolveNetwork?: NetworkResolver;
+  /** Creates and releases the ports of `<interface type='network'>` on their networks. */
+  networkPorts?: NetworkPortBinder;
   /** Where managed save images live (the service's state folder); absent: no managed save. */
   managedSaveDir?: string;
   /** Where what went wrong beside a command's outcome is told (default: stderr). */
@@ -206,11 +214,64 @@ export async function start(
   // What the instance runs with (the driver's runtime names added), recorded as the live one.
   const instance = driver.instanceDefinition?.(definition) ?? definition;
   // Interfaces on networks and bridges get their bridge and tap name, shown in the live XML.
-  const live = driver.bridgesInterfaces === true
+  const resolved = driver.bridgesInterfaces === true
     ? withNetworkInterfaces(instance, id, env.resolveNetwork)
     : instance;
+  // Intent before action: each network interface's port is recorded on its network before
+  // anything of the guest exists (libvirt's QEMU driver creates it before the tap).
+  const binder = driver.bridgesInterfaces === true ? env.networkPorts : undefined;
+  const { live, launched: ported, ports } = binder === undefined
+    ? { live: resolved, launched: resolved, ports: [] }
+    : await withNetworkPorts(resolved, { uuid: context.uuid, name: definition.name }, binder);
+  try {
+    await launchWith(job, env, driver, options, { id, definition, live, ported });
+  } catch (error) {
+    await releaseUnheldPorts(job, binder, ports);
+    throw error;
+  }
+}
+
+/** Releases a failed start's ports, unless its instance runs on (or is still to be settled). */
+async function releaseUnheldPorts(
+  job: JobContext,
+  binder: NetworkPortBinder | undefined,
+  ports: PlacedPort[],
+): Promise<void> {
+  if (binder === undefined || ports.length === 0 || holdsNetworkPorts(job.snapshot)) return;
+  await binder.release(ports).catch(() => {});
+}
+
+/**
+ * Whether the domain's instance holds its network ports: it runs, or its launch is pending
+ * (recovery settles it).
+ */
+export function holdsNetworkPorts(snapshot: DomainSnapshot): boolean {
+  const { live, intent } = snapshot.context;
+  return live !== null || intent?.kind === "launch";
+}
+
+/** The rest of {@linkcode start}, once the instance's ports exist. */
+async function launchWith(
+  job: JobContext,
+  env: CommandEnvironment,
+  driver: Driver,
+  options: {
+    paused: boolean;
+    restore?: RestoreImage;
+    fromSnapshot?: SnapshotStart;
+    migrateFrom?: { address: string; port: number };
+  },
+  started: {
+    id: number;
+    definition: DomainDefinition;
+    live: DomainDefinition;
+    ported: DomainDefinition;
+  },
+): Promise<void> {
+  const { context } = job.snapshot;
+  const { id, definition, live } = started;
   // The launch gets volume disks as their files; the live definition keeps them as written.
-  const launched = withVolumeDisks(live, env.resolveVolume);
+  const launched = withVolumeDisks(started.ported, env.resolveVolume);
   const request = {
     uuid: context.uuid,
     name: definition.name,

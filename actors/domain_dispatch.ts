@@ -22,6 +22,7 @@ import {
 import { type BlockJobCommand, runBlockJobCommand } from "./block_job_commands.ts";
 import { runSnapshotCommand, type SnapshotCommand } from "./snapshot_commands.ts";
 import { type PerfRequest, setPerfEvents } from "./perf_commands.ts";
+import { type InterfaceTuneRequest, setInterfaceParameters } from "./interface_tune_commands.ts";
 
 /** The commands that run on an existing domain, found by reference. */
 export type DomainJobName = Exclude<DomainCommandName, "define">;
@@ -42,6 +43,7 @@ export interface DomainCommandArguments {
   setvcpus: resources.VcpuRequest;
   blockresize: resources.BlockResizeRequest;
   perf: PerfRequest;
+  iftune: InterfaceTuneRequest;
   metadata: {
     change: Parameters<typeof commands.setMetadata>[1];
     scope: commands.MetadataScope;
@@ -93,6 +95,7 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   setvcpus: (job, env, args) => resources.setVcpus(job, env, args),
   blockresize: (job, env, args) => resources.blockResize(job, env, args),
   perf: (job, env, args) => setPerfEvents(job, env, args),
+  iftune: (job, env, args) => setInterfaceParameters(job, env, args),
   device: (job, env, args) => changeDevice(job, env, args),
   save: (job, env, args) => save(job, env, args),
   managedsave: (job, env, args) => managedSave(job, env, args),

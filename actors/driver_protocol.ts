@@ -18,6 +18,7 @@ import type {
   GuestCapability,
   HostCapability,
 } from "../src/model/capabilities.ts";
+import type { Bandwidth } from "../src/model/network.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import type { DeviceListName, DeviceOf } from "../src/model/device_edit.ts";
 import type { PausedReasonName, RuntimeRecord } from "../src/model/facts.ts";
@@ -758,6 +759,20 @@ export interface Driver {
    * @throws {VirtError} libvirt's words when the host refuses (codes 38, 74).
    */
   setPerfEvent?(handle: DomainHandle, name: string, enabled: boolean): void;
+
+  /**
+   * Sets the `<bandwidth>` of the running instance's interface at `index` of its live
+   * definition on its host-side device (`domiftune --live`); undefined clears it. Absent: the
+   * driver shapes no interface.
+   *
+   * @throws {VirtError} libvirt's refusal for an interface type it cannot shape (67), tc's
+   *   failure in libvirt's words (1).
+   */
+  setInterfaceBandwidth?(
+    handle: DomainHandle,
+    index: number,
+    bandwidth: Bandwidth | undefined,
+  ): Promise<void>;
 
   /**
    * Resizes the instance's disk at `diskIndex` of its live definition to `sizeBytes` (QEMU:

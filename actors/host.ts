@@ -20,7 +20,12 @@
 
 import { awaitRemovals, type DeviceCommand } from "./device_commands.ts";
 import { usesVolume, type VolumeResolver } from "./volume_disks.ts";
-import type { NetworkResolver } from "./network_interfaces.ts";
+import {
+  type NetworkPortBinder,
+  type NetworkResolver,
+  portsNamedBy,
+  reconcileNetworkPorts,
+} from "./network_interfaces.ts";
 import type { EventStore } from "../src/log/event_store.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import {
@@ -121,6 +126,16 @@ export interface HostOptions {
 }
 
 /**
+ * Facts after which an instance may hold fewer network ports: it is gone, or an interface was
+ * unplugged.
+ */
+const PORT_RELEASES: ReadonlySet<string> = new Set([
+  "domain.stopped",
+  "domain.intent_abandoned",
+  "domain.device_removed",
+]);
+
+/**
  * The host actor.
  *
  * @example
@@ -143,6 +158,7 @@ export class Host extends DomainCommandMethods {
   #closed = false;
   #volumeResolver: VolumeResolver | undefined;
   #networkResolver: NetworkResolver | undefined;
+  #networkPorts: NetworkPortBinder | undefined;
   #ownership: DomainOwnership | undefined;
 
   private constructor(options: HostOptions) {
@@ -167,6 +183,7 @@ export class Host extends DomainCommandMethods {
         onHeldWritten: (holder, written) => this.#finishInterrupted(holder.uuid, written),
       })
     );
+    const ports = () => this.#networkPorts;
     this.#heldRetry = new HeldFactsRetry({
       log: this.#log,
       nameOf: (uuid) => this.nameOfUuid(uuid) ?? uuid,
@@ -214,6 +231,9 @@ export class Host extends DomainCommandMethods {
           );
         }
         return this.#networkResolver(network);
+      },
+      get networkPorts() {
+        return ports();
       },
       ...(options.managedSaveDir === undefined ? {} : { managedSaveDir: options.managedSaveDir }),
       log: this.#log,
@@ -305,6 +325,34 @@ export class Host extends DomainCommandMethods {
    */
   setNetworkResolver(resolver: NetworkResolver): void {
     this.#networkResolver = resolver;
+  }
+
+  /**
+   * Gives the host the networks' ports: from then on every `<interface type='network'>` of a
+   * starting guest gets a port on its network, released once the guest is gone.
+   */
+  setNetworkPorts(binder: NetworkPortBinder): void {
+    this.#networkPorts = binder;
+  }
+
+  /**
+   * Brings the networks' ports in line with the domains (after a restart: see
+   * `reconcileNetworkPorts`); what it did goes to the log.
+   */
+  async reconcileNetworkPorts(): Promise<void> {
+    const binder = this.#networkPorts;
+    if (binder === undefined) return;
+    const holders = this.#registry.actors().map((actor) => {
+      const { uuid, name, live, intent } = actor.snapshot.context;
+      const launching = intent?.kind === "launch" ? intent.definition : null;
+      return {
+        uuid,
+        name,
+        holds: commands.holdsNetworkPorts(actor.snapshot),
+        definition: live ?? launching ?? null,
+      };
+    });
+    for (const line of await reconcileNetworkPorts(holders, binder)) this.#log(line);
   }
 
   /**
@@ -716,8 +764,42 @@ export class Host extends DomainCommandMethods {
 
   #applied(actor: DomainActor, applied: AppliedFact[]): void {
     for (const { fact } of applied) this.#registry.index(actor, fact);
+    if (applied.some(({ fact }) => PORT_RELEASES.has(fact.type))) {
+      this.#releaseUnheldPorts(actor);
+    }
     this.#snapshots.applied(applied);
     for (const listener of this.#appliedListeners) listener(actor.uuid, applied);
+  }
+
+  /**
+   * A guest gives back the network ports its instance no longer names: all of them once it is
+   * gone (stopped, crashed, destroyed, a launch abandoned), an unplugged interface's. The ports
+   * are chosen now, so a start or plug that follows is not touched.
+   */
+  #releaseUnheldPorts(actor: DomainActor): void {
+    const binder = this.#networkPorts;
+    if (binder === undefined) return;
+    const { live, intent } = actor.snapshot.context;
+    const named = commands.holdsNetworkPorts(actor.snapshot)
+      ? new Set(
+        portsNamedBy(live ?? (intent?.kind === "launch" ? intent.definition : null))
+          .map((port) => port.portid),
+      )
+      : new Set<string>();
+    const uuid = actor.uuid.toLowerCase();
+    const owned = binder.all()
+      .filter(({ port }) => port.ownerUuid === uuid && !named.has(port.uuid))
+      .map(({ network, port }) => ({ network, portid: port.uuid }));
+    if (owned.length === 0) return;
+    this.#router.track(
+      binder.release(owned).catch((error) =>
+        this.#log(
+          `domain ${actor.snapshot.context.name}: cannot release its network ports: ${
+            (error as Error).message
+          }`,
+        )
+      ),
+    );
   }
 
   #command(

@@ -141,8 +141,8 @@ export const networkMachine = setup({
     recordReloaded: assign(({ event }) => {
       const dnsmasq = bodyOf(event, "network.dnsmasq_reloaded").dnsmasq;
       if (dnsmasq === undefined) return { intent: null };
-      // A new dnsmasq: no lease yet, its script's output read from the start.
-      return { intent: null, dnsmasq, leases: [], leaseOffset: 0 };
+      // A new dnsmasq, handed the leases: its script's output read from the start.
+      return { intent: null, dnsmasq, leaseOffset: 0 };
     }),
     recordPortCreated: assign(({ event, context }) => ({
       ports: [...(context.ports ?? []), bodyOf(event, "network.port_created").port],

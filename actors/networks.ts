@@ -438,7 +438,8 @@ export class Networks {
 
   /**
    * Starts an inactive network (`net-start`): the intent is recorded, the network made, and
-   * it is recorded started; a failed start is undone and recorded abandoned.
+   * it is recorded started; a failed start is undone and recorded abandoned. A running network
+   * whose dnsmasq died gets a new one, handed the leases the log holds.
    *
    * @throws {VirtError} Code 55 when it is active; 67 for a forward mode evirt cannot run;
    *   1 when a host route already covers one of its subnets or static routes (libvirt's check:
@@ -449,6 +450,7 @@ export class Networks {
     const actor = this.byUuid(uuid);
     return actor.run("start", async () => {
       if (isNetworkActive(actor.snapshot)) {
+        if (await this.#restartDeadDnsmasq(actor)) return;
         throw new VirtError(ErrorCode.OPERATION_INVALID, "network is already active");
       }
       const definition = definitionOf(actor);
@@ -456,6 +458,24 @@ export class Networks {
       if (this.#runtime === undefined) throw noRuntime(definition.name);
       await this.#startWith(actor, definition, this.#runtime);
     });
+  }
+
+  /**
+   * A running network whose dnsmasq died (and nothing else) gets a new one, with the leases
+   * the log holds: the intent to reload is recorded first, as for `net-update`. False when
+   * its dnsmasq runs (or it has none, or something else is missing).
+   */
+  async #restartDeadDnsmasq(actor: NetworkActor): Promise<boolean> {
+    const runtime = this.#runtime;
+    const dnsmasq = actor.snapshot.context.dnsmasq;
+    if (runtime?.reload === undefined || dnsmasq === null) return false;
+    const definition = definitionOf(actor);
+    const check = runtime.check(definition, { dnsmasq });
+    const dead = `dnsmasq (pid ${dnsmasq.pid}) is no longer running`;
+    if (check.intact || check.problems.some((problem) => problem !== dead)) return false;
+    await actor.append([{ type: "network.dnsmasq_reloading", body: { mode: "restart" } }]);
+    await this.#reload(actor, definition, definition, "restart");
+    return true;
   }
 
   /**
@@ -583,6 +603,8 @@ export class Networks {
     const reload = this.#runtime?.reload;
     if (reload === undefined) throw noRuntime(definition.name);
     const dnsmasq = actor.snapshot.context.dnsmasq;
+    // What the old dnsmasq reported last is recorded first: a new one gets every lease.
+    await this.#ingestNow(actor);
     let state;
     try {
       state = await reload.call(
@@ -591,6 +613,7 @@ export class Networks {
         definition,
         dnsmasq === null ? {} : { dnsmasq },
         mode,
+        actor.snapshot.context.leases ?? [],
       );
     } catch (error) {
       await actor.append([{ type: "network.intent_abandoned", body: { intent: "reload" } }]);
@@ -697,42 +720,84 @@ export class Networks {
   createPort(uuid: string, xml: string, reclaim = false): Promise<NetworkPort> {
     const actor = this.byUuid(uuid);
     const parsed = parseNetworkPortXml(xml, { maxBytes: NETWORK_PORT_XML_MAX_BYTES });
-    return actor.run("port-create", async () => {
-      if (reclaim && parsed.plug === undefined) {
-        throw new VirtError(
-          ErrorCode.INVALID_ARG,
-          "Port reclaim requested but plug type is none",
-        );
-      }
-      if (!reclaim && parsed.plug !== undefined) {
-        throw new VirtError(
-          ErrorCode.INVALID_ARG,
-          "Port reclaim not requested but plug type is not none",
-        );
-      }
-      if (!isNetworkActive(actor.snapshot)) {
-        throw new VirtError(
-          ErrorCode.OPERATION_INVALID,
-          `network '${nameOf(actor)}' is not active`,
-        );
-      }
-      const port = reclaim ? parsed : allocateNetworkPort(definitionOf(actor), parsed);
-      const ports = actor.snapshot.context.ports ?? [];
-      if (ports.some((each) => each.uuid === port.uuid)) {
-        throw new VirtError(
-          ErrorCode.NETWORK_PORT_EXIST,
-          `Network port with UUID ${port.uuid} already exists`,
-        );
-      }
-      if (ports.length >= NETWORK_PORTS_MAX) {
-        throw new VirtError(
-          ErrorCode.OPERATION_FAILED,
-          `network '${nameOf(actor)}' has too many ports (${NETWORK_PORTS_MAX})`,
-        );
-      }
-      await actor.append([{ type: "network.port_created", body: { port } }]);
-      return port;
-    });
+    return actor.run("port-create", () => this.#addPort(actor, parsed, reclaim));
+  }
+
+  /**
+   * Creates the port of a guest's `<interface type='network'>` on the network named `name`,
+   * as libvirt's QEMU driver does at start (virNetworkPortCreateXML of the port it builds from
+   * the interface); durable when it resolves. With `reclaim`, a port that names its plug is
+   * recorded again as given (a guest that ran on while the network's ports were lost).
+   *
+   * @throws {VirtError} As {@linkcode createPort}; code 43 for no such network.
+   */
+  createGuestPort(name: string, port: NetworkPort, reclaim = false): Promise<NetworkPort> {
+    const actor = this.byName(name);
+    return actor.run("port-create", () => this.#addPort(actor, port, reclaim));
+  }
+
+  /** {@linkcode createPort}'s work, within a job of the network's actor. */
+  async #addPort(actor: NetworkActor, given: NetworkPort, reclaim: boolean): Promise<NetworkPort> {
+    if (reclaim && given.plug === undefined) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        "Port reclaim requested but plug type is none",
+      );
+    }
+    if (!reclaim && given.plug !== undefined) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        "Port reclaim not requested but plug type is not none",
+      );
+    }
+    if (!isNetworkActive(actor.snapshot)) {
+      throw new VirtError(
+        ErrorCode.OPERATION_INVALID,
+        `network '${nameOf(actor)}' is not active`,
+      );
+    }
+    const port = reclaim ? given : allocateNetworkPort(definitionOf(actor), given);
+    const ports = actor.snapshot.context.ports ?? [];
+    if (ports.some((each) => each.uuid === port.uuid)) {
+      throw new VirtError(
+        ErrorCode.NETWORK_PORT_EXIST,
+        `Network port with UUID ${port.uuid} already exists`,
+      );
+    }
+    if (ports.length >= NETWORK_PORTS_MAX) {
+      throw new VirtError(
+        ErrorCode.OPERATION_FAILED,
+        `network '${nameOf(actor)}' has too many ports (${NETWORK_PORTS_MAX})`,
+      );
+    }
+    await actor.append([{ type: "network.port_created", body: { port } }]);
+    return port;
+  }
+
+  /**
+   * Every port of every running network, with its network's name (for reconciling guests'
+   * ports with the guests that run).
+   */
+  allPorts(): { network: string; port: NetworkPort }[] {
+    return this.actors().filter((actor) => isNetworkActive(actor.snapshot)).flatMap((actor) =>
+      (actor.snapshot.context.ports ?? []).map((port) => ({ network: nameOf(actor), port }))
+    );
+  }
+
+  /**
+   * Deletes ports by network name and port uuid (a guest's, once it stopped); a port or
+   * network that is gone already is skipped.
+   */
+  async releasePorts(ports: readonly { network: string; portid: string }[]): Promise<void> {
+    for (const { network, portid } of ports) {
+      const actor = this.#registry.actors().find((each) => nameOf(each) === network);
+      if (actor === undefined) continue;
+      await actor.run("port-delete", async () => {
+        const held = actor.snapshot.context.ports ?? [];
+        if (!isNetworkActive(actor.snapshot) || !held.some((port) => port.uuid === portid)) return;
+        await actor.append([{ type: "network.port_deleted", body: { uuid: portid } }]);
+      });
+    }
   }
 
   /**
@@ -847,18 +912,22 @@ export class Networks {
     const actor = this.byUuid(uuid);
     const path = this.#runtime?.leaseEventsPath?.(nameOf(actor));
     if (path === undefined || !isNetworkActive(actor.snapshot)) return Promise.resolve();
-    return actor.run("leases", async () => {
-      if (!isNetworkActive(actor.snapshot)) return;
-      const offset = actor.snapshot.context.leaseOffset ?? 0;
-      const text = readFrom(path, offset, LEASE_EVENTS_READ_MAX_BYTES);
-      if (text === undefined) return;
-      const { events, consumedBytes } = parseLeaseEvents(text);
-      if (consumedBytes === 0) return;
-      await actor.append([{
-        type: "network.leases_changed",
-        body: { events, offset: offset + consumedBytes },
-      }]);
-    });
+    return actor.run("leases", () => this.#ingestNow(actor));
+  }
+
+  /** {@linkcode ingestLeases}'s work, within a job of the network's actor. */
+  async #ingestNow(actor: NetworkActor): Promise<void> {
+    const path = this.#runtime?.leaseEventsPath?.(nameOf(actor));
+    if (path === undefined || !isNetworkActive(actor.snapshot)) return;
+    const offset = actor.snapshot.context.leaseOffset ?? 0;
+    const text = readFrom(path, offset, LEASE_EVENTS_READ_MAX_BYTES);
+    if (text === undefined) return;
+    const { events, consumedBytes } = parseLeaseEvents(text);
+    if (consumedBytes === 0) return;
+    await actor.append([{
+      type: "network.leases_changed",
+      body: { events, offset: offset + consumedBytes },
+    }]);
   }
 
   /**

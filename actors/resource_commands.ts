@@ -9,6 +9,8 @@
  * @module
  */
 
+import { isBridgedInterface } from "../src/model/tap_names.ts";
+import { interfaceBandwidthOf } from "../src/xml/interface_bandwidth.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import {
   AFFECT_CONFIG,
@@ -428,6 +430,18 @@ async function redoLiveChange(
       const index = diskIndexByName(handle.definition, intent.disk.target);
       await driver.resizeBlock(handle, index, BigInt(intent.disk.sizeBytes), signal);
       return handle.definition;
+    }
+    case "interface_bandwidth": {
+      // Each shaped interface set again as the intent has it (setting one twice is harmless).
+      if (driver.setInterfaceBandwidth === undefined) {
+        throw unsupported("virDomainSetInterfaceParameters");
+      }
+      for (const [index, nic] of intent.definition.devices.interfaces.entries()) {
+        if (!isBridgedInterface(nic)) continue;
+        const where = `/domain/devices/interface[${index + 1}]`;
+        await driver.setInterfaceBandwidth(handle, index, interfaceBandwidthOf(nic, where));
+      }
+      return intent.definition;
     }
     case "perf": {
       if (driver.setPerfEvent === undefined) throw unsupported("virDomainSetPerfEvents");

@@ -7,10 +7,11 @@
  * @module
  */
 
-import type { DomainDefinition, Filesystem } from "../../src/model/domain.ts";
+import type { DomainDefinition, Filesystem, IdMapRange } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { BlkioDeviceLimits, CgroupLimits } from "./container_cgroup.ts";
 import { checkInterfaces } from "./container_network.ts";
+import { type CapabilityCut, capabilityCut } from "./container_privileges.ts";
 
 /** Most mounts one container may have. */
 export const MOUNTS_MAX = 64;
@@ -73,6 +74,13 @@ export interface ContainerSpec {
   tuning: ContainerTuning;
   /** Whether the container has a `<console type='pty'>`. */
   console: boolean;
+  /** `<inituser>` and `<initgroup>` as written (looked up in the container at launch). */
+  initUser?: string;
+  initGroup?: string;
+  /** `<idmap>`: the container runs in a user namespace with these maps. */
+  idmap?: { uids: IdMapRange[]; gids: IdMapRange[] };
+  /** The capabilities the init loses (`<features><capabilities>`, libvirt's defaults). */
+  capabilities: CapabilityCut;
 }
 
 function refuse(where: string, message: string): VirtError {
@@ -165,12 +173,6 @@ export function containerSpec(definition: DomainDefinition): ContainerSpec {
     return [name, value ?? ""];
   });
   const initDir = os.initdir === undefined ? "/" : containerPath(os.initdir, "/domain/os/initdir");
-  if (os.inituser !== undefined) {
-    throw refuse("/domain/os/inituser", "<inituser> is not supported by the lxc driver yet");
-  }
-  if (os.initgroup !== undefined) {
-    throw refuse("/domain/os/initgroup", "<initgroup> is not supported by the lxc driver yet");
-  }
   const devices = definition.devices;
   const filesystems = devices.filesystems ?? [];
   if (filesystems.length > MOUNTS_MAX) {
@@ -223,22 +225,42 @@ export function containerSpec(definition: DomainDefinition): ContainerSpec {
     memoryLimitKiB: definition.memtune?.hardLimitKiB ?? definition.memoryKiB,
     tuning: tuningOf(definition),
     console: consoles.length === 1,
+    ...(os.inituser === undefined ? {} : { initUser: os.inituser }),
+    ...(os.initgroup === undefined ? {} : { initGroup: os.initgroup }),
+    ...idmapOf(definition),
+    capabilities: capabilityCut(
+      definition.features?.capabilities?.policy,
+      definition.featureCapabilities,
+    ),
   };
 }
 
+/** Most ranges of one map (the kernel takes 340 lines in `uid_map`). */
+export const IDMAP_RANGES_MAX = 340;
+
+function idmapOf(definition: DomainDefinition): Pick<ContainerSpec, "idmap"> {
+  const idmap = definition.idmap;
+  if (idmap === undefined || (idmap.uids.length === 0 && idmap.gids.length === 0)) return {};
+  for (const [name, ranges] of [["uid", idmap.uids], ["gid", idmap.gids]] as const) {
+    if (ranges.length > IDMAP_RANGES_MAX) {
+      throw refuse(`/domain/idmap/${name}`, `more than ${IDMAP_RANGES_MAX} ${name} ranges`);
+    }
+    ranges.forEach((range, index) => {
+      const fits = [range.start, range.target, range.count].every((value) =>
+        Number.isInteger(value) && value >= 0 && value <= 0xffffffff
+      ) && range.count > 0;
+      if (!fits) {
+        throw refuse(
+          `/domain/idmap/${name}[${index + 1}]`,
+          `the ${name} range is not one the kernel takes`,
+        );
+      }
+    });
+  }
+  return { idmap: { uids: idmap.uids, gids: idmap.gids } };
+}
+
 function refuseUnsupportedDevices(definition: DomainDefinition): void {
-  if (definition.idmap !== undefined) {
-    throw refuse(
-      "/domain/idmap",
-      "<idmap> (a user namespace) is not supported by the lxc driver yet",
-    );
-  }
-  if (definition.featureCapabilities !== undefined) {
-    throw refuse(
-      "/domain/features/capabilities",
-      "<features><capabilities> is not supported by the lxc driver yet",
-    );
-  }
   const devices = definition.devices;
   const lists: Array<[string, unknown[]]> = [
     ["disk", devices.disks],

@@ -59,7 +59,14 @@ import {
   spawnSupervisor,
   waitForReady,
 } from "./container_process.ts";
-import { makeDevSkeleton, RUN_FILES, setupScript, supervisorScript } from "./container_scripts.ts";
+import {
+  idMapText,
+  makeDevSkeleton,
+  RUN_FILES,
+  setupScript,
+  supervisorScript,
+} from "./container_scripts.ts";
+import { checkUserNamespaces, initPrivileges } from "./container_privileges.ts";
 import { type ContainerSpec, containerSpec } from "./container_spec.ts";
 import {
   type ContainerLink,
@@ -280,24 +287,38 @@ export class LxcDriver implements Driver {
         `domain '${request.name}' already has a running container`,
       );
     }
+    const privileges = initPrivileges(spec);
+    if (spec.idmap !== undefined) await checkUserNamespaces();
     removeFolder(runDir);
     Deno.mkdirSync(`${runDir}/${RUN_FILES.root}`, { recursive: true, mode: 0o700 });
+    // A container root in a user namespace is no owner of the folder: it may only pass it
+    // (setup runs from it and names its files relatively).
+    if (spec.idmap !== undefined) Deno.chmodSync(runDir, 0o711);
     let supervisor: ProcessIdentity | undefined;
     try {
-      await makeFifo(`${runDir}/${RUN_FILES.go}`);
+      await makeFifos([`${runDir}/${RUN_FILES.go}`, `${runDir}/${RUN_FILES.staged}`]);
       makeDevSkeleton(runDir);
+      const joinFiles = cgroupJoinFiles(cgroup);
       Deno.writeTextFileSync(
         `${runDir}/${RUN_FILES.setup}`,
         setupScript(spec, {
-          runDir,
-          cgroupJoinFiles: cgroupJoinFiles(cgroup),
+          cgroupJoinFiles: spec.idmap === undefined ? joinFiles : [],
           uuid: request.uuid,
           name: request.name,
+          privilegeArgs: privileges.args,
+          ...(privileges.identity.uid === undefined ? {} : { initUid: privileges.identity.uid }),
         }),
       );
       Deno.writeTextFileSync(
         `${runDir}/${RUN_FILES.supervisor}`,
-        supervisorScript(runDir, spec.console),
+        supervisorScript({
+          runDir,
+          console: spec.console,
+          cgroupJoinFiles: spec.idmap === undefined ? [] : joinFiles,
+          ...(spec.idmap === undefined ? {} : {
+            idmap: { uidMap: idMapText(spec.idmap.uids), gidMap: idMapText(spec.idmap.gids) },
+          }),
+        }),
       );
       createCgroup(cgroup, cgroupLimits(spec));
       const pid = spawnSupervisor(runDir, spec.console);
@@ -770,9 +791,9 @@ function cgroupLimits(spec: ContainerSpec): CgroupLimits {
   };
 }
 
-async function makeFifo(path: string): Promise<void> {
+async function makeFifos(paths: string[]): Promise<void> {
   const output = await new Deno.Command("mkfifo", {
-    args: ["-m", "600", path],
+    args: ["-m", "600", ...paths],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -781,7 +802,7 @@ async function makeFifo(path: string): Promise<void> {
   if (!output.success) {
     throw new VirtError(
       ErrorCode.SYSTEM_ERROR,
-      `cannot make the fifo '${path}': ${new TextDecoder().decode(output.stderr).trim()}`,
+      `cannot make the fifos ${paths.join(" ")}: ${new TextDecoder().decode(output.stderr).trim()}`,
     );
   }
 }

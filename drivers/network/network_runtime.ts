@@ -17,7 +17,7 @@
  * @module
  */
 
-import { LEASE_SCRIPT } from "../../src/model/network_leases.ts";
+import { LEASE_SCRIPT, leaseDatabase, type NetworkLease } from "../../src/model/network_leases.ts";
 import { linkExists } from "../../src/host/net_links.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { effectivePrefix, parseIp } from "../../src/model/ip_address.ts";
@@ -25,7 +25,7 @@ import { bridgeNameOf, hasManagedBridge, type NetworkDefinition } from "../../sr
 import { readProcessStat } from "../../src/host/process_state.ts";
 import { dnsmasqCommand, dnsmasqConfiguration, needsDnsmasq } from "./dnsmasq_config.ts";
 import { NFT_TABLE, nftablesRemoval, nftablesRuleset } from "./nftables_ruleset.ts";
-import { bandwidthTcCommands } from "./tc_bandwidth.ts";
+import { bandwidthTcCommands } from "../../src/host/tc_bandwidth.ts";
 
 /** The dnsmasq binary libvirt runs. */
 export const DNSMASQ_PATH = "/usr/sbin/dnsmasq";
@@ -159,6 +159,7 @@ function dnsmasqPaths(stateDir: string, name: string) {
     hosts: `${stateDir}/${name}.hostsfile`,
     addnHosts: `${stateDir}/${name}.addnhosts`,
     leaseEvents: `${stateDir}/${name}.lease-events`,
+    leaseDatabase: `${stateDir}/${name}.leases`,
   };
 }
 
@@ -278,7 +279,10 @@ export class NetworkRuntime {
     }
   }
 
-  async #startDnsmasq(definition: NetworkDefinition): Promise<ProcessIdentity> {
+  async #startDnsmasq(
+    definition: NetworkDefinition,
+    leases: readonly NetworkLease[] = [],
+  ): Promise<ProcessIdentity> {
     const bridge = definition.bridge.name ?? "";
     const paths = dnsmasqPaths(this.#stateDir, definition.name);
     await Deno.mkdir(this.#stateDir, { recursive: true, mode: 0o755 });
@@ -292,7 +296,13 @@ export class NetworkRuntime {
     await Deno.remove(paths.pid).catch(() => {});
     // As libvirt: dnsmasq keeps no lease file (--leasefile-ro) and reports every lease change
     // to a script, whose lines the service records (network_leases.ts); a new dnsmasq starts
-    // a new file.
+    // a new file. It asks the script for the lease database at start: the leases the log
+    // holds, so one that replaces another keeps its clients' addresses.
+    await Deno.writeTextFile(
+      paths.leaseDatabase,
+      leaseDatabase(leases, Math.floor(Date.now() / 1000)),
+      { mode: 0o644 },
+    );
     const leaseScript = `${this.#stateDir}/${LEASE_SCRIPT_NAME}`;
     await Deno.writeTextFile(leaseScript, LEASE_SCRIPT, { mode: 0o755 });
     await Deno.chmod(leaseScript, 0o755);
@@ -303,7 +313,11 @@ export class NetworkRuntime {
       bridge,
     });
     await must(`cannot start dnsmasq for ${bridge}`, DNSMASQ_PATH, command.args, {
-      env: { ...command.env, EVIRT_LEASE_EVENTS: paths.leaseEvents },
+      env: {
+        ...command.env,
+        EVIRT_LEASE_EVENTS: paths.leaseEvents,
+        EVIRT_LEASE_DATABASE: paths.leaseDatabase,
+      },
     });
     // dnsmasq has daemonized; its pid file is written before the parent exits.
     const pid = Number(readSmall(paths.pid)?.trim());
@@ -340,6 +354,8 @@ export class NetworkRuntime {
    * @param definition The updated definition.
    * @param state What the start (or last reload) recorded.
    * @param mode How dnsmasq takes the update.
+   * @param leases The network's leases (from the log), handed to a dnsmasq that replaces
+   *   the old one.
    * @returns What runs now (a replaced dnsmasq's identity).
    * @throws {VirtError} Code 38 when a step fails.
    */
@@ -348,6 +364,7 @@ export class NetworkRuntime {
     definition: NetworkDefinition,
     state: NetworkRuntimeState,
     mode: "refresh" | "restart",
+    leases: readonly NetworkLease[] = [],
   ): Promise<NetworkRuntimeState> {
     if (!hasManagedBridge(definition)) return state;
     const bridge = bridgeNameOf(definition);
@@ -374,7 +391,7 @@ export class NetworkRuntime {
     }
     await this.#stopDnsmasq(paths, state.dnsmasq);
     if (!needsDnsmasq(definition)) return {};
-    return { dnsmasq: await this.#startDnsmasq(definition) };
+    return { dnsmasq: await this.#startDnsmasq(definition, leases) };
   }
 
   /**
@@ -391,7 +408,15 @@ export class NetworkRuntime {
     if (!hasManagedBridge(definition) || bridge === undefined) return;
     const paths = dnsmasqPaths(this.#stateDir, definition.name);
     await this.#stopDnsmasq(paths, state.dnsmasq);
-    for (const path of [paths.config, paths.pid, paths.hosts, paths.addnHosts, paths.leaseEvents]) {
+    const files = [
+      paths.config,
+      paths.pid,
+      paths.hosts,
+      paths.addnHosts,
+      paths.leaseEvents,
+      paths.leaseDatabase,
+    ];
+    for (const path of files) {
       await Deno.remove(path).catch((error) => {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       });

@@ -8,6 +8,7 @@
  */
 
 import type { DeviceAddress } from "../../src/model/domain.ts";
+import type { Bandwidth } from "../../src/model/network.ts";
 import type { ChardevListName } from "../../src/model/live_facts.ts";
 import type { Accelerator } from "./accelerator.ts";
 import { refuseConfig } from "./config_refusal.ts";
@@ -108,6 +109,8 @@ export interface BridgePortPlan {
   bridge?: string;
   mac?: string;
   mtu?: number;
+  /** `<bandwidth>` (the network port's, for a `network` interface), shaped on the tap. */
+  bandwidth?: Bandwidth;
 }
 
 /** A PCI address in QEMU's terms. */
@@ -156,6 +159,11 @@ export class ArgumentCollector {
   readonly accelerator: Accelerator;
   /** The domain's runtime folder (for sockets the driver names itself). */
   readonly runtimeDir: string;
+  /**
+   * The address of the domain's private bus (`private_dbus.ts`) a D-Bus display uses, which the
+   * start runs; undefined when none does.
+   */
+  privateBusAddress: string | undefined = undefined;
   /** Slots taken on each bus, by bus number. */
   readonly #takenSlots = new Map<number, Set<number>>();
   /** `bus:slot` of explicit addresses with a function other than 0. */

@@ -11,6 +11,7 @@ import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { isBridgedInterface, tapNamePrefix } from "../../src/model/tap_names.ts";
 import type { NetdevBackend } from "./argument_collector.ts";
+import { setBandwidth } from "../../src/host/tc_bandwidth.ts";
 import { type BridgePort, deleteTap, makeBridgePort, tapsNamed } from "./dac_tap.ts";
 
 /** Who may attach to the taps: the confined QEMU's user and group. */
@@ -37,6 +38,7 @@ export function bridgePortOf(backend: NetdevBackend, where: string): BridgePort 
     bridge: plan.bridge,
     mac: plan.mac,
     ...(plan.mtu === undefined ? {} : { mtu: plan.mtu }),
+    ...(plan.bandwidth === undefined ? {} : { bandwidth: plan.bandwidth }),
   };
 }
 
@@ -77,6 +79,29 @@ export function makeBridgePorts(netdevs: readonly NetdevBackend[], owner: TapOwn
   } catch (error) {
     for (const tap of made) removeTap(tap, () => {});
     throw error;
+  }
+}
+
+/** The complete taps of `netdevs`, in order. */
+export function bridgePortsOf(netdevs: readonly NetdevBackend[]): BridgePort[] {
+  return netdevs.flatMap((backend, index) => {
+    const port = bridgePortOf(backend, `/domain/devices/interface[${index + 1}]`);
+    return port === undefined ? [] : [port];
+  });
+}
+
+/**
+ * Sets each tap's `<bandwidth>` with tc, as libvirt does for a tap on a bridge (one class,
+ * the guest's inbound shaped on the tap's egress, its outbound policed on the tap's ingress).
+ * The taps exist; the caller removes them on a failure.
+ *
+ * @throws {VirtError} Code 1 with tc's error (libvirt's words), e.g. where the kernel lacks
+ *   a queueing discipline libvirt's rules use.
+ */
+export async function shapeBridgePorts(ports: readonly BridgePort[]): Promise<void> {
+  for (const port of ports) {
+    if (port.bandwidth === undefined) continue;
+    await setBandwidth(port.tap, port.bandwidth, { hierarchical: false, swapped: true });
   }
 }
 

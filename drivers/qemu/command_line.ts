@@ -128,6 +128,11 @@ export interface CommandLine {
   balloon: boolean;
   /** The domain's folders under hugetlbfs mounts, for QEMU's huge-page files. */
   hugepageFolders: string[];
+  /**
+   * The address of the domain's private D-Bus daemon QEMU connects to (which must run first),
+   * or undefined when it uses none.
+   */
+  privateBusAddress?: string;
 }
 
 /**
@@ -285,6 +290,9 @@ export function buildCommandLine(
     runtime,
     balloon: devices.memballoon !== undefined && devices.memballoon.model !== "none",
     hugepageFolders: hugepageHost.folders,
+    ...(collector.privateBusAddress === undefined
+      ? {}
+      : { privateBusAddress: collector.privateBusAddress }),
   };
 }
 

@@ -10,6 +10,7 @@
  */
 
 import type { DomainDefinition } from "../../src/model/domain.ts";
+import type { Bandwidth } from "../../src/model/network.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { isBridgedInterface } from "../../src/model/tap_names.ts";
 import { linkExists } from "../../src/host/net_links.ts";
@@ -157,6 +158,8 @@ export interface BridgePort {
   mac: string;
   /** The tap's MTU; absent: the bridge's. */
   mtu?: number;
+  /** `<bandwidth>` shaped on the tap (set after it is made; see bridge_ports.ts). */
+  bandwidth?: Bandwidth;
 }
 
 /**

@@ -3,7 +3,7 @@
  * post-parse), so the persistent definition names the hardware the guest will see:
  *
  * - controllers: a USB controller at index 0 (`piix3-uhci` on i440fx, `qemu-xhci` on q35;
- *   a USB controller without a model gets that model), the SATA controller q35 has built in,
+ *   a USB controller the document gives without a model is `piix3-uhci`), the SATA controller q35 has built in,
  *   the PCI root (`pci-root` / `pcie-root`), then the disk controllers the disks' drive
  *   addresses need (SCSI `lsilogic`, FDC, IDE, SATA), in that order and before the
  *   virtio-serial and CCID controllers the generic defaults added (libvirt appends the
@@ -19,7 +19,7 @@
  *   serial port (see console_compat.ts);
  * - virtio-serial ports for channels (from 1), after those virtio consoles take (from 0; a
  *   console's port is not written, as libvirt's);
- * - USB ports for USB devices (first free port of the first controller that has one).
+ * - USB ports for USB devices (usb_port_assignment.ts: hubs, depth-first, as libvirt).
  *
  * @module
  */
@@ -30,9 +30,11 @@ import type {
   Disk,
   DomainDefinition,
   DomainDevices,
+  Hostdev,
   XmlPlacedElement,
 } from "../../src/model/domain.ts";
 import { addConsoleCompat } from "../../src/model/console_compat.ts";
+import { assignUsbPorts } from "./usb_port_assignment.ts";
 
 /** The machine families this completion knows. */
 export type MachineKind = "i440fx" | "q35";
@@ -52,18 +54,6 @@ const SERIAL_TARGET_MODELS: Record<string, string> = {
   "usb-serial": "usb-serial",
   "pci-serial": "pci-serial",
   "isa-debug": "isa-debugcon",
-};
-
-/** USB ports of each controller model (libvirt's address set). */
-const USB_PORTS: Record<string, number> = {
-  "piix3-uhci": 2,
-  "piix4-uhci": 2,
-  "vt82c686b-uhci": 2,
-  ehci: 6,
-  "ich9-ehci1": 6,
-  "pci-ohci": 3,
-  "qemu-xhci": 4,
-  "nec-xhci": 4,
 };
 
 /** How a completion step treats the definition it is given. */
@@ -100,6 +90,7 @@ export function addImplicitDevices(
   const devices = def.devices;
   addControllers(devices, kind);
   for (const disk of devices.disks) completeDisk(disk);
+  assignScsiHostdevAddresses(devices);
   addDiskControllers(devices);
   for (const nic of devices.interfaces) {
     if (nic.model === undefined && nic.type !== "hostdev") nic.model = "rtl8139";
@@ -131,20 +122,40 @@ export function addImplicitDevices(
   return def;
 }
 
+/**
+ * The controllers the generic defaults add (`type:index`): the virtio-serial controller each
+ * virtio channel or console names (0 without an address), the ccid controller of each smartcard.
+ */
+function genericallyAdded(devices: DomainDevices): Set<string> {
+  const added = new Set<string>();
+  for (const chardev of [...devices.channels, ...devices.consoles]) {
+    if (chardev.target?.type !== "virtio") continue;
+    const address = chardev.address;
+    added.add(`virtio-serial:${address?.type === "virtio-serial" ? address.controller ?? 0 : 0}`);
+  }
+  for (const card of devices.smartcards) {
+    if (card.address?.type === "ccid") added.add(`ccid:${card.address.controller ?? 0}`);
+  }
+  return added;
+}
+
 function addControllers(devices: DomainDevices, kind: MachineKind): void {
   const controllers = devices.controllers;
   // The generic defaults appended these last; libvirt adds them after the driver's own.
   const trailing: Controller[] = [];
+  const implied = genericallyAdded(devices);
   while (controllers.length > 0) {
     const last = controllers[controllers.length - 1];
-    const bare = last.index === 0 && last.address === undefined && last.model === undefined &&
-      Object.keys(last).length === 2;
-    if (!bare || (last.type !== "virtio-serial" && last.type !== "ccid")) break;
+    const bare = last.index !== undefined && last.address === undefined &&
+      last.model === undefined && Object.keys(last).length === 2;
+    if (!bare || !implied.has(`${last.type}:${last.index}`)) break;
     trailing.unshift(controllers.pop()!);
   }
   const usbModel = kind === "q35" ? "qemu-xhci" : "piix3-uhci";
   for (const controller of controllers) {
-    if (controller.type === "usb") controller.model ??= usbModel;
+    // As libvirt on x86: a USB controller the document names without a model is piix3-uhci,
+    // on q35 too; only the one added here follows the machine.
+    if (controller.type === "usb") controller.model ??= "piix3-uhci";
     if (controller.type === "scsi") controller.model ??= "lsilogic";
   }
   if (!controllers.some((each) => each.type === "usb" && each.index === 0)) {
@@ -234,6 +245,88 @@ function addDiskControllers(devices: DomainDevices): void {
     }
   }
   controllers.push(...trailing);
+  addHostdevScsiControllers(devices);
+}
+
+/** Units of a SCSI controller a host device may take (libvirt's narrow bus). */
+const SCSI_HOSTDEV_UNITS = 7;
+
+/** The unit libvirt keeps for the controller itself, by SCSI controller model. */
+const SCSI_RESERVED_UNIT: Readonly<Record<string, number>> = {
+  lsilogic: 7,
+  vmpvscsi: 7,
+  buslogic: 7,
+  ibmvscsi: 7,
+};
+
+function isScsiHostdev(hostdev: Hostdev): boolean {
+  return (hostdev.mode ?? "subsystem") === "subsystem" && hostdev.type === "scsi";
+}
+
+/**
+ * As libvirt's hostdev post-parse: a SCSI host device without an address takes the first unit
+ * of bus 0, target 0 that no SCSI disk or host device uses, on the first controller index with
+ * one free (controllers that do not exist yet count as empty).
+ */
+function assignScsiHostdevAddresses(devices: DomainDevices): void {
+  const used = new Set<string>();
+  const key = (controller: number, unit: number) => `${controller}:${unit}`;
+  const drives = [
+    ...devices.disks.filter((disk) => disk.target.bus === "scsi").map((disk) => disk.address),
+    ...devices.hostdevs.filter(isScsiHostdev).map((hostdev) => hostdev.address),
+  ];
+  for (const address of drives) {
+    if (address?.type !== "drive" || (address.bus ?? 0) !== 0 || (address.target ?? 0) !== 0) {
+      continue;
+    }
+    used.add(key(address.controller ?? 0, address.unit ?? 0));
+  }
+  const reserved = (controller: number, unit: number) => {
+    const model = devices.controllers.find((each) =>
+      each.type === "scsi" && each.index === controller
+    )?.model;
+    return SCSI_RESERVED_UNIT[model ?? ""] === unit;
+  };
+  for (const hostdev of devices.hostdevs) {
+    if (!isScsiHostdev(hostdev) || hostdev.address !== undefined) continue;
+    // Each controller has SCSI_HOSTDEV_UNITS units; the search ends within one more controller
+    // than there are SCSI devices.
+    for (let controller = 0; controller <= drives.length; controller++) {
+      let unit = 0;
+      while (
+        unit < SCSI_HOSTDEV_UNITS && (used.has(key(controller, unit)) || reserved(controller, unit))
+      ) unit++;
+      if (unit === SCSI_HOSTDEV_UNITS) continue;
+      used.add(key(controller, unit));
+      hostdev.address = { type: "drive", controller, bus: 0, target: 0, unit };
+      break;
+    }
+  }
+}
+
+/**
+ * As libvirt's implicit controllers: SCSI controllers up to the highest index a SCSI host
+ * device's address names, of the model of the existing controller the last such device (of a
+ * new highest index) sits on.
+ */
+function addHostdevScsiControllers(devices: DomainDevices): void {
+  let highest = -1;
+  let model: string | undefined;
+  for (const hostdev of devices.hostdevs) {
+    const address = hostdev.address;
+    if (!isScsiHostdev(hostdev) || address?.type !== "drive") continue;
+    const controller = address.controller ?? 0;
+    if (controller <= highest) continue;
+    highest = controller;
+    const existing = devices.controllers.find((each) =>
+      each.type === "scsi" && each.index === controller
+    );
+    if (existing?.model !== undefined) model = existing.model;
+  }
+  for (let index = 0; index <= highest; index++) {
+    if (devices.controllers.some((each) => each.type === "scsi" && each.index === index)) continue;
+    devices.controllers.push({ type: "scsi", index, model: model ?? "lsilogic" });
+  }
 }
 
 function completeVideos(devices: DomainDevices): void {
@@ -383,47 +476,6 @@ function assignVirtioSerialPorts(devices: DomainDevices): void {
       if (write) {
         device.address = { type: "virtio-serial", controller: index, bus: 0, port: String(port) };
       }
-      break;
-    }
-  }
-}
-
-/** USB ports for USB devices: the first free port of the first controller with one. */
-function assignUsbPorts(devices: DomainDevices): void {
-  const controllers = devices.controllers.filter((each) =>
-    each.type === "usb" && USB_PORTS[each.model ?? ""] !== undefined
-  ).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
-  const taken = new Map<number, Set<string>>();
-  for (const controller of controllers) taken.set(controller.index ?? 0, new Set());
-  const users = [
-    ...devices.hubs.filter((each) => each.type === "usb"),
-    ...devices.hostdevs.filter((each) => each.type === "usb"),
-    ...devices.disks.filter((each) => each.target.bus === "usb"),
-    ...devices.controllers.filter((each) => each.type === "ccid"),
-    ...devices.inputs.filter((each) => each.bus === "usb"),
-    ...devices.serials.filter((each) => each.target?.type === "usb-serial"),
-    ...devices.sounds.filter((each) => each.model === "usb"),
-    ...devices.redirdevs,
-  ];
-  for (const device of users) {
-    if (device.address?.type === "usb" && device.address.port !== undefined) {
-      taken.get(device.address.bus ?? 0)?.add(device.address.port);
-    }
-  }
-  for (const device of users) {
-    const given = device.address;
-    // No address, or a USB one that names only its bus: a port on that bus is wanted.
-    if (given !== undefined && (given.type !== "usb" || given.port !== undefined)) continue;
-    for (const controller of controllers) {
-      const index = controller.index ?? 0;
-      if (given?.bus !== undefined && given.bus !== index) continue;
-      const ports = controller.ports ?? USB_PORTS[controller.model ?? ""];
-      const used = taken.get(index)!;
-      let port = 1;
-      while (port <= ports && used.has(String(port))) port++;
-      if (port > ports) continue;
-      used.add(String(port));
-      device.address = { type: "usb", bus: index, port: String(port) };
       break;
     }
   }

@@ -8,6 +8,7 @@
  */
 
 import type { NetInterface } from "../../src/model/domain.ts";
+import { interfaceBandwidthOf } from "../../src/xml/interface_bandwidth.ts";
 import { isBridgedInterface } from "../../src/model/tap_names.ts";
 import type { ArgumentCollector, BridgePortPlan } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
@@ -78,7 +79,9 @@ function netdevBackend(
   refuseExtra(nic.extra, where, {
     elements: (name) =>
       name === "rom" ||
-      (name === "script" && nic.type === "ethernet"),
+      (name === "script" && nic.type === "ethernet") ||
+      // Shaped with tc on the tap (bridge_ports.ts), as libvirt does.
+      (name === "bandwidth" && isBridgedInterface(nic)),
     children: (name) => name === "driver" || (name === "source" && nic.type === "vhostuser"),
   });
   if (nic.trustGuestRxFilters !== undefined) {
@@ -157,11 +160,13 @@ function bridgePortOf(nic: NetInterface, where: string): BridgePortPlan {
   if (nic.type === "bridge" && bridge === undefined) {
     throw refuseConfig(`${where}/source/@bridge`, "an interface of type 'bridge' needs a bridge");
   }
+  const bandwidth = interfaceBandwidthOf(nic, where);
   return {
     ...(nic.target?.dev === undefined ? {} : { tap: nic.target.dev }),
     ...(bridge === undefined ? {} : { bridge }),
     ...(nic.mac === undefined ? {} : { mac: nic.mac }),
     ...(nic.mtu === undefined ? {} : { mtu: nic.mtu }),
+    ...(bandwidth === undefined ? {} : { bandwidth }),
   };
 }
 

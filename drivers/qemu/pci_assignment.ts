@@ -11,9 +11,9 @@
  *   reserved), the primary video at 00:02.0; q35's SATA at 00:1f.2 (00:1f.0 and 00:1f.3
  *   reserved), the primary video at 00:01.0, an ich9 sound card at 00:1b.0, the first ich9
  *   USB2 set at 00:1d.0 (then 00:1a.0), a dmi-to-pci-bridge at 00:1e.0.
- * - Then, in this order: PCI controllers, interfaces, sound cards, other controllers (USB2
+ * - Then, in this order: PCI controllers, filesystems (9p, virtiofs), interfaces, sound cards, other controllers (USB2
  *   companions share their master's slot), virtio disks, host devices, the balloon, RNGs,
- *   watchdogs, videos, shared memory, virtio inputs, PCI serial ports. Each takes the first free
+ *   watchdogs, videos, shared memory, virtio inputs, PCI serial ports, the vsock device. Each takes the first free
  *   slot of the first bus, in bus order, that accepts it.
  * - A dry pass first adds the buses needed (see pci_address_set.ts); on i440fx it keeps one
  *   spare slot so a bridge always finds a place, and a q35 guest that named no PCI controller
@@ -30,6 +30,8 @@ import type {
   Controller,
   DeviceAddress,
   DomainDefinition,
+  Filesystem,
+  Hostdev,
   WithExtra,
 } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
@@ -48,6 +50,7 @@ import {
   PCIE_DEVICE,
   toAddress,
 } from "./pci_address_set.ts";
+import { vsockDevice } from "./vsock_address.ts";
 
 /** Something that has (or may get) an `<address>`. */
 type Addressable = WithExtra & { address?: DeviceAddress };
@@ -279,6 +282,9 @@ function placeDevices(def: DomainDefinition, set: AddressSet, rootKind: RootKind
     if (controller.model === "pci-root" || controller.model === "pcie-root") continue;
     assign(controller, controllerConnectFlags(controller.model ?? ""));
   }
+  for (const filesystem of devices.filesystems ?? []) {
+    assign(filesystem, flagsOf.filesystem(filesystem));
+  }
   for (const nic of devices.interfaces) {
     if (nic.type !== "hostdev") assign(nic, flagsOf.interface(nic.model));
   }
@@ -302,9 +308,13 @@ function placeDevices(def: DomainDefinition, set: AddressSet, rootKind: RootKind
     }
     assign(disk, flagsOf.virtio(disk.model));
   }
+  // As libvirt's hostdev list: an `<interface type='hostdev'>` is a host PCI device entered
+  // when the interface is parsed, so before every `<hostdev>`.
+  for (const nic of devices.interfaces) {
+    if (nic.type === "hostdev") assign(nic, flagsOf.pcie);
+  }
   for (const hostdev of devices.hostdevs) {
-    if ((hostdev.mode ?? "subsystem") !== "subsystem") continue;
-    if (hostdev.type === "pci" || hostdev.type === "scsi_host") assign(hostdev, flagsOf.pcie);
+    if (takesPciAddress(hostdev)) assign(hostdev, flagsOf.hostdev(hostdev));
   }
   const balloon = devices.memballoon;
   if (balloon !== undefined) assign(balloon, flagsOf.balloon(balloon.model));
@@ -322,6 +332,18 @@ function placeDevices(def: DomainDefinition, set: AddressSet, rootKind: RootKind
   for (const serial of devices.serials) {
     if (serial.target?.type === "pci-serial") assign(serial, PCI);
   }
+  const vsock = vsockDevice(devices);
+  if (vsock !== undefined) assign(vsock, flagsOf.virtio(vsock.model));
+}
+
+/**
+ * Whether a host device takes a guest PCI address: a subsystem PCI device, a vhost-scsi host,
+ * or a mediated device of the `vfio-pci` model (`vfio-ccw` and `vfio-ap` sit on other buses).
+ */
+function takesPciAddress(hostdev: Hostdev): boolean {
+  if ((hostdev.mode ?? "subsystem") !== "subsystem") return false;
+  if (hostdev.type === "mdev") return hostdev.model === undefined || hostdev.model === "vfio-pci";
+  return hostdev.type === "pci" || hostdev.type === "scsi_host";
 }
 
 /** The function each USB2 controller model takes in its set's slot, and its multifunction. */
@@ -367,6 +389,16 @@ function deviceFlags(rootKind: RootKind) {
       if (model === "virtio-transitional") return PCI;
       if (model === "e1000e" || model === "igb" || model === undefined) return pcie;
       return PCI;
+    },
+    /** A vhost-scsi host is a virtio device; other host devices are PCIe where the root is. */
+    hostdev(hostdev: Hostdev): number {
+      return hostdev.type === "scsi_host" ? virtio(hostdev.model) : pcie;
+    },
+    /** 9p shares are virtio devices, virtiofs ones PCIe; loop, nbd and ploop take no slot. */
+    filesystem(filesystem: Filesystem): number {
+      const driver = filesystem.driver?.type;
+      if (driver === "loop" || driver === "nbd" || driver === "ploop") return 0;
+      return driver === "virtiofs" ? pcie : virtio(filesystem.model);
     },
     sound(model: string): number {
       return ["es1370", "ac97", "ich6", "ich9"].includes(model) ? PCI : 0;
@@ -418,7 +450,10 @@ function allUsers(def: DomainDefinition, rootKind: RootKind): PciUser[] {
   );
   devices.interfaces.forEach((nic) => add(nic, flags.interface(nic.model)));
   devices.sounds.forEach((sound) => add(sound, flags.sound(sound.model)));
-  devices.hostdevs.forEach((hostdev) => add(hostdev, flags.pcie));
+  devices.hostdevs.forEach((hostdev) => add(hostdev, flags.hostdev(hostdev)));
+  (devices.filesystems ?? []).forEach((filesystem) =>
+    add(filesystem, flags.filesystem(filesystem))
+  );
   devices.videos.forEach((video) => add(video, videoFlags(video.model?.type, q35)));
   devices.controllers.forEach((controller) =>
     add(
@@ -438,6 +473,8 @@ function allUsers(def: DomainDefinition, rootKind: RootKind): PciUser[] {
   }
   devices.rngs.forEach((rng) => add(rng, flags.virtio(rng.model)));
   devices.shmems.forEach((shmem) => add(shmem, PCI));
+  const vsock = vsockDevice(devices);
+  if (vsock !== undefined) add(vsock, flags.virtio(vsock.model));
   return users;
 }
 

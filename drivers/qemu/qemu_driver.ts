@@ -61,6 +61,8 @@ import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
 import { knownJsonText, rememberJsonText } from "../../src/log/json_text.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import type { Bandwidth } from "../../src/model/network.ts";
+import { clearBandwidth, setBandwidth } from "../../src/host/tc_bandwidth.ts";
 import type { PausedReasonName, RuntimeRecord } from "../../src/model/facts.ts";
 import { LIVE_FACTS_KEY } from "../../src/model/live_facts.ts";
 import { acceleratorFor, isKvmUsable, readKvmEvidence } from "./accelerator.ts";
@@ -104,7 +106,14 @@ import {
   runInterfaceScripts,
 } from "./dac_tap.ts";
 import { checkHostPaths } from "./host_paths.ts";
-import { makeBridgePorts, removeInstanceTaps, removeTap, tapNamesOf } from "./bridge_ports.ts";
+import {
+  bridgePortsOf,
+  makeBridgePorts,
+  removeInstanceTaps,
+  removeTap,
+  shapeBridgePorts,
+  tapNamesOf,
+} from "./bridge_ports.ts";
 import { isBridgedInterface } from "../../src/model/tap_names.ts";
 import {
   loadQemuConfinement,
@@ -132,6 +141,7 @@ import { assignDeviceAliases } from "./device_aliases.ts";
 import { commandLineText } from "./command_text.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, QEMU_START_TIMEOUT_MS, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
+import { privateBusFiles, startPrivateBus, stopPrivateBus } from "./private_dbus.ts";
 import { QmpCommands, type QmpExecutor, type QmpRunState } from "./qmp_commands.ts";
 import {
   cancelMigration,
@@ -360,10 +370,16 @@ export class QemuDriver implements Driver {
       return plan.targets.map((target) => target.path);
     },
     giveBack: (uuid, paths) => giveBackFiles(paths, uuid, this.#log),
-    makeTap: (definition, port, where) => {
+    makeTap: async (definition, port, where) => {
       const owner = dacPlanFor(definition, [], this.#dac).policy.runAs;
       refuseUnopenableTun(owner, where);
       makeBridgePort(port, owner, where);
+      try {
+        await shapeBridgePorts([port]);
+      } catch (error) {
+        removeTap(port.tap, this.#log);
+        throw error;
+      }
     },
     removeTap: (name) => removeTap(name, this.#log),
     log: (message) => this.#log(message),
@@ -715,10 +731,23 @@ export class QemuDriver implements Driver {
     let args = redirectSockets(commandLine.args, dac.socketLinks);
     let inheritedFds: number[] = [];
     let scripts: InterfaceScript[] = [];
+    if (commandLine.privateBusAddress !== undefined) {
+      // The D-Bus display's bus runs before QEMU connects to it; its files are in the runtime
+      // folder the intent named, and removeFolders ends it.
+      try {
+        await startPrivateBus(privateBusFiles(paths.dir), runAs, signal);
+      } catch (error) {
+        giveBack(givenByPlan(dac), request.uuid, this.#log);
+        removeFolders(paths);
+        throw error;
+      }
+    }
     try {
       // As libvirt: the service puts a tap on each interface's bridge before QEMU runs.
       makeBridgePorts(commandLine.netdevs, runAs);
       portsMade = true;
+      // Their <bandwidth> as tc rules, as libvirt sets them before QEMU runs.
+      await shapeBridgePorts(bridgePortsOf(commandLine.netdevs));
       linkSockets(dac.socketLinks.filter((link) => link.beforeStart === true));
       if (this.#dac.user !== undefined) {
         // As libvirt, the root service makes the taps (a confined QEMU cannot open
@@ -905,7 +934,7 @@ export class QemuDriver implements Driver {
       removeFolders(instance.paths);
     } else {
       const dir = handle.runtime.runtimeDir;
-      if (typeof dir === "string") removeDirectory(dir);
+      if (typeof dir === "string") removeRuntimeFolder(dir);
       hugepageFoldersOf(handle.runtime).forEach(removeDirectory);
     }
     giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
@@ -1020,6 +1049,25 @@ export class QemuDriver implements Driver {
     const perf = perfCounts(instance.perf);
     // The counters are read now: a read of a perf counter never waits.
     return perf.length === 0 ? samples : { takenAtMs: undefined, stale: false, ...samples, perf };
+  }
+
+  async setInterfaceBandwidth(
+    handle: DomainHandle,
+    index: number,
+    bandwidth: Bandwidth | undefined,
+  ): Promise<void> {
+    this.#instance(handle);
+    const nic = handle.definition.devices.interfaces[index];
+    const tap = nic?.target?.dev;
+    // As libvirt's QEMU driver for the types evirt runs on a tap of its own.
+    if (nic === undefined || !isBridgedInterface(nic) || tap === undefined) {
+      throw new VirtError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        `Setting bandwidth on interfaces of type '${nic?.type ?? ""}' is not implemented yet`,
+      );
+    }
+    if (bandwidth === undefined) await clearBandwidth(tap);
+    else await setBandwidth(tap, bandwidth, { hierarchical: false, swapped: true });
   }
 
   setPerfEvent(handle: DomainHandle, name: string, enabled: boolean): void {
@@ -1702,10 +1750,19 @@ function startTimeoutMs(definition: DomainDefinition): number {
   return QEMU_START_TIMEOUT_MS + gib * START_TIMEOUT_MS_PER_GIB;
 }
 
-/** Removes a domain's runtime folder and its folders under hugetlbfs mounts. */
+/**
+ * Removes a domain's runtime folder (ending the private D-Bus daemon whose files are in it) and
+ * its folders under hugetlbfs mounts.
+ */
 function removeFolders(paths: DomainPaths): void {
-  removeDirectory(paths.dir);
+  removeRuntimeFolder(paths.dir);
   paths.hugepageFolders.forEach(removeDirectory);
+}
+
+/** Removes a domain's runtime folder, ending the private D-Bus daemon it holds first. */
+function removeRuntimeFolder(dir: string): void {
+  stopPrivateBus(privateBusFiles(dir));
+  removeDirectory(dir);
 }
 
 /** The hugetlbfs folders a runtime record names. */

@@ -67,8 +67,11 @@ export interface HotplugDependencies<I extends HotplugInstance> {
   label(instance: I, definition: DomainDefinition, hostPaths: HostPathRequirement[]): string[];
   /** Gives files back (the last holder restores the original owner); never throws. */
   giveBack(uuid: string, paths: readonly string[]): void;
-  /** Puts a plugged NIC's tap on its bridge (owned by the instance's QEMU user). */
-  makeTap(definition: DomainDefinition, port: BridgePort, where: string): void;
+  /**
+   * Puts a plugged NIC's tap on its bridge (owned by the instance's QEMU user), shaped by its
+   * `<bandwidth>`; nothing is left on a failure.
+   */
+  makeTap(definition: DomainDefinition, port: BridgePort, where: string): Promise<void>;
   /** Removes a tap once QEMU let go of it; never throws. */
   removeTap(name: string): void;
   log(message: string): void;
@@ -193,7 +196,7 @@ export class QemuHotplug<I extends HotplugInstance> {
     }
     // Its tap on the bridge first (a `network` or `bridge` interface), removed if QEMU refuses.
     const port = bridgePortOf(backend, where);
-    if (port !== undefined) this.#deps.makeTap(live, port, where);
+    if (port !== undefined) await this.#deps.makeTap(live, port, where);
     try {
       await plugInterface(this.#deps.qmp(instance), backend, device, { signal });
     } catch (error) {

@@ -116,19 +116,33 @@ export function detachedCommand(request: QemuSpawnRequest): string[] {
   const qemuArgv = request.cpuset === undefined
     ? [request.emulator, ...request.args]
     : ["taskset", "-c", onlineCpuList(request.cpuset), request.emulator, ...request.args];
-  const runAs = request.runAs;
-  const dropped = runAs === undefined ? qemuArgv : [
+  const dropped = asUser(request.runAs, qemuArgv);
+  const claimed = request.claimPath === undefined
+    ? dropped
+    : claimedCommand(request.claimPath, dropped);
+  return ["setsid", ...claimed];
+}
+
+/**
+ * `argv` run as `runAs` (through `setpriv`), or as it is when `runAs` is undefined.
+ *
+ * @example
+ * ```ts
+ * import { asUser } from "./qemu_process.ts";
+ * console.log(asUser({ uid: 64055, gid: 107, initGroups: false }, ["dbus-daemon"]).join(" "));
+ * // "setpriv --reuid=64055 --regid=107 --clear-groups -- dbus-daemon"
+ * ```
+ */
+export function asUser(runAs: ProcessCredentials | undefined, argv: string[]): string[] {
+  if (runAs === undefined) return argv;
+  return [
     "setpriv",
     `--reuid=${runAs.uid}`,
     `--regid=${runAs.gid}`,
     runAs.initGroups ? "--init-groups" : "--clear-groups",
     "--",
-    ...qemuArgv,
+    ...argv,
   ];
-  const claimed = request.claimPath === undefined
-    ? dropped
-    : claimedCommand(request.claimPath, dropped);
-  return ["setsid", ...claimed];
 }
 
 /**

@@ -5,7 +5,8 @@
  *   (a free port from 5900 when `autoport='yes'` or no port is given, as libvirt's port
  *   allocator; `<image compression>` → `image-compression=`);
  * - `<graphics type='dbus' p2p='yes'>`: `-display dbus,p2p=on` (a client attaches through the
- *   monitor); without p2p QEMU needs a D-Bus daemon evirt does not run, which is refused;
+ *   monitor); with `address`: `-display dbus,addr=…` on that bus; with neither, the domain's
+ *   private bus (`private_dbus.ts`, a daemon the start runs): `addr=unix:path=…/dbus.sock`;
  * - `<redirdev bus='usb'>`: a chardev (`spicevmc` named `usbredir`, `dbus` named
  *   `org.qemu.usbredir`, or a socket backend) and `-device usb-redir`;
  *
@@ -21,6 +22,7 @@ import type { ArgumentCollector } from "./argument_collector.ts";
 import { chardevBackend } from "./chardev_arguments.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { usbPlacement } from "./controller_arguments.ts";
+import { privateBusFiles } from "./private_dbus.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
 
 /** The first TCP port libvirt gives a SPICE display. */
@@ -97,16 +99,25 @@ export function addRemoteDisplay(
 }
 
 function addDbusDisplay(graphics: Graphics, where: string, collector: ArgumentCollector): void {
-  const p2p = graphics.extra?.attributes?.p2p;
-  refuseExtra(graphics.extra, where, { attributes: (name) => name === "p2p" });
-  if (p2p !== "yes") {
-    throw refuseConfig(
-      `${where}/@p2p`,
-      "a dbus display without p2p='yes' needs a D-Bus daemon, which evirt does not run",
-    );
-  }
+  const attributes = graphics.extra?.attributes ?? {};
+  refuseExtra(graphics.extra, where, {
+    attributes: (name) => name === "p2p" || name === "address",
+  });
   if (graphics.gl !== undefined) throw refuseConfig(`${where}/gl`, "dbus 'gl' is not supported");
-  collector.push("-display", qemuOption("dbus", { p2p: true }));
+  if (attributes.p2p === "yes") {
+    if (attributes.address !== undefined) {
+      throw refuseConfig(`${where}/@address`, "a p2p dbus display takes no bus address");
+    }
+    collector.push("-display", qemuOption("dbus", { p2p: true }));
+    return;
+  }
+  // A bus the document names, else the domain's private bus (started before QEMU).
+  let address = attributes.address;
+  if (address === undefined) {
+    address = `unix:path=${privateBusFiles(collector.runtimeDir).socket}`;
+    collector.privateBusAddress = address;
+  }
+  collector.push("-display", qemuOption("dbus", { addr: address }));
 }
 
 function imageCompression(

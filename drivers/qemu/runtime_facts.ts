@@ -225,6 +225,16 @@ export function graphicsFacts(
   return [fact];
 }
 
+/** The D-Bus display's live bus address, when it is the domain's private bus. */
+function privateBusFacts(
+  definition: DomainDefinition,
+  address: string | undefined,
+): LiveGraphics[] {
+  if (address === undefined) return [];
+  const index = definition.devices.graphics.findIndex((graphics) => graphics.type === "dbus");
+  return index < 0 ? [] : [{ index, address }];
+}
+
 /**
  * The control group QEMU runs in (the unified hierarchy's path in `/proc/PID/cgroup`), which
  * the live XML shows as `<resource><partition>`; undefined when it cannot be read.
@@ -316,7 +326,10 @@ export async function learnLiveFacts(
       commandLine.chardevSockets,
       ptys.byChardev,
     ),
-    graphics: graphicsFacts(running, servers),
+    graphics: [
+      ...graphicsFacts(running, servers),
+      ...privateBusFacts(running, commandLine.privateBusAddress),
+    ],
     disks: diskFacts(running),
     ...(partition === undefined ? {} : { resourcePartition: partition }),
   };

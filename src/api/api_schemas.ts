@@ -20,6 +20,7 @@ import type {
   EventMessage,
   FleetDomainsView,
   FleetHostsView,
+  HostSummaryView,
   HostView,
   JobInfoView,
   MigratedView,
@@ -68,6 +69,24 @@ export const HostSchema = Type.Object({
     cores: Type.Integer(),
     threads: Type.Integer(),
     cpuMapCpus: Type.Optional(Type.Integer()),
+  }),
+});
+
+/** `GET /v1/host/summary`: the log's position and the event stream's subscribers by kind. */
+export const HostSummarySchema = Type.Object({
+  log: Type.Object({
+    position: Type.Integer({ description: "Position of the last durable fact (0: none yet)" }),
+    oldestPosition: Type.Integer({ description: "Oldest position still readable" }),
+  }),
+  subscribers: Type.Object({
+    sse: Type.Integer({ description: "Server-Sent Events subscribers of /v1/events" }),
+    websocket: Type.Integer({ description: "WebSocket subscribers of /v1/events" }),
+    rpc: Type.Integer({
+      description: "Event callbacks registered over the libvirt protocol (domain, pool, network)",
+    }),
+    fleet: Type.Integer({
+      description: "Subscribers of the fleet stream (/v1/events?scope=fleet)",
+    }),
   }),
 });
 
@@ -201,6 +220,13 @@ export const BlockJobInfoSchema = Type.Object({
 export const PerfEventsSchema = Type.Object({
   events: Type.Array(Type.Object({ name: Type.String(), enabled: Type.Boolean() }), {
     description: "Every perf event libvirt knows, in its order",
+  }),
+});
+
+/** `domiftune`: `virDomainGetInterfaceParameters`. */
+export const InterfaceParametersSchema = Type.Object({
+  parameters: Type.Array(Type.Object({ name: Type.String(), value: Type.Integer() }), {
+    description: "inbound.average … outbound.burst, in libvirt's order (KiB/s, KiB; 0: unset)",
   }),
 });
 
@@ -344,6 +370,7 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   Error: ErrorSchema,
   Version: VersionSchema,
   Host: HostSchema,
+  HostSummary: HostSummarySchema,
   DomainSummary: DomainSummarySchema,
   DomainInfo: DomainInfoSchema,
   State: StateSchema,
@@ -358,6 +385,7 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   MigrateLimits: MigrateLimitsSchema,
   VcpuCount: VcpuCountSchema,
   PerfEvents: PerfEventsSchema,
+  InterfaceParameters: InterfaceParametersSchema,
   DeviceChange: DeviceChangeSchema,
   ConsolePath: ConsolePathSchema,
   CommandReply: CommandReplySchema,
@@ -430,6 +458,7 @@ export function plainSchemas(schemas: Record<string, TSchema>): Record<string, u
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _version: Same<Static<typeof VersionSchema>, VersionView> = true;
 const _host: Same<Static<typeof HostSchema>, HostView> = true;
+const _hostSummary: Same<Static<typeof HostSummarySchema>, HostSummaryView> = true;
 const _summary: Same<Static<typeof DomainSummarySchema>, DomainSummaryView> = true;
 const _info: Same<Static<typeof DomainInfoSchema>, DomainInfoView> = true;
 const _state: Same<Static<typeof StateSchema>, StateView> = true;
@@ -446,5 +475,17 @@ const _limits: Same<Static<typeof MigrateLimitsSchema>, MigrateLimitsView> = tru
 const _fleetDomains: Same<Static<typeof FleetDomainsSchema>, FleetDomainsView> = true;
 const _migrated: Same<Static<typeof MigratedSchema>, MigratedView> = true;
 const _event: Same<Static<typeof EventSchema>, EventMessage> = true;
-void [_version, _host, _summary, _info, _state, _definition, _define, _interfaces, _fleet, _event];
+void [
+  _version,
+  _host,
+  _hostSummary,
+  _summary,
+  _info,
+  _state,
+  _definition,
+  _define,
+  _interfaces,
+  _fleet,
+  _event,
+];
 void [_fleetDomains, _migrated];

@@ -95,7 +95,7 @@ export function sseStream(
     if (finished) return;
     finished = true;
     clearInterval(stallTimer);
-    env.metrics.subscriber(-1);
+    env.metrics.subscriber(-1, "sse");
     stop.abort();
     try {
       if (notice !== undefined) controller.enqueue(encoder.encode(sseControl("dropped", notice)));
@@ -106,7 +106,7 @@ export function sseStream(
   };
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      env.metrics.subscriber(1);
+      env.metrics.subscriber(1, "sse");
       // Tells proxies and clients the stream is open before the first fact arrives.
       controller.enqueue(encoder.encode(": evirt event stream\n\n"));
       stallTimer = setInterval(() => {
@@ -152,7 +152,7 @@ export function sseStream(
       if (finished) return;
       finished = true;
       clearInterval(stallTimer);
-      env.metrics.subscriber(-1);
+      env.metrics.subscriber(-1, "sse");
       stop.abort();
     },
   }, { highWaterMark: Math.max(1, Math.ceil(subscriberBufferMax / BATCH_MESSAGES_MAX)) });
@@ -181,7 +181,7 @@ export function serveWebSocket(
   const bufferedMaxBytes = env.events.subscriberBufferMax * 512;
   socket.addEventListener("close", () => stop.abort());
   socket.addEventListener("open", async () => {
-    env.metrics.subscriber(1);
+    env.metrics.subscriber(1, "websocket");
     let cursor = afterPosition;
     try {
       while (!signal.aborted) {
@@ -213,7 +213,7 @@ export function serveWebSocket(
         socket.close(4010, "stream ended");
       }
     } finally {
-      env.metrics.subscriber(-1);
+      env.metrics.subscriber(-1, "websocket");
       if (socket.readyState === SOCKET_OPEN) socket.close(1001, "service stopping");
     }
   });

@@ -66,11 +66,13 @@ export function fleetEventsResponse(env: ApiEnvironment, request: Request, url: 
     );
   }
   subscribers++;
+  env.metrics.subscriber(1, "fleet");
   const stop = new AbortController();
   const ended = () => {
     if (stop.signal.aborted) return;
     stop.abort();
     subscribers--;
+    env.metrics.subscriber(-1, "fleet");
     // The service's signal outlives every subscriber: leave nothing on it.
     env.shutdownSignal.removeEventListener("abort", ended);
   };

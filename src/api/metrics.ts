@@ -14,11 +14,20 @@ import { errorCodeName } from "../model/errors.ts";
 import { STATE_NAMES } from "../model/lifecycle.ts";
 import type { ConnectionGate } from "./connection_limits.ts";
 
+/**
+ * Who follows the event stream: SSE and WebSocket subscribers of `GET /v1/events`, libvirt
+ * protocol event callbacks (domain, pool and network), fleet stream subscribers.
+ */
+export type SubscriberKind = "sse" | "websocket" | "rpc" | "fleet";
+
+/** Subscribers by kind (`GET /v1/host/summary`). */
+export type SubscriberCounts = Record<SubscriberKind, number>;
+
 /** The service's metrics. */
 export class Metrics {
   readonly #operations = new Map<string, number>();
   readonly #errors = new Map<number, number>();
-  #subscribers = 0;
+  readonly #byKind: SubscriberCounts = { sse: 0, websocket: 0, rpc: 0, fleet: 0 };
   #subscribersDropped = 0;
   #requests = 0;
   #connections: ConnectionGate | undefined;
@@ -44,9 +53,9 @@ export class Metrics {
     this.#requests++;
   }
 
-  /** A subscriber joined (+1) or left (-1). */
-  subscriber(delta: 1 | -1): void {
-    this.#subscribers += delta;
+  /** A subscriber of a kind joined (+1) or left (-1); RPC callbacks may leave many at once. */
+  subscriber(delta: number, kind: SubscriberKind): void {
+    this.#byKind[kind] += delta;
   }
 
   /** A subscriber was dropped for being slow. */
@@ -54,9 +63,14 @@ export class Metrics {
     this.#subscribersDropped++;
   }
 
-  /** Subscribers connected now. */
+  /** Subscribers of `GET /v1/events` (SSE and WebSocket) connected now: what its limit bounds. */
   get subscribers(): number {
-    return this.#subscribers;
+    return this.#byKind.sse + this.#byKind.websocket;
+  }
+
+  /** Every kind's subscribers now (a copy). */
+  subscribersByKind(): SubscriberCounts {
+    return { ...this.#byKind };
   }
 
   /** The Prometheus text exposition (version 0.0.4). */
@@ -98,7 +112,7 @@ export class Metrics {
     );
     lines.push(`evirt_log_pending_facts ${pendingFacts}`);
     family("evirt_event_subscribers", "gauge", "Event stream subscribers connected.");
-    lines.push(`evirt_event_subscribers ${this.#subscribers}`);
+    lines.push(`evirt_event_subscribers ${this.subscribers}`);
     family(
       "evirt_event_subscribers_dropped_total",
       "counter",

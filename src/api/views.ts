@@ -10,6 +10,7 @@ import type { DomainInfo, DomainSummary } from "../model/domain_list.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 export type { EventMessage } from "../projections/event_message.ts";
 import type { EventMessage } from "../projections/event_message.ts";
+import type { SubscriberCounts } from "./metrics.ts";
 
 /**
  * One message of the fleet event stream: the local stream's message (its `domain` and `event`
@@ -99,6 +100,12 @@ export interface VersionView {
 export interface HostView {
   hostname: string;
   node: NodeInfo;
+}
+
+/** The log's position and the event stream's subscribers (`GET /v1/host/summary`). */
+export interface HostSummaryView {
+  log: { position: number; oldestPosition: number };
+  subscribers: SubscriberCounts;
 }
 
 /** The hosts sharing the service's NATS log (`GET /v1/fleet/hosts`). */

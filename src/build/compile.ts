@@ -28,18 +28,32 @@ const VERSION_TIMEOUT_MS = 10_000;
  */
 const PERMISSIONS = ["--allow-all"];
 
+/**
+ * The `deno compile` arguments that build evirt into `output` (run from the repository root);
+ * the web console's binary test builds with the same.
+ *
+ * @example
+ * ```ts
+ * import { compileArgs } from "./compile.ts";
+ * console.log(compileArgs("evirt").at(-1)); // "src/cli/main.ts"
+ * ```
+ */
+export function compileArgs(output: string): string[] {
+  return [
+    "compile",
+    ...PERMISSIONS,
+    ...WORKERS.flatMap((worker) => ["--include", worker]),
+    "--output",
+    output,
+    ENTRY,
+  ];
+}
+
 async function run(): Promise<number> {
   const temporary = `${OUTPUT}.tmp`;
   await removeIfPresent(temporary);
   const compile = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "compile",
-      ...PERMISSIONS,
-      ...WORKERS.flatMap((worker) => ["--include", worker]),
-      "--output",
-      temporary,
-      ENTRY,
-    ],
+    args: compileArgs(temporary),
     stdout: "inherit",
     stderr: "inherit",
   }).output();

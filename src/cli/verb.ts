@@ -95,6 +95,15 @@ export const DOMAIN_OPTION: OptionSpec = {
   help: "domain name, id or uuid",
 };
 
+/** The positional interface of `domif-getlink`, `domif-setlink` and `domiftune`. */
+export const INTERFACE_OPTION: OptionSpec = {
+  name: "interface",
+  kind: "string",
+  positional: true,
+  required: true,
+  help: "interface device (MAC Address)",
+};
+
 /** The `--json` option every read command has. */
 export const JSON_OPTION: OptionSpec = {
   name: "json",

@@ -107,6 +107,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   screenshot: () => import("./verbs/screenshot.ts").then((module) => module.screenshotVerb),
   "send-key": () => import("./verbs/send-key.ts").then((module) => module.sendKeyVerb),
   perf: () => import("./verbs/perf.ts").then((module) => module.perfVerb),
+  domiftune: () => import("./verbs/domiftune.ts").then((module) => module.domiftuneVerb),
   setmem: () => import("./verbs/setmem.ts").then((module) => module.setmemVerb),
   setmaxmem: () => import("./verbs/setmaxmem.ts").then((module) => module.setmaxmemVerb),
   setvcpus: () => import("./verbs/setvcpus.ts").then((module) => module.setvcpusVerb),

@@ -23,6 +23,7 @@ import type {
   FleetDomainsView,
   FleetEventMessage,
   FleetHostsView,
+  HostSummaryView,
   HostView,
   JobInfoView,
   MigratedView,
@@ -215,6 +216,11 @@ export class EvirtClient {
   /** Hostname and node information. */
   host(): Promise<HostView> {
     return this.#json("GET", pathOf("host.describe"));
+  }
+
+  /** The log's position and the event stream's subscribers by kind. */
+  hostSummary(): Promise<HostSummaryView> {
+    return this.#json("GET", pathOf("host.summary"));
   }
 
   /** The capabilities XML (`virsh capabilities`). */
@@ -523,6 +529,31 @@ export class EvirtClient {
       `${pathOf("domain.vcpu_count", { ref: reference })}?${query}`,
     );
     return body.count;
+  }
+
+  /** `domiftune`: an interface's seven bandwidth parameters (live, or of the config). */
+  async interfaceParameters(
+    reference: string,
+    device: string,
+    scope: { live?: boolean; config?: boolean } = {},
+  ): Promise<Array<{ name: string; value: number }>> {
+    const query = resourceQuery({ device, ...scope });
+    const path = `${pathOf("domain.interface_parameters", { ref: reference })}?${query}`;
+    return (await this.#json<{ parameters: Array<{ name: string; value: number }> }>("GET", path))
+      .parameters;
+  }
+
+  /** `domiftune --inbound/--outbound`: changes an interface's bandwidth (virsh's rate texts). */
+  async setInterfaceParameters(
+    reference: string,
+    device: string,
+    change: { inbound?: string; outbound?: string; live?: boolean; config?: boolean },
+  ): Promise<void> {
+    const query = resourceQuery({ device, ...change });
+    await this.#request(
+      "POST",
+      `${pathOf("domain.set_interface_parameters", { ref: reference })}?${query}`,
+    );
   }
 
   /** `perf`: every perf event and whether it counts (live, or of the persistent config). */

@@ -29,8 +29,12 @@ export interface ConfigKey {
   booleanText?: readonly [string, string];
 }
 
-/** Every key of the configuration file, in the order `evirt config show` prints them. */
-export const CONFIG_KEYS: readonly ConfigKey[] = [
+/**
+ * Every key of the configuration file, in the order `evirt config show` prints them. The keys
+ * stay literal types ({@linkcode ConfigKeyName}), so a reader that must cover every key (the
+ * effective values of `evirt config show`) is checked by the compiler, not by a count.
+ */
+export const CONFIG_KEYS = [
   {
     key: "state_dir",
     variable: "EVIRT_STATE_DIR",
@@ -231,7 +235,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     help: "give disk images to the QEMU user while it runs",
     booleanText: ["1", "0"],
   },
-];
+] as const satisfies readonly ConfigKey[];
+
+/** The name of one key of {@linkcode CONFIG_KEYS}. */
+export type ConfigKeyName = (typeof CONFIG_KEYS)[number]["key"];
 
 /** The variable naming the configuration file. */
 export const CONFIG_FILE_VARIABLE = "EVIRT_CONFIG";

@@ -13,7 +13,12 @@ import {
   type ConfigSources,
   loadConfig,
 } from "./config.ts";
-import { CONFIG_FILE_MAX_BYTES, CONFIG_KEYS, configFileLocation } from "./config_keys.ts";
+import {
+  CONFIG_FILE_MAX_BYTES,
+  CONFIG_KEYS,
+  configFileLocation,
+  type ConfigKeyName,
+} from "./config_keys.ts";
 import type { ConfigFileValues } from "./config_file.ts";
 import { loadQemuConfinement, type QemuConfinementConfig } from "./qemu_confinement.ts";
 import { type LogFormat, type LogLevel, logSettings } from "./log_settings.ts";
@@ -191,11 +196,12 @@ function defaultSource(derivedFrom: string | undefined): string {
   return derivedFrom.startsWith("default") ? derivedFrom : `default (${derivedFrom})`;
 }
 
+/** Each key's effective value as text; its type makes a key left out a compile error. */
 function effectiveValues(
   config: Config,
   log: { format: LogFormat; level: LogLevel },
   qemu: QemuConfinementConfig,
-): Record<string, string> {
+): Record<ConfigKeyName, string> {
   const { connections } = config;
   const dayMs = 24 * 60 * 60 * 1000;
   return {

@@ -34,12 +34,14 @@
 import { randomMac } from "./mac_address.ts";
 import { type CpuSetBudget, cpuSetBudget, formatCpuSet, parseCpuSet } from "./cpu_set.ts";
 import { ErrorCode, VirtError } from "./errors.ts";
+import { diskInsertPosition } from "./device_edit.ts";
 import type {
   CacheTune,
   Chardev,
   ChardevSource,
   Controller,
   CpuTune,
+  Disk,
   DomainDefinition,
   DomainDevices,
   Graphics,
@@ -236,6 +238,8 @@ function applyDevices(devices: DomainDevices, options: DomainDefaultsOptions): v
   for (const rng of devices.rngs) {
     if (rng.backend.model === "egd") normaliseChardev(rng.backend);
   }
+  orderDisks(devices);
+  orderControllers(devices);
   addVirtioSerialController(devices);
   addSmartcardControllers(devices);
   assignControllerIndexes(devices.controllers);
@@ -243,6 +247,42 @@ function applyDevices(devices: DomainDevices, options: DomainDefaultsOptions): v
   devices.graphics.forEach(applyGraphics);
   const generateMac = options.generateMac ?? randomMac;
   for (const net of devices.interfaces) net.mac ??= generateMac();
+}
+
+/**
+ * libvirt's parser enters each disk where `virDomainDiskInsert` puts it: by target name among
+ * the disks of its bus (`hdc` after `hdb` whatever the document's order).
+ */
+function orderDisks(devices: DomainDevices): void {
+  const ordered: Disk[] = [];
+  for (const disk of devices.disks) ordered.splice(diskInsertPosition(ordered, disk), 0, disk);
+  devices.disks = ordered;
+}
+
+/**
+ * libvirt's parser enters each controller where `virDomainControllerInsert` puts it: before
+ * the first controller of its type with a greater index, else after the last one of its type
+ * (so equal indexes keep the document's order), else at the end.
+ */
+function orderControllers(devices: DomainDevices): void {
+  const ordered: Controller[] = [];
+  for (const controller of devices.controllers) {
+    const index = controller.index ?? -1;
+    let at = -1;
+    for (let position = ordered.length - 1; position >= 0; position--) {
+      const each = ordered[position];
+      if (each.type !== controller.type) continue;
+      if (index === -1) {
+        at = position + 1;
+        break;
+      }
+      const eachIndex = each.index ?? -1;
+      if (eachIndex > index) at = position;
+      else if (at === -1) at = position + 1;
+    }
+    ordered.splice(at === -1 ? ordered.length : at, 0, controller);
+  }
+  devices.controllers = ordered;
 }
 
 type ChardevLike = Pick<Chardev, "type" | "sources" | "protocol">;
@@ -270,12 +310,16 @@ function isEmptyUnixSource(source: ChardevSource): boolean {
   return (mode === undefined || mode === "connect") && Object.keys(rest).length === 0;
 }
 
+/** As libvirt: the virtio-serial controller each virtio channel, then console, names (or 0). */
 function addVirtioSerialController(devices: DomainDevices): void {
-  const needsBus = [...devices.channels, ...devices.consoles].some((chardev) =>
-    chardev.target?.type === "virtio"
-  );
-  if (needsBus && !devices.controllers.some((controller) => controller.type === "virtio-serial")) {
-    devices.controllers.push({ type: "virtio-serial", index: 0 });
+  for (const chardev of [...devices.channels, ...devices.consoles]) {
+    if (chardev.target?.type !== "virtio") continue;
+    const address = chardev.address;
+    const index = address?.type === "virtio-serial" ? address.controller ?? 0 : 0;
+    const present = devices.controllers.some((controller) =>
+      controller.type === "virtio-serial" && (controller.index ?? 0) === index
+    );
+    if (!present) devices.controllers.push({ type: "virtio-serial", index });
   }
 }
 
@@ -336,8 +380,14 @@ function usb2GroupIndex(controllers: Controller[], position: number): number | u
   return taken ? undefined : previous.index;
 }
 
-/** libvirt keeps the primary video first and marks it. */
+/**
+ * libvirt keeps the primary video first and marks it; it keeps `primary` as a flag, so the
+ * others carry none (`primary='no'` is not written back).
+ */
 function applyPrimaryVideo(devices: DomainDevices): void {
+  for (const video of devices.videos) {
+    if (video.model?.primary === "no") delete video.model.primary;
+  }
   const primary = devices.videos.findIndex((video) => video.model?.primary === "yes");
   if (primary > 0) devices.videos.unshift(...devices.videos.splice(primary, 1));
   const first = devices.videos[0];

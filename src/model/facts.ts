@@ -359,7 +359,8 @@ export type ResourceChange =
   | "vcpus"
   | "max_vcpus"
   | "disk_size"
-  | "perf";
+  | "perf"
+  | "interface_bandwidth";
 
 /** The kinds of intent a domain may have pending (see {@linkcode DomainFactBodies}). */
 export type IntentKind =

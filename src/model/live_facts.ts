@@ -50,6 +50,8 @@ export interface LiveGraphics {
   websocket?: number;
   /** The listen address the instance uses, when the definition left it to the driver. */
   listen?: string;
+  /** The bus a D-Bus display uses, when the driver gave it the domain's private bus. */
+  address?: string;
 }
 
 /** One image below a disk's top image. */
@@ -190,6 +192,13 @@ function withGraphicsFact(graphics: Graphics, fact: LiveGraphics | undefined): G
   const live: Graphics = { ...graphics };
   if (fact.port !== undefined) live.port = fact.port;
   if (fact.websocket !== undefined) live.websocket = fact.websocket;
+  if (fact.address !== undefined) {
+    // libvirt's live XML names the bus it gave the display: `<graphics type='dbus' address=…>`.
+    live.extra = {
+      ...live.extra,
+      attributes: { ...live.extra?.attributes, address: fact.address },
+    };
+  }
   if (fact.listen !== undefined) {
     live.listen ??= fact.listen;
     const open = live.listens.findIndex((listen) =>

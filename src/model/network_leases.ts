@@ -101,13 +101,47 @@ export function applyLeaseEvents(
 }
 
 /**
+ * The lease database a new dnsmasq of the network starts with (what its lease script answers
+ * to `init`), in dnsmasq's lease file format: one line per lease that has not expired at
+ * `nowSeconds`, `EXPIRES MAC IP HOSTNAME CLIENT-ID` (IPv6: the IAID in place of the MAC and
+ * the DUID as client id), `*` for absent. So a dnsmasq that replaces another (a restart for
+ * `net-update`, or after the old one died) knows the leases the log holds, as libvirt's lease
+ * helper hands them over from its status file.
+ *
+ * @example
+ * ```ts
+ * import { leaseDatabase } from "./network_leases.ts";
+ * const text = leaseDatabase([{ mac: "52:54:00:00:00:01", ip: "10.0.0.5", expirySeconds: 2000 }], 1000);
+ * console.log(text); // "2000 52:54:00:00:00:01 10.0.0.5 * *\n"
+ * ```
+ */
+export function leaseDatabase(leases: readonly NetworkLease[], nowSeconds: number): string {
+  let text = "";
+  for (const lease of leases) {
+    if (lease.expirySeconds !== 0 && lease.expirySeconds <= nowSeconds) continue;
+    const ipv6 = lease.ip.includes(":");
+    const id = ipv6 ? lease.iaid : lease.mac;
+    if (id === undefined) continue;
+    text += `${lease.expirySeconds} ${id} ${lease.ip} ${lease.hostname ?? "*"} ${
+      lease.clientId ?? "*"
+    }\n`;
+  }
+  return text;
+}
+
+/**
  * dnsmasq's lease-change script: one line per event appended to the file named by
  * `EVIRT_LEASE_EVENTS` in dnsmasq's environment (a single `printf` of one short line, so
- * lines never interleave); `init` answers an empty lease database.
+ * lines never interleave); `init` answers the lease database in the file named by
+ * `EVIRT_LEASE_DATABASE` (written from the log's leases before dnsmasq starts, see
+ * {@linkcode leaseDatabase}), or none.
  */
 export const LEASE_SCRIPT = `#!/bin/sh
 # dnsmasq's lease-change script for evirt: one line per lease event (see network_leases.ts).
-[ "$1" = init ] && exit 0
+if [ "$1" = init ]; then
+  [ -n "$EVIRT_LEASE_DATABASE" ] && [ -f "$EVIRT_LEASE_DATABASE" ] && cat "$EVIRT_LEASE_DATABASE"
+  exit 0
+fi
 case "$1" in add | old | del) ;; *) exit 0 ;; esac
 mac=\${DNSMASQ_MAC:-$2}
 printf '%s %s %s %s %s %s %s\\n' "$1" "$mac" "$3" "\${DNSMASQ_LEASE_EXPIRES:-0}" \\

@@ -343,6 +343,21 @@ export const OPERATIONS = [
     verbs: ["hostname", "nodeinfo"],
   },
   {
+    name: "host.summary",
+    object: "host",
+    libvirt: [],
+    access: "read-only",
+    summary:
+      "The log's position (its last fact) and the event stream's subscribers by kind: what the web console's host page shows",
+    http: {
+      method: "GET",
+      path: "/v1/host/summary",
+      query: [],
+      answer: { status: 200, description: "Host summary", schema: "HostSummary" },
+    },
+    verbs: [],
+  },
+  {
     name: "host.fleet_hosts",
     object: "host",
     libvirt: [],
@@ -879,6 +894,12 @@ export const OPERATIONS = [
           type: "boolean",
           description: "End another writer's session instead of being refused",
           flag: "VIR_DOMAIN_CONSOLE_FORCE",
+        },
+        {
+          name: "view",
+          type: "boolean",
+          description:
+            "Attach as a viewer even with a read-write role: never the writer, never refused for another's session",
         },
       ],
       answer: { status: 200, description: "Only a WebSocket upgrade is answered (101)" },
@@ -2158,6 +2179,70 @@ export const OPERATIONS = [
     },
     verbs: ["perf"],
     command: "perf",
+    refusedWhileFactsHeld: true,
+  },
+  {
+    name: "domain.interface_parameters",
+    object: "domain",
+    libvirt: [{ api: "virDomainGetInterfaceParameters", procedure: 257 }],
+    access: "read-only",
+    summary: "An interface's bandwidth parameters, live or of the persistent config",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/iftune",
+      query: [
+        {
+          name: "device",
+          type: "string",
+          description: "The interface: its host-side device or MAC address",
+          required: true,
+        },
+        flag("live", "Of the running instance", "VIR_DOMAIN_AFFECT_LIVE"),
+        flag("config", "Of the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
+      ],
+      answer: {
+        status: 200,
+        description: "The seven parameters in libvirt's order (0: unset)",
+        schema: "InterfaceParameters",
+      },
+    },
+    verbs: ["domiftune"],
+  },
+  {
+    name: "domain.set_interface_parameters",
+    object: "domain",
+    libvirt: [{ api: "virDomainSetInterfaceParameters", procedure: 256 }],
+    access: "read-write",
+    summary:
+      "Change an interface's bandwidth: tc on the running instance's tap (and its network port), or the persistent config",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/iftune",
+      query: [
+        {
+          name: "device",
+          type: "string",
+          description: "The interface: its host-side device or MAC address",
+          required: true,
+        },
+        {
+          name: "inbound",
+          type: "string",
+          description: "average[,peak[,burst[,floor]]] in KiB/s and KiB; 0 removes it",
+        },
+        {
+          name: "outbound",
+          type: "string",
+          description: "average[,peak[,burst]] in KiB/s and KiB; 0 removes it",
+        },
+        flag("live", "Change the running instance", "VIR_DOMAIN_AFFECT_LIVE"),
+        flag("config", "Change the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
+      ],
+      answer: { status: 204, description: "Changed" },
+      queued: true,
+    },
+    verbs: ["domiftune"],
+    command: "iftune",
     refusedWhileFactsHeld: true,
   },
   {

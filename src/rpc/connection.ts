@@ -234,8 +234,7 @@ export class RpcConnection {
     for (const { source } of this.#streams.values()) source.close();
     this.#streams.clear();
     this.#stopRelay();
-    this.#registrations.clear();
-    this.#clearObjectRegistrations();
+    this.#dropCallbacks();
     try {
       this.#conn.close();
     } catch {
@@ -431,10 +430,9 @@ export class RpcConnection {
       },
       async close() {
         const target = connection.#target;
-        connection.#target = undefined;
         connection.#stopRelay();
-        connection.#registrations.clear();
-        connection.#clearObjectRegistrations();
+        connection.#dropCallbacks();
+        connection.#target = undefined;
         await target?.close();
       },
       registerEvent: (eventId, uuid, withCallbackId) =>
@@ -476,6 +474,7 @@ export class RpcConnection {
     }
     const id = this.#nextCallbackId++;
     this.#registrations.set(id, { eventId, uuid, callbackId: withCallbackId ? id : null });
+    this.#callbacksChanged(1);
     this.#startRelay();
     return id;
   }
@@ -487,6 +486,7 @@ export class RpcConnection {
         : registration.callbackId === null && registration.eventId === id;
       if (matches) {
         this.#registrations.delete(key);
+        this.#callbacksChanged(-1);
         return;
       }
     }
@@ -542,6 +542,7 @@ export class RpcConnection {
     }
     const id = this.#nextCallbackId++;
     this.#objectRegistrations.set(id, { kind, eventId, uuid });
+    this.#callbacksChanged(1);
     if (!this.#objectUnsubscribe.has(kind)) {
       this.#objectUnsubscribe.set(
         kind,
@@ -572,9 +573,24 @@ export class RpcConnection {
       throw new VirtError(ErrorCode.INVALID_ARG, `callback ${id} not registered`);
     }
     this.#objectRegistrations.delete(id);
+    this.#callbacksChanged(-1);
     if ([...this.#objectRegistrations.values()].every((entry) => entry.kind !== kind)) {
       this.#objectUnsubscribe.get(kind)?.();
       this.#objectUnsubscribe.delete(kind);
+    }
+  }
+
+  /** Every event callback of the connection is dropped (it closed, or its target did). */
+  #dropCallbacks(): void {
+    this.#callbacksChanged(-(this.#registrations.size + this.#objectRegistrations.size));
+    this.#registrations.clear();
+    this.#clearObjectRegistrations();
+  }
+
+  /** Counts callbacks on the service's own host (not a connection's private test host). */
+  #callbacksChanged(delta: number): void {
+    if (delta !== 0 && this.#target?.hub === this.#options.service.hub) {
+      this.#options.service.eventCallbacks?.(delta);
     }
   }
 

@@ -23,6 +23,7 @@ import type { Procedure, ProcedureTable } from "./procedure.ts";
 import { STATS_PROCEDURES } from "./stats_procedures.ts";
 import { TUNING_PROCEDURES } from "./tuning_procedures.ts";
 import { PERF_PROCEDURES } from "./perf_procedures.ts";
+import { INTERFACE_TUNE_PROCEDURES } from "./interface_tune_procedures.ts";
 import { STORAGE_PROCEDURES } from "./storage_procedures.ts";
 import { VOLUME_TRANSFER_PROCEDURES } from "./volume_transfer_procedures.ts";
 import { POOL_EVENT_PROCEDURES } from "./storage_events.ts";
@@ -51,6 +52,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...MIGRATION_PROCEDURES,
   ...TUNING_PROCEDURES,
   ...PERF_PROCEDURES,
+  ...INTERFACE_TUNE_PROCEDURES,
   ...BLOCK_JOB_PROCEDURES,
   ...METADATA_PROCEDURES,
   ...DEVICE_PROCEDURES,

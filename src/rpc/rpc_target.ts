@@ -88,6 +88,11 @@ export interface SharedService extends
    * assembly (the RPC layer builds no hosts of its own); without it `test:///default` is refused.
    */
   openTestHypervisor?: () => Promise<TestHypervisor>;
+  /**
+   * Told how many event callbacks on the service's own host were registered (+) or dropped (-),
+   * for the host summary's subscriber counts.
+   */
+  eventCallbacks?: (delta: number) => void;
 }
 
 /** A view of the service's host: the URI it answers with, its type name, which domains it sees. */

@@ -166,6 +166,17 @@ export async function startService(
     core.attachNetworks(networks);
     // Guests' `<interface type='network'>` join their network's bridge.
     core.host.setNetworkResolver((network) => ({ bridge: networks.guestBridge(network) }));
+    // Each of them gets a port on its network, as libvirt's QEMU driver asks its network
+    // driver for one; the ports a restart finds are brought in line with the guests.
+    core.host.setNetworkPorts({
+      create: (network, port, reclaim) => networks.createGuestPort(network, port, reclaim),
+      release: (ports) => networks.releasePorts(ports),
+      update: async (network, portid, bandwidth) => {
+        await networks.setPortBandwidth(networks.byName(network).uuid, portid, bandwidth);
+      },
+      all: () => networks.allPorts(),
+    });
+    await core.host.reconcileNetworkPorts();
     core.attachStorage(storage);
     if (config.natsLog !== null) {
       const node = readNodeInfo();
@@ -200,6 +211,7 @@ export async function startService(
       log: logFor("api"),
     });
     core.metrics.attachConnections(server.connections);
+    const metrics = core.metrics;
     const rpcService: SharedService = {
       host: core.host,
       storage,
@@ -210,6 +222,7 @@ export async function startService(
       xmlMaxBytes: config.xmlMaxBytes,
       hostname: () => Deno.hostname(),
       nodeInfo: readNodeInfo,
+      eventCallbacks: (delta) => metrics.subscriber(delta, "rpc"),
       ...(options.openTestHypervisor === undefined
         ? {}
         : { openTestHypervisor: options.openTestHypervisor }),

@@ -11,6 +11,7 @@ Deno.test("the commands refused while facts are held come from the operations ta
       "blockresize",
       "create",
       "device",
+      "iftune",
       "managedsave",
       "perf",
       "reboot",

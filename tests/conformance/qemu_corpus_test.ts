@@ -42,7 +42,7 @@ const SHM = "/dev/shm";
 const CONCURRENCY = Number(Deno.env.get("EVIRT_CORPUS_CONCURRENCY") ?? "2");
 
 /** The least number of accepted inputs the driver must run (of the 170 libvirt accepts). */
-const ACCEPTED_FLOOR = 131;
+const ACCEPTED_FLOOR = 132;
 
 /** Inputs the driver must run. */
 const MUST_RUN = [

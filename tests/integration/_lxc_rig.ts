@@ -20,6 +20,7 @@ import {
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import { reasonName, stateName } from "../../src/model/lifecycle.ts";
 import { cacheDir, exists, missing, repoDir } from "../support/environment.ts";
+import { runVirsh } from "../support/virsh.ts";
 
 /** The busybox root file system built by `tests/fixtures/build_rootfs.sh`. */
 export const rootfsDir = `${cacheDir}/lxc-rootfs`;
@@ -32,10 +33,37 @@ export const INIT_MARKER = "EVIRT-INIT";
 
 /** Why container tests cannot run here, or undefined. */
 export function containerSkipReason(): string | undefined {
-  return LxcDriver.unavailableReason() ?? missing("unshare", "socat", "setsid", "mkfifo") ??
+  return LxcDriver.unavailableReason() ??
+    missing("unshare", "socat", "setsid", "mkfifo", "setpriv", "nsenter") ??
     (exists(`${rootfsDir}/sbin/evirt-init`)
       ? undefined
       : `needs the busybox rootfs (bash ${repoDir}/tests/fixtures/build_rootfs.sh)`);
+}
+
+/**
+ * Why a container in a user namespace cannot use the fixture's rootfs here: a folder above it
+ * that others (its mapped root) cannot pass.
+ */
+export function mappedRootSkipReason(): string | undefined {
+  let path = rootfsDir;
+  while (path !== "/" && path !== "") {
+    if (((Deno.statSync(path).mode ?? 0) & 0o001) === 0) {
+      return `${path} cannot be passed by a container's mapped root (mode o-x)`;
+    }
+    path = path.slice(0, path.lastIndexOf("/")) || "/";
+  }
+  return undefined;
+}
+
+/** libvirt's LXC driver's URI. */
+export const LXC_URI = "lxc:///system";
+
+/** Why libvirtd's LXC driver cannot be compared with here, or undefined. */
+export async function libvirtLxcSkipReason(): Promise<string | undefined> {
+  const absent = missing("virsh", "/run/libvirt/libvirt-sock");
+  if (absent !== undefined) return absent;
+  const run = await runVirsh(LXC_URI, ["version"]);
+  return run.code === 0 ? undefined : `libvirtd's LXC driver does not answer: ${run.stderr.trim()}`;
 }
 
 let counter = 0;

@@ -12,7 +12,6 @@
  */
 
 import assert from "node:assert/strict";
-import { runChild } from "../support/child_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
@@ -23,6 +22,7 @@ import {
 } from "../support/guest.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 import { killQemus, serviceQemuPids } from "../support/service_qemus.ts";
+import { assertSameAsTestDriver } from "../support/test_driver_oracle.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
 import { runEvirt } from "../support/cli_process.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
@@ -244,8 +244,8 @@ testIf(
     const service = await startServiceProcess(dirs);
     try {
       const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`, "test", "default");
-      for (
-        const sequence of [
+      await assertSameAsTestDriver(
+        [
           "blockcommit test vda",
           "blockpull test vda",
           "blockcopy test vda /tmp/evirt-never.img",
@@ -253,19 +253,9 @@ testIf(
           "blockjob test vda --info",
           "blockjob test vda --abort",
           "blockjob test vda --bandwidth 5",
-        ]
-      ) {
-        const expected = await runChild(
-          "virsh",
-          ["-c", "test:///default", sequence],
-          { LC_ALL: "C", LANG: "C" },
-          30_000,
-        );
-        const actual = await runVirsh(uri, [sequence]);
-        assert.equal(actual.stderr, expected.stderr, sequence);
-        assert.equal(actual.stdout, expected.stdout, sequence);
-        assert.equal(actual.code, expected.code, sequence);
-      }
+        ],
+        (sequence) => runVirsh(uri, [sequence]),
+      );
     } finally {
       await service.stop("SIGTERM");
       await removeServiceDirs(dirs);

@@ -6,58 +6,28 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildRun, runChild } from "../support/child_process.ts";
-import { runFresh } from "../src/cli/_cli_harness.ts";
+import {
+  assertSameAsTestDriver,
+  evirtTestDriver,
+  testDriverAbsent,
+  testDriverVirsh,
+} from "../support/test_driver_oracle.ts";
 
-const VIRSH = "/usr/bin/virsh";
-const virshPresent = (() => {
-  try {
-    return Deno.statSync(VIRSH).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!virshPresent) console.log(`skipped: ${VIRSH} is absent (libvirt-clients)`);
+const ignore = testDriverAbsent();
 
-/** How long one virsh invocation may take. */
-const VIRSH_TIMEOUT_MS = 20_000;
-
-function virsh(commands: string): Promise<ChildRun> {
-  return runChild(
-    VIRSH,
-    ["-c", "test:///default", commands],
-    { LC_ALL: "C", LANG: "C" },
-    VIRSH_TIMEOUT_MS,
-  );
-}
-
-function evirt(commands: string): Promise<ChildRun> {
-  return runFresh(["-c", "test:///default", commands], { EVIRT_DEFAULT_URI: undefined });
-}
-
-async function assertSameAnswers(sequences: string[]): Promise<void> {
-  const differences: string[] = [];
-  for (const sequence of sequences) {
-    const expected = await virsh(sequence);
-    const actual = await evirt(sequence);
-    try {
-      assert.deepEqual(actual, expected);
-    } catch (error) {
-      differences.push(`${sequence}\n${(error as Error).message}`);
-    }
-  }
-  assert.equal(differences.length, 0, differences.join("\n\n"));
+function assertSameAnswers(sequences: string[]): Promise<void> {
+  return assertSameAsTestDriver(sequences, evirtTestDriver);
 }
 
 Deno.test({
   name: "test:///default: domiflist answers as libvirt's test driver",
-  ignore: !virshPresent,
+  ignore,
   fn: () => assertSameAnswers(["domiflist test", "domiflist test --inactive", "domiflist nosuch"]),
 });
 
 Deno.test({
   name: "test:///default: send-key checks codesets and key codes as libvirt's test driver",
-  ignore: !virshPresent,
+  ignore,
   fn: () =>
     assertSameAnswers([
       "send-key test KEY_A",
@@ -81,7 +51,7 @@ Deno.test({
 
 Deno.test({
   name: "test:///default: domrename renames an inactive domain and refuses as libvirt",
-  ignore: !virshPresent,
+  ignore,
   fn: () =>
     assertSameAnswers([
       "domrename test other",
@@ -92,7 +62,7 @@ Deno.test({
 
 Deno.test({
   name: "test:///default: dumpxml --xpath selects and wraps nodes as virsh",
-  ignore: !virshPresent,
+  ignore,
   fn: () =>
     assertSameAnswers([
       "dumpxml test --xpath //disk/target/@dev",
@@ -109,10 +79,10 @@ Deno.test({
 
 Deno.test({
   name: "test:///default: shutdown --mode agent is refused as an unsupported flag (code 8)",
-  ignore: !virshPresent,
+  ignore,
   async fn() {
-    const expected = await virsh("shutdown --mode agent test");
-    const actual = await evirt("shutdown --mode agent test");
+    const expected = await testDriverVirsh("shutdown --mode agent test");
+    const actual = await evirtTestDriver("shutdown --mode agent test");
     assert.equal(actual.code, expected.code);
     assert.equal(actual.stdout, expected.stdout);
     // virsh prints this code-8 message without libvirt's "invalid argument: " prefix; evirt's
@@ -126,7 +96,7 @@ Deno.test({
 
 Deno.test({
   name: "test:///default: agent modes and QEMU-only commands answer as libvirt's test driver",
-  ignore: !virshPresent,
+  ignore,
   fn: () =>
     assertSameAnswers([
       "reboot --mode agent test; domstate test --reason",

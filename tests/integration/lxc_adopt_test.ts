@@ -9,20 +9,42 @@ import { cgroupOfRecord, cgroupPids } from "../../drivers/lxc/container_cgroup.t
 import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import { exists, testIf } from "../support/environment.ts";
-import { containerDefinition, containerSkipReason, killContainers } from "./_lxc_rig.ts";
+import {
+  containerDefinition,
+  containerSkipReason,
+  killContainers,
+  mappedRootSkipReason,
+} from "./_lxc_rig.ts";
 
 const skip = containerSkipReason();
 
-testIf("a container launched before a crash is adopted with its init", skip, async () => {
+/** A container in a user namespace (`<idmap>`), mapping its root to host uid and gid 100000. */
+function mappedDefinition(name: string) {
+  const definition = containerDefinition(name);
+  const ranges = [{ start: 0, target: 100_000, count: 65536 }];
+  definition.idmap = { uids: ranges, gids: ranges };
+  return definition;
+}
+
+for (
+  const [label, definitionOf] of [
+    ["", containerDefinition],
+    [" (in a user namespace)", mappedDefinition],
+  ] as const
+) {
+  testIf(
+    `a container launched before a crash is adopted with its init${label}`,
+    skip ?? (label === "" ? undefined : mappedRootSkipReason()),
+    async () => {
+      await adoptAfterCrash(definitionOf(`ct-adopt${label === "" ? "" : "-userns"}`));
+    },
+  );
+}
+
+async function adoptAfterCrash(definition: ReturnType<typeof containerDefinition>) {
   const dir = Deno.makeTempDirSync({ prefix: "evirt-lxc-adopt-" });
   const records: RuntimeRecord[] = [];
-  const request = {
-    uuid: "",
-    name: "ct-adopt",
-    id: 1,
-    definition: containerDefinition("ct-adopt"),
-  };
-  request.uuid = request.definition.uuid!;
+  const request = { uuid: definition.uuid!, name: definition.name, id: 1, definition };
   try {
     const first = new LxcDriver({ runtimeDir: `${dir}/run` });
     const planned = first.plan(request);
@@ -36,12 +58,15 @@ testIf("a container launched before a crash is adopted with its init", skip, asy
     assert.equal(adopted.pid, launched.pid);
     assert.equal(adopted.supervisorPid, launched.supervisorPid);
     assert.ok(cgroupPids(cgroupOfRecord(adopted)).includes(launched.pid as number));
+    if (definition.idmap !== undefined) {
+      assert.equal(Deno.statSync(`/proc/${adopted.pid}`).uid, 100_000);
+    }
     await second.close();
   } finally {
     await killContainers(records);
     Deno.removeSync(dir, { recursive: true });
   }
-});
+}
 
 testIf(
   "a planned start that spawned nothing adopts nothing and leaves no folder",

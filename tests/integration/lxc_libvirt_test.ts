@@ -15,18 +15,16 @@ import {
   startServiceProcess,
 } from "../support/service_process.ts";
 import { runVirsh } from "../support/virsh.ts";
-import { missing, testIf } from "../support/environment.ts";
-import { containerSkipReason, rootfsDir, TEST_INIT } from "./_lxc_rig.ts";
+import { testIf } from "../support/environment.ts";
+import {
+  containerSkipReason,
+  libvirtLxcSkipReason,
+  LXC_URI,
+  rootfsDir,
+  TEST_INIT,
+} from "./_lxc_rig.ts";
 
-const LXC_URI = "lxc:///system";
 const NAME = `${ORACLE_PREFIX}ct`;
-
-async function libvirtLxcSkipReason(): Promise<string | undefined> {
-  const absent = missing("virsh", "/run/libvirt/libvirt-sock");
-  if (absent !== undefined) return absent;
-  const run = await runVirsh(LXC_URI, ["version"]);
-  return run.code === 0 ? undefined : `libvirtd's LXC driver does not answer: ${run.stderr.trim()}`;
-}
 
 const skip = containerSkipReason() ?? await libvirtLxcSkipReason();
 

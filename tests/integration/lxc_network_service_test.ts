@@ -144,7 +144,14 @@ testIf(
         const id = Number((await evirt("domid", "ct-onnet")).stdout.trim());
         const hostEnd = `vnet${id}n0`;
         const live = (await evirt("dumpxml", "ct-onnet")).stdout;
-        assert.match(live, new RegExp(`<source network='${NETWORK}' bridge='${BRIDGE}'/>`));
+        // Its network port, named in the live XML, as libvirt's LXC driver takes one.
+        const portList = (await evirt("net-port-list", NETWORK)).stdout;
+        const portid = portList.split("\n")[2]?.trim() ?? "";
+        assert.match(portid, /^[0-9a-f-]{36}$/, portList);
+        assert.match(
+          live,
+          new RegExp(`<source network='${NETWORK}' portid='${portid}' bridge='${BRIDGE}'/>`),
+        );
         assert.match(live, new RegExp(`<target dev='${hostEnd}'/>`));
         assert.match(live, /<guest dev='eth0'\/>/);
         const rc = (await waitForFile(`${data}/ping.rc`)).trim();
@@ -175,6 +182,14 @@ testIf(
         assert.match(stats, new RegExp(`^${hostEnd} rx_packets [1-9]`, "m"), stats);
         assert.match(stats, new RegExp(`^${hostEnd} tx_packets [1-9]`, "m"), stats);
         assert.equal((await evirt("destroy", "ct-onnet")).code, 0);
+        const portDeadline = Date.now() + WAIT_MS;
+        while (
+          (await evirt("net-port-list", NETWORK)).stdout.includes(portid) &&
+          Date.now() < portDeadline
+        ) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.doesNotMatch((await evirt("net-port-list", NETWORK)).stdout, new RegExp(portid));
         assert.deepEqual(
           (await ns.links()).filter((name) => name.startsWith("vnet")),
           [],

@@ -14,6 +14,7 @@ import { missing, testIf } from "../support/environment.ts";
 import { startNatsServer } from "../support/nats_server.ts";
 import { runEvirt } from "../support/cli_process.ts";
 import { unixHttpRequest } from "../../src/client/unix_http.ts";
+import type { EvirtClient } from "../../src/client/client.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 
 const XML = (name: string) =>
@@ -159,6 +160,17 @@ testIf(
 );
 
 /** Reads SSE data messages of `path` over the service's socket until `count` arrived. */
+/** Waits until the host summary counts `count` fleet subscribers (5 s at most). */
+async function fleetSubscribersBecome(client: EvirtClient, count: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const { subscribers } = await client.hostSummary();
+    if (subscribers.fleet === count) return;
+    assert.ok(Date.now() < deadline, `fleet subscribers ${subscribers.fleet}, expected ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function readEvents(
   runtimeDir: string,
   path: string,
@@ -233,6 +245,15 @@ testIf(
         const refused = await readEvents(a.runtimeDir, "/v1/events?scope=fleet&since=x", 1)
           .catch((error) => error);
         assert.match(String(refused), /SEQ:INDEX/);
+        // The host summary counts a fleet subscriber while it follows.
+        const following = new AbortController();
+        const fleet = a.client.fleetEvents({ since: "0", signal: following.signal });
+        const first = await fleet.next();
+        assert.equal(first.done, false);
+        await fleetSubscribersBecome(a.client, 1);
+        following.abort();
+        await fleet.return(undefined);
+        await fleetSubscribersBecome(a.client, 0);
       } finally {
         await a.stop("SIGKILL");
         await b.stop("SIGKILL");

@@ -4,7 +4,12 @@
  * tap on the network's bridge (attached by QEMU, shown in the live XML), a hotplugged one gets
  * its own and loses it at unplug, and every tap is gone once the guest is destroyed — also
  * after the service was killed and restarted in between. A network that does not exist or does
- * not run refuses the start with libvirt's errors and leaves no link behind.
+ * not run refuses the start with libvirt's errors and leaves no link behind. Two guests on a nat
+ * network keep their leases and answer after the service is killed and restarted. Each network
+ * interface gets a network port (as libvirtd's reads it), released at destroy, unplug and after a
+ * crash the service missed; an interface's `<bandwidth>` goes on its tap with tc (or the start is
+ * refused with libvirt's error, leaving nothing, where the kernel cannot), and `domiftune` reads
+ * and changes it on the running guest.
  *
  * @module
  */
@@ -19,7 +24,15 @@ import {
   guestSkipReason,
   waitForSerialMarker,
 } from "../support/guest.ts";
-import { netnsSkipReason, type TestNamespace, withNetns } from "../support/netns.ts";
+import {
+  mustRun,
+  netnsSkipReason,
+  runCommand,
+  type TestNamespace,
+  withNetns,
+} from "../support/netns.ts";
+import { libvirtdSkipReason, ORACLE_PREFIX, oracleVirsh } from "../support/libvirtd.ts";
+import type { XmlElement } from "../../src/model/domain.ts";
 import {
   removeServiceDirs,
   serviceDirs,
@@ -31,10 +44,12 @@ import { guestDefinition } from "./_qemu_guest.ts";
 const NETWORK = "evtg";
 const BRIDGE = "evtg0";
 const RUNTIME_ON = { EVIRT_NETWORK_RUNTIME: "on" };
+/** A port's uuid in the live XML. */
+const UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 /** How long a tap may take to go after QEMU let go of it, in ms. */
 const TAP_GONE_TIMEOUT_MS = 10_000;
 
-const skip = netnsSkipReason() ?? guestSkipReason() ?? missing("qemu-system-x86_64");
+const skip = netnsSkipReason() ?? guestSkipReason() ?? missing("qemu-system-x86_64", "busybox");
 
 function networkXml(): string {
   return `<network><name>${NETWORK}</name><uuid>${crypto.randomUUID()}</uuid>` +
@@ -94,7 +109,7 @@ async function withNetworkService(
     ns: TestNamespace,
     evirt: (...args: string[]) => ReturnType<typeof runEvirt>,
     base: string,
-    restart: () => Promise<void>,
+    restart: (whileDown?: () => Promise<void>) => Promise<void>,
     service: () => ServiceProcess,
   ) => Promise<void>,
 ): Promise<void> {
@@ -110,14 +125,15 @@ async function withNetworkService(
       try {
         await Deno.writeTextFile(`${base}/net.xml`, networkXml());
         assert.equal((await evirt("net-define", `${base}/net.xml`)).code, 0);
-        await fn(ns, evirt, base, async () => {
+        await fn(ns, evirt, base, async (whileDown) => {
           await service!.stop("SIGKILL");
           service = undefined;
+          await whileDown?.();
           service = await startServiceProcess(dirs, env, launcher);
         }, () => service!);
       } finally {
         // Destroyed, so the guest files its QEMU was given are given back.
-        for (const name of ["g1", "ga", "gb"]) {
+        for (const name of ["g1", "ga", "gb", "gp"]) {
           if (service !== undefined) await evirt("destroy", name);
         }
         await service?.stop("SIGTERM");
@@ -125,6 +141,33 @@ async function withNetworkService(
     });
   } finally {
     await removeServiceDirs(dirs);
+  }
+}
+
+/** The uuids `net-port-list` shows for `network`. */
+async function portsOf(
+  evirt: (...args: string[]) => ReturnType<typeof runEvirt>,
+  network = NETWORK,
+): Promise<string[]> {
+  const listed = await evirt("net-port-list", network);
+  assert.equal(listed.code, 0, listed.stderr);
+  return listed.stdout.split("\n").slice(2).map((line) => line.trim()).filter((line) =>
+    line !== ""
+  );
+}
+
+/** Waits until `network` has `count` ports (a release follows the guest's end). */
+async function waitForPorts(
+  evirt: (...args: string[]) => ReturnType<typeof runEvirt>,
+  count: number,
+  network = NETWORK,
+): Promise<string[]> {
+  const deadline = Date.now() + TAP_GONE_TIMEOUT_MS;
+  for (;;) {
+    const ports = await portsOf(evirt, network);
+    if (ports.length === count) return ports;
+    if (Date.now() > deadline) assert.fail(`${network} has ports ${ports.join(", ")}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -176,7 +219,10 @@ testIf(
         { name: taps[1], attached: true, mac: "fe:54:00:6a:00:02" },
       ]);
       const live = (await evirt("dumpxml", "g1")).stdout;
-      assert.match(live, new RegExp(`<source network='${NETWORK}' bridge='${BRIDGE}'/>`));
+      assert.match(
+        live,
+        new RegExp(`<source network='${NETWORK}' portid='${UUID_PATTERN}' bridge='${BRIDGE}'/>`),
+      );
       assert.match(live, new RegExp(`<target dev='${taps[0]}'/>`));
       assert.match(
         live,
@@ -257,6 +303,7 @@ testIf(
       );
       assert.equal(attached.code, 0, attached.stderr);
       const plugged = `vnet${id}n2`;
+      assert.equal((await portsOf(evirt)).length, 2, "the plugged interface has a port");
       assert.deepEqual(await bridgePorts(ns, BRIDGE), [
         { name: taps[0], attached: true, mac: "fe:54:00:6a:00:01" },
         { name: taps[1], attached: true, mac: "fe:54:00:6a:00:02" },
@@ -265,7 +312,8 @@ testIf(
       assert.match(
         (await evirt("dumpxml", "g1")).stdout,
         new RegExp(
-          `<source network='${NETWORK}' bridge='${BRIDGE}'/>\\s*<target dev='${plugged}'/>`,
+          `<source network='${NETWORK}' portid='${UUID_PATTERN}' bridge='${BRIDGE}'/>` +
+            `\\s*<target dev='${plugged}'/>`,
         ),
       );
       const detached = await evirt(
@@ -277,8 +325,10 @@ testIf(
       );
       assert.equal(detached.stdout, "Interface detached successfully\n\n", detached.stderr);
       await waitForLinks(ns, [...linksNetwork, ...taps].sort());
+      await waitForPorts(evirt, 1);
       assert.equal((await evirt("destroy", "g1")).code, 0);
       await waitForLinks(ns, linksNetwork);
+      await waitForPorts(evirt, 0);
     });
   },
   { sanitizeResources: false, sanitizeOps: false },
@@ -312,10 +362,10 @@ function dhcpGuest(name: string, mac: string, serialPath: string, peer: string) 
 const GUEST_NETWORK_TIMEOUT_MS = 90_000;
 
 testIf(
-  "two guests on a nat network get their fixed addresses from its dnsmasq and ping each other",
+  "two guests on a nat network get their fixed addresses, ping each other, and keep leases and answer across a service kill",
   skip,
   async () => {
-    await withNetworkService({}, async (_ns, evirt, base, _restart, service) => {
+    await withNetworkService({}, async (ns, evirt, base, restart, service) => {
       await Deno.writeTextFile(`${base}/nat.xml`, natXml());
       assert.equal((await evirt("net-undefine", NETWORK)).code, 0);
       assert.equal((await evirt("net-define", `${base}/nat.xml`)).code, 0);
@@ -390,9 +440,312 @@ testIf(
         ]);
         assert.equal(virsh.stdout, addresses.stdout, virsh.stderr);
       }
+      // The service killed outright with both guests on the network: after the restart they
+      // keep their leases and still answer on the network.
+      await restart();
+      assert.equal((await evirt("net-dhcp-leases", NETWORK)).stdout, table);
+      for (const guest of guests) {
+        const reply = await ns.exec(["busybox", "ping", "-c", "1", "-W", "5", guest.ip]);
+        assert.equal(reply.code, 0, `${guest.name}: ${reply.stdout}${reply.stderr}`);
+      }
       for (const guest of guests) assert.equal((await evirt("destroy", guest.name)).code, 0);
       const stopped = await evirt("domifaddr", ga.name);
       assert.match(stopped.stderr, /Requested operation is not valid: domain is not running/);
+    });
+  },
+  { sanitizeResources: false, sanitizeOps: false },
+);
+
+/** The bridge-mode network of the port tests, on a bridge the test makes in its namespace. */
+const PORT_NETWORK = "evtgp";
+const PORT_BRIDGE = "evtgpbr0";
+const PORT_MAC = "52:54:00:6c:00:01";
+
+function portNetworkXml(name: string): string {
+  return `<network><name>${name}</name><uuid>${crypto.randomUUID()}</uuid>` +
+    `<forward mode='bridge'/><bridge name='${PORT_BRIDGE}'/></network>`;
+}
+
+/** A guest with one interface on `network`, its `<bandwidth>` children as given. */
+function portGuest(base: string, network: string, bandwidth?: XmlElement[]) {
+  const definition = guestDefinition("gp", { serial: { file: `${base}/gp.log` } });
+  definition.devices.interfaces.push({
+    type: "network",
+    mac: PORT_MAC,
+    source: { network },
+    model: "virtio",
+    ...(bandwidth === undefined
+      ? {}
+      : { extra: { elements: [{ element: { name: "bandwidth", children: bandwidth } }] } }),
+  });
+  return definition;
+}
+
+/** The pid of the QEMU running guest `name` in the namespace. */
+async function qemuPidOf(ns: TestNamespace, name: string): Promise<number> {
+  const pids = (await runCommand("ip", ["netns", "pids", ns.name])).stdout.split("\n")
+    .map(Number).filter((pid) => pid > 0);
+  for (const pid of pids) {
+    const commandLine = (() => {
+      try {
+        return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+      } catch {
+        return [];
+      }
+    })();
+    if (commandLine.some((arg) => arg.startsWith(`guest=${name},`))) return pid;
+  }
+  return assert.fail(`no QEMU of ${name} in ${ns.name}`);
+}
+
+testIf(
+  "a guest's network interface gets a port as libvirtd's reads, gone at destroy, and after a crash the service missed",
+  skip,
+  async () => {
+    await withNetworkService({}, async (ns, evirt, base, restart, service) => {
+      await mustRun("ip", ["-n", ns.name, "link", "add", PORT_BRIDGE, "type", "bridge"]);
+      await mustRun("ip", ["-n", ns.name, "link", "set", PORT_BRIDGE, "up"]);
+      await Deno.writeTextFile(`${base}/port-net.xml`, portNetworkXml(PORT_NETWORK));
+      assert.equal((await evirt("net-define", `${base}/port-net.xml`)).code, 0);
+      assert.equal((await evirt("net-start", PORT_NETWORK)).code, 0);
+      await service().client.define({ definition: portGuest(base, PORT_NETWORK) });
+      assert.deepEqual(await portsOf(evirt, PORT_NETWORK), [], "no port before the start");
+
+      const started = await evirt("start", "gp");
+      assert.equal(started.code, 0, started.stderr);
+      const [portid] = await portsOf(evirt, PORT_NETWORK);
+      const owner = (await evirt("domuuid", "gp")).stdout.trim();
+      assert.match(
+        (await evirt("dumpxml", "gp")).stdout,
+        new RegExp(
+          `<source network='${PORT_NETWORK}' portid='${portid}' bridge='${PORT_BRIDGE}'/>`,
+        ),
+      );
+      const dumped = await evirt("net-port-dumpxml", PORT_NETWORK, portid);
+      assert.equal(
+        dumped.stdout,
+        `<networkport>\n  <uuid>${portid}</uuid>\n  <owner>\n    <name>gp</name>\n` +
+          `    <uuid>${owner}</uuid>\n  </owner>\n  <mac address='${PORT_MAC}'/>\n` +
+          `  <plug type='bridge' bridge='${PORT_BRIDGE}'/>\n</networkport>\n\n`,
+        dumped.stderr,
+      );
+      const listed = await evirt("net-port-list", PORT_NETWORK);
+      if (missing("virsh") === undefined) {
+        // virsh over evirt's libvirt socket reads the same.
+        const uri = socketUri(`${service().runtimeDir}/libvirt-sock`);
+        const virshList = await runVirsh(uri, ["net-port-list", PORT_NETWORK]);
+        assert.equal(virshList.stdout, listed.stdout, virshList.stderr);
+        const virshDump = await runVirsh(uri, ["net-port-dumpxml", PORT_NETWORK, portid]);
+        assert.equal(virshDump.stdout, dumped.stdout, virshDump.stderr);
+      }
+      if (libvirtdSkipReason === undefined) {
+        // libvirtd 9.0's network driver given the port its QEMU driver builds from the same
+        // interface (same uuid and owner) on the same network prints the same.
+        const oracle = `${ORACLE_PREFIX}gport-${crypto.randomUUID().slice(0, 6)}`;
+        await Deno.writeTextFile(`${base}/oracle-net.xml`, portNetworkXml(oracle));
+        await Deno.writeTextFile(
+          `${base}/oracle-port.xml`,
+          `<networkport><uuid>${portid}</uuid><owner><name>gp</name><uuid>${owner}</uuid>` +
+            `</owner><mac address='${PORT_MAC}'/></networkport>`,
+        );
+        try {
+          assert.equal((await oracleVirsh(["net-define", `${base}/oracle-net.xml`])).code, 0);
+          assert.equal((await oracleVirsh(["net-start", oracle])).code, 0);
+          const created = await oracleVirsh(["net-port-create", oracle, `${base}/oracle-port.xml`]);
+          assert.equal(created.code, 0, created.stderr);
+          const theirs = await oracleVirsh(["net-port-dumpxml", oracle, portid]);
+          assert.equal(dumped.stdout, theirs.stdout, "net-port-dumpxml as libvirtd's");
+          const theirList = await oracleVirsh(["net-port-list", oracle]);
+          assert.equal(listed.stdout, theirList.stdout, "net-port-list as libvirtd's");
+        } finally {
+          await oracleVirsh(["net-destroy", oracle]);
+          await oracleVirsh(["net-undefine", oracle]);
+        }
+      }
+
+      // The service killed outright: the port stays with the guest that runs on.
+      await restart();
+      assert.deepEqual(await portsOf(evirt, PORT_NETWORK), [portid]);
+      // Killed again, and the guest's QEMU with it while nobody listens: the restart finds
+      // the guest gone and deletes its port.
+      const qemu = await qemuPidOf(ns, "gp");
+      await restart(async () => {
+        Deno.kill(qemu, "SIGKILL");
+        const deadline = Date.now() + TAP_GONE_TIMEOUT_MS;
+        while (Date.now() < deadline && (await ns.exec(["kill", "-0", String(qemu)])).code === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      });
+      assert.match((await evirt("domstate", "gp")).stdout, /^shut off/);
+      assert.deepEqual(await portsOf(evirt, PORT_NETWORK), []);
+      assert.match(service().log(), new RegExp(`port ${portid} of a guest that no longer runs`));
+
+      // Started again: a new port; destroyed: gone.
+      assert.equal((await evirt("start", "gp")).code, 0);
+      const [again] = await portsOf(evirt, PORT_NETWORK);
+      assert.notEqual(again, portid);
+      assert.equal((await evirt("destroy", "gp")).code, 0);
+      await waitForPorts(evirt, 0, PORT_NETWORK);
+      assert.equal((await evirt("net-destroy", PORT_NETWORK)).code, 0);
+      await mustRun("ip", ["-n", ns.name, "link", "del", PORT_BRIDGE]);
+    });
+  },
+  { sanitizeResources: false, sanitizeOps: false },
+);
+
+/** Whether the namespace's kernel runs libvirt's tc rules for a tap (HTB, SFQ, fw, police). */
+async function kernelShapesTaps(ns: TestNamespace): Promise<boolean> {
+  const probe = "evtgbwp0";
+  await ns.exec(["ip", "link", "add", probe, "type", "veth", "peer", "name", "evtgbwp1"]);
+  try {
+    const tries = [
+      `qdisc add dev ${probe} root handle 1: htb default 1`,
+      `class add dev ${probe} parent 1: classid 1:1 htb rate 10kbps`,
+      `qdisc add dev ${probe} parent 1:1 handle 2: sfq perturb 10`,
+      `filter add dev ${probe} parent 1:0 protocol all prio 1 handle 1 fw flowid 1`,
+      `qdisc add dev ${probe} ingress`,
+      `filter add dev ${probe} parent ffff: protocol all u32 match u32 0 0 police rate 10kbps burst 10kb mtu 64kb drop flowid :1`,
+    ];
+    for (const args of tries) {
+      if ((await ns.exec(["tc", ...args.split(" ")])).code !== 0) return false;
+    }
+    return true;
+  } finally {
+    await ns.exec(["ip", "link", "del", probe]);
+  }
+}
+
+testIf(
+  "a guest interface's <bandwidth> is set on its tap with tc, or its start refused with libvirt's error leaving nothing",
+  skip ?? missing("tc"),
+  async () => {
+    await withNetworkService({}, async (ns, evirt, base, _restart, service) => {
+      assert.equal((await evirt("net-start", NETWORK)).code, 0);
+      const shapes = await kernelShapesTaps(ns);
+      const linksBefore = await ns.links();
+      const shaped = portGuest(base, NETWORK, [
+        { name: "inbound", attributes: { average: "1000", peak: "2000", burst: "256" } },
+        { name: "outbound", attributes: { average: "500", burst: "128" } },
+      ]);
+      await service().client.define({ definition: shaped });
+      const started = await evirt("start", "gp");
+      if (shapes) {
+        assert.equal(started.code, 0, started.stderr);
+        const id = Number((await evirt("domid", "gp")).stdout.trim());
+        const tap = `vnet${id}n0`;
+        const qdiscs = (await ns.exec(["tc", "qdisc", "show", "dev", tap])).stdout;
+        assert.match(qdiscs, /qdisc htb 1: root/);
+        assert.match(qdiscs, /qdisc sfq 2: parent 1:1/);
+        assert.match(qdiscs, /qdisc ingress ffff:/);
+        const classes = (await ns.exec(["tc", "class", "show", "dev", tap])).stdout;
+        assert.match(classes, /class htb 1:1 root leaf 2: prio 0 rate 8Mbit ceil 16Mbit/);
+        const filters = (await ns.exec(["tc", "filter", "show", "dev", tap, "ingress"])).stdout;
+        assert.match(filters, /police .* rate 4Mbit burst 128Kb/);
+        assert.equal((await evirt("destroy", "gp")).code, 0);
+      } else {
+        // As libvirt: tc's own error, in libvirt's words for a failed child process.
+        assert.match(
+          started.stderr,
+          new RegExp(
+            "^error: Failed to start domain 'gp'\\n" +
+              "error: internal error: Child process \\(tc qdisc add dev vnet\\d+n0 parent 1:1 " +
+              "handle 2: sfq perturb 10\\) unexpected exit status 2: Error: Specified qdisc " +
+              "kind is unknown\\.\\n$",
+          ),
+        );
+        assert.match((await evirt("domstate", "gp")).stdout, /^shut off/);
+      }
+      // Nothing left: no tap, no port.
+      await waitForLinks(ns, linksBefore);
+      await waitForPorts(evirt, 0);
+
+      // A floor needs the network's inbound QoS (libvirt's rule and words); nothing is made.
+      await service().client.define({
+        definition: {
+          ...portGuest(base, NETWORK, [
+            { name: "inbound", attributes: { average: "1000", floor: "200" } },
+          ]),
+          uuid: shaped.uuid,
+        },
+      });
+      const floor = await evirt("start", "gp");
+      assert.equal(
+        floor.stderr,
+        "error: Failed to start domain 'gp'\n" +
+          `error: Operation not supported: Invalid use of 'floor' on interface with MAC address ${PORT_MAC} - network '${NETWORK}' has no inbound QoS set\n`,
+      );
+      assert.deepEqual(await ns.links(), linksBefore);
+      assert.deepEqual(await portsOf(evirt), []);
+
+      // domiftune on the running guest: read live; a change goes to the port and the tap, or,
+      // where tc cannot, is refused with tc's error and leaves tap, port and XML as they were.
+      await service().client.define({
+        definition: { ...portGuest(base, NETWORK), uuid: shaped.uuid },
+      });
+      assert.equal((await evirt("start", "gp")).code, 0);
+      const id = Number((await evirt("domid", "gp")).stdout.trim());
+      const tap = `vnet${id}n0`;
+      const [portid] = await portsOf(evirt);
+      const zeros = "inbound.average: 0\ninbound.peak   : 0\ninbound.burst  : 0\n" +
+        "inbound.floor  : 0\noutbound.average: 0\noutbound.peak  : 0\noutbound.burst : 0\n\n";
+      assert.equal((await evirt("domiftune", "gp", PORT_MAC)).stdout, zeros);
+      if (missing("virsh") === undefined) {
+        const uri = socketUri(`${service().runtimeDir}/libvirt-sock`);
+        assert.equal((await runVirsh(uri, ["domiftune", "gp", tap])).stdout, zeros);
+      }
+      const tuned = await evirt(
+        "domiftune",
+        "gp",
+        PORT_MAC,
+        "--live",
+        "--inbound",
+        "1000,2000,256",
+      );
+      if (shapes) {
+        assert.equal(tuned.code, 0, tuned.stderr);
+        assert.match(
+          (await ns.exec(["tc", "qdisc", "show", "dev", tap])).stdout,
+          /qdisc htb 1: root/,
+        );
+        assert.match(
+          (await evirt("net-port-dumpxml", NETWORK, portid)).stdout,
+          /<inbound average='1000' peak='2000' burst='256'\/>/,
+        );
+        assert.match((await evirt("domiftune", "gp", tap)).stdout, /^inbound.average: 1000$/m);
+      } else {
+        assert.match(
+          tuned.stderr,
+          new RegExp(
+            "^error: Unable to set interface parameters\\n" +
+              `error: internal error: Child process \\(tc qdisc add dev ${tap} parent 1:1 ` +
+              "handle 2: sfq perturb 10\\) unexpected exit status 2: Error: Specified qdisc " +
+              "kind is unknown\\.\\n$",
+          ),
+        );
+        assert.equal((await evirt("domiftune", "gp", PORT_MAC)).stdout, zeros);
+        assert.doesNotMatch((await evirt("dumpxml", "gp")).stdout, /<bandwidth>/);
+        assert.doesNotMatch(
+          (await evirt("net-port-dumpxml", NETWORK, portid)).stdout,
+          /<bandwidth>/,
+        );
+        assert.doesNotMatch((await ns.exec(["tc", "qdisc", "show", "dev", tap])).stdout, /htb/);
+      }
+      // A floor on the running interface: the network refuses it (no inbound QoS).
+      const floorLive = await evirt(
+        "domiftune",
+        "gp",
+        PORT_MAC,
+        "--live",
+        "--inbound",
+        "100,0,0,50",
+      );
+      assert.equal(
+        floorLive.stderr,
+        "error: Unable to set interface parameters\n" +
+          `error: Operation not supported: Invalid use of 'floor' on interface with MAC address ${PORT_MAC} - network '${NETWORK}' has no inbound QoS set\n`,
+      );
+      assert.equal((await evirt("destroy", "gp")).code, 0);
+      await waitForPorts(evirt, 0);
     });
   },
   { sanitizeResources: false, sanitizeOps: false },

@@ -14,12 +14,12 @@
  */
 
 import assert from "node:assert/strict";
-import { runChild } from "../support/child_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { guestInitrdPath, guestKernelPath, guestSkipReason } from "../support/guest.ts";
 import { LIBVIRTD_SOCKET, ORACLE_PREFIX, oracleVirsh } from "../support/libvirtd.ts";
 import { killQemus, serviceQemuPids } from "../support/service_qemus.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
+import { assertSameAsTestDriver } from "../support/test_driver_oracle.ts";
 import { assertSameOutput, runVirsh, socketUri, type VirshRun } from "../support/virsh.ts";
 
 testIf(
@@ -30,8 +30,8 @@ testIf(
     const service = await startServiceProcess(dirs);
     try {
       const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`, "test", "default");
-      for (
-        const sequence of [
+      await assertSameAsTestDriver(
+        [
           "perf test",
           "perf test --live",
           "perf test --config",
@@ -44,19 +44,9 @@ testIf(
           "perf test --enable cpu_clock; dumpxml test --xpath //perf",
           "destroy test; perf test --live; perf test --enable page_faults --live",
           "destroy test; perf test --disable cmt; perf test; dumpxml test --xpath //perf",
-        ]
-      ) {
-        const expected = await runChild(
-          "virsh",
-          ["-c", "test:///default", sequence],
-          { LC_ALL: "C", LANG: "C" },
-          30_000,
-        );
-        const actual = await runVirsh(uri, [sequence]);
-        assert.equal(actual.stderr, expected.stderr, sequence);
-        assert.equal(actual.stdout, expected.stdout, sequence);
-        assert.equal(actual.code, expected.code, sequence);
-      }
+        ],
+        (sequence) => runVirsh(uri, [sequence]),
+      );
     } finally {
       await service.stop("SIGTERM");
       await removeServiceDirs(dirs);

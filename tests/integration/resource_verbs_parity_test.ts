@@ -5,50 +5,20 @@
  * `dominfo`'s CPU time (the wall clock in libvirt's test driver) is left out of the comparison.
  */
 
-import assert from "node:assert/strict";
-import { type ChildRun, runChild } from "../support/child_process.ts";
-import { runFresh } from "../src/cli/_cli_harness.ts";
+import {
+  assertSameAsTestDriver,
+  CPU_TIME_LINE,
+  evirtTestDriver,
+  testDriverAbsent,
+  withoutLines,
+} from "../support/test_driver_oracle.ts";
 
-const VIRSH = "/usr/bin/virsh";
-const virshPresent = (() => {
-  try {
-    return Deno.statSync(VIRSH).isFile;
-  } catch {
-    return false;
-  }
-})();
-const ignore = !virshPresent;
-if (ignore) console.log(`skipped: ${VIRSH} is absent (libvirt-clients)`);
+const ignore = testDriverAbsent();
 
-/** How long one virsh invocation may take. */
-const VIRSH_TIMEOUT_MS = 20_000;
-
-function withoutClock(run: ChildRun): ChildRun {
-  const stdout = run.stdout.split("\n").filter((line) => !line.startsWith("CPU time:")).join("\n");
-  return { ...run, stdout };
-}
-
-async function assertSameAnswers(sequences: string[]): Promise<void> {
-  const differences: string[] = [];
-  for (const sequence of sequences) {
-    const expected = withoutClock(
-      await runChild(
-        VIRSH,
-        ["-c", "test:///default", sequence],
-        { LC_ALL: "C", LANG: "C" },
-        VIRSH_TIMEOUT_MS,
-      ),
-    );
-    const actual = withoutClock(
-      await runFresh(["-c", "test:///default", sequence], { EVIRT_DEFAULT_URI: undefined }),
-    );
-    try {
-      assert.deepEqual(actual, expected);
-    } catch (error) {
-      differences.push(`${sequence}\n${(error as Error).message}`);
-    }
-  }
-  assert.equal(differences.length, 0, differences.join("\n\n"));
+function assertSameAnswers(sequences: string[]): Promise<void> {
+  return assertSameAsTestDriver(sequences, evirtTestDriver, {
+    normal: withoutLines(CPU_TIME_LINE),
+  });
 }
 
 Deno.test({

@@ -8,9 +8,9 @@
  */
 
 import assert from "node:assert/strict";
-import { runChild } from "../support/child_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
+import { assertSameAsTestDriver, withoutLines } from "../support/test_driver_oracle.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
 
 const SEQUENCES = [
@@ -30,15 +30,6 @@ const SEQUENCES = [
   "setvcpus test 1 --config; vcpucount test",
 ];
 
-/**
- * Output without `dominfo`'s CPU time (the wall clock) and its OS type and security lines, which
- * evirt's service does not give over RPC as libvirt's test driver does (not these verbs' concern).
- */
-function withoutClock(text: string): string {
-  return text.split("\n").filter((line) => !/^(CPU time|OS Type|Security \w+):/.test(line))
-    .join("\n");
-}
-
 testIf(
   "virsh over libvirt's protocol: resource verbs answer as libvirt's test driver",
   missing("virsh"),
@@ -47,24 +38,9 @@ testIf(
     const service = await startServiceProcess(dirs);
     try {
       const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`, "test", "default");
-      const differences: string[] = [];
-      for (const sequence of SEQUENCES) {
-        const expected = await runChild(
-          "virsh",
-          ["-c", "test:///default", sequence],
-          { LC_ALL: "C", LANG: "C" },
-          30_000,
-        );
-        const actual = await runVirsh(uri, [sequence]);
-        try {
-          assert.equal(withoutClock(actual.stdout), withoutClock(expected.stdout));
-          assert.equal(actual.stderr, expected.stderr);
-          assert.equal(actual.code, expected.code);
-        } catch (error) {
-          differences.push(`${sequence}\n${(error as Error).message}`);
-        }
-      }
-      assert.equal(differences.length, 0, differences.join("\n\n"));
+      await assertSameAsTestDriver(SEQUENCES, (sequence) => runVirsh(uri, [sequence]), {
+        normal: withoutLines(/^(CPU time|OS Type|Security \w+):/),
+      });
 
       const readOnly = await runVirsh(
         socketUri(`${dirs.runtimeDir}/libvirt-sock-ro`, "test", "default"),

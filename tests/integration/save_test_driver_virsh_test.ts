@@ -9,10 +9,10 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildRun, runChild } from "../support/child_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 import { withTempDir } from "../support/temp_dir.ts";
+import { testDriverVirsh } from "../support/test_driver_oracle.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
 
 /** Command strings; `DIR` is a temporary folder, `SIDE` the image name of the side running. */
@@ -43,26 +43,6 @@ function withoutClock(text: string): string {
   return text.split("\n").filter((line) => !/^CPU time:/.test(line)).join("\n");
 }
 
-/** How long one run of libvirt's own virsh may take, in ms. */
-const LIBVIRT_VIRSH_TIMEOUT_MS = 10_000;
-
-/**
- * `virsh -c test:///default COMMANDS`: libvirt 9.0's virsh now and then never returns from a
- * `save` under load (its job-watching thread; seen twice in a dozen runs, never alone), so a run
- * the timeout killed (code above 127) is tried once more.
- */
-async function libvirtVirsh(commands: string): Promise<ChildRun> {
-  const run = () =>
-    runChild(
-      "virsh",
-      ["-c", "test:///default", commands],
-      { LC_ALL: "C", LANG: "C" },
-      LIBVIRT_VIRSH_TIMEOUT_MS,
-    );
-  const first = await run();
-  return first.code > 127 ? await run() : first;
-}
-
 /** Files a restore must refuse: too short for the magic, another magic, an absurd length. */
 async function writeBadImages(dir: string): Promise<void> {
   await Deno.writeTextFile(`${dir}/short.img`, "hello\n");
@@ -87,7 +67,7 @@ testIf(
         for (const sequence of SEQUENCES) {
           const command = (side: string) =>
             sequence.replaceAll("DIR", dir).replaceAll("SIDE", side);
-          const expected = await libvirtVirsh(command("libvirt"));
+          const expected = await testDriverVirsh(command("libvirt"));
           // evirt's answers name its image where libvirt's name theirs: compared in libvirt's.
           const actual = await runVirsh(uri, [command("evirt")]);
           const same = (text: string) => withoutClock(text.replaceAll("evirt.img", "libvirt.img"));
@@ -108,7 +88,7 @@ testIf(
           "save-image-dumpxml DIR/OTHER.img";
         const evirtSaved = crossed.replaceAll("DIR", dir).replaceAll("OTHER", "evirt");
         const libvirtSaved = crossed.replaceAll("DIR", dir).replaceAll("OTHER", "libvirt");
-        const byLibvirt = await libvirtVirsh(evirtSaved);
+        const byLibvirt = await testDriverVirsh(evirtSaved);
         const byEvirt = await runVirsh(uri, [libvirtSaved]);
         assert.equal(byLibvirt.code, 0, byLibvirt.stderr);
         assert.equal(byEvirt.code, 0, byEvirt.stderr);

@@ -5,16 +5,11 @@
  * replaced by a placeholder before comparing).
  */
 
-import assert from "node:assert/strict";
-import { runChild } from "../support/child_process.ts";
-import { runFresh } from "../src/cli/_cli_harness.ts";
+import type { ChildRun } from "../support/child_process.ts";
 import { missing, testIf } from "../support/environment.ts";
+import { assertSameAsTestDriver, evirtTestDriver } from "../support/test_driver_oracle.ts";
 
-const VIRSH = "/usr/bin/virsh";
-const skipReason = missing(VIRSH);
-
-/** How long one virsh invocation may take. */
-const VIRSH_TIMEOUT_MS = 20_000;
+const skipReason = missing("virsh");
 
 /** Creation times: table cells, `<creationTime>`, and the names of unnamed snapshots. */
 function withoutTimes(text: string): string {
@@ -23,34 +18,20 @@ function withoutTimes(text: string): string {
     .replace(/\b1\d{9}\b/g, "<seconds>");
 }
 
-async function assertSameAnswers(
+/** Answers with creation times replaced by placeholders. */
+function normal(answer: ChildRun): ChildRun {
+  return { ...answer, stdout: withoutTimes(answer.stdout), stderr: withoutTimes(answer.stderr) };
+}
+
+function assertSameAnswers(
   sequences: readonly string[],
   env: Record<string, string> = {},
 ): Promise<void> {
-  const differences: string[] = [];
-  for (const sequence of sequences) {
-    const expected = await runChild(
-      VIRSH,
-      ["-c", "test:///default", sequence],
-      { LC_ALL: "C", LANG: "C", TZ: "UTC", PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...env },
-      VIRSH_TIMEOUT_MS,
-    );
-    const actual = await runFresh(["-c", "test:///default", sequence], {
-      EVIRT_DEFAULT_URI: undefined,
-      ...env,
-    });
-    const normal = (answer: typeof expected) => ({
-      ...answer,
-      stdout: withoutTimes(answer.stdout),
-      stderr: withoutTimes(answer.stderr),
-    });
-    try {
-      assert.deepEqual(normal(actual), normal(expected));
-    } catch (error) {
-      differences.push(`${sequence}\n${(error as Error).message}`);
-    }
-  }
-  assert.equal(differences.length, 0, differences.join("\n\n"));
+  return assertSameAsTestDriver(
+    sequences,
+    (sequence) => evirtTestDriver(sequence, env),
+    { normal, env: { TZ: "UTC", ...env } },
+  );
 }
 
 testIf(

@@ -7,38 +7,13 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildRun, runChild } from "../support/child_process.ts";
-import { runFresh } from "../src/cli/_cli_harness.ts";
+import {
+  evirtTestDriver,
+  testDriverAbsent,
+  testDriverVirsh,
+} from "../support/test_driver_oracle.ts";
 
-const VIRSH = "/usr/bin/virsh";
-const virshPresent = (() => {
-  try {
-    return Deno.statSync(VIRSH).isFile;
-  } catch {
-    return false;
-  }
-})();
-const ignore = !virshPresent;
-if (ignore) console.log(`skipped: ${VIRSH} is absent (libvirt-clients)`);
-
-/** How long one virsh invocation may take. */
-const VIRSH_TIMEOUT_MS = 20_000;
-
-type Answer = ChildRun;
-
-function virsh(commands: string): Promise<Answer> {
-  return runChild(
-    VIRSH,
-    ["-c", "test:///default", commands],
-    { LC_ALL: "C", LANG: "C" },
-    VIRSH_TIMEOUT_MS,
-  );
-}
-
-/** evirt's CLI in process, with no default URI, as a user typing `evirt -c test:///default`. */
-function evirt(commands: string): Promise<Answer> {
-  return runFresh(["-c", "test:///default", commands], { EVIRT_DEFAULT_URI: undefined });
-}
+const ignore = testDriverAbsent();
 
 /**
  * Figures libvirt's test driver derives from the wall clock (`dominfo`'s and `vcpuinfo`'s CPU
@@ -73,8 +48,8 @@ function alignClockFigures(actual: string, expected: string): string {
 async function assertSameAnswers(sequences: string[]): Promise<void> {
   const differences: string[] = [];
   for (const sequence of sequences) {
-    const expected = await virsh(sequence);
-    const answer = await evirt(sequence);
+    const expected = await testDriverVirsh(sequence);
+    const answer = await evirtTestDriver(sequence);
     const actual = { ...answer, stdout: alignClockFigures(answer.stdout, expected.stdout) };
     try {
       assert.deepEqual(actual, expected);

@@ -4,7 +4,9 @@
  * and runs a typed command; a second writer is refused (code 9) unless it forces, which closes
  * the first; a read-only session views and is refused when it writes (code 29); live charts follow
  * the stats stream; the VNC display
- * (noVNC over the service's proxy to QEMU's VNC server) draws a frame on its canvas. Every QEMU
+ * (noVNC over the service's proxy to QEMU's VNC server) draws a frame on its canvas; a start from
+ * the page shows the boot text over a view-only console socket that leaves the writer's place free,
+ * and a shutdown from the page waits until the guest has stopped. Every QEMU
  * the service started is killed by pid in `finally`.
  */
 
@@ -241,6 +243,64 @@ testIf(
 
       await service.client.action("web-guest", "destroy");
       await page.waitForSelector("#terminal[data-state=closed]");
+
+      // A start from the page: its progress ends once the guest runs, then the page shows the
+      // boot text from a view-only console socket, which leaves the writer's place free.
+      await waitText(page, "#summary [data-field=state]", "shut off");
+      // Every text the boot line shows, recorded as it changes (a line may follow at once).
+      await page.locator("#boot-progress").evaluate((box) => {
+        // The test's own types have no DOM: the observer as far as it is used here.
+        const page = globalThis as unknown as {
+          bootSeen: string[];
+          MutationObserver: new (callback: () => void) => {
+            observe(target: unknown, options: Record<string, boolean>): void;
+          };
+        };
+        const seen: string[] = [];
+        page.bootSeen = seen;
+        const text = box as unknown as { textContent: string | null };
+        new page.MutationObserver(() => seen.push(text.textContent ?? "")).observe(box, {
+          childList: true,
+          characterData: true,
+          subtree: true,
+        });
+      });
+      await page.click('button[data-action="start"]');
+      await page.waitForSelector("#status:not([data-progress])");
+      assert.match(await page.textContent("#status") ?? "", /^start done: running after \d+ s$/);
+      const bootShown = async () =>
+        await page.evaluate(() => (globalThis as unknown as { bootSeen: string[] }).bootSeen);
+      const bootStarted = performance.now();
+      while (!(await bootShown()).includes(`boot: ${GUEST_READY_MARKER}`)) {
+        assert.ok(
+          performance.now() - bootStarted < GUEST_BOOT_TIMEOUT_MS,
+          `no boot line ${GUEST_READY_MARKER}: ${JSON.stringify((await bootShown()).slice(-20))}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await page.screenshot({ path: `${SCREENSHOTS}/domain-boot-progress.png`, fullPage: true });
+      await page.click("#open-console");
+      await page.waitForSelector("#terminal[data-state=open]");
+      await page.click("#terminal");
+      await page.keyboard.type("echo boot-$((2+3))\n");
+      await waitTerminal(page, /^boot-5$/, GUEST_BOOT_TIMEOUT_MS);
+      // The boot watch sees what the writer's session sees.
+      await waitText(page, "#boot-progress", "boot: boot-5");
+      assert.deepEqual(await seriousViolations(page), []);
+      // A shutdown from the page: the guest powers off on ACPI, the page waits for it to stop.
+      await page.click('button[data-action="shutdown"]');
+      await page.waitForSelector("#status[data-progress=shutdown]");
+      await page.waitForSelector("#status:not([data-progress])", {
+        timeout: GUEST_BOOT_TIMEOUT_MS,
+      });
+      assert.match(
+        await page.textContent("#status") ?? "",
+        /^shutdown done: shut off after \d+ s$/,
+      );
+      assert.equal((await service.client.state("web-guest")).stateName, "shut off");
+      await page.waitForSelector("#boot-progress[data-state=ended]");
+      // The disposed terminal leaves an empty (invisible) area.
+      await page.waitForSelector("#terminal[data-state=closed]", { state: "attached" });
     } finally {
       await browser?.close();
       await killQemus(serviceQemuPids(dirs.runtimeDir));

@@ -50,15 +50,25 @@ export async function removeServiceDirs(dirs: ServiceDirs): Promise<void> {
   await Deno.remove(dirs.stateDir.replace(/\/state$/, ""), { recursive: true });
 }
 
+/** The service from source: `deno run -A src/service/main.ts`. */
+export const SERVICE_FROM_SOURCE: readonly string[] = [
+  Deno.execPath(),
+  "run",
+  "-A",
+  `${repoDir}/src/service/main.ts`,
+];
+
 /**
  * Starts the service on `dirs` and resolves once it answers on its socket.
  *
  * @param launcher A command the service runs under (e.g. `["prlimit", "--nofile=512"]`).
+ * @param program The service's command (a compiled binary: `[path, "daemon"]`).
  */
 export async function startServiceProcess(
   dirs: ServiceDirs,
   extraEnv: Record<string, string> = {},
   launcher: string[] = [],
+  program: readonly string[] = SERVICE_FROM_SOURCE,
 ): Promise<ServiceProcess> {
   const env = {
     EVIRT_STATE_DIR: dirs.stateDir,
@@ -70,7 +80,7 @@ export async function startServiceProcess(
     EVIRT_CHECK_ANSWERS: "on",
     ...extraEnv,
   };
-  const command = [...launcher, Deno.execPath(), "run", "-A", `${repoDir}/src/service/main.ts`];
+  const command = [...launcher, ...program];
   const child = new Deno.Command(command[0], {
     args: command.slice(1),
     env,

@@ -21,10 +21,12 @@ export const PAGE_WAIT_MS = 15_000;
 
 /**
  * A service listening on loopback TCP with both tokens, and its console's origin; stopped again
- * when it does not listen on TCP in time. The caller removes `dirs`.
+ * when it does not listen on TCP in time. The caller removes `dirs`. `program`: the service's
+ * command, when not run from source (a compiled binary).
  */
 export async function startWebService(
   dirs: ServiceDirs,
+  program?: readonly string[],
 ): Promise<{ service: ServiceProcess; origin: string }> {
   const tokensPath = `${dirs.stateDir}/../tokens`;
   await Deno.writeTextFile(
@@ -33,10 +35,15 @@ export async function startWebService(
   );
   await Deno.chmod(tokensPath, 0o600);
   await Deno.mkdir(SCREENSHOTS, { recursive: true });
-  const service = await startServiceProcess(dirs, {
-    EVIRT_LISTEN: "127.0.0.1:0",
-    EVIRT_TOKENS_FILE: tokensPath,
-  });
+  const service = await startServiceProcess(
+    dirs,
+    {
+      EVIRT_LISTEN: "127.0.0.1:0",
+      EVIRT_TOKENS_FILE: tokensPath,
+    },
+    [],
+    program,
+  );
   try {
     return { service, origin: `http://127.0.0.1:${await tcpPortOf(service)}` };
   } catch (error) {

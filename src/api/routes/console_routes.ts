@@ -4,7 +4,8 @@
  * noVNC in the web console).
  *
  * The serial console relays the pty through {@linkcode SerialConsoles} (one writer at a time,
- * `force` ends the other, read-only callers view). Refusals that come after the upgrade (the
+ * `force` ends the other, read-only callers view, and so does a read-write caller that asks
+ * `view=1`). Refusals that come after the upgrade (the
  * browser cannot read an HTTP error body of a WebSocket) close the socket with code 4000 plus
  * libvirt's error code and the message as reason: 4009 "Active console session exists for this
  * domain", 4029 a read-only caller that wrote, 4001 a session another writer forced out.
@@ -93,7 +94,9 @@ function consoleSocket(request: Request, context: Context): Response {
   // Checked before the upgrade, so an API client reads why over HTTP.
   const path = host.consolePath(summary.uuid, device);
   const force = ["", "1", "true"].includes(context.url.searchParams.get("force") ?? "false");
-  const writer = context.role === "read-write";
+  // A read-write caller may ask to view only (the web console's boot progress): no writer slot.
+  const viewOnly = ["", "1", "true"].includes(context.url.searchParams.get("view") ?? "false");
+  const writer = context.role === "read-write" && !viewOnly;
   const { socket, response } = upgrade(request, context);
   let attachment: ConsoleAttachment | undefined;
   const early: Uint8Array[] = [];
@@ -102,7 +105,12 @@ function consoleSocket(request: Request, context: Context): Response {
     if (!writer) {
       closeWithError(
         socket,
-        new VirtError(ErrorCode.OPERATION_DENIED, "read only access prevents virDomainOpenConsole"),
+        new VirtError(
+          ErrorCode.OPERATION_DENIED,
+          viewOnly
+            ? "a console session opened to view (view=1) does not write"
+            : "read only access prevents virDomainOpenConsole",
+        ),
       );
       return;
     }

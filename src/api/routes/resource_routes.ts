@@ -7,6 +7,8 @@
  */
 
 import { perfEventsOf } from "../../../actors/perf_commands.ts";
+import { interfaceParametersOf } from "../../../actors/interface_tune_commands.ts";
+import { rateSettings } from "../../model/interface_tune.ts";
 import { vcpuCountOf } from "../../../actors/resource_commands.ts";
 import {
   AFFECT_CONFIG,
@@ -120,6 +122,32 @@ export function resourceRoutes(add: RouteAdder): void {
     await host.command("blockresize", uuid, { disk, size, flags }, queueOptions(context));
     return new Response(null, { status: 204 });
   });
+  add("domain.interface_parameters", (_request, context) => {
+    const flags = flagsOf(context.url, MEMORY_FLAGS);
+    const parameters = interfaceParametersOf(
+      context.env.host.inspect(context.params.ref),
+      deviceParam(context.url),
+      flags,
+    );
+    return jsonResponse({ parameters });
+  });
+  add("domain.set_interface_parameters", async (_request, context) => {
+    const { host } = context.env;
+    const device = deviceParam(context.url);
+    const settings = (["inbound", "outbound"] as const).flatMap((direction) => {
+      const text = context.url.searchParams.get(direction);
+      return text === null ? [] : rateSettings(direction, text);
+    });
+    if (settings.length === 0) {
+      throw new VirtError(ErrorCode.INVALID_ARG, "inbound or outbound must be given", {
+        where: "inbound",
+      });
+    }
+    const flags = flagsOf(context.url, MEMORY_FLAGS);
+    const { uuid } = host.lookup(context.params.ref);
+    await host.command("iftune", uuid, { device, settings, flags }, queueOptions(context));
+    return new Response(null, { status: 204 });
+  });
   add("domain.perf_events", (_request, context) => {
     const flags = flagsOf(context.url, MEMORY_FLAGS);
     const events = perfEventsOf(context.env.host.inspect(context.params.ref), flags);
@@ -142,4 +170,13 @@ export function resourceRoutes(add: RouteAdder): void {
     await host.command("perf", uuid, { settings, flags }, queueOptions(context));
     return new Response(null, { status: 204 });
   });
+}
+
+/** The `device` query parameter (required). */
+function deviceParam(url: URL): string {
+  const device = url.searchParams.get("device");
+  if (device === null || device === "") {
+    throw new VirtError(ErrorCode.INVALID_ARG, "device must be given", { where: "device" });
+  }
+  return device;
 }

@@ -20,7 +20,7 @@ import { libvirtFamilies } from "../libvirt_metrics.ts";
 import { processFamilies } from "../process_metrics.ts";
 import { renderFamilies } from "../prometheus_text.ts";
 import { fleetOf } from "./fleet_routes.ts";
-import type { FleetHostsView, HostView, VersionView } from "../views.ts";
+import type { FleetHostsView, HostSummaryView, HostView, VersionView } from "../views.ts";
 
 function xmlResponse(xml: string): Response {
   return new Response(xml, { headers: { "content-type": "application/xml" } });
@@ -46,6 +46,13 @@ export function systemRoutes(add: RouteAdder): void {
   });
   add("host.describe", (_request, { env }) => {
     const view: HostView = { hostname: env.hostname(), node: env.nodeInfo() };
+    return jsonResponse(view);
+  });
+  add("host.summary", (_request, { env }) => {
+    const view: HostSummaryView = {
+      log: { position: env.store.headPosition(), oldestPosition: env.store.oldestPosition() },
+      subscribers: env.metrics.subscribersByKind(),
+    };
     return jsonResponse(view);
   });
   add(

@@ -32,7 +32,8 @@ const NET_TYPES: readonly string[] = [
 ];
 
 /** A bandwidth rate as virsh reads it: `average[,peak[,burst[,floor]]]`. */
-interface Rate {
+/** A rate as virsh reads it: 0 for a field not given. */
+export interface Rate {
   average: number;
   peak: number;
   burst: number;
@@ -42,11 +43,11 @@ interface Rate {
 const RATE_FIELDS = ["average", "peak", "burst", "floor"] as const;
 
 /**
- * Reads a rate as virsh's `virshParseRateStr` does.
+ * Reads a rate as virsh's `virshParseRateStr` does (for `attach-interface` and `domiftune`).
  *
  * @throws {ArgumentError} `field '…' is malformed` for a field that is no whole number.
  */
-function parseRate(text: string, option: string): Rate {
+export function parseRate(text: string, option: string): Rate {
   const rate: Rate = { average: 0, peak: 0, burst: 0, floor: 0 };
   const parts = text.split(",");
   if (parts.length > RATE_FIELDS.length) {

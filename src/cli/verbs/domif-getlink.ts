@@ -15,7 +15,7 @@ import {
   looksLikeMac,
   sameMac,
 } from "../interface_lookup.ts";
-import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
+import { DOMAIN_OPTION, INTERFACE_OPTION, type Verb, type VerbContext } from "../verb.ts";
 
 /**
  * The `domif-getlink` verb.
@@ -30,13 +30,7 @@ export const domifGetlinkVerb: Verb = {
   summary: "get link state of a virtual interface",
   options: [
     DOMAIN_OPTION,
-    {
-      name: "interface",
-      kind: "string",
-      positional: true,
-      required: true,
-      help: "interface device (MAC Address)",
-    },
+    INTERFACE_OPTION,
     { name: "config", kind: "bool", help: "Get persistent interface state" },
     { name: "persistent", kind: "bool", help: "Get persistent interface state (as --config)" },
   ],

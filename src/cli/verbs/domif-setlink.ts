@@ -17,7 +17,7 @@ import {
   sameMac,
   withLinkState,
 } from "../interface_lookup.ts";
-import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
+import { DOMAIN_OPTION, INTERFACE_OPTION, type Verb, type VerbContext } from "../verb.ts";
 
 /**
  * The `domif-setlink` verb.
@@ -32,13 +32,7 @@ export const domifSetlinkVerb: Verb = {
   summary: "set link state of a virtual interface",
   options: [
     DOMAIN_OPTION,
-    {
-      name: "interface",
-      kind: "string",
-      positional: true,
-      required: true,
-      help: "interface device (MAC Address)",
-    },
+    INTERFACE_OPTION,
     {
       name: "state",
       kind: "string",

@@ -32,6 +32,11 @@ Deno.test("containerSpec reads init, initarg, initenv, the root and the mounts",
     memoryLimitKiB: 2048,
     tuning: { blkioDevices: [] },
     console: true,
+    capabilities: {
+      clearAll: false,
+      keep: [],
+      drop: ["audit_control", "mac_admin", "mknod", "sys_module", "sys_time"],
+    },
   });
 });
 
@@ -113,5 +118,23 @@ Deno.test("interfaces of types the driver makes no veth pair for are refused at 
     (error) =>
       isVirtError(error, 67) && error.where === "/domain/devices/interface[2]/@type" &&
       /interface type 'user' is not supported/.test(error.message),
+  );
+});
+
+Deno.test("containerSpec reads idmap, inituser and initgroup; a range the kernel cannot take is refused", () => {
+  const definition = containerDefinition("mapped");
+  definition.os = { ...definition.os, inituser: "alice", initgroup: "10" };
+  definition.idmap = {
+    uids: [{ start: 0, target: 100000, count: 65536 }],
+    gids: [{ start: 0, target: 100000, count: 65536 }],
+  };
+  const spec = containerSpec(definition);
+  assert.equal(spec.initUser, "alice");
+  assert.equal(spec.initGroup, "10");
+  assert.deepEqual(spec.idmap, definition.idmap);
+  definition.idmap.gids[0].count = 0;
+  assert.throws(
+    () => containerSpec(definition),
+    (error: unknown) => isVirtError(error, 67) && error.where === "/domain/idmap/gid[1]",
   );
 });

@@ -5,7 +5,7 @@
  * outbound policed on its ingress), read back with `tc`. Where it lacks them (as this build
  * host's kernel does), the start fails with code 38 naming the bridge and leaves nothing:
  * no bridge, no dnsmasq, no firewall table. Either way a stop leaves the namespace as it was.
- * The commands themselves are checked against libvirt's in `tc_bandwidth_test.ts`.
+ * The commands themselves are checked against libvirt's in `tests/src/host/tc_bandwidth_test.ts`.
  */
 
 import assert from "node:assert/strict";

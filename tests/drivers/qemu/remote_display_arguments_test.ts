@@ -40,10 +40,27 @@ Deno.test("a SPICE password is refused by attribute, never dropped", () => {
   );
 });
 
-Deno.test("a D-Bus display needs p2p, and then replaces -display none", () => {
-  assertRefused(domain("<graphics type='dbus'/>"), "/domain/devices/graphics[1]/@p2p");
+Deno.test("a p2p D-Bus display replaces -display none and needs no bus", () => {
   const line = build(domain("<graphics type='dbus' p2p='yes'/>"));
   assert.deepEqual(valuesOf(line.args, "-display"), ["dbus,p2p=on"]);
+  assert.equal(line.privateBusAddress, undefined);
+  assertRefused(
+    domain("<graphics type='dbus' p2p='yes' address='unix:path=/run/bus'/>"),
+    "/domain/devices/graphics[1]/@address",
+  );
+});
+
+Deno.test("a D-Bus display with an address joins that bus", () => {
+  const line = build(domain("<graphics type='dbus' address='unix:path=/run/bus'/>"));
+  assert.deepEqual(valuesOf(line.args, "-display"), ["dbus,addr=unix:path=/run/bus"]);
+  assert.equal(line.privateBusAddress, undefined);
+});
+
+Deno.test("a D-Bus display without p2p or address gets the domain's private bus", () => {
+  const line = build(domain("<graphics type='dbus'/>"));
+  const [display] = valuesOf(line.args, "-display");
+  assert.match(display, /^dbus,addr=unix:path=\/.+\/dbus\.sock$/);
+  assert.equal(`dbus,addr=${line.privateBusAddress}`, display);
 });
 
 Deno.test("USB redirection over spicevmc and a socket becomes usb-redir devices", () => {

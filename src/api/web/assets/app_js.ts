@@ -254,11 +254,14 @@ function follow(query, onMessage, onOpen, fallbackQuery) {
 
 async function hostPage(filters) {
   const rows = new Map();
+  const logSummary = hostSummary();
   const counts = el("dl", { id: "counts" });
   const body = el("tbody", { id: "domains" });
   main().replaceChildren(
     el("h1", { text: "Host" }),
     el("dl", { id: "node" }),
+    el("h2", { text: "Log and subscribers" }),
+    logSummary.list,
     el("h2", { text: "Domains by state" }),
     counts,
     el("h2", { text: "Domains" }),
@@ -320,7 +323,8 @@ async function hostPage(filters) {
   };
   let listed = false;
   const early = new Set();
-  stopPage = follow("", (message) => {
+  const stopEvents = follow("", (message) => {
+    logSummary.position(message.position);
     if (listed) refresh(message.domain.uuid); else early.add(message.domain.uuid);
   }, async () => {
     if (listed) return;
@@ -336,8 +340,50 @@ async function hostPage(filters) {
     listed = true;
     renderCounts();
     for (const uuid of early) refresh(uuid);
+    await logSummary.read();
     document.body.dataset.ready = "host";
   });
+  stopPage = () => { stopEvents(); logSummary.stop(); };
+}
+
+/** How often the host page re-reads the subscriber counts (no fact tells of a subscriber), ms. */
+const SUMMARY_REFRESH_MS = 5000;
+
+/**
+ * The host page's log position and event-stream subscribers: the position follows every message
+ * of the page's own stream; the counts come from the host summary (one cheap read), read again
+ * every SUMMARY_REFRESH_MS, since a subscriber that comes or goes writes no fact.
+ */
+function hostSummary() {
+  const fields = [
+    ["position", "Log position (last fact)"], ["oldestPosition", "Oldest readable position"],
+    ["sse", "Event subscribers: SSE"], ["websocket", "Event subscribers: WebSocket"],
+    ["rpc", "Event callbacks: libvirt protocol"], ["fleet", "Fleet stream subscribers"],
+  ];
+  const values = new Map(fields.map(([name]) => [name, el("dd", { "data-summary": name, text: "–" })]));
+  const list = el("dl", { id: "log-summary" },
+    fields.flatMap(([name, title]) => [el("dt", { text: title }), values.get(name)]));
+  let shown = -1;
+  const position = (value) => {
+    if (value <= shown) return;
+    shown = value;
+    values.get("position").textContent = String(value);
+  };
+  let stopped = false;
+  const read = async () => {
+    try {
+      const summary = await api("GET", "/v1/host/summary");
+      if (stopped) return;
+      position(summary.log.position);
+      values.get("oldestPosition").textContent = String(summary.log.oldestPosition);
+      for (const [name, count] of Object.entries(summary.subscribers)) {
+        const cell = values.get(name);
+        if (cell) cell.textContent = String(count);
+      }
+    } catch (error) { showError(error); }
+  };
+  const timer = setInterval(read, SUMMARY_REFRESH_MS);
+  return { list, position, read, stop: () => { stopped = true; clearInterval(timer); } };
 }
 
 /** The API's list query for the filters. */
@@ -387,15 +433,30 @@ async function domainPage(ref) {
   const status = el("p", { id: "status", "aria-live": "polite" });
   const history = el("tbody", { id: "history" });
   const actions = el("div", { id: "actions" });
+  const offers = el("div", { id: "offers" });
+  const bootBox = el("p", { id: "boot-progress", "aria-live": "polite" });
+  const boot = bootProgress(bootBox);
+  let currentXml = null;
+  const progress = actionProgress(status, offers, (action) => {
+    if (action !== "start") return;
+    const hasConsole = currentXml !== null && new DOMParser().parseFromString(currentXml, "application/xml")
+      .querySelector("devices > serial, devices > console") !== null;
+    boot.start(info.uuid, hasConsole);
+  });
+  const shutdownWait = el("input", {
+    type: "number", id: "shutdown-wait", min: "1", max: String(SHUTDOWN_WAIT_MAX_S), step: "1",
+    value: String(SHUTDOWN_WAIT_DEFAULT_S),
+  });
   if (session.role === "read-write") {
     for (const action of ACTIONS) {
       actions.append(el("button", {
         type: "button", "data-action": action, text: action,
-        onclick: () => runAction(info.uuid, action, status),
+        onclick: () => progress.run(info.uuid, action, waitSecondsOf(shutdownWait)),
       }));
     }
+    actions.append(el("label", { for: "shutdown-wait" }, ["Shutdown: wait for the guest to stop (s) ", shutdownWait]));
   }
-  const stops = [];
+  const stops = [progress.stop, boot.stop];
   const charts = liveCharts(info.uuid);
   stops.push(charts.stop);
   const undefineBox = el("div", { id: "undefine" });
@@ -415,6 +476,8 @@ async function domainPage(ref) {
     actions,
     undefineBox,
     status,
+    bootBox,
+    offers,
     serial,
     display,
     el("h2", { text: "Live statistics" }),
@@ -455,7 +518,10 @@ async function domainPage(ref) {
   };
   showInfo(info);
   const consoles = consoleSections(serial, display, stops);
-  const loadAll = async () => consoles.update(info, await loadXml(info.uuid));
+  const loadAll = async () => {
+    currentXml = await loadXml(info.uuid);
+    consoles.update(info, currentXml);
+  };
   loadAll();
   loadDisks(info.uuid);
   const refreshInfo = async () => {
@@ -470,6 +536,7 @@ async function domainPage(ref) {
       el("td", { text: message.fact }), el("td", { text: message.event || "" }),
       el("td", { text: detail }),
     ]));
+    progress.fact(message);
     if (document.body.dataset.ready === "domain") refreshInfo();
   }, () => { document.body.dataset.ready = "domain"; }, "?domain=" + encodeURIComponent(info.uuid));
   stopPage = () => { stopEvents(); for (const stop of stops) stop(); };
@@ -582,6 +649,73 @@ function confirmUndefine(info, box) {
   );
 }
 
+/** How long a started guest's boot text is shown, in ms; the serial console shows the rest. */
+const BOOT_WATCH_MS = 120000;
+/** Longest boot line shown, in characters. */
+const BOOT_LINE_MAX = 200;
+
+/** A console line as text: escape sequences and control characters removed. */
+function plainLine(line) {
+  return line.replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]/g, "").replace(/[\x00-\x1f\x7f]/g, "").trim();
+}
+
+/**
+ * A started guest's boot progress: the last line its serial console printed, read over a
+ * view-only console socket (view=1: it never takes the one writer's place, so the page's own
+ * console still opens), for BOOT_WATCH_MS after the start, until the domain stops or the page
+ * leaves. A domain without a serial console shows nothing.
+ */
+function bootProgress(box) {
+  let watch = null;
+  const stop = () => { if (watch !== null) watch.close(); watch = null; };
+  const start = (uuid, hasConsole) => {
+    stop();
+    box.replaceChildren();
+    delete box.dataset.state;
+    if (!hasConsole) return;
+    box.dataset.state = "watching";
+    box.dataset.lines = "0";
+    box.textContent = "boot: waiting for the serial console…";
+    const protocols = session.csrf ? ["evirt.v1", "evirt-csrf." + session.csrf] : ["evirt.v1"];
+    const socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+      domainPath(uuid) + "/console/socket?view=1", protocols);
+    socket.binaryType = "arraybuffer";
+    const decoder = new TextDecoder();
+    let partial = "";
+    let lines = 0;
+    const end = (text) => {
+      clearTimeout(timer);
+      if (watch === mine) watch = null;
+      box.dataset.state = "ended";
+      if (text) box.textContent = text;
+      if (socket.readyState === WebSocket.CONNECTING || socket.readyState === WebSocket.OPEN) socket.close();
+    };
+    const timer = setTimeout(() => end(box.textContent + " (open the serial console for more)"), BOOT_WATCH_MS);
+    socket.addEventListener("message", (event) => {
+      partial += decoder.decode(new Uint8Array(event.data), { stream: true });
+      const complete = partial.split("\n");
+      partial = complete.pop().slice(-4 * BOOT_LINE_MAX);
+      for (const line of complete) {
+        const text = plainLine(line);
+        if (text === "") continue;
+        lines++;
+        box.dataset.lines = String(lines);
+        box.textContent = "boot: " + text.slice(0, BOOT_LINE_MAX);
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      if (watch !== mine && box.dataset.state === "ended") return;
+      // A refusal closes with 4000 plus libvirt's code, and its message as reason.
+      end(event.code > 4000 && event.code < 5000
+        ? "boot text unavailable: error " + (event.code - 4000) + ": " + event.reason
+        : lines === 0 ? "boot: the serial console closed" : "");
+    });
+    const mine = { close: () => end("") };
+    watch = mine;
+  };
+  return { start, stop };
+}
+
 /** The serial and VNC console sections of a domain page; update() follows its state and XML. */
 function consoleSections(serial, display, stops) {
   let current = { serial: null, display: null };
@@ -686,16 +820,103 @@ async function loadDisks(uuid) {
   } catch (error) { showError(error); }
 }
 
-async function runAction(uuid, action, status) {
-  showError(null);
-  status.textContent = action + "…";
-  try {
-    await api("POST", domainPath(uuid) + "/actions/" + action);
-    status.textContent = action + " done";
-  } catch (error) {
-    status.textContent = action + " failed";
-    showError(error);
-  }
+/** The shutdown wait the page offers first, and the longest the API takes, in seconds. */
+const SHUTDOWN_WAIT_DEFAULT_S = 60, SHUTDOWN_WAIT_MAX_S = 3600;
+
+function waitSecondsOf(input) {
+  const value = Math.round(Number(input.value));
+  return Number.isFinite(value) && value >= 1 ? Math.min(value, SHUTDOWN_WAIT_MAX_S) : SHUTDOWN_WAIT_DEFAULT_S;
+}
+
+/** Actions that take a while: what the page says while each runs, and once it is done. */
+const LONG_ACTIONS = {
+  start: { doing: "starting", done: "running" },
+  shutdown: { doing: "shutting down", done: "shut off" },
+};
+
+/** What a fact of the domain's own stream says about a long action's progress. */
+const FACT_PHASES = {
+  "domain.launching": "launching the hypervisor process",
+  "domain.launched": "process launched",
+  "domain.started": "running",
+  "domain.shutdown": "the guest is shutting down",
+  "domain.ending": "ending the process",
+  "domain.stopped": "stopped",
+  "domain.rebooted": "the guest rebooted instead",
+};
+
+/** libvirt's VIR_ERR_OPERATION_TIMEOUT: the API's answer to a wait that ran out. */
+const OPERATION_TIMEOUT = 68;
+
+/**
+ * Runs the domain page's actions. A long one (start, shutdown) shows its elapsed time, counted
+ * by the page, and the steps the domain's event stream reports, until the API answers: start
+ * once the domain runs, shutdown (asked with ?wait) once the guest stopped, or libvirt's error
+ * 68 when it did not in time, after which the page offers destroy. Every refusal shows libvirt's
+ * code and message. onDone(action) follows each success (a start's boot text is watched then).
+ */
+function actionProgress(status, offers, onDone) {
+  let current = null;
+  let lastPosition = 0;
+  const elapsed = () => Math.floor((performance.now() - current.startedMs) / 1000);
+  const render = () => {
+    status.textContent = current.doing + "… " + elapsed() + " s" + (current.phase ? " (" + current.phase + ")" : "");
+  };
+  const finish = (text) => {
+    clearInterval(current.timer);
+    current = null;
+    delete status.dataset.progress;
+    status.textContent = text;
+  };
+  const run = async (uuid, action, waitSeconds) => {
+    showError(null);
+    offers.replaceChildren();
+    if (current !== null) clearInterval(current.timer);
+    const long = LONG_ACTIONS[action];
+    const mine = {
+      action, doing: long ? long.doing : action, phase: "", timer: undefined,
+      startedMs: performance.now(), after: lastPosition,
+    };
+    current = mine;
+    status.dataset.progress = action;
+    render();
+    if (long) mine.timer = setInterval(render, 1000);
+    const query = action === "shutdown" ? "?wait=" + waitSeconds : "";
+    try {
+      await api("POST", domainPath(uuid) + "/actions/" + action + query);
+      if (current !== mine) return;
+      finish(long ? action + " done: " + long.done + " after " + elapsed() + " s" : action + " done");
+      onDone(action);
+    } catch (error) {
+      showError(error);
+      if (current !== mine) return;
+      finish(action + " failed after " + elapsed() + " s");
+      if (action === "shutdown" && error.code === OPERATION_TIMEOUT) {
+        offers.replaceChildren(
+          el("p", { id: "offer-text", text: "The guest did not stop within " + waitSeconds + " s. End it now?" }),
+          el("button", {
+            type: "button", "data-offer": "destroy", "aria-describedby": "offer-text", text: "destroy now",
+            onclick: () => run(uuid, "destroy", waitSeconds),
+          }),
+        );
+      }
+    }
+  };
+  return {
+    run,
+    /** A message of the domain's stream: a step of the running long action, if it is one. */
+    fact(message) {
+      lastPosition = Math.max(lastPosition, message.position);
+      if (current === null || !LONG_ACTIONS[current.action]) return;
+      // Only facts after those the page had seen when the action began are its steps.
+      if (message.position <= current.after) return;
+      const phase = FACT_PHASES[message.fact];
+      if (phase === undefined) return;
+      current.phase = phase;
+      render();
+    },
+    stop() { if (current !== null) clearInterval(current.timer); current = null; },
+  };
 }
 
 boot();

@@ -29,6 +29,8 @@ button:focus, a:focus, input:focus { outline: 2px solid #005fcc; outline-offset:
 #error:not(:empty) { position: fixed; bottom: 1rem; right: 1rem; max-width: 40rem; background: #fde8e8;
   color: #7a0000; border: 1px solid #b00; padding: 0.6rem 1rem; }
 #status { min-height: 1.2rem; }
+#offers:not(:empty) { border: 1px solid #b35900; padding: 0.4rem 0.8rem; margin: 0.4rem 0; }
+#shutdown-wait { width: 5rem; }
 label { display: block; margin: 0.4rem 0; }
 #filters fieldset { display: flex; flex-wrap: wrap; gap: 0 1.2rem; border: 1px solid #ccc; }
 #filters label.filter { margin: 0.2rem 0; font-family: monospace; }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { unixHttpRequest } from "../../../../src/client/unix_http.ts";
 import { CONTENT_SECURITY_POLICY, pagePolicy } from "../../../../src/api/web/web_console.ts";
+import { APP_JS } from "../../../../src/api/web/assets/app_js.ts";
 import {
   CSRF_HEADER,
   CSRF_PROTOCOL_PREFIX,
@@ -292,4 +293,11 @@ Deno.test("web console over TCP: a console WebSocket with the cookie needs the C
   } finally {
     await r.stop();
   }
+});
+
+Deno.test("web console: the page's script parses (a string module is not checked by the compiler)", () => {
+  // Parsed, not run: a Function body takes the script's syntax (it has no static import).
+  assert.equal(typeof new Function(APP_JS), "function");
+  // The check can fail: an escape the string lost breaks a literal.
+  assert.throws(() => new Function(APP_JS.replace('split("\\n")', 'split("\n")')), SyntaxError);
 });

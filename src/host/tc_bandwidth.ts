@@ -8,7 +8,8 @@
  * @module
  */
 
-import type { Bandwidth, BandwidthRate } from "../../src/model/network.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
+import type { Bandwidth, BandwidthRate } from "../model/network.ts";
 
 /** How the device sits between host and guests. */
 export interface BandwidthPlacement {
@@ -122,4 +123,59 @@ export function bandwidthTcCommands(
     ]);
   }
   return commands;
+}
+
+/** Longest one `tc` command may take (ms). */
+export const TC_TIMEOUT_MS = 10_000;
+
+/** Runs `tc` with `args`; its exit code and standard error. */
+async function tc(args: string[]): Promise<{ code: number; stderr: string }> {
+  const output = await new Deno.Command("tc", {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    signal: AbortSignal.timeout(TC_TIMEOUT_MS),
+  }).output();
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr).trim() };
+}
+
+/**
+ * Removes the root and ingress qdiscs of `device` (what {@linkcode setBandwidth} adds), as
+ * libvirt's virNetDevBandwidthClear: a device without them is no error.
+ */
+export async function clearBandwidth(device: string): Promise<void> {
+  await tc(["qdisc", "del", "dev", device, "root"]);
+  await tc(["qdisc", "del", "dev", device, "ingress"]);
+}
+
+/**
+ * Sets `bandwidth` on `device` as libvirt's virNetDevBandwidthSet does: what it had is
+ * cleared, then {@linkcode bandwidthTcCommands} run in order. A command that fails clears the
+ * device again and is reported with libvirt's words for a failed child process.
+ *
+ * @throws {VirtError} Code 1 `Child process (tc …) unexpected exit status N: <tc's error>`.
+ *
+ * @example
+ * ```ts ignore
+ * await setBandwidth("vnet7n0", { inbound: { average: 1000 } }, { hierarchical: false, swapped: true });
+ * ```
+ */
+export async function setBandwidth(
+  device: string,
+  bandwidth: Bandwidth | undefined,
+  placement: BandwidthPlacement,
+): Promise<void> {
+  await clearBandwidth(device);
+  for (const args of bandwidthTcCommands(device, bandwidth, placement)) {
+    const result = await tc(args);
+    if (result.code === 0) continue;
+    await clearBandwidth(device);
+    throw new VirtError(
+      ErrorCode.INTERNAL_ERROR,
+      `Child process (tc ${args.join(" ")}) unexpected exit status ${result.code}${
+        result.stderr === "" ? "" : `: ${result.stderr}`
+      }`,
+    );
+  }
 }

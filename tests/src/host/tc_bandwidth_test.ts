@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { bandwidthTcCommands } from "../../../drivers/network/tc_bandwidth.ts";
+import { bandwidthTcCommands } from "../../../src/host/tc_bandwidth.ts";
 
 const lines = (commands: string[][]) => commands.map((args) => `tc ${args.join(" ")}`);
 const DEVICE = { hierarchical: false, swapped: true };

@@ -17,10 +17,11 @@
  * Every QEMU and service started is killed by pid before the script ends. Needs the test guest
  * (`tests/fixtures/build_guest.sh`), `qemu-system-x86_64` and `nats-server`.
  *
- * One run here (2 shared cores, TCG, median of 3 moves): evirt wall 2933 ms, QEMU total 1657 ms,
- * downtime 40 ms; bare QEMU wall 2018 ms, QEMU total 1081 ms, downtime 13 ms. The walls include
- * the destination QEMU's launch; evirt's also the intents, the lease's commit and the source's
- * end.
+ * Two runs here (2 cores shared with other work, TCG, median of 3 moves each): evirt wall
+ * 2933 / 1660 ms, QEMU total 1657 / 1019 ms, downtime 40 / 18 ms; bare QEMU wall 2018 / 624 ms,
+ * QEMU total 1081 / 135 ms, downtime 13 / 22 ms. Single runs on this machine are noisy. The
+ * walls include the destination QEMU's launch; evirt's also the intents, the lease's commit and
+ * the source's end.
  *
  * @module
  */

@@ -200,6 +200,8 @@ export async function start(
     definition?: DomainDefinition;
     restore?: RestoreImage;
     fromSnapshot?: SnapshotStart;
+    /** A live migration's destination: the instance listens there for the source's stream. */
+    migrateFrom?: { address: string; port: number };
   },
 ): Promise<void> {
   const { context } = job.snapshot;
@@ -257,6 +259,7 @@ async function launchWith(
     paused: boolean;
     restore?: RestoreImage;
     fromSnapshot?: SnapshotStart;
+    migrateFrom?: { address: string; port: number };
   },
   started: {
     id: number;
@@ -274,7 +277,9 @@ async function launchWith(
     name: definition.name,
     id,
     definition: launched,
-    ...(options.restore === undefined ? {} : { incoming: true }),
+    ...(options.restore === undefined && options.migrateFrom === undefined
+      ? {}
+      : { incoming: true }),
     ...(options.fromSnapshot?.name === undefined
       ? {}
       : { loadSnapshot: options.fromSnapshot.name }),
@@ -316,6 +321,11 @@ async function launchWith(
     throw error;
   }
   const handle = handleOf(job.snapshot);
+  if (options.migrateFrom !== undefined) {
+    await listenForMigration(job, driver, handle, options.migrateFrom);
+    driver.watch(handle, env.sink);
+    return;
+  }
   if (options.restore !== undefined) {
     await loadImage(job, driver, handle, options.restore);
     driver.watch(handle, env.sink);
@@ -390,6 +400,28 @@ async function runFromSnapshot(
       body: { detail: "from_snapshot", reason: start.inactive ? "user" : "from_snapshot" },
     },
   ]);
+}
+
+/**
+ * A migration's destination listens for the stream: STARTED/migrated, paused (migration) until
+ * the guest runs here. An instance that cannot listen is ended (STOPPED/failed).
+ */
+async function listenForMigration(
+  job: JobContext,
+  driver: Driver,
+  handle: DomainHandle,
+  from: { address: string; port: number },
+): Promise<void> {
+  try {
+    if (driver.migration === undefined) {
+      throw new VirtError(ErrorCode.NO_SUPPORT, "virDomainMigratePrepare3Params");
+    }
+    await driver.migration.listen(handle, from.address, from.port, job.signal);
+  } catch (error) {
+    await endInstance(job, driver, handle, { detail: "failed", reason: "failed" });
+    throw error;
+  }
+  await job.append([{ type: "domain.started", body: { detail: "migrated", reason: "migrated" } }]);
 }
 
 /** A save image a start restores: where its stream is, and whether the guest runs after. */

@@ -1,16 +1,19 @@
 /**
- * A domain's background job (a save or restore) as `domjobinfo` and `domjobabort` see it,
- * answered beside the domain's queue, which the job itself holds: the driver reports the
- * progress and cancels (QEMU `query-migrate`, `migrate_cancel`). The cancelled save then fails
+ * A domain's background job as `domjobinfo` and `domjobabort` see it: a save or restore, or an
+ * outgoing live migration, answered beside the domain's queue, which the job itself holds. A
+ * save's progress and cancel come from its driver (QEMU `query-migrate`, `migrate_cancel`); a
+ * migration's from the host's migration in flight (its last poll). The cancelled save then fails
  * in its own command, which removes the partial image and runs the guest again
- * (`save_commands.ts`), so nothing here changes the log.
+ * (`save_commands.ts`), and the cancelled migration in its own, which settles the destination
+ * (`migration_commands.ts`), so nothing here changes the log.
  *
  * @module
  */
 
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import type { DomainInspection } from "./domain_inspection.ts";
-import type { DomainJobStats } from "./driver_protocol.ts";
+import type { DomainJobStats, MigrationProgress } from "./driver_protocol.ts";
+import type { Host } from "./host.ts";
 
 /** `virDomainJobType`: none, unbounded (running), completed, failed, cancelled. */
 export const JobType = {
@@ -52,10 +55,13 @@ export const JOB_QUERY_TIMEOUT_MS = 10_000;
 export async function domainJobStats(
   inspection: DomainInspection,
   options: { completed: boolean; keepCompleted?: boolean },
+  migration?: MigrationProgress,
 ): Promise<DomainJobStats | null> {
   if (!options.completed && !inspection.summary.active) {
     throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
   }
+  // A migration's figures are not kept once it ends (the source's domain is gone after it).
+  if (migration !== undefined && !options.completed) return migrationJobStats(migration);
   const jobStats = inspection.driver?.jobStats?.bind(inspection.driver);
   if (jobStats === undefined) return null;
   return await jobStats(
@@ -66,25 +72,74 @@ export async function domainJobStats(
 }
 
 /**
- * Cancels the domain's running save (`virDomainAbortJob`); resolves once asked (the save's own
- * call then fails with code 78).
+ * The job of domain `reference` on `host`: its outgoing live migration, else its save or
+ * restore (see {@linkcode domainJobStats}).
  *
- * @throws {VirtError} 55 when the domain is not running, has no job, restores, or `postcopy`
- *   is asked (libvirt's words).
+ * @throws {VirtError} 42 for no such domain; 55 for the running job of an inactive domain.
  */
-export async function abortDomainJob(
-  inspection: DomainInspection,
+export function hostJobStats(
+  host: Host,
+  reference: string,
+  options: { completed: boolean; keepCompleted?: boolean },
+): Promise<DomainJobStats | null> {
+  return domainJobStats(host.inspect(reference), options, host.migrationProgress(reference));
+}
+
+/** A migration's last poll as a job's statistics (`VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT`). */
+function migrationJobStats(progress: MigrationProgress): DomainJobStats {
+  return {
+    operation: "migration_out",
+    status: "active",
+    timeElapsedMs: progress.totalTimeMs,
+    dataTotal: progress.memoryTotalBytes,
+    dataProcessed: progress.memoryProcessedBytes,
+    dataRemaining: progress.memoryRemainingBytes,
+    memoryTotal: progress.memoryTotalBytes,
+    memoryProcessed: progress.memoryProcessedBytes,
+    memoryRemaining: progress.memoryRemainingBytes,
+    memoryConstant: progress.memoryConstantPages,
+    memoryNormal: progress.memoryNormalPages,
+    memoryNormalBytes: progress.memoryNormalBytes,
+    memoryBps: progress.memoryBps,
+    memoryDirtyRate: progress.memoryDirtyRate,
+    memoryPageSize: 0,
+    memoryIteration: progress.memoryIterations,
+    memoryPostcopyRequests: 0,
+    setupTimeMs: progress.setupTimeMs ?? 0,
+    ...(progress.expectedDowntimeMs === undefined
+      ? {}
+      : { downtimeMs: progress.expectedDowntimeMs }),
+  };
+}
+
+/**
+ * Cancels the domain's outgoing live migration (QEMU stops sending, the guest runs on here, the
+ * migration's own call fails with code 78 and settles the destination) or its running save (the
+ * save's own call then fails with code 78); resolves once asked.
+ *
+ * @throws {VirtError} 42 for no such domain; 55 when the domain is not running, has no job,
+ *   restores, or `postcopy` is asked (evirt's migrations are pre-copy; libvirt's words).
+ */
+export async function abortHostJob(
+  host: Host,
+  reference: string,
   options: { postcopy?: boolean } = {},
 ): Promise<void> {
+  const inspection = host.inspect(reference);
   if (!inspection.summary.active) {
     throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
   }
   if (options.postcopy === true) {
-    // evirt runs no outgoing migration: no job is one in post-copy mode.
+    // No job is an outgoing migration in post-copy mode: evirt migrates pre-copy only.
     throw new VirtError(
       ErrorCode.OPERATION_INVALID,
       "current job is not outgoing migration in post-copy mode",
     );
+  }
+  if (host.migrationProgress(reference) !== undefined) {
+    const { migration, handle } = host.migrationControl(reference);
+    await migration.cancel(handle, AbortSignal.timeout(JOB_QUERY_TIMEOUT_MS));
+    return;
   }
   const abortJob = inspection.driver?.abortJob?.bind(inspection.driver);
   const found = abortJob === undefined

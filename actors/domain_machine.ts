@@ -102,6 +102,18 @@ export interface DomainContext {
    * intents the revert records on its way); null or absent when none.
    */
   reverting?: DomainFactBodies["domain.snapshot_reverting"] | null;
+  /**
+   * A live migration between fleet hosts begun and not ended (its intent outlives the launch
+   * and end intents recorded on its way); null or absent when none.
+   */
+  migration?: DomainFactBodies["domain.migrating"] | null;
+}
+
+/** The live migration the domain takes part in, or null. */
+export function pendingMigration(
+  snapshot: DomainSnapshot,
+): DomainFactBodies["domain.migrating"] | null {
+  return snapshot.context.migration ?? null;
 }
 
 /** The revert the domain was carrying out when it was last recorded, or null. */
@@ -236,6 +248,12 @@ const SNAPSHOT_FACTS = {
   "domain.snapshot_current_changed": { actions: "recordSnapshotCurrent" },
 } as const;
 
+/** A live migration's intent and end, accepted in every state. */
+const MIGRATION_FACTS = {
+  "domain.migrating": { actions: "recordMigrating" },
+  "domain.migration_ended": { actions: "forgetMigration" },
+} as const;
+
 /** Commands accepted in a state (targetless: they only answer {@linkcode accepts}). */
 function commands(...names: DomainCommandName[]): Record<string, Record<string, never>> {
   return Object.fromEntries(names.map((name) => [`command.${name}`, {}]));
@@ -299,6 +317,8 @@ export const domainMachine = setup({
         : { intent: null }
     ),
     recordRebooting: assign({ intent: { kind: "reboot" as const } }),
+    recordMigrating: assign({ migration: ({ event }) => body(event, "domain.migrating") }),
+    forgetMigration: assign({ migration: null }),
     recordResetting: assign({ intent: { kind: "reset" as const } }),
     forgetRebootIntent: assign(({ context }) => ({
       intent: context.intent?.kind === "reboot" || context.intent?.kind === "reset"
@@ -458,6 +478,8 @@ export const domainMachine = setup({
     hasBlockJob: ({ context, event }) =>
       context.blockJobs?.[(event as { body: { disk: string } }).body.disk] !== undefined,
     bootsAgain: ({ event }) => stateAfter(event as DomainFact) !== undefined,
+    startsMigrated: ({ event }) =>
+      (event as { body: { detail?: string } }).body.detail === "migrated",
   },
 }).createMachine({
   id: "domain",
@@ -472,6 +494,7 @@ export const domainMachine = setup({
         "domain.intent_abandoned": { actions: "forgetIntent" },
         "domain.guests_unlisted": { actions: "forgetGuestsListed" },
         ...SNAPSHOT_FACTS,
+        ...MIGRATION_FACTS,
         ...commands("define"),
       },
     },
@@ -490,6 +513,7 @@ export const domainMachine = setup({
         "domain.managed_save_removed": { actions: "forgetManagedSave" },
         "domain.guests_unlisted": { actions: "forgetGuestsListed" },
         ...SNAPSHOT_FACTS,
+        ...MIGRATION_FACTS,
         ...commands(
           "define",
           "undefine",
@@ -528,6 +552,7 @@ export const domainMachine = setup({
         ...LIVE_DEVICE_FACTS,
         ...BLOCK_JOB_FACTS,
         ...SNAPSHOT_FACTS,
+        ...MIGRATION_FACTS,
         "domain.stopped": [
           { guard: "isTransient", target: "nonexistent", actions: "recordStopped" },
           { target: "shutoff", actions: "recordStopped" },
@@ -552,7 +577,11 @@ export const domainMachine = setup({
       states: {
         starting: {
           on: {
-            "domain.started": { target: "running", actions: "recordReason" },
+            // A migration's destination: paused (migration) until the guest runs there.
+            "domain.started": [
+              { guard: "startsMigrated", target: "paused", actions: "recordReason" },
+              { target: "running", actions: "recordReason" },
+            ],
           },
         },
         running: {

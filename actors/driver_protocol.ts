@@ -176,14 +176,98 @@ export interface SnapshotDriver {
   ): Promise<boolean>;
 }
 
+/** A live migration's progress, from the hypervisor (QEMU's `query-migrate`). */
+export interface MigrationProgress {
+  /** The hypervisor's status: `setup`, `active`, `device`, `completed`, `failed`, `cancelled`… */
+  status: string;
+  /** Time since it began, in ms. */
+  totalTimeMs: number;
+  /** The guest's measured downtime, in ms, once completed. */
+  downtimeMs?: number;
+  /** The downtime expected now, in ms, while active. */
+  expectedDowntimeMs?: number;
+  /** Time spent setting up, in ms. */
+  setupTimeMs?: number;
+  memoryTotalBytes: number;
+  memoryProcessedBytes: number;
+  memoryRemainingBytes: number;
+  memoryConstantPages: number;
+  memoryNormalPages: number;
+  memoryNormalBytes: number;
+  /** Pages dirtied per second. */
+  memoryDirtyRate: number;
+  /** Passes over memory (dirty syncs). */
+  memoryIterations: number;
+  /** Throughput, in bytes per second. */
+  memoryBps: number;
+  /** Why it failed. */
+  error?: string;
+}
+
+/**
+ * libvirt's "unlimited" migration bandwidth (`QEMU_DOMAIN_MIG_BANDWIDTH_MAX`, MiB/s), which it
+ * sets before every migration unless asked for less; QEMU's own default would stretch one.
+ */
+export const UNLIMITED_BANDWIDTH_MIB = 8796093022207;
+
+/** A live migration's limits: the downtime allowed (ms), the bandwidth (MiB/s). */
+export interface MigrationTuning {
+  maxDowntimeMs?: number;
+  bandwidthMiB?: number;
+}
+
+/**
+ * A driver's live migration of running instances to an instance of another host (the receiving
+ * one launched with `incoming`), over loopback or network TCP.
+ */
+export interface MigrationDriver {
+  /** The instance (launched with `incoming`) listens for the stream on `address:port`. */
+  listen(handle: DomainHandle, address: string, port: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Sends the running instance's state to `address:port`; resolves once complete (the CPUs are
+   * then stopped, as by the driver: no unsolicited pause is reported), with the final figures.
+   *
+   * @throws {VirtError} 9 when it fails; 10 when cancelled.
+   */
+  send(
+    handle: DomainHandle,
+    target: { address: string; port: number },
+    signal: AbortSignal,
+  ): Promise<MigrationProgress>;
+  /** Resolves once an incoming stream is complete (the CPUs stay stopped); at most `timeoutMs`. */
+  received(handle: DomainHandle, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /** The migration's progress; null when none ever began on this instance. */
+  progress(handle: DomainHandle, signal: AbortSignal): Promise<MigrationProgress | null>;
+  /** Cancels the migration in flight (the source's guest runs on). */
+  cancel(handle: DomainHandle, signal: AbortSignal): Promise<void>;
+  /** Sets the downtime limit or bandwidth. */
+  tune(handle: DomainHandle, tuning: MigrationTuning, signal: AbortSignal): Promise<void>;
+  /** The downtime limit and bandwidth limit in force. */
+  limits(handle: DomainHandle, signal: AbortSignal): Promise<Required<MigrationTuning>>;
+  /** The last progress polled of the migration the instance of `uuid` sends now; none: undefined. */
+  current(uuid: string): MigrationProgress | undefined;
+  /**
+   * After a send that did not complete (or whose end was not carried through): the driver
+   * takes the CPUs' state from the hypervisor again. `stoppedByMigration`: the CPUs were
+   * stopped by the migration's switch-over (and stay stopped until resumed).
+   */
+  resync(
+    handle: DomainHandle,
+    signal: AbortSignal,
+  ): Promise<{ running: boolean; stoppedByMigration: boolean }>;
+}
+
 /** What a save writes beside the guest's state: the image's header and data. */
 /**
  * A save's or restore's progress (libvirt's `VIR_DOMAIN_JOB_*` statistics of a job writing or
  * reading QEMU's migration stream); sizes in bytes, times in ms.
  */
 export interface DomainJobStats {
-  /** `save` (`VIR_DOMAIN_JOB_OPERATION_SAVE` 2) or `restore` (3). */
-  operation: "save" | "restore";
+  /**
+   * `save` (`VIR_DOMAIN_JOB_OPERATION_SAVE` 2), `restore` (3) or `migration_out` (an outgoing
+   * live migration, 5: the host's, not a driver's).
+   */
+  operation: "save" | "restore" | "migration_out";
   /** Still running, or how it ended. */
   status: "active" | "completed" | "failed" | "cancelled";
   timeElapsedMs: number;
@@ -881,6 +965,9 @@ export interface Driver {
 
   /** Optional: snapshots of the driver's domains. Absent: code 3. */
   readonly snapshots?: SnapshotDriver;
+
+  /** Optional: live migration of running instances between hosts. Absent: code 3. */
+  readonly migration?: MigrationDriver;
 
   /** Releases the driver (monitors, timers). Running instances keep running. */
   close(): Promise<void>;

@@ -56,7 +56,12 @@ import {
 } from "./domain_inspection.ts";
 import { DomainRegistry, summarize } from "./domain_registry.ts";
 import { waitForDomain } from "./domain_waits.ts";
-import type { Driver } from "./driver_protocol.ts";
+import type {
+  DomainHandle,
+  Driver,
+  MigrationDriver,
+  MigrationProgress,
+} from "./driver_protocol.ts";
 import { autostartAll } from "./autostart.ts";
 import { recoverFromLog } from "./host_recovery.ts";
 import { SNAPSHOT_EVERY_FACTS_DEFAULT, SnapshotKeeper } from "./host_snapshots.ts";
@@ -491,6 +496,74 @@ export class Host extends DomainCommandMethods {
       });
       return { uuid };
     });
+  }
+
+  /**
+   * Runs a step of a live migration between fleet hosts (`migration_commands.ts`) in the
+   * domain's queue. The fleet checks ownership itself: a destination's domain is the source's
+   * until the migration commits.
+   */
+  migrationJob<T>(
+    reference: string,
+    work: (job: JobContext, env: commands.CommandEnvironment) => Promise<T>,
+    options: CommandOptions = {},
+  ): Promise<T> {
+    try {
+      this.#assertOpen();
+      const actor = this.#registry.actorOf(reference);
+      return actor.run("migrate", this.#runOptions(options), (job) => work(job, this.#env));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Runs a migration destination's first step on the actor of `live`'s uuid (defined here or
+   * new), while its name is claimed, as a create's.
+   */
+  async migrationTarget(
+    live: DomainDefinition,
+    work: (job: JobContext, env: commands.CommandEnvironment) => Promise<void>,
+  ): Promise<void> {
+    await this.#claiming(live, "create", async (_uuid, actor) => {
+      await actor.run("migrate", this.#runOptions({}), (job) => work(job, this.#env));
+    });
+  }
+
+  /**
+   * The migration controls of a running domain (progress, cancel, limits), used outside its
+   * queue: a migration in progress holds the queue.
+   *
+   * @throws {VirtError} 42 for no such domain; 55 when it is not running; 3 without driver
+   *   support.
+   */
+  migrationControl(reference: string): { migration: MigrationDriver; handle: DomainHandle } {
+    const snapshot = this.#registry.actorOf(reference).snapshot;
+    if (!isActive(snapshot)) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+    }
+    const handle = commands.handleOf(snapshot);
+    const migration = this.driverFor(handle.definition).migration;
+    if (migration === undefined) {
+      throw new VirtError(ErrorCode.NO_SUPPORT, "virDomainGetJobStats");
+    }
+    return { migration, handle };
+  }
+
+  /**
+   * The last figures of the outgoing migration a running domain takes part in; undefined when
+   * none is in flight.
+   *
+   * @throws {VirtError} 42 for no such domain; 55 when it is not running.
+   */
+  migrationProgress(reference: string): MigrationProgress | undefined {
+    const snapshot = this.#registry.actorOf(reference).snapshot;
+    if (!isActive(snapshot)) {
+      throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
+    }
+    const definition = snapshot.context.live ?? snapshot.context.definition;
+    if (definition === null) return undefined;
+    return this.driverFor(definition).migration?.current(snapshot.context.uuid);
   }
 
   /**

@@ -39,12 +39,15 @@ import type {
   InstanceSamples,
   LaunchRequest,
   LiveDeviceChange,
+  MigrationDriver,
+  MigrationProgress,
   Observation,
   ObservationSink,
   Reality,
   SaveRequest,
   Screenshot,
 } from "../../actors/driver_protocol.ts";
+import { UNLIMITED_BANDWIDTH_MIB } from "../../actors/driver_protocol.ts";
 import { readSaveImage, writeSaveImage } from "./save_restore.ts";
 import { MigrationJobs } from "./migration_jobs.ts";
 import { SAVE_BANDWIDTH_BYTES_PER_SECOND } from "./qmp_migration.ts";
@@ -142,7 +145,16 @@ import { commandLineText } from "./command_text.ts";
 import { appendQemuLog, logFileNameFits, logFileStem } from "./qemu_log_file.ts";
 import { endQemu, QEMU_START_TIMEOUT_MS, type QemuIdentity, spawnQemu } from "./qemu_process.ts";
 import { privateBusFiles, startPrivateBus, stopPrivateBus } from "./private_dbus.ts";
-import { QmpCommands, type QmpRunState } from "./qmp_commands.ts";
+import { QmpCommands, type QmpExecutor, type QmpRunState } from "./qmp_commands.ts";
+import {
+  cancelMigration,
+  listenForMigration,
+  migrationLimits,
+  migrationProgress,
+  sendMigration,
+  tuneMigration,
+  waitForOutcome,
+} from "./live_migration.ts";
 import { QmpLog } from "./qmp_log.ts";
 import { QmpMonitor } from "./qmp_monitor.ts";
 import { resizeRunningDisk, setLiveVcpus } from "./live_resources.ts";
@@ -404,6 +416,66 @@ export class QemuDriver implements Driver {
     },
     giveBack: (target, paths) => giveBackFiles(paths, target.handle?.uuid ?? "", this.#log),
   });
+  /**
+   * The migration bandwidth asked for per uuid (`migrate-setspeed`), MiB/s; absent: libvirt's
+   * unlimited. At most one entry per domain the driver ran.
+   */
+  readonly #bandwidth = new Map<string, number>();
+  /** The last progress of each outgoing migration in flight, by uuid. */
+  readonly #migrating = new Map<string, MigrationProgress>();
+  /** Live migration to and from another host's QEMU (`live_migration.ts`). */
+  readonly migration: MigrationDriver = {
+    listen: (handle, address, port, signal) =>
+      listenForMigration(this.#monitorOf(handle), address, port, signal),
+    send: async (handle, target, signal) => {
+      const instance = this.#instance(handle);
+      const monitor = this.#monitorOf(handle);
+      // QEMU stops the CPUs itself at the switch-over: that STOP is the migration's, not news.
+      await tuneMigration(monitor, {
+        bandwidthMiB: this.#bandwidth.get(handle.uuid) ?? UNLIMITED_BANDWIDTH_MIB,
+      }, signal);
+      const undo = instance.translator.ownPause();
+      try {
+        return await sendMigration(
+          monitor,
+          target,
+          signal,
+          (progress) => this.#migrating.set(handle.uuid, progress),
+        );
+      } catch (error) {
+        undo();
+        throw error;
+      } finally {
+        this.#migrating.delete(handle.uuid);
+      }
+    },
+    received: async (handle, timeoutMs, signal) => {
+      await waitForOutcome(this.#monitorOf(handle), "incoming migration", signal, timeoutMs);
+    },
+    progress: (handle, signal) => migrationProgress(this.#monitorOf(handle), signal),
+    cancel: (handle, signal) => cancelMigration(this.#monitorOf(handle), signal),
+    tune: async (handle, tuning, signal) => {
+      await tuneMigration(this.#monitorOf(handle), tuning, signal);
+      if (tuning.bandwidthMiB !== undefined) {
+        this.#bandwidth.set(handle.uuid, tuning.bandwidthMiB);
+      }
+    },
+    limits: async (handle, signal) => ({
+      maxDowntimeMs: (await migrationLimits(this.#monitorOf(handle), signal)).maxDowntimeMs,
+      bandwidthMiB: this.#bandwidth.get(handle.uuid) ?? UNLIMITED_BANDWIDTH_MIB,
+    }),
+    current: (uuid) => this.#migrating.get(uuid),
+    resync: async (handle, signal) => {
+      const instance = this.#instance(handle);
+      const { running, status } = await this.#qmp(instance).queryStatus({ signal });
+      if (running) instance.translator.ownResume();
+      else instance.translator.ownPause();
+      return {
+        running,
+        stoppedByMigration: status === "postmigrate" || status === "finish-migrate",
+      };
+    },
+  };
   /** Block job ends held until their job concludes, by `uuid/disk`. */
   readonly #jobEnds = new Map<string, QmpEvent>();
   /** The chains the disks had when this service started a job on them, by uuid, then disk. */
@@ -1429,6 +1501,13 @@ export class QemuDriver implements Driver {
       throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
     }
     return instance;
+  }
+
+  /** The raw monitor of a running instance (connected if need be). */
+  #monitorOf(handle: DomainHandle): QmpExecutor {
+    const instance = this.#instance(handle);
+    this.#qmp(instance);
+    return instance.monitor!;
   }
 
   #qmp(instance: Instance): QmpCommands {

@@ -9,11 +9,11 @@ import type { Host } from "../../actors/host.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
 import type { HostGuests } from "../../actors/host_guests.ts";
-import type { NodeInfo } from "../../actors/driver_protocol.ts";
+import type { MigrationTuning, NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
 import type { FleetHost } from "../log/host_registry.ts";
 import type { FleetFact, FleetPosition } from "../log/fleet_stream.ts";
-import type { FleetDomainsView } from "./views.ts";
+import type { FleetDomainsView, MigratedView } from "./views.ts";
 import type { DefinitionReaderPool } from "./definition_reader.ts";
 import type { BodyBudget } from "./body_budget.ts";
 import type { EventHub } from "../projections/event_hub.ts";
@@ -67,6 +67,12 @@ export interface ApiEnvironment {
     forward?(owner: string, request: Request, role: Role): Promise<Response>;
     /** Moves a shut-off domain this host owns to `target` (`migrate --offline`). */
     moveOffline?(reference: string, target: string): Promise<{ uuid: string; name: string }>;
+    /** Moves a running domain to `target` (a live migration), with QEMU's final figures. */
+    moveLive?(
+      reference: string,
+      target: string,
+      tuning?: MigrationTuning,
+    ): Promise<MigratedView>;
   };
   /** The stops and starts of the host's guests; absent without a service (code 3). */
   guests?: HostGuests;

@@ -23,6 +23,7 @@ import type {
   HostSummaryView,
   HostView,
   MigratedView,
+  MigrateLimitsView,
   StateView,
   VersionView,
 } from "./views.ts";
@@ -235,7 +236,11 @@ export const DomainJobSchema = Type.Object({
   job: Type.Union([
     Type.Null(),
     Type.Object({
-      operation: Type.Union([Type.Literal("save"), Type.Literal("restore")]),
+      operation: Type.Union([
+        Type.Literal("save"),
+        Type.Literal("restore"),
+        Type.Literal("migration_out"),
+      ]),
       status: Type.Union([
         Type.Literal("active"),
         Type.Literal("completed"),
@@ -313,6 +318,21 @@ export const MigratedSchema = Type.Object({
   uuid: Type.String(),
   name: Type.String(),
   host: Type.String({ description: "Where the domain is now" }),
+  totalTimeMs: Type.Optional(
+    Type.Integer({ description: "A live migration's total time (QEMU's figure), ms" }),
+  ),
+  downtimeMs: Type.Optional(
+    Type.Integer({ description: "A live migration's guest downtime (QEMU's figure), ms" }),
+  ),
+  memoryProcessedBytes: Type.Optional(
+    Type.Integer({ description: "A live migration's memory sent, bytes" }),
+  ),
+});
+
+/** `GET /v1/domains/:ref/migrate/limits`. */
+export const MigrateLimitsSchema = Type.Object({
+  bandwidth: Type.Integer({ description: "MiB/s" }),
+  maxDowntime: Type.Integer({ description: "ms" }),
 });
 
 /** `GET /v1/fleet/hosts`. */
@@ -422,6 +442,7 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   DefinitionDocument: DefinitionDocumentSchema,
   Metadata: MetadataSchema,
   BlockJobInfo: BlockJobInfoSchema,
+  MigrateLimits: MigrateLimitsSchema,
   VcpuCount: VcpuCountSchema,
   PerfEvents: PerfEventsSchema,
   InterfaceParameters: InterfaceParametersSchema,
@@ -511,6 +532,7 @@ const _interfaces: Same<
   InterfaceListRow
 > = true;
 const _fleet: Same<Static<typeof FleetHostsSchema>, FleetHostsView> = true;
+const _limits: Same<Static<typeof MigrateLimitsSchema>, MigrateLimitsView> = true;
 const _fleetDomains: Same<Static<typeof FleetDomainsSchema>, FleetDomainsView> = true;
 const _migrated: Same<Static<typeof MigratedSchema>, MigratedView> = true;
 const _event: Same<Static<typeof EventSchema>, EventMessage> = true;

@@ -131,6 +131,20 @@ export interface MigratedView {
   uuid: string;
   name: string;
   host: string;
+  /** A live migration's total time, from QEMU's figures, in ms. */
+  totalTimeMs?: number;
+  /** A live migration's downtime of the guest, from QEMU's figures, in ms. */
+  downtimeMs?: number;
+  /** A live migration's memory sent, in bytes. */
+  memoryProcessedBytes?: number;
+}
+
+/** A running domain's live migration limits (`GET /v1/domains/:ref/migrate/limits`). */
+export interface MigrateLimitsView {
+  /** MiB/s. */
+  bandwidth: number;
+  /** ms. */
+  maxDowntime: number;
 }
 
 /** The result of a define (`virDomainDefineXML`). */

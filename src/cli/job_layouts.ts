@@ -19,7 +19,11 @@ const JOB_TYPE_NAMES: Readonly<Record<number, string>> = {
 };
 
 /** virsh's names of the job operations evirt runs. */
-const OPERATION_NAMES = { save: "Save", restore: "Restore" } as const;
+const OPERATION_NAMES = {
+  save: "Save",
+  restore: "Restore",
+  migration_out: "Outgoing migration",
+} as const;
 
 /** One line: the label in 17 columns, then the value (`%-17s %s`). */
 function line(label: string, value: string): string {

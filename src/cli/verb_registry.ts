@@ -140,6 +140,14 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   config: () => import("./verbs/config.ts").then((module) => module.configVerb),
   metadata: () => import("./verbs/metadata.ts").then((module) => module.metadataVerb),
   migrate: () => import("./verbs/migrate.ts").then((module) => module.migrateVerb),
+  "migrate-setspeed": () =>
+    import("./verbs/migrate-setspeed.ts").then((module) => module.migrateSetspeedVerb),
+  "migrate-getspeed": () =>
+    import("./verbs/migrate-getspeed.ts").then((module) => module.migrateGetspeedVerb),
+  "migrate-setmaxdowntime": () =>
+    import("./verbs/migrate-setmaxdowntime.ts").then((module) => module.migrateSetmaxdowntimeVerb),
+  "migrate-getmaxdowntime": () =>
+    import("./verbs/migrate-getmaxdowntime.ts").then((module) => module.migrateGetmaxdowntimeVerb),
   nodeinfo: () => import("./verbs/nodeinfo.ts").then((module) => module.nodeinfoVerb),
   reboot: () => import("./verbs/reboot.ts").then((module) => module.rebootVerb),
   reset: () => import("./verbs/reset.ts").then((module) => module.resetVerb),

@@ -27,6 +27,7 @@ import type {
   HostSummaryView,
   HostView,
   MigratedView,
+  MigrateLimitsView,
   StateView,
   VersionView,
 } from "../api/views.ts";
@@ -195,6 +196,37 @@ export class EvirtClient {
   migrateOffline(reference: string, host: string): Promise<MigratedView> {
     const query = new URLSearchParams({ host, offline: "true" });
     return this.#json("POST", `${pathOf("domain.migrate", { ref: reference })}?${query}`);
+  }
+
+  /** Moves a running domain to `host` of the fleet (a live migration); QEMU's figures. */
+  migrateLive(
+    reference: string,
+    host: string,
+    options: { bandwidthMiB?: number; maxDowntimeMs?: number } = {},
+  ): Promise<MigratedView> {
+    const query = new URLSearchParams({ host, live: "true" });
+    if (options.bandwidthMiB !== undefined) query.set("bandwidth", `${options.bandwidthMiB}`);
+    if (options.maxDowntimeMs !== undefined) query.set("max_downtime", `${options.maxDowntimeMs}`);
+    return this.#json("POST", `${pathOf("domain.migrate", { ref: reference })}?${query}`);
+  }
+
+  /** `migrate-getspeed`, `migrate-getmaxdowntime`: a running domain's migration limits. */
+  migrateLimits(reference: string): Promise<MigrateLimitsView> {
+    return this.#json("GET", pathOf("domain.migrate_limits", { ref: reference }));
+  }
+
+  /** `migrate-setspeed` (MiB/s), `migrate-setmaxdowntime` (ms). */
+  async setMigrateLimits(
+    reference: string,
+    limits: { bandwidth?: number; maxDowntime?: number },
+  ): Promise<void> {
+    const query = new URLSearchParams();
+    if (limits.bandwidth !== undefined) query.set("bandwidth", `${limits.bandwidth}`);
+    if (limits.maxDowntime !== undefined) query.set("max_downtime", `${limits.maxDowntime}`);
+    await this.#request(
+      "POST",
+      `${pathOf("domain.migrate_limits_set", { ref: reference })}?${query}`,
+    );
   }
 
   /** Hostname and node information. */

@@ -172,6 +172,34 @@ export class DomainLeases {
     });
   }
 
+  /** The lease of `uuid` as the bucket has it now (not the followed table's copy). */
+  read(uuid: string): Promise<DomainLease | undefined> {
+    return this.#fresh(uuid);
+  }
+
+  /**
+   * Takes the lease of `uuid` from the host that owns it at exactly `revision` (a live
+   * migration's commit, by its destination, at the revision the source read).
+   *
+   * @throws {VirtError} Code 87 when it changed since (the source fenced it: no commit).
+   */
+  async receive(uuid: string, revision: number): Promise<DomainLease> {
+    const known = await this.#fresh(uuid);
+    if (known === undefined || known.revision !== revision) {
+      throw new VirtError(
+        ErrorCode.RESOURCE_BUSY,
+        `the lease of domain '${uuid}' changed since the migration began: not committed`,
+      );
+    }
+    return await this.#swap(known, {
+      ...leaseRecord(known),
+      owner: this.#host,
+      active: true,
+      sinceMs: Date.now(),
+      pending: false,
+    });
+  }
+
   /** Ends this host's lease of `uuid` (the domain is gone); nothing when it is not this host's. */
   async release(uuid: string): Promise<void> {
     const known = await this.#fresh(uuid);

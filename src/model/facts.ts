@@ -247,6 +247,17 @@ export interface DomainFactBodies {
    * already active, not started (its start failed, or `ON_BOOT=ignore`), or gone.
    */
   "domain.guests_unlisted": { outcome: GuestsStartOutcome };
+  // --- live migration between fleet hosts (migration_commands.ts) --------------------------
+  /**
+   * Intent: the domain's running instance takes part in the live migration `migration`: sent
+   * to (`out`) or received from (`in`) the fleet host `host`, the receiving QEMU listening on
+   * loopback TCP `port` (`in` only: recorded before the instance is spawned). Until
+   * `domain.migration_ended`, a restarted service settles it by the domain's lease: the host
+   * the lease names has the guest; the other ends its instance.
+   */
+  "domain.migrating": { migration: string; direction: "in" | "out"; host: string; port?: number };
+  /** The migration ended: the guest moved (`completed`), or stayed on the source. */
+  "domain.migration_ended": { migration: string; outcome: "completed" | "cancelled" | "failed" };
   // --- block jobs (block_job_commands.ts) -------------------------------------------------
   /**
    * Intent: a block job is about to start on the disk `disk` (its target): what it is, the
@@ -405,6 +416,8 @@ export type RunningReasonName =
   | "wakeup"
   | "save_canceled"
   | "from_snapshot"
+  | "migrated"
+  | "migration_canceled"
   | "unknown";
 /** Names of paused reasons used in facts. */
 export type PausedReasonName =
@@ -426,6 +439,7 @@ export type ShutoffReasonName =
   | "crashed"
   | "saved"
   | "failed"
+  | "migrated"
   | "daemon"
   | "from_snapshot"
   | "unknown";
@@ -485,6 +499,8 @@ export const DOMAIN_FACT_KINDS: Readonly<Record<DomainFactType, DomainFactKind>>
   "domain.managed_save_removed": "decision",
   "domain.guests_listed": "intent",
   "domain.guests_unlisted": "decision",
+  "domain.migrating": "intent",
+  "domain.migration_ended": "happening",
   "domain.snapshot_creating": "intent",
   "domain.snapshot_created": "happening",
   "domain.snapshot_reverting": "intent",

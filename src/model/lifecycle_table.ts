@@ -76,6 +76,8 @@ const RUNNING_REASONS: Record<DomainFactBodies["domain.started"]["reason"], numb
   wakeup: RunningReason.WAKEUP,
   save_canceled: RunningReason.SAVE_CANCELED,
   from_snapshot: RunningReason.FROM_SNAPSHOT,
+  migrated: RunningReason.MIGRATED,
+  migration_canceled: RunningReason.MIGRATION_CANCELED,
   unknown: RunningReason.UNKNOWN,
 };
 
@@ -99,6 +101,7 @@ const SHUTOFF_REASONS: Record<DomainFactBodies["domain.stopped"]["reason"], numb
   crashed: ShutoffReason.CRASHED,
   saved: ShutoffReason.SAVED,
   failed: ShutoffReason.FAILED,
+  migrated: ShutoffReason.MIGRATED,
   daemon: ShutoffReason.DAEMON,
   from_snapshot: ShutoffReason.FROM_SNAPSHOT,
   unknown: ShutoffReason.UNKNOWN,
@@ -149,8 +152,12 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
   "domain.defined": { event: (body) => lifecycle("DEFINED", body.detail) },
   "domain.undefined": { event: () => lifecycle("UNDEFINED", "removed") },
   "domain.launched": { state: () => at(DomainState.PAUSED, PausedReason.STARTING_UP) },
+  // A migration's destination starts paused (migration) until its guest runs (RESUMED/migrated).
   "domain.started": {
-    state: (body) => at(DomainState.RUNNING, RUNNING_REASONS[body.reason]),
+    state: (body) =>
+      body.detail === "migrated"
+        ? at(DomainState.PAUSED, PausedReason.MIGRATION)
+        : at(DomainState.RUNNING, RUNNING_REASONS[body.reason]),
     event: (body) => lifecycle("STARTED", body.detail),
   },
   "domain.suspended": {
@@ -207,6 +214,8 @@ export const FACT_TABLE: { readonly [T in DomainFactType]: FactRow<T> } = {
   // The host's guests list (host_guests.ts): no state of its own, no libvirt event.
   "domain.guests_listed": {},
   "domain.guests_unlisted": {},
+  "domain.migrating": {},
+  "domain.migration_ended": {},
   "domain.balloon_changed": {
     event: (body) => other(EventId.BALLOON_CHANGE, { actual: body.actualKiB }),
   },

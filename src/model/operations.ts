@@ -458,11 +458,12 @@ export const OPERATIONS = [
     object: "domain",
     libvirt: [
       { api: "virDomainMigrate3", procedure: null },
-      { api: "virDomainMigrateToURI3", procedure: null },
+      // virsh migrate --p2p: virDomainMigrateToURI3 calls Perform3Params on the source alone.
+      { api: "virDomainMigratePerform3Params", procedure: 305 },
     ],
     access: "read-write",
     summary:
-      "Move a domain to another host of the fleet; offline only: the ownership and definition of a shut-off domain",
+      "Move a domain to another host of the fleet: offline (the ownership and definition of a shut-off domain) or live (a running QEMU guest, its state sent over loopback TCP)",
     http: {
       method: "POST",
       path: "/v1/domains/:ref/migrate",
@@ -474,6 +475,17 @@ export const OPERATIONS = [
           required: true,
         },
         flag("offline", "Move the definition and ownership only", "VIR_MIGRATE_OFFLINE"),
+        flag("live", "Move the running guest", "VIR_MIGRATE_LIVE"),
+        {
+          name: "bandwidth",
+          type: "integer",
+          description: "Bandwidth limit in MiB/s (VIR_MIGRATE_PARAM_BANDWIDTH); default unlimited",
+        },
+        {
+          name: "max_downtime",
+          type: "integer",
+          description: "Longest downtime allowed, in ms (virDomainMigrateSetMaxDowntime)",
+        },
       ],
       answer: { status: 200, description: "Moved", schema: "Migrated" },
     },
@@ -2089,7 +2101,8 @@ export const OPERATIONS = [
       { api: "virDomainGetJobStats", procedure: 298 },
     ],
     access: "read-only",
-    summary: "The domain's save or restore under way (or the last completed one): its progress",
+    summary:
+      "The domain's outgoing live migration, save or restore under way (or the last completed save): its progress",
     http: {
       method: "GET",
       path: "/v1/domains/:ref/job",
@@ -2117,14 +2130,64 @@ export const OPERATIONS = [
       { api: "virDomainAbortJobFlags", procedure: 442 },
     ],
     access: "read-write",
-    summary: "Cancel the domain's save under way; the guest keeps running as it was",
+    summary:
+      "Cancel the domain's outgoing live migration or save under way; the guest runs on here as it was",
     http: {
       method: "POST",
       path: "/v1/domains/:ref/job/abort",
       query: [],
-      answer: { status: 204, description: "Asked; the save's own call fails with code 78" },
+      answer: {
+        status: 204,
+        description: "Asked; the migration's or save's own call fails with code 78",
+      },
     },
     verbs: ["domjobabort"],
+  },
+  {
+    name: "domain.migrate_limits",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainMigrateGetMaxSpeed", procedure: 242 },
+      { api: "virDomainMigrateGetMaxDowntime", procedure: 387 },
+    ],
+    access: "read-only",
+    summary: "A running domain's live migration limits: bandwidth (MiB/s) and downtime (ms)",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/migrate/limits",
+      query: [],
+      answer: { status: 200, description: "The limits", schema: "MigrateLimits" },
+    },
+    verbs: ["migrate-getspeed", "migrate-getmaxdowntime"],
+  },
+  {
+    name: "domain.migrate_limits_set",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainMigrateSetMaxSpeed", procedure: 207 },
+      { api: "virDomainMigrateSetMaxDowntime", procedure: 166 },
+    ],
+    access: "read-write",
+    summary:
+      "Set a running domain's live migration limits (for the next migration, or the one in flight)",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/migrate/limits",
+      query: [
+        {
+          name: "bandwidth",
+          type: "integer",
+          description: "Bandwidth limit in MiB/s",
+        },
+        {
+          name: "max_downtime",
+          type: "integer",
+          description: "Longest downtime allowed, in ms",
+        },
+      ],
+      answer: { status: 204, description: "Set" },
+    },
+    verbs: ["migrate-setspeed", "migrate-setmaxdowntime"],
   },
   {
     name: "domain.pin_info",

@@ -25,6 +25,13 @@ const SUPPORTED_FEATURES: ReadonlySet<number> = new Set([
   16, // NETWORK_UPDATE_HAS_CORRECT_ORDER: virNetworkUpdate's command and section not swapped
 ]);
 
+/**
+ * The migration features of a host in a fleet (`migration_procedures.ts`): peer-to-peer (4)
+ * with the V3 protocol (6) and its parameters (12), offline (11). `virsh migrate --p2p` then
+ * calls `virDomainMigratePerform3Params` on the source alone.
+ */
+const MIGRATION_FEATURES: ReadonlySet<number> = new Set([4, 6, 11, 12]);
+
 /** The keepalive feature, answerable before the connection is open (as libvirt does). */
 const FEATURE_PROGRAM_KEEPALIVE = 15;
 
@@ -83,6 +90,9 @@ export const CONNECT_PROCEDURES: ProcedureTable = {
     ret: x.struct(["supported", x.int]),
     handler: (args: { feature: number }, context) => {
       if (args.feature !== FEATURE_PROGRAM_KEEPALIVE) context.target();
+      if (MIGRATION_FEATURES.has(args.feature)) {
+        return { supported: context.target().fleet?.moveLive === undefined ? 0 : 1 };
+      }
       return { supported: SUPPORTED_FEATURES.has(args.feature) ? 1 : 0 };
     },
   },

@@ -10,10 +10,11 @@ import type { DomainJobStats } from "../../actors/driver_protocol.ts";
 import { jobTypeOf } from "../../actors/domain_jobs.ts";
 import { TypedParam, type WireTypedParam } from "./protocol.ts";
 
-/** `virDomainJobOperation` of a save and of a restore. */
+/** `virDomainJobOperation` of a save, a restore and an outgoing migration. */
 const JOB_OPERATION: Readonly<Record<DomainJobStats["operation"], number>> = {
   save: 2,
   restore: 3,
+  migration_out: 5,
 };
 
 /** `virDomainGetJobStats`'s parameters for `stats`, in libvirt's order. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { domainJobStats } from "../../actors/domain_jobs.ts";
+import { hostJobStats } from "../../actors/domain_jobs.ts";
 import { jobInfoOf } from "./domain_job_params.ts";
 import { vcpuCountOf } from "../../actors/resource_commands.ts";
 import type { Host, ListFilter } from "../../actors/host.ts";
@@ -346,8 +346,8 @@ export const DOMAIN_PROCEDURES: ProcedureTable = {
         return [names[index], x.uhyper] as const;
       }),
     ),
-    // A save's or restore's progress (`domain_jobs.ts`); none: VIR_DOMAIN_JOB_NONE.
-    async (host, uuid) => jobInfoOf(await domainJobStats(host.inspect(uuid), { completed: false })),
+    // A migration's, save's or restore's progress (`domain_jobs.ts`); none: VIR_DOMAIN_JOB_NONE.
+    async (host, uuid) => jobInfoOf(await hostJobStats(host, uuid, { completed: false })),
   ),
 };
 

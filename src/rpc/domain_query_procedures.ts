@@ -2,13 +2,13 @@
  * Domain queries virsh makes beside `dominfo`: job statistics (`domjobinfo`, also
  * `--completed`), emulator and I/O thread pinning (`emulatorpin`, `iothreadinfo`), and the
  * queries libvirt answers through the QEMU guest agent (`domtime`, `domhostname`, `domfsinfo`,
- * `guestinfo`). evirt runs no background jobs and speaks to no guest agent, so these answer as
- * libvirt does for a domain without either: no job (type none), and the agent refusals.
+ * `guestinfo`). evirt's one background job is an outgoing live migration (its figures from
+ * `actors/migration_jobs.ts`, else no job: type none).
  *
  * @module
  */
 
-import { abortDomainJob, domainJobStats, jobTypeOf } from "../../actors/domain_jobs.ts";
+import { abortHostJob, hostJobStats, jobTypeOf } from "../../actors/domain_jobs.ts";
 import { jobParams } from "./domain_job_params.ts";
 import {
   AGENT_TIMEOUT_SECONDS_DEFAULT,
@@ -134,7 +134,7 @@ export const DOMAIN_QUERY_PROCEDURES: ProcedureTable = {
     async (host, uuid, args) => {
       const flags = args.flags ?? 0;
       checkFlags(flags, JOB_STATS_COMPLETED | JOB_STATS_KEEP_COMPLETED, "virDomainGetJobStats");
-      const stats = await domainJobStats(host.inspect(uuid), {
+      const stats = await hostJobStats(host, uuid, {
         completed: (flags & JOB_STATS_COMPLETED) !== 0,
         keepCompleted: (flags & JOB_STATS_KEEP_COMPLETED) !== 0,
       });
@@ -142,7 +142,7 @@ export const DOMAIN_QUERY_PROCEDURES: ProcedureTable = {
     },
     domainFlagsArgs,
   ),
-  // A save's cancel (`domjobabort`): its own call then fails with code 78.
+  // A migration's or save's cancel (`domjobabort`): its own call then fails with code 78.
   virDomainAbortJob: {
     proc: 164,
     readOnly: false,
@@ -150,7 +150,7 @@ export const DOMAIN_QUERY_PROCEDURES: ProcedureTable = {
     ret: x.void,
     handler: async (args: { dom: WireDomain }, context) => {
       const { host } = context.target();
-      await abortDomainJob(host.inspect(lookupWire(host, args.dom).uuid));
+      await abortHostJob(host, lookupWire(host, args.dom).uuid);
     },
   },
   // `domjobabort --postcopy`: VIR_DOMAIN_ABORT_JOB_POSTCOPY (1).
@@ -162,7 +162,7 @@ export const DOMAIN_QUERY_PROCEDURES: ProcedureTable = {
     handler: async (args: { dom: WireDomain; flags: number }, context) => {
       checkFlags(args.flags, ABORT_JOB_POSTCOPY, "virDomainAbortJobFlags");
       const { host } = context.target();
-      await abortDomainJob(host.inspect(lookupWire(host, args.dom).uuid), {
+      await abortHostJob(host, lookupWire(host, args.dom).uuid, {
         postcopy: (args.flags & ABORT_JOB_POSTCOPY) !== 0,
       });
     },

@@ -17,6 +17,7 @@
  * @module
  */
 
+import type { MigrationTuning } from "../../actors/driver_protocol.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { CallContext, Procedure } from "./procedure.ts";
 import { uuidText, type WireDomain } from "./protocol.ts";
@@ -44,6 +45,10 @@ export interface RpcFleet {
    * @throws {VirtError} The owner's error, or code 38 when the owner did not answer.
    */
   forward(owner: string, call: ForwardedCall): Promise<Uint8Array>;
+  /** Moves a running domain of this host to `target` (a live migration). */
+  moveLive?(reference: string, target: string, tuning: MigrationTuning): Promise<unknown>;
+  /** Moves a shut-off domain's definition and ownership to `target`. */
+  moveOffline?(reference: string, target: string): Promise<unknown>;
 }
 
 /** The domain a call's decoded arguments name, by uuid or name; undefined: none. */

@@ -10,6 +10,8 @@ import { CONNECT_PROCEDURES } from "./connect_procedures.ts";
 import { DEVICE_PROCEDURES } from "./device_procedures.ts";
 import { DOMAIN_PROCEDURES } from "./domain_procedures.ts";
 import { DOMAIN_QUERY_PROCEDURES } from "./domain_query_procedures.ts";
+import { MIGRATION_JOB_PROCEDURES } from "./migration_job_procedures.ts";
+import { MIGRATION_PROCEDURES } from "./migration_procedures.ts";
 import { EVENT_PROCEDURES } from "./event_procedures.ts";
 import { HOST_PROCEDURES } from "./host_procedures.ts";
 import { GUEST_PROCEDURES } from "./guest_procedures.ts";
@@ -46,6 +48,8 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...HOST_PROCEDURES,
   ...DOMAIN_PROCEDURES,
   ...DOMAIN_QUERY_PROCEDURES,
+  ...MIGRATION_JOB_PROCEDURES,
+  ...MIGRATION_PROCEDURES,
   ...TUNING_PROCEDURES,
   ...PERF_PROCEDURES,
   ...INTERFACE_TUNE_PROCEDURES,

@@ -50,6 +50,8 @@ export class FleetDomains implements DomainOwnership {
   readonly #log: (message: string) => void;
   /** Uuids whose define is in flight (their lease has no definition yet). */
   readonly #claiming = new Set<string>();
+  /** Uuids this host receives by a live migration, the source's until it commits. */
+  readonly #incoming = new Set<string>();
   /** Uuids whose local copy this host is undefining because another host owns them. */
   readonly #dropping = new Set<string>();
   /** Uuids to bring in step at the next turn. */
@@ -88,7 +90,10 @@ export class FleetDomains implements DomainOwnership {
 
   check(uuid: string, _command: string): void {
     const lease = this.#leases.get(uuid);
-    if (lease !== undefined && lease.owner !== this.#leases.host && !this.#dropping.has(uuid)) {
+    if (
+      lease !== undefined && lease.owner !== this.#leases.host && !this.#dropping.has(uuid) &&
+      !this.#incoming.has(uuid)
+    ) {
       throw ownedElsewhere(lease);
     }
   }
@@ -99,6 +104,7 @@ export class FleetDomains implements DomainOwnership {
    * hosts defining one new name at the same instant are not kept apart (leases are per uuid).
    */
   async claim(uuid: string, name: string): Promise<() => void> {
+    if (this.#incoming.has(uuid)) return () => {}; // The source's until the migration commits.
     const holder = this.#leases.byName(name);
     if (holder !== undefined && holder.uuid !== uuid && holder.owner !== this.#leases.host) {
       throw new VirtError(
@@ -185,6 +191,20 @@ export class FleetDomains implements DomainOwnership {
     return { uuid: summary.uuid, name: summary.name };
   }
 
+  /**
+   * A live migration brings `uuid` here: until {@linkcode endIncoming}, its local copy is left
+   * alone (it is the source's lease) and the migration's own steps may act on it.
+   */
+  expectIncoming(uuid: string): void {
+    this.#incoming.add(uuid);
+  }
+
+  /** The migration of `uuid` here ended (committed or not): its lease and copy are brought in step. */
+  endIncoming(uuid: string): void {
+    this.#incoming.delete(uuid);
+    this.#mark(uuid);
+  }
+
   /** Stops the passes and waits for the one running. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -228,7 +248,10 @@ export class FleetDomains implements DomainOwnership {
 
   /** Brings one uuid's lease and local copy in step. */
   async #sync(uuid: string): Promise<void> {
-    if (this.#closed || this.#claiming.has(uuid) || this.#dropping.has(uuid)) return;
+    if (
+      this.#closed || this.#claiming.has(uuid) || this.#dropping.has(uuid) ||
+      this.#incoming.has(uuid)
+    ) return;
     const local = this.#local(uuid);
     const lease = this.#leases.get(uuid) as DomainLease | undefined;
     const me = this.#leases.host;

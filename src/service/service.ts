@@ -24,6 +24,7 @@ import {
 } from "../log/fleet_stream.ts";
 import { DomainLeases } from "../log/domain_leases.ts";
 import { FleetDomains } from "./fleet_domains.ts";
+import { FleetMigrations } from "./fleet_migration.ts";
 import { forwardRequest, serveForwarded } from "./fleet_forwarding.ts";
 import { forwardCall, serveForwardedCalls } from "./fleet_call_forwarding.ts";
 import { connect, type Subscription } from "@nats-io/transport-node";
@@ -369,6 +370,7 @@ async function openFleet(
   let registry: HostRegistry | undefined;
   let leases: DomainLeases | undefined;
   let domains: FleetDomains | undefined;
+  let migrations: FleetMigrations | undefined;
   let relay: FleetRelay | undefined;
   try {
     const hosts = await HostRegistry.open(connection, {
@@ -389,6 +391,16 @@ async function openFleet(
     relay = copying;
     const table = await DomainLeases.open(connection, log.host, log.replicas);
     leases = table;
+    // Migrations a restart interrupted are settled first, by the lease: the host it names has
+    // the guest (before the leases and the host's copies are brought in step).
+    const live = await FleetMigrations.open({
+      connection,
+      host: core.host,
+      leases: table,
+      hosts: () => hosts.hosts(),
+      log: say,
+    });
+    migrations = live;
     const owned = await FleetDomains.open({
       host: core.host,
       leases: table,
@@ -397,6 +409,7 @@ async function openFleet(
       log: say,
     });
     domains = owned;
+    live.serve(owned);
     let calls: Subscription | undefined;
     const forwarded = serveForwarded(
       connection,
@@ -420,10 +433,13 @@ async function openFleet(
         forward: (owner, request, role) =>
           forwardRequest(connection, log.host, owner, request, role, REQUEST_TIMEOUT_MS),
         moveOffline: (reference, target) => owned.moveOffline(reference, target),
+        moveLive: (reference, target, tuning) => live.moveLive(reference, target, tuning),
       },
       rpc: {
         ownerElsewhere: (reference) => owned.elsewhere(reference)?.owner,
         forward: (owner, call) => forwardCall(connection, owner, call, REQUEST_TIMEOUT_MS),
+        moveLive: (reference, target, tuning) => live.moveLive(reference, target, tuning),
+        moveOffline: (reference, target) => owned.moveOffline(reference, target),
       },
       answerCalls(service) {
         const procedures = procedureIndex();
@@ -436,6 +452,7 @@ async function openFleet(
       async close() {
         calls?.unsubscribe();
         forwarded.unsubscribe();
+        await live.close();
         await owned.close();
         await table.close();
         await copying.stop();
@@ -444,6 +461,7 @@ async function openFleet(
       },
     };
   } catch (error) {
+    await migrations?.close();
     await domains?.close();
     await leases?.close();
     await relay?.stop();

@@ -690,3 +690,59 @@ Deno.test("domain machine: a block job's end that was not carried out restores i
     "no fact of a job the domain does not run",
   );
 });
+
+Deno.test("a live migration's facts: libvirt's events and states on both sides, its intent outlives launch and end", () => {
+  const incoming: DomainFact = {
+    type: "domain.migrating",
+    body: { migration: "m1", direction: "in", host: "east", port: 49152 },
+  };
+  const startedMigrated: DomainFact = {
+    type: "domain.started",
+    body: { detail: "migrated", reason: "migrated" },
+  };
+  const resumedMigrated: DomainFact = {
+    type: "domain.resumed",
+    body: { detail: "migrated", reason: "migrated" },
+  };
+  const ended: DomainFact = {
+    type: "domain.migration_ended",
+    body: { migration: "m1", outcome: "completed" },
+  };
+  // Destination: the intent before the launch, paused (migration) until the guest runs here.
+  let destination = fold([defined, incoming, launched, startedMigrated]);
+  assert.equal(statePath(destination), "active.paused");
+  assert.deepEqual(stateOf(destination), { state: DomainState.PAUSED, reason: 2 });
+  assert.deepEqual(destination.context.migration, incoming.body);
+  destination = fold([resumedMigrated, ended], destination);
+  assert.deepEqual(stateOf(destination), { state: DomainState.RUNNING, reason: 2 });
+  assert.equal(destination.context.migration, null);
+  assert.deepEqual(eventsOf([startedMigrated, resumedMigrated]), [
+    "Started Migrated",
+    "Resumed Migrated",
+  ]);
+  // Source: SUSPENDED/migrated at the switch-over, STOPPED/migrated once the destination runs it.
+  const outgoing: DomainFact = {
+    type: "domain.migrating",
+    body: { migration: "m1", direction: "out", host: "west" },
+  };
+  const switched: DomainFact = {
+    type: "domain.suspended",
+    body: { detail: "migrated", reason: "migration" },
+  };
+  const stopped: DomainFact = {
+    type: "domain.stopped",
+    body: { detail: "migrated", reason: "migrated" },
+  };
+  let source = fold([outgoing, switched], fold(START.running));
+  assert.deepEqual(stateOf(source), { state: DomainState.PAUSED, reason: 2 });
+  assert.deepEqual(source.context.migration, outgoing.body);
+  source = fold([ended, stopped], source);
+  assert.deepEqual(stateOf(source), { state: DomainState.SHUTOFF, reason: 4 });
+  assert.deepEqual(eventsOf([switched, stopped]), ["Suspended Migrated", "Stopped Migrated"]);
+  // A cancelled migration: the source runs again, running (migration canceled).
+  const canceled = fold([outgoing, switched, {
+    type: "domain.resumed",
+    body: { detail: "migrated", reason: "migration_canceled" },
+  }], fold(START.running));
+  assert.deepEqual(stateOf(canceled), { state: DomainState.RUNNING, reason: 6 });
+});

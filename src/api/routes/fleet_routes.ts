@@ -9,7 +9,8 @@ import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { ApiEnvironment, RouteAdder } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
 import type { FleetDomainsView, MigratedView } from "../views.ts";
-import { booleanParam } from "./domain_routes.ts";
+import { booleanParam, numberParam } from "./domain_routes.ts";
+import { UNLIMITED_BANDWIDTH_MIB } from "../../../actors/driver_protocol.ts";
 
 /** Registers the fleet's domain routes. */
 export function fleetRoutes(add: RouteAdder): void {
@@ -25,15 +26,30 @@ export function fleetRoutes(add: RouteAdder): void {
       });
     }
     const offline = booleanParam(context.url, "offline");
+    const live = booleanParam(context.url, "live");
     const fleet = fleetOf(context.env);
-    if (offline !== true || fleet.moveOffline === undefined) {
+    if (offline === true && live === true) {
       throw new VirtError(
-        ErrorCode.NO_SUPPORT,
-        "live migration between evirt hosts is not supported: shut the domain off and use offline",
+        ErrorCode.INVALID_ARG,
+        "Flags 'VIR_MIGRATE_LIVE' and 'VIR_MIGRATE_OFFLINE' are mutually exclusive",
       );
     }
-    const moved = await fleet.moveOffline(context.params.ref, target);
-    const view: MigratedView = { ...moved, host: target };
+    if (offline === true && fleet.moveOffline !== undefined) {
+      const moved = await fleet.moveOffline(context.params.ref, target);
+      const view: MigratedView = { ...moved, host: target };
+      return jsonResponse(view);
+    }
+    if (fleet.moveLive === undefined) {
+      throw new VirtError(ErrorCode.NO_SUPPORT, "virDomainMigrate3");
+    }
+    const bandwidth = numberParam(context.url, "bandwidth", 0, UNLIMITED_BANDWIDTH_MIB);
+    const maxDowntime = numberParam(context.url, "max_downtime", 1, 2 ** 31 - 1);
+    const view: MigratedView = await fleet.moveLive(context.params.ref, target, {
+      ...(bandwidth === undefined
+        ? {}
+        : { bandwidthMiB: bandwidth === 0 ? UNLIMITED_BANDWIDTH_MIB : bandwidth }),
+      ...(maxDowntime === undefined ? {} : { maxDowntimeMs: maxDowntime }),
+    });
     return jsonResponse(view);
   });
 }

@@ -8,7 +8,7 @@
  */
 
 import { defineSaveImage, requireManagedSave, saveImageXml } from "../../../actors/save_images.ts";
-import { abortDomainJob, domainJobStats, jobTypeOf } from "../../../actors/domain_jobs.ts";
+import { abortHostJob, hostJobStats, jobTypeOf } from "../../../actors/domain_jobs.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { readDefinition } from "../definition_reader.ts";
@@ -127,14 +127,14 @@ export function saveRoutes(add: RouteAdder): void {
     return new Response(null, { status: 204 });
   });
   add("domain.job_info", async (_request, context: Context) => {
-    const stats = await domainJobStats(context.env.host.inspect(context.params.ref), {
+    const stats = await hostJobStats(context.env.host, context.params.ref, {
       completed: booleanParam(context.url, "completed") ?? false,
       keepCompleted: booleanParam(context.url, "keep_completed") ?? false,
     });
     return jsonResponse({ type: jobTypeOf(stats), job: stats });
   });
   add("domain.abort_job", async (_request, context: Context) => {
-    await abortDomainJob(context.env.host.inspect(context.params.ref));
+    await abortHostJob(context.env.host, context.params.ref);
     return new Response(null, { status: 204 });
   });
   add("domain.managed_save_remove", async (_request, context: Context) => {

@@ -11,18 +11,7 @@ import { ArgumentError, type VerbArguments } from "../arguments.ts";
 import { domainCommand } from "../command_failure.ts";
 import { bandwidthOption, DISK_PATH_OPTION } from "../block_job_wait.ts";
 import { DOMAIN_OPTION, type Verb, type VerbContext } from "../verb.ts";
-
-/** virsh's scaled figure of a speed: the value in the largest unit it reaches. */
-function prettySpeed(bytes: bigint): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-  let value = Number(bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(3)} ${units[unit]}`;
-}
+import { prettyCapacity } from "../storage_layouts.ts";
 
 /**
  * The `blockjob` verb.
@@ -116,7 +105,9 @@ export const blockjobVerb: Verb = {
     context.io.stderr(`\r${progressLine(label, job.end - job.cur, job.end)}`);
     const speed = job.bandwidth === 0n
       ? ""
-      : `    Bandwidth limit: ${job.bandwidth} bytes/s (${prettySpeed(job.bandwidth)}/s)`;
+      : `    Bandwidth limit: ${job.bandwidth} bytes/s (${
+        prettyCapacity(Number(job.bandwidth), 3)
+      }/s)`;
     context.print(`${speed}\n`);
   },
 };

@@ -1,6 +1,6 @@
 /**
- * `domjobabort`: cancels the domain's save under way; the save's own call then fails (code 78)
- * and the guest runs on.
+ * `domjobabort`: cancels the domain's outgoing live migration or save under way; its own call
+ * then fails (code 78) and the guest runs on here.
  *
  * @module
  */

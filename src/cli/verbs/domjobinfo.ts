@@ -1,6 +1,6 @@
 /**
- * `domjobinfo`: the domain's save or restore under way, or with `--completed` its last completed
- * save, in virsh's lines.
+ * `domjobinfo`: the domain's outgoing live migration, save or restore under way, or with
+ * `--completed` its last completed save, in virsh's lines.
  *
  * @module
  */

@@ -160,7 +160,7 @@ Deno.test("CLI verbs are exactly the table's verbs plus the CLI's own, each load
   assert.deepEqual(Object.keys(VERB_LOADERS).sort(), expected);
   for (const name of expected) assert.equal((await loadVerb(name))?.name, name);
   assert.equal(await loadVerb("toString"), undefined);
-  assert.equal(await loadVerb("migrate-setspeed"), undefined);
+  assert.equal(await loadVerb("migrate-compcache"), undefined);
 });
 
 Deno.test("Host dispatch runs every domain command the table names", () => {

@@ -459,7 +459,11 @@ export const OPERATIONS = [
     libvirt: [
       { api: "virDomainMigrate3", procedure: null },
       // virsh migrate --p2p: virDomainMigrateToURI3 calls Perform3Params on the source alone.
-      { api: "virDomainMigratePerform3Params", procedure: 305 },
+      {
+        api: "virDomainMigratePerform3Params",
+        procedure: 305,
+        remoteName: "REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS",
+      },
     ],
     access: "read-write",
     summary:

@@ -24,13 +24,14 @@ interface Layer {
 const LAYERS: Layer[] = [
   { name: "model", prefixes: ["src/model/"], height: 0 },
   { name: "config", prefixes: ["src/config/"], height: 1 },
-  { name: "workers", prefixes: ["src/workers/"], height: 1 },
   // Listener plumbing (the accept loop) that the api and rpc peers both serve connections with.
   { name: "net", prefixes: ["src/net/"], height: 1 },
   // The host's processes as /proc shows them (QEMU, dnsmasq, the service's own launchers), the
   // C library calls Deno has no API for (src/host/libc.ts), and the serial console sessions on
   // the host's ptys that the api and rpc peers share (src/host/serial_consoles.ts).
   { name: "host", prefixes: ["src/host/"], height: 1 },
+  // Worker threads: each sets its own scheduling (SCHED_BATCH) through the host's C library.
+  { name: "workers", prefixes: ["src/workers/"], height: 2 },
   { name: "xml", prefixes: ["src/xml/"], height: 2 },
   { name: "storage", prefixes: ["src/storage/"], height: 3 },
   { name: "log", prefixes: ["src/log/"], height: 3 },

@@ -39,9 +39,18 @@ export abstract class DomainCommandMethods {
     return this.command("undefine", reference, {}, options);
   }
 
-  /** Starts a defined domain, optionally with its CPUs paused. */
-  start(reference: string, options: CommandOptions & { paused?: boolean } = {}): Promise<void> {
-    return this.command("start", reference, { paused: options.paused }, options);
+  /**
+   * Starts a defined domain, optionally with its CPUs paused, a managed save image read past
+   * the page cache with `bypassCache`.
+   */
+  start(
+    reference: string,
+    options: CommandOptions & { paused?: boolean; bypassCache?: boolean } = {},
+  ): Promise<void> {
+    return this.command("start", reference, {
+      paused: options.paused,
+      ...(options.bypassCache === true ? { bypassCache: true } : {}),
+    }, options);
   }
 
   /** Asks the guest to shut down; with `timeoutMs`, destroys it if still active by then. */

@@ -30,7 +30,7 @@ export type DomainJobName = Exclude<DomainCommandName, "define">;
 /** What each command takes besides the domain. */
 export interface DomainCommandArguments {
   undefine: Record<string, never>;
-  start: { paused?: boolean; forceBoot?: boolean };
+  start: { paused?: boolean; forceBoot?: boolean; bypassCache?: boolean };
   shutdown: { timeoutMs?: number; mode?: commands.ShutdownMode };
   destroy: { graceful?: boolean };
   reboot: { mode?: commands.ShutdownMode };
@@ -75,7 +75,11 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   undefine: (job, env) => commands.undefine(job, env),
   // A start whose launch the log refuses ends that instance at once (held_facts_followup.ts).
   start: (job, env, args) =>
-    startDomain(job, env, { paused: args.paused ?? false, forceBoot: args.forceBoot ?? false })
+    startDomain(job, env, {
+      paused: args.paused ?? false,
+      forceBoot: args.forceBoot ?? false,
+      bypassCache: args.bypassCache ?? false,
+    })
       .catch((error) => endHeldStart(job, env, error)),
   shutdown: (job, env, args) =>
     commands.shutdown(job, env, {

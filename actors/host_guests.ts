@@ -265,7 +265,10 @@ export class HostGuests {
           first = false;
           if (this.#closing.signal.aborted) return;
           try {
-            await this.#options.host.start(guest.uuid, { queueTimeoutMs: GUESTS_QUEUE_TIMEOUT_MS });
+            await this.#options.host.start(guest.uuid, {
+              queueTimeoutMs: GUESTS_QUEUE_TIMEOUT_MS,
+              bypassCache: policy.bypassCache,
+            });
             this.#say(pass, `${label}done`);
             await this.#unlist(pass, guest, "started");
           } catch (error) {
@@ -374,7 +377,8 @@ export class HostGuests {
     const label = `Suspending ${guest.name}: `;
     this.#say(pass, `${label}...`);
     let settled = false;
-    const saving = this.#options.host.command("managedsave", guest.uuid, {}, {
+    const bypassCache = this.#options.policy.bypassCache ? { bypassCache: true } : {};
+    const saving = this.#options.host.command("managedsave", guest.uuid, bypassCache, {
       queueTimeoutMs: GUESTS_QUEUE_TIMEOUT_MS,
     }).finally(() => settled = true);
     const reporting = (async () => {

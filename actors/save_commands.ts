@@ -245,12 +245,13 @@ async function removeImage(path: string): Promise<void> {
 
 /**
  * Starts a defined domain: from its managed save image when it has one (as libvirt: the guest
- * continues, STARTED/restored, and the image is removed), unless `forceBoot` discards it.
+ * continues, STARTED/restored, and the image is removed; read past the page cache with
+ * `bypassCache`), unless `forceBoot` discards it.
  */
 export async function startDomain(
   job: JobContext,
   env: CommandEnvironment,
-  args: { paused: boolean; forceBoot?: boolean },
+  args: { paused: boolean; forceBoot?: boolean; bypassCache?: boolean },
 ): Promise<void> {
   const path = job.snapshot.context.managedSave;
   const imagePresent = path !== null && path !== undefined && path !== MANAGED_SAVE_WITHOUT_IMAGE &&
@@ -276,6 +277,7 @@ export async function startDomain(
       compressed: image.header.compressed,
       paused,
       pausedDetail: args.paused ? "paused" : "restored",
+      ...(args.bypassCache === true ? { bypassCache: true } : {}),
     },
   });
   await removeImage(path!);

@@ -320,6 +320,8 @@ export class EvirtClient {
       paused?: boolean;
       /** start: discard a managed save image and boot. */
       forceBoot?: boolean;
+      /** start: read a managed save image past the page cache. */
+      bypassCache?: boolean;
       graceful?: boolean;
       waitSeconds?: number;
       timeoutSeconds?: number;
@@ -332,6 +334,7 @@ export class EvirtClient {
     if (options.mode !== undefined) query.set("mode", options.mode);
     if (options.paused) query.set("paused", "true");
     if (options.forceBoot) query.set("force_boot", "true");
+    if (options.bypassCache) query.set("bypass_cache", "true");
     if (options.graceful) query.set("graceful", "true");
     if (options.waitSeconds !== undefined) query.set("wait", String(options.waitSeconds));
     if (options.timeoutSeconds !== undefined) query.set("timeout", String(options.timeoutSeconds));

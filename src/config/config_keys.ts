@@ -275,7 +275,7 @@ export const CONFIG_KEYS = [
     variable: "EVIRT_BYPASS_CACHE",
     type: "boolean",
     defaultText: "false",
-    help: "libvirt-guests' BYPASS_CACHE (only false: no O_DIRECT here)",
+    help: "libvirt-guests' BYPASS_CACHE: managed saves written and read with O_DIRECT",
     booleanText: ["1", "0"],
   },
   {

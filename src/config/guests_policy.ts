@@ -12,9 +12,8 @@
  * | `EVIRT_BYPASS_CACHE` | `BYPASS_CACHE` | `1`: save and restore past the file system cache | `0` |
  * | `EVIRT_SYNC_TIME` | `SYNC_TIME` | `1`: the guest agent sets the guest's clock after its start | `0` |
  *
- * Two values libvirt-guests takes are refused, each for a reason: `SHUTDOWN_TIMEOUT=0` (no
- * timeout at all; evirt bounds every wait) and `BYPASS_CACHE=1` (evirt cannot open a file with
- * O_DIRECT, so every save would fail at the host's shutdown: better said at the start).
+ * One value libvirt-guests takes is refused: `SHUTDOWN_TIMEOUT=0` (no timeout at all; evirt
+ * bounds every wait). `BYPASS_CACHE=1` saves and restores with O_DIRECT (`--bypass-cache`).
  *
  * The policy acts only when asked (`evirt host shutdown-guests`, the systemd unit's `ExecStop`
  * when installed with it) and at the service's start: a plain SIGTERM or SIGKILL of the service
@@ -47,7 +46,7 @@ export interface GuestsPolicy {
   shutdownTimeoutSeconds: number;
   /** `START_DELAY`, in seconds. */
   startDelaySeconds: number;
-  /** `BYPASS_CACHE` (only false is accepted here). */
+  /** `BYPASS_CACHE`: managed saves written and read past the page cache. */
   bypassCache: boolean;
   /** `SYNC_TIME`. */
   syncTime: boolean;
@@ -103,13 +102,6 @@ export function loadGuestsPolicy(env: Record<string, string | undefined>): Guest
     defaults.startDelaySeconds,
   );
   const bypassCache = flag(env, "EVIRT_BYPASS_CACHE");
-  if (bypassCache) {
-    throw new ConfigError(
-      "EVIRT_BYPASS_CACHE",
-      "must be 0: bypass cache unsupported by this system (evirt opens no file with O_DIRECT), " +
-        "so every managed save would fail",
-    );
-  }
   return {
     onBoot,
     onShutdown,

@@ -250,7 +250,7 @@ const SAVE_FLAGS: readonly OperationParameter[] = [
   flag("paused", "Restore paused", "VIR_DOMAIN_SAVE_PAUSED"),
   flag(
     "bypass_cache",
-    "Bypass the host's file cache (refused here)",
+    "Write or read the image past the host's file cache (O_DIRECT)",
     "VIR_DOMAIN_SAVE_BYPASS_CACHE",
   ),
 ];
@@ -1008,6 +1008,11 @@ export const OPERATIONS = [
       query: [
         flag("paused", "Start with the CPUs paused", "VIR_DOMAIN_START_PAUSED"),
         flag("force_boot", "Discard a managed save image and boot", "VIR_DOMAIN_START_FORCE_BOOT"),
+        flag(
+          "bypass_cache",
+          "Read a managed save image past the host's file cache",
+          "VIR_DOMAIN_START_BYPASS_CACHE",
+        ),
       ],
       answer: ACTION_ANSWER,
       queued: true,

@@ -23,6 +23,8 @@ import { x, type XdrType } from "./xdr.ts";
 
 /** `VIR_DOMAIN_START_PAUSED`. */
 const START_PAUSED = 1;
+/** `VIR_DOMAIN_START_BYPASS_CACHE`: read a managed save image past the page cache. */
+const START_BYPASS_CACHE = 4;
 /** `VIR_DOMAIN_START_FORCE_BOOT`: discard a managed save image. */
 const START_FORCE_BOOT = 8;
 /** `VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN | VIR_DOMAIN_SHUTDOWN_GUEST_AGENT` (reboot's alike). */
@@ -126,11 +128,16 @@ export const LIFECYCLE_PROCEDURES: ProcedureTable = {
           { where: "flags", bare: true },
         );
       }
-      checkFlags(args.flags, START_PAUSED | START_FORCE_BOOT, "virDomainCreateWithFlags");
+      checkFlags(
+        args.flags,
+        START_PAUSED | START_BYPASS_CACHE | START_FORCE_BOOT,
+        "virDomainCreateWithFlags",
+      );
       const { uuid } = lookupWire(host, args.dom);
       await host.command("start", uuid, {
         paused: (args.flags & START_PAUSED) !== 0,
         forceBoot: (args.flags & START_FORCE_BOOT) !== 0,
+        bypassCache: (args.flags & START_BYPASS_CACHE) !== 0,
       });
       return { dom: wireDomain(host.lookup(uuid)) };
     },

@@ -126,7 +126,8 @@ testIf(
   async () => {
     const dirs = await serviceDirs();
     const base = dirs.stateDir.replace(/\/state$/, "");
-    const env = { EVIRT_ON_SHUTDOWN: "suspend", EVIRT_ON_BOOT: "start" };
+    // BYPASS_CACHE=1: the saves and the restores of the start pass go past the page cache.
+    const env = { EVIRT_ON_SHUTDOWN: "suspend", EVIRT_ON_BOOT: "start", EVIRT_BYPASS_CACHE: "1" };
     let service: ServiceProcess | undefined = await startServiceProcess(dirs, env);
     try {
       const names = ["plain", "auto"];

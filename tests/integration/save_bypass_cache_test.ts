@@ -1,5 +1,6 @@
 /**
- * `--bypass-cache` for save, restore and managed save with the test guest under real QEMU,
+ * `--bypass-cache` for save, restore, managed save and the start that restores it
+ * (`VIR_DOMAIN_START_BYPASS_CACHE`) with the test guest under real QEMU,
  * through virsh over evirt's libvirt socket: the image is written and read past the page cache
  * (O_DIRECT, `drivers/qemu/direct_io.ts`), which `fincore` sees (hardly any of the image's pages
  * resident, where a plain save leaves them all), and the guest carries on from its image.
@@ -113,7 +114,15 @@ testIf(
 
       const managed = await virsh("managedsave", name, "--bypass-cache");
       assert.equal(managed.code, 0, managed.stderr);
-      assert.equal((await virsh("start", name)).code, 0);
+      // The service keeps the image with its state (libvirt's /var/lib/libvirt/qemu/save).
+      const managedImage = `${dirs.stateDir}/save/${name}.save`;
+      assert.ok(
+        await residentBytes(managedImage) <= BYPASSED_RESIDENT_MAX_BYTES,
+        "the managed save written past the cache",
+      );
+      // Read back past the cache too (VIR_DOMAIN_START_BYPASS_CACHE); the image is then removed.
+      const started = await virsh("start", name, "--bypass-cache");
+      assert.equal(started.code, 0, started.stderr);
       assert.equal((await virsh("domstate", name, "--reason")).stdout, "running (restored)\n\n");
       // One boot in all: every restore carried the guest on.
       const boots = readSerialLog(serial).split("\n").filter((line) =>

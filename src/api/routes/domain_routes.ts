@@ -312,6 +312,7 @@ async function runAction(action: DomainActionName, context: Context): Promise<Re
       await host.command("start", summary.uuid, {
         paused: booleanParam(url, "paused") ?? false,
         forceBoot: booleanParam(url, "force_boot") ?? false,
+        bypassCache: booleanParam(url, "bypass_cache") ?? false,
       }, options);
       break;
     case "shutdown": {

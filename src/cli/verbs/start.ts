@@ -20,9 +20,18 @@ export const startVerb = domainActionVerb({
   summary: "start a (previously defined) inactive domain",
   options: [
     { name: "paused", kind: "bool", help: "leave the guest paused after start" },
+    {
+      name: "bypass-cache",
+      kind: "bool",
+      help: "avoid file system cache when loading",
+    },
     { name: "force-boot", kind: "bool", help: "force fresh boot by discarding any managed save" },
   ],
-  actionOptions: (args) => ({ paused: args.flag("paused"), forceBoot: args.flag("force-boot") }),
+  actionOptions: (args) => ({
+    paused: args.flag("paused"),
+    forceBoot: args.flag("force-boot"),
+    bypassCache: args.flag("bypass-cache"),
+  }),
   progress: "starting domain",
   done: (name) => `Domain '${name}' started`,
   failed: (name) => `Failed to start domain '${name}'`,

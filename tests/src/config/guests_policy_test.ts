@@ -65,12 +65,7 @@ Deno.test("the guests policy refuses bad values naming the variable", () => {
       message,
     );
   }
-  assert.throws(
-    () => loadGuestsPolicy({ EVIRT_BYPASS_CACHE: "1" }),
-    (error: unknown) =>
-      error instanceof ConfigError && error.variable === "EVIRT_BYPASS_CACHE" &&
-      /bypass cache unsupported by this system/.test(error.message),
-  );
+  assert.equal(loadGuestsPolicy({ EVIRT_BYPASS_CACHE: "1" }).bypassCache, true);
 });
 
 Deno.test("the guests keys come from the file, located at their line when bad", async () => {

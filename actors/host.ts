@@ -552,15 +552,13 @@ export class Host extends DomainCommandMethods {
 
   /**
    * The last figures of the outgoing migration a running domain takes part in; undefined when
-   * none is in flight.
+   * none is in flight (an inactive domain has none).
    *
-   * @throws {VirtError} 42 for no such domain; 55 when it is not running.
+   * @throws {VirtError} 42 for no such domain.
    */
   migrationProgress(reference: string): MigrationProgress | undefined {
     const snapshot = this.#registry.actorOf(reference).snapshot;
-    if (!isActive(snapshot)) {
-      throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
-    }
+    if (!isActive(snapshot)) return undefined;
     const definition = snapshot.context.live ?? snapshot.context.definition;
     if (definition === null) return undefined;
     return this.driverFor(definition).migration?.current(snapshot.context.uuid);

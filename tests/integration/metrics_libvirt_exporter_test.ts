@@ -7,11 +7,11 @@
  * @module
  */
 
+import { guestDomainXml } from "../support/guest_xml.ts";
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
-  GUEST_KERNEL_CMDLINE_DEFAULT,
   GUEST_READY_MARKER,
   guestInitrdPath,
   guestKernelPath,
@@ -32,27 +32,12 @@ const READY_TIMEOUT_MS = 15_000;
 const POLL_MS = 100;
 
 function guestXml(name: string, dir: string, side: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${dir}/vmlinux</kernel>
-    <initrd>${dir}/initrd.gz</initrd>
-    <cmdline>${GUEST_KERNEL_CMDLINE_DEFAULT}</cmdline>
-  </os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw'/>
-      <source file='${dir}/${side}.img'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <serial type='file'><source path='${dir}/${side}-serial.log'/><target port='0'/></serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-`;
+  return guestDomainXml({
+    name,
+    dir,
+    disk: { path: `${dir}/${side}.img`, format: "raw" },
+    serial: { path: `${dir}/${side}-serial.log` },
+  });
 }
 
 /** A free TCP port on the loopback address. */

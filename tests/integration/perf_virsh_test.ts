@@ -13,6 +13,7 @@
  * @module
  */
 
+import { guestDomainXml } from "../support/guest_xml.ts";
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import { guestInitrdPath, guestKernelPath, guestSkipReason } from "../support/guest.ts";
@@ -55,19 +56,7 @@ testIf(
 );
 
 function guestXml(name: string, dir: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${dir}/vmlinux</kernel>
-    <initrd>${dir}/initrd.gz</initrd>
-    <cmdline>console=ttyS0</cmdline>
-  </os>
-  <devices><memballoon model='none'/></devices>
-</domain>
-`;
+  return guestDomainXml({ name, dir, cmdline: "console=ttyS0" });
 }
 
 /** The `<perf>` element of a dumpxml (empty when there is none). */

@@ -8,12 +8,12 @@
  * @module
  */
 
+import { guestDomainXml } from "../support/guest_xml.ts";
 import assert from "node:assert/strict";
 import { runChild } from "../support/child_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
-  GUEST_KERNEL_CMDLINE_DEFAULT,
   GUEST_READY_MARKER,
   guestInitrdPath,
   guestKernelPath,
@@ -35,23 +35,12 @@ const BYPASSED_RESIDENT_MAX_BYTES = 1024 * 1024 + 64 * 1024;
 const FINCORE_TIMEOUT_MS = 10_000;
 
 function guestXml(name: string, dir: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${dir}/vmlinux</kernel>
-    <initrd>${dir}/initrd.gz</initrd>
-    <cmdline>${GUEST_KERNEL_CMDLINE_DEFAULT}</cmdline>
-  </os>
-  <features><acpi/></features>
-  <devices>
-    <serial type='file'><source path='${dir}/serial.log' append='on'/><target port='0'/></serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-`;
+  return guestDomainXml({
+    name,
+    dir,
+    acpi: true,
+    serial: { path: `${dir}/serial.log`, append: true },
+  });
 }
 
 /** The bytes of `path` in the page cache (`fincore`). */

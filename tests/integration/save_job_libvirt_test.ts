@@ -7,11 +7,11 @@
  * @module
  */
 
+import { guestDomainXml } from "../support/guest_xml.ts";
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
-  GUEST_KERNEL_CMDLINE_DEFAULT,
   GUEST_READY_MARKER,
   guestInitrdPath,
   guestKernelPath,
@@ -24,23 +24,7 @@ import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/
 import { runVirsh, socketUri, type VirshRun } from "../support/virsh.ts";
 
 function guestXml(name: string, dir: string, side: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${dir}/vmlinux</kernel>
-    <initrd>${dir}/initrd.gz</initrd>
-    <cmdline>${GUEST_KERNEL_CMDLINE_DEFAULT}</cmdline>
-  </os>
-  <features><acpi/></features>
-  <devices>
-    <serial type='file'><source path='${dir}/${side}.log'/><target port='0'/></serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-`;
+  return guestDomainXml({ name, dir, acpi: true, serial: { path: `${dir}/${side}.log` } });
 }
 
 /** `domjobinfo`'s field names in order, with the values of the ones that do not vary. */

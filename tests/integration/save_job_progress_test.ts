@@ -10,11 +10,11 @@
  * @module
  */
 
+import { guestDomainXml } from "../support/guest_xml.ts";
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
-  GUEST_KERNEL_CMDLINE_DEFAULT,
   GUEST_READY_MARKER,
   guestInitrdPath,
   guestKernelPath,
@@ -35,23 +35,12 @@ const JOB_SEEN_TIMEOUT_MS = 20_000;
 const POLL_MS = 100;
 
 function guestXml(name: string, dir: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${dir}/vmlinux</kernel>
-    <initrd>${dir}/initrd.gz</initrd>
-    <cmdline>${GUEST_KERNEL_CMDLINE_DEFAULT}</cmdline>
-  </os>
-  <features><acpi/></features>
-  <devices>
-    <serial type='file'><source path='${dir}/serial.log' append='on'/><target port='0'/></serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-`;
+  return guestDomainXml({
+    name,
+    dir,
+    acpi: true,
+    serial: { path: `${dir}/serial.log`, append: true },
+  });
 }
 
 /** `domjobinfo`'s lines as field name and value. */

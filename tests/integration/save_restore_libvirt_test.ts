@@ -10,11 +10,11 @@
  * @module
  */
 
+import { guestDomainXml } from "../support/guest_xml.ts";
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
-  GUEST_KERNEL_CMDLINE_DEFAULT,
   GUEST_POWERDOWN_MARKER,
   GUEST_READY_MARKER,
   guestInitrdPath,
@@ -31,25 +31,14 @@ import { runVirsh, socketUri } from "../support/virsh.ts";
 const skip = missing("virsh", LIBVIRTD_SOCKET, "qemu-system-x86_64") ?? guestSkipReason();
 
 function guestXml(name: string, dir: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <uuid>${crypto.randomUUID()}</uuid>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${dir}/vmlinux</kernel>
-    <initrd>${dir}/initrd.gz</initrd>
-    <cmdline>${GUEST_KERNEL_CMDLINE_DEFAULT}</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <devices>
-    <serial type='file'><source path='${dir}/serial.log' append='on'/><target port='0'/></serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-`;
+  return guestDomainXml({
+    name,
+    dir,
+    uuid: crypto.randomUUID(),
+    acpi: true,
+    onPoweroff: "destroy",
+    serial: { path: `${dir}/serial.log`, append: true },
+  });
 }
 
 function count(text: string, marker: string): number {

@@ -12,11 +12,11 @@
  * @module
  */
 
+import { guestDomainXml } from "../support/guest_xml.ts";
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
-  GUEST_KERNEL_CMDLINE_DEFAULT,
   GUEST_READY_MARKER,
   guestInitrdPath,
   guestKernelPath,
@@ -32,30 +32,15 @@ const skip = missing("virsh", LIBVIRTD_SOCKET, "qemu-system-x86_64", "qemu-img")
   guestSkipReason();
 
 function guestXml(name: string, uuid: string, dir: string, side: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <uuid>${uuid}</uuid>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${dir}/vmlinux</kernel>
-    <initrd>${dir}/initrd.gz</initrd>
-    <cmdline>${GUEST_KERNEL_CMDLINE_DEFAULT}</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='${dir}/${side}.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <serial type='file'><source path='${dir}/${side}-serial.log' append='on'/><target port='0'/></serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-`;
+  return guestDomainXml({
+    name,
+    uuid,
+    dir,
+    acpi: true,
+    onPoweroff: "destroy",
+    disk: { path: `${dir}/${side}.qcow2`, format: "qcow2" },
+    serial: { path: `${dir}/${side}-serial.log`, append: true },
+  });
 }
 
 /**

@@ -89,6 +89,7 @@ Deno.test("service stops on SIGTERM while an event subscriber is connected", asy
   try {
     const service = await startServiceProcess(dirs);
     const controller = new AbortController();
+    const { promise: firstSeen, resolve: sawFirst } = Promise.withResolvers<void>();
     const following = (async () => {
       const seen: number[] = [];
       for await (
@@ -99,11 +100,21 @@ Deno.test("service stops on SIGTERM while an event subscriber is connected", asy
         })
       ) {
         seen.push(event.position);
+        sawFirst();
       }
       return seen;
     })();
     await service.client.define({ xml: XML("web") });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Connected and delivered before the stop (on a busy machine the subscriber can take longer
+    // to connect than the service takes to stop, and then finds no socket).
+    const timeout = AbortSignal.timeout(10_000);
+    await Promise.race([
+      firstSeen,
+      following,
+      new Promise((_, reject) =>
+        timeout.addEventListener("abort", () => reject(new Error("no event in 10 s")))
+      ),
+    ]);
     const status = await service.stop("SIGTERM");
     assert.equal(status.code, 0, service.log());
     controller.abort();

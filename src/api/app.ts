@@ -47,7 +47,7 @@ import { networkRoutes } from "./routes/network_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 import { fleetRoutes } from "./routes/fleet_routes.ts";
 import { hostGuestsRoutes } from "./routes/host_guests_routes.ts";
-import { migrationJobRoutes } from "./routes/migration_job_routes.ts";
+import { migrationLimitRoutes } from "./routes/migration_limit_routes.ts";
 import { nativeFormatRoutes } from "./routes/native_format_routes.ts";
 
 /** The API application. */
@@ -84,7 +84,7 @@ export function createApi(env: ApiEnvironment): Api {
   systemRoutes(add);
   fleetRoutes(add);
   hostGuestsRoutes(add);
-  migrationJobRoutes(add);
+  migrationLimitRoutes(add);
   nativeFormatRoutes(add);
   domainRoutes(add);
   statsRoutes(add);

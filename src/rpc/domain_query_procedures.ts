@@ -2,8 +2,8 @@
  * Domain queries virsh makes beside `dominfo`: job statistics (`domjobinfo`, also
  * `--completed`), emulator and I/O thread pinning (`emulatorpin`, `iothreadinfo`), and the
  * queries libvirt answers through the QEMU guest agent (`domtime`, `domhostname`, `domfsinfo`,
- * `guestinfo`). evirt's one background job is an outgoing live migration (its figures from
- * `actors/migration_jobs.ts`, else no job: type none).
+ * `guestinfo`). A domain's job is its outgoing live migration, save or restore
+ * (`actors/domain_jobs.ts`); none: type none.
  *
  * @module
  */

@@ -10,7 +10,7 @@ import { CONNECT_PROCEDURES } from "./connect_procedures.ts";
 import { DEVICE_PROCEDURES } from "./device_procedures.ts";
 import { DOMAIN_PROCEDURES } from "./domain_procedures.ts";
 import { DOMAIN_QUERY_PROCEDURES } from "./domain_query_procedures.ts";
-import { MIGRATION_JOB_PROCEDURES } from "./migration_job_procedures.ts";
+import { MIGRATION_LIMIT_PROCEDURES } from "./migration_limit_procedures.ts";
 import { MIGRATION_PROCEDURES } from "./migration_procedures.ts";
 import { EVENT_PROCEDURES } from "./event_procedures.ts";
 import { HOST_PROCEDURES } from "./host_procedures.ts";
@@ -48,7 +48,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...HOST_PROCEDURES,
   ...DOMAIN_PROCEDURES,
   ...DOMAIN_QUERY_PROCEDURES,
-  ...MIGRATION_JOB_PROCEDURES,
+  ...MIGRATION_LIMIT_PROCEDURES,
   ...MIGRATION_PROCEDURES,
   ...TUNING_PROCEDURES,
   ...PERF_PROCEDURES,

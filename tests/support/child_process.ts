@@ -14,7 +14,7 @@ export interface ChildRun {
 
 /**
  * Runs `command ARGS` with exactly `env` on top of the test's environment, stdin closed; the
- * child is killed (and the promise rejects) after `timeoutMs`.
+ * child is killed with SIGTERM after `timeoutMs`, and its run then ends with code 143.
  */
 export async function runChild(
   command: string,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { migrationLimits, setMigrationLimits } from "../../actors/migration_jobs.ts";
+import { migrationLimits, setMigrationLimits } from "../../actors/migration_limits.ts";
 import { UNLIMITED_BANDWIDTH_MIB } from "../../actors/driver_protocol.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { checkFlags, domainFlagsArgs, lookupWire } from "./domain_lookup.ts";
@@ -18,8 +18,8 @@ import { x } from "./xdr.ts";
 /** Longest a limit's change or read may take on the monitor, in ms. */
 const MONITOR_TIMEOUT_MS = 30_000;
 
-/** The migration job procedures. */
-export const MIGRATION_JOB_PROCEDURES: ProcedureTable = {
+/** The migration limit procedures. */
+export const MIGRATION_LIMIT_PROCEDURES: ProcedureTable = {
   virDomainMigrateSetMaxDowntime: {
     proc: 166,
     readOnly: false,

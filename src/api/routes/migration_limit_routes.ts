@@ -6,7 +6,7 @@
  * @module
  */
 
-import { migrationLimits, setMigrationLimits } from "../../../actors/migration_jobs.ts";
+import { migrationLimits, setMigrationLimits } from "../../../actors/migration_limits.ts";
 import { UNLIMITED_BANDWIDTH_MIB } from "../../../actors/driver_protocol.ts";
 import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { RouteAdder } from "../api_context.ts";
@@ -14,8 +14,8 @@ import { jsonResponse } from "../http_errors.ts";
 import type { MigrateLimitsView } from "../views.ts";
 import { numberParam } from "./domain_routes.ts";
 
-/** Registers the migration job routes. */
-export function migrationJobRoutes(add: RouteAdder): void {
+/** Registers the migration limit routes. */
+export function migrationLimitRoutes(add: RouteAdder): void {
   add("domain.migrate_limits", async (_request, context) => {
     const limits = await migrationLimits(context.env.host, context.params.ref, context.signal);
     const view: MigrateLimitsView = {

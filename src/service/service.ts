@@ -20,6 +20,7 @@ import {
   ensureFleetStream,
   type FleetRelay,
   followFleet,
+  followOtherHosts,
   relayToFleet,
 } from "../log/fleet_stream.ts";
 import { DomainLeases } from "../log/domain_leases.ts";
@@ -27,6 +28,7 @@ import { FleetDomains } from "./fleet_domains.ts";
 import { FleetMigrations } from "./fleet_migration.ts";
 import { forwardRequest, serveForwarded } from "./fleet_forwarding.ts";
 import { forwardCall, serveForwardedCalls } from "./fleet_call_forwarding.ts";
+import { FleetStreams } from "./fleet_streams.ts";
 import { connect, type Subscription } from "@nats-io/transport-node";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
@@ -411,6 +413,7 @@ async function openFleet(
     domains = owned;
     live.serve(owned);
     let calls: Subscription | undefined;
+    const streams = new FleetStreams(connection, log.host, REQUEST_TIMEOUT_MS);
     const forwarded = serveForwarded(
       connection,
       log.host,
@@ -438,6 +441,8 @@ async function openFleet(
       rpc: {
         ownerElsewhere: (reference) => owned.elsewhere(reference)?.owner,
         forward: (owner, call) => forwardCall(connection, owner, call, REQUEST_TIMEOUT_MS),
+        openStream: (owner, call) => streams.open(owner, call),
+        followElsewhere: (signal) => followOtherHosts(connection, log.host, signal),
         moveLive: (reference, target, tuning) => live.moveLive(reference, target, tuning),
         moveOffline: (reference, target) => owned.moveOffline(reference, target),
       },
@@ -446,12 +451,20 @@ async function openFleet(
         calls ??= serveForwardedCalls(
           connection,
           log.host,
-          (call) => runForwardedCall(service, procedures, call, log.host),
+          (call) =>
+            runForwardedCall(
+              service,
+              procedures,
+              call,
+              log.host,
+              (id, source) => streams.carry(id, source),
+            ),
         );
       },
       async close() {
         calls?.unsubscribe();
         forwarded.unsubscribe();
+        streams.close();
         await live.close();
         await owned.close();
         await table.close();

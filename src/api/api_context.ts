@@ -25,6 +25,8 @@ export type { EventStreamSettings } from "../projections/event_hub.ts";
 import type { RoutedOperationName } from "../model/operations.ts";
 import type { Handler, RouteContext } from "./router.ts";
 
+import type { CarriedConsole, ConsoleRequest } from "./console_access.ts";
+
 /** Set on a request forwarded by another host of the fleet: that host's name. */
 export const FORWARDED_HEADER = "x-evirt-forwarded-by";
 
@@ -65,6 +67,8 @@ export interface ApiEnvironment {
     ownerElsewhere?(reference: string): string | undefined;
     /** Answers `request` by the host `owner` (one hop). */
     forward?(owner: string, request: Request, role: Role): Promise<Response>;
+    /** Opens the serial console of a domain `owner` owns, carried from it. */
+    openConsole?(owner: string, request: ConsoleRequest): Promise<CarriedConsole>;
     /** Moves a shut-off domain this host owns to `target` (`migrate --offline`). */
     moveOffline?(reference: string, target: string): Promise<{ uuid: string; name: string }>;
     /** Moves a running domain to `target` (a live migration), with QEMU's final figures. */

@@ -35,7 +35,7 @@ import { validateQuery } from "./request_schemas.ts";
 import { checkedAnswer } from "./answer_check.ts";
 import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
-import { consoleRoutes } from "./routes/console_routes.ts";
+import { carriedConsoleSocket, consoleRoutes } from "./routes/console_routes.ts";
 import { guestRoutes } from "./routes/guest_routes.ts";
 import { resourceRoutes } from "./routes/resource_routes.ts";
 import { blockJobRoutes } from "./routes/block_job_routes.ts";
@@ -172,7 +172,29 @@ export function createApi(env: ApiEnvironment): Api {
     }
     const owner = ownerElsewhere(env, request, match.params);
     if (owner !== undefined) {
-      // Another host owns the domain: it answers (one hop; streams are its own to serve).
+      // Another host owns the domain: it answers (one hop); its console is carried from it.
+      if (row.name === "domain.console_socket" && env.fleet?.openConsole !== undefined) {
+        const openConsole = env.fleet.openConsole;
+        try {
+          const uuid = env.fleet.domains?.().find((lease) =>
+            lease.uuid === match.params.ref.toLowerCase() || lease.name === match.params.ref
+          )?.uuid ?? match.params.ref;
+          const device = url.searchParams.get("device") ?? undefined;
+          return carriedConsoleSocket(request, {
+            ...(connection === undefined ? {} : { connection }),
+            role,
+            url,
+          }, (mode) =>
+            openConsole(owner, {
+              uuid,
+              ...(device === undefined ? {} : { device }),
+              role,
+              ...mode,
+            }));
+        } catch (error) {
+          return fail(error);
+        }
+      }
       if (row.http.streaming || row.http.rawBody) {
         return fail(
           new VirtError(

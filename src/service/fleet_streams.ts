@@ -24,6 +24,11 @@ import { ErrorCode, type ErrorCodeValue, isVirtError, VirtError } from "../model
 import type { ForwardedCall } from "../rpc/fleet_calls.ts";
 import type { StreamSource } from "../rpc/procedure.ts";
 import { forwardCall } from "./fleet_call_forwarding.ts";
+import { askOwner } from "./fleet_forwarding.ts";
+import type { Host } from "../../actors/host.ts";
+import type { SerialConsoles } from "../host/serial_consoles.ts";
+import { consoleStream } from "../rpc/console_stream.ts";
+import { type CarriedConsole, type ConsoleRequest, consoleWriter } from "../api/console_access.ts";
 
 /** Unacknowledged bytes one direction of a carried stream may hold. */
 export const STREAM_WINDOW_BYTES = 256 * 1024;
@@ -233,6 +238,11 @@ class StreamLink {
   }
 }
 
+/** The subject a host answers console requests of other hosts on. */
+function consoleSubject(host: string): string {
+  return `evirt.console.${host}`;
+}
+
 function subjects(id: string) {
   return { down: `evirt.stream.${id}.down`, up: `evirt.stream.${id}.up` };
 }
@@ -360,7 +370,7 @@ export class FleetStreams {
   readonly #host: string;
   readonly #timeoutMs: number;
   /** Every open side of this host (caller's and owner's), closed with the host. */
-  readonly #open = new Set<{ close(): void }>();
+  readonly #sides = new Set<{ close(): void }>();
   #carried = 0;
 
   /**
@@ -380,27 +390,97 @@ export class FleetStreams {
    *
    * @throws {VirtError} The owner's error; 38 when the owner does not answer.
    */
-  async open(
+  open(
     owner: string,
     call: ForwardedCall,
   ): Promise<{ result: Uint8Array; source: StreamSource }> {
+    return this.#open(
+      owner,
+      (id) => forwardCall(this.#connection, owner, { ...call, stream: id }, this.#timeoutMs),
+    );
+  }
+
+  /**
+   * Opens the serial console of domain `request.uuid` on `owner`, as the web console's socket
+   * does there (the owner's rules: a read-only caller or `view` watches, one writer, `force`).
+   *
+   * @throws {VirtError} The owner's error; 38 when the owner does not answer.
+   */
+  async openConsole(owner: string, request: ConsoleRequest): Promise<CarriedConsole> {
+    const { source } = await this.#open(owner, async (id) => {
+      const answer = await askOwner<{ ok: true } | { code: number; message: string }>(
+        this.#connection,
+        consoleSubject(owner),
+        owner,
+        {
+          text: JSON.stringify({ ...request, stream: id }),
+          what: "request",
+          timeoutMs: this.#timeoutMs,
+        },
+      );
+      if ("code" in answer) throw new VirtError(answer.code as ErrorCodeValue, answer.message);
+      return new Uint8Array();
+    });
+    return source;
+  }
+
+  /**
+   * Answers the console requests of other hosts on this host's domains (see
+   * {@linkcode openConsole}); stop it with `unsubscribe`.
+   */
+  serveConsoles(host: Host, consoles: SerialConsoles): Subscription {
+    return this.#connection.subscribe(consoleSubject(this.#host), {
+      callback: (error, message) => {
+        if (error !== null) return;
+        (async () => {
+          let answer: { ok: true } | { code: number; message: string } = { ok: true };
+          try {
+            const request = JSON.parse(decoder.decode(message.data)) as ConsoleRequest & {
+              stream: string;
+            };
+            const { uuid } = host.lookup(request.uuid);
+            const path = host.consolePath(uuid, request.device);
+            const source = await consoleStream(
+              consoles,
+              uuid,
+              path,
+              request.force === true,
+              consoleWriter(request.role, request.view === true),
+            );
+            try {
+              this.carry(String(request.stream), source);
+            } catch (refusal) {
+              source.close();
+              throw refusal;
+            }
+          } catch (failure) {
+            const error = isVirtError(failure)
+              ? failure
+              : new VirtError(ErrorCode.INTERNAL_ERROR, (failure as Error).message);
+            answer = { code: error.code, message: error.message };
+          }
+          message.respond(encoder.encode(JSON.stringify(answer)));
+        })();
+      },
+    });
+  }
+
+  async #open(
+    owner: string,
+    ask: (id: string) => Promise<Uint8Array>,
+  ): Promise<{ result: Uint8Array; source: CarriedSource }> {
     const id = crypto.randomUUID();
     // Listening before the call goes: the owner's first bytes may follow its answer at once.
     const source = new CarriedSource(this.#connection, id, owner);
     const entry = { close: () => source.close() };
-    this.#open.add(entry);
+    this.#sides.add(entry);
     const release = source.close.bind(source);
     source.close = () => {
-      this.#open.delete(entry);
+      this.#sides.delete(entry);
       release();
     };
     try {
-      const result = await forwardCall(
-        this.#connection,
-        owner,
-        { ...call, stream: id },
-        this.#timeoutMs,
-      );
+      const result = await ask(id);
       source.start();
       return { result, source };
     } catch (error) {
@@ -431,7 +511,7 @@ export class FleetStreams {
       if (ended) return;
       ended = true;
       this.#carried--;
-      this.#open.delete(entry);
+      this.#sides.delete(entry);
       if (failure !== undefined) link.send(errorFrame(failure));
       link.close(notify && failure === undefined);
       source.close();
@@ -475,7 +555,7 @@ export class FleetStreams {
       },
       silence: () => end(false),
     });
-    this.#open.add(entry);
+    this.#sides.add(entry);
     link.start();
     const read = source.read?.bind(source);
     if (read === undefined) return;
@@ -499,6 +579,6 @@ export class FleetStreams {
 
   /** Ends every stream this host carries or reads (the service stops). */
   close(): void {
-    for (const entry of [...this.#open]) entry.close();
+    for (const entry of [...this.#sides]) entry.close();
   }
 }

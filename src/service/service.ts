@@ -414,6 +414,7 @@ async function openFleet(
     live.serve(owned);
     let calls: Subscription | undefined;
     const streams = new FleetStreams(connection, log.host, REQUEST_TIMEOUT_MS);
+    const consoles = streams.serveConsoles(core.host, core.consoles);
     const forwarded = serveForwarded(
       connection,
       log.host,
@@ -435,6 +436,7 @@ async function openFleet(
         ownerElsewhere: (reference) => owned.elsewhere(reference)?.owner,
         forward: (owner, request, role) =>
           forwardRequest(connection, log.host, owner, request, role, REQUEST_TIMEOUT_MS),
+        openConsole: (owner, request) => streams.openConsole(owner, request),
         moveOffline: (reference, target) => owned.moveOffline(reference, target),
         moveLive: (reference, target, tuning) => live.moveLive(reference, target, tuning),
       },
@@ -464,6 +466,7 @@ async function openFleet(
       async close() {
         calls?.unsubscribe();
         forwarded.unsubscribe();
+        consoles.unsubscribe();
         streams.close();
         await live.close();
         await owned.close();

@@ -21,6 +21,8 @@ import type { ServiceProcess } from "../support/service_process.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
 import { runChild } from "../support/child_process.ts";
 import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../support/python_libvirt.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
+import { tcpPortOf } from "../support/web_browser.ts";
 import { formatDomainXml } from "../../src/xml/mod.ts";
 import { STREAM_PING_MS, STREAM_SILENCE_MS } from "../../src/service/fleet_streams.ts";
 
@@ -93,6 +95,52 @@ except libvirt.libvirtError as error:
     print(error.get_error_code(), error.get_error_message())
 `;
 
+const READ_WRITE_TOKEN = "rw-fleet-streams-0123456789abcdef";
+const READ_ONLY_TOKEN = "ro-fleet-streams-0123456789abcdef";
+
+/** The web console's socket of counter on `port`, its text collected and how it closed. */
+function webConsole(port: number, token: string, query = "") {
+  const socket = new WebSocket(
+    `ws://127.0.0.1:${port}/v1/domains/counter/console/socket${query}`,
+    { headers: { authorization: `Bearer ${token}` } } as unknown as string[],
+  );
+  socket.binaryType = "arraybuffer";
+  const state = { text: "" };
+  const decoder = new TextDecoder();
+  socket.onmessage = (message) => {
+    state.text = (state.text + decoder.decode(new Uint8Array(message.data))).slice(
+      -SCREEN_MAX_CHARS,
+    );
+  };
+  const opened = new Promise<void>((resolve) => socket.onopen = () => resolve());
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.onclose = (event) => resolve({ code: event.code, reason: event.reason })
+  );
+  return {
+    state,
+    opened,
+    closed,
+    counts: () => [...state.text.matchAll(/EVIRT-COUNT (\d+)/g)].map((match) => Number(match[1])),
+    send: (text: string) => socket.send(new TextEncoder().encode(text)),
+    close: () => socket.close(),
+  };
+}
+
+/** Waits for `promise`, at most `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** `virsh console` of counter on `uri` is refused with `why`; it ends, and attached nothing. */
 async function refusedConsole(uri: string, extra: string, why: RegExp): Promise<void> {
   const console = new VirshConsole(uri, "counter", extra);
@@ -141,6 +189,14 @@ testIf(
   guestSkipReason() ?? missing("qemu-system-x86_64", "virsh", "script", "nats-server"),
   async () => {
     let pids: number[] = [];
+    const dir = searchableTempDirSync("evirt-fleet-streams-");
+    const tokens = `${dir}/tokens`;
+    Deno.writeTextFileSync(
+      tokens,
+      `read-write ${READ_WRITE_TOKEN}\nread-only ${READ_ONLY_TOKEN}\n`,
+    );
+    Deno.chmodSync(tokens, 0o600);
+    const listen = { EVIRT_LISTEN: "127.0.0.1:0", EVIRT_TOKENS_FILE: tokens };
     await withFleet(["east", "west"], async ([east, west]) => {
       try {
         const definition = guestDefinition("counter", { serial: "pty" });
@@ -217,6 +273,38 @@ testIf(
             await onEast.ended();
             return attached;
           });
+
+          // The web console's socket on west: east's console, carried, east's rules.
+          const port = await tcpPortOf(west);
+          const writer = webConsole(port, READ_WRITE_TOKEN);
+          const viewer = webConsole(port, READ_ONLY_TOKEN);
+          try {
+            await within(writer.opened, VIRSH_TIMEOUT_MS, "the socket opens");
+            await eventually(
+              "west's web console shows east's guest counting",
+              () => Promise.resolve(writer.counts().length >= 2 && viewer.counts().length >= 2),
+              COUNT_TIMEOUT_MS,
+            );
+            writer.send("\r");
+            // A second writer is refused as on east (9); a read-only caller that writes, 29.
+            const second = webConsole(port, READ_WRITE_TOKEN);
+            const refused = await within(second.closed, VIRSH_TIMEOUT_MS, "second writer");
+            assert.equal(refused.code, 4009, refused.reason);
+            assert.match(refused.reason, /Active console session exists for this domain/);
+            viewer.send("x");
+            const denied = await within(viewer.closed, VIRSH_TIMEOUT_MS, "viewer that wrote");
+            assert.equal(denied.code, 4029, denied.reason);
+            const before = writer.counts().at(-1)!;
+            await eventually(
+              "the writer's socket goes on",
+              () => Promise.resolve((writer.counts().at(-1) ?? 0) >= before + 2),
+              COUNT_TIMEOUT_MS,
+            );
+          } finally {
+            writer.close();
+            viewer.close();
+            await within(writer.closed, VIRSH_TIMEOUT_MS, "the writer's socket closes");
+          }
         } finally {
           await events.stop();
         }
@@ -253,6 +341,8 @@ testIf(
       } finally {
         await killQemus(pids);
       }
-    });
+    }, (index) => index === 1 ? listen : {}).finally(() =>
+      Deno.removeSync(dir, { recursive: true })
+    );
   },
 );

@@ -195,6 +195,17 @@ export function createApi(env: ApiEnvironment): Api {
           return fail(error);
         }
       }
+      // A pty path names a device of the owner's machine: useless here, so not forwarded.
+      if (row.name === "domain.console") {
+        return fail(
+          new VirtError(
+            ErrorCode.OPERATION_INVALID,
+            `domain '${match.params.ref}' is on host '${owner}': its console pty is there; ` +
+              "reach it through this host with virsh console or the console socket " +
+              `(/v1/domains/${match.params.ref}/console/socket), or run evirt console on '${owner}'`,
+          ),
+        );
+      }
       if (row.http.streaming || row.http.rawBody) {
         return fail(
           new VirtError(

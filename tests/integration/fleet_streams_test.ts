@@ -21,6 +21,7 @@ import type { ServiceProcess } from "../support/service_process.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
 import { runChild } from "../support/child_process.ts";
 import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../support/python_libvirt.ts";
+import { runEvirt } from "../support/cli_process.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
 import { tcpPortOf } from "../support/web_browser.ts";
 import { formatDomainXml } from "../../src/xml/mod.ts";
@@ -210,6 +211,10 @@ testIf(
         // Registered before anything happens to the domain: west has no such domain of its own.
         const events = watchEvents(uriOf(west), "counter");
         try {
+          await eventually(
+            "virsh event has registered on west",
+            async () => (await west.client.hostSummary()).subscribers.rpc >= 1,
+          );
           const started = await runVirsh(uriOf(west), ["start", "counter"]);
           assert.equal(started.code, 0, started.stderr);
           pids = serviceQemuPids(east.runtimeDir);
@@ -273,6 +278,14 @@ testIf(
             await onEast.ended();
             return attached;
           });
+
+          // evirt console opens a pty of its host: one of east's is refused on west, named.
+          const cli = await runEvirt(["console", "counter"], {
+            ...west.env,
+            EVIRT_DEFAULT_URI: "evirt:///system",
+          });
+          assert.notEqual(cli.code, 0);
+          assert.match(cli.stderr, /domain 'counter' is on host 'east': its console pty is there/);
 
           // The web console's socket on west: east's console, carried, east's rules.
           const port = await tcpPortOf(west);

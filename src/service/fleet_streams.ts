@@ -42,6 +42,11 @@ export const STREAM_SILENCE_MS = 10_000;
 export const CARRIED_STREAMS_MAX = 64;
 /** Largest data message, in bytes (well below any NATS server's message bound). */
 const FRAME_DATA_MAX_BYTES = 32 * 1024;
+/**
+ * Messages a receiver holds (data within the window, holes and ends beside it): a peer that
+ * sends more breaks the protocol and the stream ends.
+ */
+const HELD_MESSAGES_MAX = 4096;
 /** Bytes a receiver takes before it acknowledges them. */
 const ACK_BYTES = STREAM_WINDOW_BYTES / 4;
 
@@ -281,6 +286,10 @@ class CarriedSource implements StreamSource {
   }
 
   #received(kind: number, payload: Uint8Array): void {
+    if (this.#queue.length >= HELD_MESSAGES_MAX) {
+      this.#fail(new VirtError(ErrorCode.RPC, "a carried stream sent too many messages"), true);
+      return;
+    }
     switch (kind) {
       case Frame.DATA:
         this.#queue.push(payload.slice());
@@ -506,6 +515,17 @@ export class FleetStreams {
     this.#carried++;
     let ended = false;
     let chain = Promise.resolve();
+    /** Steps of `chain` not yet run (bounded: a caller's messages wait for the source). */
+    let pending = 0;
+    const step = (run: () => Promise<void>) => {
+      if (++pending > HELD_MESSAGES_MAX) {
+        end(false, new VirtError(ErrorCode.RPC, "a carried stream sent too many messages"));
+        return;
+      }
+      chain = chain.then(async () => {
+        if (!ended) await run();
+      }).catch((error) => end(false, error)).finally(() => pending--);
+    };
     const { down, up } = subjects(id);
     const end = (notify: boolean, failure?: unknown) => {
       if (ended) return;
@@ -522,31 +542,28 @@ export class FleetStreams {
         switch (kind) {
           case Frame.DATA: {
             const bytes = payload.slice();
-            chain = chain.then(async () => {
-              if (ended) return;
+            step(async () => {
               await source.write(bytes);
               link.taken(bytes.length);
-            }).catch((error) => end(false, error));
+            });
             return;
           }
           case Frame.HOLE: {
             const length = numberOf(payload);
-            chain = chain.then(async () => {
-              if (ended) return;
+            step(async () => {
               if (source.writeHole === undefined) {
                 throw new VirtError(ErrorCode.RPC, "Unexpected stream hole");
               }
               await source.writeHole(length);
-            }).catch((error) => end(false, error));
+            });
             return;
           }
           case Frame.FINISH:
-            chain = chain.then(async () => {
-              if (ended) return;
+            step(async () => {
               await source.finish?.();
               link.send(frame(Frame.FINISHED));
               end(false);
-            }).catch((error) => end(false, error));
+            });
             return;
           case Frame.ERROR:
           case Frame.CLOSE:

@@ -109,3 +109,53 @@ Deno.test("a forwarded call runs on the owner's host as its own connection would
     await run(service, "virDomainDestroy", { dom });
   });
 });
+
+Deno.test("a forwarded call that opens a stream hands it to the carrier, or is refused with 84", async () => {
+  await withTestCore(async (core) => {
+    const service: SharedService = {
+      host: core.host,
+      hub: core.hub,
+      events: EVENT_STREAM_DEFAULTS,
+      xmlMaxBytes: 65536,
+      hostname: () => "east",
+      nodeInfo: () => TEST_NODE_INFO,
+    };
+    await run(service, "virDomainDefineXML", { xml: XML });
+    await run(service, "virDomainCreate", { dom });
+    const procedure = RPC_PROCEDURES.virDomainScreenshot;
+    const call = {
+      uri: "qemu:///system",
+      proc: procedure.proc,
+      args: encodeXdr(procedure.args, { dom, screen: 0, flags: 0 }),
+      readOnly: false,
+    };
+    // Without a stream id (or a carrier) nobody would read it: refused, and released.
+    await assert.rejects(
+      runForwardedCall(service, procedures, call, "east"),
+      refusedWith(84, /streams of a domain of host 'east' are not carried between hosts/),
+    );
+    // With both, the carrier gets the stream under the caller's id, before the answer.
+    const carried: string[] = [];
+    let image = 0;
+    let reading: Promise<void> = Promise.resolve();
+    const answer = await runForwardedCall(
+      service,
+      procedures,
+      { ...call, stream: "id-1" },
+      "east",
+      (id, source) => {
+        carried.push(id);
+        reading = (async () => {
+          for (let chunk = await source.read!(); chunk !== null; chunk = await source.read!()) {
+            if (chunk instanceof Uint8Array) image += chunk.length;
+          }
+          source.close();
+        })();
+      },
+    );
+    assert.deepEqual(carried, ["id-1"]);
+    assert.equal((decodeXdr(procedure.ret, answer).value as { mime: string }).mime, "image/png");
+    await reading;
+    assert.ok(image > 0);
+  });
+});

@@ -201,8 +201,8 @@ export function createApi(env: ApiEnvironment): Api {
           new VirtError(
             ErrorCode.OPERATION_INVALID,
             `domain '${match.params.ref}' is on host '${owner}': its console pty is there; ` +
-              "reach it through this host with virsh console or the console socket " +
-              `(/v1/domains/${match.params.ref}/console/socket), or run evirt console on '${owner}'`,
+              "reach it through this host with evirt console, virsh console or the console " +
+              `socket (/v1/domains/${match.params.ref}/console/socket)`,
           ),
         );
       }

@@ -21,7 +21,7 @@ import type { ServiceProcess } from "../support/service_process.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
 import { runChild } from "../support/child_process.ts";
 import { pythonLibvirtSkipReason, SYSTEM_PYTHON } from "../support/python_libvirt.ts";
-import { runEvirt } from "../support/cli_process.ts";
+import { CLI_PATH } from "../support/cli_process.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
 import { tcpPortOf } from "../support/web_browser.ts";
 import { formatDomainXml } from "../../src/xml/mod.ts";
@@ -43,9 +43,17 @@ class VirshConsole {
   readonly #reading: Promise<void>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
 
-  constructor(uri: string, name: string, extra = "") {
+  /** `virsh console`, or with `command` that command line, in a pty. */
+  constructor(
+    uri: string,
+    name: string,
+    extra = "",
+    command?: string,
+    env?: Record<string, string>,
+  ) {
     const child = new Deno.Command("script", {
-      args: ["-qefc", `virsh ${extra} -c '${uri}' console ${name}`, "/dev/null"],
+      args: ["-qefc", command ?? `virsh ${extra} -c '${uri}' console ${name}`, "/dev/null"],
+      ...(env === undefined ? {} : { env }),
       stdin: "piped",
       stdout: "piped",
       stderr: "null",
@@ -279,13 +287,24 @@ testIf(
             return attached;
           });
 
-          // evirt console opens a pty of its host: one of east's is refused on west, named.
-          const cli = await runEvirt(["console", "counter"], {
-            ...west.env,
-            EVIRT_DEFAULT_URI: "evirt:///system",
-          });
-          assert.notEqual(cli.code, 0);
-          assert.match(cli.stderr, /domain 'counter' is on host 'east': its console pty is there/);
+          // evirt console on west: east's console, through west's console socket.
+          const cli = new VirshConsole(
+            "",
+            "",
+            "",
+            `'${Deno.execPath()}' run --allow-all '${CLI_PATH}' console counter`,
+            { ...west.env, EVIRT_DEFAULT_URI: "evirt:///system" },
+          );
+          await cli.waitFor(
+            "evirt console on west shows east's guest counting",
+            () => cli.counts().length >= 2,
+            COUNT_TIMEOUT_MS,
+          );
+          assert.match(cli.screen, /Connected to domain 'counter'/);
+          // It holds east's console as its writer, as virsh's session did.
+          await refusedConsole(uriOf(east), "", /Active console session exists for this domain/);
+          await cli.escape();
+          assert.equal(await cli.ended(), 0, cli.screen.slice(-400));
 
           // The web console's socket on west: east's console, carried, east's rules.
           const port = await tcpPortOf(west);

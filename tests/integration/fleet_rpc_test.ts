@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import { eventually, withFleet } from "../support/fleet_services.ts";
-import { assertSameOutput, runVirsh, socketUri } from "../support/virsh.ts";
+import { assertSameOutput, followVirsh, runVirsh, socketUri } from "../support/virsh.ts";
 import type { ServiceProcess } from "../support/service_process.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 
@@ -149,29 +149,8 @@ testIf(
       });
       // A callback on west for east's domain gets its events from the fleet stream; one for
       // every domain keeps to west's own (libvirt's per-host connection).
-      const watch = (args: string[]) => {
-        const child = new Deno.Command("virsh", {
-          args: ["-c", socketUri(`${west.runtimeDir}/libvirt-sock`), "event", ...args],
-          stdout: "piped",
-          stderr: "piped",
-          signal: AbortSignal.timeout(60_000),
-        }).spawn();
-        const seen = { text: "" };
-        const reading = (async () => {
-          for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-            seen.text += chunk;
-          }
-        })();
-        return {
-          seen,
-          async stop() {
-            child.kill("SIGTERM");
-            await child.status;
-            await reading;
-            await child.stderr.cancel();
-          },
-        };
-      };
+      const watch = (args: string[]) =>
+        followVirsh(socketUri(`${west.runtimeDir}/libvirt-sock`), ["event", ...args], 60_000);
       const one = watch(["--domain", "web", "--event", "lifecycle", "--loop"]);
       const all = watch(["--event", "lifecycle", "--loop"]);
       try {

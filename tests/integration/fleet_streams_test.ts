@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import { guestSkipReason } from "../support/guest.ts";
 import { eventually, withFleet } from "../support/fleet_services.ts";
-import { runVirsh, socketUri, VIRSH_TIMEOUT_MS } from "../support/virsh.ts";
+import { followVirsh, runVirsh, socketUri, VIRSH_TIMEOUT_MS } from "../support/virsh.ts";
 import { killQemus, serviceQemuPids } from "../support/service_qemus.ts";
 import type { ServiceProcess } from "../support/service_process.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
@@ -164,33 +164,13 @@ async function refusedConsole(uri: string, extra: string, why: RegExp): Promise<
   assert.doesNotMatch(console.screen, /EVIRT-COUNT/);
 }
 
-/** `virsh event --loop` for one domain, its lines collected. */
+/** `virsh event --loop` for one domain's lifecycle events, its lines collected. */
 function watchEvents(uri: string, name: string) {
-  const child = new Deno.Command("virsh", {
-    args: ["-c", uri, "event", "--domain", name, "--event", "lifecycle", "--loop"],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(2 * COUNT_TIMEOUT_MS),
-  }).spawn();
-  const seen = { text: "" };
-  const reading = (async () => {
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      seen.text += chunk;
-    }
-  })();
-  return {
-    seen,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Already ended.
-      }
-      await child.status;
-      await reading;
-      await child.stderr.cancel().catch(() => {});
-    },
-  };
+  return followVirsh(
+    uri,
+    ["event", "--domain", name, "--event", "lifecycle", "--loop"],
+    2 * COUNT_TIMEOUT_MS,
+  );
 }
 
 testIf(

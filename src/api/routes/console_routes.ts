@@ -82,6 +82,16 @@ function upgrade(request: Request, context: Context, messageMaxBytes?: number) {
   });
 }
 
+/** The refusal of a console session that wrote without being the writer (code 29). */
+function viewerWrote(viewOnly: boolean): VirtError {
+  return new VirtError(
+    ErrorCode.OPERATION_DENIED,
+    viewOnly
+      ? "a console session opened to view (view=1) does not write"
+      : "read only access prevents virDomainOpenConsole",
+  );
+}
+
 /** Closes a socket with a refusal: 4000 + the error's code, its message as reason. */
 function closeWithError(socket: WebSocketConnection, error: unknown): void {
   const code = isVirtError(error) ? error.code : ErrorCode.INTERNAL_ERROR;
@@ -115,15 +125,7 @@ export function carriedConsoleSocket(
   socket.addEventListener("message", (event) => {
     const data = (event as SocketMessageEvent).data;
     if (!writer) {
-      closeWithError(
-        socket,
-        new VirtError(
-          ErrorCode.OPERATION_DENIED,
-          view
-            ? "a console session opened to view (view=1) does not write"
-            : "read only access prevents virDomainOpenConsole",
-        ),
-      );
+      closeWithError(socket, viewerWrote(view));
       return;
     }
     if (carried !== undefined) return write(data);
@@ -175,15 +177,7 @@ function consoleSocket(request: Request, context: Context): Response {
   socket.addEventListener("message", (event) => {
     const data = (event as SocketMessageEvent).data;
     if (!writer) {
-      closeWithError(
-        socket,
-        new VirtError(
-          ErrorCode.OPERATION_DENIED,
-          viewOnly
-            ? "a console session opened to view (view=1) does not write"
-            : "read only access prevents virDomainOpenConsole",
-        ),
-      );
+      closeWithError(socket, viewerWrote(viewOnly));
       return;
     }
     if (attachment === undefined) {

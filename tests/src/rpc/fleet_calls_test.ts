@@ -27,6 +27,18 @@ async function run(service: SharedService, api: string, args: unknown, readOnly 
   return decodeXdr(procedure.ret, answer).value;
 }
 
+/** The shared service of a test core, as host east. */
+function serviceOf(core: Parameters<Parameters<typeof withTestCore>[0]>[0]): SharedService {
+  return {
+    host: core.host,
+    hub: core.hub,
+    events: EVENT_STREAM_DEFAULTS,
+    xmlMaxBytes: 65536,
+    hostname: () => "east",
+    nodeInfo: () => TEST_NODE_INFO,
+  };
+}
+
 function refusedWith(code: number, message: RegExp) {
   return (error: unknown) => {
     assert.ok(isVirtError(error), String(error));
@@ -59,14 +71,7 @@ Deno.test("the domain a call names: lookups by name and uuid, dom, a snapshot's 
 
 Deno.test("a forwarded call runs on the owner's host as its own connection would", async () => {
   await withTestCore(async (core) => {
-    const service: SharedService = {
-      host: core.host,
-      hub: core.hub,
-      events: EVENT_STREAM_DEFAULTS,
-      xmlMaxBytes: 65536,
-      hostname: () => "east",
-      nodeInfo: () => TEST_NODE_INFO,
-    };
+    const service = serviceOf(core);
     assert.deepEqual(await run(service, "virDomainDefineXML", { xml: XML }), { dom });
     await run(service, "virDomainCreate", { dom });
     assert.deepEqual(await run(service, "virDomainGetState", { dom, flags: 0 }, true), {
@@ -112,14 +117,7 @@ Deno.test("a forwarded call runs on the owner's host as its own connection would
 
 Deno.test("a forwarded call that opens a stream hands it to the carrier, or is refused with 84", async () => {
   await withTestCore(async (core) => {
-    const service: SharedService = {
-      host: core.host,
-      hub: core.hub,
-      events: EVENT_STREAM_DEFAULTS,
-      xmlMaxBytes: 65536,
-      hostname: () => "east",
-      nodeInfo: () => TEST_NODE_INFO,
-    };
+    const service = serviceOf(core);
     await run(service, "virDomainDefineXML", { xml: XML });
     await run(service, "virDomainCreate", { dom });
     const procedure = RPC_PROCEDURES.virDomainScreenshot;

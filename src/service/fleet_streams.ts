@@ -265,8 +265,12 @@ class CarriedSource implements StreamSource {
   #wake: (() => void) | undefined;
   #finished: { resolve: () => void; reject: (error: VirtError) => void } | undefined;
 
-  constructor(connection: NatsConnection, id: string, owner: string) {
+  readonly #onEnded: () => void;
+
+  /** @param onEnded Called once when the stream ended, whichever side ended it. */
+  constructor(connection: NatsConnection, id: string, owner: string, onEnded: () => void) {
     this.#owner = owner;
+    this.#onEnded = onEnded;
     const { down, up } = subjects(id);
     this.#link = new StreamLink(connection, up, down, {
       frame: (kind, payload) => this.#received(kind, payload),
@@ -318,6 +322,7 @@ class CarriedSource implements StreamSource {
   #fail(failure: VirtError | undefined, notify: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#onEnded();
     this.#failure = failure;
     this.#link.close(notify);
     this.#finished?.reject(
@@ -480,14 +485,13 @@ export class FleetStreams {
   ): Promise<{ result: Uint8Array; source: CarriedSource }> {
     const id = crypto.randomUUID();
     // Listening before the call goes: the owner's first bytes may follow its answer at once.
-    const source = new CarriedSource(this.#connection, id, owner);
-    const entry = { close: () => source.close() };
-    this.#sides.add(entry);
-    const release = source.close.bind(source);
-    source.close = () => {
-      this.#sides.delete(entry);
-      release();
-    };
+    const source: CarriedSource = new CarriedSource(
+      this.#connection,
+      id,
+      owner,
+      () => this.#sides.delete(source),
+    );
+    this.#sides.add(source);
     try {
       const result = await ask(id);
       source.start();

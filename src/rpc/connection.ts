@@ -615,6 +615,8 @@ export class RpcConnection {
       throw new VirtError(ErrorCode.NO_SUPPORT, "this host reads no fleet event stream");
     }
     const id = this.#register(eventId, uuidText(domain.uuid), true, domain);
+    // Counted as in place only once the reader's start is fixed (no event after it is missed).
+    this.#callbacksChanged(-1);
     try {
       this.#fleetFeed ??= FleetEventFeed.start((signal) => fleet.followElsewhere!(signal), {
         wanted: (uuid) => {
@@ -631,10 +633,12 @@ export class RpcConnection {
       await this.#fleetFeed;
     } catch (error) {
       this.#fleetFeed = undefined;
-      this.#registrations.delete(id);
-      this.#callbacksChanged(-1);
+      // Dropped meanwhile: that took one off the count, which this one never added.
+      if (!this.#registrations.delete(id)) this.#callbacksChanged(1);
       throw error;
     }
+    // Balances the count even when it was dropped meanwhile (that took one off).
+    this.#callbacksChanged(1);
     // Deregistered or closed while the reader started.
     this.#stopFleetFeedIfUnused();
     return id;

@@ -25,7 +25,7 @@ import { CLI_PATH } from "../support/cli_process.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
 import { tcpPortOf } from "../support/web_browser.ts";
 import { formatDomainXml } from "../../src/xml/mod.ts";
-import { STREAM_PING_MS, STREAM_SILENCE_MS } from "../../src/service/fleet_streams.ts";
+import { STREAM_PING_MS, STREAM_SILENCE_MS } from "../../src/service/fleet_stream_link.ts";
 
 /** Longest wait for the guest's counting, in ms. */
 const COUNT_TIMEOUT_MS = 60_000;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { FleetStreams, STREAM_WINDOW_BYTES } from "../../../src/service/fleet_streams.ts";
+import { FleetStreams } from "../../../src/service/fleet_streams.ts";
+import { STREAM_WINDOW_BYTES } from "../../../src/service/fleet_stream_link.ts";
 import { serveForwardedCalls } from "../../../src/service/fleet_call_forwarding.ts";
 import type { StreamSource } from "../../../src/rpc/procedure.ts";
 import { missing, testIf } from "../../support/environment.ts";

@@ -2395,6 +2395,12 @@ export const OPERATIONS = [
           description: "Only this event type, e.g. lifecycle (repeatable)",
           repeatable: true,
         },
+        {
+          name: "summary",
+          type: "boolean",
+          description:
+            "Also send the host summary (as GET /v1/host/summary answers it) as `summary` events without an id: at the start and whenever a subscriber count or the oldest readable position changes (Server-Sent Events of the local stream only)",
+        },
       ],
       answer: {
         status: 200,

@@ -92,6 +92,14 @@ function countingGuest(serial: string) {
   return definition;
 }
 
+/** Waits until `service` does not list mover (moved away, or never given a copy). */
+async function withoutMover(service: ServiceProcess, what: string): Promise<void> {
+  await eventually(what, async () => {
+    const names = (await service.client.listDomains()).map((domain) => domain.name);
+    return !names.includes("mover");
+  });
+}
+
 /** Waits until east's migration of mover is in flight (domjobinfo shows memory sent). */
 async function migrationInFlight(east: ServiceProcess): Promise<void> {
   await eventually("the migration is in flight", async () => {
@@ -110,10 +118,7 @@ async function stayedOnEast(
   assert.equal((await east.client.state("mover")).stateName, "running");
   const now = counts(serial).at(-1) ?? 0;
   await countReaches(serial, now + 5);
-  await eventually("west has no copy of mover", async () => {
-    const names = (await west.client.listDomains()).map((domain) => domain.name);
-    return !names.includes("mover");
-  });
+  await withoutMover(west, "west has no copy of mover");
   await eventually("one QEMU runs mover", () => Promise.resolve(qemuPids(uuid).length === 1));
   const leases = (await west.client.fleetDomains()).domains;
   assert.ok(leases.some((lease) => lease.name === "mover" && lease.host === "east"));
@@ -154,10 +159,7 @@ testIf(
         assert.ok(after >= before + 10);
 
         assert.equal((await west.client.state("mover")).stateName, "running");
-        await eventually("east no longer has mover", async () => {
-          const names = (await east.client.listDomains()).map((domain) => domain.name);
-          return !names.includes("mover");
-        });
+        await withoutMover(east, "east no longer has mover");
         await eventually(
           "the lease names west",
           async () =>
@@ -199,10 +201,7 @@ testIf(
           assert.equal((await east.client.state("mover")).stateName, "running");
           await countReaches(serial, after + 10);
           assert.equal(counts(serial).filter((count) => count === 1).length, 1);
-          await eventually("west no longer has mover", async () => {
-            const names = (await west.client.listDomains()).map((domain) => domain.name);
-            return !names.includes("mover");
-          });
+          await withoutMover(west, "west no longer has mover");
         }
         await east.client.action("mover", "destroy");
       });

@@ -82,14 +82,36 @@ export function hostJobStats(
   reference: string,
   options: { completed: boolean; keepCompleted?: boolean },
 ): Promise<DomainJobStats | null> {
-  return domainJobStats(host.inspect(reference), options, host.migrationProgress(reference));
+  const inspection = host.inspect(reference);
+  const uuid = inspection.summary.uuid;
+  if (options.completed) {
+    const migrated = host.completedMigrations.read(uuid, options.keepCompleted === true);
+    if (migrated !== undefined) return Promise.resolve(migrated);
+  } else if (host.migratingIn(uuid)) {
+    // libvirt 9.0's words: the destination's QEMU reports no figures of the stream it receives.
+    return Promise.reject(
+      new VirtError(
+        ErrorCode.OPERATION_UNSUPPORTED,
+        "migration statistics are available only on the source host",
+      ),
+    );
+  }
+  return domainJobStats(inspection, options, host.migrationProgress(reference));
 }
 
-/** A migration's last poll as a job's statistics (`VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT`). */
-function migrationJobStats(progress: MigrationProgress): DomainJobStats {
+/**
+ * A migration's figures as a job's statistics: its last poll while it runs
+ * (`VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT`), or its final figures as the destination keeps
+ * them (`MIGRATION_IN`, completed: the measured downtime).
+ */
+export function migrationJobStats(
+  progress: MigrationProgress,
+  done?: "migration_in",
+): DomainJobStats {
+  const downtime = done === undefined ? progress.expectedDowntimeMs : progress.downtimeMs;
   return {
-    operation: "migration_out",
-    status: "active",
+    operation: done ?? "migration_out",
+    status: done === undefined ? "active" : "completed",
     timeElapsedMs: progress.totalTimeMs,
     dataTotal: progress.memoryTotalBytes,
     dataProcessed: progress.memoryProcessedBytes,
@@ -106,9 +128,7 @@ function migrationJobStats(progress: MigrationProgress): DomainJobStats {
     memoryIteration: progress.memoryIterations,
     memoryPostcopyRequests: 0,
     setupTimeMs: progress.setupTimeMs ?? 0,
-    ...(progress.expectedDowntimeMs === undefined
-      ? {}
-      : { downtimeMs: progress.expectedDowntimeMs }),
+    ...(downtime === undefined ? {} : { downtimeMs: downtime }),
   };
 }
 

@@ -264,10 +264,11 @@ export interface MigrationDriver {
  */
 export interface DomainJobStats {
   /**
-   * `save` (`VIR_DOMAIN_JOB_OPERATION_SAVE` 2), `restore` (3) or `migration_out` (an outgoing
+   * `save` (`VIR_DOMAIN_JOB_OPERATION_SAVE` 2), `restore` (3), `migration_in` (4: a completed
+   * incoming migration, kept by the destination) or `migration_out` (an outgoing
    * live migration, 5: the host's, not a driver's).
    */
-  operation: "save" | "restore" | "migration_out";
+  operation: "save" | "restore" | "migration_out" | "migration_in";
   /** Still running, or how it ended. */
   status: "active" | "completed" | "failed" | "cancelled";
   timeElapsedMs: number;

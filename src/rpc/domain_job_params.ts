@@ -14,6 +14,7 @@ import { TypedParam, type WireTypedParam } from "./protocol.ts";
 const JOB_OPERATION: Readonly<Record<DomainJobStats["operation"], number>> = {
   save: 2,
   restore: 3,
+  migration_in: 4,
   migration_out: 5,
 };
 

@@ -13,7 +13,7 @@ export const COMPLETED_MIGRATIONS_MAX = 1024;
 /**
  * The statistics of the last completed migration of each domain that came here (the
  * source's final figures, as libvirt's destination has them from the source's cookie), for
- * `domjobinfo --completed` until read without `keepCompleted` (libvirt's rule), or a later job.
+ * `domjobinfo --completed` until read without `keepCompleted` (libvirt's rule).
  */
 export class CompletedMigrations {
   readonly #byUuid = new Map<string, DomainJobStats>();
@@ -34,8 +34,4 @@ export class CompletedMigrations {
     return stats;
   }
 
-  /** Forgets domain `uuid`'s (a later job of it began). */
-  forget(uuid: string): void {
-    this.#byUuid.delete(uuid);
-  }
 }

@@ -73,7 +73,8 @@ export async function domainJobStats(
 
 /**
  * The job of domain `reference` on `host`: its outgoing live migration, else its save or
- * restore (see {@linkcode domainJobStats}).
+ * restore (see {@linkcode domainJobStats}); with `completed`, the incoming migration that
+ * brought it here first, while kept (`completed_migrations.ts`).
  *
  * @throws {VirtError} 42 for no such domain; 55 for the running job of an inactive domain.
  */
@@ -87,14 +88,6 @@ export function hostJobStats(
   if (options.completed) {
     const migrated = host.completedMigrations.read(uuid, options.keepCompleted === true);
     if (migrated !== undefined) return Promise.resolve(migrated);
-  } else if (host.migratingIn(uuid)) {
-    // libvirt 9.0's words: the destination's QEMU reports no figures of the stream it receives.
-    return Promise.reject(
-      new VirtError(
-        ErrorCode.OPERATION_UNSUPPORTED,
-        "migration statistics are available only on the source host",
-      ),
-    );
   }
   return domainJobStats(inspection, options, host.migrationProgress(reference));
 }
@@ -124,9 +117,9 @@ export function migrationJobStats(
     memoryNormalBytes: progress.memoryNormalBytes,
     memoryBps: progress.memoryBps,
     memoryDirtyRate: progress.memoryDirtyRate,
-    memoryPageSize: 0,
+    memoryPageSize: progress.memoryPageSize ?? 0,
     memoryIteration: progress.memoryIterations,
-    memoryPostcopyRequests: 0,
+    memoryPostcopyRequests: progress.memoryPostcopyRequests ?? 0,
     setupTimeMs: progress.setupTimeMs ?? 0,
     ...(downtime === undefined ? {} : { downtimeMs: downtime }),
   };

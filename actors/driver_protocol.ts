@@ -198,6 +198,10 @@ export interface MigrationProgress {
   memoryDirtyRate: number;
   /** Passes over memory (dirty syncs). */
   memoryIterations: number;
+  /** The guest's page size, in bytes (absent: not reported). */
+  memoryPageSize?: number;
+  /** Pages the destination asked for in post-copy mode (absent: not reported). */
+  memoryPostcopyRequests?: number;
   /** Throughput, in bytes per second. */
   memoryBps: number;
   /** Why it failed. */

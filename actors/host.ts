@@ -47,7 +47,7 @@ import {
   type DomainJobName,
   type DomainJobRunner,
 } from "./domain_dispatch.ts";
-import { type DomainContext, exists, isActive, pendingMigration } from "./domain_machine.ts";
+import { type DomainContext, exists, isActive } from "./domain_machine.ts";
 import {
   consolePathOf,
   domainInfoOf,
@@ -551,16 +551,6 @@ export class Host extends DomainCommandMethods {
       throw new VirtError(ErrorCode.NO_SUPPORT, "virDomainGetJobStats");
     }
     return { migration, handle };
-  }
-
-  /**
-   * Whether a running domain is the receiving side of a live migration in progress.
-   *
-   * @throws {VirtError} 42 for no such domain.
-   */
-  migratingIn(reference: string): boolean {
-    const snapshot = this.#registry.actorOf(reference).snapshot;
-    return isActive(snapshot) && pendingMigration(snapshot)?.direction === "in";
   }
 
   /**

@@ -283,10 +283,27 @@ export class MigrationSteps {
       },
       abort: () => destination.abort(),
     };
+    let handedOverYet = false;
+    handedOver.then(() => handedOverYet = true);
+    // The client gone while the stream is sent: no one will finish it; it is cancelled (the
+    // guest runs on here, the destination's instance ends). Once sent, the wait above settles.
+    const clientGone = () => {
+      if (handedOverYet) return;
+      log(`domain '${summary.name}': its migration's client left while it was sent; cancelled`);
+      try {
+        const control = host.migrationControl(uuid);
+        control.migration.cancel(control.handle, AbortSignal.timeout(CONFIRM_TIMEOUT_MS))
+          .catch(() => {});
+      } catch {
+        // Not running any more: nothing to cancel.
+      }
+    };
+    ended?.addEventListener("abort", clientGone, { once: true });
     const done = host.migrationJob(
       uuid,
-      (job, env) => migrateOut(job, env, { migration: cookie.migration, host: cookie.host, peer, lease }),
-    );
+      (job, env) =>
+        migrateOut(job, env, { migration: cookie.migration, host: cookie.host, peer, lease }),
+    ).finally(() => ended?.removeEventListener("abort", clientGone));
     const entry: Confirming = { migration: cookie.migration, decide, done, stayed };
     this.#confirming.set(uuid, entry);
     const settled = done.finally(() => {

@@ -284,11 +284,6 @@ for (const gone of ["after Perform", "after Finish"] as const) {
           // The client dies here: no Finish (or no Confirm).
           await source.close();
           await destination.close();
-          if (gone === "after Perform") {
-            await stayedOnEast(east, west, serial, definition.uuid!);
-          } else {
-            await movedToWest(east, west, serial, definition.uuid!);
-          }
           await eventually(
             "east settled by the lease",
             () =>
@@ -298,6 +293,16 @@ for (const gone of ["after Perform", "after Finish"] as const) {
                 ),
               ),
           );
+          const host = gone === "after Perform" ? east : west;
+          await eventually(
+            "the guest runs",
+            async () => (await host.client.state("mover")).stateName === "running",
+          );
+          if (gone === "after Perform") {
+            await stayedOnEast(east, west, serial, definition.uuid!);
+          } else {
+            await movedToWest(east, west, serial, definition.uuid!);
+          }
           await (gone === "after Perform" ? east : west).client.action("mover", "destroy");
         });
       } finally {

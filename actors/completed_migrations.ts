@@ -33,5 +33,4 @@ export class CompletedMigrations {
     if (!keep) this.#byUuid.delete(uuid);
     return stats;
   }
-
 }

@@ -37,9 +37,9 @@ import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { MigrationProgress, MigrationTuning } from "../../actors/driver_protocol.ts";
 import {
+  migrateOut,
   MIGRATION_ADDRESS,
   type MigrationPeer,
-  migrateOut,
 } from "../../actors/migration_commands.ts";
 import { formatDomainXml } from "../xml/mod.ts";
 import type { Host } from "../../actors/host.ts";
@@ -104,7 +104,9 @@ function decodeCookie<S extends Cookie["step"]>(
   ) {
     throw new VirtError(
       ErrorCode.INVALID_ARG,
-      `migration cookie: expected the answer of the step before ${step === "begin" ? "Prepare" : step === "prepare" ? "Perform" : "Finish"} from an evirt host of this fleet`,
+      `migration cookie: expected the answer of the step before ${
+        step === "begin" ? "Prepare" : step === "prepare" ? "Perform" : "Finish"
+      } from an evirt host of this fleet`,
       { where: "cookie_in" },
     );
   }

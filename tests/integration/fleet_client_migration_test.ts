@@ -15,7 +15,7 @@ import { guestSkipReason } from "../support/guest.ts";
 import { eventually, withFleet } from "../support/fleet_services.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
-import { RpcTestClient } from "../support/rpc_client.ts";
+import { RpcReplyError, RpcTestClient } from "../support/rpc_client.ts";
 import type { ServiceProcess } from "../support/service_process.ts";
 import { formatDomainXml } from "../../src/xml/mod.ts";
 import { TypedParam, type WireDomain } from "../../src/rpc/protocol.ts";
@@ -239,6 +239,15 @@ for (const gone of ["after Perform", "after Finish"] as const) {
           clients.push(source);
           const destination = await openClient(west);
           clients.push(destination);
+          // A cookie that is not Begin's is refused: nothing is prepared.
+          const refused = await destination.call("virDomainMigratePrepare3Params", {
+            params: [],
+            cookie_in: new TextEncoder().encode("<qemu-migration/>"),
+            flags: LIVE,
+          }).catch((error) => error);
+          assert.ok(refused instanceof RpcReplyError && refused.code === 8, String(refused));
+          assert.match(refused.message, /cookie/);
+          assert.equal(qemuPids(definition.uuid!).length, 1);
           // The steps libvirt's client takes (virDomainMigrateVersion3Full), by hand.
           const { dom } = await source.call("virDomainLookupByName", { name: "mover" }) as {
             dom: WireDomain;

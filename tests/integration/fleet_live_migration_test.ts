@@ -45,7 +45,7 @@ testIf(
         await east.client.action("mover", "start");
         const before = await countReaches(serial, 10);
 
-        const run = await runEvirt(["migrate", "--live", "mover", "west", "--json"], east.env);
+        let run = await runEvirt(["migrate", "--live", "mover", "west", "--json"], east.env);
         assert.equal(run.code, 0, run.stderr);
         const moved = JSON.parse(run.stdout);
         assert.equal(moved.host, "west");
@@ -88,6 +88,12 @@ testIf(
           westEvents.filter((event) => !event.startsWith("Defined/")),
           ["Started/Migrated", "Resumed/Migrated"],
         );
+
+        // West keeps the completed migration's figures (east's final ones) for --completed.
+        run = await runEvirt(["domjobinfo", "mover", "--completed"], west.env);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /^Job type: +Completed +\nOperation: +Incoming migration *\n/);
+        assert.match(run.stdout, /\nTotal downtime: +\d+ +ms\n/);
 
         // A live migration to an unknown host is refused: nothing moves.
         const refused = await west.client.migrateLive("mover", "nowhere").catch((error) => error);

@@ -252,6 +252,13 @@ export const MIGRATION_PROCEDURES: ProcedureTable = {
       context,
     ) => {
       checkFlags(args.flags, V3_FLAGS, "virDomainMigratePrepare3Params");
+      if ((args.flags & MigrateFlag.PAUSED) !== 0) {
+        // libvirt's client adds it for a paused source; the destination runs what it receives.
+        throw new VirtError(
+          ErrorCode.ARGUMENT_UNSUPPORTED,
+          "a paused domain is not migrated between fleet hosts: resume it first",
+        );
+      }
       const found = paramsOf(args.params, STEP_PARAMS);
       if (found.has(PARAM_URI)) {
         throw new VirtError(

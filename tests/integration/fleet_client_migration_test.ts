@@ -266,8 +266,9 @@ for (const gone of ["after Perform", "after Finish"] as const) {
             flags: LIVE,
           }) as { cookie_out: Uint8Array; uri_out: string | null };
           assert.match(prepared.uri_out ?? "", /^tcp:127\.0\.0\.1:\d+$/);
-          // Prepared: west's instance waits for the stream beside east's.
+          // Prepared: west defined the domain and its instance waits for the stream beside east's.
           assert.equal(qemuPids(definition.uuid!).length, 2);
+          assert.ok((await west.client.listDomains()).some((domain) => domain.name === "mover"));
           const performed = await source.call("virDomainMigratePerform3Params", {
             dom,
             dconnuri: null,

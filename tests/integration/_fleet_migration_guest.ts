@@ -10,6 +10,8 @@ import { eventually } from "../support/fleet_services.ts";
 import type { ServiceProcess } from "../support/service_process.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
 import { SaveClient } from "../../src/client/save_client.ts";
+import { formatDomainXml } from "../../src/xml/mod.ts";
+import type { DomainDefinition } from "../../src/model/domain.ts";
 
 /** The bandwidth that keeps a migration of the test guest in flight for many seconds, MiB/s. */
 export const SLOW_MIB = 1;
@@ -90,23 +92,58 @@ export async function migrationInFlight(east: ServiceProcess): Promise<void> {
   }, 30_000);
 }
 
+/**
+ * The guest runs on `here` (named `hostName`) only: it counts on there in order, never booted
+ * again, `away` has no copy, one QEMU runs it, and its lease names `hostName`.
+ */
+export async function runsOnlyOn(
+  here: ServiceProcess,
+  away: ServiceProcess,
+  hostName: string,
+  serial: string,
+  uuid: string,
+): Promise<void> {
+  assert.equal((await here.client.state("mover")).stateName, "running");
+  const now = counts(serial).at(-1) ?? 0;
+  await countReaches(serial, now + 5);
+  await eventually(`only ${hostName} has mover`, async () => {
+    const names = (await away.client.listDomains()).map((domain) => domain.name);
+    return !names.includes("mover");
+  });
+  await eventually("one QEMU runs mover", () => Promise.resolve(qemuPids(uuid).length === 1));
+  const leases = (await away.client.fleetDomains()).domains;
+  assert.ok(leases.some((lease) => lease.name === "mover" && lease.host === hostName));
+  const seen = counts(serial);
+  assert.equal(seen.filter((count) => count === 1).length, 1, `one boot: ${seen}`);
+  for (let index = 1; index < seen.length; index++) {
+    assert.ok(seen[index] > seen[index - 1], `counts in order: ${seen.join(" ")}`);
+  }
+}
+
 /** The guest stayed on east: it runs and counts on there, west has no copy nor QEMU. */
-export async function stayedOnEast(
+export function stayedOnEast(
   east: ServiceProcess,
   west: ServiceProcess,
   serial: string,
   uuid: string,
 ): Promise<void> {
-  assert.equal((await east.client.state("mover")).stateName, "running");
-  const now = counts(serial).at(-1) ?? 0;
-  await countReaches(serial, now + 5);
-  await eventually("west has no copy of mover", async () => {
-    const names = (await west.client.listDomains()).map((domain) => domain.name);
-    return !names.includes("mover");
-  });
-  await eventually("one QEMU runs mover", () => Promise.resolve(qemuPids(uuid).length === 1));
-  const leases = (await west.client.fleetDomains()).domains;
-  assert.ok(leases.some((lease) => lease.name === "mover" && lease.host === "east"));
-  const seen = counts(serial);
-  assert.equal(seen.filter((count) => count === 1).length, 1, `one boot: ${seen}`);
+  return runsOnlyOn(east, west, "east", serial, uuid);
+}
+
+/**
+ * Defines the counting guest on east and starts it, collecting both hosts' lifecycle events of
+ * it until `signal` ends; once it counted to 10: the events seen so far and the last count.
+ */
+export async function startCounting(
+  east: ServiceProcess,
+  west: ServiceProcess,
+  definition: DomainDefinition,
+  serial: string,
+  signal: AbortSignal,
+): Promise<{ eastEvents: string[]; westEvents: string[]; before: number }> {
+  await east.client.define({ xml: formatDomainXml(definition) });
+  const eastEvents = collectLifecycle(east, "mover", signal);
+  const westEvents = collectLifecycle(west, "mover", signal);
+  await east.client.action("mover", "start");
+  return { eastEvents, westEvents, before: await countReaches(serial, 10) };
 }

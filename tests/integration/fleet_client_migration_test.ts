@@ -20,13 +20,14 @@ import type { ServiceProcess } from "../support/service_process.ts";
 import { formatDomainXml } from "../../src/xml/mod.ts";
 import { TypedParam, type WireDomain } from "../../src/rpc/protocol.ts";
 import {
-  collectLifecycle,
   countingGuest,
   countReaches,
   counts,
   migrationInFlight,
   qemuPids,
+  runsOnlyOn,
   SLOW_MIB,
+  startCounting,
   stayedOnEast,
 } from "./_fleet_migration_guest.ts";
 
@@ -41,26 +42,13 @@ function libvirtSocket(service: ServiceProcess): string {
 }
 
 /** The guest runs on west only: it counts on there, east has no copy nor a second QEMU. */
-async function movedToWest(
+function movedToWest(
   east: ServiceProcess,
   west: ServiceProcess,
   serial: string,
   uuid: string,
 ): Promise<void> {
-  assert.equal((await west.client.state("mover")).stateName, "running");
-  await countReaches(serial, (counts(serial).at(-1) ?? 0) + 5);
-  await eventually("east no longer has mover", async () => {
-    const names = (await east.client.listDomains()).map((domain) => domain.name);
-    return !names.includes("mover");
-  });
-  await eventually("one QEMU runs mover", () => Promise.resolve(qemuPids(uuid).length === 1));
-  const leases = (await east.client.fleetDomains()).domains;
-  assert.ok(leases.some((lease) => lease.name === "mover" && lease.host === "west"));
-  const seen = counts(serial);
-  assert.equal(seen.filter((count) => count === 1).length, 1, `one boot: ${seen}`);
-  for (let index = 1; index < seen.length; index++) {
-    assert.ok(seen[index] > seen[index - 1], `counts in order: ${seen.join(" ")}`);
-  }
+  return runsOnlyOn(west, east, "west", serial, uuid);
 }
 
 /** A test client opened on `service`'s libvirt socket. */
@@ -80,11 +68,13 @@ testIf(
     const stop = new AbortController();
     try {
       await withFleet(["east", "west"], async ([east, west]) => {
-        await east.client.define({ xml: formatDomainXml(definition) });
-        const eastEvents = collectLifecycle(east, "mover", stop.signal);
-        const westEvents = collectLifecycle(west, "mover", stop.signal);
-        await east.client.action("mover", "start");
-        const before = await countReaches(serial, 10);
+        const { eastEvents, westEvents, before } = await startCounting(
+          east,
+          west,
+          definition,
+          serial,
+          stop.signal,
+        );
 
         const run = await runVirsh(socketUri(libvirtSocket(east)), [
           "migrate",

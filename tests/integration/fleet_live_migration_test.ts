@@ -26,6 +26,7 @@ import {
   migrationInFlight,
   qemuPids,
   SLOW_MIB,
+  startCounting,
   stayedOnEast,
 } from "./_fleet_migration_guest.ts";
 
@@ -39,11 +40,13 @@ testIf(
     const stop = new AbortController();
     try {
       await withFleet(["east", "west"], async ([east, west]) => {
-        await east.client.define({ xml: formatDomainXml(definition) });
-        const eastEvents = collectLifecycle(east, "mover", stop.signal);
-        const westEvents = collectLifecycle(west, "mover", stop.signal);
-        await east.client.action("mover", "start");
-        const before = await countReaches(serial, 10);
+        const { eastEvents, westEvents, before } = await startCounting(
+          east,
+          west,
+          definition,
+          serial,
+          stop.signal,
+        );
 
         let run = await runEvirt(["migrate", "--live", "mover", "west", "--json"], east.env);
         assert.equal(run.code, 0, run.stderr);

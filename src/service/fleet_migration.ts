@@ -9,6 +9,10 @@
  *   read (the commit), and the guest runs;
  * - `abort`: the receiving instance is ended.
  *
+ * With virsh's default (client-driven) migration the client asks these steps of each host
+ * itself (`migration_steps.ts`): the same prepare, finish and abort ({@linkcode FleetMigrations.answer}),
+ * and the source's move ({@linkcode FleetMigrations.outgoing}, then `migrateOut`).
+ *
  * A destination whose source never says `finish` or `abort` within
  * {@linkcode INCOMING_TIMEOUT_MS} ends its instance itself. After a restart, each host settles
  * the migrations its log has pending by the lease ({@linkcode FleetMigrations.settle}).

@@ -198,6 +198,10 @@ export interface MigrationProgress {
   memoryDirtyRate: number;
   /** Passes over memory (dirty syncs). */
   memoryIterations: number;
+  /** The guest's page size, in bytes (absent: not reported). */
+  memoryPageSize?: number;
+  /** Pages the destination asked for in post-copy mode (absent: not reported). */
+  memoryPostcopyRequests?: number;
   /** Throughput, in bytes per second. */
   memoryBps: number;
   /** Why it failed. */
@@ -264,10 +268,11 @@ export interface MigrationDriver {
  */
 export interface DomainJobStats {
   /**
-   * `save` (`VIR_DOMAIN_JOB_OPERATION_SAVE` 2), `restore` (3) or `migration_out` (an outgoing
+   * `save` (`VIR_DOMAIN_JOB_OPERATION_SAVE` 2), `restore` (3), `migration_in` (4: a completed
+   * incoming migration, kept by the destination) or `migration_out` (an outgoing
    * live migration, 5: the host's, not a driver's).
    */
-  operation: "save" | "restore" | "migration_out";
+  operation: "save" | "restore" | "migration_out" | "migration_in";
   /** Still running, or how it ended. */
   status: "active" | "completed" | "failed" | "cancelled";
   timeElapsedMs: number;

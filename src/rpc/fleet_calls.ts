@@ -18,6 +18,7 @@
  */
 
 import type { MigrationTuning } from "../../actors/driver_protocol.ts";
+import type { ClientMigrationSteps } from "./migration_procedures.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { CallContext, Procedure } from "./procedure.ts";
 import { uuidText, type WireDomain } from "./protocol.ts";
@@ -49,6 +50,8 @@ export interface RpcFleet {
   moveLive?(reference: string, target: string, tuning: MigrationTuning): Promise<unknown>;
   /** Moves a shut-off domain's definition and ownership to `target`. */
   moveOffline?(reference: string, target: string): Promise<unknown>;
+  /** The steps of a client-driven live migration (`virsh migrate` without `--p2p`). */
+  steps?: ClientMigrationSteps;
 }
 
 /** The domain a call's decoded arguments name, by uuid or name; undefined: none. */

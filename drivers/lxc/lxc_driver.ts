@@ -43,7 +43,7 @@ import {
   frozenState,
   planHostCgroup,
   removeCgroup,
-} from "./container_cgroup.ts";
+} from "../../src/host/cgroups.ts";
 import {
   endProcess,
   findInit,

@@ -331,8 +331,12 @@ function readLogSince(path: string, offset: number): string {
  * console.log(onlineCpuList("1-4,8-20,525", "0-1")); // "1"
  * ```
  */
-export function onlineCpuList(cpuset: string, onlineText?: string): string {
-  const wanted = parseCpuList(cpuset, "/domain/vcpu/@cpuset");
+export function onlineCpuList(
+  cpuset: string,
+  onlineText?: string,
+  where = "/domain/vcpu/@cpuset",
+): string {
+  const wanted = parseCpuList(cpuset, where);
   let online: Set<number>;
   try {
     online = parseCpuList(
@@ -344,7 +348,7 @@ export function onlineCpuList(cpuset: string, onlineText?: string): string {
   }
   const usable = [...wanted].filter((cpu) => online.has(cpu)).sort((a, b) => a - b);
   if (usable.length === 0) {
-    throw refuseConfig("/domain/vcpu/@cpuset", `cpuset '${cpuset}' names no online host CPU`);
+    throw refuseConfig(where, `cpuset '${cpuset}' names no online host CPU`);
   }
   return usable.join(",");
 }

@@ -265,7 +265,12 @@ function readControl(path: string): string {
   }
 }
 
-function writeControl(path: string, value: string): void {
+/**
+ * Writes a control file of a group.
+ *
+ * @throws {VirtError} SYSTEM_ERROR (38) naming the value and the file.
+ */
+export function writeControl(path: string, value: string): void {
   try {
     Deno.writeTextFileSync(path, value);
   } catch (error) {
@@ -307,7 +312,8 @@ function missingController(controller: string, element: string): VirtError {
   );
 }
 
-function fileExists(path: string): boolean {
+/** Whether `path` exists (a control file the kernel offers, a thread's `/proc` entry). */
+export function fileExists(path: string): boolean {
   try {
     Deno.statSync(path);
     return true;
@@ -480,9 +486,21 @@ function removeFolder(folder: string): void {
   }
 }
 
-/** Removes the group's folders (they must be empty of processes). */
+/**
+ * Removes the group's folders (they must be empty of processes), the groups made below them
+ * first (a QEMU's `vcpuN`).
+ */
 export function removeCgroup(paths: CgroupPaths): void {
-  for (const folder of cgroupFolders(paths)) removeFolder(folder);
+  for (const folder of cgroupFolders(paths)) {
+    try {
+      for (const entry of Deno.readDirSync(folder)) {
+        if (entry.isDirectory) removeFolder(`${folder}/${entry.name}`);
+      }
+    } catch {
+      // The folder is gone already.
+    }
+    removeFolder(folder);
+  }
 }
 
 /** The pids in the group now (none when it is gone). */

@@ -1,0 +1,176 @@
+/**
+ * `<cputune>`, `<memtune>` and `<blkiotune>` applied to a QEMU process through its control
+ * group, as libvirt 9.0 applies them on this host: shares on the domain's group, period and
+ * quota on each vCPU's group (holding its thread), memory limits, vCPU and emulator pinning;
+ * the group named in the launch's runtime record and removed when the guest stops. Shares the
+ * kernel refuses fail the start as libvirt's does (code 8, libvirt's text) and leave nothing;
+ * where libvirtd answers, the same definition is started in it for its error.
+ */
+
+import assert from "node:assert/strict";
+import { Host } from "../../actors/host.ts";
+import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
+import { cgroupOfRecord, type CgroupPaths } from "../../src/host/cgroups.ts";
+import { createMemoryStore } from "../../src/log/memory_store.ts";
+import { applyDomainDefaults } from "../../src/model/domain_defaults.ts";
+import { isVirtError } from "../../src/model/errors.ts";
+import { parseDomainXml, validateDomain } from "../../src/xml/mod.ts";
+import { exists, missing, testIf } from "../support/environment.ts";
+import { libvirtdSkipReason, ORACLE_PREFIX, oracleVirsh } from "../support/libvirtd.ts";
+import { withTempDir } from "../support/temp_dir.ts";
+
+/** Why the cgroup v1 `cpu` and `memory` controllers cannot be used here, if they cannot. */
+function cgroupSkipReason(): string | undefined {
+  const absent = missing("qemu-system-x86_64", "taskset", "flock");
+  if (absent !== undefined) return absent;
+  const mountinfo = Deno.readTextFileSync("/proc/self/mountinfo");
+  return /- cgroup cgroup \S*\bcpu\b/.test(mountinfo) &&
+      /- cgroup cgroup \S*\bmemory\b/.test(mountinfo)
+    ? undefined
+    : "no cgroup v1 cpu and memory controllers here";
+}
+
+const skip = cgroupSkipReason();
+
+function guestXml(name: string, cputune: string, extra = ""): string {
+  return `<domain type='qemu'>
+  <name>${name}</name>
+  <memory unit='KiB'>131072</memory>
+  <vcpu placement='static'>2</vcpu>
+  <cputune>${cputune}</cputune>${extra}
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices><memballoon model='none'/></devices>
+</domain>`;
+}
+
+async function withHost(body: (host: Host) => Promise<void>): Promise<void> {
+  await withTempDir("evirt-cgroup-", async (dir) => {
+    const driver = await QemuDriver.create({
+      runtimeDir: `${dir}/run`,
+      logDir: `${dir}/log`,
+      log: () => {},
+    });
+    const host = await Host.open({ store: createMemoryStore(), drivers: [driver], log: () => {} });
+    try {
+      await body(host);
+    } finally {
+      await host.close();
+    }
+  }, { searchable: true });
+}
+
+function read(path: string): string {
+  return Deno.readTextFileSync(path).trim();
+}
+
+/** The threads' `Cpus_allowed_list`, by thread id. */
+function allowedCpus(pid: number, thread: number): string {
+  const status = read(`/proc/${pid}/task/${thread}/status`);
+  return /^Cpus_allowed_list:\s*(\S+)$/m.exec(status)?.[1] ?? "";
+}
+
+testIf(
+  "a started QEMU runs in a group with its shares, per-vCPU bandwidth, memory limits and pins",
+  skip,
+  async () => {
+    await withHost(async (host) => {
+      const name = `cgroup-tune-${Deno.pid}`;
+      const definition = applyDomainDefaults(parseDomainXml(guestXml(
+        name,
+        "<shares>1500</shares><period>1000000</period><quota>50000</quota>" +
+          "<vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='1'/><emulatorpin cpuset='1'/>",
+        "<memtune><hard_limit unit='KiB'>1048576</hard_limit>" +
+          "<soft_limit unit='KiB'>524288</soft_limit></memtune>",
+      )));
+      validateDomain(definition);
+      await host.define(definition);
+      await host.start(name, { paused: true });
+      let group: CgroupPaths;
+      try {
+        const runtime = host.inspect(name).handle!.runtime;
+        group = cgroupOfRecord(runtime);
+        assert.equal(group.layout, "v1");
+        if (group.layout !== "v1" || group.cpu === undefined) throw new Error("no cpu group");
+        const cpu: string = group.cpu;
+        const pid = Number(runtime.pid);
+        assert.equal(read(`${cpu}/cpu.shares`), "1500");
+        assert.equal(read(`${group.memory}/memory.limit_in_bytes`), String(1048576 * 1024));
+        assert.equal(read(`${group.memory}/memory.soft_limit_in_bytes`), String(524288 * 1024));
+        assert.ok(read(`${group.memory}/cgroup.procs`).split("\n").includes(String(pid)));
+        const vcpuThreads: number[] = [];
+        for (const vcpu of [0, 1]) {
+          const folder: string = `${cpu}/vcpu${vcpu}`;
+          assert.equal(read(`${folder}/cpu.cfs_period_us`), "1000000");
+          assert.equal(read(`${folder}/cpu.cfs_quota_us`), "50000");
+          const tasks = read(`${folder}/tasks`).split("\n").map(Number);
+          assert.equal(tasks.length, 1, `vcpu${vcpu} holds its thread only`);
+          assert.equal(allowedCpus(pid, tasks[0]), String(vcpu));
+          vcpuThreads.push(tasks[0]);
+        }
+        // Every other thread runs where <emulatorpin> says.
+        assert.equal(allowedCpus(pid, pid), "1");
+        // schedinfo's figures are those applied.
+        const tune = host.inspect(name).definition.cputune;
+        assert.deepEqual([tune?.shares, tune?.period, tune?.quota], [1500, 1000000, 50000]);
+      } finally {
+        await host.destroy(name);
+      }
+      assert.ok(group.layout === "v1" && !exists(group.memory), "the group is removed at stop");
+      assert.ok(group.layout === "v1" && group.cpu !== undefined && !exists(group.cpu));
+    });
+  },
+);
+
+const ZERO_SHARES = "<shares>0</shares><period>1000000</period><quota>-1</quota>";
+
+testIf(
+  "shares the kernel refuses fail the start as libvirt's (code 8) and leave no group",
+  skip,
+  async () => {
+    await withHost(async (host) => {
+      const name = `cgroup-zero-${Deno.pid}`;
+      const definition = applyDomainDefaults(parseDomainXml(guestXml(name, ZERO_SHARES)));
+      validateDomain(definition);
+      await host.define(definition);
+      await assert.rejects(
+        host.start(name, { paused: true }),
+        (error) =>
+          isVirtError(error) && error.code === 8 &&
+          error.message === "shares '0' must be in range [2, 262144]",
+      );
+      assert.equal(host.lookup(name).state, 5);
+      const own = /^\d+:memory:(.*)$/m.exec(read("/proc/self/cgroup"))?.[1] ?? "/";
+      const mount = /\S+ (\S+) \S+ - cgroup cgroup \S*\bmemory\b/.exec(
+        Deno.readTextFileSync("/proc/self/mountinfo"),
+      );
+      const parent = `${mount?.[1] ?? ""}${own === "/" ? "" : own}`;
+      const left = [...Deno.readDirSync(parent)].filter((entry) =>
+        entry.name.startsWith("evirt-qemu-") &&
+        entry.name.endsWith(host.inspect(name).definition.uuid ?? "none")
+      );
+      assert.deepEqual(left, []);
+    });
+  },
+);
+
+testIf(
+  "libvirt 9.0 refuses the same zero shares at start with the same error",
+  skip ?? libvirtdSkipReason,
+  async () => {
+    await withTempDir("evirt-cgroup-oracle-", async (dir) => {
+      const name = `${ORACLE_PREFIX}cgroup-zero-${Deno.pid}`;
+      const path = `${dir}/guest.xml`;
+      await Deno.writeTextFile(path, guestXml(name, ZERO_SHARES));
+      const defined = await oracleVirsh(["define", path]);
+      assert.equal(defined.code, 0, defined.stderr);
+      try {
+        const started = await oracleVirsh(["start", "--paused", name]);
+        assert.notEqual(started.code, 0);
+        assert.match(started.stderr, /invalid argument: shares '0' must be in range \[2, 262144\]/);
+      } finally {
+        await oracleVirsh(["destroy", name]);
+        await oracleVirsh(["undefine", name]);
+      }
+    }, { searchable: true });
+  },
+);

@@ -648,6 +648,9 @@ export class LxcDriver implements Driver {
     };
   }
 
+  /** libvirt's LXC driver's scheduler: `cpu_shares`, `vcpu_period`, `vcpu_quota`. */
+  readonly schedulerParameterCount = 3;
+
   /** The limits the container's cgroup has now (`schedinfo`, `memtune` of a running one). */
   appliedTuning(handle: DomainHandle): AppliedTuning | undefined {
     const container = this.#containers.get(handle.uuid);

@@ -5,7 +5,8 @@
  * - `<cputune><shares>` → the domain group's `cpu.shares` (v1; v2: `cpu.weight`, the same
  *   number), checked against the kernel's range as libvirt checks it (code 8, libvirt's text);
  * - `<cputune><period>`/`<quota>` → each vCPU's own group (`vcpuN` below the domain's, in the
- *   `cpu` hierarchy), holding that vCPU's thread, as libvirt's `vcpu_period`/`vcpu_quota`;
+ *   `cpu` hierarchy), holding that vCPU's thread, as libvirt's `vcpu_period`/`vcpu_quota`; the
+ *   other threads in `emulator` beside them (libvirt's layout, which its live `schedinfo` reads);
  * - `<memtune>` hard, soft and swap limits → the `memory` controller; `<blkiotune><weight>` →
  *   `blkio` (libvirt's refusal where no scheduler has weights: code 55);
  * - `<cputune><vcpupin>` → each vCPU thread's affinity, `<emulatorpin>` → every other thread's
@@ -20,7 +21,9 @@
 
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import type { AppliedTuning } from "../../actors/driver_protocol.ts";
 import {
+  appliedLimits,
   cgroupFolders,
   type CgroupLimits,
   cgroupOfRecord,
@@ -128,16 +131,12 @@ export function createQemuCgroup(paths: CgroupPaths, definition: DomainDefinitio
   createCgroup(paths, groupLimitsOf(definition) ?? { memoryLimitKiB: 0, blkioDevices: [] });
 }
 
-/** The folder of vCPU `vcpu`'s group (v1 `cpu` hierarchy). */
-function vcpuFolder(paths: CgroupPaths, vcpu: number): string | undefined {
-  return paths.layout === "v1" && paths.cpu !== undefined ? `${paths.cpu}/vcpu${vcpu}` : undefined;
-}
-
 /**
- * Moves a spawned QEMU into its group, then each vCPU thread into its own group with the
- * definition's period and quota (libvirt's `vcpuN`).
+ * Moves a spawned QEMU into its group, as libvirt lays it out in the `cpu` hierarchy: its
+ * threads in `emulator`, each vCPU thread in its own `vcpuN` with the definition's period and
+ * quota.
  *
- * @throws {VirtError} SYSTEM_ERROR (38) when a control file cannot be written.
+ * @throws {VirtError} SYSTEM_ERROR (38) when a folder or control file cannot be written.
  */
 export function joinQemuCgroup(
   paths: CgroupPaths,
@@ -146,20 +145,68 @@ export function joinQemuCgroup(
   vcpus: readonly QmpCpuInfoFast[],
 ): void {
   for (const folder of cgroupFolders(paths)) writeControl(`${folder}/cgroup.procs`, String(pid));
+  if (paths.layout !== "v1" || paths.cpu === undefined) return;
+  const emulator = `${paths.cpu}/${EMULATOR_GROUP}`;
+  makeFolder(emulator);
+  writeControl(`${emulator}/cgroup.procs`, String(pid));
   const bandwidth = vcpuBandwidthOf(definition);
-  if (bandwidth === undefined) return;
   for (const cpu of vcpus) {
-    const folder = vcpuFolder(paths, cpu["cpu-index"]);
-    if (folder === undefined) continue;
-    Deno.mkdirSync(folder, { recursive: true });
-    if (bandwidth.periodUs !== undefined) {
+    const folder = `${paths.cpu}/vcpu${cpu["cpu-index"]}`;
+    makeFolder(folder);
+    if (bandwidth?.periodUs !== undefined) {
       writeControl(`${folder}/cpu.cfs_period_us`, String(bandwidth.periodUs));
     }
-    if (bandwidth.quotaUs !== undefined) {
+    if (bandwidth?.quotaUs !== undefined) {
       writeControl(`${folder}/cpu.cfs_quota_us`, String(bandwidth.quotaUs));
     }
     writeControl(`${folder}/tasks`, String(cpu["thread-id"]));
   }
+}
+
+/** The group of QEMU's threads other than the vCPUs', below the domain's (libvirt's name). */
+const EMULATOR_GROUP = "emulator";
+
+function makeFolder(folder: string): void {
+  try {
+    Deno.mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    throw new VirtError(
+      ErrorCode.SYSTEM_ERROR,
+      `cannot create ${folder}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The limits a running QEMU's group has, as libvirt's live `schedinfo` and `memtune` read
+ * them: shares and memory limits of the domain's group, the vCPU bandwidth of `vcpu0`, the
+ * emulator's of `emulator`, the global (and, with no I/O thread groups, the I/O threads') of
+ * the domain's group.
+ */
+export function appliedQemuLimits(paths: CgroupPaths): AppliedTuning {
+  const domain = appliedLimits(paths);
+  if (paths.layout !== "v1" || paths.cpu === undefined) return domain;
+  const bandwidth = (folder: string) => {
+    const limits = appliedLimits({ ...paths, cpu: folder });
+    return { period: limits.cpuPeriodUs, quota: limits.cpuQuotaUs };
+  };
+  const vcpu = bandwidth(`${paths.cpu}/vcpu0`);
+  const emulator = bandwidth(`${paths.cpu}/${EMULATOR_GROUP}`);
+  const result: AppliedTuning = { ...domain };
+  const set = (key: keyof AppliedTuning, value: number | undefined) => {
+    if (value === undefined) delete result[key];
+    else result[key] = value;
+  };
+  set("cpuPeriodUs", vcpu.period);
+  set("cpuQuotaUs", vcpu.quota);
+  set("emulatorPeriodUs", emulator.period);
+  set("emulatorQuotaUs", emulator.quota);
+  set("globalPeriodUs", domain.cpuPeriodUs);
+  set("globalQuotaUs", domain.cpuQuotaUs);
+  set("iothreadPeriodUs", domain.cpuPeriodUs);
+  set("iothreadQuotaUs", domain.cpuQuotaUs);
+  return result;
 }
 
 /** The runtime record's group, when the launch made one. */

@@ -28,6 +28,7 @@
 
 import { type CgroupPaths, cgroupRecord, removeCgroup } from "../../src/host/cgroups.ts";
 import {
+  appliedQemuLimits,
   createQemuCgroup,
   joinQemuCgroup,
   pinQemuThreads,
@@ -38,6 +39,7 @@ import { type HugetlbfsMount, readHugetlbfsMounts } from "./hugetlbfs_mounts.ts"
 import { saveFormatNumber, type SaveImageFormat } from "../../src/model/save_image_format.ts";
 import { qemuSnapshots } from "./qemu_snapshots.ts";
 import type {
+  AppliedTuning,
   BlockSample,
   DeviceChange,
   DomainHandle,
@@ -1072,6 +1074,12 @@ export class QemuDriver implements Driver {
     if (instance === undefined) return;
     this.#release(instance);
     if (instance.ended) removeFolders(instance.paths);
+  }
+
+  /** The limits a running QEMU's group has now (live `schedinfo`, `memtune`); none: no group. */
+  appliedTuning(handle: DomainHandle): AppliedTuning | undefined {
+    const cgroup = this.#instances.get(handle.uuid)?.paths.cgroup;
+    return cgroup === undefined ? undefined : appliedQemuLimits(cgroup);
   }
 
   info(handle: DomainHandle): InstanceInfo {

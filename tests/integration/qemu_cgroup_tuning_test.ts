@@ -10,14 +10,16 @@
 import assert from "node:assert/strict";
 import { Host } from "../../actors/host.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
-import { cgroupOfRecord, type CgroupPaths } from "../../src/host/cgroups.ts";
+import { cgroupOfRecord, type CgroupPaths, createCgroup } from "../../src/host/cgroups.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";
 import { applyDomainDefaults } from "../../src/model/domain_defaults.ts";
 import { isVirtError } from "../../src/model/errors.ts";
 import { parseDomainXml, validateDomain } from "../../src/xml/mod.ts";
 import { exists, missing, testIf } from "../support/environment.ts";
 import { libvirtdSkipReason, ORACLE_PREFIX, oracleVirsh } from "../support/libvirtd.ts";
+import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
 import { withTempDir } from "../support/temp_dir.ts";
+import { runVirsh, socketUri } from "../support/virsh.ts";
 
 /** Why the cgroup v1 `cpu` and `memory` controllers cannot be used here, if they cannot. */
 function cgroupSkipReason(): string | undefined {
@@ -172,5 +174,95 @@ testIf(
         await oracleVirsh(["undefine", name]);
       }
     }, { searchable: true });
+  },
+);
+
+testIf(
+  "the launch intent names the group, and recovery of a launch whose QEMU never ran removes it",
+  skip,
+  async () => {
+    await withTempDir("evirt-cgroup-recovery-", async (dir) => {
+      const driver = await QemuDriver.create({
+        runtimeDir: `${dir}/run`,
+        logDir: `${dir}/log`,
+        log: () => {},
+      });
+      try {
+        const definition = applyDomainDefaults(parseDomainXml(guestXml(
+          "cgroup-recovery",
+          "<shares>1500</shares>",
+        )));
+        const request = {
+          uuid: "00000000-0000-4000-8000-00000000c9a1",
+          name: "cgroup-recovery",
+          id: 1,
+          definition,
+        };
+        const planned = driver.plan(request);
+        const group = cgroupOfRecord(planned);
+        assert.ok(group.layout === "v1" && group.memory.endsWith(`evirt-qemu-${request.uuid}`));
+        // What a crash right after the group was made leaves.
+        createCgroup(group, { memoryLimitKiB: 0, blkioDevices: [] });
+        assert.ok(exists(group.memory));
+        assert.equal(await driver.adopt(request, planned, AbortSignal.timeout(10_000)), undefined);
+        assert.ok(!exists(group.memory), "recovery removes the group");
+      } finally {
+        await driver.close();
+      }
+    }, { searchable: true });
+  },
+);
+
+/** Verbs compared on the running tuned guest. */
+const TUNING_VERBS = [
+  ["schedinfo"],
+  ["schedinfo", "--live"],
+  ["schedinfo", "--config"],
+  ["vcpupin"],
+  ["emulatorpin"],
+  ["emulatorpin", "--live"],
+];
+
+testIf(
+  "a running tuned guest's schedinfo, vcpupin and emulatorpin print as libvirtd's for the same guest",
+  skip ?? libvirtdSkipReason,
+  async (t) => {
+    const name = `${ORACLE_PREFIX}cgroup-tuned-${Deno.pid}`;
+    const dirs = await serviceDirs();
+    const service = await startServiceProcess(dirs);
+    const evirt = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
+    const xmlPath = `${dirs.stateDir}/../${name}.xml`;
+    await Deno.writeTextFile(
+      xmlPath,
+      guestXml(
+        name,
+        "<shares>1500</shares><period>1000000</period><quota>50000</quota>" +
+          "<vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='1'/><emulatorpin cpuset='1'/>",
+      ),
+    );
+    const made: string[] = [];
+    try {
+      for (const uri of [evirt, "qemu:///system"]) {
+        const defined = await runVirsh(uri, ["define", xmlPath]);
+        assert.equal(defined.code, 0, defined.stderr);
+        made.push(uri);
+        const started = await runVirsh(uri, ["start", "--paused", name]);
+        assert.equal(started.code, 0, started.stderr);
+      }
+      for (const verb of TUNING_VERBS) {
+        await t.step(verb.join(" "), async () => {
+          const ours = await runVirsh(evirt, [...verb, name]);
+          const theirs = await oracleVirsh([...verb, name]);
+          assert.equal(ours.stdout, theirs.stdout, ours.stderr);
+        });
+      }
+    } finally {
+      for (const uri of made) {
+        await runVirsh(uri, ["destroy", name]);
+        await runVirsh(uri, ["undefine", name]);
+      }
+      await service.stop("SIGTERM");
+      await removeServiceDirs(dirs);
+    }
   },
 );

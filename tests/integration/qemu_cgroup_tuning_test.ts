@@ -2,9 +2,12 @@
  * `<cputune>`, `<memtune>` and `<blkiotune>` applied to a QEMU process through its control
  * group, as libvirt 9.0 applies them on this host: shares on the domain's group, period and
  * quota on each vCPU's group (holding its thread), memory limits, vCPU and emulator pinning;
- * the group named in the launch's runtime record and removed when the guest stops. Shares the
- * kernel refuses fail the start as libvirt's does (code 8, libvirt's text) and leave nothing;
- * where libvirtd answers, the same definition is started in it for its error.
+ * the group named in the launch's runtime record (the intent) and removed when the guest stops
+ * or when recovery finds the launch never ran. Shares the kernel refuses fail the start as
+ * libvirt's does (code 8, libvirt's text) and leave nothing, as does a block I/O weight without a
+ * weighted I/O scheduler (code 55); where libvirtd answers, the same definitions are started in
+ * it: its error for zero shares, and for a tuned guest its `schedinfo`, `vcpupin` and
+ * `emulatorpin` output, which evirt's must equal.
  */
 
 import assert from "node:assert/strict";
@@ -264,5 +267,38 @@ testIf(
       await service.stop("SIGTERM");
       await removeServiceDirs(dirs);
     }
+  },
+);
+
+/** Whether a block I/O scheduler with weights (bfq, cfq) is offered to the blkio controller. */
+function blkioWeightOffered(): boolean {
+  const mount = /\S+ (\S+) \S+ - cgroup cgroup \S*\bblkio\b/.exec(
+    Deno.readTextFileSync("/proc/self/mountinfo"),
+  )?.[1];
+  return mount !== undefined &&
+    (exists(`${mount}/blkio.bfq.weight`) || exists(`${mount}/blkio.weight`));
+}
+
+testIf(
+  "a block I/O weight without a weighted I/O scheduler fails the start as libvirt's (code 55)",
+  skip ?? (blkioWeightOffered() ? "this host's blkio controller has weights" : undefined),
+  async () => {
+    await withHost(async (host) => {
+      const name = `cgroup-blkio-${Deno.pid}`;
+      const definition = applyDomainDefaults(parseDomainXml(guestXml(
+        name,
+        "<shares>1024</shares>",
+        "<blkiotune><weight>300</weight></blkiotune>",
+      )));
+      validateDomain(definition);
+      await host.define(definition);
+      await assert.rejects(
+        host.start(name, { paused: true }),
+        (error) =>
+          isVirtError(error) && error.code === 55 &&
+          error.message === "blkio device weight is valid only for bfq or cfq scheduler",
+      );
+      assert.equal(host.lookup(name).state, 5);
+    });
   },
 );

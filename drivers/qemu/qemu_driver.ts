@@ -26,7 +26,12 @@
  * @module
  */
 
-import { type CgroupPaths, cgroupRecord, removeCgroup } from "../../src/host/cgroups.ts";
+import {
+  cgroupJoinFiles,
+  type CgroupPaths,
+  cgroupRecord,
+  removeCgroup,
+} from "../../src/host/cgroups.ts";
 import {
   appliedQemuLimits,
   createQemuCgroup,
@@ -812,6 +817,7 @@ export class QemuDriver implements Driver {
         claimPath: paths.claimPath,
         name: request.name,
         ...(runAs === undefined ? {} : { runAs }),
+        ...(paths.cgroup === undefined ? {} : { cgroupProcs: cgroupJoinFiles(paths.cgroup) }),
       },
       signal,
       // QEMU has initialised once its monitor answers a command.

@@ -46,8 +46,14 @@ const FAILED_START_EXIT_WAIT_MS = 1_000;
 /** Where the online CPU list is. */
 const ONLINE_CPUS_PATH = "/sys/devices/system/cpu/online";
 
-/** The shell step: QEMU's output appended to the log (`$1`), then the rest exec'd. */
-const DETACH_SCRIPT = 'log=$1; shift; exec "$@" >>"$log" 2>&1 </dev/null';
+/**
+ * The shell step: the control groups joined (`$2` files after it), QEMU's output appended to the
+ * log (`$1`), then the rest exec'd.
+ */
+const DETACH_SCRIPT = 'log=$1; n=$2; shift 2; while [ "$n" -gt 0 ]; do ' +
+  // Joins each group before QEMU runs (its memory is charged there from the first page).
+  'echo $$ >"$1" 2>>"$log" || exit 127; shift; n=$((n - 1)); done; ' +
+  'exec "$@" >>"$log" 2>&1 </dev/null';
 
 /** The user, group and supplementary groups QEMU runs with. */
 export interface ProcessCredentials {
@@ -87,6 +93,8 @@ export interface QemuSpawnRequest {
    * right after the spawn.
    */
   inheritedFds?: number[];
+  /** The `cgroup.procs` files of the control group QEMU runs in, joined before it is run. */
+  cgroupProcs?: string[];
 }
 
 /** A started QEMU process. */
@@ -191,7 +199,15 @@ export async function spawnQemu(
   try {
     // Spawned in the same synchronous run that opened the inherited descriptors.
     child = new Deno.Command("sh", {
-      args: ["-c", DETACH_SCRIPT, "evirt-qemu", request.logPath, ...argv],
+      args: [
+        "-c",
+        DETACH_SCRIPT,
+        "evirt-qemu",
+        request.logPath,
+        String(request.cgroupProcs?.length ?? 0),
+        ...request.cgroupProcs ?? [],
+        ...argv,
+      ],
       clearEnv: true,
       env,
       stdin: "null",

@@ -153,6 +153,13 @@ testIf(
     );
     const accepted = [...outcomes].filter(([, outcome]) => outcome.kind === "accepted").length;
     assert.ok(accepted >= ACCEPTED_FLOOR, `only ${accepted} inputs accepted`);
+    for (const name of Object.keys(LIBVIRT_REFUSES_AT_START)) {
+      assert.equal(
+        outcomes.get(name)?.kind,
+        "refused_as_libvirt",
+        `${name}: ${JSON.stringify(outcomes.get(name))}`,
+      );
+    }
     for (const name of MUST_RUN) {
       assert.equal(
         outcomes.get(name)?.kind,

@@ -1197,10 +1197,22 @@ export class QemuDriver implements Driver {
   }
 
   /** vCPU hotplug and unplug to `count` present vCPUs (`live_resources.ts`). */
-  setVcpus(handle: DomainHandle, count: number, signal: AbortSignal): Promise<DomainDefinition> {
+  async setVcpus(
+    handle: DomainHandle,
+    count: number,
+    signal: AbortSignal,
+  ): Promise<DomainDefinition> {
     this.qmpOf(handle.uuid);
-    const monitor = this.#instances.get(handle.uuid)!.monitor!;
-    return setLiveVcpus(monitor, handle.definition, count, signal);
+    const instance = this.#instances.get(handle.uuid)!;
+    const live = await setLiveVcpus(instance.monitor!, handle.definition, count, signal);
+    const cgroup = instance.paths.cgroup;
+    if (cgroup !== undefined || live.cputune !== undefined) {
+      // As libvirt: a plugged vCPU's thread joins its own group and gets its pin.
+      const vcpus = await this.#qmp(instance).queryCpusFast({ signal });
+      if (cgroup !== undefined) joinQemuCgroup(cgroup, instance.identity.pid, live, vcpus);
+      await pinQemuThreads(instance.identity.pid, live, vcpus, signal);
+    }
+    return live;
   }
 
   /** QMP `block_resize` of the disk at `diskIndex` of the live definition. */

@@ -302,3 +302,36 @@ testIf(
     });
   },
 );
+
+testIf(
+  "a hot-plugged vCPU's thread joins its own group with the definition's bandwidth",
+  skip,
+  async () => {
+    await withHost(async (host) => {
+      const name = `cgroup-plug-${Deno.pid}`;
+      const definition = applyDomainDefaults(parseDomainXml(
+        guestXml(name, "<shares>1500</shares><quota>40000</quota>")
+          .replace(
+            "<vcpu placement='static'>2</vcpu>",
+            "<vcpu placement='static' current='1'>2</vcpu>",
+          ),
+      ));
+      validateDomain(definition);
+      await host.define(definition);
+      await host.start(name, { paused: true });
+      try {
+        const group = cgroupOfRecord(host.inspect(name).handle!.runtime);
+        if (group.layout !== "v1" || group.cpu === undefined) throw new Error("no cpu group");
+        const cpu: string = group.cpu;
+        assert.ok(!exists(`${cpu}/vcpu1`));
+        const { uuid } = host.lookup(name);
+        await host.command("setvcpus", uuid, { count: 2, flags: 1, api: "virDomainSetVcpusFlags" });
+        assert.equal(read(`${cpu}/vcpu1/cpu.cfs_quota_us`), "40000");
+        assert.equal(read(`${cpu}/vcpu1/tasks`).split("\n").length, 1);
+        assert.equal(read(`${cpu}/vcpu0/tasks`).split("\n").length, 1, "vcpu0 keeps its thread");
+      } finally {
+        await host.destroy(name);
+      }
+    });
+  },
+);

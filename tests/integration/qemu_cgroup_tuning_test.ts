@@ -11,6 +11,7 @@
  */
 
 import assert from "node:assert/strict";
+import { monitorCommand } from "../../actors/guest_commands.ts";
 import { Host } from "../../actors/host.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import { cgroupOfRecord, type CgroupPaths, createCgroup } from "../../src/host/cgroups.ts";
@@ -332,6 +333,39 @@ testIf(
       } finally {
         await host.destroy(name);
       }
+    });
+  },
+);
+
+testIf(
+  "a QEMU that ends by itself leaves no group behind",
+  skip,
+  async () => {
+    await withHost(async (host) => {
+      const name = `cgroup-quit-${Deno.pid}`;
+      const definition = applyDomainDefaults(
+        parseDomainXml(guestXml(name, "<shares>700</shares>")),
+      );
+      validateDomain(definition);
+      await host.define(definition);
+      await host.start(name, { paused: true });
+      const group = cgroupOfRecord(host.inspect(name).handle!.runtime);
+      if (group.layout !== "v1") throw new Error("not v1");
+      await monitorCommand(
+        host.inspect(name),
+        '{"execute":"quit"}',
+        { hmp: false },
+        AbortSignal.timeout(10_000),
+      ).catch(() => {});
+      const deadline = Date.now() + 10_000;
+      while (host.lookup(name).state !== 5 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(host.lookup(name).state, 5);
+      while (exists(group.memory) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(!exists(group.memory), "the group is removed once QEMU is gone");
     });
   },
 );

@@ -501,6 +501,15 @@ export interface AppliedTuning {
   cpuPeriodUs?: number;
   /** CFS quota in µs; -1: none. */
   cpuQuotaUs?: number;
+  /** The QEMU driver's emulator threads' CFS period and quota (µs; quota -1: none). */
+  emulatorPeriodUs?: number;
+  emulatorQuotaUs?: number;
+  /** The whole domain's CFS period and quota (µs; quota -1: none). */
+  globalPeriodUs?: number;
+  globalQuotaUs?: number;
+  /** The I/O threads' CFS period and quota (µs; quota -1: none). */
+  iothreadPeriodUs?: number;
+  iothreadQuotaUs?: number;
 }
 
 /** A screenshot: the image's bytes and its media type (`image/x-portable-pixmap`, …). */
@@ -587,11 +596,18 @@ export interface Driver {
 
   /**
    * Optional: the limits a running instance has now (its cgroups'), for the live `schedinfo`
-   * and `memtune`; undefined when they cannot be read. Absent: the live definition answers
-   * (the driver applies no limits of its own). Drivers that answer it run libvirt's `posix`
-   * scheduler with its three parameters (`cpu_shares`, `vcpu_period`, `vcpu_quota`).
+   * and `memtune`; undefined when they cannot be read (or the instance has no group): the live
+   * definition answers then.
    */
   appliedTuning?(handle: DomainHandle): AppliedTuning | undefined;
+
+  /**
+   * Optional: how many of libvirt's `posix` scheduler parameters the driver answers, in
+   * libvirt's order (`cpu_shares`, `vcpu_period`, `vcpu_quota`, then emulator, global and
+   * iothread period and quota): libvirt's LXC driver has 3. Absent: all 9, as libvirt's QEMU
+   * driver.
+   */
+  readonly schedulerParameterCount?: number;
 
   /**
    * Whether the driver runs interfaces of type `network` and `bridge` on a bridge (a tap each):

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { cgroupOfRecord, cgroupPids, memoryLimitHits } from "../../drivers/lxc/container_cgroup.ts";
+import { cgroupOfRecord, cgroupPids, memoryLimitHits } from "../../src/host/cgroups.ts";
 import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import { isProcessGone } from "../../src/host/process_state.ts";
 import { isVirtError } from "../../src/model/errors.ts";

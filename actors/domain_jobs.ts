@@ -73,7 +73,8 @@ export async function domainJobStats(
 
 /**
  * The job of domain `reference` on `host`: its outgoing live migration, else its save or
- * restore (see {@linkcode domainJobStats}).
+ * restore (see {@linkcode domainJobStats}); with `completed`, the incoming migration that
+ * brought it here first, while kept (`completed_migrations.ts`).
  *
  * @throws {VirtError} 42 for no such domain; 55 for the running job of an inactive domain.
  */
@@ -82,14 +83,28 @@ export function hostJobStats(
   reference: string,
   options: { completed: boolean; keepCompleted?: boolean },
 ): Promise<DomainJobStats | null> {
-  return domainJobStats(host.inspect(reference), options, host.migrationProgress(reference));
+  const inspection = host.inspect(reference);
+  const uuid = inspection.summary.uuid;
+  if (options.completed) {
+    const migrated = host.completedMigrations.read(uuid, options.keepCompleted === true);
+    if (migrated !== undefined) return Promise.resolve(migrated);
+  }
+  return domainJobStats(inspection, options, host.migrationProgress(reference));
 }
 
-/** A migration's last poll as a job's statistics (`VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT`). */
-function migrationJobStats(progress: MigrationProgress): DomainJobStats {
+/**
+ * A migration's figures as a job's statistics: its last poll while it runs
+ * (`VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT`), or its final figures as the destination keeps
+ * them (`MIGRATION_IN`, completed: the measured downtime).
+ */
+export function migrationJobStats(
+  progress: MigrationProgress,
+  done?: "migration_in",
+): DomainJobStats {
+  const downtime = done === undefined ? progress.expectedDowntimeMs : progress.downtimeMs;
   return {
-    operation: "migration_out",
-    status: "active",
+    operation: done ?? "migration_out",
+    status: done === undefined ? "active" : "completed",
     timeElapsedMs: progress.totalTimeMs,
     dataTotal: progress.memoryTotalBytes,
     dataProcessed: progress.memoryProcessedBytes,
@@ -102,13 +117,11 @@ function migrationJobStats(progress: MigrationProgress): DomainJobStats {
     memoryNormalBytes: progress.memoryNormalBytes,
     memoryBps: progress.memoryBps,
     memoryDirtyRate: progress.memoryDirtyRate,
-    memoryPageSize: 0,
+    memoryPageSize: progress.memoryPageSize ?? 0,
     memoryIteration: progress.memoryIterations,
-    memoryPostcopyRequests: 0,
+    memoryPostcopyRequests: progress.memoryPostcopyRequests ?? 0,
     setupTimeMs: progress.setupTimeMs ?? 0,
-    ...(progress.expectedDowntimeMs === undefined
-      ? {}
-      : { downtimeMs: progress.expectedDowntimeMs }),
+    ...(downtime === undefined ? {} : { downtimeMs: downtime }),
   };
 }
 

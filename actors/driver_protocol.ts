@@ -198,6 +198,10 @@ export interface MigrationProgress {
   memoryDirtyRate: number;
   /** Passes over memory (dirty syncs). */
   memoryIterations: number;
+  /** The guest's page size, in bytes (absent: not reported). */
+  memoryPageSize?: number;
+  /** Pages the destination asked for in post-copy mode (absent: not reported). */
+  memoryPostcopyRequests?: number;
   /** Throughput, in bytes per second. */
   memoryBps: number;
   /** Why it failed. */
@@ -264,10 +268,11 @@ export interface MigrationDriver {
  */
 export interface DomainJobStats {
   /**
-   * `save` (`VIR_DOMAIN_JOB_OPERATION_SAVE` 2), `restore` (3) or `migration_out` (an outgoing
+   * `save` (`VIR_DOMAIN_JOB_OPERATION_SAVE` 2), `restore` (3), `migration_in` (4: a completed
+   * incoming migration, kept by the destination) or `migration_out` (an outgoing
    * live migration, 5: the host's, not a driver's).
    */
-  operation: "save" | "restore" | "migration_out";
+  operation: "save" | "restore" | "migration_out" | "migration_in";
   /** Still running, or how it ended. */
   status: "active" | "completed" | "failed" | "cancelled";
   timeElapsedMs: number;
@@ -496,6 +501,15 @@ export interface AppliedTuning {
   cpuPeriodUs?: number;
   /** CFS quota in µs; -1: none. */
   cpuQuotaUs?: number;
+  /** The QEMU driver's emulator threads' CFS period and quota (µs; quota -1: none). */
+  emulatorPeriodUs?: number;
+  emulatorQuotaUs?: number;
+  /** The whole domain's CFS period and quota (µs; quota -1: none). */
+  globalPeriodUs?: number;
+  globalQuotaUs?: number;
+  /** The I/O threads' CFS period and quota (µs; quota -1: none). */
+  iothreadPeriodUs?: number;
+  iothreadQuotaUs?: number;
 }
 
 /** A screenshot: the image's bytes and its media type (`image/x-portable-pixmap`, …). */
@@ -582,11 +596,18 @@ export interface Driver {
 
   /**
    * Optional: the limits a running instance has now (its cgroups'), for the live `schedinfo`
-   * and `memtune`; undefined when they cannot be read. Absent: the live definition answers
-   * (the driver applies no limits of its own). Drivers that answer it run libvirt's `posix`
-   * scheduler with its three parameters (`cpu_shares`, `vcpu_period`, `vcpu_quota`).
+   * and `memtune`; undefined when they cannot be read (or the instance has no group): the live
+   * definition answers then.
    */
   appliedTuning?(handle: DomainHandle): AppliedTuning | undefined;
+
+  /**
+   * Optional: how many of libvirt's `posix` scheduler parameters the driver answers, in
+   * libvirt's order (`cpu_shares`, `vcpu_period`, `vcpu_quota`, then emulator, global and
+   * iothread period and quota): libvirt's LXC driver has 3. Absent: all 9, as libvirt's QEMU
+   * driver.
+   */
+  readonly schedulerParameterCount?: number;
 
   /**
    * Whether the driver runs interfaces of type `network` and `bridge` on a bridge (a tap each):

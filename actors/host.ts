@@ -69,6 +69,7 @@ import { ObservationRouter } from "./observation_router.ts";
 import { reconcileAll, resync } from "./reconcile.ts";
 import { endHeldStart, finishInterruptedJob } from "./held_facts_followup.ts";
 import { HeldFactsRetry } from "./held_facts_retry.ts";
+import { CompletedMigrations } from "./completed_migrations.ts";
 import type { DomainFact } from "../src/model/facts.ts";
 import { checkOwnLayoutArgs, checkSaveFlags, imageXml } from "./save_commands.ts";
 import { definitionOfXml, type OwnSaveImageReader, readSaveImage } from "./save_images.ts";
@@ -155,6 +156,8 @@ export class Host extends DomainCommandMethods {
   readonly #appliedListeners = new Set<(uuid: string, applied: AppliedFact[]) => void>();
   readonly #env: commands.CommandEnvironment;
   readonly #heldRetry: HeldFactsRetry;
+  /** The last completed incoming migration of each domain (`domjobinfo --completed`). */
+  readonly completedMigrations = new CompletedMigrations();
   #closed = false;
   #volumeResolver: VolumeResolver | undefined;
   #networkResolver: NetworkResolver | undefined;

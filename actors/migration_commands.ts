@@ -50,8 +50,11 @@ export const MIGRATION_ADDRESS = "127.0.0.1";
 export interface MigrationPeer {
   /** Launches the receiving instance; answers the port it listens on. */
   prepare(): Promise<{ port: number }>;
-  /** The stream was sent: commit at lease `revision` and run the guest. */
-  finish(revision: number): Promise<void>;
+  /**
+   * The stream was sent (`figures`: the hypervisor's final ones): commit at lease `revision` and
+   * run the guest.
+   */
+  finish(revision: number, figures: MigrationProgress): Promise<void>;
   /** Ends the receiving instance (nothing when there is none). */
   abort(): Promise<void>;
 }
@@ -144,7 +147,7 @@ export async function migrateOut(
     if (lease === undefined || lease.owner !== args.lease.host) {
       throw new VirtError(ErrorCode.OPERATION_FAILED, "this host no longer owns the domain");
     }
-    await args.peer.finish(lease.revision);
+    await args.peer.finish(lease.revision, figures);
   } catch (error) {
     const moved = await settleSource(job, env, args.migration, args.lease, args.peer, wasRunning);
     if (!moved) throw error;

@@ -27,27 +27,26 @@
  */
 
 import { median } from "./_figures.ts";
-import { QmpMonitor } from "../drivers/qemu/qmp_monitor.ts";
-import { parsePositiveInteger } from "../src/config/config.ts";
-import { waitForExit } from "../src/host/process_state.ts";
+import {
+  benchGuestDefinition,
+  GUEST_MIB,
+  killPid,
+  startBareQemu,
+  withBenchGuest,
+} from "./_bench_guest.ts";
 import { formatDomainXml } from "../src/xml/mod.ts";
 import { UNLIMITED_BANDWIDTH_MIB } from "../actors/driver_protocol.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
-  GUEST_KERNEL_CMDLINE_DEFAULT,
   GUEST_READY_MARKER,
-  guestInitrdPath,
-  guestKernelPath,
-  guestSkipReason,
   waitForSerialMarker,
 } from "../tests/support/guest.ts";
-import { guestDefinition } from "../tests/integration/_qemu_guest.ts";
-import { searchableTempDirSync } from "../tests/support/temp_dir.ts";
 import { withFleet } from "../tests/support/fleet_services.ts";
 
-const GUEST_MIB = 256;
 /** Bound on any one wait, in milliseconds. */
 const WAIT_TIMEOUT_MS = 120_000;
+/** Bound on the wait for a killed QEMU to be gone, in milliseconds. */
+const KILL_WAIT_MS = 5_000;
 
 /** One move's figures, in ms. */
 interface Move {
@@ -67,10 +66,7 @@ function summary(moves: Move[]): string {
 async function evirtRounds(dir: string, rounds: number): Promise<Move[]> {
   const moves: Move[] = [];
   const serial = `${dir}/evirt-serial.log`;
-  const definition = guestDefinition("bench-mover", { serial: { file: serial } });
-  definition.memoryKiB = GUEST_MIB * 1024;
-  definition.os.cmdline = `${definition.os.cmdline} evirt.count=1`;
-  definition.devices.serials[0].sources[0].append = "on";
+  const definition = benchGuestDefinition("bench-mover", serial, { counting: true, append: true });
   try {
     await withFleet(["east", "west"], async ([east, west]) => {
       await east.client.define({ xml: formatDomainXml(definition) });
@@ -91,7 +87,7 @@ async function evirtRounds(dir: string, rounds: number): Promise<Move[]> {
       await hosts[rounds % 2].client.action("bench-mover", "destroy");
     });
   } finally {
-    for (const pid of qemuPidsNaming(definition.uuid!)) await killPid(pid);
+    for (const pid of qemuPidsNaming(definition.uuid!)) await killPid(pid, KILL_WAIT_MS);
   }
   return moves;
 }
@@ -110,51 +106,13 @@ function qemuPidsNaming(text: string): number[] {
   return pids;
 }
 
-async function killPid(pid: number): Promise<void> {
-  try {
-    Deno.kill(pid, "SIGKILL");
-  } catch {
-    return;
-  }
-  await waitForExit(pid, { timeoutMs: 5_000 }).catch(() => {});
-}
-
-async function bareQemu(dir: string, name: string, incoming: boolean) {
-  const socket = `${dir}/${name}.qmp`;
-  const pidFile = `${dir}/${name}.pid`;
-  const output = await new Deno.Command("qemu-system-x86_64", {
-    args: [
-      "-machine",
-      "q35",
-      "-m",
-      String(GUEST_MIB),
-      "-kernel",
-      guestKernelPath()!,
-      "-initrd",
-      guestInitrdPath,
-      "-append",
-      `${GUEST_KERNEL_CMDLINE_DEFAULT} evirt.count=1`,
-      "-chardev",
-      `file,id=serial0,path=${dir}/bare-serial.log,append=on`,
-      "-serial",
-      "chardev:serial0",
-      "-display",
-      "none",
-      "-nodefaults",
-      "-qmp",
-      `unix:${socket},server=on,wait=off`,
-      "-daemonize",
-      "-pidfile",
-      pidFile,
-      ...(incoming ? ["-incoming", "defer"] : []),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
-  const pid = Number(Deno.readTextFileSync(pidFile).trim());
-  const monitor = await QmpMonitor.connect(socket);
-  return { pid, monitor };
+/** A bare QEMU of the counting guest, its console appended to the file all of them share. */
+function bareQemu(dir: string, name: string, incoming: boolean) {
+  return startBareQemu(dir, name, `${dir}/bare-serial.log`, {
+    counting: true,
+    append: true,
+    ...(incoming ? { incoming: "defer" } : {}),
+  });
 }
 
 function freePort(): number {
@@ -210,34 +168,25 @@ async function bareRounds(dir: string, rounds: number): Promise<Move[]> {
         downtimeMs: figures.downtime ?? 0,
       });
       await source.monitor.close();
-      await killPid(source.pid);
+      await killPid(source.pid, KILL_WAIT_MS);
       source = target;
     }
   } finally {
     await source.monitor.close().catch(() => {});
-    for (const pid of pids) await killPid(pid);
+    for (const pid of pids) await killPid(pid, KILL_WAIT_MS);
   }
   return moves;
 }
 
-async function main(): Promise<void> {
-  const skip = guestSkipReason();
-  if (skip !== undefined) {
-    console.log(`skipped: ${skip}`);
-    return;
-  }
-  const rounds = parsePositiveInteger(Deno.env.toObject(), "EVIRT_BENCH_ITERATIONS", 3);
-  const dir = searchableTempDirSync("evirt-bench-migration-");
-  try {
+function main(): Promise<void> {
+  return withBenchGuest("evirt-bench-migration-", async (dir, rounds) => {
     const evirt = await evirtRounds(dir, rounds);
     const bare = await bareRounds(dir, rounds);
     console.log(`live migration of a ${GUEST_MIB} MiB guest (loopback TCP, TCG):`);
     console.log(`  evirt (two fleet services): ${summary(evirt)}`);
     console.log(`  bare QEMU over QMP:         ${summary(bare)}`);
     console.log("  libvirtd 9.0: not measured (needs two libvirtd instances; one runs here)");
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 }
 
 if (import.meta.main) await main();

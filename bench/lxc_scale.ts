@@ -16,7 +16,7 @@
 
 import { median, medianSummary } from "./_figures.ts";
 import { LxcDriver } from "../drivers/lxc/lxc_driver.ts";
-import { cgroupPids, cgroupRecord, planHostCgroup } from "../drivers/lxc/container_cgroup.ts";
+import { cgroupPids, cgroupRecord, planHostCgroup } from "../src/host/cgroups.ts";
 import { parsePositiveInteger } from "../src/config/config.ts";
 import { CLOCK_TICKS_PER_SECOND, readProcessStat } from "../src/host/process_state.ts";
 import type { RuntimeRecord } from "../src/model/facts.ts";

@@ -24,24 +24,24 @@
 import { median } from "./_figures.ts";
 import { Host } from "../actors/host.ts";
 import { QemuDriver } from "../drivers/qemu/qemu_driver.ts";
-import { QmpCommands } from "../drivers/qemu/qmp_commands.ts";
 import { QmpMonitor } from "../drivers/qemu/qmp_monitor.ts";
-import { parsePositiveInteger } from "../src/config/config.ts";
 import { openSqliteStore } from "../src/log/sqlite_store.ts";
-import { waitForExit } from "../src/host/process_state.ts";
 import {
   GUEST_BOOT_TIMEOUT_MS,
   GUEST_KERNEL_CMDLINE_DEFAULT,
   GUEST_READY_MARKER,
   guestInitrdPath,
   guestKernelPath,
-  guestSkipReason,
   waitForSerialMarker,
 } from "../tests/support/guest.ts";
-import { guestDefinition } from "../tests/integration/_qemu_guest.ts";
-import { searchableTempDirSync } from "../tests/support/temp_dir.ts";
+import {
+  benchGuestDefinition,
+  GUEST_MIB,
+  killPid,
+  startBareQemu,
+  withBenchGuest,
+} from "./_bench_guest.ts";
 
-const GUEST_MIB = 256;
 /** Bound on any one wait, in milliseconds. */
 const WAIT_TIMEOUT_MS = 60_000;
 const MB = 1_000_000;
@@ -95,8 +95,7 @@ async function evirtRounds(
     }
   });
   const serial = `${dir}/evirt-serial.log`;
-  const definition = guestDefinition("bench", { serial: { file: serial } });
-  definition.memoryKiB = GUEST_MIB * 1024;
+  const definition = benchGuestDefinition("bench", serial);
   const image = `${dir}/evirt.save`;
   const save: Figure = { ms: [], bytes: 0 };
   const restore: Figure = { ms: [], bytes: 0 };
@@ -113,50 +112,16 @@ async function evirtRounds(
   } finally {
     await host.destroy("bench").catch(() => {});
     await host.close();
-    for (const pid of pids) await killPid(pid);
+    for (const pid of pids) await killPid(pid, WAIT_TIMEOUT_MS);
   }
   return { save, restore };
 }
 
-async function killPid(pid: number): Promise<void> {
-  try {
-    Deno.kill(pid, "SIGKILL");
-  } catch {
-    return;
-  }
-  await waitForExit(pid, { timeoutMs: WAIT_TIMEOUT_MS }).catch(() => {});
-}
-
-/** A bare QEMU of the guest with a QMP socket; `incoming` makes it wait for a stream. */
+/** A bare QEMU of the guest; `incoming` makes it wait for a stream. */
 async function bareQemu(dir: string, name: string, incoming?: string) {
-  const socket = `${dir}/${name}.qmp`;
-  const pidFile = `${dir}/${name}.pid`;
-  await run("qemu-system-x86_64", [
-    "-machine",
-    "q35",
-    "-m",
-    String(GUEST_MIB),
-    "-kernel",
-    guestKernelPath()!,
-    "-initrd",
-    guestInitrdPath,
-    "-append",
-    GUEST_KERNEL_CMDLINE_DEFAULT,
-    "-serial",
-    `file:${dir}/${name}-serial.log`,
-    "-display",
-    "none",
-    "-nodefaults",
-    "-qmp",
-    `unix:${socket},server=on,wait=off`,
-    "-daemonize",
-    "-pidfile",
-    pidFile,
-    ...(incoming === undefined ? [] : ["-incoming", incoming]),
-  ]);
-  const pid = Number(Deno.readTextFileSync(pidFile).trim());
-  const monitor = await QmpMonitor.connect(socket);
-  return { pid, monitor, qmp: new QmpCommands(monitor), serial: `${dir}/${name}-serial.log` };
+  const serial = `${dir}/${name}-serial.log`;
+  const qemu = await startBareQemu(dir, name, serial, incoming === undefined ? {} : { incoming });
+  return { ...qemu, serial };
 }
 
 async function waitMigration(monitor: QmpMonitor, incoming: boolean): Promise<void> {
@@ -196,7 +161,7 @@ async function bareRounds(dir: string, rounds: number): Promise<{ save: Figure; 
       );
       save.bytes = restore.bytes = Deno.statSync(image).size;
       await source.monitor.close();
-      await killPid(source.pid);
+      await killPid(source.pid, WAIT_TIMEOUT_MS);
       const started = performance.now();
       source = await bareQemu(dir, `bare-${round}`, `exec:cat ${image}`);
       await waitMigration(source.monitor, true);
@@ -206,7 +171,7 @@ async function bareRounds(dir: string, rounds: number): Promise<{ save: Figure; 
     }
   } finally {
     await source.monitor.close().catch(() => {});
-    await killPid(source.pid);
+    await killPid(source.pid, WAIT_TIMEOUT_MS);
   }
   return { save, restore };
 }
@@ -273,15 +238,8 @@ async function libvirtRounds(
   return { save, restore };
 }
 
-async function main(): Promise<void> {
-  const skip = guestSkipReason();
-  if (skip !== undefined) {
-    console.log(`skipped: ${skip}`);
-    return;
-  }
-  const rounds = parsePositiveInteger(Deno.env.toObject(), "EVIRT_BENCH_ITERATIONS", 3);
-  const dir = searchableTempDirSync("evirt-bench-save-");
-  try {
+function main(): Promise<void> {
+  return withBenchGuest("evirt-bench-save-", async (dir, rounds) => {
     const evirt = await evirtRounds(dir, rounds);
     const bare = await bareRounds(dir, rounds);
     const dd = await ddRounds(dir, evirt.save.bytes, rounds);
@@ -302,9 +260,7 @@ async function main(): Promise<void> {
       `  ratios: save ${(median(evirt.save.ms) / median(bare.save.ms)).toFixed(2)}× bare, ` +
         `restore ${(median(evirt.restore.ms) / median(bare.restore.ms)).toFixed(2)}× bare`,
     );
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 }
 
 if (import.meta.main) await main();

@@ -8,7 +8,7 @@
 
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import { isProcessGone, readProcessStat } from "../../src/host/process_state.ts";
-import { type CgroupPaths, cgroupPids, frozenState, setFrozen } from "./container_cgroup.ts";
+import { type CgroupPaths, cgroupPids, frozenState, setFrozen } from "../../src/host/cgroups.ts";
 import { RUN_FILES } from "./container_scripts.ts";
 
 /** Pause between two looks at a container's files or cgroup, in ms. */

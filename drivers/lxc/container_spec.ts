@@ -9,7 +9,7 @@
 
 import type { DomainDefinition, Filesystem, IdMapRange } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
-import type { BlkioDeviceLimits, CgroupLimits } from "./container_cgroup.ts";
+import type { BlkioDeviceLimits, CgroupLimits } from "../../src/host/cgroups.ts";
 import { checkInterfaces } from "./container_network.ts";
 import { type CapabilityCut, capabilityCut } from "./container_privileges.ts";
 

@@ -43,7 +43,7 @@ import {
   frozenState,
   planHostCgroup,
   removeCgroup,
-} from "./container_cgroup.ts";
+} from "../../src/host/cgroups.ts";
 import {
   endProcess,
   findInit,
@@ -647,6 +647,9 @@ export class LxcDriver implements Driver {
         : Math.round(figures.memoryBytes / 1024),
     };
   }
+
+  /** libvirt's LXC driver's scheduler: `cpu_shares`, `vcpu_period`, `vcpu_quota`. */
+  readonly schedulerParameterCount = 3;
 
   /** The limits the container's cgroup has now (`schedinfo`, `memtune` of a running one). */
   appliedTuning(handle: DomainHandle): AppliedTuning | undefined {

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { refuseUnappliedTuning } from "./qemu_cgroup.ts";
 import type { HugepageHost } from "./huge_pages.ts";
 import { addMemoryDevices } from "./memory_devices.ts";
 import type { HugetlbfsMount } from "./hugetlbfs_mounts.ts";
@@ -351,14 +352,11 @@ function checkDomain(definition: DomainDefinition): void {
   }
   refuseExtra(definition.os.extra, "/domain/os", { elements: (name) => name === "acpi" });
   const unsupported: [unknown, string, string][] = [
-    [definition.cputune, "/domain/cputune", "cputune"],
     [definition.os.firmware, "/domain/os/@firmware", "firmware autoselection"],
     [definition.os.firmwareFeatures, "/domain/os/firmware", "firmware features"],
     [definition.os.dtb, "/domain/os/dtb", "a device tree"],
     [definition.os.init, "/domain/os/init", "an init program"],
     [definition.idmap, "/domain/idmap", "an id map"],
-    [definition.memtune, "/domain/memtune", "memtune"],
-    [definition.blkiotune, "/domain/blkiotune", "blkiotune"],
     [definition.featureCapabilities, "/domain/features/capabilities", "process capabilities"],
     ...definition.devices.interfaces.flatMap((net, index): [unknown, string, string][] => [
       // A user-mode interface's <ip> is its slirp network (network_arguments.ts).
@@ -382,6 +380,8 @@ function checkDomain(definition: DomainDefinition): void {
       throw refuseConfig(where, `${what} is not supported by the qemu driver`);
     }
   }
+  // Shares, bandwidth, pinning, memory limits and the I/O weight run (qemu_cgroup.ts).
+  refuseUnappliedTuning(definition);
   if (
     definition.os.smbios !== undefined && definition.os.smbios !== "emulate" &&
     definition.os.smbios !== "sysinfo"

@@ -62,6 +62,10 @@ export async function migrationProgress(
     memoryNormalBytes: figure(ram, "normal-bytes") ?? 0,
     memoryDirtyRate: figure(ram, "dirty-pages-rate") ?? 0,
     memoryIterations: figure(ram, "dirty-sync-count") ?? 0,
+    ...(figure(ram, "page-size") === undefined ? {} : { memoryPageSize: figure(ram, "page-size") }),
+    ...(figure(ram, "postcopy-requests") === undefined
+      ? {}
+      : { memoryPostcopyRequests: figure(ram, "postcopy-requests") }),
     memoryBps: Math.round((figure(ram, "mbps") ?? 0) * 1e6 / 8),
     ...(typeof reply["error-desc"] === "string" ? { error: reply["error-desc"] } : {}),
   };

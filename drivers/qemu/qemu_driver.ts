@@ -26,10 +26,25 @@
  * @module
  */
 
+import {
+  cgroupJoinFiles,
+  type CgroupPaths,
+  cgroupRecord,
+  removeCgroup,
+} from "../../src/host/cgroups.ts";
+import {
+  appliedQemuLimits,
+  createQemuCgroup,
+  joinQemuCgroup,
+  pinQemuThreads,
+  planQemuCgroup,
+  qemuCgroupOfRecord,
+} from "./qemu_cgroup.ts";
 import { type HugetlbfsMount, readHugetlbfsMounts } from "./hugetlbfs_mounts.ts";
 import { saveFormatNumber, type SaveImageFormat } from "../../src/model/save_image_format.ts";
 import { qemuSnapshots } from "./qemu_snapshots.ts";
 import type {
+  AppliedTuning,
   BlockSample,
   DeviceChange,
   DomainHandle,
@@ -275,6 +290,8 @@ interface DomainPaths {
   qmpLogPath: string;
   /** The domain's folders under hugetlbfs mounts (QEMU's huge-page files), removed with it. */
   hugepageFolders: string[];
+  /** The control group QEMU runs in, when its definition has cgroup limits (`qemu_cgroup.ts`). */
+  cgroup?: CgroupPaths;
 }
 
 /** The runtime record's fields that name a domain's files, as `plan` and `launch` record them. */
@@ -301,6 +318,7 @@ function recordedPaths(paths: DomainPaths) {
     ...(paths.hugepageFolders.length === 0
       ? {}
       : { hugepageFolders: JSON.stringify(paths.hugepageFolders) }),
+    ...(paths.cgroup === undefined ? {} : cgroupRecord(paths.cgroup)),
   };
 }
 
@@ -691,6 +709,9 @@ export class QemuDriver implements Driver {
       hugetlbfs: this.#hugetlbfs,
     });
     paths.hugepageFolders = commandLine.hugepageFolders;
+    // The control group too: recovery removes it.
+    const cgroup = planQemuCgroup(request.uuid, request.definition);
+    if (cgroup !== undefined) paths.cgroup = cgroup;
     // The files given to QEMU are named before any is chowned: recovery gives them back.
     const dac = dacPlanFor(request.definition, commandLine.hostPaths, this.#dac, paths.dir);
     // The taps to be made on bridges are named too: recovery removes what a crash left.
@@ -771,6 +792,12 @@ export class QemuDriver implements Driver {
       } else if (capabilities.sandbox) {
         refuseSandboxedScripts(definition);
       }
+      // The control group QEMU joins, with its limits (libvirt's qemuSetupCgroup).
+      const cgroup = planQemuCgroup(request.uuid, definition);
+      if (cgroup !== undefined) {
+        paths.cgroup = cgroup;
+        createQemuCgroup(cgroup, definition);
+      }
     } catch (error) {
       giveAllBack();
       removeFolders(paths);
@@ -790,6 +817,7 @@ export class QemuDriver implements Driver {
         claimPath: paths.claimPath,
         name: request.name,
         ...(runAs === undefined ? {} : { runAs }),
+        ...(paths.cgroup === undefined ? {} : { cgroupProcs: cgroupJoinFiles(paths.cgroup) }),
       },
       signal,
       // QEMU has initialised once its monitor answers a command.
@@ -817,9 +845,17 @@ export class QemuDriver implements Driver {
     });
     if (instance === undefined) throw new Error("QEMU started without its monitor connection");
     try {
+      const qmp = this.#qmp(instance);
+      if (paths.cgroup !== undefined || definition.cputune !== undefined) {
+        // As libvirt once the vCPU threads exist: the groups joined, the threads pinned.
+        const vcpus = await qmp.queryCpusFast({ signal });
+        if (paths.cgroup !== undefined) {
+          joinQemuCgroup(paths.cgroup, identity.pid, definition, vcpus);
+        }
+        await pinQemuThreads(identity.pid, definition, vcpus, signal);
+      }
       linkSockets(dac.socketLinks);
       await runInterfaceScripts(scripts);
-      const qmp = this.#qmp(instance);
       const ptys = await queryPtyPaths(qmp, commandLine.ptyChardevs, signal);
       const learnt = await learnLiveFacts(qmp, running, commandLine, identity.pid, ptys, signal);
       // The DAC label QEMU runs with replaces the definition's `<seclabel>`, as libvirt's.
@@ -950,6 +986,8 @@ export class QemuDriver implements Driver {
       const dir = handle.runtime.runtimeDir;
       if (typeof dir === "string") removeRuntimeFolder(dir);
       hugepageFoldersOf(handle.runtime).forEach(removeDirectory);
+      const cgroup = qemuCgroupOfRecord(handle.runtime);
+      if (cgroup !== undefined) removeCgroup(cgroup);
     }
     giveBack(givenByRecord(handle.runtime), handle.uuid, this.#log);
     removeInstanceTaps(handle.id, handle.definition, this.#log);
@@ -1042,6 +1080,12 @@ export class QemuDriver implements Driver {
     if (instance === undefined) return;
     this.#release(instance);
     if (instance.ended) removeFolders(instance.paths);
+  }
+
+  /** The limits a running QEMU's group has now (live `schedinfo`, `memtune`); none: no group. */
+  appliedTuning(handle: DomainHandle): AppliedTuning | undefined {
+    const cgroup = this.#instances.get(handle.uuid)?.paths.cgroup;
+    return cgroup === undefined ? undefined : appliedQemuLimits(cgroup);
   }
 
   info(handle: DomainHandle): InstanceInfo {
@@ -1153,10 +1197,22 @@ export class QemuDriver implements Driver {
   }
 
   /** vCPU hotplug and unplug to `count` present vCPUs (`live_resources.ts`). */
-  setVcpus(handle: DomainHandle, count: number, signal: AbortSignal): Promise<DomainDefinition> {
+  async setVcpus(
+    handle: DomainHandle,
+    count: number,
+    signal: AbortSignal,
+  ): Promise<DomainDefinition> {
     this.qmpOf(handle.uuid);
-    const monitor = this.#instances.get(handle.uuid)!.monitor!;
-    return setLiveVcpus(monitor, handle.definition, count, signal);
+    const instance = this.#instances.get(handle.uuid)!;
+    const live = await setLiveVcpus(instance.monitor!, handle.definition, count, signal);
+    const cgroup = instance.paths.cgroup;
+    if (cgroup !== undefined || live.cputune !== undefined) {
+      // As libvirt: a plugged vCPU's thread joins its own group and gets its pin.
+      const vcpus = await this.#qmp(instance).queryCpusFast({ signal });
+      if (cgroup !== undefined) joinQemuCgroup(cgroup, instance.identity.pid, live, vcpus);
+      await pinQemuThreads(instance.identity.pid, live, vcpus, signal);
+    }
+    return live;
   }
 
   /** QMP `block_resize` of the disk at `diskIndex` of the live definition. */
@@ -1802,6 +1858,7 @@ function startTimeoutMs(definition: DomainDefinition): number {
 function removeFolders(paths: DomainPaths): void {
   removeRuntimeFolder(paths.dir);
   paths.hugepageFolders.forEach(removeDirectory);
+  if (paths.cgroup !== undefined) removeCgroup(paths.cgroup);
 }
 
 /** Removes a domain's runtime folder, ending the private D-Bus daemon it holds first. */
@@ -1911,5 +1968,12 @@ function pathsOf(runtime: RuntimeRecord): DomainPaths {
     logPath: text("logPath"),
     qmpLogPath: text("qmpLogPath"),
     hugepageFolders: hugepageFoldersOf(runtime),
+    ...cgroupOf(runtime),
   };
+}
+
+/** The control group a runtime record names, as a {@linkcode DomainPaths} field. */
+function cgroupOf(runtime: RuntimeRecord): { cgroup?: CgroupPaths } {
+  const cgroup = qemuCgroupOfRecord(runtime);
+  return cgroup === undefined ? {} : { cgroup };
 }

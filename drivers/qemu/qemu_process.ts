@@ -46,8 +46,14 @@ const FAILED_START_EXIT_WAIT_MS = 1_000;
 /** Where the online CPU list is. */
 const ONLINE_CPUS_PATH = "/sys/devices/system/cpu/online";
 
-/** The shell step: QEMU's output appended to the log (`$1`), then the rest exec'd. */
-const DETACH_SCRIPT = 'log=$1; shift; exec "$@" >>"$log" 2>&1 </dev/null';
+/**
+ * The shell step: the control groups joined (`$2` files after it), QEMU's output appended to the
+ * log (`$1`), then the rest exec'd.
+ */
+const DETACH_SCRIPT = 'log=$1; n=$2; shift 2; while [ "$n" -gt 0 ]; do ' +
+  // Joins each group before QEMU runs (its memory is charged there from the first page).
+  'echo $$ >"$1" 2>>"$log" || exit 127; shift; n=$((n - 1)); done; ' +
+  'exec "$@" >>"$log" 2>&1 </dev/null';
 
 /** The user, group and supplementary groups QEMU runs with. */
 export interface ProcessCredentials {
@@ -87,6 +93,8 @@ export interface QemuSpawnRequest {
    * right after the spawn.
    */
   inheritedFds?: number[];
+  /** The `cgroup.procs` files of the control group QEMU runs in, joined before it is run. */
+  cgroupProcs?: string[];
 }
 
 /** A started QEMU process. */
@@ -191,7 +199,15 @@ export async function spawnQemu(
   try {
     // Spawned in the same synchronous run that opened the inherited descriptors.
     child = new Deno.Command("sh", {
-      args: ["-c", DETACH_SCRIPT, "evirt-qemu", request.logPath, ...argv],
+      args: [
+        "-c",
+        DETACH_SCRIPT,
+        "evirt-qemu",
+        request.logPath,
+        String(request.cgroupProcs?.length ?? 0),
+        ...request.cgroupProcs ?? [],
+        ...argv,
+      ],
       clearEnv: true,
       env,
       stdin: "null",
@@ -331,8 +347,12 @@ function readLogSince(path: string, offset: number): string {
  * console.log(onlineCpuList("1-4,8-20,525", "0-1")); // "1"
  * ```
  */
-export function onlineCpuList(cpuset: string, onlineText?: string): string {
-  const wanted = parseCpuList(cpuset, "/domain/vcpu/@cpuset");
+export function onlineCpuList(
+  cpuset: string,
+  onlineText?: string,
+  where = "/domain/vcpu/@cpuset",
+): string {
+  const wanted = parseCpuList(cpuset, where);
   let online: Set<number>;
   try {
     online = parseCpuList(
@@ -344,7 +364,7 @@ export function onlineCpuList(cpuset: string, onlineText?: string): string {
   }
   const usable = [...wanted].filter((cpu) => online.has(cpu)).sort((a, b) => a - b);
   if (usable.length === 0) {
-    throw refuseConfig("/domain/vcpu/@cpuset", `cpuset '${cpuset}' names no online host CPU`);
+    throw refuseConfig(where, `cpuset '${cpuset}' names no online host CPU`);
   }
   return usable.join(",");
 }

@@ -240,6 +240,7 @@ export const DomainJobSchema = Type.Object({
         Type.Literal("save"),
         Type.Literal("restore"),
         Type.Literal("migration_out"),
+        Type.Literal("migration_in"),
       ]),
       status: Type.Union([
         Type.Literal("active"),

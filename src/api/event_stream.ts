@@ -11,6 +11,10 @@
  *   last position it saw delivers the rest, so nothing is lost. Over a socket the drop also cuts
  *   the connection at once (the notice is queued behind what the subscriber did not read, so it
  *   reaches only a subscriber that reads again), freeing its slot and its buffers together.
+ * - With `summary=true` (SSE only) the stream also carries the host summary as a `summary`
+ *   control event (no `id:`): at the start, then whenever a subscriber count or the oldest
+ *   readable position changes, so a page shows who follows the stream without polling. While the
+ *   client does not read, one change waits (the latest summary is sent when it reads again).
  *
  * @module
  */
@@ -22,6 +26,7 @@ import { type EventFilter, passes } from "../projections/event_message.ts";
 import type { HubEntry } from "../projections/event_hub.ts";
 import { type EventSocket, SOCKET_OPEN } from "./websocket_connection.ts";
 import { concatBytes } from "../model/byte_chunks.ts";
+import { hostSummaryView } from "./host_summary.ts";
 
 export type { EventFilter } from "../projections/event_message.ts";
 
@@ -74,12 +79,14 @@ function droppedReason(error: unknown, cursor: number): DroppedNotice {
  * and sent only as fast as the client takes them, batched into chunks.
  *
  * @param onDropped Called when the subscriber is dropped for being slow (cuts its connection).
+ * @param summary Also sends the host summary's changes as `summary` control events.
  */
 export function sseStream(
   env: ApiEnvironment,
   afterPosition: number,
   filter: EventFilter,
   onDropped?: () => void,
+  summary = false,
 ): ReadableStream<Uint8Array> {
   const { heartbeatMs, subscriberBufferMax, subscriberStallMs } = env.events;
   const stop = new AbortController();
@@ -88,12 +95,24 @@ export function sseStream(
   let lastPullMs = Date.now();
   let stallTimer: ReturnType<typeof setInterval> | undefined;
   let finished = false;
+  let stopWatching: (() => void) | undefined;
+  /** The last summary sent, its log position aside (that moves with every fact). */
+  let summarySent = "";
+  /** The summary as a control message when it changed since the last one sent. */
+  const summaryChange = (): Uint8Array | undefined => {
+    const view = hostSummaryView(env);
+    const key = JSON.stringify([view.log.oldestPosition, view.subscribers]);
+    if (key === summarySent) return undefined;
+    summarySent = key;
+    return encoder.encode(sseControl("summary", view));
+  };
   const finish = (
     controller: ReadableStreamDefaultController<Uint8Array>,
     notice?: DroppedNotice,
   ) => {
     if (finished) return;
     finished = true;
+    stopWatching?.();
     clearInterval(stallTimer);
     env.metrics.subscriber(-1, "sse");
     stop.abort();
@@ -109,6 +128,15 @@ export function sseStream(
       env.metrics.subscriber(1, "sse");
       // Tells proxies and clients the stream is open before the first fact arrives.
       controller.enqueue(encoder.encode(": evirt event stream\n\n"));
+      if (summary) {
+        controller.enqueue(summaryChange()!);
+        // A change while the client reads nothing waits for its next read (pull, below).
+        stopWatching = env.metrics.watchSubscribers(() => {
+          if (finished || (controller.desiredSize ?? 1) <= 0) return;
+          const change = summaryChange();
+          if (change !== undefined) controller.enqueue(change);
+        });
+      }
       stallTimer = setInterval(() => {
         const stalled = Date.now() - lastPullMs > subscriberStallMs;
         if (stalled && (controller.desiredSize ?? 1) <= 0 && env.hub.head > cursor) {
@@ -125,6 +153,11 @@ export function sseStream(
     },
     async pull(controller) {
       lastPullMs = Date.now();
+      const change = summary && !finished ? summaryChange() : undefined;
+      if (change !== undefined) {
+        controller.enqueue(change);
+        return;
+      }
       while (!finished) {
         let next;
         try {
@@ -151,6 +184,7 @@ export function sseStream(
     cancel() {
       if (finished) return;
       finished = true;
+      stopWatching?.();
       clearInterval(stallTimer);
       env.metrics.subscriber(-1, "sse");
       stop.abort();

@@ -28,6 +28,8 @@ export class Metrics {
   readonly #operations = new Map<string, number>();
   readonly #errors = new Map<number, number>();
   readonly #byKind: SubscriberCounts = { sse: 0, websocket: 0, rpc: 0, fleet: 0 };
+  /** Told of every change of {@linkcode Metrics.subscribersByKind} (bounded by the streams'). */
+  readonly #subscriberWatchers = new Set<() => void>();
   #subscribersDropped = 0;
   #requests = 0;
   #connections: ConnectionGate | undefined;
@@ -56,6 +58,17 @@ export class Metrics {
   /** A subscriber of a kind joined (+1) or left (-1); RPC callbacks may leave many at once. */
   subscriber(delta: number, kind: SubscriberKind): void {
     this.#byKind[kind] += delta;
+    for (const watcher of this.#subscriberWatchers) watcher();
+  }
+
+  /**
+   * Calls `watcher` (synchronously, so it must only note the change) whenever a count of
+   * {@linkcode Metrics.subscribersByKind} changes; returns what stops it. Only event-stream
+   * subscribers watch, so the watchers are bounded by the stream's subscriber limit.
+   */
+  watchSubscribers(watcher: () => void): () => void {
+    this.#subscriberWatchers.add(watcher);
+    return () => this.#subscriberWatchers.delete(watcher);
   }
 
   /** A subscriber was dropped for being slow. */

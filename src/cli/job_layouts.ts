@@ -22,6 +22,7 @@ const JOB_TYPE_NAMES: Readonly<Record<number, string>> = {
 const OPERATION_NAMES = {
   save: "Save",
   restore: "Restore",
+  migration_in: "Incoming migration",
   migration_out: "Outgoing migration",
 } as const;
 

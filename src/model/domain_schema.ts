@@ -48,6 +48,11 @@ export interface ElementSpec {
   children: ChildSpec[];
   /** Extra attribute descriptions chosen by the value of `on` (the address `type`). */
   variants?: { on: string; cases: Record<string, ValueSpec[]> };
+  /**
+   * Children kept verbatim that libvirt still formats in its order: each goes right after the
+   * typed child `after` (and after those listed before it with the same `after`).
+   */
+  kept?: { xml: string; after: string }[];
 }
 
 /**
@@ -539,31 +544,48 @@ export const FILESYSTEM: ElementSpec = element(
   ],
 );
 
-/** `<devices>`, in the order libvirt formats device kinds. */
-export const DEVICES: ElementSpec = element([], [
-  flatText("emulator"),
-  many("disk", "disks", () => DISK),
-  many("controller", "controllers", () => CONTROLLER),
-  optionalMany("filesystem", "filesystems", () => FILESYSTEM),
-  many("interface", "interfaces", () => INTERFACE),
-  many("smartcard", "smartcards", () => SMARTCARD),
-  many("serial", "serials", () => CHARDEV),
-  many("parallel", "parallels", () => CHARDEV),
-  many("console", "consoles", () => CHARDEV),
-  many("channel", "channels", () => CHARDEV),
-  many("input", "inputs", () => INPUT),
-  many("tpm", "tpms", () => TPM),
-  many("graphics", "graphics", () => GRAPHICS),
-  many("sound", "sounds", () => SOUND),
-  many("video", "videos", () => VIDEO),
-  many("hostdev", "hostdevs", () => HOSTDEV),
-  many("redirdev", "redirdevs", () => REDIRDEV),
-  many("hub", "hubs", () => element([need(str("type"))], [alias, address])),
-  many("watchdog", "watchdogs", () => WATCHDOG),
-  object("memballoon", () => MEMBALLOON),
-  many("rng", "rngs", () => RNG),
-  many("shmem", "shmems", () => SHMEM),
-]);
+/**
+ * `<devices>`, in the order libvirt formats device kinds; the kinds the model keeps verbatim
+ * have their place too (so a `<vsock>` written before an `<rng>` is formatted after it, as
+ * libvirt does).
+ */
+export const DEVICES: ElementSpec = {
+  ...element([], [
+    flatText("emulator"),
+    many("disk", "disks", () => DISK),
+    many("controller", "controllers", () => CONTROLLER),
+    optionalMany("filesystem", "filesystems", () => FILESYSTEM),
+    many("interface", "interfaces", () => INTERFACE),
+    many("smartcard", "smartcards", () => SMARTCARD),
+    many("serial", "serials", () => CHARDEV),
+    many("parallel", "parallels", () => CHARDEV),
+    many("console", "consoles", () => CHARDEV),
+    many("channel", "channels", () => CHARDEV),
+    many("input", "inputs", () => INPUT),
+    many("tpm", "tpms", () => TPM),
+    many("graphics", "graphics", () => GRAPHICS),
+    many("sound", "sounds", () => SOUND),
+    many("video", "videos", () => VIDEO),
+    many("hostdev", "hostdevs", () => HOSTDEV),
+    many("redirdev", "redirdevs", () => REDIRDEV),
+    many("hub", "hubs", () => element([need(str("type"))], [alias, address])),
+    many("watchdog", "watchdogs", () => WATCHDOG),
+    object("memballoon", () => MEMBALLOON),
+    many("rng", "rngs", () => RNG),
+    many("shmem", "shmems", () => SHMEM),
+  ]),
+  kept: [
+    { xml: "lease", after: "controller" },
+    { xml: "audio", after: "sound" },
+    { xml: "redirfilter", after: "redirdev" },
+    { xml: "nvram", after: "rng" },
+    { xml: "panic", after: "rng" },
+    { xml: "memory", after: "shmem" },
+    { xml: "iommu", after: "shmem" },
+    { xml: "vsock", after: "shmem" },
+    { xml: "crypto", after: "shmem" },
+  ],
+};
 
 const SCHEDULER = [need(str("scheduler")), uint("priority")];
 const MONITOR: ElementSpec = element([uint("level"), need(str("vcpus"))]);

@@ -464,6 +464,27 @@ export const OPERATIONS = [
         procedure: 305,
         remoteName: "REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS",
       },
+      // virsh migrate (no --p2p): virDomainMigrate3 drives the V3 steps with parameters itself.
+      {
+        api: "virDomainMigrateBegin3Params",
+        procedure: 302,
+        remoteName: "REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS",
+      },
+      {
+        api: "virDomainMigratePrepare3Params",
+        procedure: 303,
+        remoteName: "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS",
+      },
+      {
+        api: "virDomainMigrateFinish3Params",
+        procedure: 306,
+        remoteName: "REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS",
+      },
+      {
+        api: "virDomainMigrateConfirm3Params",
+        procedure: 307,
+        remoteName: "REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS",
+      },
     ],
     access: "read-write",
     summary:
@@ -2394,6 +2415,12 @@ export const OPERATIONS = [
           type: "string",
           description: "Only this event type, e.g. lifecycle (repeatable)",
           repeatable: true,
+        },
+        {
+          name: "summary",
+          type: "boolean",
+          description:
+            "Also send the host summary (as GET /v1/host/summary answers it) as `summary` events without an id: at the start and whenever a subscriber count or the oldest readable position changes (Server-Sent Events of the local stream only)",
         },
       ],
       answer: {

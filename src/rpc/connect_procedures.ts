@@ -28,7 +28,9 @@ const SUPPORTED_FEATURES: ReadonlySet<number> = new Set([
 /**
  * The migration features of a host in a fleet (`migration_procedures.ts`): peer-to-peer (4)
  * with the V3 protocol (6) and its parameters (12), offline (11). `virsh migrate --p2p` then
- * calls `virDomainMigratePerform3Params` on the source alone.
+ * calls `virDomainMigratePerform3Params` on the source alone; without it, libvirt's client
+ * (seeing parameters on both hosts) drives Begin3, Prepare3, Perform3, Finish3 and Confirm3
+ * with parameters itself. Change protection (7) is not offered: Begin records nothing.
  */
 const MIGRATION_FEATURES: ReadonlySet<number> = new Set([4, 6, 11, 12]);
 

@@ -378,7 +378,9 @@ export class RpcConnection {
     const context = this.#context(header.serial, (source) => stream = source);
     try {
       const target = procedure.beforeOpen ? undefined : context.target();
-      const fleet = forwardable === undefined ? undefined : target?.fleet;
+      const fleet = forwardable === undefined || procedure.local === true
+        ? undefined
+        : target?.fleet;
       const reference = fleet === undefined ? undefined : domainReferenceOf(api, args);
       const owner = reference === undefined ? undefined : fleet!.ownerElsewhere(reference);
       const call = {
@@ -418,6 +420,7 @@ export class RpcConnection {
         return connection.#readOnly;
       },
       serial,
+      ended: connection.#stop.signal,
       target() {
         if (connection.#target === undefined) {
           throw new VirtError(ErrorCode.INTERNAL_ERROR, "connection not open");

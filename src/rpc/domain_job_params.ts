@@ -14,6 +14,7 @@ import { TypedParam, type WireTypedParam } from "./protocol.ts";
 const JOB_OPERATION: Readonly<Record<DomainJobStats["operation"], number>> = {
   save: 2,
   restore: 3,
+  migration_in: 4,
   migration_out: 5,
 };
 
@@ -36,17 +37,22 @@ export function jobParams(stats: DomainJobStats): WireTypedParam[] {
     ullong("memory_total", stats.memoryTotal),
     ullong("memory_processed", stats.memoryProcessed),
     ullong("memory_remaining", stats.memoryRemaining),
+  );
+  if (stats.memoryBps > 0) params.push(ullong("memory_bps", stats.memoryBps));
+  params.push(
     ullong("memory_constant", stats.memoryConstant),
     ullong("memory_normal", stats.memoryNormal),
     ullong("memory_normal_bytes", stats.memoryNormalBytes),
-    ullong("memory_bps", stats.memoryBps),
     ullong("memory_dirty_rate", stats.memoryDirtyRate),
-  );
-  if (stats.memoryPageSize > 0) params.push(ullong("memory_page_size", stats.memoryPageSize));
-  params.push(
     ullong("memory_iteration", stats.memoryIteration),
     ullong("memory_postcopy_requests", stats.memoryPostcopyRequests),
   );
+  if (stats.memoryPageSize > 0) params.push(ullong("memory_page_size", stats.memoryPageSize));
+  if (stats.operation === "migration_in" || stats.operation === "migration_out") {
+    // A migration's disks: evirt's live migration copies none (0, as libvirt reports a
+    // migration without a storage copy).
+    params.push(ullong("disk_total", 0), ullong("disk_processed", 0), ullong("disk_remaining", 0));
+  }
   return params;
 }
 

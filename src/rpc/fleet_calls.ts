@@ -30,6 +30,7 @@
 
 import type { MigrationTuning } from "../../actors/driver_protocol.ts";
 import type { Fact } from "../log/event_store.ts";
+import type { ClientMigrationSteps } from "./migration_procedures.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { CallContext, Procedure, StreamSource } from "./procedure.ts";
 import { uuidText, type WireDomain } from "./protocol.ts";
@@ -84,6 +85,8 @@ export interface RpcFleet {
   moveLive?(reference: string, target: string, tuning: MigrationTuning): Promise<unknown>;
   /** Moves a shut-off domain's definition and ownership to `target`. */
   moveOffline?(reference: string, target: string): Promise<unknown>;
+  /** The steps of a client-driven live migration (`virsh migrate` without `--p2p`). */
+  steps?: ClientMigrationSteps;
 }
 
 /** The domain a call's decoded arguments name, by uuid or name; undefined: none. */

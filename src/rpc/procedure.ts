@@ -72,6 +72,11 @@ export interface CallContext {
   deregisterObjectEvent(kind: EventObjectKind, callbackId: number): void;
   /** Starts a stream on this call's serial once the reply is sent. */
   startStream(source: StreamSource): void;
+  /**
+   * Aborted when the client's connection ends (a migration step waits on it: its client gone,
+   * the migration is settled). Absent: a call another host of the fleet carried here.
+   */
+  readonly ended?: AbortSignal;
 }
 
 /** One row of the dispatch table. */
@@ -82,6 +87,11 @@ export interface Procedure {
   readOnly: boolean;
   /** Whether it may be called before `CONNECT_OPEN`. */
   beforeOpen?: boolean;
+  /**
+   * Answered by this host even when another host of the fleet owns the domain it names (a
+   * migration's confirm: the destination owns the domain by then), never carried there.
+   */
+  local?: boolean;
   args: XdrType;
   ret: XdrType;
   /** Runs the call; its result is encoded as `ret`. */

@@ -3,12 +3,13 @@
  * scheduler and its parameters, memory limits, block I/O weights and NUMA memory policy, of the
  * live definition or the persistent one (`--live`, `--config`).
  *
- * evirt's QEMU driver applies no cgroup tuning of its own (it refuses `<cputune>`, `<memtune>`,
- * `<blkiotune>` and `<numatune>`), so what a definition says is what is in effect, and a domain
- * without them answers libvirt's defaults: nothing limited. A driver that applies limits (LXC:
- * `Driver.appliedTuning`) answers the live scheduler and memory parameters from its cgroups, with
- * libvirt's LXC driver's three scheduler parameters. libvirt's test driver's scheduler (`fair`,
- * weight 50) is answered for test domains.
+ * A driver that applies limits through cgroups (`Driver.appliedTuning`: LXC, and QEMU for a
+ * domain whose definition has cgroup limits) answers the live scheduler and memory parameters
+ * from its groups; otherwise what a definition says is what is in effect, and a domain without
+ * limits answers libvirt's defaults: nothing limited. The scheduler has libvirt's QEMU driver's
+ * nine parameters, or as many as the driver says (`Driver.schedulerParameterCount`: libvirt's
+ * LXC driver's three). libvirt's test driver's scheduler (`fair`, weight 50) is answered for
+ * test domains.
  *
  * @module
  */
@@ -66,10 +67,13 @@ function isTestDomain(host: Host, uuid: string): boolean {
   return host.inspect(uuid).driver?.name === "test";
 }
 
-/** Whether the domain's driver applies limits of its own (its scheduler has three parameters). */
-function appliesTuning(host: Host, uuid: string): boolean {
-  return host.inspect(uuid).driver?.appliedTuning !== undefined;
+/** How many of the `posix` scheduler's parameters the domain's driver answers. */
+function schedulerParameterCount(host: Host, uuid: string): number {
+  return host.inspect(uuid).driver?.schedulerParameterCount ?? SCHEDULER_PARAMETERS;
 }
+
+/** libvirt's QEMU driver's `posix` scheduler parameters. */
+const SCHEDULER_PARAMETERS = 9;
 
 /** The limits a running domain's driver applied, for a live query; undefined for a config one. */
 function appliedTuning(host: Host, uuid: string, flags: number): AppliedTuning | undefined {
@@ -82,32 +86,32 @@ function schedulerParams(host: Host, uuid: string, flags: number): WireTypedPara
   const definition = affected(host, uuid, flags);
   if (isTestDomain(host, uuid)) return [uint("weight", 50)];
   const tune = definition.cputune;
-  if (appliesTuning(host, uuid)) {
-    const applied = appliedTuning(host, uuid, flags);
-    if (applied !== undefined) {
-      return [
-        ullong("cpu_shares", applied.cpuShares ?? 0),
-        ullong("vcpu_period", applied.cpuPeriodUs ?? 0),
-        llong("vcpu_quota", applied.cpuQuotaUs ?? 0),
-      ];
-    }
-    return [
+  const applied = appliedTuning(host, uuid, flags);
+  // A live query of a driver with groups reads them; else the definition answers.
+  const params = applied === undefined
+    ? [
       ullong("cpu_shares", tune?.shares ?? 0),
       ullong("vcpu_period", tune?.period ?? 0),
       llong("vcpu_quota", tune?.quota ?? 0),
+      ullong("emulator_period", 0),
+      llong("emulator_quota", 0),
+      ullong("global_period", 0),
+      llong("global_quota", 0),
+      ullong("iothread_period", 0),
+      llong("iothread_quota", 0),
+    ]
+    : [
+      ullong("cpu_shares", applied.cpuShares ?? 0),
+      ullong("vcpu_period", applied.cpuPeriodUs ?? 0),
+      llong("vcpu_quota", applied.cpuQuotaUs ?? 0),
+      ullong("emulator_period", applied.emulatorPeriodUs ?? 0),
+      llong("emulator_quota", applied.emulatorQuotaUs ?? 0),
+      ullong("global_period", applied.globalPeriodUs ?? 0),
+      llong("global_quota", applied.globalQuotaUs ?? 0),
+      ullong("iothread_period", applied.iothreadPeriodUs ?? 0),
+      llong("iothread_quota", applied.iothreadQuotaUs ?? 0),
     ];
-  }
-  return [
-    ullong("cpu_shares", tune?.shares ?? 0),
-    ullong("vcpu_period", tune?.period ?? 0),
-    llong("vcpu_quota", tune?.quota ?? 0),
-    ullong("emulator_period", 0),
-    llong("emulator_quota", 0),
-    ullong("global_period", 0),
-    llong("global_quota", 0),
-    ullong("iothread_period", 0),
-    llong("iothread_quota", 0),
-  ];
+  return params.slice(0, schedulerParameterCount(host, uuid));
 }
 
 function memoryParams(
@@ -207,7 +211,7 @@ export const TUNING_PROCEDURES: ProcedureTable = {
       const { host } = context.target();
       const { uuid } = lookupWire(host, args.dom);
       if (isTestDomain(host, uuid)) return { type: "fair", nparams: 1 };
-      return { type: "posix", nparams: appliesTuning(host, uuid) ? 3 : 9 };
+      return { type: "posix", nparams: schedulerParameterCount(host, uuid) };
     },
   },
   virDomainGetSchedulerParameters: {

@@ -9,6 +9,10 @@
  *   read (the commit), and the guest runs;
  * - `abort`: the receiving instance is ended.
  *
+ * With virsh's default (client-driven) migration the client asks these steps of each host
+ * itself (`migration_steps.ts`): the same prepare, finish and abort ({@linkcode FleetMigrations.answer}),
+ * and the source's move ({@linkcode FleetMigrations.outgoing}, then `migrateOut`).
+ *
  * A destination whose source never says `finish` or `abort` within
  * {@linkcode INCOMING_TIMEOUT_MS} ends its instance itself. After a restart, each host settles
  * the migrations its log has pending by the lease ({@linkcode FleetMigrations.settle}).
@@ -35,6 +39,8 @@ import type { DomainLeases } from "../log/domain_leases.ts";
 import type { FleetHost } from "../log/host_registry.ts";
 import type { FleetDomains } from "./fleet_domains.ts";
 import type { MigratedView } from "../api/views.ts";
+import type { DomainSummary } from "../model/domain_list.ts";
+import { migrationJobStats } from "../../actors/domain_jobs.ts";
 
 /** Longest a destination keeps a receiving instance its source does not finish or abort, in ms. */
 export const INCOMING_TIMEOUT_MS = MIGRATION_TIMEOUT_MS + 60_000;
@@ -43,7 +49,8 @@ export const PEER_TIMEOUT_MS = 60_000;
 /** Migration requests a destination answers at once; more are refused (code 87). */
 export const MIGRATIONS_IN_FLIGHT_MAX = 8;
 
-type PeerRequest =
+/** A request to a destination (over NATS from a source, or from a client's step here). */
+export type PeerRequest =
   | {
     op: "prepare";
     migration: string;
@@ -51,10 +58,18 @@ type PeerRequest =
     definition: DomainDefinition | null;
     live: DomainDefinition;
   }
-  | { op: "finish"; migration: string; uuid: string; revision: number }
+  | {
+    op: "finish";
+    migration: string;
+    uuid: string;
+    revision: number;
+    /** The source's final figures, kept for `domjobinfo --completed`. */
+    figures?: MigrationProgress;
+  }
   | { op: "abort"; migration: string; uuid: string };
 
-type PeerAnswer = { port?: number } | { code: number; message: string };
+/** A destination's answer. */
+export type PeerAnswer = { port?: number } | { code: number; message: string };
 
 function subjectOf(host: string): string {
   return `evirt.migrate.${host}`;
@@ -74,8 +89,14 @@ export class FleetMigrations {
   readonly #options: FleetMigrationsOptions;
   #subscription: Subscription | undefined;
   #domains: FleetDomains | undefined;
-  /** Receiving instances by migration: their uuid and the timer that ends them. */
-  readonly #incoming = new Map<string, { uuid: string; timer: ReturnType<typeof setTimeout> }>();
+  /**
+   * Receiving instances by migration: their uuid, the timer that ends them, and (prepared by a
+   * client, `migration_steps.ts`) the end of the watch on that client's connection.
+   */
+  readonly #incoming = new Map<
+    string,
+    { uuid: string; timer: ReturnType<typeof setTimeout>; unwatch?: () => void }
+  >();
   #inFlight = 0;
 
   private constructor(options: FleetMigrationsOptions) {
@@ -108,7 +129,7 @@ export class FleetMigrations {
             return;
           }
           this.#inFlight++;
-          this.#answer(message.json<PeerRequest>()).then(
+          this.answer(message.json<PeerRequest>()).then(
             (answer) => respond(answer),
             (failure) => respond(answerOf(failure)),
           ).finally(() => this.#inFlight--);
@@ -136,6 +157,40 @@ export class FleetMigrations {
     target: string,
     tuning: MigrationTuning = {},
   ): Promise<MigratedView> {
+    const { host } = this.#options;
+    const summary = await this.outgoing(reference, target, tuning);
+    const migration = crypto.randomUUID();
+    const context = host.context(summary.uuid);
+    const peer = this.peer(target, migration, summary.uuid, {
+      definition: context.definition,
+      live: context.live!,
+    });
+    const figures: MigrationProgress = await host.migrationJob(
+      summary.uuid,
+      (job, env) =>
+        migrateOut(job, env, { migration, host: target, peer, lease: this.lease(summary.uuid) }),
+    );
+    return {
+      uuid: summary.uuid,
+      name: summary.name,
+      host: target,
+      totalTimeMs: figures.totalTimeMs,
+      ...(figures.downtimeMs === undefined ? {} : { downtimeMs: figures.downtimeMs }),
+      memoryProcessedBytes: figures.memoryProcessedBytes,
+    };
+  }
+
+  /**
+   * Readies the running domain `reference` this host owns to move to `target`: checks, the
+   * lease claimed, the migration's limits set (`tuning` replaces those set before).
+   *
+   * @throws {VirtError} As {@linkcode moveLive}.
+   */
+  async outgoing(
+    reference: string,
+    target: string,
+    tuning: MigrationTuning,
+  ): Promise<DomainSummary> {
     const { host, leases } = this.#options;
     const summary = host.lookup(reference);
     this.#fleet().check(summary.uuid, "migrate");
@@ -161,25 +216,7 @@ export class FleetMigrations {
     // Limits given with the migration replace those set before (migrate-setspeed); none given:
     // those, else libvirt's default (no bandwidth limit).
     await control.tune(handle, tuning, AbortSignal.timeout(PEER_TIMEOUT_MS));
-    const migration = crypto.randomUUID();
-    const context = host.context(summary.uuid);
-    const peer = this.#peer(target, migration, summary.uuid, {
-      definition: context.definition,
-      live: context.live!,
-    });
-    const figures: MigrationProgress = await host.migrationJob(
-      summary.uuid,
-      (job, env) =>
-        migrateOut(job, env, { migration, host: target, peer, lease: this.#lease(summary.uuid) }),
-    );
-    return {
-      uuid: summary.uuid,
-      name: summary.name,
-      host: target,
-      totalTimeMs: figures.totalTimeMs,
-      ...(figures.downtimeMs === undefined ? {} : { downtimeMs: figures.downtimeMs }),
-      memoryProcessedBytes: figures.memoryProcessedBytes,
-    };
+    return summary;
   }
 
   /**
@@ -192,12 +229,12 @@ export class FleetMigrations {
       const pending = host.context(summary.uuid).migration;
       if (pending === null || pending === undefined) continue;
       const peer = pending.direction === "out"
-        ? this.#peer(pending.host, pending.migration, summary.uuid, undefined)
+        ? this.peer(pending.host, pending.migration, summary.uuid, undefined)
         : undefined;
       try {
         const done = await host.migrationJob(
           summary.uuid,
-          (job, env) => settleMigration(job, env, this.#lease(summary.uuid), peer),
+          (job, env) => settleMigration(job, env, this.lease(summary.uuid), peer),
         );
         if (done !== undefined) log(`domain '${summary.name}': ${done}`);
       } catch (error) {
@@ -215,7 +252,8 @@ export class FleetMigrations {
     }
   }
 
-  #lease(uuid: string): MigrationLease {
+  /** The lease of domain `uuid`, as a migration's steps read and fence it. */
+  lease(uuid: string): MigrationLease {
     const leases = this.#options.leases;
     return {
       host: leases.host,
@@ -234,7 +272,8 @@ export class FleetMigrations {
     };
   }
 
-  #peer(
+  /** The destination `target` of migration `migration`, asked over the fleet's connection. */
+  peer(
     target: string,
     migration: string,
     uuid: string,
@@ -255,8 +294,8 @@ export class FleetMigrations {
         }
         return { port: answer.port };
       },
-      finish: async (revision) => {
-        await this.#ask(target, { op: "finish", migration, uuid, revision });
+      finish: async (revision, figures) => {
+        await this.#ask(target, { op: "finish", migration, uuid, revision, figures });
       },
       abort: async () => {
         await this.#ask(target, { op: "abort", migration, uuid });
@@ -285,8 +324,11 @@ export class FleetMigrations {
     return answer;
   }
 
-  /** A destination's answer to one request of a source. */
-  async #answer(request: PeerRequest): Promise<PeerAnswer> {
+  /**
+   * Prepares, finishes or aborts an incoming migration here (a source's request, or a client's
+   * step: `migration_steps.ts`).
+   */
+  async answer(request: PeerRequest): Promise<PeerAnswer> {
     const { host, leases } = this.#options;
     const domains = this.#fleet();
     switch (request.op) {
@@ -328,6 +370,7 @@ export class FleetMigrations {
           );
         }
         clearTimeout(entry.timer);
+        entry.unwatch?.();
         this.#incoming.delete(request.migration);
         try {
           await host.migrationJob(
@@ -340,6 +383,12 @@ export class FleetMigrations {
                 },
               }),
           );
+          if (request.figures !== undefined) {
+            host.completedMigrations.record(
+              entry.uuid,
+              migrationJobStats(request.figures, "migration_in"),
+            );
+          }
         } finally {
           domains.endIncoming(entry.uuid);
         }
@@ -354,11 +403,47 @@ export class FleetMigrations {
     }
   }
 
+  /**
+   * Ties incoming migration `migration` to its client's connection: once `ended`, the receiving
+   * instance is ended unless finished before (libvirt's destination does so when the
+   * connection that prepared it closes).
+   */
+  watchClient(migration: string, ended: AbortSignal): void {
+    const entry = this.#incoming.get(migration);
+    if (entry === undefined) return;
+    const gone = () => {
+      if (!this.#incoming.has(migration)) return;
+      clearTimeout(entry.timer);
+      this.#options.log(`migration ${migration}: its client left before finishing it; ended`);
+      this.#abortIncoming(migration, entry.uuid, "failed").catch(() => {});
+    };
+    if (ended.aborted) {
+      gone();
+      return;
+    }
+    ended.addEventListener("abort", gone, { once: true });
+    entry.unwatch = () => ended.removeEventListener("abort", gone);
+  }
+
+  /** The incoming migration of domain `uuid` in progress here, if any. */
+  incomingOf(uuid: string): string | undefined {
+    for (const [migration, entry] of this.#incoming) if (entry.uuid === uuid) return migration;
+    return undefined;
+  }
+
+  /** Ends incoming migration `migration` of domain `uuid` (its client cancelled it). */
+  abortIncoming(migration: string, uuid: string): Promise<void> {
+    const entry = this.#incoming.get(migration);
+    if (entry !== undefined) clearTimeout(entry.timer);
+    return this.#abortIncoming(migration, uuid, "cancelled");
+  }
+
   async #abortIncoming(
     migration: string,
     uuid: string,
     outcome: "cancelled" | "failed",
   ): Promise<void> {
+    this.#incoming.get(migration)?.unwatch?.();
     this.#incoming.delete(migration);
     try {
       await this.#options.host.migrationJob(

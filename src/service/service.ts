@@ -25,6 +25,7 @@ import {
 } from "../log/fleet_stream.ts";
 import { DomainLeases } from "../log/domain_leases.ts";
 import { FleetDomains } from "./fleet_domains.ts";
+import { MigrationSteps } from "./migration_steps.ts";
 import { FleetMigrations } from "./fleet_migration.ts";
 import { forwardRequest, serveForwarded } from "./fleet_forwarding.ts";
 import { forwardCall, serveForwardedCalls } from "./fleet_call_forwarding.ts";
@@ -447,6 +448,7 @@ async function openFleet(
         followElsewhere: (signal) => followOtherHosts(connection, log.host, signal),
         moveLive: (reference, target, tuning) => live.moveLive(reference, target, tuning),
         moveOffline: (reference, target) => owned.moveOffline(reference, target),
+        steps: new MigrationSteps({ host: core.host, leases: table, migrations: live, log: say }),
       },
       answerCalls(service) {
         const procedures = procedureIndex();

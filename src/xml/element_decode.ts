@@ -67,7 +67,7 @@ export function decodeElement(spec: ElementSpec, element: XmlElement, path: stri
     else (extra.elements ??= []).push(placed(previousKey, child));
     previousKey = key;
   }
-  if (extra.elements !== undefined && typed.length > 0) {
+  if (extra.elements !== undefined && (typed.length > 0 || index.spec.kept !== undefined)) {
     extra.elements = anchorsAsFormatted(index, original, typed, extra.elements);
   }
   if (spec.text !== undefined) {
@@ -361,13 +361,19 @@ function anchorsAsFormatted(
   placedElements: XmlPlacedElement[],
 ): XmlPlacedElement[] {
   const rank = (element: XmlElement) => index.ranks.get(element.name)!;
-  const sorted = typed
-    .map((element, order) => ({ element, order }))
-    .sort((a, b) => rank(a.element) - rank(b.element) || a.order - b.order)
-    .map(({ element }) => element);
+  // Kept elements of a kind libvirt orders take their place among the typed ones.
+  const ranked = placedElements.map(({ element }) => element).filter((element) =>
+    !index.children.has(element.name) && index.ranks.has(element.name)
+  );
+  const position = new Map(original.map((element, order) => [element, order]));
+  const sorted = [...typed, ...ranked]
+    .sort((a, b) => rank(a) - rank(b) || position.get(a)! - position.get(b)!);
   const placed = new Set(placedElements.map(({ element }) => element));
+  for (const element of ranked) placed.delete(element);
+  const following = formattedOrder(original, sorted, placed);
+  for (const element of ranked) placed.add(element);
   return anchorsIn(
-    typedSinglesFirst(index, formattedOrder(original, sorted, placed), placed),
+    typedSinglesFirst(index, following, placed),
     placed,
   );
 }

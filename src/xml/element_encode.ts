@@ -8,10 +8,10 @@
  */
 
 import type { ChildSpec, ElementSpec, ValueSpec } from "../model/domain_schema.ts";
-import type { XmlContent, XmlElement, XmlExtra } from "../model/xml_extra.ts";
+import type { XmlContent, XmlElement, XmlExtra, XmlPlacedElement } from "../model/xml_extra.ts";
 import { mergePlaced } from "./placement.ts";
 import { getField, type Model } from "./element_decode.ts";
-import { childSpec } from "./spec_index.ts";
+import { childSpec, specIndex } from "./spec_index.ts";
 import { writeValue } from "./xml_values.ts";
 
 /**
@@ -48,8 +48,46 @@ export function encodeElement(spec: ElementSpec, model: Model, name: string): Xm
   }
   if (extra?.text !== undefined) children.push(extra.text);
   for (const description of spec.children) encodeChild(description, model, extra, children);
+  if (spec.kept !== undefined && extra?.elements !== undefined) {
+    const { sequence, rest } = keptInOrder(spec, children, extra.elements);
+    finish(element, attributes, sequence, { ...extra, elements: rest });
+    return element;
+  }
   finish(element, attributes, children, extra);
   return element;
+}
+
+/**
+ * Puts the kept elements of a kind libvirt orders (`spec.kept`) among the typed children by
+ * rank, whatever typed siblings were added since the parse; the other kept elements are
+ * returned to be placed after their anchors.
+ */
+function keptInOrder(
+  spec: ElementSpec,
+  children: XmlContent[],
+  placed: XmlPlacedElement[],
+): { sequence: XmlContent[]; rest: XmlPlacedElement[] } {
+  const index = specIndex(spec);
+  const isRanked = (element: XmlElement) =>
+    !index.children.has(element.name) && index.ranks.has(element.name);
+  const rank = (element: XmlElement) => index.ranks.get(element.name)!;
+  const ranked = placed.map(({ element }) => element).filter(isRanked)
+    .map((element, order) => ({ element, order }))
+    .sort((a, b) => rank(a.element) - rank(b.element) || a.order - b.order)
+    .map(({ element }) => element);
+  if (ranked.length === 0) return { sequence: children, rest: placed };
+  const sequence: XmlContent[] = [];
+  let next = 0;
+  for (const child of children) {
+    if (typeof child !== "string") {
+      while (next < ranked.length && rank(ranked[next]) < rank(child)) {
+        sequence.push(ranked[next++]);
+      }
+    }
+    sequence.push(child);
+  }
+  while (next < ranked.length) sequence.push(ranked[next++]);
+  return { sequence, rest: placed.filter(({ element }) => !isRanked(element)) };
 }
 
 function writeAttributes(

@@ -19,7 +19,10 @@ export interface SpecIndex {
   unitOwners: ReadonlyMap<string, string>;
   /** Child descriptions by XML name. */
   children: ReadonlyMap<string, ChildSpec>;
-  /** The position of each child description in libvirt's order, by XML name. */
+  /**
+   * The position of each child in libvirt's order, by XML name: the typed children and those
+   * the description keeps verbatim in place (`kept`).
+   */
   ranks: ReadonlyMap<string, number>;
 }
 
@@ -74,10 +77,20 @@ function buildIndex(spec: ElementSpec): SpecIndex {
   }
   const children = new Map<string, ChildSpec>();
   const ranks = new Map<string, number>();
-  spec.children.forEach((child, rank) => {
+  const order: string[] = [];
+  for (const child of spec.children) {
     if (children.has(child.xml)) throw new Error(`Mapping names child <${child.xml}> twice`);
     children.set(child.xml, child);
-    ranks.set(child.xml, rank);
-  });
+    order.push(child.xml);
+  }
+  const keptAfter = new Map<string, string>();
+  for (const { xml, after } of spec.kept ?? []) {
+    // After `after` and the kept children already placed behind it.
+    let position = order.indexOf(keptAfter.get(after) ?? after);
+    if (position < 0 || order.includes(xml)) throw new Error(`Mapping keeps <${xml}> badly`);
+    order.splice(++position, 0, xml);
+    keptAfter.set(after, xml);
+  }
+  order.forEach((xml, rank) => ranks.set(xml, rank));
   return { spec, attributes, variants, unitOwners, children, ranks };
 }

@@ -7,7 +7,7 @@
  */
 
 import { Host } from "../../actors/host.ts";
-import { cgroupOfRecord, cgroupPids, removeCgroup } from "../../drivers/lxc/container_cgroup.ts";
+import { cgroupOfRecord, cgroupPids, removeCgroup } from "../../src/host/cgroups.ts";
 import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import type { EventStore } from "../../src/log/event_store.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";

@@ -4,25 +4,15 @@
  * QEMU domain print the same output and the same errors — reads of a network and a bridge
  * interface by MAC, `--config` changes (a named direction replaced, `0` removing it, a floor),
  * an unknown interface, `--live` of an inactive domain, malformed rates — and leave the same
- * persistent `<bandwidth>` elements. The libvirtd domain is undefined and the service stopped
- * in `finally`.
+ * persistent `<bandwidth>` elements (tests/support/side_by_side.ts defines the domain on both
+ * sides and cleans up).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { missing, testIf } from "../support/environment.ts";
-import { LIBVIRTD_SOCKET, ORACLE_PREFIX, oracleVirsh } from "../support/libvirtd.ts";
-import { type CliRun, runEvirt } from "../support/cli_process.ts";
-import {
-  removeServiceDirs,
-  serviceDirs,
-  type ServiceProcess,
-  startServiceProcess,
-} from "../support/service_process.ts";
-import { runVirsh, socketUri } from "../support/virsh.ts";
-
-const skip = missing("virsh", LIBVIRTD_SOCKET, "qemu-system-x86_64");
+import { testIf } from "../support/environment.ts";
+import { sideBySideSkipReason, withSideBySide } from "../support/side_by_side.ts";
 
 const NETWORK_MAC = "52:54:00:6d:00:01";
 const BRIDGE_MAC = "52:54:00:6d:00:02";
@@ -52,10 +42,6 @@ function domainXml(name: string): string {
 `;
 }
 
-function evirt(service: ServiceProcess, ...args: string[]): Promise<CliRun> {
-  return runEvirt(args, { ...service.env, EVIRT_DEFAULT_URI: "evirt:///system" });
-}
-
 /** The `<bandwidth>` elements of a domain XML, as text. */
 function bandwidths(xml: string): string[] {
   return [...xml.matchAll(/<bandwidth>[\s\S]*?<\/bandwidth>/g)].map((match) => match[0]);
@@ -63,24 +49,11 @@ function bandwidths(xml: string): string[] {
 
 testIf(
   "virsh domiftune answers over evirt's socket as libvirtd 9.0 answers for the same inactive domain",
-  skip,
-  async () => {
-    const dirs = await serviceDirs();
-    const dir = dirs.stateDir.replace(/\/state$/, "");
-    const name = `${ORACLE_PREFIX}iftune-${crypto.randomUUID().slice(0, 8)}`;
-    Deno.writeTextFileSync(`${dir}/domain.xml`, domainXml(name));
-    const service = await startServiceProcess(dirs);
-    const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
-    let defined = false;
-    try {
-      const [left, right] = [
-        await runVirsh(uri, ["define", `${dir}/domain.xml`]),
-        await oracleVirsh(["define", `${dir}/domain.xml`]),
-      ];
-      defined = right.code === 0;
-      assert.equal(left.code, 0, left.stderr);
-      assert.equal(right.code, 0, right.stderr);
-      const commands = [
+  sideBySideSkipReason,
+  () =>
+    withSideBySide({ label: "iftune", domainXml }, async (side) => {
+      const { name } = side;
+      const refusals = await side.compare([
         ["domiftune", name, NETWORK_MAC],
         ["domiftune", name, NETWORK_MAC, "--config"],
         ["domiftune", name, BRIDGE_MAC, "--config"],
@@ -106,40 +79,11 @@ testIf(
         ["domiftune", name, NETWORK_MAC, "--config"],
         ["domiftune", name, NETWORK_MAC, "--config", "--inbound", "0,5"],
         ["domiftune", name, "nosuch", "--config", "--inbound", "5"],
-      ];
-      // evirt's own CLI runs the same commands on a twin domain of the service.
-      const twin = `${name}-cli`;
-      Deno.writeTextFileSync(`${dir}/twin.xml`, domainXml(twin));
-      assert.equal((await evirt(service, "define", `${dir}/twin.xml`)).code, 0);
-      let refusals = 0;
-      for (const args of commands) {
-        const [ours, theirs] = [await runVirsh(uri, args), await oracleVirsh(args)];
-        if (theirs.code !== 0) refusals++;
-        const cli = await evirt(service, ...args.map((arg) => arg === name ? twin : arg));
-        const what = args.join(" ");
-        for (const [who, run] of [["virsh over evirt", ours], ["evirt", cli]] as const) {
-          assert.equal(run.code, theirs.code, `${who}: ${what}: exit code\n${run.stderr}`);
-          assert.equal(run.stdout, theirs.stdout, `${who}: ${what}: stdout`);
-          assert.equal(
-            run.stderr.replaceAll(twin, name),
-            theirs.stderr,
-            `${who}: ${what}: stderr`,
-          );
-        }
-      }
+      ]);
       assert.equal(refusals, 5, "libvirtd refused what it refuses");
-      const [ours, theirs] = [
-        await runVirsh(uri, ["dumpxml", "--inactive", name]),
-        await oracleVirsh(["dumpxml", "--inactive", name]),
-      ];
-      assert.deepEqual(bandwidths(ours.stdout), bandwidths(theirs.stdout));
-      const cli = await evirt(service, "dumpxml", "--inactive", twin);
-      assert.deepEqual(bandwidths(cli.stdout), bandwidths(theirs.stdout), "evirt's CLI");
-      assert.equal(bandwidths(theirs.stdout).length, 2);
-    } finally {
-      if (defined) await oracleVirsh(["undefine", name]);
-      await service.stop("SIGTERM");
-      await removeServiceDirs(dirs);
-    }
-  },
+      const xml = await side.inactiveXml();
+      assert.deepEqual(bandwidths(xml.virsh), bandwidths(xml.libvirtd));
+      assert.deepEqual(bandwidths(xml.cli), bandwidths(xml.libvirtd), "evirt's CLI");
+      assert.equal(bandwidths(xml.libvirtd).length, 2);
+    }),
 );

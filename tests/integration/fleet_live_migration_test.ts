@@ -15,111 +15,21 @@ import { eventually, withFleet } from "../support/fleet_services.ts";
 import { runEvirt } from "../support/cli_process.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
-import type { ServiceProcess } from "../support/service_process.ts";
-import { guestDefinition } from "./_qemu_guest.ts";
 import { formatDomainXml } from "../../src/xml/mod.ts";
 import { isVirtError } from "../../src/model/errors.ts";
 import { SaveClient } from "../../src/client/save_client.ts";
-
-/** The bandwidth that keeps a migration of the test guest in flight for many seconds, MiB/s. */
-const SLOW_MIB = 1;
-
-/** Longest wait for the guest's counting to reach a number, in ms. */
-const COUNT_TIMEOUT_MS = 60_000;
-
-/** The numbers the guest printed so far, in order. */
-function counts(path: string): number[] {
-  let text = "";
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch {
-    return [];
-  }
-  return [...text.matchAll(/^EVIRT-COUNT (\d+)\r?$/gm)].map((match) => Number(match[1]));
-}
-
-async function countReaches(path: string, least: number): Promise<number> {
-  await eventually(`the guest counts to ${least}`, () => {
-    const seen = counts(path);
-    return Promise.resolve(seen.length > 0 && seen[seen.length - 1] >= least);
-  }, COUNT_TIMEOUT_MS);
-  const seen = counts(path);
-  return seen[seen.length - 1];
-}
-
-/** Collects `service`'s lifecycle events of `name` as `TYPE/detail` until `signal` ends. */
-function collectLifecycle(
-  service: ServiceProcess,
-  name: string,
-  signal: AbortSignal,
-): string[] {
-  const seen: string[] = [];
-  (async () => {
-    try {
-      for await (
-        const message of service.client.events({ events: ["lifecycle"], signal, reconnect: false })
-      ) {
-        if (message.domain.name !== name || message.lifecycle === undefined) continue;
-        seen.push(`${message.lifecycle.typeName}/${message.lifecycle.detailName}`);
-      }
-    } catch {
-      // Ended by the signal.
-    }
-  })();
-  return seen;
-}
-
-/** The pids of the QEMU processes running the domain `uuid` (found by their command line). */
-function qemuPids(uuid: string): number[] {
-  const pids: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const line = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
-      if (line.includes("qemu-system") && line.includes(uuid)) pids.push(Number(entry.name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
-
-/** A counting test guest's definition, its serial console appended to `serial`. */
-function countingGuest(serial: string) {
-  const definition = guestDefinition("mover", { serial: { file: serial } });
-  definition.os.cmdline = `${definition.os.cmdline} evirt.count=1`;
-  definition.devices.serials[0].sources[0].append = "on";
-  return definition;
-}
-
-/** Waits until east's migration of mover is in flight (domjobinfo shows memory sent). */
-async function migrationInFlight(east: ServiceProcess): Promise<void> {
-  await eventually("the migration is in flight", async () => {
-    const view = await new SaveClient(east.client).jobInfo("mover");
-    return view.type === 2 && (view.job?.memoryProcessed ?? 0) > 0;
-  }, 30_000);
-}
-
-/** The guest stayed on east: it runs and counts on there, west has no copy nor QEMU. */
-async function stayedOnEast(
-  east: ServiceProcess,
-  west: ServiceProcess,
-  serial: string,
-  uuid: string,
-): Promise<void> {
-  assert.equal((await east.client.state("mover")).stateName, "running");
-  const now = counts(serial).at(-1) ?? 0;
-  await countReaches(serial, now + 5);
-  await eventually("west has no copy of mover", async () => {
-    const names = (await west.client.listDomains()).map((domain) => domain.name);
-    return !names.includes("mover");
-  });
-  await eventually("one QEMU runs mover", () => Promise.resolve(qemuPids(uuid).length === 1));
-  const leases = (await west.client.fleetDomains()).domains;
-  assert.ok(leases.some((lease) => lease.name === "mover" && lease.host === "east"));
-  const seen = counts(serial);
-  assert.equal(seen.filter((count) => count === 1).length, 1, `one boot: ${seen}`);
-}
+import {
+  collectLifecycle,
+  countingGuest,
+  countReaches,
+  counts,
+  migrationInFlight,
+  qemuPids,
+  SLOW_MIB,
+  startCounting,
+  stayedOnEast,
+  withoutMover,
+} from "./_fleet_migration_guest.ts";
 
 testIf(
   "fleet: a counting guest is live-migrated east → west and counts on; libvirt's events on both sides",
@@ -131,13 +41,15 @@ testIf(
     const stop = new AbortController();
     try {
       await withFleet(["east", "west"], async ([east, west]) => {
-        await east.client.define({ xml: formatDomainXml(definition) });
-        const eastEvents = collectLifecycle(east, "mover", stop.signal);
-        const westEvents = collectLifecycle(west, "mover", stop.signal);
-        await east.client.action("mover", "start");
-        const before = await countReaches(serial, 10);
+        const { eastEvents, westEvents, before } = await startCounting(
+          east,
+          west,
+          definition,
+          serial,
+          stop.signal,
+        );
 
-        const run = await runEvirt(["migrate", "--live", "mover", "west", "--json"], east.env);
+        let run = await runEvirt(["migrate", "--live", "mover", "west", "--json"], east.env);
         assert.equal(run.code, 0, run.stderr);
         const moved = JSON.parse(run.stdout);
         assert.equal(moved.host, "west");
@@ -154,10 +66,7 @@ testIf(
         assert.ok(after >= before + 10);
 
         assert.equal((await west.client.state("mover")).stateName, "running");
-        await eventually("east no longer has mover", async () => {
-          const names = (await east.client.listDomains()).map((domain) => domain.name);
-          return !names.includes("mover");
-        });
+        await withoutMover(east, "east no longer has mover");
         await eventually(
           "the lease names west",
           async () =>
@@ -181,6 +90,12 @@ testIf(
           ["Started/Migrated", "Resumed/Migrated"],
         );
 
+        // West keeps the completed migration's figures (east's final ones) for --completed.
+        run = await runEvirt(["domjobinfo", "mover", "--completed"], west.env);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /^Job type: +Completed +\nOperation: +Incoming migration *\n/);
+        assert.match(run.stdout, /\nTotal downtime: +\d+ +ms\n/);
+
         // A live migration to an unknown host is refused: nothing moves.
         const refused = await west.client.migrateLive("mover", "nowhere").catch((error) => error);
         assert.ok(isVirtError(refused) && refused.code === 55, String(refused));
@@ -199,10 +114,7 @@ testIf(
           assert.equal((await east.client.state("mover")).stateName, "running");
           await countReaches(serial, after + 10);
           assert.equal(counts(serial).filter((count) => count === 1).length, 1);
-          await eventually("west no longer has mover", async () => {
-            const names = (await west.client.listDomains()).map((domain) => domain.name);
-            return !names.includes("mover");
-          });
+          await withoutMover(west, "west no longer has mover");
         }
         await east.client.action("mover", "destroy");
       });

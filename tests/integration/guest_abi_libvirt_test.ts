@@ -8,10 +8,14 @@
  * legacy devices (IDE, SCSI, e1000, USB tablet, ich9 sound, watchdog), 32 NICs (a bridge), and
  * explicit addresses and root ports that must be kept. A guest started in both (paused) shows
  * the same device aliases in its live XML. Each libvirt domain has a unique `abi13-` name and
- * is destroyed and undefined afterwards.
+ * is destroyed and undefined afterwards. Device kinds evirt keeps verbatim (vsock, iommu, panic,
+ * lease, redirfilter; its QEMU driver refuses to run them) written out of libvirt's order stand
+ * where libvirt puts them, with the same PCI addresses.
  */
 
 import assert from "node:assert/strict";
+import { completeQemuDefinition } from "../../drivers/qemu/definition_completion.ts";
+import { CapabilityCache } from "../../drivers/qemu/qemu_capabilities.ts";
 import { QemuDriver } from "../../drivers/qemu/qemu_driver.ts";
 import { Host } from "../../actors/host.ts";
 import { createMemoryStore } from "../../src/log/memory_store.ts";
@@ -248,6 +252,52 @@ testIf(
       } finally {
         await driver.close();
       }
+    }, { searchable: true });
+  },
+);
+
+/** Device kinds evirt keeps verbatim, written out of libvirt's order, with typed devices. */
+const KEPT_KINDS = `<domain type='qemu'>
+  <name>NAME</name>
+  <memory unit='KiB'>219136</memory>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices>
+    <vsock model='virtio-transitional'><cid auto='no' address='4'/></vsock>
+    <iommu model='intel'/>
+    <panic model='isa'/>
+    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
+    <redirfilter><usbdev allow='yes'/></redirfilter>
+    <lease><lockspace>a</lockspace><key>b</key><target path='/l'/></lease>
+    <watchdog model='i6300esb'/>
+    <memballoon model='virtio'/>
+    <interface type='user'><mac address='52:54:00:00:03:01'/><model type='virtio'/></interface>
+  </devices>
+</domain>`;
+
+/** The names of the elements directly under `<devices>`, in order. */
+function deviceKinds(xml: string): string[] {
+  const devices = xml.slice(xml.indexOf("<devices>"), xml.indexOf("</devices>"));
+  return [...devices.matchAll(/^ {4}<([a-z-]+)/gm)].map((match) => match[1]);
+}
+
+testIf(
+  "device kinds kept verbatim stand where libvirt 9.0 puts them, with the same PCI slots",
+  skip,
+  async () => {
+    await withTempDir("evirt-abi-kept-", async (dir) => {
+      const domainName = `abi13-kept-${Deno.pid}`;
+      const xml = KEPT_KINDS.replaceAll("NAME", domainName);
+      const expected = await libvirtPersistentXml(dir, domainName, xml);
+      const capabilities = await new CapabilityCache().get("qemu-system-x86_64");
+      const completed = completeQemuDefinition(
+        applyDomainDefaults(parseDomainXml(xml)),
+        capabilities.machines,
+        capabilities.path,
+      );
+      const actual = formatDomainXml(completed, { inactive: true });
+      assert.deepEqual(deviceKinds(actual), deviceKinds(expected));
+      const slots = (text: string) => [...text.matchAll(/<address type='pci'[^>]*>/g)].map(String);
+      assert.deepEqual(slots(actual), slots(expected));
     }, { searchable: true });
   },
 );

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { cgroupOfRecord, cgroupPids } from "../../drivers/lxc/container_cgroup.ts";
+import { cgroupOfRecord, cgroupPids } from "../../src/host/cgroups.ts";
 import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import type { RuntimeRecord } from "../../src/model/facts.ts";
 import { exists, testIf } from "../support/environment.ts";

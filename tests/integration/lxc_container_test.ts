@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { cgroupOfRecord, cgroupPids, memoryLimitHits } from "../../drivers/lxc/container_cgroup.ts";
+import { cgroupOfRecord, cgroupPids, memoryLimitHits } from "../../src/host/cgroups.ts";
 import { LxcDriver } from "../../drivers/lxc/lxc_driver.ts";
 import { isProcessGone } from "../../src/host/process_state.ts";
 import { isVirtError } from "../../src/model/errors.ts";
@@ -21,15 +21,27 @@ import {
 /** Longest wait for something a container prints or writes, in ms. */
 const WAIT_MS = 10_000;
 
+/**
+ * Longest wait for the memory test's allocation to be killed, in ms. Its shell reads the pipe
+ * 128 bytes a read (busybox ash's command substitution): the 32 MiB it reaches before the kill
+ * are about 260,000 reads beside `head` and `tr`, about 1 s of CPU on an idle core, many times
+ * that on a loaded 2-core machine (the 10 s of WAIT_MS ran out there).
+ */
+const ALLOCATION_WAIT_MS = 60_000;
+
 /** Largest console output kept, in characters. */
 const SCREEN_MAX_CHARS = 64 * 1024;
 
-async function waitFor<T>(what: string, look: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
+async function waitFor<T>(
+  what: string,
+  look: () => T | undefined,
+  timeoutMs = WAIT_MS,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = look();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting ${timeoutMs} ms for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -239,7 +251,7 @@ testIf(
         } catch {
           return undefined;
         }
-      });
+      }, ALLOCATION_WAIT_MS);
       assert.equal(result.includes("survived"), false, "the allocation was not stopped");
       assert.ok(memoryLimitHits(cgroup) > 0, "the cgroup counted no OOM kill");
       assert.equal(rig.stateText("ct-memory"), "running (booted)");

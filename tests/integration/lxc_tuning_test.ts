@@ -19,7 +19,7 @@ import {
   cgroupPids,
   planHostCgroup,
   removeCgroup,
-} from "../../drivers/lxc/container_cgroup.ts";
+} from "../../src/host/cgroups.ts";
 import { runEvirt } from "../support/cli_process.ts";
 import { exists, missing, testIf } from "../support/environment.ts";
 import {

@@ -13,19 +13,12 @@
 
 import assert from "node:assert/strict";
 import { processRunning } from "../support/child_process.ts";
-import { runEvirt } from "../support/cli_process.ts";
 import { missing, testIf } from "../support/environment.ts";
 import { mustRun, netnsSkipReason, type TestNamespace, withNetns } from "../support/netns.ts";
-import {
-  removeServiceDirs,
-  serviceDirs,
-  type ServiceProcess,
-  startServiceProcess,
-} from "../support/service_process.ts";
+import { withNetnsService } from "../support/netns_service.ts";
 
 const NAME = "evtlease";
 const BRIDGE = "evtlease0";
-const RUNTIME_ON = { EVIRT_NETWORK_RUNTIME: "on" };
 const WANTED = "10.214.7.17";
 const FIRST_MAC = "52:54:00:07:00:01";
 const SECOND_MAC = "52:54:00:07:00:02";
@@ -61,140 +54,119 @@ async function lease(client: TestNamespace, dev: string, wanted: string): Promis
 testIf(
   "a network's leases pass to the dnsmasq that replaces its dnsmasq and survive a service kill",
   skipReason(),
-  async () => {
-    const dirs = await serviceDirs();
-    const base = dirs.stateDir.replace(/\/state$/, "");
-    try {
-      await withNetns((ns) =>
-        withNetns(async (client) => {
-          const launcher = ["ip", "netns", "exec", ns.name];
-          const linksBefore = await ns.links();
-          const tablesBefore = await ns.tables();
-          let service: ServiceProcess = await startServiceProcess(dirs, RUNTIME_ON, launcher);
-          const evirt = (...args: string[]) =>
-            runEvirt(args, { ...service.env, EVIRT_DEFAULT_URI: "evirt:///system" });
-          const pidFile = `${dirs.runtimeDir}/network/${NAME}.pid`;
-          const dnsmasqPid = async () => Number((await Deno.readTextFile(pidFile)).trim());
-          /** Waits until `net-dhcp-leases` lists `ip` for `mac`; its output. */
-          const leased = async (mac: string, ip: string) => {
-            const deadline = Date.now() + LEASE_WAIT_MS;
-            for (;;) {
-              const listed = (await evirt("net-dhcp-leases", NAME, "--mac", mac)).stdout;
-              if (listed.includes(` ${ip}/24 `)) return listed;
-              if (Date.now() > deadline) assert.fail(`no lease of ${ip} for ${mac}: ${listed}`);
-              await new Promise((resolve) => setTimeout(resolve, 200));
-            }
-          };
-          try {
-            const xmlPath = `${base}/lease.xml`;
-            await Deno.writeTextFile(xmlPath, XML);
-            assert.equal((await evirt("net-define", xmlPath)).code, 0);
-            const started = await evirt("net-start", NAME);
-            assert.equal(started.code, 0, started.stderr);
-            for (const [index, mac] of [FIRST_MAC, SECOND_MAC].entries()) {
-              const host = `evtlh${index}`;
-              await mustRun("ip", [
-                "-n",
-                ns.name,
-                ..."link add".split(" "),
-                host,
-                ..."type veth peer name".split(" "),
-                `evtlc${index}`,
-                "netns",
-                client.name,
-              ]);
-              await mustRun("ip", ["-n", ns.name, "link", "set", host, "master", BRIDGE, "up"]);
-              await mustRun("ip", [
-                "-n",
-                client.name,
-                ..."link set".split(" "),
-                `evtlc${index}`,
-                "address",
-                mac,
-                "up",
-              ]);
-            }
-
-            assert.equal(await lease(client, "evtlc0", WANTED), WANTED);
-            /** When the first client last leased: its expiry is that second plus the lease time. */
-            let renewedAt = Date.now();
-            /** The lease as listed before a replacement (a renewal moves its expiry). */
-            let before = await leased(FIRST_MAC, WANTED);
-            /** The lease is kept, known to the running dnsmasq, and the client's again. */
-            const kept = async (when: string) => {
-              const listed = await leased(FIRST_MAC, WANTED);
-              assert.equal(listed, before, `listed as before ${when}`);
-              const other = await lease(client, "evtlc1", WANTED);
-              assert.notEqual(other, WANTED, `dnsmasq knows the lease ${when}`);
-              // A renewal in the same second as the last one would list the same expiry: the
-              // steps run well within a second on an idle machine.
-              await new Promise((resolve) =>
-                setTimeout(resolve, Math.max(0, renewedAt + 1_100 - Date.now()))
-              );
-              assert.equal(await lease(client, "evtlc0", WANTED), WANTED, `renewed ${when}`);
-              renewedAt = Date.now();
-              // The renewal is recorded before the next replacement is looked at.
-              const deadline = Date.now() + LEASE_WAIT_MS;
-              while ((before = await leased(FIRST_MAC, WANTED)) === listed) {
-                if (Date.now() > deadline) assert.fail(`the renewal ${when} was not recorded`);
-                await new Promise((resolve) => setTimeout(resolve, 200));
-              }
-            };
-
-            // net-update that needs a new dnsmasq (a TXT record is on its command line).
-            const pid = await dnsmasqPid();
-            const txt = await evirt(
-              "net-update",
-              NAME,
-              "add",
-              "dns-txt",
-              "<txt name='k' value='v'/>",
-            );
-            assert.equal(txt.code, 0, txt.stderr);
-            const replaced = await dnsmasqPid();
-            assert.notEqual(replaced, pid, "dnsmasq was replaced");
-            await kept("after net-update replaced dnsmasq");
-
-            // dnsmasq dies; net-start on the running network brings a new one.
-            Deno.kill(replaced, "SIGKILL");
-            const deadline = Date.now() + LEASE_WAIT_MS;
-            while (processRunning(replaced) && Date.now() < deadline) {
-              await new Promise((resolve) => setTimeout(resolve, 50));
-            }
-            const again = await evirt("net-start", NAME);
-            assert.equal(again.code, 0, again.stderr);
-            const third = await dnsmasqPid();
-            assert.notEqual(third, replaced);
-            assert.ok(processRunning(third));
-            await kept("after net-start replaced the dead dnsmasq");
-            const refused = await evirt("net-start", NAME);
-            assert.equal(refused.code, 1, "a running network with its dnsmasq is not restarted");
-            assert.match(refused.stderr, /network is already active/);
-            assert.equal(await dnsmasqPid(), third);
-
-            // The service killed outright: the leases are the log's after the restart.
-            await service.stop("SIGKILL");
-            service = await startServiceProcess(dirs, RUNTIME_ON, launcher);
-            assert.doesNotMatch(service.log(), /runs incomplete/);
-            await kept("after the service was killed and restarted");
-            assert.equal(await dnsmasqPid(), third, "dnsmasq re-adopted, not replaced");
-
-            const destroyed = await evirt("net-destroy", NAME);
-            assert.equal(destroyed.code, 0, destroyed.stderr);
-            assert.ok(!processRunning(third), "dnsmasq is gone");
-            for (const index of [0, 1]) {
-              await mustRun("ip", ["-n", ns.name, "link", "del", `evtlh${index}`]);
-            }
-            assert.deepEqual(await ns.links(), linksBefore);
-            assert.deepEqual(await ns.tables(), tablesBefore);
-          } finally {
-            await evirt("net-destroy", NAME);
-            await service.stop("SIGTERM");
+  () =>
+    withNetnsService((rig) =>
+      withNetns(async (client) => {
+        const { ns, evirt } = rig;
+        const dnsmasqPid = () => rig.dnsmasqPid(NAME);
+        /** Waits until `net-dhcp-leases` lists `ip` for `mac`; its output. */
+        const leased = async (mac: string, ip: string) => {
+          const deadline = Date.now() + LEASE_WAIT_MS;
+          for (;;) {
+            const listed = (await evirt("net-dhcp-leases", NAME, "--mac", mac)).stdout;
+            if (listed.includes(` ${ip}/24 `)) return listed;
+            if (Date.now() > deadline) assert.fail(`no lease of ${ip} for ${mac}: ${listed}`);
+            await new Promise((resolve) => setTimeout(resolve, 200));
           }
-        })
-      );
-    } finally {
-      await removeServiceDirs(dirs);
-    }
-  },
+        };
+        const xmlPath = `${rig.base}/lease.xml`;
+        await Deno.writeTextFile(xmlPath, XML);
+        assert.equal((await evirt("net-define", xmlPath)).code, 0);
+        const started = await evirt("net-start", NAME);
+        assert.equal(started.code, 0, started.stderr);
+        for (const [index, mac] of [FIRST_MAC, SECOND_MAC].entries()) {
+          const host = `evtlh${index}`;
+          await mustRun("ip", [
+            "-n",
+            ns.name,
+            ..."link add".split(" "),
+            host,
+            ..."type veth peer name".split(" "),
+            `evtlc${index}`,
+            "netns",
+            client.name,
+          ]);
+          await mustRun("ip", ["-n", ns.name, "link", "set", host, "master", BRIDGE, "up"]);
+          await mustRun("ip", [
+            "-n",
+            client.name,
+            ..."link set".split(" "),
+            `evtlc${index}`,
+            "address",
+            mac,
+            "up",
+          ]);
+        }
+
+        assert.equal(await lease(client, "evtlc0", WANTED), WANTED);
+        /** When the first client last leased: its expiry is that second plus the lease time. */
+        let renewedAt = Date.now();
+        /** The lease as listed before a replacement (a renewal moves its expiry). */
+        let before = await leased(FIRST_MAC, WANTED);
+        /** The lease is kept, known to the running dnsmasq, and the client's again. */
+        const kept = async (when: string) => {
+          const listed = await leased(FIRST_MAC, WANTED);
+          assert.equal(listed, before, `listed as before ${when}`);
+          const other = await lease(client, "evtlc1", WANTED);
+          assert.notEqual(other, WANTED, `dnsmasq knows the lease ${when}`);
+          // A renewal in the same second as the last one would list the same expiry: the
+          // steps run well within a second on an idle machine.
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.max(0, renewedAt + 1_100 - Date.now()))
+          );
+          assert.equal(await lease(client, "evtlc0", WANTED), WANTED, `renewed ${when}`);
+          renewedAt = Date.now();
+          // The renewal is recorded before the next replacement is looked at.
+          const deadline = Date.now() + LEASE_WAIT_MS;
+          while ((before = await leased(FIRST_MAC, WANTED)) === listed) {
+            if (Date.now() > deadline) assert.fail(`the renewal ${when} was not recorded`);
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        };
+
+        // net-update that needs a new dnsmasq (a TXT record is on its command line).
+        const pid = await dnsmasqPid();
+        const txt = await evirt(
+          "net-update",
+          NAME,
+          "add",
+          "dns-txt",
+          "<txt name='k' value='v'/>",
+        );
+        assert.equal(txt.code, 0, txt.stderr);
+        const replaced = await dnsmasqPid();
+        assert.notEqual(replaced, pid, "dnsmasq was replaced");
+        await kept("after net-update replaced dnsmasq");
+
+        // dnsmasq dies; net-start on the running network brings a new one.
+        Deno.kill(replaced, "SIGKILL");
+        const deadline = Date.now() + LEASE_WAIT_MS;
+        while (processRunning(replaced) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const again = await evirt("net-start", NAME);
+        assert.equal(again.code, 0, again.stderr);
+        const third = await dnsmasqPid();
+        assert.notEqual(third, replaced);
+        assert.ok(processRunning(third));
+        await kept("after net-start replaced the dead dnsmasq");
+        const refused = await evirt("net-start", NAME);
+        assert.equal(refused.code, 1, "a running network with its dnsmasq is not restarted");
+        assert.match(refused.stderr, /network is already active/);
+        assert.equal(await dnsmasqPid(), third);
+
+        // The service killed outright: the leases are the log's after the restart.
+        const service = await rig.restart("SIGKILL");
+        assert.doesNotMatch(service.log(), /runs incomplete/);
+        await kept("after the service was killed and restarted");
+        assert.equal(await dnsmasqPid(), third, "dnsmasq re-adopted, not replaced");
+
+        const destroyed = await evirt("net-destroy", NAME);
+        assert.equal(destroyed.code, 0, destroyed.stderr);
+        assert.ok(!processRunning(third), "dnsmasq is gone");
+        for (const index of [0, 1]) {
+          await mustRun("ip", ["-n", ns.name, "link", "del", `evtlh${index}`]);
+        }
+        await rig.assertAsBefore();
+      }), [NAME]),
 );

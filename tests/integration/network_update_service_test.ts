@@ -12,19 +12,12 @@
 
 import { processRunning } from "../support/child_process.ts";
 import assert from "node:assert/strict";
-import { runEvirt } from "../support/cli_process.ts";
-import { netnsSkipReason, withNetns } from "../support/netns.ts";
+import { netnsSkipReason } from "../support/netns.ts";
+import { withNetnsService } from "../support/netns_service.ts";
 import { testIf } from "../support/environment.ts";
-import {
-  removeServiceDirs,
-  serviceDirs,
-  type ServiceProcess,
-  startServiceProcess,
-} from "../support/service_process.ts";
 
 const NAME = "evtupd";
 const BRIDGE = "evtupd0";
-const RUNTIME_ON = { EVIRT_NETWORK_RUNTIME: "on" };
 
 const XML = `<network><name>${NAME}</name><uuid>${crypto.randomUUID()}</uuid>` +
   `<forward mode='nat'/><bridge name='${BRIDGE}'/><mac address='52:54:00:aa:bc:01'/>` +
@@ -50,111 +43,91 @@ if answers > 0 and reply[-6:-4] == b"\\0\\4":
 testIf(
   "net-update changes a running network's dnsmasq as libvirt does, in a namespace",
   netnsSkipReason(),
-  async () => {
-    const dirs = await serviceDirs();
-    const base = dirs.stateDir.replace(/\/state$/, "");
-    try {
-      await withNetns(async (ns) => {
-        const launcher = ["ip", "netns", "exec", ns.name];
-        const linksBefore = await ns.links();
-        const tablesBefore = await ns.tables();
-        let service: ServiceProcess = await startServiceProcess(dirs, RUNTIME_ON, launcher);
-        const evirt = (...args: string[]) =>
-          runEvirt(args, { ...service.env, EVIRT_DEFAULT_URI: "evirt:///system" });
-        const pidFile = `${dirs.runtimeDir}/network/${NAME}.pid`;
-        const dnsmasqPid = async () => Number((await Deno.readTextFile(pidFile)).trim());
-        const resolve = async (name: string) =>
-          (await ns.exec(["python3", "-c", DNS_QUERY, "10.214.5.1", name])).stdout.trim();
-        try {
-          const xmlPath = `${base}/upd.xml`;
-          await Deno.writeTextFile(xmlPath, XML);
-          assert.equal((await evirt("net-define", xmlPath)).code, 0);
-          const started = await evirt("net-start", NAME);
-          assert.equal(started.code, 0, started.stderr);
-          const pid = await dnsmasqPid();
+  () =>
+    withNetnsService(async (rig) => {
+      const { evirt } = rig;
+      const dnsmasqPid = () => rig.dnsmasqPid(NAME);
+      const resolve = async (name: string) =>
+        (await rig.ns.exec(["python3", "-c", DNS_QUERY, "10.214.5.1", name])).stdout.trim();
+      const xmlPath = `${rig.base}/upd.xml`;
+      await Deno.writeTextFile(xmlPath, XML);
+      assert.equal((await evirt("net-define", xmlPath)).code, 0);
+      const started = await evirt("net-start", NAME);
+      assert.equal(started.code, 0, started.stderr);
+      const pid = await dnsmasqPid();
 
-          const host = "<host mac='52:54:00:00:05:02' name='second' ip='10.214.5.3'/>";
-          const added = await evirt(
-            "net-update",
-            NAME,
-            "add",
-            "ip-dhcp-host",
-            host,
-            "--live",
-            "--config",
-          );
-          assert.equal(
-            added.stdout,
-            `Updated network ${NAME} persistent config and live state\n`,
-            added.stderr,
-          );
-          const hostsFile = await Deno.readTextFile(`${dirs.runtimeDir}/network/${NAME}.hostsfile`);
-          assert.match(hostsFile, /^52:54:00:00:05:02,10\.214\.5\.3,second$/m);
-          assert.match(hostsFile, /^52:54:00:00:05:01,10\.214\.5\.2,first$/m);
-          assert.equal(await dnsmasqPid(), pid, "refreshed by SIGHUP, not replaced");
-          assert.ok(processRunning(pid));
-          for (const flags of [[], ["--inactive"]]) {
-            const xml = (await evirt("net-dumpxml", ...flags, NAME)).stdout;
-            assert.match(xml, /<host mac='52:54:00:00:05:02' name='second' ip='10\.214\.5\.3'\/>/);
-          }
+      const host = "<host mac='52:54:00:00:05:02' name='second' ip='10.214.5.3'/>";
+      const added = await evirt(
+        "net-update",
+        NAME,
+        "add",
+        "ip-dhcp-host",
+        host,
+        "--live",
+        "--config",
+      );
+      assert.equal(
+        added.stdout,
+        `Updated network ${NAME} persistent config and live state\n`,
+        added.stderr,
+      );
+      const hostsFile = await Deno.readTextFile(`${rig.dirs.runtimeDir}/network/${NAME}.hostsfile`);
+      assert.match(hostsFile, /^52:54:00:00:05:02,10\.214\.5\.3,second$/m);
+      assert.match(hostsFile, /^52:54:00:00:05:01,10\.214\.5\.2,first$/m);
+      assert.equal(await dnsmasqPid(), pid, "refreshed by SIGHUP, not replaced");
+      assert.ok(processRunning(pid));
+      for (const flags of [[], ["--inactive"]]) {
+        const xml = (await evirt("net-dumpxml", ...flags, NAME)).stdout;
+        assert.match(xml, /<host mac='52:54:00:00:05:02' name='second' ip='10\.214\.5\.3'\/>/);
+      }
 
-          // A DNS host, live only: the same dnsmasq answers for it at once.
-          assert.equal(await resolve("fresh"), "", "not known before the update");
-          const dns = "<host ip='10.214.5.77'><hostname>fresh</hostname></host>";
-          const dnsAdded = await evirt("net-update", NAME, "add", "dns-host", dns);
-          assert.equal(dnsAdded.stdout, `Updated network ${NAME} live state\n`, dnsAdded.stderr);
-          assert.equal(await resolve("fresh"), "10.214.5.77");
-          assert.equal(await dnsmasqPid(), pid);
+      // A DNS host, live only: the same dnsmasq answers for it at once.
+      assert.equal(await resolve("fresh"), "", "not known before the update");
+      const dns = "<host ip='10.214.5.77'><hostname>fresh</hostname></host>";
+      const dnsAdded = await evirt("net-update", NAME, "add", "dns-host", dns);
+      assert.equal(dnsAdded.stdout, `Updated network ${NAME} live state\n`, dnsAdded.stderr);
+      assert.equal(await resolve("fresh"), "10.214.5.77");
+      assert.equal(await dnsmasqPid(), pid);
 
-          // A TXT record is on dnsmasq's command line: dnsmasq is replaced.
-          const txt = await evirt(
-            "net-update",
-            NAME,
-            "add",
-            "dns-txt",
-            "<txt name='k' value='v'/>",
-          );
-          assert.equal(txt.code, 0, txt.stderr);
-          const replaced = await dnsmasqPid();
-          assert.notEqual(replaced, pid);
-          assert.ok(!processRunning(pid), "the old dnsmasq is gone");
-          assert.ok(processRunning(replaced));
-          assert.equal(await resolve("fresh"), "10.214.5.77", "the new dnsmasq has the DNS host");
-          assert.match((await evirt("net-dumpxml", NAME)).stdout, /<txt name='k' value='v'\/>/);
-          assert.doesNotMatch(
-            (await evirt("net-dumpxml", "--inactive", NAME)).stdout,
-            /<txt|fresh/,
-            "live-only updates stay out of the persistent definition",
-          );
+      // A TXT record is on dnsmasq's command line: dnsmasq is replaced.
+      const txt = await evirt(
+        "net-update",
+        NAME,
+        "add",
+        "dns-txt",
+        "<txt name='k' value='v'/>",
+      );
+      assert.equal(txt.code, 0, txt.stderr);
+      const replaced = await dnsmasqPid();
+      assert.notEqual(replaced, pid);
+      assert.ok(!processRunning(pid), "the old dnsmasq is gone");
+      assert.ok(processRunning(replaced));
+      assert.equal(await resolve("fresh"), "10.214.5.77", "the new dnsmasq has the DNS host");
+      assert.match((await evirt("net-dumpxml", NAME)).stdout, /<txt name='k' value='v'\/>/);
+      assert.doesNotMatch(
+        (await evirt("net-dumpxml", "--inactive", NAME)).stdout,
+        /<txt|fresh/,
+        "live-only updates stay out of the persistent definition",
+      );
 
-          // Refused on a running network: nothing changes.
-          const duplicate = await evirt("net-update", NAME, "add", "ip-dhcp-host", host);
-          assert.equal(duplicate.code, 1);
-          assert.match(duplicate.stderr, /there is an existing dhcp host entry/);
-          assert.equal(await dnsmasqPid(), replaced);
+      // Refused on a running network: nothing changes.
+      const duplicate = await evirt("net-update", NAME, "add", "ip-dhcp-host", host);
+      assert.equal(duplicate.code, 1);
+      assert.match(duplicate.stderr, /there is an existing dhcp host entry/);
+      assert.equal(await dnsmasqPid(), replaced);
 
-          // Killed outright and restarted: the replaced dnsmasq is the one re-adopted.
-          await service.stop("SIGKILL");
-          service = await startServiceProcess(dirs, RUNTIME_ON, launcher);
-          assert.match((await evirt("net-info", NAME)).stdout, /^Active: +yes$/m);
-          assert.doesNotMatch(service.log(), /runs incomplete/);
-          assert.ok(processRunning(replaced));
+      // Killed outright and restarted: the replaced dnsmasq is the one re-adopted.
+      const service = await rig.restart("SIGKILL");
+      assert.match((await evirt("net-info", NAME)).stdout, /^Active: +yes$/m);
+      assert.doesNotMatch(service.log(), /runs incomplete/);
+      assert.ok(processRunning(replaced));
 
-          const destroyed = await evirt("net-destroy", NAME);
-          assert.equal(destroyed.code, 0, destroyed.stderr);
-          assert.ok(!processRunning(replaced), "dnsmasq is gone");
-          assert.deepEqual(await ns.links(), linksBefore);
-          assert.deepEqual(await ns.tables(), tablesBefore);
-          const after = (await evirt("net-dumpxml", NAME)).stdout;
-          assert.match(after, /name='second'/, "the --config host stays");
-          assert.doesNotMatch(after, /<txt|fresh/, "the live-only records went with the run");
-        } finally {
-          await evirt("net-destroy", NAME);
-          await service.stop("SIGTERM");
-        }
-      });
-    } finally {
-      await removeServiceDirs(dirs);
-    }
-  },
+      const destroyed = await evirt("net-destroy", NAME);
+      assert.equal(destroyed.code, 0, destroyed.stderr);
+      assert.ok(!processRunning(replaced), "dnsmasq is gone");
+      await rig.assertAsBefore();
+      const after = (await evirt("net-dumpxml", NAME)).stdout;
+      assert.match(after, /name='second'/, "the --config host stays");
+      assert.doesNotMatch(after, /<txt|fresh/, "the live-only records went with the run");
+    }, [NAME]),
 );

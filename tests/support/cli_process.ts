@@ -6,6 +6,7 @@
 
 import { type ChildRun, runChild } from "./child_process.ts";
 import { repoDir } from "./environment.ts";
+import type { ServiceProcess } from "./service_process.ts";
 
 /** How long one CLI child may take before the test fails, in ms. */
 export const CLI_TIMEOUT_MS = 30_000;
@@ -26,4 +27,9 @@ export function runEvirt(args: string[], env: Record<string, string> = {}): Prom
     { EVIRT_DEFAULT_URI: "", ...env },
     CLI_TIMEOUT_MS,
   );
+}
+
+/** Runs `evirt ARGS` on `service` (over its HTTP API, `evirt:///system` on its folders). */
+export function evirtOn(service: ServiceProcess, args: string[]): Promise<CliRun> {
+  return runEvirt(args, { ...service.env, EVIRT_DEFAULT_URI: "evirt:///system" });
 }

@@ -11,6 +11,7 @@ import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context
 import { type EventFilter, serveWebSocket, sseStream } from "../event_stream.ts";
 import { isWebSocketUpgrade } from "../websocket_connection.ts";
 import { fleetEventsResponse } from "../fleet_events.ts";
+import { booleanParam } from "./domain_routes.ts";
 
 type Context = RouteContext & ApiRequestContext;
 
@@ -22,6 +23,16 @@ export function eventRoutes(add: RouteAdder): void {
 function events(request: Request, context: Context): Response {
   const { env } = context;
   const scope = context.url.searchParams.get("scope") ?? "local";
+  const summary = booleanParam(context.url, "summary") ?? false;
+  if (summary && scope !== "local") {
+    throw new VirtError(
+      ErrorCode.INVALID_ARG,
+      "summary=true is for the local stream (scope=local)",
+      {
+        where: "summary",
+      },
+    );
+  }
   if (scope === "fleet") return fleetEventsResponse(env, request, context.url);
   if (scope !== "local") {
     throw new VirtError(
@@ -50,6 +61,13 @@ function events(request: Request, context: Context): Response {
   const { connection } = context;
   const cut = connection === undefined ? undefined : () => connection.close();
   if (isWebSocketUpgrade(request)) {
+    if (summary) {
+      throw new VirtError(
+        ErrorCode.OPERATION_UNSUPPORTED,
+        "summary=true is served over Server-Sent Events only",
+        { where: "summary" },
+      );
+    }
     if (connection === undefined) {
       throw new VirtError(
         ErrorCode.OPERATION_UNSUPPORTED,
@@ -63,7 +81,7 @@ function events(request: Request, context: Context): Response {
     serveWebSocket(env, socket, afterPosition, filter, cut);
     return response;
   }
-  return new Response(sseStream(env, afterPosition, filter, cut), {
+  return new Response(sseStream(env, afterPosition, filter, cut, summary), {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",

@@ -20,7 +20,8 @@ import { libvirtFamilies } from "../libvirt_metrics.ts";
 import { processFamilies } from "../process_metrics.ts";
 import { renderFamilies } from "../prometheus_text.ts";
 import { fleetOf } from "./fleet_routes.ts";
-import type { FleetHostsView, HostSummaryView, HostView, VersionView } from "../views.ts";
+import type { FleetHostsView, HostView, VersionView } from "../views.ts";
+import { hostSummaryView } from "../host_summary.ts";
 
 function xmlResponse(xml: string): Response {
   return new Response(xml, { headers: { "content-type": "application/xml" } });
@@ -48,13 +49,7 @@ export function systemRoutes(add: RouteAdder): void {
     const view: HostView = { hostname: env.hostname(), node: env.nodeInfo() };
     return jsonResponse(view);
   });
-  add("host.summary", (_request, { env }) => {
-    const view: HostSummaryView = {
-      log: { position: env.store.headPosition(), oldestPosition: env.store.oldestPosition() },
-      subscribers: env.metrics.subscribersByKind(),
-    };
-    return jsonResponse(view);
-  });
+  add("host.summary", (_request, { env }) => jsonResponse(hostSummaryView(env)));
   add(
     "host.capabilities",
     async (_request, { env }) => xmlResponse(await capabilitiesDocument(env.host, env.nodeInfo())),

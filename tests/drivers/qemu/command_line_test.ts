@@ -427,14 +427,18 @@ Deno.test("buildCommandLine refuses what it cannot express, naming the element",
     qemuDefinition({
       cputune: {
         vcpupins: [],
-        iothreadpins: [],
+        iothreadpins: [{ iothread: 1, cpuset: "0" }],
         vcpuscheds: [],
         iothreadscheds: [],
         cachetunes: [],
         memorytunes: [],
       },
     }),
-    "/domain/cputune",
+    "/domain/cputune/iothreadpin",
+  );
+  assertRefused(
+    qemuDefinition({ blkiotune: { devices: [{ path: "/dev/sda", weight: 500 }] } }),
+    "/domain/blkiotune/device",
   );
   assertRefused(
     qemuDefinition({ extra: { elements: [{ element: { name: "sysinfo" } }] } }),

@@ -152,3 +152,60 @@ Deno.test("event stream refuses a subscriber beyond its bound with code 87", asy
     await service.close();
   }
 });
+
+Deno.test("event stream with summary=true pushes the host summary at its start and at each subscriber change, without an id", async () => {
+  const service = await core({ heartbeatMs: 60_000 });
+  const open = async (query: string) => {
+    const response = await service.api.handle(
+      new Request(`http://evirt/v1/events${query}`),
+      "read-only",
+    );
+    assert.equal(response.status, 200);
+    return response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  };
+  try {
+    const watcher = await open("?summary=true");
+    let text = "";
+    const readUntil = async (done: () => boolean) => {
+      while (!done()) {
+        const next = await watcher.read();
+        assert.ok(!next.done);
+        text += next.value;
+      }
+    };
+    const summaries = () => [...text.matchAll(/^event: summary\ndata: (.*)$/gm)];
+    /** The `count`th summary pushed. */
+    const summary = async (count: number) => {
+      await readUntil(() => summaries().length >= count);
+      return JSON.parse(summaries()[count - 1][1]);
+    };
+    const none = { sse: 0, websocket: 0, rpc: 0, fleet: 0 };
+    assert.deepEqual(await summary(1), {
+      log: { position: 0, oldestPosition: 1 },
+      subscribers: { ...none, sse: 1 },
+    });
+    const other = await open("");
+    assert.deepEqual((await summary(2)).subscribers, { ...none, sse: 2 });
+    await other.cancel();
+    assert.deepEqual((await summary(3)).subscribers, { ...none, sse: 1 });
+    // A fact is a message; it moves the position but pushes no summary.
+    await clientOf(service).define({ xml: XML("pushed") });
+    await readUntil(() => /^id: 1$/m.test(text));
+    assert.equal(summaries().length, 3);
+    for (const block of text.split("\n\n").filter((block) => block.includes("event: summary"))) {
+      assert.doesNotMatch(block, /^id:/m, "a summary never moves a client's resume position");
+    }
+    await watcher.cancel();
+
+    for (const query of ["?summary=true&scope=fleet", "?summary=maybe"]) {
+      const refused = await service.api.handle(
+        new Request(`http://evirt/v1/events${query}`),
+        "read-only",
+      );
+      assert.equal(refused.status, 400, query);
+      assert.equal((await refused.json()).error.code, 8, query);
+    }
+  } finally {
+    await service.close();
+  }
+});

@@ -13,6 +13,27 @@ import { missing, testIf } from "../../support/environment.ts";
 import { jetStreamReady, startNatsCluster } from "../../support/nats_server.ts";
 import { noted } from "./event_store_contract.ts";
 
+/** Writers appending at once. */
+const WRITERS = 8;
+
+/**
+ * Longest a store request waits for an answer, retries included (the store's `timeoutMs`), in
+ * ms. It must outlast the election of a new stream leader: JetStream's Raft elects in 4 to 9 s on
+ * an idle machine, a loaded 2-core machine stretches that; a writer asks the stream's version
+ * after a refusal, and that request must not give up first.
+ */
+const STORE_TIMEOUT_MS = 60_000;
+
+/** How long the writers go on after the leader's loss at least, in ms (the loss lands mid-load). */
+const LOAD_AFTER_KILL_MS = 8_000;
+
+/**
+ * Longest wait after the leader's loss until every writer has had an append acknowledged again,
+ * in ms: beyond {@linkcode STORE_TIMEOUT_MS}, so an append sent at the loss has landed or been
+ * refused by then.
+ */
+const RECOVERY_WAIT_MS = 90_000;
+
 /** The name (`n1`…) of the node leading `stream`. */
 async function streamLeader(servers: string, stream: string): Promise<string> {
   const connection = await connect({ servers: servers.split(",") });
@@ -37,14 +58,19 @@ testIf(
         servers: cluster.urls,
         host: "cluster",
         replicas: 3,
-        timeoutMs: 20_000,
+        timeoutMs: STORE_TIMEOUT_MS,
       });
       const acknowledged = new Set<number>();
       let failures = 0;
       let killed = false;
+      let killedAt = 0;
+      /** How long after the loss the first append was acknowledged, in ms. */
+      let recoveredMs: number | undefined;
       let afterKill = 0;
+      /** The writers with an append acknowledged after the leader's loss. */
+      const recovered = new Set<number>();
       let writing = true;
-      const writers = Array.from({ length: 8 }, async (_, writer) => {
+      const writers = Array.from({ length: WRITERS }, async (_, writer) => {
         let version = 0;
         for (let index = 0; writing; index++) {
           try {
@@ -55,7 +81,11 @@ testIf(
             );
             version = result.streamVersion;
             acknowledged.add(writer * 100_000 + index);
-            if (killed) afterKill++;
+            if (killed) {
+              recoveredMs ??= Date.now() - killedAt;
+              afterKill++;
+              recovered.add(writer);
+            }
           } catch (error) {
             if (failures++ === 0) console.log(`first refusal: ${(error as Error).message}`);
             version = await store.streamVersion(`w${writer}`);
@@ -67,15 +97,24 @@ testIf(
         // The hardest node to lose: the stream's leader, which every write goes through.
         const leader = await streamLeader(cluster.urls, store.streamName);
         await cluster.nodes[Number(leader.slice(1)) - 1].stop(true);
+        killedAt = Date.now();
         killed = true;
-        await new Promise((resolve) => setTimeout(resolve, 8000));
+        // Writes go on until every writer has been acknowledged again (a new leader serves
+        // them), for LOAD_AFTER_KILL_MS at least, for RECOVERY_WAIT_MS at most.
+        while (
+          Date.now() - killedAt < RECOVERY_WAIT_MS &&
+          (Date.now() - killedAt < LOAD_AFTER_KILL_MS || recovered.size < WRITERS)
+        ) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
         writing = false;
         await Promise.all(writers);
       } finally {
         await store.close();
       }
       console.log(
-        `${acknowledged.size} appends acknowledged (${afterKill} after the leader's loss), ` +
+        `${acknowledged.size} appends acknowledged (${afterKill} after the leader's loss, ` +
+          `the first ${recoveredMs} ms after it, by ${recovered.size} of ${WRITERS} writers), ` +
           `${failures} refused`,
       );
       assert.ok(afterKill > 0, "no append was acknowledged after the leader's loss");
@@ -84,7 +123,7 @@ testIf(
         servers: cluster.urls,
         host: "cluster",
         replicas: 3,
-        timeoutMs: 20_000,
+        timeoutMs: STORE_TIMEOUT_MS,
       });
       try {
         const found = new Set<number>();

@@ -242,3 +242,38 @@ Deno.test("formatDomainXml writes an empty devices element with open and close t
   // Read back, it is the same definition.
   assert.deepEqual(parseDomainXml(text).devices.disks, []);
 });
+
+/** The names of the elements directly under `<devices>` in `xml`, in order. */
+function deviceKinds(xml: string): string[] {
+  const devices = xml.slice(xml.indexOf("<devices>"), xml.indexOf("</devices>"));
+  return [...devices.matchAll(/^ {4}<([a-z-]+)/gm)].map((match) => match[1]);
+}
+
+Deno.test("formatDomainXml puts device kinds kept verbatim in libvirt's order", () => {
+  const def = parseDomainXml(
+    "<domain type='qemu'><name>vm</name><memory>131072</memory><os><type>hvm</type></os>" +
+      "<devices><vsock model='virtio'><cid auto='yes'/></vsock><iommu model='intel'/>" +
+      "<panic model='isa'/><unknown-kind/><rng model='virtio'><backend model='random'/></rng>" +
+      "<redirfilter><usbdev allow='yes'/></redirfilter><lease><lockspace>a</lockspace>" +
+      "<key>b</key><target path='/l'/></lease><watchdog model='i6300esb'/>" +
+      "<disk type='file' device='disk'><source file='/d.img'/><target dev='vda' bus='virtio'/>" +
+      "</disk><controller type='usb' index='0'/></devices></domain>",
+  );
+  const xml = formatDomainXml(def);
+  // libvirt 9.0's order (virsh dumpxml of the same definition); an element libvirt does not
+  // know stays behind the one it followed.
+  assert.deepEqual(deviceKinds(xml), [
+    "disk",
+    "controller",
+    "lease",
+    "redirfilter",
+    "watchdog",
+    "rng",
+    "panic",
+    "unknown-kind",
+    "iommu",
+    "vsock",
+  ]);
+  // A second parse keeps the order.
+  assert.equal(formatDomainXml(parseDomainXml(xml)), xml);
+});

@@ -224,9 +224,10 @@ function autostartCell(summary, onChanged) {
 /**
  * Follows the event stream; calls onMessage with each parsed message, once per position (a
  * reconnect may resend). When the stream refuses query (a history older than retention answers
- * 410), it follows fallbackQuery instead. Returns a stop function.
+ * 410), it follows fallbackQuery instead. onSummary, when given, takes each host summary the
+ * stream pushes (asked with summary=true). Returns a stop function.
  */
-function follow(query, onMessage, onOpen, fallbackQuery) {
+function follow(query, onMessage, onOpen, fallbackQuery, onSummary) {
   let lastPosition = -1;
   let source = null;
   const open = (text, fallback) => {
@@ -239,6 +240,7 @@ function follow(query, onMessage, onOpen, fallbackQuery) {
       lastPosition = message.position;
       onMessage(message);
     });
+    if (onSummary) source.addEventListener("summary", (event) => onSummary(JSON.parse(event.data)));
     source.addEventListener("dropped", (event) => {
       showError({ message: "event stream dropped: " + JSON.parse(event.data).reason });
     });
@@ -323,7 +325,7 @@ async function hostPage(filters) {
   };
   let listed = false;
   const early = new Set();
-  const stopEvents = follow("", (message) => {
+  const stopEvents = follow("?summary=true", (message) => {
     logSummary.position(message.position);
     if (listed) refresh(message.domain.uuid); else early.add(message.domain.uuid);
   }, async () => {
@@ -340,19 +342,15 @@ async function hostPage(filters) {
     listed = true;
     renderCounts();
     for (const uuid of early) refresh(uuid);
-    await logSummary.read();
     document.body.dataset.ready = "host";
-  });
-  stopPage = () => { stopEvents(); logSummary.stop(); };
+  }, undefined, logSummary.show);
+  stopPage = stopEvents;
 }
-
-/** How often the host page re-reads the subscriber counts (no fact tells of a subscriber), ms. */
-const SUMMARY_REFRESH_MS = 5000;
 
 /**
  * The host page's log position and event-stream subscribers: the position follows every message
- * of the page's own stream; the counts come from the host summary (one cheap read), read again
- * every SUMMARY_REFRESH_MS, since a subscriber that comes or goes writes no fact.
+ * of the page's own stream; the oldest readable position and the counts come from the host
+ * summaries that stream pushes (summary=true: one at its start, one whenever they change).
  */
 function hostSummary() {
   const fields = [
@@ -369,21 +367,15 @@ function hostSummary() {
     shown = value;
     values.get("position").textContent = String(value);
   };
-  let stopped = false;
-  const read = async () => {
-    try {
-      const summary = await api("GET", "/v1/host/summary");
-      if (stopped) return;
-      position(summary.log.position);
-      values.get("oldestPosition").textContent = String(summary.log.oldestPosition);
-      for (const [name, count] of Object.entries(summary.subscribers)) {
-        const cell = values.get(name);
-        if (cell) cell.textContent = String(count);
-      }
-    } catch (error) { showError(error); }
+  const show = (summary) => {
+    position(summary.log.position);
+    values.get("oldestPosition").textContent = String(summary.log.oldestPosition);
+    for (const [name, count] of Object.entries(summary.subscribers)) {
+      const cell = values.get(name);
+      if (cell) cell.textContent = String(count);
+    }
   };
-  const timer = setInterval(read, SUMMARY_REFRESH_MS);
-  return { list, position, read, stop: () => { stopped = true; clearInterval(timer); } };
+  return { list, position, show };
 }
 
 /** The API's list query for the filters. */

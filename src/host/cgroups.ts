@@ -1,18 +1,18 @@
 /**
- * A container's control group, on whichever cgroup layout the host mounts: the v1 controllers
- * (`cpuacct`, `memory`, `freezer`, each its own hierarchy, as on this project's CI machine) or
- * the v2 unified hierarchy (`cgroup.freeze`, `memory.max`, `cpu.stat`). Both answer the same
- * {@linkcode ContainerCgroup} calls, so the driver never asks which one it has.
+ * A guest's control group (an LXC container's, or a QEMU process's), on whichever cgroup layout
+ * the host mounts: the v1 controllers (`cpuacct`, `memory`, `freezer`, each its own hierarchy,
+ * as on this project's CI machine) or the v2 unified hierarchy (`cgroup.freeze`, `memory.max`,
+ * `cpu.stat`). Both answer the same calls, so a driver never asks which one it has.
  *
- * A container's group lives below the group the service itself runs in (per hierarchy), named
- * `evirt-lxc-<uuid>`; its paths are recorded in the runtime record so a restarted service,
- * which may run in another group, finds it again.
+ * A guest's group lives below the group the service itself runs in (per hierarchy), named
+ * `<prefix><uuid>` (`evirt-lxc-`, `evirt-qemu-`); its paths are recorded in the runtime record
+ * so a restarted service, which may run in another group, finds it again.
  *
  * @module
  */
 
 import type { AppliedTuning } from "../../actors/driver_protocol.ts";
-import { ErrorCode, VirtError } from "../../src/model/errors.ts";
+import { ErrorCode, VirtError } from "../model/errors.ts";
 
 /** Most processes read from one `cgroup.procs`. */
 export const CGROUP_PROCS_MAX = 65_536;
@@ -20,10 +20,10 @@ export const CGROUP_PROCS_MAX = 65_536;
 /** Largest cgroup control file read, in bytes. */
 const CONTROL_FILE_MAX_BYTES = 64 * 1024;
 
-/** The v1 controllers a container needs, by the role they play. */
+/** The v1 controllers a guest needs, by the role they play. */
 const V1_CONTROLLERS = ["cpuacct", "memory", "freezer"] as const;
 
-/** The v1 controllers a container joins when the host mounts them (`<cputune>`, `<blkiotune>`). */
+/** The v1 controllers a guest joins when the host mounts them (`<cputune>`, `<blkiotune>`). */
 const V1_OPTIONAL_CONTROLLERS = ["cpu", "blkio"] as const;
 
 /** Which layout a group is on, and its folders. */
@@ -50,7 +50,7 @@ export interface BlkioDeviceLimits {
   writeIopsSec?: number;
 }
 
-/** The limits a container's group is given (`<memory>`, `<memtune>`, `<cputune>`, `<blkiotune>`). */
+/** The limits a guest's group is given (`<memory>`, `<memtune>`, `<cputune>`, `<blkiotune>`). */
 export interface CgroupLimits {
   /** The memory limit in KiB (`<memtune><hard_limit>`, else `<memory>`); 0: none. */
   memoryLimitKiB: number;
@@ -65,7 +65,7 @@ export interface CgroupLimits {
   blkioDevices: BlkioDeviceLimits[];
 }
 
-/** What a container's control group answers, on either layout. */
+/** What a guest's control group answers, on either layout. */
 export interface CgroupFigures {
   /** CPU time of every process of the group, in ns. */
   cpuTimeNs: number;
@@ -79,7 +79,7 @@ export interface CgroupFigures {
 export interface CgroupMounts {
   /** v1: mount point by controller name. */
   v1: Record<string, string>;
-  /** v2: the unified mount point, when it has the controllers a container needs. */
+  /** v2: the unified mount point, when it has the controllers a guest needs. */
   v2?: string;
 }
 
@@ -88,7 +88,7 @@ export interface CgroupMounts {
  *
  * @example
  * ```ts
- * import { parseCgroupMounts } from "./container_cgroup.ts";
+ * import { parseCgroupMounts } from "./cgroups.ts";
  * const line = "30 25 0:26 / /sys/fs/cgroup/freezer rw shared:9 - cgroup cgroup rw,freezer";
  * console.log(parseCgroupMounts(line).v1.freezer); // "/sys/fs/cgroup/freezer"
  * ```
@@ -136,19 +136,20 @@ export function parseProcessCgroups(text: string): Record<string, string> {
 }
 
 /**
- * The folders a new container group will have on this host (pure: creates nothing), below the
+ * The folders a new guest group will have on this host (pure: creates nothing), below the
  * service's own groups. v1 when it has the three controllers, else v2 when the unified
  * hierarchy offers `memory` and `cpu` and `cgroup.freeze`.
  *
- * @throws {VirtError} CONFIG_UNSUPPORTED (67) when neither layout has what a container needs.
+ * @throws {VirtError} CONFIG_UNSUPPORTED (67) when neither layout has what a guest needs.
  */
 export function planCgroup(
   uuid: string,
   mounts: CgroupMounts,
   ownGroups: Record<string, string>,
   v2Controllers: readonly string[],
+  prefix = LXC_PREFIX,
 ): CgroupPaths {
-  const leaf = `evirt-lxc-${uuid}`;
+  const leaf = `${prefix}${uuid}`;
   const under = (mount: string, group: string | undefined) =>
     `${mount}${(group ?? "/") === "/" ? "" : group}/${leaf}`;
   if (V1_CONTROLLERS.every((controller) => mounts.v1[controller] !== undefined)) {
@@ -170,12 +171,15 @@ export function planCgroup(
   }
   throw new VirtError(
     ErrorCode.CONFIG_UNSUPPORTED,
-    "containers need the cpuacct, memory and freezer cgroup v1 controllers or cgroup v2 with memory and cpu",
+    "guests need the cpuacct, memory and freezer cgroup v1 controllers or cgroup v2 with memory and cpu",
   );
 }
 
-/** The host's cgroup layout for a new container, read from `/proc`. */
-export function planHostCgroup(uuid: string): CgroupPaths {
+/** The prefix of a container's group name. */
+const LXC_PREFIX = "evirt-lxc-";
+
+/** The host's cgroup layout for a new guest's group (`<prefix><uuid>`), read from `/proc`. */
+export function planHostCgroup(uuid: string, prefix = LXC_PREFIX): CgroupPaths {
   const mounts = parseCgroupMounts(Deno.readTextFileSync("/proc/self/mountinfo"));
   const own = parseProcessCgroups(Deno.readTextFileSync("/proc/self/cgroup"));
   let v2Controllers: string[] = [];
@@ -186,7 +190,7 @@ export function planHostCgroup(uuid: string): CgroupPaths {
       v2Controllers = [];
     }
   }
-  return planCgroup(uuid, mounts, own, v2Controllers);
+  return planCgroup(uuid, mounts, own, v2Controllers, prefix);
 }
 
 /**
@@ -261,7 +265,12 @@ function readControl(path: string): string {
   }
 }
 
-function writeControl(path: string, value: string): void {
+/**
+ * Writes a control file of a group.
+ *
+ * @throws {VirtError} SYSTEM_ERROR (38) naming the value and the file.
+ */
+export function writeControl(path: string, value: string): void {
   try {
     Deno.writeTextFileSync(path, value);
   } catch (error) {
@@ -291,7 +300,7 @@ export function createCgroup(paths: CgroupPaths, limits: CgroupLimits): void {
     for (const folder of made.reverse()) removeFolder(folder);
     throw error instanceof VirtError
       ? error
-      : systemError("cannot create the container's cgroup", error);
+      : systemError("cannot create the guest's cgroup", error);
   }
 }
 
@@ -303,7 +312,8 @@ function missingController(controller: string, element: string): VirtError {
   );
 }
 
-function fileExists(path: string): boolean {
+/** Whether `path` exists (a control file the kernel offers, a thread's `/proc` entry). */
+export function fileExists(path: string): boolean {
   try {
     Deno.statSync(path);
     return true;
@@ -476,9 +486,21 @@ function removeFolder(folder: string): void {
   }
 }
 
-/** Removes the group's folders (they must be empty of processes). */
+/**
+ * Removes the group's folders (they must be empty of processes), the groups made below them
+ * first (a QEMU's `vcpuN`).
+ */
 export function removeCgroup(paths: CgroupPaths): void {
-  for (const folder of cgroupFolders(paths)) removeFolder(folder);
+  for (const folder of cgroupFolders(paths)) {
+    try {
+      for (const entry of Deno.readDirSync(folder)) {
+        if (entry.isDirectory) removeFolder(`${folder}/${entry.name}`);
+      }
+    } catch {
+      // The folder is gone already.
+    }
+    removeFolder(folder);
+  }
 }
 
 /** The pids in the group now (none when it is gone). */

@@ -8,7 +8,7 @@ import {
   parseCgroupMounts,
   parseProcessCgroups,
   planCgroup,
-} from "../../../drivers/lxc/container_cgroup.ts";
+} from "../../../src/host/cgroups.ts";
 import { isVirtError } from "../../../src/model/errors.ts";
 
 const HYBRID_MOUNTINFO = [

@@ -1,0 +1,154 @@
+/**
+ * The counting test guest of the live migration tests and what they check of it: its console's
+ * numbers, its lifecycle events on each host, its QEMU processes, where it runs.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { eventually } from "../support/fleet_services.ts";
+import type { ServiceProcess } from "../support/service_process.ts";
+import { guestDefinition } from "./_qemu_guest.ts";
+import { SaveClient } from "../../src/client/save_client.ts";
+import { formatDomainXml } from "../../src/xml/mod.ts";
+import type { DomainDefinition } from "../../src/model/domain.ts";
+
+/** The bandwidth that keeps a migration of the test guest in flight for many seconds, MiB/s. */
+export const SLOW_MIB = 1;
+
+/** Longest wait for the guest's counting to reach a number, in ms. */
+const COUNT_TIMEOUT_MS = 60_000;
+
+/** The numbers the guest printed so far, in order. */
+export function counts(path: string): number[] {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return [];
+  }
+  return [...text.matchAll(/^EVIRT-COUNT (\d+)\r?$/gm)].map((match) => Number(match[1]));
+}
+
+export async function countReaches(path: string, least: number): Promise<number> {
+  await eventually(`the guest counts to ${least}`, () => {
+    const seen = counts(path);
+    return Promise.resolve(seen.length > 0 && seen[seen.length - 1] >= least);
+  }, COUNT_TIMEOUT_MS);
+  const seen = counts(path);
+  return seen[seen.length - 1];
+}
+
+/** Collects `service`'s lifecycle events of `name` as `TYPE/detail` until `signal` ends. */
+export function collectLifecycle(
+  service: ServiceProcess,
+  name: string,
+  signal: AbortSignal,
+): string[] {
+  const seen: string[] = [];
+  (async () => {
+    try {
+      for await (
+        const message of service.client.events({ events: ["lifecycle"], signal, reconnect: false })
+      ) {
+        if (message.domain.name !== name || message.lifecycle === undefined) continue;
+        seen.push(`${message.lifecycle.typeName}/${message.lifecycle.detailName}`);
+      }
+    } catch {
+      // Ended by the signal.
+    }
+  })();
+  return seen;
+}
+
+/** The pids of the QEMU processes running the domain `uuid` (found by their command line). */
+export function qemuPids(uuid: string): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const line = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      if (line.includes("qemu-system") && line.includes(uuid)) pids.push(Number(entry.name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+/** A counting test guest's definition, its serial console appended to `serial`. */
+export function countingGuest(serial: string) {
+  const definition = guestDefinition("mover", { serial: { file: serial } });
+  definition.os.cmdline = `${definition.os.cmdline} evirt.count=1`;
+  definition.devices.serials[0].sources[0].append = "on";
+  return definition;
+}
+
+/** Waits until east's migration of mover is in flight (domjobinfo shows memory sent). */
+export async function migrationInFlight(east: ServiceProcess): Promise<void> {
+  await eventually("the migration is in flight", async () => {
+    const view = await new SaveClient(east.client).jobInfo("mover");
+    return view.type === 2 && (view.job?.memoryProcessed ?? 0) > 0;
+  }, 30_000);
+}
+
+/** Waits until `service` does not list mover (moved away, or never given a copy). */
+export async function withoutMover(service: ServiceProcess, what: string): Promise<void> {
+  await eventually(what, async () => {
+    const names = (await service.client.listDomains()).map((domain) => domain.name);
+    return !names.includes("mover");
+  });
+}
+
+/**
+ * The guest runs on `here` (named `hostName`) only: it counts on there in order, never booted
+ * again, `away` has no copy, one QEMU runs it, and its lease names `hostName`.
+ */
+export async function runsOnlyOn(
+  here: ServiceProcess,
+  away: ServiceProcess,
+  hostName: string,
+  serial: string,
+  uuid: string,
+): Promise<void> {
+  assert.equal((await here.client.state("mover")).stateName, "running");
+  const now = counts(serial).at(-1) ?? 0;
+  await countReaches(serial, now + 5);
+  await withoutMover(away, `only ${hostName} has mover`);
+  await eventually("one QEMU runs mover", () => Promise.resolve(qemuPids(uuid).length === 1));
+  const leases = (await away.client.fleetDomains()).domains;
+  assert.ok(leases.some((lease) => lease.name === "mover" && lease.host === hostName));
+  const seen = counts(serial);
+  assert.equal(seen.filter((count) => count === 1).length, 1, `one boot: ${seen}`);
+  for (let index = 1; index < seen.length; index++) {
+    assert.ok(seen[index] > seen[index - 1], `counts in order: ${seen.join(" ")}`);
+  }
+}
+
+/** The guest stayed on east: it runs and counts on there, west has no copy nor QEMU. */
+export function stayedOnEast(
+  east: ServiceProcess,
+  west: ServiceProcess,
+  serial: string,
+  uuid: string,
+): Promise<void> {
+  return runsOnlyOn(east, west, "east", serial, uuid);
+}
+
+/**
+ * Defines the counting guest on east and starts it, collecting both hosts' lifecycle events of
+ * it until `signal` ends; once it counted to 10: the events seen so far and the last count.
+ */
+export async function startCounting(
+  east: ServiceProcess,
+  west: ServiceProcess,
+  definition: DomainDefinition,
+  serial: string,
+  signal: AbortSignal,
+): Promise<{ eastEvents: string[]; westEvents: string[]; before: number }> {
+  await east.client.define({ xml: formatDomainXml(definition) });
+  const eastEvents = collectLifecycle(east, "mover", signal);
+  const westEvents = collectLifecycle(west, "mover", signal);
+  await east.client.action("mover", "start");
+  return { eastEvents, westEvents, before: await countReaches(serial, 10) };
+}

@@ -21,7 +21,8 @@
  * warm) it also prints that figure with no version caller at all (8 s of defines alone), which
  * needs no share taken out and is the steadiest on a busy machine; then, 8 s more, the times the
  * service's loop was blocked by such defines (a 1 ms timer's late firings, bench/_loop_gaps.ts:
- * what a request arriving then would have waited, however the version calls happened to fall).
+ * what a request arriving then would have waited, however the version calls happened to fall),
+ * beside the same for 8 s with no define at all (what the machine's other programs cost the loop).
  *
  * It runs the service's loop with the service's V8 flags (`SERVICE_V8_FLAGS`, which set when
  * its garbage collections come): as a script it starts itself again with them, unless
@@ -227,25 +228,25 @@ async function cpuPerDefinePhase(
 }
 
 /**
- * The service loop's blocked times while `load` runs alone for `seconds` (a phase of its own: the
- * probe's timer costs main-thread CPU, which would count in the figure above).
+ * The service loop's blocked times while `load` runs alone for `seconds`, or with no load at all
+ * (what the machine's other programs cost it). A phase of its own: the probe's timer costs
+ * main-thread CPU, which would count in the CPU per define.
  */
 async function loopGapPhase(
   r: Rig,
   label: string,
   seconds: number,
-  load: { body: string; status: number },
+  load?: { body: string; status: number },
 ): Promise<void> {
-  const loader = await startDefineLoop(r.socketPath, load.body, load.status);
+  const loader = load === undefined
+    ? undefined
+    : await startDefineLoop(r.socketPath, load.body, load.status);
   const probe = startLoopGapProbe();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   const gaps = probe.stop();
-  const msEach = await loader.stop();
-  console.log(
-    `  ${label}, alone, loop probed: ${
-      loopGapSummary(gaps, { count: msEach.length, unit: "define" })
-    }`,
-  );
+  const msEach = loader === undefined ? [] : await loader.stop();
+  const per = loader === undefined ? undefined : { count: msEach.length, unit: "define" };
+  console.log(`  ${label}, loop probed: ${loopGapSummary(gaps, per)}`);
 }
 
 async function main(): Promise<void> {
@@ -282,7 +283,8 @@ async function main(): Promise<void> {
           body: byDevices,
           status: 201,
         });
-        await loopGapPhase(r, "largest definition defined in a loop", 8, {
+        await loopGapPhase(r, "no define load", 8);
+        await loopGapPhase(r, "largest definition defined in a loop, alone", 8, {
           body: byDevices,
           status: 201,
         });

@@ -20,7 +20,14 @@
  */
 
 /** The kinds of object an operation acts on. */
-export type ObjectKind = "host" | "domain" | "pool" | "volume" | "network" | "snapshot";
+export type ObjectKind =
+  | "host"
+  | "domain"
+  | "pool"
+  | "volume"
+  | "network"
+  | "snapshot"
+  | "secret";
 
 /** Who may run an operation: `read-only` callers can list, read and subscribe; nothing else. */
 export type OperationAccess = "read-only" | "read-write";
@@ -2881,6 +2888,77 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "Storage pool lifecycle and refresh events",
+    http: null,
+    verbs: [],
+  },
+  // --- secrets (over libvirt's protocol only: no HTTP route or evirt verb yet) ----------------
+  {
+    name: "secret.list",
+    object: "secret",
+    libvirt: [
+      { api: "virConnectListAllSecrets", procedure: 287 },
+      { api: "virConnectNumOfSecrets", procedure: 139 },
+      { api: "virConnectListSecrets", procedure: 140 },
+    ],
+    access: "read-only",
+    summary: "List secrets",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "secret.lookup",
+    object: "secret",
+    libvirt: [
+      { api: "virSecretLookupByUUID", procedure: 141 },
+      { api: "virSecretLookupByUsage", procedure: 147 },
+    ],
+    access: "read-only",
+    summary: "Find a secret by uuid or by usage",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "secret.dumpxml",
+    object: "secret",
+    libvirt: [{ api: "virSecretGetXMLDesc", procedure: 143 }],
+    access: "read-only",
+    summary: "A secret's XML",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "secret.define",
+    object: "secret",
+    libvirt: [{ api: "virSecretDefineXML", procedure: 142 }],
+    access: "read-write",
+    summary: "Define or redefine a secret",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "secret.undefine",
+    object: "secret",
+    libvirt: [{ api: "virSecretUndefine", procedure: 146 }],
+    access: "read-write",
+    summary: "Remove a secret and its value",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "secret.set_value",
+    object: "secret",
+    libvirt: [{ api: "virSecretSetValue", procedure: 144 }],
+    access: "read-write",
+    summary: "Set a secret's value (kept encrypted, never logged)",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "secret.get_value",
+    object: "secret",
+    libvirt: [{ api: "virSecretGetValue", procedure: 145 }],
+    access: "read-write",
+    summary: "A secret's value (refused for a private secret, code 65)",
     http: null,
     verbs: [],
   },

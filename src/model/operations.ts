@@ -2962,6 +2962,18 @@ export const OPERATIONS = [
     http: null,
     verbs: [],
   },
+  {
+    name: "secret.events",
+    object: "secret",
+    libvirt: [
+      { api: "virConnectSecretEventRegisterAny", procedure: 380 },
+      { api: "virConnectSecretEventDeregisterAny", procedure: 381 },
+    ],
+    access: "read-only",
+    summary: "Secret lifecycle and value-changed events (never the value)",
+    http: null,
+    verbs: [],
+  },
   // --- virtual networks ------------------------------------------------------------------------
   {
     name: "network.list",

@@ -34,6 +34,7 @@ import { NETWORK_PORT_PROCEDURES } from "./network_port_procedures.ts";
 import { NETWORK_EVENT_PROCEDURES } from "./network_events.ts";
 import { NATIVE_PROCEDURES } from "./native_procedures.ts";
 import { SECRET_PROCEDURES } from "./secret_procedures.ts";
+import { SECRET_EVENT_PROCEDURES } from "./secret_events.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -72,6 +73,7 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...SAVE_PROCEDURES,
   ...NATIVE_PROCEDURES,
   ...SECRET_PROCEDURES,
+  ...SECRET_EVENT_PROCEDURES,
 };
 
 /**

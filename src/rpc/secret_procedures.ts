@@ -27,7 +27,7 @@ export const secretType: XdrType = x.struct(
   ["usageID", nonnullString],
 );
 
-interface WireSecret {
+export interface WireSecret {
   uuid: Uint8Array;
   usageType: number;
   usageID: string;
@@ -46,7 +46,7 @@ function secretsOf(context: CallContext, api: string): Secrets {
 }
 
 /** A secret's wire handle. */
-function wire(secret: SecretDefinition): WireSecret {
+export function wireSecret(secret: SecretDefinition): WireSecret {
   return {
     uuid: uuidBytes(secret.uuid),
     usageType: usageTypeNumber(secret),
@@ -93,7 +93,7 @@ export const SECRET_PROCEDURES: ProcedureTable = {
       checkFlags(args.flags, 0xf, "virConnectListAllSecrets");
       const secrets = secretsOf(context, "virConnectListAllSecrets").list()
         .filter((secret) => matchesListFlags(secret, args.flags));
-      return { secrets: args.need_results ? secrets.map(wire) : [], ret: secrets.length };
+      return { secrets: args.need_results ? secrets.map(wireSecret) : [], ret: secrets.length };
     },
   },
   virConnectNumOfSecrets: {
@@ -129,7 +129,7 @@ export const SECRET_PROCEDURES: ProcedureTable = {
     args: x.struct(["uuid", uuidType]),
     ret: secretRet,
     handler: (args: { uuid: Uint8Array }, context) => ({
-      secret: wire(secretsOf(context, "virSecretLookupByUUID").byUuid(uuidText(args.uuid))),
+      secret: wireSecret(secretsOf(context, "virSecretLookupByUUID").byUuid(uuidText(args.uuid))),
     }),
   },
   virSecretLookupByUsage: {
@@ -146,7 +146,9 @@ export const SECRET_PROCEDURES: ProcedureTable = {
         );
       }
       return {
-        secret: wire(secretsOf(context, "virSecretLookupByUsage").byUsage(type, args.usageID)),
+        secret: wireSecret(
+          secretsOf(context, "virSecretLookupByUsage").byUsage(type, args.usageID),
+        ),
       };
     },
   },
@@ -158,7 +160,9 @@ export const SECRET_PROCEDURES: ProcedureTable = {
     handler: async (args: { xml: string; flags: number }, context) => {
       // VIR_SECRET_DEFINE_VALIDATE: evirt's parser checks always.
       checkFlags(args.flags, 1, "virSecretDefineXML");
-      return { secret: wire(await secretsOf(context, "virSecretDefineXML").define(args.xml)) };
+      return {
+        secret: wireSecret(await secretsOf(context, "virSecretDefineXML").define(args.xml)),
+      };
     },
   },
   virSecretGetXMLDesc: onSecret(

@@ -3,7 +3,7 @@
  * running libvirtd 9.0 on the same secret XML: `secret-define` (each usage type, a private and
  * an ephemeral secret, refused defines), `secret-dumpxml`, `secret-list` with its filters,
  * `secret-set-value` / `secret-get-value` (a private secret's value refused, a secret without a
- * value, a read-only connection refused) and `secret-undefine` print the same. Every secret's
+ * value, a read-only connection refused), `secret-undefine` and `secret-event` print the same. Every secret's
  * usage is named with {@linkcode ORACLE_PREFIX}; each is undefined on libvirtd in `finally`.
  * Afterwards no file of evirt's state directory holds the value in clear.
  *
@@ -152,6 +152,38 @@ testIf(
         defined.splice(defined.indexOf(uuid(3)), 1);
         const [mine, theirs] = await both("secret-list");
         assert.equal(ours(mine.stdout), ours(theirs.stdout), "secret-list after undefine");
+      });
+      await t.step("secret-event: lifecycle and value-changed events", async () => {
+        const watches = ["lifecycle", "value-changed"].map((event) => [
+          "secret-event",
+          "--event",
+          event,
+          "--loop",
+          "--timeout",
+          "6",
+        ]);
+        const watching = watches.flatMap((watch) => [evirt(...watch), oracleVirsh(watch)]);
+        // Both watchers register before the changes.
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        const path = file("events", `<secret><uuid>${uuid(7)}</uuid></secret>`);
+        // Undefined in `finally` should the step fail half-way (a second undefine only fails).
+        defined.push(uuid(7));
+        for (
+          const args of [
+            ["secret-define", path],
+            ["secret-set-value", uuid(7), "--base64", btoa(VALUE)],
+            ["secret-undefine", uuid(7)],
+          ]
+        ) {
+          const [mine, theirs] = await both(...args);
+          assertSame(mine, theirs, args[0]);
+        }
+        const [mineLifecycle, theirsLifecycle, mineValue, theirsValue] = await Promise.all(
+          watching,
+        );
+        assertSame(mineLifecycle, theirsLifecycle, "secret-event --event lifecycle");
+        assertSame(mineValue, theirsValue, "secret-event --event value-changed");
+        assert.match(mineValue.stdout, new RegExp(`event 'value-changed' for secret ${uuid(7)}`));
       });
       await t.step("no state file holds the value in clear", () => {
         const needle = new TextEncoder().encode(VALUE);

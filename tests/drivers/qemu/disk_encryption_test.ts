@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { createDecipheriv } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { encryptForQemu, newMasterKey } from "../../../drivers/qemu/disk_encryption.ts";
+import { plugDisk } from "../../../drivers/qemu/device_hotplug.ts";
+import type { QmpCommands } from "../../../drivers/qemu/qmp_commands.ts";
 import type { Disk } from "../../../src/model/domain.ts";
+import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 import type { XmlElement } from "../../../src/model/xml_extra.ts";
 import { assertRefused, build, valuesOf, withDevices } from "./_qemu_definitions.ts";
 
@@ -110,4 +113,17 @@ Deno.test("encryptForQemu is AES-256-CBC under the master key with a fresh IV", 
     decipher.final(),
   ]);
   assert.equal(clear.toString(), "a passphrase");
+});
+
+Deno.test("a LUKS disk is not hotplugged: QEMU would lack its secret object", async () => {
+  const definition = withDevices((devices) =>
+    devices.disks.push({ ...luksDisk("vda", "raw"), alias: "virtio-disk0" })
+  );
+  // Refused before any monitor command: the monitor is never reached.
+  const qmp = {} as QmpCommands;
+  await assert.rejects(
+    plugDisk(qmp, definition, 0, [], { timeoutMs: 1_000 }),
+    (error) =>
+      isVirtError(error, ErrorCode.CONFIG_UNSUPPORTED) && error.where === "/disk/encryption",
+  );
 });

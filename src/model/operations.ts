@@ -103,6 +103,8 @@ export interface OperationRoute {
     | "DeviceXml"
     | "StorageXml"
     | "NetworkXml"
+    | "SecretXml"
+    | "SecretValue"
     | "NetworkPortXml"
     | "NetworkUpdate"
     | "SnapshotXml"
@@ -2891,7 +2893,7 @@ export const OPERATIONS = [
     http: null,
     verbs: [],
   },
-  // --- secrets (over libvirt's protocol only: no HTTP route or evirt verb yet) ----------------
+  // --- secrets (no evirt verb yet) -----------------------------------------------------------
   {
     name: "secret.list",
     object: "secret",
@@ -2902,7 +2904,12 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "List secrets",
-    http: null,
+    http: {
+      method: "GET",
+      path: "/v1/secrets",
+      query: [],
+      answer: { status: 200, description: "Every secret", schema: "SecretList" },
+    },
     verbs: [],
   },
   {
@@ -2923,7 +2930,12 @@ export const OPERATIONS = [
     libvirt: [{ api: "virSecretGetXMLDesc", procedure: 143 }],
     access: "read-only",
     summary: "A secret's XML",
-    http: null,
+    http: {
+      method: "GET",
+      path: "/v1/secrets/:secret/xml",
+      query: [],
+      answer: { status: 200, description: "Secret XML", media: "application/xml" },
+    },
     verbs: [],
   },
   {
@@ -2932,7 +2944,13 @@ export const OPERATIONS = [
     libvirt: [{ api: "virSecretDefineXML", procedure: 142 }],
     access: "read-write",
     summary: "Define or redefine a secret",
-    http: null,
+    http: {
+      method: "POST",
+      path: "/v1/secrets",
+      query: [],
+      body: "SecretXml",
+      answer: { status: 201, description: "The secret defined", schema: "SecretSummary" },
+    },
     verbs: [],
   },
   {
@@ -2941,7 +2959,12 @@ export const OPERATIONS = [
     libvirt: [{ api: "virSecretUndefine", procedure: 146 }],
     access: "read-write",
     summary: "Remove a secret and its value",
-    http: null,
+    http: {
+      method: "DELETE",
+      path: "/v1/secrets/:secret",
+      query: [],
+      answer: { status: 204, description: "The secret is gone" },
+    },
     verbs: [],
   },
   {
@@ -2950,7 +2973,13 @@ export const OPERATIONS = [
     libvirt: [{ api: "virSecretSetValue", procedure: 144 }],
     access: "read-write",
     summary: "Set a secret's value (kept encrypted, never logged)",
-    http: null,
+    http: {
+      method: "PUT",
+      path: "/v1/secrets/:secret/value",
+      query: [],
+      body: "SecretValue",
+      answer: { status: 204, description: "The value is set" },
+    },
     verbs: [],
   },
   {
@@ -2959,7 +2988,12 @@ export const OPERATIONS = [
     libvirt: [{ api: "virSecretGetValue", procedure: 145 }],
     access: "read-write",
     summary: "A secret's value (refused for a private secret, code 65)",
-    http: null,
+    http: {
+      method: "GET",
+      path: "/v1/secrets/:secret/value",
+      query: [],
+      answer: { status: 200, description: "The value's bytes", media: "application/octet-stream" },
+    },
     verbs: [],
   },
   {

@@ -182,6 +182,7 @@ export async function startService(
       valuesDir: `${config.stateDir}/secret/values`,
       log: logFor("secret"),
     });
+    core.attachSecrets(secrets);
     // A LUKS disk's passphrase is its secret's value.
     for (const driver of core.host.drivers) {
       driver.useSecretValues?.((reference) => secrets.internalValue(reference));

@@ -456,6 +456,11 @@ export interface BlockSample {
   containers: Record<string, StorageInfo>;
 }
 
+/** A secret's value by the uuid or usage a definition names (see `Driver.useSecretValues`). */
+export type SecretValueLookup = (
+  reference: { uuid: string } | { usage: string; type?: string },
+) => Uint8Array;
+
 /**
  * What a driver last sampled of a running instance. Every figure is optional: a driver leaves out
  * what it cannot know, and a domain without a balloon has no balloon figure.
@@ -702,6 +707,13 @@ export interface Driver {
    * (The test hypervisor's disks live in its own simulated storage.)
    */
   storageAccess?(): BlockStorageAccess;
+
+  /**
+   * Gives the driver the host's secret values (a LUKS disk's passphrase, by the uuid or usage
+   * its `<secret>` names); absent: the driver uses no secrets. The lookup throws libvirt's
+   * code 66 for a secret that does not exist or has no value.
+   */
+  useSecretValues?(lookup: SecretValueLookup): void;
 
   /**
    * The host path of an instance's text console (a pty), for `console`: the given serial or

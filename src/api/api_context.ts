@@ -8,6 +8,7 @@
 import type { Host } from "../../actors/host.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
+import type { Secrets } from "../../actors/secrets.ts";
 import type { HostGuests } from "../../actors/host_guests.ts";
 import type { MigrationTuning, NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
@@ -86,6 +87,8 @@ export interface ApiEnvironment {
   storage?: StoragePools;
   /** The virtual networks; absent where the service has none (the in-process test hypervisor). */
   networks?: Networks;
+  /** The host's secrets; absent where the service has none (the in-process test hypervisor). */
+  secrets?: Secrets;
   /**
    * Check every JSON answer against the schema its row documents, answering 500 (code 1) naming
    * the difference when it does not match: the test services' guard that the OpenAPI document

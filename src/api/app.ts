@@ -44,6 +44,7 @@ import { storageRoutes } from "./routes/storage_routes.ts";
 import { saveRoutes } from "./routes/save_routes.ts";
 import { snapshotRoutes } from "./routes/snapshot_routes.ts";
 import { networkRoutes } from "./routes/network_routes.ts";
+import { secretRoutes } from "./routes/secret_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 import { fleetRoutes } from "./routes/fleet_routes.ts";
 import { hostGuestsRoutes } from "./routes/host_guests_routes.ts";
@@ -98,6 +99,7 @@ export function createApi(env: ApiEnvironment): Api {
   saveRoutes(add);
   snapshotRoutes(add);
   networkRoutes(add);
+  secretRoutes(add);
   assertEveryRouteServed(rowByRoute);
 
   async function handle(

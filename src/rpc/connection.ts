@@ -20,6 +20,11 @@
 import type { Host } from "../../actors/host.ts";
 import { POOL_EVENT_LIFECYCLE, POOL_EVENT_REFRESH, poolEventsOf } from "./storage_events.ts";
 import { NETWORK_EVENT_LIFECYCLE, networkEventsOf } from "./network_events.ts";
+import {
+  SECRET_EVENT_LIFECYCLE,
+  SECRET_EVENT_VALUE_CHANGED,
+  secretEventsOf,
+} from "./secret_events.ts";
 import type { EventObjectKind, ObjectEvent } from "./object_events.ts";
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import { PositionPrunedError } from "../log/errors.ts";
@@ -538,6 +543,16 @@ export class RpcConnection {
         subscribe: storage === undefined
           ? undefined
           : (listener) => storage.subscribe((applied) => listener(poolEventsOf(applied))),
+      };
+    }
+    if (kind === "secret") {
+      const secrets = this.#target?.secrets;
+      return {
+        eventIds: [SECRET_EVENT_LIFECYCLE, SECRET_EVENT_VALUE_CHANGED],
+        api: "virConnectSecretEventRegisterAny",
+        subscribe: secrets === undefined
+          ? undefined
+          : (listener) => secrets.onChange((change) => listener(secretEventsOf([change]))),
       };
     }
     const networks = this.#target?.networks;

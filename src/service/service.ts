@@ -36,6 +36,8 @@ import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
 import { NETWORK_FACT_TYPES } from "../model/network_facts.ts";
 import { StoragePools } from "../../actors/storage_pools.ts";
 import { LEASE_POLL_INTERVAL_MS, Networks } from "../../actors/networks.ts";
+import { Secrets } from "../../actors/secrets.ts";
+import { SECRET_FACT_TYPES } from "../model/secret_facts.ts";
 import type { Host } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { EventStore } from "../log/event_store.ts";
@@ -132,6 +134,7 @@ export async function startService(
   let core: ServiceCore | undefined;
   let storageStore: EventStore | undefined;
   let networkStore: EventStore | undefined;
+  let secretStore: EventStore | undefined;
   let fleet: Fleet | undefined;
   try {
     const tokens = config.tokensFile === null ? [] : await readTokens(config.tokensFile);
@@ -175,6 +178,18 @@ export async function startService(
       leasePollIntervalMs: LEASE_POLL_INTERVAL_MS,
     });
     core.attachNetworks(networks);
+    // Secrets too; their values never enter a log: they are kept encrypted beside it.
+    secretStore = await openSideStore(config, "secret", SECRET_FACT_TYPES);
+    const secrets = await Secrets.open({
+      store: secretStore,
+      valuesDir: `${config.stateDir}/secret/values`,
+      log: logFor("secret"),
+    });
+    core.attachSecrets(secrets);
+    // A LUKS disk's passphrase is its secret's value.
+    for (const driver of core.host.drivers) {
+      driver.useSecretValues?.((reference) => secrets.internalValue(reference));
+    }
     // Guests' `<interface type='network'>` join their network's bridge.
     core.host.setNetworkResolver((network) => ({ bridge: networks.guestBridge(network) }));
     // Each of them gets a port on its network, as libvirt's QEMU driver asks its network
@@ -229,6 +244,7 @@ export async function startService(
       host: core.host,
       storage,
       networks,
+      secrets,
       hub: core.hub,
       consoles: core.consoles,
       events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
@@ -263,6 +279,7 @@ export async function startService(
     const running = core;
     const runningStorageStore = storageStore;
     const runningNetworkStore = networkStore;
+    const runningSecretStore = secretStore;
     const runningFleet = fleet;
     return {
       ...running,
@@ -288,6 +305,8 @@ export async function startService(
         await runningStorageStore.close();
         await networks.close();
         await runningNetworkStore.close();
+        await secrets.close();
+        await runningSecretStore.close();
         await runningFleet?.close();
         await running.close();
       },
@@ -296,6 +315,7 @@ export async function startService(
     await fleet?.close();
     await storageStore?.close();
     await networkStore?.close();
+    await secretStore?.close();
     if (core !== undefined) await core.close();
     else await store.close();
     throw error;

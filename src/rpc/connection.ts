@@ -204,9 +204,12 @@ export class RpcConnection {
           );
           break;
         }
-        const count = await this.#conn.read(buffer);
+        // A large packet's bytes land in the packet itself; the rest through one copy.
+        const space = reader.space(READ_CHUNK_BYTES);
+        const count = await this.#conn.read(space ?? buffer);
         if (count === null) break;
-        reader.push(buffer.slice(0, count));
+        if (space !== undefined) reader.received(count);
+        else reader.push(buffer.slice(0, count));
         for (let packet = reader.next(); packet !== undefined; packet = reader.next()) {
           this.#handle(packet.header, packet.body);
           if (this.#closed) break;

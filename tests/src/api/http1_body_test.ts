@@ -46,8 +46,13 @@ Deno.test("a lent body gives the same bytes as a copied one, length-framed and c
     assert.equal(lendBodyPieces(body.stream!), true);
     if (!lent) {
       // Not lent: pieces are copies that survive later reads.
-      const fresh = requestBody("PUT", headers, new ConnectionReader(scripted(chunked)), 5000, () =>
-        Promise.resolve());
+      const fresh = requestBody(
+        "PUT",
+        headers,
+        new ConnectionReader(scripted(chunked)),
+        5000,
+        () => Promise.resolve(),
+      );
       const held: Uint8Array[] = [];
       for await (const piece of fresh.stream!) held.push(piece);
       assert.deepEqual(held.flatMap((piece) => [...piece]), [...payload.subarray(0, 70_005)]);

@@ -948,12 +948,6 @@ export class PoolCommands {
     uuid: string,
     name: string,
     range: TransferRange,
-    options: { holes?: false; reuseBuffer: boolean },
-  ): Promise<{ stream: ReadableStream<Uint8Array>; bytes: number }>;
-  downloadVolume(
-    uuid: string,
-    name: string,
-    range: TransferRange,
     options: { holes: true; reuseBuffer?: boolean },
   ): Promise<{ stream: ReadableStream<SparsePiece>; bytes: number }>;
   async downloadVolume(

@@ -204,12 +204,9 @@ export class RpcConnection {
           );
           break;
         }
-        // A large packet's bytes land in the packet itself; the rest through one copy.
-        const space = reader.space(READ_CHUNK_BYTES);
-        const count = await this.#conn.read(space ?? buffer);
+        const count = await this.#conn.read(buffer);
         if (count === null) break;
-        if (space !== undefined) reader.received(count);
-        else reader.push(buffer.slice(0, count));
+        reader.push(buffer.slice(0, count));
         for (let packet = reader.next(); packet !== undefined; packet = reader.next()) {
           this.#handle(packet.header, packet.body);
           if (this.#closed) break;

@@ -67,12 +67,10 @@ export function encodePacket(header: MessageHeader, body: Uint8Array): Uint8Arra
 export class PacketReader {
   #chunks: Uint8Array[] = [];
   #buffered = 0;
-  /** A packet being assembled in place: its bytes, the first `filled` of them received. */
-  #assembling: { bytes: Uint8Array; filled: number } | undefined;
 
   /** Bytes held but not yet returned as packets (at most one packet plus one read). */
   get bufferedBytes(): number {
-    return this.#buffered + (this.#assembling?.filled ?? 0);
+    return this.#buffered;
   }
 
   /**
@@ -82,55 +80,16 @@ export class PacketReader {
    */
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    const assembling = this.#assembling;
-    if (assembling !== undefined) {
-      const part = bytes.subarray(0, assembling.bytes.length - assembling.filled);
-      assembling.bytes.set(part, assembling.filled);
-      assembling.filled += part.length;
-      bytes = bytes.subarray(part.length);
-      if (bytes.length === 0) return;
-    }
     this.#chunks.push(bytes);
     this.#buffered += bytes.length;
     this.#checkLength();
   }
 
-  /**
-   * Where the next socket read may land directly: the missing part of a packet whose length
-   * is known and which needs more than `atLeast` bytes still (a stream's data packet), so its
-   * bytes are copied once, not once per read and again into the packet. Undefined when the
-   * next read should go through {@linkcode push}. After reading into it, call
-   * {@linkcode received}.
-   */
-  space(atLeast: number): Uint8Array | undefined {
-    if (this.#assembling === undefined) {
-      const length = this.#announcedLength();
-      if (length === undefined || length - this.#buffered <= atLeast) return undefined;
-      const filled = this.#buffered;
-      this.#assembling = { bytes: this.#take(filled, length), filled };
-    }
-    return this.#assembling.bytes.subarray(this.#assembling.filled);
-  }
-
-  /** Counts `count` bytes read into {@linkcode space}. */
-  received(count: number): void {
-    if (this.#assembling === undefined) throw new FramingError("no packet is being assembled");
-    this.#assembling.filled += count;
-  }
-
   /** The next whole packet, or undefined when more bytes are needed. */
   next(): Packet | undefined {
-    let bytes: Uint8Array;
-    const assembling = this.#assembling;
-    if (assembling !== undefined) {
-      if (assembling.filled < assembling.bytes.length) return undefined;
-      this.#assembling = undefined;
-      bytes = assembling.bytes;
-    } else {
-      const length = this.#announcedLength();
-      if (length === undefined || this.#buffered < length) return undefined;
-      bytes = this.#take(length);
-    }
+    const length = this.#announcedLength();
+    if (length === undefined || this.#buffered < length) return undefined;
+    const bytes = this.#take(length);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const header: MessageHeader = {
       prog: view.getUint32(4),
@@ -176,9 +135,8 @@ export class PacketReader {
     return out;
   }
 
-  /** The first `count` buffered bytes, at the start of a new array of `size` bytes. */
-  #take(count: number, size = count): Uint8Array {
-    const out = new Uint8Array(size);
+  #take(count: number): Uint8Array {
+    const out = new Uint8Array(count);
     let filled = 0;
     while (filled < count) {
       const chunk = this.#chunks[0];

@@ -129,14 +129,9 @@ export const VOLUME_TRANSFER_PROCEDURES: ProcedureTable = {
         length: safeCount(args.length, "length"),
       };
       // Sparse: the file's holes go as hole messages, unread (libvirtd sends its hole map too).
-      // The connection copies each chunk into its packets before it reads the next, so one
-      // buffer serves every chunk (a fresh 1 MiB each cost most of the download's CPU time).
       const { stream } = (args.flags & SPARSE_STREAM) !== 0
-        ? await storage.commands.downloadVolume(uuid, name, range, {
-          holes: true,
-          reuseBuffer: true,
-        })
-        : await storage.commands.downloadVolume(uuid, name, range, { reuseBuffer: true });
+        ? await storage.commands.downloadVolume(uuid, name, range, { holes: true })
+        : await storage.commands.downloadVolume(uuid, name, range);
       context.startStream(readerSource(stream));
     },
   },

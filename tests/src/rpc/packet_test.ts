@@ -44,34 +44,3 @@ Deno.test("PacketReader reads the header's signed and unsigned words", () => {
   );
   assert.deepEqual(reader.next()?.header, { ...header, proc: -1, serial: 0xffff_fffe, status: 2 });
 });
-
-Deno.test("PacketReader assembles a large packet in place, reads landing in its space", () => {
-  const body = new Uint8Array(1000).map((_, index) => index % 251);
-  const big = encodePacket(header, body);
-  const after = encodePacket({ ...header, serial: 10 }, new Uint8Array([7]));
-  const stream = new Uint8Array([...big, ...after]);
-  const reader = new PacketReader();
-  assert.equal(reader.space(100), undefined, "no length known yet: no space");
-  reader.push(stream.subarray(0, 50));
-  const got: { serial: number; body: number[] }[] = [];
-  let at = 50;
-  while (at < stream.length) {
-    const space = reader.space(100);
-    if (space !== undefined) {
-      // A read lands in the space, never past the packet's end.
-      const count = Math.min(space.length, 300);
-      space.set(stream.subarray(at, at + count));
-      reader.received(count);
-      at += count;
-    } else {
-      reader.push(stream.subarray(at, at + 30));
-      at += 30;
-    }
-    assert.ok(reader.bufferedBytes <= big.length + 30);
-    for (let packet = reader.next(); packet; packet = reader.next()) {
-      got.push({ serial: packet.header.serial, body: [...packet.body] });
-    }
-  }
-  assert.deepEqual(got, [{ serial: 9, body: [...body] }, { serial: 10, body: [7] }]);
-  assert.equal(reader.bufferedBytes, 0);
-});

@@ -8,7 +8,7 @@
  * domains, each `EVIRT_BENCH_DEFINE_MIB` MiB (default 4), and prints the service's peak resident
  * memory (`VmHWM`) before and after, with how many defines were answered 201 and how many 87 (no
  * room in the budget within its wait). Each domain keeps its definition, so the figure includes
- * what the service holds afterwards (32 × 4 MiB of descriptions), not only what a define holds
+ * what the service holds afterwards (32 × 4 MiB of descriptions, kept deflated), not only what a define holds
  * while it runs. Goal (issue: a global memory bound): the peak with the default budget at most
  * {@linkcode GOAL_PEAK_MIB} MiB.
  *

@@ -4,7 +4,8 @@
  *
  * - `passthrough`: the card's character device (`-chardev …,id=charsmartcardN`) and
  *   `-device ccid-card-passthru`;
- * - `host`: `ccid-card-emulated,backend=nss-emulated`, the host's card readers through NSS;
+ * - `host`: `ccid-card-emulated,backend=nss-emulated`, the host's card readers through NSS
+ *   (its database, `/etc/pki/nssdb`, must exist at start);
  * - `host-certificates`: `ccid-card-emulated,backend=certificates` with the three certificate
  *   nicknames of the NSS database `<database>` (QEMU's default, `/etc/pki/nssdb`, without one),
  *   which must exist at start.
@@ -17,6 +18,9 @@ import type { ArgumentCollector } from "./argument_collector.ts";
 import { chardevBackend } from "./chardev_arguments.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { qemuOption } from "./qemu_option.ts";
+
+/** The NSS database QEMU's card emulation opens when none is named. */
+export const HOST_NSS_DATABASE = "/etc/pki/nssdb";
 
 /** The certificates an emulated card of mode `host-certificates` holds. */
 const CERTIFICATES = 3;
@@ -52,6 +56,9 @@ export function addSmartcardArguments(devices: DomainDevices, collector: Argumen
     const id = card.alias?.startsWith("ua-") ? card.alias : `smartcard${index}`;
     const bus = `ccid${address?.controller ?? 0}.0`;
     if (card.mode === "host") {
+      // QEMU's card emulation opens the host's NSS database (its default path) for the readers;
+      // without one QEMU fails at start ("failed to initialize vcard").
+      collector.requirePath(HOST_NSS_DATABASE, "directory", `${where}/@mode`);
       collector.device(qemuOption("ccid-card-emulated", { backend: "nss-emulated", id, bus }));
       return;
     }

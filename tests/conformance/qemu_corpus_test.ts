@@ -26,6 +26,7 @@ import { type Chardev, type ChardevSource, type DomainDefinition } from "../../s
 import { applyDomainDefaults } from "../../src/model/domain_defaults.ts";
 import { isVirtError } from "../../src/model/errors.ts";
 import { parseDomainXml } from "../../src/xml/mod.ts";
+import { HOST_NSS_DATABASE } from "../../drivers/qemu/smartcard_arguments.ts";
 import { corpusDir, missing, testIf } from "../support/environment.ts";
 import { guestInitrdPath, guestKernelPath } from "../support/guest.ts";
 import { killAll } from "../integration/_qemu_guest.ts";
@@ -206,6 +207,12 @@ async function runCase(
     missing("certutil") !== undefined
   ) {
     return { kind: "not_run", reason: "needs NSS's certutil (libnss3-tools)" };
+  }
+  if (
+    definition.devices.smartcards.some((card) => card.mode === "host") &&
+    missing(HOST_NSS_DATABASE) !== undefined
+  ) {
+    return { kind: "not_run", reason: `a host smartcard needs the host's ${HOST_NSS_DATABASE}` };
   }
   // Many inputs share a uuid; the driver keys instances by uuid, and two run at once.
   const uuid = `00000000-0000-4000-8000-${id.toString(16).padStart(12, "0")}`;

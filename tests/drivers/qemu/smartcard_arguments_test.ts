@@ -28,7 +28,12 @@ Deno.test("a passthrough smartcard is a chardev and ccid-card-passthru after its
 });
 
 Deno.test("a host smartcard is an NSS-emulated ccid-card-emulated on its CCID bus", () => {
-  const devices = valuesOf(build(domain("<smartcard mode='host'/>")).args, "-device");
+  const line = build(domain("<smartcard mode='host'/>"));
+  // The host's NSS database is checked before start: without it QEMU cannot start the card.
+  assert.deepEqual(line.hostPaths, [
+    { path: "/etc/pki/nssdb", kind: "directory", where: "/domain/devices/smartcard[1]/@mode" },
+  ]);
+  const devices = valuesOf(line.args, "-device");
   assert.ok(devices.includes("usb-ccid,id=ccid0,bus=usb.0"), devices.join("\n"));
   assert.ok(
     devices.includes("ccid-card-emulated,backend=nss-emulated,id=smartcard0,bus=ccid0.0"),

@@ -60,11 +60,11 @@ export async function readBoundedText(path: string, maxBytes: number): Promise<s
 
 /**
  * Reads `path`'s bytes, refusing it past `maxBytes` with `Failed to read file '…': TOO_LARGE`
- * (libvirt's `virFileReadAll`; `secret-set-value --file` says `File too large`).
+ * (libvirt's `virFileReadAll`; `secret-set-value --file` says `Value too large for defined data type`).
  *
  * @example
  * ```ts ignore
- * const value = await readBoundedBytes("key.bin", 1024, "File too large");
+ * const value = await readBoundedBytes("key.bin", 1024, "Value too large for defined data type");
  * ```
  */
 export async function readBoundedBytes(

@@ -13,7 +13,7 @@ import { normalizeUuid } from "../model/domain_list.ts";
 import { ErrorCode } from "../model/errors.ts";
 import type { SecretDefinition } from "../model/secret.ts";
 import { ArgumentError, type OptionSpec, type VerbArguments } from "./arguments.ts";
-import { CommandFailure } from "./command_failure.ts";
+import { asFailure, CommandFailure } from "./command_failure.ts";
 import { readBoundedBytes, readBoundedText } from "./document_file.ts";
 import { formatTable } from "./layouts.ts";
 import { objectCommand } from "./object_verbs.ts";
@@ -236,18 +236,18 @@ export const secretSetValueVerb: Verb = {
       context.io.stderr("error: Passing secret value as command-line argument is insecure!\n");
       value = decodeBase64Leniently(base64);
     } else if (file !== undefined) {
-      const bytes = await readBoundedBytes(file, VALUE_FILE_MAX_BYTES, "File too large");
+      const bytes = await readBoundedBytes(
+        file,
+        VALUE_FILE_MAX_BYTES,
+        "Value too large for defined data type",
+      );
       value = args.flag("plain")
         ? bytes
         : decodeBase64Leniently(new TextDecoder("latin1").decode(bytes));
     } else {
       throw new CommandFailure("Input secret value is missing");
     }
-    await secretCommand(
-      reference,
-      "Failed to set secret value",
-      () => secretsOf(context).setValue(uuid, value),
-    );
+    await asFailure("Failed to set secret value", () => secretsOf(context).setValue(uuid, value));
     context.printExtra("Secret value set\n");
   },
 };
@@ -262,8 +262,9 @@ export const secretGetValueVerb: Verb = {
   ],
   async run(context: VerbContext, args: VerbArguments) {
     const reference = args.required("secret");
-    const uuid = secretUuid(reference);
-    const value = await secretCommand(reference, undefined, () => secretsOf(context).value(uuid));
+    const uuid = await lookedUp(context, reference);
+    // Found: a value refused (none set, a private secret) is libvirt's line alone.
+    const value = await secretsOf(context).value(uuid);
     if (!args.flag("plain")) context.print(encodeBase64(value));
     else if (context.io.stdoutBytes !== undefined) context.io.stdoutBytes(value);
     else context.print(new TextDecoder().decode(value));

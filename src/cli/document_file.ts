@@ -60,7 +60,7 @@ export async function readBoundedText(path: string, maxBytes: number): Promise<s
 
 /**
  * Reads `path`'s bytes, refusing it past `maxBytes` with `Failed to read file '…': TOO_LARGE`
- * (libvirt's `virFileReadAll`; `secret-set-value --file` says `Value too large for defined data type`).
+ * (libvirt's `virFileReadAll`, as `secret-set-value --file` reads: its EOVERFLOW text).
  *
  * @example
  * ```ts ignore

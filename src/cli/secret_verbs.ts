@@ -132,6 +132,7 @@ export const secretDefineVerb: Verb = {
     },
     { name: "validate", kind: "bool", help: "validate the XML against the schema" },
   ],
+  // `--validate` asks nothing more: evirt's secret parser checks `secret.rng`'s rules always.
   async run(context: VerbContext, args: VerbArguments) {
     const file = args.required("file");
     const xml = await readBoundedText(file, context.xmlMaxBytes);
@@ -231,6 +232,11 @@ export const secretSetValueVerb: Verb = {
     const uuid = await lookedUp(context, reference);
     const base64 = args.text("base64");
     const file = args.text("file");
+    for (const [name, given] of [["base64", base64], ["file", file]]) {
+      if (given === "") {
+        throw new CommandFailure(`Failed to get option '${name}': Option argument is empty`);
+      }
+    }
     let value: Uint8Array;
     if (base64 !== undefined) {
       context.io.stderr("error: Passing secret value as command-line argument is insecure!\n");

@@ -66,6 +66,7 @@ testIf(
       const defined = await evirt(["secret-define", paths[0]]);
       assert.equal(defined.stdout, `Secret ${uuid(1)} created\n\n`, defined.stderr);
       await same("secret-define", paths[0]);
+      await same("secret-define", "--validate", paths[0]);
       const byVirsh = await runVirsh(uri, ["secret-define", paths[1]]);
       assert.equal(byVirsh.stdout, `Secret ${uuid(2)} created\n\n`, byVirsh.stderr);
       await same("secret-define", paths[2]);
@@ -132,6 +133,8 @@ testIf(
       await same("secret-set-value", uuid(4));
       await same("secret-set-value", uuid(4), "--file", `${base}/raw`, "--base64", "QQ==");
       await same("secret-set-value", uuid(4), "--plain", "--base64", "QQ==");
+      await same("secret-set-value", uuid(4), "--base64", "");
+      await same("secret-set-value", uuid(4), "--file", "");
       await same("secret-set-value", uuid(9), "--base64", "QQ==");
       await same("secret-set-value", "bogus", "--base64", "QQ==");
       await same("secret-get-value", uuid(4));

@@ -46,6 +46,32 @@ export async function readDomainDocument(
 
 /** Reads `path` as text, refusing it past `maxBytes` (`Failed to open/read file …`). */
 export async function readBoundedText(path: string, maxBytes: number): Promise<string> {
+  const bytes = await readBoundedBytes(
+    path,
+    maxBytes,
+    `larger than the limit of ${maxBytes} bytes (EVIRT_XML_MAX_BYTES)`,
+  );
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new CommandFailure(`Failed to read file '${path}': ${systemReason(error)}`);
+  }
+}
+
+/**
+ * Reads `path`'s bytes, refusing it past `maxBytes` with `Failed to read file '…': TOO_LARGE`
+ * (libvirt's `virFileReadAll`, as `secret-set-value --file` reads: its EOVERFLOW text).
+ *
+ * @example
+ * ```ts ignore
+ * const value = await readBoundedBytes("key.bin", 1024, "Value too large for defined data type");
+ * ```
+ */
+export async function readBoundedBytes(
+  path: string,
+  maxBytes: number,
+  tooLarge: string,
+): Promise<Uint8Array> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -60,14 +86,10 @@ export async function readBoundedText(path: string, maxBytes: number): Promise<s
       const count = await file.read(buffer);
       if (count === null) break;
       total += count;
-      if (total > maxBytes) {
-        throw new CommandFailure(
-          `Failed to read file '${path}': larger than the limit of ${maxBytes} bytes (EVIRT_XML_MAX_BYTES)`,
-        );
-      }
+      if (total > maxBytes) throw new CommandFailure(`Failed to read file '${path}': ${tooLarge}`);
       chunks.push(buffer.slice(0, count));
     }
-    return new TextDecoder("utf-8", { fatal: true }).decode(concatBytes(chunks, total));
+    return concatBytes(chunks, total);
   } catch (error) {
     if (error instanceof CommandFailure) throw error;
     throw new CommandFailure(`Failed to read file '${path}': ${systemReason(error)}`);

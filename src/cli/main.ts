@@ -233,6 +233,7 @@ function processIo(): CliIo {
         throw error;
       }
     },
+    stdoutBytes: (bytes) => writeAllBytes(Deno.stdout, bytes),
     stderr: (text) => writeAll(Deno.stderr, text),
     stderrIsTerminal: Deno.stderr.isTerminal(),
     env: Deno.env.toObject(),
@@ -245,7 +246,11 @@ function processIo(): CliIo {
 }
 
 function writeAll(stream: { writeSync(bytes: Uint8Array): number }, text: string): void {
-  let bytes = new TextEncoder().encode(text);
+  writeAllBytes(stream, new TextEncoder().encode(text));
+}
+
+function writeAllBytes(stream: { writeSync(bytes: Uint8Array): number }, all: Uint8Array): void {
+  let bytes = all;
   while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
 }
 

@@ -19,6 +19,8 @@ import type { Progress } from "./progress.ts";
 export interface CliIo {
   /** Writes all of `text` to stdout. */
   stdout(text: string): void;
+  /** Writes raw bytes to stdout (`secret-get-value --plain`); absent, bytes go as UTF-8 text. */
+  stdoutBytes?(bytes: Uint8Array): void;
   /** Writes all of `text` to stderr. */
   stderr(text: string): void;
   /** Whether stderr is a terminal (progress is shown only then). */

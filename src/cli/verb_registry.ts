@@ -180,6 +180,17 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   "net-autostart": () =>
     import("./verbs/net-autostart.ts").then((module) => module.netAutostartVerb),
   "net-edit": () => import("./verbs/net-edit.ts").then((module) => module.netEditVerb),
+  "secret-define": () =>
+    import("./verbs/secret-define.ts").then((module) => module.secretDefineVerb),
+  "secret-undefine": () =>
+    import("./verbs/secret-undefine.ts").then((module) => module.secretUndefineVerb),
+  "secret-list": () => import("./verbs/secret-list.ts").then((module) => module.secretListVerb),
+  "secret-dumpxml": () =>
+    import("./verbs/secret-dumpxml.ts").then((module) => module.secretDumpxmlVerb),
+  "secret-set-value": () =>
+    import("./verbs/secret-set-value.ts").then((module) => module.secretSetValueVerb),
+  "secret-get-value": () =>
+    import("./verbs/secret-get-value.ts").then((module) => module.secretGetValueVerb),
   "pool-list": () => import("./verbs/pool-list.ts").then((module) => module.poolListVerb),
   "pool-info": () => import("./verbs/pool-info.ts").then((module) => module.poolInfoVerb),
   "pool-dumpxml": () => import("./verbs/pool-dumpxml.ts").then((module) => module.poolDumpxmlVerb),

@@ -2920,7 +2920,7 @@ export const OPERATIONS = [
     http: null,
     verbs: [],
   },
-  // --- secrets (no evirt verb yet) -----------------------------------------------------------
+  // --- secrets ---------------------------------------------------------------------------------
   {
     name: "secret.list",
     object: "secret",
@@ -2937,7 +2937,7 @@ export const OPERATIONS = [
       query: [],
       answer: { status: 200, description: "Every secret", schema: "SecretList" },
     },
-    verbs: [],
+    verbs: ["secret-list"],
   },
   {
     name: "secret.lookup",
@@ -2963,7 +2963,7 @@ export const OPERATIONS = [
       query: [],
       answer: { status: 200, description: "Secret XML", media: "application/xml" },
     },
-    verbs: [],
+    verbs: ["secret-dumpxml"],
   },
   {
     name: "secret.define",
@@ -2978,7 +2978,7 @@ export const OPERATIONS = [
       body: "SecretXml",
       answer: { status: 201, description: "The secret defined", schema: "SecretSummary" },
     },
-    verbs: [],
+    verbs: ["secret-define"],
   },
   {
     name: "secret.undefine",
@@ -2992,7 +2992,7 @@ export const OPERATIONS = [
       query: [],
       answer: { status: 204, description: "The secret is gone" },
     },
-    verbs: [],
+    verbs: ["secret-undefine"],
   },
   {
     name: "secret.set_value",
@@ -3007,7 +3007,7 @@ export const OPERATIONS = [
       body: "SecretValue",
       answer: { status: 204, description: "The value is set" },
     },
-    verbs: [],
+    verbs: ["secret-set-value"],
   },
   {
     name: "secret.get_value",
@@ -3021,7 +3021,7 @@ export const OPERATIONS = [
       query: [],
       answer: { status: 200, description: "The value's bytes", media: "application/octet-stream" },
     },
-    verbs: [],
+    verbs: ["secret-get-value"],
   },
   {
     name: "secret.events",

@@ -817,6 +817,17 @@ export interface Driver {
    * @throws {VirtError} libvirt's words when the host refuses (codes 38, 74).
    */
   setPerfEvent?(handle: DomainHandle, name: string, enabled: boolean): void;
+  /**
+   * Applies `schedinfo --set --live` to the running instance's control group: the CPU shares
+   * and/or each vCPU's CFS period and quota (µs; a zero one is left as it is). Absent: the
+   * driver applies no scheduler parameters live.
+   *
+   * @throws {VirtError} libvirt's words when the group refuses (codes 8, 55, 38).
+   */
+  setSchedulerParameters?(
+    handle: DomainHandle,
+    settings: { shares?: number; periodUs?: number; quotaUs?: number },
+  ): void;
 
   /**
    * Sets the `<bandwidth>` of the running instance's interface at `index` of its live

@@ -450,6 +450,19 @@ async function redoLiveChange(
       }
       return intent.definition;
     }
+    case "schedinfo": {
+      // The group's values as the intent has them (writing a control file twice is harmless).
+      if (driver.setSchedulerParameters === undefined) {
+        throw unsupported("virDomainSetSchedulerParametersFlags");
+      }
+      const tune = intent.definition.cputune;
+      driver.setSchedulerParameters(handle, {
+        ...(tune?.shares === undefined ? {} : { shares: tune.shares }),
+        ...(tune?.period === undefined || tune.period === 0 ? {} : { periodUs: tune.period }),
+        ...(tune?.quota === undefined || tune.quota === 0 ? {} : { quotaUs: tune.quota }),
+      });
+      return intent.definition;
+    }
     default:
       throw new Error(`no live change '${intent.change}' to finish`);
   }

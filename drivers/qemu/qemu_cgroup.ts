@@ -300,3 +300,56 @@ export function refuseUnappliedTuning(definition: DomainDefinition): void {
     throw refuse("/domain/blkiotune/device", "blkiotune device");
   }
 }
+
+/**
+ * Writes `schedinfo --set --live` into a running QEMU's group, as libvirt's QEMU driver does:
+ * `cpu_shares` into the domain group (checked against the kernel's range, libvirt's text), a
+ * non-zero `vcpu_period`/`vcpu_quota` into every `vcpuN` group (period before quota).
+ *
+ * @throws {VirtError} INVALID_ARG (8) for shares out of range; OPERATION_INVALID (55) without a
+ *   `cpu` group (libvirt's text); CONFIG_UNSUPPORTED (67) for vCPU bandwidth on cgroup v2;
+ *   SYSTEM_ERROR (38) when a control file cannot be written.
+ */
+export function setQemuSchedulerLive(
+  paths: CgroupPaths | undefined,
+  settings: { shares?: number; periodUs?: number; quotaUs?: number },
+): void {
+  const cpu = paths === undefined
+    ? undefined
+    : paths.layout === "v1"
+    ? paths.cpu
+    : paths.unified;
+  if (paths === undefined || cpu === undefined) {
+    throw new VirtError(ErrorCode.OPERATION_INVALID, "cgroup CPU controller is not mounted");
+  }
+  const probe: DomainDefinition["cputune"] = {
+    vcpupins: [],
+    iothreadpins: [],
+    vcpuscheds: [],
+    iothreadscheds: [],
+    cachetunes: [],
+    memorytunes: [],
+    ...(settings.shares === undefined ? {} : { shares: settings.shares }),
+    ...(settings.periodUs === undefined ? {} : { period: settings.periodUs }),
+    ...(settings.quotaUs === undefined ? {} : { quota: settings.quotaUs }),
+  };
+  // The same checks as at start: the kernel's shares range, vCPU bandwidth only on v1.
+  checkQemuCgroup(paths, { cputune: probe } as DomainDefinition);
+  if (settings.shares !== undefined) {
+    const file = paths.layout === "v1" ? "cpu.shares" : "cpu.weight";
+    writeControl(`${cpu}/${file}`, String(settings.shares));
+  }
+  if (settings.periodUs === undefined && settings.quotaUs === undefined) return;
+  let count = 0;
+  for (const entry of Deno.readDirSync(cpu)) {
+    if (!entry.isDirectory || !/^vcpu\d+$/.test(entry.name)) continue;
+    if (++count > THREADS_MAX) break;
+    const folder = `${cpu}/${entry.name}`;
+    if (settings.periodUs !== undefined) {
+      writeControl(`${folder}/cpu.cfs_period_us`, String(settings.periodUs));
+    }
+    if (settings.quotaUs !== undefined) {
+      writeControl(`${folder}/cpu.cfs_quota_us`, String(settings.quotaUs));
+    }
+  }
+}

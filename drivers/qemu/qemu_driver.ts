@@ -34,6 +34,7 @@ import {
 } from "../../src/host/cgroups.ts";
 import {
   appliedQemuLimits,
+  setQemuSchedulerLive,
   createQemuCgroup,
   joinQemuCgroup,
   pinQemuThreads,
@@ -1126,6 +1127,13 @@ export class QemuDriver implements Driver {
     }
     if (bandwidth === undefined) await clearBandwidth(tap);
     else await setBandwidth(tap, bandwidth, { hierarchical: false, swapped: true });
+  }
+
+  setSchedulerParameters(
+    handle: DomainHandle,
+    settings: { shares?: number; periodUs?: number; quotaUs?: number },
+  ): void {
+    setQemuSchedulerLive(this.#instance(handle).paths.cgroup, settings);
   }
 
   setPerfEvent(handle: DomainHandle, name: string, enabled: boolean): void {

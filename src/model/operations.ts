@@ -2360,6 +2360,36 @@ export const OPERATIONS = [
     refusedWhileFactsHeld: true,
   },
   {
+    name: "domain.set_scheduler_parameters",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainSetSchedulerParameters", procedure: 58 },
+      { api: "virDomainSetSchedulerParametersFlags", procedure: 219 },
+    ],
+    access: "read-write",
+    summary:
+      "Set the CPU shares and vCPU bandwidth: the running instance's control group, or the persistent config",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/schedinfo",
+      query: [
+        {
+          name: "set",
+          type: "string",
+          description: "name=value[,name=value…]: cpu_shares, vcpu_period, vcpu_quota (as virsh)",
+          required: true,
+        },
+        flag("live", "Change the running instance", "VIR_DOMAIN_AFFECT_LIVE"),
+        flag("config", "Change the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
+      ],
+      answer: { status: 204, description: "Changed" },
+      queued: true,
+    },
+    verbs: [],
+    command: "schedinfo",
+    refusedWhileFactsHeld: true,
+  },
+  {
     name: "domain.guest_agent",
     object: "domain",
     libvirt: [

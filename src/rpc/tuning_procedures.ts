@@ -30,6 +30,7 @@ import {
   type WireTypedParam,
 } from "./protocol.ts";
 import { x } from "./xdr.ts";
+import { TYPE_NAMES } from "./perf_procedures.ts";
 
 /** `REMOTE_DOMAIN_*_PARAMETERS_MAX`. */
 const PARAMETERS_MAX = 16;
@@ -200,6 +201,40 @@ function countedRead(
   };
 }
 
+const setArgs = x.struct(
+  ["dom", domainType],
+  ["params", x.array(typedParamType, PARAMETERS_MAX)],
+);
+const setFlagsArgs = x.struct(
+  ["dom", domainType],
+  ["params", x.array(typedParamType, PARAMETERS_MAX)],
+  ["flags", x.uint],
+);
+
+/** `schedinfo --set` as a job of the domain's actor (actors/sched_commands.ts). */
+function setScheduler(api: string) {
+  return async (
+    args: { dom: WireDomain; params: WireTypedParam[]; flags?: number },
+    context: { target(): { host: Host } },
+  ) => {
+    const { host } = context.target();
+    if (args.params.length === 0) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `nparams in ${api} must be greater than zero`,
+        { where: "params" },
+      );
+    }
+    const { uuid } = lookupWire(host, args.dom);
+    const settings = args.params.map((param) => ({
+      name: param.field,
+      value: Number(param.value.value),
+      type: TYPE_NAMES[param.value.type] ?? String(param.value.type),
+    }));
+    await host.command("schedinfo", uuid, { settings, flags: args.flags ?? 0 });
+  };
+}
+
 /** The tuning procedures. */
 export const TUNING_PROCEDURES: ProcedureTable = {
   virDomainGetSchedulerType: {
@@ -244,6 +279,20 @@ export const TUNING_PROCEDURES: ProcedureTable = {
       const params = schedulerParams(host, uuid, args.flags & 3);
       return { params: countedAnswer(params, args.nparams).params };
     },
+  },
+  virDomainSetSchedulerParameters: {
+    proc: 58,
+    readOnly: false,
+    args: setArgs,
+    ret: x.void,
+    handler: setScheduler("virDomainSetSchedulerParameters"),
+  },
+  virDomainSetSchedulerParametersFlags: {
+    proc: 219,
+    readOnly: false,
+    args: setFlagsArgs,
+    ret: x.void,
+    handler: setScheduler("virDomainSetSchedulerParametersFlags"),
   },
   virDomainGetMemoryParameters: countedRead(198, "virDomainGetMemoryParameters", memoryParams),
   virDomainGetBlkioParameters: countedRead(206, "virDomainGetBlkioParameters", blkioParams),

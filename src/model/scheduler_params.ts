@@ -38,8 +38,11 @@ export const SCHEDULER_SETTINGS: ReadonlyArray<readonly [string, "ullong" | "llo
 
 /** libvirt's `QEMU_SCHED_MIN_PERIOD`/`MAX_PERIOD` (µs). */
 const PERIOD_RANGE = [1000, 1_000_000] as const;
-/** libvirt's `QEMU_SCHED_MIN_QUOTA`/`MAX_QUOTA` (µs). */
-const QUOTA_RANGE = [1000, 18_446_744_073_709_551] as const;
+/**
+ * libvirt's `QEMU_SCHED_MIN_QUOTA`/`MAX_QUOTA` (µs). The maximum is above the integers a
+ * number holds exactly; a value past those is refused before (see `checkSchedulerSettings`).
+ */
+const QUOTA_RANGE = [1000, 18_446_744_073_709_551n] as const;
 
 /** The fields evirt's model types (`<cputune>` shares, period, quota). */
 const TYPED = new Set(["cpu_shares", "vcpu_period", "vcpu_quota"]);
@@ -81,14 +84,17 @@ export function checkSchedulerSettings(settings: readonly SchedulerSetting[]): v
   });
   // The driver's walk, in the caller's order: ranges first, as libvirt checks each in turn.
   for (const { name, value } of settings) {
+    // evirt holds values as numbers: one past 2^53 cannot be kept exactly, so it is refused.
     if (!Number.isSafeInteger(value) || (expectedType(name) === "ullong" && value < 0)) {
-      throw new VirtError(ErrorCode.INVALID_ARG, `value of '${name}' is not an integer`, {
-        where: name,
-      });
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `value of '${name}' is not an integer evirt can hold exactly`,
+        { where: name },
+      );
     }
     if (name.endsWith("_period") || name.endsWith("_quota")) {
       const [min, max] = name.endsWith("_period") ? PERIOD_RANGE : QUOTA_RANGE;
-      if ((value > 0 && value < min) || value > max) {
+      if ((value > 0 && value < min) || BigInt(value) > BigInt(max)) {
         throw new VirtError(
           ErrorCode.INVALID_ARG,
           `value of '${name}' is out of range [${min}, ${max}]`,

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { SchedulerParameter } from "../src/model/scheduler_params.ts";
 import type { BlockFigures, DiskError } from "../src/storage/block_figures.ts";
 import type { BlockStorageAccess } from "../src/storage/block_info.ts";
 import type { StorageInfo } from "../src/storage/storage_info.ts";
@@ -818,16 +819,13 @@ export interface Driver {
    */
   setPerfEvent?(handle: DomainHandle, name: string, enabled: boolean): void;
   /**
-   * Applies `schedinfo --set --live` to the running instance's control group: the CPU shares
-   * and/or each vCPU's CFS period and quota (µs; a zero one is left as it is). Absent: the
-   * driver applies no scheduler parameters live.
+   * Applies one `schedinfo --set --live` parameter (`cpu_shares`, `vcpu_period`, …; periods and
+   * quotas in µs, never 0) to the running instance's control groups. Absent: the driver applies
+   * no scheduler parameters live.
    *
-   * @throws {VirtError} libvirt's words when the group refuses (codes 8, 55, 38).
+   * @throws {VirtError} libvirt's words when the group refuses (codes 8, 55, 67, 38).
    */
-  setSchedulerParameters?(
-    handle: DomainHandle,
-    settings: { shares?: number; periodUs?: number; quotaUs?: number },
-  ): void;
+  setSchedulerParameter?(handle: DomainHandle, name: SchedulerParameter, value: number): void;
 
   /**
    * Sets the `<bandwidth>` of the running instance's interface at `index` of its live

@@ -10,6 +10,7 @@
  */
 
 import { isBridgedInterface } from "../src/model/tap_names.ts";
+import { CPUTUNE_FIELDS, type SchedulerParameter } from "../src/model/scheduler_params.ts";
 import { interfaceBandwidthOf } from "../src/xml/interface_bandwidth.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import {
@@ -452,15 +453,15 @@ async function redoLiveChange(
     }
     case "schedinfo": {
       // The group's values as the intent has them (writing a control file twice is harmless).
-      if (driver.setSchedulerParameters === undefined) {
+      if (driver.setSchedulerParameter === undefined) {
         throw unsupported("virDomainSetSchedulerParametersFlags");
       }
       const tune = intent.definition.cputune;
-      driver.setSchedulerParameters(handle, {
-        ...(tune?.shares === undefined ? {} : { shares: tune.shares }),
-        ...(tune?.period === undefined || tune.period === 0 ? {} : { periodUs: tune.period }),
-        ...(tune?.quota === undefined || tune.quota === 0 ? {} : { quotaUs: tune.quota }),
-      });
+      for (const [name, field] of Object.entries(CPUTUNE_FIELDS)) {
+        const value = tune?.[field];
+        if (value === undefined || (value === 0 && name !== "cpu_shares")) continue;
+        driver.setSchedulerParameter(handle, name as SchedulerParameter, value);
+      }
       return intent.definition;
     }
     default:

@@ -9,9 +9,9 @@
  * (`domain.live_changed`, with the persistent definition's `domain.config_changed` for
  * `--config`) after. A crash between the two leaves the intent, which recovery finishes by
  * writing the same values again (writing a control file twice leaves it the same; see
- * `finishInterruptedLiveChange`). A write the kernel refuses abandons the intent; a refusal
- * after the shares were written records what was written (as libvirt keeps a shares change
- * made before a later parameter failed).
+ * `finishInterruptedLiveChange`). The parameters are written one by one in the caller's order,
+ * as libvirt's driver walks them: a write the kernel refuses abandons the intent, or, after
+ * others were written, records those (libvirt keeps the changes made before the failing one).
  *
  * libvirt's test driver checks its one parameter (`weight`, an unsigned int) and keeps
  * nothing; so does evirt's test hypervisor.
@@ -29,6 +29,7 @@ import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import type { DomainFact } from "../src/model/facts.ts";
 import {
   checkSchedulerSettings,
+  type SchedulerParameter,
   type SchedulerSetting,
   withSchedulerSettings,
 } from "../src/model/scheduler_params.ts";
@@ -77,7 +78,7 @@ export async function setSchedulerParameters(
     await job.append([configFact!]);
     return;
   }
-  if (driver.setSchedulerParameters === undefined) {
+  if (driver.setSchedulerParameter === undefined) {
     throw new VirtError(ErrorCode.NO_SUPPORT, "virDomainSetSchedulerParametersFlags");
   }
   const live = context.live!;
@@ -86,24 +87,22 @@ export async function setSchedulerParameters(
   await job.append([
     { type: "domain.live_changing", body: { definition: target, change: "schedinfo" } },
   ]);
-  const shares = settings.find((setting) => setting.name === "cpu_shares");
-  const bandwidth = liveBandwidthOf(settings);
+  // libvirt's walk: each parameter in the caller's order; a zero period or quota is skipped.
+  const applied: SchedulerSetting[] = [];
   try {
-    if (shares !== undefined) driver.setSchedulerParameters(handle, { shares: shares.value });
+    for (const setting of settings) {
+      if (setting.value !== 0 || setting.name === "cpu_shares") {
+        driver.setSchedulerParameter(handle, setting.name as SchedulerParameter, setting.value);
+      }
+      applied.push(setting);
+    }
   } catch (error) {
-    await job.append([{ type: "domain.intent_abandoned", body: { intent: "live_change" } }]);
-    throw error;
-  }
-  try {
-    if (bandwidth !== undefined) driver.setSchedulerParameters(handle, bandwidth);
-  } catch (error) {
-    const sharesOnly = settings.filter((setting) => setting.name === "cpu_shares");
     await job.append([
-      sharesOnly.length === 0
+      applied.length === 0
         ? { type: "domain.intent_abandoned", body: { intent: "live_change" } }
         : {
           type: "domain.live_changed",
-          body: { definition: withSchedulerSettings(live, sharesOnly, true), change: "schedinfo" },
+          body: { definition: withSchedulerSettings(live, applied, true), change: "schedinfo" },
         },
     ]);
     throw error;
@@ -113,26 +112,6 @@ export async function setSchedulerParameters(
     body: { definition: target, change: "schedinfo" },
   };
   await job.append(configFact === undefined ? [done] : [done, configFact]);
-}
-
-/**
- * The vCPU bandwidth a live change writes: the non-zero period and quota given (libvirt leaves
- * a zero one as it is), or undefined for none.
- */
-function liveBandwidthOf(
-  settings: readonly SchedulerSetting[],
-): { periodUs?: number; quotaUs?: number } | undefined {
-  const value = (name: string) => {
-    const found = settings.find((setting) => setting.name === name)?.value;
-    return found === undefined || found === 0 ? undefined : found;
-  };
-  const periodUs = value("vcpu_period");
-  const quotaUs = value("vcpu_quota");
-  if (periodUs === undefined && quotaUs === undefined) return undefined;
-  return {
-    ...(periodUs === undefined ? {} : { periodUs }),
-    ...(quotaUs === undefined ? {} : { quotaUs }),
-  };
 }
 
 /** libvirt's test driver's one parameter: `weight`, an unsigned int (74, 8 as libvirt). */

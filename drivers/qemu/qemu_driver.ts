@@ -26,6 +26,7 @@
  * @module
  */
 
+import type { SchedulerParameter } from "../../src/model/scheduler_params.ts";
 import {
   cgroupJoinFiles,
   type CgroupPaths,
@@ -34,12 +35,12 @@ import {
 } from "../../src/host/cgroups.ts";
 import {
   appliedQemuLimits,
-  setQemuSchedulerLive,
   createQemuCgroup,
   joinQemuCgroup,
   pinQemuThreads,
   planQemuCgroup,
   qemuCgroupOfRecord,
+  setQemuSchedulerParameter,
 } from "./qemu_cgroup.ts";
 import { type HugetlbfsMount, readHugetlbfsMounts } from "./hugetlbfs_mounts.ts";
 import { saveFormatNumber, type SaveImageFormat } from "../../src/model/save_image_format.ts";
@@ -1129,11 +1130,8 @@ export class QemuDriver implements Driver {
     else await setBandwidth(tap, bandwidth, { hierarchical: false, swapped: true });
   }
 
-  setSchedulerParameters(
-    handle: DomainHandle,
-    settings: { shares?: number; periodUs?: number; quotaUs?: number },
-  ): void {
-    setQemuSchedulerLive(this.#instance(handle).paths.cgroup, settings);
+  setSchedulerParameter(handle: DomainHandle, name: SchedulerParameter, value: number): void {
+    setQemuSchedulerParameter(this.#instance(handle).paths.cgroup, name, value);
   }
 
   setPerfEvent(handle: DomainHandle, name: string, enabled: boolean): void {

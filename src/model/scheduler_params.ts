@@ -3,9 +3,8 @@
  * checks it: the parameters `virTypedParamsValidate` takes (names and types), the CFS period
  * and quota ranges (`SCHED_RANGE_CHECK`), and the definition with `<cputune>` changed.
  *
- * evirt's model types `<cputune>`'s `shares`, `period` and `quota` (libvirt's `cpu_shares`,
- * `vcpu_period`, `vcpu_quota`); the emulator, global and I/O thread bandwidths are not typed,
- * so setting them is refused (67) rather than accepted and lost.
+ * Each parameter is one `<cputune>` element: `cpu_shares` `<shares>`, `vcpu_period`/`vcpu_quota`
+ * `<period>`/`<quota>`, and `<global_*>`, `<emulator_*>`, `<iothread_*>` by their names.
  *
  * @module
  */
@@ -44,16 +43,28 @@ const PERIOD_RANGE = [1000, 1_000_000] as const;
  */
 const QUOTA_RANGE = [1000, 18_446_744_073_709_551n] as const;
 
-/** The fields evirt's model types (`<cputune>` shares, period, quota). */
-const TYPED = new Set(["cpu_shares", "vcpu_period", "vcpu_quota"]);
+/** The `<cputune>` field of each parameter. */
+export const CPUTUNE_FIELDS = {
+  cpu_shares: "shares",
+  vcpu_period: "period",
+  vcpu_quota: "quota",
+  global_period: "globalPeriod",
+  global_quota: "globalQuota",
+  emulator_period: "emulatorPeriod",
+  emulator_quota: "emulatorQuota",
+  iothread_period: "iothreadPeriod",
+  iothread_quota: "iothreadQuota",
+} as const;
+
+/** A parameter's name. */
+export type SchedulerParameter = keyof typeof CPUTUNE_FIELDS;
 
 /**
  * Checks the settings as `virTypedParamsValidate` walks them (sorted by name), then each value
- * against libvirt's range, then that evirt's model types it.
+ * against libvirt's range.
  *
  * @throws {VirtError} ARGUMENT_UNSUPPORTED (74) for an unknown name; INVALID_ARG (8) for a name
- *   given twice, a wrong type or a value out of range; CONFIG_UNSUPPORTED (67) for the emulator,
- *   global and I/O thread bandwidths.
+ *   given twice, a wrong type or a value out of range.
  */
 export function checkSchedulerSettings(settings: readonly SchedulerSetting[]): void {
   const types = new Map(SCHEDULER_SETTINGS);
@@ -102,13 +113,6 @@ export function checkSchedulerSettings(settings: readonly SchedulerSetting[]): v
         );
       }
     }
-    if (!TYPED.has(name)) {
-      throw new VirtError(
-        ErrorCode.CONFIG_UNSUPPORTED,
-        `scheduler parameter '${name}' is not supported by evirt (its <cputune> has no such bandwidth)`,
-        { where: name },
-      );
-    }
   }
 }
 
@@ -136,10 +140,9 @@ export function withSchedulerSettings(
     }),
   };
   for (const { name, value } of settings) {
-    if (name === "cpu_shares") cputune.shares = value;
-    else if (live && value === 0) continue;
-    else if (name === "vcpu_period") cputune.period = value;
-    else if (name === "vcpu_quota") cputune.quota = value;
+    const field = CPUTUNE_FIELDS[name as SchedulerParameter];
+    if (field === undefined || (live && value === 0 && name !== "cpu_shares")) continue;
+    cputune[field] = value;
   }
   return { ...definition, cputune };
 }

@@ -94,12 +94,12 @@ function schedulerParams(host: Host, uuid: string, flags: number): WireTypedPara
       ullong("cpu_shares", tune?.shares ?? 0),
       ullong("vcpu_period", tune?.period ?? 0),
       llong("vcpu_quota", tune?.quota ?? 0),
-      ullong("emulator_period", 0),
-      llong("emulator_quota", 0),
-      ullong("global_period", 0),
-      llong("global_quota", 0),
-      ullong("iothread_period", 0),
-      llong("iothread_quota", 0),
+      ullong("emulator_period", tune?.emulatorPeriod ?? 0),
+      llong("emulator_quota", tune?.emulatorQuota ?? 0),
+      ullong("global_period", tune?.globalPeriod ?? 0),
+      llong("global_quota", tune?.globalQuota ?? 0),
+      ullong("iothread_period", tune?.iothreadPeriod ?? 0),
+      llong("iothread_quota", tune?.iothreadQuota ?? 0),
     ]
     : [
       ullong("cpu_shares", applied.cpuShares ?? 0),

@@ -113,7 +113,25 @@ testIf(
           assert.deepEqual(files(), ["700", "200000", "30000", "200000", "30000"]);
           assert.deepEqual(tunes(), { live: [700, 200000, 30000], config: [800, 100000, -1] });
 
-          // Refused: nothing changes, in the group or either definition.
+          // The emulator's group and the domain's (global) take their bandwidth; I/O threads have
+        // no group (none here), so theirs is recorded only.
+        await host.command("schedinfo", uuid, {
+          settings: [
+            { name: "emulator_period", value: 50000 },
+            { name: "global_quota", value: 400000 },
+            { name: "iothread_period", value: 5000 },
+          ],
+          flags: 1,
+        });
+        assert.equal(read(`${cpu}/emulator/cpu.cfs_period_us`), "50000");
+        assert.equal(read(`${cpu}/cpu.cfs_quota_us`), "400000");
+        const live = host.inspect(name).definition.cputune;
+        assert.deepEqual(
+          [live?.emulatorPeriod, live?.globalQuota, live?.iothreadPeriod],
+          [50000, 400000, 5000],
+        );
+
+        // Refused: nothing changes, in the group or either definition.
           const refusals: Array<[Array<{ name: string; value: number }>, number, string]> = [
             [
               [{ name: "vcpu_period", value: 999 }],

@@ -19,6 +19,7 @@ import type { Host } from "../../actors/host.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { affected } from "./domain_query_procedures.ts";
+import { checkResourceFlags } from "../model/domain_resources.ts";
 import { checkFlags, lookupWire } from "./domain_lookup.ts";
 import type { ProcedureTable } from "./procedure.ts";
 import {
@@ -268,8 +269,8 @@ export const TUNING_PROCEDURES: ProcedureTable = {
     handler: (args: CountedArgs, context) => {
       const { host } = context.target();
       const { uuid } = lookupWire(host, args.dom);
-      // libvirt's test driver takes no flags here.
-      checkFlags(
+      // libvirt's test driver takes no flags here; virCheckFlags' text is printed bare.
+      checkResourceFlags(
         args.flags,
         isTestDomain(host, uuid) ? 0 : TUNING_FLAGS,
         isTestDomain(host, uuid)

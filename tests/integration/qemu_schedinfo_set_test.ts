@@ -15,6 +15,7 @@ import { applyDomainDefaults } from "../../src/model/domain_defaults.ts";
 import { isVirtError } from "../../src/model/errors.ts";
 import { parseDomainXml, validateDomain } from "../../src/xml/mod.ts";
 import { missing, testIf } from "../support/environment.ts";
+import { schedGuestXml } from "../support/sched_guest_xml.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 
 /** Why the cgroup v1 `cpu` controller cannot be used here, if it cannot. */
@@ -27,18 +28,6 @@ function skipReason(): string | undefined {
 }
 
 const skip = skipReason();
-
-/** A two-vCPU guest with shares and vCPU bandwidth (so evirt makes its group). */
-export function schedGuestXml(name: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='KiB'>131072</memory>
-  <vcpu placement='static'>2</vcpu>
-  <cputune><shares>1500</shares><period>100000</period><quota>50000</quota></cputune>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices><memballoon model='none'/></devices>
-</domain>`;
-}
 
 function read(path: string): string {
   return Deno.readTextFileSync(path).trim();
@@ -114,24 +103,24 @@ testIf(
           assert.deepEqual(tunes(), { live: [700, 200000, 30000], config: [800, 100000, -1] });
 
           // The emulator's group and the domain's (global) take their bandwidth; I/O threads have
-        // no group (none here), so theirs is recorded only.
-        await host.command("schedinfo", uuid, {
-          settings: [
-            { name: "emulator_period", value: 50000 },
-            { name: "global_quota", value: 400000 },
-            { name: "iothread_period", value: 5000 },
-          ],
-          flags: 1,
-        });
-        assert.equal(read(`${cpu}/emulator/cpu.cfs_period_us`), "50000");
-        assert.equal(read(`${cpu}/cpu.cfs_quota_us`), "400000");
-        const live = host.inspect(name).definition.cputune;
-        assert.deepEqual(
-          [live?.emulatorPeriod, live?.globalQuota, live?.iothreadPeriod],
-          [50000, 400000, 5000],
-        );
+          // no group (none here), so theirs is recorded only.
+          await host.command("schedinfo", uuid, {
+            settings: [
+              { name: "emulator_period", value: 50000 },
+              { name: "global_quota", value: 400000 },
+              { name: "iothread_period", value: 5000 },
+            ],
+            flags: 1,
+          });
+          assert.equal(read(`${cpu}/emulator/cpu.cfs_period_us`), "50000");
+          assert.equal(read(`${cpu}/cpu.cfs_quota_us`), "400000");
+          const live = host.inspect(name).definition.cputune;
+          assert.deepEqual(
+            [live?.emulatorPeriod, live?.globalQuota, live?.iothreadPeriod],
+            [50000, 400000, 5000],
+          );
 
-        // Refused: nothing changes, in the group or either definition.
+          // Refused: nothing changes, in the group or either definition.
           const refusals: Array<[Array<{ name: string; value: number }>, number, string]> = [
             [
               [{ name: "vcpu_period", value: 999 }],

@@ -2360,6 +2360,27 @@ export const OPERATIONS = [
     refusedWhileFactsHeld: true,
   },
   {
+    name: "domain.scheduler_info",
+    object: "domain",
+    libvirt: [],
+    access: "read-only",
+    summary: "The scheduler and its parameters (CPU shares, CFS bandwidths), live or of the config",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/schedinfo",
+      query: [
+        flag("live", "Of the running instance", "VIR_DOMAIN_AFFECT_LIVE"),
+        flag("config", "Of the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
+      ],
+      answer: {
+        status: 200,
+        description: "The scheduler and its parameters",
+        schema: "SchedulerInfo",
+      },
+    },
+    verbs: ["schedinfo"],
+  },
+  {
     name: "domain.set_scheduler_parameters",
     object: "domain",
     libvirt: [
@@ -2385,7 +2406,7 @@ export const OPERATIONS = [
       answer: { status: 204, description: "Changed" },
       queued: true,
     },
-    verbs: [],
+    verbs: ["schedinfo"],
     command: "schedinfo",
     refusedWhileFactsHeld: true,
   },

@@ -236,6 +236,35 @@ function setScheduler(api: string) {
   };
 }
 
+/**
+ * `schedinfo` over evirt's API: the scheduler's name and its parameters (of the running
+ * instance or the persistent definition, as the flags pick), as the libvirt getters answer them.
+ *
+ * @throws {VirtError} 8 for unknown flags; 55 for a live read of an inactive domain.
+ */
+export function schedulerInfo(
+  host: Host,
+  reference: string,
+  flags: number,
+): { scheduler: string; parameters: Array<{ name: string; value: number }> } {
+  const { uuid } = host.lookup(reference);
+  const test = isTestDomain(host, uuid);
+  // The API answers strings: as virsh, a read with flags adds VIR_TYPED_PARAM_STRING_OKAY (a
+  // read without is virDomainGetSchedulerParameters, which takes none).
+  checkResourceFlags(
+    flags === 0 ? 0 : flags | 4,
+    test ? 0 : TUNING_FLAGS,
+    test ? "testDomainGetSchedulerParametersFlags" : "virDomainGetSchedulerParametersFlags",
+  );
+  return {
+    scheduler: test ? "fair" : "posix",
+    parameters: schedulerParams(host, uuid, flags & 3).map(({ field, value }) => ({
+      name: field,
+      value: Number(value.value),
+    })),
+  };
+}
+
 /** The tuning procedures. */
 export const TUNING_PROCEDURES: ProcedureTable = {
   virDomainGetSchedulerType: {

@@ -1,5 +1,5 @@
 /**
- * `virsh schedinfo --set` over libvirt's protocol to the evirt service
+ * `virsh schedinfo --set` over libvirt's protocol to the evirt service, and evirt's own CLI
  * (`virDomainSetSchedulerParameters[Flags]`, 58 and 219): on the service's test hypervisor it
  * answers as virsh's own `test:///default` (libvirt's test driver checks `weight` and keeps
  * nothing); on a real QEMU guest it answers as libvirtd 9.0 on the same guest XML — the output,
@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import { libvirtdSkipReason, ORACLE_PREFIX } from "../support/libvirtd.ts";
 import { removeServiceDirs, serviceDirs, startServiceProcess } from "../support/service_process.ts";
-import { assertSameAsTestDriver } from "../support/test_driver_oracle.ts";
+import { assertSameAsTestDriver, evirtTestDriver } from "../support/test_driver_oracle.ts";
+import { evirtOn } from "../support/cli_process.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
 import { schedGuestXml } from "../support/sched_guest_xml.ts";
 
@@ -24,7 +25,7 @@ const TEST_SEQUENCES = [
 ];
 
 testIf(
-  "virsh over libvirt's protocol: schedinfo --set answers as libvirt's test driver",
+  "virsh over libvirt's protocol and evirt's CLI: schedinfo --set answers as libvirt's test driver",
   missing("virsh"),
   async () => {
     const dirs = await serviceDirs();
@@ -32,6 +33,7 @@ testIf(
     try {
       const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`, "test", "default");
       await assertSameAsTestDriver(TEST_SEQUENCES, (sequence) => runVirsh(uri, [sequence]));
+      await assertSameAsTestDriver(TEST_SEQUENCES, (sequence) => evirtTestDriver(sequence));
     } finally {
       await service.stop("SIGTERM");
       await removeServiceDirs(dirs);
@@ -87,11 +89,16 @@ testIf(
       for (const args of QEMU_RUNS) {
         await t.step(args.join(" "), async () => {
           const ours = await runVirsh(evirt, ["schedinfo", name, ...args]);
+          // evirt's CLI over its HTTP API (each setting given twice leaves it the same).
+          const cli = await evirtOn(service, ["schedinfo", name, ...args]);
           const theirs = await runVirsh("qemu:///system", ["schedinfo", name, ...args]);
-          assert.deepEqual(
-            { stdout: ours.stdout, stderr: ours.stderr, code: ours.code },
-            { stdout: theirs.stdout, stderr: theirs.stderr, code: theirs.code },
-          );
+          const answer = (run: typeof ours) => ({
+            stdout: run.stdout,
+            stderr: run.stderr,
+            code: run.code,
+          });
+          assert.deepEqual(answer(ours), answer(theirs), "virsh over evirt's socket");
+          assert.deepEqual(answer(cli), answer(theirs), "evirt's CLI");
         });
       }
     } finally {

@@ -10,6 +10,7 @@ import { perfEventsOf } from "../../../actors/perf_commands.ts";
 import { interfaceParametersOf } from "../../../actors/interface_tune_commands.ts";
 import { rateSettings } from "../../model/interface_tune.ts";
 import { schedulerSettingsOf } from "../../model/scheduler_params.ts";
+import { schedulerInfo } from "../../rpc/tuning_procedures.ts";
 import { vcpuCountOf } from "../../../actors/resource_commands.ts";
 import {
   AFFECT_CONFIG,
@@ -148,6 +149,10 @@ export function resourceRoutes(add: RouteAdder): void {
     const { uuid } = host.lookup(context.params.ref);
     await host.command("iftune", uuid, { device, settings, flags }, queueOptions(context));
     return new Response(null, { status: 204 });
+  });
+  add("domain.scheduler_info", (_request, context) => {
+    const flags = flagsOf(context.url, MEMORY_FLAGS);
+    return jsonResponse(schedulerInfo(context.env.host, context.params.ref, flags));
   });
   add("domain.set_scheduler_parameters", async (_request, context) => {
     const { host } = context.env;

@@ -31,6 +31,12 @@ import {
   type WireTypedParam,
 } from "./protocol.ts";
 import { x } from "./xdr.ts";
+import {
+  appliedTuning,
+  isTestDomain,
+  schedulerParameterCount,
+  schedulerParameters,
+} from "../../actors/scheduler_info.ts";
 import { TYPE_NAMES } from "./perf_procedures.ts";
 
 /** `REMOTE_DOMAIN_*_PARAMETERS_MAX`. */
@@ -64,56 +70,15 @@ const string = (field: string, value: string): WireTypedParam => ({
   value: { type: TypedParam.STRING, value },
 });
 
-/** Whether the domain runs on the test hypervisor (libvirt's test driver's scheduler). */
-function isTestDomain(host: Host, uuid: string): boolean {
-  return host.inspect(uuid).driver?.name === "test";
-}
-
-/** How many of the `posix` scheduler's parameters the domain's driver answers. */
-function schedulerParameterCount(host: Host, uuid: string): number {
-  return host.inspect(uuid).driver?.schedulerParameterCount ?? SCHEDULER_PARAMETERS;
-}
-
-/** libvirt's QEMU driver's `posix` scheduler parameters. */
-const SCHEDULER_PARAMETERS = 9;
-
-/** The limits a running domain's driver applied, for a live query; undefined for a config one. */
-function appliedTuning(host: Host, uuid: string, flags: number): AppliedTuning | undefined {
-  if ((flags & 2) !== 0) return undefined;
-  const { driver, handle } = host.inspect(uuid);
-  return handle === undefined ? undefined : driver?.appliedTuning?.(handle);
-}
-
+/** The scheduler's parameters as libvirt's typed parameters. */
 function schedulerParams(host: Host, uuid: string, flags: number): WireTypedParam[] {
-  const definition = affected(host, uuid, flags);
-  if (isTestDomain(host, uuid)) return [uint("weight", 50)];
-  const tune = definition.cputune;
-  const applied = appliedTuning(host, uuid, flags);
-  // A live query of a driver with groups reads them; else the definition answers.
-  const params = applied === undefined
-    ? [
-      ullong("cpu_shares", tune?.shares ?? 0),
-      ullong("vcpu_period", tune?.period ?? 0),
-      llong("vcpu_quota", tune?.quota ?? 0),
-      ullong("emulator_period", tune?.emulatorPeriod ?? 0),
-      llong("emulator_quota", tune?.emulatorQuota ?? 0),
-      ullong("global_period", tune?.globalPeriod ?? 0),
-      llong("global_quota", tune?.globalQuota ?? 0),
-      ullong("iothread_period", tune?.iothreadPeriod ?? 0),
-      llong("iothread_quota", tune?.iothreadQuota ?? 0),
-    ]
-    : [
-      ullong("cpu_shares", applied.cpuShares ?? 0),
-      ullong("vcpu_period", applied.cpuPeriodUs ?? 0),
-      llong("vcpu_quota", applied.cpuQuotaUs ?? 0),
-      ullong("emulator_period", applied.emulatorPeriodUs ?? 0),
-      llong("emulator_quota", applied.emulatorQuotaUs ?? 0),
-      ullong("global_period", applied.globalPeriodUs ?? 0),
-      llong("global_quota", applied.globalQuotaUs ?? 0),
-      ullong("iothread_period", applied.iothreadPeriodUs ?? 0),
-      llong("iothread_quota", applied.iothreadQuotaUs ?? 0),
-    ];
-  return params.slice(0, schedulerParameterCount(host, uuid));
+  return schedulerParameters(host, uuid, flags).map(({ name, type, value }) =>
+    type === "uint"
+      ? uint(name, value)
+      : type === "llong"
+      ? llong(name, value)
+      : ullong(name, value)
+  );
 }
 
 function memoryParams(
@@ -233,35 +198,6 @@ function setScheduler(api: string) {
       type: TYPE_NAMES[param.value.type] ?? String(param.value.type),
     }));
     await host.command("schedinfo", uuid, { settings, flags: args.flags ?? 0 });
-  };
-}
-
-/**
- * `schedinfo` over evirt's API: the scheduler's name and its parameters (of the running
- * instance or the persistent definition, as the flags pick), as the libvirt getters answer them.
- *
- * @throws {VirtError} 8 for unknown flags; 55 for a live read of an inactive domain.
- */
-export function schedulerInfo(
-  host: Host,
-  reference: string,
-  flags: number,
-): { scheduler: string; parameters: Array<{ name: string; value: number }> } {
-  const { uuid } = host.lookup(reference);
-  const test = isTestDomain(host, uuid);
-  // The API answers strings: as virsh, a read with flags adds VIR_TYPED_PARAM_STRING_OKAY (a
-  // read without is virDomainGetSchedulerParameters, which takes none).
-  checkResourceFlags(
-    flags === 0 ? 0 : flags | 4,
-    test ? 0 : TUNING_FLAGS,
-    test ? "testDomainGetSchedulerParametersFlags" : "virDomainGetSchedulerParametersFlags",
-  );
-  return {
-    scheduler: test ? "fair" : "posix",
-    parameters: schedulerParams(host, uuid, flags & 3).map(({ field, value }) => ({
-      name: field,
-      value: Number(value.value),
-    })),
   };
 }
 

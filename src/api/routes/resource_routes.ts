@@ -10,7 +10,7 @@ import { perfEventsOf } from "../../../actors/perf_commands.ts";
 import { interfaceParametersOf } from "../../../actors/interface_tune_commands.ts";
 import { rateSettings } from "../../model/interface_tune.ts";
 import { schedulerSettingsOf } from "../../model/scheduler_params.ts";
-import { schedulerInfo } from "../../rpc/tuning_procedures.ts";
+import { schedulerInfo } from "../../../actors/scheduler_info.ts";
 import { vcpuCountOf } from "../../../actors/resource_commands.ts";
 import {
   AFFECT_CONFIG,

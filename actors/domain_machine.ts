@@ -34,6 +34,7 @@ import {
 import { DomainState, type DomainStateValue } from "../src/model/lifecycle.ts";
 import { pausedReasonNumber, stateAfter } from "../src/model/lifecycle_table.ts";
 import { withoutAlias } from "../src/model/device_edit.ts";
+import { compactDefinition } from "../src/model/compact_definition.ts";
 import {
   EMPTY_SNAPSHOT_TREE,
   type SnapshotTree,
@@ -842,5 +843,17 @@ export function accepts(snapshot: DomainSnapshot, event: DomainMachineEvent): bo
  *   disagree, which is a programming error.
  */
 export function applyFact(snapshot: DomainSnapshot, fact: DomainFact): DomainSnapshot {
-  return domainFold.apply(snapshot, fact);
+  const next = domainFold.apply(snapshot, fact);
+  if (next.context !== snapshot.context) keepCompact(next.context);
+  return next;
+}
+
+/**
+ * Keeps the context's definitions compact (src/model/compact_definition.ts): a definition that
+ * just came in (from a fact, or a snapshot) is replaced by its compact form, an equal value.
+ * The context is the one the fold just made, not yet seen by anyone.
+ */
+export function keepCompact(context: DomainContext): void {
+  if (context.definition !== null) context.definition = compactDefinition(context.definition);
+  if (context.live !== null) context.live = compactDefinition(context.live);
 }

@@ -20,6 +20,8 @@ import type {
   HostCapability,
 } from "../src/model/capabilities.ts";
 import type { Bandwidth } from "../src/model/network.ts";
+import type { AppliedTuning } from "../src/model/domain_resources.ts";
+export type { AppliedTuning };
 import type { DomainDefinition } from "../src/model/domain.ts";
 import type { DeviceListName, DeviceOf } from "../src/model/device_edit.ts";
 import type { PausedReasonName, RuntimeRecord } from "../src/model/facts.ts";
@@ -455,6 +457,11 @@ export interface BlockSample {
   containers: Record<string, StorageInfo>;
 }
 
+/** A secret's value by the uuid or usage a definition names (see `Driver.useSecretValues`). */
+export type SecretValueLookup = (
+  reference: { uuid: string } | { usage: string; type?: string },
+) => Uint8Array;
+
 /**
  * What a driver last sampled of a running instance. Every figure is optional: a driver leaves out
  * what it cannot know, and a domain without a balloon has no balloon figure.
@@ -486,31 +493,6 @@ export interface InstanceSamples {
   interfaces?: InterfaceSample[];
   /** The counts of the perf events counted now, in libvirt's order (`perf.<name>`). */
   perf?: Array<[string, number]>;
-}
-
-/**
- * The resource limits a running instance has now, as its control groups say (libvirt's LXC
- * driver answers `schedinfo` and `memtune` of a running container from them). Sizes in KiB;
- * an absent limit is none.
- */
-export interface AppliedTuning {
-  hardLimitKiB?: number;
-  softLimitKiB?: number;
-  swapHardLimitKiB?: number;
-  cpuShares?: number;
-  /** CFS period in µs. */
-  cpuPeriodUs?: number;
-  /** CFS quota in µs; -1: none. */
-  cpuQuotaUs?: number;
-  /** The QEMU driver's emulator threads' CFS period and quota (µs; quota -1: none). */
-  emulatorPeriodUs?: number;
-  emulatorQuotaUs?: number;
-  /** The whole domain's CFS period and quota (µs; quota -1: none). */
-  globalPeriodUs?: number;
-  globalQuotaUs?: number;
-  /** The I/O threads' CFS period and quota (µs; quota -1: none). */
-  iothreadPeriodUs?: number;
-  iothreadQuotaUs?: number;
 }
 
 /** A screenshot: the image's bytes and its media type (`image/x-portable-pixmap`, …). */
@@ -726,6 +708,13 @@ export interface Driver {
    * (The test hypervisor's disks live in its own simulated storage.)
    */
   storageAccess?(): BlockStorageAccess;
+
+  /**
+   * Gives the driver the host's secret values (a LUKS disk's passphrase, by the uuid or usage
+   * its `<secret>` names); absent: the driver uses no secrets. The lookup throws libvirt's
+   * code 66 for a secret that does not exist or has no value.
+   */
+  useSecretValues?(lookup: SecretValueLookup): void;
 
   /**
    * The host path of an instance's text console (a pty), for `console`: the given serial or

@@ -14,21 +14,44 @@ import {
   type DomainContext,
   domainMachine,
   type DomainSnapshot,
+  keepCompact,
   statePath,
 } from "./domain_machine.ts";
 import type { DomainRegistry } from "./domain_registry.ts";
+import type { DomainDefinition } from "../src/model/domain.ts";
+import {
+  definitionFromStored,
+  type StoredCompactDefinition,
+  storedDefinition,
+} from "../src/model/compact_definition.ts";
 
 /** Facts appended between two automatic snapshots. */
 export const SNAPSHOT_EVERY_FACTS_DEFAULT = 50_000;
 
-/** Version of the snapshot state's JSON form. */
-export const SNAPSHOT_FORMAT = 1;
+/**
+ * Version of the snapshot state's JSON form. 2: a compact definition is stored with its deflated
+ * parts as they are (src/model/compact_definition.ts), so saving a snapshot inflates nothing and
+ * holds no plain copy of every definition at once. 1 (plain definitions) is still read.
+ */
+export const SNAPSHOT_FORMAT = 2;
+
+/** Snapshot formats {@linkcode restoreSnapshot} reads. */
+const SNAPSHOT_FORMATS_READ: readonly number[] = [1, SNAPSHOT_FORMAT];
+
+/** A definition as a snapshot stores it. */
+type StoredDefinitionValue = DomainDefinition | StoredCompactDefinition;
+
+/** A domain's context as a snapshot stores it: its definitions in their stored form. */
+export type StoredDomainContext = Omit<DomainContext, "definition" | "live"> & {
+  definition: StoredDefinitionValue | null;
+  live: StoredDefinitionValue | null;
+};
 
 /** The snapshot's state: the id counter and every domain's machine state, context and version. */
 export interface SnapshotState {
   format: number;
   nextId: number;
-  domains: { uuid: string; version: number; state: string; context: DomainContext }[];
+  domains: { uuid: string; version: number; state: string; context: StoredDomainContext }[];
 }
 
 /** Options of {@linkcode SnapshotKeeper}. */
@@ -114,7 +137,7 @@ export function snapshotStateOf(registry: DomainRegistry): SnapshotState {
     // Held facts are not in the log yet: the snapshot records only what is.
     version: actor.version,
     state: statePath(actor.durableSnapshot),
-    context: actor.durableSnapshot.context,
+    context: storedContext(actor.durableSnapshot.context),
   }));
   return { format: SNAPSHOT_FORMAT, nextId: registry.nextId, domains };
 }
@@ -125,17 +148,34 @@ export function snapshotStateOf(registry: DomainRegistry): SnapshotState {
  * @throws {Error} When the snapshot's format is unknown (a newer service wrote it).
  */
 export function restoreSnapshot(registry: DomainRegistry, state: SnapshotState): void {
-  if (state.format !== SNAPSHOT_FORMAT) {
+  if (!SNAPSHOT_FORMATS_READ.includes(state.format)) {
     throw new Error(`Unknown snapshot format ${state.format}`);
   }
   for (const domain of state.domains) {
+    const { definition, live } = domain.context;
+    const context: DomainContext = {
+      ...domain.context,
+      definition: definition === null ? null : definitionFromStored(definition),
+      live: live === null ? null : definitionFromStored(live),
+    };
+    keepCompact(context);
     const snapshot: DomainSnapshot = domainMachine.resolveState({
       value: stateValueOf(domain.state),
-      context: domain.context,
+      context,
     });
     registry.indexRestored(registry.add(domain.uuid, snapshot, domain.version));
   }
   registry.raiseNextId(state.nextId);
+}
+
+/** A context as a snapshot stores it (a compact definition stays deflated). */
+function storedContext(context: DomainContext): StoredDomainContext {
+  const { definition, live } = context;
+  return {
+    ...context,
+    definition: definition === null ? null : storedDefinition(definition),
+    live: live === null ? null : storedDefinition(live),
+  };
 }
 
 /** `active.running` → `{ active: "running" }`; `shutoff` stays as it is. */

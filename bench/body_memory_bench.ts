@@ -8,9 +8,15 @@
  * domains, each `EVIRT_BENCH_DEFINE_MIB` MiB (default 4), and prints the service's peak resident
  * memory (`VmHWM`) before and after, with how many defines were answered 201 and how many 87 (no
  * room in the budget within its wait). Each domain keeps its definition, so the figure includes
- * what the service holds afterwards (32 × 4 MiB of descriptions), not only what a define holds
+ * what the service holds afterwards (32 × 4 MiB of descriptions, kept deflated), not only what a define holds
  * while it runs. Goal (issue: a global memory bound): the peak with the default budget at most
  * {@linkcode GOAL_PEAK_MIB} MiB.
+ *
+ * It also prints the highest resident memory seen while the service stops (sampled every
+ * {@linkcode STOP_SAMPLE_MS} ms: the stop saves a snapshot of every definition), and, with
+ * `EVIRT_BENCH_PADDING=words`, pads the descriptions with words of English-like text instead of
+ * one repeated letter (which deflates about a thousandfold: kept definitions are deflated, see
+ * src/model/compact_definition.ts, and words deflate about as XML does).
  *
  * @module
  */
@@ -28,6 +34,28 @@ const DEFINES = parsePositiveInteger(env, "EVIRT_BENCH_DEFINES", 32);
 const DEFINE_MIB = parsePositiveInteger(env, "EVIRT_BENCH_DEFINE_MIB", 4);
 const UNBOUNDED_BYTES = 8 * 1024 * 1024 * 1024;
 const GOAL_PEAK_MIB = 300;
+const PADDING = env.EVIRT_BENCH_PADDING === "words" ? "words" : "x";
+const STOP_SAMPLE_MS = 10;
+
+const WORDS = (
+  "the domain guest disk network memory vcpu device host pool volume snapshot console serial " +
+  "boot kernel image bridge address controller channel graphics video sound watchdog policy"
+).split(" ");
+
+/** `length` characters of padding: one letter, or words drawn by a fixed pseudo-random sequence. */
+function padding(length: number, index: number): string {
+  if (PADDING === "x") return "x".repeat(length);
+  let seed = index + 1;
+  const parts: string[] = [];
+  let size = 0;
+  while (size < length) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const word = WORDS[seed % WORDS.length] + (seed % 7 === 0 ? `-${seed % 1000}` : "");
+    parts.push(word);
+    size += word.length + 1;
+  }
+  return parts.join(" ").slice(0, length);
+}
 
 /** A valid definition of `bytes` bytes: the padding is a description libvirt keeps. */
 function definition(bytes: number, index: number): string {
@@ -37,7 +65,7 @@ function definition(bytes: number, index: number): string {
     }</name><memory>65536</memory><vcpu>1</vcpu>` +
     "<os><type>hvm</type></os><description>";
   const tail = "</description><devices/></domain>";
-  return head + "x".repeat(bytes - head.length - tail.length - 1) + tail;
+  return head + padding(bytes - head.length - tail.length - 1, index) + tail;
 }
 
 function peakKiB(pid: number): number {
@@ -45,9 +73,21 @@ function peakKiB(pid: number): number {
   return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)![1]);
 }
 
+/** The process's resident memory now; 0 once it is gone. */
+function residentKiB(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 async function run(
   budgetBytes: number,
-): Promise<{ beforeKiB: number; afterKiB: number; codes: Map<string, number> }> {
+): Promise<
+  { beforeKiB: number; afterKiB: number; stopKiB: number; codes: Map<string, number> }
+> {
   const dirs = await serviceDirs();
   const service = await startServiceProcess(dirs, {
     EVIRT_XML_MAX_BYTES: String(DEFINE_MIB * 1024 * 1024),
@@ -85,7 +125,17 @@ async function run(
       }
       codes.set(key, (codes.get(key) ?? 0) + 1);
     }));
-    return { beforeKiB, afterKiB: peakKiB(service.child.pid), codes };
+    const afterKiB = peakKiB(service.child.pid);
+    let stopKiB = 0;
+    const sampler = setInterval(() => {
+      stopKiB = Math.max(stopKiB, residentKiB(service.child.pid));
+    }, STOP_SAMPLE_MS);
+    try {
+      await service.stop("SIGTERM");
+    } finally {
+      clearInterval(sampler);
+    }
+    return { beforeKiB, afterKiB, stopKiB, codes };
   } finally {
     await service.stop("SIGTERM");
     await removeServiceDirs(dirs);
@@ -96,11 +146,11 @@ function line(label: string, figures: Awaited<ReturnType<typeof run>>): string {
   const answers = [...figures.codes].map(([key, count]) => `${count}× ${key}`).join(", ");
   return `  ${label} peak RSS ${(figures.beforeKiB / 1024).toFixed(0)} → ${
     (figures.afterKiB / 1024).toFixed(0)
-  } MiB  (${answers})`;
+  } MiB, stop ${(figures.stopKiB / 1024).toFixed(0)} MiB  (${answers})`;
 }
 
 if (import.meta.main) {
-  console.log(`${DEFINES} concurrent defines of ${DEFINE_MIB} MiB`);
+  console.log(`${DEFINES} concurrent defines of ${DEFINE_MIB} MiB (padding: ${PADDING})`);
   const unbounded = await run(UNBOUNDED_BYTES);
   console.log(line("no bound (baseline):      ", unbounded));
   const bounded = await run(16 * DEFINE_MIB * 1024 * 1024);

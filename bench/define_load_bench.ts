@@ -19,7 +19,14 @@
  * the service's loop, the version calls' own share taken out): a figure that, unlike the
  * latencies, hardly moves when other programs load the machine. After the `devices` phase (so
  * warm) it also prints that figure with no version caller at all (8 s of defines alone), which
- * needs no share taken out and is the steadiest on a busy machine.
+ * needs no share taken out and is the steadiest on a busy machine; then, 8 s more, the times the
+ * service's loop was blocked by such defines (a 1 ms timer's late firings, bench/_loop_gaps.ts:
+ * what a request arriving then would have waited, however the version calls happened to fall),
+ * beside the same for 8 s with no define at all (what the machine's other programs cost the loop).
+ *
+ * It runs the service's loop with the service's V8 flags (`SERVICE_V8_FLAGS`, which set when
+ * its garbage collections come): as a script it starts itself again with them, unless
+ * `EVIRT_BENCH_SERVICE_FLAGS=0` (to give flags of your own, e.g. `--cpu-prof`).
  *
  * Sizes: `EVIRT_BENCH_CALLS` version calls per phase (default 400), one every
  * `EVIRT_BENCH_GAP_MS` ms (default 5). `EVIRT_BENCH_ROUNDS` (default 1) repeats the baseline and
@@ -43,6 +50,8 @@ import { parsePositiveInteger, XML_MAX_BYTES_DEFAULT } from "../src/config/confi
 import { findCommand } from "../src/service/find_command.ts";
 import { openSqliteStore } from "../src/log/sqlite_store.ts";
 import { createServiceCore } from "../src/service/service.ts";
+import { SERVICE_V8_FLAGS } from "../src/service/memory_settings.ts";
+import { loopGapSummary, startLoopGapProbe } from "./_loop_gaps.ts";
 
 const GOAL_P99_MS = 20;
 const UUID = "5a1e0000-0000-4000-8000-00000000b10c";
@@ -218,6 +227,28 @@ async function cpuPerDefinePhase(
   );
 }
 
+/**
+ * The service loop's blocked times while `load` runs alone for `seconds`, or with no load at all
+ * (what the machine's other programs cost it). A phase of its own: the probe's timer costs
+ * main-thread CPU, which would count in the CPU per define.
+ */
+async function loopGapPhase(
+  r: Rig,
+  label: string,
+  seconds: number,
+  load?: { body: string; status: number },
+): Promise<void> {
+  const loader = load === undefined
+    ? undefined
+    : await startDefineLoop(r.socketPath, load.body, load.status);
+  const probe = startLoopGapProbe();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const gaps = probe.stop();
+  const msEach = loader === undefined ? [] : await loader.stop();
+  const per = loader === undefined ? undefined : { count: msEach.length, unit: "define" };
+  console.log(`  ${label}, loop probed: ${loopGapSummary(gaps, per)}`);
+}
+
 async function main(): Promise<void> {
   const env = Deno.env.toObject();
   const calls = parsePositiveInteger(env, "EVIRT_BENCH_CALLS", 400);
@@ -252,6 +283,11 @@ async function main(): Promise<void> {
           body: byDevices,
           status: 201,
         });
+        await loopGapPhase(r, "no define load", 8);
+        await loopGapPhase(r, "largest definition defined in a loop, alone", 8, {
+          body: byDevices,
+          status: 201,
+        });
       }
       if (chosen.has("size")) {
         await phase(r, "same, with a description up to the 4 MiB body limit", calls, gapMs, {
@@ -278,4 +314,19 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.main) await main();
+/** Runs this script again under the service's V8 flags (see the module notes); its exit code. */
+async function underServiceFlags(): Promise<number> {
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `--v8-flags=${SERVICE_V8_FLAGS}`, new URL(import.meta.url).pathname],
+    env: { EVIRT_BENCH_SERVICE_FLAGS: "0" },
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return code;
+}
+
+if (import.meta.main) {
+  if (Deno.env.get("EVIRT_BENCH_SERVICE_FLAGS") === "0") await main();
+  else Deno.exit(await underServiceFlags());
+}

@@ -5,6 +5,14 @@
  * (`qemu_capabilities.ts`) and the QMP report behind domain capabilities
  * (`qemu_domain_capabilities.ts`).
  *
+ * A name's path is remembered too (per name and `PATH`), as libvirt keeps the emulator path its
+ * capabilities found: each `get` then checks that one file (a stat it needs anyway for the key)
+ * instead of searching `PATH` again, which cost a failed stat per directory before QEMU's on
+ * every define, on the service's main loop. When the remembered file is gone or no longer an
+ * executable file, the name is resolved again (and refused as before when nothing is found). A
+ * binary installed later in an earlier `PATH` directory is therefore not picked up while the
+ * remembered one remains, as with libvirt.
+ *
  * @module
  */
 
@@ -19,6 +27,8 @@
  */
 export class BinaryProbeCache<T> {
   readonly #entries = new Map<string, Promise<T>>();
+  /** Paths resolved from names, by name and `PATH` (at most `max`, the oldest forgotten first). */
+  readonly #paths = new Map<string, string>();
   readonly #max: number;
   readonly #resolve: (name: string) => string;
   readonly #probe: (path: string) => Promise<T>;
@@ -39,8 +49,18 @@ export class BinaryProbeCache<T> {
     let path: string;
     let key: string;
     try {
-      path = this.#resolve(binary);
-      const info = Deno.statSync(path);
+      const named = `${binary}\0${Deno.env.get("PATH") ?? ""}`;
+      const remembered = this.#paths.get(named);
+      let info = remembered === undefined ? undefined : executableFileInfo(remembered);
+      if (remembered !== undefined && info !== undefined) {
+        path = remembered;
+      } else {
+        this.#paths.delete(named);
+        path = this.#resolve(binary);
+        info = Deno.statSync(path);
+        if (this.#paths.size >= this.#max) this.#paths.delete(this.#paths.keys().next().value!);
+        this.#paths.set(named, path);
+      }
       key = `${path}\0${info.size}\0${info.mtime?.getTime() ?? 0}`;
     } catch (error) {
       return Promise.reject(error);
@@ -55,5 +75,15 @@ export class BinaryProbeCache<T> {
       entry.catch(() => this.#entries.delete(key));
     }
     return entry;
+  }
+}
+
+/** The file's stat when it is an executable file, else undefined (gone, a directory, no x bit). */
+function executableFileInfo(path: string): Deno.FileInfo | undefined {
+  try {
+    const info = Deno.statSync(path);
+    return info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0 ? info : undefined;
+  } catch {
+    return undefined;
   }
 }

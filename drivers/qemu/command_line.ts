@@ -44,6 +44,7 @@ import {
 } from "./device_arguments.ts";
 import { diskSeclabel, domainSeclabel } from "./dac_policy.ts";
 import { addDiskArguments, diskController } from "./disk_arguments.ts";
+import type { DiskSecretCipher } from "./disk_encryption.ts";
 import { addNetworkArguments } from "./network_arguments.ts";
 import { qemuOption, type QemuOptionValue } from "./qemu_option.ts";
 import {
@@ -95,6 +96,11 @@ export interface CommandLineContext {
   cpuNames?: CpuNames;
   /** The host's hugetlbfs mounts, default page size first. Default none. */
   hugetlbfs?: readonly HugetlbfsMount[];
+  /**
+   * Encrypts LUKS disks' passphrases with the start's master key (disk_encryption.ts); absent
+   * at a dry build (placeholders are written). Never given to a worker thread.
+   */
+  diskSecrets?: DiskSecretCipher;
   /** QEMU waits for a migration stream (`-incoming defer`): a restore. Default false. */
   incoming?: boolean;
   /** QEMU starts from this internal snapshot (`-loadvm`): a snapshot's revert. */
@@ -268,6 +274,7 @@ export function buildCommandLine(
   addDiskArguments(devices.disks, collector, {
     iothreads: iothreadIds(definition),
     scsiModels: scsiModels(devices.controllers, needed),
+    ...(context.diskSecrets === undefined ? {} : { secrets: context.diskSecrets }),
   });
   addNetworkArguments(devices.interfaces, collector);
   addCharacterDeviceArguments(devices, collector);
@@ -323,7 +330,8 @@ const EXTRA_HANDLED_BY_BUILDERS: readonly RegExp[] = [
   /^\/domain\/os$/,
   /^\/domain\/devices$/,
   /^\/domain\/devices\/(interface|controller|graphics|redirdev)\[\d+\]$/,
-  /^\/domain\/devices\/disk\[\d+\]\/source$/,
+  // A disk's own extra (its <encryption>) and its source's: disk_arguments.ts.
+  /^\/domain\/devices\/disk\[\d+\](\/source)?$/,
   /^\/domain\/cpu\/numa\/cell\[\d+\]$/,
 ];
 

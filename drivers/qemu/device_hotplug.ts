@@ -16,6 +16,8 @@
 import type { Disk, DomainDefinition } from "../../src/model/domain.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { RunningDisk } from "./block_node_facts.ts";
+import { refuseConfig } from "./config_refusal.ts";
+import { diskEncryptionOf } from "./disk_encryption.ts";
 import type { QmpBlockdevOptions, QmpCallOptions, QmpCommands } from "./qmp_commands.ts";
 
 /** Disk buses libvirt's QEMU driver hotplugs a disk on (of those evirt builds). */
@@ -66,6 +68,7 @@ export async function plugDisk(
   const disk = live.devices.disks[position];
   const alias = disk.alias;
   if (alias === undefined) throw new Error(`disk ${disk.target.dev} has no alias`);
+  refuseEncryptedHotplug(disk);
   const prefix = `drive${position}-`;
   const rename = (name: unknown) =>
     typeof name === "string" && name.startsWith(prefix)
@@ -183,6 +186,7 @@ export async function changeMedium(
   options: QmpCallOptions,
 ): Promise<void> {
   const device = old.device ?? "disk";
+  refuseEncryptedHotplug(disk);
   if (device !== "cdrom" && device !== "floppy") {
     throw new VirtError(
       ErrorCode.OPERATION_UNSUPPORTED,
@@ -203,4 +207,19 @@ export async function changeMedium(
     "read-only-mode": "read-only",
     force,
   }, options);
+}
+
+/**
+ * A LUKS disk's passphrase reaches QEMU as a secret object made at start (disk_encryption.ts);
+ * a disk plugged or a medium changed later would name a secret QEMU does not have.
+ */
+function refuseEncryptedHotplug(disk: Disk): void {
+  // Named as in the device XML the caller gave.
+  const where = "/disk";
+  if (diskEncryptionOf(disk, where) !== undefined) {
+    throw refuseConfig(
+      `${where}/encryption`,
+      "hotplugging a LUKS-encrypted disk is not supported by the qemu driver",
+    );
+  }
 }

@@ -11,6 +11,12 @@ import type { ArgumentCollector, BlockNode } from "./argument_collector.ts";
 import { refuseConfig, refuseExtra } from "./config_refusal.ts";
 import { usbPlacement } from "./controller_arguments.ts";
 import { qemuOption } from "./qemu_option.ts";
+import {
+  diskEncryptionOf,
+  type DiskSecretCipher,
+  MASTER_KEY_FILE,
+  MASTER_KEY_ID,
+} from "./disk_encryption.ts";
 
 /** Image formats QEMU 7.2 opens as a format node. */
 export const DISK_FORMATS: readonly string[] = [
@@ -46,7 +52,15 @@ export interface DiskOptions {
   iothreads: number[];
   /** The model of each SCSI controller, by index. */
   scsiModels: Map<number, string>;
+  /**
+   * Encrypts a LUKS disk's passphrase with the domain's master key (disk_encryption.ts);
+   * absent at a dry build, which writes a placeholder.
+   */
+  secrets?: DiskSecretCipher;
 }
+
+/** What a dry build writes for a passphrase (nothing is encrypted, nothing runs). */
+const PLACEHOLDER_SECRET = { data: btoa("\0".repeat(16)), iv: btoa("\0".repeat(16)) };
 
 /** A disk's place on its controller: libvirt's `<address type='drive'>`. */
 export interface DriveAddress {
@@ -94,11 +108,41 @@ export function addDiskArguments(
   collector: ArgumentCollector,
   options: DiskOptions,
 ): void {
+  let masterKeyAdded = false;
   disks.forEach((disk, index) => {
     const where = `/domain/devices/disk[${index + 1}]`;
     checkDisk(disk, where);
     const alias = diskAlias(disk, where);
-    const nodeName = addBlockNodes(disk, index, alias, collector, where);
+    const encryption = diskEncryptionOf(disk, where);
+    let keySecret: string | undefined;
+    if (encryption !== undefined && hasSource(disk)) {
+      if (!masterKeyAdded) {
+        // As libvirt: one master key per domain, given as a file of its runtime folder.
+        collector.push(
+          "-object",
+          qemuOption("secret", {
+            id: MASTER_KEY_ID,
+            format: "raw",
+            file: `${collector.runtimeDir}/${MASTER_KEY_FILE}`,
+          }),
+        );
+        masterKeyAdded = true;
+      }
+      keySecret = `drive${index}-format-encryption-secret0`;
+      const sealed = options.secrets?.(encryption.secret, `${where}/encryption/secret`) ??
+        PLACEHOLDER_SECRET;
+      collector.push(
+        "-object",
+        qemuOption("secret", {
+          id: keySecret,
+          data: sealed.data,
+          keyid: MASTER_KEY_ID,
+          iv: sealed.iv,
+          format: "base64",
+        }),
+      );
+    }
+    const nodeName = addBlockNodes(disk, index, alias, collector, where, keySecret);
     addDiskDevice(disk, alias, nodeName, collector, where, options);
   });
 }
@@ -168,7 +212,8 @@ export function diskController(
 }
 
 function checkDisk(disk: Disk, where: string): void {
-  refuseExtra(disk.extra, where);
+  // A LUKS disk's <encryption> is read by disk_encryption.ts.
+  refuseExtra(disk.extra, where, { elements: (name) => name === "encryption" });
   // A DAC seclabel of the image is applied by dac_policy.ts.
   refuseExtra(disk.source?.extra, `${where}/source`, {
     elements: (name) => name === "seclabel",
@@ -228,6 +273,11 @@ function diskAlias(disk: Disk, where: string): string {
   }
 }
 
+function hasSource(disk: Disk): boolean {
+  const path = sourcePath(disk);
+  return path !== undefined && path !== "";
+}
+
 function sourcePath(disk: Disk): string | undefined {
   // A volume disk still unresolved is a define-time check: it stands for its pool's volume (the
   // launch gets it as the volume's file, actors/volume_disks.ts).
@@ -253,6 +303,7 @@ function addBlockNodes(
   alias: string,
   collector: ArgumentCollector,
   where: string,
+  keySecret: string | undefined,
 ): string {
   const path = sourcePath(disk);
   const device = disk.device ?? "disk";
@@ -272,6 +323,12 @@ function addBlockNodes(
   const format = disk.driver?.type ?? "raw";
   if (!DISK_FORMATS.includes(format)) {
     throw refuseConfig(`${where}/driver/@type`, `disk format '${format}' is not supported`);
+  }
+  if (keySecret !== undefined && format !== "raw" && format !== "qcow2") {
+    throw refuseConfig(
+      `${where}/encryption`,
+      `LUKS encryption of a '${format}' image is not supported`,
+    );
   }
   const cacheMode = disk.driver?.cache;
   const cache = cacheMode === undefined || cacheMode === "default"
@@ -329,7 +386,12 @@ function addBlockNodes(
   collector.push(
     "-blockdev",
     JSON.stringify(withoutUndefined({
-      driver: format,
+      // A raw LUKS image is opened by QEMU's luks driver; an encrypted qcow2 by qcow2 itself.
+      driver: keySecret !== undefined && format === "raw" ? "luks" : format,
+      "key-secret": keySecret !== undefined && format === "raw" ? keySecret : undefined,
+      encrypt: keySecret !== undefined && format === "qcow2"
+        ? { format: "luks", "key-secret": keySecret }
+        : undefined,
       file: fileNode,
       "node-name": formatNode,
       "read-only": readOnly,

@@ -63,7 +63,15 @@ import type {
   Reality,
   SaveRequest,
   Screenshot,
+  SecretValueLookup,
 } from "../../actors/driver_protocol.ts";
+import {
+  encryptForQemu,
+  MASTER_KEY_FILE,
+  MASTER_KEY_ID,
+  newMasterKey,
+  writeMasterKey,
+} from "./disk_encryption.ts";
 import { UNLIMITED_BANDWIDTH_MIB } from "../../actors/driver_protocol.ts";
 import { readSaveImage, writeSaveImage } from "./save_restore.ts";
 import { MigrationJobs } from "./migration_jobs.ts";
@@ -381,6 +389,8 @@ export class QemuDriver implements Driver {
   readonly #machines: MachineTypes;
   readonly #statsIntervalMs: number;
   readonly #hugetlbfs: readonly HugetlbfsMount[];
+  /** The host's secret values (LUKS passphrases); none until the service gives them. */
+  #secretValues: SecretValueLookup | undefined;
   /** The header number of the save image format (`QemuDriverOptions.saveImageFormat`). */
   readonly #saveFormatNumber: number;
   readonly #saveBandwidthBytesPerSecond: number;
@@ -726,9 +736,15 @@ export class QemuDriver implements Driver {
     };
   }
 
+  useSecretValues(lookup: SecretValueLookup): void {
+    this.#secretValues = lookup;
+  }
+
   async launch(request: LaunchRequest, signal: AbortSignal): Promise<RuntimeRecord> {
     const { definition } = request;
     this.#migrationJobs.forget(request.uuid);
+    // As libvirt: a fresh master key per start encrypts the disks' passphrases for QEMU.
+    const masterKey = newMasterKey();
     const accelerator = acceleratorFor(definition.type, this.#kvmUsable);
     const capabilities = await this.#capabilities.get(emulatorFor(definition));
     const paths = this.#pathsFor(request.id, request.name, request.uuid);
@@ -746,12 +762,22 @@ export class QemuDriver implements Driver {
       ...(request.incoming === true ? { incoming: true } : {}),
       ...(request.loadSnapshot === undefined ? {} : { loadSnapshot: request.loadSnapshot }),
       hugetlbfs: this.#hugetlbfs,
+      diskSecrets: (reference, where) => {
+        if (this.#secretValues === undefined) {
+          throw new VirtError(ErrorCode.NO_SECRET, "this host keeps no secrets", { where });
+        }
+        return encryptForQemu(masterKey, this.#secretValues(reference));
+      },
     });
     paths.hugepageFolders = commandLine.hugepageFolders;
     const dac = dacPlanFor(running, commandLine.hostPaths, this.#dac, paths.dir);
     const runAs = dac.policy.runAs;
     this.#prepareDirectories(paths, runAs);
     try {
+      // The master key lives in the runtime folder the start's intent names (removed with it).
+      if (commandLine.args.some((arg) => arg.startsWith(`secret,id=${MASTER_KEY_ID},`))) {
+        writeMasterKey(`${paths.dir}/${MASTER_KEY_FILE}`, masterKey, runAs);
+      }
       checkHostPaths(commandLine.hostPaths);
       labelFiles(dac, request.uuid, this.#log);
     } catch (error) {

@@ -8,6 +8,7 @@
 import type { Host } from "../../actors/host.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
+import type { Secrets } from "../../actors/secrets.ts";
 import type { HostGuests } from "../../actors/host_guests.ts";
 import type { MigrationTuning, NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventStore } from "../log/event_store.ts";
@@ -24,6 +25,8 @@ import type { EventStreamSettings } from "../projections/event_hub.ts";
 export type { EventStreamSettings } from "../projections/event_hub.ts";
 import type { RoutedOperationName } from "../model/operations.ts";
 import type { Handler, RouteContext } from "./router.ts";
+
+import type { CarriedConsole, ConsoleRequest } from "./console_access.ts";
 
 /** Set on a request forwarded by another host of the fleet: that host's name. */
 export const FORWARDED_HEADER = "x-evirt-forwarded-by";
@@ -65,6 +68,8 @@ export interface ApiEnvironment {
     ownerElsewhere?(reference: string): string | undefined;
     /** Answers `request` by the host `owner` (one hop). */
     forward?(owner: string, request: Request, role: Role): Promise<Response>;
+    /** Opens the serial console of a domain `owner` owns, carried from it. */
+    openConsole?(owner: string, request: ConsoleRequest): Promise<CarriedConsole>;
     /** Moves a shut-off domain this host owns to `target` (`migrate --offline`). */
     moveOffline?(reference: string, target: string): Promise<{ uuid: string; name: string }>;
     /** Moves a running domain to `target` (a live migration), with QEMU's final figures. */
@@ -82,6 +87,8 @@ export interface ApiEnvironment {
   storage?: StoragePools;
   /** The virtual networks; absent where the service has none (the in-process test hypervisor). */
   networks?: Networks;
+  /** The host's secrets; absent where the service has none (the in-process test hypervisor). */
+  secrets?: Secrets;
   /**
    * Check every JSON answer against the schema its row documents, answering 500 (code 1) naming
    * the difference when it does not match: the test services' guard that the OpenAPI document

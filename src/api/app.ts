@@ -35,7 +35,7 @@ import { validateQuery } from "./request_schemas.ts";
 import { checkedAnswer } from "./answer_check.ts";
 import { domainRoutes } from "./routes/domain_routes.ts";
 import { eventRoutes } from "./routes/event_routes.ts";
-import { consoleRoutes } from "./routes/console_routes.ts";
+import { carriedConsoleSocket, consoleRoutes } from "./routes/console_routes.ts";
 import { guestRoutes } from "./routes/guest_routes.ts";
 import { resourceRoutes } from "./routes/resource_routes.ts";
 import { blockJobRoutes } from "./routes/block_job_routes.ts";
@@ -44,6 +44,7 @@ import { storageRoutes } from "./routes/storage_routes.ts";
 import { saveRoutes } from "./routes/save_routes.ts";
 import { snapshotRoutes } from "./routes/snapshot_routes.ts";
 import { networkRoutes } from "./routes/network_routes.ts";
+import { secretRoutes } from "./routes/secret_routes.ts";
 import { systemRoutes } from "./routes/system_routes.ts";
 import { fleetRoutes } from "./routes/fleet_routes.ts";
 import { hostGuestsRoutes } from "./routes/host_guests_routes.ts";
@@ -98,6 +99,7 @@ export function createApi(env: ApiEnvironment): Api {
   saveRoutes(add);
   snapshotRoutes(add);
   networkRoutes(add);
+  secretRoutes(add);
   assertEveryRouteServed(rowByRoute);
 
   async function handle(
@@ -172,7 +174,40 @@ export function createApi(env: ApiEnvironment): Api {
     }
     const owner = ownerElsewhere(env, request, match.params);
     if (owner !== undefined) {
-      // Another host owns the domain: it answers (one hop; streams are its own to serve).
+      // Another host owns the domain: it answers (one hop); its console is carried from it.
+      if (row.name === "domain.console_socket" && env.fleet?.openConsole !== undefined) {
+        const openConsole = env.fleet.openConsole;
+        try {
+          const uuid = env.fleet.domains?.().find((lease) =>
+            lease.uuid === match.params.ref.toLowerCase() || lease.name === match.params.ref
+          )?.uuid ?? match.params.ref;
+          const device = url.searchParams.get("device") ?? undefined;
+          return carriedConsoleSocket(request, {
+            ...(connection === undefined ? {} : { connection }),
+            role,
+            url,
+          }, (mode) =>
+            openConsole(owner, {
+              uuid,
+              ...(device === undefined ? {} : { device }),
+              role,
+              ...mode,
+            }));
+        } catch (error) {
+          return fail(error);
+        }
+      }
+      // A pty path names a device of the owner's machine: useless here, so not forwarded.
+      if (row.name === "domain.console") {
+        return fail(
+          new VirtError(
+            ErrorCode.OPERATION_INVALID,
+            `domain '${match.params.ref}' is on host '${owner}': its console pty is there; ` +
+              "reach it through this host with evirt console, virsh console or the console " +
+              `socket (/v1/domains/${match.params.ref}/console/socket)`,
+          ),
+        );
+      }
       if (row.http.streaming || row.http.rawBody) {
         return fail(
           new VirtError(

@@ -61,10 +61,15 @@ export class ConnectionReader {
     if (this.#start === this.#end) this.#start = this.#end = 0;
   }
 
-  /** Takes up to `max` buffered bytes (a copy). */
-  take(max: number): Uint8Array {
+  /**
+   * Takes up to `max` buffered bytes: a copy, or with `lent` a view of the buffer, valid only
+   * until the next read (for a consumer done with the bytes before it asks for more).
+   */
+  take(max: number, lent = false): Uint8Array {
     const count = Math.min(max, this.#end - this.#start);
-    const bytes = this.#buffer.slice(this.#start, this.#start + count);
+    const bytes = lent
+      ? this.#buffer.subarray(this.#start, this.#start + count)
+      : this.#buffer.slice(this.#start, this.#start + count);
     this.consume(count);
     return bytes;
   }

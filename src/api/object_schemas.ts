@@ -89,6 +89,25 @@ export const NetworkSummarySchema = Type.Object({
   bridge: Type.Optional(Type.String({ description: "The bridge's name, where it has one" })),
 }, { $id: "NetworkSummary" });
 
+/** A secret as lists and defines answer it (never its value). */
+export const SecretSummarySchema = Type.Object({
+  uuid: Type.String({ format: "uuid" }),
+  ephemeral: Type.Boolean(),
+  private: Type.Boolean(),
+  description: Type.Optional(Type.String()),
+  usage: Type.Optional(Type.Object({
+    type: Type.Union(
+      ["volume", "ceph", "iscsi", "tls", "vtpm"].map((type) => Type.Literal(type)),
+    ),
+    id: Type.String({ description: "The volume path, name or target the secret is for" }),
+  })),
+}, { $id: "SecretSummary" });
+
+/** `GET /v1/secrets`. */
+export const SecretListSchema = Type.Object({
+  secrets: Type.Array(Type.Ref("SecretSummary")),
+});
+
 /** `GET /v1/networks`. */
 export const NetworkListSchema = Type.Object({
   networks: Type.Array(Type.Ref("NetworkSummary")),
@@ -166,6 +185,8 @@ export const OBJECT_SCHEMAS: Record<string, TSchema> = {
   VolumeJob: VolumeJobSchema,
   NetworkSummary: NetworkSummarySchema,
   NetworkList: NetworkListSchema,
+  SecretSummary: SecretSummarySchema,
+  SecretList: SecretListSchema,
   NetworkLeases: NetworkLeasesSchema,
   NetworkPortRef: NetworkPortRefSchema,
   NetworkPortList: NetworkPortListSchema,

@@ -45,6 +45,7 @@ const PATH_PARAMETERS: Record<string, { description: string }> = {
   pool: { description: "Storage pool name or uuid" },
   volume: { description: "Volume name in the pool (URL-encoded)" },
   network: { description: "Network name or uuid (with or without dashes)" },
+  secret: { description: "Secret uuid (with or without dashes)" },
   port: { description: "Network port uuid" },
   format: { description: "A native configuration format: xen-xl, xen-xm, vmware-vmx, …" },
   snapshot: { description: "Snapshot name (URL-encoded)" },
@@ -88,6 +89,16 @@ const REQUEST_BODIES: Record<NonNullable<OperationRoute["body"]>, unknown> = {
     content: {
       "application/xml": { schema: { type: "string", description: "Network XML" } },
     },
+  },
+  SecretXml: {
+    required: true,
+    content: {
+      "application/xml": { schema: { type: "string", description: "<secret> XML" } },
+    },
+  },
+  SecretValue: {
+    required: true,
+    content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
   },
   NetworkPortXml: {
     required: true,

@@ -124,10 +124,34 @@ export async function attachConsole(
       { cause: error },
     );
   }
+  try {
+    return await attachDevice(device, { name: options.name ?? ptyPath, ...options });
+  } finally {
+    try {
+      device.close();
+    } catch {
+      // Already closed by the stream's cancellation.
+    }
+  }
+}
+
+/**
+ * Attaches the process's terminal to a console's byte streams (a pty, or the service's console
+ * socket) until Ctrl-] or the device ends.
+ *
+ * @example
+ * ```ts ignore
+ * await attachDevice(await openConsoleSocket(path, target), { name: "web" });
+ * ```
+ */
+export async function attachDevice(
+  device: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> },
+  options: { name: string; signal?: AbortSignal },
+): Promise<ConsoleEnd> {
   const raw = Deno.stdin.isTerminal();
   const encoder = new TextEncoder();
   await Deno.stdout.write(encoder.encode(
-    `Connected to domain '${options.name ?? ptyPath}'\r\nEscape character is ^] (Ctrl + ])\r\n`,
+    `Connected to domain '${options.name}'\r\nEscape character is ^] (Ctrl + ])\r\n`,
   ));
   if (raw) Deno.stdin.setRaw(true);
   try {
@@ -137,11 +161,6 @@ export async function attachConsole(
     }, options.signal);
   } finally {
     if (raw) Deno.stdin.setRaw(false);
-    try {
-      device.close();
-    } catch {
-      // Already closed by the stream's cancellation.
-    }
     await Deno.stdout.write(encoder.encode("\r\n"));
   }
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { AppliedTuning } from "../../actors/driver_protocol.ts";
+import type { AppliedTuning } from "../model/domain_resources.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 
 /** Most processes read from one `cgroup.procs`. */

@@ -325,3 +325,28 @@ export function blockResizeBytes(size: bigint, bytes: boolean, format: string | 
   if (format === "qcow2" || format === "qed") inBytes = (inBytes + 511n) / 512n * 512n;
   return inBytes;
 }
+
+/**
+ * The resource limits a running instance has now, as its control groups say (libvirt's LXC
+ * driver answers `schedinfo` and `memtune` of a running container from them). Sizes in KiB;
+ * an absent limit is none.
+ */
+export interface AppliedTuning {
+  hardLimitKiB?: number;
+  softLimitKiB?: number;
+  swapHardLimitKiB?: number;
+  cpuShares?: number;
+  /** CFS period in µs. */
+  cpuPeriodUs?: number;
+  /** CFS quota in µs; -1: none. */
+  cpuQuotaUs?: number;
+  /** The QEMU driver's emulator threads' CFS period and quota (µs; quota -1: none). */
+  emulatorPeriodUs?: number;
+  emulatorQuotaUs?: number;
+  /** The whole domain's CFS period and quota (µs; quota -1: none). */
+  globalPeriodUs?: number;
+  globalQuotaUs?: number;
+  /** The I/O threads' CFS period and quota (µs; quota -1: none). */
+  iothreadPeriodUs?: number;
+  iothreadQuotaUs?: number;
+}

@@ -20,7 +20,14 @@
  */
 
 /** The kinds of object an operation acts on. */
-export type ObjectKind = "host" | "domain" | "pool" | "volume" | "network" | "snapshot";
+export type ObjectKind =
+  | "host"
+  | "domain"
+  | "pool"
+  | "volume"
+  | "network"
+  | "snapshot"
+  | "secret";
 
 /** Who may run an operation: `read-only` callers can list, read and subscribe; nothing else. */
 export type OperationAccess = "read-only" | "read-write";
@@ -96,6 +103,8 @@ export interface OperationRoute {
     | "DeviceXml"
     | "StorageXml"
     | "NetworkXml"
+    | "SecretXml"
+    | "SecretValue"
     | "NetworkPortXml"
     | "NetworkUpdate"
     | "SnapshotXml"
@@ -2959,6 +2968,121 @@ export const OPERATIONS = [
     ],
     access: "read-only",
     summary: "Storage pool lifecycle and refresh events",
+    http: null,
+    verbs: [],
+  },
+  // --- secrets (no evirt verb yet) -----------------------------------------------------------
+  {
+    name: "secret.list",
+    object: "secret",
+    libvirt: [
+      { api: "virConnectListAllSecrets", procedure: 287 },
+      { api: "virConnectNumOfSecrets", procedure: 139 },
+      { api: "virConnectListSecrets", procedure: 140 },
+    ],
+    access: "read-only",
+    summary: "List secrets",
+    http: {
+      method: "GET",
+      path: "/v1/secrets",
+      query: [],
+      answer: { status: 200, description: "Every secret", schema: "SecretList" },
+    },
+    verbs: [],
+  },
+  {
+    name: "secret.lookup",
+    object: "secret",
+    libvirt: [
+      { api: "virSecretLookupByUUID", procedure: 141 },
+      { api: "virSecretLookupByUsage", procedure: 147 },
+    ],
+    access: "read-only",
+    summary: "Find a secret by uuid or by usage",
+    http: null,
+    verbs: [],
+  },
+  {
+    name: "secret.dumpxml",
+    object: "secret",
+    libvirt: [{ api: "virSecretGetXMLDesc", procedure: 143 }],
+    access: "read-only",
+    summary: "A secret's XML",
+    http: {
+      method: "GET",
+      path: "/v1/secrets/:secret/xml",
+      query: [],
+      answer: { status: 200, description: "Secret XML", media: "application/xml" },
+    },
+    verbs: [],
+  },
+  {
+    name: "secret.define",
+    object: "secret",
+    libvirt: [{ api: "virSecretDefineXML", procedure: 142 }],
+    access: "read-write",
+    summary: "Define or redefine a secret",
+    http: {
+      method: "POST",
+      path: "/v1/secrets",
+      query: [],
+      body: "SecretXml",
+      answer: { status: 201, description: "The secret defined", schema: "SecretSummary" },
+    },
+    verbs: [],
+  },
+  {
+    name: "secret.undefine",
+    object: "secret",
+    libvirt: [{ api: "virSecretUndefine", procedure: 146 }],
+    access: "read-write",
+    summary: "Remove a secret and its value",
+    http: {
+      method: "DELETE",
+      path: "/v1/secrets/:secret",
+      query: [],
+      answer: { status: 204, description: "The secret is gone" },
+    },
+    verbs: [],
+  },
+  {
+    name: "secret.set_value",
+    object: "secret",
+    libvirt: [{ api: "virSecretSetValue", procedure: 144 }],
+    access: "read-write",
+    summary: "Set a secret's value (kept encrypted, never logged)",
+    http: {
+      method: "PUT",
+      path: "/v1/secrets/:secret/value",
+      query: [],
+      body: "SecretValue",
+      answer: { status: 204, description: "The value is set" },
+    },
+    verbs: [],
+  },
+  {
+    name: "secret.get_value",
+    object: "secret",
+    libvirt: [{ api: "virSecretGetValue", procedure: 145 }],
+    access: "read-write",
+    summary: "A secret's value (refused for a private secret, code 65)",
+    http: {
+      method: "GET",
+      path: "/v1/secrets/:secret/value",
+      query: [],
+      answer: { status: 200, description: "The value's bytes", media: "application/octet-stream" },
+    },
+    verbs: [],
+  },
+  {
+    name: "secret.events",
+    object: "secret",
+    libvirt: [
+      { api: "virConnectSecretEventRegisterAny", procedure: 380 },
+      { api: "virConnectSecretEventDeregisterAny", procedure: 381 },
+    ],
+    access: "read-only",
+    summary: "Secret lifecycle and value-changed events (never the value)",
     http: null,
     verbs: [],
   },

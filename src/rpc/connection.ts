@@ -20,6 +20,11 @@
 import type { Host } from "../../actors/host.ts";
 import { POOL_EVENT_LIFECYCLE, POOL_EVENT_REFRESH, poolEventsOf } from "./storage_events.ts";
 import { NETWORK_EVENT_LIFECYCLE, networkEventsOf } from "./network_events.ts";
+import {
+  SECRET_EVENT_LIFECYCLE,
+  SECRET_EVENT_VALUE_CHANGED,
+  secretEventsOf,
+} from "./secret_events.ts";
 import type { EventObjectKind, ObjectEvent } from "./object_events.ts";
 import { ErrorCode, isVirtError, VirtError } from "../model/errors.ts";
 import { PositionPrunedError } from "../log/errors.ts";
@@ -34,7 +39,8 @@ import {
   EVENT_ID_MAX,
 } from "./event_messages.ts";
 import { encodePacket, FramingError, PacketReader } from "./packet.ts";
-import { domainReferenceOf } from "./fleet_calls.ts";
+import { domainReferenceOf, STREAM_APIS } from "./fleet_calls.ts";
+import { FleetEventFeed } from "./fleet_event_feed.ts";
 import type { CallContext, Procedure, StreamSource } from "./procedure.ts";
 import {
   ERROR_DOMAIN_QEMU,
@@ -51,6 +57,7 @@ import {
   REMOTE_PROTOCOL_VERSION,
   STREAM_CHUNK_MAX_BYTES,
   uuidBytes,
+  uuidText,
   type WireDomain,
 } from "./protocol.ts";
 import { openRpcTarget, type RpcTarget, type SharedService } from "./rpc_target.ts";
@@ -110,6 +117,8 @@ interface Registration {
   uuid: string | null;
   /** The callback id for the new style; null for the old style. */
   callbackId: number | null;
+  /** A domain another host owns: its events come from the fleet stream (`fleet_event_feed.ts`). */
+  elsewhere?: WireDomain;
 }
 
 /** What a connection needs from the server. */
@@ -165,6 +174,8 @@ export class RpcConnection {
   /** Stream bytes received and not yet written, over every stream. */
   #streamBacklogBytes = 0;
   #backlogDrained: (() => void) | undefined;
+  /** The fleet stream's reader while a callback waits for another host's domain. */
+  #fleetFeed: Promise<FleetEventFeed> | undefined;
 
   /** @param conn The accepted socket. */
   constructor(conn: Deno.Conn, options: ConnectionOptions) {
@@ -377,14 +388,21 @@ export class RpcConnection {
         : target?.fleet;
       const reference = fleet === undefined ? undefined : domainReferenceOf(api, args);
       const owner = reference === undefined ? undefined : fleet!.ownerElsewhere(reference);
-      const body = owner !== undefined
-        ? await fleet!.forward(owner, {
-          uri: target!.uri,
-          proc: header.proc,
-          args: forwardable!,
-          readOnly: this.#readOnly,
-        })
-        : encodeXdr(procedure.ret, (await procedure.handler(args, context)) ?? null);
+      const call = {
+        uri: target?.uri ?? "",
+        proc: header.proc,
+        args: forwardable!,
+        readOnly: this.#readOnly,
+      };
+      let body: Uint8Array;
+      if (owner === undefined) {
+        body = encodeXdr(procedure.ret, (await procedure.handler(args, context)) ?? null);
+      } else if (STREAM_APIS.has(api) && fleet!.openStream !== undefined) {
+        // The owner opens the stream; its bytes are carried between the hosts.
+        const carried = await fleet!.openStream(owner, call);
+        context.startStream(carried.source);
+        body = carried.result;
+      } else body = await fleet!.forward(owner, call);
       this.#send({ ...header, type: MessageType.REPLY, status: MessageStatus.OK }, body);
       if (stream !== undefined) this.#startStream(header, stream);
     } catch (error) {
@@ -440,6 +458,7 @@ export class RpcConnection {
       },
       registerEvent: (eventId, uuid, withCallbackId) =>
         this.#register(eventId, uuid, withCallbackId),
+      registerElsewhere: (eventId, domain) => this.#registerElsewhere(eventId, domain),
       deregisterEvent: (id, withCallbackId) => this.#deregister(id, withCallbackId),
       registerObjectEvent: (kind, eventId, uuid) => this.#registerObjectEvent(kind, eventId, uuid),
       deregisterObjectEvent: (kind, id) => this.#deregisterObjectEvent(kind, id),
@@ -456,7 +475,12 @@ export class RpcConnection {
     };
   }
 
-  #register(eventId: number, uuid: string | null, withCallbackId: boolean): number {
+  #register(
+    eventId: number,
+    uuid: string | null,
+    withCallbackId: boolean,
+    elsewhere?: WireDomain,
+  ): number {
     if (!Number.isInteger(eventId) || eventId < 0 || eventId > EVENT_ID_MAX) {
       throw new VirtError(ErrorCode.INVALID_ARG, `unsupported event ID ${eventId}`, {
         where: "eventID",
@@ -476,7 +500,12 @@ export class RpcConnection {
       }
     }
     const id = this.#nextCallbackId++;
-    this.#registrations.set(id, { eventId, uuid, callbackId: withCallbackId ? id : null });
+    this.#registrations.set(id, {
+      eventId,
+      uuid,
+      callbackId: withCallbackId ? id : null,
+      ...(elsewhere === undefined ? {} : { elsewhere }),
+    });
     this.#callbacksChanged(1);
     this.#startRelay();
     return id;
@@ -490,6 +519,7 @@ export class RpcConnection {
       if (matches) {
         this.#registrations.delete(key);
         this.#callbacksChanged(-1);
+        if (registration.elsewhere !== undefined) this.#stopFleetFeedIfUnused();
         return;
       }
     }
@@ -513,6 +543,16 @@ export class RpcConnection {
         subscribe: storage === undefined
           ? undefined
           : (listener) => storage.subscribe((applied) => listener(poolEventsOf(applied))),
+      };
+    }
+    if (kind === "secret") {
+      const secrets = this.#target?.secrets;
+      return {
+        eventIds: [SECRET_EVENT_LIFECYCLE, SECRET_EVENT_VALUE_CHANGED],
+        api: "virConnectSecretEventRegisterAny",
+        subscribe: secrets === undefined
+          ? undefined
+          : (listener) => secrets.onChange((change) => listener(secretEventsOf([change]))),
       };
     }
     const networks = this.#target?.networks;
@@ -583,10 +623,80 @@ export class RpcConnection {
     }
   }
 
+  /**
+   * A new-style callback for a domain another host owns: registered as any, and the fleet
+   * stream's reader started (once per connection) before the id is answered.
+   */
+  async #registerElsewhere(eventId: number, domain: WireDomain): Promise<number> {
+    const fleet = this.#target?.fleet;
+    if (fleet?.followElsewhere === undefined) {
+      throw new VirtError(ErrorCode.NO_SUPPORT, "this host reads no fleet event stream");
+    }
+    const id = this.#register(eventId, uuidText(domain.uuid), true, domain);
+    // Counted as in place only once the reader's start is fixed (no event after it is missed).
+    this.#callbacksChanged(-1);
+    try {
+      this.#fleetFeed ??= FleetEventFeed.start((signal) => fleet.followElsewhere!(signal), {
+        wanted: (uuid) => {
+          for (const registration of this.#registrations.values()) {
+            if (registration.uuid === uuid && registration.elsewhere !== undefined) {
+              return registration.elsewhere;
+            }
+          }
+          return undefined;
+        },
+        deliver: (events) => this.#deliverElsewhere(events),
+        failed: (error) => void this.#relayFailed(error),
+      });
+      await this.#fleetFeed;
+    } catch (error) {
+      this.#fleetFeed = undefined;
+      // Dropped meanwhile: that took one off the count, which this one never added.
+      if (!this.#registrations.delete(id)) this.#callbacksChanged(1);
+      throw error;
+    }
+    // Balances the count even when it was dropped meanwhile (that took one off).
+    this.#callbacksChanged(1);
+    // Deregistered or closed while the reader started.
+    this.#stopFleetFeedIfUnused();
+    return id;
+  }
+
+  /** Sends events of another host's domain to the callbacks for that domain only. */
+  async #deliverElsewhere(events: EncodedEvent[]): Promise<boolean> {
+    const stallMs = this.#target?.events.subscriberStallMs ?? STREAM_STALL_MS_DEFAULT;
+    if (!await this.#waitForRoom(stallMs)) {
+      this.#options.log(
+        `rpc ${this.#options.label}: closing connection: event queue full for ${stallMs} ms`,
+      );
+      await this.close();
+    }
+    if (this.#closed) return false;
+    for (const event of events) {
+      for (const registration of this.#registrations.values()) {
+        if (registration.elsewhere === undefined || registration.uuid !== event.uuid) continue;
+        if (registration.eventId !== event.eventId || registration.callbackId === null) continue;
+        this.#sendPacket(callbackPacket(event, registration.callbackId));
+      }
+    }
+    return true;
+  }
+
+  #stopFleetFeedIfUnused(): void {
+    const feed = this.#fleetFeed;
+    if (feed === undefined) return;
+    const used = !this.#closed &&
+      [...this.#registrations.values()].some((registration) => registration.elsewhere);
+    if (used) return;
+    this.#fleetFeed = undefined;
+    feed.then((started) => started.stop(), () => {});
+  }
+
   /** Every event callback of the connection is dropped (it closed, or its target did). */
   #dropCallbacks(): void {
     this.#callbacksChanged(-(this.#registrations.size + this.#objectRegistrations.size));
     this.#registrations.clear();
+    this.#stopFleetFeedIfUnused();
     this.#clearObjectRegistrations();
   }
 
@@ -772,8 +882,9 @@ export class RpcConnection {
         }
       } catch (error) {
         if (!this.#streams.has(header.serial)) return;
+        // A carried stream's owner that stopped answering keeps its code (38).
         const failure = new VirtError(
-          ErrorCode.OPERATION_FAILED,
+          isVirtError(error) ? error.code : ErrorCode.OPERATION_FAILED,
           `stream failed: ${(error as Error).message}`,
         );
         this.#send(streamHeader(MessageStatus.ERROR), this.#errorBody(failure, ERROR_DOMAIN_QEMU));

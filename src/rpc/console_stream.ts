@@ -15,7 +15,8 @@ import type { StreamSource } from "./procedure.ts";
 export const CONSOLE_STREAM_QUEUE_MAX = 256;
 
 /**
- * Attaches to a domain's console as its writer and answers it as a stream source.
+ * Attaches to a domain's console as its writer (or, with `writer` false, a viewer: the web
+ * console's read-only callers through another host) and answers it as a stream source.
  *
  * @throws {VirtError} Code 9 when another writer holds the console and `force` is not set (or
  *   the pty cannot be opened); code 87 at the service's bounds of consoles.
@@ -30,6 +31,7 @@ export async function consoleStream(
   domain: string,
   path: string,
   force: boolean,
+  writer = true,
 ): Promise<StreamSource> {
   const queue: Uint8Array[] = [];
   let ended = false;
@@ -41,7 +43,7 @@ export async function consoleStream(
   };
   // Output may arrive before attach() has answered: the attachment is set when it has.
   let attachment: ConsoleAttachment | undefined = undefined;
-  attachment = await consoles.attach(domain, path, { writer: true, force }, {
+  attachment = await consoles.attach(domain, path, { writer, force }, {
     output(bytes) {
       if (ended) return;
       if (queue.length >= CONSOLE_STREAM_QUEUE_MAX) {

@@ -1,5 +1,5 @@
 /**
- * What the event relays of storage pools and networks share: an event as the connection sends
+ * What the event relays of storage pools, networks and secrets share: an event as the connection sends
  * it (its event id, its object's uuid, and its packet for a callback id), the kinds of object
  * whose events a connection registers, and the packet of an event message.
  *
@@ -11,7 +11,7 @@ import { MessageStatus, MessageType, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION } f
 import { encodeXdr, type x } from "./xdr.ts";
 
 /** The kinds of object with their own event registrations (domains have theirs apart). */
-export type EventObjectKind = "pool" | "network";
+export type EventObjectKind = "pool" | "network" | "secret";
 
 /** One event a batch of facts makes: its event id, object, and its packet for a callback id. */
 export interface ObjectEvent {

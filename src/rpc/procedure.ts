@@ -8,6 +8,7 @@
  */
 
 import type { EventObjectKind } from "./object_events.ts";
+import type { WireDomain } from "./protocol.ts";
 import type { RpcTarget } from "./rpc_target.ts";
 import type { XdrType } from "./xdr.ts";
 
@@ -54,6 +55,12 @@ export interface CallContext {
   close(): Promise<void>;
   /** Registers an event callback; returns its id. */
   registerEvent(eventId: number, domainUuid: string | null, withCallbackId: boolean): number;
+  /**
+   * Registers a new-style callback for one domain another host of the fleet owns: its events
+   * come from the fleet event stream (`fleet_calls.ts`). Resolves with its id once no event
+   * appended from then on can be missed.
+   */
+  registerElsewhere(eventId: number, domain: WireDomain): Promise<number>;
   /** Removes an event callback by id (new style) or by event id (old style). */
   deregisterEvent(id: number, withCallbackId: boolean): void;
   /**

@@ -33,6 +33,8 @@ import { NETWORK_PROCEDURES } from "./network_procedures.ts";
 import { NETWORK_PORT_PROCEDURES } from "./network_port_procedures.ts";
 import { NETWORK_EVENT_PROCEDURES } from "./network_events.ts";
 import { NATIVE_PROCEDURES } from "./native_procedures.ts";
+import { SECRET_PROCEDURES } from "./secret_procedures.ts";
+import { SECRET_EVENT_PROCEDURES } from "./secret_events.ts";
 
 /**
  * Every procedure, by libvirt API name.
@@ -70,6 +72,8 @@ export const RPC_PROCEDURES: ProcedureTable = {
   ...RESOURCE_PROCEDURES,
   ...SAVE_PROCEDURES,
   ...NATIVE_PROCEDURES,
+  ...SECRET_PROCEDURES,
+  ...SECRET_EVENT_PROCEDURES,
 };
 
 /**

@@ -14,6 +14,7 @@
 import type { Host } from "../../actors/host.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
+import type { Secrets } from "../../actors/secrets.ts";
 import type { NodeInfo } from "../../actors/driver_protocol.ts";
 import type { EventHub } from "../projections/event_hub.ts";
 import type { SerialConsoles } from "../host/serial_consoles.ts";
@@ -39,6 +40,8 @@ export interface RpcTarget {
   storage?: StoragePools;
   /** The virtual networks; absent where the target has none (`test:///default`). */
   networks?: Networks;
+  /** The host's secrets; absent where the target has none (`test:///default`). */
+  secrets?: Secrets;
   /** The one reader of the log's tail that events come from. */
   hub: EventHub;
   /**
@@ -75,6 +78,7 @@ export interface SharedService extends
     | "host"
     | "storage"
     | "networks"
+    | "secrets"
     | "hub"
     | "consoles"
     | "events"
@@ -139,6 +143,7 @@ export async function openRpcTarget(
       host: view.scope === undefined ? service.host : scopedHost(service.host, view.scope),
       ...(service.storage === undefined ? {} : { storage: service.storage }),
       ...(service.networks === undefined ? {} : { networks: service.networks }),
+      ...(service.secrets === undefined ? {} : { secrets: service.secrets }),
       hub: service.hub,
       ...(service.consoles === undefined ? {} : { consoles: service.consoles }),
       events: service.events,

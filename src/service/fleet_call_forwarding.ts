@@ -27,6 +27,8 @@ interface CallMessage {
   /** Base64 of the XDR arguments. */
   args: string;
   readOnly: boolean;
+  /** The id of the stream the call opens, carried by `fleet_streams.ts`. */
+  stream?: string;
 }
 
 /** An answer as the reply carries it: the encoded result, or the error. */
@@ -86,6 +88,7 @@ export function serveForwardedCalls(
             proc: call.proc,
             args: decodeBase64(call.args),
             readOnly: call.readOnly !== false,
+            ...(typeof call.stream === "string" ? { stream: call.stream } : {}),
           });
           let answer: AnswerMessage = { result: encodeBase64(result) };
           if (JSON.stringify(answer).length > connection.info!.max_payload) {
@@ -124,6 +127,7 @@ export async function forwardCall(
     proc: call.proc,
     args: encodeBase64(call.args),
     readOnly: call.readOnly,
+    ...(call.stream === undefined ? {} : { stream: call.stream }),
   };
   const answer = await askOwner<AnswerMessage>(connection, subjectOf(owner), owner, {
     text: JSON.stringify(message),

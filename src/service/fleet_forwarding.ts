@@ -6,7 +6,8 @@
  * with the role the first host gave the caller (the NATS server is the fleet's trust boundary,
  * as it is for the log). A forwarded request carries {@linkcode FORWARDED_HEADER}, and is never
  * forwarded again: at most one hop. Bodies and answers are bounded by the server's largest
- * message; streams (events, consoles) are not forwarded.
+ * message. Streams are not forwarded as requests: a console socket is carried from the owner
+ * (`fleet_streams.ts`), event streams are not (the fleet's is `?scope=fleet`).
  *
  * @module
  */

@@ -20,6 +20,7 @@ import {
   ensureFleetStream,
   type FleetRelay,
   followFleet,
+  followOtherHosts,
   relayToFleet,
 } from "../log/fleet_stream.ts";
 import { DomainLeases } from "../log/domain_leases.ts";
@@ -28,12 +29,15 @@ import { MigrationSteps } from "./migration_steps.ts";
 import { FleetMigrations } from "./fleet_migration.ts";
 import { forwardRequest, serveForwarded } from "./fleet_forwarding.ts";
 import { forwardCall, serveForwardedCalls } from "./fleet_call_forwarding.ts";
+import { FleetStreams } from "./fleet_streams.ts";
 import { connect, type Subscription } from "@nats-io/transport-node";
 import { DOMAIN_FACT_TYPES } from "../model/facts.ts";
 import { STORAGE_FACT_TYPES } from "../model/storage_facts.ts";
 import { NETWORK_FACT_TYPES } from "../model/network_facts.ts";
 import { StoragePools } from "../../actors/storage_pools.ts";
 import { LEASE_POLL_INTERVAL_MS, Networks } from "../../actors/networks.ts";
+import { Secrets } from "../../actors/secrets.ts";
+import { SECRET_FACT_TYPES } from "../model/secret_facts.ts";
 import type { Host } from "../../actors/host.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { EventStore } from "../log/event_store.ts";
@@ -130,6 +134,7 @@ export async function startService(
   let core: ServiceCore | undefined;
   let storageStore: EventStore | undefined;
   let networkStore: EventStore | undefined;
+  let secretStore: EventStore | undefined;
   let fleet: Fleet | undefined;
   try {
     const tokens = config.tokensFile === null ? [] : await readTokens(config.tokensFile);
@@ -173,6 +178,18 @@ export async function startService(
       leasePollIntervalMs: LEASE_POLL_INTERVAL_MS,
     });
     core.attachNetworks(networks);
+    // Secrets too; their values never enter a log: they are kept encrypted beside it.
+    secretStore = await openSideStore(config, "secret", SECRET_FACT_TYPES);
+    const secrets = await Secrets.open({
+      store: secretStore,
+      valuesDir: `${config.stateDir}/secret/values`,
+      log: logFor("secret"),
+    });
+    core.attachSecrets(secrets);
+    // A LUKS disk's passphrase is its secret's value.
+    for (const driver of core.host.drivers) {
+      driver.useSecretValues?.((reference) => secrets.internalValue(reference));
+    }
     // Guests' `<interface type='network'>` join their network's bridge.
     core.host.setNetworkResolver((network) => ({ bridge: networks.guestBridge(network) }));
     // Each of them gets a port on its network, as libvirt's QEMU driver asks its network
@@ -227,6 +244,7 @@ export async function startService(
       host: core.host,
       storage,
       networks,
+      secrets,
       hub: core.hub,
       consoles: core.consoles,
       events: { ...EVENT_STREAM_DEFAULTS, ...options.events },
@@ -261,6 +279,7 @@ export async function startService(
     const running = core;
     const runningStorageStore = storageStore;
     const runningNetworkStore = networkStore;
+    const runningSecretStore = secretStore;
     const runningFleet = fleet;
     return {
       ...running,
@@ -286,6 +305,8 @@ export async function startService(
         await runningStorageStore.close();
         await networks.close();
         await runningNetworkStore.close();
+        await secrets.close();
+        await runningSecretStore.close();
         await runningFleet?.close();
         await running.close();
       },
@@ -294,6 +315,7 @@ export async function startService(
     await fleet?.close();
     await storageStore?.close();
     await networkStore?.close();
+    await secretStore?.close();
     if (core !== undefined) await core.close();
     else await store.close();
     throw error;
@@ -412,6 +434,8 @@ async function openFleet(
     domains = owned;
     live.serve(owned);
     let calls: Subscription | undefined;
+    const streams = new FleetStreams(connection, log.host, REQUEST_TIMEOUT_MS);
+    const consoles = streams.serveConsoles(core.host, core.consoles);
     const forwarded = serveForwarded(
       connection,
       log.host,
@@ -433,12 +457,15 @@ async function openFleet(
         ownerElsewhere: (reference) => owned.elsewhere(reference)?.owner,
         forward: (owner, request, role) =>
           forwardRequest(connection, log.host, owner, request, role, REQUEST_TIMEOUT_MS),
+        openConsole: (owner, request) => streams.openConsole(owner, request),
         moveOffline: (reference, target) => owned.moveOffline(reference, target),
         moveLive: (reference, target, tuning) => live.moveLive(reference, target, tuning),
       },
       rpc: {
         ownerElsewhere: (reference) => owned.elsewhere(reference)?.owner,
         forward: (owner, call) => forwardCall(connection, owner, call, REQUEST_TIMEOUT_MS),
+        openStream: (owner, call) => streams.open(owner, call),
+        followElsewhere: (signal) => followOtherHosts(connection, log.host, signal),
         moveLive: (reference, target, tuning) => live.moveLive(reference, target, tuning),
         moveOffline: (reference, target) => owned.moveOffline(reference, target),
         steps: new MigrationSteps({ host: core.host, leases: table, migrations: live, log: say }),
@@ -448,12 +475,21 @@ async function openFleet(
         calls ??= serveForwardedCalls(
           connection,
           log.host,
-          (call) => runForwardedCall(service, procedures, call, log.host),
+          (call) =>
+            runForwardedCall(
+              service,
+              procedures,
+              call,
+              log.host,
+              (id, source) => streams.carry(id, source),
+            ),
         );
       },
       async close() {
         calls?.unsubscribe();
         forwarded.unsubscribe();
+        consoles.unsubscribe();
+        streams.close();
         await live.close();
         await owned.close();
         await table.close();

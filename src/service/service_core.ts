@@ -14,6 +14,7 @@ import { SerialConsoles } from "../host/serial_consoles.ts";
 import type { ApiEnvironment } from "../api/api_context.ts";
 import type { StoragePools } from "../../actors/storage_pools.ts";
 import type { Networks } from "../../actors/networks.ts";
+import type { Secrets } from "../../actors/secrets.ts";
 import { LARGE_DEFINITION_WAIT_MS, LARGE_DEFINITIONS_MAX } from "../api/routes/domain_routes.ts";
 import { DefinitionReaderPool } from "../api/definition_reader.ts";
 import { EventHub } from "../projections/event_hub.ts";
@@ -59,6 +60,8 @@ export interface ServiceCore {
   attachStorage(storage: StoragePools): void;
   /** Gives the API the networks (opened after the core, on their own log). */
   attachNetworks(networks: Networks): void;
+  /** Gives the API the secrets (opened after the core, on their own log). */
+  attachSecrets(secrets: Secrets): void;
   /** Answers `GET /v1/fleet/hosts` from the fleet's host registry (a NATS log only). */
   attachFleet(fleet: NonNullable<ApiEnvironment["fleet"]>): void;
   /** The stops and starts of the host's guests (libvirt-guests' behaviour). */
@@ -153,6 +156,9 @@ export async function createServiceCore(options: ServiceCoreOptions): Promise<Se
     largeDefinitions,
     attachStorage(storage) {
       environment.storage = storage;
+    },
+    attachSecrets(secrets) {
+      environment.secrets = secrets;
     },
     attachNetworks(networks) {
       environment.networks = networks;

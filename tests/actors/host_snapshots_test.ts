@@ -6,6 +6,7 @@ import {
   snapshotStateOf,
 } from "../../actors/host_snapshots.ts";
 import { statePath } from "../../actors/domain_machine.ts";
+import { isCompactDefinition } from "../../src/model/compact_definition.ts";
 import { testDefinition } from "../support/domains.ts";
 import { registryRig } from "./_registry_rig.ts";
 
@@ -84,4 +85,51 @@ Deno.test("restoreSnapshot refuses an unknown format", () => {
     () => restoreSnapshot(rig.registry, { format: 99, nextId: 1, domains: [] }),
     /Unknown snapshot format 99/,
   );
+});
+
+Deno.test("a snapshot keeps a large definition deflated and restores it equal and compact", async () => {
+  const source = registryRig();
+  const large = { ...testDefinition("big"), description: "d".repeat(1024 * 1024) };
+  const actor = await source.define(large);
+  await source.start(actor.uuid);
+  const kept = actor.snapshot.context.definition!;
+  assert.ok(isCompactDefinition(kept));
+  assert.deepEqual(kept, large);
+  const text = JSON.stringify(snapshotStateOf(source.registry));
+  // The description stays deflated: the snapshot holds no plain copy of it.
+  assert.ok(text.length < 64 * 1024, `snapshot of ${text.length} characters`);
+  const target = registryRig();
+  restoreSnapshot(target.registry, JSON.parse(text));
+  const restored = target.registry.actorOf("big").snapshot.context;
+  assert.ok(isCompactDefinition(restored.definition!));
+  assert.ok(isCompactDefinition(restored.live!));
+  assert.deepEqual(restored.definition, large);
+  assert.equal(JSON.stringify(restored.live), JSON.stringify(actor.snapshot.context.live));
+});
+
+Deno.test("restoreSnapshot still reads format 1 (plain definitions)", () => {
+  const target = registryRig();
+  const definition = { ...testDefinition("old"), uuid: "6f1c3cb5-8a73-4a4a-9b16-0d4d4f0f2a11" };
+  restoreSnapshot(target.registry, {
+    format: 1,
+    nextId: 1,
+    domains: [{
+      uuid: definition.uuid,
+      version: 1,
+      state: "shutoff",
+      context: {
+        uuid: definition.uuid,
+        name: "old",
+        definition,
+        live: null,
+        persistent: true,
+        autostart: false,
+        id: null,
+        reason: 0,
+        runtime: null,
+        deadline: null,
+      },
+    }],
+  });
+  assert.deepEqual(target.registry.actorOf("old").snapshot.context.definition, definition);
 });

@@ -8,6 +8,8 @@ import { TestDriver, type TestLatencies } from "../../drivers/test/test_driver.t
 import type { Observation } from "../../actors/driver_protocol.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { loggedEvents, testDefinition } from "../support/domains.ts";
+import { isCompactDefinition } from "../../src/model/compact_definition.ts";
+import { formatDomainXml } from "../../src/xml/format_domain.ts";
 
 interface Rig {
   host: Host;
@@ -531,6 +533,28 @@ Deno.test("Host recovers the same state with and without snapshots", async () =>
     assert.equal(stateText(fromZero, "vm2"), "paused (user)");
   } finally {
     await fromZero.close();
+  }
+});
+
+Deno.test("Host keeps a large definition compact, the same after a restart from its snapshot", async () => {
+  const store = createMemoryStore();
+  const large = { ...testDefinition("big"), description: "words ".repeat(200_000) };
+  const first = await Host.open({ store, drivers: [new TestDriver()], log: () => {} });
+  await first.define(large);
+  await first.start("big");
+  assert.ok(isCompactDefinition(first.context("big").definition!));
+  const xml = formatDomainXml(first.context("big").live!);
+  await first.close();
+  assert.ok(await store.loadSnapshot());
+  const second = await Host.open({ store, drivers: [new TestDriver()], log: () => {} });
+  try {
+    const { definition, live } = second.context("big");
+    assert.ok(isCompactDefinition(definition!));
+    assert.equal(definition!.description, large.description);
+    assert.equal(formatDomainXml(live!), xml);
+    assert.equal(stateText(second, "big"), "running (booted)");
+  } finally {
+    await second.close();
   }
 });
 

@@ -30,6 +30,8 @@ import { corpusDir, missing, testIf } from "../support/environment.ts";
 import { guestInitrdPath, guestKernelPath } from "../support/guest.ts";
 import { killAll } from "../integration/_qemu_guest.ts";
 import { searchableTempDirSync } from "../support/temp_dir.ts";
+import { makeLuksImage } from "../support/luks_image.ts";
+import { diskEncryptionOf } from "../../drivers/qemu/disk_encryption.ts";
 import {
   connectVhostUser,
   listenVhostUser,
@@ -72,6 +74,12 @@ const MUST_RUN = [
 const LIBVIRT_REFUSES_AT_START: Readonly<Record<string, { code: number; message: RegExp }>> = {
   "cputune-zero-shares": { code: 8, message: /^shares '0' must be in range \[\d+, \d+\]$/ },
 };
+
+/**
+ * The passphrase of every secret a document names: its LUKS disks are made with it, and the
+ * driver's secret lookup answers it.
+ */
+const CORPUS_PASSPHRASE = "corpus passphrase";
 
 /** Bound on the disk query of one case, in milliseconds. */
 const QUERY_TIMEOUT_MS = 5_000;
@@ -128,6 +136,7 @@ testIf(
       log: () => {},
       hugetlbfs,
     });
+    driver.useSecretValues(() => new TextEncoder().encode(CORPUS_PASSPHRASE));
     const names = acceptedNames();
     const outcomes = new Map<string, Outcome>();
     let next = 0;
@@ -295,7 +304,14 @@ function prepare(definition: DomainDefinition, environment: CaseEnvironment): Do
     if (path === undefined) return;
     const format = disk.driver?.type ?? "raw";
     const image = `${environment.dir}/disk${index}.${format}`;
-    environment.images.push(makeImage(image, format));
+    // A LUKS disk's image is encrypted with the passphrase its secret holds.
+    const encrypted = diskEncryptionOf(disk, `/domain/devices/disk[${index + 1}]`) !== undefined &&
+      (format === "raw" || format === "qcow2");
+    environment.images.push(
+      encrypted
+        ? makeLuksImage(image, format as "raw" | "qcow2", CORPUS_PASSPHRASE)
+        : makeImage(image, format),
+    );
     disk.type = "file";
     disk.source = { ...disk.source, file: image, hosts: disk.source?.hosts ?? [] };
     delete disk.source.dev;

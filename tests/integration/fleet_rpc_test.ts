@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import { eventually, withFleet } from "../support/fleet_services.ts";
-import { assertSameOutput, runVirsh, socketUri } from "../support/virsh.ts";
+import { assertSameOutput, followVirsh, runVirsh, socketUri } from "../support/virsh.ts";
 import type { ServiceProcess } from "../support/service_process.ts";
 import { withTempDir } from "../support/temp_dir.ts";
 
@@ -122,6 +122,60 @@ testIf(
           ["web@east"],
         );
       });
+    });
+  },
+);
+
+testIf(
+  "fleet rpc: a screenshot and virsh event --domain on one host reach a domain another host owns",
+  missing("nats-server", "virsh"),
+  async () => {
+    await withFleet(["east", "west"], async ([east, west]) => {
+      await east.client.define({ xml: XML("web", UUID) });
+      await east.client.action("web", "start");
+      await eventually(
+        "west sees web on east",
+        async () =>
+          (await west.client.fleetDomains()).domains.some((domain) => domain.name === "web"),
+      );
+      await withTempDir("evirt-fleet-rpc-", async (dir) => {
+        // The screenshot's stream is carried from east: the same image as east's own.
+        await virshOk(west, "screenshot", "web", `${dir}/west.png`);
+        await virshOk(east, "screenshot", "web", `${dir}/east.png`);
+        assert.deepEqual(
+          await Deno.readFile(`${dir}/west.png`),
+          await Deno.readFile(`${dir}/east.png`),
+        );
+      });
+      // A callback on west for east's domain gets its events from the fleet stream; one for
+      // every domain keeps to west's own (libvirt's per-host connection).
+      const watch = (args: string[]) =>
+        followVirsh(socketUri(`${west.runtimeDir}/libvirt-sock`), ["event", ...args], 60_000);
+      const one = watch(["--domain", "web", "--event", "lifecycle", "--loop"]);
+      const all = watch(["--event", "lifecycle", "--loop"]);
+      try {
+        // virsh prints nothing when it has registered: wait for its callbacks to be in place
+        // (west counts them: one for east's domain, one for every domain).
+        await eventually(
+          "both virsh have registered",
+          async () => (await west.client.hostSummary()).subscribers.rpc >= 2,
+        );
+        await east.client.action("web", "suspend");
+        await east.client.action("web", "resume");
+        await eventually(
+          "west's callback for web sees east's suspend and resume",
+          () => Promise.resolve(/Resumed Unpaused/.test(one.seen.text)),
+        );
+        assert.equal(
+          one.seen.text,
+          "event 'lifecycle' for domain 'web': Suspended Paused\n" +
+            "event 'lifecycle' for domain 'web': Resumed Unpaused\n",
+        );
+      } finally {
+        await one.stop();
+        await all.stop();
+      }
+      assert.doesNotMatch(all.seen.text, /web/);
     });
   },
 );

@@ -24,7 +24,10 @@ export async function eventually(what: string, probe: () => Promise<boolean>, ms
   }
 }
 
-/** Runs `body` with `names.length` services on one fresh NATS server; stops all after. */
+/**
+ * Runs `body` with `names.length` services on one fresh NATS server; stops all after.
+ * `extraEnv` adds to a service's environment (by its index).
+ */
 export async function withFleet(
   names: string[],
   body: (
@@ -32,6 +35,7 @@ export async function withFleet(
     restart: (index: number) => Promise<ServiceProcess>,
     url: string,
   ) => Promise<void>,
+  extraEnv: (index: number) => Record<string, string> = () => ({}),
 ): Promise<void> {
   const server = await startNatsServer();
   const dirs: ServiceDirs[] = [];
@@ -40,6 +44,7 @@ export async function withFleet(
     EVIRT_LOG: server.url,
     EVIRT_HOST: names[index],
     EVIRT_HOST_TTL_MS: "1500",
+    ...extraEnv(index),
   });
   try {
     for (let index = 0; index < names.length; index++) {

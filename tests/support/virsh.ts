@@ -56,3 +56,35 @@ export function assertSameOutput(actual: string, expected: string, what: string)
     }
   });
 }
+
+/**
+ * A long-running virsh (`event --loop`) on `uri`, its output collected as it comes; `stop`
+ * ends it (SIGTERM) and waits for it. It is killed after `timeoutMs` in any case.
+ */
+export function followVirsh(uri: string, args: string[], timeoutMs: number) {
+  const child = new Deno.Command("virsh", {
+    args: ["-c", uri, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).spawn();
+  const seen = { text: "" };
+  const reading = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      seen.text += chunk;
+    }
+  })();
+  return {
+    seen,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already ended.
+      }
+      await child.status;
+      await reading;
+      await child.stderr.cancel().catch(() => {});
+    },
+  };
+}

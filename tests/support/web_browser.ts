@@ -81,7 +81,7 @@ export async function seriousViolations(page: Page): Promise<string[]> {
 const TCP_LISTEN_WAIT_MS = 10_000;
 
 /** The TCP port the service logged it listens on (it logs the unix sockets first). */
-async function tcpPortOf(service: ServiceProcess): Promise<number> {
+export async function tcpPortOf(service: ServiceProcess): Promise<number> {
   const started = performance.now();
   for (;;) {
     const match = /listening on http:\/\/127\.0\.0\.1:(\d+) \(bearer tokens\)/.exec(service.log());

@@ -10,6 +10,10 @@
  * libvirt's error code and the message as reason: 4009 "Active console session exists for this
  * domain", 4029 a read-only caller that wrote, 4001 a session another writer forced out.
  *
+ * The console of a domain another host of the fleet owns is carried from that host
+ * ({@linkcode carriedConsoleSocket}): the same socket, the owner's rules, its output read at the
+ * pace the browser takes it.
+ *
  * The graphics socket connects to the VNC server QEMU listens on (its live address and port, or
  * its unix socket) and relays bytes both ways, reading from QEMU only while the browser keeps up.
  *
@@ -21,6 +25,7 @@ import { liveFactsOf, withLiveFacts } from "../../model/live_facts.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import type { ConnectionHandle } from "../http1_connection.ts";
 import type { ConsoleAttachment, ConsoleDetach } from "../../host/serial_consoles.ts";
+import { type CarriedConsole, consoleWriter } from "../console_access.ts";
 import {
   isWebSocketUpgrade,
   offeredProtocols,
@@ -77,11 +82,80 @@ function upgrade(request: Request, context: Context, messageMaxBytes?: number) {
   });
 }
 
+/** The refusal of a console session that wrote without being the writer (code 29). */
+function viewerWrote(viewOnly: boolean): VirtError {
+  return new VirtError(
+    ErrorCode.OPERATION_DENIED,
+    viewOnly
+      ? "a console session opened to view (view=1) does not write"
+      : "read only access prevents virDomainOpenConsole",
+  );
+}
+
 /** Closes a socket with a refusal: 4000 + the error's code, its message as reason. */
 function closeWithError(socket: WebSocketConnection, error: unknown): void {
   const code = isVirtError(error) ? error.code : ErrorCode.INTERNAL_ERROR;
   const message = error instanceof Error ? error.message : String(error);
   socket.close(CLOSE_ERROR_BASE + code, message);
+}
+
+/**
+ * The console socket of a domain another host owns: `open` asks the owner for its console
+ * (after the upgrade, as the local socket attaches then), whose output is relayed while the
+ * browser keeps up; refusals close the socket as the local socket's do.
+ */
+export function carriedConsoleSocket(
+  request: Request,
+  context: Pick<Context, "connection" | "role" | "url">,
+  open: (writer: { view: boolean; force: boolean }) => Promise<CarriedConsole>,
+): Response {
+  const force = ["", "1", "true"].includes(context.url.searchParams.get("force") ?? "false");
+  const view = ["", "1", "true"].includes(context.url.searchParams.get("view") ?? "false");
+  const writer = consoleWriter(context.role, view);
+  const { socket, response } = upgrade(request, context as Context);
+  let carried: CarriedConsole | undefined;
+  let writing = Promise.resolve();
+  const early: Uint8Array[] = [];
+  const write = (bytes: Uint8Array) => {
+    const console = carried!;
+    writing = writing.then(() => console.write(bytes)).catch((error) =>
+      closeWithError(socket, error)
+    );
+  };
+  socket.addEventListener("message", (event) => {
+    const data = (event as SocketMessageEvent).data;
+    if (!writer) {
+      closeWithError(socket, viewerWrote(view));
+      return;
+    }
+    if (carried !== undefined) return write(data);
+    if (early.length >= EARLY_MESSAGES_MAX) return socket.terminate();
+    early.push(data);
+  });
+  socket.addEventListener("close", () => carried?.close(), { once: true });
+  socket.addEventListener("open", () => {
+    open({ view, force }).then(async (console) => {
+      carried = console;
+      if (socket.readyState !== 1) return console.close();
+      for (const bytes of early.splice(0)) write(bytes);
+      try {
+        for (;;) {
+          const chunk = await console.read();
+          if (chunk === null) break;
+          if (typeof chunk === "number") continue;
+          if (socket.bufferedAmount > CONSOLE_UNSENT_MAX_BYTES) {
+            socket.close(1008, "the console's output is not read fast enough");
+            return;
+          }
+          socket.sendBytes(chunk);
+        }
+        socket.close(1000, "the console ended");
+      } catch (error) {
+        closeWithError(socket, error);
+      }
+    }, (error) => closeWithError(socket, error));
+  }, { once: true });
+  return response;
 }
 
 function consoleSocket(request: Request, context: Context): Response {
@@ -96,22 +170,14 @@ function consoleSocket(request: Request, context: Context): Response {
   const force = ["", "1", "true"].includes(context.url.searchParams.get("force") ?? "false");
   // A read-write caller may ask to view only (the web console's boot progress): no writer slot.
   const viewOnly = ["", "1", "true"].includes(context.url.searchParams.get("view") ?? "false");
-  const writer = context.role === "read-write" && !viewOnly;
+  const writer = consoleWriter(context.role, viewOnly);
   const { socket, response } = upgrade(request, context);
   let attachment: ConsoleAttachment | undefined;
   const early: Uint8Array[] = [];
   socket.addEventListener("message", (event) => {
     const data = (event as SocketMessageEvent).data;
     if (!writer) {
-      closeWithError(
-        socket,
-        new VirtError(
-          ErrorCode.OPERATION_DENIED,
-          viewOnly
-            ? "a console session opened to view (view=1) does not write"
-            : "read only access prevents virDomainOpenConsole",
-        ),
-      );
+      closeWithError(socket, viewerWrote(viewOnly));
       return;
     }
     if (attachment === undefined) {

@@ -11,6 +11,7 @@ import { ErrorCode, VirtError } from "../../model/errors.ts";
 import type { VolumeRecord } from "../../model/storage_facts.ts";
 import type { ApiRequestContext, RouteAdder, RouteContext } from "../api_context.ts";
 import { jsonResponse } from "../http_errors.ts";
+import { lendBodyPieces } from "../http1_body.ts";
 import { decodeSparse, encodeSparse, SPARSE_STREAM_MEDIA } from "../../storage/sparse_stream.ts";
 import {
   autostartBody,
@@ -268,6 +269,8 @@ export function storageRoutes(add: RouteAdder): void {
     if (request.body === null) {
       throw new VirtError(ErrorCode.INVALID_ARG, "an upload needs a body", { where: "body" });
     }
+    // The upload writes or copies each piece before it reads on: pieces need not be copies.
+    lendBodyPieces(request.body);
     // A sparse stream carries holes as records (always a sparse upload); else the bytes.
     const framed = (request.headers.get("content-type") ?? "").startsWith(SPARSE_STREAM_MEDIA);
     const bytes = await storage.commands.uploadVolume(

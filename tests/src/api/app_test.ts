@@ -7,6 +7,8 @@ import { isVirtError } from "../../../src/model/errors.ts";
 import { OPENAPI_DOCUMENT } from "../../../src/api/openapi.ts";
 import { Networks } from "../../../actors/networks.ts";
 import { NETWORK_FACT_TYPES } from "../../../src/model/network_facts.ts";
+import { Secrets } from "../../../actors/secrets.ts";
+import { SECRET_FACT_TYPES } from "../../../src/model/secret_facts.ts";
 import { StoragePools } from "../../../actors/storage_pools.ts";
 import { STORAGE_FACT_TYPES } from "../../../src/model/storage_facts.ts";
 
@@ -41,6 +43,9 @@ async function core(): Promise<ServiceCore> {
     log: () => {},
   });
 }
+
+/** The secret the route sweep defines. */
+const SECRET_UUID = "e78d4b51-a2af-485f-b0f5-afca709a80f4";
 
 function clientOf(service: ServiceCore, role: "read-write" | "read-only" = "read-write") {
   return new EvirtClient((request) => service.api.handle(request, role));
@@ -374,6 +379,15 @@ Deno.test("API OpenAPI document lists every route and every documented route ans
     });
     service.attachNetworks(networks);
     await networks.define("<network><name>n</name></network>");
+    // A secret with a value, for the secret routes.
+    const valuesDir = await Deno.makeTempDir({ prefix: "evirt-app-secrets-" });
+    const secrets = await Secrets.open({
+      store: createMemoryStore({ factTypes: SECRET_FACT_TYPES }),
+      valuesDir,
+    });
+    service.attachSecrets(secrets);
+    await secrets.define(`<secret><uuid>${SECRET_UUID}</uuid></secret>`);
+    await secrets.setValue(SECRET_UUID, new Uint8Array([1, 2, 3]));
     const documented = new Set<string>();
     for (const [path, operations] of Object.entries(OPENAPI_DOCUMENT.paths)) {
       for (const method of Object.keys(operations)) {
@@ -392,7 +406,7 @@ Deno.test("API OpenAPI document lists every route and every documented route ans
     for (const route of order) {
       const [method, pattern] = route.split(" ");
       const path = pattern.replace(":ref", "web").replace(":pool", "p").replace(":volume", "v.raw")
-        .replace(":network", "n");
+        .replace(":network", "n").replace(":secret", SECRET_UUID);
       const controller = new AbortController();
       const response = await service.api.handle(
         new Request(`http://evirt${path}${path.includes("metadata") ? "?type=title" : ""}`, {
@@ -428,6 +442,7 @@ Deno.test("API OpenAPI document lists every route and every documented route ans
     }
     await storage.close();
     await Deno.remove(poolDir, { recursive: true });
+    await Deno.remove(valuesDir, { recursive: true });
   });
 });
 

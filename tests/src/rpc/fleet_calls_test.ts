@@ -27,6 +27,18 @@ async function run(service: SharedService, api: string, args: unknown, readOnly 
   return decodeXdr(procedure.ret, answer).value;
 }
 
+/** The shared service of a test core, as host east. */
+function serviceOf(core: Parameters<Parameters<typeof withTestCore>[0]>[0]): SharedService {
+  return {
+    host: core.host,
+    hub: core.hub,
+    events: EVENT_STREAM_DEFAULTS,
+    xmlMaxBytes: 65536,
+    hostname: () => "east",
+    nodeInfo: () => TEST_NODE_INFO,
+  };
+}
+
 function refusedWith(code: number, message: RegExp) {
   return (error: unknown) => {
     assert.ok(isVirtError(error), String(error));
@@ -59,14 +71,7 @@ Deno.test("the domain a call names: lookups by name and uuid, dom, a snapshot's 
 
 Deno.test("a forwarded call runs on the owner's host as its own connection would", async () => {
   await withTestCore(async (core) => {
-    const service: SharedService = {
-      host: core.host,
-      hub: core.hub,
-      events: EVENT_STREAM_DEFAULTS,
-      xmlMaxBytes: 65536,
-      hostname: () => "east",
-      nodeInfo: () => TEST_NODE_INFO,
-    };
+    const service = serviceOf(core);
     assert.deepEqual(await run(service, "virDomainDefineXML", { xml: XML }), { dom });
     await run(service, "virDomainCreate", { dom });
     assert.deepEqual(await run(service, "virDomainGetState", { dom, flags: 0 }, true), {
@@ -107,5 +112,48 @@ Deno.test("a forwarded call runs on the owner's host as its own connection would
       refusedWith(39, /procedure 999999 is not carried between hosts/),
     );
     await run(service, "virDomainDestroy", { dom });
+  });
+});
+
+Deno.test("a forwarded call that opens a stream hands it to the carrier, or is refused with 84", async () => {
+  await withTestCore(async (core) => {
+    const service = serviceOf(core);
+    await run(service, "virDomainDefineXML", { xml: XML });
+    await run(service, "virDomainCreate", { dom });
+    const procedure = RPC_PROCEDURES.virDomainScreenshot;
+    const call = {
+      uri: "qemu:///system",
+      proc: procedure.proc,
+      args: encodeXdr(procedure.args, { dom, screen: 0, flags: 0 }),
+      readOnly: false,
+    };
+    // Without a stream id (or a carrier) nobody would read it: refused, and released.
+    await assert.rejects(
+      runForwardedCall(service, procedures, call, "east"),
+      refusedWith(84, /streams of a domain of host 'east' are not carried between hosts/),
+    );
+    // With both, the carrier gets the stream under the caller's id, before the answer.
+    const carried: string[] = [];
+    let image = 0;
+    let reading: Promise<void> = Promise.resolve();
+    const answer = await runForwardedCall(
+      service,
+      procedures,
+      { ...call, stream: "id-1" },
+      "east",
+      (id, source) => {
+        carried.push(id);
+        reading = (async () => {
+          for (let chunk = await source.read!(); chunk !== null; chunk = await source.read!()) {
+            if (chunk instanceof Uint8Array) image += chunk.length;
+          }
+          source.close();
+        })();
+      },
+    );
+    assert.deepEqual(carried, ["id-1"]);
+    assert.equal((decodeXdr(procedure.ret, answer).value as { mime: string }).mime, "image/png");
+    await reading;
+    assert.ok(image > 0);
   });
 });

@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import {
+  compactBytes,
+  compactDefinition,
+  DECODED_CACHE_MAX_CHARS,
+  isCompactDefinition,
+} from "../../../src/model/compact_definition.ts";
+import type { DomainDefinition } from "../../../src/model/domain.ts";
+import { testDefinition } from "../../support/domains.ts";
+
+function large(name: string, chars: number): DomainDefinition {
+  return { ...testDefinition(name), description: `${name}:`.padEnd(chars, "x") };
+}
+
+Deno.test("compactDefinition leaves a small definition as it is", () => {
+  const definition = testDefinition("small");
+  assert.equal(compactDefinition(definition), definition);
+  assert.equal(isCompactDefinition(definition), false);
+});
+
+Deno.test("compactDefinition keeps a large part deflated behind a getter, as a plain definition reads", () => {
+  const definition = large("big", 4 * 1024 * 1024);
+  const kept = compactDefinition(definition);
+  assert.ok(isCompactDefinition(kept));
+  assert.ok(compactBytes(kept) < 64 * 1024, `${compactBytes(kept)} bytes kept`);
+  // The same plain definition gives the same compact one; a compact one stays as it is.
+  assert.equal(compactDefinition(definition), kept);
+  assert.equal(compactDefinition(kept), kept);
+  assert.deepEqual(Object.keys(kept), Object.keys(definition));
+  assert.equal(JSON.stringify(kept), JSON.stringify(definition));
+  assert.deepEqual({ ...kept }, definition);
+  assert.deepEqual(structuredClone(kept), definition);
+  assert.equal(kept.description, definition.description);
+  assert.equal(kept.name, "big");
+  assert.throws(() => {
+    (kept as { description?: string }).description = "changed";
+  }, /read-only/);
+});
+
+Deno.test("compactDefinition keeps large device lists deflated too", () => {
+  const definition = testDefinition("many");
+  const serials = Array.from({ length: 5000 }, () => ({ type: "null" }));
+  const withDevices = {
+    ...definition,
+    devices: { ...definition.devices, serials },
+  } as DomainDefinition;
+  const kept = compactDefinition(withDevices);
+  assert.ok(isCompactDefinition(kept));
+  assert.deepEqual(kept.devices, withDevices.devices);
+});
+
+Deno.test("parts read after they left the bounded cache decode again, equal", () => {
+  const chars = DECODED_CACHE_MAX_CHARS / 2;
+  const definitions = ["a", "b", "c"].map((name) => large(name, chars));
+  const kept = definitions.map(compactDefinition);
+  // Three parts of half the cache each: reading all three drops the first.
+  const first = kept[0].description;
+  kept[1].description;
+  kept[2].description;
+  const again = kept[0].description;
+  assert.equal(again, first);
+  assert.equal(again, definitions[0].description);
+});

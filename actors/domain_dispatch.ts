@@ -22,6 +22,7 @@ import {
 import { type BlockJobCommand, runBlockJobCommand } from "./block_job_commands.ts";
 import { runSnapshotCommand, type SnapshotCommand } from "./snapshot_commands.ts";
 import { type PerfRequest, setPerfEvents } from "./perf_commands.ts";
+import { type SchedulerRequest, setSchedulerParameters } from "./sched_commands.ts";
 import { type InterfaceTuneRequest, setInterfaceParameters } from "./interface_tune_commands.ts";
 
 /** The commands that run on an existing domain, found by reference. */
@@ -43,6 +44,7 @@ export interface DomainCommandArguments {
   setvcpus: resources.VcpuRequest;
   blockresize: resources.BlockResizeRequest;
   perf: PerfRequest;
+  schedinfo: SchedulerRequest;
   iftune: InterfaceTuneRequest;
   metadata: {
     change: Parameters<typeof commands.setMetadata>[1];
@@ -99,6 +101,7 @@ export const DOMAIN_JOBS: { readonly [Name in DomainJobName]: DomainJobRunner<Na
   setvcpus: (job, env, args) => resources.setVcpus(job, env, args),
   blockresize: (job, env, args) => resources.blockResize(job, env, args),
   perf: (job, env, args) => setPerfEvents(job, env, args),
+  schedinfo: (job, env, args) => setSchedulerParameters(job, env, args),
   iftune: (job, env, args) => setInterfaceParameters(job, env, args),
   device: (job, env, args) => changeDevice(job, env, args),
   save: (job, env, args) => save(job, env, args),

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { SchedulerParameter } from "../src/model/scheduler_params.ts";
 import type { BlockFigures, DiskError } from "../src/storage/block_figures.ts";
 import type { BlockStorageAccess } from "../src/storage/block_info.ts";
 import type { StorageInfo } from "../src/storage/storage_info.ts";
@@ -806,6 +807,14 @@ export interface Driver {
    * @throws {VirtError} libvirt's words when the host refuses (codes 38, 74).
    */
   setPerfEvent?(handle: DomainHandle, name: string, enabled: boolean): void;
+  /**
+   * Applies one `schedinfo --set --live` parameter (`cpu_shares`, `vcpu_period`, …; periods and
+   * quotas in µs, never 0) to the running instance's control groups. Absent: the driver applies
+   * no scheduler parameters live.
+   *
+   * @throws {VirtError} libvirt's words when the group refuses (codes 8, 55, 67, 38).
+   */
+  setSchedulerParameter?(handle: DomainHandle, name: SchedulerParameter, value: number): void;
 
   /**
    * Sets the `<bandwidth>` of the running instance's interface at `index` of its live

@@ -10,6 +10,7 @@
  */
 
 import { isBridgedInterface } from "../src/model/tap_names.ts";
+import { CPUTUNE_FIELDS, type SchedulerParameter } from "../src/model/scheduler_params.ts";
 import { interfaceBandwidthOf } from "../src/xml/interface_bandwidth.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import {
@@ -447,6 +448,19 @@ async function redoLiveChange(
       if (driver.setPerfEvent === undefined) throw unsupported("virDomainSetPerfEvents");
       for (const event of intent.definition.perf ?? []) {
         driver.setPerfEvent(handle, event.name, event.enabled === "yes");
+      }
+      return intent.definition;
+    }
+    case "schedinfo": {
+      // The group's values as the intent has them (writing a control file twice is harmless).
+      if (driver.setSchedulerParameter === undefined) {
+        throw unsupported("virDomainSetSchedulerParametersFlags");
+      }
+      const tune = intent.definition.cputune;
+      for (const [name, field] of Object.entries(CPUTUNE_FIELDS)) {
+        const value = tune?.[field];
+        if (value === undefined || (value === 0 && name !== "cpu_shares")) continue;
+        driver.setSchedulerParameter(handle, name as SchedulerParameter, value);
       }
       return intent.definition;
     }

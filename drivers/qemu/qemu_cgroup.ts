@@ -20,6 +20,7 @@
  */
 
 import type { DomainDefinition } from "../../src/model/domain.ts";
+import type { SchedulerParameter } from "../../src/model/scheduler_params.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { AppliedTuning } from "../../actors/driver_protocol.ts";
 import {
@@ -61,6 +62,10 @@ export function groupLimitsOf(definition: DomainDefinition): CgroupLimits | unde
     wanted = true;
   };
   set("cpuShares", cputune?.shares);
+  const { emulator, global } = groupBandwidthOf(definition);
+  set("cpuPeriodUs", global?.periodUs);
+  set("cpuQuotaUs", global?.quotaUs);
+  if (emulator !== undefined) wanted = true;
   if (memtune?.hardLimitKiB !== undefined) set("memoryLimitKiB", memtune.hardLimitKiB);
   set("softLimitKiB", memtune?.softLimitKiB);
   set("swapHardLimitKiB", memtune?.swapHardLimitKiB);
@@ -102,23 +107,49 @@ export function planQemuCgroup(
  */
 export function checkQemuCgroup(paths: CgroupPaths, definition: DomainDefinition): void {
   const shares = definition.cputune?.shares;
-  if (shares !== undefined) {
-    const [min, max] = paths.layout === "v1" ? V1_SHARES : V2_WEIGHT;
-    if (shares < min || shares > max) {
-      throw new VirtError(
-        ErrorCode.INVALID_ARG,
-        `shares '${shares}' must be in range [${min}, ${max}]`,
-        { where: "/domain/cputune/shares" },
-      );
-    }
+  if (shares !== undefined) checkShares(paths, shares, "/domain/cputune/shares");
+  if (paths.layout === "v2") {
+    if (vcpuBandwidthOf(definition) !== undefined) throw bandwidthOnV2("/domain/cputune/period");
+    const { emulator, global } = groupBandwidthOf(definition);
+    if (emulator !== undefined) throw bandwidthOnV2("/domain/cputune/emulator_period");
+    if (global !== undefined) throw bandwidthOnV2("/domain/cputune/global_period");
   }
-  if (paths.layout === "v2" && vcpuBandwidthOf(definition) !== undefined) {
+}
+
+/** Shares (v1) or weight (v2) within the kernel's range, as libvirt checks them. */
+function checkShares(paths: CgroupPaths, shares: number, where: string): void {
+  const [min, max] = paths.layout === "v1" ? V1_SHARES : V2_WEIGHT;
+  if (shares < min || shares > max) {
     throw new VirtError(
-      ErrorCode.CONFIG_UNSUPPORTED,
-      "a vCPU period or quota needs cgroup v1 here (per-thread groups of v2 are not made)",
-      { where: "/domain/cputune/period" },
+      ErrorCode.INVALID_ARG,
+      `shares '${shares}' must be in range [${min}, ${max}]`,
+      { where },
     );
   }
+}
+
+/**
+ * `<emulator_period>`/`<emulator_quota>` and `<global_period>`/`<global_quota>` (a zero one is
+ * unset, as libvirt leaves it), each undefined when neither is set.
+ */
+export function groupBandwidthOf(definition: DomainDefinition): {
+  emulator?: { periodUs?: number; quotaUs?: number };
+  global?: { periodUs?: number; quotaUs?: number };
+} {
+  const tune = definition.cputune;
+  const pair = (period: number | undefined, quota: number | undefined) => {
+    const bandwidth = {
+      ...(period === undefined || period === 0 ? {} : { periodUs: period }),
+      ...(quota === undefined || quota === 0 ? {} : { quotaUs: quota }),
+    };
+    return Object.keys(bandwidth).length === 0 ? undefined : bandwidth;
+  };
+  const emulator = pair(tune?.emulatorPeriod, tune?.emulatorQuota);
+  const global = pair(tune?.globalPeriod, tune?.globalQuota);
+  return {
+    ...(emulator === undefined ? {} : { emulator }),
+    ...(global === undefined ? {} : { global }),
+  };
 }
 
 /**
@@ -148,6 +179,13 @@ export function joinQemuCgroup(
   if (paths.layout !== "v1" || paths.cpu === undefined) return;
   const emulator = `${paths.cpu}/${EMULATOR_GROUP}`;
   makeFolder(emulator);
+  const emulatorBandwidth = groupBandwidthOf(definition).emulator;
+  if (emulatorBandwidth?.periodUs !== undefined) {
+    writeControl(`${emulator}/cpu.cfs_period_us`, String(emulatorBandwidth.periodUs));
+  }
+  if (emulatorBandwidth?.quotaUs !== undefined) {
+    writeControl(`${emulator}/cpu.cfs_quota_us`, String(emulatorBandwidth.quotaUs));
+  }
   writeControl(`${emulator}/cgroup.procs`, String(pid));
   const bandwidth = vcpuBandwidthOf(definition);
   for (const cpu of vcpus) {
@@ -299,4 +337,51 @@ export function refuseUnappliedTuning(definition: DomainDefinition): void {
   if (blkiotune !== undefined && blkiotune.devices.length > 0) {
     throw refuse("/domain/blkiotune/device", "blkiotune device");
   }
+}
+
+/**
+ * Writes one `schedinfo --set --live` parameter into a running QEMU's groups, as libvirt's QEMU
+ * driver does: `cpu_shares` into the domain group (checked against the kernel's range, libvirt's
+ * text); `vcpu_*` into every `vcpuN` group, `emulator_*` into `emulator`, `global_*` into the
+ * domain group; `iothread_*` nowhere (this driver makes no I/O thread groups, and libvirt's
+ * writes none for a domain without I/O threads).
+ *
+ * @throws {VirtError} INVALID_ARG (8) for shares out of range; OPERATION_INVALID (55) without a
+ *   `cpu` group (libvirt's text); CONFIG_UNSUPPORTED (67) for a CFS bandwidth on cgroup v2;
+ *   SYSTEM_ERROR (38) when a control file cannot be written.
+ */
+export function setQemuSchedulerParameter(
+  paths: CgroupPaths | undefined,
+  name: SchedulerParameter,
+  value: number,
+): void {
+  const cpu = paths === undefined ? undefined : paths.layout === "v1" ? paths.cpu : paths.unified;
+  if (paths === undefined || cpu === undefined) {
+    throw new VirtError(ErrorCode.OPERATION_INVALID, "cgroup CPU controller is not mounted");
+  }
+  if (name === "cpu_shares") {
+    checkShares(paths, value, "cpu_shares");
+    writeControl(`${cpu}/${paths.layout === "v1" ? "cpu.shares" : "cpu.weight"}`, String(value));
+    return;
+  }
+  if (name.startsWith("iothread_")) return;
+  if (paths.layout !== "v1") throw bandwidthOnV2(name);
+  const file = name.endsWith("_period") ? "cpu.cfs_period_us" : "cpu.cfs_quota_us";
+  const folders = name.startsWith("global_")
+    ? [cpu]
+    : name.startsWith("emulator_")
+    ? [`${cpu}/${EMULATOR_GROUP}`]
+    : [...Deno.readDirSync(cpu)]
+      .filter((entry) => entry.isDirectory && /^vcpu\d+$/.test(entry.name))
+      .slice(0, THREADS_MAX)
+      .map((entry) => `${cpu}/${entry.name}`);
+  for (const folder of folders) writeControl(`${folder}/${file}`, String(value));
+}
+
+function bandwidthOnV2(where: string): VirtError {
+  return new VirtError(
+    ErrorCode.CONFIG_UNSUPPORTED,
+    "a CFS period or quota needs cgroup v1 here (per-thread groups of v2 are not made)",
+    { where },
+  );
 }

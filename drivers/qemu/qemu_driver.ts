@@ -26,6 +26,7 @@
  * @module
  */
 
+import type { SchedulerParameter } from "../../src/model/scheduler_params.ts";
 import {
   cgroupJoinFiles,
   type CgroupPaths,
@@ -39,6 +40,7 @@ import {
   pinQemuThreads,
   planQemuCgroup,
   qemuCgroupOfRecord,
+  setQemuSchedulerParameter,
 } from "./qemu_cgroup.ts";
 import { type HugetlbfsMount, readHugetlbfsMounts } from "./hugetlbfs_mounts.ts";
 import { saveFormatNumber, type SaveImageFormat } from "../../src/model/save_image_format.ts";
@@ -1152,6 +1154,10 @@ export class QemuDriver implements Driver {
     }
     if (bandwidth === undefined) await clearBandwidth(tap);
     else await setBandwidth(tap, bandwidth, { hierarchical: false, swapped: true });
+  }
+
+  setSchedulerParameter(handle: DomainHandle, name: SchedulerParameter, value: number): void {
+    setQemuSchedulerParameter(this.#instance(handle).paths.cgroup, name, value);
   }
 
   setPerfEvent(handle: DomainHandle, name: string, enabled: boolean): void {

@@ -223,6 +223,14 @@ export const PerfEventsSchema = Type.Object({
   }),
 });
 
+/** `schedinfo`: `virDomainGetSchedulerType` and `virDomainGetSchedulerParametersFlags`. */
+export const SchedulerInfoSchema = Type.Object({
+  scheduler: Type.String({ description: "posix (QEMU, LXC) or fair (test hypervisor)" }),
+  parameters: Type.Array(Type.Object({ name: Type.String(), value: Type.Integer() }), {
+    description: "cpu_shares, vcpu_period, … in libvirt's order (µs; 0: unset)",
+  }),
+});
+
 /** `domiftune`: `virDomainGetInterfaceParameters`. */
 export const InterfaceParametersSchema = Type.Object({
   parameters: Type.Array(Type.Object({ name: Type.String(), value: Type.Integer() }), {
@@ -447,6 +455,7 @@ export const API_SCHEMAS: Record<string, TSchema> = {
   VcpuCount: VcpuCountSchema,
   PerfEvents: PerfEventsSchema,
   InterfaceParameters: InterfaceParametersSchema,
+  SchedulerInfo: SchedulerInfoSchema,
   DomainJob: DomainJobSchema,
   DeviceChange: DeviceChangeSchema,
   ConsolePath: ConsolePathSchema,

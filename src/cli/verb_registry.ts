@@ -107,6 +107,7 @@ export const VERB_LOADERS: { readonly [Name in VerbName]: () => Promise<Verb> } 
   screenshot: () => import("./verbs/screenshot.ts").then((module) => module.screenshotVerb),
   "send-key": () => import("./verbs/send-key.ts").then((module) => module.sendKeyVerb),
   perf: () => import("./verbs/perf.ts").then((module) => module.perfVerb),
+  schedinfo: () => import("./verbs/schedinfo.ts").then((module) => module.schedinfoVerb),
   domiftune: () => import("./verbs/domiftune.ts").then((module) => module.domiftuneVerb),
   domjobinfo: () => import("./verbs/domjobinfo.ts").then((module) => module.domjobinfoVerb),
   domjobabort: () => import("./verbs/domjobabort.ts").then((module) => module.domjobabortVerb),

@@ -575,6 +575,30 @@ export class EvirtClient {
     );
   }
 
+  /** `schedinfo`: the scheduler and its parameters (live, or of the persistent config). */
+  async schedulerInfo(
+    reference: string,
+    scope: { live?: boolean; config?: boolean } = {},
+  ): Promise<{ scheduler: string; parameters: Array<{ name: string; value: number }> }> {
+    const query = resourceQuery(scope);
+    return await this.#json(
+      "GET",
+      `${pathOf("domain.scheduler_info", { ref: reference })}?${query}`,
+    );
+  }
+
+  /** `schedinfo --set`: sets scheduler parameters (`name=value[,name=value…]`). */
+  async setSchedulerParameters(
+    reference: string,
+    change: { set: string; live?: boolean; config?: boolean },
+  ): Promise<void> {
+    const query = resourceQuery(change);
+    await this.#request(
+      "POST",
+      `${pathOf("domain.set_scheduler_parameters", { ref: reference })}?${query}`,
+    );
+  }
+
   /** `perf`: every perf event and whether it counts (live, or of the persistent config). */
   async perfEvents(
     reference: string,

@@ -153,6 +153,18 @@ export interface CpuTune extends WithExtra {
   period?: number;
   /** `<quota>` (µs, may be negative). */
   quota?: number;
+  /** `<global_period>`: the whole domain's CFS period (µs). */
+  globalPeriod?: number;
+  /** `<global_quota>` (µs, may be negative). */
+  globalQuota?: number;
+  /** `<emulator_period>`: the emulator threads' CFS period (µs). */
+  emulatorPeriod?: number;
+  /** `<emulator_quota>` (µs, may be negative). */
+  emulatorQuota?: number;
+  /** `<iothread_period>`: the I/O threads' CFS period (µs). */
+  iothreadPeriod?: number;
+  /** `<iothread_quota>` (µs, may be negative). */
+  iothreadQuota?: number;
   /** `<vcpupin vcpu cpuset>`. */
   vcpupins: VcpuPin[];
   /** `<emulatorpin cpuset>`. */

@@ -380,7 +380,8 @@ export type ResourceChange =
   | "max_vcpus"
   | "disk_size"
   | "perf"
-  | "interface_bandwidth";
+  | "interface_bandwidth"
+  | "schedinfo";
 
 /** The kinds of intent a domain may have pending (see {@linkcode DomainFactBodies}). */
 export type IntentKind =

@@ -2369,6 +2369,57 @@ export const OPERATIONS = [
     refusedWhileFactsHeld: true,
   },
   {
+    name: "domain.scheduler_info",
+    object: "domain",
+    libvirt: [],
+    access: "read-only",
+    summary: "The scheduler and its parameters (CPU shares, CFS bandwidths), live or of the config",
+    http: {
+      method: "GET",
+      path: "/v1/domains/:ref/schedinfo",
+      query: [
+        flag("live", "Of the running instance", "VIR_DOMAIN_AFFECT_LIVE"),
+        flag("config", "Of the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
+      ],
+      answer: {
+        status: 200,
+        description: "The scheduler and its parameters",
+        schema: "SchedulerInfo",
+      },
+    },
+    verbs: ["schedinfo"],
+  },
+  {
+    name: "domain.set_scheduler_parameters",
+    object: "domain",
+    libvirt: [
+      { api: "virDomainSetSchedulerParameters", procedure: 58 },
+      { api: "virDomainSetSchedulerParametersFlags", procedure: 219 },
+    ],
+    access: "read-write",
+    summary:
+      "Set the CPU shares and vCPU bandwidth: the running instance's control group, or the persistent config",
+    http: {
+      method: "POST",
+      path: "/v1/domains/:ref/schedinfo",
+      query: [
+        {
+          name: "set",
+          type: "string",
+          description: "name=value[,name=value…]: cpu_shares, vcpu_period, vcpu_quota (as virsh)",
+          required: true,
+        },
+        flag("live", "Change the running instance", "VIR_DOMAIN_AFFECT_LIVE"),
+        flag("config", "Change the persistent definition", "VIR_DOMAIN_AFFECT_CONFIG"),
+      ],
+      answer: { status: 204, description: "Changed" },
+      queued: true,
+    },
+    verbs: ["schedinfo"],
+    command: "schedinfo",
+    refusedWhileFactsHeld: true,
+  },
+  {
     name: "domain.guest_agent",
     object: "domain",
     libvirt: [

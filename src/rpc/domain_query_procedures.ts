@@ -16,6 +16,7 @@ import {
   guestTime,
 } from "../../actors/guest_commands.ts";
 import type { Host } from "../../actors/host.ts";
+import { affected } from "../../actors/affected_definition.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { agentChannelIndex } from "../model/guest_agent_channel.ts";
@@ -40,35 +41,7 @@ const CPUMAPS_MAX = 8_388_608;
 const IOTHREAD_INFO_MAX = 16_384;
 /** The channel name of the QEMU guest agent. */
 
-/**
- * Which definition a `VIR_DOMAIN_AFFECT_*` read looks at, as libvirt decides: the live one when
- * asked or by default while active, else the persistent one.
- *
- * @throws {VirtError} INVALID_ARG (8) for both flags; OPERATION_INVALID (55) for a live read
- *   of an inactive domain.
- */
-export function affected(host: Host, uuid: string, flags: number): DomainDefinition {
-  if ((flags & AFFECT_LIVE) !== 0 && (flags & AFFECT_CONFIG) !== 0) {
-    throw new VirtError(
-      ErrorCode.INVALID_ARG,
-      "flags 'affect live' and 'affect config' are mutually exclusive",
-      { where: "flags" },
-    );
-  }
-  const inspection = host.inspect(uuid);
-  const active = inspection.summary.active;
-  if ((flags & AFFECT_LIVE) !== 0 && !active) {
-    throw new VirtError(ErrorCode.OPERATION_INVALID, "domain is not running");
-  }
-  if ((flags & AFFECT_CONFIG) !== 0 && inspection.persistentDefinition === null) {
-    throw new VirtError(
-      ErrorCode.OPERATION_INVALID,
-      "transient domains do not have any persistent config",
-    );
-  }
-  const live = (flags & AFFECT_CONFIG) === 0 && active;
-  return live ? inspection.definition : inspection.persistentDefinition ?? inspection.definition;
-}
+export { affected };
 
 /** The host CPUs an affinity map covers. */
 function mapCpus(target: RpcTarget): number {

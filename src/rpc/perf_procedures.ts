@@ -26,7 +26,7 @@ import { x } from "./xdr.ts";
 const PERF_EVENTS_MAX = 64;
 
 /** libvirt's names of the typed parameter types, by number. */
-const TYPE_NAMES: Record<number, string> = {
+export const TYPE_NAMES: Record<number, string> = {
   [TypedParam.INT]: "int",
   [TypedParam.UINT]: "uint",
   [TypedParam.LLONG]: "llong",

@@ -19,6 +19,7 @@ import type { Host } from "../../actors/host.ts";
 import type { DomainDefinition } from "../model/domain.ts";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import { affected } from "./domain_query_procedures.ts";
+import { checkResourceFlags } from "../model/domain_resources.ts";
 import { checkFlags, lookupWire } from "./domain_lookup.ts";
 import type { ProcedureTable } from "./procedure.ts";
 import {
@@ -30,6 +31,13 @@ import {
   type WireTypedParam,
 } from "./protocol.ts";
 import { x } from "./xdr.ts";
+import {
+  appliedTuning,
+  isTestDomain,
+  schedulerParameterCount,
+  schedulerParameters,
+} from "../../actors/scheduler_info.ts";
+import { TYPE_NAMES } from "./perf_procedures.ts";
 
 /** `REMOTE_DOMAIN_*_PARAMETERS_MAX`. */
 const PARAMETERS_MAX = 16;
@@ -62,56 +70,15 @@ const string = (field: string, value: string): WireTypedParam => ({
   value: { type: TypedParam.STRING, value },
 });
 
-/** Whether the domain runs on the test hypervisor (libvirt's test driver's scheduler). */
-function isTestDomain(host: Host, uuid: string): boolean {
-  return host.inspect(uuid).driver?.name === "test";
-}
-
-/** How many of the `posix` scheduler's parameters the domain's driver answers. */
-function schedulerParameterCount(host: Host, uuid: string): number {
-  return host.inspect(uuid).driver?.schedulerParameterCount ?? SCHEDULER_PARAMETERS;
-}
-
-/** libvirt's QEMU driver's `posix` scheduler parameters. */
-const SCHEDULER_PARAMETERS = 9;
-
-/** The limits a running domain's driver applied, for a live query; undefined for a config one. */
-function appliedTuning(host: Host, uuid: string, flags: number): AppliedTuning | undefined {
-  if ((flags & 2) !== 0) return undefined;
-  const { driver, handle } = host.inspect(uuid);
-  return handle === undefined ? undefined : driver?.appliedTuning?.(handle);
-}
-
+/** The scheduler's parameters as libvirt's typed parameters. */
 function schedulerParams(host: Host, uuid: string, flags: number): WireTypedParam[] {
-  const definition = affected(host, uuid, flags);
-  if (isTestDomain(host, uuid)) return [uint("weight", 50)];
-  const tune = definition.cputune;
-  const applied = appliedTuning(host, uuid, flags);
-  // A live query of a driver with groups reads them; else the definition answers.
-  const params = applied === undefined
-    ? [
-      ullong("cpu_shares", tune?.shares ?? 0),
-      ullong("vcpu_period", tune?.period ?? 0),
-      llong("vcpu_quota", tune?.quota ?? 0),
-      ullong("emulator_period", 0),
-      llong("emulator_quota", 0),
-      ullong("global_period", 0),
-      llong("global_quota", 0),
-      ullong("iothread_period", 0),
-      llong("iothread_quota", 0),
-    ]
-    : [
-      ullong("cpu_shares", applied.cpuShares ?? 0),
-      ullong("vcpu_period", applied.cpuPeriodUs ?? 0),
-      llong("vcpu_quota", applied.cpuQuotaUs ?? 0),
-      ullong("emulator_period", applied.emulatorPeriodUs ?? 0),
-      llong("emulator_quota", applied.emulatorQuotaUs ?? 0),
-      ullong("global_period", applied.globalPeriodUs ?? 0),
-      llong("global_quota", applied.globalQuotaUs ?? 0),
-      ullong("iothread_period", applied.iothreadPeriodUs ?? 0),
-      llong("iothread_quota", applied.iothreadQuotaUs ?? 0),
-    ];
-  return params.slice(0, schedulerParameterCount(host, uuid));
+  return schedulerParameters(host, uuid, flags).map(({ name, type, value }) =>
+    type === "uint"
+      ? uint(name, value)
+      : type === "llong"
+      ? llong(name, value)
+      : ullong(name, value)
+  );
 }
 
 function memoryParams(
@@ -200,6 +167,40 @@ function countedRead(
   };
 }
 
+const setArgs = x.struct(
+  ["dom", domainType],
+  ["params", x.array(typedParamType, PARAMETERS_MAX)],
+);
+const setFlagsArgs = x.struct(
+  ["dom", domainType],
+  ["params", x.array(typedParamType, PARAMETERS_MAX)],
+  ["flags", x.uint],
+);
+
+/** `schedinfo --set` as a job of the domain's actor (actors/sched_commands.ts). */
+function setScheduler(api: string) {
+  return async (
+    args: { dom: WireDomain; params: WireTypedParam[]; flags?: number },
+    context: { target(): { host: Host } },
+  ) => {
+    const { host } = context.target();
+    if (args.params.length === 0) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `nparams in ${api} must be greater than zero`,
+        { where: "params" },
+      );
+    }
+    const { uuid } = lookupWire(host, args.dom);
+    const settings = args.params.map((param) => ({
+      name: param.field,
+      value: Number(param.value.value),
+      type: TYPE_NAMES[param.value.type] ?? String(param.value.type),
+    }));
+    await host.command("schedinfo", uuid, { settings, flags: args.flags ?? 0 });
+  };
+}
+
 /** The tuning procedures. */
 export const TUNING_PROCEDURES: ProcedureTable = {
   virDomainGetSchedulerType: {
@@ -233,8 +234,8 @@ export const TUNING_PROCEDURES: ProcedureTable = {
     handler: (args: CountedArgs, context) => {
       const { host } = context.target();
       const { uuid } = lookupWire(host, args.dom);
-      // libvirt's test driver takes no flags here.
-      checkFlags(
+      // libvirt's test driver takes no flags here; virCheckFlags' text is printed bare.
+      checkResourceFlags(
         args.flags,
         isTestDomain(host, uuid) ? 0 : TUNING_FLAGS,
         isTestDomain(host, uuid)
@@ -244,6 +245,20 @@ export const TUNING_PROCEDURES: ProcedureTable = {
       const params = schedulerParams(host, uuid, args.flags & 3);
       return { params: countedAnswer(params, args.nparams).params };
     },
+  },
+  virDomainSetSchedulerParameters: {
+    proc: 58,
+    readOnly: false,
+    args: setArgs,
+    ret: x.void,
+    handler: setScheduler("virDomainSetSchedulerParameters"),
+  },
+  virDomainSetSchedulerParametersFlags: {
+    proc: 219,
+    readOnly: false,
+    args: setFlagsArgs,
+    ret: x.void,
+    handler: setScheduler("virDomainSetSchedulerParametersFlags"),
   },
   virDomainGetMemoryParameters: countedRead(198, "virDomainGetMemoryParameters", memoryParams),
   virDomainGetBlkioParameters: countedRead(206, "virDomainGetBlkioParameters", blkioParams),

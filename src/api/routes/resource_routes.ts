@@ -9,6 +9,8 @@
 import { perfEventsOf } from "../../../actors/perf_commands.ts";
 import { interfaceParametersOf } from "../../../actors/interface_tune_commands.ts";
 import { rateSettings } from "../../model/interface_tune.ts";
+import { schedulerSettingsOf } from "../../model/scheduler_params.ts";
+import { schedulerInfo } from "../../../actors/scheduler_info.ts";
 import { vcpuCountOf } from "../../../actors/resource_commands.ts";
 import {
   AFFECT_CONFIG,
@@ -146,6 +148,18 @@ export function resourceRoutes(add: RouteAdder): void {
     const flags = flagsOf(context.url, MEMORY_FLAGS);
     const { uuid } = host.lookup(context.params.ref);
     await host.command("iftune", uuid, { device, settings, flags }, queueOptions(context));
+    return new Response(null, { status: 204 });
+  });
+  add("domain.scheduler_info", (_request, context) => {
+    const flags = flagsOf(context.url, MEMORY_FLAGS);
+    return jsonResponse(schedulerInfo(context.env.host, context.params.ref, flags));
+  });
+  add("domain.set_scheduler_parameters", async (_request, context) => {
+    const { host } = context.env;
+    const settings = schedulerSettingsOf(context.url.searchParams.get("set") ?? "");
+    const flags = flagsOf(context.url, MEMORY_FLAGS);
+    const { uuid } = host.lookup(context.params.ref);
+    await host.command("schedinfo", uuid, { settings, flags }, queueOptions(context));
     return new Response(null, { status: 204 });
   });
   add("domain.perf_events", (_request, context) => {

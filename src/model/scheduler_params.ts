@@ -1,0 +1,179 @@
+/**
+ * `virsh schedinfo --set` (`virDomainSetSchedulerParameters[Flags]`) as libvirt 9.0's QEMU driver
+ * checks it: the parameters `virTypedParamsValidate` takes (names and types), the CFS period
+ * and quota ranges (`SCHED_RANGE_CHECK`), and the definition with `<cputune>` changed.
+ *
+ * Each parameter is one `<cputune>` element: `cpu_shares` `<shares>`, `vcpu_period`/`vcpu_quota`
+ * `<period>`/`<quota>`, and `<global_*>`, `<emulator_*>`, `<iothread_*>` by their names.
+ *
+ * @module
+ */
+
+import type { DomainDefinition } from "./domain.ts";
+import { ErrorCode, VirtError } from "./errors.ts";
+
+/** One `name=value` of `schedinfo --set`, with the typed parameter's type name. */
+export interface SchedulerSetting {
+  /** libvirt's field name (`cpu_shares`, …). */
+  name: string;
+  /** The value (a number; libvirt's `ullong`/`llong`). */
+  value: number;
+  /** libvirt's type name (`ullong`, `llong`, …); absent: the expected one. */
+  type?: string;
+}
+
+/** The parameters libvirt's QEMU driver takes, with their types, in libvirt's order. */
+export const SCHEDULER_SETTINGS: ReadonlyArray<readonly [string, "ullong" | "llong"]> = [
+  ["cpu_shares", "ullong"],
+  ["vcpu_period", "ullong"],
+  ["vcpu_quota", "llong"],
+  ["global_period", "ullong"],
+  ["global_quota", "llong"],
+  ["emulator_period", "ullong"],
+  ["emulator_quota", "llong"],
+  ["iothread_period", "ullong"],
+  ["iothread_quota", "llong"],
+];
+
+/** libvirt's `QEMU_SCHED_MIN_PERIOD`/`MAX_PERIOD` (µs). */
+const PERIOD_RANGE = [1000, 1_000_000] as const;
+/**
+ * libvirt's `QEMU_SCHED_MIN_QUOTA`/`MAX_QUOTA` (µs). The maximum is above the integers a
+ * number holds exactly; a value past those is refused before (see `checkSchedulerSettings`).
+ */
+const QUOTA_RANGE = [1000, 18_446_744_073_709_551n] as const;
+
+/** The `<cputune>` field of each parameter. */
+export const CPUTUNE_FIELDS = {
+  cpu_shares: "shares",
+  vcpu_period: "period",
+  vcpu_quota: "quota",
+  global_period: "globalPeriod",
+  global_quota: "globalQuota",
+  emulator_period: "emulatorPeriod",
+  emulator_quota: "emulatorQuota",
+  iothread_period: "iothreadPeriod",
+  iothread_quota: "iothreadQuota",
+} as const;
+
+/** A parameter's name. */
+export type SchedulerParameter = keyof typeof CPUTUNE_FIELDS;
+
+/**
+ * Checks the settings as `virTypedParamsValidate` walks them (sorted by name), then each value
+ * against libvirt's range.
+ *
+ * @throws {VirtError} ARGUMENT_UNSUPPORTED (74) for an unknown name; INVALID_ARG (8) for a name
+ *   given twice, a wrong type or a value out of range.
+ */
+export function checkSchedulerSettings(settings: readonly SchedulerSetting[]): void {
+  const types = new Map(SCHEDULER_SETTINGS);
+  const sorted = [...settings].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  sorted.forEach((setting, index) => {
+    const expected = types.get(setting.name);
+    if (expected === undefined) {
+      throw new VirtError(
+        ErrorCode.ARGUMENT_UNSUPPORTED,
+        `parameter '${setting.name}' not supported`,
+        { where: setting.name },
+      );
+    }
+    if (index > 0 && sorted[index - 1].name === setting.name) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `parameter '${setting.name}' occurs multiple times`,
+        { where: setting.name },
+      );
+    }
+    if (setting.type !== undefined && setting.type !== expected) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `invalid type '${setting.type}' for parameter '${setting.name}', expected '${expected}'`,
+        { where: setting.name },
+      );
+    }
+  });
+  // The driver's walk, in the caller's order: ranges first, as libvirt checks each in turn.
+  for (const { name, value } of settings) {
+    // evirt holds values as numbers: one past 2^53 cannot be kept exactly, so it is refused.
+    if (!Number.isSafeInteger(value) || (expectedType(name) === "ullong" && value < 0)) {
+      throw new VirtError(
+        ErrorCode.INVALID_ARG,
+        `value of '${name}' is not an integer evirt can hold exactly`,
+        { where: name },
+      );
+    }
+    if (name.endsWith("_period") || name.endsWith("_quota")) {
+      const [min, max] = name.endsWith("_period") ? PERIOD_RANGE : QUOTA_RANGE;
+      if ((value > 0 && value < min) || BigInt(value) > BigInt(max)) {
+        throw new VirtError(
+          ErrorCode.INVALID_ARG,
+          `value of '${name}' is out of range [${min}, ${max}]`,
+          { where: name },
+        );
+      }
+    }
+  }
+}
+
+function expectedType(name: string): string | undefined {
+  return SCHEDULER_SETTINGS.find(([field]) => field === name)?.[1];
+}
+
+/**
+ * `definition` with the settings in `<cputune>`. As libvirt, a zero period or quota given live
+ * leaves that one as it was (`live`), while the persistent definition takes it as given.
+ */
+export function withSchedulerSettings(
+  definition: DomainDefinition,
+  settings: readonly SchedulerSetting[],
+  live: boolean,
+): DomainDefinition {
+  const cputune = {
+    ...(definition.cputune ?? {
+      vcpupins: [],
+      iothreadpins: [],
+      vcpuscheds: [],
+      iothreadscheds: [],
+      cachetunes: [],
+      memorytunes: [],
+    }),
+  };
+  for (const { name, value } of settings) {
+    const field = CPUTUNE_FIELDS[name as SchedulerParameter];
+    if (field === undefined || (live && value === 0 && name !== "cpu_shares")) continue;
+    cputune[field] = value;
+  }
+  return { ...definition, cputune };
+}
+
+/**
+ * `schedinfo --set`'s text, `name=value[,name=value…]`, as settings (each an integer).
+ *
+ * @throws {VirtError} INVALID_ARG (8) for an empty list, a part without `=` or a value that is
+ *   not an integer.
+ *
+ * @example
+ * ```ts
+ * import { schedulerSettingsOf } from "./scheduler_params.ts";
+ * console.log(schedulerSettingsOf("cpu_shares=512,vcpu_quota=-1"));
+ * // [{ name: "cpu_shares", value: 512 }, { name: "vcpu_quota", value: -1 }]
+ * ```
+ */
+export function schedulerSettingsOf(text: string): SchedulerSetting[] {
+  const parts = text.split(",").filter((part) => part !== "");
+  if (parts.length === 0) {
+    throw new VirtError(ErrorCode.INVALID_ARG, "set must give name=value", { where: "set" });
+  }
+  return parts.map((part) => {
+    const at = part.indexOf("=");
+    const name = part.slice(0, at);
+    const value = part.slice(at + 1);
+    if (at <= 0 || !/^-?\d+$/.test(value)) {
+      throw new VirtError(ErrorCode.INVALID_ARG, `invalid scheduler option: ${part}`, {
+        where: "set",
+      });
+    }
+    return { name, value: Number(value) };
+  });
+}

@@ -18,6 +18,7 @@ Deno.test("the commands refused while facts are held come from the operations ta
       "reset",
       "resume",
       "save",
+      "schedinfo",
       "setmem",
       "setvcpus",
       "shutdown",

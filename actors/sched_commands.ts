@@ -27,6 +27,7 @@ import {
 } from "../src/model/domain_resources.ts";
 import { ErrorCode, VirtError } from "../src/model/errors.ts";
 import type { DomainFact } from "../src/model/facts.ts";
+import { validateTypedParams } from "../src/model/typed_params.ts";
 import {
   checkSchedulerSettings,
   type SchedulerParameter,
@@ -114,31 +115,10 @@ export async function setSchedulerParameters(
   await job.append(configFact === undefined ? [done] : [done, configFact]);
 }
 
-/** libvirt's test driver's one parameter: `weight`, an unsigned int (74, 8 as libvirt). */
+/** libvirt's test driver's one scheduler parameter: `weight`, an unsigned int. */
+const TEST_DRIVER_SCHEDULER_TYPES: ReadonlyMap<string, string> = new Map([["weight", "uint"]]);
+
+/** The test driver's parameters checked as libvirt's (74, 8). */
 function checkTestSettings(settings: readonly SchedulerSetting[]): void {
-  const seen = new Set<string>();
-  for (const setting of [...settings].sort((a, b) => a.name < b.name ? -1 : 1)) {
-    if (setting.name !== "weight") {
-      throw new VirtError(
-        ErrorCode.ARGUMENT_UNSUPPORTED,
-        `parameter '${setting.name}' not supported`,
-        { where: setting.name },
-      );
-    }
-    if (seen.has(setting.name)) {
-      throw new VirtError(
-        ErrorCode.INVALID_ARG,
-        `parameter '${setting.name}' occurs multiple times`,
-        { where: setting.name },
-      );
-    }
-    seen.add(setting.name);
-    if (setting.type !== undefined && setting.type !== "uint") {
-      throw new VirtError(
-        ErrorCode.INVALID_ARG,
-        `invalid type '${setting.type}' for parameter '${setting.name}', expected 'uint'`,
-        { where: setting.name },
-      );
-    }
-  }
+  validateTypedParams(settings, TEST_DRIVER_SCHEDULER_TYPES);
 }

@@ -7,6 +7,7 @@
  */
 
 import { ErrorCode, VirtError } from "./errors.ts";
+import { validateTypedParams } from "./typed_params.ts";
 
 /** libvirt 9.0's perf event names, in its enum's order (the order its XML writes them). */
 export const PERF_EVENT_NAMES = [
@@ -97,6 +98,11 @@ export function perfEventsInOrder(events: readonly PerfEvent[]): PerfEvent[] {
 }
 
 /** One event to switch on or off (`virDomainSetPerfEvents`' typed parameters). */
+/** Every perf event is a boolean parameter. */
+const PERF_TYPES: ReadonlyMap<string, string> = new Map(
+  PERF_EVENT_NAMES.map((name) => [name, "boolean"]),
+);
+
 export interface PerfSetting {
   /** The event's name, one of {@linkcode PERF_EVENT_NAMES} once checked. */
   name: string;
@@ -119,30 +125,7 @@ export interface PerfSetting {
  * ```
  */
 export function checkPerfSettings(settings: readonly PerfSetting[]): void {
-  const sorted = [...settings].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  sorted.forEach((setting, index) => {
-    if (!(PERF_EVENT_NAMES as readonly string[]).includes(setting.name)) {
-      throw new VirtError(
-        ErrorCode.ARGUMENT_UNSUPPORTED,
-        `parameter '${setting.name}' not supported`,
-        { where: setting.name },
-      );
-    }
-    if (index > 0 && sorted[index - 1].name === setting.name) {
-      throw new VirtError(
-        ErrorCode.INVALID_ARG,
-        `parameter '${setting.name}' occurs multiple times`,
-        { where: setting.name },
-      );
-    }
-    if (setting.type !== undefined && setting.type !== "boolean") {
-      throw new VirtError(
-        ErrorCode.INVALID_ARG,
-        `invalid type '${setting.type}' for parameter '${setting.name}', expected 'boolean'`,
-        { where: setting.name },
-      );
-    }
-  });
+  validateTypedParams(settings, PERF_TYPES);
 }
 
 /**

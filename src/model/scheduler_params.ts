@@ -11,6 +11,7 @@
 
 import type { DomainDefinition } from "./domain.ts";
 import { ErrorCode, VirtError } from "./errors.ts";
+import { validateTypedParams } from "./typed_params.ts";
 
 /** One `name=value` of `schedinfo --set`, with the typed parameter's type name. */
 export interface SchedulerSetting {
@@ -34,6 +35,8 @@ export const SCHEDULER_SETTINGS: ReadonlyArray<readonly [string, "ullong" | "llo
   ["iothread_period", "ullong"],
   ["iothread_quota", "llong"],
 ];
+
+const SCHEDULER_TYPES: ReadonlyMap<string, string> = new Map(SCHEDULER_SETTINGS);
 
 /** libvirt's `QEMU_SCHED_MIN_PERIOD`/`MAX_PERIOD` (µs). */
 const PERIOD_RANGE = [1000, 1_000_000] as const;
@@ -67,32 +70,7 @@ export type SchedulerParameter = keyof typeof CPUTUNE_FIELDS;
  *   given twice, a wrong type or a value out of range.
  */
 export function checkSchedulerSettings(settings: readonly SchedulerSetting[]): void {
-  const types = new Map(SCHEDULER_SETTINGS);
-  const sorted = [...settings].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  sorted.forEach((setting, index) => {
-    const expected = types.get(setting.name);
-    if (expected === undefined) {
-      throw new VirtError(
-        ErrorCode.ARGUMENT_UNSUPPORTED,
-        `parameter '${setting.name}' not supported`,
-        { where: setting.name },
-      );
-    }
-    if (index > 0 && sorted[index - 1].name === setting.name) {
-      throw new VirtError(
-        ErrorCode.INVALID_ARG,
-        `parameter '${setting.name}' occurs multiple times`,
-        { where: setting.name },
-      );
-    }
-    if (setting.type !== undefined && setting.type !== expected) {
-      throw new VirtError(
-        ErrorCode.INVALID_ARG,
-        `invalid type '${setting.type}' for parameter '${setting.name}', expected '${expected}'`,
-        { where: setting.name },
-      );
-    }
-  });
+  validateTypedParams(settings, SCHEDULER_TYPES);
   // The driver's walk, in the caller's order: ranges first, as libvirt checks each in turn.
   for (const { name, value } of settings) {
     // evirt holds values as numbers: one past 2^53 cannot be kept exactly, so it is refused.

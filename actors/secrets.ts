@@ -7,9 +7,11 @@
  *
  * Changes run one at a time. A value is set as intent before action: `secret.value_set` names
  * the file, then the file is written. At open the log is replayed and reality wins: a secret
- * whose file is missing (a crash between the fact and the write) has no value, and a value
- * file of a secret no longer defined (a crash between `secret.undefined` and the removal) is
- * removed.
+ * whose file is missing (a crash between the fact and the first write) has no value; a crash
+ * between the fact and the write of a new value leaves the file's earlier value, which is the
+ * one served (the file is replaced atomically, so it is always one whole value); a value file of
+ * a secret no longer defined (a crash between `secret.undefined` and the removal) or made
+ * ephemeral is removed.
  *
  * @module
  */
@@ -104,14 +106,23 @@ export class Secrets {
       if (page.length < READ_LIMIT_MAX) break;
       after = page[page.length - 1].position;
     }
-    for (const uuid of secrets.#values.uuids()) {
+    const stored = new Set(secrets.#values.uuids());
+    for (const uuid of stored) {
       if (!secrets.#records.has(uuid)) {
         log(`removing the value file of secret ${uuid}, which is no longer defined`);
         secrets.#values.remove(uuid);
       }
     }
     for (const [uuid, record] of secrets.#records) {
-      if (record.definition.ephemeral) continue;
+      if (record.definition.ephemeral) {
+        // A secret made ephemeral keeps no value at rest: a file left by a crash between its
+        // fact and the file's removal goes now.
+        if (stored.has(uuid)) {
+          log(`removing the value file of secret ${uuid}, which is ephemeral`);
+          secrets.#values.remove(uuid);
+        }
+        continue;
+      }
       try {
         const value = secrets.#values.read(uuid);
         if (value !== undefined) record.value = value;

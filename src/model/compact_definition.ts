@@ -40,7 +40,10 @@ interface Part {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Compact forms made, by the plain definition they came from (the same plain one, the same form). */
+/**
+ * Compact forms made, by the plain definition they came from (the same plain one, the same
+ * form; a definition with no large part maps to itself).
+ */
 const compactOf = new WeakMap<object, DomainDefinition>();
 
 /** The parts of every compact definition, by definition. */
@@ -81,7 +84,12 @@ export function compactDefinition(definition: DomainDefinition): DomainDefinitio
     const text = JSON.stringify(value);
     if (text !== undefined && text.length >= COMPACT_PART_MIN_CHARS) texts.set(key, text);
   }
-  if (texts.size === 0) return definition;
+  if (texts.size === 0) {
+    // Remembered too: the fold passes the same definition on every later fact (and at replay),
+    // and would serialise its parts again only to find them small.
+    compactOf.set(definition, definition);
+    return definition;
+  }
   const parts = new Map<string, Part>();
   const compact: Record<string, unknown> = {};
   for (const key of Object.keys(source)) {

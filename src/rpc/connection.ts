@@ -398,7 +398,9 @@ export class RpcConnection {
       if (owner === undefined) {
         body = encodeXdr(procedure.ret, (await procedure.handler(args, context)) ?? null);
       } else if (STREAM_APIS.has(api) && fleet!.openStream !== undefined) {
-        // The owner opens the stream; its bytes are carried between the hosts.
+        // The owner opens the stream; its bytes are carried between the hosts. The bound is
+        // checked first: a refused open must not have ended another writer's console (--force).
+        this.#refuseStreamOverLimit();
         const carried = await fleet!.openStream(owner, call);
         context.startStream(carried.source);
         body = carried.result;
@@ -463,12 +465,11 @@ export class RpcConnection {
       registerObjectEvent: (kind, eventId, uuid) => this.#registerObjectEvent(kind, eventId, uuid),
       deregisterObjectEvent: (kind, id) => this.#deregisterObjectEvent(kind, id),
       startStream: (source) => {
-        if (connection.#streams.size >= connection.#options.limits.streamsMax) {
+        try {
+          connection.#refuseStreamOverLimit();
+        } catch (error) {
           source.close();
-          throw new VirtError(
-            ErrorCode.RESOURCE_BUSY,
-            `at most ${connection.#options.limits.streamsMax} streams per connection`,
-          );
+          throw error;
         }
         onStream(source);
       },
@@ -819,6 +820,20 @@ export class RpcConnection {
     }
   }
 
+  /**
+   * Refuses one more stream on this connection past its bound.
+   *
+   * @throws {VirtError} RESOURCE_BUSY (87) naming the bound.
+   */
+  #refuseStreamOverLimit(): void {
+    if (this.#streams.size >= this.#options.limits.streamsMax) {
+      throw new VirtError(
+        ErrorCode.RESOURCE_BUSY,
+        `at most ${this.#options.limits.streamsMax} streams per connection`,
+      );
+    }
+  }
+
   /** Waits until the outgoing queue is below its bound; false when it stayed full too long. */
   async #waitForRoom(stallMs: number): Promise<boolean> {
     const deadline = Date.now() + stallMs;
@@ -830,6 +845,12 @@ export class RpcConnection {
   }
 
   #startStream(header: MessageHeader, source: StreamSource): void {
+    // Opening a stream can outlast the connection (a carried one waits on another host): one
+    // that arrives after the close is released at once, never read into a closed connection.
+    if (this.#closed) {
+      source.close();
+      return;
+    }
     this.#streams.set(header.serial, {
       source,
       proc: header.proc,

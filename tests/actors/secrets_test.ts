@@ -168,3 +168,23 @@ Deno.test("a value file copied under another secret does not decrypt", async () 
     remove();
   }
 });
+
+Deno.test("a value file left for a secret made ephemeral (a crash before its removal) goes at open", async () => {
+  const { store, valuesDir, remove } = rig();
+  try {
+    let secrets = await Secrets.open({ store, valuesDir });
+    await secrets.define(volumeSecret(UUID_A, "/a.img"));
+    await secrets.setValue(UUID_A, VALUE);
+    const file = [...Deno.readDirSync(valuesDir)].find((entry) => entry.name.endsWith(".value"));
+    assert.ok(file !== undefined);
+    const kept = Deno.readFileSync(`${valuesDir}/${file.name}`);
+    await secrets.define(volumeSecret(UUID_A, "/a.img", " ephemeral='yes'"));
+    // As if the service died between `secret.defined` and the file's removal.
+    Deno.writeFileSync(`${valuesDir}/${file.name}`, kept, { mode: 0o600 });
+    secrets = await Secrets.open({ store, valuesDir, log: () => {} });
+    assert.ok(!Deno.readDirSync(valuesDir).some((entry) => entry.name === file.name));
+    assert.equal(secrets.byUuid(UUID_A).ephemeral, true);
+  } finally {
+    remove();
+  }
+});

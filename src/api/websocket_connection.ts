@@ -163,13 +163,13 @@ export class WebSocketConnection extends EventTarget implements EventSocket {
   /** Sends one text message. */
   send(text: string): void {
     if (this.#state !== SOCKET_OPEN) return;
-    this.#write(frame(OPCODE_TEXT, new TextEncoder().encode(text)));
+    this.#write(encodeFrame(OPCODE_TEXT, new TextEncoder().encode(text)));
   }
 
   /** Sends one binary message. */
   sendBytes(bytes: Uint8Array): void {
     if (this.#state !== SOCKET_OPEN) return;
-    this.#write(frame(OPCODE_BINARY, bytes));
+    this.#write(encodeFrame(OPCODE_BINARY, bytes));
   }
 
   /** Resolves once every message sent so far is written (or the connection is cut). */
@@ -185,7 +185,7 @@ export class WebSocketConnection extends EventTarget implements EventSocket {
     const payload = new Uint8Array(2 + reasonBytes.length);
     new DataView(payload.buffer).setUint16(0, code);
     payload.set(reasonBytes, 2);
-    this.#write(frame(OPCODE_CLOSE, payload));
+    this.#write(encodeFrame(OPCODE_CLOSE, payload));
     this.#closeTimer = setTimeout(() => this.terminate(), CLOSE_TIMEOUT_MS);
   }
 
@@ -233,12 +233,12 @@ export class WebSocketConnection extends EventTarget implements EventSocket {
           if (parsed.opcode === OPCODE_CLOSE) {
             if (this.#state === SOCKET_OPEN) {
               this.#state = 2;
-              this.#write(frame(OPCODE_CLOSE, parsed.payload.subarray(0, 2)));
+              this.#write(encodeFrame(OPCODE_CLOSE, parsed.payload.subarray(0, 2)));
             }
             await this.#writing;
             return this.terminate();
           }
-          if (parsed.opcode === OPCODE_PING) this.#write(frame(OPCODE_PONG, parsed.payload));
+          if (parsed.opcode === OPCODE_PING) this.#write(encodeFrame(OPCODE_PONG, parsed.payload));
           if (parsed.opcode === OPCODE_TEXT || parsed.opcode === OPCODE_BINARY) {
             if (!parsed.fin) return this.terminate();
             if (this.#state === SOCKET_OPEN) {
@@ -263,23 +263,37 @@ export class WebSocketConnection extends EventTarget implements EventSocket {
   }
 }
 
-/** One unmasked server frame with FIN set. */
-function frame(opcode: number, payload: Uint8Array): Uint8Array {
+/**
+ * One frame with FIN set: unmasked as a server sends it, or masked with a fresh random key as a
+ * client must (`masked`, evirt's own console client).
+ */
+export function encodeFrame(opcode: number, payload: Uint8Array, masked = false): Uint8Array {
   const length = payload.byteLength;
   const headerBytes = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const bytes = new Uint8Array(headerBytes + length);
+  const maskBytes = masked ? 4 : 0;
+  const bytes = new Uint8Array(headerBytes + maskBytes + length);
   const view = new DataView(bytes.buffer);
   bytes[0] = 0x80 | opcode;
+  const maskBit = masked ? 0x80 : 0;
   if (length < 126) {
-    bytes[1] = length;
+    bytes[1] = maskBit | length;
   } else if (length < 65536) {
-    bytes[1] = 126;
+    bytes[1] = maskBit | 126;
     view.setUint16(2, length);
   } else {
-    bytes[1] = 127;
+    bytes[1] = maskBit | 127;
     view.setBigUint64(2, BigInt(length));
   }
-  bytes.set(payload, headerBytes);
+  if (!masked) {
+    bytes.set(payload, headerBytes);
+    return bytes;
+  }
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  bytes.set(mask, headerBytes);
+  const start = headerBytes + maskBytes;
+  for (let index = 0; index < length; index++) {
+    bytes[start + index] = payload[index] ^ mask[index % 4];
+  }
   return bytes;
 }
 
@@ -312,7 +326,7 @@ function parseFrame(
 }
 
 /** Writes all of `bytes`; rejects when one write makes no progress for `stallMs`. */
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array, stallMs: number): Promise<void> {
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array, stallMs: number): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) {
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { acceptKey } from "../api/websocket_connection.ts";
+import { acceptKey, encodeFrame, writeAll } from "../api/websocket_connection.ts";
 import { ErrorCode, type ErrorCodeValue, VirtError } from "../model/errors.ts";
 import { concatBytes } from "../model/byte_chunks.ts";
 
@@ -20,6 +20,8 @@ const HEAD_MAX_BYTES = 64 * 1024;
 const FRAME_MAX_BYTES = 1024 * 1024;
 /** Longest wait for the handshake's answer, in ms. */
 const HANDSHAKE_TIMEOUT_MS = 30_000;
+/** Longest a write to the service may make no progress before the console ends, in ms. */
+const WRITE_STALL_MS = 30_000;
 /** Close codes of the service's refusals: this plus libvirt's error code. */
 const CLOSE_ERROR_BASE = 4000;
 
@@ -123,33 +125,6 @@ class FrameReader {
   }
 }
 
-/** A masked client frame. */
-function clientFrame(opcode: number, payload: Uint8Array): Uint8Array {
-  const lengthBytes = payload.length < 126 ? 0 : payload.length < 65536 ? 2 : 8;
-  const frame = new Uint8Array(2 + lengthBytes + 4 + payload.length);
-  frame[0] = 0x80 | opcode;
-  if (lengthBytes === 0) frame[1] = 0x80 | payload.length;
-  else if (lengthBytes === 2) {
-    frame[1] = 0x80 | 126;
-    new DataView(frame.buffer).setUint16(2, payload.length);
-  } else {
-    frame[1] = 0x80 | 127;
-    new DataView(frame.buffer).setBigUint64(2, BigInt(payload.length));
-  }
-  const mask = crypto.getRandomValues(new Uint8Array(4));
-  const start = 2 + lengthBytes;
-  frame.set(mask, start);
-  for (let index = 0; index < payload.length; index++) {
-    frame[start + 4 + index] = payload[index] ^ mask[index % 4];
-  }
-  return frame;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
 /** The error a close frame tells; undefined for a normal end. */
 function closeError(payload: Uint8Array): VirtError | undefined {
   if (payload.length < 2) return undefined;
@@ -195,6 +170,7 @@ export async function openConsoleSocket(path: string, target: string): Promise<C
         `GET ${target} HTTP/1.1\r\nHost: evirt\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       ),
+      WRITE_STALL_MS,
     );
     const head = await reader.head();
     const [statusLine, ...lines] = head.split("\r\n");
@@ -256,11 +232,14 @@ export async function openConsoleSocket(path: string, target: string): Promise<C
           return;
         }
         if (frame.opcode === 9) {
-          await writeAll(conn, clientFrame(10, frame.payload)).catch(() => {});
+          await writeAll(conn, encodeFrame(10, frame.payload, true), WRITE_STALL_MS).catch(
+            () => {},
+          );
           continue;
         }
         if (frame.opcode === 8) {
-          await writeAll(conn, clientFrame(8, frame.payload.subarray(0, 2))).catch(() => {});
+          await writeAll(conn, encodeFrame(8, frame.payload.subarray(0, 2), true), WRITE_STALL_MS)
+            .catch(() => {});
           close();
           failure = closeError(frame.payload);
           if (failure === undefined) controller.close();
@@ -273,10 +252,11 @@ export async function openConsoleSocket(path: string, target: string): Promise<C
   });
   const writable = new WritableStream<Uint8Array>({
     async write(bytes) {
-      await writeAll(conn, clientFrame(2, bytes));
+      await writeAll(conn, encodeFrame(2, bytes, true), WRITE_STALL_MS);
     },
     async close() {
-      await writeAll(conn, clientFrame(8, new Uint8Array([0x03, 0xe8]))).catch(() => {});
+      await writeAll(conn, encodeFrame(8, new Uint8Array([0x03, 0xe8]), true), WRITE_STALL_MS)
+        .catch(() => {});
       close();
     },
     abort: close,

@@ -43,6 +43,8 @@ export const CLOSE_REPLACED = 4001;
 export const CLOSE_ERROR_BASE = 4000;
 /** Messages kept while a console attachment is being made. */
 const EARLY_MESSAGES_MAX = 64;
+/** Console input of a carried console waiting for the owning host, in bytes, at most. */
+const CARRIED_INPUT_PENDING_MAX_BYTES = 256 * 1024;
 /** Unsent console output at which a viewer that does not keep up is cut, in bytes. */
 const CONSOLE_UNSENT_MAX_BYTES = 1024 * 1024;
 /** Unsent display bytes above which reading from the VNC server waits for the browser. */
@@ -115,12 +117,27 @@ export function carriedConsoleSocket(
   const { socket, response } = upgrade(request, context as Context);
   let carried: CarriedConsole | undefined;
   let writing = Promise.resolve();
+  // Typed bytes waiting for the owner's window: bounded as a local console's are.
+  let pendingBytes = 0;
   const early: Uint8Array[] = [];
   const write = (bytes: Uint8Array) => {
     const console = carried!;
+    if (pendingBytes + bytes.byteLength > CARRIED_INPUT_PENDING_MAX_BYTES) {
+      closeWithError(
+        socket,
+        new VirtError(
+          ErrorCode.RESOURCE_BUSY,
+          `more than ${CARRIED_INPUT_PENDING_MAX_BYTES} bytes of console input wait for the owning host`,
+        ),
+      );
+      return;
+    }
+    pendingBytes += bytes.byteLength;
     writing = writing.then(() => console.write(bytes)).catch((error) =>
       closeWithError(socket, error)
-    );
+    ).finally(() => {
+      pendingBytes -= bytes.byteLength;
+    });
   };
   socket.addEventListener("message", (event) => {
     const data = (event as SocketMessageEvent).data;

@@ -212,6 +212,16 @@ export class MigrationSteps {
         { where: "destination_xml" },
       );
     }
+    // libvirt's client passes Begin's XML on unchanged (a user's `--xml` is refused at Begin):
+    // the destination runs the definition the cookie carries, so other XML is refused, never
+    // silently replaced.
+    if (xml !== null && xml !== formatDomainXml(cookie.live)) {
+      throw new VirtError(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        "a destination XML other than the source's is not supported between fleet hosts",
+        { where: "destination_xml" },
+      );
+    }
     const migration = crypto.randomUUID();
     const answer = await migrations.answer({
       op: "prepare",
@@ -220,6 +230,7 @@ export class MigrationSteps {
       definition: cookie.definition,
       live: cookie.live,
     });
+    // The type allows a peer's error; `answer` throws it, so here it is a prepared port.
     if ("code" in answer || typeof answer.port !== "number") {
       throw new VirtError(ErrorCode.INTERNAL_ERROR, "prepare gave no port");
     }
@@ -359,6 +370,7 @@ export class MigrationSteps {
       revision: cookie.revision,
       figures: cookie.figures,
     });
+    // The type allows a peer's error; `answer` throws it with its own code.
     if ("code" in answer) throw new VirtError(ErrorCode.INTERNAL_ERROR, answer.message);
     return host.lookup(uuid);
   }

@@ -62,6 +62,7 @@ testIf(
           "EVIRT_FLEET",
           "EVIRT_LOG_nodeA",
           "EVIRT_LOG_nodeA-network",
+          "EVIRT_LOG_nodeA-secret",
           "EVIRT_LOG_nodeA-storage",
           "KV_evirt_hosts",
           "KV_evirt_hosts_alive",

@@ -30,6 +30,7 @@ import type { DomainFact } from "../src/model/facts.ts";
 import { validateTypedParams } from "../src/model/typed_params.ts";
 import {
   checkSchedulerSettings,
+  noCgroupError,
   type SchedulerParameter,
   type SchedulerSetting,
   withSchedulerSettings,
@@ -84,6 +85,10 @@ export async function setSchedulerParameters(
   }
   const live = context.live!;
   const handle = handleOf(job.snapshot);
+  // Known before anything is done: no intent is recorded for an instance without a group.
+  if (driver.appliedTuning !== undefined && driver.appliedTuning(handle) === undefined) {
+    throw noCgroupError();
+  }
   const target = withSchedulerSettings(live, settings, true);
   await job.append([
     { type: "domain.live_changing", body: { definition: target, change: "schedinfo" } },

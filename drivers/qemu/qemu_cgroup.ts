@@ -20,7 +20,7 @@
  */
 
 import type { DomainDefinition } from "../../src/model/domain.ts";
-import type { SchedulerParameter } from "../../src/model/scheduler_params.ts";
+import { noCgroupError, type SchedulerParameter } from "../../src/model/scheduler_params.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { AppliedTuning } from "../../actors/driver_protocol.ts";
 import {
@@ -355,8 +355,9 @@ export function setQemuSchedulerParameter(
   name: SchedulerParameter,
   value: number,
 ): void {
-  const cpu = paths === undefined ? undefined : paths.layout === "v1" ? paths.cpu : paths.unified;
-  if (paths === undefined || cpu === undefined) {
+  if (paths === undefined) throw noCgroupError();
+  const cpu = paths.layout === "v1" ? paths.cpu : paths.unified;
+  if (cpu === undefined) {
     throw new VirtError(ErrorCode.OPERATION_INVALID, "cgroup CPU controller is not mounted");
   }
   if (name === "cpu_shares") {

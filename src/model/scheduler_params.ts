@@ -155,3 +155,14 @@ export function schedulerSettingsOf(text: string): SchedulerSetting[] {
     return { name, value: Number(value) };
   });
 }
+
+/**
+ * The refusal of a live scheduler change for an instance that has no group: evirt makes one only
+ * for a definition with limits (libvirt always makes one).
+ */
+export function noCgroupError(): VirtError {
+  return new VirtError(
+    ErrorCode.OPERATION_INVALID,
+    "the domain has no cgroup: it was started without <cputune>, <memtune> or <blkiotune> limits",
+  );
+}

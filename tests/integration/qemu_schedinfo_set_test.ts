@@ -167,3 +167,44 @@ testIf(
     }, { searchable: true });
   },
 );
+
+testIf(
+  "schedinfo --set --live on a guest started without limits (no group): 55, nothing recorded",
+  skip,
+  async () => {
+    await withTempDir("evirt-sched-", async (dir) => {
+      const driver = await QemuDriver.create({
+        runtimeDir: `${dir}/run`,
+        logDir: `${dir}/log`,
+        log: () => {},
+      });
+      const store = createMemoryStore();
+      const host = await Host.open({ store, drivers: [driver], log: () => {} });
+      const name = `sched-nogroup-${Deno.pid}`;
+      try {
+        const xml = schedGuestXml(name).replace(/<cputune>.*<\/cputune>\n\s*/, "");
+        const definition = applyDomainDefaults(parseDomainXml(xml));
+        assert.equal(definition.cputune, undefined);
+        await host.define(definition);
+        await host.start(name, { paused: true });
+        try {
+          const { uuid } = host.lookup(name);
+          const before = (await store.readAll({ afterPosition: 0 })).length;
+          await assert.rejects(
+            host.command("schedinfo", uuid, {
+              settings: [{ name: "cpu_shares", value: 700, type: "ullong" }],
+              flags: 1,
+            }),
+            (error) =>
+              isVirtError(error) && error.code === 55 && /has no cgroup/.test(error.message),
+          );
+          assert.equal((await store.readAll({ afterPosition: 0 })).length, before, "no fact");
+        } finally {
+          await host.destroy(name);
+        }
+      } finally {
+        await host.close();
+      }
+    }, { searchable: true });
+  },
+);

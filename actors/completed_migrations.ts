@@ -27,6 +27,11 @@ export class CompletedMigrations {
     }
   }
 
+  /** Forgets domain `uuid`'s kept statistics (a later job of the domain supersedes them). */
+  forget(uuid: string): void {
+    this.#byUuid.delete(uuid);
+  }
+
   /** Domain `uuid`'s kept statistics; forgotten unless `keep`. */
   read(uuid: string, keep: boolean): DomainJobStats | undefined {
     const stats = this.#byUuid.get(uuid);

@@ -671,7 +671,14 @@ export class Host extends DomainCommandMethods {
     options: CommandOptions = {},
   ): Promise<void> {
     const runner = DOMAIN_JOBS[name] as DomainJobRunner<Name>;
-    return this.#command(reference, name, options, (job) => runner(job, this.#env, args));
+    return this.#command(reference, name, options, (job) => {
+      // A save is the domain's last job from now on: `--completed` answers it, not the
+      // migration that brought the domain here (libvirt keeps one completed job per domain).
+      if (name === "save" || name === "managedsave") {
+        this.completedMigrations.forget(job.snapshot.context.uuid);
+      }
+      return runner(job, this.#env, args);
+    });
   }
 
   /**

@@ -336,8 +336,30 @@ export class CarriedSource implements StreamSource {
     if (this.#ended) {
       return Promise.reject(this.#failure ?? new VirtError(ErrorCode.RPC, "the stream is closed"));
     }
+    if (this.#finished !== undefined) {
+      return Promise.reject(new VirtError(ErrorCode.RPC, "the stream is already finishing"));
+    }
+    // Bounded on its own: an owner that keeps pinging but never confirms ends the wait too.
     return new Promise<void>((resolve, reject) => {
-      this.#finished = { resolve, reject };
+      const timer = setTimeout(() => {
+        this.#finished = undefined;
+        reject(
+          new VirtError(
+            ErrorCode.SYSTEM_ERROR,
+            `the owning host did not confirm the stream's end within ${STREAM_CREDIT_WAIT_MS} ms`,
+          ),
+        );
+      }, STREAM_CREDIT_WAIT_MS);
+      this.#finished = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
       this.#link.send(frame(Frame.FINISH));
     });
   }

@@ -10,7 +10,7 @@
  */
 
 import { isBridgedInterface } from "../src/model/tap_names.ts";
-import { CPUTUNE_FIELDS, type SchedulerParameter } from "../src/model/scheduler_params.ts";
+import { SCHEDULER_PARAMETERS } from "../src/model/scheduler_params.ts";
 import { interfaceBandwidthOf } from "../src/xml/interface_bandwidth.ts";
 import type { DomainDefinition } from "../src/model/domain.ts";
 import {
@@ -457,10 +457,10 @@ async function redoLiveChange(
         throw unsupported("virDomainSetSchedulerParametersFlags");
       }
       const tune = intent.definition.cputune;
-      for (const [name, field] of Object.entries(CPUTUNE_FIELDS)) {
+      for (const { name, field } of SCHEDULER_PARAMETERS) {
         const value = tune?.[field];
         if (value === undefined || (value === 0 && name !== "cpu_shares")) continue;
-        driver.setSchedulerParameter(handle, name as SchedulerParameter, value);
+        driver.setSchedulerParameter(handle, name, value);
       }
       return intent.definition;
     }

@@ -15,6 +15,7 @@ import type { AppliedTuning } from "./driver_protocol.ts";
 import type { Host } from "./host.ts";
 import { checkResourceFlags } from "../src/model/domain_resources.ts";
 import { affected } from "./affected_definition.ts";
+import { SCHEDULER_PARAMETERS } from "../src/model/scheduler_params.ts";
 
 /** One parameter: libvirt's name, its typed parameter's type, its value. */
 export interface SchedulerParam {
@@ -37,11 +38,9 @@ export function isTestDomain(host: Host, uuid: string): boolean {
 
 /** How many of the `posix` scheduler's parameters the domain's driver answers. */
 export function schedulerParameterCount(host: Host, uuid: string): number {
-  return host.inspect(uuid).driver?.schedulerParameterCount ?? SCHEDULER_PARAMETERS;
+  // libvirt's QEMU driver's `posix` scheduler has all of them.
+  return host.inspect(uuid).driver?.schedulerParameterCount ?? SCHEDULER_PARAMETERS.length;
 }
-
-/** libvirt's QEMU driver's `posix` scheduler parameters. */
-const SCHEDULER_PARAMETERS = 9;
 
 /** The limits a running domain's driver applied, for a live query; undefined for a config one. */
 export function appliedTuning(host: Host, uuid: string, flags: number): AppliedTuning | undefined {
@@ -66,29 +65,10 @@ export function schedulerParameters(
   const tune = definition.cputune;
   const applied = appliedTuning(host, uuid, flags);
   // A live query of a driver with groups reads them; else the definition answers.
-  const params = applied === undefined
-    ? [
-      ullong("cpu_shares", tune?.shares ?? 0),
-      ullong("vcpu_period", tune?.period ?? 0),
-      llong("vcpu_quota", tune?.quota ?? 0),
-      ullong("emulator_period", tune?.emulatorPeriod ?? 0),
-      llong("emulator_quota", tune?.emulatorQuota ?? 0),
-      ullong("global_period", tune?.globalPeriod ?? 0),
-      llong("global_quota", tune?.globalQuota ?? 0),
-      ullong("iothread_period", tune?.iothreadPeriod ?? 0),
-      llong("iothread_quota", tune?.iothreadQuota ?? 0),
-    ]
-    : [
-      ullong("cpu_shares", applied.cpuShares ?? 0),
-      ullong("vcpu_period", applied.cpuPeriodUs ?? 0),
-      llong("vcpu_quota", applied.cpuQuotaUs ?? 0),
-      ullong("emulator_period", applied.emulatorPeriodUs ?? 0),
-      llong("emulator_quota", applied.emulatorQuotaUs ?? 0),
-      ullong("global_period", applied.globalPeriodUs ?? 0),
-      llong("global_quota", applied.globalQuotaUs ?? 0),
-      ullong("iothread_period", applied.iothreadPeriodUs ?? 0),
-      llong("iothread_quota", applied.iothreadQuotaUs ?? 0),
-    ];
+  const params = SCHEDULER_PARAMETERS.map((row) => {
+    const value = (applied === undefined ? tune?.[row.field] : applied[row.applied]) ?? 0;
+    return row.type === "ullong" ? ullong(row.name, value) : llong(row.name, value);
+  });
   return params.slice(0, schedulerParameterCount(host, uuid));
 }
 

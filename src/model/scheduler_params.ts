@@ -10,6 +10,7 @@
  */
 
 import type { DomainDefinition } from "./domain.ts";
+import type { AppliedTuning } from "./domain_resources.ts";
 import { ErrorCode, VirtError } from "./errors.ts";
 import { validateTypedParams } from "./typed_params.ts";
 
@@ -23,20 +24,42 @@ export interface SchedulerSetting {
   type?: string;
 }
 
-/** The parameters libvirt's QEMU driver takes, with their types, in libvirt's order. */
-export const SCHEDULER_SETTINGS: ReadonlyArray<readonly [string, "ullong" | "llong"]> = [
-  ["cpu_shares", "ullong"],
-  ["vcpu_period", "ullong"],
-  ["vcpu_quota", "llong"],
-  ["global_period", "ullong"],
-  ["global_quota", "llong"],
-  ["emulator_period", "ullong"],
-  ["emulator_quota", "llong"],
-  ["iothread_period", "ullong"],
-  ["iothread_quota", "llong"],
-];
+/**
+ * The parameters libvirt's QEMU driver takes, in the order its getter lists them: each with its
+ * libvirt type, its `<cputune>` field and the key of a running instance's applied tuning (what
+ * its groups say). The one table the setter's checks, the definition's change, recovery and the
+ * getters read.
+ */
+export const SCHEDULER_PARAMETERS = [
+  { name: "cpu_shares", type: "ullong", field: "shares", applied: "cpuShares" },
+  { name: "vcpu_period", type: "ullong", field: "period", applied: "cpuPeriodUs" },
+  { name: "vcpu_quota", type: "llong", field: "quota", applied: "cpuQuotaUs" },
+  {
+    name: "emulator_period",
+    type: "ullong",
+    field: "emulatorPeriod",
+    applied: "emulatorPeriodUs",
+  },
+  { name: "emulator_quota", type: "llong", field: "emulatorQuota", applied: "emulatorQuotaUs" },
+  { name: "global_period", type: "ullong", field: "globalPeriod", applied: "globalPeriodUs" },
+  { name: "global_quota", type: "llong", field: "globalQuota", applied: "globalQuotaUs" },
+  {
+    name: "iothread_period",
+    type: "ullong",
+    field: "iothreadPeriod",
+    applied: "iothreadPeriodUs",
+  },
+  { name: "iothread_quota", type: "llong", field: "iothreadQuota", applied: "iothreadQuotaUs" },
+] as const satisfies ReadonlyArray<{
+  name: string;
+  type: "ullong" | "llong";
+  field: keyof NonNullable<DomainDefinition["cputune"]>;
+  applied: keyof AppliedTuning;
+}>;
 
-const SCHEDULER_TYPES: ReadonlyMap<string, string> = new Map(SCHEDULER_SETTINGS);
+const SCHEDULER_TYPES: ReadonlyMap<string, string> = new Map(
+  SCHEDULER_PARAMETERS.map((row) => [row.name, row.type]),
+);
 
 /** libvirt's `QEMU_SCHED_MIN_PERIOD`/`MAX_PERIOD` (µs). */
 const PERIOD_RANGE = [1000, 1_000_000] as const;
@@ -47,20 +70,15 @@ const PERIOD_RANGE = [1000, 1_000_000] as const;
 const QUOTA_RANGE = [1000, 18_446_744_073_709_551n] as const;
 
 /** The `<cputune>` field of each parameter. */
-export const CPUTUNE_FIELDS = {
-  cpu_shares: "shares",
-  vcpu_period: "period",
-  vcpu_quota: "quota",
-  global_period: "globalPeriod",
-  global_quota: "globalQuota",
-  emulator_period: "emulatorPeriod",
-  emulator_quota: "emulatorQuota",
-  iothread_period: "iothreadPeriod",
-  iothread_quota: "iothreadQuota",
-} as const;
+const CPUTUNE_FIELDS: ReadonlyMap<string, SchedulerRow["field"]> = new Map(
+  SCHEDULER_PARAMETERS.map((row) => [row.name, row.field]),
+);
+
+/** One row of {@linkcode SCHEDULER_PARAMETERS}. */
+export type SchedulerRow = typeof SCHEDULER_PARAMETERS[number];
 
 /** A parameter's name. */
-export type SchedulerParameter = keyof typeof CPUTUNE_FIELDS;
+export type SchedulerParameter = SchedulerRow["name"];
 
 /**
  * Checks the settings as `virTypedParamsValidate` walks them (sorted by name), then each value
@@ -95,7 +113,7 @@ export function checkSchedulerSettings(settings: readonly SchedulerSetting[]): v
 }
 
 function expectedType(name: string): string | undefined {
-  return SCHEDULER_SETTINGS.find(([field]) => field === name)?.[1];
+  return SCHEDULER_PARAMETERS.find((row) => row.name === name)?.type;
 }
 
 /**
@@ -118,7 +136,7 @@ export function withSchedulerSettings(
     }),
   };
   for (const { name, value } of settings) {
-    const field = CPUTUNE_FIELDS[name as SchedulerParameter];
+    const field = CPUTUNE_FIELDS.get(name);
     if (field === undefined || (live && value === 0 && name !== "cpu_shares")) continue;
     cputune[field] = value;
   }

@@ -138,6 +138,8 @@ export class FleetStreams {
             };
             const { uuid } = host.lookup(request.uuid);
             const path = host.consolePath(uuid, request.device);
+            // Refused before the console is opened: a `--force` open ends another session.
+            this.#refuseOverCarried();
             const source = await consoleStream(
               consoles,
               uuid,
@@ -161,6 +163,20 @@ export class FleetStreams {
         })();
       },
     });
+  }
+
+  /**
+   * Refuses one more carried stream past {@linkcode CARRIED_STREAMS_MAX}.
+   *
+   * @throws {VirtError} RESOURCE_BUSY (87).
+   */
+  #refuseOverCarried(): void {
+    if (this.#carried >= CARRIED_STREAMS_MAX) {
+      throw new VirtError(
+        ErrorCode.RESOURCE_BUSY,
+        `host '${this.#host}' already carries ${CARRIED_STREAMS_MAX} streams for other hosts`,
+      );
+    }
   }
 
   async #open(
@@ -194,12 +210,7 @@ export class FleetStreams {
    *   caller closes `source`).
    */
   carry(id: string, source: StreamSource): void {
-    if (this.#carried >= CARRIED_STREAMS_MAX) {
-      throw new VirtError(
-        ErrorCode.RESOURCE_BUSY,
-        `host '${this.#host}' already carries ${CARRIED_STREAMS_MAX} streams for other hosts`,
-      );
-    }
+    this.#refuseOverCarried();
     this.#carried++;
     let ended = false;
     let chain = Promise.resolve();

@@ -85,7 +85,9 @@ async function awaitSaveProgress(uri: string, name: string): Promise<Map<string,
     const info = await runVirsh(uri, ["domjobinfo", name]);
     last = info.stdout + info.stderr;
     const seen = fields(info.stdout);
-    if (seen.get("Job type") === "Unbounded" && bytesOf(seen.get("Data processed")) > 0) {
+    // virsh leaves the data lines out while all of them are 0 (a save that has not begun).
+    const processed = seen.get("Data processed");
+    if (seen.get("Job type") === "Unbounded" && processed !== undefined && bytesOf(processed) > 0) {
       return seen;
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));

@@ -134,7 +134,7 @@ testIf(
       // ...unless it forces, which ends the first session.
       const forced = await extraSocket(page, { uuid, force: true, holdMs: 1500 });
       assert.deepEqual(forced, { opened: true, code: 0, reason: "still open" });
-      await page.waitForSelector("#terminal[data-state=closed]");
+      await page.waitForSelector("#terminal[data-state=closed]", { state: "attached" });
       await waitText(page, "#console-status", "another session took the console over");
       // The forcing session ended when its socket closed: the page's console opens again.
       await page.click("#open-console");
@@ -172,7 +172,7 @@ testIf(
         }
         assert.equal(await page.getAttribute("#terminal", "data-state"), "open");
         await rpc.call("virDomainOpenConsole", { ...console, flags: 1 });
-        await page.waitForSelector("#terminal[data-state=closed]");
+        await page.waitForSelector("#terminal[data-state=closed]", { state: "attached" });
         await waitText(page, "#console-status", "another session took the console over");
         // While the RPC stream holds it, the page is refused in turn.
         await page.click("#open-console");
@@ -242,7 +242,7 @@ testIf(
       assert.deepEqual(await seriousViolations(page), []);
 
       await service.client.action("web-guest", "destroy");
-      await page.waitForSelector("#terminal[data-state=closed]");
+      await page.waitForSelector("#terminal[data-state=closed]", { state: "attached" });
 
       // A start from the page: its progress ends once the guest runs, then the page shows the
       // boot text from a view-only console socket, which leaves the writer's place free.

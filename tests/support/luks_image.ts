@@ -6,6 +6,11 @@
  * @module
  */
 
+/** QEMU's words when its key-derivation benchmark measured no CPU time. */
+const UNMEASURED_CPU = "Unable to get accurate CPU usage";
+/** Tries of `qemu-img create` when only that went wrong. */
+const CREATE_ATTEMPTS = 3;
+
 /**
  * Makes an encrypted image.
  *
@@ -27,13 +32,28 @@ export async function makeLuksImage(
     const options = format === "raw"
       ? ["-f", "luks", "-o", "key-secret=sec0"]
       : ["-f", "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=sec0"];
-    const output = await new Deno.Command("qemu-img", {
-      args: ["create", "-q", "--object", `secret,id=sec0,file=${keyFile}`, ...options, path, size],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!output.success) {
-      throw new Error(`qemu-img create of ${path}: ${new TextDecoder().decode(output.stderr)}`);
+    for (let attempt = 1;; attempt++) {
+      const output = await new Deno.Command("qemu-img", {
+        args: [
+          "create",
+          "-q",
+          "--object",
+          `secret,id=sec0,file=${keyFile}`,
+          ...options,
+          path,
+          size,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      if (output.success) return;
+      const message = new TextDecoder().decode(output.stderr);
+      // QEMU times its key derivation by the thread's CPU time; on a busy virtual machine a
+      // round can measure 0 ms and QEMU gives up. Only that is tried again, a few times.
+      if (!message.includes(UNMEASURED_CPU) || attempt >= CREATE_ATTEMPTS) {
+        throw new Error(`qemu-img create of ${path}: ${message}`);
+      }
+      await Deno.remove(path).catch(() => {});
     }
   } finally {
     Deno.removeSync(keyFile);

@@ -24,7 +24,13 @@ testIf(
     const dirs = await serviceDirs();
     const base = dirs.stateDir.replace(/\/state$/, "");
     const image = `${base}/disk.luks`;
-    await makeLuksImage(image, "raw", PASSPHRASE);
+    try {
+      await makeLuksImage(image, "raw", PASSPHRASE);
+    } catch (error) {
+      // Nothing else exists yet: the folders go with the failure.
+      await removeServiceDirs(dirs);
+      throw error;
+    }
     const service = await startServiceProcess(dirs);
     const uri = socketUri(`${dirs.runtimeDir}/libvirt-sock`);
     const virsh = (...args: string[]) => runVirsh(uri, args);

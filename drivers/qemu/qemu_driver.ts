@@ -87,7 +87,9 @@ import { takeScreenshot } from "./screenshot.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
-import { knownJsonText, rememberJsonText } from "../../src/log/json_text.ts";
+import { knownJsonText } from "../../src/log/json_text.ts";
+import { valueOfCompactJson } from "../../src/log/compact_json.ts";
+import { isCompactDefinition } from "../../src/model/compact_definition.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { Bandwidth } from "../../src/model/network.ts";
 import { clearBandwidth, setBandwidth } from "../../src/host/tc_bandwidth.ts";
@@ -105,7 +107,7 @@ import {
   type CommandLineContext,
   emulatorFor,
 } from "./command_line.ts";
-import type { DryBuildReply, DryBuildRequest } from "./dry_build_worker.ts";
+import { type DryBuildReply, type DryBuildRequest, dryBuildShared } from "./dry_build_worker.ts";
 import { type BlockNodeInfo, EventTranslator } from "./event_translation.ts";
 import { resolveDacSettings } from "./dac_identity.ts";
 import { PerfCounters, perfCounts } from "./perf_counters.ts";
@@ -306,15 +308,13 @@ interface DomainPaths {
 
 /** The runtime record's fields that name a domain's files, as `plan` and `launch` record them. */
 /**
- * The completed definition a dry build sent back: parsed from its JSON text, which is remembered
- * for the define's append (no second walk and encoding on the main loop), or as sent.
+ * The completed definition a dry build sent back: compact as sent, its JSON text remembered for
+ * the define's append (no parse, walk or encoding of its large parts on the main loop), or as
+ * sent.
  */
 function completedOf(reply: DryBuildReply & { ok: true }): DomainDefinition | undefined {
   if (reply.completedJson === undefined) return reply.completed;
-  // JSON data by construction (checked on the thread): parsing gives the same definition.
-  const completed = JSON.parse(reply.completedJson.text) as DomainDefinition;
-  rememberJsonText(completed, reply.completedJson);
-  return completed;
+  return valueOfCompactJson(reply.completedJson);
 }
 
 function recordedPaths(paths: DomainPaths) {
@@ -600,17 +600,24 @@ export class QemuDriver implements Driver {
    */
   async completeDefinition(definition: DomainDefinition): Promise<DomainDefinition> {
     const capabilities = await this.#capabilities.get(emulatorFor(definition));
-    if (deviceCount(definition.devices) <= DRY_BUILD_INLINE_DEVICES_MAX) {
+    // A definition kept compact goes to the thread whatever its size: reading its parts here
+    // would inflate and parse them on the main loop.
+    if (
+      !isCompactDefinition(definition) &&
+      deviceCount(definition.devices) <= DRY_BUILD_INLINE_DEVICES_MAX
+    ) {
       return completeQemuDefinition(definition, capabilities.machines, capabilities.path);
     }
     // A large definition is completed and built on the thread in one trip; the completed object
     // is remembered as built, so the define's checkOffLoop and check of it are free.
     // A definition read on a thread came with its JSON text: sending that costs less than a clone.
     const known = knownJsonText(definition);
+    const { cpuNames, ...context } = this.#checkContext(definition);
     const reply = await this.#dryBuilds.run({
       definition: known === undefined ? definition : { json: known.text },
-      context: this.#checkContext(definition),
-      complete: { machines: capabilities.machines, emulator: capabilities.path },
+      context,
+      shared: dryBuildShared(capabilities.machines, cpuNames),
+      complete: { emulator: capabilities.path },
     });
     if (!reply.ok) throw errorOfReply(reply);
     const completed = completedOf(reply) ?? definition;
@@ -646,9 +653,13 @@ export class QemuDriver implements Driver {
    */
   async checkOffLoop(definition: DomainDefinition): Promise<void> {
     if (this.#builtOffLoop.has(definition)) return;
-    const context = this.#checkContext(definition);
+    const { cpuNames, ...context } = this.#checkContext(definition);
     if (deviceCount(definition.devices) <= DRY_BUILD_INLINE_DEVICES_MAX) return;
-    const reply = await this.#dryBuilds.run({ definition, context });
+    const reply = await this.#dryBuilds.run({
+      definition,
+      context,
+      shared: dryBuildShared(undefined, cpuNames),
+    });
     if (!reply.ok) throw errorOfReply(reply);
     this.#builtOffLoop.add(definition);
   }

@@ -10,6 +10,7 @@
 
 import { addConsoleCompat } from "../../src/model/console_compat.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
+import { withPart } from "../../src/model/compact_definition.ts";
 
 /** Video RAM (KiB) libvirt gives the video models that have some. */
 const VIDEO_VRAM_KIB: Record<string, number> = {
@@ -34,8 +35,11 @@ const VIDEO_VRAM_KIB: Record<string, number> = {
  * ```
  */
 export function completeTestDefinition(definition: DomainDefinition): DomainDefinition {
-  const def = structuredClone(definition);
-  const devices = def.devices;
+  // Only the devices change: the other parts stay as they are (a compact definition's large
+  // parts are not inflated), and a definition with nothing to complete is given back itself.
+  const before = JSON.stringify(definition.devices);
+  const devices = structuredClone(definition.devices);
+  const def = { os: definition.os, devices } as DomainDefinition;
   const names = new Set(devices.interfaces.map((each) => each.target?.dev));
   for (const nic of devices.interfaces) {
     if (nic.target?.dev !== undefined) continue;
@@ -63,5 +67,5 @@ export function completeTestDefinition(definition: DomainDefinition): DomainDefi
       ...rest,
     }));
   }
-  return def;
+  return JSON.stringify(devices) === before ? definition : withPart(definition, "devices", devices);
 }

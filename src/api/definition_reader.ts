@@ -6,8 +6,9 @@
  * Bodies up to {@linkcode DEFINITION_INLINE_MAX_BYTES} bytes are read on the main loop: handing
  * one to a thread costs more than such a body takes (a few milliseconds, bounded by the device
  * limits), so only larger ones go to a thread. A large body's bytes move to the thread (no copy),
- * which decodes them too, and answers with the definition's JSON text, which the main loop parses
- * and the log stores as it is.
+ * which decodes them too, and answers with the definition's JSON text, which the log stores as
+ * it is, and its large parts deflated: the main loop parses only the small parts and keeps the
+ * definition compact (src/log/compact_json.ts).
  *
  * Bounded as every `WorkerPool` (src/workers/worker_pool.ts): at most {@linkcode DEFINITION_READERS_MAX}
  * threads, {@linkcode DEFINITION_QUEUE_MAX} bodies waiting (one more: code 87), and
@@ -19,15 +20,20 @@
 
 import type { DomainDefinition } from "../model/domain.ts";
 import { errorOfReply, WorkerPool } from "../workers/worker_pool.ts";
-import { rememberJsonText } from "../log/json_text.ts";
+import { valueOfCompactJson } from "../log/compact_json.ts";
 import type { DefinitionWorkerReply, DefinitionWorkerRequest } from "./definition_worker.ts";
 import { bodyText, definitionFromText, type DefinitionReadOptions } from "./definition_text.ts";
 
 /** Largest body read on the main loop, in bytes; larger ones are read on a worker thread. */
 export const DEFINITION_INLINE_MAX_BYTES = 64 * 1024;
 
-/** Worker threads reading definitions at once (the host's cores are for its guests). */
-export const DEFINITION_READERS_MAX = 2;
+/**
+ * Worker threads reading definitions at once. One: a second thread did not define large
+ * definitions any faster (32 concurrent 4 MiB defines: 8.7–9.0 s with one, 8.6 s with two; the
+ * main loop's part of each and the log's sync overlap the thread's), but its heap (the garbage of
+ * a 4 MiB body until it is collected) raised the service's peak memory from 316 to 360 MiB.
+ */
+export const DEFINITION_READERS_MAX = 1;
 
 /** Bodies waiting for a thread; one more is refused with code 87. */
 export const DEFINITION_QUEUE_MAX = 64;
@@ -88,8 +94,8 @@ export class DefinitionReaderPool {
 
   /**
    * Reads one body on a worker thread. A body given as bytes moves there: it is unusable here
-   * afterwards. The definition comes back as its JSON text, parsed here and remembered for the
-   * log's append of it (src/log/json_text.ts).
+   * afterwards. The definition comes back compact, its JSON text remembered for the log's
+   * append of it (src/log/compact_json.ts).
    *
    * @throws {VirtError} The definition's own error (parse or check); 87 when the queue is
    *   full; 68 when the thread took longer than the timeout; 1 when the thread failed; 78 when
@@ -100,10 +106,7 @@ export class DefinitionReaderPool {
     const reply = await this.#pool.run(request, transfer);
     if (!reply.ok) throw errorOfReply(reply);
     if ("definition" in reply) return reply.definition;
-    // JSON data by construction (checked on the thread): parsing gives the same definition.
-    const definition = JSON.parse(reply.json.text) as DomainDefinition;
-    rememberJsonText(definition, reply.json);
-    return definition;
+    return valueOfCompactJson(reply.compact);
   }
 
   /** Ends every thread; bodies waiting or being read are refused with code 78. */

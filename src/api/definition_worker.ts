@@ -3,7 +3,9 @@
  * body into a checked definition per message, so the decoding, parse, defaults and checks of a
  * large definition run beside the service's main loop instead of on it. It also encodes the
  * definition's JSON text, as the log will store it, so the main loop does not walk and encode
- * it again when the define appends its fact (see `rememberJsonText` in src/log/json_text.ts).
+ * it again when the define appends its fact (see `rememberJsonText` in src/log/json_text.ts),
+ * and deflates its large parts, so the main loop keeps the definition compact without parsing
+ * them (src/log/compact_json.ts).
  *
  * Message in: {@linkcode DefinitionWorkerRequest}. Message out: {@linkcode DefinitionWorkerReply}.
  *
@@ -17,7 +19,7 @@ import {
   type WorkerErrorReply,
 } from "../workers/worker_pool.ts";
 import { FACT_BODY_MAX_BYTES } from "../log/event_store.ts";
-import { type KnownJsonText, prepareJsonText } from "../log/json_text.ts";
+import { type CompactJson, prepareCompactJson } from "../log/compact_json.ts";
 import { bodyText, definitionFromText } from "./definition_text.ts";
 
 /** What the worker is asked: a body (text, or its UTF-8 bytes), its content type and the read options. */
@@ -30,12 +32,12 @@ export interface DefinitionWorkerRequest {
 
 /**
  * What the worker answers: the definition as its JSON text (as the log stores it, with what the
- * log's checks need), or the definition itself when the log would refuse its JSON (the append
- * then says why), or the error reading it threw. Only one copy of a large definition crosses to
- * the main loop, and parsing JSON there costs less than rebuilding a cloned object.
+ * log's checks need) and its large parts deflated, or the definition itself when the log would
+ * refuse its JSON (the append then says why), or the error reading it threw. Only one copy of a
+ * large definition crosses to the main loop, which parses only its small parts.
  */
 export type DefinitionWorkerReply =
-  | { ok: true; json: KnownJsonText }
+  | { ok: true; compact: CompactJson }
   | { ok: true; definition: DomainDefinition }
   | WorkerErrorReply;
 
@@ -57,7 +59,10 @@ export function answerDefinitionRequest(request: DefinitionWorkerRequest): Defin
       live: request.live,
     });
     try {
-      return { ok: true, json: prepareJsonText(definition, "definition", FACT_BODY_MAX_BYTES) };
+      return {
+        ok: true,
+        compact: prepareCompactJson(definition, "definition", FACT_BODY_MAX_BYTES),
+      };
     } catch {
       // Left to the append, which refuses it with the same checks on the main loop.
       return { ok: true, definition };

@@ -164,6 +164,31 @@ export function utf8Length(text: string): number {
   return ascii ? text.length : encoder.encode(text).length;
 }
 
+/**
+ * Checks `value` as {@linkcode encodeJsonText} does (JSON data, nesting) without encoding it;
+ * returns the level of its deepest array or object (-1: none), as `KnownJsonText.depth`.
+ *
+ * @throws {EventStoreArgumentError} When the value is not JSON data or nests deeper than
+ *   {@linkcode JSON_DEPTH_MAX}.
+ */
+export function checkJsonData(value: unknown, where: string): number {
+  return checkJsonValue(value, where);
+}
+
+/**
+ * Refuses a text over `maxBytes` UTF-8 bytes, as {@linkcode encodeJsonText} does.
+ *
+ * @throws {EventStoreArgumentError} When it is larger.
+ */
+export function checkJsonSize(
+  text: string,
+  where: string,
+  maxBytes: number,
+  knownBytes?: number,
+): void {
+  checkSize(text, where, maxBytes, knownBytes);
+}
+
 /** Refuses a text over `maxBytes` (its UTF-8 length is counted only when it could matter). */
 function checkSize(text: string, where: string, maxBytes: number, knownBytes?: number): void {
   let bytes = knownBytes;

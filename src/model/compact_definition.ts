@@ -5,7 +5,11 @@
  * top-level part of a definition (its JSON text over {@linkcode COMPACT_PART_MIN_CHARS}
  * characters: a long description, the device lists of a huge domain) as deflated UTF-8 JSON in
  * a `Uint8Array`, behind an enumerable getter that decodes it on access. The small parts (name,
- * uuid, memory, …) stay plain properties, so lists and summaries decode nothing.
+ * uuid, memory, …) stay plain properties, so lists and summaries decode nothing. A large part that
+ * is an object (`devices`) is split once: it stays an object of its own whose children over
+ * {@linkcode NESTED_PART_MIN_CHARS} characters (each device list) are deflated the same way and
+ * whose small ones (`emulator`, short lists) stay plain, so reading one list or the emulator
+ * decodes no other list (when none of its children is that large, it is deflated whole).
  *
  * Readers see a plain definition: property reads, spread, `Object.keys`, `JSON.stringify` and
  * structured clone all go through the getters and give the same values in the same key order.
@@ -14,6 +18,11 @@
  * definition decodes it once and the cache never holds more than a few large parts. A part read
  * after it left the cache is decoded again: an equal value, not the same object (definitions are
  * never changed once made, so no reader can tell but by identity).
+ *
+ * A large definition read on a worker thread comes to the main loop compact already
+ * ({@linkcode CompactParts}, made by `prepareCompactJson` in src/log/compact_json.ts, turned
+ * back by {@linkcode definitionFromParts}): its large parts are never parsed, encoded or deflated
+ * on the main loop, which then allocates little more than the definition's JSON text for the log.
  *
  * @module
  */
@@ -25,6 +34,9 @@ import type { DomainDefinition } from "./domain.ts";
 /** A top-level part whose JSON text is at least this many characters is kept deflated. */
 export const COMPACT_PART_MIN_CHARS = 64 * 1024;
 
+/** A child of a split part (see the module notes) is kept deflated from this many characters. */
+export const NESTED_PART_MIN_CHARS = 4 * 1024;
+
 /** Decoded parts kept at once, in characters of their JSON text. */
 export const DECODED_CACHE_MAX_CHARS = 16 * 1024 * 1024;
 
@@ -32,9 +44,39 @@ export const DECODED_CACHE_MAX_CHARS = 16 * 1024 * 1024;
 const DEFLATE_LEVEL = 1;
 
 /** One deflated part: its bytes and the length of its JSON text. */
-interface Part {
+export interface DeflatedPart {
+  /** The part's JSON text as UTF-8, deflated (raw deflate). */
   bytes: Uint8Array;
+  /** The length of its JSON text, in UTF-16 units. */
   chars: number;
+}
+
+type Part = DeflatedPart;
+
+/**
+ * A compact definition's form as a thread sends it: every top-level key in order, with its
+ * plain value, its deflated part, or (a split part) the form of the object it stays.
+ */
+export type CompactParts = CompactPart[];
+
+/** One key of {@linkcode CompactParts}: exactly one of `plain`, `deflated`, `nested` is used. */
+export type CompactPart =
+  | [key: string, plain: unknown, deflated: null]
+  | [key: string, plain: null, deflated: DeflatedPart]
+  | [key: string, plain: null, deflated: null, nested: CompactParts];
+
+/**
+ * How one part is kept, as {@linkcode planCompact} decides: its text (the children's for a
+ * split part) and whether it stays plain, is deflated, or is split.
+ */
+export interface PartPlan {
+  key: string;
+  value: unknown;
+  /** The length of its JSON text. */
+  chars: number;
+  /** Its JSON text; absent for a split part (its children have theirs). */
+  text?: string;
+  keep: "plain" | "deflated" | PartPlan[];
 }
 
 const encoder = new TextEncoder();
@@ -46,17 +88,129 @@ const decoder = new TextDecoder();
  */
 const compactOf = new WeakMap<object, DomainDefinition>();
 
-/** The parts of every compact definition, by definition. */
-const partsOf = new WeakMap<object, Map<string, Part>>();
+/**
+ * The parts of every compact object (a definition, or a split part of one), by object: a
+ * deflated part, or null for a split part (an object with its own entry here).
+ */
+const partsOf = new WeakMap<object, Map<string, Part | null>>();
 
 /** Decoded parts, least recently used first. */
 const decoded = new Map<Part, unknown>();
 let decodedChars = 0;
 
+/** Whether `value` is a plain object (a part that can be split). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
 /**
- * `definition` with its large top-level parts kept deflated (see the module notes); the
- * definition itself when it has none, or when it is compact already. The same plain definition
- * always gives the same compact object.
+ * How each top-level part of a plain definition (JSON data) is to be kept, with every part's
+ * JSON text, made once; undefined when no part is large enough to deflate. The one rule both the
+ * main loop ({@linkcode compactDefinition}) and a worker thread (`prepareCompactJson` in
+ * src/log/compact_json.ts, which also splices the whole text from these) follow.
+ *
+ * @example
+ * ```ts
+ * import { planCompact } from "./compact_definition.ts";
+ * const plan = planCompact({ name: "vm", description: "x".repeat(1 << 17) } as never);
+ * console.log(plan?.map((part) => [part.key, part.keep]));
+ * // [ [ "name", "plain" ], [ "description", "deflated" ] ]
+ * ```
+ */
+export function planCompact(definition: DomainDefinition): PartPlan[] | undefined {
+  const source = definition as unknown as Record<string, unknown>;
+  let deflates = false;
+  const plans = Object.keys(source).map((key): PartPlan => {
+    const value = source[key];
+    if (isPlainObject(value)) {
+      const children = Object.keys(value).map((child) =>
+        planOf(child, value[child], NESTED_PART_MIN_CHARS)
+      );
+      const chars = joinedLength(children);
+      if (chars < COMPACT_PART_MIN_CHARS) {
+        return { key, value, chars, text: joinedText(children), keep: "plain" };
+      }
+      deflates = true;
+      return children.some((child) => child.keep === "deflated")
+        ? { key, value, chars, keep: children }
+        : { key, value, chars, text: joinedText(children), keep: "deflated" };
+    }
+    const plan = planOf(key, value, COMPACT_PART_MIN_CHARS);
+    if (plan.keep === "deflated") deflates = true;
+    return plan;
+  });
+  return deflates ? plans : undefined;
+}
+
+/** A part kept whole: deflated from `minChars` characters of JSON text. */
+function planOf(key: string, value: unknown, minChars: number): PartPlan {
+  const text = jsonText(value);
+  // No text (undefined, a function): JSON leaves the key out; the value stays as it is.
+  if (text === undefined) return { key, value, chars: 0, keep: "plain" };
+  return {
+    key,
+    value,
+    chars: text.length,
+    text,
+    keep: text.length >= minChars ? "deflated" : "plain",
+  };
+}
+
+/** What JSON escapes in a string (any surrogate: a lone one is escaped, a pair is not). */
+// deno-lint-ignore no-control-regex -- JSON escapes the control characters: that is the test.
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * `JSON.stringify(value)`; a long string with nothing to escape is quoted as it is, several
+ * times faster (a 4 MiB description: 3 ms against 11–25).
+ */
+function jsonText(value: unknown): string | undefined {
+  if (typeof value === "string" && value.length >= NESTED_PART_MIN_CHARS && !ESCAPED.test(value)) {
+    return `"${value}"`;
+  }
+  return JSON.stringify(value) as string | undefined;
+}
+
+/** Whether JSON leaves `plan`'s key out of its object's text (its value has no text). */
+export function isOmitted(plan: PartPlan): boolean {
+  return plan.text === undefined && !Array.isArray(plan.keep);
+}
+
+/** The length of the JSON text of an object whose children are planned: braces, commas, keys. */
+function joinedLength(children: readonly PartPlan[]): number {
+  const kept = children.filter((child) => !isOmitted(child));
+  let chars = 2 + Math.max(0, kept.length - 1);
+  for (const child of kept) chars += JSON.stringify(child.key).length + 1 + child.chars;
+  return chars;
+}
+
+/** The JSON text of an object whose children's texts are planned. */
+function joinedText(children: readonly PartPlan[]): string {
+  const kept = children.filter((child) => !isOmitted(child));
+  return `{${kept.map((child) => `${JSON.stringify(child.key)}:${child.text}`).join(",")}}`;
+}
+
+/**
+ * The form of a plan (see {@linkcode planCompact}): deflated parts deflated from the UTF-8
+ * `utf8Of` gives for them (a thread has it already; by default, their text encoded now).
+ */
+export function partsOfPlan(
+  plans: readonly PartPlan[],
+  utf8Of: (plan: PartPlan) => Uint8Array = (plan) => encoder.encode(plan.text!),
+): CompactParts {
+  return plans.map((plan): CompactPart => {
+    if (plan.keep === "plain") return [plan.key, plan.value, null];
+    if (plan.keep === "deflated") return [plan.key, null, deflatedPart(utf8Of(plan), plan.chars)];
+    return [plan.key, null, null, partsOfPlan(plan.keep, utf8Of)];
+  });
+}
+
+/**
+ * `definition` with its large parts kept deflated (see the module notes); the definition itself
+ * when it has none, or when it is compact already. The same plain definition always gives the
+ * same compact object.
  *
  * @example
  * ```ts
@@ -74,40 +228,117 @@ export function compactDefinition(definition: DomainDefinition): DomainDefinitio
   if (partsOf.has(definition)) return definition;
   const known = compactOf.get(definition);
   if (known !== undefined) return known;
-  const source = definition as unknown as Record<string, unknown>;
-  const texts = new Map<string, string>();
-  for (const key of Object.keys(source)) {
-    const value = source[key];
-    // Only objects and strings can be large; a short string's JSON text is short too.
-    if (typeof value === "string" && value.length < COMPACT_PART_MIN_CHARS) continue;
-    if (typeof value !== "string" && (typeof value !== "object" || value === null)) continue;
-    const text = JSON.stringify(value);
-    if (text !== undefined && text.length >= COMPACT_PART_MIN_CHARS) texts.set(key, text);
-  }
-  if (texts.size === 0) {
+  const plans = planCompact(definition);
+  if (plans === undefined) {
     // Remembered too: the fold passes the same definition on every later fact (and at replay),
     // and would serialise its parts again only to find them small.
     compactOf.set(definition, definition);
     return definition;
   }
-  const parts = new Map<string, Part>();
+  const compact = definitionFromParts(partsOfPlan(plans));
+  compactOf.set(definition, compact);
+  return compact;
+}
+
+/**
+ * A part's JSON text, given as UTF-8 bytes, deflated as a compact definition keeps it.
+ *
+ * @param utf8 The part's JSON text as UTF-8.
+ * @param chars The length of that text in UTF-16 units.
+ */
+export function deflatedPart(utf8: Uint8Array, chars: number): DeflatedPart {
+  const deflated = deflateRawSync(utf8, { level: DEFLATE_LEVEL });
+  // Its own buffer, of its own size: zlib's may be a slice of a larger one, which a copy to
+  // another thread would carry whole.
+  const bytes = deflated.byteOffset === 0 && deflated.byteLength === deflated.buffer.byteLength
+    ? deflated
+    : new Uint8Array(deflated);
+  return { bytes, chars };
+}
+
+/**
+ * The definition of a compact form made elsewhere (a worker thread, a snapshot): a compact
+ * definition when a part is deflated, else a plain one. Nothing is inflated.
+ *
+ * @example
+ * ```ts
+ * import { definitionFromParts, isCompactDefinition } from "./compact_definition.ts";
+ * const definition = definitionFromParts([["name", "vm", null]]);
+ * console.log(definition.name, isCompactDefinition(definition)); // vm false
+ * ```
+ */
+export function definitionFromParts(form: CompactParts): DomainDefinition {
+  return objectFromParts(form) as unknown as DomainDefinition;
+}
+
+function objectFromParts(form: CompactParts): Record<string, unknown> {
+  const parts = new Map<string, Part | null>();
   const compact: Record<string, unknown> = {};
-  for (const key of Object.keys(source)) {
-    const text = texts.get(key);
-    if (text === undefined) {
-      compact[key] = source[key];
-      continue;
+  for (const [key, plain, deflated, nested] of form) {
+    if (nested !== undefined) {
+      parts.set(key, null);
+      compact[key] = objectFromParts(nested);
+    } else if (deflated !== null) {
+      parts.set(key, deflated);
+      definePart(compact, key, deflated);
+    } else {
+      compact[key] = plain;
     }
-    const part: Part = {
-      bytes: deflateRawSync(encoder.encode(text), { level: DEFLATE_LEVEL }),
-      chars: text.length,
-    };
-    parts.set(key, part);
-    definePart(compact, key, part);
   }
-  partsOf.set(compact, parts);
-  compactOf.set(definition, compact as unknown as DomainDefinition);
-  return compact as unknown as DomainDefinition;
+  if (parts.size > 0) partsOf.set(compact, parts);
+  return compact;
+}
+
+/**
+ * `definition` with one top-level part replaced by `value`, the other parts as they are kept
+ * (deflated ones stay deflated: nothing is inflated), in the same key order; a plain definition
+ * gives a plain copy.
+ *
+ * @example
+ * ```ts
+ * import { compactDefinition, isCompactPart, withPart } from "./compact_definition.ts";
+ * const kept = compactDefinition({ name: "vm", description: "x".repeat(1 << 20) } as never);
+ * const renamed = withPart(kept, "name", "vm2");
+ * console.log(renamed.name, isCompactPart(renamed, "description")); // vm2 true
+ * ```
+ */
+export function withPart<Key extends keyof DomainDefinition>(
+  definition: DomainDefinition,
+  key: Key,
+  value: DomainDefinition[Key],
+): DomainDefinition {
+  const parts = partsOf.get(definition);
+  if (parts === undefined) return { ...definition, [key]: value };
+  const source = definition as unknown as Record<string, unknown>;
+  const form = Object.keys(source).map((name): CompactPart => {
+    if (name === key) return [name, value, null];
+    const part = parts.get(name);
+    if (part === undefined) return [name, source[name], null];
+    // A split part is an object of its own, kept as it is (its parts stay deflated).
+    return part === null ? [name, source[name], null] : [name, null, part];
+  });
+  if (!(key in source)) form.push([key, value, null]);
+  const copy = definitionFromParts(form);
+  // Split parts carried over keep their own entries; this copy's entry names them.
+  const copied = partsOf.get(copy) ?? new Map<string, Part | null>();
+  for (const [name, part] of parts) if (part === null && name !== key) copied.set(name, null);
+  if (copied.size > 0) partsOf.set(copy, copied);
+  return copy;
+}
+
+/**
+ * Whether `definition` keeps `key` compact (deflated, or split): reading all of it would inflate
+ * and parse it.
+ *
+ * @example
+ * ```ts
+ * import { compactDefinition, isCompactPart } from "./compact_definition.ts";
+ * const kept = compactDefinition({ name: "vm", description: "x".repeat(1 << 20) } as never);
+ * console.log(isCompactPart(kept, "description"), isCompactPart(kept, "name")); // true false
+ * ```
+ */
+export function isCompactPart(definition: DomainDefinition, key: string): boolean {
+  return partsOf.get(definition)?.has(key) ?? false;
 }
 
 /** Whether `definition` was made by {@linkcode compactDefinition} with at least one deflated part. */
@@ -120,8 +351,16 @@ export function isCompactDefinition(definition: DomainDefinition): boolean {
  * definition costs besides its small plain parts.
  */
 export function compactBytes(definition: DomainDefinition): number {
+  return bytesOf(definition);
+}
+
+function bytesOf(compact: object): number {
   let bytes = 0;
-  for (const part of partsOf.get(definition)?.values() ?? []) bytes += part.bytes.byteLength;
+  for (const [key, part] of partsOf.get(compact) ?? []) {
+    bytes += part === null
+      ? bytesOf((compact as Record<string, object>)[key])
+      : part.bytes.byteLength;
+  }
   return bytes;
 }
 
@@ -162,10 +401,16 @@ function decodedPart(part: Part): unknown {
 /** A compact definition as a snapshot stores it: its parts in order, deflated ones in base64. */
 export interface StoredCompactDefinition {
   $compact: {
-    /** Every top-level key, in order, with its plain value or its deflated part. */
-    parts: [key: string, plain: unknown, deflated: { base64: string; chars: number } | null][];
+    /** Every top-level key, in order, with its plain value, its deflated part or its split form. */
+    parts: StoredPart[];
   };
 }
+
+/** One key of a stored compact definition (as {@linkcode CompactPart}, bytes in base64). */
+type StoredPart =
+  | [key: string, plain: unknown, deflated: null]
+  | [key: string, plain: null, deflated: { base64: string; chars: number }]
+  | [key: string, plain: null, deflated: null, nested: StoredPart[]];
 
 /**
  * How a snapshot stores `definition`: a compact one as {@linkcode StoredCompactDefinition} (its
@@ -183,19 +428,19 @@ export interface StoredCompactDefinition {
 export function storedDefinition(
   definition: DomainDefinition,
 ): DomainDefinition | StoredCompactDefinition {
-  const parts = partsOf.get(definition);
-  if (parts === undefined) return definition;
-  const source = definition as unknown as Record<string, unknown>;
-  return {
-    $compact: {
-      parts: Object.keys(source).map((key) => {
-        const part = parts.get(key);
-        return part === undefined
-          ? [key, source[key], null]
-          : [key, null, { base64: Buffer.from(part.bytes).toString("base64"), chars: part.chars }];
-      }),
-    },
-  };
+  if (!partsOf.has(definition)) return definition;
+  return { $compact: { parts: storedParts(definition) } };
+}
+
+function storedParts(compact: object): StoredPart[] {
+  const parts = partsOf.get(compact)!;
+  const source = compact as Record<string, unknown>;
+  return Object.keys(source).map((key): StoredPart => {
+    const part = parts.get(key);
+    if (part === undefined) return [key, source[key], null];
+    if (part === null) return [key, null, null, storedParts(source[key] as object)];
+    return [key, null, { base64: Buffer.from(part.bytes).toString("base64"), chars: part.chars }];
+  });
 }
 
 /**
@@ -206,20 +451,16 @@ export function definitionFromStored(
   stored: DomainDefinition | StoredCompactDefinition,
 ): DomainDefinition {
   if (!("$compact" in stored)) return stored;
-  const parts = new Map<string, Part>();
-  const compact: Record<string, unknown> = {};
-  for (const [key, plain, deflated] of stored.$compact.parts) {
-    if (deflated === null) {
-      compact[key] = plain;
-      continue;
-    }
-    const part: Part = {
+  return definitionFromParts(formOfStored(stored.$compact.parts));
+}
+
+function formOfStored(stored: StoredPart[]): CompactParts {
+  return stored.map(([key, plain, deflated, nested]): CompactPart => {
+    if (nested !== undefined) return [key, null, null, formOfStored(nested)];
+    if (deflated === null) return [key, plain, null];
+    return [key, null, {
       bytes: new Uint8Array(Buffer.from(deflated.base64, "base64")),
       chars: deflated.chars,
-    };
-    parts.set(key, part);
-    definePart(compact, key, part);
-  }
-  partsOf.set(compact, parts);
-  return compact as unknown as DomainDefinition;
+    }];
+  });
 }

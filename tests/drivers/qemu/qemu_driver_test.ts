@@ -6,7 +6,15 @@ import {
 } from "../../../drivers/qemu/qemu_driver.ts";
 import { ErrorCode, isVirtError } from "../../../src/model/errors.ts";
 import { FACT_BODY_MAX_BYTES } from "../../../src/log/event_store.ts";
-import { encodeJson, prepareJsonText, rememberJsonText } from "../../../src/log/json_text.ts";
+import {
+  encodeJson,
+  knownJsonText,
+  prepareJsonText,
+  rememberJsonText,
+} from "../../../src/log/json_text.ts";
+import { prepareCompactJson, valueOfCompactJson } from "../../../src/log/compact_json.ts";
+import { isCompactDefinition, isCompactPart } from "../../../src/model/compact_definition.ts";
+import type { DomainDefinition } from "../../../src/model/domain.ts";
 import { missing, testIf } from "../../support/environment.ts";
 import { qemuDefinition, withDevices } from "./_qemu_definitions.ts";
 import { searchableTempDirSync } from "../../support/temp_dir.ts";
@@ -188,6 +196,87 @@ testIf(
       const encoded = encodeJson({ definition: completed, detail: "added" }, "body", 1 << 26);
       assert.notEqual(encoded.known, undefined);
       assert.equal(encoded.text, JSON.stringify({ definition: completed, detail: "added" }));
+    } finally {
+      await driver.close();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+/** `vda`, …, `vdz`, `vdaa`, …: libvirt's disk names. */
+function diskName(index: number): string {
+  let name = "";
+  for (let rest = index + 1; rest > 0; rest = Math.floor((rest - 1) / 26)) {
+    name = String.fromCharCode(97 + (rest - 1) % 26) + name;
+  }
+  return `vd${name}`;
+}
+
+/** A definition whose disk list alone is over 64 KiB of JSON: read on a thread, it is compact. */
+function withManyDisks(overrides: Partial<DomainDefinition> = {}): DomainDefinition {
+  return withDevices((devices) => {
+    for (let index = 0; index < 500; index++) {
+      devices.disks.push({
+        type: "file",
+        device: "disk",
+        source: { file: `/var/lib/libvirt/images/guest-data-disk-${index}.qcow2` },
+        target: { dev: diskName(index), bus: "virtio" },
+      } as never);
+    }
+  }, overrides);
+}
+
+testIf(
+  "QemuDriver.completeDefinition of a compact definition completes it on the thread, and it " +
+    "comes back compact with its text known",
+  missing("qemu-system-x86_64"),
+  async () => {
+    const dir = searchableTempDirSync();
+    const driver = await QemuDriver.create({
+      runtimeDir: `${dir}/run`,
+      logDir: `${dir}/log`,
+      kvmUsable: false,
+    });
+    try {
+      // As the definition reader hands it over: compact, its text remembered.
+      const sent = prepareCompactJson(withManyDisks(), "definition", FACT_BODY_MAX_BYTES);
+      const read = valueOfCompactJson(structuredClone(sent));
+      assert.ok(isCompactDefinition(read));
+      const completed = await driver.completeDefinition(read);
+      assert.ok(isCompactDefinition(completed) && isCompactPart(completed, "devices"));
+      assert.notEqual(knownJsonText(completed), undefined);
+      // The same completion as of the plain definition (completed on the thread too).
+      assert.deepEqual(completed, await driver.completeDefinition(withManyDisks()));
+      assert.ok(completed.devices.controllers.length > 0);
+      driver.check(completed);
+    } finally {
+      await driver.close();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+testIf(
+  "a large definition's CPU model is checked on the thread against the emulator's names, as in place",
+  missing("qemu-system-x86_64"),
+  async () => {
+    const dir = searchableTempDirSync();
+    const driver = await QemuDriver.create({
+      runtimeDir: `${dir}/run`,
+      logDir: `${dir}/log`,
+      kvmUsable: false,
+    });
+    try {
+      const cpu = { mode: "custom", model: "no-such-cpu", features: [] } as never;
+      const small = qemuDefinition({ cpu });
+      const inPlace = await driver.completeDefinition(small)
+        .then((completed) => driver.check(completed))
+        .catch((error) => error);
+      assert.ok(isVirtError(inPlace, ErrorCode.CONFIG_UNSUPPORTED), String(inPlace));
+      const offLoop = await driver.completeDefinition(withManyDisks({ cpu }))
+        .catch((error) => error);
+      assert.ok(isVirtError(offLoop, ErrorCode.CONFIG_UNSUPPORTED), String(offLoop));
+      assert.deepEqual([offLoop.message, offLoop.where], [inPlace.message, inPlace.where]);
     } finally {
       await driver.close();
       Deno.removeSync(dir, { recursive: true });

@@ -7,6 +7,8 @@ import {
 import { answerDefinitionRequest } from "../../../src/api/definition_worker.ts";
 import { definitionFromText } from "../../../src/api/definition_text.ts";
 import { VirtError } from "../../../src/model/errors.ts";
+import { isCompactDefinition, isCompactPart } from "../../../src/model/compact_definition.ts";
+import { knownJsonText } from "../../../src/log/json_text.ts";
 
 const XML = "<domain type='test'><name>t</name><uuid>0d3c1c54-7b0e-4f5e-9f3a-3a6c2f0b9e11</uuid>" +
   "<memory>1024</memory><os><type>hvm</type></os><devices><serial type='pty'/></devices></domain>";
@@ -89,10 +91,13 @@ Deno.test("a body's bytes move to the thread, which answers the definition's JSO
     maxBytes: 65536,
     live: false,
   });
-  assert.ok(reply.ok && "json" in reply, JSON.stringify(reply));
+  assert.ok(reply.ok && "compact" in reply, JSON.stringify(reply));
   const inPlace = definitionFromText(XML, "application/xml", { maxBytes: 65536 });
-  assert.equal(reply.json.text, JSON.stringify(inPlace));
-  assert.equal(reply.json.bytes, new TextEncoder().encode(reply.json.text).length);
+  const { json } = reply.compact;
+  assert.equal(json.text, JSON.stringify(inPlace));
+  assert.equal(json.bytes, new TextEncoder().encode(json.text).length);
+  // A small definition has nothing to keep deflated.
+  assert.equal(reply.compact.parts, undefined);
   const pool = new DefinitionReaderPool();
   try {
     const read = await pool.read({ ...request(XML), body: bytes });
@@ -127,6 +132,35 @@ Deno.test("readDefinition refuses to move a large body that shares its buffer", 
       () => readDefinition(shared, "application/xml", { maxBytes: 1 << 20 }, pool),
       RangeError,
     );
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a large definition comes back from its thread compact: its large parts are never parsed here", async () => {
+  const disks = Array.from(
+    { length: 500 },
+    (_, index) =>
+      `<disk type='file' device='disk'><source file='/var/lib/libvirt/images/guest-data-disk-${index}.qcow2'/>` +
+      `<target dev='vd${index}' bus='virtio'/></disk>`,
+  ).join("");
+  const xml = "<domain type='test'><name>big</name>" +
+    "<uuid>0d3c1c54-7b0e-4f5e-9f3a-3a6c2f0b9e12</uuid><memory>1024</memory>" +
+    `<description>${"d".repeat(200_000)}</description>` +
+    `<os><type>hvm</type></os><devices><emulator>/usr/bin/true</emulator>${disks}</devices></domain>`;
+  const inPlace = definitionFromText(xml, "application/xml", { maxBytes: 1 << 20 });
+  const pool = new DefinitionReaderPool();
+  try {
+    const read = await pool.read({ ...request(xml), maxBytes: 1 << 20 });
+    assert.ok(isCompactDefinition(read));
+    assert.ok(isCompactPart(read, "description") && isCompactPart(read, "devices"));
+    // The log's append finds the text the thread made.
+    assert.equal(knownJsonText(read)?.text, JSON.stringify(inPlace));
+    // Small parts, and the small children of the split devices, are plain.
+    assert.equal(read.name, "big");
+    assert.equal(read.devices.emulator, "/usr/bin/true");
+    assert.ok(isCompactPart(read.devices as never, "disks"));
+    assert.deepEqual(read, inPlace);
   } finally {
     pool.close();
   }

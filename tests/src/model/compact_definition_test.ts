@@ -4,6 +4,8 @@ import {
   compactDefinition,
   DECODED_CACHE_MAX_CHARS,
   isCompactDefinition,
+  isCompactPart,
+  withPart,
 } from "../../../src/model/compact_definition.ts";
 import type { DomainDefinition } from "../../../src/model/domain.ts";
 import { testDefinition } from "../../support/domains.ts";
@@ -60,4 +62,46 @@ Deno.test("parts read after they left the bounded cache decode again, equal", ()
   const again = kept[0].description;
   assert.equal(again, first);
   assert.equal(again, definitions[0].description);
+});
+
+Deno.test("a large devices part is split: its small children stay plain, its large lists deflated", () => {
+  const definition = testDefinition("split");
+  const serials = Array.from({ length: 5000 }, () => ({ type: "null" }));
+  const withDevices = {
+    ...definition,
+    devices: { ...definition.devices, emulator: "/usr/bin/qemu", serials },
+  } as DomainDefinition;
+  const kept = compactDefinition(withDevices);
+  assert.ok(isCompactPart(kept, "devices"));
+  const devices = kept.devices as unknown as DomainDefinition;
+  assert.ok(isCompactPart(devices, "serials"));
+  assert.equal(isCompactPart(devices, "emulator"), false);
+  assert.equal(kept.devices.emulator, "/usr/bin/qemu");
+  assert.deepEqual(kept, withDevices);
+  assert.ok(compactBytes(kept) > 0 && compactBytes(kept) < 10_000, `${compactBytes(kept)}`);
+});
+
+Deno.test("a key whose value has no JSON text is left out of the text, as JSON.stringify does", () => {
+  const definition = {
+    ...large("gaps", 100_000),
+    title: undefined,
+    devices: { ...testDefinition("gaps").devices, emulator: undefined },
+  } as unknown as DomainDefinition;
+  const kept = compactDefinition(definition);
+  assert.ok(isCompactDefinition(kept));
+  assert.equal(JSON.stringify(kept), JSON.stringify(definition));
+});
+
+Deno.test("withPart replaces one part and keeps the others deflated", () => {
+  const definition = large("parts", 200_000);
+  const kept = compactDefinition(definition);
+  const devices = { ...definition.devices, emulator: "/usr/bin/other" };
+  const changed = withPart(kept, "devices", devices);
+  assert.ok(isCompactPart(changed, "description"));
+  assert.deepEqual(Object.keys(changed), Object.keys(definition));
+  assert.deepEqual(changed, { ...definition, devices });
+  // A plain definition gives a plain copy.
+  const plain = withPart(testDefinition("plain"), "name", "renamed");
+  assert.equal(plain.name, "renamed");
+  assert.equal(isCompactDefinition(plain), false);
 });

@@ -31,12 +31,15 @@ export const SNAPSHOT_EVERY_FACTS_DEFAULT = 50_000;
 /**
  * Version of the snapshot state's JSON form. 2: a compact definition is stored with its deflated
  * parts as they are (src/model/compact_definition.ts), so saving a snapshot inflates nothing and
- * holds no plain copy of every definition at once. 1 (plain definitions) is still read.
+ * holds no plain copy of every definition at once. 3: a large object part may be stored split
+ * (`[key, null, null, parts]`), which a reader of format 2 would take for a plain `null`; so a
+ * service of format 2 refuses a format 3 snapshot instead. 1 (plain definitions) and 2 are still
+ * read.
  */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 
 /** Snapshot formats {@linkcode restoreSnapshot} reads. */
-const SNAPSHOT_FORMATS_READ: readonly number[] = [1, SNAPSHOT_FORMAT];
+const SNAPSHOT_FORMATS_READ: readonly number[] = [1, 2, SNAPSHOT_FORMAT];
 
 /** A definition as a snapshot stores it. */
 type StoredDefinitionValue = DomainDefinition | StoredCompactDefinition;

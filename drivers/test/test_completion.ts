@@ -39,6 +39,8 @@ export function completeTestDefinition(definition: DomainDefinition): DomainDefi
   // parts are not inflated), and a definition with nothing to complete is given back itself.
   const before = JSON.stringify(definition.devices);
   const devices = structuredClone(definition.devices);
+  // `addConsoleCompat` reads `os.type` and the devices only; a spread of the definition would
+  // inflate its large parts.
   const def = { os: definition.os, devices } as DomainDefinition;
   const names = new Set(devices.interfaces.map((each) => each.target?.dev));
   for (const nic of devices.interfaces) {

@@ -2,15 +2,15 @@
  * A large definition made on a worker thread, sent to the main loop in the form the main loop
  * keeps it: its JSON text as the log will store it (with the text's checks, see
  * `prepareJsonText`) and its compact form (src/model/compact_definition.ts), whose large parts
- * stay deflated. Both come out of one encoding on the thread: each top-level property is encoded
- * once, the large ones' UTF-8 is both checksummed and deflated, and the whole text is spliced from
- * the pieces.
+ * stay deflated. Both come out of one encoding on the thread: each part is encoded once, as
+ * `planCompact` plans it (a split part's children one by one), a deflated part's UTF-8 is both
+ * checksummed and deflated, and the whole text is spliced from the pieces.
  *
  * The main loop then parses, encodes and deflates none of the large parts
- * ({@linkcode valueOfCompactJson}): a define of a 4 MiB description or of a thousand devices costs
- * it one string (the text the log stores) and a few small objects, where parsing the text back
- * cost it the whole object tree (and the garbage collections of it) twice, once as read and once
- * as completed by the driver.
+ * ({@linkcode valueOfCompactJson}): a define holds there the definition's text as read (which the
+ * QEMU driver sends on to its dry-build thread), the completed definition's text (which the log
+ * stores) and a few small objects, where parsing the texts back cost it the whole object tree
+ * (and the garbage collections of it) twice, once as read and once as completed by the driver.
  *
  * @module
  */

@@ -291,8 +291,9 @@ function objectFromParts(form: CompactParts): Record<string, unknown> {
 
 /**
  * `definition` with one top-level part replaced by `value`, the other parts as they are kept
- * (deflated ones stay deflated: nothing is inflated), in the same key order; a plain definition
- * gives a plain copy.
+ * (deflated ones stay deflated: nothing is inflated), in the same key order, and the new part
+ * kept as {@linkcode planCompact} would keep it (deflated or split when large); a plain
+ * definition gives a plain copy.
  *
  * @example
  * ```ts
@@ -310,14 +311,18 @@ export function withPart<Key extends keyof DomainDefinition>(
   const parts = partsOf.get(definition);
   if (parts === undefined) return { ...definition, [key]: value };
   const source = definition as unknown as Record<string, unknown>;
+  const planned = planCompact({ [key]: value } as unknown as DomainDefinition);
+  const replaced: CompactPart = planned === undefined
+    ? [key, value, null]
+    : partsOfPlan(planned)[0];
   const form = Object.keys(source).map((name): CompactPart => {
-    if (name === key) return [name, value, null];
+    if (name === key) return replaced;
     const part = parts.get(name);
     if (part === undefined) return [name, source[name], null];
     // A split part is an object of its own, kept as it is (its parts stay deflated).
     return part === null ? [name, source[name], null] : [name, null, part];
   });
-  if (!(key in source)) form.push([key, value, null]);
+  if (!(key in source)) form.push(replaced);
   const copy = definitionFromParts(form);
   // Split parts carried over keep their own entries; this copy's entry names them.
   const copied = partsOf.get(copy) ?? new Map<string, Part | null>();
@@ -341,7 +346,11 @@ export function isCompactPart(definition: DomainDefinition, key: string): boolea
   return partsOf.get(definition)?.has(key) ?? false;
 }
 
-/** Whether `definition` was made by {@linkcode compactDefinition} with at least one deflated part. */
+/**
+ * Whether `definition` is kept compact: at least one of its parts (or of its split parts) is
+ * deflated, whether it was made by {@linkcode compactDefinition}, {@linkcode definitionFromParts},
+ * {@linkcode withPart} or {@linkcode definitionFromStored}.
+ */
 export function isCompactDefinition(definition: DomainDefinition): boolean {
   return partsOf.has(definition);
 }

@@ -5,7 +5,7 @@ import {
   readDefinition,
 } from "../../../src/api/definition_reader.ts";
 import { answerDefinitionRequest } from "../../../src/api/definition_worker.ts";
-import { definitionFromText } from "../../../src/api/definition_text.ts";
+import { bodyText, definitionFromText } from "../../../src/api/definition_text.ts";
 import { VirtError } from "../../../src/model/errors.ts";
 import { isCompactDefinition, isCompactPart } from "../../../src/model/compact_definition.ts";
 import { knownJsonText } from "../../../src/log/json_text.ts";
@@ -164,4 +164,40 @@ Deno.test("a large definition comes back from its thread compact: its large part
   } finally {
     pool.close();
   }
+});
+
+Deno.test("bodyText reads what a fatal TextDecoder reads, and refuses what it refuses with code 8", () => {
+  const cases = [
+    [0xef, 0xbb, 0xbf, 0x3c, 0x61, 0x2f, 0x3e], // a byte order mark, dropped
+    [0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf, 0x41], // only the first one
+    [...new TextEncoder().encode("<a>é€😀</a>")],
+    [0x3c, 0xff], // not UTF-8
+    [0xed, 0xa0, 0x80], // an encoded surrogate (CESU-8)
+    [0xc0, 0xaf], // an overlong form
+    [0xf4, 0x90, 0x80, 0x80], // beyond U+10FFFF
+    [0xe2, 0x82], // cut short
+    [0x00],
+    [],
+  ];
+  for (const bytes of cases) {
+    const expected = (() => {
+      try {
+        return new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes));
+      } catch {
+        return undefined;
+      }
+    })();
+    const actual = (() => {
+      try {
+        return bodyText(new Uint8Array(bytes));
+      } catch (error) {
+        assert.ok(error instanceof VirtError && error.code === 8 && error.where === "body");
+        return undefined;
+      }
+    })();
+    assert.equal(actual, expected, JSON.stringify(bytes));
+  }
+  // A view into a larger buffer reads its own bytes only.
+  const buffer = new TextEncoder().encode("xx<a/>yy");
+  assert.equal(bodyText(buffer.subarray(2, 6)), "<a/>");
 });

@@ -98,3 +98,17 @@ Deno.test("valueOfCompactJson gives the compact definition with its text remembe
   assert.equal(isCompactDefinition(parsed), false);
   assert.equal(knownJsonText(parsed), small.json);
 });
+
+Deno.test("a large string that needs escaping gets JSON.stringify's text, checksum and length", () => {
+  const tails = ['"', "\\", "\n", "\u0001", "\ud800", "😀", "\u2028", "\u007f", "é"];
+  for (const tail of tails) {
+    const definition = { ...testDefinition("escape"), description: "x".repeat(70_000) + tail };
+    const whole = prepareJsonText(definition, "definition", 1 << 20);
+    const made = prepareCompactJson(definition, "definition", 1 << 20);
+    assert.ok(made.parts !== undefined, JSON.stringify(tail));
+    assert.equal(made.json.text, whole.text, JSON.stringify(tail));
+    assert.equal(made.json.crc, whole.crc, JSON.stringify(tail));
+    assert.equal(made.json.bytes, whole.bytes, JSON.stringify(tail));
+    assert.deepEqual(valueOfCompactJson(made), definition);
+  }
+});

@@ -82,14 +82,23 @@ Deno.test("a large devices part is split: its small children stay plain, its lar
 });
 
 Deno.test("a key whose value has no JSON text is left out of the text, as JSON.stringify does", () => {
-  const definition = {
-    ...large("gaps", 100_000),
-    title: undefined,
-    devices: { ...testDefinition("gaps").devices, emulator: undefined },
-  } as unknown as DomainDefinition;
-  const kept = compactDefinition(definition);
-  assert.ok(isCompactDefinition(kept));
-  assert.equal(JSON.stringify(kept), JSON.stringify(definition));
+  const serials = Array.from({ length: 5000 }, () => ({ type: "null" }));
+  for (
+    const devices of [
+      // Small devices, kept plain; large ones, split with the missing member inside.
+      { ...testDefinition("gaps").devices, emulator: undefined },
+      { ...testDefinition("gaps").devices, emulator: undefined, serials },
+    ]
+  ) {
+    const definition = {
+      ...large("gaps", 100_000),
+      title: undefined,
+      devices,
+    } as unknown as DomainDefinition;
+    const kept = compactDefinition(definition);
+    assert.ok(isCompactDefinition(kept));
+    assert.equal(JSON.stringify(kept), JSON.stringify(definition));
+  }
 });
 
 Deno.test("withPart replaces one part and keeps the others deflated", () => {
@@ -100,6 +109,13 @@ Deno.test("withPart replaces one part and keeps the others deflated", () => {
   assert.ok(isCompactPart(changed, "description"));
   assert.deepEqual(Object.keys(changed), Object.keys(definition));
   assert.deepEqual(changed, { ...definition, devices });
+  // A large new part is kept as compactDefinition keeps it: split, its large list deflated.
+  const serials = Array.from({ length: 5000 }, () => ({ type: "null" }));
+  const grown = withPart(kept, "devices", { ...definition.devices, serials } as never);
+  assert.ok(isCompactPart(grown, "devices"));
+  assert.ok(isCompactPart(grown.devices as unknown as DomainDefinition, "serials"));
+  assert.ok(compactBytes(grown) < compactBytes(kept) + 10_000, `${compactBytes(grown)}`);
+  assert.deepEqual(grown, { ...definition, devices: { ...definition.devices, serials } });
   // A plain definition gives a plain copy.
   const plain = withPart(testDefinition("plain"), "name", "renamed");
   assert.equal(plain.name, "renamed");

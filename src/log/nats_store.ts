@@ -86,6 +86,9 @@ const PART_HEADROOM_BYTES = 4096;
 /** Pause between two tries of a publish whose answer was lost. */
 const PUBLISH_RETRY_MS = 250;
 
+/** The longest one attempt at creating the consumer that reads the log back may take, in ms. */
+const CONSUMER_CREATE_ATTEMPT_MS = 2000;
+
 /** Publish failures worth a retry: the server did not answer, or answered that it cannot yet. */
 const RETRYABLE_PUBLISH =
   /unknown|timeout|timed out|no responders|disconnect|unavailable|503|not enabled|leader/i;
@@ -288,9 +291,15 @@ class NatsStorage implements FactStorage {
     const partials = new Map<string, PartialGroup>();
     if (info.state.messages > 0) {
       let deadline = Date.now() + this.#settings.timeoutMs;
+      // Short attempts: creating the reading consumer is quick when it works, and right after a
+      // node's loss an attempt can wait out its whole time on a placement the lost node was
+      // given (seen once: five attempts of 12 s each all timed out, while appends went on).
+      const creating = jetstream(this.#connection, {
+        timeout: Math.min(this.#attemptMs, CONSUMER_CREATE_ATTEMPT_MS),
+      });
       const consumer = await retryUntil(
         deadline,
-        () => this.#client.consumers.get(this.streamName, { opt_start_seq: info.state.first_seq }),
+        () => creating.consumers.get(this.streamName, { opt_start_seq: info.state.first_seq }),
       );
       let seq = 0;
       while (seq < lastSeq) {

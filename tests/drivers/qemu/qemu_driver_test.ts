@@ -126,20 +126,8 @@ testIf(
 testIf(
   "QemuDriver.checkOffLoop gives check's verdict for a large definition, from a thread",
   missing("qemu-system-x86_64"),
-  async () => {
-    const dir = searchableTempDirSync();
-    const driver = await QemuDriver.create({
-      runtimeDir: `${dir}/run`,
-      logDir: `${dir}/log`,
-      kvmUsable: false,
-    });
-    try {
-      const large = () =>
-        withDevices((devices) => {
-          for (let index = 0; index <= DRY_BUILD_INLINE_DEVICES_MAX; index++) {
-            devices.interfaces.push({ type: "user", model: "virtio" });
-          }
-        });
+  () =>
+    withDriver(async (driver) => {
       const accepted = large();
       await driver.checkOffLoop(accepted);
       driver.check(accepted);
@@ -160,31 +148,15 @@ testIf(
       assert.deepEqual([offLoop.message, offLoop.where], [inPlace.message, inPlace.where]);
       // Still refused afterwards: only an accepted definition is remembered.
       assert.throws(() => driver.check(refused));
-    } finally {
-      await driver.close();
-      Deno.removeSync(dir, { recursive: true });
-    }
-  },
+    }),
 );
 
 testIf(
   "QemuDriver.completeDefinition of a large definition read as JSON text sends that text and " +
     "returns the completion with its text, which the define's append reuses",
   missing("qemu-system-x86_64"),
-  async () => {
-    const dir = searchableTempDirSync();
-    const driver = await QemuDriver.create({
-      runtimeDir: `${dir}/run`,
-      logDir: `${dir}/log`,
-      kvmUsable: false,
-    });
-    try {
-      const large = () =>
-        withDevices((devices) => {
-          for (let index = 0; index <= DRY_BUILD_INLINE_DEVICES_MAX; index++) {
-            devices.interfaces.push({ type: "user", model: "virtio" });
-          }
-        });
+  () =>
+    withDriver(async (driver) => {
       // As the definition reader hands it over: parsed from its text, the text remembered.
       const read = large();
       rememberJsonText(read, prepareJsonText(read, "definition", FACT_BODY_MAX_BYTES));
@@ -196,12 +168,33 @@ testIf(
       const encoded = encodeJson({ definition: completed, detail: "added" }, "body", 1 << 26);
       assert.notEqual(encoded.known, undefined);
       assert.equal(encoded.text, JSON.stringify({ definition: completed, detail: "added" }));
-    } finally {
-      await driver.close();
-      Deno.removeSync(dir, { recursive: true });
-    }
-  },
+    }),
 );
+
+/** A definition with one device more than a dry build runs on the main loop. */
+function large(): DomainDefinition {
+  return withDevices((devices) => {
+    for (let index = 0; index <= DRY_BUILD_INLINE_DEVICES_MAX; index++) {
+      devices.interfaces.push({ type: "user", model: "virtio" });
+    }
+  });
+}
+
+/** Runs `work` with a QEMU driver on a temporary folder (no KVM), closed and removed after. */
+async function withDriver(work: (driver: QemuDriver) => Promise<void>): Promise<void> {
+  const dir = searchableTempDirSync();
+  const driver = await QemuDriver.create({
+    runtimeDir: `${dir}/run`,
+    logDir: `${dir}/log`,
+    kvmUsable: false,
+  });
+  try {
+    await work(driver);
+  } finally {
+    await driver.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
 
 /** `vda`, …, `vdz`, `vdaa`, …: libvirt's disk names. */
 function diskName(index: number): string {
@@ -230,14 +223,8 @@ testIf(
   "QemuDriver.completeDefinition of a compact definition completes it on the thread, and it " +
     "comes back compact with its text known",
   missing("qemu-system-x86_64"),
-  async () => {
-    const dir = searchableTempDirSync();
-    const driver = await QemuDriver.create({
-      runtimeDir: `${dir}/run`,
-      logDir: `${dir}/log`,
-      kvmUsable: false,
-    });
-    try {
+  () =>
+    withDriver(async (driver) => {
       // As the definition reader hands it over: compact, its text remembered.
       const sent = prepareCompactJson(withManyDisks(), "definition", FACT_BODY_MAX_BYTES);
       const read = valueOfCompactJson(structuredClone(sent));
@@ -249,24 +236,14 @@ testIf(
       assert.deepEqual(completed, await driver.completeDefinition(withManyDisks()));
       assert.ok(completed.devices.controllers.length > 0);
       driver.check(completed);
-    } finally {
-      await driver.close();
-      Deno.removeSync(dir, { recursive: true });
-    }
-  },
+    }),
 );
 
 testIf(
   "a large definition's CPU model is checked on the thread against the emulator's names, as in place",
   missing("qemu-system-x86_64"),
-  async () => {
-    const dir = searchableTempDirSync();
-    const driver = await QemuDriver.create({
-      runtimeDir: `${dir}/run`,
-      logDir: `${dir}/log`,
-      kvmUsable: false,
-    });
-    try {
+  () =>
+    withDriver(async (driver) => {
       const cpu = { mode: "custom", model: "no-such-cpu", features: [] } as never;
       const small = qemuDefinition({ cpu });
       const inPlace = await driver.completeDefinition(small)
@@ -277,9 +254,5 @@ testIf(
         .catch((error) => error);
       assert.ok(isVirtError(offLoop, ErrorCode.CONFIG_UNSUPPORTED), String(offLoop));
       assert.deepEqual([offLoop.message, offLoop.where], [inPlace.message, inPlace.where]);
-    } finally {
-      await driver.close();
-      Deno.removeSync(dir, { recursive: true });
-    }
-  },
+    }),
 );

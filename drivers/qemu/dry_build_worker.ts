@@ -16,20 +16,23 @@ import {
 } from "../../src/workers/worker_pool.ts";
 import { FACT_BODY_MAX_BYTES } from "../../src/log/event_store.ts";
 import { type CompactJson, prepareCompactJson } from "../../src/log/compact_json.ts";
+import { type CompactParts, plainFromParts } from "../../src/model/compact_definition.ts";
 import { buildCommandLine, type CommandLineContext } from "./command_line.ts";
 import { completeQemuDefinition } from "./definition_completion.ts";
 import type { MachineTypes } from "./machine_type.ts";
 import type { CpuNames } from "./qemu_capabilities.ts";
 
 /**
- * A definition (or its JSON text, which costs the sender less than a clone) and the context its
+ * A definition (or its JSON text, which costs the sender less than a clone, or the parts of a
+ * compact one, which cost less than its text) and the context its
  * dry build uses; with `complete`, completed first. The emulator's CPU names and machine types
  * travel as one JSON text ({@linkcode dryBuildShared}): a string is copied in one piece where the
  * sets of several hundred names were walked on every request, and the thread keeps the last one
  * it parsed.
  */
 export interface DryBuildRequest {
-  definition: DomainDefinition | { json: string };
+  /** The definition, its JSON text, or (a compact one) its parts as kept, deflated ones small. */
+  definition: DomainDefinition | { json: string } | { parts: CompactParts };
   context: Omit<CommandLineContext, "cpuNames">;
   /** The CPU names (`context.cpuNames`) and machine types, as {@linkcode dryBuildShared} makes them. */
   shared?: string;
@@ -131,6 +134,8 @@ export function answerDryBuild(request: DryBuildRequest): DryBuildReply {
     const { complete } = request;
     const definition = "json" in request.definition
       ? JSON.parse(request.definition.json) as DomainDefinition
+      : "parts" in request.definition
+      ? plainFromParts(request.definition.parts)
       : request.definition;
     const { machines, cpuNames } = sharedOf(request.shared);
     const context: CommandLineContext = { ...request.context, cpuNames };

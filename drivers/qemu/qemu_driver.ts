@@ -89,7 +89,7 @@ import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
 import { knownJsonText } from "../../src/log/json_text.ts";
 import { valueOfCompactJson } from "../../src/log/compact_json.ts";
-import { isCompactDefinition } from "../../src/model/compact_definition.ts";
+import { compactPartsOf, isCompactDefinition } from "../../src/model/compact_definition.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
 import type { Bandwidth } from "../../src/model/network.ts";
 import { clearBandwidth, setBandwidth } from "../../src/host/tc_bandwidth.ts";
@@ -610,11 +610,18 @@ export class QemuDriver implements Driver {
     }
     // A large definition is completed and built on the thread in one trip; the completed object
     // is remembered as built, so the define's checkOffLoop and check of it are free.
-    // A definition read on a thread came with its JSON text: sending that costs less than a clone.
+    // A compact definition is sent as its parts (its large ones deflated: a 4 MiB description
+    // of one letter is 4 KiB); one read on a thread otherwise came with its JSON text, which
+    // costs less to send than a clone.
+    const parts = compactPartsOf(definition);
     const known = knownJsonText(definition);
     const { cpuNames, ...context } = this.#checkContext(definition);
     const reply = await this.#dryBuilds.run({
-      definition: known === undefined ? definition : { json: known.text },
+      definition: parts !== undefined
+        ? { parts }
+        : known === undefined
+        ? definition
+        : { json: known.text },
       context,
       shared: dryBuildShared(capabilities.machines, cpuNames),
       complete: { emulator: capabilities.path },

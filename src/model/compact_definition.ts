@@ -290,6 +290,60 @@ function objectFromParts(form: CompactParts): Record<string, unknown> {
 }
 
 /**
+ * The form of a compact definition (see {@linkcode CompactParts}), its deflated parts as they are
+ * kept (nothing is inflated): what a thread that needs the whole definition is sent instead of
+ * its JSON text, a fraction of its size. Undefined for a definition that is not compact.
+ *
+ * @example
+ * ```ts
+ * import { compactDefinition, compactPartsOf } from "./compact_definition.ts";
+ * const kept = compactDefinition({ name: "vm", description: "x".repeat(1 << 20) } as never);
+ * console.log(compactPartsOf(kept)?.map(([key, , deflated]) => [key, deflated !== null]));
+ * // [ [ "name", false ], [ "description", true ] ]
+ * ```
+ */
+export function compactPartsOf(definition: DomainDefinition): CompactParts | undefined {
+  return partsOf.has(definition) ? formOf(definition) : undefined;
+}
+
+function formOf(compact: object): CompactParts {
+  const parts = partsOf.get(compact)!;
+  const source = compact as Record<string, unknown>;
+  return Object.keys(source).map((key): CompactPart => {
+    const part = parts.get(key);
+    if (part === undefined) return [key, source[key], null];
+    if (part === null) return [key, null, null, formOf(source[key] as object)];
+    return [key, null, part];
+  });
+}
+
+/**
+ * The plain definition of a compact form, every part inflated and parsed (for a thread that reads
+ * the whole definition once: no getters, nothing cached).
+ *
+ * @example
+ * ```ts
+ * import { compactDefinition, compactPartsOf, plainFromParts } from "./compact_definition.ts";
+ * const kept = compactDefinition({ name: "vm", description: "x".repeat(1 << 20) } as never);
+ * console.log(plainFromParts(compactPartsOf(kept)!).description?.length); // 1048576
+ * ```
+ */
+export function plainFromParts(form: CompactParts): DomainDefinition {
+  return plainObjectOf(form) as unknown as DomainDefinition;
+}
+
+function plainObjectOf(form: CompactParts): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const [key, value, deflated, nested] of form) {
+    if (nested !== undefined) plain[key] = plainObjectOf(nested);
+    else if (deflated !== null) {
+      plain[key] = JSON.parse(decoder.decode(inflateRawSync(deflated.bytes)));
+    } else plain[key] = value;
+  }
+  return plain;
+}
+
+/**
  * `definition` with one top-level part replaced by `value`, the other parts as they are kept
  * (deflated ones stay deflated: nothing is inflated), in the same key order, and the new part
  * kept as {@linkcode planCompact} would keep it (deflated or split when large); a plain

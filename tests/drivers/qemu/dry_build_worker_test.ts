@@ -4,6 +4,7 @@ import { completeQemuDefinition } from "../../../drivers/qemu/definition_complet
 import { parseMachineHelp } from "../../../drivers/qemu/machine_type.ts";
 import type { CommandLineContext } from "../../../drivers/qemu/command_line.ts";
 import { valueOfCompactJson } from "../../../src/log/compact_json.ts";
+import { compactDefinition, compactPartsOf } from "../../../src/model/compact_definition.ts";
 import { qemuDefinition } from "./_qemu_definitions.ts";
 
 const MACHINES = parseMachineHelp(
@@ -71,4 +72,20 @@ Deno.test("answerDryBuild checks CPU models against the shared names, and needs 
   });
   assert.ok(!withoutMachines.ok);
   assert.match(withoutMachines.message, /machine types/);
+});
+
+Deno.test("answerDryBuild completes a compact definition sent as its parts", () => {
+  const definition = qemuDefinition({ description: "d".repeat(200_000) });
+  const form = compactPartsOf(compactDefinition(definition))!;
+  const reply = answerDryBuild({
+    definition: { parts: structuredClone(form) },
+    context: CONTEXT,
+    shared: dryBuildShared(MACHINES, CPU_NAMES),
+    complete: { emulator: CONTEXT.emulator },
+  });
+  assert.ok(reply.ok && reply.completedJson !== undefined, JSON.stringify(reply).slice(0, 200));
+  assert.deepEqual(
+    valueOfCompactJson(reply.completedJson),
+    completeQemuDefinition(definition, MACHINES, CONTEXT.emulator),
+  );
 });

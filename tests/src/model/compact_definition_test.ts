@@ -2,9 +2,12 @@ import assert from "node:assert/strict";
 import {
   compactBytes,
   compactDefinition,
+  compactPartsOf,
   DECODED_CACHE_MAX_CHARS,
+  definitionFromParts,
   isCompactDefinition,
   isCompactPart,
+  plainFromParts,
   withPart,
 } from "../../../src/model/compact_definition.ts";
 import type { DomainDefinition } from "../../../src/model/domain.ts";
@@ -120,4 +123,29 @@ Deno.test("withPart replaces one part and keeps the others deflated", () => {
   const plain = withPart(testDefinition("plain"), "name", "renamed");
   assert.equal(plain.name, "renamed");
   assert.equal(isCompactDefinition(plain), false);
+});
+
+Deno.test("compactPartsOf gives a compact definition's parts as kept; plainFromParts reads them back whole", () => {
+  assert.equal(compactPartsOf(testDefinition("plain")), undefined);
+  const serials = Array.from({ length: 5000 }, () => ({ type: "null" }));
+  const definition = {
+    ...large("form", 200_000),
+    devices: { ...testDefinition("form").devices, emulator: "/usr/bin/qemu", serials },
+  } as DomainDefinition;
+  const kept = compactDefinition(definition);
+  const form = compactPartsOf(kept)!;
+  // Small: the description and the serial list stay deflated.
+  const deflatedBytes = (parts: typeof form): number =>
+    parts.reduce(
+      (sum, [, , deflated, nested]) =>
+        sum + (deflated?.bytes.byteLength ?? 0) +
+        (nested === undefined ? 0 : deflatedBytes(nested)),
+      0,
+    );
+  assert.ok(deflatedBytes(form) > 0 && deflatedBytes(form) < 20_000, `${deflatedBytes(form)}`);
+  const sent = structuredClone(form);
+  const plain = plainFromParts(sent);
+  assert.equal(isCompactDefinition(plain), false);
+  assert.deepEqual(plain, definition);
+  assert.deepEqual(definitionFromParts(sent), definition);
 });

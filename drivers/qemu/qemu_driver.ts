@@ -519,6 +519,7 @@ export class QemuDriver implements Driver {
     queueMax: 64,
     timeoutMs: 30_000,
     task: "checking the definition",
+    yieldAround: true,
   });
   /** Definitions whose dry build passed on a thread (see checkOffLoop). */
   readonly #builtOffLoop = new WeakSet<DomainDefinition>();

@@ -66,13 +66,19 @@ export class SqliteCommitThread {
   ): Promise<number> {
     let reply: CommitReply;
     try {
-      reply = await this.#pool.run({
-        kind: "commit",
-        path: this.#path,
-        facts: [...facts],
-        streamVersions: [...streamVersions],
-        bodyOffset,
-      });
+      reply = await this.#pool.run(
+        {
+          kind: "commit",
+          path: this.#path,
+          facts: [...facts],
+          streamVersions: [...streamVersions],
+          bodyOffset,
+        },
+        [],
+        // A large commit (a 4 MiB definition) is copied to the thread in its own turn of the
+        // loop, so the copy does not run on from the work that made it.
+        bodyChars(facts) >= LARGE_COMMIT_CHARS,
+      );
     } catch (error) {
       throw new Error(`${UNKNOWN_OUTCOME}: ${(error as Error).message}`, { cause: error });
     }
@@ -90,4 +96,13 @@ export class SqliteCommitThread {
       this.#pool.close();
     }
   }
+}
+
+/** A commit whose fact bodies have this many characters or more yields around its copy. */
+const LARGE_COMMIT_CHARS = 1024 * 1024;
+
+function bodyChars(facts: readonly StoredFact[]): number {
+  let chars = 0;
+  for (const fact of facts) chars += fact.bodyJson.length;
+  return chars;
 }

@@ -27,11 +27,19 @@ export interface WorkerPoolOptions {
   timeoutMs: number;
   /** What the threads do, for messages (e.g. `reading the definition`). */
   task: string;
+  /**
+   * Let the loop run other callers' work between the caller's work and the copy of a request to
+   * its thread, and between the copy of the reply here and the caller's work on it (a timer
+   * turn each, about 1 ms). For large messages (megabytes, each copy several milliseconds), so
+   * a caller's chain of such steps never holds the loop for all of them at once. Default false.
+   */
+  yieldAround?: boolean;
 }
 
 interface Job<Request, Reply> {
   request: Request;
   transfer: Transferable[];
+  yieldAround: boolean;
   resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
 }
@@ -91,10 +99,16 @@ export class WorkerPool<Request, Reply> {
    * @param request The message.
    * @param transfer Buffers the message moves to the thread instead of copying (a large
    *   request body): unusable here once the request is posted.
+   * @param yieldAround This request's {@linkcode WorkerPoolOptions.yieldAround} (default the
+   *   pool's): for a pool whose requests are mostly small and now and then megabytes.
    * @throws {VirtError} 87 when the queue is full; 68 when the thread took longer than the
    *   timeout; 1 when the thread failed; 78 when the pool was closed first.
    */
-  run(request: Request, transfer: Transferable[] = []): Promise<Reply> {
+  run(
+    request: Request,
+    transfer: Transferable[] = [],
+    yieldAround = this.#options.yieldAround === true,
+  ): Promise<Reply> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#waiting.length >= this.#options.queueMax) {
       return Promise.reject(
@@ -105,10 +119,13 @@ export class WorkerPool<Request, Reply> {
       );
     }
     const done = new Promise<Reply>((resolve, reject) => {
-      this.#waiting.push({ request, transfer, resolve, reject });
+      this.#waiting.push({ request, transfer, yieldAround, resolve, reject });
     });
     this.#dispatch();
-    return done;
+    if (!yieldAround) return done;
+    return done.then(
+      (reply) => new Promise<Reply>((resolve) => setTimeout(() => resolve(reply), 0)),
+    );
   }
 
   /** Ends every thread; requests waiting or running are refused with code 78. */
@@ -183,7 +200,14 @@ export class WorkerPool<Request, Reply> {
           new VirtError(ErrorCode.INTERNAL_ERROR, `${this.#options.task} failed: ${event.message}`),
         );
       };
-      thread.postMessage(job.request, { transfer: job.transfer });
+      if (!job.yieldAround) {
+        thread.postMessage(job.request, { transfer: job.transfer });
+        return;
+      }
+      setTimeout(() => {
+        // Unless the job ended meanwhile (closed, or out of time).
+        if (this.#busy.has(thread)) thread.postMessage(job.request, { transfer: job.transfer });
+      }, 0);
     });
   }
 }

@@ -491,18 +491,19 @@ type StoredPart =
 export function storedDefinition(
   definition: DomainDefinition,
 ): DomainDefinition | StoredCompactDefinition {
-  if (!partsOf.has(definition)) return definition;
-  return { $compact: { parts: storedParts(definition) } };
+  const form = compactPartsOf(definition);
+  return form === undefined ? definition : { $compact: { parts: storedOf(form) } };
 }
 
-function storedParts(compact: object): StoredPart[] {
-  const parts = partsOf.get(compact)!;
-  const source = compact as Record<string, unknown>;
-  return Object.keys(source).map((key): StoredPart => {
-    const part = parts.get(key);
-    if (part === undefined) return [key, source[key], null];
-    if (part === null) return [key, null, null, storedParts(source[key] as object)];
-    return [key, null, { base64: Buffer.from(part.bytes).toString("base64"), chars: part.chars }];
+/** A compact form as a snapshot stores it: its deflated bytes in base64. */
+function storedOf(form: CompactParts): StoredPart[] {
+  return form.map(([key, plain, deflated, nested]): StoredPart => {
+    if (nested !== undefined) return [key, null, null, storedOf(nested)];
+    if (deflated === null) return [key, plain, null];
+    return [key, null, {
+      base64: Buffer.from(deflated.bytes).toString("base64"),
+      chars: deflated.chars,
+    }];
   });
 }
 

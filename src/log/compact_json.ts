@@ -23,13 +23,12 @@ import {
   isOmitted,
   type PartPlan,
   partsOfPlan,
-  planCompact,
+  planParts,
 } from "../model/compact_definition.ts";
 import {
   checkJsonData,
   checkJsonSize,
   type KnownJsonText,
-  prepareJsonText,
   rememberJsonText,
   utf8Length,
 } from "./json_text.ts";
@@ -66,8 +65,8 @@ export function prepareCompactJson(
   maxBytes: number,
 ): CompactJson {
   const depth = checkJsonData(definition, where);
-  const plans = planCompact(definition);
-  if (plans === undefined) return { json: prepareJsonText(definition, where, maxBytes) };
+  // Spliced from the plans' texts whether or not a part is deflated: each part encoded once.
+  const { plans, deflates } = planParts(definition);
   // The whole text spliced from the parts' texts, its checksum and length taken piece by piece;
   // a deflated part's UTF-8 serves both its checksum and its deflation.
   const pieces: string[] = [];
@@ -103,10 +102,8 @@ export function prepareCompactJson(
   splice(plans);
   const text = pieces.join("");
   checkJsonSize(text, where, maxBytes, bytes);
-  return {
-    json: { text, bytes, crc: crc >>> 0, depth },
-    parts: partsOfPlan(plans, (plan) => utf8Of.get(plan)!),
-  };
+  const json = { text, bytes, crc: crc >>> 0, depth };
+  return deflates ? { json, parts: partsOfPlan(plans, (plan) => utf8Of.get(plan)!) } : { json };
 }
 
 /**

@@ -120,6 +120,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * ```
  */
 export function planCompact(definition: DomainDefinition): PartPlan[] | undefined {
+  const { plans, deflates } = planParts(definition);
+  return deflates ? plans : undefined;
+}
+
+/**
+ * {@linkcode planCompact}'s plans whether or not a part is deflated (a thread splices the whole
+ * text from them either way), and whether one is.
+ */
+export function planParts(definition: DomainDefinition): { plans: PartPlan[]; deflates: boolean } {
   const source = definition as unknown as Record<string, unknown>;
   let deflates = false;
   const plans = Object.keys(source).map((key): PartPlan => {
@@ -141,7 +150,7 @@ export function planCompact(definition: DomainDefinition): PartPlan[] | undefine
     if (plan.keep === "deflated") deflates = true;
     return plan;
   });
-  return deflates ? plans : undefined;
+  return { plans, deflates };
 }
 
 /** A part kept whole: deflated from `minChars` characters of JSON text. */
@@ -373,16 +382,11 @@ export function withPart<Key extends keyof DomainDefinition>(
     if (name === key) return replaced;
     const part = parts.get(name);
     if (part === undefined) return [name, source[name], null];
-    // A split part is an object of its own, kept as it is (its parts stay deflated).
-    return part === null ? [name, source[name], null] : [name, null, part];
+    // A split part is carried as its form (its deflated parts shared, nothing inflated).
+    return part === null ? [name, null, null, formOf(source[name] as object)] : [name, null, part];
   });
   if (!(key in source)) form.push(replaced);
-  const copy = definitionFromParts(form);
-  // Split parts carried over keep their own entries; this copy's entry names them.
-  const copied = partsOf.get(copy) ?? new Map<string, Part | null>();
-  for (const [name, part] of parts) if (part === null && name !== key) copied.set(name, null);
-  if (copied.size > 0) partsOf.set(copy, copied);
-  return copy;
+  return definitionFromParts(form);
 }
 
 /**

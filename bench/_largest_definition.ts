@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type PaddingKind, paddingText } from "./_padding.ts";
 import { DEVICE_COUNT_LIMITS } from "../src/model/device_limits.ts";
 import { DOMAIN_NAME_MAX_BYTES } from "../src/xml/validate_name.ts";
 
@@ -64,10 +65,14 @@ export function largestDevices(): { xml: string; count: number } {
 
 /**
  * The whole document with a name of {@linkcode DOMAIN_NAME_MAX_BYTES}: `targetBytes` long (pass
- * the service's body limit) with a description filling the rest, or without description when
- * `targetBytes` is 0 (the largest by devices alone).
+ * the service's body limit) with a description filling the rest (`padding`: see bench/_padding.ts),
+ * or without description when `targetBytes` is 0 (the largest by devices alone).
  */
-export function largestDefinitionXml(targetBytes: number, uuid: string): string {
+export function largestDefinitionXml(
+  targetBytes: number,
+  uuid: string,
+  padding: PaddingKind = "letter",
+): string {
   const devices = largestDevices().xml;
   const name = "n".repeat(DOMAIN_NAME_MAX_BYTES);
   const head = `<domain type='qemu'><name>${name}</name><uuid>${uuid}</uuid>` +
@@ -79,5 +84,5 @@ export function largestDefinitionXml(targetBytes: number, uuid: string): string 
   }
   const fill = targetBytes - head.length - tail.length;
   if (fill < 0) throw new Error(`The devices alone take more than ${targetBytes} bytes`);
-  return head + "d".repeat(fill) + tail;
+  return head + paddingText(padding, fill, 0, "d") + tail;
 }

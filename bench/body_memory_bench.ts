@@ -25,6 +25,7 @@
 
 import { parsePositiveInteger } from "../src/config/config.ts";
 import { unixTransport } from "../src/client/client.ts";
+import { paddingKind, paddingText } from "./_padding.ts";
 import {
   removeServiceDirs,
   serviceDirs,
@@ -36,28 +37,8 @@ const DEFINES = parsePositiveInteger(env, "EVIRT_BENCH_DEFINES", 32);
 const DEFINE_MIB = parsePositiveInteger(env, "EVIRT_BENCH_DEFINE_MIB", 4);
 const UNBOUNDED_BYTES = 8 * 1024 * 1024 * 1024;
 const GOAL_PEAK_MIB = 300;
-const PADDING = env.EVIRT_BENCH_PADDING === "words" ? "words" : "x";
+const PADDING = paddingKind(env);
 const STOP_SAMPLE_MS = 10;
-
-const WORDS = (
-  "the domain guest disk network memory vcpu device host pool volume snapshot console serial " +
-  "boot kernel image bridge address controller channel graphics video sound watchdog policy"
-).split(" ");
-
-/** `length` characters of padding: one letter, or words drawn by a fixed pseudo-random sequence. */
-function padding(length: number, index: number): string {
-  if (PADDING === "x") return "x".repeat(length);
-  let seed = index + 1;
-  const parts: string[] = [];
-  let size = 0;
-  while (size < length) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    const word = WORDS[seed % WORDS.length] + (seed % 7 === 0 ? `-${seed % 1000}` : "");
-    parts.push(word);
-    size += word.length + 1;
-  }
-  return parts.join(" ").slice(0, length);
-}
 
 /** A valid definition of `bytes` bytes: the padding is a description libvirt keeps. */
 function definition(bytes: number, index: number): string {
@@ -67,7 +48,7 @@ function definition(bytes: number, index: number): string {
     }</name><memory>65536</memory><vcpu>1</vcpu>` +
     "<os><type>hvm</type></os><description>";
   const tail = "</description><devices/></domain>";
-  return head + padding(bytes - head.length - tail.length - 1, index) + tail;
+  return head + paddingText(PADDING, bytes - head.length - tail.length - 1, index) + tail;
 }
 
 function peakKiB(pid: number): number {

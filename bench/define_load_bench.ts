@@ -41,6 +41,7 @@
 
 import { percentile, percentileSummary } from "./_figures.ts";
 import { largestDefinitionXml, largestDevices } from "./_largest_definition.ts";
+import { paddingKind } from "./_padding.ts";
 import { QemuDriver } from "../drivers/qemu/qemu_driver.ts";
 import { TestDriver } from "../drivers/test/test_driver.ts";
 import type { Driver } from "../actors/driver_protocol.ts";
@@ -260,7 +261,7 @@ async function main(): Promise<void> {
     const ofDriver = (xml: string) =>
       xml.replace("<domain type='qemu'>", `<domain type='${r.driverName}'>`);
     const byDevices = ofDriver(largestDefinitionXml(0, UUID));
-    const bySize = ofDriver(largestDefinitionXml(XML_MAX_BYTES_DEFAULT, UUID));
+    const bySize = ofDriver(largestDefinitionXml(XML_MAX_BYTES_DEFAULT, UUID, paddingKind(env)));
     const hostile = `<domain type='${r.driverName}'><name>many</name><memory>65536</memory>` +
       `<os><type>hvm</type></os><devices>${
         "<serial type='null'/>".repeat(100_000)
@@ -290,10 +291,16 @@ async function main(): Promise<void> {
         });
       }
       if (chosen.has("size")) {
-        await phase(r, "same, with a description up to the 4 MiB body limit", calls, gapMs, {
-          body: bySize,
-          status: 201,
-        });
+        await phase(
+          r,
+          `same, with a description up to the 4 MiB body limit (${paddingKind(env)})`,
+          calls,
+          gapMs,
+          {
+            body: bySize,
+            status: 201,
+          },
+        );
       }
       if (chosen.has("hostile")) {
         await phase(r, "100,000-serial define refused in a loop", calls, gapMs, {

@@ -620,7 +620,8 @@ export class QemuDriver implements Driver {
     const reply = await this.#dryBuilds.run({
       definition: parts !== undefined
         ? { parts }
-        : known === undefined
+        // (A text in pieces comes only with a compact definition's parts.)
+        : known === undefined || typeof known.text !== "string"
         ? definition
         : { json: known.text },
       context,

@@ -18,6 +18,7 @@ import {
   STREAM_NAME_MAX_BYTES,
 } from "./event_store.ts";
 import { encodeJson, utf8Length } from "./json_text.ts";
+import type { JsonText } from "./json_pieces.ts";
 import type { Upcasting } from "./upcasting.ts";
 
 /** A fact checked and encoded, waiting for its position. */
@@ -26,8 +27,11 @@ export interface PreparedFact {
   type: string;
   /** The schema version, resolved to the current one when the caller gave none. */
   schemaVersion: number;
-  /** The body as JSON text, checked against the size limit. */
-  bodyJson: string;
+  /**
+   * The body as JSON text, checked against the size limit: pieces only when a remembered text
+   * in pieces gave it (then `bodyKnown` is set).
+   */
+  bodyJson: JsonText;
   /** The body as the caller gave it (JSON data, checked): the log's live tail serves it. */
   body: JsonValue;
   /** The JSON text's UTF-8 length and CRC-32, when a remembered text gave them (json_text.ts). */

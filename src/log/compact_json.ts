@@ -7,10 +7,12 @@
  * checksummed and deflated, and the whole text is spliced from the pieces.
  *
  * The main loop then parses, encodes and deflates none of the large parts
- * ({@linkcode valueOfCompactJson}): a define holds there the definition's text as read (which the
- * QEMU driver sends on to its dry-build thread), the completed definition's text (which the log
- * stores) and a few small objects, where parsing the texts back cost it the whole object tree
- * (and the garbage collections of it) twice, once as read and once as completed by the driver.
+ * ({@linkcode valueOfCompactJson}): a define holds there the completed definition's text (which
+ * the log stores) and a few small objects, where parsing the texts back cost it the whole object
+ * tree (and the garbage collections of it) twice, once as read and once as completed by the
+ * driver. The text of a compact definition and its deflated parts are in shared memory
+ * (src/log/json_pieces.ts): the trips to the main loop, to the dry-build thread and to the log's
+ * commit thread copy none of them.
  *
  * @module
  */
@@ -26,12 +28,13 @@ import {
   planParts,
 } from "../model/compact_definition.ts";
 import {
+  checkBytes,
   checkJsonData,
-  checkJsonSize,
   type KnownJsonText,
   rememberJsonText,
   utf8Length,
 } from "./json_text.ts";
+import { jsonTextString, sharedCopy, shareJsonText } from "./json_pieces.ts";
 
 const encoder = new TextEncoder();
 
@@ -45,7 +48,7 @@ export interface CompactJson {
 
 /**
  * Checks and encodes `definition` as `prepareJsonText` does (the same text, length, checksum and
- * depth), with its compact form when a part is large (at least `COMPACT_PART_MIN_CHARS`
+ * depth; the text in shared memory when the definition is compact), with its compact form when a part is large (at least `COMPACT_PART_MIN_CHARS`
  * characters of JSON text; `planCompact` decides as the main loop's compaction does): for a
  * worker thread, see the module notes.
  *
@@ -54,8 +57,9 @@ export interface CompactJson {
  * @example
  * ```ts
  * import { prepareCompactJson } from "./compact_json.ts";
+ * import { jsonTextChars } from "./json_pieces.ts";
  * const made = prepareCompactJson({ name: "vm", description: "x".repeat(1 << 17) } as never, "definition", 1 << 20);
- * console.log(made.json.text.length, made.parts?.map(([key, , deflated]) => [key, deflated !== null]));
+ * console.log(jsonTextChars(made.json.text), made.parts?.map(([key, , deflated]) => [key, deflated !== null]));
  * // 131106 [ [ "name", false ], [ "description", true ] ]
  * ```
  */
@@ -68,15 +72,19 @@ export function prepareCompactJson(
   // Spliced from the plans' texts whether or not a part is deflated: each part encoded once.
   const { plans, deflates } = planParts(definition);
   // The whole text spliced from the parts' texts, its checksum and length taken piece by piece;
-  // a deflated part's UTF-8 serves both its checksum and its deflation.
+  // a deflated part's UTF-8 serves its checksum, its deflation and the shared text.
   const pieces: string[] = [];
+  const utf8Pieces: (string | Uint8Array)[] = [];
   const utf8Of = new Map<PartPlan, Uint8Array>();
   let crc = 0;
   let bytes = 0;
+  let chars = 0;
   const add = (text: string) => {
     pieces.push(text);
+    utf8Pieces.push(text);
     crc = crc32(text, crc);
     bytes += utf8Length(text);
+    chars += text.length;
   };
   const splice = (parts: readonly PartPlan[]) => {
     add("{");
@@ -91,8 +99,10 @@ export function prepareCompactJson(
         const utf8 = encoder.encode(plan.text!);
         utf8Of.set(plan, utf8);
         pieces.push(plan.text!);
+        utf8Pieces.push(utf8);
         crc = crc32(utf8, crc);
         bytes += utf8.length;
+        chars += plan.text!.length;
       } else {
         add(plan.text!);
       }
@@ -100,10 +110,14 @@ export function prepareCompactJson(
     add("}");
   };
   splice(plans);
-  const text = pieces.join("");
-  checkJsonSize(text, where, maxBytes, bytes);
-  const json = { text, bytes, crc: crc >>> 0, depth };
-  return deflates ? { json, parts: partsOfPlan(plans, (plan) => utf8Of.get(plan)!) } : { json };
+  checkBytes(bytes, where, maxBytes);
+  const known = { bytes, crc: crc >>> 0, depth };
+  // A definition without a large part is parsed from its text on the main loop: a string.
+  if (!deflates) return { json: { text: pieces.join(""), ...known } };
+  return {
+    json: { text: shareJsonText(utf8Pieces, bytes, chars), ...known },
+    parts: partsOfPlan(plans, (plan) => utf8Of.get(plan)!, sharedCopy),
+  };
 }
 
 /**
@@ -122,7 +136,7 @@ export function prepareCompactJson(
 export function valueOfCompactJson(message: CompactJson): DomainDefinition {
   const definition = message.parts === undefined
     // JSON data by construction (checked on the thread): parsing gives the same definition.
-    ? JSON.parse(message.json.text) as DomainDefinition
+    ? JSON.parse(jsonTextString(message.json.text)) as DomainDefinition
     : definitionFromParts(message.parts);
   rememberJsonText(definition, message.json);
   return definition;

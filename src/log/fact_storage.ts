@@ -8,6 +8,7 @@
  */
 
 import type { Fact } from "./event_store.ts";
+import { type JsonText, jsonTextString } from "./json_pieces.ts";
 
 /** A fact as stored: the body kept as JSON text, at the schema version it was written in. */
 export interface StoredFact extends Omit<Fact, "body" | "schemaVersion"> {
@@ -17,6 +18,32 @@ export interface StoredFact extends Omit<Fact, "body" | "schemaVersion"> {
   bodyJson: string;
   /** CRC-32 of every other field (see `fact_checksum.ts`), checked on every read. */
   checksum: number;
+}
+
+/**
+ * A fact as the store hands it to storage to commit: as stored, but its body's JSON text may be
+ * in pieces (a large definition's text, shared between threads: see json_pieces.ts).
+ */
+export interface AppendedFact extends Omit<StoredFact, "bodyJson"> {
+  /** The body as JSON text. */
+  bodyJson: JsonText;
+}
+
+/**
+ * `fact` with its body as one string, for a storage that keeps or sends strings.
+ *
+ * @example
+ * ```ts
+ * import { storedFact } from "./fact_storage.ts";
+ * const fact = { position: 1, stream: "s", version: 1, type: "t", schemaVersion: 1, timestampMs: 0, checksum: 0 };
+ * console.log(storedFact({ ...fact, bodyJson: { pieces: ["[", new Uint8Array([0x31]), "]"], chars: 3 } }).bodyJson);
+ * // [1]
+ * ```
+ */
+export function storedFact(fact: AppendedFact): StoredFact {
+  return typeof fact.bodyJson === "string"
+    ? fact as StoredFact
+    : { ...fact, bodyJson: jsonTextString(fact.bodyJson) };
 }
 
 /** A snapshot as stored. */
@@ -63,7 +90,7 @@ export interface FactStorage {
    * transaction, returning once it is durable.
    */
   commit(
-    facts: readonly StoredFact[],
+    facts: readonly AppendedFact[],
     streamVersions: ReadonlyMap<string, number>,
   ): void | Promise<void>;
   /**

@@ -14,13 +14,17 @@ import { crc32 } from "node:zlib";
 import { EventStoreArgumentError } from "./errors.ts";
 import { crc32Combine } from "./fact_checksum.ts";
 import { JSON_DEPTH_MAX } from "./event_store.ts";
+import { joinJsonTexts, type JsonText, jsonTextString } from "./json_pieces.ts";
 
 const encoder = new TextEncoder();
 
 /** A JSON text known for a value, with what its checks found. */
 export interface KnownJsonText {
-  /** The text, as {@linkcode encodeJsonText} makes it. */
-  text: string;
+  /**
+   * The text, as {@linkcode encodeJsonText} makes it: a string, or pieces of shared UTF-8 (a
+   * large text made on a worker thread, see json_pieces.ts).
+   */
+  text: JsonText;
   /** Its length in UTF-8 bytes. */
   bytes: number;
   /** The CRC-32 of its UTF-8 bytes (what the fact's checksum covers, see fact_checksum.ts). */
@@ -106,13 +110,13 @@ export function knownJsonText(value: object): KnownJsonText | undefined {
  * ```
  */
 export function encodeJsonText(value: unknown, where: string, maxBytes: number): string {
-  return encodeJson(value, where, maxBytes).text;
+  return jsonTextString(encodeJson(value, where, maxBytes).text);
 }
 
 /** JSON text as {@linkcode encodeJson} makes it. */
 export interface EncodedJson {
-  /** The text. */
-  text: string;
+  /** The text (pieces when a remembered text in pieces is part of it, see json_pieces.ts). */
+  text: JsonText;
   /**
    * The text's UTF-8 length and CRC-32, when they came without a pass over the text (a
    * remembered text was used); absent otherwise.
@@ -135,7 +139,7 @@ export interface EncodedJson {
 export function encodeJson(value: unknown, where: string, maxBytes: number): EncodedJson {
   const known = takeKnown(value) ?? composeKnown(value, where);
   if (known !== undefined) {
-    checkSize(known.text, where, maxBytes, known.bytes);
+    checkBytes(known.bytes, where, maxBytes);
     return { text: known.text, known: { bytes: known.bytes, crc: known.crc } };
   }
   checkJsonValue(value, where);
@@ -175,20 +179,6 @@ export function checkJsonData(value: unknown, where: string): number {
   return checkJsonValue(value, where);
 }
 
-/**
- * Refuses a text over `maxBytes` UTF-8 bytes, as {@linkcode encodeJsonText} does.
- *
- * @throws {EventStoreArgumentError} When it is larger.
- */
-export function checkJsonSize(
-  text: string,
-  where: string,
-  maxBytes: number,
-  knownBytes?: number,
-): void {
-  checkSize(text, where, maxBytes, knownBytes);
-}
-
 /** Refuses a text over `maxBytes` (its UTF-8 length is counted only when it could matter). */
 function checkSize(text: string, where: string, maxBytes: number, knownBytes?: number): void {
   let bytes = knownBytes;
@@ -197,6 +187,16 @@ function checkSize(text: string, where: string, maxBytes: number, knownBytes?: n
     if (text.length * 3 <= maxBytes) return;
     bytes = utf8Length(text);
   }
+  checkBytes(bytes, where, maxBytes);
+}
+
+/**
+ * Refuses a text of `bytes` UTF-8 bytes when that is over `maxBytes`, as
+ * {@linkcode encodeJsonText} does.
+ *
+ * @throws {EventStoreArgumentError} When it is larger.
+ */
+export function checkBytes(bytes: number, where: string, maxBytes: number): void {
   if (bytes > maxBytes) {
     throw new EventStoreArgumentError(
       where,
@@ -225,18 +225,17 @@ function composeKnown(value: unknown, where: string): KnownJsonText | undefined 
   if (!entries.some(([, child]) => typeof child === "object" && knownTexts.has(child!))) {
     return undefined;
   }
-  // Joined with `+`, not an array's join: a known text of megabytes is then referenced, not
-  // copied here (the copy is made once, when the text is sent to the log's thread).
-  let joined = "{";
+  // Joined by joinJsonTexts: a known text of megabytes is referenced, not copied here.
+  const texts: JsonText[] = ["{"];
   let bytes = 2 + Math.max(0, entries.length - 1);
   let depth = 0;
   let crc = crc32("{");
   for (const [key, child] of entries) {
     const keyText = JSON.stringify(key);
-    const head = `${joined === "{" ? "" : ","}${keyText}:`;
+    const head = `${texts.length === 1 ? "" : ","}${keyText}:`;
     crc = crc32(head, crc);
     const known = takeKnown(child);
-    let text: string;
+    let text: JsonText;
     if (known !== undefined) {
       // One level below this object.
       if (known.depth + 1 >= JSON_DEPTH_MAX) {
@@ -255,11 +254,12 @@ function composeKnown(value: unknown, where: string): KnownJsonText | undefined 
       bytes += utf8Length(text);
       crc = crc32(text, crc);
     }
-    joined += head + text;
+    texts.push(head, text);
     bytes += utf8Length(keyText) + 1;
   }
   crc = crc32("}", crc);
-  return { text: joined + "}", bytes, crc, depth };
+  texts.push("}");
+  return { text: joinJsonTexts(texts), bytes, crc, depth };
 }
 
 /**

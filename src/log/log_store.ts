@@ -52,7 +52,8 @@ import {
   SUBSCRIBE_PAGE_DEFAULT,
   type SubscribeOptions,
 } from "./event_store.ts";
-import type { FactStorage, StoredFact } from "./fact_storage.ts";
+import type { AppendedFact, FactStorage, StoredFact } from "./fact_storage.ts";
+import { jsonTextChars, jsonTextString } from "./json_pieces.ts";
 import { HeadSignal } from "./head_signal.ts";
 import { encodeJsonText } from "./json_text.ts";
 import { followLog } from "./subscription.ts";
@@ -71,7 +72,7 @@ interface AcceptedAppend {
 
 /** A committed fact as its appender gave it, kept for the live tail (see `LogStore`). */
 interface RecentFact {
-  row: StoredFact;
+  row: AppendedFact;
   body: JsonValue;
 }
 
@@ -432,10 +433,10 @@ export class LogStore implements EventStore {
           row.position,
           row.type,
           row.schemaVersion,
-          shared ? body : this.#parse(row.bodyJson, `fact ${row.position}`),
+          shared ? body : this.#parse(jsonTextString(row.bodyJson), `fact ${row.position}`),
         ),
       });
-      chars += row.bodyJson.length;
+      chars += jsonTextChars(row.bodyJson);
       // Bounded as storage reads are: by count, and by body size after the first.
       if (facts.length >= count || chars >= READ_BYTES_MAX) break;
     }
@@ -443,10 +444,10 @@ export class LogStore implements EventStore {
   }
 
   /** Keeps committed facts for the live tail, dropping the oldest beyond the bounds. */
-  #keepRecent(rows: readonly StoredFact[], bodies: readonly JsonValue[]): void {
+  #keepRecent(rows: readonly AppendedFact[], bodies: readonly JsonValue[]): void {
     for (let index = 0; index < rows.length; index++) {
       this.#recent.push({ row: rows[index], body: bodies[index] });
-      this.#recentBodyChars += rows[index].bodyJson.length;
+      this.#recentBodyChars += jsonTextChars(rows[index].bodyJson);
     }
     let drop = 0;
     let chars = this.#recentBodyChars;
@@ -454,7 +455,7 @@ export class LogStore implements EventStore {
       this.#recent.length - drop > 1 &&
       (this.#recent.length - drop > RECENT_FACTS_MAX || chars > RECENT_BODY_CHARS_MAX)
     ) {
-      chars -= this.#recent[drop].row.bodyJson.length;
+      chars -= jsonTextChars(this.#recent[drop].row.bodyJson);
       drop++;
     }
     if (drop > 0) this.#recent.splice(0, drop);
@@ -548,7 +549,7 @@ export class LogStore implements EventStore {
   #flush(): void {
     const batch = this.#takeBatch();
     const versions = new Map<string, number>();
-    const rows: StoredFact[] = [];
+    const rows: AppendedFact[] = [];
     const bodies: JsonValue[] = [];
     const accepted: AcceptedAppend[] = [];
     const timestampMs = Math.max(this.#now(), this.#lastTimestampMs);
@@ -592,7 +593,7 @@ export class LogStore implements EventStore {
 
   /** The batch is durable: advances the head and answers its appenders. */
   #acknowledge(
-    rows: readonly StoredFact[],
+    rows: readonly AppendedFact[],
     bodies: readonly JsonValue[],
     accepted: readonly AcceptedAppend[],
     timestampMs: number,
@@ -624,12 +625,12 @@ export class LogStore implements EventStore {
   #place(
     pending: PendingAppend,
     versions: Map<string, number>,
-    rows: StoredFact[],
+    rows: AppendedFact[],
     bodies: JsonValue[],
     timestampMs: number,
   ): AppendResult[] | VersionConflictError {
     const local = new Map<string, number>();
-    const placedRows: StoredFact[] = [];
+    const placedRows: AppendedFact[] = [];
     const placedBodies: JsonValue[] = [];
     const results: AppendResult[] = [];
     for (const request of pending.requests) {
@@ -647,13 +648,12 @@ export class LogStore implements EventStore {
           type: fact.type,
           schemaVersion: fact.schemaVersion,
           timestampMs,
-          bodyJson: fact.bodyJson,
         };
         // A body encoded on another thread came with its CRC: no pass over it here.
         const checksum = fact.bodyKnown === undefined
-          ? factChecksum(row)
+          ? factChecksum({ ...row, bodyJson: jsonTextString(fact.bodyJson) })
           : factChecksumOfBody(row, fact.bodyKnown);
-        placedRows.push({ ...row, checksum });
+        placedRows.push({ ...row, bodyJson: fact.bodyJson, checksum });
         placedBodies.push(fact.body);
       });
       const streamVersion = current + request.facts.length;

@@ -6,7 +6,14 @@
  */
 
 import type { EventStore, EventStoreOptions } from "./event_store.ts";
-import type { FactStorage, StorageHead, StoredFact, StoredSnapshot } from "./fact_storage.ts";
+import {
+  type AppendedFact,
+  type FactStorage,
+  type StorageHead,
+  type StoredFact,
+  storedFact,
+  type StoredSnapshot,
+} from "./fact_storage.ts";
 import { LogStore } from "./log_store.ts";
 
 /**
@@ -72,11 +79,11 @@ export class MemoryStorage implements FactStorage {
     return new Map([...this.#streams].map(([name, stream]) => [name, stream.version]));
   }
 
-  commit(facts: readonly StoredFact[], streamVersions: ReadonlyMap<string, number>): void {
+  commit(facts: readonly AppendedFact[], streamVersions: ReadonlyMap<string, number>): void {
     const head = this.#oldest - 1 + this.#facts.length;
     if (facts[0]?.position !== head + 1) throw new Error(`Commit does not start at ${head + 1}`);
     for (const fact of facts) {
-      this.#facts.push({ ...fact });
+      this.#facts.push({ ...storedFact(fact) });
       let stream = this.#streams.get(fact.stream);
       if (stream === undefined) {
         stream = { version: 0, facts: [] };

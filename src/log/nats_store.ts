@@ -43,7 +43,14 @@ import {
 } from "@nats-io/jetstream";
 import type { EventStore, EventStoreOptions } from "./event_store.ts";
 import { EventStoreArgumentError, EventStoreCorruptError } from "./errors.ts";
-import type { FactStorage, StorageHead, StoredFact, StoredSnapshot } from "./fact_storage.ts";
+import {
+  type AppendedFact,
+  type FactStorage,
+  type StorageHead,
+  type StoredFact,
+  storedFact,
+  type StoredSnapshot,
+} from "./fact_storage.ts";
 import { LogStore } from "./log_store.ts";
 import { collectPart, joinParts, type PartialGroup } from "./nats_groups.ts";
 import { acquireStateLock } from "./state_lock.ts";
@@ -372,9 +379,10 @@ class NatsStorage implements FactStorage {
   }
 
   async commit(
-    facts: readonly StoredFact[],
+    appended: readonly AppendedFact[],
     streamVersions: ReadonlyMap<string, number>,
   ): Promise<void> {
+    const facts = appended.map(storedFact);
     const bytes = textBytes(facts);
     if (this.#memoryBytes + bytes > this.#settings.memoryMaxBytes) {
       throw new Error(

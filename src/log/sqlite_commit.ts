@@ -7,11 +7,16 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import type { StoredFact } from "./fact_storage.ts";
+import type { AppendedFact } from "./fact_storage.ts";
+import { jsonTextChars, jsonTextUtf8 } from "./json_pieces.ts";
 
-/** The insert of one fact row (format 2), with the body's offset (see sqlite_store.ts). */
+/**
+ * The insert of one fact row (format 2), with the body's offset (see sqlite_store.ts). The body
+ * is bound as text or as its UTF-8 bytes (json_pieces.ts), stored as text either way.
+ */
 export const INSERT_FACT_SQL = "INSERT INTO facts (position, stream, version, type, " +
-  "schema_version, timestamp_ms, body, checksum, body_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  "schema_version, timestamp_ms, body, checksum, body_offset) " +
+  "VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?)";
 
 /** The upsert of one stream's version. */
 export const UPSERT_STREAM_SQL = "INSERT INTO streams (name, version) VALUES (?, ?) " +
@@ -19,7 +24,7 @@ export const UPSERT_STREAM_SQL = "INSERT INTO streams (name, version) VALUES (?,
 
 /** A statement as the commit runs it. */
 export interface RunStatement {
-  run(...values: (string | number)[]): unknown;
+  run(...values: (string | number | Uint8Array)[]): unknown;
 }
 
 /** The statements a commit runs. */
@@ -65,7 +70,7 @@ export function inWriteTransaction(db: DatabaseSync, body: () => void): void {
  */
 export function insertFactRow(
   statements: CommitStatements,
-  fact: StoredFact,
+  fact: AppendedFact,
   bodyOffset: number,
 ): number {
   statements.insertFact.run(
@@ -75,11 +80,11 @@ export function insertFactRow(
     fact.type,
     fact.schemaVersion,
     fact.timestampMs,
-    fact.bodyJson,
+    jsonTextUtf8(fact.bodyJson),
     fact.checksum,
     bodyOffset,
   );
-  return bodyOffset + fact.bodyJson.length;
+  return bodyOffset + jsonTextChars(fact.bodyJson);
 }
 
 /**
@@ -92,7 +97,7 @@ export function insertFactRow(
 export function commitFacts(
   db: DatabaseSync,
   statements: CommitStatements,
-  facts: readonly StoredFact[],
+  facts: readonly AppendedFact[],
   streamVersions: Iterable<readonly [string, number]>,
   bodyOffset: number,
 ): number {

@@ -14,7 +14,8 @@
  */
 
 import { errorOfReply, WorkerPool } from "../workers/worker_pool.ts";
-import type { StoredFact } from "./fact_storage.ts";
+import type { AppendedFact } from "./fact_storage.ts";
+import { copiedChars } from "./json_pieces.ts";
 import type { CommitReply, CommitRequest } from "./sqlite_commit_worker.ts";
 
 /** How long one commit may take on its thread, in ms (thread start included). */
@@ -60,7 +61,7 @@ export class SqliteCommitThread {
    * @throws {Error} SQLite's error (nothing written); or an error saying the outcome is unknown.
    */
   async commit(
-    facts: readonly StoredFact[],
+    facts: readonly AppendedFact[],
     streamVersions: ReadonlyMap<string, number>,
     bodyOffset: number,
   ): Promise<number> {
@@ -98,11 +99,12 @@ export class SqliteCommitThread {
   }
 }
 
-/** A commit whose fact bodies have this many characters or more yields around its copy. */
+/** A commit whose fact bodies copy this many characters or more yields around its copy. */
 const LARGE_COMMIT_CHARS = 1024 * 1024;
 
-function bodyChars(facts: readonly StoredFact[]): number {
+/** The characters of the bodies the message to the thread copies (shared ones it does not). */
+function bodyChars(facts: readonly AppendedFact[]): number {
   let chars = 0;
-  for (const fact of facts) chars += fact.bodyJson.length;
+  for (const fact of facts) chars += copiedChars(fact.bodyJson);
   return chars;
 }

@@ -9,7 +9,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import type { StoredFact } from "./fact_storage.ts";
+import type { AppendedFact } from "./fact_storage.ts";
 import {
   commitFacts,
   type CommitStatements,
@@ -29,7 +29,7 @@ export type CommitRequest =
     kind: "commit";
     /** The database file (opened on the first commit). */
     path: string;
-    facts: StoredFact[];
+    facts: AppendedFact[];
     streamVersions: [string, number][];
     /** Where the first fact's body starts. */
     bodyOffset: number;

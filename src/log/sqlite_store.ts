@@ -13,7 +13,13 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { ErrorCode, VirtError } from "../model/errors.ts";
 import type { EventStore, EventStoreOptions } from "./event_store.ts";
 import { factChecksum, snapshotChecksum as snapshotChecksumOf } from "./fact_checksum.ts";
-import type { FactStorage, StorageHead, StoredFact, StoredSnapshot } from "./fact_storage.ts";
+import type {
+  AppendedFact,
+  FactStorage,
+  StorageHead,
+  StoredFact,
+  StoredSnapshot,
+} from "./fact_storage.ts";
 import type { LogMarkerWriter } from "./log_marker.ts";
 import { LogStore } from "./log_store.ts";
 import { openCheckedStorage } from "./open_checks.ts";
@@ -236,7 +242,7 @@ export class SqliteStorage implements FactStorage {
   }
 
   commit(
-    facts: readonly StoredFact[],
+    facts: readonly AppendedFact[],
     streamVersions: ReadonlyMap<string, number>,
   ): void | Promise<void> {
     const thread = this.#commitThread;

@@ -203,16 +203,21 @@ function joinedText(children: readonly PartPlan[]): string {
 
 /**
  * The form of a plan (see {@linkcode planCompact}): deflated parts deflated from the UTF-8
- * `utf8Of` gives for them (a thread has it already; by default, their text encoded now).
+ * `utf8Of` gives for them (a thread has it already; by default, their text encoded now), each
+ * kept as `keep` gives it (a thread copies it into shared memory; by default, as it is).
  */
 export function partsOfPlan(
   plans: readonly PartPlan[],
   utf8Of: (plan: PartPlan) => Uint8Array = (plan) => encoder.encode(plan.text!),
+  keep: (deflated: Uint8Array) => Uint8Array = (deflated) => deflated,
 ): CompactParts {
   return plans.map((plan): CompactPart => {
     if (plan.keep === "plain") return [plan.key, plan.value, null];
-    if (plan.keep === "deflated") return [plan.key, null, deflatedPart(utf8Of(plan), plan.chars)];
-    return [plan.key, null, null, partsOfPlan(plan.keep, utf8Of)];
+    if (plan.keep === "deflated") {
+      const part = deflatedPart(utf8Of(plan), plan.chars);
+      return [plan.key, null, { bytes: keep(part.bytes), chars: part.chars }];
+    }
+    return [plan.key, null, null, partsOfPlan(plan.keep, utf8Of, keep)];
   });
 }
 

@@ -9,6 +9,7 @@ import { bodyText, definitionFromText } from "../../../src/api/definition_text.t
 import { VirtError } from "../../../src/model/errors.ts";
 import { isCompactDefinition, isCompactPart } from "../../../src/model/compact_definition.ts";
 import { knownJsonText } from "../../../src/log/json_text.ts";
+import { jsonTextString } from "../../../src/log/json_pieces.ts";
 
 const XML = "<domain type='test'><name>t</name><uuid>0d3c1c54-7b0e-4f5e-9f3a-3a6c2f0b9e11</uuid>" +
   "<memory>1024</memory><os><type>hvm</type></os><devices><serial type='pty'/></devices></domain>";
@@ -95,7 +96,7 @@ Deno.test("a body's bytes move to the thread, which answers the definition's JSO
   const inPlace = definitionFromText(XML, "application/xml", { maxBytes: 65536 });
   const { json } = reply.compact;
   assert.equal(json.text, JSON.stringify(inPlace));
-  assert.equal(json.bytes, new TextEncoder().encode(json.text).length);
+  assert.equal(json.bytes, new TextEncoder().encode(jsonTextString(json.text)).length);
   // A small definition has nothing to keep deflated.
   assert.equal(reply.compact.parts, undefined);
   const pool = new DefinitionReaderPool();
@@ -155,7 +156,7 @@ Deno.test("a large definition comes back from its thread compact: its large part
     assert.ok(isCompactDefinition(read));
     assert.ok(isCompactPart(read, "description") && isCompactPart(read, "devices"));
     // The log's append finds the text the thread made.
-    assert.equal(knownJsonText(read)?.text, JSON.stringify(inPlace));
+    assert.equal(jsonTextString(knownJsonText(read)!.text), JSON.stringify(inPlace));
     // Small parts, and the small children of the split devices, are plain.
     assert.equal(read.name, "big");
     assert.equal(read.devices.emulator, "/usr/bin/true");

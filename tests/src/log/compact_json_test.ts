@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
 import { prepareCompactJson, valueOfCompactJson } from "../../../src/log/compact_json.ts";
 import { knownJsonText, prepareJsonText } from "../../../src/log/json_text.ts";
+import { type JsonPieces, jsonTextChars, jsonTextString } from "../../../src/log/json_pieces.ts";
 import { EventStoreArgumentError } from "../../../src/log/errors.ts";
 import {
+  type CompactParts,
   definitionFromStored,
   isCompactDefinition,
   isCompactPart,
@@ -31,10 +33,11 @@ Deno.test("prepareCompactJson makes the text, length, checksum and depth prepare
   for (const definition of [large(), testDefinition("small")]) {
     const whole = prepareJsonText(definition, "definition", 8 << 20);
     const made = prepareCompactJson(definition, "definition", 8 << 20);
-    assert.equal(made.json.text, whole.text);
-    assert.equal(made.json.text, JSON.stringify(definition));
+    assert.equal(jsonTextString(made.json.text), whole.text);
+    assert.equal(jsonTextString(made.json.text), JSON.stringify(definition));
+    assert.equal(jsonTextChars(made.json.text), JSON.stringify(definition).length);
     assert.equal(made.json.bytes, whole.bytes);
-    assert.equal(made.json.crc, crc32(new TextEncoder().encode(whole.text)));
+    assert.equal(made.json.crc, crc32(new TextEncoder().encode(jsonTextString(whole.text))));
     assert.equal(made.json.depth, whole.depth);
   }
 });
@@ -52,6 +55,32 @@ Deno.test("prepareCompactJson deflates the large parts only, and splits devices 
   assert.notEqual(devices.get("serials")?.deflated, null);
   assert.equal(devices.get("emulator")?.plain, "/usr/bin/qemu-system-x86_64");
   assert.deepEqual(devices.get("consoles")?.plain, [{ type: "pty" }]);
+});
+
+Deno.test("prepareCompactJson puts a compact definition's text and deflated parts in shared memory", () => {
+  const shared = (bytes: Uint8Array) => bytes.buffer instanceof SharedArrayBuffer;
+  const made = prepareCompactJson(large(), "definition", 8 << 20);
+  // The text is one piece of shared UTF-8: it crosses threads by reference.
+  assert.equal(typeof made.json.text, "object");
+  const { pieces } = made.json.text as JsonPieces;
+  assert.equal(pieces.length, 1);
+  assert.ok(shared(pieces[0] as Uint8Array));
+  assert.equal((pieces[0] as Uint8Array).byteLength, made.json.bytes);
+  const deflated: Uint8Array[] = [];
+  const walk = (parts: CompactParts) => {
+    for (const [, , part, nested] of parts) {
+      if (part !== null) deflated.push(part.bytes);
+      if (nested !== undefined) walk(nested);
+    }
+  };
+  walk(made.parts!);
+  assert.ok(deflated.length >= 2);
+  assert.ok(deflated.every(shared));
+  // A definition parsed from its text on the main loop gets a string.
+  assert.equal(
+    typeof prepareCompactJson(testDefinition("small"), "d", 1 << 20).json.text,
+    "string",
+  );
 });
 
 Deno.test("prepareCompactJson refuses what prepareJsonText refuses, with the same error", () => {
@@ -106,7 +135,7 @@ Deno.test("a large string that needs escaping gets JSON.stringify's text, checks
     const whole = prepareJsonText(definition, "definition", 1 << 20);
     const made = prepareCompactJson(definition, "definition", 1 << 20);
     assert.ok(made.parts !== undefined, JSON.stringify(tail));
-    assert.equal(made.json.text, whole.text, JSON.stringify(tail));
+    assert.equal(jsonTextString(made.json.text), whole.text, JSON.stringify(tail));
     assert.equal(made.json.crc, whole.crc, JSON.stringify(tail));
     assert.equal(made.json.bytes, whole.bytes, JSON.stringify(tail));
     assert.deepEqual(valueOfCompactJson(made), definition);

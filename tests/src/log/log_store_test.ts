@@ -5,11 +5,15 @@ import {
   EventStoreWriteError,
   FACTS_PER_APPEND_MAX,
 } from "../../../src/log/mod.ts";
-import type { StoredFact } from "../../../src/log/fact_storage.ts";
+import type { AppendedFact } from "../../../src/log/fact_storage.ts";
 import { LogStore, RECENT_BODY_CHARS_MAX, RECENT_FACTS_MAX } from "../../../src/log/log_store.ts";
 import { MemoryStorage } from "../../../src/log/memory_store.ts";
 import { factChecksum } from "../../../src/log/fact_checksum.ts";
 import { prepareJsonText, rememberJsonText } from "../../../src/log/json_text.ts";
+import { prepareCompactJson, valueOfCompactJson } from "../../../src/log/compact_json.ts";
+import { openSqliteStore } from "../../../src/log/sqlite_store.ts";
+import { testDefinition } from "../../support/domains.ts";
+import { withTempDir } from "../../support/temp_dir.ts";
 import { ErrorCode } from "../../../src/model/errors.ts";
 import { noted, range } from "./event_store_contract.ts";
 
@@ -17,7 +21,7 @@ import { noted, range } from "./event_store_contract.ts";
 class RecordingStorage extends MemoryStorage {
   commits: number[] = [];
   failNext = false;
-  override commit(facts: readonly StoredFact[], versions: ReadonlyMap<string, number>): void {
+  override commit(facts: readonly AppendedFact[], versions: ReadonlyMap<string, number>): void {
     if (this.failNext) throw new Error("disk I/O error");
     this.commits.push(facts.length);
     super.commit(facts, versions);
@@ -265,5 +269,54 @@ Deno.test("LogStore stores a body composed around a remembered text with the che
     assert.equal(row.checksum, factChecksum(row));
   } finally {
     await store.close();
+  }
+});
+
+Deno.test("LogStore stores a body spliced around a text in shared memory as the same row, in every storage", async () => {
+  const large = { ...testDefinition("shared"), description: "dé".repeat(100_000) };
+  const plainBody = { definition: large, detail: "added" };
+  /** A definition as the reader thread hands it over: its text in shared memory, remembered. */
+  const sent = () => {
+    const made = prepareCompactJson(large, "definition", 1 << 22);
+    assert.equal(typeof made.json.text, "object");
+    return { definition: valueOfCompactJson(made), detail: "added" } as never;
+  };
+  const expectRow = (row: { bodyJson: string; checksum: number }) => {
+    assert.equal(row.bodyJson, JSON.stringify(plainBody));
+    assert.equal(row.checksum, factChecksum(row as never));
+  };
+  const memory = new MemoryStorage();
+  const inMemory = new LogStore(memory);
+  await inMemory.append("domain/x", [{ type: "domain.defined", body: sent() }], 0);
+  expectRow(memory.readAll(0, 10, 1 << 22)[0]);
+  // The window of newest facts gives the body parsed afresh from the shared text.
+  const [fresh] = await inMemory.readAll({ afterPosition: 0 });
+  assert.equal(JSON.stringify(fresh.body), JSON.stringify(plainBody));
+  await inMemory.close();
+  for (const commitThread of [true, false]) {
+    await withTempDir("evirt-log-", async (dir) => {
+      const store = await openSqliteStore(dir, { commitThread });
+      try {
+        await store.append("domain/x", [{ type: "domain.defined", body: sent() }], 0);
+        await store.append("domain/x", [{ type: "noted", body: { n: 1 } }], 1);
+      } finally {
+        await store.close();
+      }
+      // Read back from the file: the text, its checksum (checked on read) and the offsets by
+      // which reads are bounded.
+      const reopened = await openSqliteStore(dir);
+      try {
+        const facts = await reopened.readAll({ afterPosition: 0 });
+        assert.deepEqual(facts.map((fact) => fact.type), ["domain.defined", "noted"]);
+        assert.equal(
+          JSON.stringify(facts[0].body),
+          JSON.stringify(plainBody),
+          `thread ${commitThread}`,
+        );
+        assert.equal((await reopened.readStream("domain/x", { fromVersion: 2 })).length, 1);
+      } finally {
+        await reopened.close();
+      }
+    });
   }
 });

@@ -15,7 +15,11 @@ import {
   type WorkerErrorReply,
 } from "../../src/workers/worker_pool.ts";
 import { FACT_BODY_MAX_BYTES } from "../../src/log/event_store.ts";
-import { type CompactJson, prepareCompactJson } from "../../src/log/compact_json.ts";
+import {
+  type CompactJson,
+  compactJsonTransfer,
+  prepareCompactJson,
+} from "../../src/log/compact_json.ts";
 import { type CompactParts, plainFromParts } from "../../src/model/compact_definition.ts";
 import { buildCommandLine, type CommandLineContext } from "./command_line.ts";
 import { completeQemuDefinition } from "./definition_completion.ts";
@@ -159,4 +163,7 @@ export function answerDryBuild(request: DryBuildRequest): DryBuildReply {
   }
 }
 
-serveWorkerRequests(answerDryBuild);
+serveWorkerRequests(
+  answerDryBuild,
+  (reply) => reply.ok ? compactJsonTransfer(reply.completedJson) : [],
+);

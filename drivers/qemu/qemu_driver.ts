@@ -87,7 +87,8 @@ import { takeScreenshot } from "./screenshot.ts";
 import type { DomainDefinition } from "../../src/model/domain.ts";
 import { deviceCount } from "../../src/model/device_limits.ts";
 import { errorOfReply, WorkerPool } from "../../src/workers/worker_pool.ts";
-import { knownJsonText } from "../../src/log/json_text.ts";
+import { knownJsonText, takeJsonText } from "../../src/log/json_text.ts";
+import { releaseJsonText } from "../../src/log/json_pieces.ts";
 import { valueOfCompactJson } from "../../src/log/compact_json.ts";
 import { compactPartsOf, isCompactDefinition } from "../../src/model/compact_definition.ts";
 import { ErrorCode, VirtError } from "../../src/model/errors.ts";
@@ -519,7 +520,6 @@ export class QemuDriver implements Driver {
     queueMax: 64,
     timeoutMs: 30_000,
     task: "checking the definition",
-    yieldAround: true,
   });
   /** Definitions whose dry build passed on a thread (see checkOffLoop). */
   readonly #builtOffLoop = new WeakSet<DomainDefinition>();
@@ -630,6 +630,9 @@ export class QemuDriver implements Driver {
     });
     if (!reply.ok) throw errorOfReply(reply);
     const completed = completedOf(reply) ?? definition;
+    // The text as read is done with once the completed one replaces it: freed now
+    // (src/log/json_pieces.ts).
+    if (completed !== definition) releaseJsonText(takeJsonText(definition)?.text);
     this.#builtOffLoop.add(completed);
     return completed;
   }

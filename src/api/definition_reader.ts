@@ -79,7 +79,6 @@ export class DefinitionReaderPool {
       queueMax: options.queueMax ?? DEFINITION_QUEUE_MAX,
       timeoutMs: options.timeoutMs ?? DEFINITION_READ_TIMEOUT_MS,
       task: "reading the definition",
-      yieldAround: true,
     });
   }
 

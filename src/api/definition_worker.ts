@@ -19,7 +19,7 @@ import {
   type WorkerErrorReply,
 } from "../workers/worker_pool.ts";
 import { FACT_BODY_MAX_BYTES } from "../log/event_store.ts";
-import { type CompactJson, prepareCompactJson } from "../log/compact_json.ts";
+import { type CompactJson, compactJsonTransfer, prepareCompactJson } from "../log/compact_json.ts";
 import { bodyText, definitionFromText } from "./definition_text.ts";
 
 /** What the worker is asked: a body (text, or its UTF-8 bytes), its content type and the read options. */
@@ -72,4 +72,12 @@ export function answerDefinitionRequest(request: DefinitionWorkerRequest): Defin
   }
 }
 
-serveWorkerRequests(answerDefinitionRequest);
+serveWorkerRequests(
+  (request: DefinitionWorkerRequest) => {
+    const reply = answerDefinitionRequest(request);
+    // The body moved here: its memory is freed now, not at this thread's next collection.
+    if (typeof request.body !== "string") (request.body.buffer as ArrayBuffer).transfer(0);
+    return reply;
+  },
+  (reply) => reply.ok && "compact" in reply ? compactJsonTransfer(reply.compact) : [],
+);

@@ -10,9 +10,9 @@
  * ({@linkcode valueOfCompactJson}): a define holds there the completed definition's text (which
  * the log stores) and a few small objects, where parsing the texts back cost it the whole object
  * tree (and the garbage collections of it) twice, once as read and once as completed by the
- * driver. The text of a compact definition and its deflated parts are in shared memory
- * (src/log/json_pieces.ts): the trips to the main loop, to the dry-build thread and to the log's
- * commit thread copy none of them.
+ * driver. The text of a compact definition is UTF-8 in a buffer of its own, moved from the thread
+ * to the main loop and on to the log's commit thread ({@linkcode compactJsonTransfer}), and its
+ * deflated parts are in shared memory (src/log/json_pieces.ts): no trip copies them.
  *
  * @module
  */
@@ -34,7 +34,7 @@ import {
   rememberJsonText,
   utf8Length,
 } from "./json_text.ts";
-import { jsonTextString, sharedCopy, shareJsonText } from "./json_pieces.ts";
+import { jsonTextBuffers, jsonTextString, ownedJsonText, sharedCopy } from "./json_pieces.ts";
 
 const encoder = new TextEncoder();
 
@@ -48,7 +48,8 @@ export interface CompactJson {
 
 /**
  * Checks and encodes `definition` as `prepareJsonText` does (the same text, length, checksum and
- * depth; the text in shared memory when the definition is compact), with its compact form when a part is large (at least `COMPACT_PART_MIN_CHARS`
+ * depth; the text as UTF-8 pieces when the definition is compact), with its compact form when a
+ * part is large (at least `COMPACT_PART_MIN_CHARS`
  * characters of JSON text; `planCompact` decides as the main loop's compaction does): for a
  * worker thread, see the module notes.
  *
@@ -115,7 +116,7 @@ export function prepareCompactJson(
   // A definition without a large part is parsed from its text on the main loop: a string.
   if (!deflates) return { json: { text: pieces.join(""), ...known } };
   return {
-    json: { text: shareJsonText(utf8Pieces, bytes, chars), ...known },
+    json: { text: ownedJsonText(utf8Pieces, bytes, chars), ...known },
     parts: partsOfPlan(plans, (plan) => utf8Of.get(plan)!, sharedCopy),
   };
 }
@@ -140,4 +141,19 @@ export function valueOfCompactJson(message: CompactJson): DomainDefinition {
     : definitionFromParts(message.parts);
   rememberJsonText(definition, message.json);
   return definition;
+}
+
+/**
+ * The transfer list of a message carrying `message`: its text's buffers, which move with it (a
+ * thread keeps nothing of the text it sends).
+ *
+ * @example
+ * ```ts
+ * import { compactJsonTransfer, prepareCompactJson } from "./compact_json.ts";
+ * const made = prepareCompactJson({ name: "vm", description: "x".repeat(1 << 17) } as never, "definition", 1 << 20);
+ * console.log(compactJsonTransfer(made).length, compactJsonTransfer(undefined).length); // 1 0
+ * ```
+ */
+export function compactJsonTransfer(message: CompactJson | undefined): ArrayBuffer[] {
+  return jsonTextBuffers(message?.json.text);
 }

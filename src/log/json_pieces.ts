@@ -1,14 +1,20 @@
 /**
  * JSON text that crosses threads without a copy. A large definition is read and encoded on a
- * worker thread; its text then goes to the main loop, the driver's dry-build thread and the log's
- * commit thread. Sent as a string, each of those trips copies it (a 4 MiB text: 12–15 ms of the
- * main loop per trip, as long as a structured clone takes). Written once as UTF-8 into memory
- * shared between threads ({@linkcode shareJsonText}), it is sent as a reference instead, and
- * only the thread that stores it turns it into one value ({@linkcode jsonTextUtf8}).
+ * worker thread; its text then goes to the main loop and on to the log's commit thread. Sent as
+ * a string, each of those trips copies it (a 4 MiB text: 12–15 ms of the main loop per trip, as
+ * long as a structured clone takes). Written once as UTF-8 into a buffer of its own
+ * ({@linkcode ownedJsonText}), it is moved instead (a transfer: no copy), and only the thread that
+ * stores it turns it into one value ({@linkcode jsonTextUtf8}).
  *
- * A {@linkcode JsonText} is a string or {@linkcode JsonPieces}: short strings around shared
- * UTF-8 (a fact's body spliced around a definition's text). Shared bytes are never changed once
- * made.
+ * Such a buffer has one owner at a time, and the last one releases it at once
+ * ({@linkcode releaseJsonText}) instead of leaving it to a garbage collection: V8 collects
+ * buffers only as an isolate's heap grows or its buffers pass tens of megabytes, so a few
+ * megabytes left per define in each of four isolates raised the service's peak by 150 MiB
+ * (shared buffers, which no thread can release, did). A buffer moved to another thread or
+ * released reads as detached: using it then throws instead of reading nothing.
+ *
+ * A {@linkcode JsonText} is a string or {@linkcode JsonPieces}: short strings around such UTF-8
+ * (a fact's body spliced around a definition's text). The bytes are never changed once made.
  *
  * @module
  */
@@ -18,7 +24,7 @@ import { Buffer } from "node:buffer";
 /** JSON text as a string, or as pieces (see the module notes). */
 export type JsonText = string | JsonPieces;
 
-/** A JSON text in pieces: strings, and UTF-8 in memory shared between threads. */
+/** A JSON text in pieces: strings, and UTF-8 in buffers of their own (see the module notes). */
 export interface JsonPieces {
   /** The text's pieces in order. */
   readonly pieces: readonly (string | Uint8Array)[];
@@ -29,8 +35,9 @@ export interface JsonPieces {
 const encoder = new TextEncoder();
 
 /**
- * A text as pieces of UTF-8 in shared memory (see the module notes), for a thread that made a
- * large text another thread will keep or send on.
+ * A text as one piece of UTF-8 in a buffer of its own (see the module notes), for a thread that
+ * made a large text another thread will keep or send on: move it with
+ * {@linkcode jsonTextBuffers}.
  *
  * @param pieces The text's pieces in order, strings or their UTF-8 (not joined here).
  * @param bytes The text's length in UTF-8 bytes.
@@ -39,19 +46,18 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
- * import { jsonTextString, shareJsonText } from "./json_pieces.ts";
- * const shared = shareJsonText(['{"a":', new Uint8Array([0x22, 0xc3, 0xa9, 0x22]), "}"], 10, 9);
- * console.log(shared.chars, (shared.pieces[0] as Uint8Array).buffer instanceof SharedArrayBuffer);
- * // 9 true
- * console.log(jsonTextString(shared)); // {"a":"é"}
+ * import { jsonTextString, ownedJsonText } from "./json_pieces.ts";
+ * const owned = ownedJsonText(['{"a":', new Uint8Array([0x22, 0xc3, 0xa9, 0x22]), "}"], 10, 9);
+ * console.log(owned.chars, (owned.pieces[0] as Uint8Array).byteLength); // 9 10
+ * console.log(jsonTextString(owned)); // {"a":"é"}
  * ```
  */
-export function shareJsonText(
+export function ownedJsonText(
   pieces: readonly (string | Uint8Array)[],
   bytes: number,
   chars: number,
 ): JsonPieces {
-  const utf8 = new Uint8Array(new SharedArrayBuffer(bytes));
+  const utf8 = new Uint8Array(bytes);
   let written = 0;
   let fits = true;
   for (const piece of pieces) {
@@ -74,7 +80,78 @@ export function shareJsonText(
 }
 
 /**
- * A copy of `bytes` in shared memory, to send to other threads by reference.
+ * The buffers of `text`'s UTF-8 pieces, each once: the transfer list of a message that moves
+ * the text to another thread (it is detached here afterwards).
+ *
+ * @example
+ * ```ts
+ * import { jsonTextBuffers, ownedJsonText } from "./json_pieces.ts";
+ * const owned = ownedJsonText(["[1]"], 3, 3);
+ * console.log(jsonTextBuffers({ pieces: ["[", ...owned.pieces, ",", ...owned.pieces, "]"], chars: 9 }).length);
+ * // 1
+ * ```
+ */
+export function jsonTextBuffers(text: JsonText | undefined): ArrayBuffer[] {
+  if (text === undefined || typeof text === "string") return [];
+  const buffers = new Set<ArrayBuffer>();
+  for (const piece of text.pieces) {
+    if (typeof piece !== "string") buffers.add(ownBuffer(piece));
+  }
+  return [...buffers];
+}
+
+/**
+ * Frees the memory of `text`'s UTF-8 pieces now (their owner is done with them; nothing else may
+ * read them): see the module notes. Pieces moved away or released already are skipped.
+ *
+ * @example
+ * ```ts
+ * import { jsonTextString, ownedJsonText, releaseJsonText } from "./json_pieces.ts";
+ * const owned = ownedJsonText(["[1]"], 3, 3);
+ * releaseJsonText(owned);
+ * try {
+ *   jsonTextString(owned);
+ * } catch (error) {
+ *   console.log((error as Error).message); // A JSON text was read after it was moved or released
+ * }
+ * ```
+ */
+export function releaseJsonText(text: JsonText | undefined): void {
+  for (const buffer of jsonTextBuffers(text)) if (!buffer.detached) buffer.transfer(0);
+}
+
+/** Whether a piece of `text` was moved to another thread or released. */
+export function isJsonTextReleased(text: JsonText): boolean {
+  if (typeof text === "string") return false;
+  return text.pieces.some((piece) =>
+    typeof piece !== "string" && (piece.buffer as ArrayBuffer).detached
+  );
+}
+
+/** The buffer `piece` spans whole (a piece is made so), to move. */
+function ownBuffer(piece: Uint8Array): ArrayBuffer {
+  const buffer = piece.buffer;
+  if (
+    buffer instanceof SharedArrayBuffer || piece.byteOffset !== 0 ||
+    piece.byteLength !== buffer.byteLength
+  ) {
+    throw new RangeError("A JSON text's piece must span a buffer of its own");
+  }
+  return buffer;
+}
+
+/** Refuses a piece moved away or released (it would read as nothing). */
+function attached(piece: Uint8Array): Uint8Array {
+  if ((piece.buffer as ArrayBuffer).detached) {
+    throw new Error("A JSON text was read after it was moved or released");
+  }
+  return piece;
+}
+
+/**
+ * A copy of `bytes` in shared memory, to send to other threads by reference: for bytes the main
+ * loop keeps and sends again and again (a compact definition's deflated parts), which a move
+ * would take from it. Freed by garbage collection once no thread holds them.
  *
  * @example
  * ```ts
@@ -102,14 +179,14 @@ export function jsonTextChars(text: JsonText): number {
 }
 
 /**
- * The characters of `text` that a message to another thread copies (its strings; shared bytes
- * are sent by reference).
+ * The characters of `text` that a message to another thread copies (its strings; its UTF-8
+ * pieces are moved).
  *
  * @example
  * ```ts
- * import { copiedChars, shareJsonText } from "./json_pieces.ts";
- * const shared = shareJsonText(['"long"'], 6, 6);
- * console.log(copiedChars({ pieces: ["[", ...shared.pieces, "]"], chars: 8 })); // 2
+ * import { copiedChars, ownedJsonText } from "./json_pieces.ts";
+ * const owned = ownedJsonText(['"long"'], 6, 6);
+ * console.log(copiedChars({ pieces: ["[", ...owned.pieces, "]"], chars: 8 })); // 2
  * ```
  */
 export function copiedChars(text: JsonText): number {
@@ -120,13 +197,15 @@ export function copiedChars(text: JsonText): number {
 }
 
 /**
- * `text` as one string (decoding its shared pieces): for code that needs a string, which a
+ * `text` as one string (decoding its UTF-8 pieces): for code that needs a string, which a
  * large text's trip between threads should not.
+ *
+ * @throws {Error} When a piece was moved away or released.
  *
  * @example
  * ```ts
- * import { jsonTextString, shareJsonText } from "./json_pieces.ts";
- * console.log(jsonTextString({ pieces: ["[", ...shareJsonText(["1"], 1, 1).pieces, "]"], chars: 3 }));
+ * import { jsonTextString, ownedJsonText } from "./json_pieces.ts";
+ * console.log(jsonTextString({ pieces: ["[", ...ownedJsonText(["1"], 1, 1).pieces, "]"], chars: 3 }));
  * // [1]
  * ```
  */
@@ -136,14 +215,16 @@ export function jsonTextString(text: JsonText): string {
   for (const piece of text.pieces) {
     joined += typeof piece === "string"
       ? piece
-      : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString("utf8");
+      : Buffer.from(attached(piece).buffer, piece.byteOffset, piece.byteLength).toString("utf8");
   }
   return joined;
 }
 
 /**
- * `text` as one UTF-8 value for storage: a string as it is, a text of one shared piece as that
+ * `text` as one UTF-8 value for storage: a string as it is, a text of one UTF-8 piece as that
  * piece (no copy), any other joined into fresh bytes.
+ *
+ * @throws {Error} When a piece was moved away or released.
  *
  * @example
  * ```ts
@@ -154,9 +235,11 @@ export function jsonTextString(text: JsonText): string {
  */
 export function jsonTextUtf8(text: JsonText): string | Uint8Array {
   if (typeof text === "string") return text;
-  if (text.pieces.length === 1 && typeof text.pieces[0] !== "string") return text.pieces[0];
+  if (text.pieces.length === 1 && typeof text.pieces[0] !== "string") {
+    return attached(text.pieces[0]);
+  }
   const parts = text.pieces.map((piece) =>
-    typeof piece === "string" ? encoder.encode(piece) : piece
+    typeof piece === "string" ? encoder.encode(piece) : attached(piece)
   );
   const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
   let offset = 0;
@@ -168,8 +251,30 @@ export function jsonTextUtf8(text: JsonText): string | Uint8Array {
 }
 
 /**
+ * Runs `use` with `text` as {@linkcode jsonTextUtf8} gives it, then frees the bytes it joined
+ * for it (if any): for a thread that stores many large texts.
+ *
+ * @example
+ * ```ts
+ * import { withJsonTextUtf8 } from "./json_pieces.ts";
+ * console.log(withJsonTextUtf8({ pieces: ["[", new Uint8Array([0x31]), "]"], chars: 3 }, (utf8) => utf8.length));
+ * // 3
+ * ```
+ */
+export function withJsonTextUtf8<T>(text: JsonText, use: (value: string | Uint8Array) => T): T {
+  const value = jsonTextUtf8(text);
+  try {
+    return use(value);
+  } finally {
+    if (typeof text !== "string" && typeof value !== "string" && !text.pieces.includes(value)) {
+      (value.buffer as ArrayBuffer).transfer(0);
+    }
+  }
+}
+
+/**
  * `texts` joined into one text: a string when all are strings (joined with `+`: a long one is
- * then referenced, not copied), else pieces, adjacent strings joined.
+ * then referenced, not copied), else pieces (UTF-8 ones referenced), adjacent strings joined.
  *
  * @example
  * ```ts
@@ -205,7 +310,7 @@ export function joinJsonTexts(texts: readonly JsonText[]): JsonText {
       continue;
     }
     for (const piece of text.pieces) push(piece);
-    // The shared pieces' characters (the strings' are counted as pushed).
+    // The UTF-8 pieces' characters (the strings' are counted as pushed).
     chars += text.chars - copiedChars(text);
   }
   return { pieces, chars };

@@ -94,6 +94,22 @@ export function knownJsonText(value: object): KnownJsonText | undefined {
 }
 
 /**
+ * The text announced for `value` by {@linkcode rememberJsonText} and not used yet, taken: its
+ * owner is done with the value (e.g. to release the text, see json_pieces.ts).
+ *
+ * @example
+ * ```ts
+ * import { knownJsonText, prepareJsonText, rememberJsonText, takeJsonText } from "./json_text.ts";
+ * const definition = { name: "vm" };
+ * rememberJsonText(definition, prepareJsonText(definition, "definition", 1024));
+ * console.log(takeJsonText(definition)?.text, knownJsonText(definition)); // {"name":"vm"} undefined
+ * ```
+ */
+export function takeJsonText(value: object): KnownJsonText | undefined {
+  return takeKnown(value);
+}
+
+/**
  * Encodes `value` as JSON text after checking it is plain JSON data no larger than `maxBytes`.
  *
  * @param value The value to encode.

@@ -53,7 +53,7 @@ import {
   type SubscribeOptions,
 } from "./event_store.ts";
 import type { AppendedFact, FactStorage, StoredFact } from "./fact_storage.ts";
-import { jsonTextChars, jsonTextString } from "./json_pieces.ts";
+import { isJsonTextReleased, jsonTextChars, jsonTextString } from "./json_pieces.ts";
 import { HeadSignal } from "./head_signal.ts";
 import { encodeJsonText } from "./json_text.ts";
 import { followLog } from "./subscription.ts";
@@ -422,6 +422,8 @@ export class LogStore implements EventStore {
     let chars = 0;
     for (let index = afterPosition + 1 - first; index < this.#recent.length; index++) {
       const { row, body } = this.#recent[index];
+      // A body moved to the log's thread (json_pieces.ts) is read afresh from the storage.
+      if (!shared && isJsonTextReleased(row.bodyJson)) return undefined;
       facts.push({
         position: row.position,
         stream: row.stream,

@@ -8,7 +8,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import type { AppendedFact } from "./fact_storage.ts";
-import { jsonTextChars, jsonTextUtf8 } from "./json_pieces.ts";
+import { jsonTextChars, withJsonTextUtf8 } from "./json_pieces.ts";
 
 /**
  * The insert of one fact row (format 2), with the body's offset (see sqlite_store.ts). The body
@@ -73,17 +73,18 @@ export function insertFactRow(
   fact: AppendedFact,
   bodyOffset: number,
 ): number {
-  statements.insertFact.run(
-    fact.position,
-    fact.stream,
-    fact.version,
-    fact.type,
-    fact.schemaVersion,
-    fact.timestampMs,
-    jsonTextUtf8(fact.bodyJson),
-    fact.checksum,
-    bodyOffset,
-  );
+  withJsonTextUtf8(fact.bodyJson, (body) =>
+    statements.insertFact.run(
+      fact.position,
+      fact.stream,
+      fact.version,
+      fact.type,
+      fact.schemaVersion,
+      fact.timestampMs,
+      body,
+      fact.checksum,
+      bodyOffset,
+    ));
   return bodyOffset + jsonTextChars(fact.bodyJson);
 }
 

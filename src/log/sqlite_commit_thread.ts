@@ -15,7 +15,7 @@
 
 import { errorOfReply, WorkerPool } from "../workers/worker_pool.ts";
 import type { AppendedFact } from "./fact_storage.ts";
-import { copiedChars } from "./json_pieces.ts";
+import { copiedChars, jsonTextBuffers } from "./json_pieces.ts";
 import type { CommitReply, CommitRequest } from "./sqlite_commit_worker.ts";
 
 /** How long one commit may take on its thread, in ms (thread start included). */
@@ -55,7 +55,8 @@ export class SqliteCommitThread {
   }
 
   /**
-   * Writes `facts` and the streams' versions in one transaction on the thread.
+   * Writes `facts` and the streams' versions in one transaction on the thread. Bodies in UTF-8
+   * pieces move there (json_pieces.ts): they read as released here afterwards.
    *
    * @returns Where the body of the fact after the last one starts.
    * @throws {Error} SQLite's error (nothing written); or an error saying the outcome is unknown.
@@ -75,9 +76,10 @@ export class SqliteCommitThread {
           streamVersions: [...streamVersions],
           bodyOffset,
         },
-        [],
-        // A large commit (a 4 MiB definition) is copied to the thread in its own turn of the
-        // loop, so the copy does not run on from the work that made it.
+        // Bodies in UTF-8 pieces move to the thread (json_pieces.ts), which frees them.
+        [...new Set(facts.flatMap((fact) => jsonTextBuffers(fact.bodyJson)))],
+        // A large commit of strings is copied to the thread in its own turn of the loop, so
+        // the copy does not run on from the work that made it.
         bodyChars(facts) >= LARGE_COMMIT_CHARS,
       );
     } catch (error) {

@@ -10,6 +10,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import type { AppendedFact } from "./fact_storage.ts";
+import { releaseJsonText } from "./json_pieces.ts";
 import {
   commitFacts,
   type CommitStatements,
@@ -99,4 +100,12 @@ export function answerCommit(request: CommitRequest): CommitReply {
   }
 }
 
-serveWorkerRequests(answerCommit);
+serveWorkerRequests((request: CommitRequest) => {
+  const reply = answerCommit(request);
+  // Bodies moved here (json_pieces.ts) end here, written or not: freed now, not at this
+  // thread's next collection.
+  if (request.kind === "commit") {
+    for (const fact of request.facts) releaseJsonText(fact.bodyJson);
+  }
+  return reply;
+});

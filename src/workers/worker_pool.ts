@@ -265,8 +265,8 @@ export function replyOfError(error: unknown): WorkerErrorReply {
 }
 
 /**
- * Installs `answer` as the message handler when this module runs as a worker thread, and makes
- * the thread a background thread (src/workers/background_priority.ts: it never preempts the
+ * Installs `answer` as the message handler when this module runs as a worker thread (a reply's
+ * buffers that `transferOf` names move with it), and makes the thread a background thread (src/workers/background_priority.ts: it never preempts the
  * service's main loop); does nothing on the main thread (where tests import worker modules).
  *
  * @example
@@ -275,7 +275,10 @@ export function replyOfError(error: unknown): WorkerErrorReply {
  * serveWorkerRequests((request: string) => request.length); // no-op outside a worker
  * ```
  */
-export function serveWorkerRequests<Request, Reply>(answer: (request: Request) => Reply): void {
+export function serveWorkerRequests<Request, Reply>(
+  answer: (request: Request) => Reply,
+  transferOf: (reply: Reply) => Transferable[] = () => [],
+): void {
   const global = globalThis as { DedicatedWorkerGlobalScope?: abstract new () => unknown };
   const inWorker = global.DedicatedWorkerGlobalScope !== undefined &&
     globalThis instanceof global.DedicatedWorkerGlobalScope;
@@ -283,7 +286,10 @@ export function serveWorkerRequests<Request, Reply>(answer: (request: Request) =
   runInBackground();
   const scope = globalThis as unknown as {
     onmessage: ((event: MessageEvent<Request>) => void) | null;
-    postMessage(message: Reply): void;
+    postMessage(message: Reply, options: { transfer: Transferable[] }): void;
   };
-  scope.onmessage = (event) => scope.postMessage(answer(event.data));
+  scope.onmessage = (event) => {
+    const reply = answer(event.data);
+    scope.postMessage(reply, { transfer: transferOf(reply) });
+  };
 }

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
-import { prepareCompactJson, valueOfCompactJson } from "../../../src/log/compact_json.ts";
+import {
+  compactJsonTransfer,
+  prepareCompactJson,
+  valueOfCompactJson,
+} from "../../../src/log/compact_json.ts";
 import { knownJsonText, prepareJsonText } from "../../../src/log/json_text.ts";
 import { type JsonPieces, jsonTextChars, jsonTextString } from "../../../src/log/json_pieces.ts";
 import { EventStoreArgumentError } from "../../../src/log/errors.ts";
@@ -57,15 +61,18 @@ Deno.test("prepareCompactJson deflates the large parts only, and splits devices 
   assert.deepEqual(devices.get("consoles")?.plain, [{ type: "pty" }]);
 });
 
-Deno.test("prepareCompactJson puts a compact definition's text and deflated parts in shared memory", () => {
+Deno.test("prepareCompactJson gives a compact definition's text in a buffer of its own and its deflated parts in shared memory", () => {
   const shared = (bytes: Uint8Array) => bytes.buffer instanceof SharedArrayBuffer;
   const made = prepareCompactJson(large(), "definition", 8 << 20);
-  // The text is one piece of shared UTF-8: it crosses threads by reference.
+  // The text is one piece of UTF-8 spanning its own buffer: it moves between threads.
   assert.equal(typeof made.json.text, "object");
   const { pieces } = made.json.text as JsonPieces;
   assert.equal(pieces.length, 1);
-  assert.ok(shared(pieces[0] as Uint8Array));
-  assert.equal((pieces[0] as Uint8Array).byteLength, made.json.bytes);
+  const [piece] = pieces as Uint8Array[];
+  assert.ok(!shared(piece));
+  assert.equal(piece.byteLength, made.json.bytes);
+  assert.deepEqual(compactJsonTransfer(made), [piece.buffer]);
+  // The deflated parts, kept and sent again by the main loop, are shared.
   const deflated: Uint8Array[] = [];
   const walk = (parts: CompactParts) => {
     for (const [, , part, nested] of parts) {
@@ -76,11 +83,10 @@ Deno.test("prepareCompactJson puts a compact definition's text and deflated part
   walk(made.parts!);
   assert.ok(deflated.length >= 2);
   assert.ok(deflated.every(shared));
-  // A definition parsed from its text on the main loop gets a string.
-  assert.equal(
-    typeof prepareCompactJson(testDefinition("small"), "d", 1 << 20).json.text,
-    "string",
-  );
+  // A definition parsed from its text on the main loop gets a string, and moves nothing.
+  const small = prepareCompactJson(testDefinition("small"), "d", 1 << 20);
+  assert.equal(typeof small.json.text, "string");
+  assert.deepEqual(compactJsonTransfer(small), []);
 });
 
 Deno.test("prepareCompactJson refuses what prepareJsonText refuses, with the same error", () => {

@@ -272,10 +272,10 @@ Deno.test("LogStore stores a body composed around a remembered text with the che
   }
 });
 
-Deno.test("LogStore stores a body spliced around a text in shared memory as the same row, in every storage", async () => {
+Deno.test("LogStore stores a body spliced around a text in UTF-8 pieces as the same row, in every storage", async () => {
   const large = { ...testDefinition("shared"), description: "dé".repeat(100_000) };
   const plainBody = { definition: large, detail: "added" };
-  /** A definition as the reader thread hands it over: its text in shared memory, remembered. */
+  /** A definition as the reader thread hands it over: its text in UTF-8 pieces, remembered. */
   const sent = () => {
     const made = prepareCompactJson(large, "definition", 1 << 22);
     assert.equal(typeof made.json.text, "object");
@@ -299,6 +299,9 @@ Deno.test("LogStore stores a body spliced around a text in shared memory as the 
       try {
         await store.append("domain/x", [{ type: "domain.defined", body: sent() }], 0);
         await store.append("domain/x", [{ type: "noted", body: { n: 1 } }], 1);
+        // Its body moved to the commit thread, which freed it: read afresh from the storage.
+        const [kept] = await store.readAll({ afterPosition: 0, limit: 1 });
+        assert.equal(JSON.stringify(kept.body), JSON.stringify(plainBody));
       } finally {
         await store.close();
       }

@@ -73,16 +73,14 @@ export function prepareCompactJson(
   // Spliced from the plans' texts whether or not a part is deflated: each part encoded once.
   const { plans, deflates } = planParts(definition);
   // The whole text spliced from the parts' texts, its checksum and length taken piece by piece;
-  // a deflated part's UTF-8 serves its checksum, its deflation and the shared text.
-  const pieces: string[] = [];
-  const utf8Pieces: (string | Uint8Array)[] = [];
+  // a deflated part's UTF-8 serves its checksum, its deflation and the whole text's UTF-8.
+  const pieces: (string | Uint8Array)[] = [];
   const utf8Of = new Map<PartPlan, Uint8Array>();
   let crc = 0;
   let bytes = 0;
   let chars = 0;
   const add = (text: string) => {
     pieces.push(text);
-    utf8Pieces.push(text);
     crc = crc32(text, crc);
     bytes += utf8Length(text);
     chars += text.length;
@@ -99,8 +97,7 @@ export function prepareCompactJson(
       } else if (plan.keep === "deflated") {
         const utf8 = encoder.encode(plan.text!);
         utf8Of.set(plan, utf8);
-        pieces.push(plan.text!);
-        utf8Pieces.push(utf8);
+        pieces.push(utf8);
         crc = crc32(utf8, crc);
         bytes += utf8.length;
         chars += plan.text!.length;
@@ -113,12 +110,19 @@ export function prepareCompactJson(
   splice(plans);
   checkBytes(bytes, where, maxBytes);
   const known = { bytes, crc: crc >>> 0, depth };
-  // A definition without a large part is parsed from its text on the main loop: a string.
+  // A definition without a large part is parsed from its text on the main loop: a string (no
+  // part is deflated, so every piece is one).
   if (!deflates) return { json: { text: pieces.join(""), ...known } };
-  return {
-    json: { text: ownedJsonText(utf8Pieces, bytes, chars), ...known },
-    parts: partsOfPlan(plans, (plan) => utf8Of.get(plan)!, sharedCopy),
-  };
+  const text = ownedJsonText(pieces, bytes, chars);
+  // Kept by the main loop and sent again: shared. This thread's copies are freed now, not at
+  // its next collection (src/log/json_pieces.ts).
+  const parts = partsOfPlan(plans, (plan) => utf8Of.get(plan)!, (deflated) => {
+    const shared = sharedCopy(deflated);
+    (deflated.buffer as ArrayBuffer).transfer(0);
+    return shared;
+  });
+  for (const utf8 of utf8Of.values()) (utf8.buffer as ArrayBuffer).transfer(0);
+  return { json: { text, ...known }, parts };
 }
 
 /**

@@ -22,7 +22,7 @@ export interface StoredFact extends Omit<Fact, "body" | "schemaVersion"> {
 
 /**
  * A fact as the store hands it to storage to commit: as stored, but its body's JSON text may be
- * in pieces (a large definition's text, shared between threads: see json_pieces.ts).
+ * in UTF-8 pieces (a large definition's text, moved between threads: see json_pieces.ts).
  */
 export interface AppendedFact extends Omit<StoredFact, "bodyJson"> {
   /** The body as JSON text. */

@@ -6,12 +6,14 @@
  * ({@linkcode ownedJsonText}), it is moved instead (a transfer: no copy), and only the thread that
  * stores it turns it into one value ({@linkcode jsonTextUtf8}).
  *
- * Such a buffer has one owner at a time, and the last one releases it at once
- * ({@linkcode releaseJsonText}) instead of leaving it to a garbage collection: V8 collects
- * buffers only as an isolate's heap grows or its buffers pass tens of megabytes, so a few
+ * Such a buffer has one owner at a time, and on the define path the last one frees it at once
+ * ({@linkcode releaseJsonText}: the log's commit thread once it wrote it, the QEMU driver once
+ * completion replaced the text as read) instead of leaving it to a garbage collection: V8
+ * collects buffers only as an isolate's heap grows or its buffers pass tens of megabytes, so a few
  * megabytes left per define in each of four isolates raised the service's peak by 150 MiB
- * (shared buffers, which no thread can release, did). A buffer moved to another thread or
- * released reads as detached: using it then throws instead of reading nothing.
+ * (shared buffers, which no thread can free, did). Elsewhere (a refused define, a log kept in
+ * memory or on NATS, which store strings) a text is left to the collector. A buffer moved to
+ * another thread or freed reads as detached: using it then throws instead of reading nothing.
  *
  * A {@linkcode JsonText} is a string or {@linkcode JsonPieces}: short strings around such UTF-8
  * (a fact's body spliced around a definition's text). The bytes are never changed once made.

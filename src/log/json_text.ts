@@ -21,8 +21,8 @@ const encoder = new TextEncoder();
 /** A JSON text known for a value, with what its checks found. */
 export interface KnownJsonText {
   /**
-   * The text, as {@linkcode encodeJsonText} makes it: a string, or pieces of shared UTF-8 (a
-   * large text made on a worker thread, see json_pieces.ts).
+   * The text, as {@linkcode encodeJsonText} makes it: a string, or UTF-8 pieces (a large text
+   * made on a worker thread and moved here, see json_pieces.ts).
    */
   text: JsonText;
   /** Its length in UTF-8 bytes. */

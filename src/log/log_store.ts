@@ -53,7 +53,7 @@ import {
   type SubscribeOptions,
 } from "./event_store.ts";
 import type { AppendedFact, FactStorage, StoredFact } from "./fact_storage.ts";
-import { isJsonTextReleased, jsonTextChars, jsonTextString } from "./json_pieces.ts";
+import { copiedChars, isJsonTextReleased, jsonTextChars, jsonTextString } from "./json_pieces.ts";
 import { HeadSignal } from "./head_signal.ts";
 import { encodeJsonText } from "./json_text.ts";
 import { followLog } from "./subscription.ts";
@@ -74,12 +74,17 @@ interface AcceptedAppend {
 interface RecentFact {
   row: AppendedFact;
   body: JsonValue;
+  /** The characters of its text kept here (none of a body moved to the log's thread). */
+  keptChars: number;
 }
 
 /** Newest committed facts kept for the live tail. */
 export const RECENT_FACTS_MAX = 256;
 
-/** Most body text (UTF-16 units) the kept facts may hold; the newest fact is kept regardless. */
+/**
+ * Most body text (UTF-16 units) the kept facts may hold (a body moved to the commit thread counts
+ * only what stays); the newest fact is kept regardless.
+ */
 export const RECENT_BODY_CHARS_MAX = 8 * 1024 * 1024;
 
 /**
@@ -88,8 +93,9 @@ export const RECENT_BODY_CHARS_MAX = 8 * 1024 * 1024;
  * append made while the previous commit ran shares the next one.
  *
  * The newest committed facts ({@linkcode RECENT_FACTS_MAX}, at most
- * {@linkcode RECENT_BODY_CHARS_MAX} of body text) are kept in memory with their JSON text and the
- * bodies their appenders gave, so the live tail (the event hub, subscribers following the head)
+ * {@linkcode RECENT_BODY_CHARS_MAX} of body text) are kept in memory with their JSON text (but a
+ * body that moved to the log's commit thread, src/log/json_pieces.ts) and the bodies their
+ * appenders gave, so the live tail (the event hub, subscribers following the head)
  * reads them without reading the storage back and checking a checksum just computed; a subscriber
  * that asks for shared bodies (`sharedBodies`) does not even parse the JSON just encoded. For a
  * large definition that was most of a define's cost on the main loop. Anything older, and every
@@ -448,8 +454,10 @@ export class LogStore implements EventStore {
   /** Keeps committed facts for the live tail, dropping the oldest beyond the bounds. */
   #keepRecent(rows: readonly AppendedFact[], bodies: readonly JsonValue[]): void {
     for (let index = 0; index < rows.length; index++) {
-      this.#recent.push({ row: rows[index], body: bodies[index] });
-      this.#recentBodyChars += jsonTextChars(rows[index].bodyJson);
+      const text = rows[index].bodyJson;
+      const keptChars = isJsonTextReleased(text) ? copiedChars(text) : jsonTextChars(text);
+      this.#recent.push({ row: rows[index], body: bodies[index], keptChars });
+      this.#recentBodyChars += keptChars;
     }
     let drop = 0;
     let chars = this.#recentBodyChars;
@@ -457,7 +465,7 @@ export class LogStore implements EventStore {
       this.#recent.length - drop > 1 &&
       (this.#recent.length - drop > RECENT_FACTS_MAX || chars > RECENT_BODY_CHARS_MAX)
     ) {
-      chars -= jsonTextChars(this.#recent[drop].row.bodyJson);
+      chars -= this.#recent[drop].keptChars;
       drop++;
     }
     if (drop > 0) this.#recent.splice(0, drop);

@@ -15,7 +15,7 @@
 
 import { errorOfReply, WorkerPool } from "../workers/worker_pool.ts";
 import type { AppendedFact } from "./fact_storage.ts";
-import { copiedChars, jsonTextBuffers } from "./json_pieces.ts";
+import { copiedChars, isJsonTextReleased, jsonTextBuffers } from "./json_pieces.ts";
 import type { CommitReply, CommitRequest } from "./sqlite_commit_worker.ts";
 
 /** How long one commit may take on its thread, in ms (thread start included). */
@@ -56,7 +56,7 @@ export class SqliteCommitThread {
 
   /**
    * Writes `facts` and the streams' versions in one transaction on the thread. Bodies in UTF-8
-   * pieces move there (json_pieces.ts): they read as released here afterwards.
+   * pieces move there (json_pieces.ts), which frees them: they read as released here afterwards.
    *
    * @returns Where the body of the fact after the last one starts.
    * @throws {Error} SQLite's error (nothing written); or an error saying the outcome is unknown.
@@ -66,6 +66,10 @@ export class SqliteCommitThread {
     streamVersions: ReadonlyMap<string, number>,
     bodyOffset: number,
   ): Promise<number> {
+    if (facts.some((fact) => isJsonTextReleased(fact.bodyJson))) {
+      // Never sent: a bug upstream, not an unknown outcome.
+      throw new Error("a fact's body was moved or released before its commit");
+    }
     let reply: CommitReply;
     try {
       reply = await this.#pool.run(
@@ -104,7 +108,7 @@ export class SqliteCommitThread {
 /** A commit whose fact bodies copy this many characters or more yields around its copy. */
 const LARGE_COMMIT_CHARS = 1024 * 1024;
 
-/** The characters of the bodies the message to the thread copies (shared ones it does not). */
+/** The characters of the bodies the message to the thread copies (UTF-8 pieces move). */
 function bodyChars(facts: readonly AppendedFact[]): number {
   let chars = 0;
   for (const fact of facts) chars += copiedChars(fact.bodyJson);

@@ -71,7 +71,8 @@ function connect(path: string): Connection {
 }
 
 /**
- * Answers one request (exported so it can be tested without a thread).
+ * Answers one request (exported so it can be tested without a thread), and frees the bodies in
+ * UTF-8 pieces it was given (see `SqliteCommitThread.commit`).
  *
  * @example
  * ```ts
@@ -97,15 +98,13 @@ export function answerCommit(request: CommitRequest): CommitReply {
     return { ok: true, nextBodyOffset: next };
   } catch (error) {
     return replyOfError(error);
+  } finally {
+    // Bodies in UTF-8 pieces moved here (json_pieces.ts) end here, written or not: freed now,
+    // not at this thread's next collection.
+    if (request.kind === "commit") {
+      for (const fact of request.facts) releaseJsonText(fact.bodyJson);
+    }
   }
 }
 
-serveWorkerRequests((request: CommitRequest) => {
-  const reply = answerCommit(request);
-  // Bodies moved here (json_pieces.ts) end here, written or not: freed now, not at this
-  // thread's next collection.
-  if (request.kind === "commit") {
-    for (const fact of request.facts) releaseJsonText(fact.bodyJson);
-  }
-  return reply;
-});
+serveWorkerRequests(answerCommit);

@@ -27,13 +27,6 @@ export interface WorkerPoolOptions {
   timeoutMs: number;
   /** What the threads do, for messages (e.g. `reading the definition`). */
   task: string;
-  /**
-   * Let the loop run other callers' work between the caller's work and the copy of a request to
-   * its thread, and between the copy of the reply here and the caller's work on it (a timer
-   * turn each, about 1 ms). For large messages (megabytes, each copy several milliseconds), so
-   * a caller's chain of such steps never holds the loop for all of them at once. Default false.
-   */
-  yieldAround?: boolean;
 }
 
 interface Job<Request, Reply> {
@@ -99,15 +92,19 @@ export class WorkerPool<Request, Reply> {
    * @param request The message.
    * @param transfer Buffers the message moves to the thread instead of copying (a large
    *   request body): unusable here once the request is posted.
-   * @param yieldAround This request's {@linkcode WorkerPoolOptions.yieldAround} (default the
-   *   pool's): for a pool whose requests are mostly small and now and then megabytes.
+   * @param yieldAround Let the loop run other callers' work between the caller's work and the
+   *   copy of the request to its thread, and between the copy of the reply here and the
+   *   caller's work on it (a timer turn each, about 1 ms): for a message copied, not moved, of
+   *   megabytes (each copy several milliseconds), so a caller's chain of such steps never holds
+   *   the loop for all of them at once. Default false.
    * @throws {VirtError} 87 when the queue is full; 68 when the thread took longer than the
-   *   timeout; 1 when the thread failed; 78 when the pool was closed first.
+   *   timeout; 1 when the thread failed or the message could not be posted (a buffer to move
+   *   was moved already); 78 when the pool was closed first.
    */
   run(
     request: Request,
     transfer: Transferable[] = [],
-    yieldAround = this.#options.yieldAround === true,
+    yieldAround = false,
   ): Promise<Reply> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#waiting.length >= this.#options.queueMax) {
@@ -200,13 +197,27 @@ export class WorkerPool<Request, Reply> {
           new VirtError(ErrorCode.INTERNAL_ERROR, `${this.#options.task} failed: ${event.message}`),
         );
       };
+      const post = () => {
+        try {
+          thread.postMessage(job.request, { transfer: job.transfer });
+        } catch (error) {
+          // Nothing reached the thread (e.g. a buffer to move was detached): it is still sound.
+          finish(true);
+          job.reject(
+            new VirtError(
+              ErrorCode.INTERNAL_ERROR,
+              `${this.#options.task} failed: ${(error as Error).message}`,
+            ),
+          );
+        }
+      };
       if (!job.yieldAround) {
-        thread.postMessage(job.request, { transfer: job.transfer });
+        post();
         return;
       }
       setTimeout(() => {
         // Unless the job ended meanwhile (closed, or out of time).
-        if (this.#busy.has(thread)) thread.postMessage(job.request, { transfer: job.transfer });
+        if (this.#busy.has(thread)) post();
       }, 0);
     });
   }
@@ -266,8 +277,9 @@ export function replyOfError(error: unknown): WorkerErrorReply {
 
 /**
  * Installs `answer` as the message handler when this module runs as a worker thread (a reply's
- * buffers that `transferOf` names move with it), and makes the thread a background thread (src/workers/background_priority.ts: it never preempts the
- * service's main loop); does nothing on the main thread (where tests import worker modules).
+ * buffers that `transferOf` names move with it), and makes the thread a background thread
+ * (src/workers/background_priority.ts: it never preempts the service's main loop); does nothing
+ * on the main thread (where tests import worker modules).
  *
  * @example
  * ```ts

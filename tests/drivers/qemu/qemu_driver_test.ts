@@ -12,7 +12,7 @@ import {
   prepareJsonText,
   rememberJsonText,
 } from "../../../src/log/json_text.ts";
-import { jsonTextString } from "../../../src/log/json_pieces.ts";
+import { isJsonTextReleased, jsonTextString } from "../../../src/log/json_pieces.ts";
 import { prepareCompactJson, valueOfCompactJson } from "../../../src/log/compact_json.ts";
 import { isCompactDefinition, isCompactPart } from "../../../src/model/compact_definition.ts";
 import type { DomainDefinition } from "../../../src/model/domain.ts";
@@ -172,6 +172,30 @@ testIf(
         jsonTextString(encoded.text),
         JSON.stringify({ definition: completed, detail: "added" }),
       );
+    }),
+);
+
+testIf(
+  "QemuDriver.completeDefinition of a compact definition frees the text it was read with and " +
+    "returns the completion with its text in UTF-8 pieces",
+  missing("qemu-system-x86_64"),
+  () =>
+    withDriver(async (driver) => {
+      // As the definition reader hands a large description over: compact, its text in pieces.
+      const plain = { ...large(), description: "d".repeat(1 << 20) };
+      const sent = prepareCompactJson(plain, "definition", FACT_BODY_MAX_BYTES);
+      const read = valueOfCompactJson(sent);
+      assert.ok(isCompactDefinition(read));
+      const completed = await driver.completeDefinition(read);
+      assert.notEqual(completed, read);
+      // The text as read is freed at once, and no longer remembered.
+      assert.ok(isJsonTextReleased(sent.json.text));
+      assert.equal(knownJsonText(read), undefined);
+      // The completion's text came back in pieces, whole.
+      const known = knownJsonText(completed);
+      assert.equal(typeof known?.text, "object");
+      assert.equal(jsonTextString(known!.text), JSON.stringify(completed));
+      assert.equal(completed.description, plain.description);
     }),
 );
 

@@ -11,6 +11,11 @@ import { MemoryStorage } from "../../../src/log/memory_store.ts";
 import { factChecksum } from "../../../src/log/fact_checksum.ts";
 import { prepareJsonText, rememberJsonText } from "../../../src/log/json_text.ts";
 import { prepareCompactJson, valueOfCompactJson } from "../../../src/log/compact_json.ts";
+import {
+  isJsonTextReleased,
+  type JsonPieces,
+  releaseJsonText,
+} from "../../../src/log/json_pieces.ts";
 import { openSqliteStore } from "../../../src/log/sqlite_store.ts";
 import { testDefinition } from "../../support/domains.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
@@ -272,24 +277,31 @@ Deno.test("LogStore stores a body composed around a remembered text with the che
   }
 });
 
+const largeDefinition = { ...testDefinition("shared"), description: "dé".repeat(100_000) };
+
+/** A definition as the reader thread hands it over: its text in UTF-8 pieces, remembered. */
+function sentDefinition(): { definition: never; text: JsonPieces } {
+  const made = prepareCompactJson(largeDefinition, "definition", 1 << 22);
+  assert.equal(typeof made.json.text, "object");
+  return { definition: valueOfCompactJson(made) as never, text: made.json.text as JsonPieces };
+}
+
 Deno.test("LogStore stores a body spliced around a text in UTF-8 pieces as the same row, in every storage", async () => {
-  const large = { ...testDefinition("shared"), description: "dé".repeat(100_000) };
-  const plainBody = { definition: large, detail: "added" };
-  /** A definition as the reader thread hands it over: its text in UTF-8 pieces, remembered. */
-  const sent = () => {
-    const made = prepareCompactJson(large, "definition", 1 << 22);
-    assert.equal(typeof made.json.text, "object");
-    return { definition: valueOfCompactJson(made), detail: "added" } as never;
-  };
-  const expectRow = (row: { bodyJson: string; checksum: number }) => {
-    assert.equal(row.bodyJson, JSON.stringify(plainBody));
+  const plainBody = { definition: largeDefinition, detail: "added" };
+  const expectRow = (row: { bodyJson: string; checksum: number }, body: unknown = plainBody) => {
+    assert.equal(row.bodyJson, JSON.stringify(body));
     assert.equal(row.checksum, factChecksum(row as never));
   };
   const memory = new MemoryStorage();
   const inMemory = new LogStore(memory);
-  await inMemory.append("domain/x", [{ type: "domain.defined", body: sent() }], 0);
+  const first = sentDefinition();
+  await inMemory.append("domain/x", [{
+    type: "domain.defined",
+    body: { definition: first.definition, detail: "added" },
+  }], 0);
   expectRow(memory.readAll(0, 10, 1 << 22)[0]);
-  // The window of newest facts gives the body parsed afresh from the shared text.
+  // Kept in the window of newest facts, which gives the body parsed afresh from it.
+  assert.equal(isJsonTextReleased(first.text), false);
   const [fresh] = await inMemory.readAll({ afterPosition: 0 });
   assert.equal(JSON.stringify(fresh.body), JSON.stringify(plainBody));
   await inMemory.close();
@@ -297,11 +309,22 @@ Deno.test("LogStore stores a body spliced around a text in UTF-8 pieces as the s
     await withTempDir("evirt-log-", async (dir) => {
       const store = await openSqliteStore(dir, { commitThread });
       try {
-        await store.append("domain/x", [{ type: "domain.defined", body: sent() }], 0);
-        await store.append("domain/x", [{ type: "noted", body: { n: 1 } }], 1);
-        // Its body moved to the commit thread, which freed it: read afresh from the storage.
-        const [kept] = await store.readAll({ afterPosition: 0, limit: 1 });
-        assert.equal(JSON.stringify(kept.body), JSON.stringify(plainBody));
+        const spliced = sentDefinition();
+        await store.append("domain/x", [{
+          type: "domain.defined",
+          body: { definition: spliced.definition, detail: "added" },
+        }], 0);
+        // Moved to the commit thread, which freed it; on the main loop's commit, kept.
+        assert.equal(isJsonTextReleased(spliced.text), commitThread);
+        // The definition itself as the body: its one piece is bound as it is.
+        const whole = sentDefinition();
+        await store.append("domain/x", [{ type: "domain.updated", body: whole.definition }], 1);
+        assert.equal(isJsonTextReleased(whole.text), commitThread);
+        await store.append("domain/x", [{ type: "noted", body: { n: 1 } }], 2);
+        // A moved body is read afresh from the storage.
+        const kept = await store.readAll({ afterPosition: 0, limit: 2 });
+        assert.equal(JSON.stringify(kept[0].body), JSON.stringify(plainBody));
+        assert.equal(JSON.stringify(kept[1].body), JSON.stringify(largeDefinition));
       } finally {
         await store.close();
       }
@@ -310,16 +333,51 @@ Deno.test("LogStore stores a body spliced around a text in UTF-8 pieces as the s
       const reopened = await openSqliteStore(dir);
       try {
         const facts = await reopened.readAll({ afterPosition: 0 });
-        assert.deepEqual(facts.map((fact) => fact.type), ["domain.defined", "noted"]);
+        assert.deepEqual(facts.map((fact) => fact.type), [
+          "domain.defined",
+          "domain.updated",
+          "noted",
+        ]);
         assert.equal(
           JSON.stringify(facts[0].body),
           JSON.stringify(plainBody),
           `thread ${commitThread}`,
         );
-        assert.equal((await reopened.readStream("domain/x", { fromVersion: 2 })).length, 1);
+        assert.equal(JSON.stringify(facts[1].body), JSON.stringify(largeDefinition));
+        assert.equal((await reopened.readStream("domain/x", { fromVersion: 3 })).length, 1);
       } finally {
         await reopened.close();
       }
     });
+  }
+});
+
+Deno.test("LogStore appends a body again after a failed commit freed its text: the same row", async () => {
+  /** Frees the bodies it is given, as the commit thread does, and fails the first commit. */
+  class FreeingStorage extends MemoryStorage {
+    failed = false;
+    override commit(facts: readonly AppendedFact[], versions: ReadonlyMap<string, number>): void {
+      if (!this.failed) {
+        this.failed = true;
+        for (const fact of facts) releaseJsonText(fact.bodyJson);
+        throw new Error("disk I/O error");
+      }
+      super.commit(facts, versions);
+    }
+  }
+  const storage = new FreeingStorage();
+  const store = new LogStore(storage);
+  try {
+    const sent = sentDefinition();
+    const body = { definition: sent.definition, detail: "added" };
+    await assert.rejects(store.append("domain/x", [{ type: "domain.defined", body }], 0));
+    assert.ok(isJsonTextReleased(sent.text));
+    // The held fact's retry: the same body, encoded again from the definition.
+    await store.append("domain/x", [{ type: "domain.defined", body }], 0);
+    const [row] = storage.readAll(0, 10, 1 << 22);
+    assert.equal(row.bodyJson, JSON.stringify({ definition: largeDefinition, detail: "added" }));
+    assert.equal(row.checksum, factChecksum(row));
+  } finally {
+    await store.close();
   }
 });

@@ -5,6 +5,12 @@ import { DATABASE_FILE, openSqliteStore } from "../../../src/log/sqlite_store.ts
 import { SqliteCommitThread } from "../../../src/log/sqlite_commit_thread.ts";
 import { answerCommit } from "../../../src/log/sqlite_commit_worker.ts";
 import { noted } from "./event_store_contract.ts";
+import {
+  isJsonTextReleased,
+  joinJsonTexts,
+  ownedJsonText,
+  releaseJsonText,
+} from "../../../src/log/json_pieces.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
 
 const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("evirt-log-", fn);
@@ -116,6 +122,89 @@ Deno.test("answerCommit() rolls a refused commit back whole and names SQLite's c
       assert.equal(db.prepare("SELECT version FROM streams WHERE name = 'a'").get()?.version, 1);
     } finally {
       db.close();
+    }
+  });
+});
+
+Deno.test("answerCommit() frees the bodies in UTF-8 pieces it was given, written or refused", async () => {
+  await withDir(async (dir) => {
+    const store = await openSqliteStore(dir);
+    await store.close();
+    const path = `${dir}/${DATABASE_FILE}`;
+    const row = (position: number) => {
+      const text = ownedJsonText(['{"n":', String(position), "}"], 7, 7);
+      return {
+        position,
+        stream: "a",
+        version: position,
+        type: "Noted",
+        schemaVersion: 1,
+        timestampMs: 1,
+        bodyJson: joinJsonTexts(["", text]),
+        checksum: 0,
+        text,
+      };
+    };
+    try {
+      const written = [row(1), row(2)];
+      const reply = answerCommit({
+        kind: "commit",
+        path,
+        facts: written,
+        streamVersions: [["a", 2]],
+        bodyOffset: 0,
+      });
+      assert.deepEqual(reply, { ok: true, nextBodyOffset: 14 });
+      assert.ok(written.every(({ text }) => isJsonTextReleased(text)));
+      // Position 2 exists: refused, and freed all the same.
+      const refused = [row(2)];
+      assert.equal(
+        answerCommit({ kind: "commit", path, facts: refused, streamVersions: [], bodyOffset: 14 })
+          .ok,
+        false,
+      );
+      assert.ok(isJsonTextReleased(refused[0].text));
+    } finally {
+      answerCommit({ kind: "close" });
+    }
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      const bodies = db.prepare("SELECT body, typeof(body) AS kind FROM facts ORDER BY position")
+        .all();
+      assert.deepEqual(bodies.map(({ body, kind }) => [body, kind]), [
+        ['{"n":1}', "text"],
+        ['{"n":2}', "text"],
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("SqliteCommitThread refuses a fact whose body was moved already, without sending it", async () => {
+  await withDir(async (dir) => {
+    const store = await openSqliteStore(dir);
+    await store.close();
+    const thread = new SqliteCommitThread(`${dir}/${DATABASE_FILE}`);
+    try {
+      const text = ownedJsonText(["{}"], 2, 2);
+      releaseJsonText(text);
+      const fact = {
+        position: 1,
+        stream: "a",
+        version: 1,
+        type: "Noted",
+        schemaVersion: 1,
+        timestampMs: 1,
+        bodyJson: text,
+        checksum: 0,
+      };
+      await assert.rejects(
+        thread.commit([fact], new Map([["a", 1]]), 0),
+        /body was moved or released before its commit/,
+      );
+    } finally {
+      await thread.close();
     }
   });
 });

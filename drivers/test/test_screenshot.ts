@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "../../src/model/byte_chunks.ts";
 import { deflateSync } from "node:zlib";
 
 /** The image's side, in pixels. */
@@ -34,13 +35,7 @@ export function testScreenshotPng(): Uint8Array<ArrayBuffer> {
     chunk("IDAT", new Uint8Array(deflateSync(rows))),
     chunk("IEND", new Uint8Array(0)),
   ];
-  const png = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    png.set(part, offset);
-    offset += part.length;
-  }
-  return png;
+  return concatBytes(parts);
 }
 
 function chunk(type: string, data: Uint8Array): Uint8Array {

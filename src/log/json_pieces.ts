@@ -22,6 +22,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import { concatBytes } from "../model/byte_chunks.ts";
 
 /** JSON text as a string, or as pieces (see the module notes). */
 export type JsonText = string | JsonPieces;
@@ -240,16 +241,9 @@ export function jsonTextUtf8(text: JsonText): string | Uint8Array {
   if (text.pieces.length === 1 && typeof text.pieces[0] !== "string") {
     return attached(text.pieces[0]);
   }
-  const parts = text.pieces.map((piece) =>
-    typeof piece === "string" ? encoder.encode(piece) : attached(piece)
+  return concatBytes(
+    text.pieces.map((piece) => typeof piece === "string" ? encoder.encode(piece) : attached(piece)),
   );
-  const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.byteLength;
-  }
-  return joined;
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../model/byte_chunks.ts";
 import type { JsMsg } from "@nats-io/jetstream";
 
 /** A part of a group being read back. */
@@ -39,12 +40,5 @@ export function collectPart(
 
 /** The document of a complete group: its parts joined. */
 export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }

@@ -20,7 +20,10 @@
  * console.log(bytes); // Uint8Array(3) [ 1, 2, 3 ]
  * ```
  */
-export function concatBytes(chunks: readonly Uint8Array[], totalBytes?: number): Uint8Array {
+export function concatBytes(
+  chunks: readonly Uint8Array[],
+  totalBytes?: number,
+): Uint8Array<ArrayBuffer> {
   let total = totalBytes;
   if (total === undefined) {
     total = 0;

@@ -5,15 +5,31 @@ import { DATABASE_FILE, openSqliteStore } from "../../../src/log/sqlite_store.ts
 import { SqliteCommitThread } from "../../../src/log/sqlite_commit_thread.ts";
 import { answerCommit } from "../../../src/log/sqlite_commit_worker.ts";
 import { noted } from "./event_store_contract.ts";
+import type { AppendedFact } from "../../../src/log/fact_storage.ts";
 import {
   isJsonTextReleased,
   joinJsonTexts,
+  type JsonText,
   ownedJsonText,
   releaseJsonText,
 } from "../../../src/log/json_pieces.ts";
 import { withTempDir } from "../../support/temp_dir.ts";
 
 const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("evirt-log-", fn);
+
+/** A fact row of stream `a` at `position` (its version), with `bodyJson` and checksum 0. */
+function factRow(position: number, bodyJson: JsonText = "{}"): AppendedFact {
+  return {
+    position,
+    stream: "a",
+    version: position,
+    type: "Noted",
+    schemaVersion: 1,
+    timestampMs: 1,
+    bodyJson,
+    checksum: 0,
+  };
+}
 
 Deno.test("openSqliteStore({ commitThread }) writes commits another connection reads, and reopens", async () => {
   await withDir(async (dir) => {
@@ -65,16 +81,7 @@ Deno.test("SqliteCommitThread reports a commit it could not finish in time as of
     // Thread start alone takes longer than 1 ms.
     const thread = new SqliteCommitThread(`${dir}/${DATABASE_FILE}`, 1);
     try {
-      const row = {
-        position: 1,
-        stream: "a",
-        version: 1,
-        type: "Noted",
-        schemaVersion: 1,
-        timestampMs: 1,
-        bodyJson: "{}",
-        checksum: 0,
-      };
+      const row = factRow(1);
       const error = await thread.commit([row], new Map([["a", 1]]), 0).catch((failure) => failure);
       assert.match(error.message, /^the outcome of the commit is unknown: .*took longer than 1 ms/);
       const failure = new EventStoreWriteError(error);
@@ -92,16 +99,7 @@ Deno.test("answerCommit() rolls a refused commit back whole and names SQLite's c
     await store.append("a", [noted(1)], 0);
     await store.close();
     const path = `${dir}/${DATABASE_FILE}`;
-    const row = (position: number) => ({
-      position,
-      stream: "a",
-      version: position,
-      type: "Noted",
-      schemaVersion: 1,
-      timestampMs: 1,
-      bodyJson: "{}",
-      checksum: 0,
-    });
+    const row = (position: number) => factRow(position);
     try {
       // Position 1 exists: the second row's insert fails, and the first must not stay.
       const reply = answerCommit({
@@ -133,17 +131,7 @@ Deno.test("answerCommit() frees the bodies in UTF-8 pieces it was given, written
     const path = `${dir}/${DATABASE_FILE}`;
     const row = (position: number) => {
       const text = ownedJsonText(['{"n":', String(position), "}"], 7, 7);
-      return {
-        position,
-        stream: "a",
-        version: position,
-        type: "Noted",
-        schemaVersion: 1,
-        timestampMs: 1,
-        bodyJson: joinJsonTexts(["", text]),
-        checksum: 0,
-        text,
-      };
+      return { ...factRow(position, joinJsonTexts(["", text])), text };
     };
     try {
       const written = [row(1), row(2)];
@@ -189,16 +177,7 @@ Deno.test("SqliteCommitThread refuses a fact whose body was moved already, witho
     try {
       const text = ownedJsonText(["{}"], 2, 2);
       releaseJsonText(text);
-      const fact = {
-        position: 1,
-        stream: "a",
-        version: 1,
-        type: "Noted",
-        schemaVersion: 1,
-        timestampMs: 1,
-        bodyJson: text,
-        checksum: 0,
-      };
+      const fact = factRow(1, text);
       await assert.rejects(
         thread.commit([fact], new Map([["a", 1]]), 0),
         /body was moved or released before its commit/,

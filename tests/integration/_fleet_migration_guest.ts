@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { eventually } from "../support/fleet_services.ts";
+import { eventually, withFleet } from "../support/fleet_services.ts";
+import { searchableTempDirSync } from "../support/temp_dir.ts";
 import type { ServiceProcess } from "../support/service_process.ts";
 import { guestDefinition } from "./_qemu_guest.ts";
 import { SaveClient } from "../../src/client/save_client.ts";
@@ -151,4 +152,68 @@ export async function startCounting(
   const westEvents = collectLifecycle(west, "mover", signal);
   await east.client.action("mover", "start");
   return { eastEvents, westEvents, before: await countReaches(serial, 10) };
+}
+
+/** What {@linkcode withMoverFleet} gives a test. */
+export interface MoverFleet {
+  /** The two hosts' services (`restart` may replace one: read them from here). */
+  services: ServiceProcess[];
+  /** Starts the service at `index` again on its folders. */
+  restart: (index: number) => Promise<ServiceProcess>;
+  /** The counting guest's definition (named mover). */
+  definition: DomainDefinition;
+  /** Its serial log. */
+  serial: string;
+  /** Ends with the test: stops what {@linkcode startCounting} collects. */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs `body` on a fleet of east and west with the counting guest's definition, its serial log
+ * in a folder of its own; afterwards stops the event collection, ends any QEMU of the guest
+ * still running and removes the folder.
+ */
+export async function withMoverFleet(
+  folderPrefix: string,
+  body: (fleet: MoverFleet) => Promise<void>,
+): Promise<void> {
+  const dir = searchableTempDirSync(folderPrefix);
+  const serial = `${dir}/serial.log`;
+  const definition = countingGuest(serial);
+  const stop = new AbortController();
+  try {
+    await withFleet(
+      ["east", "west"],
+      (services, restart) => body({ services, restart, definition, serial, signal: stop.signal }),
+    );
+  } finally {
+    stop.abort();
+    for (const pid of qemuPids(definition.uuid!)) Deno.kill(pid, "SIGKILL");
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+/** Defines the counting guest on east and starts it; resolves once it counted to 5. */
+export async function startMoverOnEast(fleet: MoverFleet): Promise<void> {
+  const [east] = fleet.services;
+  await east.client.define({ xml: formatDomainXml(fleet.definition) });
+  await east.client.action("mover", "start");
+  await countReaches(fleet.serial, 5);
+}
+
+/** Both hosts saw the lifecycle events of a migration that succeeded, as libvirt sends them. */
+export async function sawMigratedEvents(eastEvents: string[], westEvents: string[]): Promise<void> {
+  await eventually("both sides' events", () =>
+    Promise.resolve(
+      eastEvents.includes("Stopped/Migrated") && westEvents.includes("Resumed/Migrated"),
+    ));
+  assert.deepEqual(eastEvents.slice(0, 3), [
+    "Started/Booted",
+    "Suspended/Migrated",
+    "Stopped/Migrated",
+  ]);
+  assert.deepEqual(
+    westEvents.filter((event) => !event.startsWith("Defined/")),
+    ["Started/Migrated", "Resumed/Migrated"],
+  );
 }

@@ -12,23 +12,22 @@
 import assert from "node:assert/strict";
 import { missing, testIf } from "../support/environment.ts";
 import { guestSkipReason } from "../support/guest.ts";
-import { eventually, withFleet } from "../support/fleet_services.ts";
+import { eventually } from "../support/fleet_services.ts";
 import { runVirsh, socketUri } from "../support/virsh.ts";
-import { searchableTempDirSync } from "../support/temp_dir.ts";
 import { RpcReplyError, RpcTestClient } from "../support/rpc_client.ts";
 import type { ServiceProcess } from "../support/service_process.ts";
-import { formatDomainXml } from "../../src/xml/mod.ts";
 import { TypedParam, type WireDomain } from "../../src/rpc/protocol.ts";
 import {
-  countingGuest,
-  countReaches,
   counts,
   migrationInFlight,
   qemuPids,
   runsOnlyOn,
+  sawMigratedEvents,
   SLOW_MIB,
   startCounting,
+  startMoverOnEast,
   stayedOnEast,
+  withMoverFleet,
 } from "./_fleet_migration_guest.ts";
 
 const skip = guestSkipReason() ?? missing("qemu-system-x86_64") ?? missing("nats-server") ??
@@ -62,101 +61,81 @@ testIf(
   "fleet: virsh migrate --live without --p2p moves a counting guest east → west; domjobinfo --completed after",
   skip,
   async () => {
-    const dir = searchableTempDirSync("evirt-client-migration-");
-    const serial = `${dir}/serial.log`;
-    const definition = countingGuest(serial);
-    const stop = new AbortController();
-    try {
-      await withFleet(["east", "west"], async ([east, west]) => {
-        const { eastEvents, westEvents, before } = await startCounting(
-          east,
-          west,
-          definition,
-          serial,
-          stop.signal,
-        );
+    await withMoverFleet("evirt-client-migration-", async (fleet) => {
+      const [east, west] = fleet.services;
+      const { definition, serial } = fleet;
+      const { eastEvents, westEvents, before } = await startCounting(
+        east,
+        west,
+        definition,
+        serial,
+        fleet.signal,
+      );
 
-        const run = await runVirsh(socketUri(libvirtSocket(east)), [
-          "migrate",
-          "--live",
-          "mover",
-          socketUri(libvirtSocket(west)),
-        ]);
-        assert.equal(run.code, 0, run.stderr);
-        await movedToWest(east, west, serial, definition.uuid!);
-        assert.ok((counts(serial).at(-1) ?? 0) >= before + 5);
-        await eventually("both sides' events", () =>
-          Promise.resolve(
-            eastEvents.includes("Stopped/Migrated") && westEvents.includes("Resumed/Migrated"),
-          ));
-        assert.deepEqual(eastEvents.slice(0, 3), [
-          "Started/Booted",
-          "Suspended/Migrated",
-          "Stopped/Migrated",
-        ]);
-        assert.deepEqual(
-          westEvents.filter((event) => !event.startsWith("Defined/")),
-          ["Started/Migrated", "Resumed/Migrated"],
-        );
+      const run = await runVirsh(socketUri(libvirtSocket(east)), [
+        "migrate",
+        "--live",
+        "mover",
+        socketUri(libvirtSocket(west)),
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      await movedToWest(east, west, serial, definition.uuid!);
+      assert.ok((counts(serial).at(-1) ?? 0) >= before + 5);
+      await sawMigratedEvents(eastEvents, westEvents);
 
-        // The completed migration's figures, as libvirt's destination keeps them: asked on
-        // east (answered by west, the owner now) and kept; then on west, which forgets them.
-        const kept = await runVirsh(socketUri(libvirtSocket(east)), [
-          "domjobinfo",
-          "mover",
-          "--completed",
-          "--keep-completed",
-        ]);
-        assert.equal(kept.code, 0, kept.stderr);
-        const labels = kept.stdout.split("\n").filter((line) => line !== "").map((line) =>
-          line.slice(0, line.indexOf(":") + 1)
-        );
-        // virsh 9.0's lines for a completed migration's statistics, in its order.
-        assert.deepEqual(labels, [
-          "Job type:",
-          "Operation:",
-          "Time elapsed:",
-          "Data processed:",
-          "Data remaining:",
-          "Data total:",
-          "Memory processed:",
-          "Memory remaining:",
-          "Memory total:",
-          "Memory bandwidth:",
-          "Dirty rate:",
-          "Page size:",
-          "Iteration:",
-          "Postcopy requests:",
-          "Constant pages:",
-          "Normal pages:",
-          "Normal data:",
-          "Total downtime:",
-          "Setup time:",
-        ]);
-        assert.match(kept.stdout, /^Job type: +Completed +\nOperation: +Incoming migration *\n/);
-        assert.match(kept.stdout, /\nData remaining: +0\.000 B\n/);
-        assert.match(kept.stdout, /\nMemory total: +12\d\.\d{3} MiB\n/);
-        assert.match(kept.stdout, /\nTotal downtime: +\d+ +ms\n/);
-        const read = await runVirsh(socketUri(libvirtSocket(west)), [
-          "domjobinfo",
-          "mover",
-          "--completed",
-        ]);
-        assert.equal(read.code, 0, read.stderr);
-        assert.equal(read.stdout, kept.stdout);
-        const after = await runVirsh(socketUri(libvirtSocket(west)), [
-          "domjobinfo",
-          "mover",
-          "--completed",
-        ]);
-        assert.equal(after.stdout, "Job type:         None        \n\n");
-        await west.client.action("mover", "destroy");
-      });
-    } finally {
-      stop.abort();
-      for (const pid of qemuPids(definition.uuid!)) Deno.kill(pid, "SIGKILL");
-      Deno.removeSync(dir, { recursive: true });
-    }
+      // The completed migration's figures, as libvirt's destination keeps them: asked on
+      // east (answered by west, the owner now) and kept; then on west, which forgets them.
+      const kept = await runVirsh(socketUri(libvirtSocket(east)), [
+        "domjobinfo",
+        "mover",
+        "--completed",
+        "--keep-completed",
+      ]);
+      assert.equal(kept.code, 0, kept.stderr);
+      const labels = kept.stdout.split("\n").filter((line) => line !== "").map((line) =>
+        line.slice(0, line.indexOf(":") + 1)
+      );
+      // virsh 9.0's lines for a completed migration's statistics, in its order.
+      assert.deepEqual(labels, [
+        "Job type:",
+        "Operation:",
+        "Time elapsed:",
+        "Data processed:",
+        "Data remaining:",
+        "Data total:",
+        "Memory processed:",
+        "Memory remaining:",
+        "Memory total:",
+        "Memory bandwidth:",
+        "Dirty rate:",
+        "Page size:",
+        "Iteration:",
+        "Postcopy requests:",
+        "Constant pages:",
+        "Normal pages:",
+        "Normal data:",
+        "Total downtime:",
+        "Setup time:",
+      ]);
+      assert.match(kept.stdout, /^Job type: +Completed +\nOperation: +Incoming migration *\n/);
+      assert.match(kept.stdout, /\nData remaining: +0\.000 B\n/);
+      assert.match(kept.stdout, /\nMemory total: +12\d\.\d{3} MiB\n/);
+      assert.match(kept.stdout, /\nTotal downtime: +\d+ +ms\n/);
+      const read = await runVirsh(socketUri(libvirtSocket(west)), [
+        "domjobinfo",
+        "mover",
+        "--completed",
+      ]);
+      assert.equal(read.code, 0, read.stderr);
+      assert.equal(read.stdout, kept.stdout);
+      const after = await runVirsh(socketUri(libvirtSocket(west)), [
+        "domjobinfo",
+        "mover",
+        "--completed",
+      ]);
+      assert.equal(after.stdout, "Job type:         None        \n\n");
+      await west.client.action("mover", "destroy");
+    });
   },
 );
 
@@ -164,15 +143,12 @@ testIf(
   "fleet: virsh (no --p2p) killed while the stream is sent: the migration is cancelled, the guest runs on east only",
   skip,
   async () => {
-    const dir = searchableTempDirSync("evirt-client-migration-");
-    const serial = `${dir}/serial.log`;
-    const definition = countingGuest(serial);
     let virsh: Deno.ChildProcess | undefined;
     try {
-      await withFleet(["east", "west"], async ([east, west]) => {
-        await east.client.define({ xml: formatDomainXml(definition) });
-        await east.client.action("mover", "start");
-        await countReaches(serial, 5);
+      await withMoverFleet("evirt-client-migration-", async (fleet) => {
+        const [east, west] = fleet.services;
+        const { definition, serial } = fleet;
+        await startMoverOnEast(fleet);
         await east.client.setMigrateLimits("mover", { bandwidth: SLOW_MIB });
         virsh = new Deno.Command("virsh", {
           args: [
@@ -203,8 +179,6 @@ testIf(
       } catch {
         // Already gone.
       }
-      for (const pid of qemuPids(definition.uuid!)) Deno.kill(pid, "SIGKILL");
-      Deno.removeSync(dir, { recursive: true });
     }
   },
 );
@@ -216,15 +190,12 @@ for (const gone of ["after Perform", "after Finish"] as const) {
     } only`,
     skip,
     async () => {
-      const dir = searchableTempDirSync("evirt-client-migration-");
-      const serial = `${dir}/serial.log`;
-      const definition = countingGuest(serial);
       const clients: RpcTestClient[] = [];
       try {
-        await withFleet(["east", "west"], async ([east, west]) => {
-          await east.client.define({ xml: formatDomainXml(definition) });
-          await east.client.action("mover", "start");
-          await countReaches(serial, 5);
+        await withMoverFleet("evirt-client-migration-", async (fleet) => {
+          const [east, west] = fleet.services;
+          const { definition, serial } = fleet;
+          await startMoverOnEast(fleet);
           const source = await openClient(east);
           clients.push(source);
           const destination = await openClient(west);
@@ -307,8 +278,6 @@ for (const gone of ["after Perform", "after Finish"] as const) {
         });
       } finally {
         for (const client of clients) await client.close();
-        for (const pid of qemuPids(definition.uuid!)) Deno.kill(pid, "SIGKILL");
-        Deno.removeSync(dir, { recursive: true });
       }
     },
   );

@@ -138,20 +138,17 @@ export function stayedOnEast(
 
 /**
  * Defines the counting guest on east and starts it, collecting both hosts' lifecycle events of
- * it until `signal` ends; once it counted to 10: the events seen so far and the last count.
+ * it until the fleet's test ends; once it counted to 10: the events seen so far and the last count.
  */
 export async function startCounting(
-  east: ServiceProcess,
-  west: ServiceProcess,
-  definition: DomainDefinition,
-  serial: string,
-  signal: AbortSignal,
+  fleet: MoverFleet,
 ): Promise<{ eastEvents: string[]; westEvents: string[]; before: number }> {
-  await east.client.define({ xml: formatDomainXml(definition) });
-  const eastEvents = collectLifecycle(east, "mover", signal);
-  const westEvents = collectLifecycle(west, "mover", signal);
+  const [east, west] = fleet.services;
+  await east.client.define({ xml: formatDomainXml(fleet.definition) });
+  const eastEvents = collectLifecycle(east, "mover", fleet.signal);
+  const westEvents = collectLifecycle(west, "mover", fleet.signal);
   await east.client.action("mover", "start");
-  return { eastEvents, westEvents, before: await countReaches(serial, 10) };
+  return { eastEvents, westEvents, before: await countReaches(fleet.serial, 10) };
 }
 
 /** What {@linkcode withMoverFleet} gives a test. */

@@ -64,13 +64,7 @@ testIf(
     await withMoverFleet("evirt-client-migration-", async (fleet) => {
       const [east, west] = fleet.services;
       const { definition, serial } = fleet;
-      const { eastEvents, westEvents, before } = await startCounting(
-        east,
-        west,
-        definition,
-        serial,
-        fleet.signal,
-      );
+      const { eastEvents, westEvents, before } = await startCounting(fleet);
 
       const run = await runVirsh(socketUri(libvirtSocket(east)), [
         "migrate",

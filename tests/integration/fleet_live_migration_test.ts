@@ -37,14 +37,8 @@ testIf(
   async () => {
     await withMoverFleet("evirt-live-migration-", async (fleet) => {
       const [east, west] = fleet.services;
-      const { definition, serial } = fleet;
-      const { eastEvents, westEvents, before } = await startCounting(
-        east,
-        west,
-        definition,
-        serial,
-        fleet.signal,
-      );
+      const { serial } = fleet;
+      const { eastEvents, westEvents, before } = await startCounting(fleet);
 
       let run = await runEvirt(["migrate", "--live", "mover", "west", "--json"], east.env);
       assert.equal(run.code, 0, run.stderr);
